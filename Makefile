@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Every target sets up what it needs first (scripts/bootstrap.sh).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DATA ?= ../shared/data
+
+.PHONY: setup demo test lint typecheck contracts pytest bench eval lock clean
+
+setup:
+	@./scripts/bootstrap.sh
+
+demo: setup
+	$(VENV)/bin/stetho demo
+
+test: setup lint typecheck contracts pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck:
+	$(VENV)/bin/mypy
+
+contracts:
+	$(VENV)/bin/lint-imports
+
+pytest:
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m bench
+
+eval: setup
+	$(PY) -m bench.evaluate --data $(DATA)
+
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^stetho-edge' > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info

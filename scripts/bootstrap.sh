@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Sets up everything stetho-edge needs on Debian or Raspberry Pi OS:
+# system packages (Mosquitto, FLAC tools, libsndfile, venv), then a virtual
+# environment with the locked Python dependencies. Safe to run repeatedly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+    missing+=(python3-venv)
+fi
+
+if ((${#missing[@]})); then
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    if [[ $(id -u) -eq 0 ]]; then
+        SUDO=()
+    elif command -v sudo >/dev/null; then
+        SUDO=(sudo)
+    else
+        echo "bootstrap: these Debian packages are missing and I am not root and sudo is absent:" >&2
+        echo "    apt-get install ${missing[*]}" >&2
+        echo "bootstrap: run that as root, then run this command again." >&2
+        exit 1
+    fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "bootstrap: stetho-edge needs Python 3.11 or newer; $PYTHON is $("$PYTHON" --version)" >&2
+    exit 1
+fi
+
+stamp="$VENV/.stetho-installed"
+if [[ ! -f "$stamp" || requirements.lock -nt "$stamp" || pyproject.toml -nt "$stamp" ]]; then
+    echo "bootstrap: preparing the virtual environment in $VENV"
+    [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        -c requirements.lock -e ".[dev]"
+    touch "$stamp"
+fi
