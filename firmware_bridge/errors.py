@@ -15,3 +15,16 @@ class MalformedFrameError(BridgeError):
 
 class DeviceNotFoundError(BridgeError):
     """No stethoscope answered the scan: check it is on and in range."""
+
+
+class ConfigurationError(BridgeError):
+    """A parameter is invalid (scenario, sample rate, device spec): stop and fix the call."""
+
+
+class ControlRejectedError(BridgeError):
+    """The stethoscope answered a control-point command with a failure result code."""
+
+    def __init__(self, opcode: int, result: int, message: str) -> None:
+        self.opcode = opcode
+        self.result = result
+        super().__init__(message)
