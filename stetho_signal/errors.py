@@ -7,3 +7,7 @@ class SignalError(Exception):
 
 class InvalidAudioError(SignalError, ValueError):
     """The samples cannot be analysed (empty, too short, NaN/inf, bad rate): drop or re-record."""
+
+
+class FilterDesignError(SignalError, ValueError):
+    """A filter cannot be built for this band, order and sample rate: fix the parameters."""

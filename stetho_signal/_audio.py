@@ -1,0 +1,128 @@
+"""Input checks and conversion of raw samples to the canonical analysis rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+from stetho_signal.errors import InvalidAudioError
+
+ANALYSIS_RATE_HZ = 4000.0
+"""Canonical rate: holds lung sounds to 2 kHz (crackles) and is the CirCor/Littmann rate."""
+
+MIN_RATE_HZ = 2000.0
+MAX_RATE_HZ = 48000.0
+MIN_DURATION_S = 1.0
+
+# A clipped plateau: at least this many consecutive samples at the absolute peak.
+_CLIP_RUN = 3
+_CLIP_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class PreparedAudio:
+    """Mono float64 samples at :data:`ANALYSIS_RATE_HZ`, scaled so full scale is 1.0."""
+
+    samples: NDArray[np.float64]
+    input_rate_hz: float
+    duration_s: float
+    clipped_fraction: float
+    peak_full_scale: float
+
+
+def prepare(samples: NDArray[Any], fs_hz: float) -> PreparedAudio:
+    """Validate, take the first channel, scale to full scale 1.0 and resample to 4 kHz.
+
+    Raises
+    ------
+    InvalidAudioError
+        Empty input, unsupported dtype or rate, NaN/inf, or less than one second.
+    """
+    rate = _checked_rate(fs_hz)
+    mono = _first_channel(samples)
+    scaled = _to_full_scale(mono)
+    if scaled.size == 0:
+        raise InvalidAudioError("no samples: the recording is empty")
+    if not np.all(np.isfinite(scaled)):
+        raise InvalidAudioError("samples contain NaN or infinity: the recording is corrupt")
+    duration = scaled.size / rate
+    if duration < MIN_DURATION_S:
+        raise InvalidAudioError(
+            f"recording lasts {duration:.3f} s; at least {MIN_DURATION_S:.0f} s is needed"
+        )
+    peak = float(np.max(np.abs(scaled)))
+    clipped = _clipped_fraction(scaled, peak)
+    if peak > 1.0:
+        # Out-of-range float input: bring it to full scale so squares cannot overflow.
+        scaled = scaled / peak
+    return PreparedAudio(
+        samples=_resample(scaled, rate),
+        input_rate_hz=rate,
+        duration_s=duration,
+        clipped_fraction=clipped,
+        peak_full_scale=min(peak, 1.0),
+    )
+
+
+def _checked_rate(fs_hz: float) -> float:
+    try:
+        rate = float(fs_hz)
+    except (TypeError, ValueError) as exc:
+        raise InvalidAudioError(f"sample rate must be a number of Hz, got {fs_hz!r}") from exc
+    if not (np.isfinite(rate) and MIN_RATE_HZ <= rate <= MAX_RATE_HZ):
+        raise InvalidAudioError(
+            f"sample rate {fs_hz!r} Hz is not supported: use {MIN_RATE_HZ:.0f}-{MAX_RATE_HZ:.0f} Hz"
+        )
+    return rate
+
+
+def _first_channel(samples: NDArray[Any]) -> NDArray[Any]:
+    array = np.asarray(samples)
+    if array.ndim == 2:
+        if array.shape[1] == 0:
+            raise InvalidAudioError("no channels: the recording is empty")
+        return array[:, 0]
+    if array.ndim != 1:
+        raise InvalidAudioError(f"expected shape (n,) or (n, channels), got {array.shape}")
+    return array
+
+
+def _to_full_scale(mono: NDArray[Any]) -> NDArray[np.float64]:
+    """Integers are scaled by their dtype (int24 arrives left-justified in int32)."""
+    kind = mono.dtype.kind
+    if kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            return mono.astype(np.float64)
+    if kind == "i":
+        return mono.astype(np.float64) / float(2 ** (8 * mono.dtype.itemsize - 1))
+    if kind == "u":
+        half = float(2 ** (8 * mono.dtype.itemsize - 1))
+        return (mono.astype(np.float64) - half) / half
+    raise InvalidAudioError(f"unsupported sample type {mono.dtype}: use int16/int32/float")
+
+
+def _clipped_fraction(x: NDArray[np.float64], peak: float) -> float:
+    """Fraction of samples on flat runs at the absolute peak (the signature of clipping)."""
+    if peak <= 0.0:
+        return 0.0
+    at_peak = np.abs(x) >= peak * (1.0 - _CLIP_TOLERANCE)
+    if int(np.count_nonzero(at_peak)) < _CLIP_RUN:
+        return 0.0
+    edges = np.diff(np.concatenate(([0], at_peak.view(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    runs = ends - starts
+    return float(np.sum(runs[runs >= _CLIP_RUN])) / x.size
+
+
+def _resample(x: NDArray[np.float64], rate_hz: float) -> NDArray[np.float64]:
+    if rate_hz == ANALYSIS_RATE_HZ:
+        return x
+    ratio = Fraction(ANALYSIS_RATE_HZ / rate_hz).limit_denominator(1000)
+    out: NDArray[np.float64] = signal.resample_poly(x, ratio.numerator, ratio.denominator)
+    return out

@@ -1,0 +1,116 @@
+"""The triage rules: measured values in, flags and a level out."""
+
+from __future__ import annotations
+
+from stetho_signal.heart import HeartResult
+from stetho_signal.lung import LungResult
+from stetho_signal.quality import Quality
+from stetho_signal.triage import Flag, Triage, TriageLevel, TriageThresholds
+
+_RANK: dict[TriageLevel, int] = {"routine": 0, "review": 1, "urgent": 2}
+
+
+def triage(
+    quality: Quality,
+    heart: HeartResult | None,
+    lung: LungResult | None,
+    thresholds: TriageThresholds,
+) -> Triage:
+    """Combine the measurements into a level; a poor recording is sent back first."""
+    if not quality.acceptable:
+        flags = tuple(
+            Flag(f"quality_{code}", text, quality.score, thresholds.quality_min_score)
+            for code, text in zip(quality.problem_codes, quality.problems, strict=True)
+        )
+        return Triage("rerecord", flags)
+    graded: list[tuple[TriageLevel, Flag]] = []
+    if heart is not None:
+        graded.extend(_heart_flags(heart, thresholds))
+    if lung is not None:
+        graded.extend(_lung_flags(lung, thresholds))
+    level: TriageLevel = "routine"
+    for flag_level, _ in graded:
+        if _RANK[flag_level] > _RANK[level]:
+            level = flag_level
+    return Triage(level, tuple(flag for _, flag in graded))
+
+
+def _rate_flag(
+    kind: str, rate: float, t: tuple[float, float, float, float]
+) -> tuple[TriageLevel, Flag] | None:
+    """NEWS2-style banding of a rate: (urgent low, review low, review high, urgent high)."""
+    urgent_low, review_low, review_high, urgent_high = t
+    label = "Heart rate" if kind == "heart" else "Respiratory rate"
+    unit = "beats" if kind == "heart" else "breaths"
+    why = "NEWS2 scores it 3: urgent clinical review"
+    if rate <= urgent_low:
+        text = f"{label} {rate:.0f} {unit}/min is at or below {urgent_low:.0f}; {why}."
+        return "urgent", Flag(f"{kind}_rate_very_low", text, rate, urgent_low)
+    if rate >= urgent_high:
+        text = f"{label} {rate:.0f} {unit}/min is at or above {urgent_high:.0f}; {why}."
+        return "urgent", Flag(f"{kind}_rate_very_high", text, rate, urgent_high)
+    if rate <= review_low:
+        text = f"{label} {rate:.0f} {unit}/min is at or below {review_low:.0f}: worth a review."
+        return "review", Flag(f"{kind}_rate_low", text, rate, review_low)
+    if rate >= review_high:
+        text = f"{label} {rate:.0f} {unit}/min is at or above {review_high:.0f}: worth a review."
+        return "review", Flag(f"{kind}_rate_high", text, rate, review_high)
+    return None
+
+
+def _heart_flags(h: HeartResult, t: TriageThresholds) -> list[tuple[TriageLevel, Flag]]:
+    out: list[tuple[TriageLevel, Flag]] = []
+    if h.rate_bpm is not None:
+        bands = (
+            t.heart_rate_urgent_low_bpm,
+            t.heart_rate_review_low_bpm,
+            t.heart_rate_review_high_bpm,
+            t.heart_rate_urgent_high_bpm,
+        )
+        rate_flag = _rate_flag("heart", h.rate_bpm, bands)
+        if rate_flag is not None:
+            out.append(rate_flag)
+    if h.irregular and h.rr_nrmssd is not None:
+        text = (
+            f"Beat-to-beat intervals vary by {h.rr_nrmssd:.2f} (normalised RMSSD) above "
+            f"{t.irregularity_nrmssd:.2f}: irregular rhythm, consider an ECG."
+        )
+        out.append(("review", Flag("heart_irregular", text, h.rr_nrmssd, t.irregularity_nrmssd)))
+    if h.murmur_suspected and h.murmur_ratio is not None:
+        text = (
+            f"Sound between the heart sounds reaches {h.murmur_ratio:.2f} of S1/S2 level: "
+            "possible murmur, listen to the recording."
+        )
+        out.append(("review", Flag("heart_murmur", text, h.murmur_ratio, None)))
+    out.extend(("routine", Flag("heart_unmeasured", note, None, None)) for note in h.notes)
+    return out
+
+
+def _lung_flags(g: LungResult, t: TriageThresholds) -> list[tuple[TriageLevel, Flag]]:
+    out: list[tuple[TriageLevel, Flag]] = []
+    if g.respiratory_rate_bpm is not None:
+        bands = (
+            t.respiratory_rate_urgent_low_bpm,
+            t.respiratory_rate_review_low_bpm,
+            t.respiratory_rate_review_high_bpm,
+            t.respiratory_rate_urgent_high_bpm,
+        )
+        rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands)
+        if rate_flag is not None:
+            out.append(rate_flag)
+    if g.wheeze:
+        longest = max(end - start for start, end in g.wheeze_intervals_s)
+        text = (
+            f"Musical sound lasting {longest:.2f} s (at least {t.wheeze_min_duration_s:.2f} s) "
+            f"near {g.wheeze_frequency_hz:.0f} Hz: possible wheeze, listen to the recording."
+        )
+        out.append(("review", Flag("lung_wheeze", text, longest, t.wheeze_min_duration_s)))
+    if g.crackles:
+        count = len(g.crackle_times_s)
+        text = (
+            f"{count} short explosive sounds (at least {t.crackles_min_count}): possible "
+            "crackles, listen to the recording and compare with earlier ones."
+        )
+        out.append(("review", Flag("lung_crackles", text, float(count), t.crackles_min_count)))
+    out.extend(("routine", Flag("lung_unmeasured", note, None, None)) for note in g.notes)
+    return out

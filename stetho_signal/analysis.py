@@ -1,0 +1,155 @@
+"""One call from raw samples to an explainable result: :func:`analyze`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
+from stetho_signal._rules import triage
+from stetho_signal.errors import InvalidAudioError
+from stetho_signal.filters import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
+from stetho_signal.heart import HeartResult, analyze_heart
+from stetho_signal.lung import LungResult, analyze_lung
+from stetho_signal.quality import Quality, assess_quality
+from stetho_signal.triage import Triage, TriageThresholds
+
+__all__ = ["Analysis", "analyze"]
+
+Kind = Literal["heart", "lung"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything measured on one recording, plus the triage it leads to.
+
+    ``heart`` is None for lung recordings and ``lung`` for heart recordings.
+    """
+
+    sample_rate_hz: float
+    duration_s: float
+    kind: str
+    quality: Quality
+    heart: HeartResult | None
+    lung: LungResult | None
+    triage: Triage
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of ``stetho analyze --json`` (without ``file``): plain types only."""
+        return {
+            "sample_rate_hz": _number(self.sample_rate_hz),
+            "duration_s": _number(round(self.duration_s, 3)),
+            "kind": self.kind,
+            "quality": {
+                "score": _number(self.quality.score),
+                "acceptable": bool(self.quality.acceptable),
+                "problems": list(self.quality.problems),
+            },
+            "heart": None if self.heart is None else _heart_dict(self.heart),
+            "lung": None if self.lung is None else _lung_dict(self.lung),
+            "triage": {
+                "level": self.triage.level,
+                "flags": [
+                    {
+                        "code": f.code,
+                        "reason": f.reason,
+                        "value": _number(f.value),
+                        "threshold": _number(f.threshold),
+                    }
+                    for f in self.triage.flags
+                ],
+            },
+        }
+
+
+def _number(value: float | None) -> float | None:
+    """A plain float, or None for missing or non-finite values (JSON has no NaN)."""
+    if value is None:
+        return None
+    as_float = float(value)
+    return as_float if math.isfinite(as_float) else None
+
+
+def _heart_dict(h: HeartResult) -> dict[str, Any]:
+    return {
+        "rate_bpm": _number(h.rate_bpm),
+        "s1_s": [float(t) for t in h.s1_s],
+        "s2_s": [float(t) for t in h.s2_s],
+        "irregular": h.irregular,
+        "murmur_suspected": h.murmur_suspected,
+    }
+
+
+def _lung_dict(g: LungResult) -> dict[str, Any]:
+    return {
+        "respiratory_rate_bpm": _number(g.respiratory_rate_bpm),
+        "wheeze": bool(g.wheeze),
+        "wheeze_intervals_s": [[float(a), float(b)] for a, b in g.wheeze_intervals_s],
+        "crackles": bool(g.crackles),
+        "crackle_times_s": [float(t) for t in g.crackle_times_s],
+    }
+
+
+def analyze(
+    samples: NDArray[Any],
+    fs_hz: float,
+    kind: Kind,
+    thresholds: TriageThresholds | None = None,
+) -> Analysis:
+    """Analyse one heart or lung recording and triage it.
+
+    Parameters
+    ----------
+    samples : ndarray, shape (n,) or (n, channels)
+        int16, int32 (int24 left-justified), unsigned or float samples; only the first channel
+        is used. Floats are taken with full scale 1.0.
+    fs_hz : float
+        Sampling rate in Hz, 2000 to 48000. The analysis runs at 4 kHz after ``resample_poly``.
+    kind : {"heart", "lung"}
+        Where the chest piece was.
+    thresholds : TriageThresholds, optional
+        Triage thresholds (the config owns them); defaults cite their clinical sources.
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    InvalidAudioError
+        Empty input, shorter than 1 s, NaN/inf, unsupported dtype, shape or rate, or an
+        unknown ``kind``.
+    """
+    if kind not in ("heart", "lung"):
+        raise InvalidAudioError(f"kind must be 'heart' or 'lung', got {kind!r}")
+    limits = thresholds if thresholds is not None else TriageThresholds()
+    audio = prepare(samples, fs_hz)
+    x = audio.samples
+    heart: HeartResult | None = None
+    lung: LungResult | None = None
+    if kind == "heart":
+        heart = analyze_heart(x, ANALYSIS_RATE_HZ, limits.irregularity_nrmssd)
+        band = bandpass(x, ANALYSIS_RATE_HZ, HEART_BAND_HZ).astype(np.float64)
+        periodicity: float | None = heart.periodicity
+    else:
+        lung = analyze_lung(
+            x, ANALYSIS_RATE_HZ, limits.wheeze_min_duration_s, int(limits.crackles_min_count)
+        )
+        band = bandpass(x, ANALYSIS_RATE_HZ, LUNG_BAND_HZ).astype(np.float64)
+        periodicity = None
+    quality = assess_quality(
+        band, ANALYSIS_RATE_HZ, audio.clipped_fraction, periodicity, limits.quality_min_score
+    )
+    return Analysis(
+        sample_rate_hz=audio.input_rate_hz,
+        duration_s=audio.duration_s,
+        kind=kind,
+        quality=quality,
+        heart=heart,
+        lung=lung,
+        triage=triage(quality, heart, lung, limits),
+    )

@@ -1,0 +1,169 @@
+"""Heart analysis: rate, S1/S2 times, rhythm irregularity and a murmur hint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stetho_signal.envelope import (
+    ENVELOPE_RATE_HZ,
+    MAX_RATE_BPM,
+    MIN_RATE_BPM,
+    CycleEstimate,
+    estimate_cycle,
+    heart_envelope,
+)
+from stetho_signal.segmentation import HeartSounds, segment_heart_sounds
+
+__all__ = ["HeartResult", "analyze_heart"]
+
+_MIN_INTERVALS_FOR_RHYTHM = 4  # irregularity needs at least five beats
+_SOUND_HALF_WIDTH_S = 0.05  # S1/S2 last 80-140 ms; their core is +-50 ms around the centre
+_MURMUR_RATIO = 0.3  # systolic/diastolic level over S1/S2 level that hints at a murmur
+
+
+@dataclass(frozen=True)
+class HeartResult:
+    """What the heart analysis measured; None where the clip cannot tell.
+
+    Attributes
+    ----------
+    rate_bpm : float or None
+        Heart rate in beats per minute (median S1-S1 interval).
+    s1_s, s2_s : tuple of float
+        Centres of the first and second heart sounds, seconds from the start.
+    irregular : bool or None
+        Beat-to-beat intervals vary more than the threshold (None: too few beats).
+    murmur_suspected : bool or None
+        Sound between S1 and S2 or after S2 is loud relative to S1/S2 (a hint, not a finding).
+    rr_nrmssd : float or None
+        RMS of successive S1-S1 differences over the mean interval (dimensionless).
+    murmur_ratio : float or None
+        Largest systolic or diastolic median envelope over the S1/S2 envelope (dimensionless).
+    periodicity : float
+        Autocorrelation at the cardiac period, 0..1.
+    notes : tuple of str
+        Why a value is None.
+    """
+
+    rate_bpm: float | None
+    s1_s: tuple[float, ...]
+    s2_s: tuple[float, ...]
+    irregular: bool | None
+    murmur_suspected: bool | None
+    rr_nrmssd: float | None
+    murmur_ratio: float | None
+    periodicity: float
+    notes: tuple[str, ...]
+
+
+def analyze_heart(x: NDArray[np.float64], fs_hz: float, irregularity_nrmssd: float) -> HeartResult:
+    """Analyse a heart recording.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n,)
+        Samples at ``fs_hz``, full scale 1.0.
+    fs_hz : float
+        Sampling rate in Hz (the canonical 4 kHz).
+    irregularity_nrmssd : float
+        Threshold on the normalised RMSSD of S1-S1 intervals above which the rhythm is
+        called irregular.
+    """
+    env = heart_envelope(x, fs_hz)
+    cycle = estimate_cycle(env, ENVELOPE_RATE_HZ)
+    if cycle is None:
+        note = "clip too short or too irregular to find a repeating heartbeat"
+        return HeartResult(None, (), (), None, None, None, None, 0.0, (note,))
+    sounds = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycle)
+    notes: list[str] = []
+    intervals = _beat_intervals(sounds, cycle)
+    rate = _rate_bpm(intervals, cycle, env.size / ENVELOPE_RATE_HZ, notes)
+    nrmssd = _nrmssd(intervals, notes)
+    ratio = _murmur_ratio(env, sounds, notes)
+    return HeartResult(
+        rate_bpm=rate,
+        s1_s=tuple(round(float(t), 3) for t in sounds.s1_s),
+        s2_s=tuple(round(float(t), 3) for t in sounds.s2_s),
+        irregular=None if nrmssd is None else nrmssd > irregularity_nrmssd,
+        murmur_suspected=None if ratio is None else ratio > _MURMUR_RATIO,
+        rr_nrmssd=nrmssd,
+        murmur_ratio=ratio,
+        periodicity=cycle.periodicity,
+        notes=tuple(notes),
+    )
+
+
+def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.float64]:
+    """Consecutive S1-S1 intervals, leaving out those that span a missed beat."""
+    if sounds.s1_s.size < 2:
+        return np.zeros(0)
+    intervals = np.diff(sounds.s1_s)
+    keep = (intervals >= 60.0 / MAX_RATE_BPM) & (intervals <= 1.6 * cycle.period_s)
+    return intervals[keep]
+
+
+def _rate_bpm(
+    intervals: NDArray[np.float64], cycle: CycleEstimate, duration_s: float, notes: list[str]
+) -> float | None:
+    if intervals.size >= 2:
+        period = float(np.median(intervals))
+    elif duration_s >= 2.0 * cycle.period_s:
+        period = cycle.period_s
+    else:
+        notes.append("heart rate needs at least two beats; the clip holds fewer")
+        return None
+    rate = 60.0 / period
+    if not MIN_RATE_BPM <= rate <= MAX_RATE_BPM:
+        notes.append(f"heart rate {rate:.0f} bpm is outside the measurable 30-220 bpm")
+        return None
+    return round(rate, 1)
+
+
+def _nrmssd(intervals: NDArray[np.float64], notes: list[str]) -> float | None:
+    if intervals.size < _MIN_INTERVALS_FOR_RHYTHM:
+        notes.append("rhythm needs at least five consecutive beats; the clip holds fewer")
+        return None
+    successive = np.diff(intervals)
+    return round(float(np.sqrt(np.mean(successive**2)) / np.mean(intervals)), 4)
+
+
+def _murmur_ratio(env: NDArray[np.float64], sounds: HeartSounds, notes: list[str]) -> float | None:
+    """Median envelope in mid-systole / mid-diastole against the median S1/S2 peak level."""
+    systolic, diastolic, peaks = [], [], []
+    s2_all = sounds.s2_s
+    for k, s1 in enumerate(sounds.s1_s.tolist()):
+        after = s2_all[s2_all > s1]
+        if after.size == 0:
+            continue
+        s2 = float(after[0])
+        peaks.extend([_level_at(env, s1), _level_at(env, s2)])
+        systolic.append(_mid_level(env, s1, s2))
+        if k + 1 < sounds.s1_s.size and sounds.s1_s[k + 1] > s2:
+            diastolic.append(_mid_level(env, s2, float(sounds.s1_s[k + 1])))
+    clean = [v for v in systolic + diastolic if v is not None]
+    if not clean or not peaks:
+        notes.append("murmur hint needs at least one S1-S2 pair")
+        return None
+    sound_level = float(np.median(peaks))
+    if sound_level <= 0:
+        return None
+    sys_level = np.median([v for v in systolic if v is not None] or [0.0])
+    dia_level = np.median([v for v in diastolic if v is not None] or [0.0])
+    return round(float(max(sys_level, dia_level)) / sound_level, 4)
+
+
+def _level_at(env: NDArray[np.float64], t_s: float) -> float:
+    i = round(t_s * ENVELOPE_RATE_HZ)
+    return float(env[min(max(i, 0), env.size - 1)])
+
+
+def _mid_level(env: NDArray[np.float64], start_s: float, end_s: float) -> float | None:
+    """Median envelope between two sounds, away from their +-50 ms cores."""
+    lo = round((start_s + _SOUND_HALF_WIDTH_S) * ENVELOPE_RATE_HZ)
+    hi = round((end_s - _SOUND_HALF_WIDTH_S) * ENVELOPE_RATE_HZ)
+    if hi - lo < 2:
+        return None
+    return float(np.median(env[lo:hi]))

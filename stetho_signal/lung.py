@@ -1,0 +1,188 @@
+"""Lung analysis: respiratory rate, wheezes (CORSA) and crackles, heart sounds kept out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage, signal
+
+from stetho_signal.filters import bandpass
+
+__all__ = ["LungResult", "analyze_lung"]
+
+# Heart sounds carry little energy above 150 Hz; starting the lung analysis band there keeps
+# S1/S2 out of the breath envelope and out of the crackle detector.
+_LUNG_ANALYSIS_BAND_HZ = (150.0, 1800.0)
+_FRAME_S = 0.05  # breath envelope frame
+_MIN_BREATH_S, _MAX_BREATH_S = 1.0, 15.0  # 60 down to 4 breaths/min
+_WHEEZE_NPERSEG = 256  # 64 ms at 4 kHz: 15.6 Hz bins, enough to see a tone
+_WHEEZE_PROMINENCE_DB = 12.0  # a tone stands this far above the local spectral median
+_WHEEZE_BAND_HZ = (100.0, 1600.0)
+_STEADY_TONE_FRACTION = 0.6  # a tone in most frames is hum or device whine, not a wheeze
+_CRACKLE_RATIO = 6.0  # peak over the local RMS of the breath sound
+_CRACKLE_MAX_WIDTH_S = 0.02  # CORSA: crackles last under 20 ms
+_CRACKLE_BACKGROUND_S = 0.1
+
+
+@dataclass(frozen=True)
+class LungResult:
+    """What the lung analysis measured; None where the clip cannot tell.
+
+    Attributes
+    ----------
+    respiratory_rate_bpm : float or None
+        Breaths per minute.
+    wheeze : bool
+        At least one wheeze interval was found.
+    wheeze_intervals_s : tuple of (start, end)
+        Wheeze intervals in seconds.
+    wheeze_frequency_hz : float or None
+        Dominant frequency of the longest wheeze, Hz.
+    crackles : bool
+        At least the threshold count of crackles was found.
+    crackle_times_s : tuple of float
+        Crackle times in seconds.
+    notes : tuple of str
+        Why a value is None.
+    """
+
+    respiratory_rate_bpm: float | None
+    wheeze: bool
+    wheeze_intervals_s: tuple[tuple[float, float], ...]
+    wheeze_frequency_hz: float | None
+    crackles: bool
+    crackle_times_s: tuple[float, ...]
+    notes: tuple[str, ...]
+
+
+def analyze_lung(
+    x: NDArray[np.float64], fs_hz: float, wheeze_min_duration_s: float, crackles_min_count: int
+) -> LungResult:
+    """Analyse a lung recording at ``fs_hz`` (the canonical 4 kHz), full scale 1.0."""
+    band = bandpass(x, fs_hz, _LUNG_ANALYSIS_BAND_HZ).astype(np.float64)
+    notes: list[str] = []
+    rate = respiratory_rate(band, fs_hz, notes)
+    intervals, frequency = find_wheezes(band, fs_hz, wheeze_min_duration_s)
+    crackle_times = find_crackles(band, fs_hz)
+    return LungResult(
+        respiratory_rate_bpm=rate,
+        wheeze=bool(intervals),
+        wheeze_intervals_s=intervals,
+        wheeze_frequency_hz=frequency,
+        crackles=len(crackle_times) >= crackles_min_count,
+        crackle_times_s=crackle_times,
+        notes=tuple(notes),
+    )
+
+
+def breath_envelope(band: NDArray[np.float64], fs_hz: float) -> NDArray[np.float64]:
+    """Log energy of the lung band in 50 ms frames, smoothed over 0.4 s (dB, 20 Hz)."""
+    frame = int(_FRAME_S * fs_hz)
+    count = band.size // frame
+    energy = np.mean(band[: count * frame].reshape(count, frame) ** 2, axis=1)
+    floor = max(float(np.max(energy)) * 1e-9, 1e-20) if count else 1e-20
+    log_energy = 10.0 * np.log10(energy + floor)
+    smooth: NDArray[np.float64] = ndimage.uniform_filter1d(log_energy, size=8, mode="nearest")
+    return smooth
+
+
+def respiratory_rate(band: NDArray[np.float64], fs_hz: float, notes: list[str]) -> float | None:
+    """Breaths per minute from the autocorrelation of the breath envelope."""
+    env = breath_envelope(band, fs_hz)
+    env_rate = 1.0 / _FRAME_S
+    min_lag = int(_MIN_BREATH_S * env_rate)
+    max_lag = min(int(_MAX_BREATH_S * env_rate), int(env.size * 0.6))
+    if max_lag <= min_lag + 2:
+        notes.append("respiratory rate needs at least two breaths; the clip is too short")
+        return None
+    centred = env - np.mean(env)
+    ac = np.correlate(centred, centred, mode="full")[env.size - 1 :]
+    if ac[0] <= 0:
+        notes.append("no breathing pattern in the recording")
+        return None
+    ac = ac / ac[0]
+    peaks, _ = signal.find_peaks(ac[: max_lag + 1])
+    peaks = peaks[peaks >= min_lag]
+    if peaks.size == 0 or ac[peaks].max() < 0.1:
+        notes.append("no repeating breathing pattern found")
+        return None
+    lag = int(peaks[np.argmax(ac[peaks])])
+    return round(60.0 / (lag / env_rate), 1)
+
+
+def find_wheezes(
+    band: NDArray[np.float64], fs_hz: float, min_duration_s: float
+) -> tuple[tuple[tuple[float, float], ...], float | None]:
+    """Wheeze intervals: a spectral peak >= 12 dB over its neighbourhood, held in time.
+
+    Returns the intervals (seconds) and the dominant frequency of the longest one (Hz).
+    """
+    nperseg = min(_WHEEZE_NPERSEG, band.size)
+    freqs, times, stft = signal.stft(band, fs=fs_hz, nperseg=nperseg, noverlap=nperseg // 2)
+    keep = (freqs >= _WHEEZE_BAND_HZ[0]) & (freqs <= _WHEEZE_BAND_HZ[1])
+    power = np.abs(stft[keep]) ** 2
+    db = 10.0 * np.log10(power + max(float(power.max()) * 1e-12, 1e-30))
+    prominence = db - ndimage.median_filter(db, size=(11, 1), mode="nearest")
+    best_bin = np.argmax(prominence, axis=0)
+    tonal = prominence[best_bin, np.arange(db.shape[1])] >= _WHEEZE_PROMINENCE_DB
+    tonal &= ~_steady_tone(best_bin, tonal)
+    hop_s = (nperseg // 2) / fs_hz
+    intervals: list[tuple[float, float]] = []
+    frequencies: list[float] = []
+    for start, end in _runs(tonal, best_bin):
+        duration = (end - start) * hop_s + nperseg / fs_hz - hop_s
+        if duration >= min_duration_s:
+            t0 = float(times[start]) - hop_s / 2
+            intervals.append((round(max(t0, 0.0), 3), round(t0 + duration, 3)))
+            frequencies.append(float(np.median(freqs[keep][best_bin[start:end]])))
+    if not intervals:
+        return (), None
+    longest = int(np.argmax([b - a for a, b in intervals]))
+    return tuple(intervals), round(frequencies[longest], 1)
+
+
+def _steady_tone(best_bin: NDArray[np.intp], tonal: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Frames whose tone sits in a bin that is tonal in most of the recording (hum)."""
+    if tonal.size == 0:
+        return np.zeros(0, dtype=bool)
+    counts = np.bincount(best_bin[tonal], minlength=int(best_bin.max()) + 2)
+    spread = counts + np.roll(counts, 1) + np.roll(counts, -1)
+    steady = spread >= _STEADY_TONE_FRACTION * tonal.size
+    result: NDArray[np.bool_] = steady[best_bin]
+    return result
+
+
+def _runs(tonal: NDArray[np.bool_], best_bin: NDArray[np.intp]) -> list[tuple[int, int]]:
+    """Runs of tonal frames whose peak moves at most two bins from frame to frame."""
+    runs: list[tuple[int, int]] = []
+    start = -1
+    for i, is_tonal in enumerate(tonal.tolist()):
+        continues = start >= 0 and is_tonal and abs(int(best_bin[i]) - int(best_bin[i - 1])) <= 2
+        if start >= 0 and not continues:
+            runs.append((start, i))
+            start = -1
+        if is_tonal and start < 0:
+            start = i
+    if start >= 0:
+        runs.append((start, tonal.size))
+    return runs
+
+
+def find_crackles(band: NDArray[np.float64], fs_hz: float) -> tuple[float, ...]:
+    """Crackle times: short transients standing >= 6x over the local RMS of the breath sound."""
+    window = max(1, int(_CRACKLE_BACKGROUND_S * fs_hz))
+    magnitude = np.abs(band)
+    background = np.sqrt(ndimage.uniform_filter1d(band**2, size=window, mode="nearest"))
+    background = np.maximum(background, max(float(np.median(background)) * 0.5, 1e-12))
+    ratio = magnitude / background
+    peaks, props = signal.find_peaks(
+        ratio,
+        height=_CRACKLE_RATIO,
+        distance=int(0.01 * fs_hz),
+        width=(None, _CRACKLE_MAX_WIDTH_S * fs_hz),
+        rel_height=0.5,
+    )
+    del props
+    return tuple(round(float(p) / fs_hz, 4) for p in peaks)

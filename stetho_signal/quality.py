@@ -1,0 +1,115 @@
+"""Recording quality: is this recording worth a doctor's time, and if not, what should change.
+
+Each check maps one measure to a sub-score in 0..1 with a linear ramp between a value that is
+clearly bad and one that is clearly fine; the score is the lowest sub-score, so the report
+names the check that sank it. Measures after Springer et al. 2016 (J Med Eng Technol) and
+Tang et al. 2021: periodicity of the envelope, plus clipping, level and spectral flatness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+__all__ = ["Quality", "QualityMeasures", "assess_quality"]
+
+# (bad, good) ends of each ramp.
+_CLIPPED_FRACTION = (0.01, 0.0005)  # 1 % of samples on flat tops is audibly distorted
+_LEVEL_DBFS = (-80.0, -65.0)  # below -80 dBFS a 16-bit device is recording nothing
+_FLATNESS = (0.6, 0.3)  # white noise ~0.55 in the band; heart and breath sounds are peakier
+_PERIODICITY = (0.1, 0.3)  # autocorrelation at the beat period
+
+PROBLEM_TEXT = {
+    "clipping": "clipping: lower the gain",
+    "no_signal": "stethoscope not in contact: no sound recorded, check contact and that it is on",
+    "noise": "too noisy: keep the chest piece still on bare skin and quiet the room",
+    "no_heartbeat": "no clear heartbeat: stethoscope not in contact or off the heart, move it",
+}
+
+
+@dataclass(frozen=True)
+class QualityMeasures:
+    """Raw quality measures (units in the names)."""
+
+    clipped_fraction: float
+    level_dbfs: float
+    spectral_flatness: float
+    periodicity: float | None
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Quality verdict: score 0..1, whether it is acceptable, and what went wrong."""
+
+    score: float
+    acceptable: bool
+    problems: tuple[str, ...]
+    problem_codes: tuple[str, ...]
+    measures: QualityMeasures
+
+
+def _ramp(value: float, bad: float, good: float) -> float:
+    """0 at ``bad``, 1 at ``good``, linear between (either direction)."""
+    position = (value - bad) / (good - bad)
+    return float(min(max(position, 0.0), 1.0))
+
+
+def spectral_flatness(band: NDArray[np.float64], fs_hz: float) -> float:
+    """Wiener entropy (geometric over arithmetic mean) of the Welch spectrum, 0..1."""
+    if band.size < 64:
+        return 1.0
+    _, psd = signal.welch(band, fs=fs_hz, nperseg=min(256, band.size))
+    psd = psd[1:]
+    floor = max(float(np.max(psd)) * 1e-12, 1e-30)
+    geometric = float(np.exp(np.mean(np.log(psd + floor))))
+    arithmetic = float(np.mean(psd)) + floor
+    return min(geometric / arithmetic, 1.0)
+
+
+def assess_quality(
+    band: NDArray[np.float64],
+    fs_hz: float,
+    clipped_fraction: float,
+    periodicity: float | None,
+    min_score: float,
+) -> Quality:
+    """Score a recording from its band-passed samples.
+
+    Parameters
+    ----------
+    band : ndarray, shape (n,)
+        Band-passed samples (heart or lung band), full scale 1.0.
+    fs_hz : float
+        Sampling rate in Hz.
+    clipped_fraction : float
+        Fraction of input samples on flat tops at the peak.
+    periodicity : float or None
+        Envelope autocorrelation at the beat period for heart recordings, else None.
+    min_score : float
+        Scores below this are not acceptable.
+    """
+    rms = float(np.sqrt(np.mean(band**2))) if band.size else 0.0
+    level = 20.0 * float(np.log10(max(rms, 1e-12)))
+    flatness = spectral_flatness(band, fs_hz)
+    measures = QualityMeasures(clipped_fraction, level, flatness, periodicity)
+    subscores = {
+        "clipping": _ramp(clipped_fraction, *_CLIPPED_FRACTION),
+        "no_signal": _ramp(level, *_LEVEL_DBFS),
+    }
+    if subscores["no_signal"] > 0.0:
+        # Flatness and periodicity mean nothing when there is no sound at all.
+        subscores["noise"] = _ramp(flatness, *_FLATNESS)
+        if periodicity is not None:
+            subscores["no_heartbeat"] = _ramp(periodicity, *_PERIODICITY)
+    score = min(subscores.values())
+    codes = tuple(code for code, value in subscores.items() if value < min_score)
+    return Quality(
+        score=round(score, 3),
+        acceptable=score >= min_score,
+        problems=tuple(PROBLEM_TEXT[c] for c in codes),
+        problem_codes=codes,
+        measures=measures,
+    )

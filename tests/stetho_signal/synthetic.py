@@ -1,0 +1,113 @@
+"""Synthetic phonocardiograms and lung sounds with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+FS_HZ = 4000.0
+
+
+def systole_s(period_s: float) -> float:
+    """S1-S2 interval from Weissler's QS2 = 546 - 2.1 HR ms, minus ~50 ms from Q to S1."""
+    return max(0.496 - 0.0021 * 60.0 / period_s, 0.4 * period_s)
+
+
+def _burst(
+    n: int, centre_s: float, freq_hz: float, sigma_s: float, fs_hz: float
+) -> NDArray[np.float64]:
+    t = np.arange(n) / fs_hz - centre_s
+    return np.exp(-0.5 * (t / sigma_s) ** 2) * np.sin(2 * np.pi * freq_hz * t)
+
+
+def beat_times(
+    period_s: float, duration_s: float, jitter: float = 0.0, seed: int = 0
+) -> list[float]:
+    """S1 times every period, optionally with random interval jitter (fraction of the period)."""
+    rng = np.random.default_rng(seed)
+    times, t = [], 0.2
+    while t < duration_s - period_s * 0.7:
+        times.append(t)
+        t += period_s * (1.0 + jitter * rng.uniform(-1.0, 1.0))
+    return times
+
+
+def pcg(
+    rate_bpm: float,
+    duration_s: float = 10.0,
+    fs_hz: float = FS_HZ,
+    jitter: float = 0.0,
+    murmur: float = 0.0,
+    noise: float = 0.01,
+    seed: int = 0,
+) -> tuple[NDArray[np.float64], list[float], list[float]]:
+    """A phonocardiogram with S1 (50 Hz, loud) and S2 (90 Hz, softer); returns x, S1, S2 times."""
+    period = 60.0 / rate_bpm
+    n = int(duration_s * fs_hz)
+    x = np.zeros(n)
+    s1_times = beat_times(period, duration_s, jitter, seed)
+    sys = systole_s(period)
+    s2_times = [t + sys for t in s1_times if t + sys < duration_s - 0.05]
+    for t in s1_times:
+        x += 0.5 * _burst(n, t, 50.0, 0.02, fs_hz)
+    for t in s2_times:
+        x += 0.3 * _burst(n, t, 90.0, 0.015, fs_hz)
+    rng = np.random.default_rng(seed + 1)
+    if murmur > 0:
+        tt = np.arange(n) / fs_hz
+        hiss = _band_noise(n, fs_hz, rng)
+        gate = np.zeros(n)
+        for a, b in zip(s1_times, s2_times, strict=False):
+            gate[(tt > a + 0.05) & (tt < b - 0.04)] = 1.0
+        x += murmur * hiss * gate
+    x += noise * rng.standard_normal(n)
+    return x, s1_times, s2_times
+
+
+def _band_noise(n: int, fs_hz: float, rng: np.random.Generator) -> NDArray[np.float64]:
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / fs_hz)
+    spectrum[(f < 120) | (f > 400)] = 0
+    out = np.fft.irfft(spectrum, n)
+    return out / np.std(out) * 0.1
+
+
+def breathing(
+    rate_bpm: float, duration_s: float = 20.0, fs_hz: float = FS_HZ, seed: int = 0
+) -> NDArray[np.float64]:
+    """Vesicular-like noise (150-600 Hz) whose loudness follows inspiration and expiration."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * fs_hz)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / fs_hz)
+    spectrum[(f < 150) | (f > 600)] = 0
+    hiss = np.fft.irfft(spectrum, n)
+    hiss /= np.std(hiss)
+    t = np.arange(n) / fs_hz
+    phase = (t * rate_bpm / 60.0) % 1.0
+    # Inspiration (first 40 %) louder than expiration.
+    loudness = np.where(
+        phase < 0.4, np.sin(np.pi * phase / 0.4), 0.3 * np.sin(np.pi * (phase - 0.4) / 0.6)
+    )
+    return 0.02 * hiss * (0.05 + loudness)
+
+
+def add_wheeze(
+    x: NDArray[np.float64],
+    start_s: float,
+    end_s: float,
+    freq_hz: float = 400.0,
+    fs_hz: float = FS_HZ,
+) -> None:
+    t = np.arange(x.size) / fs_hz
+    gate = (t >= start_s) & (t < end_s)
+    x[gate] += 0.02 * np.sin(2 * np.pi * freq_hz * t[gate])
+
+
+def add_crackles(x: NDArray[np.float64], times_s: list[float], fs_hz: float = FS_HZ) -> None:
+    """Fine-crackle-like transients: a sharp deflection then a damped 400-600 Hz ring (~8 ms)."""
+    t = np.arange(int(0.015 * fs_hz)) / fs_hz
+    wave = np.exp(-t / 0.002) * np.sin(2 * np.pi * 500.0 * t)
+    for time in times_s:
+        i = int(time * fs_hz)
+        x[i : i + wave.size] += 0.3 * wave[: x.size - i]
