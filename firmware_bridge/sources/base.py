@@ -18,22 +18,9 @@ from typing import Protocol, Self, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from firmware_bridge.reassembly import Gap
+
 __all__ = ["AudioBlock", "AudioSource", "DeviceEvent", "EventKind", "Gap"]
-
-
-@dataclass(frozen=True)
-class Gap:
-    """Samples the link lost, filled so the stream keeps its timing.
-
-    `start_sample` counts from the start of the stream (not of the block); `length` is in samples.
-    """
-
-    start_sample: int
-    length: int
-
-    def __post_init__(self) -> None:
-        if self.start_sample < 0 or self.length <= 0:
-            raise ValueError(f"invalid gap {self.start_sample}+{self.length}")
 
 
 @dataclass(frozen=True)
