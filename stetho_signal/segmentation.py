@@ -11,6 +11,7 @@ for many devices on a Raspberry Pi.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -68,7 +69,11 @@ def segment_heart_sounds(
     if candidates.times_s.size == 0:
         empty = np.zeros(0)
         return HeartSounds(empty, empty)
-    labels = _best_chain(candidates, cycle)
+    labels = _oriented(_best_chain(candidates, cycle), candidates.times_s)
+    refined = _refined_cycle(labels, candidates.times_s, cycle)
+    if refined is not None:
+        # Second pass with the durations this recording actually shows (one EM-like step).
+        labels = _oriented(_best_chain(candidates, refined), candidates.times_s)
     centres = _sound_centres(env, fs_hz, candidates.times_s)
     s1 = np.array([centres[i] for i, lab in labels if lab == S1])
     s2 = np.array([centres[i] for i, lab in labels if lab == S2])
@@ -154,6 +159,45 @@ def _backtrack(
         node = back[node[0]][node[1]]
     chain.reverse()
     return chain
+
+
+def _pair_intervals(
+    labels: list[tuple[int, int]], times: NDArray[np.float64], first: int
+) -> list[float]:
+    """Intervals from a sound labelled ``first`` to the next sound when it has the other label."""
+    return [
+        float(times[b] - times[a])
+        for (a, la), (b, lb) in itertools.pairwise(labels)
+        if la == first and lb != first
+    ]
+
+
+def _oriented(labels: list[tuple[int, int]], times: NDArray[np.float64]) -> list[tuple[int, int]]:
+    """Swap S1 and S2 if the chain's "systole" outlasts its "diastole".
+
+    Systole is shorter than diastole at rest and stays so up to high rates (Weissler's QS2 =
+    546 - 2.1 HR ms); when the two are close (about 110-130 bpm) the duration model alone
+    cannot tell them apart, but the median over a whole recording still can.
+    """
+    systoles = _pair_intervals(labels, times, S1)
+    diastoles = _pair_intervals(labels, times, S2)
+    if systoles and diastoles and np.median(systoles) > np.median(diastoles):
+        return [(i, S2 if lab == S1 else S1) for i, lab in labels]
+    return labels
+
+
+def _refined_cycle(
+    labels: list[tuple[int, int]], times: NDArray[np.float64], cycle: CycleEstimate
+) -> CycleEstimate | None:
+    systoles = _pair_intervals(labels, times, S1)
+    diastoles = _pair_intervals(labels, times, S2)
+    if len(systoles) < 3 or len(diastoles) < 3:
+        return None
+    systole = float(np.median(systoles))
+    period = systole + float(np.median(diastoles))
+    if not 0.5 * cycle.period_s <= period <= 1.5 * cycle.period_s:
+        return None
+    return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
 
 
 def _sound_centres(
