@@ -6,6 +6,7 @@ own directory, so nothing touches a system broker that may also be installed.
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -72,10 +73,15 @@ class LocalBroker:
     def _write_config(self) -> Path:
         self.workdir.mkdir(parents=True, exist_ok=True)
         lines = [
+            # Started as root, Mosquitto would switch to user `mosquitto` and then fail to
+            # write its persistence file and log in our directory: stay who we are.
+            f"user {getpass.getuser()}",
             f"listener {self.port} {self.host}",
             "allow_anonymous true",
             f"persistence {'true' if self._persistence else 'false'}",
             f"persistence_location {self.workdir}/",
+            # Save after every change, so a killed broker loses as little as Mosquitto allows.
+            "autosave_on_changes true",
             "autosave_interval 1",
             f"log_dest file {self.log_path}",
             "log_type error",
@@ -101,7 +107,11 @@ class LocalBroker:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                err = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+                err = (
+                    self._process.stderr.read().decode(errors="replace")
+                    if self._process.stderr
+                    else ""
+                )
                 log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
                 raise LocalBrokerError(f"mosquitto exited at start: {err.strip()} {log.strip()}")
             try:
@@ -110,7 +120,9 @@ class LocalBroker:
             except OSError:
                 time.sleep(0.05)
         self.kill()
-        raise LocalBrokerError(f"mosquitto did not listen on {self.host}:{self.port} in {timeout_s} s")
+        raise LocalBrokerError(
+            f"mosquitto did not listen on {self.host}:{self.port} in {timeout_s} s"
+        )
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop gracefully (SIGTERM): Mosquitto saves its persistence file first."""

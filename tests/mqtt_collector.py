@@ -49,10 +49,14 @@ class Collector:
         self._clean_start = clean_start
         self._session_expiry_s = session_expiry_s
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, rc: object, props: object) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: object, flags: object, rc: object, props: object
+    ) -> None:
         client.subscribe([(t, 1) for t in self._topics])
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, rcs: object, props: object) -> None:
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: object, mid: int, rcs: object, props: object
+    ) -> None:
         self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -65,19 +69,24 @@ class Collector:
             self.messages.append(Received(msg.topic, bytes(msg.payload), bool(msg.retain), props))
 
     def __enter__(self) -> Collector:
-        from paho.mqtt.properties import Properties
         from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
 
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self._session_expiry_s
-        self._client.connect(self._host, self._port, clean_start=self._clean_start, properties=props)
+        self._client.connect(
+            self._host, self._port, clean_start=self._clean_start, properties=props
+        )
         self._client.loop_start()
         if not self._subscribed.wait(10):
             raise TimeoutError("test subscriber did not get SUBACK")
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._client.disconnect()
         self._client.loop_stop()
@@ -86,7 +95,9 @@ class Collector:
         with self._lock:
             return [m for m in self.messages if m.topic.endswith(topic_suffix)]
 
-    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout_s: float = 30.0) -> list[Received]:
+    def wait_for(
+        self, predicate: Callable[[list[Received]], bool], timeout_s: float = 30.0
+    ) -> list[Received]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with self._lock:

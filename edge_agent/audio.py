@@ -1,0 +1,42 @@
+"""Audio encoding at the edge: float samples to 16-bit PCM and FLAC bytes (libsndfile)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+import soundfile as sf
+from numpy.typing import NDArray
+
+FLAC_CONTENT_TYPE = "audio/flac"
+
+
+def to_pcm16(samples: NDArray[np.floating]) -> NDArray[np.int16]:
+    """Quantise -1..1 floats to int16, clipping rather than wrapping out-of-range values."""
+    scaled = np.clip(np.asarray(samples, dtype=np.float64), -1.0, 1.0) * 32767.0
+    return np.round(scaled).astype(np.int16)
+
+
+def pcm_sha256(pcm: NDArray[np.int16]) -> str:
+    """Hash of the little-endian PCM: proves end to end that the doctor hears what was recorded."""
+    return hashlib.sha256(pcm.astype("<i2").tobytes()).hexdigest()
+
+
+def encode_flac(pcm: NDArray[np.int16], sample_rate_hz: int, tags: dict[str, str]) -> bytes:
+    """Encode mono 16-bit PCM as FLAC; tags become Vorbis comments where libsndfile has a slot."""
+    buffer = io.BytesIO()
+    with sf.SoundFile(
+        buffer, mode="w", samplerate=sample_rate_hz, channels=1, format="FLAC", subtype="PCM_16"
+    ) as out:
+        for key, value in tags.items():
+            if key in {"title", "comment", "artist", "date", "software", "album"}:
+                setattr(out, key, value)
+        out.write(pcm)
+    return buffer.getvalue()
+
+
+def decode_flac(data: bytes) -> tuple[NDArray[np.int16], int]:
+    """Decode FLAC bytes to int16 PCM and its sample rate."""
+    pcm, rate = sf.read(io.BytesIO(data), dtype="int16", always_2d=False)
+    return np.asarray(pcm, dtype=np.int16), int(rate)

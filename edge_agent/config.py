@@ -1,0 +1,268 @@
+"""The agent's configuration: a TOML file parsed into strict pydantic models.
+
+Every error names the file, the key path, what was expected and what was found,
+because the person reading it is a care home's IT contact at a terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+)
+from pydantic import field_validator as _field_validator
+
+from edge_agent.errors import ConfigError
+from firmware_bridge.sources import SCENARIOS
+from stetho_signal import TriageThresholds
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+AuscultationSite = Literal[
+    "aortic",
+    "pulmonic",
+    "tricuspid",
+    "mitral",
+    "trachea",
+    "lung-left-upper",
+    "lung-left-lower",
+    "lung-right-upper",
+    "lung-right-lower",
+    "lung-left-posterior",
+    "lung-right-posterior",
+    "lung-left-lateral",
+    "lung-right-lateral",
+]
+PASSWORD_ENV = "STETHO_MQTT_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    """Relative paths count from the config file's folder, not from wherever stetho was started."""
+    base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+    if base is not None and not value.is_absolute():
+        return Path(base) / value
+    return value
+
+
+class BrokerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    client_id: str = ""
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    max_inflight: int = Field(default=20, ge=1, le=1000)
+
+    @_field_validator("ca_file", "cert_file", "key_file", "password_file")
+    @classmethod
+    def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        value = _resolve(value, info)
+        if not value.is_file():
+            raise ValueError(f"a readable file, but {value} does not exist")
+        return value
+
+
+class StorageConfig(_Strict):
+    state_dir: Path = Path("/var/lib/stetho-edge")
+    quota_mb: float = Field(default=2048, gt=0)
+    alarm_fraction: float = Field(default=0.9, gt=0, lt=1)
+    keep_sent_hours: float = Field(default=24, ge=0)
+
+    @_field_validator("state_dir")
+    @classmethod
+    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
+        return _resolve(value, info)
+
+
+class ScheduleConfig(_Strict):
+    interval_s: float = Field(gt=0)
+    duration_s: float = Field(ge=1, le=600)
+
+
+class _DeviceBase(_Strict):
+    id: Slug
+    resident: Slug = Field(description="opaque resident reference, never a name")
+    auscultation_site: AuscultationSite = "mitral"
+    analysis_kind: Literal["heart", "lung"] = "heart"
+    schedule: ScheduleConfig
+
+
+class SimulatedDevice(_DeviceBase):
+    kind: Literal["simulated"]
+    scenario: str = "normal"
+    seed: int = 0
+    speed: float = Field(default=1.0, gt=0, le=100)
+    sample_rate_hz: Literal[2000, 4000, 8000] = 4000
+
+    @_field_validator("scenario")
+    @classmethod
+    def _known_scenario(cls, value: str) -> str:
+        if value not in SCENARIOS:
+            raise ValueError(f"one of {', '.join(SCENARIOS)}")
+        return value
+
+
+class BleDevice(_DeviceBase):
+    kind: Literal["ble"]
+    address: str = Field(pattern=r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
+    sample_rate_hz: Literal[2000, 4000, 8000] = 4000
+
+
+class UsbDevice(_DeviceBase):
+    kind: Literal["usb"]
+    input_device: str = "default"
+    sample_rate_hz: int = Field(default=8000, ge=2000, le=48000)
+
+
+class FileDevice(_DeviceBase):
+    kind: Literal["file"]
+    path: Path
+    realtime: bool = True
+
+    @_field_validator("path")
+    @classmethod
+    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
+        return _resolve(value, info)
+
+
+DeviceConfig = Annotated[
+    SimulatedDevice | BleDevice | UsbDevice | FileDevice, Field(discriminator="kind")
+]
+
+
+def _thresholds_model() -> type[BaseModel]:
+    """Mirror stetho_signal's TriageThresholds as a strict model, so the DSP stays pydantic-free."""
+    fields: dict[str, Any] = {}
+    for item in dataclasses.fields(TriageThresholds):
+        default = item.default
+        fields[item.name] = (type(default), default)
+    return create_model(
+        "ThresholdsConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields
+    )
+
+
+ThresholdsConfig = _thresholds_model()
+
+
+class AnalysisConfig(_Strict):
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)  # type: ignore[valid-type]
+
+    def triage_thresholds(self) -> TriageThresholds:
+        values: BaseModel = self.thresholds
+        return TriageThresholds(**values.model_dump())
+
+
+class AgentConfig(_Strict):
+    site: Slug
+    agent_id: Slug = "agent"
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    devices: list[DeviceConfig] = Field(default_factory=list)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @_field_validator("devices")
+    @classmethod
+    def _unique_ids(cls, devices: list[Any]) -> list[Any]:
+        ids = [d.id for d in devices]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"unique device ids, but {', '.join(duplicates)} repeat")
+        return devices
+
+    def mqtt_password(self) -> str | None:
+        """The broker password from the file, the environment or the config, in that order."""
+        if self.broker.password_file is not None:
+            return self.broker.password_file.read_text(encoding="utf-8").strip()
+        if PASSWORD_ENV in os.environ:
+            return os.environ[PASSWORD_ENV]
+        return self.broker.password.get_secret_value() if self.broker.password else None
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective configuration as plain data, with every secret replaced."""
+        data = self.model_dump(mode="json")
+        if self.broker.password is not None:
+            data["broker"]["password"] = "***"  # noqa: S105 - a mask, not a password
+        return data
+
+
+def _describe(error: Any) -> str:
+    loc = ""
+    for part in error["loc"]:
+        if isinstance(part, int):
+            loc += f"[{part}]"
+        elif part in {"simulated", "ble", "usb", "file"} and loc.startswith("devices"):
+            continue  # the discriminator's own name is noise in the key path
+        else:
+            loc += f".{part}" if loc else str(part)
+    kind = error["type"]
+    found = error.get("input")
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key (misspelt?); found {found!r}"
+    if kind == "missing":
+        return f"{loc}: required key is missing"
+    expected = error["msg"].removeprefix("Value error, ")
+    return f"{loc}: expected {expected}; found {found!r}"
+
+
+def _check_secret_permissions(path: Path, what: str) -> None:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            str(path),
+            [
+                f"{what}: this file holds a secret but is readable by group or others "
+                f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`"
+            ],
+        )
+
+
+def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None) -> AgentConfig:
+    """Validate already-parsed TOML; relative paths resolve against base_dir."""
+    try:
+        return AgentConfig.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from exc
+
+
+def load_config(path: Path) -> AgentConfig:
+    """Read, validate and security-check a config file; raise ConfigError naming file and key."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
+    config = parse_config(data, str(path), path.parent)
+    if config.broker.password is not None:
+        _check_secret_permissions(path, "broker.password")
+    if config.broker.password_file is not None:
+        _check_secret_permissions(config.broker.password_file, "broker.password_file")
+    if config.broker.key_file is not None:
+        _check_secret_permissions(config.broker.key_file, "broker.key_file")
+    return config

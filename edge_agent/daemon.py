@@ -1,0 +1,208 @@
+"""The agent's single root coroutine: devices, analysis, outbox and publisher in one TaskGroup.
+
+Cancelling `run` (SIGTERM, SIGINT) closes each recording in progress as a partial
+recording in the outbox, says `offline` on the status topic, waits for queued disk
+writes and returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from edge_agent import messages, topics
+from edge_agent.capture import Capture, Segmenter
+from edge_agent.config import AgentConfig, DeviceConfig
+from edge_agent.errors import OutboxFullError
+from edge_agent.mqtt import MqttSettings
+from edge_agent.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.publisher import Publisher
+from edge_agent.recordings import ProcessedRecording, RecordingContext, process_capture
+from edge_agent.sources import open_source
+from firmware_bridge import BridgeError
+from firmware_bridge.sources import AudioBlock
+
+log = logging.getLogger(__name__)
+STATUS_QOS = 1
+
+
+@dataclass
+class DeviceStats:
+    recordings: int = 0
+    refused: int = 0
+    last_recording_at: float | None = None
+    last_level: str | None = None
+    connected: bool = False
+
+
+@dataclass
+class AgentState:
+    """Live counters, read by `stetho demo` and the status reporter."""
+
+    devices: dict[str, DeviceStats] = field(default_factory=dict)
+    recordings: list[ProcessedRecording] = field(default_factory=list)
+    outbox_alarm: str | None = None
+
+
+def mqtt_settings(config: AgentConfig) -> MqttSettings:
+    b = config.broker
+    offline = status_message(config, "offline", None)
+    return MqttSettings(
+        host=b.host,
+        port=b.port,
+        client_id=b.client_id or f"stetho-{config.site}-{config.agent_id}",
+        keepalive_s=b.keepalive_s,
+        session_expiry_s=b.session_expiry_s,
+        tls=b.tls,
+        ca_file=str(b.ca_file) if b.ca_file else None,
+        cert_file=str(b.cert_file) if b.cert_file else None,
+        key_file=str(b.key_file) if b.key_file else None,
+        username=b.username,
+        password=config.mqtt_password(),
+        will=offline,
+        max_inflight=b.max_inflight,
+    )
+
+
+def status_message(
+    config: AgentConfig, state: str, device: str | None, detail: dict[str, object] | None = None
+) -> OutboundMessage:
+    body = messages.StatusMessage(
+        state="online" if state == "online" else "offline",
+        site=config.site,
+        agent=config.agent_id,
+        device=device,
+        at=datetime.now(tz=UTC),
+        detail=detail or {},
+    )
+    topic = (
+        topics.device_status(config.site, device)
+        if device
+        else topics.agent_status(config.site, config.agent_id)
+    )
+    return OutboundMessage(
+        topic, messages.to_json(body), STATUS_QOS, True, messages.JSON_CONTENT_TYPE
+    )
+
+
+class Agent:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.state = AgentState()
+        storage = config.storage
+        store = OutboxStore(
+            storage.state_dir / "outbox.sqlite3",
+            quota_bytes=int(storage.quota_mb * 1024 * 1024),
+            alarm_fraction=storage.alarm_fraction,
+        )
+        self.outbox = Outbox(store)
+        self.publisher = Publisher(mqtt_settings(config), self.outbox, mqtt_settings(config).will)
+        self.thresholds = config.analysis.triage_thresholds()
+
+    async def run(self) -> None:
+        self.publisher.set_state(status_message(self.config, "online", None))
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.publisher.run(), name="publisher")
+                group.create_task(self._housekeeping(), name="housekeeping")
+                for device in self.config.devices:
+                    group.create_task(self._device_loop(device), name=f"device-{device.id}")
+        finally:
+            self.outbox.close()
+
+    async def _housekeeping(self) -> None:
+        keep_s = self.config.storage.keep_sent_hours * 3600
+        while True:
+            await self.outbox.prune_sent(keep_s)
+            await asyncio.sleep(60)
+
+    async def _device_loop(self, device: DeviceConfig) -> None:
+        stats = self.state.devices.setdefault(device.id, DeviceStats())
+        attempt = 0
+        while True:
+            try:
+                await self._record_from(device, stats)
+                log.info("event=source_ended device=%s", device.id)
+                return
+            except BridgeError as exc:
+                stats.connected = False
+                delay = min(60.0, 2.0**attempt)
+                attempt += 1
+                log.warning(
+                    "event=source_failed device=%s error=%r retry_in_s=%.0f",
+                    device.id,
+                    str(exc),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _record_from(self, device: DeviceConfig, stats: DeviceStats) -> None:
+        source = open_source(device)
+        segmenter = Segmenter(
+            source.sample_rate_hz, device.schedule.duration_s, device.schedule.interval_s
+        )
+        ctx = RecordingContext(
+            site=self.config.site,
+            agent=self.config.agent_id,
+            device=device.id,
+            resident=device.resident,
+            auscultation_site=device.auscultation_site,
+            kind=device.analysis_kind,
+        )
+        async with source:
+            stats.connected = True
+            self.publisher.set_state(status_message(self.config, "online", device.id))
+            try:
+                async for block in source:
+                    for capture in segmenter.feed(block.samples, block.start_time, _gaps(block)):
+                        await self._accept(capture, ctx, stats)
+            except asyncio.CancelledError:
+                partial = segmenter.flush()
+                if partial is not None:
+                    await self._accept(partial, ctx, stats)
+                raise
+            finally:
+                stats.connected = False
+                self.publisher.set_state(status_message(self.config, "offline", device.id))
+
+    async def _accept(self, capture: Capture, ctx: RecordingContext, stats: DeviceStats) -> None:
+        processed = await asyncio.to_thread(process_capture, capture, ctx, self.thresholds)
+        try:
+            await self.outbox.put_many(processed.outbound)
+        except OutboxFullError as exc:
+            stats.refused += 1
+            self.state.outbox_alarm = str(exc)
+            self.publisher.set_state(
+                status_message(self.config, "online", None, {"alarm": str(exc)})
+            )
+            log.error(
+                "event=recording_refused device=%s recording=%s reason=%r",
+                ctx.device,
+                capture.recording_id,
+                str(exc),
+            )
+            return
+        stats.recordings += 1
+        stats.last_recording_at = time.time()
+        stats.last_level = processed.level
+        self.state.recordings.append(processed)
+        log.info(
+            "event=recording_stored device=%s recording=%s duration_s=%.1f partial=%s level=%s",
+            ctx.device,
+            capture.recording_id,
+            capture.duration_s,
+            capture.partial,
+            processed.level,
+        )
+
+
+def _gaps(block: AudioBlock) -> tuple[tuple[int, int], ...]:
+    return tuple((g.start_sample - block.start_sample, g.length) for g in block.gaps)
+
+
+async def run(config: AgentConfig) -> None:
+    """Run the agent until cancelled."""
+    await Agent(config).run()

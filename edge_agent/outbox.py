@@ -1,0 +1,283 @@
+"""The durable outbox: every message is on disk (SQLite, WAL, synchronous=FULL) before it is sent.
+
+A message leaves the outbox only after the broker's PUBACK. The admission rule is a pure
+function, so quota behaviour is tested without filling a disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from edge_agent.errors import OutboxError, OutboxFullError
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    recording_id TEXT,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    qos INTEGER NOT NULL,
+    retain INTEGER NOT NULL,
+    content_type TEXT,
+    expiry_s INTEGER,
+    user_properties TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    sent_at REAL
+);
+CREATE INDEX IF NOT EXISTS messages_unsent ON messages (seq) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS messages_sent_at ON messages (sent_at) WHERE sent_at IS NOT NULL;
+"""
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One MQTT publish, as the outbox stores it."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+    content_type: str | None = None
+    expiry_s: int | None = None
+    user_properties: tuple[tuple[str, str], ...] = ()
+    recording_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    seq: int
+    created_at: float
+    message: OutboundMessage
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    pending: int
+    oldest_pending_at: float | None
+    used_bytes: int
+    quota_bytes: int
+    free_disk_bytes: int
+
+    @property
+    def used_fraction(self) -> float:
+        return self.used_bytes / self.quota_bytes
+
+
+@dataclass(frozen=True)
+class Admission:
+    accept: bool
+    alarm: bool
+    reason: str | None
+
+
+def admit(
+    used_bytes: int,
+    incoming_bytes: int,
+    quota_bytes: int,
+    free_disk_bytes: int,
+    min_free_disk_bytes: int,
+    alarm_fraction: float,
+) -> Admission:
+    """Decide whether a new recording fits; never by deleting an unsent one.
+
+    The alarm rises before refusal so that the care home hears of it while
+    recordings are still accepted.
+    """
+    after = used_bytes + incoming_bytes
+    if after > quota_bytes:
+        return Admission(
+            False, True, f"outbox quota reached ({after} of {quota_bytes} bytes): recording refused"
+        )
+    if free_disk_bytes - incoming_bytes < min_free_disk_bytes:
+        return Admission(
+            False,
+            True,
+            f"disk nearly full ({free_disk_bytes} bytes free, {min_free_disk_bytes} kept in "
+            "reserve): recording refused",
+        )
+    if after >= alarm_fraction * quota_bytes:
+        return Admission(True, True, f"outbox at {after / quota_bytes:.0%} of its quota")
+    return Admission(True, False, None)
+
+
+class OutboxStore:
+    """Synchronous SQLite store; use it from one thread (the async Outbox does)."""
+
+    def __init__(
+        self,
+        path: Path,
+        quota_bytes: int,
+        alarm_fraction: float = 0.9,
+        min_free_disk_bytes: int = 32 * 1024 * 1024,
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.quota_bytes = quota_bytes
+        self.alarm_fraction = alarm_fraction
+        self.min_free_disk_bytes = min_free_disk_bytes
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit survives power loss, not only a crash of this process.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot open the outbox {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _used_bytes(self) -> int:
+        page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+        return int((pages - free) * page_size)
+
+    def admission(self, incoming_bytes: int) -> Admission:
+        free = shutil.disk_usage(self.path.parent).free
+        return admit(
+            self._used_bytes(),
+            incoming_bytes,
+            self.quota_bytes,
+            free,
+            self.min_free_disk_bytes,
+            self.alarm_fraction,
+        )
+
+    def put_many(self, messages: list[OutboundMessage]) -> list[int]:
+        """Store messages atomically (all or none); raise OutboxFullError when they do not fit."""
+        incoming = sum(len(m.payload) + len(m.topic) + 200 for m in messages)
+        decision = self.admission(incoming)
+        if not decision.accept:
+            raise OutboxFullError(decision.reason or "outbox full")
+        now = time.time()
+        rows = [_to_row(m, now) for m in messages]
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            seqs = [self._db.execute(_INSERT, row).lastrowid or 0 for row in rows]
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+                raise OutboxFullError(f"disk full while storing: {exc}") from exc
+            raise OutboxError(f"cannot store in the outbox: {exc}") from exc
+        return seqs
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):  # no transaction was open
+            self._db.execute("ROLLBACK")
+
+    def pending(self, limit: int, after_seq: int = 0) -> list[StoredMessage]:
+        cursor = self._db.execute(
+            "SELECT seq, created_at, recording_id, topic, payload, qos, retain, content_type,"
+            " expiry_s, user_properties FROM messages"
+            " WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+        return [_from_row(row) for row in cursor.fetchall()]
+
+    def mark_sent(self, seq: int) -> None:
+        self._db.execute("UPDATE messages SET sent_at = ? WHERE seq = ?", (time.time(), seq))
+
+    def prune_sent(self, older_than_s: float) -> int:
+        cutoff = time.time() - older_than_s
+        cursor = self._db.execute(
+            "DELETE FROM messages WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,)
+        )
+        return cursor.rowcount
+
+    def stats(self) -> OutboxStats:
+        count, oldest = self._db.execute(
+            "SELECT COUNT(*), MIN(created_at) FROM messages WHERE sent_at IS NULL"
+        ).fetchone()
+        return OutboxStats(
+            pending=int(count),
+            oldest_pending_at=oldest,
+            used_bytes=self._used_bytes(),
+            quota_bytes=self.quota_bytes,
+            free_disk_bytes=shutil.disk_usage(self.path.parent).free,
+        )
+
+
+_INSERT = (
+    "INSERT INTO messages (recording_id, topic, payload, qos, retain, content_type, expiry_s,"
+    " user_properties, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _to_row(message: OutboundMessage, now: float) -> tuple[Any, ...]:
+    return (
+        message.recording_id,
+        message.topic,
+        message.payload,
+        message.qos,
+        int(message.retain),
+        message.content_type,
+        message.expiry_s,
+        json.dumps(message.user_properties),
+        now,
+    )
+
+
+def _from_row(row: tuple[Any, ...]) -> StoredMessage:
+    seq, created_at, recording_id, topic, payload, qos, retain, ctype, expiry, props = row
+    message = OutboundMessage(
+        topic=topic,
+        payload=bytes(payload),
+        qos=int(qos),
+        retain=bool(retain),
+        content_type=ctype,
+        expiry_s=expiry,
+        user_properties=tuple((str(k), str(v)) for k, v in json.loads(props)),
+        recording_id=recording_id,
+    )
+    return StoredMessage(seq=int(seq), created_at=float(created_at), message=message)
+
+
+class Outbox:
+    """Async face of the store: every SQLite call runs on one dedicated thread, off the loop."""
+
+    def __init__(self, store: OutboxStore) -> None:
+        self.store = store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self.changed = asyncio.Event()
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    async def put_many(self, messages: list[OutboundMessage]) -> list[int]:
+        seqs: list[int] = await self._call(self.store.put_many, messages)
+        self.changed.set()
+        return seqs
+
+    async def pending(self, limit: int, after_seq: int = 0) -> list[StoredMessage]:
+        result: list[StoredMessage] = await self._call(self.store.pending, limit, after_seq)
+        return result
+
+    async def mark_sent(self, seq: int) -> None:
+        await self._call(self.store.mark_sent, seq)
+
+    async def prune_sent(self, older_than_s: float) -> int:
+        removed: int = await self._call(self.store.prune_sent, older_than_s)
+        return removed
+
+    async def stats(self) -> OutboxStats:
+        result: OutboxStats = await self._call(self.store.stats)
+        return result
+
+    def close(self) -> None:
+        """Finish queued writes, then close: called once the daemon's tasks have stopped."""
+        self._executor.shutdown(wait=True)
+        self.store.close()

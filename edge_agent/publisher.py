@@ -1,0 +1,160 @@
+"""The publisher: keeps a broker connection and drains the outbox through it, in order.
+
+A message is marked sent only after its PUBACK. When the link drops, everything not
+acknowledged is published again on the next connection (at-least-once; subscribers
+deduplicate by recording_id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+
+from edge_agent.backoff import next_delay
+from edge_agent.errors import PublishError
+from edge_agent.mqtt import ConnectError, MqttConnection, MqttSettings
+from edge_agent.outbox import OutboundMessage, Outbox, StoredMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PublisherStats:
+    published: int = 0
+    connects: int = 0
+    connect_failures: int = 0
+    publish_failures: int = 0
+    connected: bool = False
+    last_error: str = ""
+
+
+class Publisher:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        outbox: Outbox,
+        offline_message: OutboundMessage | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self.stats = PublisherStats()
+        self.connected = asyncio.Event()
+        self.connection: MqttConnection | None = None
+        self._offline_message = offline_message
+        self._state: dict[str, OutboundMessage] = {}
+        self._rng = rng
+
+    def set_state(self, message: OutboundMessage) -> None:
+        """Retained state (availability): sent now if connected, and again after each connect."""
+        self._state[message.topic] = message
+        if self.connection is not None and self.connected.is_set():
+            asyncio.get_running_loop().create_task(self._send_state(self.connection, message))
+
+    async def _send_state(self, connection: MqttConnection, message: OutboundMessage) -> None:
+        with contextlib.suppress(PublishError):
+            await connection.publish(message)
+
+    async def run(self) -> None:
+        """Connect, drain, reconnect with backoff; forever, until cancelled."""
+        attempt = 0
+        while True:
+            connection = MqttConnection(self.settings)
+            try:
+                await connection.connect()
+            except ConnectError as exc:
+                self.stats.connect_failures += 1
+                self.stats.last_error = str(exc)
+                delay = next_delay(attempt, exc.retryable, self._rng)
+                log.warning("event=broker_connect_failed error=%r retry_in_s=%.1f", str(exc), delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            attempt = 0
+            await self._serve(connection)
+
+    async def _serve(self, connection: MqttConnection) -> None:
+        self.stats.connects += 1
+        self.connection = connection
+        self.connected.set()
+        self.stats.connected = True
+        log.info("event=broker_connected host=%s port=%d", self.settings.host, self.settings.port)
+        try:
+            for message in list(self._state.values()):
+                await connection.publish(message)
+            await self._drain(connection)
+        except PublishError as exc:
+            self.stats.last_error = str(exc)
+        except asyncio.CancelledError:
+            await self._say_goodbye(connection)
+            raise
+        finally:
+            self.connected.clear()
+            self.stats.connected = False
+            self.connection = None
+            connection.close()
+        log.warning("event=broker_disconnected reason=%r", connection.close_reason)
+
+    async def _say_goodbye(self, connection: MqttConnection) -> None:
+        """On a clean shutdown the retained status says offline before we disconnect."""
+        if self._offline_message is not None and not connection.closed.is_set():
+            with contextlib.suppress(PublishError, TimeoutError):
+                await asyncio.wait_for(connection.publish(self._offline_message), 2)
+        with contextlib.suppress(Exception):
+            await connection.disconnect()
+
+    async def _drain(self, connection: MqttConnection) -> None:
+        window = asyncio.Semaphore(self.settings.max_inflight)
+        tasks: set[asyncio.Task[None]] = set()
+        dispatched = 0
+        try:
+            while not connection.closed.is_set():
+                self.outbox.changed.clear()
+                batch = await self.outbox.pending(self.settings.max_inflight, dispatched)
+                if not batch:
+                    await _first_of(self.outbox.changed, connection.closed, timeout_s=1.0)
+                    continue
+                for item in batch:
+                    await window.acquire()
+                    if connection.closed.is_set():
+                        window.release()
+                        break
+                    task = asyncio.create_task(self._send(connection, item, window))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    dispatched = item.seq
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _send(
+        self, connection: MqttConnection, item: StoredMessage, window: asyncio.Semaphore
+    ) -> None:
+        try:
+            await connection.publish(item.message)
+            await self.outbox.mark_sent(item.seq)
+            self.stats.published += 1
+        except PublishError as exc:
+            self.stats.publish_failures += 1
+            log.warning(
+                "event=publish_failed seq=%d topic=%s recording=%s error=%r kept_in_outbox=1",
+                item.seq,
+                item.message.topic,
+                item.message.recording_id,
+                str(exc),
+            )
+        finally:
+            window.release()
+
+
+async def _first_of(a: asyncio.Event, b: asyncio.Event, timeout_s: float) -> None:
+    waits = [asyncio.create_task(a.wait()), asyncio.create_task(b.wait())]
+    try:
+        await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from edge_agent.capture import Segmenter
+
+
+def blocks(total: int, size: int) -> list[np.ndarray]:
+    ramp = np.arange(total, dtype=np.float32)
+    return [ramp[i : i + size] for i in range(0, total, size)]
+
+
+def test_recordings_follow_the_schedule_in_samples() -> None:
+    seg = Segmenter(sample_rate_hz=100, duration_s=2, interval_s=5)
+    done = []
+    for index, block in enumerate(blocks(1500, 37)):
+        done += seg.feed(block, start_time=1000.0 + index * 37 / 100)
+    assert len(done) == 3
+    for n, capture in enumerate(done):
+        assert len(capture.samples) == 200
+        assert capture.samples[0] == n * 500  # starts every 5 s of audio
+        assert capture.started_at == pytest.approx(1000.0 + n * 5)
+        assert not capture.partial
+    assert len({c.recording_id for c in done}) == 3
+
+
+def test_gaps_are_carried_into_recording_coordinates() -> None:
+    seg = Segmenter(sample_rate_hz=100, duration_s=2, interval_s=2)
+    out = seg.feed(np.zeros(150, np.float32), 0.0, gaps=((120, 50),))
+    out += seg.feed(np.zeros(150, np.float32), 1.5, gaps=((0, 10),))
+    assert [(g.start_sample, g.length) for g in out[0].gaps] == [(120, 30), (150, 10)]
+
+
+def test_flush_returns_partial_recording_in_progress() -> None:
+    seg = Segmenter(sample_rate_hz=100, duration_s=10, interval_s=10)
+    assert seg.feed(np.ones(250, np.float32), 0.0) == []
+    partial = seg.flush()
+    assert partial is not None and partial.partial and len(partial.samples) == 250
+    assert seg.flush() is None
+
+
+def test_rejects_non_positive_schedule() -> None:
+    with pytest.raises(ValueError):
+        Segmenter(100, 0, 10)
