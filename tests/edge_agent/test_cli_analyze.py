@@ -1,0 +1,57 @@
+"""`stetho analyze` keeps its JSON contract, including for files it cannot read."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from firmware_bridge.synth import synthesize
+
+KEYS = {"file", "sample_rate_hz", "duration_s", "kind", "quality", "heart", "lung", "triage"}
+
+
+def stetho(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge_agent", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_json_lines_follow_the_contract_and_bad_files_do_not_stop_the_rest(tmp_path: Path) -> None:
+    heart = synthesize("tachycardia", duration_s=12, sample_rate_hz=4000, seed=3)
+    flac = tmp_path / "heart.flac"
+    sf.write(flac, heart.samples, 4000, subtype="PCM_16")
+    wav = tmp_path / "heart44k.wav"
+    sf.write(wav, np.repeat(heart.samples, 11), 44000, subtype="PCM_16")
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ")
+    empty = tmp_path / "empty.flac"
+    empty.write_bytes(b"")
+
+    run = stetho("analyze", "--json", str(flac), str(broken), str(wav), str(empty))
+    assert run.returncode != 0
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["file"] for line in lines] == [str(flac), str(broken), str(wav), str(empty)]
+    good = [line for line in lines if "error" not in line]
+    assert len(good) == 2
+    for line in good:
+        assert set(line) == KEYS
+        assert set(line["quality"]) == {"score", "acceptable", "problems"}
+        assert set(line["heart"]) == {"rate_bpm", "s1_s", "s2_s", "irregular", "murmur_suspected"}
+        assert line["lung"] is None
+        assert line["triage"]["level"] in ("review", "urgent")
+        assert all(
+            set(f) == {"code", "reason", "value", "threshold"} for f in line["triage"]["flags"]
+        )
+    assert all(set(line) == {"file", "error"} for line in lines if "error" in line)
+
+
+def test_table_output_for_a_lung_recording(tmp_path: Path) -> None:
+    lung = synthesize("wheeze", duration_s=15, sample_rate_hz=8000, seed=1)
+    path = tmp_path / "lung.wav"
+    sf.write(path, lung.samples, 8000)
+    run = stetho("analyze", "--kind", "lung", str(path))
+    assert run.returncode == 0, run.stderr
+    assert "lung.wav" in run.stdout and "RR" in run.stdout
