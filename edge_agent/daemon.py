@@ -21,7 +21,10 @@ from edge_agent.mqtt import MqttSettings
 from edge_agent.outbox import OutboundMessage, Outbox, OutboxStore
 from edge_agent.publisher import Publisher
 from edge_agent.recordings import ProcessedRecording, RecordingContext, process_capture
+from edge_agent.sdnotify import Notifier
 from edge_agent.sources import open_source
+from edge_agent.status import report_status
+from edge_agent.watchdog import run_watchdog
 from firmware_bridge import BridgeError
 from firmware_bridge.sources import AudioBlock
 
@@ -102,14 +105,21 @@ class Agent:
         self.publisher = Publisher(mqtt_settings(config), self.outbox, mqtt_settings(config).will)
         self.thresholds = config.analysis.triage_thresholds()
 
-    async def run(self) -> None:
+    async def run(self, notifier: Notifier | None = None) -> None:
+        notifier = notifier if notifier is not None else Notifier.from_env()
         self.publisher.set_state(status_message(self.config, "online", None))
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.publisher.run(), name="publisher")
                 group.create_task(self._housekeeping(), name="housekeeping")
+                group.create_task(report_status(self, notifier), name="status")
+                group.create_task(run_watchdog(notifier), name="watchdog")
                 for device in self.config.devices:
                     group.create_task(self._device_loop(device), name=f"device-{device.id}")
+                notifier.ready(f"site {self.config.site}: {len(self.config.devices)} device(s)")
+        except asyncio.CancelledError:
+            notifier.stopping("closing recordings and the outbox")
+            raise
         finally:
             self.outbox.close()
 
