@@ -1,0 +1,101 @@
+"""`stetho run` under a fake systemd: READY, STATUS, STOPPING; and `stetho status` reading it."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from edge_agent.local_broker import LocalBroker
+
+pytestmark = pytest.mark.broker
+
+CONFIG = """
+site = "home-status"
+agent_id = "pi-s"
+[broker]
+port = {port}
+[storage]
+state_dir = "{state}"
+[[devices]]
+id = "steth-s"
+kind = "simulated"
+speed = 20.0
+resident = "res-9"
+[devices.schedule]
+interval_s = 3
+duration_s = 2
+"""
+
+
+def stetho(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge_agent", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def receive_until(sock: socket.socket, needle: str, timeout_s: float = 30) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            seen.append(sock.recv(4096).decode())
+        except TimeoutError:
+            break
+        if any(needle in s for s in seen):
+            return seen
+    raise AssertionError(f"{needle!r} not received; got {seen}")
+
+
+def test_daemon_reports_to_systemd_and_status_file(broker: LocalBroker, tmp_path: Path) -> None:
+    config = tmp_path / "agent.toml"
+    state = tmp_path / "state"
+    config.write_text(CONFIG.format(port=broker.port, state=state))
+    notify_path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(str(notify_path))
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "edge_agent", "run", "--config", str(config)],
+            env={**os.environ, "NOTIFY_SOCKET": str(notify_path)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert any("READY=1" in m for m in receive_until(systemd, "READY=1"))
+            receive_until(systemd, "STATUS=broker connected")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                run = stetho("status", "--config", str(config), "--json")
+                data = json.loads(run.stdout) if run.returncode == 0 else {}
+                if data and data["devices"]["steth-s"]["recordings"] >= 1:
+                    break
+                time.sleep(0.5)
+            assert data["running"] and data["broker"]["connected"]
+            assert data["devices"]["steth-s"]["connected"]
+            assert "res-9" not in json.dumps(data)  # no resident reference in status
+            table = stetho("status", "--config", str(config))
+            assert table.returncode == 0 and "steth-s" in table.stdout
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            agent.wait(timeout=30)
+            assert any("STOPPING=1" in m for m in receive_until(systemd, "STOPPING=1", 5))
+    assert agent.returncode == 0
+
+    stale = json.loads((state / "status.json").read_text())
+    stale["updated_at"] -= 3600
+    (state / "status.json").write_text(json.dumps(stale))
+    run = stetho("status", "--config", str(config))
+    assert run.returncode == 3 and "not running" in run.stdout
+
+
+def test_status_without_a_running_agent(tmp_path: Path) -> None:
+    config = tmp_path / "agent.toml"
+    config.write_text(CONFIG.format(port=1883, state=tmp_path / "nothing"))
+    run = stetho("status", "--config", str(config))
+    assert run.returncode == 3 and "not running" in run.stderr
