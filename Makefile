@@ -34,7 +34,7 @@ eval: setup
 	$(PY) -m bench.evaluate --data $(DATA)
 
 lock:
-	$(PY) -m pip freeze --exclude-editable | grep -v '^stetho-edge' > requirements.lock.new
+	{ sed -n '1,3p' requirements.lock; $(PY) -m pip freeze --exclude-editable | grep -v '^stetho-edge'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:
