@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 
 from edge_agent import messages, topics
 from edge_agent.capture import Capture, Segmenter
+from edge_agent.commands import InboundHandler, InboundStats
 from edge_agent.config import AgentConfig, DeviceConfig
-from edge_agent.errors import OutboxFullError
+from edge_agent.errors import OutboxError
+from edge_agent.live import LiveStreamer
 from edge_agent.mqtt import MqttSettings
 from edge_agent.outbox import OutboundMessage, Outbox, OutboxStore
 from edge_agent.publisher import Publisher
@@ -48,9 +50,11 @@ class AgentState:
     devices: dict[str, DeviceStats] = field(default_factory=dict)
     recordings: list[ProcessedRecording] = field(default_factory=list)
     outbox_alarm: str | None = None
+    inbound: InboundStats = field(default_factory=InboundStats)  # acks: who acknowledged what
+    live_devices: list[str] = field(default_factory=list)
 
 
-def mqtt_settings(config: AgentConfig) -> MqttSettings:
+def mqtt_settings(config: AgentConfig, subscriptions: tuple[str, ...] = ()) -> MqttSettings:
     b = config.broker
     offline = status_message(config, "offline", None)
     return MqttSettings(
@@ -67,6 +71,7 @@ def mqtt_settings(config: AgentConfig) -> MqttSettings:
         password=config.mqtt_password(),
         will=offline,
         max_inflight=b.max_inflight,
+        subscriptions=subscriptions,
     )
 
 
@@ -102,7 +107,17 @@ class Agent:
             alarm_fraction=storage.alarm_fraction,
         )
         self.outbox = Outbox(store)
-        self.publisher = Publisher(mqtt_settings(config), self.outbox, mqtt_settings(config).will)
+        self.live = LiveStreamer(config.site, lambda m: self.publisher.send_volatile(m))
+        self.inbound = InboundHandler(
+            config.site,
+            config.agent_id,
+            frozenset(d.id for d in config.devices),
+            self.live,
+            self._publish_status,
+        )
+        self.state.inbound = self.inbound.stats
+        settings = mqtt_settings(config, self.inbound.subscriptions())
+        self.publisher = Publisher(settings, self.outbox, settings.will)
         self.thresholds = config.analysis.triage_thresholds()
 
     async def run(self, notifier: Notifier | None = None) -> None:
@@ -123,10 +138,36 @@ class Agent:
         finally:
             self.outbox.close()
 
+    def _publish_status(self) -> None:
+        """Retained agent status; its detail carries the outbox alarm, if any."""
+        detail: dict[str, object] = (
+            {"alarm": self.state.outbox_alarm} if self.state.outbox_alarm else {}
+        )
+        self.publisher.set_state(status_message(self.config, "online", None, detail))
+
+    def _set_alarm(self, alarm: str | None) -> None:
+        if alarm == self.state.outbox_alarm:
+            return
+        self.state.outbox_alarm = alarm
+        if alarm is None:
+            log.info("event=outbox_alarm_cleared")
+        else:
+            log.error("event=outbox_alarm reason=%r", alarm)
+        self._publish_status()
+
+    async def _inbound(self) -> None:
+        while True:
+            message = await self.publisher.inbox.get()
+            self.inbound.handle(message)
+            self.state.live_devices = sorted(self.live.sessions)
+
     async def _housekeeping(self) -> None:
         keep_s = self.config.storage.keep_sent_hours * 3600
         while True:
             await self.outbox.prune_sent(keep_s)
+            if self.state.outbox_alarm is not None:
+                admission = await self.outbox.admission(0)
+                self._set_alarm(admission.reason if admission.alarm else None)
             await asyncio.sleep(60)
 
     async def _device_loop(self, device: DeviceConfig) -> None:
@@ -137,7 +178,7 @@ class Agent:
                 await self._record_from(device, stats)
                 log.info("event=source_ended device=%s", device.id)
                 return
-            except BridgeError as exc:
+            except Exception as exc:  # one device's failure must not stop the others
                 stats.connected = False
                 delay = min(60.0, 2.0**attempt)
                 attempt += 1
@@ -146,6 +187,7 @@ class Agent:
                     device.id,
                     str(exc),
                     delay,
+                    exc_info=not isinstance(exc, BridgeError),
                 )
                 await asyncio.sleep(delay)
 
@@ -167,6 +209,7 @@ class Agent:
             self.publisher.set_state(status_message(self.config, "online", device.id))
             try:
                 async for block in source:
+                    self.live.offer(device.id, block)
                     for capture in segmenter.feed(block.samples, block.start_time, _gaps(block)):
                         await self._accept(capture, ctx, stats)
             except asyncio.CancelledError:
@@ -176,25 +219,24 @@ class Agent:
                 raise
             finally:
                 stats.connected = False
+                self.live.stop(device.id, "device disconnected")
                 self.publisher.set_state(status_message(self.config, "offline", device.id))
 
     async def _accept(self, capture: Capture, ctx: RecordingContext, stats: DeviceStats) -> None:
         processed = await asyncio.to_thread(process_capture, capture, ctx, self.thresholds)
         try:
-            await self.outbox.put_many(processed.outbound)
-        except OutboxFullError as exc:
+            admission = await self.outbox.put_recording(processed.outbound)
+        except OutboxError as exc:  # full, or the disk failed: refuse, keep what is stored
             stats.refused += 1
-            self.state.outbox_alarm = str(exc)
-            self.publisher.set_state(
-                status_message(self.config, "online", None, {"alarm": str(exc)})
-            )
             log.error(
                 "event=recording_refused device=%s recording=%s reason=%r",
                 ctx.device,
                 capture.recording_id,
                 str(exc),
             )
+            self._set_alarm(str(exc))
             return
+        self._set_alarm(admission.reason if admission.alarm else None)
         stats.recordings += 1
         stats.last_recording_at = time.time()
         stats.last_level = processed.level
