@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, signal
 
+from stetho_signal._spectra import frame_power
 from stetho_signal.filters import bandpass
 
 __all__ = ["LungResult", "analyze_lung"]
@@ -18,8 +19,10 @@ _LUNG_ANALYSIS_BAND_HZ = (150.0, 1800.0)
 _FRAME_S = 0.05  # breath envelope frame
 _MIN_BREATH_S, _MAX_BREATH_S = 1.0, 15.0  # 60 down to 4 breaths/min
 _WHEEZE_NPERSEG = 256  # 64 ms at 4 kHz: 15.6 Hz bins, enough to see a tone
-_WHEEZE_PROMINENCE_DB = 12.0  # a tone stands this far above the local spectral median
-_WHEEZE_BAND_HZ = (100.0, 1600.0)
+_WHEEZE_PROMINENCE_DB = 15.0  # a tone stands this far above the local spectral level
+# CORSA puts wheezes above 100 Hz; starting at 150 Hz leaves the tonal low end of S1/S2 out
+# (low-pitched wheezes, rhonchi, at 100-150 Hz are missed: a documented limit).
+_WHEEZE_BAND_HZ = (200.0, 1600.0)
 _STEADY_TONE_FRACTION = 0.6  # a tone in most frames is hum or device whine, not a wheeze
 _CRACKLE_RATIO = 6.0  # peak over the local RMS of the breath sound
 _CRACKLE_MAX_WIDTH_S = 0.02  # CORSA: crackles last under 20 ms
@@ -64,7 +67,8 @@ def analyze_lung(
     band = bandpass(x, fs_hz, _LUNG_ANALYSIS_BAND_HZ).astype(np.float64)
     notes: list[str] = []
     rate = respiratory_rate(band, fs_hz, notes)
-    intervals, frequency = find_wheezes(band, fs_hz, wheeze_min_duration_s)
+    # The unfiltered spectrum: a band edge would itself look like a spectral peak.
+    intervals, frequency = find_wheezes(x, fs_hz, wheeze_min_duration_s)
     crackle_times = find_crackles(band, fs_hz)
     return LungResult(
         respiratory_rate_bpm=rate,
@@ -120,11 +124,12 @@ def find_wheezes(
     Returns the intervals (seconds) and the dominant frequency of the longest one (Hz).
     """
     nperseg = min(_WHEEZE_NPERSEG, band.size)
-    freqs, times, stft = signal.stft(band, fs=fs_hz, nperseg=nperseg, noverlap=nperseg // 2)
+    freqs, times, spectra = frame_power(band, fs_hz, nperseg, nperseg // 2)
     keep = (freqs >= _WHEEZE_BAND_HZ[0]) & (freqs <= _WHEEZE_BAND_HZ[1])
-    power = np.abs(stft[keep]) ** 2
+    power = spectra[keep]
     db = 10.0 * np.log10(power + max(float(power.max()) * 1e-12, 1e-30))
-    prominence = db - ndimage.median_filter(db, size=(11, 1), mode="nearest")
+    # Local level: mean dB over +-5 bins (~ +-80 Hz); a log-domain mean barely moves for one tone.
+    prominence = db - ndimage.uniform_filter1d(db, size=11, axis=0, mode="nearest")
     best_bin = np.argmax(prominence, axis=0)
     tonal = prominence[best_bin, np.arange(db.shape[1])] >= _WHEEZE_PROMINENCE_DB
     tonal &= ~_steady_tone(best_bin, tonal)
@@ -132,7 +137,8 @@ def find_wheezes(
     intervals: list[tuple[float, float]] = []
     frequencies: list[float] = []
     for start, end in _runs(tonal, best_bin):
-        duration = (end - start) * hop_s + nperseg / fs_hz - hop_s
+        # Each frame stands for one hop around its centre: a conservative duration.
+        duration = (end - start) * hop_s
         if duration >= min_duration_s:
             t0 = float(times[start]) - hop_s / 2
             intervals.append((round(max(t0, 0.0), 3), round(t0 + duration, 3)))

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
+
+from stetho_signal._spectra import mean_power
 
 __all__ = ["Quality", "QualityMeasures", "assess_quality"]
 
@@ -61,8 +62,7 @@ def spectral_flatness(band: NDArray[np.float64], fs_hz: float) -> float:
     """Wiener entropy (geometric over arithmetic mean) of the Welch spectrum, 0..1."""
     if band.size < 64:
         return 1.0
-    _, psd = signal.welch(band, fs=fs_hz, nperseg=min(256, band.size))
-    psd = psd[1:]
+    psd = mean_power(band, fs_hz, min(256, band.size))[1:]
     floor = max(float(np.max(psd)) * 1e-12, 1e-30)
     geometric = float(np.exp(np.mean(np.log(psd + floor))))
     arithmetic = float(np.mean(psd)) + floor

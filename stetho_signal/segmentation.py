@@ -94,31 +94,27 @@ def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) ->
     return _Candidates(times_s=peaks / fs_hz, reward=reward)
 
 
-def _penalty(interval_s: float, expected_s: float, spread_s: float) -> float:
-    """Cauchy-like cost: tolerant to the odd long interval of an irregular rhythm."""
-    z = (interval_s - expected_s) / spread_s
-    return math.log1p(z * z)
+def _best_chain(cands: _Candidates, cycle: CycleEstimate) -> list[tuple[int, int]]:
+    """Dynamic programming over (peak, label); returns [(peak index, label), ...].
 
-
-def _transition(prev_label: int, label: int, interval_s: float, cycle: CycleEstimate) -> float:
-    """Score (negative cost) of moving from one labelled sound to the next."""
+    Links cost a Cauchy-like ``log(1 + z**2)`` of the interval's deviation ``z`` (in spreads)
+    from the expected systole (S1->S2), diastole (S2->S1) or whole cycle (same label twice,
+    plus a skip cost): tolerant to the odd long interval of an irregular rhythm.
+    """
+    times = cands.times_s.tolist()
+    reward = cands.reward.tolist()
+    n = len(times)
     systole = cycle.systole_s
     diastole = max(cycle.period_s - systole, 0.05)
     sys_spread = 0.03 + 0.1 * systole
     dia_spread = 0.05 + 0.25 * diastole
-    if prev_label == S1 and label == S2:
-        return -_penalty(interval_s, systole, sys_spread)
-    if prev_label == S2 and label == S1:
-        return -_penalty(interval_s, diastole, dia_spread)
-    # Same label twice: the sound between them was not heard.
-    return -_SKIP_COST - _penalty(interval_s, cycle.period_s, dia_spread + sys_spread)
-
-
-def _best_chain(cands: _Candidates, cycle: CycleEstimate) -> list[tuple[int, int]]:
-    """Dynamic programming over (peak, label); returns [(peak index, label), ...]."""
-    times = cands.times_s.tolist()
-    reward = cands.reward.tolist()
-    n = len(times)
+    # expected interval and spread for each (previous label, label)
+    model = {
+        (S1, S2): (systole, sys_spread, 0.0),
+        (S2, S1): (diastole, dia_spread, 0.0),
+        (S1, S1): (cycle.period_s, sys_spread + dia_spread, _SKIP_COST),
+        (S2, S2): (cycle.period_s, sys_spread + dia_spread, _SKIP_COST),
+    }
     max_link = 1.6 * cycle.period_s
     score = [[0.0, 0.0] for _ in range(n)]
     back: list[list[tuple[int, int] | None]] = [[None, None] for _ in range(n)]
@@ -132,7 +128,9 @@ def _best_chain(cands: _Candidates, cycle: CycleEstimate) -> list[tuple[int, int
             while j >= 0 and times[i] - times[j] <= max_link:
                 interval = times[i] - times[j]
                 for prev in (S1, S2):
-                    value = score[j][prev] + reward[i] + _transition(prev, label, interval, cycle)
+                    expected, spread, extra = model[(prev, label)]
+                    z = (interval - expected) / spread
+                    value = score[j][prev] + reward[i] - extra - math.log1p(z * z)
                     if value > best:
                         best, origin = value, (j, prev)
                 j -= 1

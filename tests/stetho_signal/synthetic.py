@@ -101,7 +101,7 @@ def add_wheeze(
 ) -> None:
     t = np.arange(x.size) / fs_hz
     gate = (t >= start_s) & (t < end_s)
-    x[gate] += 0.02 * np.sin(2 * np.pi * freq_hz * t[gate])
+    x[gate] += 0.05 * np.sin(2 * np.pi * freq_hz * t[gate])
 
 
 def add_crackles(x: NDArray[np.float64], times_s: list[float], fs_hz: float = FS_HZ) -> None:

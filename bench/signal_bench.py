@@ -1,0 +1,86 @@
+"""Speed of stetho_signal: full analysis and streaming filters as times real time, one core.
+
+Baseline measured in the same run: one plain ``scipy.signal.sosfiltfilt`` (heart band) over the
+same 20 s, 4 kHz recording, so ratios survive a faster or slower machine.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import signal
+
+from stetho_signal import HEART_BAND_HZ, StreamingBandpass, analyze, design_bandpass
+
+FS_HZ = 4000.0
+DURATION_S = 20.0
+BLOCK_S = 0.1
+
+
+def _recording(seed: int = 0) -> np.ndarray:
+    """A 72 bpm phonocardiogram with breath-like noise, int16 as a device would send it."""
+    rng = np.random.default_rng(seed)
+    n = int(DURATION_S * FS_HZ)
+    t = np.arange(n) / FS_HZ
+    x = 0.01 * rng.standard_normal(n)
+    for beat in np.arange(0.2, DURATION_S - 0.5, 60.0 / 72.0):
+        for offset, freq, amp in ((0.0, 50.0, 0.5), (0.33, 90.0, 0.3)):
+            u = t - beat - offset
+            x += amp * np.exp(-0.5 * (u / 0.02) ** 2) * np.sin(2 * np.pi * freq * u)
+    return (x / np.max(np.abs(x)) * 20000).astype(np.int16)
+
+
+def _best_seconds(action: Callable[[], object], repeats: int) -> float:
+    """Fastest of several runs: the least disturbed by other processes on the machine."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _stream(x: np.ndarray) -> None:
+    block = int(BLOCK_S * FS_HZ)
+    heart = StreamingBandpass(FS_HZ, HEART_BAND_HZ)
+    for i in range(0, x.size, block):
+        heart.process(x[i : i + block])
+
+
+def run() -> dict[str, Any]:
+    x = _recording()
+    as_float = x.astype(np.float64) / 32768.0
+    sos = design_bandpass(FS_HZ, HEART_BAND_HZ)
+    analyze(x, FS_HZ, "heart")  # warm caches and imports before timing
+    baseline = _best_seconds(lambda: signal.sosfiltfilt(sos, as_float), 20)
+    heart = _best_seconds(lambda: analyze(x, FS_HZ, "heart"), 10)
+    lung = _best_seconds(lambda: analyze(x, FS_HZ, "lung"), 10)
+    streaming = _best_seconds(lambda: _stream(as_float), 10)
+    tracemalloc.start()
+    analyze(x, FS_HZ, "heart")
+    analyze(x, FS_HZ, "lung")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    full = heart + lung
+    return {
+        "recording": {"duration_s": DURATION_S, "rate_hz": FS_HZ, "dtype": "int16"},
+        "full_analysis_heart_plus_lung_x_realtime": round(DURATION_S / full, 1),
+        "heart_analysis_x_realtime": round(DURATION_S / heart, 1),
+        "lung_analysis_x_realtime": round(DURATION_S / lung, 1),
+        "streaming_bandpass_100ms_blocks_x_realtime": round(DURATION_S / streaming, 1),
+        "baseline_sosfiltfilt_x_realtime": round(DURATION_S / baseline, 1),
+        "full_analysis_cost_in_baseline_filters": round(full / baseline, 1),
+        "streaming_cost_in_baseline_filters": round(streaming / baseline, 2),
+        "peak_memory_mib": round(peak / 2**20, 2),
+        "goals": {"full_analysis_x_realtime": 2000, "streaming_x_realtime": 1000},
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))

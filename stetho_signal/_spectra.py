@@ -1,0 +1,45 @@
+"""Short-time power spectra by plain framing: the Pi analyses every recording, so no per-frame
+Python loop (``scipy.signal.stft`` detrends frame by frame)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def frame_power(
+    x: NDArray[np.float64], fs_hz: float, nperseg: int, hop: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Hann-windowed power spectra of overlapping frames.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n,)
+        Samples; n >= nperseg.
+    fs_hz : float
+        Sampling rate in Hz.
+    nperseg, hop : int
+        Frame length and step in samples.
+
+    Returns
+    -------
+    freqs_hz : ndarray, shape (nperseg // 2 + 1,)
+    centres_s : ndarray, shape (frames,)
+        Frame centres in seconds.
+    power : ndarray, shape (nperseg // 2 + 1, frames)
+        |FFT|^2 of each windowed frame (arbitrary but consistent units).
+    """
+    frames = 1 + (x.size - nperseg) // hop
+    view = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::hop][:frames]
+    windowed = (view - view.mean(axis=1, keepdims=True)) * np.hanning(nperseg)
+    power: NDArray[np.float64] = np.abs(np.fft.rfft(windowed, axis=1)).T ** 2
+    freqs = np.asarray(np.fft.rfftfreq(nperseg, 1.0 / fs_hz), dtype=np.float64)
+    centres = np.asarray((np.arange(frames) * hop + nperseg / 2.0) / fs_hz, dtype=np.float64)
+    return freqs, centres, power
+
+
+def mean_power(x: NDArray[np.float64], fs_hz: float, nperseg: int) -> NDArray[np.float64]:
+    """Welch-style average of half-overlapping frame spectra (shape nperseg // 2 + 1)."""
+    _, _, power = frame_power(x, fs_hz, nperseg, nperseg // 2)
+    result: NDArray[np.float64] = power.mean(axis=1)
+    return result

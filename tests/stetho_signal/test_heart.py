@@ -1,0 +1,69 @@
+"""Heart analysis on synthetic phonocardiograms with known S1/S2 times, 30-220 bpm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stetho_signal import analyze
+from tests.stetho_signal.synthetic import FS_HZ, pcg
+
+TOLERANCE_S = 0.06
+
+
+def _f1(reference: list[float], detected: tuple[float, ...]) -> float:
+    found = np.array(detected)
+    hits = sum(
+        bool(found.size) and float(np.min(np.abs(found - t))) <= TOLERANCE_S for t in reference
+    )
+    return 2 * hits / (len(reference) + len(detected))
+
+
+@pytest.mark.parametrize("rate", [30.0, 45.0, 60.0, 90.0, 120.0, 150.0, 180.0, 220.0])
+def test_rate_and_sound_times_from_30_to_220_bpm(rate: float) -> None:
+    x, s1, s2 = pcg(rate, 14.0)
+    heart = analyze(x, FS_HZ, "heart").heart
+    assert heart is not None and heart.rate_bpm is not None
+    assert heart.rate_bpm == pytest.approx(rate, rel=0.03)  # no half- or double-rate error
+    assert _f1(s1, heart.s1_s) >= 0.95
+    assert _f1(s2, heart.s2_s) >= 0.95
+
+
+def test_regular_rhythm_is_not_irregular() -> None:
+    x, _, _ = pcg(70.0, 15.0)
+    heart = analyze(x, FS_HZ, "heart").heart
+    assert heart is not None and heart.irregular is False
+
+
+def test_irregular_rhythm_is_flagged_for_review() -> None:
+    # Intervals varying +-30 % at random, like atrial fibrillation.
+    x, _, _ = pcg(80.0, 20.0, jitter=0.3, seed=4)
+    result = analyze(x, FS_HZ, "heart")
+    assert result.heart is not None and result.heart.irregular is True
+    assert any(f.code == "heart_irregular" for f in result.triage.flags)
+    assert result.triage.level in ("review", "urgent")
+
+
+def test_systolic_murmur_is_hinted_and_clean_pcg_is_not() -> None:
+    clean, _, _ = pcg(70.0, 10.0)
+    noisy, _, _ = pcg(70.0, 10.0, murmur=2.0)
+    clean_heart = analyze(clean, FS_HZ, "heart").heart
+    murmur = analyze(noisy, FS_HZ, "heart")
+    assert clean_heart is not None and clean_heart.murmur_suspected is False
+    assert murmur.heart is not None and murmur.heart.murmur_suspected is True
+    assert any(f.code == "heart_murmur" for f in murmur.triage.flags)
+
+
+def test_one_second_clip_is_analysed_but_rate_is_null_with_a_reason() -> None:
+    x, _, _ = pcg(50.0, 1.0)
+    result = analyze(x, FS_HZ, "heart")
+    assert result.heart is not None
+    assert result.heart.rate_bpm is None
+    assert any("heart rate" in note for note in result.heart.notes)
+
+
+def test_white_noise_is_sent_back_for_a_rerecord() -> None:
+    noise = np.random.default_rng(1).standard_normal(int(10 * FS_HZ)) * 0.1
+    result = analyze(noise, FS_HZ, "heart")
+    assert result.triage.level == "rerecord"
+    assert result.triage.flags and all(f.code.startswith("quality_") for f in result.triage.flags)

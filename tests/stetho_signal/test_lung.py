@@ -1,0 +1,58 @@
+"""Lung analysis on synthetic breath sounds: rate, a wheeze tone, crackles."""
+
+from __future__ import annotations
+
+import pytest
+
+from stetho_signal import analyze
+from tests.stetho_signal.synthetic import FS_HZ, add_crackles, add_wheeze, breathing
+
+
+def test_respiratory_rate_of_synthetic_breathing() -> None:
+    lung = analyze(breathing(18.0, 20.0), FS_HZ, "lung").lung
+    assert lung is not None and lung.respiratory_rate_bpm is not None
+    assert lung.respiratory_rate_bpm == pytest.approx(18.0, abs=1.5)
+
+
+def test_fast_breathing_is_urgent_per_news2() -> None:
+    result = analyze(breathing(30.0, 20.0), FS_HZ, "lung")
+    assert result.triage.level == "urgent"
+    assert any(f.code == "respiratory_rate_very_high" for f in result.triage.flags)
+
+
+def test_plain_breathing_has_no_wheeze_nor_crackles() -> None:
+    lung = analyze(breathing(15.0, 20.0), FS_HZ, "lung").lung
+    assert lung is not None
+    assert lung.wheeze is False
+    assert lung.crackles is False
+
+
+def test_wheeze_tone_is_found_with_its_interval_and_frequency() -> None:
+    x = breathing(15.0, 20.0)
+    add_wheeze(x, 6.0, 7.0, freq_hz=400.0)  # expiratory, as wheezes usually are
+    lung = analyze(x, FS_HZ, "lung").lung
+    assert lung is not None and lung.wheeze
+    # A frame where breath noise masks the tone may split it: check the union.
+    assert min(a for a, _ in lung.wheeze_intervals_s) == pytest.approx(6.0, abs=0.1)
+    assert max(b for _, b in lung.wheeze_intervals_s) == pytest.approx(7.0, abs=0.2)
+    assert sum(b - a for a, b in lung.wheeze_intervals_s) >= 0.6
+    assert lung.wheeze_frequency_hz == pytest.approx(400.0, abs=20.0)
+
+
+def test_tone_shorter_than_100ms_is_not_a_wheeze() -> None:
+    x = breathing(15.0, 20.0)
+    add_wheeze(x, 5.0, 5.05, freq_hz=400.0)
+    lung = analyze(x, FS_HZ, "lung").lung
+    assert lung is not None and not lung.wheeze
+
+
+def test_crackles_are_found_at_their_times() -> None:
+    x = breathing(15.0, 20.0)
+    times = [2.1, 2.4, 6.3, 6.55, 10.2, 14.8]
+    add_crackles(x, times)
+    result = analyze(x, FS_HZ, "lung")
+    assert result.lung is not None and result.lung.crackles
+    found = result.lung.crackle_times_s
+    for t in times:
+        assert min(abs(f - t) for f in found) < 0.01
+    assert any(f.code == "lung_crackles" for f in result.triage.flags)
