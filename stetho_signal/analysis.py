@@ -142,7 +142,12 @@ def analyze(
         band = bandpass(x, ANALYSIS_RATE_HZ, LUNG_BAND_HZ).astype(np.float64)
         periodicity = None
     quality = assess_quality(
-        band, ANALYSIS_RATE_HZ, audio.clipped_fraction, periodicity, limits.quality_min_score
+        band,
+        ANALYSIS_RATE_HZ,
+        HEART_BAND_HZ if kind == "heart" else LUNG_BAND_HZ,
+        audio.clipped_fraction,
+        periodicity,
+        limits.quality_min_score,
     )
     return Analysis(
         sample_rate_hz=audio.input_rate_hz,
