@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -48,7 +49,8 @@ class AgentState:
     """Live counters, read by `stetho demo` and the status reporter."""
 
     devices: dict[str, DeviceStats] = field(default_factory=dict)
-    recordings: list[ProcessedRecording] = field(default_factory=list)
+    # The latest few only: a daemon that runs for months must not keep every recording.
+    recordings: deque[ProcessedRecording] = field(default_factory=lambda: deque(maxlen=50))
     outbox_alarm: str | None = None
     inbound: InboundStats = field(default_factory=InboundStats)  # acks: who acknowledged what
     live_devices: list[str] = field(default_factory=list)
@@ -126,6 +128,7 @@ class Agent:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.publisher.run(), name="publisher")
+                group.create_task(self._inbound(), name="inbound")
                 group.create_task(self._housekeeping(), name="housekeeping")
                 group.create_task(report_status(self, notifier), name="status")
                 group.create_task(run_watchdog(notifier), name="watchdog")

@@ -159,5 +159,56 @@ class StatusMessage(_Message):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class AckMessage(_Message):
+    """A doctor acknowledges an alert on `stetho/v1/{site}/acks`; the agent logs and shows it."""
+
+    schema_name: Literal["stetho.ack"] = Field(default="stetho.ack", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: UUID
+    by: str = Field(min_length=1, max_length=80, description="who acknowledged (doctor's id)")
+    note: str | None = Field(default=None, max_length=1000)
+    at: datetime
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+CommandAction = Literal["live_start", "live_stop", "ping"]
+MAX_LIVE_S = 1800.0
+
+
+class CommandMessage(_Message):
+    """A request to an agent or a device on `stetho/v1/{site}/{target}/cmd`.
+
+    Sent to the agent's own topic, `device` names the stethoscope; sent to a
+    device's topic, `device` may be left out or must match it.
+    """
+
+    schema_name: Literal["stetho.command"] = Field(default="stetho.command", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    command_id: UUID
+    action: CommandAction
+    device: str | None = Field(default=None, max_length=63)
+    timeout_s: float = Field(
+        default=120.0, gt=0, le=MAX_LIVE_S, description="live_start: stop streaming after this"
+    )
+    by: str = Field(min_length=1, max_length=80)
+    at: datetime
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LiveChunkHeader(_Message):
+    """The fixed binary header in front of each live PCM chunk (see docs/mqtt.md).
+
+    Encoded as little-endian `<4sIdI`: magic `STL1`, sequence number, Unix time of
+    the chunk's first sample, sample rate in Hz; then mono 16-bit little-endian PCM.
+    """
+
+    magic: Literal["STL1"] = "STL1"
+    seq: int = Field(ge=0, lt=2**32)
+    captured_at: float = Field(description="Unix time (s) of the chunk's first sample")
+    sample_rate_hz: int = Field(gt=0, lt=2**32)
+
+
 def to_json(message: BaseModel) -> bytes:
     return message.model_dump_json(by_alias=True).encode("utf-8")

@@ -79,7 +79,9 @@ def publish_properties(message: OutboundMessage) -> Properties:
 class MqttConnection:
     """One MQTT v5 connection on the running loop; create a new one to reconnect."""
 
-    def __init__(self, settings: MqttSettings) -> None:
+    def __init__(
+        self, settings: MqttSettings, inbox: asyncio.Queue[ReceivedMessage] | None = None
+    ) -> None:
         self.settings = settings
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -89,7 +91,8 @@ class MqttConnection:
         self._suback: dict[int, asyncio.Future[None]] = {}
         self.closed = asyncio.Event()
         self.close_reason: str = ""
-        self.messages: asyncio.Queue[ReceivedMessage] = asyncio.Queue(maxsize=10000)
+        # Shared with the owner across reconnections, so no received message is stranded.
+        self.messages = inbox if inbox is not None else asyncio.Queue(maxsize=10000)
         self._misc_task: asyncio.Task[None] | None = None
         self._inflight = asyncio.Semaphore(settings.max_inflight)
 
@@ -285,6 +288,17 @@ class MqttConnection:
                 raise PublishError(f"no PUBACK within {timeout_s} s") from exc
             finally:
                 self._pending.pop(info.mid, None)
+
+    def publish_nowait(self, message: OutboundMessage) -> bool:
+        """Queue a QoS 0 message (live audio) without waiting; False when it cannot go out."""
+        if message.qos != 0:
+            raise ValueError("publish_nowait is for QoS 0 messages; QoS 1 waits for PUBACK")
+        if self.closed.is_set() or not self._connack.done() or self._connack.exception():
+            return False
+        info = self._client.publish(
+            message.topic, message.payload, qos=0, properties=publish_properties(message)
+        )
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     async def disconnect(self) -> None:
         if not self.closed.is_set():

@@ -126,6 +126,7 @@ class OutboxStore:
         self.quota_bytes = quota_bytes
         self.alarm_fraction = alarm_fraction
         self.min_free_disk_bytes = min_free_disk_bytes
+        self.last_admission = Admission(True, False, None)
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -159,6 +160,7 @@ class OutboxStore:
         """Store messages atomically (all or none); raise OutboxFullError when they do not fit."""
         incoming = sum(len(m.payload) + len(m.topic) + 200 for m in messages)
         decision = self.admission(incoming)
+        self.last_admission = decision
         if not decision.accept:
             raise OutboxFullError(decision.reason or "outbox full")
         now = time.time()
@@ -261,6 +263,15 @@ class Outbox:
         seqs: list[int] = await self._call(self.store.put_many, messages)
         self.changed.set()
         return seqs
+
+    async def put_recording(self, messages: list[OutboundMessage]) -> Admission:
+        """Store one recording's messages atomically; return the admission (with its alarm)."""
+        await self.put_many(messages)
+        return self.store.last_admission
+
+    async def admission(self, incoming_bytes: int) -> Admission:
+        result: Admission = await self._call(self.store.admission, incoming_bytes)
+        return result
 
     async def pending(self, limit: int, after_seq: int = 0) -> list[StoredMessage]:
         result: list[StoredMessage] = await self._call(self.store.pending, limit, after_seq)

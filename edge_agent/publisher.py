@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from edge_agent.backoff import next_delay
 from edge_agent.errors import PublishError
-from edge_agent.mqtt import ConnectError, MqttConnection, MqttSettings
+from edge_agent.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.outbox import OutboundMessage, Outbox, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,21 @@ class Publisher:
         self._offline_message = offline_message
         self._state: dict[str, OutboundMessage] = {}
         self._rng = rng
+        # Messages on our subscriptions (acks, commands), from whichever connection is up.
+        self.inbox: asyncio.Queue[ReceivedMessage] = asyncio.Queue(maxsize=10000)
 
     def set_state(self, message: OutboundMessage) -> None:
         """Retained state (availability): sent now if connected, and again after each connect."""
         self._state[message.topic] = message
         if self.connection is not None and self.connected.is_set():
             asyncio.get_running_loop().create_task(self._send_state(self.connection, message))
+
+    def send_volatile(self, message: OutboundMessage) -> bool:
+        """Send a QoS 0 message now if connected (live audio); False when it was dropped."""
+        connection = self.connection
+        if connection is None or not self.connected.is_set():
+            return False
+        return connection.publish_nowait(message)
 
     async def _send_state(self, connection: MqttConnection, message: OutboundMessage) -> None:
         with contextlib.suppress(PublishError):
@@ -62,7 +71,7 @@ class Publisher:
         """Connect, drain, reconnect with backoff; forever, until cancelled."""
         attempt = 0
         while True:
-            connection = MqttConnection(self.settings)
+            connection = MqttConnection(self.settings, self.inbox)
             try:
                 await connection.connect()
             except ConnectError as exc:
