@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA ?= ../shared/data
 
-.PHONY: setup demo test lint typecheck contracts pytest bench eval lock clean
+.PHONY: setup demo test lint typecheck contracts pytest bench eval lock clean install uninstall
 
 setup:
 	@./scripts/bootstrap.sh
@@ -39,3 +39,12 @@ lock:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info
+
+# On the Raspberry Pi: `sudo make install` (user, venv in /opt/stetho-edge, config, unit);
+# `sudo make uninstall` keeps recordings and configuration, `PURGE=1` deletes them too.
+# DESTDIR=/some/dir stages the install there instead (see scripts/install.sh).
+install:
+	DESTDIR="$(DESTDIR)" ./scripts/install.sh
+
+uninstall:
+	DESTDIR="$(DESTDIR)" ./scripts/uninstall.sh $(if $(PURGE),--purge)
