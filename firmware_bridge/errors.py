@@ -28,3 +28,22 @@ class ControlRejectedError(BridgeError):
         self.opcode = opcode
         self.result = result
         super().__init__(message)
+
+
+class AdapterUnavailableError(BridgeError):
+    """No usable Bluetooth adapter: stop and tell the operator (`reason` says which case)."""
+
+    NO_ADAPTER = "no-adapter"
+    POWERED_OFF = "powered-off"
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class PairingRejectedError(BridgeError):
+    """The stethoscope (or the user) refused pairing: stop; retrying will not help."""
+
+
+class BluetoothPermissionError(BridgeError):
+    """BlueZ refused us over D-Bus (policy): stop and fix the group or polkit rule."""

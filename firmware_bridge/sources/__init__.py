@@ -5,23 +5,53 @@ from __future__ import annotations
 from typing import Final
 
 from firmware_bridge.errors import ConfigurationError
-from firmware_bridge.sources._direct_sim import DirectSimSource
+from firmware_bridge.sources._sim_bleak import simulated_backends
 from firmware_bridge.sources.base import AudioBlock, AudioSource, DeviceEvent, EventKind, Gap
+from firmware_bridge.sources.ble import BleSource
 from firmware_bridge.sources.faults import LinkFaults
+from firmware_bridge.sources.simulator import PeripheralConfig, SimulatedAir, SimulatedStethoscope
 from firmware_bridge.synth import SCENARIO_SPECS
 
 __all__ = [
+    "FAULT_PRESETS",
     "SCENARIOS",
     "AudioBlock",
     "AudioSource",
+    "BleSource",
     "DeviceEvent",
     "EventKind",
     "Gap",
     "LinkFaults",
+    "PeripheralConfig",
+    "SimulatedAir",
+    "SimulatedStethoscope",
+    "parse_sim_device",
+    "simulated_backends",
     "simulated_source",
 ]
 
 SCENARIOS: Final[tuple[str, ...]] = tuple(SCENARIO_SPECS)
+# Link presets usable as `sim:NAME` (normal heart) or `sim:SCENARIO+NAME`.
+FAULT_PRESETS: Final[dict[str, LinkFaults]] = {
+    "lossy": LinkFaults(loss_percent=5.0),
+    "reordering": LinkFaults(reorder_percent=5.0),
+    "flaky": LinkFaults(disconnect_after_s=5.0),
+}
+
+
+def parse_sim_device(spec: str) -> tuple[str, LinkFaults | None]:
+    """Split `sim:SCENARIO`, `sim:PRESET` or `sim:SCENARIO+PRESET` into scenario and faults."""
+    body = spec.removeprefix("sim:")
+    scenario, _, preset = body.partition("+")
+    if scenario in FAULT_PRESETS and not preset:
+        scenario, preset = "normal", scenario
+    if scenario not in SCENARIO_SPECS:
+        raise ConfigurationError(f"unknown scenario {scenario!r}; choose one of {SCENARIOS}")
+    if preset and preset not in FAULT_PRESETS:
+        raise ConfigurationError(
+            f"unknown link preset {preset!r}; choose one of {list(FAULT_PRESETS)}"
+        )
+    return scenario, FAULT_PRESETS[preset] if preset else None
 
 
 def simulated_source(
@@ -34,10 +64,27 @@ def simulated_source(
 ) -> AudioSource:
     """A simulated stethoscope playing `scenario` (one of `SCENARIOS`) until closed.
 
-    `speed` > 1 runs faster than real time; equal seeds give equal audio.
+    The audio goes through the real path: the simulated peripheral notifies profile frames,
+    bleak's `BleakClient` (with the simulator backend) delivers them to `BleSource`, which
+    decodes, reassembles and marks gaps. `speed` > 1 runs faster than real time; equal seeds
+    give equal audio. `source.peripheral` exposes the simulated device.
     """
     if scenario not in SCENARIO_SPECS:
         raise ConfigurationError(f"unknown scenario {scenario!r}; choose one of {SCENARIOS}")
     if speed <= 0:
         raise ConfigurationError(f"speed must be positive, got {speed}")
-    return DirectSimSource(device_id, scenario, seed, speed, sample_rate_hz, faults)
+    peripheral = SimulatedStethoscope(
+        scenario, seed=seed, speed=speed, sample_rate_hz=sample_rate_hz, faults=faults
+    )
+    client_backend, scanner_backend = simulated_backends(SimulatedAir(peripheral))
+    source = BleSource(
+        peripheral.config.address,
+        device_id=device_id,
+        sample_rate_hz=sample_rate_hz,
+        backoff_base_s=0.05,
+        stall_timeout_s=max(1.0, 5.0 / speed),
+        client_backend=client_backend,
+        scanner_backend=scanner_backend,
+    )
+    source.peripheral = peripheral  # type: ignore[attr-defined]
+    return source
