@@ -42,9 +42,10 @@ clean:
 
 # On the Raspberry Pi: `sudo make install` (user, venv in /opt/stetho-edge, config, unit);
 # `sudo make uninstall` keeps recordings and configuration, `PURGE=1` deletes them too.
-# DESTDIR=/some/dir stages the install there instead (see scripts/install.sh).
+# EXTRAS=usb adds USB stethoscope support; DESTDIR=/some/dir stages the install there
+# instead (see scripts/install.sh).
 install:
-	DESTDIR="$(DESTDIR)" ./scripts/install.sh
+	DESTDIR="$(DESTDIR)" EXTRAS="$(EXTRAS)" ./scripts/install.sh
 
 uninstall:
 	DESTDIR="$(DESTDIR)" ./scripts/uninstall.sh $(if $(PURGE),--purge)
