@@ -17,6 +17,8 @@
 #   PREFIX      default /opt/stetho-edge       SYSCONFDIR  default /etc/stetho-edge
 #   UNITDIR     default /etc/systemd/system    PYTHON      default python3 (3.11 or newer)
 #   CONFIG_EXAMPLE  default config.example.toml in the source tree
+#   EXTRAS      optional features, e.g. "usb" for USB stethoscopes (PyAudio; needs
+#               `apt-get install portaudio19-dev python3-dev gcc` first: no Linux wheels)
 #   PIP_OPTS    extra pip options, e.g. "--no-index --find-links /media/usb/wheels" to
 #               install offline from a wheelhouse
 set -euo pipefail
@@ -29,6 +31,7 @@ UNITDIR=${UNITDIR:-/etc/systemd/system}
 PYTHON=${PYTHON:-python3}
 CONFIG_EXAMPLE=${CONFIG_EXAMPLE:-$SRC/config.example.toml}
 PIP_OPTS=${PIP_OPTS:-}
+EXTRAS=${EXTRAS:-}
 SERVICE=stetho-edge
 SERVICE_USER=stetho
 STATE_HOME=/var/lib/stetho-edge
@@ -95,7 +98,7 @@ install_venv() {
     [[ -x $venv/bin/python ]] || "$PYTHON" -m venv "$venv"
     # shellcheck disable=SC2086 # PIP_OPTS is a list of options
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $PIP_OPTS \
-        -c "$SRC/requirements.lock" "$SRC"
+        -c "$SRC/requirements.lock" "$SRC${EXTRAS:+[$EXTRAS]}"
     chmod -R go-w "$DESTDIR$PREFIX"
 }
 

@@ -30,7 +30,7 @@ class Refused(Exception):
         super().__init__(str(cause))
 
 
-def _release_leaked_socket(exc: BaseException) -> None:
+def release_leaked_socket(exc: BaseException) -> None:
     """paho leaves its TLS socket open when the handshake fails; only the traceback's
     frames still reference it. Drop them now, so the socket is closed here rather than
     warned about (ResourceWarning is an error in this suite) in some later test."""
@@ -93,7 +93,7 @@ class Peer:
         try:
             self._client.connect(self._host, self._port, keepalive=30)
         except (OSError, ssl.SSLError) as exc:
-            _release_leaked_socket(exc)
+            release_leaked_socket(exc)
             raise Refused(exc) from None
         self._client.loop_start()
         deadline = time.monotonic() + TIMEOUT_S
