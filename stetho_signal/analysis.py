@@ -11,10 +11,11 @@ from numpy.typing import NDArray
 
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
 from stetho_signal._rules import triage
+from stetho_signal.envelope import HEART_RATE_HZ, to_heart_rate
 from stetho_signal.errors import InvalidAudioError
-from stetho_signal.filters import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
+from stetho_signal.filters import HEART_BAND_HZ, bandpass
 from stetho_signal.heart import HeartResult, analyze_heart
-from stetho_signal.lung import LungResult, analyze_lung
+from stetho_signal.lung import LUNG_ANALYSIS_BAND_HZ, LungResult, analyze_lung, lung_band
 from stetho_signal.quality import Quality, assess_quality
 from stetho_signal.triage import Triage, TriageThresholds
 
@@ -132,21 +133,24 @@ def analyze(
     heart: HeartResult | None = None
     lung: LungResult | None = None
     if kind == "heart":
-        heart = analyze_heart(x, ANALYSIS_RATE_HZ, limits.irregularity_nrmssd)
-        band = bandpass(x, ANALYSIS_RATE_HZ, HEART_BAND_HZ).astype(np.float64)
-        periodicity: float | None = heart.periodicity
+        low = to_heart_rate(x, ANALYSIS_RATE_HZ)
+        heart = analyze_heart(low, limits.irregularity_nrmssd)
+        band_hz, band_rate = HEART_BAND_HZ, HEART_RATE_HZ
+        band = bandpass(low, band_rate, band_hz).astype(np.float64)
+        heartbeat: tuple[float, float] | None = (heart.periodicity, heart.sound_prominence)
     else:
+        band_hz, band_rate = LUNG_ANALYSIS_BAND_HZ, ANALYSIS_RATE_HZ
+        band = lung_band(x, band_rate)
         lung = analyze_lung(
-            x, ANALYSIS_RATE_HZ, limits.wheeze_min_duration_s, int(limits.crackles_min_count)
+            x, band, band_rate, limits.wheeze_min_duration_s, int(limits.crackles_min_count)
         )
-        band = bandpass(x, ANALYSIS_RATE_HZ, LUNG_BAND_HZ).astype(np.float64)
-        periodicity = None
+        heartbeat = None
     quality = assess_quality(
         band,
-        ANALYSIS_RATE_HZ,
-        HEART_BAND_HZ if kind == "heart" else LUNG_BAND_HZ,
+        band_rate,
+        band_hz,
         audio.clipped_fraction,
-        periodicity,
+        heartbeat,
         limits.quality_min_score,
     )
     return Analysis(

@@ -10,7 +10,15 @@ from scipy import signal
 
 from stetho_signal.filters import bandpass
 
-__all__ = ["ENVELOPE_RATE_HZ", "SOUND_BAND_HZ", "CycleEstimate", "estimate_cycle", "heart_envelope"]
+__all__ = [
+    "ENVELOPE_RATE_HZ",
+    "HEART_RATE_HZ",
+    "SOUND_BAND_HZ",
+    "CycleEstimate",
+    "estimate_cycles",
+    "heart_envelope",
+    "to_heart_rate",
+]
 
 ENVELOPE_RATE_HZ = 100.0
 """Envelope sampling rate: 10 ms steps, well inside the +-60 ms scoring tolerance."""
@@ -20,7 +28,8 @@ SOUND_BAND_HZ = (25.0, 200.0)
 breath, friction and murmur energy from swamping the beat (it found the rate on 5 of 5
 trustworthy CirCor development recordings where 25-400 Hz found it on 3)."""
 
-_HEART_RATE_HZ = 1000.0  # heart band ends at 400 Hz, so 1 kHz keeps it and is 4x cheaper
+HEART_RATE_HZ = 1000.0
+"""Rate of the heart analysis: the heart band ends at 400 Hz."""
 MIN_RATE_BPM = 30.0
 MAX_RATE_BPM = 220.0
 _ENVELOPE_CUTOFF_HZ = 20.0
@@ -28,6 +37,9 @@ _ENVELOPE_CUTOFF_HZ = 20.0
 # single knock on the chest piece does not flatten every heart sound.
 _NORMALISING_QUANTILE = 0.99
 _AC_CAP_QUANTILE = 0.95
+_REPEAT_CHECK_BELOW_S = 0.4
+_REPEAT_FRACTION = 0.3
+_ALTERNATIVES = 3
 
 
 @dataclass(frozen=True)
@@ -49,17 +61,27 @@ class CycleEstimate:
     periodicity: float
 
 
+def to_heart_rate(x: NDArray[np.float64], fs_hz: float) -> NDArray[np.float64]:
+    """Resample to :data:`HEART_RATE_HZ` (the heart band ends at 400 Hz, 4x cheaper than 4 kHz).
+
+    ``fs_hz`` must be an integer multiple of 1000 Hz (the canonical 4 kHz in practice).
+    """
+    factor = round(fs_hz / HEART_RATE_HZ)
+    if factor <= 1:
+        return x
+    low: NDArray[np.float64] = signal.resample_poly(x, 1, factor)
+    return low
+
+
 def heart_envelope(
-    x: NDArray[np.float64], fs_hz: float, band_hz: tuple[float, float] = SOUND_BAND_HZ
+    low: NDArray[np.float64], band_hz: tuple[float, float] = SOUND_BAND_HZ
 ) -> NDArray[np.float64]:
     """Homomorphic envelope of one band, sampled at :data:`ENVELOPE_RATE_HZ`.
 
     Parameters
     ----------
-    x : ndarray, shape (n,)
-        Samples at ``fs_hz`` (full scale 1.0).
-    fs_hz : float
-        Sampling rate in Hz; an integer multiple of 1000 Hz (4000 Hz in practice).
+    low : ndarray, shape (n,)
+        Samples at :data:`HEART_RATE_HZ` (see :func:`to_heart_rate`), full scale 1.0.
     band_hz : (float, float)
         Band in Hz; the default holds S1 and S2 (:data:`SOUND_BAND_HZ`).
 
@@ -70,19 +92,16 @@ def heart_envelope(
 
     Notes
     -----
-    The band is taken at 1 kHz, its Hilbert magnitude is smoothed in the log domain (a
-    homomorphic envelope, as in Schmidt et al. 2010 and Springer et al. 2016), then decimated
-    to 100 Hz.
+    The band's Hilbert magnitude is smoothed in the log domain (a homomorphic envelope, as in
+    Schmidt et al. 2010 and Springer et al. 2016), then decimated to 100 Hz.
     """
-    factor = round(fs_hz / _HEART_RATE_HZ)
-    low = signal.resample_poly(x, 1, factor) if factor > 1 else x
-    band = bandpass(low, _HEART_RATE_HZ, band_hz).astype(np.float64)
+    band = bandpass(low, HEART_RATE_HZ, band_hz).astype(np.float64)
     magnitude = np.abs(signal.hilbert(band))
     floor = max(float(np.max(magnitude)) * 1e-6, 1e-12)
     log_env = np.log(magnitude + floor)
-    sos = signal.butter(2, _ENVELOPE_CUTOFF_HZ, fs=_HEART_RATE_HZ, output="sos")
+    sos = signal.butter(2, _ENVELOPE_CUTOFF_HZ, fs=HEART_RATE_HZ, output="sos")
     smooth = np.exp(signal.sosfiltfilt(sos, log_env, padlen=min(15, log_env.size - 1)))
-    step = round(_HEART_RATE_HZ / ENVELOPE_RATE_HZ)
+    step = round(HEART_RATE_HZ / ENVELOPE_RATE_HZ)
     env = smooth[step // 2 :: step]
     scale = float(np.quantile(env, _NORMALISING_QUANTILE))
     result: NDArray[np.float64] = env / scale if scale > 0 else env
@@ -101,13 +120,14 @@ def _autocorrelation(env: NDArray[np.float64]) -> NDArray[np.float64]:
     return result
 
 
-def estimate_cycle(
+def estimate_cycles(
     env: NDArray[np.float64], fs_hz: float = ENVELOPE_RATE_HZ
-) -> CycleEstimate | None:
+) -> list[CycleEstimate]:
     """Estimate the cardiac period and the systolic interval from an envelope.
 
-    Returns None when the envelope is too short to hold a repeat at the lowest rate searched,
-    or holds no repeating pattern at all.
+    Returns the best estimate first, then up to two other well-separated autocorrelation
+    peaks for the segmentation to weigh; empty when the envelope is too short to hold a repeat
+    at the lowest rate searched, or holds no repeating pattern at all.
 
     Notes
     -----
@@ -123,16 +143,46 @@ def estimate_cycle(
     # 5 % beyond the slowest rate so that a peak right at 30 bpm is still a local maximum.
     max_lag = min(int(np.ceil(1.05 * fs_hz * 60.0 / MIN_RATE_BPM)), int(env.size * 0.6))
     if max_lag <= min_lag + 2:
-        return None
+        return []
     peaks, _ = signal.find_peaks(ac[: max_lag + 1])
     peaks = peaks[peaks >= min_lag]
     if peaks.size == 0:
-        return None
-    lag = int(peaks[np.argmax(ac[peaks])])
+        return []
+    lag = _repeating_lag(ac, peaks, fs_hz)
     lag = _halve_if_skipped(ac, peaks, lag)
-    periodicity = float(max(ac[lag], 0.0))
-    systole = _systole_lag(ac, lag, fs_hz)
-    return CycleEstimate(period_s=lag / fs_hz, systole_s=systole / fs_hz, periodicity=periodicity)
+    lags = [lag] + [
+        int(p)
+        for p in peaks[np.argsort(ac[peaks])[::-1]][:_ALTERNATIVES]
+        if abs(int(p) - lag) > 0.2 * lag
+    ]
+    return [
+        CycleEstimate(
+            period_s=k / fs_hz,
+            systole_s=_systole_lag(ac, k, fs_hz) / fs_hz,
+            periodicity=float(max(ac[k], 0.0)),
+        )
+        for k in lags
+    ]
+
+
+def _repeating_lag(ac: NDArray[np.float64], peaks: NDArray[np.intp], fs_hz: float) -> int:
+    """Highest peak, unless it is short and does not repeat at twice its lag (double-rate guard).
+
+    The S1-S2 interval (0.25-0.4 s) varies less than the beat interval, so in an irregular
+    rhythm its autocorrelation peak can be the highest; unlike a true period it does not repeat
+    at twice the lag. Real beat-to-beat variation also blurs the repeat of true periods, so the
+    check only applies to lags under 0.4 s (rates over 150 bpm), where such a confusion is
+    possible and real fast rhythms are regular enough to repeat.
+    """
+    order = peaks[np.argsort(ac[peaks])[::-1]]
+    for lag in order.tolist():
+        double = 2 * lag
+        if lag >= _REPEAT_CHECK_BELOW_S * fs_hz or double + lag // 10 >= ac.size * 0.6:
+            return int(lag)
+        window = ac[double - lag // 10 : double + lag // 10 + 1]
+        if float(np.max(window)) >= _REPEAT_FRACTION * float(ac[lag]):
+            return int(lag)
+    return int(order[0])
 
 
 def _halve_if_skipped(ac: NDArray[np.float64], peaks: NDArray[np.intp], lag: int) -> int:

@@ -6,6 +6,7 @@ Bands follow where the sound lives (see docs in ``DOMAIN.md``): S1/S2 carry most
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 import numpy as np
@@ -96,9 +97,17 @@ def design_bandpass(
         raise FilterDesignError(
             f"band {band_hz} Hz is empty at {fs_hz} Hz sampling (upper edge capped at {high:.1f})"
         )
+    return _butter_sos(float(fs_hz), low, high, order).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _butter_sos(fs_hz: float, low: float, high: float, order: int) -> NDArray[np.float64]:
+    """Cached design: every recording uses the same few bands, and design costs more than a
+    second of filtering. Read-only because the cache shares it; callers get a copy."""
     sos: NDArray[np.float64] = signal.butter(
         order, [low, high], btype="bandpass", fs=fs_hz, output="sos"
     )
+    sos.flags.writeable = False
     return sos
 
 

@@ -12,7 +12,7 @@ from stetho_signal.envelope import (
     MAX_RATE_BPM,
     MIN_RATE_BPM,
     CycleEstimate,
-    estimate_cycle,
+    estimate_cycles,
     heart_envelope,
 )
 from stetho_signal.segmentation import HeartSounds, segment_heart_sounds
@@ -50,6 +50,9 @@ class HeartResult:
         Largest systolic or diastolic median envelope over the S1/S2 envelope (dimensionless).
     periodicity : float
         Autocorrelation at the cardiac period, 0..1.
+    sound_prominence : float
+        Median envelope at the labelled S1/S2 over the median envelope (dimensionless): about
+        1.3 for white noise, 2-4 for real recordings, far more for clean ones.
     notes : tuple of str
         Why a value is None.
     """
@@ -62,33 +65,32 @@ class HeartResult:
     rr_nrmssd: float | None
     murmur_ratio: float | None
     periodicity: float
+    sound_prominence: float
     notes: tuple[str, ...]
 
 
-def analyze_heart(x: NDArray[np.float64], fs_hz: float, irregularity_nrmssd: float) -> HeartResult:
+def analyze_heart(low: NDArray[np.float64], irregularity_nrmssd: float) -> HeartResult:
     """Analyse a heart recording.
 
     Parameters
     ----------
-    x : ndarray, shape (n,)
-        Samples at ``fs_hz``, full scale 1.0.
-    fs_hz : float
-        Sampling rate in Hz (the canonical 4 kHz).
+    low : ndarray, shape (n,)
+        Samples at :data:`~stetho_signal.envelope.HEART_RATE_HZ` (1 kHz), full scale 1.0.
     irregularity_nrmssd : float
         Threshold on the normalised RMSSD of S1-S1 intervals above which the rhythm is
         called irregular.
     """
-    env = heart_envelope(x, fs_hz)
-    cycle = estimate_cycle(env, ENVELOPE_RATE_HZ)
-    if cycle is None:
+    env = heart_envelope(low)
+    cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
+    if not cycles:
         note = "clip too short or too irregular to find a repeating heartbeat"
-        return HeartResult(None, (), (), None, None, None, None, 0.0, (note,))
-    sounds = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycle)
+        return HeartResult(None, (), (), None, None, None, None, 0.0, 0.0, (note,))
+    sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles)
     notes: list[str] = []
     intervals = _beat_intervals(sounds, cycle)
-    rate = _rate_bpm(intervals, cycle, env.size / ENVELOPE_RATE_HZ, notes)
+    rate = _rate_bpm(intervals, cycle, cycles[0].periodicity, env.size / ENVELOPE_RATE_HZ, notes)
     nrmssd = _nrmssd(intervals, notes)
-    ratio = _murmur_ratio(heart_envelope(x, fs_hz, MURMUR_BAND_HZ), sounds, notes)
+    ratio = _murmur_ratio(heart_envelope(low, MURMUR_BAND_HZ), sounds, notes)
     return HeartResult(
         rate_bpm=rate,
         s1_s=tuple(round(float(t), 3) for t in sounds.s1_s),
@@ -97,9 +99,19 @@ def analyze_heart(x: NDArray[np.float64], fs_hz: float, irregularity_nrmssd: flo
         murmur_suspected=None if ratio is None else ratio > _MURMUR_RATIO,
         rr_nrmssd=nrmssd,
         murmur_ratio=ratio,
-        periodicity=cycle.periodicity,
+        periodicity=cycles[0].periodicity,
+        sound_prominence=_prominence(env, sounds),
         notes=tuple(notes),
     )
+
+
+def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:
+    times = np.concatenate([sounds.s1_s, sounds.s2_s])
+    background = float(np.median(env))
+    if times.size == 0 or background <= 0:
+        return 0.0
+    index = np.clip(np.round(times * ENVELOPE_RATE_HZ).astype(int), 0, env.size - 1)
+    return round(float(np.median(env[index])) / background, 3)
 
 
 def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.float64]:
@@ -112,9 +124,13 @@ def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.flo
 
 
 def _rate_bpm(
-    intervals: NDArray[np.float64], cycle: CycleEstimate, duration_s: float, notes: list[str]
+    intervals: NDArray[np.float64],
+    cycle: CycleEstimate,
+    periodicity: float,
+    duration_s: float,
+    notes: list[str],
 ) -> float | None:
-    if cycle.periodicity < _MIN_PERIODICITY:
+    if periodicity < _MIN_PERIODICITY:
         notes.append("heart rate needs a repeating heartbeat; none found in this clip")
         return None
     if intervals.size >= 2:

@@ -11,11 +11,11 @@ from scipy import ndimage, signal
 from stetho_signal._spectra import frame_power
 from stetho_signal.filters import bandpass
 
-__all__ = ["LungResult", "analyze_lung"]
+__all__ = ["LUNG_ANALYSIS_BAND_HZ", "LungResult", "analyze_lung", "lung_band"]
 
 # Heart sounds carry little energy above 150 Hz; starting the lung analysis band there keeps
 # S1/S2 out of the breath envelope and out of the crackle detector.
-_LUNG_ANALYSIS_BAND_HZ = (150.0, 1800.0)
+LUNG_ANALYSIS_BAND_HZ = (150.0, 1800.0)
 _FRAME_S = 0.05  # breath envelope frame
 _MIN_BREATH_S, _MAX_BREATH_S = 1.0, 15.0  # 60 down to 4 breaths/min
 _WHEEZE_NPERSEG = 256  # 64 ms at 4 kHz: 15.6 Hz bins, enough to see a tone
@@ -60,11 +60,22 @@ class LungResult:
     notes: tuple[str, ...]
 
 
+def lung_band(x: NDArray[np.float64], fs_hz: float) -> NDArray[np.float64]:
+    """The lung analysis band (150-1800 Hz): breath sounds with S1/S2 mostly filtered out."""
+    return bandpass(x, fs_hz, LUNG_ANALYSIS_BAND_HZ).astype(np.float64)
+
+
 def analyze_lung(
-    x: NDArray[np.float64], fs_hz: float, wheeze_min_duration_s: float, crackles_min_count: int
+    x: NDArray[np.float64],
+    band: NDArray[np.float64],
+    fs_hz: float,
+    wheeze_min_duration_s: float,
+    crackles_min_count: int,
 ) -> LungResult:
-    """Analyse a lung recording at ``fs_hz`` (the canonical 4 kHz), full scale 1.0."""
-    band = bandpass(x, fs_hz, _LUNG_ANALYSIS_BAND_HZ).astype(np.float64)
+    """Analyse a lung recording at ``fs_hz`` (the canonical 4 kHz), full scale 1.0.
+
+    ``band`` is :func:`lung_band` of ``x``, shared with the quality check.
+    """
     notes: list[str] = []
     rate = respiratory_rate(band, fs_hz, notes)
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
@@ -180,7 +191,9 @@ def find_crackles(band: NDArray[np.float64], fs_hz: float) -> tuple[float, ...]:
     """Crackle times: short transients standing >= 6x over the local RMS of the breath sound."""
     window = max(1, int(_CRACKLE_BACKGROUND_S * fs_hz))
     magnitude = np.abs(band)
-    background = np.sqrt(ndimage.uniform_filter1d(band**2, size=window, mode="nearest"))
+    # The running mean of squares can dip a hair below zero in floating point: clamp it.
+    mean_square = ndimage.uniform_filter1d(band**2, size=window, mode="nearest")
+    background = np.sqrt(np.maximum(mean_square, 0.0))
     background = np.maximum(background, max(float(np.median(background)) * 0.5, 1e-12))
     ratio = magnitude / background
     peaks, props = signal.find_peaks(

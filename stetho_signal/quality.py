@@ -25,6 +25,10 @@ _LEVEL_DBFS = (-80.0, -65.0)  # below -80 dBFS a 16-bit device is recording noth
 # noise (CirCor: 0.74-0.93) to tell them apart, so heart recordings use periodicity instead.
 _FLATNESS = (0.9, 0.6)
 _PERIODICITY = (0.1, 0.3)  # autocorrelation at the beat period
+# Heart sounds over the envelope median: white noise ~1.2-1.4, real CirCor recordings 2-4. An
+# irregular rhythm (atrial fibrillation) has little periodicity but prominent sounds, so either
+# measure is enough to show a heartbeat.
+_PROMINENCE = (1.5, 2.5)
 
 PROBLEM_TEXT = {
     "clipping": "clipping: lower the gain",
@@ -42,6 +46,7 @@ class QualityMeasures:
     level_dbfs: float
     spectral_flatness: float
     periodicity: float | None
+    sound_prominence: float | None
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def assess_quality(
     fs_hz: float,
     band_hz: tuple[float, float],
     clipped_fraction: float,
-    periodicity: float | None,
+    heartbeat: tuple[float, float] | None,
     min_score: float,
 ) -> Quality:
     """Score a recording from its band-passed samples.
@@ -99,25 +104,29 @@ def assess_quality(
         The pass band of ``band`` in Hz: flatness is measured inside it.
     clipped_fraction : float
         Fraction of input samples on flat tops at the peak.
-    periodicity : float or None
-        Envelope autocorrelation at the beat period for heart recordings, else None.
+    heartbeat : (float, float) or None
+        For heart recordings, the envelope autocorrelation at the beat period and the S1/S2
+        prominence (see :class:`~stetho_signal.heart.HeartResult`); None for lung ones.
     min_score : float
         Scores below this are not acceptable.
     """
     rms = float(np.sqrt(np.mean(band**2))) if band.size else 0.0
     level = 20.0 * float(np.log10(max(rms, 1e-12)))
     flatness = spectral_flatness(band, fs_hz, band_hz)
-    measures = QualityMeasures(clipped_fraction, level, flatness, periodicity)
+    periodicity, prominence = heartbeat if heartbeat is not None else (None, None)
+    measures = QualityMeasures(clipped_fraction, level, flatness, periodicity, prominence)
     subscores = {
         "clipping": _ramp(clipped_fraction, *_CLIPPED_FRACTION),
         "no_signal": _ramp(level, *_LEVEL_DBFS),
     }
     if subscores["no_signal"] > 0.0:
         # Flatness and periodicity mean nothing when there is no sound at all.
-        if periodicity is None:
+        if periodicity is None or prominence is None:
             subscores["noise"] = _ramp(flatness, *_FLATNESS)
         else:
-            subscores["no_heartbeat"] = _ramp(periodicity, *_PERIODICITY)
+            subscores["no_heartbeat"] = max(
+                _ramp(periodicity, *_PERIODICITY), _ramp(prominence, *_PROMINENCE)
+            )
     score = min(subscores.values())
     codes = tuple(code for code, value in subscores.items() if value < min_score)
     return Quality(

@@ -28,6 +28,7 @@ S2 = 1
 _MIN_SOUND_SPACING_S = 0.08  # S2 to the next S1 is ~90 ms at 220 bpm
 _SKIP_COST = 1.5  # a cycle with an inaudible S1 or S2 costs about as much as z=1.5 off
 _GAP_COST = 4.0  # restarting the chain after a noisy stretch
+_CANDIDATE_FLOOR = 0.05  # peaks under 5 % of the loudest are noise, never worth a link
 _PEAK_FLOOR = 0.3  # a peak below 30 % of the typical heart sound earns nothing
 _HALF_WIDTH_LEVEL = 0.5  # a sound spans where the envelope stays above half its peak
 
@@ -47,8 +48,8 @@ class _Candidates:
 
 
 def segment_heart_sounds(
-    env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate
-) -> HeartSounds:
+    env: NDArray[np.float64], fs_hz: float, cycles: list[CycleEstimate]
+) -> tuple[HeartSounds, CycleEstimate]:
     """Label envelope peaks as S1 or S2.
 
     Parameters
@@ -57,27 +58,34 @@ def segment_heart_sounds(
         Heart-band envelope (see :func:`stetho_signal.envelope.heart_envelope`).
     fs_hz : float
         Envelope sampling rate in Hz.
-    cycle : CycleEstimate
-        Period and systolic interval from the autocorrelation.
+    cycles : list of CycleEstimate
+        Candidate periods and systolic intervals, the autocorrelation's favourite first; the
+        one whose best chain scores highest wins (model selection between e.g. a beat and an
+        S1-S2 interval mistaken for one).
 
     Returns
     -------
-    HeartSounds
+    sounds : HeartSounds
         Centre times of the sounds labelled S1 and S2, sorted.
+    cycle : CycleEstimate
+        The cycle that won, refined from the labelled chain.
     """
-    candidates = _candidates(env, fs_hz, cycle)
+    candidates = _candidates(env, fs_hz, cycles[0])
     if candidates.times_s.size == 0:
         empty = np.zeros(0)
-        return HeartSounds(empty, empty)
-    labels = _oriented(_best_chain(candidates, cycle), candidates.times_s)
+        return HeartSounds(empty, empty), cycles[0]
+    scored = [(_best_chain(candidates, c), c) for c in cycles]
+    (labels, _), cycle = max(scored, key=lambda item: item[0][1])
+    labels = _oriented(labels, candidates.times_s)
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
         # Second pass with the durations this recording actually shows (one EM-like step).
-        labels = _oriented(_best_chain(candidates, refined), candidates.times_s)
+        labels = _oriented(_best_chain(candidates, refined)[0], candidates.times_s)
+        cycle = refined
     centres = _sound_centres(env, fs_hz, candidates.times_s)
     s1 = np.array([centres[i] for i, lab in labels if lab == S1])
     s2 = np.array([centres[i] for i, lab in labels if lab == S2])
-    return HeartSounds(s1_s=s1, s2_s=s2)
+    return HeartSounds(s1_s=s1, s2_s=s2), cycle
 
 
 def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) -> _Candidates:
@@ -85,6 +93,7 @@ def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) ->
     peaks, _ = signal.find_peaks(env, distance=distance)
     if peaks.size == 0:
         return _Candidates(np.zeros(0), np.zeros(0))
+    peaks = peaks[env[peaks] >= _CANDIDATE_FLOOR * float(np.max(env[peaks]))]
     heights = env[peaks]
     expected = max(2, round(2.0 * env.size / fs_hz / cycle.period_s))
     top = np.sort(heights)[::-1][:expected]
@@ -94,8 +103,8 @@ def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) ->
     return _Candidates(times_s=peaks / fs_hz, reward=reward)
 
 
-def _best_chain(cands: _Candidates, cycle: CycleEstimate) -> list[tuple[int, int]]:
-    """Dynamic programming over (peak, label); returns [(peak index, label), ...].
+def _best_chain(cands: _Candidates, cycle: CycleEstimate) -> tuple[list[tuple[int, int]], float]:
+    """Dynamic programming over (peak, label); returns [(peak index, label), ...] and its score.
 
     Links cost a Cauchy-like ``log(1 + z**2)`` of the interval's deviation ``z`` (in spreads)
     from the expected systole (S1->S2), diastole (S2->S1) or whole cycle (same label twice,
@@ -147,7 +156,7 @@ def _best_chain(cands: _Candidates, cycle: CycleEstimate) -> list[tuple[int, int
 
 def _backtrack(
     score: list[list[float]], back: list[list[tuple[int, int] | None]]
-) -> list[tuple[int, int]]:
+) -> tuple[list[tuple[int, int]], float]:
     end_i = max(range(len(score)), key=lambda k: max(score[k]))
     end_label = S1 if score[end_i][S1] >= score[end_i][S2] else S2
     chain: list[tuple[int, int]] = []
@@ -156,7 +165,7 @@ def _backtrack(
         chain.append(node)
         node = back[node[0]][node[1]]
     chain.reverse()
-    return chain
+    return chain, score[end_i][end_label]
 
 
 def _pair_intervals(
