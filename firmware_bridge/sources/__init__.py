@@ -9,7 +9,9 @@ from firmware_bridge.sources._sim_bleak import simulated_backends
 from firmware_bridge.sources.base import AudioBlock, AudioSource, DeviceEvent, EventKind, Gap
 from firmware_bridge.sources.ble import BleSource
 from firmware_bridge.sources.faults import LinkFaults
+from firmware_bridge.sources.replay import FileSource
 from firmware_bridge.sources.simulator import PeripheralConfig, SimulatedAir, SimulatedStethoscope
+from firmware_bridge.sources.usb import UsbSource
 from firmware_bridge.synth import SCENARIO_SPECS
 
 __all__ = [
@@ -20,11 +22,13 @@ __all__ = [
     "BleSource",
     "DeviceEvent",
     "EventKind",
+    "FileSource",
     "Gap",
     "LinkFaults",
     "PeripheralConfig",
     "SimulatedAir",
     "SimulatedStethoscope",
+    "UsbSource",
     "parse_sim_device",
     "simulated_backends",
     "simulated_source",

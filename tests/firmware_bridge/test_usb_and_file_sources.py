@@ -1,0 +1,97 @@
+"""USB source against a fake PyAudio delivering real buffers; file replay from real FLAC/WAV."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+import soundfile
+
+from firmware_bridge.errors import ConfigurationError, DeviceNotFoundError, LinkLostError
+from firmware_bridge.sources import AudioBlock, AudioSource, FileSource, UsbSource
+from tests.fakes import fake_pyaudio
+
+
+@pytest.fixture
+def card() -> Iterator[type[fake_pyaudio.PyAudio]]:
+    pa = fake_pyaudio.PyAudio
+    pa.signal = (np.sin(2 * np.pi * 50 * np.arange(8000) / 8000) * 10000).astype(np.int16)
+    pa.opened, pa.streams, pa.terminated, pa.fail_after = [], [], False, None
+    yield pa
+
+
+async def take(source: AudioSource, n_blocks: int | None) -> list[AudioBlock]:
+    blocks: list[AudioBlock] = []
+    async with source:
+        async for block in source:
+            blocks.append(block)
+            if n_blocks is not None and len(blocks) >= n_blocks:
+                break
+    return blocks
+
+
+def test_usb_source_yields_the_cards_samples_read_off_the_loop(card: type) -> None:
+    source = UsbSource("usb-1", "Thinklabs", 8000, pyaudio_module=fake_pyaudio)
+    blocks = asyncio.run(take(source, 5))
+    samples = np.concatenate([b.samples for b in blocks])
+    expected = card.signal[: samples.size].astype(np.float32) / 32768
+    assert np.array_equal(samples, expected)
+    assert [b.start_sample for b in blocks] == [0, 800, 1600, 2400, 3200]
+    assert card.opened[0]["input_device_index"] == 1 and card.opened[0]["channels"] == 1
+    assert threading.main_thread().ident not in card.streams[0].read_threads
+    assert card.streams[0].closed and card.terminated
+
+
+def test_usb_unknown_card_and_bad_rate_are_clear_errors(card: type) -> None:
+    with pytest.raises(DeviceNotFoundError, match="no input sound card"):
+        asyncio.run(take(UsbSource("u", "Littmann", pyaudio_module=fake_pyaudio), 1))
+    with pytest.raises(DeviceNotFoundError, match="Invalid sample rate"):
+        asyncio.run(take(UsbSource("u", "default", 4000, pyaudio_module=fake_pyaudio), 1))
+
+
+def test_usb_card_failure_mid_stream_is_link_lost(card: type) -> None:
+    card.fail_after = 1600
+    with pytest.raises(LinkLostError):
+        asyncio.run(take(UsbSource("u", pyaudio_module=fake_pyaudio), None))
+
+
+def test_usb_without_pyaudio_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyaudio", None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"stetho-edge\[usb\]"):
+        asyncio.run(take(UsbSource("u"), 1))
+
+
+@pytest.mark.parametrize("fmt", ["FLAC", "WAV"])
+def test_file_replay_returns_the_whole_file_mixed_to_mono(tmp_path: Path, fmt: str) -> None:
+    rate = 4000
+    stereo = np.stack([np.linspace(-0.5, 0.5, 10_050)] * 2, axis=1)
+    path = tmp_path / f"rec.{fmt.lower()}"
+    soundfile.write(path, stereo, rate, format=fmt, subtype="PCM_16")
+    blocks = asyncio.run(take(FileSource(path, realtime=False), None))
+    samples = np.concatenate([b.samples for b in blocks])
+    assert samples.size == 10_050 and blocks[0].sample_rate_hz == rate
+    assert np.allclose(samples, stereo[:, 0], atol=1 / 32768)
+    assert blocks[-1].end_sample == 10_050
+
+
+def test_file_replay_in_real_time_paces_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "short.wav"
+    soundfile.write(path, np.zeros(800), 4000)
+    source = FileSource(path, realtime=True, speed=10.0)
+    blocks = asyncio.run(take(source, None))
+    assert sum(b.samples.size for b in blocks) == 800
+
+
+def test_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="cannot open recording"):
+        asyncio.run(take(FileSource(tmp_path / "absent.flac"), 1))
+
+
+def test_fake_pyaudio_is_a_module_like_object() -> None:
+    assert isinstance(fake_pyaudio, ModuleType)
