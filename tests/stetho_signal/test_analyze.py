@@ -117,3 +117,34 @@ def test_clipping_asks_to_lower_the_gain() -> None:
     result = analyze(clipped, FS_HZ, "heart")
     assert result.triage.level == "rerecord"
     assert any("lower the gain" in p for p in result.quality.problems)
+
+
+@pytest.mark.parametrize("rate", [2000.0, 8000.0, 44100.0, 48000.0])
+def test_any_supported_rate_gives_the_same_heart_rate(rate: float) -> None:
+    x, _, _ = pcg(90.0, 8.0, fs_hz=rate)
+    result = analyze(x.astype(np.float32), rate, "heart")
+    assert result.sample_rate_hz == rate
+    assert result.duration_s == pytest.approx(8.0, abs=0.01)
+    assert result.heart is not None and result.heart.rate_bpm == pytest.approx(90.0, abs=2.0)
+
+
+def test_int24_left_justified_in_int32_is_scaled_by_its_dtype() -> None:
+    x, _, _ = pcg(75.0, 6.0)
+    as_int32 = (x / np.max(np.abs(x)) * 0.5 * 2**31).astype(np.int32)
+    result = analyze(as_int32, FS_HZ, "heart")
+    assert result.quality.acceptable
+    assert result.heart is not None and result.heart.rate_bpm == pytest.approx(75.0, abs=2.0)
+
+
+def test_lung_white_noise_is_too_noisy_to_use() -> None:
+    noise = np.random.default_rng(2).standard_normal(int(10 * FS_HZ)) * 0.05
+    result = analyze(noise, FS_HZ, "lung")
+    assert result.triage.level == "rerecord"
+    assert any("noisy" in p for p in result.quality.problems)
+
+
+def test_short_lung_clip_has_null_rate_with_a_reason() -> None:
+    result = analyze(breathing(15.0, 1.5), FS_HZ, "lung")
+    assert result.lung is not None and result.lung.respiratory_rate_bpm is None
+    assert result.lung.notes
+    assert result.to_dict()["lung"]["respiratory_rate_bpm"] is None

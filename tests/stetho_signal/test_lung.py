@@ -56,3 +56,12 @@ def test_crackles_are_found_at_their_times() -> None:
     for t in times:
         assert min(abs(f - t) for f in found) < 0.01
     assert any(f.code == "lung_crackles" for f in result.triage.flags)
+
+
+def test_slow_breathing_is_urgent_per_news2() -> None:
+    result = analyze(breathing(6.0, 30.0), FS_HZ, "lung")
+    assert result.lung is not None
+    assert result.lung.respiratory_rate_bpm == pytest.approx(6.0, abs=0.7)
+    assert result.triage.level == "urgent"
+    flag = next(f for f in result.triage.flags if f.code == "respiratory_rate_very_low")
+    assert flag.threshold == 8.0
