@@ -148,8 +148,14 @@ enable_service() {
     systemctl daemon-reload
     systemctl enable "$SERVICE.service"
     if systemctl is-active --quiet "$SERVICE.service"; then
-        systemctl restart "$SERVICE.service"
-        say "restarted the running service with the new version"
+        # A new version may reject keys the old one accepted: check before restarting.
+        if "$PREFIX/venv/bin/stetho" config check "$SYSCONFDIR/config.toml" >/dev/null; then
+            systemctl restart "$SERVICE.service"
+            say "restarted the running service with the new version"
+        else
+            say "NOT restarted: fix $SYSCONFDIR/config.toml for this version" \
+                "(stetho config check), then: systemctl restart $SERVICE"
+        fi
     else
         say "enabled; once $SYSCONFDIR/config.toml is ready: systemctl start $SERVICE"
     fi

@@ -12,9 +12,10 @@ from tests.deploy.tls_broker import TlsBroker, make_dev_certs
 
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """make-dev-certs.sh output for the sites and clinician the committed acl names."""
+    """make-dev-certs.sh output for the sites and clinician the committed acl names, plus
+    "stranger": a site with a valid certificate that the acl does not list."""
     path = tmp_path_factory.mktemp("certs")
-    make_dev_certs(path, "oakhill", "riverside")
+    make_dev_certs(path, "oakhill", "riverside", "stranger")
     return path
 
 

@@ -131,6 +131,22 @@ def test_doctor_reads_every_sites_alerts_and_writes_acks_and_commands(
         assert not_authorized(doctor.publish(f"{B}/alerts", b"forged"))
 
 
+def test_identity_missing_from_the_acl_can_neither_publish_nor_receive(
+    tls_broker: TlsBroker,
+) -> None:
+    with peer(tls_broker, DOCTOR) as doctor, peer(tls_broker, "agent.stranger.agent") as stranger:
+        stranger.subscribe("#", "stetho/v1/#")
+        doctor.subscribe("stetho/v1/#")
+        assert not_authorized(stranger.publish("stetho/v1/stranger/steth-1/recordings", b"x"))
+        assert not_authorized(stranger.publish(f"{A}/alerts", b"x"))
+        assert not doctor.publish(f"{A}/agent/cmd", b"cmd").is_failure
+        assert not doctor.publish("stetho/v1/stranger/acks", b"ack").is_failure
+        # The doctor's own acks subscription proves the ack was routed before we look.
+        doctor.wait_for(lambda m: any(x.payload == b"ack" for x in m))
+    assert stranger.messages == []
+    assert b"x" not in [m.payload for m in doctor.messages]
+
+
 def test_client_without_certificate_is_refused(tls_broker: TlsBroker) -> None:
     with pytest.raises(Refused) as refused:
         peer(tls_broker, None).connect()
