@@ -26,7 +26,7 @@ def _recording(seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = int(DURATION_S * FS_HZ)
     t = np.arange(n) / FS_HZ
-    x = 0.01 * rng.standard_normal(n)
+    x = 0.05 * rng.standard_normal(n)  # noisy, as real recordings are: more candidate peaks
     for beat in np.arange(0.2, DURATION_S - 0.5, 60.0 / 72.0):
         for offset, freq, amp in ((0.0, 50.0, 0.5), (0.33, 90.0, 0.3)):
             u = t - beat - offset

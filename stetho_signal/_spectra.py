@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+Spectrogram = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+"""(freqs_hz, frame centres in s, power of shape (freqs, frames))."""
 
-def frame_power(
-    x: NDArray[np.float64], fs_hz: float, nperseg: int, hop: int
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+
+def frame_power(x: NDArray[np.float64], fs_hz: float, nperseg: int, hop: int) -> Spectrogram:
     """Hann-windowed power spectra of overlapping frames.
 
     Parameters
@@ -36,10 +37,3 @@ def frame_power(
     freqs = np.asarray(np.fft.rfftfreq(nperseg, 1.0 / fs_hz), dtype=np.float64)
     centres = np.asarray((np.arange(frames) * hop + nperseg / 2.0) / fs_hz, dtype=np.float64)
     return freqs, centres, power
-
-
-def mean_power(x: NDArray[np.float64], fs_hz: float, nperseg: int) -> NDArray[np.float64]:
-    """Welch-style average of half-overlapping frame spectra (shape nperseg // 2 + 1)."""
-    _, _, power = frame_power(x, fs_hz, nperseg, nperseg // 2)
-    result: NDArray[np.float64] = power.mean(axis=1)
-    return result

@@ -15,7 +15,7 @@ from stetho_signal.envelope import HEART_RATE_HZ, to_heart_rate
 from stetho_signal.errors import InvalidAudioError
 from stetho_signal.filters import HEART_BAND_HZ, bandpass
 from stetho_signal.heart import HeartResult, analyze_heart
-from stetho_signal.lung import LUNG_ANALYSIS_BAND_HZ, LungResult, analyze_lung, lung_band
+from stetho_signal.lung import LungResult, analyze_lung, lung_band
 from stetho_signal.quality import Quality, assess_quality
 from stetho_signal.triage import Triage, TriageThresholds
 
@@ -135,23 +135,17 @@ def analyze(
     if kind == "heart":
         low = to_heart_rate(x, ANALYSIS_RATE_HZ)
         heart = analyze_heart(low, limits.irregularity_nrmssd)
-        band_hz, band_rate = HEART_BAND_HZ, HEART_RATE_HZ
-        band = bandpass(low, band_rate, band_hz).astype(np.float64)
+        band = bandpass(low, HEART_RATE_HZ, HEART_BAND_HZ).astype(np.float64)
         heartbeat: tuple[float, float] | None = (heart.periodicity, heart.sound_prominence)
+        flatness: float | None = None
     else:
-        band_hz, band_rate = LUNG_ANALYSIS_BAND_HZ, ANALYSIS_RATE_HZ
-        band = lung_band(x, band_rate)
+        band = lung_band(x, ANALYSIS_RATE_HZ)
         lung = analyze_lung(
-            x, band, band_rate, limits.wheeze_min_duration_s, int(limits.crackles_min_count)
+            x, band, ANALYSIS_RATE_HZ, limits.wheeze_min_duration_s, int(limits.crackles_min_count)
         )
-        heartbeat = None
+        heartbeat, flatness = None, lung.spectral_flatness
     quality = assess_quality(
-        band,
-        band_rate,
-        band_hz,
-        audio.clipped_fraction,
-        heartbeat,
-        limits.quality_min_score,
+        band, audio.clipped_fraction, heartbeat, flatness, limits.quality_min_score
     )
     return Analysis(
         sample_rate_hz=audio.input_rate_hz,

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, signal
 
-from stetho_signal._spectra import frame_power
+from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.filters import bandpass
 
 __all__ = ["LUNG_ANALYSIS_BAND_HZ", "LungResult", "analyze_lung", "lung_band"]
@@ -47,6 +47,8 @@ class LungResult:
         At least the threshold count of crackles was found.
     crackle_times_s : tuple of float
         Crackle times in seconds.
+    spectral_flatness : float
+        Wiener entropy of the lung band, 0..1 (near 1: white noise; for the quality check).
     notes : tuple of str
         Why a value is None.
     """
@@ -57,6 +59,7 @@ class LungResult:
     wheeze_frequency_hz: float | None
     crackles: bool
     crackle_times_s: tuple[float, ...]
+    spectral_flatness: float
     notes: tuple[str, ...]
 
 
@@ -77,9 +80,10 @@ def analyze_lung(
     ``band`` is :func:`lung_band` of ``x``, shared with the quality check.
     """
     notes: list[str] = []
+    spectrogram = frame_power(x, fs_hz, _WHEEZE_NPERSEG, _WHEEZE_NPERSEG // 2)
     rate = respiratory_rate(band, fs_hz, notes)
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
-    intervals, frequency = find_wheezes(x, fs_hz, wheeze_min_duration_s)
+    intervals, frequency = find_wheezes(spectrogram, wheeze_min_duration_s)
     crackle_times = find_crackles(band, fs_hz)
     return LungResult(
         respiratory_rate_bpm=rate,
@@ -88,6 +92,7 @@ def analyze_lung(
         wheeze_frequency_hz=frequency,
         crackles=len(crackle_times) >= crackles_min_count,
         crackle_times_s=crackle_times,
+        spectral_flatness=band_flatness(spectrogram, LUNG_ANALYSIS_BAND_HZ),
         notes=tuple(notes),
     )
 
@@ -127,15 +132,36 @@ def respiratory_rate(band: NDArray[np.float64], fs_hz: float, notes: list[str]) 
     return round(60.0 / (lag / env_rate), 1)
 
 
+def band_flatness(spectrogram: Spectrogram, band_hz: tuple[float, float]) -> float:
+    """Wiener entropy (geometric over arithmetic mean) of the mean spectrum in a band, 0..1."""
+    freqs, _, power = spectrogram
+    inside = (freqs >= band_hz[0]) & (freqs <= band_hz[1])
+    psd = power[inside].mean(axis=1) if power.shape[1] else np.zeros(0)
+    if psd.size < 2:
+        return 1.0
+    floor = max(float(np.max(psd)) * 1e-12, 1e-30)
+    geometric = float(np.exp(np.mean(np.log(psd + floor))))
+    return min(geometric / (float(np.mean(psd)) + floor), 1.0)
+
+
 def find_wheezes(
-    band: NDArray[np.float64], fs_hz: float, min_duration_s: float
+    spectrogram: Spectrogram, min_duration_s: float
 ) -> tuple[tuple[tuple[float, float], ...], float | None]:
-    """Wheeze intervals: a spectral peak >= 12 dB over its neighbourhood, held in time.
+    """Wheeze intervals: a spectral peak >= 15 dB over its neighbourhood, held in time.
+
+    Parameters
+    ----------
+    spectrogram : (freqs_hz, centres_s, power)
+        Half-overlapping frames of the unfiltered recording (see ``frame_power``).
+    min_duration_s : float
+        Shortest tone reported, seconds.
 
     Returns the intervals (seconds) and the dominant frequency of the longest one (Hz).
     """
-    nperseg = min(_WHEEZE_NPERSEG, band.size)
-    freqs, times, spectra = frame_power(band, fs_hz, nperseg, nperseg // 2)
+    freqs, times, spectra = spectrogram
+    if times.size < 2:
+        return (), None
+    hop_s = float(times[1] - times[0])
     keep = (freqs >= _WHEEZE_BAND_HZ[0]) & (freqs <= _WHEEZE_BAND_HZ[1])
     power = spectra[keep]
     db = 10.0 * np.log10(power + max(float(power.max()) * 1e-12, 1e-30))
@@ -144,7 +170,6 @@ def find_wheezes(
     best_bin = np.argmax(prominence, axis=0)
     tonal = prominence[best_bin, np.arange(db.shape[1])] >= _WHEEZE_PROMINENCE_DB
     tonal &= ~_steady_tone(best_bin, tonal)
-    hop_s = (nperseg // 2) / fs_hz
     intervals: list[tuple[float, float]] = []
     frequencies: list[float] = []
     for start, end in _runs(tonal, best_bin):

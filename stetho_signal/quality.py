@@ -13,8 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_signal._spectra import mean_power
-
 __all__ = ["Quality", "QualityMeasures", "assess_quality"]
 
 # (bad, good) ends of each ramp.
@@ -44,7 +42,7 @@ class QualityMeasures:
 
     clipped_fraction: float
     level_dbfs: float
-    spectral_flatness: float
+    spectral_flatness: float | None
     periodicity: float | None
     sound_prominence: float | None
 
@@ -66,30 +64,11 @@ def _ramp(value: float, bad: float, good: float) -> float:
     return float(min(max(position, 0.0), 1.0))
 
 
-def spectral_flatness(
-    band: NDArray[np.float64], fs_hz: float, band_hz: tuple[float, float]
-) -> float:
-    """Wiener entropy (geometric over arithmetic mean) of the Welch spectrum in a band, 0..1."""
-    nperseg = min(256, band.size)
-    if nperseg < 64:
-        return 1.0
-    freqs = np.fft.rfftfreq(nperseg, 1.0 / fs_hz)
-    inside = (freqs >= band_hz[0]) & (freqs <= min(band_hz[1], 0.95 * fs_hz / 2))
-    psd = mean_power(band, fs_hz, nperseg)[inside]
-    if psd.size < 2:
-        return 1.0
-    floor = max(float(np.max(psd)) * 1e-12, 1e-30)
-    geometric = float(np.exp(np.mean(np.log(psd + floor))))
-    arithmetic = float(np.mean(psd)) + floor
-    return min(geometric / arithmetic, 1.0)
-
-
 def assess_quality(
     band: NDArray[np.float64],
-    fs_hz: float,
-    band_hz: tuple[float, float],
     clipped_fraction: float,
     heartbeat: tuple[float, float] | None,
+    flatness: float | None,
     min_score: float,
 ) -> Quality:
     """Score a recording from its band-passed samples.
@@ -98,21 +77,19 @@ def assess_quality(
     ----------
     band : ndarray, shape (n,)
         Band-passed samples (heart or lung band), full scale 1.0.
-    fs_hz : float
-        Sampling rate in Hz.
-    band_hz : (float, float)
-        The pass band of ``band`` in Hz: flatness is measured inside it.
     clipped_fraction : float
         Fraction of input samples on flat tops at the peak.
     heartbeat : (float, float) or None
         For heart recordings, the envelope autocorrelation at the beat period and the S1/S2
         prominence (see :class:`~stetho_signal.heart.HeartResult`); None for lung ones.
+    flatness : float or None
+        Spectral flatness of the lung band (see :class:`~stetho_signal.lung.LungResult`);
+        None for heart recordings.
     min_score : float
         Scores below this are not acceptable.
     """
     rms = float(np.sqrt(np.mean(band**2))) if band.size else 0.0
     level = 20.0 * float(np.log10(max(rms, 1e-12)))
-    flatness = spectral_flatness(band, fs_hz, band_hz)
     periodicity, prominence = heartbeat if heartbeat is not None else (None, None)
     measures = QualityMeasures(clipped_fraction, level, flatness, periodicity, prominence)
     subscores = {
@@ -121,9 +98,9 @@ def assess_quality(
     }
     if subscores["no_signal"] > 0.0:
         # Flatness and periodicity mean nothing when there is no sound at all.
-        if periodicity is None or prominence is None:
+        if flatness is not None:
             subscores["noise"] = _ramp(flatness, *_FLATNESS)
-        else:
+        if periodicity is not None and prominence is not None:
             subscores["no_heartbeat"] = max(
                 _ramp(periodicity, *_PERIODICITY), _ramp(prominence, *_PROMINENCE)
             )
