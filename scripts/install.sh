@@ -99,6 +99,8 @@ install_venv() {
     # shellcheck disable=SC2086 # PIP_OPTS is a list of options
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $PIP_OPTS \
         -c "$SRC/requirements.lock" "$SRC${EXTRAS:+[$EXTRAS]}"
+    # The unit's Documentation= points here.
+    install -D -m 0644 "$SRC/docs/deploy-raspberry-pi.md" "$DESTDIR$PREFIX/doc/deploy-raspberry-pi.md"
     chmod -R go-w "$DESTDIR$PREFIX"
 }
 

@@ -74,6 +74,7 @@ def check_installed(root: Path, example: Path, groups: set[str]) -> None:
     assert stat.S_IMODE(unit.stat().st_mode) == 0o644
     venv = root / "opt/stetho-edge/venv"
     assert (venv / "bin/stetho").is_file()
+    assert (root / "opt/stetho-edge/doc/deploy-raspberry-pi.md").is_file()
     check_locked_versions(venv)
 
 

@@ -8,10 +8,12 @@ whose ExecStart path is replaced by a stand-in script, and nothing else.
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,40 @@ def test_memory_deny_write_execute_matches_what_in_memory_flac_needs() -> None:
         assert "write+execute memory" in probe.stderr, (
             "in-memory FLAC now works without W+X memory: set MemoryDenyWriteExecute=yes"
         )
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None or shutil.which("unshare") is None,
+    reason="needs root, setpriv and unshare",
+)
+def test_private_users_keeps_access_granted_by_supplementary_groups() -> None:
+    """PrivateUsers=yes maps only the service's own user; /dev/snd's `audio` group then
+    shows as nogroup inside, yet the kernel still grants access by the real group id."""
+    if unit_settings(UNIT.read_text()).get("PrivateUsers") != ["yes"]:
+        pytest.skip("the unit does not use PrivateUsers=")
+    # pytest's tmp_path sits under a 0700 directory the unprivileged uid cannot enter.
+    with tempfile.TemporaryDirectory(prefix="pu", dir="/tmp") as name:
+        Path(name).chmod(0o755)
+        member, stranger = _read_as_service_in_user_namespace(Path(name) / "pcmC0D0c")
+    if "unshare failed" in member.stderr:
+        pytest.skip(f"user namespaces unavailable here: {member.stderr.strip()}")
+    assert (member.returncode, member.stdout) == (0, "pcm")
+    assert stranger.returncode != 0
+
+
+def _read_as_service_in_user_namespace(
+    device: Path,
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    """Read a root:audio 0660 file (like /dev/snd/pcmC0D0c) with and without group audio."""
+    device.write_text("pcm")
+    os.chown(device, 0, 29)  # 29 is Debian's audio group; any group id would do
+    device.chmod(0o660)
+    as_service = ["setpriv", "--reuid", "64999", "--regid", "64999"]
+    in_namespace = ["unshare", "--user", "--map-current-user", "cat", str(device)]
+    member = subprocess.run(
+        [*as_service, "--groups", "29", *in_namespace], capture_output=True, text=True
+    )
+    stranger = subprocess.run(
+        [*as_service, "--clear-groups", *in_namespace], capture_output=True, text=True
+    )
+    return member, stranger
