@@ -43,6 +43,17 @@ class TlsProblem(enum.Enum):
     BAD_FILE = "a certificate or key file is unreadable"
     OTHER = "other TLS error"
 
+    @property
+    def may_clear_by_itself(self) -> bool:
+        """True when retrying later can succeed without the operator doing anything.
+
+        A Pi that boots before NTP has set its clock sees a "not yet valid" certificate
+        until the time is synchronised; a connection closed mid-handshake can be a network
+        drop or a broker restart. Everything else needs a person to change a file, so a
+        caller should retry those two at its slowest pace and report the rest at once.
+        """
+        return self in {TlsProblem.BROKER_CERT_NOT_YET_VALID, TlsProblem.CLOSED_DURING_HANDSHAKE}
+
 
 # X509_V_ERR_* codes (OpenSSL include/openssl/x509_vfy.h).
 _UNTRUSTED_CODES = frozenset({2, 7, 18, 19, 20, 21, 24})

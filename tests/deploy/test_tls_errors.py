@@ -156,3 +156,8 @@ def test_non_tls_errors_are_not_classified_but_still_described() -> None:
         describe_tls_error(exc)
         == "connection failed: ConnectionRefusedError: [Errno 111] Connection refused"
     )
+
+
+def test_only_clock_and_mid_handshake_closes_may_clear_by_themselves() -> None:
+    transient = {p for p in TlsProblem if p.may_clear_by_itself}
+    assert transient == {TlsProblem.BROKER_CERT_NOT_YET_VALID, TlsProblem.CLOSED_DURING_HANDSHAKE}
