@@ -163,12 +163,13 @@ def find_wheezes(
         return (), None
     hop_s = float(times[1] - times[0])
     keep = (freqs >= _WHEEZE_BAND_HZ[0]) & (freqs <= _WHEEZE_BAND_HZ[1])
-    power = spectra[keep]
-    db = 10.0 * np.log10(power + max(float(power.max()) * 1e-12, 1e-30))
-    # Local level: mean dB over +-5 bins (~ +-80 Hz); a log-domain mean barely moves for one tone.
-    prominence = db - ndimage.uniform_filter1d(db, size=11, axis=0, mode="nearest")
+    db = 10.0 * np.log10(spectra + max(float(spectra.max()) * 1e-12, 1e-30))
+    # Local level: mean dB over +-5 bins (~ +-80 Hz); a log-domain mean barely moves for one
+    # tone. Taken over the whole spectrum, then cut, so the search band has no artificial edge.
+    local = ndimage.uniform_filter1d(db, size=11, axis=0, mode="nearest")
+    prominence = (db - local)[keep]
     best_bin = np.argmax(prominence, axis=0)
-    tonal = prominence[best_bin, np.arange(db.shape[1])] >= _WHEEZE_PROMINENCE_DB
+    tonal = prominence[best_bin, np.arange(prominence.shape[1])] >= _WHEEZE_PROMINENCE_DB
     tonal &= ~_steady_tone(best_bin, tonal)
     intervals: list[tuple[float, float]] = []
     frequencies: list[float] = []
