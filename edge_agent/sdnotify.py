@@ -97,7 +97,7 @@ class Notifier:
         return self.send("WATCHDOG=1")
 
     def stopping(self, status: str | None = None) -> bool:
-        """Shutdown has begun, so systemd does not read the exit as a crash."""
+        """Shutdown has begun: systemd shows the unit as deactivating until the process exits."""
         return self.send("STOPPING=1", *self._status_lines(status))
 
     def send(self, *assignments: str) -> bool:
