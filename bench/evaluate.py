@@ -133,9 +133,12 @@ def evaluate_circor(data_dir: Path) -> dict[str, Any]:
         record["hr_in_annotated_spans_error_bpm"] = _abs_error(local, ref_rate)
         record["quality"] = result.quality.score
         record["quality_acceptable"] = result.quality.acceptable
+        record["murmur_label"] = row["murmur"]
+        record["murmur_suspected"] = result.heart.murmur_suspected
         records.append(record)
     errors = [r["hr_error_bpm"] for r in records if r["hr_reference_bpm"] is not None]
     kept = [r for r in records if r["annotation_plausible"] and r["hr_reference_bpm"]]
+    absent = [r for r in records if r["murmur_label"] == "Absent"]
     total = [sum(counts[k][i] for k in counts) for i in range(3)]
     return {
         "recordings": len(records),
@@ -153,6 +156,10 @@ def evaluate_circor(data_dir: Path) -> dict[str, Any]:
         "hr_in_annotated_spans_within_5_bpm_plausible_annotations": _within(
             [r["hr_in_annotated_spans_error_bpm"] for r in kept]
         ),
+        "murmur_hint_on_murmur_absent": {
+            "suspected": sum(r["murmur_suspected"] is True for r in absent),
+            "of": len(absent),
+        },
         "per_recording": records,
     }
 
@@ -417,6 +424,8 @@ def _table(results: dict[str, Any]) -> str:
     add("Springer example HR within 5 bpm", s.get("hr_within_5_bpm"))
     add("Yaseen murmur balanced accuracy", y["murmur_balanced_accuracy"])
     add("Yaseen murmur sens / spec", f"{y['murmur_sensitivity']} / {y['murmur_specificity']}")
+    m = c["murmur_hint_on_murmur_absent"]
+    add("CirCor murmur hint, murmur-absent", f"{m['suspected']} of {m['of']} (false alarms)")
     for unit in ("per_cycle", "per_recording"):
         for kind in ("crackle", "wheeze"):
             m = i[unit][kind]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stetho_signal.heart import HeartResult
+from stetho_signal.heart import MURMUR_CONTRAST, HeartResult
 from stetho_signal.lung import LungResult
 from stetho_signal.quality import Quality
 from stetho_signal.triage import Flag, Triage, TriageLevel, TriageThresholds
@@ -76,12 +76,14 @@ def _heart_flags(h: HeartResult, t: TriageThresholds) -> list[tuple[TriageLevel,
             f"{t.irregularity_nrmssd:.2f}: irregular rhythm, consider an ECG."
         )
         out.append(("review", Flag("heart_irregular", text, h.rr_nrmssd, t.irregularity_nrmssd)))
-    if h.murmur_suspected and h.murmur_ratio is not None:
+    if h.murmur_suspected and h.murmur_contrast is not None:
+        other = "diastole" if h.murmur_phase == "systolic" else "systole"
         text = (
-            f"Sound between the heart sounds reaches {h.murmur_ratio:.2f} of S1/S2 level: "
-            "possible murmur, listen to the recording."
+            f"Sound in {h.murmur_phase} phase is {h.murmur_contrast:.1f} times that in {other} "
+            f"(above {MURMUR_CONTRAST:.1f}): possible {h.murmur_phase} murmur, a hint to listen "
+            "to the recording, not a finding."
         )
-        out.append(("review", Flag("heart_murmur", text, h.murmur_ratio, None)))
+        out.append(("review", Flag("heart_murmur", text, h.murmur_contrast, MURMUR_CONTRAST)))
     out.extend(("routine", Flag("heart_unmeasured", note, None, None)) for note in h.notes)
     return out
 

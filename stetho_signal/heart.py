@@ -17,17 +17,20 @@ from stetho_signal.envelope import (
 )
 from stetho_signal.segmentation import HeartSounds, segment_heart_sounds
 
-__all__ = ["MURMUR_BAND_HZ", "HeartResult", "analyze_heart"]
+__all__ = ["MURMUR_BAND_HZ", "MURMUR_CONTRAST", "HeartResult", "analyze_heart"]
 
 _MIN_PERIODICITY = 0.1  # below this the autocorrelation peak is chance (see quality ramp)
 _MIN_INTERVALS_FOR_RHYTHM = 4  # irregularity needs at least five beats
 _SOUND_HALF_WIDTH_S = 0.05  # S1/S2 last 80-140 ms; their core is +-50 ms around the centre
 MURMUR_BAND_HZ = (100.0, 400.0)
 """Murmurs live at 100-600 Hz; S1/S2 energy mostly below 150 Hz, so this band favours them."""
-# Median mid-systolic or mid-diastolic murmur-band level over the S1/S2 level above which a
-# murmur is hinted. Murmur-free real recordings (CirCor, noise included) sit near 0.3; set
-# above that floor rather than fitted to the murmur dataset.
-_MURMUR_RATIO = 0.45
+# Contrast between the murmur-band levels of mid-systole and mid-diastole above which a murmur
+# is hinted. Murmur-free real recordings sit at 1.0-1.3 (CirCor development recordings, noise
+# included); 1.6 keeps a margin above them rather than being fitted to the murmur dataset.
+MURMUR_CONTRAST = 1.6
+# Added to both levels (fractions of the S1/S2 level) so that two near-silent phases of a clean
+# recording do not make a large ratio out of nothing.
+_MURMUR_FLOOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,11 @@ class HeartResult:
         Sound between S1 and S2 or after S2 is loud relative to S1/S2 (a hint, not a finding).
     rr_nrmssd : float or None
         RMS of successive S1-S1 differences over the mean interval (dimensionless).
-    murmur_ratio : float or None
-        Largest systolic or diastolic median envelope over the S1/S2 envelope (dimensionless).
+    murmur_contrast : float or None
+        Murmur-band level of the louder of mid-systole and mid-diastole over the quieter
+        (dimensionless, ~1 without a murmur).
+    murmur_phase : {"systolic", "diastolic"} or None
+        The louder phase.
     periodicity : float
         Autocorrelation at the cardiac period, 0..1.
     sound_prominence : float
@@ -63,7 +69,8 @@ class HeartResult:
     irregular: bool | None
     murmur_suspected: bool | None
     rr_nrmssd: float | None
-    murmur_ratio: float | None
+    murmur_contrast: float | None
+    murmur_phase: str | None
     periodicity: float
     sound_prominence: float
     notes: tuple[str, ...]
@@ -84,21 +91,22 @@ def analyze_heart(low: NDArray[np.float64], irregularity_nrmssd: float) -> Heart
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
     if not cycles:
         note = "clip too short or too irregular to find a repeating heartbeat"
-        return HeartResult(None, (), (), None, None, None, None, 0.0, 0.0, (note,))
+        return HeartResult(None, (), (), None, None, None, None, None, 0.0, 0.0, (note,))
     sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles)
     notes: list[str] = []
     intervals = _beat_intervals(sounds, cycle)
     rate = _rate_bpm(intervals, cycle, cycles[0].periodicity, env.size / ENVELOPE_RATE_HZ, notes)
     nrmssd = _nrmssd(intervals, notes)
-    ratio = _murmur_ratio(heart_envelope(low, MURMUR_BAND_HZ), sounds, notes)
+    murmur = _murmur_contrast(heart_envelope(low, MURMUR_BAND_HZ), sounds, notes)
     return HeartResult(
         rate_bpm=rate,
         s1_s=tuple(round(float(t), 3) for t in sounds.s1_s),
         s2_s=tuple(round(float(t), 3) for t in sounds.s2_s),
         irregular=None if nrmssd is None else nrmssd > irregularity_nrmssd,
-        murmur_suspected=None if ratio is None else ratio > _MURMUR_RATIO,
+        murmur_suspected=None if murmur is None else murmur[0] > MURMUR_CONTRAST,
         rr_nrmssd=nrmssd,
-        murmur_ratio=ratio,
+        murmur_contrast=None if murmur is None else murmur[0],
+        murmur_phase=None if murmur is None else murmur[1],
         periodicity=cycles[0].periodicity,
         sound_prominence=_prominence(env, sounds),
         notes=tuple(notes),
@@ -155,8 +163,14 @@ def _nrmssd(intervals: NDArray[np.float64], notes: list[str]) -> float | None:
     return round(float(np.sqrt(np.mean(successive**2)) / np.mean(intervals)), 4)
 
 
-def _murmur_ratio(env: NDArray[np.float64], sounds: HeartSounds, notes: list[str]) -> float | None:
-    """Median envelope in mid-systole / mid-diastole against the median S1/S2 peak level."""
+def _murmur_contrast(
+    env: NDArray[np.float64], sounds: HeartSounds, notes: list[str]
+) -> tuple[float, str] | None:
+    """Louder of mid-systole and mid-diastole over the quieter, and which phase is louder.
+
+    Both levels are medians of the murmur-band envelope between the sounds, relative to the
+    S1/S2 level. Noise fills both phases alike (contrast ~1), a murmur fills one of them.
+    """
     systolic, diastolic, peaks = [], [], []
     s2_all = sounds.s2_s
     for k, s1 in enumerate(sounds.s1_s.tolist()):
@@ -168,16 +182,17 @@ def _murmur_ratio(env: NDArray[np.float64], sounds: HeartSounds, notes: list[str
         systolic.append(_mid_level(env, s1, s2))
         if k + 1 < sounds.s1_s.size and sounds.s1_s[k + 1] > s2:
             diastolic.append(_mid_level(env, s2, float(sounds.s1_s[k + 1])))
-    clean = [v for v in systolic + diastolic if v is not None]
-    if not clean or not peaks:
-        notes.append("murmur hint needs at least one S1-S2 pair")
+    sys_values = [v for v in systolic if v is not None]
+    dia_values = [v for v in diastolic if v is not None]
+    sound_level = float(np.median(peaks)) if peaks else 0.0
+    if not sys_values or not dia_values or sound_level <= 0:
+        notes.append("murmur hint needs a whole cycle (S1, S2 and the next S1)")
         return None
-    sound_level = float(np.median(peaks))
-    if sound_level <= 0:
-        return None
-    sys_level = np.median([v for v in systolic if v is not None] or [0.0])
-    dia_level = np.median([v for v in diastolic if v is not None] or [0.0])
-    return round(float(max(sys_level, dia_level)) / sound_level, 4)
+    sys_level = float(np.median(sys_values)) / sound_level + _MURMUR_FLOOR
+    dia_level = float(np.median(dia_values)) / sound_level + _MURMUR_FLOOR
+    if sys_level >= dia_level:
+        return round(sys_level / dia_level, 3), "systolic"
+    return round(dia_level / sys_level, 3), "diastolic"
 
 
 def _level_at(env: NDArray[np.float64], t_s: float) -> float:

@@ -46,7 +46,7 @@ def test_irregular_rhythm_is_flagged_for_review() -> None:
 
 def test_systolic_murmur_is_hinted_and_clean_pcg_is_not() -> None:
     clean, _, _ = pcg(70.0, 10.0)
-    noisy, _, _ = pcg(70.0, 10.0, murmur=2.0)
+    noisy, _, _ = pcg(70.0, 10.0, murmur=1.0)
     clean_heart = analyze(clean, FS_HZ, "heart").heart
     murmur = analyze(noisy, FS_HZ, "heart")
     assert clean_heart is not None and clean_heart.murmur_suspected is False
