@@ -16,6 +16,7 @@ __all__ = [
     "SOUND_BAND_HZ",
     "CycleEstimate",
     "estimate_cycles",
+    "expected_systole_s",
     "heart_envelope",
     "to_heart_rate",
 ]
@@ -131,11 +132,12 @@ def estimate_cycles(
 
     Notes
     -----
-    The period is the highest autocorrelation peak between 60/220 and 60/30 s (limited to half
-    the recording). Two guards follow the classic failures of this method: a peak at half the
-    lag that is nearly as high replaces it (the chosen lag skipped a beat: half-rate error),
-    and the systolic interval is searched only below half the period, so an S1-S2 repeat
-    cannot be taken for a beat (double-rate error).
+    The period is the highest autocorrelation peak between 60/220 and 60/30 s (limited to
+    60 % of the recording). Guards follow the classic failures of this method: a short lag
+    that does not repeat at twice itself is an S1-S2 interval, not a beat (double-rate
+    error); a peak at half the lag that is nearly as high replaces it (the chosen lag skipped
+    a beat: half-rate error); the systolic interval is searched near the physiological
+    expectation (:func:`expected_systole_s`) and below half the period.
     """
     # Loud artefacts (a knock, a cry) would dominate the autocorrelation: cap them.
     ac = _autocorrelation(np.minimum(env, np.quantile(env, _AC_CAP_QUANTILE)))
@@ -199,11 +201,27 @@ def _halve_if_skipped(ac: NDArray[np.float64], peaks: NDArray[np.intp], lag: int
     return best_half if unbiased_half >= 0.9 * unbiased_full else lag
 
 
+def expected_systole_s(period_s: float) -> float:
+    """Typical S1-S2 interval for a cycle length, seconds.
+
+    Weissler's electromechanical systole QS2 = 546 - 2.1 HR ms (Weissler et al., Circulation
+    37:149, 1968) less ~50 ms from Q to S1; at fast rates, where that line is not valid,
+    at least 40 % of the cycle.
+    """
+    rate_bpm = 60.0 / period_s
+    return max(0.496 - 0.0021 * rate_bpm, 0.4 * period_s)
+
+
 def _systole_lag(ac: NDArray[np.float64], period: int, fs_hz: float) -> int:
-    """S1-S2 interval: the highest autocorrelation between 0.15 s and half the period."""
-    low = int(0.15 * fs_hz)
-    high = max(low + 1, period // 2 + 1)
+    """S1-S2 interval: the highest autocorrelation within +-30 % of the expected systole.
+
+    The prior keeps a murmur that fills systole, or a split sound, from passing for S2; the
+    upper bound is half the period (systole is the shorter phase).
+    """
+    expected = expected_systole_s(period / fs_hz) * fs_hz
+    low = max(int(0.7 * expected), 1)
+    high = min(int(np.ceil(1.3 * expected)), period // 2) + 1
     window = ac[low:high]
     if window.size == 0:
-        return max(period // 3, 1)
+        return min(round(expected), max(period // 2, 1))
     return low + int(np.argmax(window))
