@@ -55,6 +55,30 @@ class AgentState:
     inbound: InboundStats = field(default_factory=InboundStats)  # acks: who acknowledged what
     live_devices: list[str] = field(default_factory=list)
 
+    @property
+    def acknowledgements(self) -> list[dict[str, object]]:
+        """Who acknowledged which alert, oldest first (no resident reference)."""
+        return [
+            {"alert_id": a.alert_id, "by": a.by, "note": a.note, "at": a.at.isoformat()}
+            for a in self.inbound.acknowledged.values()
+        ]
+
+    @property
+    def last_alerts(self) -> list[dict[str, object]]:
+        acked = self.inbound.acknowledged
+        return [
+            {
+                "alert_id": r.alert_id,
+                "recording_id": str(r.recording.recording_id),
+                "device": r.recording.device,
+                "level": r.level,
+                "recorded_at": r.recording.started_at.isoformat(),
+                "acknowledged_by": acked[r.alert_id].by if r.alert_id in acked else None,
+            }
+            for r in self.recordings
+            if r.alert_id is not None
+        ]
+
 
 def mqtt_settings(config: AgentConfig, subscriptions: tuple[str, ...] = ()) -> MqttSettings:
     b = config.broker
@@ -196,9 +220,6 @@ class Agent:
 
     async def _record_from(self, device: DeviceConfig, stats: DeviceStats) -> None:
         source = open_source(device)
-        segmenter = Segmenter(
-            source.sample_rate_hz, device.schedule.duration_s, device.schedule.interval_s
-        )
         ctx = RecordingContext(
             site=self.config.site,
             agent=self.config.agent_id,
@@ -208,13 +229,21 @@ class Agent:
             kind=device.analysis_kind,
         )
         async with source:
+            # A file source knows its sample rate only once opened.
+            segmenter = Segmenter(
+                source.sample_rate_hz, device.schedule.duration_s, device.schedule.interval_s
+            )
             stats.connected = True
             self.publisher.set_state(status_message(self.config, "online", device.id))
             try:
                 async for block in source:
+                    _raise_if_cancel_swallowed()
                     self.live.offer(device.id, block)
                     for capture in segmenter.feed(block.samples, block.start_time, _gaps(block)):
                         await self._accept(capture, ctx, stats)
+                ended = segmenter.flush()  # a replayed file ran out mid-recording
+                if ended is not None:
+                    await self._accept(ended, ctx, stats)
             except asyncio.CancelledError:
                 partial = segmenter.flush()
                 if partial is not None:
@@ -252,6 +281,18 @@ class Agent:
             capture.partial,
             processed.level,
         )
+
+
+def _raise_if_cancel_swallowed() -> None:
+    """Stop if a cancellation was requested but lost below us.
+
+    In Python 3.11 `asyncio.wait_for` can swallow a cancellation that races its inner
+    future; a source that uses it would then keep yielding blocks and SIGTERM would
+    never end the daemon. The request stays counted on the task, so honour it here.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _gaps(block: AudioBlock) -> tuple[tuple[int, int], ...]:
