@@ -204,8 +204,10 @@ class _SimulatedScanner(BaseBleakScanner):
                 if peripheral.connected:
                     continue  # a connected peripheral stops advertising
                 config = peripheral.config
+                # Battery level as Battery Service data, so a scan can show it (profile §1).
+                battery = {gatt.BATTERY_SERVICE_UUID: peripheral.read(gatt.BATTERY_LEVEL_UUID)}
                 adv = AdvertisementData(
-                    config.name, {}, {}, [gatt.SERVICE_UUID], None, config.rssi_dbm, ()
+                    config.name, {}, battery, [gatt.SERVICE_UUID], None, config.rssi_dbm, ()
                 )
                 if self.is_allowed_uuid(adv.service_uuids):
                     device = self.create_or_update_device(

@@ -20,19 +20,13 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import (
-    BleakBluetoothNotAvailableError,
-    BleakBluetoothNotAvailableReason,
-    BleakDeviceNotFoundError,
-    BleakError,
-)
+from bleak.exc import BleakError
 
 from firmware_bridge import gatt
+from firmware_bridge._bleak_errors import translate_bleak_errors
 from firmware_bridge.backoff import next_delay
 from firmware_bridge.codec import NEED_DATA, AudioFrame, Codec, FrameDecoder, MalformedFrame
 from firmware_bridge.errors import (
-    AdapterUnavailableError,
-    BluetoothPermissionError,
     BridgeError,
     ControlRejectedError,
     DeviceNotFoundError,
@@ -145,7 +139,7 @@ class BleSource:
     async def _connect_once(self) -> None:
         connect_timeout_s, scan_timeout_s, _ = self._timeouts
         client_backend, scanner_backend = self._backends
-        with _translate_bleak_errors(self.device_id):
+        with translate_bleak_errors(self.device_id):
             scanner_args: dict[str, Any] = {"service_uuids": [gatt.SERVICE_UUID]}
             if scanner_backend is not None:
                 scanner_args["backend"] = scanner_backend
@@ -303,32 +297,3 @@ class BleSource:
         return AudioBlock(
             samples, self.sample_rate_hz, start, t0 + start / self.sample_rate_hz, gaps
         )
-
-
-class _translate_bleak_errors(contextlib.AbstractContextManager[None]):
-    """Map bleak and timeout errors to ours, chained with `from` (STYLE.md §5)."""
-
-    def __init__(self, device_id: str) -> None:
-        self._device_id = device_id
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is None or isinstance(exc, BridgeError):
-            return
-        if isinstance(exc, BleakBluetoothNotAvailableError):
-            if exc.reason.name.startswith("DENIED"):
-                raise BluetoothPermissionError(f"Bluetooth access denied: {exc}") from exc
-            reason = (
-                AdapterUnavailableError.POWERED_OFF
-                if exc.reason is BleakBluetoothNotAvailableReason.POWERED_OFF
-                else AdapterUnavailableError.NO_ADAPTER
-            )
-            raise AdapterUnavailableError(reason, f"Bluetooth unavailable: {exc}") from exc
-        if isinstance(exc, BleakDeviceNotFoundError):
-            raise DeviceNotFoundError(f"{self._device_id} not found") from exc
-        if isinstance(exc, BleakError | TimeoutError | OSError):
-            raise LinkLostError(f"{self._device_id}: {exc or type(exc).__name__}") from exc

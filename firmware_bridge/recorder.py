@@ -1,0 +1,132 @@
+"""Record an `AudioSource` to a tagged FLAC file; a cancelled recording keeps what it has.
+
+Audio is appended to a `.partial.wav` next to the target while recording (so a crash loses at
+most the last block), then encoded to FLAC with the recording's tags and the partial removed.
+File writes run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile
+
+from firmware_bridge.flac_tags import set_vorbis_comments
+from firmware_bridge.sources.base import AudioBlock, AudioSource, Gap
+
+__all__ = ["RecordingSummary", "record"]
+
+
+@dataclass(frozen=True)
+class RecordingSummary:
+    """What `record` wrote."""
+
+    path: Path
+    sample_rate_hz: int
+    samples: int
+    gaps: tuple[Gap, ...]
+    started_at: float  # Unix time of the first sample
+    cancelled: bool
+
+    @property
+    def duration_s(self) -> float:
+        """Recorded length in seconds."""
+        return self.samples / self.sample_rate_hz if self.sample_rate_hz else 0.0
+
+    @property
+    def lost_s(self) -> float:
+        """Seconds of audio the link lost (filled and tagged)."""
+        return (
+            sum(g.length for g in self.gaps) / self.sample_rate_hz if self.sample_rate_hz else 0.0
+        )
+
+
+async def record(
+    source: AudioSource,
+    out: Path,
+    duration_s: float,
+    tags: dict[str, str],
+    on_progress: Callable[[float], None] | None = None,
+) -> RecordingSummary:
+    """Record `duration_s` seconds from an entered `source` into the FLAC file `out`.
+
+    Cancelling (Ctrl-C) stops early; the FLAC is still written with what was recorded and the
+    summary says `cancelled`. `on_progress` gets the recorded seconds after each block.
+    """
+    partial = out.with_name(out.name + ".partial.wav")
+    writer: Any = None
+    gaps: list[Gap] = []
+    written, started_at, cancelled, rate = 0, 0.0, False, source.sample_rate_hz
+    try:
+        async for block in source:
+            if writer is None:
+                rate, started_at = block.sample_rate_hz, block.start_time
+                writer = await asyncio.to_thread(_open_partial, partial, rate)
+            wanted = round(duration_s * rate) - written
+            take = _trim(block, wanted)
+            await asyncio.to_thread(writer.write, take.samples)
+            written += take.samples.size
+            gaps += [g for g in take.gaps]
+            if on_progress is not None:
+                on_progress(written / rate)
+            if written >= round(duration_s * rate):
+                break
+    except asyncio.CancelledError:
+        # Ctrl-C is how a nurse stops early: keep the audio and finish the file normally.
+        cancelled = True
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+    finally:
+        if writer is not None:
+            await asyncio.to_thread(writer.close)
+    summary = RecordingSummary(out, rate, written, tuple(gaps), started_at, cancelled)
+    if writer is not None:
+        await asyncio.to_thread(_finish, partial, out, summary, tags)
+    return summary
+
+
+def _trim(block: AudioBlock, wanted: int) -> AudioBlock:
+    if block.samples.size <= wanted:
+        return block
+    end = block.start_sample + wanted
+    gaps = tuple(
+        Gap(g.start_sample, min(g.length, end - g.start_sample))
+        for g in block.gaps
+        if g.start_sample < end
+    )
+    return AudioBlock(block.samples[:wanted], block.sample_rate_hz, block.start_sample,
+                      block.start_time, gaps)  # fmt: skip
+
+
+def _open_partial(path: Path, rate: int) -> Any:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return soundfile.SoundFile(path, "w", rate, 1, "PCM_16", format="WAV")
+
+
+def _finish(partial: Path, out: Path, summary: RecordingSummary, tags: dict[str, str]) -> None:
+    audio, rate = soundfile.read(partial, dtype="int16")
+    encoded = out.with_name(out.name + ".tmp")
+    soundfile.write(encoded, np.asarray(audio), rate, subtype="PCM_16", format="FLAC")
+    started = datetime.fromtimestamp(summary.started_at, UTC).isoformat(timespec="milliseconds")
+    all_tags = {
+        "DATE": started,
+        "ENCODER": "stetho-edge",
+        "STETHO_START_TIME": started,
+        "STETHO_SAMPLE_RATE_HZ": str(rate),
+        "STETHO_GAPS": json.dumps([[g.start_sample, g.length] for g in summary.gaps]),
+        "STETHO_LOST_SAMPLES": str(sum(g.length for g in summary.gaps)),
+        **{key.upper(): value for key, value in tags.items()},
+    }
+    encoded.write_bytes(set_vorbis_comments(encoded.read_bytes(), all_tags))
+    encoded.replace(out)  # atomic: a reader never sees a half-written FLAC
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()

@@ -1,0 +1,139 @@
+"""`stetho pair/devices/forget/record` end to end, on simulated stethoscopes and real FLAC."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import soundfile
+import typer
+from typer.testing import CliRunner
+
+from edge_agent import cli_devices
+from firmware_bridge import errors
+from firmware_bridge.flac_tags import read_vorbis_comments
+
+app = typer.Typer()
+app.command("pair")(cli_devices.pair_command)
+app.command("devices")(cli_devices.devices_command)
+app.command("forget")(cli_devices.forget_command)
+app.command("record")(cli_devices.record_command)
+runner = CliRunner()
+
+
+def stetho(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_record_sim_normal_writes_a_valid_tagged_flac_of_the_right_length(tmp_path: Path) -> None:
+    out = tmp_path / "x.flac"
+    code, _ = stetho("record", "--device", "sim:normal", "--duration", "10", "--out", str(out),
+                     "--site", "aortic", "--speed", "25", "--state-dir", str(tmp_path))  # fmt: skip
+    assert code == 0
+    subprocess.run(["flac", "-s", "-t", str(out)], check=True)
+    info = soundfile.info(str(out))
+    assert info.samplerate == 4000 and info.duration == pytest.approx(10.0, rel=0.01)
+    tags = read_vorbis_comments(out.read_bytes())
+    assert tags["STETHO_DEVICE"] == "sim:normal" and tags["STETHO_SITE"] == "aortic"
+    assert tags["STETHO_SAMPLE_RATE_HZ"] == "4000" and json.loads(tags["STETHO_GAPS"]) == []
+    assert "STETHO_START_TIME" in tags
+    assert not list(tmp_path.glob("*.partial.wav"))
+
+
+def test_record_sim_lossy_keeps_timing_and_reports_gaps(tmp_path: Path) -> None:
+    out = tmp_path / "lossy.flac"
+    code, output = stetho("record", "--device", "sim:lossy", "--duration", "10", "--out",
+                          str(out), "--speed", "25", "--state-dir", str(tmp_path))  # fmt: skip
+    assert code == 0
+    assert "link lost" in output
+    assert soundfile.info(str(out)).duration == pytest.approx(10.0, rel=0.01)
+    tags = read_vorbis_comments(out.read_bytes())
+    gaps = json.loads(tags["STETHO_GAPS"])
+    lost = sum(length for _, length in gaps)
+    assert gaps and lost == int(tags["STETHO_LOST_SAMPLES"])
+    assert 0.02 < lost / 40000 < 0.09  # about 5% of the frames were dropped
+
+
+def test_ctrl_c_stops_and_keeps_what_was_recorded(tmp_path: Path) -> None:
+    out = tmp_path / "stopped.flac"
+    code = (
+        "import typer, sys; from edge_agent import cli_devices as c; a = typer.Typer();"
+        "a.command('record')(c.record_command); a.command('devices')(c.devices_command); a()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "record", "--device", "sim:normal", "--duration", "600",
+         "--out", str(out), "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "100"},
+    )  # fmt: skip
+    partial = tmp_path / "stopped.flac.partial.wav"
+    deadline = time.monotonic() + 60
+    while (not partial.exists() or partial.stat().st_size < 20_000) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert b"stopped early" in stdout
+    subprocess.run(["flac", "-s", "-t", str(out)], check=True)
+    assert soundfile.info(str(out)).duration > 0.1
+
+
+def test_bad_site_and_extension_are_usage_errors(tmp_path: Path) -> None:
+    out = str(tmp_path / "a.flac")
+    assert stetho("record", "--device", "sim:normal", "--duration", "1", "--out", out,
+                  "--site", "elbow")[0] == 2  # fmt: skip
+    assert stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
+                  str(tmp_path / "a.wav"))[0] == 2  # fmt: skip
+    assert stetho("record", "--device", "sim:asthma", "--duration", "1", "--out", out)[0] == 2
+
+
+def test_pair_devices_forget_with_simulated_stethoscopes(tmp_path: Path) -> None:
+    state = str(tmp_path)
+    code, output = stetho("pair", "--simulate", "--scan-seconds", "1", "--location", "Room 12",
+                          "--state-dir", state)  # fmt: skip
+    assert code == 0, output
+    assert "Stetho-Sim-2" in output and "54%" in output  # the scan table lists both
+    code, listing = stetho("devices", "--json", "--state-dir", state)
+    devices = json.loads(listing)
+    assert [(d["id"], d["location"], d["battery_percent"]) for d in devices] == [
+        ("stetho-sim-0001", "Room 12", 87)
+    ]
+    assert stetho("forget", "stetho-sim-0001", "--simulate", "--state-dir", state)[0] == 0
+    assert json.loads(stetho("devices", "--json", "--state-dir", state)[1]) == []
+    assert stetho("forget", "stetho-sim-0001", "--state-dir", state)[0] == 16
+
+
+def test_pair_with_an_unknown_address_is_not_found(tmp_path: Path) -> None:
+    code, output = stetho("pair", "--simulate", "--scan-seconds", "1", "--address",
+                          "AA:BB:CC:DD:EE:FF", "--state-dir", str(tmp_path))  # fmt: skip
+    assert code == 12 and "did not answer" in output
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (errors.AdapterUnavailableError("no-adapter", "no adapter"), 10),
+        (errors.AdapterUnavailableError("powered-off", "powered off"), 11),
+        (errors.DeviceNotFoundError("gone"), 12),
+        (errors.PairingRejectedError("rejected"), 13),
+        (errors.BluetoothPermissionError("denied"), 14),
+        (errors.LinkLostError("lost"), 15),
+    ],
+)
+def test_each_bluetooth_failure_has_its_own_exit_status(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, error: Exception, status: int
+) -> None:
+    async def failing_scan(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(cli_devices.pairing, "scan", failing_scan)
+    code, output = stetho("pair", "--state-dir", str(tmp_path))
+    assert code == status
+    assert "error:" in output and "Traceback" not in output
+    assert len(set(cli_devices.EXIT_CODES.values())) == len(cli_devices.EXIT_CODES)
