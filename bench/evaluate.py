@@ -8,33 +8,27 @@ ICBHI 2017), prints a table and writes the figures as JSON (``--json``, default
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile
 from scipy import io as scipy_io
 from scipy import signal
 
-from stetho_signal import Analysis, InvalidAudioError, analyze
+from bench._eval_lung import (
+    evaluate_icbhi,
+    evaluate_quality_gate,
+    manifest,
+    read_audio,
+    rounded,
+)
+from stetho_signal import analyze
 
 TOLERANCE_S = 0.06
 HR_TOLERANCE_BPM = 5.0
-
-
-def _read(path: Path) -> tuple[np.ndarray, float]:
-    data, rate = soundfile.read(str(path), dtype="float64", always_2d=False)
-    return np.asarray(data), float(rate)
-
-
-def _manifest(data_dir: Path) -> list[dict[str, str]]:
-    with (data_dir / "MANIFEST.csv").open(newline="") as handle:
-        return [row for row in csv.DictReader(handle) if row["kind"] == "audio"]
 
 
 # ---------------------------------------------------------------- heart sounds (CirCor)
@@ -102,11 +96,11 @@ def evaluate_circor(data_dir: Path) -> dict[str, Any]:
     counts = {"S1": [0, 0, 0], "S2": [0, 0, 0]}  # reference, detected, hits
     plausible = [0, 0, 0]
     records = []
-    for row in _manifest(data_dir):
+    for row in manifest(data_dir):
         if row["dataset"] != "circor":
             continue
         seg = _segments(data_dir / row["annotation_file"])
-        x, fs = _read(data_dir / row["relpath"])
+        x, fs = read_audio(data_dir / row["relpath"])
         result = analyze(x, fs, "heart")
         assert result.heart is not None
         annotated = seg[seg[:, 2] != 0]
@@ -237,9 +231,9 @@ def evaluate_springer(data_dir: Path) -> dict[str, Any]:
 def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
     by_class: dict[str, list[bool | None]] = {}
     accepted = 0
-    rows = [r for r in _manifest(data_dir) if r["dataset"] == "yaseen"]
+    rows = [r for r in manifest(data_dir) if r["dataset"] == "yaseen"]
     for row in rows:
-        x, fs = _read(data_dir / row["relpath"])
+        x, fs = read_audio(data_dir / row["relpath"])
         result = analyze(x, fs, "heart")
         assert result.heart is not None
         accepted += result.quality.acceptable
@@ -253,9 +247,9 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
     )
     return {
         "recordings": len(rows),
-        "murmur_sensitivity": _round(sensitivity),
-        "murmur_specificity": _round(specificity),
-        "murmur_balanced_accuracy": _round(balanced),
+        "murmur_sensitivity": rounded(sensitivity),
+        "murmur_specificity": rounded(specificity),
+        "murmur_balanced_accuracy": rounded(balanced),
         "murmur_hint_by_class": {
             k: {"suspected": sum(v is True for v in vals), "of": len(vals)}
             for k, vals in sorted(by_class.items())
@@ -263,132 +257,6 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
         "unknown_hint": sum(v is None for vals in by_class.values() for v in vals),
         "quality_accepted": accepted,
     }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
-
-
-# ----------------------------------------------------------------------- lungs (ICBHI)
-
-
-def _cycles(path: Path) -> np.ndarray:
-    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
-    return np.array([[float(v) for v in row[:4]] for row in rows])
-
-
-def _icbhi_files(data_dir: Path) -> Iterator[Path]:
-    for row in _manifest(data_dir):
-        if row["dataset"] == "icbhi" or "icbhi" in row["relpath"]:
-            yield data_dir / row["relpath"]
-
-
-def evaluate_icbhi(data_dir: Path) -> dict[str, Any]:
-    cycle_counts = {"crackle": [0, 0, 0, 0], "wheeze": [0, 0, 0, 0]}  # tp, fp, fn, tn
-    rec_counts = {"crackle": [0, 0, 0, 0], "wheeze": [0, 0, 0, 0]}
-    records = []
-    for wav in _icbhi_files(data_dir):
-        cycles = _cycles(wav.with_suffix(".txt"))
-        x, fs = _read(wav)
-        result = analyze(x, fs, "lung")
-        assert result.lung is not None
-        lung = result.lung
-        crackle_pred = [
-            lung.crackles and any(a <= t <= b for t in lung.crackle_times_s)
-            for a, b in cycles[:, :2]
-        ]
-        wheeze_pred = [
-            any(min(b, e) - max(a, s) > 0 for s, e in lung.wheeze_intervals_s)
-            for a, b in cycles[:, :2]
-        ]
-        for name, preds, col in (("crackle", crackle_pred, 2), ("wheeze", wheeze_pred, 3)):
-            truth = cycles[:, col] > 0
-            for p, t in zip(preds, truth, strict=True):
-                cycle_counts[name][_cell(p, bool(t))] += 1
-            any_pred = lung.crackles if name == "crackle" else lung.wheeze
-            rec_counts[name][_cell(any_pred, bool(truth.any()))] += 1
-        durations = cycles[:, 1] - cycles[:, 0]
-        reference_rate = 60.0 / float(np.median(durations))
-        records.append(
-            {
-                "file": str(wav.relative_to(data_dir)),
-                "cycles": len(cycles),
-                "crackle_cycles": int((cycles[:, 2] > 0).sum()),
-                "wheeze_cycles": int((cycles[:, 3] > 0).sum()),
-                "crackles_found": len(lung.crackle_times_s),
-                "wheeze_intervals": len(lung.wheeze_intervals_s),
-                "rr_reference_bpm": round(reference_rate, 1),
-                "rr_estimate_bpm": lung.respiratory_rate_bpm,
-                "quality": result.quality.score,
-                "level": result.triage.level,
-            }
-        )
-    return {
-        "recordings": len(records),
-        "per_cycle": {k: _confusion(v) for k, v in cycle_counts.items()},
-        "per_recording": {k: _confusion(v) for k, v in rec_counts.items()},
-        "rr_within_3_bpm": _within_rr(records),
-        "recordings_detail": records,
-    }
-
-
-def _cell(predicted: bool, truth: bool) -> int:
-    return {(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}[
-        (bool(predicted), truth)
-    ]
-
-
-def _confusion(c: list[int]) -> dict[str, Any]:
-    tp, fp, fn, tn = c
-    sens = tp / (tp + fn) if tp + fn else None
-    spec = tn / (tn + fp) if tn + fp else None
-    return {
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "tn": tn,
-        "sensitivity": _round(sens),
-        "specificity": _round(spec),
-    }
-
-
-def _within_rr(records: list[dict[str, Any]]) -> float | None:
-    errors = [
-        abs(r["rr_estimate_bpm"] - r["rr_reference_bpm"]) if r["rr_estimate_bpm"] else np.inf
-        for r in records
-    ]
-    return round(sum(e <= 3.0 for e in errors) / len(errors), 3) if errors else None
-
-
-# ------------------------------------------------------------------------ quality gate
-
-
-def evaluate_quality_gate(data_dir: Path) -> dict[str, Any]:
-    """Real recordings should pass; the same recordings spoiled on purpose should not."""
-    spoilers = {
-        "original": lambda x: x,
-        "clipped_x20": lambda x: np.clip(x * 20.0, -np.max(np.abs(x)), np.max(np.abs(x))),
-        "silence": lambda x: np.zeros_like(x),
-        "white_noise": lambda x: np.random.default_rng(0).standard_normal(x.size) * np.std(x),
-    }
-    outcome = {name: {"rerecord": 0, "of": 0} for name in spoilers}
-    for row in _manifest(data_dir):
-        if row["dataset"] not in ("circor", "icbhi"):
-            continue
-        x, fs = _read(data_dir / row["relpath"])
-        kind = "heart" if row["dataset"] == "circor" else "lung"
-        for name, spoil in spoilers.items():
-            result = _safe_analyze(spoil(x), fs, kind)
-            outcome[name]["of"] += 1
-            outcome[name]["rerecord"] += result is None or result.triage.level == "rerecord"
-    return outcome
-
-
-def _safe_analyze(x: np.ndarray, fs: float, kind: str) -> Analysis | None:
-    try:
-        return analyze(x, fs, "heart" if kind == "heart" else "lung")
-    except InvalidAudioError:
-        return None
 
 
 # ------------------------------------------------------------------------------ report

@@ -67,3 +67,11 @@ def test_white_noise_is_sent_back_for_a_rerecord() -> None:
     result = analyze(noise, FS_HZ, "heart")
     assert result.triage.level == "rerecord"
     assert result.triage.flags and all(f.code.startswith("quality_") for f in result.triage.flags)
+
+
+def test_loud_murmur_neither_halves_the_rate_nor_hides_itself() -> None:
+    x, _, _ = pcg(70.0, 12.0, murmur=3.0)
+    heart = analyze(x, FS_HZ, "heart").heart
+    assert heart is not None and heart.rate_bpm == pytest.approx(70.0, abs=2.0)
+    assert heart.murmur_suspected is True
+    assert heart.murmur_phase == "systolic"
