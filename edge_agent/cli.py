@@ -130,5 +130,12 @@ def _root(
         raise typer.Exit(0)
 
 
+from edge_agent.cli_doctor import ack, alerts, listen  # noqa: E402 - after `app` exists
+
+app.command()(alerts)
+app.command()(ack)
+app.command()(listen)
+
+
 def main() -> None:
     app()

@@ -230,16 +230,15 @@ class MqttConnection:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = s.session_expiry_s
         try:
-            await asyncio.wait_for(
-                self._loop.run_in_executor(
+            async with asyncio.timeout(timeout_s):
+                await self._loop.run_in_executor(
                     None,
                     lambda: self._client.connect(
                         s.host, s.port, s.keepalive_s, clean_start=s.clean_start, properties=props
                     ),
-                ),
-                timeout_s,
-            )
-            await asyncio.wait_for(asyncio.shield(self._connack), timeout_s)
+                )
+            async with asyncio.timeout(timeout_s):
+                await asyncio.shield(self._connack)
         except ssl.SSLError as exc:
             raise ConnectError(describe_tls_problem(exc, s), retryable=False) from exc
         except (OSError, TimeoutError) as exc:
@@ -257,7 +256,8 @@ class MqttConnection:
             raise PublishError(f"cannot subscribe: {mqtt.error_string(rc)}")
         future = self._loop.create_future()
         self._suback[mid] = future
-        await asyncio.wait_for(future, timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await future
 
     async def publish(self, message: OutboundMessage, timeout_s: float = 30.0) -> None:
         """Publish and, for QoS 1, return only after the broker's PUBACK."""
@@ -283,7 +283,10 @@ class MqttConnection:
                 self._pending.pop(info.mid, None)
                 return
             try:
-                await asyncio.wait_for(future, timeout_s)
+                # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation
+                # that races the PUBACK, and the daemon would then never stop on SIGTERM.
+                async with asyncio.timeout(timeout_s):
+                    await future
             except TimeoutError as exc:
                 raise PublishError(f"no PUBACK within {timeout_s} s") from exc
             finally:
@@ -304,7 +307,8 @@ class MqttConnection:
         if not self.closed.is_set():
             self._client.disconnect()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.closed.wait(), 5)
+                async with asyncio.timeout(5):
+                    await self.closed.wait()
         self.close()
 
     def close(self) -> None:

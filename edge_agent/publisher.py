@@ -111,7 +111,8 @@ class Publisher:
         """On a clean shutdown the retained status says offline before we disconnect."""
         if self._offline_message is not None and not connection.closed.is_set():
             with contextlib.suppress(PublishError, TimeoutError):
-                await asyncio.wait_for(connection.publish(self._offline_message), 2)
+                async with asyncio.timeout(2):
+                    await connection.publish(self._offline_message)
         with contextlib.suppress(Exception):
             await connection.disconnect()
 

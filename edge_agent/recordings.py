@@ -40,6 +40,7 @@ class ProcessedRecording:
     recording: messages.RecordingMessage
     outbound: list[OutboundMessage]
     level: str | None
+    alert_id: str | None = None
 
 
 def _utc(t: float) -> datetime:
@@ -108,9 +109,11 @@ def process_capture(
         _json_message(topics.recording(ctx.site, ctx.device), recording, props, rid),
     ]
     level = analysis.triage.level if analysis is not None else None
+    alert_id = None
     if analysis is not None:
-        out.extend(_triage_messages(recording, analysis, ctx, props))
-    return ProcessedRecording(recording, out, level)
+        triage_out, alert_id = _triage_messages(recording, analysis, ctx, props)
+        out.extend(triage_out)
+    return ProcessedRecording(recording, out, level, alert_id)
 
 
 def _json_message(
@@ -130,7 +133,7 @@ def _triage_messages(
     analysis: messages.Analysis,
     ctx: RecordingContext,
     props: tuple[tuple[str, str], ...],
-) -> list[OutboundMessage]:
+) -> tuple[list[OutboundMessage], str | None]:
     rid = str(recording.recording_id)
     triage = messages.TriageMessage(
         recording_id=recording.recording_id,
@@ -162,4 +165,5 @@ def _triage_messages(
             recording_topic=topics.recording(ctx.site, ctx.device),
         )
         out.append(_json_message(topics.alerts(ctx.site), alert, props, rid, ALERT_EXPIRY_S))
-    return out
+        return out, str(alert.alert_id)
+    return out, None
