@@ -1,6 +1,8 @@
 """Run a command under the seccomp confinement stetho-edge.service asks systemd for.
 
     python -m tests.deploy.confine UNIT -- COMMAND...
+    unshare --mount --propagation private python -m tests.deploy.confine \
+        --protect-system OUTER_MOUNT_NS --read-write STATE_DIR UNIT -- COMMAND...
 
 systemd implements SystemCallFilter=, SystemCallErrorNumber= and RestrictAddressFamilies=
 as seccomp filters installed just before exec, with no_new_privs set. A process can install
@@ -9,12 +11,15 @@ filter, without systemd as PID 1. The syscall groups are expanded by the local
 `systemd-analyze syscall-filter`, i.e. the same tables systemd would use. The filter is
 built with libseccomp (libseccomp2), as systemd builds it.
 
-Not emulated here (they need systemd or root in a mount namespace): ProtectSystem=,
-PrivateTmp=, PrivateUsers=, DeviceAllow= and the capability bounding set.
+With --protect-system (root, inside `unshare --mount`), the whole file system also becomes
+read-only except the --read-write paths, as ProtectSystem=strict with StateDirectory= does.
+Not emulated: PrivateTmp=, ProtectHome= (this machine's Python lives under /root),
+PrivateUsers=, DeviceAllow= and the capability bounding set.
 """
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import ctypes.util
 import errno
@@ -112,11 +117,39 @@ def install_filter(unit: Path) -> None:
         raise OSError("seccomp_load failed")
 
 
+def protect_system(read_write: list[Path], outer_namespace: str) -> None:
+    """ProtectSystem=strict with ReadWritePaths=read_write, in this process's mount namespace.
+
+    Bind remounts only change this namespace's view of each mount (never the file system
+    itself); refusing to run in the caller's namespace keeps the host untouched.
+    """
+    if os.readlink("/proc/self/ns/mnt") == outer_namespace:
+        raise SystemExit("confine: not in a private mount namespace; run under `unshare --mount`")
+    for path in read_write:
+        subprocess.run(["mount", "--bind", str(path), str(path)], check=True)
+    exempt = {str(p) for p in read_write}
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        point, options = fields[4], fields[5].split(",")
+        api = point.startswith(("/proc", "/sys", "/dev"))  # strict leaves these to Protect*=
+        if api or "ro" in options or point in exempt:
+            continue
+        subprocess.run(["mount", "-o", "remount,bind,ro", point], check=True)
+
+
 def main(argv: list[str]) -> None:
-    unit, separator, *command = argv
-    if separator != "--" or not command:
-        raise SystemExit("usage: python -m tests.deploy.confine UNIT -- COMMAND...")
-    install_filter(Path(unit))
+    parser = argparse.ArgumentParser(prog="python -m tests.deploy.confine")
+    parser.add_argument("--protect-system", metavar="OUTER_MOUNT_NS", default=None)
+    parser.add_argument("--read-write", type=Path, action="append", default=[])
+    parser.add_argument("unit", type=Path)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command after --")
+    if args.protect_system is not None:
+        protect_system(args.read_write, args.protect_system)
+    install_filter(args.unit)
     os.execvp(command[0], command)  # noqa: S606 - exec the confined command, no shell
 
 

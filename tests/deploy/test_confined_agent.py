@@ -1,13 +1,15 @@
 """`stetho run` confined like the unit confines it, talking mutual TLS to the deployed broker.
 
 The agent runs under the unit's system-call filter and address families (tests/deploy/
-confine.py installs the same seccomp filter systemd would), reports READY, WATCHDOG and
+confine.py installs the same seccomp filter systemd would) and, as root, with the whole file
+system read-only except its state directory (ProtectSystem=strict); it reports READY, WATCHDOG and
 STOPPING on a notify socket, publishes recordings as agent.oakhill.agent through the
 committed ACL, and stops cleanly on SIGTERM.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -61,7 +63,14 @@ def test_confined_agent_publishes_over_mutual_tls_and_talks_to_systemd(
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(port=tls_broker.port, certs=certs, state=tmp_path / "state"))
+    state = tmp_path / "state"
+    state.mkdir()
     confined = [sys.executable, "-m", "tests.deploy.confine", str(UNIT), "--"]
+    if os.geteuid() == 0 and shutil.which("unshare"):
+        # ProtectSystem=strict too: everything read-only but the state directory.
+        outer = os.readlink("/proc/self/ns/mnt")
+        confined[3:3] = ["--protect-system", outer, "--read-write", str(state)]
+        confined[:0] = ["unshare", "--mount", "--propagation", "private"]
     agent_cmd = [sys.executable, "-m", "edge_agent", "run", "--config", str(config)]
     doctor_tls = tls_broker.client_context("doctor.alice")
     with (
