@@ -189,7 +189,7 @@ def _repeating_lag(ac: NDArray[np.float64], peaks: NDArray[np.intp], fs_hz: floa
 
 def _halve_if_skipped(ac: NDArray[np.float64], peaks: NDArray[np.intp], lag: int) -> int:
     """Half-rate guard: prefer a peak at ~lag/2 whose height is close to the chosen one."""
-    half = peaks[np.abs(peaks - lag / 2.0) <= 0.1 * lag]
+    half = peaks[np.abs(peaks - lag / 2.0) <= 0.05 * lag]
     if half.size == 0:
         return lag
     best_half = int(half[np.argmax(ac[half])])

@@ -29,6 +29,7 @@ _MIN_SOUND_SPACING_S = 0.08  # S2 to the next S1 is ~90 ms at 220 bpm
 _SKIP_COST = 1.5  # a cycle with an inaudible S1 or S2 costs about as much as z=1.5 off
 _GAP_COST = 4.0  # restarting the chain after a noisy stretch
 _CANDIDATE_FLOOR = 0.05  # peaks under 5 % of the loudest are noise, never worth a link
+_TYPICAL_QUANTILE = 0.9
 _PEAK_FLOOR = 0.3  # a peak below 30 % of the typical heart sound earns nothing
 _HALF_WIDTH_LEVEL = 0.5  # a sound spans where the envelope stays above half its peak
 
@@ -95,9 +96,9 @@ def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) ->
         return _Candidates(np.zeros(0), np.zeros(0))
     peaks = peaks[env[peaks] >= _CANDIDATE_FLOOR * float(np.max(env[peaks]))]
     heights = env[peaks]
-    expected = max(2, round(2.0 * env.size / fs_hz / cycle.period_s))
-    top = np.sort(heights)[::-1][:expected]
-    typical = float(np.median(top)) if top.size else 1.0
+    # Typical heart-sound height: a high quantile of all peaks, independent of the cycle being
+    # tried so that chains under different cycle models score on the same scale.
+    typical = float(np.quantile(heights, _TYPICAL_QUANTILE))
     relative = np.minimum(heights / max(typical, 1e-12), 1.5)
     reward = 2.0 * (relative - _PEAK_FLOOR)
     return _Candidates(times_s=peaks / fs_hz, reward=reward)
