@@ -1,7 +1,9 @@
-"""Shared fixtures: a real Mosquitto per test on a free loopback port."""
+"""Shared fixtures: a real Mosquitto per test on a free loopback port; a blocked-loop guard."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,3 +21,47 @@ def broker(tmp_path: Path) -> Iterator[LocalBroker]:
         yield instance
     finally:
         instance.kill()
+
+
+# A callback that holds the event loop this long is a bug: BLE notifications and MQTT
+# keep-alives wait behind it. Generous, because CI machines are shared and noisy.
+SLOW_CALLBACK_S = 0.5
+
+
+class _LoopBlockedDetector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reports: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Executing") and " took " in message:
+            self.reports.append(message)
+
+
+class _WatchfulPolicy(asyncio.DefaultEventLoopPolicy):
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        loop = super().new_event_loop()
+        loop.set_debug(True)  # asyncio then times every callback
+        loop.slow_callback_duration = SLOW_CALLBACK_S
+        return loop
+
+
+@pytest.fixture(autouse=True)
+def fail_if_event_loop_blocked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail any test whose asyncio code blocks the loop (mark `blocks_loop` to allow it)."""
+    if request.node.get_closest_marker("blocks_loop"):
+        yield
+        return
+    detector = _LoopBlockedDetector()
+    asyncio_log = logging.getLogger("asyncio")
+    asyncio_log.addHandler(detector)
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(_WatchfulPolicy())
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop_policy(previous)
+        asyncio_log.removeHandler(detector)
+    if detector.reports:
+        pytest.fail("the event loop was blocked:\n" + "\n".join(detector.reports[:5]))
