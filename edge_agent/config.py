@@ -90,6 +90,9 @@ class StorageConfig(_Strict):
     quota_mb: float = Field(default=2048, gt=0)
     alarm_fraction: float = Field(default=0.9, gt=0, lt=1)
     keep_sent_hours: float = Field(default=24, ge=0)
+    min_free_disk_mb: float = Field(
+        default=32, ge=0, description="refuse recordings rather than fill the disk below this"
+    )
 
     @_field_validator("state_dir")
     @classmethod
