@@ -27,6 +27,7 @@ __all__ = [
     "LinkFaults",
     "PeripheralConfig",
     "SimulatedAir",
+    "SimulatedSource",
     "SimulatedStethoscope",
     "UsbSource",
     "parse_sim_device",
@@ -71,7 +72,7 @@ def simulated_source(
     The audio goes through the real path: the simulated peripheral notifies profile frames,
     bleak's `BleakClient` (with the simulator backend) delivers them to `BleSource`, which
     decodes, reassembles and marks gaps. `speed` > 1 runs faster than real time; equal seeds
-    give equal audio. `source.peripheral` exposes the simulated device.
+    give equal audio. The returned `SimulatedSource.peripheral` is the simulated device.
     """
     if scenario not in SCENARIO_SPECS:
         raise ConfigurationError(f"unknown scenario {scenario!r}; choose one of {SCENARIOS}")
@@ -80,15 +81,21 @@ def simulated_source(
     peripheral = SimulatedStethoscope(
         scenario, seed=seed, speed=speed, sample_rate_hz=sample_rate_hz, faults=faults
     )
-    client_backend, scanner_backend = simulated_backends(SimulatedAir(peripheral))
-    source = BleSource(
-        peripheral.config.address,
-        device_id=device_id,
-        sample_rate_hz=sample_rate_hz,
-        backoff_base_s=0.05,
-        stall_timeout_s=max(1.0, 5.0 / speed),
-        client_backend=client_backend,
-        scanner_backend=scanner_backend,
-    )
-    source.peripheral = peripheral  # type: ignore[attr-defined]
-    return source
+    return SimulatedSource(peripheral, device_id)
+
+
+class SimulatedSource(BleSource):
+    """`BleSource` wired to one simulated stethoscope; `peripheral` is the device itself."""
+
+    def __init__(self, peripheral: SimulatedStethoscope, device_id: str) -> None:
+        client_backend, scanner_backend = simulated_backends(SimulatedAir(peripheral))
+        super().__init__(
+            peripheral.config.address,
+            device_id=device_id,
+            sample_rate_hz=peripheral.sample_rate_hz,
+            backoff_base_s=0.05,
+            stall_timeout_s=max(1.0, 5.0 / peripheral.speed),
+            client_backend=client_backend,
+            scanner_backend=scanner_backend,
+        )
+        self.peripheral = peripheral

@@ -25,7 +25,14 @@ from bleak.exc import BleakError
 from firmware_bridge import gatt
 from firmware_bridge._bleak_errors import translate_bleak_errors
 from firmware_bridge.backoff import next_delay
-from firmware_bridge.codec import NEED_DATA, AudioFrame, Codec, FrameDecoder, MalformedFrame
+from firmware_bridge.codec import (
+    NEED_DATA,
+    AudioFrame,
+    Codec,
+    FrameDecoder,
+    FrameFlags,
+    MalformedFrame,
+)
 from firmware_bridge.errors import (
     BridgeError,
     ControlRejectedError,
@@ -96,6 +103,7 @@ class BleSource:
         self._control_reply: asyncio.Future[ControlResponse] | None = None
         self._presses: int | None = None
         self._contact: bool | None = None
+        self._clipping = False
         self._t0: float | None = None
         self.reconnects = 0
 
@@ -253,8 +261,15 @@ class BleSource:
             elif isinstance(event, AudioFrame) and event.sample_rate_hz == self.sample_rate_hz:
                 if self._t0 is None:
                     self._t0 = time.time()
+                self._note_flags(event.flags)
                 chunks += self.reassembler.push(event)
         return chunks
+
+    def _note_flags(self, flags: FrameFlags) -> None:
+        clipping = bool(flags & FrameFlags.CLIPPING)
+        if clipping != self._clipping:  # report changes, not every clipped frame
+            self._clipping = clipping
+            self.events.put_nowait(DeviceEvent(EventKind.CLIPPING, time.time(), clipping))
 
     async def _recover(self) -> list[Chunk]:
         chunks = self.reassembler.flush()

@@ -84,6 +84,7 @@ class SimulatedStethoscope:
         self._sequence = 0
         self._held: bytes | None = None  # a frame delayed by the reorder fault
         self._presses = 0
+        self._contact = True
         self._battery = self.config.battery_percent
         self.notifications_sent = 0
 
@@ -225,8 +226,10 @@ class SimulatedStethoscope:
         )
         self._sequence = (self._sequence + 1) & 0xFFFF
         self._transmit(encode_frame(frame))
-        if self._presses_until(self._synth.position) > pressed_before:
+        contact = self._synth.contact_at(self._synth.position)
+        if self._presses_until(self._synth.position) > pressed_before or contact != self._contact:
             self._presses = self._presses_until(self._synth.position)
+            self._contact = contact
             self._notify(gatt.STATUS_CHAR_UUID, self._status().encode())
         self._drain_battery(index)
 

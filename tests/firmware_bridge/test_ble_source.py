@@ -165,3 +165,18 @@ def test_sim_device_specs() -> None:
     assert parse_sim_device("sim:wheeze+flaky")[0] == "wheeze"
     with pytest.raises(ConfigurationError):
         parse_sim_device("sim:nope")
+
+
+def test_clipping_and_contact_changes_become_events() -> None:
+    def kinds(scenario: str, seconds: float) -> list[tuple[EventKind, object]]:
+        source = make_source(SimulatedStethoscope(scenario, speed=100.0))
+        asyncio.run(collect(source, seconds))
+        found = []
+        while not source.events.empty():
+            event = source.events.get_nowait()
+            found.append((event.kind, event.value))
+        return found
+
+    assert (EventKind.CLIPPING, True) in kinds("clipping", 2.0)
+    contact = [v for k, v in kinds("poor-contact", 12.0) if k is EventKind.CONTACT_CHANGED]
+    assert False in contact and True in contact
