@@ -126,9 +126,9 @@ def estimate_cycles(
 ) -> list[CycleEstimate]:
     """Estimate the cardiac period and the systolic interval from an envelope.
 
-    Returns the best estimate first, then up to two other well-separated autocorrelation
-    peaks for the segmentation to weigh; empty when the envelope is too short to hold a repeat
-    at the lowest rate searched, or holds no repeating pattern at all.
+    Returns the best estimate first, then other well-separated candidate periods for the
+    segmentation to weigh (all carry the best estimate's periodicity); empty when the envelope
+    is too short to hold a repeat at the lowest rate searched, or holds no repeating pattern.
 
     Notes
     -----
@@ -152,16 +152,19 @@ def estimate_cycles(
         return []
     lag = _repeating_lag(ac, peaks, fs_hz)
     lag = _halve_if_skipped(ac, peaks, lag)
-    lags = [lag] + [
-        int(p)
-        for p in peaks[np.argsort(ac[peaks])[::-1]][:_ALTERNATIVES]
-        if abs(int(p) - lag) > 0.2 * lag
-    ]
+    # Alternatives for the segmentation to weigh: the next autocorrelation peaks, and half and
+    # twice the chosen lag (an irregular rhythm blurs the true period's own peak).
+    others = [int(p) for p in peaks[np.argsort(ac[peaks])[::-1]][:_ALTERNATIVES]]
+    others += [lag // 2, 2 * lag]
+    lags = [lag]
+    for other in others:
+        if min_lag <= other <= max_lag and all(abs(other - k) > 0.2 * k for k in lags):
+            lags.append(other)
     return [
         CycleEstimate(
             period_s=k / fs_hz,
             systole_s=_systole_lag(ac, k, fs_hz) / fs_hz,
-            periodicity=float(max(ac[k], 0.0)),
+            periodicity=float(max(ac[lags[0]], 0.0)),
         )
         for k in lags
     ]

@@ -127,7 +127,8 @@ def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.flo
     if sounds.s1_s.size < 2:
         return np.zeros(0)
     intervals = np.diff(sounds.s1_s)
-    keep = (intervals >= 60.0 / MAX_RATE_BPM) & (intervals <= 1.6 * cycle.period_s)
+    # An irregular fast rhythm has single intervals shorter than 60/220 s: bound by the cycle.
+    keep = (intervals >= 0.5 * cycle.period_s) & (intervals <= 1.6 * cycle.period_s)
     return intervals[keep]
 
 
