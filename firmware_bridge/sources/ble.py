@@ -26,12 +26,11 @@ from firmware_bridge import gatt
 from firmware_bridge._bleak_errors import translate_bleak_errors
 from firmware_bridge.backoff import next_delay
 from firmware_bridge.codec import (
-    NEED_DATA,
-    AudioFrame,
     Codec,
     FrameDecoder,
     FrameFlags,
     MalformedFrame,
+    NeedData,
 )
 from firmware_bridge.errors import (
     BridgeError,
@@ -106,6 +105,9 @@ class BleSource:
         self._clipping = False
         self._t0: float | None = None
         self.reconnects = 0
+        self.wrong_rate_frames = 0
+        self._frames_total = 0  # counts of decoders replaced at reconnects
+        self._malformed_total = 0
 
     async def __aenter__(self) -> Self:
         await self._connect_with_retry()
@@ -183,18 +185,26 @@ class BleSource:
         self._inbox.put_nowait(
             ("status", bytes(await client.read_gatt_char(gatt.STATUS_CHAR_UUID)))
         )
+        rate = ControlCommand(Opcode.SET_SAMPLE_RATE, gatt.rate_code(self.sample_rate_hz))
+        if await self._command(client, rate, accept_busy=True) is ResultCode.BUSY:
+            # Still streaming from a session we lost: stop it, then the rate can change.
+            await self._command(client, ControlCommand(Opcode.STOP_STREAM))
+            await self._command(client, rate)
         await self._command(client, ControlCommand(Opcode.START_STREAM, self._codec))
 
-    async def _command(self, client: BleakClient, command: ControlCommand) -> None:
+    async def _command(
+        self, client: BleakClient, command: ControlCommand, *, accept_busy: bool = False
+    ) -> ResultCode:
         self._control_reply = asyncio.get_running_loop().create_future()
         await client.write_gatt_char(gatt.CONTROL_CHAR_UUID, command.encode(), response=True)
         reply = await asyncio.wait_for(self._control_reply, self._timeouts[0])
-        if reply.result is not ResultCode.SUCCESS:
-            raise ControlRejectedError(
-                command.opcode,
-                reply.result,
-                f"{command.opcode.name} rejected by {self.device_id}: {reply.result.name}",
-            )
+        if reply.result is ResultCode.SUCCESS or (accept_busy and reply.result is ResultCode.BUSY):
+            return reply.result
+        raise ControlRejectedError(
+            command.opcode,
+            reply.result,
+            f"{command.opcode.name} rejected by {self.device_id}: {reply.result.name}",
+        )
 
     def _enqueuer(self, kind: str) -> Callable[[Any, bytearray], None]:
         def enqueue(_: Any, data: bytearray) -> None:
@@ -228,6 +238,20 @@ class BleSource:
         with contextlib.suppress(BleakError, TimeoutError, OSError):
             await client.disconnect()
 
+    def link_stats(self) -> dict[str, int]:
+        """Counters for logs and health reports: frames, rejects, losses, reconnects."""
+        r = self.reassembler.stats
+        return {
+            "frames": self._frames_total + self._decoder.frames_decoded,
+            "malformed": self._malformed_total + self._decoder.frames_malformed,
+            "wrong_rate": self.wrong_rate_frames,
+            "duplicates": r.duplicates,
+            "reordered": r.reordered,
+            "gaps": r.gaps,
+            "lost_samples": r.lost_samples,
+            "reconnects": self.reconnects,
+        }
+
     # Streaming -----------------------------------------------------------------------------
 
     async def _blocks(self) -> AsyncIterator[AudioBlock]:
@@ -255,10 +279,12 @@ class BleSource:
     def _decode(self, data: bytes) -> list[Chunk]:
         self._decoder.feed(data)
         chunks: list[Chunk] = []
-        while (event := self._decoder.next_frame()) is not NEED_DATA:
+        while not isinstance(event := self._decoder.next_frame(), NeedData):
             if isinstance(event, MalformedFrame):
                 log.debug("dropped malformed frame (%s): %s", event.reason.value, event.head.hex())
-            elif isinstance(event, AudioFrame) and event.sample_rate_hz == self.sample_rate_hz:
+            elif event.sample_rate_hz != self.sample_rate_hz:
+                self.wrong_rate_frames += 1  # the device ignored SET_SAMPLE_RATE: drop, count
+            else:
                 if self._t0 is None:
                     self._t0 = time.time()
                 self._note_flags(event.flags)
@@ -275,6 +301,8 @@ class BleSource:
         chunks = self.reassembler.flush()
         self.events.put_nowait(DeviceEvent(EventKind.LINK_LOST, time.time()))
         await self._close()
+        self._frames_total += self._decoder.frames_decoded
+        self._malformed_total += self._decoder.frames_malformed
         self._decoder = FrameDecoder(datagrams=True)
         try:
             await self._connect_with_retry()

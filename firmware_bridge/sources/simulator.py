@@ -18,7 +18,7 @@ from typing import Final
 import numpy as np
 
 from firmware_bridge import gatt
-from firmware_bridge.codec import AudioFrame, Codec, FrameFlags, encode_frame
+from firmware_bridge.codec import RATE_CODES, AudioFrame, Codec, FrameFlags, encode_frame
 from firmware_bridge.gatt import ControlCommand, ControlResponse, Opcode, ResultCode, StatusFlags
 from firmware_bridge.sources.faults import LinkFaults
 from firmware_bridge.synth import StethoscopeSynth
@@ -74,6 +74,7 @@ class SimulatedStethoscope:
         self.connected = False
         self.bonded = False
         self.connections = 0
+        self._seed = seed
         self._synth = StethoscopeSynth(scenario, sample_rate_hz, seed)
         self._fault_rng = np.random.default_rng([seed, 0x5E7A])
         self._subscribers: dict[str, Notify] = {}
@@ -150,8 +151,19 @@ class SimulatedStethoscope:
                 self._streamer = None
             return ResultCode.SUCCESS
         if command.opcode is Opcode.SET_SAMPLE_RATE:
-            return ResultCode.BUSY if self._streamer else ResultCode.OPERATION_FAILED
+            return self._set_rate(RATE_CODES[command.parameter or 0])
         return ResultCode.SUCCESS  # filter and gain are accepted; the synth models the chest
+
+    def _set_rate(self, sample_rate_hz: int) -> ResultCode:
+        if self._streamer is not None:
+            return ResultCode.BUSY
+        if sample_rate_hz != self.sample_rate_hz:
+            # A new rate restarts sampling, and with it the first-sample index (profile §2).
+            scenario = self._synth.scenario.name
+            self._synth = StethoscopeSynth(scenario, sample_rate_hz, self._seed)
+            self.sample_rate_hz = sample_rate_hz
+            self._clock_origin = None
+        return ResultCode.SUCCESS
 
     def _notify(self, uuid: str, value: bytes) -> None:
         callback = self._subscribers.get(uuid)

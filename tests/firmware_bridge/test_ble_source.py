@@ -142,7 +142,7 @@ def test_garbage_notifications_are_counted_not_raised() -> None:
         return blocks
 
     assert asyncio.run(run())
-    assert source._decoder.frames_malformed >= 4 or source.reconnects == 0
+    assert source.link_stats()["malformed"] == 4
 
 
 def test_next_delay_grows_caps_and_gives_up_on_fatal_errors() -> None:
@@ -180,3 +180,13 @@ def test_clipping_and_contact_changes_become_events() -> None:
     assert (EventKind.CLIPPING, True) in kinds("clipping", 2.0)
     contact = [v for k, v in kinds("poor-contact", 12.0) if k is EventKind.CONTACT_CHANGED]
     assert False in contact and True in contact
+
+
+def test_source_sets_the_sample_rate_before_starting() -> None:
+    peripheral = SimulatedStethoscope("normal", speed=100.0, sample_rate_hz=4000)
+    source = make_source(peripheral, sample_rate_hz=8000)
+    blocks = asyncio.run(collect(source, 1.0))
+    assert peripheral.sample_rate_hz == 8000
+    assert {b.sample_rate_hz for b in blocks} == {8000}
+    stats = source.link_stats()
+    assert stats["frames"] > 0 and stats["wrong_rate"] == 0 and stats["malformed"] == 0
