@@ -1,0 +1,94 @@
+"""Triage rules on hand-made measurements: levels, flags and their wording."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from stetho_signal import HeartResult, LungResult, Quality, TriageThresholds
+from stetho_signal._rules import triage
+from stetho_signal.quality import QualityMeasures
+
+GOOD = Quality(1.0, True, (), (), QualityMeasures(0.0, -30.0, None, 0.5, 5.0))
+HEART = HeartResult(
+    rate_bpm=72.0,
+    s1_s=(0.1,),
+    s2_s=(0.4,),
+    irregular=False,
+    murmur_suspected=False,
+    rr_nrmssd=0.03,
+    murmur_contrast=1.1,
+    murmur_phase="systolic",
+    periodicity=0.5,
+    sound_prominence=5.0,
+    notes=(),
+)
+LUNG = LungResult(16.0, False, (), None, False, (), 0.1, ())
+
+
+def test_normal_findings_are_routine_without_flags() -> None:
+    result = triage(GOOD, HEART, None, TriageThresholds())
+    assert result.level == "routine"
+    assert result.flags == ()
+
+
+@pytest.mark.parametrize(
+    ("rate", "level", "code"),
+    [
+        (38.0, "urgent", "heart_rate_very_low"),
+        (40.0, "urgent", "heart_rate_very_low"),
+        (48.0, "review", "heart_rate_low"),
+        (115.0, "review", "heart_rate_high"),
+        (131.0, "urgent", "heart_rate_very_high"),
+    ],
+)
+def test_heart_rate_bands_follow_news2(rate: float, level: str, code: str) -> None:
+    result = triage(GOOD, dataclasses.replace(HEART, rate_bpm=rate), None, TriageThresholds())
+    assert result.level == level
+    (flag,) = result.flags
+    assert flag.code == code
+    assert flag.value == rate
+
+
+def test_poor_quality_overrides_everything_and_says_what_to_do() -> None:
+    poor = Quality(0.1, False, ("clipping: lower the gain",), ("clipping",), GOOD.measures)
+    fast = dataclasses.replace(HEART, rate_bpm=180.0)
+    result = triage(poor, fast, None, TriageThresholds())
+    assert result.level == "rerecord"
+    (flag,) = result.flags
+    assert flag.code == "quality_clipping"
+    assert flag.reason == "clipping: lower the gain"
+    assert flag.threshold == TriageThresholds().quality_min_score
+
+
+def test_findings_add_up_to_the_highest_level() -> None:
+    heart = dataclasses.replace(
+        HEART, irregular=True, rr_nrmssd=0.2, murmur_suspected=True, murmur_contrast=3.0
+    )
+    lung = dataclasses.replace(
+        LUNG,
+        respiratory_rate_bpm=26.0,
+        wheeze=True,
+        wheeze_intervals_s=((1.0, 1.5),),
+        wheeze_frequency_hz=400.0,
+    )
+    result = triage(GOOD, heart, lung, TriageThresholds())
+    codes = {f.code for f in result.flags}
+    assert codes == {
+        "heart_irregular",
+        "heart_murmur",
+        "respiratory_rate_very_high",
+        "lung_wheeze",
+    }
+    assert result.level == "urgent"
+    for flag in result.flags:
+        assert flag.reason.endswith(".")
+        assert "diagnos" not in flag.reason
+
+
+def test_unmeasured_values_are_explained_without_raising_the_level() -> None:
+    heart = dataclasses.replace(HEART, rate_bpm=None, notes=("heart rate needs two beats",))
+    result = triage(GOOD, heart, None, TriageThresholds())
+    assert result.level == "routine"
+    assert [f.code for f in result.flags] == ["heart_unmeasured"]
