@@ -4,6 +4,7 @@
 #   - system user `stetho` (in groups bluetooth and audio, when they exist)
 #   - virtual environment in $PREFIX/venv with the locked dependencies (requirements.lock)
 #   - $SYSCONFDIR/config.toml from config.example.toml, only if absent (0640 root:stetho)
+#   - /var/lib/stetho-edge (0750 stetho:stetho), so `stetho pair` can run before the first start
 #   - the systemd unit, enabled (not started: edit the configuration first)
 #
 # Running it again upgrades the code and dependencies, keeps the configuration, and
@@ -53,6 +54,13 @@ user_exists() {
         awk -F: -v u="$1" '$1 == u { found = 1 } END { exit !found }' "$DESTDIR/etc/passwd" 2>/dev/null
     else
         getent passwd "$1" >/dev/null
+    fi
+}
+user_id() {
+    if [[ -n $DESTDIR ]]; then
+        awk -F: -v u="$1" '$1 == u { print $3 }' "$DESTDIR/etc/passwd"
+    else
+        id -u "$1"
     fi
 }
 systemd_running() { [[ -z $DESTDIR && -d /run/systemd/system ]]; }  # sd_booted(3)
@@ -118,6 +126,14 @@ install_config() {
     fi
 }
 
+install_state_dir() {
+    # systemd creates it at the first start (StateDirectory=); `stetho pair` may run before.
+    local uid gid
+    uid=$(user_id "$SERVICE_USER")
+    gid=$(group_gid "$SERVICE_USER")
+    install -d -m 0750 -o "$uid" -g "$gid" "$DESTDIR$STATE_HOME"
+}
+
 install_unit() {
     local dir=$DESTDIR$UNITDIR missing=() group
     install -D -m 0644 "$SRC/systemd/$SERVICE.service" "$dir/$SERVICE.service"
@@ -167,6 +183,7 @@ preflight
 create_user
 install_venv
 install_config
+install_state_dir
 install_unit
 enable_service
 say "done. Check with: systemctl status $SERVICE; journalctl -u $SERVICE; $PREFIX/venv/bin/stetho status"

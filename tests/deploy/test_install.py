@@ -69,6 +69,9 @@ def check_installed(root: Path, example: Path, groups: set[str]) -> None:
     assert stat.S_IMODE(info.st_mode) == 0o640
     assert (info.st_uid, info.st_gid) == (0, int(entry(root, "group", "stetho")[2]))
     assert stat.S_IMODE((root / "etc/stetho-edge").stat().st_mode) == 0o750
+    state = (root / "var/lib/stetho-edge").stat()
+    assert (state.st_uid, state.st_gid) == (int(user[2]), int(user[3]))
+    assert stat.S_IMODE(state.st_mode) == 0o750
     unit = root / "etc/systemd/system/stetho-edge.service"
     assert unit.read_text() == UNIT.read_text()
     assert stat.S_IMODE(unit.stat().st_mode) == 0o644
@@ -130,7 +133,7 @@ def test_install_upgrade_uninstall_purge_in_a_staged_root(tmp_path: Path) -> Non
     assert not dropin.exists()
 
     recording = root / "var/lib/stetho-edge/outbox/r1.flac"
-    recording.parent.mkdir(parents=True)
+    recording.parent.mkdir()
     recording.write_bytes(b"fLaC")
     run("uninstall.sh", root, example)
     assert not (root / "opt/stetho-edge").exists()

@@ -75,6 +75,7 @@ def test_run_watchdog_returns_at_once_without_systemd() -> None:
     asyncio.run(run_watchdog(Notifier("/nonexistent/notify"), env={}))
 
 
+@pytest.mark.blocks_loop
 def test_blocked_loop_stops_the_pings_for_longer_than_watchdog_sec(
     receiver: NotifyReceiver,
 ) -> None:
