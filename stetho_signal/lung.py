@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 from scipy import ndimage, signal
 
 from stetho_signal._spectra import Spectrogram, frame_power
+from stetho_signal.envelope import ENVELOPE_RATE_HZ, heart_envelope, to_heart_rate
 from stetho_signal.filters import bandpass
 
 __all__ = ["LUNG_ANALYSIS_BAND_HZ", "LungResult", "analyze_lung", "lung_band"]
@@ -27,6 +28,8 @@ _STEADY_TONE_FRACTION = 0.6  # a tone in most frames is hum or device whine, not
 _CRACKLE_RATIO = 6.0  # peak over the local RMS of the breath sound
 _CRACKLE_MAX_WIDTH_S = 0.02  # CORSA: crackles last under 20 ms
 _CRACKLE_BACKGROUND_S = 0.1
+_HEART_SOUND_PROMINENCE = 4.0  # envelope peaks this far over the median are heart sounds
+_HEART_GATE_S = 0.06
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def analyze_lung(
     rate = respiratory_rate(band, fs_hz, notes)
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
     intervals, frequency = find_wheezes(spectrogram, wheeze_min_duration_s)
-    crackle_times = find_crackles(band, fs_hz)
+    crackle_times = _away_from_heart_sounds(find_crackles(band, fs_hz), x, fs_hz)
     return LungResult(
         respiratory_rate_bpm=rate,
         wheeze=bool(intervals),
@@ -211,6 +214,26 @@ def _runs(tonal: NDArray[np.bool_], best_bin: NDArray[np.intp]) -> list[tuple[in
     if start >= 0:
         runs.append((start, tonal.size))
     return runs
+
+
+def _away_from_heart_sounds(
+    times_s: tuple[float, ...], x: NDArray[np.float64], fs_hz: float
+) -> tuple[float, ...]:
+    """Drop transients within 60 ms of a prominent heart sound (valve clicks are not crackles).
+
+    Heart sounds are the prominent peaks of the 25-200 Hz envelope (see the heart analysis);
+    on a recording where they are faint, nothing is dropped.
+    """
+    if not times_s:
+        return times_s
+    env = heart_envelope(to_heart_rate(x, fs_hz))
+    peaks, _ = signal.find_peaks(
+        env, height=_HEART_SOUND_PROMINENCE * float(np.median(env)), distance=8
+    )
+    if peaks.size == 0:
+        return times_s
+    sounds = peaks / ENVELOPE_RATE_HZ
+    return tuple(t for t in times_s if float(np.min(np.abs(sounds - t))) > _HEART_GATE_S)
 
 
 def find_crackles(band: NDArray[np.float64], fs_hz: float) -> tuple[float, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stetho_signal import analyze
-from tests.stetho_signal.synthetic import FS_HZ, add_crackles, add_wheeze, breathing
+from tests.stetho_signal.synthetic import FS_HZ, add_crackles, add_wheeze, breathing, pcg
 
 
 def test_respiratory_rate_of_synthetic_breathing() -> None:
@@ -65,3 +65,14 @@ def test_slow_breathing_is_urgent_per_news2() -> None:
     assert result.triage.level == "urgent"
     flag = next(f for f in result.triage.flags if f.code == "respiratory_rate_very_low")
     assert flag.threshold == 8.0
+
+
+def test_heart_sounds_in_a_lung_recording_are_not_crackles() -> None:
+    x = breathing(15.0, 20.0)
+    heart, s1, s2 = pcg(75.0, 20.0, noise=0.0)
+    x += 0.3 * heart
+    add_crackles(x, [t + 0.01 for t in s1 + s2])  # valve clicks riding on S1 and S2
+    lung = analyze(x, FS_HZ, "lung").lung
+    assert lung is not None
+    assert lung.crackle_times_s == ()
+    assert lung.crackles is False
