@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 
 import numpy as np
 import soundfile as sf
@@ -24,16 +25,31 @@ def pcm_sha256(pcm: NDArray[np.int16]) -> str:
 
 
 def encode_flac(pcm: NDArray[np.int16], sample_rate_hz: int, tags: dict[str, str]) -> bytes:
-    """Encode mono 16-bit PCM as FLAC; tags become Vorbis comments where libsndfile has a slot."""
-    buffer = io.BytesIO()
-    with sf.SoundFile(
-        buffer, mode="w", samplerate=sample_rate_hz, channels=1, format="FLAC", subtype="PCM_16"
-    ) as out:
-        for key, value in tags.items():
-            if key in {"title", "comment", "artist", "date", "software", "album"}:
-                setattr(out, key, value)
-        out.write(pcm)
-    return buffer.getvalue()
+    """Encode mono 16-bit PCM as FLAC; tags become Vorbis comments where libsndfile has a slot.
+
+    The encoder writes to an anonymous in-memory file (memfd) through a plain file
+    descriptor rather than to a BytesIO: libsndfile's virtual I/O needs cffi callbacks in
+    writable+executable memory, which the hardened service forbids (MemoryDenyWriteExecute).
+    """
+    fd = os.memfd_create("stetho-flac", os.MFD_CLOEXEC)
+    try:
+        with sf.SoundFile(
+            fd,
+            mode="w",
+            samplerate=sample_rate_hz,
+            channels=1,
+            format="FLAC",
+            subtype="PCM_16",
+            closefd=False,
+        ) as out:
+            for key, value in tags.items():
+                if key in {"title", "comment", "artist", "date", "software", "album"}:
+                    setattr(out, key, value)
+            out.write(pcm)
+        size = os.lseek(fd, 0, os.SEEK_END)
+        return os.pread(fd, size, 0)
+    finally:
+        os.close(fd)
 
 
 def decode_flac(data: bytes) -> tuple[NDArray[np.int16], int]:

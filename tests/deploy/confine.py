@@ -137,6 +137,14 @@ def protect_system(read_write: list[Path], outer_namespace: str) -> None:
         subprocess.run(["mount", "-o", "remount,bind,ro", point], check=True)
 
 
+def deny_write_execute() -> None:
+    """MemoryDenyWriteExecute=yes through the kernel's own switch (Linux 6.3+), kept across exec."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_mdwe, pr_mdwe_refuse_exec_gain = 65, 1
+    if libc.prctl(pr_set_mdwe, pr_mdwe_refuse_exec_gain, 0, 0, 0) != 0:
+        print("confine: PR_SET_MDWE unavailable; running without it", file=sys.stderr)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.deploy.confine")
     parser.add_argument("--protect-system", metavar="OUTER_MOUNT_NS", default=None)
@@ -149,6 +157,8 @@ def main(argv: list[str]) -> None:
         parser.error("no command after --")
     if args.protect_system is not None:
         protect_system(args.read_write, args.protect_system)
+    if unit_settings(args.unit).get("MemoryDenyWriteExecute") == ["yes"]:
+        deny_write_execute()
     install_filter(args.unit)
     os.execvp(command[0], command)  # noqa: S606 - exec the confined command, no shell
 

@@ -98,7 +98,6 @@ def test_every_relaxation_is_explained_by_a_comment() -> None:
         "PrivateDevices=no",
         "DeviceAllow=",
         "RestrictAddressFamilies=",
-        "MemoryDenyWriteExecute=no",
     ):
         (index,) = [i for i, line in enumerate(lines) if line.startswith(relaxed)]
         comment_above = any(line.startswith("#") for line in lines[max(0, index - 4) : index])
@@ -113,9 +112,11 @@ libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
 if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
     sys.exit(77)
-import soundfile
-buffer = io.BytesIO()
-soundfile.write(buffer, np.zeros(400, dtype=np.int16), 4000, format="FLAC")
+from edge_agent.audio import encode_flac
+assert encode_flac(np.zeros(400, dtype=np.int16), 4000, {"title": "probe"})[:4] == b"fLaC"
+if "--bytesio" in sys.argv:
+    import soundfile
+    soundfile.write(io.BytesIO(), np.zeros(400, dtype=np.int16), 4000, format="FLAC")
 """
 
 
@@ -126,23 +127,21 @@ def _kernel_has_mdwe() -> bool:
 
 
 @pytest.mark.skipif(not _kernel_has_mdwe(), reason="kernel older than 6.3: no PR_SET_MDWE")
-def test_memory_deny_write_execute_matches_what_in_memory_flac_needs() -> None:
-    """A ratchet: the relaxation stays only while the agent's stack still needs it.
+def test_agent_flac_encoder_works_with_memory_deny_write_execute() -> None:
+    """The unit sets MemoryDenyWriteExecute=yes; the kernel's PR_SET_MDWE enforces the same.
 
-    Encoding FLAC into a BytesIO goes through libsndfile's virtual I/O, whose callbacks
-    cffi builds in writable+executable memory; MemoryDenyWriteExecute=yes forbids that,
-    as the kernel's PR_SET_MDWE does here.
+    The agent's encoder must work under it, while libsndfile's virtual I/O (a BytesIO),
+    whose cffi callbacks need writable+executable memory, is refused: proof the probe bites.
     """
+    assert unit_settings(UNIT.read_text())["MemoryDenyWriteExecute"] == ["yes"]
     probe = subprocess.run([sys.executable, "-c", MDWE_PROBE], capture_output=True, text=True)
     if probe.returncode == 77:
         pytest.skip("PR_SET_MDWE refused in this environment")
-    mdwe_on = unit_settings(UNIT.read_text())["MemoryDenyWriteExecute"] == ["yes"]
-    if mdwe_on:
-        assert probe.returncode == 0, probe.stderr
-    else:
-        assert "write+execute memory" in probe.stderr, (
-            "in-memory FLAC now works without W+X memory: set MemoryDenyWriteExecute=yes"
-        )
+    assert probe.returncode == 0, probe.stderr
+    bytesio = subprocess.run(
+        [sys.executable, "-c", MDWE_PROBE, "--bytesio"], capture_output=True, text=True
+    )
+    assert bytesio.returncode != 0 and "write+execute memory" in bytesio.stderr
 
 
 @pytest.mark.skipif(
