@@ -133,6 +133,7 @@ class BleSource:
                 await self._connect_once()
                 return
             except BridgeError as error:
+                await self._close()  # a half-set-up connection must not block the next try
                 delay = next_delay(
                     attempt, error, base_s=self._backoff_base_s, jitter=random.random()
                 )

@@ -190,3 +190,20 @@ def test_source_sets_the_sample_rate_before_starting() -> None:
     assert {b.sample_rate_hz for b in blocks} == {8000}
     stats = source.link_stats()
     assert stats["frames"] > 0 and stats["wrong_rate"] == 0 and stats["malformed"] == 0
+
+
+def test_a_failed_setup_releases_the_connection_before_retrying() -> None:
+    peripheral = SimulatedStethoscope("normal", speed=100.0)
+    original = peripheral.write
+    rejected = []
+
+    def reject_first_start(uuid: str, data: bytes) -> None:
+        if data[:1] == b"\x01" and not rejected:
+            rejected.append(data)
+            peripheral._notify(uuid, bytes([0x80, 0x01, 0x04]))  # OPERATION_FAILED
+            return
+        original(uuid, data)
+
+    peripheral.write = reject_first_start  # type: ignore[method-assign]
+    blocks = asyncio.run(collect(make_source(peripheral), 0.5))
+    assert blocks and rejected and peripheral.connections == 2
