@@ -16,6 +16,7 @@ from rich.console import Console
 
 from edge_agent import __version__
 from edge_agent.cli_analyze import analyze_command
+from edge_agent.cli_devices import devices_command, forget_command, pair_command, record_command
 from edge_agent.cli_status import status_command
 from edge_agent.config import AgentConfig, load_config
 from edge_agent.errors import AgentError, ConfigError
@@ -31,6 +32,10 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect and validate configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.command("analyze")(analyze_command)
+app.command("pair")(pair_command)
+app.command("devices")(devices_command)
+app.command("forget")(forget_command)
+app.command("record")(record_command)
 app.command("status")(status_command)
 err = Console(stderr=True)
 
