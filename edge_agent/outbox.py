@@ -26,7 +26,6 @@ CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     recording_id TEXT,
     topic TEXT NOT NULL,
-    payload BLOB NOT NULL,
     qos INTEGER NOT NULL,
     retain INTEGER NOT NULL,
     content_type TEXT,
@@ -35,6 +34,13 @@ CREATE TABLE IF NOT EXISTS messages (
     created_at REAL NOT NULL,
     sent_at REAL
 );
+-- Payloads live apart: marking a message sent then rewrites a small row, not its FLAC.
+CREATE TABLE IF NOT EXISTS payloads (
+    seq INTEGER PRIMARY KEY REFERENCES messages (seq),
+    payload BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS payloads_follow AFTER DELETE ON messages
+BEGIN DELETE FROM payloads WHERE seq = old.seq; END;
 CREATE INDEX IF NOT EXISTS messages_unsent ON messages (seq) WHERE sent_at IS NULL;
 CREATE INDEX IF NOT EXISTS messages_sent_at ON messages (sent_at) WHERE sent_at IS NOT NULL;
 """
@@ -132,6 +138,13 @@ class OutboxStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: a commit survives power loss, not only a crash of this process.
             self._db.execute("PRAGMA synchronous=FULL")
+            # Checkpoint every ~400 KB and cap the WAL: the free-space check cannot foresee
+            # a WAL that grows by megabytes between checkpoints on a small SD card.
+            self._db.execute("PRAGMA wal_autocheckpoint=100")
+            # FAST: no zero-filling of every freed page (Debian builds default to ON), which
+            # would push megabytes through the WAL exactly when the disk is full.
+            self._db.execute("PRAGMA secure_delete=FAST")
+            self._db.execute(f"PRAGMA journal_size_limit={2 * 1024 * 1024}")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open the outbox {path}: {exc}") from exc
@@ -145,8 +158,13 @@ class OutboxStore:
         free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
         return int((pages - free) * page_size)
 
+    def _reusable_bytes(self) -> int:
+        page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        return int(self._db.execute("PRAGMA freelist_count").fetchone()[0] * page_size)
+
     def admission(self, incoming_bytes: int) -> Admission:
-        free = shutil.disk_usage(self.path.parent).free
+        # Pages freed inside the file count as free: SQLite reuses them before growing it.
+        free = shutil.disk_usage(self.path.parent).free + self._reusable_bytes()
         return admit(
             self._used_bytes(),
             incoming_bytes,
@@ -160,6 +178,8 @@ class OutboxStore:
         """Store messages atomically (all or none); raise OutboxFullError when they do not fit."""
         incoming = sum(len(m.payload) + len(m.topic) + 200 for m in messages)
         decision = self.admission(incoming)
+        if not decision.accept and self._drop_sent():
+            decision = self.admission(incoming)  # sent copies made room: try again
         self.last_admission = decision
         if not decision.accept:
             raise OutboxFullError(decision.reason or "outbox full")
@@ -167,7 +187,11 @@ class OutboxStore:
         rows = [_to_row(m, now) for m in messages]
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            seqs = [self._db.execute(_INSERT, row).lastrowid or 0 for row in rows]
+            seqs = []
+            for row, message in zip(rows, messages, strict=True):
+                seq = self._db.execute(_INSERT, row).lastrowid or 0
+                self._db.execute("INSERT INTO payloads VALUES (?, ?)", (seq, message.payload))
+                seqs.append(seq)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -176,6 +200,13 @@ class OutboxStore:
             raise OutboxError(f"cannot store in the outbox: {exc}") from exc
         return seqs
 
+    def _drop_sent(self) -> int:
+        """Delete every acknowledged message (kept only as a courtesy); never an unsent one."""
+        try:
+            return self._db.execute("DELETE FROM messages WHERE sent_at IS NOT NULL").rowcount
+        except sqlite3.Error:  # on a full disk even a DELETE can fail (the WAL needs room)
+            return 0
+
     def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):  # no transaction was open
             self._db.execute("ROLLBACK")
@@ -183,7 +214,7 @@ class OutboxStore:
     def pending(self, limit: int, after_seq: int = 0) -> list[StoredMessage]:
         cursor = self._db.execute(
             "SELECT seq, created_at, recording_id, topic, payload, qos, retain, content_type,"
-            " expiry_s, user_properties FROM messages"
+            " expiry_s, user_properties FROM messages JOIN payloads USING (seq)"
             " WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit),
         )
@@ -213,8 +244,8 @@ class OutboxStore:
 
 
 _INSERT = (
-    "INSERT INTO messages (recording_id, topic, payload, qos, retain, content_type, expiry_s,"
-    " user_properties, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO messages (recording_id, topic, qos, retain, content_type, expiry_s,"
+    " user_properties, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -222,7 +253,6 @@ def _to_row(message: OutboundMessage, now: float) -> tuple[Any, ...]:
     return (
         message.recording_id,
         message.topic,
-        message.payload,
         message.qos,
         int(message.retain),
         message.content_type,

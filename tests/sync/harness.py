@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
@@ -43,11 +44,13 @@ def write_config(
     interval_s: float = 2.0,
     duration_s: float = 1.5,
     quota_mb: float = 512,
+    min_free_mb: float = 32,
 ) -> Path:
     text = (
         f'site = "{SITE}"\nagent_id = "{AGENT}"\nlog_level = "info"\n'
         f'[broker]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n'
         f'[storage]\nstate_dir = "{state_dir}"\nquota_mb = {quota_mb}\n'
+        f"min_free_disk_mb = {min_free_mb}\n"
     )
     for seed, device in enumerate(devices):
         text += DEVICE.format(
@@ -120,3 +123,103 @@ def check_audio_matches(metadata: dict[str, object], flac: bytes) -> None:
     assert isinstance(audio, dict)
     assert rate == metadata["sample_rate_hz"] and len(pcm) == metadata["n_samples"]
     assert pcm_sha256(pcm) == audio["pcm_sha256"]
+
+
+RECORDING_TOPICS = ("stetho/v1/+/+/recordings", "stetho/v1/+/+/recordings/audio")
+
+
+@dataclass
+class Delivery:
+    """What a subscriber got, grouped by recording id (duplicates kept, to be counted)."""
+
+    metadata: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    audio: dict[str, list[bytes]] = field(default_factory=dict)
+
+    def complete_ids(self) -> set[str]:
+        return set(self.metadata) & set(self.audio)
+
+    def duplicates(self) -> int:
+        copies = [*self.metadata.values(), *self.audio.values()]
+        return sum(len(c) - 1 for c in copies)
+
+
+class MosquittoSub:
+    """The plain `mosquitto_sub` a doctor would run: persistent session, QoS 1, MQTT v5.
+
+    `-F '%t|%P|%x'` prints topic, user properties and the payload in hex, one line per
+    message, so binary FLAC survives the text pipe.
+    """
+
+    def __init__(
+        self, port: int, client_id: str, out: Path, topics: tuple[str, ...] = RECORDING_TOPICS
+    ) -> None:
+        self.port, self.client_id, self.out, self.topics = port, client_id, out, topics
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port), "-V", "mqttv5"]
+        args += ["-c", "-i", self.client_id, "-x", "3600", "-q", "1", "-F", "%t|%P|%x"]
+        for topic in (*self.topics, "stetho/v1/probe/+/recordings"):
+            args += ["-t", topic]
+        with self.out.open("ab") as sink:
+            self.process = subprocess.Popen(args, stdout=sink, stderr=subprocess.DEVNULL)
+        self._wait_subscribed()
+
+    def _wait_subscribed(self, timeout_s: float = 10) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            probe = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", "1"]
+            topic = f"stetho/v1/probe/{self.client_id}/recordings"
+            subprocess.run([*probe, "-t", topic, "-m", "probe"], check=False, timeout=10)
+            time.sleep(0.2)
+            if self.out.exists() and topic.encode() in self.out.read_bytes():
+                return
+        raise TimeoutError("mosquitto_sub did not subscribe")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def delivery(self) -> Delivery:
+        result = Delivery()
+        text = self.out.read_text(encoding="ascii", errors="replace")
+        for line in text.splitlines(keepends=True):
+            if not line.endswith("\n") or "/probe/" in line:
+                continue  # the last line may still be being written
+            topic, props, payload_hex = line.rstrip("\n").split("|")
+            payload = bytes.fromhex(payload_hex)
+            if topic.endswith("/recordings/audio"):
+                rid = dict(p.split(":", 1) for p in props.split())["recording_id"]
+                result.audio.setdefault(rid, []).append(payload)
+            else:
+                document = validate("recording", payload)
+                result.metadata.setdefault(str(document["recording_id"]), []).append(document)
+        return result
+
+    def wait_for(self, ids: set[str], timeout_s: float = 60) -> Delivery:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            delivery = self.delivery()
+            if ids <= delivery.complete_ids() or time.monotonic() > deadline:
+                return delivery
+            time.sleep(0.2)
+
+
+def check_delivery(label: str, stored: set[str], delivery: Delivery) -> dict[str, int]:
+    """Every accepted recording arrived, its audio decodes to the hashed samples; print counts."""
+    missing = stored - delivery.complete_ids()
+    counts = {
+        "accepted": len(stored),
+        "delivered": len(stored & delivery.complete_ids()),
+        "missing": len(missing),
+        "duplicates": delivery.duplicates(),
+    }
+    print(f"{label}: {json.dumps(counts)}")
+    assert not missing, f"{label}: accepted but never delivered: {sorted(missing)[:5]}"
+    for rid in stored:
+        # Duplicates are removable by recording id: every copy is the same recording.
+        for flac in delivery.audio[rid]:
+            check_audio_matches(delivery.metadata[rid][0], flac)
+    return counts

@@ -1,0 +1,70 @@
+"""The disk fills while the hospital link is down: alarm raised, refusals logged, nothing lost.
+
+The state directory sits on a small tmpfs when we may mount one (root); otherwise the
+outbox quota plays the full disk. Both go through the same admission rule.
+"""
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge_agent.local_broker import LocalBroker
+from tests.mqtt_collector import Collector
+from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    mount = tmp_path / "small"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    try:
+        yield mount, "tmpfs" if mounted.returncode == 0 else "quota"
+    finally:
+        if mounted.returncode == 0:
+            subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_full_disk_raises_the_alarm_and_keeps_every_accepted_recording(
+    broker: LocalBroker, tmp_path: Path, small_disk: tuple[Path, str]
+) -> None:
+    state, how = small_disk
+    # On tmpfs: 6 MB disk, 1 MB kept free. Otherwise a 2 MB quota on the ordinary disk.
+    limits = {"quota_mb": 512, "min_free_mb": 1} if how == "tmpfs" else {"quota_mb": 2}
+    config = write_config(
+        tmp_path / "a.toml", broker.port, state, duration_s=8, interval_s=8, speed=60, **limits
+    )
+    doctor = MosquittoSub(broker.port, "doctor-disk", tmp_path / "doctor.txt")
+    doctor.start()
+    agent = AgentProcess(config, tmp_path / "a.log")
+    watch = {"client_id": "status-watch", "clean_start": False, "session_expiry_s": 3600}
+    with Collector(broker.host, broker.port, ["stetho/v1/+/+/status"], **watch) as status:
+        agent.start()
+        agent.wait_for_stored(2)
+        broker.stop()  # the link is down: the outbox can only grow
+        deadline = time.monotonic() + 60
+        while "event=recording_refused" not in agent.output():
+            assert time.monotonic() < deadline, "the outbox never filled"
+            time.sleep(0.1)
+        refused_while_full = agent.output().count("event=recording_refused")
+        broker.start()
+        stored = agent.stored_ids()
+        delivery = doctor.wait_for(stored, timeout_s=90)
+        status.wait_for(lambda m: any(b'"alarm"' in x.payload for x in m), 30)
+    assert agent.stop() == 0
+    doctor.stop()
+    print(f"disk-full ({how}): refused={refused_while_full}")
+    assert "event=outbox_alarm" in agent.output()
+    alarms = [json.loads(m.payload) for m in status.messages if b'"alarm"' in m.payload]
+    assert "refused" in alarms[0]["detail"]["alarm"]
+    check_delivery(f"disk-full-{how}", stored, delivery)
