@@ -47,18 +47,6 @@ class InboundStats:
     last_rejection: str = ""
     acknowledged: OrderedDict[str, AckRecord] = field(default_factory=OrderedDict)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "acks": self.acks,
-            "commands": self.commands,
-            "rejected": self.rejected,
-            "last_rejection": self.last_rejection,
-            "acknowledged": [
-                {"alert_id": a.alert_id, "by": a.by, "note": a.note, "at": a.at.isoformat()}
-                for a in self.acknowledged.values()
-            ],
-        }
-
 
 def parse_ack(payload: bytes) -> messages.AckMessage:
     _check_size(payload)

@@ -146,10 +146,15 @@ class OutboxStore:
             self._db.execute("PRAGMA secure_delete=FAST")
             self._db.execute(f"PRAGMA journal_size_limit={2 * 1024 * 1024}")
             self._db.executescript(_SCHEMA)
+            # A second connection for the publisher's reads: in WAL mode it reads committed
+            # rows while the writer is busy in fsync, so draining never waits on a commit.
+            self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._reader.execute("PRAGMA query_only=1")
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open the outbox {path}: {exc}") from exc
 
     def close(self) -> None:
+        self._reader.close()
         self._db.close()
 
     def _used_bytes(self) -> int:
@@ -212,7 +217,8 @@ class OutboxStore:
             self._db.execute("ROLLBACK")
 
     def pending(self, limit: int, after_seq: int = 0) -> list[StoredMessage]:
-        cursor = self._db.execute(
+        """The oldest unsent messages after `after_seq` (reader connection, committed rows)."""
+        cursor = self._reader.execute(
             "SELECT seq, created_at, recording_id, topic, payload, qos, retain, content_type,"
             " expiry_s, user_properties FROM messages JOIN payloads USING (seq)"
             " WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
@@ -221,7 +227,20 @@ class OutboxStore:
         return [_from_row(row) for row in cursor.fetchall()]
 
     def mark_sent(self, seq: int) -> None:
-        self._db.execute("UPDATE messages SET sent_at = ? WHERE seq = ?", (time.time(), seq))
+        self.mark_sent_many([seq])
+
+    def mark_sent_many(self, seqs: list[int]) -> None:
+        """One transaction (one fsync) for a batch of PUBACKs."""
+        now = time.time()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "UPDATE messages SET sent_at = ? WHERE seq = ?", [(now, seq) for seq in seqs]
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()  # left unsent: it will be published again (a duplicate, not a loss)
+            raise OutboxError(f"cannot mark messages sent: {exc}") from exc
 
     def prune_sent(self, older_than_s: float) -> int:
         cutoff = time.time() - older_than_s
@@ -283,6 +302,7 @@ class Outbox:
     def __init__(self, store: OutboxStore) -> None:
         self.store = store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-read")
         self.changed = asyncio.Event()
 
     async def _call(self, fn: Any, *args: Any) -> Any:
@@ -304,11 +324,16 @@ class Outbox:
         return result
 
     async def pending(self, limit: int, after_seq: int = 0) -> list[StoredMessage]:
-        result: list[StoredMessage] = await self._call(self.store.pending, limit, after_seq)
+        loop = asyncio.get_running_loop()
+        read = self.store.pending
+        result = await loop.run_in_executor(self._read_executor, read, limit, after_seq)
         return result
 
     async def mark_sent(self, seq: int) -> None:
         await self._call(self.store.mark_sent, seq)
+
+    async def mark_sent_many(self, seqs: list[int]) -> None:
+        await self._call(self.store.mark_sent_many, seqs)
 
     async def prune_sent(self, older_than_s: float) -> int:
         removed: int = await self._call(self.store.prune_sent, older_than_s)
@@ -321,4 +346,5 @@ class Outbox:
     def close(self) -> None:
         """Finish queued writes, then close: called once the daemon's tasks have stopped."""
         self._executor.shutdown(wait=True)
+        self._read_executor.shutdown(wait=True)
         self.store.close()

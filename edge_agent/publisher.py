@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 
 from edge_agent.backoff import next_delay
-from edge_agent.errors import PublishError
+from edge_agent.errors import OutboxError, PublishError
 from edge_agent.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.outbox import OutboundMessage, Outbox, StoredMessage
 
@@ -119,6 +119,7 @@ class Publisher:
     async def _drain(self, connection: MqttConnection) -> None:
         window = asyncio.Semaphore(self.settings.max_inflight)
         tasks: set[asyncio.Task[None]] = set()
+        marker = SentMarker(self.outbox)
         dispatched = 0
         try:
             while not connection.closed.is_set():
@@ -132,7 +133,7 @@ class Publisher:
                     if connection.closed.is_set():
                         window.release()
                         break
-                    task = asyncio.create_task(self._send(connection, item, window))
+                    task = asyncio.create_task(self._send(connection, item, window, marker))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                     dispatched = item.seq
@@ -140,13 +141,18 @@ class Publisher:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await marker.close()  # PUBACKs already received are recorded, even on shutdown
 
     async def _send(
-        self, connection: MqttConnection, item: StoredMessage, window: asyncio.Semaphore
+        self,
+        connection: MqttConnection,
+        item: StoredMessage,
+        window: asyncio.Semaphore,
+        marker: SentMarker,
     ) -> None:
         try:
             await connection.publish(item.message)
-            await self.outbox.mark_sent(item.seq)
+            marker.add(item.seq)
             self.stats.published += 1
         except PublishError as exc:
             self.stats.publish_failures += 1
@@ -159,6 +165,38 @@ class Publisher:
             )
         finally:
             window.release()
+
+
+class SentMarker:
+    """Group commit of PUBACKs: one transaction (one fsync) per batch, not per message.
+
+    PUBACKs that arrive while a batch is being written join the next one. A PUBACK not yet
+    recorded when the process dies only means the message is sent again (a duplicate).
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+        self._waiting: list[int] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, seq: int) -> None:
+        self._waiting.append(seq)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.flush())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.flush()
+
+    async def flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self._outbox.mark_sent_many(batch)
+            except OutboxError as exc:
+                log.error("event=mark_sent_failed count=%d error=%r", len(batch), str(exc))
+                return
 
 
 async def _first_of(a: asyncio.Event, b: asyncio.Event, timeout_s: float) -> None:
