@@ -53,12 +53,14 @@ class LocalBroker:
         port: int | None = None,
         extra_config: str = "",
         persistence: bool = True,
+        config_text: str | None = None,
     ) -> None:
         self.workdir = workdir
         self.port = port if port is not None else free_port()
         self.host = "127.0.0.1"
         self._extra_config = extra_config
         self._persistence = persistence
+        self.config_text = config_text  # used verbatim when set (e.g. the deployment's TLS config)
         self._process: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "mosquitto.log"
 
@@ -72,6 +74,10 @@ class LocalBroker:
 
     def _write_config(self) -> Path:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        path = self.workdir / "mosquitto.conf"
+        if self.config_text is not None:
+            path.write_text(self.config_text, encoding="utf-8")
+            return path
         lines = [
             # Started as root, Mosquitto would switch to user `mosquitto` and then fail to
             # write its persistence file and log in our directory: stay who we are.
@@ -91,7 +97,6 @@ class LocalBroker:
             "max_inflight_messages 100",
             self._extra_config,
         ]
-        path = self.workdir / "mosquitto.conf"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
 

@@ -8,14 +8,11 @@ rewrite must match exactly once, so a changed production file fails loudly here.
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import subprocess
-import time
 from pathlib import Path
-from types import TracebackType
 
-from edge_agent.local_broker import find_mosquitto, free_port
+from edge_agent.local_broker import LocalBroker
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "mosquitto"
@@ -51,53 +48,19 @@ def make_dev_certs(outdir: Path, *sites: str, doctors: str = "alice") -> None:
     )
 
 
-class TlsBroker:
+class TlsBroker(LocalBroker):
     """Mosquitto with the deployment's configuration; the CA and server cert come from certs."""
 
     def __init__(self, workdir: Path, certs: Path, acl: Path = DEPLOY / "acl") -> None:
-        self.workdir = workdir
-        self.host = "127.0.0.1"
-        self.port = free_port()
+        super().__init__(workdir)
         self.certs = certs
         self.acl = acl
-        self._process: subprocess.Popen[bytes] | None = None
+        text = (DEPLOY / "mosquitto.conf").read_text()
+        self.config_text = render_config(text, self.port, certs, acl, workdir)
 
     @property
     def log(self) -> str:
-        path = self.workdir / "mosquitto.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def start(self, timeout_s: float = 10.0) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        text = (DEPLOY / "mosquitto.conf").read_text()
-        config = self.workdir / "mosquitto.conf"
-        config.write_text(render_config(text, self.port, self.certs, self.acl, self.workdir))
-        self._process = subprocess.Popen(
-            [find_mosquitto(), "-c", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited at start:\n{self.log}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"mosquitto did not listen on port {self.port}:\n{self.log}")
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def client_context(self, identity: str | None, ca: Path | None = None) -> ssl.SSLContext:
         """A TLS context as an agent or doctor builds it: trust `ca`, present `identity`."""
@@ -105,15 +68,3 @@ class TlsBroker:
         if identity is not None:
             context.load_cert_chain(self.certs / f"{identity}.crt", self.certs / f"{identity}.key")
         return context
-
-    def __enter__(self) -> TlsBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
