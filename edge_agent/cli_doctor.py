@@ -17,6 +17,7 @@ from rich.table import Table
 from edge_agent import messages, topics
 from edge_agent.config import load_config
 from edge_agent.doctor import (
+    ALERT_COLUMNS,
     AlertSaver,
     DoctorToolError,
     TlsFiles,
@@ -138,7 +139,7 @@ def alerts(
         _run_or_exit(follow_alerts(settings, emit, saver, count))
         return
     table = Table(title=f"stetho alerts ({site or 'all care homes'})")
-    for column in ("time", "care home", "resident", "site", "level", "reasons", "alert id"):
+    for column in ALERT_COLUMNS:
         table.add_column(column, overflow="fold")
     with Live(table, console=Console(), refresh_per_second=4):
 

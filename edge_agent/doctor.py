@@ -201,12 +201,23 @@ async def follow_alerts(
     return seen
 
 
+ALERT_COLUMNS = (
+    "time",
+    "care home",
+    "resident",
+    "auscultation site",
+    "level",
+    "reasons",
+    "alert id",
+)
+
+
 def alert_row(alert: messages.AlertMessage) -> dict[str, str]:
     return {
         "time": alert.recorded_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
         "care home": alert.site,
         "resident": alert.resident,
-        "site": alert.auscultation_site,
+        "auscultation site": alert.auscultation_site,
         "level": alert.level,
         "reasons": "; ".join(f.reason for f in alert.flags),
         "alert id": str(alert.alert_id),

@@ -4,15 +4,19 @@ import json
 import subprocess
 import sys
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
+from edge_agent import messages
+from edge_agent.doctor import AlertSaver, DoctorToolError, TlsFiles, settings_from_url
 from edge_agent.local_broker import LocalBroker
+from edge_agent.mqtt import ReceivedMessage
 from tests.sync.harness import SITE, AgentProcess, check_audio_matches, validate, write_config
 
-pytestmark = pytest.mark.broker
 STETHO = [sys.executable, "-m", "edge_agent"]
 
 
@@ -31,6 +35,7 @@ def wait_until(predicate: object, timeout_s: float = 20) -> None:
     raise TimeoutError("condition not met")
 
 
+@pytest.mark.broker
 def test_alerts_save_ack_and_listen(broker: LocalBroker, tmp_path: Path) -> None:
     state = tmp_path / "state"
     agent = AgentProcess(write_config(tmp_path / "a.toml", broker.port, state), tmp_path / "a.log")
@@ -90,3 +95,37 @@ def test_ack_rejects_a_non_uuid_and_alerts_needs_a_broker(tmp_path: Path) -> Non
     assert bad.returncode == 2 and "not an alert id" in bad.stderr
     neither = stetho("alerts", "--json")
     assert neither.returncode == 1 and "exactly one of --broker" in neither.stderr
+
+
+def _alert(rid: uuid.UUID) -> messages.AlertMessage:
+    return messages.AlertMessage(
+        alert_id=uuid.uuid4(), recording_id=rid, site=SITE, agent="a", device="d",
+        resident="r", auscultation_site="mitral", kind="heart", recorded_at=datetime.now(tz=UTC),
+        level="urgent", flags=[], audio_topic="x", recording_topic="y",
+    )  # fmt: skip
+
+
+def test_alert_saver_matches_audio_by_recording_id_in_either_order(tmp_path: Path) -> None:
+    saver = AlertSaver(tmp_path)
+    early, late, unrelated = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    props = lambda rid: (("recording_id", str(rid)),)  # noqa: E731
+    audio = "stetho/v1/s/d/recordings/audio"
+    saver.offer(ReceivedMessage(audio, b"fLaC-early", False, None, props(early)))
+    saver.offer(ReceivedMessage(audio, b"fLaC-other", False, None, props(unrelated)))
+    saver.alert(_alert(early), b"{}")
+    saver.alert(_alert(late), b"{}")
+    saver.offer(ReceivedMessage(audio, b"fLaC-late", False, None, props(late)))
+    saver.offer(ReceivedMessage(audio, b"bad", False, None, (("recording_id", "../x"),)))
+    assert (tmp_path / f"{early}.flac").read_bytes() == b"fLaC-early"
+    assert (tmp_path / f"{late}.flac").read_bytes() == b"fLaC-late"
+    assert not (tmp_path / f"{unrelated}.flac").exists()
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_broker_urls() -> None:
+    plain = settings_from_url("mqtt://h", None, TlsFiles())
+    assert (plain.port, plain.tls, plain.clean_start) == (1883, False, True)
+    secure = settings_from_url("mqtts://h", "dr-lee", TlsFiles(ca_file="ca.pem"))
+    assert (secure.port, secure.tls, secure.clean_start) == (8883, True, False)
+    with pytest.raises(DoctorToolError):
+        settings_from_url("http://h", None, TlsFiles())
