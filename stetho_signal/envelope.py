@@ -41,6 +41,7 @@ _AC_CAP_QUANTILE = 0.95
 _REPEAT_CHECK_BELOW_S = 0.4
 _REPEAT_FRACTION = 0.3
 _ALTERNATIVES = 3
+_FAST_SYSTOLE_CAP_S = 0.35
 
 
 @dataclass(frozen=True)
@@ -208,11 +209,12 @@ def expected_systole_s(period_s: float) -> float:
     """Typical S1-S2 interval for a cycle length, seconds.
 
     Weissler's electromechanical systole QS2 = 546 - 2.1 HR ms (Weissler et al., Circulation
-    37:149, 1968) less ~50 ms from Q to S1; at fast rates, where that line is not valid,
-    at least 40 % of the cycle.
+    37:149, 1968) less ~50 ms from Q to S1; at fast rates, where that line falls below
+    physiology, at least 40 % of the cycle (but never more than 350 ms: at slow rates the
+    diastole lengthens, not the systole).
     """
     rate_bpm = 60.0 / period_s
-    return max(0.496 - 0.0021 * rate_bpm, 0.4 * period_s)
+    return max(0.496 - 0.0021 * rate_bpm, min(0.4 * period_s, _FAST_SYSTOLE_CAP_S))
 
 
 def _systole_lag(ac: NDArray[np.float64], period: int, fs_hz: float) -> int:

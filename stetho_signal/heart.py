@@ -20,6 +20,8 @@ from stetho_signal.segmentation import HeartSounds, segment_heart_sounds
 __all__ = ["MURMUR_BAND_HZ", "MURMUR_CONTRAST", "HeartResult", "analyze_heart"]
 
 _MIN_PERIODICITY = 0.1  # below this the autocorrelation peak is chance (see quality ramp)
+_RANGE_MARGIN = 0.1
+_MIN_PROMINENCE = 2.5  # S1/S2 over the envelope median: white noise ~1.3 (see quality ramp)
 _MIN_INTERVALS_FOR_RHYTHM = 4  # irregularity needs at least five beats
 _SOUND_HALF_WIDTH_S = 0.05  # S1/S2 last 80-140 ms; their core is +-50 ms around the centre
 MURMUR_BAND_HZ = (100.0, 400.0)
@@ -95,7 +97,11 @@ def analyze_heart(low: NDArray[np.float64], irregularity_nrmssd: float) -> Heart
     sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles)
     notes: list[str] = []
     intervals = _beat_intervals(sounds, cycle)
-    rate = _rate_bpm(intervals, cycle, cycles[0].periodicity, env.size / ENVELOPE_RATE_HZ, notes)
+    prominence = _prominence(env, sounds)
+    # An irregular rhythm smears the autocorrelation; prominent, alternating sounds still show
+    # a heartbeat (the quality gate accepts either, see quality._PROMINENCE).
+    heartbeat = cycles[0].periodicity >= _MIN_PERIODICITY or prominence >= _MIN_PROMINENCE
+    rate = _rate_bpm(intervals, cycle, heartbeat, env.size / ENVELOPE_RATE_HZ, notes)
     nrmssd = _nrmssd(intervals, notes)
     murmur = _murmur_contrast(heart_envelope(low, MURMUR_BAND_HZ), sounds, notes)
     return HeartResult(
@@ -108,7 +114,7 @@ def analyze_heart(low: NDArray[np.float64], irregularity_nrmssd: float) -> Heart
         murmur_contrast=None if murmur is None else murmur[0],
         murmur_phase=None if murmur is None else murmur[1],
         periodicity=cycles[0].periodicity,
-        sound_prominence=_prominence(env, sounds),
+        sound_prominence=prominence,
         notes=tuple(notes),
     )
 
@@ -135,11 +141,11 @@ def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.flo
 def _rate_bpm(
     intervals: NDArray[np.float64],
     cycle: CycleEstimate,
-    periodicity: float,
+    heartbeat: bool,
     duration_s: float,
     notes: list[str],
 ) -> float | None:
-    if periodicity < _MIN_PERIODICITY:
+    if not heartbeat:
         notes.append("heart rate needs a repeating heartbeat; none found in this clip")
         return None
     if intervals.size >= 2:
@@ -150,7 +156,9 @@ def _rate_bpm(
         notes.append("heart rate needs at least two beats; the clip holds fewer")
         return None
     rate = 60.0 / period
-    if not MIN_RATE_BPM <= rate <= MAX_RATE_BPM:
+    # A beat-to-beat median just past the searched range is still a measurement (a 29/min
+    # bradycardia must not lose its rate, and its alert, to a rounding of the range).
+    if not MIN_RATE_BPM * (1 - _RANGE_MARGIN) <= rate <= MAX_RATE_BPM * (1 + _RANGE_MARGIN):
         notes.append(f"heart rate {rate:.0f} bpm is outside the measurable 30-220 bpm")
         return None
     return round(rate, 1)

@@ -32,6 +32,7 @@ _CANDIDATE_FLOOR = 0.05  # peaks under 5 % of the loudest are noise, never worth
 _TYPICAL_QUANTILE = 0.9
 _PEAK_FLOOR = 0.3  # a peak below 30 % of the typical heart sound earns nothing
 _HALF_WIDTH_LEVEL = 0.5  # a sound spans where the envelope stays above half its peak
+_LOUD_REWARD = 2.0 * (0.5 - _PEAK_FLOOR)  # peaks at least half the typical heart sound
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,13 @@ def segment_heart_sounds(
     if candidates.times_s.size == 0:
         empty = np.zeros(0)
         return HeartSounds(empty, empty), cycles[0]
-    scored = [(_best_chain(candidates, c), c) for c in cycles]
+    models = list(cycles)
+    from_sounds = _cycle_from_sounds(candidates, cycles[0])
+    if from_sounds is not None and all(
+        abs(from_sounds.period_s - c.period_s) > 0.1 * c.period_s for c in cycles
+    ):
+        models.append(from_sounds)
+    scored = [(_best_chain(candidates, c), c) for c in models]
     (labels, _), cycle = max(scored, key=lambda item: item[0][1])
     labels = _oriented(labels, candidates.times_s)
     refined = _refined_cycle(labels, candidates.times_s, cycle)
@@ -102,6 +109,24 @@ def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) ->
     relative = np.minimum(heights / max(typical, 1e-12), 1.5)
     reward = 2.0 * (relative - _PEAK_FLOOR)
     return _Candidates(times_s=peaks / fs_hz, reward=reward)
+
+
+def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
+    """Cycle from the loud sounds alone, blind to the autocorrelation (irregular rhythms).
+
+    When every loud peak is a heart sound, the sounds alternate S1, S2, S1, ... so the time
+    from one loud sound to the next but one is a whole cycle whatever the phase; its median
+    holds against a minority of missed or extra sounds. An irregular rhythm smears the
+    envelope's autocorrelation (its best lag may be two or three beats) but not this.
+    """
+    times = cands.times_s[cands.reward >= _LOUD_REWARD]
+    if times.size < 5:
+        return None
+    gaps = np.diff(times)
+    period = float(np.median(times[2:] - times[:-2]))
+    shorter = np.minimum(gaps[:-1], gaps[1:])
+    systole = min(float(np.median(shorter)), 0.5 * period)
+    return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
 
 
 def _best_chain(cands: _Candidates, cycle: CycleEstimate) -> tuple[list[tuple[int, int]], float]:

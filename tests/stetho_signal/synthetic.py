@@ -10,7 +10,7 @@ FS_HZ = 4000.0
 
 def systole_s(period_s: float) -> float:
     """S1-S2 interval from Weissler's QS2 = 546 - 2.1 HR ms, minus ~50 ms from Q to S1."""
-    return max(0.496 - 0.0021 * 60.0 / period_s, 0.4 * period_s)
+    return max(0.496 - 0.0021 * 60.0 / period_s, min(0.4 * period_s, 0.35))
 
 
 def _burst(

@@ -1,0 +1,62 @@
+"""Irregular rhythms from the simulator: no half- or double-rate error, no false urgent alert.
+
+The simulator's ``irregular`` scenario (~95/min, RR coefficient of variation 0.22, like atrial
+fibrillation) was once read at 182-190/min, a double-rate error that raised an urgent alert.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from firmware_bridge.synth import SCENARIO_SPECS, StethoscopeSynth
+from stetho_signal import analyze
+from tests.stetho_signal.synthetic import pcg
+
+FS_HZ = 4000
+WINDOW_S = 15.0  # the demo's recording length
+
+
+def _window(synth: StethoscopeSynth, duration_s: float) -> tuple[np.ndarray, float]:
+    """Next ``duration_s`` of the stream and its true rate (median S1-S1 interval inside it)."""
+    start_s = synth.position / FS_HZ
+    samples = synth.read(round(duration_s * FS_HZ))
+    s1 = [e.start_s for e in synth.events if e.kind == "S1"]
+    inside = np.array([t for t in s1 if start_s <= t < start_s + duration_s])
+    return samples, 60.0 / float(np.median(np.diff(inside)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_demo_irregular_scenario_is_read_near_its_rate_and_never_urgent(seed: int) -> None:
+    synth = StethoscopeSynth("irregular", FS_HZ, seed)
+    for _ in range(2):  # two consecutive recordings, as the demo schedules them
+        samples, true_rate = _window(synth, WINDOW_S)
+        result = analyze(samples, FS_HZ, "heart")
+        assert result.heart is not None and result.heart.rate_bpm is not None
+        assert result.heart.rate_bpm == pytest.approx(true_rate, rel=0.1)
+        assert result.heart.irregular is True
+        assert result.triage.level == "review"
+
+
+@pytest.mark.parametrize("rate", [40.0, 75.0, 120.0, 150.0, 180.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_irregular_rhythm_at_any_rate_has_no_half_or_double_rate_error(
+    rate: float, seed: int
+) -> None:
+    synth = StethoscopeSynth("irregular", FS_HZ, seed)
+    synth.scenario = dataclasses.replace(SCENARIO_SPECS["irregular"], heart_rate_bpm=rate)
+    samples, true_rate = _window(synth, 20.0)
+    heart = analyze(samples, FS_HZ, "heart").heart
+    assert heart is not None and heart.rate_bpm is not None
+    assert heart.rate_bpm == pytest.approx(true_rate, rel=0.1)
+
+
+@pytest.mark.parametrize("rate", [40.0, 90.0, 150.0, 200.0, 220.0])
+def test_intervals_varying_25_percent_keep_the_rate(rate: float) -> None:
+    x, s1, _ = pcg(rate, 15.0, jitter=0.25, seed=2)
+    true_rate = 60.0 / float(np.median(np.diff(s1)))
+    heart = analyze(x, FS_HZ, "heart").heart
+    assert heart is not None and heart.rate_bpm is not None
+    assert heart.rate_bpm == pytest.approx(true_rate, rel=0.05)
