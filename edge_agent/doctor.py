@@ -6,6 +6,7 @@ Built on the same asyncio MQTT connection as the agent, so TLS and reconnects be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -182,22 +183,25 @@ async def follow_alerts(
 ) -> int:
     """Call `on_alert` for each valid alert (and save it); return how many were seen."""
     seen = 0
-    async for message in received(settings):
-        if not message.topic.endswith("/alerts"):
+    async with contextlib.aclosing(received(settings)) as stream:  # disconnects on exit
+        async for message in stream:
+            if not message.topic.endswith("/alerts"):
+                if saver is not None:
+                    saver.offer(message)
+                continue
+            try:
+                alert = messages.AlertMessage.model_validate_json(message.payload)
+            except ValidationError as exc:
+                log.warning(
+                    "event=alert_invalid topic=%s errors=%d", message.topic, exc.error_count()
+                )
+                continue
             if saver is not None:
-                saver.offer(message)
-            continue
-        try:
-            alert = messages.AlertMessage.model_validate_json(message.payload)
-        except ValidationError as exc:
-            log.warning("event=alert_invalid topic=%s errors=%d", message.topic, exc.error_count())
-            continue
-        if saver is not None:
-            saver.alert(alert, message.payload)
-        on_alert(alert)
-        seen += 1
-        if limit is not None and seen >= limit:
-            break
+                saver.alert(alert, message.payload)
+            on_alert(alert)
+            seen += 1
+            if limit is not None and seen >= limit:
+                break
     return seen
 
 

@@ -27,6 +27,7 @@ from edge_agent.errors import AgentError, PublishError
 from edge_agent.outbox import OutboundMessage
 
 log = logging.getLogger(__name__)
+MAX_QUEUED_VOLATILE = 8  # packets waiting for the socket before a QoS 0 message is dropped
 
 
 class ConnectError(AgentError):
@@ -297,6 +298,10 @@ class MqttConnection:
         if message.qos != 0:
             raise ValueError("publish_nowait is for QoS 0 messages; QoS 1 waits for PUBACK")
         if self.closed.is_set() or not self._connack.done() or self._connack.exception():
+            return False
+        # paho queues unwritten packets without limit; on a congested link live audio
+        # would pile up and arrive late. Past a few queued packets, drop it (QoS 0 anyway).
+        if len(self._client._out_packet) > MAX_QUEUED_VOLATILE:
             return False
         info = self._client.publish(
             message.topic, message.payload, qos=0, properties=publish_properties(message)
