@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,7 +85,7 @@ async def connect(settings: MqttSettings) -> MqttConnection:
     return connection
 
 
-async def received(settings: MqttSettings) -> AsyncIterator[ReceivedMessage]:
+async def received(settings: MqttSettings) -> AsyncGenerator[ReceivedMessage, None]:
     """Every message on the subscriptions, reconnecting with backoff until cancelled."""
     attempt = 0
     while True:
