@@ -11,6 +11,7 @@ import pytest
 from edge_agent.audio import decode_flac, pcm_sha256
 from edge_agent.local_broker import LocalBroker
 from tests.mqtt_collector import Collector
+from tests.sync.harness import validate
 
 pytestmark = pytest.mark.broker
 
@@ -73,6 +74,17 @@ def test_stetho_run_publishes_recordings_that_decode(broker: LocalBroker, tmp_pa
         assert rate == 4000 and len(pcm) == 3 * 4000 == record["n_samples"]
         assert pcm_sha256(pcm) == record["audio"]["pcm_sha256"]
         assert record["analysis"]["triage"]["level"] in ("review", "urgent")
+    # Every JSON payload on the wire validates against the published schemas.
+    kinds = {
+        "/recordings": "recording",
+        "/triage": "triage",
+        "/alerts": "alert",
+        "/status": "status",
+    }
+    for message in doctor.messages:
+        kind = next((k for suffix, k in kinds.items() if message.topic.endswith(suffix)), None)
+        if kind is not None:
+            validate(kind, message.payload)
     alerts = [json.loads(m.payload) for m in doctor.on("/alerts")]
     assert {a["recording_id"] for a in alerts} >= {r["recording_id"] for r in complete}
     assert "event=recording_stored" in output
