@@ -24,7 +24,7 @@ def small_disk(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     mount = tmp_path / "small"
     mount.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
         capture_output=True,
         check=False,
     )
@@ -39,10 +39,10 @@ def test_full_disk_raises_the_alarm_and_keeps_every_accepted_recording(
     broker: LocalBroker, tmp_path: Path, small_disk: tuple[Path, str]
 ) -> None:
     state, how = small_disk
-    # On tmpfs: 6 MB disk, 1 MB kept free. Otherwise a 2 MB quota on the ordinary disk.
+    # On tmpfs: 4 MB disk, 1 MB kept free. Otherwise a 2 MB quota on the ordinary disk.
     limits = {"quota_mb": 512, "min_free_mb": 1} if how == "tmpfs" else {"quota_mb": 2}
     config = write_config(
-        tmp_path / "a.toml", broker.port, state, duration_s=8, interval_s=8, speed=60, **limits
+        tmp_path / "a.toml", broker.port, state, duration_s=8, interval_s=8, speed=100, **limits
     )
     doctor = MosquittoSub(broker.port, "doctor-disk", tmp_path / "doctor.txt")
     doctor.start()
