@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import getpass
+import os
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 
 from edge_agent import messages, topics
-from edge_agent.config import load_config
+from edge_agent.config import PASSWORD_ENV, load_config
 from edge_agent.doctor import (
     ALERT_COLUMNS,
     AlertSaver,
@@ -69,7 +70,9 @@ class BrokerChoice:
         if (self.config is None) == (self.broker is None):
             raise DoctorToolError("give exactly one of --broker URL or --config FILE")
         password = (
-            self.password_file.read_text(encoding="utf-8").strip() if self.password_file else None
+            self.password_file.read_text(encoding="utf-8").strip()
+            if self.password_file
+            else os.environ.get(PASSWORD_ENV)
         )
         if self.broker is not None:
             return settings_from_url(
@@ -204,3 +207,10 @@ def listen(
     sink = open_sink(out)
     stats = _run_or_exit(run_listen(settings, site, device, seconds, sink, by or getpass.getuser()))
     err.print(f"live: {stats}", highlight=False)
+    if not getattr(stats, "chunks", 0):
+        err.print(
+            f"[bold red]error:[/] no live audio from {device} at {site} in {seconds:.0f} s: "
+            "is its agent online and the stethoscope connected?",
+            highlight=False,
+        )
+        raise typer.Exit(1)

@@ -129,3 +129,12 @@ def test_broker_urls() -> None:
     assert (secure.port, secure.tls, secure.clean_start) == (8883, True, False)
     with pytest.raises(DoctorToolError):
         settings_from_url("http://h", None, TlsFiles())
+
+
+@pytest.mark.broker
+def test_listen_without_an_agent_says_so(broker: LocalBroker, tmp_path: Path) -> None:
+    heard = stetho(
+        "listen", "--device", "steth-a", "--site", SITE, "--broker", broker.url,
+        "--out", str(tmp_path / "x.wav"), "--seconds", "1",
+    )  # fmt: skip
+    assert heard.returncode == 1 and "no live audio from steth-a" in heard.stderr
