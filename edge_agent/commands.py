@@ -106,11 +106,11 @@ class InboundHandler:
         agent: str,
         devices: frozenset[str],
         live: LiveStreamer,
-        on_ping: Callable[[], None],
+        refresh_status: Callable[[], None],
     ) -> None:
         self.site, self.agent, self.devices = site, agent, devices
         self.live = live
-        self.on_ping = on_ping
+        self.refresh_status = refresh_status  # republish the retained agent status
         self.stats = InboundStats()
 
     def subscriptions(self) -> tuple[str, ...]:
@@ -141,6 +141,7 @@ class InboundHandler:
         while len(acknowledged) > KEEP_ACKS:
             acknowledged.popitem(last=False)
         log.info("event=alert_acknowledged alert=%s by=%s note=%r", alert_id, ack.by, ack.note)
+        self.refresh_status()
 
     def _execute(self, device: str | None, command: messages.CommandMessage) -> None:
         self.stats.commands += 1
@@ -152,7 +153,7 @@ class InboundHandler:
             command.command_id,
         )
         if command.action == "ping":
-            self.on_ping()
+            self.refresh_status()
         elif command.action == "live_start" and device is not None:
             self.live.start(device, command.timeout_s, command.by)
         elif command.action == "live_stop" and device is not None:

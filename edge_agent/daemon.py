@@ -131,6 +131,7 @@ class Agent:
             storage.state_dir / "outbox.sqlite3",
             quota_bytes=int(storage.quota_mb * 1024 * 1024),
             alarm_fraction=storage.alarm_fraction,
+            min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
         )
         self.outbox = Outbox(store)
         self.live = LiveStreamer(config.site, lambda m: self.publisher.send_volatile(m))
@@ -148,7 +149,7 @@ class Agent:
 
     async def run(self, notifier: Notifier | None = None) -> None:
         notifier = notifier if notifier is not None else Notifier.from_env()
-        self.publisher.set_state(status_message(self.config, "online", None))
+        self._publish_status()
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.publisher.run(), name="publisher")
@@ -166,10 +167,10 @@ class Agent:
             self.outbox.close()
 
     def _publish_status(self) -> None:
-        """Retained agent status; its detail carries the outbox alarm, if any."""
-        detail: dict[str, object] = (
-            {"alarm": self.state.outbox_alarm} if self.state.outbox_alarm else {}
-        )
+        """Retained agent status: the outbox alarm, if any, and the latest acknowledgements."""
+        detail: dict[str, object] = {"acknowledged": self.state.acknowledgements[-10:]}
+        if self.state.outbox_alarm:
+            detail["alarm"] = self.state.outbox_alarm
         self.publisher.set_state(status_message(self.config, "online", None, detail))
 
     def _set_alarm(self, alarm: str | None) -> None:

@@ -15,7 +15,14 @@ from edge_agent import messages
 from edge_agent.doctor import AlertSaver, DoctorToolError, TlsFiles, settings_from_url
 from edge_agent.local_broker import LocalBroker
 from edge_agent.mqtt import ReceivedMessage
-from tests.sync.harness import SITE, AgentProcess, check_audio_matches, validate, write_config
+from tests.sync.harness import (
+    AGENT,
+    SITE,
+    AgentProcess,
+    check_audio_matches,
+    validate,
+    write_config,
+)
 
 STETHO = [sys.executable, "-m", "edge_agent"]
 
@@ -75,6 +82,15 @@ def test_alerts_save_ack_and_listen(broker: LocalBroker, tmp_path: Path) -> None
             return any(a["alert_id"] == alert_id and a["by"] == "dr-test" for a in acks)
 
         wait_until(acknowledged)
+
+        def retained_status_shows_ack() -> bool:
+            topic = f"stetho/v1/{SITE}/{AGENT}/status"
+            args = ["mosquitto_sub", "-p", str(broker.port), "-t", topic, "-C", "1", "-W", "5"]
+            got = subprocess.run(args, capture_output=True, check=False, timeout=10).stdout
+            acks = validate("status", got)["detail"]["acknowledged"]  # type: ignore[index]
+            return any(a["alert_id"] == alert_id for a in acks)
+
+        wait_until(retained_status_shows_ack)
 
         wav = tmp_path / "live.wav"
         heard = stetho(
