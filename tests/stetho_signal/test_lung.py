@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from firmware_bridge.synth import synthesize
 from stetho_signal import analyze
 from tests.stetho_signal.synthetic import FS_HZ, add_crackles, add_wheeze, breathing, pcg
 
@@ -76,3 +77,40 @@ def test_heart_sounds_in_a_lung_recording_are_not_crackles() -> None:
     assert lung is not None
     assert lung.crackle_times_s == ()
     assert lung.crackles is False
+
+
+def test_low_pitched_wheeze_above_100_hz_is_found() -> None:
+    # CORSA: wheezes are tones above 100 Hz; low-pitched ones (rhonchi) sit at 100-200 Hz.
+    x = breathing(15.0, 20.0)
+    add_wheeze(x, 6.0, 6.8, freq_hz=150.0)
+    lung = analyze(x, FS_HZ, "lung").lung
+    assert lung is not None and lung.wheeze
+    assert lung.wheeze_frequency_hz == pytest.approx(150.0, abs=16.0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_minute_of_breath_noise_has_no_wheeze(seed: int) -> None:
+    lung = analyze(breathing(16.0, 60.0, seed=seed), FS_HZ, "lung").lung
+    assert lung is not None and lung.wheeze_intervals_s == ()
+
+
+def test_heart_sounds_in_a_lung_recording_are_not_wheezes() -> None:
+    x = breathing(15.0, 20.0)
+    heart, _, _ = pcg(75.0, 20.0, noise=0.0)
+    x += 0.3 * heart
+    lung = analyze(x, FS_HZ, "lung").lung
+    assert lung is not None and lung.wheeze is False
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_simulator_wheezes_are_found_and_plain_breathing_is_not(seed: int) -> None:
+    wheezy = synthesize("wheeze", 20.0, 4000, seed)
+    lung = analyze(wheezy.samples, 4000, "lung").lung
+    assert lung is not None and lung.wheeze
+    placed = [(e.start_s, e.end_s) for e in wheezy.events if e.kind == "wheeze"]
+    found = lung.wheeze_intervals_s
+    hit = [any(min(b, e) - max(a, s) > 0 for s, e in found) for a, b in placed]
+    assert sum(hit) >= 0.75 * len(placed)
+    assert all(any(min(b, e) - max(a, s) > 0 for a, b in placed) for s, e in found)
+    plain = analyze(synthesize("lung-normal", 20.0, 4000, seed).samples, 4000, "lung").lung
+    assert plain is not None and plain.wheeze is False
