@@ -83,6 +83,14 @@ def _annotation_plausible(seg: np.ndarray) -> bool:
 
     Systole is shorter than diastole at rest (Weissler's QS2 = 546 - 2.1 HR ms); an annotation
     that breaks this has most likely skipped beats (SOURCES.md flags 9983_PV for this).
+
+    9983_PV, examined: the annotated S1 and S2 are the loud sounds, 0.47 s apart in turn
+    (annotated systole ~ diastole at 63 bpm), and alike (spectral centroid 120 +- 27 vs
+    132 +- 49 Hz, same level). Softer sounds sit between every pair (80-90 Hz centroid, 2.5x
+    quieter), 0.20 s before each loud sound and 0.27 s after it. Read as ~127 bpm with the
+    soft sounds as S1 and the loud ones as S2 (louder S2 is the rule at the pulmonic site),
+    systole 0.20 s < diastole 0.27 s as physiology wants, and the other three sites of the
+    same child give 116-130 bpm. We keep that reading (131.9 bpm) rather than fit the labels.
     """
     s1 = seg[seg[:, 2] == 1, 0]
     s2 = seg[seg[:, 2] == 3, 0]
