@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from firmware_bridge.synth import SCENARIO_SPECS, StethoscopeSynth
+from firmware_bridge.synth import SCENARIO_SPECS, StethoscopeSynth, synthesize
 from stetho_signal import analyze
 from tests.stetho_signal.synthetic import pcg
 
@@ -60,3 +60,16 @@ def test_intervals_varying_25_percent_keep_the_rate(rate: float) -> None:
     heart = analyze(x, FS_HZ, "heart").heart
     assert heart is not None and heart.rate_bpm is not None
     assert heart.rate_bpm == pytest.approx(true_rate, rel=0.05)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known failure: thumps of a slipping chest piece outweigh the faint heart sounds and "
+    "the chain follows them at ~35/min, a false urgent bradycardia (README, Accuracy)",
+)
+def test_slipping_chest_piece_does_not_raise_an_urgent_alert() -> None:
+    levels = [
+        analyze(synthesize("poor-contact", WINDOW_S, FS_HZ, seed).samples, FS_HZ, "heart")
+        for seed in range(1, 4)
+    ]
+    assert all(result.triage.level != "urgent" for result in levels)
