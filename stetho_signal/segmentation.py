@@ -79,7 +79,7 @@ def segment_heart_sounds(
     models = list(cycles)
     from_sounds = _cycle_from_sounds(candidates, cycles[0])
     if from_sounds is not None and all(
-        abs(from_sounds.period_s - c.period_s) > 0.1 * c.period_s for c in cycles
+        abs(from_sounds.period_s - c.period_s) > 0.03 * c.period_s for c in cycles
     ):
         models.append(from_sounds)
     scored = [(_best_chain(candidates, c), c) for c in models]
