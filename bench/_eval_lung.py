@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,7 @@ def _within_rr(records: list[dict[str, Any]]) -> float | None:
 
 def evaluate_quality_gate(data_dir: Path) -> dict[str, Any]:
     """Real recordings should pass; the same recordings spoiled on purpose should not."""
-    spoilers = {
+    spoilers: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "original": lambda x: x,
         "clipped_x20": lambda x: np.clip(x * 20.0, -np.max(np.abs(x)), np.max(np.abs(x))),
         "silence": lambda x: np.zeros_like(x),

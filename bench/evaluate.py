@@ -210,7 +210,7 @@ def evaluate_springer(data_dir: Path) -> dict[str, Any]:
     if not path.exists():
         return {"recordings": 0}
     mat = scipy_io.loadmat(str(path), struct_as_record=False)["example_data"][0, 0]
-    records = []
+    records: list[dict[str, Any]] = []
     s1_counts, s2_counts = [0, 0, 0], [0, 0, 0]  # beats, detections, hits
     for k in range(mat.example_audio_data.shape[1]):
         audio = np.asarray(mat.example_audio_data[0, k], dtype=np.float64).ravel()

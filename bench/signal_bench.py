@@ -31,7 +31,8 @@ def _recording(seed: int = 0) -> np.ndarray:
         for offset, freq, amp in ((0.0, 50.0, 0.5), (0.33, 90.0, 0.3)):
             u = t - beat - offset
             x += amp * np.exp(-0.5 * (u / 0.02) ** 2) * np.sin(2 * np.pi * freq * u)
-    return (x / np.max(np.abs(x)) * 20000).astype(np.int16)
+    samples: np.ndarray = (x / np.max(np.abs(x)) * 20000).astype(np.int16)
+    return samples
 
 
 def _best_seconds(action: Callable[[], object], repeats: int) -> float:
