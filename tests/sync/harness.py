@@ -73,7 +73,9 @@ class AgentProcess:
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, wait_connected: bool = True) -> None:
+        """Start; by default return once it is connected (its SIGTERM handler is then set)."""
+        connected = self.output().count("event=broker_connected") if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "edge_agent", "run", "--config", str(self.config)],
@@ -81,6 +83,11 @@ class AgentProcess:
             stderr=subprocess.STDOUT,
         )
         log.close()
+        deadline = time.monotonic() + 60
+        while wait_connected and self.output().count("event=broker_connected") <= connected:
+            assert self.process.poll() is None, self.output()[-3000:]
+            assert time.monotonic() < deadline, "the agent did not connect"
+            time.sleep(0.05)
 
     def kill(self) -> None:
         assert self.process is not None
@@ -157,7 +164,10 @@ class MosquittoSub:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port), "-V", "mqttv5"]
+        # Line-buffered: a message must reach the file as soon as it arrives, not when a
+        # stdio buffer fills, or the last small metadata lines would look lost.
+        args = ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port)]
+        args += ["-V", "mqttv5"]
         args += ["-c", "-i", self.client_id, "-x", "3600", "-q", "1", "-F", "%t|%P|%x"]
         for topic in (*self.topics, "stetho/v1/probe/+/recordings"):
             args += ["-t", topic]
