@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -25,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge_agent.errors import AgentError, PublishError
 from edge_agent.outbox import OutboundMessage
+from edge_agent.tls_errors import TlsFiles, classify_tls_error, describe_tls_error
 
 log = logging.getLogger(__name__)
 MAX_QUEUED_VOLATILE = 8  # packets waiting for the socket before a QoS 0 message is dropped
@@ -241,7 +244,11 @@ class MqttConnection:
             async with asyncio.timeout(timeout_s):
                 await asyncio.shield(self._connack)
         except ssl.SSLError as exc:
-            raise ConnectError(describe_tls_problem(exc, s), retryable=False) from exc
+            _close_sockets_in(exc.__traceback__)
+            problem = classify_tls_error(exc)
+            retryable = problem is not None and problem.may_clear_by_itself
+            files = TlsFiles(s.ca_file, s.cert_file, s.key_file)
+            raise ConnectError(describe_tls_error(exc, files, s.host), retryable) from exc
         except (OSError, TimeoutError) as exc:
             self.close()
             raise ConnectError(f"cannot reach broker {s.host}:{s.port}: {exc}") from exc
@@ -327,11 +334,11 @@ class MqttConnection:
         self.closed.set()
 
 
-def describe_tls_problem(exc: ssl.SSLError, settings: MqttSettings) -> str:
-    """Turn an ssl error into a sentence an operator can act on."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return (
-            f"TLS to {settings.host}:{settings.port} failed: the broker's certificate is not "
-            f"signed by the CA in {settings.ca_file or 'the system store'} ({exc.reason})"
-        )
-    return f"TLS to {settings.host}:{settings.port} failed: {exc.reason or exc}"
+def _close_sockets_in(tb: TracebackType | None) -> None:
+    """paho leaves its socket open when the TLS handshake fails, referenced only by the
+    traceback's frames: close it here instead of leaking a descriptor per reconnect."""
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            if isinstance(value, socket.socket):
+                value.close()
+        tb = tb.tb_next

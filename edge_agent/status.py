@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from edge_agent.sdnotify import Notifier
 if TYPE_CHECKING:
     from edge_agent.daemon import Agent
 
+log = logging.getLogger(__name__)
 STATUS_FILE = "status.json"
 STATUS_INTERVAL_S = 5.0
 
@@ -97,6 +99,9 @@ async def report_status(
     path = agent.config.storage.state_dir / STATUS_FILE
     while True:
         data = snapshot(agent, await agent.outbox.stats(), started_at)
-        await asyncio.to_thread(write_status, path, data)
+        try:
+            await asyncio.to_thread(write_status, path, data)
+        except OSError as exc:  # a full disk must not stop the agent; the outbox alarms on it
+            log.warning("event=status_write_failed path=%s error=%r", path, str(exc))
         notifier.status(summary_line(data))
         await asyncio.sleep(interval_s)

@@ -104,7 +104,8 @@ async def pair(
     async with _agent_if_bluez(address, show, bluez=client_backend is None):
         with translate_bleak_errors(address):
             client = BleakClient(address, **options)
-            await asyncio.wait_for(client.connect(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await client.connect()
             try:
                 await client.pair()
                 return await _identity(client, address)

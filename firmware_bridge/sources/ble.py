@@ -162,7 +162,9 @@ class BleSource:
             client = BleakClient(
                 device, self._on_disconnect, timeout=connect_timeout_s, backend=client_backend
             )
-            await asyncio.wait_for(client.connect(), connect_timeout_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+            async with asyncio.timeout(connect_timeout_s):
+                await client.connect()
             self._client = client
             await self._subscribe_and_start(client)
 
@@ -198,7 +200,8 @@ class BleSource:
     ) -> ResultCode:
         self._control_reply = asyncio.get_running_loop().create_future()
         await client.write_gatt_char(gatt.CONTROL_CHAR_UUID, command.encode(), response=True)
-        reply = await asyncio.wait_for(self._control_reply, self._timeouts[0])
+        async with asyncio.timeout(self._timeouts[0]):
+            reply = await self._control_reply
         if reply.result is ResultCode.SUCCESS or (accept_busy and reply.result is ResultCode.BUSY):
             return reply.result
         raise ControlRejectedError(
@@ -266,7 +269,8 @@ class BleSource:
 
     async def _next_chunks(self) -> list[Chunk]:
         try:
-            kind, data = await asyncio.wait_for(self._inbox.get(), self._timeouts[2])
+            async with asyncio.timeout(self._timeouts[2]):
+                kind, data = await self._inbox.get()
         except TimeoutError:
             kind, data = _LINK_LOST, b""
             log.warning("no data from %s for %.0f s", self.device_id, self._timeouts[2])
