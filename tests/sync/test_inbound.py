@@ -111,12 +111,10 @@ def _publish_all(port: int, items: list[tuple[str, bytes]]) -> None:
 
 
 @pytest.mark.broker
-@pytest.mark.parametrize("n", [2000, pytest.param(10_000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("n", [10_000])  # issue 6 asks for 10^4; about 40 s on 2 cores
 def test_daemon_keeps_publishing_through_a_flood_of_malformed_commands(
-    broker: LocalBroker, tmp_path: Path, n: int, request: pytest.FixtureRequest
+    broker: LocalBroker, tmp_path: Path, n: int
 ) -> None:
-    if "slow" in request.node.keywords and "slow" not in request.config.getoption("markexpr"):
-        pytest.skip("the full 10^4 form runs with `pytest -m slow` (short form runs by default)")
     agent = AgentProcess(
         write_config(tmp_path / "a.toml", broker.port, tmp_path / "state"), tmp_path / "a.log"
     )
