@@ -16,7 +16,7 @@ from stetho_signal.errors import InvalidAudioError
 from stetho_signal.filters import HEART_BAND_HZ, bandpass
 from stetho_signal.heart import HeartResult, analyze_heart
 from stetho_signal.lung import LungResult, analyze_lung, lung_band
-from stetho_signal.quality import Quality, assess_quality
+from stetho_signal.quality import Quality, assess_quality, handling_burst_s
 from stetho_signal.triage import Triage, TriageThresholds
 
 __all__ = ["Analysis", "analyze"]
@@ -138,14 +138,15 @@ def analyze(
         band = bandpass(low, HEART_RATE_HZ, HEART_BAND_HZ).astype(np.float64)
         heartbeat: tuple[float, float] | None = (heart.periodicity, heart.sound_prominence)
         flatness: float | None = None
+        handling: float | None = handling_burst_s(low, HEART_RATE_HZ)
     else:
         band = lung_band(x, ANALYSIS_RATE_HZ)
         lung = analyze_lung(
             x, band, ANALYSIS_RATE_HZ, limits.wheeze_min_duration_s, int(limits.crackles_min_count)
         )
-        heartbeat, flatness = None, lung.spectral_flatness
+        heartbeat, flatness, handling = None, lung.spectral_flatness, None
     quality = assess_quality(
-        band, audio.clipped_fraction, heartbeat, flatness, limits.quality_min_score
+        band, audio.clipped_fraction, heartbeat, flatness, limits.quality_min_score, handling
     )
     return Analysis(
         sample_rate_hz=audio.input_rate_hz,

@@ -3,7 +3,8 @@
 Each check maps one measure to a sub-score in 0..1 with a linear ramp between a value that is
 clearly bad and one that is clearly fine; the score is the lowest sub-score, so the report
 names the check that sank it. Measures after Springer et al. 2016 (J Med Eng Technol) and
-Tang et al. 2021: periodicity of the envelope, plus clipping, level and spectral flatness.
+Tang et al. 2021: periodicity of the envelope, plus clipping, level and spectral flatness, and
+for heart recordings the thumps of a chest piece that slips or is lifted (handling noise).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Quality", "QualityMeasures", "assess_quality"]
+from stetho_signal.filters import bandpass
+
+__all__ = ["Quality", "QualityMeasures", "assess_quality", "handling_burst_s"]
 
 # (bad, good) ends of each ramp.
 _CLIPPED_FRACTION = (0.01, 0.0005)  # 1 % of samples on flat tops is audibly distorted
@@ -27,12 +30,24 @@ _PERIODICITY = (0.1, 0.3)  # autocorrelation at the beat period
 # irregular rhythm (atrial fibrillation) has little periodicity but prominent sounds, so either
 # measure is enough to show a heartbeat.
 _PROMINENCE = (1.5, 2.5)
+# Longest burst of sub-audible (5-25 Hz) energy far above its usual level, in seconds. Heart
+# sounds and their low-frequency tails last 0.1-0.3 s (real CirCor and Yaseen recordings:
+# 0-0.23 s; simulated rhythms at 30-220/min: up to 0.29 s); lifting or sliding the chest piece
+# thumps for 0.5 s or more (the simulator's slipping chest piece: 0.75-1.2 s), and the beats
+# left between thumps were read at half the rate, a false urgent bradycardia.
+_HANDLING_BURST_S = (0.6, 0.4)
+_HANDLING_BAND_HZ = (5.0, 25.0)
+_HANDLING_FRAME_S = 0.01
+_HANDLING_WINDOW_FRAMES = 10  # 100 ms moving RMS: a heart sound spreads to ~0.1-0.2 s
+_HANDLING_OVER_MEDIAN = 4.0
 
 PROBLEM_TEXT = {
     "clipping": "clipping: lower the gain",
     "no_signal": "stethoscope not in contact: no sound recorded, check contact and that it is on",
     "noise": "too noisy: keep the chest piece still on bare skin and quiet the room",
     "no_heartbeat": "no clear heartbeat: stethoscope not in contact or off the heart, move it",
+    "handling": "stethoscope slipping or not in firm contact: hold the chest piece still and "
+    "firmly on bare skin",
 }
 
 
@@ -45,6 +60,7 @@ class QualityMeasures:
     spectral_flatness: float | None
     periodicity: float | None
     sound_prominence: float | None
+    handling_burst_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,7 @@ def assess_quality(
     heartbeat: tuple[float, float] | None,
     flatness: float | None,
     min_score: float,
+    handling: float | None = None,
 ) -> Quality:
     """Score a recording from its band-passed samples.
 
@@ -87,11 +104,14 @@ def assess_quality(
         None for heart recordings.
     min_score : float
         Scores below this are not acceptable.
+    handling : float or None
+        Longest handling-noise burst in seconds (see :func:`handling_burst_s`); None to skip
+        the check (lung recordings).
     """
     rms = float(np.sqrt(np.mean(band**2))) if band.size else 0.0
     level = 20.0 * float(np.log10(max(rms, 1e-12)))
     periodicity, prominence = heartbeat if heartbeat is not None else (None, None)
-    measures = QualityMeasures(clipped_fraction, level, flatness, periodicity, prominence)
+    measures = QualityMeasures(clipped_fraction, level, flatness, periodicity, prominence, handling)
     subscores = {
         "clipping": _ramp(clipped_fraction, *_CLIPPED_FRACTION),
         "no_signal": _ramp(level, *_LEVEL_DBFS),
@@ -104,6 +124,8 @@ def assess_quality(
             subscores["no_heartbeat"] = max(
                 _ramp(periodicity, *_PERIODICITY), _ramp(prominence, *_PROMINENCE)
             )
+        if handling is not None:
+            subscores["handling"] = _ramp(handling, *_HANDLING_BURST_S)
     score = min(subscores.values())
     codes = tuple(code for code, value in subscores.items() if value < min_score)
     return Quality(
@@ -113,3 +135,33 @@ def assess_quality(
         problem_codes=codes,
         measures=measures,
     )
+
+
+def handling_burst_s(low: NDArray[np.float64], fs_hz: float) -> float:
+    """Longest burst of handling noise: sub-audible thumps of a slipping or lifted chest piece.
+
+    Parameters
+    ----------
+    low : ndarray, shape (n,)
+        Samples at ``fs_hz`` (the heart analysis rate), any unit.
+    fs_hz : float
+        Sampling rate in Hz, at least 100 Hz.
+
+    Returns
+    -------
+    float
+        Longest time, in seconds, that the 100 ms RMS of the 5-25 Hz band stays above four
+        times its median; 0.0 when it never does.
+    """
+    frame = max(round(_HANDLING_FRAME_S * fs_hz), 1)
+    n_frames = low.size // frame
+    if n_frames < _HANDLING_WINDOW_FRAMES:
+        return 0.0
+    sub = bandpass(low, fs_hz, _HANDLING_BAND_HZ, order=2).astype(np.float64)
+    power = np.mean(sub[: n_frames * frame].reshape(n_frames, frame) ** 2, axis=1)
+    window = np.ones(_HANDLING_WINDOW_FRAMES) / _HANDLING_WINDOW_FRAMES
+    rms = np.sqrt(np.convolve(power, window, mode="same"))
+    loud = rms > _HANDLING_OVER_MEDIAN * max(float(np.median(rms)), 1e-12)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(np.int8), [0]])))
+    longest = int(np.max(edges[1::2] - edges[::2])) if edges.size else 0
+    return longest * frame / fs_hz
