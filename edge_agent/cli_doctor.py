@@ -21,7 +21,6 @@ from edge_agent.doctor import (
     ALERT_COLUMNS,
     AlertSaver,
     DoctorToolError,
-    TlsFiles,
     ack_message,
     alert_json_line,
     alert_row,
@@ -32,6 +31,7 @@ from edge_agent.doctor import (
 )
 from edge_agent.errors import AgentError
 from edge_agent.mqtt import MqttSettings
+from edge_agent.tls_errors import TlsFiles
 
 err = Console(stderr=True)
 
@@ -81,7 +81,7 @@ class BrokerChoice:
         assert self.config is not None
         b = load_config(self.config).broker
         url = f"{'mqtts' if b.tls else 'mqtt'}://{b.host}:{b.port}"
-        files = TlsFiles(*(str(p) if p else None for p in (b.ca_file, b.cert_file, b.key_file)))
+        files = TlsFiles(b.ca_file, b.cert_file, b.key_file)
         secret = password or (b.password.get_secret_value() if b.password else None)
         return settings_from_url(
             url, self.client_id, files, self.username or b.username, secret, subscriptions
@@ -98,7 +98,7 @@ def _choice(
     password_file: Path | None,
     client_id: str | None,
 ) -> BrokerChoice:
-    tls = TlsFiles(*(str(p) if p else None for p in (ca, cert, key)))
+    tls = TlsFiles(ca, cert, key)
     return BrokerChoice(config, broker, tls, user, password_file, client_id)
 
 

@@ -13,7 +13,6 @@ import os
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from edge_agent.backoff import next_delay
 from edge_agent.errors import AgentError
 from edge_agent.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.outbox import OutboundMessage
+from edge_agent.tls_errors import StrPath, TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +36,6 @@ KEEP_UNMATCHED = 200  # recordings buffered while waiting to learn whether they 
 
 class DoctorToolError(AgentError):
     """A doctor tool cannot do what was asked (bad URL, broker refused, nothing received)."""
-
-
-@dataclass(frozen=True)
-class TlsFiles:
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
 
 
 def settings_from_url(
@@ -67,13 +60,17 @@ def settings_from_url(
         session_expiry_s=7 * 24 * 3600 if client_id else 0,
         clean_start=client_id is None,
         tls=secure,
-        ca_file=tls.ca_file,
-        cert_file=tls.cert_file,
-        key_file=tls.key_file,
+        ca_file=_path(tls.ca_file),
+        cert_file=_path(tls.cert_file),
+        key_file=_path(tls.key_file),
         username=username or parts.username,
         password=password or parts.password,
         subscriptions=subscriptions,
     )
+
+
+def _path(value: StrPath | None) -> str | None:
+    return None if value is None else str(value)
 
 
 async def connect(settings: MqttSettings) -> MqttConnection:

@@ -19,7 +19,6 @@ from edge_agent.capture import Capture
 from edge_agent.outbox import OutboundMessage
 from stetho_signal import SignalError, TriageThresholds, analyze
 
-ALERT_LEVELS = ("review", "urgent")
 ALERT_EXPIRY_S = 7 * 24 * 3600  # an unread alert older than a week is no longer actionable
 
 

@@ -12,9 +12,10 @@ import pytest
 import soundfile as sf
 
 from edge_agent import messages
-from edge_agent.doctor import AlertSaver, DoctorToolError, TlsFiles, settings_from_url
+from edge_agent.doctor import AlertSaver, DoctorToolError, settings_from_url
 from edge_agent.local_broker import LocalBroker
 from edge_agent.mqtt import ReceivedMessage
+from edge_agent.tls_errors import TlsFiles
 from tests.sync.harness import (
     AGENT,
     SITE,
