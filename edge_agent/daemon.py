@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from edge_agent import messages, topics
+from edge_agent.backoff import next_delay
 from edge_agent.capture import Capture, Segmenter
 from edge_agent.commands import InboundHandler, InboundStats
 from edge_agent.config import AgentConfig, DeviceConfig
@@ -208,7 +209,7 @@ class Agent:
                 return
             except Exception as exc:  # one device's failure must not stop the others
                 stats.connected = False
-                delay = min(60.0, 2.0**attempt)
+                delay = next_delay(attempt)
                 attempt += 1
                 log.warning(
                     "event=source_failed device=%s error=%r retry_in_s=%.0f",
