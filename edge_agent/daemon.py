@@ -239,7 +239,6 @@ class Agent:
             self.publisher.set_state(status_message(self.config, "online", device.id))
             try:
                 async for block in source:
-                    _raise_if_cancel_swallowed()
                     self.live.offer(device.id, block)
                     for capture in segmenter.feed(block.samples, block.start_time, _gaps(block)):
                         await self._accept(capture, ctx, stats)
@@ -283,18 +282,6 @@ class Agent:
             capture.partial,
             processed.level,
         )
-
-
-def _raise_if_cancel_swallowed() -> None:
-    """Stop if a cancellation was requested but lost below us.
-
-    In Python 3.11 `asyncio.wait_for` can swallow a cancellation that races its inner
-    future; a source that uses it would then keep yielding blocks and SIGTERM would
-    never end the daemon. The request stays counted on the task, so honour it here.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def _gaps(block: AudioBlock) -> tuple[tuple[int, int], ...]:
