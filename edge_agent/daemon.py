@@ -30,7 +30,7 @@ from edge_agent.sources import open_source
 from edge_agent.status import report_status
 from edge_agent.watchdog import run_watchdog
 from firmware_bridge import BridgeError
-from firmware_bridge.sources import AudioBlock
+from firmware_bridge.sources import AudioBlock, AudioSource, EventKind
 
 log = logging.getLogger(__name__)
 STATUS_QOS = 1
@@ -43,6 +43,7 @@ class DeviceStats:
     last_recording_at: float | None = None
     last_level: str | None = None
     connected: bool = False
+    battery_percent: int | None = None
 
 
 @dataclass
@@ -239,6 +240,7 @@ class Agent:
             self.publisher.set_state(status_message(self.config, "online", device.id))
             try:
                 async for block in source:
+                    _take_events(source, stats)
                     self.live.offer(device.id, block)
                     for capture in segmenter.feed(block.samples, block.start_time, _gaps(block)):
                         await self._accept(capture, ctx, stats)
@@ -282,6 +284,16 @@ class Agent:
             capture.partial,
             processed.level,
         )
+
+
+def _take_events(source: AudioSource, stats: DeviceStats) -> None:
+    """Empty the source's event queue (unbounded: left alone it grows for months)."""
+    while not source.events.empty():
+        event = source.events.get_nowait()
+        if event.kind is EventKind.BATTERY:
+            stats.battery_percent = int(event.value)
+        log.info("event=device_%s device=%s value=%s", event.kind.value, source.device_id,
+                 event.value)  # fmt: skip
 
 
 def _gaps(block: AudioBlock) -> tuple[tuple[int, int], ...]:

@@ -34,7 +34,7 @@ def snapshot(agent: Agent, outbox: OutboxStats, started_at: float) -> dict[str, 
     devices = {
         device_id: {
             "connected": stats.connected,
-            "battery_percent": getattr(stats, "battery_percent", None),
+            "battery_percent": stats.battery_percent,
             "recordings": stats.recordings,
             "refused": stats.refused,
             "last_recording_at": stats.last_recording_at,
@@ -68,8 +68,8 @@ def snapshot(agent: Agent, outbox: OutboxStats, started_at: float) -> dict[str, 
             "alarm": agent.state.outbox_alarm,
         },
         "devices": devices,
-        "last_alerts": list(getattr(agent.state, "last_alerts", []))[-10:],
-        "acknowledgements": list(getattr(agent.state, "acknowledgements", []))[-10:],
+        "last_alerts": agent.state.last_alerts[-10:],
+        "acknowledgements": agent.state.acknowledgements[-10:],
     }
 
 

@@ -78,6 +78,7 @@ def test_daemon_reports_to_systemd_and_status_file(broker: LocalBroker, tmp_path
                 time.sleep(0.5)
             assert data["running"] and data["broker"]["connected"]
             assert data["devices"]["steth-s"]["connected"]
+            assert 0 <= data["devices"]["steth-s"]["battery_percent"] <= 100  # read over GATT
             assert "res-9" not in json.dumps(data)  # no resident reference in status
             table = stetho("status", "--config", str(config))
             assert table.returncode == 0 and "steth-s" in table.stdout
