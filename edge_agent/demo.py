@@ -20,8 +20,9 @@ from rich.table import Table
 from edge_agent import topics
 from edge_agent.config import parse_config
 from edge_agent.daemon import Agent
+from edge_agent.doctor import received
 from edge_agent.local_broker import LocalBroker
-from edge_agent.mqtt import MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.mqtt import MqttSettings, ReceivedMessage
 
 RECORDINGS_PER_DEVICE = 2
 DEMO_SITE = "demo-care-home"
@@ -93,13 +94,8 @@ class DoctorView:
 
 
 async def _follow(settings: MqttSettings, view: DoctorView) -> None:
-    connection = MqttConnection(settings)
-    await connection.connect()
-    try:
-        while True:
-            view.handle(await connection.messages.get())
-    finally:
-        await connection.disconnect()
+    async for message in received(settings):
+        view.handle(message)
 
 
 async def run_demo(seconds: float, console: Console) -> bool:
