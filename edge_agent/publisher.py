@@ -49,12 +49,18 @@ class Publisher:
         self._rng = rng
         # Messages on our subscriptions (acks, commands), from whichever connection is up.
         self.inbox: asyncio.Queue[ReceivedMessage] = asyncio.Queue(maxsize=10000)
+        # The loop keeps only weak references to tasks: hold state sends until they finish.
+        self._state_sends: set[asyncio.Task[None]] = set()
 
     def set_state(self, message: OutboundMessage) -> None:
         """Retained state (availability): sent now if connected, and again after each connect."""
         self._state[message.topic] = message
         if self.connection is not None and self.connected.is_set():
-            asyncio.get_running_loop().create_task(self._send_state(self.connection, message))
+            task = asyncio.get_running_loop().create_task(
+                self._send_state(self.connection, message)
+            )
+            self._state_sends.add(task)
+            task.add_done_callback(self._state_sends.discard)
 
     def send_volatile(self, message: OutboundMessage) -> bool:
         """Send a QoS 0 message now if connected (live audio); False when it was dropped."""
