@@ -89,12 +89,12 @@ def analyze_lung(
     spectrogram = frame_power(x, fs_hz, WHEEZE_NPERSEG, WHEEZE_NPERSEG // 2)
     rate = respiratory_rate(band, fs_hz, notes)
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
-    intervals, frequency = find_wheezes(spectrogram, wheeze_min_duration_s)
+    intervals, frequency = find_wheezes(x, spectrogram, wheeze_min_duration_s)
     crackle_times = find_crackles(band, fs_hz)
     if intervals or crackle_times:
         # Heart sounds cost a second envelope: only looked for when they could matter.
         heart_sounds = heart_sound_times(spectrum)
-        intervals, frequency = find_wheezes(spectrogram, wheeze_min_duration_s, heart_sounds)
+        intervals, frequency = find_wheezes(x, spectrogram, wheeze_min_duration_s, heart_sounds)
         crackle_times = _away_from(crackle_times, heart_sounds)
     return LungResult(
         respiratory_rate_bpm=rate,
