@@ -11,7 +11,7 @@ from scipy import ndimage, signal
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import find_crackles
-from stetho_signal.envelope import ENVELOPE_RATE_HZ, heart_envelope
+from stetho_signal.envelope import ENVELOPE_RATE_HZ, _autocorrelation, heart_envelope
 from stetho_signal.wheezes import HEART_GATE_S, WHEEZE_NPERSEG, find_wheezes
 
 __all__ = [
@@ -128,12 +128,11 @@ def respiratory_rate(band: NDArray[np.float64], fs_hz: float, notes: list[str]) 
     if max_lag <= min_lag + 2:
         notes.append("respiratory rate needs at least two breaths; the clip is too short")
         return None
-    centred = env - np.mean(env)
-    ac = np.correlate(centred, centred, mode="full")[env.size - 1 :]
+    # The heart analysis's estimator (FFT, biased, 1 at lag 0; all zeros for a flat envelope).
+    ac = _autocorrelation(env)
     if ac[0] <= 0:
         notes.append("no breathing pattern in the recording")
         return None
-    ac = ac / ac[0]
     peaks, _ = signal.find_peaks(ac[: max_lag + 1])
     peaks = peaks[peaks >= min_lag]
     if peaks.size == 0 or ac[peaks].max() < 0.1:
