@@ -271,6 +271,7 @@ def _near_ecg(marks: np.ndarray, found: np.ndarray, before: float, after: float)
 
 def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
     by_class: dict[str, list[bool | None]] = {}
+    phases: dict[str, dict[str, int]] = {}  # phase of the hints raised, per class
     accepted = 0
     rows = [r for r in manifest(data_dir) if r["dataset"] == "yaseen"]
     for row in rows:
@@ -279,6 +280,9 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
         assert result.heart is not None
         accepted += result.quality.acceptable
         by_class.setdefault(row["yaseen_class"], []).append(result.heart.murmur_suspected)
+        if result.heart.murmur_suspected and result.heart.murmur_phase is not None:
+            counts = phases.setdefault(row["yaseen_class"], {})
+            counts[result.heart.murmur_phase] = counts.get(result.heart.murmur_phase, 0) + 1
     normal = by_class.get("N", [])
     abnormal = [v for k, vals in by_class.items() if k != "N" for v in vals]
     specificity = sum(v is False for v in normal) / len(normal) if normal else None
@@ -295,6 +299,8 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
             k: {"suspected": sum(v is True for v in vals), "of": len(vals)}
             for k, vals in sorted(by_class.items())
         },
+        # MR and MVP murmurs are systolic, the MS rumble diastolic.
+        "murmur_hint_phase_by_class": dict(sorted(phases.items())),
         "unknown_hint": sum(v is None for vals in by_class.values() for v in vals),
         "quality_accepted": accepted,
     }

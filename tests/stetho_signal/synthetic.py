@@ -116,3 +116,44 @@ def add_crackles(x: NDArray[np.float64], times_s: list[float], fs_hz: float = FS
 def median_rate_bpm(s1_times: list[float]) -> float:
     """The true rate of a synthetic recording: 60 over its median S1-S1 interval."""
     return 60.0 / float(np.median(np.diff(s1_times)))
+
+
+def add_rumble(
+    x: NDArray[np.float64],
+    s1_times: list[float],
+    s2_times: list[float],
+    level: float = 1.0,
+    mid_s: tuple[float, float] | None = (0.12, 0.3),
+    presystolic_s: float = 0.0,
+    fs_hz: float = FS_HZ,
+    seed: int = 0,
+) -> None:
+    """Add a mitral-stenosis-like diastolic rumble in place: low-pitched noise (60-200 Hz).
+
+    In each diastole (an S2 and the next S1): a decrescendo from ``mid_s[0]`` to ``mid_s[1]``
+    seconds after S2 (the mid-diastolic rumble after the opening snap; None for none), and a
+    crescendo over the last ``presystolic_s`` seconds before the S1 core (presystolic
+    accentuation). ``level`` 1.0 gives the rumble the loudness of ``pcg(murmur=1.0)``.
+    """
+    rng = np.random.default_rng(seed + 2)
+    spectrum = np.fft.rfft(rng.standard_normal(x.size))
+    f = np.fft.rfftfreq(x.size, 1 / fs_hz)
+    spectrum[(f < 60) | (f > 200)] = 0
+    hiss = np.fft.irfft(spectrum, x.size)
+    hiss *= 0.1 / np.std(hiss)
+    t = np.arange(x.size) / fs_hz
+    gain = np.zeros(x.size)
+    for s2 in s2_times:
+        later = [s1 for s1 in s1_times if s1 > s2]
+        if not later:
+            continue
+        end = later[0] - 0.04  # stop short of the S1 core
+        if mid_s is not None:
+            a, b = s2 + mid_s[0], min(s2 + mid_s[1], end)
+            inside = (t >= a) & (t < b)
+            gain[inside] = 1.0 - 0.5 * (t[inside] - a) / (mid_s[1] - mid_s[0])
+        if presystolic_s > 0:
+            a = end - presystolic_s
+            inside = (t >= a) & (t < end)
+            gain[inside] = np.maximum(gain[inside], 0.4 + 0.6 * (t[inside] - a) / presystolic_s)
+    x += level * hiss * gain

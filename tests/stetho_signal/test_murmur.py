@@ -1,0 +1,122 @@
+"""Murmur hint on synthetic phonocardiograms: partial-phase murmurs found, transients ignored."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from firmware_bridge.synth import synthesize
+from stetho_signal import analyze
+from stetho_signal.heart import HeartResult
+from tests.stetho_signal.synthetic import FS_HZ, _burst, add_rumble, breathing, pcg
+
+
+def _heart(x: NDArray[np.float64]) -> HeartResult:
+    heart = analyze(x, FS_HZ, "heart").heart
+    assert heart is not None
+    return heart
+
+
+_RATES = [30.0, 45.0, 60.0, 75.0, 90.0, 110.0, 130.0, 150.0, 180.0, 220.0]
+
+
+def _hinted(noises: list[float], jitters: list[float], seeds: list[int]) -> list[str]:
+    """Murmur-free recordings at every rate of ``_RATES`` that raised the hint."""
+    hinted = []
+    for rate, noise, jitter, seed in itertools.product(_RATES, noises, jitters, seeds):
+        x, _, _ = pcg(rate, 12.0, jitter=jitter, noise=noise, seed=seed)
+        if _heart(x).murmur_suspected:
+            hinted.append(f"{rate}/min noise {noise} jitter {jitter} seed {seed}")
+    return hinted
+
+
+def test_murmur_free_pcg_raises_no_hint_from_30_to_220_bpm_in_noise() -> None:
+    assert _hinted([0.01, 0.3], [0.0, 0.15], [0]) == []
+
+
+@pytest.mark.slow
+def test_murmur_free_sweep_rate_noise_jitter_and_seed() -> None:
+    assert _hinted([0.01, 0.1, 0.3], [0.0, 0.15], [0, 1, 2]) == []
+
+
+def test_breath_noise_over_a_murmur_free_heart_raises_no_hint() -> None:
+    # Breath sounds swell and fade with respiration, out of step with the heart: both phases
+    # get them alike over the recording.
+    for rate, seed in itertools.product([50.0, 72.0, 100.0], [0, 1, 2]):
+        x, _, _ = pcg(rate, 20.0, noise=0.01, seed=seed)
+        x += 3.0 * breathing(16.0, 20.0, seed=seed)
+        assert _heart(x).murmur_suspected is not True, (rate, seed)
+
+
+@pytest.mark.parametrize("scenario", ["bradycardia", "normal"])
+def test_loud_breathing_nearly_in_step_with_the_heart_raises_no_hint(scenario: str) -> None:
+    # The simulator's 44/min heart beats three times to each breath: the breath sound's swell
+    # falls at the same place of many diastoles. Scored by the median over beats, one place of
+    # diastole read 2.2 times systole; it must recur in three beats out of four.
+    for seed in range(6):
+        samples = synthesize(scenario, 15.0, 4000, seed).samples
+        assert _heart(samples.astype(np.float64)).murmur_suspected is False, seed
+
+
+@pytest.mark.parametrize("rate", [40.0, 60.0, 80.0, 100.0])
+@pytest.mark.parametrize(
+    ("mid_s", "presystolic_s"),
+    [((0.12, 0.3), 0.0), (None, 0.15), ((0.12, 0.3), 0.15)],
+    ids=["mid-diastolic", "presystolic", "both"],
+)
+def test_mitral_stenosis_like_rumble_in_part_of_diastole_is_hinted_as_diastolic(
+    rate: float, mid_s: tuple[float, float] | None, presystolic_s: float
+) -> None:
+    # The rumble fills under half of a slow heart's diastole: the median of the whole phase
+    # missed 6 of these 12 (all at 40-80/min), its loudest recurring 100 ms does not.
+    x, s1, s2 = pcg(rate, 12.0, noise=0.02, seed=1)
+    add_rumble(x, s1, s2, 0.3, mid_s=mid_s, presystolic_s=presystolic_s)
+    heart = _heart(x)
+    assert heart.murmur_suspected is True
+    assert heart.murmur_phase == "diastolic"
+
+
+def test_rumble_filling_a_fast_hearts_diastole_is_still_hinted() -> None:
+    # At 130/min no 100 ms of diastole lies past the S3 window; the whole phase decides.
+    x, s1, s2 = pcg(130.0, 12.0, noise=0.02, seed=1)
+    add_rumble(x, s1, s2, 1.0, mid_s=(0.05, 0.5))
+    heart = _heart(x)
+    assert heart.murmur_suspected is True
+    assert heart.murmur_phase == "diastolic"
+
+
+def test_late_systolic_murmur_is_hinted_as_systolic() -> None:
+    # Mitral valve prolapse: a murmur in the last third of systole only.
+    x, _, s2 = pcg(60.0, 12.0, noise=0.02, seed=2)
+    rng = np.random.default_rng(5)
+    spectrum = np.fft.rfft(rng.standard_normal(x.size))
+    f = np.fft.rfftfreq(x.size, 1 / FS_HZ)
+    spectrum[(f < 120) | (f > 400)] = 0
+    hiss = np.fft.irfft(spectrum, x.size)
+    t = np.arange(x.size) / FS_HZ
+    gate = np.zeros(x.size)
+    for b in s2:
+        gate[(t > b - 0.15) & (t < b - 0.03)] = 1.0
+    x += 0.03 * hiss / np.std(hiss) * gate
+    heart = _heart(x)
+    assert heart.murmur_suspected is True
+    assert heart.murmur_phase == "systolic"
+
+
+@pytest.mark.parametrize("rate", [50.0, 70.0, 90.0])
+def test_extra_sounds_without_a_murmur_raise_no_hint(rate: float) -> None:
+    # Transients under 50 ms: an opening snap (high-pitched, 40-120 ms after S2), an S3
+    # (20-70 Hz, 130-180 ms after S2), an S4 (just before S1) and a mid-systolic click.
+    x, s1, s2 = pcg(rate, 12.0, noise=0.02, seed=3)
+    n = x.size
+    for t in s2:
+        x += 0.15 * _burst(n, t + 0.08, 150.0, 0.008, FS_HZ)
+        x += 0.1 * _burst(n, t + 0.15, 40.0, 0.015, FS_HZ)
+    for a, b in zip(s1, s2, strict=False):
+        x += 0.1 * _burst(n, (a + b) / 2, 200.0, 0.006, FS_HZ)
+    for t in s1[1:]:
+        x += 0.1 * _burst(n, t - 0.1, 35.0, 0.015, FS_HZ)
+    assert _heart(x).murmur_suspected is False
