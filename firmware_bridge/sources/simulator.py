@@ -27,6 +27,10 @@ __all__ = ["PeripheralConfig", "SimulatedAir", "SimulatedStethoscope"]
 
 Notify = Callable[[bytes], None]
 _HEADER_BYTES: Final = 12
+# Longest the simulator sends frames without yielding. A loaded machine at a high `speed` can
+# fall behind the simulated clock; catching up in one go would starve the event loop that must
+# receive those frames (keep-alives missed, SIGTERM unanswered, the inbox growing without end).
+_TURN_S: Final = 0.02
 
 
 @dataclass(frozen=True)
@@ -205,13 +209,17 @@ class SimulatedStethoscope:
         stream_started_s = self._synth.position / self.sample_rate_hz
         while True:
             target = self._device_position()
+            turn_ends = time.monotonic() + _TURN_S
             while self._synth.position + self.samples_per_frame() <= target:
                 self._send_frame(first)
                 first = False
                 if self._disconnect_due(stream_started_s):
                     self.disconnect(by_peripheral=True)
                     return
-            await asyncio.sleep(period_s)
+                if time.monotonic() > turn_ends:
+                    break  # behind the clock: let the host run before sending the rest
+            caught_up = self._synth.position + self.samples_per_frame() > target
+            await asyncio.sleep(period_s if caught_up else 0)
 
     def _disconnect_due(self, stream_started_s: float) -> bool:
         after_s = self.faults.disconnect_after_s

@@ -62,3 +62,31 @@ def test_every_scenario_is_listed_and_unknown_is_rejected() -> None:
         simulated_source("d", "nonsense")
     with pytest.raises(ConfigurationError):
         simulated_source("d", "normal", speed=0.0)
+
+
+def test_a_simulator_behind_its_clock_still_lets_the_host_run() -> None:
+    # At this speed no machine keeps up: the simulated clock races ahead of what was sent.
+    # Catching up in one go would hold the event loop for the whole backlog.
+    longest_wait_s = 0.0
+
+    async def run() -> list[AudioBlock]:
+        nonlocal longest_wait_s
+
+        async def ticker() -> None:
+            nonlocal longest_wait_s
+            loop = asyncio.get_running_loop()
+            while True:
+                before = loop.time()
+                await asyncio.sleep(0.005)
+                longest_wait_s = max(longest_wait_s, loop.time() - before)
+
+        ticks = asyncio.create_task(ticker())
+        try:
+            return await _collect(simulated_source("d", "normal", seed=2, speed=1e5), 30.0)
+        finally:
+            ticks.cancel()
+
+    blocks = asyncio.run(run())
+    assert longest_wait_s < 0.25
+    assert blocks[-1].end_sample == sum(b.samples.size for b in blocks)  # nothing skipped
+    assert not any(b.gaps for b in blocks)

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import jsonschema
 
@@ -65,6 +66,26 @@ def write_config(
     return path
 
 
+_CHILDREN: list[subprocess.Popen[bytes]] = []
+
+
+def _spawn(args: list[str], stdout: IO[bytes], stderr: int) -> subprocess.Popen[bytes]:
+    """Start a child process that `reap_children` will kill if a failing test leaves it."""
+    process = subprocess.Popen(args, stdout=stdout, stderr=stderr)
+    _CHILDREN.append(process)
+    return process
+
+
+def reap_children() -> None:
+    """SIGKILL every child a test left running: a failed assertion skips its `stop()`, and a
+    leftover agent would go on recording and load the machine for the tests after it."""
+    while _CHILDREN:
+        process = _CHILDREN.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class AgentProcess:
     """One `stetho run` process, its output appended to a log file across restarts."""
 
@@ -77,7 +98,7 @@ class AgentProcess:
         """Start; by default return once it is connected (its SIGTERM handler is then set)."""
         connected = self.output().count("event=broker_connected") if self.log_path.exists() else 0
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        self.process = _spawn(
             [sys.executable, "-m", "edge_agent", "run", "--config", str(self.config)],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -172,7 +193,7 @@ class MosquittoSub:
         for topic in (*self.topics, "stetho/v1/probe/+/recordings"):
             args += ["-t", topic]
         with self.out.open("ab") as sink:
-            self.process = subprocess.Popen(args, stdout=sink, stderr=subprocess.DEVNULL)
+            self.process = _spawn(args, stdout=sink, stderr=subprocess.DEVNULL)
         self._wait_subscribed()
 
     def _wait_subscribed(self, timeout_s: float = 10) -> None:

@@ -1,0 +1,15 @@
+"""Sync-test fixtures: no agent or subscriber process outlives the test that started it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.sync.harness import reap_children
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes() -> Iterator[None]:
+    yield
+    reap_children()
