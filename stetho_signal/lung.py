@@ -26,7 +26,14 @@ __all__ = [
 # Heart sounds carry little energy above 150 Hz; starting the lung analysis band there keeps
 # S1/S2 out of the breath envelope and out of the crackle detector.
 LUNG_ANALYSIS_BAND_HZ = (150.0, 1800.0)
-_FRAME_S = 0.05  # breath envelope frame
+# Breath sound spans 100-1000 Hz and more (DOMAIN.md), but which octave shows the breathing
+# best depends on the site, the device and the patient: on some chests clicks and heart sounds
+# swamp the lower octaves while the upper ones rise and fall with each breath, on others the
+# upper octaves hold only the microphone's floor. Each octave's envelope is searched for a
+# repeat and their autocorrelations pooled, as multi-band tempo trackers do. Band edges in Hz:
+# three octaves from 150 Hz, then up to the lung band's edge.
+_BREATH_EDGES_HZ = (150.0, 300.0, 600.0, 1200.0, 1800.0)
+_BREATH_SMOOTH_S = 0.4  # breath envelope smoothing: longer than a click, shorter than a breath
 _MIN_BREATH_S, _MAX_BREATH_S = 1.0, 15.0  # 60 down to 4 breaths/min
 _HEART_SOUND_PROMINENCE = 4.0  # envelope peaks this far over the median are heart sounds
 _HEART_SOUND_MAX_S = 0.2  # envelope width at half height
@@ -87,7 +94,7 @@ def analyze_lung(
     fs_hz = spectrum.fs_hz
     notes: list[str] = []
     spectrogram = frame_power(x, fs_hz, WHEEZE_NPERSEG, WHEEZE_NPERSEG // 2)
-    rate = respiratory_rate(band, fs_hz, notes)
+    rate = respiratory_rate(spectrogram, notes)
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
     intervals, frequency = find_wheezes(x, spectrogram, wheeze_min_duration_s)
     crackle_times = find_crackles(band, fs_hz)
@@ -108,38 +115,78 @@ def analyze_lung(
     )
 
 
-def breath_envelope(band: NDArray[np.float64], fs_hz: float) -> NDArray[np.float64]:
-    """Log energy of the lung band in 50 ms frames, smoothed over 0.4 s (dB, 20 Hz)."""
-    frame = int(_FRAME_S * fs_hz)
-    count = band.size // frame
-    energy = np.mean(band[: count * frame].reshape(count, frame) ** 2, axis=1)
-    floor = max(float(np.max(energy)) * 1e-9, 1e-20) if count else 1e-20
+def breath_envelopes(spectrogram: Spectrogram) -> NDArray[np.float64]:
+    """Log energy of each breath octave (150-300, 300-600, 600-1200 Hz, and 1200-1800 Hz up to
+    the lung band's edge) per frame, smoothed over 0.4 s.
+
+    Parameters
+    ----------
+    spectrogram : Spectrogram
+        Short-time power of the recording (:func:`stetho_signal._spectra.frame_power`).
+
+    Returns
+    -------
+    ndarray, shape (4, frames)
+        dB (arbitrary reference), one row per octave, at the spectrogram's frame rate.
+    """
+    freqs, centres, power = spectrogram
+    edges = np.searchsorted(freqs, _BREATH_EDGES_HZ)
+    # One pass over the bins: each row sums the bins from one edge up to the next.
+    energy = np.add.reduceat(power[edges[0] : edges[-1]], edges[:-1] - edges[0], axis=0)
+    energy = energy.astype(np.float64)
+    floor = np.maximum(energy.max(axis=1, keepdims=True, initial=0.0) * 1e-9, 1e-20)
     log_energy = 10.0 * np.log10(energy + floor)
-    smooth: NDArray[np.float64] = ndimage.uniform_filter1d(log_energy, size=8, mode="nearest")
+    size = max(round(_BREATH_SMOOTH_S * _frame_rate(centres)), 1)
+    smooth: NDArray[np.float64] = ndimage.uniform_filter1d(
+        log_energy, size=size, axis=1, mode="nearest"
+    )
     return smooth
 
 
-def respiratory_rate(band: NDArray[np.float64], fs_hz: float, notes: list[str]) -> float | None:
-    """Breaths per minute from the autocorrelation of the breath envelope."""
-    env = breath_envelope(band, fs_hz)
-    env_rate = 1.0 / _FRAME_S
+def respiratory_rate(spectrogram: Spectrogram, notes: list[str]) -> float | None:
+    """Breaths per minute from the autocorrelations of the breath octaves' envelopes.
+
+    Notes
+    -----
+    Each octave's autocorrelation is weighted by the square of its highest peak between 1 and
+    15 s: the share of that octave's envelope variance that repeats at a breath length. An
+    octave swamped by clicks or heart sounds repeats weakly, or at a chance lag, and counts
+    little; one with the microphone's floor alone repeats not at all and counts nothing.
+    """
+    envelopes = breath_envelopes(spectrogram)
+    env_rate = _frame_rate(spectrogram[1])
+    frames = envelopes.shape[1]
     min_lag = int(_MIN_BREATH_S * env_rate)
-    max_lag = min(int(_MAX_BREATH_S * env_rate), int(env.size * 0.6))
+    max_lag = min(int(_MAX_BREATH_S * env_rate), int(frames * 0.6))
     if max_lag <= min_lag + 2:
         notes.append("respiratory rate needs at least two breaths; the clip is too short")
         return None
     # The heart analysis's estimator (FFT, biased, 1 at lag 0; all zeros for a flat envelope).
-    ac = _autocorrelation(env)
-    if ac[0] <= 0:
+    acs = np.array([_autocorrelation(env)[: max_lag + 1] for env in envelopes])
+    if not np.any(acs[:, 0] > 0):
         notes.append("no breathing pattern in the recording")
         return None
-    peaks, _ = signal.find_peaks(ac[: max_lag + 1])
+    weights = np.array([_highest_peak(ac, min_lag) for ac in acs]) ** 2
+    ac = weights @ acs / max(float(weights.sum()), 1e-12)  # all zeros when nothing repeats
+    peaks, _ = signal.find_peaks(ac)
     peaks = peaks[peaks >= min_lag]
     if peaks.size == 0 or ac[peaks].max() < 0.1:
         notes.append("no repeating breathing pattern found")
         return None
     lag = int(peaks[np.argmax(ac[peaks])])
     return round(60.0 / (lag / env_rate), 1)
+
+
+def _highest_peak(ac: NDArray[np.float64], min_lag: int) -> float:
+    """Height of the highest autocorrelation peak at ``min_lag`` or later, 0 if none is over 0."""
+    peaks, _ = signal.find_peaks(ac)
+    peaks = peaks[peaks >= min_lag]
+    return max(float(ac[peaks].max()), 0.0) if peaks.size else 0.0
+
+
+def _frame_rate(centres_s: NDArray[np.float64]) -> float:
+    """Frames per second of a spectrogram (1 for fewer than two frames)."""
+    return 1.0 / float(centres_s[1] - centres_s[0]) if centres_s.size > 1 else 1.0
 
 
 def band_flatness(spectrogram: Spectrogram, band_hz: tuple[float, float]) -> float:

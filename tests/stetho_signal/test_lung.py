@@ -8,6 +8,7 @@ from numpy.typing import NDArray
 
 from firmware_bridge.synth import synthesize
 from stetho_signal import analyze
+from stetho_signal._spectra import frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.lung import find_crackles, lung_band, respiratory_rate
 from tests.stetho_signal.synthetic import FS_HZ, add_crackles, add_wheeze, breathing, pcg
@@ -275,6 +276,6 @@ def test_tone_held_just_over_100ms_is_a_wheeze(freq_hz: float) -> None:
 def test_a_flat_breath_envelope_has_no_rate() -> None:
     # The shared FFT autocorrelation returns zeros for a constant envelope: no rate, a note.
     notes: list[str] = []
-    band = np.full(int(20.0 * FS_HZ), 0.01)
-    assert respiratory_rate(band, FS_HZ, notes) is None
+    x = np.full(int(20.0 * FS_HZ), 0.01)
+    assert respiratory_rate(frame_power(x, FS_HZ, 256, 128), notes) is None
     assert notes == ["no breathing pattern in the recording"]
