@@ -55,7 +55,7 @@ def evaluate_icbhi(data_dir: Path) -> dict[str, Any]:
     ``per_cycle_detections`` (crackles: any crackle time inside the cycle, whatever the
     recording's count; wheezes as before), ``per_device`` (the same confusions per
     stethoscope, from the file name, so that a device's own artefacts show) and each
-    recording's cycle confusions in ``recordings_detail``.
+    recording's cycle confusions and crackle times in ``recordings_detail``.
     """
     tally = _Tally()
     records = []
@@ -75,6 +75,7 @@ def evaluate_icbhi(data_dir: Path) -> dict[str, Any]:
                 "crackle_cycles": int((cycles[:, 2] > 0).sum()),
                 "wheeze_cycles": int((cycles[:, 3] > 0).sum()),
                 "crackles_found": len(lung.crackle_times_s),
+                "crackle_times_s": list(lung.crackle_times_s),
                 "wheeze_intervals": len(lung.wheeze_intervals_s),
                 **tally.add(lung, cycles, device),
                 "rr_reference_bpm": round(60.0 / float(np.median(durations)), 1),
