@@ -39,7 +39,9 @@ _BACKGROUND_QUANTILE = 0.25
 _NOISE_PEAK_LEVEL = 2.0
 _LINK_SPAN_PERIODS = 1.6  # longest link, in cycles; beyond it the chain restarts (gap)
 # A sound left out of a chain's diastole counts against the chain when it is clear and at least
-# three quarters of the height of the chain's median S1: a beat the chain dropped.
+# three quarters of the height of the chain's median S1: a beat the chain dropped. Below S1's
+# own level because S1 loudness varies from beat to beat in atrial fibrillation; on synthetic
+# sweeps 0.6 let noise and murmur peaks of slow noisy hearts count, 0.85 missed dropped beats.
 _DROPPED_BEAT_LEVEL = 0.75
 
 
@@ -134,8 +136,8 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     quiet phase; a clear sound there, nearly as loud as the chain's own S1s, is a beat it
     dropped. Systole is not searched (a systolic murmur fills it). The factor is the chain's
     sounds over its sounds plus dropped ones, so a chain that labels every clear sound keeps
-    its score and a score far ahead is not overturned by a few extra sounds (a gallop, a
-    knock).
+    its score and a score far ahead is not overturned by a few extra sounds (a knock). A third
+    heart sound nearly as loud as S1 in every diastole does count as dropped beats.
     """
     if score <= 0 or len(labels) < 3:
         return score
