@@ -49,15 +49,17 @@ def prepare(samples: NDArray[Any], fs_hz: float) -> PreparedAudio:
     scaled = _to_full_scale(mono)
     if scaled.size == 0:
         raise InvalidAudioError("no samples: the recording is empty")
-    if not np.all(np.isfinite(scaled)):
+    # Integer samples are finite by construction: only floats need the pass over the data.
+    if mono.dtype.kind == "f" and not np.all(np.isfinite(scaled)):
         raise InvalidAudioError("samples contain NaN or infinity: the recording is corrupt")
     duration = scaled.size / rate
     if duration < MIN_DURATION_S:
         raise InvalidAudioError(
             f"recording lasts {duration:.3f} s; at least {MIN_DURATION_S:.0f} s is needed"
         )
-    peak = float(np.max(np.abs(scaled)))
-    clipped = _clipped_fraction(scaled, peak)
+    magnitude = np.abs(scaled)
+    peak = float(np.max(magnitude))
+    clipped = _clipped_fraction(magnitude, peak)
     if peak > 1.0:
         # Out-of-range float input: bring it to full scale so squares cannot overflow.
         scaled = scaled / peak
@@ -100,22 +102,26 @@ def _to_full_scale(mono: NDArray[Any]) -> NDArray[np.float64]:
         with np.errstate(over="ignore", invalid="ignore"):
             return mono.astype(np.float64)
     if kind == "i":
-        return mono.astype(np.float64) / float(2 ** (8 * mono.dtype.itemsize - 1))
+        # One pass; scaling by a power of two is exact either way.
+        scaled: NDArray[np.float64] = np.multiply(
+            mono, 1.0 / 2 ** (8 * mono.dtype.itemsize - 1), dtype=np.float64
+        )
+        return scaled
     if kind == "u":
         half = float(2 ** (8 * mono.dtype.itemsize - 1))
         return (mono.astype(np.float64) - half) / half
     raise InvalidAudioError(f"unsupported sample type {mono.dtype}: use int16/int32/float")
 
 
-def _clipped_fraction(x: NDArray[np.float64], peak: float) -> float:
+def _clipped_fraction(magnitude: NDArray[np.float64], peak: float) -> float:
     """Fraction of samples on flat runs at the absolute peak (the signature of clipping)."""
     if peak <= 0.0:
         return 0.0
-    at_peak = np.abs(x) >= peak * (1.0 - _CLIP_TOLERANCE)
+    at_peak = magnitude >= peak * (1.0 - _CLIP_TOLERANCE)
     if int(np.count_nonzero(at_peak)) < _CLIP_RUN:
         return 0.0
     runs = run_lengths(at_peak)
-    return float(np.sum(runs[runs >= _CLIP_RUN])) / x.size
+    return float(np.sum(runs[runs >= _CLIP_RUN])) / magnitude.size
 
 
 def _resample(x: NDArray[np.float64], rate_hz: float) -> NDArray[np.float64]:

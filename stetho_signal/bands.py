@@ -74,8 +74,8 @@ class Spectrum:
 
     def band(
         self, band_hz: tuple[float, float], rate_hz: float, order: int = 4
-    ) -> NDArray[np.float64]:
-        """The zero-phase band-passed recording at ``rate_hz``.
+    ) -> NDArray[np.float32]:
+        """The zero-phase band-passed recording at ``rate_hz``, in single precision.
 
         Parameters
         ----------
@@ -88,12 +88,12 @@ class Spectrum:
 
         Returns
         -------
-        y : ndarray of float64, shape (ceil(n * rate_hz / fs_hz),)
+        y : ndarray of float32, shape (ceil(n * rate_hz / fs_hz),)
         """
         step, length = self._decimation(rate_hz)
         kept = self._filtered(band_hz, rate_hz, order, length)
-        full = fft.irfft(kept, length)
-        return self._unpadded(full, step).astype(np.float64)
+        full: NDArray[np.float32] = fft.irfft(kept, length)
+        return self._unpadded(full, step)
 
     def envelope(
         self, band_hz: tuple[float, float], rate_hz: float, order: int = 4

@@ -84,7 +84,7 @@ class LungResult:
     notes: tuple[str, ...]
 
 
-def lung_band(spectrum: Spectrum) -> NDArray[np.float64]:
+def lung_band(spectrum: Spectrum) -> NDArray[np.float32]:
     """The lung analysis band (150-1800 Hz) at the recording's rate: breath sounds with S1/S2
     mostly filtered out."""
     return spectrum.band(LUNG_ANALYSIS_BAND_HZ, spectrum.fs_hz)
@@ -93,7 +93,7 @@ def lung_band(spectrum: Spectrum) -> NDArray[np.float64]:
 def analyze_lung(
     x: NDArray[np.float64],
     spectrum: Spectrum,
-    band: NDArray[np.float64],
+    band: NDArray[np.float32],
     wheeze_min_duration_s: float,
     crackles_min_count: int,
 ) -> LungResult:

@@ -82,7 +82,7 @@ def _ramp(value: float, bad: float, good: float) -> float:
 
 
 def assess_quality(
-    band: NDArray[np.float64],
+    band: NDArray[np.floating],
     clipped_fraction: float,
     heartbeat: tuple[float, float] | None,
     flatness: float | None,
@@ -109,7 +109,7 @@ def assess_quality(
         Longest handling-noise burst in seconds (see :func:`handling_burst_s`); None to skip
         the check (lung recordings).
     """
-    rms = float(np.sqrt(np.mean(band**2))) if band.size else 0.0
+    rms = float(np.sqrt(np.mean(np.square(band), dtype=np.float64))) if band.size else 0.0
     level = 20.0 * float(np.log10(max(rms, 1e-12)))
     periodicity, prominence = heartbeat if heartbeat is not None else (None, None)
     measures = QualityMeasures(clipped_fraction, level, flatness, periodicity, prominence, handling)
@@ -138,7 +138,7 @@ def assess_quality(
     )
 
 
-def handling_burst_s(sub: NDArray[np.float64], fs_hz: float) -> float:
+def handling_burst_s(sub: NDArray[np.floating], fs_hz: float) -> float:
     """Longest burst of handling noise: sub-audible thumps of a slipping or lifted chest piece.
 
     Parameters
