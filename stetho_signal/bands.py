@@ -71,6 +71,9 @@ class Spectrum:
                 2.0 * data[-1] - data[-2 : -pad - 2 : -1]
             )
         self._bins: NDArray[np.complex64] = fft.rfft(padded)
+        # A lung analysis asks for the heart-sound envelope twice (heart sounds, then how long
+        # each lasts); the cache is per recording, so it dies with the analysis.
+        self._envelopes: dict[tuple[tuple[float, float], float, int], NDArray[np.float32]] = {}
 
     def band(
         self, band_hz: tuple[float, float], rate_hz: float, order: int = 4
@@ -101,8 +104,11 @@ class Spectrum:
         """Magnitude of the band's analytic signal at ``rate_hz`` (as ``abs(hilbert(band))``).
 
         Returned with the mirror padding, which later smoothing uses as ``sosfiltfilt`` would;
-        :meth:`unpad` removes it.
+        :meth:`unpad` removes it. Read-only: the same array is returned to every caller.
         """
+        key = (band_hz, rate_hz, order)
+        if key in self._envelopes:
+            return self._envelopes[key]
         _, length = self._decimation(rate_hz)
         kept = self._filtered(band_hz, rate_hz, order, length)
         # The analytic signal: positive frequencies doubled, negative ones dropped.
@@ -110,6 +116,8 @@ class Spectrum:
         analytic[: kept.size] = kept
         analytic[1 : (length + 1) // 2] *= 2.0
         magnitude: NDArray[np.float32] = np.abs(fft.ifft(analytic))
+        magnitude.flags.writeable = False
+        self._envelopes[key] = magnitude
         return magnitude
 
     def unpad(self, padded: NDArray[_Sample], rate_hz: float) -> NDArray[_Sample]:

@@ -90,3 +90,12 @@ def test_short_recordings_and_odd_lengths_keep_their_length() -> None:
 def test_a_rate_that_does_not_divide_the_recording_rate_is_refused() -> None:
     with pytest.raises(ValueError, match="does not divide"):
         Spectrum(_noise(1.0), FS_HZ).band(HEART_BAND_HZ, 3000.0)
+
+
+def test_an_envelope_is_computed_once_per_recording_and_cannot_be_altered() -> None:
+    spectrum = Spectrum(_noise(2.0), FS_HZ)
+    first = spectrum.envelope(HEART_BAND_HZ, FS_HZ / 4)
+    assert spectrum.envelope(HEART_BAND_HZ, FS_HZ / 4) is first
+    assert spectrum.envelope(HEART_BAND_HZ, FS_HZ / 4, order=2) is not first
+    with pytest.raises(ValueError):
+        first[0] = 0.0
