@@ -206,7 +206,7 @@ def expected_systole_s(period_s: float) -> float:
 
 
 def _systole_lag(ac: NDArray[np.float64], period: int, fs_hz: float) -> int:
-    """S1-S2 interval: the highest autocorrelation within +-30 % of the expected systole.
+    """S1-S2 interval: the highest autocorrelation peak within +-30 % of the expected systole.
 
     The prior keeps a murmur that fills systole, or a split sound, from passing for S2; the
     upper bound is half the period (systole is the shorter phase).
@@ -217,4 +217,9 @@ def _systole_lag(ac: NDArray[np.float64], period: int, fs_hz: float) -> int:
     window = ac[low:high]
     if window.size == 0:
         return min(round(expected), max(period // 2, 1))
+    # A maximum at the window's edge belongs to a lag outside it (S1 to a loud S3 at slow rates
+    # lies ~40 % past the expected systole): the highest peak inside wins.
+    inner, _ = signal.find_peaks(window)
+    if inner.size:
+        return low + int(inner[np.argmax(window[inner])])
     return low + int(np.argmax(window))

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
-from stetho_signal.envelope import CycleEstimate
+from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["HeartSounds", "segment_heart_sounds"]
 
@@ -43,6 +43,9 @@ _LINK_SPAN_PERIODS = 1.6  # longest link, in cycles; beyond it the chain restart
 # own level because S1 loudness varies from beat to beat in atrial fibrillation; on synthetic
 # sweeps 0.6 let noise and murmur peaks of slow noisy hearts count, 0.85 missed dropped beats.
 _DROPPED_BEAT_LEVEL = 0.75
+# A gallop's extra sound keeps its delay from S2 (S3) or to S1 (S4) within +-40 ms: two to four
+# envelope samples of peak jitter plus the beat-to-beat spread of a 130-180 ms S3 delay.
+_LOCKED_S = 0.04
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,10 @@ def segment_heart_sounds(
         Candidate periods and systolic intervals, the autocorrelation's favourite first; the
         one whose best chain scores highest wins (model selection between e.g. a beat and an
         S1-S2 interval mistaken for one), its score scaled down for clear sounds it leaves in
-        its diastoles (see :func:`_explained_score`).
+        its diastoles (see :func:`_explained_score`). Also weighed: the cycle of the loud
+        sounds (:func:`_cycle_from_sounds`), the favourite's period with the expected systole
+        (:func:`stetho_signal.envelope.expected_systole_s`: a murmur or a loud S3 can pull the
+        autocorrelation's S1-S2 lag) and the cycle of a triple rhythm (:func:`_gallop_cycle`).
 
     Returns
     -------
@@ -89,9 +95,15 @@ def segment_heart_sounds(
         empty = np.zeros(0)
         return HeartSounds(empty, empty), cycles[0]
     models = list(cycles)
-    from_sounds = _cycle_from_sounds(candidates, cycles[0])
-    if from_sounds is not None and not any(_same_model(from_sounds, c) for c in cycles):
-        models.append(from_sounds)
+    first = cycles[0]
+    expected = CycleEstimate(first.period_s, expected_systole_s(first.period_s), first.periodicity)
+    for extra in (
+        _cycle_from_sounds(candidates, first),
+        expected,
+        _gallop_cycle(candidates, first),
+    ):
+        if extra is not None and not any(_same_model(extra, c) for c in models):
+            models.append(extra)
     labels, cycle = _most_explaining(_best_chains(candidates, models), models, candidates)
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
@@ -136,8 +148,9 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     quiet phase; a clear sound there, nearly as loud as the chain's own S1s, is a beat it
     dropped. Systole is not searched (a systolic murmur fills it). The factor is the chain's
     sounds over its sounds plus dropped ones, so a chain that labels every clear sound keeps
-    its score and a score far ahead is not overturned by a few extra sounds (a knock). A third
-    heart sound nearly as loud as S1 in every diastole does count as dropped beats.
+    its score and a score far ahead is not overturned by a few extra sounds (a knock). A sound
+    at a fixed delay from S2 or from the next S1 in most diastoles is a loud third or fourth
+    heart sound (a gallop), not dropped beats (:func:`_recurring`).
     """
     if score <= 0 or len(labels) < 3:
         return score
@@ -155,8 +168,23 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
         return score
     starts, ends = cands.times_s[peaks[diastoles]], cands.times_s[peaks[diastoles + 1]]
     k = np.searchsorted(starts, times, side="right") - 1  # the diastole starting before each
-    dropped = int(np.sum((k >= 0) & (times < ends[np.maximum(k, 0)])))
+    inside = (k >= 0) & (times < ends[np.maximum(k, 0)])
+    times, k = times[inside], k[inside]
+    extra = _recurring(times - starts[k], diastoles.size) | _recurring(
+        ends[k] - times, diastoles.size
+    )
+    dropped = int(np.sum(~extra))
     return score * len(labels) / (len(labels) + dropped)
+
+
+def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool_]:
+    """The sounds at one fixed delay from a diastole's S2 (or from its end, S1), when one recurs
+    in at least half the diastoles: a third (or fourth) heart sound, locked to the beat, not a
+    beat the chain dropped, which an irregular rhythm puts anywhere in diastole."""
+    if delays_s.size < max(diastoles / 2, 3):
+        return np.zeros(delays_s.size, dtype=bool)
+    near = np.abs(delays_s - float(np.median(delays_s))) <= _LOCKED_S
+    return near if np.sum(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
 
 
 def _same_model(a: CycleEstimate, b: CycleEstimate) -> bool:
@@ -212,6 +240,30 @@ def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimat
     shorter = np.minimum(gaps[:-1], gaps[1:])
     systole = min(float(np.median(shorter)), 0.5 * period)
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
+
+
+def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
+    """Cycle of a triple rhythm: three loud sounds a beat (S1, S2 and a loud S3 or S4).
+
+    Then the time from one loud sound to the third after it is a whole cycle, steadier than the
+    time to the second after it (which takes turns between S1-S3, S2-S1 and S3-S2); in a
+    rhythm of two sounds a beat it is the other way round, and no model is offered.
+    """
+    times = cands.times_s[cands.reward >= _LOUD_REWARD]
+    if times.size < 7:
+        return None
+    spans2, spans3 = times[2:] - times[:-2], times[3:] - times[:-3]
+    period = float(np.median(spans3))
+    if _relative_spread(spans3) >= _relative_spread(spans2):
+        return None
+    systole = min(expected_systole_s(period), 0.5 * period)
+    return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
+
+
+def _relative_spread(x: NDArray[np.float64]) -> float:
+    """Median absolute deviation over the median."""
+    centre = float(np.median(x))
+    return float(np.median(np.abs(x - centre))) / max(centre, 1e-12)
 
 
 _Chain = list[tuple[int, int]]  # [(peak index, label), ...]

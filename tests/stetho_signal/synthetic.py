@@ -6,6 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 FS_HZ = 4000.0
+S3_DELAY_S = 0.15  # S3 130-180 ms after A2 (JAMA 1978;239:2790)
 
 
 def systole_s(period_s: float) -> float:
@@ -40,8 +41,13 @@ def pcg(
     murmur: float = 0.0,
     noise: float = 0.01,
     seed: int = 0,
+    s3: float = 0.0,
 ) -> tuple[NDArray[np.float64], list[float], list[float]]:
-    """A phonocardiogram with S1 (50 Hz, loud) and S2 (90 Hz, softer); returns x, S1, S2 times."""
+    """A phonocardiogram with S1 (50 Hz, loud) and S2 (90 Hz, softer); returns x, S1, S2 times.
+
+    ``s3`` adds a third heart sound (35 Hz) of that amplitude 150 ms after each S2 (S1 is 0.5,
+    S2 0.3): a ventricular gallop.
+    """
     period = 60.0 / rate_bpm
     n = int(duration_s * fs_hz)
     x = np.zeros(n)
@@ -52,6 +58,8 @@ def pcg(
         x += 0.5 * _burst(n, t, 50.0, 0.02, fs_hz)
     for t in s2_times:
         x += 0.3 * _burst(n, t, 90.0, 0.015, fs_hz)
+    for t in s2_times if s3 > 0 else []:
+        x += s3 * _burst(n, t + S3_DELAY_S, 35.0, 0.02, fs_hz)
     rng = np.random.default_rng(seed + 1)
     if murmur > 0:
         tt = np.arange(n) / fs_hz
