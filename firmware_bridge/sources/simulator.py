@@ -23,14 +23,15 @@ from firmware_bridge.gatt import ControlCommand, ControlResponse, Opcode, Result
 from firmware_bridge.sources.faults import LinkFaults
 from firmware_bridge.synth import StethoscopeSynth
 
-__all__ = ["PeripheralConfig", "SimulatedAir", "SimulatedStethoscope"]
+__all__ = ["FRAMES_PER_TURN", "PeripheralConfig", "SimulatedAir", "SimulatedStethoscope"]
 
 Notify = Callable[[bytes], None]
 _HEADER_BYTES: Final = 12
-# Longest the simulator sends frames without yielding. A loaded machine at a high `speed` can
-# fall behind the simulated clock; catching up in one go would starve the event loop that must
-# receive those frames (keep-alives missed, SIGTERM unanswered, the inbox growing without end).
-_TURN_S: Final = 0.02
+# Most frames the simulator sends without yielding (about 1 s of audio). A loaded machine at a
+# high `speed` can fall behind the simulated clock; catching up in one go would starve the event
+# loop that must receive those frames (keep-alives missed, SIGTERM unanswered, the inbox growing
+# without end).
+FRAMES_PER_TURN: Final = 32
 
 
 @dataclass(frozen=True)
@@ -209,14 +210,15 @@ class SimulatedStethoscope:
         stream_started_s = self._synth.position / self.sample_rate_hz
         while True:
             target = self._device_position()
-            turn_ends = time.monotonic() + _TURN_S
+            sent = 0
             while self._synth.position + self.samples_per_frame() <= target:
                 self._send_frame(first)
                 first = False
                 if self._disconnect_due(stream_started_s):
                     self.disconnect(by_peripheral=True)
                     return
-                if time.monotonic() > turn_ends:
+                sent += 1
+                if sent == FRAMES_PER_TURN:
                     break  # behind the clock: let the host run before sending the rest
             caught_up = self._synth.position + self.samples_per_frame() > target
             await asyncio.sleep(period_s if caught_up else 0)
