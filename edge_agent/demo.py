@@ -152,10 +152,14 @@ def _summary(console: Console, agent: Agent, view: DoctorView, elapsed_s: float)
         )
     console.print(table)
     stored = sum(s.recordings for s in agent.state.devices.values())
+    # Stopping the agent keeps the recordings in progress, as partial ones: not lost, but not
+    # part of what the demo waited for.
+    partial = sum(1 for r in agent.state.recordings if r.recording.partial)
     received = sum(view.recording_ids.values())
     console.print(
         f"recordings published: {received}, "
-        f"stored: {stored}, received: {received}, alerts received: {view.alerts}, "
+        f"stored: {stored - partial}, received: {received}, alerts received: {view.alerts}, "
         f"audio: {view.audio_bytes / 1024:.0f} KiB FLAC, time: {elapsed_s:.1f} s"
+        + (f"; {partial} partial recording(s) in progress at the end kept" if partial else "")
     )
     return view.complete(len(DEMO_DEVICES))
