@@ -11,6 +11,7 @@ import contextlib
 import json
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,9 @@ async def run_demo(seconds: float, console: Console) -> bool:
 
 
 def _summary(console: Console, agent: Agent, view: DoctorView, elapsed_s: float) -> bool:
+    # Stopping the agent keeps the recordings in progress, as partial ones: not lost, but not
+    # part of what the demo waited for.
+    partial = Counter(r.recording.device for r in agent.state.recordings if r.recording.partial)
     table = Table(title="stetho demo summary")
     for column in ("device", "stored", "received by doctor", "last triage"):
         table.add_column(column)
@@ -146,20 +150,17 @@ def _summary(console: Console, agent: Agent, view: DoctorView, elapsed_s: float)
         stats = agent.state.devices.get(device["id"])
         table.add_row(
             device["id"],
-            str(stats.recordings if stats else 0),
+            str((stats.recordings if stats else 0) - partial[device["id"]]),
             str(view.recording_ids.get(device["id"], 0)),
             (stats.last_level if stats else None) or "-",
         )
     console.print(table)
-    stored = sum(s.recordings for s in agent.state.devices.values())
-    # Stopping the agent keeps the recordings in progress, as partial ones: not lost, but not
-    # part of what the demo waited for.
-    partial = sum(1 for r in agent.state.recordings if r.recording.partial)
+    stored = sum(s.recordings for s in agent.state.devices.values()) - partial.total()
     received = sum(view.recording_ids.values())
     console.print(
         f"recordings published: {received}, "
-        f"stored: {stored - partial}, received: {received}, alerts received: {view.alerts}, "
+        f"stored: {stored}, received: {received}, alerts received: {view.alerts}, "
         f"audio: {view.audio_bytes / 1024:.0f} KiB FLAC, time: {elapsed_s:.1f} s"
-        + (f"; {partial} partial recording(s) in progress at the end kept" if partial else "")
+        + (f"; {partial.total()} in progress at the end, kept as partial" if partial else "")
     )
     return view.complete(len(DEMO_DEVICES))

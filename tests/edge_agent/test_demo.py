@@ -3,8 +3,13 @@
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
+from rich.console import Console
+
+from edge_agent.daemon import DeviceStats
+from edge_agent.demo import DEMO_DEVICES, DoctorView, _summary
 
 pytestmark = pytest.mark.broker
 
@@ -24,3 +29,24 @@ def test_demo_ends_by_itself_with_alerts_and_a_summary() -> None:
     published, stored, received = map(int, counts.groups())
     # A device may finish a third recording while the demo stops: stored, not yet received.
     assert published == received == 8 and stored >= 8
+
+
+def test_recordings_in_progress_when_the_demo_stops_are_counted_apart() -> None:
+    devices = [d["id"] for d in DEMO_DEVICES]
+    agent = SimpleNamespace(
+        state=SimpleNamespace(
+            devices={d: DeviceStats(recordings=3, last_level="routine") for d in devices},
+            recordings=[
+                SimpleNamespace(recording=SimpleNamespace(device=d, partial=p))
+                for d in devices
+                for p in (False, False, True)
+            ],
+        )
+    )
+    view = DoctorView(Console())
+    view.recording_ids = dict.fromkeys(devices, 2)
+    console = Console(width=200, record=True)
+    assert _summary(console, agent, view, 1.0)  # type: ignore[arg-type]
+    text = console.export_text()
+    assert "stored: 8, received: 8" in text
+    assert "4 in progress at the end, kept as partial" in text
