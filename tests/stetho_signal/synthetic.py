@@ -165,3 +165,22 @@ def add_rumble(
             inside = (t >= a) & (t < end)
             gain[inside] = np.maximum(gain[inside], 0.4 + 0.6 * (t[inside] - a) / presystolic_s)
     x += level * hiss * gain
+
+
+def voice(duration_s: float, level: float, seed: int = 0) -> NDArray[np.float64]:
+    """Speech-like syllables: a glottal-like series of 8 harmonics over a 110-220 Hz fundamental,
+    the pitch gliding down (a resident or someone in the room talking)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * FS_HZ)) / FS_HZ
+    x = np.zeros(t.size)
+    start = 0.5
+    while start < duration_s - 0.5:
+        length = rng.uniform(0.2, 0.45)
+        inside = (t >= start) & (t < start + length)
+        u = t[inside] - start
+        pitch = rng.uniform(110.0, 220.0) * (1.0 - 0.2 * u / length)
+        phase = 2 * np.pi * np.cumsum(pitch) / FS_HZ
+        series = sum(0.7 ** (k - 1) * np.sin(k * phase) for k in range(1, 9))
+        x[inside] = level * np.sin(np.pi * u / length) * series
+        start += length + rng.uniform(0.2, 0.6)
+    return x

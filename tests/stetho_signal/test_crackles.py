@@ -10,7 +10,7 @@ from scipy import signal
 from stetho_signal import analyze
 from stetho_signal.bands import Spectrum
 from stetho_signal.lung import find_crackles, lung_band
-from tests.stetho_signal.synthetic import FS_HZ, breathing, pcg
+from tests.stetho_signal.synthetic import FS_HZ, breathing, pcg, voice
 
 _TIMES_S = [2.1, 2.4, 6.3, 10.2, 14.8]
 
@@ -86,30 +86,12 @@ def test_heart_sounds_alone_are_not_crackles(seed: int) -> None:
     assert lung is not None and lung.crackle_times_s == ()
 
 
-def _voice(duration_s: float, level: float, seed: int) -> NDArray[np.float64]:
-    """Voiced syllables: 8 harmonics over a 110-220 Hz fundamental gliding down."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(duration_s * FS_HZ)) / FS_HZ
-    x = np.zeros(t.size)
-    start = 0.5
-    while start < duration_s - 0.5:
-        length = rng.uniform(0.2, 0.45)
-        inside = (t >= start) & (t < start + length)
-        u = t[inside] - start
-        pitch = rng.uniform(110.0, 220.0) * (1.0 - 0.2 * u / length)
-        phase = 2 * np.pi * np.cumsum(pitch) / FS_HZ
-        series = sum(0.7 ** (k - 1) * np.sin(k * phase) for k in range(1, 9))
-        x[inside] = level * np.sin(np.pi * u / length) * series
-        start += length + rng.uniform(0.2, 0.6)
-    return x
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_breath_noise_and_voice_are_not_crackles(seed: int) -> None:
     lung = analyze(breathing(16.0, 60.0, seed=seed), FS_HZ, "lung").lung
     assert lung is not None and lung.crackle_times_s == ()
     for level in (0.1, 0.03):
-        x = breathing(15.0, 20.0, seed=seed) + _voice(20.0, level, seed)
+        x = breathing(15.0, 20.0, seed=seed) + voice(20.0, level, seed)
         lung = analyze(x, FS_HZ, "lung").lung
         assert lung is not None and lung.crackle_times_s == ()
 

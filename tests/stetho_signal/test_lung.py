@@ -11,7 +11,14 @@ from stetho_signal import analyze
 from stetho_signal._spectra import frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.lung import find_crackles, lung_band, respiratory_rate
-from tests.stetho_signal.synthetic import FS_HZ, add_crackles, add_wheeze, breathing, pcg
+from tests.stetho_signal.synthetic import (
+    FS_HZ,
+    add_crackles,
+    add_wheeze,
+    breathing,
+    pcg,
+    voice,
+)
 
 
 def test_respiratory_rate_of_synthetic_breathing() -> None:
@@ -121,24 +128,6 @@ def test_simulator_wheezes_are_found_and_plain_breathing_is_not(seed: int) -> No
     assert plain is not None and plain.wheeze is False
 
 
-def _voice(duration_s: float, level: float, seed: int = 0) -> NDArray[np.float64]:
-    """Speech-like syllables: a glottal-like series of 8 harmonics, the pitch gliding down."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(duration_s * FS_HZ)) / FS_HZ
-    x = np.zeros(t.size)
-    start = 0.5
-    while start < duration_s - 0.5:
-        length = rng.uniform(0.2, 0.45)
-        inside = (t >= start) & (t < start + length)
-        u = t[inside] - start
-        pitch = rng.uniform(110.0, 220.0) * (1.0 - 0.2 * u / length)
-        phase = 2 * np.pi * np.cumsum(pitch) / FS_HZ
-        series = sum(0.7 ** (k - 1) * np.sin(k * phase) for k in range(1, 9))
-        x[inside] = level * np.sin(np.pi * u / length) * series
-        start += length + rng.uniform(0.2, 0.6)
-    return x
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_speech_over_breathing_is_not_a_wheeze(seed: int) -> None:
     # Voiced sound (the patient or someone in the room talking) is a harmonic series over a
@@ -146,13 +135,13 @@ def test_speech_over_breathing_is_not_a_wheeze(seed: int) -> None:
     # speech as loud as the breath hides harmonics 2-5 in breath noise, and a fragment of its
     # fundamental alone can still pass (2 of 10 seeds at 0.03, 8 of 10 at 0.01).
     for level in (0.1, 0.03):
-        x = breathing(15.0, 20.0, seed=seed) + _voice(20.0, level, seed)
+        x = breathing(15.0, 20.0, seed=seed) + voice(20.0, level, seed)
         lung = analyze(x, FS_HZ, "lung").lung
         assert lung is not None and lung.wheeze is False
 
 
 def test_wheeze_is_found_while_someone_talks() -> None:
-    x = breathing(15.0, 20.0) + _voice(20.0, 0.01)
+    x = breathing(15.0, 20.0) + voice(20.0, 0.01)
     add_wheeze(x, 6.0, 6.8, freq_hz=400.0)
     lung = analyze(x, FS_HZ, "lung").lung
     assert lung is not None and lung.wheeze
@@ -161,7 +150,7 @@ def test_wheeze_is_found_while_someone_talks() -> None:
 
 
 @pytest.mark.parametrize("freq_hz", [200.0, 300.0])
-def test_wheeze_with_a_second_harmonic_is_not_taken_for_voice(freq_hz: float) -> None:
+def test_wheeze_with_a_second_harmonic_is_not_taken_forvoice(freq_hz: float) -> None:
     # Only a fundamental that is itself a tone makes a voice-like series: breath noise under
     # a wheeze's second harmonic does not.
     x = breathing(15.0, 20.0)
