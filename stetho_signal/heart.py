@@ -286,16 +286,7 @@ def _mid_levels(
     index = np.minimum(lo[:, None] + offsets[None, :], env.size - 1)
     rows = np.where(offsets[None, :] < lengths[:, None], env[index], np.inf)
     rows.sort(axis=1)
-    return _row_medians(rows, lengths)
-
-
-def _row_medians(rows: NDArray[np.float64], lengths: NDArray[np.intp]) -> NDArray[np.float64]:
-    """Median of each sorted row over its first ``lengths`` entries (the rest is padding)."""
-    picked = np.arange(lengths.size)
-    medians: NDArray[np.float64] = 0.5 * (
-        rows[picked, (lengths - 1) // 2] + rows[picked, lengths // 2]
-    )
-    return medians
+    return _row_quantiles(rows, lengths, 0.5)
 
 
 def _row_quantiles(
