@@ -256,8 +256,8 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
     period = float(np.median(spans3))
     if _relative_spread(spans3) >= _relative_spread(spans2):
         return None
-    systole = min(expected_systole_s(period), 0.5 * period)
-    return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
+    # Weissler's systole is always under half the cycle (expected_systole_s).
+    return CycleEstimate(period, expected_systole_s(period), cycle.periodicity)
 
 
 def _relative_spread(x: NDArray[np.float64]) -> float:
