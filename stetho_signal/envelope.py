@@ -15,6 +15,7 @@ __all__ = [
     "HEART_RATE_HZ",
     "SOUND_BAND_HZ",
     "CycleEstimate",
+    "autocorrelation",
     "estimate_cycles",
     "expected_systole_s",
     "heart_envelope",
@@ -98,8 +99,9 @@ def heart_envelope(
     return result
 
 
-def _autocorrelation(env: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Biased autocorrelation normalised to 1 at lag 0 (FFT, zero-padded)."""
+def autocorrelation(env: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Biased autocorrelation normalised to 1 at lag 0 (FFT, zero-padded); all zeros for a
+    constant series. Shared by the heart's cycle search and the lung's breath rate."""
     centred = env - np.mean(env)
     n = centred.size
     spectrum = np.fft.rfft(centred, 2 * n)
@@ -129,7 +131,7 @@ def estimate_cycles(
     expectation (:func:`expected_systole_s`) and below half the period.
     """
     # Loud artefacts (a knock, a cry) would dominate the autocorrelation: cap them.
-    ac = _autocorrelation(np.minimum(env, np.quantile(env, _AC_CAP_QUANTILE)))
+    ac = autocorrelation(np.minimum(env, np.quantile(env, _AC_CAP_QUANTILE)))
     min_lag = int(np.floor(fs_hz * 60.0 / MAX_RATE_BPM))
     # 5 % beyond the slowest rate so that a peak right at 30 bpm is still a local maximum.
     max_lag = min(int(np.ceil(1.05 * fs_hz * 60.0 / MIN_RATE_BPM)), int(env.size * 0.6))

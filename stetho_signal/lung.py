@@ -15,7 +15,7 @@ from stetho_signal.envelope import (
     ENVELOPE_RATE_HZ,
     HEART_RATE_HZ,
     SOUND_BAND_HZ,
-    _autocorrelation,
+    autocorrelation,
     heart_envelope,
 )
 from stetho_signal.wheezes import HEART_GATE_S, WHEEZE_NPERSEG, find_wheezes
@@ -174,7 +174,7 @@ def respiratory_rate(spectrogram: Spectrogram, notes: list[str]) -> float | None
         notes.append("respiratory rate needs at least two breaths; the clip is too short")
         return None
     # The heart analysis's estimator (FFT, biased, 1 at lag 0; all zeros for a flat envelope).
-    acs = np.array([_autocorrelation(env)[: max_lag + 1] for env in envelopes])
+    acs = np.array([autocorrelation(env)[: max_lag + 1] for env in envelopes])
     if not np.any(acs[:, 0] > 0):
         notes.append("no breathing pattern in the recording")
         return None
