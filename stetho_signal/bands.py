@@ -103,18 +103,24 @@ class Spectrum:
     ) -> NDArray[np.float32]:
         """Magnitude of the band's analytic signal at ``rate_hz`` (as ``abs(hilbert(band))``).
 
-        Returned with the mirror padding, which later smoothing uses as ``sosfiltfilt`` would;
-        :meth:`unpad` removes it. Read-only: the same array is returned to every caller.
+        The analytic signal has no negative frequencies, so a complex series at ``rate_hz``
+        holds the band up to ``rate_hz`` itself (not half of it): a 25-200 Hz envelope needs
+        only 500 samples a second. Returned with the mirror padding, which later smoothing uses
+        as ``sosfiltfilt`` would; :meth:`unpad` removes it. Read-only: the same array is
+        returned to every caller.
         """
         key = (band_hz, rate_hz, order)
         if key in self._envelopes:
             return self._envelopes[key]
         _, length = self._decimation(rate_hz)
-        kept = self._filtered(band_hz, rate_hz, order, length)
-        # The analytic signal: positive frequencies doubled, negative ones dropped.
+        count = min(length, self.length // 2 + 1)
+        # Designed at the recording's rate: the response is needed up to ``rate_hz``, past the
+        # Nyquist frequency of a filter designed at ``rate_hz``.
+        gain = _squared_response(band_hz, self.fs_hz, order, self.length)[:count]
         analytic = np.zeros(length, dtype=np.complex64)
-        analytic[: kept.size] = kept
-        analytic[1 : (length + 1) // 2] *= 2.0
+        analytic[:count] = self._bins[:count] * (gain * np.float32(length / self.length))
+        # Positive frequencies doubled; DC (and the Nyquist bin at the full rate) kept once.
+        analytic[1 : min(count, (self.length + 1) // 2)] *= 2.0
         magnitude: NDArray[np.float32] = np.abs(fft.ifft(analytic))
         magnitude.flags.writeable = False
         self._envelopes[key] = magnitude

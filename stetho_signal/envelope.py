@@ -11,6 +11,7 @@ from scipy import signal
 from stetho_signal.bands import Spectrum, smooth_resampled
 
 __all__ = [
+    "ANALYTIC_RATE_HZ",
     "ENVELOPE_RATE_HZ",
     "HEART_RATE_HZ",
     "SOUND_BAND_HZ",
@@ -32,6 +33,9 @@ trustworthy CirCor development recordings where 25-400 Hz found it on 3)."""
 HEART_RATE_HZ = 1000.0
 """Rate of the heart bands: the heart band ends at 400 Hz, so 1 kHz holds it at a quarter of
 the cost of 4 kHz."""
+ANALYTIC_RATE_HZ = 500.0
+"""Rate of the heart bands' analytic signals: with no negative frequencies, a complex series at
+500 Hz holds everything up to 500 Hz, past the 400 Hz top of any heart band."""
 MIN_RATE_BPM = 30.0
 MAX_RATE_BPM = 220.0
 _ENVELOPE_CUTOFF_HZ = 20.0
@@ -72,7 +76,7 @@ def heart_envelope(
     Parameters
     ----------
     spectrum : Spectrum
-        The recording (any rate that :data:`HEART_RATE_HZ` and the envelope rate divide).
+        The recording (any rate that :data:`ANALYTIC_RATE_HZ` and the envelope rate divide).
     band_hz : (float, float)
         Band in Hz; the default holds S1 and S2 (:data:`SOUND_BAND_HZ`).
 
@@ -84,14 +88,14 @@ def heart_envelope(
 
     Notes
     -----
-    The magnitude of the band's analytic signal at 1 kHz is smoothed in the log domain (a
+    The magnitude of the band's analytic signal at 500 Hz is smoothed in the log domain (a
     homomorphic envelope, as in Schmidt et al. 2010 and Springer et al. 2016) by a 20 Hz
     zero-phase low-pass, then sampled at 100 Hz.
     """
-    magnitude = spectrum.envelope(band_hz, HEART_RATE_HZ)
+    magnitude = spectrum.envelope(band_hz, ANALYTIC_RATE_HZ)
     floor = np.float32(max(float(np.max(magnitude)) * 1e-6, 1e-12))
     log_env = smooth_resampled(
-        np.log(magnitude + floor), HEART_RATE_HZ, _ENVELOPE_CUTOFF_HZ, ENVELOPE_RATE_HZ
+        np.log(magnitude + floor), ANALYTIC_RATE_HZ, _ENVELOPE_CUTOFF_HZ, ENVELOPE_RATE_HZ
     )
     env = np.exp(spectrum.unpad(log_env, ENVELOPE_RATE_HZ))
     scale = float(np.quantile(env, _NORMALISING_QUANTILE))

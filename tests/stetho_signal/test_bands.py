@@ -61,6 +61,20 @@ def test_envelope_is_the_magnitude_of_the_analytic_band() -> None:
     assert _relative_error(_middle(got, FS_HZ), _middle(expected, FS_HZ)) < 0.01
 
 
+# The 25-400 Hz band's skirt past 500 Hz (-8 dB at 500 Hz) is what the 500 Hz series leaves out.
+@pytest.mark.parametrize(("band_hz", "tolerance"), [((25.0, 200.0), 1e-3), (HEART_BAND_HZ, 0.05)])
+def test_an_envelope_at_a_complex_rate_above_the_band_loses_nothing(
+    band_hz: tuple[float, float], tolerance: float
+) -> None:
+    # The analytic signal has no negative frequencies: at 500 Hz it holds 0-500 Hz, so its
+    # samples are those of the full-rate envelope, not an aliased copy.
+    spectrum = Spectrum(_noise(6.0, seed=4), FS_HZ)
+    full = spectrum.unpad(spectrum.envelope(band_hz, FS_HZ), FS_HZ)[::8]
+    got = spectrum.unpad(spectrum.envelope(band_hz, FS_HZ / 8), FS_HZ / 8)
+    assert got.shape == full.shape
+    assert _relative_error(got, full) < tolerance
+
+
 def test_a_tone_keeps_its_amplitude_in_band_and_is_removed_out_of_band() -> None:
     t = np.arange(round(4.0 * FS_HZ)) / FS_HZ
     spectrum = Spectrum(np.sin(2 * np.pi * 100.0 * t) + np.sin(2 * np.pi * 1500.0 * t), FS_HZ)
