@@ -24,8 +24,14 @@ __all__ = ["PAD_S", "Spectrum", "smooth_resampled"]
 _Sample = TypeVar("_Sample", bound=np.generic)
 
 PAD_S = 0.25
-"""Mirror padding at each end: the filters' responses (a 5 Hz edge at order 2 is the longest)
-have decayed well before it, so the circular transform does not wrap one end into the other."""
+"""Mirror padding at each end, at most: the filters' responses (a 5 Hz edge at order 2 is the
+longest) have decayed well before it, so the circular transform does not wrap one end into the
+other."""
+MIN_PAD_S = 0.2
+"""Mirror padding at each end, at least: the forward-backward response of that longest filter
+is down to 0.4 % of its peak (0.3 % at 0.25 s). Padding between the two lets a recording fit a
+faster transform: 20 s at 4 kHz takes 81,920 points (2**14 * 5) instead of 86,400, and its
+forward transform, the largest one, about 40 % less time."""
 
 # Every rate that is cut from the spectrum, and the envelope rate, divide the recording's
 # rate by these; transform lengths are multiples of all of them.
@@ -55,11 +61,14 @@ class Spectrum:
         data = np.asarray(x).ravel()
         self.fs_hz = float(fs_hz)
         self.size = data.size
-        pad = min(_GRID * math.ceil(PAD_S * fs_hz / _GRID), _GRID * ((data.size - 1) // _GRID))
-        self.pad = pad
+        most = _GRID * ((data.size - 1) // _GRID)  # an odd extension reflects inner samples
+        least = min(_GRID * math.ceil(MIN_PAD_S * fs_hz / _GRID), most)
         self.length = _GRID * fft.next_fast_len(
-            math.ceil(max(data.size + 2 * pad, 1) / _GRID), real=True
+            math.ceil(max(data.size + 2 * least, 1) / _GRID), real=True
         )
+        spare = _GRID * ((self.length - data.size) // (2 * _GRID))
+        pad = min(_GRID * math.ceil(PAD_S * fs_hz / _GRID), spare, most)
+        self.pad = pad
         # One single-precision buffer, mirrored ends and zero fill written in place: single
         # precision halves the cost of the transforms, and its 1e-7 relative error is far below
         # any level the analysis compares (the quietest is 1e-6 of the peak).
