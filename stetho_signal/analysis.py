@@ -16,7 +16,13 @@ from stetho_signal.errors import InvalidAudioError
 from stetho_signal.filters import HEART_BAND_HZ
 from stetho_signal.heart import HeartResult, analyze_heart
 from stetho_signal.lung import LungResult, analyze_lung, lung_band
-from stetho_signal.quality import HANDLING_BAND_HZ, Quality, assess_quality, handling_burst_s
+from stetho_signal.quality import (
+    HANDLING_BAND_HZ,
+    HANDLING_RATE_HZ,
+    Quality,
+    assess_quality,
+    handling_burst_s,
+)
 from stetho_signal.triage import Triage, TriageThresholds
 
 __all__ = ["Analysis", "analyze"]
@@ -139,8 +145,8 @@ def analyze(
         band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
         heartbeat: tuple[float, float] | None = (heart.periodicity, heart.sound_prominence)
         flatness: float | None = None
-        sub = spectrum.band(HANDLING_BAND_HZ, HEART_RATE_HZ, order=2)
-        handling: float | None = handling_burst_s(sub, HEART_RATE_HZ)
+        sub = spectrum.band(HANDLING_BAND_HZ, HANDLING_RATE_HZ, order=2)
+        handling: float | None = handling_burst_s(sub, HANDLING_RATE_HZ)
     else:
         band = lung_band(spectrum)
         lung = analyze_lung(

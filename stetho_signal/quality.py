@@ -16,7 +16,14 @@ from numpy.typing import NDArray
 
 from stetho_signal._masks import run_lengths
 
-__all__ = ["HANDLING_BAND_HZ", "Quality", "QualityMeasures", "assess_quality", "handling_burst_s"]
+__all__ = [
+    "HANDLING_BAND_HZ",
+    "HANDLING_RATE_HZ",
+    "Quality",
+    "QualityMeasures",
+    "assess_quality",
+    "handling_burst_s",
+]
 
 # (bad, good) ends of each ramp.
 _CLIPPED_FRACTION = (0.01, 0.0005)  # 1 % of samples on flat tops is audibly distorted
@@ -38,6 +45,8 @@ _PROMINENCE = (1.5, 2.5)
 _HANDLING_BURST_S = (0.6, 0.4)
 HANDLING_BAND_HZ = (5.0, 25.0)
 """Thumps of a slipping or lifted chest piece: below the heart sounds, at 5-25 Hz."""
+HANDLING_RATE_HZ = 200.0
+"""Rate of the handling band: four times its top edge, two samples per 10 ms frame."""
 _HANDLING_FRAME_S = 0.01
 _HANDLING_WINDOW_FRAMES = 10  # 100 ms moving RMS: a heart sound spreads to ~0.1-0.2 s
 _HANDLING_OVER_MEDIAN = 4.0
