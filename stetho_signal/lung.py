@@ -18,7 +18,13 @@ from stetho_signal.envelope import (
     autocorrelation,
     heart_envelope,
 )
-from stetho_signal.wheezes import HEART_GATE_S, WHEEZE_NPERSEG, WheezeSearch, find_wheezes
+from stetho_signal.wheezes import (
+    HEART_GATE_S,
+    WHEEZE_NPERSEG,
+    WheezeSearch,
+    find_wheezes,
+    half_peak_span,
+)
 
 __all__ = [
     "LUNG_ANALYSIS_BAND_HZ",
@@ -265,13 +271,8 @@ def _longer_than_a_crackle(sounds_s: NDArray[np.float64], spectrum: Spectrum) ->
         i = round(float(t) * HEART_RATE_HZ)
         a = max(i - reach, 0)
         k = a + int(np.argmax(env[a : i + reach + 1]))
-        low = env[max(k - span, 0) : k + span] < 0.5 * env[k]
-        centre = k - max(k - span, 0)
-        before = np.flatnonzero(low[:centre])
-        after = np.flatnonzero(low[centre:])
-        start = before[-1] if before.size else 0
-        end = centre + after[0] if after.size else low.size
-        longer[n] = (end - start) / HEART_RATE_HZ > _CRACKLE_MAX_S
+        begin, end = half_peak_span(env, k, max(k - span, 0), min(k + span, env.size))
+        longer[n] = (end - begin) / HEART_RATE_HZ > _CRACKLE_MAX_S
     return longer
 
 
