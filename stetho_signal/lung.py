@@ -18,7 +18,13 @@ from stetho_signal.envelope import (
     autocorrelation,
     heart_envelope,
 )
-from stetho_signal.wheezes import HEART_GATE_S, WHEEZE_NPERSEG, find_wheezes
+from stetho_signal.wheezes import (
+    HEART_GATE_S,
+    WHEEZE_NPERSEG,
+    WheezeSearch,
+    find_wheezes,
+    half_peak_span,
+)
 
 __all__ = [
     "LUNG_ANALYSIS_BAND_HZ",
@@ -107,12 +113,13 @@ def analyze_lung(
     spectrogram = frame_power(x, fs_hz, WHEEZE_NPERSEG, WHEEZE_NPERSEG // 2)
     rate = respiratory_rate(spectrogram, notes)
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
-    intervals, frequency = find_wheezes(x, spectrogram, wheeze_min_duration_s)
+    wheezes = WheezeSearch(x, spectrogram)
+    intervals, frequency = wheezes.find(wheeze_min_duration_s)
     crackle_times = find_crackles(band, fs_hz)
     if intervals or crackle_times:
         # Heart sounds cost a second envelope: only looked for when they could matter.
         heart_sounds = heart_sound_times(spectrum)
-        intervals, frequency = find_wheezes(x, spectrogram, wheeze_min_duration_s, heart_sounds)
+        intervals, frequency = wheezes.find(wheeze_min_duration_s, heart_sounds)
         lasting = heart_sounds[_longer_than_a_crackle(heart_sounds, spectrum)]
         crackle_times = _away_from(crackle_times, lasting)
     return LungResult(
@@ -264,13 +271,8 @@ def _longer_than_a_crackle(sounds_s: NDArray[np.float64], spectrum: Spectrum) ->
         i = round(float(t) * HEART_RATE_HZ)
         a = max(i - reach, 0)
         k = a + int(np.argmax(env[a : i + reach + 1]))
-        low = env[max(k - span, 0) : k + span] < 0.5 * env[k]
-        centre = k - max(k - span, 0)
-        before = np.flatnonzero(low[:centre])
-        after = np.flatnonzero(low[centre:])
-        start = before[-1] if before.size else 0
-        end = centre + after[0] if after.size else low.size
-        longer[n] = (end - start) / HEART_RATE_HZ > _CRACKLE_MAX_S
+        begin, end = half_peak_span(env, k, max(k - span, 0), min(k + span, env.size))
+        longer[n] = (end - begin) / HEART_RATE_HZ > _CRACKLE_MAX_S
     return longer
 
 

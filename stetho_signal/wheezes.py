@@ -10,7 +10,7 @@ from scipy import fft, ndimage
 
 from stetho_signal._spectra import Spectrogram
 
-__all__ = ["HEART_GATE_S", "WHEEZE_NPERSEG", "find_wheezes"]
+__all__ = ["HEART_GATE_S", "WHEEZE_NPERSEG", "WheezeSearch", "find_wheezes", "half_peak_span"]
 
 HEART_GATE_S = 0.06
 """Frames and transients within this of a prominent heart sound belong to it, seconds."""
@@ -84,44 +84,74 @@ def find_wheezes(
     lasts under ``min_duration_s`` on the waveform (a ringing click: :func:`_held_s`) and runs
     whose tone belongs to a voice-like harmonic series (speech, moaning: :func:`_voiced_frames`).
     """
-    freqs, times, spectra = spectrogram
-    if times.size < 2:
-        return (), None
-    hop_s = float(times[1] - times[0])
-    inside = np.flatnonzero((freqs >= _WHEEZE_BAND_HZ[0]) & (freqs <= _WHEEZE_BAND_HZ[1]))
-    band = slice(int(inside[0]), int(inside[-1]) + 1)
-    tones = _tonal_frames(spectra, band)
-    best_bin, tonal = tones.best_bin, tones.tonal
-    if heart_sounds_s is not None and heart_sounds_s.size:
-        near = np.abs(times[:, None] - heart_sounds_s[None, :]) <= HEART_GATE_S + hop_s / 2
-        tonal &= ~near.any(axis=1)
-    tonal &= ~_steady_tone(best_bin, tonal)
-    # Each frame stands for one hop around its centre: a conservative duration.
-    runs = [(a, b) for a, b in _runs(tonal, best_bin) if (b - a) * hop_s >= min_duration_s]
-    if not runs:
-        return (), None
-    frames = np.concatenate([np.arange(a, b) for a, b in runs])
-    voiced = _voiced_frames(tones, freqs, frames)
-    lengths = np.array([b - a for a, b in runs])
-    voiced_share = np.add.reduceat(voiced, np.cumsum(lengths) - lengths) / lengths
-    intervals: list[tuple[float, float]] = []
-    frequencies: list[float] = []
-    track_hz, fs_hz = freqs[band][best_bin], 2.0 * float(freqs[-1])
-    for (start, end), share in zip(runs, voiced_share.tolist(), strict=True):
-        if share >= 0.5:
-            continue
-        # A frame reaches a hop either side of its centre (half-overlapping frames). Checked
-        # last: it costs a transform per run.
-        span_s = (float(times[start]) - hop_s, float(times[end - 1]) + hop_s)
-        if _held_s(x, fs_hz, span_s, track_hz[start:end]) < min_duration_s - _HELD_SLACK_S:
-            continue
-        t0 = float(times[start]) - hop_s / 2
-        intervals.append((round(max(t0, 0.0), 3), round(t0 + (end - start) * hop_s, 3)))
-        frequencies.append(float(np.median(freqs[band][best_bin[start:end]])))
-    if not intervals:
-        return (), None
-    longest = int(np.argmax([b - a for a, b in intervals]))
-    return tuple(intervals), round(frequencies[longest], 1)
+    return WheezeSearch(x, spectrogram).find(min_duration_s, heart_sounds_s)
+
+
+class WheezeSearch:
+    """:func:`find_wheezes` over one recording, asked more than once.
+
+    The lung analysis searches before and after heart sounds are known (they are looked for
+    only when something was found): the tone candidates and each run's held duration on the
+    waveform are worked out once for both searches.
+    """
+
+    def __init__(self, x: NDArray[np.float64], spectrogram: Spectrogram) -> None:
+        self._x = x
+        self._freqs, self._times, spectra = spectrogram
+        inside = np.flatnonzero(
+            (self._freqs >= _WHEEZE_BAND_HZ[0]) & (self._freqs <= _WHEEZE_BAND_HZ[1])
+        )
+        self._band = slice(int(inside[0]), int(inside[-1]) + 1)
+        self._tones = _tonal_frames(spectra, self._band) if self._times.size >= 2 else None
+        self._held: dict[tuple[int, int], float] = {}  # run (start, end) -> _held_s
+
+    def find(
+        self, min_duration_s: float, heart_sounds_s: NDArray[np.float64] | None = None
+    ) -> tuple[tuple[tuple[float, float], ...], float | None]:
+        """Wheeze intervals and the longest one's frequency, as :func:`find_wheezes`."""
+        if self._tones is None:
+            return (), None
+        times, hop_s = self._times, float(self._times[1] - self._times[0])
+        best_bin, tonal = self._tones.best_bin, self._tones.tonal.copy()
+        if heart_sounds_s is not None and heart_sounds_s.size:
+            near = np.abs(times[:, None] - heart_sounds_s[None, :]) <= HEART_GATE_S + hop_s / 2
+            tonal &= ~near.any(axis=1)
+        tonal &= ~_steady_tone(best_bin, tonal)
+        # Each frame stands for one hop around its centre: a conservative duration.
+        runs = [(a, b) for a, b in _runs(tonal, best_bin) if (b - a) * hop_s >= min_duration_s]
+        if not runs:
+            return (), None
+        frames = np.concatenate([np.arange(a, b) for a, b in runs])
+        voiced = _voiced_frames(self._tones, self._freqs, frames)
+        lengths = np.array([b - a for a, b in runs])
+        voiced_share = np.add.reduceat(voiced, np.cumsum(lengths) - lengths) / lengths
+        intervals: list[tuple[float, float]] = []
+        frequencies: list[float] = []
+        track_hz = self._freqs[self._band][best_bin]
+        for (start, end), share in zip(runs, voiced_share.tolist(), strict=True):
+            if share >= 0.5:
+                continue
+            # Checked last: it costs a transform per run.
+            if self._held_s(start, end, track_hz[start:end]) < min_duration_s - _HELD_SLACK_S:
+                continue
+            t0 = float(times[start]) - hop_s / 2
+            intervals.append((round(max(t0, 0.0), 3), round(t0 + (end - start) * hop_s, 3)))
+            frequencies.append(float(np.median(track_hz[start:end])))
+        if not intervals:
+            return (), None
+        longest = int(np.argmax([b - a for a, b in intervals]))
+        return tuple(intervals), round(frequencies[longest], 1)
+
+    def _held_s(self, start: int, end: int, track_hz: NDArray[np.float64]) -> float:
+        """:func:`_held_s` of the run of frames ``start:end`` (pitch ``track_hz``), worked out
+        once per run."""
+        if (start, end) not in self._held:
+            times, hop_s = self._times, float(self._times[1] - self._times[0])
+            # A frame reaches a hop either side of its centre (half-overlapping frames).
+            span_s = (float(times[start]) - hop_s, float(times[end - 1]) + hop_s)
+            fs_hz = 2.0 * float(self._freqs[-1])
+            self._held[start, end] = _held_s(self._x, fs_hz, span_s, track_hz)
+        return self._held[start, end]
 
 
 class _Tones(NamedTuple):
@@ -244,11 +274,20 @@ def _held_s(
         return 0.0
     peak = int((first - start) * scale) + int(np.argmax(inside))
     stop_at = min(int(np.ceil((stop - start) * scale)), amplitude.size)
-    below = np.flatnonzero(amplitude[:stop_at] < 0.5 * amplitude[peak])
-    before, after = below[below < peak], below[below > peak]
-    begin = int(before[-1]) + 1 if before.size else 0
-    end = int(after[0]) if after.size else stop_at
+    begin, end = half_peak_span(amplitude, peak, 0, stop_at)
     return (end - begin) / rate_hz
+
+
+def half_peak_span(
+    amplitude: NDArray[np.floating], peak: int, start: int, stop: int
+) -> tuple[int, int]:
+    """The samples ``begin:end`` around ``peak`` where ``amplitude`` stays at or over half its
+    value at ``peak``, looked for within ``start:stop`` (the span ends there if it does)."""
+    below = start + np.flatnonzero(amplitude[start:stop] < 0.5 * amplitude[peak])
+    before, after = below[below < peak], below[below > peak]
+    begin = int(before[-1]) + 1 if before.size else start
+    end = int(after[0]) if after.size else stop
+    return begin, end
 
 
 def _band_amplitude(
