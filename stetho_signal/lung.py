@@ -12,8 +12,8 @@ from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import find_crackles
 from stetho_signal.envelope import (
+    ANALYTIC_RATE_HZ,
     ENVELOPE_RATE_HZ,
-    HEART_RATE_HZ,
     SOUND_BAND_HZ,
     autocorrelation,
     heart_envelope,
@@ -52,7 +52,7 @@ _HEART_SOUND_MAX_S = 0.2  # envelope width at half height
 # A heart sound gates crackles only when its low-band energy lasts longer than a crackle can
 # (CORSA: crackles last under 20 ms, Sovijärvi et al., Eur Respir Rev 2000).
 _CRACKLE_MAX_S = 0.02
-_SOUND_SMOOTH_S = 0.005  # smooths the 1 kHz magnitude's ripple, well under a crackle's length
+_SOUND_SMOOTH_S = 0.005  # smooths the magnitude's ripple, well under a crackle's length
 _SOUND_PEAK_SEARCH_S = 0.03  # the 100 Hz envelope's peak may sit off the sound's own peak
 
 
@@ -262,17 +262,19 @@ def _longer_than_a_crackle(sounds_s: NDArray[np.float64], spectrum: Spectrum) ->
     """
     if sounds_s.size == 0:
         return np.zeros(0, dtype=bool)
-    env = spectrum.unpad(spectrum.envelope(SOUND_BAND_HZ, HEART_RATE_HZ), HEART_RATE_HZ)
-    env = ndimage.uniform_filter1d(env, max(1, round(_SOUND_SMOOTH_S * HEART_RATE_HZ)))
-    reach = round(_SOUND_PEAK_SEARCH_S * HEART_RATE_HZ)
-    span = round(_HEART_SOUND_MAX_S * HEART_RATE_HZ)  # far enough to see a sound's end
+    # The analytic signal the heart-sound envelope was made from: computed once per recording.
+    rate = ANALYTIC_RATE_HZ
+    env = spectrum.unpad(spectrum.envelope(SOUND_BAND_HZ, rate), rate)
+    env = ndimage.uniform_filter1d(env, max(1, round(_SOUND_SMOOTH_S * rate)))
+    reach = round(_SOUND_PEAK_SEARCH_S * rate)
+    span = round(_HEART_SOUND_MAX_S * rate)  # far enough to see a sound's end
     longer = np.zeros(sounds_s.size, dtype=bool)
     for n, t in enumerate(sounds_s):
-        i = round(float(t) * HEART_RATE_HZ)
+        i = round(float(t) * rate)
         a = max(i - reach, 0)
         k = a + int(np.argmax(env[a : i + reach + 1]))
         begin, end = half_peak_span(env, k, max(k - span, 0), min(k + span, env.size))
-        longer[n] = (end - begin) / HEART_RATE_HZ > _CRACKLE_MAX_S
+        longer[n] = (end - begin) / rate > _CRACKLE_MAX_S
     return longer
 
 
