@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from stetho_signal._order import median
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
     ENVELOPE_RATE_HZ,
@@ -149,10 +150,10 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
 
 def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:
     times = np.concatenate([sounds.s1_s, sounds.s2_s])
-    background = float(np.median(env))
+    background = median(env)
     if times.size == 0 or background <= 0:
         return 0.0
-    return round(float(np.median(_levels_at(env, times))) / background, 3)
+    return round(median(_levels_at(env, times)) / background, 3)
 
 
 def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.float64]:
@@ -176,7 +177,7 @@ def _rate_bpm(
         notes.append("heart rate needs a repeating heartbeat; none found in this clip")
         return None
     if intervals.size >= 2:
-        period = float(np.median(intervals))
+        period = median(intervals)
     elif duration_s >= 2.0 * cycle.period_s and cycle.periodicity >= _PERIODICITY_ALONE:
         period = cycle.period_s
     else:
@@ -222,7 +223,7 @@ def _murmur_contrast(
         if k + 1 < s1_all.size and s1_all[k + 1] > s2:
             diastoles.append((s2, float(s1_all[k + 1])))
     sound_times = np.array(systoles).ravel()
-    sound_level = float(np.median(_levels_at(env, sound_times))) if systoles else 0.0
+    sound_level = median(_levels_at(env, sound_times)) if systoles else 0.0
     edge = _SOUND_HALF_WIDTH_S
     whole = _phase_ratio(
         _median(_mid_levels(env, systoles)), _median(_mid_levels(env, diastoles)), sound_level
@@ -241,7 +242,7 @@ def _murmur_contrast(
 
 
 def _median(values: NDArray[np.float64]) -> float | None:
-    return float(np.median(values)) if values.size else None
+    return median(values) if values.size else None
 
 
 def _phase_ratio(

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from stetho_signal._order import median, quantile
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["HeartSounds", "segment_heart_sounds"]
@@ -159,7 +160,7 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     if not np.any(marks == S1):
         return score
     height = cands.reward / 2.0 + _PEAK_FLOOR  # back to the height relative to the typical
-    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * float(np.median(height[peaks[marks == S1]])))
+    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * median(height[peaks[marks == S1]]))
     unused = np.ones(height.size, dtype=bool)
     unused[peaks] = False
     times = cands.times_s[unused & ~cands.weak & (height >= level)]
@@ -183,7 +184,7 @@ def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool
     beat the chain dropped, which an irregular rhythm puts anywhere in diastole."""
     if delays_s.size < max(diastoles / 2, 3):
         return np.zeros(delays_s.size, dtype=bool)
-    near = np.abs(delays_s - float(np.median(delays_s))) <= _LOCKED_S
+    near = np.abs(delays_s - median(delays_s)) <= _LOCKED_S
     return near if np.sum(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
 
 
@@ -206,22 +207,11 @@ def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) ->
     heights = env[peaks]
     # Typical heart-sound height: a high quantile of all peaks, independent of the cycle being
     # tried so that chains under different cycle models score on the same scale.
-    typical = _quantile(heights, _TYPICAL_QUANTILE)
+    typical = quantile(heights, _TYPICAL_QUANTILE)
     relative = np.minimum(heights / max(typical, 1e-12), 1.5)
     reward = 2.0 * (relative - _PEAK_FLOOR)
-    noise_peak = _NOISE_PEAK_LEVEL * _quantile(env, _BACKGROUND_QUANTILE)
+    noise_peak = _NOISE_PEAK_LEVEL * quantile(env, _BACKGROUND_QUANTILE)
     return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=heights < noise_peak)
-
-
-def _quantile(x: NDArray[np.float64], q: float) -> float:
-    """``np.quantile(x, q)`` (linear interpolation, same rounding) at a fifth of its cost."""
-    index = q * (x.size - 1)
-    below = int(index)
-    above = min(below + 1, x.size - 1)
-    part = np.partition(x, [below, above])
-    a, b, t = float(part[below]), float(part[above]), index - below
-    # NumPy interpolates from the nearer end.
-    return b - (b - a) * (1.0 - t) if t >= 0.5 else a + (b - a) * t
 
 
 def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
@@ -236,9 +226,9 @@ def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimat
     if times.size < 5:
         return None
     gaps = np.diff(times)
-    period = float(np.median(times[2:] - times[:-2]))
+    period = median(times[2:] - times[:-2])
     shorter = np.minimum(gaps[:-1], gaps[1:])
-    systole = min(float(np.median(shorter)), 0.5 * period)
+    systole = min(median(shorter), 0.5 * period)
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
 
 
@@ -253,7 +243,7 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
     if times.size < 7:
         return None
     spans2, spans3 = times[2:] - times[:-2], times[3:] - times[:-3]
-    period = float(np.median(spans3))
+    period = median(spans3)
     if _relative_spread(spans3) >= _relative_spread(spans2):
         return None
     # Weissler's systole is always under half the cycle (expected_systole_s).
@@ -262,8 +252,8 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
 
 def _relative_spread(x: NDArray[np.float64]) -> float:
     """Median absolute deviation over the median."""
-    centre = float(np.median(x))
-    return float(np.median(np.abs(x - centre))) / max(centre, 1e-12)
+    centre = median(x)
+    return median(np.abs(x - centre)) / max(centre, 1e-12)
 
 
 _Chain = list[tuple[int, int]]  # [(peak index, label), ...]
@@ -429,7 +419,7 @@ def _oriented(labels: list[tuple[int, int]], times: NDArray[np.float64]) -> list
     cannot tell them apart, but the median over a whole recording still can.
     """
     systoles, diastoles = _phase_intervals(labels, times)
-    if systoles.size and diastoles.size and np.median(systoles) > np.median(diastoles):
+    if systoles.size and diastoles.size and median(systoles) > median(diastoles):
         return [(i, S2 if lab == S1 else S1) for i, lab in labels]
     return labels
 
@@ -440,8 +430,8 @@ def _refined_cycle(
     systoles, diastoles = _phase_intervals(labels, times)
     if systoles.size < 3 or diastoles.size < 3:
         return None
-    systole = float(np.median(systoles))
-    period = systole + float(np.median(diastoles))
+    systole = median(systoles)
+    period = systole + median(diastoles)
     if not 0.5 * cycle.period_s <= period <= 1.5 * cycle.period_s:
         return None
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
