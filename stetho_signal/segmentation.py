@@ -454,12 +454,11 @@ def _sound_centres(
     """
     peak = np.rint(times_s * fs_hz).astype(np.intp)
     level = env[peak] * _HALF_WIDTH_LEVEL
-    steps = np.arange(1, int(0.08 * fs_hz) + 1)
-    ends = []
-    for side in (-1, 1):
-        index = peak[:, None] + side * steps
-        inside = (index >= 0) & (index < env.size)
-        above = inside & (env[np.clip(index, 0, env.size - 1)] >= level[:, None])
-        ends.append(peak + side * np.sum(np.cumprod(above, axis=1), axis=1))
-    centres: NDArray[np.float64] = (ends[0] + ends[1]) / 2.0 / fs_hz
+    sides = np.array([[-1], [1]])
+    steps = sides * np.arange(1, int(0.08 * fs_hz) + 1)  # outward from the peak, each side
+    index = peak[:, None, None] + steps
+    inside = (index >= 0) & (index < env.size)
+    above = inside & (env[np.clip(index, 0, env.size - 1)] >= level[:, None, None])
+    ends = peak[:, None] + sides[:, 0] * np.sum(np.cumprod(above, axis=2), axis=2)
+    centres: NDArray[np.float64] = (ends[:, 0] + ends[:, 1]) / 2.0 / fs_hz
     return centres
