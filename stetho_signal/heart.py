@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from stetho_signal._order import median
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
     ENVELOPE_RATE_HZ,
@@ -149,10 +150,10 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
 
 def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:
     times = np.concatenate([sounds.s1_s, sounds.s2_s])
-    background = float(np.median(env))
+    background = median(env)
     if times.size == 0 or background <= 0:
         return 0.0
-    return round(float(np.median(_levels_at(env, times))) / background, 3)
+    return round(median(_levels_at(env, times)) / background, 3)
 
 
 def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.float64]:
@@ -176,7 +177,7 @@ def _rate_bpm(
         notes.append("heart rate needs a repeating heartbeat; none found in this clip")
         return None
     if intervals.size >= 2:
-        period = float(np.median(intervals))
+        period = median(intervals)
     elif duration_s >= 2.0 * cycle.period_s and cycle.periodicity >= _PERIODICITY_ALONE:
         period = cycle.period_s
     else:
@@ -210,19 +211,8 @@ def _murmur_contrast(
     from :data:`_EARLY_DIASTOLE_S` after S2). Noise fills both phases alike (both ratios ~1),
     a murmur fills one of them.
     """
-    systoles: list[tuple[float, float]] = []
-    diastoles: list[tuple[float, float]] = []
-    s1_all, s2_all = sounds.s1_s, sounds.s2_s
-    for k, s1 in enumerate(s1_all.tolist()):
-        after = s2_all[s2_all > s1]
-        if after.size == 0:
-            continue
-        s2 = float(after[0])
-        systoles.append((s1, s2))
-        if k + 1 < s1_all.size and s1_all[k + 1] > s2:
-            diastoles.append((s2, float(s1_all[k + 1])))
-    sound_times = np.array(systoles).ravel()
-    sound_level = float(np.median(_levels_at(env, sound_times))) if systoles else 0.0
+    systoles, diastoles = _phases(sounds)
+    sound_level = median(_levels_at(env, systoles.ravel())) if systoles.size else 0.0
     edge = _SOUND_HALF_WIDTH_S
     whole = _phase_ratio(
         _median(_mid_levels(env, systoles)), _median(_mid_levels(env, diastoles)), sound_level
@@ -240,8 +230,21 @@ def _murmur_contrast(
     return whole if sustained is None or whole[0] >= sustained[0] else sustained
 
 
+def _phases(sounds: HeartSounds) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Systoles, each S1 to the first S2 after it, and the diastoles that follow them, that S2
+    to the next S1 when it comes later: rows of (start, end) in seconds."""
+    s1, s2 = sounds.s1_s, sounds.s2_s  # both sorted
+    after = np.searchsorted(s2, s1, side="right")
+    paired = np.flatnonzero(after < s2.size)
+    systoles = np.stack([s1[paired], s2[after[paired]]], axis=1)
+    followed = paired[paired + 1 < s1.size]
+    starts, ends = s2[after[followed]], s1[followed + 1]
+    later = ends > starts
+    return systoles, np.stack([starts[later], ends[later]], axis=1)
+
+
 def _median(values: NDArray[np.float64]) -> float | None:
-    return float(np.median(values)) if values.size else None
+    return median(values) if values.size else None
 
 
 def _phase_ratio(
@@ -263,18 +266,16 @@ def _levels_at(env: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDArra
     return levels
 
 
-def _mid_levels(
-    env: NDArray[np.float64], spans_s: list[tuple[float, float]]
-) -> NDArray[np.float64]:
+def _mid_levels(env: NDArray[np.float64], spans_s: NDArray[np.float64]) -> NDArray[np.float64]:
     """Median envelope inside each span, away from the +-50 ms cores of its bounding sounds.
 
     Spans shorter than two samples once the cores are left out give no level. All medians in
     one sort: rows padded with +inf, each row's median taken at its own length.
     """
-    if not spans_s:
+    if spans_s.size == 0:
         return np.zeros(0)
     trim = np.array([_SOUND_HALF_WIDTH_S, -_SOUND_HALF_WIDTH_S])
-    bounds = np.round((np.array(spans_s) + trim) * ENVELOPE_RATE_HZ).astype(int)
+    bounds = np.round((spans_s + trim) * ENVELOPE_RATE_HZ).astype(int)
     lo = np.clip(bounds[:, 0], 0, env.size)
     hi = np.clip(bounds[:, 1], 0, env.size)
     lengths = hi - lo
@@ -313,7 +314,7 @@ def _rolling_median(env: NDArray[np.float64], window: int) -> NDArray[np.float64
 
 
 def _recurring_peak(
-    loudest: NDArray[np.float64], spans_s: list[tuple[float, float]], start_s: float, end_s: float
+    loudest: NDArray[np.float64], spans_s: NDArray[np.float64], start_s: float, end_s: float
 ) -> float | None:
     """Loudest window of a phase at the same place in most cycles.
 
@@ -326,11 +327,11 @@ def _recurring_peak(
     are left out, so that a few long phases (often around a missed sound) do not speak for
     all. None when no place is left.
     """
-    if not spans_s or loudest.size == 0:
+    if spans_s.size == 0 or loudest.size == 0:
         return None
     window = _SUSTAINED_SAMPLES
     trim = np.array([start_s, -end_s])
-    bounds = np.round((np.array(spans_s) + trim) * ENVELOPE_RATE_HZ).astype(int)
+    bounds = np.round((spans_s + trim) * ENVELOPE_RATE_HZ).astype(int)
     lo = np.minimum(np.maximum(bounds[:, 0], 0), loudest.size)
     # Window starts k with lo <= k and k + window <= the stretch's end.
     places = np.minimum(bounds[:, 1], loudest.size + window - 1) - window + 1 - lo

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from stetho_signal._order import median, quantile
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["HeartSounds", "segment_heart_sounds"]
@@ -159,7 +160,7 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     if not np.any(marks == S1):
         return score
     height = cands.reward / 2.0 + _PEAK_FLOOR  # back to the height relative to the typical
-    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * float(np.median(height[peaks[marks == S1]])))
+    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * median(height[peaks[marks == S1]]))
     unused = np.ones(height.size, dtype=bool)
     unused[peaks] = False
     times = cands.times_s[unused & ~cands.weak & (height >= level)]
@@ -183,7 +184,7 @@ def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool
     beat the chain dropped, which an irregular rhythm puts anywhere in diastole."""
     if delays_s.size < max(diastoles / 2, 3):
         return np.zeros(delays_s.size, dtype=bool)
-    near = np.abs(delays_s - float(np.median(delays_s))) <= _LOCKED_S
+    near = np.abs(delays_s - median(delays_s)) <= _LOCKED_S
     return near if np.sum(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
 
 
@@ -206,22 +207,11 @@ def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) ->
     heights = env[peaks]
     # Typical heart-sound height: a high quantile of all peaks, independent of the cycle being
     # tried so that chains under different cycle models score on the same scale.
-    typical = _quantile(heights, _TYPICAL_QUANTILE)
+    typical = quantile(heights, _TYPICAL_QUANTILE)
     relative = np.minimum(heights / max(typical, 1e-12), 1.5)
     reward = 2.0 * (relative - _PEAK_FLOOR)
-    noise_peak = _NOISE_PEAK_LEVEL * _quantile(env, _BACKGROUND_QUANTILE)
+    noise_peak = _NOISE_PEAK_LEVEL * quantile(env, _BACKGROUND_QUANTILE)
     return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=heights < noise_peak)
-
-
-def _quantile(x: NDArray[np.float64], q: float) -> float:
-    """``np.quantile(x, q)`` (linear interpolation, same rounding) at a fifth of its cost."""
-    index = q * (x.size - 1)
-    below = int(index)
-    above = min(below + 1, x.size - 1)
-    part = np.partition(x, [below, above])
-    a, b, t = float(part[below]), float(part[above]), index - below
-    # NumPy interpolates from the nearer end.
-    return b - (b - a) * (1.0 - t) if t >= 0.5 else a + (b - a) * t
 
 
 def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
@@ -236,9 +226,9 @@ def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimat
     if times.size < 5:
         return None
     gaps = np.diff(times)
-    period = float(np.median(times[2:] - times[:-2]))
+    period = median(times[2:] - times[:-2])
     shorter = np.minimum(gaps[:-1], gaps[1:])
-    systole = min(float(np.median(shorter)), 0.5 * period)
+    systole = min(median(shorter), 0.5 * period)
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
 
 
@@ -253,7 +243,7 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
     if times.size < 7:
         return None
     spans2, spans3 = times[2:] - times[:-2], times[3:] - times[:-3]
-    period = float(np.median(spans3))
+    period = median(spans3)
     if _relative_spread(spans3) >= _relative_spread(spans2):
         return None
     # Weissler's systole is always under half the cycle (expected_systole_s).
@@ -262,8 +252,8 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
 
 def _relative_spread(x: NDArray[np.float64]) -> float:
     """Median absolute deviation over the median."""
-    centre = float(np.median(x))
-    return float(np.median(np.abs(x - centre))) / max(centre, 1e-12)
+    centre = median(x)
+    return median(np.abs(x - centre)) / max(centre, 1e-12)
 
 
 _Chain = list[tuple[int, int]]  # [(peak index, label), ...]
@@ -284,90 +274,98 @@ def _best_chains(cands: _Candidates, cycles: list[CycleEstimate]) -> list[tuple[
 
     Notes
     -----
-    The gains of all links under all models are computed at once with NumPy; the dynamic
-    programme over peaks (:func:`_chain`), which needs the scores of earlier peaks, then only
-    adds and compares.
+    The gains of the links under all models are computed at once with NumPy, each model's
+    only for the links within its reach; the dynamic programme over peaks (:func:`_chain`),
+    which needs the scores of earlier peaks, then only adds and compares.
     """
     times, reward = cands.times_s, cands.reward
     n = times.size
     period = np.array([c.period_s for c in cycles])
-    systole = np.array([c.systole_s for c in cycles])
-    diastole = np.maximum(period - systole, 0.05)
-    sys_spread = 0.03 + 0.1 * systole
-    dia_spread = 0.05 + 0.25 * diastole
     max_link = _LINK_SPAN_PERIODS * period
     frm, to = _links(times, float(np.max(max_link)))
     interval = times[to] - times[frm]
+    # A model links a peak to its nearest predecessors, those within its own reach: per model,
+    # the links peak by peak, nearest first.
+    model, link = np.nonzero(interval <= max_link[:, None])
+    frm, to, interval = frm[link], to[link], interval[link]
+    # Rows: the four transitions (_TRANSITION_COSTS); columns: the models' links.
+    durations = [_durations(c) for c in cycles]
+    expected = np.array([e for e, _ in durations]).T[:, model]
+    spread = np.array([s for _, s in durations]).T[:, model]
+    z = (interval - expected) / spread
     # Two weak peaks in a row cost a skip, as a missed sound would.
     base = reward[to] - np.where(cands.weak[to] & cands.weak[frm], _SKIP_COST, 0.0)
-    # Per model, links into S1 from S1 (a skip) and from S2, into S2 from S1 and from S2 (a skip).
-    expected = np.stack([period, diastole, systole, period], axis=1)[:, :, None]
-    spread = np.stack([sys_spread + dia_spread, dia_spread, sys_spread, sys_spread + dia_spread])
-    extra = np.array([_SKIP_COST, 0.0, 0.0, _SKIP_COST])[:, None]
-    z = (interval - expected) / spread.T[:, :, None]
-    gains = base - extra - np.log1p(z * z)
-    # A model links a peak to its nearest predecessors, those within its own reach.
-    inside = interval <= max_link[:, None]
-    model, link = np.nonzero(inside)
-    reaching = np.bincount(model * n + to[link], minlength=len(cycles) * n)
-    reaching = reaching.reshape(len(cycles), n)
-    first = np.concatenate([[0], np.cumsum(np.bincount(to, minlength=n))[:-1]])
+    costs = np.array(_TRANSITION_COSTS)[:, None]
+    gains = list(zip(*(base - costs - np.log1p(z * z)).tolist(), strict=True))
+    reaching = np.bincount(model * n + to, minlength=len(cycles) * n).reshape(len(cycles), n)
+    ends = np.cumsum(np.sum(reaching, axis=1)).tolist()
     gap_rate = _SKIP_COST / period  # a skip per cycle of silence before a restart
     restart = reward - _GAP_COST - gap_rate[:, None] * (times - max_link[:, None])
     credit = gap_rate[:, None] * times
-    shared = (frm.tolist(), first.tolist(), reward.tolist())
+    rewards = reward.tolist()
     return [
         _chain(
-            gains[k].tolist(),
-            reaching[k].tolist(),
-            restart[k].tolist(),
-            credit[k].tolist(),
-            *shared,
+            gains[start:end], reaching[k].tolist(), restart[k].tolist(), credit[k].tolist(), rewards
         )
-        for k in range(len(cycles))
+        for k, (start, end) in enumerate(zip([0, *ends[:-1]], ends, strict=True))
     ]
 
 
+# Link transitions, in this order: into S1 from S1 (a skip) and from S2, into S2 from S1 and
+# from S2 (a skip).
+_TRANSITION_COSTS = (_SKIP_COST, 0.0, 0.0, _SKIP_COST)
+
+
+def _durations(cycle: CycleEstimate) -> tuple[list[float], list[float]]:
+    """Expected interval of each link transition under a cycle model, and its spread (s)."""
+    period, systole = cycle.period_s, cycle.systole_s
+    diastole = max(period - systole, 0.05)
+    sys_spread = 0.03 + 0.1 * systole
+    dia_spread = 0.05 + 0.25 * diastole
+    both = sys_spread + dia_spread
+    return [period, diastole, systole, period], [both, dia_spread, sys_spread, both]
+
+
 def _chain(
-    gains: list[list[float]],
+    gains: list[tuple[float, float, float, float]],
     reaching: list[int],
     restart: list[float],
     credit: list[float],
-    frm: list[int],
-    first: list[int],
     reward: list[float],
 ) -> tuple[_Chain, float]:
     """The dynamic programme over (peak, label) of one model: best chain and its score.
 
-    ``gains[t][q]`` is what link ``q`` adds under transition ``t`` (into S1 from S1, from
-    S2, into S2 from S1, from S2); the links into peak ``i`` start at ``first[i]``, nearest
-    predecessor first, and the model uses the nearest ``reaching[i]``. ``restart[i]`` is what
-    a restart into peak ``i`` adds to a chain that ended before its links reach; ``credit``
-    (the gap cost's rate times the time of the chain's end) is added to that chain's score, so
-    the cost grows with the silence between them.
+    ``gains`` holds, peak by peak, what each link into it adds under each transition (into S1
+    from S1, from S2, into S2 from S1, from S2); peak ``i`` has ``reaching[i]`` links, from
+    its nearest predecessors, nearest first. ``restart[i]`` is what a restart into peak ``i``
+    adds to a chain that ended before its links reach; ``credit`` (the gap cost's rate times
+    the time of the chain's end) is added to that chain's score, so the cost grows with the
+    silence between them.
     """
-    to_s1_s1, to_s1_s2, to_s2_s1, to_s2_s2 = gains
     n = len(reward)
     score1, score2 = list(reward), list(reward)  # a chain may start at any peak
     back1: list[tuple[int, int] | None] = [None] * n
     back2: list[tuple[int, int] | None] = [None] * n
     best_upto: list[tuple[float, tuple[int, int]]] = []  # best chain end among peaks 0..k
+    first = 0
     for i in range(n):
         best1, best2 = score1[i], score2[i]
         origin1: tuple[int, int] | None = None
         origin2: tuple[int, int] | None = None
-        for q in range(first[i], first[i] + reaching[i]):
-            j = frm[q]
-            if score1[j] + to_s1_s1[q] > best1:
-                best1, origin1 = score1[j] + to_s1_s1[q], (j, S1)
-            if score2[j] + to_s1_s2[q] > best1:
-                best1, origin1 = score2[j] + to_s1_s2[q], (j, S2)
-            if score1[j] + to_s2_s1[q] > best2:
-                best2, origin2 = score1[j] + to_s2_s1[q], (j, S1)
-            if score2[j] + to_s2_s2[q] > best2:
-                best2, origin2 = score2[j] + to_s2_s2[q], (j, S2)
-        j = i - reaching[i] - 1  # the latest peak out of reach
-        if j >= 0:  # restart after a gap: from the best chain that ended long enough ago
+        j = i - 1
+        for s1_s1, s1_s2, s2_s1, s2_s2 in gains[first : first + reaching[i]]:
+            from1, from2 = score1[j], score2[j]
+            if from1 + s1_s1 > best1:
+                best1, origin1 = from1 + s1_s1, (j, S1)
+            if from2 + s1_s2 > best1:
+                best1, origin1 = from2 + s1_s2, (j, S2)
+            if from1 + s2_s1 > best2:
+                best2, origin2 = from1 + s2_s1, (j, S1)
+            if from2 + s2_s2 > best2:
+                best2, origin2 = from2 + s2_s2, (j, S2)
+            j -= 1
+        first += reaching[i]
+        if j >= 0:  # j is out of reach: restart from the best chain that ended by then
             value = best_upto[j][0] + restart[i]
             if value > best1:
                 best1, origin1 = value, best_upto[j][1]
@@ -429,7 +427,7 @@ def _oriented(labels: list[tuple[int, int]], times: NDArray[np.float64]) -> list
     cannot tell them apart, but the median over a whole recording still can.
     """
     systoles, diastoles = _phase_intervals(labels, times)
-    if systoles.size and diastoles.size and np.median(systoles) > np.median(diastoles):
+    if systoles.size and diastoles.size and median(systoles) > median(diastoles):
         return [(i, S2 if lab == S1 else S1) for i, lab in labels]
     return labels
 
@@ -440,8 +438,8 @@ def _refined_cycle(
     systoles, diastoles = _phase_intervals(labels, times)
     if systoles.size < 3 or diastoles.size < 3:
         return None
-    systole = float(np.median(systoles))
-    period = systole + float(np.median(diastoles))
+    systole = median(systoles)
+    period = systole + median(diastoles)
     if not 0.5 * cycle.period_s <= period <= 1.5 * cycle.period_s:
         return None
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
@@ -456,12 +454,11 @@ def _sound_centres(
     """
     peak = np.rint(times_s * fs_hz).astype(np.intp)
     level = env[peak] * _HALF_WIDTH_LEVEL
-    steps = np.arange(1, int(0.08 * fs_hz) + 1)
-    ends = []
-    for side in (-1, 1):
-        index = peak[:, None] + side * steps
-        inside = (index >= 0) & (index < env.size)
-        above = inside & (env[np.clip(index, 0, env.size - 1)] >= level[:, None])
-        ends.append(peak + side * np.sum(np.cumprod(above, axis=1), axis=1))
-    centres: NDArray[np.float64] = (ends[0] + ends[1]) / 2.0 / fs_hz
+    sides = np.array([[-1], [1]])
+    steps = sides * np.arange(1, int(0.08 * fs_hz) + 1)  # outward from the peak, each side
+    index = peak[:, None, None] + steps
+    inside = (index >= 0) & (index < env.size)
+    above = inside & (env[np.clip(index, 0, env.size - 1)] >= level[:, None, None])
+    ends = peak[:, None] + sides[:, 0] * np.sum(np.cumprod(above, axis=2), axis=2)
+    centres: NDArray[np.float64] = (ends[:, 0] + ends[:, 1]) / 2.0 / fs_hz
     return centres
