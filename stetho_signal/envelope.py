@@ -105,15 +105,15 @@ def heart_envelope(
 
 
 def autocorrelation(env: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Biased autocorrelation normalised to 1 at lag 0 (FFT, zero-padded); all zeros for a
-    constant series. Shared by the heart's cycle search and the lung's breath rate."""
-    centred = env - np.mean(env)
-    n = centred.size
-    spectrum = np.fft.rfft(centred, 2 * n)
-    ac = np.fft.irfft(np.abs(spectrum) ** 2)[:n]
-    if ac[0] <= 0:
-        return np.zeros(n)
-    result: NDArray[np.float64] = ac / ac[0]
+    """Biased autocorrelation along the last axis, normalised to 1 at lag 0 (FFT, zero-padded);
+    all zeros for a constant series. Shared by the heart's cycle search and the lung's breath
+    rate, which passes its four octaves as rows of one array (one transform call for all)."""
+    centred = env - np.mean(env, axis=-1, keepdims=True)
+    n = centred.shape[-1]
+    spectrum = np.fft.rfft(centred, 2 * n, axis=-1)
+    ac = np.fft.irfft(np.abs(spectrum) ** 2, axis=-1)[..., :n]
+    lag0 = ac[..., :1]
+    result: NDArray[np.float64] = np.divide(ac, lag0, out=np.zeros_like(ac), where=lag0 > 0)
     return result
 
 

@@ -181,7 +181,7 @@ def respiratory_rate(spectrogram: Spectrogram, notes: list[str]) -> float | None
         notes.append("respiratory rate needs at least two breaths; the clip is too short")
         return None
     # The heart analysis's estimator (FFT, biased, 1 at lag 0; all zeros for a flat envelope).
-    acs = np.array([autocorrelation(env)[: max_lag + 1] for env in envelopes])
+    acs = autocorrelation(envelopes)[:, : max_lag + 1]
     if not np.any(acs[:, 0] > 0):
         notes.append("no breathing pattern in the recording")
         return None

@@ -7,6 +7,7 @@ import pytest
 from numpy.typing import NDArray
 
 from stetho_signal import analyze
+from stetho_signal.envelope import autocorrelation
 from tests.stetho_signal.synthetic import FS_HZ, breathing, pcg
 
 
@@ -79,3 +80,13 @@ def test_rate_over_loud_heart_sounds(rate_bpm: float) -> None:
     x = _wide_breathing(rate_bpm, 20.0, seed=1)
     x += 0.5 * pcg(75.0, 20.0, noise=0.0, seed=1)[0]
     assert _rate(x) == pytest.approx(rate_bpm, abs=1.5)
+
+
+def test_the_octaves_autocorrelations_taken_together_equal_each_taken_alone() -> None:
+    rows = np.random.default_rng(5).standard_normal((4, 301))
+    rows[2] = 3.0  # a flat octave (the microphone's floor alone) repeats not at all
+    together = autocorrelation(rows)
+    for row, ac in zip(rows, together, strict=True):
+        assert np.array_equal(ac, autocorrelation(row))
+    assert not together[2].any()
+    assert together[0, 0] == 1.0
