@@ -18,7 +18,7 @@ from stetho_signal.envelope import (
     estimate_cycles,
     heart_envelope,
 )
-from stetho_signal.segmentation import HeartSounds, segment_heart_sounds
+from stetho_signal.segmentation import PITCH_BAND_HZ, HeartSounds, segment_heart_sounds
 
 __all__ = ["MURMUR_BAND_HZ", "MURMUR_CONTRAST", "HeartResult", "analyze_heart"]
 
@@ -123,7 +123,8 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
     if not cycles:
         note = "clip too short or too irregular to find a repeating heartbeat"
         return HeartResult(None, (), (), None, None, None, None, None, 0.0, 0.0, (note,))
-    sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles)
+    pitch_env = heart_envelope(spectrum, PITCH_BAND_HZ)
+    sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
     notes: list[str] = []
     intervals = _beat_intervals(sounds, cycle)
     prominence = _prominence(env, sounds)

@@ -20,7 +20,7 @@ from scipy import signal
 from stetho_signal._order import median, quantile
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
-__all__ = ["HeartSounds", "segment_heart_sounds"]
+__all__ = ["PITCH_BAND_HZ", "HeartSounds", "segment_heart_sounds"]
 
 S1 = 0
 S2 = 1
@@ -47,6 +47,19 @@ _DROPPED_BEAT_LEVEL = 0.75
 # A gallop's extra sound keeps its delay from S2 (S3) or to S1 (S4) within +-40 ms: two to four
 # envelope samples of peak jitter plus the beat-to-beat spread of a 130-180 ms S3 delay.
 _LOCKED_S = 0.04
+PITCH_BAND_HZ = (70.0, 200.0)
+"""Band whose share of a sound's envelope tells S2 from a third or fourth heart sound: S3 and
+S4 are low-pitched, 20-70 Hz (heard with the bell), while S2, the higher-pitched of S1 and S2,
+carries energy above 70-100 Hz (see :func:`segment_heart_sounds`). S3: a low-frequency sound
+120-160 ms after aortic closure, not of valvular origin (St. Luke's Heart Sounds series, "Third
+heart sound", 2009; S3 130-180 ms after A2, JAMA 1978;239:2790)."""
+# A sound is low-pitched when its share of the pitch band is under a tenth of the share of the
+# recording's highest-pitched sounds (their 90th percentile, most often the S2s): an order of
+# magnitude, where S2s of real recordings (CirCor, Springer's example) reach down to a fifth.
+_LOW_PITCH_SHARE = 0.1
+# The pitch band's own peak may lie off the sound's peak: the brief high-pitched A2 of a split
+# S2 comes up to ~40 ms before P2, so the band's highest level within +-20 ms counts.
+_PITCH_REACH_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -62,10 +75,14 @@ class _Candidates:
     times_s: NDArray[np.float64]
     reward: NDArray[np.float64]
     weak: NDArray[np.bool_]  # no higher than a peak of the background noise
+    low: NDArray[np.bool_]  # low-pitched: a third or fourth heart sound rather than an S2
 
 
 def segment_heart_sounds(
-    env: NDArray[np.float64], fs_hz: float, cycles: list[CycleEstimate]
+    env: NDArray[np.float64],
+    fs_hz: float,
+    cycles: list[CycleEstimate],
+    pitch_env: NDArray[np.float64] | None = None,
 ) -> tuple[HeartSounds, CycleEstimate]:
     """Label envelope peaks as S1 or S2.
 
@@ -83,6 +100,9 @@ def segment_heart_sounds(
         sounds (:func:`_cycle_from_sounds`), the favourite's period with the expected systole
         (:func:`stetho_signal.envelope.expected_systole_s`: a murmur or a loud S3 can pull the
         autocorrelation's S1-S2 lag) and the cycle of a triple rhythm (:func:`_gallop_cycle`).
+    pitch_env : ndarray, shape (m,), optional
+        Envelope of :data:`PITCH_BAND_HZ` on the same time base. A sound with little share of
+        it is low-pitched, a third or fourth heart sound: labelled S2 it earns a skip less.
 
     Returns
     -------
@@ -91,7 +111,7 @@ def segment_heart_sounds(
     cycle : CycleEstimate
         The cycle that won, refined from the labelled chain.
     """
-    candidates = _candidates(env, fs_hz, cycles[0])
+    candidates = _candidates(env, fs_hz, cycles[0], pitch_env)
     if candidates.times_s.size == 0:
         empty = np.zeros(0)
         return HeartSounds(empty, empty), cycles[0]
@@ -198,11 +218,17 @@ def _same_model(a: CycleEstimate, b: CycleEstimate) -> bool:
     )
 
 
-def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) -> _Candidates:
+def _candidates(
+    env: NDArray[np.float64],
+    fs_hz: float,
+    cycle: CycleEstimate,
+    pitch_env: NDArray[np.float64] | None = None,
+) -> _Candidates:
     distance = max(1, int(_MIN_SOUND_SPACING_S * fs_hz))
     peaks, _ = signal.find_peaks(env, distance=distance)
     if peaks.size == 0:
-        return _Candidates(np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
+        none = np.zeros(0, dtype=bool)
+        return _Candidates(np.zeros(0), np.zeros(0), none, none)
     peaks = peaks[env[peaks] >= _CANDIDATE_FLOOR * float(np.max(env[peaks]))]
     heights = env[peaks]
     # Typical heart-sound height: a high quantile of all peaks, independent of the cycle being
@@ -210,8 +236,15 @@ def _candidates(env: NDArray[np.float64], fs_hz: float, cycle: CycleEstimate) ->
     typical = quantile(heights, _TYPICAL_QUANTILE)
     relative = np.minimum(heights / max(typical, 1e-12), 1.5)
     reward = 2.0 * (relative - _PEAK_FLOOR)
-    noise_peak = _NOISE_PEAK_LEVEL * quantile(env, _BACKGROUND_QUANTILE)
-    return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=heights < noise_peak)
+    weak = heights < _NOISE_PEAK_LEVEL * quantile(env, _BACKGROUND_QUANTILE)
+    low = np.zeros(peaks.size, dtype=bool)
+    sounds = ~weak & (relative >= _PEAK_FLOOR)
+    if pitch_env is not None and np.sum(sounds) >= 3:
+        reach = round(_PITCH_REACH_S * fs_hz)
+        near = np.clip(peaks[:, None] + np.arange(-reach, reach + 1), 0, env.size - 1)
+        share = np.max(pitch_env[near], axis=1) / np.maximum(heights, 1e-12)
+        low = sounds & (share < _LOW_PITCH_SHARE * quantile(share[sounds], _TYPICAL_QUANTILE))
+    return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=weak, low=low)
 
 
 def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
@@ -279,6 +312,7 @@ def _best_chains(cands: _Candidates, cycles: list[CycleEstimate]) -> list[tuple[
     which needs the scores of earlier peaks, then only adds and compares.
     """
     times, reward = cands.times_s, cands.reward
+    reward2 = reward - np.where(cands.low, _SKIP_COST, 0.0)  # a low-pitched S2 (an S3 or S4)
     n = times.size
     period = np.array([c.period_s for c in cycles])
     max_link = _LINK_SPAN_PERIODS * period
@@ -294,15 +328,16 @@ def _best_chains(cands: _Candidates, cycles: list[CycleEstimate]) -> list[tuple[
     spread = np.array([s for _, s in durations]).T[:, model]
     z = (interval - expected) / spread
     # Two weak peaks in a row cost a skip, as a missed sound would.
-    base = reward[to] - np.where(cands.weak[to] & cands.weak[frm], _SKIP_COST, 0.0)
+    both_weak = np.where(cands.weak[to] & cands.weak[frm], _SKIP_COST, 0.0)
+    base = np.array([reward[to], reward[to], reward2[to], reward2[to]]) - both_weak
     costs = np.array(_TRANSITION_COSTS)[:, None]
     gains = list(zip(*(base - costs - np.log1p(z * z)).tolist(), strict=True))
     reaching = np.bincount(model * n + to, minlength=len(cycles) * n).reshape(len(cycles), n)
     ends = np.cumsum(np.sum(reaching, axis=1)).tolist()
     gap_rate = _SKIP_COST / period  # a skip per cycle of silence before a restart
-    restart = reward - _GAP_COST - gap_rate[:, None] * (times - max_link[:, None])
+    restart = -_GAP_COST - gap_rate[:, None] * (times - max_link[:, None])
     credit = gap_rate[:, None] * times
-    rewards = reward.tolist()
+    rewards = (reward.tolist(), reward2.tolist())
     return [
         _chain(
             gains[start:end], reaching[k].tolist(), restart[k].tolist(), credit[k].tolist(), rewards
@@ -331,19 +366,21 @@ def _chain(
     reaching: list[int],
     restart: list[float],
     credit: list[float],
-    reward: list[float],
+    reward: tuple[list[float], list[float]],
 ) -> tuple[_Chain, float]:
     """The dynamic programme over (peak, label) of one model: best chain and its score.
 
     ``gains`` holds, peak by peak, what each link into it adds under each transition (into S1
     from S1, from S2, into S2 from S1, from S2); peak ``i`` has ``reaching[i]`` links, from
-    its nearest predecessors, nearest first. ``restart[i]`` is what a restart into peak ``i``
+    its nearest predecessors, nearest first. ``reward`` holds what each peak earns labelled S1
+    and labelled S2; ``restart[i]`` (plus that reward) is what a restart into peak ``i``
     adds to a chain that ended before its links reach; ``credit`` (the gap cost's rate times
     the time of the chain's end) is added to that chain's score, so the cost grows with the
     silence between them.
     """
-    n = len(reward)
-    score1, score2 = list(reward), list(reward)  # a chain may start at any peak
+    reward1, reward2 = reward
+    n = len(reward1)
+    score1, score2 = list(reward1), list(reward2)  # a chain may start at any peak
     back1: list[tuple[int, int] | None] = [None] * n
     back2: list[tuple[int, int] | None] = [None] * n
     best_upto: list[tuple[float, tuple[int, int]]] = []  # best chain end among peaks 0..k
@@ -367,10 +404,10 @@ def _chain(
         first += reaching[i]
         if j >= 0:  # j is out of reach: restart from the best chain that ended by then
             value = best_upto[j][0] + restart[i]
-            if value > best1:
-                best1, origin1 = value, best_upto[j][1]
-            if value > best2:
-                best2, origin2 = value, best_upto[j][1]
+            if value + reward1[i] > best1:
+                best1, origin1 = value + reward1[i], best_upto[j][1]
+            if value + reward2[i] > best2:
+                best2, origin2 = value + reward2[i], best_upto[j][1]
         score1[i], score2[i], back1[i], back2[i] = best1, best2, origin1, origin2
         here = (best1 + credit[i], (i, S1)) if best1 >= best2 else (best2 + credit[i], (i, S2))
         best_upto.append(here if not best_upto or here[0] > best_upto[-1][0] else best_upto[-1])
