@@ -27,8 +27,10 @@ def test_demo_ends_by_itself_with_alerts_and_a_summary() -> None:
     counts = re.search(r"recordings published: (\d+), stored: (\d+), received: (\d+)", run.stdout)
     assert counts is not None, run.stdout
     published, stored, received = map(int, counts.groups())
-    # A device may finish a third recording while the demo stops: stored, not yet received.
-    assert published == received == 8 and stored >= 8
+    # Every device delivered its two recordings (exit 0 says so). On a slow machine a device
+    # may deliver a third while a slower one finishes its second, and one may finish another
+    # while the demo stops: stored, not yet received. Never received without being stored.
+    assert published == received >= 8 and stored >= received
 
 
 def test_recordings_in_progress_when_the_demo_stops_are_counted_apart() -> None:
