@@ -99,7 +99,7 @@ def heart_envelope(
         np.log(magnitude + floor), ANALYTIC_RATE_HZ, _ENVELOPE_CUTOFF_HZ, ENVELOPE_RATE_HZ
     )
     env = np.exp(spectrum.unpad(log_env, ENVELOPE_RATE_HZ))
-    scale = float(np.quantile(env, _NORMALISING_QUANTILE))
+    scale = quantile(env, _NORMALISING_QUANTILE)
     result: NDArray[np.float64] = env / scale if scale > 0 else env
     return result
 

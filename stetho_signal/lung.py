@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, signal
 
+from stetho_signal._order import median
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import find_crackles
@@ -229,7 +230,7 @@ def heart_sound_times(spectrum: Spectrum) -> NDArray[np.float64]:
     """
     env = heart_envelope(spectrum)
     # Heart sounds last 80-140 ms; a longer bump in the low band is a low-pitched wheeze.
-    level = float(np.median(env))
+    level = median(env)
     peaks, _ = signal.find_peaks(
         env,
         height=_HEART_SOUND_PROMINENCE * level,
