@@ -1,0 +1,35 @@
+"""bench.heart_sweeps on a few cases, so CI runs its code path; ``make bench`` runs the sweeps."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bench.heart_sweeps import SWEEPS, Sweep, run_sweep
+
+
+def _few(name: str, **grid: tuple[float, ...]) -> Sweep:
+    return dataclasses.replace(SWEEPS[name], grid=SWEEPS[name].grid | grid)
+
+
+def test_simulated_irregular_rhythms_are_read_and_scored() -> None:
+    summary = run_sweep(_few("af", rate_bpm=(90.0,), rr_variation=(0.2,), seed=(0, 1)))
+    assert (summary["passed"], summary["total"], summary["failures"]) == (2, 2, [])
+    assert summary["s1_f1"] > 0.9 and summary["s2_f1"] > 0.9
+    assert "extra_sounds" not in summary
+
+
+def test_an_added_s4_is_counted_and_not_taken_for_s2() -> None:
+    sweep = _few("gallop_s4", rate_bpm=(70.0,), s4=(0.5,), jitter=(0.05,), seed=(0,))
+    summary = run_sweep(sweep)
+    assert (summary["passed"], summary["total"]) == (1, 1)
+    assert summary["extra_sounds"] >= 15  # one per beat, 15 s at 70/min
+    assert summary["extra_labelled_s2"] == 0
+
+
+def test_a_failure_lists_its_parameters_true_rate_and_reading() -> None:
+    few = _few("pcg", rate_bpm=(72.0,), noise=(0.01,), murmur=(0.0,), seed=(0,))
+    summary = run_sweep(dataclasses.replace(few, relative=0.0, absolute_bpm=0.0))
+    [failure] = summary["failures"]
+    assert failure.keys() == {*few.grid, "true_bpm", "read_bpm"}
+    assert failure["rate_bpm"] == 72.0 and failure["jitter"] == 0.1
+    assert abs(failure["read_bpm"] - failure["true_bpm"]) < 0.1 * failure["true_bpm"]
