@@ -101,7 +101,8 @@ def _lung_flags(g: LungResult, t: TriageThresholds) -> list[tuple[TriageLevel, F
         if rate_flag is not None:
             out.append(rate_flag)
     if g.wheeze:
-        longest = max(end - start for start, end in g.wheeze_intervals_s)
+        # To the millisecond: the difference of two times carries float noise (0.16000000000000014).
+        longest = round(max(end - start for start, end in g.wheeze_intervals_s), 3)
         text = (
             f"Musical sound lasting {longest:.2f} s (at least {t.wheeze_min_duration_s:.2f} s) "
             f"near {g.wheeze_frequency_hz:.0f} Hz: possible wheeze, listen to the recording."

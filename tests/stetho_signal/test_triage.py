@@ -92,3 +92,17 @@ def test_unmeasured_values_are_explained_without_raising_the_level() -> None:
     result = triage(GOOD, heart, None, TriageThresholds())
     assert result.level == "routine"
     assert [f.code for f in result.flags] == ["heart_unmeasured"]
+
+
+def test_the_wheeze_flag_gives_the_longest_tone_to_the_millisecond() -> None:
+    lung = dataclasses.replace(
+        LUNG,
+        respiratory_rate_bpm=16.0,
+        wheeze=True,
+        wheeze_intervals_s=((2.304, 2.464), (5.0, 5.1)),  # 2.464 - 2.304 = 0.16000000000000014
+        wheeze_frequency_hz=300.0,
+    )
+    (flag,) = triage(GOOD, None, lung, TriageThresholds()).flags
+    assert flag.code == "lung_wheeze"
+    assert flag.value == 0.16
+    assert "0.16 s" in flag.reason
