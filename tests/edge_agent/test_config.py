@@ -41,6 +41,17 @@ def test_minimal_config_gets_defaults_and_resolves_relative_state_dir(tmp_path: 
 
 
 @pytest.mark.parametrize(
+    ("site", "kind"),
+    [("mitral", "heart"), ("aortic", "heart"), ("trachea", "lung"), ("lung-right-lower", "lung")],
+)
+def test_the_analysis_follows_the_site_when_left_out(tmp_path: Path, site: str, kind: str) -> None:
+    text = MINIMAL.replace(
+        'kind = "simulated"', f'kind = "simulated"\nauscultation_site = "{site}"'
+    )
+    assert load_config(write(tmp_path, text)).devices[0].analysis_kind == kind
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         (MINIMAL.replace("site =", "stie ="), "stie: unknown key"),
@@ -52,6 +63,10 @@ def test_minimal_config_gets_defaults_and_resolves_relative_state_dir(tmp_path: 
         (MINIMAL.replace('kind = "simulated"', 'kind = "simulated"\nscenario = "nope"'),
          "devices[0].scenario: expected one of normal"),
         ("site = [", "not valid TOML"),
+        (MINIMAL.replace('kind = "simulated"',
+                         'kind = "simulated"\nauscultation_site = "lung-left-lower"\n'
+                         'analysis_kind = "heart"'),
+         "devices[0].analysis_kind: expected 'lung' at auscultation site 'lung-left-lower'"),
     ],
 )  # fmt: skip
 def test_errors_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
