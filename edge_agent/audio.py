@@ -24,6 +24,10 @@ def pcm_sha256(pcm: NDArray[np.int16]) -> str:
     return hashlib.sha256(pcm.astype("<i2").tobytes()).hexdigest()
 
 
+SITE_TAG = "STETHO_SITE"
+"""The Vorbis comment naming the auscultation site, written by the agent and `stetho record`."""
+
+
 def encode_flac(pcm: NDArray[np.int16], sample_rate_hz: int, tags: dict[str, str]) -> bytes:
     """Encode mono 16-bit PCM as FLAC; tags become Vorbis comments where libsndfile has a slot.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import soundfile as sf
@@ -13,14 +13,38 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from edge_agent.audio import SITE_TAG
+from edge_agent.config import HEART_SITES, LUNG_SITES
+from firmware_bridge.errors import MalformedFrameError
+from firmware_bridge.flac_tags import read_vorbis_comments
 from stetho_signal import SignalError, TriageThresholds, analyze
 
 EXIT_UNREADABLE = 1
 
 
 class Kind(StrEnum):
+    auto = "auto"
     heart = "heart"
     lung = "lung"
+
+
+def site_of(path: Path) -> str | None:
+    """The auscultation site a FLAC file is tagged with, if any (None for WAV, untagged or
+    unreadable files: reading the audio reports those)."""
+    try:
+        with path.open("rb") as f:
+            if f.read(4) != b"fLaC":
+                return None
+            tags = read_vorbis_comments(b"fLaC" + f.read())
+    except (OSError, MalformedFrameError):
+        return None
+    return tags.get(SITE_TAG)
+
+
+def _kind_for(path: Path, kind: Kind) -> Literal["heart", "lung"]:
+    if kind is not Kind.auto:
+        return "lung" if kind is Kind.lung else "heart"
+    return "lung" if site_of(path) in LUNG_SITES else "heart"
 
 
 def analyse_file(path: Path, kind: Kind, thresholds: TriageThresholds) -> dict[str, Any]:
@@ -30,7 +54,7 @@ def analyse_file(path: Path, kind: Kind, thresholds: TriageThresholds) -> dict[s
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
         return {"file": str(path), "error": f"cannot read audio: {exc}"}
     try:
-        result = analyze(np.asarray(samples), float(rate), kind.value, thresholds)
+        result = analyze(np.asarray(samples), float(rate), _kind_for(path, kind), thresholds)
     except SignalError as exc:
         return {"file": str(path), "error": str(exc)}
     return {"file": str(path), **result.to_dict()}
@@ -74,7 +98,13 @@ def _findings(r: dict[str, Any]) -> str:
 
 def analyze_command(
     paths: Annotated[list[Path], typer.Argument(help="WAV or FLAC files, any sample rate.")],
-    kind: Annotated[Kind, typer.Option(help="What was auscultated.")] = Kind.heart,
+    kind: Annotated[
+        Kind,
+        typer.Option(
+            help="What was auscultated. auto: from the FLAC's STETHO_SITE tag (the valve areas "
+            f"{', '.join(sorted(HEART_SITES))}: heart; other sites: lung), else heart."
+        ),
+    ] = Kind.auto,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
 ) -> None:
     """Analyse recordings: quality, heart or lung findings and triage, with reasons."""

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from edge_agent.audio import SITE_TAG
 from edge_agent.config import AuscultationSite
 from edge_agent.registry import DeviceRegistry, RegisteredDevice, RegistryError, device_id_for
 from firmware_bridge import pairing
@@ -250,7 +251,7 @@ def record_command(
     with _exit_on_errors():
         registry = DeviceRegistry(state_dir)
         source, entry = _open_source(device, registry, seed, speed)
-        tags = {"STETHO_DEVICE": device, "STETHO_SITE": site, "ENCODER": "stetho-edge record"}
+        tags = {"STETHO_DEVICE": device, SITE_TAG: site, "ENCODER": "stetho-edge record"}
         try:
             summary = asyncio.run(_record_with_progress(source, out_path, duration, tags))
         except (asyncio.CancelledError, KeyboardInterrupt):  # stopped before any audio came

@@ -11,7 +11,7 @@ import os
 import stat
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -107,6 +107,7 @@ class ScheduleConfig(_Strict):
 
 
 HEART_SITES = frozenset({"aortic", "pulmonic", "tricuspid", "mitral"})
+LUNG_SITES = frozenset(get_args(AuscultationSite)) - HEART_SITES
 
 
 def kind_at_site(site: str) -> Literal["heart", "lung"]:

@@ -14,9 +14,10 @@ from typing import Literal
 from pydantic import BaseModel
 
 from edge_agent import messages, topics
-from edge_agent.audio import FLAC_CONTENT_TYPE, encode_flac, pcm_sha256, to_pcm16
+from edge_agent.audio import FLAC_CONTENT_TYPE, SITE_TAG, encode_flac, pcm_sha256, to_pcm16
 from edge_agent.capture import Capture
 from edge_agent.outbox import OutboundMessage
+from firmware_bridge.flac_tags import set_vorbis_comments
 from stetho_signal import SignalError, TriageThresholds, analyze
 
 ALERT_EXPIRY_S = 7 * 24 * 3600  # an unread alert older than a week is no longer actionable
@@ -66,11 +67,14 @@ def process_capture(
     """
     rid = str(capture.recording_id)
     pcm = to_pcm16(capture.samples)
-    flac = encode_flac(
-        pcm,
-        capture.sample_rate_hz,
-        {"title": f"{ctx.auscultation_site} {rid}", "comment": f"recording_id={rid}"},
-    )
+    # The file names its site so that `stetho analyze` picks the heart or lung analysis itself.
+    tags = {
+        "TITLE": f"{ctx.auscultation_site} {rid}",
+        "COMMENT": f"recording_id={rid}",
+        "STETHO_DEVICE": ctx.device,
+        SITE_TAG: ctx.auscultation_site,
+    }
+    flac = set_vorbis_comments(encode_flac(pcm, capture.sample_rate_hz, {}), tags)
     analysis, error = _analyse(capture, ctx.kind, thresholds)
     audio_topic = topics.recording_audio(ctx.site, ctx.device)
     recording = messages.RecordingMessage(

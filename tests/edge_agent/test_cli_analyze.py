@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from edge_agent.audio import SITE_TAG, encode_flac
+from firmware_bridge.flac_tags import set_vorbis_comments
 from firmware_bridge.synth import synthesize
 
 KEYS = {"file", "sample_rate_hz", "duration_s", "kind", "quality", "heart", "lung", "triage"}
@@ -55,3 +57,19 @@ def test_table_output_for_a_lung_recording(tmp_path: Path) -> None:
     run = stetho("analyze", "--kind", "lung", str(path))
     assert run.returncode == 0, run.stderr
     assert "lung.wav" in run.stdout and "RR" in run.stdout
+
+
+def test_the_kind_follows_the_site_tag_of_a_flac_unless_given(tmp_path: Path) -> None:
+    """A doctor analysing a downloaded lung recording gets the lung analysis without --kind."""
+    lung = synthesize("wheeze", duration_s=15, sample_rate_hz=4000, seed=1)
+    tagged, plain = tmp_path / "tagged.flac", tmp_path / "plain.flac"
+    sf.write(plain, lung.samples, 4000, subtype="PCM_16")
+    pcm = (np.clip(lung.samples, -1, 1) * 32767).astype(np.int16)
+    flac = encode_flac(pcm, 4000, {})
+    tagged.write_bytes(set_vorbis_comments(flac, {SITE_TAG: "lung-right-lower"}))
+
+    run = stetho("analyze", "--json", str(tagged), str(plain))
+    assert run.returncode == 0, run.stderr
+    assert [json.loads(line)["kind"] for line in run.stdout.splitlines()] == ["lung", "heart"]
+    run = stetho("analyze", "--json", "--kind", "heart", str(tagged))
+    assert json.loads(run.stdout)["kind"] == "heart"

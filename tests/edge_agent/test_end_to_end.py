@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.audio import decode_flac, pcm_sha256
+from edge_agent.audio import SITE_TAG, decode_flac, pcm_sha256
 from edge_agent.local_broker import LocalBroker
+from firmware_bridge.flac_tags import read_vorbis_comments
 from tests.mqtt_client import MqttTestClient
 from tests.sync.harness import validate
 
@@ -71,6 +72,8 @@ def test_stetho_run_publishes_recordings_that_decode(broker: LocalBroker, tmp_pa
     for record in complete:
         assert record["resident"] == "res-42" and record["device"] == "steth-a"
         pcm, rate = decode_flac(audio[record["recording_id"]])
+        tags = read_vorbis_comments(audio[record["recording_id"]])
+        assert tags[SITE_TAG] == "aortic" and tags["STETHO_DEVICE"] == "steth-a"
         assert rate == 4000 and len(pcm) == 3 * 4000 == record["n_samples"]
         assert pcm_sha256(pcm) == record["audio"]["pcm_sha256"]
         assert record["analysis"]["triage"]["level"] in ("review", "urgent")
