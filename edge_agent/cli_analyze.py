@@ -15,11 +15,14 @@ from rich.table import Table
 
 from edge_agent.audio import SITE_TAG
 from edge_agent.config import HEART_SITES, LUNG_SITES
+from edge_agent.plot import PlotUnavailableError, render_png
+from edge_agent.plot import check_available as check_plots_available
 from firmware_bridge.errors import MalformedFrameError
 from firmware_bridge.flac_tags import read_vorbis_comments
 from stetho_signal import SignalError, TriageThresholds, analyze
 
 EXIT_UNREADABLE = 1
+EXIT_USAGE = 2
 
 
 class Kind(StrEnum):
@@ -80,6 +83,17 @@ def _table(results: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _plot_all(paths: list[Path], results: list[dict[str, Any]], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, result in zip(paths, results, strict=True):
+        if "error" in result:
+            continue
+        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+        target = folder / f"{path.stem}.png"
+        target.write_bytes(render_png(np.asarray(samples), float(rate), result))
+        Console(stderr=True).print(f"plot: {target}", highlight=False)
+
+
 def _findings(r: dict[str, Any]) -> str:
     parts: list[str] = []
     heart, lung = r.get("heart"), r.get("lung")
@@ -106,8 +120,22 @@ def analyze_command(
         ),
     ] = Kind.auto,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also draw each analysed file as DIR/<name>.png: the band heard, S1/S2 or "
+            "wheezes and crackles, a spectrogram and the triage reasons (needs the plot extra).",
+            metavar="DIR",
+        ),
+    ] = None,
 ) -> None:
     """Analyse recordings: quality, heart or lung findings and triage, with reasons."""
+    if plot is not None:
+        try:
+            check_plots_available()
+        except PlotUnavailableError as exc:
+            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(EXIT_USAGE) from exc
     thresholds = TriageThresholds()
     results = [analyse_file(path, kind, thresholds) for path in paths]
     if as_json:
@@ -115,5 +143,7 @@ def analyze_command(
             typer.echo(json.dumps(result))
     else:
         Console().print(_table(results))
+    if plot is not None:
+        _plot_all(paths, results, plot)
     if any("error" in r for r in results):
         raise typer.Exit(EXIT_UNREADABLE)

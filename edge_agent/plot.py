@@ -1,0 +1,118 @@
+"""A picture of one analysed recording for the doctor: what was heard, where, and why it matters.
+
+The band the analysis listened to is drawn over time with the S1 and S2 it found, or the wheeze
+intervals and crackles, above a spectrogram (a held tone shows as a horizontal line in it), and
+the triage level with every flag's reason below. matplotlib is an optional extra (``plot``): a
+care home's Pi does not need it, a doctor's workstation does.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edge_agent.errors import AgentError
+from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
+
+_LEVEL_COLOURS = {
+    "routine": "tab:green",
+    "review": "tab:orange",
+    "urgent": "tab:red",
+    "rerecord": "tab:gray",
+}
+_SPECTROGRAM_TOP_HZ = {"heart": 600.0, "lung": 2000.0}
+_REASON_WIDTH = 110  # characters a line of the reasons holds at the figure's width
+
+
+class PlotUnavailableError(AgentError):
+    """matplotlib is not installed: plots are an optional extra."""
+
+
+def _figure_class() -> Any:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise PlotUnavailableError(
+            "plots need matplotlib, an optional extra: pip install 'stetho-edge[plot]'"
+        ) from exc
+    return Figure
+
+
+def check_available() -> None:
+    """Raise PlotUnavailableError now rather than after analysing every file."""
+    _figure_class()
+
+
+def render_png(samples: NDArray[np.floating], rate_hz: float, result: dict[str, Any]) -> bytes:
+    """PNG bytes of one recording and its analysis (``result`` as `stetho analyze --json`)."""
+    figure = _figure_class()(figsize=(11.0, 6.0), layout="constrained")
+    x = np.asarray(samples, dtype=np.float64)
+    x = x[:, 0] if x.ndim > 1 else x
+    kind = result["kind"]
+    band = HEART_BAND_HZ if kind == "heart" else LUNG_BAND_HZ
+    band = (band[0], min(band[1], 0.45 * rate_hz))
+    y = bandpass(x, rate_hz, band)
+    t = np.arange(y.size) / rate_hz
+    wave, spec, text = figure.subplots(3, 1, height_ratios=(2.0, 1.6, 0.6))
+    peak = float(np.max(np.abs(y))) or 1.0
+    wave.plot(t, y / peak, color="0.25", linewidth=0.4)
+    wave.set_ylim(-1.1, 1.1)
+    wave.set_xlim(0.0, t[-1] if t.size else 1.0)
+    wave.set_ylabel(f"{band[0]:.0f}-{band[1]:.0f} Hz")
+    wave.set_yticks([])
+    _mark_findings(wave, result)
+    spec.specgram(x, NFFT=256, Fs=rate_hz, noverlap=128, cmap="magma")
+    spec.set_ylim(0.0, min(_SPECTROGRAM_TOP_HZ[kind], rate_hz / 2))
+    spec.set_xlim(wave.get_xlim())
+    spec.set_ylabel("Hz")
+    spec.set_xlabel("time (s)")
+    level = result["triage"]["level"]
+    wave.set_title(
+        f"{PurePath(result['file']).name}: {kind}, {result['duration_s']:.1f} s, quality "
+        f"{result['quality']['score']:.2f} | triage: {level.upper()} "
+        "(decision support, not a diagnosis)",
+        color=_LEVEL_COLOURS.get(level, "black"),
+        fontsize=10,
+        loc="left",
+    )
+    _write_reasons(text, result)
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=100)
+    return out.getvalue()
+
+
+def _mark_findings(ax: Any, result: dict[str, Any]) -> None:
+    heart, lung = result.get("heart"), result.get("lung")
+    if heart:
+        for times, colour, label in ((heart["s1_s"], "tab:blue", "S1"),
+                                     (heart["s2_s"], "tab:purple", "S2")):  # fmt: skip
+            for i, s in enumerate(times):
+                ax.axvline(
+                    s, color=colour, linewidth=0.8, alpha=0.7, label=label if i == 0 else None
+                )
+    if lung:
+        for i, (start, end) in enumerate(lung["wheeze_intervals_s"]):
+            ax.axvspan(
+                start, end, color="tab:orange", alpha=0.3, label="wheeze" if i == 0 else None
+            )
+        if lung["crackle_times_s"]:
+            ax.plot(lung["crackle_times_s"], [1.02] * len(lung["crackle_times_s"]), "v",
+                    color="tab:red", markersize=5, label="crackle")  # fmt: skip
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=8, ncols=4)
+
+
+def _write_reasons(ax: Any, result: dict[str, Any]) -> None:
+    ax.axis("off")
+    flags = result["triage"]["flags"]
+    lines = [f"- {f['reason']}" for f in flags] or ["- no finding"]
+    if result["quality"]["problems"] and not flags:
+        lines += [f"- {p}" for p in result["quality"]["problems"]]
+    wrapped = [w for line in lines for w in textwrap.wrap(line, _REASON_WIDTH)]
+    ax.text(0.0, 1.0, "\n".join(wrapped[:8]), va="top", ha="left", fontsize=8.5,
+            family="monospace", transform=ax.transAxes)  # fmt: skip

@@ -1,0 +1,56 @@
+"""`stetho analyze --plot`: a PNG per analysed file, and a clear error without matplotlib."""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from edge_agent.cli_analyze import Kind, analyse_file
+from edge_agent.plot import PlotUnavailableError, check_available, render_png
+from firmware_bridge.synth import synthesize
+from stetho_signal import TriageThresholds
+from tests.edge_agent.test_cli_analyze import stetho
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk comes first
+    return width, height
+
+
+@pytest.mark.parametrize(("scenario", "kind"), [("murmur", Kind.heart), ("crackles", Kind.lung)])
+def test_a_recording_and_its_findings_make_one_picture(
+    tmp_path: Path, scenario: str, kind: Kind
+) -> None:
+    recording = synthesize(scenario, duration_s=12, sample_rate_hz=4000, seed=2)
+    path = tmp_path / f"{scenario}.wav"
+    sf.write(path, recording.samples, 4000)
+    result = analyse_file(path, kind, TriageThresholds())
+    assert result["triage"]["flags"], "the picture is meant to show findings"
+    png = render_png(recording.samples, 4000.0, result)
+    assert _png_size(png) == (1100, 600)
+    assert len(png) > 50_000  # waveform and spectrogram, not an empty frame
+
+
+def test_the_cli_draws_every_readable_file_and_skips_the_rest(tmp_path: Path) -> None:
+    heart = synthesize("normal", duration_s=8, sample_rate_hz=4000, seed=1)
+    good = tmp_path / "in" / "resident-7.flac"
+    good.parent.mkdir()
+    sf.write(good, heart.samples, 4000, subtype="PCM_16")
+    broken = tmp_path / "in" / "broken.wav"
+    broken.write_bytes(b"RIFF")
+    out = tmp_path / "plots"
+    run = stetho("analyze", "--json", "--plot", str(out), str(good), str(broken))
+    assert run.returncode == 1  # the broken file, as without --plot
+    assert [p.name for p in out.iterdir()] == ["resident-7.png"]
+    _png_size((out / "resident-7.png").read_bytes())
+
+
+def test_without_matplotlib_the_error_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(PlotUnavailableError, match=r"pip install 'stetho-edge\[plot\]'"):
+        check_available()
