@@ -143,7 +143,10 @@ def analyze(
     if kind == "heart":
         heart = analyze_heart(spectrum, limits.irregularity_nrmssd)
         band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
-        heartbeat: tuple[float, float] | None = (heart.periodicity, heart.sound_prominence)
+        # Sounds as wide as breaths repeat (periodicity) without being a heartbeat.
+        heartbeat: tuple[float, float] | None = (
+            (heart.periodicity, heart.sound_prominence) if heart.heartbeat_found else (0.0, 0.0)
+        )
         flatness: float | None = None
         sub = spectrum.band(HANDLING_BAND_HZ, HANDLING_RATE_HZ, order=2)
         handling: float | None = handling_burst_s(sub, HANDLING_RATE_HZ)

@@ -31,6 +31,14 @@ _RANGE_MARGIN = 0.1
 _MIN_PROMINENCE = 2.5  # S1/S2 over the envelope median: white noise ~1.3 (see quality ramp)
 _MIN_INTERVALS_FOR_RHYTHM = 4  # irregularity needs at least five beats
 _SOUND_HALF_WIDTH_S = 0.05  # S1/S2 last 80-140 ms; their core is +-50 ms around the centre
+# Heart sounds last 80-140 ms; on this envelope the median half-height span of the labelled
+# S1/S2 is 35-90 ms in every heart recording of the shared data (loud mitral regurgitation
+# widening S1 the most) and 50-70 ms in the synthetic sweeps, murmurs included. Breath sounds
+# swell and fade over hundreds of ms: with no heart audible, chains of breath swells read the
+# breath rate as a heart rate (30 for 30 breaths/min) at 75-200 ms. From 150 ms, not a heart;
+# a synthetic murmur louder than S1 reaches 130 ms (the log envelope compresses it).
+_BREATH_HALF_WIDTH_S = 0.15
+_HALF_WIDTH_SPAN_S = 0.5
 MURMUR_BAND_HZ = (100.0, 400.0)
 """Murmurs live at 100-600 Hz; S1/S2 energy mostly below 150 Hz, so this band favours them."""
 # Contrast between the murmur-band levels of systole and diastole (see _murmur_contrast) above
@@ -92,6 +100,12 @@ class HeartResult:
         1.3 for white noise, 2-4 for real recordings, far more for clean ones.
     notes : tuple of str
         Why a value is None.
+    sound_half_width_s : float or None
+        Median span of the labelled S1/S2 where the envelope stays above half its peak,
+        seconds (None when no sound was labelled).
+    heartbeat_found : bool
+        False when nothing heart-like repeats: no cycle at all, or "sounds" as wide as breaths
+        (the quality gate then asks for a new recording).
     """
 
     rate_bpm: float | None
@@ -105,6 +119,8 @@ class HeartResult:
     periodicity: float
     sound_prominence: float
     notes: tuple[str, ...]
+    sound_half_width_s: float | None = None
+    heartbeat_found: bool = True
 
 
 def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult:
@@ -122,9 +138,22 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
     if not cycles:
         note = "clip too short or too irregular to find a repeating heartbeat"
-        return HeartResult(None, (), (), None, None, None, None, None, 0.0, 0.0, (note,))
+        return HeartResult(
+            None, (), (), None, None, None, None, None, 0.0, 0.0, (note,), heartbeat_found=False
+        )
     pitch_env = heart_envelope(spectrum, PITCH_BAND_HZ)
     sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
+    width = _half_width_s(env, sounds)
+    if width is not None and width >= _BREATH_HALF_WIDTH_S:
+        note = (
+            f"the repeating sounds last {1000 * width:.0f} ms at half height, far longer than "
+            "heart sounds: breath sounds, no heartbeat to measure"
+        )
+        periodicity, prominence = cycles[0].periodicity, _prominence(env, sounds)
+        return HeartResult(
+            None, (), (), None, None, None, None, None, periodicity, prominence, (note,),
+            sound_half_width_s=width, heartbeat_found=False,
+        )  # fmt: skip
     notes: list[str] = []
     intervals = _beat_intervals(sounds, cycle)
     prominence = _prominence(env, sounds)
@@ -146,7 +175,29 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
         periodicity=cycles[0].periodicity,
         sound_prominence=prominence,
         notes=tuple(notes),
+        sound_half_width_s=width,
     )
+
+
+def _half_width_s(env: NDArray[np.float64], sounds: HeartSounds) -> float | None:
+    """Median time the envelope stays above half of each labelled sound's peak (the peak
+    sought within +-50 ms of the sound's centre; spans capped at +-0.5 s)."""
+    times = np.concatenate([sounds.s1_s, sounds.s2_s])
+    if times.size == 0:
+        return None
+    reach = round(_HALF_WIDTH_SPAN_S * ENVELOPE_RATE_HZ)
+    core = round(_SOUND_HALF_WIDTH_S * ENVELOPE_RATE_HZ)
+    padded = np.pad(env, reach, constant_values=0.0)
+    centres = np.clip(np.round(times * ENVELOPE_RATE_HZ).astype(int), 0, env.size - 1) + reach
+    rows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)[centres - reach]
+    peaks = reach - core + np.argmax(rows[:, reach - core : reach + core + 1], axis=1)
+    above = rows >= 0.5 * rows[np.arange(rows.shape[0]), peaks][:, None]
+    columns = np.arange(rows.shape[1])
+    # The run above half height around each peak: from the last sample below it before the
+    # peak to the first after (the window's edges if it never drops).
+    left = np.where(~above & (columns < peaks[:, None]), columns, -1).max(axis=1)
+    right = np.where(~above & (columns > peaks[:, None]), columns, rows.shape[1]).min(axis=1)
+    return round(float(np.median(right - left - 1)) / ENVELOPE_RATE_HZ, 3)
 
 
 def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:
