@@ -146,8 +146,8 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
     width = _half_width_s(env, sounds)
     if width is not None and width >= _BREATH_HALF_WIDTH_S:
         note = (
-            f"the repeating sounds last {1000 * width:.0f} ms at half height, far longer than "
-            "heart sounds: breath sounds, no heartbeat to measure"
+            f"heart rate needs heart sounds; the sounds found last {1000 * width:.0f} ms at half "
+            "height, far longer than heart sounds: breath sounds or noise, no heartbeat"
         )
         periodicity, prominence = cycles[0].periodicity, _prominence(env, sounds)
         return HeartResult(
