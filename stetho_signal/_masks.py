@@ -1,4 +1,5 @@
-"""Runs of consecutive True values in a boolean mask (clipped plateaus, handling thumps)."""
+"""Runs of consecutive True values in a boolean mask (clipped plateaus, handling thumps), and the
+run above half height around a peak (how long a sound lasts)."""
 
 from __future__ import annotations
 
@@ -11,3 +12,15 @@ def run_lengths(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
     edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.view(np.int8), [0]))))
     lengths: NDArray[np.intp] = edges[1::2] - edges[::2]
     return lengths
+
+
+def half_peak_span(
+    amplitude: NDArray[np.floating], peak: int, start: int, stop: int
+) -> tuple[int, int]:
+    """The samples ``begin:end`` around ``peak`` where ``amplitude`` stays at or over half its
+    value at ``peak``, looked for within ``start:stop`` (the span ends there if it does)."""
+    below = start + np.flatnonzero(amplitude[start:stop] < 0.5 * amplitude[peak])
+    before, after = below[below < peak], below[below > peak]
+    begin = int(before[-1]) + 1 if before.size else start
+    end = int(after[0]) if after.size else stop
+    return begin, end

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from stetho_signal._masks import half_peak_span
 from stetho_signal._order import median
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
@@ -137,26 +138,19 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
     env = heart_envelope(spectrum)
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
     if not cycles:
-        note = "clip too short or too irregular to find a repeating heartbeat"
-        return HeartResult(
-            None, (), (), None, None, None, None, None, 0.0, 0.0, (note,), heartbeat_found=False
-        )
+        return _no_heartbeat("clip too short or too irregular to find a repeating heartbeat")
     pitch_env = heart_envelope(spectrum, PITCH_BAND_HZ)
     sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
+    prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)
     if width is not None and width >= _BREATH_HALF_WIDTH_S:
         note = (
             f"heart rate needs heart sounds; the sounds found last {1000 * width:.0f} ms at half "
             "height, far longer than heart sounds: breath sounds or noise, no heartbeat"
         )
-        periodicity, prominence = cycles[0].periodicity, _prominence(env, sounds)
-        return HeartResult(
-            None, (), (), None, None, None, None, None, periodicity, prominence, (note,),
-            sound_half_width_s=width, heartbeat_found=False,
-        )  # fmt: skip
+        return _no_heartbeat(note, cycles[0].periodicity, prominence, width)
     notes: list[str] = []
     intervals = _beat_intervals(sounds, cycle)
-    prominence = _prominence(env, sounds)
     # An irregular rhythm smears the autocorrelation; prominent, alternating sounds still show
     # a heartbeat (the quality gate accepts either, see quality._PROMINENCE).
     heartbeat = cycles[0].periodicity >= _MIN_PERIODICITY or prominence >= _MIN_PROMINENCE
@@ -179,25 +173,32 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
     )
 
 
+def _no_heartbeat(
+    note: str, periodicity: float = 0.0, prominence: float = 0.0, width: float | None = None
+) -> HeartResult:
+    return HeartResult(
+        None, (), (), None, None, None, None, None, periodicity, prominence, (note,),
+        sound_half_width_s=width, heartbeat_found=False,
+    )  # fmt: skip
+
+
 def _half_width_s(env: NDArray[np.float64], sounds: HeartSounds) -> float | None:
     """Median time the envelope stays above half of each labelled sound's peak (the peak
-    sought within +-50 ms of the sound's centre; spans capped at +-0.5 s)."""
+    sought within +-50 ms of the sound's centre; spans capped at +-0.5 s of the centre)."""
     times = np.concatenate([sounds.s1_s, sounds.s2_s])
     if times.size == 0:
         return None
     reach = round(_HALF_WIDTH_SPAN_S * ENVELOPE_RATE_HZ)
     core = round(_SOUND_HALF_WIDTH_S * ENVELOPE_RATE_HZ)
-    padded = np.pad(env, reach, constant_values=0.0)
-    centres = np.clip(np.round(times * ENVELOPE_RATE_HZ).astype(int), 0, env.size - 1) + reach
-    rows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)[centres - reach]
-    peaks = reach - core + np.argmax(rows[:, reach - core : reach + core + 1], axis=1)
-    above = rows >= 0.5 * rows[np.arange(rows.shape[0]), peaks][:, None]
-    columns = np.arange(rows.shape[1])
-    # The run above half height around each peak: from the last sample below it before the
-    # peak to the first after (the window's edges if it never drops).
-    left = np.where(~above & (columns < peaks[:, None]), columns, -1).max(axis=1)
-    right = np.where(~above & (columns > peaks[:, None]), columns, rows.shape[1]).min(axis=1)
-    return round(float(np.median(right - left - 1)) / ENVELOPE_RATE_HZ, 3)
+    widths = []
+    for centre in np.clip(np.round(times * ENVELOPE_RATE_HZ).astype(int), 0, env.size - 1):
+        low = max(centre - core, 0)
+        peak = low + int(np.argmax(env[low : centre + core + 1]))
+        begin, end = half_peak_span(
+            env, peak, max(centre - reach, 0), min(centre + reach + 1, env.size)
+        )
+        widths.append(end - begin)
+    return round(median(np.asarray(widths, dtype=np.float64)) / ENVELOPE_RATE_HZ, 3)
 
 
 def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:

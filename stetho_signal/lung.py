@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, signal
 
+from stetho_signal._masks import half_peak_span
 from stetho_signal._order import median
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
@@ -24,7 +25,6 @@ from stetho_signal.wheezes import (
     WHEEZE_NPERSEG,
     WheezeSearch,
     find_wheezes,
-    half_peak_span,
 )
 
 __all__ = [

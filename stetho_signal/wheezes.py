@@ -8,10 +8,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import fft, ndimage
 
+from stetho_signal._masks import half_peak_span
 from stetho_signal._order import median
 from stetho_signal._spectra import Spectrogram
 
-__all__ = ["HEART_GATE_S", "WHEEZE_NPERSEG", "WheezeSearch", "find_wheezes", "half_peak_span"]
+__all__ = ["HEART_GATE_S", "WHEEZE_NPERSEG", "WheezeSearch", "find_wheezes"]
 
 HEART_GATE_S = 0.06
 """Frames and transients within this of a prominent heart sound belong to it, seconds."""
@@ -277,18 +278,6 @@ def _held_s(
     stop_at = min(int(np.ceil((stop - start) * scale)), amplitude.size)
     begin, end = half_peak_span(amplitude, peak, 0, stop_at)
     return (end - begin) / rate_hz
-
-
-def half_peak_span(
-    amplitude: NDArray[np.floating], peak: int, start: int, stop: int
-) -> tuple[int, int]:
-    """The samples ``begin:end`` around ``peak`` where ``amplitude`` stays at or over half its
-    value at ``peak``, looked for within ``start:stop`` (the span ends there if it does)."""
-    below = start + np.flatnonzero(amplitude[start:stop] < 0.5 * amplitude[peak])
-    before, after = below[below < peak], below[below > peak]
-    begin = int(before[-1]) + 1 if before.size else start
-    end = int(after[0]) if after.size else stop
-    return begin, end
 
 
 def _band_amplitude(
