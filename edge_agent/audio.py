@@ -10,6 +10,8 @@ import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
 
+from firmware_bridge.flac_tags import set_vorbis_comments
+
 FLAC_CONTENT_TYPE = "audio/flac"
 
 
@@ -29,7 +31,8 @@ SITE_TAG = "STETHO_SITE"
 
 
 def encode_flac(pcm: NDArray[np.int16], sample_rate_hz: int, tags: dict[str, str]) -> bytes:
-    """Encode mono 16-bit PCM as FLAC; tags become Vorbis comments where libsndfile has a slot.
+    """Encode mono 16-bit PCM as FLAC with ``tags`` as its Vorbis comments (any key, upper-cased:
+    libsndfile has slots for a few only, so the comment block is written afterwards).
 
     The encoder writes to an anonymous in-memory file (memfd) through a plain file
     descriptor rather than to a BytesIO: libsndfile's virtual I/O needs cffi callbacks in
@@ -46,14 +49,12 @@ def encode_flac(pcm: NDArray[np.int16], sample_rate_hz: int, tags: dict[str, str
             subtype="PCM_16",
             closefd=False,
         ) as out:
-            for key, value in tags.items():
-                if key in {"title", "comment", "artist", "date", "software", "album"}:
-                    setattr(out, key, value)
             out.write(pcm)
         size = os.lseek(fd, 0, os.SEEK_END)
-        return os.pread(fd, size, 0)
+        flac = os.pread(fd, size, 0)
     finally:
         os.close(fd)
+    return set_vorbis_comments(flac, tags) if tags else flac
 
 
 def decode_flac(data: bytes) -> tuple[NDArray[np.int16], int]:

@@ -17,7 +17,6 @@ from edge_agent import messages, topics
 from edge_agent.audio import FLAC_CONTENT_TYPE, SITE_TAG, encode_flac, pcm_sha256, to_pcm16
 from edge_agent.capture import Capture
 from edge_agent.outbox import OutboundMessage
-from firmware_bridge.flac_tags import set_vorbis_comments
 from stetho_signal import SignalError, TriageThresholds, analyze
 
 ALERT_EXPIRY_S = 7 * 24 * 3600  # an unread alert older than a week is no longer actionable
@@ -74,7 +73,7 @@ def process_capture(
         "STETHO_DEVICE": ctx.device,
         SITE_TAG: ctx.auscultation_site,
     }
-    flac = set_vorbis_comments(encode_flac(pcm, capture.sample_rate_hz, {}), tags)
+    flac = encode_flac(pcm, capture.sample_rate_hz, tags)
     analysis, error = _analyse(capture, ctx.kind, thresholds)
     audio_topic = topics.recording_audio(ctx.site, ctx.device)
     recording = messages.RecordingMessage(

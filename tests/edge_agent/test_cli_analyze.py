@@ -9,7 +9,6 @@ import numpy as np
 import soundfile as sf
 
 from edge_agent.audio import SITE_TAG, encode_flac
-from firmware_bridge.flac_tags import set_vorbis_comments
 from firmware_bridge.synth import synthesize
 
 KEYS = {"file", "sample_rate_hz", "duration_s", "kind", "quality", "heart", "lung", "triage"}
@@ -65,8 +64,7 @@ def test_the_kind_follows_the_site_tag_of_a_flac_unless_given(tmp_path: Path) ->
     tagged, plain = tmp_path / "tagged.flac", tmp_path / "plain.flac"
     sf.write(plain, lung.samples, 4000, subtype="PCM_16")
     pcm = (np.clip(lung.samples, -1, 1) * 32767).astype(np.int16)
-    flac = encode_flac(pcm, 4000, {})
-    tagged.write_bytes(set_vorbis_comments(flac, {SITE_TAG: "lung-right-lower"}))
+    tagged.write_bytes(encode_flac(pcm, 4000, {SITE_TAG: "lung-right-lower"}))
 
     run = stetho("analyze", "--json", str(tagged), str(plain))
     assert run.returncode == 0, run.stderr
