@@ -94,6 +94,7 @@ S4_LEAD_S = 0.1  # S4 centre to S1 centre
 # No heart, or one too faint to hear (S1 peaks at 0.5 in the simulator), under breath sounds
 # with and without crackles: what a heart analysis at the wrong place hears. 3 heart gains x
 # 3 breath gains x 3 breath rates x 2 x 2 seeds = 108. Nothing here is a heartbeat to measure.
+NO_HEART_DURATION_S = 20.0
 NO_HEART_GRID = {
     "heart_gain": (0.0, 0.01, 0.03),
     "breath_gain": (0.1, 0.25, 0.4),
@@ -140,11 +141,15 @@ class Reading:
     extra_as_s2: int
 
 
+def _synth(name: str, seed: float, **overrides: Any) -> StethoscopeSynth:
+    """The simulator's ``name`` scenario with some of its values replaced."""
+    synth = StethoscopeSynth(name, FS_HZ, int(seed))
+    synth.scenario = dataclasses.replace(synth.scenario, **overrides)
+    return synth
+
+
 def _simulated(duration_s: float, rate_bpm: float, rr_variation: float, seed: float) -> Recording:
-    synth = StethoscopeSynth("irregular", FS_HZ, int(seed))
-    synth.scenario = dataclasses.replace(
-        synth.scenario, heart_rate_bpm=rate_bpm, rr_variation=rr_variation
-    )
+    synth = _synth("irregular", seed, heart_rate_bpm=rate_bpm, rr_variation=rr_variation)
     x = synth.read(round(duration_s * FS_HZ))
     middles: dict[str, list[float]] = {"S1": [], "S2": []}
     for e in synth.events:
@@ -252,15 +257,15 @@ def run_sweep(sweep: Sweep, pool: multiprocessing.pool.Pool | None = None) -> di
 
 
 def _read_no_heart(params: dict[str, float]) -> tuple[float | None, str]:
-    synth = StethoscopeSynth("normal", FS_HZ, int(params["seed"]))
-    synth.scenario = dataclasses.replace(
-        synth.scenario,
+    synth = _synth(
+        "normal",
+        params["seed"],
         heart_gain=params["heart_gain"],
         breath_gain=params["breath_gain"],
         breaths_per_min=params["breaths_per_min"],
         crackles=bool(params["crackles"]),
     )
-    analysis = analyze(synth.read(20 * FS_HZ), FS_HZ, "heart")
+    analysis = analyze(synth.read(round(NO_HEART_DURATION_S * FS_HZ)), FS_HZ, "heart")
     assert analysis.heart is not None
     return analysis.heart.rate_bpm, analysis.triage.level
 
@@ -277,7 +282,7 @@ def run_no_heart(
     levels = Counter(level for _, level in readings)
     return {
         "source": "simulator, normal scenario with the heart faded and breath sounds raised",
-        "duration_s": 20.0,
+        "duration_s": NO_HEART_DURATION_S,
         "grid": grid,
         "total": len(jobs),
         "rate_read": sum(rate is not None for rate, _ in readings),

@@ -127,7 +127,7 @@ class _DeviceBase(_Strict):
     @classmethod
     def _kind_from_site(cls, data: Any) -> Any:
         if isinstance(data, dict) and "analysis_kind" not in data:
-            site = data.get("auscultation_site", "mitral")
+            site = data.get("auscultation_site", cls.model_fields["auscultation_site"].default)
             if isinstance(site, str):
                 return {**data, "analysis_kind": kind_at_site(site)}
         return data
