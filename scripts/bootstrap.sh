@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sets up everything stetho-edge needs on Debian or Raspberry Pi OS:
-# system packages (Mosquitto, FLAC tools, libsndfile, venv), then a virtual
+# system packages (Mosquitto, FLAC tools, libsndfile, PostgreSQL for the hub tests,
+# venv), then a virtual
 # environment with the locked Python dependencies. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
-APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1)
+APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1 postgresql libpq5)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -44,6 +45,6 @@ if [[ ! -f "$stamp" || requirements.lock -nt "$stamp" || pyproject.toml -nt "$st
     [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-        -c requirements.lock -e ".[dev,plot]"
+        -c requirements.lock -e ".[dev,plot,hub]"
     touch "$stamp"
 fi

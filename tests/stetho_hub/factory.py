@@ -1,0 +1,77 @@
+"""Recordings in the real wire format, made quickly: synthetic PCM, real FLAC, real models."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from edge_agent import messages, topics
+from edge_agent.audio import FLAC_CONTENT_TYPE, encode_flac, pcm_sha256
+
+SITE = "home-a"
+AGENT = "pi-a"
+DEVICE = "steth-a"
+RATE = 4000
+
+
+@dataclass(frozen=True)
+class WireRecording:
+    recording_id: str
+    meta: messages.RecordingMessage
+    flac: bytes
+    site: str
+    device: str
+
+    @property
+    def meta_topic(self) -> str:
+        return topics.recording(self.site, self.device)
+
+    @property
+    def audio_topic(self) -> str:
+        return topics.recording_audio(self.site, self.device)
+
+    @property
+    def meta_json(self) -> bytes:
+        return messages.to_json(self.meta)
+
+    @property
+    def properties(self) -> tuple[tuple[str, str], ...]:
+        return (("schema_version", "1"), ("recording_id", self.recording_id))
+
+
+def make_recording(
+    seed: int = 0, site: str = SITE, device: str = DEVICE, seconds: float = 0.5
+) -> WireRecording:
+    rng = np.random.default_rng(seed)
+    pcm = (rng.standard_normal(int(RATE * seconds)) * 3000).astype(np.int16)
+    rid = str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4))
+    flac = encode_flac(pcm, RATE, {"COMMENT": f"recording_id={rid}"})
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=seed)
+    meta = messages.RecordingMessage(
+        recording_id=uuid.UUID(rid),
+        site=site,
+        agent=AGENT,
+        device=device,
+        resident=f"res-{seed % 7}",
+        auscultation_site="mitral",
+        kind="heart",
+        started_at=start,
+        ended_at=start + timedelta(seconds=seconds),
+        sample_rate_hz=RATE,
+        n_samples=len(pcm),
+        partial=False,
+        gaps=[],
+        audio=messages.AudioRef(
+            topic=topics.recording_audio(site, device),
+            content_type=FLAC_CONTENT_TYPE,
+            size_bytes=len(flac),
+            pcm_sha256=pcm_sha256(pcm),
+        ),
+        analysis=None,
+        analysis_error="recording shorter than 1 s",
+    )
+    return WireRecording(rid, meta, flac, site, device)
