@@ -58,6 +58,10 @@ class MqttSettings:
     will: OutboundMessage | None = None
     subscriptions: tuple[str, ...] = ()
     max_inflight: int = 20
+    # A subscriber that must store before acknowledging (the hub) sets manual_ack and calls
+    # `ack()`; receive_maximum then bounds how many unacknowledged messages the broker sends.
+    manual_ack: bool = False
+    receive_maximum: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class ReceivedMessage:
     retain: bool
     content_type: str | None
     user_properties: tuple[tuple[str, str], ...]
+    mid: int = 0
+    qos: int = 0
 
 
 def publish_properties(message: OutboundMessage) -> Properties:
@@ -103,7 +109,10 @@ class MqttConnection:
     def _make_client(self) -> mqtt.Client:
         s = self.settings
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=s.manual_ack,
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -221,7 +230,13 @@ class MqttConnection:
         content_type = getattr(props, "ContentType", None) if props is not None else None
         user = getattr(props, "UserProperty", []) if props is not None else []
         received = ReceivedMessage(
-            msg.topic, bytes(msg.payload), bool(msg.retain), content_type, tuple(user)
+            msg.topic,
+            bytes(msg.payload),
+            bool(msg.retain),
+            content_type,
+            tuple(user),
+            msg.mid,
+            msg.qos,
         )
         try:
             self.messages.put_nowait(received)
@@ -233,6 +248,8 @@ class MqttConnection:
         s = self.settings
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = s.session_expiry_s
+        if s.receive_maximum is not None:
+            props.ReceiveMaximum = s.receive_maximum
         try:
             async with asyncio.timeout(timeout_s):
                 await self._loop.run_in_executor(
@@ -266,6 +283,13 @@ class MqttConnection:
         self._suback[mid] = future
         async with asyncio.timeout(timeout_s):
             await future
+
+    def ack(self, message: ReceivedMessage) -> bool:
+        """With `manual_ack`: send the PUBACK for `message` now; False when the connection it
+        came on is gone (the broker then delivers it again on the next session)."""
+        if self.closed.is_set() or message.qos == 0:
+            return False
+        return self._client.ack(message.mid, message.qos) == mqtt.MQTT_ERR_SUCCESS
 
     async def publish(self, message: OutboundMessage, timeout_s: float = 30.0) -> None:
         """Publish and, for QoS 1, return only after the broker's PUBACK."""

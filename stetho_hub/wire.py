@@ -200,7 +200,7 @@ def _audio(
 
 def _exam(site: str, payload: bytes) -> ExamItem:
     try:
-        document: Any = json.loads(payload)
+        document: Any = json.loads(payload.decode("utf-8"))  # UTF-8 only, as stored
     except (ValueError, UnicodeDecodeError):
         raise MalformedMessageError("invalid_exam", "not JSON") from None
     if not isinstance(document, dict) or document.get("schema") != "stetho.exam":

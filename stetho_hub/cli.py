@@ -1,0 +1,169 @@
+"""`stetho hub ...`: run the hub, migrate its database, show its state, manage accounts.
+
+`hub_app` is a typer app that the root `stetho` command mounts; `python -m stetho_hub`
+runs it alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from stetho_hub.config import HubConfig, load_config
+from stetho_hub.errors import HubConfigError, HubError
+
+EXIT_CONFIG = 2
+hub_app = typer.Typer(
+    name="hub",
+    help="The hospital hub: archive recordings, send receipts, manage doctors' accounts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Doctors' and administrators' accounts.", no_args_is_help=True)
+hub_app.add_typer(user_app, name="user")
+err = Console(stderr=True)
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Hub configuration (TOML).")]
+
+
+def _load(path: Path) -> HubConfig:
+    try:
+        return load_config(path)
+    except HubConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from exc
+
+
+def _fail(exc: HubError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(1)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        stream=sys.stdout,
+        format="level=%(levelname)s logger=%(name)s %(message)s",
+    )
+
+
+@hub_app.command()
+def run(config: ConfigOption) -> None:
+    """Archive every care home's messages and send receipts, until SIGTERM or SIGINT."""
+    from stetho_hub.ingest import run_hub
+
+    cfg = _load(config)
+    _setup_logging(cfg.log_level)
+
+    async def runner() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await run_hub(cfg)
+        except asyncio.CancelledError:
+            logging.getLogger("stetho_hub").info("event=shutdown reason=signal")
+
+    try:
+        asyncio.run(runner())
+    except HubError as exc:
+        raise _fail(exc) from exc
+
+
+@hub_app.command()
+def migrate(config: ConfigOption) -> None:
+    """Create or upgrade the database schema (also done by `run`); safe to repeat."""
+    from stetho_hub.storage import LATEST, open_database
+    from stetho_hub.storage import migrate as apply
+
+    cfg = _load(config)
+    try:
+        db = open_database(cfg.database.target())
+        try:
+            applied = apply(db)
+        finally:
+            db.close()
+    except HubError as exc:
+        raise _fail(exc) from exc
+    done = ", ".join(map(str, applied)) if applied else "none (already current)"
+    typer.echo(f"schema version {LATEST}; migrations applied now: {done}")
+
+
+hub_app.command("init-db", help="Same as `migrate`: create the database schema.")(migrate)
+
+
+@hub_app.command()
+def status(
+    config: ConfigOption,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Counts from the archive: recordings, receipts waiting, refusals by reason."""
+    from stetho_hub.storage import check_version, open_database, summary
+
+    cfg = _load(config)
+    try:
+        db = open_database(cfg.database.target())
+        try:
+            check_version(db)
+            counts = summary(db)
+        finally:
+            db.close()
+    except HubError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(counts, sort_keys=True))
+        return
+    for key, value in counts.items():
+        typer.echo(f"{key:32} {value}")
+
+
+@user_app.command("add")
+def user_add(
+    config: ConfigOption,
+    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. dr-lee.")],
+    role: Annotated[str, typer.Option(help="doctor or admin.")] = "doctor",
+    site: Annotated[
+        list[str] | None, typer.Option("--site", help="A care home this doctor sees; repeat.")
+    ] = None,
+    password_file: Annotated[
+        Path | None, typer.Option(help="Read the password from this file instead of a prompt.")
+    ] = None,
+) -> None:
+    """Create an account (scrypt-hashed password); doctors see only their --site care homes."""
+    from stetho_hub.storage import check_version, open_database
+    from stetho_hub.storage.users import add_user
+
+    cfg = _load(config)
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {username}: ")
+        if getpass.getpass("again: ") != password:
+            err.print("[bold red]error:[/] the passwords differ", highlight=False)
+            raise typer.Exit(1)
+    try:
+        db = open_database(cfg.database.target())
+        try:
+            check_version(db)
+            add_user(db, username, password, role, tuple(site or ()))
+        finally:
+            db.close()
+    except HubError as exc:
+        raise _fail(exc) from exc
+    sees = "every care home" if role == "admin" else ", ".join(site or []) or "no care home yet"
+    typer.echo(f"user {username} added ({role}; sees {sees})")
+
+
+def main() -> None:
+    hub_app()
