@@ -29,6 +29,7 @@ from stetho_hub.storage import Archive, ArchivedRecording, StoreOutcome
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+INGEST_BATCH = 64  # messages stored per transaction (one commit fsync) when they queue up
 RECEIPT_BATCH = 50  # receipts in flight at once; bounded by the broker's receive maximum too
 RECEIPT_RESCAN_S = 60.0  # look for unsent receipts this often, whatever the queue says
 LOG_FIRST_REFUSALS = 20  # then every 1000th, so a flood cannot fill the journal
@@ -104,57 +105,79 @@ class IngestService:
         log.warning("event=broker_connection_lost reason=%s", connection.close_reason)
 
     async def _consume(self, connection: MqttConnection) -> None:
+        inbox = connection.messages
         while True:
-            message = await connection.messages.get()
-            if await self._handle(connection, message):
-                connection.ack(message)
+            batch = [await inbox.get()]
+            while len(batch) < INGEST_BATCH and not inbox.empty():
+                batch.append(inbox.get_nowait())
+            verdicts = await self._handle(connection, batch)
+            for message, may_ack in zip(batch, verdicts, strict=True):
+                if may_ack:  # in arrival order, as MQTT v5 §4.6 asks of PUBACKs
+                    connection.ack(message)
 
-    async def _handle(self, connection: MqttConnection, message: ReceivedMessage) -> bool:
-        """Store one message; True when it may be acknowledged (stored, or refused)."""
-        try:
-            item = wire.classify(
-                message.topic, message.payload, message.user_properties, message.content_type
-            )
-        except MalformedMessageError as exc:
-            await self._refuse(exc.reason, exc.detail, message.topic)
-            return True
-        outcome = await self._store(connection, item)
-        if outcome is None:
-            return False  # not acknowledged: the broker delivers it again
-        if outcome.problem is not None:
-            await self._refuse(outcome.problem, "", message.topic)
-        elif outcome.new:
-            self.stats.stored += 1
-        else:
-            self.stats.duplicates += 1
-        if outcome.archived is not None:
-            if outcome.new:
-                self.stats.archived += 1
-                log.info(
-                    "event=recording_archived recording=%s site=%s sha256=%s",
-                    outcome.archived.recording_id, outcome.archived.site,
-                    outcome.archived.audio_sha256,
-                )  # fmt: skip
-            self._receipts.put_nowait(outcome.archived)
-        return True
+    async def _handle(self, connection: MqttConnection, batch: list[ReceivedMessage]) -> list[bool]:
+        """Store a batch; for each message, True when it may be acknowledged (stored or
+        refused), False to leave it with the broker."""
+        items: list[wire.Incoming | None] = []
+        for message in batch:
+            try:
+                items.append(wire.classify(
+                    message.topic, message.payload, message.user_properties, message.content_type
+                ))  # fmt: skip
+            except MalformedMessageError as exc:
+                await self._refuse(exc.reason, exc.detail, message.topic)
+                items.append(None)
+        valid = [item for item in items if item is not None]
+        outcomes = iter(await self._store(connection, valid) if valid else [])
+        verdicts = []
+        for message, item in zip(batch, items, strict=True):
+            outcome = next(outcomes) if item is not None else None
+            if item is not None and outcome is not None:
+                await self._account(outcome, message.topic)
+            verdicts.append(item is None or outcome is not None)
+        return verdicts
 
-    async def _store(self, connection: MqttConnection, item: wire.Incoming) -> StoreOutcome | None:
-        """Store `item`, retrying while the database is down; None to leave it unacknowledged."""
+    async def _store(
+        self, connection: MqttConnection, items: list[wire.Incoming]
+    ) -> list[StoreOutcome | None]:
+        """Store `items`, retrying while the database is down; None where an item must stay
+        unacknowledged."""
         attempt = 0
         while not connection.closed.is_set():
             try:
-                return await self._storage(self.archive.store, item)
+                stored = await self._storage(self.archive.store_batch, items)
+                return list(stored)
             except StorageUnavailableError as exc:
                 delay = next_delay(attempt)
                 log.error("event=storage_unavailable error=%r retry_in_s=%.1f", str(exc), delay)
                 attempt += 1
                 await asyncio.sleep(delay)
             except Exception:
+                if len(items) > 1:  # find the one item that fails; store the others
+                    return [(await self._store(connection, [item]))[0] for item in items]
                 # A bug of ours, not the sender's: keep the message (unacknowledged, so a fixed
                 # hub stores it after a restart) and go on with the others.
-                log.exception("event=store_failed kind=%s", type(item).__name__)
-                return None
-        return None
+                log.exception("event=store_failed kind=%s", type(items[0]).__name__)
+                return [None]
+        return [None] * len(items)
+
+    async def _account(self, outcome: StoreOutcome, topic: str) -> None:
+        if outcome.problem is not None:
+            await self._refuse(outcome.problem, "", topic)
+        elif outcome.new:
+            self.stats.stored += 1
+        else:
+            self.stats.duplicates += 1
+        archived = outcome.archived
+        if archived is None:
+            return
+        if outcome.new:
+            self.stats.archived += 1
+            log.info(
+                "event=recording_archived recording=%s site=%s sha256=%s",
+                archived.recording_id, archived.site, archived.audio_sha256,
+            )  # fmt: skip
+        self._receipts.put_nowait(archived)
 
     async def _refuse(self, reason: str, detail: str, topic: str) -> None:
         self.stats.refused[reason] += 1

@@ -22,6 +22,7 @@ from stetho_hub.storage.audio_store import AudioStore
 from stetho_hub.storage.database import Database, Transaction
 
 Clock = Callable[[], datetime]
+RECORDING_ITEMS = (wire.RecordingMeta, wire.RecordingAudio)
 
 
 def iso(moment: datetime) -> str:
@@ -65,42 +66,53 @@ class Archive:
 
     def store(self, item: wire.Incoming) -> StoreOutcome:
         """Store one parsed item durably (committed, files fsync'd) before returning."""
-        if isinstance(item, wire.RecordingAudio):
-            return self._store_audio(item)
+        return self.store_batch([item])[0]
+
+    def store_batch(self, items: Sequence[wire.Incoming]) -> list[StoreOutcome]:
+        """Store `items` durably in one transaction (one commit fsync for the lot): the audio
+        files first, then every row. Outcomes come in the order of `items`."""
+        audio = [i for i in items if isinstance(i, wire.RecordingAudio)]
+        done = self._archived_among([a.recording_id for a in audio])
+        fresh = [a for a in audio if a.recording_id not in done]  # re-deliveries write nothing
+        written = self.audio.put_many([a.flac for a in fresh])
+        digests = {id(a): digest for a, digest in zip(fresh, written, strict=True)}
+        recordings = {i.recording_id for i in items if isinstance(i, RECORDING_ITEMS)}
         with self.db.transaction() as tx:
-            if isinstance(item, wire.RecordingMeta):
-                return self._store_meta(tx, item)
-            if isinstance(item, wire.TriageItem):
-                return StoreOutcome(self._triage(tx, item))
-            if isinstance(item, wire.AlertItem):
-                return StoreOutcome(self._alert(tx, item))
-            if isinstance(item, wire.AckItem):
-                return StoreOutcome(self._ack(tx, item))
-            if isinstance(item, wire.StatusItem):
-                return StoreOutcome(self._status(tx, item))
-            return StoreOutcome(self._exam(tx, item))
+            self._lock_recordings(tx, recordings)
+            return [self._store_one(tx, item, digests.get(id(item))) for item in items]
+
+    def _store_one(self, tx: Transaction, item: wire.Incoming, digest: str | None) -> StoreOutcome:
+        if isinstance(item, wire.RecordingAudio):
+            return self._store_audio(tx, item, digest)
+        if isinstance(item, wire.RecordingMeta):
+            return self._store_meta(tx, item)
+        if isinstance(item, wire.TriageItem):
+            return StoreOutcome(self._triage(tx, item))
+        if isinstance(item, wire.AlertItem):
+            return StoreOutcome(self._alert(tx, item))
+        if isinstance(item, wire.AckItem):
+            return StoreOutcome(self._ack(tx, item))
+        if isinstance(item, wire.StatusItem):
+            return StoreOutcome(self._status(tx, item))
+        return StoreOutcome(self._exam(tx, item))
 
     # -- recordings -------------------------------------------------------------------------
 
-    def _store_audio(self, item: wire.RecordingAudio) -> StoreOutcome:
-        with self.db.transaction() as tx:
-            done = self._archived(tx, item.recording_id)
-        if done is not None:
-            return StoreOutcome(False, done)
-        digest = self.audio.put(item.flac)  # fsync'd before the row that points at it commits
-        with self.db.transaction() as tx:
-            self._lock_recording(tx, item.recording_id)
-            self._site(tx, item.site)
-            new = tx.execute(
-                "INSERT INTO audio (recording_id, site, device, sha256, size_bytes, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recording_id) DO NOTHING",
-                (item.recording_id, item.site, item.device, digest, len(item.flac), self._now()),
-            )
-            return self._try_archive(tx, item.recording_id, new == 1)
+    def _store_audio(
+        self, tx: Transaction, item: wire.RecordingAudio, digest: str | None
+    ) -> StoreOutcome:
+        if digest is None:  # archived before this batch: nothing written
+            return StoreOutcome(False, self._archived(tx, item.recording_id))
+        self._site(tx, item.site)
+        new = tx.execute(
+            "INSERT INTO audio (recording_id, site, device, sha256, size_bytes, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recording_id) DO NOTHING",
+            (item.recording_id, item.site, item.device, digest, len(item.flac), self._now()),
+        )
+        return self._try_archive(tx, item.recording_id, new == 1)
 
     def _store_meta(self, tx: Transaction, item: wire.RecordingMeta) -> StoreOutcome:
         m = item.message
-        self._lock_recording(tx, item.recording_id)
         self._site(tx, m.site)
         level = m.analysis.triage.level if m.analysis is not None else None
         new = tx.execute(
@@ -169,9 +181,24 @@ class Archive:
             str(row[6]),
         )  # fmt: skip
 
-    def _lock_recording(self, tx: Transaction, recording_id: str) -> None:
-        if self.db.dialect == "postgresql":
-            key = UUID(recording_id).int & 0x7FFF_FFFF_FFFF_FFFF  # a bigint, positive
+    def _archived_among(self, recording_ids: list[str]) -> set[str]:
+        if not recording_ids:
+            return set()
+        marks = ", ".join("?" for _ in recording_ids)
+        with self.db.transaction() as tx:
+            rows = tx.all(
+                f"SELECT recording_id FROM archived WHERE recording_id IN ({marks})",  # noqa: S608
+                recording_ids,
+            )
+        return {str(r[0]) for r in rows}
+
+    def _lock_recordings(self, tx: Transaction, recording_ids: set[str]) -> None:
+        """PostgreSQL: one advisory lock per recording, taken in a fixed order so two hubs
+        storing overlapping batches cannot deadlock. SQLite's BEGIN IMMEDIATE already
+        serialises writers."""
+        if self.db.dialect != "postgresql":
+            return
+        for key in sorted(UUID(r).int & 0x7FFF_FFFF_FFFF_FFFF for r in recording_ids):
             tx.one("SELECT pg_advisory_xact_lock(?)", (key,))
 
     def _site(self, tx: Transaction, site: str) -> None:

@@ -1,10 +1,12 @@
 """Audio files addressed by their SHA-256: written once, fsync'd, private.
 
-`<root>/ab/cd/abcd...ef.flac`. The name is the hash of the bytes, so a re-delivered
-recording maps to the file already there and nothing is stored twice. A file is written
-to a temporary name, fsync'd, renamed into place, and its directory fsync'd: after a crash
-either the whole file is there under its final name or only a `.tmp-*` leftover is
-(swept on open once old). Files are 0600 in 0700 directories: the sounds are health data.
+`<root>/ab/abcd...ef.flac`: one level of 256 folders keeps a folder under ~40 000 files up
+to ten million recordings, and a new folder (and its fsyncs) is rare after the first few
+hundred. The name is the hash of the bytes, so a re-delivered recording maps to the file
+already there and nothing is stored twice. A file is written to a temporary name, fsync'd,
+renamed into place, and its folder fsync'd: after a crash either the whole file is there
+under its final name or only a `.tmp-*` leftover is (swept on open once old). Files are
+0600 in 0700 folders: the sounds are health data.
 """
 
 from __future__ import annotations
@@ -51,20 +53,36 @@ class AudioStore:
     def path_for(self, sha256: str) -> Path:
         if not _SHA256.match(sha256):
             raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
-        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.flac"
+        return self.root / sha256[:2] / f"{sha256}.flac"
 
     def put(self, data: bytes) -> str:
         """Store `data` durably (no-op when already there); return its SHA-256."""
-        digest = sha256_hex(data)
-        final = self.path_for(digest)
+        return self.put_many([data])[0]
+
+    def put_many(self, blobs: list[bytes]) -> list[str]:
+        """Store each blob durably; return their SHA-256s in order.
+
+        Each file is fsync'd; each folder that gained a name is fsync'd once at the end,
+        so a batch costs one directory fsync per folder touched rather than per file.
+        """
+        digests, touched = [], set()
+        for data in blobs:
+            digest = sha256_hex(data)
+            final = self.path_for(digest)
+            try:
+                if not (final.exists() and final.stat().st_size == len(data)):
+                    self._make_dir(final.parent)
+                    self._write_new(final, data)
+                    touched.add(final.parent)
+            except OSError as exc:
+                raise StorageUnavailableError(f"cannot archive audio {digest}: {exc}") from exc
+            digests.append(digest)
         try:
-            if final.exists() and final.stat().st_size == len(data):
-                return digest
-            self._make_dir(final.parent)
-            self._write_new(final, data)
+            for directory in touched:
+                _fsync_dir(directory)
         except OSError as exc:
-            raise StorageUnavailableError(f"cannot archive audio {digest}: {exc}") from exc
-        return digest
+            raise StorageUnavailableError(f"cannot sync the audio archive: {exc}") from exc
+        return digests
 
     def read(self, sha256: str) -> bytes:
         try:
@@ -85,8 +103,7 @@ class AudioStore:
             tmp.unlink(missing_ok=True)
             raise
         os.close(fd)
-        os.replace(tmp, final)
-        _fsync_dir(final.parent)
+        os.replace(tmp, final)  # the caller fsyncs the folder, making the new name durable
 
     def _make_dir(self, path: Path) -> None:
         """Create `path` and missing parents at 0700, fsyncing each parent that gained an entry."""
@@ -104,7 +121,7 @@ class AudioStore:
     def _sweep_temporaries(self) -> None:
         # Only old ones: another hub process sharing this archive may be writing a young one.
         cutoff = time.time() - STALE_TMP_S
-        for leftover in self.root.glob("*/*/.tmp-*"):
+        for leftover in self.root.glob("*/.tmp-*"):
             with contextlib.suppress(FileNotFoundError):
                 if leftover.stat().st_mtime < cutoff:
                     leftover.unlink()

@@ -98,7 +98,7 @@ def test_recordings_are_archived_once_and_receipted(
         assert receipt["audio_sha256"] == sha256(rec.flac)
         assert receipt["pcm_sha256"] == rec.meta.audio.pcm_sha256
         assert receipt["size_bytes"] == len(rec.flac) and receipt["hub"] == "hub-test"
-        stored = tmp_path / "audio" / sha256(rec.flac)[:2] / sha256(rec.flac)[2:4]
+        stored = tmp_path / "audio" / sha256(rec.flac)[:2]
         assert (stored / f"{sha256(rec.flac)}.flac").read_bytes() == rec.flac
 
 

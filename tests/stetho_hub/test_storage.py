@@ -158,6 +158,17 @@ def test_audio_files_are_private_and_content_addressed(tmp_path: Path) -> None:
     path = store.path_for(digest)
     assert path.read_bytes() == data
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    for directory in (path.parent, path.parent.parent, tmp_path / "audio"):
+    for directory in (path.parent, tmp_path / "audio"):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert list(path.parent.iterdir()) == [path]  # no temporary left behind
+
+
+def test_a_batch_stores_both_halves_and_their_duplicates_in_one_transaction(
+    archive: Archive,
+) -> None:
+    batch: list[wire.Incoming] = [_audio(0), _meta(0), _audio(0), _meta(1), _meta(0), _audio(1)]
+    outcomes = archive.store_batch(batch)
+    assert [o.new for o in outcomes] == [True, True, False, True, False, True]
+    assert [o.archived is not None for o in outcomes] == [False, True, True, False, True, True]
+    assert len(archive.pending_receipts()) == 2
+    assert all(not o.new for o in archive.store_batch(batch))
