@@ -125,15 +125,25 @@ async def run_sender(
     idle_s: float = 1.0,
     until_empty: bool = False,
 ) -> None:
-    """Send until `stop` is set (or, with `until_empty`, until nothing is left to send)."""
+    """Send until `stop` is set (or, with `until_empty`, until nothing is left to send).
+
+    After a failure the whole sender waits its backoff (not just that Bundle), so a server
+    that is down sees one attempt per period rather than one per queued exam.
+    """
+    failures = 0
     async with make_client(settings) as client:
         while not stop.is_set():
-            item, _ = await send_due(queue, client, settings.base_url)
-            if item is not None:
+            item, error = await send_due(queue, client, settings.base_url)
+            if item is not None and error is None:
+                failures = 0
                 continue
-            wake = await asyncio.to_thread(queue.next_wake)
-            if wake is None and until_empty:
-                return
-            wait = idle_s if wake is None else min(idle_s, max(0.0, wake - time.time()))
+            if item is not None:
+                failures += 1
+                wait = queue.backoff.delay(failures)
+            else:
+                wake = await asyncio.to_thread(queue.next_wake)
+                if wake is None and until_empty:
+                    return
+                wait = idle_s if wake is None else min(idle_s, max(0.0, wake - time.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(wait, 0.01))
