@@ -13,7 +13,7 @@ from uuid import uuid5
 
 from pydantic import ValidationError
 
-from edge_agent import messages
+from edge_agent.wire import messages
 from stetho_hub.fhir.errors import InvalidInputError
 from stetho_hub.fhir.records import (
     AudioFile,

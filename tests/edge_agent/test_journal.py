@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_agent import daemon
-from edge_agent.capture import Appended, CapturedGap, Segmenter
 from edge_agent.config import parse_config
-from edge_agent.daemon import Agent
-from edge_agent.journal import (
+from edge_agent.pipeline.capture import Segmenter
+from edge_agent.runtime import daemon
+from edge_agent.runtime.daemon import Agent
+from edge_agent.storage.journal import (
     MAGIC,
     NEED_DATA,
     CaptureJournal,
@@ -31,10 +31,10 @@ from edge_agent.journal import (
     load_journal,
     read_journal,
 )
-from edge_agent.recordings import RecordingContext
+from edge_agent.wire.recording import Appended, CapturedGap, RecordingContext
 from firmware_bridge.errors import LinkLostError
 from firmware_bridge.sources import AudioBlock
-from firmware_bridge.synth import synthesize
+from stetho_sim.synth import synthesize
 
 RATE = 4000
 CTX = RecordingContext("home-j", "pi-j", "steth-j", "res-7", "mitral", "heart")

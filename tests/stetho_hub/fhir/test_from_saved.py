@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from edge_agent import messages
-from edge_agent.capture import Capture
-from edge_agent.recordings import RecordingContext, process_capture
-from firmware_bridge.synth import synthesize
+from edge_agent.pipeline.recordings import process_capture
+from edge_agent.wire import messages
+from edge_agent.wire.recording import Capture, RecordingContext
 from stetho_hub.fhir import InvalidInputError, build_bundle, bundle_json, load_saved
 from stetho_hub.fhir.cli import app
 from stetho_signal import TriageThresholds
+from stetho_sim.synth import synthesize
 from tests.stetho_hub.fhir.helpers import resources
 
 T0 = 1_793_000_000.0

@@ -1,0 +1,42 @@
+"""What the agent's commands share: the config option, loading it, and logging set-up."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from stetho_common.console import fail
+
+if TYPE_CHECKING:
+    from edge_agent.config import AgentConfig
+
+DEFAULT_CONFIG = Path("/etc/stetho-edge/config.toml")  # where `make install` puts it
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="STETHO_CONFIG", help="Agent configuration file (TOML)."),
+]
+
+
+def setup_logging(level: str) -> None:
+    """One line per event on stdout (journald adds time and unit), key=value fields."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        stream=sys.stdout,
+        format="level=%(levelname)s logger=%(name)s %(message)s",
+    )
+
+
+def load_or_exit(path: Path) -> AgentConfig:
+    """The configuration at `path`, or one error naming file, key and expectation (exit 2)."""
+    from edge_agent.config import load_config
+    from edge_agent.errors import ConfigError
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(str(exc), "usage")
