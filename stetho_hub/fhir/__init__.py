@@ -4,6 +4,15 @@ Sans-I/O: `build_bundle(ExamRecord) -> Bundle`. Storage: `FhirQueue` (SQLite). S
 `run_sender` (httpx). Mapping and codes: docs/fhir.md.
 """
 
+try:  # the `hub` extra: absent on a Pi, and the message should say how to get it
+    import fhir.resources  # noqa: F401
+    import httpx  # noqa: F401
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installation
+    raise ModuleNotFoundError(
+        f"stetho_hub.fhir needs the 'hub' extra ({exc.name} is missing): "
+        "pip install 'stetho-edge[hub]'"
+    ) from exc
+
 from stetho_hub.fhir.bundle import Naming, build_bundle, bundle_json, parse_bundle
 from stetho_hub.fhir.cli import enqueue_exam, exam_bundle_text, fhir_command
 from stetho_hub.fhir.errors import (

@@ -102,7 +102,7 @@ def finding(
     ]
     components = [_quality_component(m)]
     if found.value is not None:
-        components.insert(0, _measure_component(found))
+        components.insert(0, _measure_component(found, found.value))
     obs["component"] = components
     notes = ["Decision support from sound analysis, not a diagnosis."]
     if found.reason:
@@ -111,12 +111,11 @@ def finding(
     return obs
 
 
-def _measure_component(found: Finding) -> dict[str, Any]:
+def _measure_component(found: Finding, value: float) -> dict[str, Any]:
     text, unit, ucum = codes.FINDING_MEASURES[found.kind]
-    assert found.value is not None
     component: dict[str, Any] = {
         "code": {"text": text},
-        "valueQuantity": codes.quantity(round(found.value, 4), unit, ucum),
+        "valueQuantity": codes.quantity(round(value, 4), unit, ucum),
     }
     if found.threshold is not None:
         component["referenceRange"] = [

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from stetho_hub.fhir.errors import FhirConfigError
 
@@ -119,7 +120,7 @@ class FhirQueue:
                 raise
             self._db.execute("COMMIT")
 
-    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return list(self._db.execute(sql, args).fetchall())
 
@@ -153,13 +154,12 @@ class FhirQueue:
         if not rows:
             return None
         exam_id, bundle, d, attempts = rows[0]
-        assert isinstance(bundle, bytes) and isinstance(attempts, int)
-        return Pending(str(exam_id), bundle, str(d), attempts)
+        return Pending(str(exam_id), bytes(bundle), str(d), int(attempts))
 
     def next_wake(self) -> float | None:
         rows = self._read("SELECT MIN(next_at) FROM fhir_outbox WHERE state='queued'")
         value = rows[0][0] if rows else None
-        return None if value is None else float(str(value))
+        return None if value is None else float(value)
 
     def mark_sent(self, item: Pending, now: float) -> None:
         # The digest guard: a Bundle replaced while in flight stays queued.
@@ -193,7 +193,7 @@ class FhirQueue:
 
     def status(self) -> QueueStatus:
         counts = {
-            str(state): int(str(n))
+            str(state): int(n)
             for state, n in self._read("SELECT state, COUNT(*) FROM fhir_outbox GROUP BY state")
         }
         failing = self._read(
@@ -207,7 +207,7 @@ class FhirQueue:
         return QueueStatus(
             queued=counts.get("queued", 0),
             sent=counts.get("sent", 0),
-            failing=int(str(failing)),
+            failing=int(failing),
             rejected=counts.get("rejected", 0),
             last_error=str(last[0][0]) if last else None,
             next_attempt_at=self.next_wake(),
