@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from stetho_common.console import fail
 from stetho_hub.fhir.bundle import Naming, build_bundle, bundle_json
 from stetho_hub.fhir.errors import FhirError
 from stetho_hub.fhir.from_saved import load_saved
@@ -58,8 +59,7 @@ def fhir_command(
         exam = load_saved(file, audio_base_url)
         typer.echo(exam_bundle_text(exam, naming))
     except FhirError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
+        fail(str(exc))
 
 
 def send_command(
@@ -87,8 +87,7 @@ def send_command(
             status = q.status()
             q.close()
     except FhirError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
+        fail(str(exc))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
     err.print(f"fhir queue: {status}", highlight=False)

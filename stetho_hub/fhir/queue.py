@@ -20,6 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from stetho_common import next_delay
 from stetho_hub.fhir.errors import FhirConfigError
 
 _SCHEMA = """
@@ -46,7 +47,7 @@ class State(Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Backoff:
-    """Exponential backoff with jitter between `base_s` and `max_s`."""
+    """The project's one backoff (`stetho_common.next_delay`) with the FHIR queue's range."""
 
     base_s: float = 2.0
     max_s: float = 600.0
@@ -59,8 +60,9 @@ class Backoff:
         """
         if attempts < 1:
             raise ValueError(f"attempts must be >= 1, got {attempts}")
-        ceiling = min(self.max_s, self.base_s * 2.0 ** min(attempts - 1, 30))
-        return (rng or random).uniform(ceiling / 2, ceiling)
+        delay = next_delay(attempts - 1, None, base_s=self.base_s, cap_s=self.max_s, rng=rng)
+        assert delay is not None  # a transient failure always has a delay
+        return delay
 
 
 @dataclasses.dataclass(frozen=True)
