@@ -253,7 +253,7 @@ class AgentConfig(_Strict):
         ids = [d.id for d in devices]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
-            raise ValueError(f"unique device ids, but {', '.join(duplicates)} repeat")
+            raise ValueError(f"unique device ids, but these repeat: {', '.join(duplicates)}")
         return devices
 
     def mqtt_password(self) -> str | None:
@@ -284,6 +284,8 @@ def _describe(error: Any) -> str:
     if kind == "missing":
         return f"{loc}: required key is missing"
     expected = error["msg"].removeprefix("Value error, ")
+    if isinstance(found, dict | list):  # a whole table or list: the key path says where
+        return f"{loc}: expected {expected}"
     return f"{loc}: expected {expected}; found {found!r}"
 
 

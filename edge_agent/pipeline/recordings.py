@@ -13,10 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from edge_agent.pipeline.audio import FLAC_CONTENT_TYPE, SITE_TAG, encode_flac, pcm_sha256, to_pcm16
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import Capture, RecordingContext
+from firmware_bridge.flac import FLAC_CONTENT_TYPE, SITE_TAG, encode_flac, pcm_sha256, to_pcm16
 from stetho_signal import SignalError, TriageThresholds, analyze
 
 ALERT_EXPIRY_S = 7 * 24 * 3600  # an unread alert older than a week is no longer actionable
