@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from edge_agent.errors import AgentError
 from edge_agent.wire.recording import Appended, Capture, CapturedGap, RecordingContext
+from stetho_common.sans_io import NEED_DATA, NeedData
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +66,6 @@ class IncompleteJournalError(AgentError):
 
 class MalformedRecordError(AgentError):
     """A complete record that fails its CRC or its format: everything from it on is dropped."""
-
-
-class NeedData(Enum):
-    NEED_DATA = 0
-
-
-NEED_DATA: Final = NeedData.NEED_DATA
 
 
 @dataclass(frozen=True)
