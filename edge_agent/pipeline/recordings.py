@@ -66,12 +66,7 @@ def process_capture(
     audio_topic = topics.recording_audio(ctx.site, ctx.device)
     recording = messages.RecordingMessage(
         recording_id=capture.recording_id,
-        site=ctx.site,
-        agent=ctx.agent,
-        device=ctx.device,
-        resident=ctx.resident,
-        auscultation_site=ctx.auscultation_site,
-        kind=ctx.kind,
+        **ctx.fields(),
         started_at=_utc(capture.started_at),
         ended_at=_utc(capture.ended_at),
         sample_rate_hz=capture.sample_rate_hz,
@@ -127,11 +122,7 @@ def _triage_messages(
     rid = str(recording.recording_id)
     triage = messages.TriageMessage(
         recording_id=recording.recording_id,
-        site=ctx.site,
-        device=ctx.device,
-        resident=ctx.resident,
-        auscultation_site=ctx.auscultation_site,
-        kind=ctx.kind,
+        **ctx.where(),
         recorded_at=recording.started_at,
         level=analysis.triage.level,
         flags=analysis.triage.flags,
@@ -142,12 +133,7 @@ def _triage_messages(
         alert = messages.AlertMessage(
             alert_id=uuid.uuid4(),
             recording_id=recording.recording_id,
-            site=ctx.site,
-            agent=ctx.agent,
-            device=ctx.device,
-            resident=ctx.resident,
-            auscultation_site=ctx.auscultation_site,
-            kind=ctx.kind,
+            **ctx.fields(),
             recorded_at=recording.started_at,
             level=level,
             flags=analysis.triage.flags,

@@ -89,17 +89,11 @@ def _frame(kind: RecordType, body: bytes) -> bytes:
 
 def encode_header(header: JournalHeader) -> bytes:
     """The start of a journal file: magic and the header record."""
-    ctx = header.context
     document = {
         "recording_id": str(header.recording_id),
         "started_at": header.started_at,
         "sample_rate_hz": header.sample_rate_hz,
-        "site": ctx.site,
-        "agent": ctx.agent,
-        "device": ctx.device,
-        "resident": ctx.resident,
-        "auscultation_site": ctx.auscultation_site,
-        "kind": ctx.kind,
+        **dict(header.context.fields()),
     }
     return MAGIC + _frame(RecordType.HEADER, json.dumps(document).encode())
 
@@ -182,17 +176,7 @@ class RecoveredJournal:
 def _parse_header(body: bytes) -> JournalHeader:
     try:
         d = json.loads(body)
-        kind = d["kind"]
-        if kind not in ("heart", "lung"):
-            raise ValueError(f"kind {kind!r}")
-        ctx = RecordingContext(
-            site=str(d["site"]),
-            agent=str(d["agent"]),
-            device=str(d["device"]),
-            resident=str(d["resident"]),
-            auscultation_site=str(d["auscultation_site"]),
-            kind=kind,
-        )
+        ctx = RecordingContext.from_fields(d)
         rate = int(d["sample_rate_hz"])
         if rate <= 0:
             raise ValueError(f"sample rate {rate}")
