@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge_agent.errors import AgentError
-from edge_agent.wire.recording import Appended, Capture, CapturedGap, RecordingContext
+from edge_agent.wire.recording import Appended, Capture, Gap, RecordingContext
 from stetho_common.sans_io import NEED_DATA, NeedData
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class JournalDecoder:
 class RecoveredJournal:
     header: JournalHeader
     samples: NDArray[np.float32]
-    gaps: tuple[CapturedGap, ...]
+    gaps: tuple[Gap, ...]
     dropped_bytes: int  # the torn (or damaged) tail, not recovered
     dropped_reason: str | None
 
@@ -207,7 +207,7 @@ def read_journal(data: bytes) -> RecoveredJournal:
         raise JournalCorruptError(f"first record is {first.kind.name}, not HEADER")
     header = _parse_header(first.body)
     chunks: list[NDArray[np.float32]] = []
-    gaps: list[CapturedGap] = []
+    gaps: list[Gap] = []
     reason: str | None = None
     length = 0
     while True:
@@ -223,7 +223,7 @@ def read_journal(data: bytes) -> RecoveredJournal:
             chunks.append(chunk)
             length += len(chunk)
         elif record.kind is RecordType.GAP:
-            gaps.append(CapturedGap(*_GAP.unpack(record.body)))
+            gaps.append(Gap(*_GAP.unpack(record.body)))
         else:
             reason = "a second header record"
             break
@@ -236,7 +236,7 @@ def read_journal(data: bytes) -> RecoveredJournal:
     for g in gaps:
         end = min(g.start_sample + g.length, length)
         if end > g.start_sample >= 0:
-            kept.append(CapturedGap(g.start_sample, end - g.start_sample))
+            kept.append(Gap(g.start_sample, end - g.start_sample))
     return RecoveredJournal(header, samples, tuple(kept), dropped, reason)
 
 

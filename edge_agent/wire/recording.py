@@ -15,10 +15,13 @@ from typing import Literal, TypedDict
 import numpy as np
 from numpy.typing import NDArray
 
+# One gap type from the radio to the journal: samples the link lost, filled to keep timing.
+from firmware_bridge.reassembly import Gap
+
 __all__ = [
     "Appended",
     "Capture",
-    "CapturedGap",
+    "Gap",
     "IdentityFields",
     "RecordingContext",
     "WhereFields",
@@ -80,12 +83,6 @@ class RecordingContext:
 
 
 @dataclass(frozen=True)
-class CapturedGap:
-    start_sample: int  # from the recording's first sample
-    length: int
-
-
-@dataclass(frozen=True)
 class Capture:
     """One finished recording, before analysis and encoding."""
 
@@ -93,7 +90,7 @@ class Capture:
     started_at: float  # Unix time of the first sample
     sample_rate_hz: int
     samples: NDArray[np.float32]
-    gaps: tuple[CapturedGap, ...]
+    gaps: tuple[Gap, ...]
     partial: bool
 
     @property
@@ -113,4 +110,4 @@ class Appended:
     started_at: float
     start_sample: int  # from the recording's first sample
     samples: NDArray[np.float32]
-    gaps: tuple[CapturedGap, ...]  # from the recording's first sample
+    gaps: tuple[Gap, ...]  # from the recording's first sample
