@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget, open_database, summary
 from tests.stetho_hub.factory import make_recording
 from tests.stetho_hub.harness import (

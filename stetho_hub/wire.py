@@ -16,8 +16,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
-from edge_agent import messages, topics
-from edge_agent.audio import FLAC_CONTENT_TYPE
+from edge_agent.wire import messages, topics
+from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.errors import MalformedMessageError
 
 # Caps, far above what the agent sends, so a broken or hostile sender is refused cheaply:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from edge_agent import messages, topics
-from edge_agent.outbox import OutboundMessage
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.wire import messages, topics
 from stetho_hub.storage import ArchivedRecording
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from edge_agent.mqtt import MqttSettings
+from edge_agent.transport.mqtt import MqttSettings
 from stetho_hub import wire
 from stetho_hub.config import HubConfig
 from stetho_hub.ingest.service import IngestService

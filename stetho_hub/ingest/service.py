@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from edge_agent.backoff import next_delay
 from edge_agent.errors import PublishError
-from edge_agent.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
+from stetho_common import MAX_DELAY_S, next_delay
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError, StorageUnavailableError
 from stetho_hub.ingest.receipts import receipt_message
@@ -41,6 +41,7 @@ class IngestStats:
     duplicates: int = 0
     archived: int = 0
     receipts_sent: int = 0
+    acknowledged: int = 0
     refused: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -71,7 +72,8 @@ class IngestService:
                 try:
                     await connection.connect()
                 except ConnectError as exc:
-                    delay = next_delay(attempt, exc.retryable)
+                    # The hub never gives up on the broker: it keeps nothing the broker doesn't.
+                    delay = next_delay(attempt, exc) or MAX_DELAY_S
                     log.warning(
                         "event=broker_unreachable error=%r retry_in_s=%.1f", str(exc), delay
                     )
@@ -101,6 +103,10 @@ class IngestService:
             log.warning("event=receipt_send_failed error=%r", str(errors.exceptions[0]))
         finally:
             self.connected.clear()
+            if not connection.closed.is_set():
+                # Stopping (SIGTERM): DISCONNECT goes out after the PUBACKs paho still holds,
+                # so what we stored is not delivered again to the next hub.
+                await connection.disconnect()
             connection.close()
         log.warning("event=broker_connection_lost reason=%s", connection.close_reason)
 
@@ -112,8 +118,8 @@ class IngestService:
                 batch.append(inbox.get_nowait())
             verdicts = await self._handle(connection, batch)
             for message, may_ack in zip(batch, verdicts, strict=True):
-                if may_ack:  # in arrival order, as MQTT v5 §4.6 asks of PUBACKs
-                    connection.ack(message)
+                if may_ack and connection.ack(message):  # in arrival order (MQTT v5 §4.6)
+                    self.stats.acknowledged += 1
 
     async def _handle(self, connection: MqttConnection, batch: list[ReceivedMessage]) -> list[bool]:
         """Store a batch; for each message, True when it may be acknowledged (stored or
@@ -148,7 +154,7 @@ class IngestService:
                 stored = await self._storage(self.archive.store_batch, items)
                 return list(stored)
             except StorageUnavailableError as exc:
-                delay = next_delay(attempt)
+                delay = next_delay(attempt, exc) or MAX_DELAY_S
                 log.error("event=storage_unavailable error=%r retry_in_s=%.1f", str(exc), delay)
                 attempt += 1
                 await asyncio.sleep(delay)

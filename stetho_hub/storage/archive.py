@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from edge_agent.audio import decode_flac, pcm_sha256
+from firmware_bridge.flac import decode_flac, pcm_sha256
 from stetho_hub import wire
 from stetho_hub.storage.audio_store import AudioStore
 from stetho_hub.storage.database import Database, Transaction

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from edge_agent import messages, topics
-from edge_agent.audio import FLAC_CONTENT_TYPE, encode_flac, pcm_sha256
+from edge_agent.wire import messages, topics
+from firmware_bridge.flac import FLAC_CONTENT_TYPE, encode_flac, pcm_sha256
 
 SITE = "home-a"
 AGENT = "pi-a"

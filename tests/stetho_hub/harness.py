@@ -25,8 +25,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge_agent.audio import FLAC_CONTENT_TYPE
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
+from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.storage import AudioStore, DatabaseTarget, open_database, summary
 from tests.mqtt_client import MqttTestClient
 from tests.stetho_hub.factory import WireRecording, make_recording
@@ -50,7 +50,7 @@ def write_hub_config(
     group = f'shared_group = "{shared_group}"\n' if shared_group else ""
     path.write_text(
         f'hub_id = "{hub_id}"\nlog_level = "info"\n'
-        f'[broker]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n{group}'
+        f'[broker]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 30\n{group}'
         f"[database]\n{database}\n"
         f'[archive]\naudio_dir = "{audio_dir}"\n',
         encoding="utf-8",

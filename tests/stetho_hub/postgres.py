@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from edge_agent.local_broker import free_port
+from edge_agent.runtime.local_broker import free_port
 
 
 class PostgresUnavailable(RuntimeError):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget
 from tests.stetho_hub.harness import run_kill_scenario
 

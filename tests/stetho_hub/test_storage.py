@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent import messages
+from edge_agent.wire import messages
 from stetho_hub import wire
 from stetho_hub.errors import SchemaVersionError
 from stetho_hub.storage import (
