@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import RejectedInboundError
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.transport.mqtt import ReceivedMessage
 from edge_agent.wire import messages, topics
@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 MAX_INBOUND_BYTES = 16 * 1024  # an ack or a command is a few hundred bytes; refuse to parse more
 KEEP_ACKS = 500  # acknowledgements remembered for the status; older ones stay in the log
 LOG_FIRST_REJECTIONS = 20  # then one line per 1000, so a flood cannot fill the journal
-
-
-class RejectedInboundError(AgentError):
-    """An inbound message is malformed, unknown or not for us; it is dropped."""
 
 
 @dataclass(frozen=True)
