@@ -103,20 +103,29 @@ class InboundHandler:
         devices: frozenset[str],
         live: LiveStreamer,
         refresh_status: Callable[[], None],
+        on_receipt: Callable[[messages.ReceiptMessage], None] | None = None,
     ) -> None:
         self.site, self.agent, self.devices = site, agent, devices
         self.live = live
         self.refresh_status = refresh_status  # republish the retained agent status
+        self.on_receipt = on_receipt  # the hub's receipts, when the agent waits for them
         self.stats = InboundStats()
 
     def subscriptions(self) -> tuple[str, ...]:
         targets = [self.agent, *sorted(self.devices)]
-        return (topics.acks(self.site), *(topics.command(self.site, t) for t in targets))
+        receipts = (topics.receipts(self.site),) if self.on_receipt is not None else ()
+        return (
+            topics.acks(self.site),
+            *receipts,
+            *(topics.command(self.site, t) for t in targets),
+        )
 
     def handle(self, message: ReceivedMessage) -> None:
         try:
             if message.topic == topics.acks(self.site):
                 self._acknowledge(parse_ack(message.payload))
+            elif message.topic == topics.receipts(self.site) and self.on_receipt is not None:
+                self.on_receipt(parse_receipt(message.payload, self.site))
             else:
                 device, command = parse_command(
                     message.topic, message.payload, self.site, self.agent, self.devices
@@ -163,3 +172,14 @@ class InboundHandler:
             log.warning(
                 "event=inbound_rejected topic=%s reason=%r rejected_total=%d", topic, reason, n
             )
+
+
+def parse_receipt(payload: bytes, site: str) -> messages.ReceiptMessage:
+    """A hub's receipt for this care home, or RejectedInboundError saying why not."""
+    try:
+        receipt = messages.ReceiptMessage.model_validate_json(payload)
+    except ValidationError as exc:
+        raise RejectedInboundError(f"malformed receipt: {exc.error_count()} error(s)") from exc
+    if receipt.site != site:
+        raise RejectedInboundError(f"receipt for another care home ({receipt.site!r})")
+    return receipt
