@@ -77,7 +77,7 @@ def evaluate_icbhi(data_dir: Path) -> dict[str, Any]:
                 "crackles_found": len(lung.crackle_times_s),
                 "crackle_times_s": list(lung.crackle_times_s),
                 "wheeze_intervals": len(lung.wheeze_intervals_s),
-                **tally.add(lung, cycles, device),
+                **tally.add(lung, bool(result.findings.crackles), cycles, device),
                 "rr_reference_bpm": round(60.0 / float(np.median(durations)), 1),
                 "rr_estimate_bpm": lung.respiratory_rate_bpm,
                 "quality": result.quality.score,
@@ -102,7 +102,9 @@ class _Tally:
         }
         self.devices: dict[str, dict[str, dict[str, list[int]]]] = {}
 
-    def add(self, lung: LungResult, cycles: np.ndarray, device: str) -> dict[str, list[int]]:
+    def add(
+        self, lung: LungResult, crackles: bool, cycles: np.ndarray, device: str
+    ) -> dict[str, list[int]]:
         """Count one recording; returns its own per-cycle confusions."""
         spans = cycles[:, :2]
         found = {
@@ -111,7 +113,7 @@ class _Tally:
                 any(min(b, e) - max(a, s) > 0 for s, e in lung.wheeze_intervals_s) for a, b in spans
             ],
         }
-        flagged = {"crackle": lung.crackles, "wheeze": lung.wheeze}
+        flagged = {"crackle": crackles, "wheeze": lung.wheeze}
         own = self.devices.setdefault(
             device, {unit: {k: [0, 0, 0, 0] for k in _KINDS} for unit in self.counts}
         )

@@ -136,7 +136,7 @@ def evaluate_circor(data_dir: Path) -> dict[str, Any]:
         record["quality"] = result.quality.score
         record["quality_acceptable"] = result.quality.acceptable
         record["murmur_label"] = row["murmur"]
-        record["murmur_suspected"] = result.heart.murmur_suspected
+        record["murmur_suspected"] = result.findings.murmur_suspected
         records.append(record)
     errors = [r["hr_error_bpm"] for r in records if r["hr_reference_bpm"] is not None]
     kept = [r for r in records if r["annotation_plausible"] and r["hr_reference_bpm"]]
@@ -279,8 +279,8 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
         result = analyze(x, fs, "heart")
         assert result.heart is not None
         accepted += result.quality.acceptable
-        by_class.setdefault(row["yaseen_class"], []).append(result.heart.murmur_suspected)
-        if result.heart.murmur_suspected and result.heart.murmur_phase is not None:
+        by_class.setdefault(row["yaseen_class"], []).append(result.findings.murmur_suspected)
+        if result.findings.murmur_suspected and result.heart.murmur_phase is not None:
             counts = phases.setdefault(row["yaseen_class"], {})
             counts[result.heart.murmur_phase] = counts.get(result.heart.murmur_phase, 0) + 1
     normal = by_class.get("N", [])

@@ -17,7 +17,7 @@ from stetho_signal.filters import (
 from stetho_signal.heart import HeartResult
 from stetho_signal.lung import LungResult
 from stetho_signal.quality import Quality
-from stetho_signal.triage import Flag, Triage, TriageThresholds
+from stetho_signal.triage import Findings, Flag, Triage, TriageThresholds
 
 __all__ = [
     "BELL_BAND_HZ",
@@ -28,6 +28,7 @@ __all__ = [
     "WIDE_BAND_HZ",
     "Analysis",
     "FilterDesignError",
+    "Findings",
     "Flag",
     "HeartResult",
     "InvalidAudioError",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from stetho_signal.heart import MURMUR_CONTRAST, HeartResult
+from stetho_signal.heart import HeartResult
 from stetho_signal.lung import LungResult
 from stetho_signal.quality import Quality
-from stetho_signal.triage import Flag, Triage, TriageLevel, TriageThresholds
+from stetho_signal.triage import Findings, Flag, Triage, TriageLevel, TriageThresholds
 
 _RANK: dict[TriageLevel, int] = {"routine": 0, "review": 1, "urgent": 2}
 
@@ -17,22 +17,35 @@ def triage(
     thresholds: TriageThresholds,
 ) -> Triage:
     """Combine the measurements into a level; a poor recording is sent back first."""
+    found = findings(heart, lung, thresholds)
     if not quality.acceptable:
         flags = tuple(
             Flag(f"quality_{code}", text, quality.score, thresholds.quality_min_score)
             for code, text in zip(quality.problem_codes, quality.problems, strict=True)
         )
-        return Triage("rerecord", flags)
+        return Triage("rerecord", flags, found)
     graded: list[tuple[TriageLevel, Flag]] = []
     if heart is not None:
-        graded.extend(_heart_flags(heart, thresholds))
+        graded.extend(_heart_flags(heart, found, thresholds))
     if lung is not None:
-        graded.extend(_lung_flags(lung, thresholds))
+        graded.extend(_lung_flags(lung, found, thresholds))
     level: TriageLevel = "routine"
     for flag_level, _ in graded:
         if _RANK[flag_level] > _RANK[level]:
             level = flag_level
-    return Triage(level, tuple(flag for _, flag in graded))
+    return Triage(level, tuple(flag for _, flag in graded), found)
+
+
+def findings(heart: HeartResult | None, lung: LungResult | None, t: TriageThresholds) -> Findings:
+    """The thresholds applied to the measurements (None where nothing was measured)."""
+    irregular = murmur = crackles = None
+    if heart is not None:
+        irregular = None if heart.rr_nrmssd is None else heart.rr_nrmssd > t.irregularity_nrmssd
+        contrast = heart.murmur_contrast
+        murmur = None if contrast is None else contrast > t.murmur_contrast
+    if lung is not None:
+        crackles = len(lung.crackle_times_s) >= int(t.crackles_min_count)
+    return Findings(irregular, murmur, crackles)
 
 
 def _rate_flag(
@@ -58,7 +71,9 @@ def _rate_flag(
     return None
 
 
-def _heart_flags(h: HeartResult, t: TriageThresholds) -> list[tuple[TriageLevel, Flag]]:
+def _heart_flags(
+    h: HeartResult, found: Findings, t: TriageThresholds
+) -> list[tuple[TriageLevel, Flag]]:
     out: list[tuple[TriageLevel, Flag]] = []
     if h.rate_bpm is not None:
         bands = (
@@ -70,25 +85,27 @@ def _heart_flags(h: HeartResult, t: TriageThresholds) -> list[tuple[TriageLevel,
         rate_flag = _rate_flag("heart", h.rate_bpm, bands)
         if rate_flag is not None:
             out.append(rate_flag)
-    if h.irregular and h.rr_nrmssd is not None:
+    if found.irregular and h.rr_nrmssd is not None:
         text = (
             f"Beat-to-beat intervals vary by {h.rr_nrmssd:.2f} (normalised RMSSD) above "
             f"{t.irregularity_nrmssd:.2f}: irregular rhythm, consider an ECG."
         )
         out.append(("review", Flag("heart_irregular", text, h.rr_nrmssd, t.irregularity_nrmssd)))
-    if h.murmur_suspected and h.murmur_contrast is not None:
+    if found.murmur_suspected and h.murmur_contrast is not None:
         other = "diastole" if h.murmur_phase == "systolic" else "systole"
         text = (
             f"Sound in {h.murmur_phase} phase is {h.murmur_contrast:.1f} times that in {other} "
-            f"(above {MURMUR_CONTRAST:.1f}): possible {h.murmur_phase} murmur, a hint to listen "
+            f"(above {t.murmur_contrast:.1f}): possible {h.murmur_phase} murmur, a hint to listen "
             "to the recording, not a finding."
         )
-        out.append(("review", Flag("heart_murmur", text, h.murmur_contrast, MURMUR_CONTRAST)))
+        out.append(("review", Flag("heart_murmur", text, h.murmur_contrast, t.murmur_contrast)))
     out.extend(("routine", Flag("heart_unmeasured", note, None, None)) for note in h.notes)
     return out
 
 
-def _lung_flags(g: LungResult, t: TriageThresholds) -> list[tuple[TriageLevel, Flag]]:
+def _lung_flags(
+    g: LungResult, found: Findings, t: TriageThresholds
+) -> list[tuple[TriageLevel, Flag]]:
     out: list[tuple[TriageLevel, Flag]] = []
     if g.respiratory_rate_bpm is not None:
         bands = (
@@ -108,7 +125,7 @@ def _lung_flags(g: LungResult, t: TriageThresholds) -> list[tuple[TriageLevel, F
             f"near {g.wheeze_frequency_hz:.0f} Hz: possible wheeze, listen to the recording."
         )
         out.append(("review", Flag("lung_wheeze", text, longest, t.wheeze_min_duration_s)))
-    if g.crackles:
+    if found.crackles:
         count = len(g.crackle_times_s)
         text = (
             f"{count} short explosive sounds (at least {t.crackles_min_count}): possible "

@@ -9,7 +9,6 @@ from numpy.typing import NDArray
 from scipy import ndimage, signal
 
 from stetho_signal._masks import half_peak_span
-from stetho_signal._order import median
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import find_crackles
@@ -71,8 +70,6 @@ class LungResult:
         Wheeze intervals in seconds.
     wheeze_frequency_hz : float or None
         Dominant frequency of the longest wheeze, Hz.
-    crackles : bool
-        At least the threshold count of crackles was found.
     crackle_times_s : tuple of float
         Crackle times in seconds.
     spectral_flatness : float
@@ -85,7 +82,6 @@ class LungResult:
     wheeze: bool
     wheeze_intervals_s: tuple[tuple[float, float], ...]
     wheeze_frequency_hz: float | None
-    crackles: bool
     crackle_times_s: tuple[float, ...]
     spectral_flatness: float
     notes: tuple[str, ...]
@@ -102,12 +98,13 @@ def analyze_lung(
     spectrum: Spectrum,
     band: NDArray[np.float32],
     wheeze_min_duration_s: float,
-    crackles_min_count: int,
 ) -> LungResult:
-    """Analyse a lung recording ``x`` (the canonical 4 kHz), full scale 1.0.
+    """Measure a lung recording ``x`` (the canonical 4 kHz), full scale 1.0.
 
     ``spectrum`` is the :class:`Spectrum` of ``x`` and ``band`` its :func:`lung_band`, shared
-    with the quality check.
+    with the quality check. ``wheeze_min_duration_s`` is part of what a wheeze is (CORSA,
+    see :class:`~stetho_signal.triage.TriageThresholds`); whether the crackles found are
+    enough for a flag is the triage rules' decision.
     """
     fs_hz = spectrum.fs_hz
     notes: list[str] = []
@@ -128,7 +125,6 @@ def analyze_lung(
         wheeze=bool(intervals),
         wheeze_intervals_s=intervals,
         wheeze_frequency_hz=frequency,
-        crackles=len(crackle_times) >= crackles_min_count,
         crackle_times_s=crackle_times,
         spectral_flatness=band_flatness(spectrogram, LUNG_ANALYSIS_BAND_HZ),
         notes=tuple(notes),
@@ -230,7 +226,7 @@ def heart_sound_times(spectrum: Spectrum) -> NDArray[np.float64]:
     """
     env = heart_envelope(spectrum)
     # Heart sounds last 80-140 ms; a longer bump in the low band is a low-pitched wheeze.
-    level = median(env)
+    level = float(np.median(env))
     peaks, _ = signal.find_peaks(
         env,
         height=_HEART_SOUND_PROMINENCE * level,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Literal
 
-__all__ = ["LEVELS", "Flag", "Triage", "TriageLevel", "TriageThresholds"]
+__all__ = ["LEVELS", "Findings", "Flag", "Triage", "TriageLevel", "TriageThresholds"]
 
 TriageLevel = Literal["routine", "review", "urgent", "rerecord"]
 LEVELS: tuple[TriageLevel, ...] = ("routine", "review", "urgent", "rerecord")
@@ -46,6 +46,13 @@ class TriageThresholds:
         review. 0.1 is the order of the cut-off used to screen for atrial fibrillation from
         RR intervals (Dash et al., Ann Biomed Eng 37:1701, 2009); sinus rhythm at rest stays
         well below it.
+    murmur_contrast : float
+        Murmur-band level of the louder of systole and diastole over the quieter (see
+        :attr:`~stetho_signal.heart.HeartResult.murmur_contrast`) above which a murmur is
+        hinted: review. Murmur-free real recordings sit at 1.0-1.3 (CirCor development
+        recordings, noise included; Yaseen normal ones), synthetic ones 30-220/min in noise at
+        up to 1.26; 1.6 keeps a margin above them rather than being fitted to the murmur
+        dataset.
     wheeze_min_duration_s : float
         A tonal sound must last this long to count as a wheeze: review. CORSA (Sovijärvi et
         al., Eur Respir Rev 10:77, 2000) puts wheezes at >= 100 ms.
@@ -68,6 +75,7 @@ class TriageThresholds:
     respiratory_rate_review_high_bpm: float = 21.0
     respiratory_rate_urgent_high_bpm: float = 25.0
     irregularity_nrmssd: float = 0.1
+    murmur_contrast: float = 1.6
     wheeze_min_duration_s: float = 0.1
     crackles_min_count: int = 3
     quality_min_score: float = 0.5
@@ -116,11 +124,33 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class Findings:
+    """What the thresholds make of the measurements; None where the clip cannot tell.
+
+    Attributes
+    ----------
+    irregular : bool or None
+        Beat-to-beat intervals vary more than ``irregularity_nrmssd`` (None: too few beats or
+        not a heart recording).
+    murmur_suspected : bool or None
+        Murmur contrast above ``murmur_contrast`` (a hint, not a finding).
+    crackles : bool or None
+        At least ``crackles_min_count`` crackles (None: not a lung recording).
+    """
+
+    irregular: bool | None = None
+    murmur_suspected: bool | None = None
+    crackles: bool | None = None
+
+
+@dataclass(frozen=True)
 class Triage:
-    """Overall level and the flags that set it (informational flags leave it unchanged)."""
+    """Overall level, the flags that set it (informational flags leave it unchanged) and the
+    findings the rules read off the measurements."""
 
     level: TriageLevel
     flags: tuple[Flag, ...]
+    findings: Findings = Findings()
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:

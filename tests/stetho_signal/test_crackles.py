@@ -10,7 +10,7 @@ from scipy import signal
 from stetho_signal import analyze
 from stetho_signal.bands import Spectrum
 from stetho_signal.lung import find_crackles, lung_band
-from tests.stetho_signal.synthetic import FS_HZ, breathing, pcg, voice
+from stetho_sim.sounds import FS_HZ, breathing, pcg, voice
 
 _TIMES_S = [2.1, 2.4, 6.3, 10.2, 14.8]
 
@@ -56,8 +56,9 @@ def test_coarse_crackles_survive_the_heart_sound_gate(wave: NDArray[np.float64])
     # it lasts ~10 ms there, a heart sound 30 ms or more, so it no longer gates itself out.
     x = breathing(15.0, 20.0)
     _place(x, wave, _TIMES_S)
-    lung = analyze(x, FS_HZ, "lung").lung
-    assert lung is not None and lung.crackles
+    result = analyze(x, FS_HZ, "lung")
+    lung = result.lung
+    assert lung is not None and result.findings.crackles
     assert _hits(lung.crackle_times_s, _TIMES_S) == len(_TIMES_S)
     assert len(lung.crackle_times_s) == len(_TIMES_S)
 
@@ -69,8 +70,9 @@ def test_coarse_crackles_between_heart_sounds_are_kept() -> None:
     times = [t + 0.2 for t in s2][:8]
     x = breathing(15.0, 20.0) + 0.3 * heart
     _place(x, _damped_wave(11.0), times)
-    lung = analyze(x, FS_HZ, "lung").lung
-    assert lung is not None and lung.crackles
+    result = analyze(x, FS_HZ, "lung")
+    lung = result.lung
+    assert lung is not None and result.findings.crackles
     assert lung.crackle_times_s == find_crackles(lung_band(Spectrum(x, FS_HZ)), FS_HZ)
     assert _hits(lung.crackle_times_s, times) >= 6
     assert len(lung.crackle_times_s) == _hits(lung.crackle_times_s, times)
