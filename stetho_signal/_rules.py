@@ -5,7 +5,14 @@ from __future__ import annotations
 from stetho_signal.heart import HeartResult
 from stetho_signal.lung import LungResult
 from stetho_signal.quality import Quality
-from stetho_signal.triage import Findings, Flag, Triage, TriageLevel, TriageThresholds
+from stetho_signal.triage import (
+    AgeBand,
+    Findings,
+    Flag,
+    Triage,
+    TriageLevel,
+    TriageThresholds,
+)
 
 _RANK: dict[TriageLevel, int] = {"routine": 0, "review": 1, "urgent": 2}
 
@@ -15,6 +22,7 @@ def triage(
     heart: HeartResult | None,
     lung: LungResult | None,
     thresholds: TriageThresholds,
+    age_band: AgeBand | None = None,
 ) -> Triage:
     """Combine the measurements into a level; a poor recording is sent back first."""
     found = findings(heart, lung, thresholds)
@@ -26,9 +34,9 @@ def triage(
         return Triage("rerecord", flags, found)
     graded: list[tuple[TriageLevel, Flag]] = []
     if heart is not None:
-        graded.extend(_heart_flags(heart, found, thresholds))
+        graded.extend(_heart_flags(heart, found, thresholds, _urgent_why(age_band)))
     if lung is not None:
-        graded.extend(_lung_flags(lung, found, thresholds))
+        graded.extend(_lung_flags(lung, found, thresholds, _urgent_why(age_band)))
     level: TriageLevel = "routine"
     for flag_level, _ in graded:
         if _RANK[flag_level] > _RANK[level]:
@@ -48,14 +56,20 @@ def findings(heart: HeartResult | None, lung: LungResult | None, t: TriageThresh
     return Findings(irregular, murmur, crackles)
 
 
+def _urgent_why(age_band: AgeBand | None) -> str:
+    if age_band is None or age_band == "adult":
+        return "NEWS2 scores it 3: urgent clinical review"
+    years = age_band.replace("under_1", "under 1").replace("_to_", " to ")
+    return f"beyond the paediatric range for {years} years: urgent clinical review"
+
+
 def _rate_flag(
-    kind: str, rate: float, t: tuple[float, float, float, float]
+    kind: str, rate: float, t: tuple[float, float, float, float], why: str
 ) -> tuple[TriageLevel, Flag] | None:
     """NEWS2-style banding of a rate: (urgent low, review low, review high, urgent high)."""
     urgent_low, review_low, review_high, urgent_high = t
     label = "Heart rate" if kind == "heart" else "Respiratory rate"
     unit = "beats" if kind == "heart" else "breaths"
-    why = "NEWS2 scores it 3: urgent clinical review"
     if rate <= urgent_low:
         text = f"{label} {rate:.0f} {unit}/min is at or below {urgent_low:.0f}; {why}."
         return "urgent", Flag(f"{kind}_rate_very_low", text, rate, urgent_low)
@@ -72,7 +86,7 @@ def _rate_flag(
 
 
 def _heart_flags(
-    h: HeartResult, found: Findings, t: TriageThresholds
+    h: HeartResult, found: Findings, t: TriageThresholds, why: str
 ) -> list[tuple[TriageLevel, Flag]]:
     out: list[tuple[TriageLevel, Flag]] = []
     if h.rate_bpm is not None:
@@ -82,7 +96,7 @@ def _heart_flags(
             t.heart_rate_review_high_bpm,
             t.heart_rate_urgent_high_bpm,
         )
-        rate_flag = _rate_flag("heart", h.rate_bpm, bands)
+        rate_flag = _rate_flag("heart", h.rate_bpm, bands, why)
         if rate_flag is not None:
             out.append(rate_flag)
     if found.irregular and h.rr_nrmssd is not None:
@@ -104,7 +118,7 @@ def _heart_flags(
 
 
 def _lung_flags(
-    g: LungResult, found: Findings, t: TriageThresholds
+    g: LungResult, found: Findings, t: TriageThresholds, why: str
 ) -> list[tuple[TriageLevel, Flag]]:
     out: list[tuple[TriageLevel, Flag]] = []
     if g.respiratory_rate_bpm is not None:
@@ -114,7 +128,7 @@ def _lung_flags(
             t.respiratory_rate_review_high_bpm,
             t.respiratory_rate_urgent_high_bpm,
         )
-        rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands)
+        rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands, why)
         if rate_flag is not None:
             out.append(rate_flag)
     if g.wheeze:

@@ -24,7 +24,7 @@ from stetho_signal.quality import (
     grade_quality,
     handling_burst_s,
 )
-from stetho_signal.triage import Findings, Triage, TriageThresholds
+from stetho_signal.triage import AGE_BANDS, AgeBand, Findings, Triage, TriageThresholds
 
 __all__ = ["Analysis", "analyze"]
 
@@ -112,6 +112,7 @@ def analyze(
     fs_hz: float,
     kind: Kind,
     thresholds: TriageThresholds | None = None,
+    age_band: AgeBand | None = None,
 ) -> Analysis:
     """Analyse one heart or lung recording and triage it.
 
@@ -126,6 +127,10 @@ def analyze(
         Where the chest piece was.
     thresholds : TriageThresholds, optional
         Triage thresholds (the config owns them); defaults cite their clinical sources.
+    age_band : {"adult", "under_1", "1_to_2", "2_to_5", "5_to_12", "12_to_16"}, optional
+        The patient's age band: a child's band replaces the rate thresholds with published
+        paediatric ranges (:meth:`TriageThresholds.for_age_band`); None or ``"adult"`` keeps
+        ``thresholds`` (NEWS2 by default).
 
     Returns
     -------
@@ -135,11 +140,15 @@ def analyze(
     ------
     InvalidAudioError
         Empty input, shorter than 1 s, NaN/inf, unsupported dtype, shape or rate, or an
-        unknown ``kind``.
+        unknown ``kind`` or ``age_band``.
     """
     if kind not in ("heart", "lung"):
         raise InvalidAudioError(f"kind must be 'heart' or 'lung', got {kind!r}")
+    if age_band is not None and age_band not in AGE_BANDS:
+        raise InvalidAudioError(f"age band must be one of {', '.join(AGE_BANDS)}, got {age_band!r}")
     limits = thresholds if thresholds is not None else TriageThresholds()
+    if age_band is not None:
+        limits = limits.for_age_band(age_band)
     audio = prepare(samples, fs_hz)
     x = audio.samples
     # One transform of the recording; every band below is cut from it.
@@ -169,5 +178,5 @@ def analyze(
         quality=quality,
         heart=heart,
         lung=lung,
-        triage=triage(quality, heart, lung, limits),
+        triage=triage(quality, heart, lung, limits, age_band),
     )

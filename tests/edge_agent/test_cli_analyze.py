@@ -71,3 +71,19 @@ def test_the_kind_follows_the_site_tag_of_a_flac_unless_given(tmp_path: Path) ->
     assert [json.loads(line)["kind"] for line in run.stdout.splitlines()] == ["lung", "heart"]
     run = stetho("analyze", "--json", "--kind", "heart", str(tagged))
     assert json.loads(run.stdout)["kind"] == "heart"
+
+
+def test_age_band_selects_the_paediatric_ranges(tmp_path: Path) -> None:
+    heart = synthesize("tachycardia", duration_s=12, sample_rate_hz=4000, seed=3)
+    path = tmp_path / "heart.wav"
+    sf.write(path, heart.samples, 4000, subtype="PCM_16")
+    adult = json.loads(stetho("analyze", "--json", "--kind", "heart", str(path)).stdout)
+    child = stetho("analyze", "--json", "--kind", "heart", "--age-band", "under_1", str(path))
+    assert child.returncode == 0, child.stderr
+    infant = json.loads(child.stdout)
+    rate = adult["heart"]["rate_bpm"]
+    assert rate == infant["heart"]["rate_bpm"] and 120 < rate < 160
+    assert adult["triage"]["level"] != "routine"
+    assert infant["triage"]["level"] == "routine"  # APLS under 1 year: 110-160
+    wrong = stetho("analyze", "--age-band", "toddler", str(path))
+    assert wrong.returncode == 2 and "toddler" in wrong.stderr
