@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from stetho_signal._half_rate import guard_half_rate
 from stetho_signal._masks import half_peak_span
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
@@ -124,6 +125,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         return _no_heartbeat("clip too short or too irregular to find a repeating heartbeat")
     pitch_env = heart_envelope(spectrum, PITCH_BAND_HZ)
     sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
+    sounds, cycle = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
     prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)
     if width is not None and width >= _BREATH_HALF_WIDTH_S:
