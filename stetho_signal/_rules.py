@@ -63,6 +63,20 @@ def _urgent_why(age_band: AgeBand | None) -> str:
     return f"beyond the paediatric range for {years} years: urgent clinical review"
 
 
+def _confirmed(
+    graded: tuple[TriageLevel, Flag], measured: float, minimum: float, what: str
+) -> tuple[TriageLevel, Flag]:
+    """An urgent flag stands on enough measurements; from fewer it asks for a review."""
+    level, flag = graded
+    if level != "urgent" or measured >= minimum:
+        return graded
+    text = (
+        f"{flag.reason[:-1]}, but measured over only {measured:g} {what} (under {minimum:g}): "
+        "a review, and record again to confirm."
+    )
+    return "review", Flag(f"{flag.code}_unconfirmed", text, flag.value, flag.threshold)
+
+
 def _rate_flag(
     kind: str, rate: float, t: tuple[float, float, float, float], why: str
 ) -> tuple[TriageLevel, Flag] | None:
@@ -98,7 +112,8 @@ def _heart_flags(
         )
         rate_flag = _rate_flag("heart", h.rate_bpm, bands, why)
         if rate_flag is not None:
-            out.append(rate_flag)
+            beats = h.beat_intervals
+            out.append(_confirmed(rate_flag, beats, t.urgent_min_beat_intervals, "beat intervals"))
     if found.irregular and h.rr_nrmssd is not None:
         text = (
             f"Beat-to-beat intervals vary by {h.rr_nrmssd:.2f} (normalised RMSSD) above "
@@ -130,7 +145,8 @@ def _lung_flags(
         )
         rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands, why)
         if rate_flag is not None:
-            out.append(rate_flag)
+            breaths = g.breaths if g.breaths is not None else 0.0
+            out.append(_confirmed(rate_flag, breaths, t.urgent_min_breaths, "breaths"))
     if g.wheeze:
         # To the millisecond: the difference of two times carries float noise (0.16000000000000014).
         longest = round(max(end - start for start, end in g.wheeze_intervals_s), 3)

@@ -98,6 +98,8 @@ class HeartResult:
     heartbeat_found : bool
         False when nothing heart-like repeats: no cycle at all, or "sounds" as wide as breaths
         (the quality gate then asks for a new recording).
+    beat_intervals : int
+        S1-S1 intervals the rate was measured on (0: from the autocorrelation alone).
     """
 
     rate_bpm: float | None
@@ -111,6 +113,7 @@ class HeartResult:
     notes: tuple[str, ...]
     sound_half_width_s: float | None = None
     heartbeat_found: bool = True
+    beat_intervals: int = 0
 
 
 def analyze_heart(spectrum: Spectrum) -> HeartResult:
@@ -153,6 +156,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         sound_prominence=prominence,
         notes=tuple(notes),
         sound_half_width_s=width,
+        beat_intervals=int(intervals.size) if rate is not None else 0,
     )
 
 

@@ -102,6 +102,13 @@ class TriageThresholds:
         Crackles in one recording at or above which a review is asked. Isolated crackles are
         heard in healthy lungs too (CORSA; Piirilä & Sovijärvi, Eur Respir J 8:2139, 1995), so
         one transient is not enough.
+    urgent_min_beat_intervals : int
+        An urgent heart rate must stand on at least this many measured S1-S1 intervals (five
+        beats, the rhythm's own minimum); from fewer, or from the autocorrelation alone, it
+        raises a review that asks for a new recording instead: a doctor stops trusting alerts
+        after a few false ones.
+    urgent_min_breaths : float
+        The same for an urgent respiratory rate: the clip must hold this many breaths.
     quality_min_score : float
         Quality score (0..1) below which the recording is sent back: rerecord. An engineering
         cut-off at the middle of the score, in line with the quality gates of Springer et al.
@@ -120,6 +127,8 @@ class TriageThresholds:
     murmur_contrast: float = 1.6
     wheeze_min_duration_s: float = 0.1
     crackles_min_count: int = 3
+    urgent_min_beat_intervals: int = 4
+    urgent_min_breaths: float = 3.0
     quality_min_score: float = 0.5
 
     def __post_init__(self) -> None:

@@ -20,8 +20,8 @@ from stetho_signal.quality import Quality, QualityMeasures
 from stetho_sim.sounds import FS_HZ, breathing, pcg
 
 GOOD = Quality(1.0, True, (), (), QualityMeasures(0.0, -30.0, None, 0.5, 5.0))
-HEART = HeartResult(72.0, (0.1,), (0.4,), 0.03, 1.1, "systolic", 0.5, 5.0, ())
-LUNG = LungResult(16.0, False, (), None, (), 0.1, ())
+HEART = HeartResult(72.0, (0.1,), (0.4,), 0.03, 1.1, "systolic", 0.5, 5.0, (), beat_intervals=10)
+LUNG = LungResult(16.0, False, (), None, (), 0.1, (), breaths=5.3)
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,9 @@ HEART = HeartResult(
     periodicity=0.5,
     sound_prominence=5.0,
     notes=(),
+    beat_intervals=10,
 )
-LUNG = LungResult(16.0, False, (), None, (), 0.1, ())
+LUNG = LungResult(16.0, False, (), None, (), 0.1, (), breaths=5.3)
 
 
 def test_normal_findings_are_routine_without_flags() -> None:
@@ -115,3 +116,21 @@ def test_findings_are_the_thresholds_applied_to_the_measurements() -> None:
     assert triage(GOOD, heart, lung, stricter).findings.crackles is False
     unmeasured = dataclasses.replace(HEART, rr_nrmssd=None, murmur_contrast=None)
     assert triage(GOOD, unmeasured, None, t).findings == Findings()
+
+
+def test_an_urgent_rate_from_too_few_beats_asks_for_a_review() -> None:
+    fast = dataclasses.replace(HEART, rate_bpm=150.0, beat_intervals=2)
+    result = triage(GOOD, fast, None, TriageThresholds())
+    assert result.level == "review"
+    (flag,) = result.flags
+    assert flag.code == "heart_rate_very_high_unconfirmed"
+    assert "only 2 beat intervals" in flag.reason and flag.reason.endswith(".")
+    confirmed = dataclasses.replace(fast, beat_intervals=8)
+    assert triage(GOOD, confirmed, None, TriageThresholds()).level == "urgent"
+
+
+def test_an_urgent_breathing_rate_from_a_short_clip_asks_for_a_review() -> None:
+    lung = dataclasses.replace(LUNG, respiratory_rate_bpm=30.0, breaths=2.5)
+    assert triage(GOOD, None, lung, TriageThresholds()).level == "review"
+    lung = dataclasses.replace(lung, breaths=10.0)
+    assert triage(GOOD, None, lung, TriageThresholds()).level == "urgent"
