@@ -10,6 +10,7 @@ import dataclasses
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -26,8 +27,8 @@ from pydantic import (
 from pydantic import field_validator as _field_validator
 
 from edge_agent.errors import ConfigError
-from firmware_bridge.sources import SCENARIOS
 from stetho_signal import TriageThresholds
+from stetho_sim.scenarios import SCENARIOS
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 AuscultationSite = Literal[
@@ -84,6 +85,31 @@ class BrokerConfig(_Strict):
         if not value.is_file():
             raise ValueError(f"a readable file, but {value} does not exist")
         return value
+
+    def secret(self, environ: Mapping[str, str]) -> str | None:
+        """The password: the environment, then `password_file`, then `password`.
+
+        The environment comes first so that an operator can override a file without editing it
+        (systemd's `LoadCredential=` or a one-off shell).
+        """
+        if PASSWORD_ENV in environ:
+            return environ[PASSWORD_ENV]
+        if self.password_file is not None:
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    str(self.password_file), [f"broker.password_file: cannot read: {exc.strerror}"]
+                ) from exc
+        return self.password.get_secret_value() if self.password else None
+
+    @classmethod
+    def checked(cls, source: str, values: Mapping[str, object]) -> BrokerConfig:
+        """`values` validated as a `[broker]` table, or ConfigError naming `source` and keys."""
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as exc:
+            raise ConfigError(source, [_describe(e) for e in exc.errors()]) from exc
 
 
 class StorageConfig(_Strict):
@@ -227,16 +253,12 @@ class AgentConfig(_Strict):
         ids = [d.id for d in devices]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
-            raise ValueError(f"unique device ids, but {', '.join(duplicates)} repeat")
+            raise ValueError(f"unique device ids, but these repeat: {', '.join(duplicates)}")
         return devices
 
     def mqtt_password(self) -> str | None:
-        """The broker password from the file, the environment or the config, in that order."""
-        if self.broker.password_file is not None:
-            return self.broker.password_file.read_text(encoding="utf-8").strip()
-        if PASSWORD_ENV in os.environ:
-            return os.environ[PASSWORD_ENV]
-        return self.broker.password.get_secret_value() if self.broker.password else None
+        """The broker password, by the one precedence of `BrokerConfig.secret`."""
+        return self.broker.secret(os.environ)
 
     def redacted(self) -> dict[str, Any]:
         """The effective configuration as plain data, with every secret replaced."""
@@ -262,6 +284,8 @@ def _describe(error: Any) -> str:
     if kind == "missing":
         return f"{loc}: required key is missing"
     expected = error["msg"].removeprefix("Value error, ")
+    if isinstance(found, dict | list):  # a whole table or list: the key path says where
+        return f"{loc}: expected {expected}"
     return f"{loc}: expected {expected}; found {found!r}"
 
 
@@ -303,3 +327,26 @@ def load_config(path: Path) -> AgentConfig:
     if config.broker.key_file is not None:
         _check_secret_permissions(config.broker.key_file, "broker.key_file")
     return config
+
+
+def load_broker(path: Path) -> BrokerConfig:
+    """The `[broker]` table of an agent's config, or of a doctor's file that holds only that."""
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
+    if "site" in data:  # an agent's configuration
+        return load_config(path).broker
+    unknown = sorted(set(data) - {"broker"})
+    if unknown:
+        raise ConfigError(
+            str(path), [f"{k}: unknown key; a doctor's file holds [broker]" for k in unknown]
+        )
+    broker = BrokerConfig.checked(str(path), data.get("broker", {}))
+    if broker.password is not None:
+        _check_secret_permissions(path, "broker.password")
+    if broker.password_file is not None:
+        _check_secret_permissions(broker.password_file, "broker.password_file")
+    return broker

@@ -1,34 +1,7 @@
-"""Synthetic heart and lung sounds with known answers, for tests, benches and demos.
+"""Synthetic heart and lung sounds and the simulator's scenarios.
 
-Pure NumPy: no I/O, no analysis. ``stetho_sim.sounds`` holds the generators.
+Used by the simulated stethoscope (firmware_bridge's simulator backend), the tests, the benches
+and the demo. `scenarios` is light; `synth` needs SciPy and is imported only where sound is made. `sounds`
+(NumPy only) makes the phonocardiograms and breath sounds with known answers that the signal
+tests and the heart sweeps check the analysis against.
 """
-
-from stetho_sim.sounds import (
-    FS_HZ,
-    S3_DELAY_S,
-    add_crackles,
-    add_rumble,
-    add_wheeze,
-    beat_times,
-    breathing,
-    burst,
-    median_rate_bpm,
-    pcg,
-    systole_s,
-    voice,
-)
-
-__all__ = [
-    "FS_HZ",
-    "S3_DELAY_S",
-    "add_crackles",
-    "add_rumble",
-    "add_wheeze",
-    "beat_times",
-    "breathing",
-    "burst",
-    "median_rate_bpm",
-    "pcg",
-    "systole_s",
-    "voice",
-]

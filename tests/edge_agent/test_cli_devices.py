@@ -15,7 +15,7 @@ import soundfile
 import typer
 from typer.testing import CliRunner
 
-from edge_agent import cli_devices
+from edge_agent.cli import devices as cli_devices
 from firmware_bridge import errors
 from firmware_bridge.flac_tags import read_vorbis_comments
 
@@ -64,7 +64,7 @@ def test_record_sim_lossy_keeps_timing_and_reports_gaps(tmp_path: Path) -> None:
 def test_ctrl_c_stops_and_keeps_what_was_recorded(tmp_path: Path) -> None:
     out = tmp_path / "stopped.flac"
     code = (
-        "import typer, sys; from edge_agent import cli_devices as c; a = typer.Typer();"
+        "import typer, sys; from edge_agent.cli import devices as c; a = typer.Typer();"
         "a.command('record')(c.record_command); a.command('devices')(c.devices_command); a()"
     )
     proc = subprocess.Popen(
@@ -91,6 +91,11 @@ def test_bad_site_and_extension_are_usage_errors(tmp_path: Path) -> None:
     assert stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
                   str(tmp_path / "a.wav"))[0] == 2  # fmt: skip
     assert stetho("record", "--device", "sim:asthma", "--duration", "1", "--out", out)[0] == 2
+    nowhere = tmp_path / "no" / "such" / "a.flac"
+    code, output = stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
+                          str(nowhere))  # fmt: skip
+    assert code == 2 and "create it first" in output
+    assert not (tmp_path / "no").exists()  # a typo in --out must not leave folders behind
 
 
 def test_pair_devices_forget_with_simulated_stethoscopes(tmp_path: Path) -> None:

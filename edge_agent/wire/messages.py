@@ -1,0 +1,214 @@
+"""Wire messages: every MQTT payload the agent sends is one of these pydantic models.
+
+JSON Schemas generated from them live in docs/schemas/ (see `python -m edge_agent.wire.schemas`).
+Audio never travels inside JSON: it goes as raw FLAC on its own topic, linked by recording_id,
+because base64 would add a third to every recording on a rural uplink.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION: Literal[1] = 1
+JSON_CONTENT_TYPE = "application/json"
+Level = Literal["routine", "review", "urgent", "rerecord"]
+AlertLevel = Literal["review", "urgent"]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Quality(_Message):
+    score: float = Field(ge=0, le=1)
+    acceptable: bool
+    problems: list[str]
+
+
+class HeartFindings(_Message):
+    rate_bpm: float | None
+    s1_s: list[float]
+    s2_s: list[float]
+    irregular: bool | None
+    murmur_suspected: bool | None
+
+
+class LungFindings(_Message):
+    respiratory_rate_bpm: float | None
+    wheeze: bool | None
+    wheeze_intervals_s: list[tuple[float, float]]
+    crackles: bool | None
+    crackle_times_s: list[float]
+
+
+class Flag(_Message):
+    code: str
+    reason: str = Field(description="a sentence for the doctor: decision support, not a diagnosis")
+    value: float | None
+    threshold: float | None
+
+
+class Triage(_Message):
+    level: Level
+    flags: list[Flag]
+
+
+class Analysis(_Message):
+    """Exactly the object `stetho analyze --json` prints, without the file name."""
+
+    sample_rate_hz: float
+    duration_s: float
+    kind: Literal["heart", "lung"]
+    quality: Quality
+    heart: HeartFindings | None
+    lung: LungFindings | None
+    triage: Triage
+
+
+class Gap(_Message):
+    start_s: float = Field(description="seconds from the recording's start")
+    duration_s: float
+
+
+class AudioRef(_Message):
+    topic: str
+    content_type: str
+    size_bytes: int
+    pcm_sha256: str = Field(description="SHA-256 of the decoded 16-bit little-endian PCM")
+
+
+class RecordingMessage(_Message):
+    """Metadata and analysis of one recording; its FLAC travels on `audio.topic`."""
+
+    schema_name: Literal["stetho.recording"] = Field(default="stetho.recording", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    recording_id: UUID
+    site: str
+    agent: str
+    device: str
+    resident: str = Field(description="opaque resident reference, never a name")
+    auscultation_site: str
+    kind: Literal["heart", "lung"]
+    started_at: datetime
+    ended_at: datetime
+    sample_rate_hz: int
+    n_samples: int
+    partial: bool = Field(description="true when capture stopped early (shutdown, link lost)")
+    gaps: list[Gap]
+    audio: AudioRef
+    analysis: Analysis | None
+    analysis_error: str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TriageMessage(_Message):
+    schema_name: Literal["stetho.triage"] = Field(default="stetho.triage", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    recording_id: UUID
+    site: str
+    device: str
+    resident: str
+    auscultation_site: str
+    kind: Literal["heart", "lung"]
+    recorded_at: datetime
+    level: Level
+    flags: list[Flag]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AlertMessage(_Message):
+    """Sent when triage reaches review or urgent; doctors follow `stetho/v1/+/alerts`."""
+
+    schema_name: Literal["stetho.alert"] = Field(default="stetho.alert", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: UUID
+    recording_id: UUID
+    site: str
+    agent: str
+    device: str
+    resident: str
+    auscultation_site: str
+    kind: Literal["heart", "lung"]
+    recorded_at: datetime
+    level: AlertLevel
+    flags: list[Flag]
+    audio_topic: str
+    recording_topic: str
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StatusMessage(_Message):
+    """Retained availability of an agent or a device, Home Assistant style."""
+
+    schema_name: Literal["stetho.status"] = Field(default="stetho.status", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    state: Literal["online", "offline"]
+    site: str
+    agent: str
+    device: str | None = None
+    at: datetime | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AckMessage(_Message):
+    """A doctor acknowledges an alert on `stetho/v1/{site}/acks`; the agent logs and shows it."""
+
+    schema_name: Literal["stetho.ack"] = Field(default="stetho.ack", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: UUID
+    by: str = Field(min_length=1, max_length=80, description="who acknowledged (doctor's id)")
+    note: str | None = Field(default=None, max_length=1000)
+    at: datetime
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+CommandAction = Literal["live_start", "live_stop", "ping"]
+MAX_LIVE_S = 1800.0
+
+
+class CommandMessage(_Message):
+    """A request to an agent or a device on `stetho/v1/{site}/{target}/cmd`.
+
+    Sent to the agent's own topic, `device` names the stethoscope; sent to a
+    device's topic, `device` may be left out or must match it.
+    """
+
+    schema_name: Literal["stetho.command"] = Field(default="stetho.command", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    command_id: UUID
+    action: CommandAction
+    device: str | None = Field(default=None, max_length=63)
+    timeout_s: float = Field(
+        default=120.0, gt=0, le=MAX_LIVE_S, description="live_start: stop streaming after this"
+    )
+    by: str = Field(min_length=1, max_length=80)
+    at: datetime
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LiveChunkHeader(_Message):
+    """The fixed binary header in front of each live PCM chunk (see docs/mqtt.md).
+
+    Encoded as little-endian `<4sIdI`: magic `STL1`, sequence number, Unix time of
+    the chunk's first sample, sample rate in Hz; then mono 16-bit little-endian PCM.
+    """
+
+    magic: Literal["STL1"] = "STL1"
+    seq: int = Field(ge=0, lt=2**32)
+    captured_at: float = Field(description="Unix time (s) of the chunk's first sample")
+    sample_rate_hz: int = Field(gt=0, lt=2**32)
+
+
+def to_json(message: BaseModel) -> bytes:
+    return message.model_dump_json(by_alias=True).encode("utf-8")
