@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from edge_agent.errors import PublishError
-from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.errors import ConnectError, PublishError
+from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from stetho_common import MAX_DELAY_S, next_delay
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError, StorageUnavailableError
