@@ -59,10 +59,17 @@ def _setup_logging(level: str) -> None:
 @hub_app.command()
 def run(config: ConfigOption) -> None:
     """Archive every care home's messages and send receipts, until SIGTERM or SIGINT."""
+    from stetho_hub.console import ConsoleSettings, serve_console
     from stetho_hub.ingest import run_hub
+    from stetho_hub.ingest.runner import open_archive
 
     cfg = _load(config)
     _setup_logging(cfg.log_level)
+    c = cfg.console
+    console = ConsoleSettings(
+        cfg.database.target(), cfg.archive.audio_dir, c.host, c.port, c.session_hours,
+        c.secure_cookies,
+    )  # fmt: skip
 
     async def runner() -> None:
         task = asyncio.current_task()
@@ -71,7 +78,11 @@ def run(config: ConfigOption) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, task.cancel)
         try:
-            await run_hub(cfg)
+            (await asyncio.to_thread(open_archive, cfg)).db.close()  # migrated before serving
+            async with asyncio.TaskGroup() as group:
+                group.create_task(run_hub(cfg))
+                if c.enabled:
+                    group.create_task(serve_console(console))
         except asyncio.CancelledError:
             logging.getLogger("stetho_hub").info("event=shutdown reason=signal")
 

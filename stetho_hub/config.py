@@ -92,12 +92,32 @@ class HubArchiveConfig(_Strict):
         return resolved
 
 
+class HubConsoleConfig(_Strict):
+    """The doctor's console, served by `stetho hub run` when enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+    secure_cookies: bool = False  # set true when a TLS reverse proxy fronts the console
+
+
 class HubConfig(_Strict):
     hub_id: Slug = "hub"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     broker: HubBrokerConfig = HubBrokerConfig()
     database: HubDatabaseConfig
     archive: HubArchiveConfig = HubArchiveConfig()
+    console: HubConsoleConfig = HubConsoleConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _archive_beside_the_config(cls, data: Any) -> Any:
+        # Validated from {} rather than a default instance, so that the default audio
+        # folder, too, counts from the config file's folder.
+        if isinstance(data, dict) and "archive" not in data:
+            return {**data, "archive": {"audio_dir": "audio"}}
+        return data
 
     @property
     def client_id(self) -> str:

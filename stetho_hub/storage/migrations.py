@@ -141,7 +141,23 @@ _V1 = (
     )""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "archive, receipts, users", _V1),)
+_V2 = (
+    # Who looked at or listened to what, and every sign-in: an administrator reads and exports it.
+    """CREATE TABLE audit_log (
+        at TEXT NOT NULL,
+        username TEXT NOT NULL,
+        action TEXT NOT NULL,
+        site TEXT,
+        target TEXT,
+        client TEXT
+    )""",
+    "CREATE INDEX audit_log_at ON audit_log (at)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "archive, receipts, users", _V1),
+    Migration(2, "console audit log", _V2),
+)
 LATEST = MIGRATIONS[-1].version
 
 

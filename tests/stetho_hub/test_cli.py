@@ -98,3 +98,4 @@ def test_relative_paths_count_from_the_config_file(tmp_path: Path) -> None:
     assert config.archive.audio_dir == tmp_path / "sounds"
     assert config.database.target() == DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
     assert config.client_id == "stetho-hub-hub"
+    assert load_config(_config(tmp_path)).archive.audio_dir == tmp_path / "audio"

@@ -1,0 +1,114 @@
+"""What the doctor's console reads and writes: the inbox, one recording, the audit log.
+
+Every read takes the reader's sites (None for an administrator: every site) and filters in
+SQL, so a doctor's query never returns another care home's rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from stetho_hub.storage.database import Database
+
+LEVEL_ORDER = "CASE a.level WHEN 'urgent' THEN 0 WHEN 'review' THEN 1 ELSE 2 END"
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    alert_id: str
+    recording_id: str
+    site: str
+    level: str
+    recorded_at: str
+    resident: str
+    auscultation_site: str
+    reasons: tuple[str, ...]
+    archived: bool
+
+
+def _site_filter(sites: tuple[str, ...] | None, column: str) -> tuple[str, list[Any]]:
+    if sites is None:
+        return "1 = 1", []
+    if not sites:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join('?' for _ in sites)})", list(sites)
+
+
+def inbox(db: Database, sites: tuple[str, ...] | None, limit: int = 200) -> list[InboxRow]:
+    """Alerts, most urgent first, then newest first."""
+    where, params = _site_filter(sites, "a.site")
+    with db.transaction() as tx:
+        rows = tx.all(
+            "SELECT a.alert_id, a.recording_id, a.site, a.level, a.recorded_at, a.payload,"  # noqa: S608 - placeholders only
+            " (SELECT COUNT(*) FROM archived r WHERE r.recording_id = a.recording_id)"
+            f" FROM alerts a WHERE {where}"
+            f" ORDER BY {LEVEL_ORDER}, a.recorded_at DESC LIMIT ?",
+            [*params, limit],
+        )
+    out = []
+    for alert_id, rid, site, level, recorded_at, payload, archived in rows:
+        doc = json.loads(payload)
+        reasons = tuple(str(f.get("reason", "")) for f in doc.get("flags", []))
+        out.append(InboxRow(
+            str(alert_id), str(rid), str(site), str(level), str(recorded_at),
+            str(doc.get("resident", "")), str(doc.get("auscultation_site", "")), reasons,
+            bool(archived),
+        ))  # fmt: skip
+    return out
+
+
+def newest_alert_at(db: Database, sites: tuple[str, ...] | None) -> str | None:
+    where, params = _site_filter(sites, "site")
+    with db.transaction() as tx:
+        row = tx.one(f"SELECT MAX(received_at) FROM alerts WHERE {where}", params)  # noqa: S608
+    return str(row[0]) if row is not None and row[0] is not None else None
+
+
+@dataclass(frozen=True)
+class RecordingView:
+    recording_id: str
+    site: str
+    metadata: dict[str, Any]
+    audio_sha256: str | None
+
+
+def recording(
+    db: Database, recording_id: str, sites: tuple[str, ...] | None
+) -> RecordingView | None:
+    """One recording the reader may see, or None (unknown, or another care home's)."""
+    where, params = _site_filter(sites, "r.site")
+    with db.transaction() as tx:
+        row = tx.one(
+            "SELECT r.site, r.payload, a.audio_sha256 FROM recordings r"  # noqa: S608 - placeholders
+            " LEFT JOIN archived a ON a.recording_id = r.recording_id"
+            f" WHERE r.recording_id = ? AND {where}",
+            [recording_id, *params],
+        )
+    if row is None:
+        return None
+    return RecordingView(recording_id, str(row[0]), json.loads(row[1]), row[2])
+
+
+def audit(
+    db: Database, username: str, action: str, site: str | None, target: str | None, client: str
+) -> None:
+    now = datetime.now(UTC).isoformat(timespec="microseconds")
+    with db.transaction() as tx:
+        tx.execute(
+            "INSERT INTO audit_log (at, username, action, site, target, client)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (now, username, action, site, target, client[:64]),
+        )
+
+
+def audit_entries(db: Database, limit: int = 10_000) -> list[tuple[str, ...]]:
+    with db.transaction() as tx:
+        rows = tx.all(
+            "SELECT at, username, action, site, target, client FROM audit_log"
+            " ORDER BY at DESC LIMIT ?",
+            (limit,),
+        )
+    return [tuple("" if v is None else str(v) for v in row) for row in rows]
