@@ -176,14 +176,14 @@ def run_kill_scenario(
             hub.start()
         publisher.join(timeout=120)
         ids = {rec.recording_id for rec in recs}
-        counts = _wait_archived(target, n)
+        counts = wait_archived(target, n)
         deadline = time.monotonic() + 60
         while _receipted(care_home) < ids and time.monotonic() < deadline:
             time.sleep(0.1)
         receipted = _receipted(care_home)
         hub.stop()
     elapsed = time.monotonic() - started
-    _check_archive(target, audio_dir, recs)
+    check_archive(target, audio_dir, recs)
     logged = Counter(hub.archived_ids())
     result = {
         "recordings": n,
@@ -203,20 +203,22 @@ def _receipted(client: MqttTestClient) -> set[str]:
     return {json.loads(m.payload)["recording_id"] for m in client.on("/receipts")}
 
 
-def _wait_archived(target: DatabaseTarget, n: int, timeout_s: float = 120) -> dict[str, object]:
-    db = open_database(target)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
+def wait_archived(target: DatabaseTarget, n: int, timeout_s: float = 120) -> dict[str, object]:
+    """Poll the archive, each time on a fresh connection (one that lived through a database
+    restart must not be what the test trusts)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        db = open_database(target)
+        try:
             counts = summary(db)
-            if counts["recordings_archived"] == n or time.monotonic() > deadline:
-                return counts
-            time.sleep(0.1)
-    finally:
-        db.close()
+        finally:
+            db.close()
+        if counts["recordings_archived"] == n or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.2)
 
 
-def _check_archive(target: DatabaseTarget, audio_dir: Path, recs: list[WireRecording]) -> None:
+def check_archive(target: DatabaseTarget, audio_dir: Path, recs: list[WireRecording]) -> None:
     db = open_database(target)
     try:
         counts = summary(db)
