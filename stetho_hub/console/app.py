@@ -23,6 +23,8 @@ from uuid import UUID
 from aiohttp import web
 
 from stetho_hub.console import pages
+from stetho_hub.console.picture import PlotUnavailableError
+from stetho_hub.console.picture import render as render_picture
 from stetho_hub.console.sessions import Session, SessionBook, Throttle, csrf_ok
 from stetho_hub.storage import AudioStore, Database, DatabaseTarget, open_database, views
 from stetho_hub.storage.users import check_sign_in
@@ -202,6 +204,23 @@ async def audio(request: web.Request) -> web.StreamResponse:
 
 
 @signed_in
+async def picture(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    view = await _visible(request)
+    if view.audio_sha256 is None:
+        raise web.HTTPNotFound(text="The audio has not arrived yet.")
+    data = await console.run(console.audio.read, view.audio_sha256)
+    try:  # CPU work on the default executor: the console's database thread stays free
+        png = await asyncio.to_thread(render_picture, data, view.metadata)
+    except PlotUnavailableError as exc:
+        raise web.HTTPServiceUnavailable(text=str(exc)) from exc
+    if png is None:
+        raise web.HTTPNotFound(text="This recording has no analysis to draw.")
+    await console.audit(request, _user(session), "view_picture", view.site, view.recording_id)
+    return web.Response(body=png, content_type="image/png")
+
+
+@signed_in
 async def audit_export(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     if session.role != "admin":
@@ -255,6 +274,7 @@ def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
     app.router.add_get("/events", events)
     app.router.add_get("/recordings/{recording_id}", recording)
     app.router.add_get("/recordings/{recording_id}/audio", audio)
+    app.router.add_get("/recordings/{recording_id}/picture.png", picture)
     app.router.add_get("/audit.csv", audit_export)
     app.router.add_get("/static/console.css", static_css)
     app.router.add_get("/static/console.js", static_js)

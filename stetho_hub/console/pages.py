@@ -111,6 +111,11 @@ def recording(view: RecordingView, user: str, csrf: str) -> str:
         f"recorded {escape(str(m.get('started_at')))}{', partial' if m.get('partial') else ''}</p>"
     )
     findings = _findings(m.get("analysis"), m.get("analysis_error"))
+    if view.audio_sha256 and m.get("analysis") is not None:
+        findings += (
+            f'<img id="picture" alt="waveform with the sounds found, spectrogram, reasons"'
+            f' style="max-width:100%" src="/recordings/{escape(view.recording_id)}/picture.png">'
+        )
     return _page(
         "Recording",
         f'<div class="card">{head}{audio}<p id="duration" data-seconds="{seconds:.3f}">'

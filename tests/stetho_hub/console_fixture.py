@@ -48,7 +48,10 @@ def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, Wi
     db = open_database(target)
     migrate(db)
     archive = Archive(db, AudioStore(audio_dir))
-    recs = (make_recording(1, site="home-a"), make_recording(2, site="home-b"))
+    recs = (
+        make_recording(1, site="home-a", seconds=2.0, analysed=True),
+        make_recording(2, site="home-b"),
+    )
     for rec in recs:
         archive.store(wire.RecordingMeta(rec.meta, rec.meta_json))
         archive.store(wire.RecordingAudio(rec.recording_id, rec.site, rec.device, rec.flac))

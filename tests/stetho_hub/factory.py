@@ -11,11 +11,17 @@ import numpy as np
 
 from edge_agent.wire import messages, topics
 from firmware_bridge.flac import FLAC_CONTENT_TYPE, encode_flac, pcm_sha256
+from stetho_signal import analyze
 
 SITE = "home-a"
 AGENT = "pi-a"
 DEVICE = "steth-a"
 RATE = 4000
+
+
+def _analysis(pcm: np.ndarray) -> messages.Analysis:  # type: ignore[type-arg]
+    result = analyze(pcm, RATE, "heart")
+    return messages.Analysis.model_validate(result.to_dict())
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,14 @@ class WireRecording:
 
 
 def make_recording(
-    seed: int = 0, site: str = SITE, device: str = DEVICE, seconds: float = 0.5
+    seed: int = 0,
+    site: str = SITE,
+    device: str = DEVICE,
+    seconds: float = 0.5,
+    analysed: bool = False,
 ) -> WireRecording:
+    """0.5 s of noise by default (too short to analyse: `analysis` null, as the agent sends);
+    `analysed` runs the real analysis (needs seconds >= 1)."""
     rng = np.random.default_rng(seed)
     pcm = (rng.standard_normal(int(RATE * seconds)) * 3000).astype(np.int16)
     rid = str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4))
@@ -71,7 +83,7 @@ def make_recording(
             size_bytes=len(flac),
             pcm_sha256=pcm_sha256(pcm),
         ),
-        analysis=None,
-        analysis_error="recording shorter than 1 s",
+        analysis=_analysis(pcm) if analysed else None,
+        analysis_error=None if analysed else "recording shorter than 1 s",
     )
     return WireRecording(rid, meta, flac, site, device)

@@ -95,7 +95,10 @@ def test_a_doctor_sees_only_assigned_care_homes_by_page_and_by_audio(hub: Archiv
     for path in ("", "/audio"):
         assert browser.get(f"/recordings/{hub.home_b.recording_id}{path}")[0] == 404
     status, body, _h = browser.get(f"/recordings/{hub.home_a.recording_id}")
-    assert status == 200 and b"Decision support" in body and b"shorter than 1 s" in body
+    assert status == 200 and b"Decision support" in body and b'id="level"' in body
+    status, png, headers = browser.get(f"/recordings/{hub.home_a.recording_id}/picture.png")
+    assert status == 200 and png.startswith(b"\x89PNG") and headers["Content-Type"] == "image/png"
+    assert browser.get(f"/recordings/{hub.home_b.recording_id}/picture.png")[0] == 404
     status, flac, headers = browser.get(f"/recordings/{hub.home_a.recording_id}/audio")
     assert status == 200 and flac == hub.home_a.flac and headers["Content-Type"] == "audio/flac"
     assert browser.get("/audit.csv")[0] == 403
@@ -106,6 +109,7 @@ def test_a_doctor_sees_only_assigned_care_homes_by_page_and_by_audio(hub: Archiv
         db.close()
     rid = hub.home_a.recording_id
     for expected in [("dr-a", "listen", rid), ("dr-a", "view_recording", rid),
+                     ("dr-a", "view_picture", rid),
                      ("dr-a", "view_inbox", ""), ("dr-a", "signin", "")]:  # fmt: skip
         assert expected in actions
     assert not any(target == hub.home_b.recording_id for _u, _a, target in actions)

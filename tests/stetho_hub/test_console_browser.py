@@ -80,6 +80,9 @@ def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(tmp_path: Path) ->
             assert abs(duration - 1.25) < 0.01
             driver.execute_script("arguments[0].play();", player)
             _wait(lambda: driver.execute_script("return arguments[0].currentTime;", player) > 0)
+            driver.get(f"{hub.url}/recordings/{hub.home_a.recording_id}")  # analysed: a picture
+            image = _wait(lambda: driver.find_elements(By.ID, "picture"))[0]
+            assert _wait(lambda: driver.execute_script("return arguments[0].naturalWidth;", image))
             driver.get(f"{hub.url}/recordings/{hub.home_b.recording_id}")
             assert "Not found" in driver.page_source or "not yours" in driver.page_source
             driver.save_screenshot(str(tmp_path / "console-recording.png"))
