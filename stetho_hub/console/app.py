@@ -188,8 +188,17 @@ async def _visible(request: web.Request) -> views.RecordingView:
 async def recording(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     view = await _visible(request)
+    earlier = await console.run(views.same_resident, console.db, view)
     await console.audit(request, _user(session), "view_recording", view.site, view.recording_id)
-    return _html(pages.recording(view, _user(session), session.csrf))
+    return _html(pages.recording(view, earlier, _user(session), session.csrf))
+
+
+@signed_in
+async def homes(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    rows = await console.run(views.homes, console.db, session.sites)
+    await console.audit(request, _user(session), "view_homes", None, None)
+    return _html(pages.homes(rows, _user(session), session.csrf))
 
 
 @signed_in
@@ -272,6 +281,7 @@ def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
     app.router.add_post("/signout", signout)
     app.router.add_get("/", inbox)
     app.router.add_get("/events", events)
+    app.router.add_get("/homes", homes)
     app.router.add_get("/recordings/{recording_id}", recording)
     app.router.add_get("/recordings/{recording_id}/audio", audio)
     app.router.add_get("/recordings/{recording_id}/picture.png", picture)

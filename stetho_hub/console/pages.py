@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from stetho_hub.storage.views import InboxRow, RecordingView
+from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
@@ -33,6 +33,7 @@ def _page(title: str, body: str, user: str | None = None, csrf: str = "") -> str
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<link rel="stylesheet" href="/static/console.css"></head><body>'
         f'<header><strong>stetho hub</strong><a href="/" style="color:#fff">Inbox</a>'
+        '<a href="/homes" style="color:#fff">Care homes</a>'
         f"{signout}</header><main>{body}</main>"
         '<script src="/static/console.js"></script></body></html>'
     )
@@ -96,7 +97,19 @@ def _findings(analysis: dict[str, Any] | None, error: str | None) -> str:
     )
 
 
-def recording(view: RecordingView, user: str, csrf: str) -> str:
+def _earlier(rows: list[EarlierRow]) -> str:
+    if not rows:
+        return "<p>No other recording of this resident.</p>"
+    items = "".join(
+        f'<li><a href="/recordings/{escape(r.recording_id)}">'
+        f"{escape(r.started_at[:19].replace('T', ' '))}</a> {escape(r.auscultation_site)}"
+        f" · {escape(r.triage_level or 'not analysed')}</li>"
+        for r in rows
+    )
+    return f'<ul id="earlier">{items}</ul>'
+
+
+def recording(view: RecordingView, earlier: list[EarlierRow], user: str, csrf: str) -> str:
     m = view.metadata
     seconds = int(m.get("n_samples", 0)) / max(1, int(m.get("sample_rate_hz", 1)))
     audio = (
@@ -121,10 +134,36 @@ def recording(view: RecordingView, user: str, csrf: str) -> str:
         f'<div class="card">{head}{audio}<p id="duration" data-seconds="{seconds:.3f}">'
         f"Length {seconds:.1f} s</p></div>"
         f'<div class="card"><h2>Findings</h2>{findings}'
-        "<p><em>Decision support, not a diagnosis.</em></p></div>",
+        "<p><em>Decision support, not a diagnosis.</em></p></div>"
+        f'<div class="card"><h2>Same resident, other recordings</h2>{_earlier(earlier)}</div>',
         user,
         csrf,
     )
+
+
+def _source(source: str, state: str, at: str | None, detail: dict[str, Any]) -> str:
+    extra = []
+    for key in ("battery_pct", "battery", "outbox_backlog", "backlog", "alarm"):
+        if key in detail:
+            extra.append(f"{key.replace('_', ' ')} {detail[key]}")
+    receipts = detail.get("receipts")
+    if isinstance(receipts, dict) and "awaiting" in receipts:
+        extra.append(f"waiting for a receipt {receipts['awaiting']}")
+    when = f" since {escape(at[:19].replace('T', ' '))}" if at else ""
+    details = f" ({escape(', '.join(str(x) for x in extra))})" if extra else ""
+    label = f'<span class="{escape(state)}">{escape(source)}: {escape(state)}</span>'
+    return f"<li>{label}{when}{details}</li>"
+
+
+def homes(rows: list[HomeRow], user: str, csrf: str) -> str:
+    cards = "".join(
+        f'<div class="card home"><h2>{escape(h.site)}</h2><ul>'
+        + "".join(_source(*s) for s in h.sources)
+        + f"</ul><p>{h.archived} recordings archived; {h.waiting_for_audio} waiting for their"
+        f" audio; newest {escape((h.newest_recording or 'none')[:19].replace('T', ' '))}</p></div>"
+        for h in rows
+    )
+    return _page("Care homes", f"<h1>Care homes</h1>{cards or '<p>None yet.</p>'}", user, csrf)
 
 
 def not_found(user: str | None, csrf: str) -> str:

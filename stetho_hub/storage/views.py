@@ -92,6 +92,67 @@ def recording(
     return RecordingView(recording_id, str(row[0]), json.loads(row[1]), row[2])
 
 
+@dataclass(frozen=True)
+class EarlierRow:
+    recording_id: str
+    started_at: str
+    auscultation_site: str
+    triage_level: str | None
+
+
+def same_resident(db: Database, view: RecordingView, limit: int = 50) -> list[EarlierRow]:
+    """The resident's other recordings at the same care home, newest first (the reader may
+    see them: same care home as `view`, which was already checked)."""
+    with db.transaction() as tx:
+        rows = tx.all(
+            "SELECT recording_id, started_at, auscultation_site, triage_level FROM recordings"
+            " WHERE site = ? AND resident = ? AND recording_id <> ?"
+            " ORDER BY started_at DESC LIMIT ?",
+            (view.site, str(view.metadata.get("resident")), view.recording_id, limit),
+        )
+    return [EarlierRow(str(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
+
+@dataclass(frozen=True)
+class HomeRow:
+    site: str
+    sources: tuple[tuple[str, str, str | None, dict[str, Any]], ...]  # id, state, at, detail
+    archived: int
+    waiting_for_audio: int
+    newest_recording: str | None
+
+
+def homes(db: Database, sites: tuple[str, ...] | None) -> list[HomeRow]:
+    """Each visible care home: its agents' and stethoscopes' last status, archive counts."""
+    where, params = _site_filter(sites, "site")
+    with db.transaction() as tx:
+        names = [str(r[0]) for r in tx.all(
+            f"SELECT site FROM sites WHERE {where} ORDER BY site", params  # noqa: S608
+        )]  # fmt: skip
+        out = []
+        for site in names:
+            status = tx.all(
+                "SELECT source, state, at, payload FROM status WHERE site = ? ORDER BY source",
+                (site,),
+            )
+            archived = tx.one("SELECT COUNT(*) FROM archived WHERE site = ?", (site,))
+            waiting = tx.one(
+                "SELECT COUNT(*) FROM recordings r WHERE r.site = ? AND NOT EXISTS"
+                " (SELECT 1 FROM archived a WHERE a.recording_id = r.recording_id)",
+                (site,),
+            )
+            newest = tx.one("SELECT MAX(started_at) FROM recordings WHERE site = ?", (site,))
+            out.append(HomeRow(
+                site,
+                tuple((str(s), str(st), at, json.loads(p).get("detail", {}))
+                      for s, st, at, p in status),
+                int(archived[0]) if archived else 0,
+                int(waiting[0]) if waiting else 0,
+                newest[0] if newest else None,
+            ))  # fmt: skip
+    return out
+
+
 def audit(
     db: Database, username: str, action: str, site: str | None, target: str | None, client: str
 ) -> None:

@@ -56,6 +56,13 @@ def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, Wi
         archive.store(wire.RecordingMeta(rec.meta, rec.meta_json))
         archive.store(wire.RecordingAudio(rec.recording_id, rec.site, rec.device, rec.flac))
         archive.store(_alert(rec))
+    status = (
+        b'{"schema":"stetho.status","schema_version":1,"state":"online","site":"home-a",'
+        b'"agent":"pi-a","at":"2026-12-01T10:00:00Z","detail":{"alarm":"outbox 91 % full"}}'
+    )
+    archive.store(wire.classify("stetho/v1/home-a/pi-a/status", status))
+    earlier = make_recording(8, site="home-a")  # the same resident as home_a (seed % 7)
+    archive.store(wire.RecordingMeta(earlier.meta, earlier.meta_json))
     add_user(db, "dr-a", PASSWORD, "doctor", ("home-a",))
     add_user(db, "admin", PASSWORD, "admin")
     db.close()

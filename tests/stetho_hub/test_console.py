@@ -14,6 +14,7 @@ import pytest
 from stetho_hub.storage import open_database
 from stetho_hub.storage.views import audit_entries
 from tests.stetho_hub.console_fixture import PASSWORD, Archived, console_running
+from tests.stetho_hub.factory import make_recording
 
 
 class Browser:
@@ -101,6 +102,12 @@ def test_a_doctor_sees_only_assigned_care_homes_by_page_and_by_audio(hub: Archiv
     assert browser.get(f"/recordings/{hub.home_b.recording_id}/picture.png")[0] == 404
     status, flac, headers = browser.get(f"/recordings/{hub.home_a.recording_id}/audio")
     assert status == 200 and flac == hub.home_a.flac and headers["Content-Type"] == "audio/flac"
+    assert (
+        b'id="earlier"' in body and make_recording(8, site="home-a").recording_id.encode() in body
+    )
+    status, body, _h = browser.get("/homes")
+    assert status == 200 and b"home-a" in body and b"home-b" not in body
+    assert b"pi-a: online" in body and b"outbox 91 % full" in body
     assert browser.get("/audit.csv")[0] == 403
     db = open_database(hub.target)
     try:
