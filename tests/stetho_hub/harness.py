@@ -193,7 +193,7 @@ def run_kill_scenario(
         "receipted": len(receipted & ids),
         "seconds": round(elapsed, 1),
     }
-    print(f"hub kill scenario ({target.dialect}): {json.dumps(result)}")
+    print(f"hub kill scenario ({target.dialect}): {json.dumps(result)}", file=sys.stderr)
     assert receipted >= ids, f"{len(ids - receipted)} recordings never receipted"
     assert result["archived_logged_twice"] == 0
     return result
