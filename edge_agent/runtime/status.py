@@ -63,6 +63,8 @@ def snapshot(
             "connects": publisher.connects,
             "published": publisher.published,
             "last_error": publisher.last_error or None,
+            "losses": publisher.losses,
+            "alarm": publisher.alarm,
         },
         "outbox": {
             "pending": outbox.pending,

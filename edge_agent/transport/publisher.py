@@ -11,14 +11,18 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from dataclasses import dataclass
 
 from edge_agent.errors import OutboxError, PublishError
 from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
+from edge_agent.transport.link_errors import SESSION_TAKEN_OVER, TAKEN_OVER_ALARM, LinkLostError
 from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
-from stetho_common import MAX_DELAY_S, next_delay
+from stetho_common import MAX_DELAY_S, next_delay, quote
 
 log = logging.getLogger(__name__)
+# A link that held this long was a real connection: the next loss starts the backoff afresh.
+STABLE_S = 30.0
 
 
 @dataclass
@@ -29,6 +33,8 @@ class PublisherStats:
     publish_failures: int = 0
     connected: bool = False
     last_error: str = ""
+    losses: int = 0  # accepted connections that ended, each followed by a backoff delay
+    alarm: str | None = None  # a link problem the operator must act on (a cloned client id)
 
 
 class Publisher:
@@ -38,6 +44,7 @@ class Publisher:
         outbox: Outbox,
         offline_message: OutboundMessage | None = None,
         rng: random.Random | None = None,
+        stable_s: float = STABLE_S,
     ) -> None:
         self.settings = settings
         self.outbox = outbox
@@ -47,6 +54,7 @@ class Publisher:
         self._offline_message = offline_message
         self._state: dict[str, OutboundMessage] = {}
         self._rng = rng
+        self.stable_s = stable_s
         # Messages on our subscriptions (acks, commands), from whichever connection is up.
         self.inbox: asyncio.Queue[ReceivedMessage] = asyncio.Queue(maxsize=10000)
         # The loop keeps only weak references to tasks: hold state sends until they finish.
@@ -74,7 +82,12 @@ class Publisher:
             await connection.publish(message)
 
     async def run(self) -> None:
-        """Connect, drain, reconnect with backoff; forever, until cancelled."""
+        """Connect, drain, reconnect with backoff; forever, until cancelled.
+
+        Every end of a link waits before the next attempt, a failed connect as much as an
+        accepted connection the broker then dropped: a broker that accepts and kicks us at once
+        (a denied certificate, a cloned client id) must not get a reconnect storm (issue 18).
+        """
         attempt = 0
         while True:
             connection = MqttConnection(self.settings, self.inbox)
@@ -84,20 +97,46 @@ class Publisher:
                 self.stats.connect_failures += 1
                 self.stats.last_error = str(exc)
                 delay = next_delay(attempt, exc, rng=self._rng) or MAX_DELAY_S
-                log.warning("event=broker_connect_failed error=%r retry_in_s=%.1f", str(exc), delay)
+                log.warning(
+                    "event=broker_connect_failed error=%s retry_in_s=%.1f", quote(exc), delay
+                )
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue
-            attempt = 0
-            await self._serve(connection)
+            started = time.monotonic()
+            loss = await self._serve(connection)
+            if time.monotonic() - started >= self.stable_s:
+                attempt = 0  # a link that held starts the backoff afresh
+            delay = next_delay(attempt, loss, rng=self._rng) or MAX_DELAY_S
+            attempt += 1
+            self._note_loss(loss, delay)
+            await asyncio.sleep(delay)
 
-    async def _serve(self, connection: MqttConnection) -> None:
+    def _note_loss(self, loss: LinkLostError, delay: float) -> None:
+        self.stats.losses += 1
+        self.stats.last_error = str(loss)
+        if loss.code == SESSION_TAKEN_OVER and loss.by_broker:
+            self.stats.alarm = TAKEN_OVER_ALARM
+            log.error(
+                "event=client_id_taken_over client_id=%s alarm=%s retry_in_s=%.1f",
+                quote(self.settings.client_id),
+                quote(TAKEN_OVER_ALARM),
+                delay,
+            )
+        log.warning(
+            "event=broker_disconnected reason=%s retry_in_s=%.1f", quote(loss.reason), delay
+        )
+
+    async def _serve(self, connection: MqttConnection) -> LinkLostError:
+        """Use one accepted connection until it ends; return why it ended."""
         self.stats.connects += 1
         self.connection = connection
         self.connected.set()
         self.stats.connected = True
         self.stats.last_error = ""  # the link is back: an old error would mislead the operator
+        self._note_subscriptions(connection)
         log.info("event=broker_connected host=%s port=%d", self.settings.host, self.settings.port)
+        clear_alarm = asyncio.get_running_loop().call_later(self.stable_s, self._clear_link_alarm)
         try:
             for message in list(self._state.values()):
                 await connection.publish(message)
@@ -108,11 +147,25 @@ class Publisher:
             await self._say_goodbye(connection)
             raise
         finally:
+            clear_alarm.cancel()
             self.connected.clear()
             self.stats.connected = False
             self.connection = None
             connection.close()
-        log.warning("event=broker_disconnected reason=%r", connection.close_reason)
+        return connection.loss or LinkLostError("closed")
+
+    def _note_subscriptions(self, connection: MqttConnection) -> None:
+        if connection.refused_subscriptions:
+            self.stats.alarm = f"subscription refused: {connection.refused_subscriptions}"
+            log.error(
+                "event=subscription_refused reason=%s", quote(connection.refused_subscriptions)
+            )
+
+    def _clear_link_alarm(self) -> None:
+        """A link that held this long is ours again: the takeover alarm is over."""
+        if self.stats.alarm == TAKEN_OVER_ALARM:
+            self.stats.alarm = None
+            log.info("event=link_alarm_cleared")
 
     async def _say_goodbye(self, connection: MqttConnection) -> None:
         """On a clean shutdown the retained status says offline before we disconnect."""
@@ -161,6 +214,8 @@ class Publisher:
             await connection.publish(item.message)
             marker.add(item.seq)
             self.stats.published += 1
+        except LinkLostError:
+            pass  # the whole link ended: logged once, as event=broker_disconnected
         except PublishError as exc:
             self.stats.publish_failures += 1
             log.warning(
