@@ -17,6 +17,7 @@ __all__ = [
     "LinkLostError",
     "LinkRefusedError",
     "SubscriptionRefusedError",
+    "link_alarm",
     "link_lost",
     "reason_text",
 ]
@@ -57,6 +58,25 @@ def link_lost(reason: str, code: int | None, by_broker: bool) -> LinkLostError:
     if by_broker and code in REPEATING_DISCONNECTS:
         return LinkRefusedError(reason, code, by_broker)
     return LinkLostError(reason, code, by_broker)
+
+
+# Mosquitto closes the old connection of a taken-over client id at once; when that connection had
+# unread data the close is a TCP reset, and the DISCONNECT 0x8E before it never reaches paho. So
+# a run of accepted connections that each die young raises the same alarm, worded as a question.
+SHORT_LINKS_ALARM_AFTER = 3
+
+
+def link_alarm(loss: LinkLostError, short_links: int, client_id: str) -> str | None:
+    """The alarm an operator must see after this loss, or None."""
+    if loss.by_broker and loss.code == SESSION_TAKEN_OVER:
+        return TAKEN_OVER_ALARM
+    if short_links >= SHORT_LINKS_ALARM_AFTER:
+        return (
+            f"{TAKEN_OVER_ALARM}? the broker accepted and then dropped {short_links} "
+            f"connections in a row (last: {loss.reason}); is another agent using client id "
+            f"{client_id} (a cloned SD card), or is what we publish refused?"
+        )
+    return None
 
 
 def reason_text(rc: ReasonCode | None) -> str:

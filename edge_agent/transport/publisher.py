@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from edge_agent.errors import OutboxError, PublishError
 from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
-from edge_agent.transport.link_errors import SESSION_TAKEN_OVER, TAKEN_OVER_ALARM, LinkLostError
+from edge_agent.transport.link_errors import LinkLostError, link_alarm
 from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
 from stetho_common import MAX_DELAY_S, next_delay, quote
 
@@ -35,6 +35,7 @@ class PublisherStats:
     last_error: str = ""
     losses: int = 0  # accepted connections that ended, each followed by a backoff delay
     alarm: str | None = None  # a link problem the operator must act on (a cloned client id)
+    short_links: int = 0  # accepted connections in a row that ended before `stable_s`
 
 
 class Publisher:
@@ -107,6 +108,9 @@ class Publisher:
             loss = await self._serve(connection)
             if time.monotonic() - started >= self.stable_s:
                 attempt = 0  # a link that held starts the backoff afresh
+                self.stats.short_links = 0
+            else:
+                self.stats.short_links += 1
             delay = next_delay(attempt, loss, rng=self._rng) or MAX_DELAY_S
             attempt += 1
             self._note_loss(loss, delay)
@@ -115,17 +119,17 @@ class Publisher:
     def _note_loss(self, loss: LinkLostError, delay: float) -> None:
         self.stats.losses += 1
         self.stats.last_error = str(loss)
-        if loss.code == SESSION_TAKEN_OVER and loss.by_broker:
-            self.stats.alarm = TAKEN_OVER_ALARM
-            log.error(
-                "event=client_id_taken_over client_id=%s alarm=%s retry_in_s=%.1f",
-                quote(self.settings.client_id),
-                quote(TAKEN_OVER_ALARM),
-                delay,
-            )
         log.warning(
             "event=broker_disconnected reason=%s retry_in_s=%.1f", quote(loss.reason), delay
         )
+        alarm = link_alarm(loss, self.stats.short_links, self.settings.client_id)
+        if alarm is not None and alarm != self.stats.alarm:
+            self.stats.alarm = alarm
+            log.error(
+                "event=client_id_taken_over client_id=%s alarm=%s",
+                quote(self.settings.client_id),
+                quote(alarm),
+            )
 
     async def _serve(self, connection: MqttConnection) -> LinkLostError:
         """Use one accepted connection until it ends; return why it ended."""
@@ -143,6 +147,9 @@ class Publisher:
             await self._drain(connection)
         except PublishError as exc:
             self.stats.last_error = str(exc)
+        except OutboxError as exc:  # the disk failed under the drain: drop the link, back off
+            log.error("event=outbox_read_failed error=%s", quote(exc))
+            connection.loss = LinkLostError(f"outbox read failed: {exc}")
         except asyncio.CancelledError:
             await self._say_goodbye(connection)
             raise
@@ -163,7 +170,7 @@ class Publisher:
 
     def _clear_link_alarm(self) -> None:
         """A link that held this long is ours again: the takeover alarm is over."""
-        if self.stats.alarm == TAKEN_OVER_ALARM:
+        if self.stats.alarm is not None and not self.stats.alarm.startswith("subscription"):
             self.stats.alarm = None
             log.info("event=link_alarm_cleared")
 

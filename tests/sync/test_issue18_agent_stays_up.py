@@ -84,7 +84,8 @@ def test_two_agents_with_one_client_id_raise_the_alarm_and_stay_up(
     # A cloned SD card: same site, same agent id, so the same client id, on two machines.
     agents = []
     for name in ("a", "b"):
-        config = write_config(tmp_path / f"{name}.toml", broker.port, tmp_path / name, speed=5)
+        state = tmp_path / name
+        config = write_config(tmp_path / f"{name}.toml", broker.port, state, speed=5)
         agents.append(AgentProcess(config, tmp_path / f"{name}.log"))
     agents[0].start()
     agents[1].start()
@@ -93,11 +94,11 @@ def test_two_agents_with_one_client_id_raise_the_alarm_and_stay_up(
         assert time.monotonic() < deadline, "no takeover alarm"
         time.sleep(0.1)
     kicked = next(a for a in agents if "event=client_id_taken_over" in a.output())
-    time.sleep(6)  # status.json is refreshed every 5 s; and no reconnect storm meanwhile
-    status = json.loads((kicked.config.parent / ("a" if kicked is agents[0] else "b") / "status.json").read_text())
-    assert status["broker"]["alarm"] == "client id taken over by another connection"
+    time.sleep(6)  # status.json is refreshed every 5 s
+    status = json.loads((kicked.config.with_suffix("") / "status.json").read_text())
+    assert status["broker"]["alarm"].startswith("client id taken over by another connection")
     for agent in agents:
         assert agent.process is not None and agent.process.poll() is None
-        # The issue saw 15 takeovers in 2 s; each loss now waits the longest (60 s).
-        assert agent.output().count("event=client_id_taken_over") <= 1
+        # The issue saw 15 takeovers in 2 s; every loss now waits, longer each time.
+        assert agent.output().count("event=broker_disconnected") <= 8
         assert agent.stop() == 0
