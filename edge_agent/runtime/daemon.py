@@ -21,6 +21,7 @@ from edge_agent.pipeline.accept import Acceptor
 from edge_agent.pipeline.device import DevicePipeline
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.pipeline.recovery import recover_journals
+from edge_agent.pipeline.salvage_check import check_salvaged_recording
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
 from edge_agent.runtime.sdnotify import Notifier
@@ -32,6 +33,7 @@ from edge_agent.storage.journal import (
     list_journals,
 )
 from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.salvage import open_outbox
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
 from edge_agent.transport.settings import broker_settings
@@ -76,12 +78,17 @@ class Agent:
         self.config = config
         self.state = AgentState()
         storage = config.storage
-        store = OutboxStore(
-            storage.state_dir / "outbox.sqlite3",
-            quota_bytes=int(storage.quota_mb * 1024 * 1024),
-            alarm_fraction=storage.alarm_fraction,
-            min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
+        store, check = open_outbox(
+            storage.state_dir,
+            lambda path: OutboxStore(
+                path,
+                quota_bytes=int(storage.quota_mb * 1024 * 1024),
+                alarm_fraction=storage.alarm_fraction,
+                min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
+            ),
+            verify=check_salvaged_recording,
         )
+        self.state.outbox_check = check.as_status() if check.alarm else None
         self.outbox = Outbox(store)
         self.journal = CaptureJournal(
             storage.state_dir / "journal", min_free_bytes=store.min_free_disk_bytes
@@ -160,6 +167,8 @@ class Agent:
         detail: dict[str, object] = {"acknowledged": self.state.acknowledgements[-10:]}
         if self.state.outbox_alarm:
             detail["alarm"] = self.state.outbox_alarm
+        if self.state.outbox_check:  # a damaged or lost outbox, found on start (issue 18)
+            detail["outbox_check"] = self.state.outbox_check["alarm"]
         self.publisher.set_state(status_message(self.config, "online", None, detail))
 
     def _set_alarm(self, alarm: str | None) -> None:

@@ -75,6 +75,7 @@ def snapshot(
             "quota_bytes": outbox.quota_bytes,
             "free_disk_bytes": outbox.free_disk_bytes,
             "alarm": state.outbox_alarm,
+            "check": state.outbox_check,
         },
         "devices": devices,
         "last_alerts": state.last_alerts[-10:],
