@@ -20,6 +20,7 @@ from edge_agent.errors import AgentError
 from edge_agent.pipeline.accept import Acceptor
 from edge_agent.pipeline.device import DevicePipeline
 from edge_agent.pipeline.live import LiveStreamer
+from edge_agent.pipeline.recordings import ProcessedRecording
 from edge_agent.pipeline.recovery import recover_journals
 from edge_agent.pipeline.salvage_check import check_salvaged_recording
 from edge_agent.pipeline.stats import DeviceStats
@@ -47,7 +48,7 @@ STATUS_QOS = 1
 
 
 def mqtt_settings(config: AgentConfig, subscriptions: tuple[str, ...] = ()) -> MqttSettings:
-    client_id = config.broker.client_id or f"stetho-{config.site}-{config.agent_id}"
+    client_id = config.broker.client_id or config.default_client_id()
     offline = status_message(config, "offline", None)
     return broker_settings(config.broker, client_id, subscriptions=subscriptions, will=offline)
 
@@ -105,10 +106,13 @@ class Agent:
         settings = mqtt_settings(config, self.inbound.subscriptions())
         self.publisher = Publisher(settings, self.outbox, settings.will)
         self.thresholds = config.analysis.triage_thresholds()
-        self.accept = Acceptor(
-            self.outbox, self.thresholds, self._set_alarm, self.state.recordings.append
-        )
+        self.accept = Acceptor(self.outbox, self.thresholds, self._set_alarm, self._accepted)
         self.started_at = time.time()
+
+    def _accepted(self, recording: ProcessedRecording) -> None:
+        self.state.recordings.append(recording)
+        if recording.alert_id is not None:
+            self.inbound.alert_raised(recording.alert_id)
 
     async def _snapshot(self) -> dict[str, Any]:
         outbox = await self.outbox.stats()
@@ -118,6 +122,8 @@ class Agent:
         notifier = notifier if notifier is not None else Notifier.from_env()
         self._publish_status()
         try:
+            alerts = await self.outbox.payloads_on(topics.alerts(self.config.site))
+            self.inbound.remember_alerts(alerts)  # acks may come for alerts sent before a restart
             leftovers = await self._leftover_journals()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.publisher.run(), name="publisher")

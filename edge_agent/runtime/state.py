@@ -28,7 +28,12 @@ class AgentState:
     def acknowledgements(self) -> list[dict[str, object]]:
         """Who acknowledged which alert, oldest first (no resident reference)."""
         return [
-            {"alert_id": a.alert_id, "by": a.by, "note": a.note, "at": a.at.isoformat()}
+            {
+                "alert_id": a.alert_id,
+                "by": a.by,
+                "note_chars": a.note_chars,
+                "at": a.at.isoformat(),
+            }
             for a in self.inbound.acknowledged.values()
         ]
 

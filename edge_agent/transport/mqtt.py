@@ -36,7 +36,7 @@ from edge_agent.transport.link_errors import (
     reason_text,
 )
 from edge_agent.transport.tls_errors import TlsFiles, classify_tls_error, describe_tls_error
-from stetho_common import Response
+from stetho_common import Response, quote
 
 log = logging.getLogger(__name__)
 MAX_QUEUED_VOLATILE = 8  # packets waiting for the socket before a QoS 0 message is dropped
@@ -258,7 +258,7 @@ class MqttConnection:
         try:
             self.messages.put_nowait(received)
         except asyncio.QueueFull:
-            log.warning("event=mqtt_inbox_full topic=%s dropped=1", msg.topic)
+            log.warning("event=mqtt_inbox_full topic=%s dropped=1", quote(msg.topic))
 
     async def connect(self, timeout_s: float = 15.0) -> None:
         """Open TCP (+TLS), send CONNECT, wait for CONNACK; then subscribe."""
