@@ -65,6 +65,8 @@ def snapshot(
             "last_error": publisher.last_error or None,
             "losses": publisher.losses,
             "alarm": publisher.alarm,
+            "too_large": publisher.too_large,
+            "packet_alarm": publisher.packet_alarm,
         },
         "outbox": {
             "pending": outbox.pending,

@@ -18,6 +18,7 @@ from edge_agent.errors import OutboxError, PublishError
 from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
 from edge_agent.transport.link_errors import LinkLostError, link_alarm
 from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.transport.packet_size import publish_packet_size, too_large_alarm
 from stetho_common import MAX_DELAY_S, next_delay, quote
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class PublisherStats:
     losses: int = 0  # accepted connections that ended, each followed by a backoff delay
     alarm: str | None = None  # a link problem the operator must act on (a cloned client id)
     short_links: int = 0  # accepted connections in a row that ended before `stable_s`
+    too_large: int = 0  # messages skipped: larger than the broker's Maximum Packet Size
+    packet_alarm: str | None = None
 
 
 class Publisher:
@@ -161,6 +164,25 @@ class Publisher:
             connection.close()
         return connection.loss or LinkLostError("closed")
 
+    def _too_large(self, connection: MqttConnection, item: StoredMessage) -> bool:
+        """True if the broker's Maximum Packet Size (CONNACK) is below this message's PUBLISH:
+        the broker would drop the link on every attempt and hold up all behind it."""
+        limit = connection.max_packet_size
+        size = publish_packet_size(item.message)
+        if limit is None or size <= limit:
+            return False
+        self.stats.too_large += 1
+        self.stats.packet_alarm = too_large_alarm(size, limit)
+        log.error(
+            "event=message_too_large seq=%d recording=%s packet_bytes=%d broker_max=%d "
+            "kept_in_outbox=1",
+            item.seq,
+            quote(item.message.recording_id),
+            size,
+            limit,
+        )
+        return True
+
     def _note_subscriptions(self, connection: MqttConnection) -> None:
         if connection.refused_subscriptions:
             self.stats.alarm = f"subscription refused: {connection.refused_subscriptions}"
@@ -196,6 +218,9 @@ class Publisher:
                     await _first_of(self.outbox.changed, connection.closed, timeout_s=1.0)
                     continue
                 for item in batch:
+                    dispatched = item.seq
+                    if self._too_large(connection, item):
+                        continue  # kept in the outbox; the alarm says why and what to change
                     await window.acquire()
                     if connection.closed.is_set():
                         window.release()
@@ -203,7 +228,6 @@ class Publisher:
                     task = asyncio.create_task(self._send(connection, item, window, marker))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
-                    dispatched = item.seq
         finally:
             for task in tasks:
                 task.cancel()

@@ -38,6 +38,7 @@ class Published:
     payload: bytes
     qos: int
     properties: bytes
+    packet_bytes: int  # the whole PUBLISH on the wire: fixed header, variable header, payload
 
 
 @dataclass
@@ -156,7 +157,8 @@ class FakeBroker:
         if qos == 1:
             writer.write(packet(PUBACK, 0, pid + bytes([how.puback_reason, 0])))
         if how.puback_reason < 0x80:
-            self.received.append(Published(topic, payload, qos, properties))
+            size = 1 + len(varint(len(body))) + len(body)
+            self.received.append(Published(topic, payload, qos, properties, size))
 
 
 def _disconnect(writer: asyncio.StreamWriter, reason: int) -> None:
