@@ -80,6 +80,12 @@ def snapshot(
             "check": state.outbox_check,
         },
         "devices": devices,
+        "inbound": {
+            "acks": state.inbound.acks,
+            "commands": state.inbound.commands,
+            "rejected": state.inbound.rejected,
+            "unknown_alerts": state.inbound.unknown_alerts,
+        },
         "last_alerts": state.last_alerts[-10:],
         "acknowledgements": state.acknowledgements[-10:],
     }

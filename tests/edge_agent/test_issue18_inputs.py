@@ -12,6 +12,7 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -24,8 +25,10 @@ from edge_agent.runtime.commands import (
     parse_command,
 )
 from edge_agent.runtime.state import AgentState
-from edge_agent.storage.outbox import OutboxStore
-from edge_agent.transport.mqtt import ReceivedMessage
+from edge_agent.runtime.status import snapshot
+from edge_agent.storage.outbox import Outbox, OutboxStats, OutboxStore
+from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
+from edge_agent.transport.publisher import Publisher
 from edge_agent.wire import topics
 from stetho_common import quote
 from stetho_common.private_files import write_private
@@ -104,6 +107,11 @@ def test_ack_for_an_alert_never_raised_is_refused_and_counted() -> None:
     inbound.handle(received(ack()))
     assert inbound.stats.unknown_alerts == 1 and inbound.stats.rejected == 1
     assert not inbound.stats.acknowledged
+    state = AgentState(inbound=inbound.stats)
+    cfg = AgentConfig.model_validate(config())
+    link = Publisher(MqttSettings("127.0.0.1", 1, "x"), cast(Outbox, None))
+    stats = OutboxStats(0, None, 0, 1, 1)
+    assert snapshot(cfg, state, link, stats, 0.0)["inbound"]["unknown_alerts"] == 1
 
 
 def test_note_is_never_logged_nor_kept_and_by_cannot_forge_a_line(
