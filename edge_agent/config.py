@@ -69,6 +69,24 @@ CLIENT_ID_PATTERN = r"^(?:[0-9A-Za-z_.\-]{1,128})?$"  # empty: stetho-{site}-{ag
 CLIENT_ID_MAX = 128
 
 
+def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
+    """`host`, `host:port` or `[v6-address]:port`; ValueError for anything else."""
+    host, port = text, default_port
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or (len(text) > end + 1 and text[end + 1] != ":"):
+            raise ValueError(f"not host or host:port: {text!r}")
+        host = text[1:end]
+        if len(text) > end + 2:
+            port = int(text[end + 2 :])
+    elif text.count(":") == 1:
+        host, _, digits = text.partition(":")
+        port = int(digits)
+    if not host or not 1 <= port <= 65535 or any(c.isspace() for c in host):
+        raise ValueError(f"not host or host:port (port 1-65535): {text!r}")
+    return host, port
+
+
 class BrokerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
@@ -83,6 +101,24 @@ class BrokerConfig(_Strict):
     password: SecretStr | None = None
     password_file: Path | None = None
     max_inflight: int = Field(default=20, ge=1, le=1000)
+    # Ordered failover list ("host" or "host:port", port defaulting to `port`); when set it
+    # replaces `host`. The agent moves on after 3 failures in a row and comes back to the
+    # first after `failback_s` on another.
+    hosts: list[str] = Field(default_factory=list, max_length=16)
+    failback_s: float = Field(default=300, ge=1)
+
+    @_field_validator("hosts")
+    @classmethod
+    def _endpoints(cls, hosts: list[str], info: ValidationInfo) -> list[str]:
+        for entry in hosts:
+            parse_endpoint(entry, int(info.data.get("port", 1883)))
+        return hosts
+
+    def endpoints(self) -> list[tuple[str, int]]:
+        """The brokers to use, in order: `hosts`, or else `host:port`."""
+        if not self.hosts:
+            return [(self.host, self.port)]
+        return [parse_endpoint(entry, self.port) for entry in self.hosts]
 
     @_field_validator("ca_file", "cert_file", "key_file", "password_file")
     @classmethod

@@ -37,7 +37,6 @@ def snapshot(
     """Plain data for status.json; no secret and no resident reference in it."""
     now = time.time()
     publisher = link.stats
-    settings = link.settings
     devices = {
         device_id: {
             "connected": stats.connected,
@@ -57,8 +56,8 @@ def snapshot(
         "started_at": started_at,
         "updated_at": now,
         "broker": {
-            "host": settings.host,
-            "port": settings.port,
+            "host": link.hosts.current[0],  # the broker in use (broker.hosts fails over)
+            "port": link.hosts.current[1],
             "connected": publisher.connected,
             "connects": publisher.connects,
             "published": publisher.published,

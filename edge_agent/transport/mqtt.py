@@ -81,6 +81,8 @@ class MqttSettings:
     will: OutboundMessage | None = None
     subscriptions: tuple[str, ...] = ()
     max_inflight: int = 20
+    failover: tuple[tuple[str, int], ...] = ()  # further brokers, in order (broker.hosts)
+    failback_s: float = 300.0  # on a failover broker, go back to the first after this long
 
 
 @dataclass(frozen=True)

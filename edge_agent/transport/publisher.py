@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from edge_agent.errors import OutboxError, PublishError
 from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
+from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.link_errors import LinkLostError, link_alarm
 from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.transport.packet_size import publish_packet_size, too_large_alarm
@@ -59,6 +61,8 @@ class Publisher:
         self._state: dict[str, OutboundMessage] = {}
         self._rng = rng
         self.stable_s = stable_s
+        self.hosts = HostRotation(((settings.host, settings.port), *settings.failover))
+        self._failing_back = False
         # Messages on our subscriptions (acks, commands), from whichever connection is up.
         self.inbox: asyncio.Queue[ReceivedMessage] = asyncio.Queue(maxsize=10000)
         # The loop keeps only weak references to tasks: hold state sends until they finish.
@@ -94,7 +98,8 @@ class Publisher:
         """
         attempt = 0
         while True:
-            connection = MqttConnection(self.settings, self.inbox)
+            settings = self._endpoint_settings()
+            connection = MqttConnection(settings, self.inbox)
             try:
                 await connection.connect()
             except ConnectError as exc:
@@ -102,9 +107,12 @@ class Publisher:
                 self.stats.last_error = str(exc)
                 delay = next_delay(attempt, exc, rng=self._rng) or MAX_DELAY_S
                 log.warning(
-                    "event=broker_connect_failed error=%s retry_in_s=%.1f", quote(exc), delay
+                    "event=broker_connect_failed host=%s error=%s retry_in_s=%.1f",
+                    quote(settings.host),
+                    quote(exc),
+                    delay,
                 )
-                attempt += 1
+                attempt = 0 if self._rotate() else attempt + 1
                 await asyncio.sleep(delay)
                 continue
             started = time.monotonic()
@@ -112,12 +120,45 @@ class Publisher:
             if time.monotonic() - started >= self.stable_s:
                 attempt = 0  # a link that held starts the backoff afresh
                 self.stats.short_links = 0
+                self.hosts.held()
             else:
                 self.stats.short_links += 1
             delay = next_delay(attempt, loss, rng=self._rng) or MAX_DELAY_S
             attempt += 1
+            if self._failing_back:  # we ended it to return to the first broker: go at once
+                self._failing_back = False
+                self.hosts.back_to_primary()
+                attempt, delay = 0, 0.0
+            elif started + self.stable_s > time.monotonic() and self._rotate():
+                attempt = 0
             self._note_loss(loss, delay)
             await asyncio.sleep(delay)
+
+    def _endpoint_settings(self) -> MqttSettings:
+        host, port = self.hosts.current
+        if (host, port) == (self.settings.host, self.settings.port):
+            return self.settings
+        return dataclasses.replace(self.settings, host=host, port=port)
+
+    def _rotate(self) -> bool:
+        """A failure on the current broker; True (and logged) when we moved to the next."""
+        before = self.hosts.current
+        if not self.hosts.failed():
+            return False
+        after = self.hosts.current
+        log.warning(
+            "event=broker_failover from=%s to=%s",
+            quote(f"{before[0]}:{before[1]}"),
+            quote(f"{after[0]}:{after[1]}"),
+        )
+        return True
+
+    async def _fail_back(self, connection: MqttConnection) -> None:
+        """On a failover broker: after `failback_s`, end the link cleanly and try the first."""
+        await asyncio.sleep(self.settings.failback_s)
+        self._failing_back = True
+        log.info("event=broker_failback to=%s", quote(self.hosts.endpoints[0][0]))
+        await connection.disconnect()
 
     def _note_loss(self, loss: LinkLostError, delay: float) -> None:
         self.stats.losses += 1
@@ -142,8 +183,17 @@ class Publisher:
         self.stats.connected = True
         self.stats.last_error = ""  # the link is back: an old error would mislead the operator
         self._note_subscriptions(connection)
-        log.info("event=broker_connected host=%s port=%d", self.settings.host, self.settings.port)
+        log.info(
+            "event=broker_connected host=%s port=%d",
+            quote(connection.settings.host),
+            connection.settings.port,
+        )
         clear_alarm = asyncio.get_running_loop().call_later(self.stable_s, self._clear_link_alarm)
+        failback = (
+            None
+            if self.hosts.on_primary
+            else asyncio.create_task(self._fail_back(connection), name="failback")
+        )
         try:
             for message in list(self._state.values()):
                 await connection.publish(message)
@@ -158,6 +208,8 @@ class Publisher:
             raise
         finally:
             clear_alarm.cancel()
+            if failback is not None:
+                failback.cancel()
             self.connected.clear()
             self.stats.connected = False
             self.connection = None
