@@ -85,7 +85,7 @@ class DevicePipeline:
     async def _feed(self, source: AudioSource, segmenter: Segmenter, block: AudioBlock) -> None:
         _take_events(source, self.stats)
         self._live.offer(self.device.id, block)
-        done = segmenter.feed(block.samples, block.start_time, _gaps(block))
+        done = segmenter.feed(block.samples, block.start_time, block.gaps, block.start_sample)
         self._journal.record(self.ctx, segmenter.sample_rate_hz, segmenter.take_appended())
         for capture in done:
             await self._hand_off(capture)
@@ -105,7 +105,3 @@ def _take_events(source: AudioSource, stats: DeviceStats) -> None:
             stats.battery_percent = int(event.value)
         log.info("event=device_%s device=%s value=%s", event.kind.value, source.device_id,
                  quote(event.value))  # fmt: skip
-
-
-def _gaps(block: AudioBlock) -> tuple[tuple[int, int], ...]:
-    return tuple((g.start_sample - block.start_sample, g.length) for g in block.gaps)

@@ -12,9 +12,9 @@ import json
 
 import soundfile as sf
 
-from edge_agent.pipeline.audio import decode_flac, pcm_sha256
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages
+from firmware_bridge.flac import decode_flac, pcm_sha256
 
 __all__ = ["check_salvaged_recording"]
 

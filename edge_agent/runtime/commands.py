@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import RejectedInboundError
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.transport.mqtt import ReceivedMessage
 from edge_agent.wire import messages, topics
@@ -33,10 +33,6 @@ COMMAND_EXPIRY_S = 30.0
 MAX_CLOCK_SKEW_S = 120.0
 COMMAND_MAX_AGE_S = COMMAND_EXPIRY_S + MAX_CLOCK_SKEW_S
 KNOWN_ALERTS = 5000  # alert ids remembered for acks: weeks of alerts at one care home
-
-
-class RejectedInboundError(AgentError):
-    """An inbound message is malformed, unknown or not for us; it is dropped."""
 
 
 @dataclass(frozen=True)
@@ -141,10 +137,12 @@ class InboundHandler:
         devices: frozenset[str],
         live: LiveStreamer,
         refresh_status: Callable[[], None],
+        on_receipt: Callable[[messages.ReceiptMessage], None] | None = None,
     ) -> None:
         self.site, self.agent, self.devices = site, agent, devices
         self.live = live
         self.refresh_status = refresh_status  # republish the retained agent status
+        self.on_receipt = on_receipt  # the hub's receipts, when the agent waits for them
         self.stats = InboundStats()
         self._alerts: OrderedDict[str, None] = OrderedDict()
 
@@ -166,12 +164,19 @@ class InboundHandler:
 
     def subscriptions(self) -> tuple[str, ...]:
         targets = [self.agent, *sorted(self.devices)]
-        return (topics.acks(self.site), *(topics.command(self.site, t) for t in targets))
+        receipts = (topics.receipts(self.site),) if self.on_receipt is not None else ()
+        return (
+            topics.acks(self.site),
+            *receipts,
+            *(topics.command(self.site, t) for t in targets),
+        )
 
     def handle(self, message: ReceivedMessage) -> None:
         try:
             if message.topic == topics.acks(self.site):
                 self._acknowledge(parse_ack(message.payload))
+            elif message.topic == topics.receipts(self.site) and self.on_receipt is not None:
+                self.on_receipt(parse_receipt(message.payload, self.site))
             else:
                 device, command = parse_command(
                     message.topic, message.payload, self.site, self.agent, self.devices
@@ -230,3 +235,14 @@ class InboundHandler:
                 quote(reason),
                 n,
             )
+
+
+def parse_receipt(payload: bytes, site: str) -> messages.ReceiptMessage:
+    """A hub's receipt for this care home, or RejectedInboundError saying why not."""
+    try:
+        receipt = messages.ReceiptMessage.model_validate_json(payload)
+    except ValidationError as exc:
+        raise RejectedInboundError(f"malformed receipt: {exc.error_count()} error(s)") from exc
+    if receipt.site != site:
+        raise RejectedInboundError(f"receipt for another care home ({receipt.site!r})")
+    return receipt

@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,7 +186,7 @@ def _salvage_copy(moved: Path) -> Salvaged:
 
 
 def salvage_rows(db: sqlite3.Connection | None, image: bytes) -> Salvaged:
-    """Every unsent message that can still be read whole, in seq order; count the rest.
+    """Every message still to deliver that can be read whole, in seq order; count the rest.
 
     First through SQLite, one `seq` at a time (this also reads rows still in the WAL); then,
     for rows SQLite cannot reach (a damaged root or schema page), off the pages of `image`.
@@ -194,11 +194,12 @@ def salvage_rows(db: sqlite3.Connection | None, image: bytes) -> Salvaged:
     read: dict[int, OutboundMessage] = {}
     sent: set[int] = set()
     failed: set[int] = set()
+    awaiting = _awaiting_receipts(db, image)
     if db is not None:
-        _read_by_sql(db, read, sent, failed)
+        _read_by_sql(db, awaiting, read, sent, failed)
     rows, payloads = _page_rows(image)
     for seq, versions in rows.items():
-        if seq in read or seq in sent or any(v[8] is not None for v in versions):
+        if seq in read or seq in sent or not all(_wanted(v, awaiting) for v in versions):
             continue
         try:
             read[seq] = _message(tuple(versions[0]), (payloads[seq],) if seq in payloads else None)
@@ -227,16 +228,45 @@ def _keep_verified(
     return Salvaged(kept, found.lost_rows, found.refused | refused)
 
 
+def _wanted(row: Sequence[object], awaiting: set[str]) -> bool:
+    """Unsent; or sent, but the metadata or audio of a recording the hub has not receipted
+    (with receipts on, those are kept until the hospital confirms them: storage/receipts.py)."""
+    if row[8] is None:
+        return True
+    topic = str(row[1])
+    archived = topic.endswith(("/recordings", "/recordings/audio"))
+    return archived and row[0] in awaiting
+
+
+def _awaiting_receipts(db: sqlite3.Connection | None, image: bytes) -> set[str]:
+    """Recording ids still waiting for the hub's receipt, through SQLite and off the pages."""
+    found: set[str] = set()
+    if db is not None:
+        with contextlib.suppress(sqlite3.Error):
+            query = "SELECT recording_id FROM receipts WHERE archived_at IS NULL"
+            found.update(str(row[0]) for row in db.execute(query))
+    for row in scan_table_rows(image, page_size(image)):
+        v = row.values  # receipts: recording_id, audio_sha256, stored_at, resent, archived_at
+        receipt = len(v) == 5 and isinstance(v[1], str) and len(v[1]) == 64
+        if receipt and isinstance(v[0], str) and v[4] is None:
+            found.add(v[0])
+    return found
+
+
 def _read_by_sql(
-    db: sqlite3.Connection, read: dict[int, OutboundMessage], sent: set[int], failed: set[int]
+    db: sqlite3.Connection,
+    awaiting: set[str],
+    read: dict[int, OutboundMessage],
+    sent: set[int],
+    failed: set[int],
 ) -> None:
     for seq in sorted(_candidate_seqs(db)):
         try:
             row = db.execute(_ROW_QUERY, (seq,)).fetchone()
             if row is None:
                 continue
-            if row[8] is not None:
-                sent.add(seq)  # already acknowledged by the broker
+            if not _wanted(row, awaiting):
+                sent.add(seq)  # acknowledged by the broker (and receipted, if receipts are on)
                 continue
             blob = db.execute("SELECT payload FROM payloads WHERE seq = ?", (seq,)).fetchone()
             read[seq] = _message(row, blob)

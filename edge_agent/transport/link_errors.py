@@ -8,36 +8,15 @@ from __future__ import annotations
 
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge_agent.errors import PublishError
-from stetho_common import Response
+from edge_agent.errors import LinkLostError, LinkRefusedError
 
 __all__ = [
     "NOT_V5",
     "TAKEN_OVER_ALARM",
-    "LinkLostError",
-    "LinkRefusedError",
-    "SubscriptionRefusedError",
     "link_alarm",
     "link_lost",
     "reason_text",
 ]
-
-
-class LinkLostError(PublishError):
-    """An accepted connection ended; `reason` says why (the broker's DISCONNECT reason, if any)."""
-
-    def __init__(self, reason: str, code: int | None = None, by_broker: bool = False) -> None:
-        self.reason = reason
-        self.code = code
-        self.by_broker = by_broker
-        super().__init__(f"connection lost: {reason}")
-
-
-class LinkRefusedError(LinkLostError):
-    """The broker ended the connection in a way that repeats (not authorised, quota, taken over,
-    a protocol error on our side): reconnecting at once would only repeat it. Wait the longest."""
-
-    response = Response.RETRY_LATER
 
 
 # MQTT 5.0 §3.14.2.1 DISCONNECT reason codes that come back on every reconnect: 0x81 malformed
@@ -82,12 +61,3 @@ def link_alarm(loss: LinkLostError, short_links: int, client_id: str) -> str | N
 def reason_text(rc: ReasonCode | None) -> str:
     """`Session taken over (0x8E)`: the name and the number an operator can look up."""
     return "closed" if rc is None else f"{rc.getName()} (0x{rc.value:02X})"
-
-
-class SubscriptionRefusedError(PublishError):
-    """The broker refused a subscription (SUBACK reason >= 0x80): acks and commands cannot
-    arrive, but recordings can still go out, so the link stays up and an alarm says so."""
-
-    def __init__(self, reasons: str) -> None:
-        self.reasons = reasons
-        super().__init__(f"subscription refused: {reasons}")

@@ -15,11 +15,11 @@ import random
 import time
 from dataclasses import dataclass
 
-from edge_agent.errors import OutboxError, PublishError
+from edge_agent.errors import ConnectError, LinkLostError, OutboxError, PublishError
 from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
 from edge_agent.transport.failover import HostRotation
-from edge_agent.transport.link_errors import LinkLostError, link_alarm
-from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.transport.link_errors import link_alarm
+from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.transport.packet_size import publish_packet_size, too_large_alarm
 from stetho_common import MAX_DELAY_S, next_delay, quote
 

@@ -91,3 +91,26 @@ def test_new_state_dir_is_just_new(tmp_path: Path) -> None:
     store, check = open_outbox(tmp_path, store_at)
     store.close()
     assert check.state == "new" and check.alarm is None
+
+
+def test_sent_recordings_still_awaiting_the_hubs_receipt_are_salvaged(tmp_path: Path) -> None:
+    path = tmp_path / OUTBOX_FILE
+    store = OutboxStore(path, 10**9, min_free_disk_bytes=0, await_receipts=True)
+    parts = [
+        OutboundMessage("s/d/recordings/audio", b"fLaC" + bytes(20000), content_type="audio/flac",
+                        recording_id="rec-a"),
+        OutboundMessage("s/d/recordings", b"{}", recording_id="rec-a"),
+        OutboundMessage("s/triage", b"{}", recording_id="rec-a"),
+    ]  # fmt: skip
+    seqs = store.put_many(parts)
+    store.mark_sent_many(seqs)  # PUBACKed, but the hub has not receipted it yet
+    store.close()
+    with path.open("r+b") as f:  # damage an index page (6: messages_sent_at), not the rows
+        f.seek(5 * PAGE)
+        f.write(random.Random(0).randbytes(PAGE))
+    store, check = open_outbox(tmp_path, store_at)
+    got = [m.message for m in store.pending(100)]
+    store.close()
+    assert check.state == "salvaged"
+    # Metadata and audio go again (the hub dedupes); the triage, already delivered, does not.
+    assert [m.topic for m in got] == ["s/d/recordings/audio", "s/d/recordings"]
