@@ -38,8 +38,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_signal import analyze
-from stetho_sim.synth import StethoscopeSynth
 from stetho_sim.sounds import S3_DELAY_S, median_rate_bpm, pcg
+from stetho_sim.synth import StethoscopeSynth
 
 FS_HZ = 4000
 TOLERANCE_S = 0.06  # S1/S2 timing, as bench.evaluate

@@ -14,8 +14,8 @@ import dataclasses
 import pytest
 
 from stetho_signal import analyze
-from stetho_sim.synth import StethoscopeSynth
 from stetho_sim.sounds import pcg
+from stetho_sim.synth import StethoscopeSynth
 
 FS_HZ = 4000
 

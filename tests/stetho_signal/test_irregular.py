@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from stetho_signal import analyze
-from stetho_sim.synth import SCENARIO_SPECS, StethoscopeSynth, synthesize
 from stetho_sim.sounds import median_rate_bpm, pcg
+from stetho_sim.synth import SCENARIO_SPECS, StethoscopeSynth, synthesize
 
 FS_HZ = 4000
 WINDOW_S = 15.0  # the demo's recording length

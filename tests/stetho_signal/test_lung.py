@@ -10,7 +10,6 @@ from stetho_signal import analyze
 from stetho_signal._spectra import frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.lung import find_crackles, lung_band, respiratory_rate
-from stetho_sim.synth import synthesize
 from stetho_sim.sounds import (
     FS_HZ,
     add_crackles,
@@ -19,6 +18,7 @@ from stetho_sim.sounds import (
     pcg,
     voice,
 )
+from stetho_sim.synth import synthesize
 
 
 def test_respiratory_rate_of_synthetic_breathing() -> None:

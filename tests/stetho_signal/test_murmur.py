@@ -9,9 +9,8 @@ import pytest
 from numpy.typing import NDArray
 
 from stetho_signal import analyze
-from stetho_signal.heart import HeartResult
-from stetho_sim.synth import synthesize
 from stetho_sim.sounds import FS_HZ, add_rumble, breathing, burst, pcg
+from stetho_sim.synth import synthesize
 
 
 def _hint(x: NDArray[np.float64]) -> tuple[bool | None, str | None]:
