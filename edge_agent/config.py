@@ -120,6 +120,12 @@ class StorageConfig(_Strict):
     min_free_disk_mb: float = Field(
         default=32, ge=0, description="refuse recordings rather than fill the disk below this"
     )
+    receipt_timeout_s: float = Field(
+        default=0,
+        ge=0,
+        description="with a hospital hub: keep each recording until its receipt, and send it "
+        "again after this many seconds without one; 0 trusts the broker's PUBACK alone",
+    )
 
     @_field_validator("state_dir")
     @classmethod

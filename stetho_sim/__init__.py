@@ -2,6 +2,6 @@
 
 Used by the simulated stethoscope (firmware_bridge's simulator backend), the tests, the benches
 and the demo. `scenarios` is light; `synth` needs SciPy and is imported only where sound is
-made. `sounds` (NumPy only) makes the phonocardiograms and breath sounds with known answers
-that the signal tests and the heart sweeps check the analysis against.
+made; `sounds` (NumPy only) makes the phonocardiograms and breath sounds with known answers that
+the signal tests and the heart sweeps check the analysis against.
 """

@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge_agent.cli.plot import PlotUnavailableError, render_png
 from edge_agent.cli.plot import check_available as check_plots_available
+from edge_agent.cli.plot import render_png
 from edge_agent.config import HEART_SITES, LUNG_SITES
+from edge_agent.errors import PlotUnavailableError
 from firmware_bridge.errors import MalformedFrameError
 from firmware_bridge.flac import SITE_TAG
 from firmware_bridge.flac_tags import read_vorbis_comments

@@ -23,11 +23,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from edge_agent.config import AuscultationSite
+from edge_agent.errors import RegistryError
 from edge_agent.pipeline.sources import source_for_spec
 from edge_agent.storage.registry import (
     DeviceRegistry,
     RegisteredDevice,
-    RegistryError,
     device_id_for,
 )
 from firmware_bridge import pairing

@@ -23,9 +23,16 @@ from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.pipeline.recovery import recover_journals
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
+from edge_agent.runtime.receipts import ReceiptWatch
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
-from edge_agent.runtime.status import STATUS_FILE, report_status, snapshot, write_status
+from edge_agent.runtime.status import (
+    STATUS_FILE,
+    receipts_status,
+    report_status,
+    snapshot,
+    write_status,
+)
 from edge_agent.runtime.watchdog import run_watchdog
 from edge_agent.storage.journal import (
     CaptureJournal,
@@ -81,8 +88,12 @@ class Agent:
             quota_bytes=int(storage.quota_mb * 1024 * 1024),
             alarm_fraction=storage.alarm_fraction,
             min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
+            await_receipts=storage.receipt_timeout_s > 0,
         )
         self.outbox = Outbox(store)
+        self.receipts = (
+            ReceiptWatch(self.outbox, storage.receipt_timeout_s) if store.await_receipts else None
+        )
         self.journal = CaptureJournal(
             storage.state_dir / "journal", min_free_bytes=store.min_free_disk_bytes
         )
@@ -93,6 +104,7 @@ class Agent:
             frozenset(d.id for d in config.devices),
             self.live,
             self._publish_status,
+            self.receipts.offer if self.receipts is not None else None,
         )
         self.state.inbound = self.inbound.stats
         settings = mqtt_settings(config, self.inbound.subscriptions())
@@ -105,7 +117,13 @@ class Agent:
 
     async def _snapshot(self) -> dict[str, Any]:
         outbox = await self.outbox.stats()
-        return snapshot(self.config, self.state, self.publisher, outbox, self.started_at)
+        data = snapshot(self.config, self.state, self.publisher, outbox, self.started_at)
+        if self.receipts is not None:
+            waiting = await self.outbox.receipt_stats()
+            data["receipts"] = receipts_status(
+                waiting, self.receipts.counts, self.receipts.timeout_s
+            )
+        return data
 
     async def run(self, notifier: Notifier | None = None) -> None:
         notifier = notifier if notifier is not None else Notifier.from_env()
@@ -125,6 +143,8 @@ class Agent:
                     name="status",
                 )
                 group.create_task(run_watchdog(notifier), name="watchdog")
+                if self.receipts is not None:
+                    group.create_task(self.receipts.run(), name="receipts")
                 for device in self.config.devices:
                     group.create_task(self._device_loop(device), name=f"device-{device.id}")
                 notifier.ready(f"site {self.config.site}: {len(self.config.devices)} device(s)")

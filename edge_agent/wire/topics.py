@@ -33,6 +33,10 @@ def acks(site: str) -> str:
     return f"{ROOT}/{site}/acks"
 
 
+def receipts(site: str) -> str:
+    return f"{ROOT}/{site}/receipts"
+
+
 def live(site: str, device: str) -> str:
     return f"{ROOT}/{site}/{device}/live"
 
