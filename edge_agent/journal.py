@@ -105,6 +105,7 @@ def encode_header(header: JournalHeader) -> bytes:
         "agent": ctx.agent,
         "device": ctx.device,
         "resident": ctx.resident,
+        "exam_id": str(ctx.exam_id) if ctx.exam_id is not None else None,
         "auscultation_site": ctx.auscultation_site,
         "kind": ctx.kind,
     }
@@ -199,6 +200,7 @@ def _parse_header(body: bytes) -> JournalHeader:
             resident=str(d["resident"]),
             auscultation_site=str(d["auscultation_site"]),
             kind=kind,
+            exam_id=uuid.UUID(d["exam_id"]) if d.get("exam_id") else None,
         )
         rate = int(d["sample_rate_hz"])
         if rate <= 0:

@@ -32,6 +32,7 @@ class RecordingContext:
     resident: str
     auscultation_site: str
     kind: Literal["heart", "lung"]
+    exam_id: uuid.UUID | None = None  # None: timed monitoring, outside any exam
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,14 @@ def process_capture(
         ),
         analysis=analysis,
         analysis_error=error,
+        exam_id=ctx.exam_id,
     )
-    props = (("schema_version", str(messages.SCHEMA_VERSION)), ("recording_id", rid))
+    props: tuple[tuple[str, str], ...] = (
+        ("schema_version", str(messages.SCHEMA_VERSION)),
+        ("recording_id", rid),
+    )
+    if ctx.exam_id is not None:  # readers that refuse unknown keys still see the exam here
+        props = (*props, ("exam_id", str(ctx.exam_id)))
     out = [
         OutboundMessage(audio_topic, flac, 1, False, FLAC_CONTENT_TYPE, None, props, rid),
         _json_message(topics.recording(ctx.site, ctx.device), recording, props, rid),

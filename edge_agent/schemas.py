@@ -22,6 +22,8 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "ack": messages.AckMessage,
     "command": messages.CommandMessage,
     "live-chunk-header": messages.LiveChunkHeader,
+    "exam": messages.ExamMessage,
+    "exam-answer": messages.ExamAnswerMessage,
 }
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 

@@ -33,6 +33,14 @@ def acks(site: str) -> str:
     return f"{ROOT}/{site}/acks"
 
 
+def exams(site: str) -> str:
+    return f"{ROOT}/{site}/exams"
+
+
+def exam_answers(site: str) -> str:
+    return f"{ROOT}/{site}/exams/answers"
+
+
 def live(site: str, device: str) -> str:
     return f"{ROOT}/{site}/{device}/live"
 
