@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from edge_agent import messages, topics
 from edge_agent.backoff import next_delay
@@ -22,6 +25,9 @@ from edge_agent.capture import Capture, Segmenter
 from edge_agent.commands import InboundHandler, InboundStats
 from edge_agent.config import AgentConfig, DeviceConfig
 from edge_agent.errors import OutboxError, OutboxFullError
+from edge_agent.exam.service import ExamService
+from edge_agent.exam.store import ExamStore
+from edge_agent.exam.trigger import OnDemandSegmenter
 from edge_agent.journal import (
     CaptureJournal,
     IncompleteJournalError,
@@ -151,13 +157,25 @@ class Agent:
             storage.state_dir / "journal", min_free_bytes=store.min_free_disk_bytes
         )
         self.live = LiveStreamer(config.site, lambda m: self.publisher.send_volatile(m))
+        # Exams: stethoscopes without timed monitoring record on demand (edge_agent/exam).
+        self.exams = ExamService(
+            ExamStore(storage.state_dir / "exams.sqlite3"),
+            config.site,
+            config.agent_id,
+            [d.id for d in config.devices if d.monitoring is None],
+            self.outbox.put_many,
+            config.exam.duration_s,
+        )
         self.inbound = InboundHandler(
             config.site,
             config.agent_id,
             frozenset(d.id for d in config.devices),
             self.live,
             self._publish_status,
+            on_exam_answer=lambda a: self._spawn(self.exams.answered(a), "exam-answer"),
+            on_record_request=self.exams.requested,
         )
+        self._spawned: set[asyncio.Task[None]] = set()
         self.state.inbound = self.inbound.stats
         settings = mqtt_settings(config, self.inbound.subscriptions())
         self.publisher = Publisher(settings, self.outbox, settings.will)
@@ -168,6 +186,7 @@ class Agent:
         self._publish_status()
         try:
             leftovers = await self._leftover_journals()
+            await self.exams.recover()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.publisher.run(), name="publisher")
                 group.create_task(self._recover(leftovers), name="journal-recovery")
@@ -175,6 +194,10 @@ class Agent:
                 group.create_task(self._housekeeping(), name="housekeeping")
                 group.create_task(report_status(self, notifier), name="status")
                 group.create_task(run_watchdog(notifier), name="watchdog")
+                if self.config.web is not None:
+                    from edge_agent.web import serve  # the page's stack loads only when used
+
+                    group.create_task(serve(self, self.config.web), name="web")
                 for device in self.config.devices:
                     group.create_task(self._device_loop(device), name=f"device-{device.id}")
                 notifier.ready(f"site {self.config.site}: {len(self.config.devices)} device(s)")
@@ -184,6 +207,12 @@ class Agent:
         finally:
             self.journal.close()
             self.outbox.close()
+            self.exams.store.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
 
     async def _leftover_journals(self) -> list[Path]:
         """Journals a killed agent left, listed before any device starts one of its own."""
@@ -253,42 +282,65 @@ class Agent:
             site=self.config.site,
             agent=self.config.agent_id,
             device=device.id,
-            resident=device.resident,
+            resident=device.resident or "unassigned",  # exam recordings carry their own
             auscultation_site=device.auscultation_site,
             kind=device.analysis_kind,
         )
         async with source:
             # A file source knows its sample rate only once opened.
-            segmenter = Segmenter(
-                source.sample_rate_hz,
-                device.schedule.duration_s,
-                device.schedule.interval_s,
-                track_appends=True,
-            )
+            segmenter: Segmenter | OnDemandSegmenter
+            if device.monitoring is None:
+                segmenter = self.exams.attach(device.id, source.sample_rate_hz)
+            else:
+                segmenter = Segmenter(
+                    source.sample_rate_hz,
+                    device.monitoring.duration_s,
+                    device.monitoring.interval_s,
+                    track_appends=True,
+                )
             rate = segmenter.sample_rate_hz
             stats.connected = True
             self.publisher.set_state(status_message(self.config, "online", device.id))
             try:
                 async for block in source:
-                    _take_events(source, stats)
+                    _take_events(source, stats, self.exams)
                     self.live.offer(device.id, block)
+                    self.exams.monitor.offer(
+                        device.id, block.samples, rate, block.start_time + block.duration_s
+                    )
                     done = segmenter.feed(block.samples, block.start_time, _gaps(block))
-                    self.journal.record(ctx, rate, segmenter.take_appended())
+                    for piece in segmenter.take_appended():
+                        self.journal.record(_ctx_of(segmenter, piece.recording_id, ctx), rate,
+                                            [piece])  # fmt: skip
                     for capture in done:
-                        await self._accept_journalled(capture, ctx, stats)
+                        await self._accept_journalled(capture, self._ctx(segmenter, capture, ctx),
+                                                      stats)  # fmt: skip
                 ended = segmenter.flush()  # a replayed file ran out mid-recording
                 if ended is not None:
-                    await self._accept_journalled(ended, ctx, stats)
+                    await self._accept_journalled(ended, self._ctx(segmenter, ended, ctx), stats)
             except BaseException:
                 # SIGTERM, or the link failed: keep what the stethoscope already sent.
                 partial = segmenter.flush()
                 if partial is not None:
-                    await self._accept_journalled(partial, ctx, stats)
+                    await self._accept_journalled(
+                        partial, self._ctx(segmenter, partial, ctx), stats
+                    )
                 raise
             finally:
+                if device.monitoring is None:
+                    self.exams.detach(device.id)
                 stats.connected = False
                 self.live.stop(device.id, "device disconnected")
                 self.publisher.set_state(status_message(self.config, "offline", device.id))
+
+    @staticmethod
+    def _ctx(
+        segmenter: Segmenter | OnDemandSegmenter, capture: Capture, default: RecordingContext
+    ) -> RecordingContext:
+        """An exam recording's own context (resident, site, exam), forgotten once used."""
+        if isinstance(segmenter, OnDemandSegmenter):
+            return segmenter.context_for(capture.recording_id) or default
+        return default
 
     async def _accept_journalled(
         self, capture: Capture, ctx: RecordingContext, stats: DeviceStats
@@ -375,6 +427,7 @@ class Agent:
         stats.last_recording_at = time.time()
         stats.last_level = processed.level
         self.state.recordings.append(processed)
+        await self.exams.recorded(processed)
         log.info(
             "event=recording_stored device=%s recording=%s duration_s=%.1f partial=%s level=%s",
             ctx.device,
@@ -386,12 +439,25 @@ class Agent:
         return True
 
 
-def _take_events(source: AudioSource, stats: DeviceStats) -> None:
+def _ctx_of(
+    segmenter: Segmenter | OnDemandSegmenter, recording_id: uuid.UUID, default: RecordingContext
+) -> RecordingContext:
+    if isinstance(segmenter, OnDemandSegmenter):
+        return segmenter.peek_context(recording_id) or default
+    return default
+
+
+def _take_events(source: AudioSource, stats: DeviceStats, exams: ExamService) -> None:
     """Empty the source's event queue (unbounded: left alone it grows for months)."""
     while not source.events.empty():
         event = source.events.get_nowait()
         if event.kind is EventKind.BATTERY:
             stats.battery_percent = int(event.value)
+            exams.battery(source.device_id, int(event.value))
+        elif event.kind is EventKind.BUTTON_PRESSED:
+            exams.button(source.device_id)  # exam devices only; others just log it
+        elif event.kind is EventKind.CONTACT_CHANGED:
+            exams.monitor.set_contact(source.device_id, bool(event.value))
         log.info("event=device_%s device=%s value=%s", event.kind.value, source.device_id,
                  event.value)  # fmt: skip
 
