@@ -141,6 +141,11 @@ app.command()(alerts)
 app.command()(ack)
 app.command()(listen)
 
+from edge_agent.web.cli import exam_app, staff_app  # noqa: E402 - exams and the nurses' page
+
+app.add_typer(staff_app, name="staff")
+app.add_typer(exam_app, name="exam")
+
 
 def main() -> None:
     app()

@@ -26,7 +26,7 @@ from edge_agent.commands import InboundHandler, InboundStats
 from edge_agent.config import AgentConfig, DeviceConfig
 from edge_agent.errors import OutboxError, OutboxFullError
 from edge_agent.exam.service import ExamService
-from edge_agent.exam.store import ExamStore
+from edge_agent.exam.store import ExamStore, exam_dir
 from edge_agent.exam.trigger import OnDemandSegmenter
 from edge_agent.journal import (
     CaptureJournal,
@@ -159,7 +159,7 @@ class Agent:
         self.live = LiveStreamer(config.site, lambda m: self.publisher.send_volatile(m))
         # Exams: stethoscopes without timed monitoring record on demand (edge_agent/exam).
         self.exams = ExamService(
-            ExamStore(storage.state_dir / "exams.sqlite3"),
+            ExamStore(exam_dir(storage.state_dir) / "exams.sqlite3"),
             config.site,
             config.agent_id,
             [d.id for d in config.devices if d.monitoring is None],

@@ -3,6 +3,7 @@ whether the chest piece is in contact, computed per block and kept for a few sec
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ class LiveMonitor:
         self._frames: dict[str, deque[Frame]] = {}
         self._seq: dict[str, int] = {}
         self._contact: dict[str, bool] = {}
+        self._wakers: dict[str, asyncio.Event] = {}
+
+    def waker(self, device: str) -> asyncio.Event:
+        """Set whenever a new frame arrives for `device` (the live page waits on it)."""
+        return self._wakers.setdefault(device, asyncio.Event())
 
     def set_contact(self, device: str, contact: bool) -> None:
         self._contact[device] = contact
@@ -61,6 +67,9 @@ class LiveMonitor:
         )
         keep = max(1, int(KEEP_S * POINTS_PER_S))
         self._frames.setdefault(device, deque(maxlen=keep)).append(frame)
+        waker = self._wakers.get(device)
+        if waker is not None:
+            waker.set()
         return frame
 
     def since(self, device: str, seq: int) -> list[Frame]:

@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS answers (
 );
 """
 MAX_SEARCH = 50
+FOLDER = "exams"  # beside the outbox, in a folder of its own that only the agent may open
+
+
+def exam_dir(state_dir: Path) -> Path:
+    """Where the exams, the staff accounts and the local API socket live."""
+    return state_dir / FOLDER
 
 
 class ExamStore:

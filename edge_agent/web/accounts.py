@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS audit (
     subject TEXT NOT NULL
 );
 """
+ACCOUNTS_FILE = "web.sqlite3"
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 MIN_SECRET = 6  # a 6-digit PIN at least; throttling makes guessing it take years
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1

@@ -194,7 +194,8 @@ _FR: Final[dict[str, str]] = {
     "steth.disconnected": "non connecté",
     "steth.battery": "Batterie",
     "steth.monitoring": "surveillance programmée",
-    "steth.pairing": "Pour ajouter un stéthoscope, un administrateur lance `stetho pair` sur le Pi.",
+    "steth.pairing": "Pour ajouter un stéthoscope, un administrateur lance `stetho pair` "
+    "sur le Pi.",
     "requests.title": "Demandes du médecin",
     "requests.none": "Aucune demande.",
     "requests.accept": "Accepter et enregistrer",
