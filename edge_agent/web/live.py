@@ -9,11 +9,12 @@ behind the stethoscope. The stethoscope's blocks come 10-50 times a second: well
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 from aiohttp import web
 
-from edge_agent.web.context import ctx_of
+from edge_agent.web.context import WebContext, ctx_of
 
 MAX_EVENTS_PER_S = 25.0
 KEEPALIVE_S = 10.0
@@ -29,6 +30,12 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
         "X-Accel-Buffering": "no",
     })  # fmt: skip
     await response.prepare(request)
+    with contextlib.suppress(ConnectionResetError):  # the tablet left the page or slept
+        await _pump(response, ctx, device)
+    return response
+
+
+async def _pump(response: web.StreamResponse, ctx: WebContext, device: str) -> None:
     latest = ctx.exams.monitor.latest(device)
     seq = latest.seq if latest else 0
     waker = ctx.exams.monitor.waker(device)
