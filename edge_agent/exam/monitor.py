@@ -17,6 +17,9 @@ CLIP_LEVEL = 0.99  # full scale is 1.0; the codec's 16-bit top rounds to just un
 # Below this RMS (dBFS) a chest piece in air or held loosely gives almost nothing: the same
 # figure the analysis's "no signal" ramp starts from (stetho_signal.quality _LEVEL_DBFS).
 NO_CONTACT_DBFS = -50.0
+# Between two heart sounds a block can be near silence; contact means sound within this span
+# (longer than the slowest RR interval NEWS2 scores, 40/min = 1.5 s).
+CONTACT_WINDOW_S = 1.6
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class LiveMonitor:
         self._seq: dict[str, int] = {}
         self._contact: dict[str, bool] = {}
         self._wakers: dict[str, asyncio.Event] = {}
+        self._loud_at: dict[str, float] = {}  # capture time of the last block above the floor
 
     def waker(self, device: str) -> asyncio.Event:
         """Set whenever a new frame arrives for `device` (the live page waits on it)."""
@@ -82,6 +86,7 @@ class LiveMonitor:
     def forget(self, device: str) -> None:
         self._frames.pop(device, None)
         self._contact.pop(device, None)
+        self._loud_at.pop(device, None)
 
 
 def _minmax(samples: NDArray[np.float32], rate_hz: int) -> tuple[float, ...]:

@@ -20,7 +20,9 @@ TABLET = (1280, 800)  # a 10-inch tablet held landscape, in CSS pixels
 @contextmanager
 def chromium(profile: Path, language: str = "en") -> Iterator[object]:
     if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        pytest.skip("Debian chromium and chromium-driver are not installed: run scripts/bootstrap.sh")
+        pytest.skip(
+            "Debian chromium and chromium-driver are not installed: run scripts/bootstrap.sh"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from edge_agent import topics
 from edge_agent.exam.wire import answer_message
 from edge_agent.local_broker import LocalBroker
 from tests.edge_agent.web.agent_proc import PIN, SITE, STAFF, running_agent
-from tests.edge_agent.web.browser import chromium
+from tests.edge_agent.web.browser import TABLET, chromium
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 WAIT_S = 40.0
@@ -36,9 +35,14 @@ def _wait(driver: Any, what: Callable[[Any], Any], message: str) -> Any:
 
 
 def _shot(driver: Any, tmp: Path, name: str) -> None:
+    """The whole page as the tablet shows it when scrolled, at the tablet's width."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(TABLET[0], max(TABLET[1], min(int(height) + 140, 2400)))
+    driver.execute_script("window.scrollTo(0, 0)")
     for folder in filter(None, (tmp / "screenshots", SHOTS and Path(SHOTS))):
         folder.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(folder / f"care-home-{name}.png"))
+    driver.set_window_size(*TABLET)
 
 
 def _css(driver: Any, selector: str) -> list[Any]:
@@ -55,8 +59,8 @@ def _record_with(driver: Any, device: str, button: str, site: str) -> None:
     from selenium.webdriver.support.ui import Select
 
     Select(_css(driver, "#device")[0]).select_by_value(device)
-    _wait(driver, lambda d: [b for b in _css(d, f"#{button}")
-                             if b.get_attribute("data-site") == site], f"no {button} {site}")  # fmt: skip
+    want = f'#{button}[data-site="{site}"]'
+    _wait(driver, lambda d: _css(d, want), f"no {button} {site}")
     _click(driver, f"#{button}")
     _wait(driver, lambda d: _css(d, "#recording-now"), f"{site}: recording did not start")
 
