@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from firmware_bridge.synth import StethoscopeSynth
 from stetho_signal import analyze
+from stetho_sim.synth import StethoscopeSynth
 from tests.stetho_signal.synthetic import S3_DELAY_S, median_rate_bpm, pcg
 
 FS_HZ = 4000

@@ -25,17 +25,17 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench._timing import best_in_turn
-from edge_agent import topics
-from edge_agent.capture import Capture
-from edge_agent.live import LiveStreamer, decode_chunk
-from edge_agent.local_broker import LocalBroker
-from edge_agent.mqtt import MqttConnection, MqttSettings
-from edge_agent.outbox import OutboundMessage, Outbox, OutboxStore
-from edge_agent.publisher import Publisher
-from edge_agent.recordings import RecordingContext, process_capture
+from edge_agent.pipeline.live import LiveStreamer, decode_chunk
+from edge_agent.pipeline.recordings import process_capture
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.transport.mqtt import MqttConnection, MqttSettings
+from edge_agent.transport.publisher import Publisher
+from edge_agent.wire import topics
+from edge_agent.wire.recording import Capture, RecordingContext
 from firmware_bridge.sources import AudioBlock
-from firmware_bridge.synth import synthesize
 from stetho_signal import TriageThresholds
+from stetho_sim.synth import synthesize
 
 SITE = "bench"
 N_THROUGHPUT = 200  # recordings (4 messages each) for the throughput comparison

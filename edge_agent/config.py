@@ -10,6 +10,7 @@ import dataclasses
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -27,8 +28,8 @@ from pydantic import (
 from pydantic import field_validator as _field_validator
 
 from edge_agent.errors import ConfigError
-from firmware_bridge.sources import SCENARIOS
 from stetho_signal import TriageThresholds
+from stetho_sim.scenarios import SCENARIOS
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 AuscultationSite = Literal[
@@ -85,6 +86,31 @@ class BrokerConfig(_Strict):
         if not value.is_file():
             raise ValueError(f"a readable file, but {value} does not exist")
         return value
+
+    def secret(self, environ: Mapping[str, str]) -> str | None:
+        """The password: the environment, then `password_file`, then `password`.
+
+        The environment comes first so that an operator can override a file without editing it
+        (systemd's `LoadCredential=` or a one-off shell).
+        """
+        if PASSWORD_ENV in environ:
+            return environ[PASSWORD_ENV]
+        if self.password_file is not None:
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    str(self.password_file), [f"broker.password_file: cannot read: {exc.strerror}"]
+                ) from exc
+        return self.password.get_secret_value() if self.password else None
+
+    @classmethod
+    def checked(cls, source: str, values: Mapping[str, object]) -> BrokerConfig:
+        """`values` validated as a `[broker]` table, or ConfigError naming `source` and keys."""
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as exc:
+            raise ConfigError(source, [_describe(e) for e in exc.errors()]) from exc
 
 
 class StorageConfig(_Strict):
@@ -274,12 +300,8 @@ class AgentConfig(_Strict):
         return devices
 
     def mqtt_password(self) -> str | None:
-        """The broker password from the file, the environment or the config, in that order."""
-        if self.broker.password_file is not None:
-            return self.broker.password_file.read_text(encoding="utf-8").strip()
-        if PASSWORD_ENV in os.environ:
-            return os.environ[PASSWORD_ENV]
-        return self.broker.password.get_secret_value() if self.broker.password else None
+        """The broker password, by the one precedence of `BrokerConfig.secret`."""
+        return self.broker.secret(os.environ)
 
     def redacted(self) -> dict[str, Any]:
         """The effective configuration as plain data, with every secret replaced."""

@@ -5,7 +5,6 @@ simulated_source), `codec`/`gatt` (the profile's bytes), `reassembly` (gap marki
 `synth` (synthetic auscultation sounds), `pairing` and `recorder`.
 """
 
-from firmware_bridge.backoff import next_delay
 from firmware_bridge.errors import (
     AdapterUnavailableError,
     BluetoothPermissionError,
@@ -28,5 +27,4 @@ __all__ = [
     "LinkLostError",
     "MalformedFrameError",
     "PairingRejectedError",
-    "next_delay",
 ]

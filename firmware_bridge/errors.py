@@ -1,8 +1,14 @@
-"""Errors raised by the stethoscope side, typed by what the caller does next."""
+"""Errors raised by the stethoscope side, typed by what the caller does next (`response`)."""
+
+from typing import ClassVar
+
+from stetho_common import Response
 
 
 class BridgeError(Exception):
     """Root of every error firmware_bridge raises."""
+
+    response: ClassVar[Response] = Response.RETRY
 
 
 class LinkLostError(BridgeError):
@@ -12,6 +18,8 @@ class LinkLostError(BridgeError):
 class MalformedFrameError(BridgeError):
     """A frame broke the profile: count it and drop it."""
 
+    response: ClassVar[Response] = Response.DROP
+
 
 class DeviceNotFoundError(BridgeError):
     """No stethoscope answered the scan: check it is on and in range."""
@@ -19,6 +27,8 @@ class DeviceNotFoundError(BridgeError):
 
 class ConfigurationError(BridgeError):
     """A parameter is invalid (scenario, sample rate, device spec): stop and fix the call."""
+
+    response: ClassVar[Response] = Response.STOP
 
 
 class ControlRejectedError(BridgeError):
@@ -33,6 +43,8 @@ class ControlRejectedError(BridgeError):
 class AdapterUnavailableError(BridgeError):
     """No usable Bluetooth adapter: stop and tell the operator (`reason` says which case)."""
 
+    response: ClassVar[Response] = Response.STOP
+
     NO_ADAPTER = "no-adapter"
     POWERED_OFF = "powered-off"
 
@@ -44,6 +56,10 @@ class AdapterUnavailableError(BridgeError):
 class PairingRejectedError(BridgeError):
     """The stethoscope (or the user) refused pairing: stop; retrying will not help."""
 
+    response: ClassVar[Response] = Response.STOP
+
 
 class BluetoothPermissionError(BridgeError):
     """BlueZ refused us over D-Bus (policy): stop and fix the group or polkit rule."""
+
+    response: ClassVar[Response] = Response.STOP

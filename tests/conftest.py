@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
 
 
 @pytest.fixture

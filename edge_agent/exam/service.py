@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from edge_agent import messages
 from edge_agent.config import kind_at_site
 from edge_agent.exam.errors import (
     DeviceBusyError,
@@ -27,11 +26,14 @@ from edge_agent.exam.monitor import LiveMonitor
 from edge_agent.exam.protocols import check_site, resolve_protocol
 from edge_agent.exam.residents import Resident, check_ref, parse_residents_csv
 from edge_agent.exam.store import ExamStore
-from edge_agent.exam.trigger import OnDemandSegmenter
 from edge_agent.exam.verdict import findings_of, verdict_of
 from edge_agent.exam.wire import exam_message
-from edge_agent.outbox import OutboundMessage
-from edge_agent.recordings import ProcessedRecording, RecordingContext
+from edge_agent.pipeline.on_demand import OnDemandSegmenter
+from edge_agent.pipeline.recordings import ProcessedRecording
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.wire import messages
+from edge_agent.wire.recording import RecordingContext
+from firmware_bridge.sources import AudioBlock, DeviceEvent, EventKind
 
 log = logging.getLogger(__name__)
 BUTTON = "button"  # the holder named when the stethoscope's own button started a recording
@@ -170,6 +172,8 @@ class ExamService:
         assert slot.segmenter is not None
         ctx = RecordingContext(self.site, self.agent, device, exam.resident, site,
                                kind_at_site(site), exam.exam_id)  # fmt: skip
+        if slot.segmenter.busy:
+            raise DeviceBusyError(device, slot.segmenter.holder or "another recording")
         rid = slot.segmenter.start(ctx, duration_s or self.default_duration_s, staff)
         slot.claimed_by, slot.claimed_staff, slot.recording = exam.exam_id, exam.staff, rid
         was_open = exam.state is ExamState.OPEN
@@ -203,7 +207,8 @@ class ExamService:
 
     async def close(self, exam_id: uuid.UUID, staff: str, abandon: bool = False) -> Exam:
         exam = self.active(exam_id)
-        if any(s.recording is not None for s in self.slots.values() if s.claimed_by == exam_id):
+        if any(s.segmenter and s.segmenter.busy for s in self.slots.values()
+               if s.claimed_by == exam_id):  # fmt: skip
             raise ExamStateError("a recording is still running: wait for it or stop it first")
         (exam.abandon if abandon else exam.close)(time.time())
         del self.exams[exam_id]
@@ -323,3 +328,16 @@ class ExamService:
         slot = self.slots.get(device)
         if slot is not None:
             slot.battery_percent = percent
+
+    def offer(self, device: str, block: AudioBlock) -> None:
+        """Every block of an exam stethoscope: the live page's waveform, level and contact."""
+        self.monitor.offer(device, block.samples, block.sample_rate_hz,
+                           block.start_time + block.duration_s)  # fmt: skip
+
+    def event(self, device: str, event: DeviceEvent) -> None:
+        if event.kind is EventKind.BUTTON_PRESSED:
+            self.button(device)
+        elif event.kind is EventKind.BATTERY:
+            self.battery(device, int(event.value))
+        elif event.kind is EventKind.CONTACT_CHANGED:
+            self.monitor.set_contact(device, bool(event.value))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from edge_agent import messages
+from edge_agent.wire import messages
 from stetho_signal.quality import PROBLEM_TEXT
 
 _CODE_OF_TEXT: Final = {text: code for code, text in PROBLEM_TEXT.items()}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from edge_agent import messages, topics
 from edge_agent.exam.model import Exam
-from edge_agent.outbox import OutboundMessage
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.wire import messages, topics
 
 
 def _utc(t: float) -> datetime:

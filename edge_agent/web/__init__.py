@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -18,18 +17,16 @@ from edge_agent.config import WebConfig
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, Staff
 from edge_agent.web.api import SOCKET_NAME, build_api
-from edge_agent.web.app import build_app, templates, tls_context
-from edge_agent.web.context import Stethoscope, WebContext
+from edge_agent.web.app import build_app, tls_context
+from edge_agent.web.context import AgentView, Stethoscope, WebContext
+from edge_agent.web.render import templates
 from edge_agent.web.sessions import SessionBook
-
-if TYPE_CHECKING:
-    from edge_agent.daemon import Agent
 
 __all__ = ["Accounts", "Staff", "Stethoscope", "WebContext", "build_app", "serve"]
 log = logging.getLogger(__name__)
 
 
-def stethoscope_rows(agent: Agent) -> list[Stethoscope]:
+def stethoscope_rows(agent: AgentView) -> list[Stethoscope]:
     rows = []
     for device in agent.config.devices:
         stats = agent.state.devices.get(device.id)
@@ -45,7 +42,7 @@ def stethoscope_rows(agent: Agent) -> list[Stethoscope]:
     return rows
 
 
-async def serve(agent: Agent, config: WebConfig) -> None:
+async def serve(agent: AgentView, config: WebConfig) -> None:
     """Serve the page until cancelled (the agent's TaskGroup owns this task)."""
     folder = exam_dir(agent.config.storage.state_dir)
     accounts = await asyncio.to_thread(Accounts, folder / ACCOUNTS_FILE)

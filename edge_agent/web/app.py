@@ -11,49 +11,26 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-import jinja2
 from aiohttp import web
 
 from edge_agent.errors import AgentError
 from edge_agent.web import views_exam, views_people
 from edge_agent.web.context import COOKIE, CTX, LANG_COOKIE, WebContext, ctx_of
-from edge_agent.web.i18n import pick_language, translator
+from edge_agent.web.i18n import pick_language
 from edge_agent.web.live import live_stream
+from edge_agent.web.render import MAX_BODY, render
 from edge_agent.web.sessions import csrf_ok
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 PUBLIC = ("/login", "/static/", "/lang/")
-MAX_BODY = 2 * 1024 * 1024  # a residents CSV of ~20,000 lines; nothing else is near it
 # Everything from the Pi itself; no inline script, so an injected tag cannot run.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def templates() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env
-
-
-def render(request: web.Request, name: str, status: int = 200, **values: Any) -> web.Response:
-    """A template with the page's common values: words, session, CSRF token, language."""
-    ctx = ctx_of(request)
-    lang = request["lang"]
-    session = request.get("session")
-    body = ctx.templates.get_template(name).render(
-        t=translator(lang), lang=lang, session=session,
-        csrf=session.csrf if session else "", path=request.path, **values,
-    )  # fmt: skip
-    return web.Response(text=body, content_type="text/html", status=status)
 
 
 @web.middleware

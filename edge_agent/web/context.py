@@ -6,13 +6,34 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import jinja2
 from aiohttp import web
 
+from edge_agent.config import AgentConfig
 from edge_agent.exam.service import ExamService
+from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.web.accounts import Accounts
 from edge_agent.web.sessions import Session, SessionBook, Throttle
+
+
+class _StateView(Protocol):
+    @property
+    def devices(self) -> dict[str, DeviceStats]: ...
+
+
+class AgentView(Protocol):
+    """What the page needs of the running agent (edge_agent.runtime.daemon.Agent)."""
+
+    @property
+    def config(self) -> AgentConfig: ...
+
+    @property
+    def state(self) -> _StateView: ...
+
+    @property
+    def exams(self) -> ExamService: ...
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from edge_agent.exam.errors import ExamError, UnknownExamError
 from edge_agent.exam.model import Exam
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM
 from edge_agent.exam.verdict import NURSE_ADVICE
-from edge_agent.web import app as _app
+from edge_agent.web import render as _app
 from edge_agent.web.body import POSITIONS
 from edge_agent.web.context import ctx_of, staff_of
 

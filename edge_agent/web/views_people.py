@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from edge_agent.exam.errors import ResidentImportError
-from edge_agent.web import app as _app
+from edge_agent.web import render as _app
 from edge_agent.web.context import COOKIE, LANG_COOKIE, ctx_of, session_of, staff_of
 from edge_agent.web.errors import SignInError, ThrottledError
 from edge_agent.web.i18n import LANGUAGES, translator

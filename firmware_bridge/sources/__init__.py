@@ -12,7 +12,7 @@ from firmware_bridge.sources.faults import LinkFaults
 from firmware_bridge.sources.replay import FileSource
 from firmware_bridge.sources.simulator import PeripheralConfig, SimulatedAir, SimulatedStethoscope
 from firmware_bridge.sources.usb import UsbSource
-from firmware_bridge.synth import SCENARIO_SPECS
+from stetho_sim.scenarios import SCENARIO_SPECS, SCENARIOS
 
 __all__ = [
     "FAULT_PRESETS",
@@ -35,7 +35,6 @@ __all__ = [
     "simulated_source",
 ]
 
-SCENARIOS: Final[tuple[str, ...]] = tuple(SCENARIO_SPECS)
 # Link presets usable as `sim:NAME` (normal heart) or `sim:SCENARIO+NAME`.
 FAULT_PRESETS: Final[dict[str, LinkFaults]] = {
     "lossy": LinkFaults(loss_percent=5.0),

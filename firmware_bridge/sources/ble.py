@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
@@ -24,7 +23,6 @@ from bleak.exc import BleakError
 
 from firmware_bridge import gatt
 from firmware_bridge._bleak_errors import translate_bleak_errors
-from firmware_bridge.backoff import next_delay
 from firmware_bridge.codec import (
     Codec,
     FrameDecoder,
@@ -41,8 +39,12 @@ from firmware_bridge.errors import (
 from firmware_bridge.gatt import ControlCommand, ControlResponse, Opcode, ResultCode, Status
 from firmware_bridge.reassembly import Chunk, Fill, Reassembler
 from firmware_bridge.sources.base import AudioBlock, DeviceEvent, EventKind
+from stetho_common import next_delay
 
 __all__ = ["BleSource"]
+
+# A stethoscope back in range should be found within half a minute, not the broker's minute.
+BLE_MAX_DELAY_S = 30.0
 
 log = logging.getLogger(__name__)
 _LINK_LOST: Final = "link-lost"
@@ -135,7 +137,7 @@ class BleSource:
             except BridgeError as error:
                 await self._close()  # a half-set-up connection must not block the next try
                 delay = next_delay(
-                    attempt, error, base_s=self._backoff_base_s, jitter=random.random()
+                    attempt, error, base_s=self._backoff_base_s, cap_s=BLE_MAX_DELAY_S
                 )
                 attempt += 1
                 if delay is None or (

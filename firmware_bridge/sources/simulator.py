@@ -13,15 +13,19 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
 from firmware_bridge import gatt
 from firmware_bridge.codec import RATE_CODES, AudioFrame, Codec, FrameFlags, encode_frame
+from firmware_bridge.errors import ConfigurationError
 from firmware_bridge.gatt import ControlCommand, ControlResponse, Opcode, ResultCode, StatusFlags
 from firmware_bridge.sources.faults import LinkFaults
-from firmware_bridge.synth import StethoscopeSynth
+from stetho_sim.scenarios import SimulationSetupError
+
+if TYPE_CHECKING:
+    from stetho_sim.synth import StethoscopeSynth
 
 __all__ = ["FRAMES_PER_TURN", "PeripheralConfig", "SimulatedAir", "SimulatedStethoscope"]
 
@@ -80,7 +84,7 @@ class SimulatedStethoscope:
         self.bonded = False
         self.connections = 0
         self._seed = seed
-        self._synth = StethoscopeSynth(scenario, sample_rate_hz, seed)
+        self._synth = _synth(scenario, sample_rate_hz, seed)
         self._fault_rng = np.random.default_rng([seed, 0x5E7A])
         self._subscribers: dict[str, Notify] = {}
         self._on_disconnect: Callable[[], None] | None = None
@@ -165,7 +169,7 @@ class SimulatedStethoscope:
         if sample_rate_hz != self.sample_rate_hz:
             # A new rate restarts sampling, and with it the first-sample index (profile §2).
             scenario = self._synth.scenario.name
-            self._synth = StethoscopeSynth(scenario, sample_rate_hz, self._seed)
+            self._synth = _synth(scenario, sample_rate_hz, self._seed)
             self.sample_rate_hz = sample_rate_hz
             self._clock_origin = None
         return ResultCode.SUCCESS
@@ -291,3 +295,14 @@ class SimulatedAir:
     def add(self, peripheral: SimulatedStethoscope) -> None:
         """Power on another peripheral."""
         self.peripherals[peripheral.config.address] = peripheral
+
+
+def _synth(scenario: str, sample_rate_hz: int, seed: int) -> StethoscopeSynth:
+    # Imported here: the synthesiser needs SciPy, which a command that only names scenarios
+    # (config checks, `stetho --help`) should not pay for.
+    from stetho_sim.synth import StethoscopeSynth
+
+    try:
+        return StethoscopeSynth(scenario, sample_rate_hz, seed)
+    except SimulationSetupError as exc:
+        raise ConfigurationError(str(exc)) from exc

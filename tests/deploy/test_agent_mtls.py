@@ -1,4 +1,4 @@
-"""The agent's own MQTT client (edge_agent.mqtt) against the broker as deployed, over mutual TLS."""
+"""The agent's own MQTT client (transport.mqtt) against the broker as deployed, over mutual TLS."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.mqtt import ConnectError, MqttConnection, MqttSettings
-from edge_agent.outbox import OutboundMessage
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings
 from tests.deploy.tls_broker import TlsBroker
 from tests.mqtt_client import MqttTestClient, release_leaked_socket
 

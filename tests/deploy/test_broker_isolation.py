@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge_agent.tls_errors import TlsFiles, TlsProblem, classify_tls_error, describe_tls_error
+from edge_agent.transport.tls_errors import (
+    TlsFiles,
+    TlsProblem,
+    classify_tls_error,
+    describe_tls_error,
+)
 from tests.deploy.tls_broker import TlsBroker
 from tests.mqtt_client import MqttTestClient, Refused
 

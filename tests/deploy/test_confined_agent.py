@@ -71,7 +71,7 @@ def test_confined_agent_publishes_over_mutual_tls_and_talks_to_systemd(
         outer = os.readlink("/proc/self/ns/mnt")
         confined[3:3] = ["--protect-system", outer, "--read-write", str(state)]
         confined[:0] = ["unshare", "--mount", "--propagation", "private"]
-    agent_cmd = [sys.executable, "-m", "edge_agent", "run", "--config", str(config)]
+    agent_cmd = [sys.executable, "-m", "stetho_cli", "run", "--config", str(config)]
     doctor_tls = tls_broker.client_context("doctor.alice")
     with (
         tempfile.TemporaryDirectory(prefix="ca", dir="/tmp") as short,

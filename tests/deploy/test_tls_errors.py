@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.local_broker import LocalBroker
-from edge_agent.tls_errors import TlsFiles, TlsProblem, classify_tls_error, describe_tls_error
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.transport.tls_errors import (
+    TlsFiles,
+    TlsProblem,
+    classify_tls_error,
+    describe_tls_error,
+)
 from tests.deploy.tls_broker import TlsBroker
 
 # A minimal MQTT 3.1.1 CONNECT (clean session, empty client id) and its accepting CONNACK.

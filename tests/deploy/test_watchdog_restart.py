@@ -1,6 +1,6 @@
 """End to end: a service whose event loop hangs is killed by the watchdog and restarted.
 
-The child is a real Python process using edge_agent.sdnotify and edge_agent.watchdog;
+The child is a real Python process using edge_agent.runtime.sdnotify and .watchdog;
 FakeSystemd plays systemd (Type=notify, WatchdogSec, Restart=on-failure) over a real
 notify socket.
 """
@@ -19,8 +19,8 @@ from tests.deploy.fake_systemd import FakeSystemd, NotifyReceiver
 CHILD = """
 import asyncio, os, sys, time
 from pathlib import Path
-from edge_agent.sdnotify import Notifier
-from edge_agent.watchdog import run_watchdog
+from edge_agent.runtime.sdnotify import Notifier
+from edge_agent.runtime.watchdog import run_watchdog
 
 marker = Path(os.environ["STETHO_TEST_MARKER"])
 

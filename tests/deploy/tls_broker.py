@@ -12,7 +12,7 @@ import ssl
 import subprocess
 from pathlib import Path
 
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "mosquitto"

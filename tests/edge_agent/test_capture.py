@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from edge_agent.capture import Segmenter
+from edge_agent.pipeline.capture import Segmenter
 
 
 def blocks(total: int, size: int) -> list[np.ndarray]:

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edge_agent.audio import SITE_TAG, encode_flac
-from firmware_bridge.synth import synthesize
+from edge_agent.pipeline.audio import SITE_TAG, encode_flac
+from stetho_sim.synth import synthesize
 
 KEYS = {"file", "sample_rate_hz", "duration_s", "kind", "quality", "heart", "lung", "triage"}
 
 
 def stetho(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "edge_agent", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "stetho_cli", *args], capture_output=True, text=True, timeout=120
     )
 
 

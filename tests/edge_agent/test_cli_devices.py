@@ -15,7 +15,7 @@ import soundfile
 import typer
 from typer.testing import CliRunner
 
-from edge_agent import cli_devices
+from edge_agent.cli import devices as cli_devices
 from firmware_bridge import errors
 from firmware_bridge.flac_tags import read_vorbis_comments
 
@@ -64,7 +64,7 @@ def test_record_sim_lossy_keeps_timing_and_reports_gaps(tmp_path: Path) -> None:
 def test_ctrl_c_stops_and_keeps_what_was_recorded(tmp_path: Path) -> None:
     out = tmp_path / "stopped.flac"
     code = (
-        "import typer, sys; from edge_agent import cli_devices as c; a = typer.Typer();"
+        "import typer, sys; from edge_agent.cli import devices as c; a = typer.Typer();"
         "a.command('record')(c.record_command); a.command('devices')(c.devices_command); a()"
     )
     proc = subprocess.Popen(

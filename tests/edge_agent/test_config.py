@@ -97,7 +97,7 @@ def test_password_file_and_environment(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_cli_config_check_exit_codes_and_redaction(tmp_path: Path) -> None:
-    stetho = [sys.executable, "-m", "edge_agent"]
+    stetho = [sys.executable, "-m", "stetho_cli"]
     good = write(tmp_path, MINIMAL + '\n[broker]\npassword = "hunter2"\n', 0o600)
     ok = subprocess.run([*stetho, "config", "check", str(good)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr

@@ -8,15 +8,15 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from edge_agent.daemon import DeviceStats
-from edge_agent.demo import DEMO_DEVICES, DoctorView, _summary
+from edge_agent.pipeline.stats import DeviceStats
+from stetho_cli.demo import DEMO_DEVICES, DoctorView, _summary
 
 pytestmark = pytest.mark.broker
 
 
 def test_demo_ends_by_itself_with_alerts_and_a_summary() -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "edge_agent", "demo"],
+        [sys.executable, "-m", "stetho_cli", "demo"],
         capture_output=True,
         text=True,
         timeout=90,

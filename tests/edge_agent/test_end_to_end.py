@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.audio import SITE_TAG, decode_flac, pcm_sha256
-from edge_agent.local_broker import LocalBroker
+from edge_agent.pipeline.audio import SITE_TAG, decode_flac, pcm_sha256
+from edge_agent.runtime.local_broker import LocalBroker
 from firmware_bridge.flac_tags import read_vorbis_comments
 from tests.mqtt_client import MqttTestClient
 from tests.sync.harness import validate
@@ -42,7 +42,7 @@ def test_stetho_run_publishes_recordings_that_decode(broker: LocalBroker, tmp_pa
     config.write_text(CONFIG.format(port=broker.port, state=tmp_path / "state"))
     with MqttTestClient(broker.host, broker.port, ["stetho/v1/#"]) as doctor:
         agent = subprocess.Popen(
-            [sys.executable, "-m", "edge_agent", "run", "--config", str(config)],
+            [sys.executable, "-m", "stetho_cli", "run", "--config", str(config)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -12,11 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_agent import daemon
-from edge_agent.capture import Appended, CapturedGap, Segmenter
 from edge_agent.config import parse_config
-from edge_agent.daemon import Agent
-from edge_agent.journal import (
+from edge_agent.pipeline import device as device_pipeline
+from edge_agent.pipeline.capture import Segmenter
+from edge_agent.pipeline.device import DevicePipeline
+from edge_agent.pipeline.recovery import recover_journals
+from edge_agent.pipeline.stats import DeviceStats
+from edge_agent.runtime.daemon import Agent
+from edge_agent.storage.journal import (
     MAGIC,
     NEED_DATA,
     CaptureJournal,
@@ -31,10 +34,10 @@ from edge_agent.journal import (
     load_journal,
     read_journal,
 )
-from edge_agent.recordings import RecordingContext
+from edge_agent.wire.recording import Appended, CapturedGap, RecordingContext
 from firmware_bridge.errors import LinkLostError
 from firmware_bridge.sources import AudioBlock
-from firmware_bridge.synth import synthesize
+from stetho_sim.synth import synthesize
 
 RATE = 4000
 CTX = RecordingContext("home-j", "pi-j", "steth-j", "res-7", "mitral", "heart")
@@ -213,6 +216,10 @@ def agent_for(state: Path) -> Agent:
     return Agent(cfg)
 
 
+async def recover(agent: Agent, journals: list[Path]) -> None:
+    await recover_journals(journals, agent.outbox, agent.accept, agent._stats_for)
+
+
 def test_recovery_accepts_partial_recordings_and_sorts_out_the_rest(tmp_path: Path) -> None:
     state = tmp_path / "state"
     directory = state / "journal"
@@ -230,7 +237,7 @@ def test_recovery_accepts_partial_recordings_and_sorts_out_the_rest(tmp_path: Pa
 
     agent = agent_for(state)
     try:
-        asyncio.run(agent._recover(list_journals(directory)))
+        asyncio.run(recover(agent, list_journals(directory)))
         pending = agent.outbox.store.pending(100)
     finally:
         agent.journal.close()
@@ -263,9 +270,9 @@ def test_recovery_skips_a_recording_already_committed(tmp_path: Path) -> None:
     path.write_bytes(data)
     agent = agent_for(state)
     try:
-        asyncio.run(agent._recover([path]))
+        asyncio.run(recover(agent, [path]))
         path.write_bytes(data)  # as if killed after the commit, before the delete
-        asyncio.run(agent._recover([path]))
+        asyncio.run(recover(agent, [path]))
         pending = agent.outbox.store.pending(100)
     finally:
         agent.journal.close()
@@ -344,13 +351,22 @@ def test_link_lost_mid_recording_keeps_it_as_partial_and_clears_its_journal(
         },
         "test",
     )
-    monkeypatch.setattr(daemon, "open_source", lambda device: FailingSource())
+    monkeypatch.setattr(device_pipeline, "open_source", lambda device: FailingSource())
     agent = Agent(cfg)
 
     async def scenario() -> None:
         await agent._leftover_journals()
+        pipeline = DevicePipeline(
+            cfg.devices[0],
+            RecordingContext("site-x", "pi-1", "steth-1", "res-1", "mitral", "heart"),
+            agent.journal,
+            agent.live,
+            agent.accept,
+            DeviceStats(),
+            lambda online: None,
+        )
         with pytest.raises(LinkLostError):
-            await agent._record_from(cfg.devices[0], daemon.DeviceStats())
+            await pipeline.run()
 
     try:
         asyncio.run(scenario())

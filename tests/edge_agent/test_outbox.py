@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent.errors import OutboxFullError
-from edge_agent.outbox import OutboundMessage, OutboxStore, admit
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore, admit
 
 
 def msg(n: int, size: int = 10) -> OutboundMessage:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from edge_agent.cli_analyze import Kind, analyse_file
-from edge_agent.plot import PlotUnavailableError, check_available, render_png
-from firmware_bridge.synth import synthesize
+from edge_agent.cli.analyze import Kind, analyse_file
+from edge_agent.cli.plot import PlotUnavailableError, check_available, render_png
 from stetho_signal import TriageThresholds
+from stetho_sim.synth import synthesize
 from tests.edge_agent.test_cli_analyze import stetho
 
 

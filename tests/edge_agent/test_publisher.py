@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.local_broker import LocalBroker
-from edge_agent.mqtt import MqttSettings
-from edge_agent.outbox import OutboundMessage, Outbox, OutboxStore
-from edge_agent.publisher import Publisher
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.transport.mqtt import MqttSettings
+from edge_agent.transport.publisher import Publisher
 from tests.mqtt_client import MqttTestClient
 
 pytestmark = pytest.mark.broker

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.registry import DeviceRegistry, RegisteredDevice, RegistryError, device_id_for
+from edge_agent.storage.registry import (
+    DeviceRegistry,
+    RegisteredDevice,
+    RegistryError,
+    device_id_for,
+)
 
 
 def entry(address: str = "5E:7A:00:00:00:01", name: str = "Stetho One") -> RegisteredDevice:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.sdnotify import Notifier
+from edge_agent.runtime.sdnotify import Notifier
 from tests.deploy.fake_systemd import NotifyReceiver
 
 

@@ -8,11 +8,11 @@ import pytest
 import soundfile as sf
 
 from edge_agent.config import parse_config
-from edge_agent.daemon import Agent
-from edge_agent.local_broker import LocalBroker
-from edge_agent.sources import open_source
+from edge_agent.pipeline.sources import open_source
+from edge_agent.runtime.daemon import Agent
+from edge_agent.runtime.local_broker import LocalBroker
 from firmware_bridge.sources import BleSource, FileSource, UsbSource
-from firmware_bridge.synth import synthesize
+from stetho_sim.synth import synthesize
 from tests.mqtt_client import MqttTestClient
 
 SCHEDULE = {"interval_s": 5, "duration_s": 4}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
 
 pytestmark = pytest.mark.broker
 
@@ -35,7 +35,7 @@ duration_s = 2
 
 def stetho(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "edge_agent", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "stetho_cli", *args], capture_output=True, text=True, timeout=60
     )
 
 
@@ -61,7 +61,7 @@ def test_daemon_reports_to_systemd_and_status_file(broker: LocalBroker, tmp_path
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
         systemd.bind(str(notify_path))
         agent = subprocess.Popen(
-            [sys.executable, "-m", "edge_agent", "run", "--config", str(config)],
+            [sys.executable, "-m", "stetho_cli", "run", "--config", str(config)],
             env={**os.environ, "NOTIFY_SOCKET": str(notify_path)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -87,9 +87,13 @@ def test_daemon_reports_to_systemd_and_status_file(broker: LocalBroker, tmp_path
             agent.wait(timeout=30)
             assert any("STOPPING=1" in m for m in receive_until(systemd, "STOPPING=1", 5))
     assert agent.returncode == 0
+    stopped = stetho("status", "--config", str(config))  # at once, not a minute later
+    assert stopped.returncode == 3 and "not running: stopped at" in stopped.stdout
+    assert "disconnected" in stopped.stdout
 
     stale = json.loads((state / "status.json").read_text())
     stale["updated_at"] -= 3600
+    del stale["stopped_at"]  # as a SIGKILLed agent leaves it
     (state / "status.json").write_text(json.dumps(stale))
     run = stetho("status", "--config", str(config))
     assert run.returncode == 3 and "not running" in run.stdout

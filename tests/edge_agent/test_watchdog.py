@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.sdnotify import Notifier
-from edge_agent.watchdog import (
+from edge_agent.runtime.sdnotify import Notifier
+from edge_agent.runtime.watchdog import (
     WatchdogSettingError,
     feed_watchdog,
     run_watchdog,

@@ -7,9 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from firmware_bridge.backoff import next_delay
 from firmware_bridge.errors import (
-    AdapterUnavailableError,
     ConfigurationError,
     DeviceNotFoundError,
     LinkLostError,
@@ -52,7 +50,7 @@ async def collect(source: BleSource, seconds: float) -> list[AudioBlock]:
 
 
 def test_stream_matches_the_synthesiser_sample_for_sample() -> None:
-    from firmware_bridge.synth import StethoscopeSynth
+    from stetho_sim.synth import StethoscopeSynth
 
     peripheral = SimulatedStethoscope("murmur", seed=4, speed=100.0)
     blocks = asyncio.run(collect(make_source(peripheral), 2.0))
@@ -143,19 +141,6 @@ def test_garbage_notifications_are_counted_not_raised() -> None:
 
     assert asyncio.run(run())
     assert source.link_stats()["malformed"] == 4
-
-
-def test_next_delay_grows_caps_and_gives_up_on_fatal_errors() -> None:
-    lost = LinkLostError("x")
-    delays = [next_delay(a, lost, base_s=0.5, cap_s=10.0) for a in range(8)]
-    assert delays[:5] == [0.5, 1.0, 2.0, 4.0, 8.0]
-    assert delays[5:] == [10.0, 10.0, 10.0]
-    assert next_delay(3, lost, jitter=1.0) == pytest.approx(2.0)
-    assert next_delay(0, ConfigurationError("bad")) is None
-    assert next_delay(0, AdapterUnavailableError("no-adapter", "none")) is None
-    assert next_delay(0, DeviceNotFoundError("gone")) == 0.5
-    with pytest.raises(ValueError, match="jitter"):
-        next_delay(0, lost, jitter=2.0)
 
 
 def test_sim_device_specs() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware_bridge.errors import ConfigurationError
-from firmware_bridge.synth import SCENARIO_SPECS, StethoscopeSynth, synthesize
+from stetho_sim.scenarios import SimulationSetupError
+from stetho_sim.synth import SCENARIO_SPECS, StethoscopeSynth, synthesize
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIO_SPECS))
@@ -133,5 +133,5 @@ def test_every_profile_rate_works(rate: int) -> None:
 
 
 def test_unknown_scenario_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="unknown scenario"):
+    with pytest.raises(SimulationSetupError, match="unknown scenario"):
         StethoscopeSynth("asthma-attack")

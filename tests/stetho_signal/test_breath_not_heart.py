@@ -13,8 +13,8 @@ import dataclasses
 
 import pytest
 
-from firmware_bridge.synth import StethoscopeSynth
 from stetho_signal import analyze
+from stetho_sim.synth import StethoscopeSynth
 from tests.stetho_signal.synthetic import pcg
 
 FS_HZ = 4000

@@ -19,8 +19,8 @@ import itertools
 import numpy as np
 import pytest
 
-from firmware_bridge.synth import SCENARIO_SPECS, StethoscopeSynth, synthesize
 from stetho_signal import analyze
+from stetho_sim.synth import SCENARIO_SPECS, StethoscopeSynth, synthesize
 from tests.stetho_signal.synthetic import median_rate_bpm, pcg
 
 FS_HZ = 4000

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from firmware_bridge.synth import synthesize
 from stetho_signal import analyze
 from stetho_signal._spectra import frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.lung import find_crackles, lung_band, respiratory_rate
+from stetho_sim.synth import synthesize
 from tests.stetho_signal.synthetic import (
     FS_HZ,
     add_crackles,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from firmware_bridge.synth import synthesize
 from stetho_signal import analyze
 from stetho_signal.heart import HeartResult
+from stetho_sim.synth import synthesize
 from tests.stetho_signal.synthetic import FS_HZ, _burst, add_rumble, breathing, pcg
 
 

@@ -14,8 +14,8 @@ from typing import IO
 
 import jsonschema
 
-from edge_agent import schemas
-from edge_agent.audio import decode_flac, pcm_sha256
+from edge_agent.pipeline.audio import decode_flac, pcm_sha256
+from edge_agent.wire import schemas
 
 SITE = "home-sync"
 AGENT = "pi-sync"
@@ -99,7 +99,7 @@ class AgentProcess:
         connected = self.output().count("event=broker_connected") if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.process = _spawn(
-            [sys.executable, "-m", "edge_agent", "run", "--config", str(self.config)],
+            [sys.executable, "-m", "stetho_cli", "run", "--config", str(self.config)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

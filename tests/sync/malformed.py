@@ -6,7 +6,7 @@ import json
 import random
 import uuid
 
-from edge_agent import topics
+from edge_agent.wire import topics
 
 NOW = "2026-11-23T10:00:00Z"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
 from tests.mqtt_client import MqttTestClient
 from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
 

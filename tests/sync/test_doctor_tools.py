@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from edge_agent import messages
-from edge_agent.doctor import AlertSaver, DoctorToolError, settings_from_url
-from edge_agent.local_broker import LocalBroker
-from edge_agent.mqtt import ReceivedMessage
-from edge_agent.tls_errors import TlsFiles
+from edge_agent.errors import ConfigError
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.transport.mqtt import ReceivedMessage
+from edge_agent.transport.settings import broker_from_url, broker_settings
+from edge_agent.wire import messages
+from stetho_doctor.client import AlertSaver
 from tests.sync.harness import (
     AGENT,
     SITE,
@@ -25,7 +26,7 @@ from tests.sync.harness import (
     write_config,
 )
 
-STETHO = [sys.executable, "-m", "edge_agent"]
+STETHO = [sys.executable, "-m", "stetho_cli"]
 
 
 def stetho(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
@@ -139,13 +140,22 @@ def test_alert_saver_matches_audio_by_recording_id_in_either_order(tmp_path: Pat
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_broker_urls() -> None:
-    plain = settings_from_url("mqtt://h", None, TlsFiles())
-    assert (plain.port, plain.tls, plain.clean_start) == (1883, False, True)
-    secure = settings_from_url("mqtts://h", "dr-lee", TlsFiles(ca_file="ca.pem"))
-    assert (secure.port, secure.tls, secure.clean_start) == (8883, True, False)
-    with pytest.raises(DoctorToolError):
-        settings_from_url("http://h", None, TlsFiles())
+def test_broker_urls(tmp_path: Path) -> None:
+    plain = broker_settings(broker_from_url("mqtt://h"), None)
+    assert (plain.port, plain.tls, plain.clean_start, plain.session_expiry_s) == (
+        1883, False, True, 0,
+    )  # fmt: skip
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    secure = broker_settings(broker_from_url("mqtts://u:p%40ss@h", ca_file=ca), "dr-lee")
+    assert (secure.port, secure.tls, secure.clean_start, secure.ca_file) == (
+        8883, True, False, str(ca),
+    )  # fmt: skip
+    assert (secure.username, secure.password, secure.client_id) == ("u", "p@ss", "dr-lee")
+    with pytest.raises(ConfigError, match="mqtt://host:1883"):
+        broker_from_url("http://h")
+    with pytest.raises(ConfigError, match="ca_file"):
+        broker_from_url("mqtts://h", ca_file=tmp_path / "missing.pem")
 
 
 @pytest.mark.broker
@@ -155,3 +165,34 @@ def test_listen_without_an_agent_says_so(broker: LocalBroker, tmp_path: Path) ->
         "--out", str(tmp_path / "x.wav"), "--seconds", "1",
     )  # fmt: skip
     assert heard.returncode == 1 and "no live audio from steth-a" in heard.stderr
+
+
+@pytest.mark.broker
+def test_doctor_tools_use_the_configs_password_file(tmp_path: Path) -> None:
+    """`--config` brings the agent's broker password, as the daemon reads it (a bug once)."""
+    passwords = tmp_path / "mosquitto.passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "doctor", "s3cret"], check=True)
+    locked = LocalBroker(
+        tmp_path / "mq", extra_config=f"allow_anonymous false\npassword_file {passwords}"
+    )
+    locked.start()
+    try:
+        secret = tmp_path / "broker.secret"
+        secret.write_text("s3cret\n")
+        secret.chmod(0o600)
+        config = write_config(tmp_path / "a.toml", locked.port, tmp_path / "state")
+        text = config.read_text().replace(
+            "keepalive_s = 5\n",
+            f'keepalive_s = 5\nusername = "doctor"\npassword_file = "{secret}"\n',
+        )
+        config.write_text(text)
+        alert = str(uuid.uuid4())
+        acked = stetho("ack", alert, "--site", SITE, "--config", str(config))
+        assert acked.returncode == 0, acked.stderr
+        config.write_text(text.replace(f'password_file = "{secret}"\n', ""))
+        refused = stetho("ack", alert, "--site", SITE, "--config", str(config), timeout_s=30)
+        assert refused.returncode == 1 and "not authorized" in refused.stderr.lower(), (
+            refused.stderr
+        )
+    finally:
+        locked.kill()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
 from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
 
 pytestmark = pytest.mark.broker

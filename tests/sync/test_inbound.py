@@ -9,12 +9,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge_agent import messages, topics
-from edge_agent.commands import InboundHandler, RejectedInboundError, parse_command
-from edge_agent.live import LiveStreamer, MalformedChunkError, decode_chunk, encode_chunk
-from edge_agent.local_broker import LocalBroker
-from edge_agent.mqtt import ReceivedMessage
-from edge_agent.outbox import OutboundMessage
+from edge_agent.pipeline.live import LiveStreamer, MalformedChunkError, decode_chunk, encode_chunk
+from edge_agent.runtime.commands import InboundHandler, RejectedInboundError, parse_command
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.transport.mqtt import ReceivedMessage
+from edge_agent.wire import messages, topics
 from firmware_bridge.sources import AudioBlock
 from tests.mqtt_client import MqttTestClient
 from tests.sync.harness import AGENT, SITE, AgentProcess, write_config

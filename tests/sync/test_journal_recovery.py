@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.journal import load_journal
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.storage.journal import load_journal
 from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
 
 pytestmark = pytest.mark.broker

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
 from tests.sync.harness import SITE, AgentProcess, validate, write_config
 
 pytestmark = pytest.mark.broker

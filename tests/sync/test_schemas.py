@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 
-from edge_agent import messages, schemas
+from edge_agent.wire import messages, schemas
 
 
 @pytest.mark.parametrize("filename", sorted(schemas.expected_files()))
 def test_committed_schema_matches_the_model(filename: str) -> None:
     committed = (schemas.DEFAULT_DIR / filename).read_text(encoding="utf-8")
     assert committed == schemas.expected_files()[filename], (
-        f"docs/schemas/{filename} is stale: run `python -m edge_agent.schemas`"
+        f"docs/schemas/{filename} is stale: run `python -m edge_agent.wire.schemas`"
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from edge_agent.exam.residents import Resident
 from edge_agent.exam.store import ExamStore, exam_dir
-from edge_agent.local_broker import free_port
+from edge_agent.runtime.local_broker import free_port
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,7 +64,7 @@ def running_agent(tmp: Path, broker_port: int) -> Iterator[str]:
     cfg.write_text(config_text(state, broker_port, web_port))
     log = (tmp / "agent.log").open("wb")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "edge_agent", "run", "-c", str(cfg)],
+    proc = subprocess.Popen([sys.executable, "-m", "stetho_cli", "run", "-c", str(cfg)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
     try:
         _wait_for_port(web_port, proc)

@@ -17,9 +17,9 @@ from typing import Any, BinaryIO
 
 import pytest
 
-from edge_agent import topics
 from edge_agent.exam.wire import answer_message
-from edge_agent.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.wire import topics
 from tests.edge_agent.web.agent_proc import PIN, SITE, STAFF, running_agent
 from tests.edge_agent.web.browser import TABLET, chromium
 

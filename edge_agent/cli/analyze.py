@@ -1,0 +1,149 @@
+"""`stetho analyze`: heart or lung analysis of WAV/FLAC files, as a table or JSON lines."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import soundfile as sf
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edge_agent.cli.plot import PlotUnavailableError, render_png
+from edge_agent.cli.plot import check_available as check_plots_available
+from edge_agent.config import HEART_SITES, LUNG_SITES
+from edge_agent.pipeline.audio import SITE_TAG
+from firmware_bridge.errors import MalformedFrameError
+from firmware_bridge.flac_tags import read_vorbis_comments
+from stetho_signal import SignalError, TriageThresholds, analyze
+
+EXIT_UNREADABLE = 1
+EXIT_USAGE = 2
+
+
+class Kind(StrEnum):
+    auto = "auto"
+    heart = "heart"
+    lung = "lung"
+
+
+def site_of(path: Path) -> str | None:
+    """The auscultation site a FLAC file is tagged with, if any (None for WAV, untagged or
+    unreadable files: reading the audio reports those)."""
+    try:
+        with path.open("rb") as f:
+            if f.read(4) != b"fLaC":
+                return None
+            tags = read_vorbis_comments(b"fLaC" + f.read())
+    except (OSError, MalformedFrameError):
+        return None
+    return tags.get(SITE_TAG)
+
+
+def _kind_for(path: Path, kind: Kind) -> Literal["heart", "lung"]:
+    if kind is not Kind.auto:
+        return "lung" if kind is Kind.lung else "heart"
+    return "lung" if site_of(path) in LUNG_SITES else "heart"
+
+
+def analyse_file(path: Path, kind: Kind, thresholds: TriageThresholds) -> dict[str, Any]:
+    """One file to the JSON contract: the analysis, or {"file", "error"} when it cannot be read."""
+    try:
+        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+    except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
+        return {"file": str(path), "error": f"cannot read audio: {exc}"}
+    try:
+        result = analyze(np.asarray(samples), float(rate), _kind_for(path, kind), thresholds)
+    except SignalError as exc:
+        return {"file": str(path), "error": str(exc)}
+    return {"file": str(path), **result.to_dict()}
+
+
+def _table(results: list[dict[str, Any]]) -> Table:
+    table = Table(title="stetho analyze (decision support, not a diagnosis)")
+    for column in ("file", "s", "quality", "findings", "triage", "reasons"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        if "error" in r:
+            table.add_row(r["file"], "-", "-", "-", "[red]error[/]", r["error"])
+            continue
+        table.add_row(
+            r["file"],
+            f"{r['duration_s']:.1f}",
+            f"{r['quality']['score']:.2f}" + ("" if r["quality"]["acceptable"] else " (poor)"),
+            _findings(r),
+            r["triage"]["level"],
+            "\n".join(f["reason"] for f in r["triage"]["flags"])
+            or "; ".join(r["quality"]["problems"]),
+        )
+    return table
+
+
+def _plot_all(paths: list[Path], results: list[dict[str, Any]], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, result in zip(paths, results, strict=True):
+        if "error" in result:
+            continue
+        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+        target = folder / f"{path.stem}.png"
+        target.write_bytes(render_png(np.asarray(samples), float(rate), result))
+        Console(stderr=True).print(f"plot: {target}", highlight=False)
+
+
+def _findings(r: dict[str, Any]) -> str:
+    parts: list[str] = []
+    heart, lung = r.get("heart"), r.get("lung")
+    if heart:
+        rate = heart["rate_bpm"]
+        parts.append(f"HR {rate:.0f}/min" if rate is not None else "HR n/a")
+        parts += ["irregular"] if heart["irregular"] else []
+        parts += ["murmur?"] if heart["murmur_suspected"] else []
+    if lung:
+        rate = lung["respiratory_rate_bpm"]
+        parts.append(f"RR {rate:.0f}/min" if rate is not None else "RR n/a")
+        parts += ["wheeze"] if lung["wheeze"] else []
+        parts += [f"{len(lung['crackle_times_s'])} crackles"] if lung["crackles"] else []
+    return ", ".join(parts)
+
+
+def analyze_command(
+    paths: Annotated[list[Path], typer.Argument(help="WAV or FLAC files, any sample rate.")],
+    kind: Annotated[
+        Kind,
+        typer.Option(
+            help="What was auscultated. auto: from the FLAC's STETHO_SITE tag (the valve areas "
+            f"{', '.join(sorted(HEART_SITES))}: heart; other sites: lung), else heart."
+        ),
+    ] = Kind.auto,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also draw each analysed file as DIR/<name>.png: the band heard, S1/S2 or "
+            "wheezes and crackles, a spectrogram and the triage reasons (needs the plot extra).",
+            metavar="DIR",
+        ),
+    ] = None,
+) -> None:
+    """Analyse recordings: quality, heart or lung findings and triage, with reasons."""
+    if plot is not None:
+        try:
+            check_plots_available()
+        except PlotUnavailableError as exc:
+            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(EXIT_USAGE) from exc
+    thresholds = TriageThresholds()
+    results = [analyse_file(path, kind, thresholds) for path in paths]
+    if as_json:
+        for result in results:
+            typer.echo(json.dumps(result))
+    else:
+        Console().print(_table(results))
+    if plot is not None:
+        _plot_all(paths, results, plot)
+    if any("error" in r for r in results):
+        raise typer.Exit(EXIT_UNREADABLE)

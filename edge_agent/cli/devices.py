@@ -1,0 +1,282 @@
+"""`stetho pair`, `devices`, `forget` and `record`: the stethoscope commands.
+
+Every failure a nurse or installer can meet ends with one clear line and its own exit status,
+never a traceback (see `EXIT_CODES`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections.abc import Coroutine, Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Final, TypeVar, get_args
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from edge_agent.config import AuscultationSite
+from edge_agent.pipeline.audio import SITE_TAG
+from edge_agent.storage.registry import (
+    DeviceRegistry,
+    RegisteredDevice,
+    RegistryError,
+    device_id_for,
+)
+from firmware_bridge import pairing
+from firmware_bridge.errors import (
+    AdapterUnavailableError,
+    BluetoothPermissionError,
+    BridgeError,
+    ConfigurationError,
+    DeviceNotFoundError,
+    LinkLostError,
+    PairingRejectedError,
+)
+from firmware_bridge.recorder import RecordingSummary, record
+from firmware_bridge.sources import (
+    AudioSource,
+    BleSource,
+    FileSource,
+    PeripheralConfig,
+    SimulatedAir,
+    SimulatedStethoscope,
+    UsbSource,
+    parse_sim_device,
+    simulated_backends,
+    simulated_source,
+)
+from stetho_common.console import EXIT_CODES, fail, run_until_signalled
+
+__all__ = [
+    "EXIT_CODES",
+    "devices_command",
+    "forget_command",
+    "pair_command",
+    "record_command",
+]
+
+SITES: Final = get_args(AuscultationSite)
+err = Console(stderr=True)
+out = Console()
+T = TypeVar("T")
+
+StateDir = Annotated[
+    Path,
+    typer.Option("--state-dir", envvar="STETHO_STATE_DIR", help="Agent state directory."),
+]
+Simulate = Annotated[
+    bool, typer.Option("--simulate", hidden=True, help="Use simulated stethoscopes (demo, tests).")
+]
+DEFAULT_STATE_DIR = Path("/var/lib/stetho-edge")
+
+
+@contextlib.contextmanager
+def _exit_on_errors() -> Iterator[None]:
+    """Turn our errors into one red line and a distinct exit status."""
+    try:
+        yield
+    except AdapterUnavailableError as exc:
+        fail(str(exc), "powered-off" if exc.reason == exc.POWERED_OFF else "no-adapter")
+    except BluetoothPermissionError as exc:
+        fail(str(exc), "permission")
+    except DeviceNotFoundError as exc:
+        fail(f"{exc}: is the stethoscope on and within a few metres?", "not-found")
+    except PairingRejectedError as exc:
+        fail(f"{exc}: put the stethoscope in pairing mode and try again", "rejected")
+    except LinkLostError as exc:
+        fail(str(exc), "link-lost")
+    except RegistryError as exc:
+        fail(str(exc), "registry")
+    except (ConfigurationError, BridgeError) as exc:
+        fail(str(exc), "usage")
+
+
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    return run_until_signalled(main)
+
+
+def _simulated_air() -> SimulatedAir:
+    return SimulatedAir(
+        SimulatedStethoscope("normal", config=PeripheralConfig()),
+        SimulatedStethoscope(
+            "normal",
+            config=PeripheralConfig("5E:7A:00:00:00:02", "Stetho-Sim-2", -71, battery_percent=54),
+        ),
+    )
+
+
+def pair_command(
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+    address: Annotated[str | None, typer.Option(help="Pair this address; default: pick.")] = None,
+    location: Annotated[str, typer.Option(help="Where the device lives, e.g. 'Room 12'.")] = "",
+    scan_seconds: Annotated[float, typer.Option(min=1, help="How long to scan.")] = 5.0,
+    simulate: Simulate = False,
+) -> None:
+    """Scan for stethoscopes, pair and bond one, and add it to the registry."""
+    client_backend, scanner_backend = (
+        simulated_backends(_simulated_air()) if simulate else (None, None)
+    )
+    with _exit_on_errors():
+        found = _run(pairing.scan(scan_seconds, scanner_backend=scanner_backend))
+        _print_scan(found)
+        chosen = _choose(found, address)
+        paired = _run(pairing.pair(chosen, show=out.print, client_backend=client_backend))
+        device = RegisteredDevice(
+            id=device_id_for(paired.name, paired.address),
+            address=paired.address,
+            name=paired.name,
+            location=location,
+            bonded_at=time.time(),
+            last_seen=time.time(),
+            battery_percent=paired.battery_percent,
+        )
+        DeviceRegistry(state_dir).upsert(device)
+    out.print(f"paired [bold]{device.name}[/] ({device.address}) as [bold]{device.id}[/]")
+
+
+def _print_scan(found: list[pairing.Advertised]) -> None:
+    table = Table("#", "name", "address", "RSSI (dBm)", "battery")
+    for i, adv in enumerate(found, 1):
+        battery = "?" if adv.battery_percent is None else f"{adv.battery_percent}%"
+        table.add_row(str(i), adv.name, adv.address, str(adv.rssi_dbm), battery)
+    out.print(table)
+
+
+def _choose(found: list[pairing.Advertised], address: str | None) -> str:
+    if address is not None:
+        if all(a.address.upper() != address.upper() for a in found):
+            raise DeviceNotFoundError(f"{address} did not answer the scan")
+        return address.upper()
+    if not found:
+        raise DeviceNotFoundError("no stethoscope advertising the profile")
+    if len(found) == 1 or not os.isatty(0):
+        return str(found[0].address)  # the strongest signal: the one in the nurse's hand
+    pick = typer.prompt("Pair which one (#)", type=int, default=1)
+    if not 1 <= pick <= len(found):
+        raise ConfigurationError(f"choose between 1 and {len(found)}")
+    return str(found[pick - 1].address)
+
+
+def devices_command(
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the paired stethoscopes."""
+    with _exit_on_errors():
+        devices = DeviceRegistry(state_dir).list()
+    if as_json:
+        out.print_json(json.dumps([asdict(d) for d in devices]))
+        return
+    table = Table("id", "name", "address", "location", "bonded", "last seen", "battery")
+    for d in devices:
+        battery = "?" if d.battery_percent is None else f"{d.battery_percent}%"
+        table.add_row(d.id, d.name, d.address, d.location, _when(d.bonded_at),
+                      _when(d.last_seen), battery)  # fmt: skip
+    out.print(table if devices else "no paired stethoscopes: run `stetho pair`")
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return "never"
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def forget_command(
+    device_id: Annotated[str, typer.Argument(help="Registry id or address.")],
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+    simulate: Simulate = False,
+) -> None:
+    """Remove a stethoscope's bond and its registry entry."""
+    client_backend = simulated_backends(_simulated_air())[0] if simulate else None
+    with _exit_on_errors():
+        registry = DeviceRegistry(state_dir)
+        device = registry.get(device_id)
+        try:
+            _run(pairing.unpair(device.address, client_backend=client_backend))
+        except DeviceNotFoundError:
+            err.print(f"note: Bluetooth had no bond with {device.address}; removing the entry")
+        registry.remove(device.id)
+    out.print(f"forgot {device.id} ({device.address})")
+
+
+def record_command(
+    device: Annotated[
+        str, typer.Option(help="Registry id, sim:SCENARIO[+lossy], usb:NAME or file:PATH.")
+    ],
+    duration: Annotated[float, typer.Option(min=0.1, max=3600, help="Seconds to record.")],
+    out_path: Annotated[Path, typer.Option("--out", help="FLAC file to write.")],
+    site: Annotated[str, typer.Option(help=f"Auscultation site: {', '.join(SITES)}.")] = "mitral",
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+    seed: Annotated[int, typer.Option(hidden=True)] = 0,
+    speed: Annotated[float, typer.Option(hidden=True, min=0.1, max=100)] = 1.0,
+) -> None:
+    """Record a stethoscope to FLAC with tags; Ctrl-C stops early and keeps the audio."""
+    if site not in SITES:
+        fail(f"unknown site {site!r}; choose one of {', '.join(SITES)}", "usage")
+    if out_path.suffix.lower() != ".flac":
+        fail("--out must end in .flac", "usage")
+    with _exit_on_errors():
+        registry = DeviceRegistry(state_dir)
+        source, entry = _open_source(device, registry, seed, speed)
+        tags = {"STETHO_DEVICE": device, SITE_TAG: site, "ENCODER": "stetho-edge record"}
+        try:
+            summary = run_until_signalled(_record_with_progress(source, out_path, duration, tags))
+        except (asyncio.CancelledError, KeyboardInterrupt):  # stopped before any audio came
+            fail("interrupted before recording started; nothing written", "interrupted")
+        if entry is not None and isinstance(source, BleSource):
+            registry.touch(entry.id, seen_at=time.time(), battery_percent=source.battery_percent)
+    _print_summary(summary)
+    if summary.cancelled:
+        raise typer.Exit(EXIT_CODES["interrupted"])
+
+
+def _open_source(
+    spec: str, registry: DeviceRegistry, seed: int, speed: float
+) -> tuple[AudioSource, RegisteredDevice | None]:
+    kind, _, rest = spec.partition(":")
+    if kind == "sim":
+        scenario, faults = parse_sim_device(spec)
+        return simulated_source(spec, scenario, seed=seed, speed=speed, faults=faults), None
+    if kind == "usb":
+        return UsbSource(spec, rest or "default"), None
+    if kind == "file":
+        return FileSource(Path(rest), device_id=spec, realtime=speed < 100, speed=speed), None
+    entry = registry.get(spec)
+    return BleSource(entry.address, device_id=entry.id, max_attempts=5), entry
+
+
+async def _record_with_progress(
+    source: AudioSource, out_path: Path, duration: float, tags: dict[str, str]
+) -> RecordingSummary:
+    columns = (
+        TextColumn("recording"),
+        BarColumn(),
+        TextColumn("{task.completed:.1f}/{task.total:.0f} s"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        bar = progress.add_task("record", total=duration)
+        async with source:
+
+            def advance(seconds: float) -> None:
+                progress.update(bar, completed=seconds)
+
+            return await record(source, out_path, duration, tags, advance)
+
+
+def _print_summary(summary: RecordingSummary) -> None:
+    state = " (stopped early)" if summary.cancelled else ""
+    out.print(
+        f"wrote {summary.path}: {summary.duration_s:.2f} s at {summary.sample_rate_hz} Hz{state}"
+    )
+    if summary.gaps:
+        out.print(f"link lost {len(summary.gaps)} times, {summary.lost_s:.3f} s filled with "
+                  f"silence and tagged (STETHO_GAPS)")  # fmt: skip

@@ -1,0 +1,99 @@
+"""`stetho status`: the running agent's state, read from its status file."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
+from edge_agent.runtime.status import STATUS_FILE, STATUS_INTERVAL_S
+
+EXIT_NOT_RUNNING = 3
+STALE_AFTER_S = 4 * STATUS_INTERVAL_S
+
+
+def _when(t: float | None) -> str:
+    return "-" if t is None else datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MiB"
+
+
+def render(data: dict[str, Any], console: Console) -> None:
+    broker = data["broker"]
+    outbox = data["outbox"]
+    console.print(
+        f"[bold]{data['site']}/{data['agent']}[/] v{data['version']} pid {data['pid']}, "
+        f"started {_when(data['started_at'])}, updated {_when(data['updated_at'])}"
+    )
+    state = "[green]connected[/]" if broker["connected"] else "[red]disconnected[/]"
+    console.print(
+        f"broker {broker['host']}:{broker['port']} {state}, {broker['published']} published, "
+        f"{broker['connects']} connects"
+        + (f", last error: {broker['last_error']}" if broker["last_error"] else "")
+    )
+    age = outbox["oldest_pending_age_s"]
+    console.print(
+        f"outbox {outbox['pending']} pending"
+        + (f" (oldest {age:.0f} s)" if age is not None else "")
+        + f", {_mib(outbox['used_bytes'])} of {_mib(outbox['quota_bytes'])} quota, "
+        f"{_mib(outbox['free_disk_bytes'])} free on disk"
+    )
+    if outbox["alarm"]:
+        console.print(f"[bold red]ALARM[/] {outbox['alarm']}")
+    table = Table("device", "connected", "battery", "recordings", "refused", "last recording",
+                  "last triage")  # fmt: skip
+    for device_id, d in sorted(data["devices"].items()):
+        battery = d.get("battery_percent")
+        table.add_row(
+            device_id,
+            "yes" if d["connected"] else "no",
+            "-" if battery is None else f"{battery}%",
+            str(d["recordings"]),
+            str(d["refused"]),
+            _when(d["last_recording_at"]),
+            d["last_level"] or "-",
+        )
+    console.print(table)
+    for ack in data.get("acknowledgements", []):
+        console.print(
+            f"acknowledged: alert {ack['alert_id']} by {ack['by']} at {ack['at']}",
+            markup=False,
+        )
+
+
+def status_command(
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Show the running agent's devices, outbox, broker link and acknowledgements."""
+    cfg = load_or_exit(config)
+    path = cfg.storage.state_dir / STATUS_FILE
+    console = Console()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        Console(stderr=True).print(
+            f"[red]no status at {path}[/]: the agent is not running or has not started yet ({exc})",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_NOT_RUNNING) from exc
+    age = time.time() - data["updated_at"]
+    data["running"] = age < STALE_AFTER_S and data.get("stopped_at") is None
+    if as_json:
+        typer.echo(json.dumps(data))
+    else:
+        render(data, console)
+        if not data["running"]:
+            stopped = data.get("stopped_at")
+            why = f"stopped at {_when(stopped)}" if stopped else f"last update {age:.0f} s ago"
+            console.print(f"[bold red]not running[/]: {why}")
+    if not data["running"]:
+        raise typer.Exit(EXIT_NOT_RUNNING)

@@ -1,0 +1,269 @@
+"""The agent's single root coroutine: devices, analysis, outbox and publisher in one TaskGroup.
+
+Cancelling `run` (SIGTERM, SIGINT) closes each recording in progress as a partial
+recording in the outbox, says `offline` on the status topic, waits for queued disk
+writes and returns. A recording in progress is also journalled (edge_agent/journal.py), so
+after a SIGKILL or a power cut the next start recovers it as a partial recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edge_agent.config import AgentConfig, DeviceConfig
+from edge_agent.errors import AgentError
+from edge_agent.exam.service import ExamService
+from edge_agent.exam.store import ExamStore, exam_dir
+from edge_agent.pipeline.accept import Acceptor
+from edge_agent.pipeline.device import DevicePipeline
+from edge_agent.pipeline.live import LiveStreamer
+from edge_agent.pipeline.recordings import ProcessedRecording
+from edge_agent.pipeline.recovery import recover_journals
+from edge_agent.pipeline.stats import DeviceStats
+from edge_agent.runtime.commands import InboundHandler
+from edge_agent.runtime.sdnotify import Notifier
+from edge_agent.runtime.state import AgentState
+from edge_agent.runtime.status import STATUS_FILE, report_status, snapshot, write_status
+from edge_agent.runtime.watchdog import run_watchdog
+from edge_agent.storage.journal import (
+    CaptureJournal,
+    list_journals,
+)
+from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.transport.mqtt import MqttSettings
+from edge_agent.transport.publisher import Publisher
+from edge_agent.transport.settings import broker_settings
+from edge_agent.wire import messages, topics
+from edge_agent.wire.recording import RecordingContext
+from firmware_bridge import BridgeError
+from stetho_common import MAX_DELAY_S, next_delay
+
+log = logging.getLogger(__name__)
+STATUS_QOS = 1
+
+
+def mqtt_settings(config: AgentConfig, subscriptions: tuple[str, ...] = ()) -> MqttSettings:
+    client_id = config.broker.client_id or f"stetho-{config.site}-{config.agent_id}"
+    offline = status_message(config, "offline", None)
+    return broker_settings(config.broker, client_id, subscriptions=subscriptions, will=offline)
+
+
+def status_message(
+    config: AgentConfig, state: str, device: str | None, detail: dict[str, object] | None = None
+) -> OutboundMessage:
+    body = messages.StatusMessage(
+        state="online" if state == "online" else "offline",
+        site=config.site,
+        agent=config.agent_id,
+        device=device,
+        at=datetime.now(tz=UTC),
+        detail=detail or {},
+    )
+    topic = (
+        topics.device_status(config.site, device)
+        if device
+        else topics.agent_status(config.site, config.agent_id)
+    )
+    return OutboundMessage(
+        topic, messages.to_json(body), STATUS_QOS, True, messages.JSON_CONTENT_TYPE
+    )
+
+
+class Agent:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.state = AgentState()
+        storage = config.storage
+        store = OutboxStore(
+            storage.state_dir / "outbox.sqlite3",
+            quota_bytes=int(storage.quota_mb * 1024 * 1024),
+            alarm_fraction=storage.alarm_fraction,
+            min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
+        )
+        self.outbox = Outbox(store)
+        self.journal = CaptureJournal(
+            storage.state_dir / "journal", min_free_bytes=store.min_free_disk_bytes
+        )
+        self.live = LiveStreamer(config.site, lambda m: self.publisher.send_volatile(m))
+        # Exams (edge_agent/exam): stethoscopes without timed monitoring record on demand.
+        self.exams = ExamService(
+            ExamStore(exam_dir(storage.state_dir) / "exams.sqlite3"),
+            config.site,
+            config.agent_id,
+            [d.id for d in config.devices if d.monitoring is None],
+            self.outbox.put_many,
+            config.exam.duration_s,
+        )
+        self._spawned: set[asyncio.Task[None]] = set()
+        self.inbound = InboundHandler(
+            config.site,
+            config.agent_id,
+            frozenset(d.id for d in config.devices),
+            self.live,
+            self._publish_status,
+            on_exam_answer=lambda a: self._spawn(self.exams.answered(a), "exam-answer"),
+            on_record_request=self.exams.requested,
+        )
+        self.state.inbound = self.inbound.stats
+        settings = mqtt_settings(config, self.inbound.subscriptions())
+        self.publisher = Publisher(settings, self.outbox, settings.will)
+        self.thresholds = config.analysis.triage_thresholds()
+        self.accept = Acceptor(self.outbox, self.thresholds, self._set_alarm, self._stored)
+        self.started_at = time.time()
+
+    async def _snapshot(self) -> dict[str, Any]:
+        outbox = await self.outbox.stats()
+        return snapshot(self.config, self.state, self.publisher, outbox, self.started_at)
+
+    async def run(self, notifier: Notifier | None = None) -> None:
+        notifier = notifier if notifier is not None else Notifier.from_env()
+        self._publish_status()
+        try:
+            leftovers = await self._leftover_journals()
+            await self.exams.recover()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.publisher.run(), name="publisher")
+                group.create_task(
+                    recover_journals(leftovers, self.outbox, self.accept, self._stats_for),
+                    name="journal-recovery",
+                )
+                group.create_task(self._inbound(), name="inbound")
+                group.create_task(self._housekeeping(), name="housekeeping")
+                group.create_task(
+                    report_status(self._snapshot, self.config.storage.state_dir, notifier),
+                    name="status",
+                )
+                group.create_task(run_watchdog(notifier), name="watchdog")
+                if self.config.web is not None:
+                    from edge_agent.web import serve  # the page's stack loads only when used
+
+                    group.create_task(serve(self, self.config.web), name="web")
+                for device in self.config.devices:
+                    group.create_task(self._device_loop(device), name=f"device-{device.id}")
+                notifier.ready(f"site {self.config.site}: {len(self.config.devices)} device(s)")
+        except asyncio.CancelledError:
+            notifier.stopping("closing recordings and the outbox")
+            raise
+        finally:
+            await self._final_status()
+            self.journal.close()
+            self.outbox.close()
+            self.exams.store.close()
+
+    def _stored(self, processed: ProcessedRecording) -> None:
+        self.state.recordings.append(processed)
+        if processed.recording.exam_id is not None:
+            self._spawn(self.exams.recorded(processed), "exam-recorded")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+
+    async def _final_status(self) -> None:
+        """Say in status.json that this agent stopped, so `stetho status` need not wait."""
+        try:
+            data = await self._snapshot()
+            data["stopped_at"] = time.time()
+            data["broker"]["connected"] = False
+            await asyncio.to_thread(write_status, self.config.storage.state_dir / STATUS_FILE, data)
+        except (OSError, AgentError) as exc:
+            log.warning("event=status_write_failed error=%r", str(exc))
+
+    async def _leftover_journals(self) -> list[Path]:
+        """Journals a killed agent left, listed before any device starts one of its own."""
+        try:
+            await asyncio.to_thread(self.journal.prepare)
+            return await asyncio.to_thread(list_journals, self.journal.directory)
+        except OSError as exc:  # recording goes on without journals (each failure is logged)
+            log.error("event=journal_failed path=%s error=%r", self.journal.directory, str(exc))
+            return []
+
+    def _publish_status(self) -> None:
+        """Retained agent status: the outbox alarm, if any, and the latest acknowledgements."""
+        detail: dict[str, object] = {"acknowledged": self.state.acknowledgements[-10:]}
+        if self.state.outbox_alarm:
+            detail["alarm"] = self.state.outbox_alarm
+        self.publisher.set_state(status_message(self.config, "online", None, detail))
+
+    def _set_alarm(self, alarm: str | None) -> None:
+        if alarm == self.state.outbox_alarm:
+            return
+        self.state.outbox_alarm = alarm
+        if alarm is None:
+            log.info("event=outbox_alarm_cleared")
+        else:
+            log.error("event=outbox_alarm reason=%r", alarm)
+        self._publish_status()
+
+    async def _inbound(self) -> None:
+        while True:
+            message = await self.publisher.inbox.get()
+            self.inbound.handle(message)
+            self.state.live_devices = sorted(self.live.sessions)
+
+    async def _housekeeping(self) -> None:
+        keep_s = self.config.storage.keep_sent_hours * 3600
+        while True:
+            await self.outbox.prune_sent(keep_s)
+            if self.state.outbox_alarm is not None:
+                admission = await self.outbox.admission(0)
+                self._set_alarm(admission.reason if admission.alarm else None)
+            await asyncio.sleep(60)
+
+    async def _device_loop(self, device: DeviceConfig) -> None:
+        stats = self._stats_for(device.id)
+        pipeline = DevicePipeline(
+            device,
+            RecordingContext(
+                site=self.config.site,
+                agent=self.config.agent_id,
+                device=device.id,
+                resident=device.resident or "unassigned",  # exam recordings carry their own
+                auscultation_site=device.auscultation_site,
+                kind=device.analysis_kind,
+            ),
+            self.journal,
+            self.live,
+            self.accept,
+            stats,
+            lambda online: self.publisher.set_state(
+                status_message(self.config, "online" if online else "offline", device.id)
+            ),
+            self.exams,
+        )
+        attempt = 0
+        while True:
+            stats.held = False
+            try:
+                await pipeline.run()
+                log.info("event=source_ended device=%s", device.id)
+                return
+            except Exception as exc:  # one device's failure must not stop the others
+                stats.connected = False
+                attempt = 0 if stats.held else attempt  # a link that held starts afresh
+                # The agent never gives up on a stethoscope: a fatal error waits the longest.
+                delay = next_delay(attempt, exc) or MAX_DELAY_S
+                attempt += 1
+                log.warning(
+                    "event=source_failed device=%s error=%r retry_in_s=%.0f",
+                    device.id,
+                    str(exc),
+                    delay,
+                    exc_info=not isinstance(exc, BridgeError),
+                )
+                await asyncio.sleep(delay)
+
+    def _stats_for(self, device_id: str) -> DeviceStats:
+        return self.state.devices.setdefault(device_id, DeviceStats())
+
+
+async def run(config: AgentConfig) -> None:
+    """Run the agent until cancelled."""
+    await Agent(config).run()

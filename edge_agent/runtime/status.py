@@ -1,0 +1,116 @@
+"""The running agent's state, written to `status.json` in the state directory.
+
+`stetho status` reads that file, so it needs neither a socket nor the broker, and the
+file can be read by an operator over SSH. Writes are atomic (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from edge_agent import __version__
+from edge_agent.config import AgentConfig
+from edge_agent.runtime.sdnotify import Notifier
+from edge_agent.runtime.state import AgentState
+from edge_agent.storage.outbox import OutboxStats
+from edge_agent.transport.publisher import Publisher
+
+log = logging.getLogger(__name__)
+STATUS_FILE = "status.json"
+STATUS_INTERVAL_S = 5.0
+
+
+def snapshot(
+    config: AgentConfig,
+    state: AgentState,
+    link: Publisher,
+    outbox: OutboxStats,
+    started_at: float,
+) -> dict[str, Any]:
+    """Plain data for status.json; no secret and no resident reference in it."""
+    now = time.time()
+    publisher = link.stats
+    settings = link.settings
+    devices = {
+        device_id: {
+            "connected": stats.connected,
+            "battery_percent": stats.battery_percent,
+            "recordings": stats.recordings,
+            "refused": stats.refused,
+            "last_recording_at": stats.last_recording_at,
+            "last_level": stats.last_level,
+        }
+        for device_id, stats in state.devices.items()
+    }
+    return {
+        "site": config.site,
+        "agent": config.agent_id,
+        "version": __version__,
+        "pid": os.getpid(),
+        "started_at": started_at,
+        "updated_at": now,
+        "broker": {
+            "host": settings.host,
+            "port": settings.port,
+            "connected": publisher.connected,
+            "connects": publisher.connects,
+            "published": publisher.published,
+            "last_error": publisher.last_error or None,
+        },
+        "outbox": {
+            "pending": outbox.pending,
+            "oldest_pending_age_s": None
+            if outbox.oldest_pending_at is None
+            else round(now - outbox.oldest_pending_at, 1),
+            "used_bytes": outbox.used_bytes,
+            "quota_bytes": outbox.quota_bytes,
+            "free_disk_bytes": outbox.free_disk_bytes,
+            "alarm": state.outbox_alarm,
+        },
+        "devices": devices,
+        "last_alerts": state.last_alerts[-10:],
+        "acknowledgements": state.acknowledgements[-10:],
+    }
+
+
+def write_status(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=1)
+    os.replace(tmp, path)
+
+
+def summary_line(data: dict[str, Any]) -> str:
+    """One line for `systemctl status`."""
+    broker = "connected" if data["broker"]["connected"] else "disconnected"
+    connected = sum(1 for d in data["devices"].values() if d["connected"])
+    return (
+        f"broker {broker}; devices {connected}/{len(data['devices'])} connected; "
+        f"outbox {data['outbox']['pending']} pending"
+    )
+
+
+async def report_status(
+    take_snapshot: Callable[[], Awaitable[dict[str, Any]]],
+    state_dir: Path,
+    notifier: Notifier,
+    interval_s: float = STATUS_INTERVAL_S,
+) -> None:
+    """Every few seconds: refresh status.json and the systemd status line."""
+    path = state_dir / STATUS_FILE
+    while True:
+        data = await take_snapshot()
+        try:
+            await asyncio.to_thread(write_status, path, data)
+        except OSError as exc:  # a full disk must not stop the agent; the outbox alarms on it
+            log.warning("event=status_write_failed path=%s error=%r", path, str(exc))
+        notifier.status(summary_line(data))
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,359 @@
+"""paho-mqtt driven from the asyncio loop: no paho network thread.
+
+paho's socket is registered with the loop (add_reader/add_writer) and `loop_misc`
+runs every second, so every paho callback runs on the event loop. Only the
+blocking `connect()` (DNS, TCP, TLS handshake) goes to an executor. One fresh paho
+client per connection: paho's in-memory session is never trusted, the outbox is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge_agent.errors import AgentError, PublishError
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.transport.tls_errors import TlsFiles, classify_tls_error, describe_tls_error
+from stetho_common import Response
+
+log = logging.getLogger(__name__)
+MAX_QUEUED_VOLATILE = 8  # packets waiting for the socket before a QoS 0 message is dropped
+
+
+class ConnectError(AgentError):
+    """The broker could not be reached or refused us; `retryable` says whether it may clear soon.
+
+    A refusal that repeats (credentials, authorisation, a certificate) is retried at the longest
+    delay: the agent never gives up, the outbox keeps everything meanwhile.
+    """
+
+    @property
+    def retryable(self) -> bool:
+        return self.response is Response.RETRY
+
+    @staticmethod
+    def of(message: str, retryable: bool) -> ConnectError:
+        return ConnectError(message) if retryable else ConnectRefusedError(message)
+
+
+class ConnectRefusedError(ConnectError):
+    """A refusal that will repeat (credentials, authorisation, a certificate): wait the longest."""
+
+    response = Response.RETRY_LATER
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str
+    port: int
+    client_id: str
+    keepalive_s: int = 30
+    session_expiry_s: int = 7 * 24 * 3600
+    clean_start: bool = False
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    will: OutboundMessage | None = None
+    subscriptions: tuple[str, ...] = ()
+    max_inflight: int = 20
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    topic: str
+    payload: bytes
+    retain: bool
+    content_type: str | None
+    user_properties: tuple[tuple[str, str], ...]
+
+
+def publish_properties(message: OutboundMessage) -> Properties:
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    if message.content_type:
+        props.ContentType = message.content_type
+    if message.expiry_s is not None:
+        props.MessageExpiryInterval = message.expiry_s
+    if message.user_properties:
+        props.UserProperty = list(message.user_properties)
+    return props
+
+
+class MqttConnection:
+    """One MQTT v5 connection on the running loop; create a new one to reconnect."""
+
+    def __init__(
+        self, settings: MqttSettings, inbox: asyncio.Queue[ReceivedMessage] | None = None
+    ) -> None:
+        self.settings = settings
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._client = self._make_client()
+        self._connack: asyncio.Future[None] = self._loop.create_future()
+        self._pending: dict[int, asyncio.Future[None]] = {}
+        self._suback: dict[int, asyncio.Future[None]] = {}
+        self.closed = asyncio.Event()
+        self.close_reason: str = ""
+        # Shared with the owner across reconnections, so no received message is stranded.
+        self.messages = inbox if inbox is not None else asyncio.Queue(maxsize=10000)
+        self._misc_task: asyncio.Task[None] | None = None
+        self._inflight = asyncio.Semaphore(settings.max_inflight)
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5
+        )
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        client.on_socket_open = self._threadsafe(self._on_socket_open)
+        client.on_socket_close = self._threadsafe(self._on_socket_close)
+        client.on_socket_register_write = self._threadsafe(self._on_register_write)
+        client.on_socket_unregister_write = self._threadsafe(self._on_unregister_write)
+        client.max_inflight_messages_set(s.max_inflight)
+        client.max_queued_messages_set(0)
+        if s.tls:
+            client.tls_set(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file)
+        if s.username is not None:
+            client.username_pw_set(s.username, s.password)
+        if s.will is not None:
+            client.will_set(
+                s.will.topic,
+                s.will.payload,
+                qos=s.will.qos,
+                retain=s.will.retain,
+                properties=publish_properties(s.will),
+            )
+        return client
+
+    def _threadsafe(self, fn: Callable[[Any], None]) -> Callable[[mqtt.Client, Any, Any], None]:
+        # connect() runs in an executor, and paho opens the socket there.
+        def callback(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+            if threading.get_ident() == self._loop_thread:
+                fn(sock)
+            else:
+                self._loop.call_soon_threadsafe(fn, sock)
+
+        return callback
+
+    def _on_socket_open(self, sock: Any) -> None:
+        self._loop.add_reader(sock, self._client.loop_read)
+        self._misc_task = self._loop.create_task(self._misc_loop())
+
+    def _on_socket_close(self, sock: Any) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_reader(sock)
+            self._loop.remove_writer(sock)
+        if self._misc_task is not None:
+            self._misc_task.cancel()
+
+    def _on_register_write(self, sock: Any) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.add_writer(sock, self._client.loop_write)
+
+    def _on_unregister_write(self, sock: Any) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_writer(sock)
+
+    async def _misc_loop(self) -> None:
+        # paho's keep-alive and retry timers want a tick every second; this is that clock.
+        while self._client.loop_misc() == mqtt.MQTT_ERR_SUCCESS:  # noqa: ASYNC110
+            await asyncio.sleep(1)
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
+    ) -> None:
+        if self._connack.done():
+            return
+        if rc.is_failure:
+            retryable = rc.value not in (0x84, 0x85, 0x86, 0x87, 0x8C)  # refusals that repeat
+            self._connack.set_exception(
+                ConnectError.of(f"broker refused the connection: {rc.getName()}", retryable)
+            )
+        else:
+            self._connack.set_result(None)
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
+    ) -> None:
+        self.close_reason = rc.getName() if rc is not None else "closed"
+        self._fail_all(PublishError(f"connection lost: {self.close_reason}"))
+        if not self._connack.done():
+            self._connack.set_exception(ConnectError(f"connection closed: {self.close_reason}"))
+        self.closed.set()
+
+    def _fail_all(self, error: Exception) -> None:
+        for future in [*self._pending.values(), *self._suback.values()]:
+            if not future.done():
+                future.set_exception(error)
+        self._pending.clear()
+        self._suback.clear()
+
+    def _on_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, rc: ReasonCode, props: Any
+    ) -> None:
+        future = self._pending.pop(mid, None)
+        if future is None or future.done():
+            return
+        if rc.is_failure:
+            future.set_exception(PublishError(f"broker rejected the message: {rc.getName()}"))
+        else:
+            future.set_result(None)
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, rcs: list[ReasonCode], props: Any
+    ) -> None:
+        future = self._suback.pop(mid, None)
+        if future is None or future.done():
+            return
+        refused = [rc.getName() for rc in rcs if rc.is_failure]
+        if refused:
+            future.set_exception(PublishError(f"subscription refused: {', '.join(refused)}"))
+        else:
+            future.set_result(None)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        props = msg.properties
+        content_type = getattr(props, "ContentType", None) if props is not None else None
+        user = getattr(props, "UserProperty", []) if props is not None else []
+        received = ReceivedMessage(
+            msg.topic, bytes(msg.payload), bool(msg.retain), content_type, tuple(user)
+        )
+        try:
+            self.messages.put_nowait(received)
+        except asyncio.QueueFull:
+            log.warning("event=mqtt_inbox_full topic=%s dropped=1", msg.topic)
+
+    async def connect(self, timeout_s: float = 15.0) -> None:
+        """Open TCP (+TLS), send CONNECT, wait for CONNACK; then subscribe."""
+        s = self.settings
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = s.session_expiry_s
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._loop.run_in_executor(
+                    None,
+                    lambda: self._client.connect(
+                        s.host, s.port, s.keepalive_s, clean_start=s.clean_start, properties=props
+                    ),
+                )
+            async with asyncio.timeout(timeout_s):
+                await asyncio.shield(self._connack)
+        except ssl.SSLError as exc:
+            _close_sockets_in(exc.__traceback__)
+            problem = classify_tls_error(exc)
+            retryable = problem is not None and problem.may_clear_by_itself
+            files = TlsFiles(s.ca_file, s.cert_file, s.key_file)
+            raise ConnectError.of(describe_tls_error(exc, files, s.host), retryable) from exc
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            raise ConnectError(f"cannot reach broker {s.host}:{s.port}: {exc}") from exc
+        except ConnectError:
+            self.close()
+            raise
+        if s.subscriptions:
+            await self.subscribe(list(s.subscriptions))
+
+    async def subscribe(self, topics: list[str], timeout_s: float = 10.0) -> None:
+        rc, mid = self._client.subscribe([(t, 1) for t in topics])
+        if rc != mqtt.MQTT_ERR_SUCCESS or mid is None:
+            raise PublishError(f"cannot subscribe: {mqtt.error_string(rc)}")
+        future = self._loop.create_future()
+        self._suback[mid] = future
+        async with asyncio.timeout(timeout_s):
+            await future
+
+    async def publish(self, message: OutboundMessage, timeout_s: float = 30.0) -> None:
+        """Publish and, for QoS 1, return only after the broker's PUBACK."""
+        if self.closed.is_set():
+            raise PublishError(f"not connected: {self.close_reason}")
+        async with self._inflight:
+            info = self._client.publish(
+                message.topic,
+                message.payload,
+                qos=message.qos,
+                retain=message.retain,
+                properties=publish_properties(message),
+            )
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                raise PublishError(f"publish failed: {mqtt.error_string(info.rc)}")
+            if message.qos == 0:
+                return
+            future = self._pending.get(info.mid)
+            if future is None:
+                future = self._loop.create_future()
+                self._pending[info.mid] = future
+            if info.is_published():
+                self._pending.pop(info.mid, None)
+                return
+            try:
+                # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation
+                # that races the PUBACK, and the daemon would then never stop on SIGTERM.
+                async with asyncio.timeout(timeout_s):
+                    await future
+            except TimeoutError as exc:
+                raise PublishError(f"no PUBACK within {timeout_s} s") from exc
+            finally:
+                self._pending.pop(info.mid, None)
+
+    def publish_nowait(self, message: OutboundMessage) -> bool:
+        """Queue a QoS 0 message (live audio) without waiting; False when it cannot go out."""
+        if message.qos != 0:
+            raise ValueError("publish_nowait is for QoS 0 messages; QoS 1 waits for PUBACK")
+        if self.closed.is_set() or not self._connack.done() or self._connack.exception():
+            return False
+        # paho queues unwritten packets without limit; on a congested link live audio
+        # would pile up and arrive late. Past a few queued packets, drop it (QoS 0 anyway).
+        if len(self._client._out_packet) > MAX_QUEUED_VOLATILE:
+            return False
+        info = self._client.publish(
+            message.topic, message.payload, qos=0, properties=publish_properties(message)
+        )
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
+    async def disconnect(self) -> None:
+        if not self.closed.is_set():
+            self._client.disconnect()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self.closed.wait()
+        self.close()
+
+    def close(self) -> None:
+        """Drop the socket without DISCONNECT (the will fires, as after a crash)."""
+        sock = self._client.socket()
+        if sock is not None:
+            self._on_socket_close(sock)
+        with contextlib.suppress(Exception):
+            self._client._sock_close()  # no public abort in paho; closing keeps the will intact
+        self._fail_all(PublishError("connection closed"))
+        self.closed.set()
+
+
+def _close_sockets_in(tb: TracebackType | None) -> None:
+    """paho leaves its socket open when the TLS handshake fails, referenced only by the
+    traceback's frames: close it here instead of leaking a descriptor per reconnect."""
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            if isinstance(value, socket.socket):
+                value.close()
+        tb = tb.tb_next

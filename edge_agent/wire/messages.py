@@ -1,0 +1,297 @@
+"""Wire messages: every MQTT payload the agent sends is one of these pydantic models.
+
+JSON Schemas generated from them live in docs/schemas/ (see `python -m edge_agent.wire.schemas`).
+Audio never travels inside JSON: it goes as raw FLAC on its own topic, linked by recording_id,
+because base64 would add a third to every recording on a rural uplink.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION: Literal[1] = 1
+JSON_CONTENT_TYPE = "application/json"
+Level = Literal["routine", "review", "urgent", "rerecord"]
+AlertLevel = Literal["review", "urgent"]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Quality(_Message):
+    score: float = Field(ge=0, le=1)
+    acceptable: bool
+    problems: list[str]
+
+
+class HeartFindings(_Message):
+    rate_bpm: float | None
+    s1_s: list[float]
+    s2_s: list[float]
+    irregular: bool | None
+    murmur_suspected: bool | None
+
+
+class LungFindings(_Message):
+    respiratory_rate_bpm: float | None
+    wheeze: bool | None
+    wheeze_intervals_s: list[tuple[float, float]]
+    crackles: bool | None
+    crackle_times_s: list[float]
+
+
+class Flag(_Message):
+    code: str
+    reason: str = Field(description="a sentence for the doctor: decision support, not a diagnosis")
+    value: float | None
+    threshold: float | None
+
+
+class Triage(_Message):
+    level: Level
+    flags: list[Flag]
+
+
+class Analysis(_Message):
+    """Exactly the object `stetho analyze --json` prints, without the file name."""
+
+    sample_rate_hz: float
+    duration_s: float
+    kind: Literal["heart", "lung"]
+    quality: Quality
+    heart: HeartFindings | None
+    lung: LungFindings | None
+    triage: Triage
+
+
+class Gap(_Message):
+    start_s: float = Field(description="seconds from the recording's start")
+    duration_s: float
+
+
+class AudioRef(_Message):
+    topic: str
+    content_type: str
+    size_bytes: int
+    pcm_sha256: str = Field(description="SHA-256 of the decoded 16-bit little-endian PCM")
+
+
+class RecordingMessage(_Message):
+    """Metadata and analysis of one recording; its FLAC travels on `audio.topic`."""
+
+    schema_name: Literal["stetho.recording"] = Field(default="stetho.recording", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    recording_id: UUID
+    site: str
+    agent: str
+    device: str
+    resident: str = Field(description="opaque resident reference, never a name")
+    auscultation_site: str
+    kind: Literal["heart", "lung"]
+    started_at: datetime
+    ended_at: datetime
+    sample_rate_hz: int
+    n_samples: int
+    partial: bool = Field(description="true when capture stopped early (shutdown, link lost)")
+    gaps: list[Gap]
+    audio: AudioRef
+    analysis: Analysis | None
+    analysis_error: str | None = None
+    exam_id: UUID | None = Field(
+        default=None,
+        description="the exam this recording belongs to; absent for timed monitoring",
+    )
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id",)
+
+
+class TriageMessage(_Message):
+    schema_name: Literal["stetho.triage"] = Field(default="stetho.triage", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    recording_id: UUID
+    site: str
+    device: str
+    resident: str
+    auscultation_site: str
+    kind: Literal["heart", "lung"]
+    recorded_at: datetime
+    level: Level
+    flags: list[Flag]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AlertMessage(_Message):
+    """Sent when triage reaches review or urgent; doctors follow `stetho/v1/+/alerts`."""
+
+    schema_name: Literal["stetho.alert"] = Field(default="stetho.alert", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: UUID
+    recording_id: UUID
+    site: str
+    agent: str
+    device: str
+    resident: str
+    auscultation_site: str
+    kind: Literal["heart", "lung"]
+    recorded_at: datetime
+    level: AlertLevel
+    flags: list[Flag]
+    audio_topic: str
+    recording_topic: str
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StatusMessage(_Message):
+    """Retained availability of an agent or a device, Home Assistant style."""
+
+    schema_name: Literal["stetho.status"] = Field(default="stetho.status", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    state: Literal["online", "offline"]
+    site: str
+    agent: str
+    device: str | None = None
+    at: datetime | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AckMessage(_Message):
+    """A doctor acknowledges an alert on `stetho/v1/{site}/acks`; the agent logs and shows it."""
+
+    schema_name: Literal["stetho.ack"] = Field(default="stetho.ack", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: UUID
+    by: str = Field(min_length=1, max_length=80, description="who acknowledged (doctor's id)")
+    note: str | None = Field(default=None, max_length=1000)
+    at: datetime
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+CommandAction = Literal["live_start", "live_stop", "ping", "record_request"]
+MAX_LIVE_S = 1800.0
+MAX_RECORD_S = 120.0  # one site; a longer listen is live streaming, not a recording
+
+
+class CommandMessage(_Message):
+    """A request to an agent or a device on `stetho/v1/{site}/{target}/cmd`.
+
+    Sent to the agent's own topic, `device` names the stethoscope; sent to a
+    device's topic, `device` may be left out or must match it.
+    """
+
+    schema_name: Literal["stetho.command"] = Field(default="stetho.command", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    command_id: UUID
+    action: CommandAction
+    device: str | None = Field(default=None, max_length=63)
+    timeout_s: float = Field(
+        default=120.0, gt=0, le=MAX_LIVE_S, description="live_start: stop streaming after this"
+    )
+    by: str = Field(min_length=1, max_length=80)
+    at: datetime
+    resident: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="record_request: opaque resident reference",
+    )
+    auscultation_site: str | None = Field(
+        default=None, max_length=40, description="record_request: where to listen"
+    )
+    duration_s: float | None = Field(
+        default=None, ge=1, le=MAX_RECORD_S, description="record_request: recording length"
+    )
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("resident", "auscultation_site", "duration_s")
+
+    @model_validator(mode="after")
+    def _request_is_complete(self) -> CommandMessage:
+        if self.action == "record_request" and (
+            self.resident is None or self.auscultation_site is None
+        ):
+            raise ValueError("record_request needs resident and auscultation_site")
+        return self
+
+
+class LiveChunkHeader(_Message):
+    """The fixed binary header in front of each live PCM chunk (see docs/mqtt.md).
+
+    Encoded as little-endian `<4sIdI`: magic `STL1`, sequence number, Unix time of
+    the chunk's first sample, sample rate in Hz; then mono 16-bit little-endian PCM.
+    """
+
+    magic: Literal["STL1"] = "STL1"
+    seq: int = Field(ge=0, lt=2**32)
+    captured_at: float = Field(description="Unix time (s) of the chunk's first sample")
+    sample_rate_hz: int = Field(gt=0, lt=2**32)
+
+
+ExamEvent = Literal["opened", "site_recorded", "closed", "abandoned"]
+ExamState = Literal["open", "recording", "done", "abandoned"]
+Disposition = Literal["no-action", "re-examine", "visit", "transfer"]
+
+
+class ExamSite(_Message):
+    auscultation_site: str
+    state: Literal["pending", "rerecord", "done"]
+    recording_ids: list[UUID] = Field(description="every recording taken here, oldest first")
+    counted_recording_id: UUID | None = Field(
+        description="the last recording of acceptable quality: the one that counts"
+    )
+    level: Level | None = Field(description="triage level of the counted recording")
+
+
+class ExamMessage(_Message):
+    """One exam at a care home, on `stetho/v1/{site}/exams`: sent when it opens, after each
+    recorded site and when it closes, so the doctor sees one exam with all its sites."""
+
+    schema_name: Literal["stetho.exam"] = Field(default="stetho.exam", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    exam_id: UUID
+    event: ExamEvent
+    state: ExamState
+    site: str
+    agent: str
+    resident: str = Field(description="opaque resident reference, never a name")
+    staff: str = Field(description="who examines (staff id)")
+    reason: str = Field(max_length=200, description="why, in a few words; never a name")
+    protocol: str
+    age_band: Literal["adult", "child"]
+    sites: list[ExamSite]
+    opened_at: datetime
+    closed_at: datetime | None
+    at: datetime
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ExamAnswerMessage(_Message):
+    """A doctor's answer to an exam, on `stetho/v1/{site}/exams/answers`; shown to the nurse."""
+
+    schema_name: Literal["stetho.exam-answer"] = Field(default="stetho.exam-answer", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    exam_id: UUID
+    by: str = Field(min_length=1, max_length=80, description="the doctor's id")
+    disposition: Disposition
+    note: str | None = Field(default=None, max_length=1000)
+    at: datetime
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def to_json(message: BaseModel) -> bytes:
+    # Fields added after version 1 are left out while unset, so a message that does not use
+    # them stays byte for byte what version-1 readers (which refuse unknown keys) accept.
+    names: tuple[str, ...] = getattr(message, "omit_when_absent", ())
+    omit = {n for n in names if getattr(message, n) is None}
+    return message.model_dump_json(by_alias=True, exclude=omit or None).encode("utf-8")

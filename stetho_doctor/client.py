@@ -1,0 +1,233 @@
+"""The doctor's side of the topic tree: follow alerts, save their audio, acknowledge, listen.
+
+Built on the same asyncio MQTT connection as the agent, so TLS and reconnects behave alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from edge_agent.errors import AgentError
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.wire import messages, topics
+from stetho_common import MAX_DELAY_S, next_delay
+
+log = logging.getLogger(__name__)
+
+COMMAND_EXPIRY_S = (
+    30  # a command the agent did not get within 30 s is stale: let the broker drop it
+)
+KEEP_UNMATCHED = 200  # recordings buffered while waiting to learn whether they raised an alert
+
+
+class DoctorToolError(AgentError):
+    """A doctor tool cannot do what was asked (bad URL, broker refused, nothing received)."""
+
+
+async def connect(settings: MqttSettings) -> MqttConnection:
+    connection = MqttConnection(settings)
+    try:
+        await connection.connect()
+    except ConnectError as exc:
+        raise DoctorToolError(str(exc)) from exc
+    return connection
+
+
+async def received(settings: MqttSettings) -> AsyncGenerator[ReceivedMessage, None]:
+    """Every message on the subscriptions, reconnecting with backoff until cancelled."""
+    attempt = 0
+    while True:
+        try:
+            connection = await connect(settings)
+        except DoctorToolError as exc:
+            delay = next_delay(attempt, exc) or MAX_DELAY_S
+            log.warning("event=broker_connect_failed error=%r retry_in_s=%.1f", str(exc), delay)
+            attempt += 1
+            await asyncio.sleep(delay)
+            continue
+        attempt = 0
+        try:
+            while not connection.closed.is_set():
+                getter = asyncio.ensure_future(connection.messages.get())
+                closed = asyncio.ensure_future(connection.closed.wait())
+                done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
+                closed.cancel()
+                if getter in done:
+                    yield getter.result()
+                else:
+                    getter.cancel()
+        finally:
+            await connection.disconnect()
+
+
+def alert_subscriptions(site: str | None, save: bool) -> tuple[str, ...]:
+    where = site or "+"
+    subs = [f"{topics.ROOT}/{where}/alerts"]
+    if save:
+        subs += [f"{topics.ROOT}/{where}/+/recordings", f"{topics.ROOT}/{where}/+/recordings/audio"]
+    return tuple(subs)
+
+
+def recording_id_of(message: ReceivedMessage) -> str | None:
+    return dict(message.user_properties).get("recording_id")
+
+
+class AlertSaver:
+    """Writes each alert with its recording's FLAC and metadata, matched by recording_id.
+
+    The agent publishes audio and metadata before the alert, so recordings are held
+    (a bounded number) until their alert arrives or they are pushed out.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self._held: OrderedDict[str, dict[str, bytes]] = OrderedDict()
+        self._alerted: OrderedDict[str, None] = OrderedDict()
+        self.saved: list[Path] = []
+
+    def offer(self, message: ReceivedMessage) -> None:
+        rid = recording_id_of(message)
+        if rid is None or not _is_uuid(rid):
+            return
+        suffix = ".flac" if message.topic.endswith("/recordings/audio") else ".recording.json"
+        if rid in self._alerted:
+            self._write(f"{rid}{suffix}", message.payload)
+            return
+        self._held.setdefault(rid, {})[suffix] = message.payload
+        while len(self._held) > KEEP_UNMATCHED:
+            self._held.popitem(last=False)
+
+    def alert(self, alert: messages.AlertMessage, payload: bytes) -> None:
+        rid = str(alert.recording_id)
+        self._alerted[rid] = None
+        while len(self._alerted) > KEEP_UNMATCHED:
+            self._alerted.popitem(last=False)
+        self._write(f"{rid}.alert-{alert.alert_id}.json", payload)
+        for suffix, data in self._held.pop(rid, {}).items():
+            self._write(f"{rid}{suffix}", data)
+
+    def _write(self, name: str, data: bytes) -> None:
+        path = self.directory / name
+        partial = path.with_name(path.name + ".part")
+        partial.write_bytes(data)
+        os.replace(partial, path)  # a reader never sees half a FLAC
+        self.saved.append(path)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def follow_alerts(
+    settings: MqttSettings,
+    on_alert: Callable[[messages.AlertMessage], None],
+    saver: AlertSaver | None = None,
+    limit: int | None = None,
+) -> int:
+    """Call `on_alert` for each valid alert (and save it); return how many were seen."""
+    seen = 0
+    async with contextlib.aclosing(received(settings)) as stream:  # disconnects on exit
+        async for message in stream:
+            if not message.topic.endswith("/alerts"):
+                if saver is not None:
+                    saver.offer(message)
+                continue
+            try:
+                alert = messages.AlertMessage.model_validate_json(message.payload)
+            except ValidationError as exc:
+                log.warning(
+                    "event=alert_invalid topic=%s errors=%d", message.topic, exc.error_count()
+                )
+                continue
+            if saver is not None:
+                saver.alert(alert, message.payload)
+            on_alert(alert)
+            seen += 1
+            if limit is not None and seen >= limit:
+                break
+    return seen
+
+
+ALERT_COLUMNS = (
+    "time",
+    "care home",
+    "resident",
+    "auscultation site",
+    "level",
+    "reasons",
+    "alert id",
+)
+
+
+def alert_row(alert: messages.AlertMessage) -> dict[str, str]:
+    return {
+        "time": alert.recorded_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        "care home": alert.site,
+        "resident": alert.resident,
+        "auscultation site": alert.auscultation_site,
+        "level": alert.level,
+        "reasons": "; ".join(f.reason for f in alert.flags),
+        "alert id": str(alert.alert_id),
+    }
+
+
+async def publish_once(settings: MqttSettings, message: OutboundMessage) -> None:
+    """Connect, publish at QoS 1, wait for the PUBACK, disconnect."""
+    connection = await connect(settings)
+    try:
+        await connection.publish(message, timeout_s=15)
+    finally:
+        await connection.disconnect()
+
+
+def ack_message(site: str, alert_id: uuid.UUID, by: str, note: str | None) -> OutboundMessage:
+    ack = messages.AckMessage(alert_id=alert_id, by=by, note=note, at=datetime.now(tz=UTC))
+    return OutboundMessage(
+        topics.acks(site),
+        messages.to_json(ack),
+        qos=1,
+        content_type=messages.JSON_CONTENT_TYPE,
+        user_properties=(("schema_version", str(messages.SCHEMA_VERSION)),),
+    )
+
+
+def command_message(
+    site: str, device: str, action: messages.CommandAction, by: str, timeout_s: float = 120.0
+) -> OutboundMessage:
+    command = messages.CommandMessage(
+        command_id=uuid.uuid4(),
+        action=action,
+        device=device,
+        timeout_s=timeout_s,
+        by=by,
+        at=datetime.now(tz=UTC),
+    )
+    return OutboundMessage(
+        topics.command(site, device),
+        messages.to_json(command),
+        qos=1,
+        content_type=messages.JSON_CONTENT_TYPE,
+        expiry_s=COMMAND_EXPIRY_S,
+        user_properties=(("schema_version", str(messages.SCHEMA_VERSION)),),
+    )
+
+
+def alert_json_line(alert: messages.AlertMessage) -> str:
+    return json.dumps(alert.model_dump(mode="json", by_alias=True), sort_keys=True)

@@ -1,0 +1,5 @@
+"""Synthetic heart and lung sounds and the simulator's scenarios.
+
+Used by the simulated stethoscope (firmware_bridge's simulator backend), the tests, the benches
+and the demo. `scenarios` is light; `synth` needs SciPy and is imported only where sound is made.
+"""
