@@ -16,7 +16,7 @@ from aiohttp import web
 
 from edge_agent.errors import AgentError
 from edge_agent.web import views_exam, views_people
-from edge_agent.web.context import COOKIE, CTX, LANG_COOKIE, WebContext, ctx_of
+from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebContext, ctx_of
 from edge_agent.web.i18n import pick_language
 from edge_agent.web.live import live_stream
 from edge_agent.web.render import MAX_BODY, render
@@ -49,8 +49,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Session, language, sign-in and CSRF; refused requests become a page, never a trace."""
     ctx = ctx_of(request)
     session = ctx.sessions.get(request.cookies.get(COOKIE), ctx.clock())
-    request["session"] = session
-    request["lang"] = pick_language(
+    request[SESSION] = session
+    request[LANG] = pick_language(
         request.headers.get("Accept-Language"), request.cookies.get(LANG_COOKIE)
     )
     public = request.path.startswith(PUBLIC)

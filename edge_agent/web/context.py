@@ -62,6 +62,8 @@ class WebContext:
 
 
 CTX: web.AppKey[WebContext] = web.AppKey("ctx", WebContext)
+SESSION: web.RequestKey[Session | None] = web.RequestKey("session", Session)
+LANG: web.RequestKey[str] = web.RequestKey("lang", str)
 COOKIE = "stetho_session"
 LANG_COOKIE = "stetho_lang"
 
@@ -72,7 +74,8 @@ def ctx_of(request: web.Request) -> WebContext:
 
 def session_of(request: web.Request) -> Session:
     """The signed-in session (the auth middleware guarantees one on protected routes)."""
-    session: Session = request["session"]
+    session = request[SESSION]
+    assert session is not None
     return session
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from edge_agent.web.context import ctx_of
+from edge_agent.web.context import LANG, SESSION, ctx_of
 from edge_agent.web.i18n import translator
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -27,8 +27,8 @@ def templates() -> jinja2.Environment:
 def render(request: web.Request, name: str, status: int = 200, **values: Any) -> web.Response:
     """A template with the page's common values: words, session, CSRF token, language."""
     ctx = ctx_of(request)
-    lang = request["lang"]
-    session = request.get("session")
+    lang = request[LANG]
+    session = request.get(SESSION)
     body = ctx.templates.get_template(name).render(
         t=translator(lang), lang=lang, session=session,
         csrf=session.csrf if session else "", path=request.path, **values,

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from edge_agent.exam.errors import ResidentImportError
 from edge_agent.web import render as _app
-from edge_agent.web.context import COOKIE, LANG_COOKIE, ctx_of, session_of, staff_of
+from edge_agent.web.context import COOKIE, LANG, LANG_COOKIE, SESSION, ctx_of, session_of, staff_of
 from edge_agent.web.errors import SignInError, ThrottledError
 from edge_agent.web.i18n import LANGUAGES, translator
 
@@ -28,10 +28,10 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 async def login_form(request: web.Request, message: str = "", status: int = 200) -> web.Response:
     ctx = ctx_of(request)
-    session = request["session"]
+    session = request[SESSION]
     if session is None:  # an anonymous session carries the sign-in form's CSRF token
         session = ctx.sessions.new(ctx.clock())
-        request["session"] = session
+        request[SESSION] = session
     response = _app.render(request, "login.html", status=status, message=message)
     _set_cookie(request, response, session.token)
     return response
@@ -43,7 +43,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     staff_id = str(form.get("staff", "")).strip().lower()[:40]
     secret = str(form.get("secret", ""))
     peer = request.remote or "?"
-    t = translator(request["lang"])
+    t = translator(request[LANG])
     now = ctx.clock()
     try:
         wait = max(ctx.throttle.retry_after(staff_id, now), ctx.throttle.retry_after(peer, now))
@@ -61,7 +61,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return await login_form(request, t("signin.failed"), 401)
     ctx.throttle.succeeded(staff_id)
     ctx.throttle.succeeded(peer)
-    old = request["session"]
+    old = request[SESSION]
     if old is not None:
         ctx.sessions.end(old.token)
     session = ctx.sessions.new(now, staff.staff_id, staff.display)
@@ -107,7 +107,7 @@ async def add_resident(request: web.Request) -> web.StreamResponse:
     ref = str(form.get("ref", "")).strip()
     await ctx.exams.add_resident(ref, str(form.get("label", "")).strip())
     await asyncio.to_thread(ctx.accounts.audit, staff_of(request), "add-resident", ref)
-    return await residents(request, translator(request["lang"])("residents.saved"))
+    return await residents(request, translator(request[LANG])("residents.saved"))
 
 
 async def import_residents(request: web.Request) -> web.StreamResponse:
@@ -118,7 +118,7 @@ async def import_residents(request: web.Request) -> web.StreamResponse:
         raw = upload.file.read(_app.MAX_BODY + 1)
     else:
         raw = str(upload or "").encode()
-    t = translator(request["lang"])
+    t = translator(request[LANG])
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
         added, updated = await ctx.exams.import_residents(text)
