@@ -370,3 +370,26 @@ def load_config(path: Path) -> AgentConfig:
     if config.web is not None and config.web.tls_key_file is not None:
         _check_secret_permissions(config.web.tls_key_file, "web.tls_key_file")
     return config
+
+
+def load_broker(path: Path) -> BrokerConfig:
+    """The `[broker]` table of an agent's config, or of a doctor's file that holds only that."""
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
+    if "site" in data:  # an agent's configuration
+        return load_config(path).broker
+    unknown = sorted(set(data) - {"broker"})
+    if unknown:
+        raise ConfigError(
+            str(path), [f"{k}: unknown key; a doctor's file holds [broker]" for k in unknown]
+        )
+    broker = BrokerConfig.checked(str(path), data.get("broker", {}))
+    if broker.password is not None:
+        _check_secret_permissions(path, "broker.password")
+    if broker.password_file is not None:
+        _check_secret_permissions(broker.password_file, "broker.password_file")
+    return broker
