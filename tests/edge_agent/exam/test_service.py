@@ -130,8 +130,10 @@ def test_a_doctors_answer_and_request_reach_the_page(tmp_path: Path) -> None:
         h = Harness(tmp_path)
         exam = await h.service.open_exam("res-1", "nurse-a", "", "heart-4")
         now = datetime.now(tz=UTC)
-        await h.service.answered(messages.ExamAnswerMessage(
-            exam_id=exam.exam_id, by="dr-b", disposition="visit", note="at 4 pm", at=now))  # fmt: skip
+        answer = messages.ExamAnswerMessage(
+            exam_id=exam.exam_id, by="dr-b", disposition="visit", note="at 4 pm", at=now
+        )
+        await h.service.answered(answer)
         assert (await h.service.answers(exam.exam_id))[0]["disposition"] == "visit"
         h.service.requested(messages.CommandMessage(
             command_id=uuid.uuid4(), action="record_request", by="dr-b", at=now,

@@ -89,7 +89,8 @@ def test_a_post_without_the_csrf_token_is_refused(tmp_path: Path) -> None:
         forged = await client.post("/residents", data={"ref": "res-2", "label": "x"})
         assert forged.status == 403
         token = await csrf_of(client, "/residents")
-        ok = await client.post("/residents", data={"ref": "res-2", "label": "Room 2", "csrf": token})
+        form = {"ref": "res-2", "label": "Room 2", "csrf": token}
+        ok = await client.post("/residents", data=form)
         assert ok.status == 200 and "Room 2" in await ok.text()
 
     run(tmp_path, scenario)
@@ -119,8 +120,8 @@ def test_bad_input_is_a_readable_page_and_labels_stay_out_of_logs(
         form = {"csrf": token, "file": bad_csv}
         refused = await client.post("/residents/import", data=form)
         assert refused.status == 400 and "line 3" in await refused.text()
-        good = await client.post("/exams", data={"resident": "res-1", "protocol": "heart-4",
-                                                  "csrf": token}, allow_redirects=False)  # fmt: skip
+        exam_form = {"resident": "res-1", "protocol": "heart-4", "csrf": token}
+        good = await client.post("/exams", data=exam_form, allow_redirects=False)
         assert good.status == 303
         exam_page = await (await client.get(good.headers["Location"])).text()
         assert "Room 1 Mme Secret" in exam_page and 'data-site="aortic"' in exam_page
