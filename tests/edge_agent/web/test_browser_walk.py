@@ -1,7 +1,8 @@
 """A whole exam in real Chromium against a real agent, broker and simulated stethoscopes.
 
 Sign in, pick a resident, heart-4, record four sites (one with the poor-contact stethoscope,
-which must ask for a re-record), re-record, read the doctor's answer, finish. mosquitto_sub
+which must ask for a re-record), re-record, read the doctor's answer (sent with
+`stetho answer`), finish. mosquitto_sub
 receives the exam messages and the recordings with their exam_id.
 """
 
@@ -10,17 +11,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import uuid
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
 
-from edge_agent.exam.wire import answer_message
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
-from tests.edge_agent.web.agent_proc import PIN, SITE, STAFF, running_agent
+from tests.edge_agent.web.agent_proc import PIN, ROOT, SITE, STAFF, running_agent
 from tests.edge_agent.web.browser import TABLET, chromium
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
@@ -74,12 +74,12 @@ def _mosquitto_sub(port: int, out: BinaryIO) -> subprocess.Popen[bytes]:
 
 
 def _publish_answer(port: int, exam_id: str) -> None:
-    """The doctor's tool: the message `stetho answer` builds, published on the answers topic."""
-    message = answer_message(SITE, uuid.UUID(exam_id), "dr-house", "visit", "I come at 4 pm")
+    """The doctor's tool, as a doctor runs it: `stetho answer`."""
     subprocess.run(
-        ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-V", "mqttv5", "-q", "1",
-         "-t", message.topic, "-m", message.payload.decode()],
-        check=True, timeout=10,
+        [sys.executable, "-m", "stetho_cli", "answer", exam_id, "--site", SITE,
+         "--disposition", "visit", "--note", "I come at 4 pm", "--by", "dr-house",
+         "--broker", f"mqtt://127.0.0.1:{port}"],
+        check=True, timeout=30, cwd=ROOT, capture_output=True,
     )  # fmt: skip
 
 
