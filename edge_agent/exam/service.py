@@ -276,6 +276,11 @@ class ExamService:
 
     # Called by the device loops (never await) ------------------------------------------------
 
+    def add_device(self, device: str) -> None:
+        """A stethoscope joined after the start (paired with `stetho pair`)."""
+        self.slots.setdefault(device, DeviceSlot(device))
+        self.changes.bump()
+
     def attach(self, device: str, sample_rate_hz: int) -> OnDemandSegmenter:
         """A stethoscope connected: exams may record from it through the returned segmenter."""
         slot = self.slots.setdefault(device, DeviceSlot(device))

@@ -27,6 +27,7 @@ from edge_agent.pipeline.recordings import ProcessedRecording
 from edge_agent.pipeline.recovery import recover_journals
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
+from edge_agent.runtime.paired import REGISTRY_POLL_S, known_keys, paired_devices
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
 from edge_agent.runtime.status import STATUS_FILE, report_status, snapshot, write_status
@@ -116,6 +117,7 @@ class Agent:
         self.thresholds = config.analysis.triage_thresholds()
         self.accept = Acceptor(self.outbox, self.thresholds, self._set_alarm, self._stored)
         self.started_at = time.time()
+        self.devices: list[DeviceConfig] = list(config.devices)  # + paired ones, as they come
 
     async def _snapshot(self) -> dict[str, Any]:
         outbox = await self.outbox.stats()
@@ -146,6 +148,7 @@ class Agent:
                     group.create_task(serve(self, self.config.web), name="web")
                 for device in self.config.devices:
                     group.create_task(self._device_loop(device), name=f"device-{device.id}")
+                group.create_task(self._follow_registry(group), name="paired-devices")
                 notifier.ready(f"site {self.config.site}: {len(self.config.devices)} device(s)")
         except asyncio.CancelledError:
             notifier.stopping("closing recordings and the outbox")
@@ -259,6 +262,18 @@ class Agent:
                     exc_info=not isinstance(exc, BridgeError),
                 )
                 await asyncio.sleep(delay)
+
+    async def _follow_registry(self, group: asyncio.TaskGroup) -> None:
+        """Run each stethoscope `stetho pair` adds, for exams, without a restart."""
+        state_dir = self.config.storage.state_dir
+        while True:
+            found = await asyncio.to_thread(paired_devices, state_dir, known_keys(self.devices))
+            for device in found:
+                self.devices.append(device)
+                self.exams.add_device(device.id)
+                log.info("event=paired_device_started device=%s", device.id)
+                group.create_task(self._device_loop(device), name=f"device-{device.id}")
+            await asyncio.sleep(REGISTRY_POLL_S)
 
     def _stats_for(self, device_id: str) -> DeviceStats:
         return self.state.devices.setdefault(device_id, DeviceStats())

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 def stethoscope_rows(agent: AgentView) -> list[Stethoscope]:
     rows = []
-    for device in agent.config.devices:
+    for device in agent.devices:
         stats = agent.state.devices.get(device.id)
         slot = agent.exams.slots.get(device.id)
         rows.append(Stethoscope(

@@ -11,7 +11,7 @@ from typing import Protocol
 import jinja2
 from aiohttp import web
 
-from edge_agent.config import AgentConfig
+from edge_agent.config import AgentConfig, DeviceConfig
 from edge_agent.exam.service import ExamService
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.web.accounts import Accounts
@@ -34,6 +34,9 @@ class AgentView(Protocol):
 
     @property
     def exams(self) -> ExamService: ...
+
+    @property
+    def devices(self) -> list[DeviceConfig]: ...
 
 
 @dataclass(frozen=True)
