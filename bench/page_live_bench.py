@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -121,6 +122,17 @@ async def _measure(base: str, broker: LocalBroker, seconds: float) -> dict[str, 
             "goal": {"max_behind_ms": 250, "min_updates_per_s": 5}}  # fmt: skip
 
 
+def _wait_for_port(port: int, agent: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and agent.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the agent's page did not listen on {port}")
+
+
 def run(seconds: float = SECONDS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -136,7 +148,8 @@ def run(seconds: float = SECONDS) -> dict[str, Any]:
         command = [sys.executable, "-m", "stetho_cli", "run", "-c", str(config)]
         agent = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
         try:
-            time.sleep(4)  # the page listens and the simulated stethoscope streams
+            _wait_for_port(web, agent)
+            time.sleep(1)  # the simulated stethoscope connects and streams
             return asyncio.run(_measure(f"http://127.0.0.1:{web}", broker, seconds))
         finally:
             agent.terminate()
