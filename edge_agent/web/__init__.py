@@ -53,7 +53,7 @@ async def serve(agent: AgentView, config: WebConfig) -> None:
         exams=agent.exams,
         accounts=accounts,
         sessions=SessionBook(config.session_hours * 3600),
-        templates=templates(),
+        templates=await asyncio.to_thread(templates),
         stethoscopes=lambda: stethoscope_rows(agent),
         secure_cookies=tls is not None,
     )

@@ -16,11 +16,15 @@ MAX_BODY = 2 * 1024 * 1024  # a residents CSV of ~20,000 lines; nothing else is 
 
 
 def templates() -> jinja2.Environment:
+    """The page's templates, all compiled now: compiling on a first request would hold the
+    event loop for a large part of a second on a Pi (call this from a worker thread)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
     return env
 
 

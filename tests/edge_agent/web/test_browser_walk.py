@@ -141,6 +141,9 @@ def _walk(d: Any, base: str, tmp: Path, broker_port: int) -> str:
     _shot(d, tmp, "summary")
     _click(d, "#close")
     _wait(d, lambda d: _css(d, '#panel-inner[data-state="done"]'), "exam not closed")
+    _click(d, "#lang-fr")  # the switch: the same exam in French
+    _wait(d, lambda d: "Réponse du médecin" in d.page_source, "no French")
+    _shot(d, tmp, "summary-fr")
     d.get(base + "/stethoscopes")
     _shot(d, tmp, "stethoscopes")
     return str(exam_id)

@@ -31,21 +31,26 @@ class Clock:
 
 
 def run(tmp: Path, scenario: Scenario) -> None:
+    # Set-up that fsyncs and hashes runs before the loop (the agent does it in threads).
+    env = templates()
+    store = ExamStore(tmp / "exams.sqlite3")
+    store.add_residents([Resident("res-1", "Room 1 Mme Secret")])
+    accounts = Accounts(tmp / "web.sqlite3")
+    accounts.add("nurse-a", "Marie", PIN)
+
     async def main() -> None:
-        store = ExamStore(tmp / "exams.sqlite3")
-        store.add_residents([Resident("res-1", "Room 1 Mme Secret")])
-        accounts = Accounts(tmp / "web.sqlite3")
-        accounts.add("nurse-a", "Marie", PIN)
         service = ExamService(store, "home", "pi", ["steth-1"], _discard, 4.0)
         clock = Clock()
-        ctx = WebContext(service, accounts, SessionBook(3600), templates(), lambda: [], False,
+        ctx = WebContext(service, accounts, SessionBook(3600), env, lambda: [], False,
                          clock=clock)  # fmt: skip
         async with TestClient(TestServer(build_app(ctx))) as client:
             await scenario(client, clock)
+
+    try:
+        asyncio.run(main())
+    finally:
         store.close()
         accounts.close()
-
-    asyncio.run(main())
 
 
 async def _discard(_: object) -> None:
