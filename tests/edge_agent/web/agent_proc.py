@@ -23,6 +23,9 @@ STAFF, PIN = "nurse-a", "246810"
 RESIDENTS = [Resident("res-0042", "Room 12 · Mme D."), Resident("res-0043", "Room 14 · M. P.")]
 
 
+# 8 s per site at 4x speed (2 s of test time each): a poor-contact recording this long is
+# refused at every start offset of the simulated stream (0 of 52 one-second offsets of seed 3
+# pass; 4 s windows pass 7 of 56), so the re-record prompt is certain.
 def config_text(state: Path, broker_port: int, web_port: int) -> str:
     return f"""
 site = "{SITE}"
@@ -32,18 +35,18 @@ port = {broker_port}
 [storage]
 state_dir = "{state}"
 [exam]
-duration_s = 4
+duration_s = 8
 [web]
 port = {web_port}
 [[devices]]
 id = "steth-1"
 kind = "simulated"
-speed = 2.0
+speed = 4.0
 [[devices]]
 id = "steth-2"
 kind = "simulated"
 scenario = "poor-contact"
-speed = 2.0
+speed = 4.0
 seed = 3
 """
 
