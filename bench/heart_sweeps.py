@@ -11,7 +11,7 @@ counts, then run once (not tuned to its figures). Other choices:
 - irregular, af: the simulator's ``irregular`` scenario with its rate and RR variation replaced,
   the first 20 s of its stream (as tests/stetho_signal/test_irregular.py). A simulated sound's
   time is the middle of its 120 ms waveform, as that test takes it.
-- pcg, slow, gallop_s3, gallop_s4: tests.stetho_signal.synthetic.pcg. The pcg sweep takes pcg's
+- pcg, slow, gallop_s3, gallop_s4: stetho_sim.sounds.pcg. The pcg sweep takes pcg's
   default 10 s (the README names no length); the slow sweep keeps the pcg sweep's 10 % jitter.
 - The true rate is 60 over the median S1-S1 interval of the recording (median_rate_bpm).
 - F1 pools the counts of all cases of a sweep, as bench.evaluate pools recordings.
@@ -38,8 +38,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_signal import analyze
+from stetho_sim.sounds import S3_DELAY_S, median_rate_bpm, pcg
 from stetho_sim.synth import StethoscopeSynth
-from tests.stetho_signal.synthetic import S3_DELAY_S, median_rate_bpm, pcg
 
 FS_HZ = 4000
 TOLERANCE_S = 0.06  # S1/S2 timing, as bench.evaluate

@@ -121,6 +121,12 @@ class StorageConfig(_Strict):
     min_free_disk_mb: float = Field(
         default=32, ge=0, description="refuse recordings rather than fill the disk below this"
     )
+    receipt_timeout_s: float = Field(
+        default=0,
+        ge=0,
+        description="with a hospital hub: keep each recording until its receipt, and send it "
+        "again after this many seconds without one; 0 trusts the broker's PUBACK alone",
+    )
 
     @_field_validator("state_dir")
     @classmethod
@@ -296,7 +302,7 @@ class AgentConfig(_Strict):
         ids = [d.id for d in devices]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
-            raise ValueError(f"unique device ids, but {', '.join(duplicates)} repeat")
+            raise ValueError(f"unique device ids, but these repeat: {', '.join(duplicates)}")
         return devices
 
     def mqtt_password(self) -> str | None:
@@ -327,6 +333,8 @@ def _describe(error: Any) -> str:
     if kind == "missing":
         return f"{loc}: required key is missing"
     expected = error["msg"].removeprefix("Value error, ")
+    if isinstance(found, dict | list):  # a whole table or list: the key path says where
+        return f"{loc}: expected {expected}"
     return f"{loc}: expected {expected}; found {found!r}"
 
 

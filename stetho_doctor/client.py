@@ -18,9 +18,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import AgentError, ConnectError
 from edge_agent.storage.outbox import OutboundMessage
-from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.wire import messages, topics
 from stetho_common import MAX_DELAY_S, next_delay
 

@@ -218,9 +218,29 @@ def _squared_lowpass(cutoff_hz: float, rate_hz: float, length: int) -> NDArray[n
 
 def _squared_at_bins(sos: NDArray[np.float64], rate_hz: float, length: int) -> NDArray[np.float64]:
     """``|H(f)|**2`` of second-order sections at the ``length // 2 + 1`` bins of a real
-    transform, read-only (callers cache it)."""
-    freqs = np.arange(length // 2 + 1) * (rate_hz / length)
-    _, response = signal.sosfreqz(sos, worN=freqs, fs=rate_hz)
-    gain: NDArray[np.float64] = np.abs(response) ** 2
+    transform, read-only (callers cache it).
+
+    Each section's numerator and denominator ``c0 + c1 z**-1 + c2 z**-2`` on the unit circle
+    have squared magnitude ``(c0 + c1 cos w + c2 cos 2w)**2 + (c1 sin w + c2 sin 2w)**2``: real
+    arithmetic on the bins' shared cosines and sines (:func:`_unit_circle`). The same values
+    as ``sosfreqz`` to rounding, at a third of its cost, which a cold first pass over
+    recordings of new lengths paid for every band.
+    """
+    cos1, sin1, cos2, sin2 = _unit_circle(length)
+    gain = np.ones(cos1.size)
+    for b0, b1, b2, a0, a1, a2 in sos.tolist():
+        numerator = (b0 + b1 * cos1 + b2 * cos2) ** 2 + (b1 * sin1 + b2 * sin2) ** 2
+        denominator = (a0 + a1 * cos1 + a2 * cos2) ** 2 + (a1 * sin1 + a2 * sin2) ** 2
+        gain *= numerator / denominator
     gain.flags.writeable = False
     return gain
+
+
+@functools.lru_cache(maxsize=16)
+def _unit_circle(length: int) -> tuple[NDArray[np.float64], ...]:
+    """cos w, sin w, cos 2w, sin 2w at the ``length // 2 + 1`` bins' angular frequencies."""
+    w = 2.0 * np.pi * np.arange(length // 2 + 1) / length
+    values = (np.cos(w), np.sin(w), np.cos(2.0 * w), np.sin(2.0 * w))
+    for v in values:
+        v.flags.writeable = False
+    return values

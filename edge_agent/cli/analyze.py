@@ -13,13 +13,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge_agent.cli.plot import PlotUnavailableError, render_png
 from edge_agent.cli.plot import check_available as check_plots_available
+from edge_agent.cli.plot import render_png
 from edge_agent.config import HEART_SITES, LUNG_SITES
-from edge_agent.pipeline.audio import SITE_TAG
+from edge_agent.errors import PlotUnavailableError
 from firmware_bridge.errors import MalformedFrameError
+from firmware_bridge.flac import SITE_TAG
 from firmware_bridge.flac_tags import read_vorbis_comments
-from stetho_signal import SignalError, TriageThresholds, analyze
+from stetho_signal import AgeBand, SignalError, TriageThresholds, analyze
 
 EXIT_UNREADABLE = 1
 EXIT_USAGE = 2
@@ -29,6 +30,17 @@ class Kind(StrEnum):
     auto = "auto"
     heart = "heart"
     lung = "lung"
+
+
+class AgeBandChoice(StrEnum):
+    """stetho_signal.AGE_BANDS as command-line choices."""
+
+    adult = "adult"
+    under_1 = "under_1"
+    one_to_2 = "1_to_2"
+    two_to_5 = "2_to_5"
+    five_to_12 = "5_to_12"
+    twelve_to_16 = "12_to_16"
 
 
 def site_of(path: Path) -> str | None:
@@ -50,14 +62,27 @@ def _kind_for(path: Path, kind: Kind) -> Literal["heart", "lung"]:
     return "lung" if site_of(path) in LUNG_SITES else "heart"
 
 
-def analyse_file(path: Path, kind: Kind, thresholds: TriageThresholds) -> dict[str, Any]:
+def analyse_file(
+    path: Path, kind: Kind, thresholds: TriageThresholds, age_band: AgeBand | None = None
+) -> dict[str, Any]:
     """One file to the JSON contract: the analysis, or {"file", "error"} when it cannot be read."""
+    if not path.exists():
+        return {"file": str(path), "error": "no such file"}
+    if path.is_dir():
+        return {"file": str(path), "error": "a folder: give the audio files in it"}
     try:
         samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
-        return {"file": str(path), "error": f"cannot read audio: {exc}"}
+        # libsndfile's own words ("System error.", "Internal psf_fseek() failed.") help nobody.
+        return {
+            "file": str(path),
+            "error": "cannot read audio: not a WAV, FLAC or Ogg file, or a damaged or truncated "
+            f"one ({type(exc).__name__})",
+        }
     try:
-        result = analyze(np.asarray(samples), float(rate), _kind_for(path, kind), thresholds)
+        result = analyze(
+            np.asarray(samples), float(rate), _kind_for(path, kind), thresholds, age_band
+        )
     except SignalError as exc:
         return {"file": str(path), "error": str(exc)}
     return {"file": str(path), **result.to_dict()}
@@ -99,8 +124,9 @@ def _findings(r: dict[str, Any]) -> str:
     heart, lung = r.get("heart"), r.get("lung")
     if heart:
         rate = heart["rate_bpm"]
-        parts.append(f"HR {rate:.0f}/min" if rate is not None else "HR n/a")
-        parts += ["irregular"] if heart["irregular"] else []
+        parts.append(f"HR {rate:.0f}/min" if rate is not None else "no heart rate")
+        # A rhythm is only judged on beats that gave a rate.
+        parts += ["irregular"] if heart["irregular"] and rate is not None else []
         parts += ["murmur?"] if heart["murmur_suspected"] else []
     if lung:
         rate = lung["respiratory_rate_bpm"]
@@ -111,7 +137,7 @@ def _findings(r: dict[str, Any]) -> str:
 
 
 def analyze_command(
-    paths: Annotated[list[Path], typer.Argument(help="WAV or FLAC files, any sample rate.")],
+    paths: Annotated[list[Path], typer.Argument(help="WAV, FLAC or Ogg files, 2 to 48 kHz.")],
     kind: Annotated[
         Kind,
         typer.Option(
@@ -120,6 +146,13 @@ def analyze_command(
         ),
     ] = Kind.auto,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
+    age_band: Annotated[
+        AgeBandChoice | None,
+        typer.Option(
+            help="The patient's age band in years: a child's band triages the rates by "
+            "published paediatric ranges, adult (the default) by NEWS2."
+        ),
+    ] = None,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -137,7 +170,8 @@ def analyze_command(
             Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from exc
     thresholds = TriageThresholds()
-    results = [analyse_file(path, kind, thresholds) for path in paths]
+    band: AgeBand | None = None if age_band is None else age_band.value
+    results = [analyse_file(path, kind, thresholds, band) for path in paths]
     if as_json:
         for result in results:
             typer.echo(json.dumps(result))

@@ -62,6 +62,16 @@ def render(data: dict[str, Any], console: Console) -> None:
             d["last_level"] or "-",
         )
     console.print(table)
+    receipts = data.get("receipts")
+    if receipts:
+        age = receipts["oldest_awaiting_age_s"]
+        console.print(
+            f"hospital receipts: {receipts['awaiting']} recording(s) waiting"
+            + (f", oldest {age:.0f} s" if age is not None else "")
+            + f"; {receipts['sent_again']} sent again after {receipts['timeout_s']:.0f} s"
+            + f"; {receipts['archived']} archived since start",
+            markup=False,
+        )
     for ack in data.get("acknowledgements", []):
         console.print(
             f"acknowledged: alert {ack['alert_id']} by {ack['by']} at {ack['at']}",

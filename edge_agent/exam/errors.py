@@ -6,11 +6,16 @@ the person who asked and carries on; nothing here means the agent should stop.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from edge_agent.errors import AgentError
+from stetho_common import Response
 
 
 class ExamError(AgentError):
     """Root of the exam errors: the request is refused, the message says why."""
+
+    response: ClassVar[Response] = Response.DROP
 
 
 class UnknownExamError(ExamError):
@@ -62,3 +67,5 @@ class NotImplementedExamError(ExamError):
 class ExamStorageError(ExamError):
     """The exam database cannot be read or written (disk full or failing): the request is
     refused and nothing is half-saved; the operator must look at the disk."""
+
+    response: ClassVar[Response] = Response.RETRY

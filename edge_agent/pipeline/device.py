@@ -113,7 +113,7 @@ class DevicePipeline:
         self._live.offer(self.device.id, block)
         if self._on_demand is not None:
             self._on_demand.offer(self.device.id, block)
-        done = segmenter.feed(block.samples, block.start_time, _gaps(block))
+        done = segmenter.feed(block.samples, block.start_time, block.gaps, block.start_sample)
         for piece in segmenter.take_appended():  # an exam's recording has its own context
             ctx = _context(segmenter, piece.recording_id, self.ctx, keep=True)
             self._journal.record(ctx, segmenter.sample_rate_hz, [piece])
@@ -149,7 +149,3 @@ def _take_events(source: AudioSource, stats: DeviceStats, on_demand: OnDemand | 
             stats.battery_percent = int(event.value)
         log.info("event=device_%s device=%s value=%s", event.kind.value, source.device_id,
                  event.value)  # fmt: skip
-
-
-def _gaps(block: AudioBlock) -> tuple[tuple[int, int], ...]:
-    return tuple((g.start_sample - block.start_sample, g.length) for g in block.gaps)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from edge_agent.errors import AgentError
-from edge_agent.pipeline.audio import to_pcm16
+from edge_agent.errors import MalformedChunkError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
+from firmware_bridge.flac import to_pcm16
 from firmware_bridge.sources import AudioBlock
 
 log = logging.getLogger(__name__)
@@ -29,10 +29,6 @@ LIVE_EXPIRY_S = 5  # older than this, a chunk only adds delay to what the doctor
 _HEADER = struct.Struct("<4sIdI")
 _MAGIC = b"STL1"
 MAX_CHUNK_SAMPLES = 48000  # one second at the highest rate we accept; bounds a decoder's memory
-
-
-class MalformedChunkError(AgentError):
-    """A live payload is not a header plus whole 16-bit samples."""
 
 
 def encode_chunk(header: messages.LiveChunkHeader, pcm: NDArray[np.int16]) -> bytes:

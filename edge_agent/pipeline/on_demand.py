@@ -8,12 +8,13 @@ device loop drives either; each recording also remembers the context it was star
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edge_agent.wire.recording import Appended, Capture, CapturedGap, RecordingContext
+from edge_agent.wire.recording import Appended, Capture, Gap, RecordingContext
 
 
 @dataclass
@@ -24,7 +25,7 @@ class _Take:
     holder: str
     started_at: float | None = None
     chunks: list[NDArray[np.float32]] = field(default_factory=list)
-    gaps: list[CapturedGap] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     length: int = 0
     stop: bool = False
 
@@ -83,8 +84,10 @@ class OnDemandSegmenter:
         self,
         samples: NDArray[np.float32],
         start_time: float,
-        gaps: tuple[tuple[int, int], ...] = (),
+        gaps: Sequence[Gap] = (),
+        first_sample: int = 0,
     ) -> list[Capture]:
+        """Consume one block; `gaps` count like `first_sample` (the source block's own)."""
         take = self._take
         if take is None:
             return []
@@ -93,9 +96,10 @@ class OnDemandSegmenter:
         n = min(take.target - take.length, len(samples))
         if take.started_at is None:
             take.started_at = start_time
+        spans = ((g.start_sample - first_sample, g.length) for g in gaps)
         new_gaps = [
-            CapturedGap(take.length + lo, hi - lo)
-            for lo, hi in ((max(o, 0), min(o + g, n)) for o, g in gaps)
+            Gap(take.length + lo, hi - lo)
+            for lo, hi in ((max(o, 0), min(o + g, n)) for o, g in spans)
             if hi > lo
         ]
         chunk = np.asarray(samples[:n], dtype=np.float32)

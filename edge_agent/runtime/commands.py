@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import AgentError, RejectedInboundError
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.transport.mqtt import ReceivedMessage
 from edge_agent.wire import messages, topics
@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 MAX_INBOUND_BYTES = 16 * 1024  # an ack or a command is a few hundred bytes; refuse to parse more
 KEEP_ACKS = 500  # acknowledgements remembered for the status; older ones stay in the log
 LOG_FIRST_REJECTIONS = 20  # then one line per 1000, so a flood cannot fill the journal
-
-
-class RejectedInboundError(AgentError):
-    """An inbound message is malformed, unknown or not for us; it is dropped."""
 
 
 @dataclass(frozen=True)
@@ -115,25 +111,35 @@ class InboundHandler:
         devices: frozenset[str],
         live: LiveStreamer,
         refresh_status: Callable[[], None],
+        on_receipt: Callable[[messages.ReceiptMessage], None] | None = None,
         on_exam_answer: Callable[[messages.ExamAnswerMessage], None] | None = None,
         on_record_request: Callable[[messages.CommandMessage], None] | None = None,
     ) -> None:
         self.site, self.agent, self.devices = site, agent, devices
         self.live = live
         self.refresh_status = refresh_status  # republish the retained agent status
+        self.on_receipt = on_receipt  # the hub's receipts, when the agent waits for them
         self.on_exam_answer = on_exam_answer  # exams (edge_agent/exam): a doctor's answer
         self.on_record_request = on_record_request  # and a doctor's request to record
         self.stats = InboundStats()
 
     def subscriptions(self) -> tuple[str, ...]:
         targets = [self.agent, *sorted(self.devices)]
-        extra = (topics.exam_answers(self.site),) if self.on_exam_answer else ()
-        return (topics.acks(self.site), *extra, *(topics.command(self.site, t) for t in targets))
+        receipts = (topics.receipts(self.site),) if self.on_receipt is not None else ()
+        answers = (topics.exam_answers(self.site),) if self.on_exam_answer is not None else ()
+        return (
+            topics.acks(self.site),
+            *receipts,
+            *answers,
+            *(topics.command(self.site, t) for t in targets),
+        )
 
     def handle(self, message: ReceivedMessage) -> None:
         try:
             if message.topic == topics.acks(self.site):
                 self._acknowledge(parse_ack(message.payload))
+            elif message.topic == topics.receipts(self.site) and self.on_receipt is not None:
+                self.on_receipt(parse_receipt(message.payload, self.site))
             elif message.topic == topics.exam_answers(self.site) and self.on_exam_answer:
                 self.stats.acks += 1
                 self.on_exam_answer(parse_exam_answer(message.payload))
@@ -190,3 +196,14 @@ class InboundHandler:
             log.warning(
                 "event=inbound_rejected topic=%s reason=%r rejected_total=%d", topic, reason, n
             )
+
+
+def parse_receipt(payload: bytes, site: str) -> messages.ReceiptMessage:
+    """A hub's receipt for this care home, or RejectedInboundError saying why not."""
+    try:
+        receipt = messages.ReceiptMessage.model_validate_json(payload)
+    except ValidationError as exc:
+        raise RejectedInboundError(f"malformed receipt: {exc.error_count()} error(s)") from exc
+    if receipt.site != site:
+        raise RejectedInboundError(f"receipt for another care home ({receipt.site!r})")
+    return receipt

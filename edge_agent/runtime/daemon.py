@@ -28,9 +28,16 @@ from edge_agent.pipeline.recovery import recover_journals
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
 from edge_agent.runtime.paired import REGISTRY_POLL_S, known_keys, paired_devices
+from edge_agent.runtime.receipts import ReceiptWatch
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
-from edge_agent.runtime.status import STATUS_FILE, report_status, snapshot, write_status
+from edge_agent.runtime.status import (
+    STATUS_FILE,
+    receipts_status,
+    report_status,
+    snapshot,
+    write_status,
+)
 from edge_agent.runtime.watchdog import run_watchdog
 from edge_agent.storage.journal import (
     CaptureJournal,
@@ -86,8 +93,12 @@ class Agent:
             quota_bytes=int(storage.quota_mb * 1024 * 1024),
             alarm_fraction=storage.alarm_fraction,
             min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
+            await_receipts=storage.receipt_timeout_s > 0,
         )
         self.outbox = Outbox(store)
+        self.receipts = (
+            ReceiptWatch(self.outbox, storage.receipt_timeout_s) if store.await_receipts else None
+        )
         self.journal = CaptureJournal(
             storage.state_dir / "journal", min_free_bytes=store.min_free_disk_bytes
         )
@@ -108,6 +119,7 @@ class Agent:
             frozenset(d.id for d in config.devices),
             self.live,
             self._publish_status,
+            self.receipts.offer if self.receipts is not None else None,
             on_exam_answer=lambda a: self._spawn(self.exams.answered(a), "exam-answer"),
             on_record_request=self.exams.requested,
         )
@@ -121,7 +133,13 @@ class Agent:
 
     async def _snapshot(self) -> dict[str, Any]:
         outbox = await self.outbox.stats()
-        return snapshot(self.config, self.state, self.publisher, outbox, self.started_at)
+        data = snapshot(self.config, self.state, self.publisher, outbox, self.started_at)
+        if self.receipts is not None:
+            waiting = await self.outbox.receipt_stats()
+            data["receipts"] = receipts_status(
+                waiting, self.receipts.counts, self.receipts.timeout_s
+            )
+        return data
 
     async def run(self, notifier: Notifier | None = None) -> None:
         notifier = notifier if notifier is not None else Notifier.from_env()
@@ -142,6 +160,8 @@ class Agent:
                     name="status",
                 )
                 group.create_task(run_watchdog(notifier), name="watchdog")
+                if self.receipts is not None:
+                    group.create_task(self.receipts.run(), name="receipts")
                 if self.config.web is not None:
                     from edge_agent.web import serve  # the page's stack loads only when used
 

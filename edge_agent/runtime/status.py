@@ -17,9 +17,11 @@ from typing import Any
 
 from edge_agent import __version__
 from edge_agent.config import AgentConfig
+from edge_agent.runtime.receipts import ReceiptCounts
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
 from edge_agent.storage.outbox import OutboxStats
+from edge_agent.storage.receipts import ReceiptStats
 from edge_agent.transport.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,21 @@ def snapshot(
         "devices": devices,
         "last_alerts": state.last_alerts[-10:],
         "acknowledgements": state.acknowledgements[-10:],
+    }
+
+
+def receipts_status(
+    waiting: ReceiptStats, counts: ReceiptCounts, timeout_s: float
+) -> dict[str, Any]:
+    """How many recordings wait for the hospital's receipt, and since when."""
+    oldest = waiting.oldest_stored_at
+    return {
+        "awaiting": waiting.awaiting,
+        "oldest_awaiting_age_s": None if oldest is None else round(time.time() - oldest, 1),
+        "timeout_s": timeout_s,
+        "sent_again": waiting.resent_total,
+        "archived": counts.archived,
+        "mismatched": counts.mismatched,
     }
 
 

@@ -25,35 +25,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge_agent.errors import AgentError, PublishError
+from edge_agent.errors import ConnectError, PublishError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.tls_errors import TlsFiles, classify_tls_error, describe_tls_error
-from stetho_common import Response
 
 log = logging.getLogger(__name__)
 MAX_QUEUED_VOLATILE = 8  # packets waiting for the socket before a QoS 0 message is dropped
-
-
-class ConnectError(AgentError):
-    """The broker could not be reached or refused us; `retryable` says whether it may clear soon.
-
-    A refusal that repeats (credentials, authorisation, a certificate) is retried at the longest
-    delay: the agent never gives up, the outbox keeps everything meanwhile.
-    """
-
-    @property
-    def retryable(self) -> bool:
-        return self.response is Response.RETRY
-
-    @staticmethod
-    def of(message: str, retryable: bool) -> ConnectError:
-        return ConnectError(message) if retryable else ConnectRefusedError(message)
-
-
-class ConnectRefusedError(ConnectError):
-    """A refusal that will repeat (credentials, authorisation, a certificate): wait the longest."""
-
-    response = Response.RETRY_LATER
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import logging
 import random
 from dataclasses import dataclass
 
-from edge_agent.errors import OutboxError, PublishError
+from edge_agent.errors import ConnectError, OutboxError, PublishError
 from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
-from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from stetho_common import MAX_DELAY_S, next_delay
 
 log = logging.getLogger(__name__)

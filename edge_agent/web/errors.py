@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from edge_agent.errors import AgentError
+from stetho_common import Response
 
 
 class WebError(AgentError):
-    """Root of the page's errors."""
+    """Root of the page's errors: the request is refused and the page says why."""
+
+    response: ClassVar[Response] = Response.DROP
 
 
 class SignInError(WebError):

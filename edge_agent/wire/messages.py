@@ -177,6 +177,33 @@ class AckMessage(_Message):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class ReceiptMessage(_Message):
+    """The hub archived a recording (metadata and audio stored durably) on `.../{site}/receipts`.
+
+    The agent matches it by `recording_id` and `audio_sha256` (the SHA-256 of the FLAC bytes
+    it published) before it forgets the recording; any mismatch means the archive holds
+    different bytes, and the recording must be sent again.
+    """
+
+    schema_name: Literal["stetho.receipt"] = Field(default="stetho.receipt", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    recording_id: UUID
+    site: str
+    device: str
+    audio_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the FLAC bytes as archived"
+    )
+    pcm_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="the recording's pcm_sha256, checked by the hub against the decoded audio",
+    )
+    size_bytes: int = Field(ge=0, description="size of the archived FLAC in bytes")
+    archived_at: datetime
+    hub: str = Field(min_length=1, max_length=80, description="the hub instance that archived it")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
 CommandAction = Literal["live_start", "live_stop", "ping", "record_request"]
 MAX_LIVE_S = 1800.0
 MAX_RECORD_S = 120.0  # one site; a longer listen is live streaming, not a recording

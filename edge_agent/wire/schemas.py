@@ -20,6 +20,7 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "alert": messages.AlertMessage,
     "status": messages.StatusMessage,
     "ack": messages.AckMessage,
+    "receipt": messages.ReceiptMessage,
     "command": messages.CommandMessage,
     "live-chunk-header": messages.LiveChunkHeader,
     "exam": messages.ExamMessage,

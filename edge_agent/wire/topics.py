@@ -41,6 +41,10 @@ def exam_answers(site: str) -> str:
     return f"{ROOT}/{site}/exams/answers"
 
 
+def receipts(site: str) -> str:
+    return f"{ROOT}/{site}/receipts"
+
+
 def live(site: str, device: str) -> str:
     return f"{ROOT}/{site}/{device}/live"
 

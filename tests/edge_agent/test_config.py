@@ -122,3 +122,11 @@ def test_cli_config_check_exit_codes_and_redaction(tmp_path: Path) -> None:
     )
     assert failed.returncode == 2
     assert str(bad) in failed.stderr and "sit: unknown key" in failed.stderr
+
+
+def test_duplicate_device_ids_are_named_without_dumping_the_devices(tmp_path: Path) -> None:
+    device = MINIMAL[MINIMAL.index("[[devices]]") :]
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, MINIMAL + device))
+    assert "devices: expected unique device ids, but these repeat: s1" in str(info.value)
+    assert "{" not in str(info.value)  # no Python dict in front of the operator

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from edge_agent.config import parse_config
+from edge_agent.errors import IncompleteJournalError, JournalCorruptError
 from edge_agent.pipeline import device as device_pipeline
 from edge_agent.pipeline.capture import Segmenter
 from edge_agent.pipeline.device import DevicePipeline
@@ -23,8 +24,6 @@ from edge_agent.storage.journal import (
     MAGIC,
     NEED_DATA,
     CaptureJournal,
-    IncompleteJournalError,
-    JournalCorruptError,
     JournalDecoder,
     JournalHeader,
     RecordType,
@@ -34,7 +33,7 @@ from edge_agent.storage.journal import (
     load_journal,
     read_journal,
 )
-from edge_agent.wire.recording import Appended, CapturedGap, RecordingContext
+from edge_agent.wire.recording import Appended, Gap, RecordingContext
 from firmware_bridge.errors import LinkLostError
 from firmware_bridge.sources import AudioBlock
 from stetho_sim.synth import synthesize
@@ -44,7 +43,7 @@ CTX = RecordingContext("home-j", "pi-j", "steth-j", "res-7", "mitral", "heart")
 
 
 def pieces(
-    rid: uuid.UUID, samples: np.ndarray, block: int, gaps: tuple[CapturedGap, ...] = ()
+    rid: uuid.UUID, samples: np.ndarray, block: int, gaps: tuple[Gap, ...] = ()
 ) -> list[Appended]:
     out = []
     for start in range(0, len(samples), block):
@@ -55,7 +54,7 @@ def pieces(
 
 
 def journal_bytes(
-    samples: np.ndarray, gaps: tuple[CapturedGap, ...] = (), rid: uuid.UUID | None = None
+    samples: np.ndarray, gaps: tuple[Gap, ...] = (), rid: uuid.UUID | None = None
 ) -> tuple[bytes, JournalHeader]:
     header = JournalHeader(rid or uuid.uuid4(), 1_700_000_000.25, RATE, CTX)
     body = b"".join(encode_piece(p) for p in pieces(header.recording_id, samples, 400, gaps))
@@ -69,7 +68,7 @@ def noise(seconds: float, seed: int = 0) -> np.ndarray:
 
 def test_round_trip_keeps_samples_gaps_and_header() -> None:
     samples = noise(2.5)
-    gaps = (CapturedGap(450, 100), CapturedGap(4000, 30))
+    gaps = (Gap(450, 100), Gap(4000, 30))
     data, header = journal_bytes(samples, gaps)
     found = read_journal(data)
     assert found.header == header
@@ -96,7 +95,7 @@ def test_decoder_waits_for_whole_records_fed_byte_by_byte() -> None:
 
 def test_every_torn_tail_is_dropped_to_the_last_whole_record() -> None:
     samples = noise(0.5)
-    data, header = journal_bytes(samples, (CapturedGap(390, 20),))
+    data, header = journal_bytes(samples, (Gap(390, 20),))
     header_end = len(encode_header(header))
     for cut in range(len(data)):
         if cut < header_end:
@@ -165,7 +164,7 @@ def test_segmenter_appended_pieces_rebuild_each_capture() -> None:
     captures = []
     got: dict[uuid.UUID, list[Appended]] = {}
     for start in range(0, 700, 70):
-        captures += seg.feed(x[start : start + 70], start / 100, ((10, 5),))
+        captures += seg.feed(x[start : start + 70], start / 100, (Gap(10, 5),))
         for piece in seg.take_appended():
             got.setdefault(piece.recording_id, []).append(piece)
     assert len(captures) == 2
@@ -225,7 +224,7 @@ def test_recovery_accepts_partial_recordings_and_sorts_out_the_rest(tmp_path: Pa
     directory = state / "journal"
     directory.mkdir(parents=True)
     heart = synthesize("tachycardia", 3.0, RATE, seed=1).samples.astype(np.float32)
-    gaps = (CapturedGap(800, 40),)
+    gaps = (Gap(800, 40),)
     data, header = journal_bytes(heart, gaps)
     (directory / f"{header.recording_id}.journal").write_bytes(data + data[-300:-100])  # torn
     short, short_header = journal_bytes(noise(0.4))

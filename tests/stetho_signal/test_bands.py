@@ -7,7 +7,8 @@ import pytest
 from numpy.typing import NDArray
 from scipy import signal
 
-from stetho_signal.bands import Spectrum, smooth_resampled
+from stetho_signal import design_bandpass
+from stetho_signal.bands import Spectrum, _squared_at_bins, smooth_resampled
 from stetho_signal.filters import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
 
 FS_HZ = 4000.0
@@ -113,3 +114,11 @@ def test_an_envelope_is_computed_once_per_recording_and_cannot_be_altered() -> N
     assert spectrum.envelope(HEART_BAND_HZ, FS_HZ / 4, order=2) is not first
     with pytest.raises(ValueError):
         first[0] = 0.0
+
+
+@pytest.mark.parametrize("length", [4001, 80000, 91234])
+def test_squared_response_at_bins_matches_sosfreqz(length: int) -> None:
+    sos = design_bandpass(4000.0, (25.0, 400.0), 4)
+    freqs = np.arange(length // 2 + 1) * (4000.0 / length)
+    _, response = signal.sosfreqz(sos, worN=freqs, fs=4000.0)
+    assert np.allclose(_squared_at_bins(sos, 4000.0, length), np.abs(response) ** 2, atol=1e-11)

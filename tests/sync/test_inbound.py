@@ -9,8 +9,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge_agent.pipeline.live import LiveStreamer, MalformedChunkError, decode_chunk, encode_chunk
-from edge_agent.runtime.commands import InboundHandler, RejectedInboundError, parse_command
+from edge_agent.errors import MalformedChunkError, RejectedInboundError
+from edge_agent.pipeline.live import LiveStreamer, decode_chunk, encode_chunk
+from edge_agent.runtime.commands import InboundHandler, parse_command
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import ReceivedMessage
