@@ -87,7 +87,6 @@ def process_capture(
         ),
         analysis=analysis,
         analysis_error=error,
-        exam_id=ctx.exam_id,
     )
     props: tuple[tuple[str, str], ...] = (
         ("schema_version", str(messages.SCHEMA_VERSION)),

@@ -123,8 +123,10 @@ class TriageMessage(_Message):
     recorded_at: datetime
     level: Level
     flags: list[Flag]
+    exam_id: UUID | None = Field(default=None, description="the exam, if any (see recording)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id",)
 
 
 class AlertMessage(_Message):
@@ -145,8 +147,10 @@ class AlertMessage(_Message):
     flags: list[Flag]
     audio_topic: str
     recording_topic: str
+    exam_id: UUID | None = Field(default=None, description="the exam, if any (see recording)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id",)
 
 
 class StatusMessage(_Message):

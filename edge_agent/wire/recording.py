@@ -34,6 +34,7 @@ class WhereFields(TypedDict):
     resident: str
     auscultation_site: str
     kind: Literal["heart", "lung"]
+    exam_id: uuid.UUID | None  # messages leave it out when None (version-1 bytes)
 
 
 class IdentityFields(WhereFields):
@@ -55,9 +56,7 @@ class RecordingContext:
     resident: str
     auscultation_site: str
     kind: Literal["heart", "lung"]
-    # The exam this recording is for (None: timed monitoring). Not part of `fields()`: only
-    # the recording message and the journal carry it, the triage and alert do not.
-    exam_id: uuid.UUID | None = None
+    exam_id: uuid.UUID | None = None  # the exam this recording is for; None: timed monitoring
 
     def fields(self) -> IdentityFields:
         return IdentityFields(agent=self.agent, **self.where())
@@ -70,6 +69,7 @@ class RecordingContext:
             resident=self.resident,
             auscultation_site=self.auscultation_site,
             kind=self.kind,
+            exam_id=self.exam_id,
         )
 
     @classmethod

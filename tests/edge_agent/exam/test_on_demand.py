@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edge_agent.pipeline.on_demand import OnDemandSegmenter
-from edge_agent.wire.recording import RecordingContext
+from edge_agent.wire.recording import Gap, RecordingContext
 
 RATE = 1000
 CTX = RecordingContext("home", "pi", "steth-1", "res-1", "mitral", "heart")
@@ -21,7 +21,7 @@ def test_nothing_is_recorded_until_started_then_exactly_the_duration() -> None:
     assert seg.feed(_block(500), 0.0) == [] and seg.take_appended() == []
     rid = seg.start(CTX, 1.2, "nurse-a")
     assert seg.busy and seg.holder == "nurse-a"
-    assert seg.feed(_block(500), 10.0, ((100, 50),)) == []
+    assert seg.feed(_block(500), 10.0, (Gap(2100, 50),), first_sample=2000) == []
     assert seg.progress() == (0.5, 1.2)
     done = seg.feed(_block(1000), 10.5)
     assert len(done) == 1 and not seg.busy
