@@ -94,6 +94,8 @@ def evaluate_icbhi(data_dir: Path) -> dict[str, Any]:
                 "crackle_cycles": int((cycles[:, 2] > 0).sum()),
                 "wheeze_cycles": int((cycles[:, 3] > 0).sum()),
                 "crackles_found": len(lung.crackle_times_s),
+                "crackles_flagged": bool(result.findings.crackles),
+                "wheeze_flagged": bool(lung.wheeze),
                 "crackle_times_s": list(lung.crackle_times_s),
                 "wheeze_intervals": len(lung.wheeze_intervals_s),
                 **tally.add(lung, bool(result.findings.crackles), cycles, device),

@@ -15,7 +15,7 @@ _HALF = (0.4, 0.6)  # estimate / reference read as half the rate
 _DOUBLE = (1.7, 2.3)  # read as double the rate
 _POSITIVE_MURMUR = {"murmur", "Present"}
 _NEGATIVE_MURMUR = {"normal", "Absent"}
-_FLAG = {"crackle": "lung_crackles", "wheeze": "lung_wheeze"}
+_FLAG = {"crackle": "crackles_flagged", "wheeze": "wheeze_flagged"}  # as per_recording counts
 
 
 def issue_measures(results: dict[str, Any]) -> dict[str, Any]:
@@ -101,11 +101,12 @@ def _by_patient(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
 
 
 def _per_patient_confusion(records: list[dict[str, Any]], kind: str) -> dict[str, Any]:
-    """A patient has the sound when any recording's cycles do, is flagged when any recording is."""
+    """A patient has the sound when any recording's cycles do, is flagged when any recording is
+    (the finding, whatever the triage level: a recording sent back still counts)."""
     tp = fp = fn = tn = 0
     for recs in _by_patient(records).values():
         truth = any(r[f"{kind}_cycles"] > 0 for r in recs)
-        flagged = any(_FLAG[kind] in r["flags"] for r in recs)
+        flagged = any(r[_FLAG[kind]] for r in recs)
         tp, fp = tp + (truth and flagged), fp + (flagged and not truth)
         fn, tn = fn + (truth and not flagged), tn + (not truth and not flagged)
     return {
@@ -160,9 +161,9 @@ def _lung_patients(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "age_band": recs[0]["age_band"],
                 "recordings": len(recs),
                 "crackle_recordings": sum(r["crackle_cycles"] > 0 for r in recs),
-                "crackles_flagged": sum("lung_crackles" in r["flags"] for r in recs),
+                "crackles_flagged": sum(r["crackles_flagged"] for r in recs),
                 "wheeze_recordings": sum(r["wheeze_cycles"] > 0 for r in recs),
-                "wheezes_flagged": sum("lung_wheeze" in r["flags"] for r in recs),
+                "wheezes_flagged": sum(r["wheeze_flagged"] for r in recs),
                 "levels": [r["level"] for r in recs],
             }
         )

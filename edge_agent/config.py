@@ -62,10 +62,36 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
     return value
 
 
+# MQTT 5.0 §3.1.3.1: every server MUST accept client ids of 1-23 UTF-8 bytes of 0-9a-zA-Z and
+# MAY accept more. We also allow - _ . (our default is stetho-{site}-{agent}) and up to 128
+# characters (AWS IoT's limit; Mosquitto, EMQX and HiveMQ take 65535). Never + # / or spaces:
+# Mosquitto substitutes the client id into ACL patterns (%c), where + and # would be wildcards.
+CLIENT_ID_PATTERN = r"^(?:[0-9A-Za-z_.\-]{1,128})?$"  # empty: stetho-{site}-{agent_id}
+CLIENT_ID_MAX = 128
+
+
+def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
+    """`host`, `host:port` or `[v6-address]:port`; ValueError for anything else."""
+    host, port = text, default_port
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or (len(text) > end + 1 and text[end + 1] != ":"):
+            raise ValueError(f"not host or host:port: {text!r}")
+        host = text[1:end]
+        if len(text) > end + 2:
+            port = int(text[end + 2 :])
+    elif text.count(":") == 1:
+        host, _, digits = text.partition(":")
+        port = int(digits)
+    if not host or not 1 <= port <= 65535 or any(c.isspace() for c in host):
+        raise ValueError(f"not host or host:port (port 1-65535): {text!r}")
+    return host, port
+
+
 class BrokerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
-    client_id: str = ""
+    client_id: str = Field(default="", pattern=CLIENT_ID_PATTERN)
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     tls: bool = False
@@ -76,6 +102,24 @@ class BrokerConfig(_Strict):
     password: SecretStr | None = None
     password_file: Path | None = None
     max_inflight: int = Field(default=20, ge=1, le=1000)
+    # Ordered failover list ("host" or "host:port", port defaulting to `port`); when set it
+    # replaces `host`. The agent moves on after 3 failures in a row and comes back to the
+    # first after `failback_s` on another.
+    hosts: list[str] = Field(default_factory=list, max_length=16)
+    failback_s: float = Field(default=300, ge=1)
+
+    @_field_validator("hosts")
+    @classmethod
+    def _endpoints(cls, hosts: list[str], info: ValidationInfo) -> list[str]:
+        for entry in hosts:
+            parse_endpoint(entry, int(info.data.get("port", 1883)))
+        return hosts
+
+    def endpoints(self) -> list[tuple[str, int]]:
+        """The brokers to use, in order: `hosts`, or else `host:port`."""
+        if not self.hosts:
+            return [(self.host, self.port)]
+        return [parse_endpoint(entry, self.port) for entry in self.hosts]
 
     @_field_validator("ca_file", "cert_file", "key_file", "password_file")
     @classmethod
@@ -304,6 +348,22 @@ class AgentConfig(_Strict):
         if duplicates:
             raise ValueError(f"unique device ids, but these repeat: {', '.join(duplicates)}")
         return devices
+
+    @model_validator(mode="after")
+    def _agent_is_no_device(self) -> AgentConfig:
+        # Agent and devices share the status topic tree (stetho/v1/{site}/{id}/status): an agent
+        # named like a device would overwrite that device's retained status with its last will.
+        if any(d.id == self.agent_id for d in self.devices):
+            raise ValueError(f"agent_id {self.agent_id!r} is also a device id; choose another")
+        if not self.broker.client_id and len(self.default_client_id()) > CLIENT_ID_MAX:
+            raise ValueError(
+                f"the client id stetho-{{site}}-{{agent_id}} would be longer than {CLIENT_ID_MAX} "
+                "characters; set a shorter [broker] client_id"
+            )
+        return self
+
+    def default_client_id(self) -> str:
+        return f"stetho-{self.site}-{self.agent_id}"
 
     def mqtt_password(self) -> str | None:
         """The broker password, by the one precedence of `BrokerConfig.secret`."""

@@ -115,3 +115,29 @@ class ConnectRefusedError(ConnectError):
     """A refusal that will repeat (credentials, authorisation, a certificate): wait the longest."""
 
     response = Response.RETRY_LATER
+
+
+class LinkLostError(PublishError):
+    """An accepted connection ended; `reason` says why (the broker's DISCONNECT reason, if any)."""
+
+    def __init__(self, reason: str, code: int | None = None, by_broker: bool = False) -> None:
+        self.reason = reason
+        self.code = code
+        self.by_broker = by_broker
+        super().__init__(f"connection lost: {reason}")
+
+
+class LinkRefusedError(LinkLostError):
+    """The broker ended the connection in a way that repeats (not authorised, quota, taken over,
+    a protocol error on our side): reconnecting at once would only repeat it. Wait the longest."""
+
+    response = Response.RETRY_LATER
+
+
+class SubscriptionRefusedError(PublishError):
+    """The broker refused a subscription (SUBACK reason >= 0x80): acks and commands cannot
+    arrive, but recordings can still go out, so the link stays up and an alarm says so."""
+
+    def __init__(self, reasons: str) -> None:
+        self.reasons = reasons
+        super().__init__(f"subscription refused: {reasons}")

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from edge_agent.cli._common import DEFAULT_CONFIG, load_or_exit
 from edge_agent.cli.plot import check_available as check_plots_available
 from edge_agent.cli.plot import render_png
 from edge_agent.config import HEART_SITES, LUNG_SITES
@@ -20,6 +21,7 @@ from edge_agent.errors import PlotUnavailableError
 from firmware_bridge.errors import MalformedFrameError
 from firmware_bridge.flac import SITE_TAG
 from firmware_bridge.flac_tags import read_vorbis_comments
+from stetho_common.console import fail
 from stetho_signal import AgeBand, SignalError, TriageThresholds, analyze
 
 EXIT_UNREADABLE = 1
@@ -136,6 +138,15 @@ def _findings(r: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _thresholds(config: Path | None) -> TriageThresholds:
+    """The thresholds the agent would triage with: the same file, the same numbers."""
+    if config is None and DEFAULT_CONFIG.is_file():
+        config = DEFAULT_CONFIG
+    if config is None:
+        return TriageThresholds()
+    return load_or_exit(config).analysis.triage_thresholds()
+
+
 def analyze_command(
     paths: Annotated[list[Path], typer.Argument(help="WAV, FLAC or Ogg files, 2 to 48 kHz.")],
     kind: Annotated[
@@ -161,15 +172,24 @@ def analyze_command(
             metavar="DIR",
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="STETHO_CONFIG",
+            help="Triage with this agent configuration's [analysis.thresholds] (default: "
+            f"{DEFAULT_CONFIG} when it exists, else the documented defaults).",
+        ),
+    ] = None,
 ) -> None:
     """Analyse recordings: quality, heart or lung findings and triage, with reasons."""
     if plot is not None:
         try:
             check_plots_available()
         except PlotUnavailableError as exc:
-            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(EXIT_USAGE) from exc
-    thresholds = TriageThresholds()
+            fail(str(exc), "usage")
+    thresholds = _thresholds(config)
     band: AgeBand | None = None if age_band is None else age_band.value
     results = [analyse_file(path, kind, thresholds, band) for path in paths]
     if as_json:

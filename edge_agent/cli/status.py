@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
 from edge_agent.runtime.status import STATUS_FILE, STATUS_INTERVAL_S
 
 EXIT_NOT_RUNNING = 3
+EXIT_STALE = 4  # running, but its status file is old: what it shows is not now
 STALE_AFTER_S = 4 * STATUS_INTERVAL_S
 
 
@@ -79,6 +81,18 @@ def render(data: dict[str, Any], console: Console) -> None:
         )
 
 
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # someone else's process (the service user): it exists
+    except OSError:
+        return False
+    return True
+
+
 def status_command(
     config: ConfigOption = DEFAULT_CONFIG,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
@@ -96,10 +110,21 @@ def status_command(
         )
         raise typer.Exit(EXIT_NOT_RUNNING) from exc
     age = time.time() - data["updated_at"]
-    data["running"] = age < STALE_AFTER_S and data.get("stopped_at") is None
+    fresh = age < STALE_AFTER_S and data.get("stopped_at") is None
+    # A running agent that cannot write (a full disk) leaves an old file: say it is stale rather
+    # than show its free space and alarms from before as if they were now (issue 18).
+    data["stale"] = not fresh and data.get("stopped_at") is None and _alive(data.get("pid"))
+    data["running"] = fresh or data["stale"]
     if as_json:
         typer.echo(json.dumps(data))
     else:
+        if data["stale"]:
+            console.print(
+                f"[bold red]STALE[/]: agent pid {data['pid']} is running but has not written "
+                f"{path} for {age:.0f} s (disk full?); what follows is from "
+                f"{_when(data['updated_at'])}",
+                highlight=False,
+            )
         render(data, console)
         if not data["running"]:
             stopped = data.get("stopped_at")
@@ -107,3 +132,5 @@ def status_command(
             console.print(f"[bold red]not running[/]: {why}")
     if not data["running"]:
         raise typer.Exit(EXIT_NOT_RUNNING)
+    if data["stale"]:
+        raise typer.Exit(EXIT_STALE)

@@ -21,6 +21,7 @@ from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.storage.journal import CaptureJournal
 from edge_agent.wire.recording import Capture, RecordingContext
 from firmware_bridge.sources import AudioBlock, AudioSource, DeviceEvent, EventKind
+from stetho_common import quote
 
 __all__ = ["Accept", "DevicePipeline", "OnDemand"]
 
@@ -148,4 +149,4 @@ def _take_events(source: AudioSource, stats: DeviceStats, on_demand: OnDemand | 
         if event.kind is EventKind.BATTERY:
             stats.battery_percent = int(event.value)
         log.info("event=device_%s device=%s value=%s", event.kind.value, source.device_id,
-                 event.value)  # fmt: skip
+                 quote(event.value))  # fmt: skip

@@ -21,6 +21,7 @@ from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from firmware_bridge.flac import to_pcm16
 from firmware_bridge.sources import AudioBlock
+from stetho_common import quote
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,10 @@ class LiveStreamer:
         if session is None:
             self.sessions[device] = LiveSession(device, requested_by, deadline)
             log.info(
-                "event=live_started device=%s by=%s timeout_s=%.0f", device, requested_by, timeout_s
+                "event=live_started device=%s by=%s timeout_s=%.0f",
+                device,
+                quote(requested_by),
+                timeout_s,
             )
         else:
             session.deadline = deadline
@@ -96,7 +100,7 @@ class LiveStreamer:
             log.info(
                 "event=live_stopped device=%s reason=%s chunks_sent=%d chunks_dropped=%d",
                 device,
-                reason,
+                quote(reason),
                 session.sent,
                 session.dropped,
             )

@@ -25,6 +25,7 @@ from edge_agent.pipeline.device import DevicePipeline
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.pipeline.recordings import ProcessedRecording
 from edge_agent.pipeline.recovery import recover_journals
+from edge_agent.pipeline.salvage_check import check_salvaged_recording
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
 from edge_agent.runtime.paired import REGISTRY_POLL_S, known_keys, paired_devices
@@ -44,6 +45,7 @@ from edge_agent.storage.journal import (
     list_journals,
 )
 from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.salvage import open_outbox
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
 from edge_agent.transport.settings import broker_settings
@@ -57,7 +59,7 @@ STATUS_QOS = 1
 
 
 def mqtt_settings(config: AgentConfig, subscriptions: tuple[str, ...] = ()) -> MqttSettings:
-    client_id = config.broker.client_id or f"stetho-{config.site}-{config.agent_id}"
+    client_id = config.broker.client_id or config.default_client_id()
     offline = status_message(config, "offline", None)
     return broker_settings(config.broker, client_id, subscriptions=subscriptions, will=offline)
 
@@ -88,13 +90,18 @@ class Agent:
         self.config = config
         self.state = AgentState()
         storage = config.storage
-        store = OutboxStore(
-            storage.state_dir / "outbox.sqlite3",
-            quota_bytes=int(storage.quota_mb * 1024 * 1024),
-            alarm_fraction=storage.alarm_fraction,
-            min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
-            await_receipts=storage.receipt_timeout_s > 0,
+        store, check = open_outbox(
+            storage.state_dir,
+            lambda path: OutboxStore(
+                path,
+                quota_bytes=int(storage.quota_mb * 1024 * 1024),
+                alarm_fraction=storage.alarm_fraction,
+                min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
+                await_receipts=storage.receipt_timeout_s > 0,
+            ),
+            verify=check_salvaged_recording,
         )
+        self.state.outbox_check = check.as_status() if check.alarm else None
         self.outbox = Outbox(store)
         self.receipts = (
             ReceiptWatch(self.outbox, storage.receipt_timeout_s) if store.await_receipts else None
@@ -127,9 +134,16 @@ class Agent:
         settings = mqtt_settings(config, self.inbound.subscriptions())
         self.publisher = Publisher(settings, self.outbox, settings.will)
         self.thresholds = config.analysis.triage_thresholds()
-        self.accept = Acceptor(self.outbox, self.thresholds, self._set_alarm, self._stored)
+        self.accept = Acceptor(self.outbox, self.thresholds, self._set_alarm, self._accepted)
         self.started_at = time.time()
         self.devices: list[DeviceConfig] = list(config.devices)  # + paired ones, as they come
+
+    def _accepted(self, recording: ProcessedRecording) -> None:
+        self.state.recordings.append(recording)
+        if recording.alert_id is not None:
+            self.inbound.alert_raised(recording.alert_id)
+        if recording.recording.exam_id is not None:  # the page shows it on its exam
+            self._spawn(self.exams.recorded(recording), "exam-recorded")
 
     async def _snapshot(self) -> dict[str, Any]:
         outbox = await self.outbox.stats()
@@ -145,6 +159,8 @@ class Agent:
         notifier = notifier if notifier is not None else Notifier.from_env()
         self._publish_status()
         try:
+            alerts = await self.outbox.payloads_on(topics.alerts(self.config.site))
+            self.inbound.remember_alerts(alerts)  # acks may come for alerts sent before a restart
             leftovers = await self._leftover_journals()
             await self.exams.recover()
             async with asyncio.TaskGroup() as group:
@@ -179,11 +195,6 @@ class Agent:
             self.outbox.close()
             self.exams.store.close()
 
-    def _stored(self, processed: ProcessedRecording) -> None:
-        self.state.recordings.append(processed)
-        if processed.recording.exam_id is not None:
-            self._spawn(self.exams.recorded(processed), "exam-recorded")
-
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._spawned.add(task)
@@ -213,6 +224,8 @@ class Agent:
         detail: dict[str, object] = {"acknowledged": self.state.acknowledgements[-10:]}
         if self.state.outbox_alarm:
             detail["alarm"] = self.state.outbox_alarm
+        if self.state.outbox_check:  # a damaged or lost outbox, found on start (issue 18)
+            detail["outbox_check"] = self.state.outbox_check["alarm"]
         self.publisher.set_state(status_message(self.config, "online", None, detail))
 
     def _set_alarm(self, alarm: str | None) -> None:

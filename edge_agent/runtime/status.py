@@ -39,7 +39,6 @@ def snapshot(
     """Plain data for status.json; no secret and no resident reference in it."""
     now = time.time()
     publisher = link.stats
-    settings = link.settings
     devices = {
         device_id: {
             "connected": stats.connected,
@@ -59,12 +58,16 @@ def snapshot(
         "started_at": started_at,
         "updated_at": now,
         "broker": {
-            "host": settings.host,
-            "port": settings.port,
+            "host": link.hosts.current[0],  # the broker in use (broker.hosts fails over)
+            "port": link.hosts.current[1],
             "connected": publisher.connected,
             "connects": publisher.connects,
             "published": publisher.published,
             "last_error": publisher.last_error or None,
+            "losses": publisher.losses,
+            "alarm": publisher.alarm,
+            "too_large": publisher.too_large,
+            "packet_alarm": publisher.packet_alarm,
         },
         "outbox": {
             "pending": outbox.pending,
@@ -75,8 +78,15 @@ def snapshot(
             "quota_bytes": outbox.quota_bytes,
             "free_disk_bytes": outbox.free_disk_bytes,
             "alarm": state.outbox_alarm,
+            "check": state.outbox_check,
         },
         "devices": devices,
+        "inbound": {
+            "acks": state.inbound.acks,
+            "commands": state.inbound.commands,
+            "rejected": state.inbound.rejected,
+            "unknown_alerts": state.inbound.unknown_alerts,
+        },
         "last_alerts": state.last_alerts[-10:],
         "acknowledgements": state.acknowledgements[-10:],
     }

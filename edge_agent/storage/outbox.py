@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from edge_agent.errors import OutboxError, OutboxFullError
 from edge_agent.storage import receipts
+from stetho_common.private_files import private_dir, private_file
 
 T = TypeVar("T")
 
@@ -130,6 +131,10 @@ class OutboxStore:
         min_free_disk_bytes: int = 32 * 1024 * 1024,
         await_receipts: bool = False,
     ) -> None:
+        private_dir(path.parent)  # the state directory holds health data: 0700
+        for suffix in ("", "-wal", "-shm"):  # SQLite gives its WAL and -shm the file's mode
+            if suffix == "" or Path(f"{path}{suffix}").exists():
+                private_file(Path(f"{path}{suffix}"))
         path.parent.mkdir(parents=True, exist_ok=True)
         self.await_receipts = await_receipts
         self.path = path
@@ -234,6 +239,14 @@ class OutboxStore:
             "SELECT 1 FROM messages WHERE recording_id = ? LIMIT 1", (recording_id,)
         ).fetchone()
         return row is not None
+
+    def payloads_on(self, topic: str) -> list[bytes]:
+        """Payloads of every stored message on `topic`, sent or not, oldest first."""
+        cursor = self._reader.execute(
+            "SELECT payload FROM messages JOIN payloads USING (seq) WHERE topic = ? ORDER BY seq",
+            (topic,),
+        )
+        return [bytes(row[0]) for row in cursor.fetchall()]
 
     def pending(self, limit: int, after_seq: int = 0) -> list[StoredMessage]:
         """The oldest unsent messages after `after_seq` (reader connection, committed rows)."""
@@ -383,6 +396,10 @@ class Outbox:
         loop = asyncio.get_running_loop()
         read = self.store.pending
         result = await loop.run_in_executor(self._read_executor, read, limit, after_seq)
+        return result
+
+    async def payloads_on(self, topic: str) -> list[bytes]:
+        result: list[bytes] = await self._call(self.store.payloads_on, topic)
         return result
 
     async def mark_sent_many(self, seqs: list[int]) -> None:

@@ -7,11 +7,12 @@ because base64 would add a third to every recording on a rural uplink.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION: Literal[1] = 1
 JSON_CONTENT_TYPE = "application/json"
@@ -176,7 +177,7 @@ class AckMessage(_Message):
     alert_id: UUID
     by: str = Field(min_length=1, max_length=80, description="who acknowledged (doctor's id)")
     note: str | None = Field(default=None, max_length=1000)
-    at: datetime
+    at: AwareDatetime = Field(description="when it was sent; with a time zone")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -229,7 +230,7 @@ class CommandMessage(_Message):
         default=120.0, gt=0, le=MAX_LIVE_S, description="live_start: stop streaming after this"
     )
     by: str = Field(min_length=1, max_length=80)
-    at: datetime
+    at: AwareDatetime = Field(description="when it was sent; with a time zone")
     resident: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
@@ -265,6 +266,27 @@ class LiveChunkHeader(_Message):
     seq: int = Field(ge=0, lt=2**32)
     captured_at: float = Field(description="Unix time (s) of the chunk's first sample")
     sample_rate_hz: int = Field(gt=0, lt=2**32)
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice: which one counts differs between parsers."""
+
+
+def refuse_duplicate_keys(payload: bytes) -> None:
+    """Raise DuplicateKeyError (or ValueError for bad JSON) if any object repeats a key.
+
+    RFC 8259 §4 only says names "SHOULD be unique"; Python keeps the last, other parsers the
+    first, so a message could mean one thing to the agent and another to the hub.
+    """
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [k for k, _ in items]
+        if len(set(keys)) != len(keys):
+            repeated = sorted({k for k in keys if keys.count(k) > 1})
+            raise DuplicateKeyError(f"duplicate key(s) {', '.join(repeated)}")
+        return dict(items)
+
+    json.loads(payload, object_pairs_hook=pairs)
 
 
 ExamEvent = Literal["opened", "site_recorded", "closed", "abandoned"]
@@ -315,7 +337,7 @@ class ExamAnswerMessage(_Message):
     by: str = Field(min_length=1, max_length=80, description="the doctor's id")
     disposition: Disposition
     note: str | None = Field(default=None, max_length=1000)
-    at: datetime
+    at: AwareDatetime = Field(description="when it was sent; with a time zone")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

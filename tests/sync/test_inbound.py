@@ -51,6 +51,7 @@ def test_ack_is_remembered_and_live_runs_until_stop_or_timeout() -> None:
     now = [100.0]
     inbound = handler(sent, now)
     ack = valid_ack()
+    inbound.alert_raised(str(ack["alert_id"]))  # acks for alerts it never raised are refused
     inbound.handle(received(topics.acks(SITE), json.dumps(ack).encode()))
     assert inbound.stats.acknowledged[str(ack["alert_id"])].by == "dr-test"
 
