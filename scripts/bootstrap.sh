@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
-APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1)
+APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1 chromium chromium-driver)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
