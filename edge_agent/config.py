@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -194,10 +195,23 @@ def kind_at_site(site: str) -> Literal["heart", "lung"]:
 
 class _DeviceBase(_Strict):
     id: Slug
-    resident: Slug = Field(description="opaque resident reference, never a name")
+    # Timed monitoring (continuous surveillance of one resident at one site) is explicit;
+    # without it the stethoscope records on demand, for exams (edge_agent/exam). `schedule`
+    # is the key's older name, still read.
+    monitoring: ScheduleConfig | None = Field(
+        default=None, validation_alias=AliasChoices("monitoring", "schedule")
+    )
+    resident: Slug | None = Field(
+        default=None, description="monitoring: opaque resident reference, never a name"
+    )
     auscultation_site: AuscultationSite = "mitral"
     analysis_kind: Literal["heart", "lung"] = "heart"  # from the site when left out
-    schedule: ScheduleConfig
+
+    @model_validator(mode="after")
+    def _monitoring_needs_resident(self) -> _DeviceBase:
+        if self.monitoring is not None and self.resident is None:
+            raise ValueError("a resident (opaque reference) for timed monitoring")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -288,6 +302,33 @@ class AnalysisConfig(_Strict):
         return TriageThresholds(**values.model_dump())
 
 
+class ExamConfig(_Strict):
+    """Recordings taken for exams (edge_agent/exam)."""
+
+    duration_s: float = Field(default=15.0, ge=1, le=120, description="one site's recording")
+
+
+class WebConfig(_Strict):
+    """The nurses' page (edge_agent/web), served by the agent; off unless configured."""
+
+    listen_host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    tls_cert_file: Path | None = None  # with tls_key_file: HTTPS with the Pi's own certificate
+    tls_key_file: Path | None = None
+    session_hours: float = Field(default=12, gt=0, le=24 * 7)
+
+    @_field_validator("tls_cert_file", "tls_key_file")
+    @classmethod
+    def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return BrokerConfig._exists(value, info)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> WebConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file together, or neither")
+        return self
+
+
 class AgentConfig(_Strict):
     site: Slug
     agent_id: Slug = "agent"
@@ -295,6 +336,8 @@ class AgentConfig(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     devices: list[DeviceConfig] = Field(default_factory=list)
+    exam: ExamConfig = Field(default_factory=ExamConfig)
+    web: WebConfig | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @_field_validator("devices")
@@ -392,6 +435,8 @@ def load_config(path: Path) -> AgentConfig:
         _check_secret_permissions(config.broker.password_file, "broker.password_file")
     if config.broker.key_file is not None:
         _check_secret_permissions(config.broker.key_file, "broker.key_file")
+    if config.web is not None and config.web.tls_key_file is not None:
+        _check_secret_permissions(config.web.tls_key_file, "web.tls_key_file")
     return config
 
 

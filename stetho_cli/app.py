@@ -25,6 +25,9 @@ def _root(
 
 def demo(
     seconds: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 40.0,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Keep running with the nurses' page, until Ctrl-C.")
+    ] = False,
 ) -> None:
     """Run the agent with simulated stethoscopes, a private broker and a doctor's subscriber."""
     import asyncio
@@ -36,6 +39,16 @@ def demo(
     from stetho_cli.demo import run_demo
 
     setup_logging("warning")
+    if serve:
+        from stetho_cli.demo_serve import serve_demo
+
+        try:
+            asyncio.run(serve_demo(Console()))
+        except KeyboardInterrupt:
+            return
+        except AgentError as exc:
+            fail(str(exc))
+        return
     try:
         ok = asyncio.run(run_demo(seconds, Console()))
     except AgentError as exc:

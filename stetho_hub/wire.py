@@ -8,10 +8,9 @@ refused with a short, stable reason code that the service counts.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
@@ -25,10 +24,8 @@ from stetho_hub.errors import MalformedMessageError
 MAX_AUDIO_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_EXAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 
-# Topic filters the hub subscribes to (docs/mqtt.md §1). The exam topic is assumed at the
-# site level, like triage and alerts, with a per-agent form accepted too.
+# Topic filters the hub subscribes to (docs/mqtt.md §1).
 SUBSCRIPTIONS: tuple[str, ...] = (
     f"{topics.ROOT}/+/+/recordings",
     f"{topics.ROOT}/+/+/recordings/audio",
@@ -36,7 +33,6 @@ SUBSCRIPTIONS: tuple[str, ...] = (
     f"{topics.ROOT}/+/alerts",
     f"{topics.ROOT}/+/acks",
     f"{topics.ROOT}/+/exams",
-    f"{topics.ROOT}/+/+/exams",
     f"{topics.ROOT}/+/+/status",
 )
 
@@ -59,9 +55,8 @@ class RecordingMeta:
 
     @property
     def exam_id(self) -> str | None:
-        # `exam_id` arrives with the care-home exam (issue 14); older agents do not send it.
-        value = getattr(self.message, "exam_id", None)
-        return str(value) if value is not None else None
+        # Recordings of timed monitoring, and those of older agents, have none.
+        return str(self.message.exam_id) if self.message.exam_id is not None else None
 
 
 @dataclass(frozen=True)
@@ -100,7 +95,7 @@ class StatusItem:
 
 @dataclass(frozen=True)
 class ExamItem:
-    """A `stetho.exam` message, kept as sent: its full model arrives with issue 14."""
+    """A `stetho.exam` message (opened, a site recorded, closed), kept as sent."""
 
     exam_id: str
     site: str
@@ -170,8 +165,6 @@ def _source_level(site: str, source: str, leaf: str, payload: bytes) -> Incoming
         _same(site, status.site, "site")
         _same(source, status.device if status.device is not None else status.agent, "source")
         return StatusItem(source, status, payload)
-    if leaf == "exams":
-        return _exam(site, payload)
     raise MalformedMessageError("unexpected_topic")
 
 
@@ -199,18 +192,9 @@ def _audio(
 
 
 def _exam(site: str, payload: bytes) -> ExamItem:
-    try:
-        document: Any = json.loads(payload.decode("utf-8"))  # UTF-8 only, as stored
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedMessageError("invalid_exam", "not JSON") from None
-    if not isinstance(document, dict) or document.get("schema") != "stetho.exam":
-        raise MalformedMessageError("invalid_exam", "schema is not stetho.exam")
-    exam_id = document.get("exam_id")
-    if not isinstance(exam_id, str) or not _EXAM_ID.match(exam_id):
-        raise MalformedMessageError("invalid_exam", "exam_id")
-    if "site" in document:
-        _same(site, document["site"], "site")
-    return ExamItem(exam_id, site, payload)
+    exam = _parse(messages.ExamMessage, payload, "exam")
+    _same(site, exam.site, "site")
+    return ExamItem(str(exam.exam_id), site, payload)
 
 
 def _parse(model: type[_M], payload: bytes, kind: str) -> _M:

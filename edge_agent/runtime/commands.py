@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from edge_agent.errors import RejectedInboundError
+from edge_agent.errors import AgentError, RejectedInboundError
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.transport.mqtt import ReceivedMessage
 from edge_agent.wire import messages, topics
@@ -64,6 +64,14 @@ def parse_ack(payload: bytes) -> messages.AckMessage:
         raise RejectedInboundError(f"invalid ack: {_first_error(exc)}") from exc
 
 
+def parse_exam_answer(payload: bytes) -> messages.ExamAnswerMessage:
+    _check_json(payload)
+    try:
+        return messages.ExamAnswerMessage.model_validate_json(payload, strict=True)
+    except ValidationError as exc:
+        raise RejectedInboundError(f"invalid exam answer: {_first_error(exc)}") from exc
+
+
 def parse_command(
     topic: str,
     payload: bytes,
@@ -88,7 +96,7 @@ def parse_command(
         raise RejectedInboundError(f"command for unknown target {target!r}")
     if command.device is not None and command.device not in devices:
         raise RejectedInboundError(f"command for unknown device {command.device!r}")
-    if command.device is None and command.action != "ping":
+    if command.device is None and command.action not in ("ping", "record_request"):
         raise RejectedInboundError(f"{command.action} on the agent topic needs a device")
     return command.device, command
 
@@ -138,11 +146,15 @@ class InboundHandler:
         live: LiveStreamer,
         refresh_status: Callable[[], None],
         on_receipt: Callable[[messages.ReceiptMessage], None] | None = None,
+        on_exam_answer: Callable[[messages.ExamAnswerMessage], None] | None = None,
+        on_record_request: Callable[[messages.CommandMessage], None] | None = None,
     ) -> None:
         self.site, self.agent, self.devices = site, agent, devices
         self.live = live
         self.refresh_status = refresh_status  # republish the retained agent status
         self.on_receipt = on_receipt  # the hub's receipts, when the agent waits for them
+        self.on_exam_answer = on_exam_answer  # exams (edge_agent/exam): a doctor's answer
+        self.on_record_request = on_record_request  # and a doctor's request to record
         self.stats = InboundStats()
         self._alerts: OrderedDict[str, None] = OrderedDict()
 
@@ -165,9 +177,11 @@ class InboundHandler:
     def subscriptions(self) -> tuple[str, ...]:
         targets = [self.agent, *sorted(self.devices)]
         receipts = (topics.receipts(self.site),) if self.on_receipt is not None else ()
+        answers = (topics.exam_answers(self.site),) if self.on_exam_answer is not None else ()
         return (
             topics.acks(self.site),
             *receipts,
+            *answers,
             *(topics.command(self.site, t) for t in targets),
         )
 
@@ -177,6 +191,9 @@ class InboundHandler:
                 self._acknowledge(parse_ack(message.payload))
             elif message.topic == topics.receipts(self.site) and self.on_receipt is not None:
                 self.on_receipt(parse_receipt(message.payload, self.site))
+            elif message.topic == topics.exam_answers(self.site) and self.on_exam_answer:
+                self.stats.acks += 1
+                self.on_exam_answer(parse_exam_answer(message.payload))
             else:
                 device, command = parse_command(
                     message.topic, message.payload, self.site, self.agent, self.devices
@@ -223,6 +240,13 @@ class InboundHandler:
             self.live.start(device, command.timeout_s, command.by)
         elif command.action == "live_stop" and device is not None:
             self.live.stop(device, f"asked by {command.by}")
+        elif command.action == "record_request":
+            if self.on_record_request is None:
+                raise RejectedInboundError("record_request: this agent takes no exams")
+            try:
+                self.on_record_request(command)
+            except AgentError as exc:  # e.g. an unknown site: refused like any bad command
+                raise RejectedInboundError(f"record_request refused: {exc}") from exc
 
     def _reject(self, topic: str, reason: str) -> None:
         self.stats.rejected += 1

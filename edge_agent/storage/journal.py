@@ -86,6 +86,8 @@ def encode_header(header: JournalHeader) -> bytes:
         "started_at": header.started_at,
         "sample_rate_hz": header.sample_rate_hz,
         **dict(header.context.fields()),
+        # JSON has no UUID; None (timed monitoring) stays null.
+        "exam_id": str(header.context.exam_id) if header.context.exam_id else None,
     }
     return MAGIC + _frame(RecordType.HEADER, json.dumps(document).encode())
 

@@ -87,3 +87,15 @@ def make_recording(
         analysis_error=None if analysed else "recording shorter than 1 s",
     )
     return WireRecording(rid, meta, flac, site, device)
+
+
+def exam_json(exam_id: str, state: str = "open", site: str = SITE) -> bytes:
+    """A `stetho.exam` message as the care home's agent sends it."""
+    event = {"open": "opened", "recording": "site_recorded", "done": "closed"}[state]
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    exam = messages.ExamMessage(
+        exam_id=uuid.UUID(exam_id), event=event, state=state, site=site, agent=AGENT,
+        resident="res-1", staff="nurse-1", reason="short of breath", protocol="heart-4",
+        age_band="adult", sites=[], opened_at=at, closed_at=None, at=at,
+    )  # fmt: skip
+    return messages.to_json(exam)

@@ -20,7 +20,9 @@ from stetho_hub.storage import (
     migrate,
     summary,
 )
-from tests.stetho_hub.factory import make_recording
+from tests.stetho_hub.factory import exam_json, make_recording
+
+EXAM = "3f2b8c1e-0a4d-4e5f-9b6a-7c8d9e0f1a2b"
 
 
 def _meta(seed: int = 0) -> wire.RecordingMeta:
@@ -108,8 +110,8 @@ def test_alerts_triage_acks_exams_status_are_idempotent(archive: Archive) -> Non
     items = [
         wire.classify(topic, payload)
         for topic, payload in [
-            ("stetho/v1/home-a/exams", b'{"schema":"stetho.exam","exam_id":"e1","site":"home-a"}'),
-            ("stetho/v1/home-a/exams", b'{"schema":"stetho.exam","exam_id":"e1","state":"done"}'),
+            ("stetho/v1/home-a/exams", exam_json(EXAM, "open")),
+            ("stetho/v1/home-a/exams", exam_json(EXAM, "done")),
             ("stetho/v1/home-a/pi-a/status", _status("online", "2026-12-01T10:00:00Z")),
             ("stetho/v1/home-a/acks", _ack()),
         ]
@@ -124,8 +126,8 @@ def test_alerts_triage_acks_exams_status_are_idempotent(archive: Archive) -> Non
     assert not archive.store(older).new
     with archive.db.transaction() as tx:
         assert tx.one("SELECT state FROM status WHERE source = 'pi-a'") == ("online",)
-        assert tx.one("SELECT payload FROM exams WHERE exam_id = 'e1'") == (
-            '{"schema":"stetho.exam","exam_id":"e1","state":"done"}',
+        assert tx.one("SELECT payload FROM exams WHERE exam_id = ?", (EXAM,)) == (
+            exam_json(EXAM, "done").decode(),
         )
 
 

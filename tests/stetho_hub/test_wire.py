@@ -6,9 +6,10 @@ import pytest
 
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError
-from tests.stetho_hub.factory import make_recording
+from tests.stetho_hub.factory import exam_json, make_recording
 
 REC = make_recording(0)
+EXAM = "3f2b8c1e-0a4d-4e5f-9b6a-7c8d9e0f1a2b"
 
 
 def test_every_kind_is_recognised_by_its_topic() -> None:
@@ -17,8 +18,8 @@ def test_every_kind_is_recognised_by_its_topic() -> None:
     assert meta.exam_id is None
     audio = wire.classify(REC.audio_topic, REC.flac, REC.properties, "audio/flac")
     assert isinstance(audio, wire.RecordingAudio) and audio.recording_id == REC.recording_id
-    exam = wire.classify("stetho/v1/home-a/pi-a/exams", b'{"schema":"stetho.exam","exam_id":"x"}')
-    assert isinstance(exam, wire.ExamItem) and exam.exam_id == "x"
+    exam = wire.classify("stetho/v1/home-a/exams", exam_json(EXAM))
+    assert isinstance(exam, wire.ExamItem) and exam.exam_id == EXAM
 
 
 @pytest.mark.parametrize(
@@ -35,11 +36,8 @@ def test_every_kind_is_recognised_by_its_topic() -> None:
         ("stetho/v1/home-a/steth-b/recordings", REC.meta_json, "topic_mismatch"),
         ("stetho/v1/home-a/exams", b'{"schema":"stetho.exam","exam_id":"a/b"}', "invalid_exam"),
         ("stetho/v1/home-a/exams", '{"schema":"stetho.exam"}'.encode("utf-16"), "invalid_exam"),
-        (
-            "stetho/v1/home-a/exams",
-            b'{"schema":"stetho.exam","exam_id":"e","site":"home-b"}',
-            "topic_mismatch",
-        ),
+        ("stetho/v1/home-a/exams", exam_json(EXAM, site="home-b"), "topic_mismatch"),
+        ("stetho/v1/home-a/pi-a/exams", exam_json(EXAM), "unexpected_topic"),
     ],
 )
 def test_bad_messages_are_refused_with_a_stable_reason(
