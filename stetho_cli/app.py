@@ -61,6 +61,11 @@ COMMANDS = [
     *edge_agent.cli.COMMANDS,
     *stetho_doctor.COMMANDS,
     LazyCommand(
+        "hub",
+        "stetho_hub.cli:hub_app",
+        "The hospital hub: archive recordings, send receipts, manage doctors' accounts.",
+    ),
+    LazyCommand(
         "fhir",
         "stetho_hub.fhir.cli:fhir_command",
         "Print the FHIR R4 transaction Bundle of a saved recording (built offline, validated).",
