@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,8 +29,11 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve", help="Keep running with the nurses' page, until Ctrl-C.")
     ] = False,
+    fhir_dir: Annotated[
+        Path, typer.Option("--fhir-dir", help="Where the recordings' FHIR R4 Bundles are written.")
+    ] = Path("demo-fhir"),
 ) -> None:
-    """Run the agent with simulated stethoscopes, a private broker and a doctor's subscriber."""
+    """Run the agent with simulated stethoscopes, a private broker, the hub and a doctor."""
     import asyncio
 
     from rich.console import Console
@@ -50,7 +54,7 @@ def demo(
             fail(str(exc))
         return
     try:
-        ok = asyncio.run(run_demo(seconds, Console()))
+        ok = asyncio.run(run_demo(seconds, Console(), fhir_dir))
     except AgentError as exc:
         fail(str(exc))
     if not ok:
@@ -73,7 +77,7 @@ COMMANDS = [
     LazyCommand(
         "demo",
         "stetho_cli.app:demo",
-        "Run the agent with simulated stethoscopes, a private broker and a doctor's subscriber.",
+        "Run the agent with simulated stethoscopes, a private broker, the hub and a doctor.",
     ),
 ]
 

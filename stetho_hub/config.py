@@ -6,6 +6,7 @@ a hospital's IT team at a terminal. Relative paths count from the config file's 
 
 from __future__ import annotations
 
+import os
 import stat
 import tomllib
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic import field_validator as _field_validator
 
+from edge_agent.config import BrokerConfig
 from stetho_hub.errors import HubConfigError
 from stetho_hub.storage import DatabaseTarget
 
@@ -32,29 +34,12 @@ def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
     return value
 
 
-class HubBrokerConfig(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
-    client_id: str = Field(default="", max_length=64)
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
-    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=60)
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    username: str | None = None
-    password_file: Path | None = None
+class HubBrokerConfig(BrokerConfig):
+    """The agent's `[broker]` table (one meaning for every key, one settings builder), plus
+    what only a subscriber that stores before it acknowledges needs."""
+
     shared_group: Slug | None = None
     receive_maximum: int = Field(default=100, ge=1, le=1000)
-    max_inflight: int = Field(default=20, ge=1, le=1000)
-
-    @_field_validator("ca_file", "cert_file", "key_file", "password_file")
-    @classmethod
-    def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        path = _resolve(value, info)
-        if path is not None and not path.is_file():
-            raise ValueError(f"an existing file (not found: {path})")
-        return path
 
 
 class HubDatabaseConfig(_Strict):
@@ -124,9 +109,8 @@ class HubConfig(_Strict):
         return self.broker.client_id or f"stetho-hub-{self.hub_id}"
 
     def mqtt_password(self) -> str | None:
-        if self.broker.password_file is None:
-            return None
-        return self.broker.password_file.read_text(encoding="utf-8").strip()
+        """By the agent's precedence: environment, then `password_file`, then `password`."""
+        return self.broker.secret(os.environ)
 
 
 def _describe(error: Any) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 from edge_agent.transport.mqtt import MqttSettings
+from edge_agent.transport.settings import broker_settings
 from stetho_hub import wire
 from stetho_hub.config import HubConfig
 from stetho_hub.ingest.service import IngestService
@@ -15,25 +17,14 @@ log = logging.getLogger(__name__)
 
 
 def mqtt_settings(config: HubConfig) -> MqttSettings:
+    """The agent's settings builder, then what a store-then-acknowledge subscriber adds."""
     b = config.broker
-    return MqttSettings(
-        host=b.host,
-        port=b.port,
-        client_id=config.client_id,
-        keepalive_s=b.keepalive_s,
-        session_expiry_s=b.session_expiry_s,
-        clean_start=False,  # the broker keeps our subscriptions and queues while we are away
-        tls=b.tls,
-        ca_file=str(b.ca_file) if b.ca_file else None,
-        cert_file=str(b.cert_file) if b.cert_file else None,
-        key_file=str(b.key_file) if b.key_file else None,
-        username=b.username,
-        password=config.mqtt_password(),
-        subscriptions=wire.subscription_filters(b.shared_group),
-        max_inflight=b.max_inflight,
-        manual_ack=True,
-        receive_maximum=b.receive_maximum,
+    settings = broker_settings(
+        b, config.client_id, subscriptions=wire.subscription_filters(b.shared_group)
     )
+    # The broker keeps our subscriptions and queues while we are away; each message is
+    # acknowledged only once stored, and receive_maximum bounds how many wait unacknowledged.
+    return dataclasses.replace(settings, manual_ack=True, receive_maximum=b.receive_maximum)
 
 
 def open_archive(config: HubConfig) -> Archive:
