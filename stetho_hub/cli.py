@@ -139,6 +139,35 @@ def status(
         typer.echo(f"{key:32} {value}")
 
 
+@hub_app.command("fhir")
+def fhir(
+    exam_id: Annotated[str, typer.Argument(help="The exam's id (exam_id).")],
+    config: ConfigOption,
+    audio_base_url: Annotated[
+        str | None,
+        typer.Option("--audio-base-url", help="Where the hub serves <uuid>.flac files."),
+    ] = None,
+) -> None:
+    """Print a closed exam's FHIR R4 transaction Bundle, built from the archive and validated."""
+    from stetho_hub.fhir.cli import exam_bundle_text
+    from stetho_hub.fhir.errors import FhirError
+    from stetho_hub.fhir.from_archive import exam_from_archive
+    from stetho_hub.storage import AudioStore, check_version, open_database
+
+    cfg = _load(config)
+    try:
+        db = open_database(cfg.database.target())
+        try:
+            check_version(db)
+            exam = exam_from_archive(db, AudioStore(cfg.archive.audio_dir), exam_id, audio_base_url)
+        finally:
+            db.close()
+        typer.echo(exam_bundle_text(exam))
+    except (HubError, FhirError) as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+
 @user_app.command("add")
 def user_add(
     config: ConfigOption,
