@@ -7,19 +7,24 @@ runs it alone.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from stetho_hub.config import HubConfig, load_config
 from stetho_hub.errors import HubConfigError, HubError
+
+if TYPE_CHECKING:
+    from stetho_hub.fhir import FhirServerSettings
 
 EXIT_CONFIG = 2
 hub_app = typer.Typer(
@@ -83,6 +88,8 @@ def run(config: ConfigOption) -> None:
                 group.create_task(run_hub(cfg))
                 if c.enabled:
                     group.create_task(serve_console(console))
+                if cfg.fhir.base_url is not None:
+                    group.create_task(_export_fhir(cfg))
         except asyncio.CancelledError:
             logging.getLogger("stetho_hub").info("event=shutdown reason=signal")
 
@@ -90,6 +97,35 @@ def run(config: ConfigOption) -> None:
         asyncio.run(runner())
     except HubError as exc:
         raise _fail(exc) from exc
+
+
+async def _export_fhir(cfg: HubConfig) -> None:
+    """Closed exams to the hospital's FHIR server, on a database connection of its own."""
+    from stetho_hub.fhir import FhirQueue
+    from stetho_hub.fhir.export import run_export
+    from stetho_hub.ingest.runner import open_archive
+
+    archive = await asyncio.to_thread(open_archive, cfg)
+    queue = FhirQueue(cfg.fhir.queue)
+    try:
+        await run_export(archive.db, archive.audio, queue, fhir_settings(cfg))
+    finally:
+        queue.close()
+        archive.db.close()
+
+
+def fhir_settings(cfg: HubConfig) -> FhirServerSettings:
+    from stetho_hub.fhir import FhirServerSettings
+    from stetho_hub.fhir.cli import TOKEN_ENV
+
+    f = cfg.fhir
+    assert f.base_url is not None  # only called when the export is on
+    token = (
+        f.token_file.read_text(encoding="utf-8").strip()
+        if f.token_file is not None
+        else os.environ.get(TOKEN_ENV)
+    )
+    return FhirServerSettings(f.base_url, token, f.ca_file, f.cert_file, f.key_file)
 
 
 @hub_app.command()
@@ -130,6 +166,8 @@ def status(
             counts = summary(db)
         finally:
             db.close()
+        if cfg.fhir.base_url is not None:
+            counts["fhir"] = _fhir_status(cfg)
     except HubError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -207,3 +245,15 @@ def user_add(
 
 def main() -> None:
     hub_app()
+
+
+def _fhir_status(cfg: HubConfig) -> dict[str, object]:
+    """The FHIR queue's counts and last error (nothing queued yet: an empty queue)."""
+    from stetho_hub.fhir import FhirQueue
+
+    queue = FhirQueue(cfg.fhir.queue)
+    try:
+        status = queue.status()
+    finally:
+        queue.close()
+    return {"base_url": cfg.fhir.base_url, **dataclasses.asdict(status)}

@@ -87,6 +87,32 @@ class HubConsoleConfig(_Strict):
     secure_cookies: bool = False  # set true when a TLS reverse proxy fronts the console
 
 
+class HubFhirConfig(_Strict):
+    """Sending each closed exam to the hospital's FHIR server; off while `base_url` is unset."""
+
+    base_url: str | None = Field(default=None, pattern=r"^https://")
+    token_file: Path | None = None  # a bearer token (or $STETHO_FHIR_TOKEN)
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    queue: Path = Field(default=Path("fhir-queue.sqlite3"), validate_default=True)
+
+    @_field_validator("token_file", "ca_file", "cert_file", "key_file")
+    @classmethod
+    def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        path = _resolve(value, info)
+        if path is not None and not path.is_file():
+            raise ValueError(f"an existing file (not found: {path})")
+        return path
+
+    @_field_validator("queue")
+    @classmethod
+    def _beside_the_config(cls, value: Path, info: ValidationInfo) -> Path:
+        resolved = _resolve(value, info)
+        assert resolved is not None  # a Path in, a Path out
+        return resolved
+
+
 class HubConfig(_Strict):
     hub_id: Slug = "hub"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -94,14 +120,17 @@ class HubConfig(_Strict):
     database: HubDatabaseConfig
     archive: HubArchiveConfig = HubArchiveConfig()
     console: HubConsoleConfig = HubConsoleConfig()
+    fhir: HubFhirConfig = Field(default_factory=HubFhirConfig)
 
     @model_validator(mode="before")
     @classmethod
     def _archive_beside_the_config(cls, data: Any) -> Any:
         # Validated from {} rather than a default instance, so that the default audio
         # folder, too, counts from the config file's folder.
-        if isinstance(data, dict) and "archive" not in data:
-            return {**data, "archive": {"audio_dir": "audio"}}
+        if isinstance(data, dict):
+            # Likewise the FHIR queue's default file.
+            defaults = {"archive": {"audio_dir": "audio"}, "fhir": {}}
+            return {**{k: v for k, v in defaults.items() if k not in data}, **data}
         return data
 
     @property
@@ -152,6 +181,8 @@ def load_config(path: Path) -> HubConfig:
     for key, secret in (
         ("broker.password_file", config.broker.password_file),
         ("broker.key_file", config.broker.key_file),
+        ("fhir.token_file", config.fhir.token_file),
+        ("fhir.key_file", config.fhir.key_file),
     ):
         if secret is not None and stat.S_IMODE(secret.stat().st_mode) & 0o077:
             raise HubConfigError(

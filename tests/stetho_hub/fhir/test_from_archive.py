@@ -1,5 +1,6 @@
 """A closed exam, as the hub archived it, becomes a validated FHIR Bundle (stetho hub fhir)."""
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -11,11 +12,15 @@ import pytest
 
 from edge_agent.wire import messages
 from stetho_hub import wire
+from stetho_hub.fhir import FhirQueue, FhirServerSettings, run_sender
 from stetho_hub.fhir.bundle import build_bundle
 from stetho_hub.fhir.errors import InvalidInputError
+from stetho_hub.fhir.export import changed_closed_exams, export_changed
 from stetho_hub.fhir.from_archive import exam_from_archive
 from stetho_hub.storage import Archive
 from tests.stetho_hub.factory import AGENT, SITE, make_recording
+from tests.stetho_hub.fhir.conftest import TOKEN
+from tests.stetho_hub.fhir.fhir_double import FhirDouble, FhirStore
 
 EXAM = "7d8e4a8c-2f71-4f53-9a1c-3c1f3b2d9e10"
 
@@ -85,3 +90,34 @@ def test_stetho_hub_fhir_prints_the_bundle(tmp_path: Path) -> None:
     )  # fmt: skip
     assert missing.returncode == 1 and "no exam" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_closed_exams_reach_the_fhir_server_and_late_recordings_follow(
+    archive: Archive, double: FhirDouble, store: FhirStore, tls_files: Path, tmp_path: Path
+) -> None:
+    queue = FhirQueue(tmp_path / "fhir-queue.sqlite3")
+    settings = FhirServerSettings(double.base_url, TOKEN, ca_file=tls_files / "ca.crt")
+    try:
+        archive.store(wire.classify(f"stetho/v1/{SITE}/exams", _exam("open")))
+        exams, mark = changed_closed_exams(archive.db, "")
+        assert exams == []  # an open exam is not exported
+        _store_exam(archive, "done")
+        exams, mark = changed_closed_exams(archive.db, mark)
+        assert exams == [EXAM]
+        assert export_changed(archive.db, archive.audio, queue, exams) == 1
+        asyncio.run(run_sender(queue, settings, asyncio.Event(), until_empty=True))
+        assert len(store.resources["Media"]) == 2 and len(store.resources["DiagnosticReport"]) == 1
+        assert changed_closed_exams(archive.db, mark)[0] == []  # nothing new: nothing queued
+        late = make_recording(3, seconds=0.5)
+        meta = late.meta.model_copy(update={"exam_id": uuid.UUID(EXAM)})
+        archive.store(wire.RecordingMeta(meta, messages.to_json(meta)))
+        archive.store(wire.RecordingAudio(late.recording_id, late.site, late.device, late.flac))
+        exams, mark = changed_closed_exams(archive.db, mark)
+        assert exams == [EXAM]
+        export_changed(archive.db, archive.audio, queue, exams)
+        asyncio.run(run_sender(queue, settings, asyncio.Event(), until_empty=True))
+        assert len(store.resources["Media"]) == 3  # the late recording joined, nothing doubled
+        assert len(store.resources["DiagnosticReport"]) == 1
+        assert queue.status().sent >= 1
+    finally:
+        queue.close()
