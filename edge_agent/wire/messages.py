@@ -291,7 +291,11 @@ def refuse_duplicate_keys(payload: bytes) -> None:
 
 ExamEvent = Literal["opened", "site_recorded", "closed", "abandoned"]
 ExamState = Literal["open", "recording", "done", "abandoned"]
-Disposition = Literal["no-action", "re-examine", "visit", "transfer"]
+# A doctor's decision, as the regions' pathways name them (issue 15): from nothing to do to a
+# hospital transfer, or a new recording.
+Disposition = Literal[
+    "no-action", "gp-visit-24h", "urgent-visit-today", "hospital-transfer", "re-record"
+]
 
 
 class ExamSite(_Message):

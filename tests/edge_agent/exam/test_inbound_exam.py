@@ -55,11 +55,11 @@ def test_an_exam_answer_is_parsed_strictly() -> None:
     answers: list[messages.ExamAnswerMessage] = []
     handler = _handler([], answers)
     good = {"schema": "stetho.exam-answer", "schema_version": 1, "exam_id": str(uuid.uuid4()),
-            "by": "dr-b", "disposition": "transfer", "note": None,
+            "by": "dr-b", "disposition": "hospital-transfer", "note": None,
             "at": datetime.now(tz=UTC).isoformat()}  # fmt: skip
     handler.handle(_message(topics.exam_answers(SITE), good))
     handler.handle(_message(topics.exam_answers(SITE), {**good, "disposition": "maybe"}))
-    assert [a.disposition for a in answers] == ["transfer"] and handler.stats.rejected == 1
+    assert [a.disposition for a in answers] == ["hospital-transfer"] and handler.stats.rejected == 1
 
 
 def test_commands_without_the_new_keys_stay_version_1_bytes() -> None:

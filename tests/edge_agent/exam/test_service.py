@@ -131,10 +131,10 @@ def test_a_doctors_answer_and_request_reach_the_page(tmp_path: Path) -> None:
         exam = await h.service.open_exam("res-1", "nurse-a", "", "heart-4")
         now = datetime.now(tz=UTC)
         answer = messages.ExamAnswerMessage(
-            exam_id=exam.exam_id, by="dr-b", disposition="visit", note="at 4 pm", at=now
+            exam_id=exam.exam_id, by="dr-b", disposition="gp-visit-24h", note="at 4 pm", at=now
         )
         await h.service.answered(answer)
-        assert (await h.service.answers(exam.exam_id))[0]["disposition"] == "visit"
+        assert (await h.service.answers(exam.exam_id))[0]["disposition"] == "gp-visit-24h"
         h.service.requested(messages.CommandMessage(
             command_id=uuid.uuid4(), action="record_request", by="dr-b", at=now,
             resident="res-1", auscultation_site="trachea"))  # fmt: skip

@@ -46,7 +46,7 @@ def test_exam_survives_a_reopen(tmp_path: Path) -> None:
                         {"rate_bpm": 72.0})  # fmt: skip
     exam.add_recording(rec)
     store.save_exam(exam)
-    store.add_answer(exam.exam_id, {"by": "dr-b", "disposition": "visit"})
+    store.add_answer(exam.exam_id, {"by": "dr-b", "disposition": "gp-visit-24h"})
     store.close()
 
     again = _store(tmp_path)
@@ -54,7 +54,7 @@ def test_exam_survives_a_reopen(tmp_path: Path) -> None:
     assert loaded.state is ExamState.RECORDING
     assert loaded.recordings == [rec] and loaded.recordings[0].findings == {"rate_bpm": 72.0}
     assert [e.exam_id for e in again.exams((ExamState.RECORDING,))] == [exam.exam_id]
-    assert again.answers(exam.exam_id) == [{"by": "dr-b", "disposition": "visit"}]
+    assert again.answers(exam.exam_id) == [{"by": "dr-b", "disposition": "gp-visit-24h"}]
     with pytest.raises(UnknownExamError):
         again.exam(uuid.uuid4())
     again.close()

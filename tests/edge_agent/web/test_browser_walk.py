@@ -77,7 +77,7 @@ def _publish_answer(port: int, exam_id: str) -> None:
     """The doctor's tool, as a doctor runs it: `stetho answer`."""
     subprocess.run(
         [sys.executable, "-m", "stetho_cli", "answer", exam_id, "--site", SITE,
-         "--disposition", "visit", "--note", "I come at 4 pm", "--by", "dr-house",
+         "--disposition", "urgent-visit-today", "--note", "I come at 4 pm", "--by", "dr-house",
          "--broker", f"mqtt://127.0.0.1:{port}"],
         check=True, timeout=30, cwd=ROOT, capture_output=True,
     )  # fmt: skip
