@@ -64,6 +64,7 @@ def _setup_logging(level: str) -> None:
 @hub_app.command()
 def run(config: ConfigOption) -> None:
     """Archive every care home's messages and send receipts, until SIGTERM or SIGINT."""
+    from edge_agent.transport.settings import broker_settings
     from stetho_hub.console import ConsoleSettings, serve_console
     from stetho_hub.ingest import run_hub
     from stetho_hub.ingest.runner import open_archive
@@ -71,9 +72,11 @@ def run(config: ConfigOption) -> None:
     cfg = _load(config)
     _setup_logging(cfg.log_level)
     c = cfg.console
+    # Decisions leave on a clean session of their own: the ingest's session only stores.
+    publish = broker_settings(cfg.broker, None)
     console = ConsoleSettings(
         cfg.database.target(), cfg.archive.audio_dir, c.host, c.port, c.session_hours,
-        c.secure_cookies,
+        c.secure_cookies, publish,
     )  # fmt: skip
 
     async def runner() -> None:

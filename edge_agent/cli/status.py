@@ -76,7 +76,8 @@ def render(data: dict[str, Any], console: Console) -> None:
         )
     for ack in data.get("acknowledgements", []):
         console.print(
-            f"acknowledged: alert {ack['alert_id']} by {ack['by']} at {ack['at']}",
+            f"acknowledged: alert {ack['alert_id']} by {ack['by']} at {ack['at']}"
+            + (f", decision: {ack['disposition']}" if ack.get("disposition") else ""),
             markup=False,
         )
 

@@ -44,6 +44,7 @@ class AckRecord:
     by: str
     note_chars: int
     at: datetime
+    disposition: str | None = None
 
 
 @dataclass
@@ -213,14 +214,15 @@ class InboundHandler:
         self.stats.acks += 1
         acknowledged = self.stats.acknowledged
         note_chars = len(ack.note or "")
-        acknowledged[alert_id] = AckRecord(alert_id, ack.by, note_chars, ack.at)
+        acknowledged[alert_id] = AckRecord(alert_id, ack.by, note_chars, ack.at, ack.disposition)
         acknowledged.move_to_end(alert_id)
         while len(acknowledged) > KEEP_ACKS:
             acknowledged.popitem(last=False)
         log.info(
-            "event=alert_acknowledged alert=%s by=%s note_chars=%d",
+            "event=alert_acknowledged alert=%s by=%s disposition=%s note_chars=%d",
             quote(alert_id),
             quote(ack.by),
+            quote(ack.disposition or "-"),
             note_chars,
         )
         self.refresh_status()

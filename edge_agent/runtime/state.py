@@ -33,6 +33,7 @@ class AgentState:
                 "by": a.by,
                 "note_chars": a.note_chars,
                 "at": a.at.isoformat(),
+                "disposition": a.disposition,
             }
             for a in self.inbound.acknowledged.values()
         ]

@@ -169,6 +169,13 @@ class StatusMessage(_Message):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+# A doctor's decision, as the regions' pathways name them (issue 15): from nothing to do to a
+# hospital transfer, or a new recording.
+Disposition = Literal[
+    "no-action", "gp-visit-24h", "urgent-visit-today", "hospital-transfer", "re-record"
+]
+
+
 class AckMessage(_Message):
     """A doctor acknowledges an alert on `stetho/v1/{site}/acks`; the agent logs and shows it."""
 
@@ -178,6 +185,10 @@ class AckMessage(_Message):
     by: str = Field(min_length=1, max_length=80, description="who acknowledged (doctor's id)")
     note: str | None = Field(default=None, max_length=1000)
     at: AwareDatetime = Field(description="when it was sent; with a time zone")
+    disposition: Disposition | None = Field(
+        default=None, description="the doctor's decision, when the ack carries one"
+    )
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("disposition",)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -291,11 +302,6 @@ def refuse_duplicate_keys(payload: bytes) -> None:
 
 ExamEvent = Literal["opened", "site_recorded", "closed", "abandoned"]
 ExamState = Literal["open", "recording", "done", "abandoned"]
-# A doctor's decision, as the regions' pathways name them (issue 15): from nothing to do to a
-# hospital transfer, or a new recording.
-Disposition = Literal[
-    "no-action", "gp-visit-24h", "urgent-visit-today", "hospital-transfer", "re-record"
-]
 
 
 class ExamSite(_Message):

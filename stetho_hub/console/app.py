@@ -16,13 +16,18 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
 from aiohttp import web
 
+from edge_agent.errors import AgentError
+from edge_agent.transport.mqtt import MqttSettings
+from stetho_doctor.client import DoctorToolError, publish_once
 from stetho_hub.console import pages
+from stetho_hub.console.decisions import DecisionError, decision_messages
 from stetho_hub.console.picture import PlotUnavailableError
 from stetho_hub.console.picture import render as render_picture
 from stetho_hub.console.sessions import Session, SessionBook, Throttle, csrf_ok
@@ -51,6 +56,7 @@ class ConsoleSettings:
     port: int = 8080
     session_hours: float = 8.0
     secure_cookies: bool = False  # True behind TLS: the cookie never travels in clear
+    publish: MqttSettings | None = None  # the broker the doctors' decisions go back through
 
 
 class Console:
@@ -190,7 +196,39 @@ async def recording(request: web.Request) -> web.StreamResponse:
     view = await _visible(request)
     earlier = await console.run(views.same_resident, console.db, view)
     await console.audit(request, _user(session), "view_recording", view.site, view.recording_id)
-    return _html(pages.recording(view, earlier, _user(session), session.csrf))
+    decided = request.query.get("decided") == "1"
+    return _html(pages.recording(view, earlier, _user(session), session.csrf, decided))
+
+
+@signed_in
+async def decide(request: web.Request) -> web.StreamResponse:
+    """A doctor's decision: back to the care home as the exam's answer and alert acks."""
+    console, session = request.app[KEY], request[SESSION]
+    form = await request.post()
+    if not csrf_ok(session, str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+    view = await _visible(request)
+    if console.settings.publish is None:
+        raise web.HTTPServiceUnavailable(text="This console has no broker to send decisions.")
+    alerts = await console.run(views.alert_ids, console.db, view.recording_id)
+    exam_id = view.metadata.get("exam_id")
+    try:
+        outgoing = decision_messages(
+            view.site, str(exam_id) if exam_id else None, alerts, _user(session),
+            str(form.get("disposition", "")), str(form.get("note", "")), datetime.now(UTC),
+        )  # fmt: skip
+    except DecisionError as exc:
+        raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
+    try:
+        for message in outgoing:
+            await publish_once(console.settings.publish, message)
+    except (AgentError, DoctorToolError) as exc:
+        log.warning("event=decision_not_sent recording=%s error=%r", view.recording_id, str(exc))
+        raise web.HTTPServiceUnavailable(
+            text="The broker did not take the decision: retry."
+        ) from exc
+    await console.audit(request, _user(session), "decide", view.site, view.recording_id)
+    raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?decided=1")
 
 
 @signed_in
@@ -283,6 +321,7 @@ def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
     app.router.add_get("/events", events)
     app.router.add_get("/homes", homes)
     app.router.add_get("/recordings/{recording_id}", recording)
+    app.router.add_post("/recordings/{recording_id}/decision", decide)
     app.router.add_get("/recordings/{recording_id}/audio", audio)
     app.router.add_get("/recordings/{recording_id}/picture.png", picture)
     app.router.add_get("/audit.csv", audit_export)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from stetho_hub.console.decisions import LABELS
 from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
 
 STYLE = """
@@ -109,7 +110,27 @@ def _earlier(rows: list[EarlierRow]) -> str:
     return f'<ul id="earlier">{items}</ul>'
 
 
-def recording(view: RecordingView, earlier: list[EarlierRow], user: str, csrf: str) -> str:
+def _decision_form(view: RecordingView, csrf: str, decided: bool) -> str:
+    options = "".join(
+        f'<option value="{escape(value)}">{escape(label)}</option>'
+        for value, label in LABELS.items()
+    )
+    sent = '<p id="decided" class="ok">Decision sent to the care home.</p>' if decided else ""
+    return (
+        f'<div class="card"><h2>Decision</h2>{sent}'
+        f'<form method="post" action="/recordings/{escape(view.recording_id)}/decision">'
+        f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+        f'<p><label>Decision <select name="disposition" id="disposition" required>'
+        f'<option value="">choose</option>{options}</select></label></p>'
+        '<p><label>Note for the nurse (no names) <textarea name="note" id="note" maxlength="1000"'
+        ' rows="3"></textarea></label></p>'
+        '<button type="submit" id="send-decision">Send to the care home</button></form></div>'
+    )
+
+
+def recording(
+    view: RecordingView, earlier: list[EarlierRow], user: str, csrf: str, decided: bool = False
+) -> str:
     m = view.metadata
     seconds = int(m.get("n_samples", 0)) / max(1, int(m.get("sample_rate_hz", 1)))
     audio = (
@@ -135,7 +156,8 @@ def recording(view: RecordingView, earlier: list[EarlierRow], user: str, csrf: s
         f"Length {seconds:.1f} s</p></div>"
         f'<div class="card"><h2>Findings</h2>{findings}'
         "<p><em>Decision support, not a diagnosis.</em></p></div>"
-        f'<div class="card"><h2>Same resident, other recordings</h2>{_earlier(earlier)}</div>',
+        + _decision_form(view, csrf, decided)
+        + f'<div class="card"><h2>Same resident, other recordings</h2>{_earlier(earlier)}</div>',
         user,
         csrf,
     )

@@ -173,3 +173,10 @@ def audit_entries(db: Database, limit: int = 10_000) -> list[tuple[str, ...]]:
             (limit,),
         )
     return [tuple("" if v is None else str(v) for v in row) for row in rows]
+
+
+def alert_ids(db: Database, recording_id: str) -> list[str]:
+    """The alerts a care home raised on this recording (a doctor's decision acknowledges them)."""
+    with db.transaction() as tx:
+        rows = tx.all("SELECT alert_id FROM alerts WHERE recording_id = ?", [recording_id])
+    return [str(row[0]) for row in rows]

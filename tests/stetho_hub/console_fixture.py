@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from edge_agent.runtime.local_broker import free_port
+from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.wire import messages, topics
 from stetho_hub import wire
 from stetho_hub.console import ConsoleSettings, make_app
@@ -70,12 +71,12 @@ def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, Wi
 
 
 @contextmanager
-def console_running(tmp_path: Path) -> Iterator[Archived]:
+def console_running(tmp_path: Path, publish: MqttSettings | None = None) -> Iterator[Archived]:
     """The console in a thread of its own (a browser test blocks the test's thread)."""
     target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
     home_a, home_b = populate(target, tmp_path / "audio")
     port = free_port()
-    settings = ConsoleSettings(target, tmp_path / "audio", "127.0.0.1", port)
+    settings = ConsoleSettings(target, tmp_path / "audio", "127.0.0.1", port, publish=publish)
     ready, stop = threading.Event(), threading.Event()
     loop = asyncio.new_event_loop()
 
