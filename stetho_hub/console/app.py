@@ -24,10 +24,11 @@ from uuid import UUID
 from aiohttp import web
 
 from edge_agent.errors import AgentError
+from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings
-from stetho_doctor.client import DoctorToolError, publish_once
+from stetho_doctor.client import COMMAND_EXPIRY_S, DoctorToolError, publish_once
 from stetho_hub.console import pages
-from stetho_hub.console.decisions import DecisionError, decision_messages
+from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
 from stetho_hub.console.picture import PlotUnavailableError
 from stetho_hub.console.picture import render as render_picture
 from stetho_hub.console.sessions import Session, SessionBook, Throttle, csrf_ok
@@ -196,8 +197,9 @@ async def recording(request: web.Request) -> web.StreamResponse:
     view = await _visible(request)
     earlier = await console.run(views.same_resident, console.db, view)
     await console.audit(request, _user(session), "view_recording", view.site, view.recording_id)
-    decided = request.query.get("decided") == "1"
-    return _html(pages.recording(view, earlier, _user(session), session.csrf, decided))
+    sent = "decided" if request.query.get("decided") == "1" else None
+    sent = "requested" if request.query.get("requested") == "1" else sent
+    return _html(pages.recording(view, earlier, _user(session), session.csrf, sent))
 
 
 @signed_in
@@ -219,16 +221,43 @@ async def decide(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
     except DecisionError as exc:
         raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
-    try:
-        for message in outgoing:
-            await publish_once(console.settings.publish, message)
-    except (AgentError, DoctorToolError) as exc:
-        log.warning("event=decision_not_sent recording=%s error=%r", view.recording_id, str(exc))
-        raise web.HTTPServiceUnavailable(
-            text="The broker did not take the decision: retry."
-        ) from exc
+    await _publish(console, view, outgoing)
     await console.audit(request, _user(session), "decide", view.site, view.recording_id)
     raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?decided=1")
+
+
+@signed_in
+async def request_recording(request: web.Request) -> web.StreamResponse:
+    """Ask the care home for a new recording of this resident (a nurse accepts it)."""
+    console, session = request.app[KEY], request[SESSION]
+    form = await request.post()
+    if not csrf_ok(session, str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+    view = await _visible(request)
+    if console.settings.publish is None:
+        raise web.HTTPServiceUnavailable(text="This console has no broker to send requests.")
+    m = view.metadata
+    try:
+        message = recording_request(
+            view.site, str(m.get("agent")), str(m.get("resident")),
+            str(form.get("auscultation_site", "")), str(form.get("duration", "")),
+            _user(session), datetime.now(UTC), COMMAND_EXPIRY_S,
+        )  # fmt: skip
+    except DecisionError as exc:
+        raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
+    await _publish(console, view, [message])
+    await console.audit(request, _user(session), "request_recording", view.site, view.recording_id)
+    raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?requested=1")
+
+
+async def _publish(console: Console, view: views.RecordingView, out: list[OutboundMessage]) -> None:
+    assert console.settings.publish is not None  # checked by the handlers
+    try:
+        for message in out:
+            await publish_once(console.settings.publish, message)
+    except (AgentError, DoctorToolError) as exc:
+        log.warning("event=console_send_failed recording=%s error=%r", view.recording_id, str(exc))
+        raise web.HTTPServiceUnavailable(text="The broker did not take it: retry.") from exc
 
 
 @signed_in
@@ -322,6 +351,7 @@ def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
     app.router.add_get("/homes", homes)
     app.router.add_get("/recordings/{recording_id}", recording)
     app.router.add_post("/recordings/{recording_id}/decision", decide)
+    app.router.add_post("/recordings/{recording_id}/request", request_recording)
     app.router.add_get("/recordings/{recording_id}/audio", audio)
     app.router.add_get("/recordings/{recording_id}/picture.png", picture)
     app.router.add_get("/audit.csv", audit_export)

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Final, cast, get_args
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic import BaseModel
 
+from edge_agent.config import AuscultationSite
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 
-__all__ = ["DISPOSITIONS", "LABELS", "DecisionError", "decision_messages"]
+__all__ = [
+    "DISPOSITIONS",
+    "LABELS",
+    "SITES",
+    "DecisionError",
+    "decision_messages",
+    "recording_request",
+]
 
 DISPOSITIONS: Final = get_args(messages.Disposition)
 LABELS: Final = {
@@ -27,6 +35,8 @@ LABELS: Final = {
     "re-record": "Re-record requested",
 }
 MAX_NOTE = 1000
+SITES: Final = get_args(AuscultationSite)
+MAX_REQUEST_S = 120.0  # as `stetho request` allows
 
 
 class DecisionError(ValueError):
@@ -68,3 +78,33 @@ def _json(topic: str, message: BaseModel) -> OutboundMessage:
     return OutboundMessage(
         topic, messages.to_json(message), qos=1, content_type=messages.JSON_CONTENT_TYPE
     )
+
+
+def recording_request(
+    site: str,
+    agent: str,
+    resident: str,
+    auscultation_site: str,
+    duration: str,
+    by: str,
+    now: datetime,
+    expiry_s: int,
+) -> OutboundMessage:
+    """The `record_request` command a nurse accepts on the page (as `stetho request` sends)."""
+    if auscultation_site not in SITES:
+        raise DecisionError(f"choose where to listen ({', '.join(SITES)})")
+    try:
+        seconds = float(duration) if duration.strip() else None
+    except ValueError:
+        raise DecisionError("the duration is a number of seconds") from None
+    if seconds is not None and not 1 <= seconds <= MAX_REQUEST_S:
+        raise DecisionError(f"the duration is 1 to {MAX_REQUEST_S:.0f} s")
+    command = messages.CommandMessage(
+        command_id=uuid4(), action="record_request", by=by, at=now, resident=resident,
+        auscultation_site=auscultation_site, duration_s=seconds,
+    )  # fmt: skip
+    return OutboundMessage(
+        topics.command(site, agent), messages.to_json(command), qos=1,
+        content_type=messages.JSON_CONTENT_TYPE, expiry_s=expiry_s,
+        user_properties=(("schema_version", str(messages.SCHEMA_VERSION)),),
+    )  # fmt: skip

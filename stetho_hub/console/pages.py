@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from stetho_hub.console.decisions import LABELS
+from stetho_hub.console.decisions import LABELS, SITES
 from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
 
 STYLE = """
@@ -110,12 +110,20 @@ def _earlier(rows: list[EarlierRow]) -> str:
     return f'<ul id="earlier">{items}</ul>'
 
 
-def _decision_form(view: RecordingView, csrf: str, decided: bool) -> str:
+def _decision_form(view: RecordingView, csrf: str, sent_now: str | None) -> str:
     options = "".join(
         f'<option value="{escape(value)}">{escape(label)}</option>'
         for value, label in LABELS.items()
     )
-    sent = '<p id="decided" class="ok">Decision sent to the care home.</p>' if decided else ""
+    sent = {
+        "decided": '<p id="decided" class="ok">Decision sent to the care home.</p>',
+        "requested": '<p id="requested" class="ok">Recording requested from the care home.</p>',
+    }.get(sent_now or "", "")
+    here = str(view.metadata.get("auscultation_site"))
+    sites = "".join(
+        f'<option value="{escape(s)}"{" selected" if s == here else ""}>{escape(s)}</option>'
+        for s in SITES
+    )
     return (
         f'<div class="card"><h2>Decision</h2>{sent}'
         f'<form method="post" action="/recordings/{escape(view.recording_id)}/decision">'
@@ -124,12 +132,22 @@ def _decision_form(view: RecordingView, csrf: str, decided: bool) -> str:
         f'<option value="">choose</option>{options}</select></label></p>'
         '<p><label>Note for the nurse (no names) <textarea name="note" id="note" maxlength="1000"'
         ' rows="3"></textarea></label></p>'
-        '<button type="submit" id="send-decision">Send to the care home</button></form></div>'
+        '<button type="submit" id="send-decision">Send to the care home</button></form>'
+        f'<form method="post" action="/recordings/{escape(view.recording_id)}/request">'
+        f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+        f'<p><label>Ask for a new recording at <select name="auscultation_site" id="request-site">'
+        f'{sites}</select></label> <label>lasting (s) <input name="duration" id="request-duration"'
+        ' inputmode="numeric" size="4" placeholder="20"></label> '
+        '<button type="submit" id="request-recording">Request</button></p></form></div>'
     )
 
 
 def recording(
-    view: RecordingView, earlier: list[EarlierRow], user: str, csrf: str, decided: bool = False
+    view: RecordingView,
+    earlier: list[EarlierRow],
+    user: str,
+    csrf: str,
+    sent_now: str | None = None,
 ) -> str:
     m = view.metadata
     seconds = int(m.get("n_samples", 0)) / max(1, int(m.get("sample_rate_hz", 1)))
@@ -156,7 +174,7 @@ def recording(
         f"Length {seconds:.1f} s</p></div>"
         f'<div class="card"><h2>Findings</h2>{findings}'
         "<p><em>Decision support, not a diagnosis.</em></p></div>"
-        + _decision_form(view, csrf, decided)
+        + _decision_form(view, csrf, sent_now)
         + f'<div class="card"><h2>Same resident, other recordings</h2>{_earlier(earlier)}</div>',
         user,
         csrf,

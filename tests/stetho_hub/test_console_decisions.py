@@ -65,9 +65,23 @@ def test_a_doctor_decides_in_the_console_and_the_care_home_hears_it(
         assert doctor.post(page + "/decision", {**form, "disposition": "x"})[0] == 400
         assert doctor.post(page + "/decision", {**form, "csrf": "forged"})[0] == 403
         assert len(care_home.on("/acks")) == 1
+        care_home.subscribe("stetho/v1/+/+/cmd")
+        ask = {"csrf": csrf, "auscultation_site": "aortic", "duration": "15"}
+        status, _body, headers = doctor.post(page + "/request", ask)
+        assert status == 303 and headers["Location"].endswith("?requested=1")
+        (command,) = care_home.wait_for(lambda m: any(x.topic.endswith("/cmd") for x in m))[-1:]
+        body = json.loads(command.payload)
+        assert command.topic == f"stetho/v1/home-a/{hub.home_a.meta.agent}/cmd"
+        assert (body["action"], body["auscultation_site"], body["duration_s"]) == (
+            "record_request", "aortic", 15.0,
+        )  # fmt: skip
+        assert body["resident"] == hub.home_a.meta.resident and body["by"] == "dr-a"
+        assert doctor.post(page + "/request", {**ask, "auscultation_site": "elbow"})[0] == 400
+        assert doctor.post(page + "/request", {**ask, "duration": "900"})[0] == 400
     db = open_database(hub.target)
     try:
-        assert [row[2] for row in audit_entries(db)].count("decide") == 1
+        actions = [row[2] for row in audit_entries(db)]
+        assert actions.count("decide") == 1 and actions.count("request_recording") == 1
     finally:
         db.close()
 
