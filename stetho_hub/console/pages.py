@@ -75,14 +75,23 @@ def inbox(rows: list[InboxRow], user: str, csrf: str) -> str:
     )
 
 
+def _measured(flag: dict[str, Any]) -> str:
+    """ "(value 131, threshold 130)", or nothing for a flag that measured nothing."""
+    parts = [
+        f"{name} {escape(str(flag[name]))}"
+        for name in ("value", "threshold")
+        if flag.get(name) is not None
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _findings(analysis: dict[str, Any] | None, error: str | None) -> str:
     if analysis is None:
         return f"<p>No analysis: {escape(error or 'not available')}</p>"
     triage = analysis.get("triage", {})
     flags = "".join(
         f"<li><strong>{escape(str(f.get('code')))}</strong>: {escape(str(f.get('reason')))}"
-        f" (value {escape(str(f.get('value')))}, threshold {escape(str(f.get('threshold')))})"
-        "</li>"
+        f"{_measured(f)}</li>"
         for f in triage.get("flags", [])
     )
     heart = analysis.get("heart") or {}

@@ -3,6 +3,8 @@ live, open it, the audio element reports the recording's duration; another home 
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -10,12 +12,16 @@ from typing import Any
 
 import pytest
 
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.transport.settings import broker_from_url, broker_settings
 from stetho_hub import wire
 from stetho_hub.storage import Archive, AudioStore, open_database
+from tests.mqtt_client import MqttTestClient
 from tests.stetho_hub.console_fixture import PASSWORD, _alert, console_running
 from tests.stetho_hub.factory import make_recording
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.broker]
+SHOTS = os.environ.get("STETHO_SCREENSHOTS")  # e.g. docs/img to refresh the docs' pictures
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -48,10 +54,17 @@ def _wait(check: Any, timeout_s: float = 20.0) -> Any:
     raise TimeoutError("condition not met in the browser")
 
 
-def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(tmp_path: Path) -> None:
+def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
-    with console_running(tmp_path) as hub:
+    publish = broker_settings(broker_from_url(broker.url), None)
+    with (
+        MqttTestClient(broker.host, broker.port, ["stetho/v1/+/acks"]) as care_home,
+        console_running(tmp_path, publish) as hub,
+    ):
         driver = _chromium(tmp_path / "profile")
         try:
             driver.set_page_load_timeout(30)
@@ -83,6 +96,15 @@ def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(tmp_path: Path) ->
             driver.get(f"{hub.url}/recordings/{hub.home_a.recording_id}")  # analysed: a picture
             image = _wait(lambda: driver.find_elements(By.ID, "picture"))[0]
             assert _wait(lambda: driver.execute_script("return arguments[0].naturalWidth;", image))
+            # The doctor decides "urgent visit today": the care home receives the ack.
+            Select(driver.find_element(By.ID, "disposition")).select_by_value("urgent-visit-today")
+            driver.find_element(By.ID, "note").send_keys("I come before noon")
+            driver.find_element(By.ID, "send-decision").click()
+            _wait(lambda: driver.find_elements(By.ID, "decided"))
+            ack = json.loads(care_home.wait_for(lambda m: len(m) >= 1)[0].payload)
+            assert (ack["disposition"], ack["by"]) == ("urgent-visit-today", "dr-a")
+            for folder in filter(None, (tmp_path, SHOTS and Path(SHOTS))):
+                driver.save_screenshot(str(Path(folder) / "hub-console-recording.png"))
             driver.get(f"{hub.url}/recordings/{hub.home_b.recording_id}")
             assert "Not found" in driver.page_source or "not yours" in driver.page_source
             driver.save_screenshot(str(tmp_path / "console-recording.png"))
