@@ -76,7 +76,7 @@ def run(config: ConfigOption) -> None:
     publish = broker_settings(cfg.broker, None)
     console = ConsoleSettings(
         cfg.database.target(), cfg.archive.audio_dir, c.host, c.port, c.session_hours,
-        c.secure_cookies, publish,
+        c.secure_cookies, publish, cfg.fhir.queue if cfg.fhir.base_url is not None else None,
     )  # fmt: skip
 
     async def runner() -> None:

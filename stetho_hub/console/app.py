@@ -32,6 +32,7 @@ from stetho_hub.console.decisions import DecisionError, decision_messages, recor
 from stetho_hub.console.picture import PlotUnavailableError
 from stetho_hub.console.picture import render as render_picture
 from stetho_hub.console.sessions import Session, SessionBook, Throttle, csrf_ok
+from stetho_hub.fhir.queue import FhirQueue, QueueStatus
 from stetho_hub.storage import AudioStore, Database, DatabaseTarget, open_database, views
 from stetho_hub.storage.users import check_sign_in
 
@@ -58,6 +59,7 @@ class ConsoleSettings:
     session_hours: float = 8.0
     secure_cookies: bool = False  # True behind TLS: the cookie never travels in clear
     publish: MqttSettings | None = None  # the broker the doctors' decisions go back through
+    fhir_queue: Path | None = None  # the FHIR export's queue, when the hub sends to one
 
 
 class Console:
@@ -264,8 +266,18 @@ async def _publish(console: Console, view: views.RecordingView, out: list[Outbou
 async def homes(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     rows = await console.run(views.homes, console.db, session.sites)
+    queue = console.settings.fhir_queue
+    fhir = await console.run(_fhir_status, queue) if queue is not None else None
     await console.audit(request, _user(session), "view_homes", None, None)
-    return _html(pages.homes(rows, _user(session), session.csrf))
+    return _html(pages.homes(rows, _user(session), session.csrf, fhir))
+
+
+def _fhir_status(path: Path) -> QueueStatus:
+    queue = FhirQueue(path)
+    try:
+        return queue.status()
+    finally:
+        queue.close()
 
 
 @signed_in

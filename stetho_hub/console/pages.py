@@ -6,6 +6,7 @@ from html import escape
 from typing import Any
 
 from stetho_hub.console.decisions import LABELS, SITES
+from stetho_hub.fhir.queue import QueueStatus
 from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
 
 STYLE = """
@@ -204,7 +205,20 @@ def _source(source: str, state: str, at: str | None, detail: dict[str, Any]) -> 
     return f"<li>{label}{when}{details}</li>"
 
 
-def homes(rows: list[HomeRow], user: str, csrf: str) -> str:
+def _fhir(status: QueueStatus | None) -> str:
+    if status is None:
+        return ""
+    error = (
+        f'<p class="alarm">Last error: {escape(status.last_error)}</p>' if status.last_error else ""
+    )
+    return (
+        '<div class="card" id="fhir"><h2>Hospital record (FHIR)</h2>'
+        f"<p>{status.sent} exams sent; {status.queued} waiting; {status.failing} failing; "
+        f"{status.rejected} refused by the server.</p>{error}</div>"
+    )
+
+
+def homes(rows: list[HomeRow], user: str, csrf: str, fhir: QueueStatus | None = None) -> str:
     cards = "".join(
         f'<div class="card home"><h2>{escape(h.site)}</h2><ul>'
         + "".join(_source(*s) for s in h.sources)
@@ -212,7 +226,8 @@ def homes(rows: list[HomeRow], user: str, csrf: str) -> str:
         f" audio; newest {escape((h.newest_recording or 'none')[:19].replace('T', ' '))}</p></div>"
         for h in rows
     )
-    return _page("Care homes", f"<h1>Care homes</h1>{cards or '<p>None yet.</p>'}", user, csrf)
+    body = f"<h1>Care homes</h1>{_fhir(fhir)}{cards or '<p>None yet.</p>'}"
+    return _page("Care homes", body, user, csrf)
 
 
 def not_found(user: str | None, csrf: str) -> str:

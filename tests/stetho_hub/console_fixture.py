@@ -71,12 +71,16 @@ def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, Wi
 
 
 @contextmanager
-def console_running(tmp_path: Path, publish: MqttSettings | None = None) -> Iterator[Archived]:
+def console_running(
+    tmp_path: Path, publish: MqttSettings | None = None, fhir_queue: Path | None = None
+) -> Iterator[Archived]:
     """The console in a thread of its own (a browser test blocks the test's thread)."""
     target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
     home_a, home_b = populate(target, tmp_path / "audio")
     port = free_port()
-    settings = ConsoleSettings(target, tmp_path / "audio", "127.0.0.1", port, publish=publish)
+    settings = ConsoleSettings(
+        target, tmp_path / "audio", "127.0.0.1", port, publish=publish, fhir_queue=fhir_queue
+    )
     ready, stop = threading.Event(), threading.Event()
     loop = asyncio.new_event_loop()
 

@@ -132,3 +132,26 @@ def test_an_administrator_sees_every_care_home_and_exports_the_audit_log(hub: Ar
     lines = csv_bytes.decode().splitlines()
     assert lines[0] == "at,user,action,care_home,target,client"
     assert any(",admin,signin," in line for line in lines)
+
+
+def test_the_care_homes_page_shows_the_fhir_exports_failures(tmp_path: Path) -> None:
+    import time as _time
+
+    from stetho_hub.fhir.queue import FhirQueue
+
+    path = tmp_path / "fhir-queue.sqlite3"
+    queue = FhirQueue(path)
+    try:
+        queue.enqueue("exam-1", b'{"resourceType":"Bundle"}', _time.time())
+        item = queue.next_due(_time.time() + 1)
+        assert item is not None
+        queue.mark_failed(item, _time.time(), "503 from the FHIR server", retry=True)
+    finally:
+        queue.close()
+    with console_running(tmp_path, fhir_queue=path) as running:
+        admin = Browser(running.url)
+        assert admin.sign_in("admin") == 303
+        status, body, _h = admin.get("/homes")
+    assert status == 200
+    assert b"Hospital record (FHIR)" in body and b"1 failing" in body
+    assert b"503 from the FHIR server" in body
