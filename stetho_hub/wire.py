@@ -33,6 +33,7 @@ SUBSCRIPTIONS: tuple[str, ...] = (
     f"{topics.ROOT}/+/alerts",
     f"{topics.ROOT}/+/acks",
     f"{topics.ROOT}/+/exams",
+    f"{topics.ROOT}/+/exams/answers",
     f"{topics.ROOT}/+/+/status",
 )
 
@@ -102,7 +103,25 @@ class ExamItem:
     raw: bytes
 
 
-Incoming = RecordingMeta | RecordingAudio | TriageItem | AlertItem | AckItem | StatusItem | ExamItem
+@dataclass(frozen=True)
+class ExamAnswerItem:
+    """A doctor's `stetho.exam-answer`, kept as sent (the exam's decision, for FHIR)."""
+
+    site: str
+    message: messages.ExamAnswerMessage
+    raw: bytes
+
+
+Incoming = (
+    RecordingMeta
+    | RecordingAudio
+    | TriageItem
+    | AlertItem
+    | AckItem
+    | StatusItem
+    | ExamItem
+    | ExamAnswerItem
+)
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -125,6 +144,9 @@ def classify(
         raise MalformedMessageError("too_large", f"{len(payload)} bytes")
     if len(rest) == 1:
         return _site_level(site, rest[0], payload)
+    if rest == ["exams", "answers"]:
+        answer = _parse(messages.ExamAnswerMessage, payload, "exam_answer")
+        return ExamAnswerItem(site, answer, payload)
     if len(rest) == 2:
         return _source_level(site, _slug(rest[0]), rest[1], payload)
     raise MalformedMessageError("unexpected_topic")

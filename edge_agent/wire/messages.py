@@ -174,6 +174,13 @@ class StatusMessage(_Message):
 Disposition = Literal[
     "no-action", "gp-visit-24h", "urgent-visit-today", "hospital-transfer", "re-record"
 ]
+DISPOSITION_LABELS: dict[str, str] = {  # for doctors and the hospital record (English)
+    "no-action": "No action",
+    "gp-visit-24h": "GP visit within 24 h",
+    "urgent-visit-today": "Urgent visit today",
+    "hospital-transfer": "Hospital transfer",
+    "re-record": "Re-record requested",
+}
 
 
 class AckMessage(_Message):

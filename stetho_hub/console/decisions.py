@@ -27,13 +27,7 @@ __all__ = [
 ]
 
 DISPOSITIONS: Final = get_args(messages.Disposition)
-LABELS: Final = {
-    "no-action": "No action",
-    "gp-visit-24h": "GP visit within 24 h",
-    "urgent-visit-today": "Urgent visit today",
-    "hospital-transfer": "Hospital transfer",
-    "re-record": "Re-record requested",
-}
+LABELS: Final = messages.DISPOSITION_LABELS
 MAX_NOTE = 1000
 SITES: Final = get_args(AuscultationSite)
 MAX_REQUEST_S = 120.0  # as `stetho request` allows

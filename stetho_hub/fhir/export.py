@@ -32,17 +32,19 @@ _CHANGED = (
     " OR EXISTS (SELECT 1 FROM recordings r WHERE r.exam_id = e.exam_id AND r.received_at > ?)"
     " OR EXISTS (SELECT 1 FROM recordings r JOIN archived a ON a.recording_id = r.recording_id"
     " WHERE r.exam_id = e.exam_id AND a.archived_at > ?)"
+    " OR EXISTS (SELECT 1 FROM exam_answers x WHERE x.exam_id = e.exam_id AND x.received_at > ?)"
 )
 
 
 def changed_closed_exams(db: Database, since: str) -> tuple[list[str], str]:
     """Closed exams touched after `since` (an archive timestamp), and the new high mark."""
     with db.transaction() as tx:
-        rows = tx.all(_CHANGED, (since, since, since))
+        rows = tx.all(_CHANGED, (since, since, since, since))
         mark = tx.one(
             "SELECT MAX(t) FROM (SELECT MAX(updated_at) AS t FROM exams"
             " UNION ALL SELECT MAX(received_at) FROM recordings"
-            " UNION ALL SELECT MAX(archived_at) FROM archived) AS m"
+            " UNION ALL SELECT MAX(archived_at) FROM archived"
+            " UNION ALL SELECT MAX(received_at) FROM exam_answers) AS m"
         )
     closed = [str(exam_id) for exam_id, payload in rows if _closed(payload)]
     return closed, str(mark[0]) if mark is not None and mark[0] is not None else since

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from edge_agent.wire import messages
 from stetho_hub.fhir.errors import InvalidInputError
 from stetho_hub.fhir.from_saved import recording_record, software
-from stetho_hub.fhir.records import ExamRecord
+from stetho_hub.fhir.records import Disposition, ExamRecord
 from stetho_hub.storage import AudioStore
 from stetho_hub.storage.database import Database
 
@@ -42,6 +42,7 @@ def exam_from_archive(
         raise InvalidInputError(f"exam {exam_id}: an archived message no longer validates") from exc
     if exam.closed_at is None:
         raise InvalidInputError(f"exam {exam_id} is not closed yet ({exam.state})")
+    answer = _latest_answer(db, exam_id)
     base = audio_base_url.rstrip("/") if audio_base_url else None
     records = []
     for message, (_, audio_sha256) in zip(recordings, rows, strict=True):
@@ -59,4 +60,21 @@ def exam_from_archive(
         closed_at=exam.closed_at,
         recordings=tuple(records),
         software=software(),
+        disposition=answer,
     )
+
+
+def _latest_answer(db: Database, exam_id: str) -> Disposition | None:
+    """The doctor's latest answer to the exam, as the report's conclusion (then `final`)."""
+    with db.transaction() as tx:
+        row = tx.one(
+            "SELECT payload FROM exam_answers WHERE exam_id = ?"
+            " ORDER BY answered_at DESC, received_at DESC LIMIT 1",
+            (exam_id,),
+        )
+    if row is None:
+        return None
+    answer = messages.ExamAnswerMessage.model_validate_json(row[0])
+    label = messages.DISPOSITION_LABELS[answer.disposition]
+    text = f"{label}: {answer.note}" if answer.note else label
+    return Disposition(by=answer.by, decided_at=answer.at, text=text)

@@ -94,6 +94,8 @@ class Archive:
             return StoreOutcome(self._ack(tx, item))
         if isinstance(item, wire.StatusItem):
             return StoreOutcome(self._status(tx, item))
+        if isinstance(item, wire.ExamAnswerItem):
+            return StoreOutcome(self._exam_answer(tx, item))
         return StoreOutcome(self._exam(tx, item))
 
     # -- recordings -------------------------------------------------------------------------
@@ -266,6 +268,25 @@ class Archive:
                 iso(m.at) if m.at is not None else None, item.raw.decode("utf-8"), self._now(),
             ),
         ) == 1  # fmt: skip
+
+    def _exam_answer(self, tx: Transaction, item: wire.ExamAnswerItem) -> bool:
+        self._site(tx, item.site)
+        return (
+            tx.execute(
+                "INSERT INTO exam_answers (exam_id, payload_sha256, site, answered_at, payload,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (exam_id, payload_sha256) DO NOTHING",
+                (
+                    str(item.message.exam_id),
+                    hashlib.sha256(item.raw).hexdigest(),
+                    item.site,
+                    iso(item.message.at),
+                    item.raw.decode("utf-8"),
+                    self._now(),
+                ),
+            )
+            == 1
+        )
 
     def _exam(self, tx: Transaction, item: wire.ExamItem) -> bool:
         self._site(tx, item.site)

@@ -154,9 +154,23 @@ _V2 = (
     "CREATE INDEX audit_log_at ON audit_log (at)",
 )
 
+_V3 = (
+    # Doctors' answers to exams (stetho.exam-answer), kept as sent: the FHIR export's decision.
+    """CREATE TABLE exam_answers (
+        exam_id TEXT NOT NULL,
+        payload_sha256 TEXT NOT NULL,
+        site TEXT NOT NULL,
+        answered_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (exam_id, payload_sha256)
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "archive, receipts, users", _V1),
     Migration(2, "console audit log", _V2),
+    Migration(3, "doctors' exam answers", _V3),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -13,7 +13,7 @@ import pytest
 from edge_agent.wire import messages
 from stetho_hub import wire
 from stetho_hub.fhir import FhirQueue, FhirServerSettings, run_sender
-from stetho_hub.fhir.bundle import build_bundle
+from stetho_hub.fhir.bundle import build_bundle, bundle_json
 from stetho_hub.fhir.errors import InvalidInputError
 from stetho_hub.fhir.export import changed_closed_exams, export_changed
 from stetho_hub.fhir.from_archive import exam_from_archive
@@ -121,3 +121,32 @@ def test_closed_exams_reach_the_fhir_server_and_late_recordings_follow(
         assert queue.status().sent >= 1
     finally:
         queue.close()
+
+
+def _answer(disposition: str, note: str | None) -> bytes:
+    answer = messages.ExamAnswerMessage(
+        exam_id=uuid.UUID(EXAM), by="dr-a", disposition=disposition, note=note,
+        at=datetime(2026, 12, 1, 11, 0, tzinfo=UTC),
+    )  # type: ignore[arg-type]  # fmt: skip
+    return messages.to_json(answer)
+
+
+def test_a_doctors_answer_makes_the_report_final_and_is_exported_again(
+    archive: Archive, tmp_path: Path
+) -> None:
+    _store_exam(archive, "done")
+    mark = changed_closed_exams(archive.db, "")[1]
+    assert build_bundle(exam_from_archive(archive.db, archive.audio, EXAM))
+    topic = f"stetho/v1/{SITE}/exams/answers"
+    item = wire.classify(topic, _answer("urgent-visit-today", "before noon"))
+    assert archive.store(item).new and not archive.store(item).new  # kept once
+    assert changed_closed_exams(archive.db, mark)[0] == [EXAM]  # the answer re-exports it
+    exam = exam_from_archive(archive.db, archive.audio, EXAM)
+    assert exam.disposition is not None
+    assert exam.disposition.text == "Urgent visit today: before noon"
+    bundle = json.loads(bundle_json(build_bundle(exam)))
+    kinds = {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
+    assert kinds["DiagnosticReport"]["status"] == "final"
+    assert kinds["DiagnosticReport"]["conclusion"].startswith("Urgent visit today")
+    with pytest.raises(Exception, match="exam_answer"):
+        wire.classify(topic, b'{"schema": "stetho.exam-answer"}')
