@@ -278,3 +278,28 @@ def test_thresholds_accept_equal_neighbours_and_zero() -> None:
 def test_unknown_level_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown triage level 'fine'"):
         Triage("fine", ())  # type: ignore[arg-type]
+
+
+def test_wheeze_duration_is_rounded_to_the_millisecond() -> None:
+    lung = dataclasses.replace(
+        LUNG, wheeze=True, wheeze_intervals_s=((1.0, 1.12345),), wheeze_frequency_hz=300.0
+    )
+    (flag,) = run_triage(GOOD, None, lung, TriageThresholds()).flags
+    assert flag.value == 0.123
+
+
+def test_quality_codes_and_problems_must_pair_up() -> None:
+    odd = Quality(0.1, False, ("one", "two"), ("only_one",), GOOD.measures)
+    with pytest.raises(ValueError, match="zip"):
+        run_triage(odd, HEART, None, TriageThresholds())
+
+
+def test_threshold_order_errors_say_which_rates() -> None:
+    with pytest.raises(ValueError) as heart:
+        TriageThresholds(heart_rate_review_low_bpm=120.0)
+    assert str(heart.value) == "heart-rate thresholds must rise: urgent low <= review low < ..."
+    with pytest.raises(ValueError) as breath:
+        TriageThresholds(respiratory_rate_review_low_bpm=22.0)
+    assert str(breath.value) == (
+        "respiratory-rate thresholds must rise: urgent low <= review low..."
+    )
