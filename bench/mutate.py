@@ -162,7 +162,7 @@ def _summary(codes: dict[str, int | None], equivalent: dict[str, str]) -> dict[s
 
 def run_module(module: Module, jobs: int, keep: bool) -> dict[str, object]:
     work = _prepare(module, keep)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "STETHO_MUTATE": "1"}
     started = time.monotonic()
     log = work / "mutmut.log"
     with log.open("w", encoding="utf-8") as out:
