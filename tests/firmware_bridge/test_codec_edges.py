@@ -109,7 +109,9 @@ def test_step_table_is_the_published_one() -> None:
     st.integers(-32768, 32767),
     st.integers(0, 88),
 )
-def test_decoder_matches_the_reference_decoder(codes: list[int], predictor: int, index: int) -> None:
+def test_decoder_matches_the_reference_decoder(
+    codes: list[int], predictor: int, index: int
+) -> None:
     ours = _adpcm.decode(pack_low_first(codes), len(codes), predictor, index)
     assert ours.dtype == np.int16
     assert ours.tolist() == ima_reference_decode(codes, predictor, index)
@@ -150,7 +152,10 @@ def test_one_step_values_by_hand() -> None:
     assert _adpcm.decode(pack_low_first([5]), 1, 100, 8).tolist() == [122]
     assert _adpcm.decode(pack_low_first([13]), 1, 100, 8).tolist() == [78]
     assert _adpcm.decode(pack_low_first([2]), 1, 100, 8).tolist() == [110]
-    assert _adpcm.decode(pack_low_first([6, 1]), 2, 0, 8).tolist() == [26, 26 + 3 + 7]  # index 14: step 28
+    assert _adpcm.decode(pack_low_first([6, 1]), 2, 0, 8).tolist() == [
+        26,
+        26 + 3 + 7,
+    ]  # index 14: step 28
 
 
 @given(st.lists(st.integers(-32768, 32767), min_size=1, max_size=200), st.integers(0, 88))
@@ -172,7 +177,7 @@ def test_encoder_picks_the_nearest_code_as_the_recommendation_does() -> None:
     assert nibbles_low_first(_adpcm.encode(np.array([100 + 8], np.int16), 100, 8), 1) == [2]
     assert nibbles_low_first(_adpcm.encode(np.array([100 + 4], np.int16), 100, 8), 1) == [1]
     assert nibbles_low_first(_adpcm.encode(np.array([100 + 3], np.int16), 100, 8), 1) == [0]
-    assert nibbles_low_first(_adpcm.encode(np.array([100, 100], np.int16), 100, 8), 2) == [0, 8]  # 102 after the first
+    assert nibbles_low_first(_adpcm.encode(np.array([100, 100], np.int16), 100, 8), 2) == [0, 8]
     loud = _adpcm.encode(np.array([32767, -32768, 0], np.int16), 0, 88)
     assert nibbles_low_first(loud, 3) == [4, 15, 3]
 
@@ -244,8 +249,14 @@ def test_adpcm_step_index_88_is_accepted_89_refused() -> None:
 
 def test_value_object_limits() -> None:
     def make(**changes: object) -> AudioFrame:
-        fields: dict[str, object] = dict(sequence=0, sample_index=0, sample_rate_hz=4000,
-                                         codec=Codec.PCM16, sample_count=1, payload=b"\0\0")  # fmt: skip
+        fields: dict[str, object] = {
+            "sequence": 0,
+            "sample_index": 0,
+            "sample_rate_hz": 4000,
+            "codec": Codec.PCM16,
+            "sample_count": 1,
+            "payload": b"\0\0",
+        }
         fields.update(changes)
         return AudioFrame(**fields)  # type: ignore[arg-type]
 
@@ -265,7 +276,7 @@ def test_value_object_limits() -> None:
         with pytest.raises(ValueError) as info:
             make(**changes)
         assert str(info.value) == f"invalid AudioFrame: {problem}", changes
-    with pytest.raises(ValueError, match="sequence outside 0..65535; sample_index outside"):
+    with pytest.raises(ValueError, match=r"sequence outside 0\.\.65535; sample_index outside"):
         make(sequence=-1, sample_index=-1)
 
 
