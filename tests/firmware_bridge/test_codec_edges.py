@@ -405,3 +405,66 @@ def test_flags_unknown_bits_are_kept_not_refused() -> None:
 def test_repr_of_need_data() -> None:
     assert repr(NEED_DATA) == "NEED_DATA"
     assert str(MalformedReason.BAD_ADPCM_STATE.value) == "ADPCM step index above 88"
+
+
+def test_a_lone_wrong_byte_is_a_bad_version_not_too_short() -> None:
+    assert decode_one(b"\x07") == MalformedFrame(MalformedReason.BAD_VERSION, b"\x07")
+    assert decode_one(b"\x07", datagrams=False) == MalformedFrame(
+        MalformedReason.BAD_VERSION, b"\x07"
+    )
+    assert decode_one(b"\x01") == MalformedFrame(MalformedReason.TOO_SHORT, b"\x01")
+
+
+def test_stream_resync_to_the_very_next_byte() -> None:
+    frame = wire(Codec.PCM16, 1, b"\x05\x00")
+    decoder = FrameDecoder(datagrams=False)
+    decoder.feed(b"\x07" + frame)
+    assert decoder.next_frame() == MalformedFrame(MalformedReason.BAD_VERSION, b"\x07")
+    event = decoder.next_frame()
+    assert isinstance(event, AudioFrame) and event.samples().tolist() == [5]
+
+
+def test_one_byte_left_in_a_notification_stays_in_it() -> None:
+    frame = wire(Codec.PCM16, 1, b"\x05\x00")
+    decoder = FrameDecoder()
+    decoder.feed(frame + b"\x01")
+    decoder.feed(frame)
+    first, stray, second = decoder.next_frame(), decoder.next_frame(), decoder.next_frame()
+    assert isinstance(first, AudioFrame) and isinstance(second, AudioFrame)
+    assert stray == MalformedFrame(MalformedReason.TOO_SHORT, b"\x01")
+    assert decoder.next_frame() is NEED_DATA
+
+
+def test_malformed_frames_are_counted_each() -> None:
+    decoder = FrameDecoder()
+    for data in (b"\x07", b"", b"\x02" * 20):
+        decoder.feed(data)
+    assert all(isinstance(decoder.next_frame(), MalformedFrame) for _ in range(3))
+    assert (decoder.frames_malformed, decoder.frames_decoded) == (3, 0)
+
+
+def test_buffer_full_message_says_what_to_do() -> None:
+    decoder = FrameDecoder(datagrams=False)
+    decoder.feed(bytes(64 * 1024))
+    with pytest.raises(BridgeError) as info:
+        decoder.feed(b"\0")
+    assert str(info.value) == "FrameDecoder buffer full: call next_frame() until NEED_DATA"
+
+
+@pytest.mark.parametrize("codec", list(Codec))
+def test_from_samples_refuses_what_is_not_int16(codec: Codec) -> None:
+    with pytest.raises(OverflowError):
+        AudioFrame.from_samples([40000, 0], sequence=0, sample_index=0,  # type: ignore[arg-type]
+                                sample_rate_hz=4000, codec=codec)  # fmt: skip
+    with pytest.raises(ValueError, match="sample_count outside"):
+        AudioFrame.from_samples(np.zeros(0, np.int16), sequence=0, sample_index=0,
+                                sample_rate_hz=4000, codec=codec)  # fmt: skip
+
+
+def test_adpcm_samples_are_int16() -> None:
+    pcm = np.array([-7, 300, 20], np.int16)
+    frame = AudioFrame.from_samples(
+        pcm, sequence=0, sample_index=0, sample_rate_hz=4000, codec=Codec.IMA_ADPCM
+    )
+    assert frame.samples().dtype == np.int16
+    assert frame.samples()[0] == -7
