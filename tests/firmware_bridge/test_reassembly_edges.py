@@ -217,3 +217,77 @@ def test_defaults() -> None:
     assert (r._fill, r._depth, r._max_gap_s) == (Fill.SILENCE, 4, 30.0)
     assert r.position == 0
     assert Fill("silence") is Fill.SILENCE and Fill("interpolate") is Fill.INTERPOLATE
+
+
+def ramp_frame(first: int, values: list[int]) -> AudioFrame:
+    return AudioFrame.from_samples(
+        np.array(values, dtype=np.int16), sequence=0, sample_index=first, sample_rate_hz=RATE
+    )
+
+
+def test_interpolation_before_any_audio_starts_from_zero() -> None:
+    (gap,) = Reassembler(fill=Fill.INTERPOLATE).skip(3)
+    assert gap.samples.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_interpolation_runs_from_the_last_sample_to_the_next_first_sample() -> None:
+    r = Reassembler(fill=Fill.INTERPOLATE, reorder_depth=0)
+    r.push(ramp_frame(0, [0, 0, 8192]))  # ends at 0.25
+    gap, _ = r.push(ramp_frame(6, [16384, 0, 0]))  # starts at 0.5
+    assert gap.samples.tolist() == [0.25 + 0.25 * k / 4 for k in (1, 2, 3)]
+    (held,) = r.skip(1)
+    assert held.samples.tolist() == [0.0]  # the last sample emitted was 0
+
+
+def test_skip_of_one_sample_is_a_gap() -> None:
+    r = Reassembler()
+    r.push(frame(0))
+    assert layout(r.skip(1)) == [(N, 1, (Gap(N, 1),))]
+
+
+def test_counters_count_every_event() -> None:
+    r = Reassembler(reorder_depth=0, max_gap_s=1.0)
+    r.push(frame(0))
+    r.push(frame(2 * N))
+    r.push(frame(4 * N))
+    assert (r.stats.gaps, r.stats.lost_samples) == (2, 2 * N)
+    r.push(frame(10**9))
+    r.push(frame(2 * 10**9))
+    assert r.stats.resyncs == 2
+    deep = Reassembler(reorder_depth=8)
+    for first in (0, 3 * N, 1 * N, 4 * N, 2 * N):
+        deep.push(frame(first))
+    assert deep.stats.reordered == 2
+
+
+def test_after_a_resync_positions_follow_the_new_origin() -> None:
+    r = Reassembler(reorder_depth=0, max_gap_s=1.0)
+    r.push(frame(0))
+    r.push(frame(10**9))  # a restart: rebased, follows at N
+    out = r.push(frame(10**9 + 2 * N))  # one frame lost after the restart
+    assert layout(out) == [(2 * N, N, (Gap(2 * N, N),)), (3 * N, N, ())]
+
+
+def test_overlaps_exactly_covered_are_dropped_and_the_rest_released() -> None:
+    r = Reassembler(reorder_depth=8)
+    r.push(frame(0))
+    r.push(frame(2 * N))
+    r.push(frame(2 * N + 50, n=50))  # ends exactly where the frame before it ends
+    r.push(frame(2 * N + 60, n=40))  # likewise
+    r.push(frame(3 * N))
+    out = r.flush()
+    assert layout(out) == [(N, N, (Gap(N, N),)), (2 * N, N, ()), (3 * N, N, ())]
+    assert r.stats.duplicates == 2
+
+
+def test_half_the_index_space_ahead_is_behind() -> None:
+    # With no limit on gaps, what decides is the wrap rule: an offset of half the 32-bit
+    # space or more is a frame from the past (here: far beyond the window, so a restart).
+    r = Reassembler(reorder_depth=4, max_gap_s=1e9)
+    r.push(frame(0))
+    assert layout(r.push(frame(N + (1 << 31)))) == [(N, N, ())]
+    assert r.stats.resyncs == 1
+    ahead = Reassembler(reorder_depth=4, max_gap_s=1e9)
+    ahead.push(frame(0))
+    assert ahead.push(frame(N + (1 << 31) - 4 * N)) == []  # just under half: ahead, held
+    assert ahead.stats.resyncs == 0
