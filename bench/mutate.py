@@ -31,6 +31,7 @@ PACKAGES = (
     "edge_agent", "firmware_bridge", "stetho_signal", "stetho_sim", "stetho_common",
     "stetho_doctor", "stetho_cli",
 )  # fmt: skip
+EXTRA_FILES = ("config.example.toml",)  # read by the config tests
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def _mutmut_table(module: Module) -> str:
         # -p no:randomly is not needed; keep pytest quiet and stop at the first failure.
         'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]',
         "use_git_change_detection = false",
+        f"also_copy = {json.dumps(list(EXTRA_FILES))}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -109,6 +111,8 @@ def _prepare(module: Module, keep: bool) -> Path:
         shutil.copytree(
             ROOT / package, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
+    for name in EXTRA_FILES:
+        shutil.copy2(ROOT / name, work / name)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     (work / "pyproject.toml").write_text(pyproject + "\n" + _mutmut_table(module), "utf-8")
     return work

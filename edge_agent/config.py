@@ -105,7 +105,7 @@ def _unique_device_ids(devices: list[Any]) -> list[Any]:
     ids = [d.id for d in devices]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise ValueError(f"unique device ids, but {', '.join(duplicates)} repeat")
+        raise ValueError(f"unique device ids, but these repeat: {', '.join(duplicates)}")
     return devices
 
 
@@ -308,6 +308,8 @@ def _describe(error: Any) -> str:
     if kind == "missing":
         return f"{loc}: required key is missing"
     expected = error["msg"].removeprefix("Value error, ")
+    if isinstance(found, dict | list):  # a whole table or list: the key path says where
+        return f"{loc}: expected {expected}"
     return f"{loc}: expected {expected}; found {found!r}"
 
 
@@ -349,3 +351,26 @@ def load_config(path: Path) -> AgentConfig:
     if config.broker.key_file is not None:
         _check_secret_permissions(config.broker.key_file, "broker.key_file")
     return config
+
+
+def load_broker(path: Path) -> BrokerConfig:
+    """The `[broker]` table of an agent's config, or of a doctor's file that holds only that."""
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
+    if "site" in data:  # an agent's configuration
+        return load_config(path).broker
+    unknown = sorted(set(data) - {"broker"})
+    if unknown:
+        raise ConfigError(
+            str(path), [f"{k}: unknown key; a doctor's file holds [broker]" for k in unknown]
+        )
+    broker = BrokerConfig.checked(str(path), data.get("broker", {}))
+    if broker.password is not None:
+        _check_secret_permissions(path, "broker.password")
+    if broker.password_file is not None:
+        _check_secret_permissions(broker.password_file, "broker.password_file")
+    return broker

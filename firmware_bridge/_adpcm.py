@@ -8,12 +8,20 @@ corrupts the next one. Nibbles are packed low nibble first, as in Microsoft's IM
 
 from __future__ import annotations
 
+import warnings
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MAX_STEP_INDEX", "decode", "encode"]
+with warnings.catch_warnings():
+    # The standard audioop decodes IMA-ADPCM in C, about 400 times faster than Python: several
+    # percent of a Pi core per streaming stethoscope. It is deprecated in 3.11-3.12 and gone in
+    # 3.13, where the audioop-lts package provides the same module.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop
+
+__all__ = ["MAX_STEP_INDEX", "decode", "decode_reference", "encode"]
 
 _STEPS: Final = (
     7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 19, 21, 23, 25, 28, 31, 34, 37, 41, 45, 50, 55, 60, 66,
@@ -42,8 +50,23 @@ def _step_once(nibble: int, predictor: int, index: int) -> tuple[int, int]:
     return predictor, index
 
 
+# audioop reads the high nibble first; the profile (like Microsoft's WAVE) packs the low first.
+_SWAP_NIBBLES: Final = bytes(((b & 0x0F) << 4) | (b >> 4) for b in range(256))
+
+
 def decode(data: bytes, count: int, predictor: int, index: int) -> NDArray[np.int16]:
-    """Decode `count` samples from packed nibbles, starting from `predictor` and step `index`."""
+    """Decode `count` samples from packed nibbles, starting from `predictor` and step `index`.
+
+    Bit-identical to `decode_reference` (a test checks it on random frames and every state).
+    """
+    packed = bytes(data[: (count + 1) // 2]).translate(_SWAP_NIBBLES)
+    pcm, _ = audioop.adpcm2lin(packed, 2, (predictor, index))
+    out: NDArray[np.int16] = np.frombuffer(pcm, dtype=np.int16, count=count).copy()
+    return out
+
+
+def decode_reference(data: bytes, count: int, predictor: int, index: int) -> NDArray[np.int16]:
+    """The IMA recommendation's decoder step by step, in Python: the reference for `decode`."""
     out = np.empty(count, dtype=np.int16)
     for i in range(count):
         byte = data[i >> 1]

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from firmware_bridge import _adpcm
 from firmware_bridge.errors import BridgeError
+from stetho_common.sans_io import NEED_DATA, NeedData
 
 __all__ = [
     "HEADER",
@@ -187,16 +188,6 @@ class MalformedFrame:
 
     reason: MalformedReason
     head: bytes
-
-
-class NeedData:
-    """Sentinel type: the decoder needs more bytes before it can return anything."""
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = NeedData()
 
 
 class FrameDecoder:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from firmware_bridge.flac_tags import set_vorbis_comments
+from firmware_bridge.flac import encode_flac
 from firmware_bridge.sources.base import AudioBlock, AudioSource, Gap
 
 __all__ = ["RecordingSummary", "record"]
@@ -108,14 +108,12 @@ def _trim(block: AudioBlock, wanted: int) -> AudioBlock:
 
 
 def _open_partial(path: Path, rate: int) -> Any:
-    path.parent.mkdir(parents=True, exist_ok=True)
     return soundfile.SoundFile(path, "w", rate, 1, "PCM_16", format="WAV")
 
 
 def _finish(partial: Path, out: Path, summary: RecordingSummary, tags: dict[str, str]) -> None:
     audio, rate = soundfile.read(partial, dtype="int16")
     encoded = out.with_name(out.name + ".tmp")
-    soundfile.write(encoded, np.asarray(audio), rate, subtype="PCM_16", format="FLAC")
     started = datetime.fromtimestamp(summary.started_at, UTC).isoformat(timespec="milliseconds")
     all_tags = {
         "DATE": started,
@@ -126,7 +124,7 @@ def _finish(partial: Path, out: Path, summary: RecordingSummary, tags: dict[str,
         "STETHO_LOST_SAMPLES": str(sum(g.length for g in summary.gaps)),
         **{key.upper(): value for key, value in tags.items()},
     }
-    encoded.write_bytes(set_vorbis_comments(encoded.read_bytes(), all_tags))
+    encoded.write_bytes(encode_flac(np.asarray(audio, dtype=np.int16), rate, all_tags))
     encoded.replace(out)  # atomic: a reader never sees a half-written FLAC
     with contextlib.suppress(FileNotFoundError):
         partial.unlink()

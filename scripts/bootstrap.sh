@@ -44,6 +44,6 @@ if [[ ! -f "$stamp" || requirements.lock -nt "$stamp" || pyproject.toml -nt "$st
     [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-        -c requirements.lock -e ".[dev,plot]"
+        -c requirements.lock -e ".[dev,plot,hub]"
     touch "$stamp"
 fi

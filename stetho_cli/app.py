@@ -48,6 +48,11 @@ COMMANDS = [
     *edge_agent.cli.COMMANDS,
     *stetho_doctor.COMMANDS,
     LazyCommand(
+        "fhir",
+        "stetho_hub.fhir.cli:fhir_command",
+        "Print the FHIR R4 transaction Bundle of a saved recording (built offline, validated).",
+    ),
+    LazyCommand(
         "demo",
         "stetho_cli.app:demo",
         "Run the agent with simulated stethoscopes, a private broker and a doctor's subscriber.",

@@ -21,7 +21,7 @@ MAX_DELAY_S = 60.0
 
 def next_delay(
     attempt: int,
-    error: BaseException,
+    error: BaseException | None,
     *,
     base_s: float = BASE_DELAY_S,
     cap_s: float = MAX_DELAY_S,
@@ -34,7 +34,8 @@ def next_delay(
     attempt : int
         Failures in a row so far, minus one. A loop resets it once a link has held.
     error : BaseException
-        Why the last attempt failed: its `Response` decides (see `stetho_common.responses`).
+        Why the last attempt failed: its `Response` decides (see `stetho_common.responses`);
+        None for a failure known to be transient.
     base_s : float
         The first ceiling, in seconds (a test's fake device uses a short one).
     cap_s : float
@@ -50,7 +51,7 @@ def next_delay(
     """
     if attempt < 0:
         raise ValueError(f"attempt must be >= 0, got {attempt}")
-    response = response_to(error)
+    response = Response.RETRY if error is None else response_to(error)
     if response is Response.STOP:
         return None
     if response is Response.RETRY_LATER:

@@ -55,12 +55,12 @@ def _line(prefix: str, style: str, message: str) -> Text:
 
 def fail(message: str, kind: str = "failed") -> NoReturn:
     """Print `error: message` and exit with the status `kind` names in `EXIT_CODES`."""
-    stderr().print(_line("error:", "bold red", message))
+    stderr().print(_line("error:", "bold red", message), soft_wrap=True)
     raise typer.Exit(EXIT_CODES[kind])
 
 
 def warn(message: str) -> None:
-    stderr().print(_line("warning:", "yellow", message))
+    stderr().print(_line("warning:", "yellow", message), soft_wrap=True)
 
 
 def run_until_signalled(main: Coroutine[Any, Any, T]) -> T:

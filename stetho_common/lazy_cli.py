@@ -16,6 +16,8 @@ import typer.core
 import typer.main
 from typer import _click as click
 
+from stetho_common.console import fail
+
 __all__ = ["LazyCommand", "LazyGroup", "lazy_group"]
 
 
@@ -29,7 +31,10 @@ class LazyCommand:
 
     def load(self) -> click.Command:
         module_name, _, attribute = self.target.partition(":")
-        found = getattr(importlib.import_module(module_name), attribute)
+        try:
+            found = getattr(importlib.import_module(module_name), attribute)
+        except ImportError as exc:  # an optional part (an extra) is not installed here
+            fail(f"`stetho {self.name}` cannot start: {exc}")
         if isinstance(found, typer.Typer):
             command = typer.main.get_command(found)
             command.name = self.name

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import getpass
+import logging
 import uuid
-from collections.abc import Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
-from edge_agent.config import load_config
+from edge_agent.config import load_broker
 from edge_agent.errors import AgentError, ConfigError
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.transport.tls_errors import TlsFiles
 from edge_agent.wire import messages, topics
-from stetho_common.console import fail, run_until_signalled
+from stetho_common.console import fail, run_until_signalled, warn
 from stetho_doctor.client import (
     ALERT_COLUMNS,
     AlertSaver,
@@ -29,12 +33,18 @@ from stetho_doctor.client import (
     alert_json_line,
     alert_row,
     alert_subscriptions,
+    default_doctor_config,
+    doctor_config_path,
     follow_alerts,
     publish_once,
 )
 
 err = Console(stderr=True)
 T = TypeVar("T")
+# The tools say what goes wrong themselves (`warn`, `fail`); the library's log lines would only
+# repeat it on the terminal.
+logging.getLogger("stetho_doctor").addHandler(logging.NullHandler())
+P = ParamSpec("P")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Take the broker from this agent config.")
@@ -72,28 +82,29 @@ class BrokerChoice:
         Both go through the agent's own builder: the same password precedence (environment,
         password file, password) and the same checks of TLS and password files.
         """
-        if (self.config is None) == (self.broker is None):
-            raise DoctorToolError("give exactly one of --broker URL or --config FILE")
+        if self.config is not None and self.broker is not None:
+            raise DoctorToolError("give one of --broker URL or --config FILE, not both")
         overrides = {"username": self.username, "password_file": self.password_file}
-        try:
-            if self.broker is not None:
-                broker = broker_from_url(
-                    self.broker,
-                    ca_file=self.tls.ca_file,
-                    cert_file=self.tls.cert_file,
-                    key_file=self.tls.key_file,
-                    **overrides,
+        if self.broker is not None:
+            broker = broker_from_url(
+                self.broker,
+                ca_file=self.tls.ca_file,
+                cert_file=self.tls.cert_file,
+                key_file=self.tls.key_file,
+                **overrides,
+            )
+        else:
+            path = self.config or default_doctor_config()
+            if path is None:
+                raise DoctorToolError(
+                    "give --broker URL or --config FILE, or write the broker's [broker] "
+                    f"table to {doctor_config_path()}"
                 )
-            else:
-                config = self.config
-                assert config is not None  # exactly one of the two, checked above
-                broker = load_config(config).broker
-                set_here = {k: v for k, v in overrides.items() if v is not None}
-                if set_here:
-                    broker = broker.checked(str(self.config), {**broker.model_dump(), **set_here})
-            return broker_settings(broker, self.client_id, subscriptions=subscriptions)
-        except ConfigError as exc:
-            raise DoctorToolError(str(exc)) from exc
+            broker = load_broker(path)
+            set_here = {k: v for k, v in overrides.items() if v is not None}
+            if set_here:
+                broker = broker.checked(str(path), {**broker.model_dump(), **set_here})
+        return broker_settings(broker, self.client_id, subscriptions=subscriptions)
 
 
 def _choice(
@@ -111,12 +122,41 @@ def _choice(
 
 
 def _run_or_exit(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return run_until_signalled(coro)
-    except (AgentError, DoctorToolError) as exc:
-        fail(str(exc))
+    return run_until_signalled(coro)
 
 
+def _one_sentence(command: Callable[P, None]) -> Callable[P, None]:
+    """A doctor's command whose expected errors end in one sentence, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except ConfigError as exc:
+            fail(str(exc), "usage")
+        except (AgentError, DoctorToolError) as exc:
+            fail(str(exc))
+
+    return wrapped
+
+
+def _say_retry(error: str, delay_s: float) -> None:
+    warn(f"{error}; trying again in {delay_s:.0f} s (Ctrl-C to stop)")
+
+
+NEWEST_ALERTS_SHOWN = 20  # a screenful; older alerts stay in --save and the hub
+
+
+def _alert_table(title: str, rows: deque[tuple[dict[str, str], str]]) -> Table:
+    table = Table(title=title)
+    for column in ALERT_COLUMNS:
+        table.add_column(column, overflow="fold")
+    for row, style in reversed(rows):  # newest first, at the top
+        table.add_row(*(Text(value) for value in row.values()), style=style)
+    return table
+
+
+@_one_sentence
 def alerts(
     config: ConfigOpt = None,
     broker: BrokerOpt = None,
@@ -144,21 +184,21 @@ def alerts(
         def emit(alert: messages.AlertMessage) -> None:
             typer.echo(alert_json_line(alert))
 
-        _run_or_exit(follow_alerts(settings, emit, saver, count))
+        _run_or_exit(follow_alerts(settings, emit, saver, count, _say_retry))
         return
-    table = Table(title=f"stetho alerts ({site or 'all care homes'})")
-    for column in ALERT_COLUMNS:
-        table.add_column(column, overflow="fold")
-    with Live(table, console=Console(), refresh_per_second=4):
+    title = f"stetho alerts ({site or 'all care homes'}), newest first"
+    rows: deque[tuple[dict[str, str], str]] = deque(maxlen=NEWEST_ALERTS_SHOWN)
+    # Redrawn only when an alert arrives: a table left to refresh itself costs CPU for nothing.
+    with Live(_alert_table(title, rows), console=Console(), auto_refresh=False) as live:
 
         def add_row(alert: messages.AlertMessage) -> None:
-            row = alert_row(alert)
-            style = "bold red" if alert.level == "urgent" else "yellow"
-            table.add_row(*row.values(), style=style)
+            rows.append((alert_row(alert), "bold red" if alert.level == "urgent" else "yellow"))
+            live.update(_alert_table(title, rows), refresh=True)
 
-        _run_or_exit(follow_alerts(settings, add_row, saver, count))
+        _run_or_exit(follow_alerts(settings, add_row, saver, count, _say_retry))
 
 
+@_one_sentence
 def ack(
     alert_id: Annotated[str, typer.Argument(help="The alert's id (alert_id).")],
     site: SiteOpt,
@@ -183,6 +223,7 @@ def ack(
     err.print(f"[green]acknowledged[/] {parsed} on {topics.acks(site)}", highlight=False)
 
 
+@_one_sentence
 def listen(
     device: Annotated[str, typer.Option("--device", help="Stethoscope (device) id.")],
     site: SiteOpt,

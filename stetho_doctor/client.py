@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,8 +45,29 @@ async def connect(settings: MqttSettings) -> MqttConnection:
     return connection
 
 
-async def received(settings: MqttSettings) -> AsyncGenerator[ReceivedMessage, None]:
-    """Every message on the subscriptions, reconnecting with backoff until cancelled."""
+OnRetry = Callable[[str, float], None]
+
+
+def doctor_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the doctor's tools look for their broker: $XDG_CONFIG_HOME/stetho/doctor.toml."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
+    return Path(base) / "stetho" / "doctor.toml"
+
+
+def default_doctor_config(environ: Mapping[str, str] | None = None) -> Path | None:
+    path = doctor_config_path(environ)
+    return path if path.is_file() else None
+
+
+async def received(
+    settings: MqttSettings, on_retry: OnRetry | None = None
+) -> AsyncGenerator[ReceivedMessage, None]:
+    """Every message on the subscriptions, reconnecting with backoff until cancelled.
+
+    `on_retry(error, delay_s)` hears each failed connection, so a person watching sees why
+    nothing arrives.
+    """
     attempt = 0
     while True:
         try:
@@ -54,6 +75,8 @@ async def received(settings: MqttSettings) -> AsyncGenerator[ReceivedMessage, No
         except DoctorToolError as exc:
             delay = next_delay(attempt, exc) or MAX_DELAY_S
             log.warning("event=broker_connect_failed error=%r retry_in_s=%.1f", str(exc), delay)
+            if on_retry is not None:
+                on_retry(str(exc), delay)
             attempt += 1
             await asyncio.sleep(delay)
             continue
@@ -140,10 +163,11 @@ async def follow_alerts(
     on_alert: Callable[[messages.AlertMessage], None],
     saver: AlertSaver | None = None,
     limit: int | None = None,
+    on_retry: OnRetry | None = None,
 ) -> int:
     """Call `on_alert` for each valid alert (and save it); return how many were seen."""
     seen = 0
-    async with contextlib.aclosing(received(settings)) as stream:  # disconnects on exit
+    async with contextlib.aclosing(received(settings, on_retry)) as stream:  # disconnects on exit
         async for message in stream:
             if not message.topic.endswith("/alerts"):
                 if saver is not None:

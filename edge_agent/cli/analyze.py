@@ -16,8 +16,8 @@ from rich.table import Table
 from edge_agent.cli.plot import PlotUnavailableError, render_png
 from edge_agent.cli.plot import check_available as check_plots_available
 from edge_agent.config import HEART_SITES, LUNG_SITES
-from edge_agent.pipeline.audio import SITE_TAG
 from firmware_bridge.errors import MalformedFrameError
+from firmware_bridge.flac import SITE_TAG
 from firmware_bridge.flac_tags import read_vorbis_comments
 from stetho_signal import SignalError, TriageThresholds, analyze
 
@@ -52,10 +52,19 @@ def _kind_for(path: Path, kind: Kind) -> Literal["heart", "lung"]:
 
 def analyse_file(path: Path, kind: Kind, thresholds: TriageThresholds) -> dict[str, Any]:
     """One file to the JSON contract: the analysis, or {"file", "error"} when it cannot be read."""
+    if not path.exists():
+        return {"file": str(path), "error": "no such file"}
+    if path.is_dir():
+        return {"file": str(path), "error": "a folder: give the audio files in it"}
     try:
         samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
-        return {"file": str(path), "error": f"cannot read audio: {exc}"}
+        # libsndfile's own words ("System error.", "Internal psf_fseek() failed.") help nobody.
+        return {
+            "file": str(path),
+            "error": "cannot read audio: not a WAV, FLAC or Ogg file, or a damaged or truncated "
+            f"one ({type(exc).__name__})",
+        }
     try:
         result = analyze(np.asarray(samples), float(rate), _kind_for(path, kind), thresholds)
     except SignalError as exc:
@@ -99,8 +108,9 @@ def _findings(r: dict[str, Any]) -> str:
     heart, lung = r.get("heart"), r.get("lung")
     if heart:
         rate = heart["rate_bpm"]
-        parts.append(f"HR {rate:.0f}/min" if rate is not None else "HR n/a")
-        parts += ["irregular"] if heart["irregular"] else []
+        parts.append(f"HR {rate:.0f}/min" if rate is not None else "no heart rate")
+        # A rhythm is only judged on beats that gave a rate.
+        parts += ["irregular"] if heart["irregular"] and rate is not None else []
         parts += ["murmur?"] if heart["murmur_suspected"] else []
     if lung:
         rate = lung["respiratory_rate_bpm"]
@@ -111,7 +121,7 @@ def _findings(r: dict[str, Any]) -> str:
 
 
 def analyze_command(
-    paths: Annotated[list[Path], typer.Argument(help="WAV or FLAC files, any sample rate.")],
+    paths: Annotated[list[Path], typer.Argument(help="WAV, FLAC or Ogg files, 2 to 48 kHz.")],
     kind: Annotated[
         Kind,
         typer.Option(

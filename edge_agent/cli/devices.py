@@ -23,7 +23,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from edge_agent.config import AuscultationSite
-from edge_agent.pipeline.audio import SITE_TAG
 from edge_agent.storage.registry import (
     DeviceRegistry,
     RegisteredDevice,
@@ -40,6 +39,7 @@ from firmware_bridge.errors import (
     LinkLostError,
     PairingRejectedError,
 )
+from firmware_bridge.flac import SITE_TAG
 from firmware_bridge.recorder import RecordingSummary, record
 from firmware_bridge.sources import (
     AudioSource,
@@ -223,6 +223,8 @@ def record_command(
         fail(f"unknown site {site!r}; choose one of {', '.join(SITES)}", "usage")
     if out_path.suffix.lower() != ".flac":
         fail("--out must end in .flac", "usage")
+    if not out_path.parent.is_dir():
+        fail(f"no folder {out_path.parent}: create it first, or choose another --out", "usage")
     with _exit_on_errors():
         registry = DeviceRegistry(state_dir)
         source, entry = _open_source(device, registry, seed, speed)

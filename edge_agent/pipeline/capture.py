@@ -8,12 +8,13 @@ keeps the same schedule.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edge_agent.wire.recording import Appended, Capture, CapturedGap
+from edge_agent.wire.recording import Appended, Capture, Gap
 
 
 @dataclass
@@ -21,7 +22,7 @@ class _Open:
     recording_id: uuid.UUID
     started_at: float
     chunks: list[NDArray[np.float32]] = field(default_factory=list)
-    gaps: list[CapturedGap] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     length: int = 0
 
 
@@ -55,9 +56,15 @@ class Segmenter:
         self,
         samples: NDArray[np.float32],
         start_time: float,
-        gaps: tuple[tuple[int, int], ...] = (),
+        gaps: Sequence[Gap] = (),
+        first_sample: int = 0,
     ) -> list[Capture]:
-        """Consume one block; `gaps` are (offset in block, length) of filled samples."""
+        """Consume one block; `gaps` are its filled samples, counted like `first_sample`.
+
+        Pass a source block's own gaps and `start_sample`: the stream's count is turned into the
+        recording's here, so a gap keeps one type from reassembly to the journal.
+        """
+        gaps = tuple(Gap(g.start_sample - first_sample, g.length) for g in gaps)
         done: list[Capture] = []
         offset = 0
         while offset < len(samples):
@@ -82,17 +89,18 @@ class Segmenter:
         offset: int,
         take: int,
         block_start: float,
-        gaps: tuple[tuple[int, int], ...],
+        gaps: tuple[Gap, ...],
     ) -> None:
         if self._open is None:
             started = block_start + offset / self.sample_rate_hz
             self._open = _Open(uuid.uuid4(), started)
         current = self._open
         new_gaps = []
-        for gap_offset, gap_length in gaps:
-            lo, hi = max(gap_offset, offset), min(gap_offset + gap_length, offset + take)
+        for gap in gaps:
+            lo = max(gap.start_sample, offset)
+            hi = min(gap.start_sample + gap.length, offset + take)
             if hi > lo:
-                new_gaps.append(CapturedGap(current.length + lo - offset, hi - lo))
+                new_gaps.append(Gap(current.length + lo - offset, hi - lo))
         chunk = np.asarray(samples[offset : offset + take], dtype=np.float32)
         if self._track:
             piece = Appended(

@@ -17,9 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge_agent.errors import AgentError
-from edge_agent.pipeline.audio import to_pcm16
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
+from firmware_bridge.flac import to_pcm16
 from firmware_bridge.sources import AudioBlock
 
 log = logging.getLogger(__name__)

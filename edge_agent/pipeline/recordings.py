@@ -13,10 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from edge_agent.pipeline.audio import FLAC_CONTENT_TYPE, SITE_TAG, encode_flac, pcm_sha256, to_pcm16
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import Capture, RecordingContext
+from firmware_bridge.flac import FLAC_CONTENT_TYPE, SITE_TAG, encode_flac, pcm_sha256, to_pcm16
 from stetho_signal import SignalError, TriageThresholds, analyze
 
 ALERT_EXPIRY_S = 7 * 24 * 3600  # an unread alert older than a week is no longer actionable
@@ -66,12 +66,7 @@ def process_capture(
     audio_topic = topics.recording_audio(ctx.site, ctx.device)
     recording = messages.RecordingMessage(
         recording_id=capture.recording_id,
-        site=ctx.site,
-        agent=ctx.agent,
-        device=ctx.device,
-        resident=ctx.resident,
-        auscultation_site=ctx.auscultation_site,
-        kind=ctx.kind,
+        **ctx.fields(),
         started_at=_utc(capture.started_at),
         ended_at=_utc(capture.ended_at),
         sample_rate_hz=capture.sample_rate_hz,
@@ -127,11 +122,7 @@ def _triage_messages(
     rid = str(recording.recording_id)
     triage = messages.TriageMessage(
         recording_id=recording.recording_id,
-        site=ctx.site,
-        device=ctx.device,
-        resident=ctx.resident,
-        auscultation_site=ctx.auscultation_site,
-        kind=ctx.kind,
+        **ctx.where(),
         recorded_at=recording.started_at,
         level=analysis.triage.level,
         flags=analysis.triage.flags,
@@ -142,12 +133,7 @@ def _triage_messages(
         alert = messages.AlertMessage(
             alert_id=uuid.uuid4(),
             recording_id=recording.recording_id,
-            site=ctx.site,
-            agent=ctx.agent,
-            device=ctx.device,
-            resident=ctx.resident,
-            auscultation_site=ctx.auscultation_site,
-            kind=ctx.kind,
+            **ctx.fields(),
             recorded_at=recording.started_at,
             level=level,
             flags=analysis.triage.flags,

@@ -16,33 +16,28 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.config import AgentConfig, DeviceConfig
-from edge_agent.errors import AgentError, OutboxError, OutboxFullError
-from edge_agent.pipeline.capture import Segmenter
+from edge_agent.errors import AgentError
+from edge_agent.pipeline.accept import Acceptor
+from edge_agent.pipeline.device import DevicePipeline
 from edge_agent.pipeline.live import LiveStreamer
-from edge_agent.pipeline.recordings import process_capture
-from edge_agent.pipeline.sources import open_source
+from edge_agent.pipeline.recovery import recover_journals
+from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
 from edge_agent.runtime.sdnotify import Notifier
-from edge_agent.runtime.state import AgentState, DeviceStats
+from edge_agent.runtime.state import AgentState
 from edge_agent.runtime.status import STATUS_FILE, report_status, snapshot, write_status
 from edge_agent.runtime.watchdog import run_watchdog
 from edge_agent.storage.journal import (
     CaptureJournal,
-    IncompleteJournalError,
-    JournalCorruptError,
     list_journals,
-    load_journal,
-    move_aside,
-    remove_journal,
 )
 from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
 from edge_agent.transport.settings import broker_settings
 from edge_agent.wire import messages, topics
-from edge_agent.wire.recording import Capture, RecordingContext
+from edge_agent.wire.recording import RecordingContext
 from firmware_bridge import BridgeError
-from firmware_bridge.sources import AudioBlock, AudioSource, EventKind
 from stetho_common import MAX_DELAY_S, next_delay
 
 log = logging.getLogger(__name__)
@@ -103,6 +98,9 @@ class Agent:
         settings = mqtt_settings(config, self.inbound.subscriptions())
         self.publisher = Publisher(settings, self.outbox, settings.will)
         self.thresholds = config.analysis.triage_thresholds()
+        self.accept = Acceptor(
+            self.outbox, self.thresholds, self._set_alarm, self.state.recordings.append
+        )
         self.started_at = time.time()
 
     async def _snapshot(self) -> dict[str, Any]:
@@ -116,7 +114,10 @@ class Agent:
             leftovers = await self._leftover_journals()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.publisher.run(), name="publisher")
-                group.create_task(self._recover(leftovers), name="journal-recovery")
+                group.create_task(
+                    recover_journals(leftovers, self.outbox, self.accept, self._stats_for),
+                    name="journal-recovery",
+                )
                 group.create_task(self._inbound(), name="inbound")
                 group.create_task(self._housekeeping(), name="housekeeping")
                 group.create_task(
@@ -187,12 +188,30 @@ class Agent:
             await asyncio.sleep(60)
 
     async def _device_loop(self, device: DeviceConfig) -> None:
-        stats = self.state.devices.setdefault(device.id, DeviceStats())
+        stats = self._stats_for(device.id)
+        pipeline = DevicePipeline(
+            device,
+            RecordingContext(
+                site=self.config.site,
+                agent=self.config.agent_id,
+                device=device.id,
+                resident=device.resident,
+                auscultation_site=device.auscultation_site,
+                kind=device.analysis_kind,
+            ),
+            self.journal,
+            self.live,
+            self.accept,
+            stats,
+            lambda online: self.publisher.set_state(
+                status_message(self.config, "online" if online else "offline", device.id)
+            ),
+        )
         attempt = 0
         while True:
             stats.held = False
             try:
-                await self._record_from(device, stats)
+                await pipeline.run()
                 log.info("event=source_ended device=%s", device.id)
                 return
             except Exception as exc:  # one device's failure must not stop the others
@@ -210,157 +229,8 @@ class Agent:
                 )
                 await asyncio.sleep(delay)
 
-    async def _record_from(self, device: DeviceConfig, stats: DeviceStats) -> None:
-        source = open_source(device)
-        ctx = RecordingContext(
-            site=self.config.site,
-            agent=self.config.agent_id,
-            device=device.id,
-            resident=device.resident,
-            auscultation_site=device.auscultation_site,
-            kind=device.analysis_kind,
-        )
-        async with source:
-            # A file source knows its sample rate only once opened.
-            segmenter = Segmenter(
-                source.sample_rate_hz,
-                device.schedule.duration_s,
-                device.schedule.interval_s,
-                track_appends=True,
-            )
-            rate = segmenter.sample_rate_hz
-            stats.connected = stats.held = True
-            self.publisher.set_state(status_message(self.config, "online", device.id))
-            try:
-                async for block in source:
-                    _take_events(source, stats)
-                    self.live.offer(device.id, block)
-                    done = segmenter.feed(block.samples, block.start_time, _gaps(block))
-                    self.journal.record(ctx, rate, segmenter.take_appended())
-                    for capture in done:
-                        await self._accept_journalled(capture, ctx, stats)
-                ended = segmenter.flush()  # a replayed file ran out mid-recording
-                if ended is not None:
-                    await self._accept_journalled(ended, ctx, stats)
-            except BaseException:
-                # SIGTERM, or the link failed: keep what the stethoscope already sent.
-                partial = segmenter.flush()
-                if partial is not None:
-                    await self._accept_journalled(partial, ctx, stats)
-                raise
-            finally:
-                stats.connected = False
-                self.live.stop(device.id, "device disconnected")
-                self.publisher.set_state(status_message(self.config, "offline", device.id))
-
-    async def _accept_journalled(
-        self, capture: Capture, ctx: RecordingContext, stats: DeviceStats
-    ) -> None:
-        """Make the journal complete, accept, then delete the journal (kept on a disk error)."""
-        await self.journal.seal(capture.recording_id)
-        done = await self._accept(capture, ctx, stats)
-        await self.journal.finish(capture.recording_id, delete=done)
-
-    async def _recover(self, journals: list[Path]) -> None:
-        """Accept the recordings a killed agent left in its journals, as partial recordings."""
-        for path in journals:
-            try:
-                await self._recover_one(path)
-            except Exception:  # a journal must never stop the agent: log it and go on
-                log.exception("event=journal_recovery_failed path=%s", path)
-
-    async def _recover_one(self, path: Path) -> None:
-        try:
-            found = await asyncio.to_thread(load_journal, path)
-        except IncompleteJournalError as exc:
-            await asyncio.to_thread(remove_journal, path)
-            log.warning("event=journal_discarded path=%s reason=%r", path, str(exc))
-            return
-        except (JournalCorruptError, OSError) as exc:
-            aside = await asyncio.to_thread(move_aside, path)
-            log.error("event=journal_corrupt path=%s moved_to=%s reason=%r", path, aside, str(exc))
-            return
-        capture, ctx = found.capture(), found.header.context
-        rid = capture.recording_id
-        if len(capture.samples) == 0:
-            await asyncio.to_thread(remove_journal, path)
-            log.warning("event=journal_discarded recording=%s reason=%r", rid, "no audio")
-            return
-        if await self.outbox.has_recording(str(rid)):  # killed between commit and delete
-            await asyncio.to_thread(remove_journal, path)
-            log.info("event=journal_already_stored recording=%s", rid)
-            return
-        log.warning(
-            "event=journal_recovered device=%s recording=%s duration_s=%.2f gaps=%d "
-            "dropped_bytes=%d reason=%r",
-            ctx.device,
-            rid,
-            capture.duration_s,
-            len(capture.gaps),
-            found.dropped_bytes,
-            found.dropped_reason,
-        )
-        stats = self.state.devices.setdefault(ctx.device, DeviceStats())
-        if not await self._accept(capture, ctx, stats):
-            return  # the outbox failed: the journal stays for the next start
-        if found.torn_tail_only():
-            await asyncio.to_thread(remove_journal, path)
-        else:
-            aside = await asyncio.to_thread(move_aside, path)
-            log.error(
-                "event=journal_damaged recording=%s moved_to=%s dropped_bytes=%d",
-                rid,
-                aside,
-                found.dropped_bytes,
-            )
-
-    async def _accept(self, capture: Capture, ctx: RecordingContext, stats: DeviceStats) -> bool:
-        """Analyse and store; False only if the outbox failed for a reason other than quota.
-
-        A recording refused for quota is dropped (logged) as before; one the disk failed to
-        store keeps its journal, to be tried again on the next start.
-        """
-        processed = await asyncio.to_thread(process_capture, capture, ctx, self.thresholds)
-        try:
-            admission = await self.outbox.put_recording(processed.outbound)
-        except OutboxError as exc:  # full, or the disk failed: refuse, keep what is stored
-            stats.refused += 1
-            log.error(
-                "event=recording_refused device=%s recording=%s reason=%r",
-                ctx.device,
-                capture.recording_id,
-                str(exc),
-            )
-            self._set_alarm(str(exc))
-            return isinstance(exc, OutboxFullError)
-        self._set_alarm(admission.reason if admission.alarm else None)
-        stats.recordings += 1
-        stats.last_recording_at = time.time()
-        stats.last_level = processed.level
-        self.state.recordings.append(processed)
-        log.info(
-            "event=recording_stored device=%s recording=%s duration_s=%.1f partial=%s level=%s",
-            ctx.device,
-            capture.recording_id,
-            capture.duration_s,
-            capture.partial,
-            processed.level,
-        )
-        return True
-
-
-def _take_events(source: AudioSource, stats: DeviceStats) -> None:
-    """Empty the source's event queue (unbounded: left alone it grows for months)."""
-    while not source.events.empty():
-        event = source.events.get_nowait()
-        if event.kind is EventKind.BATTERY:
-            stats.battery_percent = int(event.value)
-        log.info("event=device_%s device=%s value=%s", event.kind.value, source.device_id,
-                 event.value)  # fmt: skip
-
-
-def _gaps(block: AudioBlock) -> tuple[tuple[int, int], ...]:
-    return tuple((g.start_sample - block.start_sample, g.length) for g in block.gaps)
+    def _stats_for(self, device_id: str) -> DeviceStats:
+        return self.state.devices.setdefault(device_id, DeviceStats())
 
 
 async def run(config: AgentConfig) -> None:

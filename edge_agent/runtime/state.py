@@ -6,20 +6,10 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from edge_agent.pipeline.recordings import ProcessedRecording
+from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundStats
 
 __all__ = ["AgentState", "DeviceStats"]
-
-
-@dataclass
-class DeviceStats:
-    recordings: int = 0
-    refused: int = 0
-    last_recording_at: float | None = None
-    last_level: str | None = None
-    connected: bool = False
-    battery_percent: int | None = None
-    held: bool = False  # the source connected during the current attempt
 
 
 @dataclass

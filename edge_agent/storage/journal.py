@@ -35,7 +35,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge_agent.errors import AgentError
-from edge_agent.wire.recording import Appended, Capture, CapturedGap, RecordingContext
+from edge_agent.wire.recording import Appended, Capture, Gap, RecordingContext
+from stetho_common.sans_io import NEED_DATA, NeedData
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +68,6 @@ class MalformedRecordError(AgentError):
     """A complete record that fails its CRC or its format: everything from it on is dropped."""
 
 
-class NeedData(Enum):
-    NEED_DATA = 0
-
-
-NEED_DATA: Final = NeedData.NEED_DATA
-
-
 @dataclass(frozen=True)
 class JournalHeader:
     recording_id: uuid.UUID
@@ -95,17 +89,11 @@ def _frame(kind: RecordType, body: bytes) -> bytes:
 
 def encode_header(header: JournalHeader) -> bytes:
     """The start of a journal file: magic and the header record."""
-    ctx = header.context
     document = {
         "recording_id": str(header.recording_id),
         "started_at": header.started_at,
         "sample_rate_hz": header.sample_rate_hz,
-        "site": ctx.site,
-        "agent": ctx.agent,
-        "device": ctx.device,
-        "resident": ctx.resident,
-        "auscultation_site": ctx.auscultation_site,
-        "kind": ctx.kind,
+        **dict(header.context.fields()),
     }
     return MAGIC + _frame(RecordType.HEADER, json.dumps(document).encode())
 
@@ -166,7 +154,7 @@ class JournalDecoder:
 class RecoveredJournal:
     header: JournalHeader
     samples: NDArray[np.float32]
-    gaps: tuple[CapturedGap, ...]
+    gaps: tuple[Gap, ...]
     dropped_bytes: int  # the torn (or damaged) tail, not recovered
     dropped_reason: str | None
 
@@ -188,17 +176,7 @@ class RecoveredJournal:
 def _parse_header(body: bytes) -> JournalHeader:
     try:
         d = json.loads(body)
-        kind = d["kind"]
-        if kind not in ("heart", "lung"):
-            raise ValueError(f"kind {kind!r}")
-        ctx = RecordingContext(
-            site=str(d["site"]),
-            agent=str(d["agent"]),
-            device=str(d["device"]),
-            resident=str(d["resident"]),
-            auscultation_site=str(d["auscultation_site"]),
-            kind=kind,
-        )
+        ctx = RecordingContext.from_fields(d)
         rate = int(d["sample_rate_hz"])
         if rate <= 0:
             raise ValueError(f"sample rate {rate}")
@@ -229,7 +207,7 @@ def read_journal(data: bytes) -> RecoveredJournal:
         raise JournalCorruptError(f"first record is {first.kind.name}, not HEADER")
     header = _parse_header(first.body)
     chunks: list[NDArray[np.float32]] = []
-    gaps: list[CapturedGap] = []
+    gaps: list[Gap] = []
     reason: str | None = None
     length = 0
     while True:
@@ -245,7 +223,7 @@ def read_journal(data: bytes) -> RecoveredJournal:
             chunks.append(chunk)
             length += len(chunk)
         elif record.kind is RecordType.GAP:
-            gaps.append(CapturedGap(*_GAP.unpack(record.body)))
+            gaps.append(Gap(*_GAP.unpack(record.body)))
         else:
             reason = "a second header record"
             break
@@ -258,7 +236,7 @@ def read_journal(data: bytes) -> RecoveredJournal:
     for g in gaps:
         end = min(g.start_sample + g.length, length)
         if end > g.start_sample >= 0:
-            kept.append(CapturedGap(g.start_sample, end - g.start_sample))
+            kept.append(Gap(g.start_sample, end - g.start_sample))
     return RecoveredJournal(header, samples, tuple(kept), dropped, reason)
 
 

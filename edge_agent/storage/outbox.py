@@ -132,7 +132,6 @@ class OutboxStore:
         self.quota_bytes = quota_bytes
         self.alarm_fraction = alarm_fraction
         self.min_free_disk_bytes = min_free_disk_bytes
-        self.last_admission = Admission(True, False, None)
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -179,11 +178,17 @@ class OutboxStore:
 
     def put_many(self, messages: list[OutboundMessage]) -> list[int]:
         """Store messages atomically (all or none); raise OutboxFullError when they do not fit."""
+        return self.put_admitted(messages)[0]
+
+    def put_admitted(self, messages: list[OutboundMessage]) -> tuple[list[int], Admission]:
+        """`put_many`, returning also the admission that let them in (with its alarm).
+
+        Returned, not kept on the store: two devices storing at once must each see their own.
+        """
         incoming = sum(len(m.payload) + len(m.topic) + 200 for m in messages)
         decision = self.admission(incoming)
         if not decision.accept and self._drop_sent():
             decision = self.admission(incoming)  # sent copies made room: try again
-        self.last_admission = decision
         if not decision.accept:
             raise OutboxFullError(decision.reason or "outbox full")
         now = time.time()
@@ -198,10 +203,10 @@ class OutboxStore:
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
                 raise OutboxFullError(f"disk full while storing: {exc}") from exc
             raise OutboxError(f"cannot store in the outbox: {exc}") from exc
-        return seqs
+        return seqs, decision
 
     def _drop_sent(self) -> int:
         """Delete every acknowledged message (kept only as a courtesy); never an unsent one."""
@@ -321,8 +326,11 @@ class Outbox:
 
     async def put_recording(self, messages: list[OutboundMessage]) -> Admission:
         """Store one recording's messages atomically; return the admission (with its alarm)."""
-        await self.put_many(messages)
-        return self.store.last_admission
+        seqs_and_admission: tuple[list[int], Admission] = await self._call(
+            self.store.put_admitted, messages
+        )
+        self.changed.set()
+        return seqs_and_admission[1]
 
     async def has_recording(self, recording_id: str) -> bool:
         found: bool = await self._call(self.store.has_recording, recording_id)

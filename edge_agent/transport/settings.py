@@ -51,8 +51,11 @@ def broker_settings(
 
 
 def broker_from_url(url: str, **overrides: object) -> BrokerConfig:
-    """`mqtt://[user[:password]@]host[:1883]` or `mqtts://...:8883`, plus `[broker]` keys."""
-    parts = urlsplit(url)
+    """`mqtt://[user[:password]@]host[:1883]` or `mqtts://...:8883`, plus `[broker]` keys.
+
+    A bare `host[:port]` means plain `mqtt://`, as people type it.
+    """
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         raise ConfigError(
             "--broker", [f"a URL like mqtt://host:1883 or mqtts://host:8883, not {url!r}"]

@@ -6,19 +6,48 @@ live at the bottom layer: storage can keep a recording without importing the pip
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Appended", "Capture", "CapturedGap", "RecordingContext"]
+# One gap type from the radio to the journal: samples the link lost, filled to keep timing.
+from firmware_bridge.reassembly import Gap
+
+__all__ = [
+    "Appended",
+    "Capture",
+    "Gap",
+    "IdentityFields",
+    "RecordingContext",
+    "WhereFields",
+]
+
+
+class WhereFields(TypedDict):
+    site: str
+    device: str
+    resident: str
+    auscultation_site: str
+    kind: Literal["heart", "lung"]
+
+
+class IdentityFields(WhereFields):
+    agent: str
 
 
 @dataclass(frozen=True)
 class RecordingContext:
-    """Who and where: everything about a recording that does not come from the audio."""
+    """Who and where: everything about a recording that does not come from the audio.
+
+    The one value of a recording's identity: the messages, the FLAC tags and the crash journal
+    all take their fields from `fields()`, so a new field is added here and in the messages'
+    schema, nowhere else (a test checks the messages carry every field).
+    """
 
     site: str
     agent: str
@@ -27,11 +56,30 @@ class RecordingContext:
     auscultation_site: str
     kind: Literal["heart", "lung"]
 
+    def fields(self) -> IdentityFields:
+        return IdentityFields(agent=self.agent, **self.where())
 
-@dataclass(frozen=True)
-class CapturedGap:
-    start_sample: int  # from the recording's first sample
-    length: int
+    def where(self) -> WhereFields:
+        """The identity without the agent (the triage message names no agent)."""
+        return WhereFields(
+            site=self.site,
+            device=self.device,
+            resident=self.resident,
+            auscultation_site=self.auscultation_site,
+            kind=self.kind,
+        )
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> RecordingContext:
+        """Back from `fields()` (a journal header): ValueError naming what is wrong."""
+        values = {f.name: data.get(f.name) for f in dataclasses.fields(cls)}
+        wrong = sorted(k for k, v in values.items() if not isinstance(v, str) or not v)
+        if wrong:
+            raise ValueError(f"identity fields missing or not text: {', '.join(wrong)}")
+        kind = values["kind"]
+        if kind not in ("heart", "lung"):
+            raise ValueError(f"kind {kind!r}")
+        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -42,7 +90,7 @@ class Capture:
     started_at: float  # Unix time of the first sample
     sample_rate_hz: int
     samples: NDArray[np.float32]
-    gaps: tuple[CapturedGap, ...]
+    gaps: tuple[Gap, ...]
     partial: bool
 
     @property
@@ -62,4 +110,4 @@ class Appended:
     started_at: float
     start_sample: int  # from the recording's first sample
     samples: NDArray[np.float32]
-    gaps: tuple[CapturedGap, ...]  # from the recording's first sample
+    gaps: tuple[Gap, ...]  # from the recording's first sample

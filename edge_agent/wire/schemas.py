@@ -23,7 +23,7 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "command": messages.CommandMessage,
     "live-chunk-header": messages.LiveChunkHeader,
 }
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
 
 def render(model: type[BaseModel]) -> str:

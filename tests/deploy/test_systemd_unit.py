@@ -112,7 +112,7 @@ libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
 if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
     sys.exit(77)
-from edge_agent.pipeline.audio import encode_flac
+from firmware_bridge.flac import encode_flac
 assert encode_flac(np.zeros(400, dtype=np.int16), 4000, {"title": "probe"})[:4] == b"fLaC"
 if "--bytesio" in sys.argv:
     import soundfile

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from edge_agent.pipeline.capture import Segmenter
+from firmware_bridge.reassembly import Gap
 
 
 def blocks(total: int, size: int) -> list[np.ndarray]:
@@ -25,8 +26,8 @@ def test_recordings_follow_the_schedule_in_samples() -> None:
 
 def test_gaps_are_carried_into_recording_coordinates() -> None:
     seg = Segmenter(sample_rate_hz=100, duration_s=2, interval_s=2)
-    out = seg.feed(np.zeros(150, np.float32), 0.0, gaps=((120, 50),))
-    out += seg.feed(np.zeros(150, np.float32), 1.5, gaps=((0, 10),))
+    out = seg.feed(np.zeros(150, np.float32), 0.0, gaps=(Gap(120, 50),))
+    out += seg.feed(np.zeros(150, np.float32), 1.5, gaps=(Gap(0, 10),))
     assert [(g.start_sample, g.length) for g in out[0].gaps] == [(120, 30), (150, 10)]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edge_agent.pipeline.audio import SITE_TAG, encode_flac
+from firmware_bridge.flac import SITE_TAG, encode_flac
 from stetho_sim.synth import synthesize
 
 KEYS = {"file", "sample_rate_hz", "duration_s", "kind", "quality", "heart", "lung", "triage"}
@@ -71,3 +71,19 @@ def test_the_kind_follows_the_site_tag_of_a_flac_unless_given(tmp_path: Path) ->
     assert [json.loads(line)["kind"] for line in run.stdout.splitlines()] == ["lung", "heart"]
     run = stetho("analyze", "--json", "--kind", "heart", str(tagged))
     assert json.loads(run.stdout)["kind"] == "heart"
+
+
+def test_unreadable_paths_get_sentences_a_person_can_act_on(tmp_path: Path) -> None:
+    heart = synthesize("normal", duration_s=4, sample_rate_hz=4000, seed=1)
+    whole = tmp_path / "whole.flac"
+    sf.write(whole, heart.samples, 4000, subtype="PCM_16")
+    truncated = tmp_path / "truncated.flac"
+    truncated.write_bytes(whole.read_bytes()[:200])
+    missing = tmp_path / "missing.wav"
+    run = stetho("analyze", "--json", str(missing), str(tmp_path), str(truncated))
+    errors = [json.loads(line)["error"] for line in run.stdout.splitlines()]
+    assert errors[0] == "no such file"
+    assert errors[1] == "a folder: give the audio files in it"
+    assert errors[2].startswith("cannot read audio: not a WAV, FLAC or Ogg file")
+    for error in errors:
+        assert "System error" not in error and "psf_" not in error

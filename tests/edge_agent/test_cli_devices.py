@@ -91,6 +91,11 @@ def test_bad_site_and_extension_are_usage_errors(tmp_path: Path) -> None:
     assert stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
                   str(tmp_path / "a.wav"))[0] == 2  # fmt: skip
     assert stetho("record", "--device", "sim:asthma", "--duration", "1", "--out", out)[0] == 2
+    nowhere = tmp_path / "no" / "such" / "a.flac"
+    code, output = stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
+                          str(nowhere))  # fmt: skip
+    assert code == 2 and "create it first" in output
+    assert not (tmp_path / "no").exists()  # a typo in --out must not leave folders behind
 
 
 def test_pair_devices_forget_with_simulated_stethoscopes(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,10 +29,20 @@ def write(tmp_path: Path, text: str, mode: int = 0o640) -> Path:
     return path
 
 
-def test_example_config_is_valid() -> None:
-    config = load_config(ROOT / "config.example.toml")
+def test_example_config_is_valid_and_configures_no_device(tmp_path: Path) -> None:
+    example = (ROOT / "config.example.toml").read_text()
+    config = load_config(write(tmp_path, example))
     assert config.site == "lux-bastogne-01"
-    assert config.devices[0].kind == "simulated"
+    assert config.devices == []  # an agent started before editing publishes nothing made up
+    assert config.storage.min_free_disk_mb == 32
+    # The commented device blocks are valid as soon as they are uncommented.
+    head, marker, devices = example.partition("# One [[devices]] block")
+    uncommented = re.sub(r"(?m)^# (\[|[a-z_]+ = )", r"\1", devices)
+    config = load_config(write(tmp_path, head + marker + uncommented))
+    assert [(d.id, d.kind) for d in config.devices] == [
+        ("steth-1", "simulated"),
+        ("steth-2", "ble"),
+    ]
 
 
 def test_minimal_config_gets_defaults_and_resolves_relative_state_dir(tmp_path: Path) -> None:
@@ -111,3 +122,11 @@ def test_cli_config_check_exit_codes_and_redaction(tmp_path: Path) -> None:
     )
     assert failed.returncode == 2
     assert str(bad) in failed.stderr and "sit: unknown key" in failed.stderr
+
+
+def test_duplicate_device_ids_are_named_without_dumping_the_devices(tmp_path: Path) -> None:
+    device = MINIMAL[MINIMAL.index("[[devices]]") :]
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, MINIMAL + device))
+    assert "devices: expected unique device ids, but these repeat: s1" in str(info.value)
+    assert "{" not in str(info.value)  # no Python dict in front of the operator

@@ -83,8 +83,7 @@ def test_duplicate_device_ids_are_refused() -> None:
     other = {**DEVICE, "resident": "res-2"}
     third = {**DEVICE, "id": "s2"}
     data = {"site": "home-1", "devices": [dict(DEVICE), other, third, {**third}]}
-    assert problems(data) == ["devices: expected unique device ids, but s1, s2 repeat; found " +
-                              repr(data["devices"])]  # fmt: skip
+    assert problems(data) == ["devices: expected unique device ids, but these repeat: s1, s2"]
 
 
 def test_distinct_device_ids_are_accepted() -> None:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from edge_agent.runtime.daemon import DeviceStats
+from edge_agent.pipeline.stats import DeviceStats
 from stetho_cli.demo import DEMO_DEVICES, DoctorView, _summary
 
 pytestmark = pytest.mark.broker

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.pipeline.audio import SITE_TAG, decode_flac, pcm_sha256
 from edge_agent.runtime.local_broker import LocalBroker
+from firmware_bridge.flac import SITE_TAG, decode_flac, pcm_sha256
 from firmware_bridge.flac_tags import read_vorbis_comments
 from tests.mqtt_client import MqttTestClient
 from tests.sync.harness import validate

@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 
 from edge_agent.config import parse_config
+from edge_agent.pipeline import device as device_pipeline
 from edge_agent.pipeline.capture import Segmenter
-from edge_agent.runtime import daemon
+from edge_agent.pipeline.device import DevicePipeline
+from edge_agent.pipeline.recovery import recover_journals
+from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.daemon import Agent
 from edge_agent.storage.journal import (
     MAGIC,
@@ -30,7 +33,7 @@ from edge_agent.storage.journal import (
     load_journal,
     read_journal,
 )
-from edge_agent.wire.recording import Appended, CapturedGap, RecordingContext
+from edge_agent.wire.recording import Appended, Gap, RecordingContext
 from firmware_bridge.errors import LinkLostError
 from firmware_bridge.sources import AudioBlock
 from stetho_sim.synth import synthesize
@@ -40,7 +43,7 @@ CTX = RecordingContext("home-j", "pi-j", "steth-j", "res-7", "mitral", "heart")
 
 
 def pieces(
-    rid: uuid.UUID, samples: np.ndarray, block: int, gaps: tuple[CapturedGap, ...] = ()
+    rid: uuid.UUID, samples: np.ndarray, block: int, gaps: tuple[Gap, ...] = ()
 ) -> list[Appended]:
     out = []
     for start in range(0, len(samples), block):
@@ -51,7 +54,7 @@ def pieces(
 
 
 def journal_bytes(
-    samples: np.ndarray, gaps: tuple[CapturedGap, ...] = (), rid: uuid.UUID | None = None
+    samples: np.ndarray, gaps: tuple[Gap, ...] = (), rid: uuid.UUID | None = None
 ) -> tuple[bytes, JournalHeader]:
     header = JournalHeader(rid or uuid.uuid4(), 1_700_000_000.25, RATE, CTX)
     body = b"".join(encode_piece(p) for p in pieces(header.recording_id, samples, 400, gaps))
@@ -65,7 +68,7 @@ def noise(seconds: float, seed: int = 0) -> np.ndarray:
 
 def test_round_trip_keeps_samples_gaps_and_header() -> None:
     samples = noise(2.5)
-    gaps = (CapturedGap(450, 100), CapturedGap(4000, 30))
+    gaps = (Gap(450, 100), Gap(4000, 30))
     data, header = journal_bytes(samples, gaps)
     found = read_journal(data)
     assert found.header == header
@@ -92,7 +95,7 @@ def test_decoder_waits_for_whole_records_fed_byte_by_byte() -> None:
 
 def test_every_torn_tail_is_dropped_to_the_last_whole_record() -> None:
     samples = noise(0.5)
-    data, header = journal_bytes(samples, (CapturedGap(390, 20),))
+    data, header = journal_bytes(samples, (Gap(390, 20),))
     header_end = len(encode_header(header))
     for cut in range(len(data)):
         if cut < header_end:
@@ -186,7 +189,7 @@ def test_segmenter_appended_pieces_rebuild_each_capture() -> None:
     captures = []
     got: dict[uuid.UUID, list[Appended]] = {}
     for start in range(0, 700, 70):
-        captures += seg.feed(x[start : start + 70], start / 100, ((10, 5),))
+        captures += seg.feed(x[start : start + 70], start / 100, (Gap(10, 5),))
         for piece in seg.take_appended():
             got.setdefault(piece.recording_id, []).append(piece)
     assert len(captures) == 2
@@ -237,12 +240,16 @@ def agent_for(state: Path) -> Agent:
     return Agent(cfg)
 
 
+async def recover(agent: Agent, journals: list[Path]) -> None:
+    await recover_journals(journals, agent.outbox, agent.accept, agent._stats_for)
+
+
 def test_recovery_accepts_partial_recordings_and_sorts_out_the_rest(tmp_path: Path) -> None:
     state = tmp_path / "state"
     directory = state / "journal"
     directory.mkdir(parents=True)
     heart = synthesize("tachycardia", 3.0, RATE, seed=1).samples.astype(np.float32)
-    gaps = (CapturedGap(800, 40),)
+    gaps = (Gap(800, 40),)
     data, header = journal_bytes(heart, gaps)
     (directory / f"{header.recording_id}.journal").write_bytes(data + data[-300:-100])  # torn
     short, short_header = journal_bytes(noise(0.4))
@@ -254,7 +261,7 @@ def test_recovery_accepts_partial_recordings_and_sorts_out_the_rest(tmp_path: Pa
 
     agent = agent_for(state)
     try:
-        asyncio.run(agent._recover(list_journals(directory)))
+        asyncio.run(recover(agent, list_journals(directory)))
         pending = agent.outbox.store.pending(100)
     finally:
         agent.journal.close()
@@ -287,9 +294,9 @@ def test_recovery_skips_a_recording_already_committed(tmp_path: Path) -> None:
     path.write_bytes(data)
     agent = agent_for(state)
     try:
-        asyncio.run(agent._recover([path]))
+        asyncio.run(recover(agent, [path]))
         path.write_bytes(data)  # as if killed after the commit, before the delete
-        asyncio.run(agent._recover([path]))
+        asyncio.run(recover(agent, [path]))
         pending = agent.outbox.store.pending(100)
     finally:
         agent.journal.close()
@@ -368,13 +375,22 @@ def test_link_lost_mid_recording_keeps_it_as_partial_and_clears_its_journal(
         },
         "test",
     )
-    monkeypatch.setattr(daemon, "open_source", lambda device: FailingSource())
+    monkeypatch.setattr(device_pipeline, "open_source", lambda device: FailingSource())
     agent = Agent(cfg)
 
     async def scenario() -> None:
         await agent._leftover_journals()
+        pipeline = DevicePipeline(
+            cfg.devices[0],
+            RecordingContext("site-x", "pi-1", "steth-1", "res-1", "mitral", "heart"),
+            agent.journal,
+            agent.live,
+            agent.accept,
+            DeviceStats(),
+            lambda online: None,
+        )
         with pytest.raises(LinkLostError):
-            await agent._record_from(cfg.devices[0], daemon.DeviceStats())
+            await pipeline.run()
 
     try:
         asyncio.run(scenario())

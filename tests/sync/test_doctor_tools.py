@@ -108,11 +108,14 @@ def test_alerts_save_ack_and_listen(broker: LocalBroker, tmp_path: Path) -> None
         assert agent.stop() == 0, agent.output()[-3000:]
 
 
-def test_ack_rejects_a_non_uuid_and_alerts_needs_a_broker(tmp_path: Path) -> None:
+def test_ack_rejects_a_non_uuid_and_alerts_needs_a_broker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no doctor.toml there
     bad = stetho("ack", "not-an-id", "--site", SITE, "--broker", "mqtt://127.0.0.1:1")
     assert bad.returncode == 2 and "not an alert id" in bad.stderr
     neither = stetho("alerts", "--json")
-    assert neither.returncode == 1 and "exactly one of --broker" in neither.stderr
+    assert neither.returncode == 1 and "give --broker URL or --config FILE" in neither.stderr
 
 
 def _alert(rid: uuid.UUID) -> messages.AlertMessage:
@@ -152,6 +155,7 @@ def test_broker_urls(tmp_path: Path) -> None:
         8883, True, False, str(ca),
     )  # fmt: skip
     assert (secure.username, secure.password, secure.client_id) == ("u", "p@ss", "dr-lee")
+    assert broker_from_url("127.0.0.1:1884").port == 1884  # as people type it
     with pytest.raises(ConfigError, match="mqtt://host:1883"):
         broker_from_url("http://h")
     with pytest.raises(ConfigError, match="ca_file"):
@@ -196,3 +200,25 @@ def test_doctor_tools_use_the_configs_password_file(tmp_path: Path) -> None:
         )
     finally:
         locked.kill()
+
+
+@pytest.mark.broker
+def test_doctor_tools_explain_mistakes_and_read_their_own_config(
+    broker: LocalBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    alert = str(uuid.uuid4())
+    nothing = stetho("alerts", "--json", "--count", "1")
+    assert nothing.returncode == 1 and "doctor.toml" in nothing.stderr
+    wrong = stetho("alerts", "--broker", "http://h")
+    assert wrong.returncode == 2 and "mqtt://host:1883" in wrong.stderr
+    missing = stetho("ack", alert, "--site", SITE, "--config", str(tmp_path / "none.toml"))
+    assert missing.returncode == 2 and "cannot read the file" in missing.stderr
+    for run in (nothing, wrong, missing):
+        assert "Traceback" not in run.stderr
+    own = tmp_path / ".config" / "stetho" / "doctor.toml"
+    own.parent.mkdir(parents=True)
+    own.write_text(f'[broker]\nhost = "127.0.0.1"\nport = {broker.port}\n')
+    acked = stetho("ack", alert, "--site", SITE)
+    assert acked.returncode == 0, acked.stderr

@@ -1,4 +1,4 @@
-"""Audio encoding at the edge: float samples to 16-bit PCM and FLAC bytes (libsndfile)."""
+"""FLAC at the edge: float samples to 16-bit PCM, FLAC bytes with Vorbis tags (libsndfile)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,84 @@
+"""Recordings a killed agent left in its capture journals, accepted as partial recordings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from edge_agent.pipeline.device import Accept
+from edge_agent.pipeline.stats import DeviceStats
+from edge_agent.storage.journal import (
+    IncompleteJournalError,
+    JournalCorruptError,
+    load_journal,
+    move_aside,
+    remove_journal,
+)
+from edge_agent.storage.outbox import Outbox
+
+__all__ = ["recover_journals"]
+
+log = logging.getLogger(__name__)
+
+
+async def recover_journals(
+    journals: list[Path],
+    outbox: Outbox,
+    accept: Accept,
+    stats_for: Callable[[str], DeviceStats],
+) -> None:
+    """Accept what each journal holds; a journal never stops the agent (logged, moved aside)."""
+    for path in journals:
+        try:
+            await _recover_one(path, outbox, accept, stats_for)
+        except Exception:
+            log.exception("event=journal_recovery_failed path=%s", path)
+
+
+async def _recover_one(
+    path: Path, outbox: Outbox, accept: Accept, stats_for: Callable[[str], DeviceStats]
+) -> None:
+    try:
+        found = await asyncio.to_thread(load_journal, path)
+    except IncompleteJournalError as exc:
+        await asyncio.to_thread(remove_journal, path)
+        log.warning("event=journal_discarded path=%s reason=%r", path, str(exc))
+        return
+    except (JournalCorruptError, OSError) as exc:
+        aside = await asyncio.to_thread(move_aside, path)
+        log.error("event=journal_corrupt path=%s moved_to=%s reason=%r", path, aside, str(exc))
+        return
+    capture, ctx = found.capture(), found.header.context
+    rid = capture.recording_id
+    if len(capture.samples) == 0:
+        await asyncio.to_thread(remove_journal, path)
+        log.warning("event=journal_discarded recording=%s reason=%r", rid, "no audio")
+        return
+    if await outbox.has_recording(str(rid)):  # killed between commit and delete
+        await asyncio.to_thread(remove_journal, path)
+        log.info("event=journal_already_stored recording=%s", rid)
+        return
+    log.warning(
+        "event=journal_recovered device=%s recording=%s duration_s=%.2f gaps=%d "
+        "dropped_bytes=%d reason=%r",
+        ctx.device,
+        rid,
+        capture.duration_s,
+        len(capture.gaps),
+        found.dropped_bytes,
+        found.dropped_reason,
+    )
+    if not await accept(capture, ctx, stats_for(ctx.device)):
+        return  # the outbox failed: the journal stays for the next start
+    if found.torn_tail_only():
+        await asyncio.to_thread(remove_journal, path)
+    else:
+        aside = await asyncio.to_thread(move_aside, path)
+        log.error(
+            "event=journal_damaged recording=%s moved_to=%s dropped_bytes=%d",
+            rid,
+            aside,
+            found.dropped_bytes,
+        )

@@ -1,0 +1,98 @@
+"""From what `stetho alerts --save` keeps to a Bundle, and the `stetho fhir FILE` command."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edge_agent.pipeline.recordings import process_capture
+from edge_agent.wire import messages
+from edge_agent.wire.recording import Capture, RecordingContext
+from stetho_hub.fhir import InvalidInputError, build_bundle, bundle_json, load_saved
+from stetho_hub.fhir.cli import app
+from stetho_signal import TriageThresholds
+from stetho_sim.synth import synthesize
+from tests.stetho_hub.fhir.helpers import resources
+
+T0 = 1_793_000_000.0
+
+
+def _save(directory: Path, scenario: str, site: str, seconds: float) -> tuple[Path, bytes]:
+    """Run the agent's own pipeline on a synthetic sound and save it as `--save` does."""
+    kind = "heart" if site == "mitral" else "lung"
+    samples = synthesize(scenario, seconds, 4000, seed=1).samples
+    capture = Capture(uuid.uuid4(), T0, 4000, samples, (), partial=seconds < 1)
+    ctx = RecordingContext("oak-hill", "pi-1", "steth-1", "res-0042", site, kind)
+    processed = process_capture(capture, ctx, TriageThresholds())
+    flac = processed.outbound[0].payload
+    rid = processed.recording.recording_id
+    path = directory / f"{rid}.recording.json"
+    path.write_bytes(messages.to_json(processed.recording))
+    (directory / f"{rid}.flac").write_bytes(flac)
+    return path, flac
+
+
+def test_a_saved_murmur_recording_becomes_a_bundle_with_the_real_flac_hash(tmp_path: Path) -> None:
+    path, flac = _save(tmp_path, "murmur", "mitral", 12.0)
+    exam = load_saved(path, "https://hub.example/audio")
+    data = json.loads(bundle_json(build_bundle(exam)))
+    (media,) = resources(data, "Media")
+    assert media["content"]["size"] == len(flac)
+    digest = hashlib.sha1(flac, usedforsecurity=False).digest()
+    assert base64.b64decode(media["content"]["hash"]) == digest
+    assert media["content"]["url"].endswith(f"{exam.recordings[0].recording_id}.flac")
+    codes = {o["code"]["coding"][0]["code"] for o in resources(data, "Observation")}
+    assert "8867-4" in codes and "88610006" in codes
+
+
+def test_a_saved_lung_recording_maps_respiratory_findings(tmp_path: Path) -> None:
+    path, _ = _save(tmp_path, "crackles", "lung-left-lower", 15.0)
+    data = json.loads(bundle_json(build_bundle(load_saved(path))))
+    obs = resources(data, "Observation")
+    codes = {o["code"]["coding"][0]["code"] for o in obs}
+    assert {"56018004", "48409008"} <= codes
+    assert all(o["bodySite"]["coding"][0]["code"] == "41224006" for o in obs)
+    (media,) = resources(data, "Media")
+    assert "url" not in media["content"]  # no hub URL given: said in a note instead
+    assert any("no URL" in n["text"] for n in media["note"])
+
+
+def test_a_recording_too_short_to_analyse_still_yields_a_valid_bundle(tmp_path: Path) -> None:
+    path, _ = _save(tmp_path, "normal", "mitral", 0.5)
+    (path.parent / path.name.replace(".recording.json", ".flac")).unlink()
+    data = json.loads(bundle_json(build_bundle(load_saved(path))))
+    assert resources(data, "Observation") == []
+    (report,) = resources(data, "DiagnosticReport")
+    assert "analysis failed" in report["conclusion"]
+    assert "audio hash unknown" in report["conclusion"]
+
+
+def test_fhir_command_prints_a_bundle_and_refuses_bad_files_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    path, _ = _save(tmp_path, "normal", "mitral", 8.0)
+    runner = CliRunner()
+    result = runner.invoke(app, ["build", str(path), "--audio-base-url", "https://hub/a"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["type"] == "transaction"
+    bad = tmp_path / "bad.recording.json"
+    bad.write_text('{"schema": "stetho.alert"}')
+    result = runner.invoke(app, ["build", str(bad)])
+    assert result.exit_code == 1
+    assert "not a saved stetho.recording" in result.stderr
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["build", str(tmp_path / "missing.recording.json")])
+    assert result.exit_code == 1 and "cannot read" in result.stderr
+
+
+def test_load_saved_refuses_an_oversized_file(tmp_path: Path) -> None:
+    big = tmp_path / "big.recording.json"
+    big.write_bytes(b" " * 1_000_001)
+    with pytest.raises(InvalidInputError, match="larger"):
+        load_saved(big)

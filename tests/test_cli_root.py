@@ -1,0 +1,43 @@
+"""The `stetho` root: every command listed without importing it, and listed truly."""
+
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+from stetho_cli.app import COMMANDS, build_app
+from stetho_common.lazy_cli import LazyCommand
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
+def test_short_help_is_the_commands_own_first_line(command: LazyCommand) -> None:
+    loaded = command.load()
+    first = inspect.cleandoc(loaded.help or "").split("\n\n")[0].replace("\n", " ")
+    assert first == command.short_help
+
+
+def test_help_lists_every_command_without_heavy_imports() -> None:
+    code = (
+        "import sys; from stetho_cli import main; sys.argv = ['stetho', '--help'];\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'numpy', 'scipy', 'pydantic', 'paho', 'bleak', 'soundfile'} & set(sys.modules)\n"
+        "print('HEAVY', sorted(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    for command in COMMANDS:
+        assert f"  {command.name} " in out
+    assert "HEAVY []" in out
+
+
+def test_version_and_unknown_command() -> None:
+    from edge_agent import __version__
+
+    run = [sys.executable, "-m", "stetho_cli"]
+    version = subprocess.run([*run, "--version"], capture_output=True, text=True, timeout=60)
+    assert version.stdout.strip() == __version__
+    unknown = subprocess.run([*run, "frobnicate"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "No such command" in unknown.stderr
+    assert build_app().info.name == "stetho"
