@@ -3,6 +3,7 @@ accepts its edge. Every test here fails if its check is disabled."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ from edge_agent.config import (
     PASSWORD_ENV,
     AgentConfig,
     BrokerConfig,
+    ThresholdsConfig,
+    _thresholds_model,
+    _with_kind_from_site,
     kind_at_site,
     load_config,
     parse_config,
@@ -253,6 +257,7 @@ def test_secret_precedence_environment_file_inline(tmp_path: Path) -> None:
     secret.unlink()
     with pytest.raises(ConfigError) as info:
         both.secret({})
+    assert info.value.file == str(secret)
     assert info.value.problems == ["broker.password_file: cannot read: No such file or directory"]
 
 
@@ -264,3 +269,57 @@ def test_redacted_masks_only_the_password() -> None:
     assert data["broker"]["password"] == "***"
     assert data["broker"]["username"] == "u"
     assert parse_config({"site": "h"}, "a").redacted()["broker"]["password"] is None
+
+
+def test_the_thresholds_model_mirrors_every_field_with_its_type_and_default() -> None:
+    # Built once at import; called here again so that what it builds is checked itself.
+    for model in (_thresholds_model(), ThresholdsConfig):
+        assert model.__name__ == "ThresholdsConfig"
+        assert model.model_config["extra"] == "forbid" and model.model_config["frozen"] is True
+        assert {name: (f.annotation, f.default) for name, f in model.model_fields.items()} == {
+            f.name: (type(f.default), f.default) for f in dataclasses.fields(TriageThresholds)
+        }
+
+
+def test_kind_from_site_fills_in_only_what_is_missing() -> None:
+    assert _with_kind_from_site({"id": "a"}, "trachea") == {"id": "a", "analysis_kind": "lung"}
+    assert _with_kind_from_site({"auscultation_site": "aortic"}, "trachea") == {
+        "auscultation_site": "aortic",
+        "analysis_kind": "heart",
+    }
+    kept = {"analysis_kind": "lung"}
+    assert _with_kind_from_site(kept, "mitral") is kept
+    assert _with_kind_from_site({"auscultation_site": 5}, "mitral") == {"auscultation_site": 5}
+    assert _with_kind_from_site("not a table", "mitral") == "not a table"
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        ({"kind": "usb", "sample_rate_hz": 100}, "devices[0].sample_rate_hz: expected"),
+        ({"kind": "file", "path": "x.flac", "realtime": "sometimes"}, "devices[0].realtime: "),
+        ({"kind": "simulated", "speed": 0}, "devices[0].speed: expected"),
+        ({"kind": "ble", "address": "00:11"}, "devices[0].address: expected"),
+    ],
+)
+def test_device_key_paths_leave_out_the_kind(device: dict[str, Any], expected: str) -> None:
+    (problem,) = problems({"site": "h", "devices": [{**DEVICE, **device}]})
+    assert problem.startswith(expected)
+
+
+def test_inline_password_message_names_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text('site = "h"\n[broker]\npassword = "p"\n')
+    path.chmod(0o640)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems == [
+        "broker.password: this file holds a secret but is readable by group or others "
+        f"(mode 0640); run `chmod 600 {path}`"
+    ]
+
+
+def test_redacted_is_plain_json_data() -> None:
+    data = parse_config({"site": "h"}, "a").redacted()
+    assert data["storage"]["state_dir"] == "/var/lib/stetho-edge"
+    assert data["broker"]["ca_file"] is None and data["site"] == "h"
