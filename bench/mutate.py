@@ -50,7 +50,6 @@ MODULES = (
             "tests/edge_agent/test_outbox_edges.py",
             "tests/edge_agent/test_journal.py",
             "tests/edge_agent/test_journal_edges.py",
-            "tests/edge_agent/test_publisher_puback.py",
         ),
     ),
     Module(
