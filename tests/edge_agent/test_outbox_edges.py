@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -420,3 +422,60 @@ def test_async_outbox_uses_two_single_threads(tmp_path: Path) -> None:
         assert outbox._executor is not outbox._read_executor
     finally:
         outbox.close()
+
+
+def test_a_value_sqlite_cannot_bind_is_an_outbox_error(store: OutboxStore) -> None:
+    odd = OutboundMessage("t", b"x", content_type=object())  # type: ignore[arg-type]
+    with pytest.raises(OutboxError, match="cannot store in the outbox: Error binding") as info:
+        store.put_many([BARE, odd])
+    assert not isinstance(info.value, OutboxFullError)
+    assert store.pending(10) == []
+    assert store.put_many([BARE]) == [1]
+
+
+def test_executor_threads_are_named_for_the_outbox(tmp_path: Path) -> None:
+    outbox = Outbox(OutboxStore(tmp_path / "o.db", 10**8, min_free_disk_bytes=0))
+    try:
+        assert outbox._executor._thread_name_prefix == "outbox"
+        assert outbox._read_executor._thread_name_prefix == "outbox-read"
+    finally:
+        outbox.close()
+
+
+def test_writes_and_reads_run_on_their_own_threads(tmp_path: Path) -> None:
+    outbox = Outbox(OutboxStore(tmp_path / "o.db", 10**8, min_free_disk_bytes=0))
+    seen: dict[str, str] = {}
+    store = outbox.store
+    real_stats, real_pending = store.stats, store.pending
+
+    def stats() -> OutboxStats:
+        seen["write"] = threading.current_thread().name
+        return real_stats()
+
+    def pending(limit: int, after_seq: int = 0) -> list[StoredMessage]:
+        seen["read"] = threading.current_thread().name
+        return real_pending(limit, after_seq)
+
+    store.stats, store.pending = stats, pending  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        await outbox.stats()
+        await outbox.pending(1)
+
+    asyncio.run(scenario())
+    outbox.close()
+    assert seen["write"].startswith("outbox_") and seen["read"].startswith("outbox-read_")
+
+
+def test_close_waits_for_queued_work_on_both_threads(tmp_path: Path) -> None:
+    outbox = Outbox(OutboxStore(tmp_path / "o.db", 10**8, min_free_disk_bytes=0))
+    done: list[str] = []
+
+    def slow(name: str) -> None:
+        time.sleep(0.2)
+        done.append(name)
+
+    outbox._executor.submit(slow, "write")
+    outbox._read_executor.submit(slow, "read")
+    outbox.close()
+    assert sorted(done) == ["read", "write"]
