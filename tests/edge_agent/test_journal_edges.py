@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import shutil
 import stat
 import struct
 import uuid
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_agent.storage import journal as journal_module
 from edge_agent.storage.journal import (
     MAGIC,
     MAX_PAYLOAD,
@@ -28,6 +31,7 @@ from edge_agent.storage.journal import (
     Record,
     RecordType,
     RecoveredJournal,
+    _fsync_dir,
     encode_header,
     encode_piece,
     list_journals,
@@ -345,3 +349,127 @@ def test_the_journal_file_is_private_and_exclusive(tmp_path: Path) -> None:
     again.close()
     assert load_journal(path).samples.tolist() == [0.0] * RATE
     assert again.syncs == 0
+
+
+def test_fsync_dir_refuses_a_file(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"")
+    _fsync_dir(tmp_path)
+    with pytest.raises(NotADirectoryError):
+        _fsync_dir(tmp_path / "f")
+
+
+def test_samples_are_written_as_float32_whatever_they_came_as() -> None:
+    wide = Appended(RID, 0.0, 0, np.array([0.5, -0.25], dtype=np.float64), ())  # type: ignore[arg-type]
+    assert encode_piece(wide) == record(2, struct.pack("<2f", 0.5, -0.25))
+
+
+def test_decoder_starts_with_nothing_consumed() -> None:
+    assert JournalDecoder().consumed == 0
+
+
+def test_worker_thread_is_named_for_the_journal(tmp_path: Path) -> None:
+    journal = CaptureJournal(tmp_path)
+    try:
+        assert journal._executor._thread_name_prefix == "journal"
+        assert journal._executor._max_workers == 1
+    finally:
+        journal.close()
+
+
+def test_prepare_creates_missing_parents(tmp_path: Path) -> None:
+    journal = CaptureJournal(tmp_path / "a" / "b" / "journal")
+    journal.prepare()
+    journal.close()
+    assert (tmp_path / "a" / "b" / "journal").is_dir()
+
+
+def test_the_unsynced_count_restarts_from_zero_after_each_sync(tmp_path: Path) -> None:
+    journal = CaptureJournal(tmp_path)
+
+    async def scenario() -> None:
+        journal.record(CTX, RATE, [piece([0.0] * RATE)])
+        journal.record(CTX, RATE, [piece([0.0] * (RATE - 1), start=RATE)])
+        await asyncio.wrap_future(journal._executor.submit(lambda: None))
+        assert journal.syncs == 1  # the second second is one sample short
+        await journal.finish(RID, delete=False)
+
+    asyncio.run(scenario())
+    journal.close()
+
+
+def test_free_space_reserve_edge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    usage = shutil.disk_usage(tmp_path)._replace(free=5000)
+    monkeypatch.setattr(journal_module.shutil, "disk_usage", lambda _path: usage)
+    exact = CaptureJournal(tmp_path / "exact", min_free_bytes=5000)
+    exact.prepare()
+    exact.record(CTX, RATE, [piece([0.0] * RATE)])
+    exact.close()
+    assert exact.path_for(RID).exists()  # exactly the reserve free: still written
+    short = CaptureJournal(tmp_path / "short", min_free_bytes=5001)
+    short.prepare()
+    short.record(CTX, RATE, [piece([0.0] * RATE)])
+    short.close()
+    assert not short.path_for(RID).exists()
+
+
+def test_skipped_journal_is_logged_with_its_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    usage = shutil.disk_usage(tmp_path)._replace(free=10)
+    monkeypatch.setattr(journal_module.shutil, "disk_usage", lambda _path: usage)
+    journal = CaptureJournal(tmp_path, min_free_bytes=20)
+    with caplog.at_level(logging.WARNING, logger=journal_module.__name__):
+        journal.record(CTX, RATE, [piece([0.0] * RATE)])
+        journal.close()
+    path = journal.path_for(RID)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"event=journal_skipped path={path} reason='10 bytes free, 20 kept in reserve'"
+    ]
+
+
+def test_a_failed_write_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    journal = CaptureJournal(tmp_path / "missing")
+    path = journal.path_for(RID)
+    with caplog.at_level(logging.ERROR, logger=journal_module.__name__):
+        journal.record(CTX, RATE, [piece([0.0] * RATE)])
+        journal.close()
+    error = f"[Errno 2] No such file or directory: '{tmp_path / 'missing'}'"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"event=journal_failed path={path} error={error!r}"
+    ]
+
+
+def test_a_failed_delete_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    directory = tmp_path / "j"
+    journal = CaptureJournal(directory)
+    journal.prepare()
+    path = journal.path_for(RID)
+
+    async def scenario() -> None:
+        journal.record(CTX, RATE, [piece([0.0] * RATE)])
+        await journal.seal(RID)
+        path.unlink()
+        directory.rmdir()  # the folder is gone: syncing it after the delete fails
+        await journal.finish(RID, delete=True)
+
+    with caplog.at_level(logging.ERROR, logger=journal_module.__name__):
+        asyncio.run(scenario())
+    journal.close()
+    error = f"[Errno 2] No such file or directory: '{directory}'"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"event=journal_failed path={path} error={error!r}"
+    ]
+
+
+def test_finish_with_delete_removes_a_file_never_written_by_us(tmp_path: Path) -> None:
+    journal = CaptureJournal(tmp_path)
+    path = journal.path_for(RID)
+    path.write_bytes(b"left by an earlier run")
+
+    async def scenario() -> None:
+        journal.record(CTX, RATE, [piece([0.0] * 3)])  # under a second: nothing written yet
+        await journal.finish(RID, delete=True)
+
+    asyncio.run(scenario())
+    journal.close()
+    assert not path.exists()
