@@ -7,12 +7,14 @@ JSON object: killed, survived, no-test, timeout and score per module, and the su
 Survivors reviewed as truly equivalent (the mutant behaves exactly like the original) are listed
 once, with a reason, in ``tests/mutation_equivalents.toml``; they are left out of the score.
 
-    python -m bench.mutate [--jobs 2] [--only NAME ...] [--keep]
+    python -m bench.mutate [--jobs 2] [--only NAME ...] [--keep] [--report-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import json
 import os
 import shutil
@@ -55,7 +57,11 @@ MODULES = (
     Module(
         "firmware_bridge/codec.py",
         ("firmware_bridge/codec.py", "firmware_bridge/_adpcm.py"),
-        ("tests/firmware_bridge/test_codec.py", "tests/firmware_bridge/test_codec_edges.py"),
+        (
+            "tests/firmware_bridge/test_codec.py",
+            "tests/firmware_bridge/test_codec_edges.py",
+            "tests/firmware_bridge/test_adpcm_decoder.py",
+        ),
     ),
     Module(
         "firmware_bridge/reassembly.py",
@@ -126,15 +132,68 @@ def _exit_codes(work: Path, module: Module) -> dict[str, int | None]:
     return codes
 
 
-def _equivalents() -> dict[str, str]:
+def _equivalents() -> dict[str, dict[str, str]]:
+    """Reviewed entries by mutant name: each has a reason and the change it reviewed."""
     if not EQUIVALENTS.exists():
         return {}
     table = tomllib.loads(EQUIVALENTS.read_text("utf-8"))
-    return {name: entry["reason"] for name, entry in table.get("equivalent", {}).items()}
+    return dict(table.get("equivalent", {}))
 
 
-def _summary(codes: dict[str, int | None], equivalent: dict[str, str]) -> dict[str, object]:
-    counted = {k: v for k, v in codes.items() if k not in equivalent}
+def _split(name: str) -> tuple[str, str]:
+    """Mutant name -> (module path, mutated function's name in mutmut's source)."""
+    dotted, function = name.rsplit("__mutmut_", 1)[0], name.rsplit(".", 1)[1]
+    return dotted.rsplit(".", 1)[0].replace(".", "/") + ".py", function
+
+
+def _changes(work: Path, names: list[str]) -> dict[str, str]:
+    """Each mutant's change as 'old => new' (stripped source lines), read from mutmut's copy.
+
+    Numbers shift when a function is edited; a reviewed entry is matched by its function and
+    this change, so an edit elsewhere does not make it stale.
+    """
+    sources: dict[str, dict[str, str]] = {}
+    out: dict[str, str] = {}
+    for name in names:
+        path, function = _split(name)
+        if path not in sources:
+            text = (work / "mutants" / path).read_text("utf-8")
+            sources[path] = {
+                node.name: ast.get_source_segment(text, node) or ""
+                for node in ast.walk(ast.parse(text))
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            }
+        defs = sources[path]
+        base = function.rsplit("__mutmut_", 1)[0]
+        original = defs.get(f"{base}__mutmut_orig", "").splitlines()[1:]
+        mutated = defs.get(function, "").splitlines()[1:]
+        diff = list(difflib.unified_diff(original, mutated, lineterm="", n=0))[2:]
+        old = " / ".join(d[1:].strip() for d in diff if d.startswith("-"))
+        new = " / ".join(d[1:].strip() for d in diff if d.startswith("+"))
+        out[name] = f"{old} => {new}"
+    return out
+
+
+def _base(name: str) -> str:
+    return name.rsplit("__mutmut_", 1)[0]
+
+
+def _reviewed(
+    survivors: list[str], changes: dict[str, str], equivalent: dict[str, dict[str, str]]
+) -> set[str]:
+    """Survivors a reviewed entry covers: the same function and the same change.
+
+    The name alone is not enough: mutmut numbers mutants within a function, so after an edit
+    the same name can denote another change.
+    """
+    keys = {(_base(name), entry.get("change")) for name, entry in equivalent.items()}
+    return {s for s in survivors if (_base(s), changes.get(s)) in keys}
+
+
+def _summary(
+    codes: dict[str, int | None], changes: dict[str, str], reviewed: set[str]
+) -> dict[str, object]:
+    counted = {k: v for k, v in codes.items() if k not in reviewed}
     killed = sum(v in _KILLED for v in counted.values())
     survived = sorted(k for k, v in counted.items() if v in _SURVIVED)
     no_tests = sorted(k for k, v in counted.items() if v in _NO_TESTS)
@@ -152,35 +211,47 @@ def _summary(codes: dict[str, int | None], equivalent: dict[str, str]) -> dict[s
         "timeout": timeout,
         "survived": len(survived),
         "no_test": len(no_tests),
-        "equivalent": sum(k in equivalent for k in codes),
+        "equivalent": len(reviewed),
         "score": round(score, 4),
-        "survivors": survived,
+        "survivors": {name: changes.get(name, "") for name in survived},
         "no_test_mutants": no_tests,
         "unchecked_or_suspicious": other,
-        "stale_equivalents": sorted(
-            k for k in equivalent if k in codes and codes[k] not in _SURVIVED
-        ),
     }
 
 
-def run_module(module: Module, jobs: int, keep: bool) -> dict[str, object]:
-    work = _prepare(module, keep)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "STETHO_MUTATE": "1"}
+def run_module(module: Module, jobs: int, keep: bool, report_only: bool) -> dict[str, object]:
+    work = WORK / module.name.replace("/", "__")
     started = time.monotonic()
     log = work / "mutmut.log"
-    with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
-            cwd=work,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    result = _summary(_exit_codes(work, module), _equivalents())
+    returncode = 0
+    if not report_only:
+        work = _prepare(module, keep)
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "STETHO_MUTATE": "1"}
+        with log.open("w", encoding="utf-8") as out:
+            returncode = subprocess.run(
+                [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
+                cwd=work,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+            ).returncode
+    codes = _exit_codes(work, module)
+    alive = [k for k, v in codes.items() if v in _SURVIVED]
+    changes = _changes(work, alive)
+    equivalent = _equivalents()
+    reviewed = _reviewed(alive, changes, equivalent)
+    result = _summary(codes, changes, reviewed)
+    prefixes = tuple(f.removesuffix(".py").replace("/", ".") + "." for f in module.files)
+    covered = {(_base(n), changes[n]) for n in reviewed}
+    result["stale_equivalents"] = sorted(
+        name
+        for name, entry in equivalent.items()
+        if name.startswith(prefixes) and (_base(name), entry.get("change")) not in covered
+    )
     result["seconds"] = round(time.monotonic() - started, 1)
-    if proc.returncode != 0:
-        result["error"] = f"mutmut exited {proc.returncode}; see {log.relative_to(ROOT)}"
+    if returncode != 0:
+        result["error"] = f"mutmut exited {returncode}; see {log.relative_to(ROOT)}"
     return result
 
 
@@ -189,13 +260,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
     parser.add_argument("--only", action="append", help="module name(s) to run, as listed")
     parser.add_argument("--keep", action="store_true", help="reuse mutmut's cache in build/")
+    parser.add_argument(
+        "--report-only", action="store_true", help="summarise the last run's results again"
+    )
     args = parser.parse_args(argv)
     chosen = [m for m in MODULES if not args.only or m.name in args.only]
     started = time.monotonic()
     report: dict[str, object] = {"tool": "mutmut", "jobs": args.jobs, "modules": {}}
     modules: dict[str, object] = {}
     for module in chosen:  # one at a time: the machine is shared
-        modules[module.name] = run_module(module, args.jobs, args.keep)
+        modules[module.name] = run_module(module, args.jobs, args.keep, args.report_only)
     report["modules"] = modules
     report["seconds"] = round(time.monotonic() - started, 1)
     scores = [float(m["score"]) for m in modules.values()]  # type: ignore[index]

@@ -17,6 +17,7 @@ from edge_agent.config import (
     _thresholds_model,
     _with_kind_from_site,
     kind_at_site,
+    load_broker,
     load_config,
     parse_config,
 )
@@ -323,3 +324,72 @@ def test_redacted_is_plain_json_data() -> None:
     data = parse_config({"site": "h"}, "a").redacted()
     assert data["storage"]["state_dir"] == "/var/lib/stetho-edge"
     assert data["broker"]["ca_file"] is None and data["site"] == "h"
+
+
+# ---- a doctor's broker file ----------------------------------------------------------------
+
+
+def _file(tmp_path: Path, text: str | bytes, mode: int = 0o600) -> Path:
+    path = tmp_path / "broker.toml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_load_broker_reads_a_doctors_file(tmp_path: Path) -> None:
+    path = _file(tmp_path, '[broker]\nhost = "hub.example"\nport = 8883\n', 0o644)
+    broker = load_broker(path)
+    assert (broker.host, broker.port) == ("hub.example", 8883)
+    assert load_broker(_file(tmp_path, "")) == BrokerConfig()
+
+
+def test_load_broker_takes_an_agents_broker_table(tmp_path: Path) -> None:
+    path = _file(tmp_path, 'site = "h"\n[broker]\nport = 1884\n')
+    assert load_broker(path).port == 1884
+    bad = _file(tmp_path, 'site = "h"\nsitee = 1\n')
+    with pytest.raises(ConfigError, match="sitee: unknown key"):
+        load_broker(bad)
+
+
+def test_load_broker_errors(tmp_path: Path) -> None:
+    def problems_of(path: Path) -> list[str]:
+        with pytest.raises(ConfigError) as info:
+            load_broker(path)
+        assert info.value.file == str(path)
+        return info.value.problems
+
+    assert problems_of(tmp_path / "absent.toml") == [
+        "cannot read the file: No such file or directory"
+    ]
+    assert problems_of(_file(tmp_path, "x = [")).pop().startswith("not valid TOML: ")
+    assert problems_of(_file(tmp_path, b"\xff")).pop().startswith("not valid TOML: ")
+    assert problems_of(_file(tmp_path, "b = 1\na = 2\n[broker]\n")) == [
+        "a: unknown key; a doctor's file holds [broker]",
+        "b: unknown key; a doctor's file holds [broker]",
+    ]
+    assert problems_of(_file(tmp_path, "[broker]\nport = 0\n")) == [
+        "port: expected Input should be greater than or equal to 1; found 0"
+    ]
+
+
+def test_load_broker_checks_secret_permissions(tmp_path: Path) -> None:
+    inline = _file(tmp_path, '[broker]\npassword = "p"\n', 0o640)
+    with pytest.raises(ConfigError) as info:
+        load_broker(inline)
+    assert info.value.problems == [
+        "broker.password: this file holds a secret but is readable by group or others "
+        f"(mode 0640); run `chmod 600 {inline}`"
+    ]
+    inline.chmod(0o600)
+    assert load_broker(inline).secret({}) == "p"
+    secret = _secret(tmp_path, "pw", 0o660)
+    path = _file(tmp_path, f'[broker]\npassword_file = "{secret}"\n', 0o644)
+    with pytest.raises(ConfigError) as info:
+        load_broker(path)
+    assert info.value.file == str(secret)
+    assert info.value.problems[0].startswith("broker.password_file: this file holds a secret")
+    secret.chmod(0o600)
+    assert load_broker(path).secret({}) == "s3cret"

@@ -468,3 +468,10 @@ def test_adpcm_samples_are_int16() -> None:
     )
     assert frame.samples().dtype == np.int16
     assert frame.samples()[0] == -7
+
+
+def test_one_decoder_step_clamps_predictor_and_index() -> None:
+    assert _adpcm._step_once(7, 32000, 88) == (32767, 88)
+    assert _adpcm._step_once(15, -32000, 88) == (-32768, 88)
+    assert _adpcm._step_once(0, 0, 0) == (0, 0)
+    assert _adpcm._step_once(3, 10, 1) == (10 + 1 + 2 + 4, 0)  # step 8: 1 + 4 + 2, index down
