@@ -39,9 +39,19 @@ eval: setup
 mutate: setup
 	$(PY) -m bench.mutate
 
+# Three locks, every line with its published hashes (installed with --require-hashes):
+# requirements.lock for the Pi, requirements-usb.lock with PyAudio, requirements-dev.lock for
+# development and CI. Versions are those of this venv (tested), constrained by pip freeze.
+LOCK_OPTS = --quiet --generate-hashes --allow-unsafe --strip-extras --no-header \
+	--no-emit-index-url --no-emit-find-links --no-emit-options -c .lock-constraints.txt
 lock:
-	{ sed -n '1,3p' requirements.lock; $(PY) -m pip freeze --exclude-editable | grep -v '^stetho-edge'; } > requirements.lock.new
-	mv requirements.lock.new requirements.lock
+	$(PY) -m pip install -q pip-tools
+	$(PY) -m pip freeze --exclude-editable | grep -v '^stetho-edge' > .lock-constraints.txt
+	$(VENV)/bin/pip-compile $(LOCK_OPTS) -o requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile $(LOCK_OPTS) --extra usb -o requirements-usb.lock pyproject.toml
+	$(VENV)/bin/pip-compile $(LOCK_OPTS) --extra dev --extra plot --extra hub \
+		-o requirements-dev.lock pyproject.toml
+	rm .lock-constraints.txt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info

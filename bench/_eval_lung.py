@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from stetho_signal import Analysis, InvalidAudioError, LungResult, analyze
+from stetho_signal import AgeBand, Analysis, InvalidAudioError, LungResult, age_band_for, analyze
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, float]:
@@ -37,10 +37,26 @@ def _cycles(path: Path) -> np.ndarray:
     return np.array([[float(v) for v in row[:4]] for row in rows])
 
 
-def _icbhi_files(data_dir: Path) -> Iterator[Path]:
+def _icbhi_files(data_dir: Path) -> Iterator[tuple[Path, float | None]]:
+    """Each ICBHI recording and the patient's age in years when the manifest gives it."""
     for row in manifest(data_dir):
         if row["dataset"] == "icbhi" or "icbhi" in row["relpath"]:
-            yield data_dir / row["relpath"]
+            yield data_dir / row["relpath"], age_years(row)
+
+
+def age_years(row: dict[str, str]) -> float | None:
+    """``age=<years>`` from the manifest's note column, if there."""
+    for part in row.get("note", "").split(";"):
+        key, _, value = part.partition("=")
+        if key.strip() == "age" and value.strip():
+            return float(value)
+    return None
+
+
+def band_of(age: float | None) -> AgeBand:
+    """An unknown age is taken as adult: ICBHI's unlabelled patients here are adults with COPD
+    or URTI, and NEWS2 is the stricter reading for most rates."""
+    return "adult" if age is None else age_band_for(age)
 
 
 _KINDS = {"crackle": 2, "wheeze": 3}  # column of the cycle annotation
@@ -59,10 +75,10 @@ def evaluate_icbhi(data_dir: Path) -> dict[str, Any]:
     """
     tally = _Tally()
     records = []
-    for wav in _icbhi_files(data_dir):
+    for wav, age in _icbhi_files(data_dir):
         cycles = _cycles(wav.with_suffix(".txt"))
         x, fs = read_audio(wav)
-        result = analyze(x, fs, "lung")
+        result = analyze(x, fs, "lung", age_band=band_of(age))
         assert result.lung is not None
         lung = result.lung
         device = wav.stem.split("_")[-1]
@@ -70,18 +86,24 @@ def evaluate_icbhi(data_dir: Path) -> dict[str, Any]:
         records.append(
             {
                 "file": str(wav.relative_to(data_dir)),
+                "patient": wav.stem.split("_")[0],
+                "age_years": age,
+                "age_band": band_of(age),
                 "device": device,
                 "cycles": len(cycles),
                 "crackle_cycles": int((cycles[:, 2] > 0).sum()),
                 "wheeze_cycles": int((cycles[:, 3] > 0).sum()),
                 "crackles_found": len(lung.crackle_times_s),
+                "crackles_flagged": bool(result.findings.crackles),
+                "wheeze_flagged": bool(lung.wheeze),
                 "crackle_times_s": list(lung.crackle_times_s),
                 "wheeze_intervals": len(lung.wheeze_intervals_s),
-                **tally.add(lung, cycles, device),
+                **tally.add(lung, bool(result.findings.crackles), cycles, device),
                 "rr_reference_bpm": round(60.0 / float(np.median(durations)), 1),
                 "rr_estimate_bpm": lung.respiratory_rate_bpm,
                 "quality": result.quality.score,
                 "level": result.triage.level,
+                "flags": [f.code for f in result.triage.flags],
             }
         )
     return {
@@ -102,7 +124,9 @@ class _Tally:
         }
         self.devices: dict[str, dict[str, dict[str, list[int]]]] = {}
 
-    def add(self, lung: LungResult, cycles: np.ndarray, device: str) -> dict[str, list[int]]:
+    def add(
+        self, lung: LungResult, crackles: bool, cycles: np.ndarray, device: str
+    ) -> dict[str, list[int]]:
         """Count one recording; returns its own per-cycle confusions."""
         spans = cycles[:, :2]
         found = {
@@ -111,7 +135,7 @@ class _Tally:
                 any(min(b, e) - max(a, s) > 0 for s, e in lung.wheeze_intervals_s) for a, b in spans
             ],
         }
-        flagged = {"crackle": lung.crackles, "wheeze": lung.wheeze}
+        flagged = {"crackle": crackles, "wheeze": lung.wheeze}
         own = self.devices.setdefault(
             device, {unit: {k: [0, 0, 0, 0] for k in _KINDS} for unit in self.counts}
         )

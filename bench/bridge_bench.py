@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from bench import frame_fuzz
 from bench._timing import best_in_turn, timed
 from firmware_bridge.codec import NEED_DATA, AudioFrame, Codec, FrameDecoder, encode_frame
 from firmware_bridge.reassembly import Reassembler
-from tests.fakes import frame_fuzz
 
 SAMPLE_RATE_HZ = 4000
 N_FRAMES = 20_000

@@ -25,6 +25,7 @@ from bench._eval_lung import (
     read_audio,
     rounded,
 )
+from bench._eval_summary import issue_measures, summary_table
 from stetho_signal import analyze
 
 TOLERANCE_S = 0.06
@@ -112,7 +113,7 @@ def evaluate_circor(data_dir: Path) -> dict[str, Any]:
         result = analyze(x, fs, "heart")
         assert result.heart is not None
         annotated = seg[seg[:, 2] != 0]
-        record: dict[str, Any] = {"file": row["relpath"]}
+        record: dict[str, Any] = {"file": row["relpath"], "patient": row["patient"]}
         for name, state, times in (("S1", 1, result.heart.s1_s), ("S2", 3, result.heart.s2_s)):
             spans = seg[seg[:, 2] == state]
             reference = (spans[:, 0] + spans[:, 1]) / 2.0
@@ -136,7 +137,8 @@ def evaluate_circor(data_dir: Path) -> dict[str, Any]:
         record["quality"] = result.quality.score
         record["quality_acceptable"] = result.quality.acceptable
         record["murmur_label"] = row["murmur"]
-        record["murmur_suspected"] = result.heart.murmur_suspected
+        record["murmur_suspected"] = result.findings.murmur_suspected
+        record["s2_found"] = len(result.heart.s2_s)
         records.append(record)
     errors = [r["hr_error_bpm"] for r in records if r["hr_reference_bpm"] is not None]
     kept = [r for r in records if r["annotation_plausible"] and r["hr_reference_bpm"]]
@@ -279,8 +281,8 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
         result = analyze(x, fs, "heart")
         assert result.heart is not None
         accepted += result.quality.acceptable
-        by_class.setdefault(row["yaseen_class"], []).append(result.heart.murmur_suspected)
-        if result.heart.murmur_suspected and result.heart.murmur_phase is not None:
+        by_class.setdefault(row["yaseen_class"], []).append(result.findings.murmur_suspected)
+        if result.findings.murmur_suspected and result.heart.murmur_phase is not None:
             counts = phases.setdefault(row["yaseen_class"], {})
             counts[result.heart.murmur_phase] = counts.get(result.heart.murmur_phase, 0) + 1
     normal = by_class.get("N", [])
@@ -371,7 +373,10 @@ def main(argv: list[str] | None = None) -> int:
         "icbhi": evaluate_icbhi(args.data),
         "quality_gate": evaluate_quality_gate(args.data),
     }
+    results["issue_17"] = issue_measures(results)
     print(_table(results))
+    print()
+    print(summary_table(results["issue_17"]))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nJSON written to {args.json}")

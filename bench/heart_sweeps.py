@@ -11,7 +11,7 @@ counts, then run once (not tuned to its figures). Other choices:
 - irregular, af: the simulator's ``irregular`` scenario with its rate and RR variation replaced,
   the first 20 s of its stream (as tests/stetho_signal/test_irregular.py). A simulated sound's
   time is the middle of its 120 ms waveform, as that test takes it.
-- pcg, slow, gallop_s3, gallop_s4: tests.stetho_signal.synthetic.pcg. The pcg sweep takes pcg's
+- pcg, slow, gallop_s3, gallop_s4: stetho_sim.sounds.pcg. The pcg sweep takes pcg's
   default 10 s (the README names no length); the slow sweep keeps the pcg sweep's 10 % jitter.
 - The true rate is 60 over the median S1-S1 interval of the recording (median_rate_bpm).
 - F1 pools the counts of all cases of a sweep, as bench.evaluate pools recordings.
@@ -20,6 +20,9 @@ counts, then run once (not tuned to its figures). Other choices:
   is pcg's (35 Hz, 150 ms after S2). pcg has no S4, so one is added here: the same burst 0.1 s
   before each S1 (an S4 falls in late diastole, just before S1; 0.1 s is our choice). An extra
   sound counts as labelled S1 or S2 when a detection with that label lies within 60 ms of it.
+- faint_s2 (issue 17): fast hearts whose S2 is faint or absent (amplitude 0-0.06 against S1's
+  0.5) under a systolic murmur, the case once read at half rate; 12 s, noise 0.02, jitter 0.03.
+  Its S2 F1 counts the inaudible S2s as references.
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_signal import analyze
+from stetho_sim.sounds import S3_DELAY_S, median_rate_bpm, pcg
 from stetho_sim.synth import StethoscopeSynth
-from tests.stetho_signal.synthetic import S3_DELAY_S, median_rate_bpm, pcg
 
 FS_HZ = 4000
 TOLERANCE_S = 0.06  # S1/S2 timing, as bench.evaluate
@@ -91,6 +94,14 @@ AF_GRID = {
     "seed": _SEEDS,
 }  # fmt: skip
 S4_LEAD_S = 0.1  # S4 centre to S1 centre
+FAINT_S2_GRID = {
+    "rate_bpm": (90.0, 110.0, 130.0, 150.0, 170.0, 190.0),
+    "s2": (0.0, 0.03, 0.06),
+    "murmur": (0.5, 1.0),
+    "jitter": (0.03,),
+    "noise": (0.02,),
+    "seed": _SEEDS[:2],
+}
 # No heart, or one too faint to hear (S1 peaks at 0.5 in the simulator), under breath sounds
 # with and without crackles: what a heart analysis at the wrong place hears. 3 heart gains x
 # 3 breath gains x 3 breath rates x 2 x 2 seeds = 108. Nothing here is a heartbeat to measure.
@@ -177,6 +188,7 @@ SWEEPS = {
     "gallop_s3": Sweep("synthetic.pcg(s3=)", _synthetic, 15.0, GALLOP_S3_GRID),
     "gallop_s4": Sweep("synthetic.pcg, S4 added", _synthetic, 15.0, GALLOP_S4_GRID),
     "af": Sweep("simulator, irregular scenario", _simulated, 20.0, AF_GRID, absolute_bpm=0.0),
+    "faint_s2": Sweep("stetho_sim.sounds.pcg(s2=)", _synthetic, 12.0, FAINT_S2_GRID),
 }
 
 

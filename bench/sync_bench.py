@@ -205,7 +205,7 @@ def daemon_rss(broker: LocalBroker, workdir: Path) -> dict[str, Any]:
         )
     config.write_text(text)
     agent = subprocess.Popen(
-        [sys.executable, "-m", "edge_agent", "run", "--config", str(config)],
+        [sys.executable, "-m", "stetho_cli", "run", "--config", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

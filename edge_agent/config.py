@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -109,10 +110,36 @@ def _unique_device_ids(devices: list[Any]) -> list[Any]:
     return devices
 
 
+# MQTT 5.0 §3.1.3.1: every server MUST accept client ids of 1-23 UTF-8 bytes of 0-9a-zA-Z and
+# MAY accept more. We also allow - _ . (our default is stetho-{site}-{agent}) and up to 128
+# characters (AWS IoT's limit; Mosquitto, EMQX and HiveMQ take 65535). Never + # / or spaces:
+# Mosquitto substitutes the client id into ACL patterns (%c), where + and # would be wildcards.
+CLIENT_ID_PATTERN = r"^(?:[0-9A-Za-z_.\-]{1,128})?$"  # empty: stetho-{site}-{agent_id}
+CLIENT_ID_MAX = 128
+
+
+def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
+    """`host`, `host:port` or `[v6-address]:port`; ValueError for anything else."""
+    host, port = text, default_port
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or (len(text) > end + 1 and text[end + 1] != ":"):
+            raise ValueError(f"not host or host:port: {text!r}")
+        host = text[1:end]
+        if len(text) > end + 2:
+            port = int(text[end + 2 :])
+    elif text.count(":") == 1:
+        host, _, digits = text.partition(":")
+        port = int(digits)
+    if not host or not 1 <= port <= 65535 or any(c.isspace() for c in host):
+        raise ValueError(f"not host or host:port (port 1-65535): {text!r}")
+    return host, port
+
+
 class BrokerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
-    client_id: str = ""
+    client_id: str = Field(default="", pattern=CLIENT_ID_PATTERN)
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     tls: bool = False
@@ -123,6 +150,24 @@ class BrokerConfig(_Strict):
     password: SecretStr | None = None
     password_file: Path | None = None
     max_inflight: int = Field(default=20, ge=1, le=1000)
+    # Ordered failover list ("host" or "host:port", port defaulting to `port`); when set it
+    # replaces `host`. The agent moves on after 3 failures in a row and comes back to the
+    # first after `failback_s` on another.
+    hosts: list[str] = Field(default_factory=list, max_length=16)
+    failback_s: float = Field(default=300, ge=1)
+
+    @_field_validator("hosts")
+    @classmethod
+    def _endpoints(cls, hosts: list[str], info: ValidationInfo) -> list[str]:
+        for entry in hosts:
+            parse_endpoint(entry, int(info.data.get("port", 1883)))
+        return hosts
+
+    def endpoints(self) -> list[tuple[str, int]]:
+        """The brokers to use, in order: `hosts`, or else `host:port`."""
+        if not self.hosts:
+            return [(self.host, self.port)]
+        return [parse_endpoint(entry, self.port) for entry in self.hosts]
 
     @_field_validator("ca_file", "cert_file", "key_file", "password_file")
     @classmethod
@@ -163,6 +208,12 @@ class StorageConfig(_Strict):
     min_free_disk_mb: float = Field(
         default=32, ge=0, description="refuse recordings rather than fill the disk below this"
     )
+    receipt_timeout_s: float = Field(
+        default=0,
+        ge=0,
+        description="with a hospital hub: keep each recording until its receipt, and send it "
+        "again after this many seconds without one; 0 trusts the broker's PUBACK alone",
+    )
 
     @_field_validator("state_dir")
     @classmethod
@@ -187,10 +238,23 @@ def kind_at_site(site: str) -> Literal["heart", "lung"]:
 
 class _DeviceBase(_Strict):
     id: Slug
-    resident: Slug = Field(description="opaque resident reference, never a name")
+    # Timed monitoring (continuous surveillance of one resident at one site) is explicit;
+    # without it the stethoscope records on demand, for exams (edge_agent/exam). `schedule`
+    # is the key's older name, still read.
+    monitoring: ScheduleConfig | None = Field(
+        default=None, validation_alias=AliasChoices("monitoring", "schedule")
+    )
+    resident: Slug | None = Field(
+        default=None, description="monitoring: opaque resident reference, never a name"
+    )
     auscultation_site: AuscultationSite = "mitral"
     analysis_kind: Literal["heart", "lung"] = "heart"  # from the site when left out
-    schedule: ScheduleConfig
+
+    @model_validator(mode="after")
+    def _monitoring_needs_resident(self) -> _DeviceBase:
+        if self.monitoring is not None and self.resident is None:
+            raise ValueError("a resident (opaque reference) for timed monitoring")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -266,6 +330,33 @@ class AnalysisConfig(_Strict):
         return TriageThresholds(**values.model_dump())
 
 
+class ExamConfig(_Strict):
+    """Recordings taken for exams (edge_agent/exam)."""
+
+    duration_s: float = Field(default=15.0, ge=1, le=120, description="one site's recording")
+
+
+class WebConfig(_Strict):
+    """The nurses' page (edge_agent/web), served by the agent; off unless configured."""
+
+    listen_host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    tls_cert_file: Path | None = None  # with tls_key_file: HTTPS with the Pi's own certificate
+    tls_key_file: Path | None = None
+    session_hours: float = Field(default=12, gt=0, le=24 * 7)
+
+    @_field_validator("tls_cert_file", "tls_key_file")
+    @classmethod
+    def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return BrokerConfig._exists(value, info)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> WebConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file together, or neither")
+        return self
+
+
 class AgentConfig(_Strict):
     site: Slug
     agent_id: Slug = "agent"
@@ -273,12 +364,30 @@ class AgentConfig(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     devices: list[DeviceConfig] = Field(default_factory=list)
+    exam: ExamConfig = Field(default_factory=ExamConfig)
+    web: WebConfig | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @_field_validator("devices")
     @classmethod
     def _unique_ids(cls, devices: list[Any]) -> list[Any]:
         return _unique_device_ids(devices)
+
+    @model_validator(mode="after")
+    def _agent_is_no_device(self) -> AgentConfig:
+        # Agent and devices share the status topic tree (stetho/v1/{site}/{id}/status): an agent
+        # named like a device would overwrite that device's retained status with its last will.
+        if any(d.id == self.agent_id for d in self.devices):
+            raise ValueError(f"agent_id {self.agent_id!r} is also a device id; choose another")
+        if not self.broker.client_id and len(self.default_client_id()) > CLIENT_ID_MAX:
+            raise ValueError(
+                f"the client id stetho-{{site}}-{{agent_id}} would be longer than {CLIENT_ID_MAX} "
+                "characters; set a shorter [broker] client_id"
+            )
+        return self
+
+    def default_client_id(self) -> str:
+        return f"stetho-{self.site}-{self.agent_id}"
 
     def mqtt_password(self) -> str | None:
         """The broker password, by the one precedence of `BrokerConfig.secret`."""
@@ -350,6 +459,8 @@ def load_config(path: Path) -> AgentConfig:
         _check_secret_permissions(config.broker.password_file, "broker.password_file")
     if config.broker.key_file is not None:
         _check_secret_permissions(config.broker.key_file, "broker.key_file")
+    if config.web is not None and config.web.tls_key_file is not None:
+        _check_secret_permissions(config.web.tls_key_file, "web.tls_key_file")
     return config
 
 

@@ -1,5 +1,7 @@
 """Errors raised by the edge agent, typed by what the caller does next (`response`)."""
 
+from __future__ import annotations
+
 from typing import ClassVar
 
 from stetho_common import Response
@@ -37,3 +39,105 @@ class OutboxFullError(OutboxError):
 
 class PublishError(AgentError):
     """A message could not be handed to the broker: retry later, the outbox keeps it."""
+
+
+class WatchdogSettingError(AgentError):
+    """``$WATCHDOG_USEC`` or ``$WATCHDOG_PID`` is malformed: stop, the unit is broken."""
+
+    response: ClassVar[Response] = Response.STOP
+
+
+class LocalBrokerError(AgentError):
+    """The local Mosquitto could not be started."""
+
+    response: ClassVar[Response] = Response.STOP
+
+
+class RejectedInboundError(AgentError):
+    """An inbound message is malformed, unknown or not for us; it is dropped."""
+
+    response: ClassVar[Response] = Response.DROP
+
+
+class MalformedChunkError(AgentError):
+    """A live payload is not a header plus whole 16-bit samples."""
+
+    response: ClassVar[Response] = Response.DROP
+
+
+class RegistryError(AgentError):
+    """The registry file is unreadable or an entry is missing: tell the operator which."""
+
+    response: ClassVar[Response] = Response.STOP
+
+
+class JournalCorruptError(AgentError):
+    """A journal whose header cannot be read: keep the file aside for a person to look at."""
+
+    response: ClassVar[Response] = Response.DROP
+
+
+class IncompleteJournalError(AgentError):
+    """A journal cut off before its header was whole (killed while creating it): discard it."""
+
+    response: ClassVar[Response] = Response.DROP
+
+
+class MalformedRecordError(AgentError):
+    """A complete record that fails its CRC or its format: everything from it on is dropped."""
+
+    response: ClassVar[Response] = Response.DROP
+
+
+class PlotUnavailableError(AgentError):
+    """matplotlib is not installed: plots are an optional extra."""
+
+    response: ClassVar[Response] = Response.STOP
+
+
+class ConnectError(AgentError):
+    """The broker could not be reached or refused us; `retryable` says whether it may clear soon.
+
+    A refusal that repeats (credentials, authorisation, a certificate) is retried at the longest
+    delay: the agent never gives up, the outbox keeps everything meanwhile.
+    """
+
+    @property
+    def retryable(self) -> bool:
+        return self.response is Response.RETRY
+
+    @staticmethod
+    def of(message: str, retryable: bool) -> ConnectError:
+        return ConnectError(message) if retryable else ConnectRefusedError(message)
+
+
+class ConnectRefusedError(ConnectError):
+    """A refusal that will repeat (credentials, authorisation, a certificate): wait the longest."""
+
+    response = Response.RETRY_LATER
+
+
+class LinkLostError(PublishError):
+    """An accepted connection ended; `reason` says why (the broker's DISCONNECT reason, if any)."""
+
+    def __init__(self, reason: str, code: int | None = None, by_broker: bool = False) -> None:
+        self.reason = reason
+        self.code = code
+        self.by_broker = by_broker
+        super().__init__(f"connection lost: {reason}")
+
+
+class LinkRefusedError(LinkLostError):
+    """The broker ended the connection in a way that repeats (not authorised, quota, taken over,
+    a protocol error on our side): reconnecting at once would only repeat it. Wait the longest."""
+
+    response = Response.RETRY_LATER
+
+
+class SubscriptionRefusedError(PublishError):
+    """The broker refused a subscription (SUBACK reason >= 0x80): acks and commands cannot
+    arrive, but recordings can still go out, so the link stays up and an alarm says so."""
+
+    def __init__(self, reasons: str) -> None:
+        self.reasons = reasons
+        super().__init__(f"subscription refused: {reasons}")

@@ -21,6 +21,7 @@ import soundfile
 
 from firmware_bridge.flac import encode_flac
 from firmware_bridge.sources.base import AudioBlock, AudioSource, Gap
+from stetho_common.private_files import private_file
 
 __all__ = ["RecordingSummary", "record"]
 
@@ -108,12 +109,13 @@ def _trim(block: AudioBlock, wanted: int) -> AudioBlock:
 
 
 def _open_partial(path: Path, rate: int) -> Any:
+    private_file(path)  # a recording is health data: 0600 whatever the umask
     return soundfile.SoundFile(path, "w", rate, 1, "PCM_16", format="WAV")
 
 
 def _finish(partial: Path, out: Path, summary: RecordingSummary, tags: dict[str, str]) -> None:
     audio, rate = soundfile.read(partial, dtype="int16")
-    encoded = out.with_name(out.name + ".tmp")
+    encoded = private_file(out.with_name(out.name + ".tmp"))  # 0600 whatever the umask
     started = datetime.fromtimestamp(summary.started_at, UTC).isoformat(timespec="milliseconds")
     all_tags = {
         "DATE": started,

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sets up everything stetho-edge needs on Debian or Raspberry Pi OS:
-# system packages (Mosquitto, FLAC tools, libsndfile, venv), then a virtual
+# system packages (Mosquitto, FLAC tools, libsndfile, PostgreSQL for the hub tests,
+# venv), then a virtual
 # environment with the locked Python dependencies. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
-APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1)
+APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1 postgresql libpq5 chromium chromium-driver)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -39,11 +40,14 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 
 stamp="$VENV/.stetho-installed"
-if [[ ! -f "$stamp" || requirements.lock -nt "$stamp" || pyproject.toml -nt "$stamp" ]]; then
+if [[ ! -f "$stamp" || requirements-dev.lock -nt "$stamp" || pyproject.toml -nt "$stamp" ]]; then
     echo "bootstrap: preparing the virtual environment in $VENV" >&2
     [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+    # Every dependency at the version CI tested, checked against its published hashes; then the
+    # project itself, editable, which brings no dependency of its own.
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-        -c requirements.lock -e ".[dev,plot,hub]"
+        --require-hashes -r requirements-dev.lock
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
     touch "$stamp"
 fi

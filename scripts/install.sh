@@ -104,9 +104,16 @@ install_venv() {
     say "installing stetho-edge and its locked dependencies into $venv"
     mkdir -p "$DESTDIR$PREFIX"
     [[ -x $venv/bin/python ]] || "$PYTHON" -m venv "$venv"
+    local lock=$SRC/requirements${EXTRAS:+-$EXTRAS}.lock
+    [[ -f $lock ]] || die "no lock file $lock for EXTRAS=$EXTRAS (only usb is offered)"
+    # Every dependency at the version CI tested, checked against its published hashes; then the
+    # project itself, which brings no dependency of its own.
     # shellcheck disable=SC2086 # PIP_OPTS is a list of options
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $PIP_OPTS \
-        -c "$SRC/requirements.lock" "$SRC${EXTRAS:+[$EXTRAS]}"
+        --require-hashes -r "$lock"
+    # shellcheck disable=SC2086
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $PIP_OPTS \
+        --no-deps "$SRC"
     # The unit's Documentation= points here.
     install -D -m 0644 "$SRC/docs/deploy-raspberry-pi.md" "$DESTDIR$PREFIX/doc/deploy-raspberry-pi.md"
     chmod -R go-w "$DESTDIR$PREFIX"

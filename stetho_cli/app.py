@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,8 +26,14 @@ def _root(
 
 def demo(
     seconds: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 40.0,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Keep running with the nurses' page, until Ctrl-C.")
+    ] = False,
+    fhir_dir: Annotated[
+        Path, typer.Option("--fhir-dir", help="Where the recordings' FHIR R4 Bundles are written.")
+    ] = Path("demo-fhir"),
 ) -> None:
-    """Run the agent with simulated stethoscopes, a private broker and a doctor's subscriber."""
+    """Run the agent with simulated stethoscopes, a private broker, the hub and a doctor."""
     import asyncio
 
     from rich.console import Console
@@ -36,8 +43,18 @@ def demo(
     from stetho_cli.demo import run_demo
 
     setup_logging("warning")
+    if serve:
+        from stetho_cli.demo_serve import serve_demo
+
+        try:
+            asyncio.run(serve_demo(Console()))
+        except KeyboardInterrupt:
+            return
+        except AgentError as exc:
+            fail(str(exc))
+        return
     try:
-        ok = asyncio.run(run_demo(seconds, Console()))
+        ok = asyncio.run(run_demo(seconds, Console(), fhir_dir))
     except AgentError as exc:
         fail(str(exc))
     if not ok:
@@ -48,6 +65,11 @@ COMMANDS = [
     *edge_agent.cli.COMMANDS,
     *stetho_doctor.COMMANDS,
     LazyCommand(
+        "hub",
+        "stetho_hub.cli:hub_app",
+        "The hospital hub: archive recordings, send receipts, manage doctors' accounts.",
+    ),
+    LazyCommand(
         "fhir",
         "stetho_hub.fhir.cli:fhir_command",
         "Print the FHIR R4 transaction Bundle of a saved recording (built offline, validated).",
@@ -55,7 +77,7 @@ COMMANDS = [
     LazyCommand(
         "demo",
         "stetho_cli.app:demo",
-        "Run the agent with simulated stethoscopes, a private broker and a doctor's subscriber.",
+        "Run the agent with simulated stethoscopes, a private broker, the hub and a doctor.",
     ),
 ]
 

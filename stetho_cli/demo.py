@@ -1,7 +1,9 @@
 """`stetho demo`: the whole chain on one machine, ending by itself with a summary.
 
-Simulated stethoscopes -> agent (analysis, FLAC, outbox) -> a private Mosquitto on a
-free loopback port -> a doctor-side subscriber that prints the alerts it receives.
+Simulated stethoscopes -> agent (analysis, FLAC, outbox) -> a private Mosquitto on a free
+loopback port -> the hospital hub (SQLite archive, receipts back to the agent) and a doctor's
+subscriber that prints the alerts it receives; each recording's FHIR R4 Bundle, validated, is
+written to a folder.
 """
 
 from __future__ import annotations
@@ -22,8 +24,14 @@ from edge_agent.config import parse_config
 from edge_agent.runtime.daemon import Agent
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
-from edge_agent.wire import topics
+from edge_agent.wire import messages, topics
 from stetho_doctor.client import received
+from stetho_hub.config import HubConfig
+from stetho_hub.fhir.bundle import build_bundle, bundle_json
+from stetho_hub.fhir.from_saved import exam_from_message
+from stetho_hub.ingest.runner import mqtt_settings as hub_mqtt_settings
+from stetho_hub.ingest.runner import open_archive
+from stetho_hub.ingest.service import IngestService
 
 RECORDINGS_PER_DEVICE = 2
 DEMO_SITE = "demo-care-home"
@@ -55,9 +63,21 @@ def demo_config(state_dir: Path, port: int) -> dict[str, Any]:
         "site": DEMO_SITE,
         "agent_id": "demo-pi",
         "broker": {"host": "127.0.0.1", "port": port},
-        "storage": {"state_dir": str(state_dir)},
+        # The hub runs: keep each recording until its receipt, as a care home with a hub does.
+        "storage": {"state_dir": str(state_dir), "receipt_timeout_s": 30.0},
         "devices": devices,
     }
+
+
+def hub_config(workdir: Path, port: int) -> HubConfig:
+    return HubConfig.model_validate(
+        {
+            "hub_id": "demo-hub",
+            "broker": {"host": "127.0.0.1", "port": port},
+            "database": {"sqlite": str(workdir / "hub.sqlite3")},
+            "archive": {"audio_dir": str(workdir / "hub-audio")},
+        }
+    )
 
 
 class DoctorView:
@@ -68,13 +88,19 @@ class DoctorView:
         self.recording_ids: dict[str, int] = {}
         self.alerts = 0
         self.audio_bytes = 0
+        self.metadata: dict[str, bytes] = {}  # recording id -> its stetho.recording message
+        self.audio: dict[str, bytes] = {}  # recording id -> its FLAC
 
     def handle(self, message: ReceivedMessage) -> None:
         if message.topic.endswith("/recordings/audio"):
             self.audio_bytes += len(message.payload)
+            rid = dict(message.user_properties).get("recording_id")
+            if rid is not None:
+                self.audio[rid] = message.payload
             return
         body = json.loads(message.payload)
         if message.topic.endswith("/recordings"):
+            self.metadata[body["recording_id"]] = message.payload
             device = body["device"]
             self.recording_ids[device] = self.recording_ids.get(device, 0) + 1
         elif message.topic.endswith("/alerts"):
@@ -99,14 +125,17 @@ async def _follow(settings: MqttSettings, view: DoctorView) -> None:
         view.handle(message)
 
 
-async def run_demo(seconds: float, console: Console) -> bool:
-    """Run the demo; True when every device's recordings reached the doctor."""
+async def run_demo(seconds: float, console: Console, fhir_dir: Path) -> bool:
+    """Run the demo; True when every device's recordings reached the doctor and the hub."""
     with (
         tempfile.TemporaryDirectory(prefix="stetho-demo-") as tmp,
         LocalBroker(Path(tmp) / "broker") as broker,
     ):
         console.print(f"[bold]stetho demo[/]: private broker at {broker.url}")
         config = parse_config(demo_config(Path(tmp) / "state", broker.port), "demo defaults")
+        hub_settings = hub_config(Path(tmp), broker.port)
+        archive = await asyncio.to_thread(open_archive, hub_settings)
+        hub = IngestService(hub_mqtt_settings(hub_settings), archive, hub_settings.hub_id)
         agent = Agent(config)
         view = DoctorView(console)
         doctor = MqttSettings(
@@ -123,23 +152,55 @@ async def run_demo(seconds: float, console: Console) -> bool:
         )
         started = time.monotonic()
         follower = asyncio.create_task(_follow(doctor, view))
-        await asyncio.sleep(0.3)  # the doctor subscribes before the first recording
+        hub_task = asyncio.create_task(hub.run())
+        await asyncio.sleep(0.3)  # the doctor and the hub subscribe before the first recording
         runner = asyncio.create_task(agent.run())
-        while time.monotonic() - started < seconds and not view.complete(len(DEMO_DEVICES)):
-            if runner.done() or follower.done():
+        tasks = (runner, follower, hub_task)
+        while time.monotonic() - started < seconds and not _done(view, agent):
+            if any(task.done() for task in tasks):
                 break
             await asyncio.sleep(0.2)
-        for task in (runner, follower):
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for task in (runner, follower):
+        await asyncio.to_thread(archive.db.close)
+        for task in tasks:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
-        return _summary(console, agent, view, time.monotonic() - started)
+        bundles = write_bundles(view, fhir_dir)
+        return _summary(console, agent, view, hub, bundles, time.monotonic() - started)
 
 
-def _summary(console: Console, agent: Agent, view: DoctorView, elapsed_s: float) -> bool:
+def _done(view: DoctorView, agent: Agent) -> bool:
+    """Every device's recordings reached the doctor, and the hub receipted them."""
+    archived = agent.receipts.counts.archived if agent.receipts is not None else 0
+    return view.complete(len(DEMO_DEVICES)) and archived >= sum(view.recording_ids.values())
+
+
+def write_bundles(view: DoctorView, folder: Path) -> int:
+    """One validated FHIR R4 transaction Bundle per complete recording; how many were written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for rid, metadata in sorted(view.metadata.items()):
+        flac = view.audio.get(rid)
+        if flac is None:
+            continue
+        message = messages.RecordingMessage.model_validate_json(metadata)
+        bundle = build_bundle(exam_from_message(message, flac, None))  # validates every resource
+        (folder / f"{rid}.bundle.json").write_text(bundle_json(bundle, indent=2), encoding="utf-8")
+        written += 1
+    return written
+
+
+def _summary(
+    console: Console,
+    agent: Agent,
+    view: DoctorView,
+    hub: IngestService,
+    bundles: int,
+    elapsed_s: float,
+) -> bool:
     # Stopping the agent keeps the recordings in progress, as partial ones: not lost, but not
     # part of what the demo waited for.
     partial = Counter(r.recording.device for r in agent.state.recordings if r.recording.partial)
@@ -163,4 +224,10 @@ def _summary(console: Console, agent: Agent, view: DoctorView, elapsed_s: float)
         f"audio: {view.audio_bytes / 1024:.0f} KiB FLAC, time: {elapsed_s:.1f} s"
         + (f"; {partial.total()} in progress at the end, kept as partial" if partial else "")
     )
-    return view.complete(len(DEMO_DEVICES))
+    receipted = agent.receipts.counts.archived if agent.receipts is not None else 0
+    console.print(
+        f"hospital hub: {hub.stats.archived} recordings archived, {hub.stats.receipts_sent} "
+        f"receipts sent, {receipted} receipts applied by the agent; "
+        f"FHIR R4 bundles validated and written: {bundles}"
+    )
+    return view.complete(len(DEMO_DEVICES)) and receipted >= received

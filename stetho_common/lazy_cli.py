@@ -36,9 +36,11 @@ class LazyCommand:
         except ImportError as exc:  # an optional part (an extra) is not installed here
             fail(f"`stetho {self.name}` cannot start: {exc}")
         if isinstance(found, typer.Typer):
-            command = typer.main.get_command(found)
-            command.name = self.name
-            return command
+            # Always a group: typer would fold a one-command app into that command, and
+            # `stetho staff add` would become `stetho staff`.
+            group = typer.main.get_group(found)
+            group.name = self.name
+            return group
         holder = typer.Typer(pretty_exceptions_enable=False, rich_markup_mode=None)
         holder.command(self.name)(found)
         return typer.main.get_command(holder)

@@ -23,6 +23,16 @@ COMMANDS: Final = [
         "Acknowledge an alert; the agent logs it and shows it in its status.",
     ),
     LazyCommand(
+        "answer",
+        "stetho_doctor.exam_cli:answer",
+        "Answer a care-home exam; the nurses' page shows it on the exam.",
+    ),
+    LazyCommand(
+        "request",
+        "stetho_doctor.exam_cli:request",
+        "Ask a care home to record a resident at a site; a nurse accepts it on the page.",
+    ),
+    LazyCommand(
         "listen",
         "stetho_doctor.cli:listen",
         "Listen to a device live (PyAudio), or write a WAV when there is no sound card.",

@@ -18,11 +18,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import AgentError, ConnectError
 from edge_agent.storage.outbox import OutboundMessage
-from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.wire import messages, topics
-from stetho_common import MAX_DELAY_S, next_delay
+from stetho_common import MAX_DELAY_S, next_delay, quote
+from stetho_common.private_files import private_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,7 @@ class AlertSaver:
     """
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
+        self.directory = private_dir(directory)  # health data: 0700, files 0600
         self._held: OrderedDict[str, dict[str, bytes]] = OrderedDict()
         self._alerted: OrderedDict[str, None] = OrderedDict()
         self.saved: list[Path] = []
@@ -144,9 +144,7 @@ class AlertSaver:
 
     def _write(self, name: str, data: bytes) -> None:
         path = self.directory / name
-        partial = path.with_name(path.name + ".part")
-        partial.write_bytes(data)
-        os.replace(partial, path)  # a reader never sees half a FLAC
+        write_private(path, data)  # atomic: a reader never sees half a FLAC
         self.saved.append(path)
 
 
@@ -177,7 +175,9 @@ async def follow_alerts(
                 alert = messages.AlertMessage.model_validate_json(message.payload)
             except ValidationError as exc:
                 log.warning(
-                    "event=alert_invalid topic=%s errors=%d", message.topic, exc.error_count()
+                    "event=alert_invalid topic=%s errors=%d",
+                    quote(message.topic),
+                    exc.error_count(),
                 )
                 continue
             if saver is not None:

@@ -13,8 +13,8 @@ import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
 
-from edge_agent.errors import PublishError
-from edge_agent.pipeline.live import MalformedChunkError, decode_chunk
+from edge_agent.errors import MalformedChunkError, PublishError
+from edge_agent.pipeline.live import decode_chunk
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.wire import messages, topics
 from stetho_doctor.client import command_message, connect

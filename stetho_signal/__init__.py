@@ -17,17 +17,28 @@ from stetho_signal.filters import (
 from stetho_signal.heart import HeartResult
 from stetho_signal.lung import LungResult
 from stetho_signal.quality import Quality
-from stetho_signal.triage import Flag, Triage, TriageThresholds
+from stetho_signal.triage import (
+    AGE_BANDS,
+    AgeBand,
+    Findings,
+    Flag,
+    Triage,
+    TriageThresholds,
+    age_band_for,
+)
 
 __all__ = [
+    "AGE_BANDS",
     "BELL_BAND_HZ",
     "DIAPHRAGM_BAND_HZ",
     "HEART_BAND_HZ",
     "LUNG_BAND_HZ",
     "MODE_BANDS_HZ",
     "WIDE_BAND_HZ",
+    "AgeBand",
     "Analysis",
     "FilterDesignError",
+    "Findings",
     "Flag",
     "HeartResult",
     "InvalidAudioError",
@@ -38,6 +49,7 @@ __all__ = [
     "StreamingBandpass",
     "Triage",
     "TriageThresholds",
+    "age_band_for",
     "analyze",
     "bandpass",
     "design_bandpass",

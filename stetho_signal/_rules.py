@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from stetho_signal.heart import MURMUR_CONTRAST, HeartResult
+from stetho_signal.heart import HeartResult
 from stetho_signal.lung import LungResult
 from stetho_signal.quality import Quality
-from stetho_signal.triage import Flag, Triage, TriageLevel, TriageThresholds
+from stetho_signal.triage import (
+    AgeBand,
+    Findings,
+    Flag,
+    Triage,
+    TriageLevel,
+    TriageThresholds,
+)
 
 _RANK: dict[TriageLevel, int] = {"routine": 0, "review": 1, "urgent": 2}
 
@@ -15,34 +22,68 @@ def triage(
     heart: HeartResult | None,
     lung: LungResult | None,
     thresholds: TriageThresholds,
+    age_band: AgeBand | None = None,
 ) -> Triage:
     """Combine the measurements into a level; a poor recording is sent back first."""
+    found = findings(heart, lung, thresholds)
     if not quality.acceptable:
         flags = tuple(
             Flag(f"quality_{code}", text, quality.score, thresholds.quality_min_score)
             for code, text in zip(quality.problem_codes, quality.problems, strict=True)
         )
-        return Triage("rerecord", flags)
+        return Triage("rerecord", flags, found)
     graded: list[tuple[TriageLevel, Flag]] = []
     if heart is not None:
-        graded.extend(_heart_flags(heart, thresholds))
+        graded.extend(_heart_flags(heart, found, thresholds, _urgent_why(age_band)))
     if lung is not None:
-        graded.extend(_lung_flags(lung, thresholds))
+        graded.extend(_lung_flags(lung, found, thresholds, _urgent_why(age_band)))
     level: TriageLevel = "routine"
     for flag_level, _ in graded:
         if _RANK[flag_level] > _RANK[level]:
             level = flag_level
-    return Triage(level, tuple(flag for _, flag in graded))
+    return Triage(level, tuple(flag for _, flag in graded), found)
+
+
+def findings(heart: HeartResult | None, lung: LungResult | None, t: TriageThresholds) -> Findings:
+    """The thresholds applied to the measurements (None where nothing was measured)."""
+    irregular = murmur = crackles = None
+    if heart is not None:
+        irregular = None if heart.rr_nrmssd is None else heart.rr_nrmssd > t.irregularity_nrmssd
+        contrast = heart.murmur_contrast
+        murmur = None if contrast is None else contrast > t.murmur_contrast
+    if lung is not None:
+        crackles = len(lung.crackle_times_s) >= int(t.crackles_min_count)
+    return Findings(irregular, murmur, crackles)
+
+
+def _urgent_why(age_band: AgeBand | None) -> str:
+    if age_band is None or age_band == "adult":
+        return "NEWS2 scores it 3: urgent clinical review"
+    years = age_band.replace("under_1", "under 1").replace("_to_", " to ")
+    return f"beyond the paediatric range for {years} years: urgent clinical review"
+
+
+def _confirmed(
+    graded: tuple[TriageLevel, Flag], measured: float, minimum: float, what: str
+) -> tuple[TriageLevel, Flag]:
+    """An urgent flag stands on enough measurements; from fewer it asks for a review."""
+    level, flag = graded
+    if level != "urgent" or measured >= minimum:
+        return graded
+    text = (
+        f"{flag.reason[:-1]}, but measured over only {measured:g} {what} (under {minimum:g}): "
+        "a review, and record again to confirm."
+    )
+    return "review", Flag(f"{flag.code}_unconfirmed", text, flag.value, flag.threshold)
 
 
 def _rate_flag(
-    kind: str, rate: float, t: tuple[float, float, float, float]
+    kind: str, rate: float, t: tuple[float, float, float, float], why: str
 ) -> tuple[TriageLevel, Flag] | None:
     """NEWS2-style banding of a rate: (urgent low, review low, review high, urgent high)."""
     urgent_low, review_low, review_high, urgent_high = t
     label = "Heart rate" if kind == "heart" else "Respiratory rate"
     unit = "beats" if kind == "heart" else "breaths"
-    why = "NEWS2 scores it 3: urgent clinical review"
     if rate <= urgent_low:
         text = f"{label} {rate:.0f} {unit}/min is at or below {urgent_low:.0f}; {why}."
         return "urgent", Flag(f"{kind}_rate_very_low", text, rate, urgent_low)
@@ -58,7 +99,9 @@ def _rate_flag(
     return None
 
 
-def _heart_flags(h: HeartResult, t: TriageThresholds) -> list[tuple[TriageLevel, Flag]]:
+def _heart_flags(
+    h: HeartResult, found: Findings, t: TriageThresholds, why: str
+) -> list[tuple[TriageLevel, Flag]]:
     out: list[tuple[TriageLevel, Flag]] = []
     if h.rate_bpm is not None:
         bands = (
@@ -67,28 +110,31 @@ def _heart_flags(h: HeartResult, t: TriageThresholds) -> list[tuple[TriageLevel,
             t.heart_rate_review_high_bpm,
             t.heart_rate_urgent_high_bpm,
         )
-        rate_flag = _rate_flag("heart", h.rate_bpm, bands)
+        rate_flag = _rate_flag("heart", h.rate_bpm, bands, why)
         if rate_flag is not None:
-            out.append(rate_flag)
-    if h.irregular and h.rr_nrmssd is not None:
+            beats = h.beat_intervals
+            out.append(_confirmed(rate_flag, beats, t.urgent_min_beat_intervals, "beat intervals"))
+    if found.irregular and h.rr_nrmssd is not None:
         text = (
             f"Beat-to-beat intervals vary by {h.rr_nrmssd:.2f} (normalised RMSSD) above "
             f"{t.irregularity_nrmssd:.2f}: irregular rhythm, consider an ECG."
         )
         out.append(("review", Flag("heart_irregular", text, h.rr_nrmssd, t.irregularity_nrmssd)))
-    if h.murmur_suspected and h.murmur_contrast is not None:
+    if found.murmur_suspected and h.murmur_contrast is not None:
         other = "diastole" if h.murmur_phase == "systolic" else "systole"
         text = (
             f"Sound in {h.murmur_phase} phase is {h.murmur_contrast:.1f} times that in {other} "
-            f"(above {MURMUR_CONTRAST:.1f}): possible {h.murmur_phase} murmur, a hint to listen "
+            f"(above {t.murmur_contrast:.1f}): possible {h.murmur_phase} murmur, a hint to listen "
             "to the recording, not a finding."
         )
-        out.append(("review", Flag("heart_murmur", text, h.murmur_contrast, MURMUR_CONTRAST)))
+        out.append(("review", Flag("heart_murmur", text, h.murmur_contrast, t.murmur_contrast)))
     out.extend(("routine", Flag("heart_unmeasured", note, None, None)) for note in h.notes)
     return out
 
 
-def _lung_flags(g: LungResult, t: TriageThresholds) -> list[tuple[TriageLevel, Flag]]:
+def _lung_flags(
+    g: LungResult, found: Findings, t: TriageThresholds, why: str
+) -> list[tuple[TriageLevel, Flag]]:
     out: list[tuple[TriageLevel, Flag]] = []
     if g.respiratory_rate_bpm is not None:
         bands = (
@@ -97,9 +143,10 @@ def _lung_flags(g: LungResult, t: TriageThresholds) -> list[tuple[TriageLevel, F
             t.respiratory_rate_review_high_bpm,
             t.respiratory_rate_urgent_high_bpm,
         )
-        rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands)
+        rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands, why)
         if rate_flag is not None:
-            out.append(rate_flag)
+            breaths = g.breaths if g.breaths is not None else 0.0
+            out.append(_confirmed(rate_flag, breaths, t.urgent_min_breaths, "breaths"))
     if g.wheeze:
         # To the millisecond: the difference of two times carries float noise (0.16000000000000014).
         longest = round(max(end - start for start, end in g.wheeze_intervals_s), 3)
@@ -108,7 +155,7 @@ def _lung_flags(g: LungResult, t: TriageThresholds) -> list[tuple[TriageLevel, F
             f"near {g.wheeze_frequency_hz:.0f} Hz: possible wheeze, listen to the recording."
         )
         out.append(("review", Flag("lung_wheeze", text, longest, t.wheeze_min_duration_s)))
-    if g.crackles:
+    if found.crackles:
         count = len(g.crackle_times_s)
         text = (
             f"{count} short explosive sounds (at least {t.crackles_min_count}): possible "

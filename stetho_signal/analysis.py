@@ -21,9 +21,10 @@ from stetho_signal.quality import (
     HANDLING_RATE_HZ,
     Quality,
     assess_quality,
+    grade_quality,
     handling_burst_s,
 )
-from stetho_signal.triage import Triage, TriageThresholds
+from stetho_signal.triage import AGE_BANDS, AgeBand, Findings, Triage, TriageThresholds
 
 __all__ = ["Analysis", "analyze"]
 
@@ -45,6 +46,11 @@ class Analysis:
     lung: LungResult | None
     triage: Triage
 
+    @property
+    def findings(self) -> Findings:
+        """What the triage thresholds make of the measurements (irregular, murmur, crackles)."""
+        return self.triage.findings
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``stetho analyze --json`` (without ``file``): plain types only."""
         return {
@@ -56,8 +62,8 @@ class Analysis:
                 "acceptable": bool(self.quality.acceptable),
                 "problems": list(self.quality.problems),
             },
-            "heart": None if self.heart is None else _heart_dict(self.heart),
-            "lung": None if self.lung is None else _lung_dict(self.lung),
+            "heart": None if self.heart is None else _heart_dict(self.heart, self.findings),
+            "lung": None if self.lung is None else _lung_dict(self.lung, self.findings),
             "triage": {
                 "level": self.triage.level,
                 "flags": [
@@ -81,22 +87,22 @@ def _number(value: float | None) -> float | None:
     return as_float if math.isfinite(as_float) else None
 
 
-def _heart_dict(h: HeartResult) -> dict[str, Any]:
+def _heart_dict(h: HeartResult, found: Findings) -> dict[str, Any]:
     return {
         "rate_bpm": _number(h.rate_bpm),
         "s1_s": [float(t) for t in h.s1_s],
         "s2_s": [float(t) for t in h.s2_s],
-        "irregular": h.irregular,
-        "murmur_suspected": h.murmur_suspected,
+        "irregular": found.irregular,
+        "murmur_suspected": found.murmur_suspected,
     }
 
 
-def _lung_dict(g: LungResult) -> dict[str, Any]:
+def _lung_dict(g: LungResult, found: Findings) -> dict[str, Any]:
     return {
         "respiratory_rate_bpm": _number(g.respiratory_rate_bpm),
         "wheeze": bool(g.wheeze),
         "wheeze_intervals_s": [[float(a), float(b)] for a, b in g.wheeze_intervals_s],
-        "crackles": bool(g.crackles),
+        "crackles": bool(found.crackles),
         "crackle_times_s": [float(t) for t in g.crackle_times_s],
     }
 
@@ -106,6 +112,7 @@ def analyze(
     fs_hz: float,
     kind: Kind,
     thresholds: TriageThresholds | None = None,
+    age_band: AgeBand | None = None,
 ) -> Analysis:
     """Analyse one heart or lung recording and triage it.
 
@@ -120,6 +127,10 @@ def analyze(
         Where the chest piece was.
     thresholds : TriageThresholds, optional
         Triage thresholds (the config owns them); defaults cite their clinical sources.
+    age_band : {"adult", "under_1", "1_to_2", "2_to_5", "5_to_12", "12_to_16"}, optional
+        The patient's age band: a child's band replaces the rate thresholds with published
+        paediatric ranges (:meth:`TriageThresholds.for_age_band`); None or ``"adult"`` keeps
+        ``thresholds`` (NEWS2 by default).
 
     Returns
     -------
@@ -129,11 +140,15 @@ def analyze(
     ------
     InvalidAudioError
         Empty input, shorter than 1 s, NaN/inf, unsupported dtype, shape or rate, or an
-        unknown ``kind``.
+        unknown ``kind`` or ``age_band``.
     """
     if kind not in ("heart", "lung"):
         raise InvalidAudioError(f"kind must be 'heart' or 'lung', got {kind!r}")
+    if age_band is not None and age_band not in AGE_BANDS:
+        raise InvalidAudioError(f"age band must be one of {', '.join(AGE_BANDS)}, got {age_band!r}")
     limits = thresholds if thresholds is not None else TriageThresholds()
+    if age_band is not None:
+        limits = limits.for_age_band(age_band)
     audio = prepare(samples, fs_hz)
     x = audio.samples
     # One transform of the recording; every band below is cut from it.
@@ -141,7 +156,7 @@ def analyze(
     heart: HeartResult | None = None
     lung: LungResult | None = None
     if kind == "heart":
-        heart = analyze_heart(spectrum, limits.irregularity_nrmssd)
+        heart = analyze_heart(spectrum)
         band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
         # Sounds as wide as breaths repeat (periodicity) without being a heartbeat.
         heartbeat: tuple[float, float] | None = (
@@ -152,13 +167,10 @@ def analyze(
         handling: float | None = handling_burst_s(sub, HANDLING_RATE_HZ)
     else:
         band = lung_band(spectrum)
-        lung = analyze_lung(
-            x, spectrum, band, limits.wheeze_min_duration_s, int(limits.crackles_min_count)
-        )
+        lung = analyze_lung(x, spectrum, band, limits.wheeze_min_duration_s)
         heartbeat, flatness, handling = None, lung.spectral_flatness, None
-    quality = assess_quality(
-        band, audio.clipped_fraction, heartbeat, flatness, limits.quality_min_score, handling
-    )
+    scores = assess_quality(band, audio.clipped_fraction, heartbeat, flatness, handling)
+    quality = grade_quality(scores, limits.quality_min_score)
     return Analysis(
         sample_rate_hz=audio.input_rate_hz,
         duration_s=audio.duration_s,
@@ -166,5 +178,5 @@ def analyze(
         quality=quality,
         heart=heart,
         lung=lung,
-        triage=triage(quality, heart, lung, limits),
+        triage=triage(quality, heart, lung, limits, age_band),
     )

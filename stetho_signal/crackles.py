@@ -6,8 +6,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, signal
 
-from stetho_signal._order import median
-
 __all__ = ["find_crackles"]
 
 _CRACKLE_RATIO = 6.0  # peak over the local RMS of the breath sound
@@ -77,7 +75,7 @@ def _background(band: NDArray[np.float32], window: int) -> NDArray[np.float32]:
     # The running mean of squares can dip a hair below zero in floating point: clamp it.
     mean_square = ndimage.uniform_filter1d(power, size=_CRACKLE_BACKGROUND_BLOCKS, mode="nearest")
     level = np.sqrt(np.maximum(mean_square, 0.0))
-    level = np.maximum(level, max(median(level) * 0.5, 1e-12))
+    level = np.maximum(level, max(float(np.median(level)) * 0.5, 1e-12))
     background: NDArray[np.float32] = np.repeat(level, block)[: band.size]
     return background
 

@@ -20,6 +20,7 @@ __all__ = [
     "DIAPHRAGM_BAND_HZ",
     "HEART_BAND_HZ",
     "LUNG_BAND_HZ",
+    "MAX_EDGE_OF_NYQUIST",
     "MODE_BANDS_HZ",
     "WIDE_BAND_HZ",
     "Mode",
@@ -44,7 +45,7 @@ WIDE_BAND_HZ: tuple[float, float] = (20.0, 2000.0)
 """Wide (extended) mode: everything a 4 kHz recording can hold."""
 
 # Fraction of Nyquist a band edge may reach: a Butterworth edge at Nyquist is undefined.
-_MAX_EDGE_OF_NYQUIST = 0.95
+MAX_EDGE_OF_NYQUIST = 0.95
 
 
 class Mode(StrEnum):
@@ -92,7 +93,7 @@ def design_bandpass(
         raise FilterDesignError(f"sample rate must be a positive number of Hz, got {fs_hz!r}")
     if not 1 <= order <= 12:
         raise FilterDesignError(f"filter order must be 1..12, got {order}")
-    high = min(high, _MAX_EDGE_OF_NYQUIST * fs_hz / 2.0)
+    high = min(high, MAX_EDGE_OF_NYQUIST * fs_hz / 2.0)
     if not (np.isfinite(low) and 0.0 < low < high):
         raise FilterDesignError(
             f"band {band_hz} Hz is empty at {fs_hz} Hz sampling (upper edge capped at {high:.1f})"

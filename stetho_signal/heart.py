@@ -8,8 +8,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from stetho_signal._half_rate import guard_half_rate
 from stetho_signal._masks import half_peak_span
-from stetho_signal._order import median
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
     ENVELOPE_RATE_HZ,
@@ -21,7 +21,7 @@ from stetho_signal.envelope import (
 )
 from stetho_signal.segmentation import PITCH_BAND_HZ, HeartSounds, segment_heart_sounds
 
-__all__ = ["MURMUR_BAND_HZ", "MURMUR_CONTRAST", "HeartResult", "analyze_heart"]
+__all__ = ["MURMUR_BAND_HZ", "HeartResult", "analyze_heart"]
 
 _MIN_PERIODICITY = 0.1  # below this the autocorrelation peak is chance (see quality ramp)
 # A rate from the autocorrelation alone (fewer than two measured beat intervals) needs the
@@ -42,11 +42,6 @@ _BREATH_HALF_WIDTH_S = 0.15
 _HALF_WIDTH_SPAN_S = 0.5
 MURMUR_BAND_HZ = (100.0, 400.0)
 """Murmurs live at 100-600 Hz; S1/S2 energy mostly below 150 Hz, so this band favours them."""
-# Contrast between the murmur-band levels of systole and diastole (see _murmur_contrast) above
-# which a murmur is hinted. Murmur-free real recordings sit at 1.0-1.3 (CirCor development
-# recordings, noise included; Yaseen normal ones), synthetic ones 30-220/min in noise at up to
-# 1.26; 1.6 keeps a margin above them rather than being fitted to the murmur dataset.
-MURMUR_CONTRAST = 1.6
 # Added to both levels (fractions of the S1/S2 level) so that two near-silent phases of a clean
 # recording do not make a large ratio out of nothing.
 _MURMUR_FLOOR = 0.05
@@ -82,10 +77,6 @@ class HeartResult:
         Heart rate in beats per minute (median S1-S1 interval).
     s1_s, s2_s : tuple of float
         Centres of the first and second heart sounds, seconds from the start.
-    irregular : bool or None
-        Beat-to-beat intervals vary more than the threshold (None: too few beats).
-    murmur_suspected : bool or None
-        Sound between S1 and S2 or after S2 is loud relative to S1/S2 (a hint, not a finding).
     rr_nrmssd : float or None
         RMS of successive S1-S1 differences over the mean interval (dimensionless).
     murmur_contrast : float or None
@@ -107,13 +98,13 @@ class HeartResult:
     heartbeat_found : bool
         False when nothing heart-like repeats: no cycle at all, or "sounds" as wide as breaths
         (the quality gate then asks for a new recording).
+    beat_intervals : int
+        S1-S1 intervals the rate was measured on (0: from the autocorrelation alone).
     """
 
     rate_bpm: float | None
     s1_s: tuple[float, ...]
     s2_s: tuple[float, ...]
-    irregular: bool | None
-    murmur_suspected: bool | None
     rr_nrmssd: float | None
     murmur_contrast: float | None
     murmur_phase: str | None
@@ -122,18 +113,14 @@ class HeartResult:
     notes: tuple[str, ...]
     sound_half_width_s: float | None = None
     heartbeat_found: bool = True
+    beat_intervals: int = 0
 
 
-def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult:
-    """Analyse a heart recording.
+def analyze_heart(spectrum: Spectrum) -> HeartResult:
+    """Measure a heart recording (``spectrum``: the recording, full scale 1.0).
 
-    Parameters
-    ----------
-    spectrum : Spectrum
-        The recording, full scale 1.0.
-    irregularity_nrmssd : float
-        Threshold on the normalised RMSSD of S1-S1 intervals above which the rhythm is
-        called irregular.
+    Measurements only: whether the rhythm is irregular or a murmur is hinted is decided by
+    the triage rules from ``rr_nrmssd`` and ``murmur_contrast``.
     """
     env = heart_envelope(spectrum)
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
@@ -141,6 +128,7 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
         return _no_heartbeat("clip too short or too irregular to find a repeating heartbeat")
     pitch_env = heart_envelope(spectrum, PITCH_BAND_HZ)
     sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
+    sounds, cycle = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
     prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)
     if width is not None and width >= _BREATH_HALF_WIDTH_S:
@@ -161,8 +149,6 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
         rate_bpm=rate,
         s1_s=tuple(round(float(t), 3) for t in sounds.s1_s),
         s2_s=tuple(round(float(t), 3) for t in sounds.s2_s),
-        irregular=None if nrmssd is None else nrmssd > irregularity_nrmssd,
-        murmur_suspected=None if murmur is None else murmur[0] > MURMUR_CONTRAST,
         rr_nrmssd=nrmssd,
         murmur_contrast=None if murmur is None else murmur[0],
         murmur_phase=None if murmur is None else murmur[1],
@@ -170,6 +156,7 @@ def analyze_heart(spectrum: Spectrum, irregularity_nrmssd: float) -> HeartResult
         sound_prominence=prominence,
         notes=tuple(notes),
         sound_half_width_s=width,
+        beat_intervals=int(intervals.size) if rate is not None else 0,
     )
 
 
@@ -177,7 +164,7 @@ def _no_heartbeat(
     note: str, periodicity: float = 0.0, prominence: float = 0.0, width: float | None = None
 ) -> HeartResult:
     return HeartResult(
-        None, (), (), None, None, None, None, None, periodicity, prominence, (note,),
+        None, (), (), None, None, None, periodicity, prominence, (note,),
         sound_half_width_s=width, heartbeat_found=False,
     )  # fmt: skip
 
@@ -198,15 +185,15 @@ def _half_width_s(env: NDArray[np.float64], sounds: HeartSounds) -> float | None
             env, peak, max(centre - reach, 0), min(centre + reach + 1, env.size)
         )
         widths.append(end - begin)
-    return round(median(np.asarray(widths, dtype=np.float64)) / ENVELOPE_RATE_HZ, 3)
+    return round(float(np.median(np.asarray(widths, dtype=np.float64))) / ENVELOPE_RATE_HZ, 3)
 
 
 def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:
     times = np.concatenate([sounds.s1_s, sounds.s2_s])
-    background = median(env)
+    background = float(np.median(env))
     if times.size == 0 or background <= 0:
         return 0.0
-    return round(median(_levels_at(env, times)) / background, 3)
+    return round(float(np.median(_levels_at(env, times))) / background, 3)
 
 
 def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.float64]:
@@ -230,7 +217,7 @@ def _rate_bpm(
         notes.append("heart rate needs a repeating heartbeat; none found in this clip")
         return None
     if intervals.size >= 2:
-        period = median(intervals)
+        period = float(np.median(intervals))
     elif duration_s >= 2.0 * cycle.period_s and cycle.periodicity >= _PERIODICITY_ALONE:
         period = cycle.period_s
     else:
@@ -265,7 +252,7 @@ def _murmur_contrast(
     a murmur fills one of them.
     """
     systoles, diastoles = _phases(sounds)
-    sound_level = median(_levels_at(env, systoles.ravel())) if systoles.size else 0.0
+    sound_level = float(np.median(_levels_at(env, systoles.ravel()))) if systoles.size else 0.0
     edge = _SOUND_HALF_WIDTH_S
     whole = _phase_ratio(
         _median(_mid_levels(env, systoles)), _median(_mid_levels(env, diastoles)), sound_level
@@ -297,7 +284,7 @@ def _phases(sounds: HeartSounds) -> tuple[NDArray[np.float64], NDArray[np.float6
 
 
 def _median(values: NDArray[np.float64]) -> float | None:
-    return median(values) if values.size else None
+    return float(np.median(values)) if values.size else None
 
 
 def _phase_ratio(

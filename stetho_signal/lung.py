@@ -9,7 +9,6 @@ from numpy.typing import NDArray
 from scipy import ndimage, signal
 
 from stetho_signal._masks import half_peak_span
-from stetho_signal._order import median
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import find_crackles
@@ -20,6 +19,7 @@ from stetho_signal.envelope import (
     autocorrelation,
     heart_envelope,
 )
+from stetho_signal.heart import analyze_heart
 from stetho_signal.wheezes import (
     HEART_GATE_S,
     WHEEZE_NPERSEG,
@@ -55,6 +55,16 @@ _HEART_SOUND_MAX_S = 0.2  # envelope width at half height
 _CRACKLE_MAX_S = 0.02
 _SOUND_SMOOTH_S = 0.005  # smooths the magnitude's ripple, well under a crackle's length
 _SOUND_PEAK_SEARCH_S = 0.03  # the 100 Hz envelope's peak may sit off the sound's own peak
+# A heartbeat the heart analysis finds clearly (autocorrelation at the beat period at least the
+# quality gate's "clearly periodic" 0.3) and regularly (normalised RMSSD under the triage's 0.1)
+# is audible in the lung recording: its S1 and S2 are known. Their sharp onsets pass the
+# crackle detector's waveform tests (healthy children's chests: 10-43 "crackles" a recording,
+# nearly all within 30 ms of an S1 or S2). A sound lasts 80-140 ms and S2 splits into two
+# components up to ~60 ms apart on inspiration: transients within 0.1 s of a labelled S1 or
+# S2 centre belong to it.
+_CLEAR_HEARTBEAT = 0.3
+_REGULAR_NRMSSD = 0.1
+_HEART_SOUND_REACH_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,24 +81,24 @@ class LungResult:
         Wheeze intervals in seconds.
     wheeze_frequency_hz : float or None
         Dominant frequency of the longest wheeze, Hz.
-    crackles : bool
-        At least the threshold count of crackles was found.
     crackle_times_s : tuple of float
         Crackle times in seconds.
     spectral_flatness : float
         Wiener entropy of the lung band, 0..1 (near 1: white noise; for the quality check).
     notes : tuple of str
         Why a value is None.
+    breaths : float or None
+        Breaths the clip holds at the measured rate (None without a rate).
     """
 
     respiratory_rate_bpm: float | None
     wheeze: bool
     wheeze_intervals_s: tuple[tuple[float, float], ...]
     wheeze_frequency_hz: float | None
-    crackles: bool
     crackle_times_s: tuple[float, ...]
     spectral_flatness: float
     notes: tuple[str, ...]
+    breaths: float | None = None
 
 
 def lung_band(spectrum: Spectrum) -> NDArray[np.float32]:
@@ -102,12 +112,13 @@ def analyze_lung(
     spectrum: Spectrum,
     band: NDArray[np.float32],
     wheeze_min_duration_s: float,
-    crackles_min_count: int,
 ) -> LungResult:
-    """Analyse a lung recording ``x`` (the canonical 4 kHz), full scale 1.0.
+    """Measure a lung recording ``x`` (the canonical 4 kHz), full scale 1.0.
 
     ``spectrum`` is the :class:`Spectrum` of ``x`` and ``band`` its :func:`lung_band`, shared
-    with the quality check.
+    with the quality check. ``wheeze_min_duration_s`` is part of what a wheeze is (CORSA,
+    see :class:`~stetho_signal.triage.TriageThresholds`); whether the crackles found are
+    enough for a flag is the triage rules' decision.
     """
     fs_hz = spectrum.fs_hz
     notes: list[str] = []
@@ -123,15 +134,17 @@ def analyze_lung(
         intervals, frequency = wheezes.find(wheeze_min_duration_s, heart_sounds)
         lasting = heart_sounds[_longer_than_a_crackle(heart_sounds, spectrum)]
         crackle_times = _away_from(crackle_times, lasting)
+    if crackle_times:
+        crackle_times = _away_from_heartbeat(crackle_times, spectrum)
     return LungResult(
         respiratory_rate_bpm=rate,
         wheeze=bool(intervals),
         wheeze_intervals_s=intervals,
         wheeze_frequency_hz=frequency,
-        crackles=len(crackle_times) >= crackles_min_count,
         crackle_times_s=crackle_times,
         spectral_flatness=band_flatness(spectrogram, LUNG_ANALYSIS_BAND_HZ),
         notes=tuple(notes),
+        breaths=None if rate is None else round(rate * x.size / fs_hz / 60.0, 1),
     )
 
 
@@ -230,7 +243,7 @@ def heart_sound_times(spectrum: Spectrum) -> NDArray[np.float64]:
     """
     env = heart_envelope(spectrum)
     # Heart sounds last 80-140 ms; a longer bump in the low band is a low-pitched wheeze.
-    level = median(env)
+    level = float(np.median(env))
     peaks, _ = signal.find_peaks(
         env,
         height=_HEART_SOUND_PROMINENCE * level,
@@ -277,6 +290,18 @@ def _longer_than_a_crackle(sounds_s: NDArray[np.float64], spectrum: Spectrum) ->
         begin, end = half_peak_span(env, k, max(k - span, 0), min(k + span, env.size))
         longer[n] = (end - begin) / rate > _CRACKLE_MAX_S
     return longer
+
+
+def _away_from_heartbeat(times_s: tuple[float, ...], spectrum: Spectrum) -> tuple[float, ...]:
+    """Transients further than 0.1 s from the S1 and S2 of a clear, regular heartbeat."""
+    heart = analyze_heart(spectrum)
+    clear = heart.heartbeat_found and heart.periodicity >= _CLEAR_HEARTBEAT
+    regular = heart.rr_nrmssd is not None and heart.rr_nrmssd < _REGULAR_NRMSSD
+    sounds = np.concatenate([heart.s1_s, heart.s2_s])
+    if not (clear and regular) or sounds.size == 0:
+        return times_s
+    near = np.abs(np.asarray(times_s)[:, None] - sounds[None, :]) <= _HEART_SOUND_REACH_S
+    return tuple(t for t, close in zip(times_s, near.any(axis=1), strict=True) if not close)
 
 
 def _away_from(times_s: tuple[float, ...], sounds_s: NDArray[np.float64]) -> tuple[float, ...]:

@@ -15,14 +15,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_signal._masks import run_lengths
-from stetho_signal._order import median
 
 __all__ = [
     "HANDLING_BAND_HZ",
     "HANDLING_RATE_HZ",
     "Quality",
     "QualityMeasures",
+    "QualityScores",
     "assess_quality",
+    "grade_quality",
     "handling_burst_s",
 ]
 
@@ -85,6 +86,31 @@ class Quality:
     measures: QualityMeasures
 
 
+@dataclass(frozen=True)
+class QualityScores:
+    """Sub-scores in 0..1 by problem code (see :data:`PROBLEM_TEXT`), before any threshold."""
+
+    subscores: dict[str, float]
+    measures: QualityMeasures
+
+    @property
+    def score(self) -> float:
+        """The lowest sub-score: the check that sank the recording names the problem."""
+        return min(self.subscores.values())
+
+
+def grade_quality(scores: QualityScores, min_score: float) -> Quality:
+    """The verdict: sub-scores below ``min_score`` are problems, and any makes it unacceptable."""
+    codes = tuple(code for code, value in scores.subscores.items() if value < min_score)
+    return Quality(
+        score=round(scores.score, 3),
+        acceptable=scores.score >= min_score,
+        problems=tuple(PROBLEM_TEXT[c] for c in codes),
+        problem_codes=codes,
+        measures=scores.measures,
+    )
+
+
 def _ramp(value: float, bad: float, good: float) -> float:
     """0 at ``bad``, 1 at ``good``, linear between (either direction)."""
     position = (value - bad) / (good - bad)
@@ -96,9 +122,8 @@ def assess_quality(
     clipped_fraction: float,
     heartbeat: tuple[float, float] | None,
     flatness: float | None,
-    min_score: float,
     handling: float | None = None,
-) -> Quality:
+) -> QualityScores:
     """Score a recording from its band-passed samples.
 
     Parameters
@@ -113,8 +138,6 @@ def assess_quality(
     flatness : float or None
         Spectral flatness of the lung band (see :class:`~stetho_signal.lung.LungResult`);
         None for heart recordings.
-    min_score : float
-        Scores below this are not acceptable.
     handling : float or None
         Longest handling-noise burst in seconds (see :func:`handling_burst_s`); None to skip
         the check (lung recordings).
@@ -137,15 +160,7 @@ def assess_quality(
             )
         if handling is not None:
             subscores["handling"] = _ramp(handling, *_HANDLING_BURST_S)
-    score = min(subscores.values())
-    codes = tuple(code for code, value in subscores.items() if value < min_score)
-    return Quality(
-        score=round(score, 3),
-        acceptable=score >= min_score,
-        problems=tuple(PROBLEM_TEXT[c] for c in codes),
-        problem_codes=codes,
-        measures=measures,
-    )
+    return QualityScores(subscores, measures)
 
 
 def handling_burst_s(sub: NDArray[np.floating], fs_hz: float) -> float:
@@ -172,7 +187,7 @@ def handling_burst_s(sub: NDArray[np.floating], fs_hz: float) -> float:
     power = np.mean(sub[: n_frames * frame].reshape(n_frames, frame) ** 2, axis=1)
     window = np.ones(_HANDLING_WINDOW_FRAMES) / _HANDLING_WINDOW_FRAMES
     rms = np.sqrt(np.convolve(power, window, mode="same"))
-    loud = rms > _HANDLING_OVER_MEDIAN * max(median(rms), 1e-12)
+    loud = rms > _HANDLING_OVER_MEDIAN * max(float(np.median(rms)), 1e-12)
     runs = run_lengths(loud)
     longest = int(np.max(runs)) if runs.size else 0
     return longest * frame / fs_hz

@@ -17,7 +17,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
-from stetho_signal._order import median, quantile
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["PITCH_BAND_HZ", "HeartSounds", "segment_heart_sounds"]
@@ -180,7 +179,7 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     if not np.any(marks == S1):
         return score
     height = cands.reward / 2.0 + _PEAK_FLOOR  # back to the height relative to the typical
-    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * median(height[peaks[marks == S1]]))
+    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * float(np.median(height[peaks[marks == S1]])))
     unused = np.ones(height.size, dtype=bool)
     unused[peaks] = False
     times = cands.times_s[unused & ~cands.weak & (height >= level)]
@@ -204,7 +203,7 @@ def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool
     beat the chain dropped, which an irregular rhythm puts anywhere in diastole."""
     if delays_s.size < max(diastoles / 2, 3):
         return np.zeros(delays_s.size, dtype=bool)
-    near = np.abs(delays_s - median(delays_s)) <= _LOCKED_S
+    near = np.abs(delays_s - float(np.median(delays_s))) <= _LOCKED_S
     return near if np.sum(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
 
 
@@ -233,17 +232,19 @@ def _candidates(
     heights = env[peaks]
     # Typical heart-sound height: a high quantile of all peaks, independent of the cycle being
     # tried so that chains under different cycle models score on the same scale.
-    typical = quantile(heights, _TYPICAL_QUANTILE)
+    typical = float(np.quantile(heights, _TYPICAL_QUANTILE))
     relative = np.minimum(heights / max(typical, 1e-12), 1.5)
     reward = 2.0 * (relative - _PEAK_FLOOR)
-    weak = heights < _NOISE_PEAK_LEVEL * quantile(env, _BACKGROUND_QUANTILE)
+    weak = heights < _NOISE_PEAK_LEVEL * float(np.quantile(env, _BACKGROUND_QUANTILE))
     low = np.zeros(peaks.size, dtype=bool)
     sounds = ~weak & (relative >= _PEAK_FLOOR)
     if pitch_env is not None and np.sum(sounds) >= 3:
         reach = round(_PITCH_REACH_S * fs_hz)
         near = np.clip(peaks[:, None] + np.arange(-reach, reach + 1), 0, env.size - 1)
         share = np.max(pitch_env[near], axis=1) / np.maximum(heights, 1e-12)
-        low = sounds & (share < _LOW_PITCH_SHARE * quantile(share[sounds], _TYPICAL_QUANTILE))
+        low = sounds & (
+            share < _LOW_PITCH_SHARE * float(np.quantile(share[sounds], _TYPICAL_QUANTILE))
+        )
     return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=weak, low=low)
 
 
@@ -259,9 +260,9 @@ def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimat
     if times.size < 5:
         return None
     gaps = np.diff(times)
-    period = median(times[2:] - times[:-2])
+    period = float(np.median(times[2:] - times[:-2]))
     shorter = np.minimum(gaps[:-1], gaps[1:])
-    systole = min(median(shorter), 0.5 * period)
+    systole = min(float(np.median(shorter)), 0.5 * period)
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
 
 
@@ -276,7 +277,7 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
     if times.size < 7:
         return None
     spans2, spans3 = times[2:] - times[:-2], times[3:] - times[:-3]
-    period = median(spans3)
+    period = float(np.median(spans3))
     if _relative_spread(spans3) >= _relative_spread(spans2):
         return None
     # Weissler's systole is always under half the cycle (expected_systole_s).
@@ -285,8 +286,8 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
 
 def _relative_spread(x: NDArray[np.float64]) -> float:
     """Median absolute deviation over the median."""
-    centre = median(x)
-    return median(np.abs(x - centre)) / max(centre, 1e-12)
+    centre = float(np.median(x))
+    return float(np.median(np.abs(x - centre))) / max(centre, 1e-12)
 
 
 _Chain = list[tuple[int, int]]  # [(peak index, label), ...]
@@ -464,7 +465,11 @@ def _oriented(labels: list[tuple[int, int]], times: NDArray[np.float64]) -> list
     cannot tell them apart, but the median over a whole recording still can.
     """
     systoles, diastoles = _phase_intervals(labels, times)
-    if systoles.size and diastoles.size and median(systoles) > median(diastoles):
+    if (
+        systoles.size
+        and diastoles.size
+        and float(np.median(systoles)) > float(np.median(diastoles))
+    ):
         return [(i, S2 if lab == S1 else S1) for i, lab in labels]
     return labels
 
@@ -475,8 +480,8 @@ def _refined_cycle(
     systoles, diastoles = _phase_intervals(labels, times)
     if systoles.size < 3 or diastoles.size < 3:
         return None
-    systole = median(systoles)
-    period = systole + median(diastoles)
+    systole = float(np.median(systoles))
+    period = systole + float(np.median(diastoles))
     if not 0.5 * cycle.period_s <= period <= 1.5 * cycle.period_s:
         return None
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)

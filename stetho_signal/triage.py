@@ -6,13 +6,55 @@ the threshold it crossed, and why that matters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
-__all__ = ["LEVELS", "Flag", "Triage", "TriageLevel", "TriageThresholds"]
+__all__ = [
+    "AGE_BANDS",
+    "LEVELS",
+    "AgeBand",
+    "Findings",
+    "Flag",
+    "Triage",
+    "TriageLevel",
+    "TriageThresholds",
+    "age_band_for",
+]
 
 TriageLevel = Literal["routine", "review", "urgent", "rerecord"]
 LEVELS: tuple[TriageLevel, ...] = ("routine", "review", "urgent", "rerecord")
+
+AgeBand = Literal["adult", "under_1", "1_to_2", "2_to_5", "5_to_12", "12_to_16"]
+"""Age bands in years (lower bound included): the adult band is 16 and over (NEWS2's scope)."""
+AGE_BANDS: tuple[AgeBand, ...] = ("adult", "under_1", "1_to_2", "2_to_5", "5_to_12", "12_to_16")
+
+# Per child band: heart rate (urgent low, review low, review high, urgent high), then the same
+# for the respiratory rate, per minute. Review bounds: the APLS normal ranges. Urgent bounds:
+# the wider PALS/EPLS ranges for awake children where they lie outside APLS's; fast breathing
+# under 5 years by the WHO IMCI cut-offs (50/min from 2 to 12 months, 40/min from 1 to 5
+# years); from 12 years NEWS2's urgent bands (Fleming et al. 2011, Web Box 1, tabulates APLS,
+# PALS, EPLS and WHO side by side). Slow breathing has no published urgent bound for children
+# in these references: NEWS2's 8/min is kept, and the APLS review bound catches the rest (the
+# lower PALS bounds are the edges of normal ranges, and read ICBHI's healthy infants, whose
+# rates we measure a few breaths low, as urgent).
+_Rates = tuple[float, float, float, float]
+_CHILD_RATES: dict[AgeBand, tuple[_Rates, _Rates]] = {
+    "under_1": ((100.0, 110.0, 160.0, 190.0), (8.0, 30.0, 40.0, 50.0)),
+    "1_to_2": ((100.0, 100.0, 150.0, 190.0), (8.0, 25.0, 35.0, 40.0)),
+    "2_to_5": ((60.0, 95.0, 140.0, 140.0), (8.0, 25.0, 30.0, 40.0)),
+    "5_to_12": ((60.0, 80.0, 120.0, 140.0), (8.0, 20.0, 25.0, 30.0)),
+    "12_to_16": ((40.0, 60.0, 100.0, 131.0), (8.0, 15.0, 20.0, 25.0)),
+}
+
+
+def age_band_for(age_years: float) -> AgeBand:
+    """The band an age in years falls in (16 and over: adult)."""
+    if age_years < 0:
+        raise ValueError(f"age must be >= 0 years, got {age_years!r}")
+    for limit, band in ((1.0, "under_1"), (2.0, "1_to_2"), (5.0, "2_to_5"), (12.0, "5_to_12")):
+        if age_years < limit:
+            return band  # type: ignore[return-value]
+    return "12_to_16" if age_years < 16.0 else "adult"
 
 
 @dataclass(frozen=True)
@@ -46,6 +88,13 @@ class TriageThresholds:
         review. 0.1 is the order of the cut-off used to screen for atrial fibrillation from
         RR intervals (Dash et al., Ann Biomed Eng 37:1701, 2009); sinus rhythm at rest stays
         well below it.
+    murmur_contrast : float
+        Murmur-band level of the louder of systole and diastole over the quieter (see
+        :attr:`~stetho_signal.heart.HeartResult.murmur_contrast`) above which a murmur is
+        hinted: review. Murmur-free real recordings sit at 1.0-1.3 (CirCor development
+        recordings, noise included; Yaseen normal ones), synthetic ones 30-220/min in noise at
+        up to 1.26; 1.6 keeps a margin above them rather than being fitted to the murmur
+        dataset.
     wheeze_min_duration_s : float
         A tonal sound must last this long to count as a wheeze: review. CORSA (Sovijärvi et
         al., Eur Respir Rev 10:77, 2000) puts wheezes at >= 100 ms.
@@ -53,6 +102,13 @@ class TriageThresholds:
         Crackles in one recording at or above which a review is asked. Isolated crackles are
         heard in healthy lungs too (CORSA; Piirilä & Sovijärvi, Eur Respir J 8:2139, 1995), so
         one transient is not enough.
+    urgent_min_beat_intervals : int
+        An urgent heart rate must stand on at least this many measured S1-S1 intervals (five
+        beats, the rhythm's own minimum); from fewer, or from the autocorrelation alone, it
+        raises a review that asks for a new recording instead: a doctor stops trusting alerts
+        after a few false ones.
+    urgent_min_breaths : float
+        The same for an urgent respiratory rate: the clip must hold this many breaths.
     quality_min_score : float
         Quality score (0..1) below which the recording is sent back: rerecord. An engineering
         cut-off at the middle of the score, in line with the quality gates of Springer et al.
@@ -68,8 +124,11 @@ class TriageThresholds:
     respiratory_rate_review_high_bpm: float = 21.0
     respiratory_rate_urgent_high_bpm: float = 25.0
     irregularity_nrmssd: float = 0.1
+    murmur_contrast: float = 1.6
     wheeze_min_duration_s: float = 0.1
     crackles_min_count: int = 3
+    urgent_min_beat_intervals: int = 4
+    urgent_min_breaths: float = 3.0
     quality_min_score: float = 0.5
 
     def __post_init__(self) -> None:
@@ -91,6 +150,53 @@ class TriageThresholds:
             <= self.respiratory_rate_urgent_high_bpm
         ):
             raise ValueError("respiratory-rate thresholds must rise: urgent low <= review low...")
+
+    def for_age_band(self, band: AgeBand) -> TriageThresholds:
+        """These thresholds with the heart and respiratory rate bands of an age band.
+
+        ``"adult"`` keeps them as they are (NEWS2 by default, or as configured); a child's
+        band replaces the eight rate thresholds with published paediatric ranges, the others
+        stay.
+
+        Notes
+        -----
+        Review when a rate leaves the APLS normal range of the child's age [2]_; urgent
+        beyond the wider PALS/EPLS ranges for awake children [2]_, beyond the WHO IMCI
+        fast-breathing cut-offs under 5 years (50/min at 2-12 months, 40/min at 1-5 years)
+        [3]_, and beyond NEWS2's urgent bands from 12 years [1]_. Slow breathing is urgent at
+        NEWS2's 8/min at every age: these references give children no urgent low bound.
+        Fleming et al. [2]_ found these ranges disagree with each other and with measured
+        centiles: they are the published clinical references, not a new fit; a rate at a
+        bound counts as outside.
+
+        References
+        ----------
+        .. [1] Royal College of Physicians. National Early Warning Score (NEWS) 2. London:
+           RCP, 2017.
+        .. [2] Fleming S, Thompson M, Stevens R, et al. Normal ranges of heart rate and
+           respiratory rate in children from birth to 18 years of age: a systematic review
+           of observational studies. Lancet 2011;377:1011-18 (Web Box 1: APLS, PALS, EPLS
+           and WHO ranges by age).
+        .. [3] World Health Organization. Integrated Management of Childhood Illness (IMCI)
+           chart booklet. Geneva: WHO, 2014.
+        """
+        if band == "adult":
+            return self
+        if band not in _CHILD_RATES:
+            raise ValueError(f"unknown age band {band!r}; one of {', '.join(AGE_BANDS)}")
+        (h_urgent_low, h_low, h_high, h_urgent_high), breath = _CHILD_RATES[band]
+        r_urgent_low, r_low, r_high, r_urgent_high = breath
+        return replace(
+            self,
+            heart_rate_urgent_low_bpm=h_urgent_low,
+            heart_rate_review_low_bpm=h_low,
+            heart_rate_review_high_bpm=h_high,
+            heart_rate_urgent_high_bpm=h_urgent_high,
+            respiratory_rate_urgent_low_bpm=r_urgent_low,
+            respiratory_rate_review_low_bpm=r_low,
+            respiratory_rate_review_high_bpm=r_high,
+            respiratory_rate_urgent_high_bpm=r_urgent_high,
+        )
 
 
 @dataclass(frozen=True)
@@ -116,11 +222,33 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class Findings:
+    """What the thresholds make of the measurements; None where the clip cannot tell.
+
+    Attributes
+    ----------
+    irregular : bool or None
+        Beat-to-beat intervals vary more than ``irregularity_nrmssd`` (None: too few beats or
+        not a heart recording).
+    murmur_suspected : bool or None
+        Murmur contrast above ``murmur_contrast`` (a hint, not a finding).
+    crackles : bool or None
+        At least ``crackles_min_count`` crackles (None: not a lung recording).
+    """
+
+    irregular: bool | None = None
+    murmur_suspected: bool | None = None
+    crackles: bool | None = None
+
+
+@dataclass(frozen=True)
 class Triage:
-    """Overall level and the flags that set it (informational flags leave it unchanged)."""
+    """Overall level, the flags that set it (informational flags leave it unchanged) and the
+    findings the rules read off the measurements."""
 
     level: TriageLevel
     flags: tuple[Flag, ...]
+    findings: Findings = Findings()
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:

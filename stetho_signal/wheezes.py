@@ -9,7 +9,6 @@ from numpy.typing import NDArray
 from scipy import fft, ndimage
 
 from stetho_signal._masks import half_peak_span
-from stetho_signal._order import median
 from stetho_signal._spectra import Spectrogram
 
 __all__ = ["HEART_GATE_S", "WHEEZE_NPERSEG", "WheezeSearch", "find_wheezes"]
@@ -138,7 +137,7 @@ class WheezeSearch:
                 continue
             t0 = float(times[start]) - hop_s / 2
             intervals.append((round(max(t0, 0.0), 3), round(t0 + (end - start) * hop_s, 3)))
-            frequencies.append(median(track_hz[start:end]))
+            frequencies.append(float(np.median(track_hz[start:end])))
         if not intervals:
             return (), None
         longest = int(np.argmax([b - a for a, b in intervals]))
@@ -264,7 +263,7 @@ def _held_s(
     margin = int(_HELD_MARGIN_S * fs_hz)
     first, last = int(span_s[0] * fs_hz), int(span_s[1] * fs_hz)
     start, stop = max(first - margin, 0), min(last + margin, x.size)
-    centre = median(track_hz)
+    centre = float(np.median(track_hz))
     low = max(min(float(track_hz.min()), centre - _HELD_MIN_HALF_BAND_HZ), 20.0)
     high = min(max(float(track_hz.max()), centre + _HELD_MIN_HALF_BAND_HZ), 0.45 * fs_hz)
     raw, rate_hz = _band_amplitude(x[start:stop], fs_hz, (low, high))

@@ -48,4 +48,6 @@ COMMANDS: Final = [
     LazyCommand(
         "config", "edge_agent.cli.service:config_app", "Inspect and validate configuration files."
     ),
+    LazyCommand("exam", "edge_agent.cli.exam:exam_app", "Exams, through the running agent."),
+    LazyCommand("staff", "edge_agent.cli.exam:staff_app", "Staff accounts for the nurses' page."),
 ]

@@ -13,13 +13,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge_agent.cli.plot import PlotUnavailableError, render_png
+from edge_agent.cli._common import DEFAULT_CONFIG, load_or_exit
 from edge_agent.cli.plot import check_available as check_plots_available
+from edge_agent.cli.plot import render_png
 from edge_agent.config import HEART_SITES, LUNG_SITES
+from edge_agent.errors import PlotUnavailableError
 from firmware_bridge.errors import MalformedFrameError
 from firmware_bridge.flac import SITE_TAG
 from firmware_bridge.flac_tags import read_vorbis_comments
-from stetho_signal import SignalError, TriageThresholds, analyze
+from stetho_common.console import fail
+from stetho_signal import AgeBand, SignalError, TriageThresholds, analyze
 
 EXIT_UNREADABLE = 1
 EXIT_USAGE = 2
@@ -29,6 +32,17 @@ class Kind(StrEnum):
     auto = "auto"
     heart = "heart"
     lung = "lung"
+
+
+class AgeBandChoice(StrEnum):
+    """stetho_signal.AGE_BANDS as command-line choices."""
+
+    adult = "adult"
+    under_1 = "under_1"
+    one_to_2 = "1_to_2"
+    two_to_5 = "2_to_5"
+    five_to_12 = "5_to_12"
+    twelve_to_16 = "12_to_16"
 
 
 def site_of(path: Path) -> str | None:
@@ -50,7 +64,9 @@ def _kind_for(path: Path, kind: Kind) -> Literal["heart", "lung"]:
     return "lung" if site_of(path) in LUNG_SITES else "heart"
 
 
-def analyse_file(path: Path, kind: Kind, thresholds: TriageThresholds) -> dict[str, Any]:
+def analyse_file(
+    path: Path, kind: Kind, thresholds: TriageThresholds, age_band: AgeBand | None = None
+) -> dict[str, Any]:
     """One file to the JSON contract: the analysis, or {"file", "error"} when it cannot be read."""
     if not path.exists():
         return {"file": str(path), "error": "no such file"}
@@ -66,7 +82,9 @@ def analyse_file(path: Path, kind: Kind, thresholds: TriageThresholds) -> dict[s
             f"one ({type(exc).__name__})",
         }
     try:
-        result = analyze(np.asarray(samples), float(rate), _kind_for(path, kind), thresholds)
+        result = analyze(
+            np.asarray(samples), float(rate), _kind_for(path, kind), thresholds, age_band
+        )
     except SignalError as exc:
         return {"file": str(path), "error": str(exc)}
     return {"file": str(path), **result.to_dict()}
@@ -120,6 +138,15 @@ def _findings(r: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _thresholds(config: Path | None) -> TriageThresholds:
+    """The thresholds the agent would triage with: the same file, the same numbers."""
+    if config is None and DEFAULT_CONFIG.is_file():
+        config = DEFAULT_CONFIG
+    if config is None:
+        return TriageThresholds()
+    return load_or_exit(config).analysis.triage_thresholds()
+
+
 def analyze_command(
     paths: Annotated[list[Path], typer.Argument(help="WAV, FLAC or Ogg files, 2 to 48 kHz.")],
     kind: Annotated[
@@ -130,6 +157,13 @@ def analyze_command(
         ),
     ] = Kind.auto,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
+    age_band: Annotated[
+        AgeBandChoice | None,
+        typer.Option(
+            help="The patient's age band in years: a child's band triages the rates by "
+            "published paediatric ranges, adult (the default) by NEWS2."
+        ),
+    ] = None,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -138,16 +172,26 @@ def analyze_command(
             metavar="DIR",
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="STETHO_CONFIG",
+            help="Triage with this agent configuration's [analysis.thresholds] (default: "
+            f"{DEFAULT_CONFIG} when it exists, else the documented defaults).",
+        ),
+    ] = None,
 ) -> None:
     """Analyse recordings: quality, heart or lung findings and triage, with reasons."""
     if plot is not None:
         try:
             check_plots_available()
         except PlotUnavailableError as exc:
-            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(EXIT_USAGE) from exc
-    thresholds = TriageThresholds()
-    results = [analyse_file(path, kind, thresholds) for path in paths]
+            fail(str(exc), "usage")
+    thresholds = _thresholds(config)
+    band: AgeBand | None = None if age_band is None else age_band.value
+    results = [analyse_file(path, kind, thresholds, band) for path in paths]
     if as_json:
         for result in results:
             typer.echo(json.dumps(result))

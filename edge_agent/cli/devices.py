@@ -23,10 +23,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from edge_agent.config import AuscultationSite
+from edge_agent.errors import RegistryError
+from edge_agent.pipeline.sources import source_for_spec
 from edge_agent.storage.registry import (
     DeviceRegistry,
     RegisteredDevice,
-    RegistryError,
     device_id_for,
 )
 from firmware_bridge import pairing
@@ -44,14 +45,10 @@ from firmware_bridge.recorder import RecordingSummary, record
 from firmware_bridge.sources import (
     AudioSource,
     BleSource,
-    FileSource,
     PeripheralConfig,
     SimulatedAir,
     SimulatedStethoscope,
-    UsbSource,
-    parse_sim_device,
     simulated_backends,
-    simulated_source,
 )
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled
 
@@ -227,7 +224,7 @@ def record_command(
         fail(f"no folder {out_path.parent}: create it first, or choose another --out", "usage")
     with _exit_on_errors():
         registry = DeviceRegistry(state_dir)
-        source, entry = _open_source(device, registry, seed, speed)
+        source, entry = source_for_spec(device, registry, seed=seed, speed=speed)
         tags = {"STETHO_DEVICE": device, SITE_TAG: site, "ENCODER": "stetho-edge record"}
         try:
             summary = run_until_signalled(_record_with_progress(source, out_path, duration, tags))
@@ -238,21 +235,6 @@ def record_command(
     _print_summary(summary)
     if summary.cancelled:
         raise typer.Exit(EXIT_CODES["interrupted"])
-
-
-def _open_source(
-    spec: str, registry: DeviceRegistry, seed: int, speed: float
-) -> tuple[AudioSource, RegisteredDevice | None]:
-    kind, _, rest = spec.partition(":")
-    if kind == "sim":
-        scenario, faults = parse_sim_device(spec)
-        return simulated_source(spec, scenario, seed=seed, speed=speed, faults=faults), None
-    if kind == "usb":
-        return UsbSource(spec, rest or "default"), None
-    if kind == "file":
-        return FileSource(Path(rest), device_id=spec, realtime=speed < 100, speed=speed), None
-    entry = registry.get(spec)
-    return BleSource(entry.address, device_id=entry.id, max_attempts=5), entry
 
 
 async def _record_with_progress(

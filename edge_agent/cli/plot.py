@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import PlotUnavailableError
 from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
 
 _LEVEL_COLOURS = {
@@ -27,10 +27,6 @@ _LEVEL_COLOURS = {
 }
 _SPECTROGRAM_TOP_HZ = {"heart": 600.0, "lung": 2000.0}
 _REASON_WIDTH = 110  # characters a line of the reasons holds at the figure's width
-
-
-class PlotUnavailableError(AgentError):
-    """matplotlib is not installed: plots are an optional extra."""
 
 
 def _figure_class() -> Any:

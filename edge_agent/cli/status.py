@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
 from edge_agent.runtime.status import STATUS_FILE, STATUS_INTERVAL_S
 
 EXIT_NOT_RUNNING = 3
+EXIT_STALE = 4  # running, but its status file is old: what it shows is not now
 STALE_AFTER_S = 4 * STATUS_INTERVAL_S
 
 
@@ -62,11 +64,34 @@ def render(data: dict[str, Any], console: Console) -> None:
             d["last_level"] or "-",
         )
     console.print(table)
-    for ack in data.get("acknowledgements", []):
+    receipts = data.get("receipts")
+    if receipts:
+        age = receipts["oldest_awaiting_age_s"]
         console.print(
-            f"acknowledged: alert {ack['alert_id']} by {ack['by']} at {ack['at']}",
+            f"hospital receipts: {receipts['awaiting']} recording(s) waiting"
+            + (f", oldest {age:.0f} s" if age is not None else "")
+            + f"; {receipts['sent_again']} sent again after {receipts['timeout_s']:.0f} s"
+            + f"; {receipts['archived']} archived since start",
             markup=False,
         )
+    for ack in data.get("acknowledgements", []):
+        console.print(
+            f"acknowledged: alert {ack['alert_id']} by {ack['by']} at {ack['at']}"
+            + (f", decision: {ack['disposition']}" if ack.get("disposition") else ""),
+            markup=False,
+        )
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # someone else's process (the service user): it exists
+    except OSError:
+        return False
+    return True
 
 
 def status_command(
@@ -86,10 +111,21 @@ def status_command(
         )
         raise typer.Exit(EXIT_NOT_RUNNING) from exc
     age = time.time() - data["updated_at"]
-    data["running"] = age < STALE_AFTER_S and data.get("stopped_at") is None
+    fresh = age < STALE_AFTER_S and data.get("stopped_at") is None
+    # A running agent that cannot write (a full disk) leaves an old file: say it is stale rather
+    # than show its free space and alarms from before as if they were now (issue 18).
+    data["stale"] = not fresh and data.get("stopped_at") is None and _alive(data.get("pid"))
+    data["running"] = fresh or data["stale"]
     if as_json:
         typer.echo(json.dumps(data))
     else:
+        if data["stale"]:
+            console.print(
+                f"[bold red]STALE[/]: agent pid {data['pid']} is running but has not written "
+                f"{path} for {age:.0f} s (disk full?); what follows is from "
+                f"{_when(data['updated_at'])}",
+                highlight=False,
+            )
         render(data, console)
         if not data["running"]:
             stopped = data.get("stopped_at")
@@ -97,3 +133,5 @@ def status_command(
             console.print(f"[bold red]not running[/]: {why}")
     if not data["running"]:
         raise typer.Exit(EXIT_NOT_RUNNING)
+    if data["stale"]:
+        raise typer.Exit(EXIT_STALE)

@@ -7,22 +7,40 @@ its way to a stored recording is here, in order; the daemon only decides when to
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from edge_agent.config import DeviceConfig
+from edge_agent.errors import AgentError
 from edge_agent.pipeline.capture import Segmenter
 from edge_agent.pipeline.live import LiveStreamer
+from edge_agent.pipeline.on_demand import OnDemandSegmenter
 from edge_agent.pipeline.sources import open_source
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.storage.journal import CaptureJournal
 from edge_agent.wire.recording import Capture, RecordingContext
-from firmware_bridge.sources import AudioBlock, AudioSource, EventKind
+from firmware_bridge.sources import AudioBlock, AudioSource, DeviceEvent, EventKind
+from stetho_common import quote
 
-__all__ = ["Accept", "DevicePipeline"]
+__all__ = ["Accept", "DevicePipeline", "OnDemand"]
 
 log = logging.getLogger(__name__)
 
 Accept = Callable[[Capture, RecordingContext, DeviceStats], Awaitable[bool]]
+
+
+class OnDemand(Protocol):
+    """Who starts the recordings of a stethoscope without timed monitoring (the exams,
+    edge_agent/exam), and hears its blocks and events (live page, button, contact)."""
+
+    def attach(self, device: str, sample_rate_hz: int) -> OnDemandSegmenter: ...
+
+    def detach(self, device: str) -> None: ...
+
+    def offer(self, device: str, block: AudioBlock) -> None: ...
+
+    def event(self, device: str, event: DeviceEvent) -> None: ...
 
 
 class DevicePipeline:
@@ -41,6 +59,7 @@ class DevicePipeline:
         accept: Accept,
         stats: DeviceStats,
         on_link: Callable[[bool], None],
+        on_demand: OnDemand | None = None,
     ) -> None:
         self.device = device
         self.ctx = ctx
@@ -49,19 +68,14 @@ class DevicePipeline:
         self._accept = accept
         self.stats = stats
         self._on_link = on_link
+        self._on_demand = on_demand if device.monitoring is None else None
 
     async def run(self) -> None:
         """Record until the source ends; a failure closes what was captured as partial."""
         device, stats = self.device, self.stats
         source = open_source(device)
         async with source:
-            # A file source knows its sample rate only once opened.
-            segmenter = Segmenter(
-                source.sample_rate_hz,
-                device.schedule.duration_s,
-                device.schedule.interval_s,
-                track_appends=True,
-            )
+            segmenter = self._segmenter(source.sample_rate_hz)  # a file's is known once open
             stats.connected = stats.held = True
             self._on_link(True)
             try:
@@ -69,38 +83,70 @@ class DevicePipeline:
                     await self._feed(source, segmenter, block)
                 ended = segmenter.flush()  # a replayed file ran out mid-recording
                 if ended is not None:
-                    await self._hand_off(ended)
+                    await self._hand_off(ended, _context(segmenter, ended.recording_id, self.ctx))
             except BaseException:
                 # SIGTERM, or the link failed: keep what the stethoscope already sent.
                 partial = segmenter.flush()
                 if partial is not None:
-                    await self._hand_off(partial)
+                    await self._hand_off(
+                        partial, _context(segmenter, partial.recording_id, self.ctx)
+                    )
                 raise
             finally:
+                if self._on_demand is not None:
+                    self._on_demand.detach(device.id)
                 stats.connected = False
                 self._live.stop(device.id, "device disconnected")
                 self._on_link(False)
 
-    async def _feed(self, source: AudioSource, segmenter: Segmenter, block: AudioBlock) -> None:
-        _take_events(source, self.stats)
-        self._live.offer(self.device.id, block)
-        done = segmenter.feed(block.samples, block.start_time, block.gaps, block.start_sample)
-        self._journal.record(self.ctx, segmenter.sample_rate_hz, segmenter.take_appended())
-        for capture in done:
-            await self._hand_off(capture)
+    def _segmenter(self, rate_hz: int) -> Segmenter | OnDemandSegmenter:
+        schedule = self.device.monitoring
+        if schedule is not None:
+            return Segmenter(rate_hz, schedule.duration_s, schedule.interval_s, track_appends=True)
+        if self._on_demand is None:
+            raise AgentError(f"device {self.device.id}: no monitoring schedule and no exams")
+        return self._on_demand.attach(self.device.id, rate_hz)
 
-    async def _hand_off(self, capture: Capture) -> None:
+    async def _feed(
+        self, source: AudioSource, segmenter: Segmenter | OnDemandSegmenter, block: AudioBlock
+    ) -> None:
+        _take_events(source, self.stats, self._on_demand)
+        self._live.offer(self.device.id, block)
+        if self._on_demand is not None:
+            self._on_demand.offer(self.device.id, block)
+        done = segmenter.feed(block.samples, block.start_time, block.gaps, block.start_sample)
+        for piece in segmenter.take_appended():  # an exam's recording has its own context
+            ctx = _context(segmenter, piece.recording_id, self.ctx, keep=True)
+            self._journal.record(ctx, segmenter.sample_rate_hz, [piece])
+        for capture in done:
+            await self._hand_off(capture, _context(segmenter, capture.recording_id, self.ctx))
+
+    async def _hand_off(self, capture: Capture, ctx: RecordingContext) -> None:
         """Make the journal complete, accept, then delete the journal (kept on a disk error)."""
         await self._journal.seal(capture.recording_id)
-        done = await self._accept(capture, self.ctx, self.stats)
+        done = await self._accept(capture, ctx, self.stats)
         await self._journal.finish(capture.recording_id, delete=done)
 
 
-def _take_events(source: AudioSource, stats: DeviceStats) -> None:
+def _context(
+    segmenter: Segmenter | OnDemandSegmenter,
+    recording_id: uuid.UUID,
+    default: RecordingContext,
+    keep: bool = False,
+) -> RecordingContext:
+    if not isinstance(segmenter, OnDemandSegmenter):
+        return default
+    found = segmenter.peek_context(recording_id) if keep else segmenter.context_for(recording_id)
+    return found or default
+
+
+def _take_events(source: AudioSource, stats: DeviceStats, on_demand: OnDemand | None) -> None:
     """Empty the source's event queue (unbounded: left alone it grows for months)."""
     while not source.events.empty():
         event = source.events.get_nowait()
+        if on_demand is not None:
+            on_demand.event(source.device_id, event)  # the button starts and stops recordings
         if event.kind is EventKind.BATTERY:
             stats.battery_percent = int(event.value)
         log.info("event=device_%s device=%s value=%s", event.kind.value, source.device_id,
-                 event.value)  # fmt: skip
+                 quote(event.value))  # fmt: skip

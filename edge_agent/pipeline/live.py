@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import MalformedChunkError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from firmware_bridge.flac import to_pcm16
 from firmware_bridge.sources import AudioBlock
+from stetho_common import quote
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,6 @@ LIVE_EXPIRY_S = 5  # older than this, a chunk only adds delay to what the doctor
 _HEADER = struct.Struct("<4sIdI")
 _MAGIC = b"STL1"
 MAX_CHUNK_SAMPLES = 48000  # one second at the highest rate we accept; bounds a decoder's memory
-
-
-class MalformedChunkError(AgentError):
-    """A live payload is not a header plus whole 16-bit samples."""
 
 
 def encode_chunk(header: messages.LiveChunkHeader, pcm: NDArray[np.int16]) -> bytes:
@@ -89,7 +86,10 @@ class LiveStreamer:
         if session is None:
             self.sessions[device] = LiveSession(device, requested_by, deadline)
             log.info(
-                "event=live_started device=%s by=%s timeout_s=%.0f", device, requested_by, timeout_s
+                "event=live_started device=%s by=%s timeout_s=%.0f",
+                device,
+                quote(requested_by),
+                timeout_s,
             )
         else:
             session.deadline = deadline
@@ -100,7 +100,7 @@ class LiveStreamer:
             log.info(
                 "event=live_stopped device=%s reason=%s chunks_sent=%d chunks_dropped=%d",
                 device,
-                reason,
+                quote(reason),
                 session.sent,
                 session.dropped,
             )

@@ -88,7 +88,12 @@ def process_capture(
         analysis=analysis,
         analysis_error=error,
     )
-    props = (("schema_version", str(messages.SCHEMA_VERSION)), ("recording_id", rid))
+    props: tuple[tuple[str, str], ...] = (
+        ("schema_version", str(messages.SCHEMA_VERSION)),
+        ("recording_id", rid),
+    )
+    if ctx.exam_id is not None:  # readers that refuse unknown keys still see the exam here
+        props = (*props, ("exam_id", str(ctx.exam_id)))
     out = [
         OutboundMessage(audio_topic, flac, 1, False, FLAC_CONTENT_TYPE, None, props, rid),
         _json_message(topics.recording(ctx.site, ctx.device), recording, props, rid),

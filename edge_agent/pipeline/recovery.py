@@ -7,11 +7,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from edge_agent.errors import IncompleteJournalError, JournalCorruptError
 from edge_agent.pipeline.device import Accept
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.storage.journal import (
-    IncompleteJournalError,
-    JournalCorruptError,
     load_journal,
     move_aside,
     remove_journal,

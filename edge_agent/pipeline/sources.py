@@ -1,9 +1,24 @@
-"""Which audio source a configured device uses."""
+"""Which audio source a stethoscope uses: from the agent's config, or from a command's spec."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from edge_agent.config import BleDevice, DeviceConfig, FileDevice, SimulatedDevice, UsbDevice
-from firmware_bridge.sources import AudioSource, BleSource, FileSource, UsbSource, simulated_source
+from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
+from firmware_bridge.sources import (
+    AudioSource,
+    BleSource,
+    FileSource,
+    UsbSource,
+    parse_sim_device,
+    simulated_source,
+)
+
+__all__ = ["open_source", "source_for_spec"]
+
+# A command gives up on a stethoscope that does not answer; the daemon never does.
+COMMAND_BLE_ATTEMPTS = 5
 
 
 def open_source(device: DeviceConfig) -> AudioSource:
@@ -19,3 +34,23 @@ def open_source(device: DeviceConfig) -> AudioSource:
     if isinstance(device, FileDevice):
         return FileSource(device.path, device_id=device.id, realtime=device.realtime)
     raise TypeError(f"no source for device kind {type(device).__name__}")  # unreachable by config
+
+
+def source_for_spec(
+    spec: str, registry: DeviceRegistry, *, seed: int = 0, speed: float = 1.0
+) -> tuple[AudioSource, RegisteredDevice | None]:
+    """`sim:SCENARIO[+PRESET]`, `usb:[INPUT]`, `file:PATH` or a paired stethoscope's id.
+
+    The registry entry comes back for a paired stethoscope, so that the caller can record what
+    the device said about itself.
+    """
+    kind, _, rest = spec.partition(":")
+    if kind == "sim":
+        scenario, faults = parse_sim_device(spec)
+        return simulated_source(spec, scenario, seed=seed, speed=speed, faults=faults), None
+    if kind == "usb":
+        return UsbSource(spec, rest or "default"), None
+    if kind == "file":
+        return FileSource(Path(rest), device_id=spec, realtime=speed < 100, speed=speed), None
+    entry = registry.get(spec)
+    return BleSource(entry.address, device_id=entry.id, max_attempts=COMMAND_BLE_ATTEMPTS), entry

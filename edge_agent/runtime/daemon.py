@@ -11,27 +11,41 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from edge_agent.config import AgentConfig, DeviceConfig
 from edge_agent.errors import AgentError
+from edge_agent.exam.service import ExamService
+from edge_agent.exam.store import ExamStore, exam_dir
 from edge_agent.pipeline.accept import Acceptor
 from edge_agent.pipeline.device import DevicePipeline
 from edge_agent.pipeline.live import LiveStreamer
+from edge_agent.pipeline.recordings import ProcessedRecording
 from edge_agent.pipeline.recovery import recover_journals
+from edge_agent.pipeline.salvage_check import check_salvaged_recording
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
+from edge_agent.runtime.paired import REGISTRY_POLL_S, known_keys, paired_devices
+from edge_agent.runtime.receipts import ReceiptWatch
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
-from edge_agent.runtime.status import STATUS_FILE, report_status, snapshot, write_status
+from edge_agent.runtime.status import (
+    STATUS_FILE,
+    receipts_status,
+    report_status,
+    snapshot,
+    write_status,
+)
 from edge_agent.runtime.watchdog import run_watchdog
 from edge_agent.storage.journal import (
     CaptureJournal,
     list_journals,
 )
 from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.salvage import open_outbox
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
 from edge_agent.transport.settings import broker_settings
@@ -45,7 +59,7 @@ STATUS_QOS = 1
 
 
 def mqtt_settings(config: AgentConfig, subscriptions: tuple[str, ...] = ()) -> MqttSettings:
-    client_id = config.broker.client_id or f"stetho-{config.site}-{config.agent_id}"
+    client_id = config.broker.client_id or config.default_client_id()
     offline = status_message(config, "offline", None)
     return broker_settings(config.broker, client_id, subscriptions=subscriptions, will=offline)
 
@@ -76,42 +90,79 @@ class Agent:
         self.config = config
         self.state = AgentState()
         storage = config.storage
-        store = OutboxStore(
-            storage.state_dir / "outbox.sqlite3",
-            quota_bytes=int(storage.quota_mb * 1024 * 1024),
-            alarm_fraction=storage.alarm_fraction,
-            min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
+        store, check = open_outbox(
+            storage.state_dir,
+            lambda path: OutboxStore(
+                path,
+                quota_bytes=int(storage.quota_mb * 1024 * 1024),
+                alarm_fraction=storage.alarm_fraction,
+                min_free_disk_bytes=int(storage.min_free_disk_mb * 1024 * 1024),
+                await_receipts=storage.receipt_timeout_s > 0,
+            ),
+            verify=check_salvaged_recording,
         )
+        self.state.outbox_check = check.as_status() if check.alarm else None
         self.outbox = Outbox(store)
+        self.receipts = (
+            ReceiptWatch(self.outbox, storage.receipt_timeout_s) if store.await_receipts else None
+        )
         self.journal = CaptureJournal(
             storage.state_dir / "journal", min_free_bytes=store.min_free_disk_bytes
         )
         self.live = LiveStreamer(config.site, lambda m: self.publisher.send_volatile(m))
+        # Exams (edge_agent/exam): stethoscopes without timed monitoring record on demand.
+        self.exams = ExamService(
+            ExamStore(exam_dir(storage.state_dir) / "exams.sqlite3"),
+            config.site,
+            config.agent_id,
+            [d.id for d in config.devices if d.monitoring is None],
+            self.outbox.put_many,
+            config.exam.duration_s,
+        )
+        self._spawned: set[asyncio.Task[None]] = set()
         self.inbound = InboundHandler(
             config.site,
             config.agent_id,
             frozenset(d.id for d in config.devices),
             self.live,
             self._publish_status,
+            self.receipts.offer if self.receipts is not None else None,
+            on_exam_answer=lambda a: self._spawn(self.exams.answered(a), "exam-answer"),
+            on_record_request=self.exams.requested,
         )
         self.state.inbound = self.inbound.stats
         settings = mqtt_settings(config, self.inbound.subscriptions())
         self.publisher = Publisher(settings, self.outbox, settings.will)
         self.thresholds = config.analysis.triage_thresholds()
-        self.accept = Acceptor(
-            self.outbox, self.thresholds, self._set_alarm, self.state.recordings.append
-        )
+        self.accept = Acceptor(self.outbox, self.thresholds, self._set_alarm, self._accepted)
         self.started_at = time.time()
+        self.devices: list[DeviceConfig] = list(config.devices)  # + paired ones, as they come
+
+    def _accepted(self, recording: ProcessedRecording) -> None:
+        self.state.recordings.append(recording)
+        if recording.alert_id is not None:
+            self.inbound.alert_raised(recording.alert_id)
+        if recording.recording.exam_id is not None:  # the page shows it on its exam
+            self._spawn(self.exams.recorded(recording), "exam-recorded")
 
     async def _snapshot(self) -> dict[str, Any]:
         outbox = await self.outbox.stats()
-        return snapshot(self.config, self.state, self.publisher, outbox, self.started_at)
+        data = snapshot(self.config, self.state, self.publisher, outbox, self.started_at)
+        if self.receipts is not None:
+            waiting = await self.outbox.receipt_stats()
+            data["receipts"] = receipts_status(
+                waiting, self.receipts.counts, self.receipts.timeout_s
+            )
+        return data
 
     async def run(self, notifier: Notifier | None = None) -> None:
         notifier = notifier if notifier is not None else Notifier.from_env()
         self._publish_status()
         try:
+            alerts = await self.outbox.payloads_on(topics.alerts(self.config.site))
+            self.inbound.remember_alerts(alerts)  # acks may come for alerts sent before a restart
             leftovers = await self._leftover_journals()
+            await self.exams.recover()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.publisher.run(), name="publisher")
                 group.create_task(
@@ -125,8 +176,15 @@ class Agent:
                     name="status",
                 )
                 group.create_task(run_watchdog(notifier), name="watchdog")
+                if self.receipts is not None:
+                    group.create_task(self.receipts.run(), name="receipts")
+                if self.config.web is not None:
+                    from edge_agent.web import serve  # the page's stack loads only when used
+
+                    group.create_task(serve(self, self.config.web), name="web")
                 for device in self.config.devices:
                     group.create_task(self._device_loop(device), name=f"device-{device.id}")
+                group.create_task(self._follow_registry(group), name="paired-devices")
                 notifier.ready(f"site {self.config.site}: {len(self.config.devices)} device(s)")
         except asyncio.CancelledError:
             notifier.stopping("closing recordings and the outbox")
@@ -135,6 +193,12 @@ class Agent:
             await self._final_status()
             self.journal.close()
             self.outbox.close()
+            self.exams.store.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
 
     async def _final_status(self) -> None:
         """Say in status.json that this agent stopped, so `stetho status` need not wait."""
@@ -160,6 +224,8 @@ class Agent:
         detail: dict[str, object] = {"acknowledged": self.state.acknowledgements[-10:]}
         if self.state.outbox_alarm:
             detail["alarm"] = self.state.outbox_alarm
+        if self.state.outbox_check:  # a damaged or lost outbox, found on start (issue 18)
+            detail["outbox_check"] = self.state.outbox_check["alarm"]
         self.publisher.set_state(status_message(self.config, "online", None, detail))
 
     def _set_alarm(self, alarm: str | None) -> None:
@@ -195,7 +261,7 @@ class Agent:
                 site=self.config.site,
                 agent=self.config.agent_id,
                 device=device.id,
-                resident=device.resident,
+                resident=device.resident or "unassigned",  # exam recordings carry their own
                 auscultation_site=device.auscultation_site,
                 kind=device.analysis_kind,
             ),
@@ -206,6 +272,7 @@ class Agent:
             lambda online: self.publisher.set_state(
                 status_message(self.config, "online" if online else "offline", device.id)
             ),
+            self.exams,
         )
         attempt = 0
         while True:
@@ -228,6 +295,18 @@ class Agent:
                     exc_info=not isinstance(exc, BridgeError),
                 )
                 await asyncio.sleep(delay)
+
+    async def _follow_registry(self, group: asyncio.TaskGroup) -> None:
+        """Run each stethoscope `stetho pair` adds, for exams, without a restart."""
+        state_dir = self.config.storage.state_dir
+        while True:
+            found = await asyncio.to_thread(paired_devices, state_dir, known_keys(self.devices))
+            for device in found:
+                self.devices.append(device)
+                self.exams.add_device(device.id)
+                log.info("event=paired_device_started device=%s", device.id)
+                group.create_task(self._device_loop(device), name=f"device-{device.id}")
+            await asyncio.sleep(REGISTRY_POLL_S)
 
     def _stats_for(self, device_id: str) -> DeviceStats:
         return self.state.devices.setdefault(device_id, DeviceStats())

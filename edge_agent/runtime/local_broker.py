@@ -14,11 +14,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from edge_agent.errors import AgentError
-
-
-class LocalBrokerError(AgentError):
-    """The local Mosquitto could not be started."""
+from edge_agent.errors import LocalBrokerError
 
 
 def free_port() -> int:

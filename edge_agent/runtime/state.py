@@ -20,6 +20,7 @@ class AgentState:
     # The latest few only: a daemon that runs for months must not keep every recording.
     recordings: deque[ProcessedRecording] = field(default_factory=lambda: deque(maxlen=50))
     outbox_alarm: str | None = None
+    outbox_check: dict[str, object] | None = None  # what the start-up check found, if not sound
     inbound: InboundStats = field(default_factory=InboundStats)  # acks: who acknowledged what
     live_devices: list[str] = field(default_factory=list)
 
@@ -27,7 +28,13 @@ class AgentState:
     def acknowledgements(self) -> list[dict[str, object]]:
         """Who acknowledged which alert, oldest first (no resident reference)."""
         return [
-            {"alert_id": a.alert_id, "by": a.by, "note": a.note, "at": a.at.isoformat()}
+            {
+                "alert_id": a.alert_id,
+                "by": a.by,
+                "note_chars": a.note_chars,
+                "at": a.at.isoformat(),
+                "disposition": a.disposition,
+            }
             for a in self.inbound.acknowledged.values()
         ]
 

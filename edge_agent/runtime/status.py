@@ -17,9 +17,11 @@ from typing import Any
 
 from edge_agent import __version__
 from edge_agent.config import AgentConfig
+from edge_agent.runtime.receipts import ReceiptCounts
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
 from edge_agent.storage.outbox import OutboxStats
+from edge_agent.storage.receipts import ReceiptStats
 from edge_agent.transport.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,6 @@ def snapshot(
     """Plain data for status.json; no secret and no resident reference in it."""
     now = time.time()
     publisher = link.stats
-    settings = link.settings
     devices = {
         device_id: {
             "connected": stats.connected,
@@ -57,12 +58,16 @@ def snapshot(
         "started_at": started_at,
         "updated_at": now,
         "broker": {
-            "host": settings.host,
-            "port": settings.port,
+            "host": link.hosts.current[0],  # the broker in use (broker.hosts fails over)
+            "port": link.hosts.current[1],
             "connected": publisher.connected,
             "connects": publisher.connects,
             "published": publisher.published,
             "last_error": publisher.last_error or None,
+            "losses": publisher.losses,
+            "alarm": publisher.alarm,
+            "too_large": publisher.too_large,
+            "packet_alarm": publisher.packet_alarm,
         },
         "outbox": {
             "pending": outbox.pending,
@@ -73,10 +78,32 @@ def snapshot(
             "quota_bytes": outbox.quota_bytes,
             "free_disk_bytes": outbox.free_disk_bytes,
             "alarm": state.outbox_alarm,
+            "check": state.outbox_check,
         },
         "devices": devices,
+        "inbound": {
+            "acks": state.inbound.acks,
+            "commands": state.inbound.commands,
+            "rejected": state.inbound.rejected,
+            "unknown_alerts": state.inbound.unknown_alerts,
+        },
         "last_alerts": state.last_alerts[-10:],
         "acknowledgements": state.acknowledgements[-10:],
+    }
+
+
+def receipts_status(
+    waiting: ReceiptStats, counts: ReceiptCounts, timeout_s: float
+) -> dict[str, Any]:
+    """How many recordings wait for the hospital's receipt, and since when."""
+    oldest = waiting.oldest_stored_at
+    return {
+        "awaiting": waiting.awaiting,
+        "oldest_awaiting_age_s": None if oldest is None else round(time.time() - oldest, 1),
+        "timeout_s": timeout_s,
+        "sent_again": waiting.resent_total,
+        "archived": counts.archived,
+        "mismatched": counts.mismatched,
     }
 
 

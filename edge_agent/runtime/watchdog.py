@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import WatchdogSettingError
 from edge_agent.runtime.sdnotify import Notifier
 
 __all__ = [
@@ -33,10 +33,6 @@ WATCHDOG_USEC_ENV = "WATCHDOG_USEC"
 WATCHDOG_PID_ENV = "WATCHDOG_PID"
 
 _log = logging.getLogger(__name__)
-
-
-class WatchdogSettingError(AgentError):
-    """``$WATCHDOG_USEC`` or ``$WATCHDOG_PID`` is malformed: stop, the unit is broken."""
 
 
 def _always_healthy() -> bool:

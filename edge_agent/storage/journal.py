@@ -34,7 +34,11 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import (
+    IncompleteJournalError,
+    JournalCorruptError,
+    MalformedRecordError,
+)
 from edge_agent.wire.recording import Appended, Capture, Gap, RecordingContext
 from stetho_common.sans_io import NEED_DATA, NeedData
 
@@ -54,18 +58,6 @@ class RecordType(Enum):
     HEADER = 1
     SAMPLES = 2
     GAP = 3
-
-
-class JournalCorruptError(AgentError):
-    """A journal whose header cannot be read: keep the file aside for a person to look at."""
-
-
-class IncompleteJournalError(AgentError):
-    """A journal cut off before its header was whole (killed while creating it): discard it."""
-
-
-class MalformedRecordError(AgentError):
-    """A complete record that fails its CRC or its format: everything from it on is dropped."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +86,8 @@ def encode_header(header: JournalHeader) -> bytes:
         "started_at": header.started_at,
         "sample_rate_hz": header.sample_rate_hz,
         **dict(header.context.fields()),
+        # JSON has no UUID; None (timed monitoring) stays null.
+        "exam_id": str(header.context.exam_id) if header.context.exam_id else None,
     }
     return MAGIC + _frame(RecordType.HEADER, json.dumps(document).encode())
 

@@ -14,16 +14,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Final
 
-from edge_agent.errors import AgentError
+from edge_agent.errors import RegistryError
 
 __all__ = ["DeviceRegistry", "RegisteredDevice", "RegistryError", "device_id_for"]
 
 REGISTRY_FILE: Final = "devices.json"
 _FORMAT_VERSION: Final = 1
-
-
-class RegistryError(AgentError):
-    """The registry file is unreadable or an entry is missing: tell the operator which."""
 
 
 @dataclass(frozen=True)

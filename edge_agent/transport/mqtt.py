@@ -25,35 +25,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge_agent.errors import AgentError, PublishError
+from edge_agent.errors import ConnectError, LinkLostError, PublishError, SubscriptionRefusedError
 from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.transport.link_errors import NOT_V5, UNSUPPORTED_PROTOCOL, link_lost, reason_text
 from edge_agent.transport.tls_errors import TlsFiles, classify_tls_error, describe_tls_error
-from stetho_common import Response
+from stetho_common import quote
 
 log = logging.getLogger(__name__)
 MAX_QUEUED_VOLATILE = 8  # packets waiting for the socket before a QoS 0 message is dropped
-
-
-class ConnectError(AgentError):
-    """The broker could not be reached or refused us; `retryable` says whether it may clear soon.
-
-    A refusal that repeats (credentials, authorisation, a certificate) is retried at the longest
-    delay: the agent never gives up, the outbox keeps everything meanwhile.
-    """
-
-    @property
-    def retryable(self) -> bool:
-        return self.response is Response.RETRY
-
-    @staticmethod
-    def of(message: str, retryable: bool) -> ConnectError:
-        return ConnectError(message) if retryable else ConnectRefusedError(message)
-
-
-class ConnectRefusedError(ConnectError):
-    """A refusal that will repeat (credentials, authorisation, a certificate): wait the longest."""
-
-    response = Response.RETRY_LATER
 
 
 @dataclass(frozen=True)
@@ -73,6 +52,12 @@ class MqttSettings:
     will: OutboundMessage | None = None
     subscriptions: tuple[str, ...] = ()
     max_inflight: int = 20
+    failover: tuple[tuple[str, int], ...] = ()  # further brokers, in order (broker.hosts)
+    failback_s: float = 300.0  # on a failover broker, go back to the first after this long
+    # A subscriber that must store before acknowledging (the hub) sets manual_ack and calls
+    # `ack()`; receive_maximum then bounds how many unacknowledged messages the broker sends.
+    manual_ack: bool = False
+    receive_maximum: int | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +67,8 @@ class ReceivedMessage:
     retain: bool
     content_type: str | None
     user_properties: tuple[tuple[str, str], ...]
+    mid: int = 0
+    qos: int = 0
 
 
 def publish_properties(message: OutboundMessage) -> Properties:
@@ -110,6 +97,9 @@ class MqttConnection:
         self._suback: dict[int, asyncio.Future[None]] = {}
         self.closed = asyncio.Event()
         self.close_reason: str = ""
+        self.loss: LinkLostError | None = None  # why the link ended, once it has
+        self.max_packet_size: int | None = None  # the broker's limit from CONNACK, if it gave one
+        self.refused_subscriptions = ""  # SUBACK reasons, when the broker refused our filters
         # Shared with the owner across reconnections, so no received message is stranded.
         self.messages = inbox if inbox is not None else asyncio.Queue(maxsize=10000)
         self._misc_task: asyncio.Task[None] | None = None
@@ -118,7 +108,10 @@ class MqttConnection:
     def _make_client(self) -> mqtt.Client:
         s = self.settings
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=s.manual_ack,
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -186,19 +179,25 @@ class MqttConnection:
             return
         if rc.is_failure:
             retryable = rc.value not in (0x84, 0x85, 0x86, 0x87, 0x8C)  # refusals that repeat
-            self._connack.set_exception(
-                ConnectError.of(f"broker refused the connection: {rc.getName()}", retryable)
-            )
+            why = NOT_V5 if rc.value == UNSUPPORTED_PROTOCOL else "broker refused the connection"
+            self._connack.set_exception(ConnectError.of(f"{why}: {reason_text(rc)}", retryable))
         else:
+            self.max_packet_size = getattr(props, "MaximumPacketSize", None)
             self._connack.set_result(None)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
     ) -> None:
-        self.close_reason = rc.getName() if rc is not None else "closed"
-        self._fail_all(PublishError(f"connection lost: {self.close_reason}"))
+        by_broker = bool(getattr(flags, "is_disconnect_packet_from_server", False))
+        reason = reason_text(rc)
+        self.close_reason = f"broker sent DISCONNECT: {reason}" if by_broker else reason
+        if self.loss is None:
+            self.loss = link_lost(self.close_reason, rc.value if rc else None, by_broker)
+        self._fail_all(self.loss)
         if not self._connack.done():
-            self._connack.set_exception(ConnectError(f"connection closed: {self.close_reason}"))
+            self._connack.set_exception(
+                ConnectError(f"broker closed the connection before CONNACK: {self.close_reason}")
+            )
         self.closed.set()
 
     def _fail_all(self, error: Exception) -> None:
@@ -215,7 +214,7 @@ class MqttConnection:
         if future is None or future.done():
             return
         if rc.is_failure:
-            future.set_exception(PublishError(f"broker rejected the message: {rc.getName()}"))
+            future.set_exception(PublishError(f"broker rejected the message: {reason_text(rc)}"))
         else:
             future.set_result(None)
 
@@ -225,9 +224,9 @@ class MqttConnection:
         future = self._suback.pop(mid, None)
         if future is None or future.done():
             return
-        refused = [rc.getName() for rc in rcs if rc.is_failure]
+        refused = [reason_text(rc) for rc in rcs if rc.is_failure]
         if refused:
-            future.set_exception(PublishError(f"subscription refused: {', '.join(refused)}"))
+            future.set_exception(SubscriptionRefusedError(", ".join(refused)))
         else:
             future.set_result(None)
 
@@ -236,18 +235,26 @@ class MqttConnection:
         content_type = getattr(props, "ContentType", None) if props is not None else None
         user = getattr(props, "UserProperty", []) if props is not None else []
         received = ReceivedMessage(
-            msg.topic, bytes(msg.payload), bool(msg.retain), content_type, tuple(user)
+            msg.topic,
+            bytes(msg.payload),
+            bool(msg.retain),
+            content_type,
+            tuple(user),
+            msg.mid,
+            msg.qos,
         )
         try:
             self.messages.put_nowait(received)
         except asyncio.QueueFull:
-            log.warning("event=mqtt_inbox_full topic=%s dropped=1", msg.topic)
+            log.warning("event=mqtt_inbox_full topic=%s dropped=1", quote(msg.topic))
 
     async def connect(self, timeout_s: float = 15.0) -> None:
         """Open TCP (+TLS), send CONNECT, wait for CONNACK; then subscribe."""
         s = self.settings
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = s.session_expiry_s
+        if s.receive_maximum is not None:
+            props.ReceiveMaximum = s.receive_maximum
         try:
             async with asyncio.timeout(timeout_s):
                 await self._loop.run_in_executor(
@@ -256,8 +263,11 @@ class MqttConnection:
                         s.host, s.port, s.keepalive_s, clean_start=s.clean_start, properties=props
                     ),
                 )
-            async with asyncio.timeout(timeout_s):
-                await asyncio.shield(self._connack)
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await asyncio.shield(self._connack)
+            except TimeoutError as exc:  # str(TimeoutError()) is empty: say what was awaited
+                raise TimeoutError(f"no CONNACK within {timeout_s:.0f} s") from exc
         except ssl.SSLError as exc:
             _close_sockets_in(exc.__traceback__)
             problem = classify_tls_error(exc)
@@ -271,7 +281,19 @@ class MqttConnection:
             self.close()
             raise
         if s.subscriptions:
-            await self.subscribe(list(s.subscriptions))
+            await self._subscribe_after_connack(list(s.subscriptions))
+
+    async def _subscribe_after_connack(self, topics: list[str]) -> None:
+        """Subscribe as part of connecting: a broker that accepted us and then stalls or drops
+        the link is a failed connection (retried), not an error for the daemon."""
+        try:
+            await self.subscribe(topics)
+        except SubscriptionRefusedError as exc:
+            self.refused_subscriptions = exc.reasons
+        except (PublishError, TimeoutError) as exc:
+            self.close()
+            why = str(exc) or "no SUBACK within 10 s"
+            raise ConnectError(f"broker accepted the connection, then: {why}") from exc
 
     async def subscribe(self, topics: list[str], timeout_s: float = 10.0) -> None:
         rc, mid = self._client.subscribe([(t, 1) for t in topics])
@@ -279,8 +301,18 @@ class MqttConnection:
             raise PublishError(f"cannot subscribe: {mqtt.error_string(rc)}")
         future = self._loop.create_future()
         self._suback[mid] = future
-        async with asyncio.timeout(timeout_s):
-            await future
+        try:
+            async with asyncio.timeout(timeout_s):
+                await future
+        except TimeoutError as exc:
+            raise PublishError(f"no SUBACK within {timeout_s:.0f} s") from exc
+
+    def ack(self, message: ReceivedMessage) -> bool:
+        """With `manual_ack`: send the PUBACK for `message` now; False when the connection it
+        came on is gone (the broker then delivers it again on the next session)."""
+        if self.closed.is_set() or message.qos == 0:
+            return False
+        return self._client.ack(message.mid, message.qos) == mqtt.MQTT_ERR_SUCCESS
 
     async def publish(self, message: OutboundMessage, timeout_s: float = 30.0) -> None:
         """Publish and, for QoS 1, return only after the broker's PUBACK."""
@@ -345,7 +377,9 @@ class MqttConnection:
             self._on_socket_close(sock)
         with contextlib.suppress(Exception):
             self._client._sock_close()  # no public abort in paho; closing keeps the will intact
-        self._fail_all(PublishError("connection closed"))
+        if self.loss is None:
+            self.loss = LinkLostError("closed by the agent")
+        self._fail_all(self.loss)
         self.closed.set()
 
 

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
+import time
 from dataclasses import dataclass
 
-from edge_agent.errors import OutboxError, PublishError
+from edge_agent.errors import ConnectError, LinkLostError, OutboxError, PublishError
 from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
-from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings, ReceivedMessage
-from stetho_common import MAX_DELAY_S, next_delay
+from edge_agent.transport.failover import HostRotation
+from edge_agent.transport.link_errors import link_alarm
+from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.transport.packet_size import publish_packet_size, too_large_alarm
+from stetho_common import MAX_DELAY_S, next_delay, quote
 
 log = logging.getLogger(__name__)
+# A link that held this long was a real connection: the next loss starts the backoff afresh.
+STABLE_S = 30.0
 
 
 @dataclass
@@ -29,6 +36,11 @@ class PublisherStats:
     publish_failures: int = 0
     connected: bool = False
     last_error: str = ""
+    losses: int = 0  # accepted connections that ended, each followed by a backoff delay
+    alarm: str | None = None  # a link problem the operator must act on (a cloned client id)
+    short_links: int = 0  # accepted connections in a row that ended before `stable_s`
+    too_large: int = 0  # messages skipped: larger than the broker's Maximum Packet Size
+    packet_alarm: str | None = None
 
 
 class Publisher:
@@ -38,6 +50,7 @@ class Publisher:
         outbox: Outbox,
         offline_message: OutboundMessage | None = None,
         rng: random.Random | None = None,
+        stable_s: float = STABLE_S,
     ) -> None:
         self.settings = settings
         self.outbox = outbox
@@ -47,6 +60,9 @@ class Publisher:
         self._offline_message = offline_message
         self._state: dict[str, OutboundMessage] = {}
         self._rng = rng
+        self.stable_s = stable_s
+        self.hosts = HostRotation(((settings.host, settings.port), *settings.failover))
+        self._failing_back = False
         # Messages on our subscriptions (acks, commands), from whichever connection is up.
         self.inbox: asyncio.Queue[ReceivedMessage] = asyncio.Queue(maxsize=10000)
         # The loop keeps only weak references to tasks: hold state sends until they finish.
@@ -74,45 +90,163 @@ class Publisher:
             await connection.publish(message)
 
     async def run(self) -> None:
-        """Connect, drain, reconnect with backoff; forever, until cancelled."""
+        """Connect, drain, reconnect with backoff; forever, until cancelled.
+
+        Every end of a link waits before the next attempt, a failed connect as much as an
+        accepted connection the broker then dropped: a broker that accepts and kicks us at once
+        (a denied certificate, a cloned client id) must not get a reconnect storm (issue 18).
+        """
         attempt = 0
         while True:
-            connection = MqttConnection(self.settings, self.inbox)
+            settings = self._endpoint_settings()
+            connection = MqttConnection(settings, self.inbox)
             try:
                 await connection.connect()
             except ConnectError as exc:
                 self.stats.connect_failures += 1
                 self.stats.last_error = str(exc)
                 delay = next_delay(attempt, exc, rng=self._rng) or MAX_DELAY_S
-                log.warning("event=broker_connect_failed error=%r retry_in_s=%.1f", str(exc), delay)
-                attempt += 1
+                log.warning(
+                    "event=broker_connect_failed host=%s error=%s retry_in_s=%.1f",
+                    quote(settings.host),
+                    quote(exc),
+                    delay,
+                )
+                attempt = 0 if self._rotate() else attempt + 1
                 await asyncio.sleep(delay)
                 continue
-            attempt = 0
-            await self._serve(connection)
+            started = time.monotonic()
+            loss = await self._serve(connection)
+            if time.monotonic() - started >= self.stable_s:
+                attempt = 0  # a link that held starts the backoff afresh
+                self.stats.short_links = 0
+                self.hosts.held()
+            else:
+                self.stats.short_links += 1
+            delay = next_delay(attempt, loss, rng=self._rng) or MAX_DELAY_S
+            attempt += 1
+            if self._failing_back:  # we ended it to return to the first broker: go at once
+                self._failing_back = False
+                self.hosts.back_to_primary()
+                attempt, delay = 0, 0.0
+            elif started + self.stable_s > time.monotonic() and self._rotate():
+                attempt = 0
+            self._note_loss(loss, delay)
+            await asyncio.sleep(delay)
 
-    async def _serve(self, connection: MqttConnection) -> None:
+    def _endpoint_settings(self) -> MqttSettings:
+        host, port = self.hosts.current
+        if (host, port) == (self.settings.host, self.settings.port):
+            return self.settings
+        return dataclasses.replace(self.settings, host=host, port=port)
+
+    def _rotate(self) -> bool:
+        """A failure on the current broker; True (and logged) when we moved to the next."""
+        before = self.hosts.current
+        if not self.hosts.failed():
+            return False
+        after = self.hosts.current
+        log.warning(
+            "event=broker_failover from=%s to=%s",
+            quote(f"{before[0]}:{before[1]}"),
+            quote(f"{after[0]}:{after[1]}"),
+        )
+        return True
+
+    async def _fail_back(self, connection: MqttConnection) -> None:
+        """On a failover broker: after `failback_s`, end the link cleanly and try the first."""
+        await asyncio.sleep(self.settings.failback_s)
+        self._failing_back = True
+        log.info("event=broker_failback to=%s", quote(self.hosts.endpoints[0][0]))
+        await connection.disconnect()
+
+    def _note_loss(self, loss: LinkLostError, delay: float) -> None:
+        self.stats.losses += 1
+        self.stats.last_error = str(loss)
+        log.warning(
+            "event=broker_disconnected reason=%s retry_in_s=%.1f", quote(loss.reason), delay
+        )
+        alarm = link_alarm(loss, self.stats.short_links, self.settings.client_id)
+        if alarm is not None and alarm != self.stats.alarm:
+            self.stats.alarm = alarm
+            log.error(
+                "event=client_id_taken_over client_id=%s alarm=%s",
+                quote(self.settings.client_id),
+                quote(alarm),
+            )
+
+    async def _serve(self, connection: MqttConnection) -> LinkLostError:
+        """Use one accepted connection until it ends; return why it ended."""
         self.stats.connects += 1
         self.connection = connection
         self.connected.set()
         self.stats.connected = True
         self.stats.last_error = ""  # the link is back: an old error would mislead the operator
-        log.info("event=broker_connected host=%s port=%d", self.settings.host, self.settings.port)
+        self._note_subscriptions(connection)
+        log.info(
+            "event=broker_connected host=%s port=%d",
+            quote(connection.settings.host),
+            connection.settings.port,
+        )
+        clear_alarm = asyncio.get_running_loop().call_later(self.stable_s, self._clear_link_alarm)
+        failback = (
+            None
+            if self.hosts.on_primary
+            else asyncio.create_task(self._fail_back(connection), name="failback")
+        )
         try:
             for message in list(self._state.values()):
                 await connection.publish(message)
             await self._drain(connection)
         except PublishError as exc:
             self.stats.last_error = str(exc)
+        except OutboxError as exc:  # the disk failed under the drain: drop the link, back off
+            log.error("event=outbox_read_failed error=%s", quote(exc))
+            connection.loss = LinkLostError(f"outbox read failed: {exc}")
         except asyncio.CancelledError:
             await self._say_goodbye(connection)
             raise
         finally:
+            clear_alarm.cancel()
+            if failback is not None:
+                failback.cancel()
             self.connected.clear()
             self.stats.connected = False
             self.connection = None
             connection.close()
-        log.warning("event=broker_disconnected reason=%r", connection.close_reason)
+        return connection.loss or LinkLostError("closed")
+
+    def _too_large(self, connection: MqttConnection, item: StoredMessage) -> bool:
+        """True if the broker's Maximum Packet Size (CONNACK) is below this message's PUBLISH:
+        the broker would drop the link on every attempt and hold up all behind it."""
+        limit = connection.max_packet_size
+        size = publish_packet_size(item.message)
+        if limit is None or size <= limit:
+            return False
+        self.stats.too_large += 1
+        self.stats.packet_alarm = too_large_alarm(size, limit)
+        log.error(
+            "event=message_too_large seq=%d recording=%s packet_bytes=%d broker_max=%d "
+            "kept_in_outbox=1",
+            item.seq,
+            quote(item.message.recording_id),
+            size,
+            limit,
+        )
+        return True
+
+    def _note_subscriptions(self, connection: MqttConnection) -> None:
+        if connection.refused_subscriptions:
+            self.stats.alarm = f"subscription refused: {connection.refused_subscriptions}"
+            log.error(
+                "event=subscription_refused reason=%s", quote(connection.refused_subscriptions)
+            )
+
+    def _clear_link_alarm(self) -> None:
+        """A link that held this long is ours again: the takeover alarm is over."""
+        if self.stats.alarm is not None and not self.stats.alarm.startswith("subscription"):
+            self.stats.alarm = None
+            log.info("event=link_alarm_cleared")
 
     async def _say_goodbye(self, connection: MqttConnection) -> None:
         """On a clean shutdown the retained status says offline before we disconnect."""
@@ -136,6 +270,9 @@ class Publisher:
                     await _first_of(self.outbox.changed, connection.closed, timeout_s=1.0)
                     continue
                 for item in batch:
+                    dispatched = item.seq
+                    if self._too_large(connection, item):
+                        continue  # kept in the outbox; the alarm says why and what to change
                     await window.acquire()
                     if connection.closed.is_set():
                         window.release()
@@ -143,7 +280,6 @@ class Publisher:
                     task = asyncio.create_task(self._send(connection, item, window, marker))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
-                    dispatched = item.seq
         finally:
             for task in tasks:
                 task.cancel()
@@ -161,6 +297,8 @@ class Publisher:
             await connection.publish(item.message)
             marker.add(item.seq)
             self.stats.published += 1
+        except LinkLostError:
+            pass  # the whole link ended: logged once, as event=broker_disconnected
         except PublishError as exc:
             self.stats.publish_failures += 1
             log.warning(

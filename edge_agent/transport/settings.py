@@ -31,9 +31,12 @@ def broker_settings(
 ) -> MqttSettings:
     """Settings for `broker`. Without a client id, the session is clean and the id random."""
     persistent = bool(client_id)
+    (host, port), *failover = broker.endpoints()
     return MqttSettings(
-        host=broker.host,
-        port=broker.port,
+        host=host,
+        port=port,
+        failover=tuple(failover),
+        failback_s=broker.failback_s,
         client_id=client_id or f"stetho-{uuid.uuid4().hex[:12]}",
         keepalive_s=broker.keepalive_s,
         session_expiry_s=broker.session_expiry_s if persistent else 0,

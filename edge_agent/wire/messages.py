@@ -7,11 +7,12 @@ because base64 would add a third to every recording on a rural uplink.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION: Literal[1] = 1
 JSON_CONTENT_TYPE = "application/json"
@@ -102,8 +103,13 @@ class RecordingMessage(_Message):
     audio: AudioRef
     analysis: Analysis | None
     analysis_error: str | None = None
+    exam_id: UUID | None = Field(
+        default=None,
+        description="the exam this recording belongs to; absent for timed monitoring",
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id",)
 
 
 class TriageMessage(_Message):
@@ -118,8 +124,10 @@ class TriageMessage(_Message):
     recorded_at: datetime
     level: Level
     flags: list[Flag]
+    exam_id: UUID | None = Field(default=None, description="the exam, if any (see recording)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id",)
 
 
 class AlertMessage(_Message):
@@ -140,8 +148,10 @@ class AlertMessage(_Message):
     flags: list[Flag]
     audio_topic: str
     recording_topic: str
+    exam_id: UUID | None = Field(default=None, description="the exam, if any (see recording)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id",)
 
 
 class StatusMessage(_Message):
@@ -159,6 +169,13 @@ class StatusMessage(_Message):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+# A doctor's decision, as the regions' pathways name them (issue 15): from nothing to do to a
+# hospital transfer, or a new recording.
+Disposition = Literal[
+    "no-action", "gp-visit-24h", "urgent-visit-today", "hospital-transfer", "re-record"
+]
+
+
 class AckMessage(_Message):
     """A doctor acknowledges an alert on `stetho/v1/{site}/acks`; the agent logs and shows it."""
 
@@ -167,13 +184,45 @@ class AckMessage(_Message):
     alert_id: UUID
     by: str = Field(min_length=1, max_length=80, description="who acknowledged (doctor's id)")
     note: str | None = Field(default=None, max_length=1000)
-    at: datetime
+    at: AwareDatetime = Field(description="when it was sent; with a time zone")
+    disposition: Disposition | None = Field(
+        default=None, description="the doctor's decision, when the ack carries one"
+    )
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("disposition",)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-CommandAction = Literal["live_start", "live_stop", "ping"]
+class ReceiptMessage(_Message):
+    """The hub archived a recording (metadata and audio stored durably) on `.../{site}/receipts`.
+
+    The agent matches it by `recording_id` and `audio_sha256` (the SHA-256 of the FLAC bytes
+    it published) before it forgets the recording; any mismatch means the archive holds
+    different bytes, and the recording must be sent again.
+    """
+
+    schema_name: Literal["stetho.receipt"] = Field(default="stetho.receipt", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    recording_id: UUID
+    site: str
+    device: str
+    audio_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the FLAC bytes as archived"
+    )
+    pcm_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="the recording's pcm_sha256, checked by the hub against the decoded audio",
+    )
+    size_bytes: int = Field(ge=0, description="size of the archived FLAC in bytes")
+    archived_at: datetime
+    hub: str = Field(min_length=1, max_length=80, description="the hub instance that archived it")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+CommandAction = Literal["live_start", "live_stop", "ping", "record_request"]
 MAX_LIVE_S = 1800.0
+MAX_RECORD_S = 120.0  # one site; a longer listen is live streaming, not a recording
 
 
 class CommandMessage(_Message):
@@ -192,9 +241,29 @@ class CommandMessage(_Message):
         default=120.0, gt=0, le=MAX_LIVE_S, description="live_start: stop streaming after this"
     )
     by: str = Field(min_length=1, max_length=80)
-    at: datetime
+    at: AwareDatetime = Field(description="when it was sent; with a time zone")
+    resident: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="record_request: opaque resident reference",
+    )
+    auscultation_site: str | None = Field(
+        default=None, max_length=40, description="record_request: where to listen"
+    )
+    duration_s: float | None = Field(
+        default=None, ge=1, le=MAX_RECORD_S, description="record_request: recording length"
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("resident", "auscultation_site", "duration_s")
+
+    @model_validator(mode="after")
+    def _request_is_complete(self) -> CommandMessage:
+        if self.action == "record_request" and (
+            self.resident is None or self.auscultation_site is None
+        ):
+            raise ValueError("record_request needs resident and auscultation_site")
+        return self
 
 
 class LiveChunkHeader(_Message):
@@ -210,5 +279,82 @@ class LiveChunkHeader(_Message):
     sample_rate_hz: int = Field(gt=0, lt=2**32)
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice: which one counts differs between parsers."""
+
+
+def refuse_duplicate_keys(payload: bytes) -> None:
+    """Raise DuplicateKeyError (or ValueError for bad JSON) if any object repeats a key.
+
+    RFC 8259 §4 only says names "SHOULD be unique"; Python keeps the last, other parsers the
+    first, so a message could mean one thing to the agent and another to the hub.
+    """
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [k for k, _ in items]
+        if len(set(keys)) != len(keys):
+            repeated = sorted({k for k in keys if keys.count(k) > 1})
+            raise DuplicateKeyError(f"duplicate key(s) {', '.join(repeated)}")
+        return dict(items)
+
+    json.loads(payload, object_pairs_hook=pairs)
+
+
+ExamEvent = Literal["opened", "site_recorded", "closed", "abandoned"]
+ExamState = Literal["open", "recording", "done", "abandoned"]
+
+
+class ExamSite(_Message):
+    auscultation_site: str
+    state: Literal["pending", "rerecord", "done"]
+    recording_ids: list[UUID] = Field(description="every recording taken here, oldest first")
+    counted_recording_id: UUID | None = Field(
+        description="the last recording of acceptable quality: the one that counts"
+    )
+    level: Level | None = Field(description="triage level of the counted recording")
+
+
+class ExamMessage(_Message):
+    """One exam at a care home, on `stetho/v1/{site}/exams`: sent when it opens, after each
+    recorded site and when it closes, so the doctor sees one exam with all its sites."""
+
+    schema_name: Literal["stetho.exam"] = Field(default="stetho.exam", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    exam_id: UUID
+    event: ExamEvent
+    state: ExamState
+    site: str
+    agent: str
+    resident: str = Field(description="opaque resident reference, never a name")
+    staff: str = Field(description="who examines (staff id)")
+    reason: str = Field(max_length=200, description="why, in a few words; never a name")
+    protocol: str
+    age_band: Literal["adult", "child"]
+    sites: list[ExamSite]
+    opened_at: datetime
+    closed_at: datetime | None
+    at: datetime
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ExamAnswerMessage(_Message):
+    """A doctor's answer to an exam, on `stetho/v1/{site}/exams/answers`; shown to the nurse."""
+
+    schema_name: Literal["stetho.exam-answer"] = Field(default="stetho.exam-answer", alias="schema")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    exam_id: UUID
+    by: str = Field(min_length=1, max_length=80, description="the doctor's id")
+    disposition: Disposition
+    note: str | None = Field(default=None, max_length=1000)
+    at: AwareDatetime = Field(description="when it was sent; with a time zone")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
 def to_json(message: BaseModel) -> bytes:
-    return message.model_dump_json(by_alias=True).encode("utf-8")
+    # Fields added after version 1 are left out while unset, so a message that does not use
+    # them stays byte for byte what version-1 readers (which refuse unknown keys) accept.
+    names: tuple[str, ...] = getattr(message, "omit_when_absent", ())
+    omit = {n for n in names if getattr(message, n) is None}
+    return message.model_dump_json(by_alias=True, exclude=omit or None).encode("utf-8")

@@ -34,6 +34,7 @@ class WhereFields(TypedDict):
     resident: str
     auscultation_site: str
     kind: Literal["heart", "lung"]
+    exam_id: uuid.UUID | None  # messages leave it out when None (version-1 bytes)
 
 
 class IdentityFields(WhereFields):
@@ -55,6 +56,7 @@ class RecordingContext:
     resident: str
     auscultation_site: str
     kind: Literal["heart", "lung"]
+    exam_id: uuid.UUID | None = None  # the exam this recording is for; None: timed monitoring
 
     def fields(self) -> IdentityFields:
         return IdentityFields(agent=self.agent, **self.where())
@@ -67,19 +69,22 @@ class RecordingContext:
             resident=self.resident,
             auscultation_site=self.auscultation_site,
             kind=self.kind,
+            exam_id=self.exam_id,
         )
 
     @classmethod
     def from_fields(cls, data: Mapping[str, object]) -> RecordingContext:
         """Back from `fields()` (a journal header): ValueError naming what is wrong."""
-        values = {f.name: data.get(f.name) for f in dataclasses.fields(cls)}
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "exam_id"]
+        values = {name: data.get(name) for name in names}
         wrong = sorted(k for k, v in values.items() if not isinstance(v, str) or not v)
         if wrong:
             raise ValueError(f"identity fields missing or not text: {', '.join(wrong)}")
         kind = values["kind"]
         if kind not in ("heart", "lung"):
             raise ValueError(f"kind {kind!r}")
-        return cls(**values)  # type: ignore[arg-type]
+        exam = data.get("exam_id")  # absent in journals of timed monitoring (and older ones)
+        return cls(**values, exam_id=uuid.UUID(str(exam)) if exam else None)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,11 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "alert": messages.AlertMessage,
     "status": messages.StatusMessage,
     "ack": messages.AckMessage,
+    "receipt": messages.ReceiptMessage,
     "command": messages.CommandMessage,
     "live-chunk-header": messages.LiveChunkHeader,
+    "exam": messages.ExamMessage,
+    "exam-answer": messages.ExamAnswerMessage,
 }
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 

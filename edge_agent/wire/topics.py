@@ -33,6 +33,18 @@ def acks(site: str) -> str:
     return f"{ROOT}/{site}/acks"
 
 
+def exams(site: str) -> str:
+    return f"{ROOT}/{site}/exams"
+
+
+def exam_answers(site: str) -> str:
+    return f"{ROOT}/{site}/exams/answers"
+
+
+def receipts(site: str) -> str:
+    return f"{ROOT}/{site}/receipts"
+
+
 def live(site: str, device: str) -> str:
     return f"{ROOT}/{site}/{device}/live"
 

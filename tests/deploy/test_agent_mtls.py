@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.errors import ConnectError
 from edge_agent.storage.outbox import OutboundMessage
-from edge_agent.transport.mqtt import ConnectError, MqttConnection, MqttSettings
+from edge_agent.transport.mqtt import MqttConnection, MqttSettings
 from tests.deploy.tls_broker import TlsBroker
 from tests.mqtt_client import MqttTestClient, release_leaked_socket
 

@@ -90,9 +90,9 @@ def check_locked_versions(venv: Path) -> None:
         check=True,
     ).stdout.splitlines()
     locked = {
-        line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+        line.split("==")[0].lower().replace("_", "-"): line.split("==")[1].split()[0]
         for line in (REPO / "requirements.lock").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
+        if "==" in line and not line.startswith((" ", "#"))
     }
     installed = dict(line.split("==") for line in frozen if "==" in line)
     for name, version in installed.items():

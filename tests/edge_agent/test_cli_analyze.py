@@ -87,3 +87,35 @@ def test_unreadable_paths_get_sentences_a_person_can_act_on(tmp_path: Path) -> N
     assert errors[2].startswith("cannot read audio: not a WAV, FLAC or Ogg file")
     for error in errors:
         assert "System error" not in error and "psf_" not in error
+
+
+def test_age_band_selects_the_paediatric_ranges(tmp_path: Path) -> None:
+    heart = synthesize("tachycardia", duration_s=12, sample_rate_hz=4000, seed=3)
+    path = tmp_path / "heart.wav"
+    sf.write(path, heart.samples, 4000, subtype="PCM_16")
+    adult = json.loads(stetho("analyze", "--json", "--kind", "heart", str(path)).stdout)
+    child = stetho("analyze", "--json", "--kind", "heart", "--age-band", "under_1", str(path))
+    assert child.returncode == 0, child.stderr
+    infant = json.loads(child.stdout)
+    rate = adult["heart"]["rate_bpm"]
+    assert rate == infant["heart"]["rate_bpm"] and 120 < rate < 160
+    assert adult["triage"]["level"] != "routine"
+    assert infant["triage"]["level"] == "routine"  # APLS under 1 year: 110-160
+    wrong = stetho("analyze", "--age-band", "toddler", str(path))
+    assert wrong.returncode == 2 and "toddler" in wrong.stderr
+
+
+def test_analyze_triages_with_the_configured_thresholds(tmp_path: Path) -> None:
+    heart = synthesize("normal", duration_s=12, sample_rate_hz=4000, seed=2)  # about 72/min
+    wav = tmp_path / "heart.wav"
+    sf.write(wav, heart.samples, 4000, subtype="PCM_16")
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        'site = "home-1"\n[analysis.thresholds]\n'
+        "heart_rate_review_high_bpm = 60.0\nheart_rate_urgent_high_bpm = 65.0\n"
+    )
+    default = json.loads(stetho("analyze", "--json", str(wav)).stdout)
+    configured = json.loads(stetho("analyze", "--json", "--config", str(config), str(wav)).stdout)
+    assert default["triage"]["level"] == "routine"
+    assert configured["triage"]["level"] == "urgent"
+    assert any(f["threshold"] == 65.0 for f in configured["triage"]["flags"])

@@ -135,10 +135,10 @@ def test_unknown_scenario_is_refused_and_known_one_kept() -> None:
 
 def test_messages_for_unknown_missing_and_wrong_keys() -> None:
     data = config(sitee="x", broker={"keepalive_s": 4})
-    del data["devices"][0]["resident"]
+    del data["devices"][0]["id"]
     assert problems(data) == [
         "broker.keepalive_s: expected Input should be greater than or equal to 5; found 4",
-        "devices[0].resident: required key is missing",
+        "devices[0].id: required key is missing",
         "sitee: unknown key (misspelt?); found 'x'",
     ]
 
@@ -181,7 +181,7 @@ def test_schedule_bounds(key: str, bad: float, good: float) -> None:
         return {"site": "h", "devices": [{**DEVICE, "schedule": schedule}]}
 
     assert problems(with_schedule(bad))[0].startswith(f"devices[0].schedule.{key}: expected")
-    assert getattr(parse_config(with_schedule(good), "a").devices[0].schedule, key) == good
+    assert getattr(parse_config(with_schedule(good), "a").devices[0].monitoring, key) == good
 
 
 def test_defaults() -> None:

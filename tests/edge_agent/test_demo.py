@@ -1,8 +1,10 @@
 """`stetho demo`, as `make demo` runs it: ends by itself, every recording reaches the doctor."""
 
+import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,9 +16,10 @@ from stetho_cli.demo import DEMO_DEVICES, DoctorView, _summary
 pytestmark = pytest.mark.broker
 
 
-def test_demo_ends_by_itself_with_alerts_and_a_summary() -> None:
+def test_demo_ends_by_itself_with_alerts_and_a_summary(tmp_path: Path) -> None:
+    fhir = tmp_path / "fhir"
     run = subprocess.run(
-        [sys.executable, "-m", "stetho_cli", "demo"],
+        [sys.executable, "-m", "stetho_cli", "demo", "--fhir-dir", str(fhir)],
         capture_output=True,
         text=True,
         timeout=90,
@@ -31,6 +34,17 @@ def test_demo_ends_by_itself_with_alerts_and_a_summary() -> None:
     # may deliver a third while a slower one finishes its second, and one may finish another
     # while the demo stops: stored, not yet received. Never received without being stored.
     assert published == received >= 8 and stored >= received
+    hub = re.search(
+        r"hub: (\d+) recordings archived, (\d+) receipts sent, (\d+) receipts applied", run.stdout
+    )
+    assert hub is not None, run.stdout
+    archived, receipts_sent, applied = map(int, hub.groups())
+    assert min(archived, receipts_sent, applied) >= received  # exit 0: all receipted
+    bundles = re.search(r"FHIR R4 bundles validated and written: (\d+)", run.stdout)
+    assert bundles is not None and int(bundles.group(1)) >= received
+    written = sorted(fhir.glob("*.bundle.json"))
+    assert len(written) == int(bundles.group(1))
+    assert json.loads(written[0].read_text())["type"] == "transaction"
 
 
 def test_recordings_in_progress_when_the_demo_stops_are_counted_apart() -> None:
@@ -43,12 +57,16 @@ def test_recordings_in_progress_when_the_demo_stops_are_counted_apart() -> None:
                 for d in devices
                 for p in (False, False, True)
             ],
-        )
+        ),
+        receipts=SimpleNamespace(counts=SimpleNamespace(archived=8)),
     )
+    hub = SimpleNamespace(stats=SimpleNamespace(archived=8, receipts_sent=8))
     view = DoctorView(Console())
     view.recording_ids = dict.fromkeys(devices, 2)
     console = Console(width=200, record=True)
-    assert _summary(console, agent, view, 1.0)  # type: ignore[arg-type]
+    assert _summary(console, agent, view, hub, 8, 1.0)  # type: ignore[arg-type]
     text = console.export_text()
     assert "stored: 8, received: 8" in text
     assert "4 in progress at the end, kept as partial" in text
+    assert "8 recordings archived, 8 receipts sent, 8 receipts applied" in text
+    assert "FHIR R4 bundles validated and written: 8" in text

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from edge_agent.config import parse_config
+from edge_agent.errors import IncompleteJournalError, JournalCorruptError
 from edge_agent.pipeline import device as device_pipeline
 from edge_agent.pipeline.capture import Segmenter
 from edge_agent.pipeline.device import DevicePipeline
@@ -22,8 +23,6 @@ from edge_agent.storage.journal import (
     MAGIC,
     NEED_DATA,
     CaptureJournal,
-    IncompleteJournalError,
-    JournalCorruptError,
     JournalDecoder,
     JournalHeader,
     RecordType,

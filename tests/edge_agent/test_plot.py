@@ -10,7 +10,8 @@ import pytest
 import soundfile as sf
 
 from edge_agent.cli.analyze import Kind, analyse_file
-from edge_agent.cli.plot import PlotUnavailableError, check_available, render_png
+from edge_agent.cli.plot import check_available, render_png
+from edge_agent.errors import PlotUnavailableError
 from stetho_signal import TriageThresholds
 from stetho_sim.synth import synthesize
 from tests.edge_agent.test_cli_analyze import stetho

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.errors import RegistryError
 from edge_agent.storage.registry import (
     DeviceRegistry,
     RegisteredDevice,
-    RegistryError,
     device_id_for,
 )
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.errors import WatchdogSettingError
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.watchdog import (
-    WatchdogSettingError,
     feed_watchdog,
     run_watchdog,
     watchdog_interval_s,

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench import frame_fuzz
 from firmware_bridge.codec import (
     HEADER,
     MAX_FRAME_BYTES,
@@ -21,7 +22,6 @@ from firmware_bridge.codec import (
     encode_frame,
 )
 from firmware_bridge.errors import BridgeError
-from tests.fakes import frame_fuzz
 
 
 @st.composite

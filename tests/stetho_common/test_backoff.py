@@ -4,8 +4,7 @@ import random
 
 import pytest
 
-from edge_agent.errors import ConfigError, PublishError
-from edge_agent.transport.mqtt import ConnectError
+from edge_agent.errors import ConfigError, ConnectError, PublishError
 from firmware_bridge.errors import (
     AdapterUnavailableError,
     BluetoothPermissionError,

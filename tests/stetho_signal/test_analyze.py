@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from stetho_signal import InvalidAudioError, SignalError, TriageThresholds, analyze
-from tests.stetho_signal.synthetic import FS_HZ, breathing, pcg
+from stetho_sim.sounds import FS_HZ, breathing, pcg
 
 CONTRACT_KEYS = {"sample_rate_hz", "duration_s", "kind", "quality", "heart", "lung", "triage"}
 

@@ -7,7 +7,8 @@ import pytest
 from numpy.typing import NDArray
 from scipy import signal
 
-from stetho_signal.bands import Spectrum, smooth_resampled
+from stetho_signal import design_bandpass
+from stetho_signal.bands import Spectrum, _squared_lowpass, _squared_response, smooth_resampled
 from stetho_signal.filters import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
 
 FS_HZ = 4000.0
@@ -113,3 +114,23 @@ def test_an_envelope_is_computed_once_per_recording_and_cannot_be_altered() -> N
     assert spectrum.envelope(HEART_BAND_HZ, FS_HZ / 4, order=2) is not first
     with pytest.raises(ValueError):
         first[0] = 0.0
+
+
+@pytest.mark.parametrize("length", [4001, 80000, 91234])
+@pytest.mark.parametrize(
+    ("rate", "band", "order"),
+    [(4000.0, (25.0, 400.0), 4), (4000.0, (150.0, 1800.0), 4), (200.0, (5.0, 25.0), 2),
+     (500.0, (25.0, 200.0), 4), (4000.0, (100.0, 2000.0), 4)],
+)  # fmt: skip
+def test_squared_response_at_bins_matches_sosfreqz(
+    length: int, rate: float, band: tuple[float, float], order: int
+) -> None:
+    # The last band reaches Nyquist: capped at 95 % of it, as design_bandpass does.
+    sos = design_bandpass(rate, band, order)
+    freqs = np.arange(length // 2 + 1) * (rate / length)
+    _, response = signal.sosfreqz(sos, worN=freqs, fs=rate)
+    expected = np.abs(response) ** 2
+    assert np.allclose(_squared_response(band, rate, order, length), expected, atol=1e-6)
+    lowpass = signal.butter(2, 20.0, fs=rate, output="sos")
+    _, response = signal.sosfreqz(lowpass, worN=freqs, fs=rate)
+    assert np.allclose(_squared_lowpass(20.0, rate, length), np.abs(response) ** 2, atol=1e-11)

@@ -14,8 +14,8 @@ import dataclasses
 import pytest
 
 from stetho_signal import analyze
+from stetho_sim.sounds import pcg
 from stetho_sim.synth import StethoscopeSynth
-from tests.stetho_signal.synthetic import pcg
 
 FS_HZ = 4000
 
@@ -47,11 +47,12 @@ def test_a_loud_murmur_does_not_make_heart_sounds_look_like_breaths(
 ) -> None:
     """The log envelope keeps even a murmur louder than S1 under 140 ms at half height."""
     x, _, _ = pcg(rate, 15.0, jitter=0.05, noise=0.05, murmur=murmur, seed=0)
-    heart = analyze(x, FS_HZ, "heart").heart
+    result = analyze(x, FS_HZ, "heart")
+    heart = result.heart
     assert heart is not None and heart.heartbeat_found
     assert heart.sound_half_width_s is not None and heart.sound_half_width_s < 0.14
     assert heart.rate_bpm is not None and abs(heart.rate_bpm - rate) <= 0.1 * rate
-    assert heart.murmur_suspected
+    assert result.findings.murmur_suspected
 
 
 def test_clean_heart_sounds_are_narrow() -> None:

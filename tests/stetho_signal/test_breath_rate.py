@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 
 from stetho_signal import analyze
 from stetho_signal.envelope import autocorrelation
-from tests.stetho_signal.synthetic import FS_HZ, breathing, pcg
+from stetho_sim.sounds import FS_HZ, breathing, pcg
 
 
 def _wide_breathing(rate_bpm: float, duration_s: float, seed: int) -> NDArray[np.float64]:

@@ -9,8 +9,8 @@ from scipy import signal
 
 from stetho_signal import analyze
 from stetho_signal.bands import Spectrum
-from stetho_signal.lung import find_crackles, lung_band
-from tests.stetho_signal.synthetic import FS_HZ, breathing, pcg, voice
+from stetho_signal.lung import _away_from_heartbeat, find_crackles, lung_band
+from stetho_sim.sounds import FS_HZ, breathing, pcg, voice
 
 _TIMES_S = [2.1, 2.4, 6.3, 10.2, 14.8]
 
@@ -56,8 +56,9 @@ def test_coarse_crackles_survive_the_heart_sound_gate(wave: NDArray[np.float64])
     # it lasts ~10 ms there, a heart sound 30 ms or more, so it no longer gates itself out.
     x = breathing(15.0, 20.0)
     _place(x, wave, _TIMES_S)
-    lung = analyze(x, FS_HZ, "lung").lung
-    assert lung is not None and lung.crackles
+    result = analyze(x, FS_HZ, "lung")
+    lung = result.lung
+    assert lung is not None and result.findings.crackles
     assert _hits(lung.crackle_times_s, _TIMES_S) == len(_TIMES_S)
     assert len(lung.crackle_times_s) == len(_TIMES_S)
 
@@ -69,8 +70,9 @@ def test_coarse_crackles_between_heart_sounds_are_kept() -> None:
     times = [t + 0.2 for t in s2][:8]
     x = breathing(15.0, 20.0) + 0.3 * heart
     _place(x, _damped_wave(11.0), times)
-    lung = analyze(x, FS_HZ, "lung").lung
-    assert lung is not None and lung.crackles
+    result = analyze(x, FS_HZ, "lung")
+    lung = result.lung
+    assert lung is not None and result.findings.crackles
     assert lung.crackle_times_s == find_crackles(lung_band(Spectrum(x, FS_HZ)), FS_HZ)
     assert _hits(lung.crackle_times_s, times) >= 6
     assert len(lung.crackle_times_s) == _hits(lung.crackle_times_s, times)
@@ -119,3 +121,23 @@ def test_handling_thumps_are_not_crackles() -> None:
         x[i : i + n] += 0.5 * np.max(np.abs(x)) * rumble / np.max(np.abs(rumble)) * np.hanning(n)
     lung = analyze(x, FS_HZ, "lung").lung
     assert lung is not None and lung.crackle_times_s == ()
+
+
+def test_transients_at_a_clear_regular_heartbeat_are_heart_sounds_not_crackles() -> None:
+    # Healthy children's chests: sharp S1/S2 onsets passed the waveform tests as 10-43
+    # "crackles" a recording, within 30 ms of a heart sound; a clear, regular heartbeat's
+    # sounds are known, and transients within 0.1 s of them belong to them.
+    heart, s1, s2 = pcg(70.0, 20.0, noise=0.0)
+    x = breathing(30.0, 20.0) + 0.5 * heart
+    at_sounds = tuple(round(t + 0.02, 4) for t in (s1 + s2)[:20])
+    between = tuple(round(t + 0.25, 4) for t in s2[:5])  # mid-diastole
+    kept = _away_from_heartbeat(at_sounds + between, Spectrum(x, FS_HZ))
+    assert kept == between
+
+
+def test_an_irregular_heartbeat_does_not_gate_crackles() -> None:
+    # Atrial fibrillation: no regular cycle to tie transients to; the crackles stay.
+    heart, s1, _ = pcg(100.0, 20.0, jitter=0.3, noise=0.0, seed=4)
+    x = breathing(15.0, 20.0) + 0.5 * heart
+    times = tuple(round(t + 0.02, 4) for t in s1[:10])
+    assert _away_from_heartbeat(times, Spectrum(x, FS_HZ)) == times

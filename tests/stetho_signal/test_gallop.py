@@ -16,7 +16,7 @@ import pytest
 from stetho_signal import analyze, segmentation
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import ENVELOPE_RATE_HZ, estimate_cycles, heart_envelope
-from tests.stetho_signal.synthetic import S3_DELAY_S, median_rate_bpm, pcg
+from stetho_sim.sounds import S3_DELAY_S, median_rate_bpm, pcg
 
 FS_HZ = 4000
 

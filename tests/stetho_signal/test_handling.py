@@ -9,7 +9,7 @@ from scipy import signal
 from stetho_signal import analyze
 from stetho_signal.envelope import HEART_RATE_HZ
 from stetho_signal.quality import handling_burst_s
-from tests.stetho_signal.synthetic import FS_HZ, pcg
+from stetho_sim.sounds import FS_HZ, pcg
 
 
 def _thump(duration_s: float, peak: float, seed: int = 0) -> NDArray[np.float64]:

@@ -12,7 +12,7 @@ from stetho_signal import analyze
 from stetho_signal import segmentation as seg
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import CycleEstimate, estimate_cycles, heart_envelope
-from tests.stetho_signal.synthetic import FS_HZ, median_rate_bpm, pcg
+from stetho_sim.sounds import FS_HZ, median_rate_bpm, pcg
 
 TOLERANCE_S = 0.06
 
@@ -37,15 +37,14 @@ def test_rate_and_sound_times_from_30_to_220_bpm(rate: float) -> None:
 
 def test_regular_rhythm_is_not_irregular() -> None:
     x, _, _ = pcg(70.0, 15.0)
-    heart = analyze(x, FS_HZ, "heart").heart
-    assert heart is not None and heart.irregular is False
+    assert analyze(x, FS_HZ, "heart").findings.irregular is False
 
 
 def test_irregular_rhythm_is_flagged_for_review() -> None:
     # Intervals varying +-30 % at random, like atrial fibrillation.
     x, _, _ = pcg(80.0, 20.0, jitter=0.3, seed=4)
     result = analyze(x, FS_HZ, "heart")
-    assert result.heart is not None and result.heart.irregular is True
+    assert result.findings.irregular is True
     assert any(f.code == "heart_irregular" for f in result.triage.flags)
     assert result.triage.level in ("review", "urgent")
 
@@ -53,10 +52,9 @@ def test_irregular_rhythm_is_flagged_for_review() -> None:
 def test_systolic_murmur_is_hinted_and_clean_pcg_is_not() -> None:
     clean, _, _ = pcg(70.0, 10.0)
     noisy, _, _ = pcg(70.0, 10.0, murmur=1.0)
-    clean_heart = analyze(clean, FS_HZ, "heart").heart
     murmur = analyze(noisy, FS_HZ, "heart")
-    assert clean_heart is not None and clean_heart.murmur_suspected is False
-    assert murmur.heart is not None and murmur.heart.murmur_suspected is True
+    assert analyze(clean, FS_HZ, "heart").findings.murmur_suspected is False
+    assert murmur.findings.murmur_suspected is True
     assert any(f.code == "heart_murmur" for f in murmur.triage.flags)
 
 
@@ -77,9 +75,10 @@ def test_white_noise_is_sent_back_for_a_rerecord() -> None:
 
 def test_loud_murmur_neither_halves_the_rate_nor_hides_itself() -> None:
     x, _, _ = pcg(70.0, 12.0, murmur=3.0)
-    heart = analyze(x, FS_HZ, "heart").heart
+    result = analyze(x, FS_HZ, "heart")
+    heart = result.heart
     assert heart is not None and heart.rate_bpm == pytest.approx(70.0, abs=2.0)
-    assert heart.murmur_suspected is True
+    assert result.findings.murmur_suspected is True
     assert heart.murmur_phase == "systolic"
 
 

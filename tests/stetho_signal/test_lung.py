@@ -10,8 +10,7 @@ from stetho_signal import analyze
 from stetho_signal._spectra import frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.lung import find_crackles, lung_band, respiratory_rate
-from stetho_sim.synth import synthesize
-from tests.stetho_signal.synthetic import (
+from stetho_sim.sounds import (
     FS_HZ,
     add_crackles,
     add_wheeze,
@@ -19,6 +18,7 @@ from tests.stetho_signal.synthetic import (
     pcg,
     voice,
 )
+from stetho_sim.synth import synthesize
 
 
 def test_respiratory_rate_of_synthetic_breathing() -> None:
@@ -34,10 +34,10 @@ def test_fast_breathing_is_urgent_per_news2() -> None:
 
 
 def test_plain_breathing_has_no_wheeze_nor_crackles() -> None:
-    lung = analyze(breathing(15.0, 20.0), FS_HZ, "lung").lung
-    assert lung is not None
-    assert lung.wheeze is False
-    assert lung.crackles is False
+    result = analyze(breathing(15.0, 20.0), FS_HZ, "lung")
+    assert result.lung is not None
+    assert result.lung.wheeze is False
+    assert result.findings.crackles is False
 
 
 def test_wheeze_tone_is_found_with_its_interval_and_frequency() -> None:
@@ -64,7 +64,7 @@ def test_crackles_are_found_at_their_times() -> None:
     times = [2.1, 2.4, 6.3, 6.55, 10.2, 14.8]
     add_crackles(x, times)
     result = analyze(x, FS_HZ, "lung")
-    assert result.lung is not None and result.lung.crackles
+    assert result.lung is not None and result.findings.crackles
     found = result.lung.crackle_times_s
     for t in times:
         assert min(abs(f - t) for f in found) < 0.01
@@ -85,10 +85,10 @@ def test_heart_sounds_in_a_lung_recording_are_not_crackles() -> None:
     heart, s1, s2 = pcg(75.0, 20.0, noise=0.0)
     x += 0.3 * heart
     add_crackles(x, [t + 0.01 for t in s1 + s2])  # valve clicks riding on S1 and S2
-    lung = analyze(x, FS_HZ, "lung").lung
-    assert lung is not None
-    assert lung.crackle_times_s == ()
-    assert lung.crackles is False
+    result = analyze(x, FS_HZ, "lung")
+    assert result.lung is not None
+    assert result.lung.crackle_times_s == ()
+    assert result.findings.crackles is False
 
 
 def test_low_pitched_wheeze_above_100_hz_is_found() -> None:

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from stetho_signal import HeartResult, LungResult, Quality, TriageThresholds
+from stetho_signal import Findings, HeartResult, LungResult, Quality, TriageThresholds
 from stetho_signal._rules import triage
 from stetho_signal.quality import QualityMeasures
 
@@ -15,16 +15,15 @@ HEART = HeartResult(
     rate_bpm=72.0,
     s1_s=(0.1,),
     s2_s=(0.4,),
-    irregular=False,
-    murmur_suspected=False,
     rr_nrmssd=0.03,
     murmur_contrast=1.1,
     murmur_phase="systolic",
     periodicity=0.5,
     sound_prominence=5.0,
     notes=(),
+    beat_intervals=10,
 )
-LUNG = LungResult(16.0, False, (), None, False, (), 0.1, ())
+LUNG = LungResult(16.0, False, (), None, (), 0.1, (), breaths=5.3)
 
 
 def test_normal_findings_are_routine_without_flags() -> None:
@@ -63,9 +62,7 @@ def test_poor_quality_overrides_everything_and_says_what_to_do() -> None:
 
 
 def test_findings_add_up_to_the_highest_level() -> None:
-    heart = dataclasses.replace(
-        HEART, irregular=True, rr_nrmssd=0.2, murmur_suspected=True, murmur_contrast=3.0
-    )
+    heart = dataclasses.replace(HEART, rr_nrmssd=0.2, murmur_contrast=3.0)
     lung = dataclasses.replace(
         LUNG,
         respiratory_rate_bpm=26.0,
@@ -106,3 +103,34 @@ def test_the_wheeze_flag_gives_the_longest_tone_to_the_millisecond() -> None:
     assert flag.code == "lung_wheeze"
     assert flag.value == 0.16
     assert "0.16 s" in flag.reason
+
+
+def test_findings_are_the_thresholds_applied_to_the_measurements() -> None:
+    t = TriageThresholds(irregularity_nrmssd=0.1, murmur_contrast=1.6, crackles_min_count=3)
+    heart = dataclasses.replace(HEART, rr_nrmssd=0.1, murmur_contrast=1.61)
+    lung = dataclasses.replace(LUNG, crackle_times_s=(1.0, 2.0, 3.0))
+    found = triage(GOOD, heart, lung, t).findings
+    assert found == Findings(irregular=False, murmur_suspected=True, crackles=True)
+    stricter = TriageThresholds(murmur_contrast=2.0, crackles_min_count=4)
+    assert triage(GOOD, heart, lung, stricter).findings.murmur_suspected is False
+    assert triage(GOOD, heart, lung, stricter).findings.crackles is False
+    unmeasured = dataclasses.replace(HEART, rr_nrmssd=None, murmur_contrast=None)
+    assert triage(GOOD, unmeasured, None, t).findings == Findings()
+
+
+def test_an_urgent_rate_from_too_few_beats_asks_for_a_review() -> None:
+    fast = dataclasses.replace(HEART, rate_bpm=150.0, beat_intervals=2)
+    result = triage(GOOD, fast, None, TriageThresholds())
+    assert result.level == "review"
+    (flag,) = result.flags
+    assert flag.code == "heart_rate_very_high_unconfirmed"
+    assert "only 2 beat intervals" in flag.reason and flag.reason.endswith(".")
+    confirmed = dataclasses.replace(fast, beat_intervals=8)
+    assert triage(GOOD, confirmed, None, TriageThresholds()).level == "urgent"
+
+
+def test_an_urgent_breathing_rate_from_a_short_clip_asks_for_a_review() -> None:
+    lung = dataclasses.replace(LUNG, respiratory_rate_bpm=30.0, breaths=2.5)
+    assert triage(GOOD, None, lung, TriageThresholds()).level == "review"
+    lung = dataclasses.replace(lung, breaths=10.0)
+    assert triage(GOOD, None, lung, TriageThresholds()).level == "urgent"

@@ -22,16 +22,15 @@ HEART = HeartResult(
     rate_bpm=72.0,
     s1_s=(0.1,),
     s2_s=(0.4,),
-    irregular=False,
-    murmur_suspected=False,
     rr_nrmssd=0.03,
     murmur_contrast=1.1,
     murmur_phase="systolic",
     periodicity=0.5,
     sound_prominence=5.0,
     notes=(),
+    beat_intervals=10,  # enough for an urgent rate to stand
 )
-LUNG = LungResult(16.0, False, (), None, False, (), 0.1, ())
+LUNG = LungResult(16.0, False, (), None, (), 0.1, (), breaths=5.3)
 WHY = "NEWS2 scores it 3: urgent clinical review"
 
 
@@ -139,7 +138,7 @@ def test_each_threshold_is_read_from_its_own_field() -> None:
 
 
 def test_crackles_flag_is_kept_with_its_count_and_reason() -> None:
-    lung = dataclasses.replace(LUNG, crackles=True, crackle_times_s=(0.5, 1.2, 2.0, 2.1))
+    lung = dataclasses.replace(LUNG, crackle_times_s=(0.5, 1.2, 2.0, 2.1))
     result = run_triage(GOOD, None, lung, TriageThresholds())
     assert result.level == "review"
     assert result.flags == (
@@ -153,9 +152,12 @@ def test_crackles_flag_is_kept_with_its_count_and_reason() -> None:
     )
 
 
-def test_no_crackles_no_flag() -> None:
-    lung = dataclasses.replace(LUNG, crackles=False, crackle_times_s=(0.5,))
-    assert run_triage(GOOD, None, lung, TriageThresholds()).flags == ()
+def test_crackles_edge_is_the_minimum_count() -> None:
+    two = dataclasses.replace(LUNG, crackle_times_s=(0.5, 1.0))
+    assert run_triage(GOOD, None, two, TriageThresholds()).flags == ()
+    three = dataclasses.replace(LUNG, crackle_times_s=(0.5, 1.0, 1.5))
+    (flag,) = run_triage(GOOD, None, three, TriageThresholds()).flags
+    assert (flag.code, flag.value, flag.threshold) == ("lung_crackles", 3.0, 3)
 
 
 def test_wheeze_flag_exact() -> None:
@@ -176,9 +178,7 @@ def test_wheeze_flag_exact() -> None:
 
 
 def test_irregular_and_murmur_flags_exact() -> None:
-    heart = dataclasses.replace(
-        HEART, irregular=True, rr_nrmssd=0.234, murmur_suspected=True, murmur_contrast=2.04
-    )
+    heart = dataclasses.replace(HEART, rr_nrmssd=0.234, murmur_contrast=2.04)
     result = run_triage(GOOD, heart, None, TriageThresholds())
     assert result.level == "review"
     assert result.flags == (
@@ -197,24 +197,31 @@ def test_irregular_and_murmur_flags_exact() -> None:
             1.6,
         ),
     )
-    diastolic = dataclasses.replace(heart, irregular=False, murmur_phase="diastolic")
+    diastolic = dataclasses.replace(heart, rr_nrmssd=0.05, murmur_phase="diastolic")
     (flag,) = run_triage(GOOD, diastolic, None, TriageThresholds()).flags
     assert "diastolic phase is 2.0 times that in systole" in flag.reason
 
 
 def test_flags_need_their_measurement() -> None:
-    # Irregular or murmur without a measured value: nothing to explain, so no flag.
-    heart = dataclasses.replace(
-        HEART, irregular=True, rr_nrmssd=None, murmur_suspected=True, murmur_contrast=None
-    )
-    assert run_triage(GOOD, heart, None, TriageThresholds()) == Triage("routine", ())
+    # Irregularity or murmur without a measured value: nothing to explain, so no flag.
+    heart = dataclasses.replace(HEART, rr_nrmssd=None, murmur_contrast=None)
+    result = run_triage(GOOD, heart, None, TriageThresholds())
+    assert (result.level, result.flags) == ("routine", ())
+
+
+def test_irregularity_and_murmur_edges_are_strictly_above() -> None:
+    at = dataclasses.replace(HEART, rr_nrmssd=0.1, murmur_contrast=1.6)
+    assert run_triage(GOOD, at, None, TriageThresholds()).flags == ()
+    above = dataclasses.replace(HEART, rr_nrmssd=0.1001, murmur_contrast=1.6001)
+    codes = [f.code for f in run_triage(GOOD, above, None, TriageThresholds()).flags]
+    assert codes == ["heart_irregular", "heart_murmur"]
 
 
 def test_unmeasured_notes_are_routine_flags_in_order() -> None:
     heart = dataclasses.replace(HEART, rate_bpm=None, notes=("a", "b"))
     lung = dataclasses.replace(LUNG, respiratory_rate_bpm=None, notes=("c",))
     result = run_triage(GOOD, heart, lung, TriageThresholds())
-    assert result == Triage(
+    assert (result.level, result.flags) == (
         "routine",
         (
             Flag("heart_unmeasured", "a", None, None),
@@ -241,7 +248,7 @@ def test_level_is_the_highest_whatever_the_order() -> None:
 def test_poor_quality_gives_one_flag_per_problem() -> None:
     poor = Quality(0.2, False, ("too short", "no contact"), ("short", "contact"), GOOD.measures)
     result = run_triage(poor, HEART, LUNG, TriageThresholds(quality_min_score=0.6))
-    assert result == Triage(
+    assert (result.level, result.flags) == (
         "rerecord",
         (
             Flag("quality_short", "too short", 0.2, 0.6),
@@ -303,3 +310,39 @@ def test_threshold_order_errors_say_which_rates() -> None:
     assert str(breath.value) == (
         "respiratory-rate thresholds must rise: urgent low <= review low..."
     )
+
+
+def test_an_urgent_heart_rate_needs_enough_beat_intervals() -> None:
+    t = TriageThresholds()
+    enough = dataclasses.replace(HEART, rate_bpm=140.0, beat_intervals=4)
+    assert run_triage(GOOD, enough, None, t).level == "urgent"
+    few = dataclasses.replace(HEART, rate_bpm=140.0, beat_intervals=3)
+    result = run_triage(GOOD, few, None, t)
+    assert (result.level, result.flags) == (
+        "review",
+        (
+            Flag(
+                "heart_rate_very_high_unconfirmed",
+                f"Heart rate 140 beats/min is at or above 131; {WHY}, but measured over only 3 "
+                "beat intervals (under 4): a review, and record again to confirm.",
+                140.0,
+                131.0,
+            ),
+        ),
+    )
+    review = dataclasses.replace(HEART, rate_bpm=115.0, beat_intervals=1)
+    (flag,) = run_triage(GOOD, review, None, t).flags
+    assert flag.code == "heart_rate_high"  # a review needs no confirmation
+
+
+def test_an_urgent_breathing_rate_needs_enough_breaths() -> None:
+    t = TriageThresholds()
+    enough = dataclasses.replace(LUNG, respiratory_rate_bpm=30.0, breaths=3.0)
+    assert run_triage(GOOD, None, enough, t).level == "urgent"
+    for few in (2.9, None):
+        lung = dataclasses.replace(LUNG, respiratory_rate_bpm=30.0, breaths=few)
+        result = run_triage(GOOD, None, lung, t)
+        (flag,) = result.flags
+        assert result.level == "review"
+        assert flag.code == "respiratory_rate_very_high_unconfirmed"
+        assert f"measured over only {few or 0:g} breaths (under 3)" in flag.reason

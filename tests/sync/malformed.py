@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from datetime import UTC, datetime
 
 from edge_agent.wire import topics
 
-NOW = "2026-11-23T10:00:00Z"
+
+def now() -> str:
+    """Commands older than their expiry are refused (issue 18): date them when made."""
+    return datetime.now(tz=UTC).isoformat()
 
 
 def valid_command(action: str = "live_start", device: str | None = "steth-a") -> dict[str, object]:
@@ -20,13 +24,13 @@ def valid_command(action: str = "live_start", device: str | None = "steth-a") ->
         "device": device,
         "timeout_s": 5,
         "by": "dr-test",
-        "at": NOW,
+        "at": now(),
     }
 
 
 def valid_ack() -> dict[str, object]:
     return {"schema": "stetho.ack", "schema_version": 1, "alert_id": str(uuid.uuid4()),
-            "by": "dr-test", "note": None, "at": NOW}  # fmt: skip
+            "by": "dr-test", "note": None, "at": now()}  # fmt: skip
 
 
 def _mutations(rng: random.Random) -> list[tuple[str, dict[str, object]]]:

@@ -9,8 +9,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge_agent.pipeline.live import LiveStreamer, MalformedChunkError, decode_chunk, encode_chunk
-from edge_agent.runtime.commands import InboundHandler, RejectedInboundError, parse_command
+from edge_agent.errors import MalformedChunkError, RejectedInboundError
+from edge_agent.pipeline.live import LiveStreamer, decode_chunk, encode_chunk
+from edge_agent.runtime.commands import InboundHandler, parse_command
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import ReceivedMessage
@@ -50,6 +51,7 @@ def test_ack_is_remembered_and_live_runs_until_stop_or_timeout() -> None:
     now = [100.0]
     inbound = handler(sent, now)
     ack = valid_ack()
+    inbound.alert_raised(str(ack["alert_id"]))  # acks for alerts it never raised are refused
     inbound.handle(received(topics.acks(SITE), json.dumps(ack).encode()))
     assert inbound.stats.acknowledged[str(ack["alert_id"])].by == "dr-test"
 

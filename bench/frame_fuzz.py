@@ -1,4 +1,4 @@
-"""Random and mutated audio frames for fuzzing the receive path (tests and bench share it)."""
+"""Random and mutated audio frames for fuzzing the receive path (the bench and tests share it)."""
 
 from __future__ import annotations
 

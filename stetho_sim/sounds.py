@@ -14,7 +14,7 @@ def systole_s(period_s: float) -> float:
     return max(0.496 - 0.0021 * 60.0 / period_s, min(0.4 * period_s, 0.35))
 
 
-def _burst(
+def burst(
     n: int, centre_s: float, freq_hz: float, sigma_s: float, fs_hz: float
 ) -> NDArray[np.float64]:
     t = np.arange(n) / fs_hz - centre_s
@@ -42,8 +42,12 @@ def pcg(
     noise: float = 0.01,
     seed: int = 0,
     s3: float = 0.0,
+    s2: float = 0.3,
 ) -> tuple[NDArray[np.float64], list[float], list[float]]:
     """A phonocardiogram with S1 (50 Hz, loud) and S2 (90 Hz, softer); returns x, S1, S2 times.
+
+    ``s2`` is the amplitude of S2 (S1's is 0.5): a small one makes the faint S2 of a site
+    where S1 dominates.
 
     ``s3`` adds a third heart sound (35 Hz) of that amplitude 150 ms after each S2 (S1 is 0.5,
     S2 0.3): a ventricular gallop.
@@ -55,11 +59,11 @@ def pcg(
     sys = systole_s(period)
     s2_times = [t + sys for t in s1_times if t + sys < duration_s - 0.05]
     for t in s1_times:
-        x += 0.5 * _burst(n, t, 50.0, 0.02, fs_hz)
+        x += 0.5 * burst(n, t, 50.0, 0.02, fs_hz)
     for t in s2_times:
-        x += 0.3 * _burst(n, t, 90.0, 0.015, fs_hz)
+        x += s2 * burst(n, t, 90.0, 0.015, fs_hz)
     for t in s2_times if s3 > 0 else []:
-        x += s3 * _burst(n, t + S3_DELAY_S, 35.0, 0.02, fs_hz)
+        x += s3 * burst(n, t + S3_DELAY_S, 35.0, 0.02, fs_hz)
     rng = np.random.default_rng(seed + 1)
     if murmur > 0:
         tt = np.arange(n) / fs_hz

@@ -1,0 +1,128 @@
+"""`stetho staff add` (accounts for the page) and `stetho exam ...` (talks to the running agent
+over its local socket, so the CLI and the page share one exam service)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import aiohttp
+import typer
+from rich.console import Console
+
+from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption
+from edge_agent.config import load_config
+from edge_agent.errors import AgentError
+from edge_agent.exam.store import exam_dir
+from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
+from edge_agent.web.api import SOCKET_NAME
+
+staff_app = typer.Typer(help="Staff accounts for the nurses' page.", no_args_is_help=True)
+exam_app = typer.Typer(help="Exams, through the running agent.", no_args_is_help=True)
+err = Console(stderr=True)
+StaffOpt = Annotated[str | None, typer.Option("--staff", help="Who examines (default: you).")]
+
+
+def _state_dir(config: Path) -> Path:
+    try:
+        return load_config(config).storage.state_dir
+    except AgentError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@staff_app.command("add")
+def staff_add(
+    staff_id: Annotated[str, typer.Argument(help="Short id, e.g. nurse-marie.")],
+    name: Annotated[str, typer.Option("--name", help="Name shown on the page.")] = "",
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Create or reset a staff account; the PIN or password is asked twice, stored hashed."""
+    secret = getpass.getpass("PIN or password: ")
+    if getpass.getpass("again: ") != secret:
+        err.print("[bold red]error:[/] the two entries differ")
+        raise typer.Exit(2)
+    try:
+        accounts = Accounts(exam_dir(_state_dir(config)) / ACCOUNTS_FILE)
+        staff = accounts.add(staff_id, name or staff_id, secret)
+        accounts.close()
+    except AgentError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    err.print(f"[green]saved[/] {staff.staff_id}", highlight=False)
+
+
+async def _call(socket: Path, method: str, path: str, body: dict[str, Any] | None) -> Any:
+    connector = aiohttp.UnixConnector(path=str(socket))
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.request(method, f"http://agent{path}", json=body) as response,
+    ):
+        data = await response.json()
+        if response.status != 200:
+            raise AgentError(data.get("error", f"HTTP {response.status}"))
+        return data
+
+
+def _run(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    socket = exam_dir(_state_dir(config)) / SOCKET_NAME
+    try:
+        data = asyncio.run(_call(socket, method, path, body))
+    except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
+        err.print(f"[bold red]error:[/] no agent answers on {socket}: is it running with [web]?")
+        raise typer.Exit(1) from exc
+    except AgentError as exc:
+        err.print(f"[bold red]refused:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(data, indent=2))
+
+
+@exam_app.command("start")
+def exam_start(
+    resident: Annotated[str, typer.Option("--resident", help="Opaque resident reference.")],
+    protocol: Annotated[str, typer.Option("--protocol")] = "heart-4",
+    site: Annotated[list[str] | None, typer.Option("--site", help="custom: each site")] = None,
+    reason: Annotated[str, typer.Option("--reason")] = "",
+    staff: StaffOpt = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Open an exam; prints its id."""
+    _run(config, "POST", "/api/exams", {"resident": resident, "protocol": protocol,
+         "sites": site or [], "reason": reason, "staff": staff or getpass.getuser()})  # fmt: skip
+
+
+@exam_app.command("record")
+def exam_record(
+    exam_id: Annotated[str, typer.Argument()],
+    site: Annotated[str | None, typer.Option("--site", help="Default: the next site.")] = None,
+    device: Annotated[str | None, typer.Option("--device")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", min=1, max=120)] = None,
+    staff: StaffOpt = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Start recording a site of the exam (the agent ends it after its duration)."""
+    _run(config, "POST", f"/api/exams/{exam_id}/record", {"site": site, "device": device,
+         "duration_s": duration, "staff": staff or getpass.getuser()})  # fmt: skip
+
+
+@exam_app.command("close")
+def exam_close(
+    exam_id: Annotated[str, typer.Argument()],
+    abandon: Annotated[bool, typer.Option("--abandon")] = False,
+    staff: StaffOpt = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Finish (or abandon) the exam."""
+    _run(config, "POST", f"/api/exams/{exam_id}/close",
+         {"abandon": abandon, "staff": staff or getpass.getuser()})  # fmt: skip
+
+
+@exam_app.command("show")
+def exam_show(
+    exam_id: Annotated[str, typer.Argument()], config: ConfigOption = DEFAULT_CONFIG
+) -> None:
+    """An exam's sites and state."""
+    _run(config, "GET", f"/api/exams/{exam_id}")

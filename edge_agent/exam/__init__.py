@@ -1,0 +1,47 @@
+"""The care-home exam: one resident, the sites of a protocol, one or more recordings per site.
+
+Sans-I/O core (model, protocols, residents, verdict, trigger), a durable SQLite store, and the
+async service that ties them to the daemon's stethoscopes and the MQTT outbox.
+"""
+
+from edge_agent.exam.errors import (
+    DeviceBusyError,
+    DeviceUnavailableError,
+    ExamError,
+    ExamStateError,
+    ExamStorageError,
+    NotImplementedExamError,
+    ResidentImportError,
+    UnknownExamError,
+    UnknownProtocolError,
+    UnknownResidentError,
+    UnknownSiteError,
+)
+from edge_agent.exam.model import Exam, ExamState, SiteRecording, SiteStatus
+from edge_agent.exam.protocols import BUILT_IN, KNOWN_SITES, resolve_protocol
+from edge_agent.exam.residents import Resident, parse_residents_csv
+from edge_agent.exam.store import ExamStore
+
+__all__ = [
+    "BUILT_IN",
+    "KNOWN_SITES",
+    "DeviceBusyError",
+    "DeviceUnavailableError",
+    "Exam",
+    "ExamError",
+    "ExamState",
+    "ExamStateError",
+    "ExamStorageError",
+    "ExamStore",
+    "NotImplementedExamError",
+    "Resident",
+    "ResidentImportError",
+    "SiteRecording",
+    "SiteStatus",
+    "UnknownExamError",
+    "UnknownProtocolError",
+    "UnknownResidentError",
+    "UnknownSiteError",
+    "parse_residents_csv",
+    "resolve_protocol",
+]

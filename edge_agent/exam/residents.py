@@ -1,0 +1,88 @@
+"""Residents as the Pi knows them: an opaque reference (on the wire) and a local label (never).
+
+The label is what the nurse reads on the page ("Room 12, Mrs D."); it stays in the Pi's
+database and is never logged or published. CSV import is all or nothing, with one clear
+problem per bad line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from edge_agent.exam.errors import ResidentImportError, UnknownResidentError
+
+REF_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")  # the config's Slug
+MAX_LABEL = 80
+MAX_CSV_BYTES = 1024 * 1024  # ~20,000 residents: far more than any care home
+MAX_CSV_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Resident:
+    ref: str
+    label: str
+
+    def __post_init__(self) -> None:
+        check_ref(self.ref)
+        if not self.label.strip():
+            raise UnknownResidentError("a resident needs a label the staff recognise")
+        if len(self.label) > MAX_LABEL:
+            raise UnknownResidentError(f"a label has at most {MAX_LABEL} characters")
+
+
+def check_ref(ref: str) -> str:
+    if not REF_PATTERN.match(ref):
+        raise UnknownResidentError(
+            f"{ref!r} is not a resident reference: use 1-63 lower-case letters, digits and "
+            "dashes (an opaque code such as res-0042, never a name)"
+        )
+    return ref
+
+
+def parse_residents_csv(text: str) -> list[Resident]:
+    """Residents from CSV text with a `ref,label` header; raise ResidentImportError listing
+    every bad line (numbered as a spreadsheet shows them) and import nothing."""
+    if len(text.encode("utf-8")) > MAX_CSV_BYTES:
+        raise ResidentImportError([f"the file is larger than {MAX_CSV_BYTES // 1024} KiB"])
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
+    header = [h.strip().lower() for h in next(reader, [])]
+    if header[:2] != ["ref", "label"]:
+        raise ResidentImportError(["line 1: the first line must be the header `ref,label`"])
+    problems: list[str] = []
+    residents: list[Resident] = []
+    seen: dict[str, int] = {}
+    for number, row in enumerate(reader, start=2):
+        if number > MAX_CSV_ROWS + 1:
+            problems.append(f"more than {MAX_CSV_ROWS} residents: split the file")
+            break
+        if not any(cell.strip() for cell in row):
+            continue
+        problem = _row_problem(row, seen)
+        if problem:
+            problems.append(f"line {number}: {problem}")
+            continue
+        ref, label = row[0].strip(), row[1].strip()
+        seen[ref] = number
+        residents.append(Resident(ref, label))
+    if problems:
+        raise ResidentImportError(problems)
+    return residents
+
+
+def _row_problem(row: list[str], seen: dict[str, int]) -> str | None:
+    if len(row) != 2:
+        return f"expected 2 fields (ref,label), found {len(row)}"
+    ref, label = row[0].strip(), row[1].strip()
+    if not REF_PATTERN.match(ref):
+        return "the reference must be 1-63 lower-case letters, digits and dashes"
+    if ref in seen:
+        return f"reference repeats line {seen[ref]}"
+    if not label:
+        return "the label is empty"
+    if len(label) > MAX_LABEL:
+        return f"the label is longer than {MAX_LABEL} characters"
+    return None

@@ -1,0 +1,348 @@
+"""The exam service: the async shell between the exam core, the stethoscopes and the outbox.
+
+The page, the CLI, the stethoscope's button and a doctor's `record_request` all end here, so
+the same rules apply whoever asks. The store is called through `asyncio.to_thread` (SQLite
+fsyncs must not hold the event loop); the device loops call only the non-awaiting methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from edge_agent.config import kind_at_site
+from edge_agent.exam.errors import (
+    DeviceBusyError,
+    DeviceUnavailableError,
+    ExamStateError,
+    UnknownExamError,
+)
+from edge_agent.exam.model import AgeBand, Exam, ExamState, SiteRecording
+from edge_agent.exam.monitor import LiveMonitor
+from edge_agent.exam.protocols import check_site, resolve_protocol
+from edge_agent.exam.residents import Resident, check_ref, parse_residents_csv
+from edge_agent.exam.store import ExamStore
+from edge_agent.exam.verdict import findings_of, verdict_of
+from edge_agent.exam.wire import exam_message
+from edge_agent.pipeline.on_demand import OnDemandSegmenter
+from edge_agent.pipeline.recordings import ProcessedRecording
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.wire import messages
+from edge_agent.wire.recording import RecordingContext
+from firmware_bridge.sources import AudioBlock, DeviceEvent, EventKind
+
+log = logging.getLogger(__name__)
+BUTTON = "button"  # the holder named when the stethoscope's own button started a recording
+MAX_REQUESTS = 20
+
+
+@dataclass
+class DeviceSlot:
+    """A stethoscope the exams may use, while its device loop has it connected."""
+
+    device: str
+    segmenter: OnDemandSegmenter | None = None
+    claimed_by: uuid.UUID | None = None  # the exam using it; released when the exam ends
+    claimed_staff: str | None = None
+    battery_percent: int | None = None
+    recording: uuid.UUID | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.segmenter is not None
+
+
+@dataclass(frozen=True)
+class RecordRequest:
+    """A doctor asked for a recording; the nurse accepts it on the page."""
+
+    request_id: uuid.UUID
+    resident: str
+    site: str
+    duration_s: float | None
+    by: str
+    at: float
+
+
+@dataclass
+class _Changes:
+    """A counter the page waits on: every change to exams, devices or requests bumps it."""
+
+    version: int = 0
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def bump(self) -> None:
+        self.version += 1
+        self.event.set()
+        self.event = asyncio.Event()
+
+
+class ExamService:
+    def __init__(
+        self,
+        store: ExamStore,
+        site: str,
+        agent: str,
+        devices: list[str],
+        publish: Callable[[list[OutboundMessage]], Awaitable[object]],
+        default_duration_s: float,
+    ) -> None:
+        self.store, self.site, self.agent = store, site, agent
+        self.slots = {d: DeviceSlot(d) for d in devices}
+        self._publish = publish
+        self.default_duration_s = default_duration_s
+        self.exams: dict[uuid.UUID, Exam] = {}  # exams not finished, kept in memory
+        self.requests: dict[uuid.UUID, RecordRequest] = {}
+        self.monitor = LiveMonitor()
+        self.changes = _Changes()
+        self._button_tasks: set[asyncio.Task[None]] = set()
+
+    async def recover(self) -> int:
+        """Reload the exams a previous run left open or recording (restart, power cut)."""
+        found = await asyncio.to_thread(self.store.exams, (ExamState.OPEN, ExamState.RECORDING))
+        for exam in found:
+            self.exams[exam.exam_id] = exam
+        log.info("event=exams_recovered count=%d", len(found))
+        return len(found)
+
+    # Residents ------------------------------------------------------------------------------
+
+    async def add_resident(self, ref: str, label: str) -> None:
+        await asyncio.to_thread(self.store.add_residents, [Resident(ref, label)])
+        log.info("event=resident_saved resident=%s", ref)  # the label is never logged
+
+    async def import_residents(self, text: str) -> tuple[int, int]:
+        residents = parse_residents_csv(text)
+        added, updated = await asyncio.to_thread(self.store.add_residents, residents)
+        log.info("event=residents_imported added=%d updated=%d", added, updated)
+        return added, updated
+
+    async def search_residents(self, text: str) -> list[Resident]:
+        return await asyncio.to_thread(self.store.search_residents, text)
+
+    async def resident(self, ref: str) -> Resident:
+        return await asyncio.to_thread(self.store.resident, check_ref(ref))
+
+    # Exams ----------------------------------------------------------------------------------
+
+    async def open_exam(
+        self,
+        resident: str,
+        staff: str,
+        reason: str,
+        protocol: str,
+        custom_sites: tuple[str, ...] = (),
+        age_band: AgeBand = "adult",
+    ) -> Exam:
+        await self.resident(resident)  # unknown resident: a clear refusal
+        exam = Exam(uuid.uuid4(), resident, staff, reason.strip(), protocol,
+                    resolve_protocol(protocol, custom_sites), time.time(), age_band)  # fmt: skip
+        await self._save_and_publish(exam, "opened")
+        log.info("event=exam_opened exam=%s resident=%s staff=%s protocol=%s",
+                 exam.exam_id, resident, staff, protocol)  # fmt: skip
+        return exam
+
+    async def exam(self, exam_id: uuid.UUID) -> Exam:
+        if exam_id in self.exams:
+            return self.exams[exam_id]
+        return await asyncio.to_thread(self.store.exam, exam_id)
+
+    def active(self, exam_id: uuid.UUID) -> Exam:
+        exam = self.exams.get(exam_id)
+        if exam is None:
+            raise UnknownExamError(f"no open exam {exam_id}: it is finished or unknown")
+        return exam
+
+    async def record(
+        self,
+        exam_id: uuid.UUID,
+        site: str,
+        device: str,
+        staff: str,
+        duration_s: float | None = None,
+    ) -> uuid.UUID:
+        """Start a recording of `site` on `device` for the exam; return its recording id."""
+        exam = self.active(exam_id)
+        exam.check_recordable(check_site(site))
+        slot = self._slot_for(device, exam)
+        assert slot.segmenter is not None
+        ctx = RecordingContext(self.site, self.agent, device, exam.resident, site,
+                               kind_at_site(site), exam.exam_id)  # fmt: skip
+        if slot.segmenter.busy:
+            raise DeviceBusyError(device, slot.segmenter.holder or "another recording")
+        rid = slot.segmenter.start(ctx, duration_s or self.default_duration_s, staff)
+        slot.claimed_by, slot.claimed_staff, slot.recording = exam.exam_id, exam.staff, rid
+        was_open = exam.state is ExamState.OPEN
+        exam.begin_recording(site, time.time())
+        if was_open:
+            await asyncio.to_thread(self.store.save_exam, exam)
+        log.info("event=exam_recording_started exam=%s site=%s device=%s recording=%s by=%s",
+                 exam.exam_id, site, device, rid, staff)  # fmt: skip
+        self.changes.bump()
+        return rid
+
+    def _slot_for(self, device: str, exam: Exam) -> DeviceSlot:
+        slot = self.slots.get(device)
+        if slot is None:
+            raise DeviceUnavailableError(
+                f"no stethoscope {device!r} for exams (unknown, or set to timed monitoring)"
+            )
+        if not slot.connected:
+            raise DeviceUnavailableError(f"stethoscope {device} is not connected")
+        if slot.claimed_by not in (None, exam.exam_id):
+            raise DeviceBusyError(device, slot.claimed_staff or "another exam")
+        return slot
+
+    def stop(self, device: str) -> bool:
+        """Stop the device's recording early (kept, shorter); False if it was not recording."""
+        slot = self.slots.get(device)
+        stopped = bool(slot and slot.segmenter and slot.segmenter.stop())
+        if stopped:
+            log.info("event=exam_recording_stop_asked device=%s", device)
+        return stopped
+
+    async def close(self, exam_id: uuid.UUID, staff: str, abandon: bool = False) -> Exam:
+        exam = self.active(exam_id)
+        if any(s.segmenter and s.segmenter.busy for s in self.slots.values()
+               if s.claimed_by == exam_id):  # fmt: skip
+            raise ExamStateError("a recording is still running: wait for it or stop it first")
+        (exam.abandon if abandon else exam.close)(time.time())
+        del self.exams[exam_id]
+        for slot in self.slots.values():
+            if slot.claimed_by == exam_id:
+                slot.claimed_by = slot.claimed_staff = None
+        await self._save_and_publish(exam, "abandoned" if abandon else "closed")
+        log.info("event=exam_%s exam=%s by=%s", exam.state.value, exam_id, staff)
+        return exam
+
+    async def recorded(self, processed: ProcessedRecording) -> None:
+        """A recording was analysed and stored: add it to its exam and tell the doctor."""
+        rec = processed.recording
+        for slot in self.slots.values():
+            if slot.recording == rec.recording_id:
+                slot.recording = None
+        if rec.exam_id is None:
+            return
+        exam = self.exams.get(rec.exam_id)
+        if exam is None:  # finished meanwhile (or recovered after it closed): keep it anyway
+            log.warning("event=exam_recording_late exam=%s recording=%s",
+                        rec.exam_id, rec.recording_id)  # fmt: skip
+            return
+        verdict = verdict_of(rec)
+        exam.add_recording(SiteRecording(
+            rec.recording_id, rec.auscultation_site, rec.device, rec.started_at.timestamp(),
+            rec.n_samples / rec.sample_rate_hz, verdict.acceptable, processed.level,
+            verdict.codes, rec.partial, findings_of(rec.analysis), processed.alert_id,
+        ))  # fmt: skip
+        await self._save_and_publish(exam, "site_recorded")
+
+    async def answered(self, answer: messages.ExamAnswerMessage) -> None:
+        """A doctor answered: keep it with the exam (finished or not) for the page."""
+        try:
+            await self.exam(answer.exam_id)
+        except UnknownExamError:
+            log.warning("event=exam_answer_unknown exam=%s by=%s", answer.exam_id, answer.by)
+            return
+        body = answer.model_dump(mode="json", by_alias=True)
+        await asyncio.to_thread(self.store.add_answer, answer.exam_id, body)
+        log.info("event=exam_answered exam=%s by=%s disposition=%s",
+                 answer.exam_id, answer.by, answer.disposition)  # fmt: skip
+        self.changes.bump()
+
+    async def answers(self, exam_id: uuid.UUID) -> list[dict[str, object]]:
+        return await asyncio.to_thread(self.store.answers, exam_id)
+
+    def requested(self, command: messages.CommandMessage) -> None:
+        """A doctor's record_request: shown on the page until a nurse accepts or dismisses it."""
+        assert command.resident is not None and command.auscultation_site is not None
+        check_site(command.auscultation_site)
+        request = RecordRequest(command.command_id, command.resident, command.auscultation_site,
+                                command.duration_s, command.by, time.time())  # fmt: skip
+        self.requests[request.request_id] = request
+        while len(self.requests) > MAX_REQUESTS:
+            self.requests.pop(next(iter(self.requests)))
+        self.changes.bump()
+
+    async def _save_and_publish(self, exam: Exam, event: messages.ExamEvent) -> None:
+        await asyncio.to_thread(self.store.save_exam, exam)
+        if not exam.finished:
+            self.exams[exam.exam_id] = exam
+        await self._publish([exam_message(exam, event, self.site, self.agent, time.time())])
+        self.changes.bump()
+
+    # Called by the device loops (never await) ------------------------------------------------
+
+    def add_device(self, device: str) -> None:
+        """A stethoscope joined after the start (paired with `stetho pair`)."""
+        self.slots.setdefault(device, DeviceSlot(device))
+        self.changes.bump()
+
+    def attach(self, device: str, sample_rate_hz: int) -> OnDemandSegmenter:
+        """A stethoscope connected: exams may record from it through the returned segmenter."""
+        slot = self.slots.setdefault(device, DeviceSlot(device))
+        slot.segmenter = OnDemandSegmenter(sample_rate_hz, track_appends=True)
+        self.changes.bump()
+        return slot.segmenter
+
+    def detach(self, device: str) -> None:
+        slot = self.slots.get(device)
+        if slot is not None:
+            slot.segmenter = None
+            # A recording cut short here reaches `recorded` as partial, with the nurse told.
+        self.monitor.forget(device)
+        self.changes.bump()
+
+    def context_for(self, device: str, recording_id: uuid.UUID) -> RecordingContext | None:
+        slot = self.slots.get(device)
+        if slot is None or slot.segmenter is None:
+            return None
+        return slot.segmenter.context_for(recording_id)
+
+    def button(self, device: str) -> None:
+        """The chest piece's button (docs/ble-profile.md §4): stop a running recording early,
+        or start the next site of the exam this stethoscope serves."""
+        if self.stop(device):
+            return
+        slot = self.slots.get(device)
+        exam = self.exams.get(slot.claimed_by) if slot and slot.claimed_by else None
+        site = exam.next_site() if exam else None
+        if exam is None or site is None:
+            log.info(
+                "event=button_ignored device=%s reason=%s",
+                device,
+                "no exam uses this stethoscope" if exam is None else "every site is done",
+            )
+            return  # fmt: skip
+        task = asyncio.get_running_loop().create_task(
+            self._record_quietly(exam.exam_id, site, device), name=f"button-{device}"
+        )
+        self._button_tasks.add(task)
+        task.add_done_callback(self._button_tasks.discard)
+
+    async def _record_quietly(self, exam_id: uuid.UUID, site: str, device: str) -> None:
+        try:
+            await self.record(exam_id, site, device, BUTTON)
+        except Exception as exc:  # the button has no screen: log it, the page shows the state
+            log.warning("event=button_refused device=%s reason=%r", device, str(exc))
+
+    def battery(self, device: str, percent: int) -> None:
+        slot = self.slots.get(device)
+        if slot is not None:
+            slot.battery_percent = percent
+
+    def offer(self, device: str, block: AudioBlock) -> None:
+        """Every block of an exam stethoscope: the live page's waveform, level and contact."""
+        self.monitor.offer(device, block.samples, block.sample_rate_hz,
+                           block.start_time + block.duration_s)  # fmt: skip
+
+    def event(self, device: str, event: DeviceEvent) -> None:
+        if event.kind is EventKind.BUTTON_PRESSED:
+            self.button(device)
+        elif event.kind is EventKind.BATTERY:
+            self.battery(device, int(event.value))
+        elif event.kind is EventKind.CONTACT_CHANGED:
+            self.monitor.set_contact(device, bool(event.value))

@@ -1,0 +1,80 @@
+"""From an analysis to what the nurse at the bedside reads: short, actionable, translatable.
+
+The analysis names problems for the doctor (stetho_signal.quality.PROBLEM_TEXT); the nurse
+needs the one thing to do next. Each verdict is a message key that the page translates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from edge_agent.wire import messages
+from stetho_signal.quality import PROBLEM_TEXT
+
+_CODE_OF_TEXT: Final = {text: code for code, text in PROBLEM_TEXT.items()}
+# The order is the order a nurse fixes things in: contact first, then gain, then the room.
+NURSE_ADVICE: Final[dict[str, str]] = {
+    "no_signal": "advice.too_quiet",
+    "handling": "advice.slipping",
+    "no_heartbeat": "advice.no_heartbeat",
+    "clipping": "advice.clipping",
+    "noise": "advice.noise",
+    "disconnected": "advice.disconnected",
+    "analysis_failed": "advice.analysis_failed",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    acceptable: bool
+    codes: tuple[str, ...]  # problem codes, most urgent first
+
+    @property
+    def advice_keys(self) -> tuple[str, ...]:
+        return tuple(NURSE_ADVICE[c] for c in self.codes if c in NURSE_ADVICE)
+
+
+def problem_codes(analysis: messages.Analysis) -> tuple[str, ...]:
+    """The analysis's problem codes; a text we do not know keeps a generic code."""
+    return tuple(_CODE_OF_TEXT.get(text, "noise") for text in analysis.quality.problems)
+
+
+def verdict_of(recording: messages.RecordingMessage) -> Verdict:
+    """Whether the site is done, and why not, from the recording as published."""
+    codes: list[str] = []
+    if recording.partial:  # the link or the agent stopped it, not the nurse
+        codes.append("disconnected")
+    if recording.analysis is None:
+        codes.append("analysis_failed")
+    else:
+        codes.extend(problem_codes(recording.analysis))
+    ordered = tuple(sorted(dict.fromkeys(codes), key=_rank))
+    acceptable = (
+        recording.analysis is not None
+        and recording.analysis.quality.acceptable
+        and "disconnected" not in ordered
+    )
+    return Verdict(acceptable, ordered)
+
+
+def _rank(code: str) -> int:
+    order = list(NURSE_ADVICE)
+    return order.index(code) if code in order else len(order)
+
+
+def findings_of(analysis: messages.Analysis | None) -> dict[str, object]:
+    """The few findings the page shows per site (rates, flags, triage level)."""
+    if analysis is None:
+        return {}
+    out: dict[str, object] = {"level": analysis.triage.level,
+                              "flags": [f.code for f in analysis.triage.flags]}  # fmt: skip
+    if analysis.heart is not None:
+        out["rate_bpm"] = analysis.heart.rate_bpm
+        out["irregular"] = analysis.heart.irregular
+        out["murmur_suspected"] = analysis.heart.murmur_suspected
+    if analysis.lung is not None:
+        out["respiratory_rate_bpm"] = analysis.lung.respiratory_rate_bpm
+        out["wheeze"] = analysis.lung.wheeze
+        out["crackles"] = analysis.lung.crackles
+    return out

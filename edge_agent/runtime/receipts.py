@@ -1,0 +1,82 @@
+"""The hub's receipts, applied to the outbox; recordings left without one are sent again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from edge_agent.errors import OutboxError
+from edge_agent.storage.outbox import Outbox
+from edge_agent.storage.receipts import ReceiptOutcome
+from edge_agent.wire import messages
+
+__all__ = ["ReceiptCounts", "ReceiptWatch"]
+
+log = logging.getLogger(__name__)
+MAX_QUEUED = 10_000  # receipts arrive one per recording: a backlog this deep is a flood
+
+
+@dataclass
+class ReceiptCounts:
+    archived: int = 0
+    repeated: int = 0
+    mismatched: int = 0
+    unknown: int = 0
+    dropped: int = 0
+    resent: int = 0
+
+
+class ReceiptWatch:
+    """Receipts go through a queue into the outbox's thread; overdue recordings are re-queued."""
+
+    def __init__(self, outbox: Outbox, timeout_s: float) -> None:
+        self._outbox = outbox
+        self.timeout_s = timeout_s
+        self.counts = ReceiptCounts()
+        self._queue: asyncio.Queue[messages.ReceiptMessage] = asyncio.Queue(MAX_QUEUED)
+
+    def offer(self, receipt: messages.ReceiptMessage) -> None:
+        try:
+            self._queue.put_nowait(receipt)
+        except asyncio.QueueFull:  # the hub will send it again with the next re-delivery
+            self.counts.dropped += 1
+
+    async def run(self) -> None:
+        period = min(60.0, max(0.5, self.timeout_s / 4))
+        while True:
+            receipt = None
+            with contextlib.suppress(TimeoutError):
+                receipt = await asyncio.wait_for(self._queue.get(), period)
+            try:
+                if receipt is not None:
+                    await self._apply(receipt)
+                if receipt is None or self._queue.empty():
+                    await self._resend_overdue()
+            except OutboxError as exc:  # the disk: try again at the next turn
+                log.error("event=receipt_update_failed error=%r", str(exc))
+
+    async def _apply(self, receipt: messages.ReceiptMessage) -> None:
+        rid = str(receipt.recording_id)
+        outcome = await self._outbox.apply_receipt(rid, receipt.audio_sha256)
+        if outcome is ReceiptOutcome.ARCHIVED:
+            self.counts.archived += 1
+            log.info("event=recording_archived recording=%s hub=%s", rid, receipt.hub)
+        elif outcome is ReceiptOutcome.ALREADY:
+            self.counts.repeated += 1
+        elif outcome is ReceiptOutcome.MISMATCH:
+            self.counts.mismatched += 1
+            log.error("event=receipt_mismatch recording=%s action=send_again", rid)
+        else:
+            self.counts.unknown += 1
+
+    async def _resend_overdue(self) -> None:
+        again = await self._outbox.resend_overdue(self.timeout_s)
+        if again:
+            self.counts.resent += len(again)
+            log.warning(
+                "event=recordings_sent_again count=%d reason=%r",
+                len(again),
+                f"no receipt within {self.timeout_s:.0f} s",
+            )

@@ -1,0 +1,85 @@
+"""The nurses' tablet page, served by the agent in its own event loop (aiohttp).
+
+`serve(agent, config)` runs until cancelled; `build_app(context)` is the bare application
+for tests. Staff accounts: `edge_agent.web.accounts.Accounts` (and `stetho staff add`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from aiohttp import web
+
+from edge_agent.config import WebConfig
+from edge_agent.exam.store import exam_dir
+from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, Staff
+from edge_agent.web.api import SOCKET_NAME, build_api
+from edge_agent.web.app import build_app, tls_context
+from edge_agent.web.context import AgentView, Stethoscope, WebContext
+from edge_agent.web.render import templates
+from edge_agent.web.sessions import SessionBook
+
+__all__ = ["Accounts", "Staff", "Stethoscope", "WebContext", "build_app", "serve"]
+log = logging.getLogger(__name__)
+
+
+def stethoscope_rows(agent: AgentView) -> list[Stethoscope]:
+    rows = []
+    for device in agent.devices:
+        stats = agent.state.devices.get(device.id)
+        slot = agent.exams.slots.get(device.id)
+        rows.append(Stethoscope(
+            device=device.id, kind=device.kind,
+            connected=bool(stats and stats.connected),
+            battery_percent=stats.battery_percent if stats else None,
+            monitoring=device.monitoring is not None,
+            holder=slot.claimed_staff if slot else None,
+            recording=bool(slot and slot.segmenter and slot.segmenter.busy),
+        ))  # fmt: skip
+    return rows
+
+
+async def serve(agent: AgentView, config: WebConfig) -> None:
+    """Serve the page until cancelled (the agent's TaskGroup owns this task)."""
+    folder = exam_dir(agent.config.storage.state_dir)
+    accounts = await asyncio.to_thread(Accounts, folder / ACCOUNTS_FILE)
+    tls = None
+    if config.tls_cert_file is not None and config.tls_key_file is not None:
+        tls = tls_context(config.tls_cert_file, config.tls_key_file)
+    context = WebContext(
+        exams=agent.exams,
+        accounts=accounts,
+        sessions=SessionBook(config.session_hours * 3600),
+        templates=await asyncio.to_thread(templates),
+        stethoscopes=lambda: stethoscope_rows(agent),
+        secure_cookies=tls is not None,
+    )
+    # No access log: URLs hold exam ids only, and the audit log already says who saw what.
+    runner = web.AppRunner(build_app(context), access_log=None, shutdown_timeout=1.0)
+    api = web.AppRunner(build_api(agent.exams), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    await api.setup()
+    try:
+        site = web.TCPSite(runner, config.listen_host, config.port, ssl_context=tls)
+        await site.start()
+        await _start_socket(api, folder / SOCKET_NAME)
+        scheme = "https" if tls else "http"
+        log.info("event=web_listening url=%s://%s:%d/", scheme, config.listen_host, config.port)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await api.cleanup()
+        accounts.close()
+
+
+async def _start_socket(runner: web.AppRunner, path: Path) -> None:
+    """The local API socket, owner-only from the moment it exists (umask, not a later chmod)."""
+    await asyncio.to_thread(path.unlink, missing_ok=True)  # left by a killed agent
+    old = os.umask(0o177)
+    try:
+        await web.UnixSite(runner, str(path)).start()
+    finally:
+        os.umask(old)

@@ -1,0 +1,114 @@
+"""Staff accounts and the audit log, in a private SQLite file beside the exams.
+
+Secrets (a password or a PIN) are stored only as scrypt hashes (RFC 7914) with a random salt;
+the cost is the one Python's docs and OWASP give for interactive logins (n=2**14, r=8, p=1:
+~50 ms and 16 MiB on a Raspberry Pi 4), checked in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge_agent.exam._db import open_private_db, transaction, translated
+from edge_agent.web.errors import AccountError, SignInError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff (
+    staff_id TEXT PRIMARY KEY,
+    display TEXT NOT NULL,
+    salt BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    n INTEGER NOT NULL, r INTEGER NOT NULL, p INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    at REAL NOT NULL,
+    staff TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL
+);
+"""
+ACCOUNTS_FILE = "web.sqlite3"
+STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+MIN_SECRET = 6  # a 6-digit PIN at least; throttling makes guessing it take years
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+@dataclass(frozen=True)
+class Staff:
+    staff_id: str
+    display: str
+
+
+def _hash(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32,
+                          maxmem=64 * 1024 * 1024)  # fmt: skip
+
+
+class Accounts:
+    """Sync store; the page calls it through asyncio.to_thread."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = open_private_db(path, _SCHEMA)
+        self._lock = threading.Lock()
+        # Checked when the id is unknown too, so the time taken does not reveal which ids exist.
+        self._decoy = _hash("decoy", b"0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, staff_id: str, display: str, secret: str) -> Staff:
+        if not STAFF_ID.match(staff_id):
+            raise AccountError("a staff id is 1-40 lower-case letters, digits, '.', '_' or '-'")
+        if len(secret) < MIN_SECRET:
+            raise AccountError(f"a PIN or password has at least {MIN_SECRET} characters")
+        if not display.strip() or len(display) > 80:
+            raise AccountError("a display name of 1-80 characters")
+        salt = secrets.token_bytes(16)
+        digest = _hash(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+        with self._lock, transaction(self._db, "saving a staff account") as db:
+            db.execute(
+                "INSERT INTO staff VALUES(?,?,?,?,?,?,?) ON CONFLICT(staff_id) DO UPDATE SET "
+                "display=excluded.display, salt=excluded.salt, hash=excluded.hash, "
+                "n=excluded.n, r=excluded.r, p=excluded.p",
+                (staff_id, display.strip(), salt, digest, SCRYPT_N, SCRYPT_R, SCRYPT_P),
+            )
+        return Staff(staff_id, display.strip())
+
+    def verify(self, staff_id: str, secret: str) -> Staff:
+        """The staff member, or SignInError (the same for an unknown id and a wrong secret)."""
+        with self._lock, translated("reading staff accounts"):
+            row = self._db.execute(
+                "SELECT display, salt, hash, n, r, p FROM staff WHERE staff_id=?", (staff_id,)
+            ).fetchone()
+        if row is None:
+            hmac.compare_digest(self._decoy, _hash(secret, b"1" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P))
+            raise SignInError("unknown staff id or wrong secret")
+        display, salt, digest, n, r, p = row
+        if not hmac.compare_digest(digest, _hash(secret, salt, n, r, p)):
+            raise SignInError("unknown staff id or wrong secret")
+        return Staff(staff_id, display)
+
+    def staff(self) -> list[Staff]:
+        with self._lock, translated("listing staff"):
+            rows = self._db.execute("SELECT staff_id, display FROM staff ORDER BY staff_id")
+            return [Staff(a, b) for a, b in rows.fetchall()]
+
+    def audit(self, staff: str, action: str, subject: str) -> None:
+        """Who did or saw what (opaque references only, never a label)."""
+        with self._lock, transaction(self._db, "writing the audit log") as db:
+            db.execute("INSERT INTO audit VALUES(?,?,?,?)", (time.time(), staff, action, subject))
+
+    def audit_log(self, limit: int = 100) -> list[tuple[float, str, str, str]]:
+        with self._lock, translated("reading the audit log"):
+            rows = self._db.execute(
+                "SELECT at, staff, action, subject FROM audit ORDER BY rowid DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(float(a), str(b), str(c), str(d)) for a, b, c, d in rows]

@@ -1,0 +1,103 @@
+"""The agent's local exam API, for `stetho exam` on the Pi itself: JSON over a unix socket.
+
+Only processes that can open the socket (mode 0600, the agent's own user, and root) reach
+it, so it needs no sign-in; it calls the same ExamService the page calls.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from edge_agent.errors import AgentError
+from edge_agent.exam.errors import UnknownExamError, UnknownSiteError
+from edge_agent.exam.model import Exam
+from edge_agent.exam.service import ExamService
+
+SERVICE: web.AppKey[ExamService] = web.AppKey("exams", ExamService)
+SOCKET_NAME = "exam.sock"
+
+
+def exam_json(exam: Exam) -> dict[str, Any]:
+    return {
+        "exam_id": str(exam.exam_id), "resident": exam.resident, "staff": exam.staff,
+        "protocol": exam.protocol, "state": exam.state.value, "next_site": exam.next_site(),
+        "sites": [{"site": s.site, "state": s.state, "attempts": s.attempts,
+                   "level": s.counted.level if s.counted else None} for s in exam.statuses()],
+    }  # fmt: skip
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except AgentError as exc:
+        return web.json_response({"error": str(exc)}, status=409)
+    except (ValueError, KeyError, TypeError) as exc:
+        return web.json_response({"error": f"bad request: {exc}"}, status=400)
+
+
+def _exam_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["exam_id"])
+    except ValueError as exc:
+        raise UnknownExamError("not an exam id") from exc
+
+
+async def _open(request: web.Request) -> web.Response:
+    body = await request.json()
+    exam = await request.app[SERVICE].open_exam(
+        str(body["resident"]), str(body["staff"]), str(body.get("reason", "")),
+        str(body.get("protocol", "heart-4")), tuple(body.get("sites", ())),
+    )  # fmt: skip
+    return web.json_response(exam_json(exam))
+
+
+async def _record(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    body = await request.json()
+    exam = service.active(_exam_id(request))
+    site = body.get("site") or exam.next_site()
+    if site is None:
+        raise UnknownSiteError("every site of this exam is recorded: give --site to re-record")
+    device = body.get("device") or next(
+        (
+            d
+            for d, s in service.slots.items()
+            if s.connected and s.claimed_by in (None, exam.exam_id)
+        ),
+        "",
+    )
+    rid = await service.record(exam.exam_id, str(site), str(device), str(body["staff"]),
+                               body.get("duration_s"))  # fmt: skip
+    return web.json_response({"recording_id": str(rid), "site": site, "device": device})
+
+
+async def _close(request: web.Request) -> web.Response:
+    body = await request.json()
+    exam = await request.app[SERVICE].close(
+        _exam_id(request), str(body["staff"]), abandon=bool(body.get("abandon"))
+    )
+    return web.json_response(exam_json(exam))
+
+
+async def _show(request: web.Request) -> web.Response:
+    return web.json_response(exam_json(await request.app[SERVICE].exam(_exam_id(request))))
+
+
+async def _list(request: web.Request) -> web.Response:
+    return web.json_response([exam_json(e) for e in request.app[SERVICE].exams.values()])
+
+
+def build_api(service: ExamService) -> web.Application:
+    app = web.Application(middlewares=[_errors], client_max_size=64 * 1024)
+    app[SERVICE] = service
+    app.router.add_get("/api/exams", _list)
+    app.router.add_post("/api/exams", _open)
+    app.router.add_get("/api/exams/{exam_id}", _show)
+    app.router.add_post("/api/exams/{exam_id}/record", _record)
+    app.router.add_post("/api/exams/{exam_id}/close", _close)
+    return app

@@ -1,0 +1,111 @@
+"""The nurses' page: one aiohttp application in the agent's own event loop.
+
+Routes are listed here; handlers live in views_*.py, templates in templates/, assets in
+static/. Middlewares do the checks every request needs: security headers, the session,
+sign-in, CSRF on every POST, and turning refused requests into a readable page.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from edge_agent.errors import AgentError
+from edge_agent.web import views_exam, views_people
+from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebContext, ctx_of
+from edge_agent.web.i18n import pick_language
+from edge_agent.web.live import live_stream
+from edge_agent.web.render import MAX_BODY, render
+from edge_agent.web.sessions import csrf_ok
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+PUBLIC = ("/login", "/static/", "/lang/")
+# Everything from the Pi itself; no inline script, so an injected tag cannot run.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if not request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"  # health data stays off the disk cache
+    return response
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Session, language, sign-in and CSRF; refused requests become a page, never a trace."""
+    ctx = ctx_of(request)
+    session = ctx.sessions.get(request.cookies.get(COOKIE), ctx.clock())
+    request[SESSION] = session
+    request[LANG] = pick_language(
+        request.headers.get("Accept-Language"), request.cookies.get(LANG_COOKIE)
+    )
+    public = request.path.startswith(PUBLIC)
+    if not public and (session is None or session.staff is None):
+        if request.method == "GET" and not request.path.startswith("/live/"):
+            raise web.HTTPSeeOther("/login")
+        raise web.HTTPUnauthorized(text="sign in first")
+    if request.method == "POST":
+        sent = request.headers.get("X-CSRF-Token")
+        if sent is None and request.content_type in (
+            "application/x-www-form-urlencoded", "multipart/form-data"
+        ):  # fmt: skip
+            sent = str((await request.post()).get("csrf", ""))
+        if not csrf_ok(session, sent):
+            log.warning("event=csrf_refused path=%s", request.path)
+            raise web.HTTPForbidden(text="the form expired or came from elsewhere: reload")
+    try:
+        return await handler(request)
+    except AgentError as exc:  # refused input: tell the person, keep going
+        log.info("event=web_refused path=%s error=%s", request.path, type(exc).__name__)
+        if request.headers.get("X-CSRF-Token"):  # the page's own fetch: JSON for the script
+            return web.json_response({"error": str(exc)}, status=409)
+        return render(request, "error.html", status=409, message=str(exc))
+
+
+def build_app(ctx: WebContext) -> web.Application:
+    app = web.Application(middlewares=[headers, guard], client_max_size=MAX_BODY)
+    app[CTX] = ctx
+    app.router.add_get("/", views_people.home)
+    app.router.add_get("/login", views_people.login_form)
+    app.router.add_post("/login", views_people.login)
+    app.router.add_post("/logout", views_people.logout)
+    app.router.add_get("/lang/{lang}", views_people.set_language)
+    app.router.add_get("/residents", views_people.residents)
+    app.router.add_post("/residents", views_people.add_resident)
+    app.router.add_post("/residents/import", views_people.import_residents)
+    app.router.add_get("/residents/{ref}", views_exam.resident)
+    app.router.add_post("/exams", views_exam.open_exam)
+    app.router.add_get("/exams/{exam_id}", views_exam.exam_page)
+    app.router.add_get("/exams/{exam_id}/panel", views_exam.exam_panel)
+    app.router.add_post("/exams/{exam_id}/record", views_exam.record)
+    app.router.add_post("/exams/{exam_id}/stop", views_exam.stop)
+    app.router.add_post("/exams/{exam_id}/close", views_exam.close)
+    app.router.add_post("/exams/{exam_id}/abandon", views_exam.abandon)
+    app.router.add_get("/stethoscopes", views_exam.stethoscopes)
+    app.router.add_get("/requests", views_exam.requests)
+    app.router.add_post("/requests/{request_id}/accept", views_exam.accept_request)
+    app.router.add_post("/requests/{request_id}/dismiss", views_exam.dismiss_request)
+    app.router.add_get("/live/{device}", live_stream)
+    app.router.add_static("/static/", HERE / "static", append_version=True)
+    return app
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context

@@ -1,0 +1,88 @@
+"""What the page's handlers share: the exam service, accounts, sessions, and the agent's view
+of its stethoscopes. Built once by `edge_agent.web.build_app`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import jinja2
+from aiohttp import web
+
+from edge_agent.config import AgentConfig, DeviceConfig
+from edge_agent.exam.service import ExamService
+from edge_agent.pipeline.stats import DeviceStats
+from edge_agent.web.accounts import Accounts
+from edge_agent.web.sessions import Session, SessionBook, Throttle
+
+
+class _StateView(Protocol):
+    @property
+    def devices(self) -> dict[str, DeviceStats]: ...
+
+
+class AgentView(Protocol):
+    """What the page needs of the running agent (edge_agent.runtime.daemon.Agent)."""
+
+    @property
+    def config(self) -> AgentConfig: ...
+
+    @property
+    def state(self) -> _StateView: ...
+
+    @property
+    def exams(self) -> ExamService: ...
+
+    @property
+    def devices(self) -> list[DeviceConfig]: ...
+
+
+@dataclass(frozen=True)
+class Stethoscope:
+    """One row of the stethoscopes screen."""
+
+    device: str
+    kind: str
+    connected: bool
+    battery_percent: int | None
+    monitoring: bool
+    holder: str | None = None
+    recording: bool = False
+
+
+@dataclass
+class WebContext:
+    exams: ExamService
+    accounts: Accounts
+    sessions: SessionBook
+    templates: jinja2.Environment
+    stethoscopes: Callable[[], list[Stethoscope]]
+    secure_cookies: bool
+    throttle: Throttle = field(default_factory=Throttle)
+    clock: Callable[[], float] = time.time
+
+
+CTX: web.AppKey[WebContext] = web.AppKey("ctx", WebContext)
+SESSION: web.RequestKey[Session | None] = web.RequestKey("session", Session)
+LANG: web.RequestKey[str] = web.RequestKey("lang", str)
+COOKIE = "stetho_session"
+LANG_COOKIE = "stetho_lang"
+
+
+def ctx_of(request: web.Request) -> WebContext:
+    return request.app[CTX]
+
+
+def session_of(request: web.Request) -> Session:
+    """The signed-in session (the auth middleware guarantees one on protected routes)."""
+    session = request[SESSION]
+    assert session is not None
+    return session
+
+
+def staff_of(request: web.Request) -> str:
+    staff = session_of(request).staff
+    assert staff is not None
+    return staff

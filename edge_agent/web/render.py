@@ -1,0 +1,40 @@
+"""Rendering the page's templates with the words, session and CSRF token every page needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from edge_agent.web.context import LANG, SESSION, ctx_of
+from edge_agent.web.i18n import translator
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_BODY = 2 * 1024 * 1024  # a residents CSV of ~20,000 lines; nothing else is near it
+
+
+def templates() -> jinja2.Environment:
+    """The page's templates, all compiled now: compiling on a first request would hold the
+    event loop for a large part of a second on a Pi (call this from a worker thread)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    return env
+
+
+def render(request: web.Request, name: str, status: int = 200, **values: Any) -> web.Response:
+    """A template with the page's common values: words, session, CSRF token, language."""
+    ctx = ctx_of(request)
+    lang = request[LANG]
+    session = request.get(SESSION)
+    body = ctx.templates.get_template(name).render(
+        t=translator(lang), lang=lang, session=session,
+        csrf=session.csrf if session else "", path=request.path, **values,
+    )  # fmt: skip
+    return web.Response(text=body, content_type="text/html", status=status)

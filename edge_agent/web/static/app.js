@@ -1,0 +1,120 @@
+// The nurse's page: live waveform (Server-Sent Events), the exam panel kept current, and
+// forms posted without a page reload. Plain JavaScript, no library, served by the Pi.
+"use strict";
+
+(function () {
+  const csrf = document.body.dataset.csrf;
+
+  document.querySelectorAll("[data-back]").forEach((a) => {
+    a.addEventListener("click", (e) => { if (history.length > 1) { e.preventDefault(); history.back(); } });
+  });
+
+  const exam = document.querySelector(".exam");
+  if (!exam) return;
+  const examId = exam.dataset.exam;
+  const picker = document.getElementById("device");
+  const panel = document.getElementById("panel");
+  let version = exam.dataset.version;
+
+  // Live waveform -----------------------------------------------------------------------
+  const canvas = document.getElementById("wave");
+  const g = canvas.getContext("2d");
+  const levelBar = document.getElementById("level-bar");
+  const contact = document.getElementById("contact");
+  const clip = document.getElementById("clip");
+  const pointsShown = 400; // 4 s at 100 min/max pairs per second
+  let trace = [];
+  let source = null;
+  window.stethoLive = { frames: 0, lastLatencyMs: null };
+
+  function draw() {
+    g.clearRect(0, 0, canvas.width, canvas.height);
+    g.strokeStyle = "#0b5";
+    g.lineWidth = 2;
+    g.beginPath();
+    const mid = canvas.height / 2;
+    const step = canvas.width / pointsShown;
+    for (let i = 0; i < trace.length; i += 2) {
+      const x = (i / 2) * step;
+      g.moveTo(x, mid - trace[i + 1] * mid);
+      g.lineTo(x, mid - trace[i] * mid);
+    }
+    g.stroke();
+  }
+
+  function listen(device) {
+    if (source) source.close();
+    trace = [];
+    if (!device) return;
+    source = new EventSource("/live/" + encodeURIComponent(device));
+    source.onmessage = (event) => {
+      const frames = JSON.parse(event.data);
+      for (const f of frames) trace.push(...f.p);
+      if (trace.length > pointsShown * 2) trace = trace.slice(trace.length - pointsShown * 2);
+      const last = frames[frames.length - 1];
+      // -60 dBFS (nothing) to 0 dBFS (full scale) across the meter.
+      levelBar.style.width = Math.max(0, Math.min(100, (last.db + 60) * 100 / 60)) + "%";
+      contact.textContent = last.contact ? contact.dataset.yes : contact.dataset.no;
+      contact.className = "pill " + (last.contact ? "ok" : "bad");
+      contact.dataset.state = last.contact ? "yes" : "no";
+      clip.hidden = !last.clip;
+      window.stethoLive.frames += frames.length;
+      window.stethoLive.lastLatencyMs = Date.now() - last.t * 1000;
+      requestAnimationFrame(draw);
+    };
+  }
+  if (picker) {
+    picker.addEventListener("change", () => listen(picker.value));
+    if (picker.value) listen(picker.value);
+  }
+
+  // Panel ---------------------------------------------------------------------------------
+  async function refresh() {
+    const inner = document.getElementById("panel-inner");
+    const recording = inner && inner.dataset.recording === "1";
+    try {
+      const r = await fetch(`/exams/${examId}/panel?since=${recording ? -1 : version}`,
+                            { credentials: "same-origin" });
+      if (r.ok) {
+        panel.innerHTML = await r.text();
+        version = r.headers.get("X-Version") || version;
+      } else if (r.status === 401) {
+        location.href = "/login";
+        return;
+      }
+    } catch (e) {
+      await new Promise((ok) => setTimeout(ok, 2000));
+    }
+    const now = document.getElementById("panel-inner");
+    setTimeout(refresh, now && now.dataset.recording === "1" ? 250 : 50);
+  }
+  setTimeout(refresh, 250);
+
+  panel.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!form.classList.contains("js-post")) return;
+    event.preventDefault();
+    const data = new FormData(form);
+    if (form.classList.contains("record") && picker) data.set("device", picker.value);
+    const r = await fetch(form.action, {
+      method: "POST", body: new URLSearchParams(data), credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf },
+    });
+    if (!r.ok) {
+      const body = await r.json().catch(() => ({ error: r.statusText }));
+      showError(body.error);
+    }
+  });
+
+  function showError(text) {
+    let box = document.getElementById("page-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.id = "page-error";
+      box.className = "alert";
+      exam.prepend(box);
+    }
+    box.textContent = text;
+    setTimeout(() => box.remove(), 8000);
+  }
+})();

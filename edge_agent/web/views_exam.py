@@ -1,0 +1,168 @@
+"""The exam screens: start, record site by site, verdicts, summary, doctor's answer; the
+stethoscopes and the doctor's requests. Handlers parse, call ExamService, render."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from edge_agent.exam.errors import ExamError, UnknownExamError
+from edge_agent.exam.model import Exam
+from edge_agent.exam.protocols import BUILT_IN, CUSTOM
+from edge_agent.exam.verdict import NURSE_ADVICE
+from edge_agent.web import render as _app
+from edge_agent.web.body import POSITIONS
+from edge_agent.web.context import ctx_of, staff_of
+
+
+def _uuid(request: web.Request, key: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info[key])
+    except ValueError as exc:
+        raise UnknownExamError(f"{request.match_info[key]!r} is not an exam id") from exc
+
+
+async def _audit(request: web.Request, action: str, subject: str) -> None:
+    ctx = ctx_of(request)
+    await asyncio.to_thread(ctx.accounts.audit, staff_of(request), action, subject)
+
+
+async def resident(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    found = await ctx.exams.resident(request.match_info["ref"])
+    exams = await asyncio.to_thread(ctx.exams.store.exams)
+    mine = [e for e in exams if e.resident == found.ref][:10]
+    await _audit(request, "view-resident", found.ref)
+    return _app.render(request, "resident.html", resident=found, exams=mine,
+                       protocols=[*BUILT_IN, CUSTOM], sites=list(POSITIONS))  # fmt: skip
+
+
+async def open_exam(request: web.Request) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    form = await request.post()
+    protocol = str(form.get("protocol", "heart-4"))
+    custom = tuple(str(v) for v in form.getall("site", [])) if protocol == CUSTOM else ()
+    reason = str(form.get("reason", ""))[:200]
+    exam = await ctx.exams.open_exam(
+        str(form.get("resident", "")), staff_of(request), reason, protocol, custom
+    )
+    await _audit(request, "open-exam", str(exam.exam_id))
+    raise web.HTTPSeeOther(f"/exams/{exam.exam_id}")
+
+
+async def _exam_values(request: web.Request, exam: Exam) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    label = (await ctx.exams.resident(exam.resident)).label
+    steths = [s for s in ctx.stethoscopes() if not s.monitoring]
+    latest = exam.recordings[-1] if exam.recordings else None
+    return {
+        "exam": exam, "label": label, "statuses": exam.statuses(), "next_site": exam.next_site(),
+        "positions": POSITIONS, "stethoscopes": steths, "latest": latest,
+        "advice": [NURSE_ADVICE.get(c, "advice.noise") for c in latest.problems] if latest else [],
+        "answers": await ctx.exams.answers(exam.exam_id), "version": ctx.exams.changes.version,
+        "progress": _progress(ctx, exam),
+    }  # fmt: skip
+
+
+def _progress(ctx: Any, exam: Exam) -> dict[str, Any] | None:
+    for slot in ctx.exams.slots.values():
+        if slot.claimed_by == exam.exam_id and slot.segmenter and slot.segmenter.busy:
+            done, wanted = slot.segmenter.progress() or (0.0, 1.0)
+            return {"device": slot.device, "done": done, "wanted": wanted,
+                    "percent": round(100 * done / wanted)}  # fmt: skip
+    return None
+
+
+async def exam_page(request: web.Request) -> web.Response:
+    exam = await ctx_of(request).exams.exam(_uuid(request, "exam_id"))
+    await _audit(request, "view-exam", str(exam.exam_id))
+    return _app.render(request, "exam.html", **await _exam_values(request, exam))
+
+
+async def exam_panel(request: web.Request) -> web.Response:
+    """The part of the exam screen that changes, for the page's script to swap in."""
+    ctx = ctx_of(request)
+    exam_id = _uuid(request, "exam_id")
+    since = int(request.query.get("since", "-1") or -1)
+    if since == ctx.exams.changes.version and not _progress(ctx, await ctx.exams.exam(exam_id)):
+        # Long poll: answer as soon as something changes, or after a while to keep alive.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ctx.exams.changes.event.wait(), timeout=15)
+    exam = await ctx.exams.exam(exam_id)
+    response = _app.render(request, "exam_panel.html", **await _exam_values(request, exam))
+    response.headers["X-Version"] = str(ctx.exams.changes.version)
+    return response
+
+
+async def record(request: web.Request) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    exam_id = _uuid(request, "exam_id")
+    form = await request.post()
+    duration = form.get("duration_s")
+    await ctx.exams.record(
+        exam_id, str(form.get("site", "")), str(form.get("device", "")), staff_of(request),
+        float(str(duration)) if duration else None,
+    )  # fmt: skip
+    await _audit(request, "record", str(exam_id))
+    return _done(request, f"/exams/{exam_id}")
+
+
+async def stop(request: web.Request) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    form = await request.post()
+    ctx.exams.stop(str(form.get("device", "")))
+    return _done(request, f"/exams/{request.match_info['exam_id']}")
+
+
+async def close(request: web.Request, abandon: bool = False) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    exam_id = _uuid(request, "exam_id")
+    await ctx.exams.close(exam_id, staff_of(request), abandon=abandon)
+    await _audit(request, "abandon-exam" if abandon else "close-exam", str(exam_id))
+    return _done(request, f"/exams/{exam_id}")
+
+
+async def abandon(request: web.Request) -> web.StreamResponse:
+    return await close(request, abandon=True)
+
+
+def _done(request: web.Request, where: str) -> web.StreamResponse:
+    if request.headers.get("X-CSRF-Token"):  # the page's script: it refreshes the panel
+        return web.json_response({"ok": True})
+    raise web.HTTPSeeOther(where)
+
+
+async def stethoscopes(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    return _app.render(request, "stethoscopes.html", stethoscopes=ctx.stethoscopes())
+
+
+async def requests(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    return _app.render(request, "requests.html", requests=list(ctx.exams.requests.values()))
+
+
+async def accept_request(request: web.Request) -> web.StreamResponse:
+    """Open an exam of the one requested site for the resident; the nurse records it there."""
+    ctx = ctx_of(request)
+    wanted = ctx.exams.requests.get(_uuid(request, "request_id"))
+    if wanted is None:
+        raise ExamError("this request was already answered")
+    reason = f"requested by {wanted.by}"
+    exam = await ctx.exams.open_exam(
+        wanted.resident, staff_of(request), reason, CUSTOM, (wanted.site,)
+    )
+    ctx.exams.requests.pop(wanted.request_id, None)
+    await _audit(request, "accept-request", str(exam.exam_id))
+    raise web.HTTPSeeOther(f"/exams/{exam.exam_id}")
+
+
+async def dismiss_request(request: web.Request) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    ctx.exams.requests.pop(_uuid(request, "request_id"), None)
+    ctx.exams.changes.bump()
+    raise web.HTTPSeeOther("/requests")

@@ -1,0 +1,131 @@
+"""Sign-in, language, and the residents screen."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from edge_agent.exam.errors import ResidentImportError
+from edge_agent.web import render as _app
+from edge_agent.web.context import COOKIE, LANG, LANG_COOKIE, SESSION, ctx_of, session_of, staff_of
+from edge_agent.web.errors import SignInError, ThrottledError
+from edge_agent.web.i18n import LANGUAGES, translator
+
+log = logging.getLogger(__name__)
+
+
+def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    ctx = ctx_of(request)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Strict",
+                        secure=ctx.secure_cookies, path="/")  # fmt: skip
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/residents")
+
+
+async def login_form(request: web.Request, message: str = "", status: int = 200) -> web.Response:
+    ctx = ctx_of(request)
+    session = request[SESSION]
+    if session is None:  # an anonymous session carries the sign-in form's CSRF token
+        session = ctx.sessions.new(ctx.clock())
+        request[SESSION] = session
+    response = _app.render(request, "login.html", status=status, message=message)
+    _set_cookie(request, response, session.token)
+    return response
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    form = await request.post()
+    staff_id = str(form.get("staff", "")).strip().lower()[:40]
+    secret = str(form.get("secret", ""))
+    peer = request.remote or "?"
+    t = translator(request[LANG])
+    now = ctx.clock()
+    try:
+        wait = max(ctx.throttle.retry_after(staff_id, now), ctx.throttle.retry_after(peer, now))
+        if wait > 0:
+            raise ThrottledError(wait)
+        staff = await asyncio.to_thread(ctx.accounts.verify, staff_id, secret)
+    except ThrottledError as exc:
+        log.warning("event=signin_throttled staff=%s peer=%s", staff_id, peer)
+        return await login_form(request, t("signin.throttled", seconds=round(exc.retry_after_s)),
+                                429)  # fmt: skip
+    except SignInError:
+        ctx.throttle.failed(staff_id, now)
+        ctx.throttle.failed(peer, now)
+        log.warning("event=signin_failed staff=%s peer=%s", staff_id, peer)
+        return await login_form(request, t("signin.failed"), 401)
+    ctx.throttle.succeeded(staff_id)
+    ctx.throttle.succeeded(peer)
+    old = request[SESSION]
+    if old is not None:
+        ctx.sessions.end(old.token)
+    session = ctx.sessions.new(now, staff.staff_id, staff.display)
+    await asyncio.to_thread(ctx.accounts.audit, staff.staff_id, "sign-in", peer)
+    log.info("event=signin staff=%s", staff.staff_id)
+    response = web.HTTPSeeOther("/residents")
+    _set_cookie(request, response, session.token)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    ctx.sessions.end(session_of(request).token)
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(COOKIE, path="/")
+    raise response
+
+
+async def set_language(request: web.Request) -> web.StreamResponse:
+    lang = request.match_info["lang"]
+    if lang not in LANGUAGES:
+        raise web.HTTPNotFound()
+    back = request.query.get("next", "/residents")
+    response = web.HTTPSeeOther(back if back.startswith("/") and "//" not in back else "/")
+    response.set_cookie(LANG_COOKIE, lang, httponly=True, samesite="Strict", path="/",
+                        max_age=365 * 24 * 3600)  # fmt: skip
+    raise response
+
+
+async def residents(request: web.Request, notice: str = "", problems: list[str] | None = None,
+                    status: int = 200) -> web.Response:  # fmt: skip
+    ctx = ctx_of(request)
+    query = request.query.get("q", "")[:80]
+    found = await ctx.exams.search_residents(query)
+    await asyncio.to_thread(ctx.accounts.audit, staff_of(request), "list-residents", "-")
+    return _app.render(request, "residents.html", status=status, residents=found, query=query,
+                       notice=notice, problems=problems or [])  # fmt: skip
+
+
+async def add_resident(request: web.Request) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    form = await request.post()
+    ref = str(form.get("ref", "")).strip()
+    await ctx.exams.add_resident(ref, str(form.get("label", "")).strip())
+    await asyncio.to_thread(ctx.accounts.audit, staff_of(request), "add-resident", ref)
+    return await residents(request, translator(request[LANG])("residents.saved"))
+
+
+async def import_residents(request: web.Request) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    form = await request.post()
+    upload = form.get("file")
+    if isinstance(upload, web.FileField):
+        raw = upload.file.read(_app.MAX_BODY + 1)
+    else:
+        raw = str(upload or "").encode()
+    t = translator(request[LANG])
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        added, updated = await ctx.exams.import_residents(text)
+    except UnicodeDecodeError:
+        return await residents(request, problems=["the file is not UTF-8 text"], status=400)
+    except ResidentImportError as exc:
+        return await residents(request, problems=exc.problems, status=400)
+    await asyncio.to_thread(ctx.accounts.audit, staff_of(request), "import-residents",
+                            f"{added}+{updated}")  # fmt: skip
+    return await residents(request, t("residents.imported", added=added, updated=updated))

@@ -1,0 +1,100 @@
+"""`stetho answer` and `stetho request`: the doctor's side of care-home exams.
+
+An answer (disposition and note) appears on the nurses' page on the exam it answers; a request
+asks the care home to record a resident at a site, and waits on the page for a nurse.
+"""
+
+from __future__ import annotations
+
+import getpass
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, cast, get_args
+
+import typer
+
+from edge_agent.exam.wire import answer_message
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.wire import messages, topics
+from stetho_common.console import fail
+from stetho_doctor.cli import (
+    BrokerOpt,
+    ByOpt,
+    CaOpt,
+    CertOpt,
+    ConfigOpt,
+    KeyOpt,
+    PasswordFileOpt,
+    SiteOpt,
+    UserOpt,
+    _choice,
+    _one_sentence,
+    _run_or_exit,
+    err,
+)
+from stetho_doctor.client import COMMAND_EXPIRY_S, publish_once
+
+DISPOSITIONS = get_args(messages.Disposition)
+
+
+@_one_sentence
+def answer(
+    exam_id: Annotated[str, typer.Argument(help="The exam's id (exam_id).")],
+    site: SiteOpt,
+    disposition: Annotated[
+        str, typer.Option("--disposition", help=f"One of: {', '.join(DISPOSITIONS)}.")
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
+    by: ByOpt = None,
+    config: ConfigOpt = None,
+    broker: BrokerOpt = None,
+    ca_file: CaOpt = None,
+    cert_file: CertOpt = None,
+    key_file: KeyOpt = None,
+    username: UserOpt = None,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Answer a care-home exam; the nurses' page shows it on the exam."""
+    try:
+        parsed = uuid.UUID(exam_id)
+    except ValueError:
+        fail(f"{exam_id!r} is not an exam id (a UUID)", "usage")
+    if disposition not in DISPOSITIONS:
+        fail(f"disposition {disposition!r}: choose one of {', '.join(DISPOSITIONS)}", "usage")
+    choice = _choice(config, broker, ca_file, cert_file, key_file, username, password_file, None)
+    chosen = cast(messages.Disposition, disposition)
+    message = answer_message(site, parsed, by or getpass.getuser(), chosen, note)
+    _run_or_exit(publish_once(choice.settings(), message))
+    err.print(f"[green]answered[/] {parsed} on {topics.exam_answers(site)}", highlight=False)
+
+
+@_one_sentence
+def request(
+    resident: Annotated[str, typer.Option("--resident", help="Opaque resident reference.")],
+    auscultation_site: Annotated[str, typer.Option("--at", help="Where to listen, e.g. mitral.")],
+    site: SiteOpt,
+    agent: Annotated[str, typer.Option("--agent", help="The care home's agent id.")] = "agent",
+    duration: Annotated[float | None, typer.Option("--duration", min=1, max=120)] = None,
+    by: ByOpt = None,
+    config: ConfigOpt = None,
+    broker: BrokerOpt = None,
+    ca_file: CaOpt = None,
+    cert_file: CertOpt = None,
+    key_file: KeyOpt = None,
+    username: UserOpt = None,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Ask a care home to record a resident at a site; a nurse accepts it on the page."""
+    command = messages.CommandMessage(
+        command_id=uuid.uuid4(), action="record_request", by=by or getpass.getuser(),
+        at=datetime.now(tz=UTC), resident=resident, auscultation_site=auscultation_site,
+        duration_s=duration,
+    )  # fmt: skip
+    message = OutboundMessage(
+        topics.command(site, agent), messages.to_json(command), qos=1,
+        content_type=messages.JSON_CONTENT_TYPE, expiry_s=COMMAND_EXPIRY_S,
+        user_properties=(("schema_version", str(messages.SCHEMA_VERSION)),),
+    )  # fmt: skip
+    choice = _choice(config, broker, ca_file, cert_file, key_file, username, password_file, None)
+    _run_or_exit(publish_once(choice.settings(), message))
+    err.print(f"[green]requested[/] {auscultation_site} for {resident}", highlight=False)

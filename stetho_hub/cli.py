@@ -1,0 +1,262 @@
+"""`stetho hub ...`: run the hub, migrate its database, show its state, manage accounts.
+
+`hub_app` is a typer app that the root `stetho` command mounts; `python -m stetho_hub`
+runs it alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import getpass
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from stetho_hub.config import HubConfig, load_config
+from stetho_hub.errors import HubConfigError, HubError
+
+if TYPE_CHECKING:
+    from stetho_hub.fhir import FhirServerSettings
+
+EXIT_CONFIG = 2
+hub_app = typer.Typer(
+    name="hub",
+    help="The hospital hub: archive recordings, send receipts, manage doctors' accounts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Doctors' and administrators' accounts.", no_args_is_help=True)
+hub_app.add_typer(user_app, name="user")
+err = Console(stderr=True)
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Hub configuration (TOML).")]
+
+
+def _load(path: Path) -> HubConfig:
+    try:
+        return load_config(path)
+    except HubConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+
+
+def _fail(exc: HubError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        stream=sys.stdout,
+        format="level=%(levelname)s logger=%(name)s %(message)s",
+    )
+
+
+@hub_app.command()
+def run(config: ConfigOption) -> None:
+    """Archive every care home's messages and send receipts, until SIGTERM or SIGINT."""
+    from edge_agent.transport.settings import broker_settings
+    from stetho_hub.console import ConsoleSettings, serve_console
+    from stetho_hub.ingest import run_hub
+    from stetho_hub.ingest.runner import open_archive
+
+    cfg = _load(config)
+    _setup_logging(cfg.log_level)
+    c = cfg.console
+    # Decisions leave on a clean session of their own: the ingest's session only stores.
+    publish = broker_settings(cfg.broker, None)
+    console = ConsoleSettings(
+        cfg.database.target(), cfg.archive.audio_dir, c.host, c.port, c.session_hours,
+        c.secure_cookies, publish,
+    )  # fmt: skip
+
+    async def runner() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            (await asyncio.to_thread(open_archive, cfg)).db.close()  # migrated before serving
+            async with asyncio.TaskGroup() as group:
+                group.create_task(run_hub(cfg))
+                if c.enabled:
+                    group.create_task(serve_console(console))
+                if cfg.fhir.base_url is not None:
+                    group.create_task(_export_fhir(cfg))
+        except asyncio.CancelledError:
+            logging.getLogger("stetho_hub").info("event=shutdown reason=signal")
+
+    try:
+        asyncio.run(runner())
+    except HubError as exc:
+        raise _fail(exc) from exc
+
+
+async def _export_fhir(cfg: HubConfig) -> None:
+    """Closed exams to the hospital's FHIR server, on a database connection of its own."""
+    from stetho_hub.fhir import FhirQueue
+    from stetho_hub.fhir.export import run_export
+    from stetho_hub.ingest.runner import open_archive
+
+    archive = await asyncio.to_thread(open_archive, cfg)
+    queue = FhirQueue(cfg.fhir.queue)
+    try:
+        await run_export(archive.db, archive.audio, queue, fhir_settings(cfg))
+    finally:
+        queue.close()
+        archive.db.close()
+
+
+def fhir_settings(cfg: HubConfig) -> FhirServerSettings:
+    from stetho_hub.fhir import FhirServerSettings
+    from stetho_hub.fhir.cli import TOKEN_ENV
+
+    f = cfg.fhir
+    assert f.base_url is not None  # only called when the export is on
+    token = (
+        f.token_file.read_text(encoding="utf-8").strip()
+        if f.token_file is not None
+        else os.environ.get(TOKEN_ENV)
+    )
+    return FhirServerSettings(f.base_url, token, f.ca_file, f.cert_file, f.key_file)
+
+
+@hub_app.command()
+def migrate(config: ConfigOption) -> None:
+    """Create or upgrade the database schema (also done by `run`); safe to repeat."""
+    from stetho_hub.storage import LATEST, open_database
+    from stetho_hub.storage import migrate as apply
+
+    cfg = _load(config)
+    try:
+        db = open_database(cfg.database.target())
+        try:
+            applied = apply(db)
+        finally:
+            db.close()
+    except HubError as exc:
+        raise _fail(exc) from exc
+    done = ", ".join(map(str, applied)) if applied else "none (already current)"
+    typer.echo(f"schema version {LATEST}; migrations applied now: {done}")
+
+
+hub_app.command("init-db", help="Same as `migrate`: create the database schema.")(migrate)
+
+
+@hub_app.command()
+def status(
+    config: ConfigOption,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Counts from the archive: recordings, receipts waiting, refusals by reason."""
+    from stetho_hub.storage import check_version, open_database, summary
+
+    cfg = _load(config)
+    try:
+        db = open_database(cfg.database.target())
+        try:
+            check_version(db)
+            counts = summary(db)
+        finally:
+            db.close()
+        if cfg.fhir.base_url is not None:
+            counts["fhir"] = _fhir_status(cfg)
+    except HubError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(counts, sort_keys=True))
+        return
+    for key, value in counts.items():
+        typer.echo(f"{key:32} {value}")
+
+
+@hub_app.command("fhir")
+def fhir(
+    exam_id: Annotated[str, typer.Argument(help="The exam's id (exam_id).")],
+    config: ConfigOption,
+    audio_base_url: Annotated[
+        str | None,
+        typer.Option("--audio-base-url", help="Where the hub serves <uuid>.flac files."),
+    ] = None,
+) -> None:
+    """Print a closed exam's FHIR R4 transaction Bundle, built from the archive and validated."""
+    from stetho_hub.fhir.cli import exam_bundle_text
+    from stetho_hub.fhir.errors import FhirError
+    from stetho_hub.fhir.from_archive import exam_from_archive
+    from stetho_hub.storage import AudioStore, check_version, open_database
+
+    cfg = _load(config)
+    try:
+        db = open_database(cfg.database.target())
+        try:
+            check_version(db)
+            exam = exam_from_archive(db, AudioStore(cfg.archive.audio_dir), exam_id, audio_base_url)
+        finally:
+            db.close()
+        typer.echo(exam_bundle_text(exam))
+    except (HubError, FhirError) as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+
+@user_app.command("add")
+def user_add(
+    config: ConfigOption,
+    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. dr-lee.")],
+    role: Annotated[str, typer.Option(help="doctor or admin.")] = "doctor",
+    site: Annotated[
+        list[str] | None, typer.Option("--site", help="A care home this doctor sees; repeat.")
+    ] = None,
+    password_file: Annotated[
+        Path | None, typer.Option(help="Read the password from this file instead of a prompt.")
+    ] = None,
+) -> None:
+    """Create an account (scrypt-hashed password); doctors see only their --site care homes."""
+    from stetho_hub.storage import check_version, open_database
+    from stetho_hub.storage.users import add_user
+
+    cfg = _load(config)
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {username}: ")
+        if getpass.getpass("again: ") != password:
+            err.print("[bold red]error:[/] the passwords differ", highlight=False)
+            raise typer.Exit(1)
+    try:
+        db = open_database(cfg.database.target())
+        try:
+            check_version(db)
+            add_user(db, username, password, role, tuple(site or ()))
+        finally:
+            db.close()
+    except HubError as exc:
+        raise _fail(exc) from exc
+    sees = "every care home" if role == "admin" else ", ".join(site or []) or "no care home yet"
+    typer.echo(f"user {username} added ({role}; sees {sees})")
+
+
+def main() -> None:
+    hub_app()
+
+
+def _fhir_status(cfg: HubConfig) -> dict[str, object]:
+    """The FHIR queue's counts and last error (nothing queued yet: an empty queue)."""
+    from stetho_hub.fhir import FhirQueue
+
+    queue = FhirQueue(cfg.fhir.queue)
+    try:
+        status = queue.status()
+    finally:
+        queue.close()
+    return {"base_url": cfg.fhir.base_url, **dataclasses.asdict(status)}

@@ -1,0 +1,200 @@
+"""The hub's configuration: a TOML file parsed into strict pydantic models.
+
+Every error names the file, the key, what was expected and what was found: the reader is
+a hospital's IT team at a terminal. Relative paths count from the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import field_validator as _field_validator
+
+from edge_agent.config import BrokerConfig
+from stetho_hub.errors import HubConfigError
+from stetho_hub.storage import DatabaseTarget
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
+    base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+    if value is not None and base is not None and not value.is_absolute():
+        return Path(base) / value
+    return value
+
+
+class HubBrokerConfig(BrokerConfig):
+    """The agent's `[broker]` table (one meaning for every key, one settings builder), plus
+    what only a subscriber that stores before it acknowledges needs."""
+
+    shared_group: Slug | None = None
+    receive_maximum: int = Field(default=100, ge=1, le=1000)
+
+
+class HubDatabaseConfig(_Strict):
+    sqlite: Path | None = None
+    postgresql: str | None = Field(default=None, min_length=1)
+
+    @_field_validator("sqlite")
+    @classmethod
+    def _relative(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return _resolve(value, info)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> HubDatabaseConfig:
+        if (self.sqlite is None) == (self.postgresql is None):
+            raise ValueError(
+                'exactly one of `sqlite = "hub.db"` or `postgresql = "postgresql://..."`'
+            )
+        return self
+
+    def target(self) -> DatabaseTarget:
+        if self.sqlite is not None:
+            return DatabaseTarget("sqlite", str(self.sqlite))
+        assert self.postgresql is not None  # by _exactly_one
+        return DatabaseTarget("postgresql", self.postgresql)
+
+
+class HubArchiveConfig(_Strict):
+    audio_dir: Path = Path("audio")
+
+    @_field_validator("audio_dir")
+    @classmethod
+    def _relative(cls, value: Path, info: ValidationInfo) -> Path:
+        resolved = _resolve(value, info)
+        assert resolved is not None
+        return resolved
+
+
+class HubConsoleConfig(_Strict):
+    """The doctor's console, served by `stetho hub run` when enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+    secure_cookies: bool = False  # set true when a TLS reverse proxy fronts the console
+
+
+class HubFhirConfig(_Strict):
+    """Sending each closed exam to the hospital's FHIR server; off while `base_url` is unset."""
+
+    base_url: str | None = Field(default=None, pattern=r"^https://")
+    token_file: Path | None = None  # a bearer token (or $STETHO_FHIR_TOKEN)
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    queue: Path = Field(default=Path("fhir-queue.sqlite3"), validate_default=True)
+
+    @_field_validator("token_file", "ca_file", "cert_file", "key_file")
+    @classmethod
+    def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        path = _resolve(value, info)
+        if path is not None and not path.is_file():
+            raise ValueError(f"an existing file (not found: {path})")
+        return path
+
+    @_field_validator("queue")
+    @classmethod
+    def _beside_the_config(cls, value: Path, info: ValidationInfo) -> Path:
+        resolved = _resolve(value, info)
+        assert resolved is not None  # a Path in, a Path out
+        return resolved
+
+
+class HubConfig(_Strict):
+    hub_id: Slug = "hub"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    broker: HubBrokerConfig = HubBrokerConfig()
+    database: HubDatabaseConfig
+    archive: HubArchiveConfig = HubArchiveConfig()
+    console: HubConsoleConfig = HubConsoleConfig()
+    fhir: HubFhirConfig = Field(default_factory=HubFhirConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _archive_beside_the_config(cls, data: Any) -> Any:
+        # Validated from {} rather than a default instance, so that the default audio
+        # folder, too, counts from the config file's folder.
+        if isinstance(data, dict):
+            # Likewise the FHIR queue's default file.
+            defaults = {"archive": {"audio_dir": "audio"}, "fhir": {}}
+            return {**{k: v for k, v in defaults.items() if k not in data}, **data}
+        return data
+
+    @property
+    def client_id(self) -> str:
+        return self.broker.client_id or f"stetho-hub-{self.hub_id}"
+
+    def mqtt_password(self) -> str | None:
+        """By the agent's precedence: environment, then `password_file`, then `password`."""
+        return self.broker.secret(os.environ)
+
+
+def _describe(error: Any) -> str:
+    loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key (misspelt?); found {error.get('input')!r}"
+    if kind == "missing":
+        return f"{loc}: required key is missing"
+    expected = error["msg"].removeprefix("Value error, ")
+    found = error.get("input")
+    if isinstance(found, dict):  # a whole table: its keys say enough
+        return f"{loc}: expected {expected}; found keys {sorted(found)}"
+    return f"{loc}: expected {expected}; found {found!r}"
+
+
+def _has_password(conninfo: str) -> bool:
+    if "://" in conninfo:
+        return urlsplit(conninfo).password is not None
+    return "password=" in conninfo.replace(" ", "")
+
+
+def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None) -> HubConfig:
+    try:
+        return HubConfig.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise HubConfigError(source, [_describe(e) for e in exc.errors()]) from exc
+
+
+def load_config(path: Path) -> HubConfig:
+    """Read and validate `path`; raise HubConfigError naming the file and each bad key."""
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise HubConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise HubConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
+    config = parse_config(data, str(path), path.parent)
+    for key, secret in (
+        ("broker.password_file", config.broker.password_file),
+        ("broker.key_file", config.broker.key_file),
+        ("fhir.token_file", config.fhir.token_file),
+        ("fhir.key_file", config.fhir.key_file),
+    ):
+        if secret is not None and stat.S_IMODE(secret.stat().st_mode) & 0o077:
+            raise HubConfigError(
+                str(path),
+                [f"{key}: {secret} holds a secret but is readable by others; chmod 600 it"],
+            )
+    if config.database.postgresql is not None and _has_password(config.database.postgresql):
+        raise HubConfigError(
+            str(path),
+            [
+                "database.postgresql: expected a connection string without a password "
+                "(use ~/.pgpass or PGPASSFILE); found one with a password"
+            ],
+        )
+    return config

@@ -1,0 +1,5 @@
+"""The doctor's console: server-rendered pages over the archive (aiohttp, no build step)."""
+
+from stetho_hub.console.app import ConsoleSettings, make_app, serve_console
+
+__all__ = ["ConsoleSettings", "make_app", "serve_console"]

@@ -1,0 +1,349 @@
+"""The console's HTTP shell (aiohttp): routes, sessions, CSRF, audit; reads through storage.views.
+
+Handlers parse and check the request, call the storage functions in the console's own
+storage thread (never on the loop), and render `pages`. Every page with health data checks
+the reader's care homes in SQL and writes an audit record; every state change is a POST
+carrying the session's CSRF token; cookies are HttpOnly and SameSite=Strict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+from aiohttp import web
+
+from edge_agent.errors import AgentError
+from edge_agent.transport.mqtt import MqttSettings
+from stetho_doctor.client import DoctorToolError, publish_once
+from stetho_hub.console import pages
+from stetho_hub.console.decisions import DecisionError, decision_messages
+from stetho_hub.console.picture import PlotUnavailableError
+from stetho_hub.console.picture import render as render_picture
+from stetho_hub.console.sessions import Session, SessionBook, Throttle, csrf_ok
+from stetho_hub.storage import AudioStore, Database, DatabaseTarget, open_database, views
+from stetho_hub.storage.users import check_sign_in
+
+log = logging.getLogger(__name__)
+COOKIE = "stetho_hub_session"
+SSE_POLL_S = 1.0
+_T = TypeVar("_T")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; media-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    database: DatabaseTarget
+    audio_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    session_hours: float = 8.0
+    secure_cookies: bool = False  # True behind TLS: the cookie never travels in clear
+    publish: MqttSettings | None = None  # the broker the doctors' decisions go back through
+
+
+class Console:
+    def __init__(self, settings: ConsoleSettings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.audio = AudioStore(settings.audio_dir)
+        self.sessions = SessionBook(settings.session_hours * 3600)
+        self.throttle = Throttle()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-db")
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.db.close()
+
+    def session(self, request: web.Request) -> Session | None:
+        return self.sessions.get(request.cookies.get(COOKIE), time.time())
+
+    def set_cookie(self, response: web.StreamResponse, session: Session) -> None:
+        response.set_cookie(
+            COOKIE, session.token, httponly=True, samesite="Strict",
+            secure=self.settings.secure_cookies, path="/",
+        )  # fmt: skip
+
+    async def audit(
+        self, request: web.Request, user: str, action: str, site: str | None, target: str | None
+    ) -> None:
+        client = request.remote or ""
+        await self.run(views.audit, self.db, user, action, site, target, client)
+
+
+KEY: web.AppKey[Console] = web.AppKey("console", Console)
+SESSION: web.RequestKey[Session] = web.RequestKey("session", Session)
+
+
+def _user(session: Session) -> str:
+    return session.username or ""  # `signed_in` has checked it is set
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, content_type="text/html", status=status)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def signed_in(handler: Handler) -> Handler:
+    """The page needs a signed-in user; otherwise go to the sign-in page."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        session = request.app[KEY].session(request)
+        if session is None or session.username is None:
+            raise web.HTTPSeeOther("/signin")
+        request[SESSION] = session
+        return await handler(request)
+
+    return wrapper
+
+
+async def signin_form(request: web.Request) -> web.StreamResponse:
+    console = request.app[KEY]
+    session = console.session(request) or console.sessions.new(time.time())
+    response = _html(pages.signin(session.csrf))
+    console.set_cookie(response, session)
+    return response
+
+
+async def signin(request: web.Request) -> web.StreamResponse:
+    console = request.app[KEY]
+    form = await request.post()
+    old = console.session(request)
+    if not csrf_ok(old, str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text="The form expired: reload the sign-in page.")
+    assert old is not None
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    now = time.time()
+    wait = console.throttle.retry_after(username, now)
+    if wait > 0:
+        return _html(pages.signin(old.csrf, f"Too many attempts: wait {wait:.0f} s."), 429)
+    found = await console.run(check_sign_in, console.db, username, password)
+    if found is None:
+        console.throttle.failed(username, now)
+        await console.audit(request, username[:80], "signin_failed", None, None)
+        return _html(pages.signin(old.csrf, "Wrong user or password."), 401)
+    role, sites = found
+    console.throttle.succeeded(username)
+    console.sessions.end(old.token)
+    session = console.sessions.new(now, username, role, None if role == "admin" else sites)
+    await console.audit(request, username, "signin", None, None)
+    response = web.HTTPSeeOther("/")
+    console.set_cookie(response, session)
+    raise response
+
+
+@signed_in
+async def signout(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    form = await request.post()
+    if not csrf_ok(session, str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+    console.sessions.end(session.token)
+    await console.audit(request, _user(session), "signout", None, None)
+    raise web.HTTPSeeOther("/signin")
+
+
+@signed_in
+async def inbox(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    rows = await console.run(views.inbox, console.db, session.sites)
+    await console.audit(request, _user(session), "view_inbox", None, None)
+    return _html(pages.inbox(rows, _user(session), session.csrf))
+
+
+async def _visible(request: web.Request) -> views.RecordingView:
+    console, session = request.app[KEY], request[SESSION]
+    try:
+        rid = str(UUID(request.match_info["recording_id"]))
+    except ValueError:
+        raise web.HTTPNotFound(text="No such recording.") from None
+    view = await console.run(views.recording, console.db, rid, session.sites)
+    if view is None:  # unknown, or another care home's: the same answer for both
+        raise web.HTTPNotFound(text="No such recording, or not yours to see.")
+    return view
+
+
+@signed_in
+async def recording(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    view = await _visible(request)
+    earlier = await console.run(views.same_resident, console.db, view)
+    await console.audit(request, _user(session), "view_recording", view.site, view.recording_id)
+    decided = request.query.get("decided") == "1"
+    return _html(pages.recording(view, earlier, _user(session), session.csrf, decided))
+
+
+@signed_in
+async def decide(request: web.Request) -> web.StreamResponse:
+    """A doctor's decision: back to the care home as the exam's answer and alert acks."""
+    console, session = request.app[KEY], request[SESSION]
+    form = await request.post()
+    if not csrf_ok(session, str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+    view = await _visible(request)
+    if console.settings.publish is None:
+        raise web.HTTPServiceUnavailable(text="This console has no broker to send decisions.")
+    alerts = await console.run(views.alert_ids, console.db, view.recording_id)
+    exam_id = view.metadata.get("exam_id")
+    try:
+        outgoing = decision_messages(
+            view.site, str(exam_id) if exam_id else None, alerts, _user(session),
+            str(form.get("disposition", "")), str(form.get("note", "")), datetime.now(UTC),
+        )  # fmt: skip
+    except DecisionError as exc:
+        raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
+    try:
+        for message in outgoing:
+            await publish_once(console.settings.publish, message)
+    except (AgentError, DoctorToolError) as exc:
+        log.warning("event=decision_not_sent recording=%s error=%r", view.recording_id, str(exc))
+        raise web.HTTPServiceUnavailable(
+            text="The broker did not take the decision: retry."
+        ) from exc
+    await console.audit(request, _user(session), "decide", view.site, view.recording_id)
+    raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?decided=1")
+
+
+@signed_in
+async def homes(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    rows = await console.run(views.homes, console.db, session.sites)
+    await console.audit(request, _user(session), "view_homes", None, None)
+    return _html(pages.homes(rows, _user(session), session.csrf))
+
+
+@signed_in
+async def audio(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    view = await _visible(request)
+    if view.audio_sha256 is None:
+        raise web.HTTPNotFound(text="The audio has not arrived yet.")
+    data = await console.run(console.audio.read, view.audio_sha256)
+    await console.audit(request, _user(session), "listen", view.site, view.recording_id)
+    return web.Response(body=data, content_type="audio/flac")
+
+
+@signed_in
+async def picture(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    view = await _visible(request)
+    if view.audio_sha256 is None:
+        raise web.HTTPNotFound(text="The audio has not arrived yet.")
+    data = await console.run(console.audio.read, view.audio_sha256)
+    try:  # CPU work on the default executor: the console's database thread stays free
+        png = await asyncio.to_thread(render_picture, data, view.metadata)
+    except PlotUnavailableError as exc:
+        raise web.HTTPServiceUnavailable(text=str(exc)) from exc
+    if png is None:
+        raise web.HTTPNotFound(text="This recording has no analysis to draw.")
+    await console.audit(request, _user(session), "view_picture", view.site, view.recording_id)
+    return web.Response(body=png, content_type="image/png")
+
+
+@signed_in
+async def audit_export(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    if session.role != "admin":
+        raise web.HTTPForbidden(text="Administrators only.")
+    rows = await console.run(views.audit_entries, console.db)
+    await console.audit(request, _user(session), "export_audit", None, None)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["at", "user", "action", "care_home", "target", "client"])
+    writer.writerows(rows)
+    return web.Response(
+        text=out.getvalue(), content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+    )  # fmt: skip
+
+
+@signed_in
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: `alert` whenever a new alert for the reader's care homes arrives."""
+    console, session = request.app[KEY], request[SESSION]
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    last = await console.run(views.newest_alert_at, console.db, session.sites)
+    while console.sessions.get(session.token, time.time()) is not None:
+        await asyncio.sleep(SSE_POLL_S)
+        newest = await console.run(views.newest_alert_at, console.db, session.sites)
+        if newest != last:
+            last = newest
+            await response.write(b"event: alert\ndata: new\n\n")
+        else:
+            await response.write(b": keep-alive\n\n")
+    return response
+
+
+async def static_css(request: web.Request) -> web.StreamResponse:
+    return web.Response(text=pages.STYLE, content_type="text/css")
+
+
+async def static_js(request: web.Request) -> web.StreamResponse:
+    return web.Response(text=pages.SCRIPT, content_type="text/javascript")
+
+
+def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
+    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    console = Console(settings, db)
+    app[KEY] = console
+    app.router.add_get("/signin", signin_form)
+    app.router.add_post("/signin", signin)
+    app.router.add_post("/signout", signout)
+    app.router.add_get("/", inbox)
+    app.router.add_get("/events", events)
+    app.router.add_get("/homes", homes)
+    app.router.add_get("/recordings/{recording_id}", recording)
+    app.router.add_post("/recordings/{recording_id}/decision", decide)
+    app.router.add_get("/recordings/{recording_id}/audio", audio)
+    app.router.add_get("/recordings/{recording_id}/picture.png", picture)
+    app.router.add_get("/audit.csv", audit_export)
+    app.router.add_get("/static/console.css", static_css)
+    app.router.add_get("/static/console.js", static_js)
+
+    async def close(_app: web.Application) -> None:
+        console.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+async def serve_console(settings: ConsoleSettings) -> None:
+    """Serve until cancelled."""
+    db = await asyncio.to_thread(open_database, settings.database)
+    runner = web.AppRunner(make_app(settings, db), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    log.info("event=console_listening url=http://%s:%d/", settings.host, settings.port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,203 @@
+"""The console's HTML: plain functions from data to markup; every value is escaped here."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from stetho_hub.console.decisions import LABELS
+from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
+header{background:#12355b;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}
+header form{margin-left:auto} main{padding:1rem;max-width:70rem}
+table{border-collapse:collapse;width:100%;background:#fff}
+td,th{padding:.4rem .6rem;border-bottom:1px solid #dde;text-align:left;vertical-align:top}
+.urgent{color:#b00020;font-weight:700} .review{color:#8a5a00;font-weight:700}
+.card{background:#fff;padding:1rem;margin-bottom:1rem;border:1px solid #dde}
+.error{color:#b00020} button{padding:.4rem .9rem}
+"""
+
+
+def _page(title: str, body: str, user: str | None = None, csrf: str = "") -> str:
+    signout = ""
+    if user:
+        signout = (
+            f'<span>{escape(user)}</span><form method="post" action="/signout">'
+            f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+            '<button type="submit">Sign out</button></form>'
+        )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)} · stetho hub</title>"
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<link rel="stylesheet" href="/static/console.css"></head><body>'
+        f'<header><strong>stetho hub</strong><a href="/" style="color:#fff">Inbox</a>'
+        '<a href="/homes" style="color:#fff">Care homes</a>'
+        f"{signout}</header><main>{body}</main>"
+        '<script src="/static/console.js"></script></body></html>'
+    )
+
+
+def signin(csrf: str, error: str = "") -> str:
+    message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return _page(
+        "Sign in",
+        f'<div class="card"><h1>Sign in</h1>{message}<form method="post" action="/signin">'
+        f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+        '<p><label>User <input name="username" id="username" autocomplete="username" required>'
+        '</label></p><p><label>Password <input type="password" name="password" id="password"'
+        ' autocomplete="current-password" required></label></p>'
+        '<button type="submit" id="signin">Sign in</button></form></div>',
+    )
+
+
+def inbox(rows: list[InboxRow], user: str, csrf: str) -> str:
+    lines = "".join(
+        f'<tr><td class="{escape(r.level)}">{escape(r.level)}</td><td>{escape(r.site)}</td>'
+        f"<td>{escape(r.recorded_at[:19].replace('T', ' '))} UTC</td>"
+        f"<td>{escape(r.resident)}</td><td>{escape(r.auscultation_site)}</td>"
+        f"<td>{'<br>'.join(escape(x) for x in r.reasons)}</td>"
+        f'<td><a class="open" href="/recordings/{escape(r.recording_id)}">open</a>'
+        f"{'' if r.archived else ' (audio pending)'}</td></tr>"
+        for r in rows
+    )
+    empty = "" if rows else '<p id="empty">No alerts for your care homes.</p>'
+    return _page(
+        "Inbox",
+        "<h1>Alerts</h1><p>Most urgent first, then newest; updated live.</p>"
+        '<table id="inbox" data-live="1"><thead><tr><th>Level</th><th>Care home</th>'
+        "<th>Recorded</th><th>Resident</th><th>Site</th><th>Why</th><th></th></tr></thead>"
+        f"<tbody>{lines}</tbody></table>{empty}",
+        user,
+        csrf,
+    )
+
+
+def _findings(analysis: dict[str, Any] | None, error: str | None) -> str:
+    if analysis is None:
+        return f"<p>No analysis: {escape(error or 'not available')}</p>"
+    triage = analysis.get("triage", {})
+    flags = "".join(
+        f"<li><strong>{escape(str(f.get('code')))}</strong>: {escape(str(f.get('reason')))}"
+        f" (value {escape(str(f.get('value')))}, threshold {escape(str(f.get('threshold')))})"
+        "</li>"
+        for f in triage.get("flags", [])
+    )
+    heart = analysis.get("heart") or {}
+    lung = analysis.get("lung") or {}
+    rates = []
+    if heart.get("rate_bpm") is not None:
+        rates.append(f"heart rate {heart['rate_bpm']:.0f}/min")
+    if lung.get("respiratory_rate_bpm") is not None:
+        rates.append(f"breathing rate {lung['respiratory_rate_bpm']:.0f}/min")
+    return (
+        f'<p>Triage: <strong id="level">{escape(str(triage.get("level")))}</strong>'
+        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p><ul>{flags}</ul>"
+    )
+
+
+def _earlier(rows: list[EarlierRow]) -> str:
+    if not rows:
+        return "<p>No other recording of this resident.</p>"
+    items = "".join(
+        f'<li><a href="/recordings/{escape(r.recording_id)}">'
+        f"{escape(r.started_at[:19].replace('T', ' '))}</a> {escape(r.auscultation_site)}"
+        f" · {escape(r.triage_level or 'not analysed')}</li>"
+        for r in rows
+    )
+    return f'<ul id="earlier">{items}</ul>'
+
+
+def _decision_form(view: RecordingView, csrf: str, decided: bool) -> str:
+    options = "".join(
+        f'<option value="{escape(value)}">{escape(label)}</option>'
+        for value, label in LABELS.items()
+    )
+    sent = '<p id="decided" class="ok">Decision sent to the care home.</p>' if decided else ""
+    return (
+        f'<div class="card"><h2>Decision</h2>{sent}'
+        f'<form method="post" action="/recordings/{escape(view.recording_id)}/decision">'
+        f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+        f'<p><label>Decision <select name="disposition" id="disposition" required>'
+        f'<option value="">choose</option>{options}</select></label></p>'
+        '<p><label>Note for the nurse (no names) <textarea name="note" id="note" maxlength="1000"'
+        ' rows="3"></textarea></label></p>'
+        '<button type="submit" id="send-decision">Send to the care home</button></form></div>'
+    )
+
+
+def recording(
+    view: RecordingView, earlier: list[EarlierRow], user: str, csrf: str, decided: bool = False
+) -> str:
+    m = view.metadata
+    seconds = int(m.get("n_samples", 0)) / max(1, int(m.get("sample_rate_hz", 1)))
+    audio = (
+        f'<audio id="player" controls preload="metadata" src="/recordings/'
+        f'{escape(view.recording_id)}/audio"></audio>'
+        if view.audio_sha256
+        else "<p>The audio has not arrived yet.</p>"
+    )
+    head = (
+        f"<h1>{escape(str(m.get('auscultation_site')))} · {escape(str(m.get('kind')))}</h1>"
+        f"<p>Care home {escape(view.site)}, resident {escape(str(m.get('resident')))}, "
+        f"recorded {escape(str(m.get('started_at')))}{', partial' if m.get('partial') else ''}</p>"
+    )
+    findings = _findings(m.get("analysis"), m.get("analysis_error"))
+    if view.audio_sha256 and m.get("analysis") is not None:
+        findings += (
+            f'<img id="picture" alt="waveform with the sounds found, spectrogram, reasons"'
+            f' style="max-width:100%" src="/recordings/{escape(view.recording_id)}/picture.png">'
+        )
+    return _page(
+        "Recording",
+        f'<div class="card">{head}{audio}<p id="duration" data-seconds="{seconds:.3f}">'
+        f"Length {seconds:.1f} s</p></div>"
+        f'<div class="card"><h2>Findings</h2>{findings}'
+        "<p><em>Decision support, not a diagnosis.</em></p></div>"
+        + _decision_form(view, csrf, decided)
+        + f'<div class="card"><h2>Same resident, other recordings</h2>{_earlier(earlier)}</div>',
+        user,
+        csrf,
+    )
+
+
+def _source(source: str, state: str, at: str | None, detail: dict[str, Any]) -> str:
+    extra = []
+    for key in ("battery_pct", "battery", "outbox_backlog", "backlog", "alarm"):
+        if key in detail:
+            extra.append(f"{key.replace('_', ' ')} {detail[key]}")
+    receipts = detail.get("receipts")
+    if isinstance(receipts, dict) and "awaiting" in receipts:
+        extra.append(f"waiting for a receipt {receipts['awaiting']}")
+    when = f" since {escape(at[:19].replace('T', ' '))}" if at else ""
+    details = f" ({escape(', '.join(str(x) for x in extra))})" if extra else ""
+    label = f'<span class="{escape(state)}">{escape(source)}: {escape(state)}</span>'
+    return f"<li>{label}{when}{details}</li>"
+
+
+def homes(rows: list[HomeRow], user: str, csrf: str) -> str:
+    cards = "".join(
+        f'<div class="card home"><h2>{escape(h.site)}</h2><ul>'
+        + "".join(_source(*s) for s in h.sources)
+        + f"</ul><p>{h.archived} recordings archived; {h.waiting_for_audio} waiting for their"
+        f" audio; newest {escape((h.newest_recording or 'none')[:19].replace('T', ' '))}</p></div>"
+        for h in rows
+    )
+    return _page("Care homes", f"<h1>Care homes</h1>{cards or '<p>None yet.</p>'}", user, csrf)
+
+
+def not_found(user: str | None, csrf: str) -> str:
+    return _page("Not found", "<h1>Not found</h1><p>No such page, or not yours to see.</p>",
+                 user, csrf)  # fmt: skip
+
+
+SCRIPT = """
+(function () {
+  var table = document.getElementById("inbox");
+  if (!table || !window.EventSource) return;
+  var events = new EventSource("/events");
+  events.addEventListener("alert", function () { window.location.reload(); });
+})();
+"""

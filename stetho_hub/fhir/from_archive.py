@@ -1,0 +1,62 @@
+"""Exam records from the hub's archive: the exam's latest message, its recordings, their FLAC.
+
+The archive keeps each message exactly as the care home sent it, so the FHIR export reads the
+same wire models as everything else; the FLAC is read back from the audio store for its size
+and SHA-1 (what FHIR's Attachment wants).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from edge_agent.wire import messages
+from stetho_hub.fhir.errors import InvalidInputError
+from stetho_hub.fhir.from_saved import recording_record, software
+from stetho_hub.fhir.records import ExamRecord
+from stetho_hub.storage import AudioStore
+from stetho_hub.storage.database import Database
+
+__all__ = ["exam_from_archive"]
+
+
+def exam_from_archive(
+    db: Database, audio: AudioStore, exam_id: str, audio_base_url: str | None = None
+) -> ExamRecord:
+    """The exam `exam_id` as the hub archived it; InvalidInputError saying what is missing."""
+    with db.transaction() as tx:
+        row = tx.one("SELECT payload FROM exams WHERE exam_id = ?", (exam_id,))
+        if row is None:
+            raise InvalidInputError(f"no exam {exam_id} in the archive")
+        rows = tx.all(
+            "SELECT r.payload, a.audio_sha256 FROM recordings r"
+            " LEFT JOIN archived a ON a.recording_id = r.recording_id"
+            " WHERE r.exam_id = ? ORDER BY r.started_at",
+            (exam_id,),
+        )
+    try:
+        exam = messages.ExamMessage.model_validate_json(row[0])
+        recordings = [messages.RecordingMessage.model_validate_json(r[0]) for r in rows]
+    except ValidationError as exc:
+        raise InvalidInputError(f"exam {exam_id}: an archived message no longer validates") from exc
+    if exam.closed_at is None:
+        raise InvalidInputError(f"exam {exam_id} is not closed yet ({exam.state})")
+    base = audio_base_url.rstrip("/") if audio_base_url else None
+    records = []
+    for message, (_, audio_sha256) in zip(recordings, rows, strict=True):
+        # A recording whose audio never arrived is still reported, with what is missing.
+        flac = audio.read(audio_sha256) if audio_sha256 else None
+        url = f"{base}/{message.recording_id}.flac" if base else None
+        records.append(recording_record(message, flac, url))
+    return ExamRecord(
+        exam_id=UUID(str(exam.exam_id)),
+        site=exam.site,
+        agent=exam.agent,
+        resident=exam.resident,
+        protocol=exam.protocol,
+        started_at=exam.opened_at,
+        closed_at=exam.closed_at,
+        recordings=tuple(records),
+        software=software(),
+    )

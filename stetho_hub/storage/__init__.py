@@ -1,0 +1,24 @@
+"""The hub's storage layer: database (SQLite or PostgreSQL), migrations, audio files, archive."""
+
+from stetho_hub.storage.archive import Archive, ArchivedRecording, StoreOutcome, iso
+from stetho_hub.storage.audio_store import AudioStore, sha256_hex
+from stetho_hub.storage.database import Database, DatabaseTarget, open_database
+from stetho_hub.storage.migrations import LATEST, check_version, current_version, migrate
+from stetho_hub.storage.summary import summary
+
+__all__ = [
+    "LATEST",
+    "Archive",
+    "ArchivedRecording",
+    "AudioStore",
+    "Database",
+    "DatabaseTarget",
+    "StoreOutcome",
+    "check_version",
+    "current_version",
+    "iso",
+    "migrate",
+    "open_database",
+    "sha256_hex",
+    "summary",
+]

@@ -1,0 +1,85 @@
+"""Local accounts for the doctor's console: scrypt-hashed passwords, a role, assigned sites."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Literal, get_args
+
+from stetho_hub.errors import UserError
+from stetho_hub.storage.database import Database
+
+Role = Literal["doctor", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+MIN_PASSWORD_CHARS = 12
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_SITE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# scrypt cost: n=2**15, r=8 takes ~32 MiB and ~0.1 s per check: slows guessing, not sign-in.
+# (RFC 7914 §2; OWASP's password storage cheat sheet suggests n=2**17 with r=8 at minimum
+# for new systems today, so `n` is stored with each hash and can be raised later.)
+_N, _R, _P = 2**15, 8, 1
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, maxmem=64 * 1024 * 1024
+    )
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        candidate = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=bytes.fromhex(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=128 * 1024 * 1024,
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def add_user(
+    db: Database, username: str, password: str, role: str, sites: tuple[str, ...] = ()
+) -> None:
+    """Create an account; a doctor sees only `sites`, an admin sees every site."""
+    if not _USERNAME.match(username):
+        raise UserError(f"username {username!r}: expected lowercase letters, digits, . _ -")
+    if role not in ROLES:
+        raise UserError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UserError(f"password: expected at least {MIN_PASSWORD_CHARS} characters")
+    bad = [s for s in sites if not _SITE.match(s)]
+    if bad:
+        raise UserError(f"site {bad[0]!r}: expected a care home's slug")
+    hashed = hash_password(password)
+    now = datetime.now(UTC).isoformat(timespec="microseconds")
+    with db.transaction() as tx:
+        if tx.one("SELECT 1 FROM users WHERE username = ?", (username,)) is not None:
+            raise UserError(f"user {username!r} already exists")
+        tx.execute(
+            "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+            (username, hashed, role, now),
+        )
+        for site in sites:
+            tx.execute("INSERT INTO assignments (username, site) VALUES (?, ?)", (username, site))
+
+
+def check_sign_in(db: Database, username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
+    """The role and assigned sites when the password is right, else None."""
+    with db.transaction() as tx:
+        row = tx.one("SELECT password_hash, role FROM users WHERE username = ?", (username,))
+        sites = tx.all("SELECT site FROM assignments WHERE username = ? ORDER BY site", (username,))
+    if row is None or not verify_password(password, str(row[0])):
+        return None
+    return str(row[1]), tuple(str(s[0]) for s in sites)

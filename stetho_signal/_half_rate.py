@@ -1,0 +1,91 @@
+"""Half-rate guard: a chain of evenly spaced sounds read as S1, S2, S1, S2 at half the rate.
+
+When S2 is faint (a soft S2 under a systolic murmur, a site where S1 dominates) the sounds
+heard are the S1s alone, evenly spaced. Labelled alternately S1 and S2 they make a cycle of
+twice the true period whose "systole" equals its "diastole": a fast heart read as a normal one,
+the most dangerous error (issue 17: a child at 130/min read as 65/min). Physiology tells the
+two readings apart: at the slow rate such a "systole" is far longer than the electromechanical
+systole of that rate (Weissler), while at twice the rate the same sounds make a regular beat.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+from stetho_signal.envelope import MAX_RATE_BPM, CycleEstimate, expected_systole_s
+from stetho_signal.segmentation import HeartSounds
+
+__all__ = ["guard_half_rate"]
+
+# |systole - diastole| over the cycle, at most: sounds evenly spaced. A real cycle under
+# 110/min has its diastole longer than its systole by a quarter of the cycle or more.
+_EVEN_SPACING = 0.1
+# The chain's systole over Weissler's expected systole for its period, at least. Correct reads
+# of all shared CirCor recordings stay at 0.83-1.06 (the regression's spread is a few tens of
+# ms); their half-rate reads stood at 1.32-1.74, a synthetic 150/min one at 1.18. Above about
+# 170/min the half-rate chain's systole is within 10 % of a normal one: not caught here.
+_LONG_SYSTOLE = 1.15
+_S2_WINDOW = (0.5, 1.5)  # S2 sought this far after S1, in expected systoles
+_S2_OVER_MEDIAN = 2.0
+
+
+def guard_half_rate(
+    env: NDArray[np.float64],
+    fs_hz: float,
+    sounds: HeartSounds,
+    cycle: CycleEstimate,
+) -> tuple[HeartSounds, CycleEstimate]:
+    """The sounds and cycle at twice the rate when the chain looks like a half-rate read.
+
+    At twice the rate every sound of the chain is an S1; an S2 is then sought in each systole
+    where Weissler puts it (half to one and a half times the expected systole, and before the
+    middle of the beat): the envelope's highest peak there, when it rises over twice the
+    envelope's median (the segmentation's own noise-peak level). No S2 found means no S2
+    claimed: the rate stands on the evenly spaced S1s.
+    """
+    spacing = _spacing(sounds)
+    if spacing is None:
+        return sounds, cycle
+    systole, diastole = spacing
+    period = systole + diastole
+    half = period / 2.0
+    evenly = abs(systole - diastole) <= _EVEN_SPACING * period
+    too_long = systole >= _LONG_SYSTOLE * expected_systole_s(period)
+    if not (evenly and too_long) or 60.0 / half > MAX_RATE_BPM:
+        return sounds, cycle
+    s1 = np.sort(np.concatenate([sounds.s1_s, sounds.s2_s]))
+    s2 = _s2_between(env, fs_hz, s1, expected_systole_s(half), half)
+    faster = CycleEstimate(half, expected_systole_s(half), cycle.periodicity)
+    return HeartSounds(s1_s=s1, s2_s=s2), faster
+
+
+def _s2_between(
+    env: NDArray[np.float64], fs_hz: float, s1: NDArray[np.float64], systole: float, half: float
+) -> NDArray[np.float64]:
+    """The S2 found after each S1 (see :func:`guard_half_rate`), seconds, sorted."""
+    level = _S2_OVER_MEDIAN * float(np.median(env))
+    found = []
+    for t in s1.tolist():
+        lo = round((t + _S2_WINDOW[0] * systole) * fs_hz)
+        hi = min(round((t + min(_S2_WINDOW[1] * systole, 0.5 * half)) * fs_hz), env.size)
+        if hi - lo < 3:
+            continue
+        peaks, _ = signal.find_peaks(env[lo:hi], height=level)
+        if peaks.size:
+            best = lo + int(peaks[np.argmax(env[lo + peaks])])
+            found.append(best / fs_hz)
+    return np.asarray(found, dtype=np.float64)
+
+
+def _spacing(sounds: HeartSounds) -> tuple[float, float] | None:
+    """Median S1-S2 and S2-S1 intervals of the chain, seconds (None under two of each)."""
+    s1, s2 = sounds.s1_s, sounds.s2_s
+    after = np.searchsorted(s2, s1, side="right")
+    systoles = s2[after[after < s2.size]] - s1[after < s2.size]
+    nxt = np.searchsorted(s1, s2, side="right")
+    diastoles = s1[nxt[nxt < s1.size]] - s2[nxt < s1.size]
+    if systoles.size < 2 or diastoles.size < 2:
+        return None
+    return float(np.median(systoles)), float(np.median(diastoles))

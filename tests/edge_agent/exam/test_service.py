@@ -1,0 +1,144 @@
+"""The exam service with a real store, the real analysis and a collecting outbox: the rules the
+page, the CLI, the button and the doctor's request all share."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from edge_agent.exam import (
+    DeviceBusyError,
+    DeviceUnavailableError,
+    ExamState,
+    ExamStateError,
+    ExamStore,
+    Resident,
+    UnknownResidentError,
+)
+from edge_agent.exam.service import ExamService
+from edge_agent.pipeline.recordings import process_capture
+from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.wire import messages
+from firmware_bridge.sources import DeviceEvent, EventKind
+from stetho_signal import TriageThresholds
+from stetho_sim.synth import synthesize
+
+RATE = 4000
+
+
+class Harness:
+    def __init__(self, tmp: Path) -> None:
+        self.sent: list[OutboundMessage] = []
+        store = ExamStore(tmp / "exams" / "exams.sqlite3")
+        store.add_residents([Resident("res-1", "Room 1")])
+        self.service = ExamService(store, "home", "pi", ["steth-1", "steth-2"], self._put, 4.0)
+
+    async def _put(self, out: list[OutboundMessage]) -> None:
+        self.sent.extend(out)
+
+    def exams_sent(self) -> list[dict[str, object]]:
+        return [json.loads(m.payload) for m in self.sent if m.topic == "stetho/v1/home/exams"]
+
+    async def play(self, device: str, scenario: str, seconds: float) -> None:
+        """Feed the attached segmenter; accept what it completes as the daemon would."""
+        slot = self.service.slots[device]
+        assert slot.segmenter is not None
+        audio = synthesize(scenario, seconds, RATE, seed=2).samples
+        for start in range(0, len(audio), RATE // 10):
+            for capture in slot.segmenter.feed(audio[start : start + RATE // 10], start / RATE):
+                ctx = self.service.context_for(device, capture.recording_id)
+                assert ctx is not None
+                done = process_capture(capture, ctx, TriageThresholds())
+                await self.service.recorded(done)
+
+
+def test_an_exam_from_open_to_done(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path)
+        s = h.service
+        s.attach("steth-1", RATE)
+        exam = await s.open_exam("res-1", "nurse-a", "cough", "custom", ("mitral", "aortic"))
+        await s.record(exam.exam_id, "mitral", "steth-1", "nurse-a")
+        await h.play("steth-1", "poor-contact", 4.5)
+        assert exam.site_status("mitral").state == "rerecord"
+        await s.record(exam.exam_id, "mitral", "steth-1", "nurse-a")
+        await h.play("steth-1", "normal", 4.5)
+        assert exam.site_status("mitral").state == "done" and exam.next_site() == "aortic"
+        s.event("steth-1", DeviceEvent(EventKind.BUTTON_PRESSED, 0.0))  # next site, by button
+        await asyncio.sleep(0.05)
+        assert s.slots["steth-1"].segmenter is not None and s.slots["steth-1"].segmenter.busy
+        await h.play("steth-1", "normal", 1.0)
+        s.event("steth-1", DeviceEvent(EventKind.BUTTON_PRESSED, 1.0))  # pressed again: stop
+        await h.play("steth-1", "normal", 0.5)
+        (short,) = [r for r in exam.recordings if r.site == "aortic"]
+        assert short.duration_s == pytest.approx(1.0) and not short.partial
+        with pytest.raises(ExamStateError, match="cannot go"):
+            exam.move(ExamState.OPEN, 0.0)
+        await s.close(exam.exam_id, "nurse-a")
+        events = [e["event"] for e in h.exams_sent()]
+        assert events == ["opened", "site_recorded", "site_recorded", "site_recorded", "closed"]
+        recordings = [json.loads(m.payload) for m in h.sent if m.topic.endswith("/recordings")]
+        assert recordings == []  # the service publishes exams; recordings go through the daemon
+        s.store.close()
+
+    asyncio.run(main())
+
+
+def test_refusals_name_the_reason(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path)
+        s = h.service
+        with pytest.raises(UnknownResidentError):
+            await s.open_exam("res-9", "nurse-a", "", "heart-4")
+        a = await s.open_exam("res-1", "nurse-a", "", "heart-4")
+        b = await s.open_exam("res-1", "nurse-b", "", "heart-4")
+        with pytest.raises(DeviceUnavailableError, match="not connected"):
+            await s.record(a.exam_id, "aortic", "steth-1", "nurse-a")
+        with pytest.raises(DeviceUnavailableError, match="timed monitoring"):
+            await s.record(a.exam_id, "aortic", "steth-9", "nurse-a")
+        s.attach("steth-1", RATE)
+        await s.record(a.exam_id, "aortic", "steth-1", "nurse-a")
+        with pytest.raises(DeviceBusyError, match="nurse-a"):  # one wins, the other sees who
+            await s.record(b.exam_id, "aortic", "steth-1", "nurse-b")
+        with pytest.raises(ExamStateError, match="still running"):
+            await s.close(a.exam_id, "nurse-a")
+        s.store.close()
+
+    asyncio.run(main())
+
+
+def test_open_exams_come_back_after_a_restart(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path)
+        exam = await h.service.open_exam("res-1", "nurse-a", "", "heart-4")
+        h.service.store.close()
+        again = Harness(tmp_path)
+        assert await again.service.recover() == 1
+        assert again.service.active(exam.exam_id).sites == exam.sites
+        again.service.store.close()
+
+    asyncio.run(main())
+
+
+def test_a_doctors_answer_and_request_reach_the_page(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path)
+        exam = await h.service.open_exam("res-1", "nurse-a", "", "heart-4")
+        now = datetime.now(tz=UTC)
+        answer = messages.ExamAnswerMessage(
+            exam_id=exam.exam_id, by="dr-b", disposition="gp-visit-24h", note="at 4 pm", at=now
+        )
+        await h.service.answered(answer)
+        assert (await h.service.answers(exam.exam_id))[0]["disposition"] == "gp-visit-24h"
+        h.service.requested(messages.CommandMessage(
+            command_id=uuid.uuid4(), action="record_request", by="dr-b", at=now,
+            resident="res-1", auscultation_site="trachea"))  # fmt: skip
+        assert [r.site for r in h.service.requests.values()] == ["trachea"]
+        h.service.store.close()
+
+    asyncio.run(main())

@@ -1,0 +1,195 @@
+"""Issue 18: stricter acks and commands, logs that cannot be forged, health data kept out of
+logs and status, config that brokers accept, files private whatever the umask."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from edge_agent.config import AgentConfig
+from edge_agent.pipeline.live import LiveStreamer
+from edge_agent.runtime.commands import (
+    InboundHandler,
+    RejectedInboundError,
+    parse_ack,
+    parse_command,
+)
+from edge_agent.runtime.state import AgentState
+from edge_agent.runtime.status import snapshot
+from edge_agent.storage.outbox import Outbox, OutboxStats, OutboxStore
+from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
+from edge_agent.transport.publisher import Publisher
+from edge_agent.wire import topics
+from stetho_common import quote
+from stetho_common.private_files import write_private
+from stetho_doctor.client import AlertSaver
+
+SITE, AGENT, DEVICE = "home-18", "pi-18", "steth-a"
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+def command(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {"schema": "stetho.command", "schema_version": 1,
+        "command_id": str(uuid.uuid4()), "action": "ping", "device": None, "timeout_s": 5,
+        "by": "dr-a", "at": NOW.isoformat()}  # fmt: skip
+    return {**base, **changes}
+
+
+def ack(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {"schema": "stetho.ack", "schema_version": 1, "by": "dr-a",
+        "alert_id": str(uuid.uuid4()), "note": None, "at": NOW.isoformat()}  # fmt: skip
+    return {**base, **changes}
+
+
+def parse_cmd(document: dict[str, object] | bytes) -> object:
+    payload = document if isinstance(document, bytes) else json.dumps(document).encode()
+    topic = topics.command(SITE, AGENT)
+    return parse_command(topic, payload, SITE, AGENT, frozenset({DEVICE}), now=NOW)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"at": 1700000000},  # a number as a timestamp
+        {"at": "2026-12-03T12:00:00"},  # no time zone
+        {"timeout_s": "2"},  # a string as a number
+        {"timeout_s": True},  # a boolean as a number
+        {"at": (NOW - timedelta(days=3 * 365)).isoformat()},  # years old
+        {"at": (NOW - timedelta(seconds=151)).isoformat()},  # past expiry (30 s) + skew (120 s)
+        {"at": (NOW + timedelta(hours=1)).isoformat()},  # from the future
+    ],
+)
+def test_command_with_loose_types_or_out_of_date_is_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(RejectedInboundError):
+        parse_cmd(command(**changes))
+
+
+def test_command_within_its_expiry_is_taken() -> None:
+    parse_cmd(command(at=(NOW - timedelta(seconds=20)).isoformat(), timeout_s=2))
+
+
+@pytest.mark.parametrize("changes", [{"at": 1700000000}, {"at": "2026-12-03T12:00:00"}])
+def test_ack_with_loose_types_is_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(RejectedInboundError):
+        parse_ack(json.dumps(ack(**changes)).encode())
+
+
+def test_duplicate_json_keys_are_refused() -> None:
+    text = json.dumps(command())[:-1] + ', "action": "live_stop"}'
+    with pytest.raises(RejectedInboundError, match="duplicate key"):
+        parse_cmd(text.encode())
+    doubled = json.dumps(ack())[:-1] + ', "by": "someone-else"}'
+    with pytest.raises(RejectedInboundError, match="duplicate key"):
+        parse_ack(doubled.encode())
+
+
+def handler() -> InboundHandler:
+    return InboundHandler(SITE, AGENT, frozenset({DEVICE}), LiveStreamer(SITE, lambda m: True),
+                          lambda: None)  # fmt: skip
+
+
+def received(payload: dict[str, object]) -> ReceivedMessage:
+    return ReceivedMessage(topics.acks(SITE), json.dumps(payload).encode(), False, None, ())
+
+
+def test_ack_for_an_alert_never_raised_is_refused_and_counted() -> None:
+    inbound = handler()
+    inbound.handle(received(ack()))
+    assert inbound.stats.unknown_alerts == 1 and inbound.stats.rejected == 1
+    assert not inbound.stats.acknowledged
+    state = AgentState(inbound=inbound.stats)
+    cfg = AgentConfig.model_validate(config())
+    link = Publisher(MqttSettings("127.0.0.1", 1, "x"), cast(Outbox, None))
+    stats = OutboxStats(0, None, 0, 1, 1)
+    assert snapshot(cfg, state, link, stats, 0.0)["inbound"]["unknown_alerts"] == 1
+
+
+def test_note_is_never_logged_nor_kept_and_by_cannot_forge_a_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    inbound = handler()
+    known = str(uuid.uuid4())
+    inbound.alert_raised(known)
+    forged = "d\nevent=recording_stored recording=x\x00\x1b[2J"
+    note = "Mrs Jeanne Dupont, room 12"
+    inbound.handle(received(ack(alert_id=known, by=forged, note=note)))
+    assert inbound.stats.acks == 1
+    lines = [r.getMessage() for r in caplog.records]
+    text = "\n".join(lines)
+    assert "Jeanne" not in text and f"note_chars={len(note)}" in text
+    assert all("\n" not in line and "\x00" not in line and "\x1b" not in line for line in lines)
+    assert not any(line.startswith("event=recording_stored") for line in text.splitlines())
+    state = AgentState(inbound=inbound.stats)
+    assert "Jeanne" not in json.dumps(state.acknowledgements)
+    assert state.acknowledgements[0]["note_chars"] == len(note)
+
+
+def test_quote_escapes_every_control_character() -> None:
+    assert quote("steth-a") == "steth-a"
+    assert quote("a b") == '"a b"'
+    assert quote('x"\n\r\t\x00\x1b\x7f\u2028') == '"x\\"\\n\\r\\t\\x00\\x1b\\x7f\\u2028"'
+
+
+def config(**changes: object) -> dict[str, object]:
+    device = {"id": DEVICE, "kind": "simulated", "resident": "r1", "auscultation_site": "mitral",
+              "schedule": {"interval_s": 10, "duration_s": 5}}  # fmt: skip
+    return {"site": SITE, "agent_id": AGENT, "devices": [device], **changes}
+
+
+def test_agent_id_equal_to_a_device_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="also a device id"):
+        AgentConfig.model_validate(config(agent_id=DEVICE))
+
+
+@pytest.mark.parametrize("client_id", ["a+b", "a#", "a/b", "a b", "x" * 129, "é"])
+def test_client_id_outside_what_brokers_take_is_refused(client_id: str) -> None:
+    with pytest.raises(ValueError, match="client_id"):
+        AgentConfig.model_validate(config(broker={"client_id": client_id}))
+
+
+def test_client_id_within_the_rules_is_taken() -> None:
+    AgentConfig.model_validate(config(broker={"client_id": "stetho-home_18.pi-" + "x" * 100}))
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_outbox_and_saved_alerts_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        state = tmp_path / "state"
+        state.mkdir(mode=0o755)
+        store = OutboxStore(state / "outbox.sqlite3", 10**9, min_free_disk_bytes=0)
+        store.close()
+        saver = AlertSaver(tmp_path / "alerts")
+        saver._write("x.flac", b"fLaC")
+        write_private(tmp_path / "r.json", b"{}")
+    finally:
+        os.umask(old)
+    assert mode(state) == 0o700
+    assert {mode(p) for p in state.iterdir()} == {0o600}
+    assert mode(tmp_path / "alerts") == 0o700 and mode(tmp_path / "alerts" / "x.flac") == 0o600
+    assert mode(tmp_path / "r.json") == 0o600
+
+
+def test_stetho_record_writes_a_private_flac(tmp_path: Path) -> None:
+    out = tmp_path / "r.flac"
+    args = [sys.executable, "-m", "stetho_cli", "record", "--device", "sim:normal",
+            "--duration", "0.5", "--out", str(out), "--speed", "50",
+            "--state-dir", str(tmp_path / "s")]  # fmt: skip
+    run = subprocess.run(args, capture_output=True, text=True, check=False,
+                         preexec_fn=lambda: os.umask(0o022))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert mode(out) == 0o600

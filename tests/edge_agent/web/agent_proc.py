@@ -1,0 +1,95 @@
+"""A real agent process with the page enabled, simulated stethoscopes, and its state prepared
+(a staff account and residents), for the browser and API tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from edge_agent.exam.residents import Resident
+from edge_agent.exam.store import ExamStore, exam_dir
+from edge_agent.runtime.local_broker import free_port
+from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
+
+ROOT = Path(__file__).resolve().parents[3]
+SITE = "home-1"
+STAFF, PIN = "nurse-a", "246810"
+RESIDENTS = [Resident("res-0042", "Room 12 · Mme D."), Resident("res-0043", "Room 14 · M. P.")]
+
+
+# 8 s per site at 4x speed (2 s of test time each): a poor-contact recording this long is
+# refused at every start offset of the simulated stream (0 of 52 one-second offsets of seed 3
+# pass; 4 s windows pass 7 of 56), so the re-record prompt is certain.
+def config_text(state: Path, broker_port: int, web_port: int) -> str:
+    return f"""
+site = "{SITE}"
+agent_id = "pi"
+[broker]
+port = {broker_port}
+[storage]
+state_dir = "{state}"
+[exam]
+duration_s = 8
+[web]
+port = {web_port}
+[[devices]]
+id = "steth-1"
+kind = "simulated"
+speed = 4.0
+[[devices]]
+id = "steth-2"
+kind = "simulated"
+scenario = "poor-contact"
+speed = 4.0
+seed = 3
+"""
+
+
+@contextmanager
+def running_agent(tmp: Path, broker_port: int) -> Iterator[str]:
+    """Start `stetho run` with the page; yield its base URL; stop it with SIGTERM."""
+    state = tmp / "state"
+    folder = exam_dir(state)
+    accounts = Accounts(folder / ACCOUNTS_FILE)
+    accounts.add(STAFF, "Marie", PIN)
+    accounts.close()
+    store = ExamStore(folder / "exams.sqlite3")
+    store.add_residents(RESIDENTS)
+    store.close()
+    web_port = free_port()
+    cfg = tmp / "agent.toml"
+    cfg.write_text(config_text(state, broker_port, web_port))
+    log = (tmp / "agent.log").open("wb")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "stetho_cli", "run", "-c", str(cfg)],
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+    try:
+        _wait_for_port(web_port, proc)
+        yield f"http://127.0.0.1:{web_port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the agent exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the page did not listen on {port} in {timeout_s} s")

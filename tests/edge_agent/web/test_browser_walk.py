@@ -1,0 +1,149 @@
+"""A whole exam in real Chromium against a real agent, broker and simulated stethoscopes.
+
+Sign in, pick a resident, heart-4, record four sites (one with the poor-contact stethoscope,
+which must ask for a re-record), re-record, read the doctor's answer (sent with
+`stetho answer`), finish. mosquitto_sub
+receives the exam messages and the recordings with their exam_id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.wire import topics
+from tests.edge_agent.web.agent_proc import PIN, ROOT, SITE, STAFF, running_agent
+from tests.edge_agent.web.browser import TABLET, chromium
+
+pytestmark = [pytest.mark.broker, pytest.mark.browser]
+WAIT_S = 40.0
+SHOTS = os.environ.get("STETHO_SCREENSHOTS")  # e.g. docs/img to refresh the docs' pictures
+
+
+def _wait(driver: Any, what: Callable[[Any], Any], message: str) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(what, message)
+
+
+def _shot(driver: Any, tmp: Path, name: str) -> None:
+    """The whole page as the tablet shows it when scrolled, at the tablet's width."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(TABLET[0], max(TABLET[1], min(int(height) + 140, 2400)))
+    driver.execute_script("window.scrollTo(0, 0)")
+    for folder in filter(None, (tmp / "screenshots", SHOTS and Path(SHOTS))):
+        folder.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(folder / f"care-home-{name}.png"))
+    driver.set_window_size(*TABLET)
+
+
+def _css(driver: Any, selector: str) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return list(driver.find_elements(By.CSS_SELECTOR, selector))
+
+
+def _click(driver: Any, selector: str) -> None:
+    _wait(driver, lambda d: _css(d, selector), f"no {selector}")[0].click()
+
+
+def _record_with(driver: Any, device: str, button: str, site: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(_css(driver, "#device")[0]).select_by_value(device)
+    want = f'#{button}[data-site="{site}"]'
+    _wait(driver, lambda d: _css(d, want), f"no {button} {site}")
+    _click(driver, f"#{button}")
+    _wait(driver, lambda d: _css(d, "#recording-now"), f"{site}: recording did not start")
+
+
+def _mosquitto_sub(port: int, out: BinaryIO) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-V", "mqttv5", "-v",
+         "-t", topics.exams(SITE), "-t", f"stetho/v1/{SITE}/+/recordings"],
+        stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _publish_answer(port: int, exam_id: str) -> None:
+    """The doctor's tool, as a doctor runs it: `stetho answer`."""
+    subprocess.run(
+        [sys.executable, "-m", "stetho_cli", "answer", exam_id, "--site", SITE,
+         "--disposition", "urgent-visit-today", "--note", "I come at 4 pm", "--by", "dr-house",
+         "--broker", f"mqtt://127.0.0.1:{port}"],
+        check=True, timeout=30, cwd=ROOT, capture_output=True,
+    )  # fmt: skip
+
+
+def test_a_whole_exam_in_chromium(tmp_path: Path, broker: LocalBroker) -> None:
+    sub_out = tmp_path / "sub.txt"
+    with sub_out.open("wb") as out:
+        sub = _mosquitto_sub(broker.port, out)
+        try:
+            with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr") as d:
+                exam_id = _walk(d, base, tmp_path, broker.port)
+        finally:
+            sub.terminate()
+            sub.wait(timeout=5)
+    lines = [ln.split(" ", 1) for ln in sub_out.read_text().splitlines() if " " in ln]
+    exams = [json.loads(p) for t, p in lines if t == topics.exams(SITE)]
+    recordings = [json.loads(p) for t, p in lines if t.endswith("/recordings")]
+    assert [e["event"] for e in exams] == ["opened"] + ["site_recorded"] * 5 + ["closed"]
+    assert {e["exam_id"] for e in exams} == {exam_id}
+    final = exams[-1]
+    assert final["state"] == "done" and [s["state"] for s in final["sites"]] == ["done"] * 4
+    assert "Mme" not in sub_out.read_text()  # the local label never leaves the Pi
+    assert len(recordings) == 5 and {r["exam_id"] for r in recordings} == {exam_id}
+    pulmonic = [r for r in recordings if r["auscultation_site"] == "pulmonic"]
+    assert [r["device"] for r in pulmonic] == ["steth-2", "steth-1"]
+    assert pulmonic[0]["analysis"]["quality"]["acceptable"] is False
+
+
+def _walk(d: Any, base: str, tmp: Path, broker_port: int) -> str:
+    d.get(base + "/")
+    _shot(d, tmp, "sign-in")
+    _css(d, "#staff")[0].send_keys(STAFF)
+    _css(d, "#secret")[0].send_keys(PIN)
+    _click(d, "#signin")
+    _wait(d, lambda d: _css(d, "#residents"), "residents screen")
+    _shot(d, tmp, "residents")
+    _click(d, '[data-ref="res-0042"]')
+    _click(d, "#protocol-heart-4")
+    _css(d, "#reason")[0].send_keys("short of breath since this morning")
+    _shot(d, tmp, "start-exam")
+    _click(d, "#start-exam")
+    exam = _wait(d, lambda d: _css(d, ".exam"), "exam screen")[0]
+    exam_id = exam.get_attribute("data-exam")
+    _wait(d, lambda d: d.execute_script("return window.stethoLive.frames") > 10, "live waveform")
+    _record_with(d, "steth-1", "record", "aortic")
+    _shot(d, tmp, "recording")
+    _record_with(d, "steth-2", "record", "pulmonic")
+    advice = _wait(d, lambda d: _css(d, "#verdict .advice"), "no re-record prompt")
+    assert advice[0].get_attribute("data-advice") in ("advice.slipping", "advice.too_quiet",
+                                                      "advice.no_heartbeat")  # fmt: skip
+    _shot(d, tmp, "rerecord")
+    _record_with(d, "steth-1", "rerecord", "pulmonic")
+    _record_with(d, "steth-1", "record", "tricuspid")
+    _record_with(d, "steth-1", "record", "mitral")
+    _wait(d, lambda d: _css(d, "#verdict") and not _css(d, "#record"), "all sites done")
+    rows = _css(d, "#summary tr.done")
+    assert len(rows) == 4
+    _publish_answer(broker_port, exam_id)
+    _wait(d, lambda d: _css(d, ".answer-item"), "the doctor's answer did not appear")
+    _shot(d, tmp, "summary")
+    _click(d, "#close")
+    _wait(d, lambda d: _css(d, '#panel-inner[data-state="done"]'), "exam not closed")
+    _click(d, "#lang-fr")  # the switch: the same exam in French
+    _wait(d, lambda d: "Réponse du médecin" in d.page_source, "no French")
+    _shot(d, tmp, "summary-fr")
+    d.get(base + "/stethoscopes")
+    _shot(d, tmp, "stethoscopes")
+    return str(exam_id)

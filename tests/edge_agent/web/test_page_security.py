@@ -1,0 +1,147 @@
+"""The page over real HTTP (aiohttp's test server): sign-in, cookies, CSRF, throttling,
+languages, and refused input shown as a page, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from edge_agent.exam import ExamStore, Resident
+from edge_agent.exam.service import ExamService
+from edge_agent.web import WebContext, build_app
+from edge_agent.web.accounts import Accounts
+from edge_agent.web.render import templates
+from edge_agent.web.sessions import SessionBook
+
+PIN = "135790"
+Scenario = Callable[[TestClient, "Clock"], Awaitable[None]]
+
+
+class Clock:
+    now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(tmp: Path, scenario: Scenario) -> None:
+    # Set-up that fsyncs and hashes runs before the loop (the agent does it in threads).
+    env = templates()
+    store = ExamStore(tmp / "exams.sqlite3")
+    store.add_residents([Resident("res-1", "Room 1 Mme Secret")])
+    accounts = Accounts(tmp / "web.sqlite3")
+    accounts.add("nurse-a", "Marie", PIN)
+
+    async def main() -> None:
+        service = ExamService(store, "home", "pi", ["steth-1"], _discard, 4.0)
+        clock = Clock()
+        ctx = WebContext(service, accounts, SessionBook(3600), env, lambda: [], False,
+                         clock=clock)  # fmt: skip
+        async with TestClient(TestServer(build_app(ctx))) as client:
+            await scenario(client, clock)
+
+    try:
+        asyncio.run(main())
+    finally:
+        store.close()
+        accounts.close()
+
+
+async def _discard(_: object) -> None:
+    return None
+
+
+async def csrf_of(client: TestClient, path: str) -> str:
+    page = await (await client.get(path)).text()
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+async def sign_in(client: TestClient, pin: str = PIN) -> int:
+    token = await csrf_of(client, "/login")
+    response = await client.post("/login", data={"staff": "nurse-a", "secret": pin, "csrf": token},
+                                 allow_redirects=False)  # fmt: skip
+    return response.status
+
+
+def test_everything_needs_sign_in(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        response = await client.get("/residents", allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"] == "/login"
+        assert (await client.get("/live/steth-1")).status == 401
+        assert (await client.get("/static/app.js")).status == 200  # assets need no session
+        login = await client.get("/login")
+        cookie = login.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert "script-src 'self'" in login.headers["Content-Security-Policy"]
+        assert await sign_in(client) == 303
+        page = await (await client.get("/residents")).text()
+        assert "Room 1 Mme Secret" in page
+
+    run(tmp_path, scenario)
+
+
+def test_a_post_without_the_csrf_token_is_refused(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        forged = await client.post("/residents", data={"ref": "res-2", "label": "x"})
+        assert forged.status == 403
+        token = await csrf_of(client, "/residents")
+        form = {"ref": "res-2", "label": "Room 2", "csrf": token}
+        ok = await client.post("/residents", data=form)
+        assert ok.status == 200 and "Room 2" in await ok.text()
+
+    run(tmp_path, scenario)
+
+
+def test_guessing_pins_is_throttled(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        for _ in range(5):
+            assert await sign_in(client, "000000") == 401
+        assert await sign_in(client) == 429  # even the right PIN waits now
+        clock.now += 31
+        assert await sign_in(client) == 303
+
+    run(tmp_path, scenario)
+
+
+def test_bad_input_is_a_readable_page_and_labels_stay_out_of_logs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        unknown = await client.post("/exams", data={"resident": "res-9", "protocol": "heart-4",
+                                                     "csrf": token})  # fmt: skip
+        assert unknown.status == 409 and "add or import it first" in await unknown.text()
+        bad_csv = "ref,label\nres-3,Room 3\nBad Ref,Room 4\n"
+        form = {"csrf": token, "file": bad_csv}
+        refused = await client.post("/residents/import", data=form)
+        assert refused.status == 400 and "line 3" in await refused.text()
+        exam_form = {"resident": "res-1", "protocol": "heart-4", "csrf": token}
+        good = await client.post("/exams", data=exam_form, allow_redirects=False)
+        assert good.status == 303
+        exam_page = await (await client.get(good.headers["Location"])).text()
+        assert "Room 1 Mme Secret" in exam_page and 'data-site="aortic"' in exam_page
+
+    with caplog.at_level(logging.DEBUG):
+        run(tmp_path, scenario)
+    assert "Mme Secret" not in caplog.text
+
+
+def test_french_from_the_browser_and_the_switch(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        fr = await client.get("/login", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
+        assert "Se connecter" in await fr.text()
+        await client.get("/lang/en")
+        en = await client.get("/login", headers={"Accept-Language": "fr-FR"})
+        assert "Sign in" in await en.text()
+
+    run(tmp_path, scenario)

@@ -1,0 +1,48 @@
+"""Hub fixtures: a database of each kind (SQLite file, real PostgreSQL), an archive on disk."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stetho_hub.storage import Archive, AudioStore, Database, DatabaseTarget, migrate, open_database
+from tests.stetho_hub.postgres import PostgresServer
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL for the session; each test gets a database of its own in it."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseTarget:
+    if request.param == "sqlite":
+        return DatabaseTarget("sqlite", str(tmp_path / "db" / "hub.db"))
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return DatabaseTarget("postgresql", server.create_database(f"t{next(_names)}"))
+
+
+@pytest.fixture
+def db(db_target: DatabaseTarget) -> Iterator[Database]:
+    database = open_database(db_target)
+    migrate(database)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+@pytest.fixture
+def archive(db: Database, tmp_path: Path) -> Archive:
+    return Archive(db, AudioStore(tmp_path / "audio"))

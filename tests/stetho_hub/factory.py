@@ -1,0 +1,101 @@
+"""Recordings in the real wire format, made quickly: synthetic PCM, real FLAC, real models."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from edge_agent.wire import messages, topics
+from firmware_bridge.flac import FLAC_CONTENT_TYPE, encode_flac, pcm_sha256
+from stetho_signal import analyze
+
+SITE = "home-a"
+AGENT = "pi-a"
+DEVICE = "steth-a"
+RATE = 4000
+
+
+def _analysis(pcm: np.ndarray) -> messages.Analysis:  # type: ignore[type-arg]
+    result = analyze(pcm, RATE, "heart")
+    return messages.Analysis.model_validate(result.to_dict())
+
+
+@dataclass(frozen=True)
+class WireRecording:
+    recording_id: str
+    meta: messages.RecordingMessage
+    flac: bytes
+    site: str
+    device: str
+
+    @property
+    def meta_topic(self) -> str:
+        return topics.recording(self.site, self.device)
+
+    @property
+    def audio_topic(self) -> str:
+        return topics.recording_audio(self.site, self.device)
+
+    @property
+    def meta_json(self) -> bytes:
+        return messages.to_json(self.meta)
+
+    @property
+    def properties(self) -> tuple[tuple[str, str], ...]:
+        return (("schema_version", "1"), ("recording_id", self.recording_id))
+
+
+def make_recording(
+    seed: int = 0,
+    site: str = SITE,
+    device: str = DEVICE,
+    seconds: float = 0.5,
+    analysed: bool = False,
+) -> WireRecording:
+    """0.5 s of noise by default (too short to analyse: `analysis` null, as the agent sends);
+    `analysed` runs the real analysis (needs seconds >= 1)."""
+    rng = np.random.default_rng(seed)
+    pcm = (rng.standard_normal(int(RATE * seconds)) * 3000).astype(np.int16)
+    rid = str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4))
+    flac = encode_flac(pcm, RATE, {"COMMENT": f"recording_id={rid}"})
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=seed)
+    meta = messages.RecordingMessage(
+        recording_id=uuid.UUID(rid),
+        site=site,
+        agent=AGENT,
+        device=device,
+        resident=f"res-{seed % 7}",
+        auscultation_site="mitral",
+        kind="heart",
+        started_at=start,
+        ended_at=start + timedelta(seconds=seconds),
+        sample_rate_hz=RATE,
+        n_samples=len(pcm),
+        partial=False,
+        gaps=[],
+        audio=messages.AudioRef(
+            topic=topics.recording_audio(site, device),
+            content_type=FLAC_CONTENT_TYPE,
+            size_bytes=len(flac),
+            pcm_sha256=pcm_sha256(pcm),
+        ),
+        analysis=_analysis(pcm) if analysed else None,
+        analysis_error=None if analysed else "recording shorter than 1 s",
+    )
+    return WireRecording(rid, meta, flac, site, device)
+
+
+def exam_json(exam_id: str, state: str = "open", site: str = SITE) -> bytes:
+    """A `stetho.exam` message as the care home's agent sends it."""
+    event = {"open": "opened", "recording": "site_recorded", "done": "closed"}[state]
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    exam = messages.ExamMessage(
+        exam_id=uuid.UUID(exam_id), event=event, state=state, site=site, agent=AGENT,
+        resident="res-1", staff="nurse-1", reason="short of breath", protocol="heart-4",
+        age_band="adult", sites=[], opened_at=at, closed_at=None, at=at,
+    )  # fmt: skip
+    return messages.to_json(exam)

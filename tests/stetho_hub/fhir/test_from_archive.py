@@ -1,0 +1,123 @@
+"""A closed exam, as the hub archived it, becomes a validated FHIR Bundle (stetho hub fhir)."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from edge_agent.wire import messages
+from stetho_hub import wire
+from stetho_hub.fhir import FhirQueue, FhirServerSettings, run_sender
+from stetho_hub.fhir.bundle import build_bundle
+from stetho_hub.fhir.errors import InvalidInputError
+from stetho_hub.fhir.export import changed_closed_exams, export_changed
+from stetho_hub.fhir.from_archive import exam_from_archive
+from stetho_hub.storage import Archive
+from tests.stetho_hub.factory import AGENT, SITE, make_recording
+from tests.stetho_hub.fhir.conftest import TOKEN
+from tests.stetho_hub.fhir.fhir_double import FhirDouble, FhirStore
+
+EXAM = "7d8e4a8c-2f71-4f53-9a1c-3c1f3b2d9e10"
+
+
+def _exam(state: str) -> bytes:
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    exam = messages.ExamMessage(
+        exam_id=uuid.UUID(EXAM), event="closed" if state == "done" else "opened", state=state,
+        site=SITE, agent=AGENT, resident="res-1", staff="nurse-1", reason="short of breath",
+        protocol="heart-4", age_band="adult", sites=[], opened_at=at,
+        closed_at=at if state == "done" else None, at=at,
+    )  # fmt: skip
+    return messages.to_json(exam)
+
+
+def _store_exam(archive: Archive, state: str, with_audio: bool = True) -> list[str]:
+    archive.store(wire.classify(f"stetho/v1/{SITE}/exams", _exam(state)))
+    ids = []
+    for seed, analysed in ((1, True), (2, False)):
+        rec = make_recording(seed, seconds=2.0 if analysed else 0.5, analysed=analysed)
+        meta = rec.meta.model_copy(update={"exam_id": uuid.UUID(EXAM)})
+        archive.store(wire.RecordingMeta(meta, messages.to_json(meta)))
+        if with_audio:
+            archive.store(wire.RecordingAudio(rec.recording_id, rec.site, rec.device, rec.flac))
+        ids.append(rec.recording_id)
+    return ids
+
+
+def test_a_closed_exam_from_the_archive_validates(archive: Archive) -> None:
+    ids = _store_exam(archive, "done")
+    exam = exam_from_archive(archive.db, archive.audio, EXAM, "https://hub.example/audio")
+    assert [str(r.recording_id) for r in exam.recordings] == ids
+    assert exam.recordings[0].audio.sha1 is not None  # read back from the audio store
+    assert exam.recordings[1].measurements is None  # failed analysis: kept, with a note
+    bundle = build_bundle(exam)  # validates every resource
+    assert bundle.type == "transaction"
+
+
+def test_open_or_unknown_exams_are_refused_by_name(archive: Archive) -> None:
+    with pytest.raises(InvalidInputError, match="no exam"):
+        exam_from_archive(archive.db, archive.audio, EXAM)
+    _store_exam(archive, "open", with_audio=False)
+    with pytest.raises(InvalidInputError, match="not closed yet"):
+        exam_from_archive(archive.db, archive.audio, EXAM)
+
+
+def test_stetho_hub_fhir_prints_the_bundle(tmp_path: Path) -> None:
+    from stetho_hub.config import load_config
+    from stetho_hub.ingest.runner import open_archive
+
+    config = tmp_path / "hub.toml"
+    config.write_text('[database]\nsqlite = "hub.sqlite3"\n')
+    archive = open_archive(load_config(config))
+    try:
+        _store_exam(archive, "done")
+    finally:
+        archive.db.close()
+    run = subprocess.run(
+        [sys.executable, "-m", "stetho_cli", "hub", "fhir", EXAM, "--config", str(config)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["resourceType"] == "Bundle"
+    missing = subprocess.run(
+        [sys.executable, "-m", "stetho_cli", "hub", "fhir", str(uuid.uuid4()), "-c", str(config)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 1 and "no exam" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_closed_exams_reach_the_fhir_server_and_late_recordings_follow(
+    archive: Archive, double: FhirDouble, store: FhirStore, tls_files: Path, tmp_path: Path
+) -> None:
+    queue = FhirQueue(tmp_path / "fhir-queue.sqlite3")
+    settings = FhirServerSettings(double.base_url, TOKEN, ca_file=tls_files / "ca.crt")
+    try:
+        archive.store(wire.classify(f"stetho/v1/{SITE}/exams", _exam("open")))
+        exams, mark = changed_closed_exams(archive.db, "")
+        assert exams == []  # an open exam is not exported
+        _store_exam(archive, "done")
+        exams, mark = changed_closed_exams(archive.db, mark)
+        assert exams == [EXAM]
+        assert export_changed(archive.db, archive.audio, queue, exams) == 1
+        asyncio.run(run_sender(queue, settings, asyncio.Event(), until_empty=True))
+        assert len(store.resources["Media"]) == 2 and len(store.resources["DiagnosticReport"]) == 1
+        assert changed_closed_exams(archive.db, mark)[0] == []  # nothing new: nothing queued
+        late = make_recording(3, seconds=0.5)
+        meta = late.meta.model_copy(update={"exam_id": uuid.UUID(EXAM)})
+        archive.store(wire.RecordingMeta(meta, messages.to_json(meta)))
+        archive.store(wire.RecordingAudio(late.recording_id, late.site, late.device, late.flac))
+        exams, mark = changed_closed_exams(archive.db, mark)
+        assert exams == [EXAM]
+        export_changed(archive.db, archive.audio, queue, exams)
+        asyncio.run(run_sender(queue, settings, asyncio.Event(), until_empty=True))
+        assert len(store.resources["Media"]) == 3  # the late recording joined, nothing doubled
+        assert len(store.resources["DiagnosticReport"]) == 1
+        assert queue.status().sent >= 1
+    finally:
+        queue.close()

@@ -1,0 +1,67 @@
+"""A real `stetho run` agent and a real hub: every recording archived, receipted, matched."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from edge_agent.runtime.local_broker import LocalBroker
+from stetho_hub.storage import DatabaseTarget, open_database
+from tests.stetho_hub.harness import HubProcess, write_hub_config
+from tests.sync.harness import AgentProcess, write_config
+
+pytestmark = pytest.mark.broker
+
+
+def _receipts(state: Path) -> dict[str, int]:
+    try:
+        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    counts: dict[str, int] = status.get("receipts", {})
+    return counts
+
+
+def _archived(target: DatabaseTarget) -> set[str]:
+    db = open_database(target)
+    try:
+        with db.transaction() as tx:
+            return {str(r[0]) for r in tx.all("SELECT recording_id FROM archived")}
+    finally:
+        db.close()
+
+
+def test_the_agent_forgets_a_recording_only_once_the_hub_archived_it(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
+    hub = HubProcess(
+        write_hub_config(tmp_path / "hub.toml", broker.port, target, tmp_path / "audio"),
+        tmp_path / "hub.log",
+    )
+    state = tmp_path / "state"
+    config = write_config(tmp_path / "a.toml", broker.port, state, devices=("steth-a", "steth-b"))
+    config.write_text(
+        config.read_text().replace("min_free_disk_mb", "receipt_timeout_s = 120\nmin_free_disk_mb")
+    )
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    hub.start()
+    try:
+        agent.start()
+        stored = agent.wait_for_stored(6)
+        deadline = time.monotonic() + 60
+        while not stored <= _archived(target) or _receipts(state).get("archived", 0) < len(stored):
+            assert time.monotonic() < deadline, (_receipts(state), hub.output()[-2000:])
+            time.sleep(0.2)
+        counts = _receipts(state)
+    finally:  # the agent's own shutdown is tested elsewhere; here only what it did counts
+        if agent.process is not None and agent.process.poll() is None:
+            agent.process.kill()
+        hub.kill()
+    print(f"agent -> hub: stored {len(stored)}, receipts {json.dumps(counts)}")
+    assert counts["mismatched"] == 0 and counts["sent_again"] == 0
+    for rid in stored:
+        assert f"event=recording_archived recording={rid}" in agent.output()

@@ -1,0 +1,101 @@
+"""`stetho hub` commands and the config file's errors, as an operator meets them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stetho_hub.cli import hub_app
+from stetho_hub.config import load_config
+from stetho_hub.errors import HubConfigError
+from stetho_hub.storage import DatabaseTarget, open_database
+from stetho_hub.storage.users import check_sign_in
+
+runner = CliRunner()
+
+
+def _config(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "hub.toml"
+    path.write_text(f'[database]\nsqlite = "hub.db"\n{extra}', encoding="utf-8")
+    return path
+
+
+def test_migrate_status_and_user_add(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    result = runner.invoke(hub_app, ["status", "--config", str(config)])
+    assert result.exit_code == 1 and "stetho hub migrate" in result.output
+    for command in ("init-db", "migrate"):
+        result = runner.invoke(hub_app, [command, "--config", str(config)])
+        assert result.exit_code == 0, result.output
+    assert "already current" in result.output
+    secret = tmp_path / "pw"
+    secret.write_text("correct horse battery\n", encoding="utf-8")
+    args = ["user", "add", "dr-lee", "--config", str(config), "--password-file", str(secret)]
+    result = runner.invoke(hub_app, [*args, "--site", "home-a", "--site", "home-b"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(hub_app, args)
+    assert result.exit_code == 1 and "already exists" in result.output
+    result = runner.invoke(hub_app, ["status", "--config", str(config), "--json"])
+    assert json.loads(result.output)["users"] == 1
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    try:
+        assert check_sign_in(db, "dr-lee", "correct horse battery") == (
+            "doctor",
+            ("home-a", "home-b"),
+        )
+        assert check_sign_in(db, "dr-lee", "wrong") is None
+        with db.transaction() as tx:
+            stored = tx.one("SELECT password_hash FROM users")
+        assert stored is not None and "correct" not in stored[0]
+    finally:
+        db.close()
+
+
+def test_a_short_password_or_unknown_role_is_refused(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    secret = tmp_path / "pw"
+    secret.write_text("short", encoding="utf-8")
+    base = ["user", "add", "x", "--config", str(config), "--password-file", str(secret)]
+    assert "at least 12" in runner.invoke(hub_app, base).output
+    secret.write_text("long enough password", encoding="utf-8")
+    assert "expected one of doctor, admin" in runner.invoke(hub_app, [*base, "--role", "x"]).output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "database: required key is missing"),
+        ('[database]\nsqlite = "a"\npostgresql = "b"\n', "database: expected exactly one of"),
+        ('[database]\nsqlite = "a"\n[broker]\nprot = 1\n', "broker.prot: unknown key"),
+        ('[database]\nsqlite = "a"\n[broker]\nport = 0\n', "broker.port: expected"),
+        ('hub_id = "Hub 1"\n[database]\nsqlite = "a"\n', "hub_id: expected"),
+        (
+            '[database]\npostgresql = "postgresql://hub:secret@db/hub"\n',
+            "database.postgresql: expected a connection string without a password",
+        ),
+        ('[database]\nsqlite = "a"\n[broker]\nca_file = "nope.pem"\n', "broker.ca_file"),
+        ("[database\n", "not valid TOML"),
+    ],
+)
+def test_config_errors_name_the_file_the_key_and_the_expectation(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "hub.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(HubConfigError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value) and expected in str(caught.value)
+    result = runner.invoke(hub_app, ["migrate", "--config", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_relative_paths_count_from_the_config_file(tmp_path: Path) -> None:
+    config = load_config(_config(tmp_path, '[archive]\naudio_dir = "sounds"\n'))
+    assert config.archive.audio_dir == tmp_path / "sounds"
+    assert config.database.target() == DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
+    assert config.client_id == "stetho-hub-hub"
+    assert load_config(_config(tmp_path)).archive.audio_dir == tmp_path / "audio"

@@ -1,0 +1,134 @@
+"""The doctor's console over HTTP: sign-in, CSRF, care-home isolation, audit, headers."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from stetho_hub.storage import open_database
+from stetho_hub.storage.views import audit_entries
+from tests.stetho_hub.console_fixture import PASSWORD, Archived, console_running
+from tests.stetho_hub.factory import make_recording
+
+
+class Browser:
+    """A cookie-keeping HTTP client that does not follow redirects (so they can be checked)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = CookieJar()
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: object, **kwargs: object) -> None:
+                return None
+
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
+        )
+
+    def get(self, path: str) -> tuple[int, bytes, dict[str, str]]:
+        return self._open(urllib.request.Request(self.base + path))  # noqa: S310 - loopback http
+
+    def post(self, path: str, form: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        data = urlencode(form).encode()
+        request = urllib.request.Request(self.base + path, data=data, method="POST")  # noqa: S310
+        return self._open(request)
+
+    def _open(self, request: urllib.request.Request) -> tuple[int, bytes, dict[str, str]]:
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), dict(exc.headers)
+
+    def csrf(self, path: str) -> str:
+        _status, body, _h = self.get(path)
+        found = re.search(rb'name="csrf" value="([^"]+)"', body)
+        assert found, body[:500]
+        return found.group(1).decode()
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> int:
+        token = self.csrf("/signin")
+        status, _b, _h = self.post(
+            "/signin", {"csrf": token, "username": username, "password": password}
+        )
+        return status
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Archived:
+    with console_running(tmp_path) as running:
+        yield running  # type: ignore[misc]
+
+
+def test_pages_need_a_sign_in_and_the_form_needs_its_csrf_token(hub: Archived) -> None:
+    browser = Browser(hub.url)
+    status, _body, headers = browser.get("/")
+    assert status == 303 and headers["Location"] == "/signin"
+    status, _b, _h = browser.get(f"/recordings/{hub.home_a.recording_id}/audio")
+    assert status == 303
+    browser.csrf("/signin")
+    status, _b, _h = browser.post("/signin", {"username": "dr-a", "password": PASSWORD})
+    assert status == 403
+    assert browser.sign_in("dr-a", "wrong password!") == 401
+    assert browser.sign_in("dr-a") == 303
+    cookie = next(iter(browser.jar))
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert cookie.get_nonstandard_attr("SameSite") == "Strict"
+    status, _b, _h = browser.post("/signout", {})
+    assert status == 403  # no CSRF token: still signed in
+    assert browser.get("/")[0] == 200
+
+
+def test_a_doctor_sees_only_assigned_care_homes_by_page_and_by_audio(hub: Archived) -> None:
+    browser = Browser(hub.url)
+    assert browser.sign_in("dr-a") == 303
+    status, body, headers = browser.get("/")
+    assert status == 200 and hub.home_a.recording_id.encode() in body
+    assert hub.home_b.recording_id.encode() not in body and b"home-b" not in body
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    for path in ("", "/audio"):
+        assert browser.get(f"/recordings/{hub.home_b.recording_id}{path}")[0] == 404
+    status, body, _h = browser.get(f"/recordings/{hub.home_a.recording_id}")
+    assert status == 200 and b"Decision support" in body and b'id="level"' in body
+    status, png, headers = browser.get(f"/recordings/{hub.home_a.recording_id}/picture.png")
+    assert status == 200 and png.startswith(b"\x89PNG") and headers["Content-Type"] == "image/png"
+    assert browser.get(f"/recordings/{hub.home_b.recording_id}/picture.png")[0] == 404
+    status, flac, headers = browser.get(f"/recordings/{hub.home_a.recording_id}/audio")
+    assert status == 200 and flac == hub.home_a.flac and headers["Content-Type"] == "audio/flac"
+    assert (
+        b'id="earlier"' in body and make_recording(8, site="home-a").recording_id.encode() in body
+    )
+    status, body, _h = browser.get("/homes")
+    assert status == 200 and b"home-a" in body and b"home-b" not in body
+    assert b"pi-a: online" in body and b"outbox 91 % full" in body
+    assert browser.get("/audit.csv")[0] == 403
+    db = open_database(hub.target)
+    try:
+        actions = [(row[1], row[2], row[4]) for row in audit_entries(db)]
+    finally:
+        db.close()
+    rid = hub.home_a.recording_id
+    for expected in [("dr-a", "listen", rid), ("dr-a", "view_recording", rid),
+                     ("dr-a", "view_picture", rid),
+                     ("dr-a", "view_inbox", ""), ("dr-a", "signin", "")]:  # fmt: skip
+        assert expected in actions
+    assert not any(target == hub.home_b.recording_id for _u, _a, target in actions)
+
+
+def test_an_administrator_sees_every_care_home_and_exports_the_audit_log(hub: Archived) -> None:
+    browser = Browser(hub.url)
+    assert browser.sign_in("admin") == 303
+    _status, body, _h = browser.get("/")
+    assert hub.home_a.recording_id.encode() in body and hub.home_b.recording_id.encode() in body
+    status, csv_bytes, headers = browser.get("/audit.csv")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    lines = csv_bytes.decode().splitlines()
+    assert lines[0] == "at,user,action,care_home,target,client"
+    assert any(",admin,signin," in line for line in lines)

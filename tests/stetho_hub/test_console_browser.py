@@ -1,0 +1,90 @@
+"""The console in Debian's Chromium (chromium-driver, selenium): sign in, see the alert arrive
+live, open it, the audio element reports the recording's duration; another home stays hidden."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stetho_hub import wire
+from stetho_hub.storage import Archive, AudioStore, open_database
+from tests.stetho_hub.console_fixture import PASSWORD, _alert, console_running
+from tests.stetho_hub.factory import make_recording
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _chromium(profile: Path) -> Any:
+    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
+        pytest.fail("Debian chromium and chromium-driver are missing: run scripts/bootstrap.sh")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,900",
+        "--autoplay-policy=no-user-gesture-required",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(DRIVER), options=options)
+
+
+def _wait(check: Any, timeout_s: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError("condition not met in the browser")
+
+
+def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    with console_running(tmp_path) as hub:
+        driver = _chromium(tmp_path / "profile")
+        try:
+            driver.set_page_load_timeout(30)
+            driver.get(hub.url + "/")
+            driver.find_element(By.ID, "username").send_keys("dr-a")
+            driver.find_element(By.ID, "password").send_keys(PASSWORD)
+            driver.find_element(By.ID, "signin").click()
+            _wait(lambda: driver.find_elements(By.ID, "inbox"))
+            assert hub.home_b.recording_id not in driver.page_source
+            # A new alert for home-a arrives while the inbox is open: the page shows it.
+            fresh = make_recording(3, site="home-a", seconds=1.25)
+            db = open_database(hub.target)
+            archive = Archive(db, AudioStore(tmp_path / "audio"))
+            archive.store(wire.RecordingMeta(fresh.meta, fresh.meta_json))
+            archive.store(wire.RecordingAudio(fresh.recording_id, "home-a", "steth-a", fresh.flac))
+            archive.store(_alert(fresh))
+            db.close()
+            _wait(lambda: fresh.recording_id in driver.page_source)
+            driver.find_element(
+                By.CSS_SELECTOR, f'a[href="/recordings/{fresh.recording_id}"]'
+            ).click()
+            player = _wait(lambda: driver.find_elements(By.ID, "player"))[0]
+            duration = _wait(lambda: driver.execute_script(
+                "var a = arguments[0]; return a.readyState >= 1 ? a.duration : 0;", player
+            ))  # fmt: skip
+            assert abs(duration - 1.25) < 0.01
+            driver.execute_script("arguments[0].play();", player)
+            _wait(lambda: driver.execute_script("return arguments[0].currentTime;", player) > 0)
+            driver.get(f"{hub.url}/recordings/{hub.home_a.recording_id}")  # analysed: a picture
+            image = _wait(lambda: driver.find_elements(By.ID, "picture"))[0]
+            assert _wait(lambda: driver.execute_script("return arguments[0].naturalWidth;", image))
+            driver.get(f"{hub.url}/recordings/{hub.home_b.recording_id}")
+            assert "Not found" in driver.page_source or "not yours" in driver.page_source
+            driver.save_screenshot(str(tmp_path / "console-recording.png"))
+        finally:
+            driver.quit()

@@ -1,0 +1,63 @@
+"""SIGKILL the hub while recordings arrive: each is archived exactly once, its SHA-256 intact.
+
+The short form of bench/hub_bench.py (300 recordings, 3 kills); `python -m stetho_hub run` processes
+against a real Mosquitto and a real SQLite file or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+import pytest
+
+from edge_agent.runtime.local_broker import LocalBroker
+from stetho_hub.storage import DatabaseTarget
+from tests.stetho_hub.factory import make_recording
+from tests.stetho_hub.harness import (
+    HubProcess,
+    WirePublisher,
+    check_archive,
+    run_kill_scenario,
+    wait_archived,
+    write_hub_config,
+)
+from tests.stetho_hub.postgres import PostgresServer
+
+pytestmark = pytest.mark.broker
+
+
+def test_hub_sigkilled_while_recordings_arrive_archives_each_once(
+    broker: LocalBroker, db_target: DatabaseTarget, tmp_path: Path
+) -> None:
+    run_kill_scenario(broker, db_target, tmp_path, n=40, kills=2, seed=7)
+
+
+def test_postgresql_restarted_while_recordings_arrive_loses_nothing(
+    broker: LocalBroker, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """The hub stops acknowledging while PostgreSQL is down, reconnects, and carries on."""
+    target = DatabaseTarget("postgresql", postgres_server.create_database("restart"))
+    hub = HubProcess(
+        write_hub_config(tmp_path / "hub.toml", broker.port, target, tmp_path / "audio"),
+        tmp_path / "hub.log",
+    )
+    recs = [make_recording(50_000 + i) for i in range(20)]
+    with WirePublisher(broker.host, broker.port) as agent, contextlib.closing(hub):
+        hub.start()
+        for rec in recs[:10]:
+            agent.recording(rec)
+        postgres_server.stop("immediate")  # as a crash would: no clean shutdown
+        for rec in recs[10:]:
+            agent.recording(rec)  # the broker takes them; the hub cannot store them yet
+        time.sleep(1.0)
+        postgres_server.start()
+        counts = wait_archived(target, len(recs))
+        hub.stop()
+    assert counts["recordings_archived"] == counts["recordings_audio"] == len(recs), (
+        counts,
+        hub.output()[-4000:],
+    )
+    assert "event=storage_unavailable" in hub.output()
+    check_archive(target, tmp_path / "audio", recs)

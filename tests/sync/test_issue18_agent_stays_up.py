@@ -1,0 +1,104 @@
+"""Issue 18: `stetho run` outlives a misbehaving broker, keeps recording, then delivers it all.
+
+Before: each of these ended the daemon with an unhandled exception group (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from edge_agent.runtime.local_broker import LocalBroker
+from tests.fakes.mqtt5_broker import Behaviour, FakeBroker
+from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
+
+pytestmark = pytest.mark.broker
+
+
+def recording_ids(broker: FakeBroker) -> set[str]:
+    ids = set()
+    for message in list(broker.received):
+        if message.topic.endswith("/recordings"):
+            ids.add(str(json.loads(message.payload)["recording_id"]))
+    return ids
+
+
+def test_agent_survives_close_after_connack_and_a_stalled_subscribe(tmp_path: Path) -> None:
+    script = [Behaviour(close_after_connack=True)] * 2 + [Behaviour(stall_subscribe=True)]
+    broker = FakeBroker([*script, Behaviour()]).start()
+    config = write_config(tmp_path / "a.toml", broker.port, tmp_path / "state", speed=5)
+    agent = AgentProcess(config, tmp_path / "a.log")
+    try:
+        agent.start(wait_connected=False)
+        stored = agent.wait_for_stored(3, timeout_s=30)  # recording goes on meanwhile
+        deadline = time.monotonic() + 40
+        while not stored <= recording_ids(broker):
+            assert agent.process is not None and agent.process.poll() is None, agent.output()
+            assert time.monotonic() < deadline, "stored recordings were never delivered"
+            time.sleep(0.1)
+        assert agent.stop() == 0
+    finally:
+        broker.stop()
+    log = agent.output()
+    assert broker.connections >= 4
+    assert log.count("event=broker_connect_failed") >= 3
+    assert "no SUBACK within 10 s" in log
+    assert "Traceback" not in log
+
+
+def test_agent_survives_a_frozen_mosquitto_and_delivers_after_thaw(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "a.toml", broker.port, tmp_path / "state", speed=5)
+    doctor = MosquittoSub(broker.port, "doctor-18", tmp_path / "doctor.txt")
+    doctor.start()
+    agent = AgentProcess(config, tmp_path / "a.log")
+    agent.start()
+    agent.wait_for_stored(2)
+    assert broker._process is not None
+    pid = broker._process.pid
+    os.kill(pid, signal.SIGSTOP)  # the broker still accepts TCP (kernel backlog), answers nothing
+    try:
+        before = len(agent.stored_ids())
+        time.sleep(12)  # past the keep-alive (5 s x 1.5) and into a CONNACK wait
+        assert agent.process is not None and agent.process.poll() is None
+        assert len(agent.stored_ids()) > before + 5  # recording went on while frozen
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    stored = agent.stored_ids()
+    delivery = doctor.wait_for(stored, timeout_s=90)
+    assert agent.stop() == 0
+    doctor.stop()
+    check_delivery("frozen-broker", stored, delivery)
+    assert "Traceback" not in agent.output()
+
+
+def test_two_agents_with_one_client_id_raise_the_alarm_and_stay_up(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    # A cloned SD card: same site, same agent id, so the same client id, on two machines.
+    agents = []
+    for name in ("a", "b"):
+        state = tmp_path / name
+        config = write_config(tmp_path / f"{name}.toml", broker.port, state, speed=5)
+        agents.append(AgentProcess(config, tmp_path / f"{name}.log"))
+    agents[0].start()
+    agents[1].start()
+    deadline = time.monotonic() + 20
+    while not any("event=client_id_taken_over" in a.output() for a in agents):
+        assert time.monotonic() < deadline, "no takeover alarm"
+        time.sleep(0.1)
+    kicked = next(a for a in agents if "event=client_id_taken_over" in a.output())
+    time.sleep(6)  # status.json is refreshed every 5 s
+    status = json.loads((kicked.config.with_suffix("") / "status.json").read_text())
+    assert status["broker"]["alarm"].startswith("client id taken over by another connection")
+    for agent in agents:
+        assert agent.process is not None and agent.process.poll() is None
+        # The issue saw 15 takeovers in 2 s; every loss now waits, longer each time.
+        assert agent.output().count("event=broker_disconnected") <= 8
+        assert agent.stop() == 0

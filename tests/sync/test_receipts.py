@@ -1,0 +1,75 @@
+"""End to end: a recording is sent again until the hospital's receipt names its exact bytes."""
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.wire import topics
+from tests.mqtt_client import MqttTestClient
+from tests.sync.harness import SITE, AgentProcess, write_config
+
+pytestmark = pytest.mark.broker
+
+
+def _status(state: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((state / "status.json").read_text())
+    return data
+
+
+def _wait(predicate: object, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if predicate():  # type: ignore[operator]
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("condition not met")
+
+
+def test_unreceipted_recordings_are_sent_again_until_the_hub_answers(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    config = write_config(tmp_path / "a.toml", broker.port, state, interval_s=600, duration_s=1.5)
+    config.write_text(
+        config.read_text().replace("min_free_disk_mb", "receipt_timeout_s = 2\nmin_free_disk_mb")
+    )
+    audio_topic = f"{topics.ROOT}/{SITE}/+/recordings/audio"
+    with MqttTestClient(broker.host, broker.port, [audio_topic, topics.alerts(SITE)]) as hub:
+        agent = AgentProcess(config, tmp_path / "agent.log")
+        agent.start()
+        try:
+            (rid,) = agent.wait_for_stored(1)
+            hub.wait_for(lambda got: len([m for m in got if m.topic.endswith("/audio")]) >= 2)
+            flac = hub.on("/recordings/audio")[0].payload  # sent again: the hub stayed silent
+            _wait(lambda: _status(state)["receipts"]["sent_again"] >= 1)  # type: ignore[index]
+            receipt = {
+                "schema": "stetho.receipt",
+                "schema_version": 1,
+                "recording_id": rid,
+                "site": SITE,
+                "device": "steth-a",
+                "audio_sha256": hashlib.sha256(flac).hexdigest(),
+                "pcm_sha256": "0" * 64,
+                "size_bytes": len(flac),
+                "archived_at": datetime.now(UTC).isoformat(),
+                "hub": "hub-test",
+            }
+            hub.publish(topics.receipts(SITE), json.dumps(receipt).encode())
+            _wait(lambda: _status(state)["receipts"]["archived"] == 1)  # type: ignore[index]
+            assert _status(state)["receipts"]["awaiting"] == 0  # type: ignore[index]
+            sent = len(hub.on("/recordings/audio"))
+            time.sleep(3)  # longer than the timeout: archived, so never sent again
+            assert len(hub.on("/recordings/audio")) == sent
+            assert all(m.payload == flac for m in hub.on("/recordings/audio"))
+            assert len(hub.on("/alerts")) <= 1  # a doctor never gets the alert twice
+        finally:
+            assert agent.stop() == 0, agent.output()[-3000:]
+    assert "event=recording_archived recording=" + rid in agent.output()
