@@ -34,6 +34,7 @@ PACKAGES = (
     "stetho_doctor", "stetho_cli",
 )  # fmt: skip
 EXTRA_FILES = ("config.example.toml",)  # read by the config tests
+EXTRA_DIRS = ("bench",)  # imported by some tests (the frame fuzzer)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ MODULES = (
             "tests/edge_agent/test_outbox_edges.py",
             "tests/edge_agent/test_journal.py",
             "tests/edge_agent/test_journal_edges.py",
+            "tests/edge_agent/test_receipts.py",  # the outbox's receipt bookkeeping
         ),
     ),
     Module(
@@ -74,12 +76,20 @@ MODULES = (
     Module(
         "stetho_signal/triage",
         ("stetho_signal/_rules.py", "stetho_signal/triage.py"),
-        ("tests/stetho_signal/test_triage.py", "tests/stetho_signal/test_triage_edges.py"),
+        (
+            "tests/stetho_signal/test_triage.py",
+            "tests/stetho_signal/test_triage_edges.py",
+            "tests/stetho_signal/test_age_band.py",
+        ),
     ),
     Module(
         "edge_agent/config.py",
         ("edge_agent/config.py",),
-        ("tests/edge_agent/test_config.py", "tests/edge_agent/test_config_checks.py"),
+        (
+            "tests/edge_agent/test_config.py",
+            "tests/edge_agent/test_config_checks.py",
+            "tests/edge_agent/test_issue18_failover.py",  # broker endpoints
+        ),
     ),
 )
 
@@ -99,7 +109,7 @@ def _mutmut_table(module: Module) -> str:
         # -p no:randomly is not needed; keep pytest quiet and stop at the first failure.
         'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]',
         "use_git_change_detection = false",
-        f"also_copy = {json.dumps(list(EXTRA_FILES))}",
+        f"also_copy = {json.dumps([*EXTRA_FILES, *EXTRA_DIRS])}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -109,7 +119,7 @@ def _prepare(module: Module, keep: bool) -> Path:
     if work.exists() and not keep:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
-    for package in (*PACKAGES, "tests"):
+    for package in (*PACKAGES, "tests", *EXTRA_DIRS):
         target = work / package
         if target.exists():
             shutil.rmtree(target)
