@@ -479,3 +479,12 @@ def test_close_waits_for_queued_work(tmp_path: Path, which: str) -> None:
     getattr(outbox, which).submit(slow)  # work queued on that thread alone
     outbox.close()
     assert done == [which]
+
+
+def test_outbox_files_are_private(tmp_path: Path) -> None:
+    store = OutboxStore(tmp_path / "a" / "b" / "o.db", quota_bytes=10**8, min_free_disk_bytes=0)
+    store.put_many([BARE])
+    for suffix in ("", "-wal", "-shm"):
+        path = tmp_path / "a" / "b" / f"o.db{suffix}"
+        assert path.exists() and (path.stat().st_mode & 0o777) == 0o600, suffix
+    store.close()
