@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA ?= ../shared/data
 
-.PHONY: setup demo test lint typecheck contracts pytest bench eval lock clean install uninstall
+.PHONY: setup demo test lint typecheck contracts pytest bench eval mutate lock clean install uninstall
 
 setup:
 	@./scripts/bootstrap.sh
@@ -32,6 +32,12 @@ bench: setup
 
 eval: setup
 	$(PY) -m bench.evaluate --data $(DATA)
+
+# Mutation testing of the cores (outbox and journal, codec, reassembly, triage rules, config),
+# one module at a time against the tests that cover it; prints one JSON object with the score
+# per module and the survivors. MUTATE_JOBS (default 2) sets mutmut's worker count.
+mutate: setup
+	$(PY) -m bench.mutate
 
 # Three locks, every line with its published hashes (installed with --require-hashes):
 # requirements.lock for the Pi, requirements-usb.lock with PyAudio, requirements-dev.lock for

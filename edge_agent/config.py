@@ -62,6 +62,54 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
     return value
 
 
+# The validators' bodies are plain functions: the decorated methods only delegate, so that
+# mutation testing (which skips decorated functions) reaches the checks themselves.
+
+
+def _existing_file(value: Path | None, info: ValidationInfo) -> Path | None:
+    if value is None:
+        return None
+    value = _resolve(value, info)
+    if not value.is_file():
+        raise ValueError(f"a readable file, but {value} does not exist")
+    return value
+
+
+def _with_kind_from_site(data: Any, default_site: Any) -> Any:
+    if isinstance(data, dict) and "analysis_kind" not in data:
+        site = data.get("auscultation_site", default_site)
+        if isinstance(site, str):
+            return {**data, "analysis_kind": kind_at_site(site)}
+    return data
+
+
+def _kind_matching_site(value: str, info: ValidationInfo) -> str:
+    # A heart analysis of breath sounds reads clicks or breaths as beats (on ICBHI lung
+    # recordings: 3 of 9 false urgent heart rates), and a lung analysis of a valve area
+    # hears heart sounds: a mismatch is a mistake in the config, not a choice.
+    site = info.data.get("auscultation_site")
+    if isinstance(site, str) and value != kind_at_site(site):
+        raise ValueError(
+            f"'{kind_at_site(site)}' at auscultation site '{site}' (or leave analysis_kind "
+            "out: it follows the site)"
+        )
+    return value
+
+
+def _known_scenario(value: str) -> str:
+    if value not in SCENARIOS:
+        raise ValueError(f"one of {', '.join(SCENARIOS)}")
+    return value
+
+
+def _unique_device_ids(devices: list[Any]) -> list[Any]:
+    ids = [d.id for d in devices]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"unique device ids, but these repeat: {', '.join(duplicates)}")
+    return devices
+
+
 # MQTT 5.0 §3.1.3.1: every server MUST accept client ids of 1-23 UTF-8 bytes of 0-9a-zA-Z and
 # MAY accept more. We also allow - _ . (our default is stetho-{site}-{agent}) and up to 128
 # characters (AWS IoT's limit; Mosquitto, EMQX and HiveMQ take 65535). Never + # / or spaces:
@@ -124,12 +172,7 @@ class BrokerConfig(_Strict):
     @_field_validator("ca_file", "cert_file", "key_file", "password_file")
     @classmethod
     def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is None:
-            return None
-        value = _resolve(value, info)
-        if not value.is_file():
-            raise ValueError(f"a readable file, but {value} does not exist")
-        return value
+        return _existing_file(value, info)
 
     def secret(self, environ: Mapping[str, str]) -> str | None:
         """The password: the environment, then `password_file`, then `password`.
@@ -216,25 +259,12 @@ class _DeviceBase(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _kind_from_site(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "analysis_kind" not in data:
-            site = data.get("auscultation_site", cls.model_fields["auscultation_site"].default)
-            if isinstance(site, str):
-                return {**data, "analysis_kind": kind_at_site(site)}
-        return data
+        return _with_kind_from_site(data, cls.model_fields["auscultation_site"].default)
 
     @_field_validator("analysis_kind")
     @classmethod
     def _matches_site(cls, value: str, info: ValidationInfo) -> str:
-        # A heart analysis of breath sounds reads clicks or breaths as beats (on ICBHI lung
-        # recordings: 3 of 9 false urgent heart rates), and a lung analysis of a valve area
-        # hears heart sounds: a mismatch is a mistake in the config, not a choice.
-        site = info.data.get("auscultation_site")
-        if isinstance(site, str) and value != kind_at_site(site):
-            raise ValueError(
-                f"'{kind_at_site(site)}' at auscultation site '{site}' (or leave analysis_kind "
-                "out: it follows the site)"
-            )
-        return value
+        return _kind_matching_site(value, info)
 
 
 class SimulatedDevice(_DeviceBase):
@@ -247,9 +277,7 @@ class SimulatedDevice(_DeviceBase):
     @_field_validator("scenario")
     @classmethod
     def _known_scenario(cls, value: str) -> str:
-        if value not in SCENARIOS:
-            raise ValueError(f"one of {', '.join(SCENARIOS)}")
-        return value
+        return _known_scenario(value)
 
 
 class BleDevice(_DeviceBase):
@@ -343,11 +371,7 @@ class AgentConfig(_Strict):
     @_field_validator("devices")
     @classmethod
     def _unique_ids(cls, devices: list[Any]) -> list[Any]:
-        ids = [d.id for d in devices]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"unique device ids, but these repeat: {', '.join(duplicates)}")
-        return devices
+        return _unique_device_ids(devices)
 
     @model_validator(mode="after")
     def _agent_is_no_device(self) -> AgentConfig:

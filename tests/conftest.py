@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from edge_agent.runtime.local_broker import LocalBroker
+
+# Mutation testing (`make mutate`) runs each covering test once per mutant: fewer examples
+# there keep a run within its budget, while `make test` keeps Hypothesis's defaults.
+settings.register_profile("mutate", max_examples=20, deadline=None)
+if os.environ.get("STETHO_MUTATE") == "1":
+    settings.load_profile("mutate")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The capture journal: record codec, torn tails and garbage, the file edge, recovery at start."""
 
 import asyncio
-import contextlib
 import json
 import random
 import stat
@@ -139,13 +138,38 @@ def test_huge_length_field_is_malformed_not_waited_for() -> None:
 
 def test_garbage_never_crashes() -> None:
     rng = random.Random(3)
-    good, _ = journal_bytes(noise(0.2))
+    samples = noise(0.2)
+    good, header = journal_bytes(samples)
+    header_end = len(encode_header(header))
     for _ in range(500):
         size = rng.randrange(0, 300)
         junk = bytes(rng.randrange(256) for _ in range(size))
-        for data in (junk, MAGIC + junk, good[: rng.randrange(len(good))] + junk):
-            with contextlib.suppress(JournalCorruptError, IncompleteJournalError):
+        # Without the magic: cut off inside it, or not a journal at all.
+        expected: type[Exception] = (
+            IncompleteJournalError
+            if len(junk) < len(MAGIC) and MAGIC.startswith(junk)
+            else JournalCorruptError
+        )
+        with pytest.raises(expected):
+            read_journal(junk)
+        # The magic, then junk: no header record can be trusted (its CRC would have to match).
+        with pytest.raises((JournalCorruptError, IncompleteJournalError)):
+            read_journal(MAGIC + junk)
+        # A good journal cut anywhere, then junk: before the header's end nothing can be
+        # recovered; after it, exactly a prefix of the samples, and the rest is dropped.
+        cut = rng.randrange(len(good))
+        data = good[:cut] + junk
+        if cut < header_end:
+            with pytest.raises((JournalCorruptError, IncompleteJournalError)):
                 read_journal(data)
+            continue
+        found = read_journal(data)
+        assert found.header == header
+        n = found.samples.size
+        assert np.array_equal(found.samples, samples[:n])
+        assert cut - header_end - 400 * 4 - 8 <= n * 4 + 9 * (n // 400) <= cut - header_end
+        assert found.dropped_bytes == len(data) - header_end - n * 4 - 9 * -(-n // 400)
+        assert (found.dropped_reason is None) == (found.dropped_bytes == 0)
 
 
 def test_corrupt_header_is_reported() -> None:

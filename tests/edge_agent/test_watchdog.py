@@ -70,9 +70,19 @@ def test_malformed_settings_are_a_typed_error(env: dict[str, str]) -> None:
         watchdog_interval_s(env, pid=42)
 
 
-def test_run_watchdog_returns_at_once_without_systemd() -> None:
-    asyncio.run(run_watchdog(Notifier(None), env={"WATCHDOG_USEC": "1000000"}))
-    asyncio.run(run_watchdog(Notifier("/nonexistent/notify"), env={}))
+def test_run_watchdog_returns_at_once_without_systemd(receiver: NotifyReceiver) -> None:
+    async def returns_at_once(notifier: RecordingNotifier, env: dict[str, str]) -> None:
+        # A watchdog that started feeding would never return: the timeout would fail us.
+        async with asyncio.timeout(1.0):
+            assert await run_watchdog(notifier, env=env) is None
+
+    no_socket = RecordingNotifier(None)
+    asyncio.run(returns_at_once(no_socket, {"WATCHDOG_USEC": "1000000"}))
+    no_watchdog = RecordingNotifier(receiver.address)
+    asyncio.run(returns_at_once(no_watchdog, {}))
+    other_pid = {"WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"}
+    asyncio.run(returns_at_once(no_watchdog, other_pid))
+    assert no_socket.ping_times == [] and no_watchdog.ping_times == []
 
 
 @pytest.mark.blocks_loop

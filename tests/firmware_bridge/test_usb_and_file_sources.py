@@ -7,7 +7,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -93,5 +92,25 @@ def test_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
         asyncio.run(take(FileSource(tmp_path / "absent.flac"), 1))
 
 
-def test_fake_pyaudio_is_a_module_like_object() -> None:
-    assert isinstance(fake_pyaudio, ModuleType)
+def test_usb_source_opens_the_card_as_pyaudio_expects(card: type) -> None:
+    # What our source asks of PyAudio, exactly: 16-bit mono input, the card found by name,
+    # 100 ms buffers; and the library is released once the stream is closed.
+    asyncio.run(take(UsbSource("u", "Thinklabs", 16000, pyaudio_module=fake_pyaudio), 1))
+    assert card.opened == [
+        {
+            "format": fake_pyaudio.paInt16,
+            "channels": 1,
+            "rate": 16000,
+            "input": True,
+            "input_device_index": 1,
+            "frames_per_buffer": 1600,
+        }
+    ]
+    assert card.opened[0]["format"] == 8  # PortAudio's paInt16 (portaudio.h)
+    assert len(card.streams) == 1 and card.streams[0].closed and card.terminated
+
+
+def test_usb_source_releases_pyaudio_when_the_card_refuses(card: type) -> None:
+    with pytest.raises(DeviceNotFoundError, match="cannot open sound card 'default'"):
+        asyncio.run(take(UsbSource("u", "default", 4000, pyaudio_module=fake_pyaudio), 1))
+    assert card.opened == [] and card.streams == [] and card.terminated

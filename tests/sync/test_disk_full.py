@@ -1,7 +1,9 @@
 """The disk fills while the hospital link is down: alarm raised, refusals logged, nothing lost.
 
-The state directory sits on a small tmpfs when we may mount one (root); otherwise the
-outbox quota plays the full disk. Both go through the same admission rule.
+Two settings, each reported on its own: a real small disk (a 4 MB tmpfs, which needs root to
+mount) and, only where that cannot be mounted, the outbox quota playing the full disk on the
+ordinary one. Whichever does not run is reported as skipped, with the reason. Both go through
+the same admission rule.
 """
 
 import json
@@ -19,8 +21,8 @@ from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write
 pytestmark = pytest.mark.broker
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+@pytest.fixture(params=["tmpfs", "quota"])
+def small_disk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Path, str]]:
     mount = tmp_path / "small"
     mount.mkdir()
     mounted = subprocess.run(
@@ -29,7 +31,12 @@ def small_disk(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         check=False,
     )
     try:
-        yield mount, "tmpfs" if mounted.returncode == 0 else "quota"
+        if request.param == "tmpfs" and mounted.returncode != 0:
+            pytest.skip(f"cannot mount a 4 MB tmpfs here: {mounted.stderr.decode().strip()}")
+        if request.param == "quota" and mounted.returncode == 0:
+            # 40 s saved: the quota stands in for the real disk only where that cannot run.
+            pytest.skip("the real small disk (tmpfs) runs here; quota mode is its stand-in")
+        yield mount, request.param
     finally:
         if mounted.returncode == 0:
             subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -26,6 +26,16 @@ def unsent_ids(state: Path) -> set[str]:
         return {str(r[0]) for r in rows}
 
 
+def never_sent_ids(state: Path) -> set[str]:
+    """Recordings none of whose messages has been acknowledged yet."""
+    with sqlite3.connect(state / "outbox.sqlite3") as db:
+        rows = db.execute(
+            "SELECT recording_id FROM messages WHERE recording_id IS NOT NULL"
+            " GROUP BY recording_id HAVING COUNT(sent_at) = 0"
+        )
+        return {str(r[0]) for r in rows}
+
+
 def test_agent_sigkilled_at_random_points_loses_nothing(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
@@ -79,8 +89,9 @@ def test_broker_killed_repeatedly_is_reported(broker: LocalBroker, tmp_path: Pat
     """SIGKILLed, Mosquitto can lose what it had PUBACKed but not yet saved: we report it.
 
     The agent's side is strict: everything accepted was acknowledged by a broker (nothing
-    left unsent). What the subscriber then got is printed, not asserted, because the
-    persistence of a killed Mosquitto is outside the agent's control (docs/mqtt.md).
+    left unsent). Of what the subscriber got, only the recordings that reached the broker
+    that stays up are asserted, since the persistence of a killed Mosquitto is outside the
+    agent's control (docs/mqtt.md); the losses of the killed ones are printed.
     """
     doctor = MosquittoSub(broker.port, "doctor-broker-kill", tmp_path / "doctor.txt")
     doctor.start()
@@ -92,6 +103,11 @@ def test_broker_killed_repeatedly_is_reported(broker: LocalBroker, tmp_path: Pat
         agent.wait_for_stored(4 * (round_ + 1))
         broker.kill()
         time.sleep(1.0)  # recordings pile up in the outbox meanwhile
+        if round_ == 2:
+            # No broker is up, so nothing can be acknowledged now: every recording not yet
+            # stored, or stored but with no message sent, goes to the broker that stays up.
+            stored_before_last_start = agent.stored_ids()
+            never_sent = never_sent_ids(state)
         broker.start()
     stored = agent.wait_for_stored(len(agent.stored_ids()) + 3)
     deadline = time.monotonic() + 60
@@ -107,4 +123,6 @@ def test_broker_killed_repeatedly_is_reported(broker: LocalBroker, tmp_path: Pat
         f"broker-sigkill: accepted={len(stored)} delivered={len(got)} "
         f"lost_by_killed_broker={len(stored - got)} duplicates={delivery.duplicates()}"
     )
-    assert got, "nothing reached the subscriber"
+    must_arrive = (never_sent & stored_before_last_start) | (stored - stored_before_last_start)
+    assert len(must_arrive) >= 3
+    assert must_arrive <= got, f"lost by the broker that stayed up: {must_arrive - got}"

@@ -1,0 +1,293 @@
+"""Mutation testing of the cores with mutmut: how much of the code do our tests really pin?
+
+Each module is mutated in its own scratch copy of the tree (``build/mutate/<name>``) against
+only the tests that cover it, one module at a time, so a run stays within two cores. Prints ONE
+JSON object: killed, survived, no-test, timeout and score per module, and the survivors by name.
+
+Survivors reviewed as truly equivalent (the mutant behaves exactly like the original) are listed
+once, with a reason, in ``tests/mutation_equivalents.toml``; they are left out of the score.
+
+    python -m bench.mutate [--jobs 2] [--only NAME ...] [--keep] [--report-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "mutate"
+EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
+# The packages a test session imports; copied whole, mutated only where a module says.
+PACKAGES = (
+    "edge_agent", "firmware_bridge", "stetho_signal", "stetho_sim", "stetho_common",
+    "stetho_doctor", "stetho_cli",
+)  # fmt: skip
+EXTRA_FILES = ("config.example.toml",)  # read by the config tests
+EXTRA_DIRS = ("bench",)  # imported by some tests (the frame fuzzer)
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    files: tuple[str, ...]  # what is mutated
+    tests: tuple[str, ...]  # the tests that cover it, and only those
+
+
+MODULES = (
+    Module(
+        "edge_agent/storage",
+        ("edge_agent/storage/outbox.py", "edge_agent/storage/journal.py"),
+        (
+            "tests/edge_agent/test_outbox.py",
+            "tests/edge_agent/test_outbox_edges.py",
+            "tests/edge_agent/test_journal.py",
+            "tests/edge_agent/test_journal_edges.py",
+            "tests/edge_agent/test_receipts.py",  # the outbox's receipt bookkeeping
+        ),
+    ),
+    Module(
+        "firmware_bridge/codec.py",
+        ("firmware_bridge/codec.py", "firmware_bridge/_adpcm.py"),
+        (
+            "tests/firmware_bridge/test_codec.py",
+            "tests/firmware_bridge/test_codec_edges.py",
+            "tests/firmware_bridge/test_adpcm_decoder.py",
+        ),
+    ),
+    Module(
+        "firmware_bridge/reassembly.py",
+        ("firmware_bridge/reassembly.py",),
+        (
+            "tests/firmware_bridge/test_reassembly.py",
+            "tests/firmware_bridge/test_reassembly_edges.py",
+        ),
+    ),
+    Module(
+        "stetho_signal/triage",
+        ("stetho_signal/_rules.py", "stetho_signal/triage.py"),
+        (
+            "tests/stetho_signal/test_triage.py",
+            "tests/stetho_signal/test_triage_edges.py",
+            "tests/stetho_signal/test_age_band.py",
+        ),
+    ),
+    Module(
+        "edge_agent/config.py",
+        ("edge_agent/config.py",),
+        (
+            "tests/edge_agent/test_config.py",
+            "tests/edge_agent/test_config_checks.py",
+            "tests/edge_agent/test_issue18_failover.py",  # broker endpoints
+        ),
+    ),
+)
+
+_KILLED = {1, 3, 37}
+_SURVIVED = {0}
+_NO_TESTS = {5, 33}
+_TIMEOUT = {36, 24, -24, 152, 255}
+
+
+def _mutmut_table(module: Module) -> str:
+    tests = [t for t in module.tests if (ROOT / t).exists()]
+    lines = [
+        "[tool.mutmut]",
+        f"source_paths = {json.dumps(list(PACKAGES))}",
+        f"only_mutate = {json.dumps(list(module.files))}",
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        # -p no:randomly is not needed; keep pytest quiet and stop at the first failure.
+        'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]',
+        "use_git_change_detection = false",
+        f"also_copy = {json.dumps([*EXTRA_FILES, *EXTRA_DIRS])}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _prepare(module: Module, keep: bool) -> Path:
+    work = WORK / module.name.replace("/", "__")
+    if work.exists() and not keep:
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    for package in (*PACKAGES, "tests", *EXTRA_DIRS):
+        target = work / package
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(
+            ROOT / package, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    for name in EXTRA_FILES:
+        shutil.copy2(ROOT / name, work / name)
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (work / "pyproject.toml").write_text(pyproject + "\n" + _mutmut_table(module), "utf-8")
+    return work
+
+
+def _exit_codes(work: Path, module: Module) -> dict[str, int | None]:
+    codes: dict[str, int | None] = {}
+    for path in module.files:
+        meta = work / "mutants" / f"{path}.meta"
+        if meta.exists():
+            codes.update(json.loads(meta.read_text("utf-8"))["exit_code_by_key"])
+    return codes
+
+
+def _equivalents() -> dict[str, dict[str, str]]:
+    """Reviewed entries by mutant name: each has a reason and the change it reviewed."""
+    if not EQUIVALENTS.exists():
+        return {}
+    table = tomllib.loads(EQUIVALENTS.read_text("utf-8"))
+    return dict(table.get("equivalent", {}))
+
+
+def _split(name: str) -> tuple[str, str]:
+    """Mutant name -> (module path, mutated function's name in mutmut's source)."""
+    dotted, function = name.rsplit("__mutmut_", 1)[0], name.rsplit(".", 1)[1]
+    return dotted.rsplit(".", 1)[0].replace(".", "/") + ".py", function
+
+
+def _changes(work: Path, names: list[str]) -> dict[str, str]:
+    """Each mutant's change as 'old => new' (stripped source lines), read from mutmut's copy.
+
+    Numbers shift when a function is edited; a reviewed entry is matched by its function and
+    this change, so an edit elsewhere does not make it stale.
+    """
+    sources: dict[str, dict[str, str]] = {}
+    out: dict[str, str] = {}
+    for name in names:
+        path, function = _split(name)
+        if path not in sources:
+            text = (work / "mutants" / path).read_text("utf-8")
+            sources[path] = {
+                node.name: ast.get_source_segment(text, node) or ""
+                for node in ast.walk(ast.parse(text))
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            }
+        defs = sources[path]
+        base = function.rsplit("__mutmut_", 1)[0]
+        original = defs.get(f"{base}__mutmut_orig", "").splitlines()[1:]
+        mutated = defs.get(function, "").splitlines()[1:]
+        diff = list(difflib.unified_diff(original, mutated, lineterm="", n=0))[2:]
+        old = " / ".join(d[1:].strip() for d in diff if d.startswith("-"))
+        new = " / ".join(d[1:].strip() for d in diff if d.startswith("+"))
+        out[name] = f"{old} => {new}"
+    return out
+
+
+def _base(name: str) -> str:
+    return name.rsplit("__mutmut_", 1)[0]
+
+
+def _reviewed(
+    survivors: list[str], changes: dict[str, str], equivalent: dict[str, dict[str, str]]
+) -> set[str]:
+    """Survivors a reviewed entry covers: the same function and the same change.
+
+    The name alone is not enough: mutmut numbers mutants within a function, so after an edit
+    the same name can denote another change.
+    """
+    keys = {(_base(name), entry.get("change")) for name, entry in equivalent.items()}
+    return {s for s in survivors if (_base(s), changes.get(s)) in keys}
+
+
+def _summary(
+    codes: dict[str, int | None], changes: dict[str, str], reviewed: set[str]
+) -> dict[str, object]:
+    counted = {k: v for k, v in codes.items() if k not in reviewed}
+    killed = sum(v in _KILLED for v in counted.values())
+    survived = sorted(k for k, v in counted.items() if v in _SURVIVED)
+    no_tests = sorted(k for k, v in counted.items() if v in _NO_TESTS)
+    timeout = sum(v in _TIMEOUT for v in counted.values())
+    other = sorted(
+        k for k, v in counted.items() if v not in _KILLED | _SURVIVED | _NO_TESTS | _TIMEOUT
+    )
+    # A timeout is a kill (the mutant hangs where the original finishes); no-test counts
+    # against the score like a survivor: nothing would notice that change.
+    scored = killed + timeout + len(survived) + len(no_tests) + len(other)
+    score = (killed + timeout) / scored if scored else 0.0
+    return {
+        "mutants": len(codes),
+        "killed": killed,
+        "timeout": timeout,
+        "survived": len(survived),
+        "no_test": len(no_tests),
+        "equivalent": len(reviewed),
+        "score": round(score, 4),
+        "survivors": {name: changes.get(name, "") for name in survived},
+        "no_test_mutants": no_tests,
+        "unchecked_or_suspicious": other,
+    }
+
+
+def run_module(module: Module, jobs: int, keep: bool, report_only: bool) -> dict[str, object]:
+    work = WORK / module.name.replace("/", "__")
+    started = time.monotonic()
+    log = work / "mutmut.log"
+    returncode = 0
+    if not report_only:
+        work = _prepare(module, keep)
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "STETHO_MUTATE": "1"}
+        with log.open("w", encoding="utf-8") as out:
+            returncode = subprocess.run(
+                [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
+                cwd=work,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+            ).returncode
+    codes = _exit_codes(work, module)
+    alive = [k for k, v in codes.items() if v in _SURVIVED]
+    changes = _changes(work, alive)
+    equivalent = _equivalents()
+    reviewed = _reviewed(alive, changes, equivalent)
+    result = _summary(codes, changes, reviewed)
+    prefixes = tuple(f.removesuffix(".py").replace("/", ".") + "." for f in module.files)
+    covered = {(_base(n), changes[n]) for n in reviewed}
+    result["stale_equivalents"] = sorted(
+        name
+        for name, entry in equivalent.items()
+        if name.startswith(prefixes) and (_base(name), entry.get("change")) not in covered
+    )
+    result["seconds"] = round(time.monotonic() - started, 1)
+    if returncode != 0:
+        result["error"] = f"mutmut exited {returncode}; see {log.relative_to(ROOT)}"
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
+    parser.add_argument("--only", action="append", help="module name(s) to run, as listed")
+    parser.add_argument("--keep", action="store_true", help="reuse mutmut's cache in build/")
+    parser.add_argument(
+        "--report-only", action="store_true", help="summarise the last run's results again"
+    )
+    args = parser.parse_args(argv)
+    chosen = [m for m in MODULES if not args.only or m.name in args.only]
+    started = time.monotonic()
+    report: dict[str, object] = {"tool": "mutmut", "jobs": args.jobs, "modules": {}}
+    modules: dict[str, object] = {}
+    for module in chosen:  # one at a time: the machine is shared
+        modules[module.name] = run_module(module, args.jobs, args.keep, args.report_only)
+    report["modules"] = modules
+    report["seconds"] = round(time.monotonic() - started, 1)
+    scores = [float(m["score"]) for m in modules.values()]  # type: ignore[index]
+    report["min_score"] = min(scores) if scores else None
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,395 @@
+"""Each configuration check on its own: it refuses what it must, with the exact message, and
+accepts its edge. Every test here fails if its check is disabled."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge_agent.config import (
+    PASSWORD_ENV,
+    AgentConfig,
+    BrokerConfig,
+    ThresholdsConfig,
+    _thresholds_model,
+    _with_kind_from_site,
+    kind_at_site,
+    load_broker,
+    load_config,
+    parse_config,
+)
+from edge_agent.errors import ConfigError
+from stetho_signal import TriageThresholds
+
+DEVICE = {"id": "s1", "kind": "simulated", "resident": "res-1",
+          "schedule": {"interval_s": 10, "duration_s": 5}}  # fmt: skip
+
+
+def config(**top: Any) -> dict[str, Any]:
+    return {"site": "home-1", "devices": [dict(DEVICE)], **top}
+
+
+def problems(data: dict[str, Any], base_dir: Path | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "agent.toml", base_dir)
+    assert info.value.file == "agent.toml"
+    return info.value.problems
+
+
+# ---- files named in [broker] must exist --------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["ca_file", "cert_file", "key_file", "password_file"])
+def test_a_missing_broker_file_is_refused(tmp_path: Path, key: str) -> None:
+    missing = tmp_path / "nowhere.pem"
+    assert problems(config(broker={key: str(missing)})) == [
+        f"broker.{key}: expected a readable file, but {missing} does not exist; found '{missing}'"
+    ]
+
+
+@pytest.mark.parametrize("key", ["ca_file", "cert_file", "key_file", "password_file"])
+def test_a_present_broker_file_resolves_against_the_config_folder(tmp_path: Path, key: str) -> None:
+    (tmp_path / "f.pem").write_text("x")
+    parsed = parse_config(config(broker={key: "f.pem"}), "agent.toml", tmp_path)
+    assert getattr(parsed.broker, key) == tmp_path / "f.pem"
+
+
+def test_a_directory_is_not_a_file(tmp_path: Path) -> None:
+    assert problems(config(broker={"ca_file": str(tmp_path)}))[0].startswith(
+        "broker.ca_file: expected a readable file"
+    )
+
+
+def test_relative_file_without_a_base_is_taken_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ca.pem").write_text("x")
+    assert parse_config(config(broker={"ca_file": "ca.pem"}), "a").broker.ca_file == Path("ca.pem")
+
+
+def test_broker_checked_names_its_source(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        BrokerConfig.checked("from-the-cli", {"port": 0})
+    assert info.value.file == "from-the-cli"
+    assert info.value.problems == [
+        "port: expected Input should be greater than or equal to 1; found 0"
+    ]
+    assert BrokerConfig.checked("x", {"port": 8883}).port == 8883
+
+
+# ---- device ids are unique ---------------------------------------------------------------
+
+
+def test_duplicate_device_ids_are_refused() -> None:
+    other = {**DEVICE, "resident": "res-2"}
+    third = {**DEVICE, "id": "s2"}
+    data = {"site": "home-1", "devices": [dict(DEVICE), other, third, {**third}]}
+    assert problems(data) == ["devices: expected unique device ids, but these repeat: s1, s2"]
+
+
+def test_distinct_device_ids_are_accepted() -> None:
+    data = {"site": "home-1", "devices": [dict(DEVICE), {**DEVICE, "id": "s2"}]}
+    assert [d.id for d in parse_config(data, "agent.toml").devices] == ["s1", "s2"]
+    assert parse_config({"site": "home-1"}, "agent.toml").devices == []
+
+
+# ---- the analysis follows the site -------------------------------------------------------
+
+
+def test_kind_at_site() -> None:
+    assert [kind_at_site(s) for s in ("aortic", "pulmonic", "tricuspid", "mitral")] == ["heart"] * 4
+    assert kind_at_site("trachea") == "lung" == kind_at_site("lung-right-lateral")
+
+
+def test_kind_follows_the_default_site_when_both_are_left_out() -> None:
+    assert parse_config(config(), "a").devices[0].analysis_kind == "heart"  # mitral
+    lung = {**DEVICE, "auscultation_site": "trachea"}
+    assert parse_config({"site": "h", "devices": [lung]}, "a").devices[0].analysis_kind == "lung"
+
+
+def test_a_kind_that_contradicts_the_site_is_refused() -> None:
+    device = {**DEVICE, "auscultation_site": "aortic", "analysis_kind": "lung"}
+    assert problems({"site": "h", "devices": [device]}) == [
+        "devices[0].analysis_kind: expected 'heart' at auscultation site 'aortic' (or leave "
+        "analysis_kind out: it follows the site); found 'lung'"
+    ]
+    agreeing = {**DEVICE, "auscultation_site": "aortic", "analysis_kind": "heart"}
+    assert parse_config({"site": "h", "devices": [agreeing]}, "a").devices[0].analysis_kind == (
+        "heart"
+    )
+
+
+def test_unknown_scenario_is_refused_and_known_one_kept() -> None:
+    (problem,) = problems({"site": "h", "devices": [{**DEVICE, "scenario": "nope"}]})
+    assert problem.startswith("devices[0].scenario: expected one of normal, ")
+    assert problem.endswith("; found 'nope'")
+    assert parse_config(config(), "a").devices[0].scenario == "normal"  # type: ignore[union-attr]
+
+
+# ---- messages name the key path ----------------------------------------------------------
+
+
+def test_messages_for_unknown_missing_and_wrong_keys() -> None:
+    data = config(sitee="x", broker={"keepalive_s": 4})
+    del data["devices"][0]["id"]
+    assert problems(data) == [
+        "broker.keepalive_s: expected Input should be greater than or equal to 5; found 4",
+        "devices[0].id: required key is missing",
+        "sitee: unknown key (misspelt?); found 'x'",
+    ]
+
+
+def test_ble_device_path_leaves_out_the_discriminator() -> None:
+    ble = {**DEVICE, "kind": "ble", "address": "nope"}
+    (problem,) = problems({"site": "h", "devices": [ble]})
+    assert problem.startswith("devices[0].address: expected String should match pattern")
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "bad", "good"),
+    [
+        ("broker", "port", 65536, 65535),
+        ("broker", "port", 0, 1),
+        ("broker", "keepalive_s", 3601, 3600),
+        ("broker", "max_inflight", 0, 1),
+        ("broker", "max_inflight", 1001, 1000),
+        ("broker", "session_expiry_s", -1, 0),
+        ("storage", "quota_mb", 0, 0.001),
+        ("storage", "alarm_fraction", 1.0, 0.999),
+        ("storage", "alarm_fraction", 0.0, 0.001),
+        ("storage", "keep_sent_hours", -1, 0),
+        ("storage", "min_free_disk_mb", -1, 0),
+    ],
+)
+def test_numeric_bounds_are_exact(section: str, key: str, bad: float, good: float) -> None:
+    assert problems(config(**{section: {key: bad}}))[0].startswith(f"{section}.{key}: expected")
+    parsed = parse_config(config(**{section: {key: good}}), "a")
+    assert getattr(getattr(parsed, section), key) == good
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "good"),
+    [("duration_s", 0.99, 1), ("duration_s", 601, 600), ("interval_s", 0, 0.01)],
+)
+def test_schedule_bounds(key: str, bad: float, good: float) -> None:
+    def with_schedule(value: float) -> dict[str, Any]:
+        schedule = {**DEVICE["schedule"], key: value}  # type: ignore[dict-item]
+        return {"site": "h", "devices": [{**DEVICE, "schedule": schedule}]}
+
+    assert problems(with_schedule(bad))[0].startswith(f"devices[0].schedule.{key}: expected")
+    assert getattr(parse_config(with_schedule(good), "a").devices[0].monitoring, key) == good
+
+
+def test_defaults() -> None:
+    parsed = parse_config({"site": "home-1"}, "a")
+    b, s = parsed.broker, parsed.storage
+    assert (b.host, b.port, b.client_id, b.keepalive_s) == ("127.0.0.1", 1883, "", 30)
+    assert (b.session_expiry_s, b.tls, b.max_inflight) == (7 * 24 * 3600, False, 20)
+    assert (s.state_dir, s.quota_mb, s.alarm_fraction) == (Path("/var/lib/stetho-edge"), 2048, 0.9)
+    assert (s.keep_sent_hours, s.min_free_disk_mb) == (24, 32)
+    assert (parsed.agent_id, parsed.log_level) == ("agent", "info")
+    assert parsed.analysis.triage_thresholds() == TriageThresholds()
+
+
+def test_thresholds_pass_through_by_name() -> None:
+    parsed = parse_config(
+        {"site": "h", "analysis": {"thresholds": {"heart_rate_review_high_bpm": 100.0}}}, "a"
+    )
+    assert parsed.analysis.triage_thresholds() == TriageThresholds(heart_rate_review_high_bpm=100.0)
+    assert problems({"site": "h", "analysis": {"thresholds": {"nope": 1}}}) == [
+        "analysis.thresholds.nope: unknown key (misspelt?); found 1"
+    ]
+
+
+# ---- the file edge -----------------------------------------------------------------------
+
+
+def test_a_missing_config_file_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "absent.toml"
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.file == str(path)
+    assert info.value.problems == ["cannot read the file: No such file or directory"]
+
+
+def test_a_config_that_is_not_utf8_is_not_valid_toml(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_bytes(b'site = "\xff"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems[0].startswith("not valid TOML: ")
+
+
+def _secret(tmp_path: Path, name: str, mode: int) -> Path:
+    path = tmp_path / name
+    path.write_text("s3cret\n")
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize(("key", "what"), [("password_file", "broker.password_file"),
+                                           ("key_file", "broker.key_file")])  # fmt: skip
+def test_secret_files_readable_by_others_are_refused(tmp_path: Path, key: str, what: str) -> None:
+    secret = _secret(tmp_path, "secret", 0o604)
+    path = tmp_path / "agent.toml"
+    path.write_text(f'site = "h"\n[broker]\n{key} = "{secret}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.file == str(secret)
+    assert info.value.problems == [
+        f"{what}: this file holds a secret but is readable by group or others "
+        f"(mode 0604); run `chmod 600 {secret}`"
+    ]
+    secret.chmod(0o600)
+    assert getattr(load_config(path).broker, key) == secret
+
+
+def test_secret_precedence_environment_file_inline(tmp_path: Path) -> None:
+    secret = _secret(tmp_path, "pw", 0o600)
+    both = BrokerConfig(password_file=secret, password="inline")  # type: ignore[arg-type]
+    assert both.secret({PASSWORD_ENV: "env"}) == "env"
+    assert both.secret({}) == "s3cret"
+    assert BrokerConfig(password="inline").secret({}) == "inline"  # type: ignore[arg-type]
+    assert BrokerConfig().secret({}) is None
+    secret.unlink()
+    with pytest.raises(ConfigError) as info:
+        both.secret({})
+    assert info.value.file == str(secret)
+    assert info.value.problems == ["broker.password_file: cannot read: No such file or directory"]
+
+
+def test_redacted_masks_only_the_password() -> None:
+    parsed: AgentConfig = parse_config(
+        {"site": "h", "broker": {"username": "u", "password": "hunter2"}}, "a"
+    )
+    data = parsed.redacted()
+    assert data["broker"]["password"] == "***"
+    assert data["broker"]["username"] == "u"
+    assert parse_config({"site": "h"}, "a").redacted()["broker"]["password"] is None
+
+
+def test_the_thresholds_model_mirrors_every_field_with_its_type_and_default() -> None:
+    # Built once at import; called here again so that what it builds is checked itself.
+    for model in (_thresholds_model(), ThresholdsConfig):
+        assert model.__name__ == "ThresholdsConfig"
+        assert model.model_config["extra"] == "forbid" and model.model_config["frozen"] is True
+        assert {name: (f.annotation, f.default) for name, f in model.model_fields.items()} == {
+            f.name: (type(f.default), f.default) for f in dataclasses.fields(TriageThresholds)
+        }
+
+
+def test_kind_from_site_fills_in_only_what_is_missing() -> None:
+    assert _with_kind_from_site({"id": "a"}, "trachea") == {"id": "a", "analysis_kind": "lung"}
+    assert _with_kind_from_site({"auscultation_site": "aortic"}, "trachea") == {
+        "auscultation_site": "aortic",
+        "analysis_kind": "heart",
+    }
+    kept = {"analysis_kind": "lung"}
+    assert _with_kind_from_site(kept, "mitral") is kept
+    assert _with_kind_from_site({"auscultation_site": 5}, "mitral") == {"auscultation_site": 5}
+    assert _with_kind_from_site("not a table", "mitral") == "not a table"
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        ({"kind": "usb", "sample_rate_hz": 100}, "devices[0].sample_rate_hz: expected"),
+        ({"kind": "file", "path": "x.flac", "realtime": "sometimes"}, "devices[0].realtime: "),
+        ({"kind": "simulated", "speed": 0}, "devices[0].speed: expected"),
+        ({"kind": "ble", "address": "00:11"}, "devices[0].address: expected"),
+    ],
+)
+def test_device_key_paths_leave_out_the_kind(device: dict[str, Any], expected: str) -> None:
+    (problem,) = problems({"site": "h", "devices": [{**DEVICE, **device}]})
+    assert problem.startswith(expected)
+
+
+def test_inline_password_message_names_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text('site = "h"\n[broker]\npassword = "p"\n')
+    path.chmod(0o640)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems == [
+        "broker.password: this file holds a secret but is readable by group or others "
+        f"(mode 0640); run `chmod 600 {path}`"
+    ]
+
+
+def test_redacted_is_plain_json_data() -> None:
+    data = parse_config({"site": "h"}, "a").redacted()
+    assert data["storage"]["state_dir"] == "/var/lib/stetho-edge"
+    assert data["broker"]["ca_file"] is None and data["site"] == "h"
+
+
+# ---- a doctor's broker file ----------------------------------------------------------------
+
+
+def _file(tmp_path: Path, text: str | bytes, mode: int = 0o600) -> Path:
+    path = tmp_path / "broker.toml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_load_broker_reads_a_doctors_file(tmp_path: Path) -> None:
+    path = _file(tmp_path, '[broker]\nhost = "hub.example"\nport = 8883\n', 0o644)
+    broker = load_broker(path)
+    assert (broker.host, broker.port) == ("hub.example", 8883)
+    assert load_broker(_file(tmp_path, "")) == BrokerConfig()
+
+
+def test_load_broker_takes_an_agents_broker_table(tmp_path: Path) -> None:
+    path = _file(tmp_path, 'site = "h"\n[broker]\nport = 1884\n')
+    assert load_broker(path).port == 1884
+    bad = _file(tmp_path, 'site = "h"\nsitee = 1\n')
+    with pytest.raises(ConfigError, match="sitee: unknown key"):
+        load_broker(bad)
+
+
+def test_load_broker_errors(tmp_path: Path) -> None:
+    def problems_of(path: Path) -> list[str]:
+        with pytest.raises(ConfigError) as info:
+            load_broker(path)
+        assert info.value.file == str(path)
+        return info.value.problems
+
+    assert problems_of(tmp_path / "absent.toml") == [
+        "cannot read the file: No such file or directory"
+    ]
+    assert problems_of(_file(tmp_path, "x = [")).pop().startswith("not valid TOML: ")
+    assert problems_of(_file(tmp_path, b"\xff")).pop().startswith("not valid TOML: ")
+    assert problems_of(_file(tmp_path, "b = 1\na = 2\n[broker]\n")) == [
+        "a: unknown key; a doctor's file holds [broker]",
+        "b: unknown key; a doctor's file holds [broker]",
+    ]
+    assert problems_of(_file(tmp_path, "[broker]\nport = 0\n")) == [
+        "port: expected Input should be greater than or equal to 1; found 0"
+    ]
+
+
+def test_load_broker_checks_secret_permissions(tmp_path: Path) -> None:
+    inline = _file(tmp_path, '[broker]\npassword = "p"\n', 0o640)
+    with pytest.raises(ConfigError) as info:
+        load_broker(inline)
+    assert info.value.problems == [
+        "broker.password: this file holds a secret but is readable by group or others "
+        f"(mode 0640); run `chmod 600 {inline}`"
+    ]
+    inline.chmod(0o600)
+    assert load_broker(inline).secret({}) == "p"
+    secret = _secret(tmp_path, "pw", 0o660)
+    path = _file(tmp_path, f'[broker]\npassword_file = "{secret}"\n', 0o644)
+    with pytest.raises(ConfigError) as info:
+        load_broker(path)
+    assert info.value.file == str(secret)
+    assert info.value.problems[0].startswith("broker.password_file: this file holds a secret")
+    secret.chmod(0o600)
+    assert load_broker(path).secret({}) == "s3cret"
