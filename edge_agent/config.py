@@ -197,7 +197,7 @@ class BrokerConfig(_Strict):
         try:
             return cls.model_validate(dict(values))
         except ValidationError as exc:
-            raise ConfigError(source, [_describe(e) for e in exc.errors()]) from exc
+            raise ConfigError(source, [describe_error(e) for e in exc.errors()]) from exc
 
 
 class StorageConfig(_Strict):
@@ -401,7 +401,8 @@ class AgentConfig(_Strict):
         return data
 
 
-def _describe(error: Any) -> str:
+def describe_error(error: Any) -> str:
+    """One pydantic error as `key.path: expected ...; found ...`, for every config file."""
     loc = ""
     for part in error["loc"]:
         if isinstance(part, int):
@@ -410,6 +411,7 @@ def _describe(error: Any) -> str:
             continue  # the discriminator's own name is noise in the key path
         else:
             loc += f".{part}" if loc else str(part)
+    loc = loc or "(top level)"
     kind = error["type"]
     found = error.get("input")
     if kind == "extra_forbidden":
@@ -439,7 +441,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     try:
         return AgentConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from exc
+        raise ConfigError(source, [describe_error(e) for e in exc.errors()]) from exc
 
 
 def load_config(path: Path) -> AgentConfig:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic import field_validator as _field_validator
 
-from edge_agent.config import BrokerConfig
+from edge_agent.config import BrokerConfig, describe_error
 from stetho_hub.errors import HubConfigError
 from stetho_hub.storage import DatabaseTarget
 
@@ -142,20 +142,6 @@ class HubConfig(_Strict):
         return self.broker.secret(os.environ)
 
 
-def _describe(error: Any) -> str:
-    loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return f"{loc}: unknown key (misspelt?); found {error.get('input')!r}"
-    if kind == "missing":
-        return f"{loc}: required key is missing"
-    expected = error["msg"].removeprefix("Value error, ")
-    found = error.get("input")
-    if isinstance(found, dict):  # a whole table: its keys say enough
-        return f"{loc}: expected {expected}; found keys {sorted(found)}"
-    return f"{loc}: expected {expected}; found {found!r}"
-
-
 def _has_password(conninfo: str) -> bool:
     if "://" in conninfo:
         return urlsplit(conninfo).password is not None
@@ -166,7 +152,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     try:
         return HubConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        raise HubConfigError(source, [_describe(e) for e in exc.errors()]) from exc
+        raise HubConfigError(source, [describe_error(e) for e in exc.errors()]) from exc
 
 
 def load_config(path: Path) -> HubConfig:

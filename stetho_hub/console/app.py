@@ -204,16 +204,23 @@ async def recording(request: web.Request) -> web.StreamResponse:
     return _html(pages.recording(view, earlier, _user(session), session.csrf, sent))
 
 
-@signed_in
-async def decide(request: web.Request) -> web.StreamResponse:
-    """A doctor's decision: back to the care home as the exam's answer and alert acks."""
+async def _to_send(request: web.Request) -> tuple[Any, views.RecordingView]:
+    """A form that sends to the care home: its CSRF token, the recording, a broker to use."""
     console, session = request.app[KEY], request[SESSION]
     form = await request.post()
     if not csrf_ok(session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
     view = await _visible(request)
     if console.settings.publish is None:
-        raise web.HTTPServiceUnavailable(text="This console has no broker to send decisions.")
+        raise web.HTTPServiceUnavailable(text="This console has no broker to reach care homes.")
+    return form, view
+
+
+@signed_in
+async def decide(request: web.Request) -> web.StreamResponse:
+    """A doctor's decision: back to the care home as the exam's answer and alert acks."""
+    console, session = request.app[KEY], request[SESSION]
+    form, view = await _to_send(request)
     alerts = await console.run(views.alert_ids, console.db, view.recording_id)
     exam_id = view.metadata.get("exam_id")
     try:
@@ -232,12 +239,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
 async def request_recording(request: web.Request) -> web.StreamResponse:
     """Ask the care home for a new recording of this resident (a nurse accepts it)."""
     console, session = request.app[KEY], request[SESSION]
-    form = await request.post()
-    if not csrf_ok(session, str(form.get("csrf", ""))):
-        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
-    view = await _visible(request)
-    if console.settings.publish is None:
-        raise web.HTTPServiceUnavailable(text="This console has no broker to send requests.")
+    form, view = await _to_send(request)
     m = view.metadata
     try:
         message = recording_request(
