@@ -221,8 +221,16 @@ async def publish_once(settings: MqttSettings, message: OutboundMessage) -> None
         await connection.disconnect()
 
 
-def ack_message(site: str, alert_id: uuid.UUID, by: str, note: str | None) -> OutboundMessage:
-    ack = messages.AckMessage(alert_id=alert_id, by=by, note=note, at=datetime.now(tz=UTC))
+def ack_message(
+    site: str,
+    alert_id: uuid.UUID,
+    by: str,
+    note: str | None,
+    disposition: messages.Disposition | None = None,
+) -> OutboundMessage:
+    ack = messages.AckMessage(
+        alert_id=alert_id, by=by, note=note, at=datetime.now(tz=UTC), disposition=disposition
+    )
     return OutboundMessage(
         topics.acks(site),
         messages.to_json(ack),
@@ -245,6 +253,29 @@ def command_message(
     )
     return OutboundMessage(
         topics.command(site, device),
+        messages.to_json(command),
+        qos=1,
+        content_type=messages.JSON_CONTENT_TYPE,
+        expiry_s=COMMAND_EXPIRY_S,
+        user_properties=(("schema_version", str(messages.SCHEMA_VERSION)),),
+    )
+
+
+def record_request_message(
+    site: str,
+    agent: str,
+    resident: str,
+    auscultation_site: str,
+    duration_s: float | None,
+    by: str,
+) -> OutboundMessage:
+    """The `record_request` command a nurse accepts on the page (`stetho request`, console)."""
+    command = messages.CommandMessage(
+        command_id=uuid.uuid4(), action="record_request", by=by, at=datetime.now(tz=UTC),
+        resident=resident, auscultation_site=auscultation_site, duration_s=duration_s,
+    )  # fmt: skip
+    return OutboundMessage(
+        topics.command(site, agent),
         messages.to_json(command),
         qos=1,
         content_type=messages.JSON_CONTENT_TYPE,

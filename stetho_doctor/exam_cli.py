@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import getpass
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, cast, get_args
 
 import typer
 
 from edge_agent.exam.wire import answer_message
-from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from stetho_common.console import fail
 from stetho_doctor.cli import (
@@ -32,7 +30,7 @@ from stetho_doctor.cli import (
     _run_or_exit,
     err,
 )
-from stetho_doctor.client import COMMAND_EXPIRY_S, publish_once
+from stetho_doctor.client import publish_once, record_request_message
 
 DISPOSITIONS = get_args(messages.Disposition)
 
@@ -85,16 +83,9 @@ def request(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Ask a care home to record a resident at a site; a nurse accepts it on the page."""
-    command = messages.CommandMessage(
-        command_id=uuid.uuid4(), action="record_request", by=by or getpass.getuser(),
-        at=datetime.now(tz=UTC), resident=resident, auscultation_site=auscultation_site,
-        duration_s=duration,
-    )  # fmt: skip
-    message = OutboundMessage(
-        topics.command(site, agent), messages.to_json(command), qos=1,
-        content_type=messages.JSON_CONTENT_TYPE, expiry_s=COMMAND_EXPIRY_S,
-        user_properties=(("schema_version", str(messages.SCHEMA_VERSION)),),
-    )  # fmt: skip
+    message = record_request_message(
+        site, agent, resident, auscultation_site, duration, by or getpass.getuser()
+    )
     choice = _choice(config, broker, ca_file, cert_file, key_file, username, password_file, None)
     _run_or_exit(publish_once(choice.settings(), message))
     err.print(f"[green]requested[/] {auscultation_site} for {resident}", highlight=False)

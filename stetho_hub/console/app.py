@@ -16,7 +16,6 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -26,7 +25,7 @@ from aiohttp import web
 from edge_agent.errors import AgentError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings
-from stetho_doctor.client import COMMAND_EXPIRY_S, DoctorToolError, publish_once
+from stetho_doctor.client import DoctorToolError, publish_once
 from stetho_hub.console import pages
 from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
 from stetho_hub.console.picture import PlotUnavailableError
@@ -226,7 +225,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     try:
         outgoing = decision_messages(
             view.site, str(exam_id) if exam_id else None, alerts, _user(session),
-            str(form.get("disposition", "")), str(form.get("note", "")), datetime.now(UTC),
+            str(form.get("disposition", "")), str(form.get("note", "")),
         )  # fmt: skip
     except DecisionError as exc:
         raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
@@ -245,7 +244,7 @@ async def request_recording(request: web.Request) -> web.StreamResponse:
         message = recording_request(
             view.site, str(m.get("agent")), str(m.get("resident")),
             str(form.get("auscultation_site", "")), str(form.get("duration", "")),
-            _user(session), datetime.now(UTC), COMMAND_EXPIRY_S,
+            _user(session),
         )  # fmt: skip
     except DecisionError as exc:
         raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc

@@ -7,15 +7,14 @@ alert raised on it is acknowledged with the same decision (shown in the agent's 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Final, cast, get_args
-from uuid import UUID, uuid4
-
-from pydantic import BaseModel
+from uuid import UUID
 
 from edge_agent.config import AuscultationSite
+from edge_agent.exam.wire import answer_message
 from edge_agent.storage.outbox import OutboundMessage
-from edge_agent.wire import messages, topics
+from edge_agent.wire import messages
+from stetho_doctor.client import ack_message, record_request_message
 
 __all__ = [
     "DISPOSITIONS",
@@ -44,7 +43,6 @@ def decision_messages(
     by: str,
     disposition: str,
     note: str,
-    now: datetime,
 ) -> list[OutboundMessage]:
     if disposition not in DISPOSITIONS:
         raise DecisionError(f"choose a decision ({', '.join(LABELS.values())})")
@@ -52,37 +50,15 @@ def decision_messages(
         raise DecisionError(f"the note is {len(note)} characters; keep it under {MAX_NOTE}")
     choice = cast(messages.Disposition, disposition)  # one of DISPOSITIONS, checked above
     text = note.strip() or None
-    out: list[OutboundMessage] = []
-    if exam_id is not None:
-        answer = messages.ExamAnswerMessage(
-            exam_id=UUID(exam_id), by=by, disposition=choice, note=text, at=now
-        )
-        out.append(_json(topics.exam_answers(site), answer))
-    for alert_id in alert_ids:
-        ack = messages.AckMessage(
-            alert_id=UUID(alert_id), by=by, note=text, at=now, disposition=choice
-        )
-        out.append(_json(topics.acks(site), ack))
+    out = [answer_message(site, UUID(exam_id), by, choice, text)] if exam_id is not None else []
+    out += [ack_message(site, UUID(alert_id), by, text, choice) for alert_id in alert_ids]
     if not out:
         raise DecisionError("this recording belongs to no exam and raised no alert: no one waits")
     return out
 
 
-def _json(topic: str, message: BaseModel) -> OutboundMessage:
-    return OutboundMessage(
-        topic, messages.to_json(message), qos=1, content_type=messages.JSON_CONTENT_TYPE
-    )
-
-
 def recording_request(
-    site: str,
-    agent: str,
-    resident: str,
-    auscultation_site: str,
-    duration: str,
-    by: str,
-    now: datetime,
-    expiry_s: int,
+    site: str, agent: str, resident: str, auscultation_site: str, duration: str, by: str
 ) -> OutboundMessage:
     """The `record_request` command a nurse accepts on the page (as `stetho request` sends)."""
     if auscultation_site not in SITES:
@@ -93,12 +69,4 @@ def recording_request(
         raise DecisionError("the duration is a number of seconds") from None
     if seconds is not None and not 1 <= seconds <= MAX_REQUEST_S:
         raise DecisionError(f"the duration is 1 to {MAX_REQUEST_S:.0f} s")
-    command = messages.CommandMessage(
-        command_id=uuid4(), action="record_request", by=by, at=now, resident=resident,
-        auscultation_site=auscultation_site, duration_s=seconds,
-    )  # fmt: skip
-    return OutboundMessage(
-        topics.command(site, agent), messages.to_json(command), qos=1,
-        content_type=messages.JSON_CONTENT_TYPE, expiry_s=expiry_s,
-        user_properties=(("schema_version", str(messages.SCHEMA_VERSION)),),
-    )  # fmt: skip
+    return record_request_message(site, agent, resident, auscultation_site, seconds, by)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,22 +17,20 @@ from tests.mqtt_client import MqttTestClient
 from tests.stetho_hub.console_fixture import console_running
 from tests.stetho_hub.test_console import Browser
 
-NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
-
 
 def test_an_exam_gets_its_answer_and_every_alert_its_ack() -> None:
     exam, alert = str(uuid.uuid4()), str(uuid.uuid4())
-    out = decision_messages("home-a", exam, [alert], "dr-a", "urgent-visit-today", " 4 pm ", NOW)
+    out = decision_messages("home-a", exam, [alert], "dr-a", "urgent-visit-today", " 4 pm ")
     assert [m.topic for m in out] == ["stetho/v1/home-a/exams/answers", "stetho/v1/home-a/acks"]
     answer, ack = (json.loads(m.payload) for m in out)
     assert answer["disposition"] == ack["disposition"] == "urgent-visit-today"
     assert answer["note"] == ack["note"] == "4 pm" and ack["alert_id"] == alert
     with pytest.raises(DecisionError, match="choose a decision"):
-        decision_messages("home-a", exam, [], "dr-a", "send flowers", "", NOW)
+        decision_messages("home-a", exam, [], "dr-a", "send flowers", "")
     with pytest.raises(DecisionError, match="no one waits"):
-        decision_messages("home-a", None, [], "dr-a", "no-action", "", NOW)
+        decision_messages("home-a", None, [], "dr-a", "no-action", "")
     with pytest.raises(DecisionError, match="under 1000"):
-        decision_messages("home-a", exam, [], "dr-a", "no-action", "x" * 1001, NOW)
+        decision_messages("home-a", exam, [], "dr-a", "no-action", "x" * 1001)
 
 
 @pytest.mark.broker
@@ -90,7 +87,7 @@ def test_the_agent_reads_a_decision_and_a_version_1_ack_alike() -> None:
     from edge_agent.runtime.commands import parse_ack
 
     alert = str(uuid.uuid4())
-    (decided,) = decision_messages("home-a", None, [alert], "dr-a", "hospital-transfer", "", NOW)
+    (decided,) = decision_messages("home-a", None, [alert], "dr-a", "hospital-transfer", "")
     assert parse_ack(decided.payload).disposition == "hospital-transfer"
     plain = json.loads(decided.payload)
     del plain["disposition"]  # what a version-1 doctor's tool sends
