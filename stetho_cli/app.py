@@ -93,7 +93,3 @@ def build_app() -> typer.Typer:
     )
     app.callback(invoke_without_command=True)(_root)
     return app
-
-
-def main() -> None:
-    build_app()(prog_name="stetho")

@@ -22,11 +22,6 @@ config_app = typer.Typer(
 )
 
 
-@config_app.callback()
-def _config() -> None:
-    """Inspect and validate configuration files."""
-
-
 def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Run the agent daemon until SIGTERM or SIGINT."""
     from edge_agent.errors import AgentError
