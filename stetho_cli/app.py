@@ -38,9 +38,9 @@ def demo(
 
     from rich.console import Console
 
-    from edge_agent.cli._common import setup_logging
     from edge_agent.errors import AgentError
     from stetho_cli.demo import run_demo
+    from stetho_common.journal_log import setup_logging
 
     setup_logging("warning")
     if serve:

@@ -26,7 +26,7 @@ EXIT_CODES: Final = {
     "failed": 1,  # the command ran and could not do its job (unreadable file, broker refused)
     "usage": 2,  # wrong arguments or configuration: fix the call or the file
     "not-running": 3,  # `stetho status`: no agent is running
-    "unreachable": 4,  # the broker or hub could not be reached
+    "stale": 4,  # `stetho status`: the agent runs but cannot refresh its status (disk full?)
     "no-adapter": 10,
     "powered-off": 11,
     "not-found": 12,

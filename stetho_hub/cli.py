@@ -13,20 +13,20 @@ import json
 import logging
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from stetho_common.console import fail
+from stetho_common.journal_log import setup_logging
 from stetho_hub.config import HubConfig, load_config
 from stetho_hub.errors import HubConfigError, HubError
 
 if TYPE_CHECKING:
     from stetho_hub.fhir import FhirServerSettings
 
-EXIT_CONFIG = 2
 hub_app = typer.Typer(
     name="hub",
     help="The hospital hub: archive recordings, send receipts, manage doctors' accounts.",
@@ -44,21 +44,7 @@ def _load(path: Path) -> HubConfig:
     try:
         return load_config(path)
     except HubConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
-
-
-def _fail(exc: HubError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        stream=sys.stdout,
-        format="level=%(levelname)s logger=%(name)s %(message)s",
-    )
+        fail(str(exc), "usage")
 
 
 @hub_app.command()
@@ -70,7 +56,7 @@ def run(config: ConfigOption) -> None:
     from stetho_hub.ingest.runner import open_archive
 
     cfg = _load(config)
-    _setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level)
     c = cfg.console
     # Decisions leave on a clean session of their own: the ingest's session only stores.
     publish = broker_settings(cfg.broker, None)
@@ -99,7 +85,7 @@ def run(config: ConfigOption) -> None:
     try:
         asyncio.run(runner())
     except HubError as exc:
-        raise _fail(exc) from exc
+        fail(str(exc))
 
 
 async def _export_fhir(cfg: HubConfig) -> None:
@@ -145,7 +131,7 @@ def migrate(config: ConfigOption) -> None:
         finally:
             db.close()
     except HubError as exc:
-        raise _fail(exc) from exc
+        fail(str(exc))
     done = ", ".join(map(str, applied)) if applied else "none (already current)"
     typer.echo(f"schema version {LATEST}; migrations applied now: {done}")
 
@@ -172,7 +158,7 @@ def status(
         if cfg.fhir.base_url is not None:
             counts["fhir"] = _fhir_status(cfg)
     except HubError as exc:
-        raise _fail(exc) from exc
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps(counts, sort_keys=True))
         return
@@ -205,8 +191,7 @@ def fhir(
             db.close()
         typer.echo(exam_bundle_text(exam))
     except (HubError, FhirError) as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+        fail(str(exc))
 
 
 @user_app.command("add")
@@ -231,8 +216,7 @@ def user_add(
     else:
         password = getpass.getpass(f"password for {username}: ")
         if getpass.getpass("again: ") != password:
-            err.print("[bold red]error:[/] the passwords differ", highlight=False)
-            raise typer.Exit(1)
+            fail("the passwords differ")
     try:
         db = open_database(cfg.database.target())
         try:
@@ -241,7 +225,7 @@ def user_add(
         finally:
             db.close()
     except HubError as exc:
-        raise _fail(exc) from exc
+        fail(str(exc))
     sees = "every care home" if role == "admin" else ", ".join(site or []) or "no care home yet"
     typer.echo(f"user {username} added ({role}; sees {sees})")
 

@@ -21,11 +21,8 @@ from edge_agent.errors import PlotUnavailableError
 from firmware_bridge.errors import MalformedFrameError
 from firmware_bridge.flac import SITE_TAG
 from firmware_bridge.flac_tags import read_vorbis_comments
-from stetho_common.console import fail
+from stetho_common.console import EXIT_CODES, fail
 from stetho_signal import AgeBand, SignalError, TriageThresholds, analyze
-
-EXIT_UNREADABLE = 1
-EXIT_USAGE = 2
 
 
 class Kind(StrEnum):
@@ -200,4 +197,4 @@ def analyze_command(
     if plot is not None:
         _plot_all(paths, results, plot)
     if any("error" in r for r in results):
-        raise typer.Exit(EXIT_UNREADABLE)
+        raise typer.Exit(EXIT_CODES["failed"])

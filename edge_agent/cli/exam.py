@@ -19,6 +19,7 @@ from edge_agent.errors import AgentError
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from edge_agent.web.api import SOCKET_NAME
+from stetho_common.console import fail
 
 staff_app = typer.Typer(help="Staff accounts for the nurses' page.", no_args_is_help=True)
 exam_app = typer.Typer(help="Exams, through the running agent.", no_args_is_help=True)
@@ -30,8 +31,7 @@ def _state_dir(config: Path) -> Path:
     try:
         return load_config(config).storage.state_dir
     except AgentError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+        fail(str(exc), "usage")
 
 
 @staff_app.command("add")
@@ -43,15 +43,13 @@ def staff_add(
     """Create or reset a staff account; the PIN or password is asked twice, stored hashed."""
     secret = getpass.getpass("PIN or password: ")
     if getpass.getpass("again: ") != secret:
-        err.print("[bold red]error:[/] the two entries differ")
-        raise typer.Exit(2)
+        fail("the two entries differ", "usage")
     try:
         accounts = Accounts(exam_dir(_state_dir(config)) / ACCOUNTS_FILE)
         staff = accounts.add(staff_id, name or staff_id, secret)
         accounts.close()
     except AgentError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+        fail(str(exc), "usage")
     err.print(f"[green]saved[/] {staff.staff_id}", highlight=False)
 
 
@@ -71,12 +69,10 @@ def _run(config: Path, method: str, path: str, body: dict[str, Any] | None = Non
     socket = exam_dir(_state_dir(config)) / SOCKET_NAME
     try:
         data = asyncio.run(_call(socket, method, path, body))
-    except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
-        err.print(f"[bold red]error:[/] no agent answers on {socket}: is it running with [web]?")
-        raise typer.Exit(1) from exc
+    except (aiohttp.ClientConnectionError, FileNotFoundError):
+        fail(f"no agent answers on {socket}: is it running with [web]?")
     except AgentError as exc:
-        err.print(f"[bold red]refused:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
+        fail(f"the agent refused: {exc}")
     typer.echo(json.dumps(data, indent=2))
 
 

@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 
 from edge_agent import __version__
-from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit, setup_logging
+from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
 from stetho_common.console import fail, run_until_signalled, stderr
+from stetho_common.journal_log import setup_logging
 
 config_app = typer.Typer(
     help="Inspect and validate configuration files.",

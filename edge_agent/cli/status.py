@@ -14,9 +14,10 @@ from rich.table import Table
 
 from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
 from edge_agent.runtime.status import STATUS_FILE, STATUS_INTERVAL_S
+from stetho_common.console import EXIT_CODES
 
-EXIT_NOT_RUNNING = 3
-EXIT_STALE = 4  # running, but its status file is old: what it shows is not now
+EXIT_NOT_RUNNING = EXIT_CODES["not-running"]
+EXIT_STALE = EXIT_CODES["stale"]  # running, but its status file is old: not what is now
 STALE_AFTER_S = 4 * STATUS_INTERVAL_S
 
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from edge_agent.cli._common import LOG_FORMAT, JournalFormatter
+from stetho_common.journal_log import LOG_FORMAT, JournalFormatter
 
 
 def test_each_level_gets_its_syslog_priority() -> None:
@@ -23,7 +23,7 @@ def test_each_level_gets_its_syslog_priority() -> None:
 
 def _log_one_warning(env: dict[str, str], stdout: int) -> None:
     code = (
-        "import logging; from edge_agent.cli._common import setup_logging;"
+        "import logging; from stetho_common.journal_log import setup_logging;"
         "setup_logging('info'); logging.getLogger('edge_agent').warning('event=w')"
     )
     subprocess.run([sys.executable, "-c", code], env=env, stdout=stdout, check=True, timeout=60)
