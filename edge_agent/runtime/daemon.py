@@ -304,6 +304,8 @@ class Agent:
             for device in found:
                 self.devices.append(device)
                 self.exams.add_device(device.id)
+                # Its commands (live, record requests) must reach it too, not only the config's.
+                self.publisher.subscribe_more(self.inbound.add_device(device.id))
                 log.info("event=paired_device_started device=%s", device.id)
                 group.create_task(self._device_loop(device), name=f"device-{device.id}")
             await asyncio.sleep(REGISTRY_POLL_S)
