@@ -15,6 +15,7 @@ from aiohttp import web
 
 from edge_agent.config import WebConfig
 from edge_agent.exam.store import exam_dir
+from edge_agent.pipeline.radio import scan
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, Staff
 from edge_agent.web.api import SOCKET_NAME, build_api
 from edge_agent.web.app import build_app, tls_context
@@ -38,6 +39,7 @@ def stethoscope_rows(agent: AgentView) -> list[Stethoscope]:
             monitoring=device.monitoring is not None,
             holder=slot.claimed_staff if slot else None,
             recording=bool(slot and slot.segmenter and slot.segmenter.busy),
+            address=getattr(device, "address", None),
         ))  # fmt: skip
     return rows
 
@@ -56,6 +58,8 @@ async def serve(agent: AgentView, config: WebConfig) -> None:
         templates=await asyncio.to_thread(templates),
         stethoscopes=lambda: stethoscope_rows(agent),
         secure_cookies=tls is not None,
+        scan=lambda: scan(agent.radio),
+        pair=agent.pair_stethoscope,
     )
     # No access log: URLs hold exam ids only, and the audit log already says who saw what.
     runner = web.AppRunner(build_app(context), access_log=None, shutdown_timeout=1.0)

@@ -138,11 +138,6 @@ def _done(request: web.Request, where: str) -> web.StreamResponse:
     raise web.HTTPSeeOther(where)
 
 
-async def stethoscopes(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    return _app.render(request, "stethoscopes.html", stethoscopes=ctx.stethoscopes())
-
-
 async def requests(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     return _app.render(request, "requests.html", requests=list(ctx.exams.requests.values()))
