@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -23,7 +24,15 @@ from edge_agent.web.context import AgentView, Stethoscope, WebContext
 from edge_agent.web.render import templates
 from edge_agent.web.sessions import SessionBook
 
-__all__ = ["Accounts", "Staff", "Stethoscope", "WebContext", "build_app", "serve"]
+__all__ = [
+    "Accounts",
+    "Staff",
+    "Stethoscope",
+    "WebContext",
+    "build_app",
+    "load_sessions",
+    "serve",
+]
 log = logging.getLogger(__name__)
 
 
@@ -44,6 +53,14 @@ def stethoscope_rows(agent: AgentView) -> list[Stethoscope]:
     return rows
 
 
+async def load_sessions(accounts: Accounts, lifetime_s: float) -> SessionBook:
+    """The sign-in sessions a previous run left valid: nurses stay signed in over a restart."""
+    book = SessionBook(lifetime_s)
+    now = time.time()
+    book.restore(await asyncio.to_thread(accounts.sessions, now), now)
+    return book
+
+
 async def serve(agent: AgentView, config: WebConfig) -> None:
     """Serve the page until cancelled (the agent's TaskGroup owns this task)."""
     folder = exam_dir(agent.config.storage.state_dir)
@@ -54,7 +71,7 @@ async def serve(agent: AgentView, config: WebConfig) -> None:
     context = WebContext(
         exams=agent.exams,
         accounts=accounts,
-        sessions=SessionBook(config.session_hours * 3600),
+        sessions=await load_sessions(accounts, config.session_hours * 3600),
         templates=await asyncio.to_thread(templates),
         stethoscopes=lambda: stethoscope_rows(agent),
         secure_cookies=tls is not None,
