@@ -273,6 +273,9 @@ class SimulatedDevice(_DeviceBase):
     seed: int = 0
     speed: float = Field(default=1.0, gt=0, le=100)
     sample_rate_hz: Literal[2000, 4000, 8000] = 4000
+    # A radio fault to simulate (firmware_bridge.sources.FAULT_PRESETS): `flaky` drops the
+    # link every 5 s of stream, to see what the page says when a stethoscope disconnects.
+    link: Literal["lossy", "reordering", "flaky"] | None = None
 
     @_field_validator("scenario")
     @classmethod

@@ -8,6 +8,7 @@ from edge_agent.config import BleDevice, DeviceConfig, FileDevice, SimulatedDevi
 from edge_agent.pipeline.radio import Radio
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from firmware_bridge.sources import (
+    FAULT_PRESETS,
     AudioSource,
     BleSource,
     FileSource,
@@ -25,8 +26,9 @@ COMMAND_BLE_ATTEMPTS = 5
 def open_source(device: DeviceConfig, radio: Radio | None = None) -> AudioSource:
     """Build the source for one configured device (not yet connected); BLE through `radio`."""
     if isinstance(device, SimulatedDevice):
+        faults = FAULT_PRESETS[device.link] if device.link else None
         return simulated_source(
-            device.id, device.scenario, device.seed, device.speed, device.sample_rate_hz
+            device.id, device.scenario, device.seed, device.speed, device.sample_rate_hz, faults
         )
     if isinstance(device, BleDevice):
         radio = radio or Radio()
