@@ -35,6 +35,8 @@ def serve_config(state: Path, broker_port: int, web_port: int) -> dict[str, Any]
     config["devices"] = [*config["devices"], *EXAM_DEVICES]
     config["web"] = {"listen_host": "127.0.0.1", "port": web_port}
     config["exam"] = {"duration_s": 8}
+    # Two simulated stethoscopes in range, to try pairing from the page (Stethoscopes).
+    config["radio"] = {"simulated": ["normal", "murmur"]}
     return config
 
 
