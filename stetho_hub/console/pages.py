@@ -18,10 +18,23 @@ td,th{padding:.4rem .6rem;border-bottom:1px solid #dde;text-align:left;vertical-
 .urgent{color:#b00020;font-weight:700} .review{color:#8a5a00;font-weight:700}
 .card{background:#fff;padding:1rem;margin-bottom:1rem;border:1px solid #dde}
 .error{color:#b00020} button{padding:.4rem .9rem}
+header a{color:#fff} .picture{max-width:100%;height:auto} audio{width:100%}
+.exam{display:grid;grid-template-columns:minmax(0,2fr) minmax(16rem,1fr);gap:1rem}
+@media (max-width:900px){.exam{grid-template-columns:minmax(0,1fr)}}
+.controls{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
+svg .axis{font-size:10px;fill:#555} svg .grid{stroke:#ccc} svg .flag{font-size:10px}
+svg .flag.urgent{fill:#b00020;font-weight:700} svg .flag.review{fill:#8a5a00}
 """
 
 
-def _page(title: str, body: str, user: str | None = None, csrf: str = "") -> str:
+def _page(
+    title: str,
+    body: str,
+    user: str | None = None,
+    csrf: str = "",
+    lang: str = "en",
+    scripts: tuple[str, ...] = (),
+) -> str:
     signout = ""
     if user:
         signout = (
@@ -30,14 +43,16 @@ def _page(title: str, body: str, user: str | None = None, csrf: str = "") -> str
             '<button type="submit">Sign out</button></form>'
         )
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f"<title>{escape(title)} · stetho hub</title>"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<link rel="stylesheet" href="/static/console.css"></head><body>'
         f'<header><strong>stetho hub</strong><a href="/" style="color:#fff">Inbox</a>'
         '<a href="/homes" style="color:#fff">Care homes</a>'
         f"{signout}</header><main>{body}</main>"
-        '<script src="/static/console.js"></script></body></html>'
+        '<script src="/static/console.js"></script>'
+        + "".join(f'<script src="/static/{escape(s)}"></script>' for s in scripts)
+        + "</body></html>"
     )
 
 
@@ -54,6 +69,12 @@ def signin(csrf: str, error: str = "") -> str:
     )
 
 
+def _exam_link(exam_id: object) -> str:
+    if not exam_id:
+        return ""
+    return f' · <a class="exam-link" href="/exams/{escape(str(exam_id))}">exam</a>'
+
+
 def inbox(rows: list[InboxRow], user: str, csrf: str) -> str:
     lines = "".join(
         f'<tr><td class="{escape(r.level)}">{escape(r.level)}</td><td>{escape(r.site)}</td>'
@@ -61,7 +82,8 @@ def inbox(rows: list[InboxRow], user: str, csrf: str) -> str:
         f"<td>{escape(r.resident)}</td><td>{escape(r.auscultation_site)}</td>"
         f"<td>{'<br>'.join(escape(x) for x in r.reasons)}</td>"
         f'<td><a class="open" href="/recordings/{escape(r.recording_id)}">open</a>'
-        f"{'' if r.archived else ' (audio pending)'}</td></tr>"
+        f"{'' if r.archived else ' (audio pending)'}"
+        f"{_exam_link(r.exam_id)}</td></tr>"
         for r in rows
     )
     empty = "" if rows else '<p id="empty">No alerts for your care homes.</p>'
@@ -170,7 +192,8 @@ def recording(
     head = (
         f"<h1>{escape(str(m.get('auscultation_site')))} · {escape(str(m.get('kind')))}</h1>"
         f"<p>Care home {escape(view.site)}, resident {escape(str(m.get('resident')))}, "
-        f"recorded {escape(str(m.get('started_at')))}{', partial' if m.get('partial') else ''}</p>"
+        f"recorded {escape(str(m.get('started_at')))}{', partial' if m.get('partial') else ''}"
+        f"{_exam_link(m.get('exam_id'))}</p>"
     )
     findings = _findings(m.get("analysis"), m.get("analysis_error"))
     if view.audio_sha256 and m.get("analysis") is not None:
