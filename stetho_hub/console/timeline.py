@@ -59,7 +59,10 @@ def _panel(points: list[Point], attr: str, label: str, top: float, colour: str, 
            current: str) -> str:  # fmt: skip
     values = [getattr(p, attr) for p in points]
     known = [v for v in values if v is not None]
-    low, high = (min(known), max(known)) if known else (0.0, 1.0)
+    title = f'<text x="4" y="{top + 10:.0f}" class="axis">{escape(label)}</text>'
+    if not known:  # e.g. breathing rate on heart-only exams: say so, draw no axis
+        return f'{title}<text x="{LEFT}" y="{top + PANEL / 2:.0f}" class="axis">-</text>'
+    low, high = min(known), max(known)
     low, high = (low - 5, high + 5) if high - low < 10 else (low, high)
 
     def y(v: float) -> float:
@@ -67,7 +70,7 @@ def _panel(points: list[Point], attr: str, label: str, top: float, colour: str, 
 
     tick = f'<text x="{LEFT - 4}" text-anchor="end" class="axis"'
     parts = [
-        f'<text x="4" y="{top + 10:.0f}" class="axis">{escape(label)}</text>',
+        title,
         f'{tick} y="{top + 4:.0f}">{high:.0f}</text>{tick} y="{top + PANEL:.0f}">{low:.0f}</text>',
         f'<line x1="{LEFT}" y1="{top + PANEL}" x2="{WIDTH - RIGHT}" y2="{top + PANEL}"'
         ' class="grid"/>',
