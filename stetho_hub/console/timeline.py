@@ -57,7 +57,7 @@ def _x(at: datetime, first: datetime, span_s: float) -> float:
 
 def _panel(points: list[Point], attr: str, label: str, top: float, colour: str, xs: list[float],
            current: str) -> str:  # fmt: skip
-    values = [getattr(p, attr) for p in points]
+    values: list[float | None] = [getattr(p, attr) for p in points]
     known = [v for v in values if v is not None]
     title = f'<text x="4" y="{top + 10:.0f}" class="axis">{escape(label)}</text>'
     if not known:  # e.g. breathing rate on heart-only exams: say so, draw no axis
