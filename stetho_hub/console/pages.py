@@ -22,7 +22,7 @@ header a{color:#fff} .picture{max-width:100%;height:auto} audio{width:100%}
 .exam{display:grid;grid-template-columns:minmax(0,2fr) minmax(16rem,1fr);gap:1rem}
 @media (max-width:900px){.exam{grid-template-columns:minmax(0,1fr)}}
 .controls{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
-svg .axis{font-size:10px;fill:#555} svg .grid{stroke:#ccc} svg .flag{font-size:10px}
+svg .axis{font-size:11px;fill:#555} svg .grid{stroke:#ccc} svg .flag{font-size:12px}
 svg .flag.urgent{fill:#b00020;font-weight:700} svg .flag.review{fill:#8a5a00}
 """
 

@@ -10,11 +10,11 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from typing import Any
 
 from stetho_hub.storage.exam_views import ResidentExam
 
-WIDTH, PANEL, TOP, LEFT, RIGHT = 640, 90, 18, 46, 14
+# Sized for the side column (about 22 rem): SVG units are close to CSS pixels there.
+WIDTH, PANEL, TITLE, GAP, LEFT, RIGHT = 340, 70, 16, 10, 34, 12
 LEVEL_RANK = {"urgent": 2, "review": 1, "routine": 0}
 
 
@@ -57,23 +57,26 @@ def _x(at: datetime, first: datetime, span_s: float) -> float:
 
 def _panel(points: list[Point], attr: str, label: str, top: float, colour: str, xs: list[float],
            current: str) -> str:  # fmt: skip
+    """One rate across exams: its name above, the plot area from top + TITLE, PANEL high."""
     values: list[float | None] = [getattr(p, attr) for p in points]
     known = [v for v in values if v is not None]
-    title = f'<text x="4" y="{top + 10:.0f}" class="axis">{escape(label)}</text>'
+    title = f'<text x="{LEFT}" y="{top + 11:.0f}" class="axis">{escape(label)}</text>'
+    plot_top = top + TITLE
     if not known:  # e.g. breathing rate on heart-only exams: say so, draw no axis
-        return f'{title}<text x="{LEFT}" y="{top + PANEL / 2:.0f}" class="axis">-</text>'
+        return f'{title}<text x="{LEFT}" y="{plot_top + 14:.0f}" class="axis">-</text>'
     low, high = min(known), max(known)
     low, high = (low - 5, high + 5) if high - low < 10 else (low, high)
 
     def y(v: float) -> float:
-        return top + PANEL - (v - low) / (high - low) * PANEL
+        return plot_top + PANEL - (v - low) / (high - low) * PANEL
 
     tick = f'<text x="{LEFT - 4}" text-anchor="end" class="axis"'
     parts = [
         title,
-        f'{tick} y="{top + 4:.0f}">{high:.0f}</text>{tick} y="{top + PANEL:.0f}">{low:.0f}</text>',
-        f'<line x1="{LEFT}" y1="{top + PANEL}" x2="{WIDTH - RIGHT}" y2="{top + PANEL}"'
-        ' class="grid"/>',
+        f'{tick} y="{plot_top + 4:.0f}">{high:.0f}</text>'
+        f'{tick} y="{plot_top + PANEL:.0f}">{low:.0f}</text>',
+        f'<line x1="{LEFT}" y1="{plot_top + PANEL}" x2="{WIDTH - RIGHT}"'
+        f' y2="{plot_top + PANEL}" class="grid"/>',
     ]
     line = [f"{x:.1f},{y(v):.1f}" for x, v in zip(xs, values, strict=True) if v is not None]
     if len(line) > 1:
@@ -90,6 +93,28 @@ def _panel(points: list[Point], attr: str, label: str, top: float, colour: str, 
     return "".join(parts)
 
 
+def _anchor(i: int, n: int) -> str:
+    """Keep the first and last labels inside the picture."""
+    if n == 1 or 0 < i < n - 1:
+        return "middle"
+    return "start" if i == 0 else "end"
+
+
+def _flags(points: list[Point], xs: list[float], top: float, label: str) -> str:
+    """Per exam, how many findings (its level's colour; the codes on hover) and its date."""
+    parts = [f'<text x="{LEFT}" y="{top + 11:.0f}" class="axis">{escape(label)}</text>']
+    for i, (p, x) in enumerate(zip(points, xs, strict=True)):
+        anchor = _anchor(i, len(points))
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + TITLE + 12:.0f}" text-anchor="{anchor}"'
+            f' class="flag {escape(p.level or "")}">{len(p.flags) or "-"}'
+            f"<title>{escape(', '.join(p.flags) or '-')}</title></text>"
+            f'<text x="{x:.1f}" y="{top + TITLE + 28:.0f}" text-anchor="{anchor}" class="axis">'
+            f"{p.at:%d/%m}</text>"
+        )
+    return "".join(parts)
+
+
 def svg(exams: list[ResidentExam], current: str, words: dict[str, str]) -> str:
     """The timeline as an inline <svg>; `words` names its two panels and the flag row."""
     points = [point(e) for e in exams]
@@ -98,33 +123,14 @@ def svg(exams: list[ResidentExam], current: str, words: dict[str, str]) -> str:
     first, last = points[0].at, points[-1].at
     span = (last - first).total_seconds()
     xs = [_x(p.at, first, span) for p in points]
-    flags_top = TOP + 2 * PANEL + 2 * TOP
-    height = flags_top + 2 * TOP
-    rows = [
-        _panel(points, "heart_bpm", words["heart"], TOP, "#b00020", xs, current),
-        _panel(points, "breaths_bpm", words["breaths"], 2 * TOP + PANEL, "#1565c0", xs, current),
-        f'<text x="4" y="{flags_top + 4}" class="axis">{escape(words["flags"])}</text>',
-    ]
-    for p, x in zip(points, xs, strict=True):
-        mark = ", ".join(p.flags) or "-"
-        rows.append(
-            f'<text x="{x:.1f}" y="{flags_top + 4}" text-anchor="middle"'
-            f' class="flag {escape(p.level or "")}">'
-            f"{escape(mark)}</text>"
-            f'<text x="{x:.1f}" y="{flags_top + 20}" text-anchor="middle" class="axis">'
-            f"{p.at:%d/%m}</text>"
-        )
+    block = TITLE + PANEL + GAP
+    rows = (
+        _panel(points, "heart_bpm", words["heart"], 0, "#b00020", xs, current)
+        + _panel(points, "breaths_bpm", words["breaths"], block, "#1565c0", xs, current)
+        + _flags(points, xs, 2 * block, words["flags"])
+    )
+    height = 2 * block + TITLE + 34
     return (
         f'<svg id="timeline" role="img" viewBox="0 0 {WIDTH} {height}" width="100%"'
-        f' aria-label="{escape(words["title"])}" xmlns="http://www.w3.org/2000/svg">'
-        f"{''.join(rows)}</svg>"
+        f' aria-label="{escape(words["title"])}" xmlns="http://www.w3.org/2000/svg">{rows}</svg>'
     )
-
-
-def rows_of(exams: list[ResidentExam]) -> list[dict[str, Any]]:
-    """The same points as table rows (for the list under the plot and for screen readers)."""
-    return [
-        {"exam_id": p.exam_id, "at": p.at, "heart": p.heart_bpm, "breaths": p.breaths_bpm,
-         "level": p.level, "flags": p.flags}
-        for p in map(point, exams)
-    ]  # fmt: skip

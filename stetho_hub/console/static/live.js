@@ -12,7 +12,7 @@
   var stopButton = document.getElementById("live-stop");
   var volume = document.getElementById("volume");
   var band = document.getElementById("band");
-  var state = { chunks: 0, lost: 0, skipped: 0, latencies: [], error: null };
+  var state = { chunks: 0, lost: 0, skipped: 0, latencies: [], ahead: [], error: null };
   var context = null, socket = null, filter = null, gain = null, next = 0, expected = null;
   window.stethoLive = state;
 
@@ -41,6 +41,9 @@
       next = t + LEAD_S;
     }
     source.start(next);
+    // How long after its arrival this chunk is heard: the jitter buffer plus the output's own.
+    state.ahead.push(next - t + (context.baseLatency || 0) + (context.outputLatency || 0));
+    if (state.ahead.length > 600) state.ahead.shift();
     next += audio.duration;
     state.chunks++;
     status.textContent = state.chunks + " \u00d7 100 ms, lost " + state.lost;
