@@ -20,8 +20,8 @@
   }
 
   // A second-order band-pass centred on the band's geometric middle with Q = f0 / width has
-  // its -3 dB points at the band's edges (RBJ Audio EQ Cookbook, "BPF, constant 0 dB peak
-  // gain", which the Web Audio spec's "bandpass" type follows). "off" is an all-pass: flat.
+  // its -3 dB points at the band's edges (W3C Audio EQ Cookbook note, BPF with constant 0 dB
+  // peak gain, which the Web Audio "bandpass" type follows). "off" is an all-pass: flat.
   function tune(filter, name) {
     var edges = bandOf(name);
     if (!edges) { filter.type = "allpass"; return; }
