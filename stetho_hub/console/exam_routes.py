@@ -13,7 +13,7 @@ from uuid import UUID
 from aiohttp import web
 
 from stetho_hub.console import pages_exam
-from stetho_hub.console.live import relay, relay_settings
+from stetho_hub.console.live import LiveRelays, relay
 from stetho_hub.console.shell import KEY, SESSION, Handler, page_response, signed_in, user_of
 from stetho_hub.console.words import pick_language, words
 from stetho_hub.storage import exam_views
@@ -23,6 +23,7 @@ STATIC = Path(__file__).parent / "static"
 SCRIPTS = {name: (STATIC / name).read_text(encoding="utf-8") for name in ("player.js", "live.js")}
 # The player's bands are the analysis' own, so the ear hears what the picture shows.
 BANDS = {"heart": HEART_BAND_HZ, "lung": LUNG_BAND_HZ}
+LIVE: web.AppKey[LiveRelays] = web.AppKey("live", LiveRelays)
 
 
 def _lang(request: web.Request) -> str:
@@ -69,17 +70,17 @@ async def live_page(request: web.Request) -> web.StreamResponse:
 async def live_socket(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     site, device = await _live_target(request)
-    if console.settings.publish is None:
+    relays = request.app.get(LIVE)
+    if relays is None:
         raise web.HTTPServiceUnavailable(text="This console has no broker to reach care homes.")
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1024)
     await ws.prepare(request)
     await console.audit(request, user_of(session), "listen_live", site, device)
-    settings = relay_settings(console.settings.publish, site, device)
 
     def alive() -> bool:
         return console.sessions.get(session.token, time.time()) is not None
 
-    await relay(ws, settings, site, device, session, alive)
+    await relay(ws, relays, site, device, user_of(session), alive)
     return ws
 
 
@@ -91,6 +92,9 @@ def _script(name: str) -> Handler:
 
 
 def add_routes(app: web.Application) -> None:
+    publish = app[KEY].settings.publish
+    if publish is not None:
+        app[LIVE] = LiveRelays(publish)
     app.router.add_get("/exams/{exam_id}", exam)
     app.router.add_get("/live/{site}/{device}", live_page)
     app.router.add_get("/live/{site}/{device}/socket", live_socket)
