@@ -19,9 +19,6 @@ from uuid import UUID
 
 from aiohttp import web
 
-from edge_agent.errors import AgentError
-from edge_agent.storage.outbox import OutboundMessage
-from stetho_doctor.client import DoctorToolError, publish_once
 from stetho_hub.console import exam_routes, pages
 from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
 from stetho_hub.console.picture import PlotUnavailableError
@@ -33,8 +30,11 @@ from stetho_hub.console.shell import (
     SSE_POLL_S,
     Console,
     ConsoleSettings,
+    broker_of,
+    form_to_send,
     page_response,
     security_headers,
+    send,
     signed_in,
     user_of,
 )  # fmt: skip
@@ -125,13 +125,9 @@ async def recording(request: web.Request) -> web.StreamResponse:
 
 async def _to_send(request: web.Request) -> tuple[Any, views.RecordingView]:
     """A form that sends to the care home: its CSRF token, the recording, a broker to use."""
-    console, session = request.app[KEY], request[SESSION]
-    form = await request.post()
-    if not csrf_ok(session, str(form.get("csrf", ""))):
-        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+    form = await form_to_send(request)
     view = await _visible(request)
-    if console.settings.publish is None:
-        raise web.HTTPServiceUnavailable(text="This console has no broker to reach care homes.")
+    broker_of(request.app[KEY])
     return form, view
 
 
@@ -149,7 +145,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
     except DecisionError as exc:
         raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
-    await _publish(console, view, outgoing)
+    await send(console, view.recording_id, outgoing)
     await console.audit(request, user_of(session), "decide", view.site, view.recording_id)
     raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?decided=1")
 
@@ -168,21 +164,11 @@ async def request_recording(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
     except DecisionError as exc:
         raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
-    await _publish(console, view, [message])
+    await send(console, view.recording_id, [message])
     await console.audit(
         request, user_of(session), "request_recording", view.site, view.recording_id
     )
     raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?requested=1")
-
-
-async def _publish(console: Console, view: views.RecordingView, out: list[OutboundMessage]) -> None:
-    assert console.settings.publish is not None  # checked by the handlers
-    try:
-        for message in out:
-            await publish_once(console.settings.publish, message)
-    except (AgentError, DoctorToolError) as exc:
-        log.warning("event=console_send_failed recording=%s error=%r", view.recording_id, str(exc))
-        raise web.HTTPServiceUnavailable(text="The broker did not take it: retry.") from exc
 
 
 @signed_in

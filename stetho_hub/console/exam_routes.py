@@ -13,8 +13,19 @@ from uuid import UUID
 from aiohttp import web
 
 from stetho_hub.console import pages_exam
+from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
 from stetho_hub.console.live import LiveRelays, relay
-from stetho_hub.console.shell import KEY, SESSION, Handler, page_response, signed_in, user_of
+from stetho_hub.console.shell import (
+    KEY,
+    SESSION,
+    Handler,
+    broker_of,
+    form_to_send,
+    page_response,
+    send,
+    signed_in,
+    user_of,
+)  # fmt: skip
 from stetho_hub.console.words import pick_language, words
 from stetho_hub.storage import exam_views
 from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ
@@ -30,8 +41,7 @@ def _lang(request: web.Request) -> str:
     return pick_language(request.headers.get("Accept-Language"), request.query.get("lang"))
 
 
-@signed_in
-async def exam(request: web.Request) -> web.StreamResponse:
+async def _visible(request: web.Request) -> exam_views.ExamView:
     console, session = request.app[KEY], request[SESSION]
     try:
         exam_id = str(UUID(request.match_info["exam_id"]))
@@ -40,12 +50,61 @@ async def exam(request: web.Request) -> web.StreamResponse:
     view = await console.run(exam_views.exam, console.db, exam_id, session.sites)
     if view is None:  # unknown, or another care home's: the same answer for both
         raise web.HTTPNotFound(text="No such exam, or not yours to see.")
+    return view
+
+
+@signed_in
+async def exam(request: web.Request) -> web.StreamResponse:
+    console, session = request.app[KEY], request[SESSION]
+    view = await _visible(request)
     history = await console.run(exam_views.resident_exams, console.db, view.site, view.resident)
-    await console.audit(request, user_of(session), "view_exam", view.site, exam_id)
+    await console.audit(request, user_of(session), "view_exam", view.site, view.exam_id)
     lang = _lang(request)
-    return page_response(
-        pages_exam.exam(view, history, user_of(session), session.csrf, lang, words(lang), BANDS)
+    sent = next((k for k in ("decided", "requested") if request.query.get(k) == "1"), None)
+    page = pages_exam.exam(
+        view, history, user_of(session), session.csrf, lang, words(lang), BANDS, sent
     )
+    return page_response(page)
+
+
+@signed_in
+async def decide(request: web.Request) -> web.StreamResponse:
+    """The doctor's decision on the whole exam: its answer, and an ack for each alert in it."""
+    console, session = request.app[KEY], request[SESSION]
+    form = await form_to_send(request)
+    view = await _visible(request)
+    broker_of(console)
+    alerts = await console.run(exam_views.exam_alert_ids, console.db, view.exam_id, view.site)
+    try:
+        outgoing = decision_messages(
+            view.site, view.exam_id, alerts, user_of(session),
+            str(form.get("disposition", "")), str(form.get("note", "")),
+        )  # fmt: skip
+    except DecisionError as exc:
+        raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
+    await send(console, view.exam_id, outgoing)
+    await console.audit(request, user_of(session), "decide", view.site, view.exam_id)
+    raise web.HTTPSeeOther(f"/exams/{view.exam_id}?decided=1")
+
+
+@signed_in
+async def request_recording(request: web.Request) -> web.StreamResponse:
+    """Ask the care home for a new recording of the exam's resident at a chosen site."""
+    console, session = request.app[KEY], request[SESSION]
+    form = await form_to_send(request)
+    view = await _visible(request)
+    broker_of(console)
+    try:
+        message = recording_request(
+            view.site, str(view.exam.get("agent")), view.resident,
+            str(form.get("auscultation_site", "")), str(form.get("duration", "")),
+            user_of(session),
+        )  # fmt: skip
+    except DecisionError as exc:
+        raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
+    await send(console, view.exam_id, [message])
+    await console.audit(request, user_of(session), "request_recording", view.site, view.exam_id)
+    raise web.HTTPSeeOther(f"/exams/{view.exam_id}?requested=1")
 
 
 async def _live_target(request: web.Request) -> tuple[str, str]:
@@ -96,6 +155,8 @@ def add_routes(app: web.Application) -> None:
     if publish is not None:
         app[LIVE] = LiveRelays(publish)
     app.router.add_get("/exams/{exam_id}", exam)
+    app.router.add_post("/exams/{exam_id}/decision", decide)
+    app.router.add_post("/exams/{exam_id}/request", request_recording)
     app.router.add_get("/live/{site}/{device}", live_page)
     app.router.add_get("/live/{site}/{device}/socket", live_socket)
     for name in SCRIPTS:

@@ -142,7 +142,9 @@ def _earlier(rows: list[EarlierRow]) -> str:
     return f'<ul id="earlier">{items}</ul>'
 
 
-def _decision_form(view: RecordingView, csrf: str, sent_now: str | None) -> str:
+def decision_form(action: str, here: str, csrf: str, sent_now: str | None) -> str:
+    """The decision and the recording request, posted under `action` (a recording or an exam);
+    `here` is the auscultation site the request proposes."""
     options = "".join(
         f'<option value="{escape(value)}">{escape(label)}</option>'
         for value, label in LABELS.items()
@@ -151,21 +153,20 @@ def _decision_form(view: RecordingView, csrf: str, sent_now: str | None) -> str:
         "decided": '<p id="decided" class="ok">Decision sent to the care home.</p>',
         "requested": '<p id="requested" class="ok">Recording requested from the care home.</p>',
     }.get(sent_now or "", "")
-    here = str(view.metadata.get("auscultation_site"))
     sites = "".join(
         f'<option value="{escape(s)}"{" selected" if s == here else ""}>{escape(s)}</option>'
         for s in SITES
     )
     return (
         f'<div class="card"><h2>Decision</h2>{sent}'
-        f'<form method="post" action="/recordings/{escape(view.recording_id)}/decision">'
+        f'<form method="post" action="{escape(action)}/decision">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         f'<p><label>Decision <select name="disposition" id="disposition" required>'
         f'<option value="">choose</option>{options}</select></label></p>'
         '<p><label>Note for the nurse (no names) <textarea name="note" id="note" maxlength="1000"'
         ' rows="3"></textarea></label></p>'
         '<button type="submit" id="send-decision">Send to the care home</button></form>'
-        f'<form method="post" action="/recordings/{escape(view.recording_id)}/request">'
+        f'<form method="post" action="{escape(action)}/request">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         f'<p><label>Ask for a new recording at <select name="auscultation_site" id="request-site">'
         f'{sites}</select></label> <label>lasting (s) <input name="duration" id="request-duration"'
@@ -207,7 +208,9 @@ def recording(
         f"Length {seconds:.1f} s</p></div>"
         f'<div class="card"><h2>Findings</h2>{findings}'
         "<p><em>Decision support, not a diagnosis.</em></p></div>"
-        + _decision_form(view, csrf, sent_now)
+        + decision_form(
+            f"/recordings/{view.recording_id}", str(m.get("auscultation_site")), csrf, sent_now
+        )
         + f'<div class="card"><h2>Same resident, other recordings</h2>{_earlier(earlier)}</div>',
         user,
         csrf,

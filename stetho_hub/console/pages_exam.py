@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from stetho_hub.console import timeline
-from stetho_hub.console.pages import _page
+from stetho_hub.console.pages import _page, decision_form
 from stetho_hub.storage.exam_views import ExamView, ResidentExam
 from stetho_hub.storage.views import RecordingView
 
@@ -149,7 +149,7 @@ def _live_links(view: ExamView, w: Words) -> str:
 
 def exam(
     view: ExamView, history: list[ResidentExam], user: str, csrf: str, lang: str, w: Words,
-    bands: dict[str, tuple[float, float]],
+    bands: dict[str, tuple[float, float]], sent_now: str | None = None,
 ) -> str:  # fmt: skip
     e = view.exam
     head = (
@@ -169,9 +169,11 @@ def exam(
         f'<div class="card"><h2>{w["earlier"]}</h2>{_earlier(history, view.exam_id, w)}</div>'
         "</aside>"
     )
+    first = next((str(s.get("auscultation_site")) for s in e.get("sites", [])), "")
+    decision = decision_form(f"/exams/{view.exam_id}", first, csrf, sent_now)
     body = (
         f"{head}{player_controls(w, bands)}"
-        f'<div class="exam"><div id="sites">{sites}</div>{side}</div>'
+        f'<div class="exam"><div id="sites">{sites}{decision}</div>{side}</div>'
     )
     return _page(w["exam"], body, user, csrf, lang, ("player.js",))
 

@@ -4,6 +4,7 @@ makes (signed in, security headers), shared by `app` and `exam_routes`."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,10 +14,14 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from edge_agent.errors import AgentError
+from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings
-from stetho_hub.console.sessions import Session, SessionBook, Throttle
+from stetho_doctor.client import DoctorToolError, publish_once
+from stetho_hub.console.sessions import Session, SessionBook, Throttle, csrf_ok
 from stetho_hub.storage import AudioStore, Database, DatabaseTarget, views
 
+log = logging.getLogger(__name__)
 COOKIE = "stetho_hub_session"
 SSE_POLL_S = 1.0
 _T = TypeVar("_T")
@@ -105,3 +110,28 @@ def signed_in(handler: Handler) -> Handler:
         return await handler(request)
 
     return wrapper
+
+
+async def form_to_send(request: web.Request) -> Any:
+    """A posted form that sends to a care home, once its CSRF token is checked."""
+    form = await request.post()
+    if not csrf_ok(request[SESSION], str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+    return form
+
+
+def broker_of(console: Console) -> MqttSettings:
+    if console.settings.publish is None:
+        raise web.HTTPServiceUnavailable(text="This console has no broker to reach care homes.")
+    return console.settings.publish
+
+
+async def send(console: Console, about: str, out: list[OutboundMessage]) -> None:
+    """Publish each message to the care home (QoS 1, PUBACK awaited); 503 if the broker fails."""
+    broker = broker_of(console)
+    try:
+        for message in out:
+            await publish_once(broker, message)
+    except (AgentError, DoctorToolError) as exc:
+        log.warning("event=console_send_failed about=%s error=%r", about, str(exc))
+        raise web.HTTPServiceUnavailable(text="The broker did not take it: retry.") from exc

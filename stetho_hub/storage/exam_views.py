@@ -109,3 +109,14 @@ def known_device(db: Database, site: str, device: str) -> bool:
             (site, device, site, device),
         )
     return row is not None
+
+
+def exam_alert_ids(db: Database, exam_id: str, site: str) -> list[str]:
+    """The alerts the care home raised on any of the exam's recordings (a decision acks them)."""
+    with db.transaction() as tx:
+        rows = tx.all(
+            "SELECT a.alert_id FROM alerts a JOIN recordings r ON r.recording_id = a.recording_id"
+            " WHERE r.exam_id = ? AND a.site = ?",
+            (exam_id, site),
+        )
+    return [str(row[0]) for row in rows]

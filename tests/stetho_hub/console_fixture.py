@@ -114,7 +114,8 @@ def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, Wi
     archive.store(wire.RecordingMeta(earlier.meta, earlier.meta_json))
     day = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     store_exam(archive, EXAM_A_BEFORE, "home-a", day - timedelta(days=7), (78, 80, 76, 79), 99)
-    store_exam(archive, EXAM_A, "home-a", day, (134, 136, 133, 135), 197)
+    exam_a = store_exam(archive, EXAM_A, "home-a", day, (134, 136, 133, 135), 197)
+    archive.store(_alert(exam_a[1]))  # the counted aortic take: the inbox links to its exam
     store_exam(archive, EXAM_B, "home-b", day, (70,), 295)
     add_user(db, "dr-a", PASSWORD, "doctor", ("home-a",))
     add_user(db, "admin", PASSWORD, "admin")

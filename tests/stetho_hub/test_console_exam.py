@@ -63,6 +63,8 @@ def test_the_exam_view_shows_each_site_its_findings_and_the_earlier_exams(hub: A
     assert ("dr-a", "view_exam", hub.exam_a) in _actions(hub)
     counted = page.split('src="/recordings/')[1].split("/audio")[0]
     assert f"/exams/{hub.exam_a}".encode() in doctor.get(f"/recordings/{counted}")[1]
+    inbox = doctor.get("/")[1].decode()
+    assert f'class="exam-link" href="/exams/{hub.exam_a}"' in inbox
 
 
 def test_the_exam_view_speaks_french_when_asked(hub: Archived) -> None:
@@ -159,3 +161,36 @@ def test_live_audio_reaches_the_doctor_within_300_ms_and_is_audited(
               f" max {max(delays) * 1000:.1f} ms over {len(delays)} chunks")  # fmt: skip
         assert p95 < LIVE_BUDGET_S
         assert _actions(hub).count(("dr-a", "listen_live", "steth-a")) == 2
+
+
+@pytest.mark.broker
+def test_a_decision_on_the_exam_answers_it_and_acks_its_alerts(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    publish = broker_settings(broker_from_url(broker.url), None)
+    wanted = ["stetho/v1/home-a/acks", "stetho/v1/home-a/exams/answers", "stetho/v1/home-a/+/cmd"]
+    with (
+        MqttTestClient(broker.host, broker.port, wanted) as care_home,
+        console_running(tmp_path, publish) as hub,
+    ):
+        doctor = Browser(hub.url)
+        doctor.sign_in("dr-a")
+        page = f"/exams/{hub.exam_a}"
+        csrf = doctor.csrf(page)
+        form = {"csrf": csrf, "disposition": "urgent-visit-today", "note": "before noon"}
+        status, _b, headers = doctor.post(page + "/decision", form)
+        assert status == 303 and headers["Location"].endswith("?decided=1")
+        got = care_home.wait_for(lambda m: len(m) >= 2)
+        answer = json.loads(care_home.on("/exams/answers")[0].payload)
+        ack = json.loads(care_home.on("/acks")[0].payload)
+        assert answer["exam_id"] == hub.exam_a and answer["disposition"] == "urgent-visit-today"
+        assert ack["disposition"] == "urgent-visit-today" and len(got) == 2
+        request = {"csrf": csrf, "auscultation_site": "mitral", "duration": "20"}
+        assert doctor.post(page + "/request", request)[0] == 303
+        command = json.loads(care_home.wait_for(lambda m: len(m) >= 3)[2].payload)
+        assert (command["action"], command["resident"]) == ("record_request", "res-1")
+        other = f"/exams/{hub.exam_b}/decision"
+        assert doctor.post(other, form)[0] == 404
+        assert doctor.post(page + "/decision", {**form, "csrf": "forged"})[0] == 403
+        actions = [a for _u, a, t in _actions(hub) if t == hub.exam_a]
+        assert actions.count("decide") == 1 and actions.count("request_recording") == 1
