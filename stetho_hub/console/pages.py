@@ -27,6 +27,13 @@ svg .flag.urgent{fill:#b00020;font-weight:700} svg .flag.review{fill:#8a5a00}
 """
 
 
+# The header's words; the exam view and live page come in French too (see words.py).
+NAV = {
+    "en": ("Inbox", "Care homes", "Sign out"),
+    "fr": ("Alertes", "Établissements", "Se déconnecter"),
+}
+
+
 def _page(
     title: str,
     body: str,
@@ -35,20 +42,21 @@ def _page(
     lang: str = "en",
     scripts: tuple[str, ...] = (),
 ) -> str:
+    nav = NAV.get(lang, NAV["en"])
     signout = ""
     if user:
         signout = (
             f'<span>{escape(user)}</span><form method="post" action="/signout">'
             f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
-            '<button type="submit">Sign out</button></form>'
+            f'<button type="submit">{nav[2]}</button></form>'
         )
     return (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f"<title>{escape(title)} · stetho hub</title>"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<link rel="stylesheet" href="/static/console.css"></head><body>'
-        f'<header><strong>stetho hub</strong><a href="/" style="color:#fff">Inbox</a>'
-        '<a href="/homes" style="color:#fff">Care homes</a>'
+        f'<header><strong>stetho hub</strong><a href="/">{nav[0]}</a>'
+        f'<a href="/homes">{nav[1]}</a>'
         f"{signout}</header><main>{body}</main>"
         '<script src="/static/console.js"></script>'
         + "".join(f'<script src="/static/{escape(s)}"></script>' for s in scripts)

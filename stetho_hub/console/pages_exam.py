@@ -85,7 +85,10 @@ def _site_card(doc: dict[str, Any], view: ExamView, w: Words) -> str:
     state = str(doc.get("state"))
     counted_id = str(doc.get("counted_recording_id") or "")
     counted = view.recordings.get(counted_id)
-    body = _counted(counted, w) if counted is not None else f"<p>{w['not_recorded']}</p>"
+    if counted is not None:
+        body = _counted(counted, w)
+    else:  # nothing taken here yet, or taken and its metadata still on its way
+        body = f"<p>{w['not_arrived' if counted_id else 'not_recorded']}</p>"
     others = [str(r) for r in doc.get("recording_ids", []) if str(r) != counted_id]
     if others:
         when = {r: _when(v.metadata.get("started_at")) for r, v in view.recordings.items()}
