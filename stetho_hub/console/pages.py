@@ -34,7 +34,7 @@ NAV = {
 }
 
 
-def _page(
+def layout(
     title: str,
     body: str,
     user: str | None = None,
@@ -66,7 +66,7 @@ def _page(
 
 def signin(csrf: str, error: str = "") -> str:
     message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
-    return _page(
+    return layout(
         "Sign in",
         f'<div class="card"><h1>Sign in</h1>{message}<form method="post" action="/signin">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
@@ -95,7 +95,7 @@ def inbox(rows: list[InboxRow], user: str, csrf: str) -> str:
         for r in rows
     )
     empty = "" if rows else '<p id="empty">No alerts for your care homes.</p>'
-    return _page(
+    return layout(
         "Inbox",
         "<h1>Alerts</h1><p>Most urgent first, then newest; updated live.</p>"
         '<table id="inbox" data-live="1"><thead><tr><th>Level</th><th>Care home</th>'
@@ -208,9 +208,9 @@ def recording(
     if view.audio_sha256 and m.get("analysis") is not None:
         findings += (
             f'<img id="picture" alt="waveform with the sounds found, spectrogram, reasons"'
-            f' style="max-width:100%" src="/recordings/{escape(view.recording_id)}/picture.png">'
+            f' class="picture" src="/recordings/{escape(view.recording_id)}/picture.png">'
         )
-    return _page(
+    return layout(
         "Recording",
         f'<div class="card">{head}{audio}<p id="duration" data-seconds="{seconds:.3f}">'
         f"Length {seconds:.1f} s</p></div>"
@@ -261,11 +261,11 @@ def homes(rows: list[HomeRow], user: str, csrf: str, fhir: QueueStatus | None = 
         for h in rows
     )
     body = f"<h1>Care homes</h1>{_fhir(fhir)}{cards or '<p>None yet.</p>'}"
-    return _page("Care homes", body, user, csrf)
+    return layout("Care homes", body, user, csrf)
 
 
 def not_found(user: str | None, csrf: str) -> str:
-    return _page("Not found", "<h1>Not found</h1><p>No such page, or not yours to see.</p>",
+    return layout("Not found", "<h1>Not found</h1><p>No such page, or not yours to see.</p>",
                  user, csrf)  # fmt: skip
 
 

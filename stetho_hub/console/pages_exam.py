@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from stetho_hub.console import timeline
-from stetho_hub.console.pages import _page, decision_form
+from stetho_hub.console.pages import decision_form, layout
 from stetho_hub.storage.exam_views import ExamView, ResidentExam
 from stetho_hub.storage.views import RecordingView
 
@@ -178,7 +178,7 @@ def exam(
         f"{head}{player_controls(w, bands)}"
         f'<div class="exam"><div id="sites">{sites}{decision}</div>{side}</div>'
     )
-    return _page(w["exam"], body, user, csrf, lang, ("player.js",))
+    return layout(w["exam"], body, user, csrf, lang, ("player.js",))
 
 
 def live(
@@ -194,4 +194,4 @@ def live(
         f'<p id="live-status" aria-live="polite">{w["live.idle"]}</p></div>'
         f"{player_controls(w, bands)}"
     )
-    return _page(w["live.title"], body, user, csrf, lang, ("player.js", "live.js"))
+    return layout(w["live.title"], body, user, csrf, lang, ("player.js", "live.js"))
