@@ -18,6 +18,7 @@ from edge_agent.pipeline.live import decode_chunk, encode_chunk
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.wire import messages, topics
+from stetho_hub.console.live import SESSION_CHECK_S
 from stetho_hub.console.shell import COOKIE
 from stetho_hub.storage import open_database
 from stetho_hub.storage.views import audit_entries
@@ -119,6 +120,28 @@ async def _listen(url: str, cookie: str, count: int) -> list[float]:
     return delays
 
 
+def _cookie(browser: Browser) -> str:
+    return f"{COOKIE}={next(c.value for c in browser.jar if c.name == COOKIE)}"
+
+
+async def _until_signed_out(url: str, browser: Browser) -> float:
+    """Hear 3 chunks, sign out elsewhere: the hub closes the socket; return how long it took."""
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url, headers={"Cookie": _cookie(browser)}) as ws,
+    ):
+        for _ in range(3):
+            assert (await ws.receive(timeout=20)).type == aiohttp.WSMsgType.BINARY
+        csrf = await asyncio.to_thread(browser.csrf, "/")
+        await asyncio.to_thread(browser.post, "/signout", {"csrf": csrf})
+        left = time.monotonic()
+        while (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.BINARY:
+            pass
+        return time.monotonic() - left
+
+
 @pytest.mark.broker
 def test_live_audio_reaches_the_doctor_within_300_ms_and_is_audited(
     broker: LocalBroker, tmp_path: Path
@@ -131,19 +154,23 @@ def test_live_audio_reaches_the_doctor_within_300_ms_and_is_audited(
     ):
         doctor = Browser(hub.url)
         doctor.sign_in("dr-a")
-        cookie = f"{COOKIE}={next(c.value for c in doctor.jar if c.name == COOKIE)}"
+        cookie = _cookie(doctor)
+        other = Browser(hub.url)  # the same doctor on another device, who then signs out
+        other.sign_in("dr-a")
         done = threading.Event()
         agent = threading.Thread(target=_fake_agent, args=(care_home, 30, done), daemon=True)
         agent.start()
         url = hub.url.replace("http", "ws") + "/live/home-a/steth-a/socket"
         try:
-            # Two pages on one stethoscope: the first leaves early, the second still hears.
-            async def both() -> list[list[float]]:
-                return list(await asyncio.gather(
-                    _listen(url, cookie, 25), _listen(url, cookie, 8)
-                ))  # fmt: skip
+            # Three pages on one stethoscope: one leaves early, one is signed out, the last
+            # still hears.
+            async def pages() -> tuple[list[float], list[float], float]:
+                return await asyncio.gather(
+                    _listen(url, cookie, 25), _listen(url, cookie, 8),
+                    _until_signed_out(url, other),
+                )  # fmt: skip
 
-            delays, early = asyncio.run(both())
+            delays, early, closed_after_s = asyncio.run(pages())
         finally:
             done.set()
             agent.join(timeout=10)
@@ -154,13 +181,14 @@ def test_live_audio_reaches_the_doctor_within_300_ms_and_is_audited(
         commands = [json.loads(m.payload) for m in care_home.on("/cmd")]
         assert len(commands) >= len(stops)
         assert {c["by"] for c in commands} == {"dr-a"} and len(early) == 8
+        assert closed_after_s < 2 * SESSION_CHECK_S
         actions = [c["action"] for c in commands]
         assert actions.count("live_start") == 1 and actions.count("live_stop") == 1, actions
         p50, p95 = statistics.median(delays), float(np.percentile(delays, 95))
         print(f"live publish->socket: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms,"
               f" max {max(delays) * 1000:.1f} ms over {len(delays)} chunks")  # fmt: skip
         assert p95 < LIVE_BUDGET_S
-        assert _actions(hub).count(("dr-a", "listen_live", "steth-a")) == 2
+        assert _actions(hub).count(("dr-a", "listen_live", "steth-a")) == 3
 
 
 @pytest.mark.broker
