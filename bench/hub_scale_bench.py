@@ -16,7 +16,7 @@ The broker saves its persistence file every 60 s, not after every change as
 deploy/mosquitto/mosquitto.conf does: with a change per message, Mosquitto rewrote its whole
 file (9.6 MB here) for each one and stalled at 200 recordings/s offered (hub receipts waited
 over 30 s for a PUBACK). Behind a hub, the agents keep each recording until its receipt, so
-a broker that loses its last minute loses nothing for good (docs/hospital.md section 5).
+a broker that loses its last minute loses no recording for good (docs/hospital.md section 5).
 """
 
 from __future__ import annotations
