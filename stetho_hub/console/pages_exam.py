@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from stetho_hub.console import timeline
-from stetho_hub.console.pages import decision_form, layout
+from stetho_hub.console.pages import decision_form, findings, layout
 from stetho_hub.storage.exam_views import ExamView, ResidentExam
 from stetho_hub.storage.views import RecordingView
 
@@ -20,40 +20,6 @@ Words = dict[str, str]
 
 def _when(value: object) -> str:
     return escape(str(value or "")[:16].replace("T", " "))
-
-
-def _flag(flag: dict[str, Any], w: Words) -> str:
-    parts = [
-        f"{w[key]} {escape(str(flag[name]))}"
-        for name, key in (("value", "measured"), ("threshold", "threshold"))
-        if flag.get(name) is not None
-    ]
-    measured = f' <span class="measured">({", ".join(parts)})</span>' if parts else ""
-    return (
-        f'<li class="flag" data-code="{escape(str(flag.get("code")))}"><strong>'
-        f"{escape(str(flag.get('code')))}</strong>: {escape(str(flag.get('reason')))}"
-        f"{measured}</li>"
-    )
-
-
-def findings(meta: dict[str, Any], w: Words) -> str:
-    analysis = meta.get("analysis")
-    if analysis is None:
-        return f"<p>{w['no_analysis']}: {escape(str(meta.get('analysis_error') or '-'))}</p>"
-    triage = analysis.get("triage") or {}
-    level = str(triage.get("level"))
-    rates = []
-    if (rate := (analysis.get("heart") or {}).get("rate_bpm")) is not None:
-        rates.append(f"{w['heart_rate']} {float(rate):.0f}/min")
-    if (rate := (analysis.get("lung") or {}).get("respiratory_rate_bpm")) is not None:
-        rates.append(f"{w['breathing_rate']} {float(rate):.0f}/min")
-    flags = "".join(_flag(f, w) for f in triage.get("flags", []))
-    return (
-        f'<p>{w["triage"]}: <strong class="level {escape(level)}">'
-        f"{escape(w.get('level.' + level, level))}</strong>"
-        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p>"
-        f'<ul class="findings">{flags or "<li>" + w["no_finding"] + "</li>"}</ul>'
-    )
 
 
 def _counted(rec: RecordingView, w: Words) -> str:
@@ -173,12 +139,12 @@ def exam(
         "</aside>"
     )
     first = next((str(s.get("auscultation_site")) for s in e.get("sites", [])), "")
-    decision = decision_form(f"/exams/{view.exam_id}", first, csrf, sent_now)
+    decision = decision_form(f"/exams/{view.exam_id}", first, csrf, sent_now, w)
     body = (
         f"{head}{player_controls(w, bands)}"
         f'<div class="exam"><div id="sites">{sites}{decision}</div>{side}</div>'
     )
-    return layout(w["exam"], body, user, csrf, lang, ("player.js",))
+    return layout(w["exam"], body, user, csrf, lang, w, ("player.js",))
 
 
 def live(
@@ -194,4 +160,4 @@ def live(
         f'<p id="live-status" aria-live="polite">{w["live.idle"]}</p></div>'
         f"{player_controls(w, bands)}"
     )
-    return layout(w["live.title"], body, user, csrf, lang, ("player.js", "live.js"))
+    return layout(w["live.title"], body, user, csrf, lang, w, ("player.js", "live.js"))
