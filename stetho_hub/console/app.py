@@ -256,11 +256,12 @@ async def events(request: web.Request) -> web.StreamResponse:
     while console.sessions.get(session.token, time.time()) is not None:
         await asyncio.sleep(SSE_POLL_S)
         newest = await console.run(views.newest_alert_at, console.db, session.sites)
-        if newest != last:
-            last = newest
-            await response.write(b"event: alert\ndata: new\n\n")
-        else:
-            await response.write(b": keep-alive\n\n")
+        line = b"event: alert\ndata: new\n\n" if newest != last else b": keep-alive\n\n"
+        last = newest
+        try:
+            await response.write(line)
+        except ConnectionResetError:  # the page was closed or left: the usual end, no trace
+            break
     return response
 
 

@@ -121,9 +121,10 @@ def exam(
     bands: dict[str, tuple[float, float]], sent_now: str | None = None,
 ) -> str:  # fmt: skip
     e = view.exam
+    state = str(e.get("state"))
     head = (
         f'<div class="card"><h1>{w["exam"]} {escape(str(e.get("protocol")))}'
-        f" <small>({escape(str(e.get('state')))})</small></h1><p>{w['care_home']} "
+        f" <small>({escape(w.get('exam.state.' + state, state))})</small></h1><p>{w['care_home']} "
         f"{escape(view.site)}, {w['resident']} {escape(view.resident)}, {w['opened']} "
         f"{_when(e.get('opened_at'))} UTC</p><p>{w['reason']}: {escape(str(e.get('reason')))}</p>"
         f"{_live_links(view, w)}<p><em>{w['support']}</em></p></div>"
@@ -153,7 +154,10 @@ def live(
 ) -> str:  # fmt: skip
     socket = f"/live/{escape(site)}/{escape(device)}/socket"
     body = (
-        f'<div class="card" id="live" data-socket="{socket}"><h1>{w["live.title"]} · '
+        f'<div class="card" id="live" data-socket="{socket}"'
+        f' data-heard="{escape(w["live.heard"])}"'
+        f' data-unreachable="{escape(w["live.unreachable"])}">'
+        f"<h1>{w['live.title']} · "
         f"{escape(site)} · {escape(device)}</h1><p>{w['live.hint']}</p>"
         f'<p><button type="button" id="live-start">{w["live.start"]}</button> '
         f'<button type="button" id="live-stop" disabled>{w["live.stop"]}</button></p>'

@@ -53,6 +53,8 @@ _EN: Final[dict[str, str]] = {
     "live.start": "Start listening",
     "live.stop": "Stop",
     "live.idle": "Not listening.",
+    "live.heard": "{seconds} s heard, {lost} chunks lost",
+    "live.unreachable": "The hub cannot reach the care home's broker: try again.",
     "live.hint": "The stethoscope streams while you listen; the care home sees the request.",
     "this_exam": "this exam",
     "level.urgent": "urgent",
@@ -199,6 +201,8 @@ _FR: Final[dict[str, str]] = {
     "live.start": "Écouter",
     "live.stop": "Arrêter",
     "live.idle": "Pas d'écoute en cours.",
+    "live.heard": "{seconds} s écoutées, {lost} morceaux perdus",
+    "live.unreachable": "Le hub ne joint pas le broker de l'établissement : réessayez.",
     "live.hint": "Le stéthoscope diffuse pendant l'écoute ; l'établissement voit la demande.",
     "this_exam": "cet examen",
     "level.urgent": "urgent",
@@ -307,8 +311,12 @@ _CATALOGUES: Final = {"en": _EN, "fr": _FR}
 
 
 def words(lang: str) -> dict[str, str]:
-    """The catalogue for `lang` (English for anything else), with the sites' names added."""
+    """The catalogue for `lang` (English for anything else), with the nurse's page's names of
+    the auscultation sites and exam states added (one name for each, on both pages)."""
     chosen = dict(_CATALOGUES.get(lang, _EN))
-    sites = CATALOGUES.get(lang, CATALOGUES["en"])
-    chosen.update({k: v for k, v in sites.items() if k.startswith("site.") and k not in chosen})
+    shared = CATALOGUES.get(lang, CATALOGUES["en"])
+    chosen.update({
+        k: v for k, v in shared.items()
+        if k.startswith(("site.", "exam.state.")) and k not in chosen
+    })  # fmt: skip
     return chosen

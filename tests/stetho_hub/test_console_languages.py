@@ -67,6 +67,10 @@ def test_every_page_speaks_the_chosen_language(hub: Archived, lang: str) -> None
     recording = doctor.get(f"/recordings/{hub.home_a.recording_id}")[1].decode()
     for key in ("decision.note", "request.at", "disposition.urgent-visit-today", "rec.findings"):
         assert w[key].replace("'", "&#x27;") in recording or w[key] in recording, key
+    exam = doctor.get(f"/exams/{hub.exam_a}")[1].decode()
+    assert f"({w['exam.state.done']})" in exam
+    live = doctor.get("/live/home-a/steth-a")[1].decode()
+    assert w["live.heard"] in live.replace("&#x27;", "'")  # live.js fills it in
     homes = doctor.get("/homes")[1].decode()
     assert f"pi-a: {w['state.online']}" in homes and w["detail.alarm"] in homes
 
