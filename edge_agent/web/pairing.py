@@ -153,28 +153,20 @@ class Pairings:
         job = self.get(job_id)
         if job.finished or job.task is None:
             return job
-        job.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await job.task
+        await _cancelled(job)
         await asyncio.to_thread(self._audit, staff, "pair-stethoscope-cancel", job.address)
         return job
 
     async def close(self) -> None:
         """Cancel a running pairing (the agent is stopping)."""
         job = self.running()
-        if job is not None and job.task is not None:
-            job.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await job.task
+        if job is not None:
+            await _cancelled(job)
 
     async def _run(self, job: PairingJob) -> None:
         try:
             async with asyncio.timeout(self._timeout_s or JOB_TIMEOUT_S):
                 device = await self._pair(job.address, job.location, job.show)
-        except asyncio.CancelledError:
-            job.phase, job.passkey = Phase.CANCELLED, None
-            log.info("event=pairing_cancelled address=%s", job.address)
-            raise
         except (BridgeError, AgentError, TimeoutError) as exc:
             await self._failed(job, exc)
             return
@@ -190,3 +182,15 @@ class Pairings:
         )  # fmt: skip
         subject = f"{job.address} {job.failure.value}"
         await asyncio.to_thread(self._audit, job.staff, "pair-stethoscope-failed", subject)
+
+
+async def _cancelled(job: PairingJob) -> None:
+    """Cancel the job's task and wait for it: BlueZ's side ends with the link (bleak's
+    disconnect in pairing.pair's `finally`), so nothing is left half-bonded."""
+    if job.task is not None:
+        job.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await job.task
+    if not job.finished:  # a task cancelled before it ran never saw the CancelledError
+        job.phase, job.passkey = Phase.CANCELLED, None
+        log.info("event=pairing_cancelled address=%s", job.address)
