@@ -55,7 +55,7 @@ class PeripheralConfig:
     firmware: str = "1.0.0"
     button_presses_s: tuple[float, ...] = ()  # stream times (s) of chest-piece button presses
     keypad: str = "none"  # one of _sim_keypad.KEYPADS: who types a passkey, if asked
-    typing_s: float = 2.0  # wall time the simulated nurse takes to type a passkey
+    typing_s: float = 10.0  # time the simulated nurse takes to type a passkey (`speed` scales)
 
 
 class SimulatedStethoscope:
@@ -103,7 +103,7 @@ class SimulatedStethoscope:
         self._battery = self.config.battery_percent
         self.notifications_sent = 0
         try:
-            self.keypad = Keypad(self.config.keypad, self.config.typing_s, seed)
+            self.keypad = Keypad(self.config.keypad, self.config.typing_s / speed, seed)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
 
