@@ -78,11 +78,7 @@ class WebContext:
     # Pairing from the page: the agent's radio (None: pairing only with `stetho pair`).
     scan: Callable[[], Awaitable[list[Advertised]]] | None = None
     pair: Callable[[str, str, Callable[[Prompt], None]], Awaitable[RegisteredDevice]] | None = None
-    pairings: Pairings | None = field(default=None, init=False)  # the background pairings
-
-    def __post_init__(self) -> None:
-        if self.pair is not None:
-            self.pairings = Pairings(self.pair, self.accounts.audit)
+    pairings: Pairings | None = field(default=None, init=False)  # made at the first pairing
 
 
 CTX: web.AppKey[WebContext] = web.AppKey("ctx", WebContext)

@@ -24,10 +24,12 @@ NOT_HERE = "this agent pairs stethoscopes only with `stetho pair` on the Pi"
 
 
 def _pairings(request: web.Request) -> Pairings:
-    pairings = ctx_of(request).pairings
-    if pairings is None:
+    ctx = ctx_of(request)
+    if ctx.pair is None:
         raise PairingError(NOT_HERE)
-    return pairings
+    if ctx.pairings is None:
+        ctx.pairings = Pairings(ctx.pair, ctx.accounts.audit)
+    return ctx.pairings
 
 
 async def stethoscopes(request: web.Request) -> web.Response:
