@@ -36,8 +36,8 @@ async def stethoscopes(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     running = ctx.pairings.running() if ctx.pairings else None
     return _app.render(request, "stethoscopes.html", stethoscopes=ctx.stethoscopes(),
-                       found=None, can_pair=ctx.pair is not None, running=running,
-                       paired=request.query.get("paired"))  # fmt: skip
+                       found=None, can_pair=ctx.pair is not None,
+                       running=running)  # fmt: skip
 
 
 async def scan(request: web.Request) -> web.Response:
@@ -54,7 +54,7 @@ async def scan(request: web.Request) -> web.Response:
     running = ctx.pairings.running() if ctx.pairings else None
     return _app.render(request, "stethoscopes.html", stethoscopes=rows, can_pair=True,
                        found=[(a, a.address.upper() in known) for a in found],
-                       running=running, paired=None)  # fmt: skip
+                       running=running)  # fmt: skip
 
 
 async def pair(request: web.Request) -> web.StreamResponse:
