@@ -31,6 +31,14 @@ def issue_measures(results: dict[str, Any]) -> dict[str, Any]:
             [r["murmur_suspected"] for r in circor if r["murmur_label"] in _POSITIVE_MURMUR],
             [r["murmur_suspected"] for r in circor if r["murmur_label"] in _NEGATIVE_MURMUR],
         ),
+        "murmur_or_snap_circor": _balanced(
+            [r["valve_hint"] for r in circor if r["murmur_label"] in _POSITIVE_MURMUR],
+            [r["valve_hint"] for r in circor if r["murmur_label"] in _NEGATIVE_MURMUR],
+        ),
+        "murmur_or_snap_yaseen": {
+            **{k: v for k, v in results["yaseen"]["murmur_or_snap"].items() if k != "by_class"},
+            "MS": results["yaseen"]["murmur_or_snap"]["by_class"].get("MS"),
+        },
         "murmur_yaseen": {
             "balanced_accuracy": results["yaseen"]["murmur_balanced_accuracy"],
             "sensitivity": results["yaseen"]["murmur_sensitivity"],
@@ -176,6 +184,7 @@ def summary_table(m: dict[str, Any]) -> str:
     c, w, u = m["crackles_per_recording"], m["wheezes_per_recording"], m["urgent_on_clean_lung"]
     cp, wp = m["crackles_per_patient"], m["wheezes_per_patient"]
     s = m["s1_s2"]
+    vc, vy = m["murmur_or_snap_circor"], m["murmur_or_snap_yaseen"]
     lines = [
         "issue 17 measures (nothing fitted: leave-one-patient-out = plain)",
         f"S1/S2 F1 +-60 ms (CirCor)              {s['f1']} (Se {s['sensitivity']}, PPV {s['ppv']})",
@@ -185,6 +194,10 @@ def summary_table(m: dict[str, Any]) -> str:
         f"(Se {cc['sensitivity']}, Sp {cc['specificity']})",
         f"murmur bal. acc. Yaseen                {ys['balanced_accuracy']} "
         f"(MS {ys['MS']['suspected']} of {ys['MS']['of']})",
+        f"murmur or snap hint, CirCor            {vc['balanced_accuracy']} "
+        f"(Se {vc['sensitivity']}, Sp {vc['specificity']})",
+        f"murmur or snap hint, Yaseen            {vy['balanced_accuracy']} "
+        f"(MS {vy['MS']['suspected']} of {vy['MS']['of']})",
         f"crackles per recording Se / Sp         {c['sensitivity']} / {c['specificity']} "
         f"(per patient {cp['sensitivity']} / {cp['specificity']})",
         f"wheezes per recording Se / Sp          {w['sensitivity']} / {w['specificity']} "

@@ -10,8 +10,10 @@ from scipy import ndimage
 
 from stetho_signal._half_rate import guard_half_rate
 from stetho_signal._masks import half_peak_span
+from stetho_signal._snap import snap_after_s2
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
+    ANALYTIC_RATE_HZ,
     ENVELOPE_RATE_HZ,
     MAX_RATE_BPM,
     MIN_RATE_BPM,
@@ -100,6 +102,9 @@ class HeartResult:
         (the quality gate then asks for a new recording).
     beat_intervals : int
         S1-S1 intervals the rate was measured on (0: from the autocorrelation alone).
+    snap_fraction, snap_delay_s : float or None
+        Share of S2s followed 40-120 ms later by a distinct sound (an opening snap or a wide
+        split) and its median delay, s (:func:`stetho_signal._snap.snap_after_s2`).
     """
 
     rate_bpm: float | None
@@ -114,6 +119,8 @@ class HeartResult:
     sound_half_width_s: float | None = None
     heartbeat_found: bool = True
     beat_intervals: int = 0
+    snap_fraction: float | None = None
+    snap_delay_s: float | None = None
 
 
 def analyze_heart(spectrum: Spectrum) -> HeartResult:
@@ -145,6 +152,8 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     rate = _rate_bpm(intervals, cycle, heartbeat, env.size / ENVELOPE_RATE_HZ, notes)
     nrmssd = _nrmssd(intervals, notes)
     murmur = _murmur_contrast(heart_envelope(spectrum, MURMUR_BAND_HZ), sounds, notes)
+    band = spectrum.unpad(spectrum.envelope(MURMUR_BAND_HZ, ANALYTIC_RATE_HZ), ANALYTIC_RATE_HZ)
+    snap = snap_after_s2(band, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
     return HeartResult(
         rate_bpm=rate,
         s1_s=tuple(round(float(t), 3) for t in sounds.s1_s),
@@ -157,6 +166,8 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         notes=tuple(notes),
         sound_half_width_s=width,
         beat_intervals=int(intervals.size) if rate is not None else 0,
+        snap_fraction=None if snap is None else snap.fraction,
+        snap_delay_s=None if snap is None else snap.delay_s,
     )
 
 
