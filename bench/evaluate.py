@@ -18,6 +18,7 @@ import numpy as np
 from scipy import io as scipy_io
 from scipy import signal
 
+from bench._eval_lopo import close_phases_lopo
 from bench._eval_lung import (
     evaluate_icbhi,
     evaluate_quality_gate,
@@ -397,9 +398,15 @@ def main(argv: list[str] | None = None) -> int:
         "quality_gate": evaluate_quality_gate(args.data),
     }
     results["issue_17"] = issue_measures(results)
+    results["issue_17"]["s1_s2_close_phases_lopo"] = close_phases_lopo(args.data, evaluate_circor)
     print(_table(results))
     print()
     print(summary_table(results["issue_17"]))
+    lopo = results["issue_17"]["s1_s2_close_phases_lopo"]
+    print(
+        f"S1/S2 F1 leave-one-patient-out         {lopo['leave_one_patient_out_f1']} "
+        f"(grid {lopo['f1_by_value']})"
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nJSON written to {args.json}")
