@@ -85,6 +85,28 @@ class Publisher:
             return False
         return connection.publish_nowait(message)
 
+    def subscribe_more(self, topics: tuple[str, ...]) -> None:
+        """Add subscriptions while running (a stethoscope paired after the start): kept for
+        every later connection, and asked for now on the current one."""
+        new = tuple(t for t in topics if t not in self.settings.subscriptions)
+        if not new:
+            return
+        subscriptions = (*self.settings.subscriptions, *new)
+        self.settings = dataclasses.replace(self.settings, subscriptions=subscriptions)
+        if self.connection is not None and self.connected.is_set():
+            self._subscribe_soon(self.connection, new)
+
+    def _subscribe_soon(self, connection: MqttConnection, topics: tuple[str, ...]) -> None:
+        task = asyncio.get_running_loop().create_task(self._subscribe(connection, topics))
+        self._state_sends.add(task)
+        task.add_done_callback(self._state_sends.discard)
+
+    async def _subscribe(self, connection: MqttConnection, topics: tuple[str, ...]) -> None:
+        try:
+            await connection.subscribe(list(topics))
+        except PublishError as exc:  # refused or timed out: the next connection asks again
+            log.warning("event=subscribe_failed topics=%d reason=%s", len(topics), quote(exc))
+
     async def _send_state(self, connection: MqttConnection, message: OutboundMessage) -> None:
         with contextlib.suppress(PublishError):
             await connection.publish(message)
@@ -183,6 +205,11 @@ class Publisher:
         self.stats.connected = True
         self.stats.last_error = ""  # the link is back: an old error would mislead the operator
         self._note_subscriptions(connection)
+        # Subscriptions added while this connection was being set up.
+        late = tuple(t for t in self.settings.subscriptions
+                     if t not in connection.settings.subscriptions)  # fmt: skip
+        if late:
+            self._subscribe_soon(connection, late)
         log.info(
             "event=broker_connected host=%s port=%d",
             quote(connection.settings.host),
