@@ -52,7 +52,7 @@ from edge_agent.transport.settings import broker_settings
 from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import RecordingContext
 from firmware_bridge import BridgeError
-from stetho_common import MAX_DELAY_S, next_delay
+from stetho_common import persistent_delay
 
 log = logging.getLogger(__name__)
 STATUS_QOS = 1
@@ -285,7 +285,7 @@ class Agent:
                 stats.connected = False
                 attempt = 0 if stats.held else attempt  # a link that held starts afresh
                 # The agent never gives up on a stethoscope: a fatal error waits the longest.
-                delay = next_delay(attempt, exc) or MAX_DELAY_S
+                delay = persistent_delay(attempt, exc)
                 attempt += 1
                 log.warning(
                     "event=source_failed device=%s error=%r retry_in_s=%.0f",
