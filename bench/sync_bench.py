@@ -28,7 +28,8 @@ from bench._timing import best_in_turn
 from edge_agent.pipeline.live import LiveStreamer, decode_chunk
 from edge_agent.pipeline.recordings import process_capture
 from edge_agent.runtime.local_broker import LocalBroker
-from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings
 from edge_agent.transport.publisher import Publisher
 from edge_agent.wire import topics

@@ -40,11 +40,12 @@ from edge_agent.runtime.status import (
     write_status,
 )
 from edge_agent.runtime.watchdog import run_watchdog
+from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.journal import (
     CaptureJournal,
     list_journals,
 )
-from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.storage.salvage import open_outbox
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher

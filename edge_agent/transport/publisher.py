@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 
 from edge_agent.errors import ConnectError, LinkLostError, OutboxError, PublishError
-from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboundMessage, StoredMessage
 from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.link_errors import link_alarm
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
