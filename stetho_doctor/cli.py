@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from edge_agent.errors import AgentError, ConfigError
+from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from stetho_common.console import fail, run_until_signalled, warn
 from stetho_doctor.client import (
@@ -46,6 +47,20 @@ ByOpt = Annotated[str | None, typer.Option("--by", help="Who you are (default: l
 
 def _run_or_exit(coro: Coroutine[Any, Any, T]) -> T:
     return run_until_signalled(coro)
+
+
+def _parse_id(text: str, what: str) -> uuid.UUID:
+    """An id given on the command line, or a usage error saying what it should have been."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        fail(f"{text!r} is not an {what} id (a UUID)", "usage")
+
+
+def _send(choice: BrokerChoice, message: OutboundMessage, done: str) -> None:
+    """Publish one command message (QoS 1, wait for the PUBACK), then say what was done."""
+    _run_or_exit(publish_once(choice.settings(), message))
+    err.print(done, highlight=False)
 
 
 def _one_sentence(command: Callable[P, None]) -> Callable[P, None]:
@@ -122,13 +137,9 @@ def ack(
     by: ByOpt = None,
 ) -> None:
     """Acknowledge an alert; the agent logs it and shows it in its status."""
-    try:
-        parsed = uuid.UUID(alert_id)
-    except ValueError:
-        fail(f"{alert_id!r} is not an alert id (a UUID)", "usage")
+    parsed = _parse_id(alert_id, "alert")
     message = ack_message(site, parsed, by or getpass.getuser(), note)
-    _run_or_exit(publish_once(choice.settings(), message))
-    err.print(f"[green]acknowledged[/] {parsed} on {topics.acks(site)}", highlight=False)
+    _send(choice, message, f"[green]acknowledged[/] {parsed} on {topics.acks(site)}")
 
 
 @_one_sentence

@@ -7,7 +7,6 @@ asks the care home to record a resident at a site, and waits on the page for a n
 from __future__ import annotations
 
 import getpass
-import uuid
 from typing import Annotated, cast, get_args
 
 import typer
@@ -15,8 +14,8 @@ import typer
 from edge_agent.exam.wire import answer_message
 from edge_agent.wire import messages, topics
 from stetho_common.console import fail
-from stetho_doctor.cli import ByOpt, SiteOpt, _one_sentence, _run_or_exit, err
-from stetho_doctor.client import publish_once, record_request_message
+from stetho_doctor.cli import ByOpt, SiteOpt, _one_sentence, _parse_id, _send
+from stetho_doctor.client import record_request_message
 from stetho_doctor.options import BrokerChoice, broker_options
 
 DISPOSITIONS = get_args(messages.Disposition)
@@ -35,16 +34,12 @@ def answer(
     by: ByOpt = None,
 ) -> None:
     """Answer a care-home exam; the nurses' page shows it on the exam."""
-    try:
-        parsed = uuid.UUID(exam_id)
-    except ValueError:
-        fail(f"{exam_id!r} is not an exam id (a UUID)", "usage")
+    parsed = _parse_id(exam_id, "exam")
     if disposition not in DISPOSITIONS:
         fail(f"disposition {disposition!r}: choose one of {', '.join(DISPOSITIONS)}", "usage")
     chosen = cast(messages.Disposition, disposition)
     message = answer_message(site, parsed, by or getpass.getuser(), chosen, note)
-    _run_or_exit(publish_once(choice.settings(), message))
-    err.print(f"[green]answered[/] {parsed} on {topics.exam_answers(site)}", highlight=False)
+    _send(choice, message, f"[green]answered[/] {parsed} on {topics.exam_answers(site)}")
 
 
 @_one_sentence
@@ -62,5 +57,4 @@ def request(
     message = record_request_message(
         site, agent, resident, auscultation_site, duration, by or getpass.getuser()
     )
-    _run_or_exit(publish_once(choice.settings(), message))
-    err.print(f"[green]requested[/] {auscultation_site} for {resident}", highlight=False)
+    _send(choice, message, f"[green]requested[/] {auscultation_site} for {resident}")
