@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from stetho_common import dsp
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["PITCH_BAND_HZ", "HeartSounds", "segment_heart_sounds"]
@@ -231,7 +231,7 @@ def _candidates(
     pitch_env: NDArray[np.float64] | None = None,
 ) -> _Candidates:
     distance = max(1, int(_MIN_SOUND_SPACING_S * fs_hz))
-    peaks, _ = signal.find_peaks(env, distance=distance)
+    peaks = dsp.find_peaks(env, distance=distance)
     if peaks.size == 0:
         none = np.zeros(0, dtype=bool)
         return _Candidates(np.zeros(0), np.zeros(0), none, none)
