@@ -42,11 +42,12 @@ from edge_agent.runtime.status import (
     write_status,
 )
 from edge_agent.runtime.watchdog import run_watchdog
+from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.journal import (
     CaptureJournal,
     list_journals,
 )
-from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from edge_agent.storage.salvage import open_outbox
 from edge_agent.transport.mqtt import MqttSettings
@@ -55,7 +56,8 @@ from edge_agent.transport.settings import broker_settings
 from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import RecordingContext
 from firmware_bridge import BridgeError
-from stetho_common import MAX_DELAY_S, next_delay
+from firmware_bridge.bluez_agent import Prompt
+from stetho_common import persistent_delay
 
 log = logging.getLogger(__name__)
 STATUS_QOS = 1
@@ -291,7 +293,7 @@ class Agent:
                 stats.connected = False
                 attempt = 0 if stats.held else attempt  # a link that held starts afresh
                 # The agent never gives up on a stethoscope: a fatal error waits the longest.
-                delay = next_delay(attempt, exc) or MAX_DELAY_S
+                delay = persistent_delay(attempt, exc)
                 attempt += 1
                 log.warning(
                     "event=source_failed device=%s error=%r retry_in_s=%.0f",
@@ -319,7 +321,7 @@ class Agent:
             self._registry_changed.clear()
 
     async def pair_stethoscope(
-        self, address: str, location: str, show: Callable[[str], None]
+        self, address: str, location: str, show: Callable[[Prompt], None]
     ) -> RegisteredDevice:
         """Pair from the page (the same code as `stetho pair`); returns once the agent runs it."""
         registry = DeviceRegistry(self.config.storage.state_dir)

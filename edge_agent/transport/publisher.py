@@ -16,12 +16,13 @@ import time
 from dataclasses import dataclass
 
 from edge_agent.errors import ConnectError, LinkLostError, OutboxError, PublishError
-from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboundMessage, StoredMessage
 from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.link_errors import link_alarm
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.transport.packet_size import publish_packet_size, too_large_alarm
-from stetho_common import MAX_DELAY_S, next_delay, quote
+from stetho_common import persistent_delay, quote
 
 log = logging.getLogger(__name__)
 # A link that held this long was a real connection: the next loss starts the backoff afresh.
@@ -127,7 +128,7 @@ class Publisher:
             except ConnectError as exc:
                 self.stats.connect_failures += 1
                 self.stats.last_error = str(exc)
-                delay = next_delay(attempt, exc, rng=self._rng) or MAX_DELAY_S
+                delay = persistent_delay(attempt, exc, rng=self._rng)
                 log.warning(
                     "event=broker_connect_failed host=%s error=%s retry_in_s=%.1f",
                     quote(settings.host),
@@ -145,7 +146,7 @@ class Publisher:
                 self.hosts.held()
             else:
                 self.stats.short_links += 1
-            delay = next_delay(attempt, loss, rng=self._rng) or MAX_DELAY_S
+            delay = persistent_delay(attempt, loss, rng=self._rng)
             attempt += 1
             if self._failing_back:  # we ended it to return to the first broker: go at once
                 self._failing_back = False
