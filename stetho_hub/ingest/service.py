@@ -94,14 +94,17 @@ class IngestService:
                     attempt = 0 if self._rotate() else attempt + 1
                     await asyncio.sleep(delay)
                     continue
-                attempt = 0
                 started = time.monotonic()
                 if await self._serve(connection):  # left a failover broker on purpose
                     self.hosts.back_to_primary()
+                    attempt = 0
                 elif time.monotonic() - started >= self.stable_s:
-                    self.hosts.held()
-                else:
-                    self._rotate()
+                    self.hosts.held()  # a link that held: reconnect at once, backoff afresh
+                    attempt = 0
+                else:  # accepted, then dropped young: a failure of this broker, and no storm
+                    delay = persistent_delay(attempt, None)
+                    attempt = 0 if self._rotate() else attempt + 1
+                    await asyncio.sleep(delay)
         finally:
             self._executor.shutdown(wait=True)  # a commit in progress completes
 
