@@ -16,6 +16,7 @@ from typing import Any
 
 from stetho_hub.storage import DatabaseTarget, open_database
 from tests.stetho_hub.console_fixture import console_running
+from tests.stetho_hub.factory import make_recording
 from tests.stetho_hub.test_console import Browser
 
 N_RECORDINGS = 100_000
@@ -52,6 +53,9 @@ def _fill(target: DatabaseTarget) -> list[str]:
     """Rows as the archive writes them, inserted in one transaction (no audio files)."""
     db = open_database(target)
     start = datetime(2026, 1, 1, tzinfo=UTC)
+    # A real analysis on every recording: the exam view draws findings and the timeline.
+    made = make_recording(1, seconds=6.0, analysed=True, heart_bpm=134)
+    analysis = json.loads(made.meta_json)["analysis"]
     ids = []
     with db.transaction() as tx:
         for s in range(SITES):
@@ -67,7 +71,7 @@ def _fill(target: DatabaseTarget) -> list[str]:
             meta = {"resident": resident, "auscultation_site": where, "kind": "heart",
                     "started_at": at, "n_samples": 120000, "sample_rate_hz": 4000,
                     "exam_id": exam_id, "device": "steth", "agent": "pi",
-                    "analysis": None, "analysis_error": "bench"}  # fmt: skip
+                    "analysis": analysis}  # fmt: skip
             tx.execute(
                 "INSERT INTO recordings VALUES (?, ?, 'pi', 'steth', ?, 'heart', ?, ?, ?,"
                 " ?, 0, ?, 100, 'review', ?, ?)",
@@ -119,6 +123,8 @@ def run() -> dict[str, Any]:
             picks = [mine[(i * 7919) % len(mine)] for i in range(ROUNDS)]  # dr-a: care-0
             pages = [f"/recordings/{ids[i]}" for i in picks]
             exams = [f"/exams/{_where(i)[3]}" for i in picks]
+            shown = browser.get(exams[0])[1]  # what is timed: four sites, a drawn timeline
+            assert shown.count(b'data-site="') == 4 and shown.count(b"<circle") >= 10, user
             result[user] = {"inbox": _timed(browser, ["/"] * ROUNDS),
                             "recording": _timed(browser, pages),
                             "exam": _timed(browser, exams)}  # fmt: skip
