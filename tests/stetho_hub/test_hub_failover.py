@@ -1,16 +1,22 @@
-"""The hub follows `[broker] hosts` as the agent does: two Mosquittos, the first one down."""
+"""The hub follows `[broker] hosts` as the agent does: two Mosquittos, the first one down;
+the console's decisions take the next address too."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 
-from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.runtime.local_broker import LocalBroker, free_port
+from edge_agent.transport.mqtt import MqttSettings
 from stetho_hub.storage import DatabaseTarget
+from tests.mqtt_client import MqttTestClient
+from tests.stetho_hub.console_fixture import console_running
 from tests.stetho_hub.factory import make_recording
 from tests.stetho_hub.harness import HubProcess, WirePublisher, write_hub_config
+from tests.stetho_hub.test_console import Browser
 
 pytestmark = pytest.mark.broker
 FAILBACK_S = 3
@@ -60,3 +66,28 @@ def test_the_hub_archives_through_the_second_broker_and_comes_back(tmp_path: Pat
     print(f"hub failover: on the second broker {moved_s:.1f} s after start; back to the first"
           f" after {FAILBACK_S} s there")  # fmt: skip
     assert "event=broker_failback" in hub.output()
+
+
+def test_the_console_s_decisions_reach_the_care_home_through_the_second_broker(
+    tmp_path: Path,
+) -> None:
+    second = LocalBroker(tmp_path / "b")
+    second.start()
+    publish = MqttSettings(
+        "127.0.0.1", free_port(), "hub-console", failover=((second.host, second.port),)
+    )  # the first address refuses: nothing listens there
+    try:
+        with (
+            MqttTestClient(second.host, second.port, ["stetho/v1/home-a/acks"]) as care_home,
+            console_running(tmp_path, publish) as hub,
+        ):
+            doctor = Browser(hub.url)
+            assert doctor.sign_in("dr-a") == 303
+            page = f"/recordings/{hub.home_a.recording_id}"
+            form = {"csrf": doctor.csrf(page), "disposition": "gp-visit-24h", "note": ""}
+            status, body, _h = doctor.post(f"{page}/decision", form)
+            assert status == 303, body[:300]
+            ack = json.loads(care_home.wait_for(lambda m: len(m) >= 1)[0].payload)
+    finally:
+        second.kill()
+    assert (ack["disposition"], ack["by"]) == ("gp-visit-24h", "dr-a")
