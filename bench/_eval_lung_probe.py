@@ -4,8 +4,9 @@ Crackles are mostly inspiratory and recur at a similar phase breath after breath
 inspiratory, coarse: early; ATS nomenclature, PMC7152492 Table 16-2; Al Jarad, Respir Med
 1994). Before building a breath-phase estimate from the recording's own envelope, this asks
 whether the crackle detector's output would pass such a rule if the phase were known exactly:
-each detection's phase is taken within its *annotated* cycle (ICBHI cycles start at the
-start of inspiration), the best any estimate from the envelope could do.
+each detection's phase is taken within its *annotated* cycle, the best any estimate from
+the envelope could do (the cycles are read as starting at inspiration; the database's page
+does not say so, and only ``first_half_share`` depends on it).
 
 Per recording: the detections' phase concentration (mean resultant length R, 0 = spread
 evenly, 1 = all at one phase), the share in the first half of the cycle (inspiration, as
