@@ -1,0 +1,277 @@
+"""A triage flag's sentence in the reader's language, rebuilt from its code and numbers.
+
+The analysis writes each flag's `reason` in English (stetho_signal._rules) and the wire carries
+it unchanged; this module is the one place that says the same thing in French, for the nurse's
+page and the doctor's console alike (both import edge_agent.wire). English is the wire's own
+sentence. A code we do not know (a newer agent), or a reason whose details we cannot read,
+falls back to that sentence: a reader gets English rather than nothing or a wrong number.
+
+The numbers come from the flag's `value` and `threshold`; the age band from the message. A
+few details travel only inside the English sentence (the murmur's phase, the snap's delay, the
+wheeze's pitch, how few beats an urgent rate stood on, which measurement was not possible):
+they are read back with patterns anchored on the analysis's own wording, checked against it
+by tests/edge_agent/test_flag_words.py.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["FLAG_CODES", "flag_text", "flag_text_of"]
+
+
+@dataclass(frozen=True)
+class _Parts:
+    code: str
+    reason: str
+    value: float | None
+    threshold: float | None
+    age_band: str | None
+
+
+def _num(x: float, spec: str) -> str:
+    """A number the French way: decimal comma (0,25 s; 1,6 fois)."""
+    return format(x, spec).replace(".", ",")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}\u00a0%"  # French sets a (no-break) space before %
+
+
+def _nums(p: _Parts) -> tuple[float, float] | None:
+    value, threshold = p.value, p.threshold
+    if value is None or threshold is None or not math.isfinite(value + threshold):
+        return None
+    return value, threshold
+
+
+# The paediatric bands of stetho_signal.triage.AGE_BANDS, in French.
+_YEARS: Final = {
+    "under_1": "moins de 1 an", "1_to_2": "1 à 2 ans", "2_to_5": "2 à 5 ans",
+    "5_to_12": "5 à 12 ans", "12_to_16": "12 à 16 ans",
+}  # fmt: skip
+
+
+def _urgent_why(age_band: str | None) -> str | None:
+    if age_band is None or age_band == "adult":
+        return "le score NEWS2 est de 3 : avis médical urgent"
+    years = _YEARS.get(age_band)
+    return (
+        None if years is None else f"hors des valeurs pédiatriques de {years} : avis médical urgent"
+    )
+
+
+_RATE_LABEL: Final = {
+    "heart": ("Fréquence cardiaque", "battements"),
+    "respiratory": ("Fréquence respiratoire", "respirations"),
+}
+_RATE_SIDE: Final = {
+    "very_low": "égale ou inférieure à", "very_high": "égale ou supérieure à",
+    "low": "égale ou inférieure à", "high": "égale ou supérieure à",
+}  # fmt: skip
+
+
+def _rate(kind: str, side: str) -> Callable[[_Parts], str | None]:
+    label, unit = _RATE_LABEL[kind]
+
+    def render(p: _Parts) -> str | None:
+        if (n := _nums(p)) is None:
+            return None
+        head = f"{label} {n[0]:.0f} {unit}/min, {_RATE_SIDE[side]} {n[1]:.0f}"
+        if not side.startswith("very_"):
+            return f"{head} : un avis médical est conseillé."
+        why = _urgent_why(p.age_band)
+        return None if why is None else f"{head} ; {why}."
+
+    return render
+
+
+_UNCONFIRMED = re.compile(
+    r", but measured over only (?P<n>[0-9.e+-]+) (?P<what>beat intervals|breaths) "
+    r"\(under (?P<min>[0-9.e+-]+)\): a review, and record again to confirm\.$"
+)
+_WHAT: Final = {"beat intervals": "intervalles entre battements", "breaths": "respirations"}
+
+
+def _unconfirmed(urgent: Callable[[_Parts], str | None]) -> Callable[[_Parts], str | None]:
+    def render(p: _Parts) -> str | None:
+        found = _UNCONFIRMED.search(p.reason)
+        base = urgent(p)
+        if found is None or base is None:
+            return None
+        n, least = float(found["n"]), float(found["min"])
+        return (
+            f"{base[:-1]}, mais mesurée sur seulement {_num(n, 'g')} {_WHAT[found['what']]} "
+            f"(moins de {_num(least, 'g')}) : un avis médical, et enregistrer à nouveau pour "
+            "confirmer."
+        )
+
+    return render
+
+
+def _irregular(p: _Parts) -> str | None:
+    if (n := _nums(p)) is None:
+        return None
+    return (
+        f"Les intervalles entre battements varient de {_num(n[0], '.2f')} (RMSSD normalisé), "
+        f"au-delà de {_num(n[1], '.2f')} : rythme irrégulier, envisager un ECG."
+    )
+
+
+_PHASE = re.compile(r"^Sound in (systolic|diastolic) phase ")
+_PHASE_FR: Final = {"systolic": ("systole", "diastole", "systolique"),
+                    "diastolic": ("diastole", "systole", "diastolique")}  # fmt: skip
+
+
+def _murmur(p: _Parts) -> str | None:
+    found = _PHASE.search(p.reason)
+    if (n := _nums(p)) is None or found is None:
+        return None
+    phase, other, adjective = _PHASE_FR[found[1]]
+    return (
+        f"Le son en {phase} est {_num(n[0], '.1f')} fois celui en {other} (au-delà de "
+        f"{_num(n[1], '.1f')}) : souffle {adjective} possible, une piste pour écouter "
+        "l'enregistrement, pas une constatation."
+    )
+
+
+_SNAP = re.compile(r"^A second sound (\d+) ms after S2 ")
+
+
+def _snap(p: _Parts) -> str | None:
+    found = _SNAP.search(p.reason)
+    if (n := _nums(p)) is None or found is None:
+        return None
+    return (
+        f"Un second bruit {found[1]} ms après B2 dans {_pct(n[0])} des battements (au moins "
+        f"{_pct(n[1])}) : claquement d'ouverture possible (rétrécissement mitral), ou B2 "
+        "largement dédoublé ; une piste pour écouter au foyer mitral, pas une constatation."
+    )
+
+
+_PITCH = re.compile(r"\) near (\d+) Hz: possible wheeze")
+
+
+def _wheeze(p: _Parts) -> str | None:
+    found = _PITCH.search(p.reason)
+    if (n := _nums(p)) is None or found is None:
+        return None
+    return (
+        f"Son musical de {_num(n[0], '.2f')} s (au moins {_num(n[1], '.2f')} s) vers "
+        f"{found[1]} Hz : sibilant possible, écouter l'enregistrement."
+    )
+
+
+def _crackles(p: _Parts) -> str | None:
+    if (n := _nums(p)) is None:
+        return None
+    return (
+        f"{n[0]:.0f} sons brefs et explosifs (au moins {n[1]:.0f}) : crépitants possibles, "
+        "écouter l'enregistrement et comparer aux précédents."
+    )
+
+
+# The quality problems of stetho_signal.quality.PROBLEM_TEXT: for the nurse, what to do next.
+_QUALITY: Final = {
+    "clipping": "son saturé : baisser le gain",
+    "no_signal": "stéthoscope sans contact : aucun son enregistré, vérifier le contact et "
+    "qu'il est allumé",
+    "noise": "trop de bruit : garder le pavillon immobile sur la peau nue et faire le silence",
+    "no_heartbeat": "pas de battement cardiaque net : stéthoscope sans contact ou loin du "
+    "cœur, le déplacer",
+    "handling": "le stéthoscope glisse ou appuie mal : tenir le pavillon immobile et ferme "
+    "sur la peau nue",
+}
+
+
+def _quality(problem: str) -> Callable[[_Parts], str | None]:
+    return lambda _p: _QUALITY[problem]
+
+
+# Why a measurement was not possible (the `notes` of stetho_signal.heart and .lung).
+_NOTES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
+    (re.compile(f"^{pattern}$"), french)
+    for pattern, french in (
+        (r"clip too short or too irregular to find a repeating heartbeat",
+         "enregistrement trop court ou trop irrégulier pour y trouver un battement qui se répète"),
+        (r"heart rate needs heart sounds; the sounds found last (\d+) ms at half height, far "
+         r"longer than heart sounds: breath sounds or noise, no heartbeat",
+         "la fréquence cardiaque demande des bruits du cœur ; les sons trouvés durent {0} ms à "
+         "mi-hauteur, bien plus que des bruits du cœur : respiration ou bruit, pas de battement"),
+        (r"heart rate needs a repeating heartbeat; none found in this clip",
+         "la fréquence cardiaque demande un battement qui se répète ; aucun dans cet "
+         "enregistrement"),
+        (r"heart rate needs at least two beats; the clip holds fewer",
+         "la fréquence cardiaque demande au moins deux battements ; l'enregistrement en a moins"),
+        (r"heart rate (\d+) bpm is outside the measurable 30-220 bpm",
+         "fréquence cardiaque de {0} battements/min, hors de la plage mesurable de 30 à 220"),
+        (r"rhythm needs at least five consecutive beats; the clip holds fewer",
+         "le rythme demande au moins cinq battements consécutifs ; l'enregistrement en a moins"),
+        (r"murmur hint needs a whole cycle \(S1, S2 and the next S1\)",
+         "la recherche d'un souffle demande un cycle entier (B1, B2 et le B1 suivant)"),
+        (r"respiratory rate needs at least two breaths; the clip is too short",
+         "la fréquence respiratoire demande au moins deux respirations ; l'enregistrement est "
+         "trop court"),
+        (r"no breathing pattern in the recording",
+         "aucun rythme respiratoire dans l'enregistrement"),
+        (r"no repeating breathing pattern found",
+         "aucun rythme respiratoire qui se répète"),
+    )
+)  # fmt: skip
+
+
+def _unmeasured(p: _Parts) -> str | None:
+    for pattern, french in _NOTES:
+        if found := pattern.match(p.reason):
+            return french.format(*found.groups())
+    return None
+
+
+def _registry() -> dict[str, Callable[[_Parts], str | None]]:
+    out: dict[str, Callable[[_Parts], str | None]] = {}
+    for kind in _RATE_LABEL:
+        for side in _RATE_SIDE:
+            out[f"{kind}_rate_{side}"] = _rate(kind, side)
+        for side in ("very_low", "very_high"):
+            out[f"{kind}_rate_{side}_unconfirmed"] = _unconfirmed(_rate(kind, side))
+    out.update(heart_irregular=_irregular, heart_murmur=_murmur, heart_opening_snap=_snap,
+               lung_wheeze=_wheeze, lung_crackles=_crackles,
+               heart_unmeasured=_unmeasured, lung_unmeasured=_unmeasured)  # fmt: skip
+    out.update({f"quality_{problem}": _quality(problem) for problem in _QUALITY})
+    return out
+
+
+_FRENCH: Final = _registry()
+FLAG_CODES: Final = frozenset(_FRENCH)
+"""Every flag code with a French sentence (the test holds it to what the analysis emits)."""
+
+
+def flag_text(
+    code: str,
+    reason: str,
+    value: float | None,
+    threshold: float | None,
+    lang: str,
+    age_band: str | None = None,
+) -> str:
+    """The flag's sentence in `lang` ("en" or "fr"); the wire's English `reason` otherwise."""
+    render = _FRENCH.get(code) if lang == "fr" else None
+    if render is None:
+        return reason
+    return render(_Parts(code, reason, value, threshold, age_band)) or reason
+
+
+def flag_text_of(flag: Mapping[str, object], lang: str, age_band: object = None) -> str:
+    """The same for a flag as stored JSON (a wire Flag's dict); odd fields are ignored."""
+
+    def number(name: str) -> float | None:
+        x = flag.get(name)
+        return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+
+    band = age_band if isinstance(age_band, str) else None
+    code, reason = str(flag.get("code") or ""), str(flag.get("reason") or flag.get("code") or "")
+    return flag_text(code, reason, number("value"), number("threshold"), lang, band)

@@ -1,0 +1,159 @@
+"""Every flag the analysis can emit reads in French too, with its numbers; unknown ones fall back.
+
+The codes and the "not measured" notes are read off stetho_signal's source, so a new code or
+note without a French sentence fails here rather than reaching a French reader in English.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from pathlib import Path
+
+import pytest
+
+import stetho_signal
+from edge_agent.wire.flag_words import FLAG_CODES, flag_text, flag_text_of
+from stetho_signal._rules import triage
+from stetho_signal.heart import HeartResult
+from stetho_signal.lung import LungResult
+from stetho_signal.quality import PROBLEM_TEXT, Quality, QualityMeasures
+from stetho_signal.triage import AGE_BANDS, Flag, TriageThresholds
+
+SIGNAL = Path(stetho_signal.__file__).parent
+URGENT = [f"{k}_rate_{s}" for k in ("heart", "respiratory") for s in ("very_low", "very_high")]
+# What each placeholder of an f-string code in _rules.py can be.
+PLACEHOLDERS = {"kind": ["heart", "respiratory"], "code": list(PROBLEM_TEXT), "flag.code": URGENT}
+
+
+def _codes_in_source() -> set[str]:
+    codes: set[str] = set()
+    for node in ast.walk(ast.parse((SIGNAL / "_rules.py").read_text())):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Flag"):
+            continue
+        first = node.args[0]
+        if isinstance(first, ast.Constant):
+            codes.add(str(first.value))
+            continue
+        assert isinstance(first, ast.JoinedStr), ast.unparse(first)
+        choices: list[list[str]] = []
+        for part in first.values:
+            if isinstance(part, ast.Constant):
+                choices.append([str(part.value)])
+            else:
+                name = ast.unparse(part.value)  # type: ignore[attr-defined]
+                assert name in PLACEHOLDERS, f"new code pattern {ast.unparse(first)}: add it"
+                choices.append(PLACEHOLDERS[name])
+        codes.update("".join(c) for c in itertools.product(*choices))
+    return codes
+
+
+def _notes_in_source() -> list[str]:
+    """Every note a measurement leaves when it cannot be made; placeholders become 123."""
+    notes: list[str] = []
+    for name in ("heart.py", "lung.py"):
+        for node in ast.walk(ast.parse((SIGNAL / name).read_text())):
+            texts: list[ast.expr] = []
+            if isinstance(node, ast.Call):
+                callee = ast.unparse(node.func)
+                if callee in ("notes.append", "_no_heartbeat") and node.args:
+                    texts.append(node.args[0])
+            elif isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "note":
+                texts.append(node.value)
+            for text in texts:
+                if isinstance(text, ast.Constant):
+                    notes.append(str(text.value))
+                elif isinstance(text, ast.JoinedStr):
+                    notes.append("".join(
+                        str(p.value) if isinstance(p, ast.Constant) else "123"
+                        for p in text.values
+                    ))  # fmt: skip
+    return notes
+
+
+def test_every_code_the_analysis_emits_has_a_french_sentence() -> None:
+    emitted = _codes_in_source()
+    assert len(emitted) >= 20, emitted  # the parse found the rules
+    assert emitted <= FLAG_CODES, f"no French text for {sorted(emitted - FLAG_CODES)}"
+
+
+@pytest.mark.parametrize("note", _notes_in_source())
+def test_every_not_measured_note_reads_in_french(note: str) -> None:
+    for code in ("heart_unmeasured", "lung_unmeasured"):
+        french = flag_text(code, note, None, None, "fr")
+        assert french != note, f"no French text for the note {note!r}"
+        assert ("123" in french) == ("123" in note)
+
+
+def _measures() -> QualityMeasures:
+    return QualityMeasures(0.0, -20.0, 0.2, 0.9, 3.0)
+
+
+def _flags(rate: float, enough: bool, band: str) -> tuple[Flag, ...]:
+    heart = HeartResult(
+        rate, (), (), 0.23, 2.04, "diastolic", 0.9, 3.0,
+        ("rhythm needs at least five consecutive beats; the clip holds fewer",),
+        beat_intervals=10 if enough else 2, snap_fraction=0.8, snap_delay_s=0.072,
+    )  # fmt: skip
+    lung = LungResult(
+        rate / 5, True, ((0.1, 0.36),), 412.0, (1.0, 2.0, 3.0, 4.0), 0.3,
+        ("no repeating breathing pattern found",), breaths=10.0 if enough else 1.0,
+    )  # fmt: skip
+    good = Quality(0.9, True, (), (), _measures())
+    t = TriageThresholds().for_age_band(band)  # type: ignore[arg-type]
+    return triage(good, heart, lung, t, band).flags  # type: ignore[arg-type]
+
+
+def _all_real_flags() -> list[tuple[Flag, str]]:
+    out = []
+    for band, rate, enough in itertools.product(
+        ("adult", "2_to_5"), (20.0, 35.0, 45.0, 80.0, 120.0, 140.0, 200.0), (True, False)
+    ):
+        out += [(f, band) for f in _flags(rate, enough, band)]
+    bad = Quality(0.2, False, tuple(PROBLEM_TEXT.values()), tuple(PROBLEM_TEXT), _measures())
+    out += [(f, "adult") for f in triage(bad, None, None, TriageThresholds()).flags]
+    return out
+
+
+def test_each_real_flag_reads_in_french_with_its_numbers() -> None:
+    flags = _all_real_flags()
+    assert {f.code for f, _ in flags} >= _codes_in_source(), "the cases miss a code"
+    for flag, band in flags:
+        english = flag_text(flag.code, flag.reason, flag.value, flag.threshold, "en", band)
+        french = flag_text(flag.code, flag.reason, flag.value, flag.threshold, "fr", band)
+        assert english == flag.reason
+        assert french != flag.reason, f"{flag.code} fell back to English: {flag.reason}"
+        assert "." not in french.rstrip(".").replace("...", ""), french  # decimal commas
+        if flag.code.endswith("_unconfirmed"):
+            assert "mais mesurée sur seulement" in french
+        if flag.code.startswith(("heart_rate", "respiratory_rate")):
+            assert f"{flag.value:.0f} " in french and f"{flag.threshold:.0f}" in french
+
+
+def test_french_numbers_phase_and_age_band() -> None:
+    by_code = {f.code: (f, band) for f, band in _all_real_flags()}
+    murmur, _ = by_code["heart_murmur"]
+    text = flag_text_of(murmur.__dict__, "fr")
+    assert "2,0 fois" in text and "1,6" in text and "souffle diastolique possible" in text
+    wheeze, _ = by_code["lung_wheeze"]
+    assert "0,26 s" in (w := flag_text_of(wheeze.__dict__, "fr")) and "412 Hz" in w
+    snap, _ = by_code["heart_opening_snap"]
+    assert "72 ms" in (s := flag_text_of(snap.__dict__, "fr")) and "80\u00a0%" in s
+    child = flag_text("heart_rate_very_high", "x", 150.0, 140.0, "fr", "2_to_5")
+    assert child.startswith("Fréquence cardiaque 150 battements/min")
+    assert "valeurs pédiatriques de 2 à 5 ans" in child
+    assert "NEWS2" in flag_text("heart_rate_very_high", "x", 150.0, 131.0, "fr")
+    for band in AGE_BANDS[1:]:  # every child band has its French name
+        text = flag_text("heart_rate_very_low", "x", 30.0, 40.0, "fr", band)
+        assert text != "x" and ("an" in text.split("pédiatriques de ")[1]), band
+
+
+def test_unknown_code_or_unreadable_reason_falls_back_to_the_wire_sentence() -> None:
+    assert flag_text("heart_stridor", "A newer flag.", 1.0, 2.0, "fr") == "A newer flag."
+    assert flag_text("heart_murmur", "Reworded.", 2.0, 1.6, "fr") == "Reworded."
+    assert flag_text("heart_rate_high", "No numbers.", None, 111.0, "fr") == "No numbers."
+    assert flag_text("heart_rate_very_high", "Odd band.", 150.0, 131.0, "fr", "elder") == (
+        "Odd band."
+    )
+    assert flag_text("heart_rate_high", "As sent.", 120.0, 111.0, "de") == "As sent."
+    assert flag_text_of({"code": "x", "value": "junk"}, "fr") == "x"
