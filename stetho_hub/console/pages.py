@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from edge_agent.wire.flag_words import flag_text_of
 from stetho_hub.console.decisions import LABELS, SITES
 from stetho_hub.fhir.queue import QueueStatus
 from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
@@ -104,21 +105,22 @@ def _exam_link(exam_id: object, w: Words) -> str:
     return f' · <a class="exam-link" href="/exams/{escape(str(exam_id))}">{w["inbox.exam"]}</a>'
 
 
-def _inbox_row(r: InboxRow, w: Words) -> str:
+def _inbox_row(r: InboxRow, w: Words, lang: str) -> str:
     pending = "" if r.archived else f" ({w['inbox.pending']})"
+    reasons = (flag_text_of(f, lang, r.age_band) for f in r.flags)
     return (
         f'<tr><td class="{escape(r.level)}">{escape(w.get("level." + r.level, r.level))}</td>'
         f"<td>{escape(r.site)}</td><td>{_when(r.recorded_at)} UTC</td>"
         f"<td>{escape(r.resident)}</td>"
         f"<td>{escape(w.get('site.' + r.auscultation_site, r.auscultation_site))}</td>"
-        f"<td>{'<br>'.join(escape(x) for x in r.reasons)}</td>"
+        f"<td>{'<br>'.join(escape(x) for x in reasons)}</td>"
         f'<td><a class="open" href="/recordings/{escape(r.recording_id)}">{w["inbox.open"]}</a>'
         f"{pending}{_exam_link(r.exam_id, w)}</td></tr>"
     )
 
 
 def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> str:
-    lines = "".join(_inbox_row(r, w) for r in rows)
+    lines = "".join(_inbox_row(r, w, lang) for r in rows)
     empty = "" if rows else f'<p id="empty">{w["inbox.empty"]}</p>'
     heads = "".join(
         f"<th>{w[k]}</th>"
@@ -136,22 +138,29 @@ def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> st
     )
 
 
-def _flag(flag: dict[str, Any], w: Words) -> str:
+def _number(x: object, lang: str) -> str:
+    """A measured value or threshold as the reader writes numbers (decimal comma in French)."""
+    text = str(x)
+    return text.replace(".", ",") if lang == "fr" and isinstance(x, float) else text
+
+
+def _flag(flag: dict[str, Any], w: Words, lang: str, age_band: object) -> str:
     parts = [
-        f"{w[key]} {escape(str(flag[name]))}"
+        f"{w[key]} {escape(_number(flag[name], lang))}"
         for name, key in (("value", "measured"), ("threshold", "threshold"))
         if flag.get(name) is not None
     ]
     measured = f' <span class="measured">({", ".join(parts)})</span>' if parts else ""
     return (
         f'<li class="flag" data-code="{escape(str(flag.get("code")))}"><strong>'
-        f"{escape(str(flag.get('code')))}</strong>: {escape(str(flag.get('reason')))}"
+        f"{escape(str(flag.get('code')))}</strong>: {escape(flag_text_of(flag, lang, age_band))}"
         f"{measured}</li>"
     )
 
 
-def findings(meta: dict[str, Any], w: Words, level_id: str = "") -> str:
-    """A recording's triage, rates and flags with their measured values and thresholds."""
+def findings(meta: dict[str, Any], w: Words, lang: str, level_id: str = "") -> str:
+    """A recording's triage, rates and flags (in the reader's language) with their measured
+    values and thresholds."""
     analysis = meta.get("analysis")
     if analysis is None:
         return f"<p>{w['no_analysis']}: {escape(str(meta.get('analysis_error') or '-'))}</p>"
@@ -162,7 +171,8 @@ def findings(meta: dict[str, Any], w: Words, level_id: str = "") -> str:
         rates.append(f"{w['heart_rate']} {float(rate):.0f}/min")
     if (rate := (analysis.get("lung") or {}).get("respiratory_rate_bpm")) is not None:
         rates.append(f"{w['breathing_rate']} {float(rate):.0f}/min")
-    flags = "".join(_flag(f, w) for f in triage.get("flags", []))
+    band = meta.get("age_band")
+    flags = "".join(_flag(f, w, lang, band) for f in triage.get("flags", []))
     ident = f' id="{level_id}"' if level_id else ""
     return (
         f'<p>{w["triage"]}: <strong{ident} class="level {escape(level)}">'
@@ -242,7 +252,7 @@ def recording(
         f"{', ' + w['rec.partial'] if m.get('partial') else ''}"
         f"{_exam_link(m.get('exam_id'), w)}</p>"
     )
-    found = findings(m, w, "level")
+    found = findings(m, w, lang, "level")
     if view.audio_sha256 and m.get("analysis") is not None:
         found += (
             f'<img id="picture" alt="{escape(w["picture"])}" class="picture"'

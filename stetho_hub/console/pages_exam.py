@@ -22,7 +22,7 @@ def _when(value: object) -> str:
     return escape(str(value or "")[:16].replace("T", " "))
 
 
-def _counted(rec: RecordingView, w: Words) -> str:
+def _counted(rec: RecordingView, w: Words, lang: str) -> str:
     rid = escape(rec.recording_id)
     m = rec.metadata
     seconds = int(m.get("n_samples", 0)) / max(1, int(m.get("sample_rate_hz", 1)))
@@ -42,17 +42,17 @@ def _counted(rec: RecordingView, w: Words) -> str:
     return (
         f"<h3>{w['counted']} · {_when(m.get('started_at'))} · {seconds:.1f} s"
         f' · <a href="/recordings/{rid}">{w["open_recording"]}</a></h3>'
-        f"{media}{findings(m, w)}"
+        f"{media}{findings(m, w, lang)}"
     )
 
 
-def _site_card(doc: dict[str, Any], view: ExamView, w: Words) -> str:
+def _site_card(doc: dict[str, Any], view: ExamView, w: Words, lang: str) -> str:
     name = str(doc.get("auscultation_site"))
     state = str(doc.get("state"))
     counted_id = str(doc.get("counted_recording_id") or "")
     counted = view.recordings.get(counted_id)
     if counted is not None:
-        body = _counted(counted, w)
+        body = _counted(counted, w, lang)
     else:  # nothing taken here yet, or taken and its metadata still on its way
         body = f"<p>{w['not_arrived' if counted_id else 'not_recorded']}</p>"
     others = [str(r) for r in doc.get("recording_ids", []) if str(r) != counted_id]
@@ -129,7 +129,7 @@ def exam(
         f"{_when(e.get('opened_at'))} UTC</p><p>{w['reason']}: {escape(str(e.get('reason')))}</p>"
         f"{_live_links(view, w)}<p><em>{w['support']}</em></p></div>"
     )
-    sites = "".join(_site_card(s, view, w) for s in e.get("sites", []))
+    sites = "".join(_site_card(s, view, w, lang) for s in e.get("sites", []))
     plot = timeline.svg(history, view.exam_id, {
         "heart": w["timeline.heart"], "breaths": w["timeline.breaths"],
         "flags": w["timeline.flags"], "title": w["timeline"],

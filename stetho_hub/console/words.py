@@ -3,7 +3,8 @@
 The language comes from `?lang=` (the header's switch, remembered in a cookie) or the browser's
 Accept-Language, picked by the nurse's page's own rule (edge_agent.web.i18n.pick_language), which
 also names the auscultation sites in French. The audit CSV stays English: it is a data export.
-Flag reasons and alarms are the agent's own English sentences (data), shown as they came.
+Flag reasons come from edge_agent.wire.flag_words (the agent's English sentence, or French
+rebuilt from the flag's code and numbers); an agent's alarm text is shown as it came (English).
 """
 
 from __future__ import annotations

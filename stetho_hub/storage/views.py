@@ -25,9 +25,10 @@ class InboxRow:
     recorded_at: str
     resident: str
     auscultation_site: str
-    reasons: tuple[str, ...]
+    flags: tuple[dict[str, Any], ...]  # the alert's flags as sent (code, reason, value, ...)
     archived: bool
     exam_id: str | None = None  # the exam the recording belongs to, if any
+    age_band: str | None = None  # which rate ranges the triage used (absent: adult)
 
 
 def _site_filter(sites: tuple[str, ...] | None, column: str) -> tuple[str, list[Any]]:
@@ -53,11 +54,12 @@ def inbox(db: Database, sites: tuple[str, ...] | None, limit: int = 200) -> list
     out = []
     for alert_id, rid, site, level, recorded_at, payload, archived, exam_id in rows:
         doc = json.loads(payload)
-        reasons = tuple(str(f.get("reason", "")) for f in doc.get("flags", []))
+        flags = tuple(f for f in doc.get("flags", []) if isinstance(f, dict))
+        band = doc["age_band"] if isinstance(doc.get("age_band"), str) else None
         out.append(InboxRow(
             str(alert_id), str(rid), str(site), str(level), str(recorded_at),
-            str(doc.get("resident", "")), str(doc.get("auscultation_site", "")), reasons,
-            bool(archived), str(exam_id) if exam_id else None,
+            str(doc.get("resident", "")), str(doc.get("auscultation_site", "")), flags,
+            bool(archived), str(exam_id) if exam_id else None, band,
         ))  # fmt: skip
     return out
 

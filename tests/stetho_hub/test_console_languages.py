@@ -69,6 +69,9 @@ def test_every_page_speaks_the_chosen_language(hub: Archived, lang: str) -> None
         assert w[key].replace("'", "&#x27;") in recording or w[key] in recording, key
     exam = doctor.get(f"/exams/{hub.exam_a}")[1].decode()
     assert f"({w['exam.state.done']})" in exam
+    # The exam's hearts beat at 133-136/min: the flag reads in the page's language, numbers in.
+    said = {"en": "beats/min is at or above 131", "fr": "battements/min, égale ou supérieure à 131"}
+    assert said[lang] in exam.replace("&#x27;", "'"), exam
     live = doctor.get("/live/home-a/steth-a")[1].decode()
     assert w["live.heard"] in live.replace("&#x27;", "'")  # live.js fills it in
     homes = doctor.get("/homes")[1].decode()

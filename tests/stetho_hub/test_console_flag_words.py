@@ -1,0 +1,48 @@
+"""The console shows each flag's sentence in the doctor's language, from the one renderer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stetho_hub.console import pages
+from stetho_hub.console.words import words
+from stetho_hub.storage.views import InboxRow
+
+MURMUR = {
+    "code": "heart_murmur", "value": 2.04, "threshold": 1.6,
+    "reason": "Sound in systolic phase is 2.0 times that in diastole (above 1.6): possible "
+    "systolic murmur, a hint to listen to the recording, not a finding.",
+}  # fmt: skip
+FAST = {
+    "code": "heart_rate_very_high", "value": 150.0, "threshold": 140.0,
+    "reason": "Heart rate 150 beats/min is at or above 140; beyond the paediatric range for "
+    "2 to 5 years: urgent clinical review.",
+}  # fmt: skip
+NEWER = {"code": "heart_stridor", "value": 1.0, "threshold": 0.5, "reason": "A newer flag."}
+
+
+def _inbox(lang: str, flags: tuple[dict[str, Any], ...]) -> str:
+    row = InboxRow(
+        "a1", "r1", "home-a", "urgent", "2026-12-01T10:00:00", "res-1", "mitral", flags, True,
+        age_band="2_to_5",
+    )  # fmt: skip
+    return pages.inbox([row], "dr-a", "token", lang, words(lang))
+
+
+def test_the_french_inbox_says_why_in_french_with_the_age_band_and_numbers() -> None:
+    page = _inbox("fr", (FAST, MURMUR, NEWER)).replace("&#x27;", "'")
+    assert "Fréquence cardiaque 150 battements/min, égale ou supérieure à 140" in page
+    assert "hors des valeurs pédiatriques de 2 à 5 ans" in page
+    assert "Le son en systole est 2,0 fois celui en diastole (au-delà de 1,6)" in page
+    assert "A newer flag." in page  # an unknown code: the agent's own sentence
+    english = _inbox("en", (FAST, MURMUR, NEWER))
+    assert FAST["reason"] in english and "A newer flag." in english
+
+
+def test_a_french_recording_lists_flags_in_french_with_decimal_commas() -> None:
+    meta = {"analysis": {"triage": {"level": "review", "flags": [MURMUR]}}}
+    html = pages.findings(meta, words("fr"), "fr").replace("&#x27;", "'")
+    assert "souffle systolique possible" in html and "mesuré 2,04, seuil 1,6" in html
+    assert 'data-code="heart_murmur"' in html
+    english = pages.findings(meta, words("en"), "en")
+    assert "possible systolic murmur" in english and "measured 2.04, threshold 1.6" in english
