@@ -71,11 +71,15 @@ def _rank(code: str) -> int:
 
 
 def findings_of(analysis: messages.Analysis | None) -> dict[str, object]:
-    """The few findings the page shows per site (rates, flags, triage level)."""
+    """The few findings the page shows per site (rates, flags, triage level).
+
+    Flags keep their code and numbers, so the page words them in the nurse's language
+    (edge_agent.wire.flag_words); findings saved before kept the codes alone.
+    """
     if analysis is None:
         return {}
-    out: dict[str, object] = {"level": analysis.triage.level,
-                              "flags": [f.code for f in analysis.triage.flags]}  # fmt: skip
+    flags = [f.model_dump() for f in analysis.triage.flags]
+    out: dict[str, object] = {"level": analysis.triage.level, "flags": flags}
     if analysis.heart is not None:
         out["rate_bpm"] = analysis.heart.rate_bpm
         out["irregular"] = analysis.heart.irregular

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from aiohttp import web
 
 from edge_agent.web.context import LANG, SESSION, ctx_of
 from edge_agent.web.i18n import translator
+from edge_agent.wire.flag_words import flag_text_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_BODY = 2 * 1024 * 1024  # a residents CSV of ~20,000 lines; nothing else is near it
@@ -23,9 +25,18 @@ def templates() -> jinja2.Environment:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["flag_text"] = flag_text
     for name in env.list_templates(extensions=["html"]):
         env.get_template(name)
     return env
+
+
+def flag_text(flag: object, lang: str, age_band: object = None) -> str:
+    """A flag's sentence in the page's language; findings saved before flags kept their
+    numbers hold the bare code, shown as it is."""
+    if isinstance(flag, Mapping):
+        return flag_text_of(flag, lang, age_band)
+    return str(flag)
 
 
 def render(request: web.Request, name: str, status: int = 200, **values: Any) -> web.Response:
