@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from edge_agent.wire.alarm_words import alarm_text
 from edge_agent.wire.flag_words import flag_text_of
 from stetho_hub.console.decisions import LABELS, SITES
 from stetho_hub.fhir.queue import QueueStatus
@@ -273,11 +274,16 @@ def recording(
     )
 
 
-def _source(source: str, state: str, at: str | None, detail: dict[str, Any], w: Words) -> str:
+def _source(
+    source: str, state: str, at: str | None, detail: dict[str, Any], w: Words, lang: str
+) -> str:
+    shown = dict(detail)
+    if "alarm" in shown:  # the agent's English sentence, in the reader's language if we can
+        shown["alarm"] = alarm_text(str(shown["alarm"]), lang)
     extra = [
-        f"{w['detail.' + key]} {detail[key]}"
+        f"{w['detail.' + key]} {shown[key]}"
         for key in ("battery_pct", "battery", "outbox_backlog", "backlog", "alarm")
-        if key in detail
+        if key in shown
     ]
     receipts = detail.get("receipts")
     if isinstance(receipts, dict) and "awaiting" in receipts:
@@ -305,13 +311,13 @@ def _fhir(status: QueueStatus | None, w: Words) -> str:
     return f'<div class="card" id="fhir"><h2>{w["fhir.title"]}</h2><p>{counts}</p>{error}</div>'
 
 
-def _home(h: HomeRow, w: Words) -> str:
+def _home(h: HomeRow, w: Words, lang: str) -> str:
     counts = w["homes.counts"].format(
         archived=h.archived,
         waiting=h.waiting_for_audio,
         newest=_when(h.newest_recording) if h.newest_recording else w["homes.no_recording"],
     )
-    sources = "".join(_source(*s, w) for s in h.sources)
+    sources = "".join(_source(*s, w, lang) for s in h.sources)
     head = f'<div class="card home"><h2>{escape(h.site)}</h2>'
     return f"{head}<ul>{sources}</ul><p>{counts}</p></div>"
 
@@ -320,7 +326,7 @@ def homes(
     rows: list[HomeRow], user: str, csrf: str, lang: str, w: Words,
     fhir: QueueStatus | None = None,
 ) -> str:  # fmt: skip
-    cards = "".join(_home(h, w) for h in rows)
+    cards = "".join(_home(h, w, lang) for h in rows)
     body = f"<h1>{w['homes.title']}</h1>{_fhir(fhir, w)}{cards or '<p>' + w['homes.none'] + '</p>'}"
     return layout(w["homes.title"], body, user, csrf, lang, w)
 

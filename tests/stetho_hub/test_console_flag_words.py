@@ -6,7 +6,7 @@ from typing import Any
 
 from stetho_hub.console import pages
 from stetho_hub.console.words import words
-from stetho_hub.storage.views import InboxRow
+from stetho_hub.storage.views import HomeRow, InboxRow
 
 MURMUR = {
     "code": "heart_murmur", "value": 2.04, "threshold": 1.6,
@@ -46,3 +46,12 @@ def test_a_french_recording_lists_flags_in_french_with_decimal_commas() -> None:
     assert 'data-code="heart_murmur"' in html
     english = pages.findings(meta, words("en"), "en")
     assert "possible systolic murmur" in english and "measured 2.04, threshold 1.6" in english
+
+
+def test_the_french_homes_page_words_the_outbox_alarm_in_french() -> None:
+    alarm = {"alarm": "outbox at 93% of its quota"}
+    home = HomeRow("home-a", (("pi-a", "online", None, alarm),), 3, 0, None)
+    assert "file d'envoi à 93\u00a0% de son quota" in pages.homes(
+        [home], "dr-a", "t", "fr", words("fr")
+    ).replace("&#x27;", "'")
+    assert "outbox at 93% of its quota" in pages.homes([home], "dr-a", "t", "en", words("en"))
