@@ -8,12 +8,12 @@ from stetho_hub.console import pages
 from stetho_hub.console.words import words
 from stetho_hub.storage.views import HomeRow, InboxRow
 
-MURMUR = {
+MURMUR: dict[str, Any] = {
     "code": "heart_murmur", "value": 2.04, "threshold": 1.6,
     "reason": "Sound in systolic phase is 2.0 times that in diastole (above 1.6): possible "
     "systolic murmur, a hint to listen to the recording, not a finding.",
 }  # fmt: skip
-FAST = {
+FAST: dict[str, Any] = {
     "code": "heart_rate_very_high", "value": 150.0, "threshold": 140.0,
     "reason": "Heart rate 150 beats/min is at or above 140; beyond the paediatric range for "
     "2 to 5 years: urgent clinical review.",
