@@ -4,7 +4,8 @@ Throughput: N recordings (audio + metadata, 0.5 s of 4 kHz noise each) wait at t
 in a persistent session; then a plain paho subscriber (its own network thread, automatic
 PUBACK, nothing stored: the baseline) or the hub (commit + fsync before each PUBACK,
 receipts published) takes them all. Same broker, same run; the ratio is hub / raw.
-Faults: 300 recordings while the hub is SIGKILLed 3 times, on SQLite and on PostgreSQL.
+Faults: 300 recordings while the hub is SIGKILLed 3 times, on SQLite and on PostgreSQL (all
+the faults at once, under real agents: bench/hub_faults_bench.py).
 """
 
 from __future__ import annotations

@@ -71,10 +71,13 @@ def run_outage(
     faster than real; the default: once, at the start)."""
     state = workdir / "state"
     config = write_config(
-        workdir / "agent.toml", broker.port, state, devices=devices, interval_s=interval_s
+        workdir / "agent.toml",
+        broker.port,
+        state,
+        devices=devices,
+        interval_s=interval_s,
+        receipt_timeout_s=receipt_timeout_s,
     )
-    wait = f"receipt_timeout_s = {receipt_timeout_s}\nmin_free_disk_mb"
-    config.write_text(config.read_text(encoding="utf-8").replace("min_free_disk_mb", wait))
     target = DatabaseTarget("sqlite", str(workdir / "hub.db"))
     hub = HubProcess(
         write_hub_config(workdir / "hub.toml", broker.port, target, workdir / "audio"),

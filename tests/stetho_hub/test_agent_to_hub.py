@@ -43,9 +43,12 @@ def test_the_agent_forgets_a_recording_only_once_the_hub_archived_it(
         tmp_path / "hub.log",
     )
     state = tmp_path / "state"
-    config = write_config(tmp_path / "a.toml", broker.port, state, devices=("steth-a", "steth-b"))
-    config.write_text(
-        config.read_text().replace("min_free_disk_mb", "receipt_timeout_s = 120\nmin_free_disk_mb")
+    config = write_config(
+        tmp_path / "a.toml",
+        broker.port,
+        state,
+        devices=("steth-a", "steth-b"),
+        receipt_timeout_s=120,
     )
     agent = AgentProcess(config, tmp_path / "agent.log")
     hub.start()

@@ -1,7 +1,9 @@
 """SIGKILL the hub while recordings arrive: each is archived exactly once, its SHA-256 intact.
 
-The short form of bench/hub_bench.py (300 recordings, 3 kills); `python -m stetho_hub run` processes
-against a real Mosquitto and a real SQLite file or PostgreSQL.
+The last test is issue 15's, on real agents: the short form of bench/hub_faults_bench.py (300
+recordings there). The others are the faults one by one, with a publisher speaking the wire
+format (the short form of bench/hub_bench.py); `python -m stetho_hub run` processes against a
+real Mosquitto and a real SQLite file or PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget
 from tests.stetho_hub.factory import make_recording
+from tests.stetho_hub.faults import FaultPlan, assert_nothing_lost, quiet_broker, run_faults
 from tests.stetho_hub.harness import (
     HubProcess,
     WirePublisher,
@@ -61,3 +64,17 @@ def test_postgresql_restarted_while_recordings_arrive_loses_nothing(
     )
     assert "event=storage_unavailable" in hub.output()
     check_archive(target, tmp_path / "audio", recs)
+
+
+def test_three_hub_sigkills_and_a_postgresql_restart_under_real_agents_lose_nothing(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Three agents record while the hub is SIGKILLed three times and PostgreSQL restarted."""
+    with quiet_broker(tmp_path / "mosquitto") as broker:
+        figures = run_faults(
+            broker, postgres_server, tmp_path, FaultPlan(recordings=50, interval_s=40.0)
+        )
+    print(f"faults under real agents: {figures}")
+    assert len(figures["faults"]) == 4 and figures["hub_connects"] == 4
+    assert figures["hub_storage_unavailable"] >= 1  # the restart was seen, not slept through
+    assert_nothing_lost(figures)

@@ -29,7 +29,8 @@ seed = {seed}
 speed = {speed}
 resident = "res-{seed}"
 auscultation_site = "mitral"
-[devices.schedule]
+"""
+SCHEDULE = """[devices.schedule]
 interval_s = {interval}
 duration_s = {duration}
 """
@@ -46,22 +47,26 @@ def write_config(
     duration_s: float = 1.5,
     quota_mb: float = 512,
     min_free_mb: float = 32,
+    site: str = SITE,
+    agent_id: str = AGENT,
+    receipt_timeout_s: float = 0.0,
+    first_seed: int = 0,
+    monitoring: bool = True,
 ) -> Path:
+    """An agent's config; `monitoring=False` leaves the stethoscopes connected but idle (no
+    schedule: they would record only on demand)."""
     text = (
-        f'site = "{SITE}"\nagent_id = "{AGENT}"\nlog_level = "info"\n'
+        f'site = "{site}"\nagent_id = "{agent_id}"\nlog_level = "info"\n'
         f'[broker]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n'
         f'[storage]\nstate_dir = "{state_dir}"\nquota_mb = {quota_mb}\n'
         f"min_free_disk_mb = {min_free_mb}\n"
     )
-    for seed, device in enumerate(devices):
-        text += DEVICE.format(
-            id=device,
-            scenario=scenario,
-            seed=seed,
-            speed=speed,
-            interval=interval_s,
-            duration=duration_s,
-        )
+    if receipt_timeout_s:
+        text += f"receipt_timeout_s = {receipt_timeout_s}\n"
+    for seed, device in enumerate(devices, start=first_seed):
+        text += DEVICE.format(id=device, scenario=scenario, seed=seed, speed=speed)
+        if monitoring:
+            text += SCHEDULE.format(interval=interval_s, duration=duration_s)
     path.write_text(text, encoding="utf-8")
     return path
 
