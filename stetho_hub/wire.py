@@ -16,9 +16,8 @@ from uuid import UUID
 from pydantic import BaseModel, ValidationError
 
 from edge_agent.wire import messages, topics
-from firmware_bridge.errors import MalformedFrameError
+from edge_agent.wire.v311 import recording_id_in
 from firmware_bridge.flac import FLAC_CONTENT_TYPE
-from firmware_bridge.flac_tags import read_vorbis_comments
 from stetho_hub.errors import MalformedMessageError
 
 # Caps, far above what the agent sends, so a broken or hostile sender is refused cheaply:
@@ -207,7 +206,8 @@ def _audio(
         raise MalformedMessageError("not_flac")
     ids = [value for key, value in user_properties if key == "recording_id"]
     if not user_properties:  # MQTT 3.1.1 (no properties): the FLAC's own Vorbis comment
-        ids = _flac_recording_id(payload)
+        found = recording_id_in(topics.recording_audio(site, device), payload)
+        ids = [found] if found is not None else []
     if len(ids) != 1:
         raise MalformedMessageError("missing_recording_id")
     try:
@@ -215,16 +215,6 @@ def _audio(
     except ValueError:
         raise MalformedMessageError("missing_recording_id", "not a UUID") from None
     return RecordingAudio(recording_id, site, device, payload)
-
-
-def _flac_recording_id(flac: bytes) -> list[str]:
-    """`COMMENT=recording_id=<uuid>`, which the agent writes into every FLAC it sends."""
-    try:
-        comment = read_vorbis_comments(flac).get("COMMENT", "")
-    except MalformedFrameError:
-        return []  # refused below as missing_recording_id
-    key, _, value = comment.partition("=")
-    return [value] if key == "recording_id" else []
 
 
 def _exam(site: str, payload: bytes) -> ExamItem:

@@ -15,8 +15,11 @@ from edge_agent.config import BrokerConfig, load_config
 from edge_agent.errors import ConfigError
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.storage.outbox import OutboundMessage
-from edge_agent.transport.mqtt import MqttConnection, publish_properties
+from edge_agent.transport.mqtt import MqttConnection, ReceivedMessage, publish_properties
 from edge_agent.transport.settings import broker_settings
+from edge_agent.wire.v311 import recording_id_in
+from firmware_bridge.flac_tags import set_vorbis_comments
+from stetho_doctor.client import recording_id_of
 from stetho_hub import wire
 from stetho_hub.config import load_config as load_hub_config
 from stetho_hub.errors import HubConfigError
@@ -90,3 +93,20 @@ def test_a_311_publish_reaches_a_v5_subscriber_without_properties_and_the_hub_re
     assert "UserProperty" not in got.properties and "ContentType" not in got.properties
     audio = wire.classify(got.topic, got.payload)
     assert isinstance(audio, wire.RecordingAudio) and audio.recording_id == rec.recording_id
+
+
+def test_the_payload_names_the_recording_when_no_property_does() -> None:
+    rec = make_recording(3)
+    assert recording_id_in(rec.audio_topic, rec.flac) == rec.recording_id
+    assert recording_id_in(rec.meta_topic, rec.meta_json) == rec.recording_id
+    for topic, payload in [
+        (rec.audio_topic, b"fLaC\x84\x00\xff"),  # metadata cut short
+        (rec.audio_topic, set_vorbis_comments(rec.flac, {"COMMENT": "recording_id=nope"})),
+        (rec.meta_topic, b"[1]"),
+        (rec.meta_topic, b'{"recording_id": 7}'),
+        (rec.meta_topic, b"\xff"),
+        ("stetho/v1/home-a/acks", rec.meta_json),  # not a recording's topic
+    ]:
+        assert recording_id_in(topic, payload) is None
+    no_props = ReceivedMessage(rec.audio_topic, rec.flac, False, None, ())
+    assert recording_id_of(no_props) == rec.recording_id  # `stetho alerts --save` in 3.1.1
