@@ -90,14 +90,16 @@ def run(config: ConfigOption) -> None:
 
 async def _export_fhir(cfg: HubConfig) -> None:
     """Closed exams to the hospital's FHIR server, on a database connection of its own."""
-    from stetho_hub.fhir import FhirQueue
+    from stetho_hub.fhir import FhirQueue, Naming
     from stetho_hub.fhir.export import run_export
     from stetho_hub.ingest.runner import open_archive
 
     archive = await asyncio.to_thread(open_archive, cfg)
     queue = FhirQueue(cfg.fhir.queue)
     try:
-        await run_export(archive.db, archive.audio, queue, fhir_settings(cfg))
+        naming = Naming(**cfg.fhir.systems())
+        settings = fhir_settings(cfg)
+        await run_export(archive.db, archive.audio, queue, settings, naming, cfg.fhir.audio_url)
     finally:
         queue.close()
         archive.db.close()
@@ -172,10 +174,14 @@ def fhir(
     config: ConfigOption,
     audio_base_url: Annotated[
         str | None,
-        typer.Option("--audio-base-url", help="Where the hub serves <uuid>.flac files."),
+        typer.Option(
+            "--audio-base-url",
+            help="Where the hospital fetches recordings (default: the config's fhir.audio_url).",
+        ),
     ] = None,
 ) -> None:
     """Print a closed exam's FHIR R4 transaction Bundle, built from the archive and validated."""
+    from stetho_hub.fhir import Naming
     from stetho_hub.fhir.cli import exam_bundle_text
     from stetho_hub.fhir.errors import FhirError
     from stetho_hub.fhir.from_archive import exam_from_archive
@@ -186,10 +192,11 @@ def fhir(
         db = open_database(cfg.database.target())
         try:
             check_version(db)
-            exam = exam_from_archive(db, AudioStore(cfg.archive.audio_dir), exam_id, audio_base_url)
+            url = audio_base_url or cfg.fhir.audio_url
+            exam = exam_from_archive(db, AudioStore(cfg.archive.audio_dir), exam_id, url)
         finally:
             db.close()
-        typer.echo(exam_bundle_text(exam))
+        typer.echo(exam_bundle_text(exam, Naming(**cfg.fhir.systems())))
     except (HubError, FhirError) as exc:
         fail(str(exc))
 

@@ -105,6 +105,39 @@ class HubFhirConfig(_Strict):
     cert_file: Path | None = None
     key_file: Path | None = None
     queue: Path = Field(default=Path("fhir-queue.sqlite3"), validate_default=True)
+    # The hospital's identifier systems (absolute URIs; `{site}` becomes the care home's id).
+    # Unset, the Bundles use placeholders (RFC 2606 .example): fine to read, never to send.
+    resident_system: str | None = None
+    agent_system: str | None = None
+    provenance_tag_system: str | None = None
+    # Where the hospital fetches a recording's FLAC: `{recording_id}` in it, or a folder.
+    audio_url: str | None = Field(default=None, pattern=r"^https://")
+
+    @_field_validator("resident_system", "agent_system", "provenance_tag_system")
+    @classmethod
+    def _absolute_uri(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            value.startswith(("https://", "http://", "urn:")) and " " not in value
+        ):
+            raise ValueError(f"an absolute URI such as https://hospital.example/sid/x ({value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_when_sending(self) -> HubFhirConfig:
+        # Placeholders in a real record would tie residents to a system no one owns.
+        if self.base_url is not None:
+            for key in ("resident_system", "agent_system", "provenance_tag_system"):
+                if getattr(self, key) is None:
+                    raise ValueError(
+                        f"fhir.{key} is required when base_url is set: the identifier "
+                        "system URI the hospital assigns (the default is a placeholder)"
+                    )
+        return self
+
+    def systems(self) -> dict[str, str]:
+        """The identifier systems set here, by the name the FHIR builder's Naming uses."""
+        keys = ("resident_system", "agent_system", "provenance_tag_system")
+        return {k: v for k in keys if (v := getattr(self, k)) is not None}
 
     @_field_validator("token_file", "ca_file", "cert_file", "key_file")
     @classmethod

@@ -13,6 +13,7 @@ from stetho_hub.fhir import _ids, codes
 from stetho_hub.fhir.records import Finding, Measurements, RateFlag, RecordingRecord
 
 QUALITY_TEXT = "recording quality score (0 = unusable, 1 = clean)"
+UNCONFIRMED = "_unconfirmed"  # the triage suffix of an urgent rate read from too little
 
 
 def _base(
@@ -76,6 +77,9 @@ def vital_sign(
 
 def _interpretation(flag: RateFlag) -> dict[str, Any]:
     suffix = flag.code.split("_", 1)[1]  # heart_rate_high -> rate_high
+    if suffix.endswith(UNCONFIRMED):
+        # A critical reading from too few beats or breaths: high or low, not critical.
+        suffix = suffix.removesuffix(UNCONFIRMED).replace("_very_", "_")
     code, display = codes.RATE_INTERPRETATION.get(suffix, ("A", "Abnormal"))
     return codes.concept(codes.INTERPRETATION, code, display)
 

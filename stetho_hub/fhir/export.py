@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 
 from edge_agent.wire import messages
+from stetho_hub.fhir.bundle import Naming
 from stetho_hub.fhir.cli import enqueue_exam
 from stetho_hub.fhir.errors import FhirError
 from stetho_hub.fhir.from_archive import exam_from_archive
@@ -58,20 +59,31 @@ def _closed(payload: str) -> bool:
 
 
 def export_changed(
-    db: Database, audio: AudioStore, queue: FhirQueue, exam_ids: Iterable[str]
+    db: Database,
+    audio: AudioStore,
+    queue: FhirQueue,
+    exam_ids: Iterable[str],
+    naming: Naming | None = None,
+    audio_url: str | None = None,
 ) -> int:
     """Queue each exam's Bundle; an exam that cannot be exported is logged and skipped."""
     queued = 0
     for exam_id in exam_ids:
         try:
-            queued += enqueue_exam(queue, exam_from_archive(db, audio, exam_id))
+            exam = exam_from_archive(db, audio, exam_id, audio_url)
+            queued += enqueue_exam(queue, exam, naming)
         except FhirError as exc:  # logged by id only: the reason names no one
             log.warning("event=fhir_export_skipped exam=%s reason=%r", exam_id, str(exc))
     return queued
 
 
 async def run_export(
-    db: Database, audio: AudioStore, queue: FhirQueue, settings: FhirServerSettings
+    db: Database,
+    audio: AudioStore,
+    queue: FhirQueue,
+    settings: FhirServerSettings,
+    naming: Naming | None = None,
+    audio_url: str | None = None,
 ) -> None:
     """Scan the archive for closed exams and send their Bundles, until cancelled."""
     stop = asyncio.Event()
@@ -81,7 +93,9 @@ async def run_export(
         while True:
             exam_ids, since = await asyncio.to_thread(changed_closed_exams, db, since)
             if exam_ids:
-                queued = await asyncio.to_thread(export_changed, db, audio, queue, exam_ids)
+                queued = await asyncio.to_thread(
+                    export_changed, db, audio, queue, exam_ids, naming, audio_url
+                )
                 log.info("event=fhir_exams_queued count=%d", queued)
             await asyncio.sleep(SCAN_S)
     finally:

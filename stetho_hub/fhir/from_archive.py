@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from edge_agent.wire import messages
 from stetho_hub.fhir.errors import InvalidInputError
-from stetho_hub.fhir.from_saved import recording_record, software
+from stetho_hub.fhir.from_saved import audio_url, recording_record, software
 from stetho_hub.fhir.records import Disposition, ExamRecord
 from stetho_hub.storage import AudioStore
 from stetho_hub.storage.database import Database
@@ -43,12 +43,11 @@ def exam_from_archive(
     if exam.closed_at is None:
         raise InvalidInputError(f"exam {exam_id} is not closed yet ({exam.state})")
     answer = _latest_answer(db, exam_id)
-    base = audio_base_url.rstrip("/") if audio_base_url else None
     records = []
     for message, (_, audio_sha256) in zip(recordings, rows, strict=True):
         # A recording whose audio never arrived is still reported, with what is missing.
         flac = audio.read(audio_sha256) if audio_sha256 else None
-        url = f"{base}/{message.recording_id}.flac" if base else None
+        url = audio_url(audio_base_url, str(message.recording_id))
         records.append(recording_record(message, flac, url))
     return ExamRecord(
         exam_id=UUID(str(exam.exam_id)),

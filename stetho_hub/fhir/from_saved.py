@@ -99,10 +99,19 @@ def recording_record(
     )
 
 
+def audio_url(base: str | None, recording_id: str) -> str | None:
+    """Where the hospital fetches a recording: a `{recording_id}` template, or a folder."""
+    if not base:
+        return None
+    if "{recording_id}" in base:
+        return base.replace("{recording_id}", recording_id)
+    return f"{base.rstrip('/')}/{recording_id}.flac"
+
+
 def exam_from_message(
     msg: messages.RecordingMessage, flac: bytes | None, audio_base_url: str | None
 ) -> ExamRecord:
-    url = f"{audio_base_url.rstrip('/')}/{msg.recording_id}.flac" if audio_base_url else None
+    url = audio_url(audio_base_url, str(msg.recording_id))
     return ExamRecord(
         exam_id=uuid5(msg.recording_id, "exam"),
         site=msg.site,
