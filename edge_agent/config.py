@@ -392,8 +392,8 @@ class AgentConfig(_Strict):
             # drops a publish nobody subscribes to and still acknowledges it): only the hub's
             # receipt proves delivery, so this mode cannot run without waiting for one.
             raise ValueError(
-                'storage.receipt_timeout_s: with broker.protocol = "3.1.1" a recording is kept '
-                "until the hub's receipt; set a timeout > 0 (e.g. 600)"
+                'storage.receipt_timeout_s > 0 when broker.protocol = "3.1.1" (a recording is '
+                "kept until the hub's receipt and sent again after this long; e.g. 600)"
             )
         return self
 
