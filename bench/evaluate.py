@@ -18,6 +18,7 @@ import numpy as np
 from scipy import io as scipy_io
 from scipy import signal
 
+from bench._eval_lopo import close_phases_lopo
 from bench._eval_lung import (
     evaluate_icbhi,
     evaluate_quality_gate,
@@ -26,7 +27,7 @@ from bench._eval_lung import (
     rounded,
 )
 from bench._eval_summary import issue_measures, summary_table
-from stetho_signal import analyze
+from stetho_signal import Analysis, analyze
 
 TOLERANCE_S = 0.06
 HR_TOLERANCE_BPM = 5.0
@@ -138,6 +139,7 @@ def evaluate_circor(data_dir: Path) -> dict[str, Any]:
         record["quality_acceptable"] = result.quality.acceptable
         record["murmur_label"] = row["murmur"]
         record["murmur_suspected"] = result.findings.murmur_suspected
+        record["valve_hint"] = _valve_hint(result)
         record["s2_found"] = len(result.heart.s2_s)
         records.append(record)
     errors = [r["hr_error_bpm"] for r in records if r["hr_reference_bpm"] is not None]
@@ -271,8 +273,17 @@ def _near_ecg(marks: np.ndarray, found: np.ndarray, before: float, after: float)
 # ------------------------------------------------------------------ murmurs (Yaseen)
 
 
+def _valve_hint(result: Analysis) -> bool | None:
+    """A murmur or an opening snap hinted (None when neither could be measured)."""
+    found = result.findings
+    if found.murmur_suspected is None and found.opening_snap is None:
+        return None
+    return bool(found.murmur_suspected) or bool(found.opening_snap)
+
+
 def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
     by_class: dict[str, list[bool | None]] = {}
+    valve: dict[str, list[bool | None]] = {}  # murmur or opening snap hinted
     phases: dict[str, dict[str, int]] = {}  # phase of the hints raised, per class
     accepted = 0
     rows = [r for r in manifest(data_dir) if r["dataset"] == "yaseen"]
@@ -282,9 +293,27 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
         assert result.heart is not None
         accepted += result.quality.acceptable
         by_class.setdefault(row["yaseen_class"], []).append(result.findings.murmur_suspected)
+        valve.setdefault(row["yaseen_class"], []).append(_valve_hint(result))
         if result.findings.murmur_suspected and result.heart.murmur_phase is not None:
             counts = phases.setdefault(row["yaseen_class"], {})
             counts[result.heart.murmur_phase] = counts.get(result.heart.murmur_phase, 0) + 1
+    murmur = _class_balance(by_class)
+    return {
+        "recordings": len(rows),
+        "murmur_sensitivity": murmur["sensitivity"],
+        "murmur_specificity": murmur["specificity"],
+        "murmur_balanced_accuracy": murmur["balanced_accuracy"],
+        "murmur_hint_by_class": murmur["by_class"],
+        # MR and MVP murmurs are systolic, the MS rumble diastolic.
+        "murmur_hint_phase_by_class": dict(sorted(phases.items())),
+        "unknown_hint": sum(v is None for vals in by_class.values() for v in vals),
+        "murmur_or_snap": _class_balance(valve),
+        "quality_accepted": accepted,
+    }
+
+
+def _class_balance(by_class: dict[str, list[bool | None]]) -> dict[str, Any]:
+    """Hints per Yaseen class, and sensitivity over MR/MS/MVP against specificity over N."""
     normal = by_class.get("N", [])
     abnormal = [v for k, vals in by_class.items() if k != "N" for v in vals]
     specificity = sum(v is False for v in normal) / len(normal) if normal else None
@@ -293,18 +322,13 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
         None if specificity is None or sensitivity is None else (specificity + sensitivity) / 2
     )
     return {
-        "recordings": len(rows),
-        "murmur_sensitivity": rounded(sensitivity),
-        "murmur_specificity": rounded(specificity),
-        "murmur_balanced_accuracy": rounded(balanced),
-        "murmur_hint_by_class": {
+        "sensitivity": rounded(sensitivity),
+        "specificity": rounded(specificity),
+        "balanced_accuracy": rounded(balanced),
+        "by_class": {
             k: {"suspected": sum(v is True for v in vals), "of": len(vals)}
             for k, vals in sorted(by_class.items())
         },
-        # MR and MVP murmurs are systolic, the MS rumble diastolic.
-        "murmur_hint_phase_by_class": dict(sorted(phases.items())),
-        "unknown_hint": sum(v is None for vals in by_class.values() for v in vals),
-        "quality_accepted": accepted,
     }
 
 
@@ -374,9 +398,15 @@ def main(argv: list[str] | None = None) -> int:
         "quality_gate": evaluate_quality_gate(args.data),
     }
     results["issue_17"] = issue_measures(results)
+    results["issue_17"]["s1_s2_close_phases_lopo"] = close_phases_lopo(args.data, evaluate_circor)
     print(_table(results))
     print()
     print(summary_table(results["issue_17"]))
+    lopo = results["issue_17"]["s1_s2_close_phases_lopo"]
+    print(
+        f"S1/S2 F1 leave-one-patient-out         {lopo['leave_one_patient_out_f1']} "
+        f"(grid {lopo['f1_by_value']})"
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nJSON written to {args.json}")

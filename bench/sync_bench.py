@@ -28,7 +28,8 @@ from bench._timing import best_in_turn
 from edge_agent.pipeline.live import LiveStreamer, decode_chunk
 from edge_agent.pipeline.recordings import process_capture
 from edge_agent.runtime.local_broker import LocalBroker
-from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings
 from edge_agent.transport.publisher import Publisher
 from edge_agent.wire import topics
@@ -185,15 +186,21 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def _rss_kib(pid: int) -> int:
+RSS_GOAL_MIB = 128  # issue 13: the agent with 3 simulated stethoscopes, on a Pi
+
+
+def _memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (the peak so far) of a process, in KiB."""
+    fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0])
+    return fields
 
 
-def daemon_rss(broker: LocalBroker, workdir: Path) -> dict[str, Any]:
-    """`stetho run` with 3 simulated devices at speed 20: RSS early vs at the end."""
+def daemon_rss(broker: LocalBroker, workdir: Path, seconds: float = RSS_SECONDS) -> dict[str, Any]:
+    """`stetho run` with 3 simulated devices at speed 20: RSS early vs at the end, and the peak."""
     config = workdir / "rss.toml"
     text = f'site = "{SITE}"\n[broker]\nhost = "127.0.0.1"\nport = {broker.port}\n'
     text += f'[storage]\nstate_dir = "{workdir / "rss-state"}"\n'
@@ -207,22 +214,28 @@ def daemon_rss(broker: LocalBroker, workdir: Path) -> dict[str, Any]:
     agent = subprocess.Popen(
         [sys.executable, "-m", "stetho_cli", "run", "--config", str(config)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
+    early_s = min(5.0, seconds / 2)
     try:
-        time.sleep(5)
-        start = _rss_kib(agent.pid)
-        time.sleep(RSS_SECONDS - 5)
-        end = _rss_kib(agent.pid)
+        time.sleep(early_s)
+        start = _memory_kib(agent.pid)["VmRSS"]
+        time.sleep(seconds - early_s)
+        if agent.poll() is not None:
+            raise RuntimeError(f"the agent exited ({agent.returncode}) before the measurement")
+        end = _memory_kib(agent.pid)
     finally:
         agent.terminate()
-        agent.wait(30)
+        _, stderr = agent.communicate(timeout=30)
     return {
         "devices": 3,
-        "simulated_minutes": RSS_SECONDS * 20 / 60,
+        "simulated_minutes": round(seconds * 20 / 60, 1),
         "rss_start_mib": round(start / 1024, 1),
-        "rss_end_mib": round(end / 1024, 1),
-        "growth_ratio": round(end / start, 3),
+        "rss_end_mib": round(end["VmRSS"] / 1024, 1),
+        "rss_peak_mib": round(end["VmHWM"] / 1024, 1),
+        "goal_mib": RSS_GOAL_MIB,
+        "growth_ratio": round(end["VmRSS"] / start, 3),
+        "agent_stderr_tail": stderr.decode(errors="replace")[-500:] if agent.returncode else "",
     }
 
 

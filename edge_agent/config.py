@@ -276,6 +276,9 @@ class SimulatedDevice(_DeviceBase):
     seed: int = 0
     speed: float = Field(default=1.0, gt=0, le=100)
     sample_rate_hz: Literal[2000, 4000, 8000] = 4000
+    # A radio fault to simulate (firmware_bridge.sources.FAULT_PRESETS): `flaky` drops the
+    # link every 5 s of stream, to see what the page says when a stethoscope disconnects.
+    link: Literal["lossy", "reordering", "flaky"] | None = None
 
     @_field_validator("scenario")
     @classmethod
@@ -360,6 +363,19 @@ class WebConfig(_Strict):
         return self
 
 
+class RadioConfig(_Strict):
+    """Bluetooth for pairing and for BLE stethoscopes: BlueZ, unless `simulated` lists the
+    scenarios of simulated stethoscopes in range (the demo and the tests; no radio needed)."""
+
+    simulated: list[str] = Field(default_factory=list, max_length=8)
+    speed: float = Field(default=1.0, gt=0, le=100)
+
+    @_field_validator("simulated")
+    @classmethod
+    def _known_scenarios(cls, value: list[str]) -> list[str]:
+        return [_known_scenario(v) for v in value]
+
+
 class AgentConfig(_Strict):
     site: Slug
     agent_id: Slug = "agent"
@@ -369,6 +385,7 @@ class AgentConfig(_Strict):
     devices: list[DeviceConfig] = Field(default_factory=list)
     exam: ExamConfig = Field(default_factory=ExamConfig)
     web: WebConfig | None = None
+    radio: RadioConfig = Field(default_factory=RadioConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @_field_validator("devices")

@@ -27,7 +27,11 @@ def _root(
 def demo(
     seconds: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 40.0,
     serve: Annotated[
-        bool, typer.Option("--serve", help="Keep running with the nurses' page, until Ctrl-C.")
+        bool,
+        typer.Option(
+            "--serve",
+            help="Keep running with the nurses' page and the doctor's console, until Ctrl-C.",
+        ),
     ] = False,
     fhir_dir: Annotated[
         Path, typer.Option("--fhir-dir", help="Where the recordings' FHIR R4 Bundles are written.")

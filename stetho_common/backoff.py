@@ -13,7 +13,7 @@ import random
 
 from stetho_common.responses import Response, response_to
 
-__all__ = ["BASE_DELAY_S", "MAX_DELAY_S", "next_delay"]
+__all__ = ["BASE_DELAY_S", "MAX_DELAY_S", "next_delay", "persistent_delay"]
 
 BASE_DELAY_S = 1.0
 MAX_DELAY_S = 60.0
@@ -59,3 +59,20 @@ def next_delay(
     ceiling = min(cap_s, base_s * 2.0 ** min(attempt, 32))
     source = rng if rng is not None else random
     return source.uniform(ceiling / 2, ceiling)
+
+
+def persistent_delay(
+    attempt: int,
+    error: BaseException | None,
+    *,
+    base_s: float = BASE_DELAY_S,
+    cap_s: float = MAX_DELAY_S,
+    rng: random.Random | None = None,
+) -> float:
+    """:func:`next_delay` for a loop that never gives up: where it says stop, wait the longest.
+
+    The agent's device and broker loops, the doctor's tools and the hub's broker and database
+    loops keep trying until someone stops them; a fatal error then costs one try per `cap_s`.
+    """
+    delay = next_delay(attempt, error, base_s=base_s, cap_s=cap_s, rng=rng)
+    return cap_s if delay is None else delay

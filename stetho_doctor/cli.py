@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import getpass
 import logging
@@ -18,11 +17,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from edge_agent.config import load_broker
 from edge_agent.errors import AgentError, ConfigError
-from edge_agent.transport.mqtt import MqttSettings
-from edge_agent.transport.settings import broker_from_url, broker_settings
-from edge_agent.transport.tls_errors import TlsFiles
+from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from stetho_common.console import fail, run_until_signalled, warn
 from stetho_doctor.client import (
@@ -33,11 +29,10 @@ from stetho_doctor.client import (
     alert_json_line,
     alert_row,
     alert_subscriptions,
-    default_doctor_config,
-    doctor_config_path,
     follow_alerts,
     publish_once,
 )
+from stetho_doctor.options import BrokerChoice, broker_options
 
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -46,83 +41,26 @@ T = TypeVar("T")
 logging.getLogger("stetho_doctor").addHandler(logging.NullHandler())
 P = ParamSpec("P")
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Take the broker from this agent config.")
-]
-BrokerOpt = Annotated[
-    str | None, typer.Option("--broker", help="mqtt://host:1883 or mqtts://host:8883")
-]
-CaOpt = Annotated[Path | None, typer.Option("--ca-file", help="CA certificate (PEM) for TLS.")]
-CertOpt = Annotated[Path | None, typer.Option("--cert-file", help="Client certificate (PEM).")]
-KeyOpt = Annotated[Path | None, typer.Option("--key-file", help="Client private key (PEM).")]
-UserOpt = Annotated[str | None, typer.Option("--username", help="MQTT username.")]
-PasswordFileOpt = Annotated[
-    Path | None, typer.Option("--password-file", help="File holding the MQTT password.")
-]
-ClientIdOpt = Annotated[
-    str | None,
-    typer.Option("--client-id", help="Persistent session: alerts sent while away are kept."),
-]
 SiteOpt = Annotated[str, typer.Option("--site", help="Care home (site) id.")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who you are (default: login name).")]
 
 
-@dataclasses.dataclass(frozen=True)
-class BrokerChoice:
-    config: Path | None
-    broker: str | None
-    tls: TlsFiles
-    username: str | None
-    password_file: Path | None
-    client_id: str | None
-
-    def settings(self, subscriptions: tuple[str, ...] = ()) -> MqttSettings:
-        """Broker settings from --broker (and TLS flags) or from an agent's --config.
-
-        Both go through the agent's own builder: the same password precedence (environment,
-        password file, password) and the same checks of TLS and password files.
-        """
-        if self.config is not None and self.broker is not None:
-            raise DoctorToolError("give one of --broker URL or --config FILE, not both")
-        overrides = {"username": self.username, "password_file": self.password_file}
-        if self.broker is not None:
-            broker = broker_from_url(
-                self.broker,
-                ca_file=self.tls.ca_file,
-                cert_file=self.tls.cert_file,
-                key_file=self.tls.key_file,
-                **overrides,
-            )
-        else:
-            path = self.config or default_doctor_config()
-            if path is None:
-                raise DoctorToolError(
-                    "give --broker URL or --config FILE, or write the broker's [broker] "
-                    f"table to {doctor_config_path()}"
-                )
-            broker = load_broker(path)
-            set_here = {k: v for k, v in overrides.items() if v is not None}
-            if set_here:
-                broker = broker.checked(str(path), {**broker.model_dump(), **set_here})
-        return broker_settings(broker, self.client_id, subscriptions=subscriptions)
-
-
-def _choice(
-    config: Path | None,
-    broker: str | None,
-    ca: Path | None,
-    cert: Path | None,
-    key: Path | None,
-    user: str | None,
-    password_file: Path | None,
-    client_id: str | None,
-) -> BrokerChoice:
-    tls = TlsFiles(ca, cert, key)
-    return BrokerChoice(config, broker, tls, user, password_file, client_id)
-
-
 def _run_or_exit(coro: Coroutine[Any, Any, T]) -> T:
     return run_until_signalled(coro)
+
+
+def _parse_id(text: str, what: str) -> uuid.UUID:
+    """An id given on the command line, or a usage error saying what it should have been."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        fail(f"{text!r} is not an {what} id (a UUID)", "usage")
+
+
+def _send(choice: BrokerChoice, message: OutboundMessage, done: str) -> None:
+    """Publish one command message (QoS 1, wait for the PUBACK), then say what was done."""
+    _run_or_exit(publish_once(choice.settings(), message))
+    err.print(done, highlight=False)
 
 
 def _one_sentence(command: Callable[P, None]) -> Callable[P, None]:
@@ -157,26 +95,17 @@ def _alert_table(title: str, rows: deque[tuple[dict[str, str], str]]) -> Table:
 
 
 @_one_sentence
+@broker_options(session=True)
 def alerts(
-    config: ConfigOpt = None,
-    broker: BrokerOpt = None,
+    choice: BrokerChoice,
     site: Annotated[str | None, typer.Option("--site", help="One care home; default all.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     save: Annotated[
         Path | None, typer.Option("--save", help="Also store each alert's FLAC and analysis here.")
     ] = None,
     count: Annotated[int | None, typer.Option("--count", help="Exit after N alerts.")] = None,
-    ca_file: CaOpt = None,
-    cert_file: CertOpt = None,
-    key_file: KeyOpt = None,
-    username: UserOpt = None,
-    password_file: PasswordFileOpt = None,
-    client_id: ClientIdOpt = None,
 ) -> None:
     """Follow alerts (review or urgent) as a live table or JSON lines."""
-    choice = _choice(
-        config, broker, ca_file, cert_file, key_file, username, password_file, client_id
-    )
     settings = choice.settings(alert_subscriptions(site, save is not None))
     saver = AlertSaver(save) if save is not None else None
     if as_json:
@@ -199,32 +128,24 @@ def alerts(
 
 
 @_one_sentence
+@broker_options()
 def ack(
+    choice: BrokerChoice,
     alert_id: Annotated[str, typer.Argument(help="The alert's id (alert_id).")],
     site: SiteOpt,
     note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
     by: ByOpt = None,
-    config: ConfigOpt = None,
-    broker: BrokerOpt = None,
-    ca_file: CaOpt = None,
-    cert_file: CertOpt = None,
-    key_file: KeyOpt = None,
-    username: UserOpt = None,
-    password_file: PasswordFileOpt = None,
 ) -> None:
     """Acknowledge an alert; the agent logs it and shows it in its status."""
-    try:
-        parsed = uuid.UUID(alert_id)
-    except ValueError:
-        fail(f"{alert_id!r} is not an alert id (a UUID)", "usage")
-    choice = _choice(config, broker, ca_file, cert_file, key_file, username, password_file, None)
+    parsed = _parse_id(alert_id, "alert")
     message = ack_message(site, parsed, by or getpass.getuser(), note)
-    _run_or_exit(publish_once(choice.settings(), message))
-    err.print(f"[green]acknowledged[/] {parsed} on {topics.acks(site)}", highlight=False)
+    _send(choice, message, f"[green]acknowledged[/] {parsed} on {topics.acks(site)}")
 
 
 @_one_sentence
+@broker_options()
 def listen(
+    choice: BrokerChoice,
     device: Annotated[str, typer.Option("--device", help="Stethoscope (device) id.")],
     site: SiteOpt,
     out: Annotated[
@@ -232,13 +153,6 @@ def listen(
     ] = None,
     seconds: Annotated[float, typer.Option("--seconds", help="Listen this long.")] = 60.0,
     by: ByOpt = None,
-    config: ConfigOpt = None,
-    broker: BrokerOpt = None,
-    ca_file: CaOpt = None,
-    cert_file: CertOpt = None,
-    key_file: KeyOpt = None,
-    username: UserOpt = None,
-    password_file: PasswordFileOpt = None,
 ) -> None:
     """Listen to a device live (PyAudio), or write a WAV when there is no sound card."""
     from stetho_doctor.listen import listen as run_listen
@@ -246,7 +160,6 @@ def listen(
 
     if not 0 < seconds <= messages.MAX_LIVE_S:
         fail(f"--seconds must be in (0, {messages.MAX_LIVE_S:.0f}]", "usage")
-    choice = _choice(config, broker, ca_file, cert_file, key_file, username, password_file, None)
     settings = choice.settings((topics.live(site, device),))
     sink = open_sink(out)
     stats = _run_or_exit(run_listen(settings, site, device, seconds, sink, by or getpass.getuser()))

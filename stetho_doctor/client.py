@@ -23,7 +23,7 @@ from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.wire import messages, topics
 from edge_agent.wire.v311 import recording_id_in
-from stetho_common import MAX_DELAY_S, next_delay, quote
+from stetho_common import persistent_delay, quote
 from stetho_common.private_files import private_dir, write_private
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ async def received(
         try:
             connection = await connect(settings)
         except DoctorToolError as exc:
-            delay = next_delay(attempt, exc) or MAX_DELAY_S
+            delay = persistent_delay(attempt, exc)
             log.warning("event=broker_connect_failed error=%r retry_in_s=%.1f", str(exc), delay)
             if on_retry is not None:
                 on_retry(str(exc), delay)

@@ -7,7 +7,6 @@ asks the care home to record a resident at a site, and waits on the page for a n
 from __future__ import annotations
 
 import getpass
-import uuid
 from typing import Annotated, cast, get_args
 
 import typer
@@ -15,28 +14,17 @@ import typer
 from edge_agent.exam.wire import answer_message
 from edge_agent.wire import messages, topics
 from stetho_common.console import fail
-from stetho_doctor.cli import (
-    BrokerOpt,
-    ByOpt,
-    CaOpt,
-    CertOpt,
-    ConfigOpt,
-    KeyOpt,
-    PasswordFileOpt,
-    SiteOpt,
-    UserOpt,
-    _choice,
-    _one_sentence,
-    _run_or_exit,
-    err,
-)
-from stetho_doctor.client import publish_once, record_request_message
+from stetho_doctor.cli import ByOpt, SiteOpt, _one_sentence, _parse_id, _send
+from stetho_doctor.client import record_request_message
+from stetho_doctor.options import BrokerChoice, broker_options
 
 DISPOSITIONS = get_args(messages.Disposition)
 
 
 @_one_sentence
+@broker_options()
 def answer(
+    choice: BrokerChoice,
     exam_id: Annotated[str, typer.Argument(help="The exam's id (exam_id).")],
     site: SiteOpt,
     disposition: Annotated[
@@ -44,48 +32,29 @@ def answer(
     ],
     note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
     by: ByOpt = None,
-    config: ConfigOpt = None,
-    broker: BrokerOpt = None,
-    ca_file: CaOpt = None,
-    cert_file: CertOpt = None,
-    key_file: KeyOpt = None,
-    username: UserOpt = None,
-    password_file: PasswordFileOpt = None,
 ) -> None:
     """Answer a care-home exam; the nurses' page shows it on the exam."""
-    try:
-        parsed = uuid.UUID(exam_id)
-    except ValueError:
-        fail(f"{exam_id!r} is not an exam id (a UUID)", "usage")
+    parsed = _parse_id(exam_id, "exam")
     if disposition not in DISPOSITIONS:
         fail(f"disposition {disposition!r}: choose one of {', '.join(DISPOSITIONS)}", "usage")
-    choice = _choice(config, broker, ca_file, cert_file, key_file, username, password_file, None)
     chosen = cast(messages.Disposition, disposition)
     message = answer_message(site, parsed, by or getpass.getuser(), chosen, note)
-    _run_or_exit(publish_once(choice.settings(), message))
-    err.print(f"[green]answered[/] {parsed} on {topics.exam_answers(site)}", highlight=False)
+    _send(choice, message, f"[green]answered[/] {parsed} on {topics.exam_answers(site)}")
 
 
 @_one_sentence
+@broker_options()
 def request(
+    choice: BrokerChoice,
     resident: Annotated[str, typer.Option("--resident", help="Opaque resident reference.")],
     auscultation_site: Annotated[str, typer.Option("--at", help="Where to listen, e.g. mitral.")],
     site: SiteOpt,
     agent: Annotated[str, typer.Option("--agent", help="The care home's agent id.")] = "agent",
     duration: Annotated[float | None, typer.Option("--duration", min=1, max=120)] = None,
     by: ByOpt = None,
-    config: ConfigOpt = None,
-    broker: BrokerOpt = None,
-    ca_file: CaOpt = None,
-    cert_file: CertOpt = None,
-    key_file: KeyOpt = None,
-    username: UserOpt = None,
-    password_file: PasswordFileOpt = None,
 ) -> None:
     """Ask a care home to record a resident at a site; a nurse accepts it on the page."""
     message = record_request_message(
         site, agent, resident, auscultation_site, duration, by or getpass.getuser()
     )
-    choice = _choice(config, broker, ca_file, cert_file, key_file, username, password_file, None)
-    _run_or_exit(publish_once(choice.settings(), message))
-    err.print(f"[green]requested[/] {auscultation_site} for {resident}", highlight=False)
+    _send(choice, message, f"[green]requested[/] {auscultation_site} for {resident}")

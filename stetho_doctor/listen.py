@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,7 +16,7 @@ from numpy.typing import NDArray
 
 from edge_agent.errors import MalformedChunkError, PublishError
 from edge_agent.pipeline.live import decode_chunk
-from edge_agent.transport.mqtt import MqttSettings
+from edge_agent.transport.mqtt import MqttConnection, MqttSettings
 from edge_agent.wire import messages, topics
 from stetho_doctor.client import command_message, connect
 
@@ -90,6 +91,65 @@ class ListenStats:
     malformed: int = 0
 
 
+class LiveStream:
+    """A device's live chunks while someone listens: asks the agent to stream (`live_start`),
+    renews the request every RENEW_EVERY_S, counts malformed and lost chunks in `stats`.
+
+    Shared by `stetho listen` and the hub's console relay, so both keep one renewal rule.
+    """
+
+    def __init__(self, connection: MqttConnection, site: str, device: str, by: str,
+                 lease_s: float) -> None:  # fmt: skip
+        self.connection, self.site, self.device, self.by = connection, site, device, by
+        self.lease_s = min(lease_s, messages.MAX_LIVE_S)
+        self.stats = ListenStats()
+        self._topic = topics.live(site, device)
+        self._renew_at = 0.0
+        self._expected_seq: int | None = None
+
+    async def next(
+        self, wait_s: float
+    ) -> tuple[messages.LiveChunkHeader, NDArray[np.int16]] | None:
+        """The next good chunk, or None when none came within `wait_s`."""
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._renew_at:
+            start = command_message(self.site, self.device, "live_start", self.by, self.lease_s)
+            await self.connection.publish(start)
+            self._renew_at = loop.time() + RENEW_EVERY_S
+        try:
+            async with asyncio.timeout(wait_s):
+                message = await self.connection.messages.get()
+        except TimeoutError:
+            return None
+        if message.topic != self._topic:
+            return None
+        try:
+            header, pcm = decode_chunk(message.payload)
+        except MalformedChunkError:
+            self.stats.malformed += 1
+            return None
+        if self._expected_seq is not None and header.seq > self._expected_seq:
+            self.stats.lost_chunks += header.seq - self._expected_seq
+        self._expected_seq = header.seq + 1
+        self.stats.chunks += 1
+        self.stats.samples += len(pcm)
+        return header, pcm
+
+
+@contextlib.asynccontextmanager
+async def live_stream(
+    settings: MqttSettings, site: str, device: str, by: str, lease_s: float
+) -> AsyncIterator[LiveStream]:
+    """Connect (`settings` subscribe to the live topic), stream; `live_stop` on the way out."""
+    connection = await connect(settings)
+    try:
+        yield LiveStream(connection, site, device, by, lease_s)
+    finally:
+        with contextlib.suppress(PublishError, TimeoutError):
+            await connection.publish(command_message(site, device, "live_stop", by), timeout_s=5)
+        await connection.disconnect()
+
+
 async def listen(
     settings: MqttSettings,
     site: str,
@@ -99,41 +159,14 @@ async def listen(
     by: str,
 ) -> ListenStats:
     """Stream `seconds` of a device's live audio into `sink`; stop the stream afterwards."""
-    stats = ListenStats()
-    connection = await connect(settings)  # settings subscribe to the live topic
-    live_topic = topics.live(site, device)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    renew_at = loop.time()
-    expected_seq: int | None = None
     try:
-        while (now := loop.time()) < deadline:
-            if now >= renew_at:
-                timeout_s = min(deadline - now + 10, messages.MAX_LIVE_S)
-                start = command_message(site, device, "live_start", by, timeout_s)
-                await connection.publish(start)
-                renew_at = now + RENEW_EVERY_S
-            try:
-                async with asyncio.timeout(min(1.0, deadline - now)):
-                    message = await connection.messages.get()
-            except TimeoutError:
-                continue
-            if message.topic != live_topic:
-                continue
-            try:
-                header, pcm = decode_chunk(message.payload)
-            except MalformedChunkError:
-                stats.malformed += 1
-                continue
-            if expected_seq is not None and header.seq > expected_seq:
-                stats.lost_chunks += header.seq - expected_seq
-            expected_seq = header.seq + 1
-            sink.write(pcm, header.sample_rate_hz)
-            stats.chunks += 1
-            stats.samples += len(pcm)
+        async with live_stream(settings, site, device, by, seconds + 10) as stream:
+            while (now := loop.time()) < deadline:
+                chunk = await stream.next(min(1.0, deadline - now))
+                if chunk is not None:
+                    sink.write(chunk[1], chunk[0].sample_rate_hz)
     finally:
-        with contextlib.suppress(PublishError, TimeoutError):
-            await connection.publish(command_message(site, device, "live_stop", by), timeout_s=5)
-        await connection.disconnect()
         sink.close()
-    return stats
+    return stream.stats

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from stetho_common import Response
+from stetho_common.config_error import InvalidConfig
 
 
 class HubError(Exception):
@@ -13,16 +14,10 @@ class HubError(Exception):
     response: ClassVar[Response] = Response.RETRY
 
 
-class HubConfigError(HubError):
+class HubConfigError(InvalidConfig, HubError):
     """The configuration is wrong: stop and tell the operator which file and key."""
 
     response: ClassVar[Response] = Response.STOP
-
-    def __init__(self, file: str, problems: list[str]) -> None:
-        self.file = file
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid configuration in {file}:\n{lines}")
 
 
 class StorageUnavailableError(HubError):

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from stetho_common import dsp
 from stetho_signal._masks import run_lengths
 from stetho_signal.errors import InvalidAudioError
 
@@ -128,5 +128,7 @@ def _resample(x: NDArray[np.float64], rate_hz: float) -> NDArray[np.float64]:
     if rate_hz == ANALYSIS_RATE_HZ:
         return x
     ratio = Fraction(ANALYSIS_RATE_HZ / rate_hz).limit_denominator(1000)
-    out: NDArray[np.float64] = signal.resample_poly(x, ratio.numerator, ratio.denominator)
+    out: NDArray[np.float64] = np.asarray(
+        dsp.resample_poly(x, ratio.numerator, ratio.denominator), dtype=np.float64
+    )  # float64 already: no copy
     return out

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from stetho_common import dsp
 from stetho_signal.envelope import MAX_RATE_BPM, CycleEstimate, expected_systole_s
 from stetho_signal.segmentation import HeartSounds
 
@@ -72,7 +72,7 @@ def _s2_between(
         hi = min(round((t + min(_S2_WINDOW[1] * systole, 0.5 * half)) * fs_hz), env.size)
         if hi - lo < 3:
             continue
-        peaks, _ = signal.find_peaks(env[lo:hi], height=level)
+        peaks = dsp.find_peaks(env[lo:hi], height=level)
         if peaks.size:
             best = lo + int(peaks[np.argmax(env[lo + peaks])])
             found.append(best / fs_hz)

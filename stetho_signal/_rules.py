@@ -46,14 +46,16 @@ def triage(
 
 def findings(heart: HeartResult | None, lung: LungResult | None, t: TriageThresholds) -> Findings:
     """The thresholds applied to the measurements (None where nothing was measured)."""
-    irregular = murmur = crackles = None
+    irregular = murmur = crackles = snap = None
     if heart is not None:
         irregular = None if heart.rr_nrmssd is None else heart.rr_nrmssd > t.irregularity_nrmssd
         contrast = heart.murmur_contrast
         murmur = None if contrast is None else contrast > t.murmur_contrast
+        share = heart.snap_fraction
+        snap = None if share is None else share >= t.opening_snap_fraction
     if lung is not None:
         crackles = len(lung.crackle_times_s) >= int(t.crackles_min_count)
-    return Findings(irregular, murmur, crackles)
+    return Findings(irregular, murmur, crackles, snap)
 
 
 def _urgent_why(age_band: AgeBand | None) -> str:
@@ -128,6 +130,14 @@ def _heart_flags(
             "to the recording, not a finding."
         )
         out.append(("review", Flag("heart_murmur", text, h.murmur_contrast, t.murmur_contrast)))
+    if found.opening_snap and h.snap_fraction is not None and h.snap_delay_s is not None:
+        text = (
+            f"A second sound {1000 * h.snap_delay_s:.0f} ms after S2 in {h.snap_fraction:.0%} "
+            f"of beats (at least {t.opening_snap_fraction:.0%}): possible opening snap of mitral "
+            "stenosis, or a widely split S2; a hint to listen at the apex, not a finding."
+        )
+        flag = Flag("heart_opening_snap", text, h.snap_fraction, t.opening_snap_fraction)
+        out.append(("review", flag))
     out.extend(("routine", Flag("heart_unmeasured", note, None, None)) for note in h.notes)
     return out
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage, signal
+from scipy import ndimage
+
+from stetho_common import dsp
 
 __all__ = ["find_crackles"]
 
@@ -46,7 +48,7 @@ def find_crackles(band: NDArray[np.floating], fs_hz: float) -> tuple[float, ...]
     ratio = magnitude / background
     if not np.any(ratio >= _CRACKLE_RATIO):
         return ()
-    peaks, _ = signal.find_peaks(
+    peaks = dsp.find_peaks(
         ratio,
         height=_CRACKLE_RATIO,
         distance=int(0.01 * fs_hz),

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from stetho_common import dsp
 from stetho_signal.bands import Spectrum, smooth_resampled
 
 __all__ = [
@@ -141,7 +141,7 @@ def estimate_cycles(
     max_lag = min(int(np.ceil(1.05 * fs_hz * 60.0 / MIN_RATE_BPM)), int(env.size * 0.6))
     if max_lag <= min_lag + 2:
         return []
-    peaks, _ = signal.find_peaks(ac[: max_lag + 1])
+    peaks = dsp.find_peaks(ac[: max_lag + 1])
     peaks = peaks[peaks >= min_lag]
     if peaks.size == 0:
         return []
@@ -225,7 +225,7 @@ def _systole_lag(ac: NDArray[np.float64], period: int, fs_hz: float) -> int:
         return min(round(expected), max(period // 2, 1))
     # A maximum at the window's edge belongs to a lag outside it (S1 to a loud S3 at slow rates
     # lies ~40 % past the expected systole): the highest peak inside wins.
-    inner, _ = signal.find_peaks(window)
+    inner = dsp.find_peaks(window)
     if inner.size:
         return low + int(inner[np.argmax(window[inner])])
     return low + int(np.argmax(window))

@@ -11,8 +11,8 @@ from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from stetho_common import dsp
 from stetho_signal.errors import FilterDesignError
 
 __all__ = [
@@ -105,9 +105,7 @@ def design_bandpass(
 def _butter_sos(fs_hz: float, low: float, high: float, order: int) -> NDArray[np.float64]:
     """Cached design: every recording uses the same few bands, and design costs more than a
     second of filtering. Read-only because the cache shares it; callers get a copy."""
-    sos: NDArray[np.float64] = signal.butter(
-        order, [low, high], btype="bandpass", fs=fs_hz, output="sos"
-    )
+    sos = dsp.butter_bandpass_sos(order, (low, high), fs_hz)
     sos.flags.writeable = False
     return sos
 
@@ -143,7 +141,7 @@ def bandpass(
         return np.zeros(0, dtype=np.float32)
     default_pad = 3 * (2 * sos.shape[0] + 1)
     padlen = min(default_pad, data.size - 1)
-    result: NDArray[np.float32] = signal.sosfiltfilt(sos, data, padlen=padlen).astype(np.float32)
+    result: NDArray[np.float32] = dsp.sosfiltfilt(sos, data, padlen=padlen).astype(np.float32)
     return result
 
 
@@ -173,7 +171,7 @@ class StreamingBandpass:
         data = np.asarray(block, dtype=np.float64).ravel()
         if data.size == 0:
             return np.zeros(0, dtype=np.float32)
-        out, self._zi = signal.sosfilt(self._sos, data, zi=self._zi)
+        out, self._zi = dsp.sosfilt(self._sos, data, zi=self._zi)
         result: NDArray[np.float32] = out.astype(np.float32)
         return result
 

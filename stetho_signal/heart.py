@@ -9,9 +9,10 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from stetho_signal._half_rate import guard_half_rate
-from stetho_signal._masks import half_peak_span
+from stetho_signal._snap import snap_after_s2
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
+    ANALYTIC_RATE_HZ,
     ENVELOPE_RATE_HZ,
     MAX_RATE_BPM,
     MIN_RATE_BPM,
@@ -100,6 +101,9 @@ class HeartResult:
         (the quality gate then asks for a new recording).
     beat_intervals : int
         S1-S1 intervals the rate was measured on (0: from the autocorrelation alone).
+    snap_fraction, snap_delay_s : float or None
+        Share of S2s followed 40-120 ms later by a distinct sound (an opening snap or a wide
+        split) and its median delay, s (:func:`stetho_signal._snap.snap_after_s2`).
     """
 
     rate_bpm: float | None
@@ -114,6 +118,8 @@ class HeartResult:
     sound_half_width_s: float | None = None
     heartbeat_found: bool = True
     beat_intervals: int = 0
+    snap_fraction: float | None = None
+    snap_delay_s: float | None = None
 
 
 def analyze_heart(spectrum: Spectrum) -> HeartResult:
@@ -145,6 +151,8 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     rate = _rate_bpm(intervals, cycle, heartbeat, env.size / ENVELOPE_RATE_HZ, notes)
     nrmssd = _nrmssd(intervals, notes)
     murmur = _murmur_contrast(heart_envelope(spectrum, MURMUR_BAND_HZ), sounds, notes)
+    band = spectrum.unpad(spectrum.envelope(MURMUR_BAND_HZ, ANALYTIC_RATE_HZ), ANALYTIC_RATE_HZ)
+    snap = snap_after_s2(band, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
     return HeartResult(
         rate_bpm=rate,
         s1_s=tuple(round(float(t), 3) for t in sounds.s1_s),
@@ -157,6 +165,8 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         notes=tuple(notes),
         sound_half_width_s=width,
         beat_intervals=int(intervals.size) if rate is not None else 0,
+        snap_fraction=None if snap is None else snap.fraction,
+        snap_delay_s=None if snap is None else snap.delay_s,
     )
 
 
@@ -171,21 +181,27 @@ def _no_heartbeat(
 
 def _half_width_s(env: NDArray[np.float64], sounds: HeartSounds) -> float | None:
     """Median time the envelope stays above half of each labelled sound's peak (the peak
-    sought within +-50 ms of the sound's centre; spans capped at +-0.5 s of the centre)."""
+    sought within +-50 ms of the sound's centre; spans capped at +-0.5 s of the centre).
+
+    All sounds at once (as :func:`~stetho_signal._masks.half_peak_span` for each): one row of
+    +-0.5 s per sound, samples past the recording's ends set below any level.
+    """
     times = np.concatenate([sounds.s1_s, sounds.s2_s])
     if times.size == 0:
         return None
     reach = round(_HALF_WIDTH_SPAN_S * ENVELOPE_RATE_HZ)
     core = round(_SOUND_HALF_WIDTH_S * ENVELOPE_RATE_HZ)
-    widths = []
-    for centre in np.clip(np.round(times * ENVELOPE_RATE_HZ).astype(int), 0, env.size - 1):
-        low = max(centre - core, 0)
-        peak = low + int(np.argmax(env[low : centre + core + 1]))
-        begin, end = half_peak_span(
-            env, peak, max(centre - reach, 0), min(centre + reach + 1, env.size)
-        )
-        widths.append(end - begin)
-    return round(float(np.median(np.asarray(widths, dtype=np.float64))) / ENVELOPE_RATE_HZ, 3)
+    centres = np.clip(np.round(times * ENVELOPE_RATE_HZ).astype(np.intp), 0, env.size - 1)
+    index = centres[:, None] + np.arange(-reach, reach + 1)
+    inside = (index >= 0) & (index < env.size)
+    rows = np.where(inside, env[np.clip(index, 0, env.size - 1)], -np.inf)
+    peak = reach - core + np.argmax(rows[:, reach - core : reach + core + 1], axis=1)
+    below = rows < 0.5 * rows[np.arange(centres.size), peak][:, None]
+    columns = np.arange(2 * reach + 1)
+    begin = np.where(below & (columns < peak[:, None]), columns, -1).max(axis=1) + 1
+    end = np.where(below & (columns > peak[:, None]), columns, 2 * reach + 1).min(axis=1)
+    widths = (end - begin).astype(np.float64)
+    return round(float(np.median(widths)) / ENVELOPE_RATE_HZ, 3)
 
 
 def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage, signal
+from scipy import ndimage
 
+from stetho_common import dsp
 from stetho_signal._masks import half_peak_span
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
@@ -201,7 +202,7 @@ def respiratory_rate(spectrogram: Spectrogram, notes: list[str]) -> float | None
         return None
     weights = np.array([_highest_peak(ac, min_lag) for ac in acs]) ** 2
     ac = weights @ acs / max(float(weights.sum()), 1e-12)  # all zeros when nothing repeats
-    peaks, _ = signal.find_peaks(ac)
+    peaks = dsp.find_peaks(ac)
     peaks = peaks[peaks >= min_lag]
     if peaks.size == 0 or ac[peaks].max() < 0.1:
         notes.append("no repeating breathing pattern found")
@@ -212,7 +213,7 @@ def respiratory_rate(spectrogram: Spectrogram, notes: list[str]) -> float | None
 
 def _highest_peak(ac: NDArray[np.float64], min_lag: int) -> float:
     """Height of the highest autocorrelation peak at ``min_lag`` or later, 0 if none is over 0."""
-    peaks, _ = signal.find_peaks(ac)
+    peaks = dsp.find_peaks(ac)
     peaks = peaks[peaks >= min_lag]
     return max(float(ac[peaks].max()), 0.0) if peaks.size else 0.0
 
@@ -244,7 +245,7 @@ def heart_sound_times(spectrum: Spectrum) -> NDArray[np.float64]:
     env = heart_envelope(spectrum)
     # Heart sounds last 80-140 ms; a longer bump in the low band is a low-pitched wheeze.
     level = float(np.median(env))
-    peaks, _ = signal.find_peaks(
+    peaks = dsp.find_peaks(
         env,
         height=_HEART_SOUND_PROMINENCE * level,
         prominence=(_HEART_SOUND_PROMINENCE - 1.0) * level,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from stetho_common import dsp
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["PITCH_BAND_HZ", "HeartSounds", "segment_heart_sounds"]
@@ -59,6 +59,12 @@ _LOW_PITCH_SHARE = 0.1
 # The pitch band's own peak may lie off the sound's peak: the brief high-pitched A2 of a split
 # S2 comes up to ~40 ms before P2, so the band's highest level within +-20 ms counts.
 _PITCH_REACH_S = 0.02
+# Systole and diastole closer than this (shorter over longer) are too close to orient a chain
+# by: by Weissler's QS2 less ~50 ms to S1, the expected ratio is over 0.8 from about 85 to
+# 160 bpm, and beat-to-beat spread moves the measured medians by 10 % and more. Tried on the
+# shared CirCor data at 0.8-0.92 (docs/accuracy.md: S1/S2 F1 0.919 to 0.857, leave one
+# patient out over that grid 0.875): 0.8 is the physiological bound, not the best fit alone.
+_CLOSE_PHASES = 0.8
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class _Candidates:
     reward: NDArray[np.float64]
     weak: NDArray[np.bool_]  # no higher than a peak of the background noise
     low: NDArray[np.bool_]  # low-pitched: a third or fourth heart sound rather than an S2
+    pitch: NDArray[np.float64] | None = None  # share of the pitch band (None: not measured)
 
 
 def segment_heart_sounds(
@@ -128,7 +135,7 @@ def segment_heart_sounds(
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
         # Second pass with the durations this recording actually shows (one EM-like step).
-        labels = _oriented(_best_chains(candidates, [refined])[0][0], candidates.times_s)
+        labels = _oriented(_best_chains(candidates, [refined])[0][0], candidates)
         cycle = refined
     peaks = np.array([i for i, _ in labels], dtype=np.intp)
     is_s1 = np.array([lab == S1 for _, lab in labels], dtype=bool)
@@ -151,7 +158,7 @@ def _most_explaining(
         labels, score = chains[k]
         if score < best_value:
             break
-        labels = _oriented(labels, cands.times_s)
+        labels = _oriented(labels, cands)
         value = _explained_score(labels, score, cands)
         if value > best_value or (value == best_value and k < best):
             best, best_value, best_labels = k, value, labels
@@ -224,7 +231,7 @@ def _candidates(
     pitch_env: NDArray[np.float64] | None = None,
 ) -> _Candidates:
     distance = max(1, int(_MIN_SOUND_SPACING_S * fs_hz))
-    peaks, _ = signal.find_peaks(env, distance=distance)
+    peaks = dsp.find_peaks(env, distance=distance)
     if peaks.size == 0:
         none = np.zeros(0, dtype=bool)
         return _Candidates(np.zeros(0), np.zeros(0), none, none)
@@ -238,14 +245,15 @@ def _candidates(
     weak = heights < _NOISE_PEAK_LEVEL * float(np.quantile(env, _BACKGROUND_QUANTILE))
     low = np.zeros(peaks.size, dtype=bool)
     sounds = ~weak & (relative >= _PEAK_FLOOR)
-    if pitch_env is not None and np.sum(sounds) >= 3:
+    share = None
+    if pitch_env is not None:
         reach = round(_PITCH_REACH_S * fs_hz)
         near = np.clip(peaks[:, None] + np.arange(-reach, reach + 1), 0, env.size - 1)
         share = np.max(pitch_env[near], axis=1) / np.maximum(heights, 1e-12)
-        low = sounds & (
-            share < _LOW_PITCH_SHARE * float(np.quantile(share[sounds], _TYPICAL_QUANTILE))
-        )
-    return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=weak, low=low)
+        if np.sum(sounds) >= 3:
+            typical_share = float(np.quantile(share[sounds], _TYPICAL_QUANTILE))
+            low = sounds & (share < _LOW_PITCH_SHARE * typical_share)
+    return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=weak, low=low, pitch=share)
 
 
 def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
@@ -457,21 +465,37 @@ def _phase_intervals(
     return gaps[turns & (marks[:-1] == S1)], gaps[turns & (marks[:-1] == S2)]
 
 
-def _oriented(labels: list[tuple[int, int]], times: NDArray[np.float64]) -> list[tuple[int, int]]:
-    """Swap S1 and S2 if the chain's "systole" outlasts its "diastole".
+def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[int, int]]:
+    """Swap S1 and S2 if the chain's "systole" outlasts its "diastole" or, when the two are
+    too close to tell, if its "S1"s are the higher-pitched sounds.
 
     Systole is shorter than diastole at rest and stays so up to high rates (Weissler's QS2 =
-    546 - 2.1 HR ms); when the two are close (about 110-130 bpm) the duration model alone
-    cannot tell them apart, but the median over a whole recording still can.
+    546 - 2.1 HR ms); from about 85 to 160 bpm the two come within 20 % of each other, and
+    the medians over a recording then swap on chance. S2 is the higher-pitched of the two sounds
+    (its valves close faster and tenser), so in that range the sounds with the larger share
+    of :data:`PITCH_BAND_HZ` are the S2s.
     """
-    systoles, diastoles = _phase_intervals(labels, times)
-    if (
-        systoles.size
-        and diastoles.size
-        and float(np.median(systoles)) > float(np.median(diastoles))
-    ):
-        return [(i, S2 if lab == S1 else S1) for i, lab in labels]
-    return labels
+    systoles, diastoles = _phase_intervals(labels, cands.times_s)
+    if not (systoles.size and diastoles.size):
+        return labels
+    systole, diastole = float(np.median(systoles)), float(np.median(diastoles))
+    reversed_ = systole > diastole
+    if min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole):
+        pitch_says = _s1_higher_pitched(labels, cands)
+        reversed_ = reversed_ if pitch_says is None else pitch_says
+    return [(i, S2 if lab == S1 else S1) for i, lab in labels] if reversed_ else labels
+
+
+def _s1_higher_pitched(labels: list[tuple[int, int]], cands: _Candidates) -> bool | None:
+    """Whether the sounds labelled S1 have a larger median pitch-band share than those labelled
+    S2 (None without a pitch measure or three sounds of each)."""
+    if cands.pitch is None:
+        return None
+    share = cands.pitch[np.array([i for i, _ in labels], dtype=np.intp)]
+    is_s1 = np.array([lab == S1 for _, lab in labels], dtype=bool)
+    if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
+        return None
+    return float(np.median(share[is_s1])) > float(np.median(share[~is_s1]))
 
 
 def _refined_cycle(

@@ -95,6 +95,11 @@ class TriageThresholds:
         recordings, noise included; Yaseen normal ones), synthetic ones 30-220/min in noise at
         up to 1.26; 1.6 keeps a margin above them rather than being fitted to the murmur
         dataset.
+    opening_snap_fraction : float
+        Share of S2s followed 40-120 ms later by a distinct sound (see
+        :attr:`~stetho_signal.heart.HeartResult.snap_fraction`) at or above which an opening
+        snap is hinted: review. Three beats out of four, as a murmur must recur; no
+        murmur-free recording of the shared data reaches it (docs/accuracy.md).
     wheeze_min_duration_s : float
         A tonal sound must last this long to count as a wheeze: review. CORSA (Sovijärvi et
         al., Eur Respir Rev 10:77, 2000) puts wheezes at >= 100 ms.
@@ -125,6 +130,7 @@ class TriageThresholds:
     respiratory_rate_urgent_high_bpm: float = 25.0
     irregularity_nrmssd: float = 0.1
     murmur_contrast: float = 1.6
+    opening_snap_fraction: float = 0.75
     wheeze_min_duration_s: float = 0.1
     crackles_min_count: int = 3
     urgent_min_beat_intervals: int = 4
@@ -234,11 +240,14 @@ class Findings:
         Murmur contrast above ``murmur_contrast`` (a hint, not a finding).
     crackles : bool or None
         At least ``crackles_min_count`` crackles (None: not a lung recording).
+    opening_snap : bool or None
+        A second sound after S2 in at least ``opening_snap_fraction`` of the beats (a hint).
     """
 
     irregular: bool | None = None
     murmur_suspected: bool | None = None
     crackles: bool | None = None
+    opening_snap: bool | None = None
 
 
 @dataclass(frozen=True)

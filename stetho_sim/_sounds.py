@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
+
+from stetho_common import dsp
 
 __all__ = ["band_noise", "crackle", "heart_sound", "murmur", "wheeze"]
 
@@ -67,8 +68,8 @@ def band_noise(
     if n_samples <= 0:
         return np.zeros(0)
     low, high = _safe_band(band_hz, fs_hz)
-    sos = signal.butter(2, (low, high), btype="bandpass", fs=fs_hz, output="sos")
-    noise = signal.sosfilt(sos, rng.standard_normal(n_samples + 256))[256:]
+    sos = dsp.butter_bandpass_sos(2, (low, high), fs_hz)
+    noise = dsp.sosfilt(sos, rng.standard_normal(n_samples + 256))[0][256:]
     rms = float(np.sqrt(np.mean(noise**2)))
     return np.asarray(noise / rms if rms > 0 else noise, dtype=np.float64)
 

@@ -13,8 +13,8 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from stetho_common import dsp
 from stetho_sim import _sounds
 from stetho_sim.scenarios import SCENARIO_SPECS, Scenario, SimulationSetupError
 from stetho_sim.scenarios import scenario as scenario_named
@@ -87,9 +87,7 @@ class StethoscopeSynth:
         self._no_contact: list[tuple[int, int]] = []
         self.events: list[SoundEvent] = []
         self._keep_events = keep_events
-        self._noise_sos = signal.butter(
-            2, (20.0, 0.45 * sample_rate_hz), btype="bandpass", fs=sample_rate_hz, output="sos"
-        )
+        self._noise_sos = dsp.butter_bandpass_sos(2, (20.0, 0.45 * sample_rate_hz), sample_rate_hz)
         self._noise_zi = np.zeros((self._noise_sos.shape[0], 2))
 
     @property
@@ -106,7 +104,7 @@ class StethoscopeSynth:
         artefact = self._take("_artefact", n_samples)
         body *= self._contact_gain(self._position, n_samples)
         white = self._rngs["noise"].standard_normal(n_samples)
-        noise, self._noise_zi = signal.sosfilt(self._noise_sos, white, zi=self._noise_zi)
+        noise, self._noise_zi = dsp.sosfilt(self._noise_sos, white, zi=self._noise_zi)
         mixed = (body + artefact + _NOISE_FLOOR * noise) * self.scenario.output_gain
         self._position = end
         self._no_contact = [(a, b) for a, b in self._no_contact if b > end]

@@ -165,9 +165,11 @@ class MqttTestClient:
         if not self._subacks.setdefault(mid, threading.Event()).wait(TIMEOUT_S):
             raise TimeoutError("no SUBACK")
 
-    def publish(self, topic: str, payload: bytes, retain: bool = False) -> ReasonCode:
+    def publish(
+        self, topic: str, payload: bytes, retain: bool = False, properties: Properties | None = None
+    ) -> ReasonCode:
         """Publish at QoS 1 and return the broker's PUBACK reason code."""
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        info = self._client.publish(topic, payload, qos=1, retain=retain, properties=properties)
         deadline = time.monotonic() + TIMEOUT_S
         while time.monotonic() < deadline:
             with self._lock:

@@ -10,13 +10,15 @@
 #   agent.SITE.AGENT.crt/.key          one per care-home agent (AGENT defaults to "agent",
 #                                      the agent_id a config.toml uses unless it sets one)
 #   doctor.NAME.crt/.key               one per name in $DOCTORS (default: "dev")
+#   hub.NAME.crt/.key                  one per name in $HUBS (default: "hub-1"), the hospital hub
 #
 # The certificate's Common Name is the MQTT identity (Mosquitto's use_identity_as_username),
 # which deploy/mosquitto/acl grants topics to. SITE, AGENT and NAME are slugs:
 # lower-case letters, digits and '-', so the '.' in an identity is unambiguous.
 #
 # Environment: SERVER_NAMES (default "localhost 127.0.0.1": names and IPs the broker's
-# certificate is valid for), DOCTORS (default "dev"), DAYS (leaf validity, default 397).
+# certificate is valid for), DOCTORS (default "dev"), HUBS (default "hub-1"), DAYS (leaf
+# validity, default 397).
 set -euo pipefail
 
 usage() { echo "usage: $0 OUTDIR SITE[:AGENT]..." >&2; exit 2; }
@@ -25,6 +27,7 @@ outdir=$1
 shift
 SERVER_NAMES=${SERVER_NAMES:-localhost 127.0.0.1}
 DOCTORS=${DOCTORS:-dev}
+HUBS=${HUBS:-hub-1}
 DAYS=${DAYS:-397}
 slug='^[a-z0-9][a-z0-9-]{0,62}$'
 
@@ -83,4 +86,9 @@ done
 for doctor in $DOCTORS; do
     [[ $doctor =~ $slug ]] || { echo "$0: doctor name '$doctor' is not a slug" >&2; exit 2; }
     issue "doctor.$doctor" "doctor.$doctor" "$client_ext"
+done
+
+for hub in $HUBS; do
+    [[ $hub =~ $slug ]] || { echo "$0: hub name '$hub' is not a slug" >&2; exit 2; }
+    issue "hub.$hub" "hub.$hub" "$client_ext"
 done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +19,17 @@ ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", envvar="STETHO_CONFIG", help="Agent configuration file (TOML)."),
 ]
+
+
+class AgeBandChoice(StrEnum):
+    """stetho_signal.AGE_BANDS as command-line choices."""
+
+    adult = "adult"
+    under_1 = "under_1"
+    one_to_2 = "1_to_2"
+    two_to_5 = "2_to_5"
+    five_to_12 = "5_to_12"
+    twelve_to_16 = "12_to_16"
 
 
 def load_or_exit(path: Path) -> AgentConfig:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge_agent.cli._common import DEFAULT_CONFIG, load_or_exit
+from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, load_or_exit
 from edge_agent.cli.plot import check_available as check_plots_available
 from edge_agent.cli.plot import render_png
 from edge_agent.config import HEART_SITES, LUNG_SITES
@@ -29,17 +29,6 @@ class Kind(StrEnum):
     auto = "auto"
     heart = "heart"
     lung = "lung"
-
-
-class AgeBandChoice(StrEnum):
-    """stetho_signal.AGE_BANDS as command-line choices."""
-
-    adult = "adult"
-    under_1 = "under_1"
-    one_to_2 = "1_to_2"
-    two_to_5 = "2_to_5"
-    five_to_12 = "5_to_12"
-    twelve_to_16 = "12_to_16"
 
 
 def site_of(path: Path) -> str | None:

@@ -24,12 +24,9 @@ from rich.table import Table
 
 from edge_agent.config import AuscultationSite
 from edge_agent.errors import RegistryError
+from edge_agent.pipeline.radio import Radio, pair_and_register, scan
 from edge_agent.pipeline.sources import source_for_spec
-from edge_agent.storage.registry import (
-    DeviceRegistry,
-    RegisteredDevice,
-    device_id_for,
-)
+from edge_agent.storage.registry import DeviceRegistry
 from firmware_bridge import pairing
 from firmware_bridge.errors import (
     AdapterUnavailableError,
@@ -118,24 +115,15 @@ def pair_command(
     simulate: Simulate = False,
 ) -> None:
     """Scan for stethoscopes, pair and bond one, and add it to the registry."""
-    client_backend, scanner_backend = (
-        simulated_backends(_simulated_air()) if simulate else (None, None)
-    )
+    # The same code path as the nurses' page (edge_agent.pipeline.radio).
+    radio = Radio.simulated(*_simulated_air().peripherals.values()) if simulate else Radio()
     with _exit_on_errors():
-        found = _run(pairing.scan(scan_seconds, scanner_backend=scanner_backend))
+        found = _run(scan(radio, scan_seconds))
         _print_scan(found)
         chosen = _choose(found, address)
-        paired = _run(pairing.pair(chosen, show=out.print, client_backend=client_backend))
-        device = RegisteredDevice(
-            id=device_id_for(paired.name, paired.address),
-            address=paired.address,
-            name=paired.name,
-            location=location,
-            bonded_at=time.time(),
-            last_seen=time.time(),
-            battery_percent=paired.battery_percent,
-        )
-        DeviceRegistry(state_dir).upsert(device)
+        device = _run(pair_and_register(
+            DeviceRegistry(state_dir), chosen, radio, location, show=out.print
+        ))  # fmt: skip
     out.print(f"paired [bold]{device.name}[/] ({device.address}) as [bold]{device.id}[/]")
 
 

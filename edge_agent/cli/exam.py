@@ -13,7 +13,7 @@ import aiohttp
 import typer
 from rich.console import Console
 
-from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption
+from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption
 from edge_agent.config import load_config
 from edge_agent.errors import AgentError
 from edge_agent.exam.store import exam_dir
@@ -82,12 +82,20 @@ def exam_start(
     protocol: Annotated[str, typer.Option("--protocol")] = "heart-4",
     site: Annotated[list[str] | None, typer.Option("--site", help="custom: each site")] = None,
     reason: Annotated[str, typer.Option("--reason")] = "",
+    age_band: Annotated[
+        AgeBandChoice,
+        typer.Option(
+            help="adult (16 and over) or the child's age in years: it chooses the "
+            "heart and breathing rate ranges of the triage."
+        ),
+    ] = AgeBandChoice.adult,
     staff: StaffOpt = None,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Open an exam; prints its id."""
     _run(config, "POST", "/api/exams", {"resident": resident, "protocol": protocol,
-         "sites": site or [], "reason": reason, "staff": staff or getpass.getuser()})  # fmt: skip
+         "sites": site or [], "reason": reason, "age_band": age_band.value,
+         "staff": staff or getpass.getuser()})  # fmt: skip
 
 
 @exam_app.command("record")

@@ -12,19 +12,30 @@ from edge_agent.exam.errors import (
     ExamStorageError,
     NotImplementedExamError,
     ResidentImportError,
+    UnknownAgeBandError,
     UnknownExamError,
     UnknownProtocolError,
     UnknownResidentError,
     UnknownSiteError,
 )
-from edge_agent.exam.model import Exam, ExamState, SiteRecording, SiteStatus
+from edge_agent.exam.model import (
+    AGE_BANDS,
+    AgeBand,
+    Exam,
+    ExamState,
+    SiteRecording,
+    SiteStatus,
+    check_age_band,
+)
 from edge_agent.exam.protocols import BUILT_IN, KNOWN_SITES, resolve_protocol
 from edge_agent.exam.residents import Resident, parse_residents_csv
 from edge_agent.exam.store import ExamStore
 
 __all__ = [
+    "AGE_BANDS",
     "BUILT_IN",
     "KNOWN_SITES",
+    "AgeBand",
     "DeviceBusyError",
     "DeviceUnavailableError",
     "Exam",
@@ -38,10 +49,12 @@ __all__ = [
     "ResidentImportError",
     "SiteRecording",
     "SiteStatus",
+    "UnknownAgeBandError",
     "UnknownExamError",
     "UnknownProtocolError",
     "UnknownResidentError",
     "UnknownSiteError",
+    "check_age_band",
     "parse_residents_csv",
     "resolve_protocol",
 ]

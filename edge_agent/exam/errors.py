@@ -60,6 +60,10 @@ class ResidentImportError(ExamError):
         super().__init__(f"residents CSV refused, nothing imported:\n{lines}")
 
 
+class UnknownAgeBandError(ExamError):
+    """The age band is not one the analysis has rate ranges for; the message lists them."""
+
+
 class NotImplementedExamError(ExamError):
     """The request needs something the agent does not do yet; the message says what."""
 

@@ -18,10 +18,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from edge_agent.exam.errors import ExamStateError, NotImplementedExamError, UnknownSiteError
+from edge_agent.exam.errors import ExamStateError, UnknownAgeBandError, UnknownSiteError
 from edge_agent.exam.protocols import check_site
+from stetho_signal.triage import AGE_BANDS, AgeBand
 
-AgeBand = Literal["adult", "child"]
+__all__ = ["AGE_BANDS", "AgeBand", "Exam", "ExamState", "SiteRecording", "SiteStatus"]
 MAX_REASON = 200  # a short reason for the doctor; longer notes belong in the care record
 
 
@@ -41,6 +42,18 @@ ALLOWED: Final[dict[ExamState, frozenset[ExamState]]] = {
 _WHY_NOT: Final[dict[tuple[ExamState, ExamState], str]] = {
     (ExamState.OPEN, ExamState.DONE): "nothing was recorded yet: record a site or abandon it",
 }
+
+
+def check_age_band(band: str) -> AgeBand:
+    """`band` if it is one the analysis has rate ranges for, else UnknownAgeBandError."""
+    if band not in AGE_BANDS:
+        # A child's rates depend on age (Fleming et al., Lancet 2011): one "child" band
+        # cannot choose them, so the caller must name the age range.
+        raise UnknownAgeBandError(
+            f"age band {band!r} is not known: one of {', '.join(AGE_BANDS)} "
+            "(adult is 16 and over; the others are a child's age in years)"
+        )
+    return band
 
 
 @dataclass(frozen=True)
@@ -85,13 +98,7 @@ class Exam:
     recordings: list[SiteRecording] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.age_band == "child":
-            # Child rate ranges depend on age (Fleming et al., Lancet 2011; NEWS2 excludes
-            # under-16s): one "child" band cannot pick them, so refuse rather than misjudge.
-            raise NotImplementedExamError(
-                "child exams need age-specific heart and breathing rate ranges, which the "
-                "analysis does not have yet; use this only for residents aged 16 and over"
-            )
+        check_age_band(self.age_band)
         if not self.sites:
             raise UnknownSiteError("an exam needs at least one site")
         for site in self.sites:

@@ -21,7 +21,7 @@ from edge_agent.exam.errors import (
     ExamStateError,
     UnknownExamError,
 )
-from edge_agent.exam.model import AgeBand, Exam, ExamState, SiteRecording
+from edge_agent.exam.model import AgeBand, Exam, ExamState, SiteRecording, check_age_band
 from edge_agent.exam.monitor import LiveMonitor
 from edge_agent.exam.protocols import check_site, resolve_protocol
 from edge_agent.exam.residents import Resident, check_ref, parse_residents_csv
@@ -139,11 +139,12 @@ class ExamService:
         age_band: AgeBand = "adult",
     ) -> Exam:
         await self.resident(resident)  # unknown resident: a clear refusal
+        check_age_band(age_band)
         exam = Exam(uuid.uuid4(), resident, staff, reason.strip(), protocol,
                     resolve_protocol(protocol, custom_sites), time.time(), age_band)  # fmt: skip
         await self._save_and_publish(exam, "opened")
-        log.info("event=exam_opened exam=%s resident=%s staff=%s protocol=%s",
-                 exam.exam_id, resident, staff, protocol)  # fmt: skip
+        log.info("event=exam_opened exam=%s resident=%s staff=%s protocol=%s age_band=%s",
+                 exam.exam_id, resident, staff, protocol, age_band)  # fmt: skip
         return exam
 
     async def exam(self, exam_id: uuid.UUID) -> Exam:
@@ -171,7 +172,7 @@ class ExamService:
         slot = self._slot_for(device, exam)
         assert slot.segmenter is not None
         ctx = RecordingContext(self.site, self.agent, device, exam.resident, site,
-                               kind_at_site(site), exam.exam_id)  # fmt: skip
+                               kind_at_site(site), exam.exam_id, exam.age_band)  # fmt: skip
         if slot.segmenter.busy:
             raise DeviceBusyError(device, slot.segmenter.holder or "another recording")
         rid = slot.segmenter.start(ctx, duration_s or self.default_duration_s, staff)

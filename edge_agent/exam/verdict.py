@@ -13,6 +13,7 @@ from edge_agent.wire import messages
 from stetho_signal.quality import PROBLEM_TEXT
 
 _CODE_OF_TEXT: Final = {text: code for code, text in PROBLEM_TEXT.items()}
+LINK_DROP_S: Final = 0.1  # a gap this long is a dropped link, not a few lost notifications
 # The order is the order a nurse fixes things in: contact first, then gain, then the room.
 NURSE_ADVICE: Final[dict[str, str]] = {
     "no_signal": "advice.too_quiet",
@@ -43,7 +44,7 @@ def problem_codes(analysis: messages.Analysis) -> tuple[str, ...]:
 def verdict_of(recording: messages.RecordingMessage) -> Verdict:
     """Whether the site is done, and why not, from the recording as published."""
     codes: list[str] = []
-    if recording.partial:  # the link or the agent stopped it, not the nurse
+    if recording.partial or _link_dropped(recording):  # not the nurse's doing
         codes.append("disconnected")
     if recording.analysis is None:
         codes.append("analysis_failed")
@@ -56,6 +57,12 @@ def verdict_of(recording: messages.RecordingMessage) -> Verdict:
         and "disconnected" not in ordered
     )
     return Verdict(acceptable, ordered)
+
+
+def _link_dropped(recording: messages.RecordingMessage) -> bool:
+    """A gap longer than a few lost notifications (each carries ~30 ms of sound): the link
+    dropped and came back mid-recording, so a stretch of the sound is missing."""
+    return any(g.duration_s >= LINK_DROP_S for g in recording.gaps)
 
 
 def _rank(code: str) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from edge_agent.errors import OutboxError
 from edge_agent.pipeline.recordings import ProcessedRecording, process_capture
 from edge_agent.pipeline.stats import DeviceStats
-from edge_agent.storage.outbox import Outbox
+from edge_agent.storage.async_outbox import Outbox
 from edge_agent.wire.recording import Capture, RecordingContext
 from stetho_common import Response, response_to
 from stetho_signal import TriageThresholds

@@ -16,6 +16,7 @@ from edge_agent.errors import AgentError
 from edge_agent.pipeline.capture import Segmenter
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.pipeline.on_demand import OnDemandSegmenter
+from edge_agent.pipeline.radio import Radio
 from edge_agent.pipeline.sources import open_source
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.storage.journal import CaptureJournal
@@ -60,8 +61,10 @@ class DevicePipeline:
         stats: DeviceStats,
         on_link: Callable[[bool], None],
         on_demand: OnDemand | None = None,
+        radio: Radio | None = None,
     ) -> None:
         self.device = device
+        self._radio = radio
         self.ctx = ctx
         self._journal = journal
         self._live = live
@@ -73,7 +76,7 @@ class DevicePipeline:
     async def run(self) -> None:
         """Record until the source ends; a failure closes what was captured as partial."""
         device, stats = self.device, self.stats
-        source = open_source(device)
+        source = open_source(device, self._radio)
         async with source:
             segmenter = self._segmenter(source.sample_rate_hz)  # a file's is known once open
             stats.connected = stats.held = True

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 from pydantic import BaseModel
 
@@ -35,10 +34,13 @@ def _utc(t: float) -> datetime:
 
 
 def _analyse(
-    capture: Capture, kind: Literal["heart", "lung"], thresholds: TriageThresholds
+    capture: Capture, ctx: RecordingContext, thresholds: TriageThresholds
 ) -> tuple[messages.Analysis | None, str | None]:
     try:
-        result = analyze(capture.samples, capture.sample_rate_hz, kind, thresholds)
+        # The exam's age band picks the rate ranges (a child's 132/min is not an adult's).
+        result = analyze(
+            capture.samples, capture.sample_rate_hz, ctx.kind, thresholds, ctx.age_band
+        )
     except SignalError as exc:
         return None, str(exc)
     return messages.Analysis.model_validate(result.to_dict()), None
@@ -62,7 +64,7 @@ def process_capture(
         SITE_TAG: ctx.auscultation_site,
     }
     flac = encode_flac(pcm, capture.sample_rate_hz, tags)
-    analysis, error = _analyse(capture, ctx.kind, thresholds)
+    analysis, error = _analyse(capture, ctx, thresholds)
     audio_topic = topics.recording_audio(ctx.site, ctx.device)
     recording = messages.RecordingMessage(
         recording_id=capture.recording_id,

@@ -10,12 +10,12 @@ from pathlib import Path
 from edge_agent.errors import IncompleteJournalError, JournalCorruptError
 from edge_agent.pipeline.device import Accept
 from edge_agent.pipeline.stats import DeviceStats
+from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.journal import (
     load_journal,
     move_aside,
     remove_journal,
 )
-from edge_agent.storage.outbox import Outbox
 
 __all__ = ["recover_journals"]
 

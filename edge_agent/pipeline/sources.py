@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge_agent.config import BleDevice, DeviceConfig, FileDevice, SimulatedDevice, UsbDevice
+from edge_agent.pipeline.radio import Radio
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from firmware_bridge.sources import (
+    FAULT_PRESETS,
     AudioSource,
     BleSource,
     FileSource,
@@ -21,14 +23,18 @@ __all__ = ["open_source", "source_for_spec"]
 COMMAND_BLE_ATTEMPTS = 5
 
 
-def open_source(device: DeviceConfig) -> AudioSource:
-    """Build the source for one configured device (not yet connected)."""
+def open_source(device: DeviceConfig, radio: Radio | None = None) -> AudioSource:
+    """Build the source for one configured device (not yet connected); BLE through `radio`."""
     if isinstance(device, SimulatedDevice):
+        faults = FAULT_PRESETS[device.link] if device.link else None
         return simulated_source(
-            device.id, device.scenario, device.seed, device.speed, device.sample_rate_hz
+            device.id, device.scenario, device.seed, device.speed, device.sample_rate_hz, faults
         )
     if isinstance(device, BleDevice):
-        return BleSource(device.address, device_id=device.id, sample_rate_hz=device.sample_rate_hz)
+        radio = radio or Radio()
+        return BleSource(device.address, device_id=device.id, sample_rate_hz=device.sample_rate_hz,
+                         client_backend=radio.client_backend,
+                         scanner_backend=radio.scanner_backend)  # fmt: skip
     if isinstance(device, UsbDevice):
         return UsbSource(device.id, device.input_device, device.sample_rate_hz)
     if isinstance(device, FileDevice):

@@ -150,7 +150,8 @@ class InboundHandler:
         on_exam_answer: Callable[[messages.ExamAnswerMessage], None] | None = None,
         on_record_request: Callable[[messages.CommandMessage], None] | None = None,
     ) -> None:
-        self.site, self.agent, self.devices = site, agent, devices
+        self.site, self.agent = site, agent
+        self.devices = frozenset(devices)  # grows as stethoscopes are paired (add_device)
         self.live = live
         self.refresh_status = refresh_status  # republish the retained agent status
         self.on_receipt = on_receipt  # the hub's receipts, when the agent waits for them
@@ -174,6 +175,13 @@ class InboundHandler:
             except ValidationError:
                 continue  # not ours to judge here: it was valid when stored
             self.alert_raised(str(alert.alert_id))
+
+    def add_device(self, device: str) -> tuple[str, ...]:
+        """Take commands for a stethoscope paired while running; returns the topics to add."""
+        if device in self.devices:
+            return ()
+        self.devices = self.devices | {device}
+        return (topics.command(self.site, device),)
 
     def subscriptions(self) -> tuple[str, ...]:
         targets = [self.agent, *sorted(self.devices)]

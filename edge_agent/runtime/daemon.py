@@ -9,9 +9,10 @@ after a SIGKILL or a power cut the next start recovers it as a partial recording
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from edge_agent.exam.store import ExamStore, exam_dir
 from edge_agent.pipeline.accept import Acceptor
 from edge_agent.pipeline.device import DevicePipeline
 from edge_agent.pipeline.live import LiveStreamer
+from edge_agent.pipeline.radio import pair_and_register, radio_for
 from edge_agent.pipeline.recordings import ProcessedRecording
 from edge_agent.pipeline.recovery import recover_journals
 from edge_agent.pipeline.salvage_check import check_salvaged_recording
@@ -40,11 +42,13 @@ from edge_agent.runtime.status import (
     write_status,
 )
 from edge_agent.runtime.watchdog import run_watchdog
+from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.journal import (
     CaptureJournal,
     list_journals,
 )
-from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore
+from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from edge_agent.storage.salvage import open_outbox
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
@@ -52,7 +56,7 @@ from edge_agent.transport.settings import broker_settings
 from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import RecordingContext
 from firmware_bridge import BridgeError
-from stetho_common import MAX_DELAY_S, next_delay
+from stetho_common import persistent_delay
 
 log = logging.getLogger(__name__)
 STATUS_QOS = 1
@@ -137,6 +141,8 @@ class Agent:
         self.accept = Acceptor(self.outbox, self.thresholds, self._set_alarm, self._accepted)
         self.started_at = time.time()
         self.devices: list[DeviceConfig] = list(config.devices)  # + paired ones, as they come
+        self.radio = radio_for(config.radio)  # BlueZ, or simulated stethoscopes (demo, tests)
+        self._registry_changed = asyncio.Event()  # the page paired one: look now, not in 5 s
 
     def _accepted(self, recording: ProcessedRecording) -> None:
         self.state.recordings.append(recording)
@@ -273,6 +279,7 @@ class Agent:
                 status_message(self.config, "online" if online else "offline", device.id)
             ),
             self.exams,
+            self.radio,
         )
         attempt = 0
         while True:
@@ -285,7 +292,7 @@ class Agent:
                 stats.connected = False
                 attempt = 0 if stats.held else attempt  # a link that held starts afresh
                 # The agent never gives up on a stethoscope: a fatal error waits the longest.
-                delay = next_delay(attempt, exc) or MAX_DELAY_S
+                delay = persistent_delay(attempt, exc)
                 attempt += 1
                 log.warning(
                     "event=source_failed device=%s error=%r retry_in_s=%.0f",
@@ -304,9 +311,28 @@ class Agent:
             for device in found:
                 self.devices.append(device)
                 self.exams.add_device(device.id)
+                # Its commands (live, record requests) must reach it too, not only the config's.
+                self.publisher.subscribe_more(self.inbound.add_device(device.id))
                 log.info("event=paired_device_started device=%s", device.id)
                 group.create_task(self._device_loop(device), name=f"device-{device.id}")
-            await asyncio.sleep(REGISTRY_POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._registry_changed.wait(), REGISTRY_POLL_S)
+            self._registry_changed.clear()
+
+    async def pair_stethoscope(
+        self, address: str, location: str, show: Callable[[str], None]
+    ) -> RegisteredDevice:
+        """Pair from the page (the same code as `stetho pair`); returns once the agent runs it."""
+        registry = DeviceRegistry(self.config.storage.state_dir)
+        device = await pair_and_register(registry, address, self.radio, location, show)
+        log.info("event=paired device=%s address=%s", device.id, device.address)
+        self._registry_changed.set()
+        for _ in range(int(REGISTRY_POLL_S / 0.05)):
+            if any(d.id == device.id or getattr(d, "address", "").upper() == device.address.upper()
+                   for d in self.devices):  # fmt: skip
+                break
+            await asyncio.sleep(0.05)
+        return device
 
     def _stats_for(self, device_id: str) -> DeviceStats:
         return self.state.devices.setdefault(device_id, DeviceStats())

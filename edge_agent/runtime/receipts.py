@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from edge_agent.errors import OutboxError
-from edge_agent.storage.outbox import Outbox
+from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.receipts import ReceiptOutcome
 from edge_agent.wire import messages
 

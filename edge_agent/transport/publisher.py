@@ -16,12 +16,13 @@ import time
 from dataclasses import dataclass
 
 from edge_agent.errors import ConnectError, LinkLostError, OutboxError, PublishError
-from edge_agent.storage.outbox import OutboundMessage, Outbox, StoredMessage
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboundMessage, StoredMessage
 from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.link_errors import link_alarm
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.transport.packet_size import publish_packet_size, too_large_alarm
-from stetho_common import MAX_DELAY_S, next_delay, quote
+from stetho_common import persistent_delay, quote
 
 log = logging.getLogger(__name__)
 # A link that held this long was a real connection: the next loss starts the backoff afresh.
@@ -85,6 +86,28 @@ class Publisher:
             return False
         return connection.publish_nowait(message)
 
+    def subscribe_more(self, topics: tuple[str, ...]) -> None:
+        """Add subscriptions while running (a stethoscope paired after the start): kept for
+        every later connection, and asked for now on the current one."""
+        new = tuple(t for t in topics if t not in self.settings.subscriptions)
+        if not new:
+            return
+        subscriptions = (*self.settings.subscriptions, *new)
+        self.settings = dataclasses.replace(self.settings, subscriptions=subscriptions)
+        if self.connection is not None and self.connected.is_set():
+            self._subscribe_soon(self.connection, new)
+
+    def _subscribe_soon(self, connection: MqttConnection, topics: tuple[str, ...]) -> None:
+        task = asyncio.get_running_loop().create_task(self._subscribe(connection, topics))
+        self._state_sends.add(task)
+        task.add_done_callback(self._state_sends.discard)
+
+    async def _subscribe(self, connection: MqttConnection, topics: tuple[str, ...]) -> None:
+        try:
+            await connection.subscribe(list(topics))
+        except PublishError as exc:  # refused or timed out: the next connection asks again
+            log.warning("event=subscribe_failed topics=%d reason=%s", len(topics), quote(exc))
+
     async def _send_state(self, connection: MqttConnection, message: OutboundMessage) -> None:
         with contextlib.suppress(PublishError):
             await connection.publish(message)
@@ -105,7 +128,7 @@ class Publisher:
             except ConnectError as exc:
                 self.stats.connect_failures += 1
                 self.stats.last_error = str(exc)
-                delay = next_delay(attempt, exc, rng=self._rng) or MAX_DELAY_S
+                delay = persistent_delay(attempt, exc, rng=self._rng)
                 log.warning(
                     "event=broker_connect_failed host=%s error=%s retry_in_s=%.1f",
                     quote(settings.host),
@@ -123,7 +146,7 @@ class Publisher:
                 self.hosts.held()
             else:
                 self.stats.short_links += 1
-            delay = next_delay(attempt, loss, rng=self._rng) or MAX_DELAY_S
+            delay = persistent_delay(attempt, loss, rng=self._rng)
             attempt += 1
             if self._failing_back:  # we ended it to return to the first broker: go at once
                 self._failing_back = False
@@ -183,6 +206,11 @@ class Publisher:
         self.stats.connected = True
         self.stats.last_error = ""  # the link is back: an old error would mislead the operator
         self._note_subscriptions(connection)
+        # Subscriptions added while this connection was being set up.
+        late = tuple(t for t in self.settings.subscriptions
+                     if t not in connection.settings.subscriptions)  # fmt: skip
+        if late:
+            self._subscribe_soon(connection, late)
         log.info(
             "event=broker_connected host=%s port=%d",
             quote(connection.settings.host),

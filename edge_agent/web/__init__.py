@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from pathlib import Path
 
 from aiohttp import web
 
 from edge_agent.config import WebConfig
 from edge_agent.exam.store import exam_dir
+from edge_agent.pipeline.radio import scan
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, Staff
 from edge_agent.web.api import SOCKET_NAME, build_api
 from edge_agent.web.app import build_app, tls_context
@@ -22,7 +24,15 @@ from edge_agent.web.context import AgentView, Stethoscope, WebContext
 from edge_agent.web.render import templates
 from edge_agent.web.sessions import SessionBook
 
-__all__ = ["Accounts", "Staff", "Stethoscope", "WebContext", "build_app", "serve"]
+__all__ = [
+    "Accounts",
+    "Staff",
+    "Stethoscope",
+    "WebContext",
+    "build_app",
+    "load_sessions",
+    "serve",
+]
 log = logging.getLogger(__name__)
 
 
@@ -38,8 +48,17 @@ def stethoscope_rows(agent: AgentView) -> list[Stethoscope]:
             monitoring=device.monitoring is not None,
             holder=slot.claimed_staff if slot else None,
             recording=bool(slot and slot.segmenter and slot.segmenter.busy),
+            address=getattr(device, "address", None),
         ))  # fmt: skip
     return rows
+
+
+async def load_sessions(accounts: Accounts, lifetime_s: float) -> SessionBook:
+    """The sign-in sessions a previous run left valid: nurses stay signed in over a restart."""
+    book = SessionBook(lifetime_s)
+    now = time.time()
+    book.restore(await asyncio.to_thread(accounts.sessions, now), now)
+    return book
 
 
 async def serve(agent: AgentView, config: WebConfig) -> None:
@@ -52,10 +71,12 @@ async def serve(agent: AgentView, config: WebConfig) -> None:
     context = WebContext(
         exams=agent.exams,
         accounts=accounts,
-        sessions=SessionBook(config.session_hours * 3600),
+        sessions=await load_sessions(accounts, config.session_hours * 3600),
         templates=await asyncio.to_thread(templates),
         stethoscopes=lambda: stethoscope_rows(agent),
         secure_cookies=tls is not None,
+        scan=lambda: scan(agent.radio),
+        pair=agent.pair_stethoscope,
     )
     # No access log: URLs hold exam ids only, and the audit log already says who saw what.
     runner = web.AppRunner(build_app(context), access_log=None, shutdown_timeout=1.0)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from edge_agent.exam._db import open_private_db, transaction, translated
 from edge_agent.web.errors import AccountError, SignInError
+from edge_agent.web.sessions import SavedSession
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS staff (
@@ -26,6 +27,12 @@ CREATE TABLE IF NOT EXISTS staff (
     salt BLOB NOT NULL,
     hash BLOB NOT NULL,
     n INTEGER NOT NULL, r INTEGER NOT NULL, p INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    key TEXT PRIMARY KEY,
+    staff TEXT NOT NULL,
+    display TEXT NOT NULL,
+    expires REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
     at REAL NOT NULL,
@@ -112,3 +119,20 @@ class Accounts:
                 (limit,),
             ).fetchall()
         return [(float(a), str(b), str(c), str(d)) for a, b, c, d in rows]
+
+    # Signed-in sessions, by the SHA-256 of their token (edge_agent.web.sessions) ----------
+
+    def keep_session(self, saved: SavedSession) -> None:
+        with self._lock, transaction(self._db, "saving a session") as db:
+            db.execute("INSERT OR REPLACE INTO sessions VALUES(?,?,?,?)", tuple(saved))
+
+    def drop_session(self, key: str) -> None:
+        with self._lock, transaction(self._db, "ending a session") as db:
+            db.execute("DELETE FROM sessions WHERE key=?", (key,))
+
+    def sessions(self, now: float) -> list[SavedSession]:
+        """The sessions still valid at `now` (expired ones are deleted)."""
+        with self._lock, transaction(self._db, "reading sessions") as db:
+            db.execute("DELETE FROM sessions WHERE expires <= ?", (now,))
+            rows = db.execute("SELECT key, staff, display, expires FROM sessions").fetchall()
+        return [SavedSession(str(a), str(b), str(c), float(d)) for a, b, c, d in rows]

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from edge_agent.errors import AgentError
 from edge_agent.exam.errors import UnknownExamError, UnknownSiteError
-from edge_agent.exam.model import Exam
+from edge_agent.exam.model import Exam, check_age_band
 from edge_agent.exam.service import ExamService
 
 SERVICE: web.AppKey[ExamService] = web.AppKey("exams", ExamService)
@@ -23,7 +23,8 @@ SOCKET_NAME = "exam.sock"
 def exam_json(exam: Exam) -> dict[str, Any]:
     return {
         "exam_id": str(exam.exam_id), "resident": exam.resident, "staff": exam.staff,
-        "protocol": exam.protocol, "state": exam.state.value, "next_site": exam.next_site(),
+        "protocol": exam.protocol, "age_band": exam.age_band, "state": exam.state.value,
+        "next_site": exam.next_site(),
         "sites": [{"site": s.site, "state": s.state, "attempts": s.attempts,
                    "level": s.counted.level if s.counted else None} for s in exam.statuses()],
     }  # fmt: skip
@@ -52,6 +53,7 @@ async def _open(request: web.Request) -> web.Response:
     exam = await request.app[SERVICE].open_exam(
         str(body["resident"]), str(body["staff"]), str(body.get("reason", "")),
         str(body.get("protocol", "heart-4")), tuple(body.get("sites", ())),
+        check_age_band(str(body.get("age_band", "adult"))),
     )  # fmt: skip
     return web.json_response(exam_json(exam))
 

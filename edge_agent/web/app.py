@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from edge_agent.errors import AgentError
-from edge_agent.web import views_exam, views_people
+from edge_agent.web import views_devices, views_exam, views_people
 from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebContext, ctx_of
 from edge_agent.web.i18n import pick_language
 from edge_agent.web.live import live_stream
@@ -95,7 +95,9 @@ def build_app(ctx: WebContext) -> web.Application:
     app.router.add_post("/exams/{exam_id}/stop", views_exam.stop)
     app.router.add_post("/exams/{exam_id}/close", views_exam.close)
     app.router.add_post("/exams/{exam_id}/abandon", views_exam.abandon)
-    app.router.add_get("/stethoscopes", views_exam.stethoscopes)
+    app.router.add_get("/stethoscopes", views_devices.stethoscopes)
+    app.router.add_post("/stethoscopes/scan", views_devices.scan)
+    app.router.add_post("/stethoscopes/pair", views_devices.pair)
     app.router.add_get("/requests", views_exam.requests)
     app.router.add_post("/requests/{request_id}/accept", views_exam.accept_request)
     app.router.add_post("/requests/{request_id}/dismiss", views_exam.dismiss_request)

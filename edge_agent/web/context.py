@@ -4,7 +4,7 @@ of its stethoscopes. Built once by `edge_agent.web.build_app`."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,9 +13,12 @@ from aiohttp import web
 
 from edge_agent.config import AgentConfig, DeviceConfig
 from edge_agent.exam.service import ExamService
+from edge_agent.pipeline.radio import Radio
 from edge_agent.pipeline.stats import DeviceStats
+from edge_agent.storage.registry import RegisteredDevice
 from edge_agent.web.accounts import Accounts
 from edge_agent.web.sessions import Session, SessionBook, Throttle
+from firmware_bridge.pairing import Advertised
 
 
 class _StateView(Protocol):
@@ -38,6 +41,13 @@ class AgentView(Protocol):
     @property
     def devices(self) -> list[DeviceConfig]: ...
 
+    @property
+    def radio(self) -> Radio: ...
+
+    async def pair_stethoscope(
+        self, address: str, location: str, show: Callable[[str], None]
+    ) -> RegisteredDevice: ...
+
 
 @dataclass(frozen=True)
 class Stethoscope:
@@ -50,6 +60,7 @@ class Stethoscope:
     monitoring: bool
     holder: str | None = None
     recording: bool = False
+    address: str | None = None  # a Bluetooth stethoscope's
 
 
 @dataclass
@@ -62,6 +73,9 @@ class WebContext:
     secure_cookies: bool
     throttle: Throttle = field(default_factory=Throttle)
     clock: Callable[[], float] = time.time
+    # Pairing from the page: the agent's radio (None: pairing only with `stetho pair`).
+    scan: Callable[[], Awaitable[list[Advertised]]] | None = None
+    pair: Callable[[str, str, Callable[[str], None]], Awaitable[RegisteredDevice]] | None = None
 
 
 CTX: web.AppKey[WebContext] = web.AppKey("ctx", WebContext)

@@ -28,3 +28,8 @@ class ThrottledError(SignInError):
 
 class AccountError(WebError):
     """A staff account cannot be created as asked (bad id, weak secret)."""
+
+
+class PairingError(WebError):
+    """Scanning or pairing failed (radio off, stethoscope not found or refusing): the page
+    says why and the nurse tries again."""

@@ -1,14 +1,18 @@
 """Sign-in sessions, CSRF tokens and sign-in throttling (sans-I/O: the clock is passed in).
 
-Sessions live in memory: a restart signs everyone out, while exams are on disk and survive.
+Signed-in sessions are also kept on disk (edge_agent.web.accounts, 0600) so that a restart of
+the agent does not sign the nurses out mid-exam: only each token's SHA-256 is stored (a copy
+of the file signs nobody in), with its expiry. The CSRF token is derived from the session
+token, so it needs no storing either.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass, field, replace
+from typing import Final, NamedTuple
 
 MAX_SESSIONS = 200  # a care home has tens of staff; more means someone is spraying sign-ins
 FREE_FAILURES: Final = 5  # then a lockout that doubles with every further failure
@@ -25,36 +29,62 @@ class Session:
     expires: float
 
 
+class SavedSession(NamedTuple):
+    """A signed-in session as stored: the token's hash, never the token."""
+
+    key: str
+    staff: str
+    display: str
+    expires: float
+
+
+def token_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_for(token: str) -> str:
+    return hmac.new(token.encode(), b"stetho-csrf", hashlib.sha256).hexdigest()
+
+
 @dataclass
 class SessionBook:
     lifetime_s: float
-    _by_token: dict[str, Session] = field(default_factory=dict)
+    _by_key: dict[str, Session] = field(default_factory=dict)
 
     def new(self, now: float, staff: str | None = None, display: str = "") -> Session:
         """A fresh session (a new token on every sign-in: no session fixation)."""
         self._expire(now)
-        while len(self._by_token) >= MAX_SESSIONS:
-            self._by_token.pop(next(iter(self._by_token)))
+        while len(self._by_key) >= MAX_SESSIONS:
+            self._by_key.pop(next(iter(self._by_key)))
         lifetime = self.lifetime_s if staff else 3600.0
-        s = Session(secrets.token_urlsafe(32), staff, display, secrets.token_urlsafe(32),
-                    now + lifetime)  # fmt: skip
-        self._by_token[s.token] = s
+        token = secrets.token_urlsafe(32)
+        s = Session(token, staff, display, csrf_for(token), now + lifetime)
+        self._by_key[token_key(token)] = s
         return s
 
+    def restore(self, saved: list[SavedSession], now: float) -> None:
+        """Signed-in sessions a previous run kept; each gets its token back when presented."""
+        for row in saved:
+            if row.expires > now:
+                self._by_key[row.key] = Session("", row.staff, row.display, "", row.expires)
+
     def get(self, token: str | None, now: float) -> Session | None:
-        s = self._by_token.get(token or "")
+        key = token_key(token or "")
+        s = self._by_key.get(key)
         if s is None or s.expires <= now:
             if s is not None:
-                del self._by_token[s.token]
+                del self._by_key[key]
             return None
+        if not s.token and token:  # restored after a restart: the cookie proves the token
+            s = self._by_key[key] = replace(s, token=token, csrf=csrf_for(token))
         return s
 
     def end(self, token: str) -> None:
-        self._by_token.pop(token, None)
+        self._by_key.pop(token_key(token), None)
 
     def _expire(self, now: float) -> None:
-        for token in [t for t, s in self._by_token.items() if s.expires <= now]:
-            del self._by_token[token]
+        for key in [k for k, s in self._by_key.items() if s.expires <= now]:
+            del self._by_key[key]
 
 
 def csrf_ok(session: Session | None, sent: str | None) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from edge_agent.exam.errors import ExamError, UnknownExamError
-from edge_agent.exam.model import Exam
+from edge_agent.exam.model import AGE_BANDS, Exam, check_age_band
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM
 from edge_agent.exam.verdict import NURSE_ADVICE
 from edge_agent.web import render as _app
@@ -38,7 +38,8 @@ async def resident(request: web.Request) -> web.Response:
     mine = [e for e in exams if e.resident == found.ref][:10]
     await _audit(request, "view-resident", found.ref)
     return _app.render(request, "resident.html", resident=found, exams=mine,
-                       protocols=[*BUILT_IN, CUSTOM], sites=list(POSITIONS))  # fmt: skip
+                       protocols=[*BUILT_IN, CUSTOM], sites=list(POSITIONS),
+                       age_bands=AGE_BANDS)  # fmt: skip
 
 
 async def open_exam(request: web.Request) -> web.StreamResponse:
@@ -47,8 +48,9 @@ async def open_exam(request: web.Request) -> web.StreamResponse:
     protocol = str(form.get("protocol", "heart-4"))
     custom = tuple(str(v) for v in form.getall("site", [])) if protocol == CUSTOM else ()
     reason = str(form.get("reason", ""))[:200]
+    band = check_age_band(str(form.get("age_band", "adult")))
     exam = await ctx.exams.open_exam(
-        str(form.get("resident", "")), staff_of(request), reason, protocol, custom
+        str(form.get("resident", "")), staff_of(request), reason, protocol, custom, band
     )
     await _audit(request, "open-exam", str(exam.exam_id))
     raise web.HTTPSeeOther(f"/exams/{exam.exam_id}")
@@ -134,11 +136,6 @@ def _done(request: web.Request, where: str) -> web.StreamResponse:
     if request.headers.get("X-CSRF-Token"):  # the page's script: it refreshes the panel
         return web.json_response({"ok": True})
     raise web.HTTPSeeOther(where)
-
-
-async def stethoscopes(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    return _app.render(request, "stethoscopes.html", stethoscopes=ctx.stethoscopes())
 
 
 async def requests(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from edge_agent.web import render as _app
 from edge_agent.web.context import COOKIE, LANG, LANG_COOKIE, SESSION, ctx_of, session_of, staff_of
 from edge_agent.web.errors import SignInError, ThrottledError
 from edge_agent.web.i18n import LANGUAGES, translator
+from edge_agent.web.sessions import SavedSession, token_key
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     ctx.throttle.succeeded(peer)
     old = request[SESSION]
     if old is not None:
-        ctx.sessions.end(old.token)
+        await _end_session(request, old.token)
     session = ctx.sessions.new(now, staff.staff_id, staff.display)
+    saved = SavedSession(token_key(session.token), staff.staff_id, staff.display, session.expires)
+    await asyncio.to_thread(ctx.accounts.keep_session, saved)  # survives an agent restart
     await asyncio.to_thread(ctx.accounts.audit, staff.staff_id, "sign-in", peer)
     log.info("event=signin staff=%s", staff.staff_id)
     response = web.HTTPSeeOther("/residents")
@@ -72,9 +75,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def logout(request: web.Request) -> web.StreamResponse:
+async def _end_session(request: web.Request, token: str) -> None:
     ctx = ctx_of(request)
-    ctx.sessions.end(session_of(request).token)
+    ctx.sessions.end(token)
+    await asyncio.to_thread(ctx.accounts.drop_session, token_key(token))
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    await _end_session(request, session_of(request).token)
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response

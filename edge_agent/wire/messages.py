@@ -14,6 +14,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from stetho_signal.triage import AgeBand
+
 SCHEMA_VERSION: Literal[1] = 1
 JSON_CONTENT_TYPE = "application/json"
 Level = Literal["routine", "review", "urgent", "rerecord"]
@@ -107,9 +109,14 @@ class RecordingMessage(_Message):
         default=None,
         description="the exam this recording belongs to; absent for timed monitoring",
     )
+    age_band: AgeBand | None = Field(
+        default=None,
+        description="the exam's age band, which chose the heart and breathing rate ranges of "
+        "the triage; absent for timed monitoring (adult ranges)",
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id",)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id", "age_band")
 
 
 class TriageMessage(_Message):
@@ -125,9 +132,10 @@ class TriageMessage(_Message):
     level: Level
     flags: list[Flag]
     exam_id: UUID | None = Field(default=None, description="the exam, if any (see recording)")
+    age_band: AgeBand | None = Field(default=None, description="the age band (see recording)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id",)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id", "age_band")
 
 
 class AlertMessage(_Message):
@@ -149,9 +157,10 @@ class AlertMessage(_Message):
     audio_topic: str
     recording_topic: str
     exam_id: UUID | None = Field(default=None, description="the exam, if any (see recording)")
+    age_band: AgeBand | None = Field(default=None, description="the age band (see recording)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id",)
+    omit_when_absent: ClassVar[tuple[str, ...]] = ("exam_id", "age_band")
 
 
 class StatusMessage(_Message):
@@ -336,7 +345,10 @@ class ExamMessage(_Message):
     staff: str = Field(description="who examines (staff id)")
     reason: str = Field(max_length=200, description="why, in a few words; never a name")
     protocol: str
-    age_band: Literal["adult", "child"]
+    age_band: AgeBand = Field(
+        description="adult (16 and over) or a child's band in years; it chooses the heart and "
+        "breathing rate ranges of every recording's triage"
+    )
     sites: list[ExamSite]
     opened_at: datetime
     closed_at: datetime | None

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 # One gap type from the radio to the journal: samples the link lost, filled to keep timing.
 from firmware_bridge.reassembly import Gap
+from stetho_signal.triage import AGE_BANDS, AgeBand
 
 __all__ = [
     "Appended",
@@ -28,6 +29,9 @@ __all__ = [
 ]
 
 
+_OPTIONAL = ("exam_id", "age_band")  # added after version 1: absent in older messages
+
+
 class WhereFields(TypedDict):
     site: str
     device: str
@@ -35,6 +39,7 @@ class WhereFields(TypedDict):
     auscultation_site: str
     kind: Literal["heart", "lung"]
     exam_id: uuid.UUID | None  # messages leave it out when None (version-1 bytes)
+    age_band: AgeBand | None  # the exam's; None (timed monitoring): adult ranges, left out
 
 
 class IdentityFields(WhereFields):
@@ -57,6 +62,11 @@ class RecordingContext:
     auscultation_site: str
     kind: Literal["heart", "lung"]
     exam_id: uuid.UUID | None = None  # the exam this recording is for; None: timed monitoring
+    age_band: AgeBand | None = None  # picks the analysis's rate ranges; None: adult
+
+    def __post_init__(self) -> None:
+        if self.age_band is not None and self.age_band not in AGE_BANDS:
+            raise ValueError(f"age band {self.age_band!r}: one of {', '.join(AGE_BANDS)}")
 
     def fields(self) -> IdentityFields:
         return IdentityFields(agent=self.agent, **self.where())
@@ -70,12 +80,13 @@ class RecordingContext:
             auscultation_site=self.auscultation_site,
             kind=self.kind,
             exam_id=self.exam_id,
+            age_band=self.age_band,
         )
 
     @classmethod
     def from_fields(cls, data: Mapping[str, object]) -> RecordingContext:
         """Back from `fields()` (a journal header): ValueError naming what is wrong."""
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "exam_id"]
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in _OPTIONAL]
         values = {name: data.get(name) for name in names}
         wrong = sorted(k for k, v in values.items() if not isinstance(v, str) or not v)
         if wrong:
@@ -84,7 +95,9 @@ class RecordingContext:
         if kind not in ("heart", "lung"):
             raise ValueError(f"kind {kind!r}")
         exam = data.get("exam_id")  # absent in journals of timed monitoring (and older ones)
-        return cls(**values, exam_id=uuid.UUID(str(exam)) if exam else None)  # type: ignore[arg-type]
+        band = data.get("age_band")  # absent in journals written before exams had bands
+        return cls(**values, exam_id=uuid.UUID(str(exam)) if exam else None,  # type: ignore[arg-type]
+                   age_band=band or None)  # type: ignore[arg-type]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -13,123 +13,43 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from aiohttp import web
 
-from edge_agent.errors import AgentError
-from edge_agent.storage.outbox import OutboundMessage
-from edge_agent.transport.mqtt import MqttSettings
-from stetho_doctor.client import DoctorToolError, publish_once
-from stetho_hub.console import pages
+from stetho_hub.console import exam_routes, pages
 from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
 from stetho_hub.console.picture import PlotUnavailableError
 from stetho_hub.console.picture import render as render_picture
-from stetho_hub.console.sessions import Session, SessionBook, Throttle, csrf_ok
+from stetho_hub.console.sessions import csrf_ok
+from stetho_hub.console.shell import (
+    KEY,
+    SESSION,
+    SSE_POLL_S,
+    Console,
+    ConsoleSettings,
+    broker_of,
+    form_to_send,
+    page_response,
+    security_headers,
+    send,
+    signed_in,
+    user_of,
+)  # fmt: skip
 from stetho_hub.fhir.queue import FhirQueue, QueueStatus
-from stetho_hub.storage import AudioStore, Database, DatabaseTarget, open_database, views
+from stetho_hub.storage import Database, open_database, views
 from stetho_hub.storage.users import check_sign_in
 
+__all__ = ["ConsoleSettings", "make_app", "serve_console"]
 log = logging.getLogger(__name__)
-COOKIE = "stetho_hub_session"
-SSE_POLL_S = 1.0
-_T = TypeVar("_T")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; media-src 'self'; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-
-
-@dataclass(frozen=True)
-class ConsoleSettings:
-    database: DatabaseTarget
-    audio_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 8080
-    session_hours: float = 8.0
-    secure_cookies: bool = False  # True behind TLS: the cookie never travels in clear
-    publish: MqttSettings | None = None  # the broker the doctors' decisions go back through
-    fhir_queue: Path | None = None  # the FHIR export's queue, when the hub sends to one
-
-
-class Console:
-    def __init__(self, settings: ConsoleSettings, db: Database) -> None:
-        self.settings = settings
-        self.db = db
-        self.audio = AudioStore(settings.audio_dir)
-        self.sessions = SessionBook(settings.session_hours * 3600)
-        self.throttle = Throttle()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-db")
-
-    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
-        self.db.close()
-
-    def session(self, request: web.Request) -> Session | None:
-        return self.sessions.get(request.cookies.get(COOKIE), time.time())
-
-    def set_cookie(self, response: web.StreamResponse, session: Session) -> None:
-        response.set_cookie(
-            COOKIE, session.token, httponly=True, samesite="Strict",
-            secure=self.settings.secure_cookies, path="/",
-        )  # fmt: skip
-
-    async def audit(
-        self, request: web.Request, user: str, action: str, site: str | None, target: str | None
-    ) -> None:
-        client = request.remote or ""
-        await self.run(views.audit, self.db, user, action, site, target, client)
-
-
-KEY: web.AppKey[Console] = web.AppKey("console", Console)
-SESSION: web.RequestKey[Session] = web.RequestKey("session", Session)
-
-
-def _user(session: Session) -> str:
-    return session.username or ""  # `signed_in` has checked it is set
-
-
-def _html(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, content_type="text/html", status=status)
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-def signed_in(handler: Handler) -> Handler:
-    """The page needs a signed-in user; otherwise go to the sign-in page."""
-
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        session = request.app[KEY].session(request)
-        if session is None or session.username is None:
-            raise web.HTTPSeeOther("/signin")
-        request[SESSION] = session
-        return await handler(request)
-
-    return wrapper
 
 
 async def signin_form(request: web.Request) -> web.StreamResponse:
     console = request.app[KEY]
     session = console.session(request) or console.sessions.new(time.time())
-    response = _html(pages.signin(session.csrf))
+    response = page_response(pages.signin(session.csrf))
     console.set_cookie(response, session)
     return response
 
@@ -145,12 +65,12 @@ async def signin(request: web.Request) -> web.StreamResponse:
     now = time.time()
     wait = console.throttle.retry_after(username, now)
     if wait > 0:
-        return _html(pages.signin(old.csrf, f"Too many attempts: wait {wait:.0f} s."), 429)
+        return page_response(pages.signin(old.csrf, f"Too many attempts: wait {wait:.0f} s."), 429)
     found = await console.run(check_sign_in, console.db, username, password)
     if found is None:
         console.throttle.failed(username, now)
         await console.audit(request, username[:80], "signin_failed", None, None)
-        return _html(pages.signin(old.csrf, "Wrong user or password."), 401)
+        return page_response(pages.signin(old.csrf, "Wrong user or password."), 401)
     role, sites = found
     console.throttle.succeeded(username)
     console.sessions.end(old.token)
@@ -168,7 +88,7 @@ async def signout(request: web.Request) -> web.StreamResponse:
     if not csrf_ok(session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
     console.sessions.end(session.token)
-    await console.audit(request, _user(session), "signout", None, None)
+    await console.audit(request, user_of(session), "signout", None, None)
     raise web.HTTPSeeOther("/signin")
 
 
@@ -176,8 +96,8 @@ async def signout(request: web.Request) -> web.StreamResponse:
 async def inbox(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     rows = await console.run(views.inbox, console.db, session.sites)
-    await console.audit(request, _user(session), "view_inbox", None, None)
-    return _html(pages.inbox(rows, _user(session), session.csrf))
+    await console.audit(request, user_of(session), "view_inbox", None, None)
+    return page_response(pages.inbox(rows, user_of(session), session.csrf))
 
 
 async def _visible(request: web.Request) -> views.RecordingView:
@@ -197,21 +117,17 @@ async def recording(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     view = await _visible(request)
     earlier = await console.run(views.same_resident, console.db, view)
-    await console.audit(request, _user(session), "view_recording", view.site, view.recording_id)
+    await console.audit(request, user_of(session), "view_recording", view.site, view.recording_id)
     sent = "decided" if request.query.get("decided") == "1" else None
     sent = "requested" if request.query.get("requested") == "1" else sent
-    return _html(pages.recording(view, earlier, _user(session), session.csrf, sent))
+    return page_response(pages.recording(view, earlier, user_of(session), session.csrf, sent))
 
 
 async def _to_send(request: web.Request) -> tuple[Any, views.RecordingView]:
     """A form that sends to the care home: its CSRF token, the recording, a broker to use."""
-    console, session = request.app[KEY], request[SESSION]
-    form = await request.post()
-    if not csrf_ok(session, str(form.get("csrf", ""))):
-        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+    form = await form_to_send(request)
     view = await _visible(request)
-    if console.settings.publish is None:
-        raise web.HTTPServiceUnavailable(text="This console has no broker to reach care homes.")
+    broker_of(request.app[KEY])
     return form, view
 
 
@@ -224,13 +140,13 @@ async def decide(request: web.Request) -> web.StreamResponse:
     exam_id = view.metadata.get("exam_id")
     try:
         outgoing = decision_messages(
-            view.site, str(exam_id) if exam_id else None, alerts, _user(session),
+            view.site, str(exam_id) if exam_id else None, alerts, user_of(session),
             str(form.get("disposition", "")), str(form.get("note", "")),
         )  # fmt: skip
     except DecisionError as exc:
         raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
-    await _publish(console, view, outgoing)
-    await console.audit(request, _user(session), "decide", view.site, view.recording_id)
+    await send(console, view.recording_id, outgoing)
+    await console.audit(request, user_of(session), "decide", view.site, view.recording_id)
     raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?decided=1")
 
 
@@ -244,23 +160,15 @@ async def request_recording(request: web.Request) -> web.StreamResponse:
         message = recording_request(
             view.site, str(m.get("agent")), str(m.get("resident")),
             str(form.get("auscultation_site", "")), str(form.get("duration", "")),
-            _user(session),
+            user_of(session),
         )  # fmt: skip
     except DecisionError as exc:
         raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
-    await _publish(console, view, [message])
-    await console.audit(request, _user(session), "request_recording", view.site, view.recording_id)
+    await send(console, view.recording_id, [message])
+    await console.audit(
+        request, user_of(session), "request_recording", view.site, view.recording_id
+    )
     raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?requested=1")
-
-
-async def _publish(console: Console, view: views.RecordingView, out: list[OutboundMessage]) -> None:
-    assert console.settings.publish is not None  # checked by the handlers
-    try:
-        for message in out:
-            await publish_once(console.settings.publish, message)
-    except (AgentError, DoctorToolError) as exc:
-        log.warning("event=console_send_failed recording=%s error=%r", view.recording_id, str(exc))
-        raise web.HTTPServiceUnavailable(text="The broker did not take it: retry.") from exc
 
 
 @signed_in
@@ -269,8 +177,8 @@ async def homes(request: web.Request) -> web.StreamResponse:
     rows = await console.run(views.homes, console.db, session.sites)
     queue = console.settings.fhir_queue
     fhir = await console.run(_fhir_status, queue) if queue is not None else None
-    await console.audit(request, _user(session), "view_homes", None, None)
-    return _html(pages.homes(rows, _user(session), session.csrf, fhir))
+    await console.audit(request, user_of(session), "view_homes", None, None)
+    return page_response(pages.homes(rows, user_of(session), session.csrf, fhir))
 
 
 def _fhir_status(path: Path) -> QueueStatus:
@@ -288,7 +196,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
     if view.audio_sha256 is None:
         raise web.HTTPNotFound(text="The audio has not arrived yet.")
     data = await console.run(console.audio.read, view.audio_sha256)
-    await console.audit(request, _user(session), "listen", view.site, view.recording_id)
+    await console.audit(request, user_of(session), "listen", view.site, view.recording_id)
     return web.Response(body=data, content_type="audio/flac")
 
 
@@ -305,7 +213,7 @@ async def picture(request: web.Request) -> web.StreamResponse:
         raise web.HTTPServiceUnavailable(text=str(exc)) from exc
     if png is None:
         raise web.HTTPNotFound(text="This recording has no analysis to draw.")
-    await console.audit(request, _user(session), "view_picture", view.site, view.recording_id)
+    await console.audit(request, user_of(session), "view_picture", view.site, view.recording_id)
     return web.Response(body=png, content_type="image/png")
 
 
@@ -315,7 +223,7 @@ async def audit_export(request: web.Request) -> web.StreamResponse:
     if session.role != "admin":
         raise web.HTTPForbidden(text="Administrators only.")
     rows = await console.run(views.audit_entries, console.db)
-    await console.audit(request, _user(session), "export_audit", None, None)
+    await console.audit(request, user_of(session), "export_audit", None, None)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["at", "user", "action", "care_home", "target", "client"])
@@ -370,6 +278,7 @@ def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
     app.router.add_get("/audit.csv", audit_export)
     app.router.add_get("/static/console.css", static_css)
     app.router.add_get("/static/console.js", static_js)
+    exam_routes.add_routes(app)
 
     async def close(_app: web.Application) -> None:
         console.close()

@@ -18,32 +18,55 @@ td,th{padding:.4rem .6rem;border-bottom:1px solid #dde;text-align:left;vertical-
 .urgent{color:#b00020;font-weight:700} .review{color:#8a5a00;font-weight:700}
 .card{background:#fff;padding:1rem;margin-bottom:1rem;border:1px solid #dde}
 .error{color:#b00020} button{padding:.4rem .9rem}
+header a{color:#fff} .picture{max-width:100%;height:auto} audio{width:100%}
+.exam{display:grid;grid-template-columns:minmax(0,2fr) minmax(16rem,1fr);gap:1rem}
+@media (max-width:900px){.exam{grid-template-columns:minmax(0,1fr)}}
+.controls{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
+svg .axis{font-size:11px;fill:#555} svg .grid{stroke:#ccc} svg .flag{font-size:12px}
+svg .flag.urgent{fill:#b00020;font-weight:700} svg .flag.review{fill:#8a5a00}
 """
 
 
-def _page(title: str, body: str, user: str | None = None, csrf: str = "") -> str:
+# The header's words; the exam view and live page come in French too (see words.py).
+NAV = {
+    "en": ("Inbox", "Care homes", "Sign out"),
+    "fr": ("Alertes", "Établissements", "Se déconnecter"),
+}
+
+
+def layout(
+    title: str,
+    body: str,
+    user: str | None = None,
+    csrf: str = "",
+    lang: str = "en",
+    scripts: tuple[str, ...] = (),
+) -> str:
+    nav = NAV.get(lang, NAV["en"])
     signout = ""
     if user:
         signout = (
             f'<span>{escape(user)}</span><form method="post" action="/signout">'
             f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
-            '<button type="submit">Sign out</button></form>'
+            f'<button type="submit">{nav[2]}</button></form>'
         )
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f"<title>{escape(title)} · stetho hub</title>"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<link rel="stylesheet" href="/static/console.css"></head><body>'
-        f'<header><strong>stetho hub</strong><a href="/" style="color:#fff">Inbox</a>'
-        '<a href="/homes" style="color:#fff">Care homes</a>'
+        f'<header><strong>stetho hub</strong><a href="/">{nav[0]}</a>'
+        f'<a href="/homes">{nav[1]}</a>'
         f"{signout}</header><main>{body}</main>"
-        '<script src="/static/console.js"></script></body></html>'
+        '<script src="/static/console.js"></script>'
+        + "".join(f'<script src="/static/{escape(s)}"></script>' for s in scripts)
+        + "</body></html>"
     )
 
 
 def signin(csrf: str, error: str = "") -> str:
     message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
-    return _page(
+    return layout(
         "Sign in",
         f'<div class="card"><h1>Sign in</h1>{message}<form method="post" action="/signin">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
@@ -54,6 +77,12 @@ def signin(csrf: str, error: str = "") -> str:
     )
 
 
+def _exam_link(exam_id: object) -> str:
+    if not exam_id:
+        return ""
+    return f' · <a class="exam-link" href="/exams/{escape(str(exam_id))}">exam</a>'
+
+
 def inbox(rows: list[InboxRow], user: str, csrf: str) -> str:
     lines = "".join(
         f'<tr><td class="{escape(r.level)}">{escape(r.level)}</td><td>{escape(r.site)}</td>'
@@ -61,11 +90,12 @@ def inbox(rows: list[InboxRow], user: str, csrf: str) -> str:
         f"<td>{escape(r.resident)}</td><td>{escape(r.auscultation_site)}</td>"
         f"<td>{'<br>'.join(escape(x) for x in r.reasons)}</td>"
         f'<td><a class="open" href="/recordings/{escape(r.recording_id)}">open</a>'
-        f"{'' if r.archived else ' (audio pending)'}</td></tr>"
+        f"{'' if r.archived else ' (audio pending)'}"
+        f"{_exam_link(r.exam_id)}</td></tr>"
         for r in rows
     )
     empty = "" if rows else '<p id="empty">No alerts for your care homes.</p>'
-    return _page(
+    return layout(
         "Inbox",
         "<h1>Alerts</h1><p>Most urgent first, then newest; updated live.</p>"
         '<table id="inbox" data-live="1"><thead><tr><th>Level</th><th>Care home</th>'
@@ -120,7 +150,9 @@ def _earlier(rows: list[EarlierRow]) -> str:
     return f'<ul id="earlier">{items}</ul>'
 
 
-def _decision_form(view: RecordingView, csrf: str, sent_now: str | None) -> str:
+def decision_form(action: str, here: str, csrf: str, sent_now: str | None) -> str:
+    """The decision and the recording request, posted under `action` (a recording or an exam);
+    `here` is the auscultation site the request proposes."""
     options = "".join(
         f'<option value="{escape(value)}">{escape(label)}</option>'
         for value, label in LABELS.items()
@@ -129,21 +161,20 @@ def _decision_form(view: RecordingView, csrf: str, sent_now: str | None) -> str:
         "decided": '<p id="decided" class="ok">Decision sent to the care home.</p>',
         "requested": '<p id="requested" class="ok">Recording requested from the care home.</p>',
     }.get(sent_now or "", "")
-    here = str(view.metadata.get("auscultation_site"))
     sites = "".join(
         f'<option value="{escape(s)}"{" selected" if s == here else ""}>{escape(s)}</option>'
         for s in SITES
     )
     return (
         f'<div class="card"><h2>Decision</h2>{sent}'
-        f'<form method="post" action="/recordings/{escape(view.recording_id)}/decision">'
+        f'<form method="post" action="{escape(action)}/decision">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         f'<p><label>Decision <select name="disposition" id="disposition" required>'
         f'<option value="">choose</option>{options}</select></label></p>'
         '<p><label>Note for the nurse (no names) <textarea name="note" id="note" maxlength="1000"'
         ' rows="3"></textarea></label></p>'
         '<button type="submit" id="send-decision">Send to the care home</button></form>'
-        f'<form method="post" action="/recordings/{escape(view.recording_id)}/request">'
+        f'<form method="post" action="{escape(action)}/request">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         f'<p><label>Ask for a new recording at <select name="auscultation_site" id="request-site">'
         f'{sites}</select></label> <label>lasting (s) <input name="duration" id="request-duration"'
@@ -170,21 +201,24 @@ def recording(
     head = (
         f"<h1>{escape(str(m.get('auscultation_site')))} · {escape(str(m.get('kind')))}</h1>"
         f"<p>Care home {escape(view.site)}, resident {escape(str(m.get('resident')))}, "
-        f"recorded {escape(str(m.get('started_at')))}{', partial' if m.get('partial') else ''}</p>"
+        f"recorded {escape(str(m.get('started_at')))}{', partial' if m.get('partial') else ''}"
+        f"{_exam_link(m.get('exam_id'))}</p>"
     )
     findings = _findings(m.get("analysis"), m.get("analysis_error"))
     if view.audio_sha256 and m.get("analysis") is not None:
         findings += (
             f'<img id="picture" alt="waveform with the sounds found, spectrogram, reasons"'
-            f' style="max-width:100%" src="/recordings/{escape(view.recording_id)}/picture.png">'
+            f' class="picture" src="/recordings/{escape(view.recording_id)}/picture.png">'
         )
-    return _page(
+    return layout(
         "Recording",
         f'<div class="card">{head}{audio}<p id="duration" data-seconds="{seconds:.3f}">'
         f"Length {seconds:.1f} s</p></div>"
         f'<div class="card"><h2>Findings</h2>{findings}'
         "<p><em>Decision support, not a diagnosis.</em></p></div>"
-        + _decision_form(view, csrf, sent_now)
+        + decision_form(
+            f"/recordings/{view.recording_id}", str(m.get("auscultation_site")), csrf, sent_now
+        )
         + f'<div class="card"><h2>Same resident, other recordings</h2>{_earlier(earlier)}</div>',
         user,
         csrf,
@@ -227,11 +261,11 @@ def homes(rows: list[HomeRow], user: str, csrf: str, fhir: QueueStatus | None = 
         for h in rows
     )
     body = f"<h1>Care homes</h1>{_fhir(fhir)}{cards or '<p>None yet.</p>'}"
-    return _page("Care homes", body, user, csrf)
+    return layout("Care homes", body, user, csrf)
 
 
 def not_found(user: str | None, csrf: str) -> str:
-    return _page("Not found", "<h1>Not found</h1><p>No such page, or not yours to see.</p>",
+    return layout("Not found", "<h1>Not found</h1><p>No such page, or not yours to see.</p>",
                  user, csrf)  # fmt: skip
 
 

@@ -97,7 +97,7 @@ def finding(
     identity = _ids.derived("Observation", rec.recording_id, f"finding/{found.kind.value}")
     obs = _base(rec, identity, refs, status)
     obs["category"] = [codes.concept(codes.OBSERVATION_CATEGORY, "exam", "Exam")]
-    obs["code"] = codes.concept(codes.SNOMED, *codes.FINDINGS[found.kind])
+    obs["code"] = codes.finding_code(found.kind)
     obs["valueBoolean"] = found.present
     obs["interpretation"] = [
         codes.concept(codes.INTERPRETATION, "POS", "Positive")

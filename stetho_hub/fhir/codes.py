@@ -52,12 +52,18 @@ FINDINGS: dict[FindingKind, tuple[str, str]] = {
     FindingKind.CRACKLES: ("48409008", "Respiratory crackles"),
 }
 
+# Findings with no code found in published FHIR material: sent as text, never a guessed code.
+UNCODED_FINDINGS: dict[FindingKind, str] = {
+    FindingKind.OPENING_SNAP: "Possible opening snap (second sound 40-120 ms after S2)",
+}
+
 # What each finding's measured value is, and its UCUM unit ("1" is dimensionless).
 FINDING_MEASURES: dict[FindingKind, tuple[str, str, str]] = {
     FindingKind.MURMUR: ("energy ratio of the murmur phase to the other phase", "1", "1"),
     FindingKind.IRREGULAR: ("normalised RMSSD of beat-to-beat intervals", "1", "1"),
     FindingKind.WHEEZE: ("longest musical sound", "s", "s"),
     FindingKind.CRACKLES: ("number of crackles", "{count}", "{count}"),
+    FindingKind.OPENING_SNAP: ("share of beats with a sound after S2", "1", "1"),
 }
 
 # Triage rate flags -> v3 ObservationInterpretation (H, L, HH, LL).
@@ -75,6 +81,13 @@ def coding(system: str, code: str, display: str) -> dict[str, Any]:
 
 def concept(system: str, code: str, display: str) -> dict[str, Any]:
     return {"coding": [coding(system, code, display)], "text": display}
+
+
+def finding_code(kind: FindingKind) -> dict[str, Any]:
+    """The finding's SNOMED CT concept, or its name as text when we have no code."""
+    if kind in UNCODED_FINDINGS:
+        return {"text": UNCODED_FINDINGS[kind]}
+    return concept(SNOMED, *FINDINGS[kind])
 
 
 def body_site(site: str) -> dict[str, Any]:

@@ -48,6 +48,8 @@ def measurements(analysis: messages.Analysis) -> Measurements:
             _finding(FindingKind.MURMUR, heart.murmur_suspected, flags),
             _finding(FindingKind.IRREGULAR, heart.irregular, flags),
         ]
+        if FindingKind.OPENING_SNAP.value in flags:  # the wire says only when one is heard
+            found.append(_finding(FindingKind.OPENING_SNAP, True, flags))
     if lung is not None:
         found += [
             _finding(FindingKind.WHEEZE, lung.wheeze, flags),

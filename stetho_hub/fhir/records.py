@@ -28,6 +28,7 @@ class FindingKind(Enum):
     IRREGULAR = "heart_irregular"
     WHEEZE = "lung_wheeze"
     CRACKLES = "lung_crackles"
+    OPENING_SNAP = "heart_opening_snap"
 
 
 def _require_slug(name: str, value: str) -> None:

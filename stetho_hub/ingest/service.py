@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from edge_agent.errors import ConnectError, PublishError
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
-from stetho_common import MAX_DELAY_S, next_delay
+from stetho_common import persistent_delay
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError, StorageUnavailableError
 from stetho_hub.ingest.receipts import receipt_message
@@ -73,7 +73,7 @@ class IngestService:
                     await connection.connect()
                 except ConnectError as exc:
                     # The hub never gives up on the broker: it keeps nothing the broker doesn't.
-                    delay = next_delay(attempt, exc) or MAX_DELAY_S
+                    delay = persistent_delay(attempt, exc)
                     log.warning(
                         "event=broker_unreachable error=%r retry_in_s=%.1f", str(exc), delay
                     )
@@ -154,7 +154,7 @@ class IngestService:
                 stored = await self._storage(self.archive.store_batch, items)
                 return list(stored)
             except StorageUnavailableError as exc:
-                delay = next_delay(attempt, exc) or MAX_DELAY_S
+                delay = persistent_delay(attempt, exc)
                 log.error("event=storage_unavailable error=%r retry_in_s=%.1f", str(exc), delay)
                 attempt += 1
                 await asyncio.sleep(delay)

@@ -27,6 +27,7 @@ class InboxRow:
     auscultation_site: str
     reasons: tuple[str, ...]
     archived: bool
+    exam_id: str | None = None  # the exam the recording belongs to, if any
 
 
 def _site_filter(sites: tuple[str, ...] | None, column: str) -> tuple[str, list[Any]]:
@@ -43,19 +44,20 @@ def inbox(db: Database, sites: tuple[str, ...] | None, limit: int = 200) -> list
     with db.transaction() as tx:
         rows = tx.all(
             "SELECT a.alert_id, a.recording_id, a.site, a.level, a.recorded_at, a.payload,"  # noqa: S608 - placeholders only
-            " (SELECT COUNT(*) FROM archived r WHERE r.recording_id = a.recording_id)"
+            " (SELECT COUNT(*) FROM archived r WHERE r.recording_id = a.recording_id),"
+            " (SELECT r.exam_id FROM recordings r WHERE r.recording_id = a.recording_id)"
             f" FROM alerts a WHERE {where}"
             f" ORDER BY {LEVEL_ORDER}, a.recorded_at DESC LIMIT ?",
             [*params, limit],
         )
     out = []
-    for alert_id, rid, site, level, recorded_at, payload, archived in rows:
+    for alert_id, rid, site, level, recorded_at, payload, archived, exam_id in rows:
         doc = json.loads(payload)
         reasons = tuple(str(f.get("reason", "")) for f in doc.get("flags", []))
         out.append(InboxRow(
             str(alert_id), str(rid), str(site), str(level), str(recorded_at),
             str(doc.get("resident", "")), str(doc.get("auscultation_site", "")), reasons,
-            bool(archived),
+            bool(archived), str(exam_id) if exam_id else None,
         ))  # fmt: skip
     return out
 

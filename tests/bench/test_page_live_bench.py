@@ -1,4 +1,4 @@
-"""Short form of bench.page_live_bench: the page's live trace keeps up with the doctor's stream."""
+"""Short form of bench.page_live_bench: the page's trace in real Chromium, timed absolutely."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import pytest
 
 from bench import page_live_bench
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.browser]
 
 
-def test_the_page_adds_no_delay_to_the_live_stream() -> None:
-    result = page_live_bench.run(seconds=3.0)
-    assert result["page_sse"]["updates_per_s"] >= 5
-    # Generous for a shared two-core machine; `make bench` prints the real figure (~0 ms).
-    assert result["page_minus_mqtt_p95_ms"] < 100
+def test_the_page_shows_a_sound_within_the_goal_of_its_capture() -> None:
+    result = page_live_bench.run(seconds=4.0)
+    if "skipped" in result:
+        pytest.skip(result["skipped"])
+    page = result["page_chromium"]
+    assert page["clicks"] >= 3 and page["updates_per_s"] >= 5
+    assert 0 < page["median_ms"] < 250  # the goal; `make bench` prints the figure (~80 ms)

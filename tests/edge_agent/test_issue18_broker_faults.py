@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.link_errors import TAKEN_OVER_ALARM
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher

@@ -10,7 +10,8 @@ import pytest
 
 from edge_agent.config import parse_endpoint
 from edge_agent.runtime.local_broker import LocalBroker
-from edge_agent.storage.outbox import OutboundMessage, Outbox, OutboxStore
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher

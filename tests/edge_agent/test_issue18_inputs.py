@@ -26,7 +26,8 @@ from edge_agent.runtime.commands import (
 )
 from edge_agent.runtime.state import AgentState
 from edge_agent.runtime.status import snapshot
-from edge_agent.storage.outbox import Outbox, OutboxStats, OutboxStore
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboxStats, OutboxStore
 from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
 from edge_agent.transport.publisher import Publisher
 from edge_agent.wire import topics

@@ -374,7 +374,7 @@ def test_link_lost_mid_recording_keeps_it_as_partial_and_clears_its_journal(
         },
         "test",
     )
-    monkeypatch.setattr(device_pipeline, "open_source", lambda device: FailingSource())
+    monkeypatch.setattr(device_pipeline, "open_source", lambda device, radio=None: FailingSource())
     agent = Agent(cfg)
 
     async def scenario() -> None:

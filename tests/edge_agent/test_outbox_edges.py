@@ -19,10 +19,10 @@ import pytest
 
 from edge_agent.errors import OutboxError, OutboxFullError
 from edge_agent.storage import outbox as outbox_module
+from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.outbox import (
     Admission,
     OutboundMessage,
-    Outbox,
     OutboxStats,
     OutboxStore,
     StoredMessage,

@@ -14,7 +14,7 @@ from firmware_bridge.errors import (
     MalformedFrameError,
     PairingRejectedError,
 )
-from stetho_common import MAX_DELAY_S, Response, next_delay, response_to
+from stetho_common import MAX_DELAY_S, Response, next_delay, persistent_delay, response_to
 
 
 def test_delay_grows_exponentially_with_jitter_and_is_capped() -> None:
@@ -73,3 +73,10 @@ def test_every_error_says_what_the_caller_does_next(error: Exception, response: 
 def test_negative_attempt_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="attempt"):
         next_delay(-1, LinkLostError("x"))
+
+
+def test_a_loop_that_never_gives_up_waits_the_longest_on_a_fatal_error() -> None:
+    assert persistent_delay(0, ConfigError("x.toml", ["bad"])) == MAX_DELAY_S
+    assert persistent_delay(0, ConfigError("x.toml", ["bad"]), cap_s=5.0) == 5.0
+    same = persistent_delay(3, ConnectError("down"), rng=random.Random(7))
+    assert same == next_delay(3, ConnectError("down"), rng=random.Random(7))

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -24,12 +25,20 @@ from tests.stetho_hub.factory import WireRecording, make_recording
 PASSWORD = "correct horse battery"
 
 
+# Exams of res-1 at home-a (the newest, a week earlier) and one at home-b.
+EXAM_A, EXAM_A_BEFORE, EXAM_B = (str(uuid.UUID(int=n, version=4)) for n in (101, 102, 103))
+HEART_4 = ("aortic", "pulmonic", "tricuspid", "mitral")
+
+
 @dataclass(frozen=True)
 class Archived:
     url: str
     target: DatabaseTarget
     home_a: WireRecording
     home_b: WireRecording
+    exam_a: str = EXAM_A
+    exam_a_before: str = EXAM_A_BEFORE
+    exam_b: str = EXAM_B
 
 
 def _alert(rec: WireRecording) -> wire.AlertItem:
@@ -43,6 +52,45 @@ def _alert(rec: WireRecording) -> wire.AlertItem:
         audio_topic=rec.audio_topic, recording_topic=topics.recording(rec.site, rec.device),
     )  # fmt: skip
     return wire.AlertItem(alert, messages.to_json(alert))
+
+
+def _exam_site(name: str, recs: list[WireRecording]) -> messages.ExamSite:
+    counted = recs[-1].meta
+    level = counted.analysis.triage.level if counted.analysis else None
+    return messages.ExamSite(
+        auscultation_site=name, state="done", recording_ids=[r.meta.recording_id for r in recs],
+        counted_recording_id=counted.recording_id, level=level,
+    )  # fmt: skip
+
+
+def store_exam(
+    archive: Archive, exam_id: str, site: str, opened: datetime, rates: tuple[float, ...],
+    seed: int,
+) -> list[WireRecording]:  # fmt: skip
+    """A closed heart-4 exam of res-1: one 6 s recording a site at these heart rates; the
+    first site recorded twice (its first take not counted)."""
+    recs: list[tuple[str, list[WireRecording]]] = []
+    for i, (name, bpm) in enumerate(zip(HEART_4, rates, strict=False)):
+        takes = []
+        for take in range(2 if i == 0 else 1):
+            seed += 7  # seed % 7 == 1: resident res-1
+            takes.append(make_recording(
+                seed, site=site, seconds=6.0, analysed=True, auscultation_site=name,
+                exam_id=exam_id, start=opened + timedelta(minutes=2 * i + take), heart_bpm=bpm,
+            ))  # fmt: skip
+        recs.append((name, takes))
+    for _name, takes in recs:
+        for rec in takes:
+            archive.store(wire.RecordingMeta(rec.meta, rec.meta_json))
+            archive.store(wire.RecordingAudio(rec.recording_id, site, rec.device, rec.flac))
+    exam = messages.ExamMessage(
+        exam_id=uuid.UUID(exam_id), event="closed", state="done", site=site, agent="pi-a",
+        resident="res-1", staff="nurse-1", reason="short of breath", protocol="heart-4",
+        age_band="adult", sites=[_exam_site(n, t) for n, t in recs], opened_at=opened,
+        closed_at=opened + timedelta(minutes=10), at=opened + timedelta(minutes=10),
+    )  # fmt: skip
+    archive.store(wire.classify(topics.exams(site), messages.to_json(exam)))
+    return [rec for _n, takes in recs for rec in takes]
 
 
 def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, WireRecording]:
@@ -64,6 +112,11 @@ def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, Wi
     archive.store(wire.classify("stetho/v1/home-a/pi-a/status", status))
     earlier = make_recording(8, site="home-a")  # the same resident as home_a (seed % 7)
     archive.store(wire.RecordingMeta(earlier.meta, earlier.meta_json))
+    day = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    store_exam(archive, EXAM_A_BEFORE, "home-a", day - timedelta(days=7), (78, 80, 76, 79), 99)
+    exam_a = store_exam(archive, EXAM_A, "home-a", day, (134, 136, 133, 135), 197)
+    archive.store(_alert(exam_a[1]))  # the counted aortic take: the inbox links to its exam
+    store_exam(archive, EXAM_B, "home-b", day, (70,), 295)
     add_user(db, "dr-a", PASSWORD, "doctor", ("home-a",))
     add_user(db, "admin", PASSWORD, "admin")
     db.close()

@@ -12,6 +12,7 @@ import numpy as np
 from edge_agent.wire import messages, topics
 from firmware_bridge.flac import FLAC_CONTENT_TYPE, encode_flac, pcm_sha256
 from stetho_signal import analyze
+from stetho_sim.sounds import pcg
 
 SITE = "home-a"
 AGENT = "pi-a"
@@ -55,21 +56,28 @@ def make_recording(
     device: str = DEVICE,
     seconds: float = 0.5,
     analysed: bool = False,
+    auscultation_site: str = "mitral",
+    exam_id: str | None = None,
+    start: datetime | None = None,
+    heart_bpm: float | None = None,
 ) -> WireRecording:
     """0.5 s of noise by default (too short to analyse: `analysis` null, as the agent sends);
-    `analysed` runs the real analysis (needs seconds >= 1)."""
+    `analysed` runs the real analysis (needs seconds >= 1); `heart_bpm` records a heart."""
     rng = np.random.default_rng(seed)
     pcm = (rng.standard_normal(int(RATE * seconds)) * 3000).astype(np.int16)
+    if heart_bpm is not None:  # a phonocardiogram at that rate (S1, S2), as the simulator makes
+        pcm = (pcg(heart_bpm, seconds, RATE, seed=seed)[0] * 30000).clip(-32767, 32767)
+        pcm = pcm.astype(np.int16)
     rid = str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4))
     flac = encode_flac(pcm, RATE, {"COMMENT": f"recording_id={rid}"})
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=seed)
+    start = start or datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=seed)
     meta = messages.RecordingMessage(
         recording_id=uuid.UUID(rid),
         site=site,
         agent=AGENT,
         device=device,
         resident=f"res-{seed % 7}",
-        auscultation_site="mitral",
+        auscultation_site=auscultation_site,
         kind="heart",
         started_at=start,
         ended_at=start + timedelta(seconds=seconds),
@@ -85,6 +93,7 @@ def make_recording(
         ),
         analysis=_analysis(pcm) if analysed else None,
         analysis_error=None if analysed else "recording shorter than 1 s",
+        exam_id=uuid.UUID(exam_id) if exam_id else None,
     )
     return WireRecording(rid, meta, flac, site, device)
 

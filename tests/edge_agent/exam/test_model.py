@@ -10,8 +10,8 @@ from edge_agent.exam import (
     Exam,
     ExamState,
     ExamStateError,
-    NotImplementedExamError,
     SiteRecording,
+    UnknownAgeBandError,
     UnknownProtocolError,
     UnknownSiteError,
     resolve_protocol,
@@ -90,6 +90,7 @@ def test_site_outside_the_protocol_is_refused() -> None:
         _exam().begin_recording("trachea", 1.0)
 
 
-def test_child_band_is_refused_until_child_ranges_exist() -> None:
-    with pytest.raises(NotImplementedExamError, match="age-specific"):
+def test_a_vague_child_band_is_refused_a_childs_age_band_is_kept() -> None:
+    with pytest.raises(UnknownAgeBandError, match="child's age in years"):
         _exam(age_band="child")
+    assert _exam(age_band="2_to_5").age_band == "2_to_5"

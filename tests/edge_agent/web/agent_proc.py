@@ -20,13 +20,14 @@ from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 ROOT = Path(__file__).resolve().parents[3]
 SITE = "home-1"
 STAFF, PIN = "nurse-a", "246810"
+STAFF_2 = "nurse-b"  # a second nurse, same PIN
 RESIDENTS = [Resident("res-0042", "Room 12 · Mme D."), Resident("res-0043", "Room 14 · M. P.")]
 
 
 # 8 s per site at 4x speed (2 s of test time each): a poor-contact recording this long is
 # refused at every start offset of the simulated stream (0 of 52 one-second offsets of seed 3
 # pass; 4 s windows pass 7 of 56), so the re-record prompt is certain.
-def config_text(state: Path, broker_port: int, web_port: int) -> str:
+def config_text(state: Path, broker_port: int, web_port: int, extra: str = "") -> str:
     return f"""
 site = "{SITE}"
 agent_id = "pi"
@@ -48,23 +49,24 @@ kind = "simulated"
 scenario = "poor-contact"
 speed = 4.0
 seed = 3
-"""
+{extra}"""
 
 
 @contextmanager
-def running_agent(tmp: Path, broker_port: int) -> Iterator[str]:
+def running_agent(tmp: Path, broker_port: int, extra_config: str = "") -> Iterator[str]:
     """Start `stetho run` with the page; yield its base URL; stop it with SIGTERM."""
     state = tmp / "state"
     folder = exam_dir(state)
     accounts = Accounts(folder / ACCOUNTS_FILE)
     accounts.add(STAFF, "Marie", PIN)
+    accounts.add(STAFF_2, "Paul", PIN)
     accounts.close()
     store = ExamStore(folder / "exams.sqlite3")
     store.add_residents(RESIDENTS)
     store.close()
     web_port = free_port()
     cfg = tmp / "agent.toml"
-    cfg.write_text(config_text(state, broker_port, web_port))
+    cfg.write_text(config_text(state, broker_port, web_port, extra_config))
     log = (tmp / "agent.log").open("wb")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "stetho_cli", "run", "-c", str(cfg)],

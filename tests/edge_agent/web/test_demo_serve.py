@@ -1,5 +1,6 @@
-"""`stetho demo --serve` keeps the agent, the broker and the page running, prints the page's
-address and a demo sign-in, and stops cleanly on Ctrl-C."""
+"""`stetho demo --serve` keeps the agent, the broker and the hub running, prints the nurses'
+page and the doctor's console with their demo sign-ins, and stops cleanly on Ctrl-C or
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -66,6 +67,41 @@ def test_demo_serve_prints_the_page_and_a_sign_in_that_works() -> None:
         assert "steth-5" in steths and "steth-6" in steths
     finally:
         proc.send_signal(signal.SIGINT)
+        try:
+            rest, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, _ = proc.communicate()
+    assert proc.returncode == 0, rest
+    assert "Traceback" not in rest
+
+
+def _start() -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "stetho_cli", "demo", "--serve"]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)  # fmt: skip
+
+
+def test_demo_serve_runs_the_doctors_console_too_and_stops_on_sigterm() -> None:
+    proc = _start()
+    try:
+        out = _lines_until(proc, r"Ctrl-C stops")
+        nurse, doctor = re.findall(r"(http://127\.0\.0\.1:\d+/)", out)
+        password = re.search(r"as doctor with password (\S+) ", out)
+        assert password and "as admin with password" in out
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        assert "csrf" in _first_page(opener, nurse + "login")
+        signin = _first_page(opener, doctor + "signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', signin)
+        assert csrf
+        form = urllib.parse.urlencode({"username": "doctor", "password": password.group(1),
+                                       "csrf": csrf.group(1)}).encode()  # fmt: skip
+        opener.open(doctor + "signin", data=form, timeout=10).read()
+        homes = opener.open(doctor + "homes", timeout=10).read().decode()
+        assert "demo-care-home" in homes
+    finally:
+        proc.send_signal(signal.SIGTERM)
         try:
             rest, _ = proc.communicate(timeout=20)
         except subprocess.TimeoutExpired:

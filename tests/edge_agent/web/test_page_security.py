@@ -16,6 +16,7 @@ from edge_agent.exam import ExamStore, Resident
 from edge_agent.exam.service import ExamService
 from edge_agent.web import WebContext, build_app
 from edge_agent.web.accounts import Accounts
+from edge_agent.web.context import CTX
 from edge_agent.web.render import templates
 from edge_agent.web.sessions import SessionBook
 
@@ -143,5 +144,25 @@ def test_french_from_the_browser_and_the_switch(tmp_path: Path) -> None:
         await client.get("/lang/en")
         en = await client.get("/login", headers={"Accept-Language": "fr-FR"})
         assert "Sign in" in await en.text()
+
+    run(tmp_path, scenario)
+
+
+def test_pairing_with_the_radio_off_is_a_readable_refusal(tmp_path: Path) -> None:
+    from firmware_bridge.errors import AdapterUnavailableError
+
+    async def no_adapter() -> list[object]:
+        raise AdapterUnavailableError("powered-off", "the Bluetooth adapter is powered off")
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        ctx.scan = no_adapter  # type: ignore[assignment]
+        ctx.pair = no_adapter  # type: ignore[assignment]  # never reached: the address is bad
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/stethoscopes")
+        page = await client.post("/stethoscopes/scan", data={"csrf": token})
+        assert page.status == 409 and "powered off" in await page.text()
+        bad = await client.post("/stethoscopes/pair", data={"csrf": token, "address": "x"})
+        assert bad.status == 409 and "not a Bluetooth address" in await bad.text()
 
     run(tmp_path, scenario)

@@ -96,3 +96,19 @@ def test_load_saved_refuses_an_oversized_file(tmp_path: Path) -> None:
     big.write_bytes(b" " * 1_000_001)
     with pytest.raises(InvalidInputError, match="larger"):
         load_saved(big)
+
+
+def test_an_opening_snap_goes_as_a_text_finding_never_a_guessed_code(tmp_path: Path) -> None:
+    path, _ = _save(tmp_path, "normal", "mitral", 12.0)
+    saved = messages.RecordingMessage.model_validate_json(path.read_bytes())
+    assert saved.analysis is not None
+    reason = "A second sound 80 ms after S2 in 90% of beats (at least 75%): possible opening snap."
+    saved.analysis.triage.flags.append(messages.Flag(
+        code="heart_opening_snap", reason=reason, value=0.9, threshold=0.75
+    ))  # fmt: skip
+    path.write_bytes(messages.to_json(saved))
+    data = json.loads(bundle_json(build_bundle(load_saved(path))))
+    (snap,) = [o for o in resources(data, "Observation") if "coding" not in o["code"]]
+    assert "opening snap" in snap["code"]["text"] and snap["valueBoolean"] is True
+    assert snap["component"][0]["valueQuantity"]["value"] == 0.9
+    assert snap["note"][0]["text"] == reason

@@ -1,0 +1,80 @@
+"""The agent's Bluetooth, and pairing through it: one code path for `stetho pair` and the page.
+
+`Radio()` is BlueZ. `Radio.simulated(...)` puts simulated stethoscopes in range: the same bleak
+calls then reach them through the simulator's backends, which answer with the profile's exact
+GATT bytes (the hardware boundary, faked; everything above it is the real code).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.scanner import BaseBleakScanner
+
+from edge_agent.config import RadioConfig
+from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice, device_id_for
+from firmware_bridge import pairing
+from firmware_bridge.sources import (
+    PeripheralConfig,
+    SimulatedAir,
+    SimulatedStethoscope,
+    simulated_backends,
+)
+
+__all__ = ["SCAN_S", "Radio", "pair_and_register", "radio_for", "scan"]
+
+SCAN_S = 5.0  # long enough to hear a stethoscope advertising every second or so
+
+
+@dataclass(frozen=True)
+class Radio:
+    """bleak backend overrides; both None: the platform's (BlueZ on Linux)."""
+
+    client_backend: type[BaseBleakClient] | None = None
+    scanner_backend: type[BaseBleakScanner] | None = None
+
+    @classmethod
+    def simulated(cls, *peripherals: SimulatedStethoscope) -> Radio:
+        client, scanner = simulated_backends(SimulatedAir(*peripherals))
+        return cls(client, scanner)
+
+
+def radio_for(config: RadioConfig) -> Radio:
+    """BlueZ, or the configured simulated stethoscopes (addresses 5E:7A:00:00:01:01 on)."""
+    if not config.simulated:
+        return Radio()
+    return Radio.simulated(*(
+        SimulatedStethoscope(scenario, seed=i, speed=config.speed, config=PeripheralConfig(
+            f"5E:7A:00:00:01:{i + 1:02X}", f"Stetho-Sim-{i + 1}", -55 - 4 * i))
+        for i, scenario in enumerate(config.simulated)
+    ))  # fmt: skip
+
+
+async def scan(radio: Radio, seconds: float | None = None) -> list[pairing.Advertised]:
+    """Stethoscopes advertising the profile, strongest first (BridgeError when the radio is
+    off); listens `seconds`, by default SCAN_S."""
+    return await pairing.scan(seconds or SCAN_S, scanner_backend=radio.scanner_backend)
+
+
+async def pair_and_register(
+    registry: DeviceRegistry,
+    address: str,
+    radio: Radio,
+    location: str = "",
+    show: Callable[[str], None] = print,
+) -> RegisteredDevice:
+    """Pair and bond `address`, read its identity, and add it to the registry (which the
+    running agent follows). Raises the BridgeError of pairing, or RegistryError."""
+    paired = await pairing.pair(address, show=show, client_backend=radio.client_backend)
+    now = time.time()
+    device = RegisteredDevice(
+        id=device_id_for(paired.name, paired.address), address=paired.address,
+        name=paired.name, location=location, bonded_at=now, last_seen=now,
+        battery_percent=paired.battery_percent,
+    )  # fmt: skip
+    await asyncio.to_thread(registry.upsert, device)
+    return device

@@ -1,0 +1,122 @@
+"""The broker and TLS options of every doctor command, defined once.
+
+Typer has no parameter groups, so :func:`broker_options` adds these options to a command's
+signature and hands the command one :class:`BrokerChoice` built from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from edge_agent.config import load_broker
+from edge_agent.transport.mqtt import MqttSettings
+from edge_agent.transport.settings import broker_from_url, broker_settings
+from edge_agent.transport.tls_errors import TlsFiles
+from stetho_doctor.client import DoctorToolError, default_doctor_config, doctor_config_path
+
+__all__ = ["BrokerChoice", "broker_options"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokerChoice:
+    """Where a doctor command connects: a broker URL with TLS flags, or an agent's config."""
+
+    config: Path | None = None
+    broker: str | None = None
+    tls: TlsFiles = dataclasses.field(default_factory=TlsFiles)
+    username: str | None = None
+    password_file: Path | None = None
+    client_id: str | None = None
+
+    def settings(self, subscriptions: tuple[str, ...] = ()) -> MqttSettings:
+        """Broker settings from --broker (and TLS flags) or from an agent's --config.
+
+        Both go through the agent's own builder: the same password precedence (environment,
+        password file, password) and the same checks of TLS and password files.
+        """
+        if self.config is not None and self.broker is not None:
+            raise DoctorToolError("give one of --broker URL or --config FILE, not both")
+        overrides = {"username": self.username, "password_file": self.password_file}
+        if self.broker is not None:
+            broker = broker_from_url(
+                self.broker,
+                ca_file=self.tls.ca_file,
+                cert_file=self.tls.cert_file,
+                key_file=self.tls.key_file,
+                **overrides,
+            )
+        else:
+            path = self.config or default_doctor_config()
+            if path is None:
+                raise DoctorToolError(
+                    "give --broker URL or --config FILE, or write the broker's [broker] "
+                    f"table to {doctor_config_path()}"
+                )
+            broker = load_broker(path)
+            set_here = {k: v for k, v in overrides.items() if v is not None}
+            if set_here:
+                broker = broker.checked(str(path), {**broker.model_dump(), **set_here})
+        return broker_settings(broker, self.client_id, subscriptions=subscriptions)
+
+
+def _option(name: str, kind: Any, *decls: str, help_text: str) -> inspect.Parameter:
+    annotation = Annotated[kind | None, typer.Option(*decls, help=help_text)]
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation
+    )
+
+
+_BROKER = (
+    _option("config", Path, "--config", "-c", help_text="Take the broker from this agent config."),
+    _option("broker", str, "--broker", help_text="mqtt://host:1883 or mqtts://host:8883"),
+    _option("ca_file", Path, "--ca-file", help_text="CA certificate (PEM) for TLS."),
+    _option("cert_file", Path, "--cert-file", help_text="Client certificate (PEM)."),
+    _option("key_file", Path, "--key-file", help_text="Client private key (PEM)."),
+    _option("username", str, "--username", help_text="MQTT username."),
+    _option("password_file", Path, "--password-file", help_text="File holding the MQTT password."),
+)
+_SESSION = _option(
+    "client_id",
+    str,
+    "--client-id",
+    help_text="Persistent session: alerts sent while away are kept.",
+)
+
+
+def _choice_from(options: dict[str, Any]) -> BrokerChoice:
+    tls = TlsFiles(options.pop("ca_file"), options.pop("cert_file"), options.pop("key_file"))
+    return BrokerChoice(tls=tls, **options)
+
+
+def broker_options(
+    *, session: bool = False
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the broker options; it takes them as one ``choice: BrokerChoice``.
+
+    Parameters
+    ----------
+    session : bool
+        Also offer ``--client-id`` (a persistent session, for commands that follow a topic).
+    """
+    added = (*_BROKER, _SESSION) if session else _BROKER
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(command, eval_str=True).parameters.values()
+
+        @functools.wraps(command)
+        def wrapped(*args: Any, **kwargs: Any) -> None:
+            options = {p.name: kwargs.pop(p.name) for p in added}
+            command(*args, choice=_choice_from(options), **kwargs)
+
+        kept = [p for p in own if p.name != "choice"]
+        wrapped.__signature__ = inspect.Signature([*kept, *added])  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate

@@ -1,0 +1,95 @@
+"""Faults at the bedside, in real Chromium against a real agent and broker.
+
+A stethoscope whose link drops mid-recording: the page says so and offers a re-record; what
+was heard is kept and sent with its gap marked. Two nurses, one stethoscope: the second is
+told who has it, and nothing of hers mixes into the first nurse's exam.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.wire import topics
+from tests.edge_agent.web.agent_proc import PIN, SITE, STAFF, STAFF_2, running_agent
+from tests.edge_agent.web.browser import chromium
+from tests.edge_agent.web.test_browser_walk import _click, _css, _mosquitto_sub, _shot, _wait
+
+pytestmark = [pytest.mark.broker, pytest.mark.browser]
+FLAKY = """
+[[devices]]
+id = "steth-3"
+kind = "simulated"
+speed = 4.0
+link = "flaky"
+"""
+
+
+def _open_exam(d: Any, base: str, staff: str, resident: str) -> str:
+    d.get(base + "/")
+    _css(d, "#staff")[0].send_keys(staff)
+    _css(d, "#secret")[0].send_keys(PIN)
+    _click(d, "#signin")
+    _click(d, f'[data-ref="{resident}"]')
+    _click(d, "#protocol-heart-4")
+    _click(d, "#start-exam")
+    exam = _wait(d, lambda d: _css(d, ".exam"), "exam screen")[0]
+    return str(exam.get_attribute("data-exam"))
+
+
+def _pick(d: Any, device: str) -> Any:
+    from selenium.webdriver.support.ui import Select
+
+    select = Select(_css(d, "#device")[0])
+    select.select_by_value(device)
+    return select.first_selected_option
+
+
+def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBroker) -> None:
+    sub_out = tmp_path / "sub.txt"
+    with sub_out.open("wb") as out:
+        sub = _mosquitto_sub(broker.port, out)
+        try:
+            with (
+                running_agent(tmp_path, broker.port, FLAKY) as base,
+                chromium(tmp_path / "a") as a,
+                chromium(tmp_path / "b") as b,
+            ):
+                first = _open_exam(a, base, STAFF, "res-0042")
+                # The link drops every 5 s of stream: an 8 s recording always spans a drop.
+                _pick(a, "steth-3")
+                _click(a, '#record[data-site="aortic"]')
+                advice = _wait(a, lambda d: _css(d, "#verdict .advice"), "no verdict")
+                keys = [x.get_attribute("data-advice") for x in advice]
+                assert "advice.disconnected" in keys, keys
+                assert "disconnected" in a.find_element("id", "verdict").text
+                _shot(a, tmp_path, "disconnected")
+                # Nurse A re-records with steth-1, which her exam now holds.
+                _pick(a, "steth-1")
+                _click(a, '#rerecord[data-site="aortic"]')
+                _wait(a, lambda d: _css(d, "#recording-now"), "A's recording did not start")
+                second = _open_exam(b, base, STAFF_2, "res-0043")
+                option = _pick(b, "steth-1")
+                assert "In use by nurse-a" in option.text
+                _click(b, '#record[data-site="aortic"]')
+                error = _wait(b, lambda d: _css(d, "#page-error"), "B was not told")[0]
+                assert "in use by nurse-a" in error.text
+                _shot(b, tmp_path, "busy")
+                assert not _css(b, "#recording-now")
+                _wait(a, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "A's site")
+                b.refresh()
+                _wait(b, lambda d: len(_css(d, "#summary tr.pending")) == 4, "B's exam mixed")
+        finally:
+            sub.terminate()
+            sub.wait(timeout=5)
+    lines = [ln.split(" ", 1) for ln in sub_out.read_text().splitlines() if " " in ln]
+    recordings = [json.loads(p) for t, p in lines if t.endswith("/recordings")]
+    exams = [json.loads(p) for t, p in lines if t == topics.exams(SITE)]
+    assert {r["exam_id"] for r in recordings} == {first}  # nothing recorded for the second
+    dropped = [r for r in recordings if r["device"] == "steth-3"]
+    assert len(dropped) == 1 and dropped[0]["gaps"], dropped  # kept, its gap marked
+    assert [e["event"] for e in exams if e["exam_id"] == second] == ["opened"]

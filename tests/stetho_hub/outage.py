@@ -1,0 +1,120 @@
+"""No hub at all for a while: a real agent keeps its recordings and sends them again.
+
+A real `stetho run` agent (simulated stethoscopes, `receipt_timeout_s` set, as a care home
+with a hub runs) publishes to a real Mosquitto while no hub has ever subscribed, so the
+broker PUBACKs each message and drops it: nobody asked for it. Only the agent's outbox
+keeps the recordings, and it sends each again every `receipt_timeout_s`. Then a hub process
+starts; afterwards every recording the agent stored is archived exactly once, its SHA-256
+intact, and the agent's outbox holds none without a receipt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from edge_agent.runtime.local_broker import LocalBroker
+from stetho_hub.storage import DatabaseTarget, open_database
+from tests.stetho_hub.harness import HubProcess, write_hub_config
+from tests.sync.harness import AgentProcess, write_config
+
+
+def receipts_status(state: Path) -> dict[str, Any]:
+    """The agent's `receipts` block of status.json ({} until it has written one)."""
+    try:
+        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    block: dict[str, Any] = status.get("receipts", {})
+    return block
+
+
+def _archived(target: DatabaseTarget) -> dict[str, str]:
+    db = open_database(target)
+    try:
+        with db.transaction() as tx:
+            rows = tx.all("SELECT recording_id, audio_sha256 FROM archived")
+    finally:
+        db.close()
+    return {str(r): str(s) for r, s in rows}
+
+
+def _settled(
+    agent: AgentProcess, state: Path, target: DatabaseTarget
+) -> tuple[set[str], dict[str, Any]] | None:
+    """What the agent stored and its receipts, once all of it is archived and receipted."""
+    stored = agent.stored_ids()
+    receipts = receipts_status(state)
+    done = (
+        stored <= set(_archived(target))
+        and receipts.get("awaiting") == 0
+        and receipts.get("archived", 0) >= len(stored)
+    )
+    return (stored, receipts) if done else None
+
+
+def run_outage(
+    broker: LocalBroker,
+    workdir: Path,
+    outage_s: float,
+    receipt_timeout_s: float,
+    devices: tuple[str, ...] = ("steth-a", "steth-b"),
+    interval_s: float = 100_000.0,
+    settle_timeout_s: float = 120.0,
+) -> dict[str, Any]:
+    """Agent up, no hub for `outage_s`, then the hub; the figures and the exactly-once check.
+    Each device records every `interval_s` simulated seconds (the simulator runs 20 times
+    faster than real; the default: once, at the start)."""
+    state = workdir / "state"
+    config = write_config(
+        workdir / "agent.toml", broker.port, state, devices=devices, interval_s=interval_s
+    )
+    wait = f"receipt_timeout_s = {receipt_timeout_s}\nmin_free_disk_mb"
+    config.write_text(config.read_text(encoding="utf-8").replace("min_free_disk_mb", wait))
+    target = DatabaseTarget("sqlite", str(workdir / "hub.db"))
+    hub = HubProcess(
+        write_hub_config(workdir / "hub.toml", broker.port, target, workdir / "audio"),
+        workdir / "hub.log",
+    )
+    agent = AgentProcess(config, workdir / "agent.log")
+    with contextlib.closing(hub):
+        agent.start()
+        try:
+            time.sleep(outage_s)
+            during = agent.stored_ids()
+            resent = receipts_status(state).get("sent_again", 0)
+            hub.start()
+            started = time.monotonic()
+            deadline = started + settle_timeout_s
+            while (settled := _settled(agent, state, target)) is None:
+                assert time.monotonic() < deadline, (receipts_status(state), hub.output()[-2000:])
+                time.sleep(0.2)
+            drained_s = time.monotonic() - started
+            stored, receipts = settled
+        finally:
+            if agent.process is not None and agent.process.poll() is None:
+                agent.stop()
+        hub.stop()
+    archived = _archived(target)
+    logged = Counter(hub.archived_ids())
+    return {
+        "outage_s": outage_s,
+        "receipt_timeout_s": receipt_timeout_s,
+        "stored_during_outage": len(during),
+        "sent_again_during_outage": resent,
+        "stored": len(stored),
+        "archived": len(stored & set(archived)),
+        "drained_after_hub_start_s": round(drained_s, 1),
+        "awaiting_receipt_after": receipts.get("awaiting"),
+        "receipts_mismatched": receipts.get("mismatched"),
+        "archived_exactly_once": stored <= set(archived)
+        and all(logged[rid] == 1 for rid in stored)
+        and max(logged.values(), default=0) == 1,
+        "sha256_matches_agent": all(
+            f"event=recording_archived recording={rid}" in agent.output() for rid in stored
+        ),
+    }

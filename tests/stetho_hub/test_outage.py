@@ -1,0 +1,26 @@
+"""With no hub running at all, nothing is lost: the agent keeps its recordings and sends them
+again until the hub, once it starts, archives each exactly once. The short form of
+bench/hub_outage_bench.py (there: 10 minutes without a hub)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge_agent.runtime.local_broker import LocalBroker
+from tests.stetho_hub.outage import run_outage
+
+pytestmark = pytest.mark.broker
+
+
+def test_no_hub_for_twenty_seconds_then_every_recording_archived_once(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    figures = run_outage(broker, tmp_path, outage_s=20.0, receipt_timeout_s=3.0)
+    print(f"no hub for 20 s: {figures}")
+    assert figures["stored_during_outage"] >= 2  # one per stethoscope, before the hub existed
+    assert figures["sent_again_during_outage"] >= 2  # kept, and sent again without a receipt
+    assert figures["archived"] == figures["stored"]
+    assert figures["archived_exactly_once"] and figures["sha256_matches_agent"]
+    assert figures["awaiting_receipt_after"] == 0 and figures["receipts_mismatched"] == 0
