@@ -155,6 +155,9 @@ class BrokerConfig(_Strict):
     # first after `failback_s` on another.
     hosts: list[str] = Field(default_factory=list, max_length=16)
     failback_s: float = Field(default=300, ge=1)
+    # "3.1.1" for brokers without MQTT v5 (Debian's RabbitMQ 3.10): what v5 carries in
+    # properties is read from payloads and topics instead (docs/mqtt.md, "MQTT 3.1.1 mode").
+    protocol: Literal["5", "3.1.1"] = "5"
 
     @_field_validator("hosts")
     @classmethod
@@ -403,6 +406,14 @@ class AgentConfig(_Strict):
             raise ValueError(
                 f"the client id stetho-{{site}}-{{agent_id}} would be longer than {CLIENT_ID_MAX} "
                 "characters; set a shorter [broker] client_id"
+            )
+        if self.broker.protocol == "3.1.1" and self.storage.receipt_timeout_s <= 0:
+            # A 3.1.1 PUBACK does not say the broker routed the message anywhere (RabbitMQ
+            # drops a publish nobody subscribes to and still acknowledges it): only the hub's
+            # receipt proves delivery, so this mode cannot run without waiting for one.
+            raise ValueError(
+                'storage.receipt_timeout_s > 0 when broker.protocol = "3.1.1" (a recording is '
+                "kept until the hub's receipt and sent again after this long; e.g. 600)"
             )
         return self
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything stetho-edge needs on Debian or Raspberry Pi OS:
-# system packages (Mosquitto, FLAC tools, libsndfile, PostgreSQL for the hub tests,
+# system packages (Mosquitto, RabbitMQ for the MQTT 3.1.1 tests, FLAC tools, libsndfile,
+# PostgreSQL for the hub tests,
 # venv), then a virtual
 # environment with the locked Python dependencies. Safe to run repeatedly.
 set -euo pipefail
@@ -8,7 +9,10 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
-APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1 postgresql libpq5 chromium chromium-driver)
+# rabbitmq-server: the MQTT 3.1.1 tests start their own node (MQTT plugin, loopback, private
+# epmd port); the system service Debian enables is neither needed nor touched.
+APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1 postgresql libpq5 chromium chromium-driver
+    rabbitmq-server)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

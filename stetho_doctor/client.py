@@ -23,6 +23,7 @@ from edge_agent.errors import AgentError, ConnectError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.wire import messages, topics
+from edge_agent.wire.v311 import recording_id_in
 from stetho_common import persistent_delay, quote
 from stetho_common.private_files import private_dir, write_private
 
@@ -118,6 +119,8 @@ def alert_subscriptions(site: str | None, save: bool) -> tuple[str, ...]:
 
 
 def recording_id_of(message: ReceivedMessage) -> str | None:
+    if not message.user_properties:  # MQTT 3.1.1: the payload names the recording
+        return recording_id_in(message.topic, message.payload)
     return dict(message.user_properties).get("recording_id")
 
 

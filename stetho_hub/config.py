@@ -41,6 +41,15 @@ class HubBrokerConfig(BrokerConfig):
     shared_group: Slug | None = None
     receive_maximum: int = Field(default=100, ge=1, le=1000)
 
+    @model_validator(mode="after")
+    def _shared_needs_v5(self) -> HubBrokerConfig:
+        if self.protocol == "3.1.1" and self.shared_group is not None:
+            raise ValueError(
+                'shared_group: shared subscriptions are MQTT v5; with protocol = "3.1.1" '
+                "run one hub per broker, or leave shared_group out"
+            )
+        return self
+
 
 class HubDatabaseConfig(_Strict):
     sqlite: Path | None = None

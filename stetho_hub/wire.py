@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import BaseModel, ValidationError
 
 from edge_agent.wire import messages, topics
+from edge_agent.wire.v311 import recording_id_in
 from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.errors import MalformedMessageError
 
@@ -204,6 +205,9 @@ def _audio(
     if not payload.startswith(b"fLaC"):
         raise MalformedMessageError("not_flac")
     ids = [value for key, value in user_properties if key == "recording_id"]
+    if not user_properties:  # MQTT 3.1.1 (no properties): the FLAC's own Vorbis comment
+        found = recording_id_in(topics.recording_audio(site, device), payload)
+        ids = [found] if found is not None else []
     if len(ids) != 1:
         raise MalformedMessageError("missing_recording_id")
     try:

@@ -65,9 +65,15 @@ class StethoscopeSynth:
         Output rate in Hz (the profile allows 2000, 4000 and 8000).
     seed : int
         Seed; equal seeds give equal samples and events.
+    keep_events : bool
+        Record every placed sound in `events` (the ground truth of a finite recording). A
+        stream that runs for days (the simulated stethoscope) passes False: the list would
+        grow by about 10 000 events per device-hour (found by `bench/soak_bench.py`).
     """
 
-    def __init__(self, scenario: str, sample_rate_hz: int = 4000, seed: int = 0) -> None:
+    def __init__(
+        self, scenario: str, sample_rate_hz: int = 4000, seed: int = 0, keep_events: bool = True
+    ) -> None:
         if sample_rate_hz < 1000:
             raise SimulationSetupError(f"sample rate {sample_rate_hz} Hz is below 1000 Hz")
         self.scenario = scenario_named(scenario)
@@ -80,6 +86,7 @@ class StethoscopeSynth:
         self._artefact = np.zeros(0)  # rubbing and handling noise, added as is
         self._no_contact: list[tuple[int, int]] = []
         self.events: list[SoundEvent] = []
+        self._keep_events = keep_events
         self._noise_sos = dsp.butter_bandpass_sos(2, (20.0, 0.45 * sample_rate_hz), sample_rate_hz)
         self._noise_zi = np.zeros((self._noise_sos.shape[0], 2))
 
@@ -136,7 +143,7 @@ class StethoscopeSynth:
                 placements, self._next[part] = planner(start, self._rngs[part])
                 for at, wave, event in placements:
                     self._add("_artefact" if part == "contact" else "_body", at, wave)
-                    if event is not None:
+                    if event is not None and self._keep_events:
                         self.events.append(event)
 
     def _seconds(self, sample: int) -> float:

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -58,6 +58,13 @@ class MqttSettings:
     # `ack()`; receive_maximum then bounds how many unacknowledged messages the broker sends.
     manual_ack: bool = False
     receive_maximum: int | None = None
+    # "3.1.1": no properties on the wire (content type, user properties, expiry, session
+    # expiry, receive maximum are left out); clean_start becomes the 3.1.1 clean session.
+    protocol: Literal["5", "3.1.1"] = "5"
+
+    @property
+    def v5(self) -> bool:
+        return self.protocol == "5"
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,9 @@ class ReceivedMessage:
     qos: int = 0
 
 
-def publish_properties(message: OutboundMessage) -> Properties:
+def publish_properties(message: OutboundMessage, v5: bool = True) -> Properties | None:
+    if not v5:  # MQTT 3.1.1 has no properties: the payload and topic carry what they said
+        return None
     props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
     if message.content_type:
         props.ContentType = message.content_type
@@ -110,7 +119,8 @@ class MqttConnection:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if s.v5 else mqtt.MQTTv311,
+            clean_session=None if s.v5 else s.clean_start,
             manual_ack=s.manual_ack,
         )
         client.on_connect = self._on_connect
@@ -134,7 +144,7 @@ class MqttConnection:
                 s.will.payload,
                 qos=s.will.qos,
                 retain=s.will.retain,
-                properties=publish_properties(s.will),
+                properties=publish_properties(s.will, s.v5),
             )
         return client
 
@@ -251,18 +261,9 @@ class MqttConnection:
     async def connect(self, timeout_s: float = 15.0) -> None:
         """Open TCP (+TLS), send CONNECT, wait for CONNACK; then subscribe."""
         s = self.settings
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = s.session_expiry_s
-        if s.receive_maximum is not None:
-            props.ReceiveMaximum = s.receive_maximum
         try:
             async with asyncio.timeout(timeout_s):
-                await self._loop.run_in_executor(
-                    None,
-                    lambda: self._client.connect(
-                        s.host, s.port, s.keepalive_s, clean_start=s.clean_start, properties=props
-                    ),
-                )
+                await self._loop.run_in_executor(None, self._connect_blocking)
             try:
                 async with asyncio.timeout(timeout_s):
                     await asyncio.shield(self._connack)
@@ -282,6 +283,19 @@ class MqttConnection:
             raise
         if s.subscriptions:
             await self._subscribe_after_connack(list(s.subscriptions))
+
+    def _connect_blocking(self) -> None:
+        s = self.settings
+        if not s.v5:  # the session is the Client's clean_session; 3.1.1 has no properties
+            self._client.connect(s.host, s.port, s.keepalive_s)
+            return
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = s.session_expiry_s
+        if s.receive_maximum is not None:
+            props.ReceiveMaximum = s.receive_maximum
+        self._client.connect(
+            s.host, s.port, s.keepalive_s, clean_start=s.clean_start, properties=props
+        )
 
     async def _subscribe_after_connack(self, topics: list[str]) -> None:
         """Subscribe as part of connecting: a broker that accepted us and then stalls or drops
@@ -324,7 +338,7 @@ class MqttConnection:
                 message.payload,
                 qos=message.qos,
                 retain=message.retain,
-                properties=publish_properties(message),
+                properties=publish_properties(message, self.settings.v5),
             )
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 raise PublishError(f"publish failed: {mqtt.error_string(info.rc)}")
@@ -358,7 +372,10 @@ class MqttConnection:
         if len(self._client._out_packet) > MAX_QUEUED_VOLATILE:
             return False
         info = self._client.publish(
-            message.topic, message.payload, qos=0, properties=publish_properties(message)
+            message.topic,
+            message.payload,
+            qos=0,
+            properties=publish_properties(message, self.settings.v5),
         )
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 

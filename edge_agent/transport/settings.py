@@ -50,6 +50,7 @@ def broker_settings(
         will=will,
         max_inflight=broker.max_inflight,
         subscriptions=subscriptions,
+        protocol=broker.protocol,
     )
 
 

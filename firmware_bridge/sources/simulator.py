@@ -323,6 +323,6 @@ def _synth(scenario: str, sample_rate_hz: int, seed: int) -> StethoscopeSynth:
     from stetho_sim.synth import StethoscopeSynth
 
     try:
-        return StethoscopeSynth(scenario, sample_rate_hz, seed)
+        return StethoscopeSynth(scenario, sample_rate_hz, seed, keep_events=False)
     except SimulationSetupError as exc:
         raise ConfigurationError(str(exc)) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from firmware_bridge.flac_tags import set_vorbis_comments
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError
 from tests.stetho_hub.factory import exam_json, make_recording
@@ -51,7 +52,7 @@ def test_bad_messages_are_refused_with_a_stable_reason(
 def test_audio_needs_one_uuid_recording_id_and_flac_bytes() -> None:
     topic = REC.audio_topic
     for props, reason in [
-        ((), "missing_recording_id"),
+        ((("schema_version", "1"),), "missing_recording_id"),
         ((("recording_id", "nope"),), "missing_recording_id"),
         ((("recording_id", REC.recording_id),) * 2, "missing_recording_id"),
     ]:
@@ -59,6 +60,19 @@ def test_audio_needs_one_uuid_recording_id_and_flac_bytes() -> None:
             wire.classify(topic, REC.flac, props, "audio/flac")
     with pytest.raises(MalformedMessageError, match="not_flac"):
         wire.classify(topic, b"RIFF", REC.properties, "audio/flac")
+
+
+def test_without_properties_audio_is_named_by_its_flac_comment() -> None:
+    # MQTT 3.1.1 carries no user properties: the agent's Vorbis COMMENT=recording_id=<uuid>
+    # names the recording instead (docs/mqtt.md, "MQTT 3.1.1 mode").
+    audio = wire.classify(REC.audio_topic, REC.flac)
+    assert isinstance(audio, wire.RecordingAudio)
+    assert audio.recording_id == REC.recording_id
+    untagged = set_vorbis_comments(REC.flac, {"TITLE": "no id"})
+    with pytest.raises(MalformedMessageError, match="missing_recording_id"):
+        wire.classify(REC.audio_topic, untagged)
+    with pytest.raises(MalformedMessageError, match="missing_recording_id"):
+        wire.classify(REC.audio_topic, b"fLaC\x84\x00\xff")  # metadata cut short
 
 
 def test_refusal_details_never_carry_the_payload() -> None:

@@ -1,0 +1,144 @@
+"""Issue 18: `broker.protocol = "3.1.1"` through a real RabbitMQ 3.10 (MQTT plugin, no v5).
+
+A real `stetho run` agent and a real hub, both in 3.1.1 mode: recordings arrive with no MQTT
+properties (the hub names audio by its FLAC comment), receipts come back, and the agent's
+outbox keeps nothing unreceipted. RabbitMQ drops a publish no queue is bound to and still
+sends the PUBACK, so a recording published while no hub runs is lost at the broker: the
+receipt timeout sends it again, and it arrives once the hub is up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from stetho_hub.storage import DatabaseTarget, open_database
+from tests import rabbitmq
+from tests.stetho_hub.harness import HubProcess, write_hub_config
+from tests.sync.harness import AgentProcess, write_config
+
+pytestmark = [
+    pytest.mark.broker,
+    pytest.mark.skipif(
+        not rabbitmq.installed(),
+        reason="rabbitmq-server is not installed (scripts/bootstrap.sh installs it)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.RabbitBroker]:
+    broker = rabbitmq.RabbitBroker(tmp_path_factory.mktemp("rabbitmq"))
+    broker.start()  # one node for the module: it takes 10-20 s to boot
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def _agent_config(
+    path: Path, port: int, state: Path, timeout_s: float, devices: tuple[str, ...] = ("steth-a",)
+) -> Path:
+    config = write_config(path, port, state, devices=devices, interval_s=600)
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("keepalive_s = 5\n", 'keepalive_s = 5\nprotocol = "3.1.1"\n')
+    text = text.replace("min_free_disk_mb", f"receipt_timeout_s = {timeout_s}\nmin_free_disk_mb")
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def _hub(tmp: Path, port: int, hub_id: str) -> tuple[HubProcess, DatabaseTarget]:
+    target = DatabaseTarget("sqlite", str(tmp / "hub.db"))
+    config = write_hub_config(tmp / "hub.toml", port, target, tmp / "audio", hub_id=hub_id)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[broker]\n", '[broker]\nprotocol = "3.1.1"\n'), "utf-8")
+    return HubProcess(config, tmp / "hub.log"), target
+
+
+def _receipts(state: Path) -> dict[str, int]:
+    try:
+        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    counts: dict[str, int] = status.get("receipts", {})
+    return counts
+
+
+def _archived(target: DatabaseTarget) -> set[str]:
+    db = open_database(target)
+    try:
+        with db.transaction() as tx:
+            return {str(r[0]) for r in tx.all("SELECT recording_id FROM archived")}
+    finally:
+        db.close()
+
+
+def _wait(what: str, done: Callable[[], bool], timeout_s: float, why: Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"{what}: {why()}"
+        time.sleep(0.2)
+
+
+def test_agent_and_hub_in_311_mode_deliver_and_receipt_through_rabbitmq(
+    rabbit: rabbitmq.RabbitBroker, tmp_path: Path
+) -> None:
+    hub, target = _hub(tmp_path, rabbit.port, "hub-311")
+    state = tmp_path / "state"
+    devices = ("steth-a", "steth-b", "steth-c")  # one recording each (interval 600 s)
+    config = _agent_config(tmp_path / "a.toml", rabbit.port, state, 120, devices=devices)
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    hub.start()
+    try:
+        agent.start()
+        stored = agent.wait_for_stored(3)
+
+        def all_receipted() -> bool:
+            return stored <= _archived(target) and _receipts(state).get("archived", 0) >= len(
+                stored
+            )
+
+        _wait("receipts", all_receipted, 40, lambda: f"{_receipts(state)} {hub.output()[-1500:]}")
+        assert agent.stop() == 0, agent.output()[-3000:]
+        counts = _receipts(state)  # written once more at shutdown: nothing left waiting
+    finally:
+        if agent.process is not None and agent.process.poll() is None:
+            agent.process.kill()
+        hub.kill()
+    print(f"3.1.1 via RabbitMQ: stored {len(stored)}, receipts {json.dumps(counts)}")
+    assert counts["awaiting"] == 0, counts
+    assert counts["mismatched"] == 0
+    assert "missing_recording_id" not in hub.output()
+
+
+def test_a_recording_rabbitmq_dropped_is_sent_again_and_arrives(
+    rabbit: rabbitmq.RabbitBroker, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    config = _agent_config(tmp_path / "a.toml", rabbit.port, state, 2)
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    hub, target = _hub(tmp_path, rabbit.port, "hub-late")  # never connected: no queue yet
+    agent.start()
+    try:
+        (rid,) = agent.wait_for_stored(1)
+        # PUBACKed by RabbitMQ, routed nowhere; sent again after 2 s, still to nobody.
+        _wait("resend", lambda: _receipts(state).get("sent_again", 0) >= 1, 20, agent.output)
+        hub.start()
+        _wait(
+            "archived after the hub came up",
+            lambda: rid in _archived(target) and _receipts(state).get("archived", 0) == 1,
+            30,
+            lambda: f"{_receipts(state)} {hub.output()[-1500:]}",
+        )
+        counts = _receipts(state)
+    finally:
+        if agent.process is not None and agent.process.poll() is None:
+            agent.process.kill()
+        hub.kill()
+    print(f"3.1.1 dropped then re-sent: receipts {json.dumps(counts)}")
+    assert counts["awaiting"] == 0
+    assert f"event=recording_archived recording={rid}" in agent.output()
