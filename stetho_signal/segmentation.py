@@ -340,7 +340,9 @@ def _best_chains(cands: _Candidates, cycles: list[CycleEstimate]) -> list[tuple[
     both_weak = np.where(cands.weak[to] & cands.weak[frm], _SKIP_COST, 0.0)
     base = np.array([reward[to], reward[to], reward2[to], reward2[to]]) - both_weak
     costs = np.array(_TRANSITION_COSTS)[:, None]
-    gains = list(zip(*(base - costs - np.log1p(z * z)).tolist(), strict=True))
+    # One flat list per transition, no object per link: a tuple per link cost as much as the
+    # programme itself, garbage collection included.
+    gains = (base - costs - np.log1p(z * z)).tolist()
     reaching = np.bincount(model * n + to, minlength=len(cycles) * n).reshape(len(cycles), n)
     ends = np.cumsum(np.sum(reaching, axis=1)).tolist()
     gap_rate = _SKIP_COST / period  # a skip per cycle of silence before a restart
@@ -349,7 +351,11 @@ def _best_chains(cands: _Candidates, cycles: list[CycleEstimate]) -> list[tuple[
     rewards = (reward.tolist(), reward2.tolist())
     return [
         _chain(
-            gains[start:end], reaching[k].tolist(), restart[k].tolist(), credit[k].tolist(), rewards
+            [row[start:end] for row in gains],
+            reaching[k].tolist(),
+            restart[k].tolist(),
+            credit[k].tolist(),
+            rewards,
         )
         for k, (start, end) in enumerate(zip([0, *ends[:-1]], ends, strict=True))
     ]
@@ -371,7 +377,7 @@ def _durations(cycle: CycleEstimate) -> tuple[list[float], list[float]]:
 
 
 def _chain(
-    gains: list[tuple[float, float, float, float]],
+    gains: list[list[float]],
     reaching: list[int],
     restart: list[float],
     credit: list[float],
@@ -379,14 +385,15 @@ def _chain(
 ) -> tuple[_Chain, float]:
     """The dynamic programme over (peak, label) of one model: best chain and its score.
 
-    ``gains`` holds, peak by peak, what each link into it adds under each transition (into S1
-    from S1, from S2, into S2 from S1, from S2); peak ``i`` has ``reaching[i]`` links, from
+    ``gains`` holds four lists, one per transition (into S1 from S1, from S2, into S2 from S1,
+    from S2), of what each link adds, peak by peak; peak ``i`` has ``reaching[i]`` links, from
     its nearest predecessors, nearest first. ``reward`` holds what each peak earns labelled S1
     and labelled S2; ``restart[i]`` (plus that reward) is what a restart into peak ``i``
     adds to a chain that ended before its links reach; ``credit`` (the gap cost's rate times
     the time of the chain's end) is added to that chain's score, so the cost grows with the
     silence between them.
     """
+    s1_s1, s1_s2, s2_s1, s2_s2 = gains
     reward1, reward2 = reward
     n = len(reward1)
     score1, score2 = list(reward1), list(reward2)  # a chain may start at any peak
@@ -399,18 +406,23 @@ def _chain(
         origin1: tuple[int, int] | None = None
         origin2: tuple[int, int] | None = None
         j = i - 1
-        for s1_s1, s1_s2, s2_s1, s2_s2 in gains[first : first + reaching[i]]:
+        stop = first + reaching[i]
+        for k in range(first, stop):  # the hot loop: plain locals and list reads only
             from1, from2 = score1[j], score2[j]
-            if from1 + s1_s1 > best1:
-                best1, origin1 = from1 + s1_s1, (j, S1)
-            if from2 + s1_s2 > best1:
-                best1, origin1 = from2 + s1_s2, (j, S2)
-            if from1 + s2_s1 > best2:
-                best2, origin2 = from1 + s2_s1, (j, S1)
-            if from2 + s2_s2 > best2:
-                best2, origin2 = from2 + s2_s2, (j, S2)
+            value = from1 + s1_s1[k]
+            if value > best1:
+                best1, origin1 = value, (j, S1)
+            value = from2 + s1_s2[k]
+            if value > best1:
+                best1, origin1 = value, (j, S2)
+            value = from1 + s2_s1[k]
+            if value > best2:
+                best2, origin2 = value, (j, S1)
+            value = from2 + s2_s2[k]
+            if value > best2:
+                best2, origin2 = value, (j, S2)
             j -= 1
-        first += reaching[i]
+        first = stop
         if j >= 0:  # j is out of reach: restart from the best chain that ended by then
             value = best_upto[j][0] + restart[i]
             if value + reward1[i] > best1:
