@@ -331,18 +331,24 @@ def _best_chains(cands: _Candidates, cycles: list[CycleEstimate]) -> list[tuple[
     # the links peak by peak, nearest first.
     model, link = np.nonzero(interval <= max_link[:, None])
     frm, to, interval = frm[link], to[link], interval[link]
-    # Rows: the four transitions (_TRANSITION_COSTS); columns: the models' links.
-    durations = [_durations(c) for c in cycles]
-    expected = np.array([e for e, _ in durations]).T[:, model]
-    spread = np.array([s for _, s in durations]).T[:, model]
+    # Rows: the three link durations of _durations (a whole cycle, a diastole, a systole; the two
+    # skips share the first); columns: the models' links.
+    durations = np.array([_durations(c) for c in cycles])[:, :, :3]
+    expected = np.take(durations[:, 0].T, model, axis=1)
+    spread = np.take(durations[:, 1].T, model, axis=1)
     z = (interval - expected) / spread
+    penalty = np.log1p(z * z)
     # Two weak peaks in a row cost a skip, as a missed sound would.
     both_weak = np.where(cands.weak[to] & cands.weak[frm], _SKIP_COST, 0.0)
-    base = np.array([reward[to], reward[to], reward2[to], reward2[to]]) - both_weak
-    costs = np.array(_TRANSITION_COSTS)[:, None]
-    # One flat list per transition, no object per link: a tuple per link cost as much as the
-    # programme itself, garbage collection included.
-    gains = (base - costs - np.log1p(z * z)).tolist()
+    into_s1, into_s2 = reward[to] - both_weak, reward2[to] - both_weak
+    # One flat list per transition (_TRANSITION_COSTS), no object per link: a tuple per link
+    # cost as much as the programme itself, garbage collection included.
+    gains = [
+        (into - cost - penalty[row]).tolist()
+        for into, cost, row in zip(
+            (into_s1, into_s1, into_s2, into_s2), _TRANSITION_COSTS, (0, 1, 2, 0), strict=True
+        )
+    ]
     reaching = np.bincount(model * n + to, minlength=len(cycles) * n).reshape(len(cycles), n)
     ends = np.cumsum(np.sum(reaching, axis=1)).tolist()
     gap_rate = _SKIP_COST / period  # a skip per cycle of silence before a restart
