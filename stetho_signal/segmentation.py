@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
+from stetho_signal._stats import median
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["PITCH_BAND_HZ", "HeartSounds", "segment_heart_sounds"]
@@ -186,7 +187,7 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     if not np.any(marks == S1):
         return score
     height = cands.reward / 2.0 + _PEAK_FLOOR  # back to the height relative to the typical
-    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * float(np.median(height[peaks[marks == S1]])))
+    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * median(height[peaks[marks == S1]]))
     unused = np.ones(height.size, dtype=bool)
     unused[peaks] = False
     times = cands.times_s[unused & ~cands.weak & (height >= level)]
@@ -210,7 +211,7 @@ def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool
     beat the chain dropped, which an irregular rhythm puts anywhere in diastole."""
     if delays_s.size < max(diastoles / 2, 3):
         return np.zeros(delays_s.size, dtype=bool)
-    near = np.abs(delays_s - float(np.median(delays_s))) <= _LOCKED_S
+    near = np.abs(delays_s - median(delays_s)) <= _LOCKED_S
     return near if np.sum(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
 
 
@@ -268,9 +269,9 @@ def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimat
     if times.size < 5:
         return None
     gaps = np.diff(times)
-    period = float(np.median(times[2:] - times[:-2]))
+    period = median(times[2:] - times[:-2])
     shorter = np.minimum(gaps[:-1], gaps[1:])
-    systole = min(float(np.median(shorter)), 0.5 * period)
+    systole = min(median(shorter), 0.5 * period)
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
 
 
@@ -285,7 +286,7 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
     if times.size < 7:
         return None
     spans2, spans3 = times[2:] - times[:-2], times[3:] - times[:-3]
-    period = float(np.median(spans3))
+    period = median(spans3)
     if _relative_spread(spans3) >= _relative_spread(spans2):
         return None
     # Weissler's systole is always under half the cycle (expected_systole_s).
@@ -294,8 +295,8 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
 
 def _relative_spread(x: NDArray[np.float64]) -> float:
     """Median absolute deviation over the median."""
-    centre = float(np.median(x))
-    return float(np.median(np.abs(x - centre))) / max(centre, 1e-12)
+    centre = median(x)
+    return median(np.abs(x - centre)) / max(centre, 1e-12)
 
 
 _Chain = list[tuple[int, int]]  # [(peak index, label), ...]
@@ -496,7 +497,7 @@ def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[i
     systoles, diastoles = _phase_intervals(labels, cands.times_s)
     if not (systoles.size and diastoles.size):
         return labels
-    systole, diastole = float(np.median(systoles)), float(np.median(diastoles))
+    systole, diastole = median(systoles), median(diastoles)
     reversed_ = systole > diastole
     if min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole):
         pitch_says = _s1_higher_pitched(labels, cands)
@@ -513,7 +514,7 @@ def _s1_higher_pitched(labels: list[tuple[int, int]], cands: _Candidates) -> boo
     is_s1 = np.array([lab == S1 for _, lab in labels], dtype=bool)
     if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
         return None
-    return float(np.median(share[is_s1])) > float(np.median(share[~is_s1]))
+    return median(share[is_s1]) > median(share[~is_s1])
 
 
 def _refined_cycle(
@@ -522,8 +523,8 @@ def _refined_cycle(
     systoles, diastoles = _phase_intervals(labels, times)
     if systoles.size < 3 or diastoles.size < 3:
         return None
-    systole = float(np.median(systoles))
-    period = systole + float(np.median(diastoles))
+    systole = median(systoles)
+    period = systole + median(diastoles)
     if not 0.5 * cycle.period_s <= period <= 1.5 * cycle.period_s:
         return None
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
