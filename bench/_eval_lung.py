@@ -32,6 +32,11 @@ def rounded(value: float | None) -> float | None:
 # ----------------------------------------------------------------------- lungs (ICBHI)
 
 
+def annotated_cycles(wav: Path) -> np.ndarray:
+    """A recording's annotated cycles (start s, end s, crackles 0/1, wheezes 0/1)."""
+    return _cycles(wav.with_suffix(".txt"))
+
+
 def _cycles(path: Path) -> np.ndarray:
     rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
     return np.array([[float(v) for v in row[:4]] for row in rows])

@@ -26,6 +26,7 @@ from bench._eval_lung import (
     read_audio,
     rounded,
 )
+from bench._eval_lung_probe import crackle_phase_probe
 from bench._eval_summary import issue_measures, summary_table
 from stetho_signal import Analysis, analyze
 
@@ -399,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     results["issue_17"] = issue_measures(results)
     results["issue_17"]["s1_s2_close_phases_lopo"] = close_phases_lopo(args.data, evaluate_circor)
+    details = results["icbhi"]["recordings_detail"]
+    results["issue_17"]["crackle_phase_probe"] = crackle_phase_probe(args.data, details)
     print(_table(results))
     print()
     print(summary_table(results["issue_17"]))
@@ -407,6 +410,13 @@ def main(argv: list[str] | None = None) -> int:
         f"S1/S2 F1 leave-one-patient-out         {lopo['leave_one_patient_out_f1']} "
         f"(grid {lopo['f1_by_value']})"
     )
+    probe = results["issue_17"]["crackle_phase_probe"]
+    for name, cut in probe["oracle_cut"].items():
+        held = probe["leave_one_patient_out"][name]
+        print(
+            f"crackles, best cut on {name:<17} Se {cut['sensitivity']} / Sp {cut['specificity']}"
+            f" (leave-one-patient-out {held['sensitivity']} / {held['specificity']})"
+        )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nJSON written to {args.json}")

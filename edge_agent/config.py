@@ -366,6 +366,9 @@ class RadioConfig(_Strict):
 
     simulated: list[str] = Field(default_factory=list, max_length=8)
     speed: float = Field(default=1.0, gt=0, le=100)
+    # The simulated stethoscopes' keypad: "none" pairs Just Works; "types" asks for a passkey
+    # that a simulated nurse types right, "mistypes" wrong, "waits" only when a test types it.
+    keypad: Literal["none", "types", "mistypes", "waits"] = "none"
 
     @_field_validator("simulated")
     @classmethod

@@ -10,7 +10,9 @@ and would take a postponed "None" for a D-Bus signature.
 """
 
 import contextlib
+import enum
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Final
 
 from dbus_fast import BusType, DBusError, Message, MessageType, Variant
@@ -29,7 +31,10 @@ __all__ = [
     "AGENT_PATH",
     "CAPABILITY",
     "PairingAgent",
+    "Prompt",
+    "PromptKind",
     "check_adapter",
+    "device_path",
     "error_for_dbus",
     "registered_agent",
     "system_bus",
@@ -47,9 +52,48 @@ _NO_BLUEZ_ERRORS: Final = frozenset(
 )  # fmt: skip
 _REJECTION_ERRORS: Final = frozenset(
     {"org.bluez.Error.AuthenticationRejected", "org.bluez.Error.AuthenticationFailed",
-     "org.bluez.Error.AuthenticationCanceled", "org.bluez.Error.AuthenticationTimeout",
      "org.bluez.Error.ConnectionAttemptFailed", _REJECTED}
 )  # fmt: skip
+# Device1.Pair's other failures (BlueZ doc/org.bluez.Device.rst): nobody typed the passkey in
+# time (the SMP timeout, 30 s: Core spec v5.4 Vol 3 Part H §3.4), or the pairing was cancelled.
+_TIMEOUT: Final = "org.bluez.Error.AuthenticationTimeout"
+_CANCELED: Final = "org.bluez.Error.AuthenticationCanceled"
+
+
+class PromptKind(enum.Enum):
+    """What BlueZ asks the agent to tell the user."""
+
+    PASSKEY = "passkey"  # type these six digits on the stethoscope's keypad
+    CONFIRM = "confirm"  # check the stethoscope shows these digits
+    PIN = "pin"  # legacy: type this PIN on the stethoscope
+    CANCELLED = "cancelled"  # the request was withdrawn
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One thing to show the user while pairing; `code` is secret until pairing ends."""
+
+    kind: PromptKind
+    code: str = ""
+
+    @property
+    def text(self) -> str:
+        match self.kind:
+            case PromptKind.PASSKEY:
+                return f"Enter passkey {self.code} on the stethoscope"
+            case PromptKind.CONFIRM:
+                return f"Check the stethoscope shows {self.code}"
+            case PromptKind.PIN:
+                return f"Enter PIN {self.code} on the stethoscope"
+        return "pairing cancelled by the stethoscope"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def device_path(address: str, adapter: str = "hci0") -> str:
+    """BlueZ's D-Bus object path for the device at `address`."""
+    return f"/org/bluez/{adapter}/dev_" + address.upper().replace(":", "_")
 
 
 def error_for_dbus(name: str, text: str) -> BridgeError:
@@ -69,6 +113,14 @@ def error_for_dbus(name: str, text: str) -> BridgeError:
         )
     if name in _REJECTION_ERRORS:
         return PairingRejectedError(f"pairing rejected: {text or name}")
+    if name == _TIMEOUT:
+        return PairingRejectedError(
+            f"pairing timed out: {text or name}", PairingRejectedError.TIMEOUT
+        )
+    if name == _CANCELED:
+        return PairingRejectedError(
+            f"pairing cancelled: {text or name}", PairingRejectedError.CANCELLED
+        )
     return BridgeError(f"BlueZ error {name}: {text}")
 
 
@@ -78,10 +130,10 @@ class PairingAgent(ServiceInterface):
     Parameters
     ----------
     show : callable
-        Prints a message for the nurse (the passkey to type on the stethoscope).
+        Shows a prompt to the nurse (the passkey to type on the stethoscope).
     """
 
-    def __init__(self, show: Callable[[str], None]) -> None:
+    def __init__(self, show: Callable[[Prompt], None]) -> None:
         super().__init__("org.bluez.Agent1")
         self._show = show
         self.target: str | None = None  # D-Bus object path of the device we are pairing
@@ -102,7 +154,7 @@ class PairingAgent(ServiceInterface):
     @dbus_method()
     def DisplayPinCode(self, device: DBusObjectPath, pincode: DBusStr) -> None:
         self._check(device)
-        self._show(f"Enter PIN {pincode} on the stethoscope")
+        self._show(Prompt(PromptKind.PIN, str(pincode)))
 
     @dbus_method()
     def RequestPasskey(self, device: DBusObjectPath) -> DBusUInt32:
@@ -115,13 +167,13 @@ class PairingAgent(ServiceInterface):
         self._check(device)
         if not self.passkeys or self.passkeys[-1] != passkey:
             self.passkeys.append(passkey)
-            self._show(f"Enter passkey {passkey:06d} on the stethoscope")
+            self._show(Prompt(PromptKind.PASSKEY, f"{passkey:06d}"))
 
     @dbus_method()
     def RequestConfirmation(self, device: DBusObjectPath, passkey: DBusUInt32) -> None:
         self._check(device)
         self.passkeys.append(passkey)
-        self._show(f"Check the stethoscope shows {passkey:06d}")
+        self._show(Prompt(PromptKind.CONFIRM, f"{passkey:06d}"))
 
     @dbus_method()
     def RequestAuthorization(self, device: DBusObjectPath) -> None:
@@ -133,7 +185,7 @@ class PairingAgent(ServiceInterface):
 
     @dbus_method()
     def Cancel(self) -> None:
-        self._show("pairing cancelled by the stethoscope")
+        self._show(Prompt(PromptKind.CANCELLED))
 
 
 async def system_bus() -> MessageBus:

@@ -54,9 +54,18 @@ class AdapterUnavailableError(BridgeError):
 
 
 class PairingRejectedError(BridgeError):
-    """The stethoscope (or the user) refused pairing: stop; retrying will not help."""
+    """The stethoscope (or the user) refused pairing: stop; retrying will not help until the
+    user acts (`reason`: rejected or a wrong passkey, nobody typed it in time, cancelled)."""
 
     response: ClassVar[Response] = Response.STOP
+
+    REJECTED = "rejected"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+
+    def __init__(self, message: str, reason: str = REJECTED) -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
 class BluetoothPermissionError(BridgeError):

@@ -1,7 +1,8 @@
 """Find, pair and forget stethoscopes speaking the profile.
 
 On BlueZ (no backend override) pairing first checks the adapter and registers our Agent1, so it
-works headless; with a simulator backend the same bleak calls run against the simulated device.
+works headless; with a simulator backend the same bleak calls run against the simulated device,
+and the simulated air (an `AgentManager`) calls the same agent the way BlueZ would.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bleak import BleakClient, BleakScanner
 from bleak.backends.client import BaseBleakClient
@@ -19,9 +20,23 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
 from firmware_bridge import gatt
 from firmware_bridge._bleak_errors import translate_bleak_errors
-from firmware_bridge.bluez_agent import PairingAgent, check_adapter, registered_agent, system_bus
+from firmware_bridge.bluez_agent import (
+    PairingAgent,
+    Prompt,
+    check_adapter,
+    device_path,
+    registered_agent,
+    system_bus,
+)
 
-__all__ = ["Advertised", "PairedDevice", "pair", "scan", "unpair"]
+__all__ = ["Advertised", "AgentManager", "PairedDevice", "pair", "scan", "unpair"]
+
+
+class AgentManager(Protocol):
+    """Who calls our pairing agent while a device pairs (BlueZ's AgentManager1, or the
+    simulated air): `registered(agent)` makes it the agent for the block's duration."""
+
+    def registered(self, agent: PairingAgent) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
 @dataclass(frozen=True)
@@ -69,17 +84,21 @@ async def scan(
 
 
 @contextlib.asynccontextmanager
-async def _agent_if_bluez(
-    address: str, show: Callable[[str], None], bluez: bool
+async def _agent(
+    address: str, show: Callable[[Prompt], None], bluez: bool, agents: AgentManager | None
 ) -> AsyncIterator[None]:
-    if not bluez:
+    agent = PairingAgent(show)
+    agent.target = device_path(address)
+    if agents is not None:
+        async with agents.registered(agent):
+            yield
+        return
+    if not bluez:  # another backend and nobody to call an agent: "Just Works" only
         yield
         return
     bus = await system_bus()
     try:
         await check_adapter(bus)
-        agent = PairingAgent(show)
-        agent.target = "/org/bluez/hci0/dev_" + address.upper().replace(":", "_")
         async with registered_agent(bus, agent):
             yield
     finally:
@@ -89,11 +108,13 @@ async def _agent_if_bluez(
 async def pair(
     address: str,
     *,
-    show: Callable[[str], None] = print,
+    show: Callable[[Prompt], None] = print,
     timeout_s: float = 20.0,
     client_backend: type[BaseBleakClient] | None = None,
+    agents: AgentManager | None = None,
 ) -> PairedDevice:
-    """Connect to `address`, pair and bond, and read its identity and battery.
+    """Connect to `address`, pair and bond, and read its identity and battery. `show` gets
+    what BlueZ asks our agent to display (the passkey a keypad stethoscope needs typed).
 
     Raises AdapterUnavailableError, BluetoothPermissionError, DeviceNotFoundError,
     PairingRejectedError or LinkLostError.
@@ -101,7 +122,7 @@ async def pair(
     options: dict[str, Any] = {"timeout": timeout_s}
     if client_backend is not None:
         options["backend"] = client_backend
-    async with _agent_if_bluez(address, show, bluez=client_backend is None):
+    async with _agent(address, show, client_backend is None, agents):
         with translate_bleak_errors(address):
             client = BleakClient(address, **options)
             async with asyncio.timeout(timeout_s):

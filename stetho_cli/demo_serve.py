@@ -57,7 +57,8 @@ def serve_config(state: Path, broker_port: int, web_port: int) -> dict[str, Any]
     config["web"] = {"listen_host": "127.0.0.1", "port": web_port}
     config["exam"] = {"duration_s": 8}
     # Two simulated stethoscopes in range, to try pairing from the page (Stethoscopes).
-    config["radio"] = {"simulated": ["normal", "murmur"]}
+    # They have keypads: the page shows a passkey, which a simulated nurse types in 10 s.
+    config["radio"] = {"simulated": ["normal", "murmur"], "keypad": "types"}
     return config
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -38,12 +39,24 @@ class DoctorToolError(AgentError):
 
 
 async def connect(settings: MqttSettings) -> MqttConnection:
-    connection = MqttConnection(settings)
-    try:
-        await connection.connect()
-    except ConnectError as exc:
-        raise DoctorToolError(str(exc)) from exc
-    return connection
+    """Connect to the first broker that accepts, in `[broker] hosts` order.
+
+    A doctor's command and the console's decisions and live streams are short connections:
+    where the agent and the hub's ingest rotate (edge_agent.transport.failover), these just
+    try each address once, so the first broker being down costs one refused connect.
+    """
+    error: ConnectError | None = None
+    for host, port in ((settings.host, settings.port), *settings.failover):
+        here = dataclasses.replace(settings, host=host, port=port)
+        connection = MqttConnection(here)
+        try:
+            await connection.connect()
+        except ConnectError as exc:
+            error = exc
+            continue
+        return connection
+    assert error is not None  # the loop ran at least once and every address failed
+    raise DoctorToolError(str(error)) from error
 
 
 OnRetry = Callable[[str, float], None]

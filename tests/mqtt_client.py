@@ -11,7 +11,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import paho.mqtt.client as mqtt
@@ -30,6 +30,7 @@ class Received:
     payload: bytes
     retain: bool
     properties: dict[str, object]
+    at: float = field(default_factory=time.time)  # when it arrived here (wall clock)
 
 
 class Refused(Exception):

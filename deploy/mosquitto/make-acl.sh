@@ -26,7 +26,8 @@ cat <<HEADER
 # A care home's agent writes only its own site's data topics and reads only its own
 # site's commands, acknowledgements, exam answers and receipts. It cannot write those
 # (only clinicians and the hub send them) and cannot touch another site at all.
-# Clinicians read every site's data and write acknowledgements and commands.
+# Clinicians read every site's data and exams, and write acknowledgements, exam answers
+# and commands (what stetho ack, answer, request and listen send).
 # The hub reads every site's data (also through \$share/GROUP/... shared subscriptions:
 # Mosquitto checks what it delivers against these topics) and writes receipts, and the
 # console's acknowledgements, exam answers and recording requests (commands).
@@ -67,8 +68,10 @@ topic read $root/+/+/recordings
 topic read $root/+/+/recordings/audio
 topic read $root/+/triage
 topic read $root/+/alerts
+topic read $root/+/exams
 topic read $root/+/+/live
 topic readwrite $root/+/acks
+topic readwrite $root/+/exams/answers
 topic write $root/+/+/cmd
 DOCTOR
 done

@@ -2,7 +2,8 @@
 
 `Radio()` is BlueZ. `Radio.simulated(...)` puts simulated stethoscopes in range: the same bleak
 calls then reach them through the simulator's backends, which answer with the profile's exact
-GATT bytes (the hardware boundary, faked; everything above it is the real code).
+GATT bytes and, for a keypad stethoscope, call our pairing agent as BlueZ would (the hardware
+boundary, faked; everything above it is the real code).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bleak.backends.scanner import BaseBleakScanner
 from edge_agent.config import RadioConfig
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice, device_id_for
 from firmware_bridge import pairing
+from firmware_bridge.bluez_agent import Prompt
 from firmware_bridge.sources import (
     PeripheralConfig,
     SimulatedAir,
@@ -32,15 +34,18 @@ SCAN_S = 5.0  # long enough to hear a stethoscope advertising every second or so
 
 @dataclass(frozen=True)
 class Radio:
-    """bleak backend overrides; both None: the platform's (BlueZ on Linux)."""
+    """bleak backend overrides; both None: the platform's (BlueZ on Linux). `air`: the
+    simulated stethoscopes in range, which also call the pairing agent."""
 
     client_backend: type[BaseBleakClient] | None = None
     scanner_backend: type[BaseBleakScanner] | None = None
+    air: SimulatedAir | None = None
 
     @classmethod
     def simulated(cls, *peripherals: SimulatedStethoscope) -> Radio:
-        client, scanner = simulated_backends(SimulatedAir(*peripherals))
-        return cls(client, scanner)
+        air = SimulatedAir(*peripherals)
+        client, scanner = simulated_backends(air)
+        return cls(client, scanner, air)
 
 
 def radio_for(config: RadioConfig) -> Radio:
@@ -49,7 +54,8 @@ def radio_for(config: RadioConfig) -> Radio:
         return Radio()
     return Radio.simulated(*(
         SimulatedStethoscope(scenario, seed=i, speed=config.speed, config=PeripheralConfig(
-            f"5E:7A:00:00:01:{i + 1:02X}", f"Stetho-Sim-{i + 1}", -55 - 4 * i))
+            f"5E:7A:00:00:01:{i + 1:02X}", f"Stetho-Sim-{i + 1}", -55 - 4 * i,
+            keypad=config.keypad))
         for i, scenario in enumerate(config.simulated)
     ))  # fmt: skip
 
@@ -65,11 +71,14 @@ async def pair_and_register(
     address: str,
     radio: Radio,
     location: str = "",
-    show: Callable[[str], None] = print,
+    show: Callable[[Prompt], None] = print,
 ) -> RegisteredDevice:
     """Pair and bond `address`, read its identity, and add it to the registry (which the
-    running agent follows). Raises the BridgeError of pairing, or RegistryError."""
-    paired = await pairing.pair(address, show=show, client_backend=radio.client_backend)
+    running agent follows). `show` gets the passkey to type on a keypad stethoscope. Raises
+    the BridgeError of pairing, or RegistryError."""
+    paired = await pairing.pair(
+        address, show=show, client_backend=radio.client_backend, agents=radio.air
+    )
     now = time.time()
     device = RegisteredDevice(
         id=device_id_for(paired.name, paired.address), address=paired.address,

@@ -56,6 +56,7 @@ from edge_agent.transport.settings import broker_settings
 from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import RecordingContext
 from firmware_bridge import BridgeError
+from firmware_bridge.bluez_agent import Prompt
 from stetho_common import persistent_delay
 
 log = logging.getLogger(__name__)
@@ -320,7 +321,7 @@ class Agent:
             self._registry_changed.clear()
 
     async def pair_stethoscope(
-        self, address: str, location: str, show: Callable[[str], None]
+        self, address: str, location: str, show: Callable[[Prompt], None]
     ) -> RegisteredDevice:
         """Pair from the page (the same code as `stetho pair`); returns once the agent runs it."""
         registry = DeviceRegistry(self.config.storage.state_dir)

@@ -98,12 +98,22 @@ def build_app(ctx: WebContext) -> web.Application:
     app.router.add_get("/stethoscopes", views_devices.stethoscopes)
     app.router.add_post("/stethoscopes/scan", views_devices.scan)
     app.router.add_post("/stethoscopes/pair", views_devices.pair)
+    app.router.add_get("/stethoscopes/pairing/{job_id}", views_devices.pairing_page)
+    app.router.add_get("/stethoscopes/pairing/{job_id}/state", views_devices.pairing_state)
+    app.router.add_post("/stethoscopes/pairing/{job_id}/cancel", views_devices.cancel_pairing)
     app.router.add_get("/requests", views_exam.requests)
     app.router.add_post("/requests/{request_id}/accept", views_exam.accept_request)
     app.router.add_post("/requests/{request_id}/dismiss", views_exam.dismiss_request)
     app.router.add_get("/live/{device}", live_stream)
     app.router.add_static("/static/", HERE / "static", append_version=True)
+    app.on_shutdown.append(_stop_pairing)
     return app
+
+
+async def _stop_pairing(app: web.Application) -> None:
+    pairings = app[CTX].pairings
+    if pairings is not None:
+        await pairings.close()
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:

@@ -17,7 +17,9 @@ from edge_agent.pipeline.radio import Radio
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.storage.registry import RegisteredDevice
 from edge_agent.web.accounts import Accounts
+from edge_agent.web.pairing import Pairings
 from edge_agent.web.sessions import Session, SessionBook, Throttle
+from firmware_bridge.bluez_agent import Prompt
 from firmware_bridge.pairing import Advertised
 
 
@@ -45,7 +47,7 @@ class AgentView(Protocol):
     def radio(self) -> Radio: ...
 
     async def pair_stethoscope(
-        self, address: str, location: str, show: Callable[[str], None]
+        self, address: str, location: str, show: Callable[[Prompt], None]
     ) -> RegisteredDevice: ...
 
 
@@ -75,7 +77,8 @@ class WebContext:
     clock: Callable[[], float] = time.time
     # Pairing from the page: the agent's radio (None: pairing only with `stetho pair`).
     scan: Callable[[], Awaitable[list[Advertised]]] | None = None
-    pair: Callable[[str, str, Callable[[str], None]], Awaitable[RegisteredDevice]] | None = None
+    pair: Callable[[str, str, Callable[[Prompt], None]], Awaitable[RegisteredDevice]] | None = None
+    pairings: Pairings | None = field(default=None, init=False)  # made at the first pairing
 
 
 CTX: web.AppKey[WebContext] = web.AppKey("ctx", WebContext)

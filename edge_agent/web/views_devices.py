@@ -1,69 +1,89 @@
 """The stethoscopes screen: battery, connection, who uses which, and pairing a new one.
 
 Pairing calls the same code as `stetho pair` (edge_agent.pipeline.radio) through the agent,
-which starts the new stethoscope at once: the nurse can record with it on the next screen.
+which starts the new stethoscope at once: the nurse can record with it on the next screen. It
+runs in the background (edge_agent.web.pairing); the POST goes to a status page that shows the
+passkey to type on a keypad stethoscope, then the outcome, and refreshes itself (static/pairing.js).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
 
 from aiohttp import web
 
-from edge_agent.errors import AgentError
 from edge_agent.web import render as _app
-from edge_agent.web.context import ctx_of, staff_of
+from edge_agent.web.context import ctx_of, session_of, staff_of
 from edge_agent.web.errors import PairingError
+from edge_agent.web.pairing import Pairings
 from firmware_bridge import BridgeError
-from stetho_common import quote
 
-log = logging.getLogger(__name__)
 ADDRESS = re.compile(r"^([0-9A-F]{2}:){5}[0-9A-F]{2}$")
 MAX_LOCATION = 40
+NOT_HERE = "this agent pairs stethoscopes only with `stetho pair` on the Pi"
 
 
-def _said(text: str) -> None:
-    """What pairing shows the user (BlueZ's agent: a passkey it confirms by itself)."""
-    log.info("event=pairing_said text=%s", quote(text))
+def _pairings(request: web.Request) -> Pairings:
+    ctx = ctx_of(request)
+    if ctx.pair is None:
+        raise PairingError(NOT_HERE)
+    if ctx.pairings is None:
+        ctx.pairings = Pairings(ctx.pair, ctx.accounts.audit)
+    return ctx.pairings
 
 
 async def stethoscopes(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
+    running = ctx.pairings.running() if ctx.pairings else None
     return _app.render(request, "stethoscopes.html", stethoscopes=ctx.stethoscopes(),
                        found=None, can_pair=ctx.pair is not None,
-                       paired=request.query.get("paired"))  # fmt: skip
+                       running=running)  # fmt: skip
 
 
 async def scan(request: web.Request) -> web.Response:
     """Listen for stethoscopes advertising the profile (a few seconds) and list them."""
     ctx = ctx_of(request)
     if ctx.scan is None:
-        raise PairingError("this agent pairs stethoscopes only with `stetho pair` on the Pi")
+        raise PairingError(NOT_HERE)
     try:
         found = await ctx.scan()
     except BridgeError as exc:
         raise PairingError(f"cannot scan: {exc}") from exc
     rows = ctx.stethoscopes()
     known = {r.device for r in rows} | {r.address.upper() for r in rows if r.address}
+    running = ctx.pairings.running() if ctx.pairings else None
     return _app.render(request, "stethoscopes.html", stethoscopes=rows, can_pair=True,
                        found=[(a, a.address.upper() in known) for a in found],
-                       paired=None)  # fmt: skip
+                       running=running)  # fmt: skip
 
 
 async def pair(request: web.Request) -> web.StreamResponse:
-    ctx = ctx_of(request)
+    """Start pairing in the background and go to its status page."""
+    pairings = _pairings(request)
     form = await request.post()
     address = str(form.get("address", "")).upper()
     location = str(form.get("location", "")).strip()[:MAX_LOCATION]
-    if ctx.pair is None:
-        raise PairingError("this agent pairs stethoscopes only with `stetho pair` on the Pi")
     if not ADDRESS.match(address):
         raise PairingError(f"{address!r} is not a Bluetooth address: scan again")
-    try:
-        device = await ctx.pair(address, location, _said)
-    except (BridgeError, AgentError) as exc:
-        raise PairingError(f"pairing {address} failed: {exc}") from exc
-    await asyncio.to_thread(ctx.accounts.audit, staff_of(request), "pair-stethoscope", device.id)
-    raise web.HTTPSeeOther(f"/stethoscopes?paired={device.id}")
+    session = session_of(request)
+    job = await pairings.start(address, location, staff_of(request), session.display)
+    raise web.HTTPSeeOther(f"/stethoscopes/pairing/{job.id}")
+
+
+async def pairing_page(request: web.Request) -> web.Response:
+    """Who pairs what; to the nurse who started it, the passkey in big digits; the outcome."""
+    job = _pairings(request).get(request.match_info["job_id"])
+    return _app.render(request, "pairing.html", job=job, mine=job.staff == staff_of(request))
+
+
+async def pairing_state(request: web.Request) -> web.Response:
+    """What the status page's script polls: it reloads the page when `version` changes."""
+    job = _pairings(request).get(request.match_info["job_id"])
+    return web.json_response(
+        {"phase": job.phase.value, "version": job.version, "finished": job.finished}
+    )
+
+
+async def cancel_pairing(request: web.Request) -> web.StreamResponse:
+    job = await _pairings(request).cancel(request.match_info["job_id"], staff_of(request))
+    raise web.HTTPSeeOther(f"/stethoscopes/pairing/{job.id}")

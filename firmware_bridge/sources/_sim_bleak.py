@@ -22,6 +22,7 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 from firmware_bridge import gatt
+from firmware_bridge.sources._sim_keypad import SMP_TIMEOUT_S, passkey_entry
 from firmware_bridge.sources.simulator import SimulatedAir, SimulatedStethoscope
 
 __all__ = ["simulated_backends"]
@@ -135,7 +136,11 @@ class _SimulatedClient(BaseBleakClient):
         self._peripheral = None
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        self._device().bonded = True
+        peripheral = self._device()
+        if peripheral.config.keypad != "none":  # BlueZ asks our agent to display a passkey
+            timeout_s = SMP_TIMEOUT_S / peripheral.speed
+            await passkey_entry(self.air.agent, peripheral.keypad, self.address, timeout_s)
+        peripheral.bonded = True
 
     async def unpair(self) -> None:
         self._device().bonded = False

@@ -10,8 +10,9 @@ peripherals and hands out the bleak backend classes (`_sim_bleak.py`) bound to i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -21,10 +22,12 @@ from firmware_bridge import gatt
 from firmware_bridge.codec import RATE_CODES, AudioFrame, Codec, FrameFlags, encode_frame
 from firmware_bridge.errors import ConfigurationError
 from firmware_bridge.gatt import ControlCommand, ControlResponse, Opcode, ResultCode, StatusFlags
+from firmware_bridge.sources._sim_keypad import Keypad
 from firmware_bridge.sources.faults import LinkFaults
 from stetho_sim.scenarios import SimulationSetupError
 
 if TYPE_CHECKING:
+    from firmware_bridge.bluez_agent import PairingAgent
     from stetho_sim.synth import StethoscopeSynth
 
 __all__ = ["FRAMES_PER_TURN", "PeripheralConfig", "SimulatedAir", "SimulatedStethoscope"]
@@ -51,6 +54,8 @@ class PeripheralConfig:
     serial: str = "SIM0001"
     firmware: str = "1.0.0"
     button_presses_s: tuple[float, ...] = ()  # stream times (s) of chest-piece button presses
+    keypad: str = "none"  # one of _sim_keypad.KEYPADS: who types a passkey, if asked
+    typing_s: float = 10.0  # time the simulated nurse takes to type a passkey (`speed` scales)
 
 
 class SimulatedStethoscope:
@@ -97,6 +102,10 @@ class SimulatedStethoscope:
         self._contact = True
         self._battery = self.config.battery_percent
         self.notifications_sent = 0
+        try:
+            self.keypad = Keypad(self.config.keypad, self.config.typing_s / speed, seed)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from exc
 
     # Link layer ----------------------------------------------------------------------------
 
@@ -291,6 +300,17 @@ class SimulatedAir:
         # BlueZ on a busy Raspberry Pi often aborts the first attempts with
         # le-connection-abort-by-local; the simulator can fail the first N connects likewise.
         self.connect_failures = connect_failures
+        self.agent: PairingAgent | None = None  # the one BlueZ would call while pairing
+
+    @contextlib.asynccontextmanager
+    async def registered(self, agent: PairingAgent) -> AsyncIterator[None]:
+        """Make `agent` the pairing agent for the block (BlueZ's RegisterAgent and
+        RequestDefaultAgent, then UnregisterAgent)."""
+        self.agent = agent
+        try:
+            yield
+        finally:
+            self.agent = None
 
     def add(self, peripheral: SimulatedStethoscope) -> None:
         """Power on another peripheral."""

@@ -26,17 +26,22 @@ from stetho_hub.console.picture import render as render_picture
 from stetho_hub.console.sessions import csrf_ok
 from stetho_hub.console.shell import (
     KEY,
+    LANG,
     SESSION,
     SSE_POLL_S,
     Console,
     ConsoleSettings,
+    Refused,
     broker_of,
     form_to_send,
+    language,
+    not_sent,
     page_response,
     security_headers,
     send,
     signed_in,
     user_of,
+    words_of,
 )  # fmt: skip
 from stetho_hub.fhir.queue import FhirQueue, QueueStatus
 from stetho_hub.storage import Database, open_database, views
@@ -49,7 +54,7 @@ log = logging.getLogger(__name__)
 async def signin_form(request: web.Request) -> web.StreamResponse:
     console = request.app[KEY]
     session = console.session(request) or console.sessions.new(time.time())
-    response = page_response(pages.signin(session.csrf))
+    response = page_response(pages.signin(session.csrf, request[LANG], words_of(request)))
     console.set_cookie(response, session)
     return response
 
@@ -59,18 +64,20 @@ async def signin(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     old = console.session(request)
     if not csrf_ok(old, str(form.get("csrf", ""))):
-        raise web.HTTPForbidden(text="The form expired: reload the sign-in page.")
+        raise Refused(403, "error.csrf")
     assert old is not None
+    lang, w = request[LANG], words_of(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     now = time.time()
     wait = console.throttle.retry_after(username, now)
     if wait > 0:
-        return page_response(pages.signin(old.csrf, f"Too many attempts: wait {wait:.0f} s."), 429)
+        message = w["signin.wait"].format(seconds=f"{wait:.0f}")
+        return page_response(pages.signin(old.csrf, lang, w, message), 429)
     found = await console.run(check_sign_in, console.db, username, password)
     if found is None:
         console.throttle.failed(username, now)
         await console.audit(request, username[:80], "signin_failed", None, None)
-        return page_response(pages.signin(old.csrf, "Wrong user or password."), 401)
+        return page_response(pages.signin(old.csrf, lang, w, w["signin.wrong"]), 401)
     role, sites = found
     console.throttle.succeeded(username)
     console.sessions.end(old.token)
@@ -86,7 +93,7 @@ async def signout(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     form = await request.post()
     if not csrf_ok(session, str(form.get("csrf", ""))):
-        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+        raise Refused(403, "error.csrf")
     console.sessions.end(session.token)
     await console.audit(request, user_of(session), "signout", None, None)
     raise web.HTTPSeeOther("/signin")
@@ -97,7 +104,8 @@ async def inbox(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     rows = await console.run(views.inbox, console.db, session.sites)
     await console.audit(request, user_of(session), "view_inbox", None, None)
-    return page_response(pages.inbox(rows, user_of(session), session.csrf))
+    page = pages.inbox(rows, user_of(session), session.csrf, request[LANG], words_of(request))
+    return page_response(page)
 
 
 async def _visible(request: web.Request) -> views.RecordingView:
@@ -105,10 +113,10 @@ async def _visible(request: web.Request) -> views.RecordingView:
     try:
         rid = str(UUID(request.match_info["recording_id"]))
     except ValueError:
-        raise web.HTTPNotFound(text="No such recording.") from None
+        raise Refused(404, "error.no_recording") from None
     view = await console.run(views.recording, console.db, rid, session.sites)
     if view is None:  # unknown, or another care home's: the same answer for both
-        raise web.HTTPNotFound(text="No such recording, or not yours to see.")
+        raise Refused(404, "error.no_recording")
     return view
 
 
@@ -120,7 +128,10 @@ async def recording(request: web.Request) -> web.StreamResponse:
     await console.audit(request, user_of(session), "view_recording", view.site, view.recording_id)
     sent = "decided" if request.query.get("decided") == "1" else None
     sent = "requested" if request.query.get("requested") == "1" else sent
-    return page_response(pages.recording(view, earlier, user_of(session), session.csrf, sent))
+    page = pages.recording(
+        view, earlier, user_of(session), session.csrf, request[LANG], words_of(request), sent
+    )
+    return page_response(page)
 
 
 async def _to_send(request: web.Request) -> tuple[Any, views.RecordingView]:
@@ -144,7 +155,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
             str(form.get("disposition", "")), str(form.get("note", "")),
         )  # fmt: skip
     except DecisionError as exc:
-        raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
+        raise not_sent(request, exc) from exc
     await send(console, view.recording_id, outgoing)
     await console.audit(request, user_of(session), "decide", view.site, view.recording_id)
     raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?decided=1")
@@ -163,7 +174,7 @@ async def request_recording(request: web.Request) -> web.StreamResponse:
             user_of(session),
         )  # fmt: skip
     except DecisionError as exc:
-        raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
+        raise not_sent(request, exc) from exc
     await send(console, view.recording_id, [message])
     await console.audit(
         request, user_of(session), "request_recording", view.site, view.recording_id
@@ -178,7 +189,8 @@ async def homes(request: web.Request) -> web.StreamResponse:
     queue = console.settings.fhir_queue
     fhir = await console.run(_fhir_status, queue) if queue is not None else None
     await console.audit(request, user_of(session), "view_homes", None, None)
-    return page_response(pages.homes(rows, user_of(session), session.csrf, fhir))
+    page = pages.homes(rows, user_of(session), session.csrf, request[LANG], words_of(request), fhir)
+    return page_response(page)
 
 
 def _fhir_status(path: Path) -> QueueStatus:
@@ -194,7 +206,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     view = await _visible(request)
     if view.audio_sha256 is None:
-        raise web.HTTPNotFound(text="The audio has not arrived yet.")
+        raise Refused(404, "no_audio")
     data = await console.run(console.audio.read, view.audio_sha256)
     await console.audit(request, user_of(session), "listen", view.site, view.recording_id)
     return web.Response(body=data, content_type="audio/flac")
@@ -205,14 +217,14 @@ async def picture(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     view = await _visible(request)
     if view.audio_sha256 is None:
-        raise web.HTTPNotFound(text="The audio has not arrived yet.")
+        raise Refused(404, "no_audio")
     data = await console.run(console.audio.read, view.audio_sha256)
     try:  # CPU work on the default executor: the console's database thread stays free
         png = await asyncio.to_thread(render_picture, data, view.metadata)
     except PlotUnavailableError as exc:
-        raise web.HTTPServiceUnavailable(text=str(exc)) from exc
+        raise Refused(503, "error.plot") from exc
     if png is None:
-        raise web.HTTPNotFound(text="This recording has no analysis to draw.")
+        raise Refused(404, "error.no_picture")
     await console.audit(request, user_of(session), "view_picture", view.site, view.recording_id)
     return web.Response(body=png, content_type="image/png")
 
@@ -221,7 +233,7 @@ async def picture(request: web.Request) -> web.StreamResponse:
 async def audit_export(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     if session.role != "admin":
-        raise web.HTTPForbidden(text="Administrators only.")
+        raise Refused(403, "error.admin_only")
     rows = await console.run(views.audit_entries, console.db)
     await console.audit(request, user_of(session), "export_audit", None, None)
     out = io.StringIO()
@@ -244,11 +256,12 @@ async def events(request: web.Request) -> web.StreamResponse:
     while console.sessions.get(session.token, time.time()) is not None:
         await asyncio.sleep(SSE_POLL_S)
         newest = await console.run(views.newest_alert_at, console.db, session.sites)
-        if newest != last:
-            last = newest
-            await response.write(b"event: alert\ndata: new\n\n")
-        else:
-            await response.write(b": keep-alive\n\n")
+        line = b"event: alert\ndata: new\n\n" if newest != last else b": keep-alive\n\n"
+        last = newest
+        try:
+            await response.write(line)
+        except ConnectionResetError:  # the page was closed or left: the usual end, no trace
+            break
     return response
 
 
@@ -261,7 +274,7 @@ async def static_js(request: web.Request) -> web.StreamResponse:
 
 
 def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
-    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[security_headers, language], client_max_size=64 * 1024)
     console = Console(settings, db)
     app[KEY] = console
     app.router.add_get("/signin", signin_form)

@@ -15,6 +15,7 @@ from edge_agent.exam.wire import answer_message
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages
 from stetho_doctor.client import ack_message, record_request_message
+from stetho_hub.console.words import words
 
 __all__ = [
     "DISPOSITIONS",
@@ -33,7 +34,15 @@ MAX_REQUEST_S = 120.0  # as `stetho request` allows
 
 
 class DecisionError(ValueError):
-    """The form asks for what cannot be sent: said to the doctor, nothing published."""
+    """The form asks for what cannot be sent: said to the doctor, nothing published.
+
+    `key` names the sentence in words.py, so the page says it in the doctor's language; the
+    exception's own text is the English one, for logs and tests.
+    """
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key, self.params = key, params
+        super().__init__(words("en")[key].format(**params))
 
 
 def decision_messages(
@@ -45,15 +54,15 @@ def decision_messages(
     note: str,
 ) -> list[OutboundMessage]:
     if disposition not in DISPOSITIONS:
-        raise DecisionError(f"choose a decision ({', '.join(LABELS.values())})")
+        raise DecisionError("decision.choose_decision")
     if len(note) > MAX_NOTE:
-        raise DecisionError(f"the note is {len(note)} characters; keep it under {MAX_NOTE}")
+        raise DecisionError("decision.note_long", length=len(note), limit=MAX_NOTE)
     choice = cast(messages.Disposition, disposition)  # one of DISPOSITIONS, checked above
     text = note.strip() or None
     out = [answer_message(site, UUID(exam_id), by, choice, text)] if exam_id is not None else []
     out += [ack_message(site, UUID(alert_id), by, text, choice) for alert_id in alert_ids]
     if not out:
-        raise DecisionError("this recording belongs to no exam and raised no alert: no one waits")
+        raise DecisionError("decision.no_one_waits")
     return out
 
 
@@ -62,11 +71,11 @@ def recording_request(
 ) -> OutboundMessage:
     """The `record_request` command a nurse accepts on the page (as `stetho request` sends)."""
     if auscultation_site not in SITES:
-        raise DecisionError(f"choose where to listen ({', '.join(SITES)})")
+        raise DecisionError("decision.choose_site")
     try:
         seconds = float(duration) if duration.strip() else None
     except ValueError:
-        raise DecisionError("the duration is a number of seconds") from None
+        raise DecisionError("decision.duration_number") from None
     if seconds is not None and not 1 <= seconds <= MAX_REQUEST_S:
-        raise DecisionError(f"the duration is 1 to {MAX_REQUEST_S:.0f} s")
+        raise DecisionError("decision.duration_range", limit=f"{MAX_REQUEST_S:.0f}")
     return record_request_message(site, agent, resident, auscultation_site, seconds, by)

@@ -17,16 +17,19 @@ from stetho_hub.console.decisions import DecisionError, decision_messages, recor
 from stetho_hub.console.live import LiveRelays, relay
 from stetho_hub.console.shell import (
     KEY,
+    LANG,
     SESSION,
     Handler,
+    Refused,
     broker_of,
     form_to_send,
+    not_sent,
     page_response,
     send,
     signed_in,
     user_of,
 )  # fmt: skip
-from stetho_hub.console.words import pick_language, words
+from stetho_hub.console.words import words
 from stetho_hub.storage import exam_views
 from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ
 
@@ -37,19 +40,15 @@ BANDS = {"heart": HEART_BAND_HZ, "lung": LUNG_BAND_HZ}
 LIVE: web.AppKey[LiveRelays] = web.AppKey("live", LiveRelays)
 
 
-def _lang(request: web.Request) -> str:
-    return pick_language(request.headers.get("Accept-Language"), request.query.get("lang"))
-
-
 async def _visible(request: web.Request) -> exam_views.ExamView:
     console, session = request.app[KEY], request[SESSION]
     try:
         exam_id = str(UUID(request.match_info["exam_id"]))
     except ValueError:
-        raise web.HTTPNotFound(text="No such exam.") from None
+        raise Refused(404, "error.no_exam") from None
     view = await console.run(exam_views.exam, console.db, exam_id, session.sites)
     if view is None:  # unknown, or another care home's: the same answer for both
-        raise web.HTTPNotFound(text="No such exam, or not yours to see.")
+        raise Refused(404, "error.no_exam")
     return view
 
 
@@ -59,7 +58,7 @@ async def exam(request: web.Request) -> web.StreamResponse:
     view = await _visible(request)
     history = await console.run(exam_views.resident_exams, console.db, view.site, view.resident)
     await console.audit(request, user_of(session), "view_exam", view.site, view.exam_id)
-    lang = _lang(request)
+    lang = request[LANG]
     sent = next((k for k in ("decided", "requested") if request.query.get(k) == "1"), None)
     page = pages_exam.exam(
         view, history, user_of(session), session.csrf, lang, words(lang), BANDS, sent
@@ -81,7 +80,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
             str(form.get("disposition", "")), str(form.get("note", "")),
         )  # fmt: skip
     except DecisionError as exc:
-        raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
+        raise not_sent(request, exc) from exc
     await send(console, view.exam_id, outgoing)
     await console.audit(request, user_of(session), "decide", view.site, view.exam_id)
     raise web.HTTPSeeOther(f"/exams/{view.exam_id}?decided=1")
@@ -101,7 +100,7 @@ async def request_recording(request: web.Request) -> web.StreamResponse:
             user_of(session),
         )  # fmt: skip
     except DecisionError as exc:
-        raise web.HTTPBadRequest(text=f"Not sent: {exc}.") from exc
+        raise not_sent(request, exc) from exc
     await send(console, view.exam_id, [message])
     await console.audit(request, user_of(session), "request_recording", view.site, view.exam_id)
     raise web.HTTPSeeOther(f"/exams/{view.exam_id}?requested=1")
@@ -112,7 +111,7 @@ async def _live_target(request: web.Request) -> tuple[str, str]:
     site, device = request.match_info["site"], request.match_info["device"]
     mine = session.sites is None or site in session.sites
     if not mine or not await console.run(exam_views.known_device, console.db, site, device):
-        raise web.HTTPNotFound(text="No such stethoscope, or not yours to hear.")
+        raise Refused(404, "error.no_device")
     return site, device
 
 
@@ -120,7 +119,7 @@ async def _live_target(request: web.Request) -> tuple[str, str]:
 async def live_page(request: web.Request) -> web.StreamResponse:
     session = request[SESSION]
     site, device = await _live_target(request)
-    lang = _lang(request)
+    lang = request[LANG]
     page = pages_exam.live(site, device, user_of(session), session.csrf, lang, words(lang), BANDS)
     return page_response(page)
 
@@ -131,7 +130,7 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
     site, device = await _live_target(request)
     relays = request.app.get(LIVE)
     if relays is None:
-        raise web.HTTPServiceUnavailable(text="This console has no broker to reach care homes.")
+        raise Refused(503, "error.no_broker")
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1024)
     await ws.prepare(request)
     await console.audit(request, user_of(session), "listen_live", site, device)

@@ -17,7 +17,8 @@ table{border-collapse:collapse;width:100%;background:#fff}
 td,th{padding:.4rem .6rem;border-bottom:1px solid #dde;text-align:left;vertical-align:top}
 .urgent{color:#b00020;font-weight:700} .review{color:#8a5a00;font-weight:700}
 .card{background:#fff;padding:1rem;margin-bottom:1rem;border:1px solid #dde}
-.error{color:#b00020} button{padding:.4rem .9rem}
+.error{color:#b00020} button{padding:.4rem .9rem} .lang a{margin-right:.4rem}
+.lang a[aria-current]{font-weight:700;text-decoration:none}
 header a{color:#fff} .picture{max-width:100%;height:auto} audio{width:100%}
 .exam{display:grid;grid-template-columns:minmax(0,2fr) minmax(16rem,1fr);gap:1rem}
 @media (max-width:900px){.exam{grid-template-columns:minmax(0,1fr)}}
@@ -27,36 +28,40 @@ svg .flag.urgent{fill:#b00020;font-weight:700} svg .flag.review{fill:#8a5a00}
 """
 
 
-# The header's words; the exam view and live page come in French too (see words.py).
-NAV = {
-    "en": ("Inbox", "Care homes", "Sign out"),
-    "fr": ("Alertes", "Établissements", "Se déconnecter"),
-}
+Words = dict[str, str]
+# The switch names each language in itself, so a reader finds theirs whatever the page speaks.
+SWITCH = (("en", "English"), ("fr", "Français"))
 
 
 def layout(
     title: str,
     body: str,
-    user: str | None = None,
-    csrf: str = "",
-    lang: str = "en",
+    user: str | None,
+    csrf: str,
+    lang: str,
+    w: Words,
     scripts: tuple[str, ...] = (),
 ) -> str:
-    nav = NAV.get(lang, NAV["en"])
     signout = ""
     if user:
         signout = (
             f'<span>{escape(user)}</span><form method="post" action="/signout">'
             f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
-            f'<button type="submit">{nav[2]}</button></form>'
+            f'<button type="submit">{w["nav.signout"]}</button></form>'
         )
+    current = ' aria-current="true"'
+    switch = " ".join(
+        f'<a href="?lang={code}" hreflang="{code}" lang="{code}"'
+        f"{current if code == lang else ''}>{name}</a>"
+        for code, name in SWITCH
+    )
     return (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f"<title>{escape(title)} · stetho hub</title>"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<link rel="stylesheet" href="/static/console.css"></head><body>'
-        f'<header><strong>stetho hub</strong><a href="/">{nav[0]}</a>'
-        f'<a href="/homes">{nav[1]}</a>'
+        f'<header><strong>stetho hub</strong><a href="/">{w["nav.inbox"]}</a>'
+        f'<a href="/homes">{w["nav.homes"]}</a><nav class="lang" id="lang">{switch}</nav>'
         f"{signout}</header><main>{body}</main>"
         '<script src="/static/console.js"></script>'
         + "".join(f'<script src="/static/{escape(s)}"></script>' for s in scripts)
@@ -64,209 +69,250 @@ def layout(
     )
 
 
-def signin(csrf: str, error: str = "") -> str:
+def refusal(title: str, text: str, w: Words) -> str:
+    return (
+        f'<div class="card" id="refused"><h1>{escape(title)}</h1>'
+        f'<p class="error" role="alert">{escape(text)}</p><p><a href="/">{w["back"]}</a></p></div>'
+    )
+
+
+def signin(csrf: str, lang: str, w: Words, error: str = "") -> str:
     message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     return layout(
-        "Sign in",
-        f'<div class="card"><h1>Sign in</h1>{message}<form method="post" action="/signin">'
-        f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
-        '<p><label>User <input name="username" id="username" autocomplete="username" required>'
-        '</label></p><p><label>Password <input type="password" name="password" id="password"'
+        w["signin.title"],
+        f'<div class="card"><h1>{w["signin.title"]}</h1>{message}'
+        f'<form method="post" action="/signin"><input type="hidden" name="csrf"'
+        f' value="{escape(csrf)}"><p><label>{w["signin.user"]} <input name="username"'
+        ' id="username" autocomplete="username" required></label></p>'
+        f'<p><label>{w["signin.password"]} <input type="password" name="password" id="password"'
         ' autocomplete="current-password" required></label></p>'
-        '<button type="submit" id="signin">Sign in</button></form></div>',
+        f'<button type="submit" id="signin">{w["signin.title"]}</button></form></div>',
+        None,
+        "",
+        lang,
+        w,
     )
 
 
-def _exam_link(exam_id: object) -> str:
+def _when(value: str) -> str:
+    return escape(value[:19].replace("T", " "))
+
+
+def _exam_link(exam_id: object, w: Words) -> str:
     if not exam_id:
         return ""
-    return f' · <a class="exam-link" href="/exams/{escape(str(exam_id))}">exam</a>'
+    return f' · <a class="exam-link" href="/exams/{escape(str(exam_id))}">{w["inbox.exam"]}</a>'
 
 
-def inbox(rows: list[InboxRow], user: str, csrf: str) -> str:
-    lines = "".join(
-        f'<tr><td class="{escape(r.level)}">{escape(r.level)}</td><td>{escape(r.site)}</td>'
-        f"<td>{escape(r.recorded_at[:19].replace('T', ' '))} UTC</td>"
-        f"<td>{escape(r.resident)}</td><td>{escape(r.auscultation_site)}</td>"
+def _inbox_row(r: InboxRow, w: Words) -> str:
+    pending = "" if r.archived else f" ({w['inbox.pending']})"
+    return (
+        f'<tr><td class="{escape(r.level)}">{escape(w.get("level." + r.level, r.level))}</td>'
+        f"<td>{escape(r.site)}</td><td>{_when(r.recorded_at)} UTC</td>"
+        f"<td>{escape(r.resident)}</td>"
+        f"<td>{escape(w.get('site.' + r.auscultation_site, r.auscultation_site))}</td>"
         f"<td>{'<br>'.join(escape(x) for x in r.reasons)}</td>"
-        f'<td><a class="open" href="/recordings/{escape(r.recording_id)}">open</a>'
-        f"{'' if r.archived else ' (audio pending)'}"
-        f"{_exam_link(r.exam_id)}</td></tr>"
-        for r in rows
+        f'<td><a class="open" href="/recordings/{escape(r.recording_id)}">{w["inbox.open"]}</a>'
+        f"{pending}{_exam_link(r.exam_id, w)}</td></tr>"
     )
-    empty = "" if rows else '<p id="empty">No alerts for your care homes.</p>'
+
+
+def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> str:
+    lines = "".join(_inbox_row(r, w) for r in rows)
+    empty = "" if rows else f'<p id="empty">{w["inbox.empty"]}</p>'
+    heads = "".join(
+        f"<th>{w[k]}</th>"
+        for k in ("inbox.level", "care_home", "inbox.recorded", "inbox.resident", "inbox.site")
+    )
     return layout(
-        "Inbox",
-        "<h1>Alerts</h1><p>Most urgent first, then newest; updated live.</p>"
-        '<table id="inbox" data-live="1"><thead><tr><th>Level</th><th>Care home</th>'
-        "<th>Recorded</th><th>Resident</th><th>Site</th><th>Why</th><th></th></tr></thead>"
-        f"<tbody>{lines}</tbody></table>{empty}",
+        w["inbox.title"],
+        f"<h1>{w['inbox.title']}</h1><p>{w['inbox.lead']}</p>"
+        f'<table id="inbox" data-live="1"><thead><tr>{heads}<th>{w["inbox.why"]}</th><th></th>'
+        f"</tr></thead><tbody>{lines}</tbody></table>{empty}",
         user,
         csrf,
+        lang,
+        w,
     )
 
 
-def _measured(flag: dict[str, Any]) -> str:
-    """ "(value 131, threshold 130)", or nothing for a flag that measured nothing."""
+def _flag(flag: dict[str, Any], w: Words) -> str:
     parts = [
-        f"{name} {escape(str(flag[name]))}"
-        for name in ("value", "threshold")
+        f"{w[key]} {escape(str(flag[name]))}"
+        for name, key in (("value", "measured"), ("threshold", "threshold"))
         if flag.get(name) is not None
     ]
-    return f" ({', '.join(parts)})" if parts else ""
-
-
-def _findings(analysis: dict[str, Any] | None, error: str | None) -> str:
-    if analysis is None:
-        return f"<p>No analysis: {escape(error or 'not available')}</p>"
-    triage = analysis.get("triage", {})
-    flags = "".join(
-        f"<li><strong>{escape(str(f.get('code')))}</strong>: {escape(str(f.get('reason')))}"
-        f"{_measured(f)}</li>"
-        for f in triage.get("flags", [])
-    )
-    heart = analysis.get("heart") or {}
-    lung = analysis.get("lung") or {}
-    rates = []
-    if heart.get("rate_bpm") is not None:
-        rates.append(f"heart rate {heart['rate_bpm']:.0f}/min")
-    if lung.get("respiratory_rate_bpm") is not None:
-        rates.append(f"breathing rate {lung['respiratory_rate_bpm']:.0f}/min")
+    measured = f' <span class="measured">({", ".join(parts)})</span>' if parts else ""
     return (
-        f'<p>Triage: <strong id="level">{escape(str(triage.get("level")))}</strong>'
-        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p><ul>{flags}</ul>"
+        f'<li class="flag" data-code="{escape(str(flag.get("code")))}"><strong>'
+        f"{escape(str(flag.get('code')))}</strong>: {escape(str(flag.get('reason')))}"
+        f"{measured}</li>"
     )
 
 
-def _earlier(rows: list[EarlierRow]) -> str:
+def findings(meta: dict[str, Any], w: Words, level_id: str = "") -> str:
+    """A recording's triage, rates and flags with their measured values and thresholds."""
+    analysis = meta.get("analysis")
+    if analysis is None:
+        return f"<p>{w['no_analysis']}: {escape(str(meta.get('analysis_error') or '-'))}</p>"
+    triage = analysis.get("triage") or {}
+    level = str(triage.get("level"))
+    rates = []
+    if (rate := (analysis.get("heart") or {}).get("rate_bpm")) is not None:
+        rates.append(f"{w['heart_rate']} {float(rate):.0f}/min")
+    if (rate := (analysis.get("lung") or {}).get("respiratory_rate_bpm")) is not None:
+        rates.append(f"{w['breathing_rate']} {float(rate):.0f}/min")
+    flags = "".join(_flag(f, w) for f in triage.get("flags", []))
+    ident = f' id="{level_id}"' if level_id else ""
+    return (
+        f'<p>{w["triage"]}: <strong{ident} class="level {escape(level)}">'
+        f"{escape(w.get('level.' + level, level))}</strong>"
+        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p>"
+        f'<ul class="findings">{flags or "<li>" + w["no_finding"] + "</li>"}</ul>'
+    )
+
+
+def _level(level: str | None, w: Words) -> str:
+    return w.get(f"level.{level}", level) if level else w["rec.not_analysed"]
+
+
+def _earlier(rows: list[EarlierRow], w: Words) -> str:
     if not rows:
-        return "<p>No other recording of this resident.</p>"
+        return f"<p>{w['rec.no_other']}</p>"
     items = "".join(
-        f'<li><a href="/recordings/{escape(r.recording_id)}">'
-        f"{escape(r.started_at[:19].replace('T', ' '))}</a> {escape(r.auscultation_site)}"
-        f" · {escape(r.triage_level or 'not analysed')}</li>"
+        f'<li><a href="/recordings/{escape(r.recording_id)}">{_when(r.started_at)}</a> '
+        f"{escape(w.get('site.' + r.auscultation_site, r.auscultation_site))}"
+        f" · {escape(_level(r.triage_level, w))}</li>"
         for r in rows
     )
     return f'<ul id="earlier">{items}</ul>'
 
 
-def decision_form(action: str, here: str, csrf: str, sent_now: str | None) -> str:
+def decision_form(action: str, here: str, csrf: str, sent_now: str | None, w: Words) -> str:
     """The decision and the recording request, posted under `action` (a recording or an exam);
     `here` is the auscultation site the request proposes."""
     options = "".join(
-        f'<option value="{escape(value)}">{escape(label)}</option>'
-        for value, label in LABELS.items()
+        f'<option value="{escape(value)}">{escape(w["disposition." + value])}</option>'
+        for value in LABELS
     )
     sent = {
-        "decided": '<p id="decided" class="ok">Decision sent to the care home.</p>',
-        "requested": '<p id="requested" class="ok">Recording requested from the care home.</p>',
+        "decided": f'<p id="decided" class="ok">{w["decision.sent"]}</p>',
+        "requested": f'<p id="requested" class="ok">{w["request.sent"]}</p>',
     }.get(sent_now or "", "")
     sites = "".join(
-        f'<option value="{escape(s)}"{" selected" if s == here else ""}>{escape(s)}</option>'
+        f'<option value="{escape(s)}"{" selected" if s == here else ""}>'
+        f"{escape(w.get('site.' + s, s))}</option>"
         for s in SITES
     )
+    hidden = f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
     return (
-        f'<div class="card"><h2>Decision</h2>{sent}'
-        f'<form method="post" action="{escape(action)}/decision">'
-        f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
-        f'<p><label>Decision <select name="disposition" id="disposition" required>'
-        f'<option value="">choose</option>{options}</select></label></p>'
-        '<p><label>Note for the nurse (no names) <textarea name="note" id="note" maxlength="1000"'
+        f'<div class="card"><h2>{w["decision.title"]}</h2>{sent}'
+        f'<form method="post" action="{escape(action)}/decision">{hidden}'
+        f'<p><label>{w["decision.title"]} <select name="disposition" id="disposition" required>'
+        f'<option value="">{w["decision.choose"]}</option>{options}</select></label></p>'
+        f'<p><label>{w["decision.note"]} <textarea name="note" id="note" maxlength="1000"'
         ' rows="3"></textarea></label></p>'
-        '<button type="submit" id="send-decision">Send to the care home</button></form>'
-        f'<form method="post" action="{escape(action)}/request">'
-        f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
-        f'<p><label>Ask for a new recording at <select name="auscultation_site" id="request-site">'
-        f'{sites}</select></label> <label>lasting (s) <input name="duration" id="request-duration"'
-        ' inputmode="numeric" size="4" placeholder="20"></label> '
-        '<button type="submit" id="request-recording">Request</button></p></form></div>'
+        f'<button type="submit" id="send-decision">{w["decision.send"]}</button></form>'
+        f'<form method="post" action="{escape(action)}/request">{hidden}'
+        f'<p><label>{w["request.at"]} <select name="auscultation_site" id="request-site">'
+        f'{sites}</select></label> <label>{w["request.lasting"]} <input name="duration"'
+        ' id="request-duration" inputmode="numeric" size="4" placeholder="20"></label> '
+        f'<button type="submit" id="request-recording">{w["request.send"]}</button></p></form>'
+        "</div>"
     )
 
 
 def recording(
-    view: RecordingView,
-    earlier: list[EarlierRow],
-    user: str,
-    csrf: str,
+    view: RecordingView, earlier: list[EarlierRow], user: str, csrf: str, lang: str, w: Words,
     sent_now: str | None = None,
-) -> str:
+) -> str:  # fmt: skip
     m = view.metadata
     seconds = int(m.get("n_samples", 0)) / max(1, int(m.get("sample_rate_hz", 1)))
+    rid = escape(view.recording_id)
     audio = (
-        f'<audio id="player" controls preload="metadata" src="/recordings/'
-        f'{escape(view.recording_id)}/audio"></audio>'
+        f'<audio id="player" controls preload="metadata" src="/recordings/{rid}/audio"></audio>'
         if view.audio_sha256
-        else "<p>The audio has not arrived yet.</p>"
+        else f"<p>{w['no_audio']}</p>"
     )
+    where, kind = str(m.get("auscultation_site")), str(m.get("kind"))
     head = (
-        f"<h1>{escape(str(m.get('auscultation_site')))} · {escape(str(m.get('kind')))}</h1>"
-        f"<p>Care home {escape(view.site)}, resident {escape(str(m.get('resident')))}, "
-        f"recorded {escape(str(m.get('started_at')))}{', partial' if m.get('partial') else ''}"
-        f"{_exam_link(m.get('exam_id'))}</p>"
+        f"<h1>{escape(w.get('site.' + where, where))} · {escape(w.get('kind.' + kind, kind))}"
+        f"</h1><p>{w['care_home']} {escape(view.site)}, {w['resident']} "
+        f"{escape(str(m.get('resident')))}, {w['rec.recorded']} {escape(str(m.get('started_at')))}"
+        f"{', ' + w['rec.partial'] if m.get('partial') else ''}"
+        f"{_exam_link(m.get('exam_id'), w)}</p>"
     )
-    findings = _findings(m.get("analysis"), m.get("analysis_error"))
+    found = findings(m, w, "level")
     if view.audio_sha256 and m.get("analysis") is not None:
-        findings += (
-            f'<img id="picture" alt="waveform with the sounds found, spectrogram, reasons"'
-            f' class="picture" src="/recordings/{escape(view.recording_id)}/picture.png">'
+        found += (
+            f'<img id="picture" alt="{escape(w["picture"])}" class="picture"'
+            f' src="/recordings/{rid}/picture.png">'
         )
     return layout(
-        "Recording",
+        w["rec.title"],
         f'<div class="card">{head}{audio}<p id="duration" data-seconds="{seconds:.3f}">'
-        f"Length {seconds:.1f} s</p></div>"
-        f'<div class="card"><h2>Findings</h2>{findings}'
-        "<p><em>Decision support, not a diagnosis.</em></p></div>"
-        + decision_form(
-            f"/recordings/{view.recording_id}", str(m.get("auscultation_site")), csrf, sent_now
-        )
-        + f'<div class="card"><h2>Same resident, other recordings</h2>{_earlier(earlier)}</div>',
+        f"{w['rec.length']} {seconds:.1f} s</p></div>"
+        f'<div class="card"><h2>{w["rec.findings"]}</h2>{found}'
+        f"<p><em>{w['support']}</em></p></div>"
+        + decision_form(f"/recordings/{view.recording_id}", where, csrf, sent_now, w)
+        + f'<div class="card"><h2>{w["rec.same_resident"]}</h2>{_earlier(earlier, w)}</div>',
         user,
         csrf,
+        lang,
+        w,
     )
 
 
-def _source(source: str, state: str, at: str | None, detail: dict[str, Any]) -> str:
-    extra = []
-    for key in ("battery_pct", "battery", "outbox_backlog", "backlog", "alarm"):
-        if key in detail:
-            extra.append(f"{key.replace('_', ' ')} {detail[key]}")
+def _source(source: str, state: str, at: str | None, detail: dict[str, Any], w: Words) -> str:
+    extra = [
+        f"{w['detail.' + key]} {detail[key]}"
+        for key in ("battery_pct", "battery", "outbox_backlog", "backlog", "alarm")
+        if key in detail
+    ]
     receipts = detail.get("receipts")
     if isinstance(receipts, dict) and "awaiting" in receipts:
-        extra.append(f"waiting for a receipt {receipts['awaiting']}")
-    when = f" since {escape(at[:19].replace('T', ' '))}" if at else ""
+        extra.append(f"{w['detail.receipts']} {receipts['awaiting']}")
+    when = f" {w['homes.since']} {_when(at)}" if at else ""
     details = f" ({escape(', '.join(str(x) for x in extra))})" if extra else ""
-    label = f'<span class="{escape(state)}">{escape(source)}: {escape(state)}</span>'
+    label = (
+        f'<span class="{escape(state)}">{escape(source)}: '
+        f"{escape(w.get('state.' + state, state))}</span>"
+    )
     return f"<li>{label}{when}{details}</li>"
 
 
-def _fhir(status: QueueStatus | None) -> str:
+def _fhir(status: QueueStatus | None, w: Words) -> str:
     if status is None:
         return ""
     error = (
-        f'<p class="alarm">Last error: {escape(status.last_error)}</p>' if status.last_error else ""
+        f'<p class="alarm">{w["fhir.last_error"]}: {escape(status.last_error)}</p>'
+        if status.last_error
+        else ""
     )
-    return (
-        '<div class="card" id="fhir"><h2>Hospital record (FHIR)</h2>'
-        f"<p>{status.sent} exams sent; {status.queued} waiting; {status.failing} failing; "
-        f"{status.rejected} refused by the server.</p>{error}</div>"
+    counts = w["fhir.status"].format(
+        sent=status.sent, queued=status.queued, failing=status.failing, rejected=status.rejected
     )
+    return f'<div class="card" id="fhir"><h2>{w["fhir.title"]}</h2><p>{counts}</p>{error}</div>'
 
 
-def homes(rows: list[HomeRow], user: str, csrf: str, fhir: QueueStatus | None = None) -> str:
-    cards = "".join(
-        f'<div class="card home"><h2>{escape(h.site)}</h2><ul>'
-        + "".join(_source(*s) for s in h.sources)
-        + f"</ul><p>{h.archived} recordings archived; {h.waiting_for_audio} waiting for their"
-        f" audio; newest {escape((h.newest_recording or 'none')[:19].replace('T', ' '))}</p></div>"
-        for h in rows
+def _home(h: HomeRow, w: Words) -> str:
+    counts = w["homes.counts"].format(
+        archived=h.archived,
+        waiting=h.waiting_for_audio,
+        newest=_when(h.newest_recording) if h.newest_recording else w["homes.no_recording"],
     )
-    body = f"<h1>Care homes</h1>{_fhir(fhir)}{cards or '<p>None yet.</p>'}"
-    return layout("Care homes", body, user, csrf)
+    sources = "".join(_source(*s, w) for s in h.sources)
+    head = f'<div class="card home"><h2>{escape(h.site)}</h2>'
+    return f"{head}<ul>{sources}</ul><p>{counts}</p></div>"
 
 
-def not_found(user: str | None, csrf: str) -> str:
-    return layout("Not found", "<h1>Not found</h1><p>No such page, or not yours to see.</p>",
-                 user, csrf)  # fmt: skip
+def homes(
+    rows: list[HomeRow], user: str, csrf: str, lang: str, w: Words,
+    fhir: QueueStatus | None = None,
+) -> str:  # fmt: skip
+    cards = "".join(_home(h, w) for h in rows)
+    body = f"<h1>{w['homes.title']}</h1>{_fhir(fhir, w)}{cards or '<p>' + w['homes.none'] + '</p>'}"
+    return layout(w["homes.title"], body, user, csrf, lang, w)
 
 
 SCRIPT = """

@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from stetho_hub.console import timeline
-from stetho_hub.console.pages import decision_form, layout
+from stetho_hub.console.pages import decision_form, findings, layout
 from stetho_hub.storage.exam_views import ExamView, ResidentExam
 from stetho_hub.storage.views import RecordingView
 
@@ -20,40 +20,6 @@ Words = dict[str, str]
 
 def _when(value: object) -> str:
     return escape(str(value or "")[:16].replace("T", " "))
-
-
-def _flag(flag: dict[str, Any], w: Words) -> str:
-    parts = [
-        f"{w[key]} {escape(str(flag[name]))}"
-        for name, key in (("value", "measured"), ("threshold", "threshold"))
-        if flag.get(name) is not None
-    ]
-    measured = f' <span class="measured">({", ".join(parts)})</span>' if parts else ""
-    return (
-        f'<li class="flag" data-code="{escape(str(flag.get("code")))}"><strong>'
-        f"{escape(str(flag.get('code')))}</strong>: {escape(str(flag.get('reason')))}"
-        f"{measured}</li>"
-    )
-
-
-def findings(meta: dict[str, Any], w: Words) -> str:
-    analysis = meta.get("analysis")
-    if analysis is None:
-        return f"<p>{w['no_analysis']}: {escape(str(meta.get('analysis_error') or '-'))}</p>"
-    triage = analysis.get("triage") or {}
-    level = str(triage.get("level"))
-    rates = []
-    if (rate := (analysis.get("heart") or {}).get("rate_bpm")) is not None:
-        rates.append(f"{w['heart_rate']} {float(rate):.0f}/min")
-    if (rate := (analysis.get("lung") or {}).get("respiratory_rate_bpm")) is not None:
-        rates.append(f"{w['breathing_rate']} {float(rate):.0f}/min")
-    flags = "".join(_flag(f, w) for f in triage.get("flags", []))
-    return (
-        f'<p>{w["triage"]}: <strong class="level {escape(level)}">'
-        f"{escape(w.get('level.' + level, level))}</strong>"
-        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p>"
-        f'<ul class="findings">{flags or "<li>" + w["no_finding"] + "</li>"}</ul>'
-    )
 
 
 def _counted(rec: RecordingView, w: Words) -> str:
@@ -155,9 +121,10 @@ def exam(
     bands: dict[str, tuple[float, float]], sent_now: str | None = None,
 ) -> str:  # fmt: skip
     e = view.exam
+    state = str(e.get("state"))
     head = (
         f'<div class="card"><h1>{w["exam"]} {escape(str(e.get("protocol")))}'
-        f" <small>({escape(str(e.get('state')))})</small></h1><p>{w['care_home']} "
+        f" <small>({escape(w.get('exam.state.' + state, state))})</small></h1><p>{w['care_home']} "
         f"{escape(view.site)}, {w['resident']} {escape(view.resident)}, {w['opened']} "
         f"{_when(e.get('opened_at'))} UTC</p><p>{w['reason']}: {escape(str(e.get('reason')))}</p>"
         f"{_live_links(view, w)}<p><em>{w['support']}</em></p></div>"
@@ -173,12 +140,12 @@ def exam(
         "</aside>"
     )
     first = next((str(s.get("auscultation_site")) for s in e.get("sites", [])), "")
-    decision = decision_form(f"/exams/{view.exam_id}", first, csrf, sent_now)
+    decision = decision_form(f"/exams/{view.exam_id}", first, csrf, sent_now, w)
     body = (
         f"{head}{player_controls(w, bands)}"
         f'<div class="exam"><div id="sites">{sites}{decision}</div>{side}</div>'
     )
-    return layout(w["exam"], body, user, csrf, lang, ("player.js",))
+    return layout(w["exam"], body, user, csrf, lang, w, ("player.js",))
 
 
 def live(
@@ -187,11 +154,14 @@ def live(
 ) -> str:  # fmt: skip
     socket = f"/live/{escape(site)}/{escape(device)}/socket"
     body = (
-        f'<div class="card" id="live" data-socket="{socket}"><h1>{w["live.title"]} · '
+        f'<div class="card" id="live" data-socket="{socket}"'
+        f' data-heard="{escape(w["live.heard"])}"'
+        f' data-unreachable="{escape(w["live.unreachable"])}">'
+        f"<h1>{w['live.title']} · "
         f"{escape(site)} · {escape(device)}</h1><p>{w['live.hint']}</p>"
         f'<p><button type="button" id="live-start">{w["live.start"]}</button> '
         f'<button type="button" id="live-stop" disabled>{w["live.stop"]}</button></p>'
         f'<p id="live-status" aria-live="polite">{w["live.idle"]}</p></div>'
         f"{player_controls(w, bands)}"
     )
-    return layout(w["live.title"], body, user, csrf, lang, ("player.js", "live.js"))
+    return layout(w["live.title"], body, user, csrf, lang, w, ("player.js", "live.js"))

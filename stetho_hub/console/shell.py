@@ -1,5 +1,6 @@
 """The console's shell: settings, the per-app state, sessions' cookie, the checks every page
-makes (signed in, security headers), shared by `app` and `exam_routes`."""
+makes (signed in, security headers, language, refusals as pages), shared by `app` and
+`exam_routes`."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ from edge_agent.errors import AgentError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings
 from stetho_doctor.client import DoctorToolError, publish_once
+from stetho_hub.console import pages
+from stetho_hub.console.decisions import DecisionError
 from stetho_hub.console.sessions import Session, SessionBook, Throttle, csrf_ok
+from stetho_hub.console.words import LANGUAGES, pick_language, words
 from stetho_hub.storage import AudioStore, Database, DatabaseTarget, views
 
 log = logging.getLogger(__name__)
 COOKIE = "stetho_hub_session"
+LANG_COOKIE = "stetho_hub_lang"  # the header's switch, remembered across pages and redirects
 SSE_POLL_S = 1.0
 _T = TypeVar("_T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -81,6 +86,26 @@ class Console:
 
 KEY: web.AppKey[Console] = web.AppKey("console", Console)
 SESSION: web.RequestKey[Session] = web.RequestKey("session", Session)
+LANG: web.RequestKey[str] = web.RequestKey("lang", str)
+
+
+class Refused(Exception):
+    """A request the console says no to: `key` names the sentence in words.py, shown in the
+    reader's language with `status` (404 for another care home's data, as for unknown ones)."""
+
+    def __init__(self, status: int, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.status, self.key, self.params = status, key, params
+
+
+def words_of(request: web.Request) -> dict[str, str]:
+    return words(request[LANG])
+
+
+def not_sent(request: web.Request, exc: DecisionError) -> Refused:
+    """A form the doctor must correct: the reason, in their language."""
+    reason = words_of(request)[exc.key].format(**exc.params)
+    return Refused(400, "not_sent", reason=reason)
 
 
 def user_of(session: Session) -> str:
@@ -97,6 +122,47 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+@web.middleware
+async def language(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Pick the page's language (`?lang=`, its cookie, Accept-Language) and turn every refusal
+    into a page in it: a doctor on a tablet never reads a bare status line or a trace."""
+    chosen = request.query.get("lang")
+    kept = chosen if chosen in LANGUAGES else request.cookies.get(LANG_COOKIE)
+    request[LANG] = lang = pick_language(request.headers.get("Accept-Language"), kept)
+    try:
+        response = await handler(request)
+    except Refused as exc:
+        response = refusal_page(request, exc.status, exc.key, exc.params)
+    except web.HTTPException as exc:
+        if exc.status < 400:  # a redirect: it keeps the switch's choice too
+            _remember(exc, chosen, lang)
+            raise
+        # the router's own: an unknown path, a wrong method, a body too large
+        key = "error.not_found" if exc.status == 404 else "error.other"
+        response = refusal_page(request, exc.status, key, {})
+    _remember(response, chosen, lang)
+    return response
+
+
+def _remember(response: web.StreamResponse, chosen: str | None, lang: str) -> None:
+    if chosen in LANGUAGES and not response.prepared:
+        response.set_cookie(LANG_COOKIE, lang, httponly=True, samesite="Strict", path="/",
+                            max_age=365 * 24 * 3600)  # fmt: skip
+
+
+def refusal_page(
+    request: web.Request, status: int, key: str, params: dict[str, object]
+) -> web.Response:
+    w = words_of(request)
+    session = request.get(SESSION) or request.app[KEY].session(request)
+    user = session.username if session is not None else None
+    title = w.get(f"status.{status}", w["status.other"])
+    text = w.get(key, w["error.other"]).format(**params)
+    body = pages.refusal(title, text, w)
+    page = pages.layout(title, body, user, session.csrf if session else "", request[LANG], w)
+    return page_response(page, status)
 
 
 def signed_in(handler: Handler) -> Handler:
@@ -116,13 +182,13 @@ async def form_to_send(request: web.Request) -> Any:
     """A posted form that sends to a care home, once its CSRF token is checked."""
     form = await request.post()
     if not csrf_ok(request[SESSION], str(form.get("csrf", ""))):
-        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+        raise Refused(403, "error.csrf")
     return form
 
 
 def broker_of(console: Console) -> MqttSettings:
     if console.settings.publish is None:
-        raise web.HTTPServiceUnavailable(text="This console has no broker to reach care homes.")
+        raise Refused(503, "error.no_broker")
     return console.settings.publish
 
 
@@ -134,4 +200,4 @@ async def send(console: Console, about: str, out: list[OutboundMessage]) -> None
             await publish_once(broker, message)
     except (AgentError, DoctorToolError) as exc:
         log.warning("event=console_send_failed about=%s error=%r", about, str(exc))
-        raise web.HTTPServiceUnavailable(text="The broker did not take it: retry.") from exc
+        raise Refused(503, "error.broker_failed") from exc

@@ -1,16 +1,18 @@
-"""The exam view's and live page's words in English and French.
+"""The console's words in English and French: every page, form, confirmation and refusal.
 
-The language comes from `?lang=` or the browser's Accept-Language, picked by the nurse's page's
-own rule (edge_agent.web.i18n.pick_language), which also names the auscultation sites in French.
+The language comes from `?lang=` (the header's switch, remembered in a cookie) or the browser's
+Accept-Language, picked by the nurse's page's own rule (edge_agent.web.i18n.pick_language), which
+also names the auscultation sites in French. The audit CSV stays English: it is a data export.
+Flag reasons and alarms are the agent's own English sentences (data), shown as they came.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from edge_agent.web.i18n import CATALOGUES, pick_language
+from edge_agent.web.i18n import CATALOGUES, LANGUAGES, pick_language
 
-__all__ = ["pick_language", "words"]
+__all__ = ["LANGUAGES", "pick_language", "words"]
 
 _EN: Final[dict[str, str]] = {
     "exam": "Exam",
@@ -51,6 +53,8 @@ _EN: Final[dict[str, str]] = {
     "live.start": "Start listening",
     "live.stop": "Stop",
     "live.idle": "Not listening.",
+    "live.heard": "{seconds} s heard, {lost} chunks lost",
+    "live.unreachable": "The hub cannot reach the care home's broker: try again.",
     "live.hint": "The stethoscope streams while you listen; the care home sees the request.",
     "this_exam": "this exam",
     "level.urgent": "urgent",
@@ -59,6 +63,103 @@ _EN: Final[dict[str, str]] = {
     "site.pending": "to record",
     "site.rerecord": "to record again",
     "site.done": "recorded",
+    # every page's frame
+    "nav.inbox": "Inbox",
+    "nav.homes": "Care homes",
+    "nav.signout": "Sign out",
+    "back": "Back to the inbox",
+    # sign-in
+    "signin.title": "Sign in",
+    "signin.user": "User",
+    "signin.password": "Password",
+    "signin.wrong": "Wrong user or password.",
+    "signin.wait": "Too many attempts: wait {seconds} s.",
+    # the inbox
+    "inbox.title": "Alerts",
+    "inbox.lead": "Most urgent first, then newest; updated live.",
+    "inbox.level": "Level",
+    "inbox.recorded": "Recorded",
+    "inbox.resident": "Resident",
+    "inbox.site": "Site",
+    "inbox.why": "Why",
+    "inbox.open": "open",
+    "inbox.pending": "audio pending",
+    "inbox.exam": "exam",
+    "inbox.empty": "No alerts for your care homes.",
+    # a recording's page
+    "rec.title": "Recording",
+    "rec.recorded": "recorded",
+    "rec.partial": "partial",
+    "rec.length": "Length",
+    "rec.findings": "Findings",
+    "rec.same_resident": "Same resident, other recordings",
+    "rec.no_other": "No other recording of this resident.",
+    "rec.not_analysed": "not analysed",
+    "kind.heart": "heart",
+    "kind.lung": "lung",
+    # the decision and request forms
+    "decision.title": "Decision",
+    "decision.choose": "choose",
+    "decision.note": "Note for the nurse (no names)",
+    "decision.send": "Send to the care home",
+    "decision.sent": "Decision sent to the care home.",
+    "request.at": "Ask for a new recording at",
+    "request.lasting": "lasting (s)",
+    "request.send": "Request",
+    "request.sent": "Recording requested from the care home.",
+    "disposition.no-action": "No action",
+    "disposition.gp-visit-24h": "GP visit within 24 h",
+    "disposition.urgent-visit-today": "Urgent visit today",
+    "disposition.hospital-transfer": "Hospital transfer",
+    "disposition.re-record": "Re-record requested",
+    "not_sent": "Not sent: {reason}.",
+    "decision.choose_decision": "choose a decision from the list",
+    "decision.note_long": "the note is {length} characters; keep it under {limit}",
+    "decision.no_one_waits": "this recording belongs to no exam and raised no alert: no one waits",
+    "decision.choose_site": "choose where to listen from the list",
+    "decision.duration_number": "the duration is a number of seconds",
+    "decision.duration_range": "the duration is 1 to {limit} s",
+    # care homes
+    "homes.title": "Care homes",
+    "homes.none": "None yet.",
+    "homes.counts": (
+        "{archived} recordings archived; {waiting} waiting for their audio; newest {newest}"
+    ),
+    "homes.no_recording": "none",
+    "homes.since": "since",
+    "state.online": "online",
+    "state.offline": "offline",
+    "detail.battery_pct": "battery %",
+    "detail.battery": "battery",
+    "detail.outbox_backlog": "outbox backlog",
+    "detail.backlog": "backlog",
+    "detail.alarm": "alarm",
+    "detail.receipts": "waiting for a receipt",
+    "fhir.title": "Hospital record (FHIR)",
+    "fhir.status": (
+        "{sent} exams sent; {queued} waiting; {failing} failing; {rejected} refused by the server."
+    ),
+    "fhir.last_error": "Last error",
+    # refusals: a page in the reader's language, never a trace
+    "status.400": "Request refused",
+    "status.403": "Refused",
+    "status.404": "Not found",
+    "status.405": "Not allowed",
+    "status.413": "Too large",
+    "status.429": "Too many attempts",
+    "status.503": "Not available",
+    "status.other": "Error",
+    "error.not_found": "No such page, or not yours to see.",
+    "error.no_recording": "No such recording, or not yours to see.",
+    "error.no_exam": "No such exam, or not yours to see.",
+    "error.no_device": "No such stethoscope, or not yours to hear.",
+    "error.no_picture": "This recording has no analysis to draw.",
+    "error.plot": "This hub cannot draw pictures (its plotting library is missing).",
+    "error.csrf": "The form expired or came from elsewhere: reload the page and try again.",
+    "error.admin_only": "Administrators only.",
+    "error.no_broker": "This console has no broker to reach care homes.",
+    "error.broker_failed": "The broker did not take it: retry.",
+    "error.other": "The console could not answer this request.",
 }
 
 _FR: Final[dict[str, str]] = {
@@ -100,6 +201,8 @@ _FR: Final[dict[str, str]] = {
     "live.start": "Écouter",
     "live.stop": "Arrêter",
     "live.idle": "Pas d'écoute en cours.",
+    "live.heard": "{seconds} s écoutées, {lost} morceaux perdus",
+    "live.unreachable": "Le hub ne joint pas le broker de l'établissement : réessayez.",
     "live.hint": "Le stéthoscope diffuse pendant l'écoute ; l'établissement voit la demande.",
     "this_exam": "cet examen",
     "level.urgent": "urgent",
@@ -108,13 +211,112 @@ _FR: Final[dict[str, str]] = {
     "site.pending": "à enregistrer",
     "site.rerecord": "à refaire",
     "site.done": "enregistré",
+    "nav.inbox": "Alertes",
+    "nav.homes": "Établissements",
+    "nav.signout": "Se déconnecter",
+    "back": "Retour aux alertes",
+    "signin.title": "Connexion",
+    "signin.user": "Identifiant",
+    "signin.password": "Mot de passe",
+    "signin.wrong": "Identifiant ou mot de passe incorrect.",
+    "signin.wait": "Trop d'essais : attendez {seconds} s.",
+    "inbox.title": "Alertes",
+    "inbox.lead": "Les plus urgentes d'abord, puis les plus récentes ; mise à jour en direct.",
+    "inbox.level": "Niveau",
+    "inbox.recorded": "Enregistré le",
+    "inbox.resident": "Résident",
+    "inbox.site": "Point d'écoute",
+    "inbox.why": "Pourquoi",
+    "inbox.open": "ouvrir",
+    "inbox.pending": "son en attente",
+    "inbox.exam": "examen",
+    "inbox.empty": "Aucune alerte pour vos établissements.",
+    "rec.title": "Enregistrement",
+    "rec.recorded": "enregistré le",
+    "rec.partial": "partiel",
+    "rec.length": "Durée",
+    "rec.findings": "Résultats",
+    "rec.same_resident": "Même résident, autres enregistrements",
+    "rec.no_other": "Aucun autre enregistrement de ce résident.",
+    "rec.not_analysed": "non analysé",
+    "kind.heart": "cœur",
+    "kind.lung": "poumon",
+    "decision.title": "Décision",
+    "decision.choose": "choisir",
+    "decision.note": "Note pour l'équipe soignante (sans nom)",
+    "decision.send": "Envoyer à l'établissement",
+    "decision.sent": "Décision envoyée à l'établissement.",
+    "request.at": "Demander un nouvel enregistrement au point",
+    "request.lasting": "durée (s)",
+    "request.send": "Demander",
+    "request.sent": "Enregistrement demandé à l'établissement.",
+    "disposition.no-action": "Aucune action",
+    "disposition.gp-visit-24h": "Visite du médecin traitant sous 24 h",
+    "disposition.urgent-visit-today": "Visite urgente aujourd'hui",
+    "disposition.hospital-transfer": "Transfert à l'hôpital",
+    "disposition.re-record": "Nouvel enregistrement demandé",
+    "not_sent": "Non envoyé : {reason}.",
+    "decision.choose_decision": "choisissez une décision dans la liste",
+    "decision.note_long": "la note fait {length} caractères ; restez sous {limit}",
+    "decision.no_one_waits": (
+        "cet enregistrement n'appartient à aucun examen et n'a levé "
+        "aucune alerte : personne n'attend de réponse"
+    ),
+    "decision.choose_site": "choisissez le point d'écoute dans la liste",
+    "decision.duration_number": "la durée est un nombre de secondes",
+    "decision.duration_range": "la durée va de 1 à {limit} s",
+    "homes.title": "Établissements",
+    "homes.none": "Aucun pour l'instant.",
+    "homes.counts": (
+        "{archived} enregistrements archivés ; {waiting} "
+        "attendent leur son ; le plus récent {newest}"
+    ),
+    "homes.no_recording": "aucun",
+    "homes.since": "depuis",
+    "state.online": "en ligne",
+    "state.offline": "hors ligne",
+    "detail.battery_pct": "batterie %",
+    "detail.battery": "batterie",
+    "detail.outbox_backlog": "file d'envoi",
+    "detail.backlog": "file d'envoi",
+    "detail.alarm": "alarme",
+    "detail.receipts": "en attente d'accusé de réception",
+    "fhir.title": "Dossier hospitalier (FHIR)",
+    "fhir.status": (
+        "{sent} examens envoyés ; {queued} en attente ; {failing} en "
+        "échec ; {rejected} refusés par le serveur."
+    ),
+    "fhir.last_error": "Dernière erreur",
+    "status.400": "Demande refusée",
+    "status.403": "Refusé",
+    "status.404": "Introuvable",
+    "status.405": "Non autorisé",
+    "status.413": "Trop volumineux",
+    "status.429": "Trop d'essais",
+    "status.503": "Indisponible",
+    "status.other": "Erreur",
+    "error.not_found": "Cette page n'existe pas, ou ne vous est pas ouverte.",
+    "error.no_recording": "Cet enregistrement n'existe pas, ou ne vous est pas ouvert.",
+    "error.no_exam": "Cet examen n'existe pas, ou ne vous est pas ouvert.",
+    "error.no_device": "Ce stéthoscope n'existe pas, ou ne vous est pas ouvert.",
+    "error.no_picture": "Cet enregistrement n'a pas d'analyse à dessiner.",
+    "error.plot": "Ce hub ne peut pas dessiner (sa bibliothèque de tracés manque).",
+    "error.csrf": "Le formulaire a expiré ou vient d'ailleurs : rechargez la page et recommencez.",
+    "error.admin_only": "Réservé aux administrateurs.",
+    "error.no_broker": "Cette console n'a pas de broker pour joindre les établissements.",
+    "error.broker_failed": "Le broker ne l'a pas pris : réessayez.",
+    "error.other": "La console n'a pas pu répondre à cette demande.",
 }
 _CATALOGUES: Final = {"en": _EN, "fr": _FR}
 
 
 def words(lang: str) -> dict[str, str]:
-    """The catalogue for `lang` (English for anything else), with the sites' names added."""
+    """The catalogue for `lang` (English for anything else), with the nurse's page's names of
+    the auscultation sites and exam states added (one name for each, on both pages)."""
     chosen = dict(_CATALOGUES.get(lang, _EN))
-    sites = CATALOGUES.get(lang, CATALOGUES["en"])
-    chosen.update({k: v for k, v in sites.items() if k.startswith("site.") and k not in chosen})
+    shared = CATALOGUES.get(lang, CATALOGUES["en"])
+    chosen.update({
+        k: v for k, v in shared.items()
+        if k.startswith(("site.", "exam.state.")) and k not in chosen
+    })  # fmt: skip
     return chosen

@@ -7,12 +7,19 @@ the broker deliver the message again, which the archive absorbs (idempotent on i
 nothing is lost and nothing is stored twice. Receipts go out from a second task, and are
 marked sent only after the broker's PUBACK; whatever was not marked is sent again on the
 next connection.
+
+With several brokers in `[broker] hosts` the hub follows the agent's own policy
+(edge_agent.transport.failover.HostRotation): the next address after three failures in a
+row (failed connects or links that died young), back to the first every `failback_s`. A
+broker the hub left keeps its persistent session, so what it queued is taken on return.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +27,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from edge_agent.errors import ConnectError, PublishError
+from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
+from edge_agent.transport.publisher import STABLE_S
 from stetho_common import persistent_delay
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError, StorageUnavailableError
@@ -52,8 +61,12 @@ class IngestStats:
 class IngestService:
     """Runs until cancelled; `archive` is only ever touched from the storage thread."""
 
-    def __init__(self, settings: MqttSettings, archive: Archive, hub_id: str) -> None:
+    def __init__(
+        self, settings: MqttSettings, archive: Archive, hub_id: str, stable_s: float = STABLE_S
+    ) -> None:
         self.settings = settings
+        self.hosts = HostRotation(((settings.host, settings.port), *settings.failover))
+        self.stable_s = stable_s  # a link shorter than this counts as a failure of its broker
         self.archive = archive
         self.hub_id = hub_id
         self.stats = IngestStats()
@@ -68,35 +81,69 @@ class IngestService:
         attempt = 0
         try:
             while True:
-                connection = MqttConnection(self.settings)
+                connection = MqttConnection(self._endpoint_settings())
                 try:
                     await connection.connect()
                 except ConnectError as exc:
                     # The hub never gives up on the broker: it keeps nothing the broker doesn't.
                     delay = persistent_delay(attempt, exc)
                     log.warning(
-                        "event=broker_unreachable error=%r retry_in_s=%.1f", str(exc), delay
-                    )
-                    attempt += 1
+                        "event=broker_unreachable broker=%s:%d error=%r retry_in_s=%.1f",
+                        *self.hosts.current, str(exc), delay,
+                    )  # fmt: skip
+                    attempt = 0 if self._rotate() else attempt + 1
                     await asyncio.sleep(delay)
                     continue
-                attempt = 0
-                await self._serve(connection)
+                started = time.monotonic()
+                if await self._serve(connection):  # left a failover broker on purpose
+                    self.hosts.back_to_primary()
+                    attempt = 0
+                elif time.monotonic() - started >= self.stable_s:
+                    self.hosts.held()  # a link that held: reconnect at once, backoff afresh
+                    attempt = 0
+                else:  # accepted, then dropped young: a failure of this broker, and no storm
+                    delay = persistent_delay(attempt, None)
+                    attempt = 0 if self._rotate() else attempt + 1
+                    await asyncio.sleep(delay)
         finally:
             self._executor.shutdown(wait=True)  # a commit in progress completes
 
-    async def _serve(self, connection: MqttConnection) -> None:
-        s = self.settings
+    def _endpoint_settings(self) -> MqttSettings:
+        host, port = self.hosts.current
+        return dataclasses.replace(self.settings, host=host, port=port)
+
+    def _rotate(self) -> bool:
+        """A failure on the current broker; True (and logged) when the hub moved on."""
+        before = self.hosts.current
+        if not self.hosts.failed():
+            return False
+        log.warning(
+            "event=broker_failover from=%s:%d to=%s:%d", *before, *self.hosts.current
+        )  # fmt: skip
+        return True
+
+    async def _serve(self, connection: MqttConnection) -> bool:
+        """Use one connection until it ends; True when it ended to go back to the first broker."""
+        s = connection.settings
         log.info(
             "event=hub_connected broker=%s:%d client_id=%s filters=%d",
             s.host, s.port, s.client_id, len(s.subscriptions),
         )  # fmt: skip
         self.connected.set()
+        failing_back = False
         try:
             async with asyncio.TaskGroup() as group:
                 consumer = group.create_task(self._consume(connection))
                 sender = group.create_task(self._send_receipts(connection))
-                await connection.closed.wait()
+                if self.hosts.on_primary:
+                    await connection.closed.wait()
+                else:
+                    closed = group.create_task(connection.closed.wait())
+                    done, _ = await asyncio.wait(
+                        (closed,), timeout=self.settings.failback_s
+                    )  # fmt: skip
+                    failing_back = not done
+                    closed.cancel()
                 consumer.cancel()
                 sender.cancel()
         except* PublishError as errors:
@@ -104,11 +151,15 @@ class IngestService:
         finally:
             self.connected.clear()
             if not connection.closed.is_set():
-                # Stopping (SIGTERM): DISCONNECT goes out after the PUBACKs paho still holds,
-                # so what we stored is not delivered again to the next hub.
+                # Stopping (SIGTERM), or failing back: DISCONNECT goes out after the PUBACKs
+                # paho still holds, so what we stored is not delivered again.
                 await connection.disconnect()
             connection.close()
-        log.warning("event=broker_connection_lost reason=%s", connection.close_reason)
+        if failing_back:
+            log.info("event=broker_failback to=%s:%d", *self.hosts.endpoints[0])
+        else:
+            log.warning("event=broker_connection_lost reason=%s", connection.close_reason)
+        return failing_back
 
     async def _consume(self, connection: MqttConnection) -> None:
         inbox = connection.messages

@@ -136,6 +136,18 @@ def test_doctor_reads_every_sites_alerts_and_writes_acks_and_commands(
         assert not_authorized(doctor.publish(f"{B}/alerts", b"forged"))
 
 
+def test_doctor_reads_exams_and_answers_them(tls_broker: TlsBroker) -> None:
+    with peer(tls_broker, DOCTOR) as doctor, peer(tls_broker, RIVERSIDE) as riverside:
+        doctor.subscribe("stetho/v1/+/exams", "stetho/v1/+/exams/answers")
+        riverside.subscribe(f"{B}/exams/answers")
+        assert not riverside.publish(f"{B}/exams", b"exam closed").is_failure
+        assert [m.payload for m in doctor.wait_for(lambda m: len(m) == 1)] == [b"exam closed"]
+        assert not doctor.publish(f"{B}/exams/answers", b"gp visit").is_failure
+        assert [m.payload for m in riverside.wait_for(lambda m: len(m) == 1)] == [b"gp visit"]
+        assert not_authorized(doctor.publish(f"{B}/exams", b"forged"))  # the nurse's, not ours
+        assert not_authorized(riverside.publish(f"{B}/exams/answers", b"forged"))
+
+
 def test_identity_missing_from_the_acl_can_neither_publish_nor_receive(
     tls_broker: TlsBroker,
 ) -> None:

@@ -47,7 +47,7 @@ def test_every_acl_topic_is_in_the_topic_tree() -> None:
     as_tree = {t.replace("/+/", "/{device}/") for t in as_tree}
     allowed = TOPIC_TREE | {"stetho/v1/{site}/{device}/status"}  # device status too
     assert as_tree <= allowed
-    assert len(rules) == 11 + 8 + 11  # an agent, a clinician, a hub
+    assert len(rules) == 11 + 10 + 11  # an agent, a clinician, a hub
 
 
 def test_agent_of_another_agent_id_gets_its_own_user_block() -> None:

@@ -14,6 +14,8 @@ from firmware_bridge.bluez_agent import (
     AGENT_PATH,
     CAPABILITY,
     PairingAgent,
+    Prompt,
+    PromptKind,
     check_adapter,
     error_for_dbus,
     registered_agent,
@@ -59,7 +61,7 @@ def test_powered_adapter_passes_and_powered_off_is_reported(tmp_path: Path) -> N
 
 
 def test_agent_registers_answers_bluez_and_unregisters(tmp_path: Path) -> None:
-    shown: list[str] = []
+    shown: list[Prompt] = []
 
     async def run() -> tuple[FakeBlueZ, list[MessageType], list[str]]:
         bluez = FakeBlueZ()
@@ -92,7 +94,8 @@ def test_agent_registers_answers_bluez_and_unregisters(tmp_path: Path) -> None:
     assert bluez.calls[0][1] == [AGENT_PATH, CAPABILITY]
     assert replies[:2] == [MessageType.METHOD_RETURN, MessageType.METHOD_RETURN]
     assert errors[2:] == ["org.bluez.Error.Rejected", "org.bluez.Error.Rejected"]
-    assert shown == ["Enter passkey 123456 on the stethoscope"]
+    assert shown == [Prompt(PromptKind.PASSKEY, "123456")]
+    assert str(shown[0]) == "Enter passkey 123456 on the stethoscope"  # what `stetho pair` prints
 
 
 def test_policy_denial_is_a_permission_error(tmp_path: Path) -> None:
@@ -123,3 +126,16 @@ def test_policy_denial_is_a_permission_error(tmp_path: Path) -> None:
 )
 def test_dbus_error_names_map_to_our_errors(name: str, kind: type) -> None:
     assert type(error_for_dbus(name, "text")) is kind
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("org.bluez.Error.AuthenticationFailed", PairingRejectedError.REJECTED),
+        ("org.bluez.Error.AuthenticationTimeout", PairingRejectedError.TIMEOUT),
+        ("org.bluez.Error.AuthenticationCanceled", PairingRejectedError.CANCELLED),
+    ],
+)
+def test_pairing_failures_say_why(name: str, reason: str) -> None:
+    error = error_for_dbus(name, "text")
+    assert isinstance(error, PairingRejectedError) and error.reason == reason

@@ -26,7 +26,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def _chromium(profile: Path) -> Any:
+def _chromium(profile: Path, size: str = "1280,900") -> Any:
     if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
         pytest.fail("Debian chromium and chromium-driver are missing: run scripts/bootstrap.sh")
     from selenium import webdriver
@@ -37,7 +37,7 @@ def _chromium(profile: Path) -> Any:
     for flag in (
         "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,900",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", f"--window-size={size}",
         "--autoplay-policy=no-user-gesture-required",
     ):  # fmt: skip
         options.add_argument(flag)
@@ -110,3 +110,55 @@ def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(
             driver.save_screenshot(str(tmp_path / "console-recording.png"))
         finally:
             driver.quit()
+
+
+def test_a_doctor_reads_the_inbox_and_a_recording_in_french_on_a_tablet(
+    tmp_path: Path,
+) -> None:
+    """French chosen by the browser, 800 px wide: the live row, the recording page and its
+    forms speak French, and nothing needs sideways scrolling."""
+    from selenium.webdriver.common.by import By
+
+    with console_running(tmp_path) as hub:
+        driver = _chromium(tmp_path / "profile", "800,1280")
+        try:
+            driver.set_page_load_timeout(30)
+            driver.get(hub.url + "/signin?lang=fr")
+            assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+            driver.find_element(By.ID, "username").send_keys("dr-a")
+            driver.find_element(By.ID, "password").send_keys(PASSWORD)
+            driver.find_element(By.ID, "signin").click()
+            _wait(lambda: driver.find_elements(By.ID, "inbox"))
+            assert "Les plus urgentes d'abord" in driver.page_source
+            fresh = make_recording(3, site="home-a", seconds=1.25)
+            db = open_database(hub.target)
+            archive = Archive(db, AudioStore(tmp_path / "audio"))
+            archive.store(wire.RecordingMeta(fresh.meta, fresh.meta_json))
+            archive.store(_alert(fresh))
+            db.close()
+            link = f'a[href="/recordings/{fresh.recording_id}"]'
+            row = _wait(lambda: driver.find_elements(By.CSS_SELECTOR, link))[0]
+            assert row.text == "ouvrir"  # the live row speaks French too
+            assert "son en attente" in driver.page_source and ">urgent<" in driver.page_source
+            _no_sideways_scroll(driver)
+            driver.get(f"{hub.url}/recordings/{hub.home_a.recording_id}")
+            _wait(lambda: driver.find_elements(By.ID, "picture"))
+            text = driver.find_element(By.TAG_NAME, "main").text
+            for said in ("Résultats", "Durée", "Envoyer à l'établissement", "Aide à la décision"):
+                assert said in text, said
+            options = [o.text for o in driver.find_elements(By.CSS_SELECTOR, "#disposition option")]
+            assert "Visite urgente aujourd'hui" in options
+            _no_sideways_scroll(driver)
+            driver.find_element(By.ID, "send-decision").click()  # no choice made: the browser
+            assert driver.find_elements(By.ID, "disposition")  # refuses it (required field)
+            for folder in filter(None, (tmp_path, SHOTS and Path(SHOTS))):
+                driver.save_screenshot(str(Path(folder) / "hub-console-recording-fr-tablet.png"))
+        finally:
+            driver.quit()
+
+
+def _no_sideways_scroll(driver: Any) -> None:
+    wide, shown = driver.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth];"
+    )
+    assert wide <= shown, f"the page is {wide} px wide in a {shown} px window"

@@ -109,8 +109,8 @@ def test_the_exam_view_plays_filters_and_speaks_both_languages(tmp_path: Path) -
             assert "Examens précédents" in driver.page_source and "aortique" in driver.page_source
             assert driver.execute_script(side) < TABLET[0] / 4  # below the sites on a tablet
             _check_player(driver)
-            driver.get(f"{hub.url}/exams/{hub.exam_b}")
-            assert "not yours" in driver.page_source
+            driver.get(f"{hub.url}/exams/{hub.exam_b}")  # the switch's French is kept
+            assert "ne vous est pas ouvert" in driver.page_source
             assert not driver.find_elements(By.CSS_SELECTOR, "audio.player")
         finally:
             driver.quit()

@@ -12,7 +12,13 @@
   var stopButton = document.getElementById("live-stop");
   var volume = document.getElementById("volume");
   var band = document.getElementById("band");
-  var state = { chunks: 0, lost: 0, skipped: 0, latencies: [], ahead: [], error: null };
+  var state = { chunks: 0, seconds: 0, lost: 0, skipped: 0, latencies: [], ahead: [], error: null };
+  // The page's words (the reader's language) come from the server, in data attributes.
+  function say(name, values) {
+    return (box.getAttribute("data-" + name) || "").replace(/\{(\w+)\}/g, function (_m, key) {
+      return String(values[key]);
+    });
+  }
   var context = null, socket = null, filter = null, gain = null, next = 0, expected = null;
   window.stethoLive = state;
 
@@ -46,7 +52,8 @@
     if (state.ahead.length > 600) state.ahead.shift();
     next += audio.duration;
     state.chunks++;
-    status.textContent = state.chunks + " \u00d7 100 ms, lost " + state.lost;
+    state.seconds += audio.duration;
+    status.textContent = say("heard", { seconds: state.seconds.toFixed(1), lost: state.lost });
   }
 
   function apply() {
@@ -68,7 +75,11 @@
     socket = new WebSocket(scheme + location.host + box.getAttribute("data-socket"));
     socket.binaryType = "arraybuffer";
     socket.onmessage = function (event) {
-      if (typeof event.data === "string") { state.error = event.data; status.textContent = event.data; return; }
+      if (typeof event.data === "string") {  // the hub cannot reach the broker
+        state.error = event.data;
+        status.textContent = say("unreachable", {});
+        return;
+      }
       play(event.data);
     };
     socket.onclose = function () { startButton.disabled = false; stopButton.disabled = true; };

@@ -3,7 +3,8 @@
 Sign in, pick a resident, heart-4, record four sites (one with the poor-contact stethoscope,
 which must ask for a re-record), re-record, read the doctor's answer (sent with
 `stetho answer`), finish. mosquitto_sub
-receives the exam messages and the recordings with their exam_id.
+receives the exam messages and the recordings with their exam_id. Then pair a keypad
+stethoscope in radio range: its passkey appears on screen, a simulated nurse types it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ from tests.edge_agent.web.browser import TABLET, chromium
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 WAIT_S = 40.0
 SHOTS = os.environ.get("STETHO_SCREENSHOTS")  # e.g. docs/img to refresh the docs' pictures
+# A keypad stethoscope in range; at 2x its simulated nurse types the passkey 5 s after it shows.
+KEYPAD_RADIO = """
+[radio]
+simulated = ["normal"]
+speed = 2.0
+keypad = "types"
+"""
 
 
 def _wait(driver: Any, what: Callable[[Any], Any], message: str) -> Any:
@@ -88,7 +96,10 @@ def test_a_whole_exam_in_chromium(tmp_path: Path, broker: LocalBroker) -> None:
     with sub_out.open("wb") as out:
         sub = _mosquitto_sub(broker.port, out)
         try:
-            with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr") as d:
+            with (
+                running_agent(tmp_path, broker.port, KEYPAD_RADIO) as base,
+                chromium(tmp_path / "pr") as d,
+            ):
                 exam_id = _walk(d, base, tmp_path, broker.port)
         finally:
             sub.terminate()
@@ -146,4 +157,16 @@ def _walk(d: Any, base: str, tmp: Path, broker_port: int) -> str:
     _shot(d, tmp, "summary-fr")
     d.get(base + "/stethoscopes")
     _shot(d, tmp, "stethoscopes")
+    _pair_keypad_stethoscope(d, tmp)
     return str(exam_id)
+
+
+def _pair_keypad_stethoscope(d: Any, tmp: Path) -> None:
+    """Find, Pair: the status page shows the passkey in big digits, then "paired"."""
+    _click(d, "#lang-en")
+    _click(d, "#scan")
+    _click(d, '[data-address="5E:7A:00:00:01:01"]')
+    digits = _wait(d, lambda d: _css(d, "#passkey span"), "no passkey on screen")
+    assert len(digits) == 6 and all(x.text.isdigit() for x in digits)
+    _shot(d, tmp, "pairing-passkey")
+    _wait(d, lambda d: _css(d, "#pair-done"), "the typed passkey did not pair it")
