@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
-from stetho_signal._stats import median
+from stetho_signal._stats import median, quantile
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["PITCH_BAND_HZ", "HeartSounds", "segment_heart_sounds"]
@@ -240,10 +240,10 @@ def _candidates(
     heights = env[peaks]
     # Typical heart-sound height: a high quantile of all peaks, independent of the cycle being
     # tried so that chains under different cycle models score on the same scale.
-    typical = float(np.quantile(heights, _TYPICAL_QUANTILE))
+    typical = quantile(heights, _TYPICAL_QUANTILE)
     relative = np.minimum(heights / max(typical, 1e-12), 1.5)
     reward = 2.0 * (relative - _PEAK_FLOOR)
-    weak = heights < _NOISE_PEAK_LEVEL * float(np.quantile(env, _BACKGROUND_QUANTILE))
+    weak = heights < _NOISE_PEAK_LEVEL * quantile(env, _BACKGROUND_QUANTILE)
     low = np.zeros(peaks.size, dtype=bool)
     sounds = ~weak & (relative >= _PEAK_FLOOR)
     share = None
@@ -252,7 +252,7 @@ def _candidates(
         near = np.clip(peaks[:, None] + np.arange(-reach, reach + 1), 0, env.size - 1)
         share = np.max(pitch_env[near], axis=1) / np.maximum(heights, 1e-12)
         if np.sum(sounds) >= 3:
-            typical_share = float(np.quantile(share[sounds], _TYPICAL_QUANTILE))
+            typical_share = quantile(share[sounds], _TYPICAL_QUANTILE)
             low = sounds & (share < _LOW_PITCH_SHARE * typical_share)
     return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=weak, low=low, pitch=share)
 
