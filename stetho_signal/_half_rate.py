@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
+from stetho_signal._stats import median
 from stetho_signal.envelope import MAX_RATE_BPM, CycleEstimate, expected_systole_s
 from stetho_signal.segmentation import HeartSounds
 
@@ -65,7 +66,7 @@ def _s2_between(
     env: NDArray[np.float64], fs_hz: float, s1: NDArray[np.float64], systole: float, half: float
 ) -> NDArray[np.float64]:
     """The S2 found after each S1 (see :func:`guard_half_rate`), seconds, sorted."""
-    level = _S2_OVER_MEDIAN * float(np.median(env))
+    level = _S2_OVER_MEDIAN * median(env)
     found = []
     for t in s1.tolist():
         lo = round((t + _S2_WINDOW[0] * systole) * fs_hz)
@@ -88,4 +89,4 @@ def _spacing(sounds: HeartSounds) -> tuple[float, float] | None:
     diastoles = s1[nxt[nxt < s1.size]] - s2[nxt < s1.size]
     if systoles.size < 2 or diastoles.size < 2:
         return None
-    return float(np.median(systoles)), float(np.median(diastoles))
+    return median(systoles), median(diastoles)

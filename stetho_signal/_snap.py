@@ -8,6 +8,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from stetho_signal._stats import median
+
 __all__ = ["SNAP_DELAY_S", "SnapMeasure", "snap_after_s2"]
 
 SNAP_DELAY_S = (0.04, 0.12)
@@ -101,11 +103,11 @@ def snap_after_s2(
     inside = (snap > first) & (snap < last)
     before = np.arange(last + 1)[None, :] <= snap[:, None]
     dip = np.where(before, spans, np.inf).min(axis=1)
-    loud = (level >= _SNAP_LEVEL * spans[:, 0]) & (level >= _SNAP_PROMINENCE * np.median(env))
+    loud = (level >= _SNAP_LEVEL * spans[:, 0]) & (level >= _SNAP_PROMINENCE * median(env))
     found = inside & loud & (dip <= _DIP_LEVEL * level)
     delays = snap[found] / rate_hz
     return SnapMeasure(
         fraction=round(float(np.mean(found)), 3),
-        delay_s=round(float(np.median(delays)), 3) if delays.size else None,
+        delay_s=round(median(delays), 3) if delays.size else None,
         examined=int(peaks.size),
     )

@@ -125,7 +125,7 @@ class Spectrum:
         count = min(length, self.length // 2 + 1)
         # Designed at the recording's rate: the response is needed up to ``rate_hz``, past the
         # Nyquist frequency of a filter designed at ``rate_hz``.
-        gain = _squared_response(band_hz, self.fs_hz, order, self.length)[:count]
+        gain = _squared_response(band_hz, self.fs_hz, order, self.length, count)
         analytic = np.zeros(length, dtype=np.complex64)
         analytic[:count] = self._bins[:count] * (gain * np.float32(length / self.length))
         # Positive frequencies doubled; DC (and the Nyquist bin at the full rate) kept once.
@@ -166,16 +166,17 @@ class Spectrum:
 
 @functools.lru_cache(maxsize=64)
 def _squared_response(
-    band_hz: tuple[float, float], rate_hz: float, order: int, length: int
+    band_hz: tuple[float, float], rate_hz: float, order: int, length: int, bins: int | None = None
 ) -> NDArray[np.float32]:
-    """``|H(f)|**2`` of the Butterworth band-pass at the bins of a ``length``-point transform.
+    """``|H(f)|**2`` of the Butterworth band-pass at the first ``bins`` bins (all when None)
+    of a ``length``-point real transform.
 
     Cached: every recording of the same length uses the same few bands. The band is checked
     and its upper edge capped as :func:`~stetho_signal.filters.design_bandpass` does.
     """
     design_bandpass(rate_hz, band_hz, order)  # raises FilterDesignError as the filters do
     low, high = band_hz[0], min(band_hz[1], MAX_EDGE_OF_NYQUIST * rate_hz / 2.0)
-    analogue = _warped(rate_hz, length)
+    analogue = _warped(rate_hz, length, length // 2 + 1 if bins is None else bins)
     lw, hw = _prewarp(low, rate_hz), _prewarp(high, rate_hz)
     with np.errstate(divide="ignore", invalid="ignore"):
         # Band-pass from the low-pass prototype: s -> (s**2 + w0**2) / (B s).
@@ -211,15 +212,19 @@ def smooth_resampled(
     length = x.size // step
     # Computed in the input's precision (single precision halves the transform's cost).
     bins = fft.rfft(x)[: length // 2 + 1]
-    gain = _squared_lowpass(cutoff_hz, rate_hz, x.size)[: length // 2 + 1]
+    gain = _squared_lowpass(cutoff_hz, rate_hz, x.size, length // 2 + 1)
     smooth: NDArray[np.float64] = fft.irfft(bins * (gain / step).astype(x.dtype), length)
     return smooth.astype(np.float64)
 
 
 @functools.lru_cache(maxsize=16)
-def _squared_lowpass(cutoff_hz: float, rate_hz: float, length: int) -> NDArray[np.float64]:
-    """``|H(f)|**2`` of a second-order Butterworth low-pass at a real transform's bins."""
-    gain = _butterworth(_warped(rate_hz, length) / _prewarp(cutoff_hz, rate_hz), 2)
+def _squared_lowpass(
+    cutoff_hz: float, rate_hz: float, length: int, bins: int | None = None
+) -> NDArray[np.float64]:
+    """``|H(f)|**2`` of a second-order Butterworth low-pass at the first ``bins`` bins (all
+    when None) of a ``length``-point real transform."""
+    count = length // 2 + 1 if bins is None else bins
+    gain = _butterworth(_warped(rate_hz, length, count) / _prewarp(cutoff_hz, rate_hz), 2)
     gain.flags.writeable = False
     return gain
 
@@ -229,13 +234,21 @@ def _prewarp(edge_hz: float, rate_hz: float) -> float:
     return 2.0 * rate_hz * math.tan(math.pi * edge_hz / rate_hz)
 
 
-def _warped(rate_hz: float, length: int) -> NDArray[np.float64]:
-    """The bins' analogue frequencies ``2 fs tan(w / 2)`` (Nyquist: inf), read-only."""
-    w = np.pi * np.arange(length // 2 + 1) / length
+@functools.lru_cache(maxsize=8)
+def _warped(rate_hz: float, length: int, bins: int) -> NDArray[np.float64]:
+    """The analogue frequencies ``2 fs tan(w / 2)`` of a ``length``-point real transform's
+    first ``bins`` bins (Nyquist: inf), read-only.
+
+    Only the bins a band is cut to are computed (an analytic envelope at 500 Hz keeps the first
+    quarter of a 4 kHz transform's bins; the tangents and powers of the rest were a fifth of a
+    cold heart analysis), and the three heart envelopes share them: cached per transform.
+    """
+    w = np.pi * np.arange(bins) / length
     with np.errstate(over="ignore"):
         warped = 2.0 * rate_hz * np.tan(w)
-    if length % 2 == 0:
+    if length % 2 == 0 and bins == length // 2 + 1:
         warped[-1] = np.inf
+    warped.flags.writeable = False
     return warped
 
 

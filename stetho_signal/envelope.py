@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
+from stetho_signal._stats import quantile
 from stetho_signal.bands import Spectrum, smooth_resampled
 
 __all__ = [
@@ -98,7 +99,7 @@ def heart_envelope(
         np.log(magnitude + floor), ANALYTIC_RATE_HZ, _ENVELOPE_CUTOFF_HZ, ENVELOPE_RATE_HZ
     )
     env = np.exp(spectrum.unpad(log_env, ENVELOPE_RATE_HZ))
-    scale = float(np.quantile(env, _NORMALISING_QUANTILE))
+    scale = quantile(env, _NORMALISING_QUANTILE)
     result: NDArray[np.float64] = env / scale if scale > 0 else env
     return result
 
@@ -135,7 +136,7 @@ def estimate_cycles(
     expectation (:func:`expected_systole_s`) and below half the period.
     """
     # Loud artefacts (a knock, a cry) would dominate the autocorrelation: cap them.
-    ac = autocorrelation(np.minimum(env, float(np.quantile(env, _AC_CAP_QUANTILE))))
+    ac = autocorrelation(np.minimum(env, quantile(env, _AC_CAP_QUANTILE)))
     min_lag = int(np.floor(fs_hz * 60.0 / MAX_RATE_BPM))
     # 5 % beyond the slowest rate so that a peak right at 30 bpm is still a local maximum.
     max_lag = min(int(np.ceil(1.05 * fs_hz * 60.0 / MIN_RATE_BPM)), int(env.size * 0.6))

@@ -10,6 +10,7 @@ from scipy import ndimage
 
 from stetho_signal._half_rate import guard_half_rate
 from stetho_signal._snap import snap_after_s2
+from stetho_signal._stats import median
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
     ANALYTIC_RATE_HZ,
@@ -201,15 +202,15 @@ def _half_width_s(env: NDArray[np.float64], sounds: HeartSounds) -> float | None
     begin = np.where(below & (columns < peak[:, None]), columns, -1).max(axis=1) + 1
     end = np.where(below & (columns > peak[:, None]), columns, 2 * reach + 1).min(axis=1)
     widths = (end - begin).astype(np.float64)
-    return round(float(np.median(widths)) / ENVELOPE_RATE_HZ, 3)
+    return round(median(widths) / ENVELOPE_RATE_HZ, 3)
 
 
 def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:
     times = np.concatenate([sounds.s1_s, sounds.s2_s])
-    background = float(np.median(env))
+    background = median(env)
     if times.size == 0 or background <= 0:
         return 0.0
-    return round(float(np.median(_levels_at(env, times))) / background, 3)
+    return round(median(_levels_at(env, times)) / background, 3)
 
 
 def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.float64]:
@@ -233,7 +234,7 @@ def _rate_bpm(
         notes.append("heart rate needs a repeating heartbeat; none found in this clip")
         return None
     if intervals.size >= 2:
-        period = float(np.median(intervals))
+        period = median(intervals)
     elif duration_s >= 2.0 * cycle.period_s and cycle.periodicity >= _PERIODICITY_ALONE:
         period = cycle.period_s
     else:
@@ -268,7 +269,7 @@ def _murmur_contrast(
     a murmur fills one of them.
     """
     systoles, diastoles = _phases(sounds)
-    sound_level = float(np.median(_levels_at(env, systoles.ravel()))) if systoles.size else 0.0
+    sound_level = median(_levels_at(env, systoles.ravel())) if systoles.size else 0.0
     edge = _SOUND_HALF_WIDTH_S
     whole = _phase_ratio(
         _median(_mid_levels(env, systoles)), _median(_mid_levels(env, diastoles)), sound_level
@@ -300,7 +301,7 @@ def _phases(sounds: HeartSounds) -> tuple[NDArray[np.float64], NDArray[np.float6
 
 
 def _median(values: NDArray[np.float64]) -> float | None:
-    return float(np.median(values)) if values.size else None
+    return median(values) if values.size else None
 
 
 def _phase_ratio(

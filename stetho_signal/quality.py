@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_signal._masks import run_lengths
+from stetho_signal._stats import median
 
 __all__ = [
     "HANDLING_BAND_HZ",
@@ -187,7 +188,7 @@ def handling_burst_s(sub: NDArray[np.floating], fs_hz: float) -> float:
     power = np.mean(sub[: n_frames * frame].reshape(n_frames, frame) ** 2, axis=1)
     window = np.ones(_HANDLING_WINDOW_FRAMES) / _HANDLING_WINDOW_FRAMES
     rms = np.sqrt(np.convolve(power, window, mode="same"))
-    loud = rms > _HANDLING_OVER_MEDIAN * max(float(np.median(rms)), 1e-12)
+    loud = rms > _HANDLING_OVER_MEDIAN * max(median(rms), 1e-12)
     runs = run_lengths(loud)
     longest = int(np.max(runs)) if runs.size else 0
     return longest * frame / fs_hz

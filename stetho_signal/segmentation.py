@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
+from stetho_signal._stats import median, quantile
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["PITCH_BAND_HZ", "HeartSounds", "segment_heart_sounds"]
@@ -186,7 +187,7 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     if not np.any(marks == S1):
         return score
     height = cands.reward / 2.0 + _PEAK_FLOOR  # back to the height relative to the typical
-    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * float(np.median(height[peaks[marks == S1]])))
+    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * median(height[peaks[marks == S1]]))
     unused = np.ones(height.size, dtype=bool)
     unused[peaks] = False
     times = cands.times_s[unused & ~cands.weak & (height >= level)]
@@ -210,7 +211,7 @@ def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool
     beat the chain dropped, which an irregular rhythm puts anywhere in diastole."""
     if delays_s.size < max(diastoles / 2, 3):
         return np.zeros(delays_s.size, dtype=bool)
-    near = np.abs(delays_s - float(np.median(delays_s))) <= _LOCKED_S
+    near = np.abs(delays_s - median(delays_s)) <= _LOCKED_S
     return near if np.sum(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
 
 
@@ -239,10 +240,10 @@ def _candidates(
     heights = env[peaks]
     # Typical heart-sound height: a high quantile of all peaks, independent of the cycle being
     # tried so that chains under different cycle models score on the same scale.
-    typical = float(np.quantile(heights, _TYPICAL_QUANTILE))
+    typical = quantile(heights, _TYPICAL_QUANTILE)
     relative = np.minimum(heights / max(typical, 1e-12), 1.5)
     reward = 2.0 * (relative - _PEAK_FLOOR)
-    weak = heights < _NOISE_PEAK_LEVEL * float(np.quantile(env, _BACKGROUND_QUANTILE))
+    weak = heights < _NOISE_PEAK_LEVEL * quantile(env, _BACKGROUND_QUANTILE)
     low = np.zeros(peaks.size, dtype=bool)
     sounds = ~weak & (relative >= _PEAK_FLOOR)
     share = None
@@ -251,7 +252,7 @@ def _candidates(
         near = np.clip(peaks[:, None] + np.arange(-reach, reach + 1), 0, env.size - 1)
         share = np.max(pitch_env[near], axis=1) / np.maximum(heights, 1e-12)
         if np.sum(sounds) >= 3:
-            typical_share = float(np.quantile(share[sounds], _TYPICAL_QUANTILE))
+            typical_share = quantile(share[sounds], _TYPICAL_QUANTILE)
             low = sounds & (share < _LOW_PITCH_SHARE * typical_share)
     return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=weak, low=low, pitch=share)
 
@@ -268,9 +269,9 @@ def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimat
     if times.size < 5:
         return None
     gaps = np.diff(times)
-    period = float(np.median(times[2:] - times[:-2]))
+    period = median(times[2:] - times[:-2])
     shorter = np.minimum(gaps[:-1], gaps[1:])
-    systole = min(float(np.median(shorter)), 0.5 * period)
+    systole = min(median(shorter), 0.5 * period)
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
 
 
@@ -285,7 +286,7 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
     if times.size < 7:
         return None
     spans2, spans3 = times[2:] - times[:-2], times[3:] - times[:-3]
-    period = float(np.median(spans3))
+    period = median(spans3)
     if _relative_spread(spans3) >= _relative_spread(spans2):
         return None
     # Weissler's systole is always under half the cycle (expected_systole_s).
@@ -294,8 +295,8 @@ def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | N
 
 def _relative_spread(x: NDArray[np.float64]) -> float:
     """Median absolute deviation over the median."""
-    centre = float(np.median(x))
-    return float(np.median(np.abs(x - centre))) / max(centre, 1e-12)
+    centre = median(x)
+    return median(np.abs(x - centre)) / max(centre, 1e-12)
 
 
 _Chain = list[tuple[int, int]]  # [(peak index, label), ...]
@@ -331,16 +332,24 @@ def _best_chains(cands: _Candidates, cycles: list[CycleEstimate]) -> list[tuple[
     # the links peak by peak, nearest first.
     model, link = np.nonzero(interval <= max_link[:, None])
     frm, to, interval = frm[link], to[link], interval[link]
-    # Rows: the four transitions (_TRANSITION_COSTS); columns: the models' links.
-    durations = [_durations(c) for c in cycles]
-    expected = np.array([e for e, _ in durations]).T[:, model]
-    spread = np.array([s for _, s in durations]).T[:, model]
+    # Rows: the three link durations of _durations (a whole cycle, a diastole, a systole; the two
+    # skips share the first); columns: the models' links.
+    durations = np.array([_durations(c) for c in cycles])[:, :, :3]
+    expected = np.take(durations[:, 0].T, model, axis=1)
+    spread = np.take(durations[:, 1].T, model, axis=1)
     z = (interval - expected) / spread
+    penalty = np.log1p(z * z)
     # Two weak peaks in a row cost a skip, as a missed sound would.
     both_weak = np.where(cands.weak[to] & cands.weak[frm], _SKIP_COST, 0.0)
-    base = np.array([reward[to], reward[to], reward2[to], reward2[to]]) - both_weak
-    costs = np.array(_TRANSITION_COSTS)[:, None]
-    gains = list(zip(*(base - costs - np.log1p(z * z)).tolist(), strict=True))
+    into_s1, into_s2 = reward[to] - both_weak, reward2[to] - both_weak
+    # One flat list per transition (_TRANSITION_COSTS), no object per link: a tuple per link
+    # cost as much as the programme itself, garbage collection included.
+    gains = [
+        (into - cost - penalty[row]).tolist()
+        for into, cost, row in zip(
+            (into_s1, into_s1, into_s2, into_s2), _TRANSITION_COSTS, (0, 1, 2, 0), strict=True
+        )
+    ]
     reaching = np.bincount(model * n + to, minlength=len(cycles) * n).reshape(len(cycles), n)
     ends = np.cumsum(np.sum(reaching, axis=1)).tolist()
     gap_rate = _SKIP_COST / period  # a skip per cycle of silence before a restart
@@ -349,7 +358,11 @@ def _best_chains(cands: _Candidates, cycles: list[CycleEstimate]) -> list[tuple[
     rewards = (reward.tolist(), reward2.tolist())
     return [
         _chain(
-            gains[start:end], reaching[k].tolist(), restart[k].tolist(), credit[k].tolist(), rewards
+            [row[start:end] for row in gains],
+            reaching[k].tolist(),
+            restart[k].tolist(),
+            credit[k].tolist(),
+            rewards,
         )
         for k, (start, end) in enumerate(zip([0, *ends[:-1]], ends, strict=True))
     ]
@@ -371,7 +384,7 @@ def _durations(cycle: CycleEstimate) -> tuple[list[float], list[float]]:
 
 
 def _chain(
-    gains: list[tuple[float, float, float, float]],
+    gains: list[list[float]],
     reaching: list[int],
     restart: list[float],
     credit: list[float],
@@ -379,14 +392,15 @@ def _chain(
 ) -> tuple[_Chain, float]:
     """The dynamic programme over (peak, label) of one model: best chain and its score.
 
-    ``gains`` holds, peak by peak, what each link into it adds under each transition (into S1
-    from S1, from S2, into S2 from S1, from S2); peak ``i`` has ``reaching[i]`` links, from
+    ``gains`` holds four lists, one per transition (into S1 from S1, from S2, into S2 from S1,
+    from S2), of what each link adds, peak by peak; peak ``i`` has ``reaching[i]`` links, from
     its nearest predecessors, nearest first. ``reward`` holds what each peak earns labelled S1
     and labelled S2; ``restart[i]`` (plus that reward) is what a restart into peak ``i``
     adds to a chain that ended before its links reach; ``credit`` (the gap cost's rate times
     the time of the chain's end) is added to that chain's score, so the cost grows with the
     silence between them.
     """
+    s1_s1, s1_s2, s2_s1, s2_s2 = gains
     reward1, reward2 = reward
     n = len(reward1)
     score1, score2 = list(reward1), list(reward2)  # a chain may start at any peak
@@ -399,18 +413,23 @@ def _chain(
         origin1: tuple[int, int] | None = None
         origin2: tuple[int, int] | None = None
         j = i - 1
-        for s1_s1, s1_s2, s2_s1, s2_s2 in gains[first : first + reaching[i]]:
+        stop = first + reaching[i]
+        for k in range(first, stop):  # the hot loop: plain locals and list reads only
             from1, from2 = score1[j], score2[j]
-            if from1 + s1_s1 > best1:
-                best1, origin1 = from1 + s1_s1, (j, S1)
-            if from2 + s1_s2 > best1:
-                best1, origin1 = from2 + s1_s2, (j, S2)
-            if from1 + s2_s1 > best2:
-                best2, origin2 = from1 + s2_s1, (j, S1)
-            if from2 + s2_s2 > best2:
-                best2, origin2 = from2 + s2_s2, (j, S2)
+            value = from1 + s1_s1[k]
+            if value > best1:
+                best1, origin1 = value, (j, S1)
+            value = from2 + s1_s2[k]
+            if value > best1:
+                best1, origin1 = value, (j, S2)
+            value = from1 + s2_s1[k]
+            if value > best2:
+                best2, origin2 = value, (j, S1)
+            value = from2 + s2_s2[k]
+            if value > best2:
+                best2, origin2 = value, (j, S2)
             j -= 1
-        first += reaching[i]
+        first = stop
         if j >= 0:  # j is out of reach: restart from the best chain that ended by then
             value = best_upto[j][0] + restart[i]
             if value + reward1[i] > best1:
@@ -478,7 +497,7 @@ def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[i
     systoles, diastoles = _phase_intervals(labels, cands.times_s)
     if not (systoles.size and diastoles.size):
         return labels
-    systole, diastole = float(np.median(systoles)), float(np.median(diastoles))
+    systole, diastole = median(systoles), median(diastoles)
     reversed_ = systole > diastole
     if min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole):
         pitch_says = _s1_higher_pitched(labels, cands)
@@ -495,7 +514,7 @@ def _s1_higher_pitched(labels: list[tuple[int, int]], cands: _Candidates) -> boo
     is_s1 = np.array([lab == S1 for _, lab in labels], dtype=bool)
     if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
         return None
-    return float(np.median(share[is_s1])) > float(np.median(share[~is_s1]))
+    return median(share[is_s1]) > median(share[~is_s1])
 
 
 def _refined_cycle(
@@ -504,8 +523,8 @@ def _refined_cycle(
     systoles, diastoles = _phase_intervals(labels, times)
     if systoles.size < 3 or diastoles.size < 3:
         return None
-    systole = float(np.median(systoles))
-    period = systole + float(np.median(diastoles))
+    systole = median(systoles)
+    period = systole + median(diastoles)
     if not 0.5 * cycle.period_s <= period <= 1.5 * cycle.period_s:
         return None
     return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)

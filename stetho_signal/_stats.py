@@ -1,0 +1,68 @@
+"""Median and quantile of a 1-D float64 series, bit for bit ``np.median`` and ``np.quantile``
+(default "linear" method), without their per-call cost.
+
+Both spend ~15-30 us a call in Python wrappers (axis handling, ``np.mean`` of the middle pair,
+index and gamma arrays, NaN checks); a heart analysis calls them some thirty times.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["median", "quantile"]
+
+
+def median(values: NDArray[Any]) -> float:
+    """``float(np.median(values))``, the same bits.
+
+    Notes
+    -----
+    The same order statistics from one ``np.partition`` (with the largest last, as
+    ``np.median`` takes it to see NaNs), and the middle pair's mean as ``np.mean`` forms it:
+    the sum over two. Anything else (not 1-D float64, empty, NaN, an infinite mean, whose
+    warnings ``np.median`` raises, or a zero median, whose sign ``np.mean`` sets by its own
+    summation) goes to ``np.median`` itself.
+    """
+    size = values.size
+    if values.dtype != np.float64 or values.ndim != 1 or size == 0:
+        return float(np.median(values))
+    half = size // 2
+    if size % 2:
+        part = np.partition(values, (half, -1))
+        middle = float(part[half])
+    else:
+        part = np.partition(values, (half - 1, half, -1))
+        middle = (float(part[half - 1]) + float(part[half])) / 2.0
+    if middle == 0.0 or not math.isfinite(middle) or part[-1] != part[-1]:
+        return float(np.median(values))
+    return middle
+
+
+def quantile(values: NDArray[Any], q: float) -> float:
+    """``float(np.quantile(values, q))`` (method "linear"), the same bits.
+
+    Notes
+    -----
+    NumPy's steps for a scalar ``q``: the virtual index ``(n - 1) q``, the order statistics at
+    its floor and the next index from one ``np.partition``, and its ``_lerp``, which goes from
+    the upper value back when the fraction is 0.5 or more. An index on or past the ends, a
+    NaN, an infinite or zero result (equal zeros of either sign may swap places in another
+    partition) and other dtypes go to ``np.quantile`` itself.
+    """
+    size = values.size
+    virtual = (size - 1) * q
+    if values.dtype != np.float64 or values.ndim != 1 or not 0.0 <= virtual < size - 1:
+        return float(np.quantile(values, q))
+    low = math.floor(virtual)
+    part = np.partition(values, (low, low + 1, -1))
+    below, above = float(part[low]), float(part[low + 1])
+    gamma = virtual - low
+    step = above - below
+    value = above - step * (1 - gamma) if gamma >= 0.5 else below + step * gamma
+    if value == 0.0 or not math.isfinite(value) or part[-1] != part[-1]:
+        return float(np.quantile(values, q))
+    return value
