@@ -15,7 +15,6 @@ import logging
 import time
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from aiohttp import web
 
@@ -41,6 +40,7 @@ from stetho_hub.console.shell import (
     send,
     signed_in,
     user_of,
+    visible,
     words_of,
 )  # fmt: skip
 from stetho_hub.fhir.queue import FhirQueue, QueueStatus
@@ -109,15 +109,7 @@ async def inbox(request: web.Request) -> web.StreamResponse:
 
 
 async def _visible(request: web.Request) -> views.RecordingView:
-    console, session = request.app[KEY], request[SESSION]
-    try:
-        rid = str(UUID(request.match_info["recording_id"]))
-    except ValueError:
-        raise Refused(404, "error.no_recording") from None
-    view = await console.run(views.recording, console.db, rid, session.sites)
-    if view is None:  # unknown, or another care home's: the same answer for both
-        raise Refused(404, "error.no_recording")
-    return view
+    return await visible(request, "recording_id", views.recording, "error.no_recording")
 
 
 @signed_in

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from uuid import UUID
 
 from aiohttp import web
 
@@ -28,6 +27,7 @@ from stetho_hub.console.shell import (
     send,
     signed_in,
     user_of,
+    visible,
 )  # fmt: skip
 from stetho_hub.console.words import words
 from stetho_hub.storage import exam_views
@@ -41,15 +41,7 @@ LIVE: web.AppKey[LiveRelays] = web.AppKey("live", LiveRelays)
 
 
 async def _visible(request: web.Request) -> exam_views.ExamView:
-    console, session = request.app[KEY], request[SESSION]
-    try:
-        exam_id = str(UUID(request.match_info["exam_id"]))
-    except ValueError:
-        raise Refused(404, "error.no_exam") from None
-    view = await console.run(exam_views.exam, console.db, exam_id, session.sites)
-    if view is None:  # unknown, or another care home's: the same answer for both
-        raise Refused(404, "error.no_exam")
-    return view
+    return await visible(request, "exam_id", exam_views.exam, "error.no_exam")
 
 
 @signed_in

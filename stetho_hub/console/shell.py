@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import UUID
 
 from aiohttp import web
 
@@ -96,6 +97,27 @@ class Refused(Exception):
     def __init__(self, status: int, key: str, **params: object) -> None:
         super().__init__(key)
         self.status, self.key, self.params = status, key, params
+
+
+async def visible(
+    request: web.Request,
+    param: str,
+    lookup: Callable[[Database, str, tuple[str, ...] | None], _T | None],
+    missing: str,
+) -> _T:
+    """The record named by `param`, if the signed-in user's care homes include it.
+
+    Unknown and another care home's get the same 404: isolation says nothing of what exists.
+    """
+    console, session = request.app[KEY], request[SESSION]
+    try:
+        ident = str(UUID(request.match_info[param]))
+    except ValueError:
+        raise Refused(404, missing) from None
+    found = await console.run(lookup, console.db, ident, session.sites)
+    if found is None:
+        raise Refused(404, missing)
+    return found
 
 
 def words_of(request: web.Request) -> dict[str, str]:
