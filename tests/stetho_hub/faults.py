@@ -34,8 +34,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.storage.receipts import FLAC
 from edge_agent.storage.salvage import OUTBOX_FILE
 from stetho_hub.storage import AudioStore, DatabaseTarget, open_database, summary
-from tests.stetho_hub.harness import HubProcess, write_hub_config
-from tests.stetho_hub.outage import receipts_status
+from tests.stetho_hub.harness import HubProcess, archived, receipts_status, write_hub_config
 from tests.stetho_hub.postgres import PostgresServer
 from tests.sync.harness import AgentProcess, write_config
 
@@ -143,18 +142,6 @@ def outbox_flacs(state: Path) -> dict[str, dict[str, Any]]:
     finally:
         db.close()
     return out
-
-
-def archived(target: DatabaseTarget) -> dict[str, str]:
-    """The hub's archive, on a fresh connection (one that lived through a restart may lie)."""
-    db = open_database(target)
-    try:
-        with db.transaction() as tx:
-            return {
-                str(r): str(s) for r, s in tx.all("SELECT recording_id, audio_sha256 FROM archived")
-            }
-    finally:
-        db.close()
 
 
 def _fault_points(plan: FaultPlan, rng: random.Random) -> list[tuple[int, str]]:

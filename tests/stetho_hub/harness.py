@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -133,6 +134,28 @@ class WirePublisher:
     ) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def archived(target: DatabaseTarget) -> dict[str, str]:
+    """The hub's archive, recording id -> audio SHA-256, on a fresh connection (one that
+    lived through a restart may lie)."""
+    db = open_database(target)
+    try:
+        with db.transaction() as tx:
+            rows = tx.all("SELECT recording_id, audio_sha256 FROM archived")
+    finally:
+        db.close()
+    return {str(r): str(s) for r, s in rows}
+
+
+def receipts_status(state: Path) -> dict[str, Any]:
+    """An agent's `receipts` block of status.json ({} until it has written one)."""
+    try:
+        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    block: dict[str, Any] = status.get("receipts", {})
+    return block
 
 
 def sha256(data: bytes) -> str:

@@ -11,36 +11,15 @@ intact, and the agent's outbox holds none without a receipt.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from edge_agent.runtime.local_broker import LocalBroker
-from stetho_hub.storage import DatabaseTarget, open_database
-from tests.stetho_hub.harness import HubProcess, write_hub_config
+from stetho_hub.storage import DatabaseTarget
+from tests.stetho_hub.harness import HubProcess, archived, receipts_status, write_hub_config
 from tests.sync.harness import AgentProcess, write_config
-
-
-def receipts_status(state: Path) -> dict[str, Any]:
-    """The agent's `receipts` block of status.json ({} until it has written one)."""
-    try:
-        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    block: dict[str, Any] = status.get("receipts", {})
-    return block
-
-
-def _archived(target: DatabaseTarget) -> dict[str, str]:
-    db = open_database(target)
-    try:
-        with db.transaction() as tx:
-            rows = tx.all("SELECT recording_id, audio_sha256 FROM archived")
-    finally:
-        db.close()
-    return {str(r): str(s) for r, s in rows}
 
 
 def _settled(
@@ -50,7 +29,7 @@ def _settled(
     stored = agent.stored_ids()
     receipts = receipts_status(state)
     done = (
-        stored <= set(_archived(target))
+        stored <= set(archived(target))
         and receipts.get("awaiting") == 0
         and receipts.get("archived", 0) >= len(stored)
     )
@@ -102,7 +81,7 @@ def run_outage(
             if agent.process is not None and agent.process.poll() is None:
                 agent.stop()
         hub.stop()
-    archived = _archived(target)
+    in_archive = archived(target)
     logged = Counter(hub.archived_ids())
     return {
         "outage_s": outage_s,
@@ -110,11 +89,11 @@ def run_outage(
         "stored_during_outage": len(during),
         "sent_again_during_outage": resent,
         "stored": len(stored),
-        "archived": len(stored & set(archived)),
+        "archived": len(stored & set(in_archive)),
         "drained_after_hub_start_s": round(drained_s, 1),
         "awaiting_receipt_after": receipts.get("awaiting"),
         "receipts_mismatched": receipts.get("mismatched"),
-        "archived_exactly_once": stored <= set(archived)
+        "archived_exactly_once": stored <= set(in_archive)
         and all(logged[rid] == 1 for rid in stored)
         and max(logged.values(), default=0) == 1,
         "sha256_matches_agent": all(

@@ -9,29 +9,11 @@ from pathlib import Path
 import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
-from stetho_hub.storage import DatabaseTarget, open_database
-from tests.stetho_hub.harness import HubProcess, write_hub_config
+from stetho_hub.storage import DatabaseTarget
+from tests.stetho_hub.harness import HubProcess, archived, receipts_status, write_hub_config
 from tests.sync.harness import AgentProcess, write_config
 
 pytestmark = pytest.mark.broker
-
-
-def _receipts(state: Path) -> dict[str, int]:
-    try:
-        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    counts: dict[str, int] = status.get("receipts", {})
-    return counts
-
-
-def _archived(target: DatabaseTarget) -> set[str]:
-    db = open_database(target)
-    try:
-        with db.transaction() as tx:
-            return {str(r[0]) for r in tx.all("SELECT recording_id FROM archived")}
-    finally:
-        db.close()
 
 
 def test_the_agent_forgets_a_recording_only_once_the_hub_archived_it(
@@ -56,10 +38,12 @@ def test_the_agent_forgets_a_recording_only_once_the_hub_archived_it(
         agent.start()
         stored = agent.wait_for_stored(6)
         deadline = time.monotonic() + 60
-        while not stored <= _archived(target) or _receipts(state).get("archived", 0) < len(stored):
-            assert time.monotonic() < deadline, (_receipts(state), hub.output()[-2000:])
+        while not stored <= set(archived(target)) or receipts_status(state).get(
+            "archived", 0
+        ) < len(stored):
+            assert time.monotonic() < deadline, (receipts_status(state), hub.output()[-2000:])
             time.sleep(0.2)
-        counts = _receipts(state)
+        counts = receipts_status(state)
     finally:  # the agent's own shutdown is tested elsewhere; here only what it did counts
         if agent.process is not None and agent.process.poll() is None:
             agent.process.kill()

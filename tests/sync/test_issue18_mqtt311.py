@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from stetho_hub.storage import DatabaseTarget, open_database
+from stetho_hub.storage import DatabaseTarget
 from tests import rabbitmq
-from tests.stetho_hub.harness import HubProcess, write_hub_config
+from tests.stetho_hub.harness import HubProcess, archived, receipts_status, write_hub_config
 from tests.sync.harness import AgentProcess, write_config
 
 pytestmark = [
@@ -59,24 +59,6 @@ def _hub(tmp: Path, port: int, hub_id: str) -> tuple[HubProcess, DatabaseTarget]
     return HubProcess(config, tmp / "hub.log"), target
 
 
-def _receipts(state: Path) -> dict[str, int]:
-    try:
-        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    counts: dict[str, int] = status.get("receipts", {})
-    return counts
-
-
-def _archived(target: DatabaseTarget) -> set[str]:
-    db = open_database(target)
-    try:
-        with db.transaction() as tx:
-            return {str(r[0]) for r in tx.all("SELECT recording_id FROM archived")}
-    finally:
-        db.close()
-
-
 def _wait(what: str, done: Callable[[], bool], timeout_s: float, why: Callable[[], str]) -> None:
     deadline = time.monotonic() + timeout_s
     while not done():
@@ -98,13 +80,18 @@ def test_agent_and_hub_in_311_mode_deliver_and_receipt_through_rabbitmq(
         stored = agent.wait_for_stored(3)
 
         def all_receipted() -> bool:
-            return stored <= _archived(target) and _receipts(state).get("archived", 0) >= len(
-                stored
-            )
+            return stored <= set(archived(target)) and receipts_status(state).get(
+                "archived", 0
+            ) >= len(stored)
 
-        _wait("receipts", all_receipted, 40, lambda: f"{_receipts(state)} {hub.output()[-1500:]}")
+        _wait(
+            "receipts",
+            all_receipted,
+            40,
+            lambda: f"{receipts_status(state)} {hub.output()[-1500:]}",
+        )
         assert agent.stop() == 0, agent.output()[-3000:]
-        counts = _receipts(state)  # written once more at shutdown: nothing left waiting
+        counts = receipts_status(state)  # written once more at shutdown: nothing left waiting
     finally:
         if agent.process is not None and agent.process.poll() is None:
             agent.process.kill()
@@ -126,15 +113,15 @@ def test_a_recording_rabbitmq_dropped_is_sent_again_and_arrives(
     try:
         (rid,) = agent.wait_for_stored(1)
         # PUBACKed by RabbitMQ, routed nowhere; sent again after 2 s, still to nobody.
-        _wait("resend", lambda: _receipts(state).get("sent_again", 0) >= 1, 20, agent.output)
+        _wait("resend", lambda: receipts_status(state).get("sent_again", 0) >= 1, 20, agent.output)
         hub.start()
         _wait(
             "archived after the hub came up",
-            lambda: rid in _archived(target) and _receipts(state).get("archived", 0) == 1,
+            lambda: rid in set(archived(target)) and receipts_status(state).get("archived", 0) == 1,
             30,
-            lambda: f"{_receipts(state)} {hub.output()[-1500:]}",
+            lambda: f"{receipts_status(state)} {hub.output()[-1500:]}",
         )
-        counts = _receipts(state)
+        counts = receipts_status(state)
     finally:
         if agent.process is not None and agent.process.poll() is None:
             agent.process.kill()
