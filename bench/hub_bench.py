@@ -24,14 +24,14 @@ from paho.mqtt.properties import Properties
 
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget, open_database, summary
-from tests.stetho_hub.factory import make_recording
-from tests.stetho_hub.harness import (
+from stetho_testkit.hub.factory import make_recording
+from stetho_testkit.hub.harness import (
     HubProcess,
     WirePublisher,
     run_kill_scenario,
     write_hub_config,
 )
-from tests.stetho_hub.postgres import PostgresServer
+from stetho_testkit.postgres import PostgresServer
 
 N_THROUGHPUT = 300
 N_FAULTS = 300

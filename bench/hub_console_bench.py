@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from stetho_hub.storage import DatabaseTarget, open_database
-from tests.stetho_hub.console_fixture import console_running
-from tests.stetho_hub.factory import make_recording
-from tests.stetho_hub.test_console import Browser
+from stetho_testkit.hub.browser import Browser
+from stetho_testkit.hub.console import console_running
+from stetho_testkit.hub.factory import make_recording
 
 N_RECORDINGS = 100_000
 ALERT_EVERY = 10

@@ -5,7 +5,7 @@ Three `stetho run` agents (two simulated stethoscopes each, `receipt_timeout_s =
 Mosquitto, the hub as a `python -m stetho_hub run` process on a PostgreSQL started here. The
 baseline is the same run without faults, measured first in the same process: the ratios say
 what the faults cost in time and in recordings sent again. The scenario is
-tests/stetho_hub/faults.py; its short form (~50 recordings) runs in `make test`.
+stetho_testkit/hub/faults.py; its short form (~50 recordings) runs in `make test`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.stetho_hub.faults import FaultPlan, assert_nothing_lost, quiet_broker, run_faults
-from tests.stetho_hub.postgres import PostgresServer
+from stetho_testkit.hub.faults import FaultPlan, assert_nothing_lost, quiet_broker, run_faults
+from stetho_testkit.postgres import PostgresServer
 
 N_RECORDINGS = 300
 

@@ -7,7 +7,7 @@ and only the agent's outbox keeps them. Then a hub starts. Reported: recordings 
 no hub ran, how often the agent sent recordings again, how long the hub took to archive the
 backlog, and the check that each was archived exactly once with the agent's SHA-256. The
 baseline is the agent itself: every recording it stored must be archived (ratio 1.0).
-The scenario is tests/stetho_hub/outage.py; its short form (20 s) runs in `make test`.
+The scenario is stetho_testkit/hub/outage.py; its short form (20 s) runs in `make test`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.runtime.local_broker import LocalBroker
-from tests.stetho_hub.outage import run_outage
+from stetho_testkit.hub.outage import run_outage
 
-SIMULATOR_SPEED = 20.0  # tests/sync/harness.py's simulated stethoscopes run this much faster
+SIMULATOR_SPEED = 20.0  # stetho_testkit/agent_harness.py's simulators run this much faster
 
 
 def run() -> dict[str, Any]:

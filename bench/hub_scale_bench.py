@@ -2,7 +2,7 @@
 
 Each home is one MQTT v5 connection with three stethoscopes; each stethoscope records every
 five simulated minutes, and time runs STETHO_HUB_SPEEDUP times faster than real (the
-publishers and the scenario are tests/stetho_hub/fleet.py). Measured per database: recordings
+publishers and the scenario are stetho_testkit/hub/fleet.py). Measured per database: recordings
 per second archived, ingest lag (publish to commit) p50/p99, the hub's CPU seconds and peak
 RSS; then the same load on two hub processes sharing an MQTT v5 subscription ($share/hubs/...),
 with the check that every recording was archived exactly once. The baseline is the offered
@@ -29,8 +29,8 @@ from typing import Any
 
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget
-from tests.stetho_hub.fleet import FleetPlan, run_fleet
-from tests.stetho_hub.postgres import PostgresServer
+from stetho_testkit.hub.fleet import FleetPlan, run_fleet
+from stetho_testkit.postgres import PostgresServer
 
 # Appended to LocalBroker's configuration; later lines override its autosave settings.
 SAVE_BY_INTERVAL = "autosave_on_changes false\nautosave_interval 60"

@@ -34,7 +34,7 @@ PACKAGES = (
     "stetho_doctor", "stetho_cli",
 )  # fmt: skip
 EXTRA_FILES = ("config.example.toml",)  # read by the config tests
-EXTRA_DIRS = ("bench",)  # imported by some tests (the frame fuzzer)
+EXTRA_DIRS = ("bench", "stetho_testkit")  # imported by tests (frame fuzzer, MQTT client)
 
 
 @dataclass(frozen=True)

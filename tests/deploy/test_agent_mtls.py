@@ -10,8 +10,8 @@ import pytest
 from edge_agent.errors import ConnectError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings
+from stetho_testkit.mqtt_client import MqttTestClient, release_leaked_socket
 from tests.deploy.tls_broker import TlsBroker
-from tests.mqtt_client import MqttTestClient, release_leaked_socket
 
 pytestmark = pytest.mark.broker
 

@@ -20,8 +20,8 @@ from edge_agent.transport.tls_errors import (
     classify_tls_error,
     describe_tls_error,
 )
+from stetho_testkit.mqtt_client import MqttTestClient, Refused
 from tests.deploy.tls_broker import TlsBroker
-from tests.mqtt_client import MqttTestClient, Refused
 
 pytestmark = pytest.mark.broker
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from stetho_testkit.mqtt_client import MqttTestClient
 from tests.deploy.fake_systemd import NotifyReceiver
 from tests.deploy.tls_broker import TlsBroker
-from tests.mqtt_client import MqttTestClient
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "stetho-edge.service"

@@ -14,10 +14,10 @@ from paho.mqtt.properties import Properties
 
 from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.storage import DatabaseTarget
+from stetho_testkit.hub.factory import make_recording
+from stetho_testkit.hub.harness import HubProcess, wait_archived
 from tests.deploy.test_broker_isolation import OAKHILL, RIVERSIDE, A, B, not_authorized, peer
 from tests.deploy.tls_broker import REPO, TlsBroker
-from tests.stetho_hub.factory import make_recording
-from tests.stetho_hub.harness import HubProcess, wait_archived
 
 pytestmark = pytest.mark.broker
 

@@ -11,8 +11,8 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker
 from firmware_bridge.flac import SITE_TAG, decode_flac, pcm_sha256
 from firmware_bridge.flac_tags import read_vorbis_comments
-from tests.mqtt_client import MqttTestClient
-from tests.sync.harness import validate
+from stetho_testkit.agent_harness import validate
+from stetho_testkit.mqtt_client import MqttTestClient
 
 pytestmark = pytest.mark.broker
 

@@ -15,7 +15,7 @@ from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
-from tests.mqtt_client import MqttTestClient
+from stetho_testkit.mqtt_client import MqttTestClient
 
 
 def test_rotation_moves_after_three_failures_wraps_and_comes_back() -> None:

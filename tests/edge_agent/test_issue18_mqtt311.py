@@ -24,8 +24,8 @@ from stetho_hub import wire
 from stetho_hub.config import load_config as load_hub_config
 from stetho_hub.errors import HubConfigError
 from stetho_hub.ingest.runner import mqtt_settings
-from tests.mqtt_client import MqttTestClient
-from tests.stetho_hub.factory import make_recording
+from stetho_testkit.hub.factory import make_recording
+from stetho_testkit.mqtt_client import MqttTestClient
 
 AGENT = 'site = "home-1"\n[broker]\nprotocol = "3.1.1"\n'
 

@@ -14,8 +14,8 @@ from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.packet_size import publish_packet_size
 from edge_agent.transport.publisher import Publisher
+from stetho_testkit.mqtt_client import MqttTestClient
 from tests.fakes.mqtt5_broker import Behaviour, FakeBroker
-from tests.mqtt_client import MqttTestClient
 
 LIMIT = 20000
 

@@ -10,7 +10,7 @@ from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
-from tests.mqtt_client import MqttTestClient
+from stetho_testkit.mqtt_client import MqttTestClient
 
 pytestmark = pytest.mark.broker
 

@@ -13,7 +13,7 @@ from edge_agent.runtime.daemon import Agent
 from edge_agent.runtime.local_broker import LocalBroker
 from firmware_bridge.sources import BleSource, FileSource, UsbSource
 from stetho_sim.synth import synthesize
-from tests.mqtt_client import MqttTestClient
+from stetho_testkit.mqtt_client import MqttTestClient
 
 SCHEDULE = {"interval_s": 5, "duration_s": 4}
 

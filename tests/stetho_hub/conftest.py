@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stetho_hub.storage import Archive, AudioStore, Database, DatabaseTarget, migrate, open_database
-from tests.stetho_hub.postgres import PostgresServer
+from stetho_testkit.postgres import PostgresServer
 
 _names = itertools.count()
 

@@ -10,8 +10,8 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget
-from tests.stetho_hub.harness import HubProcess, archived, receipts_status, write_hub_config
-from tests.sync.harness import AgentProcess, write_config
+from stetho_testkit.agent_harness import AgentProcess, write_config
+from stetho_testkit.hub.harness import HubProcess, archived, receipts_status, write_hub_config
 
 pytestmark = pytest.mark.broker
 

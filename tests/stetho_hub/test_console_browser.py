@@ -16,9 +16,9 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from stetho_hub import wire
 from stetho_hub.storage import Archive, AudioStore, open_database
-from tests.mqtt_client import MqttTestClient
-from tests.stetho_hub.console_fixture import PASSWORD, _alert, console_running
-from tests.stetho_hub.factory import make_recording
+from stetho_testkit.hub.console import PASSWORD, _alert, console_running
+from stetho_testkit.hub.factory import make_recording
+from stetho_testkit.mqtt_client import MqttTestClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker]
 SHOTS = os.environ.get("STETHO_SCREENSHOTS")  # e.g. docs/img to refresh the docs' pictures

@@ -13,9 +13,9 @@ from edge_agent.transport.settings import broker_from_url, broker_settings
 from stetho_hub.console.decisions import DecisionError, decision_messages
 from stetho_hub.storage import open_database
 from stetho_hub.storage.views import audit_entries
-from tests.mqtt_client import MqttTestClient
-from tests.stetho_hub.console_fixture import console_running
-from tests.stetho_hub.test_console import Browser
+from stetho_testkit.hub.browser import Browser
+from stetho_testkit.hub.console import console_running
+from stetho_testkit.mqtt_client import MqttTestClient
 
 
 def test_an_exam_gets_its_answer_and_every_alert_its_ack() -> None:

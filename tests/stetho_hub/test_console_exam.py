@@ -22,9 +22,9 @@ from stetho_hub.console.live import SESSION_CHECK_S
 from stetho_hub.console.shell import COOKIE
 from stetho_hub.storage import open_database
 from stetho_hub.storage.views import audit_entries
-from tests.mqtt_client import MqttTestClient
-from tests.stetho_hub.console_fixture import Archived, console_running
-from tests.stetho_hub.test_console import Browser
+from stetho_testkit.hub.browser import Browser
+from stetho_testkit.hub.console import Archived, console_running
+from stetho_testkit.mqtt_client import MqttTestClient
 
 LIVE_BUDGET_S = 0.3  # issue 15: the doctor hears at most 300 ms behind capture
 

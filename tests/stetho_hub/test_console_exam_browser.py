@@ -15,8 +15,8 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.wire import topics
-from tests.mqtt_client import MqttTestClient
-from tests.stetho_hub.console_fixture import PASSWORD, Archived, console_running
+from stetho_testkit.hub.console import PASSWORD, Archived, console_running
+from stetho_testkit.mqtt_client import MqttTestClient
 from tests.stetho_hub.test_console_browser import SHOTS, _chromium, _wait
 from tests.stetho_hub.test_console_exam import LIVE_BUDGET_S, _fake_agent
 

@@ -13,8 +13,8 @@ from edge_agent.transport.settings import broker_from_url, broker_settings
 from stetho_hub.console import words as words_module
 from stetho_hub.console.words import words
 from stetho_hub.fhir.queue import FhirQueue
-from tests.stetho_hub.console_fixture import Archived, console_running
-from tests.stetho_hub.test_console import Browser
+from stetho_testkit.hub.browser import Browser
+from stetho_testkit.hub.console import Archived, console_running
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget
-from tests.stetho_hub.factory import make_recording
-from tests.stetho_hub.faults import FaultPlan, assert_nothing_lost, quiet_broker, run_faults
-from tests.stetho_hub.harness import (
+from stetho_testkit.hub.factory import make_recording
+from stetho_testkit.hub.faults import FaultPlan, assert_nothing_lost, quiet_broker, run_faults
+from stetho_testkit.hub.harness import (
     HubProcess,
     WirePublisher,
     check_archive,
@@ -26,7 +26,7 @@ from tests.stetho_hub.harness import (
     wait_archived,
     write_hub_config,
 )
-from tests.stetho_hub.postgres import PostgresServer
+from stetho_testkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.broker
 

@@ -12,11 +12,11 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker, free_port
 from edge_agent.transport.mqtt import MqttSettings
 from stetho_hub.storage import DatabaseTarget
-from tests.mqtt_client import MqttTestClient
-from tests.stetho_hub.console_fixture import console_running
-from tests.stetho_hub.factory import make_recording
-from tests.stetho_hub.harness import HubProcess, WirePublisher, write_hub_config
-from tests.stetho_hub.test_console import Browser
+from stetho_testkit.hub.browser import Browser
+from stetho_testkit.hub.console import console_running
+from stetho_testkit.hub.factory import make_recording
+from stetho_testkit.hub.harness import HubProcess, WirePublisher, write_hub_config
+from stetho_testkit.mqtt_client import MqttTestClient
 
 pytestmark = pytest.mark.broker
 FAILBACK_S = 3

@@ -17,9 +17,9 @@ from stetho_hub.config import HubConfig, parse_config
 from stetho_hub.ingest import IngestService, mqtt_settings
 from stetho_hub.ingest.runner import open_archive
 from stetho_hub.storage import DatabaseTarget, open_database, summary
-from tests.mqtt_client import MqttTestClient
-from tests.stetho_hub.factory import make_recording
-from tests.stetho_hub.harness import WirePublisher, sha256
+from stetho_testkit.hub.factory import make_recording
+from stetho_testkit.hub.harness import WirePublisher, sha256
+from stetho_testkit.mqtt_client import MqttTestClient
 
 pytestmark = pytest.mark.broker
 RECEIPTS = "stetho/v1/+/receipts"

@@ -21,10 +21,10 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.wire import topics
 from stetho_hub.console.shell import COOKIE
-from tests.mqtt_client import MqttTestClient
-from tests.stetho_hub.console_fixture import console_running
-from tests.stetho_hub.test_console import Browser
-from tests.sync.harness import SITE, AgentProcess, write_config
+from stetho_testkit.agent_harness import SITE, AgentProcess, write_config
+from stetho_testkit.hub.browser import Browser
+from stetho_testkit.hub.console import console_running
+from stetho_testkit.mqtt_client import MqttTestClient
 
 pytestmark = pytest.mark.broker
 CHUNKS = 30

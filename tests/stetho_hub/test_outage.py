@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
-from tests.stetho_hub.outage import run_outage
+from stetho_testkit.hub.outage import run_outage
 
 pytestmark = pytest.mark.broker
 

@@ -9,7 +9,7 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget
-from tests.stetho_hub.fleet import FleetPlan, run_fleet
+from stetho_testkit.hub.fleet import FleetPlan, run_fleet
 
 pytestmark = pytest.mark.broker
 

@@ -20,7 +20,7 @@ from stetho_hub.storage import (
     migrate,
     summary,
 )
-from tests.stetho_hub.factory import exam_json, make_recording
+from stetho_testkit.hub.factory import exam_json, make_recording
 
 EXAM = "3f2b8c1e-0a4d-4e5f-9b6a-7c8d9e0f1a2b"
 

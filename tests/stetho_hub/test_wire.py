@@ -7,7 +7,7 @@ import pytest
 from firmware_bridge.flac_tags import set_vorbis_comments
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError
-from tests.stetho_hub.factory import exam_json, make_recording
+from stetho_testkit.hub.factory import exam_json, make_recording
 
 REC = make_recording(0)
 EXAM = "3f2b8c1e-0a4d-4e5f-9b6a-7c8d9e0f1a2b"

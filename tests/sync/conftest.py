@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.sync.harness import reap_children
+from stetho_testkit.agent_harness import reap_children
 
 
 @pytest.fixture(autouse=True)

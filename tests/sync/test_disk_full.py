@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
-from tests.mqtt_client import MqttTestClient
-from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
+from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
+from stetho_testkit.mqtt_client import MqttTestClient
 
 pytestmark = pytest.mark.broker
 

@@ -17,7 +17,7 @@ from edge_agent.transport.mqtt import ReceivedMessage
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.wire import messages
 from stetho_doctor.client import AlertSaver
-from tests.sync.harness import (
+from stetho_testkit.agent_harness import (
     AGENT,
     SITE,
     AgentProcess,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
-from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
+from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
 
 pytestmark = pytest.mark.broker
 

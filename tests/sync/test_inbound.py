@@ -17,8 +17,8 @@ from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import ReceivedMessage
 from edge_agent.wire import messages, topics
 from firmware_bridge.sources import AudioBlock
-from tests.mqtt_client import MqttTestClient
-from tests.sync.harness import AGENT, SITE, AgentProcess, write_config
+from stetho_testkit.agent_harness import AGENT, SITE, AgentProcess, write_config
+from stetho_testkit.mqtt_client import MqttTestClient
 from tests.sync.malformed import malformed, valid_ack, valid_command
 
 DEVICES = frozenset({"steth-a"})

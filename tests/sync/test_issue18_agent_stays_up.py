@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
+from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
 from tests.fakes.mqtt5_broker import Behaviour, FakeBroker
-from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
 
 pytestmark = pytest.mark.broker
 

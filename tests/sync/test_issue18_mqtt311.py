@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from stetho_hub.storage import DatabaseTarget
-from tests import rabbitmq
-from tests.stetho_hub.harness import HubProcess, archived, receipts_status, write_hub_config
-from tests.sync.harness import AgentProcess, write_config
+from stetho_testkit import rabbitmq
+from stetho_testkit.agent_harness import AgentProcess, write_config
+from stetho_testkit.hub.harness import HubProcess, archived, receipts_status, write_hub_config
 
 pytestmark = [
     pytest.mark.broker,

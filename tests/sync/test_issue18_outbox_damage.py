@@ -22,7 +22,7 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker, free_port
 from edge_agent.storage._pages import scan_table_rows
 from edge_agent.storage.salvage import page_size
-from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
+from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
 
 pytestmark = pytest.mark.broker
 PAGE = 4096

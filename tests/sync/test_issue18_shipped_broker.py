@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
+from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
 from tests.sync.shipped_broker import SHIPPED, ShippedBroker
 from tests.sync.test_faults import unsent_ids
 

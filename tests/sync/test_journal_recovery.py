@@ -13,7 +13,7 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.storage.journal import load_journal
-from tests.sync.harness import AgentProcess, MosquittoSub, check_delivery, write_config
+from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
 
 pytestmark = pytest.mark.broker
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
-from tests.sync.harness import SITE, AgentProcess, validate, write_config
+from stetho_testkit.agent_harness import SITE, AgentProcess, validate, write_config
 
 pytestmark = pytest.mark.broker
 DOC = Path(__file__).resolve().parents[2] / "docs" / "mqtt.md"

@@ -10,8 +10,8 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
-from tests.mqtt_client import MqttTestClient
-from tests.sync.harness import SITE, AgentProcess, write_config
+from stetho_testkit.agent_harness import SITE, AgentProcess, write_config
+from stetho_testkit.mqtt_client import MqttTestClient
 
 pytestmark = pytest.mark.broker
 

@@ -18,7 +18,7 @@ from stetho_hub.fhir.errors import InvalidInputError
 from stetho_hub.fhir.export import changed_closed_exams, export_changed
 from stetho_hub.fhir.from_archive import exam_from_archive
 from stetho_hub.storage import Archive
-from tests.stetho_hub.factory import AGENT, SITE, make_recording
+from stetho_testkit.hub.factory import AGENT, SITE, make_recording
 from tests.stetho_hub.fhir.conftest import TOKEN
 from tests.stetho_hub.fhir.fhir_double import FhirDouble, FhirStore
 

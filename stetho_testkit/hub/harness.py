@@ -29,8 +29,8 @@ from paho.mqtt.properties import Properties
 from edge_agent.runtime.local_broker import LocalBroker
 from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.storage import AudioStore, DatabaseTarget, open_database, summary
-from tests.mqtt_client import MqttTestClient
-from tests.stetho_hub.factory import WireRecording, make_recording
+from stetho_testkit.hub.factory import WireRecording, make_recording
+from stetho_testkit.mqtt_client import MqttTestClient
 
 TIMEOUT_S = 20.0
 

@@ -34,9 +34,9 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.storage.receipts import FLAC
 from edge_agent.storage.salvage import OUTBOX_FILE
 from stetho_hub.storage import AudioStore, DatabaseTarget, open_database, summary
-from tests.stetho_hub.harness import HubProcess, archived, receipts_status, write_hub_config
-from tests.stetho_hub.postgres import PostgresServer
-from tests.sync.harness import AgentProcess, write_config
+from stetho_testkit.agent_harness import AgentProcess, write_config
+from stetho_testkit.hub.harness import HubProcess, archived, receipts_status, write_hub_config
+from stetho_testkit.postgres import PostgresServer
 
 
 @dataclass(frozen=True)

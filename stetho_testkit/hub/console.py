@@ -20,7 +20,7 @@ from stetho_hub import wire
 from stetho_hub.console import ConsoleSettings, make_app
 from stetho_hub.storage import Archive, AudioStore, DatabaseTarget, migrate, open_database
 from stetho_hub.storage.users import add_user
-from tests.stetho_hub.factory import WireRecording, make_recording
+from stetho_testkit.hub.factory import WireRecording, make_recording
 
 PASSWORD = "correct horse battery"
 

@@ -1,7 +1,7 @@
 """A fleet of simulated care homes against real hub processes: the hub's scale-out scenario.
 
 Each care home is one MQTT v5 connection that publishes recordings in the real wire format
-(tests/stetho_hub/factory.py: FLAC, metadata, user properties, QoS 1, audio before metadata,
+(stetho_testkit/hub/factory.py: FLAC, metadata, user properties, QoS 1, audio before metadata,
 each waiting for its PUBACK) and subscribes to its own receipts, as an agent does. The homes
 share one event loop on the agent's own transport (`MqttConnection`): a paho thread per home,
 as `WirePublisher` has, would be a thousand threads for a thousand homes.
@@ -32,8 +32,8 @@ from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMess
 from edge_agent.wire import topics
 from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.storage import DatabaseTarget, open_database, summary
-from tests.stetho_hub.factory import WireRecording, make_recording
-from tests.stetho_hub.harness import HubProcess, write_hub_config
+from stetho_testkit.hub.factory import WireRecording, make_recording
+from stetho_testkit.hub.harness import HubProcess, write_hub_config
 
 CONNECTS_AT_ONCE = 32  # the default executor runs paho's blocking connect()s
 DRAIN_TIMEOUT_S = 600.0

@@ -1,0 +1,1 @@
+"""The hospital hub's scenarios: recordings, hub processes, fleet, faults, outage, console."""
