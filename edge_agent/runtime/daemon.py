@@ -31,7 +31,7 @@ from edge_agent.pipeline.salvage_check import check_salvaged_recording
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
 from edge_agent.runtime.paired import REGISTRY_POLL_S, known_keys, paired_devices
-from edge_agent.runtime.receipts import ReceiptWatch
+from edge_agent.runtime.receipts import ReceiptWatch, resend_policy
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
 from edge_agent.runtime.status import (
@@ -109,7 +109,7 @@ class Agent:
         self.state.outbox_check = check.as_status() if check.alarm else None
         self.outbox = Outbox(store)
         self.receipts = (
-            ReceiptWatch(self.outbox, storage.receipt_timeout_s) if store.await_receipts else None
+            ReceiptWatch(self.outbox, resend_policy(storage)) if store.await_receipts else None
         )
         self.journal = CaptureJournal(
             storage.state_dir / "journal", min_free_bytes=store.min_free_disk_bytes
