@@ -48,6 +48,7 @@ from edge_agent.storage.journal import (
     list_journals,
 )
 from edge_agent.storage.outbox import OutboundMessage, OutboxStore
+from edge_agent.storage.receipts import ReceiptStats
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from edge_agent.storage.salvage import open_outbox
 from edge_agent.transport.mqtt import MqttSettings
@@ -319,6 +320,10 @@ class Agent:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._registry_changed.wait(), REGISTRY_POLL_S)
             self._registry_changed.clear()
+
+    async def receipt_stats(self) -> ReceiptStats | None:
+        """Recordings waiting for the hub's receipt (the nurse's page), if the agent waits."""
+        return await self.outbox.receipt_stats() if self.receipts is not None else None
 
     async def pair_stethoscope(
         self, address: str, location: str, show: Callable[[Prompt], None]
