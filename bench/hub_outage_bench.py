@@ -36,7 +36,9 @@ def run() -> dict[str, Any]:
                 receipt_timeout_s=60.0,
                 devices=("steth-a", "steth-b", "steth-c"),
                 interval_s=20.0 * SIMULATOR_SPEED,
-                settle_timeout_s=300.0,
+                # Re-sends back off to 8 timeouts (480 s): a recording the broker dropped
+                # may wait that long after the hub starts.
+                settle_timeout_s=720.0,
             )
         figures["ratio_archived_to_stored"] = round(figures["archived"] / figures["stored"], 3)
         return figures

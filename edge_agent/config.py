@@ -217,6 +217,12 @@ class StorageConfig(_Strict):
         description="with a hospital hub: keep each recording until its receipt, and send it "
         "again after this many seconds without one; 0 trusts the broker's PUBACK alone",
     )
+    receipt_resend_max_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="the longest wait between two re-sends of one recording: the waits double "
+        "from receipt_timeout_s up to this (default 8 x receipt_timeout_s; never below it)",
+    )
 
     @_field_validator("state_dir")
     @classmethod

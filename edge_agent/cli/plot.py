@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import textwrap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
@@ -29,6 +31,41 @@ _SPECTROGRAM_TOP_HZ = {"heart": 600.0, "lung": 2000.0}
 _REASON_WIDTH = 110  # characters a line of the reasons holds at the figure's width
 
 
+def _english_reason(flag: Mapping[str, Any]) -> str:
+    return str(flag["reason"])
+
+
+@dataclass(frozen=True)
+class FigureWords:
+    """Every word the figure writes. English by default (`stetho analyze --plot`); the doctor's
+    console passes the reader's, from its own word table (stetho_hub/console/picture.py).
+
+    `kinds` and `levels` name the analysis kind and the triage level (a missing one is drawn
+    as its code); `reason` says a flag in the reader's language (the wire's English sentence
+    by default); `decimal` is the decimal separator of the title's numbers.
+    """
+
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    levels: Mapping[str, str] = field(default_factory=dict)
+    s1: str = "S1"
+    s2: str = "S2"
+    wheeze: str = "wheeze"
+    crackle: str = "crackle"
+    time_axis: str = "time (s)"
+    quality: str = "quality"
+    triage: str = "triage"
+    support: str = "decision support, not a diagnosis"
+    no_finding: str = "no finding"
+    decimal: str = "."
+    reason: Callable[[Mapping[str, Any]], str] = _english_reason
+
+    def number(self, x: float, spec: str) -> str:
+        return format(x, spec).replace(".", self.decimal)
+
+
+ENGLISH = FigureWords()
+
+
 def _figure_class() -> Any:
     try:
         from matplotlib.figure import Figure
@@ -44,8 +81,25 @@ def check_available() -> None:
     _figure_class()
 
 
-def render_png(samples: NDArray[np.floating], rate_hz: float, result: dict[str, Any]) -> bytes:
+def render_png(
+    samples: NDArray[np.floating],
+    rate_hz: float,
+    result: dict[str, Any],
+    words: FigureWords = ENGLISH,
+) -> bytes:
     """PNG bytes of one recording and its analysis (``result`` as `stetho analyze --json`)."""
+    out = io.BytesIO()
+    draw(samples, rate_hz, result, words).savefig(out, format="png", dpi=100)
+    return out.getvalue()
+
+
+def draw(
+    samples: NDArray[np.floating],
+    rate_hz: float,
+    result: dict[str, Any],
+    words: FigureWords = ENGLISH,
+) -> Any:
+    """The matplotlib Figure `render_png` saves (tests read its text artists)."""
     figure = _figure_class()(figsize=(11.0, 6.0), layout="constrained")
     x = np.asarray(samples, dtype=np.float64)
     x = x[:, 0] if x.ndim > 1 else x
@@ -61,32 +115,31 @@ def render_png(samples: NDArray[np.floating], rate_hz: float, result: dict[str, 
     wave.set_xlim(0.0, t[-1] if t.size else 1.0)
     wave.set_ylabel(f"{band[0]:.0f}-{band[1]:.0f} Hz")
     wave.set_yticks([])
-    _mark_findings(wave, result)
+    _mark_findings(wave, result, words)
     spec.specgram(x, NFFT=256, Fs=rate_hz, noverlap=128, cmap="magma")
     spec.set_ylim(0.0, min(_SPECTROGRAM_TOP_HZ[kind], rate_hz / 2))
     spec.set_xlim(wave.get_xlim())
     spec.set_ylabel("Hz")
-    spec.set_xlabel("time (s)")
+    spec.set_xlabel(words.time_axis)
     level = result["triage"]["level"]
     wave.set_title(
-        f"{PurePath(result['file']).name}: {kind}, {result['duration_s']:.1f} s, quality "
-        f"{result['quality']['score']:.2f} | triage: {level.upper()} "
-        "(decision support, not a diagnosis)",
+        f"{PurePath(result['file']).name}: {words.kinds.get(kind, kind)}, "
+        f"{words.number(result['duration_s'], '.1f')} s, {words.quality} "
+        f"{words.number(result['quality']['score'], '.2f')} | {words.triage}: "
+        f"{words.levels.get(level, level).upper()} ({words.support})",
         color=_LEVEL_COLOURS.get(level, "black"),
         fontsize=10,
         loc="left",
     )
-    _write_reasons(text, result)
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=100)
-    return out.getvalue()
+    _write_reasons(text, result, words)
+    return figure
 
 
-def _mark_findings(ax: Any, result: dict[str, Any]) -> None:
+def _mark_findings(ax: Any, result: dict[str, Any], words: FigureWords) -> None:
     heart, lung = result.get("heart"), result.get("lung")
     if heart:
-        for times, colour, label in ((heart["s1_s"], "tab:blue", "S1"),
-                                     (heart["s2_s"], "tab:purple", "S2")):  # fmt: skip
+        for times, colour, label in ((heart["s1_s"], "tab:blue", words.s1),
+                                     (heart["s2_s"], "tab:purple", words.s2)):  # fmt: skip
             for i, s in enumerate(times):
                 ax.axvline(
                     s, color=colour, linewidth=0.8, alpha=0.7, label=label if i == 0 else None
@@ -94,19 +147,19 @@ def _mark_findings(ax: Any, result: dict[str, Any]) -> None:
     if lung:
         for i, (start, end) in enumerate(lung["wheeze_intervals_s"]):
             ax.axvspan(
-                start, end, color="tab:orange", alpha=0.3, label="wheeze" if i == 0 else None
+                start, end, color="tab:orange", alpha=0.3, label=words.wheeze if i == 0 else None
             )
         if lung["crackle_times_s"]:
             ax.plot(lung["crackle_times_s"], [1.02] * len(lung["crackle_times_s"]), "v",
-                    color="tab:red", markersize=5, label="crackle")  # fmt: skip
+                    color="tab:red", markersize=5, label=words.crackle)  # fmt: skip
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right", fontsize=8, ncols=4)
 
 
-def _write_reasons(ax: Any, result: dict[str, Any]) -> None:
+def _write_reasons(ax: Any, result: dict[str, Any], words: FigureWords) -> None:
     ax.axis("off")
     flags = result["triage"]["flags"]
-    lines = [f"- {f['reason']}" for f in flags] or ["- no finding"]
+    lines = [f"- {words.reason(f)}" for f in flags] or [f"- {words.no_finding}"]
     if result["quality"]["problems"] and not flags:
         lines += [f"- {p}" for p in result["quality"]["problems"]]
     wrapped = [w for line in lines for w in textwrap.wrap(line, _REASON_WIDTH)]

@@ -31,7 +31,7 @@ from edge_agent.pipeline.salvage_check import check_salvaged_recording
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
 from edge_agent.runtime.paired import REGISTRY_POLL_S, known_keys, paired_devices
-from edge_agent.runtime.receipts import ReceiptWatch
+from edge_agent.runtime.receipts import ReceiptWatch, resend_policy
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
 from edge_agent.runtime.status import (
@@ -48,6 +48,7 @@ from edge_agent.storage.journal import (
     list_journals,
 )
 from edge_agent.storage.outbox import OutboundMessage, OutboxStore
+from edge_agent.storage.receipts import ReceiptStats
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from edge_agent.storage.salvage import open_outbox
 from edge_agent.transport.mqtt import MqttSettings
@@ -109,7 +110,7 @@ class Agent:
         self.state.outbox_check = check.as_status() if check.alarm else None
         self.outbox = Outbox(store)
         self.receipts = (
-            ReceiptWatch(self.outbox, storage.receipt_timeout_s) if store.await_receipts else None
+            ReceiptWatch(self.outbox, resend_policy(storage)) if store.await_receipts else None
         )
         self.journal = CaptureJournal(
             storage.state_dir / "journal", min_free_bytes=store.min_free_disk_bytes
@@ -319,6 +320,10 @@ class Agent:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._registry_changed.wait(), REGISTRY_POLL_S)
             self._registry_changed.clear()
+
+    async def receipt_stats(self) -> ReceiptStats | None:
+        """Recordings waiting for the hub's receipt (the nurse's page), if the agent waits."""
+        return await self.outbox.receipt_stats() if self.receipts is not None else None
 
     async def pair_stethoscope(
         self, address: str, location: str, show: Callable[[Prompt], None]

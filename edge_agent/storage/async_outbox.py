@@ -85,8 +85,8 @@ class Outbox:
             self.changed.set()
         return outcome
 
-    async def resend_overdue(self, timeout_s: float) -> list[str]:
-        again: list[str] = await self._call(self.store.resend_overdue, timeout_s)
+    async def resend_overdue(self, policy: receipts.ResendPolicy) -> list[str]:
+        again: list[str] = await self._call(self.store.resend_overdue, policy)
         if again:
             self.changed.set()
         return again

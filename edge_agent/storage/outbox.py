@@ -88,6 +88,10 @@ class Admission:
     reason: str | None
 
 
+def _wall_clock() -> float:
+    return time.time()  # looked up at each call, so a test may patch time.time
+
+
 def admit(
     used_bytes: int,
     incoming_bytes: int,
@@ -128,6 +132,7 @@ class OutboxStore:
         alarm_fraction: float = 0.9,
         min_free_disk_bytes: int = 32 * 1024 * 1024,
         await_receipts: bool = False,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         private_dir(path.parent)  # the state directory holds health data: 0700
         for suffix in ("", "-wal", "-shm"):  # SQLite gives its WAL and -shm the file's mode
@@ -135,6 +140,8 @@ class OutboxStore:
                 private_file(Path(f"{path}{suffix}"))
         path.parent.mkdir(parents=True, exist_ok=True)
         self.await_receipts = await_receipts
+        # Wall time (tests pass a simulated one): sent_at and receipt waits outlive a restart.
+        self._clock = clock if clock is not None else _wall_clock
         self.path = path
         self.quota_bytes = quota_bytes
         self.alarm_fraction = alarm_fraction
@@ -153,6 +160,7 @@ class OutboxStore:
             self._db.execute(f"PRAGMA journal_size_limit={2 * 1024 * 1024}")
             self._db.executescript(_SCHEMA)
             self._db.executescript(receipts.SCHEMA)
+            receipts.upgrade(self._db)
             # A second connection for the publisher's reads: in WAL mode it reads committed
             # rows while the writer is busy in fsync, so draining never waits on a commit.
             self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -199,7 +207,7 @@ class OutboxStore:
             decision = self.admission(incoming)  # sent copies made room: try again
         if not decision.accept:
             raise OutboxFullError(decision.reason or "outbox full")
-        now = time.time()
+        now = self._clock()
         rows = [_to_row(m, now) for m in messages]
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -261,7 +269,7 @@ class OutboxStore:
 
     def mark_sent_many(self, seqs: list[int]) -> None:
         """One transaction (one fsync) for a batch of PUBACKs."""
-        now = time.time()
+        now = self._clock()
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
@@ -273,7 +281,7 @@ class OutboxStore:
             raise OutboxError(f"cannot mark messages sent: {exc}") from exc
 
     def prune_sent(self, older_than_s: float) -> int:
-        cutoff = time.time() - older_than_s
+        cutoff = self._clock() - older_than_s
         cursor = self._db.execute(
             f"DELETE FROM messages WHERE sent_at IS NOT NULL AND sent_at < ? {_SAFE}",  # noqa: S608
             (cutoff,),
@@ -283,13 +291,13 @@ class OutboxStore:
 
     def apply_receipt(self, recording_id: str, audio_sha256: str) -> receipts.ReceiptOutcome:
         return self._in_transaction(
-            lambda: receipts.apply_receipt(self._db, recording_id, audio_sha256, time.time())
+            lambda: receipts.apply_receipt(self._db, recording_id, audio_sha256, self._clock())
         )
 
-    def resend_overdue(self, timeout_s: float) -> list[str]:
-        """Recordings sent `timeout_s` ago without a receipt, queued again (their ids)."""
+    def resend_overdue(self, policy: receipts.ResendPolicy) -> list[str]:
+        """Recordings whose wait for a receipt is over, queued again (their ids)."""
         return self._in_transaction(
-            lambda: receipts.resend_overdue(self._db, timeout_s, time.time())
+            lambda: receipts.resend_overdue(self._db, policy, self._clock())
         )
 
     def receipt_stats(self) -> receipts.ReceiptStats:

@@ -3,27 +3,36 @@
 PUBACK only proves that the broker took a message. With receipts on, the outbox keeps every
 recording's metadata and audio, sent or not, until the hub's `stetho.receipt` names it with the
 SHA-256 of the very FLAC bytes it archived; a recording that waits too long is sent again.
+Each recording's re-sends back off with the project's one policy (`stetho_common.backoff`):
+a hub that falls behind must not get more to do (docs/hospital.md saw 3,350 re-sends of 146
+recordings without it). The attempt count and the wait it drew live in the recording's row,
+so a restart resumes the backoff instead of hammering again.
 These functions run inside the outbox's own connection (and its transactions).
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from stetho_common.backoff import persistent_delay
+
 __all__ = [
     "AWAITING",
     "SCHEMA",
     "ReceiptOutcome",
     "ReceiptStats",
+    "ResendPolicy",
     "apply_receipt",
     "expect_receipts",
     "receipt_stats",
     "resend_overdue",
+    "upgrade",
 ]
 
 SCHEMA = """
@@ -32,7 +41,9 @@ CREATE TABLE IF NOT EXISTS receipts (
     audio_sha256 TEXT NOT NULL,
     stored_at REAL NOT NULL,
     resent INTEGER NOT NULL DEFAULT 0,
-    archived_at REAL
+    archived_at REAL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    wait_s REAL
 );
 CREATE INDEX IF NOT EXISTS receipts_awaiting ON receipts (stored_at) WHERE archived_at IS NULL;
 """
@@ -42,6 +53,11 @@ AWAITING = "SELECT recording_id FROM receipts WHERE archived_at IS NULL"
 # or the alert, which a doctor must not receive twice.
 _ARCHIVED_TOPICS = "(topic LIKE '%/recordings' OR topic LIKE '%/recordings/audio')"
 FLAC = "audio/flac"
+# Columns added after the first release, with how to add them to an older outbox.
+_ADDED = {
+    "attempt": "ALTER TABLE receipts ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0",
+    "wait_s": "ALTER TABLE receipts ADD COLUMN wait_s REAL",
+}
 
 
 class _Stored(Protocol):
@@ -58,6 +74,36 @@ class ReceiptOutcome(Enum):
     ALREADY = "already"  # a repeated receipt (the hub re-sends after re-delivery): nothing to do
     MISMATCH = "mismatch"  # the hub holds other bytes: send ours again at once
     UNKNOWN = "unknown"  # no such recording waits here (another agent's, or long forgotten)
+
+
+@dataclass(frozen=True)
+class ResendPolicy:
+    """When a recording without a receipt goes again: `timeout_s` after it was sent, then after
+    waits that double (with jitter) up to `cap_s`; at most `per_pass` recordings at a time.
+
+    `per_pass` bounds the burst after a long outage: each pass (runtime/receipts.py runs one
+    every `timeout_s / 4`, 0.5-60 s) queues the longest-waiting recordings first.
+    """
+
+    timeout_s: float
+    cap_s: float
+    per_pass: int = 32
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+        if self.cap_s < self.timeout_s:
+            raise ValueError(f"cap_s ({self.cap_s}) must be >= timeout_s ({self.timeout_s})")
+        if self.per_pass < 1:
+            raise ValueError(f"per_pass must be >= 1, got {self.per_pass}")
+
+    def wait_after(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after re-send number `attempt` (1, 2, ...) before the next one.
+
+        ``persistent_delay(attempt)`` with the timeout as base: the ceiling after the first
+        re-send is twice the timeout and the draw its upper half, so no wait is below it.
+        """
+        return persistent_delay(attempt, None, base_s=self.timeout_s, cap_s=self.cap_s, rng=rng)
 
 
 @dataclass(frozen=True)
@@ -92,27 +138,43 @@ def apply_receipt(
         return ReceiptOutcome.ALREADY
     if expected != audio_sha256:
         _send_again(db, recording_id)
+        # The hub answered: its next silence starts a new backoff, from the timeout.
+        db.execute(
+            "UPDATE receipts SET attempt = 0, wait_s = NULL WHERE recording_id = ?",
+            (recording_id,),
+        )
         return ReceiptOutcome.MISMATCH
     db.execute("UPDATE receipts SET archived_at = ? WHERE recording_id = ?", (now, recording_id))
     return ReceiptOutcome.ARCHIVED
 
 
-def resend_overdue(db: sqlite3.Connection, timeout_s: float, now: float) -> list[str]:
-    """Queue again the recordings sent more than `timeout_s` ago and still not receipted."""
+def resend_overdue(
+    db: sqlite3.Connection, policy: ResendPolicy, now: float, rng: random.Random | None = None
+) -> list[str]:
+    """Queue again the recordings whose wait since their last send is over, oldest first.
+
+    A recording waits `policy.timeout_s` after its first send, then the wait its last re-send
+    drew; one with a copy still unsent (the broker is away) is not queued twice.
+    """
     overdue = [
-        str(rid)
-        for (rid,) in db.execute(
-            "SELECT r.recording_id FROM receipts r WHERE r.archived_at IS NULL"  # noqa: S608
+        (str(rid), int(attempt))
+        for (rid, attempt) in db.execute(
+            "SELECT recording_id, attempt FROM (SELECT r.recording_id, r.attempt, r.wait_s,"  # noqa: S608
+            " (SELECT MAX(m.sent_at) FROM messages m WHERE m.recording_id = r.recording_id"
+            f" AND {_ARCHIVED_TOPICS}) AS last_sent FROM receipts r WHERE r.archived_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.recording_id = r.recording_id"
-            f" AND m.sent_at IS NULL AND {_ARCHIVED_TOPICS})"
-            " AND (SELECT MAX(m.sent_at) FROM messages m WHERE m.recording_id = r.recording_id"
-            f" AND {_ARCHIVED_TOPICS}) < ?",
-            (now - timeout_s,),
+            f" AND m.sent_at IS NULL AND {_ARCHIVED_TOPICS}))"
+            " WHERE last_sent < ? - COALESCE(wait_s, ?) ORDER BY last_sent LIMIT ?",
+            (now, policy.timeout_s, policy.per_pass),
         )
     ]
-    for recording_id in overdue:
+    for recording_id, attempt in overdue:
         _send_again(db, recording_id)
-    return overdue
+        db.execute(
+            "UPDATE receipts SET attempt = ?, wait_s = ? WHERE recording_id = ?",
+            (attempt + 1, policy.wait_after(attempt + 1, rng), recording_id),
+        )
+    return [recording_id for recording_id, _ in overdue]
 
 
 def _send_again(db: sqlite3.Connection, recording_id: str) -> None:
@@ -135,6 +197,14 @@ def _send_again(db: sqlite3.Connection, recording_id: str) -> None:
         db.execute("INSERT INTO payloads SELECT ?, payload FROM payloads WHERE seq = ?", (new, seq))
         db.execute("DELETE FROM messages WHERE seq = ?", (seq,))
     db.execute("UPDATE receipts SET resent = resent + 1 WHERE recording_id = ?", (recording_id,))
+
+
+def upgrade(db: sqlite3.Connection) -> None:
+    """Add the backoff's columns to a receipts table made by an older agent."""
+    have = {str(row[1]) for row in db.execute("PRAGMA table_info(receipts)")}
+    for column, statement in _ADDED.items():
+        if column not in have:
+            db.execute(statement)
 
 
 def receipt_stats(db: sqlite3.Connection) -> ReceiptStats:

@@ -246,8 +246,10 @@ def _awaiting_receipts(db: sqlite3.Connection | None, image: bytes) -> set[str]:
             query = "SELECT recording_id FROM receipts WHERE archived_at IS NULL"
             found.update(str(row[0]) for row in db.execute(query))
     for row in scan_table_rows(image, page_size(image)):
-        v = row.values  # receipts: recording_id, audio_sha256, stored_at, resent, archived_at
-        receipt = len(v) == 5 and isinstance(v[1], str) and len(v[1]) == 64
+        # receipts: recording_id, audio_sha256, stored_at, resent, archived_at (, attempt, wait_s:
+        # 7 values in rows written since the backoff, 5 in older ones)
+        v = row.values
+        receipt = len(v) in (5, 7) and isinstance(v[1], str) and len(v[1]) == 64
         if receipt and isinstance(v[0], str) and v[4] is None:
             found.add(v[0])
     return found

@@ -77,6 +77,7 @@ async def serve(agent: AgentView, config: WebConfig) -> None:
         secure_cookies=tls is not None,
         scan=lambda: scan(agent.radio),
         pair=agent.pair_stethoscope,
+        receipts=agent.receipt_stats,
     )
     # No access log: URLs hold exam ids only, and the audit log already says who saw what.
     runner = web.AppRunner(build_app(context), access_log=None, shutdown_timeout=1.0)

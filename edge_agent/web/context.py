@@ -15,6 +15,7 @@ from edge_agent.config import AgentConfig, DeviceConfig
 from edge_agent.exam.service import ExamService
 from edge_agent.pipeline.radio import Radio
 from edge_agent.pipeline.stats import DeviceStats
+from edge_agent.storage.receipts import ReceiptStats
 from edge_agent.storage.registry import RegisteredDevice
 from edge_agent.web.accounts import Accounts
 from edge_agent.web.pairing import Pairings
@@ -50,6 +51,8 @@ class AgentView(Protocol):
         self, address: str, location: str, show: Callable[[Prompt], None]
     ) -> RegisteredDevice: ...
 
+    async def receipt_stats(self) -> ReceiptStats | None: ...
+
 
 @dataclass(frozen=True)
 class Stethoscope:
@@ -79,6 +82,8 @@ class WebContext:
     scan: Callable[[], Awaitable[list[Advertised]]] | None = None
     pair: Callable[[str, str, Callable[[Prompt], None]], Awaitable[RegisteredDevice]] | None = None
     pairings: Pairings | None = field(default=None, init=False)  # made at the first pairing
+    # Recordings waiting for the hospital's receipt (None: the agent does not wait for any).
+    receipts: Callable[[], Awaitable[ReceiptStats | None]] | None = None
 
 
 CTX: web.AppKey[WebContext] = web.AppKey("ctx", WebContext)

@@ -1,4 +1,5 @@
-"""The stethoscopes screen: battery, connection, who uses which, and pairing a new one.
+"""The stethoscopes screen: battery, connection, who uses which, pairing a new one, and how
+many recordings wait for the hospital's receipt.
 
 Pairing calls the same code as `stetho pair` (edge_agent.pipeline.radio) through the agent,
 which starts the new stethoscope at once: the nurse can record with it on the next screen. It
@@ -13,7 +14,7 @@ import re
 from aiohttp import web
 
 from edge_agent.web import render as _app
-from edge_agent.web.context import ctx_of, session_of, staff_of
+from edge_agent.web.context import WebContext, ctx_of, session_of, staff_of
 from edge_agent.web.errors import PairingError
 from edge_agent.web.pairing import Pairings
 from firmware_bridge import BridgeError
@@ -36,8 +37,8 @@ async def stethoscopes(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     running = ctx.pairings.running() if ctx.pairings else None
     return _app.render(request, "stethoscopes.html", stethoscopes=ctx.stethoscopes(),
-                       found=None, can_pair=ctx.pair is not None,
-                       running=running)  # fmt: skip
+                       found=None, can_pair=ctx.pair is not None, running=running,
+                       receipts=await _receipts(ctx))  # fmt: skip
 
 
 async def scan(request: web.Request) -> web.Response:
@@ -54,7 +55,7 @@ async def scan(request: web.Request) -> web.Response:
     running = ctx.pairings.running() if ctx.pairings else None
     return _app.render(request, "stethoscopes.html", stethoscopes=rows, can_pair=True,
                        found=[(a, a.address.upper() in known) for a in found],
-                       running=running)  # fmt: skip
+                       running=running, receipts=await _receipts(ctx))  # fmt: skip
 
 
 async def pair(request: web.Request) -> web.StreamResponse:
@@ -87,3 +88,14 @@ async def pairing_state(request: web.Request) -> web.Response:
 async def cancel_pairing(request: web.Request) -> web.StreamResponse:
     job = await _pairings(request).cancel(request.match_info["job_id"], staff_of(request))
     raise web.HTTPSeeOther(f"/stethoscopes/pairing/{job.id}")
+
+
+async def _receipts(ctx: WebContext) -> dict[str, int | None] | None:
+    """How many recordings the hospital has not confirmed yet, and the oldest's age in minutes
+    (as `stetho status` says it): a nurse sees that the hub is behind before she asks."""
+    stats = await ctx.receipts() if ctx.receipts is not None else None
+    if stats is None:
+        return None
+    oldest = stats.oldest_stored_at
+    age = None if oldest is None else max(0, round((ctx.clock() - oldest) / 60))
+    return {"awaiting": stats.awaiting, "oldest_min": age}

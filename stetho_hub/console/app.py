@@ -212,13 +212,16 @@ async def picture(request: web.Request) -> web.StreamResponse:
         raise Refused(404, "no_audio")
     data = await console.run(console.audio.read, view.audio_sha256)
     try:  # CPU work on the default executor: the console's database thread stays free
-        png = await asyncio.to_thread(render_picture, data, view.metadata)
+        png = await asyncio.to_thread(render_picture, data, view.metadata, request[LANG])
     except PlotUnavailableError as exc:
         raise Refused(503, "error.plot") from exc
     if png is None:
         raise Refused(404, "error.no_picture")
     await console.audit(request, user_of(session), "view_picture", view.site, view.recording_id)
-    return web.Response(body=png, content_type="image/png")
+    # Its words are the reader's: the pages ask for it with `?lang=`, so that a cache (none
+    # today: every response is no-store) would key each language apart.
+    headers = {"Content-Language": request[LANG], "Vary": "Cookie, Accept-Language"}
+    return web.Response(body=png, content_type="image/png", headers=headers)
 
 
 @signed_in

@@ -257,7 +257,7 @@ def recording(
     if view.audio_sha256 and m.get("analysis") is not None:
         found += (
             f'<img id="picture" alt="{escape(w["picture"])}" class="picture"'
-            f' src="/recordings/{rid}/picture.png">'
+            f' src="/recordings/{rid}/picture.png?lang={escape(lang)}">'
         )
     return layout(
         w["rec.title"],

@@ -37,7 +37,7 @@ def _counted(rec: RecordingView, w: Words, lang: str) -> str:
         if m.get("analysis") is not None:
             media += (
                 f'<img class="picture" loading="lazy" alt="{escape(w["picture"])}"'
-                f' src="/recordings/{rid}/picture.png">'
+                f' src="/recordings/{rid}/picture.png?lang={escape(lang)}">'
             )
     return (
         f"<h3>{w['counted']} · {_when(m.get('started_at'))} · {seconds:.1f} s"

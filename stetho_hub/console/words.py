@@ -3,6 +3,7 @@
 The language comes from `?lang=` (the header's switch, remembered in a cookie) or the browser's
 Accept-Language, picked by the nurse's page's own rule (edge_agent.web.i18n.pick_language), which
 also names the auscultation sites in French. The audit CSV stays English: it is a data export.
+The recording's picture takes its words from here too (the `plot.` keys, kinds and levels).
 Flag reasons come from edge_agent.wire.flag_words (the agent's English sentence, or French
 rebuilt from the flag's code and numbers); an agent's alarm text is shown as it came (English).
 """
@@ -42,6 +43,17 @@ _EN: Final[dict[str, str]] = {
     "no_finding": "No finding.",
     "support": "Decision support, not a diagnosis.",
     "picture": "waveform with S1/S2, wheezes and crackles marked; spectrogram; reasons",
+    # the picture's own words (stetho_hub/console/picture.py)
+    "plot.s1": "S1",
+    "plot.s2": "S2",
+    "plot.wheeze": "wheeze",
+    "plot.crackle": "crackle",
+    "plot.time": "time (s)",
+    "plot.quality": "quality",
+    "plot.triage": "triage",
+    "plot.support": "decision support, not a diagnosis",
+    "plot.no_finding": "no finding",
+    "plot.decimal": ".",
     "earlier": "Earlier exams of this resident",
     "no_earlier": "No other exam of this resident.",
     "timeline": "Timeline",
@@ -190,6 +202,16 @@ _FR: Final[dict[str, str]] = {
     "no_finding": "Aucune anomalie relevée.",
     "support": "Aide à la décision, pas un diagnostic.",
     "picture": "onde avec B1/B2, sibilants et crépitants marqués ; spectrogramme ; raisons",
+    "plot.s1": "B1",
+    "plot.s2": "B2",
+    "plot.wheeze": "sibilant",
+    "plot.crackle": "crépitant",
+    "plot.time": "temps (s)",
+    "plot.quality": "qualité",
+    "plot.triage": "tri",
+    "plot.support": "aide à la décision, pas un diagnostic",
+    "plot.no_finding": "aucune anomalie relevée",
+    "plot.decimal": ",",
     "earlier": "Examens précédents de ce résident",
     "no_earlier": "Aucun autre examen de ce résident.",
     "timeline": "Évolution",

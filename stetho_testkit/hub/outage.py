@@ -3,7 +3,8 @@
 A real `stetho run` agent (simulated stethoscopes, `receipt_timeout_s` set, as a care home
 with a hub runs) publishes to a real Mosquitto while no hub has ever subscribed, so the
 broker PUBACKs each message and drops it: nobody asked for it. Only the agent's outbox
-keeps the recordings, and it sends each again every `receipt_timeout_s`. Then a hub process
+keeps the recordings, and it sends each again `receipt_timeout_s` after its last send, then
+backing off (edge_agent/storage/receipts.py). Then a hub process
 starts; afterwards every recording the agent stored is archived exactly once, its SHA-256
 intact, and the agent's outbox holds none without a receipt.
 """

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from edge_agent.storage.outbox import OutboundMessage, OutboxStore
-from edge_agent.storage.receipts import ReceiptOutcome
+from edge_agent.storage.receipts import ReceiptOutcome, ResendPolicy
 
 FLAC = b"fLaC" + bytes(range(200))
 
@@ -51,10 +51,11 @@ def test_overdue_and_mismatched_recordings_are_sent_again_without_triage_or_aler
     s = store(tmp_path)
     s.put_many(recording("r1"))
     s.put_many(recording("r2"))
-    assert s.resend_overdue(0) == []  # nothing sent yet: nothing is overdue
+    policy = ResendPolicy(timeout_s=0.001, cap_s=0.001)
+    assert s.resend_overdue(policy) == []  # nothing sent yet: nothing is overdue
     send_all(s)
     time.sleep(0.01)
-    assert sorted(s.resend_overdue(0.001)) == ["r1", "r2"]
+    assert sorted(s.resend_overdue(policy)) == ["r1", "r2"]
     again = s.pending(100)
     assert sorted(m.message.topic.rsplit("/", 2)[-1] for m in again) == [
         "audio", "audio", "recordings", "recordings",

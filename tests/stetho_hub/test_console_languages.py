@@ -67,8 +67,14 @@ def test_every_page_speaks_the_chosen_language(hub: Archived, lang: str) -> None
     recording = doctor.get(f"/recordings/{hub.home_a.recording_id}")[1].decode()
     for key in ("decision.note", "request.at", "disposition.urgent-visit-today", "rec.findings"):
         assert w[key].replace("'", "&#x27;") in recording or w[key] in recording, key
+    # The picture's words follow the page's (its URL names the language: a cache keys on it).
+    rid = hub.home_a.recording_id
+    assert f'src="/recordings/{rid}/picture.png?lang={lang}"' in recording
+    status, png, headers = doctor.get(f"/recordings/{rid}/picture.png?lang={lang}")
+    assert status == 200 and png.startswith(b"\x89PNG") and headers["Content-Language"] == lang
     exam = doctor.get(f"/exams/{hub.exam_a}")[1].decode()
     assert f"({w['exam.state.done']})" in exam
+    assert f'/picture.png?lang={lang}"' in exam
     # The exam's hearts beat at 133-136/min: the flag reads in the page's language, numbers in.
     said = {"en": "beats/min is at or above 131", "fr": "battements/min, égale ou supérieure à 131"}
     assert said[lang] in exam.replace("&#x27;", "'"), exam

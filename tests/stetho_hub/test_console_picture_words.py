@@ -1,0 +1,77 @@
+"""The exam picture speaks the reader's language: its legend, axis, title and reasons come from
+the console's one word table, in English and in French (issue 15's loose end)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from edge_agent.cli.plot import draw
+from edge_agent.wire.flag_words import flag_text_of
+from firmware_bridge.flac import encode_flac
+from stetho_hub.console import picture
+from stetho_hub.console.words import words
+from stetho_signal import analyze
+from stetho_sim.synth import synthesize
+
+pytest.importorskip("matplotlib")
+RATE = 4000
+
+
+def _recording(scenario: str, kind: str) -> tuple[bytes, dict[str, Any]]:
+    pcm = synthesize(scenario, duration_s=12, sample_rate_hz=RATE, seed=2).samples
+    analysis = analyze(pcm, RATE, kind).to_dict()
+    assert analysis["triage"]["flags"], "the picture is meant to show findings"
+    pcm16 = (np.clip(pcm, -1.0, 1.0) * 32767).astype(np.int16)
+    meta = {"analysis": analysis, "site": "home-a", "auscultation_site": "mitral"}
+    return encode_flac(pcm16, RATE, {}), meta
+
+
+def _texts(fig: Any) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def _legend(fig: Any) -> list[str]:
+    return [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().texts]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_heart_picture_is_in_the_readers_language(lang: str) -> None:
+    flac, meta = _recording("murmur", "heart")
+    fig = picture.figure(flac, meta, lang)
+    w, level = words(lang), meta["analysis"]["triage"]["level"]
+    assert _legend(fig) == [w["plot.s1"], w["plot.s2"]]  # B1/B2 in French
+    assert fig.axes[1].get_xlabel() == w["plot.time"]
+    title = fig.axes[0].get_title(loc="left")
+    for said in (w["kind.heart"], w["plot.quality"], w["plot.support"], w[f"level.{level}"]):
+        assert said.upper() in title or said in title, (said, title)
+    duration = f"{meta['analysis']['duration_s']:.1f}"
+    assert duration.replace(".", w["plot.decimal"]) + " s" in title
+    reasons = fig.axes[2].texts[0].get_text().replace("\n", " ")  # wrapped at spaces
+    flag = meta["analysis"]["triage"]["flags"][0]
+    assert f"- {flag_text_of(flag, lang)}" in reasons  # the pages' sentence, French rebuilt
+    assert (flag["reason"] in reasons) is (lang == "en"), reasons
+    assert "\n".join(_texts(fig)).count(" s, ") == 1
+
+
+def test_the_lung_picture_names_wheezes_and_crackles_in_french() -> None:
+    english, french = words("en"), words("fr")
+    seen: set[str] = set()
+    for scenario in ("wheeze", "crackles"):
+        flac, meta = _recording(scenario, "lung")
+        seen |= set(_legend(picture.figure(flac, meta, "fr")))
+        assert english["plot.time"] not in _texts(picture.figure(flac, meta, "fr"))
+    assert seen == {french["plot.wheeze"], french["plot.crackle"]}
+
+
+def test_every_english_word_of_the_figure_is_in_the_table() -> None:
+    # The CLI's defaults (`stetho analyze --plot`) and the console's English say the same.
+    flac, meta = _recording("murmur", "heart")
+    pcm, rate, result = picture._inputs(flac, meta) or pytest.fail("no analysis")
+    assert sorted(_texts(draw(pcm, rate, result))) == sorted(
+        _texts(picture.figure(flac, meta, "en"))
+    )
