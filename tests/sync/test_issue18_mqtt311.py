@@ -10,16 +10,15 @@ receipt timeout sends it again, and it arrives once the hub is up.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from stetho_hub.storage import DatabaseTarget
 from tests import rabbitmq
-from tests.stetho_hub.harness import HubProcess, archived, receipts_status, write_hub_config
-from tests.sync.harness import AgentProcess, write_config
+from tests.stetho_hub.harness import archived, receipts_status
+from tests.sync.harness import AgentProcess
+from tests.sync.mqtt311 import agent_config, hub_process, wait
 
 pytestmark = [
     pytest.mark.broker,
@@ -40,39 +39,13 @@ def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.Rabbit
         broker.stop()
 
 
-def _agent_config(
-    path: Path, port: int, state: Path, timeout_s: float, devices: tuple[str, ...] = ("steth-a",)
-) -> Path:
-    config = write_config(path, port, state, devices=devices, interval_s=600)
-    text = config.read_text(encoding="utf-8")
-    text = text.replace("keepalive_s = 5\n", 'keepalive_s = 5\nprotocol = "3.1.1"\n')
-    text = text.replace("min_free_disk_mb", f"receipt_timeout_s = {timeout_s}\nmin_free_disk_mb")
-    config.write_text(text, encoding="utf-8")
-    return config
-
-
-def _hub(tmp: Path, port: int, hub_id: str) -> tuple[HubProcess, DatabaseTarget]:
-    target = DatabaseTarget("sqlite", str(tmp / "hub.db"))
-    config = write_hub_config(tmp / "hub.toml", port, target, tmp / "audio", hub_id=hub_id)
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("[broker]\n", '[broker]\nprotocol = "3.1.1"\n'), "utf-8")
-    return HubProcess(config, tmp / "hub.log"), target
-
-
-def _wait(what: str, done: Callable[[], bool], timeout_s: float, why: Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, f"{what}: {why()}"
-        time.sleep(0.2)
-
-
 def test_agent_and_hub_in_311_mode_deliver_and_receipt_through_rabbitmq(
     rabbit: rabbitmq.RabbitBroker, tmp_path: Path
 ) -> None:
-    hub, target = _hub(tmp_path, rabbit.port, "hub-311")
+    hub, target = hub_process(tmp_path, rabbit.port, "hub-311")
     state = tmp_path / "state"
     devices = ("steth-a", "steth-b", "steth-c")  # one recording each (interval 600 s)
-    config = _agent_config(tmp_path / "a.toml", rabbit.port, state, 120, devices=devices)
+    config = agent_config(tmp_path / "a.toml", rabbit.port, state, 120, devices=devices)
     agent = AgentProcess(config, tmp_path / "agent.log")
     hub.start()
     try:
@@ -84,7 +57,7 @@ def test_agent_and_hub_in_311_mode_deliver_and_receipt_through_rabbitmq(
                 "archived", 0
             ) >= len(stored)
 
-        _wait(
+        wait(
             "receipts",
             all_receipted,
             40,
@@ -106,16 +79,16 @@ def test_a_recording_rabbitmq_dropped_is_sent_again_and_arrives(
     rabbit: rabbitmq.RabbitBroker, tmp_path: Path
 ) -> None:
     state = tmp_path / "state"
-    config = _agent_config(tmp_path / "a.toml", rabbit.port, state, 2)
+    config = agent_config(tmp_path / "a.toml", rabbit.port, state, 2)
     agent = AgentProcess(config, tmp_path / "agent.log")
-    hub, target = _hub(tmp_path, rabbit.port, "hub-late")  # never connected: no queue yet
+    hub, target = hub_process(tmp_path, rabbit.port, "hub-late")  # never connected: no queue yet
     agent.start()
     try:
         (rid,) = agent.wait_for_stored(1)
         # PUBACKed by RabbitMQ, routed nowhere; sent again after 2 s, still to nobody.
-        _wait("resend", lambda: receipts_status(state).get("sent_again", 0) >= 1, 20, agent.output)
+        wait("resend", lambda: receipts_status(state).get("sent_again", 0) >= 1, 20, agent.output)
         hub.start()
-        _wait(
+        wait(
             "archived after the hub came up",
             lambda: rid in set(archived(target)) and receipts_status(state).get("archived", 0) == 1,
             30,

@@ -1,0 +1,47 @@
+"""Configs for a real agent and a real hub in `broker.protocol = "3.1.1"` mode (issue 18),
+shared by the tests against RabbitMQ and NATS."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from stetho_hub.storage import DatabaseTarget
+from tests.stetho_hub.harness import HubProcess, write_hub_config
+from tests.sync.harness import write_config
+
+
+def agent_config(
+    path: Path,
+    port: int,
+    state: Path,
+    timeout_s: float,
+    devices: tuple[str, ...] = ("steth-a",),
+    broker_extra: str = "",
+    **kwargs: object,
+) -> Path:
+    """An agent config in 3.1.1 mode with receipts; `broker_extra` adds `[broker]` lines."""
+    kwargs.setdefault("interval_s", 600)  # one recording per device unless asked otherwise
+    config = write_config(path, port, state, devices=devices, **kwargs)  # type: ignore[arg-type]
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("keepalive_s = 5\n", f'keepalive_s = 5\nprotocol = "3.1.1"\n{broker_extra}')
+    text = text.replace("min_free_disk_mb", f"receipt_timeout_s = {timeout_s}\nmin_free_disk_mb")
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def hub_process(tmp: Path, port: int, hub_id: str) -> tuple[HubProcess, DatabaseTarget]:
+    """A hub in 3.1.1 mode archiving to SQLite under `tmp`; not started."""
+    target = DatabaseTarget("sqlite", str(tmp / "hub.db"))
+    config = write_hub_config(tmp / "hub.toml", port, target, tmp / "audio", hub_id=hub_id)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[broker]\n", '[broker]\nprotocol = "3.1.1"\n'), "utf-8")
+    return HubProcess(config, tmp / "hub.log"), target
+
+
+def wait(what: str, done: Callable[[], bool], timeout_s: float, why: Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"{what}: {why()}"
+        time.sleep(0.2)
