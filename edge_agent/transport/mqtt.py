@@ -61,6 +61,7 @@ class MqttSettings:
     # "3.1.1": no properties on the wire (content type, user properties, expiry, session
     # expiry, receive maximum are left out); clean_start becomes the 3.1.1 clean session.
     protocol: Literal["5", "3.1.1"] = "5"
+    max_packet_bytes: int | None = None  # broker.max_packet_bytes (packet_size.packet_limit)
 
     @property
     def v5(self) -> bool:

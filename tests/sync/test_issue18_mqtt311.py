@@ -20,6 +20,8 @@ from tests.stetho_hub.harness import archived, receipts_status
 from tests.sync.harness import AgentProcess
 from tests.sync.mqtt311 import agent_config, hub_process, wait
 
+RABBIT_MAX_MESSAGE = 65536
+
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.skipif(
@@ -31,7 +33,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.RabbitBroker]:
-    broker = rabbitmq.RabbitBroker(tmp_path_factory.mktemp("rabbitmq"))
+    # A small message size limit, for the broker.max_packet_bytes test; the others' recordings
+    # (1.5 s, about 8 KB of FLAC) are well under it.
+    broker = rabbitmq.RabbitBroker(tmp_path_factory.mktemp("rabbitmq"), RABBIT_MAX_MESSAGE)
     broker.start()  # one node for the module: it takes 10-20 s to boot
     try:
         yield broker
@@ -102,3 +106,50 @@ def test_a_recording_rabbitmq_dropped_is_sent_again_and_arrives(
     print(f"3.1.1 dropped then re-sent: receipts {json.dumps(counts)}")
     assert counts["awaiting"] == 0
     assert f"event=recording_archived recording={rid}" in agent.output()
+
+
+def test_a_recording_over_max_packet_bytes_is_held_and_the_others_are_archived(
+    rabbit: rabbitmq.RabbitBroker, tmp_path: Path
+) -> None:
+    # RabbitMQ 3.10 answers a publish over max_message_size with no PUBACK and keeps the link
+    # open, PUBACKing nothing after it: the agent must never send it (docs/mqtt.md §11).
+    hub, target = hub_process(tmp_path, rabbit.port, "hub-limit")
+    state = tmp_path / "state"
+    limit = f"max_packet_bytes = {RABBIT_MAX_MESSAGE}\n"
+    config = agent_config(
+        tmp_path / "a.toml", rabbit.port, state, 120, ("steth-a", "steth-b"), broker_extra=limit
+    )
+    text = config.read_text(encoding="utf-8")
+    head, _, tail = text.rpartition("duration_s = 1.5")  # steth-b: 20 s, about 95 KB of FLAC
+    config.write_text(f"{head}duration_s = 20{tail}", encoding="utf-8")
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    hub.start()
+    try:
+        agent.start()
+        stored = agent.wait_for_stored(2)
+        wait(
+            "the short one receipted, the long one held",
+            lambda: receipts_status(state).get("archived", 0) == 1 and _held(state) == 1,
+            40,
+            lambda: f"{receipts_status(state)} {agent.output()[-2000:]}",
+        )
+        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+    finally:
+        if agent.process is not None and agent.process.poll() is None:
+            agent.process.kill()
+        hub.kill()
+    (short,) = set(archived(target))
+    print(f"3.1.1 via RabbitMQ, limit {RABBIT_MAX_MESSAGE}: broker {json.dumps(status['broker'])}")
+    assert short in stored
+    assert status["broker"]["connects"] == 1  # no stalled link, no reconnect
+    assert "exceeds broker.max_packet_bytes (65536 bytes)" in status["broker"]["packet_alarm"]
+    assert status["receipts"]["awaiting"] == 1  # kept until the limit is raised
+    assert "limit_from=broker.max_packet_bytes kept_in_outbox=1" in agent.output()
+
+
+def _held(state: Path) -> int:
+    try:
+        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    return int(status["broker"]["too_large"])
