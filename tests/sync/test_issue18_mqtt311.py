@@ -34,7 +34,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.RabbitBroker]:
     # A small message size limit, for the broker.max_packet_bytes test; the others' recordings
-    # (1.5 s, about 8 KB of FLAC) are well under it.
+    # (1.5 s, under 10 KB of FLAC) are well under it.
     broker = rabbitmq.RabbitBroker(tmp_path_factory.mktemp("rabbitmq"), RABBIT_MAX_MESSAGE)
     broker.start()  # one node for the module: it takes 10-20 s to boot
     try:
