@@ -15,7 +15,13 @@ import random
 import time
 from dataclasses import dataclass
 
-from edge_agent.errors import ConnectError, LinkLostError, OutboxError, PublishError
+from edge_agent.errors import (
+    ConnectError,
+    LinkLostError,
+    OutboxError,
+    PubackTimeoutError,
+    PublishError,
+)
 from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.outbox import OutboundMessage, StoredMessage
 from edge_agent.transport.failover import HostRotation
@@ -59,6 +65,7 @@ class Publisher:
         offline_message: OutboundMessage | None = None,
         rng: random.Random | None = None,
         stable_s: float = STABLE_S,
+        puback_timeout_s: float = 30.0,
     ) -> None:
         self.settings = settings
         self.outbox = outbox
@@ -69,6 +76,7 @@ class Publisher:
         self._state: dict[str, OutboundMessage] = {}
         self._rng = rng
         self.stable_s = stable_s
+        self.puback_timeout_s = puback_timeout_s
         self.hosts = HostRotation(((settings.host, settings.port), *settings.failover))
         self._failing_back = False
         # Messages on our subscriptions (acks, commands), from whichever connection is up.
@@ -353,24 +361,33 @@ class Publisher:
     ) -> None:
         self._unacked[item.seq] = publish_packet_size(item.message, connection.settings.v5)
         try:
-            await connection.publish(item.message)
+            await connection.publish(item.message, self.puback_timeout_s)
             del self._unacked[item.seq]
             marker.add(item.seq)
             self.stats.published += 1
         except LinkLostError:
             pass  # the whole link ended: logged once, as event=broker_disconnected
+        except PubackTimeoutError as exc:
+            if connection.settings.v5:  # a v5 PUBACK can refuse: silence is only a slow broker
+                self._publish_failed(item, exc)
+            elif connection.loss is None:  # 3.1.1: the link is broken; its loss is logged
+                connection.loss = LinkLostError(str(exc))
+                connection.close()
         except PublishError as exc:
-            self._unacked.pop(item.seq, None)
-            self.stats.publish_failures += 1
-            log.warning(
-                "event=publish_failed seq=%d topic=%s recording=%s error=%r kept_in_outbox=1",
-                item.seq,
-                item.message.topic,
-                item.message.recording_id,
-                str(exc),
-            )
+            self._publish_failed(item, exc)
         finally:
             window.release()
+
+    def _publish_failed(self, item: StoredMessage, exc: PublishError) -> None:
+        self._unacked.pop(item.seq, None)
+        self.stats.publish_failures += 1
+        log.warning(
+            "event=publish_failed seq=%d topic=%s recording=%s error=%r kept_in_outbox=1",
+            item.seq,
+            item.message.topic,
+            item.message.recording_id,
+            str(exc),
+        )
 
 
 async def _first_of(a: asyncio.Event, b: asyncio.Event, timeout_s: float) -> None:

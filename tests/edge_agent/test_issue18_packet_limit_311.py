@@ -9,9 +9,6 @@ clients too and closes their connection on a packet over its `max_packet_size`.
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,8 +16,7 @@ import pytest
 from edge_agent.config import load_config
 from edge_agent.errors import ConfigError
 from edge_agent.runtime.local_broker import LocalBroker
-from edge_agent.storage.async_outbox import Outbox
-from edge_agent.storage.outbox import OutboundMessage, OutboxStore
+from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.packet_size import (
     OversizeSuspicion,
@@ -28,9 +24,9 @@ from edge_agent.transport.packet_size import (
     packet_limit,
     publish_packet_size,
 )
-from edge_agent.transport.publisher import Publisher
 from edge_agent.transport.settings import broker_settings
 from tests.mqtt_client import MqttTestClient
+from tests.sync.mqtt311 import audio_message, run_publisher
 
 LIMIT = 20000
 AGENT = 'site = "home-1"\n[broker]\nprotocol = "3.1.1"\n{extra}[storage]\nreceipt_timeout_s = 60\n'
@@ -89,48 +85,24 @@ def test_suspicion_needs_the_same_big_message_unacknowledged_twice_running() -> 
     assert small.link_ended({5: 900}) is None  # below any limit one may set: not suspected
 
 
-def _message(i: int, size: int) -> OutboundMessage:
-    return OutboundMessage(f"stetho/v1/s/d{i}/recordings/audio", bytes(size), recording_id=f"r-{i}")
-
-
-def _run(
-    settings: MqttSettings,
-    path: Path,
-    items: list[OutboundMessage],
-    done: Callable[[Publisher, int], bool],
-) -> Publisher:
-    outbox = Outbox(OutboxStore(path, 10**9, min_free_disk_bytes=0))
-
-    async def scenario() -> Publisher:
-        await outbox.put_many(items)
-        link = Publisher(settings, outbox, rng=random.Random(0))
-        task = asyncio.create_task(link.run())
-        async with asyncio.timeout(30):
-            while not done(link, (await outbox.stats()).pending):
-                assert not task.done()
-                await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        return link
-
-    try:
-        return asyncio.run(scenario())
-    finally:
-        outbox.close()
-
-
 @pytest.mark.broker
 def test_a_message_over_max_packet_bytes_is_held_and_the_rest_go_in_311(tmp_path: Path) -> None:
-    exact = LIMIT - publish_packet_size(_message(1, LIMIT), v5=False) + LIMIT  # PUBLISH = LIMIT
-    items = [_message(0, 1000), _message(1, exact), _message(2, 3 * LIMIT), _message(3, 900)]
+    exact = (
+        LIMIT - publish_packet_size(audio_message(1, LIMIT), v5=False) + LIMIT
+    )  # PUBLISH = LIMIT
+    items = [
+        audio_message(0, 1000),
+        audio_message(1, exact),
+        audio_message(2, 3 * LIMIT),
+        audio_message(3, 900),
+    ]
     assert publish_packet_size(items[1], v5=False) == LIMIT
     broker = LocalBroker(tmp_path / "m", extra_config=f"max_packet_size {LIMIT}")
     with broker, MqttTestClient(broker.host, broker.port, ["stetho/v1/#"]) as doctor:
         settings = MqttSettings(
             broker.host, broker.port, "agent-311", protocol="3.1.1", max_packet_bytes=LIMIT
         )
-        link = _run(
+        link = run_publisher(
             settings,
             tmp_path / "o.db",
             items,
@@ -148,10 +120,10 @@ def test_a_message_over_max_packet_bytes_is_held_and_the_rest_go_in_311(tmp_path
 def test_without_the_setting_a_broker_dropping_big_publishes_raises_the_alarm(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    items = [_message(0, 1000), _message(1, 3 * LIMIT), _message(2, 900)]
+    items = [audio_message(i, size) for i, size in enumerate((1000, 3 * LIMIT, 900))]
     with LocalBroker(tmp_path / "m", extra_config=f"max_packet_size {LIMIT}") as broker:
         settings = MqttSettings(broker.host, broker.port, "agent-311", protocol="3.1.1")
-        link = _run(
+        link = run_publisher(
             settings, tmp_path / "o.db", items, lambda link, _: bool(link.stats.packet_alarm)
         )
     assert link.stats.losses >= 2

@@ -3,10 +3,16 @@ shared by the tests against RabbitMQ and NATS."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore
+from edge_agent.transport.mqtt import MqttSettings
+from edge_agent.transport.publisher import Publisher
 from stetho_hub.storage import DatabaseTarget
 from tests.stetho_hub.harness import HubProcess, write_hub_config
 from tests.sync.harness import write_config
@@ -45,3 +51,37 @@ def wait(what: str, done: Callable[[], bool], timeout_s: float, why: Callable[[]
     while not done():
         assert time.monotonic() < deadline, f"{what}: {why()}"
         time.sleep(0.2)
+
+
+def audio_message(i: int, size: int) -> OutboundMessage:
+    return OutboundMessage(f"stetho/v1/s/d{i}/recordings/audio", bytes(size), recording_id=f"r-{i}")
+
+
+def run_publisher(
+    settings: MqttSettings,
+    path: Path,
+    items: list[OutboundMessage],
+    done: Callable[[Publisher, int], bool],
+    puback_timeout_s: float = 30.0,
+) -> Publisher:
+    """Run a Publisher over `items` until `done(publisher, pending)`; 40 s at most."""
+    outbox = Outbox(OutboxStore(path, 10**9, min_free_disk_bytes=0))
+
+    async def scenario() -> Publisher:
+        await outbox.put_many(items)
+        rng = random.Random(0)
+        link = Publisher(settings, outbox, rng=rng, puback_timeout_s=puback_timeout_s)
+        task = asyncio.create_task(link.run())
+        async with asyncio.timeout(40):
+            while not done(link, (await outbox.stats()).pending):
+                assert not task.done()
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return link
+
+    try:
+        return asyncio.run(scenario())
+    finally:
+        outbox.close()

@@ -10,15 +10,18 @@ receipt timeout sends it again, and it arrives once the hub is up.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from edge_agent.transport.mqtt import MqttSettings
+from edge_agent.transport.packet_size import publish_packet_size
 from tests import rabbitmq
 from tests.stetho_hub.harness import archived, receipts_status
 from tests.sync.harness import AgentProcess
-from tests.sync.mqtt311 import agent_config, hub_process, wait
+from tests.sync.mqtt311 import agent_config, audio_message, hub_process, run_publisher, wait
 
 RABBIT_MAX_MESSAGE = 65536
 
@@ -153,3 +156,22 @@ def _held(state: Path) -> int:
     except (OSError, ValueError):
         return 0
     return int(status["broker"]["too_large"])
+
+
+def test_without_the_setting_rabbitmqs_silent_stall_ends_the_link_and_names_the_key(
+    rabbit: rabbitmq.RabbitBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No PUBACK and no close: in 3.1.1 mode a PUBACK that does not come ends the link (2 s
+    # here, 30 s in the daemon), and the same big message caught twice raises the alarm.
+    caplog.set_level(logging.INFO)
+    items = [audio_message(i, size) for i, size in enumerate((1000, 70000, 900))]
+    settings = MqttSettings(rabbit.host, rabbit.port, "agent-stall", protocol="3.1.1")
+    link = run_publisher(
+        settings, tmp_path / "o.db", items, lambda p, _: bool(p.stats.packet_alarm), 2.0
+    )
+    alarm = link.stats.packet_alarm or ""
+    print(f"RabbitMQ stall: losses {link.stats.losses}, alarm {alarm!r}")
+    assert link.stats.losses >= 2
+    assert "broker.max_packet_bytes" in alarm
+    assert str(publish_packet_size(items[1], v5=False)) in alarm
+    assert "event=link_lost_on_large_message seq=2" in caplog.text
