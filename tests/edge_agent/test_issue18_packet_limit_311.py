@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from edge_agent.cli.status import render
 from edge_agent.config import load_config
 from edge_agent.errors import ConfigError
 from edge_agent.runtime.local_broker import LocalBroker
@@ -23,6 +25,7 @@ from edge_agent.transport.packet_size import (
     PacketLimit,
     packet_limit,
     publish_packet_size,
+    too_large_alarm,
 )
 from edge_agent.transport.settings import broker_settings
 from tests.mqtt_client import MqttTestClient
@@ -130,3 +133,18 @@ def test_without_the_setting_a_broker_dropping_big_publishes_raises_the_alarm(
     alarm = link.stats.packet_alarm or ""
     assert "broker.max_packet_bytes" in alarm and str(publish_packet_size(items[1], False)) in alarm
     assert "event=link_lost_on_large_message seq=2" in caplog.text
+
+
+def test_stetho_status_shows_the_packet_alarm() -> None:
+    alarm = too_large_alarm(94974, PacketLimit(65536, configured=True))
+    broker = {"host": "h", "port": 1883, "connected": True, "published": 3, "connects": 1}
+    broker |= {"last_error": None, "alarm": None, "packet_alarm": alarm}
+    outbox = {"pending": 1, "oldest_pending_age_s": 5.0, "used_bytes": 1, "quota_bytes": 2}
+    outbox |= {"free_disk_bytes": 3, "alarm": None}
+    data = {"site": "s", "agent": "a", "version": "0", "pid": 1, "started_at": 0.0}
+    data |= {"updated_at": 0.0, "broker": broker, "outbox": outbox, "devices": {}}
+    console = Console(record=True, width=400)
+    render(data, console)
+    text = console.export_text()
+    assert f"ALARM broker: {alarm}" in text
+    assert "exceeds broker.max_packet_bytes (65536 bytes)" in alarm
