@@ -90,11 +90,11 @@ def too_large_alarm(size: int, limit: PacketLimit) -> str:
 
 def suspected_limit_alarm(size: int) -> str:
     return (
-        f"two links in a row ended (closed by the broker, or a PUBACK never came) while a "
+        "two links in a row ended (closed by the broker, or a PUBACK never came) while a "
         f"message of {size} bytes awaited its PUBACK: it may be over the broker's packet size "
-        "limit, which an MQTT 3.1.1 broker "
-        f"cannot state; set broker.max_packet_bytes to that limit (at least {MIN_PACKET_BYTES}) "
-        "to keep such messages in the outbox with an alarm, or raise the broker's limit"
+        "limit, which an MQTT 3.1.1 broker cannot state; set broker.max_packet_bytes to that "
+        f"limit (at least {MIN_PACKET_BYTES}) to keep such messages in the outbox with an "
+        "alarm, or raise the broker's limit"
     )
 
 
