@@ -114,6 +114,8 @@ def _unique_device_ids(devices: list[Any]) -> list[Any]:
 # MAY accept more. We also allow - _ . (our default is stetho-{site}-{agent}) and up to 128
 # characters (AWS IoT's limit; Mosquitto, EMQX and HiveMQ take 65535). Never + # / or spaces:
 # Mosquitto substitutes the client id into ACL patterns (%c), where + and # would be wildcards.
+MIN_PACKET_BYTES = 16 * 1024  # a recording's JSON metadata with its analysis is a few KB
+MAX_PACKET_BYTES = 268_435_455  # MQTT's own ceiling (3.1.1 §2.2.3, 5.0 §1.5.5)
 CLIENT_ID_PATTERN = r"^(?:[0-9A-Za-z_.\-]{1,128})?$"  # empty: stetho-{site}-{agent_id}
 CLIENT_ID_MAX = 128
 
@@ -158,6 +160,11 @@ class BrokerConfig(_Strict):
     # "3.1.1" for brokers without MQTT v5 (Debian's RabbitMQ 3.10): what v5 carries in
     # properties is read from payloads and topics instead (docs/mqtt.md, "MQTT 3.1.1 mode").
     protocol: Literal["5", "3.1.1"] = "5"
+    # The broker's largest accepted packet, for brokers that cannot say it (MQTT 3.1.1 has no
+    # CONNACK property): a message whose PUBLISH is larger is kept in the outbox with an alarm
+    # instead of being refused by the broker on every attempt. With v5 the smaller of this and
+    # the broker's CONNACK limit applies. 16 KiB minimum: every JSON message must fit.
+    max_packet_bytes: int | None = Field(default=None, ge=MIN_PACKET_BYTES, le=MAX_PACKET_BYTES)
 
     @_field_validator("hosts")
     @classmethod

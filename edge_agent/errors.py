@@ -129,6 +129,12 @@ class LinkRefusedError(LinkLostError):
     response = Response.RETRY_LATER
 
 
+class PubackTimeoutError(PublishError):
+    """No PUBACK in time. With MQTT 3.1.1, which has no PUBACK reason codes, the link is then
+    taken as broken (RabbitMQ stalls one this way on a message over its size limit): end it and
+    send again on a new one."""
+
+
 class SubscriptionRefusedError(PublishError):
     """The broker refused a subscription (SUBACK reason >= 0x80): acks and commands cannot
     arrive, but recordings can still go out, so the link stays up and an alarm says so."""

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything stetho-edge needs on Debian or Raspberry Pi OS:
-# system packages (Mosquitto, RabbitMQ for the MQTT 3.1.1 tests, FLAC tools, libsndfile,
+# system packages (Mosquitto, RabbitMQ and NATS for the MQTT 3.1.1 tests, FLAC tools, libsndfile,
 # PostgreSQL for the hub tests,
 # venv), then a virtual
 # environment with the locked Python dependencies. Safe to run repeatedly.
@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
 # rabbitmq-server: the MQTT 3.1.1 tests start their own node (MQTT plugin, loopback, private
-# epmd port); the system service Debian enables is neither needed nor touched.
+# epmd port); the system service Debian enables is neither needed nor touched. nats-server: the
+# same for NATS's MQTT gateway (tests/nats.py starts its own, loopback, JetStream in tmp).
 APT_PACKAGES=(mosquitto mosquitto-clients flac libsndfile1 postgresql libpq5 chromium chromium-driver
-    rabbitmq-server)
+    rabbitmq-server nats-server)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -41,8 +41,9 @@ class RabbitBroker:
 
     host = "127.0.0.1"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_message_size: int | None = None) -> None:
         self.root = root
+        self.max_message_size = max_message_size  # bytes of payload; RabbitMQ's default 128 MiB
         self.port, self.node_port, self.dist_port, self.epmd_port = _free_ports(4)
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -78,7 +79,12 @@ class RabbitBroker:
             f"mqtt.listeners.tcp.default = 127.0.0.1:{self.port}\n"
             "mqtt.allow_anonymous = true\n"  # as guest, allowed because we are on loopback
             "log.console = false\n"
-            "log.file.level = warning\n",
+            "log.file.level = warning\n"
+            + (
+                ""
+                if self.max_message_size is None
+                else f"max_message_size = {self.max_message_size}\n"
+            ),
             encoding="utf-8",
         )
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
@@ -51,6 +52,9 @@ def render(data: dict[str, Any], console: Console) -> None:
     )
     if outbox["alarm"]:
         console.print(f"[bold red]ALARM[/] {outbox['alarm']}")
+    for key in ("alarm", "packet_alarm"):  # a taken-over client id; a message too large
+        if broker.get(key):
+            console.print(f"[bold red]ALARM[/] broker: {escape(broker[key])}")
     table = Table("device", "connected", "battery", "recordings", "refused", "last recording",
                   "last triage")  # fmt: skip
     for device_id, d in sorted(data["devices"].items()):

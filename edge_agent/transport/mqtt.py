@@ -25,7 +25,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge_agent.errors import ConnectError, LinkLostError, PublishError, SubscriptionRefusedError
+from edge_agent.errors import (
+    ConnectError,
+    LinkLostError,
+    PubackTimeoutError,
+    PublishError,
+    SubscriptionRefusedError,
+)
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.link_errors import NOT_V5, UNSUPPORTED_PROTOCOL, link_lost, reason_text
 from edge_agent.transport.tls_errors import TlsFiles, classify_tls_error, describe_tls_error
@@ -61,6 +67,7 @@ class MqttSettings:
     # "3.1.1": no properties on the wire (content type, user properties, expiry, session
     # expiry, receive maximum are left out); clean_start becomes the 3.1.1 clean session.
     protocol: Literal["5", "3.1.1"] = "5"
+    max_packet_bytes: int | None = None  # broker.max_packet_bytes (packet_size.packet_limit)
 
     @property
     def v5(self) -> bool:
@@ -357,7 +364,7 @@ class MqttConnection:
                 async with asyncio.timeout(timeout_s):
                     await future
             except TimeoutError as exc:
-                raise PublishError(f"no PUBACK within {timeout_s} s") from exc
+                raise PubackTimeoutError(f"no PUBACK within {timeout_s} s") from exc
             finally:
                 self._pending.pop(info.mid, None)
 

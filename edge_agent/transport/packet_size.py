@@ -8,9 +8,35 @@ instead keeps it in the outbox, sends the rest, and raises an alarm saying what 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from edge_agent.config import MIN_PACKET_BYTES
 from edge_agent.storage.outbox import OutboundMessage
 
-__all__ = ["publish_packet_size", "too_large_alarm"]
+__all__ = [
+    "OversizeSuspicion",
+    "PacketLimit",
+    "packet_limit",
+    "publish_packet_size",
+    "suspected_limit_alarm",
+    "too_large_alarm",
+]
+
+
+@dataclass(frozen=True)
+class PacketLimit:
+    bytes: int
+    configured: bool  # from broker.max_packet_bytes rather than the broker's CONNACK
+
+
+def packet_limit(stated: int | None, configured: int | None) -> PacketLimit | None:
+    """The limit a PUBLISH must respect: the smaller of the broker's CONNACK Maximum Packet
+    Size and `broker.max_packet_bytes`, whichever exist. An MQTT 3.1.1 broker states none
+    (its CONNACK has no properties, §3.2), so there only the setting can say it."""
+    if configured is not None and (stated is None or configured <= stated):
+        return PacketLimit(configured, configured=True)
+    return None if stated is None else PacketLimit(stated, configured=False)
 
 
 def _varint_len(n: int) -> int:
@@ -26,8 +52,18 @@ def _string_len(text: str) -> int:
     return 2 + len(text.encode("utf-8"))  # §1.5.4: two-byte length, then UTF-8
 
 
-def publish_packet_size(message: OutboundMessage) -> int:
-    """Bytes of this message's PUBLISH packet (§3.3), as `publish_properties` encodes it."""
+def publish_packet_size(message: OutboundMessage, v5: bool = True) -> int:
+    """Bytes of this message's PUBLISH packet (§3.3), as `publish_properties` encodes it;
+    with `v5=False` the MQTT 3.1.1 packet, which has no properties section (3.1.1 §3.3)."""
+    variable = _string_len(message.topic) + (2 if message.qos > 0 else 0)
+    if v5:
+        props = _properties_len(message)
+        variable += _varint_len(props) + props
+    remaining = variable + len(message.payload)
+    return 1 + _varint_len(remaining) + remaining
+
+
+def _properties_len(message: OutboundMessage) -> int:
     props = 0
     if message.content_type:
         props += 1 + _string_len(message.content_type)  # 0x03 Content Type
@@ -35,15 +71,54 @@ def publish_packet_size(message: OutboundMessage) -> int:
         props += 1 + 4  # 0x02 Message Expiry Interval
     for key, value in message.user_properties:
         props += 1 + _string_len(key) + _string_len(value)  # 0x26 User Property
-    variable = _string_len(message.topic) + (2 if message.qos > 0 else 0)
-    variable += _varint_len(props) + props
-    remaining = variable + len(message.payload)
-    return 1 + _varint_len(remaining) + remaining
+    return props
 
 
-def too_large_alarm(size: int, limit: int) -> str:
+def too_large_alarm(size: int, limit: PacketLimit) -> str:
+    if limit.configured:
+        return (
+            f"a message of {size} bytes exceeds broker.max_packet_bytes ({limit.bytes} bytes): "
+            "it is kept in the outbox and not sent; raise the broker's limit, then "
+            "broker.max_packet_bytes to match, or shorten schedule.duration_s"
+        )
     return (
-        f"a message of {size} bytes exceeds the broker's maximum packet size ({limit} bytes): it "
-        "is kept in the outbox and not sent; raise max_packet_size on the broker (the shipped "
-        "mosquitto.conf allows 16 MiB) or shorten schedule.duration_s"
+        f"a message of {size} bytes exceeds the broker's maximum packet size ({limit.bytes} "
+        "bytes): it is kept in the outbox and not sent; raise max_packet_size on the broker (the "
+        "shipped mosquitto.conf allows 16 MiB) or shorten schedule.duration_s"
     )
+
+
+def suspected_limit_alarm(size: int) -> str:
+    return (
+        "two links in a row ended (closed by the broker, or a PUBACK never came) while a "
+        f"message of {size} bytes awaited its PUBACK: it may be over the broker's packet size "
+        "limit, which an MQTT 3.1.1 broker cannot state; set broker.max_packet_bytes to that "
+        f"limit (at least {MIN_PACKET_BYTES}) to keep such messages in the outbox with an "
+        "alarm, or raise the broker's limit"
+    )
+
+
+class OversizeSuspicion:
+    """Spots a broker that drops the link on a PUBLISH over a limit it never stated.
+
+    Mosquitto with `max_packet_size` closes a 3.1.1 client's connection on a larger packet;
+    the agent sends the same message again after each reconnect, and the link dies again.
+    Two links in a row that end while the same message, the largest then unacknowledged and
+    at least the smallest limit one may configure, awaits its PUBACK point at that message.
+    """
+
+    def __init__(self) -> None:
+        self._last: int | None = None
+        self.alarmed: set[int] = set()
+
+    def link_ended(self, unacked: Mapping[int, int]) -> tuple[int, int] | None:
+        """`unacked`: outbox seq -> PUBLISH size of what awaited a PUBACK as the link ended.
+        Returns (seq, size) the first time one message is caught twice in a row."""
+        big = {seq: size for seq, size in unacked.items() if size >= MIN_PACKET_BYTES}
+        seq = max(big, key=big.__getitem__) if big else None
+        repeated = seq is not None and seq == self._last and seq not in self.alarmed
+        self._last = seq
+        if seq is None or not repeated:
+            return None
+        self.alarmed.add(seq)
+        return seq, big[seq]

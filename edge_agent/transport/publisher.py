@@ -15,13 +15,26 @@ import random
 import time
 from dataclasses import dataclass
 
-from edge_agent.errors import ConnectError, LinkLostError, OutboxError, PublishError
+from edge_agent.errors import (
+    ConnectError,
+    LinkLostError,
+    OutboxError,
+    PubackTimeoutError,
+    PublishError,
+)
 from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.outbox import OutboundMessage, StoredMessage
 from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.link_errors import link_alarm
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
-from edge_agent.transport.packet_size import publish_packet_size, too_large_alarm
+from edge_agent.transport.packet_size import (
+    OversizeSuspicion,
+    packet_limit,
+    publish_packet_size,
+    suspected_limit_alarm,
+    too_large_alarm,
+)
+from edge_agent.transport.sent_marker import SentMarker
 from stetho_common import persistent_delay, quote
 
 log = logging.getLogger(__name__)
@@ -40,7 +53,7 @@ class PublisherStats:
     losses: int = 0  # accepted connections that ended, each followed by a backoff delay
     alarm: str | None = None  # a link problem the operator must act on (a cloned client id)
     short_links: int = 0  # accepted connections in a row that ended before `stable_s`
-    too_large: int = 0  # messages skipped: larger than the broker's Maximum Packet Size
+    too_large: int = 0  # messages skipped: over CONNACK's limit or broker.max_packet_bytes
     packet_alarm: str | None = None
 
 
@@ -52,6 +65,7 @@ class Publisher:
         offline_message: OutboundMessage | None = None,
         rng: random.Random | None = None,
         stable_s: float = STABLE_S,
+        puback_timeout_s: float = 30.0,
     ) -> None:
         self.settings = settings
         self.outbox = outbox
@@ -62,12 +76,16 @@ class Publisher:
         self._state: dict[str, OutboundMessage] = {}
         self._rng = rng
         self.stable_s = stable_s
+        self.puback_timeout_s = puback_timeout_s
         self.hosts = HostRotation(((settings.host, settings.port), *settings.failover))
         self._failing_back = False
         # Messages on our subscriptions (acks, commands), from whichever connection is up.
         self.inbox: asyncio.Queue[ReceivedMessage] = asyncio.Queue(maxsize=10000)
         # The loop keeps only weak references to tasks: hold state sends until they finish.
         self._state_sends: set[asyncio.Task[None]] = set()
+        # Outbox seq -> PUBLISH bytes of what awaits a PUBACK on the current link.
+        self._unacked: dict[int, int] = {}
+        self._oversize = OversizeSuspicion()
 
     def set_state(self, message: OutboundMessage) -> None:
         """Retained state (availability): sent now if connected, and again after each connect."""
@@ -140,6 +158,7 @@ class Publisher:
                 continue
             started = time.monotonic()
             loss = await self._serve(connection)
+            self._check_oversize(connection)
             if time.monotonic() - started >= self.stable_s:
                 attempt = 0  # a link that held starts the backoff afresh
                 self.stats.short_links = 0
@@ -245,23 +264,42 @@ class Publisher:
         return connection.loss or LinkLostError("closed")
 
     def _too_large(self, connection: MqttConnection, item: StoredMessage) -> bool:
-        """True if the broker's Maximum Packet Size (CONNACK) is below this message's PUBLISH:
-        the broker would drop the link on every attempt and hold up all behind it."""
-        limit = connection.max_packet_size
-        size = publish_packet_size(item.message)
-        if limit is None or size <= limit:
+        """True if this message's PUBLISH is over the broker's limit (CONNACK's Maximum Packet
+        Size, or broker.max_packet_bytes for a broker that cannot state it): the broker would
+        refuse it on every attempt and hold up all behind it."""
+        limit = packet_limit(connection.max_packet_size, connection.settings.max_packet_bytes)
+        size = publish_packet_size(item.message, connection.settings.v5)
+        if limit is None or size <= limit.bytes:
             return False
         self.stats.too_large += 1
         self.stats.packet_alarm = too_large_alarm(size, limit)
         log.error(
             "event=message_too_large seq=%d recording=%s packet_bytes=%d broker_max=%d "
-            "kept_in_outbox=1",
+            "limit_from=%s kept_in_outbox=1",
             item.seq,
             quote(item.message.recording_id),
             size,
-            limit,
+            limit.bytes,
+            "broker.max_packet_bytes" if limit.configured else "connack",
         )
         return True
+
+    def _check_oversize(self, connection: MqttConnection) -> None:
+        """After a link ended: did the same big message go unacknowledged twice running?"""
+        unacked, self._unacked = self._unacked, {}
+        if packet_limit(connection.max_packet_size, connection.settings.max_packet_bytes):
+            return  # a known limit: nothing over it was sent
+        suspect = self._oversize.link_ended(unacked)
+        if suspect is None:
+            return
+        seq, size = suspect
+        self.stats.packet_alarm = suspected_limit_alarm(size)
+        log.error(
+            "event=link_lost_on_large_message seq=%d packet_bytes=%d alarm=%s",
+            seq,
+            size,
+            quote(self.stats.packet_alarm),
+        )
 
     def _note_subscriptions(self, connection: MqttConnection) -> None:
         if connection.refused_subscriptions:
@@ -321,55 +359,35 @@ class Publisher:
         window: asyncio.Semaphore,
         marker: SentMarker,
     ) -> None:
+        self._unacked[item.seq] = publish_packet_size(item.message, connection.settings.v5)
         try:
-            await connection.publish(item.message)
+            await connection.publish(item.message, self.puback_timeout_s)
+            del self._unacked[item.seq]
             marker.add(item.seq)
             self.stats.published += 1
         except LinkLostError:
             pass  # the whole link ended: logged once, as event=broker_disconnected
+        except PubackTimeoutError as exc:
+            if connection.settings.v5:  # a v5 PUBACK can refuse: silence is only a slow broker
+                self._publish_failed(item, exc)
+            elif connection.loss is None:  # 3.1.1: the link is broken; its loss is logged
+                connection.loss = LinkLostError(str(exc))
+                connection.close()
         except PublishError as exc:
-            self.stats.publish_failures += 1
-            log.warning(
-                "event=publish_failed seq=%d topic=%s recording=%s error=%r kept_in_outbox=1",
-                item.seq,
-                item.message.topic,
-                item.message.recording_id,
-                str(exc),
-            )
+            self._publish_failed(item, exc)
         finally:
             window.release()
 
-
-class SentMarker:
-    """Group commit of PUBACKs: one transaction (one fsync) per batch, not per message.
-
-    PUBACKs that arrive while a batch is being written join the next one. A PUBACK not yet
-    recorded when the process dies only means the message is sent again (a duplicate).
-    """
-
-    def __init__(self, outbox: Outbox) -> None:
-        self._outbox = outbox
-        self._waiting: list[int] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, seq: int) -> None:
-        self._waiting.append(seq)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.flush())
-
-    async def close(self) -> None:
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self.flush()
-
-    async def flush(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                await self._outbox.mark_sent_many(batch)
-            except OutboxError as exc:
-                log.error("event=mark_sent_failed count=%d error=%r", len(batch), str(exc))
-                return
+    def _publish_failed(self, item: StoredMessage, exc: PublishError) -> None:
+        self._unacked.pop(item.seq, None)
+        self.stats.publish_failures += 1
+        log.warning(
+            "event=publish_failed seq=%d topic=%s recording=%s error=%r kept_in_outbox=1",
+            item.seq,
+            item.message.topic,
+            item.message.recording_id,
+            str(exc),
+        )
 
 
 async def _first_of(a: asyncio.Event, b: asyncio.Event, timeout_s: float) -> None:

@@ -51,6 +51,7 @@ def broker_settings(
         max_inflight=broker.max_inflight,
         subscriptions=subscriptions,
         protocol=broker.protocol,
+        max_packet_bytes=broker.max_packet_bytes,
     )
 
 

@@ -10,16 +10,20 @@ receipt timeout sends it again, and it arrives once the hub is up.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from stetho_hub.storage import DatabaseTarget
+from edge_agent.transport.mqtt import MqttSettings
+from edge_agent.transport.packet_size import publish_packet_size
 from stetho_testkit import rabbitmq
-from stetho_testkit.agent_harness import AgentProcess, write_config
-from stetho_testkit.hub.harness import HubProcess, archived, receipts_status, write_hub_config
+from stetho_testkit.agent_harness import AgentProcess
+from stetho_testkit.hub.harness import archived, receipts_status
+from tests.sync.mqtt311 import agent_config, audio_message, hub_process, run_publisher, wait
+
+RABBIT_MAX_MESSAGE = 65536
 
 pytestmark = [
     pytest.mark.broker,
@@ -32,7 +36,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.RabbitBroker]:
-    broker = rabbitmq.RabbitBroker(tmp_path_factory.mktemp("rabbitmq"))
+    # A small message size limit, for the broker.max_packet_bytes test; the others' recordings
+    # (1.5 s, under 10 KB of FLAC) are well under it.
+    broker = rabbitmq.RabbitBroker(tmp_path_factory.mktemp("rabbitmq"), RABBIT_MAX_MESSAGE)
     broker.start()  # one node for the module: it takes 10-20 s to boot
     try:
         yield broker
@@ -40,39 +46,13 @@ def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.Rabbit
         broker.stop()
 
 
-def _agent_config(
-    path: Path, port: int, state: Path, timeout_s: float, devices: tuple[str, ...] = ("steth-a",)
-) -> Path:
-    config = write_config(path, port, state, devices=devices, interval_s=600)
-    text = config.read_text(encoding="utf-8")
-    text = text.replace("keepalive_s = 5\n", 'keepalive_s = 5\nprotocol = "3.1.1"\n')
-    text = text.replace("min_free_disk_mb", f"receipt_timeout_s = {timeout_s}\nmin_free_disk_mb")
-    config.write_text(text, encoding="utf-8")
-    return config
-
-
-def _hub(tmp: Path, port: int, hub_id: str) -> tuple[HubProcess, DatabaseTarget]:
-    target = DatabaseTarget("sqlite", str(tmp / "hub.db"))
-    config = write_hub_config(tmp / "hub.toml", port, target, tmp / "audio", hub_id=hub_id)
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("[broker]\n", '[broker]\nprotocol = "3.1.1"\n'), "utf-8")
-    return HubProcess(config, tmp / "hub.log"), target
-
-
-def _wait(what: str, done: Callable[[], bool], timeout_s: float, why: Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, f"{what}: {why()}"
-        time.sleep(0.2)
-
-
 def test_agent_and_hub_in_311_mode_deliver_and_receipt_through_rabbitmq(
     rabbit: rabbitmq.RabbitBroker, tmp_path: Path
 ) -> None:
-    hub, target = _hub(tmp_path, rabbit.port, "hub-311")
+    hub, target = hub_process(tmp_path, rabbit.port, "hub-311")
     state = tmp_path / "state"
     devices = ("steth-a", "steth-b", "steth-c")  # one recording each (interval 600 s)
-    config = _agent_config(tmp_path / "a.toml", rabbit.port, state, 120, devices=devices)
+    config = agent_config(tmp_path / "a.toml", rabbit.port, state, 120, devices=devices)
     agent = AgentProcess(config, tmp_path / "agent.log")
     hub.start()
     try:
@@ -84,7 +64,7 @@ def test_agent_and_hub_in_311_mode_deliver_and_receipt_through_rabbitmq(
                 "archived", 0
             ) >= len(stored)
 
-        _wait(
+        wait(
             "receipts",
             all_receipted,
             40,
@@ -106,16 +86,16 @@ def test_a_recording_rabbitmq_dropped_is_sent_again_and_arrives(
     rabbit: rabbitmq.RabbitBroker, tmp_path: Path
 ) -> None:
     state = tmp_path / "state"
-    config = _agent_config(tmp_path / "a.toml", rabbit.port, state, 2)
+    config = agent_config(tmp_path / "a.toml", rabbit.port, state, 2)
     agent = AgentProcess(config, tmp_path / "agent.log")
-    hub, target = _hub(tmp_path, rabbit.port, "hub-late")  # never connected: no queue yet
+    hub, target = hub_process(tmp_path, rabbit.port, "hub-late")  # never connected: no queue yet
     agent.start()
     try:
         (rid,) = agent.wait_for_stored(1)
         # PUBACKed by RabbitMQ, routed nowhere; sent again after 2 s, still to nobody.
-        _wait("resend", lambda: receipts_status(state).get("sent_again", 0) >= 1, 20, agent.output)
+        wait("resend", lambda: receipts_status(state).get("sent_again", 0) >= 1, 20, agent.output)
         hub.start()
-        _wait(
+        wait(
             "archived after the hub came up",
             lambda: rid in set(archived(target)) and receipts_status(state).get("archived", 0) == 1,
             30,
@@ -129,3 +109,69 @@ def test_a_recording_rabbitmq_dropped_is_sent_again_and_arrives(
     print(f"3.1.1 dropped then re-sent: receipts {json.dumps(counts)}")
     assert counts["awaiting"] == 0
     assert f"event=recording_archived recording={rid}" in agent.output()
+
+
+def test_a_recording_over_max_packet_bytes_is_held_and_the_others_are_archived(
+    rabbit: rabbitmq.RabbitBroker, tmp_path: Path
+) -> None:
+    # RabbitMQ 3.10 answers a publish over max_message_size with no PUBACK and keeps the link
+    # open, PUBACKing nothing after it: the agent must never send it (docs/mqtt.md §11).
+    hub, target = hub_process(tmp_path, rabbit.port, "hub-limit")
+    state = tmp_path / "state"
+    limit = f"max_packet_bytes = {RABBIT_MAX_MESSAGE}\n"
+    config = agent_config(
+        tmp_path / "a.toml", rabbit.port, state, 120, ("steth-a", "steth-b"), broker_extra=limit
+    )
+    text = config.read_text(encoding="utf-8")
+    head, _, tail = text.rpartition("duration_s = 1.5")  # steth-b: 20 s, about 95 KB of FLAC
+    config.write_text(f"{head}duration_s = 20{tail}", encoding="utf-8")
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    hub.start()
+    try:
+        agent.start()
+        stored = agent.wait_for_stored(2)
+        wait(
+            "the short one receipted, the long one held",
+            lambda: receipts_status(state).get("archived", 0) == 1 and _held(state) == 1,
+            40,
+            lambda: f"{receipts_status(state)} {agent.output()[-2000:]}",
+        )
+        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+    finally:
+        if agent.process is not None and agent.process.poll() is None:
+            agent.process.kill()
+        hub.kill()
+    (short,) = set(archived(target))
+    print(f"3.1.1 via RabbitMQ, limit {RABBIT_MAX_MESSAGE}: broker {json.dumps(status['broker'])}")
+    assert short in stored
+    assert status["broker"]["connects"] == 1  # no stalled link, no reconnect
+    assert "exceeds broker.max_packet_bytes (65536 bytes)" in status["broker"]["packet_alarm"]
+    assert status["receipts"]["awaiting"] == 1  # kept until the limit is raised
+    assert "limit_from=broker.max_packet_bytes kept_in_outbox=1" in agent.output()
+
+
+def _held(state: Path) -> int:
+    try:
+        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    return int(status["broker"]["too_large"])
+
+
+def test_without_the_setting_rabbitmqs_silent_stall_ends_the_link_and_names_the_key(
+    rabbit: rabbitmq.RabbitBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No PUBACK and no close: in 3.1.1 mode a PUBACK that does not come ends the link (2 s
+    # here, 30 s in the daemon), and the same big message caught twice raises the alarm.
+    caplog.set_level(logging.INFO)
+    items = [audio_message(i, size) for i, size in enumerate((1000, 70000, 900))]
+    settings = MqttSettings(rabbit.host, rabbit.port, "agent-stall", protocol="3.1.1")
+    link = run_publisher(
+        settings, tmp_path / "o.db", items, lambda p, _: bool(p.stats.packet_alarm), 2.0
+    )
+    alarm = link.stats.packet_alarm or ""
+    print(f"RabbitMQ stall: losses {link.stats.losses}, alarm {alarm!r}")
+    assert link.stats.losses >= 2
+    assert "broker.max_packet_bytes" in alarm
+    assert str(publish_packet_size(items[1], v5=False)) in alarm
+    assert "event=link_lost_on_large_message seq=2" in caplog.text
