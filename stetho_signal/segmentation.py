@@ -71,7 +71,8 @@ _CLOSE_PHASES = 0.8
 # spread and diastole the rest of the cycle, DOMAIN.md). The share of a chain's cycle-length
 # changes that its "systole" takes orients the chain when it is clear of an even share by this
 # many standard errors (a one-sided test at ~0.1 %). Correctly oriented CirCor chains share
-# -0.26 to 0.41 of it; results were identical at 2 and 3 (docs/accuracy.md, fourth round).
+# -0.26 to 0.41 of it. 2 was tried too: it orients one more recording (85036_TV); `make eval`
+# scores both leave-one-patient-out (docs/accuracy.md, fourth round).
 _STEADY_Z = 3.0
 # The regression needs beats: fewer than eight whole cycles leave the cue silent.
 _STEADY_MIN_CYCLES = 8
