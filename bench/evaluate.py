@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     lopo = results["issue_17"]["s1_s2_close_phases_lopo"]
     print(
         f"S1/S2 F1 leave-one-patient-out         {lopo['leave_one_patient_out_f1']} "
-        f"(grid {lopo['f1_by_value']})"
+        f"(grid {lopo['kept']} kept; {lopo['f1_by_value']})"
     )
     probe = results["issue_17"]["crackle_phase_probe"]
     for name, cut in probe["oracle_cut"].items():

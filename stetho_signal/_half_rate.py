@@ -40,11 +40,15 @@ def guard_half_rate(
 ) -> tuple[HeartSounds, CycleEstimate]:
     """The sounds and cycle at twice the rate when the chain looks like a half-rate read.
 
-    At twice the rate every sound of the chain is an S1; an S2 is then sought in each systole
-    where Weissler puts it (half to one and a half times the expected systole, and before the
-    middle of the beat): the envelope's highest peak there, when it rises over twice the
-    envelope's median (the segmentation's own noise-peak level). No S2 found means no S2
-    claimed: the rate stands on the evenly spaced S1s.
+    At twice the rate the chain's sounds are all S1s or all S2s (S2 is the louder at the
+    base). Their partner is sought a systole after each (an S2) and a systole before each (an
+    S1), where Weissler puts it (half to one and a half times the expected systole, and within
+    half the beat, which keeps the other side's partner, a diastole away, out): the envelope's
+    highest peak there, when it rises over twice the envelope's median (the segmentation's own
+    noise-peak level). The side that finds more partners says which sounds the chain holds
+    (a tie: S1s). No partner found means none claimed: the rate stands on the evenly spaced
+    sounds. (Two CirCor base recordings, 68861_PV and 73497_AV, had their loud S2s read as
+    S1s: S1/S2 F1 0 before, 0.47-0.95 after.)
     """
     spacing = _spacing(sounds)
     if spacing is None:
@@ -56,21 +60,33 @@ def guard_half_rate(
     too_long = systole >= _LONG_SYSTOLE * expected_systole_s(period)
     if not (evenly and too_long) or 60.0 / half > MAX_RATE_BPM:
         return sounds, cycle
-    s1 = np.sort(np.concatenate([sounds.s1_s, sounds.s2_s]))
-    s2 = _s2_between(env, fs_hz, s1, expected_systole_s(half), half)
-    faster = CycleEstimate(half, expected_systole_s(half), cycle.periodicity)
-    return HeartSounds(s1_s=s1, s2_s=s2), faster
+    sounds_s = np.sort(np.concatenate([sounds.s1_s, sounds.s2_s]))
+    systole = expected_systole_s(half)
+    faster = CycleEstimate(half, systole, cycle.periodicity)
+    s2 = _partners(env, fs_hz, sounds_s, systole, half, 1.0)
+    s1 = _partners(env, fs_hz, sounds_s, systole, half, -1.0)
+    if s1.size > s2.size:
+        return HeartSounds(s1_s=s1, s2_s=sounds_s), faster
+    return HeartSounds(s1_s=sounds_s, s2_s=s2), faster
 
 
-def _s2_between(
-    env: NDArray[np.float64], fs_hz: float, s1: NDArray[np.float64], systole: float, half: float
+def _partners(
+    env: NDArray[np.float64],
+    fs_hz: float,
+    anchors: NDArray[np.float64],
+    systole: float,
+    half: float,
+    side: float,
 ) -> NDArray[np.float64]:
-    """The S2 found after each S1 (see :func:`guard_half_rate`), seconds, sorted."""
+    """The sound found a systole after (``side`` 1: S2 after S1) or before (-1: S1 before S2)
+    each anchor (see :func:`guard_half_rate`), seconds, sorted."""
     level = _S2_OVER_MEDIAN * median(env)
     found = []
-    for t in s1.tolist():
-        lo = round((t + _S2_WINDOW[0] * systole) * fs_hz)
-        hi = min(round((t + min(_S2_WINDOW[1] * systole, 0.5 * half)) * fs_hz), env.size)
+    near, far = _S2_WINDOW[0] * systole, min(_S2_WINDOW[1] * systole, 0.5 * half)
+    for t in anchors.tolist():
+        ends = (t + near, t + far) if side > 0 else (t - far, t - near)
+        lo = max(round(ends[0] * fs_hz), 0)
+        hi = min(round(ends[1] * fs_hz), env.size)
         if hi - lo < 3:
             continue
         peaks = dsp.find_peaks(env[lo:hi], height=level)

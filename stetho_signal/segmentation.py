@@ -66,6 +66,16 @@ _PITCH_REACH_S = 0.02
 # shared CirCor data at 0.8-0.92 (docs/accuracy.md: S1/S2 F1 0.919 to 0.857, leave one
 # patient out over that grid 0.875): 0.8 is the physiological bound, not the best fit alone.
 _CLOSE_PHASES = 0.8
+# Beat to beat, a change of the cycle goes into diastole: systole, set by the ventricle's
+# electromechanical time, barely follows it (Springer's duration model gives systole a fixed
+# spread and diastole the rest of the cycle, DOMAIN.md). The share of a chain's cycle-length
+# changes that its "systole" takes orients the chain when it is clear of an even share by this
+# many standard errors (a one-sided test at ~0.1 %). Correctly oriented CirCor chains share
+# -0.26 to 0.41 of it. 2 was tried too: it orients one more recording (85036_TV); `make eval`
+# scores both leave-one-patient-out (docs/accuracy.md, fourth round).
+_STEADY_Z = 3.0
+# The regression needs beats: fewer than eight whole cycles leave the cue silent.
+_STEADY_MIN_CYCLES = 8
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class _Candidates:
     weak: NDArray[np.bool_]  # no higher than a peak of the background noise
     low: NDArray[np.bool_]  # low-pitched: a third or fourth heart sound rather than an S2
     pitch: NDArray[np.float64] | None = None  # share of the pitch band (None: not measured)
+    step_s: float = 0.0  # the times' grid step (0: exact times)
 
 
 def segment_heart_sounds(
@@ -254,7 +265,7 @@ def _candidates(
         if np.sum(sounds) >= 3:
             typical_share = quantile(share[sounds], _TYPICAL_QUANTILE)
             low = sounds & (share < _LOW_PITCH_SHARE * typical_share)
-    return _Candidates(times_s=peaks / fs_hz, reward=reward, weak=weak, low=low, pitch=share)
+    return _Candidates(peaks / fs_hz, reward, weak, low, pitch=share, step_s=1.0 / fs_hz)
 
 
 def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
@@ -485,8 +496,10 @@ def _phase_intervals(
 
 
 def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[int, int]]:
-    """Swap S1 and S2 if the chain's "systole" outlasts its "diastole" or, when the two are
-    too close to tell, if its "S1"s are the higher-pitched sounds.
+    """Swap S1 and S2 if the chain's "systole" follows the beat-to-beat changes of the cycle
+    (:func:`_s1_phase_follows_cycle`); when that is unclear, if its "systole" outlasts its
+    "diastole" or, when the two are too close to tell, if its "S1"s are the higher-pitched
+    sounds.
 
     Systole is shorter than diastole at rest and stays so up to high rates (Weissler's QS2 =
     546 - 2.1 HR ms); from about 85 to 160 bpm the two come within 20 % of each other, and
@@ -498,11 +511,50 @@ def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[i
     if not (systoles.size and diastoles.size):
         return labels
     systole, diastole = median(systoles), median(diastoles)
-    reversed_ = systole > diastole
-    if min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole):
-        pitch_says = _s1_higher_pitched(labels, cands)
-        reversed_ = reversed_ if pitch_says is None else pitch_says
+    reversed_ = _s1_phase_follows_cycle(labels, cands.times_s, cands.step_s)
+    if reversed_ is None:
+        reversed_ = systole > diastole
+        if min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole):
+            pitch_says = _s1_higher_pitched(labels, cands)
+            reversed_ = reversed_ if pitch_says is None else pitch_says
     return [(i, S2 if lab == S1 else S1) for i, lab in labels] if reversed_ else labels
+
+
+def _s1_phase_follows_cycle(
+    labels: list[tuple[int, int]], times: NDArray[np.float64], step_s: float = 0.0
+) -> bool | None:
+    """Whether the phase after the chain's "S1"s takes most of the cycle's beat-to-beat changes
+    (True: those are the S2s), by the least-squares slope of that phase's duration on the cycle
+    length over the chain's S1-S2-S1 triples (None under :data:`_STEADY_MIN_CYCLES` of them, or
+    when the slope is within :data:`_STEADY_Z` standard errors of one half, or the cycle's
+    spread is under twice what rounding the times to ``step_s`` gives).
+
+    The two phases sum to the cycle, so their slopes sum to one: systole's is near zero,
+    diastole's near one. It holds where durations cannot tell (systole near diastole from about
+    85/min; at 145/min a child's 0.22 s systole outlasted its diastole). Rounding each time to
+    the grid adds step**2 / 6 of variance to every duration: the residual's variance is taken
+    as at least that, and a cycle whose spread is no more than rounding leaves the cue silent
+    (a synthetic regular rhythm read on 10 ms steps alternates 0.66 and 0.67 s cycles in step
+    with its systoles: a perfect, meaningless slope).
+    """
+    peaks = np.array([i for i, _ in labels], dtype=np.intp)
+    marks = np.array([lab for _, lab in labels], dtype=np.intp)
+    t = times[peaks]
+    k = np.flatnonzero((marks[:-2] == S1) & (marks[1:-1] == S2) & (marks[2:] == S1))
+    if k.size < _STEADY_MIN_CYCLES:
+        return None
+    first, cycle = t[k + 1] - t[k], t[k + 2] - t[k]
+    first, cycle = first - first.mean(), cycle - cycle.mean()
+    rounding = step_s**2 / 6.0
+    spread = float(np.dot(cycle, cycle))
+    if spread <= 0.0 or spread < 4.0 * rounding * k.size:
+        return None
+    slope = float(np.dot(first, cycle)) / spread
+    residual = first - slope * cycle
+    error = float(np.sqrt(max(np.dot(residual, residual) / (k.size - 2), rounding) / spread))
+    if abs(slope - 0.5) < _STEADY_Z * error:
+        return None
+    return slope > 0.5
 
 
 def _s1_higher_pitched(labels: list[tuple[int, int]], cands: _Candidates) -> bool | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from stetho_signal import analyze
-from stetho_sim.sounds import FS_HZ, pcg
+from stetho_sim.sounds import FS_HZ, beat_times, burst, pcg, systole_s
 
 
 @pytest.mark.parametrize("rate", [90.0, 130.0, 150.0])
@@ -27,3 +28,22 @@ def test_slow_heart_with_audible_s2_is_not_doubled(rate: float) -> None:
     x, _, _ = pcg(rate, 15.0, jitter=0.05, murmur=1.0, noise=0.02, seed=2)
     heart = analyze(x, FS_HZ, "heart").heart
     assert heart is not None and heart.rate_bpm == pytest.approx(rate, rel=0.1)
+
+
+@pytest.mark.parametrize("rate", [90.0, 130.0])
+def test_evenly_spaced_loud_s2s_are_read_as_s2(rate: float) -> None:
+    """At the base (aortic, pulmonic sites) S2 is the louder sound: the evenly spaced sounds
+    are then the S2s, and the faint S1s lie a systole before them, not after."""
+    period, n = 60.0 / rate, int(12.0 * FS_HZ)
+    s1 = beat_times(period, 12.0, 0.03, 1)
+    s2 = [t + systole_s(period) for t in s1 if t + systole_s(period) < 11.95]
+    x = 0.02 * np.random.default_rng(0).standard_normal(n)
+    for t in s1:
+        x += 0.1 * burst(n, t, 50.0, 0.02, FS_HZ)
+    for t in s2:
+        x += 0.5 * burst(n, t, 90.0, 0.015, FS_HZ)
+    heart = analyze(x, FS_HZ, "heart").heart
+    assert heart is not None and heart.rate_bpm == pytest.approx(rate, rel=0.05)
+    found = np.asarray(heart.s2_s)
+    hits = sum(bool(found.size and np.min(np.abs(found - t)) <= 0.06) for t in s2)
+    assert hits >= 0.9 * len(s2) and len(heart.s1_s) >= 0.6 * len(s1)
