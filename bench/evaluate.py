@@ -18,6 +18,7 @@ import numpy as np
 from scipy import io as scipy_io
 from scipy import signal
 
+from bench._eval_crackle_features import crackle_feature_probe, summary_lines
 from bench._eval_lopo import close_phases_lopo
 from bench._eval_lung import (
     evaluate_icbhi,
@@ -402,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     results["issue_17"]["s1_s2_close_phases_lopo"] = close_phases_lopo(args.data, evaluate_circor)
     details = results["icbhi"]["recordings_detail"]
     results["issue_17"]["crackle_phase_probe"] = crackle_phase_probe(args.data, details)
+    results["issue_17"]["crackle_feature_probe"] = crackle_feature_probe(args.data, details)
     print(_table(results))
     print()
     print(summary_table(results["issue_17"]))
@@ -417,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             f"crackles, best cut on {name:<17} Se {cut['sensitivity']} / Sp {cut['specificity']}"
             f" (leave-one-patient-out {held['sensitivity']} / {held['specificity']})"
         )
+    print("\n".join(summary_lines(results["issue_17"]["crackle_feature_probe"])))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nJSON written to {args.json}")

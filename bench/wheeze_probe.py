@@ -9,7 +9,10 @@ find more of the annotated wheezes, or fewer false ones, with
   frame's band power than it holds in the recording's median frame. A resonance of the chest
   piece or the chest wall colours every breath alike and fails it; a wheeze is added to some
   breaths only (peak-to-background on a spectrum divided by the recording's own spectral
-  envelope; N = 0 is the detector as shipped).
+  envelope; N = 0 is the detector as shipped), or
+- a *level* test (fourth round): the tone must hold at least a given share of the frame's
+  band power (the shipped audibility floor is 0.01, -20 dB). Annotated wheezy cycles hold
+  their best tone at a median share of 0.40, cycles without wheezes at 0.11-0.20.
 
 Each grid point is scored per recording (a recording has wheezes when one of its cycles is
 annotated with them), and leave-one-patient-out: each patient's recordings get the grid point
@@ -40,15 +43,22 @@ from stetho_signal.triage import TriageThresholds
 
 PROMINENCE_DB = (9.0, 8.0, 7.0, 6.0)  # the first is the shipped value
 NOVELTY_DB = (0.0, 3.0, 6.0, 9.0)  # 0: no novelty test (as shipped)
-Point = tuple[float, float]
+LEVEL_SHARE = (0.01, 0.05, 0.1, 0.2, 0.3)  # the first is the shipped audibility floor
+Point = tuple[float, float, float]  # prominence dB, novelty dB, level share
 
 
-def _with_novelty(novelty_db: float) -> Callable[..., Any]:
-    """``wheezes._tonal_frames`` with the novelty test added (a probe-only wrapper)."""
+def _with_novelty(novelty_db: float, level_share: float = LEVEL_SHARE[0]) -> Callable[..., Any]:
+    """``wheezes._tonal_frames`` with the novelty and level tests added (a probe-only wrapper)."""
     shipped = wheezes._tonal_frames
 
     def tonal_frames(spectra: NDArray[np.float32], band: slice) -> Any:
         tones = shipped(spectra, band)
+        if level_share > LEVEL_SHARE[0]:
+            frames = np.arange(tones.tonal.size)
+            row = tones.best_bin + tones.bin_offset
+            total = np.maximum(tones.smooth[band].sum(axis=0), 1e-30)
+            share = 3.0 * tones.smooth[row, frames] / total  # as the shipped audibility test
+            tones = tones._replace(tonal=tones.tonal & (share >= level_share))
         if novelty_db <= 0.0:
             return tones
         inside = tones.smooth[band]
@@ -84,7 +94,7 @@ def _flags(recordings: list[dict[str, Any]], point: Point) -> list[bool]:
     flags = []
     try:
         wheezes._WHEEZE_PROMINENCE_DB = point[0]
-        wheezes._tonal_frames = _with_novelty(point[1])
+        wheezes._tonal_frames = _with_novelty(point[1], point[2])
         for r in recordings:
             search = wheezes.WheezeSearch(r["x"], r["spectrogram"])
             found, _ = search.find(duration)
@@ -94,6 +104,20 @@ def _flags(recordings: list[dict[str, Any]], point: Point) -> list[bool]:
     finally:
         wheezes._WHEEZE_PROMINENCE_DB, wheezes._tonal_frames = kept_prominence, kept_frames
     return flags
+
+
+def grid_points() -> list[Point]:
+    """Prominence x novelty at the shipped level, then prominence x level without novelty."""
+    shipped = LEVEL_SHARE[0]
+    first = [(p, n, shipped) for p, n in itertools.product(PROMINENCE_DB, NOVELTY_DB)]
+    return first + [(p, 0.0, s) for p, s in itertools.product(PROMINENCE_DB, LEVEL_SHARE[1:])]
+
+
+def _name(point: Point) -> str:
+    prominence, novelty, level = point
+    if level > LEVEL_SHARE[0]:
+        return f"{prominence:g} dB, level {level:g}"
+    return f"{prominence:g} dB, novelty {novelty:g} dB"
 
 
 def _scores(truth: list[bool], flags: list[bool]) -> dict[str, float]:
@@ -109,7 +133,7 @@ def probe(data_dir: Path) -> dict[str, Any]:
     recordings = list(_recordings(data_dir))
     truth = [r["wheezes"] for r in recordings]
     patients = [r["patient"] for r in recordings]
-    grid = list(itertools.product(PROMINENCE_DB, NOVELTY_DB))
+    grid = grid_points()
     flags = {point: _flags(recordings, point) for point in grid}
     held_out: list[bool] = [False] * len(recordings)
     for patient in sorted(set(patients)):
@@ -123,7 +147,7 @@ def probe(data_dir: Path) -> dict[str, Any]:
             if p == patient:
                 held_out[i] = flags[best][i]
     return {
-        "grid": {f"{p:g} dB, novelty {n:g} dB": _scores(truth, flags[p, n]) for p, n in grid},
+        "grid": {_name(point): _scores(truth, flags[point]) for point in grid},
         "leave_one_patient_out": _scores(truth, held_out),
         "recordings": len(recordings),
     }
