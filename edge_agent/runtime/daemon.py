@@ -147,7 +147,7 @@ class Agent:
         self._registry_changed = asyncio.Event()  # the page paired one: look now, not in 5 s
 
     def _accepted(self, recording: ProcessedRecording) -> None:
-        self.state.recordings.append(recording)
+        self.state.keep(recording)
         if recording.alert_id is not None:
             self.inbound.alert_raised(recording.alert_id)
         if recording.recording.exam_id is not None:  # the page shows it on its exam

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from edge_agent.pipeline.recordings import ProcessedRecording
 from edge_agent.pipeline.stats import DeviceStats
@@ -23,6 +23,11 @@ class AgentState:
     outbox_check: dict[str, object] | None = None  # what the start-up check found, if not sound
     inbound: InboundStats = field(default_factory=InboundStats)  # acks: who acknowledged what
     live_devices: list[str] = field(default_factory=list)
+
+    def keep(self, recording: ProcessedRecording) -> None:
+        """Remember a stored recording, without its publishes: the FLAC is in the outbox, and
+        50 copies of it here (~100 KiB each) were the top growth in the soak (issue 18)."""
+        self.recordings.append(replace(recording, outbound=[]))
 
     @property
     def acknowledgements(self) -> list[dict[str, object]]:
