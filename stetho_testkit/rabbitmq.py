@@ -8,14 +8,12 @@ a private epmd port, so a system RabbitMQ (or another test's) is neither used no
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
+
+from stetho_testkit.server_process import free_ports, log_text, spawn_answering, stop_group
 
 SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # the script, not the root-only wrapper
 START_TIMEOUT_S = 90.0  # about 10 s on an idle 2-core machine; CI may be shared
@@ -23,17 +21,6 @@ START_TIMEOUT_S = 90.0  # about 10 s on an idle 2-core machine; CI may be shared
 
 def installed() -> bool:
     return SERVER.is_file() and shutil.which("epmd") is not None
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 class RabbitBroker:
@@ -44,7 +31,7 @@ class RabbitBroker:
     def __init__(self, root: Path, max_message_size: int | None = None) -> None:
         self.root = root
         self.max_message_size = max_message_size  # bytes of payload; RabbitMQ's default 128 MiB
-        self.port, self.node_port, self.dist_port, self.epmd_port = _free_ports(4)
+        self.port, self.node_port, self.dist_port, self.epmd_port = free_ports(4)
         self.process: subprocess.Popen[bytes] | None = None
 
     def _environment(self) -> dict[str, str]:
@@ -90,43 +77,22 @@ class RabbitBroker:
 
     def start(self) -> None:
         self._write_config()
-        with (self.root / "server.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(SERVER)],
-                env=self._environment(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # one process group: stop() ends every process of it
-            )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not self._answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                output = self.output()
-                self.stop()
-                raise RuntimeError(f"RabbitMQ did not start:\n{output[-3000:]}")
-            time.sleep(0.2)
-
-    def _answers(self) -> bool:
-        with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.5):
-            return True
-        return False
+        self.process = spawn_answering(
+            "RabbitMQ",
+            [str(SERVER)],
+            self.root,
+            (self.host, self.port),
+            timeout_s=START_TIMEOUT_S,
+            poll_s=0.2,
+            env=self._environment(),
+        )
 
     def output(self) -> str:
-        path = self.root / "server.log"
-        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        return log_text(self.root)
 
     def stop(self) -> None:
         """SIGTERM the node's process group (Erlang stops cleanly on it), then its epmd."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_group(self.process, 20)
         # epmd daemonises out of the process group; ours listens on our private port only.
         subprocess.run(
             ["epmd", "-kill"],
