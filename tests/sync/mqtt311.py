@@ -4,9 +4,10 @@ shared by the tests against RabbitMQ and NATS."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from edge_agent.storage.async_outbox import Outbox
@@ -14,8 +15,8 @@ from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
 from stetho_hub.storage import DatabaseTarget
-from stetho_testkit.agent_harness import write_config
-from stetho_testkit.hub.harness import HubProcess, write_hub_config
+from stetho_testkit.agent_harness import AgentProcess, write_config
+from stetho_testkit.hub.harness import HubProcess, archived, receipts_status, write_hub_config
 
 
 def agent_config(
@@ -85,3 +86,39 @@ def run_publisher(
         return asyncio.run(scenario())
     finally:
         outbox.close()
+
+
+@contextlib.contextmanager
+def three_receipted(
+    tmp: Path, port: int, hub_id: str
+) -> Iterator[tuple[AgentProcess, HubProcess, Path, set[str]]]:
+    """A 3.1.1 hub and agent; yields (agent, hub, state dir, stored ids) once all are receipted.
+
+    Three stethoscopes record once each; on leaving, whatever still runs is killed.
+    """
+    hub, target = hub_process(tmp, port, hub_id)
+    state = tmp / "state"
+    devices = ("steth-a", "steth-b", "steth-c")  # one recording each (interval 600 s)
+    agent = AgentProcess(
+        agent_config(tmp / "a.toml", port, state, 120, devices=devices), tmp / "agent.log"
+    )
+    hub.start()
+    try:
+        agent.start()
+        stored = agent.wait_for_stored(3)
+
+        def all_receipted() -> bool:
+            done = receipts_status(state).get("archived", 0) >= len(stored)
+            return done and stored <= set(archived(target))
+
+        wait(
+            "receipts",
+            all_receipted,
+            40,
+            lambda: f"{receipts_status(state)} {hub.output()[-1500:]}",
+        )
+        yield agent, hub, state, stored
+    finally:
+        if agent.process is not None and agent.process.poll() is None:
+            agent.process.kill()
+        hub.kill()

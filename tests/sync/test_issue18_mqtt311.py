@@ -21,7 +21,14 @@ from edge_agent.transport.packet_size import publish_packet_size
 from stetho_testkit import rabbitmq
 from stetho_testkit.agent_harness import AgentProcess
 from stetho_testkit.hub.harness import archived, receipts_status
-from tests.sync.mqtt311 import agent_config, audio_message, hub_process, run_publisher, wait
+from tests.sync.mqtt311 import (
+    agent_config,
+    audio_message,
+    hub_process,
+    run_publisher,
+    three_receipted,
+    wait,
+)
 
 RABBIT_MAX_MESSAGE = 65536
 
@@ -49,33 +56,9 @@ def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.Rabbit
 def test_agent_and_hub_in_311_mode_deliver_and_receipt_through_rabbitmq(
     rabbit: rabbitmq.RabbitBroker, tmp_path: Path
 ) -> None:
-    hub, target = hub_process(tmp_path, rabbit.port, "hub-311")
-    state = tmp_path / "state"
-    devices = ("steth-a", "steth-b", "steth-c")  # one recording each (interval 600 s)
-    config = agent_config(tmp_path / "a.toml", rabbit.port, state, 120, devices=devices)
-    agent = AgentProcess(config, tmp_path / "agent.log")
-    hub.start()
-    try:
-        agent.start()
-        stored = agent.wait_for_stored(3)
-
-        def all_receipted() -> bool:
-            return stored <= set(archived(target)) and receipts_status(state).get(
-                "archived", 0
-            ) >= len(stored)
-
-        wait(
-            "receipts",
-            all_receipted,
-            40,
-            lambda: f"{receipts_status(state)} {hub.output()[-1500:]}",
-        )
+    with three_receipted(tmp_path, rabbit.port, "hub-311") as (agent, hub, state, stored):
         assert agent.stop() == 0, agent.output()[-3000:]
         counts = receipts_status(state)  # written once more at shutdown: nothing left waiting
-    finally:
-        if agent.process is not None and agent.process.poll() is None:
-            agent.process.kill()
-        hub.kill()
     print(f"3.1.1 via RabbitMQ: stored {len(stored)}, receipts {json.dumps(counts)}")
     assert counts["awaiting"] == 0, counts
     assert counts["mismatched"] == 0

@@ -23,7 +23,7 @@ from edge_agent.wire import topics
 from stetho_testkit import nats
 from stetho_testkit.agent_harness import AGENT, SITE, AgentProcess
 from stetho_testkit.hub.harness import archived, receipts_status
-from tests.sync.mqtt311 import agent_config, hub_process, wait
+from tests.sync.mqtt311 import agent_config, hub_process, three_receipted, wait
 
 pytestmark = [
     pytest.mark.broker,
@@ -46,28 +46,10 @@ def broker(tmp_path: Path) -> Iterator[nats.NatsBroker]:
 def test_agent_and_hub_in_311_mode_deliver_and_receipt_through_nats(
     broker: nats.NatsBroker, tmp_path: Path
 ) -> None:
-    hub, target = hub_process(tmp_path, broker.port, "hub-nats")
-    state = tmp_path / "state"
-    devices = ("steth-a", "steth-b", "steth-c")  # one recording each (interval 600 s)
-    config = agent_config(tmp_path / "a.toml", broker.port, state, 120, devices=devices)
-    agent = AgentProcess(config, tmp_path / "agent.log")
-    hub.start()
-    try:
-        agent.start()
-        stored = agent.wait_for_stored(3)
-
-        def all_receipted() -> bool:
-            done = receipts_status(state).get("archived", 0) >= len(stored)
-            return done and stored <= set(archived(target))
-
-        wait("receipts", all_receipted, 40, lambda: f"{receipts_status(state)} {hub.output()}")
+    with three_receipted(tmp_path, broker.port, "hub-nats") as (agent, hub, state, stored):
         agent.kill()  # no goodbye: the broker publishes the last will
         counts = receipts_status(state)
         retain, will = _retained(broker.port, f"stetho/v1/{SITE}/{AGENT}/status")
-    finally:
-        if agent.process is not None and agent.process.poll() is None:
-            agent.process.kill()
-        hub.kill()
     print(f"3.1.1 via NATS: stored {len(stored)}, receipts {json.dumps(counts)}")
     assert counts["awaiting"] == 0, counts
     assert counts["mismatched"] == 0
