@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from stetho_signal._half_rate import guard_half_rate
+from stetho_signal._notes import Note
 from stetho_signal._snap import snap_after_s2
 from stetho_signal._stats import median
 from stetho_signal.bands import Spectrum
@@ -132,16 +133,20 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     env = heart_envelope(spectrum)
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
     if not cycles:
-        return _no_heartbeat("clip too short or too irregular to find a repeating heartbeat")
+        return _no_heartbeat(
+            Note("no_cycle", "clip too short or too irregular to find a repeating heartbeat")
+        )
     pitch_env = heart_envelope(spectrum, PITCH_BAND_HZ)
     sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
     sounds, cycle = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
     prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)
     if width is not None and width >= _BREATH_HALF_WIDTH_S:
-        note = (
+        note = Note(
+            "no_heart_sounds",
             f"heart rate needs heart sounds; the sounds found last {1000 * width:.0f} ms at half "
-            "height, far longer than heart sounds: breath sounds or noise, no heartbeat"
+            "height, far longer than heart sounds: breath sounds or noise, no heartbeat",
+            round(1000 * width),
         )
         return _no_heartbeat(note, cycles[0].periodicity, prominence, width)
     notes: list[str] = []
@@ -231,27 +236,33 @@ def _rate_bpm(
     notes: list[str],
 ) -> float | None:
     if not heartbeat:
-        notes.append("heart rate needs a repeating heartbeat; none found in this clip")
+        notes.append(
+            Note("no_heartbeat", "heart rate needs a repeating heartbeat; none found in this clip")
+        )
         return None
     if intervals.size >= 2:
         period = median(intervals)
     elif duration_s >= 2.0 * cycle.period_s and cycle.periodicity >= _PERIODICITY_ALONE:
         period = cycle.period_s
     else:
-        notes.append("heart rate needs at least two beats; the clip holds fewer")
+        notes.append(
+            Note("too_few_beats", "heart rate needs at least two beats; the clip holds fewer")
+        )
         return None
     rate = 60.0 / period
     # A beat-to-beat median just past the searched range is still a measurement (a 29/min
     # bradycardia must not lose its rate, and its alert, to a rounding of the range).
     if not MIN_RATE_BPM * (1 - _RANGE_MARGIN) <= rate <= MAX_RATE_BPM * (1 + _RANGE_MARGIN):
-        notes.append(f"heart rate {rate:.0f} bpm is outside the measurable 30-220 bpm")
+        text = f"heart rate {rate:.0f} bpm is outside the measurable 30-220 bpm"
+        notes.append(Note("heart_rate_out_of_range", text, round(rate)))
         return None
     return round(rate, 1)
 
 
 def _nrmssd(intervals: NDArray[np.float64], notes: list[str]) -> float | None:
     if intervals.size < _MIN_INTERVALS_FOR_RHYTHM:
-        notes.append("rhythm needs at least five consecutive beats; the clip holds fewer")
+        text = "rhythm needs at least five consecutive beats; the clip holds fewer"
+        notes.append(Note("too_few_beats_for_rhythm", text))
         return None
     successive = np.diff(intervals)
     return round(float(np.sqrt(np.mean(successive**2)) / np.mean(intervals)), 4)
@@ -275,7 +286,9 @@ def _murmur_contrast(
         _median(_mid_levels(env, systoles)), _median(_mid_levels(env, diastoles)), sound_level
     )
     if whole is None:
-        notes.append("murmur hint needs a whole cycle (S1, S2 and the next S1)")
+        notes.append(
+            Note("no_whole_cycle", "murmur hint needs a whole cycle (S1, S2 and the next S1)")
+        )
         return None
     # Fast hearts leave no 100 ms of diastole past the S3 window: the whole phases decide.
     loudest = _rolling_median(env, _SUSTAINED_SAMPLES)
