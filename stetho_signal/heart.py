@@ -253,16 +253,25 @@ def _rate_bpm(
     # A beat-to-beat median just past the searched range is still a measurement (a 29/min
     # bradycardia must not lose its rate, and its alert, to a rounding of the range).
     if not MIN_RATE_BPM * (1 - _RANGE_MARGIN) <= rate <= MAX_RATE_BPM * (1 + _RANGE_MARGIN):
-        text = f"heart rate {rate:.0f} bpm is outside the measurable 30-220 bpm"
-        notes.append(Note("heart_rate_out_of_range", text, round(rate)))
+        notes.append(
+            Note(
+                "heart_rate_out_of_range",
+                f"heart rate {rate:.0f} bpm is outside the measurable 30-220 bpm",
+                round(rate),
+            )
+        )
         return None
     return round(rate, 1)
 
 
 def _nrmssd(intervals: NDArray[np.float64], notes: list[str]) -> float | None:
     if intervals.size < _MIN_INTERVALS_FOR_RHYTHM:
-        text = "rhythm needs at least five consecutive beats; the clip holds fewer"
-        notes.append(Note("too_few_beats_for_rhythm", text))
+        notes.append(
+            Note(
+                "too_few_beats_for_rhythm",
+                "rhythm needs at least five consecutive beats; the clip holds fewer",
+            )
+        )
         return None
     successive = np.diff(intervals)
     return round(float(np.sqrt(np.mean(successive**2)) / np.mean(intervals)), 4)

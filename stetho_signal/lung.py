@@ -194,8 +194,12 @@ def respiratory_rate(spectrogram: Spectrogram, notes: list[str]) -> float | None
     min_lag = int(_MIN_BREATH_S * env_rate)
     max_lag = min(int(_MAX_BREATH_S * env_rate), int(frames * 0.6))
     if max_lag <= min_lag + 2:
-        text = "respiratory rate needs at least two breaths; the clip is too short"
-        notes.append(Note("clip_too_short_for_breaths", text))
+        notes.append(
+            Note(
+                "clip_too_short_for_breaths",
+                "respiratory rate needs at least two breaths; the clip is too short",
+            )
+        )
         return None
     # The heart analysis's estimator (FFT, biased, 1 at lag 0; all zeros for a flat envelope).
     acs = autocorrelation(envelopes)[:, : max_lag + 1]
