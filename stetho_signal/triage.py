@@ -85,13 +85,17 @@ class TriageThresholds:
     heart_rate_urgent_high_bpm : float
         At or above: urgent. NEWS2 pulse >= 131/min scores 3.
     respiratory_rate_urgent_low_bpm : float
-        At or below: urgent. NEWS2 respiration <= 8/min scores 3.
+        At or below: what NEWS2 respiration <= 8/min scores 3 for at rest. Measured during
+        auscultation, where the resident breathes deeply through the open mouth, it is not the
+        resting rate NEWS2 scores: review, asking for a resting count over one minute
+        (docs/accuracy.md, "Breathing rate during auscultation").
     respiratory_rate_review_low_bpm : float
         At or below: review. NEWS2 respiration 9-11/min scores 1.
     respiratory_rate_review_high_bpm : float
         At or above: review. NEWS2 respiration 21-24/min scores 2.
     respiratory_rate_urgent_high_bpm : float
-        At or above: urgent. NEWS2 respiration >= 25/min scores 3.
+        At or above: NEWS2 respiration >= 25/min scores 3 at rest; measured during
+        auscultation, review (as the low bound).
     irregularity_nrmssd : float
         Normalised RMSSD of beat-to-beat intervals above which the rhythm is called irregular:
         review. 0.1 is the order of the cut-off used to screen for atrial fibrillation from
@@ -122,7 +126,8 @@ class TriageThresholds:
         raises a review that asks for a new recording instead: a doctor stops trusting alerts
         after a few false ones.
     urgent_min_breaths : float
-        The same for an urgent respiratory rate: the clip must hold this many breaths.
+        A respiratory rate in the urgent bands from a clip holding fewer breaths says so in its
+        review (the rate alone never raises urgent).
     quality_min_score : float
         Quality score (0..1) below which the recording is sent back: rerecord. An engineering
         cut-off at the middle of the score, in line with the quality gates of Springer et al.
@@ -242,7 +247,7 @@ FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
 number that says so (ms or beats/min, see there).
 """
 # A code this version does not know (a newer agent's) may carry details of this shape.
-_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _MAX_UNKNOWN_DETAILS = 8
 _MAX_WORD = 40
 _ANY = f"a finite number or a word of at most {_MAX_WORD} characters"
@@ -272,7 +277,7 @@ def check_details(code: str, details: Mapping[str, object]) -> None:
 
 def _kind_of(code: str, key: str, allowed: Mapping[str, DetailKind] | None) -> DetailKind:
     if allowed is None:
-        if not _KEY.match(key):
+        if not (isinstance(key, str) and _KEY.fullmatch(key)):
             raise ValueError(f"flag {code!r}: detail key {key!r} is not a lower-case name")
         return ()  # unknown code: a number or any short word
     if key not in allowed:
