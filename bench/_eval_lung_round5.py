@@ -27,6 +27,10 @@ Wheezes (the shipped flag: one tone 9 dB over its neighbours held 100 ms):
   optionally at one phase (+-0.25 breath). A wheeze recurs breath after breath at a similar
   pitch; a transient tone does not.
 - ``shipped_or_recurrent``: the shipped flag, or a recurrent tone at p dB.
+- ``in_flow_<p> dB``: a tone at p dB whose middle is where the breath envelope is at or
+  over its q-quantile (as ``in_flow`` for crackles): wheezes come with airflow, a tone in a
+  breath pause is the room's or the device's. One family per prominence (9 and 6 dB) and
+  one over all prominences.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ PHASE_RULES = tuple(itertools.product((0.1, 0.15, 0.25), (2, 3, 4)))  # (toleran
 BROADBAND_RATIOS = (4.0, 6.0, 8.0, 10.0, 15.0)
 TONE_PROMINENCE_DB = (9.0, 8.0, 7.0, 6.0, 5.0)  # the first is the shipped value
 TONE_RULES = tuple(itertools.product(TONE_PROMINENCE_DB, (2, 3), (0.5, 0.25)))  # p, k, phase
+TONE_FLOW_QUANTILES = (0.3, 0.4, 0.5, 0.6, 0.7)
 _QUARTER_OCTAVE = 2.0**0.25
 _DEFAULT_BREATH_S = 4.0  # 15/min when no rate was measured
 _CLICK_BAND_HZ = (1800.0, 3000.0)
@@ -103,7 +108,11 @@ def _row(data_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
         "click_ratio": click_ratios(raw, fs, times) if fs > ANALYSIS_RATE_HZ else None,
         "in_annotated_cycles": cycle_share(times, cycles),
         "wheeze_flagged": bool(record["wheeze_flagged"]),
-        "tones": tones_by_prominence(x, spectrogram),
+        "tones": (tones := tones_by_prominence(x, spectrogram)),
+        "tone_flow_rank": {
+            p: flow_ranks(spectrogram, np.array([0.5 * (t.start_s + t.end_s) for t in found]))
+            for p, found in tones.items()
+        },
     }
 
 
@@ -261,7 +270,15 @@ def wheeze_families(rows: list[dict[str, Any]]) -> dict[str, Rules]:
     def name(p: float, k: int, ph: float) -> str:
         return f"{p:g} dB, {k} breaths" + ("" if ph >= 0.5 else f", phase +-{ph:g}")
 
+    flow = {
+        (p, q): [bool((r["tone_flow_rank"][p] >= q).any()) for r in rows]
+        for p, q in itertools.product(TONE_PROMINENCE_DB, TONE_FLOW_QUANTILES)
+    }
+    in_flow = {f"{p:g} dB, rank >= {q:g}": v for (p, q), v in flow.items()}
     return {
+        "in_flow_9_db": {"shipped": shipped} | {k: v for k, v in in_flow.items() if k[0] == "9"},
+        "in_flow_6_db": {"shipped": shipped} | {k: v for k, v in in_flow.items() if k[0] == "6"},
+        "in_flow_any_db": {"shipped": shipped} | in_flow,
         "recurrent": {"shipped": shipped} | {name(*key): v for key, v in recurrent.items()},
         "shipped_or_recurrent": {"shipped": shipped}
         | {
