@@ -39,6 +39,7 @@ def snapshot(
     """Plain data for status.json; no secret and no resident reference in it."""
     now = time.time()
     publisher = link.stats
+    limit = link.packet_limit()
     devices = {
         device_id: {
             "connected": stats.connected,
@@ -68,6 +69,8 @@ def snapshot(
             "alarm": publisher.alarm,
             "too_large": publisher.too_large,
             "packet_alarm": publisher.packet_alarm,
+            "max_packet_bytes": None if limit is None else limit.bytes,  # as last known
+            "capture_alarms": dict(state.capture_alarms),
         },
         "outbox": {
             "pending": outbox.pending,
