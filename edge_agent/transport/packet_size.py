@@ -82,12 +82,12 @@ def too_large_alarm(size: int, limit: PacketLimit) -> str:
         return (
             f"a message of {size} bytes exceeds broker.max_packet_bytes ({limit.bytes} bytes): "
             "it is kept in the outbox and not sent; raise the broker's limit, then "
-            "broker.max_packet_bytes to match, or shorten schedule.duration_s"
+            "broker.max_packet_bytes to match, or shorten monitoring.duration_s or exam.duration_s"
         )
     return (
         f"a message of {size} bytes exceeds the broker's maximum packet size ({limit.bytes} "
         "bytes): it is kept in the outbox and not sent; raise max_packet_size on the broker (the "
-        "shipped mosquitto.conf allows 16 MiB) or shorten schedule.duration_s"
+        "shipped mosquitto.conf allows 16 MiB) or shorten monitoring.duration_s or exam.duration_s"
     )
 
 
