@@ -36,6 +36,7 @@ from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
 from edge_agent.runtime.status import (
     STATUS_FILE,
+    last_connack_limit,
     receipts_status,
     report_status,
     snapshot,
@@ -145,6 +146,8 @@ class Agent:
         self.state.inbound = self.inbound.stats
         settings = mqtt_settings(config, self.inbound.subscriptions())
         self.publisher = Publisher(settings, self.outbox, settings.will)
+        if settings.v5:  # until the first CONNACK, the limit the last run learnt
+            self.publisher.stats.connack_max_packet = last_connack_limit(storage.state_dir)
         self.thresholds = config.analysis.triage_thresholds()
         self.accept = Acceptor(self.outbox, self.thresholds, self._set_alarm, self._accepted)
         self.started_at = time.time()
@@ -320,9 +323,10 @@ class Agent:
             f"devices[{index}].monitoring.duration_s")  # fmt: skip
 
         def may_record(duration_s: float, rate_hz: int) -> bool:
-            refused = self.gate.check(device.id, duration_s, rate_hz, key)
-            stats.refused += refused is not None
-            return refused is None
+            if self.gate.check(device.id, duration_s, rate_hz, key) is None:
+                return True
+            stats.refused += 1  # the device's count of recordings not made or not kept
+            return False
 
         return may_record
 

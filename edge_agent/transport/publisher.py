@@ -281,15 +281,10 @@ class Publisher:
             return False
         self.stats.too_large += 1
         self.stats.packet_alarm = self._packets.hold(item.seq, size, limit)
-        log.error(
-            "event=message_too_large seq=%d recording=%s packet_bytes=%d broker_max=%d "
-            "limit_from=%s kept_in_outbox=1",
-            item.seq,
-            quote(item.message.recording_id),
-            size,
-            limit.bytes,
-            "broker.max_packet_bytes" if limit.configured else "connack",
-        )
+        log.error("event=message_too_large seq=%d recording=%s packet_bytes=%d broker_max=%d "
+                  "limit_from=%s kept_in_outbox=1", item.seq, quote(item.message.recording_id),
+                  size, limit.bytes, "broker.max_packet_bytes" if limit.configured else "connack",
+                  )  # fmt: skip
         return True
 
     def _check_oversize(self, connection: MqttConnection) -> None:
@@ -302,12 +297,8 @@ class Publisher:
             return
         seq, size = suspect
         self.stats.packet_alarm = self._packets.suspect(size)
-        log.error(
-            "event=link_lost_on_large_message seq=%d packet_bytes=%d alarm=%s",
-            seq,
-            size,
-            quote(self.stats.packet_alarm),
-        )
+        log.error("event=link_lost_on_large_message seq=%d packet_bytes=%d alarm=%s",
+                  seq, size, quote(self.stats.packet_alarm))  # fmt: skip
 
     def _caught_up(self, connection: MqttConnection) -> None:
         """The drain looked at every pending message: clear the packet alarm if none is over."""

@@ -7,6 +7,7 @@ clearing are checked without I/O; the config check through the loader `stetho` u
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -21,8 +22,12 @@ from typer.testing import CliRunner
 
 from edge_agent.cli.service import config_check
 from edge_agent.cli.status import render
+from edge_agent.config import parse_config
 from edge_agent.pipeline.capture import Segmenter
 from edge_agent.pipeline.recordings import process_capture
+from edge_agent.runtime import daemon
+from edge_agent.runtime.status import snapshot as status_snapshot
+from edge_agent.storage.outbox import OutboxStats
 from edge_agent.transport.capture_limit import (
     METADATA_BYTES,
     MIN_BLOCK,
@@ -229,3 +234,39 @@ def test_a_monitoring_duration_over_max_packet_bytes_is_a_config_error(tmp_path:
     assert "devices[0]" not in text  # 10 s fits
     path.write_text(AGENT.format(state=tmp_path / "state", rate=2000).replace("60 }", "24 }"))
     assert CliRunner().invoke(cli, ["check", str(path)]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "remembered"),
+    [
+        ({"broker": {"connack_max_packet": 40000}}, 40000),
+        ({"broker": {"connack_max_packet": None}}, None),
+        ({"broker": {"connack_max_packet": True}}, None),
+        ({"broker": {}}, None),  # written by an older agent
+        ("{not json", None),
+        (None, None),  # no status file yet
+    ],
+)
+def test_a_restarted_agent_remembers_the_broker_limit_until_it_connects(
+    tmp_path: Path, status: object, remembered: int | None
+) -> None:
+    """A Pi restarted while the broker is unreachable still refuses what it could not take."""
+    if status is not None:
+        text = status if isinstance(status, str) else json.dumps(status)
+        (tmp_path / "status.json").write_text(text, encoding="utf-8")
+    config = {"site": "home", "broker": {"port": 9}, "storage": {"state_dir": str(tmp_path)}}
+    agent = daemon.Agent(parse_config(config, "test"))
+    try:
+        assert agent.publisher.stats.connack_max_packet == remembered
+        refused = agent.gate.check("steth-1", 20, 4000, "devices[0].monitoring.duration_s")
+        assert (refused is not None) == (remembered is not None)
+        if refused is not None:
+            assert refused.max_s == 4 and not refused.limit.configured
+            snapshot = status_snapshot(agent.config, agent.state, agent.publisher,
+                                       OutboxStats(0, None, 0, 1, 1), 0.0)  # fmt: skip
+            assert snapshot["broker"]["connack_max_packet"] == 40000  # kept for the next start
+            assert snapshot["broker"]["capture_alarms"]["steth-1"] == refused.alarm()
+    finally:
+        agent.journal.close()
+        agent.outbox.close()
+        agent.exams.store.close()
