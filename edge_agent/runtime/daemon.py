@@ -163,6 +163,7 @@ class Agent:
             self._spawn(self.exams.recorded(recording), "exam-recorded")
 
     async def _snapshot(self) -> dict[str, Any]:
+        self.gate.refresh()  # an alarm whose capture would fit the limit known now is over
         outbox = await self.outbox.stats()
         data = snapshot(self.config, self.state, self.publisher, outbox, self.started_at)
         if self.receipts is not None:

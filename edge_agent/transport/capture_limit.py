@@ -169,7 +169,9 @@ class CaptureGate:
 
     `limit` gives the broker's limit as last known (the publisher keeps the last v5 CONNACK's);
     an alarm per device is kept while its captures are refused, and cleared, with the reason
-    logged, once one fits again. `on_change` hears every alarm raised or cleared.
+    logged, once one fits again, or once `refresh` finds that the refused one would fit now
+    (an exam stethoscope may not record again for days). `on_change` hears every alarm raised
+    or cleared.
     """
 
     def __init__(
@@ -184,6 +186,7 @@ class CaptureGate:
         self._v5 = v5
         self._on_change = on_change
         self.alarms: dict[str, str] = {}  # device -> what the operator must change
+        self._last: dict[str, TooLong] = {}  # device -> the capture its alarm is about
         self.refused = 0
 
     def check(self, device: str, duration_s: float, rate_hz: int, key: str) -> TooLong | None:
@@ -198,14 +201,30 @@ class CaptureGate:
             device, duration_s, refused.max_s, refused.limit.bytes,
             "broker.max_packet_bytes" if refused.limit.configured else "connack",
         )  # fmt: skip
-        alarm = refused.alarm()
-        if self.alarms.get(device) != alarm:
-            self.alarms[device] = alarm
-            log.error("event=capture_alarm device=%s alarm=%s", device, quote(alarm))
-            self._changed()
+        self._raise(refused)
         return refused
 
+    def refresh(self) -> None:
+        """Look again at each alarm under the limit as known now (a new connection's)."""
+        limit = self._limit()
+        for device, last in list(self._last.items()):
+            again = check_capture(last.duration_s, last.rate_hz, self.site, device, limit,
+                                  self._v5, last.key)  # fmt: skip
+            if again is None:
+                self._clear(device, last.duration_s, limit)
+            else:
+                self._raise(again)
+
+    def _raise(self, refused: TooLong) -> None:
+        self._last[refused.device] = refused
+        alarm = refused.alarm()
+        if self.alarms.get(refused.device) != alarm:
+            self.alarms[refused.device] = alarm
+            log.error("event=capture_alarm device=%s alarm=%s", refused.device, quote(alarm))
+            self._changed()
+
     def _clear(self, device: str, duration_s: float, limit: PacketLimit | None) -> None:
+        self._last.pop(device, None)
         if self.alarms.pop(device, None) is None:
             return
         why = (

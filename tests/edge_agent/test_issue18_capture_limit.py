@@ -156,9 +156,15 @@ def test_the_gate_raises_one_alarm_per_device_and_clears_it_saying_why(
         assert "at most 12 s fit" in alarm and "devices[1].monitoring.duration_s" in alarm
         assert "100000 bytes" in alarm and "16 MiB" in alarm
         assert len(changes) == 1 and gate.refused == 2
+        gate.refresh()  # the same limit: nothing changes
+        assert len(changes) == 1
+        limit[0] = PacketLimit(200_000, configured=False)  # a larger limit, still too small
+        gate.refresh()
+        assert "at most 24 s fit" in gate.alarms["steth-2"] and len(changes) == 2
         limit[0] = None  # a new connection's CONNACK states no limit
+        gate.refresh()  # no capture needed: an exam stethoscope may stay unused for days
         assert gate.check("steth-2", 60, 4000, key) is None
-    assert gate.alarms == {} and len(changes) == 2
+    assert gate.alarms == {} and len(changes) == 3 and gate.refused == 2
     assert caplog.text.count("event=capture_refused device=steth-2 duration_s=60 max_s=12") == 2
     assert 'event=capture_alarm_cleared device=steth-2 reason="the broker states no limit' in (
         caplog.text
