@@ -142,26 +142,37 @@ def check_capture(
 
 
 def config_errors(config: AgentConfig) -> list[str]:
-    """Each monitoring duration that cannot fit under `broker.max_packet_bytes`, worded as the
-    config loader words its errors (`key: expected ...; found ...`). A file device's rate is
+    """Each monitoring duration, and the exams' duration, that cannot fit under
+    `broker.max_packet_bytes`, worded as the config loader words its errors (`key: expected
+    ...; found ...`): better refused at start than at the bedside. A file device's rate is
     known only once it is open: the check at capture time covers it."""
     limit = packet_limit(None, config.broker.max_packet_bytes)
-    errors = []
+    v5 = config.broker.protocol == "5"
+    refusals = []
     for i, device in enumerate(config.devices):
         rate = getattr(device, "sample_rate_hz", None)
-        if device.monitoring is None or not isinstance(rate, int):
+        if not isinstance(rate, int):
             continue
-        key = f"devices[{i}].monitoring.duration_s"
-        v5 = config.broker.protocol == "5"
-        refused = check_capture(device.monitoring.duration_s, rate, config.site, device.id,
-                                limit, v5, key)  # fmt: skip
-        if refused is not None:
-            errors.append(
-                f"{key}: expected at most {refused.max_s} s, the longest recording at {rate} Hz "
-                f"whose audio message fits broker.max_packet_bytes ({refused.limit.bytes} "
-                f"bytes; recordings are not split), or a larger limit; found {refused.duration_s:g}"
+        if device.monitoring is not None:
+            key = f"devices[{i}].monitoring.duration_s"
+            duration = device.monitoring.duration_s
+            refusals.append(check_capture(duration, rate, config.site, device.id, limit, v5, key))
+        refusals.append(
+            check_capture(
+                config.exam.duration_s, rate, config.site, device.id, limit, v5, "exam.duration_s"
             )
-    return errors
+        )
+    errors = {_config_error(refused) for refused in refusals if refused is not None}
+    return sorted(errors)
+
+
+def _config_error(refused: TooLong) -> str:
+    return (
+        f"{refused.key}: expected at most {refused.max_s} s, the longest recording at "
+        f"{refused.rate_hz} Hz whose audio message fits broker.max_packet_bytes "
+        f"({refused.limit.bytes} bytes; recordings are not split), or a larger limit; "
+        f"found {refused.duration_s:g}"
+    )
 
 
 class CaptureGate:

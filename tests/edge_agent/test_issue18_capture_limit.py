@@ -210,6 +210,8 @@ def test_the_packet_alarm_clears_once_nothing_pending_is_over_the_limit() -> Non
 AGENT = """site = "home-1"
 [broker]
 max_packet_bytes = 100000
+[exam]
+duration_s = {exam_s}
 [storage]
 state_dir = "{state}"
 [[devices]]
@@ -228,7 +230,7 @@ monitoring = {{ interval_s = 600, duration_s = 60 }}
 
 def test_a_monitoring_duration_over_max_packet_bytes_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "agent.toml"
-    path.write_text(AGENT.format(state=tmp_path / "state", rate=4000), encoding="utf-8")
+    path.write_text(AGENT.format(state=tmp_path / "state", rate=4000, exam_s=10), encoding="utf-8")
     cli = typer.Typer()
     cli.command("check")(config_check)  # `stetho config check`
     cli.command("other")(lambda: None)
@@ -238,8 +240,25 @@ def test_a_monitoring_duration_over_max_packet_bytes_is_a_config_error(tmp_path:
     assert str(path) in text and "devices[1].monitoring.duration_s: expected at most 12 s" in text
     assert "broker.max_packet_bytes (100000 bytes" in text and "found 60" in text
     assert "devices[0]" not in text  # 10 s fits
-    path.write_text(AGENT.format(state=tmp_path / "state", rate=2000).replace("60 }", "24 }"))
+    path.write_text(
+        AGENT.format(state=tmp_path / "state", rate=2000, exam_s=10).replace("60 }", "24 }")
+    )
     assert CliRunner().invoke(cli, ["check", str(path)]).exit_code == 0
+
+
+def test_an_exam_duration_over_max_packet_bytes_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    text = AGENT.format(state=tmp_path / "state", rate=4000, exam_s=15).replace("60 }", "10 }")
+    path.write_text(text, encoding="utf-8")
+    cli = typer.Typer()
+    cli.command("check")(config_check)
+    cli.command("other")(lambda: None)
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "exam.duration_s: expected at most 12 s" in text and "found 15" in text
+    assert text.count("exam.duration_s:") == 1  # both stethoscopes at 4 kHz: said once
+    assert "monitoring.duration_s" not in text
 
 
 @pytest.mark.parametrize(

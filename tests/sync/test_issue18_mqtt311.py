@@ -117,6 +117,8 @@ def test_a_recording_over_max_packet_bytes_is_held_and_the_others_are_archived(
     config = agent_config(
         tmp_path / "a.toml", rabbit.port, state, 120, ("steth-a", "steth-b"), broker_extra=limit
     )
+    with config.open("a", encoding="utf-8") as more:  # the 15 s default would not fit: refused
+        more.write("[exam]\nduration_s = 5\n")
     agent = AgentProcess(config, tmp_path / "agent.log")
     hub.start()
     try:
