@@ -30,6 +30,8 @@ from bench._eval_lung import (
 from bench._eval_lung_probe import crackle_phase_probe
 from bench._eval_lung_round5 import fifth_round_probe
 from bench._eval_lung_round5 import summary_lines as fifth_round_lines
+from bench._eval_murmur_lopo import murmur_paired_lopo
+from bench._eval_murmur_lopo import summary_lines as murmur_lines
 from bench._eval_summary import issue_measures, summary_table
 from stetho_signal import Analysis, analyze
 
@@ -403,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     results["issue_17"] = issue_measures(results)
     results["issue_17"]["s1_s2_close_phases_lopo"] = close_phases_lopo(args.data, evaluate_circor)
+    results["issue_17"]["murmur_paired_lopo"] = murmur_paired_lopo(args.data)
     details = results["icbhi"]["recordings_detail"]
     results["issue_17"]["crackle_phase_probe"] = crackle_phase_probe(args.data, details)
     results["issue_17"]["crackle_feature_probe"] = crackle_feature_probe(args.data, details)
@@ -415,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         f"S1/S2 F1 leave-one-patient-out         {lopo['leave_one_patient_out_f1']} "
         f"(grid {lopo['kept']} kept; {lopo['f1_by_value']})"
     )
+    print("\n".join(murmur_lines(results["issue_17"]["murmur_paired_lopo"])))
     probe = results["issue_17"]["crackle_phase_probe"]
     for name, cut in probe["oracle_cut"].items():
         held = probe["leave_one_patient_out"][name]
