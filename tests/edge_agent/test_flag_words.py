@@ -70,7 +70,7 @@ def _text(node: ast.expr) -> str:
 def _notes_in_source() -> list[Note]:
     """Every note a measurement leaves when it cannot be made, as the analysis builds it."""
     notes: list[Note] = []
-    for name in ("heart.py", "lung.py"):
+    for name in ("heart.py", "_murmur.py", "lung.py"):
         for node in ast.walk(ast.parse((SIGNAL / name).read_text())):
             if not isinstance(node, ast.Call):
                 continue
