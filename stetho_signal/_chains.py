@@ -167,9 +167,9 @@ def _traced(
     score1: list[float], score2: list[float], back1: list[int], back2: list[int]
 ) -> tuple[Chain, float]:
     """The best chain end (the first on a tie, S1 before S2) traced back, and its score."""
-    best = list(map(max, score1, score2))
-    top = max(best)
-    last = best.index(top)
+    top = max(max(score1), max(score2))
+    # The first peak where either label scores the top: no list of per-peak maxima.
+    last = min(_first(score1, top), _first(score2, top))
     node = 2 * last + (S1 if score1[last] >= score2[last] else S2)
     chain: Chain = []
     while node >= 0:
@@ -177,7 +177,15 @@ def _traced(
         chain.append((peak, label))
         node = (back2 if label else back1)[peak]
     chain.reverse()
-    return chain, top
+    return chain, max(score1[last], score2[last])
+
+
+def _first(values: list[float], value: float) -> int:
+    """Index of the first entry equal to ``value``, or the length when there is none."""
+    try:
+        return values.index(value)
+    except ValueError:
+        return len(values)
 
 
 def _links(
