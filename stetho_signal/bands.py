@@ -130,7 +130,8 @@ class Spectrum:
         analytic[:count] = self._bins[:count] * (gain * np.float32(length / self.length))
         # Positive frequencies doubled; DC (and the Nyquist bin at the full rate) kept once.
         analytic[1 : min(count, (self.length + 1) // 2)] *= 2.0
-        magnitude: NDArray[np.float32] = np.abs(fft.ifft(analytic))
+        # In place: ``analytic`` is ours, and the transform then needs no copy of it.
+        magnitude: NDArray[np.float32] = np.abs(fft.ifft(analytic, overwrite_x=True))
         magnitude.flags.writeable = False
         self._envelopes[key] = magnitude
         return magnitude
