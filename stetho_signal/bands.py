@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import fft
 
-from stetho_signal.filters import MAX_EDGE_OF_NYQUIST, design_bandpass
+from stetho_signal.filters import checked_band
 
 __all__ = ["PAD_S", "Spectrum", "smooth_resampled"]
 
@@ -175,8 +175,8 @@ def _squared_response(
     Cached: every recording of the same length uses the same few bands. The band is checked
     and its upper edge capped as :func:`~stetho_signal.filters.design_bandpass` does.
     """
-    design_bandpass(rate_hz, band_hz, order)  # raises FilterDesignError as the filters do
-    low, high = band_hz[0], min(band_hz[1], MAX_EDGE_OF_NYQUIST * rate_hz / 2.0)
+    # Checked as the filters check it (FilterDesignError), without designing the filter.
+    low, high = checked_band(rate_hz, band_hz, order)
     analogue = _warped(rate_hz, length, length // 2 + 1 if bins is None else bins)
     lw, hw = _prewarp(low, rate_hz), _prewarp(high, rate_hz)
     with np.errstate(divide="ignore", invalid="ignore"):
