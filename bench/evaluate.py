@@ -28,6 +28,10 @@ from bench._eval_lung import (
     rounded,
 )
 from bench._eval_lung_probe import crackle_phase_probe
+from bench._eval_lung_round5 import fifth_round_probe
+from bench._eval_lung_round5 import summary_lines as fifth_round_lines
+from bench._eval_murmur_lopo import murmur_paired_lopo
+from bench._eval_murmur_lopo import summary_lines as murmur_lines
 from bench._eval_summary import issue_measures, summary_table
 from stetho_signal import Analysis, analyze
 
@@ -401,9 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     results["issue_17"] = issue_measures(results)
     results["issue_17"]["s1_s2_close_phases_lopo"] = close_phases_lopo(args.data, evaluate_circor)
+    results["issue_17"]["murmur_paired_lopo"] = murmur_paired_lopo(args.data)
     details = results["icbhi"]["recordings_detail"]
     results["issue_17"]["crackle_phase_probe"] = crackle_phase_probe(args.data, details)
     results["issue_17"]["crackle_feature_probe"] = crackle_feature_probe(args.data, details)
+    results["issue_17"]["fifth_round_probe"] = fifth_round_probe(args.data, details)
     print(_table(results))
     print()
     print(summary_table(results["issue_17"]))
@@ -412,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         f"S1/S2 F1 leave-one-patient-out         {lopo['leave_one_patient_out_f1']} "
         f"(grid {lopo['kept']} kept; {lopo['f1_by_value']})"
     )
+    print("\n".join(murmur_lines(results["issue_17"]["murmur_paired_lopo"])))
     probe = results["issue_17"]["crackle_phase_probe"]
     for name, cut in probe["oracle_cut"].items():
         held = probe["leave_one_patient_out"][name]
@@ -420,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             f" (leave-one-patient-out {held['sensitivity']} / {held['specificity']})"
         )
     print("\n".join(summary_lines(results["issue_17"]["crackle_feature_probe"])))
+    print("\n".join(fifth_round_lines(results["issue_17"]["fifth_round_probe"])))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nJSON written to {args.json}")

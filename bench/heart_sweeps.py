@@ -20,6 +20,8 @@ counts, then run once (not tuned to its figures). Other choices:
   is pcg's (35 Hz, 150 ms after S2). pcg has no S4, so one is added here: the same burst 0.1 s
   before each S1 (an S4 falls in late diastole, just before S1; 0.1 s is our choice). An extra
   sound counts as labelled S1 or S2 when a detection with that label lies within 60 ms of it.
+- Murmur hints: every case without a murmur (``murmur`` 0 or absent from the grid) is listed
+  under ``murmur_hinted_murmur_free`` when the analysis hints one (fifth round, issue 17).
 - faint_s2 (issue 17): fast hearts whose S2 is faint or absent (amplitude 0-0.06 against S1's
   0.5) under a systolic murmur, the case once read at half rate; 12 s, noise 0.02, jitter 0.03.
   Its S2 F1 counts the inaudible S2s as references.
@@ -150,6 +152,7 @@ class Reading:
     extra: int
     extra_as_s1: int
     extra_as_s2: int
+    murmur_hinted: bool = False
 
 
 def _synth(name: str, seed: float, **overrides: Any) -> StethoscopeSynth:
@@ -212,7 +215,8 @@ def _labelled(extra: Sequence[float], found: Sequence[float]) -> int:
 def _read(job: tuple[Sweep, dict[str, float]]) -> Reading:
     sweep, params = job
     rec = sweep.make(sweep.duration_s, **params)
-    heart = analyze(rec.x, FS_HZ, "heart").heart
+    analysis = analyze(rec.x, FS_HZ, "heart")
+    heart = analysis.heart
     assert heart is not None
     true = median_rate_bpm(rec.s1)
     read = heart.rate_bpm
@@ -227,6 +231,7 @@ def _read(job: tuple[Sweep, dict[str, float]]) -> Reading:
         len(rec.extra),
         _labelled(rec.extra, heart.s1_s),
         _labelled(rec.extra, heart.s2_s),
+        bool(analysis.findings.murmur_suspected),
     )
 
 
@@ -252,6 +257,11 @@ def _summary(sweep: Sweep, readings: list[Reading]) -> dict[str, Any]:
         summary["extra_sounds"] = extra
         summary["extra_labelled_s1"] = sum(r.extra_as_s1 for r in readings)
         summary["extra_labelled_s2"] = sum(r.extra_as_s2 for r in readings)
+    # Every sweep but the murmur grids' murmur > 0 cases is murmur-free (the simulator's
+    # irregular scenario has none; S3, S4 and faint S2s are not murmurs): a hint there is false.
+    free = [r for r in readings if not r.params.get("murmur")]
+    summary["murmur_free"] = len(free)
+    summary["murmur_hinted_murmur_free"] = [r.params for r in free if r.murmur_hinted]
     summary["failures"] = [
         r.params | {"true_bpm": round(r.true_bpm, 1), "read_bpm": r.read_bpm}
         for r in readings

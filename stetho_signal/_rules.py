@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stetho_signal._notes import Note
 from stetho_signal.heart import HeartResult
 from stetho_signal.lung import LungResult
 from stetho_signal.quality import Quality
@@ -36,7 +37,7 @@ def triage(
     if heart is not None:
         graded.extend(_heart_flags(heart, found, thresholds, _urgent_why(age_band)))
     if lung is not None:
-        graded.extend(_lung_flags(lung, found, thresholds, _urgent_why(age_band)))
+        graded.extend(_lung_flags(lung, found, thresholds, age_band))
     level: TriageLevel = "routine"
     for flag_level, _ in graded:
         if _RANK[flag_level] > _RANK[level]:
@@ -61,22 +62,67 @@ def findings(heart: HeartResult | None, lung: LungResult | None, t: TriageThresh
 def _urgent_why(age_band: AgeBand | None) -> str:
     if age_band is None or age_band == "adult":
         return "NEWS2 scores it 3: urgent clinical review"
-    years = age_band.replace("under_1", "under 1").replace("_to_", " to ")
-    return f"beyond the paediatric range for {years} years: urgent clinical review"
+    return f"beyond the paediatric range for {_years(age_band)} years: urgent clinical review"
+
+
+def _years(age_band: AgeBand) -> str:
+    return age_band.replace("under_1", "under 1").replace("_to_", " to ")
 
 
 def _confirmed(
-    graded: tuple[TriageLevel, Flag], measured: float, minimum: float, what: str
+    graded: tuple[TriageLevel, Flag], beats: int, minimum: int
 ) -> tuple[TriageLevel, Flag]:
-    """An urgent flag stands on enough measurements; from fewer it asks for a review."""
+    """An urgent heart rate stands on enough beat intervals; from fewer it asks for a review."""
     level, flag = graded
-    if level != "urgent" or measured >= minimum:
+    if level != "urgent" or beats >= minimum:
         return graded
     text = (
-        f"{flag.reason[:-1]}, but measured over only {measured:g} {what} (under {minimum:g}): "
-        "a review, and record again to confirm."
+        f"{flag.reason[:-1]}, but measured over only {beats:g} beat intervals (under "
+        f"{minimum:g}): a review, and record again to confirm."
     )
-    return "review", Flag(f"{flag.code}_unconfirmed", text, flag.value, flag.threshold)
+    details = {"beat_intervals": float(beats), "min_beat_intervals": float(minimum)}
+    return "review", Flag(f"{flag.code}_unconfirmed", text, flag.value, flag.threshold, details)
+
+
+def _during_auscultation(
+    graded: tuple[TriageLevel, Flag], breaths: float, minimum: float, age_band: AgeBand | None
+) -> tuple[TriageLevel, Flag]:
+    """A breathing rate in the urgent band asks for a review and a resting count.
+
+    NEWS2 scores a resting rate counted over a minute; during auscultation the resident breathes
+    deeply through the open mouth (docs/accuracy.md), so the clip's rate is not that rate
+    (issue 17: urgent stands on a finding the analysis is confident in).
+    """
+    level, flag = graded
+    if level != "urgent":
+        return graded
+    rate, bound = flag.value, flag.threshold
+    band = flag.code.removeprefix("respiratory_rate_")  # very_low or very_high
+    side = "below" if band == "very_low" else "above"
+    few = f" over only {breaths:g} breaths (under {minimum:g})" if breaths < minimum else ""
+    at_rest = (
+        "NEWS2 would score it 3"
+        if age_band is None or age_band == "adult"
+        else f"it would be beyond the paediatric range for {_years(age_band)} years"
+    )
+    text = (
+        f"Respiratory rate {rate:.0f} breaths/min, measured during auscultation{few}, is at or "
+        f"{side} {bound:.0f}: at rest {at_rest}, an urgent clinical review, but deep breathing "
+        "for auscultation is not rest; count the resting rate over one minute."
+    )
+    details = {"breaths": breaths, "min_breaths": minimum} if few else {}
+    return "review", Flag(
+        f"respiratory_rate_{band}_during_auscultation", text, rate, bound, details
+    )
+
+
+def _unmeasured(organ: str, note: str) -> tuple[TriageLevel, Flag]:
+    details: dict[str, float | str] = {}
+    if isinstance(note, Note):  # a note without a code reads in English only
+        details["note"] = note.code
+        if note.value is not None:
+            details["measured"] = note.value
+    return "routine", Flag(f"{organ}_unmeasured", note, None, None, details)
 
 
 def _rate_flag(
@@ -114,8 +160,7 @@ def _heart_flags(
         )
         rate_flag = _rate_flag("heart", h.rate_bpm, bands, why)
         if rate_flag is not None:
-            beats = h.beat_intervals
-            out.append(_confirmed(rate_flag, beats, t.urgent_min_beat_intervals, "beat intervals"))
+            out.append(_confirmed(rate_flag, h.beat_intervals, t.urgent_min_beat_intervals))
     if found.irregular and h.rr_nrmssd is not None:
         text = (
             f"Beat-to-beat intervals vary by {h.rr_nrmssd:.2f} (normalised RMSSD) above "
@@ -129,21 +174,27 @@ def _heart_flags(
             f"(above {t.murmur_contrast:.1f}): possible {h.murmur_phase} murmur, a hint to listen "
             "to the recording, not a finding."
         )
-        out.append(("review", Flag("heart_murmur", text, h.murmur_contrast, t.murmur_contrast)))
+        phase = {"phase": h.murmur_phase} if h.murmur_phase in ("systolic", "diastolic") else {}
+        flag = Flag("heart_murmur", text, h.murmur_contrast, t.murmur_contrast, phase)
+        out.append(("review", flag))
     if found.opening_snap and h.snap_fraction is not None and h.snap_delay_s is not None:
+        delay_ms = round(1000 * h.snap_delay_s)
         text = (
-            f"A second sound {1000 * h.snap_delay_s:.0f} ms after S2 in {h.snap_fraction:.0%} "
+            f"A second sound {delay_ms} ms after S2 in {h.snap_fraction:.0%} "
             f"of beats (at least {t.opening_snap_fraction:.0%}): possible opening snap of mitral "
             "stenosis, or a widely split S2; a hint to listen at the apex, not a finding."
         )
-        flag = Flag("heart_opening_snap", text, h.snap_fraction, t.opening_snap_fraction)
+        flag = Flag(
+            "heart_opening_snap", text, h.snap_fraction, t.opening_snap_fraction,
+            {"delay_ms": float(delay_ms)},
+        )  # fmt: skip
         out.append(("review", flag))
-    out.extend(("routine", Flag("heart_unmeasured", note, None, None)) for note in h.notes)
+    out.extend(_unmeasured("heart", note) for note in h.notes)
     return out
 
 
 def _lung_flags(
-    g: LungResult, found: Findings, t: TriageThresholds, why: str
+    g: LungResult, found: Findings, t: TriageThresholds, age_band: AgeBand | None
 ) -> list[tuple[TriageLevel, Flag]]:
     out: list[tuple[TriageLevel, Flag]] = []
     if g.respiratory_rate_bpm is not None:
@@ -153,18 +204,21 @@ def _lung_flags(
             t.respiratory_rate_review_high_bpm,
             t.respiratory_rate_urgent_high_bpm,
         )
-        rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands, why)
+        rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands, "urgent")
         if rate_flag is not None:
             breaths = g.breaths if g.breaths is not None else 0.0
-            out.append(_confirmed(rate_flag, breaths, t.urgent_min_breaths, "breaths"))
+            minimum = t.urgent_min_breaths
+            out.append(_during_auscultation(rate_flag, breaths, minimum, age_band))
     if g.wheeze:
         # To the millisecond: the difference of two times carries float noise (0.16000000000000014).
         longest = round(max(end - start for start, end in g.wheeze_intervals_s), 3)
+        pitch = None if g.wheeze_frequency_hz is None else round(g.wheeze_frequency_hz)
         text = (
             f"Musical sound lasting {longest:.2f} s (at least {t.wheeze_min_duration_s:.2f} s) "
-            f"near {g.wheeze_frequency_hz:.0f} Hz: possible wheeze, listen to the recording."
+            f"near {pitch} Hz: possible wheeze, listen to the recording."
         )
-        out.append(("review", Flag("lung_wheeze", text, longest, t.wheeze_min_duration_s)))
+        hz = {} if pitch is None else {"frequency_hz": float(pitch)}
+        out.append(("review", Flag("lung_wheeze", text, longest, t.wheeze_min_duration_s, hz)))
     if found.crackles:
         count = len(g.crackle_times_s)
         text = (
@@ -172,5 +226,5 @@ def _lung_flags(
             "crackles, listen to the recording and compare with earlier ones."
         )
         out.append(("review", Flag("lung_crackles", text, float(count), t.crackles_min_count)))
-    out.extend(("routine", Flag("lung_unmeasured", note, None, None)) for note in g.notes)
+    out.extend(_unmeasured("lung", note) for note in g.notes)
     return out

@@ -24,7 +24,7 @@ from stetho_signal.quality import (
     grade_quality,
     handling_burst_s,
 )
-from stetho_signal.triage import AGE_BANDS, AgeBand, Findings, Triage, TriageThresholds
+from stetho_signal.triage import AGE_BANDS, AgeBand, Findings, Flag, Triage, TriageThresholds
 
 __all__ = ["Analysis", "analyze"]
 
@@ -66,17 +66,21 @@ class Analysis:
             "lung": None if self.lung is None else _lung_dict(self.lung, self.findings),
             "triage": {
                 "level": self.triage.level,
-                "flags": [
-                    {
-                        "code": f.code,
-                        "reason": f.reason,
-                        "value": _number(f.value),
-                        "threshold": _number(f.threshold),
-                    }
-                    for f in self.triage.flags
-                ],
+                "flags": [_flag_dict(f) for f in self.triage.flags],
             },
         }
+
+
+def _flag_dict(f: Flag) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "code": f.code,
+        "reason": f.reason,
+        "value": _number(f.value),
+        "threshold": _number(f.threshold),
+    }
+    if f.details:  # left out when empty, as the wire leaves it out for older readers
+        out["details"] = dict(f.details)
+    return out
 
 
 def _number(value: float | None) -> float | None:

@@ -10,6 +10,7 @@ from scipy import ndimage
 
 from stetho_common import dsp
 from stetho_signal._masks import half_peak_span
+from stetho_signal._notes import Note
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import find_crackles
@@ -193,19 +194,24 @@ def respiratory_rate(spectrogram: Spectrogram, notes: list[str]) -> float | None
     min_lag = int(_MIN_BREATH_S * env_rate)
     max_lag = min(int(_MAX_BREATH_S * env_rate), int(frames * 0.6))
     if max_lag <= min_lag + 2:
-        notes.append("respiratory rate needs at least two breaths; the clip is too short")
+        notes.append(
+            Note(
+                "clip_too_short_for_breaths",
+                "respiratory rate needs at least two breaths; the clip is too short",
+            )
+        )
         return None
     # The heart analysis's estimator (FFT, biased, 1 at lag 0; all zeros for a flat envelope).
     acs = autocorrelation(envelopes)[:, : max_lag + 1]
     if not np.any(acs[:, 0] > 0):
-        notes.append("no breathing pattern in the recording")
+        notes.append(Note("no_breathing", "no breathing pattern in the recording"))
         return None
     weights = np.array([_highest_peak(ac, min_lag) for ac in acs]) ** 2
     ac = weights @ acs / max(float(weights.sum()), 1e-12)  # all zeros when nothing repeats
     peaks = dsp.find_peaks(ac)
     peaks = peaks[peaks >= min_lag]
     if peaks.size == 0 or ac[peaks].max() < 0.1:
-        notes.append("no repeating breathing pattern found")
+        notes.append(Note("no_repeating_breathing", "no repeating breathing pattern found"))
         return None
     lag = int(peaks[np.argmax(ac[peaks])])
     return round(60.0 / (lag / env_rate), 1)

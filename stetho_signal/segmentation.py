@@ -16,29 +16,25 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_common import dsp
-from stetho_signal._stats import median, quantile
+# The chain model's costs keep their names here too: the tests of the chain search read them.
+from stetho_signal._chains import GAP_COST as _GAP_COST  # noqa: F401
+from stetho_signal._chains import LINK_SPAN_PERIODS as _LINK_SPAN_PERIODS  # noqa: F401
+from stetho_signal._chains import S1, S2
+from stetho_signal._chains import SKIP_COST as _SKIP_COST  # noqa: F401
+from stetho_signal._chains import Chain as _Chain
+from stetho_signal._chains import best_chains as _best_chains
+from stetho_signal._peaks import LOUD_LEVEL as _LOUD_LEVEL
+from stetho_signal._peaks import PEAK_FLOOR as _PEAK_FLOOR
+from stetho_signal._peaks import Candidates as _Candidates
+from stetho_signal._peaks import cycle_from_sounds as _cycle_from_sounds
+from stetho_signal._peaks import gallop_cycle as _gallop_cycle
+from stetho_signal._peaks import sound_candidates as _candidates
+from stetho_signal._stats import median
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 __all__ = ["PITCH_BAND_HZ", "HeartSounds", "segment_heart_sounds"]
 
-S1 = 0
-S2 = 1
-_MIN_SOUND_SPACING_S = 0.08  # S2 to the next S1 is ~90 ms at 220 bpm
-_SKIP_COST = 1.5  # a cycle with an inaudible S1 or S2 costs about as much as z=1.5 off
-_GAP_COST = 4.0  # restarting the chain after a noisy stretch
-_CANDIDATE_FLOOR = 0.05  # peaks under 5 % of the loudest are noise, never worth a link
-_TYPICAL_QUANTILE = 0.9
-_PEAK_FLOOR = 0.3  # a peak below 30 % of the typical heart sound earns nothing
 _HALF_WIDTH_LEVEL = 0.5  # a sound spans where the envelope stays above half its peak
-_LOUD_LEVEL = 0.5  # a clear sound: at least half the typical heart sound
-_LOUD_REWARD = 2.0 * (_LOUD_LEVEL - _PEAK_FLOOR)
-# A peak no higher than noise alone reaches: the envelope of white noise has 90 % of its peaks
-# under 1.9x its lower quartile (measured on this envelope); between sounds, even at 220 bpm,
-# the lower quartile is background.
-_BACKGROUND_QUANTILE = 0.25
-_NOISE_PEAK_LEVEL = 2.0
-_LINK_SPAN_PERIODS = 1.6  # longest link, in cycles; beyond it the chain restarts (gap)
 # A sound left out of a chain's diastole counts against the chain when it is clear and at least
 # three quarters of the height of the chain's median S1: a beat the chain dropped. Below S1's
 # own level because S1 loudness varies from beat to beat in atrial fibrillation; on synthetic
@@ -53,13 +49,6 @@ S4 are low-pitched, 20-70 Hz (heard with the bell), while S2, the higher-pitched
 carries energy above 70-100 Hz (see :func:`segment_heart_sounds`). S3: a low-frequency sound
 120-160 ms after aortic closure, not of valvular origin (St. Luke's Heart Sounds series, "Third
 heart sound", 2009; S3 130-180 ms after A2, JAMA 1978;239:2790)."""
-# A sound is low-pitched when its share of the pitch band is under a tenth of the share of the
-# recording's highest-pitched sounds (their 90th percentile, most often the S2s): an order of
-# magnitude, where S2s of real recordings (CirCor, Springer's example) reach down to a fifth.
-_LOW_PITCH_SHARE = 0.1
-# The pitch band's own peak may lie off the sound's peak: the brief high-pitched A2 of a split
-# S2 comes up to ~40 ms before P2, so the band's highest level within +-20 ms counts.
-_PITCH_REACH_S = 0.02
 # Systole and diastole closer than this (shorter over longer) are too close to orient a chain
 # by: by Weissler's QS2 less ~50 ms to S1, the expected ratio is over 0.8 from about 85 to
 # 160 bpm, and beat-to-beat spread moves the measured medians by 10 % and more. Tried on the
@@ -84,16 +73,6 @@ class HeartSounds:
 
     s1_s: NDArray[np.float64]
     s2_s: NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class _Candidates:
-    times_s: NDArray[np.float64]
-    reward: NDArray[np.float64]
-    weak: NDArray[np.bool_]  # no higher than a peak of the background noise
-    low: NDArray[np.bool_]  # low-pitched: a third or fourth heart sound rather than an S2
-    pitch: NDArray[np.float64] | None = None  # share of the pitch band (None: not measured)
-    step_s: float = 0.0  # the times' grid step (0: exact times)
 
 
 def segment_heart_sounds(
@@ -234,254 +213,6 @@ def _same_model(a: CycleEstimate, b: CycleEstimate) -> bool:
         abs(a.period_s - b.period_s) <= 0.03 * b.period_s
         and abs(a.systole_s - b.systole_s) <= 0.03 * b.period_s
     )
-
-
-def _candidates(
-    env: NDArray[np.float64],
-    fs_hz: float,
-    cycle: CycleEstimate,
-    pitch_env: NDArray[np.float64] | None = None,
-) -> _Candidates:
-    distance = max(1, int(_MIN_SOUND_SPACING_S * fs_hz))
-    peaks = dsp.find_peaks(env, distance=distance)
-    if peaks.size == 0:
-        none = np.zeros(0, dtype=bool)
-        return _Candidates(np.zeros(0), np.zeros(0), none, none)
-    peaks = peaks[env[peaks] >= _CANDIDATE_FLOOR * float(np.max(env[peaks]))]
-    heights = env[peaks]
-    # Typical heart-sound height: a high quantile of all peaks, independent of the cycle being
-    # tried so that chains under different cycle models score on the same scale.
-    typical = quantile(heights, _TYPICAL_QUANTILE)
-    relative = np.minimum(heights / max(typical, 1e-12), 1.5)
-    reward = 2.0 * (relative - _PEAK_FLOOR)
-    weak = heights < _NOISE_PEAK_LEVEL * quantile(env, _BACKGROUND_QUANTILE)
-    low = np.zeros(peaks.size, dtype=bool)
-    sounds = ~weak & (relative >= _PEAK_FLOOR)
-    share = None
-    if pitch_env is not None:
-        reach = round(_PITCH_REACH_S * fs_hz)
-        near = np.clip(peaks[:, None] + np.arange(-reach, reach + 1), 0, env.size - 1)
-        share = np.max(pitch_env[near], axis=1) / np.maximum(heights, 1e-12)
-        if np.sum(sounds) >= 3:
-            typical_share = quantile(share[sounds], _TYPICAL_QUANTILE)
-            low = sounds & (share < _LOW_PITCH_SHARE * typical_share)
-    return _Candidates(peaks / fs_hz, reward, weak, low, pitch=share, step_s=1.0 / fs_hz)
-
-
-def _cycle_from_sounds(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
-    """Cycle from the loud sounds alone, blind to the autocorrelation (irregular rhythms).
-
-    When every loud peak is a heart sound, the sounds alternate S1, S2, S1, ... so the time
-    from one loud sound to the next but one is a whole cycle whatever the phase; its median
-    holds against a minority of missed or extra sounds. An irregular rhythm smears the
-    envelope's autocorrelation (its best lag may be two or three beats) but not this.
-    """
-    times = cands.times_s[cands.reward >= _LOUD_REWARD]
-    if times.size < 5:
-        return None
-    gaps = np.diff(times)
-    period = median(times[2:] - times[:-2])
-    shorter = np.minimum(gaps[:-1], gaps[1:])
-    systole = min(median(shorter), 0.5 * period)
-    return CycleEstimate(period_s=period, systole_s=systole, periodicity=cycle.periodicity)
-
-
-def _gallop_cycle(cands: _Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
-    """Cycle of a triple rhythm: three loud sounds a beat (S1, S2 and a loud S3 or S4).
-
-    Then the time from one loud sound to the third after it is a whole cycle, steadier than the
-    time to the second after it (which takes turns between S1-S3, S2-S1 and S3-S2); in a
-    rhythm of two sounds a beat it is the other way round, and no model is offered.
-    """
-    times = cands.times_s[cands.reward >= _LOUD_REWARD]
-    if times.size < 7:
-        return None
-    spans2, spans3 = times[2:] - times[:-2], times[3:] - times[:-3]
-    period = median(spans3)
-    if _relative_spread(spans3) >= _relative_spread(spans2):
-        return None
-    # Weissler's systole is always under half the cycle (expected_systole_s).
-    return CycleEstimate(period, expected_systole_s(period), cycle.periodicity)
-
-
-def _relative_spread(x: NDArray[np.float64]) -> float:
-    """Median absolute deviation over the median."""
-    centre = median(x)
-    return median(np.abs(x - centre)) / max(centre, 1e-12)
-
-
-_Chain = list[tuple[int, int]]  # [(peak index, label), ...]
-
-
-def _best_chains(cands: _Candidates, cycles: list[CycleEstimate]) -> list[tuple[_Chain, float]]:
-    """Best chain of peaks labelled S1 or S2 under each cycle model, and its score.
-
-    A chain scores the rewards of its peaks less the cost of each link. Links cost a
-    Cauchy-like ``log(1 + z**2)`` of the interval's deviation ``z`` (in spreads) from the
-    expected systole (S1->S2), diastole (S2->S1) or whole cycle (same label twice, plus a skip
-    cost): tolerant to the odd long interval of an irregular rhythm. A link between two weak
-    peaks (no higher than the background noise reaches) costs a skip too: a chain crossing
-    silence through noise peaks claims sounds nobody could hear, and would otherwise read a
-    fast rhythm into the long diastoles of a slow heart. Links reach back at most
-    ``_LINK_SPAN_PERIODS`` cycles; past that the chain may restart from the best chain ended
-    before, at a gap cost plus a skip for every further cycle of silence.
-
-    Notes
-    -----
-    The gains of the links under all models are computed at once with NumPy, each model's
-    only for the links within its reach; the dynamic programme over peaks (:func:`_chain`),
-    which needs the scores of earlier peaks, then only adds and compares.
-    """
-    times, reward = cands.times_s, cands.reward
-    reward2 = reward - np.where(cands.low, _SKIP_COST, 0.0)  # a low-pitched S2 (an S3 or S4)
-    n = times.size
-    period = np.array([c.period_s for c in cycles])
-    max_link = _LINK_SPAN_PERIODS * period
-    frm, to = _links(times, float(np.max(max_link)))
-    interval = times[to] - times[frm]
-    # A model links a peak to its nearest predecessors, those within its own reach: per model,
-    # the links peak by peak, nearest first.
-    model, link = np.nonzero(interval <= max_link[:, None])
-    frm, to, interval = frm[link], to[link], interval[link]
-    # Rows: the three link durations of _durations (a whole cycle, a diastole, a systole; the two
-    # skips share the first); columns: the models' links.
-    durations = np.array([_durations(c) for c in cycles])[:, :, :3]
-    expected = np.take(durations[:, 0].T, model, axis=1)
-    spread = np.take(durations[:, 1].T, model, axis=1)
-    z = (interval - expected) / spread
-    penalty = np.log1p(z * z)
-    # Two weak peaks in a row cost a skip, as a missed sound would.
-    both_weak = np.where(cands.weak[to] & cands.weak[frm], _SKIP_COST, 0.0)
-    into_s1, into_s2 = reward[to] - both_weak, reward2[to] - both_weak
-    # One flat list per transition (_TRANSITION_COSTS), no object per link: a tuple per link
-    # cost as much as the programme itself, garbage collection included.
-    gains = [
-        (into - cost - penalty[row]).tolist()
-        for into, cost, row in zip(
-            (into_s1, into_s1, into_s2, into_s2), _TRANSITION_COSTS, (0, 1, 2, 0), strict=True
-        )
-    ]
-    reaching = np.bincount(model * n + to, minlength=len(cycles) * n).reshape(len(cycles), n)
-    ends = np.cumsum(np.sum(reaching, axis=1)).tolist()
-    gap_rate = _SKIP_COST / period  # a skip per cycle of silence before a restart
-    restart = -_GAP_COST - gap_rate[:, None] * (times - max_link[:, None])
-    credit = gap_rate[:, None] * times
-    rewards = (reward.tolist(), reward2.tolist())
-    return [
-        _chain(
-            [row[start:end] for row in gains],
-            reaching[k].tolist(),
-            restart[k].tolist(),
-            credit[k].tolist(),
-            rewards,
-        )
-        for k, (start, end) in enumerate(zip([0, *ends[:-1]], ends, strict=True))
-    ]
-
-
-# Link transitions, in this order: into S1 from S1 (a skip) and from S2, into S2 from S1 and
-# from S2 (a skip).
-_TRANSITION_COSTS = (_SKIP_COST, 0.0, 0.0, _SKIP_COST)
-
-
-def _durations(cycle: CycleEstimate) -> tuple[list[float], list[float]]:
-    """Expected interval of each link transition under a cycle model, and its spread (s)."""
-    period, systole = cycle.period_s, cycle.systole_s
-    diastole = max(period - systole, 0.05)
-    sys_spread = 0.03 + 0.1 * systole
-    dia_spread = 0.05 + 0.25 * diastole
-    both = sys_spread + dia_spread
-    return [period, diastole, systole, period], [both, dia_spread, sys_spread, both]
-
-
-def _chain(
-    gains: list[list[float]],
-    reaching: list[int],
-    restart: list[float],
-    credit: list[float],
-    reward: tuple[list[float], list[float]],
-) -> tuple[_Chain, float]:
-    """The dynamic programme over (peak, label) of one model: best chain and its score.
-
-    ``gains`` holds four lists, one per transition (into S1 from S1, from S2, into S2 from S1,
-    from S2), of what each link adds, peak by peak; peak ``i`` has ``reaching[i]`` links, from
-    its nearest predecessors, nearest first. ``reward`` holds what each peak earns labelled S1
-    and labelled S2; ``restart[i]`` (plus that reward) is what a restart into peak ``i``
-    adds to a chain that ended before its links reach; ``credit`` (the gap cost's rate times
-    the time of the chain's end) is added to that chain's score, so the cost grows with the
-    silence between them.
-    """
-    s1_s1, s1_s2, s2_s1, s2_s2 = gains
-    reward1, reward2 = reward
-    n = len(reward1)
-    score1, score2 = list(reward1), list(reward2)  # a chain may start at any peak
-    back1: list[tuple[int, int] | None] = [None] * n
-    back2: list[tuple[int, int] | None] = [None] * n
-    best_upto: list[tuple[float, tuple[int, int]]] = []  # best chain end among peaks 0..k
-    first = 0
-    for i in range(n):
-        best1, best2 = score1[i], score2[i]
-        origin1: tuple[int, int] | None = None
-        origin2: tuple[int, int] | None = None
-        j = i - 1
-        stop = first + reaching[i]
-        for k in range(first, stop):  # the hot loop: plain locals and list reads only
-            from1, from2 = score1[j], score2[j]
-            value = from1 + s1_s1[k]
-            if value > best1:
-                best1, origin1 = value, (j, S1)
-            value = from2 + s1_s2[k]
-            if value > best1:
-                best1, origin1 = value, (j, S2)
-            value = from1 + s2_s1[k]
-            if value > best2:
-                best2, origin2 = value, (j, S1)
-            value = from2 + s2_s2[k]
-            if value > best2:
-                best2, origin2 = value, (j, S2)
-            j -= 1
-        first = stop
-        if j >= 0:  # j is out of reach: restart from the best chain that ended by then
-            value = best_upto[j][0] + restart[i]
-            if value + reward1[i] > best1:
-                best1, origin1 = value + reward1[i], best_upto[j][1]
-            if value + reward2[i] > best2:
-                best2, origin2 = value + reward2[i], best_upto[j][1]
-        score1[i], score2[i], back1[i], back2[i] = best1, best2, origin1, origin2
-        here = (best1 + credit[i], (i, S1)) if best1 >= best2 else (best2 + credit[i], (i, S2))
-        best_upto.append(here if not best_upto or here[0] > best_upto[-1][0] else best_upto[-1])
-    return _traced(score1, score2, back1, back2)
-
-
-def _traced(
-    score1: list[float],
-    score2: list[float],
-    back1: list[tuple[int, int] | None],
-    back2: list[tuple[int, int] | None],
-) -> tuple[_Chain, float]:
-    """The best chain end (the first on a tie, S1 before S2) traced back, and its score."""
-    best = [max(a, b) for a, b in zip(score1, score2, strict=True)]
-    last = max(range(len(best)), key=best.__getitem__)
-    node: tuple[int, int] | None = (last, S1 if score1[last] >= score2[last] else S2)
-    chain: _Chain = []
-    while node is not None:
-        chain.append(node)
-        node = (back1 if node[1] == S1 else back2)[node[0]]
-    chain.reverse()
-    return chain, best[last]
-
-
-def _links(
-    times: NDArray[np.float64], max_link_s: float
-) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Peak pairs (from, to) at most ``max_link_s`` apart, by ``to``, nearest ``from`` first."""
-    n = times.size
-    # A hair wider than asked, then the exact test on the interval (as the DP reads it).
-    count = np.arange(n) - np.searchsorted(times, times - max_link_s - 1e-9, side="left")
-    to = np.repeat(np.arange(n), count)
-    frm = to - 1 - (np.arange(to.size) - np.repeat(np.cumsum(count) - count, count))
-    keep = times[to] - times[frm] <= max_link_s
-    return frm[keep], to[keep]
 
 
 def _phase_intervals(

@@ -6,19 +6,28 @@ the threshold it crossed, and why that matters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Literal
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Final, Literal
+
+from stetho_signal._notes import NOTE_CODES
 
 __all__ = [
     "AGE_BANDS",
+    "FLAG_DETAILS",
     "LEVELS",
     "AgeBand",
+    "DetailKind",
+    "Details",
     "Findings",
     "Flag",
     "Triage",
     "TriageLevel",
     "TriageThresholds",
     "age_band_for",
+    "check_details",
 ]
 
 TriageLevel = Literal["routine", "review", "urgent", "rerecord"]
@@ -76,13 +85,17 @@ class TriageThresholds:
     heart_rate_urgent_high_bpm : float
         At or above: urgent. NEWS2 pulse >= 131/min scores 3.
     respiratory_rate_urgent_low_bpm : float
-        At or below: urgent. NEWS2 respiration <= 8/min scores 3.
+        At or below: what NEWS2 respiration <= 8/min scores 3 for at rest. Measured during
+        auscultation, where the resident breathes deeply through the open mouth, it is not the
+        resting rate NEWS2 scores: review, asking for a resting count over one minute
+        (docs/accuracy.md, "Breathing rate during auscultation").
     respiratory_rate_review_low_bpm : float
         At or below: review. NEWS2 respiration 9-11/min scores 1.
     respiratory_rate_review_high_bpm : float
         At or above: review. NEWS2 respiration 21-24/min scores 2.
     respiratory_rate_urgent_high_bpm : float
-        At or above: urgent. NEWS2 respiration >= 25/min scores 3.
+        At or above: NEWS2 respiration >= 25/min scores 3 at rest; measured during
+        auscultation, review (as the low bound).
     irregularity_nrmssd : float
         Normalised RMSSD of beat-to-beat intervals above which the rhythm is called irregular:
         review. 0.1 is the order of the cut-off used to screen for atrial fibrillation from
@@ -113,7 +126,8 @@ class TriageThresholds:
         raises a review that asks for a new recording instead: a doctor stops trusting alerts
         after a few false ones.
     urgent_min_breaths : float
-        The same for an urgent respiratory rate: the clip must hold this many breaths.
+        A respiratory rate in the urgent bands from a clip holding fewer breaths says so in its
+        review (the rate alone never raises urgent).
     quality_min_score : float
         Quality score (0..1) below which the recording is sent back: rerecord. An engineering
         cut-off at the middle of the score, in line with the quality gates of Springer et al.
@@ -138,10 +152,10 @@ class TriageThresholds:
     quality_min_score: float = 0.5
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
+        for threshold in fields(self):
+            value = getattr(self, threshold.name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"threshold {field.name} must be a number >= 0, got {value!r}")
+                raise ValueError(f"threshold {threshold.name} must be a number >= 0, got {value!r}")
         if not (
             self.heart_rate_urgent_low_bpm
             <= self.heart_rate_review_low_bpm
@@ -205,6 +219,76 @@ class TriageThresholds:
         )
 
 
+Details = Mapping[str, float | str]
+"""A flag's named details beyond its value and threshold: a finite number or a word."""
+DetailKind = type[float] | tuple[str, ...]
+"""What a detail holds: ``float`` (a finite number) or one word of a closed vocabulary."""
+
+_FEW_BEATS: Final[Mapping[str, DetailKind]] = {"beat_intervals": float, "min_beat_intervals": float}
+_FEW_BREATHS: Final[Mapping[str, DetailKind]] = {"breaths": float, "min_breaths": float}
+_UNMEASURED: Final[Mapping[str, DetailKind]] = {"note": NOTE_CODES, "measured": float}
+FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
+    "heart_murmur": {"phase": ("systolic", "diastolic")},
+    "heart_opening_snap": {"delay_ms": float},
+    "lung_wheeze": {"frequency_hz": float},
+    "heart_rate_very_low_unconfirmed": _FEW_BEATS,
+    "heart_rate_very_high_unconfirmed": _FEW_BEATS,
+    "respiratory_rate_very_low_during_auscultation": _FEW_BREATHS,
+    "respiratory_rate_very_high_during_auscultation": _FEW_BREATHS,
+    "heart_unmeasured": _UNMEASURED,
+    "lung_unmeasured": _UNMEASURED,
+}
+"""The details each flag code may carry, by key (every key optional; other codes carry none).
+
+``phase``: the louder phase of a murmur hint; ``delay_ms``: median S2-to-snap time;
+``frequency_hz``: the longest wheeze's pitch; ``beat_intervals``/``breaths`` and their
+``min_*``: what an unconfirmed rate stood on and the minimum it missed; ``note`` and
+``measured``: why a value is missing (:data:`~stetho_signal._notes.NOTE_CODES`) and the
+number that says so (ms or beats/min, see there).
+"""
+# A code this version does not know (a newer agent's) may carry details of this shape.
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_MAX_UNKNOWN_DETAILS = 8
+_MAX_WORD = 40
+_ANY = f"a finite number or a word of at most {_MAX_WORD} characters"
+
+
+def check_details(code: str, details: Mapping[str, object]) -> None:
+    """Raise ValueError unless ``details`` fit :data:`FLAG_DETAILS` for ``code``.
+
+    Numbers must be finite (JSON has no NaN) and not booleans; words come from the key's
+    vocabulary. A code outside the table may carry a few identifier keys with finite numbers or
+    short words, so that a newer agent's flag still reads (its English reason) on older hubs.
+    """
+    allowed = FLAG_DETAILS.get(code)
+    if allowed is None and len(details) > _MAX_UNKNOWN_DETAILS:
+        raise ValueError(f"flag {code!r}: at most {_MAX_UNKNOWN_DETAILS} details")
+    for key, value in details.items():
+        kind = _kind_of(code, key, allowed)
+        if isinstance(value, str):
+            words = kind if isinstance(kind, tuple) else None
+            ok = words is not None and len(value) <= _MAX_WORD and (not words or value in words)
+        else:
+            ok = (kind is float or kind == ()) and _finite_number(value)
+        if not ok:
+            wanted = "a finite number" if kind is float else f"one of {kind}" if kind else _ANY
+            raise ValueError(f"flag {code!r}: detail {key}={value!r} must be {wanted}")
+
+
+def _kind_of(code: str, key: str, allowed: Mapping[str, DetailKind] | None) -> DetailKind:
+    if allowed is None:
+        if not (isinstance(key, str) and _KEY.fullmatch(key)):
+            raise ValueError(f"flag {code!r}: detail key {key!r} is not a lower-case name")
+        return ()  # unknown code: a number or any short word
+    if key not in allowed:
+        raise ValueError(f"flag {code!r} has no detail {key!r}; one of {', '.join(allowed)}")
+    return allowed[key]
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class Flag:
     """One reason behind a triage level.
@@ -219,12 +303,19 @@ class Flag:
         The measured value, in the unit the reason states.
     threshold : float or None
         The threshold it was compared with.
+    details : mapping of str to float or str
+        Named details the reason states beyond value and threshold (:data:`FLAG_DETAILS`),
+        so that a reader in another language never has to parse the sentence.
     """
 
     code: str
     reason: str
     value: float | None
     threshold: float | None
+    details: Details = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_details(self.code, self.details)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from scipy import fft, ndimage
 from stetho_signal._masks import half_peak_span
 from stetho_signal._spectra import Spectrogram
 
-__all__ = ["HEART_GATE_S", "WHEEZE_NPERSEG", "WheezeSearch", "find_wheezes"]
+__all__ = ["HEART_GATE_S", "WHEEZE_NPERSEG", "Tone", "WheezeSearch", "find_wheezes"]
 
 HEART_GATE_S = 0.06
 """Frames and transients within this of a prominent heart sound belong to it, seconds."""
@@ -88,6 +88,14 @@ def find_wheezes(
     return WheezeSearch(x, spectrogram).find(min_duration_s, heart_sounds_s)
 
 
+class Tone(NamedTuple):
+    """One wheeze: its interval (s) and median pitch (Hz)."""
+
+    start_s: float
+    end_s: float
+    pitch_hz: float
+
+
 class WheezeSearch:
     """:func:`find_wheezes` over one recording, asked more than once.
 
@@ -110,8 +118,18 @@ class WheezeSearch:
         self, min_duration_s: float, heart_sounds_s: NDArray[np.float64] | None = None
     ) -> tuple[tuple[tuple[float, float], ...], float | None]:
         """Wheeze intervals and the longest one's frequency, as :func:`find_wheezes`."""
-        if self._tones is None:
+        found = self.tones(min_duration_s, heart_sounds_s)
+        if not found:
             return (), None
+        longest = max(found, key=lambda tone: tone.end_s - tone.start_s)
+        return tuple((t.start_s, t.end_s) for t in found), round(longest.pitch_hz, 1)
+
+    def tones(
+        self, min_duration_s: float, heart_sounds_s: NDArray[np.float64] | None = None
+    ) -> tuple[Tone, ...]:
+        """Each wheeze :func:`find` reports, with its own median pitch, in time order."""
+        if self._tones is None:
+            return ()
         times, hop_s = self._times, float(self._times[1] - self._times[0])
         best_bin, tonal = self._tones.best_bin, self._tones.tonal.copy()
         if heart_sounds_s is not None and heart_sounds_s.size:
@@ -121,13 +139,12 @@ class WheezeSearch:
         # Each frame stands for one hop around its centre: a conservative duration.
         runs = [(a, b) for a, b in _runs(tonal, best_bin) if (b - a) * hop_s >= min_duration_s]
         if not runs:
-            return (), None
+            return ()
         frames = np.concatenate([np.arange(a, b) for a, b in runs])
         voiced = _voiced_frames(self._tones, self._freqs, frames)
         lengths = np.array([b - a for a, b in runs])
         voiced_share = np.add.reduceat(voiced, np.cumsum(lengths) - lengths) / lengths
-        intervals: list[tuple[float, float]] = []
-        frequencies: list[float] = []
+        found: list[Tone] = []
         track_hz = self._freqs[self._band][best_bin]
         for (start, end), share in zip(runs, voiced_share.tolist(), strict=True):
             if share >= 0.5:
@@ -136,12 +153,9 @@ class WheezeSearch:
             if self._held_s(start, end, track_hz[start:end]) < min_duration_s - _HELD_SLACK_S:
                 continue
             t0 = float(times[start]) - hop_s / 2
-            intervals.append((round(max(t0, 0.0), 3), round(t0 + (end - start) * hop_s, 3)))
-            frequencies.append(float(np.median(track_hz[start:end])))
-        if not intervals:
-            return (), None
-        longest = int(np.argmax([b - a for a, b in intervals]))
-        return tuple(intervals), round(frequencies[longest], 1)
+            pitch = float(np.median(track_hz[start:end]))
+            found.append(Tone(round(max(t0, 0.0), 3), round(t0 + (end - start) * hop_s, 3), pitch))
+        return tuple(found)
 
     def _held_s(self, start: int, end: int, track_hz: NDArray[np.float64]) -> float:
         """:func:`_held_s` of the run of frames ``start:end`` (pitch ``track_hz``), worked out

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import jsonschema
 
@@ -165,15 +165,15 @@ RECORDING_TOPICS = ("stetho/v1/+/+/recordings", "stetho/v1/+/+/recordings/audio"
 class Delivery:
     """What a subscriber got, grouped by recording id (duplicates kept, to be counted)."""
 
-    metadata: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    metadata: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     audio: dict[str, list[bytes]] = field(default_factory=dict)
 
     def complete_ids(self) -> set[str]:
         return set(self.metadata) & set(self.audio)
 
     def duplicates(self) -> int:
-        copies = [*self.metadata.values(), *self.audio.values()]
-        return sum(len(c) - 1 for c in copies)
+        counts = [len(c) for c in self.metadata.values()] + [len(c) for c in self.audio.values()]
+        return sum(n - 1 for n in counts)
 
 
 class MosquittoSub:

@@ -135,7 +135,7 @@ class MqttTestClient:
     def connect(self) -> None:
         """Return once CONNACK accepted us (and ``topics`` are subscribed); raise Refused
         otherwise (a TLS error, a refusal or the broker closing the connection)."""
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self._session_expiry_s
         try:
             self._client.connect(
@@ -163,6 +163,7 @@ class MqttTestClient:
 
     def subscribe(self, *filters: str) -> None:
         _rc, mid = self._client.subscribe([(f, 1) for f in filters])
+        assert mid is not None  # paho gives no id only when the client is not connected
         if not self._subacks.setdefault(mid, threading.Event()).wait(TIMEOUT_S):
             raise TimeoutError("no SUBACK")
 

@@ -36,8 +36,9 @@ def load_or_exit(path: Path) -> AgentConfig:
     """The configuration at `path`, or one error naming file, key and expectation (exit 2)."""
     from edge_agent.config import load_config
     from edge_agent.errors import ConfigError
+    from edge_agent.transport.settings import check_against_broker
 
     try:
-        return load_config(path)
+        return check_against_broker(load_config(path), str(path))
     except ConfigError as exc:
         fail(str(exc), "usage")

@@ -55,6 +55,8 @@ def render(data: dict[str, Any], console: Console) -> None:
     for key in ("alarm", "packet_alarm"):  # a taken-over client id; a message too large
         if broker.get(key):
             console.print(f"[bold red]ALARM[/] broker: {escape(broker[key])}")
+    for alarm in broker.get("capture_alarms", {}).values():  # recordings refused: too long
+        console.print(f"[bold red]ALARM[/] broker: {escape(alarm)}")
     table = Table("device", "connected", "battery", "recordings", "refused", "last recording",
                   "last triage")  # fmt: skip
     for device_id, d in sorted(data["devices"].items()):

@@ -73,3 +73,18 @@ class ExamStorageError(ExamError):
     refused and nothing is half-saved; the operator must look at the disk."""
 
     response: ClassVar[Response] = Response.RETRY
+
+
+class RecordingTooLongError(ExamError):
+    """The hospital's broker cannot take a recording this long (recordings are not split):
+    refused before it starts. `max_s` is the longest that fits; the page words it for the
+    nurse in her language (edge_agent/web), without any health data."""
+
+    def __init__(self, device: str, duration_s: float, max_s: int, limit_bytes: int) -> None:
+        self.device, self.duration_s, self.max_s = device, duration_s, max_s
+        super().__init__(
+            f"not started: the hospital's broker takes recordings of at most {max_s} s from "
+            f"stethoscope {device} ({limit_bytes} bytes a message), and this one would last "
+            f"{duration_s:g} s; ask the care home's IT contact to have the hospital raise the "
+            "broker's maximum packet size, or to shorten exam.duration_s"
+        )

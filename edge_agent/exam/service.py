@@ -19,6 +19,7 @@ from edge_agent.exam.errors import (
     DeviceBusyError,
     DeviceUnavailableError,
     ExamStateError,
+    RecordingTooLongError,
     UnknownExamError,
 )
 from edge_agent.exam.model import AgeBand, Exam, ExamState, SiteRecording, check_age_band
@@ -31,6 +32,7 @@ from edge_agent.exam.wire import exam_message
 from edge_agent.pipeline.on_demand import OnDemandSegmenter
 from edge_agent.pipeline.recordings import ProcessedRecording
 from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.transport.capture_limit import CaptureGate
 from edge_agent.wire import messages
 from edge_agent.wire.recording import RecordingContext
 from firmware_bridge.sources import AudioBlock, DeviceEvent, EventKind
@@ -90,8 +92,10 @@ class ExamService:
         devices: list[str],
         publish: Callable[[list[OutboundMessage]], Awaitable[object]],
         default_duration_s: float,
+        gate: CaptureGate | None = None,
     ) -> None:
         self.store, self.site, self.agent = store, site, agent
+        self.gate = gate  # refuses a recording the broker could not take, before it starts
         self.slots = {d: DeviceSlot(d) for d in devices}
         self._publish = publish
         self.default_duration_s = default_duration_s
@@ -175,7 +179,9 @@ class ExamService:
                                kind_at_site(site), exam.exam_id, exam.age_band)  # fmt: skip
         if slot.segmenter.busy:
             raise DeviceBusyError(device, slot.segmenter.holder or "another recording")
-        rid = slot.segmenter.start(ctx, duration_s or self.default_duration_s, staff)
+        duration_s = duration_s or self.default_duration_s
+        self._check_fits(device, duration_s, slot.segmenter.sample_rate_hz)
+        rid = slot.segmenter.start(ctx, duration_s, staff)
         slot.claimed_by, slot.claimed_staff, slot.recording = exam.exam_id, exam.staff, rid
         was_open = exam.state is ExamState.OPEN
         exam.begin_recording(site, time.time())
@@ -185,6 +191,11 @@ class ExamService:
                  exam.exam_id, site, device, rid, staff)  # fmt: skip
         self.changes.bump()
         return rid
+
+    def _check_fits(self, device: str, duration_s: float, rate_hz: int) -> None:
+        refused = self.gate and self.gate.check(device, duration_s, rate_hz, "exam.duration_s")
+        if refused:
+            raise RecordingTooLongError(device, duration_s, refused.max_s, refused.limit.bytes)
 
     def _slot_for(self, device: str, exam: Exam) -> DeviceSlot:
         slot = self.slots.get(device)

@@ -8,7 +8,7 @@ keeps the same schedule.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,8 @@ class Segmenter:
     remainder of each interval is skipped). The UUID is assigned when capture starts.
     With `track_appends`, every piece added to a recording is also kept as an `Appended`
     until `take_appended` returns it (the daemon journals them to survive a crash).
+    `may_start` is asked as each recording is due; when it says no, that interval is skipped
+    whole (the broker could not take the recording: edge_agent/transport/capture_limit.py).
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class Segmenter:
         duration_s: float,
         interval_s: float,
         track_appends: bool = False,
+        may_start: Callable[[], bool] | None = None,
     ) -> None:
         if duration_s <= 0 or interval_s <= 0:
             raise ValueError("duration_s and interval_s must be positive")
@@ -51,6 +54,8 @@ class Segmenter:
         self._open: _Open | None = None
         self._track = track_appends
         self._appended: list[Appended] = []
+        self._may_start = may_start
+        self._skipping = False  # this interval's recording was refused
 
     def feed(
         self,
@@ -68,7 +73,9 @@ class Segmenter:
         done: list[Capture] = []
         offset = 0
         while offset < len(samples):
-            if self._position < self._duration:
+            if self._position == 0 and self._open is None and self._may_start is not None:
+                self._skipping = not self._may_start()
+            if self._position < self._duration and not self._skipping:
                 take = min(self._duration - self._position, len(samples) - offset)
                 self._append(samples, offset, take, start_time, gaps)
                 self._position += take

@@ -29,6 +29,9 @@ __all__ = ["Accept", "DevicePipeline", "OnDemand"]
 log = logging.getLogger(__name__)
 
 Accept = Callable[[Capture, RecordingContext, DeviceStats], Awaitable[bool]]
+# Asked as each monitoring recording is due, with its duration (s) and sample rate (Hz): False
+# refuses it before capture (the broker could not take it: transport/capture_limit.py).
+MayRecord = Callable[[float, int], bool]
 
 
 class OnDemand(Protocol):
@@ -62,6 +65,7 @@ class DevicePipeline:
         on_link: Callable[[bool], None],
         on_demand: OnDemand | None = None,
         radio: Radio | None = None,
+        may_record: MayRecord | None = None,
     ) -> None:
         self.device = device
         self._radio = radio
@@ -72,6 +76,7 @@ class DevicePipeline:
         self.stats = stats
         self._on_link = on_link
         self._on_demand = on_demand if device.monitoring is None else None
+        self._may_record = may_record
 
     async def run(self) -> None:
         """Record until the source ends; a failure closes what was captured as partial."""
@@ -105,7 +110,9 @@ class DevicePipeline:
     def _segmenter(self, rate_hz: int) -> Segmenter | OnDemandSegmenter:
         schedule = self.device.monitoring
         if schedule is not None:
-            return Segmenter(rate_hz, schedule.duration_s, schedule.interval_s, track_appends=True)
+            may_record, duration_s = self._may_record, schedule.duration_s
+            may_start = None if may_record is None else (lambda: may_record(duration_s, rate_hz))
+            return Segmenter(rate_hz, duration_s, schedule.interval_s, True, may_start)
         if self._on_demand is None:
             raise AgentError(f"device {self.device.id}: no monitoring schedule and no exams")
         return self._on_demand.attach(self.device.id, rate_hz)

@@ -23,7 +23,7 @@ from edge_agent.errors import AgentError
 from edge_agent.exam.service import ExamService
 from edge_agent.exam.store import ExamStore, exam_dir
 from edge_agent.pipeline.accept import Acceptor
-from edge_agent.pipeline.device import DevicePipeline
+from edge_agent.pipeline.device import DevicePipeline, MayRecord
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.pipeline.radio import pair_and_register, radio_for
 from edge_agent.pipeline.recordings import ProcessedRecording
@@ -38,6 +38,7 @@ from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
 from edge_agent.runtime.status import (
     STATUS_FILE,
+    last_connack_limit,
     receipts_status,
     report_status,
     snapshot,
@@ -53,6 +54,7 @@ from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.storage.receipts import ReceiptStats
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from edge_agent.storage.salvage import open_outbox
+from edge_agent.transport.capture_limit import CaptureGate
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
 from edge_agent.transport.settings import broker_settings
@@ -122,6 +124,10 @@ class Agent:
             storage.state_dir / "journal", min_free_bytes=store.min_free_disk_bytes
         )
         self.live = LiveStreamer(config.site, lambda m: self.publisher.send_volatile(m))
+        # Captures the broker could not take are refused before they start (issue 18).
+        self.gate = CaptureGate(config.site, lambda: self.publisher.packet_limit(),
+                                config.broker.protocol == "5", self._publish_status)  # fmt: skip
+        self.state.capture_alarms = self.gate.alarms
         # Exams (edge_agent/exam): stethoscopes without timed monitoring record on demand.
         self.exams = ExamService(
             ExamStore(exam_dir(storage.state_dir) / "exams.sqlite3"),
@@ -130,6 +136,7 @@ class Agent:
             [d.id for d in config.devices if d.monitoring is None],
             self.outbox.put_many,
             config.exam.duration_s,
+            self.gate,
         )
         self._spawned: set[asyncio.Task[None]] = set()
         self.inbound = InboundHandler(
@@ -145,6 +152,8 @@ class Agent:
         self.state.inbound = self.inbound.stats
         settings = mqtt_settings(config, self.inbound.subscriptions())
         self.publisher = Publisher(settings, self.outbox, settings.will)
+        if settings.v5:  # until the first CONNACK, the limit the last run learnt
+            self.publisher.stats.connack_max_packet = last_connack_limit(storage.state_dir)
         self.thresholds = config.analysis.triage_thresholds()
         # One thread analyses every recording, then gives back what the analysis freed (heap.py).
         self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis")
@@ -165,6 +174,7 @@ class Agent:
             self._spawn(self.exams.recorded(recording), "exam-recorded")
 
     async def _snapshot(self) -> dict[str, Any]:
+        self.gate.refresh()  # an alarm whose capture would fit the limit known now is over
         outbox = await self.outbox.stats()
         data = snapshot(self.config, self.state, self.publisher, outbox, self.started_at)
         if self.receipts is not None:
@@ -246,6 +256,8 @@ class Agent:
             detail["alarm"] = self.state.outbox_alarm
         if self.state.outbox_check:  # a damaged or lost outbox, found on start (issue 18)
             detail["outbox_check"] = self.state.outbox_check["alarm"]
+        if self.gate.alarms:  # recordings the broker could not take, refused before capture
+            detail["capture_alarms"] = dict(self.gate.alarms)
         self.publisher.set_state(status_message(self.config, "online", None, detail))
 
     def _set_alarm(self, alarm: str | None) -> None:
@@ -294,6 +306,7 @@ class Agent:
             ),
             self.exams,
             self.radio,
+            self._may_record(device, stats),
         )
         attempt = 0
         while True:
@@ -316,6 +329,19 @@ class Agent:
                     exc_info=not isinstance(exc, BridgeError),
                 )
                 await asyncio.sleep(delay)
+
+    def _may_record(self, device: DeviceConfig, stats: DeviceStats) -> MayRecord:
+        index = next((i for i, d in enumerate(self.config.devices) if d is device), None)
+        key = "devices[].monitoring.duration_s" if index is None else (
+            f"devices[{index}].monitoring.duration_s")  # fmt: skip
+
+        def may_record(duration_s: float, rate_hz: int) -> bool:
+            if self.gate.check(device.id, duration_s, rate_hz, key) is None:
+                return True
+            stats.refused += 1  # the device's count of recordings not made or not kept
+            return False
+
+        return may_record
 
     async def _follow_registry(self, group: asyncio.TaskGroup) -> None:
         """Run each stethoscope `stetho pair` adds, for exams, without a restart."""

@@ -23,6 +23,8 @@ class AgentState:
     outbox_check: dict[str, object] | None = None  # what the start-up check found, if not sound
     inbound: InboundStats = field(default_factory=InboundStats)  # acks: who acknowledged what
     live_devices: list[str] = field(default_factory=list)
+    # device -> why its captures are refused before they start (the broker could not take them)
+    capture_alarms: dict[str, str] = field(default_factory=dict)
 
     def keep(self, recording: ProcessedRecording) -> None:
         """Remember a stored recording, without its publishes: the FLAC is in the outbox, and

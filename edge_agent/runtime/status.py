@@ -39,6 +39,7 @@ def snapshot(
     """Plain data for status.json; no secret and no resident reference in it."""
     now = time.time()
     publisher = link.stats
+    limit = link.packet_limit()
     devices = {
         device_id: {
             "connected": stats.connected,
@@ -68,6 +69,9 @@ def snapshot(
             "alarm": publisher.alarm,
             "too_large": publisher.too_large,
             "packet_alarm": publisher.packet_alarm,
+            "max_packet_bytes": None if limit is None else limit.bytes,  # as last known
+            "connack_max_packet": publisher.connack_max_packet,  # read back on the next start
+            "capture_alarms": dict(state.capture_alarms),
         },
         "outbox": {
             "pending": outbox.pending,
@@ -105,6 +109,17 @@ def receipts_status(
         "archived": counts.archived,
         "mismatched": counts.mismatched,
     }
+
+
+def last_connack_limit(state_dir: Path) -> int | None:
+    """The broker's CONNACK limit a previous run learnt, so that a Pi restarted while the
+    broker is unreachable still refuses captures the broker could not take (issue 18)."""
+    try:
+        data = json.loads((state_dir / STATUS_FILE).read_text(encoding="utf-8"))
+        value = data["broker"]["connack_max_packet"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # none yet, or from an older agent: learnt again on the next connection
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def write_status(path: Path, data: dict[str, Any]) -> None:

@@ -52,14 +52,17 @@ def _string_len(text: str) -> int:
     return 2 + len(text.encode("utf-8"))  # §1.5.4: two-byte length, then UTF-8
 
 
-def publish_packet_size(message: OutboundMessage, v5: bool = True) -> int:
+def publish_packet_size(
+    message: OutboundMessage, v5: bool = True, payload_bytes: int | None = None
+) -> int:
     """Bytes of this message's PUBLISH packet (§3.3), as `publish_properties` encodes it;
-    with `v5=False` the MQTT 3.1.1 packet, which has no properties section (3.1.1 §3.3)."""
+    with `v5=False` the MQTT 3.1.1 packet, which has no properties section (3.1.1 §3.3).
+    `payload_bytes` stands for the payload's length (a message not made yet)."""
     variable = _string_len(message.topic) + (2 if message.qos > 0 else 0)
     if v5:
         props = _properties_len(message)
         variable += _varint_len(props) + props
-    remaining = variable + len(message.payload)
+    remaining = variable + (len(message.payload) if payload_bytes is None else payload_bytes)
     return 1 + _varint_len(remaining) + remaining
 
 
@@ -79,12 +82,12 @@ def too_large_alarm(size: int, limit: PacketLimit) -> str:
         return (
             f"a message of {size} bytes exceeds broker.max_packet_bytes ({limit.bytes} bytes): "
             "it is kept in the outbox and not sent; raise the broker's limit, then "
-            "broker.max_packet_bytes to match, or shorten schedule.duration_s"
+            "broker.max_packet_bytes to match, or shorten monitoring.duration_s or exam.duration_s"
         )
     return (
         f"a message of {size} bytes exceeds the broker's maximum packet size ({limit.bytes} "
         "bytes): it is kept in the outbox and not sent; raise max_packet_size on the broker (the "
-        "shipped mosquitto.conf allows 16 MiB) or shorten schedule.duration_s"
+        "shipped mosquitto.conf allows 16 MiB) or shorten monitoring.duration_s or exam.duration_s"
     )
 
 
@@ -122,3 +125,49 @@ class OversizeSuspicion:
             return None
         self.alarmed.add(seq)
         return seq, big[seq]
+
+
+class PacketWatch:
+    """The packet alarm's life on one publisher: raised when a message is held back (over a
+    known limit) or suspected (a 3.1.1 broker dropping the link on it); cleared once no message
+    in the outbox exceeds the limit: the drain has looked at every pending message on this link
+    and held none back, and every suspected message has had its PUBACK."""
+
+    def __init__(self) -> None:
+        self.suspicion = OversizeSuspicion()
+        self.held: dict[int, int] = {}  # seq -> PUBLISH bytes, held back on the current link
+        self.alarm: str | None = None
+        self._once_held: set[int] = set()
+        self.delivered_after_hold = 0
+
+    def new_link(self) -> None:
+        """The drain starts again from the first pending message, under the new link's limit."""
+        self._once_held |= set(self.held)
+        self.held = {}
+
+    def hold(self, seq: int, size: int, limit: PacketLimit) -> str:
+        self.held[seq] = size
+        self.alarm = too_large_alarm(size, limit)
+        return self.alarm
+
+    def suspect(self, size: int) -> str:
+        self.alarm = suspected_limit_alarm(size)
+        return self.alarm
+
+    def delivered(self, seq: int) -> None:
+        self.suspicion.alarmed.discard(seq)
+        if seq in self._once_held:
+            self._once_held.discard(seq)
+            self.delivered_after_hold += 1
+
+    def caught_up(self, limit: PacketLimit | None) -> str | None:
+        """Every pending message was looked at: why the alarm clears now, or None."""
+        if self.alarm is None or self.held or self.suspicion.alarmed:
+            return None
+        self.alarm = None
+        now = "states no limit" if limit is None else f"allows {limit.bytes} bytes"
+        delivered, self.delivered_after_hold = self.delivered_after_hold, 0
+        return (
+            f"no message in the outbox exceeds the broker's limit now (it {now}); "
+            f"{delivered} message(s) held back earlier were delivered"
+        )

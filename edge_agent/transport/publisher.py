@@ -28,11 +28,10 @@ from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.link_errors import link_alarm
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.transport.packet_size import (
-    OversizeSuspicion,
+    PacketLimit,
+    PacketWatch,
     packet_limit,
     publish_packet_size,
-    suspected_limit_alarm,
-    too_large_alarm,
 )
 from edge_agent.transport.sent_marker import SentMarker
 from stetho_common import persistent_delay, quote
@@ -55,6 +54,7 @@ class PublisherStats:
     short_links: int = 0  # accepted connections in a row that ended before `stable_s`
     too_large: int = 0  # messages skipped: over CONNACK's limit or broker.max_packet_bytes
     packet_alarm: str | None = None
+    connack_max_packet: int | None = None  # the last v5 CONNACK's Maximum Packet Size
 
 
 class Publisher:
@@ -85,7 +85,12 @@ class Publisher:
         self._state_sends: set[asyncio.Task[None]] = set()
         # Outbox seq -> PUBLISH bytes of what awaits a PUBACK on the current link.
         self._unacked: dict[int, int] = {}
-        self._oversize = OversizeSuspicion()
+        self._packets = PacketWatch()
+
+    def packet_limit(self) -> PacketLimit | None:
+        """The broker's limit as last known: the last v5 CONNACK's (kept while the link is
+        down, so captures are checked against it) and broker.max_packet_bytes."""
+        return packet_limit(self.stats.connack_max_packet, self.settings.max_packet_bytes)
 
     def set_state(self, message: OutboundMessage) -> None:
         """Retained state (availability): sent now if connected, and again after each connect."""
@@ -224,6 +229,9 @@ class Publisher:
         self.connected.set()
         self.stats.connected = True
         self.stats.last_error = ""  # the link is back: an old error would mislead the operator
+        if connection.settings.v5:  # a limit learnt afresh, or none stated any more
+            self.stats.connack_max_packet = connection.max_packet_size
+        self._packets.new_link()
         self._note_subscriptions(connection)
         # Subscriptions added while this connection was being set up.
         late = tuple(t for t in self.settings.subscriptions
@@ -272,16 +280,11 @@ class Publisher:
         if limit is None or size <= limit.bytes:
             return False
         self.stats.too_large += 1
-        self.stats.packet_alarm = too_large_alarm(size, limit)
-        log.error(
-            "event=message_too_large seq=%d recording=%s packet_bytes=%d broker_max=%d "
-            "limit_from=%s kept_in_outbox=1",
-            item.seq,
-            quote(item.message.recording_id),
-            size,
-            limit.bytes,
-            "broker.max_packet_bytes" if limit.configured else "connack",
-        )
+        self.stats.packet_alarm = self._packets.hold(item.seq, size, limit)
+        log.error("event=message_too_large seq=%d recording=%s packet_bytes=%d broker_max=%d "
+                  "limit_from=%s kept_in_outbox=1", item.seq, quote(item.message.recording_id),
+                  size, limit.bytes, "broker.max_packet_bytes" if limit.configured else "connack",
+                  )  # fmt: skip
         return True
 
     def _check_oversize(self, connection: MqttConnection) -> None:
@@ -289,17 +292,21 @@ class Publisher:
         unacked, self._unacked = self._unacked, {}
         if packet_limit(connection.max_packet_size, connection.settings.max_packet_bytes):
             return  # a known limit: nothing over it was sent
-        suspect = self._oversize.link_ended(unacked)
+        suspect = self._packets.suspicion.link_ended(unacked)
         if suspect is None:
             return
         seq, size = suspect
-        self.stats.packet_alarm = suspected_limit_alarm(size)
-        log.error(
-            "event=link_lost_on_large_message seq=%d packet_bytes=%d alarm=%s",
-            seq,
-            size,
-            quote(self.stats.packet_alarm),
-        )
+        self.stats.packet_alarm = self._packets.suspect(size)
+        log.error("event=link_lost_on_large_message seq=%d packet_bytes=%d alarm=%s",
+                  seq, size, quote(self.stats.packet_alarm))  # fmt: skip
+
+    def _caught_up(self, connection: MqttConnection) -> None:
+        """The drain looked at every pending message: clear the packet alarm if none is over."""
+        limit = packet_limit(connection.max_packet_size, connection.settings.max_packet_bytes)
+        why = self._packets.caught_up(limit)
+        if why is not None:
+            self.stats.packet_alarm = None
+            log.info("event=packet_alarm_cleared reason=%s", quote(why))
 
     def _note_subscriptions(self, connection: MqttConnection) -> None:
         if connection.refused_subscriptions:
@@ -333,6 +340,7 @@ class Publisher:
                 self.outbox.changed.clear()
                 batch = await self.outbox.pending(self.settings.max_inflight, dispatched)
                 if not batch:
+                    self._caught_up(connection)
                     await _first_of(self.outbox.changed, connection.closed, timeout_s=1.0)
                     continue
                 for item in batch:
@@ -364,6 +372,7 @@ class Publisher:
             await connection.publish(item.message, self.puback_timeout_s)
             del self._unacked[item.seq]
             marker.add(item.seq)
+            self._packets.delivered(item.seq)
             self.stats.published += 1
         except LinkLostError:
             pass  # the whole link ended: logged once, as event=broker_disconnected

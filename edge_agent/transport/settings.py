@@ -13,12 +13,13 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
-from edge_agent.config import BrokerConfig
+from edge_agent.config import AgentConfig, BrokerConfig
 from edge_agent.errors import ConfigError
 from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.transport.capture_limit import config_errors
 from edge_agent.transport.mqtt import MqttSettings
 
-__all__ = ["broker_from_url", "broker_settings"]
+__all__ = ["broker_from_url", "broker_settings", "check_against_broker"]
 
 
 def broker_settings(
@@ -53,6 +54,16 @@ def broker_settings(
         protocol=broker.protocol,
         max_packet_bytes=broker.max_packet_bytes,
     )
+
+
+def check_against_broker(config: AgentConfig, source: str) -> AgentConfig:
+    """`config`, once what it asks of the broker fits what `[broker]` says the broker takes:
+    a monitoring duration whose recording could exceed `broker.max_packet_bytes` is a config
+    error naming `source` and the key (recordings are not split, docs/mqtt.md §4)."""
+    errors = config_errors(config)
+    if errors:
+        raise ConfigError(source, errors)
+    return config
 
 
 def broker_from_url(url: str, **overrides: object) -> BrokerConfig:

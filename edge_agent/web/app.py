@@ -15,9 +15,10 @@ from pathlib import Path
 from aiohttp import web
 
 from edge_agent.errors import AgentError
+from edge_agent.exam.errors import RecordingTooLongError
 from edge_agent.web import views_devices, views_exam, views_people
 from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebContext, ctx_of
-from edge_agent.web.i18n import pick_language
+from edge_agent.web.i18n import pick_language, translator
 from edge_agent.web.live import live_stream
 from edge_agent.web.render import MAX_BODY, render
 from edge_agent.web.sessions import csrf_ok
@@ -71,9 +72,17 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except AgentError as exc:  # refused input: tell the person, keep going
         log.info("event=web_refused path=%s error=%s", request.path, type(exc).__name__)
+        message = said(exc, request[LANG])
         if request.headers.get("X-CSRF-Token"):  # the page's own fetch: JSON for the script
-            return web.json_response({"error": str(exc)}, status=409)
-        return render(request, "error.html", status=409, message=str(exc))
+            return web.json_response({"error": message}, status=409)
+        return render(request, "error.html", status=409, message=message)
+
+
+def said(exc: AgentError, lang: str) -> str:
+    """A refusal in the nurse's language where the page has the words for it."""
+    if isinstance(exc, RecordingTooLongError):
+        return translator(lang)("error.too_long", seconds=exc.max_s, asked=f"{exc.duration_s:g}")
+    return str(exc)
 
 
 def build_app(ctx: WebContext) -> web.Application:

@@ -138,6 +138,13 @@ _EN: Final[dict[str, str]] = {
     "requests.wants": "{by} asks for {site}",
     "error.title": "Cannot do that",
     "error.back": "Back",
+    "error.too_long": (
+        "This recording was not started: the hospital's message server (its MQTT broker) "
+        "accepts recordings of at most {seconds} seconds from this stethoscope, and this one "
+        "would last {asked} seconds. Please tell the care home's IT contact: the hospital must "
+        "raise its broker's maximum packet size, or the exam length (exam.duration_s) must be "
+        "shortened."
+    ),
     "site.aortic": "aortic",
     "site.pulmonic": "pulmonic",
     "site.tricuspid": "tricuspid",
@@ -284,6 +291,13 @@ _FR: Final[dict[str, str]] = {
     "requests.wants": "{by} demande : {site}",
     "error.title": "Impossible",
     "error.back": "Retour",
+    "error.too_long": (
+        "Cet enregistrement n'a pas été lancé : le serveur de messages de l'hôpital (son broker "
+        "MQTT) n'accepte de ce stéthoscope que des enregistrements de {seconds} secondes au "
+        "plus, et celui-ci durerait {asked} secondes. Prévenez le référent informatique de "
+        "l'établissement : l'hôpital doit augmenter la taille maximale des paquets de son "
+        "broker, ou la durée d'examen (exam.duration_s) doit être raccourcie."
+    ),
     "site.aortic": "aortique",
     "site.pulmonic": "pulmonaire",
     "site.tricuspid": "tricuspide",

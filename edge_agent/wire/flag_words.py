@@ -3,22 +3,21 @@
 The analysis writes each flag's `reason` in English (stetho_signal._rules) and the wire carries
 it unchanged; this module is the one place that says the same thing in French, for the nurse's
 page and the doctor's console alike (both import edge_agent.wire). English is the wire's own
-sentence. A code we do not know (a newer agent), or a reason whose details we cannot read,
-falls back to that sentence: a reader gets English rather than nothing or a wrong number.
+sentence. A code we do not know (a newer agent), or a flag without the details its sentence
+needs (one archived from an older agent), falls back to that sentence: a reader gets English
+rather than nothing or a wrong number.
 
-The numbers come from the flag's `value` and `threshold`; the age band from the message. A
-few details travel only inside the English sentence (the murmur's phase, the snap's delay, the
-wheeze's pitch, how few beats an urgent rate stood on, which measurement was not possible):
-they are read back with patterns anchored on the analysis's own wording, checked against it
-by tests/edge_agent/test_flag_words.py.
+The numbers come from the flag's `value`, `threshold` and `details` (the murmur's phase, the
+snap's delay, the wheeze's pitch, how few beats an urgent rate stood on, which measurement was
+not possible: stetho_signal.triage.FLAG_DETAILS); the age band from the message. The English
+sentence is never read.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 __all__ = ["FLAG_CODES", "flag_text", "flag_text_of"]
@@ -31,6 +30,17 @@ class _Parts:
     value: float | None
     threshold: float | None
     age_band: str | None
+    details: Mapping[str, object] = field(default_factory=dict)
+
+    def number(self, key: str) -> float | None:
+        x = self.details.get(key)
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            return None
+        return float(x) if math.isfinite(x) else None
+
+    def word(self, key: str) -> str | None:
+        x = self.details.get(key)
+        return x if isinstance(x, str) else None
 
 
 def _num(x: float, spec: str) -> str:
@@ -65,6 +75,13 @@ def _urgent_why(age_band: str | None) -> str | None:
     )
 
 
+def _at_rest(age_band: str | None) -> str | None:
+    if age_band is None or age_band == "adult":
+        return "le score NEWS2 serait de 3"
+    years = _YEARS.get(age_band)
+    return None if years is None else f"elle serait hors des valeurs pédiatriques de {years}"
+
+
 _RATE_LABEL: Final = {
     "heart": ("Fréquence cardiaque", "battements"),
     "respiratory": ("Fréquence respiratoire", "respirations"),
@@ -90,24 +107,35 @@ def _rate(kind: str, side: str) -> Callable[[_Parts], str | None]:
     return render
 
 
-_UNCONFIRMED = re.compile(
-    r", but measured over only (?P<n>[0-9.e+-]+) (?P<what>beat intervals|breaths) "
-    r"\(under (?P<min>[0-9.e+-]+)\): a review, and record again to confirm\.$"
-)
-_WHAT: Final = {"beat intervals": "intervalles entre battements", "breaths": "respirations"}
-
-
 def _unconfirmed(urgent: Callable[[_Parts], str | None]) -> Callable[[_Parts], str | None]:
     def render(p: _Parts) -> str | None:
-        found = _UNCONFIRMED.search(p.reason)
+        n, least = p.number("beat_intervals"), p.number("min_beat_intervals")
         base = urgent(p)
-        if found is None or base is None:
+        if n is None or least is None or base is None:
             return None
-        n, least = float(found["n"]), float(found["min"])
         return (
-            f"{base[:-1]}, mais mesurée sur seulement {_num(n, 'g')} {_WHAT[found['what']]} "
-            f"(moins de {_num(least, 'g')}) : un avis médical, et enregistrer à nouveau pour "
-            "confirmer."
+            f"{base[:-1]}, mais mesurée sur seulement {_num(n, 'g')} intervalles entre "
+            f"battements (moins de {_num(least, 'g')}) : un avis médical, et enregistrer à "
+            "nouveau pour confirmer."
+        )
+
+    return render
+
+
+def _during_auscultation(side: str) -> Callable[[_Parts], str | None]:
+    def render(p: _Parts) -> str | None:
+        n, at_rest = _nums(p), _at_rest(p.age_band)
+        breaths, least = p.number("breaths"), p.number("min_breaths")
+        if n is None or at_rest is None or (breaths is None) != (least is None):
+            return None
+        few = ""
+        if breaths is not None and least is not None:
+            few = f" sur seulement {_num(breaths, 'g')} respirations (moins de {_num(least, 'g')})"
+        return (
+            f"Fréquence respiratoire {n[0]:.0f} respirations/min, mesurée pendant "
+            f"l'auscultation{few}, {_RATE_SIDE[side]} {n[1]:.0f} : au repos, {at_rest}, un avis "
+            "médical urgent, mais la respiration profonde de l'auscultation n'est pas le repos ; "
+            "compter la fréquence respiratoire au repos sur une minute."
         )
 
     return render
@@ -122,16 +150,15 @@ def _irregular(p: _Parts) -> str | None:
     )
 
 
-_PHASE = re.compile(r"^Sound in (systolic|diastolic) phase ")
 _PHASE_FR: Final = {"systolic": ("systole", "diastole", "systolique"),
                     "diastolic": ("diastole", "systole", "diastolique")}  # fmt: skip
 
 
 def _murmur(p: _Parts) -> str | None:
-    found = _PHASE.search(p.reason)
-    if (n := _nums(p)) is None or found is None:
+    phase_en = p.word("phase")
+    if (n := _nums(p)) is None or phase_en not in _PHASE_FR:
         return None
-    phase, other, adjective = _PHASE_FR[found[1]]
+    phase, other, adjective = _PHASE_FR[phase_en]
     return (
         f"Le son en {phase} est {_num(n[0], '.1f')} fois celui en {other} (au-delà de "
         f"{_num(n[1], '.1f')}) : souffle {adjective} possible, une piste pour écouter "
@@ -139,30 +166,24 @@ def _murmur(p: _Parts) -> str | None:
     )
 
 
-_SNAP = re.compile(r"^A second sound (\d+) ms after S2 ")
-
-
 def _snap(p: _Parts) -> str | None:
-    found = _SNAP.search(p.reason)
-    if (n := _nums(p)) is None or found is None:
+    delay = p.number("delay_ms")
+    if (n := _nums(p)) is None or delay is None:
         return None
     return (
-        f"Un second bruit {found[1]} ms après B2 dans {_pct(n[0])} des battements (au moins "
+        f"Un second bruit {delay:.0f} ms après B2 dans {_pct(n[0])} des battements (au moins "
         f"{_pct(n[1])}) : claquement d'ouverture possible (rétrécissement mitral), ou B2 "
         "largement dédoublé ; une piste pour écouter au foyer mitral, pas une constatation."
     )
 
 
-_PITCH = re.compile(r"\) near (\d+) Hz: possible wheeze")
-
-
 def _wheeze(p: _Parts) -> str | None:
-    found = _PITCH.search(p.reason)
-    if (n := _nums(p)) is None or found is None:
+    pitch = p.number("frequency_hz")
+    if (n := _nums(p)) is None or pitch is None:
         return None
     return (
         f"Son musical de {_num(n[0], '.2f')} s (au moins {_num(n[1], '.2f')} s) vers "
-        f"{found[1]} Hz : sibilant possible, écouter l'enregistrement."
+        f"{pitch:.0f} Hz : sibilant possible, écouter l'enregistrement."
     )
 
 
@@ -192,43 +213,36 @@ def _quality(problem: str) -> Callable[[_Parts], str | None]:
     return lambda _p: _QUALITY[problem]
 
 
-# Why a measurement was not possible (the `notes` of stetho_signal.heart and .lung).
-_NOTES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
-    (re.compile(f"^{pattern}$"), french)
-    for pattern, french in (
-        (r"clip too short or too irregular to find a repeating heartbeat",
-         "enregistrement trop court ou trop irrégulier pour y trouver un battement qui se répète"),
-        (r"heart rate needs heart sounds; the sounds found last (\d+) ms at half height, far "
-         r"longer than heart sounds: breath sounds or noise, no heartbeat",
-         "la fréquence cardiaque demande des bruits du cœur ; les sons trouvés durent {0} ms à "
-         "mi-hauteur, bien plus que des bruits du cœur : respiration ou bruit, pas de battement"),
-        (r"heart rate needs a repeating heartbeat; none found in this clip",
-         "la fréquence cardiaque demande un battement qui se répète ; aucun dans cet "
-         "enregistrement"),
-        (r"heart rate needs at least two beats; the clip holds fewer",
-         "la fréquence cardiaque demande au moins deux battements ; l'enregistrement en a moins"),
-        (r"heart rate (\d+) bpm is outside the measurable 30-220 bpm",
-         "fréquence cardiaque de {0} battements/min, hors de la plage mesurable de 30 à 220"),
-        (r"rhythm needs at least five consecutive beats; the clip holds fewer",
-         "le rythme demande au moins cinq battements consécutifs ; l'enregistrement en a moins"),
-        (r"murmur hint needs a whole cycle \(S1, S2 and the next S1\)",
-         "la recherche d'un souffle demande un cycle entier (B1, B2 et le B1 suivant)"),
-        (r"respiratory rate needs at least two breaths; the clip is too short",
-         "la fréquence respiratoire demande au moins deux respirations ; l'enregistrement est "
-         "trop court"),
-        (r"no breathing pattern in the recording",
-         "aucun rythme respiratoire dans l'enregistrement"),
-        (r"no repeating breathing pattern found",
-         "aucun rythme respiratoire qui se répète"),
-    )
-)  # fmt: skip
+# Why a measurement was not possible (stetho_signal._notes.NOTE_CODES); {0}: the number it
+# carries as `measured` (ms of sound, or beats/min).
+_NOTES: Final = {
+    "no_cycle": "enregistrement trop court ou trop irrégulier pour y trouver un battement qui se "
+    "répète",
+    "no_heart_sounds": "la fréquence cardiaque demande des bruits du cœur ; les sons trouvés "
+    "durent {0} ms à mi-hauteur, bien plus que des bruits du cœur : respiration ou bruit, pas "
+    "de battement",
+    "no_heartbeat": "la fréquence cardiaque demande un battement qui se répète ; aucun dans cet "
+    "enregistrement",
+    "too_few_beats": "la fréquence cardiaque demande au moins deux battements ; "
+    "l'enregistrement en a moins",
+    "heart_rate_out_of_range": "fréquence cardiaque de {0} battements/min, hors de la plage "
+    "mesurable de 30 à 220",
+    "too_few_beats_for_rhythm": "le rythme demande au moins cinq battements consécutifs ; "
+    "l'enregistrement en a moins",
+    "no_whole_cycle": "la recherche d'un souffle demande un cycle entier (B1, B2 et le B1 suivant)",
+    "clip_too_short_for_breaths": "la fréquence respiratoire demande au moins deux "
+    "respirations ; l'enregistrement est trop court",
+    "no_breathing": "aucun rythme respiratoire dans l'enregistrement",
+    "no_repeating_breathing": "aucun rythme respiratoire qui se répète",
+}
 
 
 def _unmeasured(p: _Parts) -> str | None:
-    for pattern, french in _NOTES:
-        if found := pattern.match(p.reason):
-            return french.format(*found.groups())
-    return None
+    french = _NOTES.get(p.word("note") or "")
+    measured = p.number("measured")
+    if french is None or (measured is None and "{0}" in french):
+        return None
+    return french.format("" if measured is None else f"{measured:.0f}")
 
 
 def _registry() -> dict[str, Callable[[_Parts], str | None]]:
@@ -236,8 +250,9 @@ def _registry() -> dict[str, Callable[[_Parts], str | None]]:
     for kind in _RATE_LABEL:
         for side in _RATE_SIDE:
             out[f"{kind}_rate_{side}"] = _rate(kind, side)
-        for side in ("very_low", "very_high"):
-            out[f"{kind}_rate_{side}_unconfirmed"] = _unconfirmed(_rate(kind, side))
+    for side in ("very_low", "very_high"):
+        out[f"heart_rate_{side}_unconfirmed"] = _unconfirmed(_rate("heart", side))
+        out[f"respiratory_rate_{side}_during_auscultation"] = _during_auscultation(side)
     out.update(heart_irregular=_irregular, heart_murmur=_murmur, heart_opening_snap=_snap,
                lung_wheeze=_wheeze, lung_crackles=_crackles,
                heart_unmeasured=_unmeasured, lung_unmeasured=_unmeasured)  # fmt: skip
@@ -257,12 +272,13 @@ def flag_text(
     threshold: float | None,
     lang: str,
     age_band: str | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> str:
     """The flag's sentence in `lang` ("en" or "fr"); the wire's English `reason` otherwise."""
     render = _FRENCH.get(code) if lang == "fr" else None
     if render is None:
         return reason
-    return render(_Parts(code, reason, value, threshold, age_band)) or reason
+    return render(_Parts(code, reason, value, threshold, age_band, details or {})) or reason
 
 
 def flag_text_of(flag: Mapping[str, object], lang: str, age_band: object = None) -> str:
@@ -274,4 +290,6 @@ def flag_text_of(flag: Mapping[str, object], lang: str, age_band: object = None)
 
     band = age_band if isinstance(age_band, str) else None
     code, reason = str(flag.get("code") or ""), str(flag.get("reason") or flag.get("code") or "")
-    return flag_text(code, reason, number("value"), number("threshold"), lang, band)
+    details = flag.get("details")
+    extra = details if isinstance(details, Mapping) else None
+    return flag_text(code, reason, number("value"), number("threshold"), lang, band, extra)

@@ -12,9 +12,17 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictStr,
+    model_validator,
+)
 
-from stetho_signal.triage import AgeBand
+from stetho_signal.triage import AgeBand, check_details
 
 SCHEMA_VERSION: Literal[1] = 1
 JSON_CONTENT_TYPE = "application/json"
@@ -48,11 +56,29 @@ class LungFindings(_Message):
     crackle_times_s: list[float]
 
 
+def _empty(details: dict[str, float | str]) -> bool:
+    return not details
+
+
 class Flag(_Message):
     code: str
     reason: str = Field(description="a sentence for the doctor: decision support, not a diagnosis")
     value: float | None
     threshold: float | None
+    details: dict[str, StrictFloat | StrictStr] = Field(
+        default_factory=dict,
+        # Left out while empty: a flag without details stays what version-1 readers accept.
+        exclude_if=_empty,
+        description="named details the reason states (murmur phase, snap delay, wheeze pitch, "
+        "what an unconfirmed rate stood on, why a value is missing): finite numbers or words, "
+        "keys from a closed set per code (stetho_signal.triage.FLAG_DETAILS); absent from "
+        "older agents' flags, whose reason is then the only text",
+    )
+
+    @model_validator(mode="after")
+    def _details_fit_the_code(self) -> Flag:
+        check_details(self.code, self.details)
+        return self
 
 
 class Triage(_Message):

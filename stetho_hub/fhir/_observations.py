@@ -13,7 +13,9 @@ from stetho_hub.fhir import _ids, codes
 from stetho_hub.fhir.records import Finding, Measurements, RateFlag, RecordingRecord
 
 QUALITY_TEXT = "recording quality score (0 = unusable, 1 = clean)"
-UNCONFIRMED = "_unconfirmed"  # the triage suffix of an urgent rate read from too little
+# Triage suffixes of a rate in the critical band kept to a review: read from too little, or a
+# breathing rate taken during auscultation (not the resting rate NEWS2 scores).
+DOWNGRADED = ("_unconfirmed", "_during_auscultation")
 
 
 def _base(
@@ -77,9 +79,9 @@ def vital_sign(
 
 def _interpretation(flag: RateFlag) -> dict[str, Any]:
     suffix = flag.code.split("_", 1)[1]  # heart_rate_high -> rate_high
-    if suffix.endswith(UNCONFIRMED):
-        # A critical reading from too few beats or breaths: high or low, not critical.
-        suffix = suffix.removesuffix(UNCONFIRMED).replace("_very_", "_")
+    for tail in DOWNGRADED:
+        if suffix.endswith(tail):  # high or low, not critical
+            suffix = suffix.removesuffix(tail).replace("_very_", "_")
     code, display = codes.RATE_INTERPRETATION.get(suffix, ("A", "Abnormal"))
     return codes.concept(codes.INTERPRETATION, code, display)
 

@@ -20,7 +20,7 @@ DEVICE = "steth-a"
 RATE = 4000
 
 
-def _analysis(pcm: np.ndarray) -> messages.Analysis:  # type: ignore[type-arg]
+def _analysis(pcm: np.ndarray) -> messages.Analysis:
     result = analyze(pcm, RATE, "heart")
     return messages.Analysis.model_validate(result.to_dict())
 
@@ -98,9 +98,17 @@ def make_recording(
     return WireRecording(rid, meta, flac, site, device)
 
 
-def exam_json(exam_id: str, state: str = "open", site: str = SITE) -> bytes:
+_EVENT_OF: dict[messages.ExamState, messages.ExamEvent] = {
+    "open": "opened",
+    "recording": "site_recorded",
+    "done": "closed",
+    "abandoned": "abandoned",
+}
+
+
+def exam_json(exam_id: str, state: messages.ExamState = "open", site: str = SITE) -> bytes:
     """A `stetho.exam` message as the care home's agent sends it."""
-    event = {"open": "opened", "recording": "site_recorded", "done": "closed"}[state]
+    event: messages.ExamEvent = _EVENT_OF[state]
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     exam = messages.ExamMessage(
         exam_id=uuid.UUID(exam_id), event=event, state=state, site=site, agent=AGENT,

@@ -113,7 +113,7 @@ class WirePublisher:
     def publish(
         self, topic: str, payload: bytes, content_type: str, props: tuple[tuple[str, str], ...]
     ) -> None:
-        properties = Properties(PacketTypes.PUBLISH)
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         properties.ContentType = content_type
         if props:
             properties.UserProperty = list(props)
@@ -246,7 +246,7 @@ def check_archive(target: DatabaseTarget, audio_dir: Path, recs: list[WireRecord
     try:
         counts = summary(db)
         with db.transaction() as tx:
-            rows = dict(tx.all("SELECT recording_id, audio_sha256 FROM archived"))
+            rows: dict[str, str] = dict(tx.all("SELECT recording_id, audio_sha256 FROM archived"))
     finally:
         db.close()
     n = len(recs)

@@ -33,3 +33,10 @@ def test_a_failure_lists_its_parameters_true_rate_and_reading() -> None:
     assert failure.keys() == {*few.grid, "true_bpm", "read_bpm"}
     assert failure["rate_bpm"] == 72.0 and failure["jitter"] == 0.1
     assert abs(failure["read_bpm"] - failure["true_bpm"]) < 0.1 * failure["true_bpm"]
+
+
+def test_murmur_hints_on_murmur_free_cases_are_listed() -> None:
+    few = _few("pcg", rate_bpm=(72.0,), noise=(0.01,), murmur=(0.0, 2.0), seed=(0,))
+    summary = run_sweep(few)
+    # Only the murmur-free case counts; a hint there would be listed with its parameters.
+    assert (summary["murmur_free"], summary["murmur_hinted_murmur_free"]) == (1, [])

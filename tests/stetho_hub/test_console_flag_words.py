@@ -12,7 +12,10 @@ MURMUR: dict[str, Any] = {
     "code": "heart_murmur", "value": 2.04, "threshold": 1.6,
     "reason": "Sound in systolic phase is 2.0 times that in diastole (above 1.6): possible "
     "systolic murmur, a hint to listen to the recording, not a finding.",
+    "details": {"phase": "systolic"},
 }  # fmt: skip
+# Archived from an agent that sent no details: its English sentence is all there is.
+OLD_MURMUR = {k: v for k, v in MURMUR.items() if k != "details"}
 FAST: dict[str, Any] = {
     "code": "heart_rate_very_high", "value": 150.0, "threshold": 140.0,
     "reason": "Heart rate 150 beats/min is at or above 140; beyond the paediatric range for "
@@ -35,6 +38,8 @@ def test_the_french_inbox_says_why_in_french_with_the_age_band_and_numbers() -> 
     assert "hors des valeurs pédiatriques de 2 à 5 ans" in page
     assert "Le son en systole est 2,0 fois celui en diastole (au-delà de 1,6)" in page
     assert "A newer flag." in page  # an unknown code: the agent's own sentence
+    archived = _inbox("fr", (OLD_MURMUR,)).replace("&#x27;", "'")
+    assert "Le son en systole" not in archived and "possible systolic murmur" in archived
     english = _inbox("en", (FAST, MURMUR, NEWER))
     assert FAST["reason"] in english and "A newer flag." in english
 

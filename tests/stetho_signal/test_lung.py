@@ -27,10 +27,11 @@ def test_respiratory_rate_of_synthetic_breathing() -> None:
     assert lung.respiratory_rate_bpm == pytest.approx(18.0, abs=1.5)
 
 
-def test_fast_breathing_is_urgent_per_news2() -> None:
+def test_fast_breathing_in_news2_urgent_band_asks_for_a_resting_count() -> None:
     result = analyze(breathing(30.0, 20.0), FS_HZ, "lung")
-    assert result.triage.level == "urgent"
-    assert any(f.code == "respiratory_rate_very_high" for f in result.triage.flags)
+    assert result.triage.level == "review"
+    codes = [f.code for f in result.triage.flags]
+    assert "respiratory_rate_very_high_during_auscultation" in codes
 
 
 def test_plain_breathing_has_no_wheeze_nor_crackles() -> None:
@@ -71,12 +72,13 @@ def test_crackles_are_found_at_their_times() -> None:
     assert any(f.code == "lung_crackles" for f in result.triage.flags)
 
 
-def test_slow_breathing_is_urgent_per_news2() -> None:
+def test_slow_breathing_in_news2_urgent_band_asks_for_a_resting_count() -> None:
     result = analyze(breathing(6.0, 30.0), FS_HZ, "lung")
     assert result.lung is not None
     assert result.lung.respiratory_rate_bpm == pytest.approx(6.0, abs=0.7)
-    assert result.triage.level == "urgent"
-    flag = next(f for f in result.triage.flags if f.code == "respiratory_rate_very_low")
+    assert result.triage.level == "review"
+    code = "respiratory_rate_very_low_during_auscultation"
+    flag = next(f for f in result.triage.flags if f.code == code)
     assert flag.threshold == 8.0
 
 

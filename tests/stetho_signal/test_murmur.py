@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from stetho_signal import analyze
+from stetho_signal import _murmur, analyze
+from stetho_signal.segmentation import HeartSounds
 from stetho_sim.sounds import FS_HZ, add_rumble, breathing, burst, pcg
-from stetho_sim.synth import synthesize
+from stetho_sim.synth import StethoscopeSynth, synthesize
 
 
 def _hint(x: NDArray[np.float64]) -> tuple[bool | None, str | None]:
@@ -114,3 +116,45 @@ def test_extra_sounds_without_a_murmur_raise_no_hint(rate: float) -> None:
     for t in s1[1:]:
         x += 0.1 * burst(n, t - 0.1, 35.0, 0.015, FS_HZ)
     assert _hint(x)[0] is False
+
+
+def _paired(systole: NDArray[np.float64], diastole: NDArray[np.float64]) -> object:
+    """The per-beat ratio of one envelope whose beats (1 s: 0.3 s systole, 0.7 s diastole) hold
+    the given middle levels, S1/S2 at 1."""
+    env = np.zeros(100 * systole.size + 100)
+    s1 = np.arange(systole.size + 1, dtype=np.float64)
+    s2 = s1[:-1] + 0.3
+    for k, (a, b) in enumerate(zip(s1[:-1], s2, strict=True)):
+        env[round(100 * a) : round(100 * b)] = systole[k]
+        env[round(100 * b) : round(100 * (a + 1))] = diastole[k]
+    env[np.round(100 * np.concatenate([s1, s2])).astype(int)] = 1.0
+    systoles, diastoles = _murmur.phases(HeartSounds(s1, s2))
+    return _murmur._paired_ratio(env, systoles, diastoles, 1.0)
+
+
+def test_per_beat_ratio_reads_a_soft_murmur_under_changing_beat_levels() -> None:
+    # The whole beat's level swings 1-4x (breathing, movement), systole twice its diastole.
+    gain = 1.0 + 1.5 * (1.0 + np.sin(np.arange(20) / 2.0))
+    result = _paired(0.06 * gain, 0.03 * gain)
+    assert isinstance(result, tuple)
+    assert result[1] == "systolic"
+    assert 1.6 < result[0] < 2.0
+
+
+def test_per_beat_ratio_is_silent_when_the_phases_take_turns() -> None:
+    # Systole louder in half the beats, diastole in the other half: no phase recurs.
+    loud, soft = np.tile([0.1, 0.03], 10), np.tile([0.03, 0.1], 10)
+    assert _paired(loud, soft) is None
+
+
+@pytest.mark.parametrize(
+    ("crackles", "seed"), [(False, 0), (True, 0), (True, 1)], ids=["plain", "crackles", "seed1"]
+)
+def test_breath_over_a_faded_heart_raises_no_hint(crackles: bool, seed: int) -> None:
+    # The simulator's normal scenario, heart at 0.03 of its level, breath at 30/min: the median
+    # per-beat ratio alone read 1.7-2.1 here (the phases take turns being the louder).
+    synth = StethoscopeSynth("normal", 4000, seed)
+    synth.scenario = dataclasses.replace(
+        synth.scenario, heart_gain=0.03, breath_gain=0.1, breaths_per_min=30.0, crackles=crackles
+    )
+    assert _hint(synth.read(20 * 4000).astype(np.float64))[0] is not True

@@ -32,6 +32,10 @@ HEART = HeartResult(
 )
 LUNG = LungResult(16.0, False, (), None, (), 0.1, (), breaths=5.3)
 WHY = "NEWS2 scores it 3: urgent clinical review"
+AT_REST = (
+    "at rest NEWS2 would score it 3, an urgent clinical review, but deep breathing for "
+    "auscultation is not rest; count the resting rate over one minute."
+)
 
 
 def heart_at(rate: float) -> Triage:
@@ -71,8 +75,9 @@ def test_heart_rate_edges(rate: float, level: str, flag: Flag | None) -> None:
 @pytest.mark.parametrize(
     ("rate", "level", "flag"),
     [
-        (8.0, "urgent", Flag("respiratory_rate_very_low",
-            f"Respiratory rate 8 breaths/min is at or below 8; {WHY}.", 8.0, 8.0)),
+        (8.0, "review", Flag("respiratory_rate_very_low_during_auscultation",
+            "Respiratory rate 8 breaths/min, measured during auscultation, is at or below 8: "
+            f"{AT_REST}", 8.0, 8.0)),
         (9.0, "review", Flag("respiratory_rate_low",
             "Respiratory rate 9 breaths/min is at or below 11: worth a review.", 9.0, 11.0)),
         (11.0, "review", Flag("respiratory_rate_low",
@@ -83,8 +88,9 @@ def test_heart_rate_edges(rate: float, level: str, flag: Flag | None) -> None:
             "Respiratory rate 21 breaths/min is at or above 21: worth a review.", 21.0, 21.0)),
         (24.0, "review", Flag("respiratory_rate_high",
             "Respiratory rate 24 breaths/min is at or above 21: worth a review.", 24.0, 21.0)),
-        (25.0, "urgent", Flag("respiratory_rate_very_high",
-            f"Respiratory rate 25 breaths/min is at or above 25; {WHY}.", 25.0, 25.0)),
+        (25.0, "review", Flag("respiratory_rate_very_high_during_auscultation",
+            "Respiratory rate 25 breaths/min, measured during auscultation, is at or above 25: "
+            f"{AT_REST}", 25.0, 25.0)),
     ],
 )  # fmt: skip
 def test_breathing_rate_edges(rate: float, level: str, flag: Flag | None) -> None:
@@ -121,12 +127,12 @@ def test_each_threshold_is_read_from_its_own_field() -> None:
             [] if code is None else [(code, threshold)]
         ), rate
     breaths = {
-        5.0: ("urgent", "respiratory_rate_very_low", 5.0),
+        5.0: ("review", "respiratory_rate_very_low_during_auscultation", 5.0),
         7.0: ("review", "respiratory_rate_low", 7.0),
         8.0: ("routine", None, None),
         29.0: ("routine", None, None),
         30.0: ("review", "respiratory_rate_high", 30.0),
-        40.0: ("urgent", "respiratory_rate_very_high", 40.0),
+        40.0: ("review", "respiratory_rate_very_high_during_auscultation", 40.0),
     }
     for rate, (level, code, threshold) in breaths.items():
         lung = dataclasses.replace(LUNG, respiratory_rate_bpm=rate)
@@ -173,6 +179,7 @@ def test_wheeze_flag_exact() -> None:
             "listen to the recording.",
             0.25,
             0.1,
+            {"frequency_hz": 412.0},
         ),
     )
 
@@ -195,11 +202,13 @@ def test_irregular_and_murmur_flags_exact() -> None:
             "systolic murmur, a hint to listen to the recording, not a finding.",
             2.04,
             1.6,
+            {"phase": "systolic"},
         ),
     )
     diastolic = dataclasses.replace(heart, rr_nrmssd=0.05, murmur_phase="diastolic")
     (flag,) = run_triage(GOOD, diastolic, None, TriageThresholds()).flags
     assert "diastolic phase is 2.0 times that in systole" in flag.reason
+    assert flag.details == {"phase": "diastolic"}
 
 
 def test_flags_need_their_measurement() -> None:
@@ -232,10 +241,10 @@ def test_unmeasured_notes_are_routine_flags_in_order() -> None:
 
 
 def test_level_is_the_highest_whatever_the_order() -> None:
-    # urgent breathing after a review heart flag, and review after urgent: urgent both ways.
-    fast_heart = dataclasses.replace(HEART, rate_bpm=115.0)
-    slow_breath = dataclasses.replace(LUNG, respiratory_rate_bpm=6.0)
-    assert run_triage(GOOD, fast_heart, slow_breath, TriageThresholds()).level == "urgent"
+    # urgent heart after review breathing, and review after urgent: urgent both ways.
+    very_slow = dataclasses.replace(HEART, rate_bpm=35.0)
+    fast_breath = dataclasses.replace(LUNG, respiratory_rate_bpm=22.0)
+    assert run_triage(GOOD, very_slow, fast_breath, TriageThresholds()).level == "urgent"
     very_fast = dataclasses.replace(HEART, rate_bpm=150.0)
     wheeze = dataclasses.replace(
         LUNG, wheeze=True, wheeze_intervals_s=((0.0, 0.5),), wheeze_frequency_hz=300.0
@@ -327,6 +336,7 @@ def test_an_urgent_heart_rate_needs_enough_beat_intervals() -> None:
                 "beat intervals (under 4): a review, and record again to confirm.",
                 140.0,
                 131.0,
+                {"beat_intervals": 3.0, "min_beat_intervals": 4.0},
             ),
         ),
     )
@@ -335,14 +345,16 @@ def test_an_urgent_heart_rate_needs_enough_beat_intervals() -> None:
     assert flag.code == "heart_rate_high"  # a review needs no confirmation
 
 
-def test_an_urgent_breathing_rate_needs_enough_breaths() -> None:
+def test_a_breathing_rate_from_few_breaths_says_so_and_stays_a_review() -> None:
     t = TriageThresholds()
     enough = dataclasses.replace(LUNG, respiratory_rate_bpm=30.0, breaths=3.0)
-    assert run_triage(GOOD, None, enough, t).level == "urgent"
+    (flag,) = run_triage(GOOD, None, enough, t).flags
+    assert "only" not in flag.reason and flag.details == {}
     for few in (2.9, None):
         lung = dataclasses.replace(LUNG, respiratory_rate_bpm=30.0, breaths=few)
         result = run_triage(GOOD, None, lung, t)
         (flag,) = result.flags
         assert result.level == "review"
-        assert flag.code == "respiratory_rate_very_high_unconfirmed"
-        assert f"measured over only {few or 0:g} breaths (under 3)" in flag.reason
+        assert flag.code == "respiratory_rate_very_high_during_auscultation"
+        assert f"during auscultation over only {few or 0:g} breaths (under 3)," in flag.reason
+        assert flag.details == {"breaths": few or 0.0, "min_breaths": 3.0}

@@ -26,7 +26,7 @@ FAST = messages.Flag(
 WHEEZE = messages.Flag(
     code="lung_wheeze", value=0.26, threshold=0.1,
     reason="Musical sound lasting 0.26 s (at least 0.10 s) near 412 Hz: possible wheeze, listen "
-    "to the recording.",
+    "to the recording.", details={"frequency_hz": 412.0},
 )  # fmt: skip
 
 

@@ -89,17 +89,25 @@ def test_audio_url_is_a_template_or_a_folder() -> None:
     assert audio_url("https://hub/audio/", "abc") == "https://hub/audio/abc.flac"
 
 
-def test_an_unconfirmed_critical_rate_is_high_not_critical() -> None:
+@pytest.mark.parametrize(
+    ("index", "code", "loinc"),
+    [
+        (0, "heart_rate_very_high_unconfirmed", "8867-4"),
+        (1, "respiratory_rate_very_high_during_auscultation", "9279-1"),
+    ],
+)
+def test_a_critical_band_rate_kept_to_a_review_is_high_not_critical(
+    index: int, code: str, loinc: str
+) -> None:
     exam = example_exam()
-    heart = exam.recordings[0]
-    assert heart.measurements is not None
-    flag = RateFlag("heart_rate_very_high_unconfirmed", "Heart rate 140/min, few beats.", 130.0)
-    measured = dataclasses.replace(heart.measurements, rate_flags=(flag,))
-    exam = dataclasses.replace(
-        exam, recordings=(dataclasses.replace(heart, measurements=measured),)
-    )
-    bundle = _bundle(exam)
+    recording = exam.recordings[index]
+    assert recording.measurements is not None
+    flag = RateFlag(code, "A rate in the critical band, kept to a review.", 25.0)
+    measured = dataclasses.replace(recording.measurements, rate_flags=(flag,))
+    recordings = list(exam.recordings)
+    recordings[index] = dataclasses.replace(recording, measurements=measured)
+    bundle = _bundle(dataclasses.replace(exam, recordings=tuple(recordings)))
     rate = next(
-        o for o in resources(bundle, "Observation") if o["code"]["coding"][0]["code"] == "8867-4"
+        o for o in resources(bundle, "Observation") if o["code"]["coding"][0]["code"] == loinc
     )
     assert [c["code"] for i in rate["interpretation"] for c in i["coding"]] == ["H"]
