@@ -2,8 +2,8 @@
 
 Each recording's analysis and FLAC encoding allocate a few MiB of short-lived buffers; glibc's
 malloc keeps what they free inside its heaps (pieces in the middle of a heap cannot be shrunk
-away), so the agent's resident memory creeps up over hours although nothing is kept (issue 18,
-docs/scaling.md: the free bytes malloc_info reports grew while the bytes in use stayed flat).
+away), so the agent's resident memory holds megabytes it does not use (issue 18,
+docs/scaling.md: malloc_info counted 6.6-9.3 of the thread heaps' 9.4-10.1 MiB as free).
 `malloc_trim(0)` returns every whole free page of every heap (glibc >= 2.8 also gives back the
 middle of a heap, with MADV_DONTNEED). It walks all heaps, 10-40 ms on the development machine,
 so it runs on a worker thread, never on the event loop.
