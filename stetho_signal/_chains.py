@@ -114,66 +114,78 @@ def _chain(
     and labelled S2; ``restart[i]`` (plus that reward) is what a restart into peak ``i``
     adds to a chain that ended before its links reach; ``credit`` (the gap cost's rate times
     the time of the chain's end) is added to that chain's score, so the cost grows with the
-    silence between them.
+    silence between them. A (peak, label) node is the int ``2 * peak + label`` (-1: none): no
+    tuple per improvement for the garbage collector to track.
     """
     s1_s1, s1_s2, s2_s1, s2_s2 = gains
     reward1, reward2 = reward
     n = len(reward1)
     score1, score2 = list(reward1), list(reward2)  # a chain may start at any peak
-    back1: list[tuple[int, int] | None] = [None] * n
-    back2: list[tuple[int, int] | None] = [None] * n
-    best_upto: list[tuple[float, tuple[int, int]]] = []  # best chain end among peaks 0..k
+    back1, back2 = [-1] * n, [-1] * n
+    upto_score: list[float] = []  # best chain end among peaks 0..k, plus its credit
+    upto_node: list[int] = []
     first = 0
     for i in range(n):
         best1, best2 = score1[i], score2[i]
-        origin1: tuple[int, int] | None = None
-        origin2: tuple[int, int] | None = None
+        origin1 = origin2 = -1
         j = i - 1
         stop = first + reaching[i]
         for k in range(first, stop):  # the hot loop: plain locals and list reads only
             from1, from2 = score1[j], score2[j]
             value = from1 + s1_s1[k]
             if value > best1:
-                best1, origin1 = value, (j, S1)
+                best1, origin1 = value, 2 * j
             value = from2 + s1_s2[k]
             if value > best1:
-                best1, origin1 = value, (j, S2)
+                best1, origin1 = value, 2 * j + S2
             value = from1 + s2_s1[k]
             if value > best2:
-                best2, origin2 = value, (j, S1)
+                best2, origin2 = value, 2 * j
             value = from2 + s2_s2[k]
             if value > best2:
-                best2, origin2 = value, (j, S2)
+                best2, origin2 = value, 2 * j + S2
             j -= 1
         first = stop
         if j >= 0:  # j is out of reach: restart from the best chain that ended by then
-            value = best_upto[j][0] + restart[i]
+            value = upto_score[j] + restart[i]
             if value + reward1[i] > best1:
-                best1, origin1 = value + reward1[i], best_upto[j][1]
+                best1, origin1 = value + reward1[i], upto_node[j]
             if value + reward2[i] > best2:
-                best2, origin2 = value + reward2[i], best_upto[j][1]
+                best2, origin2 = value + reward2[i], upto_node[j]
         score1[i], score2[i], back1[i], back2[i] = best1, best2, origin1, origin2
-        here = (best1 + credit[i], (i, S1)) if best1 >= best2 else (best2 + credit[i], (i, S2))
-        best_upto.append(here if not best_upto or here[0] > best_upto[-1][0] else best_upto[-1])
+        end, node = (
+            (best1 + credit[i], 2 * i) if best1 >= best2 else (best2 + credit[i], 2 * i + S2)
+        )
+        if upto_score and end <= upto_score[-1]:
+            end, node = upto_score[-1], upto_node[-1]
+        upto_score.append(end)
+        upto_node.append(node)
     return _traced(score1, score2, back1, back2)
 
 
 def _traced(
-    score1: list[float],
-    score2: list[float],
-    back1: list[tuple[int, int] | None],
-    back2: list[tuple[int, int] | None],
+    score1: list[float], score2: list[float], back1: list[int], back2: list[int]
 ) -> tuple[Chain, float]:
     """The best chain end (the first on a tie, S1 before S2) traced back, and its score."""
-    best = [max(a, b) for a, b in zip(score1, score2, strict=True)]
-    last = max(range(len(best)), key=best.__getitem__)
-    node: tuple[int, int] | None = (last, S1 if score1[last] >= score2[last] else S2)
+    top = max(max(score1), max(score2))
+    # The first peak where either label scores the top: no list of per-peak maxima.
+    last = min(_first(score1, top), _first(score2, top))
+    node = 2 * last + (S1 if score1[last] >= score2[last] else S2)
     chain: Chain = []
-    while node is not None:
-        chain.append(node)
-        node = (back1 if node[1] == S1 else back2)[node[0]]
+    while node >= 0:
+        peak, label = divmod(node, 2)
+        chain.append((peak, label))
+        node = (back2 if label else back1)[peak]
     chain.reverse()
-    return chain, best[last]
+    return chain, max(score1[last], score2[last])
+
+
+def _first(values: list[float], value: float) -> int:
+    """Index of the first entry equal to ``value``, or the length when there is none."""
+    try:
+        return values.index(value)
+    except ValueError:
+        return len(values)
 
 
 def _links(

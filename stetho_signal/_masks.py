@@ -8,9 +8,17 @@ from numpy.typing import NDArray
 
 
 def run_lengths(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
-    """Length of each run of True in ``mask``, in order; empty when there is none."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.view(np.int8), [0]))))
-    lengths: NDArray[np.intp] = edges[1::2] - edges[::2]
+    """Length of each run of True in ``mask``, in order; empty when there is none.
+
+    From the True positions alone: a mask is mostly False (clipped samples, loud frames), so
+    one pass to find them is all the full length costs.
+    """
+    where = np.flatnonzero(mask)
+    if where.size == 0:
+        return where
+    # A run ends where the next True is not the next sample, and at the last True.
+    ends = np.flatnonzero(np.diff(where) != 1) + 1
+    lengths: NDArray[np.intp] = np.diff(ends, prepend=0, append=where.size)
     return lengths
 
 

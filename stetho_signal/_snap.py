@@ -103,8 +103,9 @@ def snap_after_s2(
     inside = (snap > first) & (snap < last)
     before = np.arange(last + 1)[None, :] <= snap[:, None]
     dip = np.where(before, spans, np.inf).min(axis=1)
-    loud = (level >= _SNAP_LEVEL * spans[:, 0]) & (level >= _SNAP_PROMINENCE * median(env))
-    found = inside & loud & (dip <= _DIP_LEVEL * level)
+    found = inside & (level >= _SNAP_LEVEL * spans[:, 0]) & (dip <= _DIP_LEVEL * level)
+    if found.any():  # the median of the whole envelope only when a candidate is left
+        found &= level >= _SNAP_PROMINENCE * median(env)
     delays = snap[found] / rate_hz
     return SnapMeasure(
         fraction=round(float(np.mean(found)), 3),

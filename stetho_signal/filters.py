@@ -88,6 +88,18 @@ def design_bandpass(
     FilterDesignError
         If the rate, the order or the band (after capping) is not usable.
     """
+    low, high = checked_band(fs_hz, band_hz, order)
+    return _butter_sos(float(fs_hz), low, high, order).copy()
+
+
+def checked_band(fs_hz: float, band_hz: tuple[float, float], order: int) -> tuple[float, float]:
+    """The band's edges with the upper one capped, as :func:`design_bandpass` designs it.
+
+    Raises
+    ------
+    FilterDesignError
+        If the rate, the order or the band (after capping) is not usable.
+    """
     low, high = float(band_hz[0]), float(band_hz[1])
     if not (np.isfinite(fs_hz) and fs_hz > 0):
         raise FilterDesignError(f"sample rate must be a positive number of Hz, got {fs_hz!r}")
@@ -98,7 +110,7 @@ def design_bandpass(
         raise FilterDesignError(
             f"band {band_hz} Hz is empty at {fs_hz} Hz sampling (upper edge capped at {high:.1f})"
         )
-    return _butter_sos(float(fs_hz), low, high, order).copy()
+    return low, high
 
 
 @functools.lru_cache(maxsize=64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,8 +138,8 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     snap = snap_after_s2(band, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
     return HeartResult(
         rate_bpm=rate,
-        s1_s=tuple(round(float(t), 3) for t in sounds.s1_s),
-        s2_s=tuple(round(float(t), 3) for t in sounds.s2_s),
+        s1_s=_rounded_ms(sounds.s1_s),
+        s2_s=_rounded_ms(sounds.s2_s),
         rr_nrmssd=nrmssd,
         murmur_contrast=None if murmur is None else murmur[0],
         murmur_phase=None if murmur is None else murmur[1],
@@ -150,6 +151,11 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         snap_fraction=None if snap is None else snap.fraction,
         snap_delay_s=None if snap is None else snap.delay_s,
     )
+
+
+def _rounded_ms(times_s: NDArray[np.float64]) -> tuple[float, ...]:
+    """Times rounded to the millisecond by Python's ``round`` (as printed), one map call."""
+    return tuple(map(round, times_s.tolist(), itertools.repeat(3, times_s.size)))
 
 
 def _no_heartbeat(

@@ -11,6 +11,7 @@ for many devices on a Raspberry Pi.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,8 +129,8 @@ def segment_heart_sounds(
         # Second pass with the durations this recording actually shows (one EM-like step).
         labels = _oriented(_best_chains(candidates, [refined])[0][0], candidates)
         cycle = refined
-    peaks = np.array([i for i, _ in labels], dtype=np.intp)
-    is_s1 = np.array([lab == S1 for _, lab in labels], dtype=bool)
+    peaks, marks = _label_arrays(labels)
+    is_s1 = marks == S1
     centres = _sound_centres(env, fs_hz, candidates.times_s[peaks])
     return HeartSounds(s1_s=centres[is_s1], s2_s=centres[~is_s1]), cycle
 
@@ -172,8 +173,7 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     """
     if score <= 0 or len(labels) < 3:
         return score
-    peaks = np.array([i for i, _ in labels], dtype=np.intp)
-    marks = np.array([lab for _, lab in labels], dtype=np.intp)
+    peaks, marks = _label_arrays(labels)
     if not np.any(marks == S1):
         return score
     height = cands.reward / 2.0 + _PEAK_FLOOR  # back to the height relative to the typical
@@ -215,12 +215,18 @@ def _same_model(a: CycleEstimate, b: CycleEstimate) -> bool:
     )
 
 
+def _label_arrays(labels: list[tuple[int, int]]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """A chain's peak indices and labels as two arrays (one pass over the pairs: a chain is
+    turned into arrays several times per model, and two list comprehensions cost twice this)."""
+    pairs = np.fromiter(itertools.chain.from_iterable(labels), np.intp, 2 * len(labels))
+    return pairs[0::2], pairs[1::2]
+
+
 def _phase_intervals(
     labels: list[tuple[int, int]], times: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Systoles (S1 to the next sound, an S2) and diastoles (S2 to an S1) of a chain, seconds."""
-    peaks = np.array([i for i, _ in labels], dtype=np.intp)
-    marks = np.array([lab for _, lab in labels], dtype=np.intp)
+    peaks, marks = _label_arrays(labels)
     gaps = np.diff(times[peaks])
     turns = marks[:-1] != marks[1:]
     return gaps[turns & (marks[:-1] == S1)], gaps[turns & (marks[:-1] == S2)]
@@ -268,8 +274,7 @@ def _s1_phase_follows_cycle(
     (a synthetic regular rhythm read on 10 ms steps alternates 0.66 and 0.67 s cycles in step
     with its systoles: a perfect, meaningless slope).
     """
-    peaks = np.array([i for i, _ in labels], dtype=np.intp)
-    marks = np.array([lab for _, lab in labels], dtype=np.intp)
+    peaks, marks = _label_arrays(labels)
     t = times[peaks]
     k = np.flatnonzero((marks[:-2] == S1) & (marks[1:-1] == S2) & (marks[2:] == S1))
     if k.size < _STEADY_MIN_CYCLES:
@@ -293,8 +298,9 @@ def _s1_higher_pitched(labels: list[tuple[int, int]], cands: _Candidates) -> boo
     S2 (None without a pitch measure or three sounds of each)."""
     if cands.pitch is None:
         return None
-    share = cands.pitch[np.array([i for i, _ in labels], dtype=np.intp)]
-    is_s1 = np.array([lab == S1 for _, lab in labels], dtype=bool)
+    peaks, marks = _label_arrays(labels)
+    share = cands.pitch[peaks]
+    is_s1 = marks == S1
     if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
         return None
     return median(share[is_s1]) > median(share[~is_s1])
