@@ -73,3 +73,19 @@ def test_reads_are_sorted_by_kind(estimate: float | None, kind: str) -> None:
 
 def test_without_a_data_folder_the_check_skips_with_a_reason(tmp_path: Path) -> None:
     assert "STETHO_DATA" in heart_faster.run(tmp_path)["skipped"]
+
+
+@pytest.mark.skipif(not (DATA / "MANIFEST.csv").exists(), reason="no shared data folder")
+def test_a_real_tricuspid_recording_made_faster_keeps_its_rate() -> None:
+    """14998_TV (a child at 111/min): read at half rate at 170/min before the guard's
+    sounds-between test (bench.heart_faster, sixth round)."""
+    row = next(r for r in heart_faster.manifest(DATA) if r["relpath"].endswith("/14998_TV.wav"))
+    seg = heart_faster.annotated_beats(np.loadtxt(DATA / row["annotation_file"], ndmin=2))
+    assert seg is not None
+    x, fs = heart_faster.read_audio(DATA / row["relpath"])
+    item = {"name": "14998_TV", "murmur": row["murmur"], "x": x, "fs": fs, "seg": seg}
+    reads = {r["target"]: r for r in heart_faster.run_one(item)}
+    assert set(reads) == {"original", 130.0, 150.0, 170.0, 190.0}
+    for target, record in reads.items():
+        assert record["read"] == "within", (target, record)
+    assert reads[170.0]["hr_reference_bpm"] == pytest.approx(170.0, abs=3.0)
