@@ -52,6 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench._eval_lung import manifest, read_audio
+from bench._faster_lopo import Scorer, middle_share_lopo, with_share
 from bench.evaluate import TOLERANCE_S, _annotation_plausible, _match, _prf, _reference_rate
 from stetho_signal import AgeBand, analyze
 
@@ -192,19 +193,25 @@ def _plausible(beats: Segments) -> bool:
     return rate is not None and (rate >= _PLAUSIBLE_ABOVE_BPM or _annotation_plausible(beats))
 
 
-def run_one(item: dict[str, Any]) -> list[dict[str, Any]]:
-    """The original (cropped) and each faster version of one recording, scored."""
+def versions(item: dict[str, Any]) -> tuple[float, list[tuple[Any, NDArray[np.float64], Segments]]]:
+    """The original rate of one recording, and its original (cropped) and faster versions:
+    (target, samples, annotation) each."""
     seg, fs = item["seg"], item["fs"]
     lo, hi = round(seg[0, 0] * fs), round(seg[-1, 1] * fs)
     x, seg0 = item["x"][lo:hi], seg - np.array([seg[0, 0], seg[0, 0], 0.0])
     original = _reference_rate(seg0)
     assert original is not None
-    out = [{"target": "original", **score(x, fs, seg0)}]
+    out: list[tuple[Any, NDArray[np.float64], Segments]] = [("original", x, seg0)]
     for target in TARGETS_BPM:
-        if target < original + MIN_RISE_BPM:
-            continue
-        y, seg1 = quicken(x, fs, seg0, original / target)
-        out.append({"target": target, **score(y, fs, seg1)})
+        if target >= original + MIN_RISE_BPM:
+            out.append((target, *quicken(x, fs, seg0, original / target)))
+    return original, out
+
+
+def run_one(item: dict[str, Any], scorer: Scorer | None = None) -> list[dict[str, Any]]:
+    """The original (cropped) and each faster version of one recording, scored."""
+    original, made = versions(item)
+    out = [{"target": t, **(scorer or score)(x, item["fs"], seg)} for t, x, seg in made]
     for record in out:
         record.update(name=item["name"], murmur=item["murmur"], original_bpm=round(original, 1))
     return out
@@ -249,16 +256,37 @@ def run(data_dir: Path | None = None) -> dict[str, Any]:
         reason = f"no MANIFEST.csv under {where}: set STETHO_DATA to the shared data folder"
         print(f"heart_faster skipped: {reason}", file=sys.stderr)
         return {"skipped": reason}
-    items = recordings(where)
-    records = [r for item in items if "x" in item for r in run_one(item)]
+    found = recordings(where)
+    items = [i for i in found if "x" in i]
+    scorer = with_share(score)
+    records = [r for item in items for r in run_one(item, scorer)]
     return {
         "data": str(where),
         "systole_exponent": SYSTOLE_EXPONENT,
         "tolerance_s": TOLERANCE_S,
-        "left_out": {i["name"]: i["left_out"] for i in items if "left_out" in i},
+        "left_out": {i["name"]: i["left_out"] for i in found if "left_out" in i},
         "by_target": summarise(records),
+        "middle_share_lopo": middle_share_lopo(items, records, versions, score),
         "per_recording": records,
     }
+
+
+def summary_lines(results: dict[str, Any]) -> list[str]:
+    """One line per target and the leave-one-patient-out line (``make eval``, this module)."""
+    lines = []
+    for target, m in results.get("by_target", {}).items():
+        lines.append(
+            f"faster hearts {target:>8}: {m['reads']['within']} of {m['recordings']} within 5 bpm, "
+            f"half {m['reads']['half']}, double {m['reads']['double']}, "
+            f"S1/S2 F1 {m['S1_S2']['f1']}, triage {m['triage']}, murmur kept {m['murmur_hinted']}"
+        )
+    lopo = results.get("middle_share_lopo")
+    if lopo:
+        lines.append(
+            f"faster hearts, {lopo['parameter']} {lopo['kept']}: "
+            f"{lopo['reads_by_value']}; leave-one-patient-out {lopo['leave_one_patient_out']}"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,14 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
     results = run(args.data)
+    print("\n".join(summary_lines(results)))
     for target, m in results.get("by_target", {}).items():
-        print(
-            f"{target:>8} n={m['recordings']:2d} ref {m['hr_reference_bpm_median']:6.1f} "
-            f"reads {m['reads']} F1 {m['S1_S2']['f1']} triage {m['triage']} "
-            f"child {m['triage_child']} murmur {m['murmur_hinted']}"
-        )
-        for line in m["misreads"]:
-            print(f"           {line}")
+        print(f"{target:>8} misread: {'; '.join(m['misreads']) or 'none'}")
     save(results, args.json)
     return 0
 

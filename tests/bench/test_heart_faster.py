@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import heart_faster
+from bench import _faster_lopo, heart_faster
 from bench.evaluate import _reference_rate
+from stetho_signal import _half_rate
 
 DATA = Path("../shared/data")
 
@@ -89,3 +90,25 @@ def test_a_real_tricuspid_recording_made_faster_keeps_its_rate() -> None:
     for target, record in reads.items():
         assert record["read"] == "within", (target, record)
     assert reads[170.0]["hr_reference_bpm"] == pytest.approx(170.0, abs=3.0)
+
+
+def test_the_share_is_scored_leave_one_patient_out() -> None:
+    # Two patients; the guard's test reads patient 1's record right only when it fires (its
+    # share is 0.35), patient 2's never measures one: held out, patient 1 gets the kept point.
+    records = [
+        {"name": "1_TV", "target": 170.0, "middle_share": 0.35, "read": "half"},
+        {"name": "2_AV", "target": 170.0, "middle_share": None, "read": "within"},
+    ]
+
+    def score(x: np.ndarray, fs: float, seg: np.ndarray) -> dict[str, object]:
+        return {"read": "within" if _half_rate._MIDDLE_SHARE == 0.0 else "half"}
+
+    def versions(item: dict[str, object]) -> tuple[float, list[tuple[object, object, object]]]:
+        return 100.0, [(170.0, np.zeros(4), np.zeros((1, 3)))]
+
+    items = [{"name": "1_TV", "fs": 4000.0}, {"name": "2_AV", "fs": 4000.0}]
+    result = _faster_lopo.middle_share_lopo(items, records, versions, score)
+    assert result["reads_by_value"]["0.3"] == {"within": 2}
+    assert result["reads_by_value"]["0.5"] == {"half": 1, "within": 1}
+    assert result["leave_one_patient_out"] == {"half": 1, "within": 1}
+    assert _half_rate._MIDDLE_SHARE == 0.5
