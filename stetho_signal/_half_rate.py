@@ -28,6 +28,15 @@ _EVEN_SPACING = 0.1
 # ms); their half-rate reads stood at 1.32-1.74, a synthetic 150/min one at 1.18. Above about
 # 170/min the half-rate chain's systole is within 10 % of a normal one: not caught here.
 _LONG_SYSTOLE = 1.15
+# Or: a clear sound in the middle half of most of the chain's "systoles" and most of its
+# "diastoles". At twice the rate those are the S2s between the S1s (or S1s between S2s); a
+# true read has at most a murmur or an S3 in one of its phases. Placed by looking at our
+# recordings (CirCor and CirCor made faster, bench.heart_faster): correct reads of evenly
+# spaced chains reach 0.23 in the sparser phase, the half-rate reads at 170-190/min that the
+# systole test misses 0.55-1.0 in both; 0.5 leaves a margin of about 0.25 either side.
+# bench.heart_faster scores it leave-one-patient-out over 0.3-0.7 (docs/accuracy.md).
+_MIDDLE = (0.25, 0.75)
+_MIDDLE_SHARE = 0.5
 _S2_WINDOW = (0.5, 1.5)  # S2 sought this far after S1, in expected systoles
 _S2_OVER_MEDIAN = 2.0
 
@@ -47,8 +56,16 @@ def guard_half_rate(
     highest peak there, when it rises over twice the envelope's median (the segmentation's own
     noise-peak level). The side that finds more partners says which sounds the chain holds
     (a tie: S1s). No partner found means none claimed: the rate stands on the evenly spaced
-    sounds. (Two CirCor base recordings, 68861_PV and 73497_AV, had their loud S2s read as
-    S1s: S1/S2 F1 0 before, 0.47-0.95 after.)
+    sounds, as it does when the partners are taken for S1s (the heart rate is read from the
+    sound found in more beats, :func:`stetho_signal.heart.analyze_heart`). (Two CirCor base
+    recordings, 68861_PV and 73497_AV, had their loud S2s read as S1s: S1/S2 F1 0 before,
+    0.47-0.95 after.)
+
+    The chain is taken for a half-rate read when its sounds are evenly spaced and either its
+    systole is far longer than Weissler's for its rate, or a clear sound sits in the middle
+    of most of its systoles and most of its diastoles (:func:`_sounds_between`): above about
+    170/min a half-rate chain's systole is no longer too long for its rate, but the S2s
+    between its S1s are still heard.
     """
     spacing = _spacing(sounds)
     if spacing is None:
@@ -57,8 +74,10 @@ def guard_half_rate(
     period = systole + diastole
     half = period / 2.0
     evenly = abs(systole - diastole) <= _EVEN_SPACING * period
+    if not evenly or 60.0 / half > MAX_RATE_BPM:
+        return sounds, cycle
     too_long = systole >= _LONG_SYSTOLE * expected_systole_s(period)
-    if not (evenly and too_long) or 60.0 / half > MAX_RATE_BPM:
+    if not (too_long or _sounds_between(env, fs_hz, sounds) >= _MIDDLE_SHARE):
         return sounds, cycle
     sounds_s = np.sort(np.concatenate([sounds.s1_s, sounds.s2_s]))
     systole = expected_systole_s(half)
@@ -94,6 +113,27 @@ def _partners(
             best = lo + int(peaks[np.argmax(env[lo + peaks])])
             found.append(best / fs_hz)
     return np.asarray(found, dtype=np.float64)
+
+
+def _sounds_between(env: NDArray[np.float64], fs_hz: float, sounds: HeartSounds) -> float:
+    """The share of the chain's systoles, or of its diastoles if fewer, that hold a clear
+    sound (an envelope peak over :data:`_S2_OVER_MEDIAN` times the median) in their middle
+    half (0 with under two of either)."""
+    times = np.concatenate([sounds.s1_s, sounds.s2_s])
+    order = np.argsort(times)
+    times, is_s1 = times[order], (order < sounds.s1_s.size)
+    gaps = np.diff(times)
+    # Phases: from one label to the other, within the chain (a restart leaves a long gap).
+    phase = (is_s1[:-1] != is_s1[1:]) & (gaps <= 1.5 * median(gaps))
+    level = _S2_OVER_MEDIAN * median(env)
+    held: dict[bool, list[bool]] = {True: [], False: []}
+    for k in np.flatnonzero(phase).tolist():
+        lo = round((times[k] + _MIDDLE[0] * gaps[k]) * fs_hz)
+        hi = round((times[k] + _MIDDLE[1] * gaps[k]) * fs_hz)
+        found = hi - lo >= 3 and dsp.find_peaks(env[lo:hi], height=level).size > 0
+        held[bool(is_s1[k])].append(found)
+    shares = [sum(v) / len(v) for v in held.values() if len(v) >= 2]
+    return min(shares) if len(shares) == 2 else 0.0
 
 
 def _spacing(sounds: HeartSounds) -> tuple[float, float] | None:

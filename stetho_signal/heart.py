@@ -201,10 +201,18 @@ def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:
 
 
 def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.float64]:
-    """Consecutive S1-S1 intervals, leaving out those that span a missed beat."""
-    if sounds.s1_s.size < 2:
+    """Consecutive S1-S1 intervals, leaving out those that span a missed beat; S2-S2 when the
+    S2s are found in more beats (by more than the chain's ends: the faint S1s of a base site,
+    found by the half-rate guard in some beats only, see :mod:`stetho_signal._half_rate`).
+
+    A sound heard in every beat gives the rate of all beats; one heard in some gives the rate
+    of those, and a faint S1 is heard most where the cycle, and so the diastole before it, is
+    short (CirCor made faster to 170/min, bench.heart_faster: 6-7 bpm fast).
+    """
+    beats = sounds.s2_s if sounds.s2_s.size > sounds.s1_s.size + 1 else sounds.s1_s
+    if beats.size < 2:
         return np.zeros(0)
-    intervals = np.diff(sounds.s1_s)
+    intervals = np.diff(beats)
     # An irregular fast rhythm has single intervals shorter than 60/220 s: bound by the cycle.
     keep = (intervals >= 0.5 * cycle.period_s) & (intervals <= 1.6 * cycle.period_s)
     return intervals[keep]

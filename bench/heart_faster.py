@@ -1,0 +1,311 @@
+"""Faster hearts made from real recordings: ``python -m bench.heart_faster [--data DIR]``.
+
+Issue 17's worst failure was a child's fast heart (~130/min) with a soft systolic murmur read
+at half rate, and only 13 of our CirCor recordings are over 120/min. This check makes faster
+hearts out of every annotated CirCor recording (``circor_bsp``, ``circor_tiny_test``) the way
+physiology does, then runs the shipped analysis (``stetho_signal.analyze``, as bench.evaluate)
+and scores it against the modified annotation.
+
+How a recording is made faster:
+- Only the annotated span is used: the longest run of annotated states (no 0), from its first
+  S1 to its last, so every beat has its S1, systole, S2 and diastole.
+- Each beat's cycle is scaled by ``original rate / target`` and its systole (S1 to S2 centres)
+  by that factor to the power ``SYSTOLE_EXPONENT`` (1/2): as the rate rises, diastole shortens
+  far more than systole. The exponent is Bazett's (QT proportional to the square root of the
+  R-R interval); the QT interval parallels total electromechanical systole QS2 (QT = 529 - 2.1
+  HR ms, QS2 = 541 - 2.2 HR ms in men, Chest 1981;80:613), and near rest Weissler's linear
+  QS2 (546 - 2.1 HR ms, Circulation 1968;37:149) shortens at the same relative rate (elasticity
+  0.5 at 80/min). Children's systolic intervals depend on heart rate alone, like adults'
+  (Wanderman et al., Circulation 1981;63:204). Our own CirCor annotations, across children at
+  63-160/min, give systole ~ cycle^0.67 (S1-S2 from 0.34 s to 0.18-0.19 s): exponent 1/2
+  shortens systole a little less than they do, which keeps S1 and S2 further apart.
+- The samples are cut from the middle of each annotated systole (state 2) and diastole (state
+  4) with a 10 ms equal-power crossfade; S1 and S2 (states 1 and 3) keep every sample, and a
+  murmur keeps its onset and end (only its middle is shortened). A phase keeps at least
+  ``MIN_PHASE_S``: where it cannot give more, the beat stays slower, and the reference rate
+  (median S1-S1 of the modified annotation, as bench.evaluate) says how fast it came out.
+- Targets: the original (cropped, not modified), then 110, 130, 150, 170 and 190/min (children
+  reach 160-180/min), each skipped unless it is at least ``MIN_RISE_BPM`` over the original.
+  An annotation whose systole is at least half its cycle at a rate under 100/min is left
+  out (bench.evaluate's plausibility check, applied where physiology rules it out: Weissler's
+  S1-S2 stays under half the cycle below 100/min, and so do all CirCor annotations but
+  9983_PV's, which skips a sound every beat, see bench.evaluate). Made faster it would be wrong
+  at every rate. Above 100/min a systole as long as diastole is a fast child's (CirCor at
+  129-160/min: up to 0.51 of the cycle), and those recordings are kept.
+Reported per target: heart rate within 5 bpm, at half (0.4-0.6x) or double (1.7-2.3x) or off
+otherwise; S1/S2 F1 (+-60 ms, one to one); the triage levels with no age band (as ``make
+eval``) and with the 5-12 year band (most CirCor patients are children); the murmur hint on the
+course's murmur recordings. JSON to ``bench/results/heart_faster.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bench._eval_lung import manifest, read_audio
+from bench._faster_lopo import Scorer, middle_share_lopo, with_share
+from bench.evaluate import TOLERANCE_S, _annotation_plausible, _match, _prf, _reference_rate
+from stetho_signal import AgeBand, analyze
+
+TARGETS_BPM = (110.0, 130.0, 150.0, 170.0, 190.0)
+SYSTOLE_EXPONENT = 0.5  # Bazett: systole ~ cycle^(1/2), see the module docstring
+CROSSFADE_S = 0.01
+MIN_PHASE_S = 0.02  # a shortened systole or diastole keeps this much of its annotated gap
+MIN_RISE_BPM = 5.0
+_PLAUSIBLE_ABOVE_BPM = 100.0  # systole as long as diastole: a fast heart's, not a slow one's
+CHILD_BAND: AgeBand = "5_to_12"
+_DEFAULT_DATA = "../shared/data"
+DEFAULT_JSON = Path("bench/results/heart_faster.json")
+_STATES = {"S1": 1, "S2": 3}
+
+Segments = NDArray[np.float64]  # rows of start s, end s, state (1 S1, 2 sys, 3 S2, 4 dia, 0)
+
+
+def annotated_beats(seg: Segments) -> Segments | None:
+    """The longest run of annotated rows, from its first S1 to its last (None: under 2 beats)."""
+    best: tuple[int, int] = (0, 0)
+    start = 0
+    for i, state in enumerate([*seg[:, 2].tolist(), 0.0]):
+        if state == 0:
+            if i - start > best[1] - best[0]:
+                best = (start, i)
+            start = i + 1
+    rows = seg[best[0] : best[1]]
+    s1 = np.flatnonzero(rows[:, 2] == 1)
+    if s1.size < 3:
+        return None
+    return rows[s1[0] : s1[-1] + 1]
+
+
+def quicken(
+    x: NDArray[np.float64], fs: float, seg: Segments, factor: float
+) -> tuple[NDArray[np.float64], Segments]:
+    """The beats of ``seg`` (from :func:`annotated_beats`) with every cycle scaled by
+    ``factor`` (<= 1), systole by ``factor ** SYSTOLE_EXPONENT``; the samples and their new
+    annotation, times from the first S1's start."""
+    edges = np.round(seg[:, 0] * fs).astype(int)
+    ends = np.append(edges[1:], round(seg[-1, 1] * fs))
+    cuts = _cuts(seg, factor, fs)
+    pieces, rows, at = [], [], 0
+    for (start, end, state), lo, hi, cut in zip(seg.tolist(), edges, ends, cuts, strict=True):
+        piece = x[lo:hi] if cut == 0 else _cut_middle(x[lo:hi], cut, fs)
+        length = min(round((end - start) * fs), piece.size) if cut == 0 else piece.size
+        rows.append((at / fs, (at + length) / fs, state))
+        pieces.append(piece)
+        at += piece.size
+    return np.concatenate(pieces), np.array(rows, dtype=np.float64)
+
+
+def _cuts(seg: Segments, factor: float, fs: float) -> list[int]:
+    """Samples to take out of each row: each beat's systole and diastole (rows 1 and 3 of
+    every four from an S1), within what the phase can give."""
+    centre = (seg[:, 0] + seg[:, 1]) / 2.0
+    cuts = [0] * len(seg)
+    keep = round(MIN_PHASE_S * fs)
+    for a in np.flatnonzero(seg[:, 2] == 1)[:-1].tolist():
+        cycle, systole = centre[a + 4] - centre[a], centre[a + 2] - centre[a]
+        shorter = systole * (1.0 - factor**SYSTOLE_EXPONENT)
+        for row, seconds in ((a + 1, shorter), (a + 3, cycle * (1.0 - factor) - shorter)):
+            room = round((seg[row + 1, 0] - seg[row, 0]) * fs) - keep
+            cuts[row] = max(min(round(seconds * fs), room), 0)
+    return cuts
+
+
+def _cut_middle(piece: NDArray[np.float64], cut: int, fs: float) -> NDArray[np.float64]:
+    """``piece`` less ``cut`` samples from its middle, the two sides joined by an
+    equal-power crossfade (murmur and noise keep their level across the join)."""
+    kept = piece.size - cut
+    fade = min(round(CROSSFADE_S * fs), kept)
+    head = (kept - fade) // 2
+    tail = kept - fade - head
+    t = (np.arange(fade) + 0.5) / max(fade, 1)
+    joined = piece[head : head + fade] * np.cos(0.5 * np.pi * t) + piece[
+        piece.size - tail - fade : piece.size - tail
+    ] * np.sin(0.5 * np.pi * t)
+    return np.concatenate([piece[:head], joined, piece[piece.size - tail :]])
+
+
+def read_kind(estimate: float | None, reference: float) -> str:
+    """``within`` 5 bpm, ``half`` (0.4-0.6x), ``double`` (1.7-2.3x), ``none`` or ``other``."""
+    if estimate is None:
+        return "none"
+    if abs(estimate - reference) <= 5.0:
+        return "within"
+    ratio = estimate / reference
+    if 0.4 <= ratio <= 0.6:
+        return "half"
+    return "double" if 1.7 <= ratio <= 2.3 else "other"
+
+
+def score(x: NDArray[np.float64], fs: float, seg: Segments) -> dict[str, Any]:
+    """The shipped analysis of one (modified) recording against its annotation."""
+    result = analyze(x, fs, "heart")
+    child = analyze(x, fs, "heart", age_band=CHILD_BAND)
+    assert result.heart is not None
+    reference = _reference_rate(seg)
+    assert reference is not None
+    record: dict[str, Any] = {
+        "hr_reference_bpm": round(reference, 1),
+        "hr_estimate_bpm": result.heart.rate_bpm,
+        "read": read_kind(result.heart.rate_bpm, reference),
+        "triage": result.triage.level,
+        "triage_child": child.triage.level,
+        "murmur_suspected": result.findings.murmur_suspected,
+        "duration_s": round(x.size / fs, 2),
+    }
+    for name, times in (("S1", result.heart.s1_s), ("S2", result.heart.s2_s)):
+        rows = seg[seg[:, 2] == _STATES[name]]
+        reference_times = (rows[:, 0] + rows[:, 1]) / 2.0
+        hits = _match(reference_times, np.asarray(times, dtype=np.float64))
+        record[name] = [int(reference_times.size), len(times), hits]
+    return record
+
+
+def recordings(data_dir: Path) -> list[dict[str, Any]]:
+    """Every annotated CirCor recording: its name, murmur label, samples and beats."""
+    out: list[dict[str, Any]] = []
+    for row in manifest(data_dir):
+        if row["dataset"] != "circor" or not row["annotation_file"]:
+            continue
+        tsv = data_dir / row["annotation_file"]
+        seg = np.loadtxt(tsv, ndmin=2)
+        beats = annotated_beats(seg)
+        name = Path(row["relpath"]).stem
+        if beats is None or not _plausible(beats):
+            out.append({"name": name, "left_out": "implausible" if beats is not None else "short"})
+            continue
+        x, fs = read_audio(data_dir / row["relpath"])
+        out.append({"name": name, "murmur": row["murmur"], "x": x, "fs": fs, "seg": beats})
+    return out
+
+
+def _plausible(beats: Segments) -> bool:
+    rate = _reference_rate(beats)
+    return rate is not None and (rate >= _PLAUSIBLE_ABOVE_BPM or _annotation_plausible(beats))
+
+
+def versions(item: dict[str, Any]) -> tuple[float, list[tuple[Any, NDArray[np.float64], Segments]]]:
+    """The original rate of one recording, and its original (cropped) and faster versions:
+    (target, samples, annotation) each."""
+    seg, fs = item["seg"], item["fs"]
+    lo, hi = round(seg[0, 0] * fs), round(seg[-1, 1] * fs)
+    x, seg0 = item["x"][lo:hi], seg - np.array([seg[0, 0], seg[0, 0], 0.0])
+    original = _reference_rate(seg0)
+    assert original is not None
+    out: list[tuple[Any, NDArray[np.float64], Segments]] = [("original", x, seg0)]
+    for target in TARGETS_BPM:
+        if target >= original + MIN_RISE_BPM:
+            out.append((target, *quicken(x, fs, seg0, original / target)))
+    return original, out
+
+
+def run_one(item: dict[str, Any], scorer: Scorer | None = None) -> list[dict[str, Any]]:
+    """The original (cropped) and each faster version of one recording, scored."""
+    original, made = versions(item)
+    out = [{"target": t, **(scorer or score)(x, item["fs"], seg)} for t, x, seg in made]
+    for record in out:
+        record.update(name=item["name"], murmur=item["murmur"], original_bpm=round(original, 1))
+    return out
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per target: reads by kind, S1/S2 F1, triage levels, murmur hints kept."""
+    table: dict[str, Any] = {}
+    for target in ["original", *TARGETS_BPM]:
+        rows = [r for r in records if r["target"] == target]
+        if not rows:
+            continue
+        counts = np.sum([r["S1"] for r in rows] + [r["S2"] for r in rows], axis=0)
+        murmur = [r for r in rows if r["murmur"] == "murmur"]
+        reads = Counter(r["read"] for r in rows)
+        table[str(target)] = {
+            "recordings": len(rows),
+            "hr_reference_bpm_median": round(
+                float(np.median([r["hr_reference_bpm"] for r in rows])), 1
+            ),
+            "reads": {k: reads.get(k, 0) for k in ("within", "half", "double", "other", "none")},
+            "within_5_bpm": round(reads["within"] / len(rows), 3),
+            "S1_S2": _prf(*(int(v) for v in counts)),
+            "triage": dict(Counter(r["triage"] for r in rows)),
+            "triage_child": dict(Counter(r["triage_child"] for r in rows)),
+            "murmur_hinted": {
+                "suspected": sum(r["murmur_suspected"] is True for r in murmur),
+                "of": len(murmur),
+            },
+            "misreads": [
+                f"{r['name']} {r['hr_reference_bpm']} -> {r['hr_estimate_bpm']} ({r['read']})"
+                for r in rows
+                if r["read"] != "within"
+            ],
+        }
+    return table
+
+
+def run(data_dir: Path | None = None) -> dict[str, Any]:
+    where = data_dir if data_dir is not None else Path(os.environ.get("STETHO_DATA", _DEFAULT_DATA))
+    if not (where / "MANIFEST.csv").exists():
+        reason = f"no MANIFEST.csv under {where}: set STETHO_DATA to the shared data folder"
+        print(f"heart_faster skipped: {reason}", file=sys.stderr)
+        return {"skipped": reason}
+    found = recordings(where)
+    items = [i for i in found if "x" in i]
+    scorer = with_share(score)
+    records = [r for item in items for r in run_one(item, scorer)]
+    return {
+        "data": str(where),
+        "systole_exponent": SYSTOLE_EXPONENT,
+        "tolerance_s": TOLERANCE_S,
+        "left_out": {i["name"]: i["left_out"] for i in found if "left_out" in i},
+        "by_target": summarise(records),
+        "middle_share_lopo": middle_share_lopo(items, records, versions, score),
+        "per_recording": records,
+    }
+
+
+def summary_lines(results: dict[str, Any]) -> list[str]:
+    """One line per target and the leave-one-patient-out line (``make eval``, this module)."""
+    lines = []
+    for target, m in results.get("by_target", {}).items():
+        lines.append(
+            f"faster hearts {target:>8}: {m['reads']['within']} of {m['recordings']} within 5 bpm, "
+            f"half {m['reads']['half']}, double {m['reads']['double']}, "
+            f"S1/S2 F1 {m['S1_S2']['f1']}, triage {m['triage']}, murmur kept {m['murmur_hinted']}"
+        )
+    lopo = results.get("middle_share_lopo")
+    if lopo:
+        lines.append(
+            f"faster hearts, {lopo['parameter']} {lopo['kept']}: "
+            f"{lopo['reads_by_value']}; leave-one-patient-out {lopo['leave_one_patient_out']}"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=None, help="the shared data folder")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    args = parser.parse_args(argv)
+    results = run(args.data)
+    print("\n".join(summary_lines(results)))
+    for target, m in results.get("by_target", {}).items():
+        print(f"{target:>8} misread: {'; '.join(m['misreads']) or 'none'}")
+    save(results, args.json)
+    return 0
+
+
+def save(results: dict[str, Any], path: Path = DEFAULT_JSON) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
