@@ -1,0 +1,370 @@
+"""Sixth round's lung probe: other crackle detectors, a crackle's waveform, whitened tones.
+
+Everything is measured from the recording alone; the annotated cycles give only the truth.
+Each family is a set of rules that flag a recording, the shipped rule always a member, scored
+as the fifth round's (:func:`bench._eval_lung_round5.family_scores`): the best member on all
+36 recordings (fitted) and leave-one-patient-out (each patient gets the member with the best
+Se + Sp on the other patients; ties go to the shipped rule, then to the earlier member).
+
+Crackles (the shipped flag: at least 3 detections of ``stetho_signal.crackles``):
+
+- ``not_a_spike``: detections whose waveform is not a single spike: the share of their
+  energy (+-4 ms in the 150-1800 Hz band, read at 8 kHz as the detector reads it) within
+  +-0.3 ms of the largest deflection is under c. A click through the band keeps ~0.8 of it
+  there; a crackle rings down over 2-4 half-cycles (simulated, 2CD 3-20 ms: 0.26-0.58).
+  Members from the most lenient c down, so ties go to the one closest to the shipped rule.
+- ``nonstationary_wavelet``: a separate detector in the spirit of Hadjileontiadis et al.'s
+  wavelet stationary/non-stationary filter (COMPEL 1998;17:649): an undecimated (a trous,
+  B3-spline) wavelet transform of the band at 8 kHz, and at each of its 125 Hz-2 kHz scales
+  the coefficients over k times the local RMS of the remaining ones, iterated until the
+  marked set settles (the explosive part; what is left is the stationary breath sound). An
+  event is where at least m scales are marked within 2 ms; recordings need n events. Heart
+  sounds gated as shipped. Each member also with the ``not_a_spike`` test at 0.6.
+- ``kurtosis``: a separate detector: the band's kurtosis over 10 ms windows over K (a
+  Gaussian breath sound gives 3); recordings need n events 20 ms apart. Gated as shipped.
+
+Wheezes (the shipped flag: one tone 9 dB over its neighbours held 100 ms):
+
+- ``whitened``: the wheeze search with each bin's power divided by the recording's own
+  median power in that bin (a resonance present all the time is then 0 dB) and a tone p dB
+  over the median of its whitened neighbours (+-6 bins, its own +-1 left out); every other
+  shipped test kept (audible share, heart sounds, steady tone, voice, held on the waveform).
+  Held at least 100 ms (CORSA) or 250 ms (ATS, DOMAIN.md), optionally rising and falling
+  within a breath: at its pitch the whitened level falls to within p/2 dB of the median
+  within half a breath before it and after it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from bench._eval_lung import annotated_cycles, read_audio
+from bench._eval_lung_round5 import Rules, family_scores
+from stetho_signal import crackles, lung, wheezes
+from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
+from stetho_signal._spectra import frame_power
+from stetho_signal.bands import Spectrum
+from stetho_signal.heart import analyze_heart
+
+FLAG_COUNT = 3  # TriageThresholds.crackles_min_count
+SPIKE_SHARES = (0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45)  # lenient first
+SPIKE_HALF_S, SPIKE_CORE_S = 0.004, 0.0003
+NST_RULES = tuple(itertools.product((4.0, 5.0), (2, 3), (3, 10, 20)))  # k, scales, events
+KURTOSIS_RULES = tuple(itertools.product((8.0, 12.0, 16.0), (3, 10, 20)))  # K, events
+WAVEFORM_SHARE = 0.6
+TONE_RULES = tuple(itertools.product((6.0, 9.0, 12.0, 15.0), (0.1, 0.25), (False, True)))
+_FINE_HZ = ANALYSIS_RATE_HZ * crackles._CRACKLE_UPSAMPLE
+_SCALES = (1, 2, 3, 4)  # a trous details at 8 kHz: ~1-2 kHz, 0.5-1, 250-500, 125-250 Hz
+_NST_LEVEL_S, _NST_REACH_S, _NST_EDGE_S = 0.2, 0.002, 0.05
+_KURTOSIS_S, _KURTOSIS_GAP_S = 0.01, 0.02
+_DEFAULT_BREATH_S = 4.0
+
+
+def sixth_round_probe(data_dir: Path, records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Per-recording measures and each rule family's fitted and held-out Se / Sp."""
+    rows = [_row(data_dir, record) for record in records]
+    patients = [r["patient"] for r in rows]
+    truth = {"crackles": [r["crackles"] for r in rows], "wheezes": [r["wheezes"] for r in rows]}
+    families = {
+        kind: {
+            name: family_scores(truth[kind], patients, rules)
+            for name, rules in builder(rows).items()
+        }
+        for kind, builder in (("crackles", crackle_families), ("wheezes", wheeze_families))
+    }
+    return {"per_recording": [_public(r) for r in rows], **families}
+
+
+def _row(data_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    path = data_dir / record["file"]
+    raw, fs = read_audio(path)
+    x = prepare(raw, fs).samples
+    spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
+    fine, _ = crackles._interpolated(lung.lung_band(spectrum), ANALYSIS_RATE_HZ)
+    fine64 = fine.astype(np.float64)
+    heart = lung.heart_sound_times(spectrum)
+    lasting = heart[lung._longer_than_a_crackle(heart, spectrum)]
+    beat = _heartbeat_sounds(spectrum)
+
+    def gated(times: list[float]) -> NDArray[np.float64]:
+        kept = np.asarray(lung._away_from(tuple(times), lasting), dtype=np.float64)
+        if beat.size and kept.size:
+            near = np.abs(kept[:, None] - beat[None, :]) <= lung._HEART_SOUND_REACH_S
+            kept = kept[~near.any(axis=1)]
+        return kept
+
+    cycles = annotated_cycles(path)
+    shipped = np.asarray(record["crackle_times_s"], dtype=np.float64)
+    rate = record["rr_estimate_bpm"]
+    breath_s = 60.0 / rate if rate else _DEFAULT_BREATH_S
+    nst = {key: gated(t) for key, t in nonstationary_events(fine64).items()}
+    kurt = {key: gated(t) for key, t in kurtosis_events(fine64).items()}
+    spectrogram = frame_power(
+        x, ANALYSIS_RATE_HZ, wheezes.WHEEZE_NPERSEG, wheezes.WHEEZE_NPERSEG // 2
+    )
+    return {
+        "file": record["file"],
+        "patient": record["patient"],
+        "crackles": bool((cycles[:, 2] > 0).any()),
+        "wheezes": bool((cycles[:, 3] > 0).any()),
+        "shipped": shipped,
+        "spike_share": spike_shares(fine64, shipped),
+        "nst": {key: (t, spike_shares(fine64, t)) for key, t in nst.items()},
+        "kurtosis": kurt,
+        "wheeze_flagged": bool(record["wheeze_flagged"]),
+        "whitened": whitened_tone_counts(x, spectrogram, heart, breath_s),
+    }
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    """What the JSON keeps of a row."""
+    return {
+        "file": row["file"],
+        "patient": row["patient"],
+        "crackles": row["crackles"],
+        "wheezes": row["wheezes"],
+        "detections": int(row["shipped"].size),
+        "spike_share": [round(float(v), 2) for v in sorted(row["spike_share"])],
+        "nonstationary_events_k5_m2": int(row["nst"][5.0, 2][0].size),
+        "kurtosis_events_12": int(row["kurtosis"][12.0].size),
+        "whitened_tones": {
+            f"{p:g} dB, {d:g} s, {w}": n for (p, d, w), n in row["whitened"].items()
+        },
+    }
+
+
+def spike_shares(fine: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per detection, the share of its energy (+-4 ms) within +-0.3 ms of its largest peak."""
+    half, core = round(SPIKE_HALF_S * _FINE_HZ), round(SPIKE_CORE_S * _FINE_HZ)
+    out = []
+    for t in times_s:
+        i = round(float(t) * _FINE_HZ)
+        segment = fine[max(i - half, 0) : i + half]
+        if segment.size < 2 * core + 1:
+            out.append(1.0)
+            continue
+        k = int(np.argmax(np.abs(segment)))
+        energy = np.square(segment)
+        out.append(float(energy[max(k - core, 0) : k + core + 1].sum() / energy.sum()))
+    return np.asarray(out)
+
+
+def _a_trous(x: NDArray[np.float64], levels: int) -> list[NDArray[np.float64]]:
+    """Detail signals of the undecimated B3-spline wavelet transform (they sum back to x
+    less its coarsest approximation)."""
+    kernel = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+    approx, details = x, []
+    for j in range(levels):
+        holes = np.zeros(4 * 2**j + 1)
+        holes[:: 2**j] = kernel
+        smoother = ndimage.convolve1d(approx, holes, mode="reflect")
+        details.append(approx - smoother)
+        approx = smoother
+    return details
+
+
+def _nonstationary(w: NDArray[np.float64], k: float, window: int) -> NDArray[np.bool_]:
+    """Coefficients over k times the local RMS of the unmarked ones, iterated to a fixed set.
+
+    The local RMS is taken over ``window`` samples in 10 ms blocks (as the shipped detector's
+    background level), held over each block.
+    """
+    block = round(0.01 * _FINE_HZ)
+    count = w.size // block
+    head = w[: count * block]
+    marked = np.zeros(head.size, dtype=bool)
+    for _ in range(8):
+        kept = (~marked).reshape(count, block)
+        power = np.where(kept, np.square(head.reshape(count, block)), 0.0).sum(axis=1)
+        share = kept.sum(axis=1).astype(np.float64)
+        size = max(window // block, 1)
+        level = np.sqrt(
+            ndimage.uniform_filter1d(power, size)
+            / np.maximum(ndimage.uniform_filter1d(share, size), 1e-3)
+        )
+        now = np.abs(head) > k * np.repeat(level, block)
+        if np.array_equal(now, marked):
+            break
+        marked = now
+    return np.concatenate([marked, np.zeros(w.size - head.size, dtype=bool)])
+
+
+def nonstationary_events(fine: NDArray[np.float64]) -> dict[tuple[float, int], list[float]]:
+    """Per (k, m), times (s) where at least m wavelet scales hold non-stationary coefficients."""
+    details = _a_trous(fine, max(_SCALES) + 1)
+    window, reach = round(_NST_LEVEL_S * _FINE_HZ), round(_NST_REACH_S * _FINE_HZ)
+    events = {}
+    for k in sorted({k for k, _, _ in NST_RULES}):
+        marks = [
+            ndimage.binary_dilation(_nonstationary(details[j], k, window), iterations=reach)
+            for j in _SCALES
+        ]
+        marked = np.sum(marks, axis=0)
+        for m in sorted({m for _, m, _ in NST_RULES}):
+            events[k, m] = _event_times(marked >= m, fine.size, 0.01)
+    return events
+
+
+def kurtosis_events(fine: NDArray[np.float64]) -> dict[float, list[float]]:
+    """Per K, times (s) where the band's kurtosis over 10 ms reaches K."""
+    n = round(_KURTOSIS_S * _FINE_HZ)
+    m1, m2, m3, m4 = (ndimage.uniform_filter1d(fine**p, n) for p in (1, 2, 3, 4))
+    variance = m2 - m1**2
+    central4 = m4 - 4.0 * m1 * m3 + 6.0 * m1**2 * m2 - 3.0 * m1**4
+    kurtosis = central4 / np.maximum(variance**2, 1e-30)
+    return {
+        k: _event_times(kurtosis >= k, fine.size, _KURTOSIS_GAP_S)
+        for k in sorted({k for k, _ in KURTOSIS_RULES})
+    }
+
+
+def _heartbeat_sounds(spectrum: Spectrum) -> NDArray[np.float64]:
+    """S1 and S2 of a clear, regular heartbeat, as the lung analysis gates them (else none)."""
+    heart = analyze_heart(spectrum)
+    clear = heart.heartbeat_found and heart.periodicity >= lung._CLEAR_HEARTBEAT
+    regular = heart.rr_nrmssd is not None and heart.rr_nrmssd < lung._REGULAR_NRMSSD
+    if not (clear and regular):
+        return np.zeros(0)
+    return np.concatenate([heart.s1_s, heart.s2_s]).astype(np.float64)
+
+
+def _event_times(on: NDArray[np.bool_], size: int, gap_s: float) -> list[float]:
+    """Centres of the runs of ``on``, at least ``gap_s`` apart, away from the ends."""
+    labels, count = ndimage.label(on)
+    times: list[float] = []
+    if count == 0:
+        return times
+    for found in ndimage.find_objects(labels):
+        t = 0.5 * (found[0].start + found[0].stop) / _FINE_HZ
+        if not _NST_EDGE_S <= t <= size / _FINE_HZ - _NST_EDGE_S:
+            continue
+        if times and t - times[-1] < gap_s:
+            continue
+        times.append(t)
+    return times
+
+
+def whitened_tone_counts(
+    x: NDArray[np.float64],
+    spectrogram: Any,
+    heart_s: NDArray[np.float64],
+    breath_s: float,
+) -> dict[tuple[float, float, bool], int]:
+    """Tones found by the wheeze search on the whitened spectrogram, per rule."""
+    search = wheezes.WheezeSearch(x, spectrogram)
+    tones = search._tones
+    if tones is None:
+        return dict.fromkeys(TONE_RULES, 0)
+    whitened, over = _whitened(tones.smooth)
+    band = search._band
+    best = np.argmax(over[band], axis=0)
+    frames = np.arange(over.shape[1])
+    row = best + band.start
+    centre = wheezes._mean_of_three(tones.smooth, axis=0)
+    audible = 3.0 * centre[row, frames] >= wheezes._WHEEZE_MIN_SHARE * tones.smooth[band].sum(
+        axis=0
+    )
+    freqs, times = spectrogram[0], spectrogram[1]
+    counts = {}
+    for prominence in sorted({p for p, _, _ in TONE_RULES}):
+        tonal = (over[row, frames] >= prominence) & audible
+        search._tones = tones._replace(best_bin=best, tonal=tonal)
+        found = search.tones(0.1, heart_s)
+        for p, held, within in TONE_RULES:
+            if p == prominence:
+                counts[p, held, within] = sum(
+                    tone.end_s - tone.start_s >= held - 1e-9
+                    and (not within or _rises_and_falls(tone, whitened, freqs, times, breath_s))
+                    for tone in found
+                )
+    return counts
+
+
+def _whitened(smooth: NDArray[np.float32]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each bin in dB over its median in the recording, and over its whitened neighbours'
+    median (+-6 bins, its own +-1 left out)."""
+    power = smooth.astype(np.float64)
+    whitened = 10.0 * np.log10(power / (np.median(power, axis=1, keepdims=True) + 1e-30) + 1e-12)
+    padded = np.pad(whitened, ((6, 6), (0, 0)), mode="edge")
+    windows = sliding_window_view(padded, 13, axis=0)
+    neighbours = np.median(np.concatenate([windows[..., :5], windows[..., 8:]], axis=-1), axis=-1)
+    return whitened, whitened - neighbours
+
+
+def _rises_and_falls(
+    tone: wheezes.Tone,
+    whitened: NDArray[np.float64],
+    freqs: NDArray[np.float64],
+    times: NDArray[np.float64],
+    breath_s: float,
+) -> bool:
+    """Whether the tone's pitch falls back near its median level within half a breath of it."""
+    row = int(np.argmin(np.abs(freqs - tone.pitch_hz)))
+    level = whitened[max(row - 1, 0) : row + 2].max(axis=0)
+    peak = float(level[(times >= tone.start_s) & (times <= tone.end_s)].max(initial=0.0))
+    before = level[(times >= tone.start_s - breath_s / 2) & (times < tone.start_s)]
+    after = level[(times > tone.end_s) & (times <= tone.end_s + breath_s / 2)]
+    threshold = peak / 2.0
+    return bool(before.size and after.size and before.min() <= threshold >= after.min())
+
+
+def crackle_families(rows: list[dict[str, Any]]) -> dict[str, Rules]:
+    """Each crackle rule family, its members flagging (or not) each recording."""
+    shipped = [r["shipped"].size >= FLAG_COUNT for r in rows]
+    spike = {
+        f"share < {c:g}": [int((r["spike_share"] < c).sum()) >= FLAG_COUNT for r in rows]
+        for c in SPIKE_SHARES
+    }
+    nst: Rules = {}
+    for (k, m, n), waveform in itertools.product(NST_RULES, (False, True)):
+        name = f"k {k:g}, {m} scales, >= {n}" + (
+            f", share < {WAVEFORM_SHARE:g}" if waveform else ""
+        )
+        nst[name] = [
+            int((r["nst"][k, m][1] < WAVEFORM_SHARE).sum() if waveform else r["nst"][k, m][0].size)
+            >= n
+            for r in rows
+        ]
+    kurt = {
+        f"K {k:g}, >= {n}": [r["kurtosis"][k].size >= n for r in rows] for k, n in KURTOSIS_RULES
+    }
+    return {
+        "not_a_spike": {"shipped": shipped} | spike,
+        "nonstationary_wavelet": {"shipped": shipped} | nst,
+        "kurtosis": {"shipped": shipped} | kurt,
+    }
+
+
+def wheeze_families(rows: list[dict[str, Any]]) -> dict[str, Rules]:
+    """The whitened tone family, its members flagging (or not) each recording."""
+    members = {
+        f"{p:g} dB, {d * 1000:g} ms" + (", within a breath" if w else ""): [
+            r["whitened"][p, d, w] > 0 for r in rows
+        ]
+        for p, d, w in TONE_RULES
+    }
+    return {"whitened": {"shipped": [r["wheeze_flagged"] for r in rows]} | members}
+
+
+def summary_lines(probe: dict[str, Any]) -> list[str]:
+    """One line per family, as ``make eval`` prints them."""
+    lines = []
+    for kind in ("crackles", "wheezes"):
+        for name, family in probe[kind].items():
+            shipped, fit = family["members"]["shipped"], family["fitted"]
+            held = family["leave_one_patient_out"]
+            lines.append(
+                f"{kind}, sixth round, {name:<21} shipped {shipped['sensitivity']} / "
+                f"{shipped['specificity']}; best {fit['sensitivity']} / {fit['specificity']} "
+                f"({fit['rule']}); leave-one-patient-out {held['sensitivity']} / "
+                f"{held['specificity']}"
+            )
+    return lines
