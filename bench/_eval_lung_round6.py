@@ -57,6 +57,10 @@ from stetho_signal.heart import analyze_heart
 FLAG_COUNT = 3  # TriageThresholds.crackles_min_count
 SPIKE_SHARES = (0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45)  # lenient first
 SPIKE_HALF_S, SPIKE_CORE_S = 0.004, 0.0003
+FIT_RULES = tuple(itertools.product((0.5, 0.6, 0.7, 0.8), (0.1, 0.2, 0.35)))  # R2, decay
+FIT_FREQS_HZ = tuple(float(f) for f in np.geomspace(150.0, 1000.0, 12))
+FIT_DECAYS = (0.1, 0.2, 0.35, 0.5)  # amplitude kept per cycle: 1 to 3-4 visible cycles
+FIT_SPAN_S = (0.002, 0.012)  # before and after the largest deflection
 NST_RULES = tuple(itertools.product((4.0, 5.0), (2, 3), (3, 10, 20)))  # k, scales, events
 KURTOSIS_RULES = tuple(itertools.product((8.0, 12.0, 16.0), (3, 10, 20)))  # K, events
 WAVEFORM_SHARE = 0.6
@@ -80,7 +84,11 @@ def sixth_round_probe(data_dir: Path, records: Iterable[dict[str, Any]]) -> dict
         }
         for kind, builder in (("crackles", crackle_families), ("wheezes", wheeze_families))
     }
-    return {"per_recording": [_public(r) for r in rows], **families}
+    return {
+        "per_recording": [_public(r) for r in rows],
+        "synthetic_spike_share": synthetic_spike_shares(),
+        **families,
+    }
 
 
 def _row(data_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +125,7 @@ def _row(data_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
         "wheezes": bool((cycles[:, 3] > 0).any()),
         "shipped": shipped,
         "spike_share": spike_shares(fine64, shipped),
+        "fit": damped_fits(fine64, shipped),
         "nst": {key: (t, spike_shares(fine64, t)) for key, t in nst.items()},
         "kurtosis": kurt,
         "wheeze_flagged": bool(record["wheeze_flagged"]),
@@ -133,6 +142,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
         "wheezes": row["wheezes"],
         "detections": int(row["shipped"].size),
         "spike_share": [round(float(v), 2) for v in sorted(row["spike_share"])],
+        "damped_fit_r2_decay": [[round(float(a), 2), float(b)] for a, b in row["fit"]],
         "nonstationary_events_k5_m2": int(row["nst"][5.0, 2][0].size),
         "kurtosis_events_12": int(row["kurtosis"][12.0].size),
         "whitened_tones": {
@@ -155,6 +165,75 @@ def spike_shares(fine: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDA
         energy = np.square(segment)
         out.append(float(energy[max(k - core, 0) : k + core + 1].sum() / energy.sum()))
     return np.asarray(out)
+
+
+def damped_fits(fine: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per detection, the best damped-sinusoid fit (R2) and its decay per cycle.
+
+    The model is A exp(-t f ln(1/d)) sin(2 pi f t + phi) from an onset at or up to half a
+    period before the largest deflection (f 150-1000 Hz, d 0.1-0.5), zero before it, least
+    squares over 2 ms before to 12 ms after that deflection.
+    """
+    before, after = round(FIT_SPAN_S[0] * _FINE_HZ), round(FIT_SPAN_S[1] * _FINE_HZ)
+    segments = []
+    for t in times_s:
+        i = round(float(t) * _FINE_HZ)
+        k = i - 8 + int(np.argmax(np.abs(fine[max(i - 8, 0) : i + 8])))
+        segment = fine[max(k - before, 0) : k + after]
+        if segment.size < before + after:
+            segment = np.zeros(before + after)
+        segments.append(segment)
+    if not segments:
+        return np.zeros((0, 2))
+    s = np.asarray(segments)
+    energy = np.maximum(np.sum(s * s, axis=1), 1e-30)
+    best = np.zeros((s.shape[0], 2))
+    t_all = (np.arange(before + after) - before) / _FINE_HZ
+    for f, d in itertools.product(FIT_FREQS_HZ, FIT_DECAYS):
+        for lead in np.linspace(0.0, 0.5 / f, 4):
+            t = t_all + lead
+            envelope = np.where(t >= 0, np.exp(-np.maximum(t, 0.0) * f * np.log(1.0 / d)), 0.0)
+            basis = np.stack(
+                [envelope * np.sin(2 * np.pi * f * t), envelope * np.cos(2 * np.pi * f * t)]
+            )
+            gram_inv = np.linalg.pinv(basis @ basis.T)
+            projection = s @ basis.T  # (detections, 2)
+            explained = np.einsum("ni,ij,nj->n", projection, gram_inv, projection) / energy
+            better = explained > best[:, 0]
+            best[better] = np.column_stack([explained[better], np.full(better.sum(), d)])
+    return best
+
+
+def synthetic_spike_shares() -> dict[str, list[float]]:
+    """``spike_shares`` range over sampling phases of an impulse and of damped crackles
+    (2CD 3-11 ms, amplitude kept per cycle 0.15 as tests/stetho_signal/test_lung.py's and
+    0.3 as stetho_sim's), made at 44.1 kHz and analysed as a recording."""
+    from scipy import signal as sig
+
+    native = 44100.0
+    shapes: dict[str, NDArray[np.float64]] = {"impulse": np.array([1.0])}
+    for two_cycle_ms, decay in itertools.product((3.0, 4.0, 5.0, 8.0, 11.0), (0.15, 0.3)):
+        f = 2000.0 / two_cycle_ms
+        t = np.arange(int(4.0 / f * native)) / native
+        shapes[f"2CD {two_cycle_ms:g} ms, {decay:g}/cycle"] = np.sin(2 * np.pi * f * t) * decay ** (
+            t * f
+        )
+    out = {}
+    for name, wave in shapes.items():
+        shares = []
+        for phase in np.linspace(0.0, 0.9, 4):
+            x = np.zeros(int(native))
+            start = int(native * 0.5 + phase * native / ANALYSIS_RATE_HZ)
+            x[start : start + wave.size] += wave
+            x4 = sig.resample_poly(x, 40, 441)
+            fine, _ = crackles._interpolated(
+                lung.lung_band(Spectrum(x4, ANALYSIS_RATE_HZ)), ANALYSIS_RATE_HZ
+            )
+            fine64 = fine.astype(np.float64)
+            peak = int(np.argmax(np.abs(fine64)))
+            shares.append(float(spike_shares(fine64, np.array([peak / _FINE_HZ]))[0]))
+        out[name] = [round(min(shares), 2), round(max(shares), 2)]
+    return out
 
 
 def _a_trous(x: NDArray[np.float64], levels: int) -> list[NDArray[np.float64]]:
@@ -323,6 +402,13 @@ def crackle_families(rows: list[dict[str, Any]]) -> dict[str, Rules]:
         f"share < {c:g}": [int((r["spike_share"] < c).sum()) >= FLAG_COUNT for r in rows]
         for c in SPIKE_SHARES
     }
+    fit = {
+        f"R2 >= {r:g}, decay >= {d:g}": [
+            int(((row["fit"][:, 0] >= r) & (row["fit"][:, 1] >= d)).sum()) >= FLAG_COUNT
+            for row in rows
+        ]
+        for r, d in FIT_RULES
+    }
     nst: Rules = {}
     for (k, m, n), waveform in itertools.product(NST_RULES, (False, True)):
         name = f"k {k:g}, {m} scales, >= {n}" + (
@@ -338,6 +424,7 @@ def crackle_families(rows: list[dict[str, Any]]) -> dict[str, Rules]:
     }
     return {
         "not_a_spike": {"shipped": shipped} | spike,
+        "damped_fit": {"shipped": shipped} | fit,
         "nonstationary_wavelet": {"shipped": shipped} | nst,
         "kurtosis": {"shipped": shipped} | kurt,
     }
