@@ -30,8 +30,8 @@ Wheezes (the shipped flag: one tone 9 dB over its neighbours held 100 ms):
   over the median of its whitened neighbours (+-6 bins, its own +-1 left out); every other
   shipped test kept (audible share, heart sounds, steady tone, voice, held on the waveform).
   Held at least 100 ms (CORSA) or 250 ms (ATS, DOMAIN.md), optionally rising and falling
-  within a breath: at its pitch the whitened level falls to within p/2 dB of the median
-  within half a breath before it and after it.
+  within a breath: at its pitch the whitened level falls p dB under the tone's peak within
+  half a breath before it and after it.
 """
 
 from __future__ import annotations
@@ -361,7 +361,7 @@ def whitened_tone_counts(
             if p == prominence:
                 counts[p, held, within] = sum(
                     tone.end_s - tone.start_s >= held - 1e-9
-                    and (not within or _rises_and_falls(tone, whitened, freqs, times, breath_s))
+                    and (not within or _rises_and_falls(tone, whitened, freqs, times, breath_s, p))
                     for tone in found
                 )
     return counts
@@ -384,14 +384,16 @@ def _rises_and_falls(
     freqs: NDArray[np.float64],
     times: NDArray[np.float64],
     breath_s: float,
+    prominence_db: float,
 ) -> bool:
-    """Whether the tone's pitch falls back near its median level within half a breath of it."""
+    """Whether, at the tone's pitch, the whitened level falls ``prominence_db`` under the
+    tone's peak within half a breath before it and after it (it rises and falls)."""
     row = int(np.argmin(np.abs(freqs - tone.pitch_hz)))
     level = whitened[max(row - 1, 0) : row + 2].max(axis=0)
     peak = float(level[(times >= tone.start_s) & (times <= tone.end_s)].max(initial=0.0))
     before = level[(times >= tone.start_s - breath_s / 2) & (times < tone.start_s)]
     after = level[(times > tone.end_s) & (times <= tone.end_s + breath_s / 2)]
-    threshold = peak / 2.0
+    threshold = peak - prominence_db
     return bool(before.size and after.size and before.min() <= threshold >= after.min())
 
 
