@@ -8,6 +8,7 @@ from bench._eval_lung_round6 import (
     _FINE_HZ,
     _whitened,
     damped_fits,
+    fractal_events,
     kurtosis_events,
     nonstationary_events,
     spike_shares,
@@ -50,6 +51,20 @@ def test_detectors_find_transients_over_stationary_noise() -> None:
         assert all(min(abs(e - i / _FINE_HZ) for e in events) < 0.02 for i in at)
     quiet = 0.01 * rng.standard_normal(int(2 * _FINE_HZ))
     assert len(kurtosis_events(quiet)[12.0]) == 0
+    assert len(fractal_events(quiet)[1.3]) == 0
+
+
+def test_fractal_dimension_falls_at_a_single_deflection_not_at_ringing() -> None:
+    # Katz's dimension over 10 ms: near 1 for one deflection, ~1.4 for three damped cycles.
+    rng = np.random.default_rng(2)
+    x = 0.01 * rng.standard_normal(int(2 * _FINE_HZ))
+    for i in (4000, 9000, 13000):
+        x[i] += 1.0
+    ring = _damped(300.0, 0.3)
+    x[11000 : 11000 + ring.size] += ring
+    events = fractal_events(x)[1.2]
+    assert len(events) == 3
+    assert all(min(abs(e - i / _FINE_HZ) for i in (4000, 9000, 13000)) < 0.02 for e in events)
 
 
 def test_whitening_leaves_a_resonance_present_all_the_time_at_zero() -> None:
