@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench._smaps import rss_by_kind, threads
 from edge_agent.runtime.local_broker import LocalBroker
 
 DURATION_ENV = "STETHO_SOAK_S"
@@ -34,21 +35,34 @@ SCENARIOS = ("normal", "murmur", "tachycardia")
 
 @dataclass
 class Samples:
-    """(seconds since start, RSS KiB, open fds) of one process, taken at intervals."""
+    """(seconds since start, RSS KiB, open fds) of one process, taken at intervals, with its
+    thread count and its RSS by kind of mapping (bench/_smaps.py) at the same instants."""
 
     points: list[tuple[float, int, int]] = field(default_factory=list)
+    threads: list[int] = field(default_factory=list)
+    kinds: list[dict[str, int]] = field(default_factory=list)
 
     def take(self, pid: int, at_s: float) -> None:
         point = (round(at_s, 1), rss_kib(pid), open_fds(pid))
         self.points.append(point)
+        self.threads.append(threads(pid))
+        self.kinds.append(rss_by_kind(pid))
         trace = os.environ.get(TRACE_ENV)
         if trace:
+            kinds = " ".join(f"{k}={v}" for k, v in sorted(self.kinds[-1].items()))
             with open(trace, "a", encoding="utf-8") as out:
-                out.write(f"{point[0]} rss_kib={point[1]} fds={point[2]}\n")
+                out.write(
+                    f"{point[0]} rss_kib={point[1]} fds={point[2]} threads={self.threads[-1]}"
+                    f" {kinds}\n"
+                )
 
     def at(self, seconds: float) -> tuple[float, int, int]:
         """The first sample at or after `seconds` (the last one if none is)."""
-        return next((p for p in self.points if p[0] >= seconds), self.points[-1])
+        return self.points[self.index_at(seconds)]
+
+    def index_at(self, seconds: float) -> int:
+        found = (i for i, p in enumerate(self.points) if p[0] >= seconds)
+        return next(found, len(self.points) - 1)
 
 
 def rss_kib(pid: int) -> int:
@@ -123,6 +137,8 @@ def summarise(
     early = [p[2] for p in samples.points if p[0] <= warmup_s]
     late = [p[2] for p in samples.points if p[0] >= warmup_s]
     growth = 100.0 * (rss_end - rss_warm) / rss_warm
+    mark = samples.index_at(warmup_s)
+    kinds_warm, kinds_end = samples.kinds[mark], samples.kinds[-1]
     stride = max(1, len(samples.points) // 12)  # a dozen points over time, for the report
     return {
         "devices": len(SCENARIOS),
@@ -142,6 +158,13 @@ def summarise(
         "fds_max_after_warmup": max(late),
         "fds_flat": max(late) <= max(early) + FD_SLACK,
         "fds_over_time": [(p[0], p[2]) for p in samples.points[::stride]],
+        "threads_at_warmup": samples.threads[mark],
+        "threads_max_after_warmup": max(samples.threads[mark:]),
+        "threads_flat": max(samples.threads[mark:]) <= samples.threads[mark],
+        "rss_kib_by_kind_at_warmup": kinds_warm,
+        "rss_kib_growth_by_kind": {
+            k: kinds_end.get(k, 0) - kinds_warm.get(k, 0) for k in sorted(kinds_warm | kinds_end)
+        },
         "rss_mib_over_time": [(p[0], round(p[1] / 1024, 1)) for p in samples.points[::stride]],
     }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from stetho_signal._notes import Note
 from stetho_signal.heart import HeartResult
 from stetho_signal.lung import LungResult
@@ -16,6 +19,8 @@ from stetho_signal.triage import (
 )
 
 _RANK: dict[TriageLevel, int] = {"routine": 0, "review": 1, "urgent": 2}
+# How an urgent rate band is worded: (band "very_low"/"very_high", rate, bound) -> level, flag.
+UrgentWords = Callable[[str, float, float], tuple[TriageLevel, Flag]]
 
 
 def triage(
@@ -60,32 +65,41 @@ def findings(heart: HeartResult | None, lung: LungResult | None, t: TriageThresh
 
 
 def _urgent_why(age_band: AgeBand | None) -> str:
-    if age_band is None or age_band == "adult":
+    child = _child_range(age_band)
+    if child is None:
         return "NEWS2 scores it 3: urgent clinical review"
-    return f"beyond the paediatric range for {_years(age_band)} years: urgent clinical review"
+    return f"beyond {child}: urgent clinical review"
 
 
-def _years(age_band: AgeBand) -> str:
-    return age_band.replace("under_1", "under 1").replace("_to_", " to ")
+def _child_range(age_band: AgeBand | None) -> str | None:
+    """The paediatric range a child's rates are held to, in words (None for an adult)."""
+    if age_band is None or age_band == "adult":
+        return None
+    years = age_band.replace("under_1", "under 1").replace("_to_", " to ")
+    return f"the paediatric range for {years} years"
 
 
-def _confirmed(
-    graded: tuple[TriageLevel, Flag], beats: int, minimum: int
+def _side(band: str) -> str:
+    return "below" if band.endswith("low") else "above"
+
+
+def _heart_urgent(
+    why: str, beats: int, minimum: int, band: str, rate: float, bound: float
 ) -> tuple[TriageLevel, Flag]:
     """An urgent heart rate stands on enough beat intervals; from fewer it asks for a review."""
-    level, flag = graded
-    if level != "urgent" or beats >= minimum:
-        return graded
+    text = f"Heart rate {rate:.0f} beats/min is at or {_side(band)} {bound:.0f}; {why}."
+    if beats >= minimum:
+        return "urgent", Flag(f"heart_rate_{band}", text, rate, bound)
     text = (
-        f"{flag.reason[:-1]}, but measured over only {beats:g} beat intervals (under "
+        f"{text[:-1]}, but measured over only {beats:g} beat intervals (under "
         f"{minimum:g}): a review, and record again to confirm."
     )
     details = {"beat_intervals": float(beats), "min_beat_intervals": float(minimum)}
-    return "review", Flag(f"{flag.code}_unconfirmed", text, flag.value, flag.threshold, details)
+    return "review", Flag(f"heart_rate_{band}_unconfirmed", text, rate, bound, details)
 
 
 def _during_auscultation(
-    graded: tuple[TriageLevel, Flag], breaths: float, minimum: float, age_band: AgeBand | None
+    breaths: float, minimum: float, age_band: AgeBand | None, band: str, rate: float, bound: float
 ) -> tuple[TriageLevel, Flag]:
     """A breathing rate in the urgent band asks for a review and a resting count.
 
@@ -93,22 +107,13 @@ def _during_auscultation(
     deeply through the open mouth (docs/accuracy.md), so the clip's rate is not that rate
     (issue 17: urgent stands on a finding the analysis is confident in).
     """
-    level, flag = graded
-    if level != "urgent":
-        return graded
-    rate, bound = flag.value, flag.threshold
-    band = flag.code.removeprefix("respiratory_rate_")  # very_low or very_high
-    side = "below" if band == "very_low" else "above"
     few = f" over only {breaths:g} breaths (under {minimum:g})" if breaths < minimum else ""
-    at_rest = (
-        "NEWS2 would score it 3"
-        if age_band is None or age_band == "adult"
-        else f"it would be beyond the paediatric range for {_years(age_band)} years"
-    )
+    child = _child_range(age_band)
+    at_rest = "NEWS2 would score it 3" if child is None else f"it would be beyond {child}"
     text = (
         f"Respiratory rate {rate:.0f} breaths/min, measured during auscultation{few}, is at or "
-        f"{side} {bound:.0f}: at rest {at_rest}, an urgent clinical review, but deep breathing "
-        "for auscultation is not rest; count the resting rate over one minute."
+        f"{_side(band)} {bound:.0f}: at rest {at_rest}, an urgent clinical review, but deep "
+        "breathing for auscultation is not rest; count the resting rate over one minute."
     )
     details = {"breaths": breaths, "min_breaths": minimum} if few else {}
     return "review", Flag(
@@ -126,25 +131,24 @@ def _unmeasured(organ: str, note: str) -> tuple[TriageLevel, Flag]:
 
 
 def _rate_flag(
-    kind: str, rate: float, t: tuple[float, float, float, float], why: str
+    kind: str, rate: float, t: tuple[float, float, float, float], urgent: UrgentWords
 ) -> tuple[TriageLevel, Flag] | None:
-    """NEWS2-style banding of a rate: (urgent low, review low, review high, urgent high)."""
+    """NEWS2-style banding of a rate: (urgent low, review low, review high, urgent high).
+
+    The urgent bands are worded by `urgent` (band, rate, bound): each organ says its own why.
+    """
     urgent_low, review_low, review_high, urgent_high = t
+    if rate <= urgent_low:
+        return urgent("very_low", rate, urgent_low)
+    if rate >= urgent_high:
+        return urgent("very_high", rate, urgent_high)
+    if not (rate <= review_low or rate >= review_high):  # NaN included, as before
+        return None
+    band, bound = ("low", review_low) if rate <= review_low else ("high", review_high)
     label = "Heart rate" if kind == "heart" else "Respiratory rate"
     unit = "beats" if kind == "heart" else "breaths"
-    if rate <= urgent_low:
-        text = f"{label} {rate:.0f} {unit}/min is at or below {urgent_low:.0f}; {why}."
-        return "urgent", Flag(f"{kind}_rate_very_low", text, rate, urgent_low)
-    if rate >= urgent_high:
-        text = f"{label} {rate:.0f} {unit}/min is at or above {urgent_high:.0f}; {why}."
-        return "urgent", Flag(f"{kind}_rate_very_high", text, rate, urgent_high)
-    if rate <= review_low:
-        text = f"{label} {rate:.0f} {unit}/min is at or below {review_low:.0f}: worth a review."
-        return "review", Flag(f"{kind}_rate_low", text, rate, review_low)
-    if rate >= review_high:
-        text = f"{label} {rate:.0f} {unit}/min is at or above {review_high:.0f}: worth a review."
-        return "review", Flag(f"{kind}_rate_high", text, rate, review_high)
-    return None
+    text = f"{label} {rate:.0f} {unit}/min is at or {_side(band)} {bound:.0f}: worth a review."
+    return "review", Flag(f"{kind}_rate_{band}", text, rate, bound)
 
 
 def _heart_flags(
@@ -158,9 +162,10 @@ def _heart_flags(
             t.heart_rate_review_high_bpm,
             t.heart_rate_urgent_high_bpm,
         )
-        rate_flag = _rate_flag("heart", h.rate_bpm, bands, why)
+        words = partial(_heart_urgent, why, h.beat_intervals, t.urgent_min_beat_intervals)
+        rate_flag = _rate_flag("heart", h.rate_bpm, bands, words)
         if rate_flag is not None:
-            out.append(_confirmed(rate_flag, h.beat_intervals, t.urgent_min_beat_intervals))
+            out.append(rate_flag)
     if found.irregular and h.rr_nrmssd is not None:
         text = (
             f"Beat-to-beat intervals vary by {h.rr_nrmssd:.2f} (normalised RMSSD) above "
@@ -204,11 +209,11 @@ def _lung_flags(
             t.respiratory_rate_review_high_bpm,
             t.respiratory_rate_urgent_high_bpm,
         )
-        rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands, "urgent")
+        breaths = g.breaths if g.breaths is not None else 0.0
+        words = partial(_during_auscultation, breaths, t.urgent_min_breaths, age_band)
+        rate_flag = _rate_flag("respiratory", g.respiratory_rate_bpm, bands, words)
         if rate_flag is not None:
-            breaths = g.breaths if g.breaths is not None else 0.0
-            minimum = t.urgent_min_breaths
-            out.append(_during_auscultation(rate_flag, breaths, minimum, age_band))
+            out.append(rate_flag)
     if g.wheeze:
         # To the millisecond: the difference of two times carries float noise (0.16000000000000014).
         longest = round(max(end - start for start, end in g.wheeze_intervals_s), 3)

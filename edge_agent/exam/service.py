@@ -193,8 +193,10 @@ class ExamService:
         return rid
 
     def _check_fits(self, device: str, duration_s: float, rate_hz: int) -> None:
-        refused = self.gate and self.gate.check(device, duration_s, rate_hz, "exam.duration_s")
-        if refused:
+        if self.gate is None:  # no broker limit known to check against
+            return
+        refused = self.gate.check(device, duration_s, rate_hz, "exam.duration_s")
+        if refused is not None:
             raise RecordingTooLongError(device, duration_s, refused.max_s, refused.limit.bytes)
 
     def _slot_for(self, device: str, exam: Exam) -> DeviceSlot:

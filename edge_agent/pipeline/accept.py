@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from edge_agent.errors import OutboxError
@@ -27,12 +28,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Acceptor:
-    """Analyse and store; `on_alarm` hears the outbox's alarm (or None once it clears)."""
+    """Analyse and store; `on_alarm` hears the outbox's alarm (or None once it clears).
+
+    `executor` runs the analysis (the agent gives it one thread of its own: the DSP's buffers
+    then churn in one malloc arena, and three recordings ending together are analysed one after
+    another instead of each holding its working set at once); None means asyncio's default.
+    """
 
     outbox: Outbox
     thresholds: TriageThresholds
     on_alarm: Callable[[str | None], None]
     on_stored: Callable[[ProcessedRecording], None]
+    executor: Executor | None = None
 
     async def __call__(self, capture: Capture, ctx: RecordingContext, stats: DeviceStats) -> bool:
         """False only if the outbox failed in a way a later start may not repeat.
@@ -40,7 +47,10 @@ class Acceptor:
         A recording refused for quota is dropped (logged): keeping its journal would refuse it
         again at every start. One the disk failed to store keeps its journal for the next start.
         """
-        processed = await asyncio.to_thread(process_capture, capture, ctx, self.thresholds)
+        loop = asyncio.get_running_loop()
+        processed = await loop.run_in_executor(
+            self.executor, process_capture, capture, ctx, self.thresholds
+        )
         try:
             admission = await self.outbox.put_recording(processed.outbound)
         except OutboxError as exc:  # full, or the disk failed: refuse, keep what is stored

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from edge_agent.pipeline.recovery import recover_journals
 from edge_agent.pipeline.salvage_check import check_salvaged_recording
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
+from edge_agent.runtime.heap import release_free_heap
 from edge_agent.runtime.paired import REGISTRY_POLL_S, known_keys, paired_devices
 from edge_agent.runtime.receipts import ReceiptWatch, resend_policy
 from edge_agent.runtime.sdnotify import Notifier
@@ -64,6 +66,10 @@ from stetho_common import persistent_delay
 
 log = logging.getLogger(__name__)
 STATUS_QOS = 1
+# asyncio's default pool grows to cpus + 4 threads, each with a malloc arena of its own that keeps
+# what it freed; with the analysis on its own thread, the rest (status writes, registry polls,
+# the exam store, the page, one blocking connect) is short work that three threads carry.
+WORKER_THREADS = 3
 
 
 def mqtt_settings(config: AgentConfig, subscriptions: tuple[str, ...] = ()) -> MqttSettings:
@@ -149,7 +155,11 @@ class Agent:
         if settings.v5:  # until the first CONNACK, the limit the last run learnt
             self.publisher.stats.connack_max_packet = last_connack_limit(storage.state_dir)
         self.thresholds = config.analysis.triage_thresholds()
-        self.accept = Acceptor(self.outbox, self.thresholds, self._set_alarm, self._accepted)
+        # One thread analyses every recording, then gives back what the analysis freed (heap.py).
+        self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis")
+        self.accept = Acceptor(
+            self.outbox, self.thresholds, self._set_alarm, self._accepted, self.analysis
+        )
         self.started_at = time.time()
         self.devices: list[DeviceConfig] = list(config.devices)  # + paired ones, as they come
         self.radio = radio_for(config.radio)  # BlueZ, or simulated stethoscopes (demo, tests)
@@ -157,6 +167,7 @@ class Agent:
 
     def _accepted(self, recording: ProcessedRecording) -> None:
         self.state.keep(recording)
+        self.analysis.submit(release_free_heap)  # queued after any analysis still waiting
         if recording.alert_id is not None:
             self.inbound.alert_raised(recording.alert_id)
         if recording.recording.exam_id is not None:  # the page shows it on its exam
@@ -209,6 +220,7 @@ class Agent:
             raise
         finally:
             await self._final_status()
+            self.analysis.shutdown(wait=True)
             self.journal.close()
             self.outbox.close()
             self.exams.store.close()
@@ -371,5 +383,8 @@ class Agent:
 
 
 async def run(config: AgentConfig) -> None:
-    """Run the agent until cancelled."""
+    """Run the agent until cancelled, on a loop whose default thread pool is bounded."""
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="agent")
+    )
     await Agent(config).run()

@@ -21,6 +21,10 @@ from edge_agent.storage import receipts
 from stetho_common.private_files import private_dir, private_file
 
 T = TypeVar("T")
+# Page cache per connection, KiB (SQLite's default is 2000). Payloads are written once and read
+# once, so a cache mostly holds FLAC pages no one reads again; each connection filled its 2 MB
+# in the first recordings and kept it (issue 18). This keeps the tables' and indexes' pages.
+CACHE_KIB = 512
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -158,6 +162,7 @@ class OutboxStore:
             # would push megabytes through the WAL exactly when the disk is full.
             self._db.execute("PRAGMA secure_delete=FAST")
             self._db.execute(f"PRAGMA journal_size_limit={2 * 1024 * 1024}")
+            self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             self._db.executescript(_SCHEMA)
             self._db.executescript(receipts.SCHEMA)
             receipts.upgrade(self._db)
@@ -165,6 +170,7 @@ class OutboxStore:
             # rows while the writer is busy in fsync, so draining never waits on a commit.
             self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._reader.execute("PRAGMA query_only=1")
+            self._reader.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open the outbox {path}: {exc}") from exc
 

@@ -27,12 +27,8 @@ from edge_agent.storage.outbox import OutboundMessage, StoredMessage
 from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.link_errors import link_alarm
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
-from edge_agent.transport.packet_size import (
-    PacketLimit,
-    PacketWatch,
-    packet_limit,
-    publish_packet_size,
-)
+from edge_agent.transport.oversize import OversizeGuard
+from edge_agent.transport.packet_size import PacketLimit, packet_limit
 from edge_agent.transport.sent_marker import SentMarker
 from stetho_common import persistent_delay, quote
 
@@ -83,9 +79,7 @@ class Publisher:
         self.inbox: asyncio.Queue[ReceivedMessage] = asyncio.Queue(maxsize=10000)
         # The loop keeps only weak references to tasks: hold state sends until they finish.
         self._state_sends: set[asyncio.Task[None]] = set()
-        # Outbox seq -> PUBLISH bytes of what awaits a PUBACK on the current link.
-        self._unacked: dict[int, int] = {}
-        self._packets = PacketWatch()
+        self._oversize = OversizeGuard(self.stats)
 
     def packet_limit(self) -> PacketLimit | None:
         """The broker's limit as last known: the last v5 CONNACK's (kept while the link is
@@ -163,7 +157,7 @@ class Publisher:
                 continue
             started = time.monotonic()
             loss = await self._serve(connection)
-            self._check_oversize(connection)
+            self._oversize.link_ended(connection)
             if time.monotonic() - started >= self.stable_s:
                 attempt = 0  # a link that held starts the backoff afresh
                 self.stats.short_links = 0
@@ -231,7 +225,7 @@ class Publisher:
         self.stats.last_error = ""  # the link is back: an old error would mislead the operator
         if connection.settings.v5:  # a limit learnt afresh, or none stated any more
             self.stats.connack_max_packet = connection.max_packet_size
-        self._packets.new_link()
+        self._oversize.new_link()
         self._note_subscriptions(connection)
         # Subscriptions added while this connection was being set up.
         late = tuple(t for t in self.settings.subscriptions
@@ -271,43 +265,6 @@ class Publisher:
             connection.close()
         return connection.loss or LinkLostError("closed")
 
-    def _too_large(self, connection: MqttConnection, item: StoredMessage) -> bool:
-        """True if this message's PUBLISH is over the broker's limit (CONNACK's Maximum Packet
-        Size, or broker.max_packet_bytes for a broker that cannot state it): the broker would
-        refuse it on every attempt and hold up all behind it."""
-        limit = packet_limit(connection.max_packet_size, connection.settings.max_packet_bytes)
-        size = publish_packet_size(item.message, connection.settings.v5)
-        if limit is None or size <= limit.bytes:
-            return False
-        self.stats.too_large += 1
-        self.stats.packet_alarm = self._packets.hold(item.seq, size, limit)
-        log.error("event=message_too_large seq=%d recording=%s packet_bytes=%d broker_max=%d "
-                  "limit_from=%s kept_in_outbox=1", item.seq, quote(item.message.recording_id),
-                  size, limit.bytes, "broker.max_packet_bytes" if limit.configured else "connack",
-                  )  # fmt: skip
-        return True
-
-    def _check_oversize(self, connection: MqttConnection) -> None:
-        """After a link ended: did the same big message go unacknowledged twice running?"""
-        unacked, self._unacked = self._unacked, {}
-        if packet_limit(connection.max_packet_size, connection.settings.max_packet_bytes):
-            return  # a known limit: nothing over it was sent
-        suspect = self._packets.suspicion.link_ended(unacked)
-        if suspect is None:
-            return
-        seq, size = suspect
-        self.stats.packet_alarm = self._packets.suspect(size)
-        log.error("event=link_lost_on_large_message seq=%d packet_bytes=%d alarm=%s",
-                  seq, size, quote(self.stats.packet_alarm))  # fmt: skip
-
-    def _caught_up(self, connection: MqttConnection) -> None:
-        """The drain looked at every pending message: clear the packet alarm if none is over."""
-        limit = packet_limit(connection.max_packet_size, connection.settings.max_packet_bytes)
-        why = self._packets.caught_up(limit)
-        if why is not None:
-            self.stats.packet_alarm = None
-            log.info("event=packet_alarm_cleared reason=%s", quote(why))
-
     def _note_subscriptions(self, connection: MqttConnection) -> None:
         if connection.refused_subscriptions:
             self.stats.alarm = f"subscription refused: {connection.refused_subscriptions}"
@@ -340,12 +297,12 @@ class Publisher:
                 self.outbox.changed.clear()
                 batch = await self.outbox.pending(self.settings.max_inflight, dispatched)
                 if not batch:
-                    self._caught_up(connection)
+                    self._oversize.caught_up(connection)
                     await _first_of(self.outbox.changed, connection.closed, timeout_s=1.0)
                     continue
                 for item in batch:
                     dispatched = item.seq
-                    if self._too_large(connection, item):
+                    if self._oversize.too_large(connection, item):
                         continue  # kept in the outbox; the alarm says why and what to change
                     await window.acquire()
                     if connection.closed.is_set():
@@ -367,12 +324,11 @@ class Publisher:
         window: asyncio.Semaphore,
         marker: SentMarker,
     ) -> None:
-        self._unacked[item.seq] = publish_packet_size(item.message, connection.settings.v5)
+        self._oversize.sending(connection, item)
         try:
             await connection.publish(item.message, self.puback_timeout_s)
-            del self._unacked[item.seq]
+            self._oversize.delivered(item.seq)
             marker.add(item.seq)
-            self._packets.delivered(item.seq)
             self.stats.published += 1
         except LinkLostError:
             pass  # the whole link ended: logged once, as event=broker_disconnected
@@ -388,7 +344,7 @@ class Publisher:
             window.release()
 
     def _publish_failed(self, item: StoredMessage, exc: PublishError) -> None:
-        self._unacked.pop(item.seq, None)
+        self._oversize.failed(item.seq)
         self.stats.publish_failures += 1
         log.warning(
             "event=publish_failed seq=%d topic=%s recording=%s error=%r kept_in_outbox=1",

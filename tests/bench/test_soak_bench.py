@@ -22,3 +22,5 @@ def test_three_stethoscopes_keep_files_flat_and_memory_bounded() -> None:
     assert result["fds_flat"], result["fds_over_time"]
     assert result["fds_end"] <= result["fds_at_warmup"] + soak_bench.FD_SLACK
     assert result["rss_growth_after_warmup_pct"] < 15, result["rss_mib_over_time"]
+    # Worker threads are bounded (each holds a malloc arena): none is added after warm-up.
+    assert result["threads_flat"], (result["threads_at_warmup"], result["threads_max_after_warmup"])
