@@ -11,20 +11,15 @@ Crackles (the shipped flag: at least 3 detections of ``stetho_signal.crackles``)
 - ``not_a_spike``: detections whose waveform is not a single spike: the share of their
   energy (+-4 ms in the 150-1800 Hz band, read at 8 kHz as the detector reads it) within
   +-0.3 ms of the largest deflection is under c. A click through the band keeps ~0.8 of it
-  there; a crackle rings down over 2-4 half-cycles (simulated, 2CD 3-20 ms: 0.26-0.58).
-  Members from the most lenient c down, so ties go to the one closest to the shipped rule.
-- ``nonstationary_wavelet``: a separate detector in the spirit of Hadjileontiadis et al.'s
-  wavelet stationary/non-stationary filter (COMPEL 1998;17:649): an undecimated (a trous,
-  B3-spline) wavelet transform of the band at 8 kHz, and at each of its 125 Hz-2 kHz scales
-  the coefficients over k times the local RMS of the remaining ones, iterated until the
-  marked set settles (the explosive part; what is left is the stationary breath sound). An
-  event is where at least m scales are marked within 2 ms; recordings need n events. Heart
-  sounds gated as shipped. Each member also with the ``not_a_spike`` test at 0.6.
-- ``kurtosis``: a separate detector: the band's kurtosis over 10 ms windows over K (a
-  Gaussian breath sound gives 3); recordings need n events 20 ms apart. Gated as shipped.
-- ``katz_fractal_dimension``: the same with Katz's waveform fractal dimension over 10 ms
-  falling to D (crackle detection by fractal dimension: Pinho et al., Int J Reliable Qual
-  E-Healthc 2016;5(4):34).
+  there; a crackle that rings down keeps less, by its pitch as much as by its ringing
+  (``synthetic_spike_share``: 0.25-0.58 at 2CD 3-11 ms with 0.3 of the amplitude kept per
+  cycle, 0.62-0.71 at 2CD 3-4 ms with 0.15). Members from the most lenient c down, so ties
+  go to the one closest to the shipped rule.
+- ``damped_fit``: detections whose best damped sinusoid (:func:`damped_fits`) explains at
+  least R2 of the band around them, with at least d of the amplitude kept per cycle.
+- ``nonstationary_wavelet``, ``kurtosis``, ``katz_fractal_dimension``: separate detectors
+  (:mod:`bench._eval_lung_detectors`), heart sounds gated as shipped; recordings need n
+  events. The wavelet one's members also with the ``not_a_spike`` test at 0.6.
 
 Wheezes (the shipped flag: one tone 9 dB over its neighbours held 100 ms):
 
@@ -47,9 +42,17 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from bench._eval_lung import annotated_cycles, read_audio
+from bench._eval_lung_detectors import (
+    FINE_HZ,
+    FRACTAL_RULES,
+    KURTOSIS_RULES,
+    NST_RULES,
+    fractal_events,
+    kurtosis_events,
+    nonstationary_events,
+)
 from bench._eval_lung_round5 import Rules, family_scores
 from stetho_signal import crackles, lung, wheezes
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
@@ -64,15 +67,8 @@ FIT_RULES = tuple(itertools.product((0.5, 0.6, 0.7, 0.8), (0.1, 0.2, 0.35)))  # 
 FIT_FREQS_HZ = tuple(float(f) for f in np.geomspace(150.0, 1000.0, 12))
 FIT_DECAYS = (0.1, 0.2, 0.35, 0.5)  # amplitude kept per cycle: 1 to 3-4 visible cycles
 FIT_SPAN_S = (0.002, 0.012)  # before and after the largest deflection
-NST_RULES = tuple(itertools.product((4.0, 5.0), (2, 3), (3, 10, 20)))  # k, scales, events
-KURTOSIS_RULES = tuple(itertools.product((8.0, 12.0, 16.0), (3, 10, 20)))  # K, events
-FRACTAL_RULES = tuple(itertools.product((1.15, 1.2, 1.25, 1.3), (3, 10, 20)))  # FD, events
 WAVEFORM_SHARE = 0.6
 TONE_RULES = tuple(itertools.product((6.0, 9.0, 12.0, 15.0), (0.1, 0.25), (False, True)))
-_FINE_HZ = ANALYSIS_RATE_HZ * crackles._CRACKLE_UPSAMPLE
-_SCALES = (1, 2, 3, 4)  # a trous details at 8 kHz: ~1-2 kHz, 0.5-1, 250-500, 125-250 Hz
-_NST_LEVEL_S, _NST_REACH_S, _NST_EDGE_S = 0.2, 0.002, 0.05
-_KURTOSIS_S, _KURTOSIS_GAP_S = 0.01, 0.02
 _DEFAULT_BREATH_S = 4.0
 
 
@@ -160,10 +156,10 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 def spike_shares(fine: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDArray[np.float64]:
     """Per detection, the share of its energy (+-4 ms) within +-0.3 ms of its largest peak."""
-    half, core = round(SPIKE_HALF_S * _FINE_HZ), round(SPIKE_CORE_S * _FINE_HZ)
+    half, core = round(SPIKE_HALF_S * FINE_HZ), round(SPIKE_CORE_S * FINE_HZ)
     out = []
     for t in times_s:
-        i = round(float(t) * _FINE_HZ)
+        i = round(float(t) * FINE_HZ)
         segment = fine[max(i - half, 0) : i + half]
         if segment.size < 2 * core + 1:
             out.append(1.0)
@@ -181,10 +177,10 @@ def damped_fits(fine: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDAr
     period before the largest deflection (f 150-1000 Hz, d 0.1-0.5), zero before it, least
     squares over 2 ms before to 12 ms after that deflection.
     """
-    before, after = round(FIT_SPAN_S[0] * _FINE_HZ), round(FIT_SPAN_S[1] * _FINE_HZ)
+    before, after = round(FIT_SPAN_S[0] * FINE_HZ), round(FIT_SPAN_S[1] * FINE_HZ)
     segments = []
     for t in times_s:
-        i = round(float(t) * _FINE_HZ)
+        i = round(float(t) * FINE_HZ)
         k = i - 8 + int(np.argmax(np.abs(fine[max(i - 8, 0) : i + 8])))
         segment = fine[max(k - before, 0) : k + after]
         if segment.size < before + after:
@@ -195,7 +191,7 @@ def damped_fits(fine: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDAr
     s = np.asarray(segments)
     energy = np.maximum(np.sum(s * s, axis=1), 1e-30)
     best = np.zeros((s.shape[0], 2))
-    t_all = (np.arange(before + after) - before) / _FINE_HZ
+    t_all = (np.arange(before + after) - before) / FINE_HZ
     for f, d in itertools.product(FIT_FREQS_HZ, FIT_DECAYS):
         for lead in np.linspace(0.0, 0.5 / f, 4):
             t = t_all + lead
@@ -238,105 +234,9 @@ def synthetic_spike_shares() -> dict[str, list[float]]:
             )
             fine64 = fine.astype(np.float64)
             peak = int(np.argmax(np.abs(fine64)))
-            shares.append(float(spike_shares(fine64, np.array([peak / _FINE_HZ]))[0]))
+            shares.append(float(spike_shares(fine64, np.array([peak / FINE_HZ]))[0]))
         out[name] = [round(min(shares), 2), round(max(shares), 2)]
     return out
-
-
-def _a_trous(x: NDArray[np.float64], levels: int) -> list[NDArray[np.float64]]:
-    """Detail signals of the undecimated B3-spline wavelet transform (they sum back to x
-    less its coarsest approximation)."""
-    kernel = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
-    approx, details = x, []
-    for j in range(levels):
-        holes = np.zeros(4 * 2**j + 1)
-        holes[:: 2**j] = kernel
-        smoother = ndimage.convolve1d(approx, holes, mode="reflect")
-        details.append(approx - smoother)
-        approx = smoother
-    return details
-
-
-def _nonstationary(w: NDArray[np.float64], k: float, window: int) -> NDArray[np.bool_]:
-    """Coefficients over k times the local RMS of the unmarked ones, iterated to a fixed set.
-
-    The local RMS is taken over ``window`` samples in 10 ms blocks (as the shipped detector's
-    background level), held over each block.
-    """
-    block = round(0.01 * _FINE_HZ)
-    count = w.size // block
-    head = w[: count * block]
-    marked = np.zeros(head.size, dtype=bool)
-    for _ in range(8):
-        kept = (~marked).reshape(count, block)
-        power = np.where(kept, np.square(head.reshape(count, block)), 0.0).sum(axis=1)
-        share = kept.sum(axis=1).astype(np.float64)
-        size = max(window // block, 1)
-        level = np.sqrt(
-            ndimage.uniform_filter1d(power, size)
-            / np.maximum(ndimage.uniform_filter1d(share, size), 1e-3)
-        )
-        now = np.abs(head) > k * np.repeat(level, block)
-        if np.array_equal(now, marked):
-            break
-        marked = now
-    return np.concatenate([marked, np.zeros(w.size - head.size, dtype=bool)])
-
-
-def nonstationary_events(fine: NDArray[np.float64]) -> dict[tuple[float, int], list[float]]:
-    """Per (k, m), times (s) where at least m wavelet scales hold non-stationary coefficients."""
-    details = _a_trous(fine, max(_SCALES) + 1)
-    window, reach = round(_NST_LEVEL_S * _FINE_HZ), round(_NST_REACH_S * _FINE_HZ)
-    events = {}
-    for k in sorted({k for k, _, _ in NST_RULES}):
-        marks = [
-            ndimage.binary_dilation(_nonstationary(details[j], k, window), iterations=reach)
-            for j in _SCALES
-        ]
-        marked = np.sum(marks, axis=0)
-        for m in sorted({m for _, m, _ in NST_RULES}):
-            events[k, m] = _event_times(marked >= m, fine.size, 0.01)
-    return events
-
-
-def kurtosis_events(fine: NDArray[np.float64]) -> dict[float, list[float]]:
-    """Per K, times (s) where the band's kurtosis over 10 ms reaches K."""
-    n = round(_KURTOSIS_S * _FINE_HZ)
-    square = fine * fine
-    m1, m2, m3, m4 = (
-        ndimage.uniform_filter1d(v, n) for v in (fine, square, square * fine, square * square)
-    )
-    variance = m2 - m1**2
-    central4 = m4 - 4.0 * m1 * m3 + 6.0 * m1**2 * m2 - 3.0 * m1**4
-    kurtosis = central4 / np.maximum(variance**2, 1e-30)
-    return {
-        k: _event_times(kurtosis >= k, fine.size, _KURTOSIS_GAP_S)
-        for k in sorted({k for k, _ in KURTOSIS_RULES})
-    }
-
-
-def fractal_events(fine: NDArray[np.float64]) -> dict[float, list[float]]:
-    """Per D, times (s) where the band's Katz fractal dimension over 10 ms falls to D.
-
-    Katz's waveform dimension log(n) / (log(n) + log(d / L)) (n steps, L the summed absolute
-    steps, d the largest distance from the window's first sample) is scale-free; breath
-    sound's is ~1.5-2.5, a window holding one large deflection nears 1.
-    """
-    n, hop = round(_KURTOSIS_S * _FINE_HZ), round(0.001 * _FINE_HZ)
-    windows = sliding_window_view(fine, n + 1)[::hop]
-    length = np.abs(np.diff(windows, axis=1)).sum(axis=1)
-    reach = np.abs(windows - windows[:, :1]).max(axis=1)
-    ratio = np.maximum(reach, 1e-30) / np.maximum(length, 1e-30)
-    dimension = np.log10(n) / (np.log10(n) + np.log10(ratio))
-    # Window k covers samples k * hop .. k * hop + n: place its value at its centre.
-    at = np.full(fine.size, np.inf)
-    centres = np.arange(dimension.size) * hop + n // 2
-    for shift in range(hop):
-        at[np.minimum(centres + shift, fine.size - 1)] = dimension
-    return {
-        d: _event_times(at <= d, fine.size, _KURTOSIS_GAP_S)
-        for d in sorted({d for d, _ in FRACTAL_RULES})
-    }
 
 
 def _heartbeat_sounds(spectrum: Spectrum) -> NDArray[np.float64]:
@@ -347,22 +247,6 @@ def _heartbeat_sounds(spectrum: Spectrum) -> NDArray[np.float64]:
     if not (clear and regular):
         return np.zeros(0)
     return np.concatenate([heart.s1_s, heart.s2_s]).astype(np.float64)
-
-
-def _event_times(on: NDArray[np.bool_], size: int, gap_s: float) -> list[float]:
-    """Centres of the runs of ``on``, at least ``gap_s`` apart, away from the ends."""
-    labels, count = ndimage.label(on)
-    times: list[float] = []
-    if count == 0:
-        return times
-    for found in ndimage.find_objects(labels):
-        t = 0.5 * (found[0].start + found[0].stop) / _FINE_HZ
-        if not _NST_EDGE_S <= t <= size / _FINE_HZ - _NST_EDGE_S:
-            continue
-        if times and t - times[-1] < gap_s:
-            continue
-        times.append(t)
-    return times
 
 
 def whitened_tone_counts(
