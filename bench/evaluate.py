@@ -32,6 +32,8 @@ from bench._eval_lung_round5 import fifth_round_probe
 from bench._eval_lung_round5 import summary_lines as fifth_round_lines
 from bench._eval_lung_round6 import sixth_round_probe
 from bench._eval_lung_round6 import summary_lines as sixth_round_lines
+from bench._eval_lung_round7 import seventh_round_probe
+from bench._eval_lung_round7 import summary_lines as seventh_round_lines
 from bench._eval_murmur_lopo import murmur_paired_lopo
 from bench._eval_murmur_lopo import summary_lines as murmur_lines
 from bench._eval_summary import issue_measures, summary_table
@@ -417,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     faster = heart_faster.run(args.data)
     results["issue_17"]["faster_hearts"] = {k: v for k, v in faster.items() if k != "per_recording"}
     results["issue_17"]["sixth_round_probe"] = sixth_round_probe(args.data, details)
+    results["issue_17"]["seventh_round_probe"] = seventh_round_probe(args.data, details)
     print(_table(results))
     print()
     print(summary_table(results["issue_17"]))
@@ -437,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(fifth_round_lines(results["issue_17"]["fifth_round_probe"])))
     print("\n".join(heart_faster.summary_lines(faster)))
     print("\n".join(sixth_round_lines(results["issue_17"]["sixth_round_probe"])))
+    print("\n".join(seventh_round_lines(results["issue_17"]["seventh_round_probe"])))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nJSON written to {args.json}")
