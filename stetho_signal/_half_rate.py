@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
+from stetho_signal._murmur import levels_at
 from stetho_signal._stats import median
 from stetho_signal.envelope import MAX_RATE_BPM, CycleEstimate, expected_systole_s
 from stetho_signal.segmentation import HeartSounds
@@ -51,6 +52,17 @@ _S2_OVER_MEDIAN = 2.0
 # chains with a systole at least Weissler's read 0.34-0.65 or 2.2-2.6 (Yaseen MR and MS clips,
 # CirCor made faster to 110/min), 1.06 only with a shorter systole (85029_TV at 110/min, 0.998).
 _ALIKE_LEVELS = 1.35
+# A chain that already looks like half a fast heart (evenly spaced, alike sounds and a systole
+# at least Weissler's for its rate, :func:`systole_if_half_rate`; the triage's default bound)
+# needs less to be read at twice its rate: a sound between its sounds at 1.5 times the
+# envelope median rather than 2 (the faint S1s of base sites stand at 1.4-1.9 times it).
+# Placed by looking at our recordings: of every record of CirCor and CirCor made faster, only
+# the six half reads carry that sign, and at 1.5x the sparser phase of 73497_AV holds a sound
+# in 0.8-1.0 of its beats, of 68861_PV in 0.53 (just over the 0.5 share), of 50209_PV in
+# 0.17-0.33 (still read at half). Without the sign, 1.5x let correct reads reach 0.47 (sixth
+# round, docs/accuracy.md): the sign is what keeps them out.
+_SIGN_SYSTOLE = 1.0
+_FAINT_OVER_MEDIAN = 1.5
 
 
 def guard_half_rate(
@@ -77,7 +89,8 @@ def guard_half_rate(
     systole is far longer than Weissler's for its rate, or a clear sound sits in the middle
     of most of its systoles and most of its diastoles (:func:`_sounds_between`): above about
     170/min a half-rate chain's systole is no longer too long for its rate, but the S2s
-    between its S1s are still heard.
+    between its S1s are still heard. A chain that carries the half-rate sign the triage reads
+    (:func:`systole_if_half_rate`) needs only a fainter sound there (:data:`_FAINT_OVER_MEDIAN`).
     """
     spacing = phase_medians(sounds)
     if spacing is None:
@@ -89,7 +102,11 @@ def guard_half_rate(
     if not evenly or 60.0 / half > MAX_RATE_BPM:
         return sounds, cycle
     too_long = systole >= _LONG_SYSTOLE * expected_systole_s(period)
-    if not (too_long or _sounds_between(env, fs_hz, sounds) >= _MIDDLE_SHARE):
+    if not (
+        too_long
+        or _sounds_between(env, fs_hz, sounds, _between_level(env, sounds, spacing))
+        >= _MIDDLE_SHARE
+    ):
         return sounds, cycle
     sounds_s = np.sort(np.concatenate([sounds.s1_s, sounds.s2_s]))
     systole = expected_systole_s(half)
@@ -152,17 +169,31 @@ def _partners(
     return np.asarray(found, dtype=np.float64)
 
 
-def _sounds_between(env: NDArray[np.float64], fs_hz: float, sounds: HeartSounds) -> float:
+def _between_level(
+    env: NDArray[np.float64], sounds: HeartSounds, spacing: tuple[float, float]
+) -> float:
+    """How clear a sound between the chain's must be, over the envelope median: less when the
+    chain carries the half-rate sign (see :data:`_FAINT_OVER_MEDIAN`)."""
+    s1, s2 = median(levels_at(env, sounds.s1_s)), median(levels_at(env, sounds.s2_s))
+    if s2 <= 0:
+        return _S2_OVER_MEDIAN
+    sign = systole_if_half_rate(60.0 / sum(spacing), *spacing, s1 / s2)
+    return _FAINT_OVER_MEDIAN if sign is not None and sign >= _SIGN_SYSTOLE else _S2_OVER_MEDIAN
+
+
+def _sounds_between(
+    env: NDArray[np.float64], fs_hz: float, sounds: HeartSounds, over_median: float
+) -> float:
     """The share of the chain's systoles, or of its diastoles if fewer, that hold a clear
-    sound (an envelope peak over :data:`_S2_OVER_MEDIAN` times the median) in their middle
-    half (0 with under two of either)."""
+    sound (an envelope peak over ``over_median`` times the median) in their middle half (0
+    with under two of either)."""
     times = np.concatenate([sounds.s1_s, sounds.s2_s])
     order = np.argsort(times)
     times, is_s1 = times[order], (order < sounds.s1_s.size)
     gaps = np.diff(times)
     # Phases: from one label to the other, within the chain (a restart leaves a long gap).
     phase = (is_s1[:-1] != is_s1[1:]) & (gaps <= 1.5 * median(gaps))
-    level = _S2_OVER_MEDIAN * median(env)
+    level = over_median * median(env)
     held: dict[bool, list[bool]] = {True: [], False: []}
     for k in np.flatnonzero(phase).tolist():
         lo = round((times[k] + _MIDDLE[0] * gaps[k]) * fs_hz)
