@@ -46,7 +46,7 @@ _MIDDLE_SHARE = 0.5
 _S2_WINDOW = (0.5, 1.5)  # S2 sought this far after S1, in expected systoles
 _S2_OVER_MEDIAN = 2.0
 # The S1s over the S2s, at most (or its inverse): the two "sounds" of a chain that holds one
-# sound per beat, labelled S1 and S2 in turn, are alike. The half-rate reads the guard misses
+# sound per beat, labelled S1 and S2 in turn, are alike. The half-rate reads the guard missed
 # (CirCor made faster to 170-190/min, bench.heart_faster) read 0.92-1.20; a true S1 and S2
 # differ by site (S1 the louder at the apex, S2 at the base): correct reads of evenly spaced
 # chains with a systole at least Weissler's read 0.34-0.65 or 2.2-2.6 (Yaseen MR and MS clips,
