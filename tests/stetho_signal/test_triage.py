@@ -177,6 +177,8 @@ def test_a_read_without_the_sign_is_unchanged() -> None:
     assert _half_rate_flags(normal) == []  # a resting heart: diastole far longer
     no_s2 = dataclasses.replace(HALF, s1_s2_level_ratio=None)
     assert _half_rate_flags(no_s2) == []
+    assert _half_rate_flags(dataclasses.replace(HALF, systole_s=None)) == []
+    assert _half_rate_flags(dataclasses.replace(HALF, diastole_s=None)) == []
     assert _half_rate_flags(dataclasses.replace(HALF, rate_bpm=None)) == []
 
 
@@ -201,6 +203,15 @@ def test_a_read_without_the_sign_is_unchanged() -> None:
 def test_the_half_rate_sign_at_its_edges(change: dict[str, float], flagged: bool) -> None:
     codes = _half_rate_flags(dataclasses.replace(HALF, **change))
     assert codes == (["heart_possible_half_rate"] if flagged else [])
+
+
+def test_the_half_rate_flag_gives_its_measures_to_the_millisecond() -> None:
+    heart = dataclasses.replace(HALF, systole_s=0.3604, diastole_s=0.3704)
+    (flag,) = triage(GOOD, heart, None, TriageThresholds()).flags
+    ratio = 0.3604 / expected_systole_s(0.3604 + 0.3704)
+    assert flag.value == round(ratio, 3) == 1.114  # 1.1138 to four places
+    assert (flag.details["systole_ms"], flag.details["diastole_ms"]) == (360.0, 370.0)
+    assert "(S1-S2 360 ms, S2-S1 370 ms)" in flag.reason and "1.11 times that" in flag.reason
 
 
 def test_the_half_rate_sign_is_weighed_against_the_configured_ratio() -> None:
