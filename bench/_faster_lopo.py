@@ -38,8 +38,10 @@ def with_share(score: Scorer) -> Scorer:
         seen: list[float] = []
         measure = _half_rate._sounds_between
 
-        def spy(env: NDArray[np.float64], fs_hz: float, sounds: HeartSounds) -> float:
-            seen.append(measure(env, fs_hz, sounds))
+        def spy(
+            env: NDArray[np.float64], fs_hz: float, sounds: HeartSounds, over_median: float
+        ) -> float:
+            seen.append(measure(env, fs_hz, sounds, over_median))
             return seen[-1]
 
         _half_rate._sounds_between = spy

@@ -19,6 +19,8 @@ from scipy import io as scipy_io
 from scipy import signal
 
 from bench._eval_crackle_features import crackle_feature_probe, summary_lines
+from bench._eval_half_rate import half_rate_sign
+from bench._eval_half_rate import summary_lines as half_rate_lines
 from bench._eval_lopo import close_phases_lopo
 from bench._eval_lung import (
     evaluate_icbhi,
@@ -420,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     results["issue_17"]["faster_hearts"] = {k: v for k, v in faster.items() if k != "per_recording"}
     results["issue_17"]["sixth_round_probe"] = sixth_round_probe(args.data, details)
     results["issue_17"]["seventh_round_probe"] = seventh_round_probe(args.data, details)
+    results["issue_17"]["half_rate_sign"] = half_rate_sign(args.data)
     print(_table(results))
     print()
     print(summary_table(results["issue_17"]))
@@ -441,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(heart_faster.summary_lines(faster)))
     print("\n".join(sixth_round_lines(results["issue_17"]["sixth_round_probe"])))
     print("\n".join(seventh_round_lines(results["issue_17"]["seventh_round_probe"])))
+    print("\n".join(half_rate_lines(results["issue_17"]["half_rate_sign"])))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nJSON written to {args.json}")

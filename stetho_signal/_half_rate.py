@@ -6,6 +6,11 @@ twice the true period whose "systole" equals its "diastole": a fast heart read a
 the most dangerous error (issue 17: a child at 130/min read as 65/min). Physiology tells the
 two readings apart: at the slow rate such a "systole" is far longer than the electromechanical
 systole of that rate (Weissler), while at twice the rate the same sounds make a regular beat.
+
+What the guard cannot settle it leaves to the triage: evenly spaced, alike sounds whose
+"systole" is as long as a heart's at the read rate may be one sound per beat of a heart twice
+as fast (:func:`systole_if_half_rate`); the rules then ask for a review instead of calling the
+read normal.
 """
 
 from __future__ import annotations
@@ -14,15 +19,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
+from stetho_signal._murmur import levels_at
 from stetho_signal._stats import median
 from stetho_signal.envelope import MAX_RATE_BPM, CycleEstimate, expected_systole_s
 from stetho_signal.segmentation import HeartSounds
 
-__all__ = ["guard_half_rate"]
+__all__ = ["guard_half_rate", "phase_medians", "systole_if_half_rate"]
 
 # |systole - diastole| over the cycle, at most: sounds evenly spaced. A real cycle under
 # 110/min has its diastole longer than its systole by a quarter of the cycle or more.
-_EVEN_SPACING = 0.1
+EVEN_SPACING = 0.1
 # The chain's systole over Weissler's expected systole for its period, at least. Correct reads
 # of all shared CirCor recordings stay at 0.83-1.06 (the regression's spread is a few tens of
 # ms); their half-rate reads stood at 1.32-1.74, a synthetic 150/min one at 1.18. Above about
@@ -39,6 +45,24 @@ _MIDDLE = (0.25, 0.75)
 _MIDDLE_SHARE = 0.5
 _S2_WINDOW = (0.5, 1.5)  # S2 sought this far after S1, in expected systoles
 _S2_OVER_MEDIAN = 2.0
+# The S1s over the S2s, at most (or its inverse): the two "sounds" of a chain that holds one
+# sound per beat, labelled S1 and S2 in turn, are alike. The half-rate reads the guard missed
+# (CirCor made faster to 170-190/min, bench.heart_faster) read 0.92-1.20; a true S1 and S2
+# differ by site (S1 the louder at the apex, S2 at the base): correct reads of evenly spaced
+# chains with a systole at least Weissler's read 0.34-0.65 or 2.2-2.6 (Yaseen MR and MS clips,
+# CirCor made faster to 110/min), 1.06 only with a shorter systole (85029_TV at 110/min, 0.998).
+_ALIKE_LEVELS = 1.35
+# A chain that already looks like half a fast heart (evenly spaced, alike sounds and a systole
+# at least Weissler's for its rate, :func:`systole_if_half_rate`; the triage's default bound)
+# needs less to be read at twice its rate: a sound between its sounds at 1.5 times the
+# envelope median rather than 2 (the faint S1s of base sites stand at 1.4-1.9 times it).
+# Placed by looking at our recordings: of every record of CirCor and CirCor made faster, only
+# the six half reads carry that sign, and at 1.5x the sparser phase of 73497_AV holds a sound
+# in 0.8-1.0 of its beats, of 68861_PV in 0.53 (just over the 0.5 share), of 50209_PV in
+# 0.17-0.33 (still read at half). Without the sign, 1.5x let correct reads reach 0.47 (sixth
+# round, docs/accuracy.md): the sign is what keeps them out.
+_SIGN_SYSTOLE = 1.0
+_FAINT_OVER_MEDIAN = 1.5
 
 
 def guard_half_rate(
@@ -65,19 +89,24 @@ def guard_half_rate(
     systole is far longer than Weissler's for its rate, or a clear sound sits in the middle
     of most of its systoles and most of its diastoles (:func:`_sounds_between`): above about
     170/min a half-rate chain's systole is no longer too long for its rate, but the S2s
-    between its S1s are still heard.
+    between its S1s are still heard. A chain that carries the half-rate sign the triage reads
+    (:func:`systole_if_half_rate`) needs only a fainter sound there (:data:`_FAINT_OVER_MEDIAN`).
     """
-    spacing = _spacing(sounds)
+    spacing = phase_medians(sounds)
     if spacing is None:
         return sounds, cycle
     systole, diastole = spacing
     period = systole + diastole
     half = period / 2.0
-    evenly = abs(systole - diastole) <= _EVEN_SPACING * period
+    evenly = abs(systole - diastole) <= EVEN_SPACING * period
     if not evenly or 60.0 / half > MAX_RATE_BPM:
         return sounds, cycle
     too_long = systole >= _LONG_SYSTOLE * expected_systole_s(period)
-    if not (too_long or _sounds_between(env, fs_hz, sounds) >= _MIDDLE_SHARE):
+    if not (
+        too_long
+        or _sounds_between(env, fs_hz, sounds, _between_level(env, sounds, spacing))
+        >= _MIDDLE_SHARE
+    ):
         return sounds, cycle
     sounds_s = np.sort(np.concatenate([sounds.s1_s, sounds.s2_s]))
     systole = expected_systole_s(half)
@@ -87,6 +116,31 @@ def guard_half_rate(
     if s1.size > s2.size:
         return HeartSounds(s1_s=s1, s2_s=sounds_s), faster
     return HeartSounds(s1_s=sounds_s, s2_s=s2), faster
+
+
+def systole_if_half_rate(
+    rate_bpm: float, systole_s: float, diastole_s: float, s1_s2_level_ratio: float
+) -> float | None:
+    """The chain's systole over the expected systole for the read rate when the read looks
+    like it could be half the true rate; None when it does not.
+
+    What the guard (:func:`guard_half_rate`) cannot settle, the triage can say: a chain whose
+    sounds are evenly spaced (:data:`EVEN_SPACING`) and alike (:data:`_ALIKE_LEVELS`), at a
+    rate whose double is still a heart rate (:data:`~stetho_signal.envelope.MAX_RATE_BPM`), is
+    what one sound per beat of a heart twice as fast looks like. Its systole over Weissler's
+    for the read rate (:func:`~stetho_signal.envelope.expected_systole_s`) says how far: a
+    heart at rest has a systole shorter than the expected one as often as longer, a half-rate
+    chain's is its whole half-beat (1.05-1.12 at 170-190/min read at half, 1.32-1.74 at
+    130-150/min, which the guard already catches at 1.15).
+    """
+    period = systole_s + diastole_s
+    if not (period > 0 and s1_s2_level_ratio > 0) or 2.0 * rate_bpm > MAX_RATE_BPM:
+        return None
+    if abs(systole_s - diastole_s) > EVEN_SPACING * period:
+        return None
+    if max(s1_s2_level_ratio, 1.0 / s1_s2_level_ratio) > _ALIKE_LEVELS:
+        return None
+    return systole_s / expected_systole_s(period)
 
 
 def _partners(
@@ -115,17 +169,31 @@ def _partners(
     return np.asarray(found, dtype=np.float64)
 
 
-def _sounds_between(env: NDArray[np.float64], fs_hz: float, sounds: HeartSounds) -> float:
+def _between_level(
+    env: NDArray[np.float64], sounds: HeartSounds, spacing: tuple[float, float]
+) -> float:
+    """How clear a sound between the chain's must be, over the envelope median: less when the
+    chain carries the half-rate sign (see :data:`_FAINT_OVER_MEDIAN`)."""
+    s1, s2 = median(levels_at(env, sounds.s1_s)), median(levels_at(env, sounds.s2_s))
+    if s2 <= 0:
+        return _S2_OVER_MEDIAN
+    sign = systole_if_half_rate(60.0 / sum(spacing), *spacing, s1 / s2)
+    return _FAINT_OVER_MEDIAN if sign is not None and sign >= _SIGN_SYSTOLE else _S2_OVER_MEDIAN
+
+
+def _sounds_between(
+    env: NDArray[np.float64], fs_hz: float, sounds: HeartSounds, over_median: float
+) -> float:
     """The share of the chain's systoles, or of its diastoles if fewer, that hold a clear
-    sound (an envelope peak over :data:`_S2_OVER_MEDIAN` times the median) in their middle
-    half (0 with under two of either)."""
+    sound (an envelope peak over ``over_median`` times the median) in their middle half (0
+    with under two of either)."""
     times = np.concatenate([sounds.s1_s, sounds.s2_s])
     order = np.argsort(times)
     times, is_s1 = times[order], (order < sounds.s1_s.size)
     gaps = np.diff(times)
     # Phases: from one label to the other, within the chain (a restart leaves a long gap).
     phase = (is_s1[:-1] != is_s1[1:]) & (gaps <= 1.5 * median(gaps))
-    level = _S2_OVER_MEDIAN * median(env)
+    level = over_median * median(env)
     held: dict[bool, list[bool]] = {True: [], False: []}
     for k in np.flatnonzero(phase).tolist():
         lo = round((times[k] + _MIDDLE[0] * gaps[k]) * fs_hz)
@@ -136,7 +204,7 @@ def _sounds_between(env: NDArray[np.float64], fs_hz: float, sounds: HeartSounds)
     return min(shares) if len(shares) == 2 else 0.0
 
 
-def _spacing(sounds: HeartSounds) -> tuple[float, float] | None:
+def phase_medians(sounds: HeartSounds) -> tuple[float, float] | None:
     """Median S1-S2 and S2-S1 intervals of the chain, seconds (None under two of each)."""
     s1, s2 = sounds.s1_s, sounds.s2_s
     after = np.searchsorted(s2, s1, side="right")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from stetho_signal._half_rate import systole_if_half_rate
 from stetho_signal._notes import Note
 from stetho_signal.heart import HeartResult
 from stetho_signal.lung import LungResult
@@ -166,6 +167,9 @@ def _heart_flags(
         rate_flag = _rate_flag("heart", h.rate_bpm, bands, words)
         if rate_flag is not None:
             out.append(rate_flag)
+    half = _possible_half_rate(h, t)
+    if half is not None:
+        out.append(half)
     if found.irregular and h.rr_nrmssd is not None:
         text = (
             f"Beat-to-beat intervals vary by {h.rr_nrmssd:.2f} (normalised RMSSD) above "
@@ -196,6 +200,40 @@ def _heart_flags(
         out.append(("review", flag))
     out.extend(_unmeasured("heart", note) for note in h.notes)
     return out
+
+
+def _possible_half_rate(h: HeartResult, t: TriageThresholds) -> tuple[TriageLevel, Flag] | None:
+    """A read that may be half the true rate asks for a review, saying why (issue 17: urgent
+    stands on a finding the analysis is confident in; a weak one raises review with its reason).
+
+    Raised when twice the rate would reach the review band: the rate alone then hides what a
+    review, and a pulse count, would settle.
+    """
+    rate, systole, diastole, ratio = (
+        h.rate_bpm, h.systole_s, h.diastole_s, h.s1_s2_level_ratio
+    )  # fmt: skip
+    if rate is None or systole is None or diastole is None or ratio is None:
+        return None
+    if 2.0 * rate < t.heart_rate_review_high_bpm:
+        return None
+    longer = systole_if_half_rate(rate, systole, diastole, ratio)
+    if longer is None or longer < t.half_rate_systole_ratio:
+        return None
+    sys_ms, dia_ms = round(1000 * systole), round(1000 * diastole)
+    text = (
+        f"Heart rate may be twice the read value ({2 * rate:.0f} rather than {rate:.0f} "
+        f"beats/min): its sounds are evenly spaced (S1-S2 {sys_ms} ms, S2-S1 {dia_ms} ms) and "
+        f"alike (S1 {ratio:.2f} times S2), a systole {longer:.2f} times that expected at "
+        f"{rate:.0f}/min (at least {t.half_rate_systole_ratio:.2f}): one sound per beat at "
+        f"{2 * rate:.0f}/min would sound the same; a review, count the pulse over a minute."
+    )
+    details = {
+        "rate_bpm": rate, "systole_ms": float(sys_ms), "diastole_ms": float(dia_ms),
+        "s1_s2_level_ratio": ratio,
+    }  # fmt: skip
+    flag = Flag("heart_possible_half_rate", text, round(longer, 3), t.half_rate_systole_ratio,
+                details)  # fmt: skip
+    return "review", flag
 
 
 def _lung_flags(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_signal._half_rate import guard_half_rate
+from stetho_signal._half_rate import guard_half_rate, phase_medians
 from stetho_signal._murmur import MURMUR_BAND_HZ, levels_at, murmur_contrast
 from stetho_signal._murmur import SOUND_HALF_WIDTH_S as _SOUND_HALF_WIDTH_S
 from stetho_signal._notes import Note
@@ -83,6 +83,15 @@ class HeartResult:
     snap_fraction, snap_delay_s : float or None
         Share of S2s followed 40-120 ms later by a distinct sound (an opening snap or a wide
         split) and its median delay, s (:func:`stetho_signal._snap.snap_after_s2`).
+    systole_s, diastole_s : float or None
+        Median S1-S2 and S2-S1 intervals of the labelled sounds, seconds (None under two of
+        each). Evenly spaced sounds whose "systole" is as long as a heart's at the read rate
+        may be one sound per beat of a heart twice as fast (:mod:`stetho_signal._half_rate`);
+        the triage rules read them with ``s1_s2_level_ratio``.
+    s1_s2_level_ratio : float or None
+        Median envelope at the labelled S1s over that at the S2s (dimensionless; None without
+        both). Near 1 when the two sounds are alike, as they are when a half-rate chain holds
+        only S1s or only S2s.
     """
 
     rate_bpm: float | None
@@ -99,6 +108,9 @@ class HeartResult:
     beat_intervals: int = 0
     snap_fraction: float | None = None
     snap_delay_s: float | None = None
+    systole_s: float | None = None
+    diastole_s: float | None = None
+    s1_s2_level_ratio: float | None = None
 
 
 def analyze_heart(spectrum: Spectrum) -> HeartResult:
@@ -136,6 +148,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     murmur = murmur_contrast(heart_envelope(spectrum, MURMUR_BAND_HZ), sounds, notes)
     band = spectrum.unpad(spectrum.envelope(MURMUR_BAND_HZ, ANALYTIC_RATE_HZ), ANALYTIC_RATE_HZ)
     snap = snap_after_s2(band, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
+    phases = phase_medians(sounds)
     return HeartResult(
         rate_bpm=rate,
         s1_s=_rounded_ms(sounds.s1_s),
@@ -150,6 +163,9 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         beat_intervals=int(intervals.size) if rate is not None else 0,
         snap_fraction=None if snap is None else snap.fraction,
         snap_delay_s=None if snap is None else snap.delay_s,
+        systole_s=None if phases is None else round(phases[0], 3),
+        diastole_s=None if phases is None else round(phases[1], 3),
+        s1_s2_level_ratio=_level_ratio(env, sounds),
     )
 
 
@@ -190,6 +206,14 @@ def _half_width_s(env: NDArray[np.float64], sounds: HeartSounds) -> float | None
     end = np.where(below & (columns > peak[:, None]), columns, 2 * reach + 1).min(axis=1)
     widths = (end - begin).astype(np.float64)
     return round(median(widths) / ENVELOPE_RATE_HZ, 3)
+
+
+def _level_ratio(env: NDArray[np.float64], sounds: HeartSounds) -> float | None:
+    """Median envelope at the S1s over that at the S2s (None without both, or at silence)."""
+    if sounds.s1_s.size == 0 or sounds.s2_s.size == 0:
+        return None
+    s2 = median(levels_at(env, sounds.s2_s))
+    return round(median(levels_at(env, sounds.s1_s)) / s2, 3) if s2 > 0 else None
 
 
 def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:

@@ -113,6 +113,17 @@ class TriageThresholds:
         :attr:`~stetho_signal.heart.HeartResult.snap_fraction`) at or above which an opening
         snap is hinted: review. Three beats out of four, as a murmur must recur; no
         murmur-free recording of the shared data reaches it (docs/accuracy.md).
+    half_rate_systole_ratio : float
+        With the S1s and S2s evenly spaced and alike, the chain's systole over the expected
+        systole for the read rate (Weissler, see
+        :func:`~stetho_signal._half_rate.systole_if_half_rate`) at or above which the rate may
+        be twice the read one: review, when twice the rate would reach the review band. The
+        expected value itself: at or over it, such a chain is at least as long in systole as a
+        heart at that rate, and as long as one sound per beat of a heart twice as fast makes
+        it (issue 17: a fast child's heart read at half rate and called normal). Correct reads
+        of evenly spaced, alike sounds in the shared data reach 0.974 (CirCor 85029_TV at
+        102/min) and 0.998 (the same made faster to 110/min); the half-rate reads of CirCor
+        made faster to 170-190/min 1.05-1.12 (docs/accuracy.md, seventh round).
     wheeze_min_duration_s : float
         A tonal sound must last this long to count as a wheeze: review. CORSA (Sovijärvi et
         al., Eur Respir Rev 10:77, 2000) puts wheezes at >= 100 ms.
@@ -145,6 +156,7 @@ class TriageThresholds:
     irregularity_nrmssd: float = 0.1
     murmur_contrast: float = 1.6
     opening_snap_fraction: float = 0.75
+    half_rate_systole_ratio: float = 1.0
     wheeze_min_duration_s: float = 0.1
     crackles_min_count: int = 3
     urgent_min_beat_intervals: int = 4
@@ -225,6 +237,9 @@ DetailKind = type[float] | tuple[str, ...]
 """What a detail holds: ``float`` (a finite number) or one word of a closed vocabulary."""
 
 _FEW_BEATS: Final[Mapping[str, DetailKind]] = {"beat_intervals": float, "min_beat_intervals": float}
+_HALF_RATE: Final[Mapping[str, DetailKind]] = {
+    "rate_bpm": float, "systole_ms": float, "diastole_ms": float, "s1_s2_level_ratio": float,
+}  # fmt: skip
 _FEW_BREATHS: Final[Mapping[str, DetailKind]] = {"breaths": float, "min_breaths": float}
 _UNMEASURED: Final[Mapping[str, DetailKind]] = {"note": NOTE_CODES, "measured": float}
 FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
@@ -235,6 +250,7 @@ FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
     "heart_rate_very_high_unconfirmed": _FEW_BEATS,
     "respiratory_rate_very_low_during_auscultation": _FEW_BREATHS,
     "respiratory_rate_very_high_during_auscultation": _FEW_BREATHS,
+    "heart_possible_half_rate": _HALF_RATE,
     "heart_unmeasured": _UNMEASURED,
     "lung_unmeasured": _UNMEASURED,
 }
@@ -244,7 +260,9 @@ FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
 ``frequency_hz``: the longest wheeze's pitch; ``beat_intervals``/``breaths`` and their
 ``min_*``: what an unconfirmed rate stood on and the minimum it missed; ``note`` and
 ``measured``: why a value is missing (:data:`~stetho_signal._notes.NOTE_CODES`) and the
-number that says so (ms or beats/min, see there).
+number that says so (ms or beats/min, see there); ``rate_bpm``, ``systole_ms``,
+``diastole_ms`` and ``s1_s2_level_ratio``: the read rate and the evenly spaced, alike sounds
+that say it may be half the true one.
 """
 # A code this version does not know (a newer agent's) may carry details of this shape.
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")

@@ -141,6 +141,25 @@ def _during_auscultation(side: str) -> Callable[[_Parts], str | None]:
     return render
 
 
+def _half_rate(p: _Parts) -> str | None:
+    if (
+        (n := _nums(p)) is None
+        or (rate := p.number("rate_bpm")) is None
+        or (ratio := p.number("s1_s2_level_ratio")) is None
+        or (systole := p.number("systole_ms")) is None
+        or (diastole := p.number("diastole_ms")) is None
+    ):
+        return None
+    return (
+        f"La fréquence cardiaque est peut-être le double de la valeur lue ({2 * rate:.0f} et "
+        f"non {rate:.0f} battements/min) : ses bruits sont régulièrement espacés (B1-B2 "
+        f"{systole:.0f} ms, B2-B1 {diastole:.0f} ms) et semblables (B1 {_num(ratio, '.2f')} "
+        f"fois B2), une systole {_num(n[0], '.2f')} fois celle attendue à {rate:.0f}/min (au "
+        f"moins {_num(n[1], '.2f')}) : un seul bruit par battement à {2 * rate:.0f}/min "
+        "sonnerait de même ; un avis médical, compter le pouls sur une minute."
+    )
+
+
 def _irregular(p: _Parts) -> str | None:
     if (n := _nums(p)) is None:
         return None
@@ -253,7 +272,8 @@ def _registry() -> dict[str, Callable[[_Parts], str | None]]:
     for side in ("very_low", "very_high"):
         out[f"heart_rate_{side}_unconfirmed"] = _unconfirmed(_rate("heart", side))
         out[f"respiratory_rate_{side}_during_auscultation"] = _during_auscultation(side)
-    out.update(heart_irregular=_irregular, heart_murmur=_murmur, heart_opening_snap=_snap,
+    out.update(heart_possible_half_rate=_half_rate,
+               heart_irregular=_irregular, heart_murmur=_murmur, heart_opening_snap=_snap,
                lung_wheeze=_wheeze, lung_crackles=_crackles,
                heart_unmeasured=_unmeasured, lung_unmeasured=_unmeasured)  # fmt: skip
     out.update({f"quality_{problem}": _quality(problem) for problem in _QUALITY})

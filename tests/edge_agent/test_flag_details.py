@@ -33,6 +33,11 @@ HEART = HeartResult(
           250),),
     beat_intervals=2, snap_fraction=0.8, snap_delay_s=0.072,
 )  # fmt: skip
+# Evenly spaced, alike sounds at 84/min: one sound per beat of a heart at 168/min would match.
+EVEN = HeartResult(
+    84.2, (), (), 0.03, 1.1, "systolic", 0.9, 3.0, (), beat_intervals=6,
+    systole_s=0.36, diastole_s=0.363, s1_s2_level_ratio=1.016,
+)  # fmt: skip
 LUNG = LungResult(
     31.0, True, ((0.1, 0.36),), 412.4, (), 0.3,
     (Note("no_breathing", "no breathing pattern in the recording"),), breaths=2.5,
@@ -42,6 +47,12 @@ EXPECTED: dict[str, dict[str, float | str]] = {
     "heart_murmur": {"phase": "diastolic"},
     "heart_opening_snap": {"delay_ms": 72.0},
     "heart_unmeasured": {"note": "heart_rate_out_of_range", "measured": 250.0},
+    "heart_possible_half_rate": {
+        "rate_bpm": 84.2,
+        "systole_ms": 360.0,
+        "diastole_ms": 363.0,
+        "s1_s2_level_ratio": 1.016,
+    },
     "respiratory_rate_very_high_during_auscultation": {"breaths": 2.5, "min_breaths": 3.0},
     "lung_wheeze": {"frequency_hz": 412.0},
     "lung_unmeasured": {"note": "no_breathing"},
@@ -50,6 +61,7 @@ EXPECTED: dict[str, dict[str, float | str]] = {
 
 def _flags() -> dict[str, Flag]:
     flags = triage(GOOD, HEART, LUNG, TriageThresholds(), "adult").flags
+    flags += triage(GOOD, EVEN, None, TriageThresholds(), "adult").flags
     return {f.code: f for f in flags}
 
 
@@ -147,6 +159,14 @@ def test_french_reads_the_details_never_the_sentence() -> None:
     assert "vers 412 Hz" in flag_text_of(_wire(flags["lung_wheeze"]), "fr")
     fast = flag_text_of(_wire(flags["heart_rate_very_high_unconfirmed"]), "fr")
     assert "seulement 2 intervalles entre battements (moins de 4)" in fast
+    half_rate = flag_text_of(_wire(flags["heart_possible_half_rate"]), "fr")
+    assert half_rate == (
+        "La fréquence cardiaque est peut-être le double de la valeur lue (168 et non 84 "
+        "battements/min) : ses bruits sont régulièrement espacés (B1-B2 360 ms, B2-B1 363 ms) "
+        "et semblables (B1 1,02 fois B2), une systole 1,12 fois celle attendue à 84/min (au "
+        "moins 1,00) : un seul bruit par battement à 168/min sonnerait de même ; un avis "
+        "médical, compter le pouls sur une minute."
+    )
     unmeasured = flag_text_of(_wire(flags["heart_unmeasured"]), "fr")
     assert unmeasured == (
         "fréquence cardiaque de 250 battements/min, hors de la plage mesurable de 30 à 220"

@@ -118,6 +118,7 @@ def _flags(rate: float, enough: bool, band: str) -> tuple[Flag, ...]:
         rate, (), (), 0.23, 2.04, "diastolic", 0.9, 3.0,
         (Note("too_few_beats_for_rhythm", "rhythm needs at least five consecutive beats"),),
         beat_intervals=10 if enough else 2, snap_fraction=0.8, snap_delay_s=0.072,
+        systole_s=0.36, diastole_s=0.37, s1_s2_level_ratio=1.05,  # alike: 80/min may be 160
     )  # fmt: skip
     lung = LungResult(
         rate / 5, True, ((0.1, 0.36),), 412.0, (1.0, 2.0, 3.0, 4.0), 0.3,
@@ -170,6 +171,10 @@ def test_french_numbers_phase_and_age_band() -> None:
     assert "0,26 s" in (w := flag_text_of(wheeze.__dict__, "fr")) and "412 Hz" in w
     snap, _ = by_code["heart_opening_snap"]
     assert "72 ms" in (s := flag_text_of(snap.__dict__, "fr")) and "80\u00a0%" in s
+    half_rate, _ = by_code["heart_possible_half_rate"]
+    text = flag_text_of(half_rate.__dict__, "fr")
+    assert text.startswith("La fréquence cardiaque est peut-être le double de la valeur lue (160")
+    assert "B1-B2 360 ms, B2-B1 370 ms" in text and "B1 1,05 fois B2" in text
     child = flag_text("heart_rate_very_high", "x", 150.0, 140.0, "fr", "2_to_5")
     assert child.startswith("Fréquence cardiaque 150 battements/min")
     assert "valeurs pédiatriques de 2 à 5 ans" in child

@@ -8,6 +8,7 @@ import pytest
 
 from stetho_signal import Findings, HeartResult, LungResult, Quality, TriageThresholds
 from stetho_signal._rules import triage
+from stetho_signal.envelope import expected_systole_s
 from stetho_signal.quality import QualityMeasures
 
 GOOD = Quality(1.0, True, (), (), QualityMeasures(0.0, -30.0, None, 0.5, 5.0))
@@ -134,3 +135,109 @@ def test_a_breathing_rate_in_the_urgent_band_asks_for_a_review_from_any_clip() -
     assert triage(GOOD, None, lung, TriageThresholds()).level == "review"
     lung = dataclasses.replace(lung, breaths=10.0)
     assert triage(GOOD, None, lung, TriageThresholds()).level == "review"
+
+
+# A half-rate read of a fast heart (CirCor 50209_PV made faster to 170/min, read at 84/min):
+# evenly spaced, alike sounds, a systole longer than Weissler's for 84/min.
+HALF = dataclasses.replace(
+    HEART, rate_bpm=84.2, systole_s=0.36, diastole_s=0.363, s1_s2_level_ratio=1.016
+)
+HALF_REASON = (
+    "Heart rate may be twice the read value (168 rather than 84 beats/min): its sounds are "
+    "evenly spaced (S1-S2 360 ms, S2-S1 363 ms) and alike (S1 1.02 times S2), a systole 1.12 "
+    "times that expected at 84/min (at least 1.00): one sound per beat at 168/min would sound "
+    "the same; a review, count the pulse over a minute."
+)
+
+
+def _half_rate_flags(heart: HeartResult, t: TriageThresholds | None = None) -> list[str]:
+    result = triage(GOOD, heart, None, t or TriageThresholds())
+    codes = [f.code for f in result.flags]
+    assert result.level == ("review" if codes else "routine"), result
+    return codes
+
+
+def test_a_routine_read_that_may_be_half_the_rate_asks_for_a_review_saying_why() -> None:
+    result = triage(GOOD, HALF, None, TriageThresholds())
+    assert result.level == "review"
+    (flag,) = result.flags
+    assert flag.code == "heart_possible_half_rate"
+    assert flag.reason == HALF_REASON
+    expected = 0.496 - 0.0021 * 60.0 / 0.723  # Weissler's S1-S2 for the chain's period
+    assert flag.value == round(0.36 / expected, 3) == 1.119
+    assert flag.threshold == 1.0
+    assert flag.details == {
+        "rate_bpm": 84.2, "systole_ms": 360.0, "diastole_ms": 363.0, "s1_s2_level_ratio": 1.016
+    }  # fmt: skip
+
+
+def test_a_read_without_the_sign_is_unchanged() -> None:
+    assert _half_rate_flags(HEART) == []  # phases not measured
+    normal = dataclasses.replace(HEART, systole_s=0.3, diastole_s=0.53, s1_s2_level_ratio=1.0)
+    assert _half_rate_flags(normal) == []  # a resting heart: diastole far longer
+    no_s2 = dataclasses.replace(HALF, s1_s2_level_ratio=None)
+    assert _half_rate_flags(no_s2) == []
+    assert _half_rate_flags(dataclasses.replace(HALF, systole_s=None)) == []
+    assert _half_rate_flags(dataclasses.replace(HALF, diastole_s=None)) == []
+    assert _half_rate_flags(dataclasses.replace(HALF, rate_bpm=None)) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "flagged"),
+    [
+        ({"s1_s2_level_ratio": 1.35}, True),  # alike, at the bound
+        ({"s1_s2_level_ratio": 1 / 1.35}, True),
+        ({"s1_s2_level_ratio": 1.36}, False),  # S1 and S2 differ: a true S1 and S2
+        ({"s1_s2_level_ratio": 1 / 1.36}, False),
+        ({"systole_s": 0.33, "diastole_s": 0.4}, True),  # 0.07 apart, under 0.1 of 0.73 s
+        ({"systole_s": 0.4, "diastole_s": 0.33}, True),
+        ({"systole_s": 0.35, "diastole_s": 0.44}, False),  # 0.09 apart, over 0.1 of 0.79 s
+        ({"systole_s": 0.44, "diastole_s": 0.35}, False),
+        ({"systole_s": 0.0, "diastole_s": 0.0}, False),
+        ({"rate_bpm": 55.5}, True),  # twice: 111, the review bound
+        ({"rate_bpm": 55.4}, False),  # twice: under it, nothing to hide
+        ({"rate_bpm": 110.0}, True),  # twice: 220, the fastest rate measured
+        ({"rate_bpm": 110.1}, False),  # twice: no heart rate
+    ],
+)
+def test_the_half_rate_sign_at_its_edges(change: dict[str, float], flagged: bool) -> None:
+    codes = _half_rate_flags(dataclasses.replace(HALF, **change))
+    assert codes == (["heart_possible_half_rate"] if flagged else [])
+
+
+def test_the_half_rate_flag_gives_its_measures_to_the_millisecond() -> None:
+    heart = dataclasses.replace(HALF, systole_s=0.3604, diastole_s=0.3704)
+    (flag,) = triage(GOOD, heart, None, TriageThresholds()).flags
+    ratio = 0.3604 / expected_systole_s(0.3604 + 0.3704)
+    assert flag.value == round(ratio, 3) == 1.114  # 1.1138 to four places
+    assert (flag.details["systole_ms"], flag.details["diastole_ms"]) == (360.0, 370.0)
+    assert "(S1-S2 360 ms, S2-S1 370 ms)" in flag.reason and "1.11 times that" in flag.reason
+
+
+def test_the_half_rate_sign_is_weighed_against_the_configured_ratio() -> None:
+    ratio = 0.36 / expected_systole_s(0.36 + 0.363)
+    at = TriageThresholds(half_rate_systole_ratio=ratio)
+    assert _half_rate_flags(HALF, at) == ["heart_possible_half_rate"]
+    over = TriageThresholds(half_rate_systole_ratio=ratio + 1e-9)
+    assert _half_rate_flags(HALF, over) == []
+    flag = triage(GOOD, HALF, None, at).flags[0]
+    assert flag.threshold == ratio and "(at least 1.12)" in flag.reason
+
+
+def test_the_half_rate_sign_uses_the_age_bands_review_bound() -> None:
+    teen = TriageThresholds().for_age_band("12_to_16")  # review from 100/min, and at 60 or under
+    slow = dataclasses.replace(HALF, rate_bpm=49.9)
+    assert [f.code for f in triage(GOOD, slow, None, teen, "12_to_16").flags] == ["heart_rate_low"]
+    codes = [
+        f.code for f in triage(GOOD, dataclasses.replace(slow, rate_bpm=50.0), None, teen).flags
+    ]
+    assert codes == ["heart_rate_low", "heart_possible_half_rate"]
+
+
+def test_the_half_rate_sign_adds_to_other_findings_and_leaves_urgent_alone() -> None:
+    murmur = dataclasses.replace(HALF, murmur_contrast=3.0)
+    codes = [f.code for f in triage(GOOD, murmur, None, TriageThresholds()).flags]
+    assert codes == ["heart_possible_half_rate", "heart_murmur"]
+    slow = dataclasses.replace(HALF, rate_bpm=38.0)  # twice is under the review bound
+    result = triage(GOOD, slow, None, TriageThresholds())
+    assert result.level == "urgent" and [f.code for f in result.flags] == ["heart_rate_very_low"]
