@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from stetho_hub.fhir import _ids, codes
-from stetho_hub.fhir.records import Finding, Measurements, RateFlag, RecordingRecord
+from stetho_hub.fhir.records import (
+    RATE_CAVEATS,
+    Finding,
+    Measurements,
+    RateFlag,
+    RecordingRecord,
+)
 
 QUALITY_TEXT = "recording quality score (0 = unusable, 1 = clean)"
 # Triage suffixes of a rate in the critical band kept to a review: read from too little, or a
@@ -71,8 +77,10 @@ def vital_sign(
     obs["valueQuantity"] = codes.per_minute(rate)
     obs["component"] = [_quality_component(m)]
     flags = [f for f in m.rate_flags if f.code.startswith(f"{which}_")]
+    graded = [f for f in flags if f.code not in RATE_CAVEATS]
+    if graded:
+        obs["interpretation"] = [_interpretation(f) for f in graded]
     if flags:
-        obs["interpretation"] = [_interpretation(f) for f in flags]
         obs["note"] = [{"text": f.reason} for f in flags]
     return obs
 

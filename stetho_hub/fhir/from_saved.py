@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from edge_agent.wire import messages
 from stetho_hub.fhir.errors import InvalidInputError
 from stetho_hub.fhir.records import (
+    RATE_CAVEATS,
     AudioFile,
     ExamRecord,
     Finding,
@@ -62,7 +63,9 @@ def measurements(analysis: messages.Analysis) -> Measurements:
         heart_rate_bpm=heart.rate_bpm if heart else None,
         respiratory_rate_bpm=lung.respiratory_rate_bpm if lung else None,
         rate_flags=tuple(
-            RateFlag(f.code, f.reason, f.threshold) for f in flags.values() if "_rate_" in f.code
+            RateFlag(f.code, f.reason, f.threshold)
+            for f in flags.values()
+            if "_rate_" in f.code or f.code in RATE_CAVEATS
         ),
         findings=tuple(found),
         unmeasured=tuple(f.reason for f in flags.values() if f.code.endswith("_unmeasured")),

@@ -57,9 +57,14 @@ class Finding:
     reason: str | None = None
 
 
+# Flags that doubt a measured rate rather than grade it: their reason goes with the rate, with
+# no interpretation code (a heart read at 84/min that may beat at 168 is not "high" or "low").
+RATE_CAVEATS = frozenset({"heart_possible_half_rate"})
+
+
 @dataclasses.dataclass(frozen=True)
 class RateFlag:
-    """A triage flag on a rate: `heart_rate_high`, `respiratory_rate_very_low`, ..."""
+    """A triage flag on a rate: `heart_rate_high`, `respiratory_rate_very_low`, or a caveat."""
 
     code: str
     reason: str

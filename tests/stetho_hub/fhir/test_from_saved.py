@@ -112,3 +112,22 @@ def test_an_opening_snap_goes_as_a_text_finding_never_a_guessed_code(tmp_path: P
     assert "opening snap" in snap["code"]["text"] and snap["valueBoolean"] is True
     assert snap["component"][0]["valueQuantity"]["value"] == 0.9
     assert snap["note"][0]["text"] == reason
+
+
+def test_a_rate_that_may_be_half_carries_its_caveat_without_a_grade(tmp_path: Path) -> None:
+    path, _ = _save(tmp_path, "normal", "mitral", 12.0)
+    saved = messages.RecordingMessage.model_validate_json(path.read_bytes())
+    assert saved.analysis is not None
+    reason = "Heart rate may be twice the read value (168 rather than 84 beats/min): ..."
+    saved.analysis.triage.flags.append(messages.Flag(
+        code="heart_possible_half_rate", reason=reason, value=84.0, threshold=1.0
+    ))  # fmt: skip
+    path.write_bytes(messages.to_json(saved))
+    data = json.loads(bundle_json(build_bundle(load_saved(path))))
+    (rate,) = [
+        o
+        for o in resources(data, "Observation")
+        if o["code"].get("coding", [{}])[0].get("code") == "8867-4"
+    ]
+    assert [n["text"] for n in rate["note"]] == [reason]
+    assert "interpretation" not in rate  # a doubt about the count, not a high or low rate
