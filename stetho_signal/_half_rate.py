@@ -24,7 +24,7 @@ from stetho_signal._stats import median
 from stetho_signal.envelope import MAX_RATE_BPM, CycleEstimate, expected_systole_s
 from stetho_signal.segmentation import HeartSounds
 
-__all__ = ["guard_half_rate", "phase_medians", "systole_if_half_rate"]
+__all__ = ["guard_half_rate", "level_ratio", "phase_medians", "systole_if_half_rate"]
 
 # |systole - diastole| over the cycle, at most: sounds evenly spaced. A real cycle under
 # 110/min has its diastole longer than its systole by a quarter of the cycle or more.
@@ -174,11 +174,19 @@ def _between_level(
 ) -> float:
     """How clear a sound between the chain's must be, over the envelope median: less when the
     chain carries the half-rate sign (see :data:`_FAINT_OVER_MEDIAN`)."""
-    s1, s2 = median(levels_at(env, sounds.s1_s)), median(levels_at(env, sounds.s2_s))
-    if s2 <= 0:
+    ratio = level_ratio(env, sounds)
+    if ratio is None:
         return _S2_OVER_MEDIAN
-    sign = systole_if_half_rate(60.0 / sum(spacing), *spacing, s1 / s2)
+    sign = systole_if_half_rate(60.0 / sum(spacing), *spacing, ratio)
     return _FAINT_OVER_MEDIAN if sign is not None and sign >= _SIGN_SYSTOLE else _S2_OVER_MEDIAN
+
+
+def level_ratio(env: NDArray[np.float64], sounds: HeartSounds) -> float | None:
+    """Median envelope at the S1s over that at the S2s (None without both, or at silence)."""
+    if sounds.s1_s.size == 0 or sounds.s2_s.size == 0:
+        return None
+    s2 = median(levels_at(env, sounds.s2_s))
+    return median(levels_at(env, sounds.s1_s)) / s2 if s2 > 0 else None
 
 
 def _sounds_between(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_signal._half_rate import guard_half_rate, phase_medians
+from stetho_signal._half_rate import guard_half_rate, level_ratio, phase_medians
 from stetho_signal._murmur import MURMUR_BAND_HZ, levels_at, murmur_contrast
 from stetho_signal._murmur import SOUND_HALF_WIDTH_S as _SOUND_HALF_WIDTH_S
 from stetho_signal._notes import Note
@@ -149,6 +149,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     band = spectrum.unpad(spectrum.envelope(MURMUR_BAND_HZ, ANALYTIC_RATE_HZ), ANALYTIC_RATE_HZ)
     snap = snap_after_s2(band, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
     phases = phase_medians(sounds)
+    ratio = level_ratio(env, sounds)
     return HeartResult(
         rate_bpm=rate,
         s1_s=_rounded_ms(sounds.s1_s),
@@ -165,7 +166,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         snap_delay_s=None if snap is None else snap.delay_s,
         systole_s=None if phases is None else round(phases[0], 3),
         diastole_s=None if phases is None else round(phases[1], 3),
-        s1_s2_level_ratio=_level_ratio(env, sounds),
+        s1_s2_level_ratio=None if ratio is None else round(ratio, 3),
     )
 
 
@@ -206,14 +207,6 @@ def _half_width_s(env: NDArray[np.float64], sounds: HeartSounds) -> float | None
     end = np.where(below & (columns > peak[:, None]), columns, 2 * reach + 1).min(axis=1)
     widths = (end - begin).astype(np.float64)
     return round(median(widths) / ENVELOPE_RATE_HZ, 3)
-
-
-def _level_ratio(env: NDArray[np.float64], sounds: HeartSounds) -> float | None:
-    """Median envelope at the S1s over that at the S2s (None without both, or at silence)."""
-    if sounds.s1_s.size == 0 or sounds.s2_s.size == 0:
-        return None
-    s2 = median(levels_at(env, sounds.s2_s))
-    return round(median(levels_at(env, sounds.s1_s)) / s2, 3) if s2 > 0 else None
 
 
 def _prominence(env: NDArray[np.float64], sounds: HeartSounds) -> float:
