@@ -334,13 +334,18 @@ def _balanced(score: dict[str, float]) -> float:
 
 def summary_lines(probe: dict[str, Any]) -> list[str]:
     """One line per family, as ``make eval`` prints them."""
+    return family_lines(probe, "fifth round", 20)
+
+
+def family_lines(probe: dict[str, Any], round_name: str, width: int) -> list[str]:
+    """One line per family of a round's probe: shipped, best fitted and held-out figures."""
     lines = []
     for kind in ("crackles", "wheezes"):
         for name, family in probe[kind].items():
             shipped, fit = family["members"]["shipped"], family["fitted"]
             held = family["leave_one_patient_out"]
             lines.append(
-                f"{kind}, fifth round, {name:<20} shipped {shipped['sensitivity']} / "
+                f"{kind}, {round_name}, {name:<{width}} shipped {shipped['sensitivity']} / "
                 f"{shipped['specificity']}; best {fit['sensitivity']} / {fit['specificity']} "
                 f"({fit['rule']}); leave-one-patient-out {held['sensitivity']} / "
                 f"{held['specificity']}"

@@ -37,7 +37,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -53,10 +53,10 @@ from bench._eval_lung_detectors import (
     kurtosis_events,
     nonstationary_events,
 )
-from bench._eval_lung_round5 import Rules, family_scores
+from bench._eval_lung_round5 import Rules, family_lines, family_scores
 from stetho_signal import crackles, lung, wheezes
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
-from stetho_signal._spectra import frame_power
+from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.heart import analyze_heart
 
@@ -91,14 +91,33 @@ def sixth_round_probe(data_dir: Path, records: Iterable[dict[str, Any]]) -> dict
     }
 
 
-def _row(data_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
-    path = data_dir / record["file"]
+class LungInputs(NamedTuple):
+    """One lung recording as the shipped analysis prepares it, and what the probes read off it."""
+
+    samples: NDArray[np.float64]
+    spectrum: Spectrum
+    fine: NDArray[np.float64]  # the crackle band at the crackle detector's interpolated rate
+    heart: NDArray[np.float64]  # prominent heart-sound times, s
+    spectrogram: Spectrogram  # the wheeze detector's frames
+
+
+def lung_inputs(path: Path) -> LungInputs:
+    """Read, prepare and measure one lung recording once for every probe that needs it."""
     raw, fs = read_audio(path)
     x = prepare(raw, fs).samples
     spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
     fine, _ = crackles._interpolated(lung.lung_band(spectrum), ANALYSIS_RATE_HZ)
-    fine64 = fine.astype(np.float64)
-    heart = lung.heart_sound_times(spectrum)
+    spectrogram = frame_power(
+        x, ANALYSIS_RATE_HZ, wheezes.WHEEZE_NPERSEG, wheezes.WHEEZE_NPERSEG // 2
+    )
+    return LungInputs(
+        x, spectrum, fine.astype(np.float64), lung.heart_sound_times(spectrum), spectrogram
+    )
+
+
+def _row(data_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    path = data_dir / record["file"]
+    x, spectrum, fine64, heart, spectrogram = lung_inputs(path)
     lasting = heart[lung._longer_than_a_crackle(heart, spectrum)]
     beat = _heartbeat_sounds(spectrum)
 
@@ -116,9 +135,6 @@ def _row(data_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
     nst = {key: gated(t) for key, t in nonstationary_events(fine64).items()}
     kurt = {key: gated(t) for key, t in kurtosis_events(fine64).items()}
     fractal = {key: gated(t) for key, t in fractal_events(fine64).items()}
-    spectrogram = frame_power(
-        x, ANALYSIS_RATE_HZ, wheezes.WHEEZE_NPERSEG, wheezes.WHEEZE_NPERSEG // 2
-    )
     return {
         "file": record["file"],
         "patient": record["patient"],
@@ -367,15 +383,4 @@ def wheeze_families(rows: list[dict[str, Any]]) -> dict[str, Rules]:
 
 def summary_lines(probe: dict[str, Any]) -> list[str]:
     """One line per family, as ``make eval`` prints them."""
-    lines = []
-    for kind in ("crackles", "wheezes"):
-        for name, family in probe[kind].items():
-            shipped, fit = family["members"]["shipped"], family["fitted"]
-            held = family["leave_one_patient_out"]
-            lines.append(
-                f"{kind}, sixth round, {name:<22} shipped {shipped['sensitivity']} / "
-                f"{shipped['specificity']}; best {fit['sensitivity']} / {fit['specificity']} "
-                f"({fit['rule']}); leave-one-patient-out {held['sensitivity']} / "
-                f"{held['specificity']}"
-            )
-    return lines
+    return family_lines(probe, "sixth round", 22)

@@ -48,13 +48,11 @@ from numpy.typing import NDArray
 
 from bench._eval_crackle_features import low_band_periodicity
 from bench._eval_cycle_model import Recording, nested_lopo, per_patient, plain_fit, scores
-from bench._eval_lung import annotated_cycles, read_audio
+from bench._eval_lung import annotated_cycles
 from bench._eval_lung_round5 import flow_ranks
-from bench._eval_lung_round6 import damped_fits, spike_shares
-from stetho_signal import crackles, lung, wheezes
-from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
-from stetho_signal._spectra import frame_power
-from stetho_signal.bands import Spectrum
+from bench._eval_lung_round6 import damped_fits, lung_inputs, spike_shares
+from stetho_signal import wheezes
+from stetho_signal._audio import ANALYSIS_RATE_HZ
 from stetho_signal.triage import TriageThresholds
 
 CRACKLE_FEATURES = (
@@ -162,20 +160,12 @@ def _kind_figures(
 def _measure(data_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
     """Everything the features are made of, for one recording."""
     path = data_dir / record["file"]
-    raw, fs = read_audio(path)
-    x = prepare(raw, fs).samples
-    spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
-    fine, _ = crackles._interpolated(lung.lung_band(spectrum), ANALYSIS_RATE_HZ)
-    fine64 = fine.astype(np.float64)
+    x, spectrum, fine64, heart, spectrogram = lung_inputs(path)
     times = np.asarray(record["crackle_times_s"], dtype=np.float64)
-    heart = lung.heart_sound_times(spectrum)
     near = (
         (np.abs(times[:, None] - heart[None, :]) <= HEART_REACH_S).any(axis=1)
         if heart.size
         else np.zeros(times.size, dtype=bool)
-    )
-    spectrogram = frame_power(
-        x, ANALYSIS_RATE_HZ, wheezes.WHEEZE_NPERSEG, wheezes.WHEEZE_NPERSEG // 2
     )
     duration = x.size / ANALYSIS_RATE_HZ
     rate = record["rr_estimate_bpm"]
