@@ -7,6 +7,7 @@ import hashlib
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -98,16 +99,21 @@ def test_load_saved_refuses_an_oversized_file(tmp_path: Path) -> None:
         load_saved(big)
 
 
-def test_an_opening_snap_goes_as_a_text_finding_never_a_guessed_code(tmp_path: Path) -> None:
-    path, _ = _save(tmp_path, "normal", "mitral", 12.0)
+def _heart_bundle_with(directory: Path, flag: messages.Flag) -> Any:
+    """The Bundle of a saved normal heart recording whose triage also carries ``flag``."""
+    path, _ = _save(directory, "normal", "mitral", 12.0)
     saved = messages.RecordingMessage.model_validate_json(path.read_bytes())
     assert saved.analysis is not None
+    saved.analysis.triage.flags.append(flag)
+    path.write_bytes(messages.to_json(saved))
+    return json.loads(bundle_json(build_bundle(load_saved(path))))
+
+
+def test_an_opening_snap_goes_as_a_text_finding_never_a_guessed_code(tmp_path: Path) -> None:
     reason = "A second sound 80 ms after S2 in 90% of beats (at least 75%): possible opening snap."
-    saved.analysis.triage.flags.append(messages.Flag(
+    data = _heart_bundle_with(tmp_path, messages.Flag(
         code="heart_opening_snap", reason=reason, value=0.9, threshold=0.75
     ))  # fmt: skip
-    path.write_bytes(messages.to_json(saved))
-    data = json.loads(bundle_json(build_bundle(load_saved(path))))
     (snap,) = [o for o in resources(data, "Observation") if "coding" not in o["code"]]
     assert "opening snap" in snap["code"]["text"] and snap["valueBoolean"] is True
     assert snap["component"][0]["valueQuantity"]["value"] == 0.9
@@ -115,15 +121,10 @@ def test_an_opening_snap_goes_as_a_text_finding_never_a_guessed_code(tmp_path: P
 
 
 def test_a_rate_that_may_be_half_carries_its_caveat_without_a_grade(tmp_path: Path) -> None:
-    path, _ = _save(tmp_path, "normal", "mitral", 12.0)
-    saved = messages.RecordingMessage.model_validate_json(path.read_bytes())
-    assert saved.analysis is not None
     reason = "Heart rate may be twice the read value (168 rather than 84 beats/min): ..."
-    saved.analysis.triage.flags.append(messages.Flag(
+    data = _heart_bundle_with(tmp_path, messages.Flag(
         code="heart_possible_half_rate", reason=reason, value=84.0, threshold=1.0
     ))  # fmt: skip
-    path.write_bytes(messages.to_json(saved))
-    data = json.loads(bundle_json(build_bundle(load_saved(path))))
     (rate,) = [
         o
         for o in resources(data, "Observation")
