@@ -86,6 +86,7 @@ class DoctorView:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.recording_ids: dict[str, int] = {}
+        self.last_level: dict[str, str] = {}  # device -> triage of its last analysed recording
         self.alerts = 0
         self.audio_bytes = 0
         self.metadata: dict[str, bytes] = {}  # recording id -> its stetho.recording message
@@ -103,6 +104,8 @@ class DoctorView:
             self.metadata[body["recording_id"]] = message.payload
             device = body["device"]
             self.recording_ids[device] = self.recording_ids.get(device, 0) + 1
+            if body.get("analysis") is not None:  # a recording cut short may carry none
+                self.last_level[device] = body["analysis"]["triage"]["level"]
         elif message.topic.endswith("/alerts"):
             self.alerts += 1
             reasons = "; ".join(f["reason"] for f in body["flags"])
@@ -213,7 +216,7 @@ def _summary(
             device["id"],
             str((stats.recordings if stats else 0) - partial[device["id"]]),
             str(view.recording_ids.get(device["id"], 0)),
-            (stats.last_level if stats else None) or "-",
+            view.last_level.get(device["id"], "-"),
         )
     console.print(table)
     stored = sum(s.recordings for s in agent.state.devices.values()) - partial.total()

@@ -100,12 +100,16 @@ async def received(
             while not connection.closed.is_set():
                 getter = asyncio.ensure_future(connection.messages.get())
                 closed = asyncio.ensure_future(connection.closed.wait())
-                done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
-                closed.cancel()
+                try:
+                    done, _ = await asyncio.wait(
+                        {getter, closed}, return_when=asyncio.FIRST_COMPLETED
+                    )  # fmt: skip
+                finally:  # asyncio.wait cancels neither when it is cancelled itself
+                    closed.cancel()
+                    if not getter.done():
+                        getter.cancel()
                 if getter in done:
                     yield getter.result()
-                else:
-                    getter.cancel()
         finally:
             await connection.disconnect()
 

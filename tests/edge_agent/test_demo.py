@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from edge_agent.pipeline.stats import DeviceStats
+from edge_agent.transport.mqtt import ReceivedMessage
 from stetho_cli.demo import DEMO_DEVICES, DoctorView, _summary
 
 pytestmark = pytest.mark.broker
@@ -70,3 +72,20 @@ def test_recordings_in_progress_when_the_demo_stops_are_counted_apart() -> None:
     assert "4 in progress at the end, kept as partial" in text
     assert "8 recordings archived, 8 receipts sent, 8 receipts applied" in text
     assert "FHIR R4 bundles validated and written: 8" in text
+
+
+def test_last_triage_is_that_of_the_last_analysed_recording_received() -> None:
+    # A recording cut short when the demo stops carries no analysis: it must not blank the
+    # column (it read "-" for every device on some runs).
+    view = DoctorView(Console())
+
+    def recording(level: str | None) -> ReceivedMessage:
+        analysis = None if level is None else {"triage": {"level": level}}
+        body = {"recording_id": str(uuid.uuid4()), "device": "steth-1", "analysis": analysis}
+        return ReceivedMessage("stetho/v1/s/steth-1/recordings", json.dumps(body).encode(),
+                               False, "application/json", ())  # fmt: skip
+
+    for level in ("routine", "review", None):
+        view.handle(recording(level))
+    assert view.last_level == {"steth-1": "review"}
+    assert view.recording_ids == {"steth-1": 3}

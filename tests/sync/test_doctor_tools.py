@@ -1,5 +1,7 @@
 """The doctor's commands against a real agent process and a real Mosquitto."""
 
+import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -7,6 +9,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import soundfile as sf
@@ -16,6 +19,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.mqtt import ReceivedMessage
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.wire import messages
+from stetho_doctor import client
 from stetho_doctor.client import AlertSaver
 from stetho_testkit.agent_harness import (
     AGENT,
@@ -222,3 +226,31 @@ def test_doctor_tools_explain_mistakes_and_read_their_own_config(
     own.write_text(f'[broker]\nhost = "127.0.0.1"\nport = {broker.port}\n')
     acked = stetho("ack", alert, "--site", SITE)
     assert acked.returncode == 0, acked.stderr
+
+
+def test_stopping_a_follower_leaves_no_task_pending(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A doctor's `stetho alerts` stopped while it waits: the message getter it started must go
+    # with it (`make demo` logged "Task was destroyed but it is pending" at exit).
+    connection = SimpleNamespace(messages=None, closed=None, disconnect=None)
+
+    async def connect(_settings: object) -> SimpleNamespace:
+        connection.messages, connection.closed = asyncio.Queue(), asyncio.Event()
+        connection.disconnect = lambda: asyncio.sleep(0)
+        return connection
+
+    monkeypatch.setattr(client, "connect", connect)
+
+    async def follow_then_stop() -> list[asyncio.Task[object]]:
+        async def follow() -> None:
+            async for _ in client.received(None):  # type: ignore[arg-type]
+                pass
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.1)  # connected, and waiting for a message
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)  # a cancelled task finishes on the next turn
+        return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    assert asyncio.run(follow_then_stop()) == []
