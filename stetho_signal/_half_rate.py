@@ -19,12 +19,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
+from stetho_signal._chains import S1, S2
 from stetho_signal._murmur import levels_at
 from stetho_signal._stats import median
-from stetho_signal.envelope import MAX_RATE_BPM, CycleEstimate, expected_systole_s
-from stetho_signal.segmentation import HeartSounds
+from stetho_signal.envelope import (
+    ENVELOPE_RATE_HZ,
+    MAX_RATE_BPM,
+    CycleEstimate,
+    expected_systole_s,
+)
+from stetho_signal.segmentation import HeartSounds, s1_phase_follows_cycle
 
-__all__ = ["guard_half_rate", "level_ratio", "phase_medians", "systole_if_half_rate"]
+__all__ = [
+    "diastole_follows_cycle", "evenly_spaced", "guard_half_rate", "level_ratio",
+    "phase_medians", "systole_if_half_rate",
+]  # fmt: skip
 
 # |systole - diastole| over the cycle, at most: sounds evenly spaced. A real cycle under
 # 110/min has its diastole longer than its systole by a quarter of the cycle or more.
@@ -98,8 +107,7 @@ def guard_half_rate(
     systole, diastole = spacing
     period = systole + diastole
     half = period / 2.0
-    evenly = abs(systole - diastole) <= EVEN_SPACING * period
-    if not evenly or 60.0 / half > MAX_RATE_BPM:
+    if not evenly_spaced(systole, diastole) or 60.0 / half > MAX_RATE_BPM:
         return sounds, cycle
     too_long = systole >= _LONG_SYSTOLE * expected_systole_s(period)
     if not (
@@ -119,7 +127,11 @@ def guard_half_rate(
 
 
 def systole_if_half_rate(
-    rate_bpm: float, systole_s: float, diastole_s: float, s1_s2_level_ratio: float
+    rate_bpm: float,
+    systole_s: float,
+    diastole_s: float,
+    s1_s2_level_ratio: float,
+    diastole_follows: bool | None = None,
 ) -> float | None:
     """The chain's systole over the expected systole for the read rate when the read looks
     like it could be half the true rate; None when it does not.
@@ -132,11 +144,21 @@ def systole_if_half_rate(
     heart at rest has a systole shorter than the expected one as often as longer, a half-rate
     chain's is its whole half-beat (1.05-1.12 at 170-190/min read at half, 1.32-1.74 at
     130-150/min, which the guard already catches at 1.15).
+
+    Not when the chain's diastole demonstrably takes the beat-to-beat changes of its cycle
+    while its systole holds (``diastole_follows``, :func:`diastole_follows_cycle`): that is a
+    true read of a varying rhythm. One sound per beat, labelled S1 and S2 in turn, makes each
+    "phase" a whole beat of the faster heart, and the two vary alike. (An irregular rhythm near
+    95/min, S1 and S2 alike, is evenly spaced with a systole as long as Weissler's: the
+    simulator's raised the sign in 5 of 40 recordings of 15 s; every half-rate chain of CirCor
+    made faster leaves the cue undecided.)
     """
     period = systole_s + diastole_s
     if not (period > 0 and s1_s2_level_ratio > 0) or 2.0 * rate_bpm > MAX_RATE_BPM:
         return None
-    if abs(systole_s - diastole_s) > EVEN_SPACING * period:
+    if diastole_follows:
+        return None
+    if not evenly_spaced(systole_s, diastole_s):
         return None
     if max(s1_s2_level_ratio, 1.0 / s1_s2_level_ratio) > _ALIKE_LEVELS:
         return None
@@ -177,7 +199,8 @@ def _between_level(
     ratio = level_ratio(env, sounds)
     if ratio is None:
         return _S2_OVER_MEDIAN
-    sign = systole_if_half_rate(60.0 / sum(spacing), *spacing, ratio)
+    follows = diastole_follows_cycle(sounds, 1.0 / ENVELOPE_RATE_HZ)
+    sign = systole_if_half_rate(60.0 / sum(spacing), *spacing, ratio, follows)
     return _FAINT_OVER_MEDIAN if sign is not None and sign >= _SIGN_SYSTOLE else _S2_OVER_MEDIAN
 
 
@@ -195,9 +218,7 @@ def _sounds_between(
     """The share of the chain's systoles, or of its diastoles if fewer, that hold a clear
     sound (an envelope peak over ``over_median`` times the median) in their middle half (0
     with under two of either)."""
-    times = np.concatenate([sounds.s1_s, sounds.s2_s])
-    order = np.argsort(times)
-    times, is_s1 = times[order], (order < sounds.s1_s.size)
+    times, is_s1 = _in_order(sounds)
     gaps = np.diff(times)
     # Phases: from one label to the other, within the chain (a restart leaves a long gap).
     phase = (is_s1[:-1] != is_s1[1:]) & (gaps <= 1.5 * median(gaps))
@@ -222,3 +243,25 @@ def phase_medians(sounds: HeartSounds) -> tuple[float, float] | None:
     if systoles.size < 2 or diastoles.size < 2:
         return None
     return median(systoles), median(diastoles)
+
+
+def evenly_spaced(systole_s: float, diastole_s: float) -> bool:
+    """Whether a chain's median phases are within :data:`EVEN_SPACING` of its cycle."""
+    return abs(systole_s - diastole_s) <= EVEN_SPACING * (systole_s + diastole_s)
+
+
+def diastole_follows_cycle(sounds: HeartSounds, step_s: float) -> bool | None:
+    """Whether the chain's S2-S1 phase takes most of its cycle's beat-to-beat changes (False:
+    its S1-S2 phase does; None: undecided), by the segmentation's own test
+    (:func:`~stetho_signal.segmentation.s1_phase_follows_cycle`) on times on a ``step_s``
+    grid."""
+    times, is_s1 = _in_order(sounds)
+    follows = s1_phase_follows_cycle(times, np.where(is_s1, S1, S2), step_s)
+    return None if follows is None else not follows
+
+
+def _in_order(sounds: HeartSounds) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """The chain's sound times, sorted, and which of them are S1s."""
+    times = np.concatenate([sounds.s1_s, sounds.s2_s])
+    order = np.argsort(times)
+    return times[order], order < sounds.s1_s.size

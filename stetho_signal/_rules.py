@@ -216,7 +216,7 @@ def _possible_half_rate(h: HeartResult, t: TriageThresholds) -> tuple[TriageLeve
         return None
     if 2.0 * rate < t.heart_rate_review_high_bpm:
         return None
-    longer = systole_if_half_rate(rate, systole, diastole, ratio)
+    longer = systole_if_half_rate(rate, systole, diastole, ratio, h.diastole_follows_cycle)
     if longer is None or longer < t.half_rate_systole_ratio:
         return None
     sys_ms, dia_ms = round(1000 * systole), round(1000 * diastole)

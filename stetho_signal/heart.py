@@ -8,7 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_signal._half_rate import guard_half_rate, level_ratio, phase_medians
+from stetho_signal._half_rate import (
+    diastole_follows_cycle,
+    evenly_spaced,
+    guard_half_rate,
+    level_ratio,
+    phase_medians,
+)
 from stetho_signal._murmur import MURMUR_BAND_HZ, levels_at, murmur_contrast
 from stetho_signal._murmur import SOUND_HALF_WIDTH_S as _SOUND_HALF_WIDTH_S
 from stetho_signal._notes import Note
@@ -92,6 +98,12 @@ class HeartResult:
         Median envelope at the labelled S1s over that at the S2s (dimensionless; None without
         both). Near 1 when the two sounds are alike, as they are when a half-rate chain holds
         only S1s or only S2s.
+    diastole_follows_cycle : bool or None
+        True when the labelled S2-S1 phase takes most of the beat-to-beat changes of the
+        cycle (as diastole does: systole holds as the rate varies), False when the S1-S2 phase
+        does, None when the beats are too few or too steady to tell, or when the phases are
+        not evenly spaced (only then is it measured). A chain holding one sound per beat varies
+        both phases alike: the triage reads True as a true read, never half.
     """
 
     rate_bpm: float | None
@@ -111,6 +123,7 @@ class HeartResult:
     systole_s: float | None = None
     diastole_s: float | None = None
     s1_s2_level_ratio: float | None = None
+    diastole_follows_cycle: bool | None = None
 
 
 def analyze_heart(spectrum: Spectrum) -> HeartResult:
@@ -150,6 +163,12 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     snap = snap_after_s2(band, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
     phases = phase_medians(sounds)
     ratio = level_ratio(env, sounds)
+    # Read only with evenly spaced phases (a possible half-rate read): ~0.1 ms a recording.
+    follows = (
+        diastole_follows_cycle(sounds, 1.0 / ENVELOPE_RATE_HZ)
+        if phases is not None and evenly_spaced(*phases)
+        else None
+    )
     return HeartResult(
         rate_bpm=rate,
         s1_s=_rounded_ms(sounds.s1_s),
@@ -167,6 +186,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         systole_s=None if phases is None else round(phases[0], 3),
         diastole_s=None if phases is None else round(phases[1], 3),
         s1_s2_level_ratio=None if ratio is None else round(ratio, 3),
+        diastole_follows_cycle=follows,
     )
 
 

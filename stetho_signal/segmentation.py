@@ -33,7 +33,7 @@ from stetho_signal._peaks import sound_candidates as _candidates
 from stetho_signal._stats import median
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
-__all__ = ["PITCH_BAND_HZ", "HeartSounds", "segment_heart_sounds"]
+__all__ = ["PITCH_BAND_HZ", "HeartSounds", "s1_phase_follows_cycle", "segment_heart_sounds"]
 
 _HALF_WIDTH_LEVEL = 0.5  # a sound spans where the envelope stays above half its peak
 # A sound left out of a chain's diastole counts against the chain when it is clear and at least
@@ -260,6 +260,14 @@ def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[i
 def _s1_phase_follows_cycle(
     labels: list[tuple[int, int]], times: NDArray[np.float64], step_s: float = 0.0
 ) -> bool | None:
+    """:func:`s1_phase_follows_cycle` of a chain of candidate peaks at ``times``."""
+    peaks, marks = _label_arrays(labels)
+    return s1_phase_follows_cycle(times[peaks], marks, step_s)
+
+
+def s1_phase_follows_cycle(
+    t: NDArray[np.float64], marks: NDArray[np.intp], step_s: float = 0.0
+) -> bool | None:
     """Whether the phase after the chain's "S1"s takes most of the cycle's beat-to-beat changes
     (True: those are the S2s), by the least-squares slope of that phase's duration on the cycle
     length over the chain's S1-S2-S1 triples (None under :data:`_STEADY_MIN_CYCLES` of them, or
@@ -272,10 +280,9 @@ def _s1_phase_follows_cycle(
     the grid adds step**2 / 6 of variance to every duration: the residual's variance is taken
     as at least that, and a cycle whose spread is no more than rounding leaves the cue silent
     (a synthetic regular rhythm read on 10 ms steps alternates 0.66 and 0.67 s cycles in step
-    with its systoles: a perfect, meaningless slope).
+    with its systoles: a perfect, meaningless slope). The chain: its sounds' times ``t``
+    (seconds, sorted) and labels ``marks`` (S1 or S2).
     """
-    peaks, marks = _label_arrays(labels)
-    t = times[peaks]
     k = np.flatnonzero((marks[:-2] == S1) & (marks[1:-1] == S2) & (marks[2:] == S1))
     if k.size < _STEADY_MIN_CYCLES:
         return None

@@ -205,6 +205,16 @@ def test_the_half_rate_sign_at_its_edges(change: dict[str, float], flagged: bool
     assert codes == (["heart_possible_half_rate"] if flagged else [])
 
 
+@pytest.mark.parametrize(("follows", "flagged"), [(True, False), (False, True), (None, True)])
+def test_no_half_rate_sign_when_the_diastole_takes_the_rate_changes(
+    follows: bool | None, flagged: bool
+) -> None:
+    # A varying rhythm whose systole holds while its diastole follows the cycle is a true read:
+    # one sound per beat would make both "phases" whole beats, varying alike.
+    codes = _half_rate_flags(dataclasses.replace(HALF, diastole_follows_cycle=follows))
+    assert codes == (["heart_possible_half_rate"] if flagged else [])
+
+
 def test_the_half_rate_flag_gives_its_measures_to_the_millisecond() -> None:
     heart = dataclasses.replace(HALF, systole_s=0.3604, diastole_s=0.3704)
     (flag,) = triage(GOOD, heart, None, TriageThresholds()).flags
