@@ -17,10 +17,12 @@ cycle factor (new cycle over annotated cycle, S1 centre to S1 centre):
     slower (the reference rate from the modified annotation says how fast it came out);
   - longer: background is inserted at its middle. A long silent diastole sounds like the
     recording's own background, not like repeated sounds, so the fill is made of pieces of
-    the phase's middle half (never its ends, where S1, S2 and a murmur's onset lie), each of
-    ``FILL_PIECE_S``, drawn at random (seeded) among the quieter half of that middle (an S3,
-    an S4 or a click happens once per beat and is left out), joined by the same equal-power
-    crossfade: no click, and no repeat at the heart-rate scale.
+    the middle halves of every phase of that kind in the recording (never their ends, where
+    S1, S2 and a murmur's onset lie): pieces of random length (``FILL_PIECE_S`` on average,
+    so the joins fall at no fixed rhythm) at random places (seeded) among the stretches that
+    hold no transient (an S3, an S4 or a click happens once per beat and is not copied; a
+    murmur lasts its phase and is kept), joined by the same equal-power crossfade: no click,
+    no silence, and no repeat at the heart-rate scale.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ SYSTOLE_EXPONENT = 0.5  # Bazett: systole ~ cycle^(1/2), see the module docstrin
 CROSSFADE_S = 0.01
 MIN_PHASE_S = 0.02  # a shortened systole or diastole keeps this much of its annotated gap
 FILL_PIECE_S = 0.08  # one piece of inserted background: 8 crossfades long, far under a beat
-_FILL_STEP_S = 0.01  # candidate pieces start this far apart, and frames are this long
+_FRAME_S = 0.01  # transients are sought frame by frame
 _LOUD_FRAME = 4.0  # a frame at 4 times the median power (6 dB over it in level): a transient
 
 Segments = NDArray[np.float64]  # rows of start s, end s, state (1 S1, 2 sys, 3 S2, 4 dia, 0)
@@ -82,12 +84,13 @@ def retime(
     ends = np.append(edges[1:], round(seg[-1, 1] * fs))
     changes = _changes(seg, factors, fs)
     draw = rng if rng is not None else seeded("retime")
+    pools = {state: _quiet_runs(x, fs, seg, state) for state in (2, 4)} if max(changes) > 0 else {}
     pieces, rows, at = [], [], 0
     for (start, end, state), lo, hi, change in zip(seg.tolist(), edges, ends, changes, strict=True):
         if change < 0:
             piece = _cut_middle(x[lo:hi], -change, fs)
         elif change > 0:
-            piece = _insert_middle(x[lo:hi], change, fs, draw)
+            piece = _insert_middle(x[lo:hi], change, fs, draw, pools[int(state)])
         else:
             piece = x[lo:hi]
         length = min(round((end - start) * fs), piece.size) if change == 0 else piece.size
@@ -136,36 +139,57 @@ def _cut_middle(piece: Samples, cut: int, fs: float) -> Samples:
     return _splice(piece[: head + fade], piece[piece.size - tail - fade :], fade)
 
 
-def _insert_middle(piece: Samples, extra: int, fs: float, rng: np.random.Generator) -> Samples:
-    """``piece`` with ``extra`` samples of its own background (:func:`_background`) inserted at
-    its middle, both joins crossfaded."""
-    source = piece[piece.size // 4 : piece.size - piece.size // 4]
-    fade = min(round(CROSSFADE_S * fs), source.size // 4)
-    fill = _background(source, extra + 2 * fade, fade, fs, rng)
+def _insert_middle(
+    piece: Samples, extra: int, fs: float, rng: np.random.Generator, runs: list[Samples]
+) -> Samples:
+    """``piece`` with ``extra`` samples of background (:func:`_background` of ``runs``)
+    inserted at its middle, both joins crossfaded."""
+    fade = min(round(CROSSFADE_S * fs), piece.size // 8)
+    fill = _background(runs, extra + 2 * fade, round(CROSSFADE_S * fs), rng)
     middle = piece.size // 2
     return _splice(_splice(piece[:middle], fill, fade), piece[middle:], fade)
 
 
-def _background(
-    source: Samples, size: int, fade: int, fs: float, rng: np.random.Generator
-) -> Samples:
-    """``size`` samples of pieces of ``source`` that hold no transient (no 10 ms frame over
-    ``_LOUD_FRAME`` times the median frame power: an S3, an S4, a click; a murmur is as long
-    as its phase and stays), joined by ``fade``-sample equal-power crossfades. Where every
-    piece holds one, the quietest piece."""
-    length = min(round(FILL_PIECE_S * fs), source.size)
-    if length <= 2 * fade:  # too short to join: the phase's middle, repeated as it is
-        return np.resize(source, size) if source.size else np.zeros(size)
-    step = max(round(_FILL_STEP_S * fs), 1)
-    frames = source[: source.size // step * step].reshape(-1, step)
-    power = np.mean(frames**2, axis=1)
-    span = length // step
-    loud = np.convolve(power > _LOUD_FRAME * np.median(power), np.ones(span), "valid")
-    clean = np.flatnonzero(loud == 0)
-    if clean.size == 0:
-        clean = np.array([int(np.argmin(np.convolve(power, np.ones(span), "valid")))])
-    out = source[:0]
+def _quiet_runs(x: Samples, fs: float, seg: Segments, state: int) -> list[Samples]:
+    """The stretches of the middle halves of every ``state`` row (2 systole, 4 diastole) that
+    hold no transient: no 10 ms frame over ``_LOUD_FRAME`` times the median frame power of
+    those middles (an S3, an S4, a click; a murmur is as long as its phase and stays)."""
+    step = round(_FRAME_S * fs)
+    middles = []
+    for start, end, _ in seg[seg[:, 2] == state].tolist():
+        lo, hi = round(start * fs), round(end * fs)
+        quarter = (hi - lo) // 4
+        middle = x[lo + quarter : hi - quarter]
+        middles.append(middle[: middle.size // step * step].reshape(-1, step))
+    frames = np.concatenate(middles)
+    if frames.size == 0:
+        return []
+    loud_level = _LOUD_FRAME * float(np.median(np.mean(frames**2, axis=1)))
+    runs = []
+    for middle in middles:
+        loud = np.flatnonzero(np.mean(middle**2, axis=1) > loud_level)
+        for a, b in zip([-1, *loud.tolist()], [*loud.tolist(), len(middle)], strict=True):
+            if b - a > 3:  # three frames (30 ms, three fades) at least between transients
+                runs.append(middle[a + 1 : b].ravel())
+    return runs
+
+
+def _background(runs: list[Samples], size: int, fade: int, rng: np.random.Generator) -> Samples:
+    """``size`` samples of pieces of ``runs`` joined by ``fade``-sample equal-power
+    crossfades: each piece from a run drawn in proportion to its length, at a random place,
+    of a random length (between half and one and a half ``FILL_PIECE_S`` samples, at most the
+    run, at least three fades)."""
+    longest = max((r.size for r in runs), default=0)
+    if longest < 3 * fade:  # no stretch long enough to join: silence is the background
+        return np.zeros(size)
+    usable = [r for r in runs if r.size >= 3 * fade]
+    weights = np.array([r.size for r in usable], dtype=np.float64)
+    mean = round(FILL_PIECE_S / CROSSFADE_S * fade)
+    out = np.zeros(0)
     while out.size < size:
-        s = int(rng.choice(clean)) * step
-        out = _splice(out, source[s : s + length], fade if out.size else 0)
+        run = usable[int(rng.choice(len(usable), p=weights / weights.sum()))]
+        length = min(int(rng.integers(mean // 2, mean + mean // 2 + 1)), run.size)
+        length = max(length, 3 * fade)
+        start = int(rng.integers(0, run.size - length + 1))
+        out = _splice(out, run[start : start + length], fade if out.size else 0)
     return out[:size]

@@ -63,7 +63,7 @@ def test_a_longer_diastole_is_filled_with_its_quiet_background_not_its_sounds() 
 
 def test_the_insert_is_exact_and_its_joins_keep_the_level_of_noise() -> None:
     x = np.random.default_rng(2).standard_normal(4000)
-    y = _retime._insert_middle(x, 2500, 4000.0, _retime.seeded("join"))
+    y = _retime._insert_middle(x, 2500, 4000.0, _retime.seeded("join"), [x[1000:3000]])
     assert y.size == 6500
     assert np.array_equal(y[:1960], x[:1960])  # up to the first 10 ms join, the original
     assert np.array_equal(y[-1960:], x[-1960:])
