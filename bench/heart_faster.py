@@ -6,7 +6,8 @@ hearts out of every annotated CirCor recording (``circor_bsp``, ``circor_tiny_te
 physiology does, then runs the shipped analysis (``stetho_signal.analyze``, as bench.evaluate)
 and scores it against the modified annotation.
 
-How a recording is made faster:
+How a recording is made faster (the retiming is :mod:`bench._retime`'s, shared with
+bench.heart_rhythms, which makes them slower and irregular):
 - Only the annotated span is used: the longest run of annotated states (no 0), from its first
   S1 to its last, so every beat has its S1, systole, S2 and diastole.
 - Each beat's cycle is scaled by ``original rate / target`` and its systole (S1 to S2 centres)
