@@ -9,7 +9,8 @@ recording (``circor_bsp``, ``circor_tiny_test``; the same recordings, crops and 
 check as bench.heart_faster), runs the shipped analysis and scores it against the modified
 annotation. Each beat is retimed as :mod:`bench._retime` does (systole ~ cycle^(1/2), diastole
 the rest; cuts and inserts in the middle of systole and diastole only; a lengthened phase is
-filled with its own quieter background, as a long silent diastole sounds):
+filled with pieces of the recording's own background of that phase, free of transients and
+joined at no fixed rhythm, as a long silent diastole sounds):
 
 - **Slower hearts**: every beat at ``SLOW_TARGETS_BPM`` (60, 50, 45, 40, 35/min), each only
   when at least ``MIN_DROP_BPM`` under the original.
@@ -28,11 +29,12 @@ S1-S1 interval over consecutive annotated beats (the analysis also reads a media
 irregular rhythm that is the median of the drawn cycles, not their mean.
 
 Reported per target: heart rate within 5 bpm, at half (0.4-0.6x), double (1.7-2.3x), other
-or none; S1/S2 F1 (+-60 ms, one to one); how often ``heart_irregular`` fires (for AF its
-sensitivity, on the originals and slow hearts its false alarms), with the median normalised
-RMSSD; the triage levels with no age band (as ``make eval``) and with the adult band (the
-same NEWS2 bands by design: a resident's age band is adult). JSON to
-``bench/results/heart_rhythms.json``.
+or none; S1/S2 F1 (+-60 ms, one to one); how often ``heart_irregular`` fires, with the median
+normalised RMSSD, and how often on a record whose annotated S1-S1 intervals vary by 0.1 or
+less (:func:`reference_nrmssd`): for AF the flag's sensitivity, on the originals and slow
+hearts its false alarms (CirCor children's sinus arrhythmia is annotated over 0.1); the
+triage levels with no age band (as ``make eval``) and with the adult band (the same NEWS2
+bands by design: a resident's age band is adult). JSON to ``bench/results/heart_rhythms.json``.
 """
 
 from __future__ import annotations
