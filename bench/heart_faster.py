@@ -6,7 +6,8 @@ hearts out of every annotated CirCor recording (``circor_bsp``, ``circor_tiny_te
 physiology does, then runs the shipped analysis (``stetho_signal.analyze``, as bench.evaluate)
 and scores it against the modified annotation.
 
-How a recording is made faster:
+How a recording is made faster (the retiming is :mod:`bench._retime`'s, shared with
+bench.heart_rhythms, which makes them slower and irregular):
 - Only the annotated span is used: the longest run of annotated states (no 0), from its first
   S1 to its last, so every beat has its S1, systole, S2 and diastole.
 - Each beat's cycle is scaled by ``original rate / target`` and its systole (S1 to S2 centres)
@@ -45,21 +46,26 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from bench._eval_lung import manifest, read_audio
-from bench._faster_lopo import Scorer, middle_share_lopo, with_share
+from bench._faster_lopo import Scorer, Versions, middle_share_lopo, with_share
+from bench._retime import (
+    SYSTOLE_EXPONENT,
+    Samples,
+    Segments,
+    annotated_beats,
+    beat_count,
+    retime,
+)
 from bench.evaluate import TOLERANCE_S, _annotation_plausible, _match, _prf, _reference_rate
-from stetho_signal import AgeBand, analyze
+from stetho_signal import AgeBand, Analysis, analyze
 
 TARGETS_BPM = (110.0, 130.0, 150.0, 170.0, 190.0)
-SYSTOLE_EXPONENT = 0.5  # Bazett: systole ~ cycle^(1/2), see the module docstring
-CROSSFADE_S = 0.01
-MIN_PHASE_S = 0.02  # a shortened systole or diastole keeps this much of its annotated gap
 MIN_RISE_BPM = 5.0
 _PLAUSIBLE_ABOVE_BPM = 100.0  # systole as long as diastole: a fast heart's, not a slow one's
 CHILD_BAND: AgeBand = "5_to_12"
@@ -67,71 +73,12 @@ _DEFAULT_DATA = "../shared/data"
 DEFAULT_JSON = Path("bench/results/heart_faster.json")
 _STATES = {"S1": 1, "S2": 3}
 
-Segments = NDArray[np.float64]  # rows of start s, end s, state (1 S1, 2 sys, 3 S2, 4 dia, 0)
 
-
-def annotated_beats(seg: Segments) -> Segments | None:
-    """The longest run of annotated rows, from its first S1 to its last (None: under 2 beats)."""
-    best: tuple[int, int] = (0, 0)
-    start = 0
-    for i, state in enumerate([*seg[:, 2].tolist(), 0.0]):
-        if state == 0:
-            if i - start > best[1] - best[0]:
-                best = (start, i)
-            start = i + 1
-    rows = seg[best[0] : best[1]]
-    s1 = np.flatnonzero(rows[:, 2] == 1)
-    if s1.size < 3:
-        return None
-    return rows[s1[0] : s1[-1] + 1]
-
-
-def quicken(
-    x: NDArray[np.float64], fs: float, seg: Segments, factor: float
-) -> tuple[NDArray[np.float64], Segments]:
+def quicken(x: Samples, fs: float, seg: Segments, factor: float) -> tuple[Samples, Segments]:
     """The beats of ``seg`` (from :func:`annotated_beats`) with every cycle scaled by
     ``factor`` (<= 1), systole by ``factor ** SYSTOLE_EXPONENT``; the samples and their new
-    annotation, times from the first S1's start."""
-    edges = np.round(seg[:, 0] * fs).astype(int)
-    ends = np.append(edges[1:], round(seg[-1, 1] * fs))
-    cuts = _cuts(seg, factor, fs)
-    pieces, rows, at = [], [], 0
-    for (start, end, state), lo, hi, cut in zip(seg.tolist(), edges, ends, cuts, strict=True):
-        piece = x[lo:hi] if cut == 0 else _cut_middle(x[lo:hi], cut, fs)
-        length = min(round((end - start) * fs), piece.size) if cut == 0 else piece.size
-        rows.append((at / fs, (at + length) / fs, state))
-        pieces.append(piece)
-        at += piece.size
-    return np.concatenate(pieces), np.array(rows, dtype=np.float64)
-
-
-def _cuts(seg: Segments, factor: float, fs: float) -> list[int]:
-    """Samples to take out of each row: each beat's systole and diastole (rows 1 and 3 of
-    every four from an S1), within what the phase can give."""
-    centre = (seg[:, 0] + seg[:, 1]) / 2.0
-    cuts = [0] * len(seg)
-    keep = round(MIN_PHASE_S * fs)
-    for a in np.flatnonzero(seg[:, 2] == 1)[:-1].tolist():
-        cycle, systole = centre[a + 4] - centre[a], centre[a + 2] - centre[a]
-        shorter = systole * (1.0 - factor**SYSTOLE_EXPONENT)
-        for row, seconds in ((a + 1, shorter), (a + 3, cycle * (1.0 - factor) - shorter)):
-            room = round((seg[row + 1, 0] - seg[row, 0]) * fs) - keep
-            cuts[row] = max(min(round(seconds * fs), room), 0)
-    return cuts
-
-
-def _cut_middle(piece: NDArray[np.float64], cut: int, fs: float) -> NDArray[np.float64]:
-    """``piece`` less ``cut`` samples from its middle, the two sides joined by an
-    equal-power crossfade (murmur and noise keep their level across the join)."""
-    kept = piece.size - cut
-    fade = min(round(CROSSFADE_S * fs), kept)
-    head = (kept - fade) // 2
-    tail = kept - fade - head
-    t = (np.arange(fade) + 0.5) / max(fade, 1)
-    joined = piece[head : head + fade] * np.cos(0.5 * np.pi * t) + piece[
-        piece.size - tail - fade : piece.size - tail
-    ] * np.sin(0.5 * np.pi * t)
-    return np.concatenate([piece[:head], joined, piece[piece.size - tail :]])
+    annotation, times from the first S1's start (:func:`bench._retime.retime`)."""
+    return retime(x, fs, seg, np.full(beat_count(seg), factor))
 
 
 def read_kind(estimate: float | None, reference: float) -> str:
@@ -146,10 +93,18 @@ def read_kind(estimate: float | None, reference: float) -> str:
     return "double" if 1.7 <= ratio <= 2.3 else "other"
 
 
-def score(x: NDArray[np.float64], fs: float, seg: Segments) -> dict[str, Any]:
-    """The shipped analysis of one (modified) recording against its annotation."""
-    result = analyze(x, fs, "heart")
+def score(x: Samples, fs: float, seg: Segments) -> dict[str, Any]:
+    """The shipped analysis of one (modified) recording against its annotation, triaged with
+    no age band and with the 5-12 year band."""
     child = analyze(x, fs, "heart", age_band=CHILD_BAND)
+    return graded(analyze(x, fs, "heart"), x, fs, seg, {"triage_child": child.triage.level})
+
+
+def graded(
+    result: Analysis, x: Samples, fs: float, seg: Segments, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """One analysis against the annotation: rate read, triage (``extra`` after it), murmur
+    hint, and per sound (S1, S2) the annotated, found and matched counts."""
     assert result.heart is not None
     reference = _reference_rate(seg)
     assert reference is not None
@@ -158,7 +113,7 @@ def score(x: NDArray[np.float64], fs: float, seg: Segments) -> dict[str, Any]:
         "hr_estimate_bpm": result.heart.rate_bpm,
         "read": read_kind(result.heart.rate_bpm, reference),
         "triage": result.triage.level,
-        "triage_child": child.triage.level,
+        **extra,
         "murmur_suspected": result.findings.murmur_suspected,
         "duration_s": round(x.size / fs, 2),
     }
@@ -193,24 +148,35 @@ def _plausible(beats: Segments) -> bool:
     return rate is not None and (rate >= _PLAUSIBLE_ABOVE_BPM or _annotation_plausible(beats))
 
 
-def versions(item: dict[str, Any]) -> tuple[float, list[tuple[Any, NDArray[np.float64], Segments]]]:
+def versions(item: dict[str, Any]) -> tuple[float, list[tuple[Any, Samples, Segments]]]:
     """The original rate of one recording, and its original (cropped) and faster versions:
     (target, samples, annotation) each."""
-    seg, fs = item["seg"], item["fs"]
-    lo, hi = round(seg[0, 0] * fs), round(seg[-1, 1] * fs)
-    x, seg0 = item["x"][lo:hi], seg - np.array([seg[0, 0], seg[0, 0], 0.0])
-    original = _reference_rate(seg0)
-    assert original is not None
-    out: list[tuple[Any, NDArray[np.float64], Segments]] = [("original", x, seg0)]
+    fs = item["fs"]
+    x, seg0, original = cropped(item)
+    out: list[tuple[Any, Samples, Segments]] = [("original", x, seg0)]
     for target in TARGETS_BPM:
         if target >= original + MIN_RISE_BPM:
             out.append((target, *quicken(x, fs, seg0, original / target)))
     return original, out
 
 
-def run_one(item: dict[str, Any], scorer: Scorer | None = None) -> list[dict[str, Any]]:
-    """The original (cropped) and each faster version of one recording, scored."""
-    original, made = versions(item)
+def cropped(item: dict[str, Any]) -> tuple[Samples, Segments, float]:
+    """One recording's annotated beats: samples, annotation (times from the first S1's
+    start) and rate (bench.evaluate's reference)."""
+    seg, fs = item["seg"], item["fs"]
+    lo, hi = round(seg[0, 0] * fs), round(seg[-1, 1] * fs)
+    seg0 = seg - np.array([seg[0, 0], seg[0, 0], 0.0])
+    original = _reference_rate(seg0)
+    assert original is not None
+    return item["x"][lo:hi], seg0, original
+
+
+def run_one(
+    item: dict[str, Any], scorer: Scorer | None = None, made_by: Versions | None = None
+) -> list[dict[str, Any]]:
+    """The original (cropped) and each version of one recording (``made_by``, default
+    :func:`versions`: faster ones), scored (``scorer``, default :func:`score`)."""
+    original, made = (made_by or versions)(item)
     out = [{"target": t, **(scorer or score)(x, item["fs"], seg)} for t, x, seg in made]
     for record in out:
         record.update(name=item["name"], murmur=item["murmur"], original_bpm=round(original, 1))
@@ -224,38 +190,60 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         rows = [r for r in records if r["target"] == target]
         if not rows:
             continue
-        counts = np.sum([r["S1"] for r in rows] + [r["S2"] for r in rows], axis=0)
         murmur = [r for r in rows if r["murmur"] == "murmur"]
-        reads = Counter(r["read"] for r in rows)
         table[str(target)] = {
-            "recordings": len(rows),
-            "hr_reference_bpm_median": round(
-                float(np.median([r["hr_reference_bpm"] for r in rows])), 1
-            ),
-            "reads": {k: reads.get(k, 0) for k in ("within", "half", "double", "other", "none")},
-            "within_5_bpm": round(reads["within"] / len(rows), 3),
-            "S1_S2": _prf(*(int(v) for v in counts)),
+            **reads_summary(rows),
             "triage": dict(Counter(r["triage"] for r in rows)),
             "triage_child": dict(Counter(r["triage_child"] for r in rows)),
             "murmur_hinted": {
                 "suspected": sum(r["murmur_suspected"] is True for r in murmur),
                 "of": len(murmur),
             },
-            "misreads": [
-                f"{r['name']} {r['hr_reference_bpm']} -> {r['hr_estimate_bpm']} ({r['read']})"
-                for r in rows
-                if r["read"] != "within"
-            ],
+            "misreads": misreads(rows),
         }
     return table
 
 
-def run(data_dir: Path | None = None) -> dict[str, Any]:
+def reads_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Records of one target: how many, their median reference rate, reads by kind, S1/S2."""
+    counts = np.sum([r["S1"] for r in rows] + [r["S2"] for r in rows], axis=0)
+    reads = Counter(r["read"] for r in rows)
+    return {
+        "recordings": len(rows),
+        "hr_reference_bpm_median": round(
+            float(np.median([r["hr_reference_bpm"] for r in rows])), 1
+        ),
+        "reads": {k: reads.get(k, 0) for k in ("within", "half", "double", "other", "none")},
+        "within_5_bpm": round(reads["within"] / len(rows), 3),
+        "S1_S2": _prf(*(int(v) for v in counts)),
+    }
+
+
+def misreads(rows: list[dict[str, Any]], *keys: str) -> list[str]:
+    """Each read not within 5 bpm: name, reference -> estimate (kind, and ``keys``' values)."""
+    return [
+        f"{r['name']} {r['hr_reference_bpm']} -> {r['hr_estimate_bpm']} "
+        f"({', '.join(str(r[k]) for k in ('read', *keys))})"
+        for r in rows
+        if r["read"] != "within"
+    ]
+
+
+def located(data_dir: Path | None, check: str) -> tuple[Path, str | None]:
+    """The shared data folder (``data_dir``, else ``STETHO_DATA``, else ``../shared/data``),
+    and why ``check`` skips when it holds no MANIFEST.csv (None: it does)."""
     where = data_dir if data_dir is not None else Path(os.environ.get("STETHO_DATA", _DEFAULT_DATA))
-    if not (where / "MANIFEST.csv").exists():
-        reason = f"no MANIFEST.csv under {where}: set STETHO_DATA to the shared data folder"
-        print(f"heart_faster skipped: {reason}", file=sys.stderr)
-        return {"skipped": reason}
+    if (where / "MANIFEST.csv").exists():
+        return where, None
+    reason = f"no MANIFEST.csv under {where}: set STETHO_DATA to the shared data folder"
+    print(f"{check} skipped: {reason}", file=sys.stderr)
+    return where, reason
+
+
+def run(data_dir: Path | None = None) -> dict[str, Any]:
+    where, skipped = located(data_dir, "heart_faster")
+    if skipped is not None:
+        return {"skipped": skipped}
     found = recordings(where)
     items = [i for i in found if "x" in i]
     scorer = with_share(score)
@@ -290,14 +278,27 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    return cli(argv, __doc__, run, summary_lines, DEFAULT_JSON)
+
+
+def cli(
+    argv: list[str] | None,
+    doc: str | None,
+    run_check: Callable[[Path | None], dict[str, Any]],
+    lines: Callable[[dict[str, Any]], list[str]],
+    default_json: Path,
+) -> int:
+    """``python -m`` for a check of made recordings: its summary, its misreads, its JSON."""
+    parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--data", type=Path, default=None, help="the shared data folder")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--json", type=Path, default=default_json)
     args = parser.parse_args(argv)
-    results = run(args.data)
-    print("\n".join(summary_lines(results)))
-    for target, m in results.get("by_target", {}).items():
-        print(f"{target:>8} misread: {'; '.join(m['misreads']) or 'none'}")
+    results = run_check(args.data)
+    print("\n".join(lines(results)))
+    by_target = results.get("by_target", {})
+    width = max((len(str(t)) for t in by_target), default=0)
+    for target, m in by_target.items():
+        print(f"{target:>{width}} misread: {'; '.join(m['misreads']) or 'none'}")
     save(results, args.json)
     return 0
 

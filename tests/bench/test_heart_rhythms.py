@@ -1,0 +1,94 @@
+"""Slower and irregular hearts from real recordings: the retiming keeps the sounds, fills a
+longer phase with its own quiet background, and moves the annotation with the samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import _retime, heart_rhythms
+from bench.evaluate import _reference_rate
+from tests.bench.test_heart_faster import _beats, phases
+
+
+def _sounds_kept(x: np.ndarray, y: np.ndarray, seg: np.ndarray, new: np.ndarray) -> None:
+    """Every S1 and S2 of ``seg`` stands, sample for sample, where ``new`` puts it."""
+    fs = 4000.0
+    for old_row, new_row in zip(seg, new, strict=True):
+        if old_row[2] in (1, 3):
+            a, b = round(old_row[0] * fs), round(old_row[1] * fs)
+            c = round(new_row[0] * fs)
+            assert np.array_equal(y[c : c + b - a], x[a:b])
+            assert new_row[1] - new_row[0] == pytest.approx(old_row[1] - old_row[0], abs=1e-3)
+
+
+def test_slower_keeps_every_sound_and_lengthens_diastole_most() -> None:
+    fs = 4000.0
+    seg = _beats(0.75, 0.3, 8)  # 80/min
+    x = np.random.default_rng(1).standard_normal(round(seg[-1, 1] * fs))
+    y, new = heart_rhythms.slower(x, fs, seg, 2.0, _retime.seeded("test"))  # to 40/min
+    assert _reference_rate(new) == pytest.approx(40.0, abs=0.5)
+    assert y.size == round(new[-1, 1] * fs)
+    _sounds_kept(x, y, seg, new)
+    systole, diastole = phases(new)
+    # Twice the cycle, the systole by sqrt(2) only: diastole takes the rest.
+    assert systole == pytest.approx(0.3 * 2.0**0.5, abs=0.002)
+    assert diastole == pytest.approx(1.5 - systole, abs=0.002)
+
+
+def test_a_longer_diastole_is_filled_with_its_quiet_background_not_its_sounds() -> None:
+    fs = 4000.0
+    seg = _beats(0.8, 0.3, 6)
+    rng = np.random.default_rng(3)
+    x = 0.01 * rng.standard_normal(round(seg[-1, 1] * fs))
+    # An S3-like knock in the middle of each diastole: once per beat, never copied.
+    for start, end, state in seg.tolist():
+        if state == 4:
+            mid = round((start + end) / 2 * fs)
+            x[mid : mid + 40] += 1.0
+    y, new = heart_rhythms.slower(x, fs, seg, 2.5, _retime.seeded("knock"))
+    knocks = np.flatnonzero(np.abs(y) > 0.5)
+    runs = 1 + int(np.count_nonzero(np.diff(knocks) > 1))
+    assert runs == 6
+    # The fill keeps the background's level: no click at a join, no silence.
+    dia = new[new[:, 2] == 4][0]
+    a, b = round(dia[0] * fs), round(dia[1] * fs)
+    frames = y[a : a + (b - a) // 40 * 40].reshape(-1, 40)
+    levels = np.sqrt(np.mean(frames**2, axis=1))
+    assert np.count_nonzero(levels > 0.016) <= 2  # the one knock, across two frames at most
+    assert float(np.min(levels)) > 0.006
+
+
+def test_the_insert_is_exact_and_its_joins_keep_the_level_of_noise() -> None:
+    x = np.random.default_rng(2).standard_normal(4000)
+    y = _retime._insert_middle(x, 2500, 4000.0, _retime.seeded("join"), [x[1000:3000]])
+    assert y.size == 6500
+    assert np.array_equal(y[:1960], x[:1960])  # up to the first 10 ms join, the original
+    assert np.array_equal(y[-1960:], x[-1960:])
+    assert float(np.std(y[1960:-1960])) == pytest.approx(1.0, abs=0.1)
+
+
+def test_af_cycles_are_irregular_bounded_and_keep_their_mean() -> None:
+    cycles = heart_rhythms.af_cycles(400, 0.6, 0.2, np.random.default_rng(5))
+    assert float(np.mean(cycles)) == pytest.approx(0.6, abs=1e-9)
+    assert float(np.std(cycles) / np.mean(cycles)) == pytest.approx(0.2, abs=0.03)
+    assert float(np.min(cycles)) >= 0.6 * 0.55 and float(np.max(cycles)) <= 0.6 * 1.45
+    # No pattern: successive cycles are uncorrelated.
+    assert abs(float(np.corrcoef(cycles[:-1], cycles[1:])[0, 1])) < 0.15
+
+
+def test_an_irregular_rhythm_moves_the_annotation_with_the_samples() -> None:
+    fs = 4000.0
+    seg = _beats(0.75, 0.3, 10)
+    x = np.random.default_rng(4).standard_normal(round(seg[-1, 1] * fs))
+    y, new = heart_rhythms.irregular(x, fs, seg, 80.0, 0.2, _retime.seeded("af"))
+    assert y.size == round(new[-1, 1] * fs)
+    _sounds_kept(x, y, seg, new)
+    assert heart_rhythms.reference_nrmssd(new) > 0.1
+    assert heart_rhythms.reference_nrmssd(seg) == 0.0
+
+
+def test_without_a_data_folder_the_check_skips_with_a_reason(tmp_path: Path) -> None:
+    assert "STETHO_DATA" in heart_rhythms.run(tmp_path)["skipped"]
