@@ -251,3 +251,41 @@ def test_the_half_rate_sign_adds_to_other_findings_and_leaves_urgent_alone() -> 
     slow = dataclasses.replace(HALF, rate_bpm=38.0)  # twice is under the review bound
     result = triage(GOOD, slow, None, TriageThresholds())
     assert result.level == "urgent" and [f.code for f in result.flags] == ["heart_rate_very_low"]
+
+
+def test_an_opening_snap_asks_for_a_review_with_its_delay_and_share() -> None:
+    heart = dataclasses.replace(HEART, snap_fraction=0.8, snap_delay_s=0.0804)
+    result = triage(GOOD, heart, None, TriageThresholds())
+    assert result.level == "review" and result.findings.opening_snap is True
+    (flag,) = result.flags
+    assert flag.code == "heart_opening_snap"
+    assert flag.reason == (
+        "A second sound 80 ms after S2 in 80% of beats (at least 75%): possible opening snap of "
+        "mitral stenosis, or a widely split S2; a hint to listen at the apex, not a finding."
+    )
+    assert (flag.value, flag.threshold, flag.details) == (0.8, 0.75, {"delay_ms": 80.0})
+
+
+@pytest.mark.parametrize(
+    ("fraction", "delay_s"), [(0.74, 0.08), (None, 0.08), (0.8, None), (None, None)]
+)
+def test_no_opening_snap_flag_under_its_share_or_without_its_measures(
+    fraction: float | None, delay_s: float | None
+) -> None:
+    heart = dataclasses.replace(HEART, snap_fraction=fraction, snap_delay_s=delay_s)
+    result = triage(GOOD, heart, None, TriageThresholds())
+    assert result.level == "routine" and result.flags == ()
+
+
+@pytest.mark.parametrize(("phase", "other"), [("systolic", "diastole"), ("diastolic", "systole")])
+def test_the_murmur_flag_names_its_louder_phase(phase: str, other: str) -> None:
+    heart = dataclasses.replace(HEART, murmur_contrast=3.0, murmur_phase=phase)
+    (flag,) = triage(GOOD, heart, None, TriageThresholds()).flags
+    assert flag.code == "heart_murmur" and flag.details == {"phase": phase}
+    assert flag.reason.startswith(f"Sound in {phase} phase is 3.0 times that in {other} ")
+
+
+def test_a_murmur_flag_without_a_phase_carries_no_phase_detail() -> None:
+    heart = dataclasses.replace(HEART, murmur_contrast=3.0, murmur_phase=None)
+    (flag,) = triage(GOOD, heart, None, TriageThresholds()).flags
+    assert flag.code == "heart_murmur" and flag.details == {}
