@@ -80,6 +80,8 @@ MODULES = (
             "tests/stetho_signal/test_triage.py",
             "tests/stetho_signal/test_triage_edges.py",
             "tests/stetho_signal/test_age_band.py",
+            "tests/stetho_signal/test_breathing_rate_at_auscultation.py",  # the urgent wording
+            "tests/edge_agent/test_flag_details.py",  # check_details at the wire edge
         ),
     ),
     Module(
