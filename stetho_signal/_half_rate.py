@@ -199,8 +199,10 @@ def _between_level(
     ratio = level_ratio(env, sounds)
     if ratio is None:
         return _S2_OVER_MEDIAN
-    follows = diastole_follows_cycle(sounds, 1.0 / ENVELOPE_RATE_HZ)
-    sign = systole_if_half_rate(60.0 / sum(spacing), *spacing, ratio, follows)
+    rate = 60.0 / sum(spacing)
+    sign = systole_if_half_rate(rate, *spacing, ratio)
+    if sign is not None and sign >= _SIGN_SYSTOLE:  # the cue (~0.1 ms) only where it can matter
+        sign = systole_if_half_rate(rate, *spacing, ratio, diastole_follows_cycle(sounds))
     return _FAINT_OVER_MEDIAN if sign is not None and sign >= _SIGN_SYSTOLE else _S2_OVER_MEDIAN
 
 
@@ -250,13 +252,12 @@ def evenly_spaced(systole_s: float, diastole_s: float) -> bool:
     return abs(systole_s - diastole_s) <= EVEN_SPACING * (systole_s + diastole_s)
 
 
-def diastole_follows_cycle(sounds: HeartSounds, step_s: float) -> bool | None:
+def diastole_follows_cycle(sounds: HeartSounds) -> bool | None:
     """Whether the chain's S2-S1 phase takes most of its cycle's beat-to-beat changes (False:
     its S1-S2 phase does; None: undecided), by the segmentation's own test
-    (:func:`~stetho_signal.segmentation.s1_phase_follows_cycle`) on times on a ``step_s``
-    grid."""
+    (:func:`~stetho_signal.segmentation.s1_phase_follows_cycle`) on the envelope's grid."""
     times, is_s1 = _in_order(sounds)
-    follows = s1_phase_follows_cycle(times, np.where(is_s1, S1, S2), step_s)
+    follows = s1_phase_follows_cycle(times, np.where(is_s1, S1, S2), 1.0 / ENVELOPE_RATE_HZ)
     return None if follows is None else not follows
 
 

@@ -165,9 +165,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     ratio = level_ratio(env, sounds)
     # Read only with evenly spaced phases (a possible half-rate read): ~0.1 ms a recording.
     follows = (
-        diastole_follows_cycle(sounds, 1.0 / ENVELOPE_RATE_HZ)
-        if phases is not None and evenly_spaced(*phases)
-        else None
+        diastole_follows_cycle(sounds) if phases is not None and evenly_spaced(*phases) else None
     )
     return HeartResult(
         rate_bpm=rate,

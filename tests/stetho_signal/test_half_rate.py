@@ -141,18 +141,15 @@ def test_which_phase_follows_the_cycle() -> None:
     rng = np.random.default_rng(0)
     cycles = 0.63 * (1.0 + 0.2 * rng.standard_normal(30))
     steady = _chain([(0.3, c - 0.3) for c in cycles])  # a true read: diastole takes it all
-    assert diastole_follows_cycle(steady, 0.01) is True
+    assert diastole_follows_cycle(steady) is True
     flipped = _chain([(c - 0.3, 0.3) for c in cycles])
-    assert diastole_follows_cycle(flipped, 0.01) is False
+    assert diastole_follows_cycle(flipped) is False
     # One sound per beat of a fast irregular heart, labelled S1 and S2 in turn: each phase is a
     # whole beat, and neither follows the cycle more than the other.
     beats = 0.32 * (1.0 + 0.2 * rng.standard_normal(60))
-    assert (
-        diastole_follows_cycle(_chain(list(zip(beats[0::2], beats[1::2], strict=True))), 0.01)
-        is None
-    )
+    assert diastole_follows_cycle(_chain(list(zip(beats[0::2], beats[1::2], strict=True)))) is None
     regular = _chain([(0.3, 0.33)] * 30)  # nothing varies: nothing to tell
-    assert diastole_follows_cycle(regular, 0.01) is None
+    assert diastole_follows_cycle(regular) is None
 
 
 def test_the_guard_asks_less_of_a_sound_between_only_with_the_half_rate_sign() -> None:
