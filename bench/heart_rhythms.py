@@ -50,6 +50,7 @@ from bench._retime import Samples, Segments, beat_count, retime, seeded
 from bench.evaluate import TOLERANCE_S
 from stetho_signal import TriageThresholds, analyze
 from stetho_signal._rules import triage
+from stetho_signal.heart import normalised_rmssd
 
 SLOW_TARGETS_BPM = (60.0, 50.0, 45.0, 40.0, 35.0)
 MIN_DROP_BPM = 5.0
@@ -130,8 +131,7 @@ def score(x: Samples, fs: float, seg: Segments) -> dict[str, Any]:
 def reference_nrmssd(seg: Segments) -> float:
     """Normalised RMSSD of the annotated S1-S1 intervals (``seg`` from one annotated run, as
     :func:`~bench._retime.annotated_beats`): the analysis's measure on the true beats."""
-    intervals = np.diff(seg[seg[:, 2] == 1, 0])
-    return round(float(np.sqrt(np.mean(np.diff(intervals) ** 2)) / np.mean(intervals)), 4)
+    return normalised_rmssd(np.diff(seg[seg[:, 2] == 1, 0]))
 
 
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -298,5 +298,10 @@ def _nrmssd(intervals: NDArray[np.float64], notes: list[str]) -> float | None:
             )
         )
         return None
+    return normalised_rmssd(intervals)
+
+
+def normalised_rmssd(intervals: NDArray[np.float64]) -> float:
+    """RMS of successive differences of beat intervals over their mean (4 places)."""
     successive = np.diff(intervals)
     return round(float(np.sqrt(np.mean(successive**2)) / np.mean(intervals)), 4)
