@@ -106,8 +106,7 @@ async def received(
                     )  # fmt: skip
                 finally:  # asyncio.wait cancels neither when it is cancelled itself
                     closed.cancel()
-                    if not getter.done():
-                        getter.cancel()
+                    getter.cancel()  # a done task ignores it
                 if getter in done:
                     yield getter.result()
         finally:
