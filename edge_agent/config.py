@@ -240,6 +240,12 @@ class StorageConfig(_Strict):
 class ScheduleConfig(_Strict):
     interval_s: float = Field(gt=0)
     duration_s: float = Field(ge=1, le=600)
+    recordings: int | None = Field(
+        default=None,
+        ge=1,
+        description="after this many recordings the agent lets the stethoscope go, until it "
+        "restarts (left out: no end)",
+    )
 
 
 HEART_SITES = frozenset({"aortic", "pulmonic", "tricuspid", "mitral"})

@@ -54,7 +54,12 @@ def demo_config(state_dir: Path, port: int) -> dict[str, Any]:
             "kind": "simulated",
             "seed": index,
             "speed": 10.0,
-            "schedule": {"interval_s": 20.0, "duration_s": 15.0},
+            # Each stethoscope makes its recordings and no more: a slow machine is not buried.
+            "monitoring": {
+                "interval_s": 20.0,
+                "duration_s": 15.0,
+                "recordings": RECORDINGS_PER_DEVICE,
+            },
             **device,
         }
         for index, device in enumerate(DEMO_DEVICES)
@@ -158,7 +163,8 @@ async def run_demo(seconds: float, console: Console, fhir_dir: Path) -> bool:
         hub_task = asyncio.create_task(hub.run())
         await asyncio.sleep(0.3)  # the doctor and the hub subscribe before the first recording
         runner = asyncio.create_task(agent.run())
-        tasks = (runner, follower, hub_task)
+        # The doctor stops first: what the summary counts as received is what the wait saw.
+        tasks = (follower, runner, hub_task)
         while time.monotonic() - started < seconds and not _done(view, agent):
             if any(task.done() for task in tasks):
                 break

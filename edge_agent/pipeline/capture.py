@@ -35,6 +35,7 @@ class Segmenter:
     until `take_appended` returns it (the daemon journals them to survive a crash).
     `may_start` is asked as each recording is due; when it says no, that interval is skipped
     whole (the broker could not take the recording: edge_agent/transport/capture_limit.py).
+    After `count` recordings (when given) nothing more is recorded; the stream is still read.
     """
 
     def __init__(
@@ -44,9 +45,12 @@ class Segmenter:
         interval_s: float,
         track_appends: bool = False,
         may_start: Callable[[], bool] | None = None,
+        count: int | None = None,
     ) -> None:
         if duration_s <= 0 or interval_s <= 0:
             raise ValueError("duration_s and interval_s must be positive")
+        if count is not None and count < 0:
+            raise ValueError(f"count must not be negative, got {count}")
         self.sample_rate_hz = sample_rate_hz
         self._duration = round(duration_s * sample_rate_hz)
         self._interval = max(self._duration, round(interval_s * sample_rate_hz))
@@ -56,6 +60,7 @@ class Segmenter:
         self._appended: list[Appended] = []
         self._may_start = may_start
         self._skipping = False  # this interval's recording was refused
+        self._left = count  # recordings still to make; None: without end
 
     def feed(
         self,
@@ -73,6 +78,8 @@ class Segmenter:
         done: list[Capture] = []
         offset = 0
         while offset < len(samples):
+            if self._left == 0:
+                break
             if self._position == 0 and self._open is None and self._may_start is not None:
                 self._skipping = not self._may_start()
             if self._position < self._duration and not self._skipping:
@@ -118,6 +125,12 @@ class Segmenter:
         current.chunks.append(chunk)
         current.length += take
 
+    @property
+    def left(self) -> int | None:
+        """Recordings still to make (None: without end); a new segmenter after a reconnection
+        starts from it."""
+        return self._left
+
     def take_appended(self) -> list[Appended]:
         """The pieces added since the last call, in order (empty unless `track_appends`)."""
         pieces, self._appended = self._appended, []
@@ -126,6 +139,8 @@ class Segmenter:
     def _close(self, partial: bool) -> Capture:
         assert self._open is not None
         current, self._open = self._open, None
+        if self._left is not None:
+            self._left -= 1
         joined = np.concatenate(current.chunks) if current.chunks else np.zeros(0, np.float32)
         return Capture(
             current.recording_id,

@@ -77,6 +77,8 @@ class DevicePipeline:
         self._on_link = on_link
         self._on_demand = on_demand if device.monitoring is None else None
         self._may_record = may_record
+        # Monitoring's recordings still to make; kept across reconnections.
+        self._left = None if device.monitoring is None else device.monitoring.recordings
 
     async def run(self) -> None:
         """Record until the source ends; a failure closes what was captured as partial."""
@@ -89,6 +91,10 @@ class DevicePipeline:
             try:
                 async for block in source:
                     await self._feed(source, segmenter, block)
+                    if isinstance(segmenter, Segmenter) and segmenter.left == 0:
+                        # Monitoring made its recordings: let the stethoscope go (its battery).
+                        log.info("event=monitoring_complete device=%s", device.id)
+                        break
                 ended = segmenter.flush()  # a replayed file ran out mid-recording
                 if ended is not None:
                     await self._hand_off(ended, _context(segmenter, ended.recording_id, self.ctx))
@@ -101,6 +107,8 @@ class DevicePipeline:
                     )
                 raise
             finally:
+                if isinstance(segmenter, Segmenter):
+                    self._left = segmenter.left
                 if self._on_demand is not None:
                     self._on_demand.detach(device.id)
                 stats.connected = False
@@ -112,7 +120,7 @@ class DevicePipeline:
         if schedule is not None:
             may_record, duration_s = self._may_record, schedule.duration_s
             may_start = None if may_record is None else (lambda: may_record(duration_s, rate_hz))
-            return Segmenter(rate_hz, duration_s, schedule.interval_s, True, may_start)
+            return Segmenter(rate_hz, duration_s, schedule.interval_s, True, may_start, self._left)
         if self._on_demand is None:
             raise AgentError(f"device {self.device.id}: no monitoring schedule and no exams")
         return self._on_demand.attach(self.device.id, rate_hz)

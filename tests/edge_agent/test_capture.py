@@ -42,3 +42,22 @@ def test_flush_returns_partial_recording_in_progress() -> None:
 def test_rejects_non_positive_schedule() -> None:
     with pytest.raises(ValueError):
         Segmenter(100, 0, 10)
+
+
+def test_a_count_stops_recording_after_that_many() -> None:
+    seg = Segmenter(sample_rate_hz=100, duration_s=2, interval_s=3, count=2)
+    done = seg.feed(np.zeros(1000, np.float32), 0.0)
+    assert len(done) == 2 and seg.left == 0
+    assert seg.feed(np.zeros(1000, np.float32), 10.0) == [] and seg.flush() is None
+
+
+def test_a_partial_recording_counts_and_a_new_segmenter_takes_what_is_left() -> None:
+    seg = Segmenter(sample_rate_hz=100, duration_s=2, interval_s=2, count=3)
+    assert len(seg.feed(np.zeros(250, np.float32), 0.0)) == 1
+    partial = seg.flush()  # the link dropped mid-recording
+    assert partial is not None and partial.partial and seg.left == 1
+    after = Segmenter(sample_rate_hz=100, duration_s=2, interval_s=2, count=seg.left)
+    assert len(after.feed(np.zeros(1000, np.float32), 5.0)) == 1 and after.left == 0
+    assert Segmenter(100, 2, 2).left is None  # no count: without end
+    with pytest.raises(ValueError, match="negative"):
+        Segmenter(100, 2, 2, count=-1)
