@@ -117,9 +117,10 @@ def _publish_all(port: int, items: list[tuple[str, bytes]]) -> None:
 def test_daemon_keeps_publishing_through_a_flood_of_malformed_commands(
     broker: LocalBroker, tmp_path: Path, n: int
 ) -> None:
-    agent = AgentProcess(
-        write_config(tmp_path / "a.toml", broker.port, tmp_path / "state"), tmp_path / "a.log"
-    )
+    # One recording a second of wall time: the flood, not the stethoscope, is what loads the
+    # agent (at the harness's 20x a simulated stethoscope alone keeps its loop busy).
+    config = write_config(tmp_path / "a.toml", broker.port, tmp_path / "state", speed=2.0)
+    agent = AgentProcess(config, tmp_path / "a.log")
     agent.start()
     try:
         agent.wait_for_stored(1)
