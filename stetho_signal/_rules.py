@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -139,13 +140,15 @@ def _rate_flag(
     The urgent bands are worded by `urgent` (band, rate, bound): each organ says its own why.
     """
     urgent_low, review_low, review_high, urgent_high = t
-    if rate <= urgent_low:
+    # Banded as shown: NEWS2 scores whole counts, and a pulse shown as 40 must score as 40.
+    shown = round(rate) if math.isfinite(rate) else rate
+    if shown <= urgent_low:
         return urgent("very_low", rate, urgent_low)
-    if rate >= urgent_high:
+    if shown >= urgent_high:
         return urgent("very_high", rate, urgent_high)
-    if not (rate <= review_low or rate >= review_high):  # NaN included, as before
+    if not (shown <= review_low or shown >= review_high):  # NaN included, as before
         return None
-    band, bound = ("low", review_low) if rate <= review_low else ("high", review_high)
+    band, bound = ("low", review_low) if shown <= review_low else ("high", review_high)
     label = "Heart rate" if kind == "heart" else "Respiratory rate"
     unit = "beats" if kind == "heart" else "breaths"
     text = f"{label} {rate:.0f} {unit}/min is at or {_side(band)} {bound:.0f}: worth a review."

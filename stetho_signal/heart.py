@@ -151,12 +151,20 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
             round(1000 * width),
         )
         return _no_heartbeat(note, cycles[0].periodicity, prominence, width)
+    # An irregular rhythm smears the autocorrelation; prominent, alternating sounds still show
+    # a heartbeat (the quality gate accepts either, see quality._PROMINENCE), provided the
+    # envelope repeats at all: at a heart's period it cannot anticorrelate (periodicity 0).
+    periodicity = cycles[0].periodicity
+    if not (
+        periodicity >= _MIN_PERIODICITY or (periodicity > 0.0 and prominence >= _MIN_PROMINENCE)
+    ):
+        note = Note(
+            "no_heartbeat", "heart rate needs a repeating heartbeat; none found in this clip"
+        )
+        return _no_heartbeat(note, periodicity, prominence, width)
     notes: list[str] = []
     intervals = _beat_intervals(sounds, cycle)
-    # An irregular rhythm smears the autocorrelation; prominent, alternating sounds still show
-    # a heartbeat (the quality gate accepts either, see quality._PROMINENCE).
-    heartbeat = cycles[0].periodicity >= _MIN_PERIODICITY or prominence >= _MIN_PROMINENCE
-    rate = _rate_bpm(intervals, cycle, heartbeat, env.size / ENVELOPE_RATE_HZ, notes)
+    rate = _rate_bpm(intervals, cycle, env.size / ENVELOPE_RATE_HZ, notes)
     nrmssd = _nrmssd(intervals, notes)
     murmur = murmur_contrast(heart_envelope(spectrum, MURMUR_BAND_HZ), sounds, notes)
     band = spectrum.unpad(spectrum.envelope(MURMUR_BAND_HZ, ANALYTIC_RATE_HZ), ANALYTIC_RATE_HZ)
@@ -256,15 +264,9 @@ def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.flo
 def _rate_bpm(
     intervals: NDArray[np.float64],
     cycle: CycleEstimate,
-    heartbeat: bool,
     duration_s: float,
     notes: list[str],
 ) -> float | None:
-    if not heartbeat:
-        notes.append(
-            Note("no_heartbeat", "heart rate needs a repeating heartbeat; none found in this clip")
-        )
-        return None
     if intervals.size >= 2:
         period = median(intervals)
     elif duration_s >= 2.0 * cycle.period_s and cycle.periodicity >= _PERIODICITY_ALONE:

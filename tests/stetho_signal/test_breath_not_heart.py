@@ -20,10 +20,12 @@ from stetho_sim.synth import StethoscopeSynth
 FS_HZ = 4000
 
 
-def _breathing_only(breath_gain: float, seed: int) -> StethoscopeSynth:
+def _breathing_only(
+    breath_gain: float, seed: int, per_min: float = 30.0, heart_gain: float = 0.0
+) -> StethoscopeSynth:
     synth = StethoscopeSynth("normal", FS_HZ, seed)
     synth.scenario = dataclasses.replace(
-        synth.scenario, heart_gain=0.0, breath_gain=breath_gain, breaths_per_min=30.0
+        synth.scenario, heart_gain=heart_gain, breath_gain=breath_gain, breaths_per_min=per_min
     )
     return synth
 
@@ -39,6 +41,26 @@ def test_breath_swells_are_not_read_as_a_slow_heart(breath_gain: float, seed: in
     assert any("breath sounds" in note for note in heart.notes)
     assert result.triage.level == "rerecord"
     assert "quality_no_heartbeat" in {f.code for f in result.triage.flags}
+
+
+@pytest.mark.parametrize(
+    ("breath_gain", "seed", "heart_gain"), [(0.1, 0, 0.01), (0.1, 1, 0.01), (0.25, 1, 0.03)]
+)
+def test_sounds_that_never_repeat_are_no_heartbeat(
+    breath_gain: float, seed: int, heart_gain: float
+) -> None:
+    """Breathing at 20/min over a heart too faint to hear: the envelope anticorrelates at every
+    heart period (periodicity 0), yet its sounds stood out enough (prominence 2.6-3.7) to be
+    read as a heart at 27-37/min, urgent. Nothing repeats: no heartbeat, no rhythm, no murmur."""
+    synth = _breathing_only(breath_gain, seed, per_min=20.0, heart_gain=heart_gain)
+    result = analyze(synth.read(20 * FS_HZ), FS_HZ, "heart")
+    heart = result.heart
+    assert heart is not None and not heart.heartbeat_found
+    assert heart.periodicity == 0.0 and heart.sound_prominence >= 2.5
+    assert heart.rate_bpm is None and heart.rr_nrmssd is None and heart.murmur_contrast is None
+    assert heart.notes == ("heart rate needs a repeating heartbeat; none found in this clip",)
+    assert result.triage.level == "rerecord"
+    assert {f.code for f in result.triage.flags} == {"quality_no_heartbeat"}
 
 
 @pytest.mark.parametrize(("rate", "murmur"), [(30.0, 12.0), (60.0, 16.0), (90.0, 24.0)])

@@ -38,8 +38,15 @@ def test_normal_findings_are_routine_without_flags() -> None:
     [
         (38.0, "urgent", "heart_rate_very_low"),
         (40.0, "urgent", "heart_rate_very_low"),
+        # Banded as shown: "40" scores as 40 (NEWS2 scores whole counts), "41" as 41.
+        (40.4, "urgent", "heart_rate_very_low"),
+        (40.6, "review", "heart_rate_low"),
         (48.0, "review", "heart_rate_low"),
+        (50.4, "review", "heart_rate_low"),
         (115.0, "review", "heart_rate_high"),
+        (110.6, "review", "heart_rate_high"),
+        (130.4, "review", "heart_rate_high"),
+        (130.6, "urgent", "heart_rate_very_high"),
         (131.0, "urgent", "heart_rate_very_high"),
     ],
 )
@@ -48,7 +55,20 @@ def test_heart_rate_bands_follow_news2(rate: float, level: str, code: str) -> No
     assert result.level == level
     (flag,) = result.flags
     assert flag.code == code
-    assert flag.value == rate
+    assert flag.value == rate  # the measured value, unrounded
+    assert f" {round(rate)} beats/min" in flag.reason
+
+
+def test_a_rate_that_is_not_a_number_raises_no_rate_flag() -> None:
+    heart = dataclasses.replace(HEART, rate_bpm=float("nan"))
+    result = triage(GOOD, heart, None, TriageThresholds())
+    assert not any(f.code.startswith("heart_rate") for f in result.flags)
+
+
+@pytest.mark.parametrize("rate", [50.6, 110.4])
+def test_a_rate_shown_inside_the_normal_band_raises_nothing(rate: float) -> None:
+    result = triage(GOOD, dataclasses.replace(HEART, rate_bpm=rate), None, TriageThresholds())
+    assert result.level == "routine" and result.flags == ()
 
 
 def test_poor_quality_overrides_everything_and_says_what_to_do() -> None:
