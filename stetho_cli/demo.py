@@ -48,18 +48,18 @@ DEMO_DEVICES: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-def demo_config(state_dir: Path, port: int) -> dict[str, Any]:
+def demo_config(
+    state_dir: Path, port: int, recordings: int | None = RECORDINGS_PER_DEVICE
+) -> dict[str, Any]:
+    """The agent's config; each stethoscope stops after `recordings` (None: never)."""
+    # The demo's stethoscopes make their recordings and no more: a slow machine is not buried.
+    limit = {} if recordings is None else {"recordings": recordings}
     devices = [
         {
             "kind": "simulated",
             "seed": index,
             "speed": 10.0,
-            # Each stethoscope makes its recordings and no more: a slow machine is not buried.
-            "monitoring": {
-                "interval_s": 20.0,
-                "duration_s": 15.0,
-                "recordings": RECORDINGS_PER_DEVICE,
-            },
+            "monitoring": {"interval_s": 20.0, "duration_s": 15.0, **limit},
             **device,
         }
         for index, device in enumerate(DEMO_DEVICES)

@@ -52,7 +52,7 @@ class SignIns:
 
 
 def serve_config(state: Path, broker_port: int, web_port: int) -> dict[str, Any]:
-    config = demo_config(state, broker_port)
+    config = demo_config(state, broker_port, recordings=None)  # the pages show them recording
     config["devices"] = [*config["devices"], *EXAM_DEVICES]
     config["web"] = {"listen_host": "127.0.0.1", "port": web_port}
     config["exam"] = {"duration_s": 8}

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.transport.mqtt import ReceivedMessage
-from stetho_cli.demo import DEMO_DEVICES, DoctorView, _summary
+from stetho_cli.demo import DEMO_DEVICES, RECORDINGS_PER_DEVICE, DoctorView, _summary, demo_config
+from stetho_cli.demo_serve import serve_config
 
 pytestmark = pytest.mark.broker
 
@@ -89,3 +90,12 @@ def test_last_triage_is_that_of_the_last_analysed_recording_received() -> None:
         view.handle(recording(level))
     assert view.last_level == {"steth-1": "review"}
     assert view.recording_ids == {"steth-1": 3}
+
+
+def test_the_demo_stops_its_stethoscopes_and_serve_keeps_them_recording(tmp_path: Path) -> None:
+    demo = demo_config(tmp_path, 1883)["devices"]
+    assert {d["monitoring"].get("recordings") for d in demo} == {RECORDINGS_PER_DEVICE}
+    served = serve_config(tmp_path, 1883, 8080)["devices"]
+    monitoring = [d["monitoring"] for d in served if "monitoring" in d]
+    assert len(monitoring) == len(DEMO_DEVICES)
+    assert all("recordings" not in m for m in monitoring)
