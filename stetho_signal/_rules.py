@@ -259,9 +259,10 @@ def _lung_flags(
         # To the millisecond: the difference of two times carries float noise (0.16000000000000014).
         longest = round(max(end - start for start, end in g.wheeze_intervals_s), 3)
         pitch = None if g.wheeze_frequency_hz is None else round(g.wheeze_frequency_hz)
+        near = "" if pitch is None else f" near {pitch} Hz"
         text = (
-            f"Musical sound lasting {longest:.2f} s (at least {t.wheeze_min_duration_s:.2f} s) "
-            f"near {pitch} Hz: possible wheeze, listen to the recording."
+            f"Musical sound lasting {longest:.2f} s (at least {t.wheeze_min_duration_s:.2f} s)"
+            f"{near}: possible wheeze, listen to the recording."
         )
         hz = {} if pitch is None else {"frequency_hz": float(pitch)}
         out.append(("review", Flag("lung_wheeze", text, longest, t.wheeze_min_duration_s, hz)))

@@ -274,7 +274,8 @@ def test_the_half_rate_sign_adds_to_other_findings_and_leaves_urgent_alone() -> 
 
 
 def test_an_opening_snap_asks_for_a_review_with_its_delay_and_share() -> None:
-    heart = dataclasses.replace(HEART, snap_fraction=0.8, snap_delay_s=0.0804)
+    # 80.45 ms: shown as 80, where a scale 0.1 % off would show 81.
+    heart = dataclasses.replace(HEART, snap_fraction=0.8, snap_delay_s=0.08045)
     result = triage(GOOD, heart, None, TriageThresholds())
     assert result.level == "review" and result.findings.opening_snap is True
     (flag,) = result.flags
@@ -284,6 +285,13 @@ def test_an_opening_snap_asks_for_a_review_with_its_delay_and_share() -> None:
         "mitral stenosis, or a widely split S2; a hint to listen at the apex, not a finding."
     )
     assert (flag.value, flag.threshold, flag.details) == (0.8, 0.75, {"delay_ms": 80.0})
+
+
+def test_an_opening_snap_in_exactly_its_share_of_beats_counts() -> None:
+    heart = dataclasses.replace(HEART, snap_fraction=0.75, snap_delay_s=0.08)
+    result = triage(GOOD, heart, None, TriageThresholds())
+    assert result.findings.opening_snap is True
+    assert [f.code for f in result.flags] == ["heart_opening_snap"]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import pytest
 from stetho_signal import Flag, HeartResult, LungResult, Quality, Triage, TriageThresholds
 from stetho_signal._rules import triage as run_triage
 from stetho_signal.quality import QualityMeasures
+from stetho_signal.triage import AGE_BANDS, check_details
 
 GOOD = Quality(1.0, True, (), (), QualityMeasures(0.0, -30.0, None, 0.5, 5.0))
 HEART = HeartResult(
@@ -358,3 +359,66 @@ def test_a_breathing_rate_from_few_breaths_says_so_and_stays_a_review() -> None:
         assert flag.code == "respiratory_rate_very_high_during_auscultation"
         assert f"during auscultation over only {few or 0:g} breaths (under 3)," in flag.reason
         assert flag.details == {"breaths": few or 0.0, "min_breaths": 3.0}
+
+
+def test_a_childs_urgent_rate_names_the_childs_range() -> None:
+    limits = TriageThresholds().for_age_band("2_to_5")
+    fast = dataclasses.replace(HEART, rate_bpm=200.0)
+    result = run_triage(GOOD, fast, None, limits, "2_to_5")
+    (flag,) = result.flags
+    assert result.level == "urgent" and flag.code == "heart_rate_very_high"
+    assert "beyond the paediatric range for 2 to 5 years: urgent clinical review" in flag.reason
+
+
+def test_a_recording_sent_back_keeps_what_was_found() -> None:
+    poor = Quality(0.1, False, ("noise: hold still",), ("noise",), GOOD.measures)
+    irregular = dataclasses.replace(HEART, rr_nrmssd=0.3)
+    result = run_triage(poor, irregular, None, TriageThresholds())
+    assert result.level == "rerecord" and result.findings.irregular is True
+
+
+def test_a_wheeze_of_unknown_pitch_is_flagged_without_one() -> None:
+    lung = dataclasses.replace(
+        LUNG, wheeze=True, wheeze_intervals_s=((1.0, 1.4),), wheeze_frequency_hz=None
+    )
+    (flag,) = run_triage(GOOD, None, lung, TriageThresholds()).flags
+    assert flag.code == "lung_wheeze" and flag.details == {}
+    assert "None" not in flag.reason
+    assert flag.reason == (
+        "Musical sound lasting 0.40 s (at least 0.10 s): possible wheeze, listen to the recording."
+    )
+
+
+def test_an_unknown_age_band_is_refused_with_the_known_ones() -> None:
+    known = ", ".join(AGE_BANDS)
+    with pytest.raises(ValueError) as refused:
+        TriageThresholds().for_age_band("teen")  # type: ignore[arg-type]
+    assert str(refused.value) == f"unknown age band 'teen'; one of {known}"
+
+
+def test_a_newer_agents_flag_may_carry_a_few_details_and_short_words() -> None:
+    eight = {f"k{i}": float(i) for i in range(8)}
+    check_details("heart_new_sign", eight)
+    check_details("heart_new_sign", {"word": "x" * 40})
+    with pytest.raises(ValueError) as refused:
+        check_details("heart_new_sign", {**eight, "k8": 8.0})
+    assert str(refused.value) == "flag 'heart_new_sign': at most 8 details"
+
+
+@pytest.mark.parametrize(
+    ("code", "details", "message"),
+    [
+        ("lung_wheeze", {"pitch_hz": 400.0},
+         "flag 'lung_wheeze' has no detail 'pitch_hz'; one of frequency_hz"),
+        ("heart_unmeasured", {"reason": "x"},
+         "flag 'heart_unmeasured' has no detail 'reason'; one of note, measured"),
+        ("heart_opening_snap", {"delay_ms": "long"},
+         "flag 'heart_opening_snap': detail delay_ms='long' must be a finite number"),
+    ],
+)  # fmt: skip
+def test_a_malformed_detail_is_refused_in_words(
+    code: str, details: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        check_details(code, details)
+    assert str(refused.value) == message
