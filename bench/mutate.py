@@ -57,6 +57,15 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/pipeline/capture.py",  # a stream cut into recordings: none lost or cut short
+        ("edge_agent/pipeline/capture.py",),
+        (
+            "tests/edge_agent/test_capture.py",
+            "tests/edge_agent/test_journal.py",  # the pieces the journal keeps
+            "tests/edge_agent/test_issue18_capture_limit.py",  # a capture the broker cannot take
+        ),
+    ),
+    Module(
         "firmware_bridge/codec.py",
         ("firmware_bridge/codec.py", "firmware_bridge/_adpcm.py"),
         (

@@ -141,7 +141,7 @@ class Segmenter:
         current, self._open = self._open, None
         if self._left is not None:
             self._left -= 1
-        joined = np.concatenate(current.chunks) if current.chunks else np.zeros(0, np.float32)
+        joined = np.concatenate(current.chunks)  # never empty: flush keeps none of length 0
         return Capture(
             current.recording_id,
             current.started_at,

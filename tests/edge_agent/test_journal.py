@@ -197,7 +197,9 @@ def test_segmenter_appended_pieces_rebuild_each_capture() -> None:
         assert np.array_equal(np.concatenate([p.samples for p in parts]), capture.samples)
         assert tuple(g for p in parts for g in p.gaps) == capture.gaps
         assert all(p.started_at == capture.started_at for p in parts)
-    assert Segmenter(100, 1, 1).feed(x, 0.0) and not Segmenter(100, 1, 1).take_appended()
+    untracked = Segmenter(100, 1, 1)
+    assert untracked.feed(x, 0.0) and not untracked.take_appended()
+    assert all(p.start_sample == 70 * i for i, p in enumerate(got[captures[0].recording_id]))
 
 
 def test_journal_file_is_private_synced_each_second_and_deleted_when_done(tmp_path: Path) -> None:

@@ -422,3 +422,9 @@ def test_a_malformed_detail_is_refused_in_words(
     with pytest.raises(ValueError) as refused:
         check_details(code, details)
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("band", [b for b in AGE_BANDS if b != "adult"])
+def test_a_childs_bands_replace_every_adult_bound_even_a_site_setting(band: str) -> None:
+    site = TriageThresholds(respiratory_rate_urgent_low_bpm=6.0, heart_rate_urgent_low_bpm=35.0)
+    assert site.for_age_band(band) == TriageThresholds().for_age_band(band)
