@@ -91,6 +91,7 @@ def test_the_count_carries_over_a_lost_link(
     broker: LocalBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = device_module.open_source
+    monkeypatch.setattr(LostOnce, "lost", False)  # once per test, over every reconnection
     monkeypatch.setattr(device_module, "open_source", lambda *a: LostOnce(real(*a)))
     agent = Agent(parse_config(config(tmp_path, broker.port), "test"))
     asyncio.run(run_until_released(agent))
