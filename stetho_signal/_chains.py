@@ -3,6 +3,8 @@ peaks labelled S1 or S2 (a dynamic programme over peaks, see :mod:`stetho_signal
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -15,10 +17,22 @@ SKIP_COST = 1.5  # a cycle with an inaudible S1 or S2 costs about as much as z=1
 GAP_COST = 4.0  # restarting the chain after a noisy stretch
 LINK_SPAN_PERIODS = 1.6  # longest link, in cycles; beyond it the chain restarts (gap)
 
+# Room left for the rounding of the bound's sums (1e-13 at scores of 1,000) when a model's
+# chain search is abandoned (see best_chains): a chain given up on scores at least this much
+# under the bar.
+_BOUND_SLACK = 1e-6
+
 Chain = list[tuple[int, int]]  # [(peak index, label), ...]
+Judge = Callable[[int, Chain, float], float]
+"""What a model's best chain is worth to the caller (model index, chain, score): at most its
+score; a later model whose chain provably scores under the best worth so far is abandoned."""
+ABANDONED: tuple[Chain, float] = ([], -np.inf)
+"""The result of a model whose chain search was abandoned."""
 
 
-def best_chains(cands: Candidates, cycles: list[CycleEstimate]) -> list[tuple[Chain, float]]:
+def best_chains(
+    cands: Candidates, cycles: list[CycleEstimate], judge: Judge | None = None
+) -> list[tuple[Chain, float]]:
     """Best chain of peaks labelled S1 or S2 under each cycle model, and its score.
 
     A chain scores the rewards of its peaks less the cost of each link. Links cost a
@@ -30,6 +44,11 @@ def best_chains(cands: Candidates, cycles: list[CycleEstimate]) -> list[tuple[Ch
     fast rhythm into the long diastoles of a slow heart. Links reach back at most
     ``LINK_SPAN_PERIODS`` cycles; past that the chain may restart from the best chain ended
     before, at a gap cost plus a skip for every further cycle of silence.
+
+    With ``judge``, models are searched in order and each finished chain is judged; a later
+    model's search stops (its result :data:`ABANDONED`) once its chain cannot reach the best
+    worth so far: the caller, which never prefers a chain scoring under that worth, gets the
+    same choice as from every model searched to the end.
 
     Notes
     -----
@@ -58,30 +77,87 @@ def best_chains(cands: Candidates, cycles: list[CycleEstimate]) -> list[tuple[Ch
     # Two weak peaks in a row cost a skip, as a missed sound would.
     both_weak = np.where(cands.weak[to] & cands.weak[frm], SKIP_COST, 0.0)
     into_s1, into_s2 = reward[to] - both_weak, reward2[to] - both_weak
-    # One flat list per transition (_TRANSITION_COSTS), no object per link: a tuple per link
-    # cost as much as the programme itself, garbage collection included.
     gains = [
-        (into - cost - penalty[row]).tolist()
+        into - cost - penalty[row]
         for into, cost, row in zip(
             (into_s1, into_s1, into_s2, into_s2), _TRANSITION_COSTS, (0, 1, 2, 0), strict=True
         )
     ]
     reaching = np.bincount(model * n + to, minlength=len(cycles) * n).reshape(len(cycles), n)
-    ends = np.cumsum(np.sum(reaching, axis=1)).tolist()
     gap_rate = SKIP_COST / period  # a skip per cycle of silence before a restart
     restart = -GAP_COST - gap_rate[:, None] * (times - max_link[:, None])
     credit = gap_rate[:, None] * times
-    rewards = (reward.tolist(), reward2.tolist())
-    return [
-        _chain(
-            [row[start:end] for row in gains],
-            reaching[k].tolist(),
-            restart[k].tolist(),
-            credit[k].tolist(),
-            rewards,
-        )
-        for k, (start, end) in enumerate(zip([0, *ends[:-1]], ends, strict=True))
-    ]
+    return _searched(gains, reaching, restart, credit, (reward, reward2), judge)
+
+
+def _searched(
+    gains: list[NDArray[np.float64]],
+    reaching: NDArray[np.intp],
+    restart: NDArray[np.float64],
+    credit: NDArray[np.float64],
+    rewards: tuple[NDArray[np.float64], NDArray[np.float64]],
+    judge: Judge | None,
+) -> list[tuple[Chain, float]]:
+    """:func:`_chain` of each model in turn (rows of ``reaching``, ``restart``, ``credit``;
+    ``gains``: all models' links in a row), abandoning those that cannot reach the bar."""
+    n = reaching.shape[1]
+    starts = [0, *np.cumsum(np.sum(reaching, axis=1))[:-1].tolist()]
+    # One flat list per transition (_TRANSITION_COSTS), all models' links in a row, no object
+    # per link: a tuple per link cost as much as the programme itself, garbage collection
+    # included. Each model's rows as lists in one call per array.
+    flat = [row.tolist() for row in gains]
+    reward_lists = (rewards[0].tolist(), rewards[1].tolist())
+    per_model = zip(starts, reaching.tolist(), restart.tolist(), credit.tolist(), strict=True)
+    bar = -np.inf  # the best worth judged so far
+    bounds = None  # computed once a chain is judged (never for one model, or no judge)
+    found = []
+    for k, (start, reaches, restarts, credits) in enumerate(per_model):
+        need = [-np.inf] * n  # nothing judged yet: never abandon
+        if bar > -np.inf:
+            if bounds is None:
+                bounds = _score_bounds(gains, reaching, rewards[0])
+            after, fresh = bounds
+            level = bar - _BOUND_SLACK
+            need = np.where(fresh[k] < level, level - after[k], -np.inf).tolist()
+        result = _chain(flat, start, reaches, restarts, credits, reward_lists, need)
+        if result is None:
+            found.append(ABANDONED)
+            continue
+        found.append(result)
+        if judge is not None:
+            bar = max(bar, judge(k, *result))
+    return found
+
+
+def _score_bounds(
+    gains: list[NDArray[np.float64]], reaching: NDArray[np.intp], reward: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Upper bounds, per model and peak, on what a chain can still score after the peak.
+
+    A step into peak ``p`` adds at most ``step[p]``: its best link gain, or its reward less
+    the gap cost when a restart reaches it (a chain left behind restarts from no higher than
+    its own score). So a best chain's score is at most ``max(top + after[i], fresh[i])``, where
+    ``top`` is the best score among peaks up to ``i``, ``after[i]`` sums the positive steps
+    after ``i``, and ``fresh[i]`` bounds a chain starting after ``i`` (a peak's reward plus the
+    positive steps after it). Rows: models (``reaching``'s rows); columns: peaks.
+    """
+    models, n = reaching.shape
+    step = np.full(models * n, -np.inf)
+    counts = reaching.ravel()
+    if counts.any():
+        reached = counts > 0
+        starts = (np.cumsum(counts) - counts)[reached]
+        step[reached] = np.maximum.reduceat(np.maximum.reduce(gains), starts)
+    step = step.reshape(models, n)
+    # A restart into peak i: its nearest out-of-reach peak exists. (``reward`` is the S1
+    # reward, never under the S2 one.)
+    restarts = np.arange(n) - 1 - reaching >= 0
+    step = np.where(restarts, np.maximum(step, reward - GAP_COST), step)
+    after = np.zeros((models, n))
+    after[:, :-1] = np.cumsum(np.maximum(step, 0.0)[:, :0:-1], axis=1)[:, ::-1]
+    fresh = np.full((models, n), -np.inf)
+    fresh[:, :-1] = np.maximum.accumulate((reward + after)[:, :0:-1], axis=1)[:, ::-1]
+    return after, fresh
 
 
 # Link transitions, in this order: into S1 from S1 (a skip) and from S2, into S2 from S1 and
@@ -101,21 +177,25 @@ def _durations(cycle: CycleEstimate) -> tuple[list[float], list[float]]:
 
 def _chain(
     gains: list[list[float]],
+    start: int,
     reaching: list[int],
     restart: list[float],
     credit: list[float],
     reward: tuple[list[float], list[float]],
-) -> tuple[Chain, float]:
-    """The dynamic programme over (peak, label) of one model: best chain and its score.
+    need: list[float],
+) -> tuple[Chain, float] | None:
+    """The dynamic programme over (peak, label) of one model: best chain and its score, or None
+    once the best score so far falls under ``need`` at a peak (the chain cannot reach the bar).
 
     ``gains`` holds four lists, one per transition (into S1 from S1, from S2, into S2 from S1,
-    from S2), of what each link adds, peak by peak; peak ``i`` has ``reaching[i]`` links, from
-    its nearest predecessors, nearest first. ``reward`` holds what each peak earns labelled S1
-    and labelled S2; ``restart[i]`` (plus that reward) is what a restart into peak ``i``
-    adds to a chain that ended before its links reach; ``credit`` (the gap cost's rate times
-    the time of the chain's end) is added to that chain's score, so the cost grows with the
-    silence between them. A (peak, label) node is the int ``2 * peak + label`` (-1: none): no
-    tuple per improvement for the garbage collector to track.
+    from S2), of what each link adds, this model's peak by peak from ``start``; peak ``i`` has
+    ``reaching[i]`` links, from its nearest predecessors, nearest first. ``reward`` holds what
+    each peak earns labelled S1 and labelled S2; ``restart[i]`` (plus that reward) is what a
+    restart into peak ``i`` adds to a chain that ended before its links reach; ``credit`` (the
+    gap cost's rate times the time of the chain's end) is added to that chain's score, so the
+    cost grows with the silence between them. A (peak, label) node is the int
+    ``2 * peak + label`` (-1: none): no tuple per improvement for the garbage collector to
+    track.
     """
     s1_s1, s1_s2, s2_s1, s2_s2 = gains
     reward1, reward2 = reward
@@ -124,7 +204,8 @@ def _chain(
     back1, back2 = [-1] * n, [-1] * n
     upto_score: list[float] = []  # best chain end among peaks 0..k, plus its credit
     upto_node: list[int] = []
-    first = 0
+    top = -np.inf  # the best score so far
+    first = start
     for i in range(n):
         best1, best2 = score1[i], score2[i]
         origin1 = origin2 = -1
@@ -153,9 +234,12 @@ def _chain(
             if value + reward2[i] > best2:
                 best2, origin2 = value + reward2[i], upto_node[j]
         score1[i], score2[i], back1[i], back2[i] = best1, best2, origin1, origin2
-        end, node = (
-            (best1 + credit[i], 2 * i) if best1 >= best2 else (best2 + credit[i], 2 * i + S2)
-        )
+        end, node = (best1, 2 * i) if best1 >= best2 else (best2, 2 * i + S2)
+        if end > top:
+            top = end
+        elif top < need[i]:  # (need only grows: a new best is checked a peak later)
+            return None
+        end += credit[i]
         if upto_score and end <= upto_score[-1]:
             end, node = upto_score[-1], upto_node[-1]
         upto_score.append(end)

@@ -123,7 +123,15 @@ def segment_heart_sounds(
     ):
         if extra is not None and not any(_same_model(extra, c) for c in models):
             models.append(extra)
-    labels, cycle = _most_explaining(_best_chains(candidates, models), models, candidates)
+    judged: dict[int, tuple[_Chain, float]] = {}
+
+    def judge(model: int, labels: _Chain, score: float) -> float:
+        oriented = _oriented(labels, candidates)
+        judged[model] = (oriented, _explained_score(oriented, score, candidates))
+        return judged[model][1]
+
+    chains = _best_chains(candidates, models, judge)
+    labels, cycle = _most_explaining(chains, models, judged)
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
         # Second pass with the durations this recording actually shows (one EM-like step).
@@ -136,22 +144,23 @@ def segment_heart_sounds(
 
 
 def _most_explaining(
-    chains: list[tuple[_Chain, float]], models: list[CycleEstimate], cands: _Candidates
+    chains: list[tuple[_Chain, float]],
+    models: list[CycleEstimate],
+    judged: dict[int, tuple[_Chain, float]],
 ) -> tuple[_Chain, CycleEstimate]:
     """The chain, oriented, and its model with the best :func:`_explained_score` (the first on
-    a tie).
+    a tie); ``judged`` holds each searched chain's oriented labels and that score.
 
     That score never exceeds the chain's own, so chains are judged best score first and the
-    rest skipped once none of them can win.
+    rest skipped once none of them can win (the chain search abandons such chains early, see
+    :func:`stetho_signal._chains.best_chains`).
     """
     order = sorted(range(len(chains)), key=lambda k: -chains[k][1])
     best, best_value, best_labels = order[0], -np.inf, chains[order[0]][0]
     for k in order:
-        labels, score = chains[k]
-        if score < best_value:
+        if chains[k][1] < best_value:
             break
-        labels = _oriented(labels, cands)
-        value = _explained_score(labels, score, cands)
+        labels, value = judged[k]
         if value > best_value or (value == best_value and k < best):
             best, best_value, best_labels = k, value, labels
     return best_labels, models[best]

@@ -1,0 +1,86 @@
+"""The chain search gives up on a cycle model only when its chain cannot reach the bar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stetho_signal import _chains
+from stetho_signal import segmentation as seg
+from stetho_signal.bands import Spectrum
+from stetho_signal.envelope import CycleEstimate, estimate_cycles, heart_envelope
+from stetho_sim.sounds import FS_HZ, pcg
+
+
+def _candidates_and_models(
+    rate: float, noise: float, murmur: float
+) -> tuple[seg._Candidates, list[CycleEstimate]]:
+    x, _, _ = pcg(rate, 12.0, jitter=0.1, murmur=murmur, noise=noise, seed=5)
+    env = heart_envelope(Spectrum(x, FS_HZ))
+    cycles = estimate_cycles(env)
+    # Many models, near and far from the true cycle: some lose narrowly, some by far.
+    models = list(cycles) + [
+        CycleEstimate(period_s=p, systole_s=min(0.3, 0.4 * p), periodicity=0.5)
+        for p in 60.0 / rate * np.array([0.5, 0.8, 0.95, 1.05, 1.25, 2.0])
+    ]
+    return seg._candidates(env, 100.0, cycles[0]), models
+
+
+@pytest.mark.parametrize(
+    ("rate", "noise", "murmur"), [(45.0, 0.2, 1.0), (72.0, 0.05, 0.0), (150.0, 0.1, 2.0)]
+)
+def test_a_model_is_abandoned_only_when_its_chain_scores_under_the_bar(
+    rate: float, noise: float, murmur: float
+) -> None:
+    cands, models = _candidates_and_models(rate, noise, murmur)
+    full = _chains.best_chains(cands, models)
+    # The tightest judge the contract allows: a chain is worth its own score.
+    judged = _chains.best_chains(cands, models, lambda k, chain, score: score)
+    abandoned = 0
+    bar = -np.inf
+    for (chain, score), result in zip(full, judged, strict=True):
+        if result is _chains.ABANDONED:
+            abandoned += 1
+            assert score < bar  # a bound too tight would give up on a chain that could win
+        else:
+            assert result == (chain, score)  # searched to the end: the same chain and score
+            bar = max(bar, score)
+    assert abandoned > 0  # the test exercises the bound
+
+
+@pytest.mark.parametrize(("rate", "noise", "murmur"), [(45.0, 0.2, 1.0), (150.0, 0.1, 2.0)])
+def test_a_chain_that_reaches_the_bar_exactly_is_searched_to_the_end(
+    rate: float, noise: float, murmur: float
+) -> None:
+    # Each model twice: the second copy's bar is its own score, so its bound must hold at every
+    # peak (a bound under the chain's score, anywhere, gives it up).
+    cands, models = _candidates_and_models(rate, noise, murmur)
+    for model in models:
+        first, second = _chains.best_chains(cands, [model, model], lambda k, c, score: score)
+        assert second == first
+
+
+def test_without_a_judge_no_model_is_abandoned() -> None:
+    cands, models = _candidates_and_models(72.0, 0.05, 0.0)
+    assert all(r is not _chains.ABANDONED for r in _chains.best_chains(cands, models))
+
+
+def test_score_bounds_sum_the_positive_steps_after_each_peak() -> None:
+    # One model, three peaks, one link into each of the last two: at best +1, then -2; but the
+    # last peak is out of the first one's reach, and a restart into it adds up to its reward
+    # less the gap cost, 5 - 4.
+    gains = [np.array([1.0, -2.0]), np.array([0.5, -3.0]), np.array([0.0, -2.5])]
+    gains.append(np.array([-1.0, -4.0]))
+    reaching = np.array([[0, 1, 1]])
+    reward = np.array([0.5, 0.8, 5.0])
+    after, fresh = _chains._score_bounds(gains, reaching, reward)
+    np.testing.assert_array_equal(after, [[2.0, 1.0, 0.0]])
+    # A chain starting after peak 0 or 1: at best a fresh start at the last peak.
+    np.testing.assert_array_equal(fresh, [[5.0, 5.0, -np.inf]])
+
+
+def test_score_bounds_count_only_the_positive_steps() -> None:
+    gains = [np.array([1.0, -2.0, -3.0])] * 4  # steps +1, then max(-2, -3); all within reach
+    after, fresh = _chains._score_bounds(gains, np.array([[0, 1, 2]]), np.array([0.5, 0.8, 0.2]))
+    np.testing.assert_array_equal(after, [[1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(fresh, [[0.8, 0.2, -np.inf]])
