@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from bench._data import located
 from bench._eval_lung import manifest, read_audio
 from bench._faster_lopo import Scorer, Versions, middle_share_lopo, with_share
 from bench._retime import (
@@ -69,7 +68,6 @@ TARGETS_BPM = (110.0, 130.0, 150.0, 170.0, 190.0)
 MIN_RISE_BPM = 5.0
 _PLAUSIBLE_ABOVE_BPM = 100.0  # systole as long as diastole: a fast heart's, not a slow one's
 CHILD_BAND: AgeBand = "5_to_12"
-_DEFAULT_DATA = "../shared/data"
 DEFAULT_JSON = Path("bench/results/heart_faster.json")
 _STATES = {"S1": 1, "S2": 3}
 
@@ -227,17 +225,6 @@ def misreads(rows: list[dict[str, Any]], *keys: str) -> list[str]:
         for r in rows
         if r["read"] != "within"
     ]
-
-
-def located(data_dir: Path | None, check: str) -> tuple[Path, str | None]:
-    """The shared data folder (``data_dir``, else ``STETHO_DATA``, else ``../shared/data``),
-    and why ``check`` skips when it holds no MANIFEST.csv (None: it does)."""
-    where = data_dir if data_dir is not None else Path(os.environ.get("STETHO_DATA", _DEFAULT_DATA))
-    if (where / "MANIFEST.csv").exists():
-        return where, None
-    reason = f"no MANIFEST.csv under {where}: set STETHO_DATA to the shared data folder"
-    print(f"{check} skipped: {reason}", file=sys.stderr)
-    return where, reason
 
 
 def run(data_dir: Path | None = None) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from bench import heart_faster
+from bench._data import located
 from bench._retime import Samples, Segments, beat_count, retime, seeded
 from bench.evaluate import TOLERANCE_S
 from stetho_signal import TriageThresholds, analyze
@@ -160,7 +161,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(data_dir: Path | None = None) -> dict[str, Any]:
-    where, skipped = heart_faster.located(data_dir, "heart_rhythms")
+    where, skipped = located(data_dir, "heart_rhythms")
     if skipped is not None:
         return {"skipped": skipped}
     found = heart_faster.recordings(where)

@@ -15,7 +15,6 @@ of the heart band over each recording, so the ratios survive a faster or slower 
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import tracemalloc
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
+from bench._data import located
 from bench._eval_lung import manifest, read_audio
 from stetho_signal import (
     HEART_BAND_HZ,
@@ -37,16 +37,11 @@ from stetho_signal import (
     filters,
 )
 
-_DEFAULT_DATA = "../shared/data"
 _WARM_ROUNDS = 3
 _BLOCK_S = 0.1
 GOALS = {"heart_cold_x_realtime": 2000, "streaming_x_realtime": 1000}
 
 Recording = tuple[np.ndarray, float, str]  # samples, rate, kind
-
-
-def data_folder() -> Path:
-    return Path(os.environ.get("STETHO_DATA", _DEFAULT_DATA))
 
 
 def load(folder: Path) -> list[Recording]:
@@ -130,11 +125,9 @@ def _report(recordings: list[Recording], seconds: dict[str, float]) -> dict[str,
 
 
 def run(folder: Path | None = None) -> dict[str, Any]:
-    where = folder if folder is not None else data_folder()
-    if not (where / "MANIFEST.csv").exists():
-        reason = f"no MANIFEST.csv under {where}: set STETHO_DATA to the shared data folder"
-        print(f"signal_bench skipped: {reason}", file=sys.stderr)
-        return {"skipped": reason}
+    where, skipped = located(folder, "signal_bench")
+    if skipped is not None:
+        return {"skipped": skipped}
     recordings = load(where)
     results: dict[str, Any] = {"data": str(where)}
     for kind in ("heart", "lung"):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import signal_bench
+from bench import _data, signal_bench
 
 
 def test_without_a_data_folder_the_bench_skips_with_a_reason(
@@ -19,6 +19,6 @@ def test_without_a_data_folder_the_bench_skips_with_a_reason(
 
 def test_the_data_folder_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STETHO_DATA", "/some/where")
-    assert signal_bench.data_folder() == Path("/some/where")
+    assert _data.data_folder() == Path("/some/where")
     monkeypatch.delenv("STETHO_DATA")
-    assert signal_bench.data_folder() == Path("../shared/data")
+    assert _data.data_folder() == Path("../shared/data")
