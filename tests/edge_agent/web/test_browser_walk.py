@@ -60,7 +60,21 @@ def _css(driver: Any, selector: str) -> list[Any]:
 
 
 def _click(driver: Any, selector: str) -> None:
-    _wait(driver, lambda d: _css(d, selector), f"no {selector}")[0].click()
+    """Find and click in one step: the page's live updates may replace the element between a
+    find and a click (a stale element, seen in the suite), and it is then found again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    def clicked(d: Any) -> bool:
+        found = _css(d, selector)
+        if not found:
+            return False
+        try:
+            found[0].click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    _wait(driver, clicked, f"no {selector}")
 
 
 def _record_with(driver: Any, device: str, button: str, site: str) -> None:
