@@ -130,8 +130,8 @@ def segment_heart_sounds(
         judged[model] = (oriented, _explained_score(oriented, score, candidates))
         return judged[model][1]
 
-    chains = _best_chains(candidates, models, judge)
-    labels, cycle = _most_explaining(chains, models, judged)
+    _best_chains(candidates, models, judge)  # judges every chain it does not abandon
+    labels, cycle = _most_explaining(judged, models)
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
         # Second pass with the durations this recording actually shows (one EM-like step).
@@ -144,26 +144,17 @@ def segment_heart_sounds(
 
 
 def _most_explaining(
-    chains: list[tuple[_Chain, float]],
-    models: list[CycleEstimate],
-    judged: dict[int, tuple[_Chain, float]],
+    judged: dict[int, tuple[_Chain, float]], models: list[CycleEstimate]
 ) -> tuple[_Chain, CycleEstimate]:
     """The chain, oriented, and its model with the best :func:`_explained_score` (the first on
     a tie); ``judged`` holds each searched chain's oriented labels and that score.
 
-    That score never exceeds the chain's own, so chains are judged best score first and the
-    rest skipped once none of them can win (the chain search abandons such chains early, see
-    :func:`stetho_signal._chains.best_chains`).
+    That score never exceeds the chain's own, so a chain scoring under the best explained score
+    so far cannot win: the chain search abandons those (see
+    :func:`stetho_signal._chains.best_chains`) and judges all the others.
     """
-    order = sorted(range(len(chains)), key=lambda k: -chains[k][1])
-    best, best_value, best_labels = order[0], -np.inf, chains[order[0]][0]
-    for k in order:
-        if chains[k][1] < best_value:
-            break
-        labels, value = judged[k]
-        if value > best_value or (value == best_value and k < best):
-            best, best_value, best_labels = k, value, labels
-    return best_labels, models[best]
+    best = max(judged, key=lambda k: (judged[k][1], -k))
+    return judged[best][0], models[best]
 
 
 def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
