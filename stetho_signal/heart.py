@@ -19,6 +19,7 @@ from stetho_signal._murmur import MURMUR_BAND_HZ, levels_at, murmur_contrast
 from stetho_signal._murmur import SOUND_HALF_WIDTH_S as _SOUND_HALF_WIDTH_S
 from stetho_signal._notes import Note
 from stetho_signal._snap import snap_after_s2
+from stetho_signal._sound_band import high_band_share
 from stetho_signal._stats import median
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
@@ -104,6 +105,11 @@ class HeartResult:
         does, None when the beats are too few or too steady to tell, or when the phases are
         not evenly spaced (only then is it measured). A chain holding one sound per beat varies
         both phases alike: the triage reads True as a true read, never half.
+    sound_high_band_share : float or None
+        Share of the power the labelled S1/S2 add to the background that lies at 300-1000 Hz
+        rather than 25-200 Hz, median over the sounds (0..1; None without a rate, or when no
+        sound rises above the background): heart sounds add little above 200 Hz, crackles and
+        breath sounds most of theirs (:func:`stetho_signal._sound_band.high_band_share`).
     """
 
     rate_bpm: float | None
@@ -124,6 +130,7 @@ class HeartResult:
     diastole_s: float | None = None
     s1_s2_level_ratio: float | None = None
     diastole_follows_cycle: bool | None = None
+    sound_high_band_share: float | None = None
 
 
 def analyze_heart(spectrum: Spectrum) -> HeartResult:
@@ -175,6 +182,8 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     follows = (
         diastole_follows_cycle(sounds) if phases is not None and evenly_spaced(*phases) else None
     )
+    times = np.concatenate([sounds.s1_s, sounds.s2_s])
+    share = None if rate is None else high_band_share(spectrum, times)
     return HeartResult(
         rate_bpm=rate,
         s1_s=_rounded_ms(sounds.s1_s),
@@ -193,6 +202,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         diastole_s=None if phases is None else round(phases[1], 3),
         s1_s2_level_ratio=None if ratio is None else round(ratio, 3),
         diastole_follows_cycle=follows,
+        sound_high_band_share=share,
     )
 
 
