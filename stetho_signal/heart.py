@@ -107,9 +107,10 @@ class HeartResult:
         both phases alike: the triage reads True as a true read, never half.
     sound_high_band_share : float or None
         Share of the power the labelled S1/S2 add to the background that lies at 300-1000 Hz
-        rather than 25-200 Hz, median over the sounds (0..1; None without a rate, or when no
-        sound rises above the background): heart sounds add little above 200 Hz, crackles and
-        breath sounds most of theirs (:func:`stetho_signal._sound_band.high_band_share`).
+        rather than 25-200 Hz, median over the sounds (0..1; None without a rate, when not
+        asked for that rate, see :func:`analyze_heart`, or when no sound rises above the
+        background): heart sounds add little above 200 Hz, crackles and breath sounds most of
+        theirs (:func:`stetho_signal._sound_band.high_band_share`).
     """
 
     rate_bpm: float | None
@@ -133,11 +134,14 @@ class HeartResult:
     sound_high_band_share: float | None = None
 
 
-def analyze_heart(spectrum: Spectrum) -> HeartResult:
+def analyze_heart(spectrum: Spectrum, share_at_or_below_bpm: float | None = None) -> HeartResult:
     """Measure a heart recording (``spectrum``: the recording, full scale 1.0).
 
     Measurements only: whether the rhythm is irregular or a murmur is hinted is decided by
-    the triage rules from ``rr_nrmssd`` and ``murmur_contrast``.
+    the triage rules from ``rr_nrmssd`` and ``murmur_contrast``. ``sound_high_band_share``
+    (a tenth of a warm analysis) is measured only for a rate shown (rounded) at or below
+    ``share_at_or_below_bpm`` (None: never), the urgent low bound: the rules read it there
+    only, and the lung analysis, which looks for heart sounds too, not at all.
     """
     env = heart_envelope(spectrum)
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
@@ -182,8 +186,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     follows = (
         diastole_follows_cycle(sounds) if phases is not None and evenly_spaced(*phases) else None
     )
-    times = np.concatenate([sounds.s1_s, sounds.s2_s])
-    share = None if rate is None else high_band_share(spectrum, times)
+    share = _share_if_slow(spectrum, sounds, rate, share_at_or_below_bpm)
     return HeartResult(
         rate_bpm=rate,
         s1_s=_rounded_ms(sounds.s1_s),
@@ -204,6 +207,15 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         diastole_follows_cycle=follows,
         sound_high_band_share=share,
     )
+
+
+def _share_if_slow(
+    spectrum: Spectrum, sounds: HeartSounds, rate: float | None, at_or_below_bpm: float | None
+) -> float | None:
+    """The sounds' high-band share, for a rate shown at or below ``at_or_below_bpm`` only."""
+    if rate is None or at_or_below_bpm is None or round(rate) > at_or_below_bpm:
+        return None
+    return high_band_share(spectrum, np.concatenate([sounds.s1_s, sounds.s2_s]))
 
 
 def _rounded_ms(times_s: NDArray[np.float64]) -> tuple[float, ...]:

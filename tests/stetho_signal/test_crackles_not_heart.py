@@ -18,7 +18,7 @@ from stetho_signal import TriageThresholds, analyze
 from stetho_signal._rules import triage
 from stetho_signal._sound_band import high_band_share
 from stetho_signal.bands import Spectrum
-from stetho_signal.heart import HeartResult
+from stetho_signal.heart import HeartResult, analyze_heart
 from stetho_signal.quality import Quality, QualityMeasures
 from stetho_sim.sounds import pcg
 from stetho_sim.synth import StethoscopeSynth
@@ -131,3 +131,16 @@ def test_few_beats_are_said_first() -> None:
 def test_the_bound_is_a_threshold_of_the_config() -> None:
     lenient = TriageThresholds(urgent_low_max_high_band_share=1.0)
     assert triage(_GOOD, _heart(30.0, 0.9), None, lenient).level == "urgent"
+
+
+def test_the_share_is_measured_only_where_the_rules_read_it() -> None:
+    x, _, _ = pcg(35.0, 15.0, jitter=0.1, noise=0.05, seed=0)
+    spectrum = Spectrum(x, FS_HZ)
+    assert analyze_heart(spectrum).sound_high_band_share is None  # lung analysis: never
+    assert analyze_heart(spectrum, 33.0).sound_high_band_share is None  # above the bound (34.3)
+    assert analyze_heart(spectrum, 40.0).sound_high_band_share is not None
+    fast, _, _ = pcg(72.0, 15.0, jitter=0.1, noise=0.05, seed=0)
+    result = analyze(fast, FS_HZ, "heart")
+    assert result.heart is not None and result.heart.sound_high_band_share is None
+    child = analyze(fast, FS_HZ, "heart", age_band="under_1")  # urgent low: 100/min
+    assert child.heart is not None and child.heart.sound_high_band_share is not None
