@@ -86,18 +86,45 @@ def _side(band: str) -> str:
 
 
 def _heart_urgent(
-    why: str, beats: int, minimum: int, band: str, rate: float, bound: float
+    why: str,
+    beats: int,
+    minimum: int,
+    share: float | None,
+    most_share: float,
+    band: str,
+    rate: float,
+    bound: float,
 ) -> tuple[TriageLevel, Flag]:
-    """An urgent heart rate stands on enough beat intervals; from fewer it asks for a review."""
+    """An urgent heart rate stands on enough beat intervals, and a very low one on heart
+    sounds; from fewer beats, or sounds whose power lies mostly above the heart's band, it
+    asks for a review."""
     text = f"Heart rate {rate:.0f} beats/min is at or {_side(band)} {bound:.0f}; {why}."
-    if beats >= minimum:
-        return "urgent", Flag(f"heart_rate_{band}", text, rate, bound)
+    if beats < minimum:
+        text = (
+            f"{text[:-1]}, but measured over only {beats:g} beat intervals (under "
+            f"{minimum:g}): a review, and record again to confirm."
+        )
+        details = {"beat_intervals": float(beats), "min_beat_intervals": float(minimum)}
+        return "review", Flag(f"heart_rate_{band}_unconfirmed", text, rate, bound, details)
+    if band == "very_low" and share is not None and share > most_share:
+        return "review", _not_heart_sounds(text, share, most_share, rate, bound)
+    return "urgent", Flag(f"heart_rate_{band}", text, rate, bound)
+
+
+def _not_heart_sounds(
+    text: str, share: float, most_share: float, rate: float, bound: float
+) -> Flag:
+    """A very low rate read from sounds that carry most of their power above the heart's band
+    (crackles or breath recurring with each breath): a review, not urgent (issue 17: urgent
+    stands on a finding the analysis is confident in; docs/accuracy.md, eleventh round)."""
     text = (
-        f"{text[:-1]}, but measured over only {beats:g} beat intervals (under "
-        f"{minimum:g}): a review, and record again to confirm."
+        f"{text[:-1]}, but {share:.0%} of the power its sounds add lies at 300-1000 Hz (over "
+        f"{most_share:.0%}), where heart sounds have little and crackles and breath sounds "
+        "much: they may not be heart sounds; a review, count the pulse and record again at "
+        "the heart."
     )
-    details = {"beat_intervals": float(beats), "min_beat_intervals": float(minimum)}
-    return "review", Flag(f"heart_rate_{band}_unconfirmed", text, rate, bound, details)
+    details = {"high_band_share": share, "max_high_band_share": most_share}
+    return Flag("heart_rate_very_low_unconfirmed", text, rate, bound, details)
 
 
 def _during_auscultation(
@@ -166,7 +193,10 @@ def _heart_flags(
             t.heart_rate_review_high_bpm,
             t.heart_rate_urgent_high_bpm,
         )
-        words = partial(_heart_urgent, why, h.beat_intervals, t.urgent_min_beat_intervals)
+        words = partial(
+            _heart_urgent, why, h.beat_intervals, t.urgent_min_beat_intervals,
+            h.sound_high_band_share, t.urgent_low_max_high_band_share,
+        )  # fmt: skip
         rate_flag = _rate_flag("heart", h.rate_bpm, bands, words)
         if rate_flag is not None:
             out.append(rate_flag)

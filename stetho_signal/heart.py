@@ -19,6 +19,7 @@ from stetho_signal._murmur import MURMUR_BAND_HZ, levels_at, murmur_contrast
 from stetho_signal._murmur import SOUND_HALF_WIDTH_S as _SOUND_HALF_WIDTH_S
 from stetho_signal._notes import Note
 from stetho_signal._snap import snap_after_s2
+from stetho_signal._sound_band import high_band_share
 from stetho_signal._stats import median
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
@@ -104,6 +105,12 @@ class HeartResult:
         does, None when the beats are too few or too steady to tell, or when the phases are
         not evenly spaced (only then is it measured). A chain holding one sound per beat varies
         both phases alike: the triage reads True as a true read, never half.
+    sound_high_band_share : float or None
+        Share of the power the labelled S1/S2 add to the background that lies at 300-1000 Hz
+        rather than 25-200 Hz, median over the sounds (0..1; None without a rate, when not
+        asked for that rate, see :func:`analyze_heart`, or when no sound rises above the
+        background): heart sounds add little above 200 Hz, crackles and breath sounds most of
+        theirs (:func:`stetho_signal._sound_band.high_band_share`).
     """
 
     rate_bpm: float | None
@@ -124,13 +131,17 @@ class HeartResult:
     diastole_s: float | None = None
     s1_s2_level_ratio: float | None = None
     diastole_follows_cycle: bool | None = None
+    sound_high_band_share: float | None = None
 
 
-def analyze_heart(spectrum: Spectrum) -> HeartResult:
+def analyze_heart(spectrum: Spectrum, share_at_or_below_bpm: float | None = None) -> HeartResult:
     """Measure a heart recording (``spectrum``: the recording, full scale 1.0).
 
     Measurements only: whether the rhythm is irregular or a murmur is hinted is decided by
-    the triage rules from ``rr_nrmssd`` and ``murmur_contrast``.
+    the triage rules from ``rr_nrmssd`` and ``murmur_contrast``. ``sound_high_band_share``
+    (a tenth of a warm analysis) is measured only for a rate shown (rounded) at or below
+    ``share_at_or_below_bpm`` (None: never), the urgent low bound: the rules read it there
+    only, and the lung analysis, which looks for heart sounds too, not at all.
     """
     env = heart_envelope(spectrum)
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
@@ -175,6 +186,7 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
     follows = (
         diastole_follows_cycle(sounds) if phases is not None and evenly_spaced(*phases) else None
     )
+    share = _share_if_slow(spectrum, sounds, rate, share_at_or_below_bpm)
     return HeartResult(
         rate_bpm=rate,
         s1_s=_rounded_ms(sounds.s1_s),
@@ -193,7 +205,17 @@ def analyze_heart(spectrum: Spectrum) -> HeartResult:
         diastole_s=None if phases is None else round(phases[1], 3),
         s1_s2_level_ratio=None if ratio is None else round(ratio, 3),
         diastole_follows_cycle=follows,
+        sound_high_band_share=share,
     )
+
+
+def _share_if_slow(
+    spectrum: Spectrum, sounds: HeartSounds, rate: float | None, at_or_below_bpm: float | None
+) -> float | None:
+    """The sounds' high-band share, for a rate shown at or below ``at_or_below_bpm`` only."""
+    if rate is None or at_or_below_bpm is None or round(rate) > at_or_below_bpm:
+        return None
+    return high_band_share(spectrum, np.concatenate([sounds.s1_s, sounds.s2_s]))
 
 
 def _rounded_ms(times_s: NDArray[np.float64]) -> tuple[float, ...]:

@@ -136,6 +136,17 @@ class TriageThresholds:
         beats, the rhythm's own minimum); from fewer, or from the autocorrelation alone, it
         raises a review that asks for a new recording instead: a doctor stops trusting alerts
         after a few false ones.
+    urgent_low_max_high_band_share : float
+        A heart rate in the urgent low band must stand on heart sounds: when more than this
+        share of the power its labelled sounds add lies at 300-1000 Hz rather than 25-200 Hz
+        (see :attr:`~stetho_signal.heart.HeartResult.sound_high_band_share`), it raises a
+        review that says so instead. S1 and S2 carry most of their energy at 20-150 Hz and
+        little above 200 Hz; crackles and breath sounds carry theirs above (docs DOMAIN.md):
+        with no heart audible, crackles recurring with each breath at 30/min were read as a
+        heart at 30/min, urgent. Placed by the benches (docs/accuracy.md, eleventh round):
+        every read at or under 45/min of a real or simulated heart sits at 0.30 or under,
+        every true read at any rate at 0.57 or under (a murmur beside fast sounds), every
+        no-heart read at or under 45/min at 0.71 or over.
     urgent_min_breaths : float
         A respiratory rate in the urgent bands from a clip holding fewer breaths says so in its
         review (the rate alone never raises urgent).
@@ -160,6 +171,7 @@ class TriageThresholds:
     wheeze_min_duration_s: float = 0.1
     crackles_min_count: int = 3
     urgent_min_beat_intervals: int = 4
+    urgent_low_max_high_band_share: float = 0.6
     urgent_min_breaths: float = 3.0
     quality_min_score: float = 0.5
 
@@ -237,6 +249,9 @@ DetailKind = type[float] | tuple[str, ...]
 """What a detail holds: ``float`` (a finite number) or one word of a closed vocabulary."""
 
 _FEW_BEATS: Final[Mapping[str, DetailKind]] = {"beat_intervals": float, "min_beat_intervals": float}
+_NOT_HEART_SOUNDS: Final[Mapping[str, DetailKind]] = {
+    "high_band_share": float, "max_high_band_share": float,
+}  # fmt: skip
 _HALF_RATE: Final[Mapping[str, DetailKind]] = {
     "rate_bpm": float, "systole_ms": float, "diastole_ms": float, "s1_s2_level_ratio": float,
 }  # fmt: skip
@@ -246,7 +261,7 @@ FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
     "heart_murmur": {"phase": ("systolic", "diastolic")},
     "heart_opening_snap": {"delay_ms": float},
     "lung_wheeze": {"frequency_hz": float},
-    "heart_rate_very_low_unconfirmed": _FEW_BEATS,
+    "heart_rate_very_low_unconfirmed": {**_FEW_BEATS, **_NOT_HEART_SOUNDS},
     "heart_rate_very_high_unconfirmed": _FEW_BEATS,
     "respiratory_rate_very_low_during_auscultation": _FEW_BREATHS,
     "respiratory_rate_very_high_during_auscultation": _FEW_BREATHS,
@@ -258,7 +273,9 @@ FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
 
 ``phase``: the louder phase of a murmur hint; ``delay_ms``: median S2-to-snap time;
 ``frequency_hz``: the longest wheeze's pitch; ``beat_intervals``/``breaths`` and their
-``min_*``: what an unconfirmed rate stood on and the minimum it missed; ``note`` and
+``min_*``: what an unconfirmed rate stood on and the minimum it missed;
+``high_band_share`` and ``max_high_band_share``: the share of its sounds' power above the
+heart-sound band that left a very low rate unconfirmed, and the most allowed; ``note`` and
 ``measured``: why a value is missing (:data:`~stetho_signal._notes.NOTE_CODES`) and the
 number that says so (ms or beats/min, see there); ``rate_bpm``, ``systole_ms``,
 ``diastole_ms`` and ``s1_s2_level_ratio``: the read rate and the evenly spaced, alike sounds

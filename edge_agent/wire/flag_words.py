@@ -8,9 +8,10 @@ needs (one archived from an older agent), falls back to that sentence: a reader 
 rather than nothing or a wrong number.
 
 The numbers come from the flag's `value`, `threshold` and `details` (the murmur's phase, the
-snap's delay, the wheeze's pitch, how few beats an urgent rate stood on, which measurement was
-not possible: stetho_signal.triage.FLAG_DETAILS); the age band from the message. The English
-sentence is never read.
+snap's delay, the wheeze's pitch, how few beats an urgent rate stood on or how much of its
+sounds' power lay above the heart's band, which measurement was not possible:
+stetho_signal.triage.FLAG_DETAILS); the age band from the message. The English sentence is
+never read.
 """
 
 from __future__ import annotations
@@ -109,9 +110,20 @@ def _rate(kind: str, side: str) -> Callable[[_Parts], str | None]:
 
 def _unconfirmed(urgent: Callable[[_Parts], str | None]) -> Callable[[_Parts], str | None]:
     def render(p: _Parts) -> str | None:
-        n, least = p.number("beat_intervals"), p.number("min_beat_intervals")
         base = urgent(p)
-        if n is None or least is None or base is None:
+        if base is None:
+            return None
+        share, most = p.number("high_band_share"), p.number("max_high_band_share")
+        if share is not None and most is not None:
+            return (
+                f"{base[:-1]}, mais {_pct(share)} de la puissance qu'ajoutent ses bruits se "
+                f"situe entre 300 et 1000 Hz (plus de {_pct(most)}), où les bruits du cœur en "
+                "ont peu, les crépitants et les bruits respiratoires beaucoup : ce ne sont "
+                "peut-être pas des bruits du cœur ; un avis médical, compter le pouls et "
+                "enregistrer à nouveau sur le cœur."
+            )
+        n, least = p.number("beat_intervals"), p.number("min_beat_intervals")
+        if n is None or least is None:
             return None
         return (
             f"{base[:-1]}, mais mesurée sur seulement {_num(n, 'g')} intervalles entre "

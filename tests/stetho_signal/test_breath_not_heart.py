@@ -4,7 +4,7 @@ With the heart faded out and breathing at 30/min, chains of breath swells once r
 rate of 30 (an urgent bradycardia): their "sounds" lasted 75-200 ms at half height, where
 heart sounds last 35-90 ms (bench.heart_sweeps, no_heart sweep). Swells from 150 ms are now
 turned away; crackles that recur with each breath are as short as heart sounds and still
-pass (a known limit, counted by that sweep).
+pass here: their rate is no longer urgent (test_crackles_not_heart.py).
 """
 
 from __future__ import annotations
