@@ -24,8 +24,9 @@ typecheck:
 contracts:
 	$(VENV)/bin/lint-imports
 
+# Tests marked `slow` (full sweeps whose short forms run here) run in `make bench`.
 pytest:
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
 	@$(PY) -m bench

@@ -3,17 +3,42 @@
 Each module measures its own baseline in the same run and reports ratios against it. Then come
 the synthetic heart sweeps of ``bench.heart_sweeps`` (accuracy, not speed: ~40 s on two cores),
 ``bench.heart_faster`` (real CirCor recordings made faster: ~15 s) and ``bench.heart_rhythms``
-(the same made slower and irregular: ~30 s); both skipped without data.
+(the same made slower and irregular: ~30 s); both skipped without data. Last, the tests marked
+``slow`` (the full synthetic sweeps whose short forms `make test` runs: ~1 min); a failure there
+makes the bench exit 1.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from bench import heart_faster, heart_rhythms, heart_sweeps
+
+
+def slow_tests() -> dict[str, Any]:
+    """The tests marked ``slow``, in a pytest of their own; its summary line and exit code."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "slow", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:])
+    return {
+        "exit_code": done.returncode,
+        "summary": lines[-1] if lines else done.stderr.strip()[-300:],
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
 def main() -> int:
@@ -29,9 +54,11 @@ def main() -> int:
     rhythms = heart_rhythms.run()
     heart_faster.save(rhythms, heart_rhythms.DEFAULT_JSON)
     results["heart_rhythms"] = {k: v for k, v in rhythms.items() if k != "per_recording"}
+    slow = slow_tests()
+    results["slow_tests"] = slow
     json.dump(results, sys.stdout, indent=2)
     sys.stdout.write("\n")
-    return 0
+    return 0 if slow["exit_code"] == 0 else 1
 
 
 if __name__ == "__main__":

@@ -32,9 +32,6 @@ from stetho_hub.storage import DatabaseTarget
 from stetho_testkit.hub.fleet import FleetPlan, run_fleet
 from stetho_testkit.postgres import PostgresServer
 
-# Appended to LocalBroker's configuration; later lines override its autosave settings.
-SAVE_BY_INTERVAL = "autosave_on_changes false\nautosave_interval 60"
-
 
 def plan_from_env() -> FleetPlan:
     env = os.environ
@@ -66,7 +63,7 @@ def run() -> dict[str, Any]:
             for hubs in (1, 2):
                 label = f"{name}_{hubs}_hub{'s' if hubs > 1 else ''}"
                 (work / label).mkdir()
-                with LocalBroker(work / label / "broker", extra_config=SAVE_BY_INTERVAL) as broker:
+                with LocalBroker(work / label / "broker", save_every_change=False) as broker:
                     target = _target(name, work / label, postgres, label)
                     figures = run_fleet(plan, broker, target, work / label, hubs)
                 offered = figures["offered_recordings_per_s"]

@@ -50,12 +50,14 @@ class LocalBroker:
         extra_config: str = "",
         persistence: bool = True,
         config_text: str | None = None,
+        save_every_change: bool = True,
     ) -> None:
         self.workdir = workdir
         self.port = port if port is not None else free_port()
         self.host = "127.0.0.1"
         self._extra_config = extra_config
         self._persistence = persistence
+        self._save_every_change = save_every_change
         self.config_text = config_text  # used verbatim when set (e.g. the deployment's TLS config)
         self._process: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "mosquitto.log"
@@ -83,8 +85,10 @@ class LocalBroker:
             f"persistence {'true' if self._persistence else 'false'}",
             f"persistence_location {self.workdir}/",
             # Save after every change, so a killed broker loses as little as Mosquitto allows.
-            "autosave_on_changes true",
-            "autosave_interval 1",
+            # That rewrites the whole store per message: runs that never kill the broker and
+            # queue thousands of messages save once a minute instead.
+            "autosave_on_changes true" if self._save_every_change else "autosave_on_changes false",
+            "autosave_interval 1" if self._save_every_change else "autosave_interval 60",
             f"log_dest file {self.log_path}",
             "log_type error",
             "log_type warning",

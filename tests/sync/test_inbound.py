@@ -113,14 +113,26 @@ def _publish_all(port: int, items: list[tuple[str, bytes]]) -> None:
 
 
 @pytest.mark.broker
-@pytest.mark.parametrize("n", [10_000])  # issue 6 asks for 10^4; about 40 s on 2 cores
+@pytest.mark.parametrize("n", [10_000])  # issue 6 asks for 10^4
 def test_daemon_keeps_publishing_through_a_flood_of_malformed_commands(
-    broker: LocalBroker, tmp_path: Path, n: int
+    tmp_path: Path, n: int
 ) -> None:
     # One recording a second of wall time: the flood, not the stethoscope, is what loads the
-    # agent (at the harness's 20x a simulated stethoscope alone keeps its loop busy).
+    # agent (at the harness's 20x a simulated stethoscope alone keeps its loop busy). The
+    # broker is never killed here: saving its store after each of the 10^4 messages queued
+    # for the agent took over a minute and tested Mosquitto, not the agent.
+    broker = LocalBroker(tmp_path / "mosquitto", save_every_change=False)
     config = write_config(tmp_path / "a.toml", broker.port, tmp_path / "state", speed=2.0)
     agent = AgentProcess(config, tmp_path / "a.log")
+    with broker:
+        _flood(broker, agent, n)
+    assert f"rejected_total={n // 1000 * 1000}" in agent.output()
+    assert agent.output().count("event=inbound_rejected") <= 20 + n // 1000
+    print(f"flood: {n} malformed payloads rejected; the agent kept publishing")
+
+
+def _flood(broker: LocalBroker, agent: AgentProcess, n: int) -> None:
+    """`n` malformed payloads, then a ping: the agent answers it and keeps storing."""
     agent.start()
     try:
         agent.wait_for_stored(1)
@@ -137,6 +149,3 @@ def test_daemon_keeps_publishing_through_a_flood_of_malformed_commands(
             doctor.wait_for(lambda m: len(m) >= 3, 30)
     finally:
         assert agent.stop() == 0
-    assert f"rejected_total={n // 1000 * 1000}" in agent.output()
-    assert agent.output().count("event=inbound_rejected") <= 20 + n // 1000
-    print(f"flood: {n} malformed payloads rejected; the agent kept publishing")
