@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -141,6 +142,24 @@ class AgentProcess:
             assert self.process is not None and self.process.poll() is None, self.output()[-3000:]
             time.sleep(0.05)
         raise TimeoutError(f"agent stored {len(self.stored_ids())} of {n} recordings")
+
+    def wait_for_status(
+        self, state: Path, holds: Callable[[dict[str, Any]], bool], timeout_s: float = 15
+    ) -> dict[str, Any]:
+        """The agent's status.json (refreshed every 5 s) once ``holds`` is true of it."""
+        path = state / "status.json"
+        deadline = time.monotonic() + timeout_s
+        last: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                last = json.loads(path.read_text(encoding="utf-8"))
+            except (FileNotFoundError, json.JSONDecodeError):  # not yet, or mid-replace
+                last = {}
+            if holds(last):
+                return last
+            assert self.process is not None and self.process.poll() is None, self.output()[-3000:]
+            time.sleep(0.1)
+        raise TimeoutError(f"status.json never held what was waited for: {last}")
 
 
 def validate(kind: str, payload: bytes) -> dict[str, object]:

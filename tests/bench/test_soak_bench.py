@@ -1,4 +1,4 @@
-"""The soak's short form: 75 s of `stetho run` with three simulated stethoscopes.
+"""The soak's short form: 60 s of `stetho run` with three simulated stethoscopes.
 
 The hour-long run is `make bench` (`bench/soak_bench.py`); here, with a recording every 10 s per
 device, open files must stay flat and memory must not climb without bound (a loose 15 %: the
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.broker
 
 
 def test_three_stethoscopes_keep_files_flat_and_memory_bounded() -> None:
-    result = soak_bench.soak(75, interval_s=10, recording_s=5, sample_s=2.5)
+    result = soak_bench.soak(60, interval_s=10, recording_s=5, sample_s=2.5)
     print(f"soak short form: {json.dumps(result)}")
     assert result["exit_code"] == 0 and result["errors_logged"] == 0
-    assert result["recordings_stored"] >= 12  # 3 devices x about 7 recordings each
+    assert result["recordings_stored"] >= 12  # 3 devices x about 5 recordings each
     assert result["fds_flat"], result["fds_over_time"]
     assert result["fds_end"] <= result["fds_at_warmup"] + soak_bench.FD_SLACK
     assert result["rss_growth_after_warmup_pct"] < 15, result["rss_mib_over_time"]

@@ -54,6 +54,25 @@ def _wait(check: Any, timeout_s: float = 20.0) -> Any:
     raise TimeoutError("condition not met in the browser")
 
 
+def _click(driver: Any, selector: str) -> None:
+    """Find and click in one step: a live page may replace the element between a find and a
+    click (a stale element), and it is then found again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def clicked() -> bool:
+        found = driver.find_elements(By.CSS_SELECTOR, selector)
+        if not found:
+            return False
+        try:
+            found[0].click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    _wait(clicked)
+
+
 def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
@@ -82,10 +101,7 @@ def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(
             archive.store(wire.RecordingAudio(fresh.recording_id, "home-a", "steth-a", fresh.flac))
             archive.store(_alert(fresh))
             db.close()
-            _wait(lambda: fresh.recording_id in driver.page_source)
-            driver.find_element(
-                By.CSS_SELECTOR, f'a[href="/recordings/{fresh.recording_id}"]'
-            ).click()
+            _click(driver, f'a[href="/recordings/{fresh.recording_id}"]')  # it arrives live
             player = _wait(lambda: driver.find_elements(By.ID, "player"))[0]
             duration = _wait(lambda: driver.execute_script(
                 "var a = arguments[0]; return a.readyState >= 1 ? a.duration : 0;", player

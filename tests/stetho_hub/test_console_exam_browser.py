@@ -17,7 +17,7 @@ from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.wire import topics
 from stetho_testkit.hub.console import PASSWORD, Archived, console_running
 from stetho_testkit.mqtt_client import MqttTestClient
-from tests.stetho_hub.test_console_browser import SHOTS, _chromium, _wait
+from tests.stetho_hub.test_console_browser import SHOTS, _chromium, _click, _wait
 from tests.stetho_hub.test_console_exam import LIVE_BUDGET_S, _fake_agent
 
 pytestmark = [pytest.mark.browser]
@@ -120,7 +120,6 @@ def test_the_exam_view_plays_filters_and_speaks_both_languages(tmp_path: Path) -
 def test_a_doctor_hears_a_stethoscope_live_in_the_browser(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
-    from selenium.webdriver.common.by import By
 
     publish = broker_settings(broker_from_url(broker.url), None)
     cmd = topics.command("home-a", "steth-a")
@@ -136,7 +135,7 @@ def test_a_doctor_hears_a_stethoscope_live_in_the_browser(
             _sign_in(driver, hub)
             driver.get(f"{hub.url}/live/home-a/steth-a")
             agent.start()
-            driver.find_element(By.ID, "live-start").click()
+            _click(driver, "#live-start")
             _wait(lambda: driver.execute_script("return window.stethoLive.chunks;") >= 30, 30)
             live = driver.execute_script("return window.stethoLive;")
             delays = np.asarray(live["latencies"])  # publish -> the page's socket
@@ -150,7 +149,7 @@ def test_a_doctor_hears_a_stethoscope_live_in_the_browser(
                   f"{live['lost']}")  # fmt: skip
             assert np.percentile(delays, 95) < LIVE_BUDGET_S and live["error"] is None
             assert np.percentile(ear, 95) < LIVE_BUDGET_S
-            driver.find_element(By.ID, "live-stop").click()
+            _click(driver, "#live-stop")
             care_home.wait_for(lambda m: any(b'"live_stop"' in x.payload for x in m), 20)
         finally:
             done.set()

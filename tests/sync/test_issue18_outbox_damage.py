@@ -11,11 +11,10 @@ message rows, its payload cells or their overflow chains is the damaged page.
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,8 +88,7 @@ def test_damaged_outbox_delivers_every_intact_recording(
     agent = AgentProcess(config, tmp_path / "a.log")
     agent.start()
     delivery = doctor.wait_for(intact, timeout_s=60)
-    time.sleep(5.5)  # one status.json refresh
-    status = json.loads((state / "status.json").read_text())
+    status = agent.wait_for_status(state, lambda s: _check(s) == "salvaged")
     assert agent.stop() == 0
     doctor.stop()
     log = agent.output()
@@ -115,9 +113,13 @@ def test_empty_outbox_in_a_used_state_dir_is_said_loudly(
     config = write_config(tmp_path / "a.toml", broker.port, state, speed=10)
     agent = AgentProcess(config, tmp_path / "a.log")
     agent.start()
-    time.sleep(5.5)
-    status = json.loads((state / "status.json").read_text())
+    status = agent.wait_for_status(state, lambda s: _check(s) == "history_lost")
     assert agent.stop() == 0
     assert "event=outbox_history_lost" in agent.output()
     assert status["outbox"]["check"]["state"] == "history_lost"
     assert "empty (0 bytes)" in status["outbox"]["check"]["alarm"]
+
+
+def _check(status: dict[str, Any]) -> object:
+    """The outbox check's state in a status.json (None before the agent wrote one)."""
+    return status.get("outbox", {}).get("check", {}).get("state")
