@@ -94,6 +94,14 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_signal/_sound_band.py",  # where the sounds' power lies: heart or crackles
+        ("stetho_signal/_sound_band.py",),
+        (
+            "tests/stetho_signal/test_sound_band.py",
+            "tests/stetho_signal/test_crackles_not_heart.py",  # the share of real sounds
+        ),
+    ),
+    Module(
         "edge_agent/config.py",
         ("edge_agent/config.py",),
         (
