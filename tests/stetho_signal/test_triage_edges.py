@@ -428,3 +428,64 @@ def test_a_malformed_detail_is_refused_in_words(
 def test_a_childs_bands_replace_every_adult_bound_even_a_site_setting(band: str) -> None:
     site = TriageThresholds(respiratory_rate_urgent_low_bpm=6.0, heart_rate_urgent_low_bpm=35.0)
     assert site.for_age_band(band) == TriageThresholds().for_age_band(band)
+
+
+def _slow(rate: float, share: float | None, beats: int = 10) -> HeartResult:
+    return dataclasses.replace(
+        HEART, rate_bpm=rate, beat_intervals=beats, sound_high_band_share=share
+    )
+
+
+def test_a_very_low_rate_from_sounds_above_the_hearts_band_is_a_review_in_full() -> None:
+    result = run_triage(GOOD, _slow(30.4, 0.613), None, TriageThresholds())
+    assert (result.level, result.flags) == (
+        "review",
+        (
+            Flag(
+                "heart_rate_very_low_unconfirmed",
+                f"Heart rate 30 beats/min is at or below 40; {WHY}, but 61% of the power its "
+                "sounds add lies at 300-1000 Hz (over 60%), where heart sounds have little and "
+                "crackles and breath sounds much: they may not be heart sounds; a review, count "
+                "the pulse and record again at the heart.",
+                30.4,
+                40.0,
+                {"high_band_share": 0.613, "max_high_band_share": 0.6},
+            ),
+        ),
+    )
+    check_details(result.flags[0].code, result.flags[0].details)
+
+
+@pytest.mark.parametrize(
+    ("rate", "share", "beats", "level", "code"),
+    [
+        (40.0, 0.6, 10, "urgent", "heart_rate_very_low"),  # at the bound: heart sounds
+        (40.0, 0.601, 10, "review", "heart_rate_very_low_unconfirmed"),
+        (40.0, None, 10, "urgent", "heart_rate_very_low"),  # nothing rose: the rate stands
+        (41.0, 0.9, 10, "review", "heart_rate_low"),  # the review band reads no share
+        (131.0, 0.9, 10, "urgent", "heart_rate_very_high"),  # nor does the high band
+        (131.0, 0.9, 3, "review", "heart_rate_very_high_unconfirmed"),
+    ],
+)
+def test_the_share_is_read_for_a_very_low_rate_only_and_strictly_above_its_bound(
+    rate: float, share: float | None, beats: int, level: str, code: str
+) -> None:
+    result = run_triage(GOOD, _slow(rate, share, beats), None, TriageThresholds())
+    assert (result.level, [f.code for f in result.flags]) == (level, [code])
+
+
+def test_too_few_beats_are_said_before_the_share() -> None:
+    (flag,) = run_triage(GOOD, _slow(30.0, 0.9, beats=3), None, TriageThresholds()).flags
+    assert flag.code == "heart_rate_very_low_unconfirmed"
+    assert flag.details == {"beat_intervals": 3.0, "min_beat_intervals": 4.0}
+    assert "only 3 beat intervals" in flag.reason and "300-1000 Hz" not in flag.reason
+
+
+def test_the_share_is_weighed_against_its_own_threshold() -> None:
+    t = TriageThresholds(urgent_low_max_high_band_share=0.8, heart_rate_urgent_low_bpm=35.0)
+    assert run_triage(GOOD, _slow(30.0, 0.8), None, t).level == "urgent"
+    result = run_triage(GOOD, _slow(30.0, 0.85), None, t)
+    (flag,) = result.flags
+    assert (result.level, flag.value, flag.threshold) == ("review", 30.0, 35.0)
+    assert flag.details == {"high_band_share": 0.85, "max_high_band_share": 0.8}
+    assert "is at or below 35; " in flag.reason and "at 300-1000 Hz (over 80%)," in flag.reason

@@ -1,0 +1,105 @@
+"""The high-band share at its edges: what each sound adds, as the Notes of `high_band_share` say.
+
+Short synthetic recordings with known answers: tones of a known pitch where the labels are, and
+the sum the Notes describe (the mean power over 100 ms centred on each sound, less the median of
+the consecutive 100 ms blocks) computed the slow way, in double precision, as the reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from stetho_signal._sound_band import HIGH_BAND_HZ, _added_power, high_band_share
+from stetho_signal.bands import Spectrum
+from stetho_signal.envelope import ANALYTIC_RATE_HZ, SOUND_BAND_HZ
+
+FS_HZ = 4000
+BANDS = [(SOUND_BAND_HZ, ANALYTIC_RATE_HZ), (HIGH_BAND_HZ, 1000.0)]
+
+
+def _tone(t: NDArray[np.float64], at: float, freq_hz: float, sd_s: float = 0.02) -> NDArray:
+    return np.exp(-0.5 * ((t - at) / sd_s) ** 2) * np.sin(2 * np.pi * freq_hz * (t - at))
+
+
+def _recording(seconds: float, noise: float, sounds: list[tuple[float, float, float]]) -> NDArray:
+    """White noise plus Gaussian-windowed tones given as (time s, pitch Hz, amplitude)."""
+    t = np.arange(round(seconds * FS_HZ)) / FS_HZ
+    x = noise * np.random.default_rng(0).standard_normal(t.size)
+    for at, freq_hz, amplitude in sounds:
+        x += amplitude * _tone(t, at, freq_hz)
+    return x
+
+
+def _slow_added_power(
+    spectrum: Spectrum, band_hz: tuple[float, float], rate_hz: float, times_s: list[float]
+) -> list[float]:
+    """The Notes, one window at a time: each window cut at the recording's ends."""
+    magnitude = spectrum.unpad(spectrum.envelope(band_hz, rate_hz), rate_hz)
+    power = magnitude.astype(np.float64) ** 2
+    width = round(0.1 * rate_hz)
+    blocks = [power[i : i + width].mean() for i in range(0, power.size - width + 1, width)]
+    background = float(np.median(blocks))
+    out = []
+    for at in times_s:
+        start = min(max(round(at * rate_hz) - width // 2, 0), power.size)
+        window = power[start : min(start + width, power.size)]
+        out.append(max(float(window.mean()) - background, 0.0))
+    return out
+
+
+@pytest.mark.parametrize(("band_hz", "rate_hz"), BANDS)
+def test_each_sound_adds_its_centred_window_mean_over_the_median_block(
+    band_hz: tuple[float, float], rate_hz: float
+) -> None:
+    # Loud noise over a minute, faint sounds at both ends and late in it: a running sum kept in
+    # single precision is off there by up to 1e-4 (the noise's power is about 1), half a percent
+    # of what the faintest sound adds.
+    times = [0.0, 0.01, 30.0, 59.5, 59.99, 60.0]
+    sounds = [(at, pitch, 0.5) for at in times for pitch in (60.0, 500.0)]
+    spectrum = Spectrum(_recording(60.0, 1.0, sounds), FS_HZ)
+    added = _added_power(spectrum, band_hz, rate_hz, np.array(times))
+    assert added.dtype == np.float64
+    np.testing.assert_allclose(added, _slow_added_power(spectrum, band_hz, rate_hz, times), 1e-9)
+    assert np.all(added > 0.0)
+
+
+@pytest.mark.parametrize(("band_hz", "rate_hz"), BANDS)
+def test_the_background_is_the_median_block_not_the_mean(
+    band_hz: tuple[float, float], rate_hz: float
+) -> None:
+    # Loud unlabelled sounds in a few blocks raise the mean block far above the median one.
+    loud = [(at, pitch, 5.0) for at in (2.0, 4.0, 6.0, 8.0) for pitch in (60.0, 500.0)]
+    x = _recording(10.0, 0.01, [(1.0, 60.0, 1.0), (1.0, 500.0, 1.0), *loud])
+    spectrum = Spectrum(x, FS_HZ)
+    (added,) = _added_power(spectrum, band_hz, rate_hz, np.array([1.0]))
+    (slow,) = _slow_added_power(spectrum, band_hz, rate_hz, [1.0])
+    assert added == pytest.approx(slow, rel=1e-9)
+    magnitude = spectrum.unpad(spectrum.envelope(band_hz, rate_hz), rate_hz)
+    assert added > 0.5 * np.mean(magnitude.astype(np.float64) ** 2)
+
+
+def test_a_recording_shorter_than_one_window_has_no_background() -> None:
+    spectrum = Spectrum(_recording(0.08, 0.0, [(0.04, 60.0, 1.0)]), FS_HZ)
+    magnitude = spectrum.unpad(spectrum.envelope(SOUND_BAND_HZ, ANALYTIC_RATE_HZ), 500.0)
+    (added,) = _added_power(spectrum, SOUND_BAND_HZ, ANALYTIC_RATE_HZ, np.array([0.04]))
+    assert added == pytest.approx(np.mean(magnitude.astype(np.float64) ** 2), rel=1e-9)
+
+
+def test_one_sound_is_enough_and_the_share_has_three_decimals() -> None:
+    x = _recording(5.0, 0.01, [(2.5, 60.0, 0.3), (2.5, 500.0, 1.0)])
+    share = high_band_share(Spectrum(x, FS_HZ), np.array([2.5]))
+    assert share is not None and 0.2 < share < 0.98
+    assert share == round(share, 3) and share != round(share, 2)
+
+
+def test_a_time_where_nothing_rises_is_left_out() -> None:
+    # Silence at 4 s under noise elsewhere: that "sound" adds nothing in either band.
+    x = _recording(8.0, 0.1, [(2.0, 60.0, 1.0)])
+    x[round(3.5 * FS_HZ) : round(4.5 * FS_HZ)] = 0.0
+    spectrum = Spectrum(x, FS_HZ)
+    assert high_band_share(spectrum, np.array([4.0])) is None
+    alone = high_band_share(spectrum, np.array([2.0]))
+    assert alone is not None and alone < 0.1
+    assert high_band_share(spectrum, np.array([2.0, 4.0])) == alone
