@@ -46,10 +46,11 @@ def test_full_disk_raises_the_alarm_and_keeps_every_accepted_recording(
     broker: LocalBroker, tmp_path: Path, small_disk: tuple[Path, str]
 ) -> None:
     state, how = small_disk
-    # On tmpfs: 4 MB disk, 1 MB kept free. Otherwise a 2 MB quota on the ordinary disk.
+    # On tmpfs: 4 MB disk, 1 MB kept free. Otherwise a 2 MB quota on the ordinary disk. Long
+    # recordings fill it in fewer of them (18 rather than 62), each a few times bigger.
     limits = {"quota_mb": 512, "min_free_mb": 1} if how == "tmpfs" else {"quota_mb": 2}
     config = write_config(
-        tmp_path / "a.toml", broker.port, state, duration_s=8, interval_s=8, speed=100, **limits
+        tmp_path / "a.toml", broker.port, state, duration_s=24, interval_s=24, speed=100, **limits
     )
     doctor = MosquittoSub(broker.port, "doctor-disk", tmp_path / "doctor.txt")
     doctor.start()
