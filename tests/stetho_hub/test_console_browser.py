@@ -16,6 +16,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from stetho_hub import wire
 from stetho_hub.storage import Archive, AudioStore, open_database
+from stetho_testkit.browser import clicked
 from stetho_testkit.hub.console import PASSWORD, _alert, console_running
 from stetho_testkit.hub.factory import make_recording
 from stetho_testkit.mqtt_client import MqttTestClient
@@ -55,22 +56,8 @@ def _wait(check: Any, timeout_s: float = 20.0) -> Any:
 
 
 def _click(driver: Any, selector: str) -> None:
-    """Find and click in one step: a live page may replace the element between a find and a
-    click (a stale element), and it is then found again."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
-    def clicked() -> bool:
-        found = driver.find_elements(By.CSS_SELECTOR, selector)
-        if not found:
-            return False
-        try:
-            found[0].click()
-        except StaleElementReferenceException:
-            return False
-        return True
-
-    _wait(clicked)
+    """Find and click in one step (a live page may replace the element)."""
+    _wait(lambda: clicked(driver, selector))
 
 
 def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(

@@ -21,6 +21,7 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
+from stetho_testkit.browser import clicked
 from tests.edge_agent.web.agent_proc import PIN, ROOT, SITE, STAFF, running_agent
 from tests.edge_agent.web.browser import TABLET, chromium
 
@@ -60,21 +61,8 @@ def _css(driver: Any, selector: str) -> list[Any]:
 
 
 def _click(driver: Any, selector: str) -> None:
-    """Find and click in one step: the page's live updates may replace the element between a
-    find and a click (a stale element, seen in the suite), and it is then found again."""
-    from selenium.common.exceptions import StaleElementReferenceException
-
-    def clicked(d: Any) -> bool:
-        found = _css(d, selector)
-        if not found:
-            return False
-        try:
-            found[0].click()
-        except StaleElementReferenceException:
-            return False
-        return True
-
-    _wait(driver, clicked, f"no {selector}")
+    """Find and click in one step (the page's live updates may replace the element)."""
+    _wait(driver, lambda d: clicked(d, selector), f"no {selector}")
 
 
 def _record_with(driver: Any, device: str, button: str, site: str) -> None:
