@@ -86,18 +86,13 @@ def _side(band: str) -> str:
 
 
 def _heart_urgent(
-    why: str,
-    beats: int,
-    minimum: int,
-    share: float | None,
-    most_share: float,
-    band: str,
-    rate: float,
-    bound: float,
+    why: str, h: HeartResult, t: TriageThresholds, band: str, rate: float, bound: float
 ) -> tuple[TriageLevel, Flag]:
     """An urgent heart rate stands on enough beat intervals, and a very low one on heart
     sounds; from fewer beats, or sounds whose power lies mostly above the heart's band, it
     asks for a review."""
+    beats, minimum = h.beat_intervals, t.urgent_min_beat_intervals
+    share, most_share = h.sound_high_band_share, t.urgent_low_max_high_band_share
     text = f"Heart rate {rate:.0f} beats/min is at or {_side(band)} {bound:.0f}; {why}."
     if beats < minimum:
         text = (
@@ -193,11 +188,7 @@ def _heart_flags(
             t.heart_rate_review_high_bpm,
             t.heart_rate_urgent_high_bpm,
         )
-        words = partial(
-            _heart_urgent, why, h.beat_intervals, t.urgent_min_beat_intervals,
-            h.sound_high_band_share, t.urgent_low_max_high_band_share,
-        )  # fmt: skip
-        rate_flag = _rate_flag("heart", h.rate_bpm, bands, words)
+        rate_flag = _rate_flag("heart", h.rate_bpm, bands, partial(_heart_urgent, why, h, t))
         if rate_flag is not None:
             out.append(rate_flag)
     half = _possible_half_rate(h, t)
