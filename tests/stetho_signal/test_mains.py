@@ -123,3 +123,19 @@ def test_the_analysis_cleans_only_a_recording_with_hum(monkeypatch: pytest.Monke
     assert calls == []
     analyze(_under(_heart(), 50.0, 10.0), FS_HZ, "heart")
     assert len(calls) == 1 and calls[0][0] == pytest.approx(50.0, abs=0.02)
+
+
+def test_slow_drift_and_offset_stay_and_only_the_harmonics_go() -> None:
+    t = np.arange(20 * int(FS_HZ)) / FS_HZ
+    slow = 0.5 + 0.2 * np.sin(2 * np.pi * 0.3 * t)  # an offset and a 0.3 Hz sway
+    cleaned = without_hum(slow + np.sin(2 * np.pi * 50.0 * t), FS_HZ, (50.0,))
+    assert float(np.max(np.abs(cleaned - slow))) < 0.05  # 0.03 at the ends, from the offset
+
+
+def test_hum_is_looked_for_only_where_every_harmonic_is_below_nyquist() -> None:
+    x = _heart()
+    with pytest.raises(ValueError, match=r"2002 Hz or more, not 2000\.0 Hz"):
+        without_hum(x, 2000.0, (50.0,))
+    with pytest.raises(ValueError, match="2002 Hz or more"):
+        find_mains(np.fft.rfft(x), 2000.0, x.size)
+    assert without_hum(x, 2002.0, ()) is x
