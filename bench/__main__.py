@@ -3,7 +3,9 @@
 Each module measures its own baseline in the same run and reports ratios against it. Then come
 the synthetic heart sweeps of ``bench.heart_sweeps`` (accuracy, not speed: ~40 s on two cores),
 ``bench.heart_faster`` (real CirCor recordings made faster: ~15 s) and ``bench.heart_rhythms``
-(the same made slower and irregular: ~30 s); both skipped without data. Last, the tests marked
+(the same made slower and irregular: ~30 s) and ``bench.heart_conditions`` (the same heard
+through room noise, mains hum, breathing and other chest pieces: ~40 s); all skipped without
+data. Last, the tests marked
 ``slow`` (the full synthetic sweeps whose short forms `make test` runs: ~1 min); a failure there
 makes the bench exit 1.
 """
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import heart_faster, heart_rhythms, heart_sweeps
+from bench import heart_conditions, heart_faster, heart_rhythms, heart_sweeps
 
 
 def slow_tests() -> dict[str, Any]:
@@ -54,6 +56,9 @@ def main() -> int:
     rhythms = heart_rhythms.run()
     heart_faster.save(rhythms, heart_rhythms.DEFAULT_JSON)
     results["heart_rhythms"] = {k: v for k, v in rhythms.items() if k != "per_recording"}
+    heard = heart_conditions.run()
+    heart_faster.save(heard, heart_conditions.DEFAULT_JSON)
+    results["heart_conditions"] = {k: v for k, v in heard.items() if k != "per_recording"}
     slow = slow_tests()
     results["slow_tests"] = slow
     json.dump(results, sys.stdout, indent=2)

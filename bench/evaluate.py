@@ -416,13 +416,18 @@ def main(argv: list[str] | None = None) -> int:
     results["issue_17"]["crackle_phase_probe"] = crackle_phase_probe(args.data, details)
     results["issue_17"]["crackle_feature_probe"] = crackle_feature_probe(args.data, details)
     results["issue_17"]["fifth_round_probe"] = fifth_round_probe(args.data, details)
-    from bench import heart_faster, heart_rhythms  # imported here: they read this module's helpers
+    # Imported here: they read this module's helpers.
+    from bench import heart_conditions, heart_faster, heart_rhythms
 
     faster = heart_faster.run(args.data)
     results["issue_17"]["faster_hearts"] = {k: v for k, v in faster.items() if k != "per_recording"}
     rhythms = heart_rhythms.run(args.data)
     results["issue_17"]["slow_irregular_hearts"] = {
         k: v for k, v in rhythms.items() if k != "per_recording"
+    }
+    heard = heart_conditions.run(args.data)
+    results["issue_17"]["heart_conditions"] = {
+        k: v for k, v in heard.items() if k != "per_recording"
     }
     results["issue_17"]["sixth_round_probe"] = sixth_round_probe(args.data, details)
     results["issue_17"]["seventh_round_probe"] = seventh_round_probe(args.data, details)
@@ -447,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(fifth_round_lines(results["issue_17"]["fifth_round_probe"])))
     print("\n".join(heart_faster.summary_lines(faster)))
     print("\n".join(heart_rhythms.summary_lines(rhythms)))
+    print("\n".join(heart_conditions.summary_lines(heard)))
     print("\n".join(sixth_round_lines(results["issue_17"]["sixth_round_probe"])))
     print("\n".join(seventh_round_lines(results["issue_17"]["seventh_round_probe"])))
     print("\n".join(half_rate_lines(results["issue_17"]["half_rate_sign"])))

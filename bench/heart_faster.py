@@ -274,15 +274,17 @@ def cli(
     run_check: Callable[[Path | None], dict[str, Any]],
     lines: Callable[[dict[str, Any]], list[str]],
     default_json: Path,
+    table: str = "by_target",
 ) -> int:
-    """``python -m`` for a check of made recordings: its summary, its misreads, its JSON."""
+    """``python -m`` for a check of made recordings: its summary, its misreads (per row of
+    ``results[table]``), its JSON."""
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--data", type=Path, default=None, help="the shared data folder")
     parser.add_argument("--json", type=Path, default=default_json)
     args = parser.parse_args(argv)
     results = run_check(args.data)
     print("\n".join(lines(results)))
-    by_target = results.get("by_target", {})
+    by_target = results.get(table, {})
     width = max((len(str(t)) for t in by_target), default=0)
     for target, m in by_target.items():
         print(f"{target:>{width}} misread: {'; '.join(m['misreads']) or 'none'}")

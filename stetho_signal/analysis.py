@@ -9,6 +9,7 @@ from typing import Any, Literal
 from numpy.typing import NDArray
 
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
+from stetho_signal._mains import without_hum
 from stetho_signal._rules import triage
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import HEART_RATE_HZ
@@ -159,8 +160,12 @@ def analyze(
         limits = limits.for_age_band(age_band)
     audio = prepare(samples, fs_hz)
     x = audio.samples
-    # One transform of the recording; every band below is cut from it.
+    # One transform of the recording; every band below is cut from it. A second one only
+    # when the recording carries mains hum, taken out of the samples first.
     spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
+    if hum := spectrum.mains_hum():
+        x = without_hum(x, ANALYSIS_RATE_HZ, hum)
+        spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
     heart: HeartResult | None = None
     lung: LungResult | None = None
     if kind == "heart":

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import fft
 
+from stetho_signal._mains import find_mains
 from stetho_signal.filters import checked_band
 
 __all__ = ["PAD_S", "Spectrum", "smooth_resampled"]
@@ -135,6 +136,11 @@ class Spectrum:
         magnitude.flags.writeable = False
         self._envelopes[key] = magnitude
         return magnitude
+
+    def mains_hum(self) -> tuple[float, ...]:
+        """The mains hum's fundamentals in the recording, Hz (:func:`~stetho_signal._mains.
+        find_mains`; empty without hum)."""
+        return find_mains(self._bins, self.fs_hz, self.length)
 
     def unpad(self, padded: NDArray[_Sample], rate_hz: float) -> NDArray[_Sample]:
         """The part of a padded series at ``rate_hz`` that covers the recording."""

@@ -1,0 +1,141 @@
+"""Mains hum: found at its frequency, taken out of the samples, and nothing else touched."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from stetho_signal import _mains, analyze
+from stetho_signal._mains import HIGHEST_HZ, find_mains, without_hum
+from stetho_signal.bands import Spectrum
+from stetho_sim.sounds import FS_HZ, add_wheeze, breathing, pcg
+
+
+def _hum(n: int, fundamental_hz: float, rms: float) -> NDArray[np.float64]:
+    """A fundamental and its odd harmonics to the fifth, each half the one below, at ``rms``."""
+    t = np.arange(n) / FS_HZ
+    x = sum(0.5**k * np.sin(2 * np.pi * fundamental_hz * (2 * k + 1) * t + k) for k in range(3))
+    hum = np.asarray(x, dtype=np.float64)
+    return hum * rms / float(np.std(hum))
+
+
+def _under(x: NDArray[np.float64], fundamental_hz: float, db: float) -> NDArray[np.float64]:
+    return x + _hum(x.size, fundamental_hz, float(np.std(x)) * 10 ** (-db / 20))
+
+
+def _heart(rate: float = 75.0, seconds: float = 20.0) -> NDArray[np.float64]:
+    return pcg(rate, seconds, jitter=0.03, noise=0.01, seed=3)[0]
+
+
+def _found(x: NDArray[np.float64]) -> tuple[float, ...]:
+    return Spectrum(x, FS_HZ).mains_hum()
+
+
+@pytest.mark.parametrize("fundamental", [50.0, 49.9, 50.1, 60.0, 59.9])
+def test_hum_is_found_at_its_frequency(fundamental: float) -> None:
+    found = _found(_under(_heart(), fundamental, 10.0))
+    assert len(found) == 1
+    assert found[0] == pytest.approx(fundamental, abs=0.02)
+
+
+@pytest.mark.parametrize("rate", [35.0, 48.0, 60.0, 75.0, 100.0, 120.0, 150.0, 180.0, 220.0])
+def test_periodic_hearts_and_breaths_are_not_hum(rate: float) -> None:
+    # A heart beating exactly in time puts lines at every multiple of its rate, 50 and 60 Hz
+    # among them, but as strong as their neighbours: not a hum.
+    x, _, _ = pcg(rate, 20.0)
+    assert _found(x) == ()
+    assert _found(breathing(rate / 5)) == ()
+
+
+def test_a_steady_tone_off_the_mains_is_not_hum() -> None:
+    x = _heart()
+    t = np.arange(x.size) / FS_HZ
+    assert _found(x + 0.3 * np.std(x) * np.sin(2 * np.pi * 73.0 * t)) == ()
+    assert _found(x + 0.3 * np.std(x) * np.sin(2 * np.pi * 53.0 * t)) == ()
+
+
+def test_the_hum_leaves_the_samples_and_the_heart_stays() -> None:
+    heart = _heart()
+    hum = _hum(heart.size, 50.0, float(np.std(heart)))  # as loud as the heart
+    second = int(FS_HZ)
+    # The removal is linear: what is left of the hum is the removal of the hum alone.
+    left = without_hum(hum, FS_HZ, (50.0,))
+    assert float(np.std(left)) < 0.015 * float(np.std(hum))  # over 35 dB down
+    assert float(np.std(left[: second // 2])) < 0.015 * float(np.std(hum))  # at the ends too
+    assert float(np.std(left[-second // 2 :])) < 0.015 * float(np.std(hum))
+    drifted = without_hum(_hum(heart.size, 50.02, float(np.std(heart))), FS_HZ, (50.0,))
+    assert float(np.std(drifted)) < 0.03 * float(np.std(hum))
+    # The simulator's S1 is a 50 Hz burst, the worst case: it keeps 93 % of its power.
+    lost = heart - without_hum(heart, FS_HZ, (50.0,))
+    assert float(np.var(lost)) < 0.07 * float(np.var(heart))
+
+
+def test_without_hum_takes_every_harmonic_to_the_highest() -> None:
+    second = int(FS_HZ)
+    t = np.arange(20 * second) / FS_HZ
+    tones = [np.sin(2 * np.pi * 50.0 * k * t) for k in range(1, int(HIGHEST_HZ // 50) + 2)]
+    cleaned = without_hum(np.sum(tones, axis=0), FS_HZ, (50.0,))
+    # Every harmonic to 1000 Hz gone (3.2 RMS together, 36 dB down); 1050 Hz, past the
+    # highest, left as it was.
+    assert float(np.std(cleaned - tones[-1])) < 0.05
+
+
+def test_no_hum_no_change() -> None:
+    x = _heart()
+    assert without_hum(x, FS_HZ, ()) is x
+
+
+@pytest.mark.parametrize("fundamental", [50.0, 60.0])
+def test_hum_does_not_move_the_rate_or_the_triage(fundamental: float) -> None:
+    heart = _heart(rate=88.0)
+    clean = analyze(heart, FS_HZ, "heart")
+    humming = analyze(_under(heart, fundamental, 3.0), FS_HZ, "heart")
+    assert clean.heart is not None and humming.heart is not None
+    assert humming.heart.rate_bpm == pytest.approx(clean.heart.rate_bpm, abs=1.0)
+    assert humming.triage.level == clean.triage.level
+
+
+def _wheeze(x: NDArray[np.float64]) -> bool:
+    return "lung_wheeze" in {f.code for f in analyze(x, FS_HZ, "lung").triage.flags}
+
+
+def test_hum_in_a_lung_recording_is_no_wheeze_and_hides_none() -> None:
+    breath = breathing(16.0)
+    assert not _wheeze(_under(breath, 50.0, -10.0))  # hum 10 dB over the breath
+    wheezy = breath.copy()
+    add_wheeze(wheezy, 4.0, 5.5, 400.0)
+    add_wheeze(wheezy, 8.0, 9.5, 400.0)
+    assert _wheeze(wheezy)
+    assert _wheeze(_under(wheezy, 50.0, -10.0))
+
+
+def test_the_analysis_cleans_only_a_recording_with_hum(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[float, ...]] = []
+    real = _mains.without_hum
+
+    def spy(x: NDArray[np.float64], fs_hz: float, fundamentals: tuple[float, ...]) -> NDArray:
+        calls.append(fundamentals)
+        return real(x, fs_hz, fundamentals)
+
+    monkeypatch.setattr("stetho_signal.analysis.without_hum", spy)
+    analyze(_heart(), FS_HZ, "heart")
+    assert calls == []
+    analyze(_under(_heart(), 50.0, 10.0), FS_HZ, "heart")
+    assert len(calls) == 1 and calls[0][0] == pytest.approx(50.0, abs=0.02)
+
+
+def test_slow_drift_and_offset_stay_and_only_the_harmonics_go() -> None:
+    t = np.arange(20 * int(FS_HZ)) / FS_HZ
+    slow = 0.5 + 0.2 * np.sin(2 * np.pi * 0.3 * t)  # an offset and a 0.3 Hz sway
+    cleaned = without_hum(slow + np.sin(2 * np.pi * 50.0 * t), FS_HZ, (50.0,))
+    assert float(np.max(np.abs(cleaned - slow))) < 0.05  # 0.03 at the ends, from the offset
+
+
+def test_hum_is_looked_for_only_where_every_harmonic_is_below_nyquist() -> None:
+    x = _heart()
+    with pytest.raises(ValueError, match=r"2002 Hz or more, not 2000\.0 Hz"):
+        without_hum(x, 2000.0, (50.0,))
+    with pytest.raises(ValueError, match="2002 Hz or more"):
+        find_mains(np.fft.rfft(x), 2000.0, x.size)
+    assert without_hum(x, 2002.0, ()) is x
