@@ -51,6 +51,7 @@ def write_config(
     site: str = SITE,
     agent_id: str = AGENT,
     receipt_timeout_s: float = 0.0,
+    receipt_resend_max_s: float | None = None,
     first_seed: int = 0,
     monitoring: bool = True,
 ) -> Path:
@@ -64,6 +65,8 @@ def write_config(
     )
     if receipt_timeout_s:
         text += f"receipt_timeout_s = {receipt_timeout_s}\n"
+    if receipt_resend_max_s is not None:
+        text += f"receipt_resend_max_s = {receipt_resend_max_s}\n"
     for seed, device in enumerate(devices, start=first_seed):
         text += DEVICE.format(id=device, scenario=scenario, seed=seed, speed=speed)
         if monitoring:
