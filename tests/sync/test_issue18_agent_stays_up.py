@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -66,7 +67,16 @@ def test_agent_survives_a_frozen_mosquitto_and_delivers_after_thaw(
     os.kill(pid, signal.SIGSTOP)  # the broker still accepts TCP (kernel backlog), answers nothing
     try:
         before = len(agent.stored_ids())
-        time.sleep(12)  # past the keep-alive (5 s x 1.5) and into a CONNACK wait
+        # Past the keep-alive (5 s x 1.5: the agent gives the link up) and into a CONNACK wait
+        # (its next connect, which the frozen broker's kernel accepts, 1 s after it begins).
+        deadline = time.monotonic() + 20
+        while not (
+            lost := re.search(r"event=broker_disconnected .* retry_in_s=(\S+)", agent.output())
+        ):
+            assert time.monotonic() < deadline, "the keep-alive did not end the link"
+            time.sleep(0.1)
+        assert "Keep alive timeout" in lost.group(0)
+        time.sleep(float(lost.group(1)) + 1.0)
         assert agent.process is not None and agent.process.poll() is None
         assert len(agent.stored_ids()) > before + 5  # recording went on while frozen
     finally:
