@@ -12,32 +12,21 @@ intact, and the agent's outbox holds none without a receipt.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from edge_agent.runtime.local_broker import LocalBroker
-from edge_agent.storage.salvage import OUTBOX_FILE
 from stetho_hub.storage import DatabaseTarget
 from stetho_testkit.agent_harness import AgentProcess, write_config
-from stetho_testkit.hub.harness import HubProcess, archived, receipts_status, write_hub_config
-
-
-def outbox_receipts(state: Path) -> dict[str, int]:
-    """What the agent's outbox file says now (read-only; the agent may still run): recordings
-    awaiting a receipt and re-sends so far, the figures status.json shows after its next
-    refresh (up to 5 s later)."""
-    db = sqlite3.connect(f"file:{state / OUTBOX_FILE}?mode=ro", uri=True, timeout=10)
-    try:
-        (awaiting,) = db.execute(
-            "SELECT COUNT(*) FROM receipts WHERE archived_at IS NULL"
-        ).fetchone()
-        (resent,) = db.execute("SELECT COALESCE(SUM(resent), 0) FROM receipts").fetchone()
-    finally:
-        db.close()
-    return {"awaiting": int(awaiting), "sent_again": int(resent)}
+from stetho_testkit.hub.harness import (
+    HubProcess,
+    archived,
+    outbox_receipts,
+    receipts_status,
+    write_hub_config,
+)
 
 
 def _settled(
