@@ -7,7 +7,7 @@ and only the agent's outbox keeps them. Then a hub starts. Reported: recordings 
 no hub ran, how often the agent sent recordings again, how long the hub took to archive the
 backlog, and the check that each was archived exactly once with the agent's SHA-256. The
 baseline is the agent itself: every recording it stored must be archived (ratio 1.0).
-The scenario is stetho_testkit/hub/outage.py; its short form (20 s) runs in `make test`.
+The scenario is stetho_testkit/hub/outage.py; its short form (5 s) runs in `make test`.
 """
 
 from __future__ import annotations

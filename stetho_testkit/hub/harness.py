@@ -12,6 +12,7 @@ import json
 import random
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.storage.salvage import OUTBOX_FILE
 from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.storage import AudioStore, DatabaseTarget, open_database, summary
 from stetho_testkit.hub.factory import WireRecording, make_recording
@@ -156,6 +158,21 @@ def receipts_status(state: Path) -> dict[str, Any]:
         return {}
     block: dict[str, Any] = status.get("receipts", {})
     return block
+
+
+def outbox_receipts(state: Path) -> dict[str, int]:
+    """What an agent's outbox file says now (read-only; the agent may still run): recordings
+    awaiting a receipt and re-sends so far, the figures its status.json shows after the next
+    refresh (up to 5 s later)."""
+    db = sqlite3.connect(f"file:{state / OUTBOX_FILE}?mode=ro", uri=True, timeout=10)
+    try:
+        (awaiting,) = db.execute(
+            "SELECT COUNT(*) FROM receipts WHERE archived_at IS NULL"
+        ).fetchone()
+        (resent,) = db.execute("SELECT COALESCE(SUM(resent), 0) FROM receipts").fetchone()
+    finally:
+        db.close()
+    return {"awaiting": int(awaiting), "sent_again": int(resent)}
 
 
 def sha256(data: bytes) -> str:

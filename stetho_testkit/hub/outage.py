@@ -20,20 +20,23 @@ from typing import Any
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget
 from stetho_testkit.agent_harness import AgentProcess, write_config
-from stetho_testkit.hub.harness import HubProcess, archived, receipts_status, write_hub_config
+from stetho_testkit.hub.harness import (
+    HubProcess,
+    archived,
+    outbox_receipts,
+    receipts_status,
+    write_hub_config,
+)
 
 
 def _settled(
     agent: AgentProcess, state: Path, target: DatabaseTarget
-) -> tuple[set[str], dict[str, Any]] | None:
-    """What the agent stored and its receipts, once all of it is archived and receipted."""
+) -> tuple[set[str], dict[str, int]] | None:
+    """What the agent stored and its outbox's receipts, once all of it is archived and
+    receipted."""
     stored = agent.stored_ids()
-    receipts = receipts_status(state)
-    done = (
-        stored <= set(archived(target))
-        and receipts.get("awaiting") == 0
-        and receipts.get("archived", 0) >= len(stored)
-    )
+    receipts = outbox_receipts(state)
+    done = bool(stored) and stored <= set(archived(target)) and receipts["awaiting"] == 0
     return (stored, receipts) if done else None
 
 
@@ -45,6 +48,7 @@ def run_outage(
     devices: tuple[str, ...] = ("steth-a", "steth-b"),
     interval_s: float = 100_000.0,
     settle_timeout_s: float = 120.0,
+    receipt_resend_max_s: float | None = None,
 ) -> dict[str, Any]:
     """Agent up, no hub for `outage_s`, then the hub; the figures and the exactly-once check.
     Each device records every `interval_s` simulated seconds (the simulator runs 20 times
@@ -57,6 +61,7 @@ def run_outage(
         devices=devices,
         interval_s=interval_s,
         receipt_timeout_s=receipt_timeout_s,
+        receipt_resend_max_s=receipt_resend_max_s,
     )
     target = DatabaseTarget("sqlite", str(workdir / "hub.db"))
     hub = HubProcess(
@@ -69,7 +74,7 @@ def run_outage(
         try:
             time.sleep(outage_s)
             during = agent.stored_ids()
-            resent = receipts_status(state).get("sent_again", 0)
+            resent = outbox_receipts(state)["sent_again"]
             hub.start()
             started = time.monotonic()
             deadline = started + settle_timeout_s
@@ -92,8 +97,8 @@ def run_outage(
         "stored": len(stored),
         "archived": len(stored & set(in_archive)),
         "drained_after_hub_start_s": round(drained_s, 1),
-        "awaiting_receipt_after": receipts.get("awaiting"),
-        "receipts_mismatched": receipts.get("mismatched"),
+        "awaiting_receipt_after": receipts["awaiting"],
+        "receipts_mismatched": agent.output().count("event=receipt_mismatch"),
         "archived_exactly_once": stored <= set(in_archive)
         and all(logged[rid] == 1 for rid in stored)
         and max(logged.values(), default=0) == 1,

@@ -70,10 +70,12 @@ def test_three_hub_sigkills_and_a_postgresql_restart_under_real_agents_lose_noth
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     """Three agents record while the hub is SIGKILLed three times and PostgreSQL restarted."""
+    # A 1 s recording every 2 s of wall clock per stethoscope, as at speed 20 with 40 s between
+    # recordings, but with a quarter of the audio streamed between them: at speed 20 the three
+    # agents' simulated radios alone took 1.5 of the machine's two cores.
+    plan = FaultPlan(recordings=50, speed=5.0, interval_s=10.0)
     with quiet_broker(tmp_path / "mosquitto") as broker:
-        figures = run_faults(
-            broker, postgres_server, tmp_path, FaultPlan(recordings=50, interval_s=40.0)
-        )
+        figures = run_faults(broker, postgres_server, tmp_path, plan)
     print(f"faults under real agents: {figures}")
     assert len(figures["faults"]) == 4 and figures["hub_connects"] == 4
     assert figures["hub_storage_unavailable"] >= 1  # the restart was seen, not slept through

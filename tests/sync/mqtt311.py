@@ -54,6 +54,11 @@ def wait(what: str, done: Callable[[], bool], timeout_s: float, why: Callable[[]
         time.sleep(0.2)
 
 
+def receipt_logged(agent: AgentProcess, rid: str) -> bool:
+    """The agent applied the hub's receipt for `rid` (it matched the bytes it holds)."""
+    return f"event=recording_archived recording={rid} " in agent.output()
+
+
 def audio_message(i: int, size: int) -> OutboundMessage:
     return OutboundMessage(f"stetho/v1/s/d{i}/recordings/audio", bytes(size), recording_id=f"r-{i}")
 
@@ -108,7 +113,9 @@ def three_receipted(
         stored = agent.wait_for_stored(3)
 
         def all_receipted() -> bool:
-            done = receipts_status(state).get("archived", 0) >= len(stored)
+            # The agent logs each receipt as it applies it; status.json says so only at its
+            # next refresh (up to 5 s later), or as the agent stops.
+            done = all(receipt_logged(agent, rid) for rid in stored)
             return done and stored <= set(archived(target))
 
         wait(

@@ -26,6 +26,7 @@ from tests.sync.mqtt311 import (
     agent_config,
     audio_message,
     hub_process,
+    receipt_logged,
     run_publisher,
     three_receipted,
     wait,
@@ -70,28 +71,31 @@ def test_a_recording_rabbitmq_dropped_is_sent_again_and_arrives(
     rabbit: rabbitmq.RabbitBroker, tmp_path: Path
 ) -> None:
     state = tmp_path / "state"
-    config = agent_config(tmp_path / "a.toml", rabbit.port, state, 2)
+    # Re-sent 2 s after each send at most (receipt_resend_max_s), so once the hub is up the
+    # next copy reaches it within 2 s rather than after a backoff of up to 16 s.
+    config = agent_config(tmp_path / "a.toml", rabbit.port, state, 2, receipt_resend_max_s=2)
     agent = AgentProcess(config, tmp_path / "agent.log")
     hub, target = hub_process(tmp_path, rabbit.port, "hub-late")  # never connected: no queue yet
     agent.start()
     try:
         (rid,) = agent.wait_for_stored(1)
         # PUBACKed by RabbitMQ, routed nowhere; sent again after 2 s, still to nobody.
-        wait("resend", lambda: receipts_status(state).get("sent_again", 0) >= 1, 20, agent.output)
+        wait("resend", lambda: "event=recordings_sent_again " in agent.output(), 20, agent.output)
         hub.start()
         wait(
             "archived after the hub came up",
-            lambda: rid in set(archived(target)) and receipts_status(state).get("archived", 0) == 1,
+            lambda: rid in set(archived(target)) and receipt_logged(agent, rid),
             30,
             lambda: f"{receipts_status(state)} {hub.output()[-1500:]}",
         )
-        counts = receipts_status(state)
+        assert agent.stop() == 0, agent.output()[-3000:]
+        counts = receipts_status(state)  # written once more at shutdown
     finally:
         if agent.process is not None and agent.process.poll() is None:
             agent.process.kill()
         hub.kill()
     print(f"3.1.1 dropped then re-sent: receipts {json.dumps(counts)}")
-    assert counts["awaiting"] == 0
+    assert counts["awaiting"] == 0 and counts["sent_again"] >= 1 and counts["archived"] == 1
     assert f"event=recording_archived recording={rid}" in agent.output()
 
 
@@ -125,11 +129,12 @@ def test_a_recording_over_max_packet_bytes_is_held_and_the_others_are_archived(
         agent.start()
         wait(
             "the short ones receipted, the long one held",
-            lambda: receipts_status(state).get("archived", 0) == 3 and _held(state) == 1,
+            lambda: agent.output().count("event=recording_archived ") == 3 and _held(agent),
             40,
             lambda: f"{receipts_status(state)} {agent.output()[-2000:]}",
         )
-        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+        assert agent.stop() == 0, agent.output()[-3000:]
+        status = json.loads((state / "status.json").read_text(encoding="utf-8"))  # as it stopped
     finally:
         if agent.process is not None and agent.process.poll() is None:
             agent.process.kill()
@@ -137,17 +142,15 @@ def test_a_recording_over_max_packet_bytes_is_held_and_the_others_are_archived(
     print(f"3.1.1 via RabbitMQ, limit {RABBIT_MAX_MESSAGE}: broker {json.dumps(status['broker'])}")
     assert len(stored - set(archived(target))) == 1  # the 20 s one, held
     assert status["broker"]["connects"] == 1  # no stalled link, no reconnect
+    assert status["broker"]["too_large"] == 1
     assert "exceeds broker.max_packet_bytes (65536 bytes)" in status["broker"]["packet_alarm"]
     assert status["receipts"]["awaiting"] == 1  # kept until the limit is raised
     assert "limit_from=broker.max_packet_bytes kept_in_outbox=1" in agent.output()
 
 
-def _held(state: Path) -> int:
-    try:
-        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 0
-    return int(status["broker"]["too_large"])
+def _held(agent: AgentProcess) -> bool:
+    """The agent logged that it keeps a recording the broker's limit cannot take."""
+    return "limit_from=broker.max_packet_bytes kept_in_outbox=1" in agent.output()
 
 
 def test_without_the_setting_rabbitmqs_silent_stall_ends_the_link_and_names_the_key(

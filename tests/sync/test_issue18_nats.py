@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +20,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge_agent.storage.salvage import OUTBOX_FILE
 from edge_agent.wire import topics
 from stetho_testkit import nats
 from stetho_testkit.agent_harness import AGENT, SITE, AgentProcess
 from stetho_testkit.hub.harness import archived, receipts_status
-from tests.sync.mqtt311 import agent_config, hub_process, three_receipted, wait
+from tests.sync.mqtt311 import agent_config, hub_process, receipt_logged, three_receipted, wait
 
 pytestmark = [
     pytest.mark.broker,
@@ -47,6 +49,8 @@ def test_agent_and_hub_in_311_mode_deliver_and_receipt_through_nats(
     broker: nats.NatsBroker, tmp_path: Path
 ) -> None:
     with three_receipted(tmp_path, broker.port, "hub-nats") as (agent, hub, state, stored):
+        # Killed, the agent writes no last status.json: wait for a refresh that counts them.
+        agent.wait_for_status(state, lambda s: s.get("receipts", {}).get("archived") == len(stored))
         agent.kill()  # no goodbye: the broker publishes the last will
         counts = receipts_status(state)
         retain, will = _retained(broker.port, f"stetho/v1/{SITE}/{AGENT}/status")
@@ -72,11 +76,13 @@ def _retained(port: int, topic: str) -> tuple[str, str]:
 
 
 def _all_published(state: Path) -> bool:
+    """The outbox holds the recording's messages, every one marked sent (after its PUBACK)."""
+    db = sqlite3.connect(f"file:{state / OUTBOX_FILE}?mode=ro", uri=True, timeout=10)
     try:
-        status = json.loads((state / "status.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return bool(status["broker"]["published"] >= 2 and status["outbox"]["pending"] == 0)
+        total, sent = db.execute("SELECT COUNT(*), COUNT(sent_at) FROM messages").fetchone()
+    finally:
+        db.close()
+    return bool(total >= 2 and sent == total)
 
 
 def test_recordings_wait_in_the_hubs_nats_session_while_it_is_down(
@@ -95,17 +101,18 @@ def test_recordings_wait_in_the_hubs_nats_session_while_it_is_down(
         hub.start()
         wait(
             "archived from the queue",
-            lambda: receipts_status(state).get("archived", 0) == 1,
+            lambda: receipt_logged(agent, rid),
             30,
             lambda: f"{receipts_status(state)} {hub.output()[-1500:]}",
         )
-        counts = receipts_status(state)
+        assert agent.stop() == 0, agent.output()[-3000:]
+        counts = receipts_status(state)  # written once more as it stopped
     finally:
         if agent.process is not None and agent.process.poll() is None:
             agent.process.kill()
         hub.kill()
     print(f"3.1.1 via NATS, hub down then up: receipts {json.dumps(counts)}")
-    assert rid in archived(target)
+    assert rid in archived(target) and counts["archived"] == 1 and counts["awaiting"] == 0
     assert counts.get("sent_again", 0) == 0, "the queued copy arrived, not a re-send"
 
 

@@ -24,7 +24,7 @@ STAFF_2 = "nurse-b"  # a second nurse, same PIN
 RESIDENTS = [Resident("res-0042", "Room 12 · Mme D."), Resident("res-0043", "Room 14 · M. P.")]
 
 
-# 8 s per site at 4x speed (2 s of test time each): a poor-contact recording this long is
+# 8 s per site at 8x speed (1 s of test time each): a poor-contact recording this long is
 # refused at every start offset of the simulated stream (0 of 52 one-second offsets of seed 3
 # pass; 4 s windows pass 7 of 56), so the re-record prompt is certain.
 def config_text(state: Path, broker_port: int, web_port: int, extra: str = "") -> str:
@@ -42,12 +42,12 @@ port = {web_port}
 [[devices]]
 id = "steth-1"
 kind = "simulated"
-speed = 4.0
+speed = 8.0
 [[devices]]
 id = "steth-2"
 kind = "simulated"
 scenario = "poor-contact"
-speed = 4.0
+speed = 8.0
 seed = 3
 {extra}"""
 

@@ -24,7 +24,7 @@ FLAKY = """
 [[devices]]
 id = "steth-3"
 kind = "simulated"
-speed = 4.0
+speed = 8.0
 link = "flaky"
 """
 

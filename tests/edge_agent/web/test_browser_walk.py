@@ -28,11 +28,12 @@ from tests.edge_agent.web.browser import TABLET, chromium
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 WAIT_S = 40.0
 SHOTS = os.environ.get("STETHO_SCREENSHOTS")  # e.g. docs/img to refresh the docs' pictures
-# A keypad stethoscope in range; at 2x its simulated nurse types the passkey 5 s after it shows.
+# A keypad stethoscope in range; at 4x its simulated nurse types the passkey 2.5 s after it
+# shows (the test reads it within a second).
 KEYPAD_RADIO = """
 [radio]
 simulated = ["normal"]
-speed = 2.0
+speed = 4.0
 keypad = "types"
 """
 
