@@ -73,9 +73,14 @@ def _power(x: Samples) -> float:
     return float(np.mean(np.square(x)))
 
 
+def _scaled(noise: Samples, x: Samples, ratio: float) -> Samples:
+    """``noise`` scaled to an RMS ``ratio`` times that of ``x``."""
+    return noise * (ratio * float(np.sqrt(_power(x) / max(_power(noise), 1e-30))))
+
+
 def _under(noise: Samples, x: Samples, under_db: float) -> Samples:
     """``noise`` scaled to ``under_db`` below the power of ``x``."""
-    return noise * np.sqrt(_power(x) / max(_power(noise), 1e-30) * 10.0 ** (-under_db / 10.0))
+    return _scaled(noise, x, 10.0 ** (-under_db / 20.0))
 
 
 def _rng(name: str, condition: str) -> np.random.Generator:
@@ -115,8 +120,14 @@ def breath(lung: Lung, n: int, fs: float) -> Samples:
     return np.resize(signal.sosfiltfilt(sos, y), n)
 
 
-def heard(condition: str, x: Samples, fs: float, name: str, lung: Lung) -> tuple[Samples, float]:
-    """``x`` (at ``fs``) as heard under ``condition``: the samples and their rate."""
+def heard(
+    condition: str, x: Samples, fs: float, name: str, breathing: Samples
+) -> tuple[Samples, float]:
+    """``x`` (at ``fs``) as heard under ``condition``: the samples and their rate.
+
+    ``breathing`` is what :func:`breath` made of a lung recording for ``x``: made once per
+    heart recording, as the breathing conditions differ only in its level.
+    """
     if condition == "original":
         return x, fs
     if condition == "quiet_16bit":
@@ -126,8 +137,7 @@ def heard(condition: str, x: Samples, fs: float, name: str, lung: Lung) -> tuple
     if condition == "mains_hum":
         return x + _under(hum(x.size, fs), x, HUM_DB), fs
     if condition in BREATH_RATIOS:
-        b = breath(lung, x.size, fs)
-        return x + b * BREATH_RATIOS[condition] * np.sqrt(_power(x) / max(_power(b), 1e-30)), fs
+        return x + _scaled(breathing, x, BREATH_RATIOS[condition]), fs
     if condition in ("diaphragm", "bell"):
         kind, cut = ("highpass", DIAPHRAGM_HZ) if condition == "diaphragm" else ("lowpass", BELL_HZ)
         return signal.sosfilt(signal.butter(2, cut, kind, fs=fs, output="sos"), x), fs
@@ -145,9 +155,10 @@ def lung_recordings(data_dir: Path) -> list[Lung]:
 def run_one(item: dict[str, Any], lung: Lung) -> list[dict[str, Any]]:
     """One recording's crop under every condition, scored as bench.heart_faster scores."""
     x, seg, original = heart_faster.cropped(item)
+    breathing = breath(lung, x.size, item["fs"])
     out = []
     for condition in CONDITIONS:
-        y, fs = heard(condition, x, item["fs"], item["name"], lung)
+        y, fs = heard(condition, x, item["fs"], item["name"], breathing)
         record = {"condition": condition, **heart_faster.score(y, fs, seg)}
         record.update(name=item["name"], murmur=item["murmur"], original_bpm=round(original, 1))
         out.append(record)

@@ -28,6 +28,10 @@ def _lung() -> hc.Lung:
     return rng.standard_normal(5 * 44_100), 44_100.0
 
 
+def _breathing(n: int = int(10 * FS)) -> np.ndarray:
+    return hc.breath(_lung(), n, FS)
+
+
 @pytest.mark.parametrize(("condition", "under_db"), [("room_noise_20db", 20.0),
                                                      ("room_noise_10db", 10.0),
                                                      ("mains_hum", 10.0)])  # fmt: skip
@@ -35,7 +39,7 @@ def test_added_sounds_sit_at_their_level_under_the_recording(
     condition: str, under_db: float
 ) -> None:
     x = _heart_like()
-    y, fs = hc.heard(condition, x, FS, "a", _lung())
+    y, fs = hc.heard(condition, x, FS, "a", _breathing())
     assert fs == FS and y.size == x.size
     assert _db(x, y - x) == pytest.approx(under_db, abs=0.01)
 
@@ -54,9 +58,11 @@ def test_breath_is_added_at_its_rms_ratio_without_its_heart_band(
     condition: str, ratio: float
 ) -> None:
     x = _heart_like()
-    y, fs = hc.heard(condition, x, FS, "a", _lung())
+    b = hc.breath(_lung(), x.size, FS)
+    assert b.size == x.size  # looped to the heart's length, at the heart's rate
+    y, fs = hc.heard(condition, x, FS, "a", b)
     added = y - x
-    assert fs == FS and y.size == x.size  # looped to the heart's length, at the heart's rate
+    assert fs == FS and y.size == x.size
     assert 10 ** (-_db(x, added) / 20) == pytest.approx(ratio, rel=1e-6)  # RMS over RMS
     spectrum = np.abs(np.fft.rfft(added)) ** 2
     f = np.fft.rfftfreq(added.size, 1 / FS)
@@ -66,32 +72,33 @@ def test_breath_is_added_at_its_rms_ratio_without_its_heart_band(
 def test_chest_pieces_favour_their_band_and_usb_is_44k1() -> None:
     t = np.arange(int(4 * FS)) / FS
     low, high = np.sin(2 * np.pi * 40 * t), np.sin(2 * np.pi * 600 * t)
+    b = _breathing(t.size)
     for condition, kept, cut in (("diaphragm", high, low), ("bell", low, high)):
-        assert _db(hc.heard(condition, kept, FS, "a", _lung())[0][4000:], kept[4000:]) > -1.0
-        assert _db(hc.heard(condition, cut, FS, "a", _lung())[0][4000:], cut[4000:]) < -8.0
-    y, fs = hc.heard("at_44k1", high, FS, "a", _lung())
+        assert _db(hc.heard(condition, kept, FS, "a", b)[0][4000:], kept[4000:]) > -1.0
+        assert _db(hc.heard(condition, cut, FS, "a", b)[0][4000:], cut[4000:]) < -8.0
+    y, fs = hc.heard("at_44k1", high, FS, "a", b)
     assert fs == 44_100.0 and y.size == round(high.size * 44_100 / FS)
 
 
 def test_quiet_is_thirty_db_down_on_the_16_bit_grid() -> None:
     x = _heart_like()
-    y, _ = hc.heard("quiet_16bit", x, FS, "a", _lung())
+    y, _ = hc.heard("quiet_16bit", x, FS, "a", _breathing())
     assert _db(x, y) == pytest.approx(30.0, abs=0.1)
     assert np.allclose(y * 32767, np.round(y * 32767))
-    assert hc.heard("original", x, FS, "a", _lung())[0] is x
+    assert hc.heard("original", x, FS, "a", _breathing())[0] is x
 
 
 def test_the_same_recording_hears_the_same_noise_every_run() -> None:
     x = _heart_like()
-    a, _ = hc.heard("room_noise_10db", x, FS, "rec", _lung())
-    b, _ = hc.heard("room_noise_10db", x, FS, "rec", _lung())
-    c, _ = hc.heard("room_noise_10db", x, FS, "other", _lung())
+    a, _ = hc.heard("room_noise_10db", x, FS, "rec", _breathing())
+    b, _ = hc.heard("room_noise_10db", x, FS, "rec", _breathing())
+    c, _ = hc.heard("room_noise_10db", x, FS, "other", _breathing())
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
 def test_an_unknown_condition_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown condition 'underwater'"):
-        hc.heard("underwater", _heart_like(), FS, "a", _lung())
+        hc.heard("underwater", _heart_like(), FS, "a", _breathing())
 
 
 def test_without_a_data_folder_the_check_skips_with_a_reason(tmp_path: Path) -> None:
