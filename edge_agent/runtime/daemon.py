@@ -9,7 +9,6 @@ after a SIGKILL or a power cut the next start recovers it as a partial recording
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -63,6 +62,7 @@ from edge_agent.wire.recording import RecordingContext
 from firmware_bridge import BridgeError
 from firmware_bridge.bluez_agent import Prompt
 from stetho_common import persistent_delay
+from stetho_common.waits import within
 
 log = logging.getLogger(__name__)
 STATUS_QOS = 1
@@ -355,8 +355,7 @@ class Agent:
                 self.publisher.subscribe_more(self.inbound.add_device(device.id))
                 log.info("event=paired_device_started device=%s", device.id)
                 group.create_task(self._device_loop(device), name=f"device-{device.id}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._registry_changed.wait(), REGISTRY_POLL_S)
+            await within(REGISTRY_POLL_S, self._registry_changed.wait())
             self._registry_changed.clear()
 
     async def receipt_stats(self) -> ReceiptStats | None:

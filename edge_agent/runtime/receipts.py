@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from edge_agent.errors import OutboxError
 from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.receipts import ReceiptOutcome, ResendPolicy
 from edge_agent.wire import messages
+from stetho_common.waits import within
 
 __all__ = ["ReceiptCounts", "ReceiptWatch", "resend_policy"]
 
@@ -62,9 +62,7 @@ class ReceiptWatch:
         loop = asyncio.get_running_loop()
         due = loop.time() + period
         while True:
-            receipt = None
-            with contextlib.suppress(TimeoutError):
-                receipt = await asyncio.wait_for(self._queue.get(), max(0.0, due - loop.time()))
+            receipt = await within(max(0.0, due - loop.time()), self._queue.get())
             try:
                 if receipt is not None:
                     await self._apply(receipt)

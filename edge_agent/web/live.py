@@ -15,6 +15,7 @@ import json
 from aiohttp import web
 
 from edge_agent.web.context import WebContext, ctx_of
+from stetho_common.waits import within
 
 MAX_EVENTS_PER_S = 25.0
 KEEPALIVE_S = 10.0
@@ -40,9 +41,7 @@ async def _pump(response: web.StreamResponse, ctx: WebContext, device: str) -> N
     seq = latest.seq if latest else 0
     waker = ctx.exams.monitor.waker(device)
     while True:
-        try:
-            await asyncio.wait_for(waker.wait(), timeout=KEEPALIVE_S)
-        except TimeoutError:
+        if await within(KEEPALIVE_S, waker.wait()) is None:
             await response.write(b": keep-alive\n\n")
             continue
         waker.clear()

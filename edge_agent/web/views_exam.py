@@ -4,7 +4,6 @@ stethoscopes and the doctor's requests. Handlers parse, call ExamService, render
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from typing import Any
 
@@ -17,6 +16,7 @@ from edge_agent.exam.verdict import NURSE_ADVICE
 from edge_agent.web import render as _app
 from edge_agent.web.body import POSITIONS
 from edge_agent.web.context import ctx_of, staff_of
+from stetho_common.waits import within
 
 
 def _uuid(request: web.Request, key: str) -> uuid.UUID:
@@ -92,8 +92,7 @@ async def exam_panel(request: web.Request) -> web.Response:
     since = int(request.query.get("since", "-1") or -1)
     if since == ctx.exams.changes.version and not _progress(ctx, await ctx.exams.exam(exam_id)):
         # Long poll: answer as soon as something changes, or after a while to keep alive.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ctx.exams.changes.event.wait(), timeout=15)
+        await within(15, ctx.exams.changes.event.wait())
     exam = await ctx.exams.exam(exam_id)
     response = _app.render(request, "exam_panel.html", **await _exam_values(request, exam))
     response.headers["X-Version"] = str(ctx.exams.changes.version)

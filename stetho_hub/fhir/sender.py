@@ -8,7 +8,6 @@ hub's event loop never waits on the disk.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import ssl
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from stetho_common.waits import within
 from stetho_hub.fhir.errors import FhirConfigError, SendRejectedError, SendRetryError
 from stetho_hub.fhir.queue import FhirQueue, Pending
 
@@ -145,5 +145,4 @@ async def run_sender(
                 if wake is None and until_empty:
                     return
                 wait = idle_s if wake is None else min(idle_s, max(0.0, wake - time.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(wait, 0.01))
+            await within(max(wait, 0.01), stop.wait())

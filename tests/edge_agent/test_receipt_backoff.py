@@ -204,3 +204,28 @@ def _receipt() -> messages.ReceiptMessage:
         recording_id=uuid.uuid4(), site="h", device="s", audio_sha256="a" * 64,
         pcm_sha256="b" * 64, size_bytes=1, archived_at=datetime.now(UTC), hub="hub-1",
     )  # fmt: skip
+
+
+def test_a_stop_that_comes_with_a_receipt_stops_the_watch(tmp_path: Path) -> None:
+    """SIGTERM as a receipt arrived once left the agent waiting for this loop forever (one
+    `stetho demo --serve` stop in ten: Python 3.11's wait_for dropped the cancellation)."""
+    outbox = Outbox(OutboxStore(tmp_path / "o.sqlite3", quota_bytes=10**8, await_receipts=True))
+    watch = ReceiptWatch(outbox, ResendPolicy(timeout_s=20.0, cap_s=160.0))  # a pass per 5 s
+
+    async def scenario() -> bool:
+        task = asyncio.create_task(watch.run())
+        for _ in range(3):
+            await asyncio.sleep(0)  # the watch now waits for a receipt
+        watch.offer(_receipt())
+        await asyncio.sleep(0)  # the queue hands the receipt over...
+        task.cancel()  # ...as the stop comes
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return bool(done)
+
+    try:
+        assert asyncio.run(scenario()), "the receipt watch went on after its stop"
+    finally:
+        outbox.close()
