@@ -9,7 +9,6 @@ written to a folder.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import tempfile
 import time
@@ -25,6 +24,7 @@ from edge_agent.runtime.daemon import Agent
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
 from edge_agent.wire import messages, topics
+from stetho_common.waits import stopped
 from stetho_doctor.client import received
 from stetho_hub.config import HubConfig
 from stetho_hub.fhir.bundle import build_bundle, bundle_json
@@ -169,10 +169,7 @@ async def run_demo(seconds: float, console: Console, fhir_dir: Path) -> bool:
             if any(task.done() for task in tasks):
                 break
             await asyncio.sleep(0.2)
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stopped(*tasks)
         await asyncio.to_thread(archive.db.close)
         for task in tasks:
             if not task.cancelled() and task.exception() is not None:

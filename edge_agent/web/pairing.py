@@ -10,7 +10,6 @@ a listener in radio range until the pairing ends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import secrets
@@ -30,6 +29,7 @@ from firmware_bridge.errors import (
     LinkLostError,
     PairingRejectedError,
 )
+from stetho_common.waits import stopped
 
 __all__ = ["JOB_TIMEOUT_S", "Failure", "PairingJob", "Pairings", "Phase", "failure_of"]
 
@@ -188,9 +188,7 @@ async def _cancelled(job: PairingJob) -> None:
     """Cancel the job's task and wait for it: BlueZ's side ends with the link (bleak's
     disconnect in pairing.pair's `finally`), so nothing is left half-bonded."""
     if job.task is not None:
-        job.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await job.task
+        await stopped(job.task)
     if not job.finished:  # a task cancelled before it ran never saw the CancelledError
         job.phase, job.passkey = Phase.CANCELLED, None
         log.info("event=pairing_cancelled address=%s", job.address)

@@ -8,7 +8,6 @@ included, is the production code path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -24,6 +23,7 @@ from bleak.exc import BleakDeviceNotFoundError, BleakError
 from firmware_bridge import gatt
 from firmware_bridge.sources._sim_keypad import SMP_TIMEOUT_S, passkey_entry
 from firmware_bridge.sources.simulator import SimulatedAir, SimulatedStethoscope
+from stetho_common.waits import stopped
 
 __all__ = ["simulated_backends"]
 
@@ -198,9 +198,7 @@ class _SimulatedScanner(BaseBleakScanner):
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stopped(self._task)
             self._task = None
 
     async def _advertise(self) -> None:

@@ -21,6 +21,7 @@ from aiohttp import WSMsgType, web
 from edge_agent.pipeline.live import encode_chunk
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.wire import topics
+from stetho_common.waits import ended, stopped
 from stetho_doctor.client import DoctorToolError
 from stetho_doctor.listen import live_stream
 
@@ -74,8 +75,7 @@ class LiveRelays:
     async def listen(self, site: str, device: str, by: str) -> AsyncIterator[Queue]:
         key = (site, device)
         if key in self._stopping:  # let the last stream's live_stop go out before a new start
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(self._stopping[key])
+            await ended(self._stopping[key])
         stream = self._streams.get(key)
         if stream is None:
             stream = self._streams[key] = _Stream(set())
@@ -89,12 +89,12 @@ class LiveRelays:
             if not stream.listeners and self._streams.get(key) is stream:
                 del self._streams[key]
                 assert stream.task is not None
-                stream.task.cancel()
                 self._stopping[key] = stream.task
-                with contextlib.suppress(asyncio.CancelledError):
-                    await stream.task
-                if self._stopping.get(key) is stream.task:
-                    del self._stopping[key]
+                try:
+                    await stopped(stream.task)
+                finally:
+                    if self._stopping.get(key) is stream.task:
+                        del self._stopping[key]
 
     async def _run(self, site: str, device: str, by: str, stream: _Stream) -> None:
         settings = relay_settings(self.publish, site, device)
@@ -150,8 +150,6 @@ async def relay(
         pump = asyncio.create_task(_forward(queue, ws))
         waiting = asyncio.create_task(_until_closed(ws, alive))
         await asyncio.wait((pump, waiting), return_when=asyncio.FIRST_COMPLETED)
-        for task in (pump, waiting):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-                await task
+        with contextlib.suppress(ConnectionResetError):
+            await stopped(pump, waiting)
     await ws.close()

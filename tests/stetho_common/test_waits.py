@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from stetho_common.waits import within
+from stetho_common.waits import ended, stopped, within
 
 
 def test_the_result_comes_back_before_the_limit() -> None:
@@ -74,3 +74,78 @@ def test_a_stop_while_waiting_propagates() -> None:
 
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(main())
+
+
+async def _sleeper(log: list[str], name: str, cleanup_s: float = 0.0) -> None:
+    try:
+        await asyncio.sleep(60)
+    finally:
+        await asyncio.sleep(cleanup_s)  # a link closing, a file finished
+        log.append(name)
+
+
+def test_stopped_cancels_every_task_and_waits_for_each_to_end() -> None:
+    async def main() -> list[str]:
+        log: list[str] = []
+        tasks = [asyncio.create_task(_sleeper(log, n, 0.02)) for n in ("a", "b")]
+        await asyncio.sleep(0)
+        await stopped(*tasks)
+        assert all(t.cancelled() for t in tasks)
+        return log
+
+    assert sorted(asyncio.run(main())) == ["a", "b"]
+
+
+def test_stopped_raises_a_tasks_own_error_once_all_have_ended() -> None:
+    async def broken() -> None:
+        raise OSError("link lost")
+
+    async def main() -> list[str]:
+        log: list[str] = []
+        tasks = [asyncio.create_task(broken()), asyncio.create_task(_sleeper(log, "b", 0.02))]
+        await asyncio.sleep(0)
+        with pytest.raises(OSError, match="link lost"):
+            await stopped(*tasks)
+        return log
+
+    assert asyncio.run(main()) == ["b"]
+
+
+def test_a_stop_of_the_caller_while_it_stops_tasks_propagates_after_they_end() -> None:
+    """The old `task.cancel(); with suppress(CancelledError): await task` ate this stop."""
+
+    async def main() -> tuple[list[str], bool]:
+        log: list[str] = []
+        tasks = [asyncio.create_task(_sleeper(log, n, 0.05)) for n in ("a", "b")]
+        await asyncio.sleep(0)
+        caller = asyncio.create_task(stopped(*tasks))
+        await asyncio.sleep(0.01)  # the caller waits for "a" to clean up
+        caller.cancel()
+        try:
+            await caller
+        except asyncio.CancelledError:
+            return log, True
+        return log, False
+
+    log, propagated = asyncio.run(main())
+    assert propagated and sorted(log) == ["a", "b"]
+
+
+def test_ended_waits_without_cancelling_and_keeps_the_callers_stop() -> None:
+    async def main() -> None:
+        log: list[str] = []
+        other = asyncio.create_task(_sleeper(log, "other"))
+        await asyncio.sleep(0)
+        waiter = asyncio.create_task(ended(other))
+        await asyncio.sleep(0.01)
+        waiter.cancel()  # the caller's stop: it propagates, the task it waited for lives on
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert not other.done()
+        waiter = asyncio.create_task(ended(other))
+        await asyncio.sleep(0)
+        other.cancel()  # someone else's stop of the task: waiting for it ends quietly
+        await waiter
+        assert log == ["other"]
+
+    asyncio.run(main())
