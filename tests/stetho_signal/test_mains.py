@@ -3,6 +3,8 @@ reported in the result without counting against its quality."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -146,11 +148,13 @@ def test_hum_is_looked_for_only_where_every_harmonic_is_below_nyquist() -> None:
 @pytest.mark.parametrize(
     ("fundamental", "kind"), [(50.0, "heart"), (59.9, "heart"), (50.0, "lung")]
 )
-def test_the_result_reports_the_hum_it_took_out(fundamental: float, kind: str) -> None:
+def test_the_result_reports_the_hum_it_took_out(
+    fundamental: float, kind: Literal["heart", "lung"]
+) -> None:
     x = _heart() if kind == "heart" else breathing(16.0)
-    clean = analyze(x, FS_HZ, kind)  # type: ignore[arg-type]
-    humming = analyze(_under(x, fundamental, 10.0), FS_HZ, kind)  # type: ignore[arg-type]
-    assert humming.quality.measures.mains_hum_hz == (pytest.approx(fundamental, abs=0.02),)
+    clean = analyze(x, FS_HZ, kind)
+    humming = analyze(_under(x, fundamental, 10.0), FS_HZ, kind)
+    assert humming.quality.measures.mains_hum_hz == pytest.approx((fundamental,), abs=0.02)
     reported = humming.to_dict()["quality"]
     assert reported["mains_hum_hz"] == [pytest.approx(fundamental, abs=0.02)]
     assert reported["mains_hum_hz"][0] == round(reported["mains_hum_hz"][0], 2)  # 0.01 Hz
