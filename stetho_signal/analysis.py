@@ -58,11 +58,7 @@ class Analysis:
             "sample_rate_hz": _number(self.sample_rate_hz),
             "duration_s": _number(round(self.duration_s, 3)),
             "kind": self.kind,
-            "quality": {
-                "score": _number(self.quality.score),
-                "acceptable": bool(self.quality.acceptable),
-                "problems": list(self.quality.problems),
-            },
+            "quality": _quality_dict(self.quality),
             "heart": None if self.heart is None else _heart_dict(self.heart, self.findings),
             "lung": None if self.lung is None else _lung_dict(self.lung, self.findings),
             "triage": {
@@ -70,6 +66,20 @@ class Analysis:
                 "flags": [_flag_dict(f) for f in self.triage.flags],
             },
         }
+
+
+def _quality_dict(q: Quality) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "score": _number(q.score),
+        "acceptable": bool(q.acceptable),
+        "problems": list(q.problems),
+    }
+    # Hum taken out is reported, not a problem: the score and the verdict ignore it. Left out
+    # without hum, as the wire leaves it out for older readers. 0.01 Hz: finer than the
+    # transform resolves a harmonic (0.1 Hz over 10 s), divided by its order.
+    if q.measures.mains_hum_hz:
+        out["mains_hum_hz"] = [round(float(hz), 2) for hz in q.measures.mains_hum_hz]
+    return out
 
 
 def _flag_dict(f: Flag) -> dict[str, Any]:
@@ -183,7 +193,7 @@ def analyze(
         band = lung_band(spectrum)
         lung = analyze_lung(x, spectrum, band, limits.wheeze_min_duration_s)
         heartbeat, flatness, handling = None, lung.spectral_flatness, None
-    scores = assess_quality(band, audio.clipped_fraction, heartbeat, flatness, handling)
+    scores = assess_quality(band, audio.clipped_fraction, heartbeat, flatness, handling, hum)
     quality = grade_quality(scores, limits.quality_min_score)
     return Analysis(
         sample_rate_hz=audio.input_rate_hz,

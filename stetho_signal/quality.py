@@ -9,6 +9,7 @@ for heart recordings the thumps of a chest piece that slips or is lifted (handli
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +67,13 @@ PROBLEM_TEXT = {
 
 @dataclass(frozen=True)
 class QualityMeasures:
-    """Raw quality measures (units in the names)."""
+    """Raw quality measures (units in the names).
+
+    ``mains_hum_hz`` holds the fundamental of each mains hum found in the recording and taken
+    out of its samples before every other measure (:mod:`stetho_signal._mains`); empty without
+    hum. It is reported, never scored: what was taken out no longer sinks the recording, but
+    the nurse can move the cable away from what hums and the doctor hears the hum in the audio.
+    """
 
     clipped_fraction: float
     level_dbfs: float
@@ -74,6 +81,13 @@ class QualityMeasures:
     periodicity: float | None
     sound_prominence: float | None
     handling_burst_s: float | None = None
+    mains_hum_hz: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not all(math.isfinite(hz) and hz > 0.0 for hz in self.mains_hum_hz):
+            raise ValueError(
+                f"mains hum frequencies must be finite and above 0 Hz, got {self.mains_hum_hz!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,7 @@ def assess_quality(
     heartbeat: tuple[float, float] | None,
     flatness: float | None,
     handling: float | None = None,
+    mains_hum_hz: tuple[float, ...] = (),
 ) -> QualityScores:
     """Score a recording from its band-passed samples.
 
@@ -142,11 +157,17 @@ def assess_quality(
     handling : float or None
         Longest handling-noise burst in seconds (see :func:`handling_burst_s`); None to skip
         the check (lung recordings).
+    mains_hum_hz : tuple of float, optional
+        Fundamentals of the mains hum taken out of ``band`` before this call, Hz
+        (:meth:`~stetho_signal.bands.Spectrum.mains_hum`). Kept in the measures only: hum
+        taken out changes no sub-score.
     """
     rms = float(np.sqrt(np.mean(np.square(band), dtype=np.float64))) if band.size else 0.0
     level = 20.0 * float(np.log10(max(rms, 1e-12)))
     periodicity, prominence = heartbeat if heartbeat is not None else (None, None)
-    measures = QualityMeasures(clipped_fraction, level, flatness, periodicity, prominence, handling)
+    measures = QualityMeasures(
+        clipped_fraction, level, flatness, periodicity, prominence, handling, mains_hum_hz
+    )
     subscores = {
         "clipping": _ramp(clipped_fraction, *_CLIPPED_FRACTION),
         "no_signal": _ramp(level, *_LEVEL_DBFS),

@@ -32,6 +32,7 @@ class Scenario:
     crackles: bool = False
     poor_contact: bool = False
     output_gain: float = 1.0  # above ~2 the heart sounds clip at full scale
+    mains_hum_hz: float | None = None  # a mains-powered device nearby: hum at this fundamental
 
 
 SCENARIO_SPECS: Final[dict[str, Scenario]] = {
@@ -52,6 +53,8 @@ SCENARIO_SPECS: Final[dict[str, Scenario]] = {
                  70.0, 0.12, poor_contact=True),
         Scenario("clipping", "gain too high: heart sounds clip at full scale", 72.0,
                  output_gain=5.0),
+        Scenario("mains-hum", "normal heart at 72/min beside a charger: 50 Hz mains hum", 72.0,
+                 mains_hum_hz=50.0),
     )
 }  # fmt: skip
 

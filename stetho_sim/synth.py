@@ -52,6 +52,9 @@ class Synthesis:
 _Placement = tuple[int, NDArray[np.float64], SoundEvent | None]
 _LOOKAHEAD_S: Final = 8.0  # longer than any breath cycle, so every event is placed in time
 _NOISE_FLOOR: Final = 0.003  # microphone and room noise, about -50 dBFS
+# Mains hum: the fundamental and its third and fifth harmonics (a transformer's are odd), peak
+# amplitudes in full scale, phases in radians; together 14 dB under the normal heart's RMS.
+_HUM_HARMONICS: Final = ((1, 0.02, 0.0), (3, 0.01, 1.0), (5, 0.005, 2.0))
 
 
 class StethoscopeSynth:
@@ -105,7 +108,8 @@ class StethoscopeSynth:
         body *= self._contact_gain(self._position, n_samples)
         white = self._rngs["noise"].standard_normal(n_samples)
         noise, self._noise_zi = dsp.sosfilt(self._noise_sos, white, zi=self._noise_zi)
-        mixed = (body + artefact + _NOISE_FLOOR * noise) * self.scenario.output_gain
+        mixed = body + artefact + _NOISE_FLOOR * noise + self._hum(n_samples)
+        mixed *= self.scenario.output_gain
         self._position = end
         self._no_contact = [(a, b) for a, b in self._no_contact if b > end]
         clipped: NDArray[np.float32] = np.clip(mixed, -1.0, 1.0).astype(np.float32)
@@ -213,6 +217,18 @@ class StethoscopeSynth:
             (lost_at, thump, self._event("no-contact", lost_at, lost)),
         ]
         return placed, lost_at + lost
+
+    def _hum(self, n_samples: int) -> NDArray[np.float64] | float:
+        """The scenario's mains hum over the next samples: a function of the sample index, so
+        the same however the stream is cut into reads."""
+        if self.scenario.mains_hum_hz is None:
+            return 0.0
+        t = (self._position + np.arange(n_samples)) / self.sample_rate_hz
+        turns = 2.0 * np.pi * self.scenario.mains_hum_hz * t
+        return sum(
+            (gain * np.sin(order * turns + phase) for order, gain, phase in _HUM_HARMONICS),
+            np.zeros(n_samples),
+        )
 
     def _contact_gain(self, start: int, n_samples: int) -> NDArray[np.float64]:
         gain = np.ones(n_samples)

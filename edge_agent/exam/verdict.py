@@ -2,6 +2,8 @@
 
 The analysis names problems for the doctor (stetho_signal.quality.PROBLEM_TEXT); the nurse
 needs the one thing to do next. Each verdict is a message key that the page translates.
+A notice (mains hum, taken out by the analysis) is advice too, but never a reason to record
+again: the site is done when the recording is acceptable, hum or not.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ NURSE_ADVICE: Final[dict[str, str]] = {
     "noise": "advice.noise",
     "disconnected": "advice.disconnected",
     "analysis_failed": "advice.analysis_failed",
+    "mains_hum": "advice.mains_hum",  # a notice: last, and it leaves the verdict as it was
 }
 
 
 @dataclass(frozen=True)
 class Verdict:
     acceptable: bool
-    codes: tuple[str, ...]  # problem codes, most urgent first
+    codes: tuple[str, ...]  # problem codes, most urgent first, then notices (mains_hum)
 
     @property
     def advice_keys(self) -> tuple[str, ...]:
@@ -50,6 +53,8 @@ def verdict_of(recording: messages.RecordingMessage) -> Verdict:
         codes.append("analysis_failed")
     else:
         codes.extend(problem_codes(recording.analysis))
+        if recording.analysis.quality.mains_hum_hz:  # taken out: something to fix, not to redo
+            codes.append("mains_hum")
     ordered = tuple(sorted(dict.fromkeys(codes), key=_rank))
     acceptable = (
         recording.analysis is not None

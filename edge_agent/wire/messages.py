@@ -8,8 +8,9 @@ because base64 would add a third to every recording on a rural uplink.
 from __future__ import annotations
 
 import json
+from collections.abc import Sized
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -34,10 +35,32 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _empty(value: Sized) -> bool:
+    return not value
+
+
+# A mains fundamental: 50 or 60 Hz as measured (stetho_signal._mains finds it within 0.4 %).
+# Looser bounds here, so that a newer agent's finder still passes; tight enough that a number
+# of no meaning (0, negative, not finite, a word, true) is refused at the edge.
+MainsHumHz = Annotated[StrictFloat, Field(gt=0, le=1000, allow_inf_nan=False)]
+MAX_HUMS = 4  # one per mains frequency (two today); a cap keeps a hostile message small
+
+
 class Quality(_Message):
     score: float = Field(ge=0, le=1)
     acceptable: bool
     problems: list[str]
+    mains_hum_hz: list[MainsHumHz] = Field(
+        default_factory=list,
+        max_length=MAX_HUMS,
+        # Left out while empty: a recording without hum stays what version-1 readers accept.
+        exclude_if=_empty,
+        description="fundamental of each mains hum (50/60 Hz and harmonics: a charger, a bed "
+        "motor, a mains-powered device near the stethoscope) found in the recording and taken "
+        "out before the analysis, Hz as measured; never a problem, it changes neither score "
+        "nor acceptable; the audio is sent as recorded, hum included; absent without hum and "
+        "from older agents",
+    )
 
 
 class HeartFindings(_Message):
@@ -54,10 +77,6 @@ class LungFindings(_Message):
     wheeze_intervals_s: list[tuple[float, float]]
     crackles: bool | None
     crackle_times_s: list[float]
-
-
-def _empty(details: dict[str, float | str]) -> bool:
-    return not details
 
 
 class Flag(_Message):

@@ -20,6 +20,7 @@ td,th{padding:.4rem .6rem;border-bottom:1px solid #dde;text-align:left;vertical-
 .urgent{color:#b00020;font-weight:700} .review{color:#8a5a00;font-weight:700}
 .card{background:#fff;padding:1rem;margin-bottom:1rem;border:1px solid #dde}
 .error{color:#b00020} button{padding:.4rem .9rem} .lang a{margin-right:.4rem}
+.mains-hum{background:#fff6e0;border-left:4px solid #8a5a00;padding:.4rem .6rem}
 .lang a[aria-current]{font-weight:700;text-decoration:none}
 header a{color:#fff} .picture{max-width:100%;height:auto} audio{width:100%}
 .exam{display:grid;grid-template-columns:minmax(0,2fr) minmax(16rem,1fr);gap:1rem}
@@ -159,9 +160,21 @@ def _flag(flag: dict[str, Any], w: Words, lang: str, age_band: object) -> str:
     )
 
 
+def mains_hum(analysis: dict[str, Any], w: Words) -> str:
+    """The mains hum the analysis took out (`quality.mains_hum_hz`), or nothing: the doctor
+    hears it in the audio, which is archived as recorded. Older agents never send the key."""
+    found = (analysis.get("quality") or {}).get("mains_hum_hz") or []
+    hz = [float(f) for f in found if isinstance(f, int | float) and not isinstance(f, bool)]
+    if not hz:
+        return ""
+    said = w["hum.and"].join(f"{f:.0f} Hz" for f in hz)  # 49.98 as measured: "50 Hz"
+    data = escape(" ".join(f"{f:g}" for f in hz))
+    return f'<p class="mains-hum" data-hz="{data}">{escape(w["hum"].format(hz=said))}</p>'
+
+
 def findings(meta: dict[str, Any], w: Words, lang: str, level_id: str = "") -> str:
     """A recording's triage, rates and flags (in the reader's language) with their measured
-    values and thresholds."""
+    values and thresholds, and the mains hum taken out, if any."""
     analysis = meta.get("analysis")
     if analysis is None:
         return f"<p>{w['no_analysis']}: {escape(str(meta.get('analysis_error') or '-'))}</p>"
@@ -178,7 +191,7 @@ def findings(meta: dict[str, Any], w: Words, lang: str, level_id: str = "") -> s
     return (
         f'<p>{w["triage"]}: <strong{ident} class="level {escape(level)}">'
         f"{escape(w.get('level.' + level, level))}</strong>"
-        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p>"
+        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p>{mains_hum(analysis, w)}"
         f'<ul class="findings">{flags or "<li>" + w["no_finding"] + "</li>"}</ul>'
     )
 

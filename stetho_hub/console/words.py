@@ -41,6 +41,12 @@ _EN: Final[dict[str, str]] = {
     "measured": "measured",
     "threshold": "threshold",
     "no_finding": "No finding.",
+    "hum": (
+        "Mains hum at {hz} (a charger, a bed motor or a mains-powered device near the "
+        "stethoscope) found and taken out before the analysis; the audio plays as recorded, "
+        "hum included."
+    ),
+    "hum.and": " and ",
     "support": "Decision support, not a diagnosis.",
     "picture": "waveform with S1/S2, wheezes and crackles marked; spectrogram; reasons",
     # the picture's own words (stetho_hub/console/picture.py)
@@ -200,6 +206,12 @@ _FR: Final[dict[str, str]] = {
     "measured": "mesuré",
     "threshold": "seuil",
     "no_finding": "Aucune anomalie relevée.",
+    "hum": (
+        "Bourdonnement du secteur à {hz} (chargeur, moteur de lit ou appareil branché près du "
+        "stéthoscope) trouvé et retiré avant l'analyse ; le son est joué tel qu'enregistré, "
+        "bourdonnement compris."
+    ),
+    "hum.and": " et ",
     "support": "Aide à la décision, pas un diagnostic.",
     "picture": "onde avec B1/B2, sibilants et crépitants marqués ; spectrogramme ; raisons",
     "plot.s1": "B1",

@@ -76,6 +76,14 @@ def _media_notes(rec: RecordingRecord) -> list[str]:
         notes.append("Capture stopped early (shutdown or link lost): the recording is partial.")
     if rec.gaps_s > 0:
         notes.append(f"{rec.gaps_s:.2f} s of audio were lost on the radio link and filled.")
+    # The audio is kept as recorded; the analysis measured it without its mains hum.
+    hum = rec.measurements.mains_hum_hz if rec.measurements is not None else ()
+    if hum:
+        at = " and ".join(f"{hz:.0f} Hz" for hz in hum)
+        notes.append(
+            f"Mains hum at {at} in the audio (a mains-powered device near the stethoscope); "
+            "taken out before the analysis, whose measurements are of the sound without it."
+        )
     return notes
 
 

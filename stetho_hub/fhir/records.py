@@ -8,6 +8,7 @@ database, a file or the clock.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from datetime import datetime
 from enum import Enum
@@ -83,10 +84,16 @@ class Measurements:
     rate_flags: tuple[RateFlag, ...] = ()
     findings: tuple[Finding, ...] = ()
     unmeasured: tuple[str, ...] = ()  # the analysis' own notes on what it could not measure
+    # Mains hum fundamentals, Hz: taken out before the analysis, still in the audio.
+    mains_hum_hz: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.quality_score <= 1.0:
             raise InvalidInputError(f"quality score must be in [0, 1], not {self.quality_score}")
+        if not all(math.isfinite(hz) and hz > 0.0 for hz in self.mains_hum_hz):
+            raise InvalidInputError(
+                f"mains hum must be finite frequencies above 0 Hz, not {self.mains_hum_hz}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)

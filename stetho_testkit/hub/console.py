@@ -65,10 +65,11 @@ def _exam_site(name: str, recs: list[WireRecording]) -> messages.ExamSite:
 
 def store_exam(
     archive: Archive, exam_id: str, site: str, opened: datetime, rates: tuple[float, ...],
-    seed: int,
+    seed: int, mains_hum_hz: float | None = None,
 ) -> list[WireRecording]:  # fmt: skip
     """A closed heart-4 exam of res-1: one 6 s recording a site at these heart rates; the
-    first site recorded twice (its first take not counted)."""
+    first site recorded twice (its first take not counted); `mains_hum_hz`: every recording
+    with that hum."""
     recs: list[tuple[str, list[WireRecording]]] = []
     for i, (name, bpm) in enumerate(zip(HEART_4, rates, strict=False)):
         takes = []
@@ -77,6 +78,7 @@ def store_exam(
             takes.append(make_recording(
                 seed, site=site, seconds=6.0, analysed=True, auscultation_site=name,
                 exam_id=exam_id, start=opened + timedelta(minutes=2 * i + take), heart_bpm=bpm,
+                mains_hum_hz=mains_hum_hz,
             ))  # fmt: skip
         recs.append((name, takes))
     for _name, takes in recs:

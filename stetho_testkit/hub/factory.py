@@ -60,14 +60,22 @@ def make_recording(
     exam_id: str | None = None,
     start: datetime | None = None,
     heart_bpm: float | None = None,
+    mains_hum_hz: float | None = None,
 ) -> WireRecording:
     """0.5 s of noise by default (too short to analyse: `analysis` null, as the agent sends);
-    `analysed` runs the real analysis (needs seconds >= 1); `heart_bpm` records a heart."""
+    `analysed` runs the real analysis (needs seconds >= 1); `heart_bpm` records a heart;
+    `mains_hum_hz` adds a mains hum at that fundamental, as loud as the recording."""
     rng = np.random.default_rng(seed)
     pcm = (rng.standard_normal(int(RATE * seconds)) * 3000).astype(np.int16)
     if heart_bpm is not None:  # a phonocardiogram at that rate (S1, S2), as the simulator makes
         pcm = (pcg(heart_bpm, seconds, RATE, seed=seed)[0] * 30000).clip(-32767, 32767)
         pcm = pcm.astype(np.int16)
+    if mains_hum_hz is not None:
+        t = np.arange(pcm.size) / RATE
+        # As loud as the recording: under an exactly periodic heart (no jitter) a quieter hum
+        # hides among the heart's own lines beside it (stetho_signal._mains).
+        hum = np.sqrt(2) * float(np.std(pcm)) * np.sin(2 * np.pi * mains_hum_hz * t)
+        pcm = (pcm + hum).clip(-32767, 32767).astype(np.int16)
     rid = str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4))
     flac = encode_flac(pcm, RATE, {"COMMENT": f"recording_id={rid}"})
     start = start or datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=seed)

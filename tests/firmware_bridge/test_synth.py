@@ -146,3 +146,15 @@ def test_a_stream_that_keeps_no_events_sounds_the_same() -> None:
     for _ in range(5):
         assert np.array_equal(kept.read(4000), streamed.read(4000))
     assert kept.events and not streamed.events
+
+
+def test_the_mains_hum_scenario_hums_at_50_hz_whatever_the_reads() -> None:
+    chunked = StethoscopeSynth("mains-hum", 4000, seed=3)
+    pieces = [chunked.read(n) for n in (1, 999, 4000, 7, 24993)]
+    whole = StethoscopeSynth("mains-hum", 4000, seed=3).read(30000)
+    assert np.array_equal(np.concatenate(pieces), whole)
+    # The same chest as `normal`, plus the hum alone: 50 Hz and its 3rd and 5th harmonics.
+    hum = whole.astype(np.float64) - StethoscopeSynth("normal", 4000, seed=3).read(30000)
+    spectrum = np.abs(np.fft.rfft(hum))
+    assert sorted(np.argsort(spectrum)[-3:] * 4000 / hum.size) == [50.0, 150.0, 250.0]
+    assert float(np.std(hum)) == pytest.approx(0.0162, abs=0.0005)

@@ -1,5 +1,6 @@
 """The console in Debian's Chromium (chromium-driver, selenium): sign in, see the alert arrive
-live, open it, the audio element reports the recording's duration; another home stays hidden."""
+live, open it, the audio element reports the recording's duration; another home stays hidden;
+in French on a tablet, a recording says the mains hum its analysis took out."""
 
 from __future__ import annotations
 
@@ -156,6 +157,22 @@ def test_a_doctor_reads_the_inbox_and_a_recording_in_french_on_a_tablet(
             assert driver.find_elements(By.ID, "disposition")  # refuses it (required field)
             for folder in filter(None, (tmp_path, SHOTS and Path(SHOTS))):
                 driver.save_screenshot(str(Path(folder) / "hub-console-recording-fr-tablet.png"))
+            # A recording the analysis took mains hum out of: said beside its findings.
+            humming = make_recording(
+                4, site="home-a", seconds=6.0, analysed=True, heart_bpm=72, mains_hum_hz=50.0
+            )
+            db = open_database(hub.target)
+            Archive(db, AudioStore(tmp_path / "audio")).store(
+                wire.RecordingMeta(humming.meta, humming.meta_json)
+            )
+            db.close()
+            driver.get(f"{hub.url}/recordings/{humming.recording_id}")
+            (hum,) = _wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".mains-hum"))
+            assert hum.get_attribute("data-hz") == "50"
+            assert hum.text.startswith("Bourdonnement du secteur à 50 Hz (chargeur, moteur de lit")
+            assert hum.text.endswith("le son est joué tel qu'enregistré, bourdonnement compris.")
+            _no_sideways_scroll(driver)
+            driver.save_screenshot(str(tmp_path / "console-recording-hum-fr.png"))
         finally:
             driver.quit()
 

@@ -1,6 +1,9 @@
-"""Mains hum: found at its frequency, taken out of the samples, and nothing else touched."""
+"""Mains hum: found at its frequency, taken out of the samples, nothing else touched, and
+reported in the result without counting against its quality."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from numpy.typing import NDArray
 from stetho_signal import _mains, analyze
 from stetho_signal._mains import HIGHEST_HZ, find_mains, without_hum
 from stetho_signal.bands import Spectrum
+from stetho_signal.quality import QualityMeasures, assess_quality, grade_quality
 from stetho_sim.sounds import FS_HZ, add_wheeze, breathing, pcg
 
 
@@ -139,3 +143,41 @@ def test_hum_is_looked_for_only_where_every_harmonic_is_below_nyquist() -> None:
     with pytest.raises(ValueError, match="2002 Hz or more"):
         find_mains(np.fft.rfft(x), 2000.0, x.size)
     assert without_hum(x, 2002.0, ()) is x
+
+
+@pytest.mark.parametrize(
+    ("fundamental", "kind"), [(50.0, "heart"), (59.9, "heart"), (50.0, "lung")]
+)
+def test_the_result_reports_the_hum_it_took_out(
+    fundamental: float, kind: Literal["heart", "lung"]
+) -> None:
+    x = _heart() if kind == "heart" else breathing(16.0)
+    clean = analyze(x, FS_HZ, kind)
+    humming = analyze(_under(x, fundamental, 10.0), FS_HZ, kind)
+    assert humming.quality.measures.mains_hum_hz == pytest.approx((fundamental,), abs=0.02)
+    reported = humming.to_dict()["quality"]
+    assert reported["mains_hum_hz"] == [pytest.approx(fundamental, abs=0.02)]
+    assert reported["mains_hum_hz"][0] == round(reported["mains_hum_hz"][0], 2)  # 0.01 Hz
+    # Hum taken out is no problem: the verdict is the clean recording's.
+    assert reported["acceptable"] is clean.quality.acceptable is True
+    assert reported["problems"] == [] and reported["score"] == pytest.approx(clean.quality.score)
+    # Without hum the key is left out, as version-1 readers of the wire know the object.
+    assert clean.quality.measures.mains_hum_hz == ()
+    assert set(clean.to_dict()["quality"]) == {"score", "acceptable", "problems"}
+
+
+def test_hum_changes_no_sub_score() -> None:
+    band = _heart()
+    plain = assess_quality(band, 0.0, (0.05, 1.2), None, 0.1)
+    humming = assess_quality(band, 0.0, (0.05, 1.2), None, 0.1, (50.0, 60.0))
+    assert humming.subscores == plain.subscores and humming.score == plain.score
+    assert humming.measures.mains_hum_hz == (50.0, 60.0)
+    # A poor recording with hum stays poor, for its own problem and nothing else.
+    graded = grade_quality(humming, 0.5)
+    assert not graded.acceptable and graded.problem_codes == ("no_heartbeat",)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 0.0, -50.0])
+def test_a_hum_frequency_of_no_meaning_is_refused(bad: float) -> None:
+    with pytest.raises(ValueError, match="mains hum frequencies must be finite and above 0 Hz"):
+        QualityMeasures(0.0, -20.0, None, 0.9, 3.0, None, (50.0, bad))

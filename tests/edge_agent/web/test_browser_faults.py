@@ -2,7 +2,8 @@
 
 A stethoscope whose link drops mid-recording: the page says so and offers a re-record; what
 was heard is kept and sent with its gap marked. Two nurses, one stethoscope: the second is
-told who has it, and nothing of hers mixes into the first nurse's exam.
+told who has it, and nothing of hers mixes into the first nurse's exam. A stethoscope beside a
+charger: the page says so in the nurse's language, and the site is done all the same.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ id = "steth-3"
 kind = "simulated"
 speed = 8.0
 link = "flaky"
+"""
+HUMMING = """
+[[devices]]
+id = "steth-4"
+kind = "simulated"
+scenario = "mains-hum"
+speed = 8.0
 """
 
 
@@ -93,3 +101,33 @@ def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBrok
     dropped = [r for r in recordings if r["device"] == "steth-3"]
     assert len(dropped) == 1 and dropped[0]["gaps"], dropped  # kept, its gap marked
     assert [e["event"] for e in exams if e["exam_id"] == second] == ["opened"]
+
+
+def test_hum_from_a_charger_is_advice_in_french_and_the_site_is_done(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    sub_out = tmp_path / "sub.txt"
+    with sub_out.open("wb") as out:
+        sub = _mosquitto_sub(broker.port, out)
+        try:
+            with (
+                running_agent(tmp_path, broker.port, HUMMING) as base,
+                chromium(tmp_path / "fr", language="fr") as d,
+            ):
+                _open_exam(d, base, STAFF, "res-0042")
+                _pick(d, "steth-4")
+                _click(d, '#record[data-site="aortic"]')
+                advice = _wait(d, lambda d: _css(d, "#notices .advice"), "no hum advice")
+                assert [x.get_attribute("data-advice") for x in advice] == ["advice.mains_hum"]
+                assert advice[0].text.startswith("Bourdonnement électrique capté puis retiré")
+                assert "Bon enregistrement" in d.find_element("id", "verdict").text
+                _wait(d, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "not done")
+                assert _css(d, '#record[data-site="pulmonic"]') and not _css(d, "#rerecord")
+                _shot(d, tmp_path, "mains-hum-fr")
+        finally:
+            sub.terminate()
+            sub.wait(timeout=5)
+    lines = [ln.split(" ", 1) for ln in sub_out.read_text().splitlines() if " " in ln]
+    (recording,) = [json.loads(p) for t, p in lines if t.endswith("/recordings")]
+    quality = recording["analysis"]["quality"]
+    assert quality["mains_hum_hz"] == [50.0] and quality["acceptable"] is True

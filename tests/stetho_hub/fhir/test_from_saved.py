@@ -17,6 +17,7 @@ from edge_agent.wire import messages
 from edge_agent.wire.recording import Capture, RecordingContext
 from stetho_hub.fhir import InvalidInputError, build_bundle, bundle_json, load_saved
 from stetho_hub.fhir.cli import app
+from stetho_hub.fhir.records import Measurements
 from stetho_signal import TriageThresholds
 from stetho_sim.synth import synthesize
 from tests.stetho_hub.fhir.helpers import resources
@@ -132,3 +133,29 @@ def test_a_rate_that_may_be_half_carries_its_caveat_without_a_grade(tmp_path: Pa
     ]
     assert [n["text"] for n in rate["note"]] == [reason]
     assert "interpretation" not in rate  # a doubt about the count, not a high or low rate
+
+
+def test_mains_hum_is_said_of_the_audio_not_of_the_measurements(tmp_path: Path) -> None:
+    path, _ = _save(tmp_path, "mains-hum", "mitral", 8.0)
+    exam = load_saved(path)
+    assert exam.recordings[0].measurements is not None
+    assert exam.recordings[0].measurements.mains_hum_hz == (50.0,)
+    data = json.loads(bundle_json(build_bundle(exam)))
+    (media,) = resources(data, "Media")
+    hum = [n["text"] for n in media["note"] if "hum" in n["text"]]
+    assert hum == [
+        "Mains hum at 50 Hz in the audio (a mains-powered device near the stethoscope); taken "
+        "out before the analysis, whose measurements are of the sound without it."
+    ]
+    # The quality score the Observations carry is the analysis's, hum or not; no other note.
+    for obs in resources(data, "Observation"):
+        assert not any("hum" in n["text"] for n in obs.get("note", []))
+    plain, _ = _save(tmp_path, "normal", "mitral", 8.0)
+    (media,) = resources(json.loads(bundle_json(build_bundle(load_saved(plain)))), "Media")
+    assert not any("hum" in n["text"] for n in media.get("note", []))
+
+
+@pytest.mark.parametrize("hum", [(float("nan"),), (0.0,), (50.0, -60.0)])
+def test_a_mains_hum_of_no_meaning_is_refused(hum: tuple[float, ...]) -> None:
+    with pytest.raises(InvalidInputError, match="mains hum must be finite frequencies"):
+        Measurements(0.9, True, "routine", mains_hum_hz=hum)

@@ -1,0 +1,70 @@
+"""The nurse's verdict from a published recording: plain messages in, advice keys out.
+
+Mains hum the analysis took out is advice (where the cable goes), never a reason to record
+again: an acceptable recording with hum is still done, and a poor one is poor for its own
+problems, with the hum's advice after theirs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from edge_agent.exam.verdict import NURSE_ADVICE, verdict_of
+from edge_agent.web.i18n import CATALOGUES
+from edge_agent.wire import messages
+from stetho_signal.quality import PROBLEM_TEXT
+
+AT = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+
+
+def _recording(
+    acceptable: bool = True, problems: tuple[str, ...] = (), hum: tuple[float, ...] = (),
+    gaps: tuple[float, ...] = (),
+) -> messages.RecordingMessage:  # fmt: skip
+    quality = messages.Quality(
+        score=0.9 if acceptable else 0.2, acceptable=acceptable,
+        problems=[PROBLEM_TEXT[p] for p in problems], mains_hum_hz=list(hum),
+    )  # fmt: skip
+    analysis = messages.Analysis(
+        sample_rate_hz=4000.0, duration_s=8.0, kind="heart", quality=quality, heart=None,
+        lung=None, triage=messages.Triage(level="routine" if acceptable else "rerecord", flags=[]),
+    )  # fmt: skip
+    return messages.RecordingMessage(
+        recording_id=uuid.uuid4(), site="home-1", agent="pi", device="steth-1", resident="r-1",
+        auscultation_site="mitral", kind="heart", started_at=AT, ended_at=AT, sample_rate_hz=4000,
+        n_samples=32000, partial=False,
+        gaps=[messages.Gap(start_s=1.0, duration_s=g) for g in gaps],
+        audio=messages.AudioRef(topic="t", content_type="audio/flac", size_bytes=1,
+                                pcm_sha256="0" * 64),
+        analysis=analysis,
+    )  # fmt: skip
+
+
+def test_hum_taken_out_is_advice_and_the_site_is_still_done() -> None:
+    verdict = verdict_of(_recording(hum=(50.0,)))
+    assert verdict.acceptable is True
+    assert verdict.codes == ("mains_hum",)
+    assert verdict.advice_keys == ("advice.mains_hum",)
+
+
+def test_no_hum_no_advice() -> None:
+    verdict = verdict_of(_recording())
+    assert verdict.acceptable is True and verdict.codes == () and verdict.advice_keys == ()
+
+
+@pytest.mark.parametrize("hum", [(), (50.0,), (50.0, 60.0)])
+def test_a_poor_recording_is_poor_for_its_own_problems_hum_or_not(hum: tuple[float, ...]) -> None:
+    verdict = verdict_of(_recording(False, ("noise", "no_signal"), hum, gaps=(0.5,)))
+    assert verdict.acceptable is False
+    expected = ("no_signal", "noise", "disconnected") + (("mains_hum",) if hum else ())
+    assert verdict.codes == expected  # the hum's advice last: fix contact and room first
+
+
+def test_every_advice_reads_in_english_and_french() -> None:
+    for key in NURSE_ADVICE.values():
+        assert CATALOGUES["en"][key] and CATALOGUES["fr"][key], key
+    assert "Electrical hum" in CATALOGUES["en"]["advice.mains_hum"]
+    assert "Bourdonnement électrique" in CATALOGUES["fr"]["advice.mains_hum"]
