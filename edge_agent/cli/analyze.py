@@ -87,7 +87,7 @@ def _table(results: list[dict[str, Any]]) -> Table:
         table.add_row(
             r["file"],
             f"{r['duration_s']:.1f}",
-            f"{r['quality']['score']:.2f}" + ("" if r["quality"]["acceptable"] else " (poor)"),
+            _quality(r["quality"]),
             _findings(r),
             r["triage"]["level"],
             "\n".join(f["reason"] for f in r["triage"]["flags"])
@@ -105,6 +105,12 @@ def _plot_all(paths: list[Path], results: list[dict[str, Any]], folder: Path) ->
         target = folder / f"{path.stem}.png"
         target.write_bytes(render_png(np.asarray(samples), float(rate), result))
         Console(stderr=True).print(f"plot: {target}", highlight=False)
+
+
+def _quality(q: dict[str, Any]) -> str:
+    said = f"{q['score']:.2f}" + ("" if q["acceptable"] else " (poor)")
+    hum = ", ".join(f"{hz:.0f} Hz" for hz in q.get("mains_hum_hz", []))
+    return f"{said}\nhum {hum} taken out" if hum else said
 
 
 def _findings(r: dict[str, Any]) -> str:

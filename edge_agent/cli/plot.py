@@ -56,6 +56,7 @@ class FigureWords:
     triage: str = "triage"
     support: str = "decision support, not a diagnosis"
     no_finding: str = "no finding"
+    hum: str = "mains hum at {hz} taken out before the analysis; the audio keeps it"
     decimal: str = "."
     reason: Callable[[Mapping[str, Any]], str] = _english_reason
 
@@ -162,6 +163,8 @@ def _write_reasons(ax: Any, result: dict[str, Any], words: FigureWords) -> None:
     lines = [f"- {words.reason(f)}" for f in flags] or [f"- {words.no_finding}"]
     if result["quality"]["problems"] and not flags:
         lines += [f"- {p}" for p in result["quality"]["problems"]]
+    if hum := result["quality"].get("mains_hum_hz"):
+        lines.append(f"- {words.hum.format(hz=', '.join(f'{hz:.0f} Hz' for hz in hum))}")
     wrapped = [w for line in lines for w in textwrap.wrap(line, _REASON_WIDTH)]
     ax.text(0.0, 1.0, "\n".join(wrapped[:8]), va="top", ha="left", fontsize=8.5,
             family="monospace", transform=ax.transAxes)  # fmt: skip

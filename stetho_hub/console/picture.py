@@ -35,6 +35,7 @@ def figure_words(lang: str, age_band: object = None) -> FigureWords:
         triage=w["plot.triage"],
         support=w["plot.support"],
         no_finding=w["plot.no_finding"],
+        hum=w["plot.hum"],
         decimal=w["plot.decimal"],
         reason=lambda flag: flag_text_of(flag, lang, age_band),
     )

@@ -124,3 +124,11 @@ def test_analyze_triages_with_the_configured_thresholds(tmp_path: Path) -> None:
     assert default["triage"]["level"] == "routine"
     assert configured["triage"]["level"] == "urgent"
     assert any(f["threshold"] == 65.0 for f in configured["triage"]["flags"])
+
+
+def test_the_table_says_the_mains_hum_taken_out(tmp_path: Path) -> None:
+    heart = synthesize("mains-hum", duration_s=12, sample_rate_hz=4000, seed=2)
+    sf.write(tmp_path / "hum.wav", heart.samples, 4000)
+    run = stetho("analyze", "--kind", "heart", "hum.wav", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "hum 50 Hz taken out" in run.stdout, run.stdout

@@ -75,3 +75,15 @@ def test_every_english_word_of_the_figure_is_in_the_table() -> None:
     assert sorted(_texts(draw(pcm, rate, result))) == sorted(
         _texts(picture.figure(flac, meta, "en"))
     )
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_picture_says_the_mains_hum_taken_out(lang: str) -> None:
+    pcm = synthesize("mains-hum", duration_s=12, sample_rate_hz=RATE, seed=2).samples
+    analysis = analyze(pcm, RATE, "heart").to_dict()
+    assert analysis["quality"]["mains_hum_hz"] == [pytest.approx(50.0, abs=0.1)]
+    pcm16 = (np.clip(pcm, -1.0, 1.0) * 32767).astype(np.int16)
+    meta = {"analysis": analysis, "site": "home-a", "auscultation_site": "mitral"}
+    fig = picture.figure(encode_flac(pcm16, RATE, {}), meta, lang)
+    reasons = fig.axes[2].texts[0].get_text().replace("\n", " ")
+    assert f"- {words(lang)['plot.hum'].format(hz='50 Hz')}" in reasons, reasons
