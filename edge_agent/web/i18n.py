@@ -96,9 +96,9 @@ _EN: Final[dict[str, str]] = {
     "advice.noise": "Talking or noise: ask the resident to stay silent, quiet the room.",
     "advice.disconnected": "The stethoscope disconnected: part of the sound is missing.",
     "advice.analysis_failed": "The sound could not be analysed: record again.",
-    "advice.mains_hum": "Electrical hum picked up and removed: next time, move the stethoscope "
-    "cable away from chargers, bed motors and plugged-in devices, or unplug a charger that can "
-    "wait.",
+    "advice.mains_hum": "Electrical hum picked up and removed: next time, keep the stethoscope "
+    "and its cable away from chargers, bed motors and plugged-in devices, or unplug a charger "
+    "that can wait.",
     "steth.title": "Stethoscopes",
     "steth.connected": "connected",
     "steth.disconnected": "not connected",
@@ -251,8 +251,8 @@ _FR: Final[dict[str, str]] = {
     "advice.disconnected": "Le stéthoscope s'est déconnecté : une partie du son manque.",
     "advice.analysis_failed": "Le son n'a pas pu être analysé : enregistrez à nouveau.",
     "advice.mains_hum": "Bourdonnement électrique capté puis retiré : la prochaine fois, "
-    "éloignez le câble du stéthoscope des chargeurs, moteurs de lit et appareils branchés, ou "
-    "débranchez un chargeur qui peut attendre.",
+    "tenez le stéthoscope et son câble à l'écart des chargeurs, moteurs de lit et appareils "
+    "branchés, ou débranchez un chargeur qui peut attendre.",
     "steth.title": "Stéthoscopes",
     "steth.connected": "connecté",
     "steth.disconnected": "non connecté",

@@ -85,9 +85,9 @@ def test_hum_is_one_line_of_advice_and_the_site_is_done(tmp_path: Path, lang: st
 def test_the_words_a_nurse_reads(tmp_path: Path) -> None:
     page = _page(tmp_path, "fr", "mains-hum")
     assert (
-        "Bourdonnement électrique capté puis retiré : la prochaine fois, éloignez le câble du "
-        "stéthoscope des chargeurs, moteurs de lit et appareils branchés, ou débranchez un "
-        "chargeur qui peut attendre."
+        "Bourdonnement électrique capté puis retiré : la prochaine fois, tenez le stéthoscope "
+        "et son câble à l'écart des chargeurs, moteurs de lit et appareils branchés, ou "
+        "débranchez un chargeur qui peut attendre."
     ) in page
     assert "Hz" not in page.split('id="notices"')[1].split("</ul>")[0]  # no jargon for her
 
