@@ -103,6 +103,7 @@ _EN: Final[dict[str, str]] = {
     "steth.connected": "connected",
     "steth.disconnected": "not connected",
     "steth.battery": "Battery",
+    "colon": ":",
     "steth.monitoring": "timed monitoring",
     "steth.pairing": "To add a stethoscope, an administrator runs `stetho pair` on the Pi.",
     "steth.scan": "Find stethoscopes",
@@ -257,6 +258,7 @@ _FR: Final[dict[str, str]] = {
     "steth.connected": "connecté",
     "steth.disconnected": "non connecté",
     "steth.battery": "Batterie",
+    "colon": "\u00a0:",  # French sets a colon off by a non-breaking space
     "steth.monitoring": "surveillance programmée",
     "steth.pairing": "Pour ajouter un stéthoscope, un administrateur lance `stetho pair` "
     "sur le Pi.",
