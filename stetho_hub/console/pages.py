@@ -177,7 +177,8 @@ def findings(meta: dict[str, Any], w: Words, lang: str, level_id: str = "") -> s
     values and thresholds, and the mains hum taken out, if any."""
     analysis = meta.get("analysis")
     if analysis is None:
-        return f"<p>{w['no_analysis']}: {escape(str(meta.get('analysis_error') or '-'))}</p>"
+        error = escape(str(meta.get("analysis_error") or "-"))
+        return f"<p>{w['no_analysis']}{w['colon']} {error}</p>"
     triage = analysis.get("triage") or {}
     level = str(triage.get("level"))
     rates = []
@@ -189,7 +190,7 @@ def findings(meta: dict[str, Any], w: Words, lang: str, level_id: str = "") -> s
     flags = "".join(_flag(f, w, lang, band) for f in triage.get("flags", []))
     ident = f' id="{level_id}"' if level_id else ""
     return (
-        f'<p>{w["triage"]}: <strong{ident} class="level {escape(level)}">'
+        f'<p>{w["triage"]}{w["colon"]} <strong{ident} class="level {escape(level)}">'
         f"{escape(w.get('level.' + level, level))}</strong>"
         f"{'; ' + escape(', '.join(rates)) if rates else ''}</p>{mains_hum(analysis, w)}"
         f'<ul class="findings">{flags or "<li>" + w["no_finding"] + "</li>"}</ul>'
@@ -314,7 +315,7 @@ def _fhir(status: QueueStatus | None, w: Words) -> str:
     if status is None:
         return ""
     error = (
-        f'<p class="alarm">{w["fhir.last_error"]}: {escape(status.last_error)}</p>'
+        f'<p class="alarm">{w["fhir.last_error"]}{w["colon"]} {escape(status.last_error)}</p>'
         if status.last_error
         else ""
     )

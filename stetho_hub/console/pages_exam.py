@@ -62,7 +62,7 @@ def _site_card(doc: dict[str, Any], view: ExamView, w: Words, lang: str) -> str:
             f'<li><a href="/recordings/{escape(r)}">{when.get(r) or escape(r[:8])}</a></li>'
             for r in others
         )
-        body += f'<p>{w["rerecords"]}:</p><ul class="rerecords">{items}</ul>'
+        body += f'<p>{w["rerecords"]}{w["colon"]}</p><ul class="rerecords">{items}</ul>'
     return (
         f'<section class="card site" data-site="{escape(name)}"><h2>'
         f"{escape(w.get('site.' + name, name))} <small>({escape(w.get('site.' + state, state))})"
@@ -111,7 +111,7 @@ def _live_links(view: ExamView, w: Words) -> str:
     devices = sorted({str(r.metadata.get("device")) for r in view.recordings.values()})
     return "".join(
         f'<p><a class="live" href="/live/{escape(view.site)}/{escape(d)}">'
-        f"{w['live']}: {escape(d)}</a></p>"
+        f"{w['live']}{w['colon']} {escape(d)}</a></p>"
         for d in devices
     )
 
@@ -126,7 +126,8 @@ def exam(
         f'<div class="card"><h1>{w["exam"]} {escape(str(e.get("protocol")))}'
         f" <small>({escape(w.get('exam.state.' + state, state))})</small></h1><p>{w['care_home']} "
         f"{escape(view.site)}, {w['resident']} {escape(view.resident)}, {w['opened']} "
-        f"{_when(e.get('opened_at'))} UTC</p><p>{w['reason']}: {escape(str(e.get('reason')))}</p>"
+        f"{_when(e.get('opened_at'))} UTC</p>"
+        f"<p>{w['reason']}{w['colon']} {escape(str(e.get('reason')))}</p>"
         f"{_live_links(view, w)}<p><em>{w['support']}</em></p></div>"
     )
     sites = "".join(_site_card(s, view, w, lang) for s in e.get("sites", []))

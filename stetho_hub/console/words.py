@@ -61,6 +61,7 @@ _EN: Final[dict[str, str]] = {
     "plot.no_finding": "no finding",
     "plot.hum": "mains hum at {hz} taken out before the analysis; the audio keeps it",
     "plot.decimal": ".",
+    "colon": ":",
     "earlier": "Earlier exams of this resident",
     "no_earlier": "No other exam of this resident.",
     "timeline": "Timeline",
@@ -226,6 +227,7 @@ _FR: Final[dict[str, str]] = {
     "plot.no_finding": "aucune anomalie relevée",
     "plot.hum": "bourdonnement du secteur à {hz} retiré avant l'analyse ; le son le garde",
     "plot.decimal": ",",
+    "colon": "\u00a0:",  # French sets a colon off by a non-breaking space
     "earlier": "Examens précédents de ce résident",
     "no_earlier": "Aucun autre examen de ce résident.",
     "timeline": "Évolution",
