@@ -43,6 +43,7 @@ from edge_agent.transport.mqtt import MqttConnection, MqttSettings
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from edge_agent.wire import messages, topics
 from firmware_bridge.sources.simulator import SimulatedStethoscope
+from stetho_common.waits import within
 from stetho_sim.synth import StethoscopeSynth
 
 SITE, DEVICE, PIN = "bench", "steth-1", "975310"
@@ -155,9 +156,8 @@ async def _mqtt(broker: LocalBroker, seconds: float) -> tuple[list[float], int]:
     chunks, in_click = 0, False
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        try:
-            message = await asyncio.wait_for(doctor.messages.get(), timeout=2)
-        except TimeoutError:
+        message = await within(2, doctor.messages.get())
+        if message is None:
             continue
         now = time.time()
         chunks += 1
