@@ -108,6 +108,11 @@ MODULES = (
         ("tests/stetho_signal/test_mains.py",),
     ),
     Module(
+        "stetho_common/waits.py",  # a stop always ends a wait, and is never eaten
+        ("stetho_common/waits.py",),
+        ("tests/stetho_common/test_waits.py",),
+    ),
+    Module(
         "edge_agent/config.py",
         ("edge_agent/config.py",),
         (
