@@ -156,16 +156,17 @@ class TriageThresholds:
         after beat; atrial fibrillation repeats at no period but its sounds stand out. Heard
         through breathing as loud as the heart, a child's heart at 130/min was read at 200/min
         from its S1s and S2s with breath bursts between them (repeat -0.09, prominence 2.6).
-        Placed by the benches and probes (docs/accuracy.md, thirteenth round; 2,074 true reads
-        at or over 131/min): every true read with prominence under 3.5 repeats at 0.12 or
-        more, every one repeating under 0.1 stands out at 4.0 or more (AF under breathing).
+        Placed by two probes of over 2,000 true reads at or over 131/min each
+        (docs/accuracy.md, thirteenth round; ``python -m bench.fast_read_probe``): every true
+        read with prominence under 3.5 repeats at 0.12 or more, every one repeating under 0.1
+        stands out at 4.0 or more (AF under breathing).
     urgent_high_max_high_band_share, urgent_high_min_beat_span : float
         Nor may it stand on breath sounds: when more than the first share of its sounds' added
         power lies at 300-1000 Hz (see ``urgent_low_max_high_band_share``) and its beat
         intervals span less than the second share of the recording (see
         :attr:`~stetho_signal.heart.HeartResult.beat_span_share`), it raises a review: a heart
         beats throughout, breath sounds come and go with the breathing (a faint heart under
-        breath sounds read at 210/min, share 0.77, span 0.63). Placed by the same measurements:
+        breath sounds read at 210/min, share 0.77, span 0.63). Placed by the same probes:
         every true read whose share is over 0.6 spans 0.76 of its recording or more, and no
         true read spans under 0.67 at any share.
     urgent_min_breaths : float
