@@ -92,7 +92,13 @@ MODULES = (
             "tests/stetho_signal/test_age_band.py",
             "tests/stetho_signal/test_breathing_rate_at_auscultation.py",  # the urgent wording
             "tests/edge_agent/test_flag_details.py",  # check_details at the wire edge
+            "tests/stetho_signal/test_fast_read.py",  # a fast rate the recording bears out
         ),
+    ),
+    Module(
+        "stetho_signal/_fast_read.py",  # a fast rate's envelope repeat and beat span
+        ("stetho_signal/_fast_read.py",),
+        ("tests/stetho_signal/test_fast_read.py",),
     ),
     Module(
         "stetho_signal/_sound_band.py",  # where the sounds' power lies: heart or crackles

@@ -88,9 +88,10 @@ def _side(band: str) -> str:
 def _heart_urgent(
     why: str, h: HeartResult, t: TriageThresholds, band: str, rate: float, bound: float
 ) -> tuple[TriageLevel, Flag]:
-    """An urgent heart rate stands on enough beat intervals, and a very low one on heart
-    sounds; from fewer beats, or sounds whose power lies mostly above the heart's band, it
-    asks for a review."""
+    """An urgent heart rate stands on enough beat intervals, a very low one on heart sounds and
+    a very high one on what the recording bears out; from fewer beats, sounds whose power lies
+    mostly above the heart's band, or a fast rate the recording does not bear out
+    (:func:`_fast_unconfirmed`), it asks for a review."""
     beats, minimum = h.beat_intervals, t.urgent_min_beat_intervals
     share, most_share = h.sound_high_band_share, t.urgent_low_max_high_band_share
     text = f"Heart rate {rate:.0f} beats/min is at or {_side(band)} {bound:.0f}; {why}."
@@ -103,7 +104,51 @@ def _heart_urgent(
         return "review", Flag(f"heart_rate_{band}_unconfirmed", text, rate, bound, details)
     if band == "very_low" and share is not None and share > most_share:
         return "review", _not_heart_sounds(text, share, most_share, rate, bound)
+    if band == "very_high" and (fast := _fast_unconfirmed(h, t, text, rate, bound)) is not None:
+        return "review", fast
     return "urgent", Flag(f"heart_rate_{band}", text, rate, bound)
+
+
+def _fast_unconfirmed(
+    h: HeartResult, t: TriageThresholds, text: str, rate: float, bound: float
+) -> Flag | None:
+    """A very high rate the recording does not bear out, or None (docs/accuracy.md,
+    thirteenth round; issue 17: urgent stands on a finding the analysis is confident in).
+
+    Borne out, a fast heart repeats its envelope at the read period or, irregular (atrial
+    fibrillation repeats at no period), has sounds that stand out clearly. A chain of breath
+    bursts between a slower heart's sounds has neither; one of breath sounds alone lies mostly
+    above the heart's band and is heard while the resident breathes, not throughout.
+    """
+    repeat, least = h.envelope_repeat, t.urgent_high_min_envelope_repeat
+    prominence, clear = h.sound_prominence, t.urgent_high_min_sound_prominence
+    if repeat is not None and repeat < least and prominence < clear:
+        text = (
+            f"{text[:-1]}, but its sounds' envelope barely repeats at that rate (autocorrelation "
+            f"{repeat:.2f}, under {least:.2f}) and its sounds barely stand out ({prominence:.1f} "
+            f"times the background, under {clear:.1f}): the beats may be breath sounds or noise "
+            "between slower heart sounds; a review, count the pulse over a minute."
+        )
+        details = {
+            "envelope_repeat": repeat, "min_envelope_repeat": least,
+            "sound_prominence": prominence, "min_sound_prominence": clear,
+        }  # fmt: skip
+        return Flag("heart_rate_very_high_unconfirmed", text, rate, bound, details)
+    share, most = h.sound_high_band_share, t.urgent_high_max_high_band_share
+    span, least_span = h.beat_span_share, t.urgent_high_min_beat_span
+    if share is None or span is None or not (share > most and span < least_span):
+        return None
+    text = (
+        f"{text[:-1]}, but {share:.0%} of the power its sounds add lies at 300-1000 Hz (over "
+        f"{most:.0%}), where heart sounds have little and breath sounds much, and its beats span "
+        f"only {span:.0%} of the recording (under {least_span:.0%}): they may be breath sounds, "
+        "heard as the resident breathes; a review, count the pulse and record again at the heart."
+    )
+    details = {
+        "high_band_share": share, "max_high_band_share": most,
+        "beat_span_share": span, "min_beat_span_share": least_span,
+    }  # fmt: skip
+    return Flag("heart_rate_very_high_unconfirmed", text, rate, bound, details)
 
 
 def _not_heart_sounds(

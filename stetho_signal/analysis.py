@@ -179,8 +179,10 @@ def analyze(
     heart: HeartResult | None = None
     lung: LungResult | None = None
     if kind == "heart":
-        # The sounds' high-band share is read by the rules in the urgent low band only.
-        heart = analyze_heart(spectrum, limits.heart_rate_urgent_low_bpm)
+        # What the rules read in the urgent bands only: measured there only.
+        heart = analyze_heart(
+            spectrum, limits.heart_rate_urgent_low_bpm, limits.heart_rate_urgent_high_bpm
+        )
         band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
         # Sounds as wide as breaths repeat (periodicity) without being a heartbeat.
         heartbeat: tuple[float, float] | None = (

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from stetho_signal._fast_read import beat_span_share, envelope_repeat
 from stetho_signal._half_rate import (
     diastole_follows_cycle,
     evenly_spaced,
@@ -111,6 +112,15 @@ class HeartResult:
         asked for that rate, see :func:`analyze_heart`, or when no sound rises above the
         background): heart sounds add little above 200 Hz, crackles and breath sounds most of
         theirs (:func:`stetho_signal._sound_band.high_band_share`).
+    envelope_repeat : float or None
+        Autocorrelation of the envelope over its running mean at the read period, -1..1 (None
+        without a rate, when not asked for that rate, see :func:`analyze_heart`, or under two
+        periods): a fast heart repeats its envelope beat after beat, a chain of breath bursts
+        between slower heart sounds does not (:func:`stetho_signal._fast_read.envelope_repeat`).
+    beat_span_share : float or None
+        Share of the recording spanned by the beat intervals the rate stands on, 0..1 (None
+        as ``envelope_repeat``): a heart beats throughout, breath sounds come and go with the
+        breathing (:func:`stetho_signal._fast_read.beat_span_share`).
     """
 
     rate_bpm: float | None
@@ -132,16 +142,24 @@ class HeartResult:
     s1_s2_level_ratio: float | None = None
     diastole_follows_cycle: bool | None = None
     sound_high_band_share: float | None = None
+    envelope_repeat: float | None = None
+    beat_span_share: float | None = None
 
 
-def analyze_heart(spectrum: Spectrum, share_at_or_below_bpm: float | None = None) -> HeartResult:
+def analyze_heart(
+    spectrum: Spectrum,
+    share_at_or_below_bpm: float | None = None,
+    fast_at_or_above_bpm: float | None = None,
+) -> HeartResult:
     """Measure a heart recording (``spectrum``: the recording, full scale 1.0).
 
     Measurements only: whether the rhythm is irregular or a murmur is hinted is decided by
     the triage rules from ``rr_nrmssd`` and ``murmur_contrast``. ``sound_high_band_share``
     (a tenth of a warm analysis) is measured only for a rate shown (rounded) at or below
-    ``share_at_or_below_bpm`` (None: never), the urgent low bound: the rules read it there
-    only, and the lung analysis, which looks for heart sounds too, not at all.
+    ``share_at_or_below_bpm`` or at or above ``fast_at_or_above_bpm`` (None: never), the
+    urgent bounds; ``envelope_repeat`` and ``beat_span_share`` at or above the latter only:
+    the rules read them there only, and the lung analysis, which looks for heart sounds too,
+    not at all.
     """
     env = heart_envelope(spectrum)
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
@@ -186,7 +204,9 @@ def analyze_heart(spectrum: Spectrum, share_at_or_below_bpm: float | None = None
     follows = (
         diastole_follows_cycle(sounds) if phases is not None and evenly_spaced(*phases) else None
     )
-    share = _share_if_slow(spectrum, sounds, rate, share_at_or_below_bpm)
+    share, repeat, span = _urgent_band_measures(
+        spectrum, env, sounds, intervals, rate, (share_at_or_below_bpm, fast_at_or_above_bpm)
+    )
     return HeartResult(
         rate_bpm=rate,
         s1_s=_rounded_ms(sounds.s1_s),
@@ -206,16 +226,40 @@ def analyze_heart(spectrum: Spectrum, share_at_or_below_bpm: float | None = None
         s1_s2_level_ratio=None if ratio is None else round(ratio, 3),
         diastole_follows_cycle=follows,
         sound_high_band_share=share,
+        envelope_repeat=repeat,
+        beat_span_share=span,
     )
 
 
-def _share_if_slow(
-    spectrum: Spectrum, sounds: HeartSounds, rate: float | None, at_or_below_bpm: float | None
-) -> float | None:
-    """The sounds' high-band share, for a rate shown at or below ``at_or_below_bpm`` only."""
-    if rate is None or at_or_below_bpm is None or round(rate) > at_or_below_bpm:
-        return None
-    return high_band_share(spectrum, np.concatenate([sounds.s1_s, sounds.s2_s]))
+def _urgent_band_measures(
+    spectrum: Spectrum,
+    env: NDArray[np.float64],
+    sounds: HeartSounds,
+    intervals: NDArray[np.float64],
+    rate: float | None,
+    bounds_bpm: tuple[float | None, float | None],
+) -> tuple[float | None, float | None, float | None]:
+    """The sounds' high-band share, the envelope's repeat at the read period and the beats'
+    span of the recording, each only for a rate the rules read it at (see
+    :func:`analyze_heart`; ``bounds_bpm``: the urgent low and high bounds)."""
+    fast = _shown_at_or_above(rate, bounds_bpm[1])
+    if rate is None or not (fast or _shown_at_or_below(rate, bounds_bpm[0])):
+        return None, None, None
+    share = high_band_share(spectrum, np.concatenate([sounds.s1_s, sounds.s2_s]))
+    if not fast:
+        return share, None, None
+    repeat = envelope_repeat(env, ENVELOPE_RATE_HZ, 60.0 / rate)
+    return share, repeat, beat_span_share(intervals, env.size / ENVELOPE_RATE_HZ)
+
+
+def _shown_at_or_below(rate: float | None, bound_bpm: float | None) -> bool:
+    """Whether a rate, as shown (rounded), is at or below ``bound_bpm`` (never for None)."""
+    return rate is not None and bound_bpm is not None and round(rate) <= bound_bpm
+
+
+def _shown_at_or_above(rate: float | None, bound_bpm: float | None) -> bool:
+    """Whether a rate, as shown (rounded), is at or above ``bound_bpm`` (never for None)."""
+    return rate is not None and bound_bpm is not None and round(rate) >= bound_bpm
 
 
 def _rounded_ms(times_s: NDArray[np.float64]) -> tuple[float, ...]:

@@ -147,6 +147,28 @@ class TriageThresholds:
         every read at or under 45/min of a real or simulated heart sits at 0.30 or under,
         every true read at any rate at 0.57 or under (a murmur beside fast sounds), every
         no-heart read at or under 45/min at 0.71 or over.
+    urgent_high_min_envelope_repeat, urgent_high_min_sound_prominence : float
+        A heart rate in the urgent high band must be borne out by the recording: when its
+        sounds' envelope repeats at the read period less than the first (see
+        :attr:`~stetho_signal.heart.HeartResult.envelope_repeat`) and its sounds stand out
+        from the background less than the second (``sound_prominence``), nothing confirms it
+        and it raises a review that says so instead. A fast heart repeats its envelope beat
+        after beat; atrial fibrillation repeats at no period but its sounds stand out. Heard
+        through breathing as loud as the heart, a child's heart at 130/min was read at 200/min
+        from its S1s and S2s with breath bursts between them (repeat -0.09, prominence 2.6).
+        Placed by two probes of over 2,000 true reads at or over 131/min each
+        (docs/accuracy.md, thirteenth round; ``python -m bench.fast_read_probe``): every true
+        read with prominence under 3.5 repeats at 0.12 or more, every one repeating under 0.1
+        stands out at 4.0 or more (AF under breathing).
+    urgent_high_max_high_band_share, urgent_high_min_beat_span : float
+        Nor may it stand on breath sounds: when more than the first share of its sounds' added
+        power lies at 300-1000 Hz (see ``urgent_low_max_high_band_share``) and its beat
+        intervals span less than the second share of the recording (see
+        :attr:`~stetho_signal.heart.HeartResult.beat_span_share`), it raises a review: a heart
+        beats throughout, breath sounds come and go with the breathing (a faint heart under
+        breath sounds read at 210/min, share 0.77, span 0.63). Placed by the same probes:
+        every true read whose share is over 0.6 spans 0.76 of its recording or more, and no
+        true read spans under 0.67 at any share.
     urgent_min_breaths : float
         A respiratory rate in the urgent bands from a clip holding fewer breaths says so in its
         review (the rate alone never raises urgent).
@@ -172,6 +194,10 @@ class TriageThresholds:
     crackles_min_count: int = 3
     urgent_min_beat_intervals: int = 4
     urgent_low_max_high_band_share: float = 0.6
+    urgent_high_min_envelope_repeat: float = 0.1
+    urgent_high_min_sound_prominence: float = 3.5
+    urgent_high_max_high_band_share: float = 0.6
+    urgent_high_min_beat_span: float = 0.7
     urgent_min_breaths: float = 3.0
     quality_min_score: float = 0.5
 
@@ -252,6 +278,11 @@ _FEW_BEATS: Final[Mapping[str, DetailKind]] = {"beat_intervals": float, "min_bea
 _NOT_HEART_SOUNDS: Final[Mapping[str, DetailKind]] = {
     "high_band_share": float, "max_high_band_share": float,
 }  # fmt: skip
+_NOT_BORNE_OUT: Final[Mapping[str, DetailKind]] = {
+    "envelope_repeat": float, "min_envelope_repeat": float,
+    "sound_prominence": float, "min_sound_prominence": float,
+    "beat_span_share": float, "min_beat_span_share": float,
+}  # fmt: skip
 _HALF_RATE: Final[Mapping[str, DetailKind]] = {
     "rate_bpm": float, "systole_ms": float, "diastole_ms": float, "s1_s2_level_ratio": float,
 }  # fmt: skip
@@ -262,7 +293,7 @@ FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
     "heart_opening_snap": {"delay_ms": float},
     "lung_wheeze": {"frequency_hz": float},
     "heart_rate_very_low_unconfirmed": {**_FEW_BEATS, **_NOT_HEART_SOUNDS},
-    "heart_rate_very_high_unconfirmed": _FEW_BEATS,
+    "heart_rate_very_high_unconfirmed": {**_FEW_BEATS, **_NOT_HEART_SOUNDS, **_NOT_BORNE_OUT},
     "respiratory_rate_very_low_during_auscultation": _FEW_BREATHS,
     "respiratory_rate_very_high_during_auscultation": _FEW_BREATHS,
     "heart_possible_half_rate": _HALF_RATE,
@@ -275,7 +306,10 @@ FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
 ``frequency_hz``: the longest wheeze's pitch; ``beat_intervals``/``breaths`` and their
 ``min_*``: what an unconfirmed rate stood on and the minimum it missed;
 ``high_band_share`` and ``max_high_band_share``: the share of its sounds' power above the
-heart-sound band that left a very low rate unconfirmed, and the most allowed; ``note`` and
+heart-sound band that left a very low (or, with ``beat_span_share`` and its minimum, the
+share of the recording its beats span, a very high) rate unconfirmed, and the most allowed;
+``envelope_repeat``, ``sound_prominence`` and their ``min_*``: how little the envelope
+repeats at a very high rate and its sounds stand out, that left it unconfirmed; ``note`` and
 ``measured``: why a value is missing (:data:`~stetho_signal._notes.NOTE_CODES`) and the
 number that says so (ms or beats/min, see there); ``rate_bpm``, ``systole_ms``,
 ``diastole_ms`` and ``s1_s2_level_ratio``: the read rate and the evenly spaced, alike sounds

@@ -113,6 +113,8 @@ def _unconfirmed(urgent: Callable[[_Parts], str | None]) -> Callable[[_Parts], s
         base = urgent(p)
         if base is None:
             return None
+        if (fast := _fast_unconfirmed(p, base)) is not None:
+            return fast
         share, most = p.number("high_band_share"), p.number("max_high_band_share")
         if share is not None and most is not None:
             return (
@@ -132,6 +134,33 @@ def _unconfirmed(urgent: Callable[[_Parts], str | None]) -> Callable[[_Parts], s
         )
 
     return render
+
+
+def _fast_unconfirmed(p: _Parts, base: str) -> str | None:
+    """A very high rate the recording does not bear out (stetho_signal._rules), or None."""
+    repeat, least = p.number("envelope_repeat"), p.number("min_envelope_repeat")
+    prominence, clear = p.number("sound_prominence"), p.number("min_sound_prominence")
+    if repeat is not None and least is not None and prominence is not None and clear is not None:
+        return (
+            f"{base[:-1]}, mais l'enveloppe de ses bruits se répète à peine à cette fréquence "
+            f"(autocorrélation {_num(repeat, '.2f')}, moins de {_num(least, '.2f')}) et ses "
+            f"bruits ressortent à peine ({_num(prominence, '.1f')} fois le fond, moins de "
+            f"{_num(clear, '.1f')}) : les battements sont peut-être des bruits respiratoires ou "
+            "du bruit entre des bruits du cœur plus lents ; un avis médical, compter le pouls "
+            "sur une minute."
+        )
+    share, most = p.number("high_band_share"), p.number("max_high_band_share")
+    span, least_span = p.number("beat_span_share"), p.number("min_beat_span_share")
+    if share is None or most is None or span is None or least_span is None:
+        return None
+    return (
+        f"{base[:-1]}, mais {_pct(share)} de la puissance qu'ajoutent ses bruits se situe "
+        f"entre 300 et 1000 Hz (plus de {_pct(most)}), où les bruits du cœur en ont peu et les "
+        f"bruits respiratoires beaucoup, et ses battements ne couvrent que {_pct(span)} de "
+        f"l'enregistrement (moins de {_pct(least_span)}) : ce sont peut-être des bruits "
+        "respiratoires, entendus au rythme de la respiration ; un avis médical, compter le pouls "
+        "et enregistrer à nouveau sur le cœur."
+    )
 
 
 def _during_auscultation(side: str) -> Callable[[_Parts], str | None]:

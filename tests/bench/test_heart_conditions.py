@@ -114,3 +114,20 @@ def test_a_real_recording_under_hum_keeps_its_rate_and_triage() -> None:
     assert set(records) == set(hc.CONDITIONS)
     assert records["mains_hum"]["read"] == "within"
     assert records["mains_hum"]["triage"] == records["original"]["triage"]
+
+
+@pytest.mark.skipif(not (DATA / "MANIFEST.csv").exists(), reason="no shared data folder")
+def test_a_real_fast_heart_misread_under_breathing_is_a_review_not_urgent() -> None:
+    """9983_MV (a child at 130/min) under breathing as loud as the heart: read at 200/min from
+    its S1s and S2s with breath bursts between them, urgent until the thirteenth round
+    (docs/accuracy.md); the envelope does not repeat at that rate and its sounds are faint."""
+    found = heart_faster.recordings(DATA)
+    item = next(i for i in found if i.get("name") == "9983_MV")
+    lungs = hc.lung_recordings(DATA)
+    items = [i for i in found if "x" in i]
+    lung = lungs[items.index(item) % len(lungs)]  # the breath the bench gives it
+    records = {r["condition"]: r for r in hc.run_one(item, lung)}
+    breathing = records["breathing_equal"]
+    assert breathing["read"] == "other" and breathing["hr_estimate_bpm"] > 190
+    assert breathing["triage"] == breathing["triage_child"] == "review"
+    assert records["original"]["triage"] == "review"  # 130.4/min: NEWS2's review band

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from bench.heart_sweeps import SWEEPS, Sweep, run_sweep
+from bench.heart_sweeps import SWEEPS, Sweep, run_no_heart, run_sweep
 
 
 def _few(name: str, **grid: tuple[float, ...]) -> Sweep:
@@ -40,3 +40,12 @@ def test_murmur_hints_on_murmur_free_cases_are_listed() -> None:
     summary = run_sweep(few)
     # Only the murmur-free case counts; a hint there would be listed with its parameters.
     assert (summary["murmur_free"], summary["murmur_hinted_murmur_free"]) == (1, [])
+
+
+def test_the_faint_heart_under_breathing_once_read_at_210_is_not_urgent() -> None:
+    """The no_heart sweep's last urgent case (docs/accuracy.md, thirteenth round)."""
+    grid = {"heart_gain": (0.03,), "breath_gain": (0.25,), "breaths_per_min": (12.0,),
+            "crackles": (0.0,), "seed": (0,)}  # fmt: skip
+    summary = run_no_heart(grid)
+    assert summary["total"] == summary["rate_read"] == 1
+    assert summary["levels"] == {"review": 1} and summary["urgent_cases"] == []

@@ -113,13 +113,15 @@ def _measures() -> QualityMeasures:
     return QualityMeasures(0.0, -20.0, 0.2, 0.9, 3.0)
 
 
-def _flags(rate: float, enough: bool, band: str, share: float | None = None) -> tuple[Flag, ...]:
+def _flags(
+    rate: float, enough: bool, band: str, share: float | None = None, **fast: float
+) -> tuple[Flag, ...]:
     heart = HeartResult(
         rate, (), (), 0.23, 2.04, "diastolic", 0.9, 3.0,
         (Note("too_few_beats_for_rhythm", "rhythm needs at least five consecutive beats"),),
         beat_intervals=10 if enough else 2, snap_fraction=0.8, snap_delay_s=0.072,
         systole_s=0.36, diastole_s=0.37, s1_s2_level_ratio=1.05,  # alike: 80/min may be 160
-        sound_high_band_share=share,
+        sound_high_band_share=share, **fast,
     )  # fmt: skip
     lung = LungResult(
         rate / 5, True, ((0.1, 0.36),), 412.0, (1.0, 2.0, 3.0, 4.0), 0.3,
@@ -139,6 +141,11 @@ def _all_real_flags() -> list[tuple[Flag, str]]:
         out += [(f, band) for f in _flags(rate, enough, band)]
     # A very low rate read from sounds mostly above the heart's band (crackles, breath).
     out += [(f, "adult") for f in _flags(30.0, True, "adult", 0.76)]
+    # A very high rate the recording does not bear out: no repeat and faint sounds (the heart
+    # result's prominence is 3.0), or breath-band sounds heard over part of the recording.
+    out += [(f, band) for band in ("adult", "2_to_5")
+            for f in _flags(200.0, True, band, envelope_repeat=-0.09)]  # fmt: skip
+    out += [(f, "adult") for f in _flags(200.0, True, "adult", 0.77, beat_span_share=0.62)]
     bad = Quality(0.2, False, tuple(PROBLEM_TEXT.values()), tuple(PROBLEM_TEXT), _measures())
     out += [(f, "adult") for f in triage(bad, None, None, TriageThresholds()).flags]
     return out
@@ -156,7 +163,12 @@ def test_each_real_flag_reads_in_french_with_its_numbers() -> None:
         assert english == flag.reason
         assert french != flag.reason, f"{flag.code} fell back to English: {flag.reason}"
         assert "." not in french.rstrip(".").replace("...", ""), french  # decimal commas
-        if flag.code.endswith("_unconfirmed") and "high_band_share" in flag.details:
+        if "envelope_repeat" in flag.details:
+            assert "autocorrélation -0,09, moins de 0,10" in french
+            assert "3,0 fois le fond, moins de 3,5" in french
+        elif "beat_span_share" in flag.details:
+            assert "77\u00a0% de la puissance" in french and "que 62\u00a0% de" in french
+        elif flag.code.endswith("_unconfirmed") and "high_band_share" in flag.details:
             assert "76\u00a0% de la puissance" in french and "plus de 60\u00a0%" in french
         elif flag.code.endswith("_unconfirmed"):
             assert "mais mesurée sur seulement" in french

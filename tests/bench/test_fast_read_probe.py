@@ -1,0 +1,47 @@
+"""bench.fast_read_probe scored on hand-made reads; `python -m bench.fast_read_probe` runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench import fast_read_probe as probe
+from stetho_signal import TriageThresholds
+
+
+def _read(rate: float | None, ref: float | None, **measured: Any) -> dict[str, Any]:
+    values = {"repeat": 0.5, "prominence": 5.0, "share": 0.1, "span": 0.95} | measured
+    return {"set": "breath", "rate": rate, "ref": ref, "intervals": 10, **values}
+
+
+def test_a_read_is_true_near_its_reference_false_well_over_it_or_with_no_heart() -> None:
+    assert probe.label(_read(None, 100.0)) is None
+    assert probe.label(_read(137.0, 130.0)) == "true"  # within 8 %
+    assert probe.label(_read(150.0, 130.0)) == "other"
+    assert probe.label(_read(200.0, 130.0)) == "false"
+    assert probe.label(_read(210.0, None)) == "false"
+
+
+def test_each_arm_takes_what_the_rule_takes() -> None:
+    t = TriageThresholds()
+    assert probe.arms(_read(200.0, 130.0, repeat=-0.09, prominence=2.6), t) == (True, False)
+    assert probe.arms(_read(200.0, 130.0, repeat=-0.09, prominence=4.0), t) == (False, False)
+    assert probe.arms(_read(210.0, None, share=0.77, span=0.62), t) == (False, True)
+    assert probe.arms(_read(210.0, None, share=0.77, span=None), t) == (False, False)
+
+
+def test_the_summary_counts_fast_reads_on_enough_intervals_only() -> None:
+    reads = [
+        _read(200.0, 130.0, repeat=-0.09, prominence=2.6),
+        _read(180.0, 180.0),
+        _read(120.0, 120.0),  # under 131/min
+        _read(180.0, 180.0) | {"intervals": 3},
+    ]
+    table = probe.summarise(reads, TriageThresholds())
+    assert table["all"]["reads"] == {"false": 1, "true": 1}
+    assert table["all"]["either"] == {"false": 1} and table["breath"]["quiet_and_faint"]
+    assert table["nearest_true"]["span_lowest"][0]["span"] == 0.95
+
+
+def test_without_a_data_folder_the_probe_skips_with_a_reason(tmp_path: Path) -> None:
+    assert "STETHO_DATA" in probe.run(tmp_path)["skipped"]
