@@ -36,13 +36,13 @@ Reported per condition: crackle and wheeze flags per recording and per annotated
 the annotation (sensitivity and specificity as bench.evaluate scores them: the crackle flag
 is the triage's count rule, a cycle counts when a flagged recording's crackle time or wheeze
 interval falls in it); the breathing rate (within 3/min of the annotation's, 60 over the
-median cycle; and the recordings that lose their rate or move by over 3/min from the unchanged
-recording's); quality accepted; the triage with no age band (NEWS2, as bench.heart_conditions)
-and with the patient's band (as bench.evaluate: unknown ages as adults); ``urgent`` on
-recordings annotated with neither crackles nor wheezes; and each recording whose triage turns
-``urgent`` or stops being so, or whose crackle or wheeze flag appears or disappears, against
-the unchanged recording: the alarms a room or a device would add or hide. JSON to
-``bench/results/lung_conditions.json``.
+median cycle; and the recordings that lose, gain or move their rate by over 3/min from the
+unchanged recording's); quality accepted; the triage with no age band (NEWS2, as
+bench.heart_conditions) and with the patient's band (as bench.evaluate: unknown ages as
+adults); ``urgent`` on recordings annotated with neither crackles nor wheezes; and each
+recording whose triage turns ``urgent`` or stops being so, or whose crackle or wheeze flag
+appears or disappears, against the unchanged recording: the alarms a room or a device would
+add or hide. JSON to ``bench/results/lung_conditions.json``.
 """
 
 from __future__ import annotations
@@ -231,26 +231,31 @@ def _flag_scores(rows: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 def _rates(rows: list[dict[str, Any]], before: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Rates read, within 3/min of the annotation's, and lost, gained or moved by over 3/min
-    from the unchanged recording's."""
+    from the unchanged recording's (each such change listed)."""
     read = [r for r in rows if r["rr_estimate_bpm"] is not None]
-    moves = []
+    counts = Counter[str]()
+    changes = []
     for r in rows:
         was, now = before[r["name"]]["rr_estimate_bpm"], r["rr_estimate_bpm"]
-        if (was is None) != (now is None) or (
-            was is not None and now is not None and abs(now - was) > RATE_MOVED_BPM
-        ):
-            moves.append(f"{r['name']} {was} -> {now} (annotated {r['rr_reference_bpm']})")
+        how = _rate_change(was, now)
+        if how is not None:
+            counts[how] += 1
+            changes.append(f"{r['name']} {was} -> {now} (annotated {r['rr_reference_bpm']})")
     return {
         "read": len(read),
         "within_3_bpm_of_annotation": sum(
             abs(r["rr_estimate_bpm"] - r["rr_reference_bpm"]) <= RATE_MOVED_BPM for r in read
         ),
-        "lost": sum(
-            r["rr_estimate_bpm"] is None and before[r["name"]]["rr_estimate_bpm"] is not None
-            for r in rows
-        ),
-        "moved": moves,
+        **{how: counts[how] for how in ("lost", "gained", "moved")},
+        "changes": changes,
     }
+
+
+def _rate_change(was: float | None, now: float | None) -> str | None:
+    """``lost``, ``gained``, ``moved`` (by over 3/min) or None (the same within 3/min)."""
+    if was is None or now is None:
+        return None if was is now else ("lost" if now is None else "gained")
+    return "moved" if abs(now - was) > RATE_MOVED_BPM else None
 
 
 def _changes(rows: list[dict[str, Any]], before: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -301,8 +306,8 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         lines.append(
             f"lungs heard {condition}: crackles Se/Sp {c['sensitivity']}/{c['specificity']}, "
             f"wheezes {w['sensitivity']}/{w['specificity']}, rate read {rate['read']} of "
-            f"{m['recordings']} ({rate['within_3_bpm_of_annotation']} within 3/min, lost "
-            f"{rate['lost']}, moved {len(rate['moved'])}), quality accepted "
+            f"{m['recordings']} ({rate['within_3_bpm_of_annotation']} within 3/min; lost "
+            f"{rate['lost']}, gained {rate['gained']}, moved {rate['moved']}), quality accepted "
             f"{m['quality_accepted']}, triage {m['triage']}, urgent on clean "
             f"{m['urgent_on_clean']}, turned urgent {len(m['turned_urgent'])}, flags changed "
             f"{len(m['flags_changed'])}"

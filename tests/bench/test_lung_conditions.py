@@ -111,6 +111,14 @@ def test_an_unknown_condition_is_refused_by_name() -> None:
         lc.heard("underwater", _lung_like(), FS, "a", _sounds())
 
 
+def test_a_rate_is_lost_gained_or_moved_against_the_unchanged_recording() -> None:
+    assert lc._rate_change(16.0, None) == "lost"
+    assert lc._rate_change(None, 16.0) == "gained"
+    assert lc._rate_change(16.0, 19.5) == "moved"  # over 3/min
+    assert lc._rate_change(16.0, 19.0) is None
+    assert lc._rate_change(None, None) is None
+
+
 def test_without_a_data_folder_the_check_skips_with_a_reason(tmp_path: Path) -> None:
     assert "STETHO_DATA" in lc.run(tmp_path)["skipped"]
 
