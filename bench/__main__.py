@@ -3,9 +3,10 @@
 Each module measures its own baseline in the same run and reports ratios against it. Then come
 the synthetic heart sweeps of ``bench.heart_sweeps`` (accuracy, not speed: ~40 s on two cores),
 ``bench.heart_faster`` (real CirCor recordings made faster: ~15 s) and ``bench.heart_rhythms``
-(the same made slower and irregular: ~30 s) and ``bench.heart_conditions`` (the same heard
-through room noise, mains hum, breathing and other chest pieces: ~40 s); all skipped without
-data. Last, the tests marked
+(the same made slower and irregular: ~30 s), ``bench.heart_conditions`` (the same heard
+through room noise, mains hum, breathing and other chest pieces: ~40 s) and
+``bench.lung_conditions`` (the ICBHI lung recordings heard the same ways, a real heart under
+them: ~45 s); all skipped without data. Last, the tests marked
 ``slow`` (the full synthetic sweeps whose short forms `make test` runs: ~1 min); a failure there
 makes the bench exit 1.
 """
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import heart_conditions, heart_faster, heart_rhythms, heart_sweeps
+from bench import heart_conditions, heart_faster, heart_rhythms, heart_sweeps, lung_conditions
 
 
 def slow_tests() -> dict[str, Any]:
@@ -59,6 +60,9 @@ def main() -> int:
     heard = heart_conditions.run()
     heart_faster.save(heard, heart_conditions.DEFAULT_JSON)
     results["heart_conditions"] = {k: v for k, v in heard.items() if k != "per_recording"}
+    lungs = lung_conditions.run()
+    heart_faster.save(lungs, lung_conditions.DEFAULT_JSON)
+    results["lung_conditions"] = {k: v for k, v in lungs.items() if k != "per_recording"}
     slow = slow_tests()
     results["slow_tests"] = slow
     json.dump(results, sys.stdout, indent=2)

@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     results["issue_17"]["crackle_feature_probe"] = crackle_feature_probe(args.data, details)
     results["issue_17"]["fifth_round_probe"] = fifth_round_probe(args.data, details)
     # Imported here: they read this module's helpers.
-    from bench import heart_conditions, heart_faster, heart_rhythms
+    from bench import heart_conditions, heart_faster, heart_rhythms, lung_conditions
 
     faster = heart_faster.run(args.data)
     results["issue_17"]["faster_hearts"] = {k: v for k, v in faster.items() if k != "per_recording"}
@@ -428,6 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     heard = heart_conditions.run(args.data)
     results["issue_17"]["heart_conditions"] = {
         k: v for k, v in heard.items() if k != "per_recording"
+    }
+    lungs_heard = lung_conditions.run(args.data)
+    results["issue_17"]["lung_conditions"] = {
+        k: v for k, v in lungs_heard.items() if k != "per_recording"
     }
     results["issue_17"]["sixth_round_probe"] = sixth_round_probe(args.data, details)
     results["issue_17"]["seventh_round_probe"] = seventh_round_probe(args.data, details)
@@ -453,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(heart_faster.summary_lines(faster)))
     print("\n".join(heart_rhythms.summary_lines(rhythms)))
     print("\n".join(heart_conditions.summary_lines(heard)))
+    print("\n".join(lung_conditions.summary_lines(lungs_heard)))
     print("\n".join(sixth_round_lines(results["issue_17"]["sixth_round_probe"])))
     print("\n".join(seventh_round_lines(results["issue_17"]["seventh_round_probe"])))
     print("\n".join(half_rate_lines(results["issue_17"]["half_rate_sign"])))

@@ -31,7 +31,6 @@ device would add). JSON to ``bench/results/heart_conditions.json``.
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -42,18 +41,12 @@ from scipy import signal
 from bench import heart_faster
 from bench._data import located
 from bench._eval_lung import manifest, read_audio
+from bench._hearing import NOISE_DBS, SHARED, heard_through, pink, resampled, scaled
 from bench._retime import Samples
 
 DEFAULT_JSON = Path("bench/results/heart_conditions.json")
-QUIET_DB = 30.0
-NOISE_DBS = {"room_noise_20db": 20.0, "room_noise_10db": 10.0}
-HUM_DB = 10.0
-MAINS_HZ = 50.0
 BREATH_RATIOS = {"breathing_half": 0.5, "breathing_equal": 1.0}
 BREATH_HIGH_PASS_HZ = 200.0
-DIAPHRAGM_HZ = 120.0
-BELL_HZ = 250.0
-USB_RATE_HZ = 44_100
 CONDITIONS = (
     "original",
     "quiet_16bit",
@@ -66,48 +59,7 @@ CONDITIONS = (
 )
 Lung = tuple[Samples, float]
 
-__all__ = ["CONDITIONS", "heard", "run", "summary_lines"]
-
-
-def _power(x: Samples) -> float:
-    return float(np.mean(np.square(x)))
-
-
-def _scaled(noise: Samples, x: Samples, ratio: float) -> Samples:
-    """``noise`` scaled to an RMS ``ratio`` times that of ``x``."""
-    return noise * (ratio * float(np.sqrt(_power(x) / max(_power(noise), 1e-30))))
-
-
-def _under(noise: Samples, x: Samples, under_db: float) -> Samples:
-    """``noise`` scaled to ``under_db`` below the power of ``x``."""
-    return _scaled(noise, x, 10.0 ** (-under_db / 20.0))
-
-
-def _rng(name: str, condition: str) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(f"{name}/{condition}".encode()))
-
-
-def pink(n: int, rng: np.random.Generator) -> Samples:
-    """``n`` samples of pink noise: white noise shaped to power ~ 1/f."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    spectrum[1:] /= np.sqrt(np.arange(1, spectrum.size))
-    spectrum[0] = 0.0
-    return np.fft.irfft(spectrum, n)
-
-
-def hum(n: int, fs: float) -> Samples:
-    """Mains hum: 50, 150 and 250 Hz, each half the amplitude of the one below."""
-    t = np.arange(n) / fs
-    out = np.zeros(n)
-    for k in range(3):
-        out += 0.5**k * np.sin(2 * np.pi * MAINS_HZ * (2 * k + 1) * t + k)
-    return out
-
-
-def _resampled(x: Samples, rate: float, to: float) -> Samples:
-    up, down = int(to), int(rate)
-    g = np.gcd(up, down)
-    return np.asarray(signal.resample_poly(x, up // g, down // g), dtype=np.float64)
+__all__ = ["CONDITIONS", "breath", "heard", "pink", "run", "summary_lines"]
 
 
 def breath(lung: Lung, n: int, fs: float) -> Samples:
@@ -115,7 +67,7 @@ def breath(lung: Lung, n: int, fs: float) -> Samples:
     looped when shorter."""
     y, rate = lung
     if rate != fs:
-        y = _resampled(y, rate, fs)
+        y = resampled(y, rate, fs)
     sos = signal.butter(4, BREATH_HIGH_PASS_HZ, "highpass", fs=fs, output="sos")
     return np.resize(signal.sosfiltfilt(sos, y), n)
 
@@ -126,23 +78,17 @@ def heard(
     """``x`` (at ``fs``) as heard under ``condition``: the samples and their rate.
 
     ``breathing`` is what :func:`breath` made of a lung recording for ``x``: made once per
-    heart recording, as the breathing conditions differ only in its level.
+    heart recording, as the breathing conditions differ only in its level. The conditions
+    but breathing are bench._hearing's, shared with bench.lung_conditions.
     """
     if condition == "original":
         return x, fs
-    if condition == "quiet_16bit":
-        return np.round(x * 10.0 ** (-QUIET_DB / 20.0) * 32767.0) / 32767.0, fs
-    if condition in NOISE_DBS:
-        return x + _under(pink(x.size, _rng(name, condition)), x, NOISE_DBS[condition]), fs
-    if condition == "mains_hum":
-        return x + _under(hum(x.size, fs), x, HUM_DB), fs
     if condition in BREATH_RATIOS:
-        return x + _scaled(breathing, x, BREATH_RATIOS[condition]), fs
-    if condition in ("diaphragm", "bell"):
-        kind, cut = ("highpass", DIAPHRAGM_HZ) if condition == "diaphragm" else ("lowpass", BELL_HZ)
-        return signal.sosfilt(signal.butter(2, cut, kind, fs=fs, output="sos"), x), fs
-    if condition == "at_44k1":
-        return _resampled(x, fs, USB_RATE_HZ), float(USB_RATE_HZ)
+        return x + scaled(breathing, x, BREATH_RATIOS[condition]), fs
+    if condition in SHARED:
+        out = heard_through(condition, x, fs, name)
+        assert out is not None
+        return out
     raise ValueError(f"unknown condition {condition!r}: expected one of {CONDITIONS}")
 
 

@@ -174,7 +174,7 @@ def analyze(
     # when the recording carries mains hum, taken out of the samples first.
     spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
     if hum := spectrum.mains_hum():
-        x = without_hum(x, ANALYSIS_RATE_HZ, hum)
+        x = without_hum(x, ANALYSIS_RATE_HZ, spectrum.mains_lines(hum))
         spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
     heart: HeartResult | None = None
     lung: LungResult | None = None

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import fft
 
-from stetho_signal._mains import find_mains
+from stetho_signal._mains import find_mains, hum_lines
 from stetho_signal.filters import checked_band
 
 __all__ = ["PAD_S", "Spectrum", "smooth_resampled"]
@@ -141,6 +141,11 @@ class Spectrum:
         """The mains hum's fundamentals in the recording, Hz (:func:`~stetho_signal._mains.
         find_mains`; empty without hum)."""
         return find_mains(self._bins, self.fs_hz, self.length)
+
+    def mains_lines(self, fundamentals: tuple[float, ...]) -> tuple[float, ...]:
+        """The harmonics of the hums ``fundamentals`` (Hz) that carry them, Hz: the ones to
+        take out (:func:`~stetho_signal._mains.hum_lines`)."""
+        return hum_lines(self._bins, self.fs_hz, self.length, fundamentals)
 
     def unpad(self, padded: NDArray[_Sample], rate_hz: float) -> NDArray[_Sample]:
         """The part of a padded series at ``rate_hz`` that covers the recording."""
