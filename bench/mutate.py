@@ -111,7 +111,7 @@ MODULES = (
     Module(
         "stetho_signal/_mains.py",  # hum found and taken out, nothing else touched
         ("stetho_signal/_mains.py",),
-        ("tests/stetho_signal/test_mains.py",),
+        ("tests/stetho_signal/test_mains.py", "tests/stetho_signal/test_mains_reference.py"),
     ),
     Module(
         "stetho_common/waits.py",  # a stop always ends a wait, and is never eaten
