@@ -268,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     return cli(argv, __doc__, run, summary_lines, DEFAULT_JSON)
 
 
+def _misreads(row: dict[str, Any]) -> list[str]:
+    return list(row["misreads"])
+
+
 def cli(
     argv: list[str] | None,
     doc: str | None,
@@ -275,9 +279,10 @@ def cli(
     lines: Callable[[dict[str, Any]], list[str]],
     default_json: Path,
     table: str = "by_target",
+    listed: tuple[str, Callable[[dict[str, Any]], list[str]]] = ("misread", _misreads),
 ) -> int:
-    """``python -m`` for a check of made recordings: its summary, its misreads (per row of
-    ``results[table]``), its JSON."""
+    """``python -m`` for a check of made recordings: its summary, what ``listed`` names per row
+    of ``results[table]`` (the misreads unless told), its JSON."""
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--data", type=Path, default=None, help="the shared data folder")
     parser.add_argument("--json", type=Path, default=default_json)
@@ -286,8 +291,9 @@ def cli(
     print("\n".join(lines(results)))
     by_target = results.get(table, {})
     width = max((len(str(t)) for t in by_target), default=0)
+    word, of = listed
     for target, m in by_target.items():
-        print(f"{target:>{width}} misread: {'; '.join(m['misreads']) or 'none'}")
+        print(f"{target:>{width}} {word}: {'; '.join(of(m)) or 'none'}")
     save(results, args.json)
     return 0
 

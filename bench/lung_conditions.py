@@ -47,7 +47,6 @@ add or hide. JSON to ``bench/results/lung_conditions.json``.
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,7 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
+from bench import heart_faster
 from bench._data import located
 from bench._eval_lung import (
     _KINDS,
@@ -69,7 +69,6 @@ from bench._eval_lung import (
 )
 from bench._hearing import NOISE_DBS, SHARED, heard_through, looped, resampled, scaled
 from bench._retime import CROSSFADE_S, Samples
-from bench.heart_faster import save
 from stetho_signal import AgeBand, Analysis, analyze
 
 DEFAULT_JSON = Path("bench/results/lung_conditions.json")
@@ -316,17 +315,13 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=None, help="the shared data folder")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
-    args = parser.parse_args(argv)
-    results = run(args.data)
-    print("\n".join(summary_lines(results)))
-    for condition, m in results.get("by_condition", {}).items():
-        changes = m["turned_urgent"] + m["no_longer_urgent"] + m["flags_changed"]
-        print(f"{condition:>15} changed: {'; '.join(changes) or 'none'}")
-    save(results, args.json)
-    return 0
+    return heart_faster.cli(
+        argv, __doc__, run, summary_lines, DEFAULT_JSON, "by_condition", ("changed", _all_changes)
+    )
+
+
+def _all_changes(row: dict[str, Any]) -> list[str]:
+    return [*row["turned_urgent"], *row["no_longer_urgent"], *row["flags_changed"]]
 
 
 if __name__ == "__main__":
