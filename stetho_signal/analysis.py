@@ -195,7 +195,8 @@ def analyze(
         band = lung_band(spectrum)
         lung = analyze_lung(x, spectrum, band, limits.wheeze_min_duration_s)
         heartbeat, flatness, handling = None, lung.spectral_flatness, None
-    scores = assess_quality(band, audio.clipped_fraction, heartbeat, flatness, handling, hum)
+    swell = None if lung is None else lung.breath_swell_db
+    scores = assess_quality(band, audio.clipped_fraction, heartbeat, flatness, handling, hum, swell)
     quality = grade_quality(scores, limits.quality_min_score)
     return Analysis(
         sample_rate_hz=audio.input_rate_hz,

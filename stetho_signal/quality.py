@@ -19,6 +19,7 @@ from stetho_signal._masks import run_lengths
 from stetho_signal._stats import median
 
 __all__ = [
+    "FAINT_BELOW_DBFS",
     "HANDLING_BAND_HZ",
     "HANDLING_RATE_HZ",
     "Quality",
@@ -32,11 +33,21 @@ __all__ = [
 # (bad, good) ends of each ramp.
 _CLIPPED_FRACTION = (0.01, 0.0005)  # 1 % of samples on flat tops is audibly distorted
 _LEVEL_DBFS = (-80.0, -65.0)  # below -80 dBFS a 16-bit device is recording nothing
+FAINT_BELOW_DBFS = _LEVEL_DBFS[1]
+"""A band level under this is faint: the nurse is told to raise the gain, even when the
+sound is clear enough to analyse (see :func:`assess_quality`)."""
+# Rounding a recording to 16 bits leaves white noise at -101 dBFS, -102 dBFS in the lung band
+# at the analysis's 4 kHz and less from a faster device (-112 dBFS from 44.1 kHz). A band at
+# least 10 dB over it holds sound, not rounding, and is judged by that sound when it is clear.
+_FLOOR_DBFS = (-100.0, -90.0)
 # In the lung band white noise reaches ~0.99 while breath sounds on contact stay below ~0.5
 # (ICBHI: 0.001-0.5). Heart-band flatness of real recordings is too close to that of white
 # noise (CirCor: 0.74-0.93) to tell them apart, so heart recordings use periodicity instead.
 _FLATNESS = (0.9, 0.6)
 _PERIODICITY = (0.1, 0.3)  # autocorrelation at the beat period
+# How much a faint lung band swells with the breathing, dB (lung.breath_swell_db): steady
+# noise spreads under 2 dB, ICBHI breath sounds 9.5 dB and more.
+_BREATH_SWELL_DB = (3.0, 6.0)
 # Heart sounds over the envelope median: white noise ~1.2-1.4, real CirCor recordings 2-4. An
 # irregular rhythm (atrial fibrillation) has little periodicity but prominent sounds, so either
 # measure is enough to show a heartbeat.
@@ -100,6 +111,13 @@ class Quality:
     problem_codes: tuple[str, ...]
     measures: QualityMeasures
 
+    @property
+    def faint(self) -> bool:
+        """The band is under the usual level (:data:`FAINT_BELOW_DBFS`), yet holds sound: a
+        stethoscope at low gain. Never a problem: the nurse is told to raise the gain next
+        time, and the doctor to turn the volume up. A band with no sound says ``no_signal``."""
+        return self.measures.level_dbfs < FAINT_BELOW_DBFS and "no_signal" not in self.problem_codes
+
 
 @dataclass(frozen=True)
 class QualityScores:
@@ -139,6 +157,7 @@ def assess_quality(
     flatness: float | None,
     handling: float | None = None,
     mains_hum_hz: tuple[float, ...] = (),
+    breath_swell_db: float | None = None,
 ) -> QualityScores:
     """Score a recording from its band-passed samples.
 
@@ -161,6 +180,17 @@ def assess_quality(
         Fundamentals of the mains hum taken out of ``band`` before this call, Hz
         (:meth:`~stetho_signal.bands.Spectrum.mains_hum`). Kept in the measures only: hum
         taken out changes no sub-score.
+    breath_swell_db : float or None
+        For lung recordings, how much the breath sound swells (see
+        :func:`~stetho_signal.lung.breath_swell_db`); None for heart ones.
+
+    Notes
+    -----
+    A band under the usual level (:data:`FAINT_BELOW_DBFS`) still counts as sound when it is
+    clear: a heartbeat for a heart recording, a coloured band that swells with the breathing
+    for a lung one, and at least 10 dB over what 16-bit rounding leaves. A stethoscope at low
+    gain is then analysed (and the nurse told to raise the gain), not sent back as out of
+    contact.
     """
     rms = float(np.sqrt(np.mean(np.square(band), dtype=np.float64))) if band.size else 0.0
     level = 20.0 * float(np.log10(max(rms, 1e-12)))
@@ -168,18 +198,25 @@ def assess_quality(
     measures = QualityMeasures(
         clipped_fraction, level, flatness, periodicity, prominence, handling, mains_hum_hz
     )
-    subscores = {
-        "clipping": _ramp(clipped_fraction, *_CLIPPED_FRACTION),
-        "no_signal": _ramp(level, *_LEVEL_DBFS),
-    }
-    if subscores["no_signal"] > 0.0:
+    subscores = {"clipping": _ramp(clipped_fraction, *_CLIPPED_FRACTION)}
+    above_floor = _ramp(level, *_FLOOR_DBFS)
+    clear: dict[str, float] = {}
+    if above_floor > 0.0:
         # Flatness and periodicity mean nothing when there is no sound at all.
         if flatness is not None:
-            subscores["noise"] = _ramp(flatness, *_FLATNESS)
+            clear["noise"] = _ramp(flatness, *_FLATNESS)
         if periodicity is not None and prominence is not None:
-            subscores["no_heartbeat"] = max(
+            clear["no_heartbeat"] = max(
                 _ramp(periodicity, *_PERIODICITY), _ramp(prominence, *_PROMINENCE)
             )
+    # A faint band is a sound when it is clear: breath sounds lie 20-30 dB under the heart's
+    # (ICBHI at 30 dB lower gain: lung band -69 to -77 dBFS, the analysis unchanged), and a
+    # stethoscope at low gain is not one out of contact.
+    swell = 1.0 if breath_swell_db is None else _ramp(breath_swell_db, *_BREATH_SWELL_DB)
+    sound = min(above_floor, swell, *clear.values()) if clear else 0.0
+    subscores["no_signal"] = max(_ramp(level, *_LEVEL_DBFS), sound)
+    if subscores["no_signal"] > 0.0:
+        subscores.update(clear)
         if handling is not None:
             subscores["handling"] = _ramp(handling, *_HANDLING_BURST_S)
     return QualityScores(subscores, measures)
