@@ -79,6 +79,10 @@ def _quality_dict(q: Quality) -> dict[str, Any]:
     # transform resolves a harmonic (0.1 Hz over 10 s), divided by its order.
     if q.measures.mains_hum_hz:
         out["mains_hum_hz"] = [round(float(hz), 2) for hz in q.measures.mains_hum_hz]
+    # Faint yet analysed (a stethoscope at low gain): reported, never a problem, left out
+    # otherwise as the hum is.
+    if q.faint:
+        out["faint_level_dbfs"] = round(float(q.measures.level_dbfs), 1)
     return out
 
 

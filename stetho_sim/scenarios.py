@@ -55,6 +55,8 @@ SCENARIO_SPECS: Final[dict[str, Scenario]] = {
                  output_gain=5.0),
         Scenario("mains-hum", "normal heart at 72/min beside a charger: 50 Hz mains hum", 72.0,
                  mains_hum_hz=50.0),
+        Scenario("low-gain", "vesicular breathing at 16/min, the stethoscope's gain 46 dB low",
+                 70.0, 0.1, breath_gain=0.25, breaths_per_min=16.0, output_gain=0.005),
     )
 }  # fmt: skip
 

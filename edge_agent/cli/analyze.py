@@ -109,6 +109,8 @@ def _plot_all(paths: list[Path], results: list[dict[str, Any]], folder: Path) ->
 
 def _quality(q: dict[str, Any]) -> str:
     said = f"{q['score']:.2f}" + ("" if q["acceptable"] else " (poor)")
+    if (level := q.get("faint_level_dbfs")) is not None:
+        said += f"\nfaint, {level:.0f} dBFS:\nraise the gain"
     hum = ", ".join(f"{hz:.0f} Hz" for hz in q.get("mains_hum_hz", []))
     return f"{said}\nhum {hum} taken out" if hum else said
 

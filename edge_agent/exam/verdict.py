@@ -2,8 +2,8 @@
 
 The analysis names problems for the doctor (stetho_signal.quality.PROBLEM_TEXT); the nurse
 needs the one thing to do next. Each verdict is a message key that the page translates.
-A notice (mains hum, taken out by the analysis) is advice too, but never a reason to record
-again: the site is done when the recording is acceptable, hum or not.
+A notice (mains hum, taken out by the analysis; a faint sound, analysed all the same) is advice
+too, but never a reason to record again: the site is done when the recording is acceptable.
 """
 
 from __future__ import annotations
@@ -25,14 +25,16 @@ NURSE_ADVICE: Final[dict[str, str]] = {
     "noise": "advice.noise",
     "disconnected": "advice.disconnected",
     "analysis_failed": "advice.analysis_failed",
-    "mains_hum": "advice.mains_hum",  # a notice: last, and it leaves the verdict as it was
+    # Notices: last, and they leave the verdict as it was.
+    "faint": "advice.faint",
+    "mains_hum": "advice.mains_hum",
 }
 
 
 @dataclass(frozen=True)
 class Verdict:
     acceptable: bool
-    codes: tuple[str, ...]  # problem codes, most urgent first, then notices (mains_hum)
+    codes: tuple[str, ...]  # problem codes, most urgent first, then notices (faint, mains_hum)
 
     @property
     def advice_keys(self) -> tuple[str, ...]:
@@ -53,7 +55,10 @@ def verdict_of(recording: messages.RecordingMessage) -> Verdict:
         codes.append("analysis_failed")
     else:
         codes.extend(problem_codes(recording.analysis))
-        if recording.analysis.quality.mains_hum_hz:  # taken out: something to fix, not to redo
+        quality = recording.analysis.quality
+        if quality.faint_level_dbfs is not None:  # analysed: raise the gain, nothing to redo
+            codes.append("faint")
+        if quality.mains_hum_hz:  # taken out: something to fix, not to redo
             codes.append("mains_hum")
     ordered = tuple(sorted(dict.fromkeys(codes), key=_rank))
     acceptable = (

@@ -99,6 +99,8 @@ _EN: Final[dict[str, str]] = {
     "advice.mains_hum": "Electrical hum picked up and removed: next time, keep the stethoscope "
     "and its cable away from chargers, bed motors and plugged-in devices, or unplug a charger "
     "that can wait.",
+    "advice.faint": "Faint sound, analysed all the same: next time, turn the stethoscope's "
+    "volume (gain) up, and press the chest piece firmly on bare skin.",
     "steth.title": "Stethoscopes",
     "steth.connected": "connected",
     "steth.disconnected": "not connected",
@@ -254,6 +256,8 @@ _FR: Final[dict[str, str]] = {
     "advice.mains_hum": "Bourdonnement électrique capté puis retiré : la prochaine fois, "
     "tenez le stéthoscope et son câble à l'écart des chargeurs, moteurs de lit et appareils "
     "branchés, ou débranchez un chargeur qui peut attendre.",
+    "advice.faint": "Son faible, analysé quand même : la prochaine fois, montez le volume "
+    "(gain) du stéthoscope et appuyez fermement le pavillon sur la peau nue.",
     "steth.title": "Stéthoscopes",
     "steth.connected": "connecté",
     "steth.disconnected": "non connecté",

@@ -39,11 +39,18 @@ def _empty(value: Sized) -> bool:
     return not value
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 # A mains fundamental: 50 or 60 Hz as measured (stetho_signal._mains finds it within 0.4 %).
 # Looser bounds here, so that a newer agent's finder still passes; tight enough that a number
 # of no meaning (0, negative, not finite, a word, true) is refused at the edge.
 MainsHumHz = Annotated[StrictFloat, Field(gt=0, le=1000, allow_inf_nan=False)]
 MAX_HUMS = 4  # one per mains frequency (two today); a cap keeps a hostile message small
+# The analysed band's level in dBFS: under 0 (full scale) and over -200 (a float's rounding
+# of silence lies near -300; stetho_signal calls -100 dBFS no sound at all).
+FaintLevelDbfs = Annotated[StrictFloat, Field(lt=0, gt=-200, allow_inf_nan=False)]
 
 
 class Quality(_Message):
@@ -60,6 +67,14 @@ class Quality(_Message):
         "out before the analysis, Hz as measured; never a problem, it changes neither score "
         "nor acceptable; the audio is sent as recorded, hum included; absent without hum and "
         "from older agents",
+    )
+    faint_level_dbfs: FaintLevelDbfs | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="level of the analysed band, dBFS, when it lies under the usual level "
+        "(-65 dBFS) yet holds a clear sound (a heartbeat, or breath sounds that swell with each "
+        "breath): a stethoscope at low gain; never a problem, it changes neither score nor "
+        "acceptable; absent otherwise and from older agents",
     )
 
 

@@ -10,6 +10,7 @@ from edge_agent.wire.flag_words import flag_text_of
 from stetho_hub.console.decisions import LABELS, SITES
 from stetho_hub.fhir.queue import QueueStatus
 from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
+from stetho_signal.quality import FAINT_BELOW_DBFS
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
@@ -20,7 +21,7 @@ td,th{padding:.4rem .6rem;border-bottom:1px solid #dde;text-align:left;vertical-
 .urgent{color:#b00020;font-weight:700} .review{color:#8a5a00;font-weight:700}
 .card{background:#fff;padding:1rem;margin-bottom:1rem;border:1px solid #dde}
 .error{color:#b00020} button{padding:.4rem .9rem} .lang a{margin-right:.4rem}
-.mains-hum{background:#fff6e0;border-left:4px solid #8a5a00;padding:.4rem .6rem}
+.mains-hum,.faint{background:#fff6e0;border-left:4px solid #8a5a00;padding:.4rem .6rem}
 .lang a[aria-current]{font-weight:700;text-decoration:none}
 header a{color:#fff} .picture{max-width:100%;height:auto} audio{width:100%}
 .exam{display:grid;grid-template-columns:minmax(0,2fr) minmax(16rem,1fr);gap:1rem}
@@ -172,9 +173,20 @@ def mains_hum(analysis: dict[str, Any], w: Words) -> str:
     return f'<p class="mains-hum" data-hz="{data}">{escape(w["hum"].format(hz=said))}</p>'
 
 
+def faint(analysis: dict[str, Any], w: Words) -> str:
+    """The band's level of a faint recording the analysis judged clear
+    (`quality.faint_level_dbfs`), or nothing: the doctor turns the volume up to listen. Older
+    agents never send the key."""
+    level = (analysis.get("quality") or {}).get("faint_level_dbfs")
+    if not isinstance(level, int | float) or isinstance(level, bool):
+        return ""
+    said = w["faint"].format(db=f"{float(level):.0f}", usual=f"{FAINT_BELOW_DBFS:.0f}")
+    return f'<p class="faint" data-dbfs="{float(level):g}">{escape(said)}</p>'
+
+
 def findings(meta: dict[str, Any], w: Words, lang: str, level_id: str = "") -> str:
     """A recording's triage, rates and flags (in the reader's language) with their measured
-    values and thresholds, and the mains hum taken out, if any."""
+    values and thresholds, and a faint level or the mains hum taken out, if any."""
     analysis = meta.get("analysis")
     if analysis is None:
         error = escape(str(meta.get("analysis_error") or "-"))
@@ -192,7 +204,8 @@ def findings(meta: dict[str, Any], w: Words, lang: str, level_id: str = "") -> s
     return (
         f'<p>{w["triage"]}{w["colon"]} <strong{ident} class="level {escape(level)}">'
         f"{escape(w.get('level.' + level, level))}</strong>"
-        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p>{mains_hum(analysis, w)}"
+        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p>{faint(analysis, w)}"
+        f"{mains_hum(analysis, w)}"
         f'<ul class="findings">{flags or "<li>" + w["no_finding"] + "</li>"}</ul>'
     )
 

@@ -47,6 +47,10 @@ _EN: Final[dict[str, str]] = {
         "hum included."
     ),
     "hum.and": " and ",
+    "faint": (
+        "Faint recording (band at {db} dBFS, under the usual {usual} dBFS; a stethoscope at low "
+        "gain), clear enough for the analysis; turn the volume up to listen."
+    ),
     "support": "Decision support, not a diagnosis.",
     "picture": "waveform with S1/S2, wheezes and crackles marked; spectrogram; reasons",
     # the picture's own words (stetho_hub/console/picture.py)
@@ -214,6 +218,11 @@ _FR: Final[dict[str, str]] = {
         "bourdonnement compris."
     ),
     "hum.and": " et ",
+    "faint": (
+        "Enregistrement faible (bande à {db} dBFS, sous les {usual} dBFS habituels\u00a0; "
+        "stéthoscope à gain bas), assez net pour l'analyse\u00a0; montez le volume pour "
+        "l'écouter."
+    ),
     "support": "Aide à la décision, pas un diagnostic.",
     "picture": "onde avec B1/B2, sibilants et crépitants marqués ; spectrogramme ; raisons",
     "plot.s1": "B1",

@@ -61,14 +61,17 @@ def make_recording(
     start: datetime | None = None,
     heart_bpm: float | None = None,
     mains_hum_hz: float | None = None,
+    quieter_db: float = 0.0,
 ) -> WireRecording:
     """0.5 s of noise by default (too short to analyse: `analysis` null, as the agent sends);
-    `analysed` runs the real analysis (needs seconds >= 1); `heart_bpm` records a heart;
-    `mains_hum_hz` adds a mains hum at that fundamental, as loud as the recording."""
+    `analysed` runs the real analysis (needs seconds >= 1); `heart_bpm` records a heart,
+    `quieter_db` under its usual level (a stethoscope at low gain); `mains_hum_hz` adds a
+    mains hum at that fundamental, as loud as the recording."""
     rng = np.random.default_rng(seed)
     pcm = (rng.standard_normal(int(RATE * seconds)) * 3000).astype(np.int16)
     if heart_bpm is not None:  # a phonocardiogram at that rate (S1, S2), as the simulator makes
-        pcm = (pcg(heart_bpm, seconds, RATE, seed=seed)[0] * 30000).clip(-32767, 32767)
+        full = 30000 * 10.0 ** (-quieter_db / 20.0)
+        pcm = (pcg(heart_bpm, seconds, RATE, seed=seed)[0] * full).clip(-32767, 32767)
         pcm = pcm.astype(np.int16)
     if mains_hum_hz is not None:
         t = np.arange(pcm.size) / RATE

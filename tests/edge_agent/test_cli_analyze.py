@@ -132,3 +132,14 @@ def test_the_table_says_the_mains_hum_taken_out(tmp_path: Path) -> None:
     run = stetho("analyze", "--kind", "heart", "hum.wav", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "hum 50 Hz taken out" in run.stdout, run.stdout
+
+
+def test_the_table_says_a_faint_recording_was_analysed(tmp_path: Path) -> None:
+    lungs = synthesize("low-gain", duration_s=12, sample_rate_hz=4000, seed=2)
+    sf.write(tmp_path / "faint.wav", lungs.samples, 4000, subtype="PCM_16")
+    run = stetho("analyze", "--kind", "lung", "--json", "faint.wav", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    quality = json.loads(run.stdout)["quality"]
+    assert quality["acceptable"] is True and -80.0 < quality["faint_level_dbfs"] < -65.0
+    table = stetho("analyze", "--kind", "lung", "faint.wav", cwd=tmp_path)
+    assert "raise the gain" in table.stdout and "(poor)" not in table.stdout, table.stdout

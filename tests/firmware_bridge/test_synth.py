@@ -15,7 +15,9 @@ def test_every_scenario_is_bounded_float32_and_not_silent(scenario: str) -> None
     assert rec.samples.dtype == np.float32
     assert rec.samples.shape == (24000,)
     assert np.all(np.abs(rec.samples) <= 1.0)
-    assert float(np.sqrt(np.mean(rec.samples**2))) > 0.01
+    # At low gain too: 46 dB under the usual level, far over 16-bit rounding (3e-5).
+    floor = 1e-4 if scenario == "low-gain" else 0.01
+    assert float(np.sqrt(np.mean(rec.samples**2))) > floor
 
 
 def test_same_seed_same_audio_and_other_seed_differs() -> None:

@@ -2,7 +2,8 @@
 
 Mains hum the analysis took out is advice (where the cable goes), never a reason to record
 again: an acceptable recording with hum is still done, and a poor one is poor for its own
-problems, with the hum's advice after theirs.
+problems, with the hum's advice after theirs. A faint sound analysed all the same (a
+stethoscope at low gain) is a notice the same way.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ AT = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 def _recording(
     acceptable: bool = True, problems: tuple[str, ...] = (), hum: tuple[float, ...] = (),
-    gaps: tuple[float, ...] = (),
+    gaps: tuple[float, ...] = (), faint: float | None = None,
 ) -> messages.RecordingMessage:  # fmt: skip
     quality = messages.Quality(
         score=0.9 if acceptable else 0.2, acceptable=acceptable,
         problems=[PROBLEM_TEXT[p] for p in problems], mains_hum_hz=list(hum),
+        faint_level_dbfs=faint,
     )  # fmt: skip
     analysis = messages.Analysis(
         sample_rate_hz=4000.0, duration_s=8.0, kind="heart", quality=quality, heart=None,
@@ -63,8 +65,21 @@ def test_a_poor_recording_is_poor_for_its_own_problems_hum_or_not(hum: tuple[flo
     assert verdict.codes == expected  # the hum's advice last: fix contact and room first
 
 
+def test_a_faint_sound_is_advice_before_the_hum_and_the_site_is_done() -> None:
+    verdict = verdict_of(_recording(hum=(50.0,), faint=-74.5))
+    assert verdict.acceptable is True
+    assert verdict.advice_keys == ("advice.faint", "advice.mains_hum")
+
+
+def test_a_poor_faint_recording_is_poor_for_its_own_problems() -> None:
+    verdict = verdict_of(_recording(False, ("noise",), faint=-70.0))
+    assert verdict.acceptable is False and verdict.codes == ("noise", "faint")
+
+
 def test_every_advice_reads_in_english_and_french() -> None:
     for key in NURSE_ADVICE.values():
         assert CATALOGUES["en"][key] and CATALOGUES["fr"][key], key
     assert "Electrical hum" in CATALOGUES["en"]["advice.mains_hum"]
     assert "Bourdonnement électrique" in CATALOGUES["fr"]["advice.mains_hum"]
+    assert "volume (gain) up" in CATALOGUES["en"]["advice.faint"]
+    assert "montez le volume" in CATALOGUES["fr"]["advice.faint"]

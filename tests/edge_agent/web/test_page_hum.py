@@ -96,3 +96,20 @@ def test_no_hum_no_advice(tmp_path: Path) -> None:
     page = _page(tmp_path, "en", "normal")
     assert 'id="notices"' not in page and "Electrical hum" not in page
     assert 'id="record" data-site="aortic"' in page
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_faint_sound_is_one_line_of_advice_and_the_site_is_done(
+    tmp_path: Path, lang: str
+) -> None:
+    """A stethoscope at low gain: analysed all the same, the nurse told to turn it up."""
+    page = _page(tmp_path, lang, "low-gain")
+    words = CATALOGUES[lang]
+    notices = re.search(r'<ul class="notices" id="notices">(.*?)</ul>', page, re.S)
+    assert notices is not None, page
+    assert notices.group(1) == (
+        f'<li class="advice" data-advice="advice.faint">{words["advice.faint"]}</li>'
+    )
+    assert words["exam.verdict_ok"] in page and words["exam.verdict_bad"] not in page
+    assert 'id="record" data-site="aortic"' in page and 'id="rerecord"' not in page
+    assert "dBFS" not in page  # no jargon for her
