@@ -199,23 +199,25 @@ def assess_quality(
         clipped_fraction, level, flatness, periodicity, prominence, handling, mains_hum_hz
     )
     subscores = {"clipping": _ramp(clipped_fraction, *_CLIPPED_FRACTION)}
-    above_floor = _ramp(level, *_FLOOR_DBFS)
+    # What the sound holds: a heartbeat, or breath sounds rather than white noise.
     clear: dict[str, float] = {}
-    if above_floor > 0.0:
-        # Flatness and periodicity mean nothing when there is no sound at all.
-        if flatness is not None:
-            clear["noise"] = _ramp(flatness, *_FLATNESS)
-        if periodicity is not None and prominence is not None:
-            clear["no_heartbeat"] = max(
-                _ramp(periodicity, *_PERIODICITY), _ramp(prominence, *_PROMINENCE)
-            )
+    if flatness is not None:
+        clear["noise"] = _ramp(flatness, *_FLATNESS)
+    if heartbeat is not None:
+        clear["no_heartbeat"] = max(
+            _ramp(heartbeat[0], *_PERIODICITY), _ramp(heartbeat[1], *_PROMINENCE)
+        )
     # A faint band is a sound when it is clear: breath sounds lie 20-30 dB under the heart's
-    # (ICBHI at 30 dB lower gain: lung band -69 to -77 dBFS, the analysis unchanged), and a
-    # stethoscope at low gain is not one out of contact.
-    swell = 1.0 if breath_swell_db is None else _ramp(breath_swell_db, *_BREATH_SWELL_DB)
-    sound = min(above_floor, swell, *clear.values()) if clear else 0.0
+    # (ICBHI at 30 dB lower gain: lung band -73 to -77 dBFS, the analysis unchanged), and a
+    # stethoscope at low gain is not one out of contact. Breath sounds must swell too: brown
+    # noise is as coloured as they are.
+    evidence = list(clear.values())
+    if breath_swell_db is not None:
+        evidence.append(_ramp(breath_swell_db, *_BREATH_SWELL_DB))
+    sound = min(_ramp(level, *_FLOOR_DBFS), *evidence) if clear else 0.0
     subscores["no_signal"] = max(_ramp(level, *_LEVEL_DBFS), sound)
     if subscores["no_signal"] > 0.0:
+        # Flatness and periodicity mean nothing when there is no sound at all.
         subscores.update(clear)
         if handling is not None:
             subscores["handling"] = _ramp(handling, *_HANDLING_BURST_S)

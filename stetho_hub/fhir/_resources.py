@@ -84,6 +84,13 @@ def _media_notes(rec: RecordingRecord) -> list[str]:
             f"Mains hum at {at} in the audio (a mains-powered device near the stethoscope); "
             "taken out before the analysis, whose measurements are of the sound without it."
         )
+    level = rec.measurements.faint_level_dbfs if rec.measurements is not None else None
+    if level is not None:
+        notes.append(
+            f"Faint recording (band at {level:.0f} dBFS, under the usual -65 dBFS: a "
+            "stethoscope at low gain), clear enough for the analysis; turn the volume up to "
+            "listen."
+        )
     return notes
 
 

@@ -70,6 +70,7 @@ def measurements(analysis: messages.Analysis) -> Measurements:
         findings=tuple(found),
         unmeasured=tuple(f.reason for f in flags.values() if f.code.endswith("_unmeasured")),
         mains_hum_hz=tuple(analysis.quality.mains_hum_hz),
+        faint_level_dbfs=analysis.quality.faint_level_dbfs,
     )
 
 

@@ -86,6 +86,8 @@ class Measurements:
     unmeasured: tuple[str, ...] = ()  # the analysis' own notes on what it could not measure
     # Mains hum fundamentals, Hz: taken out before the analysis, still in the audio.
     mains_hum_hz: tuple[float, ...] = ()
+    # The analysed band's level, dBFS, when faint yet clear (a stethoscope at low gain).
+    faint_level_dbfs: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.quality_score <= 1.0:
@@ -94,6 +96,9 @@ class Measurements:
             raise InvalidInputError(
                 f"mains hum must be finite frequencies above 0 Hz, not {self.mains_hum_hz}"
             )
+        level = self.faint_level_dbfs
+        if level is not None and not (math.isfinite(level) and -200.0 < level < 0.0):
+            raise InvalidInputError(f"a faint level must be in (-200, 0) dBFS, not {level}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -87,3 +87,15 @@ def test_the_picture_says_the_mains_hum_taken_out(lang: str) -> None:
     fig = picture.figure(encode_flac(pcm16, RATE, {}), meta, lang)
     reasons = fig.axes[2].texts[0].get_text().replace("\n", " ")
     assert f"- {words(lang)['plot.hum'].format(hz='50 Hz')}" in reasons, reasons
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_picture_says_a_faint_recording(lang: str) -> None:
+    pcm = synthesize("low-gain", duration_s=12, sample_rate_hz=RATE, seed=2).samples
+    pcm16 = (np.clip(pcm, -1.0, 1.0) * 32767).astype(np.int16)
+    analysis = analyze(pcm16, RATE, "lung").to_dict()
+    level = analysis["quality"]["faint_level_dbfs"]
+    meta = {"analysis": analysis, "site": "home-a", "auscultation_site": "lung-left-base"}
+    fig = picture.figure(encode_flac(pcm16, RATE, {}), meta, lang)
+    reasons = fig.axes[2].texts[0].get_text().replace("\n", " ")
+    assert f"- {words(lang)['plot.faint'].format(db=f'{level:.0f}')}" in reasons, reasons

@@ -159,3 +159,28 @@ def test_mains_hum_is_said_of_the_audio_not_of_the_measurements(tmp_path: Path) 
 def test_a_mains_hum_of_no_meaning_is_refused(hum: tuple[float, ...]) -> None:
     with pytest.raises(InvalidInputError, match="mains hum must be finite frequencies"):
         Measurements(0.9, True, "routine", mains_hum_hz=hum)
+
+
+def test_a_faint_recording_is_said_of_the_audio(tmp_path: Path) -> None:
+    path, _ = _save(tmp_path, "low-gain", "lung-left-base", 8.0)
+    exam = load_saved(path)
+    measured = exam.recordings[0].measurements
+    assert measured is not None and measured.faint_level_dbfs is not None
+    assert measured.quality_acceptable
+    data = json.loads(bundle_json(build_bundle(exam)))
+    (media,) = resources(data, "Media")
+    said = [n["text"] for n in media["note"] if "Faint" in n["text"]]
+    assert said == [
+        f"Faint recording (band at {measured.faint_level_dbfs:.0f} dBFS, under the usual -65 "
+        "dBFS: a stethoscope at low gain), clear enough for the analysis; turn the volume up to "
+        "listen."
+    ]
+    plain, _ = _save(tmp_path, "lung-normal", "lung-left-base", 8.0)
+    (media,) = resources(json.loads(bundle_json(build_bundle(load_saved(plain)))), "Media")
+    assert not any("Faint" in n["text"] for n in media.get("note", []))
+
+
+@pytest.mark.parametrize("level", [float("nan"), 0.0, 3.0, -200.0, float("-inf")])
+def test_a_faint_level_of_no_meaning_is_refused(level: float) -> None:
+    with pytest.raises(InvalidInputError, match="a faint level must be in"):
+        Measurements(0.9, True, "routine", faint_level_dbfs=level)
