@@ -118,6 +118,7 @@ MODULES = (
         ("stetho_signal/quality.py",),
         (
             "tests/stetho_signal/test_faint.py",
+            "tests/stetho_signal/test_quality_reference.py",
             "tests/stetho_signal/test_analyze.py",
             "tests/stetho_signal/test_handling.py",
             "tests/stetho_signal/test_mains.py",  # hum reported, never scored

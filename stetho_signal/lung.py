@@ -192,9 +192,9 @@ def breath_swell_db(envelopes: NDArray[np.float64]) -> float:
     Notes
     -----
     Breath sounds are loud on inspiration and fade in the pause after expiration: ICBHI
-    recordings swell by 9.5-39 dB in their liveliest octave, at any gain. Steady noise, white
+    recordings swell by 11.5-39 dB in their liveliest octave, at any gain. Steady noise, white
     to brown, spreads 0.6-1.8 dB over 0.4 s frames. One ICBHI recording (a still chest, heard
-    faintly: 1.9 dB) swells no more than noise.
+    faintly: 2.5 dB) swells no more than noise.
     """
     if envelopes.shape[1] == 0:
         return 0.0

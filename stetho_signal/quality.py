@@ -46,7 +46,7 @@ _FLOOR_DBFS = (-100.0, -90.0)
 _FLATNESS = (0.9, 0.6)
 _PERIODICITY = (0.1, 0.3)  # autocorrelation at the beat period
 # How much a faint lung band swells with the breathing, dB (lung.breath_swell_db): steady
-# noise spreads under 2 dB, ICBHI breath sounds 9.5 dB and more.
+# noise spreads under 2 dB, ICBHI breath sounds 11.5 dB and more (all but one, 2.5 dB).
 _BREATH_SWELL_DB = (3.0, 6.0)
 # Heart sounds over the envelope median: white noise ~1.2-1.4, real CirCor recordings 2-4. An
 # irregular rhythm (atrial fibrillation) has little periodicity but prominent sounds, so either

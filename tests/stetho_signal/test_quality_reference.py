@@ -120,3 +120,9 @@ def test_any_hum_above_0_hz_is_a_frequency() -> None:
     for bad in ((0.0,), (-50.0,), (math.inf,), (math.nan,)):
         with pytest.raises(ValueError, match="mains hum frequencies"):
             QualityMeasures(0.0, -20.0, None, None, None, mains_hum_hz=bad)
+
+
+def test_a_burst_exactly_four_times_the_median_is_not_loud() -> None:
+    sub = np.ones(200)  # 1 s at 200 Hz: 100 frames of 2 samples
+    sub[50:70] = 4.0  # ten frames whose centred mean peaks at exactly 4x the median
+    assert handling_burst_s(sub, 200.0) == handling_reference(sub, 200.0) == 0.0
