@@ -22,6 +22,7 @@ NURSE_ADVICE: Final[dict[str, str]] = {
     "handling": "advice.slipping",
     "no_heartbeat": "advice.no_heartbeat",
     "clipping": "advice.clipping",
+    "breath_unheard": "advice.breath_unheard",
     "noise": "advice.noise",
     "disconnected": "advice.disconnected",
     "analysis_failed": "advice.analysis_failed",

@@ -94,6 +94,8 @@ _EN: Final[dict[str, str]] = {
     "advice.no_heartbeat": "No clear heartbeat: move the chest piece a little and press firmly.",
     "advice.clipping": "Clipping: lower the gain.",
     "advice.noise": "Talking or noise: ask the resident to stay silent, quiet the room.",
+    "advice.breath_unheard": "Breathing barely heard: ask the resident to breathe slowly and "
+    "deeply through the open mouth, and quiet the room.",
     "advice.disconnected": "The stethoscope disconnected: part of the sound is missing.",
     "advice.analysis_failed": "The sound could not be analysed: record again.",
     "advice.mains_hum": "Electrical hum picked up and removed: next time, keep the stethoscope "
@@ -251,6 +253,8 @@ _FR: Final[dict[str, str]] = {
     "advice.no_heartbeat": "Pas de battement net : déplacez un peu le pavillon et appuyez.",
     "advice.clipping": "Saturation : baissez le gain.",
     "advice.noise": "Paroles ou bruit : demandez au résident de se taire, faites le calme.",
+    "advice.breath_unheard": "Respiration à peine audible : demandez au résident de respirer "
+    "lentement et profondément, bouche ouverte, et faites le calme.",
     "advice.disconnected": "Le stéthoscope s'est déconnecté : une partie du son manque.",
     "advice.analysis_failed": "Le son n'a pas pu être analysé : enregistrez à nouveau.",
     "advice.mains_hum": "Bourdonnement électrique capté puis retiré : la prochaine fois, "

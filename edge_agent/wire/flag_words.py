@@ -266,6 +266,8 @@ _QUALITY: Final = {
     "cœur, le déplacer",
     "handling": "le stéthoscope glisse ou appuie mal : tenir le pavillon immobile et ferme "
     "sur la peau nue",
+    "breath_unheard": "respiration à peine audible sur le bruit de fond : faire respirer "
+    "lentement et profondément bouche ouverte, et faire le silence",
 }
 
 

@@ -99,11 +99,9 @@ def test_the_measures_are_what_was_measured() -> None:
 
 def test_a_faint_band_with_nothing_to_judge_it_by_is_no_signal() -> None:
     band = np.full(100, 10.0 ** (-85.0 / 20.0))
-    assert assess_quality(band, 0.0, None, None).subscores["no_signal"] == 0.0
-    assert assess_quality(band, 0.0, None, None, breath_swell_db=10.0).subscores == {
-        "clipping": 1.0,
-        "no_signal": 0.0,
-    }
+    assert assess_quality(band, 0.0, None, None).subscores == {"clipping": 1.0, "no_signal": 0.0}
+    swelling = assess_quality(band, 0.0, None, None, breath_swell_db=4.5).subscores
+    assert swelling == {"clipping": 1.0, "no_signal": 0.5, "breath_unheard": 0.5}
 
 
 def test_the_score_is_rounded_to_three_places_and_the_bound_passes() -> None:

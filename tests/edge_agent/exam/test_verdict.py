@@ -83,3 +83,10 @@ def test_every_advice_reads_in_english_and_french() -> None:
     assert "Bourdonnement électrique" in CATALOGUES["fr"]["advice.mains_hum"]
     assert "volume (gain) up" in CATALOGUES["en"]["advice.faint"]
     assert "montez le volume" in CATALOGUES["fr"]["advice.faint"]
+
+
+def test_breath_unheard_asks_for_deep_breaths_before_quiet() -> None:
+    verdict = verdict_of(_recording(False, ("noise", "breath_unheard")))
+    assert verdict.advice_keys == ("advice.breath_unheard", "advice.noise")
+    assert "breathe slowly and deeply" in CATALOGUES["en"]["advice.breath_unheard"]
+    assert "bouche ouverte" in CATALOGUES["fr"]["advice.breath_unheard"]
