@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from stetho_signal.heart import HeartResult
@@ -65,4 +67,4 @@ def away_from_heartbeat(times_s: tuple[float, ...], heart: HeartResult) -> tuple
     if reach is None or sounds.size == 0:
         return times_s
     near = np.abs(np.asarray(times_s)[:, None] - sounds[None, :]) <= reach
-    return tuple(t for t, close in zip(times_s, near.any(axis=1), strict=True) if not close)
+    return tuple(itertools.compress(times_s, ~near.any(axis=1)))

@@ -238,6 +238,11 @@ def test_a_transient_just_at_the_reach_belongs_to_the_sound(rr_nrmssd: float, re
     assert away_from_heartbeat((reach, 1.5), heart) == (1.5,)  # |reach - 0.0| is reach exactly
 
 
+def test_a_single_labelled_sound_gates_too() -> None:
+    heart = dataclasses.replace(_heart(0.8, None), s1_s=(1.0,), s2_s=())
+    assert away_from_heartbeat((1.02, 1.5), heart) == (1.5,)
+
+
 def test_the_gate_keeps_transients_when_no_sound_is_labelled() -> None:
     heart = dataclasses.replace(_heart(0.8, 0.02), s1_s=(), s2_s=())
     assert away_from_heartbeat((1.0, 1.3), heart) == (1.0, 1.3)
