@@ -56,6 +56,7 @@ from bench._eval_lung_detectors import (
 from bench._eval_lung_round5 import Rules, family_lines, family_scores
 from stetho_signal import crackles, lung, wheezes
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
+from stetho_signal._heart_gate import CLEAR_HEARTBEAT, HEART_SOUND_REACH_S, REGULAR_NRMSSD
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.heart import analyze_heart
@@ -124,7 +125,7 @@ def _row(data_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
     def gated(times: list[float]) -> NDArray[np.float64]:
         kept = np.asarray(lung._away_from(tuple(times), lasting), dtype=np.float64)
         if beat.size and kept.size:
-            near = np.abs(kept[:, None] - beat[None, :]) <= lung._HEART_SOUND_REACH_S
+            near = np.abs(kept[:, None] - beat[None, :]) <= HEART_SOUND_REACH_S
             kept = kept[~near.any(axis=1)]
         return kept
 
@@ -258,8 +259,8 @@ def synthetic_spike_shares() -> dict[str, list[float]]:
 def _heartbeat_sounds(spectrum: Spectrum) -> NDArray[np.float64]:
     """S1 and S2 of a clear, regular heartbeat, as the lung analysis gates them (else none)."""
     heart = analyze_heart(spectrum)
-    clear = heart.heartbeat_found and heart.periodicity >= lung._CLEAR_HEARTBEAT
-    regular = heart.rr_nrmssd is not None and heart.rr_nrmssd < lung._REGULAR_NRMSSD
+    clear = heart.heartbeat_found and heart.periodicity >= CLEAR_HEARTBEAT
+    regular = heart.rr_nrmssd is not None and heart.rr_nrmssd < REGULAR_NRMSSD
     if not (clear and regular):
         return np.zeros(0)
     return np.concatenate([heart.s1_s, heart.s2_s]).astype(np.float64)

@@ -109,6 +109,11 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_signal/_heart_gate.py",  # crackle candidates at a heartbeat's labelled sounds
+        ("stetho_signal/_heart_gate.py",),
+        ("tests/stetho_signal/test_crackles.py",),
+    ),
+    Module(
         "stetho_signal/_mains.py",  # hum found and taken out, nothing else touched
         ("stetho_signal/_mains.py",),
         ("tests/stetho_signal/test_mains.py", "tests/stetho_signal/test_mains_reference.py"),

@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from stetho_common import dsp
+from stetho_signal._heart_gate import away_from_heartbeat
 from stetho_signal._masks import half_peak_span
 from stetho_signal._notes import Note
 from stetho_signal._spectra import Spectrogram, frame_power
@@ -58,16 +59,6 @@ _HEART_SOUND_MAX_S = 0.2  # envelope width at half height
 _CRACKLE_MAX_S = 0.02
 _SOUND_SMOOTH_S = 0.005  # smooths the magnitude's ripple, well under a crackle's length
 _SOUND_PEAK_SEARCH_S = 0.03  # the 100 Hz envelope's peak may sit off the sound's own peak
-# A heartbeat the heart analysis finds clearly (autocorrelation at the beat period at least the
-# quality gate's "clearly periodic" 0.3) and regularly (normalised RMSSD under the triage's 0.1)
-# is audible in the lung recording: its S1 and S2 are known. Their sharp onsets pass the
-# crackle detector's waveform tests (healthy children's chests: 10-43 "crackles" a recording,
-# nearly all within 30 ms of an S1 or S2). A sound lasts 80-140 ms and S2 splits into two
-# components up to ~60 ms apart on inspiration: transients within 0.1 s of a labelled S1 or
-# S2 centre belong to it.
-_CLEAR_HEARTBEAT = 0.3
-_REGULAR_NRMSSD = 0.1
-_HEART_SOUND_REACH_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -331,15 +322,9 @@ def _longer_than_a_crackle(sounds_s: NDArray[np.float64], spectrum: Spectrum) ->
 
 
 def _away_from_heartbeat(times_s: tuple[float, ...], spectrum: Spectrum) -> tuple[float, ...]:
-    """Transients further than 0.1 s from the S1 and S2 of a clear, regular heartbeat."""
-    heart = analyze_heart(spectrum)
-    clear = heart.heartbeat_found and heart.periodicity >= _CLEAR_HEARTBEAT
-    regular = heart.rr_nrmssd is not None and heart.rr_nrmssd < _REGULAR_NRMSSD
-    sounds = np.concatenate([heart.s1_s, heart.s2_s])
-    if not (clear and regular) or sounds.size == 0:
-        return times_s
-    near = np.abs(np.asarray(times_s)[:, None] - sounds[None, :]) <= _HEART_SOUND_REACH_S
-    return tuple(t for t, close in zip(times_s, near.any(axis=1), strict=True) if not close)
+    """Transients away from the S1 and S2 of a clear heartbeat (see
+    :func:`stetho_signal._heart_gate.away_from_heartbeat`)."""
+    return away_from_heartbeat(times_s, analyze_heart(spectrum))
 
 
 def _away_from(times_s: tuple[float, ...], sounds_s: NDArray[np.float64]) -> tuple[float, ...]:

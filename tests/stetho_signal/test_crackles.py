@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 from scipy import signal
 
 from stetho_signal import analyze
+from stetho_signal._heart_gate import (
+    CLEAR_HEARTBEAT,
+    HEART_SOUND_REACH_S,
+    LABELLED_SOUND_REACH_S,
+    REGULAR_NRMSSD,
+    away_from_heartbeat,
+    heartbeat_reach_s,
+)
 from stetho_signal.bands import Spectrum
+from stetho_signal.heart import HeartResult, analyze_heart
 from stetho_signal.lung import _away_from_heartbeat, find_crackles, lung_band
 from stetho_sim.sounds import FS_HZ, breathing, pcg, voice
 
@@ -162,3 +173,84 @@ def test_a_peak_between_samples_is_read_at_its_height() -> None:
     noise = np.random.default_rng(0).standard_normal(size)
     band = noise + 8.0 * _between_samples_burst(_TIMES_S[:3], size)
     assert _hits(find_crackles(band, FS_HZ), _TIMES_S[:3]) == 3
+
+
+def test_a_clear_irregular_heartbeat_gates_only_its_sounds() -> None:
+    # Atrial fibrillation, ectopic beats, or (on the lung bench) a second heart under a chest
+    # that has its own: the rhythm is irregular, yet the sounds are labelled where they are.
+    # A transient 20 ms into a labelled sound belongs to it; one 80 ms from it, which a regular
+    # heartbeat's 0.1 s would claim, and one in mid-diastole stay.
+    heart, s1, s2 = pcg(100.0, 20.0, jitter=0.2, noise=0.0, seed=1)
+    x = breathing(15.0, 20.0) + 0.5 * heart
+    spectrum = Spectrum(x, FS_HZ)
+    found = analyze_heart(spectrum)
+    assert found.periodicity >= CLEAR_HEARTBEAT
+    assert found.rr_nrmssd is not None and found.rr_nrmssd >= REGULAR_NRMSSD
+    in_sounds = tuple(round(t + 0.02, 4) for t in s1[:10])
+    beside = tuple(round(t + 0.08, 4) for t in s2[:5])
+    after = [min(t for t in s1 if t > end) for end in s2[5:10]]
+    between = tuple(round((end + t) / 2, 4) for end, t in zip(s2[5:10], after, strict=True))
+    assert _away_from_heartbeat(in_sounds + beside + between, spectrum) == beside + between
+
+
+def test_a_clear_regular_heartbeat_claims_0_1_s_around_its_sounds() -> None:
+    heart, _, s2 = pcg(70.0, 20.0, noise=0.0)
+    x = breathing(30.0, 20.0) + 0.5 * heart
+    beside = tuple(round(t + 0.08, 4) for t in s2[:5])
+    assert _away_from_heartbeat(beside, Spectrum(x, FS_HZ)) == ()
+
+
+def _heart(periodicity: float, rr_nrmssd: float | None, found: bool = True) -> HeartResult:
+    return HeartResult(
+        rate_bpm=75.0, s1_s=(1.0, 2.0), s2_s=(1.3, 2.3), rr_nrmssd=rr_nrmssd,
+        murmur_contrast=None, murmur_phase=None, periodicity=periodicity,
+        sound_prominence=3.0, notes=(), heartbeat_found=found,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("periodicity", "rr_nrmssd", "found", "reach"),
+    [
+        (0.3, 0.099, True, HEART_SOUND_REACH_S),
+        (0.3, 0.1, True, LABELLED_SOUND_REACH_S),
+        (0.3, None, True, LABELLED_SOUND_REACH_S),  # too few intervals to call it regular
+        (0.299, 0.05, True, None),
+        (0.9, 0.05, False, None),
+    ],
+)
+def test_the_reach_follows_how_clear_and_regular_the_heartbeat_is(
+    periodicity: float, rr_nrmssd: float | None, found: bool, reach: float | None
+) -> None:
+    heart = _heart(periodicity, rr_nrmssd, found)
+    assert heartbeat_reach_s(heart) == reach
+    times = (0.5, 1.059, 1.239, 1.7, 2.399, 1.899)
+    if reach is None:
+        assert away_from_heartbeat(times, heart) == times
+    elif reach == HEART_SOUND_REACH_S:
+        assert away_from_heartbeat(times, heart) == (0.5, 1.7, 1.899)
+    else:
+        assert away_from_heartbeat(times, heart) == (0.5, 1.239, 1.7, 2.399, 1.899)
+
+
+@pytest.mark.parametrize(("rr_nrmssd", "reach"), [(0.05, 0.1), (0.2, 0.06)])
+def test_a_transient_just_at_the_reach_belongs_to_the_sound(rr_nrmssd: float, reach: float) -> None:
+    heart = dataclasses.replace(_heart(0.8, rr_nrmssd), s1_s=(0.0,), s2_s=(3.0,))
+    assert away_from_heartbeat((reach, 1.5), heart) == (1.5,)  # |reach - 0.0| is reach exactly
+
+
+def test_a_single_labelled_sound_gates_too() -> None:
+    heart = dataclasses.replace(_heart(0.8, None), s1_s=(1.0,), s2_s=())
+    assert away_from_heartbeat((1.02, 1.5), heart) == (1.5,)
+
+
+def test_the_gate_keeps_transients_when_no_sound_is_labelled() -> None:
+    heart = dataclasses.replace(_heart(0.8, 0.02), s1_s=(), s2_s=())
+    assert away_from_heartbeat((1.0, 1.3), heart) == (1.0, 1.3)
+    assert away_from_heartbeat((), _heart(0.8, 0.02)) == ()
+
+
+def test_the_reaches_are_those_of_the_physiology() -> None:
+    # A sound lasts 80-140 ms, S2 splits by up to 60 ms: 0.1 s when the rhythm bears the labels
+    # out; half a sound (S1 122 ms, S2 94 ms, Springer) when it does not.
+    assert (HEART_SOUND_REACH_S, LABELLED_SOUND_REACH_S) == (0.1, 0.06)
+    assert (CLEAR_HEARTBEAT, REGULAR_NRMSSD) == (0.3, 0.1)
