@@ -1,5 +1,6 @@
 """What the nurse sees while listening (sans-I/O): a thinned waveform, the level, clipping and
-whether the chest piece is in contact, computed per block and kept for a few seconds."""
+whether the chest piece is in contact (and heard only faintly), computed per block and kept for
+a few seconds."""
 
 from __future__ import annotations
 
@@ -14,9 +15,14 @@ from numpy.typing import NDArray
 POINTS_PER_S = 100  # min/max pairs: enough for a 10-inch canvas, ~1.6 KB/s of JSON
 KEEP_S = 5.0
 CLIP_LEVEL = 0.99  # full scale is 1.0; the codec's 16-bit top rounds to just under
-# Below this RMS (dBFS) a chest piece in air or held loosely gives almost nothing: the same
-# figure the analysis's "no signal" ramp starts from (stetho_signal.quality _LEVEL_DBFS).
-NO_CONTACT_DBFS = -50.0
+# Block RMS over the whole band, dBFS. At the usual gain a chest piece on the skin gives more
+# than LOUD_DBFS (simulated chests -23 to -29, ICBHI and CirCor recordings -7 to -39 dBFS
+# whole); under it, held loosely, in the air or at low gain. Over HEARD_DBFS it still records
+# something above a 16-bit device's floor (rounding leaves -101 dBFS): the analysis may judge it
+# a clear sound (stetho_signal.quality, faint), so the page asks for a firmer hold or more
+# volume rather than saying there is no contact.
+LOUD_DBFS = -50.0
+HEARD_DBFS = -80.0
 # Between two heart sounds a block can be near silence; contact means sound within this span
 # (longer than the slowest RR interval NEWS2 scores, 40/min = 1.5 s).
 CONTACT_WINDOW_S = 1.6
@@ -32,17 +38,21 @@ class Frame:
     clipped: bool
     contact: bool
     points: tuple[float, ...]  # min, max, min, max, ... rounded to 3 decimals
+    faint: bool = False  # in contact, but nothing over LOUD_DBFS within the contact window
 
 
 class LiveMonitor:
-    """Per-device rolling summaries; `contact` from the device when it reports it, else level."""
+    """Per-device rolling summaries. `contact`: sound over HEARD_DBFS within the last
+    CONTACT_WINDOW_S (and the device, when it reports contact, says so); `faint`: in contact,
+    but nothing over LOUD_DBFS within that window."""
 
     def __init__(self) -> None:
         self._frames: dict[str, deque[Frame]] = {}
         self._seq: dict[str, int] = {}
         self._contact: dict[str, bool] = {}
         self._wakers: dict[str, asyncio.Event] = {}
-        self._loud_at: dict[str, float] = {}  # capture time of the last block above the floor
+        self._loud_at: dict[str, float] = {}  # capture time of the last block over LOUD_DBFS
+        self._heard_at: dict[str, float] = {}  # ... and over HEARD_DBFS
 
     def waker(self, device: str) -> asyncio.Event:
         """Set whenever a new frame arrives for `device` (the live page waits on it)."""
@@ -58,16 +68,17 @@ class LiveMonitor:
         self._seq[device] = seq
         rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
         level = 20.0 * math.log10(max(rms, 1e-9))
-        reported = self._contact.get(device)
+        loud = _since(self._loud_at, device, end_time, level > LOUD_DBFS)
+        heard = _since(self._heard_at, device, end_time, level > HEARD_DBFS)
+        contact = heard and self._contact.get(device, True)
         frame = Frame(
             seq=seq,
             captured_at=end_time,
             level_dbfs=round(level, 1),
             clipped=bool(samples.size and float(np.max(np.abs(samples))) >= CLIP_LEVEL),
-            contact=(level > NO_CONTACT_DBFS)
-            if reported is None
-            else reported and level > NO_CONTACT_DBFS,
+            contact=contact,
             points=_minmax(samples, rate_hz),
+            faint=contact and not loud,
         )
         keep = max(1, int(KEEP_S * POINTS_PER_S))
         self._frames.setdefault(device, deque(maxlen=keep)).append(frame)
@@ -87,6 +98,15 @@ class LiveMonitor:
         self._frames.pop(device, None)
         self._contact.pop(device, None)
         self._loud_at.pop(device, None)
+        self._heard_at.pop(device, None)
+
+
+def _since(last: dict[str, float], device: str, now: float, over: bool) -> bool:
+    """Whether `device` was over a level within the contact window; `over`: this block is."""
+    if over:
+        last[device] = now
+    at = last.get(device)
+    return at is not None and now - at <= CONTACT_WINDOW_S
 
 
 def _minmax(samples: NDArray[np.float32], rate_hz: int) -> tuple[float, ...]:

@@ -49,6 +49,7 @@ async def _pump(response: web.StreamResponse, ctx: WebContext, device: str) -> N
         if frames:
             seq = frames[-1].seq
             data = [{"t": f.captured_at, "db": f.level_dbfs, "clip": f.clipped,
-                     "contact": f.contact, "p": f.points} for f in frames]  # fmt: skip
+                     "contact": f.contact, "faint": f.faint, "p": f.points}
+                    for f in frames]  # fmt: skip
             await response.write(b"data: " + json.dumps(data).encode() + b"\n\n")
         await asyncio.sleep(1 / MAX_EVENTS_PER_S)

@@ -54,9 +54,11 @@
       const last = frames[frames.length - 1];
       // -60 dBFS (nothing) to 0 dBFS (full scale) across the meter.
       levelBar.style.width = Math.max(0, Math.min(100, (last.db + 60) * 100 / 60)) + "%";
-      contact.textContent = last.contact ? contact.dataset.yes : contact.dataset.no;
-      contact.className = "pill " + (last.contact ? "ok" : "bad");
-      contact.dataset.state = last.contact ? "yes" : "no";
+      // In contact, faintly (a loose hold or a low volume), or not at all.
+      const state = !last.contact ? "no" : last.faint ? "faint" : "yes";
+      contact.textContent = contact.dataset[state];
+      contact.className = "pill " + { yes: "ok", faint: "warn", no: "bad" }[state];
+      contact.dataset.state = state;
       clip.hidden = !last.clip;
       window.stethoLive.frames += frames.length;
       window.stethoLive.lastLatencyMs = Date.now() - last.t * 1000;

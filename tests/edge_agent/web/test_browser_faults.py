@@ -3,7 +3,8 @@
 A stethoscope whose link drops mid-recording: the page says so and offers a re-record; what
 was heard is kept and sent with its gap marked. Two nurses, one stethoscope: the second is
 told who has it, and nothing of hers mixes into the first nurse's exam. A stethoscope beside a
-charger: the page says so in the nurse's language, and the site is done all the same.
+charger, or one whose volume is turned down: the page says so in the nurse's language, and the
+site is done all the same.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ HUMMING = """
 id = "steth-4"
 kind = "simulated"
 scenario = "mains-hum"
+speed = 8.0
+"""
+LOW_GAIN = """
+[[devices]]
+id = "steth-5"
+kind = "simulated"
+scenario = "low-gain"
 speed = 8.0
 """
 
@@ -131,3 +139,35 @@ def test_hum_from_a_charger_is_advice_in_french_and_the_site_is_done(
     (recording,) = [json.loads(p) for t, p in lines if t.endswith("/recordings")]
     quality = recording["analysis"]["quality"]
     assert quality["mains_hum_hz"] == [50.0] and quality["acceptable"] is True
+
+
+def test_a_low_volume_is_faint_on_the_live_pill_and_advice_after(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    sub_out = tmp_path / "sub.txt"
+    with sub_out.open("wb") as out:
+        sub = _mosquitto_sub(broker.port, out)
+        try:
+            with (
+                running_agent(tmp_path, broker.port, LOW_GAIN) as base,
+                chromium(tmp_path / "fr", language="fr") as d,
+            ):
+                _open_exam(d, base, STAFF, "res-0042")
+                _pick(d, "steth-5")
+                pill = _wait(d, lambda d: _css(d, '#contact[data-state="faint"]'), "not faint")
+                assert pill[0].text == "Faible : appuyez ou montez le volume"
+                assert "warn" in str(pill[0].get_attribute("class"))
+                _click(d, '#record[data-site="aortic"]')
+                advice = _wait(d, lambda d: _css(d, "#notices .advice"), "no faint advice")
+                assert [x.get_attribute("data-advice") for x in advice] == ["advice.faint"]
+                assert advice[0].text.startswith("Son faible, analysé quand même")
+                assert "Bon enregistrement" in d.find_element("id", "verdict").text
+                _wait(d, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "not done")
+                _shot(d, tmp_path, "low-gain-fr")
+        finally:
+            sub.terminate()
+            sub.wait(timeout=5)
+    lines = [ln.split(" ", 1) for ln in sub_out.read_text().splitlines() if " " in ln]
+    (recording,) = [json.loads(p) for t, p in lines if t.endswith("/recordings")]
+    quality = recording["analysis"]["quality"]
+    assert quality["acceptable"] is True and quality["faint_level_dbfs"] < -65.0
