@@ -9,41 +9,29 @@ was.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from edge_agent.pipeline.recordings import process_capture
-from edge_agent.wire import messages, schemas, topics
-from edge_agent.wire.recording import Capture, RecordingContext
+from edge_agent.wire import messages, topics
+from edge_agent.wire.recording import RecordingContext
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError
-from stetho_signal import TriageThresholds
 from stetho_signal.quality import FAINT_BELOW_DBFS
-from stetho_sim.synth import synthesize
+from tests.edge_agent import test_hum_wire as hum_wire
 
 CTX = RecordingContext("home-1", "pi", "steth-1", "res-7", "left-base", "lung")
 TOPIC = topics.recording(CTX.site, CTX.device)
 
 
 def _recording_json(scenario: str) -> bytes:
-    """The recording message the agent publishes for 8 s of `scenario`, as bytes."""
-    samples = synthesize(scenario, 8.0, 4000, seed=2).samples
-    capture = Capture(uuid.uuid4(), 1_765_000_000.0, 4000, samples, (), False)
-    done = process_capture(capture, CTX, TriageThresholds())
-    (sent,) = [m.payload for m in done.outbound if m.topic == TOPIC]
-    return sent
+    return hum_wire._recording_json(scenario, CTX)
 
 
 def _schema(older: bool = False) -> dict[str, Any]:
-    """The committed recording schema; `older`: as a reader from before the faint level."""
-    schema: dict[str, Any] = json.loads((schemas.DEFAULT_DIR / "recording.schema.json").read_text())
-    if older:
-        del schema["$defs"]["Quality"]["properties"]["faint_level_dbfs"]
-    return schema
+    return hum_wire._schema(older, "faint_level_dbfs")
 
 
 def test_a_faint_level_travels_from_the_pipeline_to_the_hub() -> None:

@@ -28,20 +28,22 @@ CTX = RecordingContext("home-1", "pi", "steth-1", "res-7", "mitral", "heart")
 TOPIC = topics.recording(CTX.site, CTX.device)
 
 
-def _recording_json(scenario: str) -> bytes:
+def _recording_json(scenario: str, ctx: RecordingContext = CTX) -> bytes:
     """The recording message the agent publishes for 8 s of `scenario`, as bytes."""
     samples = synthesize(scenario, 8.0, 4000, seed=2).samples
     capture = Capture(uuid.uuid4(), 1_765_000_000.0, 4000, samples, (), False)
-    done = process_capture(capture, CTX, TriageThresholds())
-    (sent,) = [m.payload for m in done.outbound if m.topic == TOPIC]
+    done = process_capture(capture, ctx, TriageThresholds())
+    (sent,) = [
+        m.payload for m in done.outbound if m.topic == topics.recording(ctx.site, ctx.device)
+    ]
     return sent
 
 
-def _schema(older: bool = False) -> dict[str, Any]:
-    """The committed recording schema; `older`: as a reader from before the hum had a key."""
+def _schema(older: bool = False, key: str = "mains_hum_hz") -> dict[str, Any]:
+    """The committed recording schema; `older`: as a reader from before the quality had `key`."""
     schema: dict[str, Any] = json.loads((schemas.DEFAULT_DIR / "recording.schema.json").read_text())
     if older:
-        del schema["$defs"]["Quality"]["properties"]["mains_hum_hz"]
+        del schema["$defs"]["Quality"]["properties"][key]
     return schema
 
 
