@@ -50,7 +50,7 @@ def test_without_a_data_folder_the_probe_skips_with_a_reason(tmp_path: Path) -> 
     assert "STETHO_DATA" in probe.run(tmp_path)["skipped"]
 
 
-def test_the_rhythm_set_hears_each_version_under_breath(monkeypatch: Any) -> None:
+def test_the_breath_and_rhythm_sets_hear_each_recording_under_breath(monkeypatch: Any) -> None:
     fs = 4000.0
     seg = _beats(0.75, 0.3, 8)  # 80/min: slowed to 60, 50, 45, 40 and 35/min, and AF-like
     rng = np.random.default_rng(7)
@@ -63,3 +63,5 @@ def test_the_rhythm_set_hears_each_version_under_breath(monkeypatch: Any) -> Non
     conditions = {r["condition"] for r in reads}
     assert conditions == set(probe.RHYTHM_CONDITIONS)
     assert {r["version"] for r in reads} >= {"60", "35", "AF cv 0.25"}
+    breath = probe._real(("breath", 0))
+    assert {r["ratio"] for r in breath} == set(probe.BREATH_RATIOS)
