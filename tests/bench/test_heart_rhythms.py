@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import signal
 
 from bench import _retime, heart_rhythms
 from bench.evaluate import _reference_rate
@@ -59,6 +60,27 @@ def test_a_longer_diastole_is_filled_with_its_quiet_background_not_its_sounds() 
     levels = np.sqrt(np.mean(frames**2, axis=1))
     assert np.count_nonzero(levels > 0.016) <= 2  # the one knock, across two frames at most
     assert float(np.min(levels)) > 0.006
+
+
+def test_a_low_knock_under_louder_hiss_is_not_copied_into_the_fill() -> None:
+    # An S3-like 40 Hz knock in each diastole, under a hiss that keeps it under four times the
+    # median frame power over the whole band: in the heart-sound band it stands 20 times over.
+    fs = 4000.0
+    seg = _beats(0.8, 0.3, 6)
+    rng = np.random.default_rng(5)
+    x = 0.05 * rng.standard_normal(round(seg[-1, 1] * fs))
+    knock = 0.1 * np.sin(2 * np.pi * 40.0 * np.arange(200) / fs)
+    for start, end, state in seg.tolist():
+        if state == 4:
+            mid = round((start + end) / 2 * fs)
+            x[mid : mid + 200] += knock
+    y, _ = heart_rhythms.slower(x, fs, seg, 2.5, _retime.seeded("low knock"))
+    sos = signal.butter(4, (25.0, 200.0), "bandpass", fs=fs, output="sos")
+    band = signal.sosfiltfilt(sos, y)
+    frames = band[: band.size // 40 * 40].reshape(-1, 40)
+    loud = np.flatnonzero(np.mean(frames**2, axis=1) > 8.0 * np.median(np.mean(frames**2, axis=1)))
+    runs = 1 + int(np.count_nonzero(np.diff(loud) > 2))
+    assert runs == 6  # the six knocks where they were, no copy in the lengthened diastoles
 
 
 def test_the_insert_is_exact_and_its_joins_keep_the_level_of_noise() -> None:
