@@ -20,9 +20,10 @@ cycle factor (new cycle over annotated cycle, S1 centre to S1 centre):
     the middle halves of every phase of that kind in the recording (never their ends, where
     S1, S2 and a murmur's onset lie): pieces of random length (``FILL_PIECE_S`` on average,
     so the joins fall at no fixed rhythm) at random places (seeded) among the stretches that
-    hold no transient (an S3, an S4 or a click happens once per beat and is not copied; a
-    murmur lasts its phase and is kept), joined by the same equal-power crossfade: no click,
-    no silence, and no repeat at the heart-rate scale.
+    hold no transient over the whole band or in the heart sounds' (an S3, an S4 or a click
+    happens once per beat and is not copied; a murmur lasts its phase and is kept), joined
+    by the same equal-power crossfade: no click, no silence, and no repeat at the heart-rate
+    scale.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import zlib
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import signal
 
 SYSTOLE_EXPONENT = 0.5  # Bazett: systole ~ cycle^(1/2), see the module docstring
 CROSSFADE_S = 0.01
@@ -38,6 +40,11 @@ MIN_PHASE_S = 0.02  # a shortened systole or diastole keeps this much of its ann
 FILL_PIECE_S = 0.08  # one piece of inserted background: 8 crossfades long, far under a beat
 _FRAME_S = 0.01  # transients are sought frame by frame
 _LOUD_FRAME = 4.0  # a frame at 4 times the median power (6 dB over it in level): a transient
+# Transients are sought in this band too, the heart sounds' (stetho_signal.envelope's
+# SOUND_BAND_HZ): an S3 or S4 (20-70 Hz) under a hiss louder than it over the whole band passes
+# the whole band's test, and copied into the fill becomes a heart-like sound in every
+# lengthened diastole (docs/accuracy.md, fourteenth round).
+HEART_SOUND_BAND_HZ = (25.0, 200.0)
 
 Segments = NDArray[np.float64]  # rows of start s, end s, state (1 S1, 2 sys, 3 S2, 4 dia, 0)
 Samples = NDArray[np.float64]
@@ -153,21 +160,25 @@ def _insert_middle(
 def _quiet_runs(x: Samples, fs: float, seg: Segments, state: int) -> list[Samples]:
     """The stretches of the middle halves of every ``state`` row (2 systole, 4 diastole) that
     hold no transient: no 10 ms frame over ``_LOUD_FRAME`` times the median frame power of
-    those middles (an S3, an S4, a click; a murmur is as long as its phase and stays)."""
+    those middles (an S3, an S4, a click; a murmur is as long as its phase and stays), in the
+    whole band or in the heart-sound band (``HEART_SOUND_BAND_HZ``)."""
     step = round(_FRAME_S * fs)
-    middles = []
+    sos = signal.butter(4, HEART_SOUND_BAND_HZ, "bandpass", fs=fs, output="sos")
+    heard = (x, signal.sosfiltfilt(sos, x))  # the samples copied, and the band the heart is in
+    middles: tuple[list[Samples], list[Samples]] = ([], [])
     for start, end, _ in seg[seg[:, 2] == state].tolist():
         lo, hi = round(start * fs), round(end * fs)
         quarter = (hi - lo) // 4
-        middle = x[lo + quarter : hi - quarter]
-        middles.append(middle[: middle.size // step * step].reshape(-1, step))
-    frames = np.concatenate(middles)
-    if frames.size == 0:
+        for frames, y in zip(middles, heard, strict=True):
+            middle = y[lo + quarter : hi - quarter]
+            frames.append(middle[: middle.size // step * step].reshape(-1, step))
+    if np.concatenate(middles[0]).size == 0:
         return []
-    loud_level = _LOUD_FRAME * float(np.median(np.mean(frames**2, axis=1)))
+    power = [[np.mean(m**2, axis=1) for m in frames] for frames in middles]
+    levels = [_LOUD_FRAME * float(np.median(np.concatenate(p))) for p in power]
     runs = []
-    for middle in middles:
-        loud = np.flatnonzero(np.mean(middle**2, axis=1) > loud_level)
+    for middle, whole, band in zip(middles[0], *power, strict=True):
+        loud = np.flatnonzero((whole > levels[0]) | (band > levels[1]))
         for a, b in zip([-1, *loud.tolist()], [*loud.tolist(), len(middle)], strict=True):
             if b - a > 3:  # three frames (30 ms, three fades) at least between transients
                 runs.append(middle[a + 1 : b].ravel())

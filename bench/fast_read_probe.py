@@ -42,6 +42,7 @@ from scipy import signal
 from bench import heart_conditions as hc
 from bench import heart_faster, heart_rhythms, heart_sweeps
 from bench._data import located
+from bench._hearing import scaled
 from bench.evaluate import _reference_rate
 from stetho_signal import TriageThresholds, analyze
 from stetho_sim.sounds import median_rate_bpm
@@ -78,8 +79,7 @@ def _read(x: np.ndarray, fs: float, ref: float | None, **about: Any) -> dict[str
 
 
 def _with_breath(x: np.ndarray, fs: float, lung: hc.Lung, ratio: float) -> np.ndarray:
-    b = hc.breath(lung, x.size, fs)
-    out: np.ndarray = x + b * ratio * np.sqrt(hc._power(x) / max(hc._power(b), 1e-30))
+    out: np.ndarray = x + scaled(hc.breath(lung, x.size, fs), x, ratio)
     return out
 
 
@@ -104,8 +104,9 @@ def _real(job: tuple[str, int]) -> list[dict[str, Any]]:
     lung = _LUNGS[k % len(_LUNGS)]
     out = []
     for target, x, seg in versions(item)[1]:
+        breathing = hc.breath(lung, x.size, fs)  # as bench.heart_conditions: once per version
         for condition in conditions:
-            y, rate = hc.heard(condition, x, fs, name, lung)
+            y, rate = hc.heard(condition, x, fs, name, breathing)
             out.append(_read(y, rate, _reference_rate(seg), name=name, version=str(target),
                              condition=condition))  # fmt: skip
     return out

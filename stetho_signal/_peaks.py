@@ -59,8 +59,13 @@ def sound_candidates(
     # tried so that chains under different cycle models score on the same scale.
     typical = quantile(heights, _TYPICAL_QUANTILE)
     relative = np.minimum(heights / max(typical, 1e-12), 1.5)
-    reward = 2.0 * (relative - PEAK_FLOOR)
     weak = heights < _NOISE_PEAK_LEVEL * quantile(env, _BACKGROUND_QUANTILE)
+    # A peak no higher than noise alone reaches is no evidence of a sound: it may carry a chain
+    # (a missed sound costs a skip anyway) but earns nothing. Rewarded, the noise peaks of a
+    # slow heart's long diastole paid a chain at three times its rate (docs/accuracy.md,
+    # fourteenth round).
+    reward = 2.0 * (relative - PEAK_FLOOR)
+    reward = np.where(weak, np.minimum(reward, 0.0), reward)
     low = np.zeros(peaks.size, dtype=bool)
     sounds = ~weak & (relative >= PEAK_FLOOR)
     share = None

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench import fast_read_probe as probe
 from stetho_signal import TriageThresholds
+from tests.bench.test_heart_faster import _beats
 
 
 def _read(rate: float | None, ref: float | None, **measured: Any) -> dict[str, Any]:
@@ -45,3 +48,20 @@ def test_the_summary_counts_fast_reads_on_enough_intervals_only() -> None:
 
 def test_without_a_data_folder_the_probe_skips_with_a_reason(tmp_path: Path) -> None:
     assert "STETHO_DATA" in probe.run(tmp_path)["skipped"]
+
+
+def test_the_breath_and_rhythm_sets_hear_each_recording_under_breath(monkeypatch: Any) -> None:
+    fs = 4000.0
+    seg = _beats(0.75, 0.3, 8)  # 80/min: slowed to 60, 50, 45, 40 and 35/min, and AF-like
+    rng = np.random.default_rng(7)
+    x = 0.01 * rng.standard_normal(round(seg[-1, 1] * fs))
+    lung = (rng.standard_normal(round(3.0 * fs)), fs)
+    item = {"name": "synthetic", "murmur": "normal", "x": x, "fs": fs, "seg": seg}
+    monkeypatch.setattr(probe, "_ITEMS", [item])
+    monkeypatch.setattr(probe, "_LUNGS", [lung])
+    reads = probe._real(("rhythms", 0))
+    conditions = {r["condition"] for r in reads}
+    assert conditions == set(probe.RHYTHM_CONDITIONS)
+    assert {r["version"] for r in reads} >= {"60", "35", "AF cv 0.25"}
+    breath = probe._real(("breath", 0))
+    assert {r["ratio"] for r in breath} == set(probe.BREATH_RATIOS)

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import signal
 
-from bench import _retime, heart_rhythms
+from bench import _retime, heart_conditions, heart_faster, heart_rhythms
 from bench.evaluate import _reference_rate
+from stetho_signal import analyze
 from tests.bench.test_heart_faster import _beats, phases
+
+DATA = Path("../shared/data")
 
 
 def _sounds_kept(x: np.ndarray, y: np.ndarray, seg: np.ndarray, new: np.ndarray) -> None:
@@ -61,6 +65,27 @@ def test_a_longer_diastole_is_filled_with_its_quiet_background_not_its_sounds() 
     assert float(np.min(levels)) > 0.006
 
 
+def test_a_low_knock_under_louder_hiss_is_not_copied_into_the_fill() -> None:
+    # An S3-like 40 Hz knock in each diastole, under a hiss that keeps it under four times the
+    # median frame power over the whole band: in the heart-sound band it stands 20 times over.
+    fs = 4000.0
+    seg = _beats(0.8, 0.3, 6)
+    rng = np.random.default_rng(5)
+    x = 0.05 * rng.standard_normal(round(seg[-1, 1] * fs))
+    knock = 0.1 * np.sin(2 * np.pi * 40.0 * np.arange(200) / fs)
+    for start, end, state in seg.tolist():
+        if state == 4:
+            mid = round((start + end) / 2 * fs)
+            x[mid : mid + 200] += knock
+    y, _ = heart_rhythms.slower(x, fs, seg, 2.5, _retime.seeded("low knock"))
+    sos = signal.butter(4, (25.0, 200.0), "bandpass", fs=fs, output="sos")
+    band = signal.sosfiltfilt(sos, y)
+    frames = band[: band.size // 40 * 40].reshape(-1, 40)
+    loud = np.flatnonzero(np.mean(frames**2, axis=1) > 8.0 * np.median(np.mean(frames**2, axis=1)))
+    runs = 1 + int(np.count_nonzero(np.diff(loud) > 2))
+    assert runs == 6  # the six knocks where they were, no copy in the lengthened diastoles
+
+
 def test_the_insert_is_exact_and_its_joins_keep_the_level_of_noise() -> None:
     x = np.random.default_rng(2).standard_normal(4000)
     y = _retime._insert_middle(x, 2500, 4000.0, _retime.seeded("join"), [x[1000:3000]])
@@ -92,3 +117,27 @@ def test_an_irregular_rhythm_moves_the_annotation_with_the_samples() -> None:
 
 def test_without_a_data_folder_the_check_skips_with_a_reason(tmp_path: Path) -> None:
     assert "STETHO_DATA" in heart_rhythms.run(tmp_path)["skipped"]
+
+
+@pytest.mark.skipif(not (DATA / "MANIFEST.csv").exists(), reason="no shared data folder")
+def test_a_real_slowed_heart_under_breath_is_read_at_its_rate() -> None:
+    """85345_AV (a child at 114/min, sounds about 12 dB over its hiss) made to beat at 45/min
+    under breathing at half its RMS, as bench.fast_read_probe hears it: read at 136/min and
+    urgent, the chain paid by noise peaks in the diastoles (docs/accuracy.md, fourteenth
+    round)."""
+    found = [i for i in heart_faster.recordings(DATA) if "x" in i]
+    k = next(k for k, i in enumerate(found) if i["name"] == "85345_AV")
+    lungs = heart_conditions.lung_recordings(DATA)
+    item, lung = found[k], lungs[k % len(lungs)]  # the breath the probe gives it
+    x, seg = next((x, s) for t, x, s in heart_rhythms.versions(item)[1] if t == "45")
+    y, fs = heart_conditions.heard(
+        "breathing_half",
+        x,
+        item["fs"],
+        item["name"],
+        heart_conditions.breath(lung, x.size, item["fs"]),
+    )
+    result = analyze(y, fs, "heart")
+    assert result.heart is not None and result.heart.rate_bpm is not None
+    assert result.heart.rate_bpm == pytest.approx(_reference_rate(seg), abs=5.0)
+    assert result.triage.level != "urgent"
