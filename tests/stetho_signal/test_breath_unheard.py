@@ -60,3 +60,18 @@ def test_the_swell_is_scored_from_3_to_6_db(swell_db: float, score: float) -> No
 
 def test_the_doctor_and_the_nurse_read_what_to_do() -> None:
     assert PROBLEM_TEXT["breath_unheard"].startswith("breathing barely heard")
+
+
+@pytest.mark.parametrize("slope", [1.0, 2.0])
+def test_steady_noise_at_the_usual_level_is_not_breathing(slope: float) -> None:
+    """Brown noise is as coloured as breath sounds (flatness 0.39): it used to pass as lungs at
+    the usual level and have a "breathing rate" read from it; it does not swell."""
+    n = round(20 * FS_HZ)
+    spectrum = np.fft.rfft(np.random.default_rng(7).standard_normal(n))
+    spectrum[1:] /= np.arange(1, spectrum.size) ** (slope / 2.0)
+    spectrum[0] = 0.0
+    noise = np.fft.irfft(spectrum, n)
+    result = analyze(0.03 * noise / np.std(noise), FS_HZ, "lung")
+    assert result.quality.measures.level_dbfs > -72.5  # the level alone would pass it
+    assert "breath_unheard" in result.quality.problem_codes
+    assert result.triage.level == "rerecord"
