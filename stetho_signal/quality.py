@@ -32,7 +32,9 @@ __all__ = [
 
 # (bad, good) ends of each ramp.
 _CLIPPED_FRACTION = (0.01, 0.0005)  # 1 % of samples on flat tops is audibly distorted
-_LEVEL_DBFS = (-80.0, -65.0)  # below -80 dBFS a 16-bit device is recording nothing
+# The usual level of a band in contact: over it the level alone shows sound; under it the sound
+# must also be clear (below), or the recording is "no signal".
+_LEVEL_DBFS = (-80.0, -65.0)
 FAINT_BELOW_DBFS = _LEVEL_DBFS[1]
 """A band level under this is faint: the nurse is told to raise the gain, even when the
 sound is clear enough to analyse (see :func:`assess_quality`)."""
