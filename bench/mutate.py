@@ -119,6 +119,16 @@ MODULES = (
         ("tests/stetho_signal/test_mains.py", "tests/stetho_signal/test_mains_reference.py"),
     ),
     Module(
+        "stetho_signal/_peaks.py",  # candidate heart sounds and the cycles read off the loud ones
+        ("stetho_signal/_peaks.py",),
+        (
+            "tests/stetho_signal/test_peaks_reference.py",
+            "tests/stetho_signal/test_slow_chain.py",  # noise peaks of a slow heart earn nothing
+            "tests/stetho_signal/test_chains.py",
+            "tests/stetho_signal/test_gallop.py",  # a loud third sound: low-pitched, own cycle
+        ),
+    ),
+    Module(
         "stetho_signal/quality.py",  # worth a doctor's time, and if not, what should change
         ("stetho_signal/quality.py",),
         (
