@@ -57,6 +57,22 @@ def _open_exam(d: Any, base: str, staff: str, resident: str) -> str:
     return str(exam.get_attribute("data-exam"))
 
 
+def _notices(d: Any) -> list[tuple[str, str]]:
+    """The notices' advice keys and texts, read in one script (empty until there are some)."""
+    found = d.execute_script(
+        "return [...document.querySelectorAll('#notices .advice')]"
+        ".map(e => [e.dataset.advice, e.innerText])"
+    )
+    return [(str(k), str(t)) for k, t in found or []]
+
+
+def _text(d: Any, css: str) -> str:
+    """The text of the element `css` names, read in one script ("" when there is none)."""
+    found = d.execute_script("const e = document.querySelector(arguments[0]); "
+                             "return e ? e.innerText : ''", css)  # fmt: skip
+    return str(found)
+
+
 def _pick(d: Any, device: str) -> Any:
     from selenium.webdriver.support.ui import Select
 
@@ -139,16 +155,16 @@ def test_a_notice_in_french_and_the_site_is_done(
                 _pick(d, device)
                 _wait(d, lambda d: _css(d, f'#contact[data-state="{pill}"]'), "pill")
                 _click(d, '#record[data-site="aortic"]')
-                advice = _wait(d, lambda d: _css(d, "#notices .advice"), "no advice")
-                assert [x.get_attribute("data-advice") for x in advice] == [key]
-                assert advice[0].text.startswith(said)
-                assert "Bon enregistrement" in d.find_element("id", "verdict").text
+                # Read in one script: the panel refreshes and may replace the elements between
+                # two WebDriver calls (a stale reference).
+                advice = _wait(d, _notices, "no advice")
+                assert [k for k, _ in advice] == [key]
+                assert advice[0][1].startswith(said)
+                assert "Bon enregistrement" in _text(d, "#verdict")
                 _wait(d, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "not done")
                 assert _css(d, '#record[data-site="pulmonic"]') and not _css(d, "#rerecord")
                 if pill == "faint":
-                    contact = _css(d, "#contact")[0]
-                    assert contact.text == "Faible : appuyez ou montez le volume"
-                    assert "warn" in str(contact.get_attribute("class"))
+                    assert _text(d, "#contact.warn") == "Faible : appuyez ou montez le volume"
                 _shot(d, tmp_path, shot)
         finally:
             sub.terminate()
