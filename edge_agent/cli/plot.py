@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from edge_agent.errors import PlotUnavailableError
 from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
+from stetho_signal.quality import FAINT_BELOW_DBFS
 
 _LEVEL_COLOURS = {
     "routine": "tab:green",
@@ -57,7 +58,7 @@ class FigureWords:
     support: str = "decision support, not a diagnosis"
     no_finding: str = "no finding"
     hum: str = "mains hum at {hz} taken out before the analysis; the audio keeps it"
-    faint: str = "faint: band at {db} dBFS, under the usual -65; turn the volume up to listen"
+    faint: str = "faint: band at {db} dBFS, under the usual {usual}; turn the volume up to listen"
     decimal: str = "."
     reason: Callable[[Mapping[str, Any]], str] = _english_reason
 
@@ -165,7 +166,8 @@ def _write_reasons(ax: Any, result: dict[str, Any], words: FigureWords) -> None:
     if result["quality"]["problems"] and not flags:
         lines += [f"- {p}" for p in result["quality"]["problems"]]
     if (level := result["quality"].get("faint_level_dbfs")) is not None:
-        lines.append(f"- {words.faint.format(db=f'{level:.0f}')}")
+        said = words.faint.format(db=f"{level:.0f}", usual=f"{FAINT_BELOW_DBFS:.0f}")
+        lines.append(f"- {said}")
     if hum := result["quality"].get("mains_hum_hz"):
         lines.append(f"- {words.hum.format(hz=', '.join(f'{hz:.0f} Hz' for hz in hum))}")
     wrapped = [w for line in lines for w in textwrap.wrap(line, _REASON_WIDTH)]

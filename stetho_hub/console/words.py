@@ -64,7 +64,7 @@ _EN: Final[dict[str, str]] = {
     "plot.support": "decision support, not a diagnosis",
     "plot.no_finding": "no finding",
     "plot.hum": "mains hum at {hz} taken out before the analysis; the audio keeps it",
-    "plot.faint": "faint: band at {db} dBFS, under the usual -65; turn the volume up to listen",
+    "plot.faint": "faint: band at {db} dBFS, under the usual {usual}; turn the volume up to listen",
     "plot.decimal": ".",
     "colon": ":",
     "earlier": "Earlier exams of this resident",
@@ -236,7 +236,7 @@ _FR: Final[dict[str, str]] = {
     "plot.support": "aide à la décision, pas un diagnostic",
     "plot.no_finding": "aucune anomalie relevée",
     "plot.hum": "bourdonnement du secteur à {hz} retiré avant l'analyse ; le son le garde",
-    "plot.faint": "son faible : bande à {db} dBFS, sous les -65 habituels ; montez le volume",
+    "plot.faint": "son faible : bande à {db} dBFS, sous les {usual} habituels ; montez le volume",
     "plot.decimal": ",",
     "colon": "\u00a0:",  # French sets a colon off by a non-breaking space
     "earlier": "Examens précédents de ce résident",

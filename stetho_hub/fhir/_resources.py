@@ -7,6 +7,7 @@ from typing import Any
 
 from stetho_hub.fhir import _ids, codes
 from stetho_hub.fhir.records import ExamRecord, RecordingRecord, Software
+from stetho_signal.quality import FAINT_BELOW_DBFS
 
 
 def patient(identity: _ids.Identity) -> dict[str, Any]:
@@ -87,7 +88,8 @@ def _media_notes(rec: RecordingRecord) -> list[str]:
     level = rec.measurements.faint_level_dbfs if rec.measurements is not None else None
     if level is not None:
         notes.append(
-            f"Faint recording (band at {level:.0f} dBFS, under the usual -65 dBFS: a "
+            f"Faint recording (band at {level:.0f} dBFS, under the usual {FAINT_BELOW_DBFS:.0f} "
+            "dBFS: a "
             "stethoscope at low gain), clear enough for the analysis; turn the volume up to "
             "listen."
         )

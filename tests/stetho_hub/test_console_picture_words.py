@@ -98,4 +98,5 @@ def test_the_picture_says_a_faint_recording(lang: str) -> None:
     meta = {"analysis": analysis, "site": "home-a", "auscultation_site": "lung-left-base"}
     fig = picture.figure(encode_flac(pcm16, RATE, {}), meta, lang)
     reasons = fig.axes[2].texts[0].get_text().replace("\n", " ")
-    assert f"- {words(lang)['plot.faint'].format(db=f'{level:.0f}')}" in reasons, reasons
+    said = words(lang)["plot.faint"].format(db=f"{level:.0f}", usual="-65")
+    assert f"- {said}" in reasons, reasons
