@@ -1,8 +1,18 @@
-"""A step the browser tests share: click an element of a page that may replace it live."""
+"""Steps the browser tests share on pages that replace their elements live: click an element,
+read elements' attributes or texts. Each finds and acts in one step, so a live update cannot
+leave a stale element between the two."""
 
 from __future__ import annotations
 
 from typing import Any
+
+# One script finds and reads: a `data-*` name is read as an attribute, any other name as the
+# element's property (innerText, value, ...).
+_READ = """
+const [selector, fields] = arguments;
+return [...document.querySelectorAll(selector)].map(e => fields.map(
+    f => f.startsWith('data-') ? e.getAttribute(f) : e[f]));
+"""
 
 
 def clicked(driver: Any, selector: str) -> bool:
@@ -20,3 +30,27 @@ def clicked(driver: Any, selector: str) -> bool:
     except StaleElementReferenceException:
         return False
     return True
+
+
+def picked(driver: Any, selector: str, value: str) -> bool:
+    """Choose ``value`` in the first ``<select>`` matching ``selector``, as `clicked` clicks:
+    False when it is not there yet or was replaced meanwhile (poll it in a wait)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    found = driver.find_elements(By.CSS_SELECTOR, selector)
+    if not found:
+        return False
+    try:
+        Select(found[0]).select_by_value(value)
+    except StaleElementReferenceException:
+        return False
+    return True
+
+
+def read(driver: Any, selector: str, *fields: str) -> list[tuple[str, ...]]:
+    """For each element matching the CSS ``selector``, its ``fields`` (``data-*`` attributes or
+    properties such as ``innerText``), read in one script; empty when there is none yet."""
+    rows = driver.execute_script(_READ, selector, list(fields)) or []
+    return [tuple("" if v is None else str(v) for v in row) for row in rows]

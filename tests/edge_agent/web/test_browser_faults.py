@@ -17,6 +17,7 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
+from stetho_testkit.browser import picked, read
 from tests.edge_agent.web.agent_proc import PIN, SITE, STAFF, STAFF_2, running_agent
 from tests.edge_agent.web.browser import chromium
 from tests.edge_agent.web.test_browser_walk import _click, _css, _mosquitto_sub, _shot, _wait
@@ -53,32 +54,17 @@ def _open_exam(d: Any, base: str, staff: str, resident: str) -> str:
     _click(d, f'[data-ref="{resident}"]')
     _click(d, "#protocol-heart-4")
     _click(d, "#start-exam")
-    exam = _wait(d, lambda d: _css(d, ".exam"), "exam screen")[0]
-    return str(exam.get_attribute("data-exam"))
-
-
-def _notices(d: Any) -> list[tuple[str, str]]:
-    """The notices' advice keys and texts, read in one script (empty until there are some)."""
-    found = d.execute_script(
-        "return [...document.querySelectorAll('#notices .advice')]"
-        ".map(e => [e.dataset.advice, e.innerText])"
-    )
-    return [(str(k), str(t)) for k, t in found or []]
+    ((exam,),) = _wait(d, lambda d: read(d, ".exam", "data-exam"), "exam screen")
+    return exam
 
 
 def _text(d: Any, css: str) -> str:
-    """The text of the element `css` names, read in one script ("" when there is none)."""
-    found = d.execute_script("const e = document.querySelector(arguments[0]); "
-                             "return e ? e.innerText : ''", css)  # fmt: skip
-    return str(found)
+    """The text of the first element `css` names ("" when there is none)."""
+    return next((t for (t,) in read(d, css, "innerText")), "")
 
 
-def _pick(d: Any, device: str) -> Any:
-    from selenium.webdriver.support.ui import Select
-
-    select = Select(_css(d, "#device")[0])
-    select.select_by_value(device)
-    return select.first_selected_option
+def _pick(d: Any, device: str) -> None:
+    _wait(d, lambda d: picked(d, "#device", device), f"no {device} to pick")
 
 
 def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBroker) -> None:
@@ -95,21 +81,21 @@ def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBrok
                 # The link drops every 5 s of stream: an 8 s recording always spans a drop.
                 _pick(a, "steth-3")
                 _click(a, '#record[data-site="aortic"]')
-                advice = _wait(a, lambda d: _css(d, "#verdict .advice"), "no verdict")
-                keys = [x.get_attribute("data-advice") for x in advice]
+                advice = _wait(a, lambda d: read(d, "#verdict .advice", "data-advice"), "verdict")
+                keys = [k for (k,) in advice]
                 assert "advice.disconnected" in keys, keys
-                assert "disconnected" in a.find_element("id", "verdict").text
+                assert "disconnected" in _text(a, "#verdict")
                 _shot(a, tmp_path, "disconnected")
                 # Nurse A re-records with steth-1, which her exam now holds.
                 _pick(a, "steth-1")
                 _click(a, '#rerecord[data-site="aortic"]')
                 _wait(a, lambda d: _css(d, "#recording-now"), "A's recording did not start")
                 second = _open_exam(b, base, STAFF_2, "res-0043")
-                option = _pick(b, "steth-1")
-                assert "In use by nurse-a" in option.text
+                _pick(b, "steth-1")
+                assert "In use by nurse-a" in _text(b, '#device option[value="steth-1"]')
                 _click(b, '#record[data-site="aortic"]')
-                error = _wait(b, lambda d: _css(d, "#page-error"), "B was not told")[0]
-                assert "in use by nurse-a" in error.text
+                error = _wait(b, lambda d: _text(d, "#page-error"), "B was not told")
+                assert "in use by nurse-a" in error
                 _shot(b, tmp_path, "busy")
                 assert not _css(b, "#recording-now")
                 _wait(a, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "A's site")
@@ -155,9 +141,8 @@ def test_a_notice_in_french_and_the_site_is_done(
                 _pick(d, device)
                 _wait(d, lambda d: _css(d, f'#contact[data-state="{pill}"]'), "pill")
                 _click(d, '#record[data-site="aortic"]')
-                # Read in one script: the panel refreshes and may replace the elements between
-                # two WebDriver calls (a stale reference).
-                advice = _wait(d, _notices, "no advice")
+                advice = _wait(d, lambda d: read(d, "#notices .advice", "data-advice",
+                                                 "innerText"), "no advice")  # fmt: skip
                 assert [k for k, _ in advice] == [key]
                 assert advice[0][1].startswith(said)
                 assert "Bon enregistrement" in _text(d, "#verdict")

@@ -21,7 +21,7 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
-from stetho_testkit.browser import clicked
+from stetho_testkit.browser import clicked, picked, read
 from tests.edge_agent.web.agent_proc import PIN, ROOT, SITE, STAFF, running_agent
 from tests.edge_agent.web.browser import TABLET, chromium
 
@@ -67,9 +67,7 @@ def _click(driver: Any, selector: str) -> None:
 
 
 def _record_with(driver: Any, device: str, button: str, site: str) -> None:
-    from selenium.webdriver.support.ui import Select
-
-    Select(_css(driver, "#device")[0]).select_by_value(device)
+    _wait(driver, lambda d: picked(d, "#device", device), f"no {device} to pick")
     want = f'#{button}[data-site="{site}"]'
     _wait(driver, lambda d: _css(d, want), f"no {button} {site}")
     _click(driver, f"#{button}")
@@ -134,15 +132,13 @@ def _walk(d: Any, base: str, tmp: Path, broker_port: int) -> str:
     _css(d, "#reason")[0].send_keys("short of breath since this morning")
     _shot(d, tmp, "start-exam")
     _click(d, "#start-exam")
-    exam = _wait(d, lambda d: _css(d, ".exam"), "exam screen")[0]
-    exam_id = exam.get_attribute("data-exam")
+    ((exam_id,),) = _wait(d, lambda d: read(d, ".exam", "data-exam"), "exam screen")
     _wait(d, lambda d: d.execute_script("return window.stethoLive.frames") > 10, "live waveform")
     _record_with(d, "steth-1", "record", "aortic")
     _shot(d, tmp, "recording")
     _record_with(d, "steth-2", "record", "pulmonic")
-    advice = _wait(d, lambda d: _css(d, "#verdict .advice"), "no re-record prompt")
-    assert advice[0].get_attribute("data-advice") in ("advice.slipping", "advice.too_quiet",
-                                                      "advice.no_heartbeat")  # fmt: skip
+    advice = _wait(d, lambda d: read(d, "#verdict .advice", "data-advice"), "no re-record prompt")
+    assert advice[0][0] in ("advice.slipping", "advice.too_quiet", "advice.no_heartbeat")
     _shot(d, tmp, "rerecord")
     _record_with(d, "steth-1", "rerecord", "pulmonic")
     _record_with(d, "steth-1", "record", "tricuspid")
@@ -169,7 +165,7 @@ def _pair_keypad_stethoscope(d: Any, tmp: Path) -> None:
     _click(d, "#lang-en")
     _click(d, "#scan")
     _click(d, '[data-address="5E:7A:00:00:01:01"]')
-    digits = _wait(d, lambda d: _css(d, "#passkey span"), "no passkey on screen")
-    assert len(digits) == 6 and all(x.text.isdigit() for x in digits)
+    digits = _wait(d, lambda d: read(d, "#passkey span", "innerText"), "no passkey on screen")
+    assert len(digits) == 6 and all(x.isdigit() for (x,) in digits)
     _shot(d, tmp, "pairing-passkey")
     _wait(d, lambda d: _css(d, "#pair-done"), "the typed passkey did not pair it")
