@@ -58,7 +58,7 @@ lock:
 	rm .lock-constraints.txt
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(MYPY_CACHE) .mypy_cache .pytest_cache .ruff_cache build *.egg-info
 
 # On the Raspberry Pi: `sudo make install` (user, venv in /opt/stetho-edge, config, unit);
 # `sudo make uninstall` keeps recordings and configuration, `PURGE=1` deletes them too.
