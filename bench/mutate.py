@@ -135,6 +135,7 @@ MODULES = (
             "tests/stetho_signal/test_faint.py",
             "tests/stetho_signal/test_quality_reference.py",
             "tests/stetho_signal/test_breath_unheard.py",
+            "tests/stetho_signal/test_background_noise.py",
             "tests/stetho_signal/test_analyze.py",
             "tests/stetho_signal/test_handling.py",
             "tests/stetho_signal/test_mains.py",  # hum reported, never scored

@@ -200,7 +200,10 @@ def analyze(
         lung = analyze_lung(x, spectrum, band, limits.wheeze_min_duration_s)
         heartbeat, flatness, handling = None, lung.spectral_flatness, None
     swell = None if lung is None else lung.breath_swell_db
-    scores = assess_quality(band, audio.clipped_fraction, heartbeat, flatness, handling, hum, swell)
+    over_floor = None if lung is None else lung.band_over_floor_db
+    scores = assess_quality(
+        band, audio.clipped_fraction, heartbeat, flatness, handling, hum, swell, over_floor
+    )
     quality = grade_quality(scores, limits.quality_min_score)
     return Analysis(
         sample_rate_hz=audio.input_rate_hz,

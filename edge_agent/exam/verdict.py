@@ -23,6 +23,7 @@ NURSE_ADVICE: Final[dict[str, str]] = {
     "no_heartbeat": "advice.no_heartbeat",
     "clipping": "advice.clipping",
     "breath_unheard": "advice.breath_unheard",
+    "background_noise": "advice.background_noise",
     "noise": "advice.noise",
     "disconnected": "advice.disconnected",
     "analysis_failed": "advice.analysis_failed",

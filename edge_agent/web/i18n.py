@@ -97,6 +97,8 @@ _EN: Final[dict[str, str]] = {
     "advice.noise": "Talking or noise: ask the resident to stay silent, quiet the room.",
     "advice.breath_unheard": "Breathing barely heard: ask the resident to breathe slowly and "
     "deeply through the open mouth, and quiet the room.",
+    "advice.background_noise": "Background noise could hide crackles: shut the door, turn off "
+    "the television or radio, stop talking nearby, and record again.",
     "advice.disconnected": "The stethoscope disconnected: part of the sound is missing.",
     "advice.analysis_failed": "The sound could not be analysed: record again.",
     "advice.mains_hum": "Electrical hum picked up and removed: next time, keep the stethoscope "
@@ -257,6 +259,9 @@ _FR: Final[dict[str, str]] = {
     "advice.noise": "Paroles ou bruit : demandez au résident de se taire, faites le calme.",
     "advice.breath_unheard": "Respiration à peine audible : demandez au résident de respirer "
     "lentement et profondément, bouche ouverte, et faites le calme.",
+    "advice.background_noise": "Le bruit de fond pourrait cacher des crépitants : fermez la "
+    "porte, éteignez la télévision ou la radio, faites cesser les conversations, et "
+    "enregistrez à nouveau.",
     "advice.disconnected": "Le stéthoscope s'est déconnecté : une partie du son manque.",
     "advice.analysis_failed": "Le son n'a pas pu être analysé : enregistrez à nouveau.",
     "advice.mains_hum": "Bourdonnement électrique capté puis retiré : la prochaine fois, "

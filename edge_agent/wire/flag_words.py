@@ -268,6 +268,9 @@ _QUALITY: Final = {
     "sur la peau nue",
     "breath_unheard": "respiration à peine audible sur le bruit de fond : faire respirer "
     "lentement et profondément bouche ouverte, et faire le silence",
+    "background_noise": "bruit de fond assez fort pour cacher des crépitants : faire le "
+    "silence (porte fermée, télévision, radio et conversations éteintes) et enregistrer à "
+    "nouveau",
 }
 
 

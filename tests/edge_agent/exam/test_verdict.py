@@ -90,3 +90,10 @@ def test_breath_unheard_asks_for_deep_breaths_before_quiet() -> None:
     assert verdict.advice_keys == ("advice.breath_unheard", "advice.noise")
     assert "breathe slowly and deeply" in CATALOGUES["en"]["advice.breath_unheard"]
     assert "bouche ouverte" in CATALOGUES["fr"]["advice.breath_unheard"]
+
+
+def test_background_noise_asks_for_a_quiet_room_after_deep_breaths() -> None:
+    verdict = verdict_of(_recording(False, ("background_noise", "breath_unheard")))
+    assert verdict.advice_keys == ("advice.breath_unheard", "advice.background_noise")
+    assert "could hide crackles" in CATALOGUES["en"]["advice.background_noise"]
+    assert "cacher des crépitants" in CATALOGUES["fr"]["advice.background_noise"]
