@@ -200,7 +200,12 @@ def analyze(
         lung = analyze_lung(x, spectrum, band, limits.wheeze_min_duration_s)
         heartbeat, flatness, handling = None, lung.spectral_flatness, None
     swell = None if lung is None else lung.breath_swell_db
-    over_floor = None if lung is None else lung.band_over_floor_db
+    # The background is judged only when nothing it could hide was heard through it: crackles
+    # or a wheeze found in the noise reach a doctor as they are, never sent back for it.
+    heard = lung is not None and (
+        lung.wheeze or len(lung.crackle_times_s) >= limits.crackles_min_count
+    )
+    over_floor = None if lung is None or heard else lung.band_over_floor_db
     scores = assess_quality(
         band, audio.clipped_fraction, heartbeat, flatness, handling, hum, swell, over_floor
     )
