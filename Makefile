@@ -27,7 +27,8 @@ typecheck:
 contracts:
 	$(VENV)/bin/lint-imports
 
-# Tests marked `slow` (full sweeps whose short forms run here) run in `make bench`.
+# Tests marked `slow` (full sweeps and a long fault run, whose short forms or parts run here)
+# run in `make bench`.
 pytest:
 	$(PY) -m pytest -q -m "not slow"
 

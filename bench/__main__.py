@@ -7,8 +7,9 @@ the synthetic heart sweeps of ``bench.heart_sweeps`` (accuracy, not speed: ~40 s
 through room noise, mains hum, breathing and other chest pieces: ~40 s) and
 ``bench.lung_conditions`` (the ICBHI lung recordings heard the same ways, a real heart under
 them: ~45 s); all skipped without data. Last, the tests marked
-``slow`` (the full synthetic sweeps whose short forms `make test` runs: ~1 min); a failure there
-makes the bench exit 1.
+``slow`` (the full synthetic sweeps whose short forms `make test` runs, and the hub's three
+SIGKILLs and a PostgreSQL restart under real agents: ~2 min); a failure there makes the bench
+exit 1.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """SIGKILL the hub while recordings arrive: each is archived exactly once, its SHA-256 intact.
 
 The last test is issue 15's, on real agents: the short form of bench/hub_faults_bench.py (300
-recordings there). The others are the faults one by one, with a publisher speaking the wire
-format (the short form of bench/hub_bench.py); `python -m stetho_hub run` processes against a
-real Mosquitto and a real SQLite file or PostgreSQL.
+recordings there), marked slow: `make bench` runs it. The others are the faults one by one,
+with a publisher speaking the wire format (the short form of bench/hub_bench.py); `python -m
+stetho_hub run` processes against a real Mosquitto and a real SQLite file or PostgreSQL.
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ def test_postgresql_restarted_while_recordings_arrive_loses_nothing(
     check_archive(target, tmp_path / "audio", recs)
 
 
+# 46 s of `make test`'s 15 minutes: `make bench` runs it (marked slow), beside its 300-recording
+# bench; here each fault runs alone (the tests above) and test_agent_to_hub.py the real agent.
+@pytest.mark.slow
 def test_three_hub_sigkills_and_a_postgresql_restart_under_real_agents_lose_nothing(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
