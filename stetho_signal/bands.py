@@ -128,7 +128,10 @@ class Spectrum:
         # Nyquist frequency of a filter designed at ``rate_hz``.
         gain = _squared_response(band_hz, self.fs_hz, order, self.length, count)
         analytic = np.zeros(length, dtype=np.complex64)
-        analytic[:count] = self._bins[:count] * (gain * np.float32(length / self.length))
+        # Written in place: no temporary of the kept bins to copy over.
+        np.multiply(
+            self._bins[:count], gain * np.float32(length / self.length), out=analytic[:count]
+        )
         # Positive frequencies doubled; DC (and the Nyquist bin at the full rate) kept once.
         analytic[1 : min(count, (self.length + 1) // 2)] *= 2.0
         # In place: ``analytic`` is ours, and the transform then needs no copy of it.
