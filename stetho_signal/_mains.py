@@ -264,17 +264,18 @@ def _windows(fs_hz: float, length: int) -> _Table:
         for k in range(1, int(SEARCHED_HZ // f) + 1)
         if (f * k) % _SHARED_HZ
     ]
-    rows = []
-    for f, k in harmonics:
-        centre = round(f * k * per_hz)
-        half = max(1, round(max(MIN_SEARCH_HZ, DRIFT * f * k) * per_hz))
-        rows.append(np.arange(centre - half, centre + half + 1))
-    # Rows padded to one width by repeating their last bin: the maximum is the same.
-    width = max(r.size for r in rows)
+    centre = np.array([round(f * k * per_hz) for f, k in harmonics], dtype=np.intp)
+    half = np.array(
+        [max(1, round(max(MIN_SEARCH_HZ, DRIFT * f * k) * per_hz)) for f, k in harmonics],
+        dtype=np.intp,
+    )
+    # Rows padded to one width by repeating their last bin: the maximum is the same. Built in
+    # one expression (a cold pass meets a new length every other recording).
+    steps = np.minimum(np.arange(2 * int(np.max(half)) + 1), 2 * half[:, None])
     near, far = (max(1, round(h * per_hz)) for h in NEIGHBOURS_HZ)
     side = np.arange(near, far + 1, dtype=np.intp)
     table = _Table(
-        search=np.array([np.pad(r, (0, width - r.size), mode="edge") for r in rows], dtype=np.intp),
+        search=(centre - half)[:, None] + steps,
         ring=np.concatenate([-side[::-1], side]),
         mains=np.array([f for f, _ in harmonics], dtype=np.float64),
         order=np.array([k for _, k in harmonics], dtype=np.intp),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import fft
 
 from stetho_common import dsp
 from stetho_signal._stats import quantile
@@ -110,8 +111,10 @@ def autocorrelation(env: NDArray[np.float64]) -> NDArray[np.float64]:
     rate, which passes its four octaves as rows of one array (one transform call for all)."""
     centred = env - np.mean(env, axis=-1, keepdims=True)
     n = centred.shape[-1]
-    spectrum = np.fft.rfft(centred, 2 * n, axis=-1)
-    ac = np.fft.irfft(np.abs(spectrum) ** 2, axis=-1)[..., :n]
+    # Zero-padded to a fast length of at least 2n - 1: no lag under n wraps around.
+    length = fft.next_fast_len(2 * n - 1, real=True)
+    spectrum = np.fft.rfft(centred, length, axis=-1)
+    ac = np.fft.irfft(np.abs(spectrum) ** 2, length, axis=-1)[..., :n]
     lag0 = ac[..., :1]
     result: NDArray[np.float64] = np.divide(ac, lag0, out=np.zeros_like(ac), where=lag0 > 0)
     return result

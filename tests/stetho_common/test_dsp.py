@@ -50,11 +50,23 @@ def test_filtering_matches_scipy(order: int) -> None:
         assert _same(dsp.sosfiltfilt(sos, x, padlen), signal.sosfiltfilt(sos, x, padlen=padlen))
 
 
-@pytest.mark.parametrize(("up", "down"), [(1, 2), (40, 441), (2, 1), (4, 3), (3, 3)])
+@pytest.mark.parametrize(
+    ("up", "down"), [(1, 2), (1, 3), (1, 12), (40, 441), (2, 1), (4, 3), (3, 3)]
+)
 def test_resampling_matches_scipy(up: int, down: int) -> None:
     x = _noise(9001)
     for data in (x, x.astype(np.float32), (x * 1000).astype(np.int16)):
         assert _same(dsp.resample_poly(data, up, down), signal.resample_poly(data, up, down))
+
+
+@pytest.mark.parametrize("down", [2, 3, 12])
+def test_decimation_matches_scipy_at_any_length(down: int) -> None:
+    # Decimation sums tap by tap over every output: shorter than the filter, and around it.
+    for n in (1, 2, 7, 10 * down * 2, 10 * down * 2 + 1, 10 * down * 2 + 2, 1001):
+        data = _noise(n, seed=n)
+        assert _same(dsp.resample_poly(data, 1, down), signal.resample_poly(data, 1, down))
+    silent = np.zeros(500)  # all zeros stay +0.0, as the kernel leaves them
+    assert _same(dsp.resample_poly(-silent, 1, down), signal.resample_poly(-silent, 1, down))
 
 
 @pytest.mark.parametrize(
