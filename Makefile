@@ -29,8 +29,10 @@ contracts:
 
 # Tests marked `slow` (full sweeps and a long fault run, whose short forms or parts run here)
 # run in `make bench`.
+# Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): the
+# tests start hundreds of agents, hubs and CLIs, and each would compile every module it imports.
 pytest:
-	$(PY) -m pytest -q -m "not slow"
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -m "not slow"
 
 bench: setup
 	@$(PY) -m bench
