@@ -52,7 +52,8 @@ if [[ ! -f "$stamp" || requirements-dev.lock -nt "$stamp" || pyproject.toml -nt 
     # Every dependency at the version CI tested, checked against its published hashes; then the
     # project itself, editable, which brings no dependency of its own.
     # --no-compile: Python compiles what is imported when it is first imported; compiling all
-    # of scipy, matplotlib and the rest up front cost about 20 s of every fresh setup.
+    # of scipy, matplotlib and the rest up front cost about 60 s of every fresh setup. Where the
+    # environment forbids writing bytecode, `make test` writes it anyway (Makefile).
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-compile \
         --require-hashes -r requirements-dev.lock
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .

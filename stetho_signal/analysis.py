@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
 from stetho_signal._mains import without_hum
-from stetho_signal._rules import triage
+from stetho_signal._rules import findings, triage
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import HEART_RATE_HZ
 from stetho_signal.errors import InvalidAudioError
@@ -202,9 +202,7 @@ def analyze(
     swell = None if lung is None else lung.breath_swell_db
     # The background is judged only when nothing it could hide was heard through it: crackles
     # or a wheeze found in the noise reach a doctor as they are, never sent back for it.
-    heard = lung is not None and (
-        lung.wheeze or len(lung.crackle_times_s) >= limits.crackles_min_count
-    )
+    heard = lung is not None and (lung.wheeze or bool(findings(None, lung, limits).crackles))
     over_floor = None if lung is None or heard else lung.band_over_floor_db
     scores = assess_quality(
         band, audio.clipped_fraction, heartbeat, flatness, handling, hum, swell, over_floor

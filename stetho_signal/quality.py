@@ -200,7 +200,9 @@ def assess_quality(
         :func:`~stetho_signal.lung.breath_swell_db`); None for heart ones.
     band_over_floor_db : float or None
         For lung recordings, how far the loudest quarter of the lung band stands over its
-        floor (see :func:`~stetho_signal.lung.band_over_floor_db`); None for heart ones.
+        floor (see :func:`~stetho_signal.lung.band_over_floor_db`); None for heart ones, and
+        for lungs in which crackles or a wheeze were heard through it (the analysis sends no
+        finding back for the noise).
 
     Notes
     -----

@@ -4,6 +4,7 @@ leave a stale element between the two."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 # One script finds and reads: a `data-*` name is read as an attribute, any other name as the
@@ -19,31 +20,28 @@ def clicked(driver: Any, selector: str) -> bool:
     """Find the first element matching the CSS ``selector`` and click it; False when there is
     none yet, or when a live update replaced it between the find and the click (a stale
     element). Poll it in a wait: the element is then found again."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
-    found = driver.find_elements(By.CSS_SELECTOR, selector)
-    if not found:
-        return False
-    try:
-        found[0].click()
-    except StaleElementReferenceException:
-        return False
-    return True
+    return _on_first(driver, selector, lambda element: element.click())
 
 
 def picked(driver: Any, selector: str, value: str) -> bool:
     """Choose ``value`` in the first ``<select>`` matching ``selector``, as `clicked` clicks:
     False when it is not there yet or was replaced meanwhile (poll it in a wait)."""
+    from selenium.webdriver.support.ui import Select
+
+    return _on_first(driver, selector, lambda element: Select(element).select_by_value(value))
+
+
+def _on_first(driver: Any, selector: str, act: Callable[[Any], object]) -> bool:
+    """``act`` on the first element matching ``selector``; False when there is none or it went
+    stale meanwhile."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
 
     found = driver.find_elements(By.CSS_SELECTOR, selector)
     if not found:
         return False
     try:
-        Select(found[0]).select_by_value(value)
+        act(found[0])
     except StaleElementReferenceException:
         return False
     return True

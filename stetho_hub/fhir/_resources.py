@@ -89,9 +89,8 @@ def _media_notes(rec: RecordingRecord) -> list[str]:
     if level is not None:
         notes.append(
             f"Faint recording (band at {level:.0f} dBFS, under the usual {FAINT_BELOW_DBFS:.0f} "
-            "dBFS: a "
-            "stethoscope at low gain), clear enough for the analysis; turn the volume up to "
-            "listen."
+            "dBFS: a stethoscope at low gain), clear enough for the analysis; turn the volume "
+            "up to listen."
         )
     return notes
 

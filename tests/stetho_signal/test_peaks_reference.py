@@ -285,8 +285,13 @@ def _loud(times: list[float], rewards: list[float] | None = None) -> Candidates:
     return Candidates(np.array(times), reward, none, none)
 
 
+def _loud_times(cands: Candidates) -> list[float]:
+    """The candidates the reference cues read: rewards of twice the 0.2 loud level or more."""
+    return [t for t, r in zip(cands.times_s, cands.reward, strict=True) if r >= 2 * 0.2]
+
+
 def _reference_from_sounds(cands: Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
-    loud = [t for t, r in zip(cands.times_s, cands.reward, strict=True) if r >= 2 * 0.2]
+    loud = _loud_times(cands)
     if len(loud) < 5:
         return None
     whole = [loud[i + 2] - loud[i] for i in range(len(loud) - 2)]
@@ -302,7 +307,7 @@ def _spread(x: list[float]) -> float:
 
 
 def _reference_gallop(cands: Candidates, cycle: CycleEstimate) -> CycleEstimate | None:
-    loud = [t for t, r in zip(cands.times_s, cands.reward, strict=True) if r >= 2 * 0.2]
+    loud = _loud_times(cands)
     if len(loud) < 7:
         return None
     spans2 = [loud[i + 2] - loud[i] for i in range(len(loud) - 2)]
