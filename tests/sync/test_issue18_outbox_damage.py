@@ -121,5 +121,7 @@ def test_empty_outbox_in_a_used_state_dir_is_said_loudly(
 
 
 def _check(status: dict[str, Any]) -> object:
-    """The outbox check's state in a status.json (None before the agent wrote one)."""
-    return status.get("outbox", {}).get("check", {}).get("state")
+    """The outbox check's state in a status.json (None before the check has run)."""
+    # Until the check ends, status.json says "check": null, not a missing key.
+    check = status.get("outbox", {}).get("check") or {}
+    return check.get("state")
