@@ -16,6 +16,7 @@ import numpy as np
 from scipy import signal
 
 from bench._retime import Samples, _splice
+from stetho_signal._audio import prepare
 
 QUIET_DB = 30.0
 NOISE_DBS = {"room_noise_20db": 20.0, "room_noise_10db": 10.0}
@@ -30,6 +31,7 @@ SHARED = ("quiet_16bit", *NOISE_DBS, "mains_hum", "diaphragm", "bell", "at_44k1"
 
 __all__ = [
     "SHARED",
+    "clipped_as",
     "heard_through",
     "hum",
     "looped",
@@ -94,6 +96,21 @@ def looped(y: Samples, n: int, fade: int) -> Samples:
     return out[:n]
 
 
+def clipped_as(x: Samples, fs: float, y: Samples) -> Samples:
+    """``y`` clipped where the converter that clipped ``x`` would clip it: at ``x``'s flat
+    tops' level; ``y`` itself when ``x`` is not clipped (its full scale is then not known).
+
+    A chest piece sits before the microphone and the converter after it: filtering a clipped
+    file would round its flat tops off and hide the clipping from the quality gate, which no
+    chest piece can do. At the same gain what comes out of another chest piece over that
+    level is clipped again.
+    """
+    if prepare(x, fs).clipped_fraction <= 0.0:
+        return y
+    level = float(np.max(np.abs(x)))
+    return np.clip(y, -level, level)
+
+
 def heard_through(condition: str, x: Samples, fs: float, name: str) -> tuple[Samples, float] | None:
     """``x`` (at ``fs``) heard under one of the :data:`SHARED` conditions: the samples and
     their rate; None for any other condition (the bench's own, or unknown).
@@ -101,7 +118,8 @@ def heard_through(condition: str, x: Samples, fs: float, name: str) -> tuple[Sam
     ``quiet_16bit``: 30 dB quieter, then rounded to 16 bits. ``room_noise_*``: pink noise
     20 or 10 dB under the recording's power. ``mains_hum``: :func:`hum` 10 dB under it.
     ``diaphragm`` / ``bell``: a causal second-order high-pass at 120 Hz or low-pass at
-    250 Hz. ``at_44k1``: resampled to 44.1 kHz (unchanged when already there).
+    250 Hz, then clipped at the recording's own flat tops (:func:`clipped_as`).
+    ``at_44k1``: resampled to 44.1 kHz (unchanged when already there).
     """
     if condition == "quiet_16bit":
         quiet = x * 10.0 ** (-QUIET_DB / 20.0)
@@ -112,7 +130,8 @@ def heard_through(condition: str, x: Samples, fs: float, name: str) -> tuple[Sam
         return x + under(hum(x.size, fs), x, HUM_DB), fs
     if condition in ("diaphragm", "bell"):
         kind, cut = ("highpass", DIAPHRAGM_HZ) if condition == "diaphragm" else ("lowpass", BELL_HZ)
-        return signal.sosfilt(signal.butter(2, cut, kind, fs=fs, output="sos"), x), fs
+        filtered = signal.sosfilt(signal.butter(2, cut, kind, fs=fs, output="sos"), x)
+        return clipped_as(x, fs, filtered), fs
     if condition == "at_44k1":
         return resampled(x, fs, USB_RATE_HZ), float(USB_RATE_HZ)
     return None

@@ -19,7 +19,9 @@ measured; what it stands for:
   recordings are assigned in turn, the same every run.
 - ``diaphragm`` / ``bell``: a causal second-order high-pass at 120 Hz and low-pass at 250 Hz
   (a chest piece that favours the high or the low sounds; the recordings' own device is
-  unknown, so these are departures from it, not models of one stethoscope).
+  unknown, so these are departures from it, not models of one stethoscope). A file with
+  flat tops is clipped again at their level afterwards: the converter comes after the chest
+  piece.
 - ``at_44k1``: resampled to 44.1 kHz (the USB path's rate; the analysis resamples to 4 kHz).
 
 Reported per condition, as bench.heart_faster: the rate read (within 5 bpm, half, double,

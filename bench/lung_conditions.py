@@ -28,7 +28,8 @@ same cycle annotations. Each condition is chosen, not measured; what it stands f
   -12 dB at 500 Hz and -24 dB at 1 kHz, near a bell's or an electronic stethoscope's bell
   mode, which favours 20-200 Hz. It stands for the bell, or a tunable diaphragm held lightly,
   used on the chest by mistake: the analysis should then raise no false finding, even if it
-  misses real ones.
+  misses real ones. A file with flat tops is clipped again at their level afterwards: the
+  converter comes after the chest piece, and the filter alone would round the clipping off.
 - ``at_44k1``: resampled to 44.1 kHz (the USB path's rate; the analysis resamples to 4 kHz).
   Only the six Littmann 3200 recordings (4 kHz) change: the others are at 44.1 kHz already.
 

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import signal
 
 from bench import lung_conditions as lc
+from bench._hearing import BELL_HZ
+from stetho_signal._audio import prepare
 
 DATA = Path("../shared/data")
 FS = 4000.0
@@ -87,6 +90,23 @@ def test_chest_pieces_favour_their_band_and_usb_is_44k1() -> None:
     x = _lung_like(2.0, 44_100.0)
     same, fs = lc.heard("at_44k1", x, 44_100.0, "a", _sounds(x.size, 44_100.0))
     assert fs == 44_100.0 and np.allclose(same, x, rtol=0, atol=1e-12)
+
+
+def test_a_chest_piece_keeps_the_files_clipping_and_adds_none_to_a_clean_file() -> None:
+    t = np.arange(int(4 * FS)) / FS
+    tone = 1.6 * np.sin(2 * np.pi * 60 * t) + 0.2 * np.sin(2 * np.pi * 600 * t)
+    clipped = np.clip(tone, -1.0, 1.0)  # the converter's flat tops, as a loud file holds them
+    bell = signal.butter(2, BELL_HZ, "lowpass", fs=FS, output="sos")
+    assert prepare(clipped, FS).clipped_fraction > 0.1
+    assert prepare(signal.sosfilt(bell, clipped), FS).clipped_fraction == 0.0  # rounded off
+    b = _sounds(t.size)
+    y, _ = lc.heard("bell", clipped, FS, "a", b)
+    # The bell's overshoot goes over the file's full scale, and the converter clips it again.
+    assert float(np.max(np.abs(y))) == 1.0
+    assert prepare(y, FS).clipped_fraction > 0.1
+    # A file with no flat tops does not say where its full scale is: nothing is clipped.
+    clean = 0.5 * tone
+    assert np.array_equal(lc.heard("bell", clean, FS, "a", b)[0], signal.sosfilt(bell, clean))
 
 
 def test_quiet_is_thirty_db_down_on_the_16_bit_grid() -> None:
