@@ -171,12 +171,23 @@ def add_rumble(
     x += level * hiss * gain
 
 
-def voice(duration_s: float, level: float, seed: int = 0) -> NDArray[np.float64]:
+def voice(
+    duration_s: float, level: float, seed: int = 0, harmonic_slope_db: float | None = None
+) -> NDArray[np.float64]:
     """Speech-like syllables: a glottal-like series of 8 harmonics over a 110-220 Hz fundamental,
-    the pitch gliding down (a resident or someone in the room talking)."""
+    the pitch gliding down (a resident or someone in the room talking).
+
+    Harmonic k has amplitude 0.7**(k - 1) (about -3 dB a harmonic), or, with
+    ``harmonic_slope_db``, falls that many dB an octave (k**(-slope / 6.02)): 12 dB an octave
+    or more is voice heard through the chest wall, a low-pass.
+    """
     rng = np.random.default_rng(seed)
     t = np.arange(int(duration_s * FS_HZ)) / FS_HZ
     x = np.zeros(t.size)
+    if harmonic_slope_db is None:
+        weights = [0.7 ** (k - 1) for k in range(1, 9)]
+    else:
+        weights = [k ** (-harmonic_slope_db / (20.0 * np.log10(2.0))) for k in range(1, 9)]
     start = 0.5
     while start < duration_s - 0.5:
         length = rng.uniform(0.2, 0.45)
@@ -184,7 +195,7 @@ def voice(duration_s: float, level: float, seed: int = 0) -> NDArray[np.float64]
         u = t[inside] - start
         pitch = rng.uniform(110.0, 220.0) * (1.0 - 0.2 * u / length)
         phase = 2 * np.pi * np.cumsum(pitch) / FS_HZ
-        series = sum(0.7 ** (k - 1) * np.sin(k * phase) for k in range(1, 9))
+        series = sum(w * np.sin(k * phase) for k, w in enumerate(weights, start=1))
         x[inside] = level * np.sin(np.pi * u / length) * series
         start += length + rng.uniform(0.2, 0.6)
     return x

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from stetho_sim.scenarios import SimulationSetupError
+from stetho_sim.sounds import FS_HZ, voice
 from stetho_sim.synth import SCENARIO_SPECS, StethoscopeSynth, synthesize
 
 
@@ -160,3 +161,21 @@ def test_the_mains_hum_scenario_hums_at_50_hz_whatever_the_reads() -> None:
     spectrum = np.abs(np.fft.rfft(hum))
     assert sorted(np.argsort(spectrum)[-3:] * 4000 / hum.size) == [50.0, 150.0, 250.0]
     assert float(np.std(hum)) == pytest.approx(0.0162, abs=0.0005)
+
+
+@pytest.mark.parametrize(("slope_db", "expected_db"), [(None, -3.1), (6.0, -6.0), (12.0, -12.0)])
+def test_voice_second_harmonic_falls_as_asked(slope_db: float | None, expected_db: float) -> None:
+    # One syllable (the first starts at 0.5 s): its pitch glides down 20 %, so harmonic 1
+    # fills [0.8 f0, f0] and harmonic 2 [1.6 f0, 2 f0], apart. By default harmonic k is
+    # 0.7**(k - 1) (-3.1 dB for the second); through the chest wall it falls per octave.
+    x = voice(1.5, 0.1, seed=5, harmonic_slope_db=slope_db)
+    power = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(x.size, 1.0 / FS_HZ)
+    # The first harmonic (the strongest) ends where its band falls into the gap before the second.
+    end = int(np.argmax(power))
+    while power[end + 1] > 1e-4 * power.max():
+        end += 1
+    top = float(f[end])
+    first = power[(f >= 0.75 * top) & (f <= 1.02 * top)].sum()
+    second = power[(f >= 1.55 * top) & (f <= 2.04 * top)].sum()
+    assert 10.0 * np.log10(second / first) == pytest.approx(expected_db, abs=0.5)
