@@ -19,6 +19,7 @@ from stetho_signal.triage import (
     TriageLevel,
     TriageThresholds,
 )
+from stetho_signal.wheezes import VOICE_F0_HZ, VOICE_HEARD_MIN_SOUNDS
 
 _RANK: dict[TriageLevel, int] = {"routine": 0, "review": 1, "urgent": 2}
 # How an urgent rate band is worded: (band "very_low"/"very_high", rate, bound) -> level, flag.
@@ -330,8 +331,16 @@ def _lung_flags(
             f"Musical sound lasting {longest:.2f} s (at least {t.wheeze_min_duration_s:.2f} s)"
             f"{near}: possible wheeze, listen to the recording."
         )
-        hz = {} if pitch is None else {"frequency_hz": float(pitch)}
-        out.append(("review", Flag("lung_wheeze", text, longest, t.wheeze_min_duration_s, hz)))
+        details = {} if pitch is None else {"frequency_hz": float(pitch)}
+        if _maybe_voice(g):
+            # A voice whose harmonics fall steeply can pass for a wheeze: say someone spoke.
+            text += (
+                f" Speech was heard during the recording ({g.voice_sounds} voice-like sounds "
+                "left out): make sure this sound is not a voice."
+            )
+            details["voice_sounds"] = float(g.voice_sounds)
+        flag = Flag("lung_wheeze", text, longest, t.wheeze_min_duration_s, details)
+        out.append(("review", flag))
     if found.crackles:
         count = len(g.crackle_times_s)
         text = (
@@ -341,3 +350,11 @@ def _lung_flags(
         out.append(("review", Flag("lung_crackles", text, float(count), t.crackles_min_count)))
     out.extend(_unmeasured("lung", note) for note in g.notes)
     return out
+
+
+def _maybe_voice(g: LungResult) -> bool:
+    """Speech was heard and the wheeze's pitch lies in the speaking range: it may be a voice
+    whose harmonics the voice test did not see."""
+    pitch = g.wheeze_frequency_hz
+    in_range = pitch is not None and VOICE_F0_HZ[0] <= pitch <= VOICE_F0_HZ[1]
+    return in_range and g.voice_sounds >= VOICE_HEARD_MIN_SOUNDS

@@ -92,6 +92,9 @@ class LungResult:
     band_over_floor_db : float
         How far the loudest quarter of the whole lung band stands over its floor, where the
         crackles are sought, dB (:func:`band_over_floor_db`).
+    voice_sounds : int
+        Tones left out of the wheeze search as voice (speech, moaning): from
+        :data:`~stetho_signal.wheezes.VOICE_HEARD_MIN_SOUNDS` on, someone spoke.
     """
 
     respiratory_rate_bpm: float | None
@@ -104,6 +107,7 @@ class LungResult:
     breaths: float | None = None
     breath_swell_db: float = 0.0
     band_over_floor_db: float = 0.0
+    voice_sounds: int = 0
 
 
 def lung_band(spectrum: Spectrum) -> NDArray[np.float32]:
@@ -155,6 +159,7 @@ def analyze_lung(
         breaths=None if rate is None else round(rate * x.size / fs_hz / 60.0, 1),
         breath_swell_db=breath_swell_db(envelopes),
         band_over_floor_db=band_over_floor_db(whole),
+        voice_sounds=wheezes.voice_sounds(wheeze_min_duration_s),
     )
 
 

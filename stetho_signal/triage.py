@@ -291,7 +291,7 @@ _UNMEASURED: Final[Mapping[str, DetailKind]] = {"note": NOTE_CODES, "measured": 
 FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
     "heart_murmur": {"phase": ("systolic", "diastolic")},
     "heart_opening_snap": {"delay_ms": float},
-    "lung_wheeze": {"frequency_hz": float},
+    "lung_wheeze": {"frequency_hz": float, "voice_sounds": float},
     "heart_rate_very_low_unconfirmed": {**_FEW_BEATS, **_NOT_HEART_SOUNDS},
     "heart_rate_very_high_unconfirmed": {**_FEW_BEATS, **_NOT_HEART_SOUNDS, **_NOT_BORNE_OUT},
     "respiratory_rate_very_low_during_auscultation": _FEW_BREATHS,
@@ -303,8 +303,10 @@ FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
 """The details each flag code may carry, by key (every key optional; other codes carry none).
 
 ``phase``: the louder phase of a murmur hint; ``delay_ms``: median S2-to-snap time;
-``frequency_hz``: the longest wheeze's pitch; ``beat_intervals``/``breaths`` and their
-``min_*``: what an unconfirmed rate stood on and the minimum it missed;
+``frequency_hz``: the longest wheeze's pitch; ``voice_sounds``: the tones left out as voice,
+when enough to say someone spoke (the wheeze may be a voice too);
+``beat_intervals``/``breaths`` and their ``min_*``: what an unconfirmed rate stood on and the
+minimum it missed;
 ``high_band_share`` and ``max_high_band_share``: the share of its sounds' power above the
 heart-sound band that left a very low (or, with ``beat_span_share`` and its minimum, the
 share of the recording its beats span, a very high) rate unconfirmed, and the most allowed;

@@ -11,7 +11,15 @@ from scipy import fft, ndimage
 from stetho_signal._masks import half_peak_span
 from stetho_signal._spectra import Spectrogram
 
-__all__ = ["HEART_GATE_S", "WHEEZE_NPERSEG", "Tone", "WheezeSearch", "find_wheezes"]
+__all__ = [
+    "HEART_GATE_S",
+    "VOICE_F0_HZ",
+    "VOICE_HEARD_MIN_SOUNDS",
+    "WHEEZE_NPERSEG",
+    "Tone",
+    "WheezeSearch",
+    "find_wheezes",
+]
 
 HEART_GATE_S = 0.06
 """Frames and transients within this of a prominent heart sound belong to it, seconds."""
@@ -35,10 +43,19 @@ _WHEEZE_MIN_SHARE = 0.01  # of the band's power in the frame (-20 dB): see _tona
 # fundamental in the speaking range: 85-155 Hz in typical adult men, 165-255 Hz in women
 # (Baken, Clinical Measurement of Speech and Voice, 2nd ed. 2000, p. 177, after Fitch and
 # Holbrook 1970), widened to 70-260 Hz; harmonics count when 6 dB over their neighbours.
-_VOICE_F0_HZ = (70.0, 260.0)
+VOICE_F0_HZ = (70.0, 260.0)
+"""The speaking range of a voice's fundamental, Hz (above)."""
 _VOICE_HARMONICS = 6
 _VOICE_MIN_HARMONICS = 3  # the fundamental and two more of its first six harmonics
 _HARMONIC_PROMINENCE_DB = 6.0
+VOICE_HEARD_MIN_SOUNDS = 3
+"""Voice-like tones left out of a recording from which on speech was heard in it.
+
+None of the 30 ICBHI recordings of the shared data without talking holds one; a talking
+patient's hold 7-18, and simulated speech under breathing 8-32 at every level and harmonic
+slope tried (docs/accuracy.md, sixteenth round). Speech whose harmonics fall steeply can pass
+the voice test and be taken for a wheeze at its fundamental: a wheeze in the speaking range
+(:data:`VOICE_F0_HZ`) then says speech was heard."""
 _STEADY_TONE_FRACTION = 0.6  # a tone in most frames is hum or device whine, not a wheeze
 # A run of tonal frames is 64 ms frames averaged three at a time: a click ringing for 20-30 ms
 # at a chest-piece or tissue resonance spans four or five of them (130-160 ms) and passes for a
@@ -113,6 +130,11 @@ class WheezeSearch:
         self._band = slice(int(inside[0]), int(inside[-1]) + 1)
         self._tones = _tonal_frames(spectra, self._band) if self._times.size >= 2 else None
         self._held: dict[tuple[int, int], float] = {}  # run (start, end) -> _held_s
+        # (min duration, heart sounds) -> runs and their voiced shares: asked by find and
+        # voice_sounds alike
+        self._voiced: dict[
+            tuple[float, bytes | None], tuple[list[tuple[int, int]], NDArray[np.float64]]
+        ] = {}
 
     def find(
         self, min_duration_s: float, heart_sounds_s: NDArray[np.float64] | None = None
@@ -128,24 +150,13 @@ class WheezeSearch:
         self, min_duration_s: float, heart_sounds_s: NDArray[np.float64] | None = None
     ) -> tuple[Tone, ...]:
         """Each wheeze :func:`find` reports, with its own median pitch, in time order."""
-        if self._tones is None:
-            return ()
-        times, hop_s = self._times, float(self._times[1] - self._times[0])
-        best_bin, tonal = self._tones.best_bin, self._tones.tonal.copy()
-        if heart_sounds_s is not None and heart_sounds_s.size:
-            near = np.abs(times[:, None] - heart_sounds_s[None, :]) <= HEART_GATE_S + hop_s / 2
-            tonal &= ~near.any(axis=1)
-        tonal &= ~_steady_tone(best_bin, tonal)
-        # Each frame stands for one hop around its centre: a conservative duration.
-        runs = [(a, b) for a, b in _runs(tonal, best_bin) if (b - a) * hop_s >= min_duration_s]
+        runs, voiced_share = self._runs(min_duration_s, heart_sounds_s)
         if not runs:
             return ()
-        frames = np.concatenate([np.arange(a, b) for a, b in runs])
-        voiced = _voiced_frames(self._tones, self._freqs, frames)
-        lengths = np.array([b - a for a, b in runs])
-        voiced_share = np.add.reduceat(voiced, np.cumsum(lengths) - lengths) / lengths
+        times, hop_s = self._times, float(self._times[1] - self._times[0])
+        assert self._tones is not None  # there are runs
         found: list[Tone] = []
-        track_hz = self._freqs[self._band][best_bin]
+        track_hz = self._freqs[self._band][self._tones.best_bin]
         for (start, end), share in zip(runs, voiced_share.tolist(), strict=True):
             if share >= 0.5:
                 continue
@@ -156,6 +167,38 @@ class WheezeSearch:
             pitch = float(np.median(track_hz[start:end]))
             found.append(Tone(round(max(t0, 0.0), 3), round(t0 + (end - start) * hop_s, 3), pitch))
         return tuple(found)
+
+    def voice_sounds(self, min_duration_s: float) -> int:
+        """How many tones held ``min_duration_s`` were left out as voice (speech, moaning)."""
+        _, voiced_share = self._runs(min_duration_s, None)
+        return int(np.count_nonzero(voiced_share >= 0.5))
+
+    def _runs(
+        self, min_duration_s: float, heart_sounds_s: NDArray[np.float64] | None
+    ) -> tuple[list[tuple[int, int]], NDArray[np.float64]]:
+        """The runs of tonal frames held ``min_duration_s`` (frames near heart sounds left
+        out) and the share of each run's frames that are voiced."""
+        key = (min_duration_s, None if heart_sounds_s is None else heart_sounds_s.tobytes())
+        if key in self._voiced:
+            return self._voiced[key]
+        runs: list[tuple[int, int]] = []
+        share = np.zeros(0)
+        if self._tones is not None:
+            times, hop_s = self._times, float(self._times[1] - self._times[0])
+            best_bin, tonal = self._tones.best_bin, self._tones.tonal.copy()
+            if heart_sounds_s is not None and heart_sounds_s.size:
+                near = np.abs(times[:, None] - heart_sounds_s[None, :]) <= HEART_GATE_S + hop_s / 2
+                tonal &= ~near.any(axis=1)
+            tonal &= ~_steady_tone(best_bin, tonal)
+            # Each frame stands for one hop around its centre: a conservative duration.
+            runs = [(a, b) for a, b in _runs(tonal, best_bin) if (b - a) * hop_s >= min_duration_s]
+        if self._tones is not None and runs:
+            frames = np.concatenate([np.arange(a, b) for a, b in runs])
+            voiced = _voiced_frames(self._tones, self._freqs, frames)
+            lengths = np.array([b - a for a, b in runs])
+            share = np.add.reduceat(voiced, np.cumsum(lengths) - lengths) / lengths
+        self._voiced[key] = (runs, share)
+        return runs, share
 
     def _held_s(self, start: int, end: int, track_hz: NDArray[np.float64]) -> float:
         """:func:`_held_s` of the run of frames ``start:end`` (pitch ``track_hz``), worked out
@@ -253,7 +296,7 @@ def _voiced_frames(
     level = np.maximum.reduce([tones.ratio[at + k, frames] for k in (-1, 0, 1)])
     present = (level >= 10.0 ** (_HARMONIC_PROMINENCE_DB / 10.0)) & (harmonics < rows - 1)
     f0_hz = fundamental * bin_hz
-    speaking = (f0_hz >= _VOICE_F0_HZ[0]) & (f0_hz <= _VOICE_F0_HZ[1])
+    speaking = (f0_hz >= VOICE_F0_HZ[0]) & (f0_hz <= VOICE_F0_HZ[1])
     # The fundamental must be a tone itself (the chest wall passes it best), not a bump of
     # breath noise under a wheeze's second harmonic.
     fundamental_tone = level[:, 0, :] >= 10.0 ** (_WHEEZE_PROMINENCE_DB / 10.0)

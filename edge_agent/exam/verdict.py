@@ -2,8 +2,9 @@
 
 The analysis names problems for the doctor (stetho_signal.quality.PROBLEM_TEXT); the nurse
 needs the one thing to do next. Each verdict is a message key that the page translates.
-A notice (mains hum, taken out by the analysis; a faint sound, analysed all the same) is advice
-too, but never a reason to record again: the site is done when the recording is acceptable.
+A notice (mains hum, taken out by the analysis; a faint sound, analysed all the same; a wheeze
+heard while someone spoke) is advice too, but never a reason to record again: the site is
+done when the recording is acceptable.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ NURSE_ADVICE: Final[dict[str, str]] = {
     # Notices: last, and they leave the verdict as it was.
     "faint": "advice.faint",
     "mains_hum": "advice.mains_hum",
+    "voice": "advice.voice",
 }
 
 
 @dataclass(frozen=True)
 class Verdict:
     acceptable: bool
-    codes: tuple[str, ...]  # problem codes, most urgent first, then notices (faint, mains_hum)
+    codes: tuple[str, ...]  # problem codes, most urgent first, then notices (faint, ..., voice)
 
     @property
     def advice_keys(self) -> tuple[str, ...]:
@@ -62,6 +64,8 @@ def verdict_of(recording: messages.RecordingMessage) -> Verdict:
             codes.append("faint")
         if quality.mains_hum_hz:  # taken out: something to fix, not to redo
             codes.append("mains_hum")
+        if _wheeze_while_talking(recording.analysis):  # the doctor checks it: nothing to redo
+            codes.append("voice")
     ordered = tuple(sorted(dict.fromkeys(codes), key=_rank))
     acceptable = (
         recording.analysis is not None
@@ -69,6 +73,13 @@ def verdict_of(recording: messages.RecordingMessage) -> Verdict:
         and "disconnected" not in ordered
     )
     return Verdict(acceptable, ordered)
+
+
+def _wheeze_while_talking(analysis: messages.Analysis) -> bool:
+    """A wheeze flag that says speech was heard (`voice_sounds`): the voice may be the wheeze."""
+    return any(
+        f.code == "lung_wheeze" and "voice_sounds" in f.details for f in analysis.triage.flags
+    )
 
 
 def _link_dropped(recording: messages.RecordingMessage) -> bool:

@@ -106,6 +106,8 @@ _EN: Final[dict[str, str]] = {
     "that can wait.",
     "advice.faint": "Faint sound, analysed all the same: next time, turn the stethoscope's "
     "volume (gain) up, and press the chest piece firmly on bare skin.",
+    "advice.voice": "Talking was heard, and a voice can sound like a wheeze: the doctor will "
+    "check. Next time, ask everyone, the resident too, to stay silent while you listen.",
     "steth.title": "Stethoscopes",
     "steth.connected": "connected",
     "steth.disconnected": "not connected",
@@ -269,6 +271,9 @@ _FR: Final[dict[str, str]] = {
     "branchés, ou débranchez un chargeur qui peut attendre.",
     "advice.faint": "Son faible, analysé quand même : la prochaine fois, montez le volume "
     "(gain) du stéthoscope et appuyez fermement le pavillon sur la peau nue.",
+    "advice.voice": "Une voix a été entendue, et une voix peut ressembler à un sifflement : "
+    "le médecin vérifiera. La prochaine fois, demandez à chacun, résident compris, de se "
+    "taire pendant l'écoute.",
     "steth.title": "Stéthoscopes",
     "steth.connected": "connecté",
     "steth.disconnected": "non connecté",

@@ -8,8 +8,9 @@ needs (one archived from an older agent), falls back to that sentence: a reader 
 rather than nothing or a wrong number.
 
 The numbers come from the flag's `value`, `threshold` and `details` (the murmur's phase, the
-snap's delay, the wheeze's pitch, how few beats an urgent rate stood on or how much of its
-sounds' power lay above the heart's band, which measurement was not possible:
+snap's delay, the wheeze's pitch and whether someone spoke, how few beats an urgent rate stood
+on or how much of its sounds' power lay above the heart's band, which measurement was not
+possible:
 stetho_signal.triage.FLAG_DETAILS); the age band from the message. The English sentence is
 never read.
 """
@@ -241,10 +242,16 @@ def _wheeze(p: _Parts) -> str | None:
     pitch = p.number("frequency_hz")
     if (n := _nums(p)) is None or pitch is None:
         return None
-    return (
+    text = (
         f"Son musical de {_num(n[0], '.2f')} s (au moins {_num(n[1], '.2f')} s) vers "
         f"{pitch:.0f} Hz : sibilant possible, écouter l'enregistrement."
     )
+    if (voices := p.number("voice_sounds")) is not None:
+        text += (
+            f" Une voix a été entendue pendant l'enregistrement ({voices:.0f} sons de voix "
+            "écartés) : vérifier que ce son n'est pas une voix."
+        )
+    return text
 
 
 def _crackles(p: _Parts) -> str | None:

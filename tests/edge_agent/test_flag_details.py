@@ -43,9 +43,11 @@ SLOW = HeartResult(
     30.0, (), (), 0.03, 1.1, "systolic", 0.9, 3.0, (), beat_intervals=6,
     sound_high_band_share=0.734,
 )  # fmt: skip
+# A wheeze in the speaking range while someone spoke: the flag says a voice may be the wheeze.
 LUNG = LungResult(
-    31.0, True, ((0.1, 0.36),), 412.4, (), 0.3,
+    31.0, True, ((0.1, 0.36),), 203.4, (), 0.3,
     (Note("no_breathing", "no breathing pattern in the recording"),), breaths=2.5,
+    voice_sounds=9,
 )  # fmt: skip
 EXPECTED: dict[str, dict[str, float | str]] = {
     "heart_rate_very_high_unconfirmed": {"beat_intervals": 2.0, "min_beat_intervals": 4.0},
@@ -60,7 +62,7 @@ EXPECTED: dict[str, dict[str, float | str]] = {
         "s1_s2_level_ratio": 1.016,
     },
     "respiratory_rate_very_high_during_auscultation": {"breaths": 2.5, "min_breaths": 3.0},
-    "lung_wheeze": {"frequency_hz": 412.0},
+    "lung_wheeze": {"frequency_hz": 203.0, "voice_sounds": 9.0},
     "lung_unmeasured": {"note": "no_breathing"},
 }
 
@@ -160,7 +162,9 @@ def test_french_reads_the_details_never_the_sentence() -> None:
     murmur = flag_text_of(_wire(flags["heart_murmur"]), "fr")
     assert "souffle diastolique possible" in murmur
     assert "72 ms après B2" in flag_text_of(_wire(flags["heart_opening_snap"]), "fr")
-    assert "vers 412 Hz" in flag_text_of(_wire(flags["lung_wheeze"]), "fr")
+    wheeze = flag_text_of(_wire(flags["lung_wheeze"]), "fr")
+    assert "vers 203 Hz" in wheeze
+    assert "Une voix a été entendue pendant l'enregistrement (9 sons de voix écartés)" in wheeze
     fast = flag_text_of(_wire(flags["heart_rate_very_high_unconfirmed"]), "fr")
     assert "seulement 2 intervalles entre battements (moins de 4)" in fast
     slow = flag_text_of(_wire(flags["heart_rate_very_low_unconfirmed"]), "fr")

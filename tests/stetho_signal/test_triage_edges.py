@@ -409,7 +409,7 @@ def test_a_newer_agents_flag_may_carry_a_few_details_and_short_words() -> None:
     ("code", "details", "message"),
     [
         ("lung_wheeze", {"pitch_hz": 400.0},
-         "flag 'lung_wheeze' has no detail 'pitch_hz'; one of frequency_hz"),
+         "flag 'lung_wheeze' has no detail 'pitch_hz'; one of frequency_hz, voice_sounds"),
         ("heart_unmeasured", {"reason": "x"},
          "flag 'heart_unmeasured' has no detail 'reason'; one of note, measured"),
         ("heart_opening_snap", {"delay_ms": "long"},

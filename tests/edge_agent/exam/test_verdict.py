@@ -24,6 +24,7 @@ AT = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 def _recording(
     acceptable: bool = True, problems: tuple[str, ...] = (), hum: tuple[float, ...] = (),
     gaps: tuple[float, ...] = (), faint: float | None = None,
+    flags: tuple[messages.Flag, ...] = (),
 ) -> messages.RecordingMessage:  # fmt: skip
     quality = messages.Quality(
         score=0.9 if acceptable else 0.2, acceptable=acceptable,
@@ -32,7 +33,8 @@ def _recording(
     )  # fmt: skip
     analysis = messages.Analysis(
         sample_rate_hz=4000.0, duration_s=8.0, kind="heart", quality=quality, heart=None,
-        lung=None, triage=messages.Triage(level="routine" if acceptable else "rerecord", flags=[]),
+        lung=None,
+        triage=messages.Triage(level="routine" if acceptable else "rerecord", flags=list(flags)),
     )  # fmt: skip
     return messages.RecordingMessage(
         recording_id=uuid.uuid4(), site="home-1", agent="pi", device="steth-1", resident="r-1",
@@ -97,3 +99,28 @@ def test_background_noise_asks_for_a_quiet_room_after_deep_breaths() -> None:
     assert verdict.advice_keys == ("advice.breath_unheard", "advice.background_noise")
     assert "could hide crackles" in CATALOGUES["en"]["advice.background_noise"]
     assert "cacher des crépitants" in CATALOGUES["fr"]["advice.background_noise"]
+
+
+def _wheeze(**details: float) -> messages.Flag:
+    return messages.Flag(
+        code="lung_wheeze", reason="Musical sound", value=0.2, threshold=0.1, details=details
+    )
+
+
+def test_a_wheeze_heard_while_someone_spoke_is_a_notice_and_the_site_is_done() -> None:
+    verdict = verdict_of(_recording(flags=(_wheeze(frequency_hz=203.0, voice_sounds=9.0),)))
+    assert verdict.acceptable and verdict.codes == ("voice",)
+    assert verdict.advice_keys == ("advice.voice",)
+    assert "stay silent" in CATALOGUES["en"]["advice.voice"]
+    assert "se taire" in CATALOGUES["fr"]["advice.voice"]
+    # After the hum's notice; a poor recording stays poor for its own problems.
+    both = verdict_of(
+        _recording(False, ("noise",), hum=(50.0,), flags=(_wheeze(voice_sounds=3.0),))
+    )
+    assert both.acceptable is False and both.codes == ("noise", "mains_hum", "voice")
+
+
+def test_a_wheeze_without_speech_or_speech_without_a_wheeze_is_no_notice() -> None:
+    assert verdict_of(_recording(flags=(_wheeze(frequency_hz=400.0),))).codes == ()
+    crackles = messages.Flag(code="lung_crackles", reason="x", value=5.0, threshold=3.0, details={})
+    assert verdict_of(_recording(flags=(crackles,))).codes == ()
