@@ -16,6 +16,12 @@ S2 = 1
 SKIP_COST = 1.5  # a cycle with an inaudible S1 or S2 costs about as much as z=1.5 off
 GAP_COST = 4.0  # restarting the chain after a noisy stretch
 LINK_SPAN_PERIODS = 1.6  # longest link, in cycles; beyond it the chain restarts (gap)
+# A diastole shorter than expected, into a sound the caller names (``widen``), spreads this share
+# of the expected diastole (plus the fixed 0.05 s) instead of a quarter: atrial fibrillation's
+# cycles vary 15-30 % beat to beat, and a diastole it shortens to nothing is 2.4-2.9 steady
+# spreads off, costing more than a skipped beat. 0.4 and 0.6 were tried on CirCor made AF-like
+# (docs/accuracy.md, tenth round): 0.4 found no more short beats than the steady spread.
+SHORT_DIASTOLE_SPREAD = 0.6
 
 # Room left for the rounding of the bound's sums (1e-13 at scores of 1,000) when a model's
 # chain search is abandoned (see best_chains): a chain given up on scores at least this much
@@ -31,7 +37,10 @@ ABANDONED: tuple[Chain, float] = ([], -np.inf)
 
 
 def best_chains(
-    cands: Candidates, cycles: list[CycleEstimate], judge: Judge | None = None
+    cands: Candidates,
+    cycles: list[CycleEstimate],
+    judge: Judge | None = None,
+    widen: NDArray[np.bool_] | None = None,
 ) -> list[tuple[Chain, float]]:
     """Best chain of peaks labelled S1 or S2 under each cycle model, and its score.
 
@@ -49,6 +58,10 @@ def best_chains(
     model's search stops (its result :data:`ABANDONED`) once its chain cannot reach the best
     worth so far: the caller, which never prefers a chain scoring under that worth, gets the
     same choice as from every model searched to the end.
+
+    With ``widen`` (one flag per peak), a diastole shorter than expected that ends in a flagged
+    peak is spread :data:`SHORT_DIASTOLE_SPREAD` of the expected diastole: the short beats of
+    an irregular rhythm (see :mod:`stetho_signal._short_beats`).
 
     Notes
     -----
@@ -72,6 +85,10 @@ def best_chains(
     durations = np.array([_durations(c) for c in cycles])[:, :, :3]
     expected = np.take(durations[:, 0].T, model, axis=1)
     spread = np.take(durations[:, 1].T, model, axis=1)
+    if widen is not None:
+        # Row 1 is the diastole (S2 to S1); the wider spread only on its short side.
+        short = widen[to] & (interval < expected[1])
+        spread[1] = np.where(short, 0.05 + SHORT_DIASTOLE_SPREAD * expected[1], spread[1])
     z = (interval - expected) / spread
     penalty = np.log1p(z * z)
     # Two weak peaks in a row cost a skip, as a missed sound would.
