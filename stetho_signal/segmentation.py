@@ -30,6 +30,8 @@ from stetho_signal._peaks import Candidates as _Candidates
 from stetho_signal._peaks import cycle_from_sounds as _cycle_from_sounds
 from stetho_signal._peaks import gallop_cycle as _gallop_cycle
 from stetho_signal._peaks import sound_candidates as _candidates
+from stetho_signal._short_beats import kept as _kept
+from stetho_signal._short_beats import short_beats as _short_beats
 from stetho_signal._stats import median
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
@@ -108,6 +110,12 @@ def segment_heart_sounds(
         Centre times of the sounds labelled S1 and S2, sorted.
     cycle : CycleEstimate
         The cycle that won, refined from the labelled chain.
+
+    Notes
+    -----
+    A chain whose S1-S1 intervals vary as atrial fibrillation's do is searched again, a
+    diastole shorter than expected allowed into a sound shaped like the chain's S1s, and the
+    new chain kept when most of the S1s it adds are shaped so (:mod:`stetho_signal._short_beats`).
     """
     candidates = _candidates(env, fs_hz, cycles[0], pitch_env)
     if candidates.times_s.size == 0:
@@ -123,6 +131,26 @@ def segment_heart_sounds(
     ):
         if extra is not None and not any(_same_model(extra, c) for c in models):
             models.append(extra)
+    labels, cycle = _searched_chain(candidates, models)
+    peaks, marks = _label_arrays(labels)
+    beats = _short_beats(peaks, marks, candidates, env, cycle.period_s)
+    if beats is not None:
+        # An irregular chain: searched again, a diastole may shorten into a sound shaped like
+        # the chain's S1s (the short beats of atrial fibrillation, not an S3 or a split S2).
+        again, cycle_again = _searched_chain(candidates, models, beats.widen)
+        if _kept(labels, again, beats):
+            labels, cycle = again, cycle_again
+            peaks, marks = _label_arrays(labels)
+    is_s1 = marks == S1
+    centres = _sound_centres(env, fs_hz, candidates.times_s[peaks])
+    return HeartSounds(s1_s=centres[is_s1], s2_s=centres[~is_s1]), cycle
+
+
+def _searched_chain(
+    candidates: _Candidates, models: list[CycleEstimate], widen: NDArray[np.bool_] | None = None
+) -> tuple[_Chain, CycleEstimate]:
+    """The oriented chain of the model that explains the sounds best, searched again under the
+    durations it shows (``widen``: see :func:`stetho_signal._chains.best_chains`)."""
     judged: dict[int, tuple[_Chain, float]] = {}
 
     def judge(model: int, labels: _Chain, score: float) -> float:
@@ -130,17 +158,14 @@ def segment_heart_sounds(
         judged[model] = (oriented, _explained_score(oriented, score, candidates))
         return judged[model][1]
 
-    _best_chains(candidates, models, judge)  # judges every chain it does not abandon
+    _best_chains(candidates, models, judge, widen)  # judges every chain it does not abandon
     labels, cycle = _most_explaining(judged, models)
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
         # Second pass with the durations this recording actually shows (one EM-like step).
-        labels = _oriented(_best_chains(candidates, [refined])[0][0], candidates)
+        labels = _oriented(_best_chains(candidates, [refined], widen=widen)[0][0], candidates)
         cycle = refined
-    peaks, marks = _label_arrays(labels)
-    is_s1 = marks == S1
-    centres = _sound_centres(env, fs_hz, candidates.times_s[peaks])
-    return HeartSounds(s1_s=centres[is_s1], s2_s=centres[~is_s1]), cycle
+    return labels, cycle
 
 
 def _most_explaining(
