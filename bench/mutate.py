@@ -104,7 +104,10 @@ MODULES = (
     Module(
         "stetho_signal/_short_beats.py",  # an irregular chain's short beats, S1-shaped only
         ("stetho_signal/_short_beats.py",),
-        ("tests/stetho_signal/test_short_beats.py",),
+        (
+            "tests/stetho_signal/test_short_beats.py",
+            "tests/stetho_signal/test_short_beats_edges.py",  # its bounds, shapes, likeness
+        ),
     ),
     Module(
         "stetho_signal/_sound_band.py",  # where the sounds' power lies: heart or crackles

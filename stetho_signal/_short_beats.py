@@ -74,10 +74,7 @@ def short_beats(
         return None
     if np.sqrt(np.mean(np.diff(gaps) ** 2)) <= IRREGULAR_CHAIN * np.mean(gaps):
         return None
-    reach = round(_SHAPE_REACH_S / cands.step_s)
-    at = np.rint(cands.times_s / cands.step_s).astype(np.intp)
-    shapes = env[np.clip(at[:, None] + np.arange(-reach, reach + 1), 0, env.size - 1)]
-    shapes = shapes / np.maximum(shapes[:, reach : reach + 1], 1e-12)
+    shapes = _shapes(env, cands)
     s1_shape = np.median(shapes[peaks[is_s1]], axis=0)
     s2_shape = np.median(shapes[peaks[~is_s1]], axis=0)
     s1_like = _correlation(shapes, s1_shape) >= _correlation(shapes, s2_shape)
@@ -94,6 +91,16 @@ def kept(first: list[tuple[int, int]], second: list[tuple[int, int]], beats: Sho
     before = {peak for peak, mark in first if mark == S1}
     added = [peak for peak, mark in second if mark == S1 and peak not in before]
     return 2 * int(np.count_nonzero(beats.s1_like[added])) > len(added)
+
+
+def _shapes(env: NDArray[np.float64], cands: Candidates) -> NDArray[np.float64]:
+    """Each candidate's shape: a row of ``env`` from :data:`_SHAPE_REACH_S` before its peak to
+    as long after (the edge samples repeated where the envelope ends), scaled to the peak."""
+    reach = round(_SHAPE_REACH_S / cands.step_s)
+    at = np.rint(cands.times_s / cands.step_s).astype(np.intp)
+    shapes = env[np.clip(at[:, None] + np.arange(-reach, reach + 1), 0, env.size - 1)]
+    result: NDArray[np.float64] = shapes / np.maximum(shapes[:, reach : reach + 1], 1e-12)
+    return result
 
 
 def _correlation(shapes: NDArray[np.float64], template: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -1,0 +1,251 @@
+"""Short beats at their exact edges: when a chain is irregular enough to search again, which
+intervals count as beats, which sounds are clear, and how a sound's shape is read.
+
+The chains here sit on an envelope sampled at 64 Hz, so that every time and every S1-S1
+interval is a binary fraction and a bound can be hit exactly: an S1 is a broad, asymmetric
+sound, an S2 a narrow one, each confined to a sound's shape window (+-5 samples, 80 ms) so
+that every S1 has the same shape as every other, and every S2 likewise.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from stetho_signal._chains import S1, S2
+from stetho_signal._peaks import LOUD_LEVEL, PEAK_FLOOR, Candidates
+from stetho_signal._short_beats import (
+    _SHAPE_REACH_S,
+    IRREGULAR_CHAIN,
+    _correlation,
+    _shapes,
+    short_beats,
+)
+
+FS_HZ = 64.0
+STEP_S = 1.0 / FS_HZ
+REACH = round(_SHAPE_REACH_S * FS_HZ)  # 5 samples
+S1_SHAPE = np.array([0.0, 0.1, 0.4, 0.8, 0.95, 1.0, 0.9, 0.85, 0.6, 0.3, 0.1])
+S2_SHAPE = np.array([0.0, 0.0, 0.0, 0.0, 0.2, 1.0, 0.2, 0.0, 0.0, 0.0, 0.0])
+SYSTOLE = 19  # samples, ~0.3 s
+BACKGROUND = 0.02
+# The reward of a sound as loud as the typical one (relative height 1).
+FULL = 2.0 * (1.0 - PEAK_FLOOR)
+
+
+def _reward(relative: float) -> float:
+    """A candidate's reward at ``relative`` times the typical heart sound's height."""
+    return 2.0 * (relative - PEAK_FLOOR)
+
+
+def _chain(
+    intervals: tuple[int, ...],
+    extra: tuple[tuple[int, float, bool], ...] = (),
+    *,
+    reward: float = FULL,
+    s2_shape: np.ndarray = S2_SHAPE,
+    with_s2: bool = True,
+) -> tuple[np.ndarray, Candidates, np.ndarray, np.ndarray]:
+    """Envelope, candidates and chain (candidate indices, labels) of S1s ``intervals`` samples
+    apart, each followed by an S2 (unless not ``with_s2``), every chain sound at ``reward``;
+    ``extra`` adds S1-shaped sounds the chain leaves out, as (sample, reward, weak)."""
+    s1 = 20 + np.concatenate([[0], np.cumsum(intervals)]).astype(int)
+    sounds = [(int(a), S1, reward, False) for a in s1]
+    if with_s2:
+        sounds += [(int(a) + SYSTOLE, S2, reward, False) for a in s1]
+    sounds += [(at, -1, r, weak) for at, r, weak in extra]
+    sounds.sort()
+    env = np.full(int(s1[-1]) + 40, BACKGROUND)
+    for at, mark, _, _ in sounds:
+        env[at - REACH : at + REACH + 1] += s2_shape if mark == S2 else S1_SHAPE
+    cands = Candidates(
+        times_s=np.array([at for at, _, _, _ in sounds]) * STEP_S,
+        reward=np.array([r for _, _, r, _ in sounds]),
+        weak=np.array([weak for _, _, _, weak in sounds]),
+        low=np.zeros(len(sounds), dtype=bool),
+        step_s=STEP_S,
+    )
+    chain = [(i, mark) for i, (_, mark, _, _) in enumerate(sounds) if mark >= 0]
+    peaks = np.array([i for i, _ in chain], dtype=np.intp)
+    marks = np.array([mark for _, mark in chain], dtype=np.intp)
+    return env, cands, peaks, marks
+
+
+def _searched(intervals: tuple[int, ...], period_s: float) -> bool:
+    env, cands, peaks, marks = _chain(intervals)
+    return short_beats(peaks, marks, cands, env, period_s) is not None
+
+
+def _nrmssd(intervals: tuple[float, ...]) -> float:
+    gaps = np.asarray(intervals)
+    return float(np.sqrt(np.mean(np.diff(gaps) ** 2)) / np.mean(gaps))
+
+
+# ---- When a chain is irregular enough to search again
+
+
+def test_a_chain_exactly_at_the_irregularity_bound_is_not_searched_again() -> None:
+    # 0.875 and 1.125 s alternating: RMSSD 0.25 s, mean 1 s, exactly IRREGULAR_CHAIN.
+    intervals = (56, 72) * 3
+    assert _nrmssd(tuple(k * STEP_S for k in intervals)) == IRREGULAR_CHAIN
+    assert not _searched(intervals, 1.0)
+
+
+def test_a_chain_a_hair_over_the_irregularity_bound_is_searched_again() -> None:
+    # As above, every other S1 a microsecond early: the short intervals shorter, the long longer.
+    env, cands, peaks, marks = _chain((56, 72) * 3)
+    times = cands.times_s.copy()
+    s1 = peaks[marks == S1]
+    times[s1[1::2]] -= 1e-6
+    nudged = Candidates(times, cands.reward, cands.weak, cands.low, step_s=STEP_S)
+    assert _nrmssd(tuple(np.diff(times[s1]))) > IRREGULAR_CHAIN
+    assert short_beats(peaks, marks, nudged, env, 1.0) is not None
+
+
+@pytest.mark.parametrize(
+    ("intervals", "searched"),
+    [
+        ((40, 64, 40, 64, 40), True),  # six S1s, five intervals: enough to judge
+        ((40, 64, 40, 64), False),  # five S1s, four intervals: too few
+    ],
+)
+def test_five_beat_intervals_are_enough_to_call_a_chain_irregular(
+    intervals: tuple[int, ...], searched: bool
+) -> None:
+    assert _searched(intervals, 1.0) is searched
+
+
+# Cycle 1.25 s: an interval is read as one beat from 0.625 s (40 samples) to 2.0 s (128).
+@pytest.mark.parametrize(
+    ("odd_one", "searched"),
+    [
+        (40, True),  # exactly half a cycle: a short beat, counted
+        (39, False),  # under it: not one beat, left out (the rest are regular)
+        (128, True),  # exactly 1.6 cycles: a long beat, counted
+        (129, False),  # over it: a dropped sound or a gap, left out
+    ],
+)
+def test_an_interval_at_the_beat_span_bounds_counts_as_a_beat(odd_one: int, searched: bool) -> None:
+    assert _searched((80, 80, odd_one, 80, 80, 80), 1.25) is searched
+
+
+def test_a_chain_with_a_long_gap_in_it_is_not_called_irregular_for_the_gap() -> None:
+    # A 1.5 s stretch without an S1 (a noisy second) in a steady 0.7 s rhythm: not a beat.
+    intervals = (45, 45, 45, 96, 45, 45, 45)
+    assert not _searched(intervals, 0.7)
+
+
+def test_an_irregular_chain_with_no_s2_is_not_searched_and_warns_of_nothing() -> None:
+    # No S2 template to tell an S1's shape from: None, without a median of nothing.
+    env, cands, peaks, marks = _chain((40, 64) * 4, with_s2=False)
+    assert np.all(marks == S1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert short_beats(peaks, marks, cands, env, 1.0) is None
+
+
+def test_an_irregular_chain_with_no_clear_sound_to_shorten_into_is_not_searched() -> None:
+    env, cands, peaks, marks = _chain((40, 64) * 4, reward=_reward(0.4))
+    assert short_beats(peaks, marks, cands, env, 1.0) is None
+
+
+# ---- Which sounds a short diastole may end in
+
+
+@pytest.mark.parametrize(
+    ("reward", "weak", "widen"),
+    [
+        (_reward(1.0), False, True),
+        (_reward(LOUD_LEVEL), False, True),  # exactly half the typical sound: clear
+        (_reward(LOUD_LEVEL - 1e-9), False, False),  # a hair under it: not clear
+        (_reward(0.4), False, False),  # a sound, but a faint one
+        (_reward(1.0), True, False),  # no higher than the background's peaks
+    ],
+)
+def test_a_short_diastole_ends_only_in_a_sound_at_least_half_the_typical_one(
+    reward: float, weak: bool, widen: bool
+) -> None:
+    # An S1-shaped sound in the diastole of the second cycle (64 samples), 21 after its S2.
+    extra = (20 + 40 + 40, reward, weak)
+    env, cands, peaks, marks = _chain((40, 64) * 4, (extra,))
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None
+    at = int(np.argmin(np.abs(cands.times_s - extra[0] * STEP_S)))
+    assert beats.s1_like[at]  # shaped like an S1 whatever its loudness
+    assert beats.widen[at] is np.bool_(widen)
+
+
+def test_when_s1s_and_s2s_look_alike_the_shape_vetoes_no_clear_sound() -> None:
+    # Every sound shaped alike: the S1 and S2 templates tie, and a tie counts as S1-like.
+    env, cands, peaks, marks = _chain((40, 64) * 4, s2_shape=S1_SHAPE)
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None
+    assert beats.s1_like.all() and beats.widen.all()
+
+
+# ---- A sound's shape
+
+
+def _cands_at(samples: list[int]) -> Candidates:
+    n = len(samples)
+    none = np.zeros(n, dtype=bool)
+    return Candidates(np.array(samples) * STEP_S, np.zeros(n), none, none, step_s=STEP_S)
+
+
+def test_a_sound_shape_is_the_envelope_about_its_peak_in_order_scaled_to_the_peak() -> None:
+    env = np.linspace(0.01, 0.6, 40) ** 2  # rising: the order shows, every value under 1
+    shapes = _shapes(env, _cands_at([10, 20]))
+    assert shapes.shape == (2, 2 * REACH + 1)
+    np.testing.assert_allclose(shapes[0], env[10 - REACH : 10 + REACH + 1] / env[10])
+    np.testing.assert_allclose(shapes[1], env[20 - REACH : 20 + REACH + 1] / env[20])
+    assert shapes[:, REACH].tolist() == [1.0, 1.0]
+
+
+def test_a_sound_at_the_envelope_first_sample_is_shaped_without_wrapping() -> None:
+    env = np.linspace(0.1, 0.5, 30)  # the end, wrapped round, would be louder than the start
+    shape = _shapes(env, _cands_at([0]))[0]
+    expected = np.concatenate([np.full(REACH, env[0]), env[: REACH + 1]]) / env[0]
+    np.testing.assert_allclose(shape, expected)
+
+
+def test_a_sound_at_the_envelope_last_sample_is_shaped_without_running_off() -> None:
+    env = np.linspace(0.5, 0.1, 30)
+    shape = _shapes(env, _cands_at([29]))[0]
+    expected = np.concatenate([env[-REACH - 1 :], np.full(REACH, env[-1])]) / env[-1]
+    np.testing.assert_allclose(shape, expected)
+
+
+def test_a_silent_stretch_gives_a_flat_shape_not_nan() -> None:
+    shapes = _shapes(np.zeros(30), _cands_at([15]))
+    assert shapes.tolist() == [[0.0] * (2 * REACH + 1)]
+
+
+def test_a_loud_and_a_quiet_sound_of_one_shape_have_the_same_shape() -> None:
+    # AF's S1 loudness varies with the preceding cycle; its shape much less.
+    env = np.full(60, BACKGROUND)
+    env[15 - REACH : 15 + REACH + 1] = S1_SHAPE * 0.8
+    env[45 - REACH : 45 + REACH + 1] = S1_SHAPE * 0.2
+    shapes = _shapes(env, _cands_at([15, 45]))
+    np.testing.assert_allclose(shapes[0], S1_SHAPE)
+    np.testing.assert_allclose(shapes[1], S1_SHAPE)
+
+
+# ---- The shapes' likeness
+
+
+def test_shape_correlation_is_pearson_row_by_row() -> None:
+    rng = np.random.default_rng(7)
+    # Rows of different levels and spreads, all small: the norms' product is well under 1.
+    shapes = 0.01 * rng.random((4, 11)) * np.array([[1.0], [3.0], [0.5], [2.0]])
+    shapes += np.array([[0.0], [0.05], [0.2], [1.0]])
+    template = 0.3 + 0.01 * rng.random(11)
+    expected = [np.corrcoef(row, template)[0, 1] for row in shapes]
+    np.testing.assert_allclose(_correlation(shapes, template), expected, rtol=1e-12)
+
+
+def test_shape_correlation_with_a_flat_template_or_row_is_zero() -> None:
+    shapes = np.array([[0.1, 0.5, 0.2], [0.4, 0.4, 0.4]])
+    np.testing.assert_allclose(_correlation(shapes, np.full(3, 0.7)), [0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(_correlation(shapes, np.array([0.0, 1.0, 0.5]))[1], 0.0, atol=1e-12)
