@@ -110,3 +110,30 @@ def crackle(fs_hz: float, two_cycle_s: float, rng: np.random.Generator) -> NDArr
     wave = np.sin(2 * np.pi * freq_hz * t) * np.exp(-t * freq_hz * 1.2)
     peak = float(np.max(np.abs(wave)))
     return polarity * wave / peak if peak > 0 else wave
+
+
+def harmonic_weights(harmonic_slope_db: float | None = None) -> list[float]:
+    """The amplitudes of a voice's first 8 harmonics: 0.7**(k - 1) (about -3 dB a harmonic), or
+    falling ``harmonic_slope_db`` an octave (k**(-slope / 6.02)); 12 dB an octave or more is
+    voice heard through the chest wall, a low-pass."""
+    if harmonic_slope_db is None:
+        return [0.7 ** (k - 1) for k in range(1, 9)]
+    return [k ** (-harmonic_slope_db / (20.0 * np.log10(2.0))) for k in range(1, 9)]
+
+
+def syllable(
+    u: NDArray[np.float64],
+    length_s: float,
+    pitch_hz: float,
+    weights: list[float],
+    fs_hz: float,
+    level: float,
+) -> NDArray[np.float64]:
+    """One syllable at times ``u`` (s from its start) of ``length_s``: a harmonic series
+    (``weights``) over a fundamental gliding down 20 % from ``pitch_hz``, swelling to ``level``
+    and fading."""
+    pitch = pitch_hz * (1.0 - 0.2 * u / length_s)
+    phase = 2 * np.pi * np.cumsum(pitch) / fs_hz
+    series = sum(w * np.sin(k * phase) for k, w in enumerate(weights, start=1))
+    out: NDArray[np.float64] = level * np.sin(np.pi * u / length_s) * series
+    return out

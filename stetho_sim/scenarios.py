@@ -33,6 +33,7 @@ class Scenario:
     poor_contact: bool = False
     output_gain: float = 1.0  # above ~2 the heart sounds clip at full scale
     mains_hum_hz: float | None = None  # a mains-powered device nearby: hum at this fundamental
+    talking: bool = False  # someone talks during the recording, heard through the chest
 
 
 SCENARIO_SPECS: Final[dict[str, Scenario]] = {
@@ -57,6 +58,8 @@ SCENARIO_SPECS: Final[dict[str, Scenario]] = {
                  mains_hum_hz=50.0),
         Scenario("low-gain", "vesicular breathing at 16/min, the stethoscope's gain 46 dB low",
                  70.0, 0.1, breath_gain=0.25, breaths_per_min=16.0, output_gain=0.005),
+        Scenario("talking", "vesicular breathing at 16/min while someone talks nearby",
+                 70.0, 0.1, breath_gain=0.25, breaths_per_min=16.0, talking=True),
     )
 }  # fmt: skip
 

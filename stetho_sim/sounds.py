@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from stetho_sim._sounds import harmonic_weights, syllable
+
 FS_HZ = 4000.0
 S3_DELAY_S = 0.15  # S3 130-180 ms after A2 (JAMA 1978;239:2790)
 
@@ -184,18 +186,12 @@ def voice(
     rng = np.random.default_rng(seed)
     t = np.arange(int(duration_s * FS_HZ)) / FS_HZ
     x = np.zeros(t.size)
-    if harmonic_slope_db is None:
-        weights = [0.7 ** (k - 1) for k in range(1, 9)]
-    else:
-        weights = [k ** (-harmonic_slope_db / (20.0 * np.log10(2.0))) for k in range(1, 9)]
+    weights = harmonic_weights(harmonic_slope_db)
     start = 0.5
     while start < duration_s - 0.5:
         length = rng.uniform(0.2, 0.45)
         inside = (t >= start) & (t < start + length)
         u = t[inside] - start
-        pitch = rng.uniform(110.0, 220.0) * (1.0 - 0.2 * u / length)
-        phase = 2 * np.pi * np.cumsum(pitch) / FS_HZ
-        series = sum(w * np.sin(k * phase) for k, w in enumerate(weights, start=1))
-        x[inside] = level * np.sin(np.pi * u / length) * series
+        x[inside] = syllable(u, length, rng.uniform(110.0, 220.0), weights, FS_HZ, level)
         start += length + rng.uniform(0.2, 0.6)
     return x

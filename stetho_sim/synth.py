@@ -32,7 +32,7 @@ __all__ = [
 @dataclass(frozen=True)
 class SoundEvent:
     """One placed sound: kind (S1, S2, murmur, inspiration, expiration, wheeze, crackle,
-    no-contact) and its start and end in seconds since the stream started."""
+    no-contact, voice) and its start and end in seconds since the stream started."""
 
     kind: str
     start_s: float
@@ -55,6 +55,10 @@ _NOISE_FLOOR: Final = 0.003  # microphone and room noise, about -50 dBFS
 # Mains hum: the fundamental and its third and fifth harmonics (a transformer's are odd), peak
 # amplitudes in full scale, phases in radians; together 14 dB under the normal heart's RMS.
 _HUM_HARMONICS: Final = ((1, 0.02, 0.0), (3, 0.01, 1.0), (5, 0.005, 2.0))
+# Speech heard through the chest wall, a low-pass: harmonics falling 12 dB an octave. Its
+# syllables peak at VOICE_LEVEL times the breath's gain.
+_THROUGH_CHEST: Final = _sounds.harmonic_weights(12.0)
+_VOICE_LEVEL: Final = 0.4
 
 
 class StethoscopeSynth:
@@ -81,9 +85,10 @@ class StethoscopeSynth:
             raise SimulationSetupError(f"sample rate {sample_rate_hz} Hz is below 1000 Hz")
         self.scenario = scenario_named(scenario)
         self.sample_rate_hz = sample_rate_hz
-        heart, lung, contact, noise = np.random.default_rng(seed).spawn(4)
+        heart, lung, contact, noise, voice = np.random.default_rng(seed).spawn(5)
         self._rngs = {"heart": heart, "lung": lung, "contact": contact, "noise": noise}
-        self._next = {"heart": 0, "lung": 0, "contact": 0}
+        self._rngs["voice"] = voice  # spawned fifth: the other four draw as before
+        self._next = {"heart": 0, "lung": 0, "contact": 0, "voice": round(0.5 * sample_rate_hz)}
         self._position = 0
         self._body = np.zeros(0)  # heart and lungs, attenuated where contact is lost
         self._artefact = np.zeros(0)  # rubbing and handling noise, added as is
@@ -141,6 +146,8 @@ class StethoscopeSynth:
         planners = {"heart": self._heart_cycle, "lung": self._breath_cycle}
         if self.scenario.poor_contact:
             planners["contact"] = self._contact_episode
+        if self.scenario.talking:
+            planners["voice"] = self._syllable
         for part, planner in planners.items():
             while self._next[part] < horizon:
                 start = self._next[part]
@@ -200,6 +207,16 @@ class StethoscopeSynth:
                 at = start + round(offset * n_in)
                 placed.append((at, wave, self._event("crackle", at, wave.size)))
         return placed, start + n_in + n_out
+
+    def _syllable(self, start: int, rng: np.random.Generator) -> tuple[list[_Placement], int]:
+        """One syllable of speech heard through the chest, then a pause (as `sounds.voice`)."""
+        fs = self.sample_rate_hz
+        length = rng.uniform(0.2, 0.45)
+        u = np.arange(round(length * fs)) / fs
+        level = _VOICE_LEVEL * self.scenario.breath_gain
+        wave = _sounds.syllable(u, length, rng.uniform(110.0, 220.0), _THROUGH_CHEST, fs, level)
+        placed: list[_Placement] = [(start, wave, self._event("voice", start, wave.size))]
+        return placed, start + round((length + rng.uniform(0.2, 0.6)) * fs)
 
     def _contact_episode(
         self, start: int, rng: np.random.Generator

@@ -20,6 +20,7 @@ from stetho_signal.quality import Quality, QualityMeasures
 from stetho_signal.triage import TriageThresholds
 from stetho_signal.wheezes import VOICE_F0_HZ, VOICE_HEARD_MIN_SOUNDS
 from stetho_sim.sounds import FS_HZ, add_wheeze, breathing, voice
+from stetho_sim.synth import synthesize
 
 GOOD = Quality(0.9, True, (), (), QualityMeasures(0.0, -20.0, 0.2, 0.9, 3.0))
 LUNG = LungResult(16.0, True, ((2.0, 2.3),), 203.0, (), 0.1, (), breaths=5.3, voice_sounds=9)
@@ -84,3 +85,14 @@ def test_speech_alone_is_counted_and_breathing_alone_is_not() -> None:
     quiet = analyze(breathing(15.0, 20.0), FS_HZ, "lung").lung
     assert spoken is not None and spoken.voice_sounds >= 3 * VOICE_HEARD_MIN_SOUNDS
     assert quiet is not None and quiet.voice_sounds == 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_simulators_talking_scenario_is_a_wheeze_that_says_so(seed: int) -> None:
+    # The scenario the nurse's page is tested with: syllables through the chest over breathing.
+    made = synthesize("talking", 15.0, 4000, seed=seed)
+    assert sum(e.kind == "voice" for e in made.events) >= 10
+    result = analyze(made.samples, 4000.0, "lung")
+    assert result.quality.acceptable and result.triage.level == "review"
+    (flag,) = [f for f in result.triage.flags if f.code == "lung_wheeze"]
+    assert flag.details["voice_sounds"] >= VOICE_HEARD_MIN_SOUNDS

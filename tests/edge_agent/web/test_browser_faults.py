@@ -3,8 +3,8 @@
 A stethoscope whose link drops mid-recording: the page says so and offers a re-record; what
 was heard is kept and sent with its gap marked. Two nurses, one stethoscope: the second is
 told who has it, and nothing of hers mixes into the first nurse's exam. A stethoscope beside a
-charger, or one whose volume is turned down: the page says so in the nurse's language, and the
-site is done all the same.
+charger, one whose volume is turned down, or someone talking during a lung recording: the page
+says so in the nurse's language, and the site is done all the same.
 """
 
 from __future__ import annotations
@@ -44,15 +44,24 @@ kind = "simulated"
 scenario = "low-gain"
 speed = 8.0
 """
+TALKING = """
+[[devices]]
+id = "steth-6"
+kind = "simulated"
+scenario = "talking"
+speed = 8.0
+"""
+HEART = ("heart-4", "aortic", "pulmonic")
+LUNG = ("lung-anterior", "lung-right-upper", "lung-left-upper")
 
 
-def _open_exam(d: Any, base: str, staff: str, resident: str) -> str:
+def _open_exam(d: Any, base: str, staff: str, resident: str, protocol: str = "heart-4") -> str:
     d.get(base + "/")
     _css(d, "#staff")[0].send_keys(staff)
     _css(d, "#secret")[0].send_keys(PIN)
     _click(d, "#signin")
     _click(d, f'[data-ref="{resident}"]')
-    _click(d, "#protocol-heart-4")
+    _click(d, f"#protocol-{protocol}")
     _click(d, "#start-exam")
     ((exam,),) = _wait(d, lambda d: read(d, ".exam", "data-exam"), "exam screen")
     return exam
@@ -114,21 +123,24 @@ def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBrok
 
 
 @pytest.mark.parametrize(
-    ("config", "device", "pill", "key", "said", "shot"),
+    ("config", "device", "pill", "key", "said", "shot", "sites"),
     [
         (HUMMING, "steth-4", "yes", "advice.mains_hum", "Bourdonnement électrique capté puis "
-         "retiré", "mains-hum-fr"),
+         "retiré", "mains-hum-fr", HEART),
         (LOW_GAIN, "steth-5", "faint", "advice.faint", "Son faible, analysé quand même",
-         "low-gain-fr"),
+         "low-gain-fr", HEART),
+        (TALKING, "steth-6", "yes", "advice.voice", "Une voix a été entendue", "talking-fr",
+         LUNG),
     ],
-    ids=["charger", "low-volume"],
+    ids=["charger", "low-volume", "talking"],
 )  # fmt: skip
 def test_a_notice_in_french_and_the_site_is_done(
     tmp_path: Path, broker: LocalBroker, config: str, device: str, pill: str, key: str,
-    said: str, shot: str,
+    said: str, shot: str, sites: tuple[str, str, str],
 ) -> None:  # fmt: skip
-    """A charger's hum, or a stethoscope at low volume (amber while listening): one line of
-    advice, and the site is done all the same."""
+    """A charger's hum, a stethoscope at low volume (amber while listening) or someone talking
+    over the lungs: one line of advice, and the site is done all the same."""
+    protocol, site, next_site = sites
     sub_out = tmp_path / "sub.txt"
     with sub_out.open("wb") as out:
         sub = _mosquitto_sub(broker.port, out)
@@ -137,17 +149,17 @@ def test_a_notice_in_french_and_the_site_is_done(
                 running_agent(tmp_path, broker.port, config) as base,
                 chromium(tmp_path / "fr", language="fr") as d,
             ):
-                _open_exam(d, base, STAFF, "res-0042")
+                _open_exam(d, base, STAFF, "res-0042", protocol)
                 _pick(d, device)
                 _wait(d, lambda d: _css(d, f'#contact[data-state="{pill}"]'), "pill")
-                _click(d, '#record[data-site="aortic"]')
+                _click(d, f'#record[data-site="{site}"]')
                 advice = _wait(d, lambda d: read(d, "#notices .advice", "data-advice",
                                                  "innerText"), "no advice")  # fmt: skip
                 assert [k for k, _ in advice] == [key]
                 assert advice[0][1].startswith(said)
                 assert "Bon enregistrement" in _text(d, "#verdict")
-                _wait(d, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "not done")
-                assert _css(d, '#record[data-site="pulmonic"]') and not _css(d, "#rerecord")
+                _wait(d, lambda d: _css(d, f'#summary tr.done[data-site="{site}"]'), "not done")
+                assert _css(d, f'#record[data-site="{next_site}"]') and not _css(d, "#rerecord")
                 if pill == "faint":
                     assert _text(d, "#contact.warn") == "Faible : appuyez ou montez le volume"
                 _shot(d, tmp_path, shot)
@@ -160,5 +172,10 @@ def test_a_notice_in_french_and_the_site_is_done(
     assert quality["acceptable"] is True
     if key == "advice.mains_hum":
         assert quality["mains_hum_hz"] == [50.0] and "faint_level_dbfs" not in quality
-    else:
+    elif key == "advice.faint":
         assert quality["faint_level_dbfs"] < -65.0 and "mains_hum_hz" not in quality
+    else:  # the doctor's flag says it too
+        (wheeze,) = [f for f in recording["analysis"]["triage"]["flags"]
+                     if f["code"] == "lung_wheeze"]  # fmt: skip
+        assert wheeze["details"]["voice_sounds"] >= 3
+        assert "Speech was heard during the recording" in wheeze["reason"]
