@@ -122,6 +122,7 @@ def _browser(base: str, seconds: float, profile: Path) -> dict[str, Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -135,6 +136,14 @@ def _browser(base: str, seconds: float, profile: Path) -> dict[str, Any]:
         driver.find_element(By.ID, "staff").send_keys("bench")
         driver.find_element(By.ID, "secret").send_keys(PIN)
         driver.find_element(By.ID, "signin").click()
+        # The click returns before the signed-in page replaces the form: a script started on
+        # the form dies with it, and `done` is never called (a script timeout).
+        WebDriverWait(driver, 30).until(
+            lambda d: (
+                not d.find_elements(By.ID, "signin")
+                and d.execute_script("return document.readyState") == "complete"
+            )
+        )
         result: dict[str, Any] = driver.execute_async_script(_BROWSER_JS, seconds)
         return result
     finally:
