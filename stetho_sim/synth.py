@@ -56,7 +56,7 @@ _NOISE_FLOOR: Final = 0.003  # microphone and room noise, about -50 dBFS
 # amplitudes in full scale, phases in radians; together 14 dB under the normal heart's RMS.
 _HUM_HARMONICS: Final = ((1, 0.02, 0.0), (3, 0.01, 1.0), (5, 0.005, 2.0))
 # Speech heard through the chest wall, a low-pass: harmonics falling 12 dB an octave. Its
-# syllables peak at VOICE_LEVEL times the breath's gain.
+# syllables peak at _VOICE_LEVEL times the breath's gain (loud enough to be heard over it).
 _THROUGH_CHEST: Final = _sounds.harmonic_weights(12.0)
 _VOICE_LEVEL: Final = 0.4
 
