@@ -130,11 +130,9 @@ class WheezeSearch:
         self._band = slice(int(inside[0]), int(inside[-1]) + 1)
         self._tones = _tonal_frames(spectra, self._band) if self._times.size >= 2 else None
         self._held: dict[tuple[int, int], float] = {}  # run (start, end) -> _held_s
-        # (min duration, heart sounds) -> runs and their voiced shares: asked by find and
-        # voice_sounds alike
-        self._voiced: dict[
-            tuple[float, bytes | None], tuple[list[tuple[int, int]], NDArray[np.float64]]
-        ] = {}
+        # min duration -> the runs with no heart sounds left out and their voiced shares: the
+        # first search and voice_sounds ask for the same
+        self._ungated: dict[float, tuple[list[tuple[int, int]], NDArray[np.float64]]] = {}
 
     def find(
         self, min_duration_s: float, heart_sounds_s: NDArray[np.float64] | None = None
@@ -178,27 +176,31 @@ class WheezeSearch:
     ) -> tuple[list[tuple[int, int]], NDArray[np.float64]]:
         """The runs of tonal frames held ``min_duration_s`` (frames near heart sounds left
         out) and the share of each run's frames that are voiced."""
-        key = (min_duration_s, None if heart_sounds_s is None else heart_sounds_s.tobytes())
-        if key in self._voiced:
-            return self._voiced[key]
-        runs: list[tuple[int, int]] = []
-        share = np.zeros(0)
-        if self._tones is not None:
-            times, hop_s = self._times, float(self._times[1] - self._times[0])
-            best_bin, tonal = self._tones.best_bin, self._tones.tonal.copy()
-            if heart_sounds_s is not None and heart_sounds_s.size:
-                near = np.abs(times[:, None] - heart_sounds_s[None, :]) <= HEART_GATE_S + hop_s / 2
-                tonal &= ~near.any(axis=1)
-            tonal &= ~_steady_tone(best_bin, tonal)
-            # Each frame stands for one hop around its centre: a conservative duration.
-            runs = [(a, b) for a, b in _runs(tonal, best_bin) if (b - a) * hop_s >= min_duration_s]
-        if self._tones is not None and runs:
-            frames = np.concatenate([np.arange(a, b) for a, b in runs])
-            voiced = _voiced_frames(self._tones, self._freqs, frames)
-            lengths = np.array([b - a for a, b in runs])
-            share = np.add.reduceat(voiced, np.cumsum(lengths) - lengths) / lengths
-        self._voiced[key] = (runs, share)
-        return runs, share
+        if heart_sounds_s is not None:
+            return self._voiced_runs(min_duration_s, heart_sounds_s)
+        if min_duration_s not in self._ungated:
+            self._ungated[min_duration_s] = self._voiced_runs(min_duration_s, None)
+        return self._ungated[min_duration_s]
+
+    def _voiced_runs(
+        self, min_duration_s: float, heart_sounds_s: NDArray[np.float64] | None
+    ) -> tuple[list[tuple[int, int]], NDArray[np.float64]]:
+        if self._tones is None:
+            return [], np.zeros(0)
+        times, hop_s = self._times, float(self._times[1] - self._times[0])
+        best_bin, tonal = self._tones.best_bin, self._tones.tonal.copy()
+        if heart_sounds_s is not None and heart_sounds_s.size:
+            near = np.abs(times[:, None] - heart_sounds_s[None, :]) <= HEART_GATE_S + hop_s / 2
+            tonal &= ~near.any(axis=1)
+        tonal &= ~_steady_tone(best_bin, tonal)
+        # Each frame stands for one hop around its centre: a conservative duration.
+        runs = [(a, b) for a, b in _runs(tonal, best_bin) if (b - a) * hop_s >= min_duration_s]
+        if not runs:
+            return [], np.zeros(0)
+        frames = np.concatenate([np.arange(a, b) for a, b in runs])
+        voiced = _voiced_frames(self._tones, self._freqs, frames)
+        lengths = np.array([b - a for a, b in runs])
+        return runs, np.add.reduceat(voiced, np.cumsum(lengths) - lengths) / lengths
 
     def _held_s(self, start: int, end: int, track_hz: NDArray[np.float64]) -> float:
         """:func:`_held_s` of the run of frames ``start:end`` (pitch ``track_hz``), worked out

@@ -177,11 +177,8 @@ def voice(
     duration_s: float, level: float, seed: int = 0, harmonic_slope_db: float | None = None
 ) -> NDArray[np.float64]:
     """Speech-like syllables: a glottal-like series of 8 harmonics over a 110-220 Hz fundamental,
-    the pitch gliding down (a resident or someone in the room talking).
-
-    Harmonic k has amplitude 0.7**(k - 1) (about -3 dB a harmonic), or, with
-    ``harmonic_slope_db``, falls that many dB an octave (k**(-slope / 6.02)): 12 dB an octave
-    or more is voice heard through the chest wall, a low-pass.
+    the pitch gliding down (a resident or someone in the room talking); the harmonics fall as
+    :func:`stetho_sim._sounds.harmonic_weights` says for ``harmonic_slope_db``.
     """
     rng = np.random.default_rng(seed)
     t = np.arange(int(duration_s * FS_HZ)) / FS_HZ
