@@ -123,17 +123,12 @@ class Spectrum:
         if key in self._envelopes:
             return self._envelopes[key]
         _, length = self._decimation(rate_hz)
-        count = min(length, self.length // 2 + 1)
-        # Designed at the recording's rate: the response is needed up to ``rate_hz``, past the
-        # Nyquist frequency of a filter designed at ``rate_hz``.
-        gain = _squared_response(band_hz, self.fs_hz, order, self.length, count)
-        analytic = np.zeros(length, dtype=np.complex64)
-        # Written in place: no temporary of the kept bins to copy over.
-        np.multiply(
-            self._bins[:count], gain * np.float32(length / self.length), out=analytic[:count]
-        )
-        # Positive frequencies doubled; DC (and the Nyquist bin at the full rate) kept once.
-        analytic[1 : min(count, (self.length + 1) // 2)] *= 2.0
+        weights = _analytic_weights(band_hz, self.fs_hz, order, self.length, length)
+        count = weights.size
+        # Written in place: no temporary of the kept bins to copy over (nothing to zero when
+        # they fill it, as they do below the full rate).
+        analytic = (np.empty if count == length else np.zeros)(length, dtype=np.complex64)
+        np.multiply(self._bins[:count], weights, out=analytic[:count])
         # In place: ``analytic`` is ours, and the transform then needs no copy of it.
         magnitude: NDArray[np.float32] = np.abs(fft.ifft(analytic, overwrite_x=True))
         magnitude.flags.writeable = False
@@ -199,6 +194,30 @@ def _squared_response(
     gain = _butterworth(x, order).astype(np.float32)
     gain.flags.writeable = False  # shared by the cache
     return gain
+
+
+@functools.lru_cache(maxsize=64)
+def _analytic_weights(
+    band_hz: tuple[float, float], fs_hz: float, order: int, length: int, out_length: int
+) -> NDArray[np.float32]:
+    """What :meth:`Spectrum.envelope` weights a ``length``-point transform's bins by for an
+    analytic signal of ``out_length`` points: the band's ``|H(f)|**2`` at the first
+    ``min(out_length, length // 2 + 1)`` bins, scaled for the shorter inverse transform, the
+    positive frequencies doubled (DC, and the Nyquist bin at the full rate, kept once).
+
+    Cached with the response: the scale and the doubling were two passes over the bins per
+    envelope, the doubling over complex ones. Doubling is exact in floating point, so the
+    bins come out as from weighting, then doubling (to the last bit, short of subnormal
+    products, far under any envelope's last bit).
+    """
+    count = min(out_length, length // 2 + 1)
+    # Designed at the recording's rate: the response is needed up to the output rate, past the
+    # Nyquist frequency of a filter designed at that rate.
+    gain = _squared_response(band_hz, fs_hz, order, length, count)
+    weights = gain * np.float32(out_length / length)
+    weights[1 : min(count, (length + 1) // 2)] *= 2.0
+    weights.flags.writeable = False  # shared by the cache
+    return weights
 
 
 def smooth_resampled(
