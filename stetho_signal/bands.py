@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -244,11 +244,26 @@ def smooth_resampled(
     if x.size % step:
         raise ValueError(f"length {x.size} is not a multiple of the decimation {step}")
     length = x.size // step
-    # Computed in the input's precision (single precision halves the transform's cost).
+    # Computed in the input's precision (single precision halves the transform's cost); the
+    # kept bins weighted in place, in the transform's own buffer.
     bins = fft.rfft(x)[: length // 2 + 1]
-    gain = _squared_lowpass(cutoff_hz, rate_hz, x.size, length // 2 + 1)
-    smooth: NDArray[np.float64] = fft.irfft(bins * (gain / step).astype(x.dtype), length)
+    bins *= _smoothing_weights(cutoff_hz, rate_hz, x.size, step, x.dtype)
+    smooth: NDArray[np.float64] = fft.irfft(bins, length)
     return smooth.astype(np.float64)
+
+
+@functools.lru_cache(maxsize=16)
+def _smoothing_weights(
+    cutoff_hz: float, rate_hz: float, length: int, step: int, dtype: np.dtype[Any]
+) -> NDArray[np.floating]:
+    """What :func:`smooth_resampled` weights the kept bins of a ``length``-point transform
+    by: :func:`_squared_lowpass` over the decimation ``step`` (so the shorter inverse transform
+    keeps the amplitude), in ``dtype``; read-only. Cached with the response: the division and
+    the cast were two passes per smoothing."""
+    gain = _squared_lowpass(cutoff_hz, rate_hz, length, length // step // 2 + 1)
+    weights: NDArray[np.floating] = (gain / step).astype(dtype)
+    weights.flags.writeable = False
+    return weights
 
 
 @functools.lru_cache(maxsize=16)
