@@ -96,13 +96,16 @@ def heart_envelope(
     """
     magnitude = spectrum.envelope(band_hz, ANALYTIC_RATE_HZ)
     floor = np.float32(max(float(np.max(magnitude)) * 1e-6, 1e-12))
+    # In place where the array is new: the same values, fewer temporaries.
+    shifted = magnitude + floor
     log_env = smooth_resampled(
-        np.log(magnitude + floor), ANALYTIC_RATE_HZ, _ENVELOPE_CUTOFF_HZ, ENVELOPE_RATE_HZ
+        np.log(shifted, out=shifted), ANALYTIC_RATE_HZ, _ENVELOPE_CUTOFF_HZ, ENVELOPE_RATE_HZ
     )
-    env = np.exp(spectrum.unpad(log_env, ENVELOPE_RATE_HZ))
+    env: NDArray[np.float64] = np.exp(spectrum.unpad(log_env, ENVELOPE_RATE_HZ))
     scale = quantile(env, _NORMALISING_QUANTILE)
-    result: NDArray[np.float64] = env / scale if scale > 0 else env
-    return result
+    if scale > 0:
+        env /= scale
+    return env
 
 
 def autocorrelation(env: NDArray[np.float64]) -> NDArray[np.float64]:
