@@ -160,11 +160,8 @@ class Spectrum:
         self, band_hz: tuple[float, float], rate_hz: float, order: int, length: int
     ) -> NDArray[np.complex64]:
         """Bins up to the Nyquist frequency of ``rate_hz``, weighted by the band's response."""
-        count = length // 2 + 1
-        gain = _squared_response(band_hz, rate_hz, order, length)
-        # Scaled so the shorter inverse transform returns the same amplitude.
-        scale = np.float32(length / self.length)
-        kept: NDArray[np.complex64] = self._bins[:count] * (gain * scale)
+        weights = _band_weights(band_hz, rate_hz, order, length, self.length)
+        kept: NDArray[np.complex64] = self._bins[: weights.size] * weights
         return kept
 
     def _unpadded(self, full: NDArray[_Sample], step: int) -> NDArray[_Sample]:
@@ -194,6 +191,20 @@ def _squared_response(
     gain = _butterworth(x, order).astype(np.float32)
     gain.flags.writeable = False  # shared by the cache
     return gain
+
+
+@functools.lru_cache(maxsize=16)
+def _band_weights(
+    band_hz: tuple[float, float], rate_hz: float, order: int, length: int, full_length: int
+) -> NDArray[np.float32]:
+    """What :meth:`Spectrum.band` weights the first ``length // 2 + 1`` bins of a
+    ``full_length``-point transform by: the band's ``|H(f)|**2`` on a ``length``-point transform
+    at ``rate_hz``, scaled so the shorter inverse transform returns the same amplitude;
+    read-only. Cached with the response (the scaling was a pass and a temporary per band)."""
+    gain = _squared_response(band_hz, rate_hz, order, length)
+    weights = gain * np.float32(length / full_length)
+    weights.flags.writeable = False
+    return weights
 
 
 @functools.lru_cache(maxsize=64)
