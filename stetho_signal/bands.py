@@ -120,20 +120,40 @@ class Spectrum:
         returned to every caller.
         """
         key = (band_hz, rate_hz, order)
-        if key in self._envelopes:
-            return self._envelopes[key]
-        _, length = self._decimation(rate_hz)
-        weights = _analytic_weights(band_hz, self.fs_hz, order, self.length, length)
-        count = weights.size
-        # Written in place: no temporary of the kept bins to copy over (nothing to zero when
-        # they fill it, as they do below the full rate).
-        analytic = (np.empty if count == length else np.zeros)(length, dtype=np.complex64)
-        np.multiply(self._bins[:count], weights, out=analytic[:count])
-        # In place: ``analytic`` is ours, and the transform then needs no copy of it.
-        magnitude: NDArray[np.float32] = np.abs(fft.ifft(analytic, overwrite_x=True))
-        magnitude.flags.writeable = False
-        self._envelopes[key] = magnitude
-        return magnitude
+        if key not in self._envelopes:
+            self.envelopes((band_hz,), rate_hz, order)
+        return self._envelopes[key]
+
+    def envelopes(
+        self, bands_hz: tuple[tuple[float, float], ...], rate_hz: float, order: int = 4
+    ) -> NDArray[np.float32]:
+        """:meth:`envelope` of each band, as the rows of one array (read-only).
+
+        The bands not yet asked for are transformed in one call: the same bits as one call
+        each, row by row, with a third of the calls' overhead for the heart's three bands.
+        """
+        missing = [b for b in dict.fromkeys(bands_hz) if (b, rate_hz, order) not in self._envelopes]
+        if missing:
+            _, length = self._decimation(rate_hz)
+            count = min(length, self.length // 2 + 1)
+            # Nothing to zero when the kept bins fill the rows, as they do below the full rate.
+            analytic = (np.empty if count == length else np.zeros)(
+                (len(missing), length), dtype=np.complex64
+            )
+            for row, band_hz in zip(analytic, missing, strict=True):
+                weights = _analytic_weights(band_hz, self.fs_hz, order, self.length, length)
+                # Written in place: no temporary of the kept bins to copy over.
+                np.multiply(self._bins[:count], weights, out=row[:count])
+            # In place: ``analytic`` is ours, and the transform then needs no copy of it.
+            magnitude: NDArray[np.float32] = np.abs(fft.ifft(analytic, overwrite_x=True))
+            magnitude.flags.writeable = False
+            for row, band_hz in zip(magnitude, missing, strict=True):
+                self._envelopes[(band_hz, rate_hz, order)] = row
+            if len(missing) == len(bands_hz):
+                return magnitude
+        stacked = np.stack([self._envelopes[(b, rate_hz, order)] for b in bands_hz])
+        stacked.flags.writeable = False
+        return stacked
 
     def mains_hum(self) -> tuple[float, ...]:
         """The mains hum's fundamentals in the recording, Hz (:func:`~stetho_signal._mains.
@@ -146,7 +166,8 @@ class Spectrum:
         return hum_lines(self._bins, self.fs_hz, self.length, fundamentals)
 
     def unpad(self, padded: NDArray[_Sample], rate_hz: float) -> NDArray[_Sample]:
-        """The part of a padded series at ``rate_hz`` that covers the recording."""
+        """The part of a padded series at ``rate_hz`` (along the last axis) that covers the
+        recording."""
         step = round(self.fs_hz / rate_hz)
         return self._unpadded(padded, step)
 
@@ -167,7 +188,7 @@ class Spectrum:
     def _unpadded(self, full: NDArray[_Sample], step: int) -> NDArray[_Sample]:
         start = self.pad // step
         count = -(-self.size // step)
-        out: NDArray[_Sample] = full[start : start + count]
+        out: NDArray[_Sample] = full[..., start : start + count]
         return out
 
 
@@ -238,9 +259,10 @@ def smooth_resampled(
 
     Parameters
     ----------
-    x : ndarray, shape (n,)
-        Samples at ``rate_hz``; ``n`` must be a multiple of ``rate_hz / out_rate_hz`` (true of
-        what :meth:`Spectrum.envelope` returns).
+    x : ndarray, shape (..., n)
+        Samples at ``rate_hz`` along the last axis (rows smoothed each on its own); ``n`` must
+        be a multiple of ``rate_hz / out_rate_hz`` (true of what :meth:`Spectrum.envelope`
+        returns).
     rate_hz, out_rate_hz : float
         Input and output rates in Hz; the output rate divides the input rate.
     cutoff_hz : float
@@ -248,17 +270,18 @@ def smooth_resampled(
 
     Returns
     -------
-    y : ndarray, shape (n * out_rate_hz / rate_hz,)
+    y : ndarray, shape (..., n * out_rate_hz / rate_hz)
         The output sample ``k`` is the smoothed input at sample ``k * rate_hz / out_rate_hz``.
     """
     step = round(rate_hz / out_rate_hz)
-    if x.size % step:
-        raise ValueError(f"length {x.size} is not a multiple of the decimation {step}")
-    length = x.size // step
+    size = x.shape[-1]
+    if size % step:
+        raise ValueError(f"length {size} is not a multiple of the decimation {step}")
+    length = size // step
     # Computed in the input's precision (single precision halves the transform's cost); the
     # kept bins weighted in place, in the transform's own buffer.
-    bins = fft.rfft(x)[: length // 2 + 1]
-    bins *= _smoothing_weights(cutoff_hz, rate_hz, x.size, step, x.dtype)
+    bins = fft.rfft(x)[..., : length // 2 + 1]
+    bins *= _smoothing_weights(cutoff_hz, rate_hz, size, step, x.dtype)
     smooth: NDArray[np.float64] = fft.irfft(bins, length)
     return smooth.astype(np.float64)
 

@@ -28,9 +28,10 @@ from stetho_signal.envelope import (
     ENVELOPE_RATE_HZ,
     MAX_RATE_BPM,
     MIN_RATE_BPM,
+    SOUND_BAND_HZ,
     CycleEstimate,
     estimate_cycles,
-    heart_envelope,
+    heart_envelopes,
 )
 from stetho_signal.segmentation import PITCH_BAND_HZ, HeartSounds, segment_heart_sounds
 
@@ -161,13 +162,17 @@ def analyze_heart(
     the rules read them there only, and the lung analysis, which looks for heart sounds too,
     not at all.
     """
-    env = heart_envelope(spectrum)
+    # The three bands' envelopes at once (one transform call each for all three: a short
+    # recording costs more in calls than in transforms); the pitch and murmur bands are read
+    # only once a cycle is found, as every heart recording of the shared data has one.
+    env, pitch_env, murmur_env = heart_envelopes(
+        spectrum, (SOUND_BAND_HZ, PITCH_BAND_HZ, MURMUR_BAND_HZ)
+    )
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
     if not cycles:
         return _no_heartbeat(
             Note("no_cycle", "clip too short or too irregular to find a repeating heartbeat")
         )
-    pitch_env = heart_envelope(spectrum, PITCH_BAND_HZ)
     sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
     sounds, cycle = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
     prominence = _prominence(env, sounds)
@@ -195,7 +200,7 @@ def analyze_heart(
     intervals = _beat_intervals(sounds, cycle)
     rate = _rate_bpm(intervals, cycle, env.size / ENVELOPE_RATE_HZ, notes)
     nrmssd = _nrmssd(intervals, notes)
-    murmur = murmur_contrast(heart_envelope(spectrum, MURMUR_BAND_HZ), sounds, notes)
+    murmur = murmur_contrast(murmur_env, sounds, notes)
     band = spectrum.unpad(spectrum.envelope(MURMUR_BAND_HZ, ANALYTIC_RATE_HZ), ANALYTIC_RATE_HZ)
     snap = snap_after_s2(band, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
     phases = phase_medians(sounds)
