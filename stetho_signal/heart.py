@@ -293,10 +293,12 @@ def _half_width_s(env: NDArray[np.float64], sounds: HeartSounds) -> float | None
         return None
     reach = round(_HALF_WIDTH_SPAN_S * ENVELOPE_RATE_HZ)
     core = round(_SOUND_HALF_WIDTH_S * ENVELOPE_RATE_HZ)
-    centres = np.clip(np.round(times * ENVELOPE_RATE_HZ).astype(np.intp), 0, env.size - 1)
-    index = centres[:, None] + np.arange(-reach, reach + 1)
-    inside = (index >= 0) & (index < env.size)
-    rows = np.where(inside, env[np.clip(index, 0, env.size - 1)], -np.inf)
+    centres = np.round(times * ENVELOPE_RATE_HZ).astype(np.intp)
+    centres = np.minimum(np.maximum(centres, 0), env.size - 1)
+    # Rows read off the envelope padded with -inf by the reach at each end: one copy of the
+    # envelope instead of a mask, a clip and a choice over every row's samples.
+    outside = np.full(reach, -np.inf)
+    rows = np.concatenate([outside, env, outside])[centres[:, None] + np.arange(2 * reach + 1)]
     peak = reach - core + np.argmax(rows[:, reach - core : reach + core + 1], axis=1)
     below = rows < 0.5 * rows[np.arange(centres.size), peak][:, None]
     columns = np.arange(2 * reach + 1)
