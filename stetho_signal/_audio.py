@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -49,16 +50,17 @@ def prepare(samples: NDArray[Any], fs_hz: float) -> PreparedAudio:
     scaled = _to_full_scale(mono)
     if scaled.size == 0:
         raise InvalidAudioError("no samples: the recording is empty")
-    # Integer samples are finite by construction: only floats need the pass over the data.
-    if mono.dtype.kind == "f" and not np.all(np.isfinite(scaled)):
+    magnitude = np.abs(scaled)
+    peak = float(np.max(magnitude))
+    # The peak is finite exactly when every sample is (the maximum passes NaN on, and infinity
+    # is the largest magnitude): no pass of its own over the data. Integers are finite anyway.
+    if not math.isfinite(peak):
         raise InvalidAudioError("samples contain NaN or infinity: the recording is corrupt")
     duration = scaled.size / rate
     if duration < MIN_DURATION_S:
         raise InvalidAudioError(
             f"recording lasts {duration:.3f} s; at least {MIN_DURATION_S:.0f} s is needed"
         )
-    magnitude = np.abs(scaled)
-    peak = float(np.max(magnitude))
     clipped = _clipped_fraction(magnitude, peak)
     if peak > 1.0:
         # Out-of-range float input: bring it to full scale so squares cannot overflow.

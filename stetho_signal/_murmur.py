@@ -79,8 +79,14 @@ def murmur_contrast(
     systoles, diastoles = phases(sounds)
     sound_level = median(levels_at(env, systoles.ravel())) if systoles.size else 0.0
     edge = SOUND_HALF_WIDTH_S
+    # Both phases' spans in one gather and sort (each span's median is its own row's).
+    levels = _mid_levels(env, np.concatenate([systoles, diastoles]))
+    measured = levels == levels  # not NaN: long enough once the cores are left out
+    count = systoles.shape[0]
     whole = _phase_ratio(
-        _median(_mid_levels(env, systoles)), _median(_mid_levels(env, diastoles)), sound_level
+        _median(levels[:count][measured[:count]]),
+        _median(levels[count:][measured[count:]]),
+        sound_level,
     )
     if whole is None:
         notes.append(
@@ -205,11 +211,12 @@ def levels_at(env: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDArray
 def _mid_levels(env: NDArray[np.float64], spans_s: NDArray[np.float64]) -> NDArray[np.float64]:
     """Median envelope inside each span, away from the +-50 ms cores of its bounding sounds.
 
-    Spans shorter than two samples once the cores are left out give no level. All medians in
-    one sort: rows padded with +inf, each row's median taken at its own length.
+    Spans shorter than two samples once the cores are left out give no level (NaN). All
+    medians in one sort: rows padded with +inf, each row's median taken at its own length.
     """
+    levels = np.full(spans_s.shape[0], np.nan)
     if spans_s.size == 0:
-        return np.zeros(0)
+        return levels
     trim = np.array([SOUND_HALF_WIDTH_S, -SOUND_HALF_WIDTH_S])
     bounds = np.round((spans_s + trim) * ENVELOPE_RATE_HZ).astype(int)
     lo = np.minimum(np.maximum(bounds[:, 0], 0), env.size)
@@ -217,13 +224,14 @@ def _mid_levels(env: NDArray[np.float64], spans_s: NDArray[np.float64]) -> NDArr
     lengths = hi - lo
     keep = lengths >= 2
     if not np.any(keep):
-        return np.zeros(0)
+        return levels
     lo, lengths = lo[keep], lengths[keep]
     offsets = np.arange(int(lengths.max()))
     index = np.minimum(lo[:, None] + offsets[None, :], env.size - 1)
     rows = np.where(offsets[None, :] < lengths[:, None], env[index], np.inf)
     rows.sort(axis=1)
-    return _row_quantiles(rows, lengths, 0.5)
+    levels[keep] = _row_quantiles(rows, lengths, 0.5)
+    return levels
 
 
 def _row_quantiles(

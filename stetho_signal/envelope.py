@@ -22,6 +22,7 @@ __all__ = [
     "estimate_cycles",
     "expected_systole_s",
     "heart_envelope",
+    "heart_envelopes",
 ]
 
 ENVELOPE_RATE_HZ = 100.0
@@ -94,15 +95,34 @@ def heart_envelope(
     homomorphic envelope, as in Schmidt et al. 2010 and Springer et al. 2016) by a 20 Hz
     zero-phase low-pass, then sampled at 100 Hz.
     """
-    magnitude = spectrum.envelope(band_hz, ANALYTIC_RATE_HZ)
-    floor = np.float32(max(float(np.max(magnitude)) * 1e-6, 1e-12))
+    env: NDArray[np.float64] = heart_envelopes(spectrum, (band_hz,))[0]
+    return env
+
+
+def heart_envelopes(
+    spectrum: Spectrum, bands_hz: tuple[tuple[float, float], ...]
+) -> NDArray[np.float64]:
+    """:func:`heart_envelope` of each band, as the rows of one array.
+
+    The bands' transforms run as one call each (the analytic signals, the smoothing's forward
+    and inverse transforms): the same bits as one band at a time, row by row, with a third of
+    the calls for the heart analysis's three bands, whose short recordings cost more in calls
+    than in transforms.
+    """
+    magnitude = spectrum.envelopes(bands_hz, ANALYTIC_RATE_HZ)
+    # Each row's floor as heart_envelope's own: a float32 a millionth of the row's peak.
+    floors = [np.float32(max(peak * 1e-6, 1e-12)) for peak in np.max(magnitude, axis=-1).tolist()]
+    # In place where the array is new: the same values, fewer temporaries.
+    shifted = magnitude + np.array(floors, dtype=np.float32)[:, None]
     log_env = smooth_resampled(
-        np.log(magnitude + floor), ANALYTIC_RATE_HZ, _ENVELOPE_CUTOFF_HZ, ENVELOPE_RATE_HZ
+        np.log(shifted, out=shifted), ANALYTIC_RATE_HZ, _ENVELOPE_CUTOFF_HZ, ENVELOPE_RATE_HZ
     )
-    env = np.exp(spectrum.unpad(log_env, ENVELOPE_RATE_HZ))
-    scale = quantile(env, _NORMALISING_QUANTILE)
-    result: NDArray[np.float64] = env / scale if scale > 0 else env
-    return result
+    env: NDArray[np.float64] = np.exp(spectrum.unpad(log_env, ENVELOPE_RATE_HZ))
+    for row in env:
+        scale = quantile(row, _NORMALISING_QUANTILE)
+        if scale > 0:
+            row /= scale
+    return env
 
 
 def autocorrelation(env: NDArray[np.float64]) -> NDArray[np.float64]:

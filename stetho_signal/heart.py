@@ -28,9 +28,10 @@ from stetho_signal.envelope import (
     ENVELOPE_RATE_HZ,
     MAX_RATE_BPM,
     MIN_RATE_BPM,
+    SOUND_BAND_HZ,
     CycleEstimate,
     estimate_cycles,
-    heart_envelope,
+    heart_envelopes,
 )
 from stetho_signal.segmentation import PITCH_BAND_HZ, HeartSounds, segment_heart_sounds
 
@@ -161,13 +162,17 @@ def analyze_heart(
     the rules read them there only, and the lung analysis, which looks for heart sounds too,
     not at all.
     """
-    env = heart_envelope(spectrum)
+    # The three bands' envelopes at once (one transform call each for all three: a short
+    # recording costs more in calls than in transforms); the pitch and murmur bands are read
+    # only once a cycle is found, as every heart recording of the shared data has one.
+    env, pitch_env, murmur_env = heart_envelopes(
+        spectrum, (SOUND_BAND_HZ, PITCH_BAND_HZ, MURMUR_BAND_HZ)
+    )
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
     if not cycles:
         return _no_heartbeat(
             Note("no_cycle", "clip too short or too irregular to find a repeating heartbeat")
         )
-    pitch_env = heart_envelope(spectrum, PITCH_BAND_HZ)
     sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
     sounds, cycle = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
     prominence = _prominence(env, sounds)
@@ -195,7 +200,7 @@ def analyze_heart(
     intervals = _beat_intervals(sounds, cycle)
     rate = _rate_bpm(intervals, cycle, env.size / ENVELOPE_RATE_HZ, notes)
     nrmssd = _nrmssd(intervals, notes)
-    murmur = murmur_contrast(heart_envelope(spectrum, MURMUR_BAND_HZ), sounds, notes)
+    murmur = murmur_contrast(murmur_env, sounds, notes)
     band = spectrum.unpad(spectrum.envelope(MURMUR_BAND_HZ, ANALYTIC_RATE_HZ), ANALYTIC_RATE_HZ)
     snap = snap_after_s2(band, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
     phases = phase_medians(sounds)
@@ -288,10 +293,12 @@ def _half_width_s(env: NDArray[np.float64], sounds: HeartSounds) -> float | None
         return None
     reach = round(_HALF_WIDTH_SPAN_S * ENVELOPE_RATE_HZ)
     core = round(_SOUND_HALF_WIDTH_S * ENVELOPE_RATE_HZ)
-    centres = np.clip(np.round(times * ENVELOPE_RATE_HZ).astype(np.intp), 0, env.size - 1)
-    index = centres[:, None] + np.arange(-reach, reach + 1)
-    inside = (index >= 0) & (index < env.size)
-    rows = np.where(inside, env[np.clip(index, 0, env.size - 1)], -np.inf)
+    centres = np.round(times * ENVELOPE_RATE_HZ).astype(np.intp)
+    centres = np.minimum(np.maximum(centres, 0), env.size - 1)
+    # Rows read off the envelope padded with -inf by the reach at each end: one copy of the
+    # envelope instead of a mask, a clip and a choice over every row's samples.
+    outside = np.full(reach, -np.inf)
+    rows = np.concatenate([outside, env, outside])[centres[:, None] + np.arange(2 * reach + 1)]
     peak = reach - core + np.argmax(rows[:, reach - core : reach + core + 1], axis=1)
     below = rows < 0.5 * rows[np.arange(centres.size), peak][:, None]
     columns = np.arange(2 * reach + 1)

@@ -134,3 +134,28 @@ def test_squared_response_at_bins_matches_sosfreqz(
     lowpass = signal.butter(2, 20.0, fs=rate, output="sos")
     _, response = signal.sosfreqz(lowpass, worN=freqs, fs=rate)
     assert np.allclose(_squared_lowpass(20.0, rate, length), np.abs(response) ** 2, atol=1e-11)
+
+
+@pytest.mark.parametrize("seconds", [1.0, 3.3, 12.7])
+def test_envelopes_in_one_call_are_each_band_alone_bit_for_bit(seconds: float) -> None:
+    # The heart analysis asks for its three bands at once (one transform call for all);
+    # each row must be what one band alone gives, to the last bit, and so its smoothing.
+    bands = ((25.0, 200.0), (150.0, 400.0), (100.0, 400.0))
+    x = _noise(seconds, seed=5)
+    together = Spectrum(x, FS_HZ).envelopes(bands, 500.0)
+    assert together.shape[0] == len(bands)
+    smoothed = smooth_resampled(np.log(together + np.float32(1e-6)), 500.0, 20.0, 100.0)
+    for row, band_hz in enumerate(bands):
+        alone = Spectrum(x, FS_HZ).envelope(band_hz, 500.0)
+        assert together[row].tobytes() == alone.tobytes()
+        one = smooth_resampled(np.log(alone + np.float32(1e-6)), 500.0, 20.0, 100.0)
+        assert smoothed[row].tobytes() == one.tobytes()
+
+
+def test_envelopes_reuse_and_repeat_bands_already_cut() -> None:
+    spectrum = Spectrum(_noise(2.0, seed=6), FS_HZ)
+    first = spectrum.envelope((25.0, 200.0), 500.0)
+    both = spectrum.envelopes(((25.0, 200.0), (100.0, 400.0), (25.0, 200.0)), 500.0)
+    assert both[0].tobytes() == first.tobytes() == both[2].tobytes()
+    assert both[1].tobytes() == spectrum.envelope((100.0, 400.0), 500.0).tobytes()
+    assert not both.flags.writeable and not first.flags.writeable

@@ -10,8 +10,15 @@ import pytest
 
 from stetho_signal import analyze
 from stetho_signal import segmentation as seg
+from stetho_signal._murmur import MURMUR_BAND_HZ
 from stetho_signal.bands import Spectrum
-from stetho_signal.envelope import CycleEstimate, estimate_cycles, heart_envelope
+from stetho_signal.envelope import (
+    SOUND_BAND_HZ,
+    CycleEstimate,
+    estimate_cycles,
+    heart_envelope,
+    heart_envelopes,
+)
 from stetho_sim.sounds import FS_HZ, median_rate_bpm, pcg
 
 TOLERANCE_S = 0.06
@@ -200,3 +207,12 @@ def test_vectorised_chain_search_finds_the_chain_of_the_plain_dynamic_programme(
         chain, score = _reference_chain(cands, cycle)
         assert found == chain
         assert found_score == pytest.approx(score, abs=1e-9)
+
+
+def test_heart_envelopes_together_are_each_band_alone_bit_for_bit() -> None:
+    # analyze_heart takes its three envelopes in one call; each must be heart_envelope's own.
+    x, _, _ = pcg(rate_bpm=75.0, duration_s=4.0, murmur=0.3, seed=3)
+    bands = (SOUND_BAND_HZ, seg.PITCH_BAND_HZ, MURMUR_BAND_HZ)
+    together = heart_envelopes(Spectrum(x, FS_HZ), bands)
+    for row, band_hz in zip(together, bands, strict=True):
+        assert row.tobytes() == heart_envelope(Spectrum(x, FS_HZ), band_hz).tobytes()
