@@ -65,3 +65,14 @@ def test_the_breath_and_rhythm_sets_hear_each_recording_under_breath(monkeypatch
     assert {r["version"] for r in reads} >= {"60", "35", "AF cv 0.25"}
     breath = probe._real(("breath", 0))
     assert {r["ratio"] for r in breath} == set(probe.BREATH_RATIOS)
+
+
+def test_the_irregular_simulated_set_holds_fast_af_like_hearts_under_breath() -> None:
+    jobs = [arg for kind, arg in probe._jobs() if kind == "simulated_irregular"]
+    assert len(jobs) == 4 * 3 * 2 * 3 * 2 * 2
+    assert {j["rr_variation"] for j in jobs} == {0.15, 0.25}
+    clear = {"heart_gain": 1.0, "breath_gain": 0.1, "crackles": False, "seed": 0,
+             "heart_rate_bpm": 140.0, "rr_variation": 0.25}  # fmt: skip
+    (read,) = probe._run_job(("simulated_irregular", {**jobs[0], **clear}))
+    assert read["set"] == "simulated_irregular" and read["ref"] > 131.0
+    assert probe.label(read) == "true"
