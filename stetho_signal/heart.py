@@ -26,12 +26,14 @@ from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
     ANALYTIC_RATE_HZ,
     ENVELOPE_RATE_HZ,
+    HEART_RATE_HZ,
     MAX_RATE_BPM,
     MIN_RATE_BPM,
     CycleEstimate,
     estimate_cycles,
     heart_envelope,
 )
+from stetho_signal.filters import HEART_BAND_HZ
 from stetho_signal.segmentation import PITCH_BAND_HZ, HeartSounds, segment_heart_sounds
 
 __all__ = ["MURMUR_BAND_HZ", "HeartResult", "analyze_heart"]
@@ -150,6 +152,7 @@ def analyze_heart(
     spectrum: Spectrum,
     share_at_or_below_bpm: float | None = None,
     fast_at_or_above_bpm: float | None = None,
+    band: NDArray[np.float32] | None = None,
 ) -> HeartResult:
     """Measure a heart recording (``spectrum``: the recording, full scale 1.0).
 
@@ -159,7 +162,9 @@ def analyze_heart(
     ``share_at_or_below_bpm`` or at or above ``fast_at_or_above_bpm`` (None: never), the
     urgent bounds; ``envelope_repeat`` and ``beat_span_share`` at or above the latter only:
     the rules read them there only, and the lung analysis, which looks for heart sounds too,
-    not at all.
+    not at all. ``band``: the recording in :data:`~stetho_signal.filters.HEART_BAND_HZ` at
+    :data:`~stetho_signal.envelope.HEART_RATE_HZ`, when the caller has it (cut from
+    ``spectrum`` otherwise); the pitch of each sound is read from it.
     """
     env = heart_envelope(spectrum)
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
@@ -168,7 +173,11 @@ def analyze_heart(
             Note("no_cycle", "clip too short or too irregular to find a repeating heartbeat")
         )
     pitch_env = heart_envelope(spectrum, PITCH_BAND_HZ)
-    sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
+    if band is None:
+        band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
+    sounds, cycle = segment_heart_sounds(
+        env, ENVELOPE_RATE_HZ, cycles, pitch_env, (band, HEART_RATE_HZ)
+    )
     sounds, cycle = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
     prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)
