@@ -9,7 +9,10 @@ from stetho_signal._stats import median
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import ANALYTIC_RATE_HZ, SOUND_BAND_HZ
 
-__all__ = ["CENTROID_WINDOW_S", "HIGH_BAND_HZ", "high_band_share", "spectral_centroids_hz"]
+__all__ = [
+    "CENTROID_WINDOW_S", "HEART_PITCH_HZ", "HIGH_BAND_HZ", "high_band_share",
+    "spectral_centroids_hz",
+]  # fmt: skip
 
 HIGH_BAND_HZ = (300.0, 1000.0)
 """Above the heart sounds: S1 and S2 carry most of their energy at 20-150 Hz and little above
@@ -20,6 +23,13 @@ _HIGH_RATE_HZ = 1000.0  # an analytic signal at 1 kHz holds the band up to 1 kHz
 _WINDOW_S = 0.1  # a heart sound lasts 80-140 ms: its power is the mean over 100 ms
 CENTROID_WINDOW_S = 0.08
 """Window of :func:`spectral_centroids_hz`: the core of a heart sound (80-140 ms long)."""
+HEART_PITCH_HZ = 200.0
+"""Sounds whose median spectral centroid (:func:`spectral_centroids_hz`) is this or over are no
+S1 or S2: those carry most of their energy at 20-150 Hz and little above 200 Hz (DOMAIN.md), and
+a chain of breath or noise bursts has no higher-pitched S2 to find. The labelled sounds of every
+CirCor recording, original and made faster to 170-190/min, have median centroids of 176 Hz at
+most; a chain of breath bursts read at 190/min under a faint heart
+(tests/stetho_signal/test_fast_read.py) 204-239 Hz."""
 
 
 def high_band_share(spectrum: Spectrum, times_s: NDArray[np.float64]) -> float | None:

@@ -32,6 +32,7 @@ from stetho_signal._peaks import gallop_cycle as _gallop_cycle
 from stetho_signal._peaks import sound_candidates as _candidates
 from stetho_signal._short_beats import kept as _kept
 from stetho_signal._short_beats import short_beats as _short_beats
+from stetho_signal._sound_band import HEART_PITCH_HZ
 from stetho_signal._stats import median
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
@@ -77,12 +78,6 @@ _STEADY_Z = 3.0
 # the pitch-band share orients closer phases at any rate. 130 is where our annotations first
 # reach half the cycle; 120, 140 and 150 were tried (docs/accuracy.md, seventeenth round).
 _FAST_PHASES_BPM = 130.0
-# S1 and S2 carry most of their energy at 20-150 Hz and little above 200 Hz (DOMAIN.md): a chain
-# whose sounds are centred at 200 Hz or over holds breath or noise bursts, whose pitch says
-# nothing of which is S1. The labelled sounds of every CirCor recording, original and made faster
-# to 170-190/min, have median centroids of 176 Hz at most; a chain of breath bursts read at
-# 190/min under a faint heart (tests/stetho_signal/test_fast_read.py) 204-239 Hz.
-_HEART_PITCH_HZ = 200.0
 # The regression needs beats: fewer than eight whole cycles leave the cue silent.
 _STEADY_MIN_CYCLES = 8
 
@@ -369,7 +364,7 @@ def _s1_higher_pitched(labels: list[tuple[int, int]], cands: _Candidates) -> boo
 def _s1_higher_centroid(labels: list[tuple[int, int]], cands: _Candidates) -> bool | None:
     """Whether the sounds labelled S1 have a higher median spectral centroid than those labelled
     S2 (None without centroids or three sounds of each, or when either median is at or over
-    :data:`_HEART_PITCH_HZ`: sounds that are not S1 and S2).
+    :data:`~stetho_signal._sound_band.HEART_PITCH_HZ`: sounds that are not S1 and S2).
 
     The centroid of the whole heart band tells S2 from S1 more often than the share of its upper
     part (:func:`stetho_signal._sound_band.spectral_centroids_hz`); it orients only the fast
@@ -386,7 +381,7 @@ def _s1_higher_centroid(labels: list[tuple[int, int]], cands: _Candidates) -> bo
     if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
         return None
     s1, s2 = median(centroid[is_s1]), median(centroid[~is_s1])
-    if max(s1, s2) >= _HEART_PITCH_HZ:
+    if max(s1, s2) >= HEART_PITCH_HZ:
         return None
     return s1 > s2
 
