@@ -3,6 +3,8 @@ the cycle models read off the loud ones alone (see :mod:`stetho_signal.segmentat
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,8 +43,9 @@ class Candidates:
     low: NDArray[np.bool_]  # low-pitched: a third or fourth heart sound rather than an S2
     pitch: NDArray[np.float64] | None = None  # share of the pitch band (None: not measured)
     step_s: float = 0.0  # the times' grid step (0: exact times)
-    # Spectral centroid of the heart band at each peak, Hz (None: not measured); S2 the higher.
-    centroid_hz: NDArray[np.float64] | None = None
+    # The heart band's spectral centroid (Hz) at given times, seconds (None: no band given); S2
+    # the higher. Measured only for the chains that need it (a fast one, see segmentation).
+    centroids: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None
 
 
 def sound_candidates(
@@ -80,10 +83,9 @@ def sound_candidates(
         if np.sum(sounds) >= 3:
             typical_share = quantile(share[sounds], _TYPICAL_QUANTILE)
             low = sounds & (share < _LOW_PITCH_SHARE * typical_share)
-    times = peaks / fs_hz
-    centroid = None if band is None else spectral_centroids_hz(band[0], band[1], times)
+    centroids = None if band is None else functools.partial(spectral_centroids_hz, *band)
     return Candidates(
-        times, reward, weak, low, pitch=share, step_s=1.0 / fs_hz, centroid_hz=centroid
+        peaks / fs_hz, reward, weak, low, pitch=share, step_s=1.0 / fs_hz, centroids=centroids
     )
 
 

@@ -127,7 +127,7 @@ def spectral_centroids_hz(
     index = np.clip(start[:, None] + np.arange(width), 0, band.size - 1)
     windows = band[index] * np.hanning(width)
     length = 1 << (width - 1).bit_length()
-    power = np.abs(np.fft.rfft(windows, length, axis=1)) ** 2
+    power = np.abs(np.fft.rfft(windows, length)) ** 2  # along each window (the last axis)
     freqs = np.fft.rfftfreq(length, 1.0 / rate_hz)
     total = np.sum(power, axis=1)
     weighted = power @ freqs

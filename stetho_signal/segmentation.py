@@ -373,10 +373,10 @@ def _s1_higher_centroid(labels: list[tuple[int, int]], cands: _Candidates) -> bo
     AF-like recording at 110/min at half rate (its chain on the bound of even spacing) and moved
     one CirCor rate over the 5 bpm bound (docs/accuracy.md, seventeenth round).
     """
-    if cands.centroid_hz is None:
+    if cands.centroids is None:
         return None
     peaks, marks = _label_arrays(labels)
-    centroid = cands.centroid_hz[peaks]
+    centroid = cands.centroids(cands.times_s[peaks])
     is_s1 = marks == S1
     if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
         return None

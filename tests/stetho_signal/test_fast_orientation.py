@@ -7,6 +7,8 @@ outlast S2-S1 by a third or more, and the shorter phase taken for systole swaps 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -68,9 +70,17 @@ def _candidates(
         low=np.zeros(n, dtype=bool),
         pitch=np.where(is_s1, share[0], share[1]),
         step_s=0.01,
-        centroid_hz=np.where(is_s1, centroid[0], centroid[1]),
+        centroids=_lookup(times, np.where(is_s1, centroid[0], centroid[1])),
     )
     return labels, cands
+
+
+def _lookup(
+    times: NDArray[np.float64], values: NDArray[np.float64]
+) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+    """Centroids given per sound: the value at each of the sounds' times."""
+    table = dict(zip(times.tolist(), values.tolist(), strict=True))
+    return lambda at: np.array([table[t] for t in at.tolist()])
 
 
 def _flipped(labels: list[tuple[int, int]], cands: Candidates) -> bool:

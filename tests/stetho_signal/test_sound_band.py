@@ -128,9 +128,10 @@ def _slow_centroids(band: NDArray, rate_hz: float, times_s: list[float]) -> list
     return out
 
 
-@pytest.mark.parametrize("rate_hz", [1000.0, 800.0, 500.0])
+@pytest.mark.parametrize("rate_hz", [1000.0, 800.0, 812.5, 500.0])
 def test_centroids_as_restated_inside_and_past_both_ends(rate_hz: float) -> None:
-    # 800 Hz: a window of 64 samples, a power of two already (no padding).
+    # 800 Hz: a window of 64 samples, a power of two already (no padding); 812.5 Hz: 65, one
+    # over it (padded to 128).
     band = np.random.default_rng(int(rate_hz)).standard_normal(round(3.0 * rate_hz))
     band = band.astype(np.float32)
     times = [0.0, 0.01, 0.5, 1.2345, 2.98, 3.0, 3.2]
@@ -145,6 +146,9 @@ def test_a_tone_centroid_is_its_pitch_and_silence_has_none() -> None:
     tone[1200:] = 0.0
     high, silent = spectral_centroids_hz(tone, 1000.0, np.array([0.5, 1.6]))
     assert high == pytest.approx(100.0, abs=3.0) and silent == 0.0
+    # However faint: a window's power far under 1 still has its centroid.
+    (faint,) = spectral_centroids_hz(1e-4 * tone, 1000.0, np.array([0.5]))
+    assert faint == pytest.approx(high, rel=1e-6)
     low = np.sin(2 * np.pi * 50.0 * t).astype(np.float32)
     assert spectral_centroids_hz(low, 1000.0, np.array([0.5]))[0] == pytest.approx(50.0, abs=3.0)
 
