@@ -158,3 +158,20 @@ def test_no_time_or_no_band_gives_no_centroid() -> None:
     assert empty.tolist() == [0.0]
     none = spectral_centroids_hz(np.ones(100, dtype=np.float32), 1000.0, np.zeros(0))
     assert none.shape == (0,) and none.dtype == np.float64
+
+
+@pytest.mark.parametrize(("band_hz", "rate_hz"), BANDS)
+def test_a_window_past_the_end_holds_its_last_samples_or_none(
+    band_hz: tuple[float, float], rate_hz: float
+) -> None:
+    # A loud sound at the very end: a window holding only the last sample takes that sample's
+    # power (a mean over one), and a time a second past the end adds nothing.
+    spectrum = Spectrum(_recording(2.0, 0.01, [(2.0, 60.0, 1.0), (2.0, 500.0, 1.0)]), FS_HZ)
+    size = spectrum.unpad(spectrum.envelope(band_hz, rate_hz), rate_hz).size
+    width = round(0.1 * rate_hz)
+    last = (size - 1 + width // 2) / rate_hz  # the window starts at the last sample
+    times = [last - 1.0 / rate_hz, last]
+    added = _added_power(spectrum, band_hz, rate_hz, np.array([*times, 3.0]))
+    slow = _slow_added_power(spectrum, band_hz, rate_hz, times)
+    np.testing.assert_allclose(added[:2], slow, 1e-9)
+    assert added[1] > 0.0 and added[2] == 0.0
