@@ -72,11 +72,12 @@ _STEADY_Z = 3.0
 # child's S1-S2 reaches half the cycle and more (CirCor annotations at 129-160/min: up to 0.51
 # of it; Weissler's line, which keeps systole the shorter, falls below physiology there, see
 # expected_systole_s). Systole may then outlast diastole by more than _CLOSE_PHASES allows
-# (CirCor made faster to 170-190/min, bench.heart_faster: S1-S2 over S2-S1 up to 1.45), and the
-# shorter phase taken for systole swapped S1 and S2 in 19 of 56 recordings at 170/min. So the
-# sounds' pitch orients such a chain too (by their spectral centroid, _s1_higher_centroid), as
-# the pitch-band share orients closer phases at any rate. 130 is where our annotations first
-# reach half the cycle; 120, 140 and 150 were tried (docs/accuracy.md, seventeenth round).
+# (CirCor made faster, bench.heart_faster: S1-S2 over S2-S1 up to 1.44 at 170/min, 1.56 at
+# 190/min), and the shorter phase taken for systole swapped S1 and S2 in 19 of 56 recordings
+# at 170/min. So the sounds' pitch orients such a chain too (by their spectral centroid,
+# _s1_higher_centroid), as the pitch-band share orients closer phases at any rate. 130 is where
+# our annotations first reach half the cycle; 120 and 140 were tried (docs/accuracy.md,
+# seventeenth round).
 _FAST_PHASES_BPM = 130.0
 # The regression needs beats: fewer than eight whole cycles leave the cue silent.
 _STEADY_MIN_CYCLES = 8
