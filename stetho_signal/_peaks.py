@@ -3,12 +3,15 @@ the cycle models read off the loud ones alone (see :mod:`stetho_signal.segmentat
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
+from stetho_signal._sound_band import spectral_centroids_hz
 from stetho_signal._stats import median, quantile
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
@@ -40,6 +43,9 @@ class Candidates:
     low: NDArray[np.bool_]  # low-pitched: a third or fourth heart sound rather than an S2
     pitch: NDArray[np.float64] | None = None  # share of the pitch band (None: not measured)
     step_s: float = 0.0  # the times' grid step (0: exact times)
+    # The heart band's spectral centroid (Hz) at given times, seconds (None: no band given); S2
+    # the higher. Measured only for the chains that need it (a fast one, see segmentation).
+    centroids: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None
 
 
 def sound_candidates(
@@ -47,6 +53,7 @@ def sound_candidates(
     fs_hz: float,
     cycle: CycleEstimate,
     pitch_env: NDArray[np.float64] | None = None,
+    band: tuple[NDArray[np.float32], float] | None = None,
 ) -> Candidates:
     distance = max(1, int(_MIN_SOUND_SPACING_S * fs_hz))
     peaks = dsp.find_peaks(env, distance=distance)
@@ -76,7 +83,10 @@ def sound_candidates(
         if np.sum(sounds) >= 3:
             typical_share = quantile(share[sounds], _TYPICAL_QUANTILE)
             low = sounds & (share < _LOW_PITCH_SHARE * typical_share)
-    return Candidates(peaks / fs_hz, reward, weak, low, pitch=share, step_s=1.0 / fs_hz)
+    centroids = None if band is None else functools.partial(spectral_centroids_hz, *band)
+    return Candidates(
+        peaks / fs_hz, reward, weak, low, pitch=share, step_s=1.0 / fs_hz, centroids=centroids
+    )
 
 
 def cycle_from_sounds(cands: Candidates, cycle: CycleEstimate) -> CycleEstimate | None:

@@ -183,11 +183,11 @@ def analyze(
     heart: HeartResult | None = None
     lung: LungResult | None = None
     if kind == "heart":
+        band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
         # What the rules read in the urgent bands only: measured there only.
         heart = analyze_heart(
-            spectrum, limits.heart_rate_urgent_low_bpm, limits.heart_rate_urgent_high_bpm
+            spectrum, limits.heart_rate_urgent_low_bpm, limits.heart_rate_urgent_high_bpm, band
         )
-        band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
         # Sounds as wide as breaths repeat (periodicity) without being a heartbeat.
         heartbeat: tuple[float, float] | None = (
             (heart.periodicity, heart.sound_prominence) if heart.heartbeat_found else (0.0, 0.0)

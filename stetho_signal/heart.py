@@ -26,6 +26,7 @@ from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
     ANALYTIC_RATE_HZ,
     ENVELOPE_RATE_HZ,
+    HEART_RATE_HZ,
     MAX_RATE_BPM,
     MIN_RATE_BPM,
     SOUND_BAND_HZ,
@@ -33,6 +34,7 @@ from stetho_signal.envelope import (
     estimate_cycles,
     heart_envelopes,
 )
+from stetho_signal.filters import HEART_BAND_HZ
 from stetho_signal.segmentation import PITCH_BAND_HZ, HeartSounds, segment_heart_sounds
 
 __all__ = ["MURMUR_BAND_HZ", "HeartResult", "analyze_heart"]
@@ -151,6 +153,7 @@ def analyze_heart(
     spectrum: Spectrum,
     share_at_or_below_bpm: float | None = None,
     fast_at_or_above_bpm: float | None = None,
+    band: NDArray[np.float32] | None = None,
 ) -> HeartResult:
     """Measure a heart recording (``spectrum``: the recording, full scale 1.0).
 
@@ -160,7 +163,9 @@ def analyze_heart(
     ``share_at_or_below_bpm`` or at or above ``fast_at_or_above_bpm`` (None: never), the
     urgent bounds; ``envelope_repeat`` and ``beat_span_share`` at or above the latter only:
     the rules read them there only, and the lung analysis, which looks for heart sounds too,
-    not at all.
+    not at all. ``band``: the recording in :data:`~stetho_signal.filters.HEART_BAND_HZ` at
+    :data:`~stetho_signal.envelope.HEART_RATE_HZ`, when the caller has it (cut from
+    ``spectrum`` otherwise); the pitch of each sound is read from it.
     """
     # The three bands' envelopes at once (one transform call each for all three: a short
     # recording costs more in calls than in transforms); the pitch and murmur bands are read
@@ -173,7 +178,11 @@ def analyze_heart(
         return _no_heartbeat(
             Note("no_cycle", "clip too short or too irregular to find a repeating heartbeat")
         )
-    sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env)
+    if band is None:
+        band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
+    sounds, cycle = segment_heart_sounds(
+        env, ENVELOPE_RATE_HZ, cycles, pitch_env, (band, HEART_RATE_HZ)
+    )
     sounds, cycle = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
     prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)

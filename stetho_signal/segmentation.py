@@ -32,6 +32,7 @@ from stetho_signal._peaks import gallop_cycle as _gallop_cycle
 from stetho_signal._peaks import sound_candidates as _candidates
 from stetho_signal._short_beats import kept as _kept
 from stetho_signal._short_beats import short_beats as _short_beats
+from stetho_signal._sound_band import HEART_PITCH_HZ
 from stetho_signal._stats import median
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
@@ -66,6 +67,18 @@ _CLOSE_PHASES = 0.8
 # -0.26 to 0.41 of it. 2 was tried too: it orients one more recording (85036_TV); `make eval`
 # scores both leave-one-patient-out (docs/accuracy.md, fourth round).
 _STEADY_Z = 3.0
+# From this rate (the chain's median systole plus diastole) the order of the two phases does
+# not orient a chain at all: as the rate rises diastole shortens far more than systole, and a
+# child's S1-S2 reaches half the cycle and more (CirCor annotations at 129-160/min: up to 0.51
+# of it; Weissler's line, which keeps systole the shorter, falls below physiology there, see
+# expected_systole_s). Systole may then outlast diastole by more than _CLOSE_PHASES allows
+# (CirCor made faster, bench.heart_faster: S1-S2 over S2-S1 up to 1.44 at 170/min, 1.56 at
+# 190/min), and the shorter phase taken for systole swapped S1 and S2 in 19 of 56 recordings
+# at 170/min. So the sounds' pitch orients such a chain too (by their spectral centroid,
+# _s1_higher_centroid), as the pitch-band share orients closer phases at any rate. 130 is where
+# our annotations first reach half the cycle; 120 and 140 were tried (docs/accuracy.md,
+# seventeenth round).
+_FAST_PHASES_BPM = 130.0
 # The regression needs beats: fewer than eight whole cycles leave the cue silent.
 _STEADY_MIN_CYCLES = 8
 
@@ -83,6 +96,7 @@ def segment_heart_sounds(
     fs_hz: float,
     cycles: list[CycleEstimate],
     pitch_env: NDArray[np.float64] | None = None,
+    band: tuple[NDArray[np.float32], float] | None = None,
 ) -> tuple[HeartSounds, CycleEstimate]:
     """Label envelope peaks as S1 or S2.
 
@@ -103,6 +117,11 @@ def segment_heart_sounds(
     pitch_env : ndarray, shape (m,), optional
         Envelope of :data:`PITCH_BAND_HZ` on the same time base. A sound with little share of
         it is low-pitched, a third or fourth heart sound: labelled S2 it earns a skip less.
+    band : (ndarray, float), optional
+        The recording in the heart band (25-400 Hz) and its rate in Hz. Each sound's spectral
+        centroid read from it (:func:`stetho_signal._sound_band.spectral_centroids_hz`) tells
+        the higher-pitched S2s from the S1s of a fast chain, whose phase durations cannot (see
+        :func:`_oriented`); without it, the share of ``pitch_env`` does.
 
     Returns
     -------
@@ -117,7 +136,7 @@ def segment_heart_sounds(
     diastole shorter than expected allowed into a sound shaped like the chain's S1s, and the
     new chain kept when most of the S1s it adds are shaped so (:mod:`stetho_signal._short_beats`).
     """
-    candidates = _candidates(env, fs_hz, cycles[0], pitch_env)
+    candidates = _candidates(env, fs_hz, cycles[0], pitch_env, band)
     if candidates.times_s.size == 0:
         empty = np.zeros(0)
         return HeartSounds(empty, empty), cycles[0]
@@ -260,14 +279,16 @@ def _phase_intervals(
 def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[int, int]]:
     """Swap S1 and S2 if the chain's "systole" follows the beat-to-beat changes of the cycle
     (:func:`_s1_phase_follows_cycle`); when that is unclear, if its "systole" outlasts its
-    "diastole" or, when the two are too close to tell, if its "S1"s are the higher-pitched
-    sounds.
+    "diastole" or, when the two are too close to tell or the chain beats at
+    :data:`_FAST_PHASES_BPM` or faster, if its "S1"s are the higher-pitched sounds.
 
     Systole is shorter than diastole at rest and stays so up to high rates (Weissler's QS2 =
     546 - 2.1 HR ms); from about 85 to 160 bpm the two come within 20 % of each other, and
-    the medians over a recording then swap on chance. S2 is the higher-pitched of the two sounds
-    (its valves close faster and tenser), so in that range the sounds with the larger share
-    of :data:`PITCH_BAND_HZ` are the S2s.
+    the medians over a recording then swap on chance; from about 130/min systole may outlast
+    diastole. S2 is the higher-pitched of the two sounds (its valves close faster and tenser),
+    so there the sounds with the larger share of :data:`PITCH_BAND_HZ` are the S2s, and in a
+    fast chain whose phases are further apart those with the higher spectral centroid
+    (:func:`_s1_higher_centroid`).
     """
     systoles, diastoles = _phase_intervals(labels, cands.times_s)
     if not (systoles.size and diastoles.size):
@@ -276,9 +297,12 @@ def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[i
     reversed_ = _s1_phase_follows_cycle(labels, cands.times_s, cands.step_s)
     if reversed_ is None:
         reversed_ = systole > diastole
+        says = None
         if min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole):
-            pitch_says = _s1_higher_pitched(labels, cands)
-            reversed_ = reversed_ if pitch_says is None else pitch_says
+            says = _s1_higher_pitched(labels, cands)
+        elif 60.0 / (systole + diastole) >= _FAST_PHASES_BPM:
+            says = _s1_higher_centroid(labels, cands)
+        reversed_ = reversed_ if says is None else says
     return [(i, S2 if lab == S1 else S1) for i, lab in labels] if reversed_ else labels
 
 
@@ -336,6 +360,31 @@ def _s1_higher_pitched(labels: list[tuple[int, int]], cands: _Candidates) -> boo
     if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
         return None
     return median(share[is_s1]) > median(share[~is_s1])
+
+
+def _s1_higher_centroid(labels: list[tuple[int, int]], cands: _Candidates) -> bool | None:
+    """Whether the sounds labelled S1 have a higher median spectral centroid than those labelled
+    S2 (None without centroids or three sounds of each, or when either median is at or over
+    :data:`~stetho_signal._sound_band.HEART_PITCH_HZ`: sounds that are not S1 and S2).
+
+    The centroid of the whole heart band tells S2 from S1 more often than the share of its upper
+    part (:func:`stetho_signal._sound_band.spectral_centroids_hz`); it orients only the fast
+    chains whose phases are not close. Close phases keep the share at every rate:
+    :data:`_CLOSE_PHASES` was chosen with it, and the centroid there too, tried, read one
+    AF-like recording at 110/min at half rate (its chain on the bound of even spacing) and moved
+    one CirCor rate over the 5 bpm bound (docs/accuracy.md, seventeenth round).
+    """
+    if cands.centroids is None:
+        return None
+    peaks, marks = _label_arrays(labels)
+    centroid = cands.centroids(cands.times_s[peaks])
+    is_s1 = marks == S1
+    if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
+        return None
+    s1, s2 = median(centroid[is_s1]), median(centroid[~is_s1])
+    if max(s1, s2) >= HEART_PITCH_HZ:
+        return None
+    return s1 > s2
 
 
 def _refined_cycle(

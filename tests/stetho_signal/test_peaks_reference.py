@@ -10,6 +10,7 @@ as a different answer (`make mutate`).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from stetho_signal._peaks import (
     gallop_cycle,
     sound_candidates,
 )
+from stetho_signal._sound_band import spectral_centroids_hz
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
 CYCLE = CycleEstimate(0.8, 0.3, 0.7)
@@ -111,6 +113,7 @@ def _assert_same(got: Candidates, want: Candidates) -> None:
         assert got.pitch is not None
         np.testing.assert_allclose(got.pitch, want.pitch, rtol=1e-12)
     assert got.step_s == want.step_s
+    assert got.centroids is None  # no band given
 
 
 def _heart(seed: int, fs: float, seconds: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -145,6 +148,16 @@ def test_candidates_as_restated(fs: float, seed: int) -> None:
     env, pitch = _heart(seed, fs, 8.0)
     _assert_same(sound_candidates(env, fs, CYCLE, pitch), _reference_candidates(env, fs, pitch))
     _assert_same(sound_candidates(env, fs, CYCLE), _reference_candidates(env, fs, None))
+
+
+def test_centroids_are_read_at_the_peaks_when_a_band_is_given() -> None:
+    env, pitch = _heart(3, 100.0, 8.0)
+    band = np.random.default_rng(3).standard_normal(8000).astype(np.float32)
+    got = sound_candidates(env, 100.0, CYCLE, pitch, (band, 1000.0))
+    _assert_same(replace(got, centroids=None), _reference_candidates(env, 100.0, pitch))
+    assert got.centroids is not None
+    times = np.array([0.05, 2.0, 7.99])
+    np.testing.assert_array_equal(got.centroids(times), spectral_centroids_hz(band, 1000.0, times))
 
 
 @pytest.mark.parametrize("scale", [1e-14, 1e-11, 1.0])

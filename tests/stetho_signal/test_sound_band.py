@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from stetho_signal._sound_band import HIGH_BAND_HZ, _added_power, high_band_share
+from stetho_signal._sound_band import (
+    HIGH_BAND_HZ,
+    _added_power,
+    high_band_share,
+    spectral_centroids_hz,
+)
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import ANALYTIC_RATE_HZ, SOUND_BAND_HZ
 
@@ -103,3 +108,70 @@ def test_a_time_where_nothing_rises_is_left_out() -> None:
     alone = high_band_share(spectrum, np.array([2.0]))
     assert alone is not None and alone < 0.1
     assert high_band_share(spectrum, np.array([2.0, 4.0])) == alone
+
+
+def _slow_centroids(band: NDArray, rate_hz: float, times_s: list[float]) -> list[float]:
+    """The Notes of `spectral_centroids_hz`, one window and one sample at a time."""
+    width = round(0.08 * rate_hz)
+    length = 1
+    while length < width:
+        length *= 2
+    out = []
+    for at in times_s:
+        first = round(at * rate_hz) - width // 2
+        picked = [band[min(max(first + k, 0), band.size - 1)] for k in range(width)]
+        window = np.array(picked, dtype=np.float64) * np.hanning(width)
+        power = np.abs(np.fft.rfft(window, length)) ** 2
+        freqs = np.arange(power.size) * rate_hz / length
+        total = float(np.sum(power))
+        out.append(float(np.sum(power * freqs)) / total if total > 0 else 0.0)
+    return out
+
+
+@pytest.mark.parametrize("rate_hz", [1000.0, 800.0, 812.5, 500.0])
+def test_centroids_as_restated_inside_and_past_both_ends(rate_hz: float) -> None:
+    # 800 Hz: a window of 64 samples, a power of two already (no padding); 812.5 Hz: 65, one
+    # over it (padded to 128).
+    band = np.random.default_rng(int(rate_hz)).standard_normal(round(3.0 * rate_hz))
+    band = band.astype(np.float32)
+    times = [0.0, 0.01, 0.5, 1.2345, 2.98, 3.0, 3.2]
+    got = spectral_centroids_hz(band, rate_hz, np.array(times))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, _slow_centroids(band, rate_hz, times), rtol=1e-9)
+
+
+def test_a_tone_centroid_is_its_pitch_and_silence_has_none() -> None:
+    t = np.arange(2000) / 1000.0
+    tone = np.sin(2 * np.pi * 100.0 * t).astype(np.float32)
+    tone[1200:] = 0.0
+    high, silent = spectral_centroids_hz(tone, 1000.0, np.array([0.5, 1.6]))
+    assert high == pytest.approx(100.0, abs=3.0) and silent == 0.0
+    # However faint: a window's power far under 1 still has its centroid.
+    (faint,) = spectral_centroids_hz(1e-4 * tone, 1000.0, np.array([0.5]))
+    assert faint == pytest.approx(high, rel=1e-6)
+    low = np.sin(2 * np.pi * 50.0 * t).astype(np.float32)
+    assert spectral_centroids_hz(low, 1000.0, np.array([0.5]))[0] == pytest.approx(50.0, abs=3.0)
+
+
+def test_no_time_or_no_band_gives_no_centroid() -> None:
+    empty = spectral_centroids_hz(np.zeros(0, dtype=np.float32), 1000.0, np.array([0.5]))
+    assert empty.tolist() == [0.0]
+    none = spectral_centroids_hz(np.ones(100, dtype=np.float32), 1000.0, np.zeros(0))
+    assert none.shape == (0,) and none.dtype == np.float64
+
+
+@pytest.mark.parametrize(("band_hz", "rate_hz"), BANDS)
+def test_a_window_past_the_end_holds_its_last_samples_or_none(
+    band_hz: tuple[float, float], rate_hz: float
+) -> None:
+    # A loud sound at the very end: a window holding only the last sample takes that sample's
+    # power (a mean over one), and a time a second past the end adds nothing.
+    spectrum = Spectrum(_recording(2.0, 0.01, [(2.0, 60.0, 1.0), (2.0, 500.0, 1.0)]), FS_HZ)
+    size = spectrum.unpad(spectrum.envelope(band_hz, rate_hz), rate_hz).size
+    width = round(0.1 * rate_hz)
+    last = (size - 1 + width // 2) / rate_hz  # the window starts at the last sample
+    times = [last - 1.0 / rate_hz, last]
+    added = _added_power(spectrum, band_hz, rate_hz, np.array([*times, 3.0]))
+    slow = _slow_added_power(spectrum, band_hz, rate_hz, times)
+    np.testing.assert_allclose(added[:2], slow, 1e-9)
+    assert added[1] > 0.0 and added[2] == 0.0
