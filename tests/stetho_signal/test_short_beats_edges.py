@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
+from stetho_signal import _short_beats
 from stetho_signal._chains import S1, S2
 from stetho_signal._peaks import LOUD_LEVEL, PEAK_FLOOR, Candidates
 from stetho_signal._short_beats import (
@@ -49,15 +50,19 @@ def _chain(
     with_s2: bool = True,
     extra_s2: tuple[tuple[int, float], ...] = (),
     s2_count: int | None = None,
+    lead_s2: bool = False,
 ) -> tuple[np.ndarray, Candidates, np.ndarray, np.ndarray]:
     """Envelope, candidates and chain (candidate indices, labels) of S1s ``intervals`` samples
     apart, each followed by an S2 (unless not ``with_s2``; only the first ``s2_count`` if
-    given), every chain sound at ``reward``; ``extra`` adds S1-shaped sounds the chain leaves
-    out, as (sample, reward, weak), ``extra_s2`` S2-shaped ones, as (sample, reward)."""
+    given; ``lead_s2``: the chain starts with an S2 12 samples before its first S1), every
+    chain sound at ``reward``; ``extra`` adds S1-shaped sounds the chain leaves out, as
+    (sample, reward, weak), ``extra_s2`` S2-shaped ones, as (sample, reward)."""
     s1 = 20 + np.concatenate([[0], np.cumsum(intervals)]).astype(int)
     sounds = [(int(a), S1, reward, False) for a in s1]
     if with_s2:
         sounds += [(int(a) + SYSTOLE, S2, reward, False) for a in s1[:s2_count]]
+    if lead_s2:
+        sounds.append((int(s1[0]) - 12, S2, reward, False))
     sounds += [(at, -1, r, weak) for at, r, weak in extra]
     sounds += [(at, -2, r, False) for at, r in extra_s2]
     sounds.sort()
@@ -262,6 +267,60 @@ def test_a_faint_beat_needs_five_systoles_to_measure_the_chain_s(
     assert beats is not None
     at = int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))
     assert beats.widen[at] is np.bool_(widen)
+
+
+def test_a_faint_beat_s2_exactly_at_the_reach_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The spreads set so that the reach is exactly the voucher's offset (8 samples past a
+    # systole), then a hair under it.
+    env, cands, peaks, marks = _chain(
+        (40, 64) * 4,
+        ((_FAINT_AT, _reward(0.4), False),),
+        extra_s2=((_FAINT_AT + SYSTOLE + 8, FULL),),
+    )
+    at = int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))
+    systole = SYSTOLE * STEP_S
+    offset = abs((_FAINT_AT + SYSTOLE + 8) * STEP_S - (cands.times_s[at] + systole))
+    spread = 0.03 + 0.1 * systole
+    spreads = offset / spread
+    while spreads * spread < offset:
+        spreads = float(np.nextafter(spreads, np.inf))
+    while spreads * spread > offset:
+        spreads = float(np.nextafter(spreads, 0.0))
+    assert spreads * spread == offset
+    monkeypatch.setattr(_short_beats, "_SYSTOLE_SPREADS", spreads)
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None and beats.widen[at]
+    monkeypatch.setattr(_short_beats, "_SYSTOLE_SPREADS", float(np.nextafter(spreads, 0.0)))
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None and not beats.widen[at]
+
+
+def test_a_faint_beat_systole_is_measured_from_s1_to_s2_only() -> None:
+    # Twelve S1s, only the first five with an S2: the six S1-S1 links are whole cycles, not
+    # systoles, and would move the median systole off the voucher's 19 samples.
+    env, cands, peaks, marks = _chain(
+        (40, 64) * 5 + (40,),
+        ((_FAINT_AT, _reward(0.4), False),),
+        extra_s2=((_FAINT_AT + SYSTOLE, FULL),),
+        s2_count=5,
+    )
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None
+    assert beats.widen[int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))]
+
+
+def test_a_chain_starting_with_an_s2_still_measures_its_systole() -> None:
+    # A recording starting mid-beat: the chain's first sound is an S2.
+    env, cands, peaks, marks = _chain(
+        (40, 64) * 4,
+        ((_FAINT_AT, _reward(0.4), False),),
+        extra_s2=((_FAINT_AT + SYSTOLE, FULL),),
+        lead_s2=True,
+    )
+    assert marks[0] == S2
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None
+    assert beats.widen[int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))]
 
 
 def test_when_s1s_and_s2s_look_alike_the_shape_vetoes_no_clear_sound() -> None:
