@@ -9,7 +9,8 @@ wider spread on the short side, the chain finds them, but may as well take a lou
 (docs/accuracy.md, tenth and sixteenth rounds). The S1s of one heart look alike, made beat
 after beat by the same valves closing, and unlike those extra sounds: the wider spread is
 allowed only into sounds shaped more like the chain's own S1s than like its S2s, and the new
-chain is kept only when most of the S1s it adds are shaped so.
+chain is kept only when most of the S1s it adds are shaped so. A faint sound so shaped may end a
+short diastole too when a clear sound shaped like an S2 follows it a systole later: a whole beat.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ _MIN_INTERVALS = 5
 # A sound's shape: the envelope +-80 ms about its peak (a heart sound lasts 100-150 ms; the
 # reach of a sound's centre, stetho_signal.segmentation._sound_centres).
 _SHAPE_REACH_S = 0.08
+# A faint short beat's S2 is sought within this many of the duration model's systolic spreads
+# (0.03 s + 0.1 systole, stetho_signal._chains._durations) of the chain's median systole: systole
+# barely follows the cycle (Weissler's QS2; a short AF beat keeps it), while an S3 or a murmur's
+# peak stands at no fixed distance before a clear S2-shaped sound.
+_SYSTOLE_SPREADS = 2.0
 
 
 @dataclass(frozen=True)
@@ -78,9 +84,8 @@ def short_beats(
     s1_shape = np.median(shapes[peaks[is_s1]], axis=0)
     s2_shape = np.median(shapes[peaks[~is_s1]], axis=0)
     s1_like = _correlation(shapes, s1_shape) >= _correlation(shapes, s2_shape)
-    # A clear sound, as the chain's dropped-beat test takes one (segmentation._explained_score).
-    clear = ~cands.weak & (cands.reward / 2.0 + PEAK_FLOOR >= LOUD_LEVEL)
-    widen = clear & s1_like
+    clear = _clear(cands)
+    widen = s1_like & (clear | _beat_ahead(peaks, marks, cands, clear & ~s1_like))
     return ShortBeats(widen, s1_like) if widen.any() else None
 
 
@@ -91,6 +96,49 @@ def kept(first: list[tuple[int, int]], second: list[tuple[int, int]], beats: Sho
     before = {peak for peak, mark in first if mark == S1}
     added = [peak for peak, mark in second if mark == S1 and peak not in before]
     return 2 * int(np.count_nonzero(beats.s1_like[added])) > len(added)
+
+
+def _heights(cands: Candidates) -> NDArray[np.float64]:
+    """Each candidate's height relative to the typical heart sound (as its reward was made)."""
+    heights: NDArray[np.float64] = cands.reward / 2.0 + PEAK_FLOOR
+    return heights
+
+
+def _clear(cands: Candidates) -> NDArray[np.bool_]:
+    """A clear sound, as the chain's dropped-beat test takes one
+    (segmentation._explained_score): above the noise and at least :data:`LOUD_LEVEL`."""
+    clear: NDArray[np.bool_] = ~cands.weak & (_heights(cands) >= LOUD_LEVEL)
+    return clear
+
+
+def _beat_ahead(
+    peaks: NDArray[np.intp],
+    marks: NDArray[np.intp],
+    cands: Candidates,
+    s2_like: NDArray[np.bool_],
+) -> NDArray[np.bool_]:
+    """Faint sounds (heard over the noise and :data:`PEAK_FLOOR`, under a clear sound) followed
+    by an ``s2_like`` sound (clear, shaped like the chain's S2s) one of the chain's systoles
+    later, within :data:`_SYSTOLE_SPREADS` spreads: an S1 and its S2, a whole beat, not a lone
+    extra sound.
+
+    Atrial fibrillation's S1 varies in loudness beat to beat (the leaflets' position when the
+    ventricle contracts varies with each filling time), so a short beat's S1 may be faint: its
+    S2, at the rhythm's nearly fixed systole, vouches for it.
+    """
+    times = cands.times_s
+    chain = times[peaks]
+    # The chain's systole, measured over five beats as its irregularity is.
+    systoles = np.flatnonzero((marks[:-1] == S1) & (marks[1:] == S2))
+    if systoles.size < _MIN_INTERVALS or not s2_like.any():
+        return np.zeros(times.size, dtype=bool)
+    systole = float(np.median(chain[systoles + 1] - chain[systoles]))
+    reach = _SYSTOLE_SPREADS * (0.03 + 0.1 * systole)
+    # Offset of the nearest S2-like sound from one systole after each candidate.
+    offset = np.min(np.abs(times[s2_like][None, :] - (times + systole)[:, None]), axis=1)
+    faint = ~cands.weak & (_heights(cands) > PEAK_FLOOR) & ~_clear(cands)
+    ahead: NDArray[np.bool_] = faint & (offset <= reach)
+    return ahead
 
 
 def _shapes(env: NDArray[np.float64], cands: Candidates) -> NDArray[np.float64]:

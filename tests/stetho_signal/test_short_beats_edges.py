@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
+from stetho_signal import _short_beats
 from stetho_signal._chains import S1, S2
 from stetho_signal._peaks import LOUD_LEVEL, PEAK_FLOOR, Candidates
 from stetho_signal._short_beats import (
@@ -47,19 +48,27 @@ def _chain(
     reward: float = FULL,
     s2_shape: np.ndarray = S2_SHAPE,
     with_s2: bool = True,
+    extra_s2: tuple[tuple[int, float], ...] = (),
+    s2_count: int | None = None,
+    lead_s2: bool = False,
 ) -> tuple[np.ndarray, Candidates, np.ndarray, np.ndarray]:
     """Envelope, candidates and chain (candidate indices, labels) of S1s ``intervals`` samples
-    apart, each followed by an S2 (unless not ``with_s2``), every chain sound at ``reward``;
-    ``extra`` adds S1-shaped sounds the chain leaves out, as (sample, reward, weak)."""
+    apart, each followed by an S2 (unless not ``with_s2``; only the first ``s2_count`` if
+    given; ``lead_s2``: the chain starts with an S2 12 samples before its first S1), every
+    chain sound at ``reward``; ``extra`` adds S1-shaped sounds the chain leaves out, as
+    (sample, reward, weak), ``extra_s2`` S2-shaped ones, as (sample, reward)."""
     s1 = 20 + np.concatenate([[0], np.cumsum(intervals)]).astype(int)
     sounds = [(int(a), S1, reward, False) for a in s1]
     if with_s2:
-        sounds += [(int(a) + SYSTOLE, S2, reward, False) for a in s1]
+        sounds += [(int(a) + SYSTOLE, S2, reward, False) for a in s1[:s2_count]]
+    if lead_s2:
+        sounds.append((int(s1[0]) - 12, S2, reward, False))
     sounds += [(at, -1, r, weak) for at, r, weak in extra]
+    sounds += [(at, -2, r, False) for at, r in extra_s2]
     sounds.sort()
     env = np.full(int(s1[-1]) + 40, BACKGROUND)
     for at, mark, _, _ in sounds:
-        env[at - REACH : at + REACH + 1] += s2_shape if mark == S2 else S1_SHAPE
+        env[at - REACH : at + REACH + 1] += s2_shape if mark in (S2, -2) else S1_SHAPE
     cands = Candidates(
         times_s=np.array([at for at, _, _, _ in sounds]) * STEP_S,
         reward=np.array([r for _, _, r, _ in sounds]),
@@ -175,6 +184,143 @@ def test_a_short_diastole_ends_only_in_a_sound_at_least_half_the_typical_one(
     at = int(np.argmin(np.abs(cands.times_s - extra[0] * STEP_S)))
     assert beats.s1_like[at]  # shaped like an S1 whatever its loudness
     assert beats.widen[at] is np.bool_(widen)
+
+
+# A faint S1-shaped sound in the second cycle's diastole (S2 at 79, next S1 at 124), and an
+# S2-shaped sound after it. The chain's systole is 19 samples (0.297 s): two spreads of the
+# duration model reach 2 * (0.03 + 0.0297) s, 7.6 samples, either side of it.
+_FAINT_AT = 90
+
+
+def _faint_beat(
+    s2_after: int | None, *, faint: float = 0.4, weak: bool = False, s2_reward: float = FULL
+) -> bool:
+    """Whether a short diastole may end in the faint sound at :data:`_FAINT_AT` (relative height
+    ``faint``) with an S2-shaped sound (reward ``s2_reward``) ``s2_after`` samples later."""
+    extra_s2 = () if s2_after is None else ((_FAINT_AT + s2_after, s2_reward),)
+    env, cands, peaks, marks = _chain(
+        (40, 64) * 4, ((_FAINT_AT, _reward(faint), weak),), extra_s2=extra_s2
+    )
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None
+    at = int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))
+    assert beats.s1_like[at]
+    return bool(beats.widen[at])
+
+
+@pytest.mark.parametrize(
+    ("s2_after", "widen"),
+    [
+        (SYSTOLE, True),  # an S1 and its S2: a whole beat
+        (SYSTOLE + 7, True),  # within two systolic spreads
+        (SYSTOLE - 7, True),
+        (SYSTOLE + 8, False),  # beyond them: no beat's S2
+        (SYSTOLE - 8, False),
+        (None, False),  # a lone faint sound: an S3, a murmur's peak
+    ],
+)
+def test_a_faint_s1_shaped_sound_ends_a_short_diastole_when_its_s2_follows_a_systole_later(
+    s2_after: int | None, widen: bool
+) -> None:
+    assert _faint_beat(s2_after) is widen
+
+
+@pytest.mark.parametrize(
+    ("faint", "weak", "s2_reward", "widen"),
+    [
+        (0.3 + 1e-6, False, FULL, True),  # a hair over the floor: a sound
+        (0.3, False, FULL, False),  # at the floor: no evidence of a sound
+        (0.4, True, FULL, False),  # no higher than the background's peaks
+        (0.4, False, _reward(LOUD_LEVEL), True),  # the S2 exactly clear
+        (0.4, False, _reward(LOUD_LEVEL - 1e-9), False),  # its S2 faint too: nothing vouches
+    ],
+)
+def test_a_faint_beat_needs_a_sound_over_the_floor_and_a_clear_s2(
+    faint: float, weak: bool, s2_reward: float, widen: bool
+) -> None:
+    assert _faint_beat(SYSTOLE, faint=faint, weak=weak, s2_reward=s2_reward) is widen
+
+
+def test_a_faint_sound_followed_by_an_s1_shaped_one_is_no_beat() -> None:
+    # An S1-shaped clear sound a systole later: two extra sounds, not an S1 and its S2.
+    env, cands, peaks, marks = _chain(
+        (40, 64) * 4, ((_FAINT_AT, _reward(0.4), False), (_FAINT_AT + SYSTOLE, FULL, False))
+    )
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None
+    at = int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))
+    assert not beats.widen[at]
+
+
+@pytest.mark.parametrize(("s2_count", "widen"), [(5, True), (4, False)])
+def test_a_faint_beat_needs_five_systoles_to_measure_the_chain_s(
+    s2_count: int, widen: bool
+) -> None:
+    # Only the first S1s have their S2: five systoles measure one, four do not.
+    env, cands, peaks, marks = _chain(
+        (40, 64) * 4,
+        ((_FAINT_AT, _reward(0.4), False),),
+        extra_s2=((_FAINT_AT + SYSTOLE, FULL),),
+        s2_count=s2_count,
+    )
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None
+    at = int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))
+    assert beats.widen[at] is np.bool_(widen)
+
+
+def test_a_faint_beat_s2_exactly_at_the_reach_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The spreads set so that the reach is exactly the voucher's offset (8 samples past a
+    # systole), then a hair under it.
+    env, cands, peaks, marks = _chain(
+        (40, 64) * 4,
+        ((_FAINT_AT, _reward(0.4), False),),
+        extra_s2=((_FAINT_AT + SYSTOLE + 8, FULL),),
+    )
+    at = int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))
+    systole = SYSTOLE * STEP_S
+    offset = abs((_FAINT_AT + SYSTOLE + 8) * STEP_S - (cands.times_s[at] + systole))
+    spread = 0.03 + 0.1 * systole
+    spreads = offset / spread
+    while spreads * spread < offset:
+        spreads = float(np.nextafter(spreads, np.inf))
+    while spreads * spread > offset:
+        spreads = float(np.nextafter(spreads, 0.0))
+    assert spreads * spread == offset
+    monkeypatch.setattr(_short_beats, "_SYSTOLE_SPREADS", spreads)
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None and beats.widen[at]
+    monkeypatch.setattr(_short_beats, "_SYSTOLE_SPREADS", float(np.nextafter(spreads, 0.0)))
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None and not beats.widen[at]
+
+
+def test_a_faint_beat_systole_is_measured_from_s1_to_s2_only() -> None:
+    # Twelve S1s, only the first five with an S2: the six S1-S1 links are whole cycles, not
+    # systoles, and would move the median systole off the voucher's 19 samples.
+    env, cands, peaks, marks = _chain(
+        (40, 64) * 5 + (40,),
+        ((_FAINT_AT, _reward(0.4), False),),
+        extra_s2=((_FAINT_AT + SYSTOLE, FULL),),
+        s2_count=5,
+    )
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None
+    assert beats.widen[int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))]
+
+
+def test_a_chain_starting_with_an_s2_still_measures_its_systole() -> None:
+    # A recording starting mid-beat: the chain's first sound is an S2.
+    env, cands, peaks, marks = _chain(
+        (40, 64) * 4,
+        ((_FAINT_AT, _reward(0.4), False),),
+        extra_s2=((_FAINT_AT + SYSTOLE, FULL),),
+        lead_s2=True,
+    )
+    assert marks[0] == S2
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None
+    assert beats.widen[int(np.argmin(np.abs(cands.times_s - _FAINT_AT * STEP_S)))]
 
 
 def test_when_s1s_and_s2s_look_alike_the_shape_vetoes_no_clear_sound() -> None:
