@@ -15,7 +15,14 @@ import pytest
 from scipy import fft
 
 from stetho_signal._stats import quantile
-from stetho_signal.bands import Spectrum, _squared_lowpass, smooth_resampled
+from stetho_signal.bands import (
+    Spectrum,
+    _analytic_weights,
+    _band_weights,
+    _smoothing_weights,
+    _squared_lowpass,
+    smooth_resampled,
+)
 from stetho_signal.envelope import heart_envelopes
 
 FS_HZ = 4000.0
@@ -68,3 +75,29 @@ def test_a_band_at_the_coarsest_rate_keeps_a_tone_on_an_odd_transform() -> None:
     fine = spectrum.band((5.0, 25.0), FS_HZ, order=2)[::40]
     assert coarse.shape == fine.shape
     np.testing.assert_allclose(coarse[10:-10], fine[10:-10], atol=0.03)  # bilinear warping
+
+
+def test_cached_weights_cannot_be_altered() -> None:
+    # Each cache hands the same array to every caller: one write would bend every later band.
+    shared = [
+        _band_weights((25.0, 400.0), 1000.0, 4, 2000, 8000),
+        _analytic_weights((25.0, 400.0), FS_HZ, 4, 8000, 1000),
+        _smoothing_weights(20.0, 500.0, 2000, 5, np.dtype(np.float32)),
+    ]
+    for weights in shared:
+        assert not weights.flags.writeable
+        with pytest.raises(ValueError):
+            weights[1] = 0.0
+
+
+def test_the_highest_frequency_an_envelope_keeps_is_doubled_as_the_others() -> None:
+    # A tone on the last bin the 500 Hz analytic signal keeps (just under 500 Hz, where the
+    # 25-400 Hz band still passes -8 dB): its envelope is the full-rate one, not half of it.
+    n = round(4.0 * FS_HZ)
+    length = Spectrum(np.zeros(n), FS_HZ).length
+    tone_hz = (length // 8 - 1) * FS_HZ / length
+    spectrum = Spectrum(np.sin(2 * np.pi * tone_hz * np.arange(n) / FS_HZ), FS_HZ)
+    full = spectrum.unpad(spectrum.envelope((25.0, 400.0), FS_HZ), FS_HZ)[::8]
+    got = spectrum.unpad(spectrum.envelope((25.0, 400.0), 500.0), 500.0)
+    middle = slice(250, -250)  # (the ends' mirrored padding ripples either by a few %)
+    assert np.mean(got[middle]) == pytest.approx(np.mean(full[middle]), rel=0.01)
