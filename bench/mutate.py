@@ -170,6 +170,16 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_signal/bands.py",  # bands and envelopes cut from one spectrum, as filters give
+        ("stetho_signal/bands.py",),
+        (
+            "tests/stetho_signal/test_bands.py",
+            "tests/stetho_signal/test_envelopes_edges.py",  # batched rows, odd lengths, caches
+            "tests/stetho_signal/test_spectrum_edges.py",  # mirrored ends, rates, odd orders
+            "tests/stetho_signal/test_mains.py",  # the hum read off the same spectrum
+        ),
+    ),
+    Module(
         "stetho_common/waits.py",  # a stop always ends a wait, and is never eaten
         ("stetho_common/waits.py",),
         ("tests/stetho_common/test_waits.py",),
