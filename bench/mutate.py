@@ -7,7 +7,12 @@ JSON object: killed, survived, no-test, timeout and score per module, and the su
 Survivors reviewed as truly equivalent (the mutant behaves exactly like the original) are listed
 once, with a reason, in ``tests/mutation_equivalents.toml``; they are left out of the score.
 
-    python -m bench.mutate [--jobs 2] [--only NAME ...] [--keep] [--report-only]
+    python -m bench.mutate [--jobs 2] [--only NAME ...] [--mutants GLOB ...] [--keep]
+                           [--report-only]
+
+``--mutants`` runs and scores only the mutants whose names match (mutmut's names, shell
+globs: ``'stetho_signal._stats.x_median__mutmut_*'``), to check the functions a change
+touched without the whole module's run.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,6 +154,29 @@ MODULES = (
             "tests/stetho_signal/test_analyze.py",
             "tests/stetho_signal/test_handling.py",
             "tests/stetho_signal/test_mains.py",  # hum reported, never scored
+        ),
+    ),
+    Module(
+        "stetho_signal/_stats.py",  # the bits of np.median and np.quantile, without their cost
+        ("stetho_signal/_stats.py",),
+        ("tests/stetho_signal/test_stats.py", "tests/stetho_signal/test_stats_edges.py"),
+    ),
+    Module(
+        "stetho_signal/_audio.py",  # what a recording must be to be analysed, at full scale
+        ("stetho_signal/_audio.py",),
+        (
+            "tests/stetho_signal/test_prepare.py",
+            "tests/stetho_signal/test_analyze.py",  # rates, channels, integer scales, clipping
+        ),
+    ),
+    Module(
+        "stetho_signal/bands.py",  # bands and envelopes cut from one spectrum, as filters give
+        ("stetho_signal/bands.py",),
+        (
+            "tests/stetho_signal/test_bands.py",
+            "tests/stetho_signal/test_envelopes_edges.py",  # batched rows, odd lengths, caches
+            "tests/stetho_signal/test_spectrum_edges.py",  # mirrored ends, rates, odd orders
+            "tests/stetho_signal/test_mains.py",  # the hum read off the same spectrum
         ),
     ),
     Module(
@@ -319,7 +348,9 @@ def _summary(
     }
 
 
-def run_module(module: Module, jobs: int, keep: bool, report_only: bool) -> dict[str, object]:
+def run_module(
+    module: Module, jobs: int, keep: bool, report_only: bool, patterns: tuple[str, ...] = ()
+) -> dict[str, object]:
     work = WORK / module.name.replace("/", "__")
     started = time.monotonic()
     log = work / "mutmut.log"
@@ -329,7 +360,7 @@ def run_module(module: Module, jobs: int, keep: bool, report_only: bool) -> dict
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "STETHO_MUTATE": "1"}
         with log.open("w", encoding="utf-8") as out:
             returncode = subprocess.run(
-                [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
+                [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *patterns],
                 cwd=work,
                 env=env,
                 stdout=out,
@@ -337,6 +368,8 @@ def run_module(module: Module, jobs: int, keep: bool, report_only: bool) -> dict
                 check=False,
             ).returncode
     codes = _exit_codes(work, module)
+    if patterns:  # the others were not run: their codes are stale or missing
+        codes = {k: v for k, v in codes.items() if any(fnmatch(k, p) for p in patterns)}
     alive = [k for k, v in codes.items() if v in _SURVIVED]
     changes = _changes(work, alive)
     equivalent = _equivalents()
@@ -347,7 +380,9 @@ def run_module(module: Module, jobs: int, keep: bool, report_only: bool) -> dict
     result["stale_equivalents"] = sorted(
         name
         for name, entry in equivalent.items()
-        if name.startswith(prefixes) and (_base(name), entry.get("change")) not in covered
+        if name.startswith(prefixes)
+        and (_base(name), entry.get("change")) not in covered
+        and (not patterns or any(fnmatch(name, p) for p in patterns))
     )
     result["seconds"] = round(time.monotonic() - started, 1)
     if returncode != 0:
@@ -359,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
     parser.add_argument("--only", action="append", help="module name(s) to run, as listed")
+    parser.add_argument(
+        "--mutants", action="append", default=[], help="only mutants matching these globs"
+    )
     parser.add_argument("--keep", action="store_true", help="reuse mutmut's cache in build/")
     parser.add_argument(
         "--report-only", action="store_true", help="summarise the last run's results again"
@@ -369,7 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, object] = {"tool": "mutmut", "jobs": args.jobs, "modules": {}}
     modules: dict[str, object] = {}
     for module in chosen:  # one at a time: the machine is shared
-        modules[module.name] = run_module(module, args.jobs, args.keep, args.report_only)
+        modules[module.name] = run_module(
+            module, args.jobs, args.keep, args.report_only, tuple(args.mutants)
+        )
     report["modules"] = modules
     report["seconds"] = round(time.monotonic() - started, 1)
     scores = [float(m["score"]) for m in modules.values()]  # type: ignore[index]

@@ -12,12 +12,29 @@ import pytest
 from hypothesis import settings
 
 from edge_agent.runtime.local_broker import LocalBroker
+from stetho_signal import bands
 
 # Mutation testing (`make mutate`) runs each covering test once per mutant: fewer examples
 # there keep a run within its budget, while `make test` keeps Hypothesis's defaults.
 settings.register_profile("mutate", max_examples=20, deadline=None)
-if os.environ.get("STETHO_MUTATE") == "1":
+_MUTATE = os.environ.get("STETHO_MUTATE") == "1"
+if _MUTATE:
     settings.load_profile("mutate")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_band_responses() -> None:
+    """Under mutation, each test computes the band responses it reads (cached otherwise).
+
+    mutmut runs a mutant against the tests it saw call the function; a response cached by an
+    earlier test is never computed again, so its helpers (``_butterworth``, ``_prewarp``) were
+    seen by that one test alone, and their mutants went untested. Emptied, the caches cost a
+    few milliseconds a test, and only in ``make mutate``.
+    """
+    if _MUTATE:
+        for cached in vars(bands).values():
+            if hasattr(cached, "cache_clear"):
+                cached.cache_clear()
 
 
 @pytest.fixture
