@@ -12,6 +12,7 @@ for many devices on a Raspberry Pi.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -352,14 +353,11 @@ def s1_phase_follows_cycle(
 def _s1_higher_pitched(labels: list[tuple[int, int]], cands: _Candidates) -> bool | None:
     """Whether the sounds labelled S1 have a larger median pitch-band share than those labelled
     S2 (None without a pitch measure or three sounds of each)."""
-    if cands.pitch is None:
+    pitch = cands.pitch
+    if pitch is None:
         return None
-    peaks, marks = _label_arrays(labels)
-    share = cands.pitch[peaks]
-    is_s1 = marks == S1
-    if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
-        return None
-    return median(share[is_s1]) > median(share[~is_s1])
+    medians = _label_medians(labels, lambda peaks: pitch[peaks])
+    return None if medians is None else medians[0] > medians[1]
 
 
 def _s1_higher_centroid(labels: list[tuple[int, int]], cands: _Candidates) -> bool | None:
@@ -374,17 +372,26 @@ def _s1_higher_centroid(labels: list[tuple[int, int]], cands: _Candidates) -> bo
     AF-like recording at 110/min at half rate (its chain on the bound of even spacing) and moved
     one CirCor rate over the 5 bpm bound (docs/accuracy.md, seventeenth round).
     """
-    if cands.centroids is None:
+    centroids = cands.centroids
+    if centroids is None:
         return None
+    medians = _label_medians(labels, lambda peaks: centroids(cands.times_s[peaks]))
+    if medians is None or max(medians) >= HEART_PITCH_HZ:
+        return None
+    return medians[0] > medians[1]
+
+
+def _label_medians(
+    labels: list[tuple[int, int]], measure: Callable[[NDArray[np.intp]], NDArray[np.float64]]
+) -> tuple[float, float] | None:
+    """Median of ``measure`` (of the chain's candidate indices) over the sounds labelled S1 and
+    over those labelled S2, or None with fewer than three of either (measured only then)."""
     peaks, marks = _label_arrays(labels)
-    centroid = cands.centroids(cands.times_s[peaks])
     is_s1 = marks == S1
     if np.count_nonzero(is_s1) < 3 or np.count_nonzero(~is_s1) < 3:
         return None
-    s1, s2 = median(centroid[is_s1]), median(centroid[~is_s1])
-    if max(s1, s2) >= HEART_PITCH_HZ:
-        return None
-    return s1 > s2
+    values = measure(peaks)
+    return median(values[is_s1]), median(values[~is_s1])
 
 
 def _refined_cycle(

@@ -93,3 +93,19 @@ def test_a_chain_without_both_phases_is_left_as_labelled(first: int) -> None:
     _, cands = _chain(0.3, 0.5)
     pair = [(0, first), (1, S2 if first == S1 else S1)]
     assert seg._oriented(pair, cands) == pair
+
+
+def test_equal_pitch_shares_do_not_turn_close_phases() -> None:
+    # Phases within 20 % (systole 0.3 s, diastole 0.33 s): the share decides, and shares that
+    # tie say the "S1"s are not the higher, so the labels stay.
+    labels, cands = _chain(0.3, 0.33, centroid=None, share=(0.4, 0.4))
+    assert seg._s1_higher_pitched(labels, cands) is False
+    assert _flipped(labels, cands) is False
+
+
+def test_two_s1s_leave_a_fast_chain_to_its_phases() -> None:
+    # S2, S1, S2, S1, S2: three "S2"s but two "S1"s, too few to judge the centroid by, so the
+    # longer systole (0.2 s over 0.15 s) turns the chain round; the centroids would keep it.
+    labels, cands = _chain(0.2, 0.15)
+    assert seg._s1_higher_centroid(labels[1:6], cands) is None
+    assert _flipped(labels[1:6], cands) is True
