@@ -168,8 +168,9 @@ def analyze_heart(
     ``spectrum`` otherwise); the pitch of each sound is read from it.
     """
     # The three bands' envelopes at once (one transform call each for all three: a short
-    # recording costs more in calls than in transforms); the pitch and murmur bands are read
-    # only once a cycle is found, as every heart recording of the shared data has one.
+    # recording costs more in calls than in transforms). The pitch and murmur envelopes are
+    # used only once a cycle is found; they are made up front anyway, as every heart recording
+    # of the shared data has a cycle.
     env, pitch_env, murmur_env = heart_envelopes(
         spectrum, (SOUND_BAND_HZ, PITCH_BAND_HZ, MURMUR_BAND_HZ)
     )
@@ -210,8 +211,11 @@ def analyze_heart(
     rate = _rate_bpm(intervals, cycle, env.size / ENVELOPE_RATE_HZ, notes)
     nrmssd = _nrmssd(intervals, notes)
     murmur = murmur_contrast(murmur_env, sounds, notes)
-    band = spectrum.unpad(spectrum.envelope(MURMUR_BAND_HZ, ANALYTIC_RATE_HZ), ANALYTIC_RATE_HZ)
-    snap = snap_after_s2(band, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
+    # The murmur band's analytic envelope (cached by heart_envelopes above), at its own rate.
+    murmur_magnitude = spectrum.unpad(
+        spectrum.envelope(MURMUR_BAND_HZ, ANALYTIC_RATE_HZ), ANALYTIC_RATE_HZ
+    )
+    snap = snap_after_s2(murmur_magnitude, ANALYTIC_RATE_HZ, sounds.s2_s, sounds.s1_s)
     phases = phase_medians(sounds)
     ratio = level_ratio(env, sounds)
     # Read only with evenly spaced phases (a possible half-rate read): ~0.1 ms a recording.
