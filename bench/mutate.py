@@ -369,7 +369,7 @@ def run_module(
             ).returncode
     codes = _exit_codes(work, module)
     if patterns:  # the others were not run: their codes are stale or missing
-        codes = {k: v for k, v in codes.items() if any(fnmatch(k, p) for p in patterns)}
+        codes = {k: v for k, v in codes.items() if _matches(k, patterns)}
     alive = [k for k, v in codes.items() if v in _SURVIVED]
     changes = _changes(work, alive)
     equivalent = _equivalents()
@@ -382,12 +382,17 @@ def run_module(
         for name, entry in equivalent.items()
         if name.startswith(prefixes)
         and (_base(name), entry.get("change")) not in covered
-        and (not patterns or any(fnmatch(name, p) for p in patterns))
+        and (not patterns or _matches(name, patterns))
     )
     result["seconds"] = round(time.monotonic() - started, 1)
     if returncode != 0:
         result["error"] = f"mutmut exited {returncode}; see {log.relative_to(ROOT)}"
     return result
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a mutant's name matches one of the ``--mutants`` globs."""
+    return any(fnmatch(name, pattern) for pattern in patterns)
 
 
 def main(argv: list[str] | None = None) -> int:
