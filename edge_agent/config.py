@@ -128,7 +128,7 @@ def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
         if end < 0 or (len(text) > end + 1 and text[end + 1] != ":"):
             raise ValueError(f"not host or host:port: {text!r}")
         host = text[1:end]
-        if len(text) > end + 2:
+        if len(text) > end + 1:  # "[::1]:" names no port: int("") refuses it, as for "h:"
             port = int(text[end + 2 :])
     elif text.count(":") == 1:
         host, _, digits = text.partition(":")

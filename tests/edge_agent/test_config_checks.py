@@ -16,10 +16,12 @@ from edge_agent.config import (
     ThresholdsConfig,
     _thresholds_model,
     _with_kind_from_site,
+    describe_error,
     kind_at_site,
     load_broker,
     load_config,
     parse_config,
+    parse_endpoint,
 )
 from edge_agent.errors import ConfigError
 from stetho_signal import TriageThresholds
@@ -393,3 +395,59 @@ def test_load_broker_checks_secret_permissions(tmp_path: Path) -> None:
     assert info.value.problems[0].startswith("broker.password_file: this file holds a secret")
     secret.chmod(0o600)
     assert load_broker(path).secret({}) == "s3cret"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("h", ("h", 1883)), ("h:1", ("h", 1)), ("h:65535", ("h", 65535)),
+     ("[::1]", ("::1", 1883)), ("[::1]:8883", ("::1", 8883)), ("[fe80::1]:1", ("fe80::1", 1))],
+)  # fmt: skip
+def test_endpoint_accepts_its_edges(text: str, expected: tuple[str, int]) -> None:
+    assert parse_endpoint(text, 1883) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["h:0", "h:65536", "[::1", "[::1]x", "[::1]:", "[::1]:80]", "[]:1", "a b:1", "h:"]
+)
+def test_endpoint_refuses_with_the_text(text: str) -> None:
+    with pytest.raises(ValueError, match=r"not host or host:port|invalid literal"):
+        parse_endpoint(text, 1883)
+
+
+def test_endpoint_errors_quote_the_entry() -> None:
+    with pytest.raises(ValueError) as bracket:
+        parse_endpoint("[::1]x", 1883)
+    assert str(bracket.value) == "not host or host:port: '[::1]x'"
+    with pytest.raises(ValueError) as port:
+        parse_endpoint("h:0", 1883)
+    assert str(port.value) == "not host or host:port (port 1-65535): 'h:0'"
+
+
+def test_broker_endpoints_list_hosts_in_order_or_else_host_and_port() -> None:
+    assert BrokerConfig(host="b", port=8883).endpoints() == [("b", 8883)]
+    failover = BrokerConfig(port=8883, hosts=["a", "[::1]:9", "c:1"])
+    assert failover.endpoints() == [("a", 8883), ("::1", 9), ("c", 1)]
+    assert problems(config(broker={"hosts": ["a", "h:0"]})) == [
+        "broker.hosts: expected not host or host:port (port 1-65535): 'h:0'"
+    ]
+
+
+def test_web_tls_key_readable_by_others_is_refused(tmp_path: Path) -> None:
+    cert, key = _secret(tmp_path, "web.crt", 0o644), _secret(tmp_path, "web.key", 0o640)
+    path = tmp_path / "agent.toml"
+    path.write_text(f'site = "h"\n[web]\ntls_cert_file = "{cert}"\ntls_key_file = "{key}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.file == str(key)
+    assert info.value.problems == [
+        "web.tls_key_file: this file holds a secret but is readable by group or others "
+        f"(mode 0640); run `chmod 600 {key}`"
+    ]
+    key.chmod(0o600)
+    web = load_config(path).web
+    assert web is not None and web.tls_key_file == key
+
+
+def test_an_error_with_no_key_path_says_top_level() -> None:
+    error = {"loc": (), "type": "value_error", "msg": "Value error, one of a or b", "input": 3}
+    assert describe_error(error) == "(top level): expected one of a or b; found 3"
