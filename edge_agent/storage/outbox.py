@@ -142,7 +142,6 @@ class OutboxStore:
         for suffix in ("", "-wal", "-shm"):  # SQLite gives its WAL and -shm the file's mode
             if suffix == "" or Path(f"{path}{suffix}").exists():
                 private_file(Path(f"{path}{suffix}"))
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.await_receipts = await_receipts
         # Wall time (tests pass a simulated one): sent_at and receipt waits outlive a restart.
         self._clock = clock if clock is not None else _wall_clock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -473,3 +474,11 @@ def test_finish_with_delete_removes_a_file_never_written_by_us(tmp_path: Path) -
     asyncio.run(scenario())
     journal.close()
     assert not path.exists()
+
+
+def test_an_exams_recording_keeps_its_exam_id_through_the_journal() -> None:
+    exam = uuid.UUID("87654321-4321-8765-4321-876543218765")
+    header = JournalHeader(RID, 1.5, RATE, dataclasses.replace(CTX, exam_id=exam))
+    data = encode_header(header)
+    assert json.loads(data[len(MAGIC) + 9 :])["exam_id"] == str(exam)
+    assert read_journal(data).header == header

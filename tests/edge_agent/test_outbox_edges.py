@@ -7,6 +7,7 @@ the test pins it by replacing the two measurements the store reads, never the ru
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 import sqlite3
 import threading
@@ -488,3 +489,60 @@ def test_outbox_files_are_private(tmp_path: Path) -> None:
         path = tmp_path / "a" / "b" / f"o.db{suffix}"
         assert path.exists() and (path.stat().st_mode & 0o777) == 0o600, suffix
     store.close()
+
+
+# ---- construction, clock, receipts' bookkeeping -------------------------------------------
+
+
+def _one(topic: str, recording_id: str | None = None) -> OutboundMessage:
+    return OutboundMessage(topic, topic.encode(), recording_id=recording_id)
+
+
+def test_a_store_waits_for_no_receipt_unless_asked(tmp_path: Path) -> None:
+    assert OutboxStore(tmp_path / "a.db", QUOTA).await_receipts is False
+    assert OutboxStore(tmp_path / "b.db", QUOTA, await_receipts=True).await_receipts is True
+
+
+def test_a_wal_and_shm_readable_by_others_are_made_private_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "o.db"
+    running = OutboxStore(path, 10**6)  # keeps its WAL and -shm open, as a crash leaves them
+    running.put_many([_one("h/triage")])
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").chmod(0o644)  # e.g. copied by hand, or an older release's
+    second = OutboxStore(path, 10**6)
+    modes = {s: Path(f"{path}{s}").stat().st_mode & 0o777 for s in ("", "-wal", "-shm")}
+    second.close()
+    running.close()
+    assert modes == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
+
+
+def test_pruning_reads_the_stores_clock_and_forgets_old_receipts(tmp_path: Path) -> None:
+    now = [1_000.0]
+    store = OutboxStore(tmp_path / "o.db", 10**6, await_receipts=True, clock=lambda: now[0])
+    flac = b"fLaC" + bytes(100)
+    audio = OutboundMessage("h/recordings/audio", flac, content_type="audio/flac", recording_id="r")
+    store.put_many([audio])
+    store.mark_sent_many([m.seq for m in store.pending(10)])
+    # Archived at 1,000 by the store's clock, not the wall's.
+    store.apply_receipt("r", hashlib.sha256(flac).hexdigest())
+    now[0] = 1_010.0
+    assert store.prune_sent(20) == 0  # sent at 1,000: younger than 20 s by the store's clock
+    assert store.prune_sent(5) == 1
+    assert store._db.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 0
+
+
+def test_a_receipt_the_database_cannot_take_names_the_cause(tmp_path: Path) -> None:
+    store = OutboxStore(tmp_path / "o.db", QUOTA, await_receipts=True)
+    store._db.close()
+    with pytest.raises(OutboxError, match=r"^cannot update receipts in the outbox: Cannot operate"):
+        store.apply_receipt("r1", "0" * 64)
+
+
+def test_payloads_on_a_topic_sent_or_not_oldest_first(tmp_path: Path) -> None:
+    store = OutboxStore(tmp_path / "o.db", 10**6)
+    store.put_many([_one("h/alerts"), _one("h/triage"), _one("h/alerts")])
+    store.mark_sent(store.pending(1)[0].seq)
+    store.put_many([OutboundMessage("h/alerts", b"last")])
+    assert store.payloads_on("h/alerts") == [b"h/alerts", b"h/alerts", b"last"]
+    assert store.payloads_on("h/triage") == [b"h/triage"]
+    assert store.payloads_on("h/none") == []

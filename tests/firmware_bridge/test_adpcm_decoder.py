@@ -15,8 +15,9 @@ def test_audioop_decoder_is_bit_identical_to_the_reference(seed: int) -> None:
         predictor = int(rng.integers(-32768, 32768))
         index = int(rng.integers(0, _adpcm.MAX_STEP_INDEX + 1))
         fast = _adpcm.decode(data, count, predictor, index)
-        assert fast.dtype == np.int16 and len(fast) == count
-        assert np.array_equal(fast, _adpcm.decode_reference(data, count, predictor, index))
+        reference = _adpcm.decode_reference(data, count, predictor, index)
+        assert fast.dtype == reference.dtype == np.int16 and len(fast) == count
+        assert np.array_equal(fast, reference)
 
 
 def test_extremes_clamp_alike() -> None:

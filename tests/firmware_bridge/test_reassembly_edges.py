@@ -291,3 +291,14 @@ def test_half_the_index_space_ahead_is_behind() -> None:
     ahead.push(frame(0))
     assert ahead.push(frame(N + (1 << 31) - 4 * N)) == []  # just under half: ahead, held
     assert ahead.stats.resyncs == 0
+
+
+def test_flush_declares_every_gap_held_not_only_the_first() -> None:
+    r = Reassembler(reorder_depth=8)
+    assert layout(r.push(frame(0))) == [(0, N, ())]
+    assert r.push(frame(2 * N)) == [] and r.push(frame(4 * N)) == []
+    assert layout(r.flush()) == [
+        (N, N, (Gap(N, N),)), (2 * N, N, ()), (3 * N, N, (Gap(3 * N, N),)), (4 * N, N, ())
+    ]  # fmt: skip
+    assert r.flush() == []
+    assert r.stats.gaps == 2 and r.stats.lost_samples == 2 * N
