@@ -38,7 +38,7 @@ EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
 # The packages a test session imports; copied whole, mutated only where a module says.
 PACKAGES = (
     "edge_agent", "firmware_bridge", "stetho_signal", "stetho_sim", "stetho_common",
-    "stetho_doctor", "stetho_cli",
+    "stetho_doctor", "stetho_cli", "stetho_hub",
 )  # fmt: skip
 EXTRA_FILES = ("config.example.toml",)  # read by the config tests
 EXTRA_DIRS = ("bench", "stetho_testkit")  # imported by tests (frame fuzzer, MQTT client)
@@ -192,6 +192,11 @@ MODULES = (
             "tests/edge_agent/test_config_checks.py",
             "tests/edge_agent/test_issue18_failover.py",  # broker endpoints
         ),
+    ),
+    Module(
+        "stetho_hub/wire.py",  # what the hub receives: each message parsed or refused, by reason
+        ("stetho_hub/wire.py",),
+        ("tests/stetho_hub/test_wire.py", "tests/stetho_hub/test_wire_edges.py"),
     ),
 )
 
