@@ -194,6 +194,11 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_common/sign_in.py",  # both pages' sign-in lock and CSRF check
+        ("stetho_common/sign_in.py",),
+        ("tests/stetho_common/test_sign_in.py",),
+    ),
+    Module(
         "stetho_hub/wire.py",  # what the hub receives: each message parsed or refused, by reason
         ("stetho_hub/wire.py",),
         ("tests/stetho_hub/test_wire.py", "tests/stetho_hub/test_wire_edges.py"),

@@ -21,7 +21,7 @@ from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebC
 from edge_agent.web.i18n import pick_language, translator
 from edge_agent.web.live import live_stream
 from edge_agent.web.render import MAX_BODY, render
-from edge_agent.web.sessions import csrf_ok
+from stetho_common.sign_in import csrf_ok
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent

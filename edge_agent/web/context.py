@@ -19,9 +19,10 @@ from edge_agent.storage.receipts import ReceiptStats
 from edge_agent.storage.registry import RegisteredDevice
 from edge_agent.web.accounts import Accounts
 from edge_agent.web.pairing import Pairings
-from edge_agent.web.sessions import Session, SessionBook, Throttle
+from edge_agent.web.sessions import Session, SessionBook
 from firmware_bridge.bluez_agent import Prompt
 from firmware_bridge.pairing import Advertised
+from stetho_common.sign_in import Throttle
 
 
 class _StateView(Protocol):

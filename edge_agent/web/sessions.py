@@ -1,4 +1,5 @@
-"""Sign-in sessions, CSRF tokens and sign-in throttling (sans-I/O: the clock is passed in).
+"""Sign-in sessions and CSRF tokens (sans-I/O: the clock is passed in); the throttling and the
+CSRF check are the shared policy of :mod:`stetho_common.sign_in`.
 
 Signed-in sessions are also kept on disk (edge_agent.web.accounts, 0600) so that a restart of
 the agent does not sign the nurses out mid-exam: only each token's SHA-256 is stored (a copy
@@ -12,12 +13,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field, replace
-from typing import Final, NamedTuple
+from typing import NamedTuple
 
 MAX_SESSIONS = 200  # a care home has tens of staff; more means someone is spraying sign-ins
-FREE_FAILURES: Final = 5  # then a lockout that doubles with every further failure
-FIRST_LOCK_S: Final = 30.0
-MAX_LOCK_S: Final = 15 * 60.0
 
 
 @dataclass
@@ -85,31 +83,3 @@ class SessionBook:
     def _expire(self, now: float) -> None:
         for key in [k for k, s in self._by_key.items() if s.expires <= now]:
             del self._by_key[key]
-
-
-def csrf_ok(session: Session | None, sent: str | None) -> bool:
-    return session is not None and bool(sent) and hmac.compare_digest(session.csrf, sent or "")
-
-
-@dataclass
-class Throttle:
-    """Failed sign-ins per key (staff id, and client address); lock after a few."""
-
-    _failures: dict[str, tuple[int, float]] = field(default_factory=dict)  # count, locked until
-
-    def retry_after(self, key: str, now: float) -> float:
-        _, until = self._failures.get(key, (0, 0.0))
-        return max(0.0, until - now)
-
-    def failed(self, key: str, now: float) -> None:
-        count, _ = self._failures.get(key, (0, 0.0))
-        count += 1
-        lock = 0.0
-        if count >= FREE_FAILURES:
-            lock = min(MAX_LOCK_S, FIRST_LOCK_S * 2 ** (count - FREE_FAILURES))
-        self._failures[key] = (count, now + lock)
-        if len(self._failures) > 10_000:  # bounded: drop the oldest keys
-            self._failures.pop(next(iter(self._failures)))
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)

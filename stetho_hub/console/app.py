@@ -18,11 +18,11 @@ from typing import Any
 
 from aiohttp import web
 
+from stetho_common.sign_in import csrf_ok
 from stetho_hub.console import exam_routes, pages
 from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
 from stetho_hub.console.picture import PlotUnavailableError
 from stetho_hub.console.picture import render as render_picture
-from stetho_hub.console.sessions import csrf_ok
 from stetho_hub.console.shell import (
     KEY,
     LANG,

@@ -1,19 +1,16 @@
-"""Sign-in sessions, CSRF tokens and sign-in throttling; sans-I/O (the clock is passed in).
+"""Sign-in sessions and CSRF tokens; sans-I/O (the clock is passed in). The throttling and the
+CSRF check are the shared policy of :mod:`stetho_common.sign_in`.
 
 Sessions live in the console's memory: a restart signs everyone out, nothing else is lost.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass, field
 
 MAX_SESSIONS = 1000  # a hospital's doctors; more means someone is spraying sign-in pages
 ANONYMOUS_S = 3600.0  # a sign-in form's session, kept only to protect the form with CSRF
-FREE_FAILURES = 5  # then a lockout that doubles with every further failure
-FIRST_LOCK_S = 30.0
-MAX_LOCK_S = 15 * 60.0
 
 
 @dataclass(frozen=True)
@@ -57,27 +54,3 @@ class SessionBook:
 
     def end(self, token: str) -> None:
         self._by_token.pop(token, None)
-
-
-def csrf_ok(session: Session | None, sent: str | None) -> bool:
-    return session is not None and bool(sent) and hmac.compare_digest(session.csrf, sent or "")
-
-
-@dataclass
-class Throttle:
-    """Failed sign-ins per username: free a few, then lock for a doubling time."""
-
-    _failures: dict[str, tuple[int, float]] = field(default_factory=dict)
-
-    def retry_after(self, key: str, now: float) -> float:
-        return max(0.0, self._failures.get(key, (0, 0.0))[1] - now)
-
-    def failed(self, key: str, now: float) -> None:
-        count = self._failures.get(key, (0, 0.0))[0] + 1
-        lock = 0.0
-        if count >= FREE_FAILURES:
-            lock = min(MAX_LOCK_S, FIRST_LOCK_S * 2 ** (count - FREE_FAILURES))
-        self._failures[key] = (count, now + lock)
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)

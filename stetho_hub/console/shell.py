@@ -19,10 +19,11 @@ from aiohttp import web
 from edge_agent.errors import AgentError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings
+from stetho_common.sign_in import Throttle, csrf_ok
 from stetho_doctor.client import DoctorToolError, publish_once
 from stetho_hub.console import pages
 from stetho_hub.console.decisions import DecisionError
-from stetho_hub.console.sessions import Session, SessionBook, Throttle, csrf_ok
+from stetho_hub.console.sessions import Session, SessionBook
 from stetho_hub.console.words import LANGUAGES, pick_language, words
 from stetho_hub.storage import AudioStore, Database, DatabaseTarget, views
 
