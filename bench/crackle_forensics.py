@@ -263,14 +263,17 @@ def _waveform_summary(detections: list[dict[str, Any]]) -> dict[str, dict[str, A
             "detections": len(rows),
             "negative_share": round(sum(r["polarity"] < 0 for r in rows) / max(len(rows), 1), 2),
             **{
-                name: [
-                    round(float(q), 2)
-                    for q in np.nanpercentile([r[name] for r in rows], (25, 50, 75))
-                ]
+                name: _quartiles([r[name] for r in rows])
                 for name in ("idw_ms", "two_cycle_ms", "over_local_rms", "wave_over_band")
             },
         }
     return summary
+
+
+def _quartiles(values: list[float]) -> list[float] | None:
+    """25th, 50th and 75th percentiles, NaN left out; None when nothing is left."""
+    kept = [v for v in values if v == v]
+    return [round(float(q), 2) for q in np.percentile(kept, (25, 50, 75))] if kept else None
 
 
 def _rules(recordings: list[dict[str, Any]], detections: list[dict[str, Any]]) -> dict[str, Any]:

@@ -72,3 +72,9 @@ def test_a_slow_wave_is_measured_against_the_band_deflection() -> None:
     slow[2035] = 0.0
     slow[2045] = 0.4  # 11.25 ms: out of reach
     assert forensics._wave_over_band(slow, band, 0.5) == pytest.approx(0.0)
+
+
+def test_quartiles_leave_out_what_was_not_measured() -> None:
+    assert forensics._quartiles([1.0, float("nan"), 2.0, 3.0]) == [1.5, 2.0, 2.5]
+    assert forensics._quartiles([float("nan")]) is None
+    assert forensics._quartiles([]) is None
