@@ -233,21 +233,23 @@ def _secret(tmp_path: Path, name: str, mode: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("key", "what"), [("password_file", "broker.password_file"),
-                                           ("key_file", "broker.key_file")])  # fmt: skip
-def test_secret_files_readable_by_others_are_refused(tmp_path: Path, key: str, what: str) -> None:
+@pytest.mark.parametrize(("table", "key"), [("broker", "password_file"), ("broker", "key_file"),
+                                          ("web", "tls_key_file")])  # fmt: skip
+def test_secret_files_readable_by_others_are_refused(tmp_path: Path, table: str, key: str) -> None:
     secret = _secret(tmp_path, "secret", 0o604)
+    cert = _secret(tmp_path, "web.crt", 0o644)  # a certificate is public
+    pair = f'tls_cert_file = "{cert}"\n' if table == "web" else ""
     path = tmp_path / "agent.toml"
-    path.write_text(f'site = "h"\n[broker]\n{key} = "{secret}"\n')
+    path.write_text(f'site = "h"\n[{table}]\n{pair}{key} = "{secret}"\n')
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.file == str(secret)
     assert info.value.problems == [
-        f"{what}: this file holds a secret but is readable by group or others "
+        f"{table}.{key}: this file holds a secret but is readable by group or others "
         f"(mode 0604); run `chmod 600 {secret}`"
     ]
     secret.chmod(0o600)
-    assert getattr(load_config(path).broker, key) == secret
+    assert getattr(getattr(load_config(path), table), key) == secret
 
 
 def test_secret_precedence_environment_file_inline(tmp_path: Path) -> None:
@@ -430,22 +432,6 @@ def test_broker_endpoints_list_hosts_in_order_or_else_host_and_port() -> None:
     assert problems(config(broker={"hosts": ["a", "h:0"]})) == [
         "broker.hosts: expected not host or host:port (port 1-65535): 'h:0'"
     ]
-
-
-def test_web_tls_key_readable_by_others_is_refused(tmp_path: Path) -> None:
-    cert, key = _secret(tmp_path, "web.crt", 0o644), _secret(tmp_path, "web.key", 0o640)
-    path = tmp_path / "agent.toml"
-    path.write_text(f'site = "h"\n[web]\ntls_cert_file = "{cert}"\ntls_key_file = "{key}"\n')
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert info.value.file == str(key)
-    assert info.value.problems == [
-        "web.tls_key_file: this file holds a secret but is readable by group or others "
-        f"(mode 0640); run `chmod 600 {key}`"
-    ]
-    key.chmod(0o600)
-    web = load_config(path).web
-    assert web is not None and web.tls_key_file == key
 
 
 def test_an_error_with_no_key_path_says_top_level() -> None:
