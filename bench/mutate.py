@@ -199,6 +199,17 @@ MODULES = (
         ("tests/stetho_common/test_sign_in.py",),
     ),
     Module(
+        "stetho_hub/fhir",  # an exam as the hospital record receives it: codes, units, ids
+        (
+            "stetho_hub/fhir/bundle.py",
+            "stetho_hub/fhir/_observations.py",
+            "stetho_hub/fhir/_resources.py",
+            "stetho_hub/fhir/codes.py",
+            "stetho_hub/fhir/_ids.py",
+        ),
+        ("tests/stetho_hub/fhir/test_bundle.py", "tests/stetho_hub/fhir/test_naming_and_codes.py"),
+    ),
+    Module(
         "stetho_hub/wire.py",  # what the hub receives: each message parsed or refused, by reason
         ("stetho_hub/wire.py",),
         ("tests/stetho_hub/test_wire.py", "tests/stetho_hub/test_wire_edges.py"),
