@@ -207,7 +207,11 @@ MODULES = (
             "stetho_hub/fhir/codes.py",
             "stetho_hub/fhir/_ids.py",
         ),
-        ("tests/stetho_hub/fhir/test_bundle.py", "tests/stetho_hub/fhir/test_naming_and_codes.py"),
+        (
+            "tests/stetho_hub/fhir/test_bundle.py",
+            "tests/stetho_hub/fhir/test_naming_and_codes.py",
+            "tests/stetho_hub/fhir/test_what_the_record_receives.py",
+        ),
     ),
     Module(
         "stetho_hub/wire.py",  # what the hub receives: each message parsed or refused, by reason

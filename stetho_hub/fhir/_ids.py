@@ -28,11 +28,8 @@ class Identity:
     def identifier(self) -> dict[str, str]:
         return {"system": self.system, "value": self.value}
 
-    def reference(self, display: str | None = None) -> dict[str, Any]:
-        ref: dict[str, Any] = {"reference": self.full_url, "type": self.resource_type}
-        if display is not None:
-            ref["display"] = display
-        return ref
+    def reference(self) -> dict[str, Any]:
+        return {"reference": self.full_url, "type": self.resource_type}
 
     def search(self) -> str:
         """The search that finds this resource again: `identifier=system|value`."""

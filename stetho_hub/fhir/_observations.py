@@ -53,16 +53,17 @@ def _quality_component(m: Measurements) -> dict[str, Any]:
     }
 
 
+Entry = tuple[_ids.Identity, dict[str, Any]]  # an Observation and the identity it goes by
+
+
 def vital_sign(
     rec: RecordingRecord,
+    m: Measurements,
     refs: dict[str, dict[str, Any]],
     status: str,
     which: str,
-) -> dict[str, Any] | None:
+) -> Entry | None:
     """Heart rate (`which="heart"`) or respiratory rate (`"respiratory"`), None if unmeasured."""
-    m = rec.measurements
-    if m is None:
-        return None
     rate = m.heart_rate_bpm if which == "heart" else m.respiratory_rate_bpm
     if rate is None:
         return None
@@ -82,7 +83,7 @@ def vital_sign(
         obs["interpretation"] = [_interpretation(f) for f in graded]
     if flags:
         obs["note"] = [{"text": f.reason} for f in flags]
-    return obs
+    return identity, obs
 
 
 def _interpretation(flag: RateFlag) -> dict[str, Any]:
@@ -96,13 +97,13 @@ def _interpretation(flag: RateFlag) -> dict[str, Any]:
 
 def finding(
     rec: RecordingRecord,
+    m: Measurements,
     found: Finding,
     refs: dict[str, dict[str, Any]],
     status: str,
-) -> dict[str, Any] | None:
+) -> Entry | None:
     """A finding the analysis could judge, as present (true) or not (false)."""
-    m = rec.measurements
-    if m is None or found.present is None:
+    if found.present is None:
         return None
     identity = _ids.derived("Observation", rec.recording_id, f"finding/{found.kind.value}")
     obs = _base(rec, identity, refs, status)
@@ -122,7 +123,7 @@ def finding(
     if found.reason:
         notes.insert(0, found.reason)
     obs["note"] = [{"text": text} for text in notes]
-    return obs
+    return identity, obs
 
 
 def _measure_component(found: Finding, value: float) -> dict[str, Any]:
@@ -141,11 +142,14 @@ def _measure_component(found: Finding, value: float) -> dict[str, Any]:
     return component
 
 
-def observations(
-    rec: RecordingRecord, refs: dict[str, dict[str, Any]], status: str
-) -> list[dict[str, Any]]:
+def observations(rec: RecordingRecord, refs: dict[str, dict[str, Any]], status: str) -> list[Entry]:
     """Every Observation one recording yields (none when its analysis failed)."""
-    out = [vital_sign(rec, refs, status, "heart"), vital_sign(rec, refs, status, "respiratory")]
-    if rec.measurements is not None:
-        out += [finding(rec, f, refs, status) for f in rec.measurements.findings]
-    return [obs for obs in out if obs is not None]
+    m = rec.measurements
+    if m is None:
+        return []
+    out = [
+        vital_sign(rec, m, refs, status, "heart"),
+        vital_sign(rec, m, refs, status, "respiratory"),
+    ]
+    out += [finding(rec, m, f, refs, status) for f in m.findings]
+    return [entry for entry in out if entry is not None]

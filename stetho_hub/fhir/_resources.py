@@ -52,7 +52,7 @@ def media(
     if rec.audio.url is not None:
         attachment["url"] = rec.audio.url
     if rec.audio.sha1 is not None:
-        attachment["hash"] = base64.b64encode(rec.audio.sha1).decode("ascii")
+        attachment["hash"] = base64.b64encode(rec.audio.sha1).decode()
     resource: dict[str, Any] = {
         "resourceType": "Media",
         "identifier": [identity.identifier()],
@@ -116,8 +116,11 @@ def diagnostic_report(
         "issued": exam.closed_at.isoformat(),
         "result": refs["results"],
         "media": [
-            {"comment": f"{rec.auscultation_site} ({rec.kind})", "link": link}
-            for rec, link in zip(exam.recordings, refs["media"], strict=True)
+            {
+                "comment": f"{rec.auscultation_site} ({rec.kind})",
+                "link": _ids.uuid_identity("Media", rec.recording_id).reference(),
+            }
+            for rec in exam.recordings
         ],
     }
     if exam.protocol:

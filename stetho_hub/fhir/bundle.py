@@ -89,7 +89,6 @@ def build_bundle(exam: ExamRecord, naming: Naming | None = None) -> Bundle:
     ]
     refs: dict[str, Any] = {"patient": pat.reference(), "software": sw.reference()}
     results: list[dict[str, Any]] = []
-    media_refs: list[dict[str, Any]] = []
     missing_all: list[str] = []
     stethoscopes: dict[str, _ids.Identity] = {}
     for rec in exam.recordings:
@@ -103,15 +102,12 @@ def build_bundle(exam: ExamRecord, naming: Naming | None = None) -> Bundle:
         missing_all += missing
         rec_refs = {**refs, "stethoscope": dev.reference(), "media": med.reference()}
         entries.append(_entry(med, _resources.media(rec, med, rec_refs, missing)))
-        media_refs.append(med.reference())
-        for obs in _observations.observations(rec, rec_refs, status):
-            ident = obs["identifier"][0]
-            obs_id = _ids.Identity("Observation", ident["system"], ident["value"], ident["value"])
+        for obs_id, obs in _observations.observations(rec, rec_refs, status):
             entries.append(_entry(obs_id, obs, update=final))
             results.append(obs_id.reference())
     report_id = _ids.uuid_identity("DiagnosticReport", exam.exam_id)
     report = _resources.diagnostic_report(
-        exam, report_id, {**refs, "results": results, "media": media_refs}, status, missing_all
+        exam, report_id, {**refs, "results": results}, status, missing_all
     )
     entries.append(_entry(report_id, report, update=final))
     entries.append(_provenance_entry(exam, naming, entries, refs))
@@ -174,7 +170,8 @@ def validate_resource(data: dict[str, Any]) -> FHIRAbstractModel:
 
 def bundle_json(bundle: Bundle, indent: int | None = None) -> str:
     """The Bundle as FHIR JSON (no nulls), stable for a given exam."""
-    data = bundle.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # fhir_core's model_dump defaults to FHIR's names (`class`, `_birthDate`) and no nulls.
+    data = bundle.model_dump(mode="json")
     return json.dumps(data, indent=indent, ensure_ascii=False)
 
 
