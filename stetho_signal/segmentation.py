@@ -214,8 +214,6 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     if score <= 0 or len(labels) < 3:
         return score
     peaks, marks = _label_arrays(labels)
-    if not np.any(marks == S1):
-        return score
     diastoles = int(np.count_nonzero((marks[:-1] == S2) & (marks[1:] == S1)))
     if diastoles == 0:
         return score

@@ -517,15 +517,20 @@ def test_a_chain_exactly_at_the_triage_irregularity_bound_is_not_searched_for_le
 
 
 def test_sounds_left_in_diastoles_are_clear_loud_and_in_a_diastole() -> None:
-    # A clear sound in the second cycle's diastole, one in its systole, a faint one in the
-    # third cycle's diastole: only the first, with the position of the S2 before it.
-    extra = ((_LEFT_AT, FULL, False), (20 + 72 + 8, FULL, False))
+    # Clear sounds in the first and second cycles' diastoles, one in a systole, one before the
+    # chain's first S1 (before any diastole), a faint one in the third cycle's diastole: only
+    # the first two, each with the position of the S2 before it.
+    first = 20 + SYSTOLE + 15
+    extra = ((first, FULL, False), (_LEFT_AT, FULL, False), (20 + 72 + 8, FULL, False))
     faint = 20 + 72 + 80 + SYSTOLE + 15
-    _env, cands, peaks, marks = _chain(_STEADY_LOOKING, (*extra, (faint, _reward(0.6), False)))
+    _env, cands, peaks, marks = _chain(
+        _STEADY_LOOKING, (*extra, (faint, _reward(0.6), False), (6, FULL, False))
+    )
     sounds, s2_at = left_in_diastoles(peaks, marks, cands)
-    assert cands.times_s[sounds].tolist() == [_LEFT_AT * STEP_S]
-    assert marks[s2_at].tolist() == [S2]
-    assert cands.times_s[peaks[s2_at]].tolist() == [(20 + 72 + SYSTOLE) * STEP_S]
+    assert cands.times_s[sounds].tolist() == [first * STEP_S, _LEFT_AT * STEP_S]
+    assert marks[s2_at].tolist() == [S2, S2]
+    s2_times = [(20 + SYSTOLE) * STEP_S, (20 + 72 + SYSTOLE) * STEP_S]
+    assert cands.times_s[peaks[s2_at]].tolist() == s2_times
 
 
 def test_a_chain_of_faint_s1s_leaves_clear_sounds_from_half_the_typical_one() -> None:
