@@ -55,13 +55,15 @@ peaks of slow noisy hearts count, 0.85 missed dropped beats (segmentation._expla
 # intervals vary more than the triage's irregularity bound (TriageThresholds.irregularity_nrmssd,
 # 0.1): a steady rhythm has no short beats to find, and the dropped beats of the chains of
 # CirCor made AF-like at CV 0.25 leave them at 0.12-0.25 (docs/accuracy.md, seventeenth round).
+# On both sides: 85002_AV slowed to 60/min, regular, reads 0.104 and is searched (its second
+# chain, no S1 added, not kept); the chain the rule mends, 50221_MV made AF-like, reads 0.238.
 _IRREGULAR_RHYTHM = 0.1
 # ... and only over at least eight beat intervals, as the cycle-following cue needs eight cycles
 # (segmentation._STEADY_MIN_CYCLES): on fewer, a single loud sound decides for the whole chain.
 # Under breath sounds as loud as the heart, chains of 6-7 intervals that breathing made irregular
 # took a breath sound for a left-out beat and read 122 and 118/min as 134 and 136
-# (bench.fast_read_probe); the shortest chain searched again with a gain, 9979_TV made AF-like,
-# has 8 (docs/accuracy.md, eighteenth round).
+# (bench.fast_read_probe); 9979_TV made AF-like, eight intervals, is searched (docs/accuracy.md,
+# eighteenth round).
 _STEADY_LOOKING_INTERVALS = 8
 # Intervals read as one beat, as the rate reads them (stetho_signal.heart._beat_intervals).
 _BEAT_SPAN = (0.5, 1.6)
