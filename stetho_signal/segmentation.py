@@ -25,13 +25,12 @@ from stetho_signal._chains import S1, S2
 from stetho_signal._chains import SKIP_COST as _SKIP_COST  # noqa: F401
 from stetho_signal._chains import Chain as _Chain
 from stetho_signal._chains import best_chains as _best_chains
-from stetho_signal._peaks import LOUD_LEVEL as _LOUD_LEVEL
-from stetho_signal._peaks import PEAK_FLOOR as _PEAK_FLOOR
 from stetho_signal._peaks import Candidates as _Candidates
 from stetho_signal._peaks import cycle_from_sounds as _cycle_from_sounds
 from stetho_signal._peaks import gallop_cycle as _gallop_cycle
 from stetho_signal._peaks import sound_candidates as _candidates
 from stetho_signal._short_beats import kept as _kept
+from stetho_signal._short_beats import left_in_diastoles as _left_in_diastoles
 from stetho_signal._short_beats import short_beats as _short_beats
 from stetho_signal._sound_band import HEART_PITCH_HZ
 from stetho_signal._stats import median
@@ -40,11 +39,6 @@ from stetho_signal.envelope import CycleEstimate, expected_systole_s
 __all__ = ["PITCH_BAND_HZ", "HeartSounds", "s1_phase_follows_cycle", "segment_heart_sounds"]
 
 _HALF_WIDTH_LEVEL = 0.5  # a sound spans where the envelope stays above half its peak
-# A sound left out of a chain's diastole counts against the chain when it is clear and at least
-# three quarters of the height of the chain's median S1: a beat the chain dropped. Below S1's
-# own level because S1 loudness varies from beat to beat in atrial fibrillation; on synthetic
-# sweeps 0.6 let noise and murmur peaks of slow noisy hearts count, 0.85 missed dropped beats.
-_DROPPED_BEAT_LEVEL = 0.75
 # A gallop's extra sound keeps its delay from S2 (S3) or to S1 (S4) within +-40 ms: two to four
 # envelope samples of peak jitter plus the beat-to-beat spread of a 130-180 ms S3 delay.
 _LOCKED_S = 0.04
@@ -210,32 +204,23 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     sounds around the shortest beats differently and leaving one of them out: the rate then
     read ~80/min for 96/min. What such a chain leaves out lies in what it calls diastole, a
     quiet phase; a clear sound there, nearly as loud as the chain's own S1s, is a beat it
-    dropped. Systole is not searched (a systolic murmur fills it). The factor is the chain's
-    sounds over its sounds plus dropped ones, so a chain that labels every clear sound keeps
-    its score and a score far ahead is not overturned by a few extra sounds (a knock). A sound
-    at a fixed delay from S2 or from the next S1 in most diastoles is a loud third or fourth
-    heart sound (a gallop), not dropped beats (:func:`_recurring`).
+    dropped (:func:`stetho_signal._short_beats.left_in_diastoles`; systole is not searched, a
+    systolic murmur fills it). The factor is the chain's sounds over its sounds plus dropped
+    ones, so a chain that labels every clear sound keeps its score and a score far ahead is not
+    overturned by a few extra sounds (a knock). A sound at a fixed delay from S2 or from the
+    next S1 in most diastoles is a loud third or fourth heart sound (a gallop), not dropped
+    beats (:func:`_recurring`).
     """
     if score <= 0 or len(labels) < 3:
         return score
     peaks, marks = _label_arrays(labels)
-    if not np.any(marks == S1):
+    diastoles = int(np.count_nonzero((marks[:-1] == S2) & (marks[1:] == S1)))
+    if diastoles == 0:
         return score
-    height = cands.reward / 2.0 + _PEAK_FLOOR  # back to the height relative to the typical
-    level = max(_LOUD_LEVEL, _DROPPED_BEAT_LEVEL * median(height[peaks[marks == S1]]))
-    unused = np.ones(height.size, dtype=bool)
-    unused[peaks] = False
-    times = cands.times_s[unused & ~cands.weak & (height >= level)]
-    diastoles = np.nonzero((marks[:-1] == S2) & (marks[1:] == S1))[0]
-    if diastoles.size == 0:
-        return score
-    starts, ends = cands.times_s[peaks[diastoles]], cands.times_s[peaks[diastoles + 1]]
-    k = np.searchsorted(starts, times, side="right") - 1  # the diastole starting before each
-    inside = (k >= 0) & (times < ends[np.maximum(k, 0)])
-    times, k = times[inside], k[inside]
-    extra = _recurring(times - starts[k], diastoles.size) | _recurring(
-        ends[k] - times, diastoles.size
-    )
+    sounds, s2_at = _left_in_diastoles(peaks, marks, cands)
+    times = cands.times_s[sounds]
+    starts, ends = cands.times_s[peaks[s2_at]], cands.times_s[peaks[s2_at + 1]]
+    extra = _recurring(times - starts, diastoles) | _recurring(ends - times, diastoles)
     dropped = int(np.sum(~extra))
     return score * len(labels) / (len(labels) + dropped)
 

@@ -149,3 +149,22 @@ def test_an_af_like_rhythm_keeps_its_short_beats(rate: float, variation: float, 
     assert heart.rate_bpm == pytest.approx(median_rate_bpm(s1), rel=0.02)
     found = np.array(heart.s1_s)
     assert all(np.min(np.abs(found - t)) <= 0.06 for t in s1)
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [
+        ([(0, S1), (1, S2), (4, S1), (2, S1), (3, S2)], True),  # one beat found, as left out
+        ([(0, S1), (4, S1), (5, S1), (1, S2), (2, S1), (3, S2)], False),  # two: a faster rhythm
+        ([(0, S1), (1, S2), (4, S1), (3, S2)], False),  # one S1 moved, none found
+    ],
+)
+def test_a_chain_searched_for_one_left_out_beat_is_kept_when_it_found_one(
+    second: list[tuple[int, int]], expected: bool
+) -> None:
+    # Candidates 4 and 5 are S1-shaped sounds the first chain left out; it left one whole beat.
+    first = [(0, S1), (1, S2), (2, S1), (3, S2)]
+    s1_like = np.array([True, False, True, False, True, True])
+    beats = ShortBeats(widen=s1_like.copy(), s1_like=s1_like, most_added=1)
+    assert kept(first, sorted(second), beats) is expected
+    assert kept(first, sorted(second), ShortBeats(s1_like, s1_like)) is True  # no limit

@@ -4,12 +4,14 @@ intervals count as beats, which sounds are clear, and how a sound's shape is rea
 The chains here sit on an envelope sampled at 64 Hz, so that every time and every S1-S1
 interval is a binary fraction and a bound can be hit exactly: an S1 is a broad, asymmetric
 sound, an S2 a narrow one, each confined to a sound's shape window (+-5 samples, 80 ms) so
-that every S1 has the same shape as every other, and every S2 likewise.
+that every S1 has the same shape as every other, and every S2 likewise. Under the bound, a
+chain is searched again only for a whole beat it left out of a diastole (eighteenth round).
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from stetho_signal._short_beats import (
     IRREGULAR_CHAIN,
     _correlation,
     _shapes,
+    left_in_diastoles,
     short_beats,
 )
 
@@ -395,3 +398,155 @@ def test_shape_correlation_with_a_flat_template_or_row_is_zero() -> None:
     shapes = np.array([[0.1, 0.5, 0.2], [0.4, 0.4, 0.4]])
     np.testing.assert_allclose(_correlation(shapes, np.full(3, 0.7)), [0.0, 0.0], atol=1e-12)
     np.testing.assert_allclose(_correlation(shapes, np.array([0.0, 1.0, 0.5]))[1], 0.0, atol=1e-12)
+
+
+# ---- A steady-looking chain that left a whole beat out
+#
+# Intervals of 72 and 80 samples alternating (1.125 and 1.25 s): normalised RMSSD 8 / 76 =
+# 0.105, over the triage's irregularity bound (0.1) and under IRREGULAR_CHAIN. The beat left out
+# lies in the second cycle's diastole (its S2 at 111, the next S1 at 172): an S1-shaped sound 15
+# samples after that S2 and, one systole later, an S2-shaped one.
+_STEADY_LOOKING = (72, 80) * 4
+_LEFT_AT = 20 + 72 + SYSTOLE + 15
+
+
+def _left_beat(
+    intervals: tuple[int, ...] = _STEADY_LOOKING,
+    *,
+    at: int = _LEFT_AT,
+    reward: float = FULL,
+    weak: bool = False,
+    s2_after: int | None = SYSTOLE,
+    s2_shaped: bool = False,
+) -> _short_beats.ShortBeats | None:
+    """short_beats of a chain of ``intervals`` that leaves a sound out at sample ``at`` (reward
+    ``reward``, shaped like an S2 if ``s2_shaped``), with an S2-shaped sound ``s2_after`` samples
+    after it (None: none)."""
+    extra_s2 = [] if s2_after is None else [(at + s2_after, FULL)]
+    extra = ()
+    if s2_shaped:
+        extra_s2.append((at, reward))
+    else:
+        extra = ((at, reward, weak),)
+    env, cands, peaks, marks = _chain(intervals, extra, extra_s2=tuple(extra_s2))
+    gaps = np.diff(cands.times_s[peaks[marks == S1]])
+    assert 0.1 < _nrmssd(tuple(gaps)) <= IRREGULAR_CHAIN or intervals != _STEADY_LOOKING
+    return short_beats(peaks, marks, cands, env, float(np.mean(intervals)) * STEP_S)
+
+
+def test_a_steady_looking_chain_that_left_a_whole_beat_out_is_searched_again() -> None:
+    beats = _left_beat()
+    assert beats is not None
+    assert beats.most_added == 1  # the second chain may find that beat, not a faster rhythm
+
+
+def test_an_irregular_chain_is_searched_again_with_no_limit_on_its_new_s1s() -> None:
+    env, cands, peaks, marks = _chain((40, 64) * 4)
+    beats = short_beats(peaks, marks, cands, env, 1.0)
+    assert beats is not None and beats.most_added is None
+
+
+@pytest.mark.parametrize(
+    "why_not",
+    [
+        {"s2_after": None},  # a lone loud sound: a breath sound, a knock, a third heart sound
+        {"s2_after": SYSTOLE + 8},  # its "S2" beyond two systolic spreads
+        {"s2_shaped": True},  # shaped like the chain's S2s: a split S2's half
+        {"weak": True},  # no higher than the background's peaks
+        {"reward": _reward(0.75 - 1e-9)},  # under three quarters of the chain's S1s
+        {"at": 20 + 72 + 8},  # in a systole, which a murmur fills: not searched
+        {"intervals": (76,) * 8},  # a steady chain (nRMSSD 0): no short beats to find
+        {"intervals": _STEADY_LOOKING[:-1]},  # seven intervals: one sound would decide
+    ],
+)
+def test_a_steady_looking_chain_is_searched_again_only_for_a_whole_beat_left_out(
+    why_not: dict[str, Any],
+) -> None:
+    assert _left_beat(**why_not) is None
+
+
+def test_a_left_out_sound_at_three_quarters_of_the_chain_s1s_counts() -> None:
+    heights = _reward(0.75) / 2.0 + PEAK_FLOOR, FULL / 2.0 + PEAK_FLOOR
+    assert heights[0] == _short_beats.DROPPED_BEAT_LEVEL * heights[1]
+    beats = _left_beat(reward=_reward(0.75))
+    assert beats is not None and beats.most_added == 1
+
+
+def test_two_whole_beats_left_out_allow_two_more_s1s() -> None:
+    # The second beat in the fourth cycle's diastole (its S2 at 20 + 72 + 80 + 72 + 19).
+    second = 20 + 72 + 80 + 72 + SYSTOLE + 15
+    env, cands, peaks, marks = _chain(
+        _STEADY_LOOKING,
+        ((_LEFT_AT, FULL, False), (second, FULL, False)),
+        extra_s2=((_LEFT_AT + SYSTOLE, FULL), (second + SYSTOLE, FULL)),
+    )
+    beats = short_beats(peaks, marks, cands, env, 76 * STEP_S)
+    assert beats is not None and beats.most_added == 2
+
+
+@pytest.mark.parametrize(("eighth", "searched"), [(80, True), (None, False)])
+def test_eight_beat_intervals_are_enough_to_search_a_steady_looking_chain(
+    eighth: int | None, searched: bool
+) -> None:
+    intervals = _STEADY_LOOKING[:7] + (() if eighth is None else (eighth,))
+    assert (_left_beat(intervals) is not None) is searched
+
+
+def test_a_chain_exactly_at_the_triage_irregularity_bound_is_not_searched_for_left_beats() -> None:
+    # 84 and 76 samples alternating: RMSSD 8 / 64 s, mean 80 / 64 s: exactly a tenth.
+    intervals = (84, 76) * 4
+    gaps = np.array(intervals) * STEP_S
+    rmssd = float(np.sqrt(np.mean(np.diff(gaps) ** 2)))
+    assert rmssd == 0.1 * float(np.mean(gaps))
+    assert _left_beat(intervals, at=20 + 84 + SYSTOLE + 15) is None
+    # A hair over it: every other S1 a microsecond late (the long intervals longer).
+    env, cands, peaks, marks = _chain(
+        intervals,
+        ((20 + 84 + SYSTOLE + 15, FULL, False),),
+        extra_s2=((20 + 84 + 2 * SYSTOLE + 15, FULL),),
+    )
+    times = cands.times_s.copy()
+    s1 = peaks[marks == S1]
+    times[s1[1::2]] += 1e-6
+    nudged = Candidates(times, cands.reward, cands.weak, cands.low, step_s=STEP_S)
+    beats = short_beats(peaks, marks, nudged, env, 80 * STEP_S)
+    assert beats is not None and beats.most_added == 1
+
+
+# ---- The sounds a chain leaves in its diastoles
+
+
+def test_sounds_left_in_diastoles_are_clear_loud_and_in_a_diastole() -> None:
+    # Clear sounds in the first and second cycles' diastoles, one in a systole, one before the
+    # chain's first S1 (before any diastole), a faint one in the third cycle's diastole: only
+    # the first two, each with the position of the S2 before it.
+    first = 20 + SYSTOLE + 15
+    extra = ((first, FULL, False), (_LEFT_AT, FULL, False), (20 + 72 + 8, FULL, False))
+    faint = 20 + 72 + 80 + SYSTOLE + 15
+    _env, cands, peaks, marks = _chain(
+        _STEADY_LOOKING, (*extra, (faint, _reward(0.6), False), (6, FULL, False))
+    )
+    sounds, s2_at = left_in_diastoles(peaks, marks, cands)
+    assert cands.times_s[sounds].tolist() == [first * STEP_S, _LEFT_AT * STEP_S]
+    assert marks[s2_at].tolist() == [S2, S2]
+    s2_times = [(20 + SYSTOLE) * STEP_S, (20 + 72 + SYSTOLE) * STEP_S]
+    assert cands.times_s[peaks[s2_at]].tolist() == s2_times
+
+
+def test_a_chain_of_faint_s1s_leaves_clear_sounds_from_half_the_typical_one() -> None:
+    # S1s at 0.6 of the typical sound: three quarters of them (0.45) is under a clear sound's
+    # level (LOUD_LEVEL), which bounds the level instead.
+    _env, cands, peaks, marks = _chain(
+        _STEADY_LOOKING,
+        ((_LEFT_AT, _reward(LOUD_LEVEL), False), (_LEFT_AT + 160, _reward(0.49), False)),
+        reward=_reward(0.6),
+    )
+    sounds, _ = left_in_diastoles(peaks, marks, cands)
+    assert cands.times_s[sounds].tolist() == [_LEFT_AT * STEP_S]
+
+
+def test_a_chain_without_a_diastole_leaves_nothing_in_one() -> None:
+    _env, cands, peaks, marks = _chain(_STEADY_LOOKING, ((_LEFT_AT, FULL, False),), s2_count=0)
+    assert not np.any(marks == S2)
+    sounds, s2_at = left_in_diastoles(peaks, marks, cands)
+    assert sounds.size == 0 and s2_at.size == 0
