@@ -114,7 +114,8 @@ def segment_heart_sounds(
         its diastoles (see :func:`_explained_score`). Also weighed: the cycle of the loud
         sounds (:func:`_cycle_from_sounds`), the favourite's period with the expected systole
         (:func:`stetho_signal.envelope.expected_systole_s`: a murmur or a loud S3 can pull the
-        autocorrelation's S1-S2 lag) and the cycle of a triple rhythm (:func:`_gallop_cycle`).
+        autocorrelation's S1-S2 lag), the cycle of a triple rhythm (:func:`_gallop_cycle`) and
+        a fast favourite with its phases exchanged (:func:`_longer_systole`).
     pitch_env : ndarray, shape (m,), optional
         Envelope of :data:`PITCH_BAND_HZ` on the same time base. A sound with little share of
         it is low-pitched, a third or fourth heart sound: labelled S2 it earns a skip less.
@@ -148,6 +149,7 @@ def segment_heart_sounds(
         _cycle_from_sounds(candidates, first),
         expected,
         _gallop_cycle(candidates, first),
+        _longer_systole(first),
     ):
         if extra is not None and not any(_same_model(extra, c) for c in models):
             models.append(extra)
@@ -164,6 +166,25 @@ def segment_heart_sounds(
     is_s1 = marks == S1
     centres = _sound_centres(env, fs_hz, candidates.times_s[peaks])
     return HeartSounds(s1_s=centres[is_s1], s2_s=centres[~is_s1]), cycle
+
+
+def _longer_systole(cycle: CycleEstimate) -> CycleEstimate | None:
+    """A fast cycle's model with its systole and diastole exchanged (None under
+    :data:`_FAST_PHASES_BPM`).
+
+    The other models' systole never reaches half the cycle (the autocorrelation's S1-S2 lag is
+    sought under it, :func:`stetho_signal.envelope.expected_systole_s` gives at most 0.4 of it),
+    but from about 130/min a child's systole may outlast diastole, at 170-190/min by half as
+    much again (CirCor made faster with systole shortening as the square root of the cycle,
+    bench.heart_faster: up to 1.56 times). The lag found under half the cycle is then
+    diastole's, and the chain with the true durations costs more than a chain of one sound
+    per beat: a synthetic 150/min heart whose systole outlasts diastole 1.5 times was read at
+    75/min, at 170-190/min every S1 was labelled S2. The exchanged model expects the longer
+    systole; which sounds are the S1s is still decided by :func:`_oriented`.
+    """
+    if 60.0 / cycle.period_s < _FAST_PHASES_BPM:
+        return None
+    return CycleEstimate(cycle.period_s, cycle.period_s - cycle.systole_s, cycle.periodicity)
 
 
 def _searched_chain(
