@@ -37,7 +37,10 @@ from stetho_signal._sound_band import HEART_PITCH_HZ
 from stetho_signal._stats import median
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
-__all__ = ["PITCH_BAND_HZ", "HeartSounds", "s1_phase_follows_cycle", "segment_heart_sounds"]
+__all__ = [
+    "PITCH_BAND_HZ", "HeartSounds", "s1_phase_follows_cycle", "segment_doubled",
+    "segment_heart_sounds",
+]  # fmt: skip
 
 _HALF_WIDTH_LEVEL = 0.5  # a sound spans where the envelope stays above half its peak
 # A sound left out of a chain's diastole counts against the chain when it is clear and at least
@@ -162,10 +165,57 @@ def segment_heart_sounds(
         again, cycle_again = _searched_chain(candidates, models, beats.widen)
         if _kept(labels, again, beats):
             labels, cycle = again, cycle_again
-            peaks, marks = _label_arrays(labels)
+    return _heart_sounds(env, fs_hz, candidates, labels), cycle
+
+
+def segment_doubled(
+    env: NDArray[np.float64],
+    fs_hz: float,
+    doubled: HeartSounds,
+    cycle: CycleEstimate,
+    pitch_env: NDArray[np.float64] | None = None,
+    band: tuple[NDArray[np.float32], float] | None = None,
+) -> tuple[HeartSounds, CycleEstimate] | None:
+    """A chain the half-rate guard read at twice its rate, searched again under that cycle alone.
+
+    Parameters are those of :func:`segment_heart_sounds`, but ``doubled``: the guard's sounds
+    (the chain's and the partners it found, see
+    :func:`stetho_signal._half_rate.guard_half_rate`), and ``cycle``: its doubled cycle.
+
+    Returns
+    -------
+    The new chain's sounds and cycle, or None under :data:`_FAST_PHASES_BPM` or when the new
+    chain labels fewer sounds than ``doubled`` holds (it lost beats the guard had).
+
+    Notes
+    -----
+    The guard finds each sound's partner only where one rises clear of the background, and
+    orients the chain by which side finds more of them: for a fast heart whose S1 and S2 are
+    alike (why the chain held one sound per beat) that side is often the wrong one (CirCor made
+    faster to 170-190/min, bench.heart_faster: the S1s of six to seven recordings labelled S2).
+    Searched again, the chain labels both sounds of every beat and is oriented as fast chains
+    are, by pitch (:func:`_oriented`): the sounds' spectral centroid, close phases too. The
+    close phases of the chain search's own chains keep the pitch-band share (that rule's
+    docstring says why); a doubled chain's sounds, alike in level, are where the centroid tells
+    S1 from S2 better (docs/accuracy.md, eighteenth round).
+    """
+    if 60.0 / cycle.period_s < _FAST_PHASES_BPM:
+        return None
+    candidates = _candidates(env, fs_hz, cycle, pitch_env, band)
+    labels, refined = _searched_chain(candidates, [cycle], doubled=True)
+    if len(labels) < doubled.s1_s.size + doubled.s2_s.size:
+        return None
+    return _heart_sounds(env, fs_hz, candidates, labels), refined
+
+
+def _heart_sounds(
+    env: NDArray[np.float64], fs_hz: float, candidates: _Candidates, labels: _Chain
+) -> HeartSounds:
+    """The centres of a chain's sounds, as S1s and S2s."""
+    peaks, marks = _label_arrays(labels)
     is_s1 = marks == S1
     centres = _sound_centres(env, fs_hz, candidates.times_s[peaks])
-    return HeartSounds(s1_s=centres[is_s1], s2_s=centres[~is_s1]), cycle
+    return HeartSounds(s1_s=centres[is_s1], s2_s=centres[~is_s1])
 
 
 def _longer_systole(cycle: CycleEstimate) -> CycleEstimate | None:
@@ -188,14 +238,18 @@ def _longer_systole(cycle: CycleEstimate) -> CycleEstimate | None:
 
 
 def _searched_chain(
-    candidates: _Candidates, models: list[CycleEstimate], widen: NDArray[np.bool_] | None = None
+    candidates: _Candidates,
+    models: list[CycleEstimate],
+    widen: NDArray[np.bool_] | None = None,
+    doubled: bool = False,
 ) -> tuple[_Chain, CycleEstimate]:
     """The oriented chain of the model that explains the sounds best, searched again under the
-    durations it shows (``widen``: see :func:`stetho_signal._chains.best_chains`)."""
+    durations it shows (``widen``: see :func:`stetho_signal._chains.best_chains`; ``doubled``:
+    see :func:`_oriented`)."""
     judged: dict[int, tuple[_Chain, float]] = {}
 
     def judge(model: int, labels: _Chain, score: float) -> float:
-        oriented = _oriented(labels, candidates)
+        oriented = _oriented(labels, candidates, doubled)
         judged[model] = (oriented, _explained_score(oriented, score, candidates))
         return judged[model][1]
 
@@ -204,7 +258,9 @@ def _searched_chain(
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
         # Second pass with the durations this recording actually shows (one EM-like step).
-        labels = _oriented(_best_chains(candidates, [refined], widen=widen)[0][0], candidates)
+        labels = _oriented(
+            _best_chains(candidates, [refined], widen=widen)[0][0], candidates, doubled
+        )
         cycle = refined
     return labels, cycle
 
@@ -298,7 +354,9 @@ def _phase_intervals(
     return gaps[turns & (marks[:-1] == S1)], gaps[turns & (marks[:-1] == S2)]
 
 
-def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[int, int]]:
+def _oriented(
+    labels: list[tuple[int, int]], cands: _Candidates, doubled: bool = False
+) -> list[tuple[int, int]]:
     """Swap S1 and S2 if the chain's "systole" follows the beat-to-beat changes of the cycle
     (:func:`_s1_phase_follows_cycle`); when that is unclear, if its "systole" outlasts its
     "diastole" or, when the two are too close to tell or the chain beats at
@@ -310,7 +368,9 @@ def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[i
     diastole. S2 is the higher-pitched of the two sounds (its valves close faster and tenser),
     so there the sounds with the larger share of :data:`PITCH_BAND_HZ` are the S2s, and in a
     fast chain whose phases are further apart those with the higher spectral centroid
-    (:func:`_s1_higher_centroid`).
+    (:func:`_s1_higher_centroid`). A fast chain searched at twice the rate the half-rate guard
+    found (``doubled``, :func:`segment_doubled`) is oriented by the centroid whatever its phases
+    (by the share, then, without centroids).
     """
     systoles, diastoles = _phase_intervals(labels, cands.times_s)
     if not (systoles.size and diastoles.size):
@@ -318,13 +378,13 @@ def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[i
     systole, diastole = median(systoles), median(diastoles)
     reversed_ = _s1_phase_follows_cycle(labels, cands.times_s, cands.step_s)
     if reversed_ is None:
-        reversed_ = systole > diastole
+        close = min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole)
         says = None
-        if min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole):
-            says = _s1_higher_pitched(labels, cands)
-        elif 60.0 / (systole + diastole) >= _FAST_PHASES_BPM:
+        if 60.0 / (systole + diastole) >= _FAST_PHASES_BPM and (doubled or not close):
             says = _s1_higher_centroid(labels, cands)
-        reversed_ = reversed_ if says is None else says
+        if says is None and close:
+            says = _s1_higher_pitched(labels, cands)
+        reversed_ = systole > diastole if says is None else says
     return [(i, S2 if lab == S1 else S1) for i, lab in labels] if reversed_ else labels
 
 

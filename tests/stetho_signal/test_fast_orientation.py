@@ -15,8 +15,16 @@ from numpy.typing import NDArray
 
 from stetho_signal import analyze
 from stetho_signal import segmentation as seg
+from stetho_signal._half_rate import guard_half_rate
 from stetho_signal._peaks import Candidates
-from stetho_signal.envelope import CycleEstimate
+from stetho_signal.bands import Spectrum
+from stetho_signal.envelope import (
+    ENVELOPE_RATE_HZ,
+    CycleEstimate,
+    estimate_cycles,
+    heart_envelope,
+)
+from stetho_signal.segmentation import HeartSounds
 from stetho_sim.sounds import FS_HZ, burst
 
 
@@ -182,3 +190,88 @@ def test_close_phases_keep_the_share_at_any_rate(systole_s: float, diastole_s: f
     assert _flipped(labels, cands) is False
     labels, cands = _candidates(systole_s, diastole_s, (50.0, 120.0), (0.6, 0.3))
     assert _flipped(labels, cands) is True
+
+
+def _faint_s2_heart(rate: float, seed: int) -> tuple[NDArray, NDArray]:
+    """A steady rhythm with systole as long as diastole and a faint, high-pitched S2 (a third
+    of S1's level): the chain search keeps one sound per beat and the half-rate guard reads it
+    at twice its rate. The samples and the S1 times."""
+    rng = np.random.default_rng(seed)
+    period, n = 60.0 / rate, int(12.0 * FS_HZ)
+    s1 = np.arange(0.2, 11.5, period)
+    x = 0.01 * rng.standard_normal(n)
+    for t in s1:
+        x += 0.5 * burst(n, t, 45.0, 0.02, FS_HZ) + 0.15 * burst(
+            n, t + period / 2.0, 110.0, 0.012, FS_HZ
+        )
+    return x, s1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("rate", [170.0, 190.0])
+def test_a_fast_heart_read_at_half_rate_is_searched_again_and_keeps_its_s1s(
+    rate: float, seed: int
+) -> None:
+    # On main the guard's partners labelled every S1 an S2 (0 of 33 S1s at 170/min).
+    x, s1 = _faint_s2_heart(rate, seed)
+    heart = analyze(x, FS_HZ, "heart").heart
+    assert heart is not None and heart.rate_bpm is not None
+    assert abs(heart.rate_bpm - rate) <= 5.0
+    for found, truth in ((heart.s1_s, s1), (heart.s2_s, s1 + 30.0 / rate)):
+        hits = sum(bool(np.any(np.abs(np.asarray(found) - t) <= 0.06)) for t in truth)
+        assert hits >= 0.9 * truth.size, (hits, truth.size)
+
+
+def _doubled_inputs(rate: float) -> tuple[NDArray[np.float64], HeartSounds, CycleEstimate]:
+    """The envelope of :func:`_faint_s2_heart` at ``rate`` and the half-rate guard's sounds and
+    cycle for the chain the search found in it (one sound per beat)."""
+    x, _ = _faint_s2_heart(rate, 0)
+    env = heart_envelope(Spectrum(x, FS_HZ))
+    sounds, cycle = seg.segment_heart_sounds(env, ENVELOPE_RATE_HZ, estimate_cycles(env))
+    guarded, faster = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
+    assert faster.period_s < cycle.period_s  # read at half rate, then doubled
+    return env, guarded, faster
+
+
+def _count(sounds: HeartSounds) -> int:
+    return sounds.s1_s.size + sounds.s2_s.size
+
+
+def test_a_doubled_chain_is_searched_again_from_130_per_min() -> None:
+    env, guarded, cycle = _doubled_inputs(170.0)
+    again = seg.segment_doubled(env, ENVELOPE_RATE_HZ, guarded, cycle)
+    assert again is not None
+    assert _count(again[0]) >= _count(guarded)
+    assert again[1].period_s == pytest.approx(60.0 / 170.0, abs=0.01)
+    none = HeartSounds(np.zeros(0), np.zeros(0))  # no sounds to keep: the bound alone decides
+    for rate, searched in ((130.0, True), (129.9, False)):
+        period = 60.0 / rate
+        slower = CycleEstimate(period, 0.4 * period, 0.5)
+        assert (seg.segment_doubled(env, ENVELOPE_RATE_HZ, none, slower) is not None) is searched
+
+
+def test_a_doubled_chain_searched_again_is_kept_only_with_as_many_sounds() -> None:
+    env, guarded, cycle = _doubled_inputs(170.0)
+    again = seg.segment_doubled(env, ENVELOPE_RATE_HZ, guarded, cycle)
+    assert again is not None
+    labelled = _count(again[0])
+    for held, kept in ((labelled, True), (labelled + 1, False)):
+        sounds = HeartSounds(np.zeros(held - guarded.s2_s.size), guarded.s2_s)
+        assert (seg.segment_doubled(env, ENVELOPE_RATE_HZ, sounds, cycle) is not None) is kept
+
+
+@pytest.mark.parametrize(
+    ("systole_s", "diastole_s", "by_centroid"),
+    # Close phases: 146/min and 150/min by the centroid, 95/min and 129.0/min by the share.
+    [(0.2, 0.21, True), (0.2, 0.2, True), (0.3, 0.33, False), (0.23, 0.235, False)],
+)
+def test_a_doubled_fast_chain_is_oriented_by_the_centroid_whatever_its_phases(
+    systole_s: float, diastole_s: float, by_centroid: bool
+) -> None:
+    # The "S1"s are the lower-pitched sounds by the centroid, the higher by the share.
+    labels, cands = _candidates(systole_s, diastole_s, (50.0, 120.0), (0.6, 0.3))
+    assert seg._oriented(labels, cands)[0][1] != labels[0][1]  # the chain's own: the share
+    doubled = seg._oriented(labels, cands, doubled=True)
+    assert (doubled[0][1] == labels[0][1]) is by_centroid
+    bare = Candidates(cands.times_s, cands.reward, cands.weak, cands.low, cands.pitch, 0.01)
+    assert seg._oriented(labels, bare, doubled=True)[0][1] != labels[0][1]  # no centroids
