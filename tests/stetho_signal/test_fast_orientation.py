@@ -100,11 +100,15 @@ def test_a_fast_cycle_is_also_searched_with_its_phases_exchanged(
 
 
 def _candidates(
-    systole_s: float, diastole_s: float, centroid: tuple[float, float], share: tuple[float, float]
+    systole_s: float,
+    diastole_s: float,
+    centroid: tuple[float, float],
+    share: tuple[float, float],
+    beats: int = 12,
 ) -> tuple[list[tuple[int, int]], Candidates]:
-    """A steady chain of 12 beats labelled S1 at its sounds of ``centroid[0]`` Hz and pitch
-    share ``share[0]``, S2 at the others, and its candidates."""
-    times = np.cumsum(np.tile([diastole_s, systole_s], 12))  # from an S1, a diastole in
+    """A steady chain of ``beats`` beats labelled S1 at its sounds of ``centroid[0]`` Hz and
+    pitch share ``share[0]``, S2 at the others, and its candidates."""
+    times = np.cumsum(np.tile([diastole_s, systole_s], beats))  # from an S1, a diastole in
     n = times.size
     is_s1 = np.arange(n) % 2 == 0
     labels = [(i, seg.S1 if s else seg.S2) for i, s in enumerate(is_s1.tolist())]
@@ -275,3 +279,56 @@ def test_a_doubled_fast_chain_is_oriented_by_the_centroid_whatever_its_phases(
     assert (doubled[0][1] == labels[0][1]) is by_centroid
     bare = Candidates(cands.times_s, cands.reward, cands.weak, cands.low, cands.pitch, 0.01)
     assert seg._oriented(labels, bare, doubled=True)[0][1] != labels[0][1]  # no centroids
+
+
+@pytest.mark.parametrize(
+    "beats",
+    # 12 beats: the chain is searched again under its own durations and oriented then; 3 beats
+    # (two diastoles): no second pass, the first orientation stands.
+    [12, 3],
+)
+def test_the_chain_search_orients_a_doubled_chain_by_the_centroid(beats: int) -> None:
+    # 150/min, phases equal: the "S1"s are the lower-pitched sounds by the centroid, the higher
+    # by the share. The chain search's own chain keeps the share; a doubled one the centroid.
+    _, cands = _candidates(0.2, 0.2, (50.0, 120.0), (0.6, 0.3), beats)
+    model = [CycleEstimate(0.4, 0.2, 0.5)]
+    own, _ = seg._searched_chain(cands, model)
+    doubled, _ = seg._searched_chain(cands, model, doubled=True)
+    assert len(own) == len(doubled) == 2 * beats
+    assert own[0][1] == seg.S2  # the first sound (a low "S1") taken for an S2, by the share
+    assert doubled[0][1] == seg.S1
+
+
+def test_a_doubled_chain_is_searched_with_its_pitch_and_as_doubled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The candidates carry the pitch envelope and the band (the centroids), and the search is
+    # told the chain is doubled: what orients it by the centroid.
+    env, guarded, cycle = _doubled_inputs(170.0)
+    seen: dict[str, object] = {}
+    candidates, searched = seg._candidates, seg._searched_chain
+
+    def spy_candidates(*args: object) -> Candidates:
+        seen["candidates"] = args
+        return candidates(*args)  # type: ignore[arg-type]
+
+    def spy_search(*args: object, **kwargs: object) -> tuple[list[tuple[int, int]], CycleEstimate]:
+        seen["doubled"] = kwargs.get("doubled")
+        return searched(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(seg, "_candidates", spy_candidates)
+    monkeypatch.setattr(seg, "_searched_chain", spy_search)
+    pitch_env, band = np.ones(env.size), (np.zeros(8, dtype=np.float32), 1000.0)
+    seg.segment_doubled(env, ENVELOPE_RATE_HZ, guarded, cycle, pitch_env, band)
+    args = seen["candidates"]
+    assert isinstance(args, tuple)
+    assert args[3] is pitch_env and args[4] is band
+    assert seen["doubled"] is True
+
+
+def test_an_envelope_without_peaks_gives_no_sounds_and_the_favourite_cycle() -> None:
+    cycle = CycleEstimate(0.4, 0.16, 0.5)
+    sounds, found = seg.segment_heart_sounds(np.zeros(200), ENVELOPE_RATE_HZ, [cycle])
+    assert found is cycle
+    for times in (sounds.s1_s, sounds.s2_s):
+        assert isinstance(times, np.ndarray) and times.size == 0
