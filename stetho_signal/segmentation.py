@@ -189,15 +189,17 @@ def segment_doubled(
 
     Notes
     -----
-    The guard finds each sound's partner only where one rises clear of the background, and
-    orients the chain by which side finds more of them: for a fast heart whose S1 and S2 are
-    alike (why the chain held one sound per beat) that side is often the wrong one (CirCor made
-    faster to 170-190/min, bench.heart_faster: the S1s of six to seven recordings labelled S2).
-    Searched again, the chain labels both sounds of every beat and is oriented as fast chains
-    are, by pitch (:func:`_oriented`): the sounds' spectral centroid, close phases too. The
-    close phases of the chain search's own chains keep the pitch-band share (that rule's
-    docstring says why); a doubled chain's sounds, alike in level, are where the centroid tells
-    S1 from S2 better (docs/accuracy.md, eighteenth round).
+    From about 130/min a cycle of two beats whose "systole" is one beat fits a chain of one
+    sound per beat perfectly (the true period lies in that model's systole window), so a fast
+    heart whose second sound earns little is read at half rate. The guard finds each sound's
+    partner only where one rises clear of the background, and orients the chain by which side
+    finds more of them: at 170-190/min the wrong side for six or seven recordings of CirCor made
+    faster (bench.heart_faster), every S1 labelled S2. Searched again, the chain labels both
+    sounds of every beat and is oriented as fast chains are, by pitch (:func:`_oriented`): the
+    sounds' spectral centroid, close phases too. The chain search's own close-phase chains keep
+    the pitch-band share (:func:`_s1_higher_centroid` says why); on doubled chains the centroid
+    moved no rate on any bench, while the share swapped two of them at 150/min
+    (docs/accuracy.md, eighteenth round).
     """
     if 60.0 / cycle.period_s < _FAST_PHASES_BPM:
         return None
@@ -447,11 +449,14 @@ def _s1_higher_centroid(labels: list[tuple[int, int]], cands: _Candidates) -> bo
     :data:`~stetho_signal._sound_band.HEART_PITCH_HZ`: sounds that are not S1 and S2).
 
     The centroid of the whole heart band tells S2 from S1 more often than the share of its upper
-    part (:func:`stetho_signal._sound_band.spectral_centroids_hz`); it orients only the fast
-    chains whose phases are not close. Close phases keep the share at every rate:
-    :data:`_CLOSE_PHASES` was chosen with it, and the centroid there too, tried, read one
-    AF-like recording at 110/min at half rate (its chain on the bound of even spacing) and moved
-    one CirCor rate over the 5 bpm bound (docs/accuracy.md, seventeenth round).
+    part (:func:`stetho_signal._sound_band.spectral_centroids_hz`); it orients the fast chains
+    whose phases are not close, and the fast chains searched again at twice the half-rate
+    guard's rate whatever their phases (:func:`segment_doubled`). The chain search's own close
+    phases keep the share at every rate: :data:`_CLOSE_PHASES` was chosen with it, and the
+    centroid there too, tried, read one AF-like recording at 110/min at half rate (its chain on
+    the bound of even spacing) and moved one CirCor rate over the 5 bpm bound (docs/accuracy.md,
+    seventeenth round; in the eighteenth, a clear centroid or an undecided share moved that rate
+    in every form tried).
     """
     centroids = cands.centroids
     if centroids is None:
