@@ -144,6 +144,21 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_signal/segmentation.py",  # which sounds are S1 and S2, and which chain holds them
+        ("stetho_signal/segmentation.py",),
+        (
+            "tests/stetho_signal/test_orientation.py",
+            "tests/stetho_signal/test_orientation_bounds.py",
+            "tests/stetho_signal/test_fast_orientation.py",  # fast chains, doubled ones too
+            "tests/stetho_signal/test_chains.py",
+            "tests/stetho_signal/test_half_rate.py",
+            "tests/stetho_signal/test_gallop.py",
+            "tests/stetho_signal/test_short_beats.py",  # an irregular chain searched again
+            "tests/stetho_signal/test_explained_score.py",  # beats a chain leaves out
+            "tests/stetho_signal/test_heart.py",  # rates, murmurs and splits through the chain
+        ),
+    ),
+    Module(
         "stetho_signal/quality.py",  # worth a doctor's time, and if not, what should change
         ("stetho_signal/quality.py",),
         (

@@ -35,7 +35,12 @@ from stetho_signal.envelope import (
     heart_envelopes,
 )
 from stetho_signal.filters import HEART_BAND_HZ
-from stetho_signal.segmentation import PITCH_BAND_HZ, HeartSounds, segment_heart_sounds
+from stetho_signal.segmentation import (
+    PITCH_BAND_HZ,
+    HeartSounds,
+    segment_doubled,
+    segment_heart_sounds,
+)
 
 __all__ = ["MURMUR_BAND_HZ", "HeartResult", "analyze_heart"]
 
@@ -181,10 +186,13 @@ def analyze_heart(
         )
     if band is None:
         band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
-    sounds, cycle = segment_heart_sounds(
-        env, ENVELOPE_RATE_HZ, cycles, pitch_env, (band, HEART_RATE_HZ)
-    )
-    sounds, cycle = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
+    heart_band = (band, HEART_RATE_HZ)
+    sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env, heart_band)
+    guarded, faster = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
+    again = None
+    if faster.period_s < cycle.period_s:  # read at twice the chain's rate: searched again
+        again = segment_doubled(env, ENVELOPE_RATE_HZ, guarded, faster, pitch_env, heart_band)
+    sounds, cycle = (guarded, faster) if again is None else again
     prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)
     if width is not None and width >= _BREATH_HALF_WIDTH_S:

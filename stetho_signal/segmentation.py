@@ -36,7 +36,10 @@ from stetho_signal._sound_band import HEART_PITCH_HZ
 from stetho_signal._stats import median
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 
-__all__ = ["PITCH_BAND_HZ", "HeartSounds", "s1_phase_follows_cycle", "segment_heart_sounds"]
+__all__ = [
+    "PITCH_BAND_HZ", "HeartSounds", "s1_phase_follows_cycle", "segment_doubled",
+    "segment_heart_sounds",
+]  # fmt: skip
 
 _HALF_WIDTH_LEVEL = 0.5  # a sound spans where the envelope stays above half its peak
 # A gallop's extra sound keeps its delay from S2 (S3) or to S1 (S4) within +-40 ms: two to four
@@ -108,7 +111,8 @@ def segment_heart_sounds(
         its diastoles (see :func:`_explained_score`). Also weighed: the cycle of the loud
         sounds (:func:`_cycle_from_sounds`), the favourite's period with the expected systole
         (:func:`stetho_signal.envelope.expected_systole_s`: a murmur or a loud S3 can pull the
-        autocorrelation's S1-S2 lag) and the cycle of a triple rhythm (:func:`_gallop_cycle`).
+        autocorrelation's S1-S2 lag), the cycle of a triple rhythm (:func:`_gallop_cycle`) and
+        a fast favourite with its phases exchanged (:func:`_longer_systole`).
     pitch_env : ndarray, shape (m,), optional
         Envelope of :data:`PITCH_BAND_HZ` on the same time base. A sound with little share of
         it is low-pitched, a third or fourth heart sound: labelled S2 it earns a skip less.
@@ -142,6 +146,7 @@ def segment_heart_sounds(
         _cycle_from_sounds(candidates, first),
         expected,
         _gallop_cycle(candidates, first),
+        _longer_systole(first),
     ):
         if extra is not None and not any(_same_model(extra, c) for c in models):
             models.append(extra)
@@ -154,21 +159,93 @@ def segment_heart_sounds(
         again, cycle_again = _searched_chain(candidates, models, beats.widen)
         if _kept(labels, again, beats):
             labels, cycle = again, cycle_again
-            peaks, marks = _label_arrays(labels)
+    return _heart_sounds(env, fs_hz, candidates, labels), cycle
+
+
+def segment_doubled(
+    env: NDArray[np.float64],
+    fs_hz: float,
+    doubled: HeartSounds,
+    cycle: CycleEstimate,
+    pitch_env: NDArray[np.float64] | None = None,
+    band: tuple[NDArray[np.float32], float] | None = None,
+) -> tuple[HeartSounds, CycleEstimate] | None:
+    """A chain the half-rate guard read at twice its rate, searched again under that cycle alone.
+
+    Parameters are those of :func:`segment_heart_sounds`, but ``doubled``: the guard's sounds
+    (the chain's and the partners it found, see
+    :func:`stetho_signal._half_rate.guard_half_rate`), and ``cycle``: its doubled cycle.
+
+    Returns
+    -------
+    The new chain's sounds and cycle, or None under :data:`_FAST_PHASES_BPM` or when the new
+    chain labels fewer sounds than ``doubled`` holds (it lost beats the guard had).
+
+    Notes
+    -----
+    From about 130/min a cycle of two beats whose "systole" is one beat fits a chain of one
+    sound per beat perfectly (the true period lies in that model's systole window), so a fast
+    heart whose second sound earns little is read at half rate. The guard finds each sound's
+    partner only where one rises clear of the background, and orients the chain by which side
+    finds more of them: at 170-190/min the wrong side for six or seven recordings of CirCor made
+    faster (bench.heart_faster), every S1 labelled S2. Searched again, the chain labels both
+    sounds of every beat and is oriented as fast chains are, by pitch (:func:`_oriented`): the
+    sounds' spectral centroid, close phases too. The chain search's own close-phase chains keep
+    the pitch-band share (:func:`_s1_higher_centroid` says why); on doubled chains the centroid
+    moved no rate on any bench, while the share swapped two of them at 150/min
+    (docs/accuracy.md, eighteenth round).
+    """
+    if 60.0 / cycle.period_s < _FAST_PHASES_BPM:
+        return None
+    candidates = _candidates(env, fs_hz, cycle, pitch_env, band)
+    labels, refined = _searched_chain(candidates, [cycle], doubled=True)
+    if len(labels) < doubled.s1_s.size + doubled.s2_s.size:
+        return None
+    return _heart_sounds(env, fs_hz, candidates, labels), refined
+
+
+def _heart_sounds(
+    env: NDArray[np.float64], fs_hz: float, candidates: _Candidates, labels: _Chain
+) -> HeartSounds:
+    """The centres of a chain's sounds, as S1s and S2s."""
+    peaks, marks = _label_arrays(labels)
     is_s1 = marks == S1
     centres = _sound_centres(env, fs_hz, candidates.times_s[peaks])
-    return HeartSounds(s1_s=centres[is_s1], s2_s=centres[~is_s1]), cycle
+    return HeartSounds(s1_s=centres[is_s1], s2_s=centres[~is_s1])
+
+
+def _longer_systole(cycle: CycleEstimate) -> CycleEstimate | None:
+    """A fast cycle's model with its systole and diastole exchanged (None under
+    :data:`_FAST_PHASES_BPM`).
+
+    The other models' systole never reaches half the cycle (the autocorrelation's S1-S2 lag is
+    sought under it, :func:`stetho_signal.envelope.expected_systole_s` gives at most 0.4 of it),
+    but from about 130/min a child's systole may outlast diastole, at 170-190/min by half as
+    much again (CirCor made faster with systole shortening as the square root of the cycle,
+    bench.heart_faster: up to 1.56 times). The lag found under half the cycle is then
+    diastole's, and the chain with the true durations costs more than a chain of one sound
+    per beat: a synthetic 150/min heart whose systole outlasts diastole 1.5 times was read at
+    75/min, at 170-190/min every S1 was labelled S2. The exchanged model expects the longer
+    systole; which sounds are the S1s is still decided by :func:`_oriented`.
+    """
+    if 60.0 / cycle.period_s < _FAST_PHASES_BPM:
+        return None
+    return CycleEstimate(cycle.period_s, cycle.period_s - cycle.systole_s, cycle.periodicity)
 
 
 def _searched_chain(
-    candidates: _Candidates, models: list[CycleEstimate], widen: NDArray[np.bool_] | None = None
+    candidates: _Candidates,
+    models: list[CycleEstimate],
+    widen: NDArray[np.bool_] | None = None,
+    doubled: bool = False,
 ) -> tuple[_Chain, CycleEstimate]:
     """The oriented chain of the model that explains the sounds best, searched again under the
-    durations it shows (``widen``: see :func:`stetho_signal._chains.best_chains`)."""
+    durations it shows (``widen``: see :func:`stetho_signal._chains.best_chains`; ``doubled``:
+    see :func:`_oriented`)."""
     judged: dict[int, tuple[_Chain, float]] = {}
 
     def judge(model: int, labels: _Chain, score: float) -> float:
-        oriented = _oriented(labels, candidates)
+        oriented = _oriented(labels, candidates, doubled)
         judged[model] = (oriented, _explained_score(oriented, score, candidates))
         return judged[model][1]
 
@@ -177,7 +254,9 @@ def _searched_chain(
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
         # Second pass with the durations this recording actually shows (one EM-like step).
-        labels = _oriented(_best_chains(candidates, [refined], widen=widen)[0][0], candidates)
+        labels = _oriented(
+            _best_chains(candidates, [refined], widen=widen)[0][0], candidates, doubled
+        )
         cycle = refined
     return labels, cycle
 
@@ -262,7 +341,9 @@ def _phase_intervals(
     return gaps[turns & (marks[:-1] == S1)], gaps[turns & (marks[:-1] == S2)]
 
 
-def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[int, int]]:
+def _oriented(
+    labels: list[tuple[int, int]], cands: _Candidates, doubled: bool = False
+) -> list[tuple[int, int]]:
     """Swap S1 and S2 if the chain's "systole" follows the beat-to-beat changes of the cycle
     (:func:`_s1_phase_follows_cycle`); when that is unclear, if its "systole" outlasts its
     "diastole" or, when the two are too close to tell or the chain beats at
@@ -274,7 +355,9 @@ def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[i
     diastole. S2 is the higher-pitched of the two sounds (its valves close faster and tenser),
     so there the sounds with the larger share of :data:`PITCH_BAND_HZ` are the S2s, and in a
     fast chain whose phases are further apart those with the higher spectral centroid
-    (:func:`_s1_higher_centroid`).
+    (:func:`_s1_higher_centroid`). A fast chain searched at twice the rate the half-rate guard
+    found (``doubled``, :func:`segment_doubled`) is oriented by the centroid whatever its phases
+    (by the share, then, without centroids).
     """
     systoles, diastoles = _phase_intervals(labels, cands.times_s)
     if not (systoles.size and diastoles.size):
@@ -282,13 +365,13 @@ def _oriented(labels: list[tuple[int, int]], cands: _Candidates) -> list[tuple[i
     systole, diastole = median(systoles), median(diastoles)
     reversed_ = _s1_phase_follows_cycle(labels, cands.times_s, cands.step_s)
     if reversed_ is None:
-        reversed_ = systole > diastole
+        close = min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole)
         says = None
-        if min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole):
-            says = _s1_higher_pitched(labels, cands)
-        elif 60.0 / (systole + diastole) >= _FAST_PHASES_BPM:
+        if 60.0 / (systole + diastole) >= _FAST_PHASES_BPM and (doubled or not close):
             says = _s1_higher_centroid(labels, cands)
-        reversed_ = reversed_ if says is None else says
+        if says is None and close:
+            says = _s1_higher_pitched(labels, cands)
+        reversed_ = systole > diastole if says is None else says
     return [(i, S2 if lab == S1 else S1) for i, lab in labels] if reversed_ else labels
 
 
@@ -351,11 +434,14 @@ def _s1_higher_centroid(labels: list[tuple[int, int]], cands: _Candidates) -> bo
     :data:`~stetho_signal._sound_band.HEART_PITCH_HZ`: sounds that are not S1 and S2).
 
     The centroid of the whole heart band tells S2 from S1 more often than the share of its upper
-    part (:func:`stetho_signal._sound_band.spectral_centroids_hz`); it orients only the fast
-    chains whose phases are not close. Close phases keep the share at every rate:
-    :data:`_CLOSE_PHASES` was chosen with it, and the centroid there too, tried, read one
-    AF-like recording at 110/min at half rate (its chain on the bound of even spacing) and moved
-    one CirCor rate over the 5 bpm bound (docs/accuracy.md, seventeenth round).
+    part (:func:`stetho_signal._sound_band.spectral_centroids_hz`); it orients the fast chains
+    whose phases are not close, and the fast chains searched again at twice the half-rate
+    guard's rate whatever their phases (:func:`segment_doubled`). The chain search's own close
+    phases keep the share at every rate: :data:`_CLOSE_PHASES` was chosen with it, and the
+    centroid there too, tried, read one AF-like recording at 110/min at half rate (its chain on
+    the bound of even spacing) and moved one CirCor rate over the 5 bpm bound (docs/accuracy.md,
+    seventeenth round; in the eighteenth, a clear centroid or an undecided share moved that rate
+    in every form tried).
     """
     centroids = cands.centroids
     if centroids is None:
