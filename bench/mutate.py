@@ -64,6 +64,16 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/storage/receipts.py",  # a recording leaves only once the hospital has it
+        ("edge_agent/storage/receipts.py",),
+        (
+            "tests/edge_agent/test_receipts.py",
+            "tests/edge_agent/test_receipts_edges.py",
+            "tests/edge_agent/test_receipt_backoff.py",
+            "tests/edge_agent/test_outbox_edges.py",  # receipts kept through prune and damage
+        ),
+    ),
+    Module(
         "edge_agent/pipeline/capture.py",  # a stream cut into recordings: none lost or cut short
         ("edge_agent/pipeline/capture.py",),
         (
