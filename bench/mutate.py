@@ -74,6 +74,14 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/pipeline/recovery.py",  # what a killed agent's journals held, accepted at start
+        ("edge_agent/pipeline/recovery.py",),
+        (
+            "tests/edge_agent/test_journal.py",  # recovery at start
+            "tests/edge_agent/test_recovery_edges.py",
+        ),
+    ),
+    Module(
         "edge_agent/pipeline/capture.py",  # a stream cut into recordings: none lost or cut short
         ("edge_agent/pipeline/capture.py",),
         (
