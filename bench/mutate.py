@@ -82,6 +82,16 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_common/backoff.py",  # the one reconnect and resend policy
+        ("stetho_common/backoff.py",),
+        ("tests/stetho_common/test_backoff.py", "tests/stetho_common/test_backoff_edges.py"),
+    ),
+    Module(
+        "edge_agent/transport/failover.py",  # which broker next; the broker test stays out
+        ("edge_agent/transport/failover.py",),
+        ("tests/edge_agent/test_failover_edges.py",),
+    ),
+    Module(
         "edge_agent/pipeline/capture.py",  # a stream cut into recordings: none lost or cut short
         ("edge_agent/pipeline/capture.py",),
         (
