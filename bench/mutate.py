@@ -82,6 +82,11 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/pipeline/salvage_check.py",  # a salvaged recording delivered only if whole
+        ("edge_agent/pipeline/salvage_check.py",),
+        ("tests/edge_agent/test_salvage_check_edges.py",),
+    ),
+    Module(
         "stetho_common/backoff.py",  # the one reconnect and resend policy
         ("stetho_common/backoff.py",),
         ("tests/stetho_common/test_backoff.py", "tests/stetho_common/test_backoff_edges.py"),
