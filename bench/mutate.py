@@ -82,6 +82,14 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/storage/salvage.py",  # a damaged outbox moved aside, every readable row kept
+        ("edge_agent/storage/salvage.py",),
+        (
+            "tests/edge_agent/test_issue18_salvage.py",
+            "tests/edge_agent/test_salvage_edges.py",
+        ),
+    ),
+    Module(
         "edge_agent/pipeline/salvage_check.py",  # a salvaged recording delivered only if whole
         ("edge_agent/pipeline/salvage_check.py",),
         ("tests/edge_agent/test_salvage_check_edges.py",),
