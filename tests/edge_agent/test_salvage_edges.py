@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.storage._pages import scan_table_rows
 from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.storage.salvage import (
     DEFAULT_PAGE_SIZE,
@@ -410,3 +411,80 @@ def test_a_damaged_outbox_with_rows_in_its_wal_is_salvaged_whole(
     assert got == [*recording("rec-a"), *recording("rec-b")]
     moved = Path(str(check.moved_to))
     assert moved.exists() and Path(f"{moved}-wal").exists()  # both kept, untouched
+
+
+def test_the_damage_log_line_names_the_first_five_problems(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / OUTBOX_FILE
+    store = store_at(path)
+    store.put_many(recording("rec-a", 200))
+    store.close()
+    # Seven rows breaking NOT NULL (schema relaxed, rows written, schema restored): quick_check
+    # reports one problem per row.
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        query = "SELECT sql FROM sqlite_master WHERE name = 'messages'"
+        (sql,) = db.execute(query).fetchone()
+        relax = "UPDATE sqlite_master SET sql = ? WHERE name = 'messages'"
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute(relax, (sql.replace("topic TEXT NOT NULL", "topic TEXT"),))
+        db.commit()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for n in range(7):
+            db.execute(
+                "INSERT INTO messages (recording_id, topic, qos, retain, user_properties,"
+                " created_at) VALUES (?, NULL, 1, 0, '[]', 1.0)",
+                (f"bad-{n}",),
+            )
+        db.commit()
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute(relax, (sql,))
+        db.commit()
+    problems = quick_check(path)
+    assert problems == ["NULL value in messages.topic"] * 7
+    caplog.set_level(logging.ERROR, LOGGER)
+    store, check = open_outbox(tmp_path, store_at)
+    got = [m.message for m in store.pending(100)]
+    store.close()
+    assert got == recording("rec-a", 200)
+    assert check.problems == tuple(problems)
+    assert check.lost_rows == 7
+    logged = next(r.getMessage() for r in caplog.records if r.name == LOGGER)
+    assert logged == (
+        f"event=outbox_damaged path={quote(path)} moved_to={quote(check.moved_to)} "
+        f"problems={quote('; '.join(['NULL value in messages.topic'] * 5))}"
+    )
+
+
+def test_rows_behind_a_damaged_tail_are_counted_up_to_the_last_seq_ever_given(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / OUTBOX_FILE
+    store_at(path).close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # a long-lived outbox's seqs
+        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('messages', 1500000)")
+    store = store_at(path)
+    put = [OutboundMessage("s/d/status", random.Random(n).randbytes(100)) for n in range(200)]
+    seqs = store.put_many(put)
+    store.close()
+    at: dict[int, set[int]] = {}
+    for row in scan_table_rows(path.read_bytes(), PAGE):
+        if len(row.values) in (2, 10) and row.values[0] is None:  # payloads, messages
+            at.setdefault(row.rowid, set()).update(row.pages)
+    # The last leaf of each table and the unsent index's root: no scan reaches the newest rows,
+    # only sqlite_sequence still says how far the seqs went.
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        (index_root,) = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'messages_unsent'"
+        ).fetchone()
+    damaged = {index_root, *at[seqs[-1]]}
+    with path.open("r+b") as f:
+        for page in damaged:
+            f.seek((page - 1) * PAGE)
+            f.write(random.Random(page).randbytes(PAGE))
+    lost = [seq for seq in seqs if at[seq] & damaged]
+    assert 0 < len(lost) < len(seqs) and seqs[-1] in lost
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        found = salvage_rows(db, path.read_bytes())
+    assert found.messages == [m for seq, m in zip(seqs, put, strict=True) if seq not in lost]
+    assert found.lost_rows == len(lost)
