@@ -64,6 +64,47 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/storage/receipts.py",  # a recording leaves only once the hospital has it
+        ("edge_agent/storage/receipts.py",),
+        (
+            "tests/edge_agent/test_receipts.py",
+            "tests/edge_agent/test_receipts_edges.py",
+            "tests/edge_agent/test_receipt_backoff.py",
+            "tests/edge_agent/test_outbox_edges.py",  # receipts kept through prune and damage
+        ),
+    ),
+    Module(
+        "edge_agent/pipeline/recovery.py",  # what a killed agent's journals held, accepted at start
+        ("edge_agent/pipeline/recovery.py",),
+        (
+            "tests/edge_agent/test_journal.py",  # recovery at start
+            "tests/edge_agent/test_recovery_edges.py",
+        ),
+    ),
+    Module(
+        "edge_agent/storage/salvage.py",  # a damaged outbox moved aside, every readable row kept
+        ("edge_agent/storage/salvage.py",),
+        (
+            "tests/edge_agent/test_issue18_salvage.py",
+            "tests/edge_agent/test_salvage_edges.py",
+        ),
+    ),
+    Module(
+        "edge_agent/pipeline/salvage_check.py",  # a salvaged recording delivered only if whole
+        ("edge_agent/pipeline/salvage_check.py",),
+        ("tests/edge_agent/test_salvage_check_edges.py",),
+    ),
+    Module(
+        "stetho_common/backoff.py",  # the one reconnect and resend policy
+        ("stetho_common/backoff.py",),
+        ("tests/stetho_common/test_backoff.py", "tests/stetho_common/test_backoff_edges.py"),
+    ),
+    Module(
+        "edge_agent/transport/failover.py",  # which broker next; the broker test stays out
+        ("edge_agent/transport/failover.py",),
+        ("tests/edge_agent/test_failover_edges.py",),
+    ),
+    Module(
         "edge_agent/pipeline/capture.py",  # a stream cut into recordings: none lost or cut short
         ("edge_agent/pipeline/capture.py",),
         (

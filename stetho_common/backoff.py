@@ -51,7 +51,7 @@ def next_delay(
     """
     if attempt < 0:
         raise ValueError(f"attempt must be >= 0, got {attempt}")
-    response = Response.RETRY if error is None else response_to(error)
+    response = response_to(error)
     if response is Response.STOP:
         return None
     if response is Response.RETRY_LATER:

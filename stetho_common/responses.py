@@ -18,7 +18,8 @@ class Response(Enum):
     STOP = "stop"  # the set-up is wrong (config, adapter, permission): stop and tell the operator
 
 
-def response_to(error: BaseException) -> Response:
-    """The error's own `response`, or RETRY for anything that does not say (a foreign OSError)."""
+def response_to(error: BaseException | None) -> Response:
+    """The error's own `response`, or RETRY for anything that does not say (a foreign OSError,
+    or None: a failure known to be transient)."""
     response = getattr(error, "response", Response.RETRY)
     return response if isinstance(response, Response) else Response.RETRY

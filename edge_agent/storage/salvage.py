@@ -176,13 +176,10 @@ def _salvage_copy(moved: Path) -> Salvaged:
             source = Path(f"{moved}{suffix}")
             if source.exists():
                 shutil.copyfile(source, f"{copy}{suffix}")
-        image = moved.read_bytes()
-        try:
-            db = sqlite3.connect(copy, isolation_level=None)
-        except sqlite3.Error:
-            return salvage_rows(None, image)
-        with contextlib.closing(db):
-            return salvage_rows(db, image)
+        # Opening never fails here (SQLite reads nothing until the first query, and the copy
+        # is ours); a damaged file fails its queries, which salvage_rows survives. It only reads.
+        with contextlib.closing(sqlite3.connect(copy)) as db:
+            return salvage_rows(db, moved.read_bytes())
 
 
 def salvage_rows(db: sqlite3.Connection | None, image: bytes) -> Salvaged:
@@ -203,7 +200,6 @@ def salvage_rows(db: sqlite3.Connection | None, image: bytes) -> Salvaged:
             continue
         try:
             read[seq] = _message(tuple(versions[0]), (payloads[seq],) if seq in payloads else None)
-            failed.discard(seq)
         except (ValueError, TypeError):
             failed.add(seq)
     # A payload row without its message row cannot be told from a pruned (sent) one left on a
@@ -350,7 +346,7 @@ def _report(moved: Path, problems: list[str], found: Salvaged) -> OutboxCheck:
     parts: dict[str, set[str]] = {}
     for message in found.messages:
         if message.recording_id is not None:
-            kind = "audio" if message.topic.endswith("/audio") else message.topic.rsplit("/", 1)[1]
+            kind = message.topic.rsplit("/", 1)[1]  # "recordings", "audio" (.../recordings/audio)
             parts.setdefault(message.recording_id, set()).add(kind)
     incomplete = {rid for rid, kinds in parts.items() if not {"audio", "recordings"} <= kinds}
     held_back = tuple(sorted(incomplete | found.refused))
