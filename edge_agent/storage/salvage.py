@@ -176,10 +176,15 @@ def _salvage_copy(moved: Path) -> Salvaged:
             source = Path(f"{moved}{suffix}")
             if source.exists():
                 shutil.copyfile(source, f"{copy}{suffix}")
-        # Opening never fails here (SQLite reads nothing until the first query, and the copy
-        # is ours); a damaged file fails its queries, which salvage_rows survives. It only reads.
-        with contextlib.closing(sqlite3.connect(copy)) as db:
-            return salvage_rows(db, moved.read_bytes())
+        image = moved.read_bytes()
+        # A damaged file fails its queries, which salvage_rows survives; opening it can still
+        # fail (no file handle or memory left): the pages alone are then read.
+        try:
+            db = sqlite3.connect(copy)
+        except sqlite3.Error:
+            return salvage_rows(None, image)
+        with contextlib.closing(db):
+            return salvage_rows(db, image)
 
 
 def salvage_rows(db: sqlite3.Connection | None, image: bytes) -> Salvaged:

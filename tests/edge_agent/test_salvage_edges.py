@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.storage import salvage as salvage_module
 from edge_agent.storage._pages import scan_table_rows
 from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.storage.salvage import (
@@ -488,3 +489,20 @@ def test_rows_behind_a_damaged_tail_are_counted_up_to_the_last_seq_ever_given(
         found = salvage_rows(db, path.read_bytes())
     assert found.messages == [m for seq, m in zip(seqs, put, strict=True) if seq not in lost]
     assert found.lost_rows == len(lost)
+
+
+def test_a_copy_sqlite_cannot_open_is_read_off_its_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / OUTBOX_FILE
+    store = store_at(path)
+    store.put_many([*recording("r-open"), EVERY_FIELD])
+    store.close()
+    expected = salvage_rows(None, path.read_bytes())
+    assert len(expected.messages) == 4
+
+    def unable(*args: object, **kwargs: object) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", unable)
+    assert salvage_module._salvage_copy(path) == expected
