@@ -196,6 +196,7 @@ MODULES = (
             "tests/stetho_signal/test_gallop.py",
             "tests/stetho_signal/test_short_beats.py",  # an irregular chain searched again
             "tests/stetho_signal/test_explained_score.py",  # beats a chain leaves out
+            "tests/stetho_signal/test_segmentation_parts.py",  # centres, refined cycles, ties
             "tests/stetho_signal/test_heart.py",  # rates, murmurs and splits through the chain
         ),
     ),
