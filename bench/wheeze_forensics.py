@@ -1,6 +1,6 @@
 """What the missed and the false wheezes hold, on ICBHI: ``python -m bench.wheeze_forensics``.
 
-A probe, not part of ``make eval`` (about a minute). The shipped wheeze search
+A probe, not part of ``make eval`` (2 s). The shipped wheeze search
 (``stetho_signal.wheezes``) is asked about every ICBHI recording as ``analyze_lung`` asks it.
 Then, for each annotated wheezy cycle of a recording the search does not flag, what the cycle
 holds, per 64 ms frame (three averaged, as the search does): its most prominent bin in
