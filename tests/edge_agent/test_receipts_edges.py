@@ -6,33 +6,12 @@ import sqlite3
 from pathlib import Path
 
 from edge_agent.storage import receipts
-from edge_agent.storage.outbox import OutboundMessage, OutboxStore
+from edge_agent.storage.outbox import OutboxStore
 from edge_agent.storage.receipts import ResendPolicy
+from tests.edge_agent.test_receipt_backoff import FLAC, Clock, open_store, recording
 
-FLAC = b"fLaC" + bytes(range(200))
 TIMEOUT_S = 10.0
 T0 = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def recording(rid: str) -> list[OutboundMessage]:
-    return [
-        OutboundMessage("stetho/v1/h/s/recordings", b"{}", recording_id=rid),
-        OutboundMessage(
-            "stetho/v1/h/s/recordings/audio", FLAC, content_type="audio/flac", recording_id=rid
-        ),
-    ]
-
-
-def open_store(path: Path, clock: Clock) -> OutboxStore:
-    return OutboxStore(path / "o.sqlite3", quota_bytes=10**8, await_receipts=True, clock=clock)
 
 
 def send_all(s: OutboxStore) -> None:
