@@ -308,7 +308,7 @@ def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool
     """The sounds at one fixed delay from a diastole's S2 (or from its end, S1), when one recurs
     in at least half the diastoles: a third (or fourth) heart sound, locked to the beat, not a
     beat the chain dropped, which an irregular rhythm puts anywhere in diastole."""
-    if delays_s.size < max(diastoles / 2, 3):
+    if delays_s.size < 3:  # (fewer than half the diastoles fail the count below)
         return np.zeros(delays_s.size, dtype=bool)
     near = np.abs(delays_s - median(delays_s)) <= _LOCKED_S
     return near if np.sum(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)

@@ -11,6 +11,7 @@ from stetho_signal.envelope import CycleEstimate
 from stetho_signal.segmentation import (
     _label_arrays,
     _most_explaining,
+    _recurring,
     _refined_cycle,
     _same_model,
     _sound_centres,
@@ -171,3 +172,16 @@ def test_a_cycle_spread_within_four_times_the_rounding_says_nothing(
     times_spread: float, read: bool | None
 ) -> None:
     assert s1_phase_follows_cycle(*against_rounding(times_spread), step_s=0.6) is read
+
+
+# ---- sounds locked to the beat -------------------------------------------------------------
+
+
+def test_a_sound_recurs_when_half_the_diastoles_hold_it_within_40_ms() -> None:
+    locked = np.array([0.0, 0.0, 0.0, 0.04])  # 40 ms from the median: still locked
+    assert _recurring(locked, diastoles=8).tolist() == [True] * 4
+    assert _recurring(locked, diastoles=9).tolist() == [False] * 4  # under half of them
+    loose = np.array([0.0, 0.0, 0.0, 0.5])
+    assert _recurring(loose, diastoles=6).tolist() == [True, True, True, False]
+    assert _recurring(loose, diastoles=8).tolist() == [False] * 4  # three of eight
+    assert _recurring(np.array([0.0, 0.0]), diastoles=2).tolist() == [False, False]  # too few
