@@ -16,6 +16,7 @@ from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import Capture, RecordingContext
 from firmware_bridge.flac import FLAC_CONTENT_TYPE, SITE_TAG, encode_flac, pcm_sha256, to_pcm16
+from firmware_bridge.reassembly import bridged
 from stetho_signal import SignalError, TriageThresholds, analyze
 
 ALERT_EXPIRY_S = 7 * 24 * 3600  # an unread alert older than a week is no longer actionable
@@ -36,11 +37,12 @@ def _utc(t: float) -> datetime:
 def _analyse(
     capture: Capture, ctx: RecordingContext, thresholds: TriageThresholds
 ) -> tuple[messages.Analysis | None, str | None]:
+    # Samples the link lost are silence in the archive (heard and marked as lost); the analysis
+    # reads them bridged, or the steps into and out of that silence read as crackles.
+    samples = bridged(capture.samples, capture.gaps)
     try:
         # The exam's age band picks the rate ranges (a child's 132/min is not an adult's).
-        result = analyze(
-            capture.samples, capture.sample_rate_hz, ctx.kind, thresholds, ctx.age_band
-        )
+        result = analyze(samples, capture.sample_rate_hz, ctx.kind, thresholds, ctx.age_band)
     except SignalError as exc:
         return None, str(exc)
     return messages.Analysis.model_validate(result.to_dict()), None

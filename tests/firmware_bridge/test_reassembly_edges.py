@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from firmware_bridge.codec import AudioFrame, FrameFlags
-from firmware_bridge.reassembly import Chunk, Fill, Gap, Reassembler, ReassemblyStats
+from firmware_bridge.reassembly import Chunk, Fill, Gap, Reassembler, ReassemblyStats, bridged
 
 N = 100  # samples per frame
 RATE = 4000
@@ -302,3 +302,26 @@ def test_flush_declares_every_gap_held_not_only_the_first() -> None:
     ]  # fmt: skip
     assert r.flush() == []
     assert r.stats.gaps == 2 and r.stats.lost_samples == 2 * N
+
+
+def test_bridged_joins_each_gap_with_a_straight_line_in_a_copy() -> None:
+    samples = np.array([0.0, 0.2, 0.0, 0.0, 0.0, 0.6, 0.0, 0.0, 1.0], dtype=np.float32)
+    out = bridged(samples, (Gap(2, 3), Gap(6, 2)))
+    assert out.tolist() == pytest.approx([0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 2.2 / 3, 2.6 / 3, 1.0])
+    assert out.dtype == np.float32 and samples[3] == 0.0  # the archive keeps its silence
+
+
+def test_bridged_flattens_a_gap_at_either_end_and_leaves_the_rest() -> None:
+    samples = np.array([0.0, 0.0, 0.5, 0.25, 0.0, 0.0], dtype=np.float32)
+    assert bridged(samples, (Gap(0, 2), Gap(4, 5))).tolist() == [0.5, 0.5, 0.5, 0.25, 0.25, 0.25]
+    assert bridged(samples, ()).tolist() == samples.tolist()
+    # A gap with no neighbour at all, or past the end, is left; the gaps after it are not.
+    for skipped in (Gap(0, 6), Gap(6, 2)):
+        out = bridged(samples, (skipped, Gap(1, 1)))
+        assert out.tolist() == [0.0, 0.25, 0.5, 0.25, 0.0, 0.0]
+
+
+def test_bridged_starts_a_line_at_the_first_sample_and_returns_float32() -> None:
+    samples = np.array([0.2, 0.0, 0.0, 0.8])  # float64, as a caller may hold them
+    out = bridged(samples, (Gap(1, 2),))
+    assert out.tolist() == pytest.approx([0.2, 0.4, 0.6, 0.8]) and out.dtype == np.float32
