@@ -41,6 +41,11 @@ def uuid_identity(resource_type: str, uuid: UUID) -> Identity:
     return Identity(resource_type, URI_SYSTEM, urn, urn)
 
 
+def media(recording_id: UUID) -> Identity:
+    """A recording's Media: its own entry and the report's link to it name the same resource."""
+    return uuid_identity("Media", recording_id)
+
+
 def derived(resource_type: str, parent: UUID, role: str) -> Identity:
     """An identity for the `role` resource of a recording or exam (e.g. its heart rate)."""
     return uuid_identity(resource_type, uuid5(parent, role))

@@ -118,7 +118,7 @@ def diagnostic_report(
         "media": [
             {
                 "comment": f"{rec.auscultation_site} ({rec.kind})",
-                "link": _ids.uuid_identity("Media", rec.recording_id).reference(),
+                "link": _ids.media(rec.recording_id).reference(),
             }
             for rec in exam.recordings
         ],

@@ -97,7 +97,7 @@ def build_bundle(exam: ExamRecord, naming: Naming | None = None) -> Bundle:
             dev = _ids.named("Device", f"stethoscope/{exam.site}/{rec.device}")
             stethoscopes[rec.device] = dev
             entries.append(_entry(dev, _resources.stethoscope(dev, exam.site, rec.device)))
-        med = _ids.uuid_identity("Media", rec.recording_id)
+        med = _ids.media(rec.recording_id)
         missing = _missing(rec)
         missing_all += missing
         rec_refs = {**refs, "stethoscope": dev.reference(), "media": med.reference()}
