@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
 
+from firmware_bridge.errors import MalformedFrameError
 from firmware_bridge.flac_tags import set_vorbis_comments
+from firmware_bridge.reassembly import Gap
 
 FLAC_CONTENT_TYPE = "audio/flac"
 
@@ -28,6 +32,42 @@ def pcm_sha256(pcm: NDArray[np.int16]) -> str:
 
 SITE_TAG = "STETHO_SITE"
 """The Vorbis comment naming the auscultation site, written by the agent and `stetho record`."""
+GAPS_TAG = "STETHO_GAPS"
+"""The Vorbis comment listing the samples the link lost, as JSON ``[[start, length], ...]``."""
+
+
+def gap_tags(gaps: Sequence[Gap]) -> dict[str, str]:
+    """The tags that mark a recording's lost samples: the file keeps them silent, as the doctor
+    should hear them, and a later analysis (`stetho analyze`) bridges them as the agent did."""
+    return {
+        GAPS_TAG: json.dumps([[g.start_sample, g.length] for g in gaps]),
+        "STETHO_LOST_SAMPLES": str(sum(g.length for g in gaps)),
+    }
+
+
+def gaps_from_tags(tags: dict[str, str]) -> tuple[Gap, ...]:
+    """The gaps :func:`gap_tags` wrote (none when the tag is absent); a malformed tag raises
+    :class:`MalformedFrameError` rather than letting silence be analysed as sound."""
+    text = tags.get(GAPS_TAG)
+    if text is None:
+        return ()
+    try:
+        pairs = json.loads(text)
+        if not isinstance(pairs, list) or not all(_whole_pair(p) for p in pairs):
+            raise ValueError(pairs)
+        return tuple(Gap(start, length) for start, length in pairs)
+    except ValueError as exc:  # not JSON, not pairs of whole numbers, or out of Gap's bounds
+        raise MalformedFrameError(
+            f"{GAPS_TAG} tag is not a list of [start_sample, length] pairs of whole numbers"
+        ) from exc
+
+
+def _whole_pair(pair: object) -> bool:
+    return (
+        isinstance(pair, list)
+        and len(pair) == 2
+        and all(type(v) is int for v in pair)  # bool is an int subclass, and no gap count
+    )
 
 
 def encode_flac(pcm: NDArray[np.int16], sample_rate_hz: int, tags: dict[str, str]) -> bytes:

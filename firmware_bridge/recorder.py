@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from firmware_bridge.flac import encode_flac
+from firmware_bridge.flac import encode_flac, gap_tags
 from firmware_bridge.sources.base import AudioBlock, AudioSource, Gap
 from stetho_common.private_files import private_file
 
@@ -122,8 +121,7 @@ def _finish(partial: Path, out: Path, summary: RecordingSummary, tags: dict[str,
         "ENCODER": "stetho-edge",
         "STETHO_START_TIME": started,
         "STETHO_SAMPLE_RATE_HZ": str(rate),
-        "STETHO_GAPS": json.dumps([[g.start_sample, g.length] for g in summary.gaps]),
-        "STETHO_LOST_SAMPLES": str(sum(g.length for g in summary.gaps)),
+        **gap_tags(summary.gaps),
         **{key.upper(): value for key, value in tags.items()},
     }
     encoded.write_bytes(encode_flac(np.asarray(audio, dtype=np.int16), rate, all_tags))

@@ -19,8 +19,9 @@ from edge_agent.cli.plot import render_png
 from edge_agent.config import HEART_SITES, LUNG_SITES
 from edge_agent.errors import PlotUnavailableError
 from firmware_bridge.errors import MalformedFrameError
-from firmware_bridge.flac import SITE_TAG
+from firmware_bridge.flac import SITE_TAG, gaps_from_tags
 from firmware_bridge.flac_tags import read_vorbis_comments
+from firmware_bridge.reassembly import bridged
 from stetho_common.console import EXIT_CODES, fail
 from stetho_signal import AgeBand, SignalError, TriageThresholds, analyze
 
@@ -31,29 +32,31 @@ class Kind(StrEnum):
     lung = "lung"
 
 
-def site_of(path: Path) -> str | None:
-    """The auscultation site a FLAC file is tagged with, if any (None for WAV, untagged or
-    unreadable files: reading the audio reports those)."""
+def tags_of(path: Path) -> dict[str, str]:
+    """The Vorbis comments of a FLAC file (none for WAV, untagged or unreadable files: reading
+    the audio reports those)."""
     try:
         with path.open("rb") as f:
             if f.read(4) != b"fLaC":
-                return None
-            tags = read_vorbis_comments(b"fLaC" + f.read())
+                return {}
+            return read_vorbis_comments(b"fLaC" + f.read())
     except (OSError, MalformedFrameError):
-        return None
-    return tags.get(SITE_TAG)
+        return {}
 
 
-def _kind_for(path: Path, kind: Kind) -> Literal["heart", "lung"]:
+def _kind_for(tags: dict[str, str], kind: Kind) -> Literal["heart", "lung"]:
     if kind is not Kind.auto:
         return "lung" if kind is Kind.lung else "heart"
-    return "lung" if site_of(path) in LUNG_SITES else "heart"
+    return "lung" if tags.get(SITE_TAG) in LUNG_SITES else "heart"
 
 
 def analyse_file(
     path: Path, kind: Kind, thresholds: TriageThresholds, age_band: AgeBand | None = None
 ) -> dict[str, Any]:
-    """One file to the JSON contract: the analysis, or {"file", "error"} when it cannot be read."""
+    """One file to the JSON contract: the analysis, or {"file", "error"} when it cannot be read.
+
+    Samples a stethoscope's link lost (the file's gap tags) are silent in the file and bridged
+    for the analysis, as the agent analysed them: a step into silence reads as a crackle."""
     if not path.exists():
         return {"file": str(path), "error": "no such file"}
     if path.is_dir():
@@ -67,9 +70,16 @@ def analyse_file(
             "error": "cannot read audio: not a WAV, FLAC or Ogg file, or a damaged or truncated "
             f"one ({type(exc).__name__})",
         }
+    tags = tags_of(path)
+    try:
+        gaps = gaps_from_tags(tags)
+    except MalformedFrameError as exc:
+        return {"file": str(path), "error": f"{exc}: the lost samples cannot be told from sound"}
+    if gaps and np.ndim(samples) == 1:  # the agent's and `stetho record`'s files are mono
+        samples = bridged(np.asarray(samples, dtype=np.float32), gaps)
     try:
         result = analyze(
-            np.asarray(samples), float(rate), _kind_for(path, kind), thresholds, age_band
+            np.asarray(samples), float(rate), _kind_for(tags, kind), thresholds, age_band
         )
     except SignalError as exc:
         return {"file": str(path), "error": str(exc)}

@@ -15,7 +15,14 @@ from pydantic import BaseModel
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import Capture, RecordingContext
-from firmware_bridge.flac import FLAC_CONTENT_TYPE, SITE_TAG, encode_flac, pcm_sha256, to_pcm16
+from firmware_bridge.flac import (
+    FLAC_CONTENT_TYPE,
+    SITE_TAG,
+    encode_flac,
+    gap_tags,
+    pcm_sha256,
+    to_pcm16,
+)
 from firmware_bridge.reassembly import bridged
 from stetho_signal import SignalError, TriageThresholds, analyze
 
@@ -64,6 +71,7 @@ def process_capture(
         "COMMENT": f"recording_id={rid}",
         "STETHO_DEVICE": ctx.device,
         SITE_TAG: ctx.auscultation_site,
+        **gap_tags(capture.gaps),  # `stetho analyze` bridges them as _analyse does
     }
     flac = encode_flac(pcm, capture.sample_rate_hz, tags)
     analysis, error = _analyse(capture, ctx, thresholds)

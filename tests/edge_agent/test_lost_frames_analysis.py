@@ -4,12 +4,17 @@ otherwise reach the doctor flagged for crackles nobody's lungs made."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 
 import numpy as np
 
+from edge_agent.cli.analyze import Kind, analyse_file
 from edge_agent.pipeline.recordings import process_capture
 from edge_agent.wire.recording import Capture, Gap, RecordingContext
+from firmware_bridge.flac import GAPS_TAG
+from firmware_bridge.flac_tags import read_vorbis_comments, set_vorbis_comments
 from stetho_signal import TriageThresholds
 from stetho_sim.sounds import breathing
 
@@ -50,3 +55,46 @@ def test_unbridged_the_same_silences_would_be_read_as_crackles() -> None:
     analysis = process_capture(capture, CTX, TriageThresholds()).recording.analysis
     assert analysis is not None and analysis.lung is not None
     assert len(analysis.lung.crackle_times_s) >= 3  # the control: what the bridging prevents
+
+
+def _archived_flac(tmp_path: Path) -> Path:
+    samples, gaps = _breath_with_lost_frames()
+    capture = Capture(uuid.uuid4(), 1_765_000_000.0, RATE, samples, gaps, False)
+    done = process_capture(capture, CTX, TriageThresholds())
+    path = tmp_path / "archived.flac"
+    path.write_bytes(done.outbound[0].payload)  # the audio, as the hub archives it
+    return path
+
+
+def test_the_archived_file_marks_its_lost_frames_and_stetho_analyze_bridges_them(
+    tmp_path: Path,
+) -> None:
+    path = _archived_flac(tmp_path)
+    tags = read_vorbis_comments(path.read_bytes())
+    assert json.loads(tags[GAPS_TAG]) == [[24000, 240], [44000, 240], [64000, 240]]
+    assert tags["STETHO_LOST_SAMPLES"] == "720"
+    result = analyse_file(path, Kind.lung, TriageThresholds())
+    assert result["lung"]["crackle_times_s"] == [] and result["triage"]["level"] == "routine"
+
+
+def test_without_its_gap_tags_the_same_file_reads_the_silences_as_crackles(
+    tmp_path: Path,
+) -> None:
+    path = _archived_flac(tmp_path)
+    tags = read_vorbis_comments(path.read_bytes())
+    del tags[GAPS_TAG]
+    path.write_bytes(set_vorbis_comments(path.read_bytes(), tags))
+    result = analyse_file(path, Kind.lung, TriageThresholds())
+    assert len(result["lung"]["crackle_times_s"]) >= 3  # the control: what the tags prevent
+
+
+def test_a_damaged_gap_tag_is_a_clear_error_for_that_file(tmp_path: Path) -> None:
+    path = _archived_flac(tmp_path)
+    tags = read_vorbis_comments(path.read_bytes())
+    path.write_bytes(set_vorbis_comments(path.read_bytes(), {**tags, GAPS_TAG: "[[1, 2"}))
+    result = analyse_file(path, Kind.lung, TriageThresholds())
+    assert result == {
+        "file": str(path),
+        "error": "STETHO_GAPS tag is not a list of [start_sample, length] pairs of whole "
+        "numbers: the lost samples cannot be told from sound",
+    }
