@@ -224,6 +224,7 @@ MODULES = (
         (
             "tests/stetho_signal/test_prepare.py",
             "tests/stetho_signal/test_analyze.py",  # rates, channels, integer scales, clipping
+            "tests/stetho_signal/test_signal_onset.py",  # where the signal lies
         ),
     ),
     Module(

@@ -35,6 +35,10 @@ class PreparedAudio:
     duration_s: float
     clipped_fraction: float
     peak_full_scale: float
+    signal_span_s: tuple[float, float]
+    """From the first to just after the last non-zero input sample, s: some recorders open
+    with digital silence (the AKG C417L files of ICBHI, 4096 samples), and the step out of
+    it is no sound of the chest."""
 
 
 def prepare(samples: NDArray[Any], fs_hz: float) -> PreparedAudio:
@@ -71,6 +75,7 @@ def prepare(samples: NDArray[Any], fs_hz: float) -> PreparedAudio:
         duration_s=duration,
         clipped_fraction=clipped,
         peak_full_scale=min(peak, 1.0),
+        signal_span_s=_signal_span_s(magnitude, rate),
     )
 
 
@@ -124,6 +129,27 @@ def _clipped_fraction(magnitude: NDArray[np.float64], peak: float) -> float:
         return 0.0
     runs = run_lengths(at_peak)
     return float(np.sum(runs[runs >= _CLIP_RUN])) / magnitude.size
+
+
+def _signal_span_s(magnitude: NDArray[np.float64], rate_hz: float) -> tuple[float, float]:
+    """:attr:`PreparedAudio.signal_span_s`, read a second at a time from each end (a recording
+    with signal from its first samples costs two short reads, not a pass)."""
+    step = max(1, int(rate_hz))
+    first = last = None
+    for start in range(0, magnitude.size, step):
+        found = np.flatnonzero(magnitude[start : start + step])
+        if found.size:
+            first = start + int(found[0])
+            break
+    if first is None:
+        return 0.0, magnitude.size / rate_hz  # all silent: nothing to trim
+    for end in range(magnitude.size, first, -step):
+        found = np.flatnonzero(magnitude[max(first, end - step) : end])
+        if found.size:
+            last = max(first, end - step) + int(found[-1])
+            break
+    assert last is not None  # the sample at ``first`` is non-zero
+    return first / rate_hz, (last + 1) / rate_hz
 
 
 def _resample(x: NDArray[np.float64], rate_hz: float) -> NDArray[np.float64]:

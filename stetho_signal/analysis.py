@@ -197,7 +197,7 @@ def analyze(
         handling: float | None = handling_burst_s(sub, HANDLING_RATE_HZ)
     else:
         band = lung_band(spectrum)
-        lung = analyze_lung(x, spectrum, band, limits.wheeze_min_duration_s)
+        lung = analyze_lung(x, spectrum, band, limits.wheeze_min_duration_s, audio.signal_span_s)
         heartbeat, flatness, handling = None, lung.spectral_flatness, None
     swell = None if lung is None else lung.breath_swell_db
     # The background is judged only when nothing it could hide was heard through it: crackles

@@ -23,7 +23,9 @@ _CRACKLE_MAX_RINGS = 2  # half-cycles there reaching half its height (see find_c
 _CRACKLE_UPSAMPLE = 2
 
 
-def find_crackles(band: NDArray[np.floating], fs_hz: float) -> tuple[float, ...]:
+def find_crackles(
+    band: NDArray[np.floating], fs_hz: float, signal_s: tuple[float, float] | None = None
+) -> tuple[float, ...]:
     """Crackle times (s): explosive, quickly damped transients in the lung band.
 
     Parameters
@@ -32,6 +34,9 @@ def find_crackles(band: NDArray[np.floating], fs_hz: float) -> tuple[float, ...]
         The lung band (:func:`stetho_signal.lung.lung_band`) at ``fs_hz``.
     fs_hz : float
         Sampling rate in Hz.
+    signal_s : (float, float), optional
+        Where the recording holds signal, s (``PreparedAudio.signal_span_s``); the whole band
+        when left out.
 
     Notes
     -----
@@ -41,8 +46,9 @@ def find_crackles(band: NDArray[np.floating], fs_hz: float) -> tuple[float, ...]
     most two more half-cycles reach half its height (simulated fine and coarse crackles: one
     or two; an impulse through the band filter: none). A burst that keeps ringing is a
     resonance or a tone onset (friction on the chest piece, a voice), not a crackle. The
-    first and last half window are skipped: the local level there sees one side only, and a
-    recording's first samples hold the placement and filter start-up transient.
+    first and last half window of the signal are skipped: the local level there sees one side
+    only, and a recording's first samples hold the placement and filter start-up transient (or
+    the step out of a recorder's leading digital silence).
     """
     band, fs_hz = _interpolated(band, fs_hz)
     window = max(1, int(_CRACKLE_BACKGROUND_S * fs_hz))
@@ -59,7 +65,11 @@ def find_crackles(band: NDArray[np.floating], fs_hz: float) -> tuple[float, ...]
         rel_height=0.5,
     )
     edge = window // 2
-    peaks = peaks[(peaks >= edge) & (peaks < band.size - edge)]
+    low, high = edge, band.size - edge
+    if signal_s is not None:
+        low += max(0, round(signal_s[0] * fs_hz))
+        high -= max(0, band.size - round(signal_s[1] * fs_hz))
+    peaks = peaks[(peaks >= low) & (peaks < high)]
     peaks = peaks[_damped(magnitude, peaks, int(_CRACKLE_RING_S * fs_hz))]
     return tuple(round(float(p) / fs_hz, 4) for p in peaks)
 

@@ -121,13 +121,15 @@ def analyze_lung(
     spectrum: Spectrum,
     band: NDArray[np.float32],
     wheeze_min_duration_s: float,
+    signal_s: tuple[float, float] | None = None,
 ) -> LungResult:
     """Measure a lung recording ``x`` (the canonical 4 kHz), full scale 1.0.
 
     ``spectrum`` is the :class:`Spectrum` of ``x`` and ``band`` its :func:`lung_band`, shared
     with the quality check. ``wheeze_min_duration_s`` is part of what a wheeze is (CORSA,
     see :class:`~stetho_signal.triage.TriageThresholds`); whether the crackles found are
-    enough for a flag is the triage rules' decision.
+    enough for a flag is the triage rules' decision. ``signal_s``: where the recording holds
+    signal (the crackle detector skips its edges from there).
     """
     fs_hz = spectrum.fs_hz
     notes: list[str] = []
@@ -138,7 +140,7 @@ def analyze_lung(
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
     wheezes = WheezeSearch(x, spectrogram)
     intervals, frequency = wheezes.find(wheeze_min_duration_s)
-    crackle_times = find_crackles(band, fs_hz)
+    crackle_times = find_crackles(band, fs_hz, signal_s)
     whole = _smoothed_db(energy.sum(axis=0, keepdims=True), size)  # the crackles' band
     if intervals or crackle_times:
         # Heart sounds cost a second envelope: only looked for when they could matter.
