@@ -76,3 +76,33 @@ def test_the_irregular_simulated_set_holds_fast_af_like_hearts_under_breath() ->
     (read,) = probe._run_job(("simulated_irregular", {**jobs[0], **clear}))
     assert read["set"] == "simulated_irregular" and read["ref"] > 131.0
     assert probe.label(read) == "true"
+
+
+def test_a_lung_recordings_own_heart_repeats_at_a_heart_period_and_noise_does_not() -> None:
+    fs = 4000.0
+    rng = np.random.default_rng(5)
+    noise = rng.standard_normal(round(20 * fs))
+    heart = noise * 0.05
+    n = round(0.08 * fs)
+    for t in np.arange(0.3, 19.5, 0.8):  # 75/min, 50 Hz thuds
+        at = round(t * fs)
+        heart[at : at + n] += np.hanning(n) * np.sin(2 * np.pi * 50 * np.arange(n) / fs)
+    assert probe.own_heart_repeat(heart, fs) > 0.5
+    assert probe.own_heart_repeat(noise, fs) < probe.FAINT_HEART_REPEAT
+
+
+def test_the_low_band_breath_set_breathes_only_lungs_with_a_faint_heart(monkeypatch: Any) -> None:
+    fs = 4000.0
+    seg = _beats(0.75, 0.3, 8)
+    rng = np.random.default_rng(8)
+    x = 0.01 * rng.standard_normal(round(seg[-1, 1] * fs))
+    lungs = [(rng.standard_normal(round(3.0 * fs)) + 5.0, fs) for _ in range(3)]
+    item = {"name": "synthetic", "murmur": "normal", "x": x, "fs": fs, "seg": seg}
+    monkeypatch.setattr(probe, "_ITEMS", [item])
+    monkeypatch.setattr(probe, "_LUNGS", lungs)
+    monkeypatch.setattr(probe, "_LOWBAND", [2])
+    reads = probe._real(("breath_lowband", 0))
+    assert {r["lung"] for r in reads} == {2}
+    assert {r["ratio"] for r in reads} == set(probe.BREATH_RATIOS)
+    assert abs(float(np.mean(probe.low_band_breath(lungs[0], 12000, fs)))) < 1e-9
+    assert [k for kind, k in probe._jobs() if kind == "lungs_lowband"] == [2]
