@@ -51,10 +51,31 @@ class Candidates:
 def sound_candidates(
     env: NDArray[np.float64],
     fs_hz: float,
-    cycle: CycleEstimate,
     pitch_env: NDArray[np.float64] | None = None,
     band: tuple[NDArray[np.float32], float] | None = None,
 ) -> Candidates:
+    """The envelope's local maxima, scored against the typical heart sound: the one set of
+    candidates every chain of a recording is searched over (each cycle model, and the search
+    again at twice the rate the half-rate guard found, :mod:`stetho_signal.segmentation`).
+
+    Parameters
+    ----------
+    env : ndarray, shape (m,)
+        Heart-band envelope (see :func:`stetho_signal.envelope.heart_envelope`).
+    fs_hz : float
+        Envelope sampling rate in Hz.
+    pitch_env : ndarray, shape (m,), optional
+        Envelope of :data:`~stetho_signal.segmentation.PITCH_BAND_HZ` on the same time base:
+        each candidate's share of it (``pitch``) and whether it is low-pitched (``low``).
+    band : (ndarray, float), optional
+        The recording in the heart band and its rate in Hz: each candidate's spectral centroid,
+        read on demand (``centroids``).
+
+    Returns
+    -------
+    Candidates
+        Peak times in seconds, on a grid of ``1 / fs_hz`` (none when ``env`` has no peak).
+    """
     distance = max(1, int(_MIN_SOUND_SPACING_S * fs_hz))
     peaks = dsp.find_peaks(env, distance=distance)
     if peaks.size == 0:

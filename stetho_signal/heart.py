@@ -19,6 +19,7 @@ from stetho_signal._half_rate import (
 from stetho_signal._murmur import MURMUR_BAND_HZ, levels_at, murmur_contrast
 from stetho_signal._murmur import SOUND_HALF_WIDTH_S as _SOUND_HALF_WIDTH_S
 from stetho_signal._notes import Note
+from stetho_signal._peaks import sound_candidates
 from stetho_signal._snap import snap_after_s2
 from stetho_signal._sound_band import high_band_share
 from stetho_signal._stats import median
@@ -186,12 +187,13 @@ def analyze_heart(
         )
     if band is None:
         band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
-    heart_band = (band, HEART_RATE_HZ)
-    sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cycles, pitch_env, heart_band)
+    # One set of candidate sounds for every chain: they do not depend on the cycle tried.
+    cands = sound_candidates(env, ENVELOPE_RATE_HZ, pitch_env, (band, HEART_RATE_HZ))
+    sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cands, cycles)
     guarded, faster = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
     again = None
     if faster.period_s < cycle.period_s:  # read at twice the chain's rate: searched again
-        again = segment_doubled(env, ENVELOPE_RATE_HZ, guarded, faster, pitch_env, heart_band)
+        again = segment_doubled(env, ENVELOPE_RATE_HZ, cands, guarded, faster)
     sounds, cycle = (guarded, faster) if again is None else again
     prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)

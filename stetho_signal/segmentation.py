@@ -28,7 +28,6 @@ from stetho_signal._chains import best_chains as _best_chains
 from stetho_signal._peaks import Candidates as _Candidates
 from stetho_signal._peaks import cycle_from_sounds as _cycle_from_sounds
 from stetho_signal._peaks import gallop_cycle as _gallop_cycle
-from stetho_signal._peaks import sound_candidates as _candidates
 from stetho_signal._short_beats import kept as _kept
 from stetho_signal._short_beats import left_in_diastoles as _left_in_diastoles
 from stetho_signal._short_beats import short_beats as _short_beats
@@ -92,9 +91,8 @@ class HeartSounds:
 def segment_heart_sounds(
     env: NDArray[np.float64],
     fs_hz: float,
+    candidates: _Candidates,
     cycles: list[CycleEstimate],
-    pitch_env: NDArray[np.float64] | None = None,
-    band: tuple[NDArray[np.float32], float] | None = None,
 ) -> tuple[HeartSounds, CycleEstimate]:
     """Label envelope peaks as S1 or S2.
 
@@ -104,6 +102,14 @@ def segment_heart_sounds(
         Heart-band envelope (see :func:`stetho_signal.envelope.heart_envelope`).
     fs_hz : float
         Envelope sampling rate in Hz.
+    candidates : Candidates
+        The envelope's peaks, scored (:func:`stetho_signal._peaks.sound_candidates` of ``env``
+        at ``fs_hz``). Built with the pitch envelope (:data:`PITCH_BAND_HZ`), a sound with
+        little share of it is low-pitched, a third or fourth heart sound: labelled S2 it earns
+        a skip less. Built with the heart band, each sound's spectral centroid tells the
+        higher-pitched S2s from the S1s of a fast chain, whose phase durations cannot (see
+        :func:`_oriented`); without it, the pitch-band share does. The same candidates serve
+        :func:`segment_doubled`.
     cycles : list of CycleEstimate
         Candidate periods and systolic intervals, the autocorrelation's favourite first; the
         one whose best chain scores highest wins (model selection between e.g. a beat and an
@@ -113,14 +119,6 @@ def segment_heart_sounds(
         (:func:`stetho_signal.envelope.expected_systole_s`: a murmur or a loud S3 can pull the
         autocorrelation's S1-S2 lag), the cycle of a triple rhythm (:func:`_gallop_cycle`) and
         a fast favourite with its phases exchanged (:func:`_longer_systole`).
-    pitch_env : ndarray, shape (m,), optional
-        Envelope of :data:`PITCH_BAND_HZ` on the same time base. A sound with little share of
-        it is low-pitched, a third or fourth heart sound: labelled S2 it earns a skip less.
-    band : (ndarray, float), optional
-        The recording in the heart band (25-400 Hz) and its rate in Hz. Each sound's spectral
-        centroid read from it (:func:`stetho_signal._sound_band.spectral_centroids_hz`) tells
-        the higher-pitched S2s from the S1s of a fast chain, whose phase durations cannot (see
-        :func:`_oriented`); without it, the share of ``pitch_env`` does.
 
     Returns
     -------
@@ -135,7 +133,6 @@ def segment_heart_sounds(
     diastole shorter than expected allowed into a sound shaped like the chain's S1s, and the
     new chain kept when most of the S1s it adds are shaped so (:mod:`stetho_signal._short_beats`).
     """
-    candidates = _candidates(env, fs_hz, cycles[0], pitch_env, band)
     if candidates.times_s.size == 0:
         empty = np.zeros(0)
         return HeartSounds(empty, empty), cycles[0]
@@ -165,16 +162,16 @@ def segment_heart_sounds(
 def segment_doubled(
     env: NDArray[np.float64],
     fs_hz: float,
+    candidates: _Candidates,
     doubled: HeartSounds,
     cycle: CycleEstimate,
-    pitch_env: NDArray[np.float64] | None = None,
-    band: tuple[NDArray[np.float32], float] | None = None,
 ) -> tuple[HeartSounds, CycleEstimate] | None:
     """A chain the half-rate guard read at twice its rate, searched again under that cycle alone.
 
-    Parameters are those of :func:`segment_heart_sounds`, but ``doubled``: the guard's sounds
-    (the chain's and the partners it found, see
-    :func:`stetho_signal._half_rate.guard_half_rate`), and ``cycle``: its doubled cycle.
+    Parameters are those of :func:`segment_heart_sounds` (the same ``candidates``: they do not
+    depend on the cycle), but ``doubled``: the guard's sounds (the chain's and the partners it
+    found, see :func:`stetho_signal._half_rate.guard_half_rate`), and ``cycle``: its doubled
+    cycle.
 
     Returns
     -------
@@ -197,7 +194,6 @@ def segment_doubled(
     """
     if 60.0 / cycle.period_s < _FAST_PHASES_BPM:
         return None
-    candidates = _candidates(env, fs_hz, cycle, pitch_env, band)
     labels, refined = _searched_chain(candidates, [cycle], doubled=True)
     if len(labels) < doubled.s1_s.size + doubled.s2_s.size:
         return None

@@ -7,6 +7,7 @@ import pytest
 
 from stetho_signal import _chains
 from stetho_signal import segmentation as seg
+from stetho_signal._peaks import sound_candidates
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import CycleEstimate, estimate_cycles, heart_envelope
 from stetho_sim.sounds import FS_HZ, pcg
@@ -23,7 +24,7 @@ def _candidates_and_models(
         CycleEstimate(period_s=p, systole_s=min(0.3, 0.4 * p), periodicity=0.5)
         for p in 60.0 / rate * np.array([0.5, 0.8, 0.95, 1.05, 1.25, 2.0])
     ]
-    return seg._candidates(env, 100.0, cycles[0]), models
+    return sound_candidates(env, 100.0), models
 
 
 @pytest.mark.parametrize(

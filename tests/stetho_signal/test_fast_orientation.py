@@ -14,9 +14,10 @@ import pytest
 from numpy.typing import NDArray
 
 from stetho_signal import analyze
+from stetho_signal import heart as heart_analysis
 from stetho_signal import segmentation as seg
 from stetho_signal._half_rate import guard_half_rate
-from stetho_signal._peaks import Candidates
+from stetho_signal._peaks import Candidates, sound_candidates
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
     ENVELOPE_RATE_HZ,
@@ -226,15 +227,19 @@ def test_a_fast_heart_read_at_half_rate_is_searched_again_and_keeps_its_s1s(
         assert hits >= 0.9 * truth.size, (hits, truth.size)
 
 
-def _doubled_inputs(rate: float) -> tuple[NDArray[np.float64], HeartSounds, CycleEstimate]:
-    """The envelope of :func:`_faint_s2_heart` at ``rate`` and the half-rate guard's sounds and
-    cycle for the chain the search found in it (one sound per beat)."""
+def _doubled_inputs(
+    rate: float,
+) -> tuple[NDArray[np.float64], Candidates, HeartSounds, CycleEstimate]:
+    """The envelope of :func:`_faint_s2_heart` at ``rate``, its candidate sounds, and the
+    half-rate guard's sounds and cycle for the chain the search found in it (one sound per
+    beat)."""
     x, _ = _faint_s2_heart(rate, 0)
     env = heart_envelope(Spectrum(x, FS_HZ))
-    sounds, cycle = seg.segment_heart_sounds(env, ENVELOPE_RATE_HZ, estimate_cycles(env))
+    cands = sound_candidates(env, ENVELOPE_RATE_HZ)
+    sounds, cycle = seg.segment_heart_sounds(env, ENVELOPE_RATE_HZ, cands, estimate_cycles(env))
     guarded, faster = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
     assert faster.period_s < cycle.period_s  # read at half rate, then doubled
-    return env, guarded, faster
+    return env, cands, guarded, faster
 
 
 def _count(sounds: HeartSounds) -> int:
@@ -242,8 +247,8 @@ def _count(sounds: HeartSounds) -> int:
 
 
 def test_a_doubled_chain_is_searched_again_from_130_per_min() -> None:
-    env, guarded, cycle = _doubled_inputs(170.0)
-    again = seg.segment_doubled(env, ENVELOPE_RATE_HZ, guarded, cycle)
+    env, cands, guarded, cycle = _doubled_inputs(170.0)
+    again = seg.segment_doubled(env, ENVELOPE_RATE_HZ, cands, guarded, cycle)
     assert again is not None
     assert _count(again[0]) >= _count(guarded)
     assert again[1].period_s == pytest.approx(60.0 / 170.0, abs=0.01)
@@ -251,17 +256,19 @@ def test_a_doubled_chain_is_searched_again_from_130_per_min() -> None:
     for rate, searched in ((130.0, True), (129.9, False)):
         period = 60.0 / rate
         slower = CycleEstimate(period, 0.4 * period, 0.5)
-        assert (seg.segment_doubled(env, ENVELOPE_RATE_HZ, none, slower) is not None) is searched
+        again = seg.segment_doubled(env, ENVELOPE_RATE_HZ, cands, none, slower)
+        assert (again is not None) is searched
 
 
 def test_a_doubled_chain_searched_again_is_kept_only_with_as_many_sounds() -> None:
-    env, guarded, cycle = _doubled_inputs(170.0)
-    again = seg.segment_doubled(env, ENVELOPE_RATE_HZ, guarded, cycle)
+    env, cands, guarded, cycle = _doubled_inputs(170.0)
+    again = seg.segment_doubled(env, ENVELOPE_RATE_HZ, cands, guarded, cycle)
     assert again is not None
     labelled = _count(again[0])
     for held, kept in ((labelled, True), (labelled + 1, False)):
         sounds = HeartSounds(np.zeros(held - guarded.s2_s.size), guarded.s2_s)
-        assert (seg.segment_doubled(env, ENVELOPE_RATE_HZ, sounds, cycle) is not None) is kept
+        again = seg.segment_doubled(env, ENVELOPE_RATE_HZ, cands, sounds, cycle)
+        assert (again is not None) is kept
 
 
 @pytest.mark.parametrize(
@@ -299,36 +306,53 @@ def test_the_chain_search_orients_a_doubled_chain_by_the_centroid(beats: int) ->
     assert doubled[0][1] == seg.S1
 
 
-def test_a_doubled_chain_is_searched_with_its_pitch_and_as_doubled(
+def test_a_doubled_chain_is_searched_again_over_the_same_candidates_as_doubled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The candidates carry the pitch envelope and the band (the centroids), and the search is
-    # told the chain is doubled: what orients it by the centroid.
-    env, guarded, cycle = _doubled_inputs(170.0)
-    seen: dict[str, object] = {}
-    candidates, searched = seg._candidates, seg._searched_chain
+    # The heart analysis builds the candidates once, with the pitch envelope and the band (the
+    # centroids), and searches the doubled chain over those very candidates, told it is
+    # doubled: what orients it by the centroid.
+    x, _ = _faint_s2_heart(170.0, 0)
+    seen: dict[str, Candidates] = {}
+    searched_as: list[object] = []
+    segment, doubled = heart_analysis.segment_heart_sounds, heart_analysis.segment_doubled
+    searched = seg._searched_chain
 
-    def spy_candidates(*args: object) -> Candidates:
-        seen["candidates"] = args
-        return candidates(*args)  # type: ignore[arg-type]
+    def spy_segment(
+        env: NDArray[np.float64], fs_hz: float, cands: Candidates, cycles: list[CycleEstimate]
+    ) -> tuple[HeartSounds, CycleEstimate]:
+        seen["chain"] = cands
+        return segment(env, fs_hz, cands, cycles)
+
+    def spy_doubled(
+        env: NDArray[np.float64],
+        fs_hz: float,
+        cands: Candidates,
+        sounds: HeartSounds,
+        cycle: CycleEstimate,
+    ) -> tuple[HeartSounds, CycleEstimate] | None:
+        seen["doubled"] = cands
+        searched_as.clear()
+        return doubled(env, fs_hz, cands, sounds, cycle)
 
     def spy_search(*args: object, **kwargs: object) -> tuple[list[tuple[int, int]], CycleEstimate]:
-        seen["doubled"] = kwargs.get("doubled")
+        searched_as.append(kwargs.get("doubled"))
         return searched(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(seg, "_candidates", spy_candidates)
+    monkeypatch.setattr(heart_analysis, "segment_heart_sounds", spy_segment)
+    monkeypatch.setattr(heart_analysis, "segment_doubled", spy_doubled)
     monkeypatch.setattr(seg, "_searched_chain", spy_search)
-    pitch_env, band = np.ones(env.size), (np.zeros(8, dtype=np.float32), 1000.0)
-    seg.segment_doubled(env, ENVELOPE_RATE_HZ, guarded, cycle, pitch_env, band)
-    args = seen["candidates"]
-    assert isinstance(args, tuple)
-    assert args[3] is pitch_env and args[4] is band
-    assert seen["doubled"] is True
+    analyze(x, FS_HZ, "heart")
+    assert seen["doubled"] is seen["chain"]
+    assert seen["chain"].pitch is not None and seen["chain"].centroids is not None
+    assert searched_as == [True]
 
 
 def test_an_envelope_without_peaks_gives_no_sounds_and_the_favourite_cycle() -> None:
     cycle = CycleEstimate(0.4, 0.16, 0.5)
-    sounds, found = seg.segment_heart_sounds(np.zeros(200), ENVELOPE_RATE_HZ, [cycle])
+    env = np.zeros(200)
+    cands = sound_candidates(env, ENVELOPE_RATE_HZ)
+    sounds, found = seg.segment_heart_sounds(env, ENVELOPE_RATE_HZ, cands, [cycle])
     assert found is cycle
     for times in (sounds.s1_s, sounds.s2_s):
         assert isinstance(times, np.ndarray) and times.size == 0

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from stetho_signal import analyze, segmentation
+from stetho_signal._peaks import sound_candidates
 from stetho_signal.bands import Spectrum
-from stetho_signal.envelope import ENVELOPE_RATE_HZ, estimate_cycles, heart_envelope
+from stetho_signal.envelope import ENVELOPE_RATE_HZ, heart_envelope
 from stetho_sim.sounds import S3_DELAY_S, median_rate_bpm, pcg
 
 FS_HZ = 4000
@@ -59,8 +60,7 @@ def test_the_third_sound_is_marked_low_pitched_and_s2_is_not() -> None:
     spectrum = Spectrum(x.astype(np.float32), FS_HZ)
     env = heart_envelope(spectrum)
     pitch = heart_envelope(spectrum, segmentation.PITCH_BAND_HZ)
-    cycle = estimate_cycles(env, ENVELOPE_RATE_HZ)[0]
-    cands = segmentation._candidates(env, ENVELOPE_RATE_HZ, cycle, pitch)
+    cands = sound_candidates(env, ENVELOPE_RATE_HZ, pitch)
     low = cands.times_s[cands.low].tolist()
     s3_times = [t + S3_DELAY_S for t in s2]
     assert _near(tuple(low), s3_times, 0.03) >= 0.8 * len(s2)

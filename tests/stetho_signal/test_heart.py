@@ -11,6 +11,7 @@ import pytest
 from stetho_signal import analyze
 from stetho_signal import segmentation as seg
 from stetho_signal._murmur import MURMUR_BAND_HZ
+from stetho_signal._peaks import sound_candidates
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
     SOUND_BAND_HZ,
@@ -202,7 +203,7 @@ def test_vectorised_chain_search_finds_the_chain_of_the_plain_dynamic_programme(
     env = heart_envelope(Spectrum(x, FS_HZ))
     cycles = estimate_cycles(env)
     cycles.append(CycleEstimate(period_s=60.0 / rate, systole_s=0.3, periodicity=0.5))
-    cands = seg._candidates(env, 100.0, cycles[0])
+    cands = sound_candidates(env, 100.0)
     for cycle, (found, found_score) in zip(cycles, seg._best_chains(cands, cycles), strict=True):
         chain, score = _reference_chain(cands, cycle)
         assert found == chain

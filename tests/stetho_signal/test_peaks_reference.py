@@ -146,14 +146,14 @@ def _heart(seed: int, fs: float, seconds: float) -> tuple[NDArray[np.float64], N
 @pytest.mark.parametrize("seed", range(6))
 def test_candidates_as_restated(fs: float, seed: int) -> None:
     env, pitch = _heart(seed, fs, 8.0)
-    _assert_same(sound_candidates(env, fs, CYCLE, pitch), _reference_candidates(env, fs, pitch))
-    _assert_same(sound_candidates(env, fs, CYCLE), _reference_candidates(env, fs, None))
+    _assert_same(sound_candidates(env, fs, pitch), _reference_candidates(env, fs, pitch))
+    _assert_same(sound_candidates(env, fs), _reference_candidates(env, fs, None))
 
 
 def test_centroids_are_read_at_the_peaks_when_a_band_is_given() -> None:
     env, pitch = _heart(3, 100.0, 8.0)
     band = np.random.default_rng(3).standard_normal(8000).astype(np.float32)
-    got = sound_candidates(env, 100.0, CYCLE, pitch, (band, 1000.0))
+    got = sound_candidates(env, 100.0, pitch, (band, 1000.0))
     _assert_same(replace(got, centroids=None), _reference_candidates(env, 100.0, pitch))
     assert got.centroids is not None
     times = np.array([0.05, 2.0, 7.99])
@@ -164,7 +164,7 @@ def test_centroids_are_read_at_the_peaks_when_a_band_is_given() -> None:
 def test_a_faint_envelope_scores_against_the_floor_of_its_scale(scale: float) -> None:
     """Heights under 1e-12 are divided by 1e-12, not by themselves."""
     env, pitch = _heart(7, 100.0, 6.0)
-    got = sound_candidates(scale * env, 100.0, CYCLE, scale * pitch)
+    got = sound_candidates(scale * env, 100.0, scale * pitch)
     _assert_same(got, _reference_candidates(scale * env, 100.0, scale * pitch))
 
 
@@ -178,7 +178,7 @@ def _bumps(n: int, at: dict[int, float], base: float = 0.1) -> NDArray[np.float6
 
 def test_no_peak_gives_empty_candidates() -> None:
     for env in (np.zeros(50), np.linspace(0.0, 1.0, 50), np.ones(2), np.zeros(0)):
-        got = sound_candidates(env, 100.0, CYCLE, env)
+        got = sound_candidates(env, 100.0, env)
         assert got.times_s.size == got.reward.size == got.weak.size == got.low.size == 0
         assert got.times_s.dtype == got.reward.dtype == np.float64
         assert got.weak.dtype == got.low.dtype == np.bool_
@@ -187,20 +187,20 @@ def test_no_peak_gives_empty_candidates() -> None:
 
 def test_peaks_eighty_ms_apart_both_count_and_closer_the_lower_goes() -> None:
     fs = 100.0  # 8 samples
-    got = sound_candidates(_bumps(100, {20: 1.0, 28: 0.9, 60: 1.0, 67: 0.9}), fs, CYCLE)
+    got = sound_candidates(_bumps(100, {20: 1.0, 28: 0.9, 60: 1.0, 67: 0.9}), fs)
     np.testing.assert_array_equal(got.times_s, np.array([20, 28, 60]) / fs)
     assert got.step_s == 1.0 / fs
 
 
 def test_a_low_rate_keeps_one_sample_spacing() -> None:
     """Under 12.5 Hz 80 ms is less than a sample: every local maximum stays."""
-    got = sound_candidates(_bumps(20, {2: 1.0, 4: 0.9, 6: 0.8}), 10.0, CYCLE)
+    got = sound_candidates(_bumps(20, {2: 1.0, 4: 0.9, 6: 0.8}), 10.0)
     np.testing.assert_array_equal(got.times_s, np.array([2, 4, 6]) / 10.0)
 
 
 def test_a_peak_at_five_percent_of_the_loudest_stays_and_under_goes() -> None:
     env = _bumps(200, {20: 1.0, 40: 0.05, 60: 0.0499, 80: 1.0}, base=0.0)
-    got = sound_candidates(env, 100.0, CYCLE)
+    got = sound_candidates(env, 100.0)
     np.testing.assert_array_equal(got.times_s, np.array([20, 40, 80]) / 100.0)
 
 
@@ -210,7 +210,7 @@ def test_reward_at_each_bound() -> None:
     heights = {10 + 10 * k: 1.0 for k in range(9)}
     heights.update({110: 0.2, 120: 0.1999, 130: 0.3, 140: 2.0})
     env = _bumps(400, heights)  # 3/4 of the samples at 0.1: the lower quartile is 0.1
-    got = sound_candidates(env, 50.0, CYCLE)  # 4 samples between peaks
+    got = sound_candidates(env, 50.0)  # 4 samples between peaks
     by_time = dict(zip(np.round(got.times_s * 50.0).astype(int), got.reward, strict=True))
     weak = dict(zip(np.round(got.times_s * 50.0).astype(int), got.weak, strict=True))
     assert weak[110] is np.False_ and weak[120] is np.True_ and weak[130] is np.False_
@@ -226,7 +226,7 @@ def test_a_weak_peak_over_the_floor_earns_nothing() -> None:
     to 0; a loud one keeps its reward."""
     heights = {10 + 10 * k: 3.0 for k in range(9)}
     heights[100] = 1.1
-    got = sound_candidates(_bumps(300, heights, base=0.6), 50.0, CYCLE)
+    got = sound_candidates(_bumps(300, heights, base=0.6), 50.0)
     assert got.weak.tolist() == [False] * 9 + [True]
     assert got.reward[-1] == 0.0
     assert got.reward[0] == pytest.approx(2.0 * (1.0 - PEAK_FLOOR))
@@ -239,7 +239,7 @@ def _pitched(shares: list[float], heights: list[float] | None = None) -> Candida
     pitch = np.zeros_like(env)
     for k, (s, h) in enumerate(zip(shares, heights, strict=True)):
         pitch[20 + 20 * k] = s * h
-    return sound_candidates(env, 100.0, CYCLE, pitch)
+    return sound_candidates(env, 100.0, pitch)
 
 
 def test_a_share_of_exactly_a_tenth_of_the_typical_is_not_low() -> None:
@@ -268,7 +268,7 @@ def test_the_pitch_band_counts_within_twenty_ms_either_side(offset: int) -> None
     env = _bumps(100, {50: 1.0}, 0.01)
     pitch = np.full(100, 0.1)
     pitch[50 + offset] = 0.7
-    got = sound_candidates(env, 100.0, CYCLE, pitch)
+    got = sound_candidates(env, 100.0, pitch)
     assert got.pitch is not None
     assert got.pitch.tolist() == [0.7 if abs(offset) <= 2 else 0.1]
 
@@ -278,7 +278,7 @@ def test_the_reach_stops_at_the_ends(peak: int, edge: int) -> None:
     env = _bumps(100, {peak: 1.0}, 0.01)
     pitch = np.full(100, 0.1)
     pitch[edge] = 0.6
-    got = sound_candidates(env, 100.0, CYCLE, pitch)
+    got = sound_candidates(env, 100.0, pitch)
     assert got.pitch is not None and got.pitch.tolist() == [0.6]
 
 
@@ -287,7 +287,7 @@ def test_the_reach_does_not_wrap_round() -> None:
     env = _bumps(100, {1: 1.0}, 0.01)
     pitch = np.full(100, 0.1)
     pitch[0], pitch[-1] = 0.6, 0.9
-    got = sound_candidates(env, 100.0, CYCLE, pitch)
+    got = sound_candidates(env, 100.0, pitch)
     assert got.pitch is not None and got.pitch.tolist() == [0.6]
 
 

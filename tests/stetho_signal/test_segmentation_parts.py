@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stetho_signal import segmentation as seg
 from stetho_signal._chains import S1, S2
-from stetho_signal.envelope import CycleEstimate
+from stetho_signal._peaks import sound_candidates
+from stetho_signal.envelope import CycleEstimate, expected_systole_s
 from stetho_signal.segmentation import (
     _label_arrays,
     _most_explaining,
@@ -111,6 +113,33 @@ def test_models_within_3_percent_of_the_period_are_the_same() -> None:
     assert not _same_model(CycleEstimate(103.5, 30.0, 0.5), base)
     assert _same_model(CycleEstimate(100.0, 33.0, 0.5), base)
     assert not _same_model(CycleEstimate(100.0, 33.5, 0.5), base)
+
+
+def test_the_favourites_period_is_weighed_with_the_expected_systole_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A murmur or a loud S3 can pull the autocorrelation's S1-S2 lag: its period is searched
+    # with the systole expected at that rate as well, as periodic as the favourite. (The winning
+    # cycle's periodicity is read again for the rate, heart._rate_bpm.)
+    t = np.arange(1200) / FS
+    env = np.zeros(t.size)
+    for s1 in np.arange(0.3, 11.5, 0.8):  # 75/min, a 0.2 s systole: far from the expected 0.34
+        env += np.exp(-0.5 * ((t - s1) / 0.02) ** 2) + 0.8 * np.exp(
+            -0.5 * ((t - s1 - 0.2) / 0.02) ** 2
+        )
+    favourite = CycleEstimate(period_s=0.8, systole_s=0.2, periodicity=0.6)
+    weighed: list[list[CycleEstimate]] = []
+    searched = seg._searched_chain
+
+    def spy(
+        candidates: seg._Candidates, models: list[CycleEstimate], *args: object
+    ) -> tuple[list[tuple[int, int]], CycleEstimate]:
+        weighed.append(list(models))
+        return searched(candidates, models, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(seg, "_searched_chain", spy)
+    seg.segment_heart_sounds(env, FS, sound_candidates(env, FS), [favourite])
+    assert CycleEstimate(0.8, expected_systole_s(0.8), 0.6) in weighed[0]
 
 
 def test_a_tie_goes_to_the_first_model() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from stetho_signal._peaks import PEAK_FLOOR, sound_candidates
 from stetho_signal._stats import quantile
-from stetho_signal.envelope import CycleEstimate, estimate_cycles
+from stetho_signal.envelope import estimate_cycles
 from stetho_signal.segmentation import segment_heart_sounds
 
 
@@ -40,7 +40,7 @@ def _slow_heart_in_hiss(
 
 def test_a_peak_no_higher_than_the_hiss_reaches_earns_nothing() -> None:
     env = _slow_heart_in_hiss()
-    cands = sound_candidates(env, 100.0, CycleEstimate(60.0 / 45.0, 0.4, 0.5))
+    cands = sound_candidates(env, 100.0)
     heights = env[np.round(cands.times_s * 100.0).astype(int)]
     typical = quantile(heights, 0.9)
     # The case the rule is for: weak peaks over the floor of a typical sound's height.
@@ -61,5 +61,7 @@ def test_a_slow_heart_in_hiss_is_not_read_through_its_diastoles(seed: int) -> No
     """At 35/min in hiss half the sounds' height, these two chains took a noise peak in each
     diastole for a beat (70/min) while the hiss's peaks earned their keep."""
     env = _slow_heart_in_hiss(seed, 35.0, 0.5, 20.0)
-    sounds, _ = segment_heart_sounds(env, 100.0, estimate_cycles(env, 100.0))
+    sounds, _ = segment_heart_sounds(
+        env, 100.0, sound_candidates(env, 100.0), estimate_cycles(env, 100.0)
+    )
     assert 60.0 / float(np.median(np.diff(sounds.s1_s))) == pytest.approx(35.0, rel=0.05)
