@@ -338,7 +338,9 @@ def _thresholds_model() -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for item in dataclasses.fields(TriageThresholds):
         default = item.default
-        fields[item.name] = (type(default), default)
+        # TriageThresholds refuses a negative value when the agent starts: say so at load time.
+        # NaN compares false with everything, so a NaN threshold would silently never flag.
+        fields[item.name] = (type(default), Field(default=default, ge=0, allow_inf_nan=False))
     return create_model(
         "ThresholdsConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields
     )
@@ -347,8 +349,24 @@ def _thresholds_model() -> type[BaseModel]:
 ThresholdsConfig = _thresholds_model()
 
 
+def _thresholds_the_triage_accepts(value: BaseModel) -> BaseModel:
+    try:
+        TriageThresholds(**value.model_dump())
+    except ValueError as exc:  # its rate bands out of order
+        raise ValueError(
+            "rate bands that rise, *_urgent_low_bpm <= *_review_low_bpm < *_review_high_bpm "
+            f"<= *_urgent_high_bpm ({exc})"
+        ) from None
+    return value
+
+
 class AnalysisConfig(_Strict):
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)  # type: ignore[valid-type]
+
+    @_field_validator("thresholds")
+    @classmethod
+    def _accepted(cls, value: BaseModel) -> BaseModel:
+        return _thresholds_the_triage_accepts(value)
 
     def triage_thresholds(self) -> TriageThresholds:
         values: BaseModel = self.thresholds

@@ -207,6 +207,30 @@ def test_thresholds_pass_through_by_name() -> None:
     ]
 
 
+def test_thresholds_the_triage_would_refuse_are_config_errors() -> None:
+    # Before: `config check` passed them and `stetho run` or `analyze --config` died with a
+    # traceback from TriageThresholds; a NaN passed both and silently never flagged.
+    def refused(**values: float) -> list[str]:
+        return problems({"site": "h", "analysis": {"thresholds": values}})
+
+    assert refused(heart_rate_urgent_low_bpm=-40.0) == [
+        "analysis.thresholds.heart_rate_urgent_low_bpm: expected Input should be greater than "
+        "or equal to 0; found -40.0"
+    ]
+    assert refused(murmur_contrast=float("nan")) == [
+        "analysis.thresholds.murmur_contrast: expected Input should be a finite number; found nan"
+    ]
+    assert refused(heart_rate_urgent_low_bpm=200.0) == [
+        "analysis.thresholds: expected rate bands that rise, *_urgent_low_bpm <= "
+        "*_review_low_bpm < *_review_high_bpm <= *_urgent_high_bpm (heart-rate thresholds must "
+        "rise: urgent low <= review low < ...)"
+    ]
+    equal = parse_config(
+        {"site": "h", "analysis": {"thresholds": {"heart_rate_urgent_low_bpm": 50.0}}}, "a"
+    )  # urgent low may equal review low
+    assert equal.analysis.triage_thresholds().heart_rate_urgent_low_bpm == 50.0
+
+
 # ---- the file edge -----------------------------------------------------------------------
 
 
