@@ -51,7 +51,8 @@ PASSWORD_ENV = "STETHO_MQTT_PASSWORD"  # noqa: S105 - the variable's name, not a
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML has inf and nan: no duration, size or rate here means either (int(inf) crashed).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _resolve(value: Path, info: ValidationInfo) -> Path:

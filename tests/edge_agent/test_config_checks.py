@@ -231,6 +231,19 @@ def test_thresholds_the_triage_would_refuse_are_config_errors() -> None:
     assert equal.analysis.triage_thresholds().heart_rate_urgent_low_bpm == 50.0
 
 
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [("storage", "quota_mb"), ("storage", "keep_sent_hours"), ("storage", "receipt_timeout_s"),
+     ("broker", "failback_s")],
+)  # fmt: skip
+def test_infinite_durations_and_sizes_are_refused(table: str, key: str) -> None:
+    # TOML spells them `inf`; `quota_mb = inf` passed `config check`, then `stetho run` died
+    # converting it to bytes (OverflowError).
+    assert problems({"site": "h", table: {key: float("inf")}}) == [
+        f"{table}.{key}: expected Input should be a finite number; found inf"
+    ]
+
+
 # ---- the file edge -----------------------------------------------------------------------
 
 
