@@ -103,6 +103,14 @@ def _known_scenario(value: str) -> str:
     return value
 
 
+def _host_name(value: str) -> str:
+    # paho refuses "" with a ValueError out of the connect loop (a traceback at `stetho run`);
+    # a space can only be a typo. `hosts` entries are checked the same by parse_endpoint.
+    if not value or any(c.isspace() for c in value):
+        raise ValueError("a host name or IP address, not empty and without spaces")
+    return value
+
+
 def _unique_device_ids(devices: list[Any]) -> list[Any]:
     ids = [d.id for d in devices]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -166,6 +174,11 @@ class BrokerConfig(_Strict):
     # instead of being refused by the broker on every attempt. With v5 the smaller of this and
     # the broker's CONNACK limit applies. 16 KiB minimum: every JSON message must fit.
     max_packet_bytes: int | None = Field(default=None, ge=MIN_PACKET_BYTES, le=MAX_PACKET_BYTES)
+
+    @_field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return _host_name(value)
 
     @_field_validator("hosts")
     @classmethod

@@ -244,6 +244,16 @@ def test_infinite_durations_and_sizes_are_refused(table: str, key: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("host", ["", " ", "broker .example"])
+def test_an_empty_or_spaced_broker_host_is_refused(host: str) -> None:
+    # "" passed `config check`; `stetho run` then died in paho ("Invalid host.", a traceback).
+    assert problems({"site": "h", "broker": {"host": host}}) == [
+        f"broker.host: expected a host name or IP address, not empty and without spaces; "
+        f"found {host!r}"
+    ]
+    assert parse_config({"site": "h", "broker": {"host": "::1"}}, "a").broker.host == "::1"
+
+
 # ---- the file edge -----------------------------------------------------------------------
 
 

@@ -79,6 +79,7 @@ def test_a_short_password_or_unknown_role_is_refused(tmp_path: Path) -> None:
         ),
         ('[database]\nsqlite = "a"\n[broker]\nca_file = "nope.pem"\n', "broker.ca_file"),
         ("[database\n", "not valid TOML"),
+        ('[database]\nsqlite = "a"\n[broker]\nhost = ""\n', "broker.host: expected a host name"),
         (
             '[database]\nsqlite = "a"\n[broker]\nfailback_s = inf\n',
             "broker.failback_s: expected Input should be a finite number; found inf",
