@@ -219,7 +219,12 @@ def user_add(
 
     cfg = _load(config)
     if password_file is not None:
-        password = password_file.read_text(encoding="utf-8").rstrip("\n")
+        try:
+            password = password_file.read_text(encoding="utf-8").rstrip("\n")
+        except OSError as exc:
+            fail(f"cannot read --password-file {password_file}: {exc.strerror}", "usage")
+        except UnicodeDecodeError:
+            fail(f"--password-file {password_file} is not UTF-8 text", "usage")
     else:
         password = getpass.getpass(f"password for {username}: ")
         if getpass.getpass("again: ") != password:

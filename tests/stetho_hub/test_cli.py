@@ -65,6 +65,20 @@ def test_a_short_password_or_unknown_role_is_refused(tmp_path: Path) -> None:
     assert "expected one of doctor, admin" in runner.invoke(hub_app, [*base, "--role", "x"]).output
 
 
+def test_an_unreadable_password_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    (tmp_path / "latin1").write_bytes(b"caf\xe9 au lait 2024\n")
+    for name, said in [("absent", "cannot read --password-file {}: No such file or directory"),
+                       (".", "cannot read --password-file {}: Is a directory"),
+                       ("latin1", "--password-file {} is not UTF-8 text")]:  # fmt: skip
+        path = tmp_path / name
+        args = ["user", "add", "dr-lee", "--config", str(config), "--password-file", str(path)]
+        result = runner.invoke(hub_app, args)
+        assert result.exit_code == 2, result.output
+        assert said.format(path) in " ".join(result.output.split())
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
