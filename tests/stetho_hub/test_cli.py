@@ -79,6 +79,44 @@ def test_an_unreadable_password_file_is_one_line_not_a_traceback(tmp_path: Path)
         assert said.format(path) in " ".join(result.output.split())
 
 
+FHIR_ON = """[broker]
+port = 1
+[fhir]
+base_url = "https://fhir.hospital.example"
+resident_system = "urn:resident"
+agent_system = "urn:agent"
+provenance_tag_system = "urn:tag"
+"""
+
+
+@pytest.mark.parametrize("command", ["status", "run"])
+def test_a_fhir_queue_that_cannot_open_is_one_line_not_a_traceback(
+    tmp_path: Path, command: str
+) -> None:
+    # Before: FhirConfigError is no HubError, so `status` let it out as a traceback, and `run`
+    # got it (or any task's error) inside the TaskGroup's ExceptionGroup.
+    (tmp_path / "a-folder").mkdir()
+    config = _config(tmp_path, FHIR_ON + 'queue = "a-folder"\n')
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    result = runner.invoke(hub_app, [command, "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert f"error: cannot open the FHIR queue at {tmp_path / 'a-folder'}: " in " ".join(
+        result.output.split()
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_fhir_token_file_that_is_not_text_stops_the_hub_with_one_line(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_bytes(b"\xff\xfe")
+    token.chmod(0o600)
+    config = _config(tmp_path, FHIR_ON + 'token_file = "token"\n')
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    result = runner.invoke(hub_app, ["run", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert f"error: fhir.token_file: cannot read {token}: " in " ".join(result.output.split())
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
