@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,23 @@ def test_a_fhir_token_file_that_is_not_text_stops_the_hub_with_one_line(tmp_path
     result = runner.invoke(hub_app, ["run", "--config", str(config)])
     assert result.exit_code == 1, result.output
     assert f"error: fhir.token_file: cannot read {token}: " in " ".join(result.output.split())
+
+
+def test_a_console_port_in_use_stops_the_hub_with_one_line(tmp_path: Path) -> None:
+    # Before: aiohttp's OSError came out of the TaskGroup as an ExceptionGroup traceback.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = _config(
+            tmp_path, f"[broker]\nport = 1\n[console]\nenabled = true\nport = {port}\n"
+        )
+        result = runner.invoke(hub_app, ["run", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert (
+        f"error: the doctors' console cannot listen on 127.0.0.1:{port} (console.host, "
+        "console.port): error while attempting to bind on address"
+    ) in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(
