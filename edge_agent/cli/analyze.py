@@ -97,13 +97,15 @@ def _table(results: list[dict[str, Any]]) -> Table:
 
 
 def _plot_all(paths: list[Path], results: list[dict[str, Any]], folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
     for path, result in zip(paths, results, strict=True):
         if "error" in result:
             continue
         samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
         target = folder / f"{path.stem}.png"
-        target.write_bytes(render_png(np.asarray(samples), float(rate), result))
+        try:
+            target.write_bytes(render_png(np.asarray(samples), float(rate), result))
+        except OSError as exc:  # a full disk, a folder made read-only meanwhile
+            fail(f"cannot write {target}: {exc.strerror}")
         Console(stderr=True).print(f"plot: {target}", highlight=False)
 
 
@@ -183,6 +185,10 @@ def analyze_command(
             check_plots_available()
         except PlotUnavailableError as exc:
             fail(str(exc), "usage")
+        try:  # before the analysis: a wrong --plot is known at once
+            plot.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"--plot {plot}: cannot make this folder: {exc.strerror}", "usage")
     thresholds = _thresholds(config)
     band: AgeBand | None = None if age_band is None else age_band.value
     results = [analyse_file(path, kind, thresholds, band) for path in paths]

@@ -51,6 +51,20 @@ def test_the_cli_draws_every_readable_file_and_skips_the_rest(tmp_path: Path) ->
     _png_size((out / "resident-7.png").read_bytes())
 
 
+def test_a_plot_folder_that_cannot_be_made_is_one_line_before_any_analysis(
+    tmp_path: Path,
+) -> None:
+    # Before: the files were analysed, then mkdir's FileExistsError ended it as a traceback.
+    occupied = tmp_path / "plots"
+    occupied.write_text("a file, not a folder")
+    run = stetho("analyze", "--json", "--plot", str(occupied), str(tmp_path / "any.wav"))
+    assert run.returncode == 2, run.stderr
+    assert run.stdout == "" and "Traceback" not in run.stderr
+    assert f"error: --plot {occupied}: cannot make this folder: File exists" in " ".join(
+        run.stderr.split()
+    )
+
+
 def test_without_matplotlib_the_error_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(PlotUnavailableError, match=r"pip install 'stetho-edge\[plot\]'"):
