@@ -22,6 +22,7 @@ from firmware_bridge.errors import MalformedFrameError
 from firmware_bridge.flac import SITE_TAG
 from firmware_bridge.flac_tags import read_vorbis_comments
 from stetho_common.console import EXIT_CODES, fail
+from stetho_common.private_files import private_dir, write_private
 from stetho_signal import AgeBand, SignalError, TriageThresholds, analyze
 
 
@@ -103,7 +104,7 @@ def _plot_all(paths: list[Path], results: list[dict[str, Any]], folder: Path) ->
         samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
         target = folder / f"{path.stem}.png"
         try:
-            target.write_bytes(render_png(np.asarray(samples), float(rate), result))
+            write_private(target, render_png(np.asarray(samples), float(rate), result))
         except OSError as exc:  # a full disk, a folder made read-only meanwhile
             fail(f"cannot write {target}: {exc.strerror}")
         Console(stderr=True).print(f"plot: {target}", highlight=False)
@@ -186,7 +187,7 @@ def analyze_command(
         except PlotUnavailableError as exc:
             fail(str(exc), "usage")
         try:  # before the analysis: a wrong --plot is known at once
-            plot.mkdir(parents=True, exist_ok=True)
+            private_dir(plot)  # a resident's sound and triage: health data, 0700 and 0600
         except OSError as exc:
             fail(f"--plot {plot}: cannot make this folder: {exc.strerror}", "usage")
     thresholds = _thresholds(config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import sys
 from pathlib import Path
@@ -45,10 +47,17 @@ def test_the_cli_draws_every_readable_file_and_skips_the_rest(tmp_path: Path) ->
     broken = tmp_path / "in" / "broken.wav"
     broken.write_bytes(b"RIFF")
     out = tmp_path / "plots"
-    run = stetho("analyze", "--json", "--plot", str(out), str(good), str(broken))
+    umask = os.umask(0o022)  # a shell's usual umask, inherited by the command
+    try:
+        run = stetho("analyze", "--json", "--plot", str(out), str(good), str(broken))
+    finally:
+        os.umask(umask)
     assert run.returncode == 1  # the broken file, as without --plot
     assert [p.name for p in out.iterdir()] == ["resident-7.png"]
     _png_size((out / "resident-7.png").read_bytes())
+    # A resident's sound and triage: health data, whatever the umask (it was 0644 in 0755).
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert stat.S_IMODE((out / "resident-7.png").stat().st_mode) == 0o600
 
 
 def test_a_plot_folder_that_cannot_be_made_is_one_line_before_any_analysis(
