@@ -33,7 +33,7 @@ from edge_agent.transport.publisher import Publisher
 from edge_agent.wire import topics
 from stetho_common import quote
 from stetho_common.private_files import write_private
-from stetho_doctor.client import AlertSaver
+from stetho_doctor.client import AlertSaver, DoctorToolError
 
 SITE, AGENT, DEVICE = "home-18", "pi-18", "steth-a"
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -183,6 +183,30 @@ def test_outbox_and_saved_alerts_are_private_whatever_the_umask(tmp_path: Path) 
     assert {mode(p) for p in state.iterdir()} == {0o600}
     assert mode(tmp_path / "alerts") == 0o700 and mode(tmp_path / "alerts" / "x.flac") == 0o600
     assert mode(tmp_path / "r.json") == 0o600
+
+
+def test_a_save_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    # Before: private_dir's FileExistsError came out of `stetho alerts --save` as a traceback.
+    occupied = tmp_path / "saved"
+    occupied.write_text("a file, not a folder")
+    args = ["alerts", "--broker", "mqtt://127.0.0.1:1", "--save", str(occupied), "--count", "1"]
+    done = subprocess.run([sys.executable, "-m", "stetho_cli", *args],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"invalid configuration in --save: - {occupied}: cannot make this folder: File " \
+           "exists" in " ".join(done.stderr.split())  # fmt: skip
+
+
+def test_a_save_that_fails_while_following_stops_with_its_reason(tmp_path: Path) -> None:
+    saver = AlertSaver(tmp_path / "saved")
+    rid = str(uuid.uuid4())
+    (tmp_path / "saved" / f"{rid}.recording.json").mkdir()  # fails as a full disk would
+    message = ReceivedMessage(topics.recording(SITE, DEVICE), b"{}", False, None,
+                              (("recording_id", rid),))  # fmt: skip
+    saver._alerted[rid] = None  # its alert came first
+    with pytest.raises(DoctorToolError, match=r"^cannot save .*\.recording\.json: Is a direc"):
+        saver.offer(message)
 
 
 def test_stetho_record_writes_a_private_flac(tmp_path: Path) -> None:
