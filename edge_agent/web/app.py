@@ -21,6 +21,7 @@ from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebC
 from edge_agent.web.i18n import pick_language, translator
 from edge_agent.web.live import live_stream
 from edge_agent.web.render import MAX_BODY, render
+from stetho_common.logfmt import quote
 from stetho_common.sign_in import csrf_ok
 
 log = logging.getLogger(__name__)
@@ -66,12 +67,12 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         ):  # fmt: skip
             sent = str((await request.post()).get("csrf", ""))
         if not csrf_ok(session, sent):
-            log.warning("event=csrf_refused path=%s", request.path)
+            log.warning("event=csrf_refused path=%s", quote(request.path))
             raise web.HTTPForbidden(text="the form expired or came from elsewhere: reload")
     try:
         return await handler(request)
     except AgentError as exc:  # refused input: tell the person, keep going
-        log.info("event=web_refused path=%s error=%s", request.path, type(exc).__name__)
+        log.info("event=web_refused path=%s error=%s", quote(request.path), type(exc).__name__)
         message = said(exc, request[LANG])
         if request.headers.get("X-CSRF-Token"):  # the page's own fetch: JSON for the script
             return web.json_response({"error": message}, status=409)

@@ -137,6 +137,27 @@ def test_bad_input_is_a_readable_page_and_labels_stay_out_of_logs(
     assert "Mme Secret" not in caplog.text
 
 
+def test_what_a_visitor_types_or_requests_cannot_forge_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: the sign-in name and the (percent-decoded) path went into the log raw, so a
+    # newline in either wrote a line of the visitor's choosing, with no sign-in needed.
+    forged = "x\nevent=signin staff=nurse-a"
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        token = await csrf_of(client, "/login")
+        form = {"staff": forged, "secret": "000000", "csrf": token}
+        assert (await client.post("/login", data=form)).status == 401
+        assert (await client.post("/login%0Aevent=signin%20staff=nurse-a")).status == 403
+
+    with caplog.at_level(logging.INFO):
+        run(tmp_path, scenario)
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("edge_agent")]
+    assert 'event=signin_failed staff="x\\nevent=signin staff=nurse-a" peer=127.0.0.1' in said
+    assert 'event=csrf_refused path="/login\\nevent=signin staff=nurse-a"' in said
+    assert not any("\n" in line for line in said)
+
+
 def test_french_from_the_browser_and_the_switch(tmp_path: Path) -> None:
     async def scenario(client: TestClient, clock: Clock) -> None:
         fr = await client.get("/login", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
