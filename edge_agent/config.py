@@ -67,12 +67,16 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
 # mutation testing (which skips decorated functions) reaches the checks themselves.
 
 
+def _not_a_file(path: Path) -> str:
+    return "is a folder" if path.is_dir() else "does not exist"
+
+
 def _existing_file(value: Path | None, info: ValidationInfo) -> Path | None:
     if value is None:
         return None
     value = _resolve(value, info)
     if not value.is_file():
-        raise ValueError(f"a readable file, but {value} does not exist")
+        raise ValueError(f"a readable file, but {value} {_not_a_file(value)}")
     return value
 
 

@@ -145,7 +145,8 @@ class HubFhirConfig(_Strict):
     def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         path = _resolve(value, info)
         if path is not None and not path.is_file():
-            raise ValueError(f"an existing file (not found: {path})")
+            found = "a folder" if path.is_dir() else "not found"
+            raise ValueError(f"an existing file ({found}: {path})")
         return path
 
     @_field_validator("queue")

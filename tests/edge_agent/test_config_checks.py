@@ -52,6 +52,13 @@ def test_a_missing_broker_file_is_refused(tmp_path: Path, key: str) -> None:
     ]
 
 
+def test_a_folder_named_as_a_file_is_called_a_folder(tmp_path: Path) -> None:
+    # It was said not to exist, which sends the reader looking for a typo in the path.
+    assert problems(config(broker={"ca_file": str(tmp_path)})) == [
+        f"broker.ca_file: expected a readable file, but {tmp_path} is a folder; found '{tmp_path}'"
+    ]
+
+
 @pytest.mark.parametrize("key", ["ca_file", "cert_file", "key_file", "password_file"])
 def test_a_present_broker_file_resolves_against_the_config_folder(tmp_path: Path, key: str) -> None:
     (tmp_path / "f.pem").write_text("x")

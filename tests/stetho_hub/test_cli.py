@@ -151,6 +151,10 @@ def test_a_console_port_in_use_stops_the_hub_with_one_line(tmp_path: Path) -> No
         ("[database\n", "not valid TOML"),
         ('[database]\nsqlite = "a"\n[broker]\nhost = ""\n', "broker.host: expected a host name"),
         (
+            '[database]\nsqlite = "a"\n[fhir]\nca_file = "."\n',
+            "fhir.ca_file: expected an existing file (a folder: ",
+        ),
+        (
             '[database]\nsqlite = "a"\n[broker]\nfailback_s = inf\n',
             "broker.failback_s: expected Input should be a finite number; found inf",
         ),
