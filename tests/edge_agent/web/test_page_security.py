@@ -158,6 +158,36 @@ def test_what_a_visitor_types_or_requests_cannot_forge_a_log_line(
     assert not any("\n" in line for line in said)
 
 
+def test_a_form_that_cannot_be_read_is_refused_not_a_server_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: aiohttp's ValueError escaped the CSRF check: 500 and a traceback in the log, for
+    # anyone on the network (the sign-in form needs no session).
+    statuses: list[int] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        for body, kind in [
+            (b"staff=\xff&secret=\xfe", "application/x-www-form-urlencoded"),
+            (b"--b\r\n\r\nno name\r\n--b--\r\n", "multipart/form-data; boundary=b"),
+        ]:
+            refused = await client.post("/login", data=body, headers={"Content-Type": kind})
+            statuses.append(refused.status)
+            assert "could not be read" in await refused.text()
+        assert await sign_in(client) == 303  # the page carries on
+        token = await csrf_of(client, "/residents")
+        by_script = {"X-CSRF-Token": token, "Content-Type": "application/x-www-form-urlencoded"}
+        sent = await client.post("/residents", data=b"ref=\xff", headers=by_script)
+        statuses.append(sent.status)
+
+    with caplog.at_level(logging.INFO):
+        run(tmp_path, scenario)
+    assert statuses == [400, 400, 400]
+    said = [r.getMessage() for r in caplog.records]
+    assert said.count("event=form_unreadable path=/login error=UnicodeDecodeError") == 1
+    assert "event=form_unreadable path=/login error=ValueError" in said
+    assert not any(r.exc_info for r in caplog.records)
+
+
 def test_french_from_the_browser_and_the_switch(tmp_path: Path) -> None:
     async def scenario(client: TestClient, clock: Clock) -> None:
         fr = await client.get("/login", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
