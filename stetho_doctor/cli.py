@@ -103,7 +103,9 @@ def alerts(
     save: Annotated[
         Path | None, typer.Option("--save", help="Also store each alert's FLAC and analysis here.")
     ] = None,
-    count: Annotated[int | None, typer.Option("--count", help="Exit after N alerts.")] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Exit after N alerts.")
+    ] = None,
 ) -> None:
     """Follow alerts (review or urgent) as a live table or JSON lines."""
     settings = choice.settings(alert_subscriptions(site, save is not None))
