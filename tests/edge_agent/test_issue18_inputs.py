@@ -198,6 +198,28 @@ def test_a_save_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
            "exists" in " ".join(done.stderr.split())  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["request", "--resident", "Jane Doe", "--at", "mitral"],
+         "error: --resident: String should match pattern"),
+        (["ack", str(uuid.UUID(int=1)), "--note", "x" * 1001],
+         "error: --note: String should have at most 1000 characters"),
+        (["answer", str(uuid.UUID(int=2)), "--disposition", "no-action", "--by", "b" * 81],
+         "error: --by: String should have at most 80 characters"),
+    ],
+)  # fmt: skip
+def test_a_doctors_value_the_schema_refuses_is_one_line(args: list[str], said: str) -> None:
+    # Before: pydantic's ValidationError, a traceback (echoing a resident's name typed where
+    # the opaque reference belongs).
+    base = [sys.executable, "-m", "stetho_cli", *args, "--site", SITE]
+    done = subprocess.run([*base, "--broker", "mqtt://127.0.0.1:1"],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+    assert "Jane" not in done.stderr
+
+
 def test_a_save_that_fails_while_following_stops_with_its_reason(tmp_path: Path) -> None:
     saver = AlertSaver(tmp_path / "saved")
     rid = str(uuid.uuid4())
