@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import pytest
 
 from edge_agent.config import AgentConfig
+from edge_agent.errors import ConfigError
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.runtime.commands import (
     InboundHandler,
@@ -34,6 +36,7 @@ from edge_agent.wire import topics
 from stetho_common import quote
 from stetho_common.private_files import write_private
 from stetho_doctor.client import AlertSaver, DoctorToolError
+from stetho_doctor.listen import WavSink
 
 SITE, AGENT, DEVICE = "home-18", "pi-18", "steth-a"
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -229,6 +232,33 @@ def test_a_save_that_fails_while_following_stops_with_its_reason(tmp_path: Path)
     saver._alerted[rid] = None  # its alert came first
     with pytest.raises(DoctorToolError, match=r"^cannot save .*\.recording\.json: Is a direc"):
         saver.offer(message)
+
+
+def test_stetho_listen_writes_a_private_wav_or_says_why_not(tmp_path: Path) -> None:
+    # Before: the WAV took the umask (0644 under 022), and a bad --out surfaced only at the
+    # first chunk, after the care home was asked to stream, as libsndfile's traceback.
+    umask = os.umask(0o022)
+    try:
+        sink = WavSink(tmp_path / "live.wav")
+        sink.write(np.zeros(400, dtype=np.int16), 4000)
+        sink.close()
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "live.wav").stat().st_mode) == 0o600
+    for out, said in [(tmp_path, f"{tmp_path} is a folder"),
+                      (tmp_path / "no" / "x.wav", f"no folder {tmp_path / 'no'}")]:  # fmt: skip
+        with pytest.raises(ConfigError) as refused:
+            WavSink(out)
+        assert refused.value.file == "--out" and refused.value.problems[0].startswith(said)
+    args = ["listen", "--device", DEVICE, "--site", SITE, "--out", str(tmp_path),
+            "--broker", "mqtt://127.0.0.1:1"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "stetho_cli", *args],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2 and "cannot reach broker" not in done.stderr, done.stderr
+    unwritable = WavSink(tmp_path / "taken.wav")
+    (tmp_path / "taken.wav").mkdir()  # made a folder after the check: as a full disk fails
+    with pytest.raises(DoctorToolError, match=r"^cannot write .*taken\.wav: "):
+        unwritable.write(np.zeros(400, dtype=np.int16), 4000)
 
 
 def test_stetho_record_writes_a_private_flac(tmp_path: Path) -> None:
