@@ -51,7 +51,7 @@ class AudioStore:
             raise StorageUnavailableError(f"audio archive {root}: {exc.strerror}") from exc
 
     def path_for(self, sha256: str) -> Path:
-        if not _SHA256.match(sha256):
+        if not _SHA256.fullmatch(sha256):
             raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
         return self.root / sha256[:2] / f"{sha256}.flac"
 

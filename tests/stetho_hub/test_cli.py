@@ -64,6 +64,8 @@ def test_a_short_password_or_unknown_role_is_refused(tmp_path: Path) -> None:
     assert "at least 12" in runner.invoke(hub_app, base).output
     secret.write_text("long enough password", encoding="utf-8")
     assert "expected one of doctor, admin" in runner.invoke(hub_app, [*base, "--role", "x"]).output
+    named = ["user", "add", "dr-x\n", "--config", str(config), "--password-file", str(secret)]
+    assert "expected lowercase letters" in runner.invoke(hub_app, named).output  # `$` took \n
 
 
 def test_an_unreadable_password_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:

@@ -221,3 +221,13 @@ def test_a_refused_topic_cannot_forge_a_log_line(
     (line,) = [r.getMessage() for r in caplog.records if "message_refused" in r.getMessage()]
     assert "\n" not in line
     assert 'topic="stetho/v1/home-a/x\\nevent=recording_archived recording=forged/status"' in line
+
+
+@pytest.mark.parametrize(
+    "topic", ["stetho/v1/home-a\n/steth-a/status", "stetho/v1/home-a/steth-a\n/status"]
+)
+def test_a_slug_with_a_trailing_newline_is_an_unexpected_topic(topic: str) -> None:
+    # The slug pattern ends in `$`, which re.match lets through before a final newline.
+    with pytest.raises(MalformedMessageError) as refused:
+        wire.classify(topic, b"{}", (), "application/json")
+    assert refused.value.reason == "unexpected_topic"
