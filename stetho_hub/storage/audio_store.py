@@ -12,6 +12,7 @@ under its final name or only a `.tmp-*` leftover is (swept on open once old). Fi
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -46,6 +47,8 @@ class AudioStore:
         self.root = root
         try:
             self._make_dir(root)
+            if not root.is_dir():  # a file: every store would fail, retried without end
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(root))
             self._sweep_temporaries()
         except OSError as exc:
             raise StorageUnavailableError(f"audio archive {root}: {exc.strerror}") from exc
