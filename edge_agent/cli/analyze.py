@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -59,8 +60,8 @@ def analyse_file(
         return {"file": str(path), "error": "no such file"}
     if path.is_dir():
         return {"file": str(path), "error": "a folder: give the audio files in it"}
-    try:
-        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+    try:  # bytes: a name that is not UTF-8 (a USB stick's Latin-1) is still a name
+        samples, rate = sf.read(os.fsencode(path), dtype="float32", always_2d=False)
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
         # libsndfile's own words ("System error.", "Internal psf_fseek() failed.") help nobody.
         return {
@@ -101,7 +102,7 @@ def _plot_all(paths: list[Path], results: list[dict[str, Any]], folder: Path) ->
     for path, result in zip(paths, results, strict=True):
         if "error" in result:
             continue
-        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+        samples, rate = sf.read(os.fsencode(path), dtype="float32", always_2d=False)
         target = folder / f"{path.stem}.png"
         try:
             write_private(target, render_png(np.asarray(samples), float(rate), result))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import struct
@@ -72,6 +73,20 @@ def test_a_plot_folder_that_cannot_be_made_is_one_line_before_any_analysis(
     assert f"error: --plot {occupied}: cannot make this folder: File exists" in " ".join(
         run.stderr.split()
     )
+
+
+def test_a_file_name_that_is_not_utf8_is_analysed_and_drawn(tmp_path: Path) -> None:
+    # A Latin-1 name off a USB stick: Python holds it with surrogates, which libsndfile's str
+    # path could not encode ("cannot read audio ... (UnicodeEncodeError)") and the picture's
+    # font could not draw (a TypeError traceback).
+    heart = synthesize("normal", duration_s=8, sample_rate_hz=4000, seed=1)
+    latin1 = tmp_path / os.fsdecode(b"caf\xe9.wav")
+    sf.write(os.fsencode(latin1), heart.samples, 4000, subtype="PCM_16")
+    out = tmp_path / "plots"
+    run = stetho("analyze", "--json", "--plot", str(out), str(latin1))
+    assert run.returncode == 0, run.stderr
+    assert "error" not in json.loads(run.stdout)
+    _png_size((out / os.fsdecode(b"caf\xe9.png")).read_bytes())
 
 
 def test_without_matplotlib_the_error_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
