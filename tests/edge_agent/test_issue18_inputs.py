@@ -16,6 +16,7 @@ from typing import cast
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from edge_agent.config import AgentConfig
 from edge_agent.errors import ConfigError
@@ -33,6 +34,7 @@ from edge_agent.storage.outbox import OutboxStats, OutboxStore
 from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
 from edge_agent.transport.publisher import Publisher
 from edge_agent.wire import topics
+from firmware_bridge.flac_tags import read_vorbis_comments
 from stetho_common import quote
 from stetho_common.private_files import write_private
 from stetho_doctor.client import AlertSaver, DoctorToolError
@@ -270,3 +272,19 @@ def test_stetho_record_writes_a_private_flac(tmp_path: Path) -> None:
                          preexec_fn=lambda: os.umask(0o022))  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert mode(out) == 0o600
+
+
+def test_stetho_record_takes_file_names_that_are_not_utf8(tmp_path: Path) -> None:
+    # Latin-1 names (a USB stick's) reach Python with surrogates, which libsndfile's str paths
+    # and the UTF-8 Vorbis tags could not encode: a UnicodeEncodeError traceback, for --out
+    # and for a file: source alike.
+    source = tmp_path / os.fsdecode(b"s\xe9ance.wav")
+    sf.write(os.fsencode(source), np.zeros(4000, dtype=np.int16), 4000, subtype="PCM_16")
+    out = tmp_path / os.fsdecode(b"r\xe9sultat.flac")
+    args = [sys.executable, "-m", "stetho_cli", "record", "--device", f"file:{source}",
+            "--duration", "0.5", "--out", str(out), "--state-dir", str(tmp_path / "s")]  # fmt: skip
+    run = subprocess.run(args, capture_output=True, encoding="utf-8", errors="replace",
+                         check=False, timeout=60)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    tags = read_vorbis_comments(out.read_bytes())
+    assert tags["STETHO_DEVICE"] == f"file:{tmp_path}/s\ufffdance.wav"
