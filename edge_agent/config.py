@@ -51,7 +51,8 @@ PASSWORD_ENV = "STETHO_MQTT_PASSWORD"  # noqa: S105 - the variable's name, not a
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML has inf and nan: no duration, size or rate here means either (int(inf) crashed).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _resolve(value: Path, info: ValidationInfo) -> Path:
@@ -66,12 +67,16 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
 # mutation testing (which skips decorated functions) reaches the checks themselves.
 
 
+def _not_a_file(path: Path) -> str:
+    return "is a folder" if path.is_dir() else "does not exist"
+
+
 def _existing_file(value: Path | None, info: ValidationInfo) -> Path | None:
     if value is None:
         return None
     value = _resolve(value, info)
     if not value.is_file():
-        raise ValueError(f"a readable file, but {value} does not exist")
+        raise ValueError(f"a readable file, but {value} {_not_a_file(value)}")
     return value
 
 
@@ -99,6 +104,14 @@ def _kind_matching_site(value: str, info: ValidationInfo) -> str:
 def _known_scenario(value: str) -> str:
     if value not in SCENARIOS:
         raise ValueError(f"one of {', '.join(SCENARIOS)}")
+    return value
+
+
+def _host_name(value: str) -> str:
+    # paho refuses "" with a ValueError out of the connect loop (a traceback at `stetho run`);
+    # a space can only be a typo. `hosts` entries are checked the same by parse_endpoint.
+    if not value or any(c.isspace() for c in value):
+        raise ValueError("a host name or IP address, not empty and without spaces")
     return value
 
 
@@ -165,6 +178,11 @@ class BrokerConfig(_Strict):
     # instead of being refused by the broker on every attempt. With v5 the smaller of this and
     # the broker's CONNACK limit applies. 16 KiB minimum: every JSON message must fit.
     max_packet_bytes: int | None = Field(default=None, ge=MIN_PACKET_BYTES, le=MAX_PACKET_BYTES)
+
+    @_field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return _host_name(value)
 
     @_field_validator("hosts")
     @classmethod
@@ -338,7 +356,9 @@ def _thresholds_model() -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for item in dataclasses.fields(TriageThresholds):
         default = item.default
-        fields[item.name] = (type(default), default)
+        # TriageThresholds refuses a negative value when the agent starts: say so at load time.
+        # NaN compares false with everything, so a NaN threshold would silently never flag.
+        fields[item.name] = (type(default), Field(default=default, ge=0, allow_inf_nan=False))
     return create_model(
         "ThresholdsConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields
     )
@@ -347,8 +367,24 @@ def _thresholds_model() -> type[BaseModel]:
 ThresholdsConfig = _thresholds_model()
 
 
+def _thresholds_the_triage_accepts(value: BaseModel) -> BaseModel:
+    try:
+        TriageThresholds(**value.model_dump())
+    except ValueError as exc:  # its rate bands out of order
+        raise ValueError(
+            "rate bands that rise, *_urgent_low_bpm <= *_review_low_bpm < *_review_high_bpm "
+            f"<= *_urgent_high_bpm ({exc})"
+        ) from None
+    return value
+
+
 class AnalysisConfig(_Strict):
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)  # type: ignore[valid-type]
+
+    @_field_validator("thresholds")
+    @classmethod
+    def _accepted(cls, value: BaseModel) -> BaseModel:
+        return _thresholds_the_triage_accepts(value)
 
     def triage_thresholds(self) -> TriageThresholds:
         values: BaseModel = self.thresholds

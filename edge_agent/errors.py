@@ -84,6 +84,13 @@ class MalformedRecordError(AgentError):
     response: ClassVar[Response] = Response.DROP
 
 
+class WebListenError(AgentError):
+    """The nurses' page cannot serve (port taken, unknown host, a certificate that will not
+    load): stop and say which `[web]` setting, rather than run without it."""
+
+    response: ClassVar[Response] = Response.STOP
+
+
 class PlotUnavailableError(AgentError):
     """matplotlib is not installed: plots are an optional extra."""
 

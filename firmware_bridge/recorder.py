@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,11 +110,12 @@ def _trim(block: AudioBlock, wanted: int) -> AudioBlock:
 
 def _open_partial(path: Path, rate: int) -> Any:
     private_file(path)  # a recording is health data: 0600 whatever the umask
-    return soundfile.SoundFile(path, "w", rate, 1, "PCM_16", format="WAV")
+    # bytes: libsndfile cannot take a str name that is not UTF-8 (surrogates)
+    return soundfile.SoundFile(os.fsencode(path), "w", rate, 1, "PCM_16", format="WAV")
 
 
 def _finish(partial: Path, out: Path, summary: RecordingSummary, tags: dict[str, str]) -> None:
-    audio, rate = soundfile.read(partial, dtype="int16")
+    audio, rate = soundfile.read(os.fsencode(partial), dtype="int16")
     encoded = private_file(out.with_name(out.name + ".tmp"))  # 0600 whatever the umask
     started = datetime.fromtimestamp(summary.started_at, UTC).isoformat(timespec="milliseconds")
     all_tags = {

@@ -25,7 +25,7 @@ def _root(
 
 
 def demo(
-    seconds: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 40.0,
+    seconds: Annotated[float, typer.Option(min=1, help="Stop after this many seconds.")] = 40.0,
     serve: Annotated[
         bool,
         typer.Option(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -72,10 +73,19 @@ def _one_sentence(command: Callable[P, None]) -> Callable[P, None]:
             command(*args, **kwargs)
         except ConfigError as exc:
             fail(str(exc), "usage")
+        except ValidationError as exc:  # a value the message's schema refuses (docs/schemas)
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "a value"
+            fail(f"{OPTION_OF_FIELD.get(field, field)}: {first['msg']}", "usage")
         except (AgentError, DoctorToolError) as exc:
             fail(str(exc))
 
     return wrapped
+
+
+# The command-line option that sets each field of a message a doctor's command sends.
+OPTION_OF_FIELD = {"resident": "--resident", "auscultation_site": "--at", "by": "--by",
+                   "note": "--note", "duration_s": "--duration"}  # fmt: skip
 
 
 def _say_retry(error: str, delay_s: float) -> None:
@@ -103,7 +113,9 @@ def alerts(
     save: Annotated[
         Path | None, typer.Option("--save", help="Also store each alert's FLAC and analysis here.")
     ] = None,
-    count: Annotated[int | None, typer.Option("--count", help="Exit after N alerts.")] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Exit after N alerts.")
+    ] = None,
 ) -> None:
     """Follow alerts (review or urgent) as a live table or JSON lines."""
     settings = choice.settings(alert_subscriptions(site, save is not None))

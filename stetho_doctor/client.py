@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from edge_agent.errors import AgentError, ConnectError
+from edge_agent.errors import AgentError, ConfigError, ConnectError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.wire import messages, topics
@@ -135,7 +135,12 @@ class AlertSaver:
     """
 
     def __init__(self, directory: Path) -> None:
-        self.directory = private_dir(directory)  # health data: 0700, files 0600
+        try:
+            self.directory = private_dir(directory)  # health data: 0700, files 0600
+        except OSError as exc:  # a file of that name, or a folder we may not make
+            raise ConfigError(
+                "--save", [f"{directory}: cannot make this folder: {exc.strerror}"]
+            ) from exc
         self._held: OrderedDict[str, dict[str, bytes]] = OrderedDict()
         self._alerted: OrderedDict[str, None] = OrderedDict()
         self.saved: list[Path] = []
@@ -163,7 +168,10 @@ class AlertSaver:
 
     def _write(self, name: str, data: bytes) -> None:
         path = self.directory / name
-        write_private(path, data)  # atomic: a reader never sees half a FLAC
+        try:
+            write_private(path, data)  # atomic: a reader never sees half a FLAC
+        except OSError as exc:  # stop rather than follow alerts that are no longer kept
+            raise DoctorToolError(f"cannot save {path}: {exc.strerror}") from exc
         self.saved.append(path)
 
 

@@ -14,11 +14,12 @@ import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
 
-from edge_agent.errors import MalformedChunkError, PublishError
+from edge_agent.errors import ConfigError, MalformedChunkError, PublishError
 from edge_agent.pipeline.live import decode_chunk
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings
 from edge_agent.wire import messages, topics
-from stetho_doctor.client import command_message, connect
+from stetho_common.private_files import private_file
+from stetho_doctor.client import DoctorToolError, command_message, connect
 
 log = logging.getLogger(__name__)
 RENEW_EVERY_S = 60.0  # the agent stops by itself after the timeout unless we renew
@@ -33,14 +34,23 @@ class WavSink:
     """A 16-bit mono WAV file, opened at the first chunk (when the sample rate is known)."""
 
     def __init__(self, path: Path) -> None:
+        # Said before the care home is asked to stream, not at the first chunk.
+        if path.is_dir():
+            raise ConfigError("--out", [f"{path} is a folder: name a .wav file in it"])
+        if not path.parent.is_dir():
+            raise ConfigError("--out", [f"no folder {path.parent}: create it first"])
         self.path = path
         self._file: sf.SoundFile | None = None
 
     def write(self, pcm: NDArray[np.int16], sample_rate_hz: int) -> None:
         if self._file is None:
-            self._file = sf.SoundFile(
-                self.path, "w", samplerate=sample_rate_hz, channels=1, subtype="PCM_16"
-            )
+            try:
+                private_file(self.path)  # a resident's sound: 0600 whatever the umask
+                self._file = sf.SoundFile(
+                    self.path, "w", samplerate=sample_rate_hz, channels=1, subtype="PCM_16"
+                )
+            except (OSError, RuntimeError) as exc:  # libsndfile's errors are RuntimeErrors
+                raise DoctorToolError(f"cannot write {self.path}: {exc}") from exc
         self._file.write(pcm)
 
     def close(self) -> None:

@@ -52,6 +52,7 @@ def run(config: ConfigOption) -> None:
     """Archive every care home's messages and send receipts, until SIGTERM or SIGINT."""
     from edge_agent.transport.settings import broker_settings
     from stetho_hub.console import ConsoleSettings, serve_console
+    from stetho_hub.fhir.errors import FhirError
     from stetho_hub.ingest import run_hub
     from stetho_hub.ingest.runner import open_archive
 
@@ -84,8 +85,8 @@ def run(config: ConfigOption) -> None:
 
     try:
         asyncio.run(runner())
-    except HubError as exc:
-        fail(str(exc))
+    except* (HubError, FhirError) as errors:  # a task's error arrives in the TaskGroup's group
+        fail(str(errors.exceptions[0]))
 
 
 async def _export_fhir(cfg: HubConfig) -> None:
@@ -108,14 +109,18 @@ async def _export_fhir(cfg: HubConfig) -> None:
 def fhir_settings(cfg: HubConfig) -> FhirServerSettings:
     from stetho_hub.fhir import FhirServerSettings
     from stetho_hub.fhir.cli import TOKEN_ENV
+    from stetho_hub.fhir.errors import FhirConfigError
 
     f = cfg.fhir
     assert f.base_url is not None  # only called when the export is on
-    token = (
-        f.token_file.read_text(encoding="utf-8").strip()
-        if f.token_file is not None
-        else os.environ.get(TOKEN_ENV)
-    )
+    try:
+        token = (
+            f.token_file.read_text(encoding="utf-8").strip()
+            if f.token_file is not None
+            else os.environ.get(TOKEN_ENV)
+        )
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FhirConfigError(f"fhir.token_file: cannot read {f.token_file}: {exc}") from exc
     return FhirServerSettings(f.base_url, token, f.ca_file, f.cert_file, f.key_file)
 
 
@@ -147,6 +152,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Counts from the archive: recordings, receipts waiting, refusals by reason."""
+    from stetho_hub.fhir.errors import FhirError
     from stetho_hub.storage import check_version, open_database, summary
 
     cfg = _load(config)
@@ -159,7 +165,7 @@ def status(
             db.close()
         if cfg.fhir.base_url is not None:
             counts["fhir"] = _fhir_status(cfg)
-    except HubError as exc:
+    except (HubError, FhirError) as exc:
         fail(str(exc))
     if as_json:
         typer.echo(json.dumps(counts, sort_keys=True))
@@ -219,7 +225,12 @@ def user_add(
 
     cfg = _load(config)
     if password_file is not None:
-        password = password_file.read_text(encoding="utf-8").rstrip("\n")
+        try:
+            password = password_file.read_text(encoding="utf-8").rstrip("\n")
+        except OSError as exc:
+            fail(f"cannot read --password-file {password_file}: {exc.strerror}", "usage")
+        except UnicodeDecodeError:
+            fail(f"--password-file {password_file} is not UTF-8 text", "usage")
     else:
         password = getpass.getpass(f"password for {username}: ")
         if getpass.getpass("again: ") != password:

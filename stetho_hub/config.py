@@ -24,7 +24,8 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML has inf and nan: no duration or size here means either.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
@@ -144,7 +145,8 @@ class HubFhirConfig(_Strict):
     def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         path = _resolve(value, info)
         if path is not None and not path.is_file():
-            raise ValueError(f"an existing file (not found: {path})")
+            found = "a folder" if path.is_dir() else "not found"
+            raise ValueError(f"an existing file ({found}: {path})")
         return path
 
     @_field_validator("queue")

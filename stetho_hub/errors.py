@@ -43,6 +43,13 @@ class MalformedMessageError(HubError):
         super().__init__(f"{reason}: {detail}" if detail else reason)
 
 
+class ConsoleListenError(HubError):
+    """The doctors' console cannot listen (port taken, host not found): stop and say which
+    `[console]` setting, rather than archive with no console."""
+
+    response: ClassVar[Response] = Response.STOP
+
+
 class UserError(HubError):
     """An account operation was refused (unknown user, bad role, weak password)."""
 

@@ -134,7 +134,7 @@ def classify(
 ) -> Incoming:
     """Parse one received message; raise MalformedMessageError(reason) when it is not valid."""
     parts = topic.split("/")
-    if len(parts) < 4 or "/".join(parts[:2]) != topics.ROOT or not _SLUG.match(parts[2]):
+    if len(parts) < 4 or "/".join(parts[:2]) != topics.ROOT or not _SLUG.fullmatch(parts[2]):
         raise MalformedMessageError("unexpected_topic")
     site, rest = parts[2], parts[3:]
     if rest[-2:] == ["recordings", "audio"] and len(rest) == 3:
@@ -154,7 +154,7 @@ def classify(
 
 
 def _slug(value: str) -> str:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise MalformedMessageError("unexpected_topic")
     return value
 

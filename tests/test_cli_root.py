@@ -41,3 +41,21 @@ def test_version_and_unknown_command() -> None:
     unknown = subprocess.run([*run, "frobnicate"], capture_output=True, text=True, timeout=60)
     assert unknown.returncode == 2 and "No such command" in unknown.stderr
     assert build_app().info.name == "stetho"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["demo", "--seconds", "-5"], "Invalid value for '--seconds'"),
+        (
+            ["alerts", "--count", "0", "--broker", "mqtt://127.0.0.1:1"],
+            "Invalid value for '--count'",
+        ),
+    ],
+)
+def test_a_count_or_duration_below_its_meaning_is_a_usage_error(args: list[str], said: str) -> None:
+    # Before: `demo --seconds -5` ran a demo that stopped at once and failed without saying why;
+    # `alerts --count 0` (or -1) exited after the first alert, not after none.
+    run = subprocess.run([sys.executable, "-m", "stetho_cli", *args],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 2 and said in run.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,6 +24,7 @@ from firmware_bridge.flac import SITE_TAG, gaps_from_tags
 from firmware_bridge.flac_tags import read_vorbis_comments
 from firmware_bridge.reassembly import bridged
 from stetho_common.console import EXIT_CODES, fail
+from stetho_common.private_files import private_dir, write_private
 from stetho_signal import AgeBand, SignalError, TriageThresholds, analyze
 
 
@@ -61,8 +63,8 @@ def analyse_file(
         return {"file": str(path), "error": "no such file"}
     if path.is_dir():
         return {"file": str(path), "error": "a folder: give the audio files in it"}
-    try:
-        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+    try:  # bytes: a name that is not UTF-8 (a USB stick's Latin-1) is still a name
+        samples, rate = sf.read(os.fsencode(path), dtype="float32", always_2d=False)
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
         # libsndfile's own words ("System error.", "Internal psf_fseek() failed.") help nobody.
         return {
@@ -107,13 +109,15 @@ def _table(results: list[dict[str, Any]]) -> Table:
 
 
 def _plot_all(paths: list[Path], results: list[dict[str, Any]], folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
     for path, result in zip(paths, results, strict=True):
         if "error" in result:
             continue
-        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+        samples, rate = sf.read(os.fsencode(path), dtype="float32", always_2d=False)
         target = folder / f"{path.stem}.png"
-        target.write_bytes(render_png(np.asarray(samples), float(rate), result))
+        try:
+            write_private(target, render_png(np.asarray(samples), float(rate), result))
+        except OSError as exc:  # a full disk, a folder made read-only meanwhile
+            fail(f"cannot write {target}: {exc.strerror}")
         Console(stderr=True).print(f"plot: {target}", highlight=False)
 
 
@@ -193,6 +197,10 @@ def analyze_command(
             check_plots_available()
         except PlotUnavailableError as exc:
             fail(str(exc), "usage")
+        try:  # before the analysis: a wrong --plot is known at once
+            private_dir(plot)  # a resident's sound and triage: health data, 0700 and 0600
+        except OSError as exc:
+            fail(f"--plot {plot}: cannot make this folder: {exc.strerror}", "usage")
     thresholds = _thresholds(config)
     band: AgeBand | None = None if age_band is None else age_band.value
     results = [analyse_file(path, kind, thresholds, band) for path in paths]

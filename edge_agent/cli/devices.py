@@ -213,7 +213,9 @@ def record_command(
     with _exit_on_errors():
         registry = DeviceRegistry(state_dir)
         source, entry = source_for_spec(device, registry, seed=seed, speed=speed)
-        tags = {"STETHO_DEVICE": device, SITE_TAG: site, "ENCODER": "stetho-edge record"}
+        # Vorbis comments are UTF-8: a file: name that is not (surrogates) keeps a "\ufffd".
+        named = device.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        tags = {"STETHO_DEVICE": named, SITE_TAG: site, "ENCODER": "stetho-edge record"}
         try:
             summary = run_until_signalled(_record_with_progress(source, out_path, duration, tags))
         except (asyncio.CancelledError, KeyboardInterrupt):  # stopped before any audio came

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,10 +60,18 @@ async def _call(socket: Path, method: str, path: str, body: dict[str, Any] | Non
         aiohttp.ClientSession(connector=connector) as session,
         session.request(method, f"http://agent{path}", json=body) as response,
     ):
-        data = await response.json()
+        try:
+            data = await response.json()
+        except (aiohttp.ContentTypeError, ValueError):  # not the API's answer: a 404 page
+            raise AgentError(f"HTTP {response.status} {response.reason}") from None
         if response.status != 200:
             raise AgentError(data.get("error", f"HTTP {response.status}"))
         return data
+
+
+def _segment(text: str) -> str:
+    """`text` as one URL path segment: an id with `/` or `..` must not reach another route."""
+    return urllib.parse.quote(text, safe="")
 
 
 def _run(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> None:
@@ -108,7 +117,7 @@ def exam_record(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Start recording a site of the exam (the agent ends it after its duration)."""
-    _run(config, "POST", f"/api/exams/{exam_id}/record", {"site": site, "device": device,
+    _run(config, "POST", f"/api/exams/{_segment(exam_id)}/record", {"site": site, "device": device,
          "duration_s": duration, "staff": staff or getpass.getuser()})  # fmt: skip
 
 
@@ -120,7 +129,7 @@ def exam_close(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Finish (or abandon) the exam."""
-    _run(config, "POST", f"/api/exams/{exam_id}/close",
+    _run(config, "POST", f"/api/exams/{_segment(exam_id)}/close",
          {"abandon": abandon, "staff": staff or getpass.getuser()})  # fmt: skip
 
 
@@ -129,4 +138,4 @@ def exam_show(
     exam_id: Annotated[str, typer.Argument()], config: ConfigOption = DEFAULT_CONFIG
 ) -> None:
     """An exam's sites and state."""
-    _run(config, "GET", f"/api/exams/{exam_id}")
+    _run(config, "GET", f"/api/exams/{_segment(exam_id)}")

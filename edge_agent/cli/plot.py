@@ -125,8 +125,10 @@ def draw(
     spec.set_ylabel("Hz")
     spec.set_xlabel(words.time_axis)
     level = result["triage"]["level"]
+    # A name that is not UTF-8 arrives with surrogates, which the font cannot draw: show "?".
+    name = PurePath(result["file"]).name.encode("utf-8", "surrogateescape")
     wave.set_title(
-        f"{PurePath(result['file']).name}: {words.kinds.get(kind, kind)}, "
+        f"{name.decode('utf-8', 'replace')}: {words.kinds.get(kind, kind)}, "
         f"{words.number(result['duration_s'], '.1f')} s, {words.quality} "
         f"{words.number(result['quality']['score'], '.2f')} | {words.triage}: "
         f"{words.levels.get(level, level).upper()} ({words.support})",

@@ -47,8 +47,8 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
     try:
         run_until_signalled(until_signalled())
-    except AgentError as exc:
-        fail(str(exc))
+    except* AgentError as errors:  # a task's error arrives in the daemon TaskGroup's group
+        fail(str(errors.exceptions[0]))
 
 
 @config_app.command("check")

@@ -6,6 +6,7 @@ import json
 import os
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,7 +16,7 @@ from rich.table import Table
 
 from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
 from edge_agent.runtime.status import STATUS_FILE, STATUS_INTERVAL_S
-from stetho_common.console import EXIT_CODES
+from stetho_common.console import EXIT_CODES, fail
 
 EXIT_NOT_RUNNING = EXIT_CODES["not-running"]
 EXIT_STALE = EXIT_CODES["stale"]  # running, but its status file is old: not what is now
@@ -117,6 +118,16 @@ def status_command(
             highlight=False,
         )
         raise typer.Exit(EXIT_NOT_RUNNING) from exc
+    try:
+        _show(data, path, as_json, console)
+    except (KeyError, TypeError, AttributeError) as exc:  # JSON, but not the status we write
+        fail(
+            f"{path} does not hold the status this stetho reads ({type(exc).__name__}: {exc}); "
+            "was it written by another version of the agent?"
+        )
+
+
+def _show(data: dict[str, Any], path: Path, as_json: bool, console: Console) -> None:
     age = time.time() - data["updated_at"]
     fresh = age < STALE_AFTER_S and data.get("stopped_at") is None
     # A running agent that cannot write (a full disk) leaves an old file: say it is stale rather

@@ -35,7 +35,7 @@ class Resident:
 
 
 def check_ref(ref: str) -> str:
-    if not REF_PATTERN.match(ref):
+    if not REF_PATTERN.fullmatch(ref):
         raise UnknownResidentError(
             f"{ref!r} is not a resident reference: use 1-63 lower-case letters, digits and "
             "dashes (an opaque code such as res-0042, never a name)"
@@ -77,7 +77,7 @@ def _row_problem(row: list[str], seen: dict[str, int]) -> str | None:
     if len(row) != 2:
         return f"expected 2 fields (ref,label), found {len(row)}"
     ref, label = row[0].strip(), row[1].strip()
-    if not REF_PATTERN.match(ref):
+    if not REF_PATTERN.fullmatch(ref):
         return "the reference must be 1-63 lower-case letters, digits and dashes"
     if ref in seen:
         return f"reference repeats line {seen[ref]}"

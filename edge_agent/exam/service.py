@@ -36,6 +36,7 @@ from edge_agent.transport.capture_limit import CaptureGate
 from edge_agent.wire import messages
 from edge_agent.wire.recording import RecordingContext
 from firmware_bridge.sources import AudioBlock, DeviceEvent, EventKind
+from stetho_common.logfmt import quote
 
 log = logging.getLogger(__name__)
 BUTTON = "button"  # the holder named when the stethoscope's own button started a recording
@@ -148,7 +149,7 @@ class ExamService:
                     resolve_protocol(protocol, custom_sites), time.time(), age_band)  # fmt: skip
         await self._save_and_publish(exam, "opened")
         log.info("event=exam_opened exam=%s resident=%s staff=%s protocol=%s age_band=%s",
-                 exam.exam_id, resident, staff, protocol, age_band)  # fmt: skip
+                 exam.exam_id, resident, quote(staff), protocol, age_band)  # fmt: skip
         return exam
 
     async def exam(self, exam_id: uuid.UUID) -> Exam:
@@ -188,7 +189,7 @@ class ExamService:
         if was_open:
             await asyncio.to_thread(self.store.save_exam, exam)
         log.info("event=exam_recording_started exam=%s site=%s device=%s recording=%s by=%s",
-                 exam.exam_id, site, device, rid, staff)  # fmt: skip
+                 exam.exam_id, site, device, rid, quote(staff))  # fmt: skip
         self.changes.bump()
         return rid
 
@@ -230,7 +231,7 @@ class ExamService:
             if slot.claimed_by == exam_id:
                 slot.claimed_by = slot.claimed_staff = None
         await self._save_and_publish(exam, "abandoned" if abandon else "closed")
-        log.info("event=exam_%s exam=%s by=%s", exam.state.value, exam_id, staff)
+        log.info("event=exam_%s exam=%s by=%s", exam.state.value, exam_id, quote(staff))
         return exam
 
     async def recorded(self, processed: ProcessedRecording) -> None:

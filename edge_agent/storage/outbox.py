@@ -138,10 +138,13 @@ class OutboxStore:
         await_receipts: bool = False,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        private_dir(path.parent)  # the state directory holds health data: 0700
-        for suffix in ("", "-wal", "-shm"):  # SQLite gives its WAL and -shm the file's mode
-            if suffix == "" or Path(f"{path}{suffix}").exists():
-                private_file(Path(f"{path}{suffix}"))
+        try:  # a state_dir under a file, or one this user may not write (`stetho run` by hand)
+            private_dir(path.parent)  # the state directory holds health data: 0700
+            for suffix in ("", "-wal", "-shm"):  # SQLite gives its WAL and -shm the file's mode
+                if suffix == "" or Path(f"{path}{suffix}").exists():
+                    private_file(Path(f"{path}{suffix}"))
+        except OSError as exc:
+            raise OutboxError(f"cannot open the outbox {path}: {exc.strerror}") from exc
         self.await_receipts = await_receipts
         # Wall time (tests pass a simulated one): sent_at and receipt waits outlive a restart.
         self._clock = clock if clock is not None else _wall_clock

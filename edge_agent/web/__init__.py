@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from edge_agent.config import WebConfig
+from edge_agent.errors import WebListenError
 from edge_agent.exam.store import exam_dir
 from edge_agent.pipeline.radio import scan
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, Staff
@@ -67,7 +68,13 @@ async def serve(agent: AgentView, config: WebConfig) -> None:
     accounts = await asyncio.to_thread(Accounts, folder / ACCOUNTS_FILE)
     tls = None
     if config.tls_cert_file is not None and config.tls_key_file is not None:
-        tls = tls_context(config.tls_cert_file, config.tls_key_file)
+        try:
+            tls = tls_context(config.tls_cert_file, config.tls_key_file)
+        except OSError as exc:  # ssl.SSLError is one: not PEM, or a key of another certificate
+            raise WebListenError(
+                f"web.tls_cert_file/tls_key_file: cannot load {config.tls_cert_file} with "
+                f"{config.tls_key_file}: {exc}"
+            ) from exc
     context = WebContext(
         exams=agent.exams,
         accounts=accounts,
@@ -86,8 +93,19 @@ async def serve(agent: AgentView, config: WebConfig) -> None:
     await api.setup()
     try:
         site = web.TCPSite(runner, config.listen_host, config.port, ssl_context=tls)
-        await site.start()
-        await _start_socket(api, folder / SOCKET_NAME)
+        try:
+            await site.start()
+        except OSError as exc:  # the port taken by another program, or a host not found
+            raise WebListenError(
+                f"the nurses' page cannot listen on {config.listen_host}:{config.port} "
+                f"(web.listen_host, web.port): {exc.strerror or exc}"
+            ) from exc
+        try:
+            await _start_socket(api, folder / SOCKET_NAME)
+        except OSError as exc:  # e.g. a state_dir so deep that the path passes 107 bytes
+            raise WebListenError(
+                f"cannot open the local socket {folder / SOCKET_NAME}: {exc.strerror or exc}"
+            ) from exc
         scheme = "https" if tls else "http"
         log.info("event=web_listening url=%s://%s:%d/", scheme, config.listen_host, config.port)
         await asyncio.Event().wait()

@@ -71,7 +71,7 @@ class Accounts:
         self._db.close()
 
     def add(self, staff_id: str, display: str, secret: str) -> Staff:
-        if not STAFF_ID.match(staff_id):
+        if not STAFF_ID.fullmatch(staff_id):
             raise AccountError("a staff id is 1-40 lower-case letters, digits, '.', '_' or '-'")
         if len(secret) < MIN_SECRET:
             raise AccountError(f"a PIN or password has at least {MIN_SECRET} characters")

@@ -64,7 +64,7 @@ async def pair(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     address = str(form.get("address", "")).upper()
     location = str(form.get("location", "")).strip()[:MAX_LOCATION]
-    if not ADDRESS.match(address):
+    if not ADDRESS.fullmatch(address):  # match's `$` would take a trailing newline too
         raise PairingError(f"{address!r} is not a Bluetooth address: scan again")
     session = session_of(request)
     job = await pairings.start(address, location, staff_of(request), session.display)

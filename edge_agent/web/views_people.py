@@ -13,6 +13,7 @@ from edge_agent.web.context import COOKIE, LANG, LANG_COOKIE, SESSION, ctx_of, s
 from edge_agent.web.errors import SignInError, ThrottledError
 from edge_agent.web.i18n import LANGUAGES, translator
 from edge_agent.web.sessions import SavedSession, token_key
+from stetho_common.logfmt import quote
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,13 @@ async def login(request: web.Request) -> web.StreamResponse:
             raise ThrottledError(wait)
         staff = await asyncio.to_thread(ctx.accounts.verify, staff_id, secret)
     except ThrottledError as exc:
-        log.warning("event=signin_throttled staff=%s peer=%s", staff_id, peer)
+        log.warning("event=signin_throttled staff=%s peer=%s", quote(staff_id), peer)
         return await login_form(request, t("signin.throttled", seconds=round(exc.retry_after_s)),
                                 429)  # fmt: skip
     except SignInError:
         ctx.throttle.failed(staff_id, now)
         ctx.throttle.failed(peer, now)
-        log.warning("event=signin_failed staff=%s peer=%s", staff_id, peer)
+        log.warning("event=signin_failed staff=%s peer=%s", quote(staff_id), peer)
         return await login_form(request, t("signin.failed"), 401)
     ctx.throttle.succeeded(staff_id)
     ctx.throttle.succeeded(peer)

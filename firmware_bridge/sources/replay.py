@@ -6,6 +6,7 @@ File reads run in a worker thread. Multichannel files are mixed down to mono.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -54,7 +55,7 @@ class FileSource:
 
     async def __aenter__(self) -> Self:
         try:
-            self._file = await asyncio.to_thread(soundfile.SoundFile, str(self.path))
+            self._file = await asyncio.to_thread(soundfile.SoundFile, os.fsencode(self.path))
         except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
             raise ConfigurationError(f"cannot open recording {self.path}: {exc}") from exc
         self.sample_rate_hz = int(self._file.samplerate)

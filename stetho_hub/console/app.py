@@ -43,6 +43,7 @@ from stetho_hub.console.shell import (
     visible,
     words_of,
 )  # fmt: skip
+from stetho_hub.errors import ConsoleListenError
 from stetho_hub.fhir.queue import FhirQueue, QueueStatus
 from stetho_hub.storage import Database, open_database, views
 from stetho_hub.storage.users import check_sign_in
@@ -301,7 +302,14 @@ async def serve_console(settings: ConsoleSettings) -> None:
     runner = web.AppRunner(make_app(settings, db), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # the port taken by another program, or a host not found
+        await runner.cleanup()
+        raise ConsoleListenError(
+            f"the doctors' console cannot listen on {settings.host}:{settings.port} "
+            f"(console.host, console.port): {exc.strerror or exc}"
+        ) from exc
     log.info("event=console_listening url=http://%s:%d/", settings.host, settings.port)
     try:
         await asyncio.Event().wait()

@@ -93,8 +93,8 @@ class FhirQueue:
     """SQLite-backed queue, safe to call from the loop's worker threads (one lock)."""
 
     def __init__(self, path: Path, backoff: Backoff = Backoff()) -> None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # health data: owner only
             os.close(fd)
             self._db = sqlite3.connect(

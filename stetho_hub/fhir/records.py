@@ -33,7 +33,7 @@ class FindingKind(Enum):
 
 
 def _require_slug(name: str, value: str) -> None:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise InvalidInputError(f"{name} must be a slug like 'oak-hill-3', not {value!r}")
 
 

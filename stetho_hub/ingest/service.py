@@ -30,7 +30,7 @@ from edge_agent.errors import ConnectError, PublishError
 from edge_agent.transport.failover import HostRotation
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.transport.publisher import STABLE_S
-from stetho_common import persistent_delay
+from stetho_common import persistent_delay, quote
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError, StorageUnavailableError
 from stetho_hub.ingest.receipts import receipt_message
@@ -242,7 +242,7 @@ class IngestService:
         if total <= LOG_FIRST_REFUSALS or total % 1000 == 0:
             log.warning(
                 "event=message_refused reason=%s detail=%r topic=%s refused_total=%d",
-                reason, detail, topic[:200], total,
+                reason, detail, quote(topic[:200]), total,  # a topic may hold a newline
             )  # fmt: skip
         try:
             await self._storage(self.archive.count_refusal, reason, topic)

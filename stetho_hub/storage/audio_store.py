@@ -12,6 +12,7 @@ under its final name or only a `.tmp-*` leftover is (swept on open once old). Fi
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -46,12 +47,14 @@ class AudioStore:
         self.root = root
         try:
             self._make_dir(root)
+            if not root.is_dir():  # a file: every store would fail, retried without end
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(root))
             self._sweep_temporaries()
         except OSError as exc:
             raise StorageUnavailableError(f"audio archive {root}: {exc.strerror}") from exc
 
     def path_for(self, sha256: str) -> Path:
-        if not _SHA256.match(sha256):
+        if not _SHA256.fullmatch(sha256):
             raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
         return self.root / sha256[:2] / f"{sha256}.flac"
 

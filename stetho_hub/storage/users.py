@@ -53,13 +53,13 @@ def add_user(
     db: Database, username: str, password: str, role: str, sites: tuple[str, ...] = ()
 ) -> None:
     """Create an account; a doctor sees only `sites`, an admin sees every site."""
-    if not _USERNAME.match(username):
+    if not _USERNAME.fullmatch(username):
         raise UserError(f"username {username!r}: expected lowercase letters, digits, . _ -")
     if role not in ROLES:
         raise UserError(f"role {role!r}: expected one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(f"password: expected at least {MIN_PASSWORD_CHARS} characters")
-    bad = [s for s in sites if not _SITE.match(s)]
+    bad = [s for s in sites if not _SITE.fullmatch(s)]
     if bad:
         raise UserError(f"site {bad[0]!r}: expected a care home's slug")
     hashed = hash_password(password)

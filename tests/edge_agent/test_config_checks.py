@@ -52,6 +52,13 @@ def test_a_missing_broker_file_is_refused(tmp_path: Path, key: str) -> None:
     ]
 
 
+def test_a_folder_named_as_a_file_is_called_a_folder(tmp_path: Path) -> None:
+    # It was said not to exist, which sends the reader looking for a typo in the path.
+    assert problems(config(broker={"ca_file": str(tmp_path)})) == [
+        f"broker.ca_file: expected a readable file, but {tmp_path} is a folder; found '{tmp_path}'"
+    ]
+
+
 @pytest.mark.parametrize("key", ["ca_file", "cert_file", "key_file", "password_file"])
 def test_a_present_broker_file_resolves_against_the_config_folder(tmp_path: Path, key: str) -> None:
     (tmp_path / "f.pem").write_text("x")
@@ -205,6 +212,53 @@ def test_thresholds_pass_through_by_name() -> None:
     assert problems({"site": "h", "analysis": {"thresholds": {"nope": 1}}}) == [
         "analysis.thresholds.nope: unknown key (misspelt?); found 1"
     ]
+
+
+def test_thresholds_the_triage_would_refuse_are_config_errors() -> None:
+    # Before: `config check` passed them and `stetho run` or `analyze --config` died with a
+    # traceback from TriageThresholds; a NaN passed both and silently never flagged.
+    def refused(**values: float) -> list[str]:
+        return problems({"site": "h", "analysis": {"thresholds": values}})
+
+    assert refused(heart_rate_urgent_low_bpm=-40.0) == [
+        "analysis.thresholds.heart_rate_urgent_low_bpm: expected Input should be greater than "
+        "or equal to 0; found -40.0"
+    ]
+    assert refused(murmur_contrast=float("nan")) == [
+        "analysis.thresholds.murmur_contrast: expected Input should be a finite number; found nan"
+    ]
+    assert refused(heart_rate_urgent_low_bpm=200.0) == [
+        "analysis.thresholds: expected rate bands that rise, *_urgent_low_bpm <= "
+        "*_review_low_bpm < *_review_high_bpm <= *_urgent_high_bpm (heart-rate thresholds must "
+        "rise: urgent low <= review low < ...)"
+    ]
+    equal = parse_config(
+        {"site": "h", "analysis": {"thresholds": {"heart_rate_urgent_low_bpm": 50.0}}}, "a"
+    )  # urgent low may equal review low
+    assert equal.analysis.triage_thresholds().heart_rate_urgent_low_bpm == 50.0
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [("storage", "quota_mb"), ("storage", "keep_sent_hours"), ("storage", "receipt_timeout_s"),
+     ("broker", "failback_s")],
+)  # fmt: skip
+def test_infinite_durations_and_sizes_are_refused(table: str, key: str) -> None:
+    # TOML spells them `inf`; `quota_mb = inf` passed `config check`, then `stetho run` died
+    # converting it to bytes (OverflowError).
+    assert problems({"site": "h", table: {key: float("inf")}}) == [
+        f"{table}.{key}: expected Input should be a finite number; found inf"
+    ]
+
+
+@pytest.mark.parametrize("host", ["", " ", "broker .example"])
+def test_an_empty_or_spaced_broker_host_is_refused(host: str) -> None:
+    # "" passed `config check`; `stetho run` then died in paho ("Invalid host.", a traceback).
+    assert problems({"site": "h", "broker": {"host": host}}) == [
+        f"broker.host: expected a host name or IP address, not empty and without spaces; "
+        f"found {host!r}"
+    ]
+    assert parse_config({"site": "h", "broker": {"host": "::1"}}, "a").broker.host == "::1"
 
 
 # ---- the file edge -----------------------------------------------------------------------

@@ -14,9 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from edge_agent.config import AgentConfig
+from edge_agent.errors import ConfigError
 from edge_agent.pipeline.live import LiveStreamer
 from edge_agent.runtime.commands import (
     InboundHandler,
@@ -31,9 +34,11 @@ from edge_agent.storage.outbox import OutboxStats, OutboxStore
 from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
 from edge_agent.transport.publisher import Publisher
 from edge_agent.wire import topics
+from firmware_bridge.flac_tags import read_vorbis_comments
 from stetho_common import quote
 from stetho_common.private_files import write_private
-from stetho_doctor.client import AlertSaver
+from stetho_doctor.client import AlertSaver, DoctorToolError
+from stetho_doctor.listen import WavSink
 
 SITE, AGENT, DEVICE = "home-18", "pi-18", "steth-a"
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -185,6 +190,79 @@ def test_outbox_and_saved_alerts_are_private_whatever_the_umask(tmp_path: Path) 
     assert mode(tmp_path / "r.json") == 0o600
 
 
+def test_a_save_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    # Before: private_dir's FileExistsError came out of `stetho alerts --save` as a traceback.
+    occupied = tmp_path / "saved"
+    occupied.write_text("a file, not a folder")
+    args = ["alerts", "--broker", "mqtt://127.0.0.1:1", "--save", str(occupied), "--count", "1"]
+    done = subprocess.run([sys.executable, "-m", "stetho_cli", *args],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"invalid configuration in --save: - {occupied}: cannot make this folder: File " \
+           "exists" in " ".join(done.stderr.split())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["request", "--resident", "Jane Doe", "--at", "mitral"],
+         "error: --resident: String should match pattern"),
+        (["ack", str(uuid.UUID(int=1)), "--note", "x" * 1001],
+         "error: --note: String should have at most 1000 characters"),
+        (["answer", str(uuid.UUID(int=2)), "--disposition", "no-action", "--by", "b" * 81],
+         "error: --by: String should have at most 80 characters"),
+    ],
+)  # fmt: skip
+def test_a_doctors_value_the_schema_refuses_is_one_line(args: list[str], said: str) -> None:
+    # Before: pydantic's ValidationError, a traceback (echoing a resident's name typed where
+    # the opaque reference belongs).
+    base = [sys.executable, "-m", "stetho_cli", *args, "--site", SITE]
+    done = subprocess.run([*base, "--broker", "mqtt://127.0.0.1:1"],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+    assert "Jane" not in done.stderr
+
+
+def test_a_save_that_fails_while_following_stops_with_its_reason(tmp_path: Path) -> None:
+    saver = AlertSaver(tmp_path / "saved")
+    rid = str(uuid.uuid4())
+    (tmp_path / "saved" / f"{rid}.recording.json").mkdir()  # fails as a full disk would
+    message = ReceivedMessage(topics.recording(SITE, DEVICE), b"{}", False, None,
+                              (("recording_id", rid),))  # fmt: skip
+    saver._alerted[rid] = None  # its alert came first
+    with pytest.raises(DoctorToolError, match=r"^cannot save .*\.recording\.json: Is a direc"):
+        saver.offer(message)
+
+
+def test_stetho_listen_writes_a_private_wav_or_says_why_not(tmp_path: Path) -> None:
+    # Before: the WAV took the umask (0644 under 022), and a bad --out surfaced only at the
+    # first chunk, after the care home was asked to stream, as libsndfile's traceback.
+    umask = os.umask(0o022)
+    try:
+        sink = WavSink(tmp_path / "live.wav")
+        sink.write(np.zeros(400, dtype=np.int16), 4000)
+        sink.close()
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "live.wav").stat().st_mode) == 0o600
+    for out, said in [(tmp_path, f"{tmp_path} is a folder"),
+                      (tmp_path / "no" / "x.wav", f"no folder {tmp_path / 'no'}")]:  # fmt: skip
+        with pytest.raises(ConfigError) as refused:
+            WavSink(out)
+        assert refused.value.file == "--out" and refused.value.problems[0].startswith(said)
+    args = ["listen", "--device", DEVICE, "--site", SITE, "--out", str(tmp_path),
+            "--broker", "mqtt://127.0.0.1:1"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "stetho_cli", *args],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2 and "cannot reach broker" not in done.stderr, done.stderr
+    unwritable = WavSink(tmp_path / "taken.wav")
+    (tmp_path / "taken.wav").mkdir()  # made a folder after the check: as a full disk fails
+    with pytest.raises(DoctorToolError, match=r"^cannot write .*taken\.wav: "):
+        unwritable.write(np.zeros(400, dtype=np.int16), 4000)
+
+
 def test_stetho_record_writes_a_private_flac(tmp_path: Path) -> None:
     out = tmp_path / "r.flac"
     args = [sys.executable, "-m", "stetho_cli", "record", "--device", "sim:normal",
@@ -194,3 +272,19 @@ def test_stetho_record_writes_a_private_flac(tmp_path: Path) -> None:
                          preexec_fn=lambda: os.umask(0o022))  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert mode(out) == 0o600
+
+
+def test_stetho_record_takes_file_names_that_are_not_utf8(tmp_path: Path) -> None:
+    # Latin-1 names (a USB stick's) reach Python with surrogates, which libsndfile's str paths
+    # and the UTF-8 Vorbis tags could not encode: a UnicodeEncodeError traceback, for --out
+    # and for a file: source alike.
+    source = tmp_path / os.fsdecode(b"s\xe9ance.wav")
+    sf.write(os.fsencode(source), np.zeros(4000, dtype=np.int16), 4000, subtype="PCM_16")
+    out = tmp_path / os.fsdecode(b"r\xe9sultat.flac")
+    args = [sys.executable, "-m", "stetho_cli", "record", "--device", f"file:{source}",
+            "--duration", "0.5", "--out", str(out), "--state-dir", str(tmp_path / "s")]  # fmt: skip
+    run = subprocess.run(args, capture_output=True, encoding="utf-8", errors="replace",
+                         check=False, timeout=60)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    tags = read_vorbis_comments(out.read_bytes())
+    assert tags["STETHO_DEVICE"] == f"file:{tmp_path}/s\ufffdance.wav"

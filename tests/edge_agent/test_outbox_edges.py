@@ -10,6 +10,8 @@ import asyncio
 import hashlib
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -166,6 +168,20 @@ def test_unopenable_outbox_is_an_outbox_error(tmp_path: Path) -> None:
     (tmp_path / "o.db").write_bytes(b"this is not a database, but long enough " * 40)
     with pytest.raises(OutboxError, match=r"cannot open the outbox .*o\.db"):
         OutboxStore(tmp_path / "o.db", quota_bytes=10**8)
+
+
+def test_a_state_dir_that_cannot_be_made_is_an_outbox_error(tmp_path: Path) -> None:
+    # Before: private_dir's OSError ended `stetho run` in a traceback (a state_dir under a
+    # file, or /var/lib/stetho-edge run by a user who may not write there).
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(OutboxError, match=r"cannot open the outbox .*outbox\.sqlite3: Not a dir"):
+        OutboxStore(tmp_path / "a-file" / "state" / "outbox.sqlite3", quota_bytes=10**8)
+    config = tmp_path / "agent.toml"
+    config.write_text('site = "h"\n[broker]\nport = 1\n[storage]\nstate_dir = "a-file/state"\n')
+    run = subprocess.run([sys.executable, "-m", "stetho_cli", "run", "--config", str(config)],
+                         capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "error: cannot open the outbox " in run.stderr
 
 
 # ---- every field survives the round trip through SQLite -------------------------------------

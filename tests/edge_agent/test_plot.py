@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 import struct
 import sys
 from pathlib import Path
@@ -45,10 +48,45 @@ def test_the_cli_draws_every_readable_file_and_skips_the_rest(tmp_path: Path) ->
     broken = tmp_path / "in" / "broken.wav"
     broken.write_bytes(b"RIFF")
     out = tmp_path / "plots"
-    run = stetho("analyze", "--json", "--plot", str(out), str(good), str(broken))
+    umask = os.umask(0o022)  # a shell's usual umask, inherited by the command
+    try:
+        run = stetho("analyze", "--json", "--plot", str(out), str(good), str(broken))
+    finally:
+        os.umask(umask)
     assert run.returncode == 1  # the broken file, as without --plot
     assert [p.name for p in out.iterdir()] == ["resident-7.png"]
     _png_size((out / "resident-7.png").read_bytes())
+    # A resident's sound and triage: health data, whatever the umask (it was 0644 in 0755).
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert stat.S_IMODE((out / "resident-7.png").stat().st_mode) == 0o600
+
+
+def test_a_plot_folder_that_cannot_be_made_is_one_line_before_any_analysis(
+    tmp_path: Path,
+) -> None:
+    # Before: the files were analysed, then mkdir's FileExistsError ended it as a traceback.
+    occupied = tmp_path / "plots"
+    occupied.write_text("a file, not a folder")
+    run = stetho("analyze", "--json", "--plot", str(occupied), str(tmp_path / "any.wav"))
+    assert run.returncode == 2, run.stderr
+    assert run.stdout == "" and "Traceback" not in run.stderr
+    assert f"error: --plot {occupied}: cannot make this folder: File exists" in " ".join(
+        run.stderr.split()
+    )
+
+
+def test_a_file_name_that_is_not_utf8_is_analysed_and_drawn(tmp_path: Path) -> None:
+    # A Latin-1 name off a USB stick: Python holds it with surrogates, which libsndfile's str
+    # path could not encode ("cannot read audio ... (UnicodeEncodeError)") and the picture's
+    # font could not draw (a TypeError traceback).
+    heart = synthesize("normal", duration_s=8, sample_rate_hz=4000, seed=1)
+    latin1 = tmp_path / os.fsdecode(b"caf\xe9.wav")
+    sf.write(os.fsencode(latin1), heart.samples, 4000, subtype="PCM_16")
+    out = tmp_path / "plots"
+    run = stetho("analyze", "--json", "--plot", str(out), str(latin1))
+    assert run.returncode == 0, run.stderr
+    assert "error" not in json.loads(run.stdout)
+    _png_size((out / os.fsdecode(b"caf\xe9.png")).read_bytes())
 
 
 def test_without_matplotlib_the_error_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -104,3 +104,23 @@ def test_status_without_a_running_agent(tmp_path: Path) -> None:
     config.write_text(CONFIG.format(port=1883, state=tmp_path / "nothing"))
     run = stetho("status", "--config", str(config))
     assert run.returncode == 3 and "not running" in run.stderr
+
+
+@pytest.mark.parametrize("text", ["[]", "{}", '{"updated_at": "yesterday"}'])
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_a_status_file_of_another_shape_is_one_line(
+    tmp_path: Path, text: str, as_json: list[str]
+) -> None:
+    # JSON, but not the status this stetho writes (another version's, a hand-edited one):
+    # it ended in a KeyError or TypeError traceback.
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "status.json").write_text(text)
+    config = tmp_path / "agent.toml"
+    config.write_text(CONFIG.format(port=1883, state=state))
+    run = stetho("status", "--config", str(config), *as_json)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"error: {state / 'status.json'} does not hold the status this stetho reads (" in (
+        " ".join(run.stderr.split())
+    )

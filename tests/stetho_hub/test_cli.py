@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,77 @@ def test_a_short_password_or_unknown_role_is_refused(tmp_path: Path) -> None:
     assert "at least 12" in runner.invoke(hub_app, base).output
     secret.write_text("long enough password", encoding="utf-8")
     assert "expected one of doctor, admin" in runner.invoke(hub_app, [*base, "--role", "x"]).output
+    named = ["user", "add", "dr-x\n", "--config", str(config), "--password-file", str(secret)]
+    assert "expected lowercase letters" in runner.invoke(hub_app, named).output  # `$` took \n
+
+
+def test_an_unreadable_password_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    (tmp_path / "latin1").write_bytes(b"caf\xe9 au lait 2024\n")
+    for name, said in [("absent", "cannot read --password-file {}: No such file or directory"),
+                       (".", "cannot read --password-file {}: Is a directory"),
+                       ("latin1", "--password-file {} is not UTF-8 text")]:  # fmt: skip
+        path = tmp_path / name
+        args = ["user", "add", "dr-lee", "--config", str(config), "--password-file", str(path)]
+        result = runner.invoke(hub_app, args)
+        assert result.exit_code == 2, result.output
+        assert said.format(path) in " ".join(result.output.split())
+
+
+FHIR_ON = """[broker]
+port = 1
+[fhir]
+base_url = "https://fhir.hospital.example"
+resident_system = "urn:resident"
+agent_system = "urn:agent"
+provenance_tag_system = "urn:tag"
+"""
+
+
+@pytest.mark.parametrize("command", ["status", "run"])
+def test_a_fhir_queue_that_cannot_open_is_one_line_not_a_traceback(
+    tmp_path: Path, command: str
+) -> None:
+    # Before: FhirConfigError is no HubError, so `status` let it out as a traceback, and `run`
+    # got it (or any task's error) inside the TaskGroup's ExceptionGroup.
+    (tmp_path / "a-folder").mkdir()
+    config = _config(tmp_path, FHIR_ON + 'queue = "a-folder"\n')
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    result = runner.invoke(hub_app, [command, "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert f"error: cannot open the FHIR queue at {tmp_path / 'a-folder'}: " in " ".join(
+        result.output.split()
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_fhir_token_file_that_is_not_text_stops_the_hub_with_one_line(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_bytes(b"\xff\xfe")
+    token.chmod(0o600)
+    config = _config(tmp_path, FHIR_ON + 'token_file = "token"\n')
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    result = runner.invoke(hub_app, ["run", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert f"error: fhir.token_file: cannot read {token}: " in " ".join(result.output.split())
+
+
+def test_a_console_port_in_use_stops_the_hub_with_one_line(tmp_path: Path) -> None:
+    # Before: aiohttp's OSError came out of the TaskGroup as an ExceptionGroup traceback.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = _config(
+            tmp_path, f"[broker]\nport = 1\n[console]\nenabled = true\nport = {port}\n"
+        )
+        result = runner.invoke(hub_app, ["run", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert (
+        f"error: the doctors' console cannot listen on 127.0.0.1:{port} (console.host, "
+        "console.port): error while attempting to bind on address"
+    ) in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(
@@ -79,6 +151,15 @@ def test_a_short_password_or_unknown_role_is_refused(tmp_path: Path) -> None:
         ),
         ('[database]\nsqlite = "a"\n[broker]\nca_file = "nope.pem"\n', "broker.ca_file"),
         ("[database\n", "not valid TOML"),
+        ('[database]\nsqlite = "a"\n[broker]\nhost = ""\n', "broker.host: expected a host name"),
+        (
+            '[database]\nsqlite = "a"\n[fhir]\nca_file = "."\n',
+            "fhir.ca_file: expected an existing file (a folder: ",
+        ),
+        (
+            '[database]\nsqlite = "a"\n[broker]\nfailback_s = inf\n',
+            "broker.failback_s: expected Input should be a finite number; found inf",
+        ),
     ],
 )
 def test_config_errors_name_the_file_the_key_and_the_expectation(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,27 @@ def test_pages_need_a_sign_in_and_the_form_needs_its_csrf_token(hub: Archived) -
     status, _b, _h = browser.post("/signout", {})
     assert status == 403  # no CSRF token: still signed in
     assert browser.get("/")[0] == 200
+
+
+def test_a_form_that_cannot_be_read_is_refused_not_a_server_error(
+    hub: Archived, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: aiohttp's ValueError made the sign-in a 500 with a traceback in the hub's log.
+    browser = Browser(hub.url)
+    browser.csrf("/signin")
+    for body, kind in [
+        (b"username=\xff&password=\xfe", "application/x-www-form-urlencoded"),
+        (b"--b\r\n\r\nno name\r\n--b--\r\n", "multipart/form-data; boundary=b"),
+    ]:
+        request = urllib.request.Request(  # noqa: S310 - loopback http
+            hub.url + "/signin", data=body, method="POST", headers={"Content-Type": kind}
+        )
+        status, page, _h = browser._open(request)
+        assert status == 400 and b"The form could not be read" in page
+    assert browser.sign_in("dr-a") == 303  # the console carries on
+    said = [r.getMessage() for r in caplog.records]
+    assert "event=form_unreadable path=/signin error=UnicodeDecodeError" in said
+    assert not any(r.exc_info for r in caplog.records)
 
 
 def test_a_doctor_sees_only_assigned_care_homes_by_page_and_by_audio(hub: Archived) -> None:

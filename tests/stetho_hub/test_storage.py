@@ -9,7 +9,7 @@ import pytest
 
 from edge_agent.wire import messages
 from stetho_hub import wire
-from stetho_hub.errors import SchemaVersionError
+from stetho_hub.errors import SchemaVersionError, StorageUnavailableError
 from stetho_hub.storage import (
     LATEST,
     Archive,
@@ -163,6 +163,14 @@ def test_audio_files_are_private_and_content_addressed(tmp_path: Path) -> None:
     for directory in (path.parent, tmp_path / "audio"):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert list(path.parent.iterdir()) == [path]  # no temporary left behind
+
+
+def test_an_audio_dir_that_is_a_file_stops_the_hub_at_start(tmp_path: Path) -> None:
+    # Before: the store opened, every recording's audio then failed to store and was retried
+    # without end, the broker holding the messages, nothing saying the setting was wrong.
+    (tmp_path / "audio").write_text("a file")
+    with pytest.raises(StorageUnavailableError, match=r"^audio archive .*audio: Not a directory"):
+        AudioStore(tmp_path / "audio")
 
 
 def test_a_batch_stores_both_halves_and_their_duplicates_in_one_transaction(

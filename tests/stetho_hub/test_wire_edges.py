@@ -3,16 +3,23 @@ and every cap at its edge. Every test here fails if the check it names is disabl
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
+from edge_agent.transport.mqtt import MqttConnection, ReceivedMessage
 from edge_agent.wire import messages, topics
 from stetho_hub import wire
+from stetho_hub.config import parse_config
 from stetho_hub.errors import MalformedMessageError
+from stetho_hub.ingest.runner import mqtt_settings, open_archive
+from stetho_hub.ingest.service import IngestService
 from stetho_testkit.hub.factory import exam_json, make_recording
 
 REC = make_recording(0)
@@ -194,3 +201,33 @@ def test_json_cap_edge(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(wire.classify(topics.triage(SITE), payload), wire.TriageItem)
     monkeypatch.setattr(wire, "MAX_JSON_BYTES", len(payload) - 1)
     assert refusal(topics.triage(SITE), payload) == ("too_large", f"{len(payload)} bytes")
+
+
+def test_a_refused_topic_cannot_forge_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # MQTT topics may hold a newline, and a care home's ACL lets it publish any suffix under its
+    # own prefix: the refusal logged the topic raw, so one line could become two.
+    config = parse_config({"database": {"sqlite": "hub.db"}}, "hub.toml", tmp_path)
+    archive = open_archive(config)
+    service = IngestService(mqtt_settings(config), archive, "hub-1")
+    topic = "stetho/v1/home-a/x\nevent=recording_archived recording=forged/status"
+    message = ReceivedMessage(topic, b"{}", False, "application/json", ())
+    try:
+        with caplog.at_level(logging.WARNING):
+            asyncio.run(service._handle(cast(MqttConnection, None), [message]))
+    finally:
+        archive.db.close()
+    (line,) = [r.getMessage() for r in caplog.records if "message_refused" in r.getMessage()]
+    assert "\n" not in line
+    assert 'topic="stetho/v1/home-a/x\\nevent=recording_archived recording=forged/status"' in line
+
+
+@pytest.mark.parametrize(
+    "topic", ["stetho/v1/home-a\n/steth-a/status", "stetho/v1/home-a/steth-a\n/status"]
+)
+def test_a_slug_with_a_trailing_newline_is_an_unexpected_topic(topic: str) -> None:
+    # The slug pattern ends in `$`, which re.match lets through before a final newline.
+    with pytest.raises(MalformedMessageError) as refused:
+        wire.classify(topic, b"{}", (), "application/json")
+    assert refused.value.reason == "unexpected_topic"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,3 +143,22 @@ def test_a_doctors_answer_and_request_reach_the_page(tmp_path: Path) -> None:
         h.service.store.close()
 
     asyncio.run(main())
+
+
+def test_a_staff_name_from_the_local_api_cannot_forge_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `stetho exam start/close --staff` reach the service unchecked (the local socket is the
+    # agent user's own); the three exam log lines wrote the name raw.
+    forged = "nurse-a\nevent=exam_done exam=x by=dr"
+
+    async def main() -> None:
+        s = Harness(tmp_path).service
+        exam = await s.open_exam("res-1", forged, "", "heart-4")
+        await s.close(exam.exam_id, forged, abandon=True)
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(main())
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("event=exam_")]
+    assert len(said) == 2 and not any("\n" in line for line in said)
+    assert 'staff="nurse-a\\nevent=exam_done exam=x by=dr"' in said[0]

@@ -137,6 +137,57 @@ def test_bad_input_is_a_readable_page_and_labels_stay_out_of_logs(
     assert "Mme Secret" not in caplog.text
 
 
+def test_what_a_visitor_types_or_requests_cannot_forge_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: the sign-in name and the (percent-decoded) path went into the log raw, so a
+    # newline in either wrote a line of the visitor's choosing, with no sign-in needed.
+    forged = "x\nevent=signin staff=nurse-a"
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        token = await csrf_of(client, "/login")
+        form = {"staff": forged, "secret": "000000", "csrf": token}
+        assert (await client.post("/login", data=form)).status == 401
+        assert (await client.post("/login%0Aevent=signin%20staff=nurse-a")).status == 403
+
+    with caplog.at_level(logging.INFO):
+        run(tmp_path, scenario)
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("edge_agent")]
+    assert 'event=signin_failed staff="x\\nevent=signin staff=nurse-a" peer=127.0.0.1' in said
+    assert 'event=csrf_refused path="/login\\nevent=signin staff=nurse-a"' in said
+    assert not any("\n" in line for line in said)
+
+
+def test_a_form_that_cannot_be_read_is_refused_not_a_server_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: aiohttp's ValueError escaped the CSRF check: 500 and a traceback in the log, for
+    # anyone on the network (the sign-in form needs no session).
+    statuses: list[int] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        for body, kind in [
+            (b"staff=\xff&secret=\xfe", "application/x-www-form-urlencoded"),
+            (b"--b\r\n\r\nno name\r\n--b--\r\n", "multipart/form-data; boundary=b"),
+        ]:
+            refused = await client.post("/login", data=body, headers={"Content-Type": kind})
+            statuses.append(refused.status)
+            assert "could not be read" in await refused.text()
+        assert await sign_in(client) == 303  # the page carries on
+        token = await csrf_of(client, "/residents")
+        by_script = {"X-CSRF-Token": token, "Content-Type": "application/x-www-form-urlencoded"}
+        sent = await client.post("/residents", data=b"ref=\xff", headers=by_script)
+        statuses.append(sent.status)
+
+    with caplog.at_level(logging.INFO):
+        run(tmp_path, scenario)
+    assert statuses == [400, 400, 400]
+    said = [r.getMessage() for r in caplog.records]
+    assert said.count("event=form_unreadable path=/login error=UnicodeDecodeError") == 1
+    assert "event=form_unreadable path=/login error=ValueError" in said
+    assert not any(r.exc_info for r in caplog.records)
+
+
 def test_french_from_the_browser_and_the_switch(tmp_path: Path) -> None:
     async def scenario(client: TestClient, clock: Clock) -> None:
         fr = await client.get("/login", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
@@ -162,7 +213,9 @@ def test_pairing_with_the_radio_off_is_a_readable_refusal(tmp_path: Path) -> Non
         token = await csrf_of(client, "/stethoscopes")
         page = await client.post("/stethoscopes/scan", data={"csrf": token})
         assert page.status == 409 and "powered off" in await page.text()
-        bad = await client.post("/stethoscopes/pair", data={"csrf": token, "address": "x"})
-        assert bad.status == 409 and "not a Bluetooth address" in await bad.text()
+        for address in ["x", "5E:7A:00:00:01:01\n"]:  # `$` also matched before a final \n
+            form = {"csrf": token, "address": address}
+            bad = await client.post("/stethoscopes/pair", data=form)
+            assert bad.status == 409 and "not a Bluetooth address" in await bad.text()
 
     run(tmp_path, scenario)

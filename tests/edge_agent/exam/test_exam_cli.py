@@ -1,0 +1,69 @@
+"""`stetho exam ...` against the agent's real exam API on its local socket: what a nurse types
+as an exam id stays one path segment, and an answer that is not the API's is one sentence."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from typer.testing import CliRunner
+
+from edge_agent.cli.exam import exam_app
+from edge_agent.exam import ExamStore
+from edge_agent.exam.service import ExamService
+from edge_agent.exam.store import exam_dir
+from edge_agent.web.api import SOCKET_NAME, build_api
+
+
+async def _discard(_: object) -> None:
+    return None
+
+
+@pytest.fixture
+def agent_config(tmp_path: Path) -> Iterator[Path]:
+    """An agent config whose state_dir has the exam API listening, served from a thread."""
+    config = tmp_path / "agent.toml"
+    config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
+    folder = exam_dir(tmp_path / "state")
+    folder.mkdir(parents=True)
+    store = ExamStore(folder / "exams.sqlite3")
+    loop = asyncio.new_event_loop()
+    started, stop = threading.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        service = ExamService(store, "home", "pi", ["steth-1"], _discard, 4.0)
+        runner = web.AppRunner(build_api(service))
+        await runner.setup()
+        await web.UnixSite(runner, str(folder / SOCKET_NAME)).start()
+        started.set()
+        await stop.wait()
+        await runner.cleanup()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),))
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield config
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["record", "../../x"], ["show", "a/b"], ["close", "?abandon=1"], ["show", "not-a-uuid"]],
+)
+def test_an_exam_id_that_is_not_one_is_refused_by_the_agent_in_one_line(
+    agent_config: Path, args: list[str]
+) -> None:
+    # Before: "../../x" left the exam routes; the agent's 404 page was not JSON, and reading
+    # it as JSON ended the command in aiohttp's ContentTypeError traceback.
+    result = CliRunner().invoke(exam_app, [*args, "--config", str(agent_config)])
+    assert result.exit_code == 1, result.output
+    assert "error: the agent refused: not an exam id" in result.output
