@@ -42,11 +42,12 @@ def staff_add(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Create or reset a staff account; the PIN or password is asked twice, stored hashed."""
+    folder = exam_dir(_state_dir(config))  # a wrong config is said before the PIN is typed
     secret = getpass.getpass("PIN or password: ")
     if getpass.getpass("again: ") != secret:
         fail("the two entries differ", "usage")
     try:
-        accounts = Accounts(exam_dir(_state_dir(config)) / ACCOUNTS_FILE)
+        accounts = Accounts(folder / ACCOUNTS_FILE)
         staff = accounts.add(staff_id, name or staff_id, secret)
         accounts.close()
     except AgentError as exc:

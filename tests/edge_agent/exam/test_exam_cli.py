@@ -12,10 +12,11 @@ import pytest
 from aiohttp import web
 from typer.testing import CliRunner
 
-from edge_agent.cli.exam import exam_app
+from edge_agent.cli.exam import exam_app, staff_app
 from edge_agent.exam import ExamStore
 from edge_agent.exam.service import ExamService
 from edge_agent.exam.store import exam_dir
+from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from edge_agent.web.api import SOCKET_NAME, build_api
 
 
@@ -67,3 +68,28 @@ def test_an_exam_id_that_is_not_one_is_refused_by_the_agent_in_one_line(
     result = CliRunner().invoke(exam_app, [*args, "--config", str(agent_config)])
     assert result.exit_code == 1, result.output
     assert "error: the agent refused: not an exam id" in result.output
+
+
+def test_staff_add_says_a_wrong_config_before_asking_for_the_pin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []  # (one command: Typer runs `staff add` as the group itself)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": asked.append(prompt) or "123456")
+    result = CliRunner().invoke(staff_app, ["nurse-a", "--config", str(tmp_path / "no")])
+    assert result.exit_code == 2 and asked == []
+    assert "no" in result.output and "Traceback" not in result.output
+
+
+def test_staff_add_saves_the_account_after_two_equal_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "agent.toml"
+    config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "123456")
+    result = CliRunner().invoke(staff_app, ["nurse-a", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    accounts = Accounts(exam_dir(tmp_path / "state") / ACCOUNTS_FILE)
+    try:
+        assert accounts.verify("nurse-a", "123456").staff_id == "nurse-a"
+    finally:
+        accounts.close()
