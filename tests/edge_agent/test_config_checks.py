@@ -340,6 +340,16 @@ def test_the_thresholds_model_mirrors_every_field_with_its_type_and_default() ->
         }
 
 
+def test_the_thresholds_model_refuses_negative_and_non_finite_values_and_takes_zero() -> None:
+    # On the model built here, not the import-time one: a mutant must reach what is checked.
+    model = _thresholds_model()
+    name = "murmur_contrast"
+    assert getattr(model(**{name: 0.0}), name) == 0.0
+    for bad in (-0.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=name):
+            model(**{name: bad})
+
+
 def test_kind_from_site_fills_in_only_what_is_missing() -> None:
     assert _with_kind_from_site({"id": "a"}, "trachea") == {"id": "a", "analysis_kind": "lung"}
     assert _with_kind_from_site({"auscultation_site": "aortic"}, "trachea") == {
