@@ -34,7 +34,8 @@ _CONVERTED = 64
 Chain = list[tuple[int, int]]  # [(peak index, label), ...]
 Judge = Callable[[int, Chain, float], float]
 """What a model's best chain is worth to the caller (model index, chain, score): at most its
-score; a later model whose chain provably scores under the best worth so far is abandoned."""
+score; a later model whose chain provably scores under the best worth so far is abandoned, and
+one whose finished chain scores under it is not judged."""
 ABANDONED: tuple[Chain, float] = ([], -np.inf)
 """The result of a model whose chain search was abandoned."""
 
@@ -57,10 +58,10 @@ def best_chains(
     ``LINK_SPAN_PERIODS`` cycles; past that the chain may restart from the best chain ended
     before, at a gap cost plus a skip for every further cycle of silence.
 
-    With ``judge``, models are searched in order and each finished chain is judged; a later
-    model's search stops (its result :data:`ABANDONED`) once its chain cannot reach the best
-    worth so far: the caller, which never prefers a chain scoring under that worth, gets the
-    same choice as from every model searched to the end.
+    With ``judge``, models are searched in order and each finished chain scoring at least the
+    best worth so far is judged; a later model's search stops (its result :data:`ABANDONED`)
+    once its chain cannot reach that worth: the caller, which never prefers a chain scoring
+    under it, gets the same choice as from every model searched to the end and judged.
 
     With ``widen`` (one flag per peak), a diastole shorter than expected that ends in a flagged
     peak is spread :data:`SHORT_DIASTOLE_SPREAD` of the expected diastole: the short beats of
@@ -150,7 +151,10 @@ def _searched(
             found.append(ABANDONED)
             continue
         found.append(result)
-        if judge is not None:
+        # A chain scoring under the bar is worth less than it whatever the judge says (at most
+        # its score): it cannot win, and is not judged (a sixth of the judgements on the shared
+        # heart recordings, each a chain oriented and its left-out sounds sought).
+        if judge is not None and result[1] >= bar:
             bar = max(bar, judge(k, *result))
     return found
 

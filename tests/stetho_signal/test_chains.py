@@ -7,6 +7,7 @@ import pytest
 
 from stetho_signal import _chains
 from stetho_signal import segmentation as seg
+from stetho_signal._peaks import Candidates
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import CycleEstimate, estimate_cycles, heart_envelope
 from stetho_sim.sounds import FS_HZ, pcg
@@ -84,3 +85,25 @@ def test_score_bounds_count_only_the_positive_steps() -> None:
     after, fresh = _chains._score_bounds(gains, np.array([[0, 1, 2]]), np.array([0.5, 0.8, 0.2]))
     np.testing.assert_array_equal(after, [[1.0, 0.0, 0.0]])
     np.testing.assert_array_equal(fresh, [[0.8, 0.2, -np.inf]])
+
+
+def test_a_finished_chain_is_judged_only_when_it_scores_at_least_the_bar() -> None:
+    # Four beats, S1 and S2 of equal reward. Under the true cycle (models 0 and 2) the chain
+    # scores 8; under a cycle 10 % fast (model 1) less, and its best score rises at every peak,
+    # so no peak's bound gives it up: it is searched to the end but, under the bar, not judged.
+    # The copy of the true cycle scores the bar exactly and is judged (the caller breaks ties
+    # by the judgements).
+    times = np.array([0.0, 0.3, 1.0, 1.3, 2.0, 2.3, 3.0, 3.3])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, np.ones(times.size), flags, flags)
+    true, fast = CycleEstimate(1.0, 0.3, 0.5), CycleEstimate(0.9, 0.35, 0.5)
+    calls: list[tuple[int, float]] = []
+
+    def judge(k: int, chain: _chains.Chain, score: float) -> float:
+        calls.append((k, score))
+        return score  # the most a chain may be worth
+
+    results = _chains.best_chains(cands, [true, fast, true], judge)
+    assert [len(chain) for chain, _ in results] == [8, 8, 8]  # none abandoned
+    assert results[1][1] < 8.0
+    assert calls == [(0, 8.0), (2, 8.0)]
