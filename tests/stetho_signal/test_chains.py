@@ -107,3 +107,50 @@ def test_a_finished_chain_is_judged_only_when_it_scores_at_least_the_bar() -> No
     assert [len(chain) for chain, _ in results] == [8, 8, 8]  # none abandoned
     assert results[1][1] < 8.0
     assert calls == [(0, 8.0), (2, 8.0)]
+
+
+def _beats_after_noise(low_first: bool) -> Candidates:
+    """Two faint noise peaks, then three beats (S1 0.3 s before S2, 1 s cycles) from 3 s, out of
+    the noise's reach; the first S1 low-pitched when asked."""
+    times = np.array([0.0, 0.1, 3.0, 3.3, 4.0, 4.3, 5.0, 5.3])
+    reward = np.array([0.2, 0.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    low = np.zeros(times.size, dtype=bool)
+    low[2] = low_first
+    return Candidates(times, reward, np.zeros(times.size, dtype=bool), low)
+
+
+def test_a_chain_starts_on_its_first_peaks_s1_reward() -> None:
+    # A low-pitched sound loses its reward labelled S2 only: the chain starts on the S1 reward.
+    cands = _beats_after_noise(low_first=True)
+    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    assert chain == [(2 + k, k % 2) for k in range(6)]
+    assert score == 6.0  # 1 for the start, 1 for each of the five links at their durations
+
+
+def test_a_fresh_chain_is_bounded_by_its_first_peaks_s1_reward() -> None:
+    # The beats' chain is the one a chain starting after the noise can score, and it starts on a
+    # low-pitched sound as S1: bounded by its S2 reward, the copy (whose bar is the chain's own
+    # score) would be given up at the second noise peak.
+    cands = _beats_after_noise(low_first=True)
+    model = CycleEstimate(1.0, 0.3, 0.5)
+    first, second = _chains.best_chains(cands, [model, model], lambda k, c, score: score)
+    assert second == first
+
+
+def test_a_chain_bounded_at_the_bar_less_the_slack_is_searched_to_the_end() -> None:
+    # The copy's bar sits the slack over its chain's score (a judge paying more than the score,
+    # against its contract, to put it there): a chain starting after the noise is bounded by
+    # exactly the bar less the slack, no proof that it falls short, so the copy is searched to
+    # the end (though, under the bar, not judged).
+    cands = _beats_after_noise(low_first=False)
+    model = CycleEstimate(1.0, 0.3, 0.5)
+    calls: list[int] = []
+
+    def judge(k: int, chain: _chains.Chain, score: float) -> float:
+        calls.append(k)
+        return score + _chains._BOUND_SLACK
+
+    first, second = _chains.best_chains(cands, [model, model], judge)
+    assert first[1] + _chains._BOUND_SLACK - _chains._BOUND_SLACK == first[1] == 6.0
+    assert second == first
+    assert calls == [0]
