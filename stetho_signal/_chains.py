@@ -277,8 +277,15 @@ def _chain(
                 best1, origin1 = value + reward1[i], upto_node[j]
             if value + reward2[i] > best2:
                 best2, origin2 = value + reward2[i], upto_node[j]
-        score1[i], score2[i], back1[i], back2[i] = best1, best2, origin1, origin2
-        end, node = (best1, 2 * i) if best1 >= best2 else (best2, 2 * i + S2)
+        # One statement each: a four-way assignment, or a conditional pair, builds a tuple.
+        score1[i] = best1
+        score2[i] = best2
+        back1[i] = origin1
+        back2[i] = origin2
+        if best1 >= best2:
+            end, node = best1, 2 * i
+        else:
+            end, node = best2, 2 * i + S2
         if end > top:
             top = end
         elif top < need[i]:  # (need only grows: a new best is checked a peak later)

@@ -154,3 +154,16 @@ def test_a_chain_bounded_at_the_bar_less_the_slack_is_searched_to_the_end() -> N
     assert first[1] + _chains._BOUND_SLACK - _chains._BOUND_SLACK == first[1] == 6.0
     assert second == first
     assert calls == [0]
+
+
+@pytest.mark.parametrize("first_group", [3, 4])
+def test_a_chain_restarts_after_silence_from_the_sound_it_ended_on(first_group: int) -> None:
+    # Loud beats, then 3.7 s of silence (past any link's reach), then more: the best chain
+    # restarts after the gap from the first group's last sound, an S1 (three sounds) or an S2
+    # (four), and traces back through it.
+    times = np.concatenate([[0.0, 0.3, 1.0, 1.3][:first_group], [5.0, 5.3, 6.0, 6.3]])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, np.full(times.size, 5.0), flags, flags)
+    [(chain, _)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    labels = [k % 2 for k in range(first_group)] + [0, 1, 0, 1]
+    assert chain == list(enumerate(labels))
