@@ -156,14 +156,50 @@ def test_a_chain_bounded_at_the_bar_less_the_slack_is_searched_to_the_end() -> N
     assert calls == [0]
 
 
-@pytest.mark.parametrize("first_group", [3, 4])
-def test_a_chain_restarts_after_silence_from_the_sound_it_ended_on(first_group: int) -> None:
+@pytest.mark.parametrize(
+    ("before", "after", "labels_after"),
+    [
+        ([0.0, 0.3, 1.0], [5.0, 5.3, 6.0, 6.3], [0, 1, 0, 1]),  # ends on an S1, restarts on one
+        ([0.0, 0.3, 1.0, 1.3], [5.0, 5.3, 6.0, 6.3], [0, 1, 0, 1]),  # an S2, then an S1
+        ([0.0, 0.3, 1.0, 1.3], [5.0, 5.7, 6.0, 6.7], [1, 0, 1, 0]),  # an S2, then an S2
+    ],
+)
+def test_a_chain_restarts_after_silence_from_the_sound_it_ended_on(
+    before: list[float], after: list[float], labels_after: list[int]
+) -> None:
     # Loud beats, then 3.7 s of silence (past any link's reach), then more: the best chain
-    # restarts after the gap from the first group's last sound, an S1 (three sounds) or an S2
-    # (four), and traces back through it.
-    times = np.concatenate([[0.0, 0.3, 1.0, 1.3][:first_group], [5.0, 5.3, 6.0, 6.3]])
+    # restarts after the gap from the first beats' last sound and traces back through it.
+    times = np.array(before + after)
     flags = np.zeros(times.size, dtype=bool)
     cands = Candidates(times, np.full(times.size, 5.0), flags, flags)
     [(chain, _)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
-    labels = [k % 2 for k in range(first_group)] + [0, 1, 0, 1]
+    labels = [k % 2 for k in range(len(before))] + labels_after
     assert chain == list(enumerate(labels))
+
+
+def test_a_chain_restarts_after_silence_from_its_first_peak() -> None:
+    # One very loud sound, then beats out of its reach: the chain restarts from it.
+    times = np.array([0.0, 5.0, 5.3, 6.0, 6.3])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, np.array([20.0, 5.0, 5.0, 5.0, 5.0]), flags, flags)
+    [(chain, _)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    assert chain == [(0, 0), (1, 0), (2, 1), (3, 0), (4, 1)]
+
+
+@pytest.mark.parametrize(
+    ("after", "labels_after"),
+    [([5.0, 5.3, 6.0, 6.3], [0, 1, 0, 1]), ([5.0, 5.7, 6.0, 6.7], [1, 0, 1, 0])],
+)
+def test_a_restart_costs_more_the_longer_the_silence_it_crosses(
+    after: list[float], labels_after: list[int]
+) -> None:
+    # Two groups of beats scoring 10 each, 3.7 s apart (gap cost 4 plus a skip, 1.5, per cycle
+    # of silence past a link's reach: 9.1 less the 1.95 of the first group's end): joined, 13,
+    # restarting on an S1 or an S2. Charged from the start of the recording instead of from the
+    # group's end, the silence would cost more than the first group scores.
+    times = np.array([0.0, 0.3, 1.0, 1.3, *after])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, np.full(times.size, 2.5), flags, flags)
+    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    assert chain == list(enumerate([0, 1, 0, 1, *labels_after]))
+    assert score == pytest.approx(20.0 - 9.1 + 1.95)
