@@ -34,7 +34,8 @@ _CONVERTED = 64
 Chain = list[tuple[int, int]]  # [(peak index, label), ...]
 Judge = Callable[[int, Chain, float], float]
 """What a model's best chain is worth to the caller (model index, chain, score): at most its
-score; a later model whose chain provably scores under the best worth so far is abandoned."""
+score; a later model whose chain provably scores under the best worth so far is abandoned, and
+one whose finished chain scores under it is not judged."""
 ABANDONED: tuple[Chain, float] = ([], -np.inf)
 """The result of a model whose chain search was abandoned."""
 
@@ -57,10 +58,10 @@ def best_chains(
     ``LINK_SPAN_PERIODS`` cycles; past that the chain may restart from the best chain ended
     before, at a gap cost plus a skip for every further cycle of silence.
 
-    With ``judge``, models are searched in order and each finished chain is judged; a later
-    model's search stops (its result :data:`ABANDONED`) once its chain cannot reach the best
-    worth so far: the caller, which never prefers a chain scoring under that worth, gets the
-    same choice as from every model searched to the end.
+    With ``judge``, models are searched in order and each finished chain scoring at least the
+    best worth so far is judged; a later model's search stops (its result :data:`ABANDONED`)
+    once its chain cannot reach that worth: the caller, which never prefers a chain scoring
+    under it, gets the same choice as from every model searched to the end and judged.
 
     With ``widen`` (one flag per peak), a diastole shorter than expected that ends in a flagged
     peak is spread :data:`SHORT_DIASTOLE_SPREAD` of the expected diastole: the short beats of
@@ -150,7 +151,10 @@ def _searched(
             found.append(ABANDONED)
             continue
         found.append(result)
-        if judge is not None:
+        # A chain scoring under the bar is worth less than it whatever the judge says (at most
+        # its score): it cannot win, and is not judged (a sixth of the judgements on the shared
+        # heart recordings, each a chain oriented and its left-out sounds sought).
+        if judge is not None and result[1] >= bar:
             bar = max(bar, judge(k, *result))
     return found
 
@@ -273,8 +277,15 @@ def _chain(
                 best1, origin1 = value + reward1[i], upto_node[j]
             if value + reward2[i] > best2:
                 best2, origin2 = value + reward2[i], upto_node[j]
-        score1[i], score2[i], back1[i], back2[i] = best1, best2, origin1, origin2
-        end, node = (best1, 2 * i) if best1 >= best2 else (best2, 2 * i + S2)
+        # One statement each: a four-way assignment, or a conditional pair, builds a tuple.
+        score1[i] = best1
+        score2[i] = best2
+        back1[i] = origin1
+        back2[i] = origin2
+        if best1 >= best2:
+            end, node = best1, 2 * i
+        else:
+            end, node = best2, 2 * i + S2
         if end > top:
             top = end
         elif top < need[i]:  # (need only grows: a new best is checked a peak later)

@@ -245,7 +245,7 @@ def _searched_chain(
         judged[model] = (oriented, _explained_score(oriented, score, candidates))
         return judged[model][1]
 
-    _best_chains(candidates, models, judge, widen)  # judges every chain it does not abandon
+    _best_chains(candidates, models, judge, widen)  # judges every chain that can win
     labels, cycle = _most_explaining(judged, models)
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
@@ -264,8 +264,8 @@ def _most_explaining(
     a tie); ``judged`` holds each searched chain's oriented labels and that score.
 
     That score never exceeds the chain's own, so a chain scoring under the best explained score
-    so far cannot win: the chain search abandons those (see
-    :func:`stetho_signal._chains.best_chains`) and judges all the others.
+    so far cannot win: the chain search abandons those, or leaves them unjudged (see
+    :func:`stetho_signal._chains.best_chains`), and judges all the others.
     """
     best = max(judged, key=lambda k: (judged[k][1], -k))
     return judged[best][0], models[best]

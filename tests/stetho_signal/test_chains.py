@@ -7,7 +7,7 @@ import pytest
 
 from stetho_signal import _chains
 from stetho_signal import segmentation as seg
-from stetho_signal._peaks import sound_candidates
+from stetho_signal._peaks import Candidates, sound_candidates
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import CycleEstimate, estimate_cycles, heart_envelope
 from stetho_sim.sounds import FS_HZ, pcg
@@ -85,3 +85,121 @@ def test_score_bounds_count_only_the_positive_steps() -> None:
     after, fresh = _chains._score_bounds(gains, np.array([[0, 1, 2]]), np.array([0.5, 0.8, 0.2]))
     np.testing.assert_array_equal(after, [[1.0, 0.0, 0.0]])
     np.testing.assert_array_equal(fresh, [[0.8, 0.2, -np.inf]])
+
+
+def test_a_finished_chain_is_judged_only_when_it_scores_at_least_the_bar() -> None:
+    # Four beats, S1 and S2 of equal reward. Under the true cycle (models 0 and 2) the chain
+    # scores 8; under a cycle 10 % fast (model 1) less, and its best score rises at every peak,
+    # so no peak's bound gives it up: it is searched to the end but, under the bar, not judged.
+    # The copy of the true cycle scores the bar exactly and is judged (the caller breaks ties
+    # by the judgements).
+    times = np.array([0.0, 0.3, 1.0, 1.3, 2.0, 2.3, 3.0, 3.3])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, np.ones(times.size), flags, flags)
+    true, fast = CycleEstimate(1.0, 0.3, 0.5), CycleEstimate(0.9, 0.35, 0.5)
+    calls: list[tuple[int, float]] = []
+
+    def judge(k: int, chain: _chains.Chain, score: float) -> float:
+        calls.append((k, score))
+        return score  # the most a chain may be worth
+
+    results = _chains.best_chains(cands, [true, fast, true], judge)
+    assert [len(chain) for chain, _ in results] == [8, 8, 8]  # none abandoned
+    assert results[1][1] < 8.0
+    assert calls == [(0, 8.0), (2, 8.0)]
+
+
+def _beats_after_noise(low_first: bool) -> Candidates:
+    """Two faint noise peaks, then three beats (S1 0.3 s before S2, 1 s cycles) from 3 s, out of
+    the noise's reach; the first S1 low-pitched when asked."""
+    times = np.array([0.0, 0.1, 3.0, 3.3, 4.0, 4.3, 5.0, 5.3])
+    reward = np.array([0.2, 0.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    low = np.zeros(times.size, dtype=bool)
+    low[2] = low_first
+    return Candidates(times, reward, np.zeros(times.size, dtype=bool), low)
+
+
+def test_a_chain_starts_on_its_first_peaks_s1_reward() -> None:
+    # A low-pitched sound loses its reward labelled S2 only: the chain starts on the S1 reward.
+    cands = _beats_after_noise(low_first=True)
+    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    assert chain == [(2 + k, k % 2) for k in range(6)]
+    assert score == 6.0  # 1 for the start, 1 for each of the five links at their durations
+
+
+def test_a_fresh_chain_is_bounded_by_its_first_peaks_s1_reward() -> None:
+    # The beats' chain is the one a chain starting after the noise can score, and it starts on a
+    # low-pitched sound as S1: bounded by its S2 reward, the copy (whose bar is the chain's own
+    # score) would be given up at the second noise peak.
+    cands = _beats_after_noise(low_first=True)
+    model = CycleEstimate(1.0, 0.3, 0.5)
+    first, second = _chains.best_chains(cands, [model, model], lambda k, c, score: score)
+    assert second == first
+
+
+def test_a_chain_bounded_at_the_bar_less_the_slack_is_searched_to_the_end() -> None:
+    # The copy's bar sits the slack over its chain's score (a judge paying more than the score,
+    # against its contract, to put it there): a chain starting after the noise is bounded by
+    # exactly the bar less the slack, no proof that it falls short, so the copy is searched to
+    # the end (though, under the bar, not judged).
+    cands = _beats_after_noise(low_first=False)
+    model = CycleEstimate(1.0, 0.3, 0.5)
+    calls: list[int] = []
+
+    def judge(k: int, chain: _chains.Chain, score: float) -> float:
+        calls.append(k)
+        return score + _chains._BOUND_SLACK
+
+    first, second = _chains.best_chains(cands, [model, model], judge)
+    assert first[1] + _chains._BOUND_SLACK - _chains._BOUND_SLACK == first[1] == 6.0
+    assert second == first
+    assert calls == [0]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "labels_after"),
+    [
+        ([0.0, 0.3, 1.0], [5.0, 5.3, 6.0, 6.3], [0, 1, 0, 1]),  # ends on an S1, restarts on one
+        ([0.0, 0.3, 1.0, 1.3], [5.0, 5.3, 6.0, 6.3], [0, 1, 0, 1]),  # an S2, then an S1
+        ([0.0, 0.3, 1.0, 1.3], [5.0, 5.7, 6.0, 6.7], [1, 0, 1, 0]),  # an S2, then an S2
+    ],
+)
+def test_a_chain_restarts_after_silence_from_the_sound_it_ended_on(
+    before: list[float], after: list[float], labels_after: list[int]
+) -> None:
+    # Loud beats, then 3.7 s of silence (past any link's reach), then more: the best chain
+    # restarts after the gap from the first beats' last sound and traces back through it.
+    times = np.array(before + after)
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, np.full(times.size, 5.0), flags, flags)
+    [(chain, _)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    labels = [k % 2 for k in range(len(before))] + labels_after
+    assert chain == list(enumerate(labels))
+
+
+def test_a_chain_restarts_after_silence_from_its_first_peak() -> None:
+    # One very loud sound, then beats out of its reach: the chain restarts from it.
+    times = np.array([0.0, 5.0, 5.3, 6.0, 6.3])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, np.array([20.0, 5.0, 5.0, 5.0, 5.0]), flags, flags)
+    [(chain, _)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    assert chain == [(0, 0), (1, 0), (2, 1), (3, 0), (4, 1)]
+
+
+@pytest.mark.parametrize(
+    ("after", "labels_after"),
+    [([5.0, 5.3, 6.0, 6.3], [0, 1, 0, 1]), ([5.0, 5.7, 6.0, 6.7], [1, 0, 1, 0])],
+)
+def test_a_restart_costs_more_the_longer_the_silence_it_crosses(
+    after: list[float], labels_after: list[int]
+) -> None:
+    # Two groups of beats scoring 10 each, 3.7 s apart (gap cost 4 plus a skip, 1.5, per cycle
+    # of silence past a link's reach: 9.1 less the 1.95 of the first group's end): joined, 13,
+    # restarting on an S1 or an S2. Charged from the start of the recording instead of from the
+    # group's end, the silence would cost more than the first group scores.
+    times = np.array([0.0, 0.3, 1.0, 1.3, *after])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, np.full(times.size, 2.5), flags, flags)
+    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    assert chain == list(enumerate([0, 1, 0, 1, *labels_after]))
+    assert score == pytest.approx(20.0 - 9.1 + 1.95)

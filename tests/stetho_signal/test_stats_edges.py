@@ -22,7 +22,9 @@ def _refuse(*args: Any, **kwargs: Any) -> float:
 
 def test_ordinary_series_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(5)
-    series = {size: rng.standard_normal(size) + 10.0 for size in (1, 2, 3, 4, 5, 8, 9)}
+    # Short series (a sorted list) and longer ones (a partition) alike.
+    sizes = (1, 2, 3, 4, 5, 8, 9, 40, 41)
+    series = {size: rng.standard_normal(size) + 10.0 for size in sizes}
     expected_median = {n: float(np.median(x)) for n, x in series.items()}
     # q = 0 (index 0), a fraction under 1, and the last index before the end (4.5 of 0-5).
     expected_quantile = {
@@ -39,7 +41,7 @@ def test_ordinary_series_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> 
         assert quantile(series[size], q) == value
 
 
-@pytest.mark.parametrize("size", [4, 6, 8, 12, 21])
+@pytest.mark.parametrize("size", [4, 6, 8, 12, 21, 40, 41])
 def test_a_nan_anywhere_makes_the_median_and_quantile_nan(size: int) -> None:
     # Wherever the NaN sits, the partition must still put the largest (NaN) last to see it.
     rng = np.random.default_rng(size)
