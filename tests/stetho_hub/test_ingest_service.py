@@ -164,9 +164,11 @@ class FlakyArchive(Archive):
         self.batches: list[int] = []
         self.while_storing: Callable[[], None] = lambda: None
         self.scans = 0  # looks for unsent receipts: one as each link starts, then on rescan
+        self.threads: set[str] = set()  # the threads that touched it
 
     def store_batch(self, items: Sequence[wire.Incoming]) -> list[StoreOutcome]:
         self.batches.append(len(items))
+        self.threads.add(threading.current_thread().name)
         self.while_storing()
         if self.down > 0:
             self.down -= 1
@@ -178,6 +180,7 @@ class FlakyArchive(Archive):
 
     def pending_receipts(self, limit: int) -> list[ArchivedRecording]:
         self.scans += 1
+        self.threads.add(threading.current_thread().name)
         return super().pending_receipts(limit)
 
     def count_refusal(self, reason: str, topic: str) -> None:
@@ -637,7 +640,7 @@ def test_receipts_left_unsent_are_sent_first_on_the_next_connection(
 
 
 def test_a_receipt_whose_publish_failed_is_sent_again_on_the_next_link(
-    archive: FlakyArchive, fake_broker: FakeBroker
+    archive: FlakyArchive, fake_broker: FakeBroker, events: Callable[[str], list[str]]
 ) -> None:
     rec = make_recording(0)
     fake_broker.publish_fails = True
@@ -655,6 +658,7 @@ def test_a_receipt_whose_publish_failed_is_sent_again_on_the_next_link(
     last = asyncio.run(scenario())
     assert [r["recording_id"] for r in last.receipts()] == [rec.recording_id]
     assert archive.counts()["receipts_pending"] == 0
+    assert events("receipt_send_failed")[0] == "event=receipt_send_failed error='not connected'"
 
 
 def test_receipts_queued_together_go_out_in_batches_of_the_receipt_batch_size(
@@ -703,7 +707,10 @@ def test_a_recording_archived_by_another_hub_process_is_receipted_by_the_rescan(
 
 
 def test_a_receipt_not_marked_sent_while_the_database_is_down_is_sent_again(
-    archive: FlakyArchive, fake_broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
+    archive: FlakyArchive,
+    fake_broker: FakeBroker,
+    monkeypatch: pytest.MonkeyPatch,
+    events: Callable[[str], list[str]],
 ) -> None:
     monkeypatch.setattr(service, "RECEIPT_RESCAN_S", 0.05)
     rec = make_recording(0)
@@ -717,7 +724,8 @@ def test_a_receipt_not_marked_sent_while_the_database_is_down_is_sent_again(
         marked(ids)
 
     monkeypatch.setattr(archive, "mark_receipts_sent", mark)
-    monkeypatch.setattr(asyncio, "sleep", _no_longer_than(0.01))
+    slept: list[float] = []
+    monkeypatch.setattr(asyncio, "sleep", _no_longer_than(0.01, slept))
 
     async def scenario() -> FakeLink:
         async with hub(archive) as ingest:
@@ -729,6 +737,10 @@ def test_a_receipt_not_marked_sent_while_the_database_is_down_is_sent_again(
     link = asyncio.run(scenario())
     assert [r["recording_id"] for r in link.receipts()] == [rec.recording_id] * 2
     assert archive.counts()["receipts_pending"] == 0
+    assert events("storage_unavailable") == [
+        "event=storage_unavailable error='database is down' during=receipts"
+    ]
+    assert 1.0 in slept  # a pause before the next try, not a spin
 
 
 def other_hub_stores(archive: FlakyArchive, rec: WireRecording) -> None:
@@ -742,10 +754,11 @@ def other_hub_stores(archive: FlakyArchive, rec: WireRecording) -> None:
         db.close()
 
 
-def _no_longer_than(limit_s: float) -> Callable[[float], object]:
+def _no_longer_than(limit_s: float, asked: list[float]) -> Callable[[float], object]:
     real = asyncio.sleep
 
     def sleep(delay: float, result: object = None) -> object:
+        asked.append(delay)
         return real(min(delay, limit_s), result)
 
     return sleep
@@ -874,3 +887,22 @@ def test_a_hub_stopped_during_a_commit_exits_only_once_it_is_complete(
     asyncio.run(scenario())
     counts = archive.counts()
     assert counts["recordings_archived"] == 1  # stored before the hub was gone, not after
+
+
+def test_the_archive_is_touched_from_one_storage_thread_only(
+    archive: FlakyArchive, fake_broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "RECEIPT_RESCAN_S", 0.01)  # a rescan while a store is slow
+    archive.while_storing = lambda: time.sleep(0.2)
+    rec = make_recording(0)
+
+    async def scenario() -> None:
+        async with hub(archive) as ingest:
+            link = await fake_broker.next_link(1)
+            link.deliver(*halves(rec))
+            await eventually(lambda: ingest.stats.receipts_sent >= 1)
+            await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+    # One database connection, one thread: SQLite's and psycopg's rule.
+    assert archive.threads == {"hub-storage_0"}
