@@ -281,6 +281,27 @@ MODULES = (
         ("stetho_hub/wire.py",),
         ("tests/stetho_hub/test_wire.py", "tests/stetho_hub/test_wire_edges.py"),
     ),
+    Module(
+        "stetho_hub/storage/archive.py",  # each recording stored once, archived only when whole
+        ("stetho_hub/storage/archive.py",),
+        (
+            "tests/stetho_hub/test_storage.py",  # SQLite alone under mutation (conftest)
+            "tests/stetho_hub/test_archive_edges.py",
+        ),
+    ),
+    Module(
+        "stetho_hub/storage/audio_store.py",  # audio by its SHA-256: durable, private, once
+        ("stetho_hub/storage/audio_store.py",),
+        (
+            "tests/stetho_hub/test_storage.py",
+            "tests/stetho_hub/test_audio_store_edges.py",
+        ),
+    ),
+    Module(
+        "stetho_hub/ingest",  # acknowledged only once stored; a receipt per archived recording
+        ("stetho_hub/ingest/service.py", "stetho_hub/ingest/receipts.py"),
+        ("tests/stetho_hub/test_ingest_service.py",),  # a fake connection: no broker
+    ),
 )
 
 _KILLED = {1, 3, 37}

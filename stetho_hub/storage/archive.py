@@ -308,7 +308,7 @@ class Archive:
 
     # -- receipts and refusals --------------------------------------------------------------
 
-    def pending_receipts(self, limit: int = 500) -> list[ArchivedRecording]:
+    def pending_receipts(self, limit: int) -> list[ArchivedRecording]:
         with self.db.transaction() as tx:
             rows = tx.all(
                 f"SELECT {_ARCHIVED_COLUMNS} FROM archived WHERE receipt_sent_at IS NULL"  # noqa: S608
