@@ -35,7 +35,8 @@ def audio(rec: WireRecording, flac: bytes | None = None) -> wire.RecordingAudio:
 
 
 def same_size_other_sound(rec: WireRecording) -> bytes:
-    """A valid FLAC of `rec`'s byte size whose PCM differs by one sample's last bit."""
+    """A valid FLAC of `rec`'s byte size whose PCM differs by one sample's last bit: it passes
+    the size check, so only the PCM hash can tell."""
     pcm, rate = decode_flac(rec.flac)
     for index in range(pcm.size):
         changed = pcm.copy()

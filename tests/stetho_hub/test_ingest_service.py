@@ -23,7 +23,6 @@ from edge_agent.errors import ConnectError, PublishError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
 from edge_agent.wire import messages
-from firmware_bridge.flac import decode_flac, encode_flac
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError, StorageUnavailableError
 from stetho_hub.ingest import IngestService, receipt_message, service
@@ -39,6 +38,7 @@ from stetho_hub.storage import (
 from stetho_hub.storage import migrate as migrate_database
 from stetho_testkit.hub.factory import WireRecording, make_recording
 from stetho_testkit.hub.harness import sha256
+from tests.stetho_hub.test_archive_edges import same_size_other_sound
 
 FLAC = "audio/flac"
 JSON = "application/json"
@@ -353,19 +353,6 @@ def test_a_duplicate_delivery_is_archived_once_and_receipted_again(
     assert [r["recording_id"] for r in link.receipts()] == [rec.recording_id] * 3
     counts = archive.counts()
     assert counts["recordings_archived"] == counts["recordings_audio"] == 1
-
-
-def same_size_other_sound(rec: WireRecording) -> bytes:
-    """A valid FLAC of `rec`'s byte size whose PCM differs from it by one sample's last bit:
-    it passes the size check, so only the PCM hash can tell."""
-    pcm, rate = decode_flac(rec.flac)
-    for index in range(pcm.size):
-        changed = pcm.copy()
-        changed[index] ^= 1
-        flac = encode_flac(changed, rate, {"COMMENT": f"recording_id={rec.recording_id}"})
-        if len(flac) == len(rec.flac):
-            return flac
-    raise AssertionError("no same-size variant")  # pragma: no cover
 
 
 def test_audio_whose_hash_does_not_match_is_refused_counted_and_never_receipted(
