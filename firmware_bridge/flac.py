@@ -101,3 +101,15 @@ def decode_flac(data: bytes) -> tuple[NDArray[np.int16], int]:
     """Decode FLAC bytes to int16 PCM and its sample rate."""
     pcm, rate = sf.read(io.BytesIO(data), dtype="int16", always_2d=False)
     return np.asarray(pcm, dtype=np.int16), int(rate)
+
+
+def flac_mismatch(flac: bytes, size_bytes: int, pcm_sha256_hex: str) -> str | None:
+    """Why ``flac`` is not the audio its metadata names (its size and PCM hash), as a reason
+    code, or None when it is: the hub's archive and the offline FHIR builder check alike."""
+    if len(flac) != size_bytes:
+        return "audio_size_mismatch"
+    try:
+        pcm, _rate = decode_flac(flac)
+    except (RuntimeError, ValueError):  # libsndfile's errors are RuntimeErrors
+        return "audio_undecodable"
+    return None if pcm_sha256(pcm) == pcm_sha256_hex else "audio_mismatch"

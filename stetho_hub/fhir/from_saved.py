@@ -14,6 +14,7 @@ from uuid import uuid5
 from pydantic import ValidationError
 
 from edge_agent.wire import messages
+from firmware_bridge.flac import flac_mismatch
 from stetho_hub.fhir.errors import InvalidInputError
 from stetho_hub.fhir.records import (
     RATE_CAVEATS,
@@ -154,4 +155,12 @@ def load_saved(path: Path, audio_base_url: str | None = None) -> ExamRecord:
         flac = None
     except OSError as exc:
         raise InvalidInputError(f"cannot read {flac_path}: {exc.strerror}") from exc
+    problem = (
+        None if flac is None else flac_mismatch(flac, msg.audio.size_bytes, msg.audio.pcm_sha256)
+    )
+    if problem is not None:  # the Bundle would name this file's size and hash as the recording's
+        raise InvalidInputError(
+            f"{flac_path.name} is not the audio {path.name} names ({problem}): save the "
+            "recording again"
+        )
     return exam_from_message(msg, flac, audio_base_url)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from firmware_bridge.flac import decode_flac, pcm_sha256
+from firmware_bridge.flac import flac_mismatch
 from stetho_hub import wire
 from stetho_hub.storage.audio_store import AudioStore
 from stetho_hub.storage.database import Database, Transaction
@@ -163,13 +163,9 @@ class Archive:
         return StoreOutcome(new, archived)
 
     def _verify(self, digest: str, size: int, expected_size: int, expected_pcm: str) -> str | None:
-        if size != expected_size:
+        if size != expected_size:  # known without reading the audio
             return "audio_size_mismatch"
-        try:
-            pcm, _rate = decode_flac(self.audio.read(digest))
-        except (RuntimeError, ValueError):  # libsndfile's errors are RuntimeErrors
-            return "audio_undecodable"
-        return None if pcm_sha256(pcm) == expected_pcm else "audio_mismatch"
+        return flac_mismatch(self.audio.read(digest), expected_size, expected_pcm)
 
     def _archived(self, tx: Transaction, recording_id: str) -> ArchivedRecording | None:
         row = tx.one(

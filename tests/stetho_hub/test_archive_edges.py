@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge_agent.wire import messages
-from firmware_bridge.flac import decode_flac, encode_flac
 from stetho_hub import wire
 from stetho_hub.storage import Archive, AudioStore, iso, migrate, summary
 from stetho_hub.storage.database import Dialect, Row, SqliteDatabase, Transaction
 from stetho_testkit.hub.factory import WireRecording, exam_json, make_recording
+from tests.firmware_bridge.test_flac_mismatch import flac_of_other_pcm_same_size
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 EXAM = "3f2b8c1e-0a4d-4e5f-9b6a-7c8d9e0f1a2b"
@@ -37,14 +37,7 @@ def audio(rec: WireRecording, flac: bytes | None = None) -> wire.RecordingAudio:
 def same_size_other_sound(rec: WireRecording) -> bytes:
     """A valid FLAC of `rec`'s byte size whose PCM differs by one sample's last bit: it passes
     the size check, so only the PCM hash can tell."""
-    pcm, rate = decode_flac(rec.flac)
-    for index in range(pcm.size):
-        changed = pcm.copy()
-        changed[index] ^= 1
-        flac = encode_flac(changed, rate, {"COMMENT": f"recording_id={rec.recording_id}"})
-        if len(flac) == len(rec.flac):
-            return flac
-    raise AssertionError("no same-size variant")  # pragma: no cover
+    return flac_of_other_pcm_same_size(rec.flac)
 
 
 def rows(archive: Archive, sql: str, params: Sequence[Any] = ()) -> list[Row]:

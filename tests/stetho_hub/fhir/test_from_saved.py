@@ -20,6 +20,7 @@ from stetho_hub.fhir.cli import app
 from stetho_hub.fhir.records import Measurements
 from stetho_signal import TriageThresholds
 from stetho_sim.synth import synthesize
+from tests.firmware_bridge.test_flac_mismatch import flac_of_other_pcm_same_size
 from tests.stetho_hub.fhir.helpers import resources
 
 T0 = 1_793_000_000.0
@@ -91,6 +92,24 @@ def test_fhir_command_prints_a_bundle_and_refuses_bad_files_without_a_traceback(
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["build", str(tmp_path / "missing.recording.json")])
     assert result.exit_code == 1 and "cannot read" in result.stderr
+
+
+def test_a_flac_beside_that_is_not_the_recordings_own_is_refused(tmp_path: Path) -> None:
+    """Its size and hash would go to the hospital record as the recording's."""
+    path, flac = _save(tmp_path, "normal", "mitral", 8.0)
+    beside = path.with_name(path.name.replace(".recording.json", ".flac"))
+    for audio, problem in (
+        (flac[:-10], "audio_size_mismatch"),
+        (b"x" * len(flac), "audio_undecodable"),
+        (flac_of_other_pcm_same_size(flac), "audio_mismatch"),
+    ):
+        beside.write_bytes(audio)
+        with pytest.raises(InvalidInputError, match=rf"is not the audio .* names \({problem}\)"):
+            load_saved(path)
+        result = CliRunner().invoke(app, ["build", str(path)])
+        assert result.exit_code == 1 and problem in result.stderr
+    beside.write_bytes(flac)
+    assert load_saved(path).recordings[0].audio.size_bytes == len(flac)
 
 
 def test_load_saved_refuses_an_oversized_file(tmp_path: Path) -> None:
