@@ -188,11 +188,12 @@ def fhir(
 ) -> None:
     """Print a closed exam's FHIR R4 transaction Bundle, built from the archive and validated."""
     from stetho_hub.fhir import Naming
-    from stetho_hub.fhir.cli import exam_bundle_text
+    from stetho_hub.fhir.cli import check_audio_base_url, exam_bundle_text
     from stetho_hub.fhir.errors import FhirError
     from stetho_hub.fhir.from_archive import exam_from_archive
     from stetho_hub.storage import AudioStore, check_version, open_database
 
+    check_audio_base_url(audio_base_url)
     cfg = _load(config)
     try:
         db = open_database(cfg.database.target())

@@ -40,6 +40,13 @@ def enqueue_exam(queue: FhirQueue, exam: ExamRecord, naming: Naming | None = Non
     return queue.enqueue(str(exam.exam_id), text.encode("utf-8"), time.time())
 
 
+def check_audio_base_url(url: str | None) -> None:
+    """End the command unless ``url`` is unset or https: as the hub's `[fhir] audio_url`, the
+    record must not send anyone to fetch health data without TLS."""
+    if url is not None and not url.startswith("https://"):
+        fail(f"--audio-base-url must start with https://, not {url!r}", "usage")
+
+
 def fhir_command(
     file: Annotated[
         Path, typer.Argument(help="A <uuid>.recording.json saved by `stetho alerts --save`.")
@@ -54,6 +61,7 @@ def fhir_command(
     ] = None,
 ) -> None:
     """Print the FHIR R4 transaction Bundle of a saved recording (built offline, validated)."""
+    check_audio_base_url(audio_base_url)
     naming = Naming() if resident_system is None else Naming(resident_system=resident_system)
     try:
         exam = load_saved(file, audio_base_url)

@@ -90,6 +90,13 @@ def test_stetho_hub_fhir_prints_the_bundle(tmp_path: Path) -> None:
     )  # fmt: skip
     assert missing.returncode == 1 and "no exam" in missing.stderr
     assert "Traceback" not in missing.stderr
+    plain = subprocess.run(
+        [sys.executable, "-m", "stetho_cli", "hub", "fhir", EXAM, "-c", str(config),
+         "--audio-base-url", "http://hub/audio"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert plain.returncode == 2 and "must start with https://" in plain.stderr
+    assert plain.stdout == ""
 
 
 def test_closed_exams_reach_the_fhir_server_and_late_recordings_follow(

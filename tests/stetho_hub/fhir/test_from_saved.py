@@ -112,6 +112,14 @@ def test_a_flac_beside_that_is_not_the_recordings_own_is_refused(tmp_path: Path)
     assert load_saved(path).recordings[0].audio.size_bytes == len(flac)
 
 
+@pytest.mark.parametrize("url", ["http://hub/a", "hub/a", "", "ftp://hub/a"])
+def test_an_audio_url_without_tls_is_a_usage_error(tmp_path: Path, url: str) -> None:
+    path, _ = _save(tmp_path, "normal", "mitral", 8.0)
+    result = CliRunner().invoke(app, ["build", str(path), "--audio-base-url", url])
+    assert result.exit_code == 2 and "--audio-base-url must start with https://" in result.stderr
+    assert result.stdout == ""
+
+
 def test_load_saved_refuses_an_oversized_file(tmp_path: Path) -> None:
     big = tmp_path / "big.recording.json"
     big.write_bytes(b" " * 1_000_001)
