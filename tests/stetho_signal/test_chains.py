@@ -203,3 +203,32 @@ def test_a_restart_costs_more_the_longer_the_silence_it_crosses(
     [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
     assert chain == list(enumerate([0, 1, 0, 1, *labels_after]))
     assert score == pytest.approx(20.0 - 9.1 + 1.95)
+
+
+def test_a_chain_skips_an_inaudible_s1_between_two_s2s() -> None:
+    # A beat whose S1 nobody heard: the chain links its S2 to the S2 before, a whole cycle back,
+    # at a skip's cost (1.5), and traces back through that S2 to the first S1. Read as an S1
+    # instead, the lone sound would cost more: a diastole 0.25 s long, then a bad systole.
+    times = np.array([0.0, 0.25, 1.25, 2.0, 2.25])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, np.ones(times.size), flags, flags)
+    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.25, 0.5)])
+    assert chain == [(0, 0), (1, 1), (2, 1), (3, 0), (4, 1)]
+    assert score == 5.0 - _chains.SKIP_COST  # every interval as expected
+
+
+def test_a_chain_restarts_after_silence_from_the_best_chain_ended_before_it() -> None:
+    # Two loud beats (20), a faint sound after them that no chain gains by (0.1, 0.25 s too
+    # early for an S1), then 3.5 s of silence and two more loud beats. The restart after the
+    # silence starts from the best chain ended before its reach, the first beats' (not from the
+    # faint sound, nor an earlier part of the beats), and the gap it pays runs from that
+    # chain's last sound at 1.25 s: 4 plus a skip (1.5) per second of silence past the link
+    # span (5.0 - 1.25 - 1.6 s).
+    times = np.array([0.0, 0.25, 1.0, 1.25, 1.5, 5.0, 5.25, 6.0, 6.25])
+    reward = np.array([5.0, 5.0, 5.0, 5.0, 0.1, 5.0, 5.0, 5.0, 5.0])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, reward, flags, flags)
+    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.25, 0.5)])
+    assert chain == [(0, 0), (1, 1), (2, 0), (3, 1), (5, 0), (6, 1), (7, 0), (8, 1)]
+    gap = _chains.GAP_COST + _chains.SKIP_COST * (5.0 - 1.25 - _chains.LINK_SPAN_PERIODS)
+    assert score == pytest.approx(40.0 - gap, abs=1e-12)
