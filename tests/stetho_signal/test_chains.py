@@ -156,6 +156,28 @@ def test_a_chain_bounded_at_the_bar_less_the_slack_is_searched_to_the_end() -> N
     assert calls == [0]
 
 
+def test_a_chain_whose_best_so_far_can_reach_the_bar_less_the_slack_is_searched_on() -> None:
+    # Three beats (6), a faint sound between the second and third that no chain gains by. At the
+    # faint sound the copy's best so far (4) plus what the last beat can add (2) is exactly its
+    # bar less the slack (the judge pays the slack over the score, as above): no proof that it
+    # falls short, so the copy is searched to the end.
+    times = np.array([0.0, 0.25, 1.0, 1.25, 1.5, 2.0, 2.25])
+    reward = np.array([1.0, 1.0, 1.0, 1.0, 0.1, 1.0, 1.0])
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, reward, flags, flags)
+    model = CycleEstimate(1.0, 0.25, 0.5)
+    calls: list[int] = []
+
+    def judge(k: int, chain: _chains.Chain, score: float) -> float:
+        calls.append(k)
+        return score + _chains._BOUND_SLACK
+
+    first, second = _chains.best_chains(cands, [model, model], judge)
+    assert first == ([(0, 0), (1, 1), (2, 0), (3, 1), (5, 0), (6, 1)], 6.0)
+    assert second == first
+    assert calls == [0]
+
+
 @pytest.mark.parametrize(
     ("before", "after", "labels_after"),
     [
