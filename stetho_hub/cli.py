@@ -11,7 +11,6 @@ import dataclasses
 import getpass
 import json
 import logging
-import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -108,19 +107,11 @@ async def _export_fhir(cfg: HubConfig) -> None:
 
 def fhir_settings(cfg: HubConfig) -> FhirServerSettings:
     from stetho_hub.fhir import FhirServerSettings
-    from stetho_hub.fhir.cli import TOKEN_ENV
-    from stetho_hub.fhir.errors import FhirConfigError
+    from stetho_hub.fhir.cli import bearer_token
 
     f = cfg.fhir
     assert f.base_url is not None  # only called when the export is on
-    try:
-        token = (
-            f.token_file.read_text(encoding="utf-8").strip()
-            if f.token_file is not None
-            else os.environ.get(TOKEN_ENV)
-        )
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FhirConfigError(f"fhir.token_file: cannot read {f.token_file}: {exc}") from exc
+    token = bearer_token(f.token_file, "fhir.token_file")
     return FhirServerSettings(f.base_url, token, f.ca_file, f.cert_file, f.key_file)
 
 

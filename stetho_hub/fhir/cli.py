@@ -18,7 +18,7 @@ from rich.console import Console
 
 from stetho_common.console import fail
 from stetho_hub.fhir.bundle import Naming, build_bundle, bundle_json
-from stetho_hub.fhir.errors import FhirError
+from stetho_hub.fhir.errors import FhirConfigError, FhirError
 from stetho_hub.fhir.from_saved import load_saved
 from stetho_hub.fhir.queue import Backoff, FhirQueue
 from stetho_hub.fhir.records import ExamRecord
@@ -38,6 +38,17 @@ def enqueue_exam(queue: FhirQueue, exam: ExamRecord, naming: Naming | None = Non
     """Queue a closed exam's Bundle for the server; False if the same Bundle is already there."""
     text = exam_bundle_text(exam, naming, indent=None)
     return queue.enqueue(str(exam.exam_id), text.encode("utf-8"), time.time())
+
+
+def bearer_token(token_file: Path | None, setting: str) -> str | None:
+    """The FHIR server's bearer token: ``token_file``'s text (``setting`` names it in the
+    error), else ``$STETHO_FHIR_TOKEN``; a file that cannot be read as text is refused."""
+    if token_file is None:
+        return os.environ.get(TOKEN_ENV)
+    try:
+        return token_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FhirConfigError(f"{setting}: cannot read {token_file}: {exc}") from exc
 
 
 def check_audio_base_url(url: str | None) -> None:
@@ -83,10 +94,8 @@ def send_command(
     max_backoff_s: Annotated[float, typer.Option("--max-backoff-s")] = 600.0,
 ) -> None:
     """Send the queued Bundles to the FHIR server, retrying with backoff."""
-    token = (
-        token_file.read_text(encoding="utf-8").strip() if token_file else os.environ.get(TOKEN_ENV)
-    )
     try:
+        token = bearer_token(token_file, "--token-file")
         settings = FhirServerSettings(base_url, token, ca_file, cert_file, key_file)
         q = FhirQueue(queue, Backoff(base_s=min(2.0, max_backoff_s), max_s=max_backoff_s))
         try:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from stetho_hub.cli import hub_app
 from stetho_hub.config import load_config
 from stetho_hub.errors import HubConfigError
+from stetho_hub.fhir.cli import app as fhir_app
 from stetho_hub.storage import DatabaseTarget, open_database
 from stetho_hub.storage.users import check_sign_in
 
@@ -118,6 +119,18 @@ def test_a_fhir_token_file_that_is_not_text_stops_the_hub_with_one_line(tmp_path
     result = runner.invoke(hub_app, ["run", "--config", str(config)])
     assert result.exit_code == 1, result.output
     assert f"error: fhir.token_file: cannot read {token}: " in " ".join(result.output.split())
+
+
+def test_the_fhir_senders_token_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
+    # The sender run on its own reads its --token-file as the hub reads fhir.token_file.
+    token = tmp_path / "token"
+    token.write_bytes(b"\xff\xfe")
+    result = runner.invoke(fhir_app, ["send", "--queue", str(tmp_path / "q.sqlite3"),
+                                      "--base-url", "https://fhir.example/r4",
+                                      "--token-file", str(token), "--until-empty"])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"error: --token-file: cannot read {token}: " in " ".join(result.output.split())
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def test_a_console_port_in_use_stops_the_hub_with_one_line(tmp_path: Path) -> None:
