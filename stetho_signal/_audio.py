@@ -132,24 +132,30 @@ def _clipped_fraction(magnitude: NDArray[np.float64], peak: float) -> float:
 
 
 def _signal_span_s(magnitude: NDArray[np.float64], rate_hz: float) -> tuple[float, float]:
-    """:attr:`PreparedAudio.signal_span_s`, read a second at a time from each end (a recording
-    with signal from its first samples costs two short reads, not a pass)."""
-    step = max(1, int(rate_hz))
-    first = last = None
-    for start in range(0, magnitude.size, step):
-        found = np.flatnonzero(magnitude[start : start + step])
-        if found.size:
-            first = start + int(found[0])
-            break
+    """:attr:`PreparedAudio.signal_span_s`, searched from each end (a recording with signal
+    from its first and last samples costs two short reads, not a pass: the heart analysis
+    never reads the span)."""
+    first = _first_nonzero(magnitude)
     if first is None:
         return 0.0, magnitude.size / rate_hz  # all silent: nothing to trim
-    for end in range(magnitude.size, first, -step):
-        found = np.flatnonzero(magnitude[max(first, end - step) : end])
+    from_end = _first_nonzero(magnitude[::-1])
+    assert from_end is not None  # the sample at ``first`` is non-zero
+    return first / rate_hz, (magnitude.size - from_end) / rate_hz
+
+
+_FIRST_READ = 256  # samples read first from an end; each further read twice the last
+
+
+def _first_nonzero(values: NDArray[np.float64]) -> int | None:
+    """Index of the first non-zero value, or None: read in growing stretches from the start."""
+    start, length = 0, _FIRST_READ
+    while start < values.size:
+        found = np.flatnonzero(values[start : start + length])
         if found.size:
-            last = max(first, end - step) + int(found[-1])
-            break
-    assert last is not None  # the sample at ``first`` is non-zero
-    return first / rate_hz, (last + 1) / rate_hz
+            return start + int(found[0])
+        start += length
+        length *= 2
+    return None
 
 
 def _resample(x: NDArray[np.float64], rate_hz: float) -> NDArray[np.float64]:

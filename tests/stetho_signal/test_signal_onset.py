@@ -23,6 +23,7 @@ _RATE = 44_100.0
         (4096, 0, (4096 / _RATE, 5.0)),
         (0, 441, (0.0, 5.0 - 441 / _RATE)),
         (100_000, 50_000, (100_000 / _RATE, 5.0 - 50_000 / _RATE)),  # over a second each
+        (220_400, 0, (220_400 / _RATE, 5.0)),  # signal in the last 100 samples only
     ],
 )
 def test_the_signal_lies_between_the_first_and_last_non_zero_samples(
