@@ -1,12 +1,17 @@
 """The sign-in policy both web pages share (the nurses' page on the Pi, the doctors' console at
-the hospital): how failed sign-ins lock, and how a form's CSRF token is checked. Sans-I/O: the
-clock is passed in."""
+the hospital): how failed sign-ins lock, how a posted form is read and its CSRF token checked.
+Sans-I/O: the clock is passed in, and so is the request (typed by what is used of it, so no web
+framework is imported here)."""
 
 from __future__ import annotations
 
 import hmac
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
+
+from stetho_common.logfmt import quote
 
 FREE_FAILURES: Final = 5  # then a lockout that doubles with every further failure
 FIRST_LOCK_S: Final = 30.0
@@ -14,6 +19,9 @@ MAX_LOCK_S: Final = 15 * 60.0
 # Keys remembered at most: a stream of sign-ins under made-up names must not grow memory
 # without end; past it the oldest key is forgotten (its count starts again).
 MAX_THROTTLED_KEYS: Final = 10_000
+FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+log = logging.getLogger(__name__)
 
 
 class HasCsrf(Protocol):
@@ -26,6 +34,38 @@ def csrf_ok(session: HasCsrf | None, sent: str | None) -> bool:
     if session is None or not sent:
         return False
     return hmac.compare_digest(session.csrf, sent)
+
+
+class PostedRequest(Protocol):
+    """What :func:`posted_form` uses of a request (aiohttp's `web.Request` is one)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    async def post(self) -> Mapping[str, object]: ...
+
+
+async def posted_form(
+    request: PostedRequest, refusal: Callable[[], Exception]
+) -> Mapping[str, object] | None:
+    """The form a POST carries, read once (handlers then get aiohttp's cached copy), or None
+    when the request carries no form.
+
+    Bytes that are not UTF-8 or a multipart part without a name make aiohttp raise ValueError,
+    which was a 500 and a traceback in the log, from anyone who can reach a sign-in page: it is
+    one logged line instead, and the page's own refusal (`refusal()`, a 400) is raised.
+    """
+    if request.method != "POST" or request.content_type not in FORM_TYPES:
+        return None
+    try:
+        return await request.post()
+    except ValueError as exc:
+        log.warning("event=form_unreadable path=%s error=%s", quote(request.path),
+                    type(exc).__name__)  # fmt: skip
+        raise refusal() from exc
 
 
 @dataclass

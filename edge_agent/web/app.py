@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -22,7 +22,7 @@ from edge_agent.web.i18n import pick_language, translator
 from edge_agent.web.live import live_stream
 from edge_agent.web.render import MAX_BODY, render
 from stetho_common.logfmt import quote
-from stetho_common.sign_in import csrf_ok
+from stetho_common.sign_in import csrf_ok, posted_form
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -62,9 +62,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise web.HTTPUnauthorized(text="sign in first")
     if request.method == "POST":
         sent = request.headers.get("X-CSRF-Token")
-        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            form = await _read_form(request)  # once: the handler gets aiohttp's cached copy
-            sent = str(form.get("csrf", "")) if sent is None else sent
+        form = await posted_form(request, _unreadable_form)
+        if form is not None and sent is None:
+            sent = str(form.get("csrf", ""))
         if not csrf_ok(session, sent):
             log.warning("event=csrf_refused path=%s", quote(request.path))
             raise web.HTTPForbidden(text="the form expired or came from elsewhere: reload")
@@ -78,17 +78,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return render(request, "error.html", status=409, message=message)
 
 
-async def _read_form(request: web.Request) -> Mapping[str, object]:
-    """The posted form, or 400: bytes that are not UTF-8 or a multipart part without a name
-    make aiohttp raise ValueError, which was a 500 with a traceback in the agent's log."""
-    try:
-        return await request.post()
-    except ValueError as exc:
-        log.warning("event=form_unreadable path=%s error=%s", quote(request.path),
-                    type(exc).__name__)  # fmt: skip
-        raise web.HTTPBadRequest(
-            text="the form could not be read: reload and send it again"
-        ) from exc
+def _unreadable_form() -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text="the form could not be read: reload and send it again")
 
 
 def said(exc: AgentError, lang: str) -> str:

@@ -19,8 +19,7 @@ from aiohttp import web
 from edge_agent.errors import AgentError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings
-from stetho_common.logfmt import quote
-from stetho_common.sign_in import Throttle, csrf_ok
+from stetho_common.sign_in import Throttle, csrf_ok, posted_form
 from stetho_doctor.client import DoctorToolError, publish_once
 from stetho_hub.console import pages
 from stetho_hub.console.decisions import DecisionError
@@ -29,7 +28,6 @@ from stetho_hub.console.words import LANGUAGES, pick_language, words
 from stetho_hub.storage import AudioStore, Database, DatabaseTarget, views
 
 log = logging.getLogger(__name__)
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 COOKIE = "stetho_hub_session"
 LANG_COOKIE = "stetho_hub_lang"  # the header's switch, remembered across pages and redirects
 SSE_POLL_S = 1.0
@@ -157,7 +155,7 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
     kept = chosen if chosen in LANGUAGES else request.cookies.get(LANG_COOKIE)
     request[LANG] = lang = pick_language(request.headers.get("Accept-Language"), kept)
     try:
-        await _read_form(request)
+        await posted_form(request, lambda: Refused(400, "error.form"))
         response = await handler(request)
     except Refused as exc:
         response = refusal_page(request, exc.status, exc.key, exc.params)
@@ -170,20 +168,6 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
         response = refusal_page(request, exc.status, key, {})
     _remember(response, chosen, lang)
     return response
-
-
-async def _read_form(request: web.Request) -> None:
-    """Read a posted form once, here (handlers get aiohttp's cached copy): bytes that are not
-    UTF-8 or a multipart part without a name make aiohttp raise ValueError, a 500 and a
-    traceback in the hub's log, from anyone who can reach the sign-in page."""
-    if request.method != "POST" or request.content_type not in FORM_TYPES:
-        return
-    try:
-        await request.post()
-    except ValueError as exc:
-        log.warning("event=form_unreadable path=%s error=%s", quote(request.path),
-                    type(exc).__name__)  # fmt: skip
-        raise Refused(400, "error.form") from exc
 
 
 def _remember(response: web.StreamResponse, chosen: str | None, lang: str) -> None:

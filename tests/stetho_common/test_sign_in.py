@@ -3,6 +3,8 @@ bounded memory of keys, and the CSRF check."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 
 import pytest
@@ -72,3 +74,56 @@ def test_csrf_needs_a_session_and_its_own_token() -> None:
     assert not csrf_ok(Form("t0ken"), None)
     assert not csrf_ok(Form(""), "")  # an empty token never matches
     assert not csrf_ok(None, "t0ken")
+
+
+@dataclass
+class _Posted:
+    """A request as `posted_form` sees it: a fake with the real interface (STYLE.md §9)."""
+
+    method: str
+    content_type: str
+    body: dict[str, object] | ValueError
+    path: str = "/login"
+    reads: int = 0
+
+    async def post(self) -> dict[str, object]:
+        self.reads += 1
+        if isinstance(self.body, ValueError):
+            raise self.body
+        return self.body
+
+
+class _Refused(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kind", sign_in.FORM_TYPES)
+def test_posted_form_reads_a_posted_form_once(kind: str) -> None:
+    request = _Posted("POST", kind, {"csrf": "t"})
+    assert asyncio.run(sign_in.posted_form(request, _Refused)) == {"csrf": "t"}
+    assert request.reads == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "kind"), [("GET", sign_in.FORM_TYPES[0]), ("POST", "application/json")]
+)
+def test_posted_form_leaves_other_requests_alone(method: str, kind: str) -> None:
+    request = _Posted(method, kind, ValueError("never read"))
+    assert asyncio.run(sign_in.posted_form(request, _Refused)) is None
+    assert request.reads == 0
+
+
+def test_an_unreadable_form_is_the_pages_refusal_and_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Both pages had this catch of their own (edge_agent.web.app, stetho_hub.console.shell).
+    request = _Posted(
+        "POST", sign_in.FORM_TYPES[0], UnicodeDecodeError("utf-8", b"\xff", 0, 1, "x")
+    )
+    with caplog.at_level(logging.WARNING), pytest.raises(_Refused) as refused:
+        asyncio.run(sign_in.posted_form(request, _Refused))
+    assert isinstance(refused.value.__cause__, UnicodeDecodeError)
+    assert [r.getMessage() for r in caplog.records] == [
+        "event=form_unreadable path=/login error=UnicodeDecodeError"
+    ]
+    assert not any(r.exc_info for r in caplog.records)
