@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from edge_agent.cli._common import without_surrogates
 from edge_agent.config import AuscultationSite
 from edge_agent.errors import RegistryError
 from edge_agent.pipeline.radio import Radio, pair_and_register, scan
@@ -213,8 +214,7 @@ def record_command(
     with _exit_on_errors():
         registry = DeviceRegistry(state_dir)
         source, entry = source_for_spec(device, registry, seed=seed, speed=speed)
-        # Vorbis comments are UTF-8: a file: name that is not (surrogates) keeps a "\ufffd".
-        named = device.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        named = without_surrogates(device)  # Vorbis comments are UTF-8 only
         tags = {"STETHO_DEVICE": named, SITE_TAG: site, "ENCODER": "stetho-edge record"}
         try:
             summary = run_until_signalled(_record_with_progress(source, out_path, duration, tags))

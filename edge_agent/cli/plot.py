@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from edge_agent.cli._common import without_surrogates
 from edge_agent.errors import PlotUnavailableError
 from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
 from stetho_signal.quality import FAINT_BELOW_DBFS
@@ -125,10 +126,9 @@ def draw(
     spec.set_ylabel("Hz")
     spec.set_xlabel(words.time_axis)
     level = result["triage"]["level"]
-    # A name that is not UTF-8 arrives with surrogates, which the font cannot draw: show "?".
-    name = PurePath(result["file"]).name.encode("utf-8", "surrogateescape")
+    name = without_surrogates(PurePath(result["file"]).name)  # the font cannot draw those
     wave.set_title(
-        f"{name.decode('utf-8', 'replace')}: {words.kinds.get(kind, kind)}, "
+        f"{name}: {words.kinds.get(kind, kind)}, "
         f"{words.number(result['duration_s'], '.1f')} s, {words.quality} "
         f"{words.number(result['quality']['score'], '.2f')} | {words.triage}: "
         f"{words.levels.get(level, level).upper()} ({words.support})",
