@@ -24,6 +24,7 @@ from edge_agent.web.app import build_app, tls_context
 from edge_agent.web.context import AgentView, Stethoscope, WebContext
 from edge_agent.web.render import templates
 from edge_agent.web.sessions import SessionBook
+from stetho_common.web_server import app_runner
 
 __all__ = [
     "Accounts",
@@ -86,9 +87,9 @@ async def serve(agent: AgentView, config: WebConfig) -> None:
         pair=agent.pair_stethoscope,
         receipts=agent.receipt_stats,
     )
-    # No access log: URLs hold exam ids only, and the audit log already says who saw what.
-    runner = web.AppRunner(build_app(context), access_log=None, shutdown_timeout=1.0)
-    api = web.AppRunner(build_api(agent.exams), access_log=None, shutdown_timeout=1.0)
+    # No access log, and a request aiohttp cannot parse is one line (stetho_common.web_server).
+    runner = app_runner(build_app(context), shutdown_timeout=1.0)
+    api = app_runner(build_api(agent.exams), shutdown_timeout=1.0)
     await runner.setup()
     await api.setup()
     try:

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from stetho_common.sign_in import csrf_ok
+from stetho_common.web_server import app_runner
 from stetho_hub.console import exam_routes, pages
 from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
 from stetho_hub.console.picture import PlotUnavailableError
@@ -299,7 +300,7 @@ def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
 async def serve_console(settings: ConsoleSettings) -> None:
     """Serve until cancelled."""
     db = await asyncio.to_thread(open_database, settings.database)
-    runner = web.AppRunner(make_app(settings, db), access_log=None)
+    runner = app_runner(make_app(settings, db))  # a request aiohttp cannot parse: one line
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:

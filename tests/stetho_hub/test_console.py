@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -58,6 +61,22 @@ def test_a_form_that_cannot_be_read_is_refused_not_a_server_error(
     said = [r.getMessage() for r in caplog.records]
     assert "event=form_unreadable path=/signin error=UnicodeDecodeError" in said
     assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_request_line_over_aiohttps_limit_is_a_400_and_one_line(
+    hub: Archived, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: aiohttp answered 400 but logged LineTooLong's traceback at ERROR on the hub.
+    address = urllib.parse.urlsplit(hub.url)
+    long_line = b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: hub\r\n\r\n"
+    with caplog.at_level(logging.INFO), socket.create_connection((address.hostname, address.port), 10) as raw:
+        raw.sendall(long_line)
+        answer = b"".join(iter(lambda: raw.recv(65536), b""))
+    assert answer.startswith((b"HTTP/1.0 400 ", b"HTTP/1.1 400 "))
+    assert Browser(hub.url).get("/signin")[0] == 200  # the console carries on
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("aiohttp")]
+    assert said == ["event=http_refused status=400 error=LineTooLong"]
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
 
 
 def test_a_doctor_sees_only_assigned_care_homes_by_page_and_by_audio(hub: Archived) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from edge_agent.exam import ExamStore, Resident
@@ -19,6 +20,7 @@ from edge_agent.web.accounts import Accounts
 from edge_agent.web.context import CTX
 from edge_agent.web.render import templates
 from edge_agent.web.sessions import SessionBook
+from stetho_common.web_server import app_runner
 
 PIN = "135790"
 Scenario = Callable[[TestClient, "Clock"], Awaitable[None]]
@@ -186,6 +188,53 @@ def test_a_form_that_cannot_be_read_is_refused_not_a_server_error(
     assert said.count("event=form_unreadable path=/login error=UnicodeDecodeError") == 1
     assert "event=form_unreadable path=/login error=ValueError" in said
     assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_request_line_over_aiohttps_limit_is_a_400_and_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: aiohttp answered 400 but logged LineTooLong's traceback at ERROR, for anyone on
+    # the care home's network. The page served as `serve` serves it, over a real socket.
+    store, accounts = ExamStore(tmp_path / "exams.sqlite3"), Accounts(tmp_path / "web.sqlite3")
+    env = templates()
+
+    async def main() -> tuple[bytes, bytes]:
+        service = ExamService(store, "home", "pi", ["steth-1"], _discard, 4.0)
+        ctx = WebContext(service, accounts, SessionBook(3600), env, lambda: [], False)
+        runner = app_runner(build_app(ctx), shutdown_timeout=1.0)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        try:
+            long_line = b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: pi\r\n\r\n"
+            return await _exchange(port, long_line), await _exchange(port, LOGIN_PAGE)
+        finally:
+            await runner.cleanup()
+
+    try:
+        with caplog.at_level(logging.INFO):
+            refused, served = asyncio.run(main())
+    finally:
+        store.close()
+        accounts.close()
+    assert refused.startswith((b"HTTP/1.0 400 ", b"HTTP/1.1 400 "))
+    assert served.startswith(b"HTTP/1.0 200 ")  # the page carries on
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("aiohttp")]
+    assert said == ["event=http_refused status=400 error=LineTooLong"]
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+
+
+LOGIN_PAGE = b"GET /login HTTP/1.0\r\n\r\n"
+
+
+async def _exchange(port: int, data: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    return answer
 
 
 def test_french_from_the_browser_and_the_switch(tmp_path: Path) -> None:
