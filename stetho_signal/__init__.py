@@ -1,5 +1,6 @@
 """Heart and lung sound analysis with explainable triage: pure NumPy/SciPy, no I/O."""
 
+from stetho_signal._audio import MAX_RATE_HZ, MIN_RATE_HZ
 from stetho_signal.analysis import Analysis, analyze
 from stetho_signal.errors import FilterDesignError, InvalidAudioError, SignalError
 from stetho_signal.filters import (
@@ -33,6 +34,8 @@ __all__ = [
     "DIAPHRAGM_BAND_HZ",
     "HEART_BAND_HZ",
     "LUNG_BAND_HZ",
+    "MAX_RATE_HZ",
+    "MIN_RATE_HZ",
     "MODE_BANDS_HZ",
     "WIDE_BAND_HZ",
     "AgeBand",

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 import typer
@@ -96,6 +97,36 @@ def test_bad_site_and_extension_are_usage_errors(tmp_path: Path) -> None:
                           str(nowhere))  # fmt: skip
     assert code == 2 and "create it first" in output
     assert not (tmp_path / "no").exists()  # a typo in --out must not leave folders behind
+
+
+@pytest.mark.parametrize("rate_hz", [1000, 96000])
+def test_record_refuses_a_file_at_a_rate_the_analysis_cannot_take(
+    tmp_path: Path, rate_hz: int
+) -> None:
+    # Before: recorded and kept (exit 0); only the analysis then said the rate was unsupported.
+    source = tmp_path / "from-elsewhere.wav"
+    soundfile.write(source, np.zeros(rate_hz, dtype=np.int16), rate_hz, subtype="PCM_16")
+    out = tmp_path / "kept.flac"
+    code, output = stetho("record", "--device", f"file:{source}", "--duration", "0.5",
+                          "--out", str(out), "--state-dir", str(tmp_path / "s"))  # fmt: skip
+    assert code == 2, output
+    assert " ".join(output.split()) == (
+        f"error: {source} is sampled at {rate_hz} Hz; the analysis takes 2000 to 48000 Hz: "
+        "resample it first"
+    )
+    assert not out.exists()
+
+
+def test_record_takes_a_file_at_the_edges_of_the_analysis_rates(tmp_path: Path) -> None:
+    for rate_hz in (2000, 48000):
+        source = tmp_path / f"at-{rate_hz}.wav"
+        soundfile.write(source, np.zeros(rate_hz, dtype=np.int16), rate_hz, subtype="PCM_16")
+        out = tmp_path / f"at-{rate_hz}.flac"
+        code, output = stetho("record", "--device", f"file:{source}", "--duration", "0.5",
+                              "--out", str(out), "--state-dir", str(tmp_path / "s"),
+                              "--speed", "100")  # fmt: skip
+        assert code == 0, output
+        assert soundfile.info(str(out)).samplerate == rate_hz
 
 
 def test_pair_devices_forget_with_simulated_stethoscopes(tmp_path: Path) -> None:
