@@ -72,8 +72,10 @@ def _not_a_file(path: Path) -> str:
 
 
 def _existing_file(value: Path | None, info: ValidationInfo) -> Path | None:
-    if value is None:
-        return None
+    return None if value is None else _existing(value, info)
+
+
+def _existing(value: Path, info: ValidationInfo) -> Path:
     value = _resolve(value, info)
     if not value.is_file():
         raise ValueError(f"a readable file, but {value} {_not_a_file(value)}")
@@ -340,10 +342,12 @@ class FileDevice(_DeviceBase):
     path: Path
     realtime: bool = True
 
+    # A recording replayed once, for demos and checks: a missing one is a typo in the config,
+    # said by `stetho config check` and at start, not a device to try again every minute.
     @_field_validator("path")
     @classmethod
-    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
-        return _resolve(value, info)
+    def _exists(cls, value: Path, info: ValidationInfo) -> Path:
+        return _existing(value, info)
 
 
 DeviceConfig = Annotated[

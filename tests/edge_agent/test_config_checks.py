@@ -59,6 +59,28 @@ def test_a_folder_named_as_a_file_is_called_a_folder(tmp_path: Path) -> None:
     ]
 
 
+def test_a_file_device_whose_recording_is_missing_is_refused(tmp_path: Path) -> None:
+    # Before: accepted; the agent then failed to open it and tried again every 60 s, for ever,
+    # with the device shown offline and nothing in `stetho config check`.
+    missing = tmp_path / "take.wav"
+    for path in (str(missing), "take.wav"):  # relative: from the config file's folder
+        device = {**DEVICE, "kind": "file", "path": path}
+        assert problems({"site": "h", "devices": [device]}, tmp_path) == [
+            f"devices[0].path: expected a readable file, but {missing} does not exist; "
+            f"found '{path}'"
+        ]
+    folder = {**DEVICE, "kind": "file", "path": str(tmp_path)}
+    (problem,) = problems({"site": "h", "devices": [folder]})
+    assert problem.endswith(f"but {tmp_path} is a folder; found '{tmp_path}'")
+
+
+def test_a_file_devices_recording_resolves_against_the_config_folder(tmp_path: Path) -> None:
+    (tmp_path / "take.wav").write_bytes(b"")
+    device = {**DEVICE, "kind": "file", "path": "take.wav"}
+    parsed = parse_config({"site": "h", "devices": [device]}, "agent.toml", tmp_path)
+    assert getattr(parsed.devices[0], "path", None) == tmp_path / "take.wav"
+
+
 @pytest.mark.parametrize("key", ["ca_file", "cert_file", "key_file", "password_file"])
 def test_a_present_broker_file_resolves_against_the_config_folder(tmp_path: Path, key: str) -> None:
     (tmp_path / "f.pem").write_text("x")
@@ -366,7 +388,7 @@ def test_kind_from_site_fills_in_only_what_is_missing() -> None:
     ("device", "expected"),
     [
         ({"kind": "usb", "sample_rate_hz": 100}, "devices[0].sample_rate_hz: expected"),
-        ({"kind": "file", "path": "x.flac", "realtime": "sometimes"}, "devices[0].realtime: "),
+        ({"kind": "file", "path": __file__, "realtime": "sometimes"}, "devices[0].realtime: "),
         ({"kind": "simulated", "speed": 0}, "devices[0].speed: expected"),
         ({"kind": "ble", "address": "00:11"}, "devices[0].address: expected"),
     ],
