@@ -69,7 +69,10 @@ def test_a_request_line_over_aiohttps_limit_is_a_400_and_one_line(
     # Before: aiohttp answered 400 but logged LineTooLong's traceback at ERROR on the hub.
     address = urllib.parse.urlsplit(hub.url)
     long_line = b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: hub\r\n\r\n"
-    with caplog.at_level(logging.INFO), socket.create_connection((address.hostname, address.port), 10) as raw:
+    with (
+        caplog.at_level(logging.INFO),
+        socket.create_connection((address.hostname, address.port), 10) as raw,
+    ):
         raw.sendall(long_line)
         answer = b"".join(iter(lambda: raw.recv(65536), b""))
     assert answer.startswith((b"HTTP/1.0 400 ", b"HTTP/1.1 400 "))
