@@ -138,6 +138,37 @@ def test_a_slow_wave_beyond_10_ms_does_not_count() -> None:
     assert off_slow_waves((0.5,), slow, band, _FS) == (0.5,)
 
 
+def test_a_slow_wave_at_10_ms_counts() -> None:
+    slow, band = _arrays(0.0)
+    slow[2040] = 0.5
+    assert off_slow_waves((0.5,), slow, band, _FS) == ()
+
+
+def test_the_deflection_is_read_within_5_ms() -> None:
+    slow, band = _arrays(0.2)
+    band[2000] = -0.01
+    band[2020] = 0.1  # 5 ms after the candidate: its deflection
+    assert off_slow_waves((0.5,), slow, band, _FS) == (0.5,)
+
+
+def test_exactly_three_times_is_a_slow_wave() -> None:
+    slow, band = _arrays(0.375)
+    band[2000] = -0.125  # 3 x 0.125 = 0.375 exactly in binary
+    assert off_slow_waves((0.5,), slow, band, _FS) == ()
+
+
+def test_a_candidate_at_the_first_sample_reads_it() -> None:
+    slow, band = np.zeros(4000), np.zeros(4000)
+    band[0] = 0.1
+    slow[1] = 0.2
+    assert off_slow_waves((0.0,), slow, band, _FS) == (0.0,)
+
+
+def test_a_candidate_past_the_end_has_no_deflection_to_count() -> None:
+    slow, band = _arrays(0.0)
+    assert off_slow_waves((10.0,), slow, band, _FS) == ()
+
+
 def test_no_candidate_is_nothing_to_gate() -> None:
     assert off_slow_waves((), np.zeros(10), np.zeros(10), _FS) == ()
 
@@ -156,6 +187,15 @@ def test_silent_octaves_are_no_chest_piece_to_read() -> None:
     energy = np.ones((4, 50))
     energy[2] = 0.0
     assert keeps_upper_octaves(energy) is False
+    energy = np.ones((4, 50))
+    energy[0] = 0.0
+    assert keeps_upper_octaves(energy) is False
+
+
+def test_the_octaves_are_compared_at_any_level() -> None:
+    energy = np.full((4, 50), 1e-9)
+    energy[2] *= 0.1  # 10 dB under
+    assert keeps_upper_octaves(energy) is True
 
 
 def test_the_breath_octaves_show_the_bell() -> None:
