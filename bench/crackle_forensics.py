@@ -18,7 +18,9 @@ A probe, not part of ``make eval`` (about a minute). Each crackle the shipped an
 It also measures each detection's waveform (initial deflection width and polarity, 2CD, the
 peak over the local RMS), where it falls in its annotated cycle, and scores the per-recording
 flag (3 detections) with each cause's detections left out, the slow-wave bound as a family
-scored leave-one-patient-out. Nothing from here is shipped.
+scored leave-one-patient-out. The slow-wave cause ships since the twentieth round
+(``stetho_signal._slow_wave``, standing aside for a bell-like chest piece), so its detections
+no longer reach this probe; nothing else from here is shipped.
 """
 
 from __future__ import annotations

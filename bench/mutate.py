@@ -170,6 +170,11 @@ MODULES = (
         ("tests/stetho_signal/test_crackles.py",),
     ),
     Module(
+        "stetho_signal/_slow_wave.py",  # crackle candidates on the bend of a larger slow wave
+        ("stetho_signal/_slow_wave.py",),
+        ("tests/stetho_signal/test_slow_wave.py",),
+    ),
+    Module(
         "stetho_signal/_mains.py",  # hum found and taken out, nothing else touched
         ("stetho_signal/_mains.py",),
         ("tests/stetho_signal/test_mains.py", "tests/stetho_signal/test_mains_reference.py"),

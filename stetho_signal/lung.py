@@ -12,6 +12,7 @@ from stetho_common import dsp
 from stetho_signal._heart_gate import away_from_heartbeat
 from stetho_signal._masks import half_peak_span
 from stetho_signal._notes import Note
+from stetho_signal._slow_wave import SLOW_WAVE_BAND_HZ, keeps_upper_octaves, off_slow_waves
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import find_crackles
@@ -150,6 +151,9 @@ def analyze_lung(
         crackle_times = _away_from(crackle_times, lasting)
     if crackle_times:
         crackle_times = _away_from_heartbeat(crackle_times, spectrum)
+    if crackle_times and keeps_upper_octaves(energy):
+        slow = spectrum.band(SLOW_WAVE_BAND_HZ, fs_hz)
+        crackle_times = off_slow_waves(crackle_times, slow, band, fs_hz)
     return LungResult(
         respiratory_rate_bpm=rate,
         wheeze=bool(intervals),
