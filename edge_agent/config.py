@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic import field_validator as _field_validator
 
 from edge_agent.errors import ConfigError
-from stetho_signal import TriageThresholds
+from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ, TriageThresholds
 from stetho_sim.scenarios import SCENARIOS
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -80,6 +80,20 @@ def _existing(value: Path, info: ValidationInfo) -> Path:
     if not value.is_file():
         raise ValueError(f"a readable file, but {value} {_not_a_file(value)}")
     return value
+
+
+def _playable_recording(path: Path) -> Path:
+    # Imported here: the sources package brings bleak and libsndfile, which only a file device
+    # needs (every command reads the config).
+    from firmware_bridge.sources.replay import recording_problem
+
+    problem = recording_problem(path, (MIN_RATE_HZ, MAX_RATE_HZ))
+    if problem is not None:
+        raise ValueError(
+            f"a WAV or FLAC recording sampled at {MIN_RATE_HZ:.0f} to {MAX_RATE_HZ:.0f} Hz (the "
+            f"analysis's rates), but {path} {problem}"
+        )
+    return path
 
 
 def _with_kind_from_site(data: Any, default_site: Any) -> Any:
@@ -342,12 +356,13 @@ class FileDevice(_DeviceBase):
     path: Path
     realtime: bool = True
 
-    # A recording replayed once, for demos and checks: a missing one is a typo in the config,
-    # said by `stetho config check` and at start, not a device to try again every minute.
+    # A recording replayed once, for demos and checks: a missing one, one that is not audio or
+    # one the analysis cannot take is a mistake in the config, said by `stetho config check` and
+    # at start, not a device to try again every minute.
     @_field_validator("path")
     @classmethod
-    def _exists(cls, value: Path, info: ValidationInfo) -> Path:
-        return _existing(value, info)
+    def _playable(cls, value: Path, info: ValidationInfo) -> Path:
+        return _playable_recording(_existing(value, info))
 
 
 DeviceConfig = Annotated[

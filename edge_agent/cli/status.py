@@ -58,6 +58,10 @@ def render(data: dict[str, Any], console: Console) -> None:
             console.print(f"[bold red]ALARM[/] broker: {escape(broker[key])}")
     for alarm in broker.get("capture_alarms", {}).values():  # recordings refused: too long
         console.print(f"[bold red]ALARM[/] broker: {escape(alarm)}")
+    for device_id, d in sorted(data["devices"].items()):  # a file device it cannot play
+        if d.get("given_up"):
+            console.print(f"[bold red]ALARM[/] device {escape(device_id)} given up: "
+                          f"{escape(d['given_up'])}")  # fmt: skip
     table = Table("device", "connected", "battery", "recordings", "refused", "last recording",
                   "last triage")  # fmt: skip
     for device_id, d in sorted(data["devices"].items()):

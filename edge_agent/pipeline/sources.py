@@ -16,8 +16,10 @@ from firmware_bridge.sources import (
     parse_sim_device,
     simulated_source,
 )
+from stetho_common import next_delay, persistent_delay
+from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ
 
-__all__ = ["open_source", "source_for_spec"]
+__all__ = ["open_source", "retry_delay", "source_for_spec"]
 
 # A command gives up on a stethoscope that does not answer; the daemon never does.
 COMMAND_BLE_ATTEMPTS = 5
@@ -38,8 +40,23 @@ def open_source(device: DeviceConfig, radio: Radio | None = None) -> AudioSource
     if isinstance(device, UsbDevice):
         return UsbSource(device.id, device.input_device, device.sample_rate_hz)
     if isinstance(device, FileDevice):
-        return FileSource(device.path, device_id=device.id, realtime=device.realtime)
+        return FileSource(device.path, device_id=device.id, realtime=device.realtime,
+                          rates_hz=(MIN_RATE_HZ, MAX_RATE_HZ))  # fmt: skip
     raise TypeError(f"no source for device kind {type(device).__name__}")  # unreachable by config
+
+
+def retry_delay(device: DeviceConfig, attempt: int, error: BaseException) -> float | None:
+    """Seconds before a device's next try after `error`, or None to give the device up.
+
+    The one backoff policy (`stetho_common.backoff`), read by what the source is. A stethoscope
+    (BLE, USB, simulated) is never given up: an adapter comes back, a permission is fixed, so
+    even a set-up error (`Response.STOP`) waits the longest. A file device's recording cannot
+    turn into a good one by waiting: a set-up error (not audio, damaged, a rate the analysis
+    cannot take) gives it up at once; a transient one is retried as a stethoscope's would be.
+    """
+    if isinstance(device, FileDevice):
+        return next_delay(attempt, error)
+    return persistent_delay(attempt, error)
 
 
 def source_for_spec(

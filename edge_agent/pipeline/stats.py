@@ -16,3 +16,6 @@ class DeviceStats:
     connected: bool = False
     battery_percent: int | None = None
     held: bool = False  # the source connected during the current attempt
+    # Why the agent gave the device up for good (a file device's recording it cannot play);
+    # status.json, `stetho status` and the nurses' page show it.
+    given_up: str | None = None

@@ -28,6 +28,7 @@ from edge_agent.pipeline.radio import pair_and_register, radio_for
 from edge_agent.pipeline.recordings import ProcessedRecording
 from edge_agent.pipeline.recovery import recover_journals
 from edge_agent.pipeline.salvage_check import check_salvaged_recording
+from edge_agent.pipeline.sources import retry_delay
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
 from edge_agent.runtime.heap import release_free_heap
@@ -61,7 +62,7 @@ from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import RecordingContext
 from firmware_bridge import BridgeError
 from firmware_bridge.bluez_agent import Prompt
-from stetho_common import persistent_delay
+from stetho_common import quote
 from stetho_common.waits import within
 
 log = logging.getLogger(__name__)
@@ -318,9 +319,13 @@ class Agent:
             except Exception as exc:  # one device's failure must not stop the others
                 stats.connected = False
                 attempt = 0 if stats.held else attempt  # a link that held starts afresh
-                # The agent never gives up on a stethoscope: a fatal error waits the longest.
-                delay = persistent_delay(attempt, exc)
+                # Never None for a stethoscope (a set-up error waits the longest); a file device
+                # whose recording cannot be played is given up, said once (retry_delay).
+                delay = retry_delay(device, attempt, exc)
                 attempt += 1
+                if delay is None:
+                    self._give_up(device, stats, exc)
+                    return
                 log.warning(
                     "event=source_failed device=%s error=%r retry_in_s=%.0f",
                     device.id,
@@ -329,6 +334,15 @@ class Agent:
                     exc_info=not isinstance(exc, BridgeError),
                 )
                 await asyncio.sleep(delay)
+
+    def _give_up(self, device: DeviceConfig, stats: DeviceStats, error: Exception) -> None:
+        """One line, and the reason in the device's status (status.json, `stetho status`, the
+        nurses' page, its retained status message) for as long as the agent runs."""
+        stats.given_up = str(error)
+        log.error("event=source_given_up device=%s error=%s", device.id, quote(stats.given_up))
+        self.publisher.set_state(
+            status_message(self.config, "offline", device.id, {"given_up": stats.given_up})
+        )
 
     def _may_record(self, device: DeviceConfig, stats: DeviceStats) -> MayRecord:
         index = next((i for i, d in enumerate(self.config.devices) if d is device), None)

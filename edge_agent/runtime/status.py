@@ -48,6 +48,7 @@ def snapshot(
             "refused": stats.refused,
             "last_recording_at": stats.last_recording_at,
             "last_level": stats.last_level,
+            "given_up": stats.given_up,
         }
         for device_id, stats in state.devices.items()
     }

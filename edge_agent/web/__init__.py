@@ -51,6 +51,7 @@ def stethoscope_rows(agent: AgentView) -> list[Stethoscope]:
             holder=slot.claimed_staff if slot else None,
             recording=bool(slot and slot.segmenter and slot.segmenter.busy),
             address=getattr(device, "address", None),
+            given_up=stats.given_up if stats else None,
         ))  # fmt: skip
     return rows
 

@@ -67,6 +67,7 @@ class Stethoscope:
     holder: str | None = None
     recording: bool = False
     address: str | None = None  # a Bluetooth stethoscope's
+    given_up: str | None = None  # why the agent stopped trying it (a file it cannot play)
 
 
 @dataclass

@@ -111,6 +111,7 @@ _EN: Final[dict[str, str]] = {
     "steth.title": "Stethoscopes",
     "steth.connected": "connected",
     "steth.disconnected": "not connected",
+    "steth.given_up": "not used: tell the IT contact",
     "steth.battery": "Battery",
     "colon": ":",
     "steth.monitoring": "timed monitoring",
@@ -277,6 +278,7 @@ _FR: Final[dict[str, str]] = {
     "steth.title": "Stéthoscopes",
     "steth.connected": "connecté",
     "steth.disconnected": "non connecté",
+    "steth.given_up": "non utilisé : prévenir le référent informatique",
     "steth.battery": "Batterie",
     "colon": "\u00a0:",  # French sets a colon off by a non-breaking space
     "steth.monitoring": "surveillance programmée",

@@ -1,6 +1,8 @@
 """Replay of a WAV or FLAC recording as an audio source, in real time or as fast as possible.
 
-File reads run in a worker thread. Multichannel files are mixed down to mono.
+File reads run in a worker thread. Multichannel files are mixed down to mono. A file that is not
+audio libsndfile reads, is damaged, or is sampled outside the caller's rates raises
+`ConfigurationError` (stop): it cannot turn into a good one by waiting.
 """
 
 from __future__ import annotations
@@ -19,7 +21,43 @@ import soundfile
 from firmware_bridge.errors import ConfigurationError
 from firmware_bridge.sources.base import AudioBlock, DeviceEvent
 
-__all__ = ["FileSource"]
+__all__ = ["FileSource", "recording_problem"]
+
+
+def recording_problem(path: Path, rates_hz: tuple[float, float] | None = None) -> str | None:
+    """Why `FileSource` would refuse `path`, said after the path ("is sampled at 1000 Hz"), or
+    None. Reads the header only (soundfile.info), cheap enough for a config check; damage further
+    in is found as the file plays.
+
+    Parameters
+    ----------
+    path : Path
+        The recording.
+    rates_hz : tuple of float, optional
+        The lowest and highest sample rate (Hz) the caller can use; None takes any.
+    """
+    try:
+        info = soundfile.info(os.fsencode(path))
+    except (OSError, RuntimeError) as exc:  # LibsndfileError is a RuntimeError
+        return _unreadable(exc)
+    return _off_rate(int(info.samplerate), rates_hz)
+
+
+def _unreadable(exc: BaseException) -> str:
+    return f"is not a WAV or FLAC recording libsndfile reads ({_reason(exc)})"
+
+
+def _reason(exc: BaseException) -> str:
+    # libsndfile's own words ("Format not recognised"), without soundfile's "Error opening b'..'"
+    # nor the "Error : " a decoder's message starts with (only tidied: nothing decides on it).
+    reason = exc.error_string if isinstance(exc, soundfile.LibsndfileError) else str(exc)
+    return reason.strip().removeprefix("Error : ").rstrip(".")
+
+
+def _off_rate(rate_hz: int, rates_hz: tuple[float, float] | None) -> str | None:
+    if rates_hz is None or rates_hz[0] <= rate_hz <= rates_hz[1]:
+        return None
+    return f"is sampled at {rate_hz} Hz"
 
 
 class FileSource:
@@ -33,6 +71,9 @@ class FileSource:
         Identifier reported for this source; defaults to the file name.
     realtime : bool
         Pace blocks at the file's sample rate (times `speed`); False reads as fast as possible.
+    rates_hz : tuple of float, optional
+        The lowest and highest sample rate (Hz) the caller takes (the agent: the analysis's);
+        a file sampled outside them is refused once open.
     """
 
     def __init__(
@@ -43,6 +84,7 @@ class FileSource:
         realtime: bool = True,
         speed: float = 1.0,
         block_s: float = 0.1,
+        rates_hz: tuple[float, float] | None = None,
     ) -> None:
         self.path = Path(path)
         self.device_id = device_id or self.path.stem
@@ -51,14 +93,24 @@ class FileSource:
         self._realtime = realtime
         self._speed = speed
         self._block_s = block_s
+        self._rates_hz = rates_hz
         self._file: Any = None
 
     async def __aenter__(self) -> Self:
         try:
             self._file = await asyncio.to_thread(soundfile.SoundFile, os.fsencode(self.path))
-        except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
-            raise ConfigurationError(f"cannot open recording {self.path}: {exc}") from exc
+        except (OSError, RuntimeError) as exc:  # LibsndfileError is a RuntimeError
+            raise ConfigurationError(f"cannot open recording {self.path}: {_reason(exc)}") from exc
         self.sample_rate_hz = int(self._file.samplerate)
+        off_rate = _off_rate(self.sample_rate_hz, self._rates_hz)
+        if off_rate is not None and self._rates_hz is not None:
+            self._file.close()
+            self._file = None
+            low, high = self._rates_hz
+            raise ConfigurationError(
+                f"recording {self.path} {off_rate}; the analysis takes {low:.0f} to {high:.0f} "
+                "Hz: resample it first"
+            )
         return self
 
     async def __aexit__(
@@ -80,7 +132,13 @@ class FileSource:
         block = max(1, round(self._block_s * self.sample_rate_hz))
         position, t0, started = 0, time.time(), time.monotonic()
         while True:
-            data = await asyncio.to_thread(self._file.read, block, "float32", True)
+            try:
+                data = await asyncio.to_thread(self._file.read, block, "float32", True)
+            except (OSError, RuntimeError) as exc:  # a FLAC cut short: "decoder lost sync"
+                raise ConfigurationError(
+                    f"recording {self.path} is damaged {position / self.sample_rate_hz:.1f} s "
+                    f"in: {_reason(exc)}"
+                ) from exc
             if data.shape[0] == 0:
                 return
             mono = np.ascontiguousarray(data.mean(axis=1), dtype=np.float32)

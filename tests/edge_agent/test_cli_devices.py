@@ -117,6 +117,23 @@ def test_record_refuses_a_file_at_a_rate_the_analysis_cannot_take(
     assert not out.exists()
 
 
+def test_record_from_a_damaged_file_is_one_line(tmp_path: Path) -> None:
+    # Before: libsndfile's LibsndfileError ("flac decoder lost sync") as a traceback, exit 1.
+    rng = np.random.default_rng(0)
+    whole = tmp_path / "whole.flac"
+    soundfile.write(whole, (rng.standard_normal(40_000) * 3000).astype(np.int16), 4000)
+    source = tmp_path / "cut.flac"
+    source.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    out = tmp_path / "kept.flac"
+    code, output = stetho("record", "--device", f"file:{source}", "--duration", "20",
+                          "--out", str(out), "--state-dir", str(tmp_path / "s"),
+                          "--speed", "100")  # fmt: skip
+    assert code == 2, output
+    assert " ".join(output.split()) == (
+        f"error: recording {source} is damaged 4.0 s in: flac decoder lost sync"
+    )
+
+
 def test_record_takes_a_file_at_the_edges_of_the_analysis_rates(tmp_path: Path) -> None:
     for rate_hz in (2000, 48000):
         source = tmp_path / f"at-{rate_hz}.wav"

@@ -7,7 +7,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import soundfile
 
 from edge_agent.config import (
     PASSWORD_ENV,
@@ -74,8 +76,57 @@ def test_a_file_device_whose_recording_is_missing_is_refused(tmp_path: Path) -> 
     assert problem.endswith(f"but {tmp_path} is a folder; found '{tmp_path}'")
 
 
+def write_wav(path: Path, rate_hz: int = 4000, fmt: str = "WAV") -> None:
+    soundfile.write(path, np.zeros(rate_hz // 10, dtype=np.int16), rate_hz, format=fmt)
+
+
+RATES = "a WAV or FLAC recording sampled at 2000 to 48000 Hz (the analysis's rates)"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"this is not a recording\n" * 100, "Format not recognised"),
+        (b"", "Format not recognised"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", "Error in WAV file. No 'data' chunk marker"),
+    ],
+    ids=["garbage", "empty", "cut-header"],
+)
+def test_a_file_device_whose_recording_is_not_audio_is_refused(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    # Before: accepted; `stetho run` then failed to open it and tried again every 60 s.
+    (tmp_path / "take.wav").write_bytes(content)
+    device = {**DEVICE, "kind": "file", "path": "take.wav"}
+    assert problems({"site": "h", "devices": [device]}, tmp_path) == [
+        f"devices[0].path: expected {RATES}, but {tmp_path / 'take.wav'} is not a WAV or FLAC "
+        f"recording libsndfile reads ({reason}); found 'take.wav'"
+    ]
+
+
+@pytest.mark.parametrize(("rate_hz", "fmt"), [(1000, "WAV"), (96000, "FLAC")])
+def test_a_file_device_at_a_rate_the_analysis_cannot_take_is_refused(
+    tmp_path: Path, rate_hz: int, fmt: str
+) -> None:
+    # Before: accepted; its recordings were made, and each analysis refused the rate.
+    path = tmp_path / f"take.{fmt.lower()}"
+    write_wav(path, rate_hz, fmt)
+    device = {**DEVICE, "kind": "file", "path": str(path)}
+    assert problems({"site": "h", "devices": [device]}) == [
+        f"devices[0].path: expected {RATES}, but {path} is sampled at {rate_hz} Hz; found '{path}'"
+    ]
+
+
+def test_a_file_device_at_the_edges_of_the_analysis_rates_is_taken(tmp_path: Path) -> None:
+    for rate_hz, fmt in ((2000, "WAV"), (48000, "FLAC")):
+        path = tmp_path / f"take.{fmt.lower()}"
+        write_wav(path, rate_hz, fmt)
+        device = {**DEVICE, "kind": "file", "path": str(path)}
+        assert parse_config({"site": "h", "devices": [device]}, "agent.toml").devices
+
+
 def test_a_file_devices_recording_resolves_against_the_config_folder(tmp_path: Path) -> None:
-    (tmp_path / "take.wav").write_bytes(b"")
+    write_wav(tmp_path / "take.wav")
     device = {**DEVICE, "kind": "file", "path": "take.wav"}
     parsed = parse_config({"site": "h", "devices": [device]}, "agent.toml", tmp_path)
     assert getattr(parsed.devices[0], "path", None) == tmp_path / "take.wav"
@@ -388,13 +439,16 @@ def test_kind_from_site_fills_in_only_what_is_missing() -> None:
     ("device", "expected"),
     [
         ({"kind": "usb", "sample_rate_hz": 100}, "devices[0].sample_rate_hz: expected"),
-        ({"kind": "file", "path": __file__, "realtime": "sometimes"}, "devices[0].realtime: "),
+        ({"kind": "file", "path": "take.wav", "realtime": "sometimes"}, "devices[0].realtime: "),
         ({"kind": "simulated", "speed": 0}, "devices[0].speed: expected"),
         ({"kind": "ble", "address": "00:11"}, "devices[0].address: expected"),
     ],
 )
-def test_device_key_paths_leave_out_the_kind(device: dict[str, Any], expected: str) -> None:
-    (problem,) = problems({"site": "h", "devices": [{**DEVICE, **device}]})
+def test_device_key_paths_leave_out_the_kind(
+    tmp_path: Path, device: dict[str, Any], expected: str
+) -> None:
+    write_wav(tmp_path / "take.wav")  # a file device's recording must be one
+    (problem,) = problems({"site": "h", "devices": [{**DEVICE, **device}]}, tmp_path)
     assert problem.startswith(expected)
 
 

@@ -32,7 +32,7 @@ def config(tmp_path: Path, port: int, *devices: dict[str, object]) -> dict[str, 
 
 
 def test_each_kind_maps_to_its_source(tmp_path: Path) -> None:
-    (tmp_path / "x.wav").write_bytes(b"")  # a file device's recording must exist
+    sf.write(tmp_path / "x.wav", [0.0] * 400, 4000)  # a file device's recording must be one
     cfg = parse_config(
         config(
             tmp_path,

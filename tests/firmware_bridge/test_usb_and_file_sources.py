@@ -14,6 +14,8 @@ import soundfile
 
 from firmware_bridge.errors import ConfigurationError, DeviceNotFoundError, LinkLostError
 from firmware_bridge.sources import AudioBlock, AudioSource, FileSource, UsbSource
+from firmware_bridge.sources.replay import recording_problem
+from stetho_common import Response
 from tests.fakes import fake_pyaudio
 
 
@@ -90,6 +92,63 @@ def test_file_replay_in_real_time_paces_blocks(tmp_path: Path) -> None:
 def test_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot open recording"):
         asyncio.run(take(FileSource(tmp_path / "absent.flac"), 1))
+
+
+def test_a_file_that_is_not_audio_is_a_configuration_error(tmp_path: Path) -> None:
+    # Before: soundfile's "Error opening b'...'" inside our message; STOP either way.
+    path = tmp_path / "take.wav"
+    path.write_bytes(b"this is not a recording\n" * 100)
+    with pytest.raises(ConfigurationError) as info:
+        asyncio.run(take(FileSource(path), 1))
+    assert str(info.value) == f"cannot open recording {path}: Format not recognised"
+    assert info.value.response is Response.STOP
+    assert recording_problem(path) == (
+        "is not a WAV or FLAC recording libsndfile reads (Format not recognised)"
+    )
+
+
+@pytest.mark.parametrize(("rate_hz", "fmt"), [(1000, "WAV"), (96000, "FLAC")])
+def test_a_file_outside_the_callers_rates_is_refused_once_open(
+    tmp_path: Path, rate_hz: int, fmt: str
+) -> None:
+    path = tmp_path / f"take.{fmt.lower()}"
+    soundfile.write(path, np.zeros(rate_hz // 10, dtype=np.int16), rate_hz, format=fmt)
+    source = FileSource(path, rates_hz=(2000, 48000))
+    with pytest.raises(ConfigurationError) as info:
+        asyncio.run(take(source, 1))
+    assert str(info.value) == (
+        f"recording {path} is sampled at {rate_hz} Hz; the analysis takes 2000 to 48000 Hz: "
+        "resample it first"
+    )
+    assert source._file is None  # closed, not left open until the source is dropped
+    assert recording_problem(path, (2000, 48000)) == f"is sampled at {rate_hz} Hz"
+    assert recording_problem(path) is None  # no rates: any
+    assert len(asyncio.run(take(FileSource(path), None))) == 1  # the same, without rates
+
+
+def test_a_damaged_flac_is_a_configuration_error_where_it_breaks(tmp_path: Path) -> None:
+    # Before: libsndfile's error left the source as it was (a LibsndfileError, retried as a
+    # transient failure: the agent replayed the file from its start a second later).
+    rng = np.random.default_rng(0)
+    whole = tmp_path / "whole.flac"
+    soundfile.write(whole, (rng.standard_normal(40_000) * 3000).astype(np.int16), 4000)
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert recording_problem(cut) is None  # its header is whole: only playing finds it
+    blocks: list[AudioBlock] = []
+
+    async def play() -> None:
+        async with FileSource(cut, realtime=False) as source:
+            async for block in source:
+                blocks.append(block)
+
+    with pytest.raises(ConfigurationError) as info:
+        asyncio.run(play())
+    seconds = sum(b.samples.size for b in blocks) / 4000
+    assert 0 < seconds < 10
+    assert str(info.value) == (
+        f"recording {cut} is damaged {seconds:.1f} s in: flac decoder lost sync"
+    )
 
 
 def test_usb_source_opens_the_card_as_pyaudio_expects(card: type) -> None:
