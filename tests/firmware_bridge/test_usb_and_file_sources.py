@@ -146,9 +146,8 @@ def test_a_damaged_flac_is_a_configuration_error_where_it_breaks(tmp_path: Path)
         asyncio.run(play())
     seconds = sum(b.samples.size for b in blocks) / 4000
     assert 0 < seconds < 10
-    assert str(info.value) == (
-        f"recording {cut} is damaged {seconds:.1f} s in: flac decoder lost sync"
-    )
+    # libsndfile's own words for the damage vary with its version.
+    assert str(info.value).startswith(f"recording {cut} is damaged {seconds:.1f} s in: ")
 
 
 def test_usb_source_opens_the_card_as_pyaudio_expects(card: type) -> None:
