@@ -30,7 +30,8 @@ reference, false at 1.2 times it or more or with no heart, other otherwise. The 
 - ``lungs_lowband``: those recordings, not high-passed, analysed as a heart recording.
 
 Every read also carries its triage level and the chain's nRMSSD, each fast read
-bench._beat_spectra's measures of whether its chain's sounds are heart sounds.
+bench._beat_spectra's measures of whether its chain's sounds are heart sounds and
+bench._breath_rhythm's of whether its beats follow the breath (twentieth round).
 
 Printed: per set, the true, false and other reads, how many of each either arm of
 ``stetho_signal._rules._fast_unconfirmed`` takes (with the shipped thresholds), and the true
@@ -54,6 +55,7 @@ from scipy import signal
 from bench import heart_conditions as hc
 from bench import heart_faster, heart_rhythms, heart_sweeps
 from bench._beat_spectra import beat_spectra
+from bench._breath_rhythm import measured as breath_measured
 from bench._data import located
 from bench._hearing import resampled, scaled
 from bench.evaluate import _reference_rate
@@ -106,6 +108,7 @@ def _read(x: np.ndarray, fs: float, ref: float | None, **about: Any) -> dict[str
         "prominence": heart.sound_prominence, "share": heart.sound_high_band_share,
         "span": heart.beat_span_share, "nrmssd": heart.rr_nrmssd, "triage": result.triage.level,
         **(beat_spectra(x, fs, heart.s1_s, heart.s2_s) if fast else {}),
+        **(breath_measured(x, fs, heart.s1_s, heart.s2_s) if fast else {}),
     }  # fmt: skip
 
 
