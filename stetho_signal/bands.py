@@ -85,10 +85,11 @@ class Spectrum:
             padded[pad + data.size : data.size + 2 * pad] = (
                 2.0 * data[-1] - data[-2 : -pad - 2 : -1]
             )
-        every = self.length // 2 + 1
-        count = every if top_hz is None else min(every, math.ceil(top_hz * self.length / fs_hz) + 1)
+        count = None if top_hz is None else math.ceil(top_hz * self.length / fs_hz) + 1
         self._bins: NDArray[np.complex64] = (
-            _low_rfft(padded, count) if count <= _LOW_BINS * self.length else fft.rfft(padded)
+            fft.rfft(padded)
+            if count is None or count > _LOW_BINS * self.length
+            else _low_rfft(padded, count)
         )
         # A lung analysis asks for the heart-sound envelope twice (heart sounds, then how long
         # each lasts); the cache is per recording, so it dies with the analysis.
@@ -206,7 +207,7 @@ class Spectrum:
     def _check_bins(self, count: int) -> None:
         if count > self._bins.size:
             top = (self._bins.size - 1) * self.fs_hz / self.length
-            raise ValueError(f"bins to {top:.0f} Hz were made, {count} asked for")
+            raise ValueError(f"bins to {top:.1f} Hz were made, {count} asked for")
 
     def _unpadded(self, full: NDArray[_Sample], step: int) -> NDArray[_Sample]:
         start = self.pad // step
