@@ -48,6 +48,11 @@ class Spectrum:
         Samples, any unit.
     fs_hz : float
         Sampling rate in Hz; rates asked of :meth:`band` and :meth:`envelope` must divide it.
+    top_hz : float, optional
+        Highest frequency any band, envelope or hum search will read, Hz (None: up to the
+        Nyquist frequency). Up to 1.5 kHz at 4 kHz, only the bins to ``top_hz`` are made, at
+        less than half the cost of the whole transform (:func:`_low_rfft`); asking for more
+        raises ValueError.
 
     Notes
     -----
@@ -58,7 +63,7 @@ class Spectrum:
     an ideal anti-aliasing filter, which suits bands that end well below it.
     """
 
-    def __init__(self, x: NDArray[np.floating], fs_hz: float) -> None:
+    def __init__(self, x: NDArray[np.floating], fs_hz: float, top_hz: float | None = None) -> None:
         data = np.asarray(x).ravel()
         self.fs_hz = float(fs_hz)
         self.size = data.size
@@ -80,7 +85,12 @@ class Spectrum:
             padded[pad + data.size : data.size + 2 * pad] = (
                 2.0 * data[-1] - data[-2 : -pad - 2 : -1]
             )
-        self._bins: NDArray[np.complex64] = fft.rfft(padded)
+        count = None if top_hz is None else math.ceil(top_hz * self.length / fs_hz) + 1
+        self._bins: NDArray[np.complex64] = (
+            fft.rfft(padded)
+            if count is None or count > _LOW_BINS * self.length
+            else _low_rfft(padded, count)
+        )
         # A lung analysis asks for the heart-sound envelope twice (heart sounds, then how long
         # each lasts); the cache is per recording, so it dies with the analysis.
         self._envelopes: dict[tuple[tuple[float, float], float, int], NDArray[np.float32]] = {}
@@ -136,16 +146,24 @@ class Spectrum:
         if missing:
             _, length = self._decimation(rate_hz)
             count = min(length, self.length // 2 + 1)
+            # Three rows transformed as four: pocketfft transforms an array's rows four at a
+            # time, one in each lane of a vector register (SciPy's SSE2 build), a remainder one
+            # at a time; a fourth row of zeros makes the heart's three a third cheaper, with
+            # the same bits in each (docs/accuracy.md, twentieth round).
+            rows = len(missing) + (len(missing) % 4 == 3)
             # Nothing to zero when the kept bins fill the rows, as they do below the full rate.
             analytic = (np.empty if count == length else np.zeros)(
-                (len(missing), length), dtype=np.complex64
+                (rows, length), dtype=np.complex64
             )
-            for row, band_hz in zip(analytic, missing, strict=True):
+            analytic[len(missing) :] = 0.0
+            self._check_bins(count)
+            for row, band_hz in zip(analytic[: len(missing)], missing, strict=True):
                 weights = _analytic_weights(band_hz, self.fs_hz, order, self.length, length)
                 # Written in place: no temporary of the kept bins to copy over.
                 np.multiply(self._bins[:count], weights, out=row[:count])
             # In place: ``analytic`` is ours, and the transform then needs no copy of it.
-            magnitude: NDArray[np.float32] = np.abs(fft.ifft(analytic, overwrite_x=True))
+            transformed = fft.ifft(analytic, overwrite_x=True)[: len(missing)]
+            magnitude: NDArray[np.float32] = np.abs(transformed)
             magnitude.flags.writeable = False
             for row, band_hz in zip(magnitude, missing, strict=True):
                 self._envelopes[(band_hz, rate_hz, order)] = row
@@ -182,14 +200,88 @@ class Spectrum:
     ) -> NDArray[np.complex64]:
         """Bins up to the Nyquist frequency of ``rate_hz``, weighted by the band's response."""
         weights = _band_weights(band_hz, rate_hz, order, length, self.length)
+        self._check_bins(weights.size)
         kept: NDArray[np.complex64] = self._bins[: weights.size] * weights
         return kept
+
+    def _check_bins(self, count: int) -> None:
+        if count > self._bins.size:
+            top = (self._bins.size - 1) * self.fs_hz / self.length
+            raise ValueError(f"bins to {top:.1f} Hz were made, {count} asked for")
 
     def _unpadded(self, full: NDArray[_Sample], step: int) -> NDArray[_Sample]:
         start = self.pad // step
         count = -(-self.size // step)
         out: NDArray[_Sample] = full[..., start : start + count]
         return out
+
+
+# A spectrum made to a top frequency this share of the transform length or under (3/8: 1.5 kHz
+# at 4 kHz) is made by _low_rfft; the radix-4 split below gives bins up to it.
+_LOW_BINS = 3 / 8
+
+
+def _low_rfft(padded: NDArray[np.float32], count: int) -> NDArray[np.complex64]:
+    """The first ``count`` bins (at most ``3 * n // 8 + 1``) of ``rfft(padded)``, ``n`` a
+    multiple of 8, to single-precision rounding (2-4e-7 of the largest bin).
+
+    Notes
+    -----
+    One decimation-in-time step of radix 4 (Cooley & Tukey, Math. Comput. 19:297, 1965): the
+    four subsequences ``padded[r::4]`` are transformed as the rows of one array, then joined by
+    a radix-4 butterfly with the twiddles ``exp(-2 pi i r k / n)``. pocketfft transforms the
+    rows of an array several at a time, one in each lane of a vector register (four in SciPy's
+    SSE2 build), a single row one value at a time: the four quarter-length rows cost about a
+    third of the whole transform, and the butterfly, over the eighth of the bins it needs, a
+    sixth. The rows are read in place (the subsequences' four values at each step are adjacent).
+    With ``Y_r`` row ``r``'s transform and ``P_r = W**(r k) Y_r[k]`` for ``k <= n / 8``: bin
+    ``k`` is ``P_0 + P_1 + P_2 + P_3``, bin ``n / 4 - k`` the conjugate of ``P_0 + i P_1 - P_2 -
+    i P_3`` and bin ``n / 4 + k`` is ``P_0 - i P_1 - P_2 + i P_3`` (each row real, so ``Y_r[n /
+    4 - k]`` is the conjugate of ``Y_r[k]``).
+    """
+    n = padded.size
+    eighth = n // 8
+    if n % 8 or not 0 < count <= 3 * eighth + 1:
+        raise ValueError(f"{count} bins of a {n}-point transform: not made by the radix-4 split")
+    rows = fft.rfft(padded.reshape(n // 4, 4).T, axis=1)[:, : eighth + 1]
+    twiddles = _radix4_twiddles(n)
+    p1 = rows[1] * twiddles[0]
+    p3 = rows[3] * twiddles[2]
+    p2 = rows[2] * twiddles[1]
+    odd = p1 + p3
+    p1 -= p3  # P_1 - P_3, then times i
+    p1 *= 1j
+    even = rows[0] + p2
+    p2 = np.subtract(rows[0], p2, out=p2)  # P_0 - P_2
+    out = np.empty(count, dtype=np.complex64)
+    low = min(count, eighth + 1)
+    np.add(even[:low], odd[:low], out=out[:low])
+    if count > eighth + 1:
+        middle = min(count, 2 * eighth) - eighth - 1  # bins n/8 + 1 .. : k = n/8 - 1 down
+        mirrored = p2[eighth - middle : eighth] + p1[eighth - middle : eighth]
+        np.conjugate(mirrored[::-1], out=out[eighth + 1 : eighth + 1 + middle])
+    if count > 2 * eighth:
+        extra = count - 2 * eighth
+        np.subtract(p2[:extra], p1[:extra], out=out[2 * eighth :])
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _radix4_twiddles(n: int) -> NDArray[np.complex64]:
+    """``exp(-2 pi i r k / n)`` for r = 1, 2, 3 (rows) and k = 0 .. n / 8, read-only.
+
+    Made in double precision from two short tables (``W**k`` as ``W**(a s) W**b``, ``s`` about
+    the square root of the count: a few hundred exponentials instead of thousands of sines and
+    cosines), then rounded once to single precision."""
+    count = n // 8 + 1
+    step = math.isqrt(count) + 1
+    coarse = np.exp((-2j * np.pi * step / n) * np.arange(-(-count // step)))
+    fine = np.exp((-2j * np.pi / n) * np.arange(step))
+    first = (coarse[:, None] * fine).ravel()[:count]
+    second = first * first
+    twiddles = np.stack((first, second, second * first)).astype(np.complex64)
+    twiddles.flags.writeable = False
+    return twiddles
 
 
 @functools.lru_cache(maxsize=64)

@@ -21,7 +21,9 @@ __all__ = ["resample_poly"]
 _KAISER_BETA = 5.0  # resample_poly's default window=("kaiser", 5.0)
 
 
-def resample_poly(x: ArrayLike, up: int, down: int) -> NDArray[np.floating]:
+def resample_poly(
+    x: ArrayLike, up: int, down: int, *, sinc_zeros: bool = False
+) -> NDArray[np.floating]:
     """Resample `x` by ``up / down``: upsample, low-pass at the lower Nyquist, downsample.
 
     Parameters
@@ -30,11 +32,17 @@ def resample_poly(x: ArrayLike, up: int, down: int) -> NDArray[np.floating]:
         Samples at the input rate.
     up, down : int
         The rate ratio, each >= 1.
+    sinc_zeros : bool
+        Take the windowed sinc's zeros as zeros. Its taps at whole multiples of ``max(up,
+        down)`` from the centre are zero by design, but SciPy's rounding leaves them at ~1e-17
+        of the centre tap, so every product is still made: for a 2:1 decimation, 20 of the 41
+        taps. Skipped, the output differs from SciPy's by under 1e-15 of the input's peak
+        (20 taps of at most 2e-17 each).
 
     Returns
     -------
     y : ndarray, shape (ceil(n * up / down),)
-        ``scipy.signal.resample_poly(x, up, down)``.
+        ``scipy.signal.resample_poly(x, up, down)`` (to the last bit without ``sinc_zeros``).
     """
     data = np.asarray(x)
     if data.ndim != 1:
@@ -49,7 +57,10 @@ def resample_poly(x: ArrayLike, up: int, down: int) -> NDArray[np.floating]:
     n_out = n_in * up // down + bool(n_in * up % down)
     max_rate = max(up, down)
     half_len = 10 * max_rate  # SciPy's reach of the windowed sinc
-    h = _lowpass(2 * half_len + 1, 1.0 / max_rate)
+    if sinc_zeros:
+        h = _lowpass_zeroed(2 * half_len + 1, max_rate)
+    else:
+        h = _lowpass(2 * half_len + 1, 1.0 / max_rate)
     if np.issubdtype(data.dtype, np.inexact):
         h = np.asarray(h, dtype=data.dtype)
     h = h * up  # a new array: the design is cached
@@ -85,6 +96,18 @@ def _lowpass(numtaps: int, cutoff: float) -> NDArray[np.float64]:
     h /= np.sum(h * np.cos(np.pi * m * 0.0))  # unit gain at 0 Hz
     h.flags.writeable = False
     return h
+
+
+@functools.lru_cache(maxsize=8)
+def _lowpass_zeroed(numtaps: int, period: int) -> NDArray[np.float64]:
+    """``_lowpass(numtaps, 1 / period)`` with its taps a whole nonzero multiple of ``period``
+    from the centre set to zero, where the sinc is (read-only; ``numtaps`` odd)."""
+    h = _lowpass(numtaps, 1.0 / period)
+    offsets = np.arange(numtaps) - numtaps // 2
+    out = h.copy()
+    out[(offsets % period == 0) & (offsets != 0)] = 0.0
+    out.flags.writeable = False
+    return out
 
 
 def _kaiser(length: int, beta: float) -> NDArray[np.float64]:

@@ -69,6 +69,17 @@ def test_decimation_matches_scipy_at_any_length(down: int) -> None:
     assert _same(dsp.resample_poly(-silent, 1, down), signal.resample_poly(-silent, 1, down))
 
 
+@pytest.mark.parametrize(("up", "down"), [(1, 2), (1, 3), (1, 12), (40, 441), (2, 1)])
+def test_resampling_without_sinc_zeros_is_scipys_to_1e15(up: int, down: int) -> None:
+    x = _noise(9001)
+    expected = signal.resample_poly(x, up, down)
+    got = dsp.resample_poly(x, up, down, sinc_zeros=True)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.max(np.abs(got - expected)) <= 1e-15 * np.max(np.abs(x))
+    # Every product of a zero tap is skipped: a 2:1 decimation reads 21 of its 41 taps.
+    assert np.count_nonzero(dsp._resample._lowpass_zeroed(41, 2)) == 21
+
+
 @pytest.mark.parametrize(
     "conditions",
     [

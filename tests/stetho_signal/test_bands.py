@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from scipy import signal
+from scipy import fft, signal
 
 from stetho_signal import design_bandpass
-from stetho_signal.bands import Spectrum, _squared_lowpass, _squared_response, smooth_resampled
+from stetho_signal.bands import (
+    Spectrum,
+    _low_rfft,
+    _squared_lowpass,
+    _squared_response,
+    smooth_resampled,
+)
 from stetho_signal.filters import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
 
 FS_HZ = 4000.0
@@ -159,3 +167,33 @@ def test_envelopes_reuse_and_repeat_bands_already_cut() -> None:
     assert both[0].tobytes() == first.tobytes() == both[2].tobytes()
     assert both[1].tobytes() == spectrum.envelope((100.0, 400.0), 500.0).tobytes()
     assert not both.flags.writeable and not first.flags.writeable
+
+
+@pytest.mark.parametrize("length", [5600, 12280, 39960, 81920, 87480])
+def test_low_bins_of_the_radix_4_split_are_the_whole_transforms(length: int) -> None:
+    padded = np.random.default_rng(length).standard_normal(length).astype(np.float32)
+    whole = fft.rfft(padded)
+    eighth = length // 8
+    for count in (1, eighth, eighth + 1, eighth + 2, 2 * eighth, 2 * eighth + 1, 3 * eighth + 1):
+        got = _low_rfft(padded, count)
+        assert got.dtype == np.complex64 and got.shape == (count,)
+        assert np.max(np.abs(got - whole[:count])) <= 1e-6 * np.max(np.abs(whole))
+    for count in (0, 3 * eighth + 2):
+        with pytest.raises(ValueError, match="radix-4"):
+            _low_rfft(padded, count)
+
+
+def test_a_spectrum_made_to_a_top_frequency_gives_the_same_bands_and_refuses_more() -> None:
+    x = _noise(7.3, seed=3)
+    whole, low = Spectrum(x, FS_HZ), Spectrum(x, FS_HZ, top_hz=1100.0)
+    band = whole.band(HEART_BAND_HZ, 1000.0)
+    assert _relative_error(low.band(HEART_BAND_HZ, 1000.0), band) < 1e-5
+    envelope = whole.envelope((300.0, 1000.0), 1000.0)
+    assert _relative_error(low.envelope((300.0, 1000.0), 1000.0), envelope) < 1e-5
+    # The top bin made, to 0.1 Hz: the first at or past 1,100 Hz.
+    top = math.ceil(1100.0 * low.length / FS_HZ) * FS_HZ / low.length
+    made = f"bins to {top:.1f} Hz were made"
+    with pytest.raises(ValueError, match=made):
+        low.band(LUNG_BAND_HZ, FS_HZ)
+    with pytest.raises(ValueError, match=made):
+        low.envelope((300.0, 1500.0), 2000.0)
