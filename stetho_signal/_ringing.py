@@ -65,7 +65,8 @@ def ringing_r2(
     r2 = np.zeros(len(times_s))
     for n, t in enumerate(times_s):
         i = round(t * fs_hz)
-        k = max(i - reach, 0) + int(np.argmax(np.abs(fine[max(i - reach, 0) : i + reach])))
+        low = max(i - reach, 0)
+        k = low + int(np.argmax(np.abs(fine[low : i + reach])))
         segment = np.asarray(fine[max(k - before, 0) : k + after], dtype=np.float64)
         energy = float(segment @ segment)
         if segment.size == before + after and energy > 0.0:

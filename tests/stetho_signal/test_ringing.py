@@ -104,3 +104,23 @@ def test_a_damped_sinusoid_is_fitted_whole_and_silence_not_at_all() -> None:
     assert ringing_r2(np.zeros(8000), rate, (0.5,))[0] == 0.0
     assert ringing_r2(fine, rate, (0.9995,))[0] == 0.0  # its 12 ms leave the band
     assert beside_ringing((), np.zeros(100, dtype=np.float32), _FS) == ()
+
+
+def test_a_deflection_needs_2_ms_of_band_before_it_to_be_fitted() -> None:
+    rate = 8000.0
+    t = np.arange(int(0.012 * rate)) / rate
+    f = _FREQS_HZ[6]
+    wave = np.cos(2 * np.pi * f * t) * 0.35 ** (t * f)
+    for at, fitted in ((16, True), (15, False)):  # 2 ms at 8 kHz: 16 samples
+        fine = np.zeros(int(rate))
+        fine[at : at + wave.size] = wave
+        r2 = ringing_r2(fine, rate, (at / rate,))[0]
+        assert (r2 > 0.999) if fitted else (r2 == 0.0)
+
+
+def test_a_single_precision_band_is_fitted_in_double() -> None:
+    band, crackles, _ = _candidates()
+    finer, rate = _interpolated(band, _FS)
+    assert finer.dtype == np.float32
+    single = ringing_r2(finer, rate, crackles)
+    assert np.array_equal(single, ringing_r2(finer.astype(np.float64), rate, crackles))
