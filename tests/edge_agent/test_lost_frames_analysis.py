@@ -9,13 +9,14 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from edge_agent.cli.analyze import Kind, analyse_file
 from edge_agent.pipeline.recordings import process_capture
 from edge_agent.wire.recording import Capture, Gap, RecordingContext
 from firmware_bridge.flac import GAPS_TAG
 from firmware_bridge.flac_tags import read_vorbis_comments, set_vorbis_comments
-from stetho_signal import TriageThresholds
+from stetho_signal import TriageThresholds, _ringing
 from stetho_sim.sounds import breathing
 
 RATE = 4000
@@ -49,12 +50,25 @@ def test_lost_frames_are_not_read_as_crackles_and_the_archive_keeps_them_silent(
     assert np.array_equal(capture.samples, kept)  # the FLAC is made of the silence as recorded
 
 
-def test_unbridged_the_same_silences_would_be_read_as_crackles() -> None:
+def test_unbridged_the_same_silences_would_be_read_as_crackles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A step does not ring down as a crackle does: the analysis's own ringing test drops them
+    # too (next test). Without it, what the bridging alone prevents.
+    monkeypatch.setattr(_ringing, "RINGING_R2", 0.0)
     samples, _ = _breath_with_lost_frames()
     capture = Capture(uuid.uuid4(), 1_765_000_000.0, RATE, samples, (), False)
     analysis = process_capture(capture, CTX, TriageThresholds()).recording.analysis
     assert analysis is not None and analysis.lung is not None
     assert len(analysis.lung.crackle_times_s) >= 3  # the control: what the bridging prevents
+
+
+def test_unbridged_the_silences_steps_do_not_ring_as_crackles() -> None:
+    samples, _ = _breath_with_lost_frames()
+    capture = Capture(uuid.uuid4(), 1_765_000_000.0, RATE, samples, (), False)
+    done = process_capture(capture, CTX, TriageThresholds())
+    assert done.recording.analysis is not None and done.recording.analysis.lung is not None
+    assert done.recording.analysis.lung.crackle_times_s == []
 
 
 def _archived_flac(tmp_path: Path) -> Path:
@@ -78,8 +92,9 @@ def test_the_archived_file_marks_its_lost_frames_and_stetho_analyze_bridges_them
 
 
 def test_without_its_gap_tags_the_same_file_reads_the_silences_as_crackles(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(_ringing, "RINGING_R2", 0.0)  # as above: the tags alone
     path = _archived_flac(tmp_path)
     tags = read_vorbis_comments(path.read_bytes())
     del tags[GAPS_TAG]
