@@ -8,8 +8,6 @@ import itertools
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_signal.crackles import _interpolated
-
 __all__ = ["RINGING_MIN", "RINGING_R2", "beside_ringing", "ringing_r2"]
 
 # A crackle is a rapidly dampening wave (CORSA, Sovijärvi et al., Eur Respir Rev 2000): in the
@@ -45,7 +43,8 @@ def ringing_r2(
     Parameters
     ----------
     fine : ndarray, shape (n,)
-        The lung band at ``fs_hz`` (the crackle detector's interpolated band).
+        The lung band at ``fs_hz`` as the crackle detector reads it
+        (:func:`stetho_signal.crackles.crackle_band`).
     fs_hz : float
         Sampling rate, Hz.
     times_s : tuple of float
@@ -92,16 +91,14 @@ def beside_ringing(
     times_s : tuple of float
         Crackle candidates, s.
     band : ndarray, shape (n,)
-        The lung band the candidates were found in, at ``fs_hz``.
+        The band the candidates were found in, as the detector read it
+        (:func:`stetho_signal.crackles.crackle_band`: peaks fall between samples).
     fs_hz : float
         Its sampling rate, Hz.
     """
     if not times_s:
         return times_s
-    fine, fine_hz = _interpolated(
-        band, fs_hz
-    )  # as the detector read it: peaks fall between samples
-    rings = ringing_r2(fine, fine_hz, times_s) >= RINGING_R2
+    rings = ringing_r2(band, fs_hz, times_s) >= RINGING_R2
     if np.count_nonzero(rings) >= RINGING_MIN:
         return times_s
     return tuple(itertools.compress(times_s, rings))

@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from stetho_common import dsp
 
-__all__ = ["find_crackles"]
+__all__ = ["crackle_band", "crackles_in", "find_crackles"]
 
 _CRACKLE_RATIO = 6.0  # peak over the local RMS of the breath sound
 _CRACKLE_MAX_WIDTH_S = 0.02  # CORSA: crackles last under 20 ms
@@ -49,8 +49,56 @@ def find_crackles(
     first and last half window of the signal are skipped: the local level there sees one side
     only, and a recording's first samples hold the placement and filter start-up transient (or
     the step out of a recorder's leading digital silence).
+
+    The same as ``crackles_in(*crackle_band(band, fs_hz), signal_s)``.
     """
-    band, fs_hz = _interpolated(band, fs_hz)
+    return crackles_in(*crackle_band(band, fs_hz), signal_s)
+
+
+def crackle_band(band: NDArray[np.floating], fs_hz: float) -> tuple[NDArray[np.float32], float]:
+    """The lung band as the crackle detector reads it: at twice its rate, single precision.
+
+    Parameters
+    ----------
+    band : ndarray, shape (n,)
+        The lung band (:func:`stetho_signal.lung.lung_band`) at ``fs_hz``.
+    fs_hz : float
+        Its sampling rate, Hz.
+
+    Returns
+    -------
+    samples : ndarray of float32, shape (2 n,)
+        The band interpolated to twice its rate: a deflection's peak falls between samples.
+    rate_hz : float
+        ``2 * fs_hz``.
+
+    Notes
+    -----
+    Polyphase interpolation with a windowed sinc: ``stetho_common.dsp``'s resampler, not
+    ``scipy.signal``'s (importing that costs ~48 MiB). Single precision halves the memory
+    traffic over the whole recording; the detector's 6x ratio and half-height tests need far
+    less than its 1e-7 relative precision. Made once per recording and shared by the
+    detector (:func:`crackles_in`) and the ringing rule that judges its candidates after.
+    """
+    finer = dsp.resample_poly(np.asarray(band, dtype=np.float32), _CRACKLE_UPSAMPLE, 1)
+    return np.asarray(finer, dtype=np.float32), fs_hz * _CRACKLE_UPSAMPLE
+
+
+def crackles_in(
+    band: NDArray[np.float32], fs_hz: float, signal_s: tuple[float, float] | None = None
+) -> tuple[float, ...]:
+    """Crackle times (s) in a band :func:`crackle_band` has made: :func:`find_crackles`
+    without the interpolation, for a caller that reads that band again.
+
+    Parameters
+    ----------
+    band : ndarray of float32, shape (n,)
+        The lung band at the detector's rate (:func:`crackle_band`).
+    fs_hz : float
+        Its sampling rate, Hz.
+    signal_s : (float, float), optional
+        Where the recording holds signal, s; the whole band when left out.
+    """
     window = max(1, int(_CRACKLE_BACKGROUND_S * fs_hz))
     magnitude = np.abs(band)
     background = _background(band, window)
@@ -72,18 +120,6 @@ def find_crackles(
     peaks = peaks[(peaks >= low) & (peaks < high)]
     peaks = peaks[_damped(magnitude, peaks, int(_CRACKLE_RING_S * fs_hz))]
     return tuple(round(float(p) / fs_hz, 4) for p in peaks)
-
-
-def _interpolated(band: NDArray[np.floating], fs_hz: float) -> tuple[NDArray[np.float32], float]:
-    """``band`` at ``_CRACKLE_UPSAMPLE`` times its rate (polyphase, windowed sinc), float32.
-
-    ``stetho_common.dsp``'s resampler, not ``scipy.signal``'s: importing that costs ~48 MiB.
-
-    Single precision halves the memory traffic over the whole recording; the 6x ratio and
-    the half-height tests need far less than its 1e-7 relative precision.
-    """
-    finer = dsp.resample_poly(np.asarray(band, dtype=np.float32), _CRACKLE_UPSAMPLE, 1)
-    return np.asarray(finer, dtype=np.float32), fs_hz * _CRACKLE_UPSAMPLE
 
 
 def _background(band: NDArray[np.float32], window: int) -> NDArray[np.float32]:

@@ -16,7 +16,7 @@ from stetho_signal._ringing import beside_ringing
 from stetho_signal._slow_wave import SLOW_WAVE_BAND_HZ, keeps_upper_octaves, off_slow_waves
 from stetho_signal._spectra import Spectrogram, frame_power
 from stetho_signal.bands import Spectrum
-from stetho_signal.crackles import find_crackles
+from stetho_signal.crackles import crackle_band, crackles_in, find_crackles
 from stetho_signal.envelope import (
     ANALYTIC_RATE_HZ,
     ENVELOPE_RATE_HZ,
@@ -142,7 +142,9 @@ def analyze_lung(
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
     wheezes = WheezeSearch(x, spectrogram)
     intervals, frequency = wheezes.find(wheeze_min_duration_s)
-    crackle_times = find_crackles(band, fs_hz, signal_s)
+    # The crackle detector's 8 kHz band, made once: the ringing rule reads it again.
+    fine, fine_hz = crackle_band(band, fs_hz)
+    crackle_times = crackles_in(fine, fine_hz, signal_s)
     whole = _smoothed_db(energy.sum(axis=0, keepdims=True), size)  # the crackles' band
     if intervals or crackle_times:
         # Heart sounds cost a second envelope: only looked for when they could matter.
@@ -155,7 +157,7 @@ def analyze_lung(
     if crackle_times and keeps_upper_octaves(energy):
         slow = spectrum.band(SLOW_WAVE_BAND_HZ, fs_hz)
         crackle_times = off_slow_waves(crackle_times, slow, band, fs_hz)
-    crackle_times = beside_ringing(crackle_times, band, fs_hz)
+    crackle_times = beside_ringing(crackle_times, fine, fine_hz)
     return LungResult(
         respiratory_rate_bpm=rate,
         wheeze=bool(intervals),

@@ -19,6 +19,7 @@ from stetho_signal._heart_gate import (
     heartbeat_reach_s,
 )
 from stetho_signal.bands import Spectrum
+from stetho_signal.crackles import crackle_band, crackles_in
 from stetho_signal.heart import HeartResult, analyze_heart
 from stetho_signal.lung import _away_from_heartbeat, find_crackles, lung_band
 from stetho_sim.sounds import FS_HZ, breathing, pcg, voice
@@ -173,6 +174,21 @@ def test_a_peak_between_samples_is_read_at_its_height() -> None:
     noise = np.random.default_rng(0).standard_normal(size)
     band = noise + 8.0 * _between_samples_burst(_TIMES_S[:3], size)
     assert _hits(find_crackles(band, FS_HZ), _TIMES_S[:3]) == 3
+
+
+def test_the_detector_reads_the_band_it_shares_with_the_ringing_rule() -> None:
+    # The analysis makes the 8 kHz band once (crackle_band) and hands it to the detector
+    # (crackles_in) and to the ringing rule: the same times as find_crackles on the lung band.
+    x = breathing(15.0, 20.0)
+    _place(x, _damped_wave(11.0), _TIMES_S)
+    band = lung_band(Spectrum(x, FS_HZ))
+    fine, rate = crackle_band(band, FS_HZ)
+    assert rate == 2.0 * FS_HZ and fine.dtype == np.float32 and fine.size == 2 * band.size
+    found = crackles_in(fine, rate)
+    assert _hits(found, _TIMES_S) == len(_TIMES_S)
+    assert found == find_crackles(band, FS_HZ)
+    later = crackles_in(fine, rate, (3.0, 20.0))  # where the signal is, passed through
+    assert later == find_crackles(band, FS_HZ, (3.0, 20.0)) == found[2:]
 
 
 def test_a_clear_irregular_heartbeat_gates_only_its_sounds() -> None:

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from stetho_signal import _ringing, analyze
 from stetho_signal._ringing import _FREQS_HZ, RINGING_MIN, RINGING_R2, beside_ringing, ringing_r2
 from stetho_signal.bands import Spectrum
-from stetho_signal.crackles import _interpolated, find_crackles
+from stetho_signal.crackles import crackle_band, find_crackles
 from stetho_signal.lung import lung_band
 
 from .test_slow_wave import _FS, _TIMES_S, _breath, _crackles
@@ -69,7 +69,7 @@ def _candidates() -> tuple[NDArray[np.float32], tuple[float, ...], tuple[float, 
 def test_crackles_ring_and_steps_do_not() -> None:
     band, crackles, steps = _candidates()
     assert len(crackles) == len(_TIMES_S) and len(steps) >= 4
-    finer, rate = _interpolated(band, _FS)
+    finer, rate = crackle_band(band, _FS)
     assert ringing_r2(finer, rate, crackles).min() >= 0.75
     assert ringing_r2(finer, rate, steps).max() < RINGING_R2
 
@@ -79,18 +79,18 @@ def test_steps_count_only_beside_two_that_ring(ringing: int, kept_steps: bool) -
     band, crackles, steps = _candidates()
     times = tuple(sorted(crackles[:ringing] + steps[:3]))
     expected = times if kept_steps else tuple(sorted(crackles[:ringing]))
-    assert beside_ringing(times, band, _FS) == expected
+    assert beside_ringing(times, *crackle_band(band, _FS)) == expected
 
 
 def test_the_bound_counts_a_fit_at_it_as_ringing(monkeypatch: pytest.MonkeyPatch) -> None:
     band, crackles, steps = _candidates()
-    finer, rate = _interpolated(band, _FS)
+    finer, rate = crackle_band(band, _FS)
     fitted = ringing_r2(finer, rate, crackles[:2])
     times = (crackles[0], crackles[1], steps[0])
     monkeypatch.setattr(_ringing, "RINGING_R2", float(fitted.min()))
-    assert beside_ringing(times, band, _FS) == times
+    assert beside_ringing(times, finer, rate) == times
     monkeypatch.setattr(_ringing, "RINGING_R2", float(np.nextafter(fitted.min(), 1.0)))
-    assert beside_ringing(times, band, _FS) == (crackles[int(np.argmax(fitted))],)
+    assert beside_ringing(times, finer, rate) == (crackles[int(np.argmax(fitted))],)
 
 
 def test_a_damped_sinusoid_is_fitted_whole_and_silence_not_at_all() -> None:
@@ -120,7 +120,7 @@ def test_a_deflection_needs_2_ms_of_band_before_it_to_be_fitted() -> None:
 
 def test_a_single_precision_band_is_fitted_in_double() -> None:
     band, crackles, _ = _candidates()
-    finer, rate = _interpolated(band, _FS)
+    finer, rate = crackle_band(band, _FS)
     assert finer.dtype == np.float32
     single = ringing_r2(finer, rate, crackles)
     assert np.array_equal(single, ringing_r2(finer.astype(np.float64), rate, crackles))
