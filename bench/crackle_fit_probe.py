@@ -30,10 +30,11 @@ each member the true flags it loses under each condition (against the shipped fl
 the detections reaching this probe are the ones it keeps; the figures of that round's
 section in docs/accuracy.md were taken before it.
 
+The conditions are replayed as the bench heard them in that round, its noise added over the
+AKG files' leading digital zeros (which hides the recorder's silence from
+``PreparedAudio.signal_span_s`` and lets the step into the signal through as a transient);
 ``--silent-zeros`` also replays the conditions that add sound (room noise, hum, a heart) with
-the AKG files' leading digital zeros kept at zero: the bench adds its noise over them, which
-hides the recorder's silence from ``PreparedAudio.signal_span_s`` and lets the step into the
-signal through as a transient. ``--draws N`` adds N other draws of each room noise (the
+those zeros kept at zero, as bench.lung_conditions hears them since. ``--draws N`` adds N other draws of each room noise (the
 bench's pink noise seeded by another name): a member that keeps a flag by a hair on the
 bench's one draw may lose it on another.
 """
@@ -183,7 +184,6 @@ def replay(data_dir: Path, silent_zeros: bool, draws: int = 0) -> list[dict[str,
     for k, item in enumerate(items):
         x, fs = item["x"], item["fs"]
         sounds = lc.heartbeat(beats[k % len(beats)][1], x.size, fs)
-        first = int(np.flatnonzero(x)[0]) if np.any(x) else 0
         conditions = [(c, False, 0) for c in lc.CONDITIONS]
         if silent_zeros:
             conditions += [(c, True, 0) for c in _ADDED]
@@ -191,10 +191,8 @@ def replay(data_dir: Path, silent_zeros: bool, draws: int = 0) -> list[dict[str,
         for condition, zeros, draw in conditions:
             # The bench seeds its noise by the recording's name: another name, another draw.
             seeded = item["name"] + (f"#{draw}" if draw else "")
-            y, rate = lc.heard(condition, x, fs, seeded, sounds)
-            if zeros and first:
-                y = y.copy()
-                y[:first] = 0.0
+            # The replay of the round's figures fills the silence, as the bench then did.
+            y, rate = lc.heard(condition, x, fs, seeded, sounds, keep_silence=zeros)
             result = analyze(y, rate, "lung")
             assert result.lung is not None
             fine = band_as_analysed(y, rate)

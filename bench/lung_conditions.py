@@ -88,7 +88,7 @@ CONDITIONS = (
 )
 Heart = tuple[Samples, float]
 
-__all__ = ["CONDITIONS", "heard", "heartbeat", "run", "summary_lines"]
+__all__ = ["CONDITIONS", "heard", "heartbeat", "run", "silenced", "summary_lines"]
 
 
 def heartbeat(heart: Heart, n: int, fs: float) -> Samples:
@@ -101,9 +101,13 @@ def heartbeat(heart: Heart, n: int, fs: float) -> Samples:
 
 
 def heard(
-    condition: str, x: Samples, fs: float, name: str, heart: Samples
+    condition: str, x: Samples, fs: float, name: str, heart: Samples, keep_silence: bool = True
 ) -> tuple[Samples, float]:
     """``x`` (at ``fs``) as heard under ``condition``: the samples and their rate.
+
+    ``keep_silence`` leaves the recorder's leading and trailing digital zeros at zero under
+    the conditions that add sound (:func:`silenced`); before the twentieth round the bench
+    added its noise over them (``False`` replays that).
 
     ``heart`` is what :func:`heartbeat` made of a heart recording for ``x``: made once per
     lung recording, as the heart conditions differ only in its level. The other conditions
@@ -112,12 +116,31 @@ def heard(
     if condition == "original":
         return x, fs
     if condition in HEART_RATIOS:
-        return x + scaled(heart, x, HEART_RATIOS[condition]), fs
-    if condition in SHARED:
+        y = x + scaled(heart, x, HEART_RATIOS[condition])
+    elif condition in SHARED:
         out = heard_through(condition, x, fs, name)
         assert out is not None
-        return out
-    raise ValueError(f"unknown condition {condition!r}: expected one of {CONDITIONS}")
+        y, rate = out
+        if rate != fs or not keep_silence:
+            return y, rate
+    else:
+        raise ValueError(f"unknown condition {condition!r}: expected one of {CONDITIONS}")
+    return (silenced(y, x) if keep_silence else y), fs
+
+
+def silenced(y: Samples, x: Samples) -> Samples:
+    """``y`` with zeros where ``x`` has its leading and trailing digital silence.
+
+    Some recorders write zeros before their converter runs (the AKG C417L files start with
+    4,096): a room's noise, a sound card's hum or a heart reach the converter, so they cannot
+    fill them. Added over them, they would hide the recorder's silence from the analysis
+    (``PreparedAudio.signal_span_s``) and make the step into the signal a transient."""
+    sounding = np.flatnonzero(x)
+    if sounding.size == 0 or (sounding[0] == 0 and sounding[-1] == x.size - 1):
+        return y
+    out = np.zeros_like(y)
+    out[sounding[0] : sounding[-1] + 1] = y[sounding[0] : sounding[-1] + 1]
+    return out
 
 
 def recordings(data_dir: Path) -> list[dict[str, Any]]:

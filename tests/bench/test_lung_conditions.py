@@ -53,6 +53,27 @@ def test_added_sounds_sit_at_their_level_under_the_recording(
     assert _db(x, y - x) == pytest.approx(under_db, abs=0.01)
 
 
+@pytest.mark.parametrize("condition", ["room_noise_20db", "mains_hum", "heart_equal", "bell"])
+def test_a_recorders_digital_silence_stays_silent(condition: str) -> None:
+    # Before: the bench's noise filled an AKG file's 4,096 leading zeros, hiding the
+    # recorder's silence from the analysis; a room or a sound card cannot reach them.
+    x = _lung_like()
+    x[:4096] = 0.0
+    x[-100:] = 0.0
+    y, _ = lc.heard(condition, x, FS, "a", _sounds())
+    assert not np.any(y[:4096]) and not np.any(y[-100:])
+    assert np.count_nonzero(y[4096:-100]) > 0.99 * (x.size - 4196)
+    if condition != "bell":  # a chest piece's filter adds nothing to silence anyway
+        filled, _ = lc.heard(condition, x, FS, "a", _sounds(), keep_silence=False)
+        assert np.all(filled[:4096] != 0.0)  # the control: as the bench heard it before
+
+
+def test_a_recording_with_no_silence_is_heard_whole() -> None:
+    x = _lung_like()
+    y, _ = lc.heard("room_noise_20db", x, FS, "a", _sounds())
+    assert np.array_equal(y, lc.heard("room_noise_20db", x, FS, "a", _sounds(), False)[0])
+
+
 @pytest.mark.parametrize(("condition", "ratio"), [("heart_half", 0.5), ("heart_equal", 1.0)])
 def test_a_heart_is_added_at_its_rms_ratio_in_its_own_band_only(
     condition: str, ratio: float
