@@ -26,6 +26,7 @@ __all__ = [
     "BEAT_STEP_MIN_BEATS",
     "BEAT_STEP_RATE_HZ",
     "RUNNING_MEAN_S",
+    "beat_levels",
     "beat_span_share",
     "beat_step",
     "envelope_repeat",
@@ -126,7 +127,7 @@ def beat_step(x: NDArray[np.float64], fs_hz: float, s1_s: tuple[float, ...]) -> 
     x : ndarray, shape (n,)
         The recording, any full scale (the step is a ratio), mains hum left in.
     fs_hz : float
-        Its sampling rate, Hz.
+        Its sampling rate, Hz, a multiple of :data:`BEAT_STEP_RATE_HZ` (the analysis's 4 kHz).
     s1_s : tuple of float
         The chain's S1 times, seconds from the start.
 
@@ -140,23 +141,30 @@ def beat_step(x: NDArray[np.float64], fs_hz: float, s1_s: tuple[float, ...]) -> 
     -----
     The recording less its mean, band-passed forward and backward (4th-order Butterworth,
     :data:`BEAT_STEP_BAND_HZ`), the magnitude of its analytic signal averaged over blocks of
-    :data:`BEAT_STEP_RATE_HZ`; each S1's level the highest block within 50 ms of it. Exactly
-    ``beat_step`` of ``bench/_breath_rhythm.py``, where the bound was placed: false fast reads
-    the other rules left urgent step by a median 0.56 nepers (1.7 times), true reads by 0.16
+    :data:`BEAT_STEP_RATE_HZ`; each S1's level :func:`beat_levels`. Exactly ``beat_step`` of
+    ``bench/_breath_rhythm.py``, where the bound was placed: false fast reads the other rules
+    left urgent step by a median 0.56 nepers (1.7 times), true reads by 0.16
     (docs/accuracy.md, twentieth round).
     """
-    step = max(round(fs_hz / BEAT_STEP_RATE_HZ), 1)
-    n = x.size // step * step
-    times = np.asarray(s1_s, dtype=np.float64)
-    times = times[(times >= 0) & (times * BEAT_STEP_RATE_HZ < n // step)]
+    step = round(fs_hz / BEAT_STEP_RATE_HZ)
+    blocks = x.size // step
+    times = np.asarray(s1_s)
+    times = times[(times >= 0) & (times * BEAT_STEP_RATE_HZ < blocks)]
     if times.size < BEAT_STEP_MIN_BEATS:
         return None
-    y = np.asarray(x, dtype=np.float64)
     # A copy: scipy's filter wants writable sections, and the cached ones are shared.
-    band = signal.sosfiltfilt(_heart_sos(float(fs_hz)).copy(), y - np.mean(y))
-    env = np.abs(signal.hilbert(band))[:n].reshape(-1, step).mean(axis=1)
-    half = round(_BEAT_HALF_S * BEAT_STEP_RATE_HZ)
-    idx = np.minimum(np.round(times * BEAT_STEP_RATE_HZ).astype(np.intp), env.size - 1)
-    rows = np.minimum(np.maximum(idx[:, None] + np.arange(-half, half + 1), 0), env.size - 1)
-    levels = np.log(np.maximum(env[rows].max(axis=1), 1e-12))
+    band = signal.sosfiltfilt(_heart_sos(float(fs_hz)).copy(), x - np.mean(x))
+    env = np.abs(signal.hilbert(band))[: blocks * step].reshape(blocks, step).mean(axis=1)
+    levels = np.log(np.maximum(beat_levels(env, times), 1e-12))
     return round(float(np.median(np.abs(np.diff(levels)))), 3)
+
+
+def beat_levels(env: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each beat's level: the highest of ``env`` (at :data:`BEAT_STEP_RATE_HZ`) within 50 ms
+    of its time, the time's block taken as the last one when it rounds past it (``times_s``
+    from 0 to the envelope's end)."""
+    half = round(_BEAT_HALF_S * BEAT_STEP_RATE_HZ)
+    idx = np.minimum(np.round(times_s * BEAT_STEP_RATE_HZ).astype(np.intp), env.size - 1)
+    rows = np.minimum(np.maximum(idx[:, None] + np.arange(-half, half + 1), 0), env.size - 1)
+    levels: NDArray[np.float64] = env[rows].max(axis=1)
+    return levels

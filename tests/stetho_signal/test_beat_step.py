@@ -17,7 +17,7 @@ import pytest
 from numpy.typing import NDArray
 
 from stetho_signal import TriageThresholds, analyze
-from stetho_signal._fast_read import BEAT_STEP_MIN_BEATS, beat_step
+from stetho_signal._fast_read import BEAT_STEP_MIN_BEATS, beat_levels, beat_step
 from stetho_signal._rules import triage
 from stetho_signal.bands import Spectrum
 from stetho_signal.heart import HeartResult, analyze_heart
@@ -71,6 +71,29 @@ def test_the_step_needs_eight_s1s_inside_the_recording() -> None:
     # A beat on the last sample is read in the last block, its neighbours clipped there.
     ends = (*s1[: BEAT_STEP_MIN_BEATS - 1], (x.size - 1) / FS_HZ)
     assert beat_step(x, FS_HZ, ends) is not None
+
+
+def test_a_beats_level_is_the_highest_block_within_50_ms() -> None:
+    """Blocks of 20 ms: 50 ms reaches two blocks each side, clipped at the envelope's ends; a
+    time rounding past the last block is read there, as the probe read it."""
+    env = np.arange(1.0, 11.0)  # ten blocks, 0.2 s; block k holds k + 1
+    times = np.array([0.0, 0.06, 0.1, 0.189, 0.195])
+    assert beat_levels(env, times).tolist() == [3.0, 6.0, 8.0, 10.0, 10.0]
+    peaks = np.ones(10)
+    peaks[[0, 7]] = 5.0  # the first block, and the one two before the last
+    assert beat_levels(peaks, np.array([0.0, 0.195, 0.185])).tolist() == [5.0, 5.0, 5.0]
+    peaks = np.ones(10)
+    peaks[[6, 9]] = (4.0, 3.0)
+    assert beat_levels(peaks, np.array([0.16, 0.18, 0.199])).tolist() == [4.0, 3.0, 3.0]
+
+
+def test_s1s_from_time_zero_to_the_last_whole_block_count() -> None:
+    x, s1 = _alternating(180.0, SOFT, seconds=3.0)
+    x = x[: 3 * 4000 - 40]  # 149.5 blocks of 20 ms: 149 whole ones
+    inside = (0.0, *s1[1 : BEAT_STEP_MIN_BEATS - 1])
+    assert beat_step(x, FS_HZ, inside) is None  # seven
+    assert beat_step(x, FS_HZ, (*inside, 148.99 / 50.0)) is not None
+    assert beat_step(x, FS_HZ, (*inside, 149.0 / 50.0)) is None  # the part block is not read
 
 
 def test_the_band_is_capped_under_a_low_rate() -> None:
