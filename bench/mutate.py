@@ -140,13 +140,18 @@ MODULES = (
             "tests/stetho_signal/test_breathing_rate_at_auscultation.py",  # the urgent wording
             "tests/edge_agent/test_flag_details.py",  # check_details at the wire edge
             "tests/stetho_signal/test_fast_read.py",  # a fast rate the recording bears out
+            "tests/stetho_signal/test_beat_step.py",  # nor its beats stepping up and down
             "tests/stetho_signal/test_voice_heard.py",  # a wheeze heard while someone spoke
         ),
     ),
     Module(
-        "stetho_signal/_fast_read.py",  # a fast rate's envelope repeat and beat span
+        "stetho_signal/_fast_read.py",  # a fast rate's envelope repeat, beat span and beat step
         ("stetho_signal/_fast_read.py",),
-        ("tests/stetho_signal/test_fast_read.py",),
+        (
+            "tests/stetho_signal/test_fast_read.py",
+            "tests/stetho_signal/test_beat_step.py",
+            "tests/bench/test_breath_rhythm.py",  # the step is exactly the probe's
+        ),
     ),
     Module(
         "stetho_signal/_short_beats.py",  # an irregular chain's short beats, S1-shaped only

@@ -1,4 +1,4 @@
-"""Whether a fast heart rate is borne out by the recording: two measures the triage reads.
+"""Whether a fast heart rate is borne out by the recording: three measures the triage reads.
 
 Heard through breathing as loud as the heart, a real child's heart at 130/min (CirCor 9983_MV)
 was read at 200/min, and a faint heart under breath sounds at 210/min, both urgent
@@ -6,17 +6,31 @@ was read at 200/min, and a faint heart under breath sounds at 210/min, both urge
 breath bursts, or held breath sounds alone. A heart beating that fast repeats its envelope at
 the read period, or, when its rhythm is irregular (atrial fibrillation repeats at no period),
 its sounds stand out clearly; a chain of breath bursts does neither. And a rhythm read from
-breath sounds is heard while the resident breathes, not through the whole recording.
+breath sounds is heard while the resident breathes, not through the whole recording. Nor do a
+heart's beats step up and down in level from one to the next, as a chain does whose every
+other "beat" is the background between a slower heart's sounds (twentieth round).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import NDArray
+from scipy import signal
 
 from stetho_signal.envelope import autocorrelation
 
-__all__ = ["RUNNING_MEAN_S", "beat_span_share", "envelope_repeat"]
+__all__ = [
+    "BEAT_STEP_BAND_HZ",
+    "BEAT_STEP_MIN_BEATS",
+    "BEAT_STEP_RATE_HZ",
+    "RUNNING_MEAN_S",
+    "beat_levels",
+    "beat_span_share",
+    "beat_step",
+    "envelope_repeat",
+]
 
 RUNNING_MEAN_S = 0.5
 """The envelope is read relative to its own running mean over this span: longer than a heart
@@ -78,3 +92,79 @@ def beat_span_share(intervals_s: NDArray[np.float64], duration_s: float) -> floa
     if intervals_s.size == 0 or duration_s <= 0:
         return None
     return round(float(np.sum(intervals_s)) / duration_s, 3)
+
+
+BEAT_STEP_BAND_HZ = (25.0, 150.0)
+"""Where S1 and S2 carry most of their energy (DOMAIN.md): the band the step was measured in
+(docs/accuracy.md, twentieth round), not the chain's 25-200 Hz one, whose version of the step
+lost two true fast hearts when one patient was left out."""
+BEAT_STEP_RATE_HZ = 50.0
+"""The envelope's step, 20 ms: a heart sound lasts 80-140 ms."""
+BEAT_STEP_MIN_BEATS = 8
+"""Fewer S1s than this give no step (the median of under seven steps is too loose)."""
+_BEAT_HALF_S = 0.05  # a beat's level: the highest envelope within 50 ms of its S1
+
+
+@functools.lru_cache(maxsize=8)
+def _heart_sos(fs_hz: float) -> NDArray[np.float64]:
+    """The 4th-order 25-150 Hz Butterworth band-pass as second-order sections, the upper edge
+    capped at 0.45 of the rate (read-only: shared by the cache; design costs as much as the
+    filtering)."""
+    high = min(BEAT_STEP_BAND_HZ[1], 0.45 * fs_hz)
+    sos: NDArray[np.float64] = signal.butter(
+        4, (BEAT_STEP_BAND_HZ[0], high), "bandpass", fs=fs_hz, output="sos"
+    )
+    sos.flags.writeable = False
+    return sos
+
+
+def beat_step(x: NDArray[np.float64], fs_hz: float, s1_s: tuple[float, ...]) -> float | None:
+    """How much the level steps from one beat to the next: the median absolute difference of
+    successive S1s' log heart-band level, nepers.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n,)
+        The recording, any full scale (the step is a ratio), mains hum left in.
+    fs_hz : float
+        Its sampling rate, Hz, a multiple of :data:`BEAT_STEP_RATE_HZ` (the analysis's 4 kHz).
+    s1_s : tuple of float
+        The chain's S1 times, seconds from the start.
+
+    Returns
+    -------
+    float or None
+        0 for beats of equal level, ln 2 (0.693) when each beat is half or twice the one
+        before; None under :data:`BEAT_STEP_MIN_BEATS` S1s inside the recording.
+
+    Notes
+    -----
+    The recording less its mean, band-passed forward and backward (4th-order Butterworth,
+    :data:`BEAT_STEP_BAND_HZ`), the magnitude of its analytic signal averaged over blocks of
+    :data:`BEAT_STEP_RATE_HZ`; each S1's level :func:`beat_levels`. Exactly ``beat_step`` of
+    ``bench/_breath_rhythm.py``, where the bound was placed: false fast reads the other rules
+    left urgent step by a median 0.56 nepers (1.7 times), true reads by 0.16
+    (docs/accuracy.md, twentieth round).
+    """
+    step = round(fs_hz / BEAT_STEP_RATE_HZ)
+    blocks = x.size // step
+    times = np.asarray(s1_s)
+    times = times[(times >= 0) & (times * BEAT_STEP_RATE_HZ < blocks)]
+    if times.size < BEAT_STEP_MIN_BEATS:
+        return None
+    # A copy: scipy's filter wants writable sections, and the cached ones are shared.
+    band = signal.sosfiltfilt(_heart_sos(float(fs_hz)).copy(), x - np.mean(x))
+    env = np.abs(signal.hilbert(band))[: blocks * step].reshape(blocks, step).mean(axis=1)
+    levels = np.log(np.maximum(beat_levels(env, times), 1e-12))
+    return round(float(np.median(np.abs(np.diff(levels)))), 3)
+
+
+def beat_levels(env: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each beat's level: the highest of ``env`` (at :data:`BEAT_STEP_RATE_HZ`) within 50 ms
+    of its time, the time's block taken as the last one when it rounds past it (``times_s``
+    from 0 to the envelope's end)."""
+    half = round(_BEAT_HALF_S * BEAT_STEP_RATE_HZ)
+    idx = np.minimum(np.round(times_s * BEAT_STEP_RATE_HZ).astype(np.intp), env.size - 1)
+    rows = np.minimum(np.maximum(idx[:, None] + np.arange(-half, half + 1), 0), env.size - 1)
+    levels: NDArray[np.float64] = env[rows].max(axis=1)
+    return levels

@@ -119,7 +119,9 @@ def _fast_unconfirmed(
     Borne out, a fast heart repeats its envelope at the read period or, irregular (atrial
     fibrillation repeats at no period), has sounds that stand out clearly. A chain of breath
     bursts between a slower heart's sounds has neither; one of breath sounds alone lies mostly
-    above the heart's band and is heard while the resident breathes, not throughout.
+    above the heart's band and is heard while the resident breathes, not throughout. A
+    heart's beats hold their level from one to the next; a chain whose every other beat is
+    the background between slower heart sounds steps up and down (twentieth round).
     """
     repeat, least = h.envelope_repeat, t.urgent_high_min_envelope_repeat
     prominence, clear = h.sound_prominence, t.urgent_high_min_sound_prominence
@@ -138,7 +140,7 @@ def _fast_unconfirmed(
     share, most = h.sound_high_band_share, t.urgent_high_max_high_band_share
     span, least_span = h.beat_span_share, t.urgent_high_min_beat_span
     if share is None or span is None or not (share > most and span < least_span):
-        return None
+        return _steps_between_beats(h, t, text, rate, bound)
     text = (
         f"{text[:-1]}, but {share:.0%} of the power its sounds add lies at 300-1000 Hz (over "
         f"{most:.0%}), where heart sounds have little and breath sounds much, and its beats span "
@@ -149,6 +151,24 @@ def _fast_unconfirmed(
         "high_band_share": share, "max_high_band_share": most,
         "beat_span_share": span, "min_beat_span_share": least_span,
     }  # fmt: skip
+    return Flag("heart_rate_very_high_unconfirmed", text, rate, bound, details)
+
+
+def _steps_between_beats(
+    h: HeartResult, t: TriageThresholds, text: str, rate: float, bound: float
+) -> Flag | None:
+    """A very high rate whose beats step up and down in level, or None (docs/accuracy.md,
+    twentieth round): breath bursts or background read as every other beat."""
+    step, most = h.beat_step, t.urgent_high_max_beat_step
+    if step is None or not step > most:
+        return None
+    text = (
+        f"{text[:-1]}, but its beats' level steps up and down from one beat to the next "
+        f"(median step {step:.3f} in natural log units, {math.exp(step):.1f} times; over "
+        f"{most:.3f}), as a heart's beats do not: every other beat may be a breath sound or "
+        "noise between slower heart sounds; a review, count the pulse over a minute."
+    )
+    details = {"beat_step": step, "max_beat_step": most}
     return Flag("heart_rate_very_high_unconfirmed", text, rate, bound, details)
 
 

@@ -192,7 +192,11 @@ def analyze(
         band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
         # What the rules read in the urgent bands only: measured there only.
         heart = analyze_heart(
-            spectrum, limits.heart_rate_urgent_low_bpm, limits.heart_rate_urgent_high_bpm, band
+            spectrum,
+            limits.heart_rate_urgent_low_bpm,
+            limits.heart_rate_urgent_high_bpm,
+            band,
+            audio.samples,  # hum left in: the beat step's bound was placed so
         )
         # Sounds as wide as breaths repeat (periodicity) without being a heartbeat.
         heartbeat: tuple[float, float] | None = (

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_signal._fast_read import beat_span_share, envelope_repeat
+from stetho_signal._fast_read import beat_span_share, beat_step, envelope_repeat
 from stetho_signal._half_rate import (
     diastole_follows_cycle,
     evenly_spaced,
@@ -130,6 +130,11 @@ class HeartResult:
         Share of the recording spanned by the beat intervals the rate stands on, 0..1 (None
         as ``envelope_repeat``): a heart beats throughout, breath sounds come and go with the
         breathing (:func:`stetho_signal._fast_read.beat_span_share`).
+    beat_step : float or None
+        Median step of the level from one S1 to the next, nepers (None as ``envelope_repeat``,
+        without the recording, see :func:`analyze_heart`, or under eight S1s): a heart's beats
+        hold their level, a chain whose every other "beat" is the background between a slower
+        heart's sounds steps up and down (:func:`stetho_signal._fast_read.beat_step`).
     """
 
     rate_bpm: float | None
@@ -153,6 +158,7 @@ class HeartResult:
     sound_high_band_share: float | None = None
     envelope_repeat: float | None = None
     beat_span_share: float | None = None
+    beat_step: float | None = None
 
 
 def analyze_heart(
@@ -160,6 +166,7 @@ def analyze_heart(
     share_at_or_below_bpm: float | None = None,
     fast_at_or_above_bpm: float | None = None,
     band: NDArray[np.float32] | None = None,
+    recording: NDArray[np.float64] | None = None,
 ) -> HeartResult:
     """Measure a heart recording (``spectrum``: the recording, full scale 1.0).
 
@@ -171,7 +178,10 @@ def analyze_heart(
     the rules read them there only, and the lung analysis, which looks for heart sounds too,
     not at all. ``band``: the recording in :data:`~stetho_signal.filters.HEART_BAND_HZ` at
     :data:`~stetho_signal.envelope.HEART_RATE_HZ`, when the caller has it (cut from
-    ``spectrum`` otherwise); the pitch of each sound is read from it.
+    ``spectrum`` otherwise); the pitch of each sound is read from it. ``recording``: the
+    samples at ``spectrum``'s rate as they came, before any mains hum was taken out (the beat
+    step was placed on them, docs/accuracy.md, twentieth round); ``beat_step`` is measured at
+    or above the urgent high bound from it only (None without it).
     """
     # The three bands' envelopes at once (one transform call each for all three: a short
     # recording costs more in calls than in transforms). The pitch and murmur envelopes are
@@ -235,9 +245,16 @@ def analyze_heart(
     share, repeat, span = _urgent_band_measures(
         spectrum, env, sounds, intervals, rate, (share_at_or_below_bpm, fast_at_or_above_bpm)
     )
+    s1_s = _rounded_ms(sounds.s1_s)
+    # What bench.fast_read_probe measured the bound on: the S1s as reported, to the ms.
+    step = (
+        beat_step(recording, spectrum.fs_hz, s1_s)
+        if recording is not None and _shown_at_or_above(rate, fast_at_or_above_bpm)
+        else None
+    )
     return HeartResult(
         rate_bpm=rate,
-        s1_s=_rounded_ms(sounds.s1_s),
+        s1_s=s1_s,
         s2_s=_rounded_ms(sounds.s2_s),
         rr_nrmssd=nrmssd,
         murmur_contrast=None if murmur is None else murmur[0],
@@ -256,6 +273,7 @@ def analyze_heart(
         sound_high_band_share=share,
         envelope_repeat=repeat,
         beat_span_share=span,
+        beat_step=step,
     )
 
 

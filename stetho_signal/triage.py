@@ -169,6 +169,15 @@ class TriageThresholds:
         breath sounds read at 210/min, share 0.77, span 0.63). Placed by the same probes:
         every true read whose share is over 0.6 spans 0.76 of its recording or more, and no
         true read spans under 0.67 at any share.
+    urgent_high_max_beat_step : float
+        Nor may it stand on beats whose level steps up and down from one to the next: when
+        the median step between successive S1s' heart-band level exceeds this (nepers, see
+        :attr:`~stetho_signal.heart.HeartResult.beat_step`), it raises a review: every other
+        "beat" may be the background between a slower heart's sounds. False fast reads the
+        other rules left urgent step by a median 0.56 (1.7 times), true reads by 0.16. Placed
+        0.1 over every true read and every read of a heart at 131/min or over in the probes
+        (docs/accuracy.md, twentieth round: the highest, 0.695, a real heart at 130/min read
+        at 138; hearts at 131/min or over reach 0.64), before it was shipped.
     urgent_min_breaths : float
         A respiratory rate in the urgent bands from a clip holding fewer breaths says so in its
         review (the rate alone never raises urgent).
@@ -198,6 +207,7 @@ class TriageThresholds:
     urgent_high_min_sound_prominence: float = 3.5
     urgent_high_max_high_band_share: float = 0.6
     urgent_high_min_beat_span: float = 0.7
+    urgent_high_max_beat_step: float = 0.795
     urgent_min_breaths: float = 3.0
     quality_min_score: float = 0.5
 
@@ -282,6 +292,7 @@ _NOT_BORNE_OUT: Final[Mapping[str, DetailKind]] = {
     "envelope_repeat": float, "min_envelope_repeat": float,
     "sound_prominence": float, "min_sound_prominence": float,
     "beat_span_share": float, "min_beat_span_share": float,
+    "beat_step": float, "max_beat_step": float,
 }  # fmt: skip
 _HALF_RATE: Final[Mapping[str, DetailKind]] = {
     "rate_bpm": float, "systole_ms": float, "diastole_ms": float, "s1_s2_level_ratio": float,
@@ -311,7 +322,9 @@ minimum it missed;
 heart-sound band that left a very low (or, with ``beat_span_share`` and its minimum, the
 share of the recording its beats span, a very high) rate unconfirmed, and the most allowed;
 ``envelope_repeat``, ``sound_prominence`` and their ``min_*``: how little the envelope
-repeats at a very high rate and its sounds stand out, that left it unconfirmed; ``note`` and
+repeats at a very high rate and its sounds stand out, that left it unconfirmed;
+``beat_step`` and ``max_beat_step``: how far its beats' level steps from one to the next,
+that left it unconfirmed, and the most allowed; ``note`` and
 ``measured``: why a value is missing (:data:`~stetho_signal._notes.NOTE_CODES`) and the
 number that says so (ms or beats/min, see there); ``rate_bpm``, ``systole_ms``,
 ``diastole_ms`` and ``s1_s2_level_ratio``: the read rate and the evenly spaced, alike sounds

@@ -153,7 +153,7 @@ def _fast_unconfirmed(p: _Parts, base: str) -> str | None:
     share, most = p.number("high_band_share"), p.number("max_high_band_share")
     span, least_span = p.number("beat_span_share"), p.number("min_beat_span_share")
     if share is None or most is None or span is None or least_span is None:
-        return None
+        return _steps_between_beats(p, base)
     return (
         f"{base[:-1]}, mais {_pct(share)} de la puissance qu'ajoutent ses bruits se situe "
         f"entre 300 et 1000 Hz (plus de {_pct(most)}), où les bruits du cœur en ont peu et les "
@@ -161,6 +161,21 @@ def _fast_unconfirmed(p: _Parts, base: str) -> str | None:
         f"l'enregistrement (moins de {_pct(least_span)}) : ce sont peut-être des bruits "
         "respiratoires, entendus au rythme de la respiration ; un avis médical, compter le pouls "
         "et enregistrer à nouveau sur le cœur."
+    )
+
+
+def _steps_between_beats(p: _Parts, base: str) -> str | None:
+    """A very high rate whose beats step up and down in level (stetho_signal._rules), or None."""
+    step, most = p.number("beat_step"), p.number("max_beat_step")
+    if step is None or most is None:
+        return None
+    return (
+        f"{base[:-1]}, mais le niveau de ses battements monte et descend d'un battement à "
+        f"l'autre (pas médian {_num(step, '.3f')} en logarithme népérien, "
+        f"{_num(math.exp(step), '.1f')} fois ; plus de {_num(most, '.3f')}), ce que ne font pas "
+        "les battements d'un cœur : un battement sur deux est peut-être un bruit respiratoire "
+        "ou du bruit entre des bruits du cœur plus lents ; un avis médical, compter le pouls "
+        "sur une minute."
     )
 
 

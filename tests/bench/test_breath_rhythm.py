@@ -67,3 +67,29 @@ def test_the_sound_band_step_reads_the_beats_the_rate_stands_on() -> None:
     assert step is not None and abs(step - np.log(4.0)) < 0.1
     assert sound_band_step(x, FS, (), tuple(beats)) == step
     assert sound_band_step(x, FS, tuple(beats[:4]), ()) is None
+
+
+def test_the_analysis_measures_exactly_the_probes_beat_step() -> None:
+    """stetho_signal._fast_read.beat_step is this module's ``beat_step``, where its bound was
+    placed (twentieth round): same band, envelope, beats and rounding, at any rate and scale."""
+    from bench._breath_rhythm import envelopes
+    from stetho_signal._fast_read import beat_step
+
+    rng = np.random.default_rng(5)
+    for fs, seconds in ((4000.0, 12.0), (8000.0, 7.3), (44100.0, 3.0)):
+        n = round(seconds * fs)
+        x = 0.05 * rng.standard_normal(n)
+        beats = np.sort(rng.uniform(-0.2, seconds + 0.2, 40))  # some outside the recording
+        t = np.arange(n) / fs
+        for at in beats:
+            x += (
+                rng.uniform(0.1, 1.0)
+                * np.exp(-0.5 * ((t - at) / 0.02) ** 2)
+                * np.sin(2 * np.pi * 50.0 * t)
+            )
+        s1 = tuple(round(float(b), 3) for b in beats)
+        probe = breath_rhythm(*envelopes(x, fs), s1)["beat_step"]
+        assert probe is not None
+        assert beat_step(x, fs, s1) == probe
+        assert beat_step(x, fs, s1[:7]) is None
+        assert breath_rhythm(*envelopes(x, fs), s1[:7])["beat_step"] is None

@@ -146,6 +146,9 @@ def _all_real_flags() -> list[tuple[Flag, str]]:
     out += [(f, band) for band in ("adult", "2_to_5")
             for f in _flags(200.0, True, band, envelope_repeat=-0.09)]  # fmt: skip
     out += [(f, "adult") for f in _flags(200.0, True, "adult", 0.77, beat_span_share=0.62)]
+    # Or its beats step up and down in level from one to the next.
+    out += [(f, band) for band in ("adult", "2_to_5")
+            for f in _flags(200.0, True, band, beat_step=0.85)]  # fmt: skip
     bad = Quality(0.2, False, tuple(PROBLEM_TEXT.values()), tuple(PROBLEM_TEXT), _measures())
     out += [(f, "adult") for f in triage(bad, None, None, TriageThresholds()).flags]
     return out
@@ -166,6 +169,8 @@ def test_each_real_flag_reads_in_french_with_its_numbers() -> None:
         if "envelope_repeat" in flag.details:
             assert "autocorrélation -0,09, moins de 0,10" in french
             assert "3,0 fois le fond, moins de 3,5" in french
+        elif "beat_step" in flag.details:
+            assert "(pas médian 0,850 en logarithme népérien, 2,3 fois ; plus de 0,795)" in french
         elif "beat_span_share" in flag.details:
             assert "77\u00a0% de la puissance" in french and "que 62\u00a0% de" in french
         elif flag.code.endswith("_unconfirmed") and "high_band_share" in flag.details:
