@@ -138,7 +138,7 @@ def analyze_lung(
     spectrogram = frame_power(x, fs_hz, WHEEZE_NPERSEG, WHEEZE_NPERSEG // 2)
     energy, size = _octave_energy(spectrogram)
     envelopes = _smoothed_db(energy, size)
-    rate = respiratory_rate(spectrogram, notes, envelopes)
+    rate = respiratory_rate(spectrogram, notes, envelopes, signal_s)
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
     wheezes = WheezeSearch(x, spectrogram)
     intervals, frequency = wheezes.find(wheeze_min_duration_s)
@@ -260,10 +260,13 @@ def respiratory_rate(
     spectrogram: Spectrogram,
     notes: list[str],
     envelopes: NDArray[np.float64] | None = None,
+    signal_s: tuple[float, float] | None = None,
 ) -> float | None:
     """Breaths per minute from the autocorrelations of the breath octaves' envelopes.
 
     ``envelopes`` are the spectrogram's :func:`breath_envelopes` when already computed.
+    ``signal_s``: where the recording holds signal (``PreparedAudio.signal_span_s``); the
+    frames whose smoothed envelope reaches a recorder's digital silence are left out.
 
     Notes
     -----
@@ -271,10 +274,17 @@ def respiratory_rate(
     15 s: the share of that octave's envelope variance that repeats at a breath length. An
     octave swamped by clicks or heart sounds repeats weakly, or at a chance lag, and counts
     little; one with the microphone's floor alone repeats not at all and counts nothing.
+
+    Digital silence (the AKG C417L files open with 93 ms of zeros) sits 40-55 dB under the
+    breath in every octave's log envelope: one deep dip whose product with the rest of the
+    envelope adds a copy of the envelope itself to the autocorrelation, which under room
+    noise outweighs the breath's repeat and decides between a rate and its half (accuracy.md,
+    twentieth round, s37-breathrate). Those frames are not breathing and are left out.
     """
     if envelopes is None:
         envelopes = breath_envelopes(spectrogram)
     env_rate = _frame_rate(spectrogram[1])
+    envelopes = envelopes[:, _sounding_frames(spectrogram[1], signal_s)]
     frames = envelopes.shape[1]
     min_lag = int(_MIN_BREATH_S * env_rate)
     max_lag = min(int(_MAX_BREATH_S * env_rate), int(frames * 0.6))
@@ -300,6 +310,23 @@ def respiratory_rate(
         return None
     lag = int(peaks[np.argmax(ac[peaks])])
     return round(60.0 / (lag / env_rate), 1)
+
+
+def _sounding_frames(centres_s: NDArray[np.float64], signal_s: tuple[float, float] | None) -> slice:
+    """The frames whose smoothed breath envelope holds none of a recording's leading or
+    trailing digital silence: a frame reaches one step either side of its centre (50 %
+    overlap), and the smoothing half of 0.4 s further. Every frame when the recording sounds
+    from its first frame to its last, or ``signal_s`` is None."""
+    if signal_s is None or centres_s.size < 2:
+        return slice(None)
+    step = float(centres_s[1] - centres_s[0])
+    reach = step + _BREATH_SMOOTH_S / 2.0
+    start, end = signal_s
+    lo = int(np.searchsorted(centres_s, start + reach)) if start > centres_s[0] - step else 0
+    hi = centres_s.size
+    if end < centres_s[-1] + step:
+        hi = int(np.searchsorted(centres_s, end - reach, side="right"))
+    return slice(lo, max(hi, lo))
 
 
 def _highest_peak(ac: NDArray[np.float64], min_lag: int) -> float:
