@@ -112,8 +112,8 @@ def test_record_refuses_a_file_at_a_rate_the_analysis_cannot_take(
                           "--out", str(out), "--state-dir", str(tmp_path / "s"))  # fmt: skip
     assert code == 2, output
     assert " ".join(output.split()) == (
-        f"error: {source} is sampled at {rate_hz} Hz; the analysis takes 2000 to 48000 Hz: "
-        "resample it first"
+        f"error: recording {source} is sampled at {rate_hz} Hz; the analysis takes 2000 to "
+        "48000 Hz: resample it first"
     )
     assert not out.exists()
 
