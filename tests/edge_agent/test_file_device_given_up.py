@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +19,11 @@ from edge_agent.cli.status import render
 from edge_agent.config import AgentConfig, parse_config
 from edge_agent.pipeline.sources import retry_delay
 from edge_agent.runtime.daemon import Agent
+from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.web import stethoscope_rows
 from edge_agent.web.i18n import translator
 from edge_agent.web.render import templates
+from edge_agent.wire import topics
 from firmware_bridge.errors import (
     AdapterUnavailableError,
     ConfigurationError,
@@ -75,7 +78,11 @@ def cut_short(path: Path) -> None:
     ids=["not-audio", "rate", "damaged"],
 )
 def test_a_file_the_agent_cannot_play_is_given_up_once_and_shown(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, spoil: Callable[[Path], None], wrong: str
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    spoil: Callable[[Path], None],
+    wrong: str,
 ) -> None:
     # Before: `event=source_failed ... retry_in_s=60`, then the same every 60 s for ever (the
     # loop below timed out), and nothing in the status; the damaged FLAC's read error leaked
@@ -86,6 +93,8 @@ def test_a_file_the_agent_cannot_play_is_given_up_once_and_shown(
     spoil(path)
     agent = Agent(config)
     agent.journal.prepare()  # as Agent.run does first
+    retained: list[OutboundMessage] = []
+    monkeypatch.setattr(agent.publisher, "set_state", retained.append)
     try:
         with caplog.at_level(logging.INFO, logger="edge_agent"):
             asyncio.run(asyncio.wait_for(agent._device_loop(config.devices[0]), 20))
@@ -102,6 +111,10 @@ def test_a_file_the_agent_cannot_play_is_given_up_once_and_shown(
     given_up = agent.state.devices["demo"].given_up
     assert given_up is not None and str(path) in given_up and wrong in given_up
     assert data["devices"]["demo"]["given_up"] == given_up  # status.json
+    last = retained[-1]  # the device's retained status, as the hub keeps it
+    status = json.loads(last.payload)
+    assert last.topic == topics.device_status("home-file", "demo") and last.retain
+    assert status["state"] == "offline" and status["detail"] == {"given_up": given_up}
     console = Console(record=True, width=400)
     render(data, console)
     assert f"ALARM device demo given up: {given_up}" in console.export_text()  # stetho status
