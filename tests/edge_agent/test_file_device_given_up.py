@@ -7,6 +7,7 @@ import asyncio
 import html
 import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -164,3 +165,31 @@ def test_only_a_file_device_is_given_up_and_only_for_a_set_up_error(tmp_path: Pa
         assert retry_delay(device, 0, AdapterUnavailableError("no-adapter", "x")) == MAX_DELAY_S
         delay = retry_delay(device, 0, LinkLostError("gone"))
         assert delay is not None and 0.5 <= delay <= 1.0
+
+
+def test_a_file_under_a_folder_not_named_in_utf8_is_given_up_not_the_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: the reason held the path's surrogates, which the retained status's JSON cannot
+    # encode: PydanticSerializationError out of the device loop, ending the agent's TaskGroup.
+    folder = tmp_path / os.fsdecode(b"d\xe9mo")  # Latin-1 off a USB stick
+    folder.mkdir()
+    soundfile.write(os.fsencode(folder / "take.wav"), np.zeros(4000, np.int16), 4000)
+    config = agent_config(folder, path="take.wav")
+    garbage(folder / "take.wav")
+    agent = Agent(config)
+    agent.journal.prepare()  # as Agent.run does first
+    retained: list[OutboundMessage] = []
+    monkeypatch.setattr(agent.publisher, "set_state", retained.append)
+    try:
+        asyncio.run(asyncio.wait_for(agent._device_loop(config.devices[0]), 20))
+        data = asyncio.run(agent._snapshot())
+    finally:
+        agent.analysis.shutdown(wait=True)
+        agent.journal.close()
+        agent.outbox.close()
+        agent.exams.store.close()
+    given_up = agent.state.devices["demo"].given_up
+    assert given_up is not None and "d\ufffdmo" in given_up
+    assert json.loads(retained[-1].payload)["detail"] == {"given_up": given_up}
+    assert data["devices"]["demo"]["given_up"] == given_up
