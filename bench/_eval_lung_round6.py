@@ -107,7 +107,7 @@ def lung_inputs(path: Path) -> LungInputs:
     raw, fs = read_audio(path)
     x = prepare(raw, fs).samples
     spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
-    fine, _ = crackles._interpolated(lung.lung_band(spectrum), ANALYSIS_RATE_HZ)
+    fine, _ = crackles.crackle_band(lung.lung_band(spectrum), ANALYSIS_RATE_HZ)
     spectrogram = frame_power(
         x, ANALYSIS_RATE_HZ, wheezes.WHEEZE_NPERSEG, wheezes.WHEEZE_NPERSEG // 2
     )
@@ -246,7 +246,7 @@ def synthetic_spike_shares() -> dict[str, list[float]]:
             start = int(native * 0.5 + phase * native / ANALYSIS_RATE_HZ)
             x[start : start + wave.size] += wave
             x4 = sig.resample_poly(x, 40, 441)
-            fine, _ = crackles._interpolated(
+            fine, _ = crackles.crackle_band(
                 lung.lung_band(Spectrum(x4, ANALYSIS_RATE_HZ)), ANALYSIS_RATE_HZ
             )
             fine64 = fine.astype(np.float64)

@@ -34,9 +34,9 @@ The conditions are replayed as the bench heard them in that round, its noise add
 AKG files' leading digital zeros (which hides the recorder's silence from
 ``PreparedAudio.signal_span_s`` and lets the step into the signal through as a transient);
 ``--silent-zeros`` also replays the conditions that add sound (room noise, hum, a heart) with
-those zeros kept at zero, as bench.lung_conditions hears them since. ``--draws N`` adds N other draws of each room noise (the
-bench's pink noise seeded by another name): a member that keeps a flag by a hair on the
-bench's one draw may lose it on another.
+those zeros kept at zero, as bench.lung_conditions hears them since. ``--draws N`` adds N
+other draws of each room noise (the bench's pink noise seeded by another name): a member that
+keeps a flag by a hair on the bench's one draw may lose it on another.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from stetho_signal import analyze
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
 from stetho_signal._mains import without_hum
 from stetho_signal.bands import Spectrum
-from stetho_signal.crackles import _CRACKLE_UPSAMPLE, _interpolated
+from stetho_signal.crackles import _CRACKLE_UPSAMPLE, crackle_band
 from stetho_signal.lung import lung_band
 
 FINE_HZ = ANALYSIS_RATE_HZ * _CRACKLE_UPSAMPLE
@@ -129,7 +129,7 @@ def band_as_analysed(y: NDArray[np.float64], rate: float) -> NDArray[np.float64]
     if hum := spectrum.mains_hum():
         x = without_hum(x, ANALYSIS_RATE_HZ, spectrum.mains_lines(hum))
         spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
-    fine, _ = _interpolated(lung_band(spectrum), ANALYSIS_RATE_HZ)
+    fine, _ = crackle_band(lung_band(spectrum), ANALYSIS_RATE_HZ)
     return fine.astype(np.float64)
 
 

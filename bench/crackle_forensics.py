@@ -42,7 +42,7 @@ from bench._eval_lung import evaluate_icbhi, read_audio
 from bench._eval_lung_round5 import family_scores
 from stetho_signal._audio import _CLIP_RUN, _CLIP_TOLERANCE, ANALYSIS_RATE_HZ, prepare
 from stetho_signal.bands import Spectrum
-from stetho_signal.crackles import _background, _interpolated
+from stetho_signal.crackles import _background, crackle_band
 from stetho_signal.heart import analyze_heart
 from stetho_signal.lung import heart_sound_times, lung_band
 from stetho_signal.wheezes import HEART_GATE_S
@@ -98,7 +98,7 @@ def _detections(data_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
     spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
     band = lung_band(spectrum)
     slow = spectrum.band(_SLOW_BAND_HZ, ANALYSIS_RATE_HZ)
-    fine, fine_hz = _interpolated(band, ANALYSIS_RATE_HZ)
+    fine, fine_hz = crackle_band(band, ANALYSIS_RATE_HZ)
     background = _background(fine, int(0.1 * fine_hz))
     onset_s = float(np.argmax(np.abs(raw) > 0)) / fs
     clipped = _near_clipping(raw, fs)
