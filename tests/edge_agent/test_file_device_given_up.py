@@ -9,7 +9,9 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -54,6 +56,30 @@ def agent_config(tmp_path: Path, **device: object) -> AgentConfig:
     return parse_config(data, "agent.toml", tmp_path)
 
 
+@dataclass
+class Run:
+    agent: Agent
+    retained: list[OutboundMessage]  # what the device loop set as retained state
+    status: dict[str, Any]  # status.json's snapshot after the loop
+
+
+def run_device_loop(config: AgentConfig, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Run the one file device's loop until it returns, as Agent.run would, and close up."""
+    agent = Agent(config)
+    agent.journal.prepare()  # as Agent.run does first
+    retained: list[OutboundMessage] = []
+    monkeypatch.setattr(agent.publisher, "set_state", retained.append)
+    try:
+        asyncio.run(asyncio.wait_for(agent._device_loop(config.devices[0]), 20))
+        status = asyncio.run(agent._snapshot())
+    finally:
+        agent.analysis.shutdown(wait=True)
+        agent.journal.close()
+        agent.outbox.close()
+        agent.exams.store.close()
+    return Run(agent, retained, status)
+
+
 def garbage(path: Path) -> None:
     path.write_bytes(b"this is not a recording\n" * 100)
 
@@ -92,19 +118,9 @@ def test_a_file_the_agent_cannot_play_is_given_up_once_and_shown(
     write_noise(path, 4000, 1.0, "FLAC")  # good at `stetho config check`, spoilt after
     config = agent_config(tmp_path, path="take.flac")
     spoil(path)
-    agent = Agent(config)
-    agent.journal.prepare()  # as Agent.run does first
-    retained: list[OutboundMessage] = []
-    monkeypatch.setattr(agent.publisher, "set_state", retained.append)
-    try:
-        with caplog.at_level(logging.INFO, logger="edge_agent"):
-            asyncio.run(asyncio.wait_for(agent._device_loop(config.devices[0]), 20))
-            data = asyncio.run(agent._snapshot())
-    finally:
-        agent.analysis.shutdown(wait=True)
-        agent.journal.close()
-        agent.outbox.close()
-        agent.exams.store.close()
+    with caplog.at_level(logging.INFO, logger="edge_agent"):
+        run = run_device_loop(config, monkeypatch)
+    agent, retained, data = run.agent, run.retained, run.status
     lines = [r.getMessage() for r in caplog.records if "event=source_" in r.getMessage()]
     assert len(lines) == 1, lines
     assert lines[0].startswith("event=source_given_up device=demo error=")
@@ -128,18 +144,11 @@ def test_a_file_the_agent_cannot_play_is_given_up_once_and_shown(
     assert "not used: tell the IT contact" in page and html.escape(given_up) in page
 
 
-def test_a_playable_file_ends_without_being_given_up(tmp_path: Path) -> None:
+def test_a_playable_file_ends_without_being_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_noise(tmp_path / "take.wav", 4000, 1.0)
-    config = agent_config(tmp_path, path="take.wav")
-    agent = Agent(config)
-    agent.journal.prepare()  # as Agent.run does first
-    try:
-        asyncio.run(asyncio.wait_for(agent._device_loop(config.devices[0]), 20))
-    finally:
-        agent.analysis.shutdown(wait=True)
-        agent.journal.close()
-        agent.outbox.close()
-        agent.exams.store.close()
+    agent = run_device_loop(agent_config(tmp_path, path="take.wav"), monkeypatch).agent
     assert agent.state.devices["demo"].given_up is None
     assert agent.state.devices["demo"].recordings == 1  # its one second, kept as partial
 
@@ -177,19 +186,8 @@ def test_a_file_under_a_folder_not_named_in_utf8_is_given_up_not_the_agent(
     soundfile.write(os.fsencode(folder / "take.wav"), np.zeros(4000, np.int16), 4000)
     config = agent_config(folder, path="take.wav")
     garbage(folder / "take.wav")
-    agent = Agent(config)
-    agent.journal.prepare()  # as Agent.run does first
-    retained: list[OutboundMessage] = []
-    monkeypatch.setattr(agent.publisher, "set_state", retained.append)
-    try:
-        asyncio.run(asyncio.wait_for(agent._device_loop(config.devices[0]), 20))
-        data = asyncio.run(agent._snapshot())
-    finally:
-        agent.analysis.shutdown(wait=True)
-        agent.journal.close()
-        agent.outbox.close()
-        agent.exams.store.close()
-    given_up = agent.state.devices["demo"].given_up
+    run = run_device_loop(config, monkeypatch)
+    given_up = run.agent.state.devices["demo"].given_up
     assert given_up is not None and "d\ufffdmo" in given_up
-    assert json.loads(retained[-1].payload)["detail"] == {"given_up": given_up}
-    assert data["devices"]["demo"]["given_up"] == given_up
+    assert json.loads(run.retained[-1].payload)["detail"] == {"given_up": given_up}
+    assert run.status["devices"]["demo"]["given_up"] == given_up
