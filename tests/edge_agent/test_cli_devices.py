@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from edge_agent.cli import devices as cli_devices
 from firmware_bridge import errors
 from firmware_bridge.flac_tags import read_vorbis_comments
+from tests.fakes.recordings import write_cut_flac
 
 app = typer.Typer()
 app.command("pair")(cli_devices.pair_command)
@@ -120,11 +121,8 @@ def test_record_refuses_a_file_at_a_rate_the_analysis_cannot_take(
 
 def test_record_from_a_damaged_file_is_one_line(tmp_path: Path) -> None:
     # Before: libsndfile's LibsndfileError ("flac decoder lost sync") as a traceback, exit 1.
-    rng = np.random.default_rng(0)
-    whole = tmp_path / "whole.flac"
-    soundfile.write(whole, (rng.standard_normal(40_000) * 3000).astype(np.int16), 4000)
     source = tmp_path / "cut.flac"
-    source.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    write_cut_flac(source)
     out = tmp_path / "kept.flac"
     code, output = stetho("record", "--device", f"file:{source}", "--duration", "20",
                           "--out", str(out), "--state-dir", str(tmp_path / "s"),

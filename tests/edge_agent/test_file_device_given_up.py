@@ -33,6 +33,7 @@ from firmware_bridge.errors import (
     LinkLostError,
 )
 from stetho_common import MAX_DELAY_S
+from tests.fakes.recordings import write_cut_flac
 
 SCHEDULE = {"interval_s": 5, "duration_s": 4}
 
@@ -88,19 +89,12 @@ def low_rate(path: Path) -> None:
     write_noise(path, 1000, 2.0)
 
 
-def cut_short(path: Path) -> None:
-    # A FLAC whose header promises 10 s, cut at half its bytes: it opens, then breaks mid-way.
-    write_noise(path.with_suffix(".whole"), 4000, 10.0, "FLAC")
-    whole = path.with_suffix(".whole").read_bytes()
-    path.write_bytes(whole[: len(whole) // 2])
-
-
 @pytest.mark.parametrize(
     ("spoil", "wrong"),
     [
         (garbage, ": Format not recognised"),
         (low_rate, " is sampled at 1000 Hz; the analysis takes 2000 to 48000 Hz: resample it"),
-        (cut_short, " is damaged "),
+        (write_cut_flac, " is damaged "),
     ],
     ids=["not-audio", "rate", "damaged"],
 )
