@@ -17,8 +17,8 @@ import functools
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from stetho_common import dsp
 from stetho_signal.envelope import autocorrelation
 
 __all__ = [
@@ -111,9 +111,7 @@ def _heart_sos(fs_hz: float) -> NDArray[np.float64]:
     capped at 0.45 of the rate (read-only: shared by the cache; design costs as much as the
     filtering)."""
     high = min(BEAT_STEP_BAND_HZ[1], 0.45 * fs_hz)
-    sos: NDArray[np.float64] = signal.butter(
-        4, (BEAT_STEP_BAND_HZ[0], high), "bandpass", fs=fs_hz, output="sos"
-    )
+    sos = dsp.butter_bandpass_sos(4, (BEAT_STEP_BAND_HZ[0], high), fs_hz)
     sos.flags.writeable = False
     return sos
 
@@ -152,9 +150,11 @@ def beat_step(x: NDArray[np.float64], fs_hz: float, s1_s: tuple[float, ...]) -> 
     times = times[(times >= 0) & (times * BEAT_STEP_RATE_HZ < blocks)]
     if times.size < BEAT_STEP_MIN_BEATS:
         return None
-    # A copy: scipy's filter wants writable sections, and the cached ones are shared.
-    band = signal.sosfiltfilt(_heart_sos(float(fs_hz)).copy(), x - np.mean(x))
-    env = np.abs(signal.hilbert(band))[: blocks * step].reshape(blocks, step).mean(axis=1)
+    # stetho_common.dsp's filter and analytic signal, SciPy's bit for bit: importing
+    # scipy.signal would cost the agent ~48 MiB (issue 13). A copy of the sections: the
+    # compiled filter wants them writable, and the cached ones are shared.
+    band = dsp.sosfiltfilt(_heart_sos(float(fs_hz)).copy(), x - np.mean(x))
+    env = np.abs(dsp.hilbert(band))[: blocks * step].reshape(blocks, step).mean(axis=1)
     levels = np.log(np.maximum(beat_levels(env, times), 1e-12))
     return round(float(np.median(np.abs(np.diff(levels)))), 3)
 

@@ -1,5 +1,4 @@
-"""What the agent's commands share: the config option and loading it (and `setup_logging`), and
-how a file's name that is not UTF-8 is shown."""
+"""What the agent's commands share: the config option and loading it (and `setup_logging`)."""
 
 from __future__ import annotations
 
@@ -43,13 +42,3 @@ def load_or_exit(path: Path) -> AgentConfig:
         return check_against_broker(load_config(path), str(path))
     except ConfigError as exc:
         fail(str(exc), "usage")
-
-
-def without_surrogates(text: str) -> str:
-    """`text` with each byte that was not UTF-8 shown as U+FFFD.
-
-    A file name that is not UTF-8 (Latin-1 off a USB stick) reaches Python with surrogates
-    (PEP 383, `surrogateescape`), which a font cannot draw and a Vorbis comment (UTF-8 only)
-    cannot hold.
-    """
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

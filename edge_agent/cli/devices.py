@@ -22,7 +22,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from edge_agent.cli._common import without_surrogates
 from edge_agent.config import AuscultationSite
 from edge_agent.errors import RegistryError
 from edge_agent.pipeline.radio import Radio, pair_and_register, scan
@@ -43,14 +42,13 @@ from firmware_bridge.recorder import RecordingSummary, record
 from firmware_bridge.sources import (
     AudioSource,
     BleSource,
-    FileSource,
     PeripheralConfig,
     SimulatedAir,
     SimulatedStethoscope,
     simulated_backends,
 )
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled
-from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ
+from stetho_common.text import without_surrogates
 
 __all__ = [
     "EXIT_CODES",
@@ -241,22 +239,11 @@ async def _record_with_progress(
     with Progress(*columns, console=err, transient=True) as progress:
         bar = progress.add_task("record", total=duration)
         async with source:
-            _refuse_a_rate_the_analysis_cannot_take(source)
 
             def advance(seconds: float) -> None:
                 progress.update(bar, completed=seconds)
 
             return await record(source, out_path, duration, tags, advance)
-
-
-def _refuse_a_rate_the_analysis_cannot_take(source: AudioSource) -> None:
-    """A file: source is any WAV or FLAC: one at a rate the analysis refuses was recorded and
-    kept, and only its analysis said so. A stethoscope's rates are all within the range."""
-    if isinstance(source, FileSource) and not (MIN_RATE_HZ <= source.sample_rate_hz <= MAX_RATE_HZ):
-        raise ConfigurationError(
-            f"{without_surrogates(str(source.path))} is sampled at {source.sample_rate_hz} Hz; "
-            f"the analysis takes {MIN_RATE_HZ:.0f} to {MAX_RATE_HZ:.0f} Hz: resample it first"
-        )
 
 
 def _print_summary(summary: RecordingSummary) -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from edge_agent.cli._common import without_surrogates
 from edge_agent.errors import PlotUnavailableError
+from stetho_common.text import without_surrogates
 from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
 from stetho_signal.quality import FAINT_BELOW_DBFS
 

@@ -21,6 +21,8 @@ from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ
 
 __all__ = ["open_source", "retry_delay", "source_for_spec"]
 
+# A file's recording is any WAV or FLAC: one at a rate the analysis refuses is refused on opening.
+ANALYSIS_RATES_HZ = (MIN_RATE_HZ, MAX_RATE_HZ)
 # A command gives up on a stethoscope that does not answer; the daemon never does.
 COMMAND_BLE_ATTEMPTS = 5
 
@@ -41,7 +43,7 @@ def open_source(device: DeviceConfig, radio: Radio | None = None) -> AudioSource
         return UsbSource(device.id, device.input_device, device.sample_rate_hz)
     if isinstance(device, FileDevice):
         return FileSource(device.path, device_id=device.id, realtime=device.realtime,
-                          rates_hz=(MIN_RATE_HZ, MAX_RATE_HZ))  # fmt: skip
+                          rates_hz=ANALYSIS_RATES_HZ)  # fmt: skip
     raise TypeError(f"no source for device kind {type(device).__name__}")  # unreachable by config
 
 
@@ -74,6 +76,8 @@ def source_for_spec(
     if kind == "usb":
         return UsbSource(spec, rest or "default"), None
     if kind == "file":
-        return FileSource(Path(rest), device_id=spec, realtime=speed < 100, speed=speed), None
+        source = FileSource(Path(rest), device_id=spec, realtime=speed < 100, speed=speed,
+                            rates_hz=ANALYSIS_RATES_HZ)  # fmt: skip
+        return source, None
     entry = registry.get(spec)
     return BleSource(entry.address, device_id=entry.id, max_attempts=COMMAND_BLE_ATTEMPTS), entry

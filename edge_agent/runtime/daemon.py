@@ -63,6 +63,7 @@ from edge_agent.wire.recording import RecordingContext
 from firmware_bridge import BridgeError
 from firmware_bridge.bluez_agent import Prompt
 from stetho_common import quote
+from stetho_common.text import without_surrogates
 from stetho_common.waits import within
 
 log = logging.getLogger(__name__)
@@ -338,7 +339,8 @@ class Agent:
     def _give_up(self, device: DeviceConfig, stats: DeviceStats, error: Exception) -> None:
         """One line, and the reason in the device's status (status.json, `stetho status`, the
         nurses' page, its retained status message) for as long as the agent runs."""
-        stats.given_up = str(error)
+        # The path may hold a non-UTF-8 name's surrogates, which the status's JSON cannot.
+        stats.given_up = without_surrogates(str(error))
         log.error("event=source_given_up device=%s error=%s", device.id, quote(stats.given_up))
         self.publisher.set_state(
             status_message(self.config, "offline", device.id, {"given_up": stats.given_up})

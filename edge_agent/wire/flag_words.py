@@ -169,10 +169,14 @@ def _steps_between_beats(p: _Parts, base: str) -> str | None:
     step, most = p.number("beat_step"), p.number("max_beat_step")
     if step is None or most is None:
         return None
+    try:
+        times = math.exp(step)
+    except OverflowError:  # a stored step is only known finite; none measured nears e**709
+        return None
     return (
         f"{base[:-1]}, mais le niveau de ses battements monte et descend d'un battement à "
         f"l'autre (pas médian {_num(step, '.3f')} en logarithme népérien, "
-        f"{_num(math.exp(step), '.1f')} fois ; plus de {_num(most, '.3f')}), ce que ne font pas "
+        f"{_num(times, '.1f')} fois ; plus de {_num(most, '.3f')}), ce que ne font pas "
         "les battements d'un cœur : un battement sur deux est peut-être un bruit respiratoire "
         "ou du bruit entre des bruits du cœur plus lents ; un avis médical, compter le pouls "
         "sur une minute."

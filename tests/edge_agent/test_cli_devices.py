@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from edge_agent.cli import devices as cli_devices
 from firmware_bridge import errors
 from firmware_bridge.flac_tags import read_vorbis_comments
+from tests.fakes.recordings import write_cut_flac
 
 app = typer.Typer()
 app.command("pair")(cli_devices.pair_command)
@@ -112,19 +113,16 @@ def test_record_refuses_a_file_at_a_rate_the_analysis_cannot_take(
                           "--out", str(out), "--state-dir", str(tmp_path / "s"))  # fmt: skip
     assert code == 2, output
     assert " ".join(output.split()) == (
-        f"error: {source} is sampled at {rate_hz} Hz; the analysis takes 2000 to 48000 Hz: "
-        "resample it first"
+        f"error: recording {source} is sampled at {rate_hz} Hz; the analysis takes 2000 to "
+        "48000 Hz: resample it first"
     )
     assert not out.exists()
 
 
 def test_record_from_a_damaged_file_is_one_line(tmp_path: Path) -> None:
     # Before: libsndfile's LibsndfileError ("flac decoder lost sync") as a traceback, exit 1.
-    rng = np.random.default_rng(0)
-    whole = tmp_path / "whole.flac"
-    soundfile.write(whole, (rng.standard_normal(40_000) * 3000).astype(np.int16), 4000)
     source = tmp_path / "cut.flac"
-    source.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    write_cut_flac(source)
     out = tmp_path / "kept.flac"
     code, output = stetho("record", "--device", f"file:{source}", "--duration", "20",
                           "--out", str(out), "--state-dir", str(tmp_path / "s"),

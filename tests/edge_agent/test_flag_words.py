@@ -215,3 +215,11 @@ def test_unknown_code_or_unreadable_reason_falls_back_to_the_wire_sentence() -> 
     )
     assert flag_text("heart_rate_high", "As sent.", 120.0, 111.0, "de") == "As sent."
     assert flag_text_of({"code": "x", "value": "junk"}, "fr") == "x"
+
+
+def test_a_beat_step_no_analysis_makes_falls_back_to_the_wire_sentence() -> None:
+    # A stored flag is only checked finite: e**1000 was an OverflowError, a 500 on the page.
+    details = {"beat_step": 1000.0, "max_beat_step": 0.795}
+    text = flag_text("heart_rate_very_high_unconfirmed", "As sent.", 200.0, 131.0, "fr",
+                     "adult", details)  # fmt: skip
+    assert text == "As sent."

@@ -17,6 +17,7 @@ from firmware_bridge.sources import AudioBlock, AudioSource, FileSource, UsbSour
 from firmware_bridge.sources.replay import recording_problem
 from stetho_common import Response
 from tests.fakes import fake_pyaudio
+from tests.fakes.recordings import write_cut_flac
 
 
 @pytest.fixture
@@ -129,11 +130,8 @@ def test_a_file_outside_the_callers_rates_is_refused_once_open(
 def test_a_damaged_flac_is_a_configuration_error_where_it_breaks(tmp_path: Path) -> None:
     # Before: libsndfile's error left the source as it was (a LibsndfileError, retried as a
     # transient failure: the agent replayed the file from its start a second later).
-    rng = np.random.default_rng(0)
-    whole = tmp_path / "whole.flac"
-    soundfile.write(whole, (rng.standard_normal(40_000) * 3000).astype(np.int16), 4000)
     cut = tmp_path / "cut.flac"
-    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    write_cut_flac(cut)
     assert recording_problem(cut) is None  # its header is whole: only playing finds it
     blocks: list[AudioBlock] = []
 

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from stetho_common.web_server import SERVER_LOG, app_runner
+from tests.fakes.raw_http import exchange
 
 LONG_LINE = b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"  # aiohttp's limit: 8,190
 
@@ -20,16 +21,6 @@ async def _hello(_request: web.Request) -> web.Response:
 
 async def _broken(_request: web.Request) -> web.Response:
     raise RuntimeError("a bug of ours")
-
-
-async def _exchange(port: int, data: bytes) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    answer = await reader.read()
-    writer.close()
-    await writer.wait_closed()
-    return answer
 
 
 def _answers(*requests: bytes) -> list[bytes]:
@@ -43,7 +34,7 @@ def _answers(*requests: bytes) -> list[bytes]:
         await site.start()
         port = runner.addresses[0][1]
         try:
-            return [await _exchange(port, data) for data in requests]
+            return [await exchange(port, data) for data in requests]
         finally:
             await runner.cleanup()
 

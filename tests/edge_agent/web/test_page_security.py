@@ -21,6 +21,7 @@ from edge_agent.web.context import CTX
 from edge_agent.web.render import templates
 from edge_agent.web.sessions import SessionBook
 from stetho_common.web_server import app_runner
+from tests.fakes.raw_http import exchange
 
 PIN = "135790"
 Scenario = Callable[[TestClient, "Clock"], Awaitable[None]]
@@ -207,7 +208,7 @@ def test_a_request_line_over_aiohttps_limit_is_a_400_and_one_line(
         port = runner.addresses[0][1]
         try:
             long_line = b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: pi\r\n\r\n"
-            return await _exchange(port, long_line), await _exchange(port, LOGIN_PAGE)
+            return await exchange(port, long_line), await exchange(port, LOGIN_PAGE)
         finally:
             await runner.cleanup()
 
@@ -225,16 +226,6 @@ def test_a_request_line_over_aiohttps_limit_is_a_400_and_one_line(
 
 
 LOGIN_PAGE = b"GET /login HTTP/1.0\r\n\r\n"
-
-
-async def _exchange(port: int, data: bytes) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    answer = await reader.read()
-    writer.close()
-    await writer.wait_closed()
-    return answer
 
 
 def test_french_from_the_browser_and_the_switch(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""What the agent's commands share: how a file name that is not UTF-8 is shown."""
+"""How a file name that is not UTF-8 is shown."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from edge_agent.cli._common import without_surrogates
+from stetho_common.text import without_surrogates
 
 
 @pytest.mark.parametrize(
