@@ -214,8 +214,17 @@ class TriageThresholds:
     def __post_init__(self) -> None:
         for threshold in fields(self):
             value = getattr(self, threshold.name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"threshold {threshold.name} must be a number >= 0, got {value!r}")
+            # isfinite first: NaN fails every comparison (so `< 0` let it in) and inf passes
+            # them all, either way silencing the bands it sits in.
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(
+                    f"threshold {threshold.name} must be a finite number >= 0, got {value!r}"
+                )
         if not (
             self.heart_rate_urgent_low_bpm
             <= self.heart_rate_review_low_bpm

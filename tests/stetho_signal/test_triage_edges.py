@@ -286,6 +286,22 @@ def test_thresholds_refuse_nonsense(changes: dict[str, object]) -> None:
         TriageThresholds(**changes)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("murmur_contrast", float("nan")),
+        ("quality_min_score", float("nan")),
+        ("heart_rate_urgent_high_bpm", float("inf")),  # would pass the rising-bands check
+        ("wheeze_min_duration_s", float("-inf")),
+        ("irregularity_nrmssd", -0.1),
+    ],
+)
+def test_thresholds_built_in_python_refuse_non_finite_and_negative(name: str, value: float) -> None:
+    # Config loading refuses these already; the model must too when built directly.
+    with pytest.raises(ValueError, match=rf"threshold {name} must be a finite number >= 0"):
+        TriageThresholds(**{name: value})  # type: ignore[arg-type]
+
+
 def test_thresholds_accept_equal_neighbours_and_zero() -> None:
     TriageThresholds(heart_rate_urgent_low_bpm=50.0, heart_rate_urgent_high_bpm=111.0)
     TriageThresholds(respiratory_rate_urgent_low_bpm=11.0, respiratory_rate_urgent_high_bpm=21.0)
