@@ -15,6 +15,7 @@ from firmware_bridge.errors import (
     LinkLostError,
     MalformedFrameError,
     PairingRejectedError,
+    RecordingError,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "LinkLostError",
     "MalformedFrameError",
     "PairingRejectedError",
+    "RecordingError",
 ]

@@ -31,6 +31,24 @@ class ConfigurationError(BridgeError):
     response: ClassVar[Response] = Response.STOP
 
 
+class RecordingError(ConfigurationError):
+    """A recording replayed as a source cannot be played: stop (waiting will not mend it).
+
+    `reason` says which case, as data for whoever must not see the message (it holds the
+    file's path): the file cannot be read (permission, I/O), is not audio libsndfile reads,
+    is damaged further in, or is sampled at a rate the caller does not take.
+    """
+
+    UNREADABLE = "unreadable"
+    NOT_AUDIO = "not_audio"
+    DAMAGED = "damaged"
+    RATE_UNSUPPORTED = "rate_unsupported"
+
+    def __init__(self, message: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
 class ControlRejectedError(BridgeError):
     """The stethoscope answered a control-point command with a failure result code."""
 

@@ -43,7 +43,7 @@ def open_source(device: DeviceConfig, radio: Radio | None = None) -> AudioSource
         return UsbSource(device.id, device.input_device, device.sample_rate_hz)
     if isinstance(device, FileDevice):
         return FileSource(device.path, device_id=device.id, realtime=device.realtime,
-                          rates_hz=ANALYSIS_RATES_HZ)  # fmt: skip
+                          rates_hz=ANALYSIS_RATES_HZ, rates_owner="the analysis")  # fmt: skip
     raise TypeError(f"no source for device kind {type(device).__name__}")  # unreachable by config
 
 
@@ -77,7 +77,7 @@ def source_for_spec(
         return UsbSource(spec, rest or "default"), None
     if kind == "file":
         source = FileSource(Path(rest), device_id=spec, realtime=speed < 100, speed=speed,
-                            rates_hz=ANALYSIS_RATES_HZ)  # fmt: skip
+                            rates_hz=ANALYSIS_RATES_HZ, rates_owner="the analysis")  # fmt: skip
         return source, None
     entry = registry.get(spec)
     return BleSource(entry.address, device_id=entry.id, max_attempts=COMMAND_BLE_ATTEMPTS), entry

@@ -2,7 +2,8 @@
 
 File reads run in a worker thread. Multichannel files are mixed down to mono. A file that is not
 audio libsndfile reads, is damaged, or is sampled outside the caller's rates raises
-`ConfigurationError` (stop): it cannot turn into a good one by waiting.
+`RecordingError` (a `ConfigurationError`: stop), whose `reason` says which: it cannot turn into a
+good one by waiting.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Self
 import numpy as np
 import soundfile
 
-from firmware_bridge.errors import ConfigurationError
+from firmware_bridge.errors import ConfigurationError, RecordingError
 from firmware_bridge.sources.base import AudioBlock, DeviceEvent
 
 __all__ = ["FileSource", "recording_problem"]
@@ -74,6 +75,9 @@ class FileSource:
     rates_hz : tuple of float, optional
         The lowest and highest sample rate (Hz) the caller takes (the agent: the analysis's);
         a file sampled outside them is refused once open.
+    rates_owner : str
+        Who takes only those rates, named in the refusal ("the analysis takes 2000 to 48000
+        Hz"); the source itself knows only that its caller passed them.
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class FileSource:
         speed: float = 1.0,
         block_s: float = 0.1,
         rates_hz: tuple[float, float] | None = None,
+        rates_owner: str = "this source",
     ) -> None:
         self.path = Path(path)
         self.device_id = device_id or self.path.stem
@@ -94,22 +99,26 @@ class FileSource:
         self._speed = speed
         self._block_s = block_s
         self._rates_hz = rates_hz
+        self._rates_owner = rates_owner
         self._file: Any = None
 
     async def __aenter__(self) -> Self:
         try:
             self._file = await asyncio.to_thread(soundfile.SoundFile, os.fsencode(self.path))
         except (OSError, RuntimeError) as exc:  # LibsndfileError is a RuntimeError
-            raise ConfigurationError(f"cannot open recording {self.path}: {_reason(exc)}") from exc
+            raise RecordingError(
+                f"cannot open recording {self.path}: {_reason(exc)}", RecordingError.NOT_AUDIO
+            ) from exc
         self.sample_rate_hz = int(self._file.samplerate)
         off_rate = _off_rate(self.sample_rate_hz, self._rates_hz)
         if off_rate is not None and self._rates_hz is not None:
             self._file.close()
             self._file = None
             low, high = self._rates_hz
-            raise ConfigurationError(
-                f"recording {self.path} {off_rate}; the analysis takes {low:.0f} to {high:.0f} "
-                "Hz: resample it first"
+            raise RecordingError(
+                f"recording {self.path} {off_rate}; {self._rates_owner} takes {low:.0f} to "
+                f"{high:.0f} Hz: resample it first",
+                RecordingError.RATE_UNSUPPORTED,
             )
         return self
 
@@ -135,9 +144,10 @@ class FileSource:
             try:
                 data = await asyncio.to_thread(self._file.read, block, "float32", True)
             except (OSError, RuntimeError) as exc:  # a FLAC cut short: "decoder lost sync"
-                raise ConfigurationError(
+                raise RecordingError(
                     f"recording {self.path} is damaged {position / self.sample_rate_hz:.1f} s "
-                    f"in: {_reason(exc)}"
+                    f"in: {_reason(exc)}",
+                    RecordingError.DAMAGED,
                 ) from exc
             if data.shape[0] == 0:
                 return

@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from firmware_bridge.errors import ConfigurationError, DeviceNotFoundError, LinkLostError
+from firmware_bridge.errors import (
+    ConfigurationError,
+    DeviceNotFoundError,
+    LinkLostError,
+    RecordingError,
+)
 from firmware_bridge.sources import AudioBlock, AudioSource, FileSource, UsbSource
 from firmware_bridge.sources.replay import recording_problem
 from stetho_common import Response
@@ -103,6 +108,7 @@ def test_a_file_that_is_not_audio_is_a_configuration_error(tmp_path: Path) -> No
         asyncio.run(take(FileSource(path), 1))
     assert str(info.value) == f"cannot open recording {path}: Format not recognised"
     assert info.value.response is Response.STOP
+    assert isinstance(info.value, RecordingError) and info.value.reason == "not_audio"
     assert recording_problem(path) == (
         "is not a WAV or FLAC recording libsndfile reads (Format not recognised)"
     )
@@ -114,13 +120,18 @@ def test_a_file_outside_the_callers_rates_is_refused_once_open(
 ) -> None:
     path = tmp_path / f"take.{fmt.lower()}"
     soundfile.write(path, np.zeros(rate_hz // 10, dtype=np.int16), rate_hz, format=fmt)
+    # Before: "the analysis takes ...", though the source only knows the rates it was given.
     source = FileSource(path, rates_hz=(2000, 48000))
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(RecordingError) as info:
         asyncio.run(take(source, 1))
     assert str(info.value) == (
-        f"recording {path} is sampled at {rate_hz} Hz; the analysis takes 2000 to 48000 Hz: "
+        f"recording {path} is sampled at {rate_hz} Hz; this source takes 2000 to 48000 Hz: "
         "resample it first"
     )
+    assert info.value.reason == "rate_unsupported"
+    named = FileSource(path, rates_hz=(2000, 48000), rates_owner="the analysis")
+    with pytest.raises(RecordingError, match=r"Hz; the analysis takes 2000 to 48000 Hz: "):
+        asyncio.run(take(named, 1))  # the caller names who needs those rates
     assert source._file is None  # closed, not left open until the source is dropped
     assert recording_problem(path, (2000, 48000)) == f"is sampled at {rate_hz} Hz"
     assert recording_problem(path) is None  # no rates: any
@@ -140,8 +151,9 @@ def test_a_damaged_flac_is_a_configuration_error_where_it_breaks(tmp_path: Path)
             async for block in source:
                 blocks.append(block)
 
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(RecordingError) as info:
         asyncio.run(play())
+    assert info.value.reason == "damaged"
     seconds = sum(b.samples.size for b in blocks) / 4000
     assert 0 < seconds < 10
     # libsndfile's own words for the damage vary with its version.
