@@ -1,9 +1,9 @@
 """Replay of a WAV or FLAC recording as an audio source, in real time or as fast as possible.
 
 File reads run in a worker thread. Multichannel files are mixed down to mono. A file that is not
-audio libsndfile reads, is damaged, or is sampled outside the caller's rates raises
-`RecordingError` (a `ConfigurationError`: stop), whose `reason` says which: it cannot turn into a
-good one by waiting.
+audio libsndfile reads, cannot be read at all (permission, I/O), is damaged, or is sampled
+outside the caller's rates raises `RecordingError` (a `ConfigurationError`: stop), whose `reason`
+says which: it cannot turn into a good one by waiting.
 """
 
 from __future__ import annotations
@@ -40,12 +40,38 @@ def recording_problem(path: Path, rates_hz: tuple[float, float] | None = None) -
     try:
         info = soundfile.info(os.fsencode(path))
     except (OSError, RuntimeError) as exc:  # LibsndfileError is a RuntimeError
-        return _unreadable(exc)
+        reason, words = _open_failure(path, exc)
+        if reason == RecordingError.UNREADABLE:
+            return f"cannot be read: {words}"
+        return f"is not a WAV or FLAC recording libsndfile reads ({words})"
     return _off_rate(int(info.samplerate), rates_hz)
 
 
-def _unreadable(exc: BaseException) -> str:
-    return f"is not a WAV or FLAC recording libsndfile reads ({_reason(exc)})"
+# libsndfile's SF_ERR_SYSTEM (sndfile.h): the OS refused; its message drops errno's words.
+_SF_ERR_SYSTEM = 2
+
+
+def _open_failure(path: Path, exc: BaseException) -> tuple[str, str]:
+    """Why opening `path` failed: `RecordingError.UNREADABLE` (the OS refused: permission,
+    I/O, a folder) or `NOT_AUDIO` (libsndfile read it and found no recording it knows), and
+    the words saying so."""
+    # libsndfile says only "System error" when the OS refuses; opening the file ourselves
+    # (only after a failure, so a good file costs nothing more) gets errno's own words.
+    os_error = exc if isinstance(exc, OSError) else _os_error(path)
+    if os_error is not None:
+        return RecordingError.UNREADABLE, os_error.strerror or str(os_error)
+    if getattr(exc, "code", None) == _SF_ERR_SYSTEM:
+        return RecordingError.UNREADABLE, _reason(exc)
+    return RecordingError.NOT_AUDIO, _reason(exc)
+
+
+def _os_error(path: Path) -> OSError | None:
+    try:
+        with open(path, "rb") as file:
+            file.read(1)
+    except OSError as exc:
+        return exc
+    return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -106,9 +132,8 @@ class FileSource:
         try:
             self._file = await asyncio.to_thread(soundfile.SoundFile, os.fsencode(self.path))
         except (OSError, RuntimeError) as exc:  # LibsndfileError is a RuntimeError
-            raise RecordingError(
-                f"cannot open recording {self.path}: {_reason(exc)}", RecordingError.NOT_AUDIO
-            ) from exc
+            reason, words = _open_failure(self.path, exc)
+            raise RecordingError(f"cannot open recording {self.path}: {words}", reason) from exc
         self.sample_rate_hz = int(self._file.samplerate)
         off_rate = _off_rate(self.sample_rate_hz, self._rates_hz)
         if off_rate is not None and self._rates_hz is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -112,6 +113,44 @@ def test_a_file_that_is_not_audio_is_a_configuration_error(tmp_path: Path) -> No
     assert recording_problem(path) == (
         "is not a WAV or FLAC recording libsndfile reads (Format not recognised)"
     )
+
+
+def test_a_path_the_os_will_not_read_is_unreadable_not_a_bad_format(tmp_path: Path) -> None:
+    # Before: "is not a WAV or FLAC recording libsndfile reads (Format not recognised)" for a
+    # folder, "(System error)" for a missing file: the OS's refusal read as a format error.
+    assert recording_problem(tmp_path) == "cannot be read: Is a directory"
+    assert recording_problem(tmp_path / "absent.wav") == "cannot be read: No such file or directory"
+    with pytest.raises(RecordingError) as info:
+        asyncio.run(take(FileSource(tmp_path), 1))
+    assert str(info.value) == f"cannot open recording {tmp_path}: Is a directory"
+    assert info.value.reason == "unreadable" and info.value.response is Response.STOP
+
+
+def test_a_permission_refused_is_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root (as tests may run) reads a chmod 000 file: soundfile is made to refuse instead;
+    # under another user the OS refuses for real too (libsndfile: "System error").
+    path = tmp_path / "take.wav"
+    soundfile.write(path, np.zeros(400, dtype=np.int16), 4000)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(soundfile, "info", refuse)
+        assert recording_problem(path) == "cannot be read: Permission denied"
+        patched.setattr(soundfile, "SoundFile", refuse)
+        with pytest.raises(RecordingError) as info:
+            asyncio.run(take(FileSource(path), 1))
+    assert str(info.value) == f"cannot open recording {path}: Permission denied"
+    assert info.value.reason == "unreadable"
+    if os.geteuid() != 0:  # libsndfile's own "System error", put in the OS's words
+        path.chmod(0)
+        try:
+            assert recording_problem(path) == "cannot be read: Permission denied"
+        finally:
+            path.chmod(0o600)
 
 
 @pytest.mark.parametrize(("rate_hz", "fmt"), [(1000, "WAV"), (96000, "FLAC")])
