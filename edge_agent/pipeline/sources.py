@@ -7,6 +7,7 @@ from pathlib import Path
 from edge_agent.config import BleDevice, DeviceConfig, FileDevice, SimulatedDevice, UsbDevice
 from edge_agent.pipeline.radio import Radio
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
+from firmware_bridge.errors import RecordingError
 from firmware_bridge.sources import (
     FAULT_PRESETS,
     AudioSource,
@@ -19,7 +20,7 @@ from firmware_bridge.sources import (
 from stetho_common import next_delay, persistent_delay
 from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ
 
-__all__ = ["open_source", "retry_delay", "source_for_spec"]
+__all__ = ["given_up_reason", "open_source", "retry_delay", "source_for_spec"]
 
 # A file's recording is any WAV or FLAC: one at a rate the analysis refuses is refused on opening.
 ANALYSIS_RATES_HZ = (MIN_RATE_HZ, MAX_RATE_HZ)
@@ -59,6 +60,16 @@ def retry_delay(device: DeviceConfig, attempt: int, error: BaseException) -> flo
     if isinstance(device, FileDevice):
         return next_delay(attempt, error)
     return persistent_delay(attempt, error)
+
+
+def given_up_reason(error: BaseException) -> str:
+    """Why a device was given up, as a class the hospital hub may see: `RecordingError.reason`
+    ("not_audio", "damaged", "rate_unsupported", "unreadable"), else "unplayable".
+
+    Never the error's message: it holds the care home's file path and libsndfile's words,
+    which stay on the agent (its log, status.json, `stetho status`, the nurses' page).
+    """
+    return error.reason if isinstance(error, RecordingError) else "unplayable"
 
 
 def source_for_spec(

@@ -28,7 +28,7 @@ from edge_agent.pipeline.radio import pair_and_register, radio_for
 from edge_agent.pipeline.recordings import ProcessedRecording
 from edge_agent.pipeline.recovery import recover_journals
 from edge_agent.pipeline.salvage_check import check_salvaged_recording
-from edge_agent.pipeline.sources import retry_delay
+from edge_agent.pipeline.sources import given_up_reason, retry_delay
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.commands import InboundHandler
 from edge_agent.runtime.heap import release_free_heap
@@ -338,12 +338,13 @@ class Agent:
 
     def _give_up(self, device: DeviceConfig, stats: DeviceStats, error: Exception) -> None:
         """One line, and the reason in the device's status (status.json, `stetho status`, the
-        nurses' page, its retained status message) for as long as the agent runs."""
+        nurses' page) for as long as the agent runs; its retained status message, which the
+        hospital hub keeps, carries only the reason's class (no path of the care home's)."""
         # The path may hold a non-UTF-8 name's surrogates, which the status's JSON cannot.
         stats.given_up = without_surrogates(str(error))
         log.error("event=source_given_up device=%s error=%s", device.id, quote(stats.given_up))
         self.publisher.set_state(
-            status_message(self.config, "offline", device.id, {"given_up": stats.given_up})
+            status_message(self.config, "offline", device.id, {"given_up": given_up_reason(error)})
         )
 
     def _may_record(self, device: DeviceConfig, stats: DeviceStats) -> MayRecord:

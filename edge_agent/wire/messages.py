@@ -233,7 +233,13 @@ class StatusMessage(_Message):
     agent: str
     device: str | None = None
     at: datetime | None = None
-    detail: dict[str, Any] = Field(default_factory=dict)
+    detail: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Free-form. A file device the agent gave up has `given_up`: why, as a class "
+            "(not_audio, damaged, rate_unsupported, unreadable, unplayable), never a path."
+        ),
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

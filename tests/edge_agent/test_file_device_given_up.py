@@ -20,7 +20,7 @@ from rich.console import Console
 
 from edge_agent.cli.status import render
 from edge_agent.config import AgentConfig, parse_config
-from edge_agent.pipeline.sources import retry_delay
+from edge_agent.pipeline.sources import given_up_reason, retry_delay
 from edge_agent.runtime.daemon import Agent
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.web import stethoscope_rows
@@ -85,18 +85,28 @@ def garbage(path: Path) -> None:
     path.write_bytes(b"this is not a recording\n" * 100)
 
 
+def folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()  # unreadable as a file even by root, unlike a chmod 000 one
+
+
 def low_rate(path: Path) -> None:
     write_noise(path, 1000, 2.0)
 
 
 @pytest.mark.parametrize(
-    ("spoil", "wrong"),
+    ("spoil", "wrong", "reason"),
     [
-        (garbage, ": Format not recognised"),
-        (low_rate, " is sampled at 1000 Hz; the analysis takes 2000 to 48000 Hz: resample it"),
-        (write_cut_flac, " is damaged "),
+        (garbage, ": Format not recognised", "not_audio"),
+        (
+            low_rate,
+            " is sampled at 1000 Hz; the analysis takes 2000 to 48000 Hz: resample it",
+            "rate_unsupported",
+        ),
+        (write_cut_flac, " is damaged ", "damaged"),
+        (folder, ": Is a directory", "unreadable"),
     ],
-    ids=["not-audio", "rate", "damaged"],
+    ids=["not-audio", "rate", "damaged", "unreadable"],
 )
 def test_a_file_the_agent_cannot_play_is_given_up_once_and_shown(
     tmp_path: Path,
@@ -104,6 +114,7 @@ def test_a_file_the_agent_cannot_play_is_given_up_once_and_shown(
     monkeypatch: pytest.MonkeyPatch,
     spoil: Callable[[Path], None],
     wrong: str,
+    reason: str,
 ) -> None:
     # Before: `event=source_failed ... retry_in_s=60`, then the same every 60 s for ever (the
     # loop below timed out), and nothing in the status; the damaged FLAC's read error leaked
@@ -125,7 +136,9 @@ def test_a_file_the_agent_cannot_play_is_given_up_once_and_shown(
     last = retained[-1]  # the device's retained status, as the hub keeps it
     status = json.loads(last.payload)
     assert last.topic == topics.device_status("home-file", "demo") and last.retain
-    assert status["state"] == "offline" and status["detail"] == {"given_up": given_up}
+    # Before: the full sentence, the care home's path with it; the hub gets the class only.
+    assert status["state"] == "offline" and status["detail"] == {"given_up": reason}
+    assert str(tmp_path) not in last.payload.decode()
     console = Console(record=True, width=400)
     render(data, console)
     assert f"ALARM device demo given up: {given_up}" in console.export_text()  # stetho status
@@ -160,6 +173,7 @@ def test_only_a_file_device_is_given_up_and_only_for_a_set_up_error(tmp_path: Pa
     ).devices  # fmt: skip
     bad_file = ConfigurationError("cannot open recording take.wav: Format not recognised")
     assert retry_delay(file_device, 0, bad_file) is None
+    assert given_up_reason(bad_file) == "unplayable"  # not a RecordingError: its class only
     for transient in (OSError("I/O error"), LinkLostError("gone")):
         delay = retry_delay(file_device, 3, transient)
         assert delay is not None and 4.0 <= delay <= 8.0  # the one policy: base 1 s, doubling
@@ -183,5 +197,5 @@ def test_a_file_under_a_folder_not_named_in_utf8_is_given_up_not_the_agent(
     run = run_device_loop(config, monkeypatch)
     given_up = run.agent.state.devices["demo"].given_up
     assert given_up is not None and "d\ufffdmo" in given_up
-    assert json.loads(run.retained[-1].payload)["detail"] == {"given_up": given_up}
+    assert json.loads(run.retained[-1].payload)["detail"] == {"given_up": "not_audio"}
     assert run.status["devices"]["demo"]["given_up"] == given_up
