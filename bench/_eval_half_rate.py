@@ -11,7 +11,7 @@ not bring that back. Faster hearts are counted per target by bench.heart_faster.
 from __future__ import annotations
 
 import dataclasses
-import math
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,9 @@ from stetho_signal import Analysis, TriageThresholds, analyze
 from stetho_signal._rules import triage
 
 CODE = "heart_possible_half_rate"
-_OFF = dataclasses.replace(TriageThresholds(), half_rate_systole_ratio=math.inf)
+# The half-rate sign switched off: no finite systole ratio reaches the largest float (the
+# thresholds refuse inf, as a config file's must).
+_OFF = dataclasses.replace(TriageThresholds(), half_rate_systole_ratio=sys.float_info.max)
 # Yaseen's classes and CirCor's murmur labels, as normal or murmur (else: unlabelled).
 _LABEL = {
     "N": "normal", "MR": "murmur", "MS": "murmur", "MVP": "murmur",
