@@ -42,7 +42,6 @@ keeps a flag by a hair on the bench's one draw may lose it on another.
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import json
 import sys
@@ -55,10 +54,11 @@ from numpy.typing import NDArray
 
 from bench import lung_conditions as lc
 from bench._eval_lung_round5 import family_scores
-from bench._eval_lung_round6 import FIT_DECAYS, FIT_FREQS_HZ, FIT_SPAN_S
+from bench._eval_lung_round6 import FIT_SPAN_S
 from stetho_signal import analyze
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
 from stetho_signal._mains import without_hum
+from stetho_signal._ringing import ringing_r2
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import _CRACKLE_UPSAMPLE, crackle_band
 from stetho_signal.lung import lung_band
@@ -75,46 +75,21 @@ Detection = dict[str, float]
 Rule = Callable[[Sequence[Detection]], bool]
 
 
-@functools.cache
-def _bases() -> tuple[int, int, NDArray[np.float64]]:
-    """Samples before and after the peak, and each model's orthonormal pair, (L, 2 x models).
-
-    The sixth round's model (A exp(-t f ln(1/d)) sin(2 pi f t + phi) from an onset at or up to
-    half a period before the peak, zero before it); an orthonormal pair per model makes the
-    explained energy a sum of squared projections, one product for every detection.
-    """
-    before, after = round(FIT_SPAN_S[0] * FINE_HZ), round(FIT_SPAN_S[1] * FINE_HZ)
-    t_all = (np.arange(before + after) - before) / FINE_HZ
-    pairs = []
-    for f, d in itertools.product(FIT_FREQS_HZ, FIT_DECAYS):
-        for lead in np.linspace(0.0, 0.5 / f, 4):
-            t = t_all + lead
-            envelope = np.where(t >= 0, np.exp(-np.maximum(t, 0.0) * f * np.log(1.0 / d)), 0.0)
-            pair = np.stack(
-                [envelope * np.sin(2 * np.pi * f * t), envelope * np.cos(2 * np.pi * f * t)]
-            )
-            q, _ = np.linalg.qr(pair.T)
-            pairs.append(q)
-    return before, after, np.concatenate(pairs, axis=1)
-
-
 def fits(fine: NDArray[np.float64], times_s: NDArray[np.float64]) -> list[Detection]:
-    """Each detection's best damped-sinusoid R2, peak and background levels (module notes)."""
-    before, after, basis = _bases()
+    """Each detection's best damped-sinusoid R2 (the shipped :func:`ringing_r2`), peak and
+    background levels (module notes)."""
+    before, after = round(FIT_SPAN_S[0] * FINE_HZ), round(FIT_SPAN_S[1] * FINE_HZ)
     out = []
-    for t in times_s:
+    for t, r2 in zip(times_s, ringing_r2(fine, FINE_HZ, tuple(times_s)), strict=True):
         i = round(float(t) * FINE_HZ)
         k = i - 8 + int(np.argmax(np.abs(fine[max(i - 8, 0) : i + 8])))
         segment = fine[max(k - before, 0) : k + after]
-        if segment.size < before + after:  # at an edge: as the sixth round, zeros
-            segment = np.zeros(before + after)
-        energy = max(float(segment @ segment), 1e-30)
-        r2 = float(np.max(np.square(segment @ basis).reshape(-1, 2).sum(axis=1))) / energy
+        energy = max(float(segment @ segment), 1e-30) if segment.size == before + after else 1e-30
         pre = fine[max(k - round(_PRE_S[0] * FINE_HZ), 0) : max(k - round(_PRE_S[1] * FINE_HZ), 0)]
         w, g = round(_AROUND_S * FINE_HZ), round(_GAP_S * FINE_HZ)
         around = np.concatenate([fine[max(k - w, 0) : max(k - g, 0)], fine[k + g : k + w]])
         out.append({
-            "r2": r2, "energy": energy, "length": float(before + after),
+            "r2": float(r2), "energy": energy, "length": float(before + after),
             "peak": float(abs(fine[k])),
             "pre_rms": float(np.sqrt(np.mean(np.square(pre)))) if pre.size else 1e-12,
             "robust": 1.4826 * float(np.median(np.abs(around))) if around.size else 1e-12,
