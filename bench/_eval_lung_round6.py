@@ -54,7 +54,7 @@ from bench._eval_lung_detectors import (
     nonstationary_events,
 )
 from bench._eval_lung_round5 import Rules, family_lines, family_scores
-from stetho_signal import crackles, lung, wheezes
+from stetho_signal import _ringing, crackles, lung, wheezes
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
 from stetho_signal._heart_gate import CLEAR_HEARTBEAT, HEART_SOUND_REACH_S, REGULAR_NRMSSD
 from stetho_signal._spectra import Spectrogram, frame_power
@@ -65,9 +65,11 @@ FLAG_COUNT = 3  # TriageThresholds.crackles_min_count
 SPIKE_SHARES = (0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45)  # lenient first
 SPIKE_HALF_S, SPIKE_CORE_S = 0.004, 0.0003
 FIT_RULES = tuple(itertools.product((0.5, 0.6, 0.7, 0.8), (0.1, 0.2, 0.35)))  # R2, decay
-FIT_FREQS_HZ = tuple(float(f) for f in np.geomspace(150.0, 1000.0, 12))
-FIT_DECAYS = (0.1, 0.2, 0.35, 0.5)  # amplitude kept per cycle: 1 to 3-4 visible cycles
-FIT_SPAN_S = (0.002, 0.012)  # before and after the largest deflection
+# The analysis's ringing rule (twentieth round) was built from this round's models: one grid
+# serves both (150-1000 Hz, 0.1-0.5 of the amplitude kept per cycle, 2 ms before to 12 ms after).
+FIT_FREQS_HZ = _ringing._FREQS_HZ
+FIT_DECAYS = _ringing._KEPT_PER_CYCLE
+FIT_SPAN_S = _ringing._SPAN_S
 WAVEFORM_SHARE = 0.6
 TONE_RULES = tuple(itertools.product((6.0, 9.0, 12.0, 15.0), (0.1, 0.25), (False, True)))
 _DEFAULT_BREATH_S = 4.0
