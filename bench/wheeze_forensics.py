@@ -29,7 +29,18 @@ patient out over the bounds (the shipped search is the member with no bound).
 
 For each detection on a recording annotated without wheezes: its pitch, duration, prominence,
 share, second harmonic, phase and whether it repeats at the same pitch in other detections.
-Nothing from here is shipped.
+
+Twenty-first round, the *rhonchus's duration*: every run the shipped search reports (CORSA's
+100 ms at every pitch, heart gates as ``analyze_lung`` applies them), with its median pitch and
+its length by frames and on the waveform (``_held_s``), and a rule that asks a tone under a
+pitch bound to last longer, by frames, on the waveform or both: the ATS terms (under 200 Hz,
+250 ms) and their neighbours (150 Hz, 200 ms, one measure), scored per recording, per patient
+and leaving one patient out over them all (none is shipped). With
+``--rhonchi``, the same members on synthetic low tones (110-190 Hz, 0.15-0.8 s) placed every
+quarter second of a breath (simulated breathing at 15/min, two seeds): how many each finds.
+With ``--conditions``, the same members on every recording under each of
+``bench.lung_conditions``' conditions (a replay: the search as ``analyze`` asks it, mains hum
+taken out first), against the CORSA search on the same heard recording.
 """
 
 from __future__ import annotations
@@ -47,10 +58,12 @@ from numpy.typing import NDArray
 from bench._eval_lung import _icbhi_files, annotated_cycles, read_audio
 from stetho_signal import wheezes
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
+from stetho_signal._mains import without_hum
 from stetho_signal._spectra import frame_power
 from stetho_signal.bands import Spectrum
 from stetho_signal.lung import heart_sound_times
 from stetho_signal.triage import TriageThresholds
+from stetho_sim.sounds import FS_HZ, add_wheeze, breathing
 
 CAUSES = ("no_tone", "faint", "brief", "quiet", "click", "voice", "heart", "steady", "found")
 PROMINENCES_DB = (9.0, 8.0, 7.0, 6.0, 5.0)
@@ -58,6 +71,23 @@ LOUD_SHARES_DB = (-3.0, -6.0, -9.0, -12.0)
 _NOISE_DB = 6.0  # under this, no frame's peak stands out of breath noise's own peaks
 _SHARE = 0.01  # wheezes._WHEEZE_MIN_SHARE
 _BRIEF_FRAMES = 2  # two 9 dB frames in a row (64 ms): one alone is breath noise's 0.3 %
+# The rhonchus rule's members: (pitch bound Hz, duration s, measure); the ATS terms first.
+RHONCHUS_BOUNDS_HZ = (200.0, 150.0)
+RHONCHUS_DURATIONS_S = (0.25, 0.2)
+RHONCHUS_MEASURES = ("both", "frames", "held")
+Member = tuple[float, float, str]
+SWEEP_PITCHES_HZ = (110.0, 130.0, 150.0, 170.0, 190.0)
+SWEEP_DURATIONS_S = (0.15, 0.2, 0.3, 0.4, 0.5, 0.8)
+SWEEP_STARTS_S = tuple(8.0 + 0.25 * k for k in range(16))  # a 4 s breath, every 0.25 s
+
+
+def analysed(x: NDArray[np.float64], fs: float) -> NDArray[np.float64]:
+    """The samples ``analyze`` searches: at the analysis rate, mains hum taken out."""
+    y = prepare(x if x.ndim == 1 else x[:, 0], fs).samples
+    spectrum = Spectrum(y, ANALYSIS_RATE_HZ)
+    if hum := spectrum.mains_hum():
+        y = without_hum(y, ANALYSIS_RATE_HZ, spectrum.mains_lines(hum))
+    return y
 
 
 def _db(ratio: NDArray[Any] | float) -> Any:
@@ -116,6 +146,29 @@ class _Recording:
         self.heart = heart_sound_times(Spectrum(self.x, ANALYSIS_RATE_HZ))
         found = self.search.tones(duration_s)
         self.found = self.search.tones(duration_s, self.heart) if found else ()
+        self.corsa = self.corsa_runs(None) and self.corsa_runs(self.heart)
+
+    def corsa_runs(self, heart: NDArray[np.float64] | None) -> list[dict[str, Any]]:
+        """The runs the shipped search reports (``tones``: CORSA's 100 ms at every pitch),
+        each with its pitch and its length by frames and on the waveform."""
+        runs, voiced = self.search._runs(self.duration_s, heart)
+        track = self.freqs[self.search._band][self.tones.best_bin]
+        rows = []
+        for (a, b), share in zip(runs, voiced.tolist(), strict=True):
+            held = self.search._held_s(a, b, track[a:b]) if share < 0.5 else 0.0
+            if held < self.duration_s - wheezes._HELD_SLACK_S:
+                continue
+            rows.append(
+                {
+                    "start_s": round(float(self.times[a]) - self.hop_s / 2, 3),
+                    "end_s": round(float(self.times[b - 1]) + self.hop_s / 2, 3),
+                    "pitch_hz": round(float(np.median(track[a:b])), 1),
+                    "frames": b - a,
+                    "frames_ms": round((b - a) * self.hop_s * 1000.0),
+                    "held_ms": round(held * 1000.0),
+                }
+            )
+        return rows
 
     def brief_shares_db(self) -> list[float]:
         """The median share (dB) of each tone only the one-frame-shorter search finds."""
@@ -221,7 +274,7 @@ def probe(data_dir: Path) -> dict[str, Any]:
         cycles = annotated_cycles(wav)
         truth = bool((cycles[:, 3] > 0).any())
         raw, fs = read_audio(wav)
-        rec = _Recording(prepare(raw if raw.ndim == 1 else raw[:, 0], fs).samples, duration)
+        rec = _Recording(analysed(raw, fs), duration)
         name = wav.stem
         recordings.append(
             {
@@ -230,6 +283,7 @@ def probe(data_dir: Path) -> dict[str, Any]:
                 "wheezes": truth,
                 "flagged": bool(rec.found),
                 "brief_shares_db": rec.brief_shares_db(),
+                "runs": rec.corsa,
             }
         )
         if truth:
@@ -251,6 +305,7 @@ def probe(data_dir: Path) -> dict[str, Any]:
         "false_detections": false,
         "summary": summary(missed, false) | {"clean": summary(clean, [])["missed"]},
         "loud_brief": loud_brief(recordings),
+        "rhonchus": rhonchus(recordings),
     }
 
 
@@ -290,6 +345,130 @@ def loud_brief(recordings: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def rhonchus_members() -> list[Member | None]:
+    """The shipped search before the rule (None), then the ATS terms and their neighbours."""
+    members: list[Member | None] = [None]
+    for bound in RHONCHUS_BOUNDS_HZ:
+        for least in RHONCHUS_DURATIONS_S:
+            members.extend((bound, least, measure) for measure in RHONCHUS_MEASURES)
+    return members
+
+
+def member_name(member: Member | None) -> str:
+    if member is None:
+        return "CORSA 100 ms"
+    bound, least, measure = member
+    return f"under {bound:g} Hz {1000 * least:g} ms {measure}"
+
+
+def kept(run: dict[str, Any], member: Member | None) -> bool:
+    """Whether a run of the CORSA search is still a wheeze under the member's rule."""
+    if member is None or run["pitch_hz"] >= member[0]:
+        return True
+    least_ms, measure = 1000.0 * member[1], member[2]
+    by_frames = run["frames_ms"] >= least_ms
+    on_waveform = run["held_ms"] >= least_ms - 1000.0 * wheezes._HELD_SLACK_S
+    if measure == "frames":
+        return bool(by_frames)
+    if measure == "held":
+        return bool(on_waveform)
+    return bool(by_frames and on_waveform)
+
+
+def rhonchus(recordings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each member per recording and per patient (Se, Sp), the recordings it moves, and
+    leave one patient out over them all (ties to the earlier member)."""
+    members = rhonchus_members()
+    truth = [r["wheezes"] for r in recordings]
+
+    def flags(member: Member | None, rows: list[dict[str, Any]]) -> list[bool]:
+        return [any(kept(run, member) for run in r["runs"]) for r in rows]
+
+    def per_patient(member: Member | None) -> tuple[float, float]:
+        patients = sorted({r["patient"] for r in recordings})
+        rows = [[r for r in recordings if r["patient"] == p] for p in patients]
+        return scores(
+            [any(r["wheezes"] for r in group) for group in rows],
+            [any(flags(member, group)) for group in rows],
+        )
+
+    before = flags(None, recordings)
+    out: dict[str, Any] = {}
+    for member in members:
+        now = flags(member, recordings)
+        out[member_name(member)] = {
+            "recording": scores(truth, now),
+            "patient": per_patient(member),
+            "moved": [r["file"] for r, a, b in zip(recordings, before, now, strict=True) if a != b],
+        }
+    held: list[bool] = []
+    for r in recordings:
+        train = [o for o in recordings if o["patient"] != r["patient"]]
+
+        def balanced(m: Member | None, train: list[dict[str, Any]] = train) -> float:
+            return sum(scores([o["wheezes"] for o in train], flags(m, train)))
+
+        best = max(members, key=lambda m: (balanced(m), -members.index(m)))
+        held.extend(flags(best, [r]))
+    return {"members": out, "leave_one_patient_out": scores(truth, held)}
+
+
+def rhonchus_sweep(seeds: tuple[int, ...] = (0, 1)) -> dict[str, dict[str, int]]:
+    """How many of the placed low tones each member finds, per pitch and duration (of
+    ``len(SWEEP_STARTS_S) * len(seeds)``): a run overlapping the tone counts."""
+    members = rhonchus_members()
+    found = {member_name(m): Counter[str]() for m in members}
+    assert FS_HZ == ANALYSIS_RATE_HZ  # the simulator's rate: no resampling to blur the tones
+    for seed in seeds:
+        base = breathing(15.0, 20.0, seed=seed)
+        for hz in SWEEP_PITCHES_HZ:
+            for d in SWEEP_DURATIONS_S:
+                for start in SWEEP_STARTS_S:
+                    x = base.copy()
+                    add_wheeze(x, start, start + d, freq_hz=hz)
+                    runs = [
+                        r
+                        for r in _Recording(analysed(x, FS_HZ), 0.1).corsa
+                        if r["start_s"] < start + d and r["end_s"] > start
+                    ]
+                    for m in members:
+                        if any(kept(r, m) for r in runs):
+                            found[member_name(m)][f"{hz:g} Hz {d:g} s"] += 1
+    return {name: dict(c) for name, c in found.items()}
+
+
+def under_conditions(data_dir: Path) -> dict[str, Any]:
+    """Each member per recording under each of ``bench.lung_conditions``' conditions: Se, Sp
+    and the flags it takes away from the CORSA search there, true and false."""
+    from bench import lung_conditions  # its CirCor hearts and ICBHI reads: only asked here
+
+    beats = lung_conditions.hearts(data_dir)
+    rows = []
+    for k, item in enumerate(lung_conditions.recordings(data_dir)):
+        sounds = lung_conditions.heartbeat(beats[k % len(beats)][1], item["x"].size, item["fs"])
+        truth = bool(np.any(item["cycles"][:, 3] > 0))
+        for condition in lung_conditions.CONDITIONS:
+            y, rate = lung_conditions.heard(condition, item["x"], item["fs"], item["name"], sounds)
+            runs = _Recording(analysed(y, rate), 0.1).corsa
+            rows.append({"condition": condition, "file": item["name"], "wheezes": truth,
+                         "runs": runs})  # fmt: skip
+    out: dict[str, Any] = {}
+    for condition in lung_conditions.CONDITIONS:
+        here = [r for r in rows if r["condition"] == condition]
+        truth = [r["wheezes"] for r in here]
+        before = [any(kept(run, None) for run in r["runs"]) for r in here]
+        out[condition] = {}
+        for member in rhonchus_members():
+            now = [any(kept(run, member) for run in r["runs"]) for r in here]
+            lost = [r for r, a, b in zip(here, before, now, strict=True) if a and not b]
+            out[condition][member_name(member)] = {
+                "recording": scores(truth, now),
+                "true_lost": [r["file"] for r in lost if r["wheezes"]],
+                "false_removed": sum(not r["wheezes"] for r in lost),
+            }
+    return out
+
+
 def summary(missed: list[dict[str, Any]], false: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians of what the missed cycles and the false detections hold."""
 
@@ -313,6 +492,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="the shared data folder")
     parser.add_argument("--json", type=Path, default=Path("bench/results/wheeze_forensics.json"))
+    parser.add_argument(
+        "--rhonchi", action="store_true", help="also score the rules on synthetic low tones"
+    )
+    parser.add_argument(
+        "--conditions", action="store_true", help="also under bench.lung_conditions' conditions"
+    )
     args = parser.parse_args(argv)
     if not (args.data / "MANIFEST.csv").exists():
         print(f"no MANIFEST.csv under {args.data}", file=sys.stderr)
@@ -326,6 +511,32 @@ def main(argv: list[str] | None = None) -> int:
     print("cycles annotated without wheezes (clean recordings):", results["clean_causes"])
     print("summary:", json.dumps(results["summary"]))
     print("loud brief tone (Se, Sp):", json.dumps(results["loud_brief"]))
+    print("runs behind each flag (pitch Hz, ms by frames / on the waveform):")
+    for r in results["recordings"]:
+        if r["runs"]:
+            runs = ", ".join(
+                f"{x['pitch_hz']:g} {x['frames_ms']}/{x['held_ms']}" for x in r["runs"]
+            )
+            print(f"  {r['file']:<28} {'wheezes' if r['wheezes'] else 'none':<8} {runs}")
+    print("rhonchus rule, per recording and per patient (Se, Sp):")
+    for name, m in results["rhonchus"]["members"].items():
+        print(f"  {name:<30} {m['recording']} {m['patient']} moved {m['moved']}")
+    print("  leave one patient out:", results["rhonchus"]["leave_one_patient_out"])
+    if args.rhonchi:
+        results["rhonchus_sweep"] = sweep = rhonchus_sweep()
+        durations = " ".join(f"{d:>4g}" for d in SWEEP_DURATIONS_S)
+        print(f"synthetic low tones found, of {2 * len(SWEEP_STARTS_S)} (durations {durations} s):")
+        for name, counts in sweep.items():
+            for hz in SWEEP_PITCHES_HZ:
+                cells = (counts.get(f"{hz:g} Hz {d:g} s", 0) for d in SWEEP_DURATIONS_S)
+                print(f"  {name:<30} {hz:>4g} Hz", " ".join(f"{c:>4}" for c in cells))
+    if args.conditions:
+        results["rhonchus_conditions"] = heard = under_conditions(args.data)
+        print("rhonchus rule under each condition (Se, Sp; true flags lost; false removed):")
+        for condition, members in heard.items():
+            for name, m in members.items():
+                print(f"  {condition:<16} {name:<30} {m['recording']} lost {m['true_lost']}"
+                      f" removed {m['false_removed']}")  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -102,6 +102,20 @@ def test_low_pitched_wheeze_above_100_hz_is_found() -> None:
     assert lung.wheeze_frequency_hz == pytest.approx(150.0, abs=16.0)
 
 
+@pytest.mark.parametrize("freq_hz", [110.0, 150.0, 190.0])
+def test_a_rhonchus_held_300_ms_is_a_wheeze(freq_hz: float) -> None:
+    # ATS: a rhonchus is a tone under 200 Hz lasting over 250 ms. Any duration rule for low
+    # tones must keep this one (docs/accuracy.md, twenty-first round).
+    x = breathing(15.0, 20.0)
+    add_wheeze(x, 6.0, 6.3, freq_hz=freq_hz)
+    result = analyze(x, FS_HZ, "lung")
+    lung = result.lung
+    assert lung is not None and lung.wheeze
+    assert lung.wheeze_frequency_hz == pytest.approx(freq_hz, abs=16.0)
+    [flag] = [f for f in result.triage.flags if f.code == "lung_wheeze"]
+    assert flag.value is not None and flag.value >= 0.3
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_a_minute_of_breath_noise_has_no_wheeze(seed: int) -> None:
     lung = analyze(breathing(16.0, 60.0, seed=seed), FS_HZ, "lung").lung
