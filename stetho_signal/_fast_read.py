@@ -167,19 +167,17 @@ def _analytic_magnitude(x: NDArray[np.float64]) -> NDArray[np.float64]:
     Notes
     -----
     The analytic signal is ``x + i H(x)``: its real part is ``x`` itself, its imaginary part
-    the Hilbert transform, whose spectrum is ``-i sign(f) X(f)`` with the DC bin (and an even
-    length's Nyquist bin) zero; SciPy's ``hilbert`` gets both from one complex inverse
-    transform of the doubled positive frequencies. At the recording's own length, whose
-    large prime factors (127, 137) pocketfft's complex transforms handle slowly, the complex
-    pair cost 15-25 ms a long recording; a real transform each way costs a fifth of that
-    (docs/accuracy.md, twenty-first round).
+    the Hilbert transform, whose spectrum is ``-i sign(f) X(f)``, zero at 0 Hz and at an even
+    length's Nyquist frequency. Those two bins of ``-i X`` are imaginary, and a real inverse
+    transform reads only their real parts: no bin needs zeroing. SciPy's ``hilbert`` gets
+    both parts from one complex inverse transform of the doubled positive frequencies; at the
+    recording's own length, whose large prime factors (127, 137) pocketfft's complex
+    transforms handle slowly, the complex pair cost 15-25 ms a long recording, a real
+    transform each way about a fifth of that (docs/accuracy.md, twenty-first round).
     """
     bins = fft.rfft(x)
     bins *= -1j
-    bins[0] = 0.0
-    if x.size % 2 == 0:
-        bins[-1] = 0.0
-    # sqrt(x**2 + H**2) in place: NumPy's complex abs (hypot) costs three times as much.
+    # sqrt(H**2 + x**2) in place: NumPy's complex abs (hypot) costs three times as much.
     magnitude: NDArray[np.float64] = fft.irfft(bins, x.size, overwrite_x=True)
     np.square(magnitude, out=magnitude)
     magnitude += np.square(x)
