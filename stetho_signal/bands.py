@@ -87,7 +87,7 @@ class Spectrum:
             padded[pad + data.size : data.size + 2 * pad] = (
                 2.0 * data[-1] - data[-2 : -pad - 2 : -1]
             )
-        padded[data.size + 2 * max(pad, 0) :] = 0.0  # (pad < 0 only for an empty series)
+        padded[data.size + 2 * pad :] = 0.0  # (empty: pad is -GRID, and this takes it all)
         count = None if top_hz is None else math.ceil(top_hz * self.length / fs_hz) + 1
         self._bins: NDArray[np.complex64] = (
             fft.rfft(padded)
