@@ -90,17 +90,18 @@ def best_chains(
     # the links peak by peak, nearest first (the mask's flat indices: np.nonzero's multi-index
     # costs more than the links' gathers).
     within = interval <= max_link[:, None]
-    model = np.repeat(np.arange(len(cycles)), np.count_nonzero(within, axis=1))
+    counts = np.count_nonzero(within, axis=1)
+    model = np.repeat(np.arange(len(cycles)), counts)
     link = np.flatnonzero(within) - model * interval.size
     to = to[link]
     gains = per_link.take(link, axis=1)
     interval = gains[4]
     gains = gains[:4]
     # Rows: the three link durations of _durations (a whole cycle, a diastole, a systole; the two
-    # skips share the first); columns: the models' links.
+    # skips share the first), expected then spread; columns: the models' links, each model's
+    # together (repeated: a third of the cost of gathering them by ``model``).
     durations = np.array([_durations(c) for c in cycles])[:, :, :3]
-    expected = np.take(durations[:, 0].T, model, axis=1)
-    spread = np.take(durations[:, 1].T, model, axis=1)
+    expected, spread = np.repeat(durations.transpose(1, 2, 0), counts, axis=2)
     if widen is not None:
         # Row 1 is the diastole (S2 to S1); the wider spread only on its short side.
         short = widen[to] & (interval < expected[1])

@@ -17,6 +17,7 @@ import functools
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import fft
 
 from stetho_common import dsp
 from stetho_signal.envelope import autocorrelation
@@ -150,13 +151,37 @@ def beat_step(x: NDArray[np.float64], fs_hz: float, s1_s: tuple[float, ...]) -> 
     times = times[(times >= 0) & (times * BEAT_STEP_RATE_HZ < blocks)]
     if times.size < BEAT_STEP_MIN_BEATS:
         return None
-    # stetho_common.dsp's filter and analytic signal, SciPy's bit for bit: importing
-    # scipy.signal would cost the agent ~48 MiB (issue 13). A copy of the sections: the
-    # compiled filter wants them writable, and the cached ones are shared.
+    # stetho_common.dsp's filter, SciPy's bit for bit: importing scipy.signal would cost the
+    # agent ~48 MiB (issue 13). A copy of the sections: the compiled filter wants them
+    # writable, and the cached ones are shared.
     band = dsp.sosfiltfilt(_heart_sos(float(fs_hz)).copy(), x - np.mean(x))
-    env = np.abs(dsp.hilbert(band))[: blocks * step].reshape(blocks, step).mean(axis=1)
+    env = _analytic_magnitude(band)[: blocks * step].reshape(blocks, step).mean(axis=1)
     levels = np.log(np.maximum(beat_levels(env, times), 1e-12))
     return round(float(np.median(np.abs(np.diff(levels)))), 3)
+
+
+def _analytic_magnitude(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``abs(scipy.signal.hilbert(x))`` of a real 1-D ``x``, to rounding (1e-15 of its peak),
+    by two real transforms instead of two complex ones.
+
+    Notes
+    -----
+    The analytic signal is ``x + i H(x)``: its real part is ``x`` itself, its imaginary part
+    the Hilbert transform, whose spectrum is ``-i sign(f) X(f)``, zero at 0 Hz and at an even
+    length's Nyquist frequency. Those two bins of ``-i X`` are imaginary, and a real inverse
+    transform reads only their real parts: no bin needs zeroing. SciPy's ``hilbert`` gets
+    both parts from one complex inverse transform of the doubled positive frequencies; at the
+    recording's own length, whose large prime factors (127, 137) pocketfft's complex
+    transforms handle slowly, the complex pair cost 15-25 ms a long recording, a real
+    transform each way about a fifth of that (docs/accuracy.md, twenty-first round).
+    """
+    bins = fft.rfft(x)
+    bins *= -1j
+    # sqrt(H**2 + x**2) in place: NumPy's complex abs (hypot) costs three times as much.
+    magnitude: NDArray[np.float64] = fft.irfft(bins, x.size, overwrite_x=True)
+    np.square(magnitude, out=magnitude)
+    magnitude += np.square(x)
+    return np.sqrt(magnitude, out=magnitude)
 
 
 def beat_levels(env: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDArray[np.float64]:

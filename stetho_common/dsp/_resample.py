@@ -135,9 +135,13 @@ def _decimated(
     output_type = np.result_type(h.dtype, x.dtype, np.float32)
     taps = h.shape[0]
     # extended[taps - 1 + i] = x[i]; output y reads extended[y * down + taps - 1 - m] at tap m.
-    extended = np.zeros(taps - 1 + (first + count) * down, dtype=output_type)
+    # Only the pads are zeroed: a large buffer comes from the heap unzeroed, and zeroing all
+    # of it was a pass before the copy.
+    extended = np.empty(taps - 1 + (first + count) * down, dtype=output_type)
     inside = min(x.shape[0], extended.size - (taps - 1))
+    extended[: taps - 1] = 0.0
     extended[taps - 1 : taps - 1 + inside] = x[:inside]
+    extended[taps - 1 + inside :] = 0.0
     phases = [np.ascontiguousarray(extended[r::down]) for r in range(down)]
     weights = np.asarray(h, output_type).tolist()
     out = np.zeros(count, dtype=output_type)

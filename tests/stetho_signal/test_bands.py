@@ -110,6 +110,24 @@ def test_short_recordings_and_odd_lengths_keep_their_length() -> None:
         assert spectrum.band(HEART_BAND_HZ, FS_HZ / 4).shape == (-(-n // 4),)
 
 
+@pytest.mark.parametrize(("n", "length", "pad"), [(0, 40, -40), (30, 40, 0), (41, 160, 40)])
+def test_the_transform_buffer_is_filled_whatever_it_held(n: int, length: int, pad: int) -> None:
+    """The buffer is taken unzeroed: the samples, their mirrored ends and zeros after them,
+    whatever memory it reuses (NumPy hands a freed small buffer of the same size on: here one
+    of NaNs). Empty, short enough for no padding, and padded."""
+    x = _noise(1.0)[:n]
+    filled = np.zeros(length, dtype=np.float32)
+    if pad > 0:
+        filled[:pad] = 2.0 * x[0] - x[pad:0:-1]
+        filled[pad + n : n + 2 * pad] = 2.0 * x[-1] - x[-2 : -pad - 2 : -1]
+    filled[max(pad, 0) : max(pad, 0) + n] = x
+    junk = np.full(length, np.nan, dtype=np.float32)
+    del junk
+    spectrum = Spectrum(x, FS_HZ)
+    assert (spectrum.length, spectrum.pad) == (length, pad)
+    np.testing.assert_array_equal(spectrum._bins, fft.rfft(filled))
+
+
 def test_a_rate_that_does_not_divide_the_recording_rate_is_refused() -> None:
     with pytest.raises(ValueError, match="does not divide"):
         Spectrum(_noise(1.0), FS_HZ).band(HEART_BAND_HZ, 3000.0)

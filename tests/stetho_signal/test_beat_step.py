@@ -16,8 +16,14 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from stetho_common import dsp
 from stetho_signal import TriageThresholds, analyze
-from stetho_signal._fast_read import BEAT_STEP_MIN_BEATS, beat_levels, beat_step
+from stetho_signal._fast_read import (
+    BEAT_STEP_MIN_BEATS,
+    _analytic_magnitude,
+    beat_levels,
+    beat_step,
+)
 from stetho_signal._rules import triage
 from stetho_signal.bands import Spectrum
 from stetho_signal.heart import HeartResult, analyze_heart
@@ -71,6 +77,21 @@ def test_the_step_needs_eight_s1s_inside_the_recording() -> None:
     # A beat on the last sample is read in the last block, its neighbours clipped there.
     ends = (*s1[: BEAT_STEP_MIN_BEATS - 1], (x.size - 1) / FS_HZ)
     assert beat_step(x, FS_HZ, ends) is not None
+
+
+@pytest.mark.parametrize("n", [8, 9, 1000, 1001, 2 * 7 * 137])
+def test_the_analytic_magnitude_is_scipys_to_rounding(n: int) -> None:
+    """abs(hilbert(x)) by two real transforms, at even and odd lengths (one with a large prime
+    factor): with a mean and a Nyquist tone, which the Hilbert transform leaves out, and a tone
+    at an odd length's top bin, which it keeps."""
+    t = np.arange(n)
+    top = (n - 1) // 2
+    x = np.random.default_rng(n).standard_normal(n) + 3.0
+    x += 2.0 * np.cos(np.pi * t) + 1.5 * np.cos(2.0 * np.pi * top * t / n)
+    expected = np.abs(dsp.hilbert(x))
+    got = _analytic_magnitude(x)
+    assert got.shape == expected.shape and got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=0.0, atol=1e-12 * float(np.max(expected)))
 
 
 def test_a_beats_level_is_the_highest_block_within_50_ms() -> None:
