@@ -185,6 +185,27 @@ MODULES = (
         ("tests/stetho_signal/test_ringing.py",),
     ),
     Module(
+        "stetho_signal/wheezes.py",  # tone frames, runs, voice, held duration on the waveform
+        ("stetho_signal/wheezes.py",),
+        (
+            "tests/stetho_signal/test_wheezes_edges.py",  # each bound, on spectrograms made by hand
+            "tests/stetho_signal/test_lung.py",
+            "tests/stetho_signal/test_voice_heard.py",  # voice-like tones counted, not flagged
+            "tests/stetho_signal/test_mains.py",  # hum held through the recording: no wheeze
+        ),
+    ),
+    Module(
+        "stetho_signal/crackles.py",  # the crackle detector and the band it reads
+        ("stetho_signal/crackles.py",),
+        (
+            "tests/stetho_signal/test_crackles_edges.py",  # each bound, on bands made by hand
+            "tests/stetho_signal/test_lung.py",
+            "tests/stetho_signal/test_crackles.py",
+            "tests/stetho_signal/test_signal_onset.py",  # the half window from the signal's ends
+            "tests/stetho_signal/test_ringing.py",  # the band the ringing rule reads again
+        ),
+    ),
+    Module(
         "stetho_signal/_mains.py",  # hum found and taken out, nothing else touched
         ("stetho_signal/_mains.py",),
         ("tests/stetho_signal/test_mains.py", "tests/stetho_signal/test_mains_reference.py"),
