@@ -13,6 +13,7 @@ from stetho_signal._spectra import Spectrogram
 
 __all__ = [
     "HEART_GATE_S",
+    "MIN_RATE_HZ",
     "VOICE_F0_HZ",
     "VOICE_HEARD_MIN_SOUNDS",
     "WHEEZE_NPERSEG",
@@ -70,6 +71,11 @@ _HELD_MARGIN_S = 0.25  # waveform kept on each side of the run
 # The amplitude is sampled at a few hundred hertz and a 100 ms tone measures 98-100 ms: a
 # tone is held when it reaches the asked duration within 10 ms (a click is 70 ms short).
 _HELD_SLACK_S = 0.01
+# The waveform band stays under 0.45 of the rate (the band-pass's skirt under Nyquist). A
+# tone at the wheeze band's top needs its +-40 Hz there: rates under ~3.64 kHz would cut it
+# and measure a held tone short, so the search refuses them (the analysis runs at 4 kHz).
+_HELD_TOP_SHARE = 0.45
+MIN_RATE_HZ = (_WHEEZE_BAND_HZ[1] + _HELD_MIN_HALF_BAND_HZ) / _HELD_TOP_SHARE
 
 
 def find_wheezes(
@@ -124,6 +130,12 @@ class WheezeSearch:
     def __init__(self, x: NDArray[np.float64], spectrogram: Spectrogram) -> None:
         self._x = x
         self._freqs, self._times, spectra = spectrogram
+        if self._freqs.size and 2.0 * float(self._freqs[-1]) < MIN_RATE_HZ:
+            raise ValueError(
+                f"the wheeze search needs a recording at {MIN_RATE_HZ:.0f} Hz or more "
+                f"(a spectrogram up to {MIN_RATE_HZ / 2:.0f} Hz); this one reaches "
+                f"{float(self._freqs[-1]):.0f} Hz"
+            )
         inside = np.flatnonzero(
             (self._freqs >= _WHEEZE_BAND_HZ[0]) & (self._freqs <= _WHEEZE_BAND_HZ[1])
         )
@@ -324,7 +336,7 @@ def _held_s(
     start, stop = max(first - margin, 0), min(last + margin, x.size)
     centre = float(np.median(track_hz))
     low = max(min(float(track_hz.min()), centre - _HELD_MIN_HALF_BAND_HZ), 20.0)
-    high = min(max(float(track_hz.max()), centre + _HELD_MIN_HALF_BAND_HZ), 0.45 * fs_hz)
+    high = min(max(float(track_hz.max()), centre + _HELD_MIN_HALF_BAND_HZ), _HELD_TOP_SHARE * fs_hz)
     raw, rate_hz = _band_amplitude(x[start:stop], fs_hz, (low, high))
     amplitude = ndimage.uniform_filter1d(raw, size=max(1, round(_HELD_SMOOTH_S * rate_hz)))
     # The run's stretch at the amplitude's rate (the segment's end holds only zero padding).

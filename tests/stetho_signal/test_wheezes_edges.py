@@ -16,6 +16,7 @@ from scipy import ndimage, signal
 from stetho_signal._spectra import Spectrogram
 from stetho_signal.wheezes import (
     HEART_GATE_S,
+    MIN_RATE_HZ,
     VOICE_F0_HZ,
     WHEEZE_NPERSEG,
     WheezeSearch,
@@ -118,18 +119,39 @@ def test_the_band_holds_100_and_1600_hz_and_nothing_past_them(row: int, found: b
     assert (len(_wheezes(spectrogram)) == 1) is found
 
 
-def test_a_tone_one_bin_under_nyquist_is_judged_like_any_other() -> None:
-    # At 3.2 kHz the band reaches the last bins; neighbours past the spectrum's end repeat the
-    # last bin, not the tone.
+@pytest.mark.parametrize("fs_hz", [3000.0, 3200.0, MIN_RATE_HZ - 1.0])
+def test_a_rate_that_cuts_the_held_band_is_refused(fs_hz: float) -> None:
+    # The waveform band of a tone at the search band's top (1600 Hz +-40) must fit under 0.45
+    # of the rate: 3,644 Hz. Under it a held tone would be measured short (a 1500 Hz tone held
+    # 300 ms measured 69 ms at 3.2 kHz), so the search says what it needs instead.
+    spectrogram = _flat(fs_hz=fs_hz)
+    with pytest.raises(ValueError, match="needs a recording at 3644 Hz or more"):
+        WheezeSearch(_silence(spectrogram), spectrogram)
+
+
+def test_the_refusal_names_the_rate_needed_and_the_spectrogram_s_top() -> None:
     spectrogram = _flat(fs_hz=3200.0)
-    _tone(spectrogram[2], 127, range(10, 30), level=30.0)
+    want = (
+        "the wheeze search needs a recording at 3644 Hz or more (a spectrogram up to 1822 Hz); "
+        "this one reaches 1600 Hz"
+    )
+    with pytest.raises(ValueError) as refused:
+        WheezeSearch(_silence(spectrogram), spectrogram)
+    assert str(refused.value) == want
+
+
+def test_a_spectrogram_reaching_exactly_half_the_lowest_rate_is_taken() -> None:
+    # 512 bins of a 512th of it: the last is exactly MIN_RATE_HZ / 2.
+    spectrogram = _flat(bin_hz=MIN_RATE_HZ / 2 / 512)
+    assert 2.0 * float(spectrogram[0][-1]) == MIN_RATE_HZ
+    WheezeSearch(_silence(spectrogram), spectrogram)
+
+
+def test_the_lowest_rate_taken_finds_a_tone_at_the_band_s_top() -> None:
+    spectrogram = _flat(fs_hz=MIN_RATE_HZ + 1.0)
+    row = int(np.argmin(np.abs(spectrogram[0] - 1590.0)))
+    _tone(spectrogram[2], row, range(10, 30), level=30.0)
     assert len(_wheezes(spectrogram)) == 1
-
-
-def test_a_tone_at_the_nyquist_bin_is_searched_without_error() -> None:
-    spectrogram = _flat(fs_hz=3200.0)
-    _tone(spectrogram[2], 128, range(10, 30), level=100.0)
-    _wheezes(spectrogram)
 
 
 def test_one_frame_holds_no_wheeze_and_two_frames_can() -> None:
@@ -158,10 +180,11 @@ def test_an_interval_runs_half_a_hop_either_side_of_its_frames() -> None:
 
 
 def test_intervals_are_given_to_the_millisecond() -> None:
-    # At 3 kHz a hop is 42.67 ms: frame 2's interval starts at 106.67 ms.
-    spectrogram = _flat(fs_hz=3000.0)
-    _tone(spectrogram[2], 30, range(2, 6))
-    assert _wheezes(spectrogram) == ((0.107, 0.277),)
+    # At 6 kHz a hop is 21.33 ms: frame 2's interval starts at 53.33 ms, frame 7's ends at
+    # 181.33 ms.
+    spectrogram = _flat(fs_hz=6000.0)
+    _tone(spectrogram[2], 30, range(2, 8))
+    assert _wheezes(spectrogram) == ((0.053, 0.181),)
 
 
 def test_the_longest_wheeze_gives_the_frequency_to_a_tenth_of_a_hertz() -> None:
