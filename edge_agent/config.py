@@ -147,6 +147,11 @@ MIN_PACKET_BYTES = 16 * 1024  # a recording's JSON metadata with its analysis is
 MAX_PACKET_BYTES = 268_435_455  # MQTT's own ceiling (3.1.1 §2.2.3, 5.0 §1.5.5)
 CLIENT_ID_PATTERN = r"^(?:[0-9A-Za-z_.\-]{1,128})?$"  # empty: stetho-{site}-{agent_id}
 CLIENT_ID_MAX = 128
+MAX_SESSION_EXPIRY_S = 2**32 - 1
+# Sizes in MiB up to a pebibyte, intervals up to a year: beyond any disk or plan, and short of
+# the float overflow (1e308 MiB in bytes) that stopped the agent at start.
+MAX_MIB = 2**30
+MAX_INTERVAL_S = 365 * 24 * 3600
 
 
 def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
@@ -172,7 +177,9 @@ class BrokerConfig(_Strict):
     port: int = Field(default=1883, ge=1, le=65535)
     client_id: str = Field(default="", pattern=CLIENT_ID_PATTERN)
     keepalive_s: int = Field(default=30, ge=5, le=3600)
-    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    # A Four Byte Integer on the wire, 0xFFFFFFFF meaning "never expires" (MQTT 5.0
+    # §3.1.2.11.2): a larger value passed the check and then stopped paho at connect.
+    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0, le=MAX_SESSION_EXPIRY_S)
     tls: bool = False
     ca_file: Path | None = None
     cert_file: Path | None = None
@@ -246,11 +253,14 @@ class BrokerConfig(_Strict):
 
 class StorageConfig(_Strict):
     state_dir: Path = Path("/var/lib/stetho-edge")
-    quota_mb: float = Field(default=2048, gt=0)
+    quota_mb: float = Field(default=2048, gt=0, le=MAX_MIB)
     alarm_fraction: float = Field(default=0.9, gt=0, lt=1)
     keep_sent_hours: float = Field(default=24, ge=0)
     min_free_disk_mb: float = Field(
-        default=32, ge=0, description="refuse recordings rather than fill the disk below this"
+        default=32,
+        ge=0,
+        le=MAX_MIB,
+        description="refuse recordings rather than fill the disk below this",
     )
     receipt_timeout_s: float = Field(
         default=0,
@@ -272,7 +282,7 @@ class StorageConfig(_Strict):
 
 
 class ScheduleConfig(_Strict):
-    interval_s: float = Field(gt=0)
+    interval_s: float = Field(gt=0, le=MAX_INTERVAL_S)
     duration_s: float = Field(ge=1, le=600)
     recordings: int | None = Field(
         default=None,
@@ -326,7 +336,7 @@ class _DeviceBase(_Strict):
 class SimulatedDevice(_DeviceBase):
     kind: Literal["simulated"]
     scenario: str = "normal"
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)  # numpy's SeedSequence takes no negative seed
     speed: float = Field(default=1.0, gt=0, le=100)
     sample_rate_hz: Literal[2000, 4000, 8000] = 4000
     # A radio fault to simulate (firmware_bridge.sources.FAULT_PRESETS): `flaky` drops the

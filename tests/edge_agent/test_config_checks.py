@@ -3,6 +3,7 @@ accepts its edge. Every test here fails if its check is disabled."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ from edge_agent.config import (
     parse_endpoint,
 )
 from edge_agent.errors import ConfigError
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.transport.mqtt import MqttConnection
+from edge_agent.transport.settings import broker_settings
 from stetho_signal import TriageThresholds
 
 DEVICE = {"id": "s1", "kind": "simulated", "resident": "res-1",
@@ -577,3 +581,61 @@ def test_broker_endpoints_list_hosts_in_order_or_else_host_and_port() -> None:
 def test_an_error_with_no_key_path_says_top_level() -> None:
     error = {"loc": (), "type": "value_error", "msg": "Value error, one of a or b", "input": 3}
     assert describe_error(error) == "(top level): expected one of a or b; found 3"
+
+
+# ---- finite values that still do not fit what receives them -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "bad", "good"),
+    [("broker", "session_expiry_s", 2**32, 2**32 - 1),
+     ("storage", "quota_mb", 2**30 + 1, 2**30),
+     ("storage", "min_free_disk_mb", 2**30 + 1, 2**30)],
+)  # fmt: skip
+def test_sizes_and_intervals_past_what_their_receiver_takes_are_refused(
+    table: str, key: str, bad: int, good: int
+) -> None:
+    # session_expiry_s = 99999999999 passed `config check`; `stetho run` and `stetho hub run`
+    # then died in paho (struct.error: MQTT 5.0 §3.1.2.11.2 makes it a Four Byte Integer).
+    # quota_mb = 1e308 died converting MiB to bytes (OverflowError), also at start.
+    assert problems({"site": "h", table: {key: bad}}) == [
+        f"{table}.{key}: expected Input should be less than or equal to {good}; found {bad}"
+    ]
+    taken = parse_config({"site": "h", table: {key: good}}, "a")
+    assert getattr(getattr(taken, table), key) == good
+
+
+@pytest.mark.broker
+def test_the_longest_session_expiry_the_config_takes_is_one_the_broker_takes(
+    broker: LocalBroker,
+) -> None:
+    # 0xFFFFFFFF: "the session does not expire" (MQTT 5.0 §3.1.2.11.2), through the one
+    # settings builder the agent and the hub use, to a real Mosquitto.
+    forever = {"port": broker.port, "session_expiry_s": 2**32 - 1}
+    config = parse_config({"site": "h", "broker": forever}, "a")
+
+    async def connect() -> None:
+        connection = MqttConnection(broker_settings(config.broker, "agent-forever"))
+        await connection.connect()
+        await connection.disconnect()
+
+    asyncio.run(connect())
+
+
+def test_a_monitoring_interval_past_a_year_is_refused() -> None:
+    # interval_s = 1e308 passed `config check`; the device then failed every second with an
+    # OverflowError traceback in the log (the interval in samples is an int).
+    schedule = {**DEVICE["schedule"], "interval_s": 1e308}  # type: ignore[dict-item]
+    assert problems({"site": "h", "devices": [{**DEVICE, "schedule": schedule}]}) == [
+        "devices[0].schedule.interval_s: expected Input should be less than or equal to "
+        "31536000; found 1e+308"
+    ]
+
+
+def test_a_negative_simulator_seed_is_refused() -> None:
+    # seed = -1 passed `config check`; the device then failed every second with a numpy
+    # traceback in the log ("expected non-negative integer").
+    assert problems({"site": "h", "devices": [{**DEVICE, "seed": -1}]}) == [
+        "devices[0].seed: expected Input should be greater than or equal to 0; found -1"
+    ]
+    assert parse_config(config(), "a").devices[0].seed == 0  # type: ignore[union-attr]
