@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.cli import hub_app
 from stetho_hub.config import load_config
 from stetho_hub.errors import HubConfigError
@@ -102,7 +105,8 @@ def test_a_fhir_queue_that_cannot_open_is_one_line_not_a_traceback(
     (tmp_path / "a-folder").mkdir()
     config = _config(tmp_path, FHIR_ON + 'queue = "a-folder"\n')
     runner.invoke(hub_app, ["migrate", "--config", str(config)])
-    result = runner.invoke(hub_app, [command, "--config", str(config)])
+    token = {"STETHO_FHIR_TOKEN": "t"}  # `run` checks the server settings first
+    result = runner.invoke(hub_app, [command, "--config", str(config)], env=token)
     assert result.exit_code == 1, result.output
     assert f"error: cannot open the FHIR queue at {tmp_path / 'a-folder'}: " in " ".join(
         result.output.split()
@@ -119,6 +123,27 @@ def test_a_fhir_token_file_that_is_not_text_stops_the_hub_with_one_line(tmp_path
     result = runner.invoke(hub_app, ["run", "--config", str(config)])
     assert result.exit_code == 1, result.output
     assert f"error: fhir.token_file: cannot read {token}: " in " ".join(result.output.split())
+
+
+@pytest.mark.broker
+def test_an_unreadable_fhir_token_stops_the_hub_before_it_connects(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    # Before: the token was read inside the export task, after the ingest had started to
+    # connect; the TaskGroup then cancelled that connect half-way and the hub exited with the
+    # right line plus, now and then, paho's "Exception ignored ... Event loop is closed"
+    # traceback and asyncio's "Task was destroyed but it is pending!".
+    token = tmp_path / "token"
+    token.write_bytes(b"\xff\xfe")
+    token.chmod(0o600)
+    on_broker = FHIR_ON.replace("port = 1\n", f"port = {broker.port}\n")
+    config = _config(tmp_path, on_broker + 'token_file = "token"\n')
+    done = subprocess.run([sys.executable, "-m", "stetho_hub", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert f"error: fhir.token_file: cannot read {token}: " in " ".join(done.stderr.split())
+    said = done.stdout + done.stderr  # the log goes to stdout, the error line to stderr
+    assert "event=hub_starting" not in said and "Traceback" not in said
 
 
 def test_the_fhir_senders_token_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
