@@ -123,9 +123,13 @@ def _known_scenario(value: str) -> str:
     return value
 
 
-def _host_name(value: str) -> str:
-    # paho refuses "" with a ValueError out of the connect loop (a traceback at `stetho run`);
-    # a space can only be a typo. `hosts` entries are checked the same by parse_endpoint.
+def host_name(value: str) -> str:
+    """A host to connect to or listen on: not empty, no spaces.
+
+    paho refuses "" with a ValueError out of the connect loop (a traceback at `stetho run`), and
+    aiohttp listens on every interface for ""; a space can only be a typo. `hosts` entries are
+    checked the same by parse_endpoint.
+    """
     if not value or any(c.isspace() for c in value):
         raise ValueError("a host name or IP address, not empty and without spaces")
     return value
@@ -205,7 +209,7 @@ class BrokerConfig(_Strict):
     @_field_validator("host")
     @classmethod
     def _host(cls, value: str) -> str:
-        return _host_name(value)
+        return host_name(value)
 
     @_field_validator("hosts")
     @classmethod
@@ -439,6 +443,11 @@ class WebConfig(_Strict):
     @classmethod
     def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return BrokerConfig._exists(value, info)
+
+    @_field_validator("listen_host")
+    @classmethod
+    def _host(cls, value: str) -> str:  # "" would serve the page on every interface
+        return host_name(value)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> WebConfig:

@@ -338,6 +338,18 @@ def test_an_empty_or_spaced_broker_host_is_refused(host: str) -> None:
     assert parse_config({"site": "h", "broker": {"host": "::1"}}, "a").broker.host == "::1"
 
 
+@pytest.mark.parametrize("host", ["", " ", "pi .local"])
+def test_an_empty_or_spaced_web_listen_host_is_refused(host: str) -> None:
+    # "" passed `config check` and served the nurses' page on every interface (0.0.0.0 and ::,
+    # "web_listening url=http://:8080/") where 127.0.0.1 or one address was meant.
+    assert problems({"site": "h", "web": {"listen_host": host}}) == [
+        f"web.listen_host: expected a host name or IP address, not empty and without spaces; "
+        f"found {host!r}"
+    ]
+    taken = parse_config({"site": "h", "web": {"listen_host": "0.0.0.0"}}, "a")
+    assert taken.web is not None and taken.web.listen_host == "0.0.0.0"
+
+
 # ---- the file edge -----------------------------------------------------------------------
 
 
