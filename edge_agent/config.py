@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -166,14 +167,21 @@ def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
         if end < 0 or (len(text) > end + 1 and text[end + 1] != ":"):
             raise ValueError(f"not host or host:port: {text!r}")
         host = text[1:end]
-        if len(text) > end + 1:  # "[::1]:" names no port: int("") refuses it, as for "h:"
-            port = int(text[end + 2 :])
+        if len(text) > end + 1:  # "[::1]:" names no port: refused, as "h:" is
+            port = _port(text[end + 2 :], text)
     elif text.count(":") == 1:
         host, _, digits = text.partition(":")
-        port = int(digits)
+        port = _port(digits, text)
     if not host or not 1 <= port <= 65535 or any(c.isspace() for c in host):
         raise ValueError(f"not host or host:port (port 1-65535): {text!r}")
     return host, port
+
+
+def _port(digits: str, text: str) -> int:
+    # int() alone also takes " 1", "1_0" and non-ASCII digits, and says nothing of the entry.
+    if not re.fullmatch(r"[0-9]{1,5}", digits):
+        raise ValueError(f"not host or host:port (port 1-65535): {text!r}")
+    return int(digits)
 
 
 class BrokerConfig(_Strict):

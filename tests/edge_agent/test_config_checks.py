@@ -581,6 +581,15 @@ def test_endpoint_errors_quote_the_entry() -> None:
     assert str(port.value) == "not host or host:port (port 1-65535): 'h:0'"
 
 
+@pytest.mark.parametrize("text", ["h:abc", "[::1]:x", "h:\u0663", "h: 1", "h:1_0", "h:+1"])
+def test_a_port_that_is_not_plain_digits_is_refused_naming_the_entry(text: str) -> None:
+    # "h:abc" said only "invalid literal for int() with base 10: 'abc'" (no entry, no rule);
+    # int() also took "h:\u0663" (an Arabic-Indic 3) as port 3, " 1" as 1 and "1_0" as 10.
+    with pytest.raises(ValueError) as refused:
+        parse_endpoint(text, 1883)
+    assert str(refused.value) == f"not host or host:port (port 1-65535): {text!r}"
+
+
 def test_broker_endpoints_list_hosts_in_order_or_else_host_and_port() -> None:
     assert BrokerConfig(host="b", port=8883).endpoints() == [("b", 8883)]
     failover = BrokerConfig(port=8883, hosts=["a", "[::1]:9", "c:1"])
