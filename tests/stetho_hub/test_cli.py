@@ -72,6 +72,26 @@ def test_a_short_password_or_unknown_role_is_refused(tmp_path: Path) -> None:
     assert "expected lowercase letters" in runner.invoke(hub_app, named).output  # `$` took \n
 
 
+def test_a_name_or_site_out_of_its_rule_is_told_the_rule(tmp_path: Path) -> None:
+    # A 65-character name was told "expected lowercase letters, digits, . _ -", which it was,
+    # and a bad --site only "expected a care home's slug".
+    config = _config(tmp_path)
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    secret = tmp_path / "pw"
+    secret.write_text("long enough password", encoding="utf-8")
+    base = ["user", "add", "--config", str(config), "--password-file", str(secret)]
+    long_name = runner.invoke(hub_app, [*base, "d" * 65]).output
+    assert (
+        f"username {'d' * 65!r}: expected lowercase letters, digits, . _ - (1 to 64, the first "
+        "a letter or digit)" in " ".join(long_name.split())
+    )
+    bad_site = runner.invoke(hub_app, [*base, "dr-x", "--site", "Home A"]).output
+    assert (
+        "site 'Home A': expected a care home's id: 1 to 63 lower-case letters, digits and "
+        "dashes, the first a letter or digit" in " ".join(bad_site.split())
+    )
+
+
 def test_an_unreadable_password_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     config = _config(tmp_path)
     runner.invoke(hub_app, ["migrate", "--config", str(config)])
