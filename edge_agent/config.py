@@ -72,6 +72,12 @@ def _not_a_file(path: Path) -> str:
     return "is a folder" if path.is_dir() else "does not exist"
 
 
+def _folder_or_missing(value: Path) -> Path:
+    if value.exists() and not value.is_dir():
+        raise ValueError(f"a folder (made when missing), but {value} is a file")
+    return value
+
+
 def _existing_file(value: Path | None, info: ValidationInfo) -> Path | None:
     return None if value is None else _existing(value, info)
 
@@ -290,7 +296,7 @@ class StorageConfig(_Strict):
     @_field_validator("state_dir")
     @classmethod
     def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
-        return _resolve(value, info)
+        return _folder_or_missing(_resolve(value, info))
 
 
 class ScheduleConfig(_Strict):

@@ -143,6 +143,18 @@ def test_a_present_broker_file_resolves_against_the_config_folder(tmp_path: Path
     assert getattr(parsed.broker, key) == tmp_path / "f.pem"
 
 
+def test_a_state_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    # Before: `config check` said valid; `stetho run` then stopped on "cannot open the outbox
+    # .../outbox.sqlite3: File exists" and `staff add` after the PIN prompts.
+    (tmp_path / "state").write_text("a file")
+    assert problems({"site": "h", "storage": {"state_dir": "state"}}, tmp_path) == [
+        f"storage.state_dir: expected a folder (made when missing), but {tmp_path / 'state'} "
+        f"is a file; found 'state'"
+    ]
+    missing = parse_config({"site": "h", "storage": {"state_dir": "new"}}, "a", tmp_path)
+    assert missing.storage.state_dir == tmp_path / "new"  # the agent makes it
+
+
 def test_a_directory_is_not_a_file(tmp_path: Path) -> None:
     assert problems(config(broker={"ca_file": str(tmp_path)}))[0].startswith(
         "broker.ca_file: expected a readable file"
