@@ -562,7 +562,8 @@ def describe_error(error: Any) -> str:
     return f"{loc}: expected {expected}; found {found!r}"
 
 
-def _check_secret_permissions(path: Path, what: str) -> None:
+def check_secret_permissions(path: Path, what: str) -> None:
+    """ConfigError unless only its owner can read `path`; `what` names the key or option."""
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
@@ -594,13 +595,13 @@ def load_config(path: Path) -> AgentConfig:
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
     config = parse_config(data, str(path), path.parent)
     if config.broker.password is not None:
-        _check_secret_permissions(path, "broker.password")
+        check_secret_permissions(path, "broker.password")
     if config.broker.password_file is not None:
-        _check_secret_permissions(config.broker.password_file, "broker.password_file")
+        check_secret_permissions(config.broker.password_file, "broker.password_file")
     if config.broker.key_file is not None:
-        _check_secret_permissions(config.broker.key_file, "broker.key_file")
+        check_secret_permissions(config.broker.key_file, "broker.key_file")
     if config.web is not None and config.web.tls_key_file is not None:
-        _check_secret_permissions(config.web.tls_key_file, "web.tls_key_file")
+        check_secret_permissions(config.web.tls_key_file, "web.tls_key_file")
     return config
 
 
@@ -621,7 +622,7 @@ def load_broker(path: Path) -> BrokerConfig:
         )
     broker = BrokerConfig.checked(str(path), data.get("broker", {}))
     if broker.password is not None:
-        _check_secret_permissions(path, "broker.password")
+        check_secret_permissions(path, "broker.password")
     if broker.password_file is not None:
-        _check_secret_permissions(broker.password_file, "broker.password_file")
+        check_secret_permissions(broker.password_file, "broker.password_file")
     return broker
