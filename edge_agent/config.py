@@ -625,4 +625,6 @@ def load_broker(path: Path) -> BrokerConfig:
         check_secret_permissions(path, "broker.password")
     if broker.password_file is not None:
         check_secret_permissions(broker.password_file, "broker.password_file")
+    if broker.key_file is not None:  # a doctor's client certificate key, as the agent's
+        check_secret_permissions(broker.key_file, "broker.key_file")
     return broker

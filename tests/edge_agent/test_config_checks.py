@@ -565,6 +565,13 @@ def test_load_broker_checks_secret_permissions(tmp_path: Path) -> None:
     assert info.value.problems[0].startswith("broker.password_file: this file holds a secret")
     secret.chmod(0o600)
     assert load_broker(path).secret({}) == "s3cret"
+    # The key of a doctor's client certificate, as the agent's (load_config): it was not checked.
+    key = _secret(tmp_path, "doctor.key", 0o644)
+    with_key = _file(tmp_path, f'[broker]\nkey_file = "{key}"\n', 0o644)
+    with pytest.raises(ConfigError) as info:
+        load_broker(with_key)
+    assert info.value.file == str(key)
+    assert info.value.problems[0].startswith("broker.key_file: this file holds a secret")
 
 
 @pytest.mark.parametrize(
