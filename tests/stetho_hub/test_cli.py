@@ -166,6 +166,17 @@ def test_an_unreadable_fhir_token_stops_the_hub_before_it_connects(
     assert "event=hub_starting" not in said and "Traceback" not in said
 
 
+def test_a_fhir_base_url_that_cannot_be_read_stops_the_hub_with_one_line(tmp_path: Path) -> None:
+    # Before: urlsplit's "Invalid IPv6 URL" ValueError, a traceback from `stetho hub run`.
+    config = _config(tmp_path, FHIR_ON.replace("fhir.hospital.example", "[::1"))
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    result = runner.invoke(hub_app, ["run", "--config", str(config)],
+                           env={"STETHO_FHIR_TOKEN": "t"})  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "error: FHIR base URL must be https://host/path (health data), not " in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_the_fhir_senders_token_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
     # The sender run on its own reads its --token-file as the hub reads fhir.token_file.
     token = tmp_path / "token"
