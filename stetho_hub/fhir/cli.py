@@ -2,7 +2,7 @@
 
 The lead mounts `fhir_command` as `stetho fhir`; the hub prints an exam's Bundle with
 `exam_bundle_text` (`stetho hub fhir EXAM_ID`) and queues it with `enqueue_exam`.
-Run alone: `python -m stetho_hub.fhir.cli build FILE` or `... send --queue Q --base-url URL`.
+Run alone: `python -m stetho_hub.fhir build FILE` or `... send --queue Q --base-url URL`.
 """
 
 from __future__ import annotations

@@ -177,6 +177,19 @@ def test_a_fhir_base_url_that_cannot_be_read_stops_the_hub_with_one_line(tmp_pat
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_the_fhir_tools_run_alone_say_only_their_line(tmp_path: Path) -> None:
+    # docs/fhir.md ran them as `python -m stetho_hub.fhir.cli`, which printed runpy's
+    # "RuntimeWarning: 'stetho_hub.fhir.cli' found in sys.modules after import of package
+    # 'stetho_hub.fhir' ..." before every answer (the package imports its cli module).
+    broken = tmp_path / "x.recording.json"
+    broken.write_text("{")
+    done = subprocess.run([sys.executable, "-m", "stetho_hub.fhir", "build", str(broken)],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"error: {broken.name} is not a saved stetho.recording")
+    assert "Warning" not in done.stderr
+
+
 def test_the_fhir_senders_token_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
     # The sender run on its own reads its --token-file as the hub reads fhir.token_file.
     token = tmp_path / "token"
