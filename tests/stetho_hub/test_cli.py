@@ -177,6 +177,18 @@ def test_a_fhir_base_url_that_cannot_be_read_stops_the_hub_with_one_line(tmp_pat
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "1e308"])
+def test_the_fhir_senders_backoff_must_be_a_wait(tmp_path: Path, value: str) -> None:
+    # Before: taken; -1 or 0 retried a failing server without pause, nan never again.
+    result = runner.invoke(fhir_app, ["send", "--queue", str(tmp_path / "q.sqlite3"),
+                                      "--base-url", "https://fhir.example/r4",
+                                      "--max-backoff-s", value, "--until-empty"],
+                           env={"STETHO_FHIR_TOKEN": "t"})  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--max-backoff-s" in result.output
+    assert not (tmp_path / "q.sqlite3").exists()
+
+
 def test_the_fhir_tools_run_alone_say_only_their_line(tmp_path: Path) -> None:
     # docs/fhir.md ran them as `python -m stetho_hub.fhir.cli`, which printed runpy's
     # "RuntimeWarning: 'stetho_hub.fhir.cli' found in sys.modules after import of package
