@@ -350,6 +350,24 @@ def test_an_empty_or_spaced_broker_host_is_refused(host: str) -> None:
     assert parse_config({"site": "h", "broker": {"host": "::1"}}, "a").broker.host == "::1"
 
 
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [("broker", "port"), ("broker", "session_expiry_s"), ("storage", "quota_mb"),
+     ("storage", "alarm_fraction"), ("exam", "duration_s"), ("analysis.thresholds",
+     "murmur_contrast"), ("analysis.thresholds", "crackles_min_count")],
+)  # fmt: skip
+def test_true_or_false_where_a_number_belongs_is_refused(table: str, key: str) -> None:
+    # pydantic's lax mode reads true as 1: `port = true` was port 1, `quota_mb = true` 1 MiB,
+    # and `alarm_fraction = true` said "expected Input should be less than 1; found True".
+    data: dict[str, Any] = {"site": "h"}
+    node = data
+    for part in table.split("."):
+        node = node.setdefault(part, {})
+    node[key] = True
+    kind = "integer" if key in {"port", "session_expiry_s", "crackles_min_count"} else "number"
+    assert problems(data) == [f"{table}.{key}: expected Input should be a valid {kind}; found True"]
+
+
 @pytest.mark.parametrize("host", ["", " ", "pi .local"])
 def test_an_empty_or_spaced_web_listen_host_is_refused(host: str) -> None:
     # "" passed `config check` and served the nurses' page on every interface (0.0.0.0 and ::,
