@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    Strict,
     ValidationError,
     ValidationInfo,
     create_model,
@@ -32,6 +34,10 @@ from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ, TriageThresholds
 from stetho_sim.scenarios import SCENARIOS
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+# Numbers, never true or false: pydantic's lax mode read `port = true` as port 1 and
+# `quota_mb = true` as 1 MiB. Strict still takes an integer where a float belongs.
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
 AuscultationSite = Literal[
     "aortic",
     "pulmonic",
@@ -69,6 +75,12 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
 
 def _not_a_file(path: Path) -> str:
     return "is a folder" if path.is_dir() else "does not exist"
+
+
+def _folder_or_missing(value: Path) -> Path:
+    if value.exists() and not value.is_dir():
+        raise ValueError(f"a folder (made when missing), but {value} is a file")
+    return value
 
 
 def _existing_file(value: Path | None, info: ValidationInfo) -> Path | None:
@@ -123,9 +135,13 @@ def _known_scenario(value: str) -> str:
     return value
 
 
-def _host_name(value: str) -> str:
-    # paho refuses "" with a ValueError out of the connect loop (a traceback at `stetho run`);
-    # a space can only be a typo. `hosts` entries are checked the same by parse_endpoint.
+def host_name(value: str) -> str:
+    """A host to connect to or listen on: not empty, no spaces.
+
+    paho refuses "" with a ValueError out of the connect loop (a traceback at `stetho run`), and
+    aiohttp listens on every interface for ""; a space can only be a typo. `hosts` entries are
+    checked the same by parse_endpoint.
+    """
     if not value or any(c.isspace() for c in value):
         raise ValueError("a host name or IP address, not empty and without spaces")
     return value
@@ -147,6 +163,11 @@ MIN_PACKET_BYTES = 16 * 1024  # a recording's JSON metadata with its analysis is
 MAX_PACKET_BYTES = 268_435_455  # MQTT's own ceiling (3.1.1 §2.2.3, 5.0 §1.5.5)
 CLIENT_ID_PATTERN = r"^(?:[0-9A-Za-z_.\-]{1,128})?$"  # empty: stetho-{site}-{agent_id}
 CLIENT_ID_MAX = 128
+MAX_SESSION_EXPIRY_S = 2**32 - 1
+# Sizes in MiB up to a pebibyte, intervals up to a year: beyond any disk or plan, and short of
+# the float overflow (1e308 MiB in bytes) that stopped the agent at start.
+MAX_MIB = 2**30
+MAX_INTERVAL_S = 365 * 24 * 3600
 
 
 def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
@@ -157,22 +178,31 @@ def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
         if end < 0 or (len(text) > end + 1 and text[end + 1] != ":"):
             raise ValueError(f"not host or host:port: {text!r}")
         host = text[1:end]
-        if len(text) > end + 1:  # "[::1]:" names no port: int("") refuses it, as for "h:"
-            port = int(text[end + 2 :])
+        if len(text) > end + 1:  # "[::1]:" names no port: refused, as "h:" is
+            port = _port(text[end + 2 :], text)
     elif text.count(":") == 1:
         host, _, digits = text.partition(":")
-        port = int(digits)
+        port = _port(digits, text)
     if not host or not 1 <= port <= 65535 or any(c.isspace() for c in host):
         raise ValueError(f"not host or host:port (port 1-65535): {text!r}")
     return host, port
 
 
+def _port(digits: str, text: str) -> int:
+    # int() alone also takes " 1", "1_0" and non-ASCII digits, and says nothing of the entry.
+    if not re.fullmatch(r"[0-9]{1,5}", digits):
+        raise ValueError(f"not host or host:port (port 1-65535): {text!r}")
+    return int(digits)
+
+
 class BrokerConfig(_Strict):
     host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
+    port: Int = Field(default=1883, ge=1, le=65535)
     client_id: str = Field(default="", pattern=CLIENT_ID_PATTERN)
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
-    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    keepalive_s: Int = Field(default=30, ge=5, le=3600)
+    # A Four Byte Integer on the wire, 0xFFFFFFFF meaning "never expires" (MQTT 5.0
+    # §3.1.2.11.2): a larger value passed the check and then stopped paho at connect.
+    session_expiry_s: Int = Field(default=7 * 24 * 3600, ge=0, le=MAX_SESSION_EXPIRY_S)
     tls: bool = False
     ca_file: Path | None = None
     cert_file: Path | None = None
@@ -180,12 +210,12 @@ class BrokerConfig(_Strict):
     username: str | None = None
     password: SecretStr | None = None
     password_file: Path | None = None
-    max_inflight: int = Field(default=20, ge=1, le=1000)
+    max_inflight: Int = Field(default=20, ge=1, le=1000)
     # Ordered failover list ("host" or "host:port", port defaulting to `port`); when set it
     # replaces `host`. The agent moves on after 3 failures in a row and comes back to the
     # first after `failback_s` on another.
     hosts: list[str] = Field(default_factory=list, max_length=16)
-    failback_s: float = Field(default=300, ge=1)
+    failback_s: Float = Field(default=300, ge=1)
     # "3.1.1" for brokers without MQTT v5 (Debian's RabbitMQ 3.10): what v5 carries in
     # properties is read from payloads and topics instead (docs/mqtt.md, "MQTT 3.1.1 mode").
     protocol: Literal["5", "3.1.1"] = "5"
@@ -193,12 +223,12 @@ class BrokerConfig(_Strict):
     # CONNACK property): a message whose PUBLISH is larger is kept in the outbox with an alarm
     # instead of being refused by the broker on every attempt. With v5 the smaller of this and
     # the broker's CONNACK limit applies. 16 KiB minimum: every JSON message must fit.
-    max_packet_bytes: int | None = Field(default=None, ge=MIN_PACKET_BYTES, le=MAX_PACKET_BYTES)
+    max_packet_bytes: Int | None = Field(default=None, ge=MIN_PACKET_BYTES, le=MAX_PACKET_BYTES)
 
     @_field_validator("host")
     @classmethod
     def _host(cls, value: str) -> str:
-        return _host_name(value)
+        return host_name(value)
 
     @_field_validator("hosts")
     @classmethod
@@ -246,19 +276,22 @@ class BrokerConfig(_Strict):
 
 class StorageConfig(_Strict):
     state_dir: Path = Path("/var/lib/stetho-edge")
-    quota_mb: float = Field(default=2048, gt=0)
-    alarm_fraction: float = Field(default=0.9, gt=0, lt=1)
-    keep_sent_hours: float = Field(default=24, ge=0)
-    min_free_disk_mb: float = Field(
-        default=32, ge=0, description="refuse recordings rather than fill the disk below this"
+    quota_mb: Float = Field(default=2048, gt=0, le=MAX_MIB)
+    alarm_fraction: Float = Field(default=0.9, gt=0, lt=1)
+    keep_sent_hours: Float = Field(default=24, ge=0)
+    min_free_disk_mb: Float = Field(
+        default=32,
+        ge=0,
+        le=MAX_MIB,
+        description="refuse recordings rather than fill the disk below this",
     )
-    receipt_timeout_s: float = Field(
+    receipt_timeout_s: Float = Field(
         default=0,
         ge=0,
         description="with a hospital hub: keep each recording until its receipt, and send it "
         "again after this many seconds without one; 0 trusts the broker's PUBACK alone",
     )
-    receipt_resend_max_s: float | None = Field(
+    receipt_resend_max_s: Float | None = Field(
         default=None,
         gt=0,
         description="the longest wait between two re-sends of one recording: the waits double "
@@ -268,13 +301,13 @@ class StorageConfig(_Strict):
     @_field_validator("state_dir")
     @classmethod
     def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
-        return _resolve(value, info)
+        return _folder_or_missing(_resolve(value, info))
 
 
 class ScheduleConfig(_Strict):
-    interval_s: float = Field(gt=0)
-    duration_s: float = Field(ge=1, le=600)
-    recordings: int | None = Field(
+    interval_s: Float = Field(gt=0, le=MAX_INTERVAL_S)
+    duration_s: Float = Field(ge=1, le=600)
+    recordings: Int | None = Field(
         default=None,
         ge=1,
         description="after this many recordings the agent lets the stethoscope go, until it "
@@ -326,8 +359,8 @@ class _DeviceBase(_Strict):
 class SimulatedDevice(_DeviceBase):
     kind: Literal["simulated"]
     scenario: str = "normal"
-    seed: int = 0
-    speed: float = Field(default=1.0, gt=0, le=100)
+    seed: Int = Field(default=0, ge=0)  # numpy's SeedSequence takes no negative seed
+    speed: Float = Field(default=1.0, gt=0, le=100)
     sample_rate_hz: Literal[2000, 4000, 8000] = 4000
     # A radio fault to simulate (firmware_bridge.sources.FAULT_PRESETS): `flaky` drops the
     # link every 5 s of stream, to see what the page says when a stethoscope disconnects.
@@ -348,7 +381,7 @@ class BleDevice(_DeviceBase):
 class UsbDevice(_DeviceBase):
     kind: Literal["usb"]
     input_device: str = "default"
-    sample_rate_hz: int = Field(default=8000, ge=2000, le=48000)
+    sample_rate_hz: Int = Field(default=8000, ge=2000, le=48000)
 
 
 class FileDevice(_DeviceBase):
@@ -377,7 +410,9 @@ def _thresholds_model() -> type[BaseModel]:
         default = item.default
         # TriageThresholds refuses a negative value when the agent starts: say so at load time.
         # NaN compares false with everything, so a NaN threshold would silently never flag.
-        fields[item.name] = (type(default), Field(default=default, ge=0, allow_inf_nan=False))
+        # strict: true or false is no threshold (lax mode read true as 1); an int is a float.
+        kind = (type(default), Field(default=default, ge=0, allow_inf_nan=False, strict=True))
+        fields[item.name] = kind
     return create_model(
         "ThresholdsConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields
     )
@@ -413,22 +448,27 @@ class AnalysisConfig(_Strict):
 class ExamConfig(_Strict):
     """Recordings taken for exams (edge_agent/exam)."""
 
-    duration_s: float = Field(default=15.0, ge=1, le=120, description="one site's recording")
+    duration_s: Float = Field(default=15.0, ge=1, le=120, description="one site's recording")
 
 
 class WebConfig(_Strict):
     """The nurses' page (edge_agent/web), served by the agent; off unless configured."""
 
     listen_host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
+    port: Int = Field(default=8080, ge=1, le=65535)
     tls_cert_file: Path | None = None  # with tls_key_file: HTTPS with the Pi's own certificate
     tls_key_file: Path | None = None
-    session_hours: float = Field(default=12, gt=0, le=24 * 7)
+    session_hours: Float = Field(default=12, gt=0, le=24 * 7)
 
     @_field_validator("tls_cert_file", "tls_key_file")
     @classmethod
     def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return BrokerConfig._exists(value, info)
+
+    @_field_validator("listen_host")
+    @classmethod
+    def _host(cls, value: str) -> str:  # "" would serve the page on every interface
+        return host_name(value)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> WebConfig:
@@ -442,7 +482,7 @@ class RadioConfig(_Strict):
     scenarios of simulated stethoscopes in range (the demo and the tests; no radio needed)."""
 
     simulated: list[str] = Field(default_factory=list, max_length=8)
-    speed: float = Field(default=1.0, gt=0, le=100)
+    speed: Float = Field(default=1.0, gt=0, le=100)
     # The simulated stethoscopes' keypad: "none" pairs Just Works; "types" asks for a passkey
     # that a simulated nurse types right, "mistypes" wrong, "waits" only when a test types it.
     keypad: Literal["none", "types", "mistypes", "waits"] = "none"
@@ -529,7 +569,8 @@ def describe_error(error: Any) -> str:
     return f"{loc}: expected {expected}; found {found!r}"
 
 
-def _check_secret_permissions(path: Path, what: str) -> None:
+def check_secret_permissions(path: Path, what: str) -> None:
+    """ConfigError unless only its owner can read `path`; `what` names the key or option."""
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
@@ -561,13 +602,13 @@ def load_config(path: Path) -> AgentConfig:
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
     config = parse_config(data, str(path), path.parent)
     if config.broker.password is not None:
-        _check_secret_permissions(path, "broker.password")
+        check_secret_permissions(path, "broker.password")
     if config.broker.password_file is not None:
-        _check_secret_permissions(config.broker.password_file, "broker.password_file")
+        check_secret_permissions(config.broker.password_file, "broker.password_file")
     if config.broker.key_file is not None:
-        _check_secret_permissions(config.broker.key_file, "broker.key_file")
+        check_secret_permissions(config.broker.key_file, "broker.key_file")
     if config.web is not None and config.web.tls_key_file is not None:
-        _check_secret_permissions(config.web.tls_key_file, "web.tls_key_file")
+        check_secret_permissions(config.web.tls_key_file, "web.tls_key_file")
     return config
 
 
@@ -588,7 +629,9 @@ def load_broker(path: Path) -> BrokerConfig:
         )
     broker = BrokerConfig.checked(str(path), data.get("broker", {}))
     if broker.password is not None:
-        _check_secret_permissions(path, "broker.password")
+        check_secret_permissions(path, "broker.password")
     if broker.password_file is not None:
-        _check_secret_permissions(broker.password_file, "broker.password_file")
+        check_secret_permissions(broker.password_file, "broker.password_file")
+    if broker.key_file is not None:  # a doctor's client certificate key, as the agent's
+        check_secret_permissions(broker.key_file, "broker.key_file")
     return broker

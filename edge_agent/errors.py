@@ -42,6 +42,12 @@ class WatchdogSettingError(AgentError):
     response: ClassVar[Response] = Response.STOP
 
 
+class AgentRunningError(AgentError):
+    """Another agent holds this state directory: stop; two would share one outbox."""
+
+    response: ClassVar[Response] = Response.STOP
+
+
 class LocalBrokerError(AgentError):
     """The local Mosquitto could not be started."""
 

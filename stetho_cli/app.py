@@ -57,6 +57,10 @@ def demo(
         except AgentError as exc:
             fail(str(exc))
         return
+    try:  # made first: a path that cannot be a folder must not wait for the demo's end
+        fhir_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--fhir-dir {fhir_dir}: cannot make this folder: {exc.strerror}", "usage")
     try:
         ok = asyncio.run(run_demo(seconds, Console(), fhir_dir))
     except AgentError as exc:

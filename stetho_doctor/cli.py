@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import getpass
 import logging
+import re
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -42,7 +43,20 @@ T = TypeVar("T")
 logging.getLogger("stetho_doctor").addHandler(logging.NullHandler())
 P = ParamSpec("P")
 
-SiteOpt = Annotated[str, typer.Option("--site", help="Care home (site) id.")]
+TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")  # the config's Slug: site, agent, device
+
+
+def topic_id(value: str | None) -> str | None:
+    """A care home's, agent's or stethoscope's id as the topics carry it, or a usage error: any
+    other text publishes where no agent listens (or, with + or #, cannot be published)."""
+    if value is not None and not TOPIC_ID.fullmatch(value):
+        raise typer.BadParameter(
+            f"{value!r} is not an id: 1-63 lower-case letters, digits and dashes"
+        )
+    return value
+
+
+SiteOpt = Annotated[str, typer.Option("--site", help="Care home (site) id.", callback=topic_id)]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who you are (default: login name).")]
 
 
@@ -108,7 +122,9 @@ def _alert_table(title: str, rows: deque[tuple[dict[str, str], str]]) -> Table:
 @broker_options(session=True)
 def alerts(
     choice: BrokerChoice,
-    site: Annotated[str | None, typer.Option("--site", help="One care home; default all.")] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", help="One care home; default all.", callback=topic_id)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     save: Annotated[
         Path | None, typer.Option("--save", help="Also store each alert's FLAC and analysis here.")
@@ -158,7 +174,9 @@ def ack(
 @broker_options()
 def listen(
     choice: BrokerChoice,
-    device: Annotated[str, typer.Option("--device", help="Stethoscope (device) id.")],
+    device: Annotated[
+        str, typer.Option("--device", help="Stethoscope (device) id.", callback=topic_id)
+    ],
     site: SiteOpt,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write a WAV here instead of playing.")

@@ -11,14 +11,24 @@ from typing import Annotated, cast, get_args
 
 import typer
 
+from edge_agent.exam.protocols import KNOWN_SITES
 from edge_agent.exam.wire import answer_message
 from edge_agent.wire import messages, topics
 from stetho_common.console import fail
-from stetho_doctor.cli import ByOpt, SiteOpt, _one_sentence, _parse_id, _send
+from stetho_doctor.cli import ByOpt, SiteOpt, _one_sentence, _parse_id, _send, topic_id
 from stetho_doctor.client import record_request_message
 from stetho_doctor.options import BrokerChoice, broker_options
 
 DISPOSITIONS = get_args(messages.Disposition)
+
+
+def _listening_site(value: str) -> str:
+    """One of the sites the agent records at (it refuses any other, after this said "sent")."""
+    if value not in KNOWN_SITES:
+        raise typer.BadParameter(
+            f"{value!r} is not an auscultation site; choose one of {', '.join(KNOWN_SITES)}"
+        )
+    return value
 
 
 @_one_sentence
@@ -47,9 +57,13 @@ def answer(
 def request(
     choice: BrokerChoice,
     resident: Annotated[str, typer.Option("--resident", help="Opaque resident reference.")],
-    auscultation_site: Annotated[str, typer.Option("--at", help="Where to listen, e.g. mitral.")],
+    auscultation_site: Annotated[
+        str, typer.Option("--at", help="Where to listen, e.g. mitral.", callback=_listening_site)
+    ],
     site: SiteOpt,
-    agent: Annotated[str, typer.Option("--agent", help="The care home's agent id.")] = "agent",
+    agent: Annotated[
+        str, typer.Option("--agent", help="The care home's agent id.", callback=topic_id)
+    ] = "agent",
     duration: Annotated[float | None, typer.Option("--duration", min=1, max=120)] = None,
     by: ByOpt = None,
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from edge_agent.config import load_broker
+from edge_agent.config import check_secret_permissions, load_broker
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.transport.tls_errors import TlsFiles
@@ -43,6 +43,10 @@ class BrokerChoice:
         """
         if self.config is not None and self.broker is not None:
             raise DoctorToolError("give one of --broker URL or --config FILE, not both")
+        for option, secret in (("--password-file", self.password_file),
+                               ("--key-file", self.tls.key_file)):  # fmt: skip
+            if secret is not None and Path(secret).is_file():  # a missing one: said below
+                check_secret_permissions(Path(secret), option)  # as in a config file
         overrides = {"username": self.username, "password_file": self.password_file}
         if self.broker is not None:
             broker = broker_from_url(

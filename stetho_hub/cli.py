@@ -65,6 +65,11 @@ def run(config: ConfigOption) -> None:
         c.secure_cookies, publish, cfg.fhir.queue if cfg.fhir.base_url is not None else None,
     )  # fmt: skip
 
+    try:  # the token file is read now: a bad one stops the hub before it connects to anything
+        fhir = fhir_settings(cfg) if cfg.fhir.base_url is not None else None
+    except FhirError as exc:
+        fail(str(exc))
+
     async def runner() -> None:
         task = asyncio.current_task()
         assert task is not None
@@ -77,8 +82,8 @@ def run(config: ConfigOption) -> None:
                 group.create_task(run_hub(cfg))
                 if c.enabled:
                     group.create_task(serve_console(console))
-                if cfg.fhir.base_url is not None:
-                    group.create_task(_export_fhir(cfg))
+                if fhir is not None:
+                    group.create_task(_export_fhir(cfg, fhir))
         except asyncio.CancelledError:
             logging.getLogger("stetho_hub").info("event=shutdown reason=signal")
 
@@ -88,7 +93,7 @@ def run(config: ConfigOption) -> None:
         fail(str(errors.exceptions[0]))
 
 
-async def _export_fhir(cfg: HubConfig) -> None:
+async def _export_fhir(cfg: HubConfig, settings: FhirServerSettings) -> None:
     """Closed exams to the hospital's FHIR server, on a database connection of its own."""
     from stetho_hub.fhir import FhirQueue, Naming
     from stetho_hub.fhir.export import run_export
@@ -98,7 +103,6 @@ async def _export_fhir(cfg: HubConfig) -> None:
     queue = FhirQueue(cfg.fhir.queue)
     try:
         naming = Naming(**cfg.fhir.systems())
-        settings = fhir_settings(cfg)
         await run_export(archive.db, archive.audio, queue, settings, naming, cfg.fhir.audio_url)
     finally:
         queue.close()

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic import field_validator as _field_validator
 
-from edge_agent.config import BrokerConfig, describe_error
+from edge_agent.config import BrokerConfig, Float, Int, describe_error, host_name
 from stetho_hub.errors import HubConfigError
 from stetho_hub.storage import DatabaseTarget
 
@@ -40,7 +40,7 @@ class HubBrokerConfig(BrokerConfig):
     what only a subscriber that stores before it acknowledges needs."""
 
     shared_group: Slug | None = None
-    receive_maximum: int = Field(default=100, ge=1, le=1000)
+    receive_maximum: Int = Field(default=100, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _shared_needs_v5(self) -> HubBrokerConfig:
@@ -92,9 +92,14 @@ class HubConsoleConfig(_Strict):
 
     enabled: bool = False
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
-    session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+    port: Int = Field(default=8080, ge=1, le=65535)
+    session_hours: Float = Field(default=8.0, gt=0, le=24 * 7)
     secure_cookies: bool = False  # set true when a TLS reverse proxy fronts the console
+
+    @_field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:  # "" would serve the console on every interface
+        return host_name(value)
 
 
 class HubFhirConfig(_Strict):

@@ -18,7 +18,7 @@ from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption
 from edge_agent.config import load_config
 from edge_agent.errors import AgentError
 from edge_agent.exam.store import exam_dir
-from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
+from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, check_staff
 from edge_agent.web.api import SOCKET_NAME
 from stetho_common.console import fail
 
@@ -43,6 +43,10 @@ def staff_add(
 ) -> None:
     """Create or reset a staff account; the PIN or password is asked twice, stored hashed."""
     folder = exam_dir(_state_dir(config))  # a wrong config is said before the PIN is typed
+    try:
+        check_staff(staff_id, name or staff_id)  # and so are a wrong id and name
+    except AgentError as exc:
+        fail(str(exc), "usage")
     secret = getpass.getpass("PIN or password: ")
     if getpass.getpass("again: ") != secret:
         fail("the two entries differ", "usage")

@@ -120,7 +120,8 @@ def draw(
     wave.set_ylabel(f"{band[0]:.0f}-{band[1]:.0f} Hz")
     wave.set_yticks([])
     _mark_findings(wave, result, words)
-    spec.specgram(x, NFFT=256, Fs=rate_hz, noverlap=128, cmap="magma")
+    with np.errstate(divide="ignore"):  # a silent recording's power is 0: log10 gives -inf
+        spec.specgram(x, NFFT=256, Fs=rate_hz, noverlap=128, cmap="magma")
     spec.set_ylim(0.0, min(_SPECTROGRAM_TOP_HZ[kind], rate_hz / 2))
     spec.set_xlim(wave.get_xlim())
     spec.set_ylabel("Hz")

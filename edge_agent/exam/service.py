@@ -260,12 +260,12 @@ class ExamService:
         try:
             await self.exam(answer.exam_id)
         except UnknownExamError:
-            log.warning("event=exam_answer_unknown exam=%s by=%s", answer.exam_id, answer.by)
+            log.warning("event=exam_answer_unknown exam=%s by=%s", answer.exam_id, quote(answer.by))
             return
         body = answer.model_dump(mode="json", by_alias=True)
         await asyncio.to_thread(self.store.add_answer, answer.exam_id, body)
         log.info("event=exam_answered exam=%s by=%s disposition=%s",
-                 answer.exam_id, answer.by, answer.disposition)  # fmt: skip
+                 answer.exam_id, quote(answer.by), answer.disposition)  # fmt: skip
         self.changes.bump()
 
     async def answers(self, exam_id: uuid.UUID) -> list[dict[str, object]]:

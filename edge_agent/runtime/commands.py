@@ -273,6 +273,7 @@ class InboundHandler:
 
 def parse_receipt(payload: bytes, site: str) -> messages.ReceiptMessage:
     """A hub's receipt for this care home, or RejectedInboundError saying why not."""
+    _check_json(payload)
     try:
         receipt = messages.ReceiptMessage.model_validate_json(payload)
     except ValidationError as exc:

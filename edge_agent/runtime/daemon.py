@@ -54,6 +54,7 @@ from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.storage.receipts import ReceiptStats
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from edge_agent.storage.salvage import open_outbox
+from edge_agent.storage.state_lock import holding_state_dir
 from edge_agent.transport.capture_limit import CaptureGate
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
@@ -403,4 +404,5 @@ async def run(config: AgentConfig) -> None:
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="agent")
     )
-    await Agent(config).run()
+    with holding_state_dir(config.storage.state_dir):  # before the outbox is even looked at
+        await Agent(config).run()

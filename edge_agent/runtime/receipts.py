@@ -11,6 +11,7 @@ from edge_agent.errors import OutboxError
 from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.receipts import ReceiptOutcome, ResendPolicy
 from edge_agent.wire import messages
+from stetho_common.logfmt import quote
 from stetho_common.waits import within
 
 __all__ = ["ReceiptCounts", "ReceiptWatch", "resend_policy"]
@@ -82,7 +83,7 @@ class ReceiptWatch:
         outcome = await self._outbox.apply_receipt(rid, receipt.audio_sha256)
         if outcome is ReceiptOutcome.ARCHIVED:
             self.counts.archived += 1
-            log.info("event=recording_archived recording=%s hub=%s", rid, receipt.hub)
+            log.info("event=recording_archived recording=%s hub=%s", rid, quote(receipt.hub))
         elif outcome is ReceiptOutcome.ALREADY:
             self.counts.repeated += 1
         elif outcome is ReceiptOutcome.MISMATCH:

@@ -141,8 +141,6 @@ class MqttConnection:
         client.on_socket_unregister_write = self._threadsafe(self._on_unregister_write)
         client.max_inflight_messages_set(s.max_inflight)
         client.max_queued_messages_set(0)
-        if s.tls:
-            client.tls_set(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file)
         if s.username is not None:
             client.username_pw_set(s.username, s.password)
         if s.will is not None:
@@ -293,6 +291,8 @@ class MqttConnection:
 
     def _connect_blocking(self) -> None:
         s = self.settings
+        if s.tls:  # here, not in __init__: a CA or key file it cannot load is connect()'s error
+            self._client.tls_set(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file)
         if not s.v5:  # the session is the Client's clean_session; 3.1.1 has no properties
             self._client.connect(s.host, s.port, s.keepalive_s)
             return

@@ -58,6 +58,15 @@ def _hash(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
                           maxmem=64 * 1024 * 1024)  # fmt: skip
 
 
+def check_staff(staff_id: str, display: str) -> None:
+    """AccountError unless the id and the name shown are ones an account can have (`stetho
+    staff add` asks before it prompts for the PIN)."""
+    if not STAFF_ID.fullmatch(staff_id):
+        raise AccountError("a staff id is 1-40 lower-case letters, digits, '.', '_' or '-'")
+    if not display.strip() or len(display) > 80:
+        raise AccountError("a display name of 1-80 characters")
+
+
 class Accounts:
     """Sync store; the page calls it through asyncio.to_thread."""
 
@@ -71,12 +80,9 @@ class Accounts:
         self._db.close()
 
     def add(self, staff_id: str, display: str, secret: str) -> Staff:
-        if not STAFF_ID.fullmatch(staff_id):
-            raise AccountError("a staff id is 1-40 lower-case letters, digits, '.', '_' or '-'")
+        check_staff(staff_id, display)
         if len(secret) < MIN_SECRET:
             raise AccountError(f"a PIN or password has at least {MIN_SECRET} characters")
-        if not display.strip() or len(display) > 80:
-            raise AccountError("a display name of 1-80 characters")
         salt = secrets.token_bytes(16)
         digest = _hash(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
         with self._lock, transaction(self._db, "saving a staff account") as db:

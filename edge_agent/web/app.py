@@ -62,7 +62,14 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise web.HTTPUnauthorized(text="sign in first")
     if request.method == "POST":
         sent = request.headers.get("X-CSRF-Token")
-        form = await posted_form(request, _unreadable_form)
+        try:
+            form = await posted_form(request, _unreadable_form)
+        except web.HTTPRequestEntityTooLarge:  # aiohttp's own answer is English plain text
+            log.warning("event=form_too_large path=%s", quote(request.path))
+            message = translator(request[LANG])("error.too_large", mib=MAX_BODY // 2**20)
+            if sent is not None:  # the page's own fetch: JSON for the script
+                return web.json_response({"error": message}, status=413)
+            return render(request, "error.html", status=413, message=message)
         if form is not None and sent is None:
             sent = str(form.get("csrf", ""))
         if not csrf_ok(session, sent):

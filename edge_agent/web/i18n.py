@@ -152,6 +152,10 @@ _EN: Final[dict[str, str]] = {
     "requests.wants": "{by} asks for {site}",
     "error.title": "Cannot do that",
     "error.back": "Back",
+    "error.too_large": (
+        "The form is larger than {mib} MiB, more than this page takes. A residents file that "
+        "large can be split in parts and imported one after the other."
+    ),
     "error.too_long": (
         "This recording was not started: the hospital's message server (its MQTT broker) "
         "accepts recordings of at most {seconds} seconds from this stethoscope, and this one "
@@ -321,6 +325,10 @@ _FR: Final[dict[str, str]] = {
     "requests.wants": "{by} demande : {site}",
     "error.title": "Impossible",
     "error.back": "Retour",
+    "error.too_large": (
+        "Le formulaire dépasse {mib} Mio, plus que cette page n'en accepte. Un fichier de "
+        "résidents aussi grand peut être coupé en parties importées l'une après l'autre."
+    ),
     "error.too_long": (
         "Cet enregistrement n'a pas été lancé : le serveur de messages de l'hôpital (son broker "
         "MQTT) n'accepte de ce stéthoscope que des enregistrements de {seconds} secondes au "

@@ -2,7 +2,7 @@
 
 The lead mounts `fhir_command` as `stetho fhir`; the hub prints an exam's Bundle with
 `exam_bundle_text` (`stetho hub fhir EXAM_ID`) and queues it with `enqueue_exam`.
-Run alone: `python -m stetho_hub.fhir.cli build FILE` or `... send --queue Q --base-url URL`.
+Run alone: `python -m stetho_hub.fhir build FILE` or `... send --queue Q --base-url URL`.
 """
 
 from __future__ import annotations
@@ -91,7 +91,10 @@ def send_command(
     cert_file: Annotated[Path | None, typer.Option("--cert-file")] = None,
     key_file: Annotated[Path | None, typer.Option("--key-file")] = None,
     until_empty: Annotated[bool, typer.Option("--until-empty")] = False,
-    max_backoff_s: Annotated[float, typer.Option("--max-backoff-s")] = 600.0,
+    max_backoff_s: Annotated[
+        float,  # a wait: 0 or less retried without pause, nan never
+        typer.Option("--max-backoff-s", min=0.1, max=86400.0, help="Longest wait between tries."),
+    ] = 600.0,
 ) -> None:
     """Send the queued Bundles to the FHIR server, retrying with backoff."""
     try:

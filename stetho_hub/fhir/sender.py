@@ -29,6 +29,18 @@ FHIR_JSON = "application/fhir+json"
 _RETRYABLE_4XX = frozenset({401, 403, 404, 408, 409, 423, 429})
 
 
+def _https_host(url: str) -> bool:
+    """True for https://host[:port][/path] without spaces; False, not urlsplit's ValueError,
+    for an unclosed IPv6 bracket or a port that is not one."""
+    if any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme == "https" and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        return False
+
+
 @dataclasses.dataclass(frozen=True)
 class FhirServerSettings:
     """Where and how to send. `token` XOR a client certificate, or both when asked for."""
@@ -41,8 +53,7 @@ class FhirServerSettings:
     timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.base_url)
-        if parts.scheme != "https" or not parts.hostname:
+        if not _https_host(self.base_url):
             raise FhirConfigError(
                 f"FHIR base URL must be https://host/path (health data), not {self.base_url!r}"
             )

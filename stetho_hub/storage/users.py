@@ -54,14 +54,20 @@ def add_user(
 ) -> None:
     """Create an account; a doctor sees only `sites`, an admin sees every site."""
     if not _USERNAME.fullmatch(username):
-        raise UserError(f"username {username!r}: expected lowercase letters, digits, . _ -")
+        raise UserError(
+            f"username {username!r}: expected lowercase letters, digits, . _ - (1 to 64, the "
+            "first a letter or digit)"
+        )
     if role not in ROLES:
         raise UserError(f"role {role!r}: expected one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(f"password: expected at least {MIN_PASSWORD_CHARS} characters")
     bad = [s for s in sites if not _SITE.fullmatch(s)]
     if bad:
-        raise UserError(f"site {bad[0]!r}: expected a care home's slug")
+        raise UserError(
+            f"site {bad[0]!r}: expected a care home's id: 1 to 63 lower-case letters, digits "
+            "and dashes, the first a letter or digit"
+        )
     hashed = hash_password(password)
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     with db.transaction() as tx:

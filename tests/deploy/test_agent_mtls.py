@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from edge_agent.errors import ConnectError
-from edge_agent.storage.outbox import OutboundMessage
+from edge_agent.storage.async_outbox import Outbox
+from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings
+from edge_agent.transport.publisher import Publisher
 from stetho_testkit.mqtt_client import MqttTestClient, release_leaked_socket
 from tests.deploy.tls_broker import TlsBroker
 
@@ -75,3 +78,65 @@ def test_agent_trusting_another_ca_stops_with_a_non_retryable_error(
     # release it here rather than as a ResourceWarning at the end of the session.
     assert refused.value.__cause__ is not None
     release_leaked_socket(refused.value.__cause__)
+
+
+@pytest.mark.parametrize("unusable", ["ca_not_pem", "ca_is_a_key", "key_of_another"])
+def test_tls_files_that_cannot_be_used_are_a_refusal_naming_them(
+    tls_broker: TlsBroker, certs: Path, tmp_path: Path, unusable: str
+) -> None:
+    # A CA file in DER or the key named as the CA raised ssl.SSLError out of MqttConnection()
+    # (paho's tls_set ran in its constructor): `stetho run`, `stetho hub run` and `stetho
+    # alerts` ended in a traceback. The one TLS vocabulary (transport.tls_errors) explains it.
+    settings = agent_settings(tls_broker, certs)
+    if unusable == "ca_not_pem":
+        (tmp_path / "ca.der").write_bytes(b"\x30\x82\x01\x0a not PEM")
+        settings = dataclasses.replace(settings, ca_file=str(tmp_path / "ca.der"))
+    elif unusable == "ca_is_a_key":
+        settings = dataclasses.replace(settings, ca_file=str(certs / "ca.key"))
+    else:
+        settings = dataclasses.replace(settings, key_file=str(certs / "agent.riverside.agent.key"))
+
+    async def agent() -> None:
+        connection = MqttConnection(settings)
+        try:
+            await connection.connect()
+        finally:
+            connection.close()
+
+    with pytest.raises(ConnectError) as refused:
+        asyncio.run(agent())
+    assert not refused.value.retryable
+    if unusable == "key_of_another":
+        assert str(refused.value) == (
+            f"the key in {settings.key_file} does not belong to the certificate "
+            f"{settings.cert_file}"
+        )
+    else:
+        assert str(refused.value).startswith("a TLS file cannot be used (")
+        assert f"broker.ca_file (the CA in {settings.ca_file})" in str(refused.value)
+
+
+def test_the_publisher_keeps_running_on_an_unusable_ca_file(
+    tls_broker: TlsBroker, certs: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "ca.der").write_bytes(b"\x30\x82\x01\x0a not PEM")
+    settings = dataclasses.replace(
+        agent_settings(tls_broker, certs), ca_file=str(tmp_path / "ca.der")
+    )
+
+    async def agent() -> str:
+        outbox = Outbox(OutboxStore(tmp_path / "o.db", 10**9, min_free_disk_bytes=0))
+        publisher = Publisher(settings, outbox)
+        task = asyncio.create_task(publisher.run())
+        try:
+            async with asyncio.timeout(10):
+                while publisher.stats.connect_failures == 0:
+                    await asyncio.sleep(0.02)
+            assert not task.done()  # the daemon's link loop is still there, waiting
+            return publisher.stats.last_error
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            outbox.close()
+
+    assert asyncio.run(agent()).startswith("a TLS file cannot be used (")

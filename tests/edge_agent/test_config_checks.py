@@ -3,6 +3,7 @@ accepts its edge. Every test here fails if its check is disabled."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ from edge_agent.config import (
     parse_endpoint,
 )
 from edge_agent.errors import ConfigError
+from edge_agent.runtime.local_broker import LocalBroker
+from edge_agent.transport.mqtt import MqttConnection
+from edge_agent.transport.settings import broker_settings
 from stetho_signal import TriageThresholds
 
 DEVICE = {"id": "s1", "kind": "simulated", "resident": "res-1",
@@ -137,6 +141,18 @@ def test_a_present_broker_file_resolves_against_the_config_folder(tmp_path: Path
     (tmp_path / "f.pem").write_text("x")
     parsed = parse_config(config(broker={key: "f.pem"}), "agent.toml", tmp_path)
     assert getattr(parsed.broker, key) == tmp_path / "f.pem"
+
+
+def test_a_state_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    # Before: `config check` said valid; `stetho run` then stopped on "cannot open the outbox
+    # .../outbox.sqlite3: File exists" and `staff add` after the PIN prompts.
+    (tmp_path / "state").write_text("a file")
+    assert problems({"site": "h", "storage": {"state_dir": "state"}}, tmp_path) == [
+        f"storage.state_dir: expected a folder (made when missing), but {tmp_path / 'state'} "
+        f"is a file; found 'state'"
+    ]
+    missing = parse_config({"site": "h", "storage": {"state_dir": "new"}}, "a", tmp_path)
+    assert missing.storage.state_dir == tmp_path / "new"  # the agent makes it
 
 
 def test_a_directory_is_not_a_file(tmp_path: Path) -> None:
@@ -332,6 +348,36 @@ def test_an_empty_or_spaced_broker_host_is_refused(host: str) -> None:
         f"found {host!r}"
     ]
     assert parse_config({"site": "h", "broker": {"host": "::1"}}, "a").broker.host == "::1"
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [("broker", "port"), ("broker", "session_expiry_s"), ("storage", "quota_mb"),
+     ("storage", "alarm_fraction"), ("exam", "duration_s"), ("analysis.thresholds",
+     "murmur_contrast"), ("analysis.thresholds", "crackles_min_count")],
+)  # fmt: skip
+def test_true_or_false_where_a_number_belongs_is_refused(table: str, key: str) -> None:
+    # pydantic's lax mode reads true as 1: `port = true` was port 1, `quota_mb = true` 1 MiB,
+    # and `alarm_fraction = true` said "expected Input should be less than 1; found True".
+    data: dict[str, Any] = {"site": "h"}
+    node = data
+    for part in table.split("."):
+        node = node.setdefault(part, {})
+    node[key] = True
+    kind = "integer" if key in {"port", "session_expiry_s", "crackles_min_count"} else "number"
+    assert problems(data) == [f"{table}.{key}: expected Input should be a valid {kind}; found True"]
+
+
+@pytest.mark.parametrize("host", ["", " ", "pi .local"])
+def test_an_empty_or_spaced_web_listen_host_is_refused(host: str) -> None:
+    # "" passed `config check` and served the nurses' page on every interface (0.0.0.0 and ::,
+    # "web_listening url=http://:8080/") where 127.0.0.1 or one address was meant.
+    assert problems({"site": "h", "web": {"listen_host": host}}) == [
+        f"web.listen_host: expected a host name or IP address, not empty and without spaces; "
+        f"found {host!r}"
+    ]
+    taken = parse_config({"site": "h", "web": {"listen_host": "0.0.0.0"}}, "a")
+    assert taken.web is not None and taken.web.listen_host == "0.0.0.0"
 
 
 # ---- the file edge -----------------------------------------------------------------------
@@ -537,6 +583,13 @@ def test_load_broker_checks_secret_permissions(tmp_path: Path) -> None:
     assert info.value.problems[0].startswith("broker.password_file: this file holds a secret")
     secret.chmod(0o600)
     assert load_broker(path).secret({}) == "s3cret"
+    # The key of a doctor's client certificate, as the agent's (load_config): it was not checked.
+    key = _secret(tmp_path, "doctor.key", 0o644)
+    with_key = _file(tmp_path, f'[broker]\nkey_file = "{key}"\n', 0o644)
+    with pytest.raises(ConfigError) as info:
+        load_broker(with_key)
+    assert info.value.file == str(key)
+    assert info.value.problems[0].startswith("broker.key_file: this file holds a secret")
 
 
 @pytest.mark.parametrize(
@@ -565,6 +618,15 @@ def test_endpoint_errors_quote_the_entry() -> None:
     assert str(port.value) == "not host or host:port (port 1-65535): 'h:0'"
 
 
+@pytest.mark.parametrize("text", ["h:abc", "[::1]:x", "h:\u0663", "h: 1", "h:1_0", "h:+1"])
+def test_a_port_that_is_not_plain_digits_is_refused_naming_the_entry(text: str) -> None:
+    # "h:abc" said only "invalid literal for int() with base 10: 'abc'" (no entry, no rule);
+    # int() also took "h:\u0663" (an Arabic-Indic 3) as port 3, " 1" as 1 and "1_0" as 10.
+    with pytest.raises(ValueError) as refused:
+        parse_endpoint(text, 1883)
+    assert str(refused.value) == f"not host or host:port (port 1-65535): {text!r}"
+
+
 def test_broker_endpoints_list_hosts_in_order_or_else_host_and_port() -> None:
     assert BrokerConfig(host="b", port=8883).endpoints() == [("b", 8883)]
     failover = BrokerConfig(port=8883, hosts=["a", "[::1]:9", "c:1"])
@@ -577,3 +639,61 @@ def test_broker_endpoints_list_hosts_in_order_or_else_host_and_port() -> None:
 def test_an_error_with_no_key_path_says_top_level() -> None:
     error = {"loc": (), "type": "value_error", "msg": "Value error, one of a or b", "input": 3}
     assert describe_error(error) == "(top level): expected one of a or b; found 3"
+
+
+# ---- finite values that still do not fit what receives them -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "bad", "good"),
+    [("broker", "session_expiry_s", 2**32, 2**32 - 1),
+     ("storage", "quota_mb", 2**30 + 1, 2**30),
+     ("storage", "min_free_disk_mb", 2**30 + 1, 2**30)],
+)  # fmt: skip
+def test_sizes_and_intervals_past_what_their_receiver_takes_are_refused(
+    table: str, key: str, bad: int, good: int
+) -> None:
+    # session_expiry_s = 99999999999 passed `config check`; `stetho run` and `stetho hub run`
+    # then died in paho (struct.error: MQTT 5.0 §3.1.2.11.2 makes it a Four Byte Integer).
+    # quota_mb = 1e308 died converting MiB to bytes (OverflowError), also at start.
+    assert problems({"site": "h", table: {key: bad}}) == [
+        f"{table}.{key}: expected Input should be less than or equal to {good}; found {bad}"
+    ]
+    taken = parse_config({"site": "h", table: {key: good}}, "a")
+    assert getattr(getattr(taken, table), key) == good
+
+
+@pytest.mark.broker
+def test_the_longest_session_expiry_the_config_takes_is_one_the_broker_takes(
+    broker: LocalBroker,
+) -> None:
+    # 0xFFFFFFFF: "the session does not expire" (MQTT 5.0 §3.1.2.11.2), through the one
+    # settings builder the agent and the hub use, to a real Mosquitto.
+    forever = {"port": broker.port, "session_expiry_s": 2**32 - 1}
+    config = parse_config({"site": "h", "broker": forever}, "a")
+
+    async def connect() -> None:
+        connection = MqttConnection(broker_settings(config.broker, "agent-forever"))
+        await connection.connect()
+        await connection.disconnect()
+
+    asyncio.run(connect())
+
+
+def test_a_monitoring_interval_past_a_year_is_refused() -> None:
+    # interval_s = 1e308 passed `config check`; the device then failed every second with an
+    # OverflowError traceback in the log (the interval in samples is an int).
+    schedule = {**DEVICE["schedule"], "interval_s": 1e308}  # type: ignore[dict-item]
+    assert problems({"site": "h", "devices": [{**DEVICE, "schedule": schedule}]}) == [
+        "devices[0].schedule.interval_s: expected Input should be less than or equal to "
+        "31536000; found 1e+308"
+    ]
+
+
+def test_a_negative_simulator_seed_is_refused() -> None:
+    # seed = -1 passed `config check`; the device then failed every second with a numpy
+    # traceback in the log ("expected non-negative integer").
+    assert problems({"site": "h", "devices": [{**DEVICE, "seed": -1}]}) == [
+        "devices[0].seed: expected Input should be greater than or equal to 0; found -1"
+    ]
+    assert parse_config(config(), "a").devices[0].seed == 0  # type: ignore[union-attr]

@@ -50,6 +50,21 @@ def test_demo_ends_by_itself_with_alerts_and_a_summary(tmp_path: Path) -> None:
     assert json.loads(written[0].read_text())["type"] == "transaction"
 
 
+def test_a_fhir_dir_that_cannot_be_made_is_one_line_before_the_demo_runs(tmp_path: Path) -> None:
+    # Before: the whole demo ran, then mkdir's FileExistsError ended it as a traceback.
+    occupied = tmp_path / "fhir"
+    occupied.write_text("a file, not a folder")
+    run = subprocess.run(
+        [sys.executable, "-m", "stetho_cli", "demo", "--fhir-dir", str(occupied)],
+        capture_output=True, text=True, timeout=90, check=False,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "private broker" not in run.stdout and "Traceback" not in run.stderr
+    assert f"error: --fhir-dir {occupied}: cannot make this folder: File exists" in " ".join(
+        run.stderr.split()
+    )
+
+
 def test_recordings_in_progress_when_the_demo_stops_are_counted_apart() -> None:
     devices = [d["id"] for d in DEMO_DEVICES]
     agent = SimpleNamespace(

@@ -123,7 +123,9 @@ def _thread() -> str:
     return threading.current_thread().name
 
 
-def test_stetho_run_bounds_the_worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stetho_run_bounds_the_worker_threads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     seen: set[str] = set()
 
     def work() -> None:
@@ -138,6 +140,8 @@ def test_stetho_run_bounds_the_worker_threads(monkeypatch: pytest.MonkeyPatch) -
             await asyncio.gather(*(asyncio.to_thread(work) for _ in range(12)))
 
     monkeypatch.setattr(daemon, "Agent", BusyAgent)
-    asyncio.run(daemon.run(parse_config({"site": "s", "broker": {"host": "h"}}, "test")))
+    state = {"state_dir": str(tmp_path)}  # run() holds it: not the machine's /var/lib
+    asyncio.run(daemon.run(parse_config({"site": "s", "broker": {"host": "h"}, "storage": state},
+                                        "test")))  # fmt: skip
     # asyncio's own default is min(32, cpus + 4) threads, each with a malloc arena of its own.
     assert 1 <= len(seen) <= daemon.WORKER_THREADS

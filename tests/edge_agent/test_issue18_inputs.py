@@ -225,6 +225,61 @@ def test_a_doctors_value_the_schema_refuses_is_one_line(args: list[str], said: s
     assert "Jane" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["ack", str(uuid.UUID(int=1)), "--site", "+"], "Invalid value for '--site': '+' is not"),
+        (["answer", str(uuid.UUID(int=2)), "--disposition", "no-action", "--site", "Home A"],
+         "Invalid value for '--site': 'Home A' is not"),
+        (["request", "--resident", "r1", "--at", "mitral", "--site", SITE, "--agent", "pi/01"],
+         "Invalid value for '--agent': 'pi/01' is not"),
+        (["request", "--resident", "r1", "--at", "heart", "--site", SITE],
+         "Invalid value for '--at': 'heart' is not an auscultation site"),
+        (["listen", "--device", "#", "--site", SITE, "--seconds", "1"],
+         "Invalid value for '--device': '#' is not"),
+        (["alerts", "--site", "", "--count", "1"], "Invalid value for '--site': '' is not"),
+        (["ack", str(uuid.UUID(int=1)), "--site", "home-\udcff"],
+         "Invalid value for '--site': 'home-\\udcff' is not"),
+    ],
+)  # fmt: skip
+def test_a_doctors_site_device_or_agent_id_that_no_topic_can_hold_is_one_line(
+    args: list[str], said: str
+) -> None:
+    # Before: `--site +` (or #) and a name that is not UTF-8 ended in a traceback (paho's
+    # "Publish topic cannot contain wildcards", UnicodeEncodeError); `--site "Home A"`, an
+    # empty id or `--agent pi/01` published where no agent listens and said "acknowledged",
+    # "answered" or "requested" with status 0; `--at heart` was refused by the agent only.
+    argv = [a.encode("utf-8", "surrogateescape") for a in ["-m", "stetho_cli", *args]]
+    done = subprocess.run([sys.executable.encode(), *argv, b"--broker", b"mqtt://127.0.0.1:1"],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert said in " ".join(done.stderr.replace("│", " ").split()), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("option", ["--password-file", "--key-file"])
+@pytest.mark.parametrize("with_config", [False, True])
+def test_a_secret_file_given_on_the_command_line_must_be_private(
+    tmp_path: Path, option: str, with_config: bool
+) -> None:
+    # `[broker] password_file` (and key_file) readable by others is refused in an agent's or a
+    # doctor's file; the same file given as --password-file or --key-file was taken.
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    doctor = tmp_path / "doctor.toml"
+    doctor.write_text('[broker]\nhost = "127.0.0.1"\nport = 1\n')
+    where = ["--config", str(doctor)] if with_config else ["--broker", "mqtts://127.0.0.1:1"]
+    args = ["ack", str(uuid.UUID(int=1)), "--site", SITE, *where, option, str(secret)]
+    done = subprocess.run([sys.executable, "-m", "stetho_cli", *args],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert (
+        f"{option}: this file holds a secret but is readable by group or others (mode 0644); "
+        f"run `chmod 600 {secret}`" in " ".join(done.stderr.split())
+    )
+
+
 def test_a_save_that_fails_while_following_stops_with_its_reason(tmp_path: Path) -> None:
     saver = AlertSaver(tmp_path / "saved")
     rid = str(uuid.uuid4())

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from edge_agent.errors import OutboxError, OutboxFullError
+from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.storage import outbox as outbox_module
 from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.outbox import (
@@ -31,6 +32,7 @@ from edge_agent.storage.outbox import (
     StoredMessage,
     admit,
 )
+from stetho_testkit.agent_harness import AgentProcess, write_config
 
 QUOTA = 1000
 RESERVE = 50
@@ -182,6 +184,34 @@ def test_a_state_dir_that_cannot_be_made_is_an_outbox_error(tmp_path: Path) -> N
                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert "error: cannot open the outbox " in run.stderr
+
+
+@pytest.mark.broker
+def test_a_second_agent_on_the_same_state_dir_is_refused_in_one_line(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    # Before: a `stetho run` started by hand beside the service ran too: it checked (and could
+    # have moved aside) the outbox in use, published the same messages, and the two took the
+    # broker's client id from each other until the agent raised client_id_taken_over.
+    config = write_config(tmp_path / "agent.toml", broker.port, tmp_path / "state", devices=())
+    first = AgentProcess(config, tmp_path / "first.log")
+    first.start()
+    try:
+        second = subprocess.run([sys.executable, "-m", "stetho_cli", "run", "--config",
+                                 str(config)], capture_output=True, text=True, timeout=60,
+                                check=False)  # fmt: skip
+        assert second.returncode == 1 and "Traceback" not in second.stderr, second.stderr
+        assert (
+            f"error: another agent is running on {tmp_path / 'state'}: stop it first "
+            "(systemctl stop stetho-edge)" in " ".join(second.stderr.split())
+        )
+        assert "event=broker_connected" not in second.stdout  # it touched nothing
+        assert "event=broker_disconnected" not in first.output()
+    finally:
+        assert first.stop() == 0
+    again = AgentProcess(config, tmp_path / "again.log")  # the lock goes with the process
+    again.start()
+    assert again.stop() == 0
 
 
 # ---- every field survives the round trip through SQLite -------------------------------------

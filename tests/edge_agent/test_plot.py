@@ -9,6 +9,7 @@ import struct
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -87,6 +88,18 @@ def test_a_file_name_that_is_not_utf8_is_analysed_and_drawn(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     assert "error" not in json.loads(run.stdout)
     _png_size((out / os.fsdecode(b"caf\xe9.png")).read_bytes())
+
+
+def test_a_silent_recording_is_drawn_without_a_warning(tmp_path: Path) -> None:
+    # A stethoscope left off records zeros: matplotlib's spectrogram took log10(0) and the
+    # command printed its RuntimeWarning with the library's source line on stderr.
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(4000 * 5, dtype=np.float32), 4000, subtype="PCM_16")
+    out = tmp_path / "plots"
+    run = stetho("analyze", "--json", "--plot", str(out), str(silent))
+    assert run.returncode == 0, run.stderr
+    assert "Warning" not in run.stderr and "log10" not in run.stderr, run.stderr
+    _png_size((out / "silent.png").read_bytes())
 
 
 def test_without_matplotlib_the_error_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ sent at the clock's time, as the publisher does after the broker's PUBACK.
 import asyncio
 import contextlib
 import hashlib
+import logging
 import sqlite3
 import uuid
 from datetime import UTC, datetime
@@ -229,3 +230,36 @@ def test_a_stop_that_comes_with_a_receipt_stops_the_watch(tmp_path: Path) -> Non
         assert asyncio.run(scenario()), "the receipt watch went on after its stop"
     finally:
         outbox.close()
+
+
+def test_a_hub_name_from_the_broker_cannot_forge_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The receipt's `hub` is any 1-80 characters a broker client sends on .../receipts; the
+    # recording_archived line wrote it raw, so a newline wrote a line of the sender's choosing.
+    outbox = Outbox(OutboxStore(tmp_path / "o.sqlite3", quota_bytes=10**8, await_receipts=True))
+    watch = ReceiptWatch(outbox, ResendPolicy(timeout_s=20.0, cap_s=160.0))
+    outbox.store.put_many(recording("00000000-0000-4000-8000-000000000001"))
+    send_all(outbox.store)
+    forged = "hub-1\nevent=recording_archived recording=x hub=hub-2"
+    receipt = _receipt().model_copy(update={
+        "recording_id": uuid.UUID("00000000-0000-4000-8000-000000000001"),
+        "audio_sha256": hashlib.sha256(FLAC).hexdigest(), "hub": forged})  # fmt: skip
+
+    async def scenario() -> None:
+        task = asyncio.create_task(watch.run())
+        watch.offer(receipt)
+        while watch.counts.archived == 0:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    try:
+        with caplog.at_level(logging.INFO):
+            asyncio.run(asyncio.wait_for(scenario(), 10))
+    finally:
+        outbox.close()
+    (said,) = [r.getMessage() for r in caplog.records if "recording_archived" in r.getMessage()]
+    assert "\n" not in said
+    assert said.endswith('hub="hub-1\\nevent=recording_archived recording=x hub=hub-2"')

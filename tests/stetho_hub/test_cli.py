@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.cli import hub_app
 from stetho_hub.config import load_config
 from stetho_hub.errors import HubConfigError
@@ -69,6 +72,26 @@ def test_a_short_password_or_unknown_role_is_refused(tmp_path: Path) -> None:
     assert "expected lowercase letters" in runner.invoke(hub_app, named).output  # `$` took \n
 
 
+def test_a_name_or_site_out_of_its_rule_is_told_the_rule(tmp_path: Path) -> None:
+    # A 65-character name was told "expected lowercase letters, digits, . _ -", which it was,
+    # and a bad --site only "expected a care home's slug".
+    config = _config(tmp_path)
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    secret = tmp_path / "pw"
+    secret.write_text("long enough password", encoding="utf-8")
+    base = ["user", "add", "--config", str(config), "--password-file", str(secret)]
+    long_name = runner.invoke(hub_app, [*base, "d" * 65]).output
+    assert (
+        f"username {'d' * 65!r}: expected lowercase letters, digits, . _ - (1 to 64, the first "
+        "a letter or digit)" in " ".join(long_name.split())
+    )
+    bad_site = runner.invoke(hub_app, [*base, "dr-x", "--site", "Home A"]).output
+    assert (
+        "site 'Home A': expected a care home's id: 1 to 63 lower-case letters, digits and "
+        "dashes, the first a letter or digit" in " ".join(bad_site.split())
+    )
+
+
 def test_an_unreadable_password_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     config = _config(tmp_path)
     runner.invoke(hub_app, ["migrate", "--config", str(config)])
@@ -102,7 +125,8 @@ def test_a_fhir_queue_that_cannot_open_is_one_line_not_a_traceback(
     (tmp_path / "a-folder").mkdir()
     config = _config(tmp_path, FHIR_ON + 'queue = "a-folder"\n')
     runner.invoke(hub_app, ["migrate", "--config", str(config)])
-    result = runner.invoke(hub_app, [command, "--config", str(config)])
+    token = {"STETHO_FHIR_TOKEN": "t"}  # `run` checks the server settings first
+    result = runner.invoke(hub_app, [command, "--config", str(config)], env=token)
     assert result.exit_code == 1, result.output
     assert f"error: cannot open the FHIR queue at {tmp_path / 'a-folder'}: " in " ".join(
         result.output.split()
@@ -119,6 +143,63 @@ def test_a_fhir_token_file_that_is_not_text_stops_the_hub_with_one_line(tmp_path
     result = runner.invoke(hub_app, ["run", "--config", str(config)])
     assert result.exit_code == 1, result.output
     assert f"error: fhir.token_file: cannot read {token}: " in " ".join(result.output.split())
+
+
+@pytest.mark.broker
+def test_an_unreadable_fhir_token_stops_the_hub_before_it_connects(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    # Before: the token was read inside the export task, after the ingest had started to
+    # connect; the TaskGroup then cancelled that connect half-way and the hub exited with the
+    # right line plus, now and then, paho's "Exception ignored ... Event loop is closed"
+    # traceback and asyncio's "Task was destroyed but it is pending!".
+    token = tmp_path / "token"
+    token.write_bytes(b"\xff\xfe")
+    token.chmod(0o600)
+    on_broker = FHIR_ON.replace("port = 1\n", f"port = {broker.port}\n")
+    config = _config(tmp_path, on_broker + 'token_file = "token"\n')
+    done = subprocess.run([sys.executable, "-m", "stetho_hub", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert f"error: fhir.token_file: cannot read {token}: " in " ".join(done.stderr.split())
+    said = done.stdout + done.stderr  # the log goes to stdout, the error line to stderr
+    assert "event=hub_starting" not in said and "Traceback" not in said
+
+
+def test_a_fhir_base_url_that_cannot_be_read_stops_the_hub_with_one_line(tmp_path: Path) -> None:
+    # Before: urlsplit's "Invalid IPv6 URL" ValueError, a traceback from `stetho hub run`.
+    config = _config(tmp_path, FHIR_ON.replace("fhir.hospital.example", "[::1"))
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    result = runner.invoke(hub_app, ["run", "--config", str(config)],
+                           env={"STETHO_FHIR_TOKEN": "t"})  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "error: FHIR base URL must be https://host/path (health data), not " in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "1e308"])
+def test_the_fhir_senders_backoff_must_be_a_wait(tmp_path: Path, value: str) -> None:
+    # Before: taken; -1 or 0 retried a failing server without pause, nan never again.
+    result = runner.invoke(fhir_app, ["send", "--queue", str(tmp_path / "q.sqlite3"),
+                                      "--base-url", "https://fhir.example/r4",
+                                      "--max-backoff-s", value, "--until-empty"],
+                           env={"STETHO_FHIR_TOKEN": "t"})  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--max-backoff-s" in result.output
+    assert not (tmp_path / "q.sqlite3").exists()
+
+
+def test_the_fhir_tools_run_alone_say_only_their_line(tmp_path: Path) -> None:
+    # docs/fhir.md ran them as `python -m stetho_hub.fhir.cli`, which printed runpy's
+    # "RuntimeWarning: 'stetho_hub.fhir.cli' found in sys.modules after import of package
+    # 'stetho_hub.fhir' ..." before every answer (the package imports its cli module).
+    broken = tmp_path / "x.recording.json"
+    broken.write_text("{")
+    done = subprocess.run([sys.executable, "-m", "stetho_hub.fhir", "build", str(broken)],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"error: {broken.name} is not a saved stetho.recording")
+    assert "Warning" not in done.stderr
 
 
 def test_the_fhir_senders_token_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
@@ -172,6 +253,14 @@ def test_a_console_port_in_use_stops_the_hub_with_one_line(tmp_path: Path) -> No
         (
             '[database]\nsqlite = "a"\n[broker]\nfailback_s = inf\n',
             "broker.failback_s: expected Input should be a finite number; found inf",
+        ),
+        (  # passed, and served the doctors' console on every interface (0.0.0.0 and ::)
+            '[database]\nsqlite = "a"\n[console]\nhost = ""\n',
+            "console.host: expected a host name or IP address, not empty and without spaces",
+        ),
+        (  # passed, then `stetho hub run` died in paho (a Four Byte Integer, MQTT 5.0)
+            '[database]\nsqlite = "a"\n[broker]\nsession_expiry_s = 99999999999\n',
+            "broker.session_expiry_s: expected Input should be less than or equal to 4294967295",
         ),
     ],
 )

@@ -11,7 +11,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_agent.errors import MalformedChunkError, RejectedInboundError
 from edge_agent.pipeline.live import LiveStreamer, decode_chunk, encode_chunk
-from edge_agent.runtime.commands import InboundHandler, parse_command
+from edge_agent.runtime.commands import MAX_INBOUND_BYTES, InboundHandler, parse_command
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import ReceivedMessage
@@ -96,6 +96,29 @@ def test_command_for_an_unknown_target_is_rejected() -> None:
             AGENT,
             DEVICES,
         )
+
+
+def test_a_receipt_over_the_inbound_limit_is_refused_by_its_size_unparsed() -> None:
+    # Acks, answers and commands were capped at MAX_INBOUND_BYTES before parsing; receipts
+    # were parsed whatever their size, and `site` and `device` have no length limit: a 1 MiB
+    # receipt for this care home was taken.
+    taken: list[messages.ReceiptMessage] = []
+    live = LiveStreamer(SITE, lambda m: True)
+    inbound = InboundHandler(SITE, AGENT, DEVICES, live, lambda: None, taken.append)
+    receipt = {"schema": "stetho.receipt", "schema_version": 1,
+               "recording_id": "00000000-0000-4000-8000-000000000001", "site": SITE,
+               "device": "steth-a" + "x" * 1024 * 1024, "audio_sha256": "a" * 64,
+               "pcm_sha256": "b" * 64, "size_bytes": 1, "archived_at": "2026-01-01T00:00:00Z",
+               "hub": "hub-1"}  # fmt: skip
+    payload = json.dumps(receipt).encode()
+    inbound.handle(received(topics.receipts(SITE), payload))
+    assert taken == [] and inbound.stats.rejected == 1
+    assert inbound.stats.last_rejection == (
+        f"payload of {len(payload)} bytes exceeds {MAX_INBOUND_BYTES}"
+    )
+    small = json.dumps({**receipt, "device": "steth-a"}).encode()
+    inbound.handle(received(topics.receipts(SITE), small))
+    assert [r.device for r in taken] == ["steth-a"]
 
 
 def _publish_all(port: int, items: list[tuple[str, bytes]]) -> None:

@@ -80,6 +80,24 @@ def test_staff_add_says_a_wrong_config_before_asking_for_the_pin(
     assert "no" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [(["Nurse A"], "a staff id is 1-40 lower-case letters, digits, '.', '_' or '-'"),
+     (["nurse-a", "--name", "n" * 81], "a display name of 1-80 characters")],
+)  # fmt: skip
+def test_staff_add_says_a_wrong_id_or_name_before_asking_for_the_pin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], said: str
+) -> None:
+    # Before: the PIN was asked twice, then the id or the name was refused.
+    config = tmp_path / "agent.toml"
+    config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
+    asked: list[str] = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": asked.append(prompt) or "123456")
+    result = CliRunner().invoke(staff_app, [*args, "--config", str(config)])
+    assert result.exit_code == 2 and asked == [], result.output
+    assert f"error: {said}" in result.output
+
+
 def test_staff_add_saves_the_account_after_two_equal_entries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -145,6 +145,34 @@ def test_a_doctors_answer_and_request_reach_the_page(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_a_doctors_id_in_an_answer_from_the_broker_cannot_forge_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The answer's `by` is any 1-80 characters a broker client sends on .../exams/answers;
+    # exam_answered and exam_answer_unknown wrote it raw, so a newline wrote a line of the
+    # sender's choosing in the care home's journal.
+    forged = "dr-b\nevent=exam_answered exam=x by=dr-a"
+
+    async def main() -> None:
+        h = Harness(tmp_path)
+        exam = await h.service.open_exam("res-1", "nurse-a", "", "heart-4")
+        now = datetime.now(tz=UTC)
+        for exam_id in (exam.exam_id, uuid.uuid4()):  # an open exam, then one it never had
+            answer = messages.ExamAnswerMessage(
+                exam_id=exam_id, by=forged, disposition="no-action", at=now
+            )
+            await h.service.answered(answer)
+        h.service.store.close()
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(main())
+    said = [r.getMessage() for r in caplog.records if "answer" in r.getMessage()]
+    assert [line.split()[0] for line in said] == [
+        "event=exam_answered", "event=exam_answer_unknown"]  # fmt: skip
+    assert not any("\n" in line for line in said)
+    assert all('by="dr-b\\nevent=exam_answered exam=x by=dr-a"' in line for line in said)
+
+
 def test_a_staff_name_from_the_local_api_cannot_forge_a_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -4,10 +4,12 @@ languages, and refused input shown as a page, never a traceback."""
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
@@ -18,7 +20,7 @@ from edge_agent.exam.service import ExamService
 from edge_agent.web import WebContext, build_app
 from edge_agent.web.accounts import Accounts
 from edge_agent.web.context import CTX
-from edge_agent.web.render import templates
+from edge_agent.web.render import MAX_BODY, templates
 from edge_agent.web.sessions import SessionBook
 from stetho_common.web_server import app_runner
 from tests.fakes.raw_http import exchange
@@ -188,6 +190,38 @@ def test_a_form_that_cannot_be_read_is_refused_not_a_server_error(
     said = [r.getMessage() for r in caplog.records]
     assert said.count("event=form_unreadable path=/login error=UnicodeDecodeError") == 1
     assert "event=form_unreadable path=/login error=ValueError" in said
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_form_over_the_size_limit_is_a_page_and_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: aiohttp's own plain text, "Maximum request body size 2097152 exceeded.", in
+    # English whatever the nurse's language, and nothing in the log.
+    pages: list[tuple[int, str]] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        token = await csrf_of(client, "/login")
+        big = urlencode({"staff": "x" * (MAX_BODY + 1), "secret": "y", "csrf": token})
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        refused = await client.post("/login", data=io.BytesIO(big.encode()), headers=form)
+        pages.append((refused.status, await refused.text()))
+        assert await sign_in(client) == 303  # the page carries on
+        token = await csrf_of(client, "/residents")
+        csv = "ref,label\n" + "res-1,Room 1\n" * (MAX_BODY // 12)
+        french = {"Accept-Language": "fr"}
+        upload = {"csrf": token, "file": io.BytesIO(csv.encode())}
+        refused = await client.post("/residents/import", data=upload, headers=french)
+        pages.append((refused.status, await refused.text()))
+
+    with caplog.at_level(logging.INFO):
+        run(tmp_path, scenario)
+    assert [status for status, _ in pages] == [413, 413]
+    assert 'id="error-message">The form is larger than 2 MiB' in pages[0][1]
+    assert 'id="error-message">Le formulaire dépasse 2 Mio' in pages[1][1]
+    said = [r.getMessage() for r in caplog.records]
+    assert "event=form_too_large path=/login" in said
+    assert "event=form_too_large path=/residents/import" in said
     assert not any(r.exc_info for r in caplog.records)
 
 

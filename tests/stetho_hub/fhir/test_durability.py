@@ -1,6 +1,6 @@
 """The FHIR queue survives a SIGKILL of the sending process and a server down for a while.
 
-The sender runs as its own process (`python -m stetho_hub.fhir.cli send`), exactly as an
+The sender runs as its own process (`python -m stetho_hub.fhir send`), exactly as an
 operator would run it; the FHIR test double lives in this process so it can kill the sender
 at the worst moment: after the server committed a transaction, before the answer arrived.
 """
@@ -29,7 +29,7 @@ def _sender(queue: Path, double: FhirDouble, tls: Path, log: Path) -> subprocess
     token = tls / "token"
     token.write_text(TOKEN)
     cmd = [
-        sys.executable, "-m", "stetho_hub.fhir.cli", "send", "--queue", str(queue),
+        sys.executable, "-m", "stetho_hub.fhir", "send", "--queue", str(queue),
         "--base-url", double.base_url, "--ca-file", str(tls / "ca.crt"),
         "--token-file", str(token), "--max-backoff-s", "0.4", "--until-empty",
     ]  # fmt: skip

@@ -134,6 +134,17 @@ def test_settings_refuse_plain_http_and_missing_credentials(tmp_path: Path) -> N
         FhirServerSettings("https://h/fhir", TOKEN, ca_file=tmp_path / "nope.crt").ssl_context()
 
 
+@pytest.mark.parametrize("url", ["https://[::1/fhir", "https://fhir .hospital.example/r4"])
+def test_settings_refuse_a_base_url_that_names_no_host(url: str) -> None:
+    # "https://[::1" (a bracket left out) raised urlsplit's ValueError: `stetho hub run` with
+    # it in [fhir] base_url ended in a traceback. A space passed, to fail at every send.
+    with pytest.raises(FhirConfigError) as refused:
+        FhirServerSettings(url, TOKEN)
+    assert str(refused.value) == (
+        f"FHIR base URL must be https://host/path (health data), not {url!r}"
+    )
+
+
 def test_the_queue_sends_each_exam_once_and_counts_a_rejection(
     double: FhirDouble, store: FhirStore, tls_files: Path, tmp_path: Path
 ) -> None:
