@@ -36,11 +36,12 @@ class RecordingError(ConfigurationError):
 
     `reason` says which case, as data for whoever must not see the message (it holds the
     file's path): the file cannot be read (permission, I/O), is not audio libsndfile reads,
-    is damaged further in, or is sampled at a rate the caller does not take.
+    holds no samples, is damaged further in, or is sampled at a rate the caller does not take.
     """
 
     UNREADABLE = "unreadable"
     NOT_AUDIO = "not_audio"
+    EMPTY = "empty"
     DAMAGED = "damaged"
     RATE_UNSUPPORTED = "rate_unsupported"
 

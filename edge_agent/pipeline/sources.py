@@ -64,7 +64,7 @@ def retry_delay(device: DeviceConfig, attempt: int, error: BaseException) -> flo
 
 def given_up_reason(error: BaseException) -> str:
     """Why a device was given up, as a class the hospital hub may see: `RecordingError.reason`
-    ("not_audio", "damaged", "rate_unsupported", "unreadable"), else "unplayable".
+    ("not_audio", "empty", "damaged", "rate_unsupported", "unreadable"), else "unplayable".
 
     Never the error's message: it holds the care home's file path and libsndfile's words,
     which stay on the agent (its log, status.json, `stetho status`, the nurses' page).

@@ -237,7 +237,7 @@ class StatusMessage(_Message):
         default_factory=dict,
         description=(
             "Free-form. A file device the agent gave up has `given_up`: why, as a class "
-            "(not_audio, damaged, rate_unsupported, unreadable, unplayable), never a path."
+            "(not_audio, empty, damaged, rate_unsupported, unreadable, unplayable), never a path."
         ),
     )
 

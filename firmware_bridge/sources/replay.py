@@ -1,9 +1,9 @@
 """Replay of a WAV or FLAC recording as an audio source, in real time or as fast as possible.
 
 File reads run in a worker thread. Multichannel files are mixed down to mono. A file that is not
-audio libsndfile reads, cannot be read at all (permission, I/O), is damaged, or is sampled
-outside the caller's rates raises `RecordingError` (a `ConfigurationError`: stop), whose `reason`
-says which: it cannot turn into a good one by waiting.
+audio libsndfile reads, cannot be read at all (permission, I/O), holds no samples, is damaged,
+or is sampled outside the caller's rates raises `RecordingError` (a `ConfigurationError`:
+stop), whose `reason` says which: it cannot turn into a good one by waiting.
 """
 
 from __future__ import annotations
@@ -44,7 +44,14 @@ def recording_problem(path: Path, rates_hz: tuple[float, float] | None = None) -
         if reason == RecordingError.UNREADABLE:
             return f"cannot be read: {words}"
         return f"is not a WAV or FLAC recording libsndfile reads ({words})"
+    if info.frames == 0:
+        return _EMPTY
     return _off_rate(int(info.samplerate), rates_hz)
+
+
+# A header with no samples (a recorder stopped at once, a copy cut short at the header): it
+# would play as a recording of 0 s, which no one should take for a recording.
+_EMPTY = "holds no sound (a header with 0 samples)"
 
 
 # libsndfile's SF_ERR_SYSTEM (sndfile.h): the OS refused; its message drops errno's words.
@@ -135,6 +142,10 @@ class FileSource:
             reason, words = _open_failure(self.path, exc)
             raise RecordingError(f"cannot open recording {self.path}: {words}", reason) from exc
         self.sample_rate_hz = int(self._file.samplerate)
+        if self._file.frames == 0:
+            self._file.close()
+            self._file = None
+            raise RecordingError(f"recording {self.path} {_EMPTY}", RecordingError.EMPTY)
         off_rate = _off_rate(self.sample_rate_hz, self._rates_hz)
         if off_rate is not None and self._rates_hz is not None:
             self._file.close()

@@ -119,6 +119,20 @@ def test_record_refuses_a_file_at_a_rate_the_analysis_cannot_take(
     assert not out.exists()
 
 
+def test_record_refuses_a_file_with_no_samples(tmp_path: Path) -> None:
+    # Before: "wrote kept.flac: 0.00 s at 4000 Hz", exit 0.
+    source = tmp_path / "header-only.wav"
+    soundfile.write(source, np.zeros(0, dtype=np.int16), 4000, subtype="PCM_16")
+    out = tmp_path / "kept.flac"
+    code, output = stetho("record", "--device", f"file:{source}", "--duration", "0.5",
+                          "--out", str(out), "--state-dir", str(tmp_path / "s"))  # fmt: skip
+    assert code == 2, output
+    assert " ".join(output.split()) == (
+        f"error: recording {source} holds no sound (a header with 0 samples)"
+    )
+    assert not out.exists()
+
+
 def test_record_from_a_damaged_file_is_one_line(tmp_path: Path) -> None:
     # Before: libsndfile's LibsndfileError ("flac decoder lost sync") as a traceback, exit 1.
     source = tmp_path / "cut.flac"

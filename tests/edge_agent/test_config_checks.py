@@ -108,6 +108,16 @@ def test_a_file_device_whose_recording_is_not_audio_is_refused(
     ]
 
 
+def test_a_file_device_whose_recording_holds_no_samples_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "take.wav"
+    soundfile.write(path, np.zeros(0, dtype=np.int16), 4000)
+    device = {**DEVICE, "kind": "file", "path": str(path)}
+    assert problems({"site": "h", "devices": [device]}) == [
+        f"devices[0].path: expected {RATES}, but {path} holds no sound (a header with 0 "
+        f"samples); found '{path}'"
+    ]
+
+
 @pytest.mark.parametrize(("rate_hz", "fmt"), [(1000, "WAV"), (96000, "FLAC")])
 def test_a_file_device_at_a_rate_the_analysis_cannot_take_is_refused(
     tmp_path: Path, rate_hz: int, fmt: str

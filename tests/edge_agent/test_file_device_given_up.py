@@ -94,6 +94,10 @@ def low_rate(path: Path) -> None:
     write_noise(path, 1000, 2.0)
 
 
+def no_samples(path: Path) -> None:
+    write_noise(path, 4000, 0.0)  # a WAV header with 0 samples (libsndfile reads by content)
+
+
 @pytest.mark.parametrize(
     ("spoil", "wrong", "reason"),
     [
@@ -105,8 +109,9 @@ def low_rate(path: Path) -> None:
         ),
         (write_cut_flac, " is damaged ", "damaged"),
         (folder, ": Is a directory", "unreadable"),
+        (no_samples, " holds no sound (a header with 0 samples)", "empty"),
     ],
-    ids=["not-audio", "rate", "damaged", "unreadable"],
+    ids=["not-audio", "rate", "damaged", "unreadable", "empty"],
 )
 def test_a_file_the_agent_cannot_play_is_given_up_once_and_shown(
     tmp_path: Path,

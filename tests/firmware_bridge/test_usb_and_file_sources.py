@@ -101,6 +101,19 @@ def test_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
         asyncio.run(take(FileSource(tmp_path / "absent.flac"), 1))
 
 
+def test_a_recording_with_no_samples_is_refused_not_played_as_0_s(tmp_path: Path) -> None:
+    # Before: it played as a recording of 0 s (`stetho record` wrote a 0.00 s FLAC, exit 0).
+    path = tmp_path / "take.wav"
+    soundfile.write(path, np.zeros(0, np.float32), 4000)
+    with pytest.raises(RecordingError) as info:
+        asyncio.run(take(FileSource(path), 1))
+    assert str(info.value) == f"recording {path} holds no sound (a header with 0 samples)"
+    assert info.value.reason == "empty" and info.value.response is Response.STOP
+    assert recording_problem(path) == "holds no sound (a header with 0 samples)"
+    soundfile.write(path, np.zeros(1, np.float32), 4000)  # one sample is a (short) recording
+    assert recording_problem(path) is None
+
+
 def test_a_file_that_is_not_audio_is_a_configuration_error(tmp_path: Path) -> None:
     # Before: soundfile's "Error opening b'...'" inside our message; STOP either way.
     path = tmp_path / "take.wav"
