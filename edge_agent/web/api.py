@@ -41,6 +41,20 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return web.json_response({"error": f"bad request: {exc}"}, status=400)
 
 
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The posted JSON object; anything else (a list, a string, bad JSON) is a bad request."""
+    body = await request.json()  # bad JSON: a ValueError, a 400 by _errors
+    if not isinstance(body, dict):
+        raise TypeError(
+            f"the body must be a JSON object, not {_JSON_KINDS.get(type(body), 'that')}"
+        )
+    return body
+
+
+_JSON_KINDS = {list: "an array", str: "a string", bool: "true or false", int: "a number",
+               float: "a number", type(None): "null"}  # fmt: skip
+
+
 def _exam_id(request: web.Request) -> uuid.UUID:
     try:
         return uuid.UUID(request.match_info["exam_id"])
@@ -49,7 +63,7 @@ def _exam_id(request: web.Request) -> uuid.UUID:
 
 
 async def _open(request: web.Request) -> web.Response:
-    body = await request.json()
+    body = await _body(request)
     exam = await request.app[SERVICE].open_exam(
         str(body["resident"]), str(body["staff"]), str(body.get("reason", "")),
         str(body.get("protocol", "heart-4")), tuple(body.get("sites", ())),
@@ -60,7 +74,7 @@ async def _open(request: web.Request) -> web.Response:
 
 async def _record(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    body = await request.json()
+    body = await _body(request)
     exam = service.active(_exam_id(request))
     site = body.get("site") or exam.next_site()
     if site is None:
@@ -79,7 +93,7 @@ async def _record(request: web.Request) -> web.Response:
 
 
 async def _close(request: web.Request) -> web.Response:
-    body = await request.json()
+    body = await _body(request)
     exam = await request.app[SERVICE].close(
         _exam_id(request), str(body["staff"]), abandon=bool(body.get("abandon"))
     )

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from typer.testing import CliRunner
@@ -111,3 +112,38 @@ def test_staff_add_saves_the_account_after_two_equal_entries(
         assert accounts.verify("nurse-a", "123456").staff_id == "nurse-a"
     finally:
         accounts.close()
+
+
+async def _posted(socket: Path, path: str, body: bytes) -> tuple[int, object]:
+    connector = aiohttp.UnixConnector(path=str(socket))
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.post(
+            f"http://agent{path}", data=body, headers={"Content-Type": "application/json"}
+        ) as response,  # fmt: skip
+    ):
+        return response.status, await response.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"[1, 2]", "bad request: the body must be a JSON object, not an array"),
+        (b'"resident"', "bad request: the body must be a JSON object, not a string"),
+        (b"null", "bad request: the body must be a JSON object, not null"),
+        (b"{not json", "bad request: Expecting property name enclosed in double quotes"),
+        (b'{"staff": "n1"}', "bad request: 'resident'"),
+        (b'{"resident": "r-1", "staff": "n1", "sites": 3}', "bad request: "),
+    ],
+)
+def test_a_body_that_is_not_an_exam_request_is_a_400_in_json(
+    agent_config: Path, body: bytes, said: str
+) -> None:
+    # Before: a JSON array (or any non-object) reached `body.get` and the agent answered 500.
+    socket = exam_dir(agent_config.parent / "state") / SOCKET_NAME
+    for path in ("/api/exams", "/api/exams/00000000-0000-0000-0000-000000000000/close"):
+        status, answer = asyncio.run(_posted(socket, path, body))
+        if path.endswith("close") and not said.startswith("bad request: the body"):
+            continue  # an object: the exam is looked up first
+        assert status == 400, answer
+        assert isinstance(answer, dict) and answer["error"].startswith(said), answer
