@@ -11,6 +11,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -59,30 +60,46 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not public and (session is None or session.staff is None):
         if request.method == "GET" and not request.path.startswith("/live/"):
             raise web.HTTPSeeOther("/login")
-        raise web.HTTPUnauthorized(text="sign in first")
+        return refusal(request, 401, "error.sign_in")  # a tablet left open past its session
     if request.method == "POST":
-        sent = request.headers.get("X-CSRF-Token")
         try:
             form = await posted_form(request, _unreadable_form)
         except web.HTTPRequestEntityTooLarge:  # aiohttp's own answer is English plain text
             log.warning("event=form_too_large path=%s", quote(request.path))
-            message = translator(request[LANG])("error.too_large", mib=MAX_BODY // 2**20)
-            if sent is not None:  # the page's own fetch: JSON for the script
-                return web.json_response({"error": message}, status=413)
-            return render(request, "error.html", status=413, message=message)
+            return refusal(request, 413, "error.too_large", mib=MAX_BODY // 2**20)
+        except web.HTTPBadRequest:  # posted_form has logged why
+            return refusal(request, 400, "error.unreadable")
+        sent = request.headers.get("X-CSRF-Token")
         if form is not None and sent is None:
             sent = str(form.get("csrf", ""))
         if not csrf_ok(session, sent):
             log.warning("event=csrf_refused path=%s", quote(request.path))
-            raise web.HTTPForbidden(text="the form expired or came from elsewhere: reload")
+            return refusal(request, 403, "error.expired")
     try:
         return await handler(request)
     except AgentError as exc:  # refused input: tell the person, keep going
         log.info("event=web_refused path=%s error=%s", quote(request.path), type(exc).__name__)
-        message = said(exc, request[LANG])
-        if request.headers.get("X-CSRF-Token"):  # the page's own fetch: JSON for the script
-            return web.json_response({"error": message}, status=409)
-        return render(request, "error.html", status=409, message=message)
+        return refusal(request, 409, message=said(exc, request[LANG]))
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:  # aiohttp's: English text
+        if exc.text != f"{exc.status}: {exc.reason}" or request.path.startswith("/static/"):
+            raise  # a view's own words (the live feed's), or a file the page asked for
+        known = "error.not_found" if exc.status == 404 else "error.method"
+        answer = refusal(request, exc.status, known)
+        if "Allow" in exc.headers:
+            answer.headers["Allow"] = exc.headers["Allow"]
+        return answer
+
+
+def refusal(
+    request: web.Request, status: int, key: str | None = None, message: str = "", **values: Any
+) -> web.Response:
+    """A refused request in the nurse's language: the error page, or JSON for the page's own
+    fetch (which sends its CSRF token as a header)."""
+    if key is not None:
+        message = translator(request[LANG])(key, **values)
+    if request.headers.get("X-CSRF-Token") is not None:
+        return web.json_response({"error": message}, status=status)
+    return render(request, "error.html", status=status, message=message)
 
 
 def _unreadable_form() -> web.HTTPBadRequest:

@@ -152,6 +152,11 @@ _EN: Final[dict[str, str]] = {
     "requests.wants": "{by} asks for {site}",
     "error.title": "Cannot do that",
     "error.back": "Back",
+    "error.not_found": "There is no such page.",
+    "error.method": "This page cannot be used that way.",
+    "error.sign_in": "Your session has ended: sign in again, then send the form again.",
+    "error.expired": "The form expired or came from elsewhere: reload the page and send it again.",
+    "error.unreadable": "The form could not be read: reload the page and send it again.",
     "error.too_large": (
         "The form is larger than {mib} MiB, more than this page takes. A residents file that "
         "large can be split in parts and imported one after the other."
@@ -325,6 +330,13 @@ _FR: Final[dict[str, str]] = {
     "requests.wants": "{by} demande : {site}",
     "error.title": "Impossible",
     "error.back": "Retour",
+    "error.not_found": "Cette page n'existe pas.",
+    "error.method": "Cette page ne s'utilise pas ainsi.",
+    "error.sign_in": "Votre session est terminée : reconnectez-vous, puis renvoyez le formulaire.",
+    "error.expired": (
+        "Le formulaire a expiré ou vient d'ailleurs : rechargez la page et renvoyez-le."
+    ),
+    "error.unreadable": "Le formulaire n'a pas pu être lu : rechargez la page et renvoyez-le.",
     "error.too_large": (
         "Le formulaire dépasse {mib} Mio, plus que cette page n'en accepte. Un fichier de "
         "résidents aussi grand peut être coupé en parties importées l'une après l'autre."

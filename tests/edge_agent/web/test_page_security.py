@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from edge_agent.exam import ExamStore, Resident
@@ -105,6 +105,46 @@ def test_a_post_without_the_csrf_token_is_refused(tmp_path: Path) -> None:
         assert ok.status == 200 and "Room 2" in await ok.text()
 
     run(tmp_path, scenario)
+
+
+def test_refusals_are_the_error_page_in_the_nurses_language(tmp_path: Path) -> None:
+    # Before: aiohttp's or our plain English text ("404: Not Found", "sign in first", "the
+    # form expired or came from elsewhere: reload") on a French tablet.
+    pages: dict[str, tuple[int, str, str]] = {}
+    french = {"Accept-Language": "fr"}
+
+    async def keep(name: str, response: ClientResponse) -> None:
+        text = await response.text()
+        message = re.search(r'id="error-message">([^<]*)<', text)
+        allow = response.headers.get("Allow", "")
+        pages[name] = (response.status, message.group(1) if message else text, allow)
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        await keep("missing", await client.get("/nowhere", headers=french))
+        await keep("method", await client.post("/stethoscopes", data={"csrf": token},
+                                               headers=french))  # fmt: skip
+        await keep("forged", await client.post("/residents", data={"ref": "r"}, headers=french))
+        fetch = {**french, "X-CSRF-Token": "wrong"}
+        response = await client.post("/exams/x/stop", headers=fetch)
+        pages["fetch"] = (response.status, (await response.json())["error"], "")
+        await keep("static", await client.get("/static/nothing.js"))
+        clock.now += 3601  # the tablet left open past its session
+        await keep("ended", await client.post("/residents", data={"csrf": token}, headers=french))
+
+    run(tmp_path, scenario)
+    assert pages["missing"] == (404, "Cette page n&#39;existe pas.", "")
+    assert pages["method"] == (405, "Cette page ne s&#39;utilise pas ainsi.", "GET,HEAD")
+    expired = "Le formulaire a expiré ou vient d&#39;ailleurs : rechargez la page et renvoyez-le."
+    assert pages["forged"] == (403, expired, "")
+    assert pages["fetch"][:2] == (403, expired.replace("&#39;", "'"))
+    assert pages["static"][0] == 404 and "error-message" not in pages["static"][1]
+    assert pages["ended"] == (
+        401,
+        "Votre session est terminée : reconnectez-vous, puis renvoyez le formulaire.",
+        "",
+    )
 
 
 def test_guessing_pins_is_throttled(tmp_path: Path) -> None:
