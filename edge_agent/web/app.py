@@ -58,7 +58,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     )
     public = request.path.startswith(PUBLIC)
     if not public and (session is None or session.staff is None):
-        if request.method == "GET" and not request.path.startswith("/live/"):
+        # A page opened goes to sign in; the page's own fetch (the exam panel's poll) gets a
+        # 401 its script turns into that, not the sign-in page's HTML to put in the panel.
+        fetched = request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate"
+        if request.method == "GET" and not fetched and not request.path.startswith("/live/"):
             raise web.HTTPSeeOther("/login")
         return refusal(request, 401, "error.sign_in")  # a tablet left open past its session
     if request.method == "POST":

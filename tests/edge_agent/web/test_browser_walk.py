@@ -102,6 +102,7 @@ def test_a_whole_exam_in_chromium(tmp_path: Path, broker: LocalBroker) -> None:
                 chromium(tmp_path / "pr") as d,
             ):
                 exam_id = _walk(d, base, tmp_path, broker.port)
+                _session_ends_on_the_exam_page(d, base, exam_id)
         finally:
             sub.terminate()
             sub.wait(timeout=5)
@@ -158,6 +159,15 @@ def _walk(d: Any, base: str, tmp: Path, broker_port: int) -> str:
     _shot(d, tmp, "stethoscopes")
     _pair_keypad_stethoscope(d, tmp)
     return str(exam_id)
+
+
+def _session_ends_on_the_exam_page(d: Any, base: str, exam_id: str) -> None:
+    """The session gone (here its cookie) while the exam page polls its panel: the page goes to
+    sign in. Before, the poll followed the redirect and put the sign-in page in the panel."""
+    d.get(f"{base}/exams/{exam_id}")
+    _wait(d, lambda d: _css(d, "#panel-inner"), "exam page")
+    d.delete_all_cookies()
+    _wait(d, lambda d: d.current_url.endswith("/login"), "the page did not go to sign in")
 
 
 def _pair_keypad_stethoscope(d: Any, tmp: Path) -> None:

@@ -82,6 +82,14 @@ def test_everything_needs_sign_in(tmp_path: Path) -> None:
         response = await client.get("/residents", allow_redirects=False)
         assert response.status == 303 and response.headers["Location"] == "/login"
         assert (await client.get("/live/steth-1")).status == 401
+        # The exam panel's poll, once the session has ended: a 401 its script turns into the
+        # sign-in page (before: the sign-in page's HTML was followed and put in the panel).
+        fetched = await client.get("/exams/x/panel", headers={"Sec-Fetch-Mode": "same-origin"},
+                                   allow_redirects=False)  # fmt: skip
+        assert fetched.status == 401
+        opened = await client.get("/exams/x", headers={"Sec-Fetch-Mode": "navigate"},
+                                  allow_redirects=False)  # fmt: skip
+        assert opened.status == 303 and opened.headers["Location"] == "/login"
         assert (await client.get("/static/app.js")).status == 200  # assets need no session
         login = await client.get("/login")
         cookie = login.headers["Set-Cookie"]
