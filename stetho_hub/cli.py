@@ -216,10 +216,15 @@ def user_add(
     ] = None,
 ) -> None:
     """Create an account (scrypt-hashed password); doctors see only their --site care homes."""
+    from stetho_hub.errors import UserError
     from stetho_hub.storage import check_version, open_database
-    from stetho_hub.storage.users import add_user
+    from stetho_hub.storage.users import MIN_PASSWORD_CHARS, add_user, check_new_user
 
     cfg = _load(config)
+    try:
+        check_new_user(username, role, tuple(site or ()))
+    except UserError as exc:
+        fail(str(exc), "usage")
     if password_file is not None:
         try:
             password = password_file.read_text(encoding="utf-8").rstrip("\n")
@@ -231,6 +236,8 @@ def user_add(
         password = getpass.getpass(f"password for {username}: ")
         if getpass.getpass("again: ") != password:
             fail("the passwords differ")
+    if len(password) < MIN_PASSWORD_CHARS:
+        fail(f"password: expected at least {MIN_PASSWORD_CHARS} characters", "usage")
     try:
         db = open_database(cfg.database.target())
         try:

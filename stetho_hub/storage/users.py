@@ -53,21 +53,9 @@ def add_user(
     db: Database, username: str, password: str, role: str, sites: tuple[str, ...] = ()
 ) -> None:
     """Create an account; a doctor sees only `sites`, an admin sees every site."""
-    if not _USERNAME.fullmatch(username):
-        raise UserError(
-            f"username {username!r}: expected lowercase letters, digits, . _ - (1 to 64, the "
-            "first a letter or digit)"
-        )
-    if role not in ROLES:
-        raise UserError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+    check_new_user(username, role, sites)
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(f"password: expected at least {MIN_PASSWORD_CHARS} characters")
-    bad = [s for s in sites if not _SITE.fullmatch(s)]
-    if bad:
-        raise UserError(
-            f"site {bad[0]!r}: expected a care home's id: 1 to 63 lower-case letters, digits "
-            "and dashes, the first a letter or digit"
-        )
     hashed = hash_password(password)
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     with db.transaction() as tx:
@@ -79,6 +67,24 @@ def add_user(
         )
         for site in sites:
             tx.execute("INSERT INTO assignments (username, site) VALUES (?, ?)", (username, site))
+
+
+def check_new_user(username: str, role: str, sites: tuple[str, ...]) -> None:
+    """Raise UserError when the name, role or a site cannot be an account's (before asking for
+    a password: nobody should type one twice to learn the name was wrong)."""
+    if not _USERNAME.fullmatch(username):
+        raise UserError(
+            f"username {username!r}: expected lowercase letters, digits, . _ - (1 to 64, the "
+            "first a letter or digit)"
+        )
+    if role not in ROLES:
+        raise UserError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+    bad = [s for s in sites if not _SITE.fullmatch(s)]
+    if bad:
+        raise UserError(
+            f"site {bad[0]!r}: expected a care home's id: 1 to 63 lower-case letters, digits "
+            "and dashes, the first a letter or digit"
+        )
 
 
 def check_sign_in(db: Database, username: str, password: str) -> tuple[str, tuple[str, ...]] | None:

@@ -65,11 +65,29 @@ def test_a_short_password_or_unknown_role_is_refused(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("short", encoding="utf-8")
     base = ["user", "add", "x", "--config", str(config), "--password-file", str(secret)]
-    assert "at least 12" in runner.invoke(hub_app, base).output
+    short = runner.invoke(hub_app, base)
+    assert "at least 12" in short.output and short.exit_code == 2  # a usage error, as the rest
     secret.write_text("long enough password", encoding="utf-8")
-    assert "expected one of doctor, admin" in runner.invoke(hub_app, [*base, "--role", "x"]).output
+    role = runner.invoke(hub_app, [*base, "--role", "x"])
+    assert "expected one of doctor, admin" in role.output and role.exit_code == 2
     named = ["user", "add", "dr-x\n", "--config", str(config), "--password-file", str(secret)]
-    assert "expected lowercase letters" in runner.invoke(hub_app, named).output  # `$` took \n
+    refused = runner.invoke(hub_app, named)
+    assert "expected lowercase letters" in refused.output and refused.exit_code == 2  # `$`, \n
+
+
+def test_a_wrong_name_is_refused_before_the_password_prompts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: both prompts first, then "username ...: expected ...", exit 1.
+    config = _config(tmp_path)
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    asked: list[str] = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or "x" * 20)
+    result = runner.invoke(hub_app, ["user", "add", "Dr Lee", "--config", str(config)])
+    assert result.exit_code == 2 and "expected lowercase letters" in result.output
+    assert asked == []
+    result = runner.invoke(hub_app, ["user", "add", "dr-lee", "--config", str(config)])
+    assert result.exit_code == 0 and len(asked) == 2, result.output
 
 
 def test_a_name_or_site_out_of_its_rule_is_told_the_rule(tmp_path: Path) -> None:
