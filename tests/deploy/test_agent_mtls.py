@@ -61,18 +61,19 @@ def test_agent_publishes_and_receives_commands_over_mutual_tls(
         assert doctor.messages[0].payload == b'{"id":"r9"}'
 
 
+async def _connect_once(settings: MqttSettings) -> None:
+    connection = MqttConnection(settings)
+    try:
+        await connection.connect()
+    finally:
+        connection.close()
+
+
 def test_agent_trusting_another_ca_stops_with_a_non_retryable_error(
     tls_broker: TlsBroker, certs: Path, rogue_certs: Path
 ) -> None:
-    async def agent() -> None:
-        connection = MqttConnection(agent_settings(tls_broker, certs, ca=rogue_certs / "ca.crt"))
-        try:
-            await connection.connect()
-        finally:
-            connection.close()
-
     with pytest.raises(ConnectError) as refused:
-        asyncio.run(agent())
+        asyncio.run(_connect_once(agent_settings(tls_broker, certs, ca=rogue_certs / "ca.crt")))
     assert not refused.value.retryable
     # paho leaks its TLS socket when the handshake fails (only the traceback holds it);
     # release it here rather than as a ResourceWarning at the end of the session.
@@ -96,15 +97,8 @@ def test_tls_files_that_cannot_be_used_are_a_refusal_naming_them(
     else:
         settings = dataclasses.replace(settings, key_file=str(certs / "agent.riverside.agent.key"))
 
-    async def agent() -> None:
-        connection = MqttConnection(settings)
-        try:
-            await connection.connect()
-        finally:
-            connection.close()
-
     with pytest.raises(ConnectError) as refused:
-        asyncio.run(agent())
+        asyncio.run(_connect_once(settings))
     assert not refused.value.retryable
     if unusable == "key_of_another":
         assert str(refused.value) == (
