@@ -277,6 +277,20 @@ MODULES = (
         ("tests/stetho_common/test_sign_in.py",),
     ),
     Module(
+        "stetho_hub/access",  # who sees which care home: sessions, accounts, reads in SQL, audit
+        (
+            "stetho_hub/console/sessions.py",
+            "stetho_hub/storage/users.py",
+            "stetho_hub/storage/views.py",
+            "stetho_hub/storage/exam_views.py",
+        ),
+        (
+            "tests/stetho_hub/test_access_edges.py",  # the storage reads and sessions, direct
+            "tests/stetho_hub/test_console.py",  # the same over HTTP (SQLite, loopback)
+            "tests/stetho_hub/test_console_exam.py",
+        ),
+    ),
+    Module(
         "stetho_hub/fhir",  # an exam as the hospital record receives it: codes, units, ids
         (
             "stetho_hub/fhir/bundle.py",
