@@ -7,6 +7,7 @@ pages; these pin each read's filter and each row's fields, fast enough for `make
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -460,6 +461,21 @@ def test_a_stored_password_is_salted_scrypt_and_checked_whole() -> None:
     assert not verify_password(PASSWORD, "scrypt$nope")
     assert not verify_password(PASSWORD, f"scrypt$x$8$1${salt}${digest}")
     assert not verify_password(PASSWORD, f"scrypt${n}$8$1$zz${digest}")
+
+
+def _scrypt_hash(password: str, n: int) -> str:
+    salt = b"s" * 16
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=8, p=1, maxmem=2**30)
+    return f"scrypt${n}$8$1${salt.hex()}${digest.hex()}"
+
+
+def test_a_hash_made_after_raising_the_cost_to_owasps_figure_still_signs_in() -> None:
+    # Before: the check's 128 MiB limit refused n=2**17 (128 MiB and 3 KiB): a console whose
+    # cost was raised as the comment on _N invites would have signed nobody in.
+    assert verify_password(PASSWORD, _scrypt_hash(PASSWORD, 2**17))
+    # A stored cost past that is refused before any memory is taken.
+    stored = f"scrypt${2**18}$8$1${'73' * 16}${'00' * 64}"
+    assert not verify_password(PASSWORD, stored)
 
 
 # ---- the console's sessions ------------------------------------------------------------------
