@@ -290,6 +290,23 @@ MODULES = (
             "tests/stetho_hub/test_console_exam.py",
         ),
     ),
+    # Run with --mutants on the access functions (sessions.*, accounts.*, app guard,
+    # views_people login, login_form, _end_session, logout, set_language, _set_cookie): 592 of
+    # the files' 944 mutants; the rest are routes and the residents screen.
+    Module(
+        "edge_agent/web/access",  # the nurses' page: sessions kept by hash, CSRF, lock, audit
+        (
+            "edge_agent/web/sessions.py",
+            "edge_agent/web/accounts.py",
+            "edge_agent/web/app.py",
+            "edge_agent/web/views_people.py",
+        ),
+        (
+            "tests/edge_agent/web/test_page_security.py",
+            "tests/edge_agent/web/test_sessions_persist.py",
+            "tests/edge_agent/web/test_access_edges.py",
+        ),
+    ),
     Module(
         "stetho_hub/fhir",  # an exam as the hospital record receives it: codes, units, ids
         (
