@@ -290,6 +290,23 @@ MODULES = (
             "tests/stetho_hub/test_console_exam.py",
         ),
     ),
+    # Run with --mutants on the gate's functions (shell: Console.session, set_cookie, audit,
+    # visible, signed_in, form_to_send, security_headers, user_of; app: signin_form, signin,
+    # signout, inbox, _visible, recording, _to_send, homes, audio, picture, audit_export;
+    # exam_routes: _visible, exam, _live_target, live_page): 314 of the files' 653 mutants.
+    Module(
+        "stetho_hub/console/gate",  # sign-in, CSRF, the 404 of another home's, audit per page
+        (
+            "stetho_hub/console/shell.py",
+            "stetho_hub/console/app.py",
+            "stetho_hub/console/exam_routes.py",
+        ),
+        (
+            "tests/stetho_hub/test_console.py",
+            "tests/stetho_hub/test_console_exam.py",
+            "tests/stetho_hub/test_console_gate.py",
+        ),
+    ),
     # Run with --mutants on the access functions (sessions.*, accounts.*, app guard,
     # views_people login, login_form, _end_session, logout, set_language, _set_cookie): 592 of
     # the files' 944 mutants; the rest are routes and the residents screen.
