@@ -300,11 +300,15 @@ def test_a_residents_exams_are_those_of_one_care_home(homes: Homes) -> None:
     assert exam_views.resident_exams(homes.db, "home-a", "res-2") == []
 
 
-def _exam(exam_id: str, opened: datetime) -> bytes:
+def _exam(exam_id: str, opened: datetime, counted: str) -> bytes:
+    site = messages.ExamSite(
+        auscultation_site="mitral", state="done", recording_ids=[uuid.UUID(counted)],
+        counted_recording_id=uuid.UUID(counted), level=None,
+    )  # fmt: skip
     exam = messages.ExamMessage(
         exam_id=uuid.UUID(exam_id), event="opened", state="open", site="home-a", agent="pi-a",
         resident="res-1", staff="nurse-1", reason="follow-up", protocol="heart-4",
-        age_band="adult", sites=[], opened_at=opened, closed_at=None, at=opened,
+        age_band="adult", sites=[site], opened_at=opened, closed_at=None, at=opened,
     )  # fmt: skip
     return messages.to_json(exam)
 
@@ -314,16 +318,21 @@ def test_a_residents_exams_are_the_newest_fifty_oldest_first(tmp_path: Path) -> 
     migrate(db)
     try:
         archive = Archive(db, AudioStore(tmp_path / "audio"))
-        ids = [str(uuid.UUID(int=1000 + n, version=4)) for n in range(52)]
-        for n in reversed(range(52)):  # stored newest first: the order is the function's
-            opened = DAY + timedelta(days=n)
-            archive.store(wire.classify(topics.exams("home-a"), _exam(ids[n], opened)))
+        # Ids fall as the exams get newer, and the newest is stored first: neither the
+        # table's order nor the ids' is the exams' own.
+        ids = [str(uuid.UUID(int=2000 - n, version=4)) for n in range(52)]
+        for n in reversed(range(52)):
             rec = make_recording(1 + 7 * n, site="home-a", seconds=0.05, exam_id=ids[n])
-            _store(archive, rec, audio=False)  # not analysed: nothing counted
+            opened = DAY + timedelta(days=n)
+            archive.store(
+                wire.classify(topics.exams("home-a"), _exam(ids[n], opened, rec.recording_id))
+            )
+            _store(archive, rec, audio=False)  # counted, but not analysed: nothing to show
         found = exam_views.resident_exams(db, "home-a", "res-1")
         assert [e.exam_id for e in found] == ids[2:]
         assert all(e.analyses == () for e in found)
-        assert [e.exam_id for e in exam_views.resident_exams(db, "home-a", "res-1", 3)] == ids[-3:]
+        last_three = exam_views.resident_exams(db, "home-a", "res-1", 3)
+        assert [e.exam_id for e in last_three] == ids[-3:]
     finally:
         db.close()
 
