@@ -302,6 +302,54 @@ MODULES = (
         ("tests/stetho_common/test_sign_in.py",),
     ),
     Module(
+        "stetho_hub/access",  # who sees which care home: sessions, accounts, reads in SQL, audit
+        (
+            "stetho_hub/console/sessions.py",
+            "stetho_hub/storage/users.py",
+            "stetho_hub/storage/views.py",
+            "stetho_hub/storage/exam_views.py",
+        ),
+        (
+            "tests/stetho_hub/test_access_edges.py",  # the storage reads and sessions, direct
+            "tests/stetho_hub/test_console.py",  # the same over HTTP (SQLite, loopback)
+            "tests/stetho_hub/test_console_exam.py",
+        ),
+    ),
+    # Run with --mutants on the gate's functions (shell: Console.session, set_cookie, audit,
+    # visible, signed_in, form_to_send, security_headers, user_of; app: signin_form, signin,
+    # signout, inbox, _visible, recording, _to_send, homes, audio, picture, audit_export;
+    # exam_routes: _visible, exam, _live_target, live_page): 314 of the files' 653 mutants.
+    Module(
+        "stetho_hub/console/gate",  # sign-in, CSRF, the 404 of another home's, audit per page
+        (
+            "stetho_hub/console/shell.py",
+            "stetho_hub/console/app.py",
+            "stetho_hub/console/exam_routes.py",
+        ),
+        (
+            "tests/stetho_hub/test_console.py",
+            "tests/stetho_hub/test_console_exam.py",
+            "tests/stetho_hub/test_console_gate.py",
+        ),
+    ),
+    # Run with --mutants on the access functions (sessions.*, accounts.*, app guard,
+    # views_people login, login_form, _end_session, logout, set_language, _set_cookie): 592 of
+    # the files' 944 mutants; the rest are routes and the residents screen.
+    Module(
+        "edge_agent/web/access",  # the nurses' page: sessions kept by hash, CSRF, lock, audit
+        (
+            "edge_agent/web/sessions.py",
+            "edge_agent/web/accounts.py",
+            "edge_agent/web/app.py",
+            "edge_agent/web/views_people.py",
+        ),
+        (
+            "tests/edge_agent/web/test_page_security.py",
+            "tests/edge_agent/web/test_sessions_persist.py",
+            "tests/edge_agent/web/test_access_edges.py",
+        ),
+    ),
+    Module(
         "stetho_hub/fhir",  # an exam as the hospital record receives it: codes, units, ids
         (
             "stetho_hub/fhir/bundle.py",

@@ -149,10 +149,23 @@ def console_running(
             await asyncio.sleep(0.05)
         await runner.cleanup()
 
-    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(serve())
+        except BaseException as exc:  # raised again in the test's thread, below
+            failed.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    assert ready.wait(20), "the console did not start"
     try:
+        # A console that fails to start still has its loop closed here: left open, the
+        # loop's sockets were unraisable warnings that ended the whole pytest session.
+        assert ready.wait(20), "the console did not start"
+        if failed:
+            raise failed[0]
         yield Archived(f"http://127.0.0.1:{port}", target, home_a, home_b)
     finally:
         stop.set()
