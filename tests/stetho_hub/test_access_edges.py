@@ -31,7 +31,13 @@ from stetho_hub.storage import (
     open_database,
     views,
 )
-from stetho_hub.storage.users import add_user, check_sign_in, hash_password, verify_password
+from stetho_hub.storage.users import (
+    add_user,
+    check_new_user,
+    check_sign_in,
+    hash_password,
+    verify_password,
+)
 from stetho_testkit.hub.console import store_exam
 from stetho_testkit.hub.factory import WireRecording, make_recording
 
@@ -451,6 +457,24 @@ def test_an_account_is_refused_with_its_reason(
     with pytest.raises(UserError, match=said.replace("(", r"\(")):
         add_user(db, username, password, role, sites)
     assert check_sign_in(db, username, password) is None
+
+
+def test_a_name_or_site_refused_is_told_the_whole_rule() -> None:
+    # Checked before any password is asked for (`stetho hub user add`), so the rule is all
+    # the person learns: said in full.
+    with pytest.raises(UserError) as name:
+        check_new_user("Dr-A", "doctor", ())
+    assert str(name.value) == (
+        "username 'Dr-A': expected lowercase letters, digits, . _ - (1 to 64, the first a "
+        "letter or digit)"
+    )
+    with pytest.raises(UserError) as site:
+        check_new_user("dr-a", "doctor", ("home-a", "Home B"))
+    assert str(site.value) == (
+        "site 'Home B': expected a care home's id: 1 to 63 lower-case letters, digits and "
+        "dashes, the first a letter or digit"
+    )
+    check_new_user("dr-a", "admin", ("home-a",))  # no password needed to pass
 
 
 def test_the_longest_names_are_accepted(db: Database) -> None:
