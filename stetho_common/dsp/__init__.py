@@ -6,7 +6,6 @@ a Raspberry Pi (issue 13). These functions take SciPy's own steps around its own
 kernels, so their output is bit-identical to SciPy's; the tests compare them.
 """
 
-from stetho_common.dsp._analytic import hilbert
 from stetho_common.dsp._design import butter_bandpass_sos
 from stetho_common.dsp._filtering import sosfilt, sosfilt_zi, sosfiltfilt
 from stetho_common.dsp._peaks import find_peaks
@@ -15,7 +14,6 @@ from stetho_common.dsp._resample import resample_poly
 __all__ = [
     "butter_bandpass_sos",
     "find_peaks",
-    "hilbert",
     "resample_poly",
     "sosfilt",
     "sosfilt_zi",
