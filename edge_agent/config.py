@@ -30,10 +30,11 @@ from pydantic import (
 from pydantic import field_validator as _field_validator
 
 from edge_agent.errors import ConfigError
+from stetho_common.ids import SLUG_PATTERN
 from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ, TriageThresholds
 from stetho_sim.scenarios import SCENARIOS
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
 # Numbers, never true or false: pydantic's lax mode read `port = true` as port 1 and
 # `quota_mb = true` as 1 MiB. Strict still takes an integer where a float belongs.
 Int = Annotated[int, Strict()]

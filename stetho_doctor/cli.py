@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import getpass
 import logging
-import re
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -23,6 +22,7 @@ from edge_agent.errors import AgentError, ConfigError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from stetho_common.console import fail, run_until_signalled, warn
+from stetho_common.ids import SLUG
 from stetho_doctor.client import (
     ALERT_COLUMNS,
     AlertSaver,
@@ -43,13 +43,11 @@ T = TypeVar("T")
 logging.getLogger("stetho_doctor").addHandler(logging.NullHandler())
 P = ParamSpec("P")
 
-TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")  # the config's Slug: site, agent, device
-
 
 def topic_id(value: str | None) -> str | None:
     """A care home's, agent's or stethoscope's id as the topics carry it, or a usage error: any
     other text publishes where no agent listens (or, with + or #, cannot be published)."""
-    if value is not None and not TOPIC_ID.fullmatch(value):
+    if value is not None and not SLUG.fullmatch(value):
         raise typer.BadParameter(
             f"{value!r} is not an id: 1-63 lower-case letters, digits and dashes"
         )

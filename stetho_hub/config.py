@@ -17,10 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic import field_validator as _field_validator
 
 from edge_agent.config import BrokerConfig, Float, Int, describe_error, host_name
+from stetho_common.ids import SLUG_PATTERN
 from stetho_hub.errors import HubConfigError
 from stetho_hub.storage import DatabaseTarget
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
 
 
 class _Strict(BaseModel):

@@ -8,7 +8,6 @@ refused with a short, stable reason code that the service counts.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
@@ -18,13 +17,13 @@ from pydantic import BaseModel, ValidationError
 from edge_agent.wire import messages, topics
 from edge_agent.wire.v311 import recording_id_in
 from firmware_bridge.flac import FLAC_CONTENT_TYPE
+from stetho_common.ids import SLUG
 from stetho_hub.errors import MalformedMessageError
 
 # Caps, far above what the agent sends, so a broken or hostile sender is refused cheaply:
 # a 30 min recording at 4 kHz is ~9 MB of FLAC; metadata with every S1/S2 time stays < 200 KB.
 MAX_AUDIO_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 # Topic filters the hub subscribes to (docs/mqtt.md §1).
 SUBSCRIPTIONS: tuple[str, ...] = (
@@ -134,7 +133,7 @@ def classify(
 ) -> Incoming:
     """Parse one received message; raise MalformedMessageError(reason) when it is not valid."""
     parts = topic.split("/")
-    if len(parts) < 4 or "/".join(parts[:2]) != topics.ROOT or not _SLUG.fullmatch(parts[2]):
+    if len(parts) < 4 or "/".join(parts[:2]) != topics.ROOT or not SLUG.fullmatch(parts[2]):
         raise MalformedMessageError("unexpected_topic")
     site, rest = parts[2], parts[3:]
     if rest[-2:] == ["recordings", "audio"] and len(rest) == 3:
@@ -154,7 +153,7 @@ def classify(
 
 
 def _slug(value: str) -> str:
-    if not _SLUG.fullmatch(value):
+    if not SLUG.fullmatch(value):
         raise MalformedMessageError("unexpected_topic")
     return value
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
-from typing import Final
 
 from edge_agent.exam.errors import ResidentImportError, UnknownResidentError
+from stetho_common.ids import SLUG
 
-REF_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")  # the config's Slug
 MAX_LABEL = 80
 MAX_CSV_BYTES = 1024 * 1024  # ~20,000 residents: far more than any care home
 MAX_CSV_ROWS = 20_000
@@ -35,7 +33,7 @@ class Resident:
 
 
 def check_ref(ref: str) -> str:
-    if not REF_PATTERN.fullmatch(ref):
+    if not SLUG.fullmatch(ref):
         raise UnknownResidentError(
             f"{ref!r} is not a resident reference: use 1-63 lower-case letters, digits and "
             "dashes (an opaque code such as res-0042, never a name)"
@@ -77,7 +75,7 @@ def _row_problem(row: list[str], seen: dict[str, int]) -> str | None:
     if len(row) != 2:
         return f"expected 2 fields (ref,label), found {len(row)}"
     ref, label = row[0].strip(), row[1].strip()
-    if not REF_PATTERN.fullmatch(ref):
+    if not SLUG.fullmatch(ref):
         return "the reference must be 1-63 lower-case letters, digits and dashes"
     if ref in seen:
         return f"reference repeats line {seen[ref]}"

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from stetho_common.ids import SLUG_PATTERN
 from stetho_signal.triage import AgeBand, check_details
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -326,7 +327,7 @@ class CommandMessage(_Message):
     at: AwareDatetime = Field(description="when it was sent; with a time zone")
     resident: str | None = Field(
         default=None,
-        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        pattern=SLUG_PATTERN,
         description="record_request: opaque resident reference",
     )
     auscultation_site: str | None = Field(

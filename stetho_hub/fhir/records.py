@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from datetime import datetime
 from enum import Enum
 from typing import Literal
 from uuid import UUID
 
+from stetho_common.ids import SLUG
 from stetho_hub.fhir.errors import InvalidInputError
 
 Kind = Literal["heart", "lung"]
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SHA1_BYTES = 20
 
 
@@ -33,7 +32,7 @@ class FindingKind(Enum):
 
 
 def _require_slug(name: str, value: str) -> None:
-    if not _SLUG.fullmatch(value):
+    if not SLUG.fullmatch(value):
         raise InvalidInputError(f"{name} must be a slug like 'oak-hill-3', not {value!r}")
 
 

@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
+from stetho_common.ids import SLUG
 from stetho_hub.errors import UserError
 from stetho_hub.storage.database import Database
 
@@ -16,7 +17,6 @@ Role = Literal["doctor", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 MIN_PASSWORD_CHARS = 12
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_SITE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # scrypt cost: n=2**15, r=8 takes ~32 MiB and ~0.1 s per check: slows guessing, not sign-in.
 # (RFC 7914 §2; OWASP's password storage cheat sheet suggests n=2**17 with r=8 at minimum
 # for new systems today, so `n` is stored with each hash and can be raised later.)
@@ -84,7 +84,7 @@ def check_new_user(username: str, role: str, sites: tuple[str, ...]) -> None:
         )
     if role not in ROLES:
         raise UserError(f"role {role!r}: expected one of {', '.join(ROLES)}")
-    bad = [s for s in sites if not _SITE.fullmatch(s)]
+    bad = [s for s in sites if not SLUG.fullmatch(s)]
     if bad:
         raise UserError(
             f"site {bad[0]!r}: expected a care home's id: 1 to 63 lower-case letters, digits "
