@@ -57,9 +57,8 @@ from bench._eval_lung_round5 import family_scores
 from bench._eval_lung_round6 import FIT_SPAN_S
 from stetho_signal import analyze
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
-from stetho_signal._mains import without_hum
 from stetho_signal._ringing import ringing_r2
-from stetho_signal.bands import Spectrum
+from stetho_signal.analysis import without_mains_hum
 from stetho_signal.crackles import _CRACKLE_UPSAMPLE, crackle_band
 from stetho_signal.lung import lung_band
 
@@ -99,11 +98,7 @@ def fits(fine: NDArray[np.float64], times_s: NDArray[np.float64]) -> list[Detect
 
 def band_as_analysed(y: NDArray[np.float64], rate: float) -> NDArray[np.float64]:
     """The lung band at 8 kHz as ``stetho_signal.analyze`` reads it: mains hum taken out."""
-    x = prepare(y, rate).samples
-    spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
-    if hum := spectrum.mains_hum():
-        x = without_hum(x, ANALYSIS_RATE_HZ, spectrum.mains_lines(hum))
-        spectrum = Spectrum(x, ANALYSIS_RATE_HZ)
+    _, spectrum, _ = without_mains_hum(prepare(y, rate).samples)
     fine, _ = crackle_band(lung_band(spectrum), ANALYSIS_RATE_HZ)
     return fine.astype(np.float64)
 

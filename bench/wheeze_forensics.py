@@ -58,8 +58,8 @@ from numpy.typing import NDArray
 from bench._eval_lung import _icbhi_files, annotated_cycles, read_audio
 from stetho_signal import wheezes
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
-from stetho_signal._mains import without_hum
 from stetho_signal._spectra import frame_power
+from stetho_signal.analysis import without_mains_hum
 from stetho_signal.bands import Spectrum
 from stetho_signal.lung import heart_sound_times
 from stetho_signal.triage import TriageThresholds
@@ -83,10 +83,7 @@ SWEEP_STARTS_S = tuple(8.0 + 0.25 * k for k in range(16))  # a 4 s breath, every
 
 def analysed(x: NDArray[np.float64], fs: float) -> NDArray[np.float64]:
     """The samples ``analyze`` searches: at the analysis rate, mains hum taken out."""
-    y = prepare(x if x.ndim == 1 else x[:, 0], fs).samples
-    spectrum = Spectrum(y, ANALYSIS_RATE_HZ)
-    if hum := spectrum.mains_hum():
-        y = without_hum(y, ANALYSIS_RATE_HZ, spectrum.mains_lines(hum))
+    y, _, _ = without_mains_hum(prepare(x if x.ndim == 1 else x[:, 0], fs).samples)
     return y
 
 

@@ -27,7 +27,7 @@ from stetho_signal.quality import (
 )
 from stetho_signal.triage import AGE_BANDS, AgeBand, Findings, Flag, Triage, TriageThresholds
 
-__all__ = ["Analysis", "analyze"]
+__all__ = ["Analysis", "analyze", "without_mains_hum"]
 
 Kind = Literal["heart", "lung"]
 
@@ -131,6 +131,24 @@ def _lung_dict(g: LungResult, found: Findings) -> dict[str, Any]:
 # bins are made (Spectrum's top_hz: under half the cost of the whole transform).
 _HEART_TOP_HZ = HIGHEST_HZ + 100.0
 
+
+def without_mains_hum(
+    x: NDArray[Any], top_hz: float | None = None
+) -> tuple[NDArray[Any], Spectrum, tuple[float, ...]]:
+    """The samples the analysis reads (``x`` at :data:`ANALYSIS_RATE_HZ`, as ``prepare`` gives
+    them), mains hum taken out when there is any, their spectrum (``Spectrum``'s ``top_hz``)
+    and the hum's fundamentals found (Hz; empty when none).
+
+    One transform of the recording, every band cut from it; a second one only when the
+    recording carries mains hum, taken out of the samples first.
+    """
+    spectrum = Spectrum(x, ANALYSIS_RATE_HZ, top_hz)
+    if hum := spectrum.mains_hum():
+        x = without_hum(x, ANALYSIS_RATE_HZ, spectrum.mains_lines(hum))
+        spectrum = Spectrum(x, ANALYSIS_RATE_HZ, top_hz)
+    return x, spectrum, hum
+
+
 # Frozen: one instance serves every call (its checks cost ~40 us a recording).
 _DEFAULT_THRESHOLDS = TriageThresholds()
 
@@ -178,14 +196,7 @@ def analyze(
     if age_band is not None:
         limits = limits.for_age_band(age_band)
     audio = prepare(samples, fs_hz)
-    x = audio.samples
-    # One transform of the recording; every band below is cut from it. A second one only
-    # when the recording carries mains hum, taken out of the samples first.
-    top = _HEART_TOP_HZ if kind == "heart" else None
-    spectrum = Spectrum(x, ANALYSIS_RATE_HZ, top)
-    if hum := spectrum.mains_hum():
-        x = without_hum(x, ANALYSIS_RATE_HZ, spectrum.mains_lines(hum))
-        spectrum = Spectrum(x, ANALYSIS_RATE_HZ, top)
+    x, spectrum, hum = without_mains_hum(audio.samples, _HEART_TOP_HZ if kind == "heart" else None)
     heart: HeartResult | None = None
     lung: LungResult | None = None
     if kind == "heart":
