@@ -44,9 +44,8 @@ def recording_problem(path: Path, rates_hz: tuple[float, float] | None = None) -
         if reason == RecordingError.UNREADABLE:
             return f"cannot be read: {words}"
         return f"is not a WAV or FLAC recording libsndfile reads ({words})"
-    if info.frames == 0:
-        return _EMPTY
-    return _off_rate(int(info.samplerate), rates_hz)
+    problem = _header_problem(info.frames, int(info.samplerate), rates_hz)
+    return None if problem is None else problem[1]
 
 
 # A header with no samples (a recorder stopped at once, a copy cut short at the header): it
@@ -88,10 +87,16 @@ def _reason(exc: BaseException) -> str:
     return reason.strip().removeprefix("Error : ").rstrip(".")
 
 
-def _off_rate(rate_hz: int, rates_hz: tuple[float, float] | None) -> str | None:
+def _header_problem(
+    frames: int, rate_hz: int, rates_hz: tuple[float, float] | None
+) -> tuple[str, str] | None:
+    """What an opened file's header rules out, as a `RecordingError` reason and the words said
+    after its path, or None: no samples, or a rate outside ``rates_hz``."""
+    if frames == 0:
+        return RecordingError.EMPTY, _EMPTY
     if rates_hz is None or rates_hz[0] <= rate_hz <= rates_hz[1]:
         return None
-    return f"is sampled at {rate_hz} Hz"
+    return RecordingError.RATE_UNSUPPORTED, f"is sampled at {rate_hz} Hz"
 
 
 class FileSource:
@@ -142,21 +147,16 @@ class FileSource:
             reason, words = _open_failure(self.path, exc)
             raise RecordingError(f"cannot open recording {self.path}: {words}", reason) from exc
         self.sample_rate_hz = int(self._file.samplerate)
-        if self._file.frames == 0:
-            self._file.close()
-            self._file = None
-            raise RecordingError(f"recording {self.path} {_EMPTY}", RecordingError.EMPTY)
-        off_rate = _off_rate(self.sample_rate_hz, self._rates_hz)
-        if off_rate is not None and self._rates_hz is not None:
-            self._file.close()
-            self._file = None
-            low, high = self._rates_hz
-            raise RecordingError(
-                f"recording {self.path} {off_rate}; {self._rates_owner} takes {low:.0f} to "
-                f"{high:.0f} Hz: resample it first",
-                RecordingError.RATE_UNSUPPORTED,
-            )
-        return self
+        problem = _header_problem(self._file.frames, self.sample_rate_hz, self._rates_hz)
+        if problem is None:
+            return self
+        self._file.close()
+        self._file = None
+        reason, words = problem
+        if reason == RecordingError.RATE_UNSUPPORTED and self._rates_hz is not None:
+            low, high = self._rates_hz  # who takes which rates, and what to do about it
+            words += f"; {self._rates_owner} takes {low:.0f} to {high:.0f} Hz: resample it first"
+        raise RecordingError(f"recording {self.path} {words}", reason)
 
     async def __aexit__(
         self,
