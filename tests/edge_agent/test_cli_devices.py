@@ -101,35 +101,30 @@ def test_bad_site_and_extension_are_usage_errors(tmp_path: Path) -> None:
     assert not (tmp_path / "no").exists()  # a typo in --out must not leave folders behind
 
 
-@pytest.mark.parametrize("rate_hz", [1000, 96000])
-def test_record_refuses_a_file_at_a_rate_the_analysis_cannot_take(
-    tmp_path: Path, rate_hz: int
+RATES_TAKEN = "the analysis takes 2000 to 48000 Hz: resample it first"
+
+
+@pytest.mark.parametrize(
+    ("rate_hz", "samples", "said"),
+    [
+        (1000, 1000, f"is sampled at 1000 Hz; {RATES_TAKEN}"),
+        (96000, 96000, f"is sampled at 96000 Hz; {RATES_TAKEN}"),
+        (4000, 0, "holds no sound (a header with 0 samples)"),
+    ],
+    ids=["1000-hz", "96000-hz", "no-samples"],
+)
+def test_record_refuses_a_file_the_analysis_cannot_take(
+    tmp_path: Path, rate_hz: int, samples: int, said: str
 ) -> None:
-    # Before: recorded and kept (exit 0); only the analysis then said the rate was unsupported.
+    # Before: recorded and kept (exit 0); only the analysis then said the rate was unsupported,
+    # and a header with no samples was written as "0.00 s".
     source = tmp_path / "from-elsewhere.wav"
-    soundfile.write(source, np.zeros(rate_hz, dtype=np.int16), rate_hz, subtype="PCM_16")
+    soundfile.write(source, np.zeros(samples, dtype=np.int16), rate_hz, subtype="PCM_16")
     out = tmp_path / "kept.flac"
     code, output = stetho("record", "--device", f"file:{source}", "--duration", "0.5",
                           "--out", str(out), "--state-dir", str(tmp_path / "s"))  # fmt: skip
     assert code == 2, output
-    assert " ".join(output.split()) == (
-        f"error: recording {source} is sampled at {rate_hz} Hz; the analysis takes 2000 to "
-        "48000 Hz: resample it first"
-    )
-    assert not out.exists()
-
-
-def test_record_refuses_a_file_with_no_samples(tmp_path: Path) -> None:
-    # Before: "wrote kept.flac: 0.00 s at 4000 Hz", exit 0.
-    source = tmp_path / "header-only.wav"
-    soundfile.write(source, np.zeros(0, dtype=np.int16), 4000, subtype="PCM_16")
-    out = tmp_path / "kept.flac"
-    code, output = stetho("record", "--device", f"file:{source}", "--duration", "0.5",
-                          "--out", str(out), "--state-dir", str(tmp_path / "s"))  # fmt: skip
-    assert code == 2, output
-    assert " ".join(output.split()) == (
-        f"error: recording {source} holds no sound (a header with 0 samples)"
-    )
+    assert " ".join(output.split()) == f"error: recording {source} {said}"
     assert not out.exists()
 
 
