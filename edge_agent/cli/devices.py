@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from edge_agent.cli._common import bounded
 from edge_agent.config import AuscultationSite
 from edge_agent.errors import RegistryError
 from edge_agent.pipeline.radio import Radio, pair_and_register, scan
@@ -112,7 +113,10 @@ def pair_command(
     state_dir: StateDir = DEFAULT_STATE_DIR,
     address: Annotated[str | None, typer.Option(help="Pair this address; default: pick.")] = None,
     location: Annotated[str, typer.Option(help="Where the device lives, e.g. 'Room 12'.")] = "",
-    scan_seconds: Annotated[float, typer.Option(min=1, help="How long to scan.")] = 5.0,
+    scan_seconds: Annotated[
+        float,
+        typer.Option(parser=bounded(1, 300), metavar="SECONDS", help="How long to scan (1-300)."),
+    ] = 5.0,
     simulate: Simulate = False,
 ) -> None:
     """Scan for stethoscopes, pair and bond one, and add it to the registry."""
@@ -197,12 +201,17 @@ def record_command(
     device: Annotated[
         str, typer.Option(help="Registry id, sim:SCENARIO[+lossy], usb:NAME or file:PATH.")
     ],
-    duration: Annotated[float, typer.Option(min=0.1, max=3600, help="Seconds to record.")],
+    duration: Annotated[
+        float,
+        typer.Option(parser=bounded(0.1, 3600), metavar="SECONDS", help="Seconds to record."),
+    ],
     out_path: Annotated[Path, typer.Option("--out", help="FLAC file to write.")],
     site: Annotated[str, typer.Option(help=f"Auscultation site: {', '.join(SITES)}.")] = "mitral",
     state_dir: StateDir = DEFAULT_STATE_DIR,
     seed: Annotated[int, typer.Option(hidden=True)] = 0,
-    speed: Annotated[float, typer.Option(hidden=True, min=0.1, max=100)] = 1.0,
+    speed: Annotated[
+        float, typer.Option(hidden=True, parser=bounded(0.1, 100, "times real time"))
+    ] = 1.0,
 ) -> None:
     """Record a stethoscope to FLAC with tags; Ctrl-C stops early and keeps the audio."""
     if site not in SITES:

@@ -14,7 +14,7 @@ import aiohttp
 import typer
 from rich.console import Console
 
-from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption
+from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption, bounded
 from edge_agent.config import load_config
 from edge_agent.errors import AgentError
 from edge_agent.exam.store import exam_dir
@@ -117,7 +117,10 @@ def exam_record(
     exam_id: Annotated[str, typer.Argument()],
     site: Annotated[str | None, typer.Option("--site", help="Default: the next site.")] = None,
     device: Annotated[str | None, typer.Option("--device")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", min=1, max=120)] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option("--duration", parser=bounded(1, 120), metavar="SECONDS", help="1-120."),
+    ] = None,
     staff: StaffOpt = None,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:

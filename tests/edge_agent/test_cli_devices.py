@@ -35,6 +35,11 @@ def stetho(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def words(output: str) -> str:
+    """The output's words, rich's error box and its line breaks left out."""
+    return " ".join(re.sub("[│╭╮╰╯─]", " ", output).split())
+
+
 def test_record_sim_normal_writes_a_valid_tagged_flac_of_the_right_length(tmp_path: Path) -> None:
     out = tmp_path / "x.flac"
     code, _ = stetho("record", "--device", "sim:normal", "--duration", "10", "--out", str(out),
@@ -85,6 +90,24 @@ def test_ctrl_c_stops_and_keeps_what_was_recorded(tmp_path: Path) -> None:
     assert b"stopped early" in stdout
     subprocess.run(["flac", "-s", "-t", str(out)], check=True)
     assert soundfile.info(str(out)).duration > 0.1
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "3601", "ten"])
+def test_a_duration_that_is_no_number_of_seconds_is_refused_by_name(
+    tmp_path: Path, value: str
+) -> None:
+    out = tmp_path / "a.flac"
+    code, output = stetho("record", "--device", "sim:normal", "--duration", value, "--out",
+                          str(out), "--state-dir", str(tmp_path))  # fmt: skip
+    assert code == 2 and "not a number of seconds" in words(output)
+    assert "less than or equal" not in output  # typer's words for NaN misled
+    assert not out.exists()
+
+
+def test_an_endless_scan_is_refused_before_the_radio_starts(tmp_path: Path) -> None:
+    code, output = stetho("pair", "--simulate", "--scan-seconds", "inf",
+                          "--state-dir", str(tmp_path))  # fmt: skip
+    assert code == 2 and "inf is not a number of seconds from 1 to 300" in words(output)
 
 
 def test_bad_site_and_extension_are_usage_errors(tmp_path: Path) -> None:
