@@ -97,6 +97,47 @@ def test_the_initial_deflection_is_the_first_reaching_a_quarter_of_the_peak() ->
     assert two_cycle_s(wave, peak, _RATE) == pytest.approx(0.0045, abs=1e-12)
 
 
+def test_a_half_cycle_at_exactly_a_quarter_of_the_peak_starts_the_crackle() -> None:
+    wave = _ringing(500.0)
+    peak = int(np.argmax(np.abs(wave)))
+    wave[:388] = 1e-4
+    wave[388:400] = -0.25 * abs(wave[peak])  # exact in binary: a quarter is a quarter
+    assert two_cycle_s(wave, peak, _RATE) == pytest.approx(0.0045, abs=1e-12)
+
+
+@pytest.mark.parametrize(("end", "two_cycle"), [(417, 0.002), (416, float("nan"))])
+def test_two_cycles_need_the_fourth_half_cycle_to_end_inside(end: int, two_cycle: float) -> None:
+    """At 1 kHz the half-cycles from sample 400 end at 404, 408, 412 and 416: the fourth
+    closes where the next sample (416) flips sign, so the band must reach it."""
+    wave = _ringing(1000.0)[:end]
+    peak = int(np.argmax(np.abs(wave)))
+    assert two_cycle_s(wave, peak, _RATE) == pytest.approx(two_cycle, abs=1e-12, nan_ok=True)
+
+
+@pytest.mark.parametrize("before", [4, 8])
+def test_a_candidate_up_to_1_ms_before_its_largest_deflection_is_judged_by_it(
+    before: int,
+) -> None:
+    """The detector reports the peak it found; the rule seeks the largest deflection within
+    1 ms (8 samples at 8 kHz) of it, as the ringing fit does. Read at the faint lead-in
+    itself, the click would measure 6 ms."""
+    wave = _ringing(1000.0)
+    peak = int(np.argmax(np.abs(wave)))
+    t = (peak - before) / _RATE
+    assert not_too_fine((t,), wave, _RATE) == ()
+    assert two_cycle_s(wave, peak - before, _RATE) > FINEST_TWO_CYCLE_S
+
+
+def test_the_search_stops_1_ms_after_the_candidate() -> None:
+    """A louder, slower wave starting 9 samples after the candidate is not its deflection."""
+    wave = _ringing(1000.0)
+    peak = int(np.argmax(np.abs(wave)))
+    after = peak + 8 + 9
+    wave[after : after + 32] = np.repeat([4.0, -4.0, 4.0, -4.0], 8)
+    assert not_too_fine(((peak + 8) / _RATE,), wave, _RATE) == ()
+    assert two_cycle_s(wave, after, _RATE) > FINEST_TWO_CYCLE_S
+
+
 def test_a_transient_the_end_cuts_is_kept() -> None:
     wave = _ringing(500.0, at=1580)
     peak = int(np.argmax(np.abs(wave)))
