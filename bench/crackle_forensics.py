@@ -19,8 +19,9 @@ It also measures each detection's waveform (initial deflection width and polarit
 peak over the local RMS), where it falls in its annotated cycle, and scores the per-recording
 flag (3 detections) with each cause's detections left out, the slow-wave bound as a family
 scored leave-one-patient-out. The slow-wave cause ships since the twentieth round
-(``stetho_signal._slow_wave``, standing aside for a bell-like chest piece), so its detections
-no longer reach this probe; nothing else from here is shipped.
+(``stetho_signal._slow_wave``, standing aside for a bell-like chest piece), and the spike
+cause, at a 2CD under 2.5 ms, since the twenty-second round (``stetho_signal._too_fine``), so
+their detections no longer reach this probe; nothing else from here is shipped.
 """
 
 from __future__ import annotations

@@ -185,6 +185,11 @@ MODULES = (
         ("tests/stetho_signal/test_ringing.py",),
     ),
     Module(
+        "stetho_signal/_too_fine.py",  # candidates with a 2CD under 2.5 ms: a click's ringing
+        ("stetho_signal/_too_fine.py",),
+        ("tests/stetho_signal/test_too_fine.py",),
+    ),
+    Module(
         "stetho_signal/wheezes.py",  # tone frames, runs, voice, held duration on the waveform
         ("stetho_signal/wheezes.py",),
         (

@@ -15,6 +15,7 @@ from stetho_signal._notes import Note
 from stetho_signal._ringing import beside_ringing
 from stetho_signal._slow_wave import SLOW_WAVE_BAND_HZ, keeps_upper_octaves, off_slow_waves
 from stetho_signal._spectra import Spectrogram, frame_power
+from stetho_signal._too_fine import not_too_fine
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import crackle_band, crackles_in, find_crackles
 from stetho_signal.envelope import (
@@ -158,6 +159,7 @@ def analyze_lung(
         slow = spectrum.band(SLOW_WAVE_BAND_HZ, fs_hz)
         crackle_times = off_slow_waves(crackle_times, slow, band, fs_hz)
     crackle_times = beside_ringing(crackle_times, fine, fine_hz)
+    crackle_times = not_too_fine(crackle_times, fine, fine_hz)
     return LungResult(
         respiratory_rate_bpm=rate,
         wheeze=bool(intervals),
