@@ -48,7 +48,12 @@ class DeviceBusyError(ExamError):
 
 
 class DeviceUnavailableError(ExamError):
-    """The stethoscope is unknown, not connected, or set to timed monitoring."""
+    """The stethoscope is unknown, not connected, or set to timed monitoring; `device` names it
+    (the page says so in the nurse's language)."""
+
+    def __init__(self, device: str, why: str) -> None:
+        self.device = device
+        super().__init__(why)
 
 
 class ResidentImportError(ExamError):

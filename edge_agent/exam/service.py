@@ -204,10 +204,10 @@ class ExamService:
         slot = self.slots.get(device)
         if slot is None:
             raise DeviceUnavailableError(
-                f"no stethoscope {device!r} for exams (unknown, or set to timed monitoring)"
+                device, f"no stethoscope {device!r} for exams (unknown, or set to timed monitoring)"
             )
         if not slot.connected:
-            raise DeviceUnavailableError(f"stethoscope {device} is not connected")
+            raise DeviceUnavailableError(device, f"stethoscope {device} is not connected")
         if slot.claimed_by not in (None, exam.exam_id):
             raise DeviceBusyError(device, slot.claimed_staff or "another exam")
         return slot

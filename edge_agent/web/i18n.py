@@ -168,6 +168,13 @@ _EN: Final[dict[str, str]] = {
         "raise its broker's maximum packet size, or the exam length (exam.duration_s) must be "
         "shortened."
     ),
+    "error.unknown_exam": "There is no such exam here (an old link?): open it from the resident.",
+    "error.device_busy": (
+        "Stethoscope {device} is in use by {holder} for another exam: wait, or choose another."
+    ),
+    "error.device_off": (
+        "Stethoscope {device} is not connected: check that it is on and charged, or choose another."
+    ),
     "site.aortic": "aortic",
     "site.pulmonic": "pulmonic",
     "site.tricuspid": "tricuspid",
@@ -347,6 +354,17 @@ _FR: Final[dict[str, str]] = {
         "plus, et celui-ci durerait {asked} secondes. Prévenez le référent informatique de "
         "l'établissement : l'hôpital doit augmenter la taille maximale des paquets de son "
         "broker, ou la durée d'examen (exam.duration_s) doit être raccourcie."
+    ),
+    "error.unknown_exam": (
+        "Cet examen n'existe pas ici (un ancien lien ?) : ouvrez-le depuis la page du résident."
+    ),
+    "error.device_busy": (
+        "Le stéthoscope {device} est utilisé par {holder} pour un autre examen : attendez, ou "
+        "choisissez-en un autre."
+    ),
+    "error.device_off": (
+        "Le stéthoscope {device} n'est pas connecté : vérifiez qu'il est allumé et chargé, ou "
+        "choisissez-en un autre."
     ),
     "site.aortic": "aortique",
     "site.pulmonic": "pulmonaire",

@@ -36,7 +36,11 @@ class Clock:
         return self.now
 
 
-def run(tmp: Path, scenario: Scenario) -> None:
+def run(
+    tmp: Path, scenario: Scenario, devices: tuple[str, ...] = ("steth-1",),
+    attached: tuple[str, ...] = (),
+) -> None:  # fmt: skip
+    """The page over `devices`, of which `attached` are connected (at 4 kHz)."""
     # Set-up that fsyncs and hashes runs before the loop (the agent does it in threads).
     env = templates()
     store = ExamStore(tmp / "exams.sqlite3")
@@ -45,7 +49,9 @@ def run(tmp: Path, scenario: Scenario) -> None:
     accounts.add("nurse-a", "Marie", PIN)
 
     async def main() -> None:
-        service = ExamService(store, "home", "pi", ["steth-1"], _discard, 4.0)
+        service = ExamService(store, "home", "pi", list(devices), _discard, 4.0)
+        for device in attached:
+            service.attach(device, 4000)
         clock = Clock()
         ctx = WebContext(service, accounts, SessionBook(3600), env, lambda: [], False,
                          clock=clock)  # fmt: skip

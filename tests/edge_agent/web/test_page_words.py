@@ -1,0 +1,57 @@
+"""Words a nurse reads on a French tablet that used to stay English or be the code's own: the
+refusals she meets at the bedside (an old exam link, a stethoscope another exam holds, one
+switched off), the protocols she picks from, the fields a screen reader names, and who a
+doctor's request is for."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from edge_agent.web.i18n import CATALOGUES
+from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
+
+FRENCH = {"Accept-Language": "fr"}
+
+
+async def _refusal(response: ClientResponse) -> str:
+    found = re.search(r'id="error-message">([^<]*)<', await response.text())
+    assert found, await response.text()
+    return found.group(1).replace("&#39;", "'")
+
+
+def test_refusals_at_the_bedside_are_in_the_nurses_language(tmp_path: Path) -> None:
+    # Before: "no exam ... on this Pi", "stethoscope steth-1 is in use by nurse-a" and
+    # "stethoscope steth-2 is not connected", in English, on a French tablet.
+    said: dict[str, tuple[int, str]] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        unknown = await client.get(f"/exams/{uuid.UUID(int=7, version=4)}", headers=FRENCH)
+        said["unknown"] = (unknown.status, await _refusal(unknown))
+        exams = []
+        for _ in range(2):
+            opened = await client.post("/exams", headers=FRENCH, allow_redirects=False, data={
+                "csrf": token, "resident": "res-1", "protocol": "heart-4", "age_band": "adult",
+                "reason": ""})  # fmt: skip
+            assert opened.status == 303, await opened.text()
+            exams.append(opened.headers["Location"])
+        for name, exam, device in (("busy", exams[1], "steth-1"), ("off", exams[0], "steth-2")):
+            if name == "busy":  # the first exam records on steth-1: the second cannot have it
+                first = await client.post(f"{exams[0]}/record", headers=FRENCH, data={
+                    "csrf": token, "site": "aortic", "device": "steth-1"})  # fmt: skip
+                assert first.status == 200, await first.text()
+            refused = await client.post(f"{exam}/record", headers=FRENCH, data={
+                "csrf": token, "site": "aortic", "device": device})  # fmt: skip
+            said[name] = (refused.status, await _refusal(refused))
+
+    run(tmp_path, scenario, attached=("steth-1",), devices=("steth-1", "steth-2"))
+    fr = CATALOGUES["fr"]
+    assert said["unknown"] == (409, fr["error.unknown_exam"])
+    assert said["busy"] == (409, fr["error.device_busy"].format(device="steth-1", holder="nurse-a"))
+    assert said["off"] == (409, fr["error.device_off"].format(device="steth-2"))
