@@ -37,8 +37,9 @@ async def resident(request: web.Request) -> web.Response:
     exams = await asyncio.to_thread(ctx.exams.store.exams)
     mine = [e for e in exams if e.resident == found.ref][:10]
     await _audit(request, "view-resident", found.ref)
+    protocols = {**{name: len(sites) for name, sites in BUILT_IN.items()}, CUSTOM: 0}
     return _app.render(request, "resident.html", resident=found, exams=mine,
-                       protocols=[*BUILT_IN, CUSTOM], sites=list(POSITIONS),
+                       protocols=protocols, sites=list(POSITIONS),
                        age_bands=AGE_BANDS)  # fmt: skip
 
 

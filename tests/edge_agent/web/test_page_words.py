@@ -55,3 +55,31 @@ def test_refusals_at_the_bedside_are_in_the_nurses_language(tmp_path: Path) -> N
     assert said["unknown"] == (409, fr["error.unknown_exam"])
     assert said["busy"] == (409, fr["error.device_busy"].format(device="steth-1", holder="nurse-a"))
     assert said["off"] == (409, fr["error.device_off"].format(device="steth-2"))
+
+
+def test_protocols_are_named_in_words_a_nurse_reads(tmp_path: Path) -> None:
+    # Before: the radio buttons said "heart-4", "lung-anterior", "full", "custom", and the box
+    # of points for a custom exam was headed "custom", in English on the French page too.
+    pages: dict[str, str] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        for lang in ("en", "fr"):
+            await client.get(f"/lang/{lang}")
+            pages[lang] = (await (await client.get("/residents/res-1")).text()).replace(
+                "&#39;", "'"
+            )
+
+    run(tmp_path, scenario)
+    for lang, page in pages.items():
+        words = CATALOGUES[lang]
+        shown = re.findall(r'id="protocol-([a-z0-9-]+)"[^>]*> ([^<]+)</label>', page)
+        assert shown == [
+            ("heart-4", words["protocol.heart-4"].format(n=4)),
+            ("lung-anterior", words["protocol.lung-anterior"].format(n=4)),
+            ("lung-posterior", words["protocol.lung-posterior"].format(n=4)),
+            ("full", words["protocol.full"].format(n=13)),
+            ("custom", words["protocol.custom"]),
+        ], lang
+        assert f"<legend>{words['exam.custom_sites']}</legend>" in page
+        assert "<legend>custom</legend>" not in page
