@@ -147,6 +147,12 @@ def _number(x: object, lang: str) -> str:
     return text.replace(".", ",") if lang == "fr" and isinstance(x, float) else text
 
 
+def decimal(x: float, lang: str, digits: int = 1) -> str:
+    """A length or a gain with `digits` decimals, with the reader's decimal mark."""
+    text = f"{x:.{digits}f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
 def _flag(flag: dict[str, Any], w: Words, lang: str, age_band: object) -> str:
     parts = [
         f"{w[key]} {escape(_number(flag[name], lang))}"
@@ -276,7 +282,8 @@ def recording(
     head = (
         f"<h1>{escape(w.get('site.' + where, where))} · {escape(w.get('kind.' + kind, kind))}"
         f"</h1><p>{w['care_home']} {escape(view.site)}, {w['resident']} "
-        f"{escape(str(m.get('resident')))}, {w['rec.recorded']} {escape(str(m.get('started_at')))}"
+        f"{escape(str(m.get('resident')))}, {w['rec.recorded']} "
+        f"{_when(str(m.get('started_at')))} UTC"
         f"{', ' + w['rec.partial'] if m.get('partial') else ''}"
         f"{_exam_link(m.get('exam_id'), w)}</p>"
     )
@@ -289,7 +296,7 @@ def recording(
     return layout(
         w["rec.title"],
         f'<div class="card">{head}{audio}<p id="duration" data-seconds="{seconds:.3f}">'
-        f"{w['rec.length']} {seconds:.1f} s</p></div>"
+        f"{w['rec.length']} {decimal(seconds, lang)} s</p></div>"
         f'<div class="card"><h2>{w["rec.findings"]}</h2>{found}'
         f"<p><em>{w['support']}</em></p></div>"
         + decision_form(f"/recordings/{view.recording_id}", where, csrf, sent_now, w)
