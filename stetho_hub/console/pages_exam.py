@@ -22,6 +22,12 @@ def _when(value: object) -> str:
     return escape(str(value or "")[:16].replace("T", " "))
 
 
+def _protocol(exam: dict[str, Any], w: Words) -> str:
+    """The protocol as the nurse's page names it, with its number of points."""
+    name = str(exam.get("protocol"))
+    return escape(w.get("protocol." + name, name).format(n=len(exam.get("sites") or ())))
+
+
 def _counted(rec: RecordingView, w: Words, lang: str) -> str:
     rid = escape(rec.recording_id)
     m = rec.metadata
@@ -100,7 +106,7 @@ def _earlier(exams: list[ResidentExam], current: str, w: Words) -> str:
         )
         items.append(
             f'<li><a href="/exams/{escape(e.exam_id)}">{_when(e.exam.get("opened_at"))}</a>'
-            f' {escape(str(e.exam.get("protocol")))} · <span class="{escape(level)}">'
+            f' {_protocol(e.exam, w)} · <span class="{escape(level)}">'
             f"{escape(w.get('level.' + level, level))}</span>{' · ' + rates if rates else ''}"
             f"{' · ' + escape(', '.join(p.flags)) if p.flags else ''}</li>"
         )
@@ -123,7 +129,7 @@ def exam(
     e = view.exam
     state = str(e.get("state"))
     head = (
-        f'<div class="card"><h1>{w["exam"]} {escape(str(e.get("protocol")))}'
+        f'<div class="card"><h1>{w["exam"]} · {_protocol(e, w)}'
         f" <small>({escape(w.get('exam.state.' + state, state))})</small></h1><p>{w['care_home']} "
         f"{escape(view.site)}, {w['resident']} {escape(view.resident)}, {w['opened']} "
         f"{_when(e.get('opened_at'))} UTC</p>"
