@@ -4,12 +4,13 @@ stethoscopes and the doctor's requests. Handlers parse, call ExamService, render
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from typing import Any
 
 from aiohttp import web
 
-from edge_agent.exam.errors import ExamError, UnknownExamError
+from edge_agent.exam.errors import ExamError, UnknownExamError, UnknownResidentError
 from edge_agent.exam.model import AGE_BANDS, Exam, check_age_band
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM
 from edge_agent.exam.verdict import NURSE_ADVICE
@@ -139,8 +140,15 @@ def _done(request: web.Request, where: str) -> web.StreamResponse:
 
 
 async def requests(request: web.Request) -> web.Response:
+    """The doctor's requests, each with the resident's label: the nurse knows the room, not the
+    opaque code the hospital sent (a code not, or no longer, on this Pi shows bare)."""
     ctx = ctx_of(request)
-    return _app.render(request, "requests.html", requests=list(ctx.exams.requests.values()))
+    wanted = list(ctx.exams.requests.values())
+    labels: dict[str, str] = {}
+    for ref in {r.resident for r in wanted}:  # a few at most: the doctor asks one at a time
+        with contextlib.suppress(UnknownResidentError):
+            labels[ref] = (await ctx.exams.resident(ref)).label
+    return _app.render(request, "requests.html", requests=wanted, labels=labels)
 
 
 async def accept_request(request: web.Request) -> web.StreamResponse:

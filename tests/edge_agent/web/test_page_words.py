@@ -12,6 +12,8 @@ from pathlib import Path
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from edge_agent.exam.service import RecordRequest
+from edge_agent.web.context import CTX
 from edge_agent.web.i18n import CATALOGUES
 from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
 
@@ -83,3 +85,19 @@ def test_protocols_are_named_in_words_a_nurse_reads(tmp_path: Path) -> None:
         ], lang
         assert f"<legend>{words['exam.custom_sites']}</legend>" in page
         assert "<legend>custom</legend>" not in page
+
+
+def test_a_doctors_request_names_the_resident_as_the_nurse_knows_them(tmp_path: Path) -> None:
+    # Before: "dr-house asks for mitral · res-1", the opaque code the nurse never sees elsewhere.
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        exams = client.server.app[CTX].exams
+        for ref in ("res-1", "res-9"):  # res-9: not (or no longer) among the residents here
+            wanted = RecordRequest(uuid.uuid4(), ref, "mitral", 15.0, "dr-house", clock.now)
+            exams.requests[wanted.request_id] = wanted
+        page = await (await client.get("/requests")).text()
+        shown = re.findall(r"<p>dr-house asks for mitral · ([^<]*)<span class=\"ref\">([^<]*)<",
+                           page)  # fmt: skip
+        assert shown == [("Room 1 Mme Secret ", "res-1"), ("", "res-9")]
+
+    run(tmp_path, scenario)
