@@ -101,3 +101,30 @@ def test_a_doctors_request_names_the_resident_as_the_nurse_knows_them(tmp_path: 
         assert shown == [("Room 1 Mme Secret ", "res-1"), ("", "res-9")]
 
     run(tmp_path, scenario)
+
+
+def test_a_screen_reader_names_every_field_and_picture_in_the_page_s_language(
+    tmp_path: Path,
+) -> None:
+    # Before: the search box and the CSV file field had no name (a placeholder is not one), and
+    # the live waveform and the body map were named "waveform" and "body outline" in French too.
+    pages: dict[str, str] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        await client.get("/lang/fr")
+        token = await csrf_of(client, "/residents")
+        pages["residents"] = await (await client.get("/residents")).text()
+        opened = await client.post("/exams", data={
+            "csrf": token, "resident": "res-1", "protocol": "heart-4", "age_band": "adult",
+            "reason": ""})  # fmt: skip
+        pages["exam"] = await opened.text()
+
+    run(tmp_path, scenario)
+    fr = CATALOGUES["fr"]
+    residents, exam = (pages[k].replace("&#39;", "'") for k in ("residents", "exam"))
+    search, csv = (re.escape(fr[k]) for k in ("residents.search", "residents.import"))
+    assert re.search(rf'<input[^>]*aria-label="{search}"[^>]*id="search"', residents)
+    assert re.search(rf'<input type="file"[^>]*aria-label="{csv}"', residents)
+    assert f'<canvas id="wave" role="img" aria-label="{fr["exam.waveform"]}"' in exam
+    assert f'role="img" aria-label="{fr["exam.body_map"]}"' in exam
