@@ -12,6 +12,8 @@ from stetho_hub.fhir.queue import QueueStatus
 from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
 from stetho_signal.quality import FAINT_BELOW_DBFS
 
+# Controls are at least 44 px tall: the console is read on ward tablets too (Apple's HIG, WCAG
+# 2.5.5), and a doctor's finger must not open the wrong recording.
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
 header{background:#12355b;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}
@@ -29,6 +31,9 @@ header a{color:#fff} .picture{max-width:100%;height:auto} audio{width:100%}
 .controls{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
 svg .axis{font-size:11px;fill:#555} svg .grid{stroke:#ccc} svg .flag{font-size:12px}
 svg .flag.urgent{fill:#b00020;font-weight:700} svg .flag.review{fill:#8a5a00}
+button,select,input,textarea{min-height:44px;box-sizing:border-box;font-size:1rem}
+header a,main a{display:inline-block;min-height:44px;padding:.7rem 0;box-sizing:border-box}
+.controls label{display:inline-flex;align-items:center;gap:.4rem}
 """
 
 

@@ -10,30 +10,18 @@ from typing import Any
 import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
-from stetho_testkit.browser import clicked
+from stetho_testkit.browser import clicked, sideways, too_small_to_touch
 from tests.edge_agent.web.agent_proc import PIN, STAFF, running_agent
 from tests.edge_agent.web.browser import chromium
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 UPRIGHT = (768, 1024)
-TOUCH_PX = 44  # Apple's HIG and WCAG 2.5.5's target size
-
-# Each visible control too small to touch, described; a box or a radio counts by its label.
-SMALL = """
-const small = [];
-for (const e of document.querySelectorAll('a, button, input, select, textarea, summary')) {
-  const box = (e.type === 'radio' || e.type === 'checkbox') ? e.closest('label') : e;
-  const r = box.getBoundingClientRect();
-  if (e.type === 'hidden' || (r.width === 0 && r.height === 0)) continue;
-  if (r.height < arguments[0]) small.push(`${e.tagName} ${e.innerText || e.id} ${r.height}`);
-}
-return [small, document.documentElement.scrollWidth, window.innerWidth];
-"""
 
 
 def _check(driver: Any, page: str) -> None:
-    small, wide, shown = driver.execute_script(SMALL, TOUCH_PX)
+    small = too_small_to_touch(driver)
     assert not small, (page, small)
+    wide, shown = sideways(driver)
     assert wide <= shown, f"{page}: {wide} px wide in a {shown} px window"
 
 
