@@ -20,6 +20,8 @@ from edge_agent.exam.errors import (
     DeviceBusyError,
     DeviceUnavailableError,
     RecordingTooLongError,
+    RequestAnsweredError,
+    ResidentNotHereError,
     UnknownExamError,
 )
 from edge_agent.web import views_devices, views_exam, views_people
@@ -116,7 +118,8 @@ def _unreadable_form() -> web.HTTPBadRequest:
 
 def said(exc: AgentError, lang: str) -> str:
     """A refusal in the nurse's language where the page has the words for it: the ones met at
-    the bedside (an old link, a stethoscope held or off); the rest stay the code's English."""
+    the bedside (an old link, a stethoscope held or off, a request for a resident not here or
+    already answered); the rest stay the code's English."""
     t = translator(lang)
     if isinstance(exc, RecordingTooLongError):
         return t("error.too_long", seconds=exc.max_s, asked=f"{exc.duration_s:g}")
@@ -126,6 +129,10 @@ def said(exc: AgentError, lang: str) -> str:
         return t("error.device_off", device=exc.device)
     if isinstance(exc, UnknownExamError):
         return t("error.unknown_exam")
+    if isinstance(exc, ResidentNotHereError):
+        return t("error.unknown_resident", ref=exc.ref)
+    if isinstance(exc, RequestAnsweredError):
+        return t("error.request_answered")
     return str(exc)
 
 

@@ -176,7 +176,14 @@ _EN: Final[dict[str, str]] = {
         "raise its broker's maximum packet size, or the exam length (exam.duration_s) must be "
         "shortened."
     ),
-    "error.unknown_exam": "There is no such exam here (an old link?): open it from the resident.",
+    "error.unknown_exam": (
+        "This exam is finished, or not on this Pi: open the resident's page to start a new one."
+    ),
+    "error.unknown_resident": (
+        "No resident has the reference {ref} on this Pi: add them on the Residents page, with "
+        "the reference the hospital uses."
+    ),
+    "error.request_answered": "Another nurse has already accepted or dismissed this request.",
     "error.device_busy": (
         "Stethoscope {device} is in use by {holder} for another exam: wait, or choose another."
     ),
@@ -372,8 +379,14 @@ _FR: Final[dict[str, str]] = {
         "broker, ou la durée d'examen (exam.duration_s) doit être raccourcie."
     ),
     "error.unknown_exam": (
-        "Cet examen n'existe pas ici (un ancien lien ?) : ouvrez-le depuis la page du résident."
+        "Cet examen est terminé, ou n'est pas sur ce Pi : ouvrez la page du résident pour en "
+        "commencer un nouveau."
     ),
+    "error.unknown_resident": (
+        "Aucun résident n'a la référence {ref} sur ce Pi : ajoutez-le dans la page Résidents, "
+        "avec la référence qu'utilise l'hôpital."
+    ),
+    "error.request_answered": "Une autre infirmière a déjà accepté ou ignoré cette demande.",
     "error.device_busy": (
         "Le stéthoscope {device} est utilisé par {holder} pour un autre examen : attendez, ou "
         "choisissez-en un autre."

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from edge_agent.exam.errors import ExamError, UnknownExamError, UnknownResidentError
+from edge_agent.exam.errors import RequestAnsweredError, UnknownExamError, UnknownResidentError
 from edge_agent.exam.model import AGE_BANDS, Exam, check_age_band
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM
 from edge_agent.exam.verdict import NURSE_ADVICE
@@ -156,7 +156,7 @@ async def accept_request(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
     wanted = ctx.exams.requests.get(_uuid(request, "request_id"))
     if wanted is None:
-        raise ExamError("this request was already answered")
+        raise RequestAnsweredError("this request was already answered")
     reason = f"requested by {wanted.by}"
     exam = await ctx.exams.open_exam(
         wanted.resident, staff_of(request), reason, CUSTOM, (wanted.site,)

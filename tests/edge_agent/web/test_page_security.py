@@ -180,7 +180,8 @@ def test_bad_input_is_a_readable_page_and_labels_stay_out_of_logs(
         token = await csrf_of(client, "/residents")
         unknown = await client.post("/exams", data={"resident": "res-9", "protocol": "heart-4",
                                                      "csrf": token})  # fmt: skip
-        assert unknown.status == 409 and "add or import it first" in await unknown.text()
+        said = "No resident has the reference res-9 on this Pi"  # and where to add them
+        assert unknown.status == 409 and said in await unknown.text()
         bad_csv = "ref,label\nres-3,Room 3\nBad Ref,Room 4\n"
         form = {"csrf": token, "file": bad_csv}
         refused = await client.post("/residents/import", data=form)

@@ -128,3 +128,28 @@ def test_a_screen_reader_names_every_field_and_picture_in_the_page_s_language(
     assert re.search(rf'<input type="file"[^>]*aria-label="{csv}"', residents)
     assert f'<canvas id="wave" role="img" aria-label="{fr["exam.waveform"]}"' in exam
     assert f'role="img" aria-label="{fr["exam.body_map"]}"' in exam
+
+
+def test_accepting_a_request_that_cannot_be_is_said_in_french(tmp_path: Path) -> None:
+    # Before: "no resident 'res-9' on this Pi: add or import it first" (a doctor asked for a
+    # resident never imported here) and "this request was already answered" (two tablets).
+    said: dict[str, tuple[int, str]] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/requests")
+        exams = client.server.app[CTX].exams
+        for name, ref in (("absent", "res-9"), ("answered", "res-1")):
+            wanted = RecordRequest(uuid.uuid4(), ref, "mitral", None, "dr-house", clock.now)
+            exams.requests[wanted.request_id] = wanted
+            accept = f"/requests/{wanted.request_id}/accept"
+            if name == "answered":  # the other tablet accepts it first
+                first = await client.post(accept, data={"csrf": token}, allow_redirects=False)
+                assert first.status == 303
+            refused = await client.post(accept, data={"csrf": token}, headers=FRENCH)
+            said[name] = (refused.status, await _refusal(refused))
+
+    run(tmp_path, scenario)
+    fr = CATALOGUES["fr"]
+    assert said["absent"] == (409, fr["error.unknown_resident"].format(ref="res-9"))
+    assert said["answered"] == (409, fr["error.request_answered"])
