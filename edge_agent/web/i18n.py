@@ -117,6 +117,10 @@ _EN: Final[dict[str, str]] = {
     "advice.voice": "Talking was heard, and a voice can sound like a wheeze: the doctor will "
     "check. Next time, ask everyone, the resident too, to stay silent while you listen.",
     "steth.title": "Stethoscopes",
+    "steth.kind.ble": "Bluetooth",
+    "steth.kind.usb": "USB cable",
+    "steth.kind.file": "recording played from a file",
+    "steth.kind.simulated": "simulated (for training)",
     "steth.connected": "connected",
     "steth.disconnected": "not connected",
     "steth.given_up": "not used: tell the IT contact",
@@ -315,6 +319,10 @@ _FR: Final[dict[str, str]] = {
     "le médecin vérifiera. La prochaine fois, demandez à chacun, résident compris, de se "
     "taire pendant l'écoute.",
     "steth.title": "Stéthoscopes",
+    "steth.kind.ble": "Bluetooth",
+    "steth.kind.usb": "câble USB",
+    "steth.kind.file": "enregistrement lu depuis un fichier",
+    "steth.kind.simulated": "simulé (pour la formation)",
     "steth.connected": "connecté",
     "steth.disconnected": "non connecté",
     "steth.given_up": "non utilisé : prévenir le référent informatique",

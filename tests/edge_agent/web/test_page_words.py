@@ -13,7 +13,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from edge_agent.exam.service import RecordRequest
-from edge_agent.web.context import CTX
+from edge_agent.web.context import CTX, Stethoscope
 from edge_agent.web.i18n import CATALOGUES
 from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
 
@@ -153,3 +153,18 @@ def test_accepting_a_request_that_cannot_be_is_said_in_french(tmp_path: Path) ->
     fr = CATALOGUES["fr"]
     assert said["absent"] == (409, fr["error.unknown_resident"].format(ref="res-9"))
     assert said["answered"] == (409, fr["error.request_answered"])
+
+
+def test_a_stethoscope_s_kind_is_said_in_words(tmp_path: Path) -> None:
+    # Before: "simulated", "ble", "usb" or "file" (the config's values) under each name.
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        await client.get("/lang/fr")
+        row = Stethoscope("steth-1", "simulated", connected=True, battery_percent=80,
+                          monitoring=False)  # fmt: skip
+        client.server.app[CTX].stethoscopes = lambda: [row]
+        page = await (await client.get("/stethoscopes")).text()
+        kinds = re.findall(r'<strong>steth-1</strong><br><span class="ref">([^<]*)<', page)
+        assert kinds == [CATALOGUES["fr"]["steth.kind.simulated"]]
+
+    run(tmp_path, scenario)
