@@ -168,3 +168,25 @@ def test_a_stethoscope_s_kind_is_said_in_words(tmp_path: Path) -> None:
         assert kinds == [CATALOGUES["fr"]["steth.kind.simulated"]]
 
     run(tmp_path, scenario)
+
+
+def test_each_page_has_a_title_of_its_own(tmp_path: Path) -> None:
+    # Before: every page was titled "Examens au stéthoscope", all a screen reader says on
+    # arriving and all a tab shows (WCAG 2.4.2). The resident page names no resident.
+    titles: dict[str, str] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        await client.get("/lang/fr")
+        titles["/login"] = await (await client.get("/login")).text()
+        assert await sign_in(client) == 303
+        for path in ("/residents", "/residents/res-1", "/requests", "/stethoscopes", "/x"):
+            titles[path] = await (await client.get(path)).text()
+
+    run(tmp_path, scenario)
+    fr = CATALOGUES["fr"]
+    keys = {"/login": "signin.title", "/residents": "residents.title",
+            "/residents/res-1": "exam.start_title", "/requests": "requests.title",
+            "/stethoscopes": "steth.title", "/x": "error.title"}  # fmt: skip
+    for path, key in keys.items():
+        found = re.search(r"<title>([^<]*)</title>", titles[path])
+        assert found and found.group(1) == f"{fr[key]} · {fr['app.title']}", (path, found)
