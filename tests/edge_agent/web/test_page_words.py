@@ -6,6 +6,7 @@ doctor's request is for."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -190,3 +191,20 @@ def test_each_page_has_a_title_of_its_own(tmp_path: Path) -> None:
     for path, key in keys.items():
         found = re.search(r"<title>([^<]*)</title>", titles[path])
         assert found and found.group(1) == f"{fr[key]} · {fr['app.title']}", (path, found)
+
+
+def test_a_resident_s_recent_exams_say_when(tmp_path: Path) -> None:
+    # Before: "heart-4 · terminé · nurse-a" for each, so two exams of a day looked the same.
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        await client.post("/exams", data={
+            "csrf": token, "resident": "res-1", "protocol": "heart-4", "age_band": "adult",
+            "reason": ""})  # fmt: skip
+        (exam,) = client.server.app[CTX].exams.exams.values()
+        page = await (await client.get("/residents/res-1")).text()
+        tiles = re.findall(r'<a class="tile" href="/exams/[^"]+">([^<]*)</a>', page)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(exam.opened_at))
+        assert tiles == [f"{when} · Heart (4 points) · open · nurse-a"]
+
+    run(tmp_path, scenario)
