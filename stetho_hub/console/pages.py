@@ -327,7 +327,7 @@ def _source(
     receipts = detail.get("receipts")
     if isinstance(receipts, dict) and "awaiting" in receipts:
         extra.append(f"{w['detail.receipts']} {receipts['awaiting']}")
-    when = f" {w['homes.since']} {_when(at)}" if at else ""
+    when = f" {w['homes.since']} {_when(at)} UTC" if at else ""
     details = f" ({escape(', '.join(str(x) for x in extra))})" if extra else ""
     label = (
         f'<span class="{escape(state)}">{escape(source)}: '
@@ -354,7 +354,9 @@ def _home(h: HomeRow, w: Words, lang: str) -> str:
     counts = w["homes.counts"].format(
         archived=h.archived,
         waiting=h.waiting_for_audio,
-        newest=_when(h.newest_recording) if h.newest_recording else w["homes.no_recording"],
+        newest=f"{_when(h.newest_recording)} UTC"
+        if h.newest_recording
+        else w["homes.no_recording"],
     )
     sources = "".join(_source(*s, w, lang) for s in h.sources)
     head = f'<div class="card home"><h2>{escape(h.site)}</h2>'

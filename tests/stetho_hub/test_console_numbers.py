@@ -28,8 +28,11 @@ def test_lengths_and_times_read_as_the_doctor_writes_them(
         recording = body.decode()
         _s, body, _h = doctor.get(f"/exams/{hub.exam_a}")
         exam = body.decode()
+        homes = doctor.get("/homes")[1].decode()
     duration = re.search(r'<p id="duration"[^>]*>([^<]*)</p>', recording)
     assert duration and duration.group(1).endswith(f" {two_s}")
     assert "T09:01:00Z" not in recording and "2026-12-01 09:01:00 UTC" in recording
     assert exam.count(f" · {six_s} · ") == 4
     assert f'<output id="volume-value">{volume}</output>' in exam
+    # The care homes' page said "since 2026-12-01 10:00:00" without the zone the inbox names.
+    assert "2026-12-01 10:00:00 UTC" in homes and "2026-12-01 09:08:00 UTC" in homes
