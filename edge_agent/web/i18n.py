@@ -31,6 +31,10 @@ _EN: Final[dict[str, str]] = {
     "residents.import": "Import a CSV file (ref,label)",
     "residents.import_submit": "Import",
     "residents.imported": "{added} added, {updated} updated.",
+    "residents.not_utf8": (
+        'The file is not UTF-8 text: in the spreadsheet, save it as "CSV UTF-8", then import '
+        "it again."
+    ),
     "residents.saved": "Resident saved.",
     "residents.examine": "Examine",
     "exam.start_title": "New exam",
@@ -231,6 +235,10 @@ _FR: Final[dict[str, str]] = {
     "residents.import": "Importer un fichier CSV (ref,label)",
     "residents.import_submit": "Importer",
     "residents.imported": "{added} ajoutés, {updated} mis à jour.",
+    "residents.not_utf8": (
+        "Le fichier n'est pas du texte UTF-8 : dans le tableur, enregistrez-le en « CSV UTF-8 », "
+        "puis importez-le de nouveau."
+    ),
     "residents.saved": "Résident enregistré.",
     "residents.examine": "Examiner",
     "exam.start_title": "Nouvel examen",

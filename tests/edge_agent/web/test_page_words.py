@@ -10,7 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, FormData
 from aiohttp.test_utils import TestClient
 
 from edge_agent.exam.service import RecordRequest
@@ -206,5 +206,28 @@ def test_a_resident_s_recent_exams_say_when(tmp_path: Path) -> None:
         tiles = re.findall(r'<a class="tile" href="/exams/[^"]+">([^<]*)</a>', page)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(exam.opened_at))
         assert tiles == [f"{when} · Heart (4 points) · open · nurse-a"]
+
+    run(tmp_path, scenario)
+
+
+def test_a_csv_file_a_french_spreadsheet_saved_is_refused_with_how_to_fix_it(
+    tmp_path: Path,
+) -> None:
+    # Before: "the file is not UTF-8 text", in English, for what a French spreadsheet saves as
+    # plain "CSV" (Windows-1252): the IT contact was not told what to do.
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        await client.get("/lang/fr")
+        token = await csrf_of(client, "/residents")
+        latin = "ref,label\nres-2,Chambre 2 · Mme É.\n".encode("cp1252")
+        form = FormData({"csrf": token})
+        form.add_field("file", latin, filename="residents.csv", content_type="text/csv")
+        refused = await client.post("/residents/import", data=form)
+        problems = re.findall(r'<ul class="alert" id="problems"><li>([^<]*)</li>', await
+                              refused.text())  # fmt: skip
+        assert refused.status == 400
+        assert [p.replace("&#39;", "'") for p in problems] == [
+            CATALOGUES["fr"]["residents.not_utf8"]
+        ]
 
     run(tmp_path, scenario)
