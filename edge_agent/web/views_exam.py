@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from edge_agent.exam.errors import RequestAnsweredError, UnknownExamError, UnknownResidentError
+from edge_agent.exam.errors import UnknownExamError, UnknownResidentError
 from edge_agent.exam.model import AGE_BANDS, Exam, check_age_band
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM
 from edge_agent.exam.verdict import NURSE_ADVICE
@@ -154,14 +154,7 @@ async def requests(request: web.Request) -> web.Response:
 async def accept_request(request: web.Request) -> web.StreamResponse:
     """Open an exam of the one requested site for the resident; the nurse records it there."""
     ctx = ctx_of(request)
-    wanted = ctx.exams.requests.get(_uuid(request, "request_id"))
-    if wanted is None:
-        raise RequestAnsweredError("this request was already answered")
-    reason = f"requested by {wanted.by}"
-    exam = await ctx.exams.open_exam(
-        wanted.resident, staff_of(request), reason, CUSTOM, (wanted.site,)
-    )
-    ctx.exams.requests.pop(wanted.request_id, None)
+    exam = await ctx.exams.accept(_uuid(request, "request_id"), staff_of(request))
     await _audit(request, "accept-request", str(exam.exam_id))
     raise web.HTTPSeeOther(f"/exams/{exam.exam_id}")
 
