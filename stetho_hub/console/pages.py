@@ -32,7 +32,8 @@ header a{color:#fff} .picture{max-width:100%;height:auto} audio{width:100%}
 svg .axis{font-size:11px;fill:#555} svg .grid{stroke:#ccc} svg .flag{font-size:12px}
 svg .flag.urgent{fill:#b00020;font-weight:700} svg .flag.review{fill:#8a5a00}
 button,select,input,textarea{min-height:44px;box-sizing:border-box;font-size:1rem}
-header a,main a{display:inline-block;min-height:44px;padding:.7rem 0;box-sizing:border-box}
+header a,main a{display:inline-block;min-height:44px;min-width:44px;padding:.7rem 0;
+box-sizing:border-box}
 .controls label{display:inline-flex;align-items:center;gap:.4rem}
 """
 
