@@ -52,3 +52,35 @@ def read(driver: Any, selector: str, *fields: str) -> list[tuple[str, ...]]:
     properties such as ``innerText``), read in one script; empty when there is none yet."""
     rows = driver.execute_script(_READ, selector, list(fields)) or []
     return [tuple("" if v is None else str(v) for v in row) for row in rows]
+
+
+TOUCH_PX = 44  # the least height and width to touch: Apple's HIG and WCAG 2.5.5's target size
+
+# Each visible control shorter or narrower than the given size, described; a radio button or
+# a box counts by its label. A chart's points (links inside an SVG) are left out: the page
+# lists the same links as text.
+_SMALL = """
+const small = [];
+for (const e of document.querySelectorAll('a, button, input, select, textarea, summary')) {
+  const box = (e.type === 'radio' || e.type === 'checkbox') ? e.closest('label') : e;
+  const r = box.getBoundingClientRect();
+  if (e.type === 'hidden' || e.closest('svg') || (r.width === 0 && r.height === 0)) continue;
+  if (Math.min(r.width, r.height) < arguments[0])
+    small.push(`${e.tagName} ${e.innerText || e.id} ${r.width}x${r.height}`);
+}
+return small;
+"""
+
+
+def too_small_to_touch(driver: Any, least_px: float = TOUCH_PX) -> list[str]:
+    """The visible controls of the page shown that are shorter or narrower than ``least_px``,
+    described."""
+    return list(driver.execute_script(_SMALL, least_px))
+
+
+def sideways(driver: Any) -> tuple[int, int]:
+    """The page's width and the window's: a page wider than its window scrolls sideways."""
+    wide, shown = driver.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth];"
+    )
+    return int(wide), int(shown)

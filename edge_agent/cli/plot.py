@@ -23,11 +23,14 @@ from stetho_common.text import without_surrogates
 from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
 from stetho_signal.quality import FAINT_BELOW_DBFS
 
+# The title's colour by triage level: the pages' own green, amber and red, each at least 4.5:1
+# on white (WCAG 2's contrast for text of the title's 10 pt); matplotlib's tab:green and
+# tab:orange were 3.4:1 and 2.5:1.
 _LEVEL_COLOURS = {
-    "routine": "tab:green",
-    "review": "tab:orange",
-    "urgent": "tab:red",
-    "rerecord": "tab:gray",
+    "routine": "#0a7d3b",
+    "review": "#a15c00",
+    "urgent": "#b3261e",
+    "rerecord": "#555555",
 }
 _SPECTROGRAM_TOP_HZ = {"heart": 600.0, "lung": 2000.0}
 _REASON_WIDTH = 110  # characters a line of the reasons holds at the figure's width

@@ -26,6 +26,18 @@ class UnknownResidentError(ExamError):
     """No resident has this opaque reference on this Pi."""
 
 
+class ResidentNotHereError(UnknownResidentError):
+    """No resident has `ref` on this Pi (a doctor's request for one never imported here)."""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(f"no resident {ref!r} on this Pi: add or import it first")
+
+
+class RequestAnsweredError(ExamError):
+    """A doctor's request already accepted or dismissed (by another tablet, say)."""
+
+
 class UnknownSiteError(ExamError):
     """The auscultation site is not one the agent knows, or not in the exam's protocol."""
 
@@ -48,7 +60,12 @@ class DeviceBusyError(ExamError):
 
 
 class DeviceUnavailableError(ExamError):
-    """The stethoscope is unknown, not connected, or set to timed monitoring."""
+    """The stethoscope is unknown, not connected, or set to timed monitoring; `device` names it
+    (the page says so in the nurse's language)."""
+
+    def __init__(self, device: str, why: str) -> None:
+        self.device = device
+        super().__init__(why)
 
 
 class ResidentImportError(ExamError):

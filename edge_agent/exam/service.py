@@ -20,11 +20,12 @@ from edge_agent.exam.errors import (
     DeviceUnavailableError,
     ExamStateError,
     RecordingTooLongError,
+    RequestAnsweredError,
     UnknownExamError,
 )
 from edge_agent.exam.model import AgeBand, Exam, ExamState, SiteRecording, check_age_band
 from edge_agent.exam.monitor import LiveMonitor
-from edge_agent.exam.protocols import check_site, resolve_protocol
+from edge_agent.exam.protocols import CUSTOM, check_site, resolve_protocol
 from edge_agent.exam.residents import Resident, check_ref, parse_residents_csv
 from edge_agent.exam.store import ExamStore
 from edge_agent.exam.verdict import findings_of, verdict_of
@@ -102,6 +103,9 @@ class ExamService:
         self.default_duration_s = default_duration_s
         self.exams: dict[uuid.UUID, Exam] = {}  # exams not finished, kept in memory
         self.requests: dict[uuid.UUID, RecordRequest] = {}
+        # The length a doctor asked for, by the exam opened for it; in memory only: after a
+        # restart such an exam records the default length.
+        self.asked_s: dict[uuid.UUID, float] = {}
         self.monitor = LiveMonitor()
         self.changes = _Changes()
         self._button_tasks: set[asyncio.Task[None]] = set()
@@ -180,7 +184,7 @@ class ExamService:
                                kind_at_site(site), exam.exam_id, exam.age_band)  # fmt: skip
         if slot.segmenter.busy:
             raise DeviceBusyError(device, slot.segmenter.holder or "another recording")
-        duration_s = duration_s or self.default_duration_s
+        duration_s = duration_s or self.asked_s.get(exam_id) or self.default_duration_s
         self._check_fits(device, duration_s, slot.segmenter.sample_rate_hz)
         rid = slot.segmenter.start(ctx, duration_s, staff)
         slot.claimed_by, slot.claimed_staff, slot.recording = exam.exam_id, exam.staff, rid
@@ -204,10 +208,10 @@ class ExamService:
         slot = self.slots.get(device)
         if slot is None:
             raise DeviceUnavailableError(
-                f"no stethoscope {device!r} for exams (unknown, or set to timed monitoring)"
+                device, f"no stethoscope {device!r} for exams (unknown, or set to timed monitoring)"
             )
         if not slot.connected:
-            raise DeviceUnavailableError(f"stethoscope {device} is not connected")
+            raise DeviceUnavailableError(device, f"stethoscope {device} is not connected")
         if slot.claimed_by not in (None, exam.exam_id):
             raise DeviceBusyError(device, slot.claimed_staff or "another exam")
         return slot
@@ -227,6 +231,7 @@ class ExamService:
             raise ExamStateError("a recording is still running: wait for it or stop it first")
         (exam.abandon if abandon else exam.close)(time.time())
         del self.exams[exam_id]
+        self.asked_s.pop(exam_id, None)
         for slot in self.slots.values():
             if slot.claimed_by == exam_id:
                 slot.claimed_by = slot.claimed_staff = None
@@ -281,6 +286,20 @@ class ExamService:
         while len(self.requests) > MAX_REQUESTS:
             self.requests.pop(next(iter(self.requests)))
         self.changes.bump()
+
+    async def accept(self, request_id: uuid.UUID, staff: str) -> Exam:
+        """Open an exam of the one site a doctor asked for; its recordings last as long as they
+        asked (or the default). Raise RequestAnsweredError if it was accepted or dismissed."""
+        wanted = self.requests.get(request_id)
+        if wanted is None:
+            raise RequestAnsweredError("this request was already answered")
+        exam = await self.open_exam(
+            wanted.resident, staff, f"requested by {wanted.by}", CUSTOM, (wanted.site,)
+        )
+        self.requests.pop(request_id, None)
+        if wanted.duration_s is not None:
+            self.asked_s[exam.exam_id] = wanted.duration_s
+        return exam
 
     async def _save_and_publish(self, exam: Exam, event: messages.ExamEvent) -> None:
         await asyncio.to_thread(self.store.save_exam, exam)

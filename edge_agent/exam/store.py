@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.exam._db import open_private_db, transaction, translated
-from edge_agent.exam.errors import UnknownExamError, UnknownResidentError
+from edge_agent.exam.errors import ResidentNotHereError, UnknownExamError
 from edge_agent.exam.model import Exam, ExamState, SiteRecording
 from edge_agent.exam.residents import Resident, check_ref
 
@@ -92,7 +92,7 @@ class ExamStore:
                 "SELECT ref, label FROM residents WHERE ref=?", (ref,)
             ).fetchone()
         if row is None:
-            raise UnknownResidentError(f"no resident {ref!r} on this Pi: add or import it first")
+            raise ResidentNotHereError(ref)
         return Resident(row[0], row[1])
 
     def search_residents(self, text: str = "", limit: int = MAX_SEARCH) -> list[Resident]:

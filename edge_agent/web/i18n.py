@@ -31,11 +31,21 @@ _EN: Final[dict[str, str]] = {
     "residents.import": "Import a CSV file (ref,label)",
     "residents.import_submit": "Import",
     "residents.imported": "{added} added, {updated} updated.",
+    "residents.not_utf8": (
+        'The file is not UTF-8 text: in the spreadsheet, save it as "CSV UTF-8", then import '
+        "it again."
+    ),
     "residents.saved": "Resident saved.",
     "residents.examine": "Examine",
     "exam.start_title": "New exam",
     "exam.protocol": "What to listen to",
     "exam.reason": "Why (a few words, no names)",
+    "exam.custom_sites": "Points to record, for “Points of my choice”",
+    "protocol.heart-4": "Heart ({n} points)",
+    "protocol.lung-anterior": "Lungs, front ({n} points)",
+    "protocol.lung-posterior": "Lungs, back and sides ({n} points)",
+    "protocol.full": "Heart, trachea and lungs ({n} points)",
+    "protocol.custom": "Points of my choice",
     "exam.age_band": "Age",
     "age.adult": "adult (16 and over)",
     "age.under_1": "child under 1 year",
@@ -80,6 +90,8 @@ _EN: Final[dict[str, str]] = {
     "exam.faint_contact": "Faint: press firmly or turn the volume up",
     "exam.clipping": "Too loud",
     "exam.level_meter": "Level",
+    "exam.waveform": "The stethoscope's sound, live",
+    "exam.body_map": "Where to listen: points done, to do and next",
     "exam.in_use_by": "In use by {who}",
     "level.routine": "routine",
     "level.review": "doctor to review",
@@ -109,6 +121,10 @@ _EN: Final[dict[str, str]] = {
     "advice.voice": "Talking was heard, and a voice can sound like a wheeze: the doctor will "
     "check. Next time, ask everyone, the resident too, to stay silent while you listen.",
     "steth.title": "Stethoscopes",
+    "steth.kind.ble": "Bluetooth",
+    "steth.kind.usb": "USB cable",
+    "steth.kind.file": "recording played from a file",
+    "steth.kind.simulated": "simulated (for training)",
     "steth.connected": "connected",
     "steth.disconnected": "not connected",
     "steth.given_up": "not used: tell the IT contact",
@@ -168,6 +184,20 @@ _EN: Final[dict[str, str]] = {
         "raise its broker's maximum packet size, or the exam length (exam.duration_s) must be "
         "shortened."
     ),
+    "error.unknown_exam": (
+        "This exam is finished, or not on this Pi: open the resident's page to start a new one."
+    ),
+    "error.unknown_resident": (
+        "No resident has the reference {ref} on this Pi: add them on the Residents page, with "
+        "the reference the hospital uses."
+    ),
+    "error.request_answered": "Another nurse has already accepted or dismissed this request.",
+    "error.device_busy": (
+        "Stethoscope {device} is in use by {holder} for another exam: wait, or choose another."
+    ),
+    "error.device_off": (
+        "Stethoscope {device} is not connected: check that it is on and charged, or choose another."
+    ),
     "site.aortic": "aortic",
     "site.pulmonic": "pulmonic",
     "site.tricuspid": "tricuspid",
@@ -205,11 +235,21 @@ _FR: Final[dict[str, str]] = {
     "residents.import": "Importer un fichier CSV (ref,label)",
     "residents.import_submit": "Importer",
     "residents.imported": "{added} ajoutés, {updated} mis à jour.",
+    "residents.not_utf8": (
+        "Le fichier n'est pas du texte UTF-8 : dans le tableur, enregistrez-le en « CSV UTF-8 », "
+        "puis importez-le de nouveau."
+    ),
     "residents.saved": "Résident enregistré.",
     "residents.examine": "Examiner",
     "exam.start_title": "Nouvel examen",
     "exam.protocol": "Que faut-il écouter",
     "exam.reason": "Pourquoi (quelques mots, sans nom)",
+    "exam.custom_sites": "Points à enregistrer, pour « Points au choix »",
+    "protocol.heart-4": "Cœur ({n} points)",
+    "protocol.lung-anterior": "Poumons, face ({n} points)",
+    "protocol.lung-posterior": "Poumons, dos et côtés ({n} points)",
+    "protocol.full": "Cœur, trachée et poumons ({n} points)",
+    "protocol.custom": "Points au choix",
     "exam.age_band": "Âge",
     "age.adult": "adulte (16 ans et plus)",
     "age.under_1": "enfant de moins d'un an",
@@ -254,6 +294,8 @@ _FR: Final[dict[str, str]] = {
     "exam.faint_contact": "Faible : appuyez ou montez le volume",
     "exam.clipping": "Trop fort",
     "exam.level_meter": "Niveau",
+    "exam.waveform": "Le son du stéthoscope, en direct",
+    "exam.body_map": "Où écouter : points faits, à faire et suivant",
     "exam.in_use_by": "Utilisé par {who}",
     "level.routine": "normal",
     "level.review": "à revoir par le médecin",
@@ -285,6 +327,10 @@ _FR: Final[dict[str, str]] = {
     "le médecin vérifiera. La prochaine fois, demandez à chacun, résident compris, de se "
     "taire pendant l'écoute.",
     "steth.title": "Stéthoscopes",
+    "steth.kind.ble": "Bluetooth",
+    "steth.kind.usb": "câble USB",
+    "steth.kind.file": "enregistrement lu depuis un fichier",
+    "steth.kind.simulated": "simulé (pour la formation)",
     "steth.connected": "connecté",
     "steth.disconnected": "non connecté",
     "steth.given_up": "non utilisé : prévenir le référent informatique",
@@ -347,6 +393,23 @@ _FR: Final[dict[str, str]] = {
         "plus, et celui-ci durerait {asked} secondes. Prévenez le référent informatique de "
         "l'établissement : l'hôpital doit augmenter la taille maximale des paquets de son "
         "broker, ou la durée d'examen (exam.duration_s) doit être raccourcie."
+    ),
+    "error.unknown_exam": (
+        "Cet examen est terminé, ou n'est pas sur ce Pi : ouvrez la page du résident pour en "
+        "commencer un nouveau."
+    ),
+    "error.unknown_resident": (
+        "Aucun résident n'a la référence {ref} sur ce Pi : ajoutez-le dans la page Résidents, "
+        "avec la référence qu'utilise l'hôpital."
+    ),
+    "error.request_answered": "Une autre infirmière a déjà accepté ou ignoré cette demande.",
+    "error.device_busy": (
+        "Le stéthoscope {device} est utilisé par {holder} pour un autre examen : attendez, ou "
+        "choisissez-en un autre."
+    ),
+    "error.device_off": (
+        "Le stéthoscope {device} n'est pas connecté : vérifiez qu'il est allumé et chargé, ou "
+        "choisissez-en un autre."
     ),
     "site.aortic": "aortique",
     "site.pulmonic": "pulmonaire",

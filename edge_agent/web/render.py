@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,16 @@ def templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["flag_text"] = flag_text
+    env.filters["when"] = when
     for name in env.list_templates(extensions=["html"]):
         env.get_template(name)
     return env
+
+
+def when(timestamp: float) -> str:
+    """A moment as the care home's clock shows it: date and 24-hour time, read alike in English
+    and French (the Pi's local time zone is the care home's)."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
 def flag_text(flag: object, lang: str, age_band: object = None) -> str:

@@ -4,12 +4,13 @@ stethoscopes and the doctor's requests. Handlers parse, call ExamService, render
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from typing import Any
 
 from aiohttp import web
 
-from edge_agent.exam.errors import ExamError, UnknownExamError
+from edge_agent.exam.errors import UnknownExamError, UnknownResidentError
 from edge_agent.exam.model import AGE_BANDS, Exam, check_age_band
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM
 from edge_agent.exam.verdict import NURSE_ADVICE
@@ -37,8 +38,9 @@ async def resident(request: web.Request) -> web.Response:
     exams = await asyncio.to_thread(ctx.exams.store.exams)
     mine = [e for e in exams if e.resident == found.ref][:10]
     await _audit(request, "view-resident", found.ref)
+    protocols = {**{name: len(sites) for name, sites in BUILT_IN.items()}, CUSTOM: 0}
     return _app.render(request, "resident.html", resident=found, exams=mine,
-                       protocols=[*BUILT_IN, CUSTOM], sites=list(POSITIONS),
+                       protocols=protocols, sites=list(POSITIONS),
                        age_bands=AGE_BANDS)  # fmt: skip
 
 
@@ -138,21 +140,21 @@ def _done(request: web.Request, where: str) -> web.StreamResponse:
 
 
 async def requests(request: web.Request) -> web.Response:
+    """The doctor's requests, each with the resident's label: the nurse knows the room, not the
+    opaque code the hospital sent (a code not, or no longer, on this Pi shows bare)."""
     ctx = ctx_of(request)
-    return _app.render(request, "requests.html", requests=list(ctx.exams.requests.values()))
+    wanted = list(ctx.exams.requests.values())
+    labels: dict[str, str] = {}
+    for ref in {r.resident for r in wanted}:  # a few at most: the doctor asks one at a time
+        with contextlib.suppress(UnknownResidentError):
+            labels[ref] = (await ctx.exams.resident(ref)).label
+    return _app.render(request, "requests.html", requests=wanted, labels=labels)
 
 
 async def accept_request(request: web.Request) -> web.StreamResponse:
     """Open an exam of the one requested site for the resident; the nurse records it there."""
     ctx = ctx_of(request)
-    wanted = ctx.exams.requests.get(_uuid(request, "request_id"))
-    if wanted is None:
-        raise ExamError("this request was already answered")
-    reason = f"requested by {wanted.by}"
-    exam = await ctx.exams.open_exam(
-        wanted.resident, staff_of(request), reason, CUSTOM, (wanted.site,)
-    )
-    ctx.exams.requests.pop(wanted.request_id, None)
+    exam = await ctx.exams.accept(_uuid(request, "request_id"), staff_of(request))
     await _audit(request, "accept-request", str(exam.exam_id))
     raise web.HTTPSeeOther(f"/exams/{exam.exam_id}")
 

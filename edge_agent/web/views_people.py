@@ -132,7 +132,7 @@ async def import_residents(request: web.Request) -> web.StreamResponse:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
         added, updated = await ctx.exams.import_residents(text)
     except UnicodeDecodeError:
-        return await residents(request, problems=["the file is not UTF-8 text"], status=400)
+        return await residents(request, problems=[t("residents.not_utf8")], status=400)
     except ResidentImportError as exc:
         return await residents(request, problems=exc.problems, status=400)
     await asyncio.to_thread(ctx.accounts.audit, staff_of(request), "import-residents",

@@ -12,6 +12,8 @@ from stetho_hub.fhir.queue import QueueStatus
 from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
 from stetho_signal.quality import FAINT_BELOW_DBFS
 
+# Controls are at least 44 px tall: the console is read on ward tablets too (Apple's HIG, WCAG
+# 2.5.5), and a doctor's finger must not open the wrong recording.
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
 header{background:#12355b;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}
@@ -29,6 +31,10 @@ header a{color:#fff} .picture{max-width:100%;height:auto} audio{width:100%}
 .controls{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
 svg .axis{font-size:11px;fill:#555} svg .grid{stroke:#ccc} svg .flag{font-size:12px}
 svg .flag.urgent{fill:#b00020;font-weight:700} svg .flag.review{fill:#8a5a00}
+button,select,input,textarea{min-height:44px;box-sizing:border-box;font-size:1rem}
+header a,main a{display:inline-block;min-height:44px;min-width:44px;padding:.7rem 0;
+box-sizing:border-box}
+.controls label{display:inline-flex;align-items:center;gap:.4rem}
 """
 
 
@@ -145,6 +151,12 @@ def _number(x: object, lang: str) -> str:
     """A measured value or threshold as the reader writes numbers (decimal comma in French)."""
     text = str(x)
     return text.replace(".", ",") if lang == "fr" and isinstance(x, float) else text
+
+
+def decimal(x: float, lang: str, digits: int = 1) -> str:
+    """A length or a gain with `digits` decimals, with the reader's decimal mark."""
+    text = f"{x:.{digits}f}"
+    return text.replace(".", ",") if lang == "fr" else text
 
 
 def _flag(flag: dict[str, Any], w: Words, lang: str, age_band: object) -> str:
@@ -276,7 +288,8 @@ def recording(
     head = (
         f"<h1>{escape(w.get('site.' + where, where))} · {escape(w.get('kind.' + kind, kind))}"
         f"</h1><p>{w['care_home']} {escape(view.site)}, {w['resident']} "
-        f"{escape(str(m.get('resident')))}, {w['rec.recorded']} {escape(str(m.get('started_at')))}"
+        f"{escape(str(m.get('resident')))}, {w['rec.recorded']} "
+        f"{_when(str(m.get('started_at')))} UTC"
         f"{', ' + w['rec.partial'] if m.get('partial') else ''}"
         f"{_exam_link(m.get('exam_id'), w)}</p>"
     )
@@ -289,7 +302,7 @@ def recording(
     return layout(
         w["rec.title"],
         f'<div class="card">{head}{audio}<p id="duration" data-seconds="{seconds:.3f}">'
-        f"{w['rec.length']} {seconds:.1f} s</p></div>"
+        f"{w['rec.length']} {decimal(seconds, lang)} s</p></div>"
         f'<div class="card"><h2>{w["rec.findings"]}</h2>{found}'
         f"<p><em>{w['support']}</em></p></div>"
         + decision_form(f"/recordings/{view.recording_id}", where, csrf, sent_now, w)
@@ -315,7 +328,7 @@ def _source(
     receipts = detail.get("receipts")
     if isinstance(receipts, dict) and "awaiting" in receipts:
         extra.append(f"{w['detail.receipts']} {receipts['awaiting']}")
-    when = f" {w['homes.since']} {_when(at)}" if at else ""
+    when = f" {w['homes.since']} {_when(at)} UTC" if at else ""
     details = f" ({escape(', '.join(str(x) for x in extra))})" if extra else ""
     label = (
         f'<span class="{escape(state)}">{escape(source)}: '
@@ -342,7 +355,9 @@ def _home(h: HomeRow, w: Words, lang: str) -> str:
     counts = w["homes.counts"].format(
         archived=h.archived,
         waiting=h.waiting_for_audio,
-        newest=_when(h.newest_recording) if h.newest_recording else w["homes.no_recording"],
+        newest=f"{_when(h.newest_recording)} UTC"
+        if h.newest_recording
+        else w["homes.no_recording"],
     )
     sources = "".join(_source(*s, w, lang) for s in h.sources)
     head = f'<div class="card home"><h2>{escape(h.site)}</h2>'

@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from stetho_hub.console import timeline
-from stetho_hub.console.pages import decision_form, findings, layout
+from stetho_hub.console.pages import decimal, decision_form, findings, layout
 from stetho_hub.storage.exam_views import ExamView, ResidentExam
 from stetho_hub.storage.views import RecordingView
 
@@ -20,6 +20,12 @@ Words = dict[str, str]
 
 def _when(value: object) -> str:
     return escape(str(value or "")[:16].replace("T", " "))
+
+
+def _protocol(exam: dict[str, Any], w: Words) -> str:
+    """The protocol as the nurse's page names it, with its number of points."""
+    name = str(exam.get("protocol"))
+    return escape(w.get("protocol." + name, name).format(n=len(exam.get("sites") or ())))
 
 
 def _counted(rec: RecordingView, w: Words, lang: str) -> str:
@@ -40,7 +46,7 @@ def _counted(rec: RecordingView, w: Words, lang: str) -> str:
                 f' src="/recordings/{rid}/picture.png?lang={escape(lang)}">'
             )
     return (
-        f"<h3>{w['counted']} · {_when(m.get('started_at'))} · {seconds:.1f} s"
+        f"<h3>{w['counted']} · {_when(m.get('started_at'))} · {decimal(seconds, lang)} s"
         f' · <a href="/recordings/{rid}">{w["open_recording"]}</a></h3>'
         f"{media}{findings(m, w, lang)}"
     )
@@ -70,7 +76,7 @@ def _site_card(doc: dict[str, Any], view: ExamView, w: Words, lang: str) -> str:
     )
 
 
-def player_controls(w: Words, bands: dict[str, tuple[float, float]]) -> str:
+def player_controls(w: Words, lang: str, bands: dict[str, tuple[float, float]]) -> str:
     options = "".join(
         f'<option value="{name}">{w["band." + name]}'
         f"{f' {lo:.0f}-{hi:.0f} Hz' if (lo, hi) != (0.0, 0.0) else ''}</option>"
@@ -80,7 +86,7 @@ def player_controls(w: Words, bands: dict[str, tuple[float, float]]) -> str:
     return (
         f'<div class="card controls" id="player-controls" {data}><strong>{w["player"]}</strong>'
         f'<label>{w["volume"]} <input type="range" id="volume" min="0" max="4" step="0.1"'
-        f' value="1"></label> <output id="volume-value">1.0×</output>'
+        f' value="1"></label> <output id="volume-value">{decimal(1.0, lang)}×</output>'
         f'<label>{w["band"]} <select id="band">{options}</select></label></div>'
     )
 
@@ -100,7 +106,7 @@ def _earlier(exams: list[ResidentExam], current: str, w: Words) -> str:
         )
         items.append(
             f'<li><a href="/exams/{escape(e.exam_id)}">{_when(e.exam.get("opened_at"))}</a>'
-            f' {escape(str(e.exam.get("protocol")))} · <span class="{escape(level)}">'
+            f' {_protocol(e.exam, w)} · <span class="{escape(level)}">'
             f"{escape(w.get('level.' + level, level))}</span>{' · ' + rates if rates else ''}"
             f"{' · ' + escape(', '.join(p.flags)) if p.flags else ''}</li>"
         )
@@ -123,7 +129,7 @@ def exam(
     e = view.exam
     state = str(e.get("state"))
     head = (
-        f'<div class="card"><h1>{w["exam"]} {escape(str(e.get("protocol")))}'
+        f'<div class="card"><h1>{w["exam"]} · {_protocol(e, w)}'
         f" <small>({escape(w.get('exam.state.' + state, state))})</small></h1><p>{w['care_home']} "
         f"{escape(view.site)}, {w['resident']} {escape(view.resident)}, {w['opened']} "
         f"{_when(e.get('opened_at'))} UTC</p>"
@@ -143,7 +149,7 @@ def exam(
     first = next((str(s.get("auscultation_site")) for s in e.get("sites", [])), "")
     decision = decision_form(f"/exams/{view.exam_id}", first, csrf, sent_now, w)
     body = (
-        f"{head}{player_controls(w, bands)}"
+        f"{head}{player_controls(w, lang, bands)}"
         f'<div class="exam"><div id="sites">{sites}{decision}</div>{side}</div>'
     )
     return layout(w["exam"], body, user, csrf, lang, w, ("player.js",))
@@ -163,6 +169,6 @@ def live(
         f'<p><button type="button" id="live-start">{w["live.start"]}</button> '
         f'<button type="button" id="live-stop" disabled>{w["live.stop"]}</button></p>'
         f'<p id="live-status" aria-live="polite">{w["live.idle"]}</p></div>'
-        f"{player_controls(w, bands)}"
+        f"{player_controls(w, lang, bands)}"
     )
     return layout(w["live.title"], body, user, csrf, lang, w, ("player.js", "live.js"))

@@ -364,11 +364,11 @@ _CATALOGUES: Final = {"en": _EN, "fr": _FR}
 
 def words(lang: str) -> dict[str, str]:
     """The catalogue for `lang` (English for anything else), with the nurse's page's names of
-    the auscultation sites and exam states added (one name for each, on both pages)."""
+    the auscultation sites, exam states and protocols added (one name for each, on both pages)."""
     chosen = dict(_CATALOGUES.get(lang, _EN))
     shared = CATALOGUES.get(lang, CATALOGUES["en"])
     chosen.update({
         k: v for k, v in shared.items()
-        if k.startswith(("site.", "exam.state.")) and k not in chosen
+        if k.startswith(("site.", "exam.state.", "protocol.")) and k not in chosen
     })  # fmt: skip
     return chosen

@@ -106,3 +106,21 @@ def test_without_matplotlib_the_error_says_how_to_get_it(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(PlotUnavailableError, match=r"pip install 'stetho-edge\[plot\]'"):
         check_available()
+
+
+def _contrast_on_white(colour: str) -> float:
+    """WCAG 2's contrast ratio of `colour` against white."""
+    from matplotlib.colors import to_rgb
+
+    channels = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in to_rgb(colour)]
+    luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def test_the_title_s_triage_colours_are_readable_on_white() -> None:
+    # Before: matplotlib's tab:green (3.4:1) and tab:orange (2.5:1) for the 10 pt title that
+    # says "routine" or "review", under WCAG's 4.5:1 for text that size.
+    from edge_agent.cli.plot import _LEVEL_COLOURS
+
+    for level, colour in _LEVEL_COLOURS.items():
+        assert _contrast_on_white(colour) >= 4.5, (level, colour)

@@ -65,6 +65,9 @@ def _check_player(driver: Any) -> None:
         "var v = document.getElementById('volume'); v.value = '2.5';"
         "v.dispatchEvent(new Event('input'));"
     )
+    lang = driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
+    shown = driver.find_element(By.ID, "volume-value").text  # "2.5×" was "2.5×" in French too
+    assert shown == ("2,5×" if lang == "fr" else "2.5×")
     chain = driver.execute_script(
         "var c = arguments[0].stethoChain; return [c.gain.gain.value, c.filter.type,"
         " c.filter.frequency.value, c.filter.Q.value];",

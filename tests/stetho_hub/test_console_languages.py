@@ -74,6 +74,9 @@ def test_every_page_speaks_the_chosen_language(hub: Archived, lang: str) -> None
     assert status == 200 and png.startswith(b"\x89PNG") and headers["Content-Language"] == lang
     exam = doctor.get(f"/exams/{hub.exam_a}")[1].decode()
     assert f"({w['exam.state.done']})" in exam
+    # The protocol as the nurse's page names it (was "heart-4" in the heading and the list).
+    heart_4 = w["protocol.heart-4"].format(n=4)
+    assert f"<h1>{w['exam']} · {heart_4} <small>" in exam and f"</a> {heart_4} · " in exam
     assert f'/picture.png?lang={lang}"' in exam
     # The exam's hearts beat at 133-136/min: the flag reads in the page's language, numbers in.
     said = {"en": "beats/min is at or above 131", "fr": "battements/min, égale ou supérieure à 131"}

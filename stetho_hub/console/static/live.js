@@ -53,7 +53,9 @@
     next += audio.duration;
     state.chunks++;
     state.seconds += audio.duration;
-    status.textContent = say("heard", { seconds: state.seconds.toFixed(1), lost: state.lost });
+    var seconds = state.seconds.toLocaleString(document.documentElement.lang || "en",
+      { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+    status.textContent = say("heard", { seconds: seconds, lost: state.lost });
   }
 
   function apply() {

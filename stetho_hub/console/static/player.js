@@ -49,12 +49,18 @@
     chains.push(audio.stethoChain);
   }
 
+  // One decimal with the page's decimal mark (a comma in French), as the server writes it.
+  function decimal(x) {
+    return x.toLocaleString(document.documentElement.lang || "en",
+      { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+  }
+
   function apply() {
     chains.forEach(function (c) {
       c.gain.gain.value = Number(volume.value);
       tune(c.filter, band.value);
     });
-    shown.textContent = Number(volume.value).toFixed(1) + "\u00d7";
+    shown.textContent = decimal(Number(volume.value)) + "\u00d7";
     controls.setAttribute("data-active-band", band.value);
     controls.setAttribute("data-active-volume", volume.value);
   }

@@ -18,6 +18,7 @@ from edge_agent.exam import (
     ExamState,
     ExamStateError,
     ExamStore,
+    RequestAnsweredError,
     Resident,
     UnknownResidentError,
 )
@@ -190,3 +191,27 @@ def test_a_staff_name_from_the_local_api_cannot_forge_a_log_line(
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("event=exam_")]
     assert len(said) == 2 and not any("\n" in line for line in said)
     assert 'staff="nurse-a\\nevent=exam_done exam=x by=dr"' in said[0]
+
+
+def test_an_accepted_request_records_for_as_long_as_the_doctor_asked(tmp_path: Path) -> None:
+    # Before: accepting opened the exam of the site, and its recording lasted the exam's
+    # default (4 s here) whatever the doctor had asked for (12 s); a re-record too.
+    async def main() -> None:
+        h = Harness(tmp_path)
+        h.service.attach("steth-1", RATE)
+        h.service.requested(messages.CommandMessage(
+            command_id=uuid.uuid4(), action="record_request", by="dr-b",
+            at=datetime.now(tz=UTC), resident="res-1", auscultation_site="mitral",
+            duration_s=12.0))  # fmt: skip
+        (wanted,) = h.service.requests.values()
+        exam = await h.service.accept(wanted.request_id, "nurse-a")
+        assert exam.sites == ("mitral",) and exam.reason == "requested by dr-b"
+        assert not h.service.requests
+        await h.service.record(exam.exam_id, "mitral", "steth-1", "nurse-a")
+        segmenter = h.service.slots["steth-1"].segmenter
+        assert segmenter is not None and segmenter.progress() == (0.0, 12.0)
+        with pytest.raises(RequestAnsweredError):
+            await h.service.accept(wanted.request_id, "nurse-b")
+        h.service.store.close()
+
+    asyncio.run(main())

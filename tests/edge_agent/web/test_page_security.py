@@ -36,7 +36,11 @@ class Clock:
         return self.now
 
 
-def run(tmp: Path, scenario: Scenario) -> None:
+def run(
+    tmp: Path, scenario: Scenario, devices: tuple[str, ...] = ("steth-1",),
+    attached: tuple[str, ...] = (),
+) -> None:  # fmt: skip
+    """The page over `devices`, of which `attached` are connected (at 4 kHz)."""
     # Set-up that fsyncs and hashes runs before the loop (the agent does it in threads).
     env = templates()
     store = ExamStore(tmp / "exams.sqlite3")
@@ -45,7 +49,9 @@ def run(tmp: Path, scenario: Scenario) -> None:
     accounts.add("nurse-a", "Marie", PIN)
 
     async def main() -> None:
-        service = ExamService(store, "home", "pi", ["steth-1"], _discard, 4.0)
+        service = ExamService(store, "home", "pi", list(devices), _discard, 4.0)
+        for device in attached:
+            service.attach(device, 4000)
         clock = Clock()
         ctx = WebContext(service, accounts, SessionBook(3600), env, lambda: [], False,
                          clock=clock)  # fmt: skip
@@ -174,7 +180,8 @@ def test_bad_input_is_a_readable_page_and_labels_stay_out_of_logs(
         token = await csrf_of(client, "/residents")
         unknown = await client.post("/exams", data={"resident": "res-9", "protocol": "heart-4",
                                                      "csrf": token})  # fmt: skip
-        assert unknown.status == 409 and "add or import it first" in await unknown.text()
+        said = "No resident has the reference res-9 on this Pi"  # and where to add them
+        assert unknown.status == 409 and said in await unknown.text()
         bad_csv = "ref,label\nres-3,Room 3\nBad Ref,Room 4\n"
         form = {"csrf": token, "file": bad_csv}
         refused = await client.post("/residents/import", data=form)

@@ -1,0 +1,85 @@
+"""The nurse's pages on a 10-inch tablet held upright (768 x 1024 CSS pixels), in French: every
+control is at least 44 px tall to touch (a radio button or a box counts by its label), and
+nothing needs sideways scrolling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge_agent.runtime.local_broker import LocalBroker
+from stetho_testkit.browser import clicked, sideways, too_small_to_touch
+from tests.edge_agent.web.agent_proc import PIN, STAFF, running_agent
+from tests.edge_agent.web.browser import chromium
+
+pytestmark = [pytest.mark.broker, pytest.mark.browser]
+UPRIGHT = (768, 1024)
+
+
+def _check(driver: Any, page: str) -> None:
+    small = too_small_to_touch(driver)
+    assert not small, (page, small)
+    wide, shown = sideways(driver)
+    assert wide <= shown, f"{page}: {wide} px wide in a {shown} px window"
+
+
+def _show(driver: Any, size: tuple[int, int]) -> None:
+    """Size the window so that its page is `size` CSS pixels (the window's own bars apart)."""
+    driver.set_window_size(*size)
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight];")
+    driver.set_window_size(2 * size[0] - inner[0], 2 * size[1] - inner[1])
+    assert driver.execute_script("return [window.innerWidth, window.innerHeight];") == list(size)
+
+
+def test_every_control_is_big_enough_to_touch_upright_in_french(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    # Before: "Ajouter un résident" and "Importer un fichier CSV" (the folding parts of the
+    # residents screen) were 28 px tall.
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", "fr") as d:
+        d.get(base + "/login")
+        _show(d, UPRIGHT)
+        _check(d, "/login")
+        d.find_element(By.ID, "staff").send_keys(STAFF)
+        d.find_element(By.ID, "secret").send_keys(PIN)
+        WebDriverWait(d, 20).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20).until(lambda d: d.find_elements(By.ID, "residents"))
+        for page in ("/residents", "/residents/res-0042", "/requests", "/stethoscopes", "/x"):
+            d.get(base + page)
+            d.execute_script("document.querySelectorAll('details').forEach(e => e.open = true)")
+            _check(d, page)
+
+
+# A 10-inch tablet held sideways shows about 1024 x 688 CSS pixels of page under its own bars.
+SIDEWAYS = (1024, 688)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_record_button_is_in_view_on_a_tablet_held_sideways(
+    tmp_path: Path, broker: LocalBroker, lang: str
+) -> None:
+    # Before: the header took two rows (title, links, languages and sign-out did not fit in
+    # 1024 px) and the waveform 160 px, so "Record" began 726 px down: under the fold.
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", lang) as d:
+        d.get(base + "/login")
+        d.find_element(By.ID, "staff").send_keys(STAFF)
+        d.find_element(By.ID, "secret").send_keys(PIN)
+        wait = WebDriverWait(d, 30)
+        wait.until(lambda d: clicked(d, "#signin"))
+        wait.until(lambda d: clicked(d, '[data-ref="res-0042"]'))
+        wait.until(lambda d: clicked(d, "#start-exam"))
+        wait.until(lambda d: d.find_elements(By.ID, "record"))
+        _show(d, SIDEWAYS)
+        bottom, shown = d.execute_script(
+            "return [document.getElementById('record').getBoundingClientRect().bottom,"
+            " window.innerHeight];"
+        )
+        assert bottom <= shown, f"Record ends {bottom} px down a {shown} px high window"
