@@ -48,17 +48,15 @@ def parse_residents_csv(text: str) -> list[Resident]:
         raise ResidentImportError([f"the file is larger than {MAX_CSV_BYTES // 1024} KiB"])
     # Excel writes one BOM; newline=None reads the lone CR of old Mac exports as a line end.
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=None))
-    try:
-        header = [h.strip().lower() for h in next(reader, [])]
-    except csv.Error:
-        header = []
-    if header != ["ref", "label"]:  # other columns would refuse every line: refuse once
-        raise ResidentImportError(["line 1: the first line must be the header `ref,label`"])
     problems: list[str] = []
     residents: list[Resident] = []
     seen: dict[str, int] = {}
-    number, count = 1, 0
+    number, count = 0, 0
     try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        if header != ["ref", "label"]:  # other columns would refuse every line: refuse once
+            raise ResidentImportError(["line 1: the first line must be the header `ref,label`"])
+        number = 1
         for number, row in enumerate(reader, start=2):
             if not any(cell.strip() for cell in row):
                 continue  # blank lines, or the empty rows a spreadsheet leaves at the end

@@ -99,3 +99,6 @@ def test_a_quote_left_open_over_a_long_file_is_a_problem_not_a_crash() -> None:
     assert _problems(f'{HEADER}res-1,"Room 1\n{rows}') == [
         "line 2: a field runs on for more than 128 KiB: look for a quote left open"
     ]
+    assert _problems(f'"{HEADER}res-1,Room 1\n{rows}') == [
+        "line 1: a field runs on for more than 128 KiB: look for a quote left open"
+    ]
