@@ -113,9 +113,8 @@ MODULES = (
             "tests/edge_agent/test_issue18_capture_limit.py",  # a capture the broker cannot take
         ),
     ),
-    # The bedside exam's sans-I/O core. store.py and service.py stay out: their tests are quick
-    # (all of tests/edge_agent/exam in 3 s) but they are SQL text and async plumbing over this
-    # core, a review of their own.
+    # The bedside exam: its sans-I/O core, then the store that keeps it (all of
+    # tests/edge_agent/exam runs in 3 s).
     Module(
         "edge_agent/exam/model",  # what the nurse may do next, at which sites, and what counts
         (
@@ -143,6 +142,15 @@ MODULES = (
         "edge_agent/exam/verdict.py",  # site done or not, and the one thing the nurse does next
         ("edge_agent/exam/verdict.py",),
         ("tests/edge_agent/exam/test_verdict.py",),
+    ),
+    Module(
+        "edge_agent/exam/store",  # exams and residents kept whole, privately, through a restart
+        ("edge_agent/exam/store.py", "edge_agent/exam/_db.py"),
+        (
+            "tests/edge_agent/exam/test_store.py",
+            "tests/edge_agent/exam/test_store_edges.py",
+            "tests/edge_agent/exam/test_age_band.py",  # rows written before child bands
+        ),
     ),
     Module(
         "edge_agent/exam/wire.py",  # the exam and the doctor's answer as they reach the broker
