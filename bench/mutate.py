@@ -153,6 +153,18 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/exam/service.py",  # the same rules for the page, the CLI, button and doctor
+        ("edge_agent/exam/service.py",),
+        (
+            "tests/edge_agent/exam/test_service.py",
+            "tests/edge_agent/exam/test_service_edges.py",
+            "tests/edge_agent/exam/test_age_band.py",  # the alert a recording raised
+            "tests/edge_agent/exam/test_on_demand.py",
+            "tests/edge_agent/exam/test_inbound_exam.py",
+            "tests/edge_agent/exam/test_paired.py",
+        ),
+    ),
+    Module(
         "edge_agent/exam/wire.py",  # the exam and the doctor's answer as they reach the broker
         ("edge_agent/exam/wire.py",),
         ("tests/edge_agent/exam/test_exam_wire.py", "tests/edge_agent/exam/test_service.py"),
