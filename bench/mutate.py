@@ -113,6 +113,62 @@ MODULES = (
             "tests/edge_agent/test_issue18_capture_limit.py",  # a capture the broker cannot take
         ),
     ),
+    # The bedside exam: its sans-I/O core, then the store that keeps it (all of
+    # tests/edge_agent/exam runs in 3 s).
+    Module(
+        "edge_agent/exam/model",  # what the nurse may do next, at which sites, and what counts
+        (
+            "edge_agent/exam/model.py",
+            "edge_agent/exam/protocols.py",
+            "edge_agent/exam/errors.py",
+        ),
+        (
+            "tests/edge_agent/exam/test_model.py",
+            "tests/edge_agent/exam/test_model_edges.py",
+            "tests/edge_agent/exam/test_service.py",  # the refusals the service words
+            "tests/edge_agent/exam/test_store.py",  # an exam saved and reloaded whole
+        ),
+    ),
+    Module(
+        "edge_agent/exam/residents.py",  # an opaque reference, never a name; CSV all or nothing
+        ("edge_agent/exam/residents.py",),
+        (
+            "tests/edge_agent/exam/test_store.py",
+            "tests/edge_agent/exam/test_trailing_newline.py",
+            "tests/edge_agent/exam/test_residents_edges.py",
+        ),
+    ),
+    Module(
+        "edge_agent/exam/verdict.py",  # site done or not, and the one thing the nurse does next
+        ("edge_agent/exam/verdict.py",),
+        ("tests/edge_agent/exam/test_verdict.py",),
+    ),
+    Module(
+        "edge_agent/exam/store",  # exams and residents kept whole, privately, through a restart
+        ("edge_agent/exam/store.py", "edge_agent/exam/_db.py"),
+        (
+            "tests/edge_agent/exam/test_store.py",
+            "tests/edge_agent/exam/test_store_edges.py",
+            "tests/edge_agent/exam/test_age_band.py",  # rows written before child bands
+        ),
+    ),
+    Module(
+        "edge_agent/exam/service.py",  # the same rules for the page, the CLI, button and doctor
+        ("edge_agent/exam/service.py",),
+        (
+            "tests/edge_agent/exam/test_service.py",
+            "tests/edge_agent/exam/test_service_edges.py",
+            "tests/edge_agent/exam/test_age_band.py",  # the alert a recording raised
+            "tests/edge_agent/exam/test_on_demand.py",
+            "tests/edge_agent/exam/test_inbound_exam.py",
+            "tests/edge_agent/exam/test_paired.py",
+        ),
+    ),
+    Module(
+        "edge_agent/exam/wire.py",  # the exam and the doctor's answer as they reach the broker
+        ("edge_agent/exam/wire.py",),
+        ("tests/edge_agent/exam/test_exam_wire.py", "tests/edge_agent/exam/test_service.py"),
+    ),
     Module(
         "firmware_bridge/codec.py",
         ("firmware_bridge/codec.py", "firmware_bridge/_adpcm.py"),

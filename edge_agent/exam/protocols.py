@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final, get_args
 
-from edge_agent.config import HEART_SITES, AuscultationSite
+from edge_agent.config import AuscultationSite
 from edge_agent.exam.errors import UnknownProtocolError, UnknownSiteError
 
 KNOWN_SITES: Final[tuple[str, ...]] = get_args(AuscultationSite)
@@ -61,7 +61,3 @@ def resolve_protocol(name: str, custom_sites: list[str] | tuple[str, ...] = ()) 
     if len(set(sites)) != len(sites):
         raise UnknownProtocolError("a custom protocol lists each site once")
     return sites
-
-
-def is_heart_site(site: str) -> bool:
-    return site in HEART_SITES

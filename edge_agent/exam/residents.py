@@ -46,26 +46,38 @@ def parse_residents_csv(text: str) -> list[Resident]:
     every bad line (numbered as a spreadsheet shows them) and import nothing."""
     if len(text.encode("utf-8")) > MAX_CSV_BYTES:
         raise ResidentImportError([f"the file is larger than {MAX_CSV_BYTES // 1024} KiB"])
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
-    header = [h.strip().lower() for h in next(reader, [])]
-    if header[:2] != ["ref", "label"]:
-        raise ResidentImportError(["line 1: the first line must be the header `ref,label`"])
+    # Excel writes one BOM; newline=None reads the lone CR of old Mac exports as a line end.
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=None))
     problems: list[str] = []
     residents: list[Resident] = []
     seen: dict[str, int] = {}
-    for number, row in enumerate(reader, start=2):
-        if number > MAX_CSV_ROWS + 1:
-            problems.append(f"more than {MAX_CSV_ROWS} residents: split the file")
-            break
-        if not any(cell.strip() for cell in row):
-            continue
-        problem = _row_problem(row, seen)
-        if problem:
-            problems.append(f"line {number}: {problem}")
-            continue
-        ref, label = row[0].strip(), row[1].strip()
-        seen[ref] = number
-        residents.append(Resident(ref, label))
+    number, count = 0, 0
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        if header != ["ref", "label"]:  # other columns would refuse every line: refuse once
+            raise ResidentImportError(["line 1: the first line must be the header `ref,label`"])
+        number = 1
+        for number, row in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines, or the empty rows a spreadsheet leaves at the end
+            count += 1
+            if count > MAX_CSV_ROWS:
+                problems.append(f"more than {MAX_CSV_ROWS} residents: split the file")
+                break
+            problem = _row_problem(row, seen)
+            if problem:
+                problems.append(f"line {number}: {problem}")
+                continue
+            ref, label = row[0].strip(), row[1].strip()
+            seen[ref] = number
+            residents.append(Resident(ref, label))
+    except csv.Error:
+        # With lines normalised, the one error csv's default dialect raises is its field limit:
+        # a quote left open takes the rest of the file into one field.
+        problems.append(
+            f"line {number + 1}: a field runs on for more than {csv.field_size_limit() // 1024} "
+            "KiB: look for a quote left open"
+        )
     if problems:
         raise ResidentImportError(problems)
     return residents

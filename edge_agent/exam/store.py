@@ -62,7 +62,6 @@ def exam_dir(state_dir: Path) -> Path:
 
 class ExamStore:
     def __init__(self, path: Path) -> None:
-        self.path = path
         self._db = open_private_db(path, _SCHEMA)
         self._lock = threading.Lock()  # one statement sequence at a time across threads
 

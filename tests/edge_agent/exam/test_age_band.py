@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_agent.exam import ExamStore, Resident, UnknownAgeBandError
+from edge_agent.exam import ExamStore, Resident, SiteRecording, UnknownAgeBandError
 from edge_agent.exam.service import ExamService
 from edge_agent.pipeline.recordings import process_capture
 from edge_agent.storage.outbox import OutboundMessage
@@ -24,7 +24,7 @@ from stetho_sim.sounds import pcg
 RATE = 4000
 
 
-async def _record_132(tmp: Path, band: str) -> tuple[list[OutboundMessage], str | None]:
+async def _record_132(tmp: Path, band: str) -> tuple[list[OutboundMessage], SiteRecording]:
     sent: list[OutboundMessage] = []
 
     async def put(out: list[OutboundMessage]) -> None:
@@ -46,7 +46,7 @@ async def _record_132(tmp: Path, band: str) -> tuple[list[OutboundMessage], str 
             await service.recorded(done)
     store.close()
     (recorded,) = exam.recordings
-    return sent, recorded.level
+    return sent, recorded
 
 
 def _payloads(sent: list[OutboundMessage], suffix: str) -> list[dict[str, object]]:
@@ -54,16 +54,18 @@ def _payloads(sent: list[OutboundMessage], suffix: str) -> list[dict[str, object
 
 
 def test_a_toddlers_132_per_min_is_not_urgent_but_an_adults_is(tmp_path: Path) -> None:
-    child, child_level = asyncio.run(_record_132(tmp_path, "1_to_2"))
-    adult, adult_level = asyncio.run(_record_132(tmp_path, "adult"))
-    assert adult_level == "urgent"
-    assert child_level == "routine"  # APLS 1-2 years: 100-150/min
+    child, child_recording = asyncio.run(_record_132(tmp_path, "1_to_2"))
+    adult, adult_recording = asyncio.run(_record_132(tmp_path, "adult"))
+    assert adult_recording.level == "urgent"
+    assert child_recording.level == "routine"  # APLS 1-2 years: 100-150/min
+    assert child_recording.alert_id is None
     (rec,) = _payloads(child, "/steth-1/recordings")
     assert rec["age_band"] == "1_to_2" and 125 < rec["analysis"]["heart"]["rate_bpm"] < 140
     (triage,) = _payloads(child, "/triage")
     assert triage["age_band"] == "1_to_2" and triage["level"] == "routine"
     (alert,) = _payloads(adult, "/alerts")
     assert alert["age_band"] == "adult" and alert["level"] == "urgent"
+    assert adult_recording.alert_id == alert["alert_id"]  # the page links the site to it
     exams = _payloads(child, "/exams")
     assert {e["age_band"] for e in exams} == {"1_to_2"}
     messages.ExamMessage.model_validate(exams[-1])

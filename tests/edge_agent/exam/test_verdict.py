@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edge_agent.exam.verdict import NURSE_ADVICE, verdict_of
+from edge_agent.exam.verdict import LINK_DROP_S, NURSE_ADVICE, findings_of, verdict_of
 from edge_agent.web.i18n import CATALOGUES
 from edge_agent.wire import messages
 from stetho_signal.quality import PROBLEM_TEXT
@@ -24,7 +24,7 @@ AT = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 def _recording(
     acceptable: bool = True, problems: tuple[str, ...] = (), hum: tuple[float, ...] = (),
     gaps: tuple[float, ...] = (), faint: float | None = None,
-    flags: tuple[messages.Flag, ...] = (),
+    flags: tuple[messages.Flag, ...] = (), partial: bool = False, analysed: bool = True,
 ) -> messages.RecordingMessage:  # fmt: skip
     quality = messages.Quality(
         score=0.9 if acceptable else 0.2, acceptable=acceptable,
@@ -39,11 +39,11 @@ def _recording(
     return messages.RecordingMessage(
         recording_id=uuid.uuid4(), site="home-1", agent="pi", device="steth-1", resident="r-1",
         auscultation_site="mitral", kind="heart", started_at=AT, ended_at=AT, sample_rate_hz=4000,
-        n_samples=32000, partial=False,
+        n_samples=32000, partial=partial,
         gaps=[messages.Gap(start_s=1.0, duration_s=g) for g in gaps],
         audio=messages.AudioRef(topic="t", content_type="audio/flac", size_bytes=1,
                                 pcm_sha256="0" * 64),
-        analysis=analysis,
+        analysis=analysis if analysed else None,
     )  # fmt: skip
 
 
@@ -124,3 +124,62 @@ def test_a_wheeze_without_speech_or_speech_without_a_wheeze_is_no_notice() -> No
     assert verdict_of(_recording(flags=(_wheeze(frequency_hz=400.0),))).codes == ()
     crackles = messages.Flag(code="lung_crackles", reason="x", value=5.0, threshold=3.0, details={})
     assert verdict_of(_recording(flags=(crackles,))).codes == ()
+
+
+def test_a_recording_cut_short_is_recorded_again_however_good_it_sounded() -> None:
+    verdict = verdict_of(_recording(partial=True))
+    assert verdict.acceptable is False and verdict.codes == ("disconnected",)
+    assert verdict.advice_keys == ("advice.disconnected",)
+
+
+def test_a_gap_of_a_dropped_link_is_a_disconnection_a_few_lost_notifications_are_not() -> None:
+    assert verdict_of(_recording(gaps=(LINK_DROP_S,))).codes == ("disconnected",)
+    assert not verdict_of(_recording(gaps=(LINK_DROP_S,))).acceptable
+    assert verdict_of(_recording(gaps=(0.03, 0.06))) == verdict_of(_recording())
+
+
+def test_a_recording_the_analysis_failed_on_is_recorded_again() -> None:
+    verdict = verdict_of(_recording(analysed=False))
+    assert verdict.acceptable is False and verdict.codes == ("analysis_failed",)
+    assert verdict.advice_keys == ("advice.analysis_failed",)
+    both = verdict_of(_recording(partial=True, analysed=False))
+    assert both.codes == ("disconnected", "analysis_failed")
+
+
+def test_a_problem_this_agent_does_not_know_still_asks_to_record_again() -> None:
+    recording = _recording(False, ("no_signal",))
+    assert recording.analysis is not None
+    recording.analysis.quality.problems.append("a problem named by a newer analysis")
+    verdict = verdict_of(recording)
+    assert verdict.codes == ("no_signal", "noise")
+    assert verdict.advice_keys == ("advice.too_quiet", "advice.noise")
+
+
+def test_every_problem_the_analysis_names_has_advice_for_the_nurse() -> None:
+    assert set(PROBLEM_TEXT) <= set(NURSE_ADVICE)
+
+
+def test_the_page_keeps_rates_flags_and_level_per_site() -> None:
+    wheeze = _wheeze(frequency_hz=400.0)
+    analysis = messages.Analysis(
+        sample_rate_hz=4000.0, duration_s=8.0, kind="lung",
+        quality=messages.Quality(score=0.9, acceptable=True, problems=[]),
+        heart=messages.HeartFindings(rate_bpm=88.0, s1_s=[0.1], s2_s=[0.4], irregular=False,
+                                     murmur_suspected=True),
+        lung=messages.LungFindings(respiratory_rate_bpm=24.0, wheeze=True,
+                                   wheeze_intervals_s=[(1.0, 1.3)], crackles=False,
+                                   crackle_times_s=[]),
+        triage=messages.Triage(level="review", flags=[wheeze]),
+    )  # fmt: skip
+    assert findings_of(analysis) == {
+        "level": "review", "flags": [wheeze.model_dump()],
+        "rate_bpm": 88.0, "irregular": False, "murmur_suspected": True,
+        "respiratory_rate_bpm": 24.0, "wheeze": True, "crackles": False,
+    }  # fmt: skip
+    heart_only = analysis.model_copy(update={"lung": None})
+    heart_keys = {"level", "flags", "rate_bpm", "irregular", "murmur_suspected"}
+    assert set(findings_of(heart_only)) == heart_keys
+    lung_only = analysis.model_copy(update={"heart": None})
+    lung_keys = {"level", "flags", "respiratory_rate_bpm", "wheeze", "crackles"}
+    assert set(findings_of(lung_only)) == lung_keys
+    assert findings_of(None) == {}
