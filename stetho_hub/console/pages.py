@@ -6,6 +6,7 @@ from html import escape
 from typing import Any
 
 from edge_agent.wire.alarm_words import alarm_text
+from edge_agent.wire.flag_names import flag_name
 from edge_agent.wire.flag_words import flag_text_of
 from stetho_hub.console.decisions import LABELS, SITES
 from stetho_hub.fhir.queue import QueueStatus
@@ -168,7 +169,8 @@ def _flag(flag: dict[str, Any], w: Words, lang: str, age_band: object) -> str:
     measured = f' <span class="measured">({", ".join(parts)})</span>' if parts else ""
     return (
         f'<li class="flag" data-code="{escape(str(flag.get("code")))}"><strong>'
-        f"{escape(str(flag.get('code')))}</strong>: {escape(flag_text_of(flag, lang, age_band))}"
+        f"{escape(flag_name(str(flag.get('code')), lang))}</strong>: "
+        f"{escape(flag_text_of(flag, lang, age_band))}"
         f"{measured}</li>"
     )
 

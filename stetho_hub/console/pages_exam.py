@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from edge_agent.wire.flag_names import flag_name
 from stetho_hub.console import timeline
 from stetho_hub.console.pages import decimal, decision_form, findings, layout
 from stetho_hub.storage.exam_views import ExamView, ResidentExam
@@ -91,7 +92,7 @@ def player_controls(w: Words, lang: str, bands: dict[str, tuple[float, float]]) 
     )
 
 
-def _earlier(exams: list[ResidentExam], current: str, w: Words) -> str:
+def _earlier(exams: list[ResidentExam], current: str, w: Words, lang: str) -> str:
     others = [e for e in reversed(exams) if e.exam_id != current]
     if not others:
         return f"<p>{w['no_earlier']}</p>"
@@ -101,14 +102,18 @@ def _earlier(exams: list[ResidentExam], current: str, w: Words) -> str:
         level = p.level or "-"
         rates = " · ".join(
             f"{v:.0f}{unit}"
-            for v, unit in ((p.heart_bpm, " bpm"), (p.breaths_bpm, " br/min"))
+            for v, unit in (
+                (p.heart_bpm, f" {w['unit.heart']}"),
+                (p.breaths_bpm, f" {w['unit.breaths']}"),
+            )
             if v is not None
         )
         items.append(
             f'<li><a href="/exams/{escape(e.exam_id)}">{_when(e.exam.get("opened_at"))}</a>'
             f' {_protocol(e.exam, w)} · <span class="{escape(level)}">'
             f"{escape(w.get('level.' + level, level))}</span>{' · ' + rates if rates else ''}"
-            f"{' · ' + escape(', '.join(p.flags)) if p.flags else ''}</li>"
+            f"{' · ' + escape(', '.join(flag_name(c, lang) for c in p.flags)) if p.flags else ''}"
+            "</li>"
         )
     return f'<ul id="earlier-exams">{"".join(items)}</ul>'
 
@@ -137,13 +142,13 @@ def exam(
         f"{_live_links(view, w)}<p><em>{w['support']}</em></p></div>"
     )
     sites = "".join(_site_card(s, view, w, lang) for s in e.get("sites", []))
-    plot = timeline.svg(history, view.exam_id, {
+    plot = timeline.svg(history, view.exam_id, lang, {
         "heart": w["timeline.heart"], "breaths": w["timeline.breaths"],
         "flags": w["timeline.flags"], "title": w["timeline"],
     })  # fmt: skip
     side = (
         f'<aside><div class="card"><h2>{w["timeline"]}</h2>{plot}</div>'
-        f'<div class="card"><h2>{w["earlier"]}</h2>{_earlier(history, view.exam_id, w)}</div>'
+        f'<div class="card"><h2>{w["earlier"]}</h2>{_earlier(history, view.exam_id, w, lang)}</div>'
         "</aside>"
     )
     first = next((str(s.get("auscultation_site")) for s in e.get("sites", [])), "")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
+from edge_agent.wire.flag_names import flag_name
 from stetho_hub.storage.exam_views import ResidentExam
 
 # Sized for the side column (about 22 rem): SVG units are close to CSS pixels there.
@@ -100,23 +101,24 @@ def _anchor(i: int, n: int) -> str:
     return "start" if i == 0 else "end"
 
 
-def _flags(points: list[Point], xs: list[float], top: float, label: str) -> str:
-    """Per exam, how many findings (its level's colour; the codes on hover) and its date."""
+def _flags(points: list[Point], xs: list[float], top: float, label: str, lang: str) -> str:
+    """Per exam, how many findings (its level's colour; their names on hover) and its date."""
     parts = [f'<text x="{LEFT}" y="{top + 11:.0f}" class="axis">{escape(label)}</text>']
     for i, (p, x) in enumerate(zip(points, xs, strict=True)):
         anchor = _anchor(i, len(points))
         parts.append(
             f'<text x="{x:.1f}" y="{top + TITLE + 12:.0f}" text-anchor="{anchor}"'
             f' class="flag {escape(p.level or "")}">{len(p.flags) or "-"}'
-            f"<title>{escape(', '.join(p.flags) or '-')}</title></text>"
+            f"<title>{escape(', '.join(flag_name(c, lang) for c in p.flags) or '-')}</title></text>"
             f'<text x="{x:.1f}" y="{top + TITLE + 28:.0f}" text-anchor="{anchor}" class="axis">'
             f"{p.at:%d/%m}</text>"
         )
     return "".join(parts)
 
 
-def svg(exams: list[ResidentExam], current: str, words: dict[str, str]) -> str:
-    """The timeline as an inline <svg>; `words` names its two panels and the flag row."""
+def svg(exams: list[ResidentExam], current: str, lang: str, words: dict[str, str]) -> str:
+    """The timeline as an inline <svg>; `words` names its two panels and the flag row, `lang`
+    the findings."""
     points = [point(e) for e in exams]
     if not points:
         return ""
@@ -127,7 +129,7 @@ def svg(exams: list[ResidentExam], current: str, words: dict[str, str]) -> str:
     rows = (
         _panel(points, "heart_bpm", words["heart"], 0, "#b00020", xs, current)
         + _panel(points, "breaths_bpm", words["breaths"], block, "#1565c0", xs, current)
-        + _flags(points, xs, 2 * block, words["flags"])
+        + _flags(points, xs, 2 * block, words["flags"], lang)
     )
     height = 2 * block + TITLE + 34
     return (

@@ -48,9 +48,10 @@ def test_a_french_recording_lists_flags_in_french_with_decimal_commas() -> None:
     meta = {"analysis": {"triage": {"level": "review", "flags": [MURMUR]}}}
     html = pages.findings(meta, words("fr"), "fr").replace("&#x27;", "'")
     assert "souffle systolique possible" in html and "mesuré 2,04, seuil 1,6" in html
-    assert 'data-code="heart_murmur"' in html
+    assert 'data-code="heart_murmur"' in html and "<strong>souffle</strong>" in html
     english = pages.findings(meta, words("en"), "en")
     assert "possible systolic murmur" in english and "measured 2.04, threshold 1.6" in english
+    assert "<strong>murmur</strong>" in english  # the finding's name, not its code
 
 
 def test_the_french_homes_page_words_the_outbox_alarm_in_french() -> None:

@@ -35,11 +35,11 @@ def test_the_svg_links_each_exam_and_marks_the_current_one() -> None:
     names = {"heart": "heart", "breaths": "breaths", "flags": "findings", "title": "t"}
     exams = [_exam("e1", 1, _analysis(70, 18, "routine")),
              _exam("e2", 8, _analysis(120, 28, "urgent", "tachycardia"))]  # fmt: skip
-    svg = timeline.svg(exams, "e2", names)
+    svg = timeline.svg(exams, "e2", "en", names)
     assert svg.count('<a href="/exams/e1">') == 2 and svg.count('<a href="/exams/e2">') == 2
     assert svg.count('r="5"') == 2  # the current exam's two points are larger
     assert 'text-anchor="start"' in svg and 'text-anchor="end"' in svg  # labels stay inside
-    assert timeline.svg([], "e1", names) == ""
+    assert timeline.svg([], "e1", "en", names) == ""
     assert "<script" not in svg and "&lt;" not in svg
 
 
@@ -53,3 +53,19 @@ def test_a_site_whose_recording_has_not_arrived_says_so() -> None:
     html = pages_exam.exam(view, [], "dr-a", "t", "fr", words("fr"), {"heart": (25.0, 400.0)})
     assert "pas encore arrivé" in html and "Pas encore enregistré" in html
     assert "aortique" in html and ">Alertes<" in html and counted_ids(doc) == ["r1"]
+
+
+def test_earlier_exams_and_the_timeline_name_findings_in_the_doctors_language() -> None:
+    exams = [_exam("e1", 1, _analysis(70, 18, "review", "heart_murmur", "lung_crackles")),
+             _exam("e2", 8, _analysis(72, 17, "routine"))]  # fmt: skip
+    doc = {"exam_id": "e2", "resident": "res-1", "protocol": "full", "state": "done",
+           "sites": []}  # fmt: skip
+    view = ExamView("e2", "home-a", doc, {})
+    bands = {"heart": (25.0, 400.0)}
+    french = pages_exam.exam(view, exams, "dr-a", "t", "fr", words("fr"), bands)
+    english = pages_exam.exam(view, exams, "dr-a", "t", "en", words("en"), bands)
+    assert "souffle, crépitants" in french and "resp/min" in french
+    assert "murmur, crackles" in english and "breaths/min" in english
+    for html in (french, english):  # the list and the timeline's hover title alike
+        assert "heart_murmur" not in html and "lung_crackles" not in html
+        assert html.count("souffle, crépitants" if html is french else "murmur, crackles") == 2
