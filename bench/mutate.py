@@ -127,6 +127,7 @@ MODULES = (
             "tests/edge_agent/exam/test_model_edges.py",
             "tests/edge_agent/exam/test_service.py",  # the refusals the service words
             "tests/edge_agent/exam/test_store.py",  # an exam saved and reloaded whole
+            "tests/edge_agent/web/test_refused_words.py",  # each refusal named for the page
         ),
     ),
     Module(
@@ -136,6 +137,7 @@ MODULES = (
             "tests/edge_agent/exam/test_store.py",
             "tests/edge_agent/exam/test_trailing_newline.py",
             "tests/edge_agent/exam/test_residents_edges.py",
+            "tests/edge_agent/web/test_refused_words.py",  # each CSV problem named for the page
         ),
     ),
     Module(
@@ -150,6 +152,7 @@ MODULES = (
             "tests/edge_agent/exam/test_store.py",
             "tests/edge_agent/exam/test_store_edges.py",
             "tests/edge_agent/exam/test_age_band.py",  # rows written before child bands
+            "tests/edge_agent/web/test_refused_words.py",  # a storage failure named for the page
         ),
     ),
     Module(

@@ -34,7 +34,7 @@ def open_private_db(path: Path, schema: str) -> sqlite3.Connection:
             if extra.exists():
                 os.chmod(extra, 0o600)
     except (sqlite3.Error, OSError) as exc:
-        raise ExamStorageError(f"cannot open {path}: {exc}") from exc
+        raise ExamStorageError(f"cannot open {path}: {exc}", "storage") from exc
     return db
 
 
@@ -44,7 +44,7 @@ def translated(what: str) -> Iterator[None]:
     try:
         yield
     except (sqlite3.Error, OSError) as exc:
-        raise ExamStorageError(f"{what}: {exc}") from exc
+        raise ExamStorageError(f"{what}: {exc}", "storage") from exc
 
 
 @contextlib.contextmanager

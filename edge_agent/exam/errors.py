@@ -6,6 +6,7 @@ the person who asked and carries on; nothing here means the agent should stop.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from edge_agent.errors import AgentError
@@ -13,9 +14,19 @@ from stetho_common import Response
 
 
 class ExamError(AgentError):
-    """Root of the exam errors: the request is refused, the message says why."""
+    """Root of the exam errors: the request is refused, the message says why.
+
+    `words` names the refusal for the nurses' page, which says it in her language from its
+    catalogue (``refused.<words>``, formatted with `values`); without it, or in English, the
+    page shows the message itself.
+    """
 
     response: ClassVar[Response] = Response.DROP
+
+    def __init__(self, message: str = "", words: str | None = None, **values: object) -> None:
+        super().__init__(message)
+        self.words = words
+        self.values = values
 
 
 class UnknownExamError(ExamError):
@@ -68,12 +79,24 @@ class DeviceUnavailableError(ExamError):
         super().__init__(why)
 
 
-class ResidentImportError(ExamError):
-    """A residents CSV has bad lines; `problems` names each line and what is wrong."""
+@dataclass(frozen=True)
+class CsvProblem:
+    """One reason a residents CSV is refused: the English `text`, and its `words` and `values`
+    for the page (as :class:`ExamError`'s)."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
+    text: str
+    words: str
+    values: dict[str, object] = field(default_factory=dict)
+
+
+class ResidentImportError(ExamError):
+    """A residents CSV has bad lines; `problems` names each line and what is wrong (English),
+    `worded` the same for the page."""
+
+    def __init__(self, worded: list[CsvProblem]) -> None:
+        self.worded = worded
+        self.problems = [p.text for p in worded]
+        lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"residents CSV refused, nothing imported:\n{lines}")
 
 

@@ -100,11 +100,15 @@ class Exam:
     def __post_init__(self) -> None:
         check_age_band(self.age_band)
         if not self.sites:
-            raise UnknownSiteError("an exam needs at least one site")
+            raise UnknownSiteError("an exam needs at least one site", "no_site")
         for site in self.sites:
             check_site(site)
         if len(self.reason) > MAX_REASON:
-            raise ExamStateError(f"the reason is limited to {MAX_REASON} characters")
+            raise ExamStateError(
+                f"the reason is limited to {MAX_REASON} characters",
+                "reason_too_long",
+                max=MAX_REASON,
+            )
 
     @property
     def finished(self) -> bool:
@@ -117,7 +121,9 @@ class Exam:
                                + (", ".join(sorted(s.value for s in ALLOWED[self.state]))
                                   or "nothing (the exam is finished)"))  # fmt: skip
             raise ExamStateError(
-                f"exam {self.exam_id} cannot go from {self.state.value} to {target.value}: {why}"
+                f"exam {self.exam_id} cannot go from {self.state.value} to {target.value}: {why}",
+                "nothing_recorded" if (self.state, target) in _WHY_NOT else "exam_moved",
+                state=self.state.value,
             )
         self.state = target
         if self.finished:
@@ -126,7 +132,11 @@ class Exam:
     def check_recordable(self, site: str) -> None:
         """Raise unless a recording at `site` may start now."""
         if self.finished:
-            raise ExamStateError(f"exam {self.exam_id} is {self.state.value}: start a new exam")
+            raise ExamStateError(
+                f"exam {self.exam_id} is {self.state.value}: start a new exam",
+                "exam_finished",
+                state=self.state.value,
+            )
         if site not in self.sites:
             raise UnknownSiteError(
                 f"site {site!r} is not in this exam's protocol ({', '.join(self.sites)})"

@@ -55,7 +55,7 @@ def resolve_protocol(name: str, custom_sites: list[str] | tuple[str, ...] = ()) 
         )
     sites = tuple(check_site(s.strip()) for s in custom_sites if s.strip())
     if not sites:
-        raise UnknownProtocolError("a custom protocol needs at least one site")
+        raise UnknownProtocolError("a custom protocol needs at least one site", "no_site")
     if len(sites) > MAX_SITES:
         raise UnknownProtocolError(f"a custom protocol has at most {MAX_SITES} sites")
     if len(set(sites)) != len(sites):

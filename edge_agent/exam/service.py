@@ -228,7 +228,9 @@ class ExamService:
         exam = self.active(exam_id)
         if any(s.segmenter and s.segmenter.busy for s in self.slots.values()
                if s.claimed_by == exam_id):  # fmt: skip
-            raise ExamStateError("a recording is still running: wait for it or stop it first")
+            raise ExamStateError(
+                "a recording is still running: wait for it or stop it first", "still_recording"
+            )
         (exam.abandon if abandon else exam.close)(time.time())
         del self.exams[exam_id]
         self.asked_s.pop(exam_id, None)

@@ -19,6 +19,7 @@ from edge_agent.errors import AgentError
 from edge_agent.exam.errors import (
     DeviceBusyError,
     DeviceUnavailableError,
+    ExamError,
     RecordingTooLongError,
     RequestAnsweredError,
     ResidentNotHereError,
@@ -26,7 +27,7 @@ from edge_agent.exam.errors import (
 )
 from edge_agent.web import views_devices, views_exam, views_people
 from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebContext, ctx_of
-from edge_agent.web.i18n import pick_language, translator
+from edge_agent.web.i18n import pick_language, refused, translator
 from edge_agent.web.live import live_stream
 from edge_agent.web.render import MAX_BODY, render
 from stetho_common.logfmt import quote
@@ -133,6 +134,8 @@ def said(exc: AgentError, lang: str) -> str:
         return t("error.unknown_resident", ref=exc.ref)
     if isinstance(exc, RequestAnsweredError):
         return t("error.request_answered")
+    if isinstance(exc, ExamError):
+        return refused(exc.words, exc.values, str(exc), lang)
     return str(exc)
 
 

@@ -5,6 +5,7 @@ Quality advice keys come from edge_agent.exam.verdict: one thing for the nurse t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 LANGUAGES: Final = ("en", "fr")
@@ -398,6 +399,39 @@ _FR: Final[dict[str, str]] = {
         "Cet examen est terminé, ou n'est pas sur ce Pi : ouvrez la page du résident pour en "
         "commencer un nouveau."
     ),
+    "refused.no_site": "Choisissez au moins un site d'auscultation.",
+    "refused.reason_too_long": "Le motif est limité à {max} caractères.",
+    "refused.nothing_recorded": (
+        "Rien n'a encore été enregistré : enregistrez un site, ou abandonnez l'examen."
+    ),
+    "refused.exam_moved": "Cet examen est {state} : rechargez la page.",
+    "refused.exam_finished": "Cet examen est {state} : commencez-en un nouveau.",
+    "refused.still_recording": (
+        "Un enregistrement est en cours : attendez qu'il se termine, ou arrêtez-le d'abord."
+    ),
+    "refused.no_label": "Un résident a besoin d'un libellé que l'équipe reconnaît.",
+    "refused.label_too_long": "Un libellé a au plus {max} caractères.",
+    "refused.bad_ref": (
+        "« {ref} » n'est pas une référence de résident : 1 à 63 lettres minuscules, chiffres et "
+        "tirets (un code opaque comme res-0042, jamais un nom)."
+    ),
+    "refused.storage": (
+        "Les examens ne peuvent pas être lus ou enregistrés sur ce Pi (disque plein ou "
+        "défaillant) : prévenez le contact informatique de l'établissement."
+    ),
+    "refused.csv_too_large": "Le fichier dépasse {kib} Kio.",
+    "refused.csv_header": "Ligne 1 : la première ligne doit être l'en-tête « ref,label ».",
+    "refused.csv_too_many": "Plus de {max} résidents : découpez le fichier.",
+    "refused.csv_fields": "Ligne {line} : 2 champs attendus (ref,label), {found} trouvés.",
+    "refused.csv_ref": (
+        "Ligne {line} : la référence doit faire 1 à 63 lettres minuscules, chiffres et tirets."
+    ),
+    "refused.csv_repeat": "Ligne {line} : la référence figure déjà ligne {first}.",
+    "refused.csv_no_label": "Ligne {line} : le libellé est vide.",
+    "refused.csv_long_label": "Ligne {line} : le libellé dépasse {max} caractères.",
+    "refused.csv_open_quote": (
+        "Ligne {line} : un champ dépasse {kib} Kio : cherchez un guillemet resté ouvert."
+    ),
     "error.unknown_resident": (
         "Aucun résident n'a la référence {ref} sur ce Pi : ajoutez-le dans la page Résidents, "
         "avec la référence qu'utilise l'hôpital."
@@ -446,6 +480,19 @@ def pick_language(accept_language: str | None, chosen: str | None) -> str:
         if lang in LANGUAGES:
             return lang
     return "en"
+
+
+def refused(words: str | None, values: Mapping[str, object], english: str, lang: str) -> str:
+    """A refusal of the exam layer (``ExamError.words``/``values``) in `lang` where the
+    catalogue words it (``refused.<words>``), else its own `english` message; an exam state
+    among the values is named as the page names it."""
+    catalogue = CATALOGUES.get(lang, _EN)
+    text = catalogue.get(f"refused.{words}") if words else None
+    if text is None:
+        return english
+    named = {k: catalogue.get(f"exam.state.{v}", v) if k == "state" else v
+             for k, v in values.items()}  # fmt: skip
+    return text.format(**named)
 
 
 def translator(lang: str) -> Translator:

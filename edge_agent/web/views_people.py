@@ -11,7 +11,7 @@ from edge_agent.exam.errors import ResidentImportError
 from edge_agent.web import render as _app
 from edge_agent.web.context import COOKIE, LANG, LANG_COOKIE, SESSION, ctx_of, session_of, staff_of
 from edge_agent.web.errors import SignInError, ThrottledError
-from edge_agent.web.i18n import LANGUAGES, translator
+from edge_agent.web.i18n import LANGUAGES, refused, translator
 from edge_agent.web.sessions import SavedSession, token_key
 from stetho_common.logfmt import quote
 
@@ -134,7 +134,9 @@ async def import_residents(request: web.Request) -> web.StreamResponse:
     except UnicodeDecodeError:
         return await residents(request, problems=[t("residents.not_utf8")], status=400)
     except ResidentImportError as exc:
-        return await residents(request, problems=exc.problems, status=400)
+        lang = request[LANG]
+        problems = [refused(p.words, p.values, p.text, lang) for p in exc.worded]
+        return await residents(request, problems=problems, status=400)
     await asyncio.to_thread(ctx.accounts.audit, staff_of(request), "import-residents",
                             f"{added}+{updated}")  # fmt: skip
     return await residents(request, t("residents.imported", added=added, updated=updated))

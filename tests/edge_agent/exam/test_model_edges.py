@@ -21,7 +21,7 @@ from edge_agent.exam import (
     UnknownSiteError,
     resolve_protocol,
 )
-from edge_agent.exam.errors import RecordingTooLongError
+from edge_agent.exam.errors import CsvProblem, RecordingTooLongError
 from edge_agent.exam.model import MAX_REASON
 from edge_agent.exam.protocols import KNOWN_SITES, MAX_SITES
 
@@ -147,7 +147,8 @@ def test_refusals_carry_what_a_page_words_in_the_nurses_language() -> None:
         "IT contact to have the hospital raise the broker's maximum packet size, or to shorten "
         "exam.duration_s"
     )
-    bad = ResidentImportError(["line 3: the label is empty", "line 4: reference repeats line 2"])
+    bad = ResidentImportError([CsvProblem("line 3: the label is empty", "csv_no_label"),
+                               CsvProblem("line 4: reference repeats line 2", "csv_repeat")])  # fmt: skip
     assert str(bad) == (
         "residents CSV refused, nothing imported:\n"
         "  - line 3: the label is empty\n  - line 4: reference repeats line 2"

@@ -168,8 +168,9 @@ def test_an_exam_ended_frees_its_stethoscope_for_the_next(tmp_path: Path) -> Non
         second = await s.open_exam("res-1", "nurse-b", "", "heart-4")
         await s.record(first.exam_id, "aortic", "steth-1", "nurse-a", 1.0)
         assert s.store.exam(first.exam_id).state is ExamState.RECORDING  # saved at once
-        with pytest.raises(ExamStateError, match=f"^{STILL_RUNNING}$"):
+        with pytest.raises(ExamStateError, match=f"^{STILL_RUNNING}$") as running:
             await s.close(first.exam_id, "nurse-a")
+        assert running.value.words == "still_recording"  # the page words it in French
         with pytest.raises(DeviceBusyError) as busy:  # the same exam: the recording holds it
             await s.record(first.exam_id, "pulmonic", "steth-1", "nurse-c")
         assert (busy.value.device, busy.value.holder) == ("steth-1", "nurse-a")

@@ -231,3 +231,58 @@ def test_a_csv_file_a_french_spreadsheet_saved_is_refused_with_how_to_fix_it(
         ]
 
     run(tmp_path, scenario)
+
+
+def test_a_refused_csv_names_each_line_s_problem_in_the_nurses_language(tmp_path: Path) -> None:
+    # Before: every line's problem in English on the French page ("line 3: the label is empty").
+    csv = "ref,label\nRes 1,Chambre 1\nres-2,\nres-3,Chambre 3\nres-3,Encore\nres-4,a,b\n"
+    shown: dict[str, list[str]] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        for lang in ("fr", "en"):
+            await client.get(f"/lang/{lang}")
+            token = await csrf_of(client, "/residents")
+            form = FormData({"csrf": token})
+            form.add_field("file", csv.encode(), filename="r.csv", content_type="text/csv")
+            refused = await client.post("/residents/import", data=form)
+            assert refused.status == 400
+            items = re.findall(
+                r"<li>([^<]*)</li>", (await refused.text()).split('id="problems"')[1]
+            )
+            shown[lang] = [p.replace("&#39;", "'") for p in items[:4]]
+
+    run(tmp_path, scenario)
+    fr = CATALOGUES["fr"]
+    assert shown["fr"] == [fr["refused.csv_ref"].format(line=2),
+                           fr["refused.csv_no_label"].format(line=3),
+                           fr["refused.csv_repeat"].format(line=5, first=4),
+                           fr["refused.csv_fields"].format(line=6, found=3)]  # fmt: skip
+    assert shown["en"] == [
+        "line 2: the reference must be 1-63 lower-case letters, digits and dashes",
+        "line 3: the label is empty", "line 5: reference repeats line 4",
+        "line 6: expected 2 fields (ref,label), found 3"]  # fmt: skip
+
+
+def test_finishing_an_exam_with_nothing_recorded_is_refused_in_the_nurses_language(
+    tmp_path: Path,
+) -> None:
+    said: list[tuple[int, str]] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        opened = await client.post("/exams", headers=FRENCH, allow_redirects=False, data={
+            "csrf": token, "resident": "res-1", "protocol": "heart-4", "age_band": "adult",
+            "reason": ""})  # fmt: skip
+        closed = await client.post(f"{opened.headers['Location']}/close", headers=FRENCH,
+                                   data={"csrf": token})  # fmt: skip
+        said.append((closed.status, await _refusal(closed)))
+        custom = await client.post("/exams", headers=FRENCH, data={
+            "csrf": token, "resident": "res-1", "protocol": "custom", "age_band": "adult",
+            "reason": ""})  # fmt: skip
+        said.append((custom.status, await _refusal(custom)))
+
+    run(tmp_path, scenario)
+    fr = CATALOGUES["fr"]
+    assert said == [(409, fr["refused.nothing_recorded"]), (409, fr["refused.no_site"])]
