@@ -47,7 +47,7 @@ class FigureWords:
 
     `kinds` and `levels` name the analysis kind and the triage level (a missing one is drawn
     as its code); `reason` says a flag in the reader's language (the wire's English sentence
-    by default); `decimal` is the decimal separator of the title's numbers.
+    by default); `decimal` is the decimal separator of the title's numbers, `colon` its colon.
     """
 
     kinds: Mapping[str, str] = field(default_factory=dict)
@@ -64,6 +64,7 @@ class FigureWords:
     hum: str = "mains hum at {hz} taken out before the analysis; the audio keeps it"
     faint: str = "faint: band at {db} dBFS, under the usual {usual}; turn the volume up to listen"
     decimal: str = "."
+    colon: str = ":"  # French sets it off by a non-breaking space
     reason: Callable[[Mapping[str, Any]], str] = _english_reason
 
     def number(self, x: float, spec: str) -> str:
@@ -132,9 +133,9 @@ def draw(
     level = result["triage"]["level"]
     name = without_surrogates(PurePath(result["file"]).name)  # the font cannot draw those
     wave.set_title(
-        f"{name}: {words.kinds.get(kind, kind)}, "
+        f"{name}{words.colon} {words.kinds.get(kind, kind)}, "
         f"{words.number(result['duration_s'], '.1f')} s, {words.quality} "
-        f"{words.number(result['quality']['score'], '.2f')} | {words.triage}: "
+        f"{words.number(result['quality']['score'], '.2f')} | {words.triage}{words.colon} "
         f"{words.levels.get(level, level).upper()} ({words.support})",
         color=_LEVEL_COLOURS.get(level, "black"),
         fontsize=10,

@@ -169,7 +169,7 @@ def _flag(flag: dict[str, Any], w: Words, lang: str, age_band: object) -> str:
     measured = f' <span class="measured">({", ".join(parts)})</span>' if parts else ""
     return (
         f'<li class="flag" data-code="{escape(str(flag.get("code")))}"><strong>'
-        f"{escape(flag_name(str(flag.get('code')), lang))}</strong>: "
+        f"{escape(flag_name(str(flag.get('code')), lang))}</strong>{w['colon']} "
         f"{escape(flag_text_of(flag, lang, age_band))}"
         f"{measured}</li>"
     )
@@ -218,7 +218,8 @@ def findings(meta: dict[str, Any], w: Words, lang: str, level_id: str = "") -> s
     return (
         f'<p>{w["triage"]}{w["colon"]} <strong{ident} class="level {escape(level)}">'
         f"{escape(w.get('level.' + level, level))}</strong>"
-        f"{'; ' + escape(', '.join(rates)) if rates else ''}</p>{faint(analysis, w)}"
+        f"{w['semicolon'] + ' ' + escape(', '.join(rates)) if rates else ''}</p>"
+        f"{faint(analysis, w)}"
         f"{mains_hum(analysis, w)}"
         f'<ul class="findings">{flags or "<li>" + w["no_finding"] + "</li>"}</ul>'
     )

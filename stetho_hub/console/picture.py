@@ -38,6 +38,7 @@ def figure_words(lang: str, age_band: object = None) -> FigureWords:
         hum=w["plot.hum"],
         faint=w["plot.faint"],
         decimal=w["plot.decimal"],
+        colon=w["colon"],
         reason=lambda flag: flag_text_of(flag, lang, age_band),
     )
 

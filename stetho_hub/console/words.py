@@ -67,6 +67,7 @@ _EN: Final[dict[str, str]] = {
     "plot.faint": "faint: band at {db} dBFS, under the usual {usual}; turn the volume up to listen",
     "plot.decimal": ".",
     "colon": ":",
+    "semicolon": ";",
     "earlier": "Earlier exams of this resident",
     "no_earlier": "No other exam of this resident.",
     "timeline": "Timeline",
@@ -242,6 +243,7 @@ _FR: Final[dict[str, str]] = {
     "plot.faint": "son faible : bande à {db} dBFS, sous les {usual} habituels ; montez le volume",
     "plot.decimal": ",",
     "colon": "\u00a0:",  # French sets a colon off by a non-breaking space
+    "semicolon": "\u00a0;",
     "earlier": "Examens précédents de ce résident",
     "no_earlier": "Aucun autre examen de ce résident.",
     "timeline": "Évolution",

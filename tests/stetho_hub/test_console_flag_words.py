@@ -48,7 +48,7 @@ def test_a_french_recording_lists_flags_in_french_with_decimal_commas() -> None:
     meta = {"analysis": {"triage": {"level": "review", "flags": [MURMUR]}}}
     html = pages.findings(meta, words("fr"), "fr").replace("&#x27;", "'")
     assert "souffle systolique possible" in html and "mesuré 2,04, seuil 1,6" in html
-    assert 'data-code="heart_murmur"' in html and "<strong>souffle</strong>" in html
+    assert 'data-code="heart_murmur"' in html and "<strong>souffle</strong>\u00a0: " in html
     english = pages.findings(meta, words("en"), "en")
     assert "possible systolic murmur" in english and "measured 2.04, threshold 1.6" in english
     assert "<strong>murmur</strong>" in english  # the finding's name, not its code
@@ -61,3 +61,12 @@ def test_the_french_homes_page_words_the_outbox_alarm_in_french() -> None:
         [home], "dr-a", "t", "fr", words("fr")
     ).replace("&#x27;", "'")
     assert "outbox at 93% of its quota" in pages.homes([home], "dr-a", "t", "en", words("en"))
+
+
+def test_french_sets_the_findings_line_s_colon_and_semicolon_off_by_a_space() -> None:
+    meta = {"analysis": {"heart": {"rate_bpm": 72.0},
+                         "triage": {"level": "review", "flags": [MURMUR]}}}  # fmt: skip
+    french = pages.findings(meta, words("fr"), "fr")
+    assert "</strong>\u00a0; " in french and "</strong>\u00a0: " in french
+    english = pages.findings(meta, words("en"), "en")
+    assert "</strong>; " in english and "</strong>: " in english

@@ -51,6 +51,7 @@ def test_the_heart_picture_is_in_the_readers_language(lang: str) -> None:
         assert said.upper() in title or said in title, (said, title)
     duration = f"{meta['analysis']['duration_s']:.1f}"
     assert duration.replace(".", w["plot.decimal"]) + " s" in title
+    assert f"{w['plot.triage']}{w['colon']} " in title  # "tri\u00a0: " in French
     reasons = fig.axes[2].texts[0].get_text().replace("\n", " ")  # wrapped at spaces
     flag = meta["analysis"]["triage"]["flags"][0]
     assert f"- {flag_text_of(flag, lang)}" in reasons  # the pages' sentence, French rebuilt

@@ -147,8 +147,12 @@ def test_refusals_carry_what_a_page_words_in_the_nurses_language() -> None:
         "IT contact to have the hospital raise the broker's maximum packet size, or to shorten "
         "exam.duration_s"
     )
-    bad = ResidentImportError([CsvProblem("line 3: the label is empty", "csv_no_label"),
-                               CsvProblem("line 4: reference repeats line 2", "csv_repeat")])  # fmt: skip
+    bad = ResidentImportError(
+        [
+            CsvProblem("line 3: the label is empty", "csv_no_label"),
+            CsvProblem("line 4: reference repeats line 2", "csv_repeat"),
+        ]
+    )
     assert str(bad) == (
         "residents CSV refused, nothing imported:\n"
         "  - line 3: the label is empty\n  - line 4: reference repeats line 2"
