@@ -23,7 +23,7 @@ class ExamError(AgentError):
 
     response: ClassVar[Response] = Response.DROP
 
-    def __init__(self, message: str = "", words: str | None = None, **values: object) -> None:
+    def __init__(self, message: str, words: str | None = None, **values: object) -> None:
         super().__init__(message)
         self.words = words
         self.values = values

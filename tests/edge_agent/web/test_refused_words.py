@@ -5,14 +5,23 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from edge_agent.exam import Exam, ExamState, resolve_protocol
-from edge_agent.exam._db import translated
-from edge_agent.exam.errors import ExamError, ExamStorageError, ResidentImportError
+from edge_agent.exam._db import open_private_db, translated
+from edge_agent.exam.errors import (
+    CsvProblem,
+    DeviceUnavailableError,
+    ExamError,
+    ExamStorageError,
+    ResidentImportError,
+    ResidentNotHereError,
+)
 from edge_agent.exam.model import MAX_REASON
 from edge_agent.exam.residents import MAX_LABEL, Resident, check_ref, parse_residents_csv
+from edge_agent.exam.store import ExamStore
 from edge_agent.web.i18n import CATALOGUES, refused
 
 
@@ -86,3 +95,89 @@ def test_storage_failures_are_worded_for_the_it_contact() -> None:
 def test_a_refusal_without_words_or_unknown_words_stays_the_code_s_english() -> None:
     assert refused(None, {}, "plain English", "fr") == "plain English"
     assert refused("not_in_the_catalogue", {}, "plain English", "fr") == "plain English"
+
+
+def _french(problems: list[CsvProblem]) -> list[str]:
+    return [refused(p.words, p.values, p.text, "fr") for p in problems]
+
+
+def test_each_csv_problem_reads_in_french_with_its_line_and_numbers() -> None:
+    text = "ref,label\nRes 1,a\nres-2,\nres-3,a\nres-3,b\nres-4,a,b\nres-5," + "x" * 81 + "\n"
+    with pytest.raises(ResidentImportError) as caught:
+        parse_residents_csv(text)
+    assert _french(caught.value.worded) == [
+        "Ligne 2 : la référence doit faire 1 à 63 lettres minuscules, chiffres et tirets.",
+        "Ligne 3 : le libellé est vide.",
+        "Ligne 5 : la référence figure déjà ligne 4.",
+        "Ligne 6 : 2 champs attendus (ref,label), 3 trouvés.",
+        "Ligne 7 : le libellé dépasse 80 caractères.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "french"),
+    [
+        ("ref,name\n", "Ligne 1 : la première ligne doit être l'en-tête « ref,label »."),
+        ("x" * (1024 * 1024 + 1), "Le fichier dépasse 1024 Kio."),
+        (
+            "ref,label\n" + "".join(f"r-{i},a\n" for i in range(20_001)),
+            "Plus de 20000 résidents : découpez le fichier.",
+        ),
+        (
+            'ref,label\nres-1,a\nres-2,"' + "x" * 200_000,
+            "Ligne 3 : un champ dépasse 128 Kio : cherchez un guillemet resté ouvert.",
+        ),
+    ],
+    ids=["header", "too large", "too many", "open quote"],
+)
+def test_a_whole_file_s_problem_reads_in_french(text: str, french: str) -> None:
+    with pytest.raises(ResidentImportError) as caught:
+        parse_residents_csv(text)
+    assert _french(caught.value.worded) == [french]
+
+
+@pytest.mark.parametrize(
+    ("make", "french"),
+    [
+        (lambda: _exam(sites=()), "Choisissez au moins un site d'auscultation."),
+        (
+            lambda: _exam(reason="x" * (MAX_REASON + 1)),
+            f"Le motif est limité à {MAX_REASON} caractères.",
+        ),
+        (
+            lambda: _finished().move(ExamState.RECORDING, 1002.0),
+            "Cet examen est abandonné : rechargez la page.",
+        ),
+        (
+            lambda: Resident("res-1", "x" * (MAX_LABEL + 1)),
+            f"Un libellé a au plus {MAX_LABEL} caractères.",
+        ),
+        (
+            lambda: check_ref("Mme D"),
+            "« Mme D » n'est pas une référence de résident : 1 à 63 lettres minuscules, chiffres "
+            "et tirets (un code opaque comme res-0042, jamais un nom).",
+        ),
+    ],
+    ids=["no site", "reason", "moved", "label", "ref"],
+)
+def test_a_refusal_reads_in_french_with_its_numbers(
+    make: Callable[[], object], french: str
+) -> None:
+    with pytest.raises(ExamError) as caught:
+        make()
+    assert refused(caught.value.words, caught.value.values, str(caught.value), "fr") == french
+
+
+def test_an_exam_database_that_cannot_open_is_worded_for_the_it_contact(tmp_path: Path) -> None:
+    with pytest.raises(ExamStorageError) as caught:
+        open_private_db(tmp_path, "")  # a folder, not a database file
+    assert caught.value.words == "storage"
+
+
+def test_the_errors_keep_what_the_page_names(tmp_path: Path) -> None:
+    assert DeviceUnavailableError("steth-2", "not connected").device == "steth-2"
+    store = ExamStore(tmp_path / "exams.db")
+    with pytest.raises(ResidentNotHereError) as caught:
+        store.resident("res-9")  # a doctor's request for a resident never imported here
+    store.close()
+    assert caught.value.ref == "res-9"
