@@ -105,6 +105,7 @@ class Recording:
         if found:  # as analyze_lung: heart sounds asked only when something was found
             found, _ = self.search.find(duration, heart_sounds)
         self.shipped = bool(found)
+        self.found = found
         self.heart_sounds = heart_sounds if heart_sounds is not None else np.zeros(0)
 
     def sustained(self, bound_db: float) -> list[dict[str, Any]]:
@@ -220,6 +221,24 @@ def per_patient(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
     return scores(truth, flags)
 
 
+def per_cycle(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cycles a detection overlaps: wheezy cycles of wheezy recordings, and every cycle of the
+    recordings without wheezes (the forensics' two groups)."""
+    groups = {
+        "wheezy_cycles": [c for r in rows if r["wheezes"] for c in r["cycles"] if c["wheezy"]],
+        "clean_recordings_cycles": [c for r in rows if not r["wheezes"] for c in r["cycles"]],
+    }
+    return {
+        name: {
+            "cycles": len(cycles),
+            "shipped": sum(c["shipped"] for c in cycles),
+            "sustained": sum(c["sustained"] for c in cycles),
+            "either": sum(c["shipped"] or c["sustained"] for c in cycles),
+        }
+        for name, cycles in groups.items()
+    }
+
+
 def probe(data_dir: Path, bound_db: float) -> dict[str, Any]:
     """Each recording's shipped flag, ST windows and cycles; the scores."""
     rows = []
@@ -233,6 +252,15 @@ def probe(data_dir: Path, bound_db: float) -> dict[str, Any]:
             inside = (cycles[:, 0] < w["end_s"]) & (cycles[:, 1] > w["start_s"])
             w["in_wheezy_cycle"] = bool((cycles[inside, 3] > 0).any())
         st = any(w["cause"] == "kept" for w in windows)
+        kept = [(w["start_s"], w["end_s"]) for w in windows if w["cause"] == "kept"]
+        cycle_rows = [
+            {
+                "wheezy": bool(c[3] > 0),
+                "shipped": any(a < c[1] and b > c[0] for a, b in rec.found),
+                "sustained": any(a < c[1] and b > c[0] for a, b in kept),
+            }
+            for c in cycles
+        ]
         rows.append(
             {
                 "file": wav.stem,
@@ -242,10 +270,12 @@ def probe(data_dir: Path, bound_db: float) -> dict[str, Any]:
                 "sustained": st,
                 "either": rec.shipped or st,
                 "windows": windows,
+                "cycles": cycle_rows,
             }
         )
     truth = [r["wheezes"] for r in rows]
     result: dict[str, Any] = {"bound_db": bound_db, "recordings": rows}
+    result["cycles"] = per_cycle(rows)
     for key in ("shipped", "sustained", "either"):
         result[key] = {
             "per_recording": scores(truth, [r[key] for r in rows]),
@@ -276,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         out["probe"] = probe(args.data, bound)
         for key in ("shipped", "sustained", "either"):
             print(key, out["probe"][key])
+        print(out["probe"]["cycles"])
         for r in out["probe"]["recordings"]:
             if r["windows"]:
                 causes = [f"{w['cause']}@{w['pitch_hz']:g}" for w in r["windows"]]
