@@ -173,6 +173,32 @@ MODULES = (
         ("tests/edge_agent/exam/test_exam_wire.py", "tests/edge_agent/exam/test_service.py"),
     ),
     Module(
+        "edge_agent/exam/monitor.py",  # the nurse's live level, clipping and contact readout
+        ("edge_agent/exam/monitor.py",),
+        ("tests/edge_agent/exam/test_monitor.py", "tests/edge_agent/exam/test_monitor_edges.py"),
+    ),
+    # What the doctor and the nurse read in French: a wrong number, bound or word misinforms.
+    Module(
+        "edge_agent/wire/flag_words.py",  # each flag's French sentence, its numbers and bounds
+        ("edge_agent/wire/flag_words.py",),
+        (
+            "tests/edge_agent/test_flag_words.py",
+            "tests/edge_agent/test_flag_words_exact.py",  # whole sentences for given numbers
+            "tests/edge_agent/test_flag_details.py",  # the details the analysis sends
+            "tests/stetho_hub/test_console_flag_words.py",  # as the console shows them
+        ),
+    ),
+    Module(
+        "edge_agent/wire/flag_names.py",  # each finding's short name, English and French
+        ("edge_agent/wire/flag_names.py",),
+        ("tests/edge_agent/test_flag_names.py",),
+    ),
+    Module(
+        "edge_agent/wire/alarm_words.py",  # the agent's outbox alarm in French, its numbers
+        ("edge_agent/wire/alarm_words.py",),
+        ("tests/edge_agent/test_alarm_words.py",),
+    ),
+    Module(
         "firmware_bridge/codec.py",
         ("firmware_bridge/codec.py", "firmware_bridge/_adpcm.py"),
         (

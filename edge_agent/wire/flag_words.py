@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Final
 
 __all__ = ["FLAG_CODES", "flag_text", "flag_text_of"]
@@ -27,8 +28,6 @@ __all__ = ["FLAG_CODES", "flag_text", "flag_text_of"]
 
 @dataclass(frozen=True)
 class _Parts:
-    code: str
-    reason: str
     value: float | None
     threshold: float | None
     age_band: str | None
@@ -56,9 +55,9 @@ def _pct(x: float) -> str:
 
 def _nums(p: _Parts) -> tuple[float, float] | None:
     value, threshold = p.value, p.threshold
-    if value is None or threshold is None or not math.isfinite(value + threshold):
+    if value is None or threshold is None:
         return None
-    return value, threshold
+    return (value, threshold) if math.isfinite(value) and math.isfinite(threshold) else None
 
 
 # The paediatric bands of stetho_signal.triage.AGE_BANDS, in French.
@@ -94,47 +93,43 @@ _RATE_SIDE: Final = {
 }  # fmt: skip
 
 
-def _rate(kind: str, side: str) -> Callable[[_Parts], str | None]:
+_URGENT_SIDES: Final = ("very_low", "very_high")
+
+
+def _rate(kind: str, side: str, p: _Parts) -> str | None:
     label, unit = _RATE_LABEL[kind]
-
-    def render(p: _Parts) -> str | None:
-        if (n := _nums(p)) is None:
-            return None
-        head = f"{label} {n[0]:.0f} {unit}/min, {_RATE_SIDE[side]} {n[1]:.0f}"
-        if not side.startswith("very_"):
-            return f"{head} : un avis médical est conseillé."
-        why = _urgent_why(p.age_band)
-        return None if why is None else f"{head} ; {why}."
-
-    return render
+    if (n := _nums(p)) is None:
+        return None
+    head = f"{label} {n[0]:.0f} {unit}/min, {_RATE_SIDE[side]} {n[1]:.0f}"
+    if side not in _URGENT_SIDES:
+        return f"{head} : un avis médical est conseillé."
+    why = _urgent_why(p.age_band)
+    return None if why is None else f"{head} ; {why}."
 
 
-def _unconfirmed(urgent: Callable[[_Parts], str | None]) -> Callable[[_Parts], str | None]:
-    def render(p: _Parts) -> str | None:
-        base = urgent(p)
-        if base is None:
-            return None
-        if (fast := _fast_unconfirmed(p, base)) is not None:
-            return fast
-        share, most = p.number("high_band_share"), p.number("max_high_band_share")
-        if share is not None and most is not None:
-            return (
-                f"{base[:-1]}, mais {_pct(share)} de la puissance qu'ajoutent ses bruits se "
-                f"situe entre 300 et 1000 Hz (plus de {_pct(most)}), où les bruits du cœur en "
-                "ont peu, les crépitants et les bruits respiratoires beaucoup : ce ne sont "
-                "peut-être pas des bruits du cœur ; un avis médical, compter le pouls et "
-                "enregistrer à nouveau sur le cœur."
-            )
-        n, least = p.number("beat_intervals"), p.number("min_beat_intervals")
-        if n is None or least is None:
-            return None
+def _unconfirmed(side: str, p: _Parts) -> str | None:
+    base = _rate("heart", side, p)
+    if base is None:
+        return None
+    if (fast := _fast_unconfirmed(p, base)) is not None:
+        return fast
+    share, most = p.number("high_band_share"), p.number("max_high_band_share")
+    if share is not None and most is not None:
         return (
-            f"{base[:-1]}, mais mesurée sur seulement {_num(n, 'g')} intervalles entre "
-            f"battements (moins de {_num(least, 'g')}) : un avis médical, et enregistrer à "
-            "nouveau pour confirmer."
+            f"{base[:-1]}, mais {_pct(share)} de la puissance qu'ajoutent ses bruits se "
+            f"situe entre 300 et 1000 Hz (plus de {_pct(most)}), où les bruits du cœur en "
+            "ont peu, les crépitants et les bruits respiratoires beaucoup : ce ne sont "
+            "peut-être pas des bruits du cœur ; un avis médical, compter le pouls et "
+            "enregistrer à nouveau sur le cœur."
         )
-
-    return render
+    n, least = p.number("beat_intervals"), p.number("min_beat_intervals")
+    if n is None or least is None:
+        return None
+    return (
+        f"{base[:-1]}, mais mesurée sur seulement {_num(n, 'g')} intervalles entre "
+        f"battements (moins de {_num(least, 'g')}) : un avis médical, et enregistrer à "
+        "nouveau pour confirmer."
+    )
 
 
 def _fast_unconfirmed(p: _Parts, base: str) -> str | None:
@@ -183,23 +178,20 @@ def _steps_between_beats(p: _Parts, base: str) -> str | None:
     )
 
 
-def _during_auscultation(side: str) -> Callable[[_Parts], str | None]:
-    def render(p: _Parts) -> str | None:
-        n, at_rest = _nums(p), _at_rest(p.age_band)
-        breaths, least = p.number("breaths"), p.number("min_breaths")
-        if n is None or at_rest is None or (breaths is None) != (least is None):
-            return None
-        few = ""
-        if breaths is not None and least is not None:
-            few = f" sur seulement {_num(breaths, 'g')} respirations (moins de {_num(least, 'g')})"
-        return (
-            f"Fréquence respiratoire {n[0]:.0f} respirations/min, mesurée pendant "
-            f"l'auscultation{few}, {_RATE_SIDE[side]} {n[1]:.0f} : au repos, {at_rest}, un avis "
-            "médical urgent, mais la respiration profonde de l'auscultation n'est pas le repos ; "
-            "compter la fréquence respiratoire au repos sur une minute."
-        )
-
-    return render
+def _during_auscultation(side: str, p: _Parts) -> str | None:
+    n, at_rest = _nums(p), _at_rest(p.age_band)
+    breaths, least = p.number("breaths"), p.number("min_breaths")
+    if n is None or at_rest is None or (breaths is None) != (least is None):
+        return None
+    few = ""
+    if breaths is not None and least is not None:
+        few = f" sur seulement {_num(breaths, 'g')} respirations (moins de {_num(least, 'g')})"
+    return (
+        f"Fréquence respiratoire {n[0]:.0f} respirations/min, mesurée pendant "
+        f"l'auscultation{few}, {_RATE_SIDE[side]} {n[1]:.0f} : au repos, {at_rest}, un avis "
+        "médical urgent, mais la respiration profonde de l'auscultation n'est pas le repos ; "
+        "compter la fréquence respiratoire au repos sur une minute."
+    )
 
 
 def _half_rate(p: _Parts) -> str | None:
@@ -300,8 +292,8 @@ _QUALITY: Final = {
 }
 
 
-def _quality(problem: str) -> Callable[[_Parts], str | None]:
-    return lambda _p: _QUALITY[problem]
+def _quality(problem: str, _p: _Parts) -> str | None:
+    return _QUALITY[problem]
 
 
 # Why a measurement was not possible (stetho_signal._notes.NOTE_CODES); {0}: the number it
@@ -331,28 +323,25 @@ _NOTES: Final = {
 def _unmeasured(p: _Parts) -> str | None:
     french = _NOTES.get(p.word("note") or "")
     measured = p.number("measured")
-    if french is None or (measured is None and "{0}" in french):
-        return None
-    return french.format("" if measured is None else f"{measured:.0f}")
+    if measured is None:
+        return None if french is None or "{0}" in french else french
+    return None if french is None else french.format(f"{measured:.0f}")
 
 
-def _registry() -> dict[str, Callable[[_Parts], str | None]]:
-    out: dict[str, Callable[[_Parts], str | None]] = {}
-    for kind in _RATE_LABEL:
-        for side in _RATE_SIDE:
-            out[f"{kind}_rate_{side}"] = _rate(kind, side)
-    for side in ("very_low", "very_high"):
-        out[f"heart_rate_{side}_unconfirmed"] = _unconfirmed(_rate("heart", side))
-        out[f"respiratory_rate_{side}_during_auscultation"] = _during_auscultation(side)
-    out.update(heart_possible_half_rate=_half_rate,
-               heart_irregular=_irregular, heart_murmur=_murmur, heart_opening_snap=_snap,
-               lung_wheeze=_wheeze, lung_crackles=_crackles,
-               heart_unmeasured=_unmeasured, lung_unmeasured=_unmeasured)  # fmt: skip
-    out.update({f"quality_{problem}": _quality(problem) for problem in _QUALITY})
-    return out
-
-
-_FRENCH: Final = _registry()
+# A table, not closures built by a function: each sentence's code runs when it is read (so
+# mutation testing reaches it), and tests/edge_agent/test_flag_words_exact.py reads every entry.
+_FRENCH: Final[dict[str, Callable[[_Parts], str | None]]] = {
+    **{f"{kind}_rate_{side}": partial(_rate, kind, side)
+       for kind in _RATE_LABEL for side in _RATE_SIDE},
+    **{f"heart_rate_{side}_unconfirmed": partial(_unconfirmed, side) for side in _URGENT_SIDES},
+    **{f"respiratory_rate_{side}_during_auscultation": partial(_during_auscultation, side)
+       for side in _URGENT_SIDES},
+    "heart_possible_half_rate": _half_rate, "heart_irregular": _irregular,
+    "heart_murmur": _murmur, "heart_opening_snap": _snap,
+    "lung_wheeze": _wheeze, "lung_crackles": _crackles,
+    "heart_unmeasured": _unmeasured, "lung_unmeasured": _unmeasured,
+    **{f"quality_{problem}": partial(_quality, problem) for problem in _QUALITY},
+}  # fmt: skip
 FLAG_CODES: Final = frozenset(_FRENCH)
 """Every flag code with a French sentence (the test holds it to what the analysis emits)."""
 
@@ -370,7 +359,7 @@ def flag_text(
     render = _FRENCH.get(code) if lang == "fr" else None
     if render is None:
         return reason
-    return render(_Parts(code, reason, value, threshold, age_band, details or {})) or reason
+    return render(_Parts(value, threshold, age_band, details or {})) or reason
 
 
 def flag_text_of(flag: Mapping[str, object], lang: str, age_band: object = None) -> str:

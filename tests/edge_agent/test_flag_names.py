@@ -28,3 +28,25 @@ def test_the_reader_language_picks_the_name() -> None:
 
 def test_a_code_from_a_newer_agent_is_shown_as_it_came() -> None:
     assert flag_name("heart_gallop", "fr") == "heart_gallop"
+
+
+def test_names_are_lower_case_words_as_lists_show_them() -> None:
+    # They follow a comma or a dot in lists; mutmut does not reach this table, so it is read here.
+    for code, names in FLAG_NAMES.items():
+        for name in names:
+            assert name == name.strip() and name[0].islower(), (code, name)
+            assert all(c.isalpha() or c in " ,'-" for c in name), (code, name)
+
+
+def test_a_rate_is_named_by_its_organ_and_side() -> None:
+    # A low rate named high, or a heart rate named a breathing one, would mislead the doctor.
+    organ = {"heart": "fréquence cardiaque", "respiratory": "fréquence respiratoire"}
+    sides = {"very_low": "très basse", "very_high": "très élevée", "low": "basse", "high": "élevée"}
+    for code, (_, french) in FLAG_NAMES.items():
+        kind, rate, rest = code.partition("_rate_")
+        if not rate:
+            continue
+        side = next(s for s in sides if rest == s or rest.startswith(f"{s}_"))
+        assert french.startswith(f"{organ[kind]} {sides[side]}"), (code, french)
+        assert ("non confirmée" in french) == rest.endswith("_unconfirmed"), code
+        assert ("pendant l'auscultation" in french) == rest.endswith("_during_auscultation"), code
