@@ -157,3 +157,17 @@ def test_a_loud_snap_needs_a_dip_of_half_its_own_level() -> None:
     x = _magnitude(1000, [(100, 4.0), (130, 2.0), (500, 4.0), (530, 2.0)])
     x[103:128] = x[503:528] = 0.75
     assert snap_after_s2(x, RATE, _s(100, 500), _s(300, 700)) == SnapMeasure(1.0, 0.06, 2)
+
+
+def test_the_bounds_are_read_in_float64_on_the_analysiss_float32_magnitude() -> None:
+    # The analysis gives the murmur band's magnitude in float32. A snap rounded to float32
+    # just under 0.4 of its S2 is under the bound (in float32 arithmetic it would reach it).
+    s2_level = np.float32(1.9857501)
+    snap_level = np.float32(0.4 * float(s2_level))
+    assert float(snap_level) < 0.4 * float(s2_level)
+    x = np.full(1000, FLOOR, dtype=np.float32)
+    for centre in (100, 500):
+        x[centre - 2 : centre + 3] = s2_level
+        x[centre + 28 : centre + 33] = snap_level
+    measure = snap_after_s2(x, RATE, _s(100, 500), _s(300, 700))
+    assert measure == SnapMeasure(0.0, None, 2)
