@@ -243,6 +243,7 @@ MODULES = (
         "stetho_signal/_murmur.py",  # which phase is the louder, and by how much
         ("stetho_signal/_murmur.py",),
         (
+            "tests/stetho_signal/test_murmur_edges.py",  # each bound, on envelopes by hand
             "tests/stetho_signal/test_murmur_levels.py",  # the whole phases' levels, by hand
             "tests/stetho_signal/test_murmur.py",  # murmurs hinted, breath and transients not
         ),
