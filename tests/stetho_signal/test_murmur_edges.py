@@ -108,10 +108,10 @@ def test_no_window_past_a_phases_end_is_read() -> None:
 
 def test_a_phase_cut_by_the_recording_end_is_read_up_to_its_last_whole_window() -> None:
     # 100 windows (an envelope of 110 samples): the phase from 0.8 s is cut at 1.1 s, and its
-    # windows start at 80-99, as many as the whole phase from 0 has (0-19). A loud window
-    # three before the last of each is found at the same place of both.
-    spans = np.array([[0.0, 0.3], [0.8, 1.5]])
-    for loud in ([17, 97], [19, 99]):
+    # windows start at 80-99; the phase from 0 has 25 (0-24). A loud window at the same time
+    # before the end of both, the last or three before it, is found.
+    spans = np.array([[0.0, 0.35], [0.8, 1.5]])
+    for loud in ([22, 97], [24, 99]):
         loudest = np.zeros(100)
         loudest[loud] = 1.0
         assert _murmur._recurring_peak(loudest, spans, 0.0, 0.0) == 1.0
