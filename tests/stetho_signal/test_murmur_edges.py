@@ -229,3 +229,21 @@ def test_a_place_past_a_shorter_phase_is_left_to_the_phases_that_hold_it() -> No
 def test_a_single_window_is_read() -> None:
     # An envelope of 11 samples holds one 110 ms window, and a phase of 0.11 s holds it.
     assert _murmur._recurring_peak(np.array([0.5]), np.array([[0.0, 0.11]]), 0.0, 0.0) == 0.5
+
+
+def test_of_equal_ratios_naming_opposite_phases_the_first_measure_is_kept() -> None:
+    # Systole at 1 % of the sounds' level, diastole silent but for 160 ms at 7 % before each
+    # S1: its loudest windows read (0.07 + 0.05) / (0.01 + 0.05) = 2, diastolic; beat by beat
+    # the middle thirds read (0.01 + 0.01) / 0.01 = 2, systolic. The loudest windows come
+    # first (after the whole phases, 1.2): the tie is theirs, not the louder-named phase's.
+    env = np.zeros(1300)
+    for k in range(12):
+        env[100 * k + 5 : 100 * k + 26] = 0.01
+        env[100 * k + 78 : 100 * k + 94] = 0.07
+    for t in range(0, 1300, 100):
+        env[max(t - 2, 0) : t + 3] = env[t + 28 : t + 33] = 1.0
+    s1 = [float(k) for k in range(13)]
+    sounds = _sounds(s1, [t + 0.3 for t in s1[:-1]])
+    systoles, diastoles = _murmur.phases(sounds)
+    assert _murmur._paired_ratio(env, systoles, diastoles, 1.0) == (2.0, "systolic")
+    assert _murmur.murmur_contrast(env, sounds, []) == (2.0, "diastolic")
