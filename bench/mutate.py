@@ -320,6 +320,33 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_signal/_half_rate.py",  # a fast heart read at half its rate: doubled, or flagged
+        ("stetho_signal/_half_rate.py",),
+        (
+            "tests/stetho_signal/test_half_rate_edges.py",  # each bound, on envelopes by hand
+            "tests/stetho_signal/test_half_rate.py",
+            "tests/stetho_signal/test_fast_orientation.py",  # fast chains, doubled ones too
+            "tests/stetho_signal/test_triage.py",  # "may be twice" raised from the sign
+        ),
+    ),
+    Module(
+        "stetho_signal/_murmur.py",  # which phase is the louder, and by how much
+        ("stetho_signal/_murmur.py",),
+        (
+            "tests/stetho_signal/test_murmur_edges.py",  # each bound, on envelopes by hand
+            "tests/stetho_signal/test_murmur_levels.py",  # the whole phases' levels, by hand
+            "tests/stetho_signal/test_murmur.py",  # murmurs hinted, breath and transients not
+        ),
+    ),
+    Module(
+        "stetho_signal/_snap.py",  # a distinct sound 40-120 ms after every S2
+        ("stetho_signal/_snap.py",),
+        (
+            "tests/stetho_signal/test_opening_snap_edges.py",  # each bound, magnitudes by hand
+            "tests/stetho_signal/test_opening_snap.py",
+        ),
+    ),
+    Module(
         "stetho_signal/segmentation.py",  # which sounds are S1 and S2, and which chain holds them
         ("stetho_signal/segmentation.py",),
         (

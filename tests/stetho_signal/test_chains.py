@@ -254,3 +254,23 @@ def test_a_chain_restarts_after_silence_from_the_best_chain_ended_before_it() ->
     assert chain == [(0, 0), (1, 1), (2, 0), (3, 1), (5, 0), (6, 1), (7, 0), (8, 1)]
     gap = _chains.GAP_COST + _chains.SKIP_COST * (5.0 - 1.25 - _chains.LINK_SPAN_PERIODS)
     assert score == pytest.approx(40.0 - gap, abs=1e-12)
+
+
+def test_a_model_that_cannot_win_is_given_up_before_a_silence() -> None:
+    # Six beats, then a silence past either model's reach and one loud peak after it. Under
+    # the true cycle the chain scores 13.85; a cycle of 0.45 s links none of the beats well
+    # and is given up on during them: what follows a silence is worth at most its reward
+    # less the gap cost, so the loud peak, which raises that chain's best score, cannot
+    # keep it alive.
+    beats = np.arange(6.0)
+    times = np.sort(np.concatenate([beats, beats + 0.3, [7.0]]))
+    reward = np.ones(times.size)
+    reward[-1] = 6.0
+    flags = np.zeros(times.size, dtype=bool)
+    cands = Candidates(times, reward, flags, flags)
+    models = [CycleEstimate(1.0, 0.3, 0.5), CycleEstimate(0.45, 0.2, 0.5)]
+    full = _chains.best_chains(cands, models)
+    judged = _chains.best_chains(cands, models, lambda k, chain, score: score)
+    assert full[0][1] == pytest.approx(13.85, abs=0.01) and full[1][1] < full[0][1]
+    assert judged[0] == full[0]
+    assert judged[1] is _chains.ABANDONED
