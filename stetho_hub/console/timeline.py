@@ -16,6 +16,7 @@ from stetho_hub.storage.exam_views import ResidentExam
 
 # Sized for the side column (about 22 rem): SVG units are close to CSS pixels there.
 WIDTH, PANEL, TITLE, GAP, LEFT, RIGHT = 340, 70, 16, 10, 34, 12
+HIT_R = 14  # a point's tap target: 57 px across on a tablet upright, 28 px at 1366 px wide
 LEVEL_RANK = {"urgent": 2, "review": 1, "routine": 0}
 
 
@@ -86,9 +87,11 @@ def _panel(points: list[Point], attr: str, label: str, top: float, colour: str, 
         if v is None:
             continue
         r = 5 if p.exam_id == current else 3.5
+        # A clear disc around the dot takes the tap: the dot alone was 6-20 px across.
         parts.append(
-            f'<a href="/exams/{escape(p.exam_id)}"><circle cx="{x:.1f}" cy="{y(v):.1f}" r="{r}"'
-            f' fill="{colour}" class="{escape(attr)}"><title>{escape(label)} {v:.0f}'
+            f'<a href="/exams/{escape(p.exam_id)}"><circle cx="{x:.1f}" cy="{y(v):.1f}"'
+            f' r="{HIT_R}" fill="transparent" class="hit"/><circle cx="{x:.1f}" cy="{y(v):.1f}"'
+            f' r="{r}" fill="{colour}" class="{escape(attr)}"><title>{escape(label)} {v:.0f}'
             f" · {p.at:%Y-%m-%d %H:%M}</title></circle></a>"
         )
     return "".join(parts)

@@ -38,6 +38,7 @@ def test_the_svg_links_each_exam_and_marks_the_current_one() -> None:
     svg = timeline.svg(exams, "e2", "en", names)
     assert svg.count('<a href="/exams/e1">') == 2 and svg.count('<a href="/exams/e2">') == 2
     assert svg.count('r="5"') == 2  # the current exam's two points are larger
+    assert svg.count('class="hit"') == 4 and f'r="{timeline.HIT_R}"' in svg  # tap targets
     assert 'text-anchor="start"' in svg and 'text-anchor="end"' in svg  # labels stay inside
     assert timeline.svg([], "e1", "en", names) == ""
     assert "<script" not in svg and "&lt;" not in svg
