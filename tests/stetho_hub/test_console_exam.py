@@ -56,7 +56,8 @@ def test_the_exam_view_shows_each_site_its_findings_and_the_earlier_exams(hub: A
     assert 'class="rerecords"' in page  # aortic was recorded twice; the first is listed apart
     assert 'data-code="heart_rate_very_high"' in page and "threshold" in page
     assert f'href="/exams/{hub.exam_a_before}"' in page  # the earlier exam, beside it
-    assert page.count("<circle") == 2  # two exams' heart rates (heart sites: no breathing)
+    assert page.count('class="heart_bpm"') == 2  # two exams' heart rates (no breathing here)
+    assert page.count('class="hit"') == 2  # each with its tap target
     assert 'id="player-controls" data-heart="25,400" data-lung="100,2000"' in page
     assert '<script src="/static/player.js">' in page and "<script>" not in page
     assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
