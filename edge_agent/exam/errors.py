@@ -62,11 +62,13 @@ class ExamStateError(ExamError):
 
 
 class DeviceBusyError(ExamError):
-    """Another person or exam holds this stethoscope; `holder` says who."""
+    """Another person or exam holds this stethoscope; `holder` says who (`named` False when it
+    is only what holds it, "another exam", for a holder without a staff id)."""
 
-    def __init__(self, device: str, holder: str) -> None:
+    def __init__(self, device: str, holder: str, *, named: bool = True) -> None:
         self.device = device
         self.holder = holder
+        self.named = named
         super().__init__(f"stethoscope {device} is in use by {holder}")
 
 

@@ -183,7 +183,8 @@ class ExamService:
         ctx = RecordingContext(self.site, self.agent, device, exam.resident, site,
                                kind_at_site(site), exam.exam_id, exam.age_band)  # fmt: skip
         if slot.segmenter.busy:
-            raise DeviceBusyError(device, slot.segmenter.holder or "another recording")
+            holder = slot.segmenter.holder
+            raise DeviceBusyError(device, holder or "another recording", named=bool(holder))
         duration_s = duration_s or self.asked_s.get(exam_id) or self.default_duration_s
         self._check_fits(device, duration_s, slot.segmenter.sample_rate_hz)
         rid = slot.segmenter.start(ctx, duration_s, staff)
@@ -213,7 +214,8 @@ class ExamService:
         if not slot.connected:
             raise DeviceUnavailableError(device, f"stethoscope {device} is not connected")
         if slot.claimed_by not in (None, exam.exam_id):
-            raise DeviceBusyError(device, slot.claimed_staff or "another exam")
+            who = slot.claimed_staff
+            raise DeviceBusyError(device, who or "another exam", named=bool(who))
         return slot
 
     def stop(self, device: str) -> bool:

@@ -125,6 +125,8 @@ def said(exc: AgentError, lang: str) -> str:
     if isinstance(exc, RecordingTooLongError):
         return t("error.too_long", seconds=exc.max_s, asked=f"{exc.duration_s:g}")
     if isinstance(exc, DeviceBusyError):
+        if not exc.named:  # "another exam": the code's English, not a name to put in a sentence
+            return t("error.device_in_use", device=exc.device)
         return t("error.device_busy", device=exc.device, holder=exc.holder)
     if isinstance(exc, DeviceUnavailableError):
         return t("error.device_off", device=exc.device)

@@ -193,9 +193,8 @@ _EN: Final[dict[str, str]] = {
         "the reference the hospital uses."
     ),
     "error.request_answered": "Another nurse has already accepted or dismissed this request.",
-    "error.device_busy": (
-        "Stethoscope {device} is in use by {holder} for another exam: wait, or choose another."
-    ),
+    "error.device_busy": "Stethoscope {device} is in use by {holder}: wait, or choose another.",
+    "error.device_in_use": "Stethoscope {device} is in use: wait, or choose another.",
     "error.device_off": (
         "Stethoscope {device} is not connected: check that it is on and charged, or choose another."
     ),
@@ -438,8 +437,10 @@ _FR: Final[dict[str, str]] = {
     ),
     "error.request_answered": "Une autre infirmière a déjà accepté ou ignoré cette demande.",
     "error.device_busy": (
-        "Le stéthoscope {device} est utilisé par {holder} pour un autre examen : attendez, ou "
-        "choisissez-en un autre."
+        "Le stéthoscope {device} est utilisé par {holder} : attendez, ou choisissez-en un autre."
+    ),
+    "error.device_in_use": (
+        "Le stéthoscope {device} est déjà utilisé : attendez, ou choisissez-en un autre."
     ),
     "error.device_off": (
         "Le stéthoscope {device} n'est pas connecté : vérifiez qu'il est allumé et chargé, ou "

@@ -5,17 +5,22 @@ doctor's request is for."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
 from pathlib import Path
 
+import pytest
 from aiohttp import ClientResponse, FormData
 from aiohttp.test_utils import TestClient
 
+from edge_agent.exam.errors import DeviceBusyError
 from edge_agent.exam.service import RecordRequest
+from edge_agent.web.app import said
 from edge_agent.web.context import CTX, Stethoscope
 from edge_agent.web.i18n import CATALOGUES
+from tests.edge_agent.exam.test_service import RATE, Harness
 from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
 
 FRENCH = {"Accept-Language": "fr"}
@@ -58,6 +63,53 @@ def test_refusals_at_the_bedside_are_in_the_nurses_language(tmp_path: Path) -> N
     assert said["unknown"] == (409, fr["error.unknown_exam"])
     assert said["busy"] == (409, fr["error.device_busy"].format(device="steth-1", holder="nurse-a"))
     assert said["off"] == (409, fr["error.device_off"].format(device="steth-2"))
+
+
+def test_a_stethoscope_still_recording_for_her_own_exam_is_not_said_another_exam_s(
+    tmp_path: Path,
+) -> None:
+    # Before: "... est utilisé par nurse-a pour un autre examen", to the nurse whose own exam
+    # was still recording its first site on it.
+    said: list[tuple[int, str]] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        opened = await client.post("/exams", headers=FRENCH, allow_redirects=False, data={
+            "csrf": token, "resident": "res-1", "protocol": "heart-4", "age_band": "adult",
+            "reason": ""})  # fmt: skip
+        exam = opened.headers["Location"]
+        for site in ("aortic", "pulmonic"):
+            answer = await client.post(f"{exam}/record", headers=FRENCH, data={
+                "csrf": token, "site": site, "device": "steth-1"})  # fmt: skip
+            said.append((answer.status, await _refusal(answer) if answer.status != 200 else ""))
+
+    run(tmp_path, scenario, attached=("steth-1",))
+    fr = CATALOGUES["fr"]
+    assert said[0][0] == 200
+    assert said[1] == (409, fr["error.device_busy"].format(device="steth-1", holder="nurse-a"))
+    assert "autre examen" not in said[1][1]
+
+
+def test_a_holder_without_a_name_is_not_said_in_english_on_a_french_page(tmp_path: Path) -> None:
+    # Before: "Le stéthoscope steth-1 est utilisé par another exam pour un autre examen".
+    async def main() -> list[str]:
+        s = Harness(tmp_path).service
+        s.attach("steth-1", RATE)
+        first = await s.open_exam("res-1", "", "", "heart-4")  # the local API takes "" as given
+        second = await s.open_exam("res-1", "nurse-b", "", "heart-4")
+        await s.record(first.exam_id, "aortic", "steth-1", "", 1.0)
+        out = []
+        for exam_id in (first.exam_id, second.exam_id):  # the recording's holder, the exam's
+            with pytest.raises(DeviceBusyError) as refused:
+                await s.record(exam_id, "pulmonic", "steth-1", "nurse-b")
+            out.append(said(refused.value, "fr"))
+        s.store.close()
+        return out
+
+    texts = asyncio.run(main())
+    assert texts == [CATALOGUES["fr"]["error.device_in_use"].format(device="steth-1")] * 2
+    assert not any("another" in text for text in texts)
 
 
 def test_protocols_are_named_in_words_a_nurse_reads(tmp_path: Path) -> None:
