@@ -24,9 +24,11 @@ def _when(value: object) -> str:
 
 
 def _protocol(exam: dict[str, Any], w: Words) -> str:
-    """The protocol as the nurse's page names it, with its number of points."""
+    """The protocol as the nurse's page names it, with its number of points; one it does not
+    name (a newer agent's) as it came, never formatted: the wire's protocol is any string."""
     name = str(exam.get("protocol"))
-    return escape(w.get("protocol." + name, name).format(n=len(exam.get("sites") or ())))
+    text = w.get("protocol." + name)
+    return escape(name if text is None else text.format(n=len(exam.get("sites") or ())))
 
 
 def _counted(rec: RecordingView, w: Words, lang: str) -> str:

@@ -70,3 +70,15 @@ def test_earlier_exams_and_the_timeline_name_findings_in_the_doctors_language() 
     for html in (french, english):  # the list and the timeline's hover title alike
         assert "heart_murmur" not in html and "lung_crackles" not in html
         assert html.count("souffle, crépitants" if html is french else "murmur, crackles") == 2
+
+
+def test_a_protocol_the_console_does_not_know_is_shown_as_it_came() -> None:
+    # The wire's protocol is any string (a newer agent's); before, it went through str.format:
+    # "night-{0}" raised IndexError ("{round}" KeyError) and the exam page answered 500.
+    exams = [ResidentExam("e1", {"opened_at": "2026-11-01T09:00:00Z", "protocol": "night-{round}"},
+                          ())]  # fmt: skip
+    doc = {"exam_id": "e2", "resident": "res-1", "protocol": "night-{0}", "state": "done",
+           "sites": []}  # fmt: skip
+    view = ExamView("e2", "home-a", doc, {})
+    html = pages_exam.exam(view, exams, "dr-a", "t", "fr", words("fr"), {"heart": (25.0, 400.0)})
+    assert "· night-{0} <small>" in html and "</a> night-{round} · " in html
