@@ -416,12 +416,14 @@ _FR: Final[dict[str, str]] = {
     ),
     "refused.storage": (
         "Les examens ne peuvent pas être lus ou enregistrés sur ce Pi (disque plein ou "
-        "défaillant) : prévenez le contact informatique de l'établissement."
+        "défaillant) : prévenez le référent informatique de l'établissement."
     ),
     "refused.csv_too_large": "Le fichier dépasse {kib} Kio.",
     "refused.csv_header": "Ligne 1 : la première ligne doit être l'en-tête « ref,label ».",
     "refused.csv_too_many": "Plus de {max} résidents : découpez le fichier.",
-    "refused.csv_fields": "Ligne {line} : 2 champs attendus (ref,label), {found} trouvés.",
+    "refused.csv_fields": (
+        "Ligne {line} : il faut 2 champs (ref,label), la ligne en compte {found}."
+    ),
     "refused.csv_ref": (
         "Ligne {line} : la référence doit faire 1 à 63 lettres minuscules, chiffres et tirets."
     ),

@@ -89,7 +89,9 @@ def test_storage_failures_are_worded_for_the_it_contact() -> None:
         raise sqlite3.OperationalError("disk I/O error")
     exc = caught.value
     assert str(exc) == "saving exam x: disk I/O error"  # the log and the CLI keep the cause
-    assert "contact informatique" in refused(exc.words, exc.values, str(exc), "fr")
+    # Named as the page's other sentences name that person (was "contact informatique").
+    assert "prévenez le référent informatique" in refused(exc.words, exc.values, str(exc), "fr")
+    assert not any("contact informatique" in v for v in CATALOGUES["fr"].values())
 
 
 def test_a_refusal_without_words_or_unknown_words_stays_the_code_s_english() -> None:
@@ -109,7 +111,7 @@ def test_each_csv_problem_reads_in_french_with_its_line_and_numbers() -> None:
         "Ligne 2 : la référence doit faire 1 à 63 lettres minuscules, chiffres et tirets.",
         "Ligne 3 : le libellé est vide.",
         "Ligne 5 : la référence figure déjà ligne 4.",
-        "Ligne 6 : 2 champs attendus (ref,label), 3 trouvés.",
+        "Ligne 6 : il faut 2 champs (ref,label), la ligne en compte 3.",
         "Ligne 7 : le libellé dépasse 80 caractères.",
     ]
 
@@ -117,6 +119,8 @@ def test_each_csv_problem_reads_in_french_with_its_line_and_numbers() -> None:
 @pytest.mark.parametrize(
     ("text", "french"),
     [
+        # One field (a line of only a reference): was "2 champs attendus (ref,label), 1 trouvés".
+        ("ref,label\nres-1\n", "Ligne 2 : il faut 2 champs (ref,label), la ligne en compte 1."),
         ("ref,name\n", "Ligne 1 : la première ligne doit être l'en-tête « ref,label »."),
         ("x" * (1024 * 1024 + 1), "Le fichier dépasse 1024 Kio."),
         (
@@ -128,7 +132,7 @@ def test_each_csv_problem_reads_in_french_with_its_line_and_numbers() -> None:
             "Ligne 3 : un champ dépasse 128 Kio : cherchez un guillemet resté ouvert.",
         ),
     ],
-    ids=["header", "too large", "too many", "open quote"],
+    ids=["one field", "header", "too large", "too many", "open quote"],
 )
 def test_a_whole_file_s_problem_reads_in_french(text: str, french: str) -> None:
     with pytest.raises(ResidentImportError) as caught:
