@@ -334,7 +334,7 @@ def _source(
     when = f" {w['homes.since']} {_when(at)} UTC" if at else ""
     details = f" ({escape(', '.join(str(x) for x in extra))})" if extra else ""
     label = (
-        f'<span class="{escape(state)}">{escape(source)}: '
+        f'<span class="{escape(state)}">{escape(source)}{w["colon"]} '
         f"{escape(w.get('state.' + state, state))}</span>"
     )
     return f"<li>{label}{when}{details}</li>"

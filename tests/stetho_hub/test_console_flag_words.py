@@ -70,3 +70,10 @@ def test_french_sets_the_findings_line_s_colon_and_semicolon_off_by_a_space() ->
     assert "</strong>\u00a0; " in french and "</strong>\u00a0: " in french
     english = pages.findings(meta, words("en"), "en")
     assert "</strong>; " in english and "</strong>: " in english
+
+
+def test_a_source_s_state_on_the_homes_page_takes_the_french_colon() -> None:
+    # Before: "pi-a: en ligne", the one colon the French pages still wrote the English way.
+    row = HomeRow("home-a", (("pi-a", "online", None, {}),), 1, 0, None)
+    assert "pi-a\u00a0: en ligne</span>" in pages.homes([row], "dr-a", "t", "fr", words("fr"))
+    assert "pi-a: online</span>" in pages.homes([row], "dr-a", "t", "en", words("en"))
