@@ -18,6 +18,7 @@ from edge_agent.config import kind_at_site
 from edge_agent.exam.errors import (
     DeviceBusyError,
     DeviceUnavailableError,
+    ExamError,
     ExamStateError,
     RecordingTooLongError,
     RequestAnsweredError,
@@ -294,13 +295,18 @@ class ExamService:
     async def accept(self, request_id: uuid.UUID, staff: str) -> Exam:
         """Open an exam of the one site a doctor asked for; its recordings last as long as they
         asked (or the default). Raise RequestAnsweredError if it was accepted or dismissed."""
-        wanted = self.requests.get(request_id)
+        # Taken before the first await: a second tablet's accept meanwhile is refused, not a
+        # second exam. Put back if the exam is refused (a resident not imported yet, say).
+        wanted = self.requests.pop(request_id, None)
         if wanted is None:
             raise RequestAnsweredError("this request was already answered")
-        exam = await self.open_exam(
-            wanted.resident, staff, f"requested by {wanted.by}", CUSTOM, (wanted.site,)
-        )
-        self.requests.pop(request_id, None)
+        try:
+            exam = await self.open_exam(
+                wanted.resident, staff, f"requested by {wanted.by}", CUSTOM, (wanted.site,)
+            )
+        except ExamError:
+            self.requests[request_id] = wanted
+            raise
         if wanted.duration_s is not None:
             self.asked_s[exam.exam_id] = wanted.duration_s
         return exam

@@ -15,11 +15,13 @@ import pytest
 from edge_agent.exam import (
     DeviceBusyError,
     DeviceUnavailableError,
+    Exam,
     ExamState,
     ExamStateError,
     ExamStore,
     RequestAnsweredError,
     Resident,
+    ResidentNotHereError,
     UnknownResidentError,
 )
 from edge_agent.exam.service import ExamService
@@ -212,6 +214,41 @@ def test_an_accepted_request_records_for_as_long_as_the_doctor_asked(tmp_path: P
         assert segmenter is not None and segmenter.progress() == (0.0, 12.0)
         with pytest.raises(RequestAnsweredError):
             await h.service.accept(wanted.request_id, "nurse-b")
+        h.service.store.close()
+
+    asyncio.run(main())
+
+
+def test_a_request_accepted_on_two_tablets_at_once_opens_one_exam(tmp_path: Path) -> None:
+    # Before: both accepts read the request, then both awaited open_exam (its save runs in a
+    # thread) before either removed it: two exams for one request, and no refusal.
+    async def main() -> list[object]:
+        h = Harness(tmp_path)
+        h.service.requested(messages.CommandMessage(
+            command_id=uuid.uuid4(), action="record_request", by="dr-b",
+            at=datetime.now(tz=UTC), resident="res-1", auscultation_site="mitral"))  # fmt: skip
+        (wanted,) = h.service.requests.values()
+        out = await asyncio.gather(h.service.accept(wanted.request_id, "nurse-a"),
+                                   h.service.accept(wanted.request_id, "nurse-b"),
+                                   return_exceptions=True)  # fmt: skip
+        assert len(h.service.exams) == 1
+        h.service.store.close()
+        return list(out)
+
+    first, second = asyncio.run(main())
+    assert isinstance(first, Exam) and isinstance(second, RequestAnsweredError)
+
+
+def test_a_request_whose_exam_cannot_open_is_still_there_to_accept(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path)
+        h.service.requested(messages.CommandMessage(
+            command_id=uuid.uuid4(), action="record_request", by="dr-b",
+            at=datetime.now(tz=UTC), resident="res-404", auscultation_site="mitral"))  # fmt: skip
+        (wanted,) = h.service.requests.values()
+        with pytest.raises(ResidentNotHereError):  # the nurse adds the resident, then accepts
+            await h.service.accept(wanted.request_id, "nurse-a")
+        assert list(h.service.requests) == [wanted.request_id]
         h.service.store.close()
 
     asyncio.run(main())
