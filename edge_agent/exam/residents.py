@@ -76,8 +76,8 @@ def parse_residents_csv(text: str) -> list[Resident]:
                 break
             problem = _row_problem(row, seen)
             if problem:
-                text, words, values = problem
-                problems.append(CsvProblem(f"line {number}: {text}", words,
+                english, words, values = problem  # not `text`: that is the whole file
+                problems.append(CsvProblem(f"line {number}: {english}", words,
                                            {"line": number, **values}))  # fmt: skip
                 continue
             ref, label = row[0].strip(), row[1].strip()

@@ -120,7 +120,8 @@ def _unreadable_form() -> web.HTTPBadRequest:
 def said(exc: AgentError, lang: str) -> str:
     """A refusal in the nurse's language where the page has the words for it: the ones met at
     the bedside (an old link, a stethoscope held or off, a request for a resident not here or
-    already answered); the rest stay the code's English."""
+    already answered), then any exam refusal whose `words` the catalogue has (:func:`refused`);
+    the rest stay the code's English."""
     t = translator(lang)
     if isinstance(exc, RecordingTooLongError):
         return t("error.too_long", seconds=exc.max_s, asked=f"{exc.duration_s:g}")
