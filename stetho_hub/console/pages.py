@@ -323,14 +323,14 @@ def _source(
     shown = dict(detail)
     if "alarm" in shown:  # the agent's English sentence, in the reader's language if we can
         shown["alarm"] = alarm_text(str(shown["alarm"]), lang)
-    extra = [
-        f"{w['detail.' + key]} {shown[key]}"
+    extra = [  # each word table's entry places the value ("batterie 80 %", "battery 80%")
+        w["detail." + key].format(value=shown[key])
         for key in ("battery_pct", "battery", "outbox_backlog", "backlog", "alarm")
         if key in shown
     ]
     receipts = detail.get("receipts")
     if isinstance(receipts, dict) and "awaiting" in receipts:
-        extra.append(f"{w['detail.receipts']} {receipts['awaiting']}")
+        extra.append(w["detail.receipts"].format(value=receipts["awaiting"]))
     when = f" {w['homes.since']} {_when(at)} UTC" if at else ""
     details = f" ({escape(', '.join(str(x) for x in extra))})" if extra else ""
     label = (

@@ -151,19 +151,19 @@ _EN: Final[dict[str, str]] = {
     # care homes
     "homes.title": "Care homes",
     "homes.none": "None yet.",
-    "homes.counts": (
-        "{archived} recordings archived; {waiting} waiting for their audio; newest {newest}"
+    "homes.counts": (  # counts after a colon: "1 recordings" would need a plural rule
+        "recordings archived: {archived}; waiting for their audio: {waiting}; newest: {newest}"
     ),
     "homes.no_recording": "none",
     "homes.since": "since",
     "state.online": "online",
     "state.offline": "offline",
-    "detail.battery_pct": "battery %",
-    "detail.battery": "battery",
-    "detail.outbox_backlog": "outbox backlog",
-    "detail.backlog": "backlog",
-    "detail.alarm": "alarm",
-    "detail.receipts": "waiting for a receipt",
+    "detail.battery_pct": "battery {value}%",
+    "detail.battery": "battery {value}",
+    "detail.outbox_backlog": "outbox backlog {value}",
+    "detail.backlog": "backlog {value}",
+    "detail.alarm": "alarm {value}",
+    "detail.receipts": "waiting for a receipt {value}",
     "fhir.title": "Hospital record (FHIR)",
     "fhir.status": (
         "{sent} exams sent; {queued} waiting; {failing} failing; {rejected} refused by the server."
@@ -325,19 +325,19 @@ _FR: Final[dict[str, str]] = {
     "homes.title": "Établissements",
     "homes.none": "Aucun pour l'instant.",
     "homes.counts": (
-        "{archived} enregistrements archivés ; {waiting} "
-        "attendent leur son ; le plus récent {newest}"
+        "enregistrements archivés\u00a0: {archived}\u00a0; en attente de leur son\u00a0: "
+        "{waiting}\u00a0; le plus récent\u00a0: {newest}"
     ),
     "homes.no_recording": "aucun",
     "homes.since": "depuis",
     "state.online": "en ligne",
     "state.offline": "hors ligne",
-    "detail.battery_pct": "batterie %",
-    "detail.battery": "batterie",
-    "detail.outbox_backlog": "file d'envoi",
-    "detail.backlog": "file d'envoi",
-    "detail.alarm": "alarme",
-    "detail.receipts": "en attente d'accusé de réception",
+    "detail.battery_pct": "batterie {value}\u00a0%",
+    "detail.battery": "batterie {value}",
+    "detail.outbox_backlog": "file d'envoi {value}",
+    "detail.backlog": "file d'envoi {value}",
+    "detail.alarm": "alarme {value}",
+    "detail.receipts": "en attente d'accusé de réception {value}",
     "fhir.title": "Dossier hospitalier (FHIR)",
     "fhir.status": (
         "{sent} examens envoyés ; {queued} en attente ; {failing} en "

@@ -77,3 +77,22 @@ def test_a_source_s_state_on_the_homes_page_takes_the_french_colon() -> None:
     row = HomeRow("home-a", (("pi-a", "online", None, {}),), 1, 0, None)
     assert "pi-a\u00a0: en ligne</span>" in pages.homes([row], "dr-a", "t", "fr", words("fr"))
     assert "pi-a: online</span>" in pages.homes([row], "dr-a", "t", "en", words("en"))
+
+
+def test_a_sources_battery_reads_with_its_percent_after_the_number() -> None:
+    # Before: "batterie % 80" and "battery % 80".
+    detail = {"battery_pct": 80, "receipts": {"awaiting": 2}}
+    french = pages._source("steth-1", "online", None, detail, words("fr"), "fr").replace(
+        "&#x27;", "'"
+    )
+    english = pages._source("steth-1", "online", None, detail, words("en"), "en")
+    assert "batterie 80\u00a0%" in french and "en attente d'accusé de réception 2" in french
+    assert "battery 80%" in english and "waiting for a receipt 2" in english
+    assert "{value}" not in french + english
+
+
+def test_a_homes_counts_read_right_for_one_recording_in_both_languages() -> None:
+    # Before: "1 attendent leur son" and "1 recordings archived".
+    for lang in ("fr", "en"):
+        said = words(lang)["homes.counts"].format(archived=1, waiting=1, newest="-")
+        assert said.startswith(("enregistrements archivés\u00a0: 1", "recordings archived: 1"))
