@@ -148,6 +148,7 @@ async def requests(request: web.Request) -> web.Response:
     for ref in {r.resident for r in wanted}:  # a few at most: the doctor asks one at a time
         with contextlib.suppress(UnknownResidentError):
             labels[ref] = (await ctx.exams.resident(ref)).label
+    await _audit(request, "list-requests", "-")  # who a doctor asked to hear, by label
     return _app.render(request, "requests.html", requests=wanted, labels=labels)
 
 

@@ -152,6 +152,8 @@ def test_a_doctors_request_names_the_resident_as_the_nurse_knows_them(tmp_path: 
         shown = re.findall(r"<p>dr-house asks for mitral · ([^<]*)<span class=\"ref\">([^<]*)<",
                            page)  # fmt: skip
         assert shown == [("Room 1 Mme Secret ", "res-1"), ("", "res-9")]
+        audit = client.server.app[CTX].accounts.audit_log()
+        assert audit[0][1:] == ("nurse-a", "list-requests", "-")  # labels shown: audited
 
     run(tmp_path, scenario)
 
