@@ -25,18 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy import ndimage
 
 from bench._eval_crackle_features import two_cycle_ms
 from bench._eval_lung import evaluate_icbhi, read_audio
 from bench._eval_lung_round5 import _scores, family_scores
-from stetho_signal._audio import _CLIP_RUN, _CLIP_TOLERANCE, ANALYSIS_RATE_HZ, prepare
+from bench.crackle_forensics import clipped_plateaus, flags_kept
+from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
 from stetho_signal.bands import Spectrum
 from stetho_signal.crackles import crackle_band
 from stetho_signal.lung import lung_band
 
-_FLAG_COUNT = 3  # TriageThresholds.crackles_min_count
 _PEAK_SEARCH_S = 0.001  # the reported time is the peak at 8 kHz, rounded to 0.1 ms
 CLIP_REACHES_MS = (0.5, 1.0, 2.0, 3.0, 5.0)
 PLATEAU_BOUNDS_MS = (1.0, 2.0, 3.0, 5.0)  # R1b, within 1 ms of a plateau this long or longer
@@ -96,27 +95,12 @@ def _measures(data_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def clipped_plateaus(raw: NDArray[np.floating]) -> NDArray[np.bool_]:
-    """Samples on runs of at least ``_CLIP_RUN`` at the file's absolute peak."""
-    magnitude = np.abs(np.asarray(raw, dtype=np.float64))
-    peak = float(magnitude.max()) if magnitude.size else 0.0
-    at_peak = magnitude >= peak * (1.0 - _CLIP_TOLERANCE) if peak > 0.0 else magnitude > 0.0
-    labels, _ = ndimage.label(at_peak)
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    plateau: NDArray[np.bool_] = sizes[labels] >= _CLIP_RUN
-    return plateau
-
-
 def _rules(recordings: list[dict[str, Any]], detections: list[dict[str, Any]]) -> dict[str, Any]:
     truth = [r["crackles"] for r in recordings]
     patients = [r["patient"] for r in recordings]
 
     def flags(keep: Any) -> list[bool]:
-        return [
-            sum(1 for d in detections if d["file"] == r["file"] and keep(d)) >= _FLAG_COUNT
-            for r in recordings
-        ]
+        return flags_kept(recordings, detections, keep)
 
     def off_clip(d: dict[str, Any], reach_ms: float) -> bool:
         return d["clip_ms"] is None or d["clip_ms"] > reach_ms

@@ -159,14 +159,22 @@ def _initial_deflection(fine: NDArray[np.float32], peak: int, fs_hz: float) -> t
     return float("nan"), 0.0
 
 
+def clipped_plateaus(raw: NDArray[np.floating]) -> NDArray[np.bool_]:
+    """Samples on runs of at least ``_CLIP_RUN`` at the file's absolute peak."""
+    magnitude = np.abs(np.asarray(raw, dtype=np.float64))
+    peak = float(magnitude.max()) if magnitude.size else 0.0
+    at_peak = magnitude >= peak * (1.0 - _CLIP_TOLERANCE) if peak > 0.0 else magnitude > 0.0
+    labels, _ = ndimage.label(at_peak)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    plateau: NDArray[np.bool_] = sizes[labels] >= _CLIP_RUN
+    return plateau
+
+
 def _near_clipping(raw: NDArray[np.float64], fs: float) -> NDArray[np.bool_]:
     """Samples within 5 ms of a clipped plateau."""
-    magnitude = np.abs(raw)
-    at_peak = magnitude >= float(magnitude.max()) * (1.0 - _CLIP_TOLERANCE)
-    labels, count = ndimage.label(at_peak)
-    sizes = np.bincount(labels.ravel())[1:]
-    plateau = np.isin(labels, np.flatnonzero(sizes >= _CLIP_RUN) + 1)
-    if count == 0 or not plateau.any():
+    plateau = clipped_plateaus(raw)
+    if not plateau.any():
         return plateau
     reach = np.ones(2 * round(_CLIP_REACH_S * fs) + 1, dtype=bool)
     near: NDArray[np.bool_] = ndimage.binary_dilation(plateau, structure=reach)
@@ -279,16 +287,23 @@ def _quartiles(values: list[float]) -> list[float] | None:
     return [round(float(q), 2) for q in np.percentile(kept, (25, 50, 75))] if kept else None
 
 
+def flags_kept(
+    recordings: list[dict[str, Any]], detections: list[dict[str, Any]], keep: Any
+) -> list[bool]:
+    """Per recording, whether the detections `keep` passes still raise the crackle flag."""
+    return [
+        sum(1 for d in detections if d["file"] == r["file"] and keep(d)) >= _FLAG_COUNT
+        for r in recordings
+    ]
+
+
 def _rules(recordings: list[dict[str, Any]], detections: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-recording Se / Sp with detections of some causes left out (>= 3 left: a flag)."""
     truth = [r["crackles"] for r in recordings]
     patients = [r["patient"] for r in recordings]
 
     def flags(keep: Any) -> list[bool]:
-        return [
-            sum(1 for d in detections if d["file"] == r["file"] and keep(d)) >= _FLAG_COUNT
-            for r in recordings
-        ]
+        return flags_kept(recordings, detections, keep)
 
     fixed = {
         "shipped": flags(lambda d: True),
