@@ -38,19 +38,23 @@ def two_cycle_s(fine: NDArray[np.floating], peak: int, fs_hz: float) -> float:
     Returns
     -------
     float
-        From the start of the first half-cycle within 5 ms before ``peak`` that reaches a
-        quarter of its height, four half-cycles on (zero crossing to zero crossing); NaN when
-        the recording ends first.
+        From the start of the first whole half-cycle within 5 ms before ``peak`` (one that
+        begins with a zero crossing inside that window) that reaches a quarter of its
+        height, four half-cycles on (zero crossing to zero crossing); NaN when the recording
+        ends first.
     """
-    start = max(peak - round(_ONSET_SEARCH_S * fs_hz), 0)
+    # A half-cycle counts from a zero crossing seen inside the window, so one that the
+    # window's edge cuts is never taken as the first: counted as whole, it read a steady
+    # 400 Hz tone's 5 ms as 4.1-4.5 ms. Hence the one sample before the window, to see a
+    # crossing at its very first sample.
+    start = max(peak - round(_ONSET_SEARCH_S * fs_hz), 1) - 1
     segment = np.asarray(fine[start : min(peak + round(_CRACKLE_S * fs_hz), fine.size)])
     flips = np.flatnonzero(np.signbit(segment[1:]) != np.signbit(segment[:-1])) + 1
-    bounds = np.concatenate(([0], flips))
     height = abs(float(fine[peak]))
-    for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+    for k, (a, b) in enumerate(itertools.pairwise(flips)):
         if float(np.max(np.abs(segment[a:b]))) >= _ONSET_SHARE * height:
-            if k + 4 < bounds.size:
-                return float(bounds[k + 4] - a) / fs_hz
+            if k + 4 < flips.size:
+                return float(flips[k + 4] - a) / fs_hz
             break
     return float("nan")
 

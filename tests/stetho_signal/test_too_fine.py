@@ -11,7 +11,11 @@ from numpy.typing import NDArray
 
 from bench._eval_lung import read_audio
 from stetho_signal import _too_fine, analyze
+from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
 from stetho_signal._too_fine import FINEST_TWO_CYCLE_S, not_too_fine, two_cycle_s
+from stetho_signal.bands import Spectrum
+from stetho_signal.crackles import crackle_band
+from stetho_signal.lung import lung_band
 
 from .test_crackles import _crackle, _damped_wave
 from .test_slow_wave import _FS, _TIMES_S, _breath
@@ -114,14 +118,76 @@ def test_two_cycles_need_the_fourth_half_cycle_to_end_inside(end: int, two_cycle
     assert two_cycle_s(wave, peak, _RATE) == pytest.approx(two_cycle, abs=1e-12, nan_ok=True)
 
 
+@pytest.mark.parametrize("freq_hz", [200.0, 300.0, 400.0, 523.25, 650.0, 800.0])
+def test_a_steady_tone_reads_two_periods_whatever_its_phase(freq_hz: float) -> None:
+    """A half-cycle that the 5 ms window's edge cuts is not taken as the first: counted as
+    whole, it read 0.875-0.9 of two periods at 200, 300, 400 and 800 Hz (4.4 ms at 400 Hz),
+    0.95 at 523 Hz."""
+    n = np.arange(1600)
+    for phase in np.linspace(0.0, 2.0 * np.pi, 16, endpoint=False):
+        tone = np.sin(2.0 * np.pi * freq_hz * n / _RATE + phase)
+        peak = 800 + int(np.argmax(np.abs(tone[800 : 800 + int(_RATE / freq_hz)])))
+        # Within a sample: crossings are read at samples (one sample is 5 % at 800 Hz).
+        assert abs(two_cycle_s(tone, peak, _RATE) - 2.0 / freq_hz) <= 1.0 / _RATE + 1e-12
+
+
+@pytest.mark.parametrize(("edge", "two_cycle"), [(-1, 0.004), (0, 0.007625), (1, 0.0075)])
+def test_a_half_cycle_counts_from_a_crossing_inside_the_window(edge: int, two_cycle: float) -> None:
+    """A loud half-cycle before the 500 Hz ringing, from ``edge`` samples after the window's
+    first (5 ms, 40 samples, before the peak): begun before the window, its start is unseen
+    and the 2CD is read from the ringing (4 ms); begun at or after it, the crackle starts
+    there, four half-cycles ending at sample 424."""
+    wave = _ringing(500.0)
+    peak = int(np.argmax(np.abs(wave)))
+    first = peak - 40
+    assert first == 363
+    wave[: first + edge] = 1e-4
+    wave[first + edge : 400] = -0.3 * abs(wave[peak])
+    assert two_cycle_s(wave, peak, _RATE) == pytest.approx(two_cycle, abs=1e-12)
+
+
+@pytest.mark.parametrize(("edge", "two_cycle"), [(0, 0.004), (1, 0.0075)])
+def test_at_the_recording_start_a_half_cycle_counts_from_a_crossing_seen(
+    edge: int, two_cycle: float
+) -> None:
+    """The 5 ms before the peak (sample 40) begin at the recording's first sample: a loud
+    half-cycle from there began unseen (the 2CD is read from the ringing at sample 37, 4 ms);
+    one from the second sample began with a crossing seen, and the crackle starts there
+    (four half-cycles end at sample 61)."""
+    wave = _ringing(500.0, at=37)
+    peak = int(np.argmax(np.abs(wave)))
+    assert peak == 40
+    wave[:edge] = 1e-4
+    wave[edge:37] = -0.3 * abs(wave[peak])
+    assert two_cycle_s(wave, peak, _RATE) == pytest.approx(two_cycle, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("wave", "two_cycle"),
+    [(_crackle(0.7, 5.0), 0.00475), (_crackle(1.5, 10.0), 0.00925)],
+    ids=["fine-5ms", "coarse-10ms"],
+)
+def test_a_lone_crackle_reads_as_before(wave: NDArray[np.float64], two_cycle: float) -> None:
+    """CORSA's fine and coarse crackles, alone on silence, through the detector's band: the
+    same 2CD as before the window's edge was mended (docs/accuracy.md, twenty-third round)."""
+    x = np.zeros(int(2 * _FS))
+    x[int(_FS) : int(_FS) + wave.size] += 0.2 * wave
+    fine, fine_hz = crackle_band(
+        lung_band(Spectrum(prepare(x, _FS).samples, ANALYSIS_RATE_HZ)), ANALYSIS_RATE_HZ
+    )
+    peak = int(np.argmax(np.abs(fine)))
+    assert two_cycle_s(fine, peak, fine_hz) == pytest.approx(two_cycle, abs=1e-12)
+
+
 @pytest.mark.parametrize("before", [4, 8])
 def test_a_candidate_up_to_1_ms_before_its_largest_deflection_is_judged_by_it(
     before: int,
 ) -> None:
     """The detector reports the peak it found; the rule seeks the largest deflection within
     1 ms (8 samples at 8 kHz) of it, as the ringing fit does. Read at the faint lead-in
-    itself, the click would measure 6 ms."""
+    itself (a whole half-cycle of 5 ms, samples 360-399), the click would measure 6.5 ms."""
     wave = _ringing(1000.0)
+    wave[:360] = 1e-4
     peak = int(np.argmax(np.abs(wave)))
     t = (peak - before) / _RATE
     assert not_too_fine((t,), wave, _RATE) == ()
