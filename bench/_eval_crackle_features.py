@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 from bench._eval_lung import read_audio
 from bench._eval_lung_probe import _held_out, _oracle
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
+from stetho_signal._too_fine import two_cycle_s
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import ENVELOPE_RATE_HZ, autocorrelation, heart_envelope
 from stetho_signal.lung import lung_band
@@ -112,24 +113,13 @@ def low_band_periodicity(spectrum: Spectrum) -> float:
 def two_cycle_ms(band: NDArray[np.floating], peak: int, fs_hz: float = ANALYSIS_RATE_HZ) -> float:
     """Two-cycle duration (ms) of the transient whose largest deflection is at ``peak``.
 
-    The crackle starts with the first half-cycle, within 5 ms before the peak, that reaches a
-    quarter of its height (the initial deflection); two cycles are the four half-cycles from
-    there (zero crossing to zero crossing). NaN when the waveform is cut by the recording's
-    ends.
+    The crackle starts with the first whole half-cycle, within 5 ms before the peak, that
+    reaches a quarter of its height (the initial deflection); two cycles are the four
+    half-cycles from there (zero crossing to zero crossing). NaN when the waveform is cut by
+    the recording's end. The shipped rule's measure (:func:`stetho_signal._too_fine.two_cycle_s`),
+    so the probes read what the analysis reads.
     """
-    x = np.asarray(band, dtype=np.float64)
-    start = max(peak - round(0.005 * fs_hz), 0)
-    stop = min(peak + round(0.02 * fs_hz), x.size)
-    seg = x[start:stop]
-    flips = np.flatnonzero(np.signbit(seg[1:]) != np.signbit(seg[:-1])) + 1
-    bounds = np.concatenate(([0], flips))
-    height = abs(x[peak])
-    for k in range(bounds.size - 1):
-        if np.max(np.abs(seg[bounds[k] : bounds[k + 1]])) >= 0.25 * height:
-            if k + 4 < bounds.size:
-                return float(bounds[k + 4] - bounds[k]) / fs_hz * 1e3
-            break
-    return float("nan")
+    return two_cycle_s(np.asarray(band, dtype=np.float64), peak, fs_hz) * 1e3
 
 
 def logistic_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
