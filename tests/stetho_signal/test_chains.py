@@ -274,3 +274,23 @@ def test_a_model_that_cannot_win_is_given_up_before_a_silence() -> None:
     assert full[0][1] == pytest.approx(13.85, abs=0.01) and full[1][1] < full[0][1]
     assert judged[0] == full[0]
     assert judged[1] is _chains.ABANDONED
+
+
+def test_the_bound_counts_no_restart_into_a_peak_every_earlier_peak_reaches() -> None:
+    # Three weak peaks; the last (reward 9, low-pitched) lies 1.6 s after the first, within
+    # the 1 s cycle's reach (1.6 s) of both earlier ones, so no chain can restart into it. Its
+    # best link (from the first, S1 to S1: 9 less a skip, a weak pair's skip and 1.88 for the
+    # interval) adds 4.12, so after the second peak (best score 5) this model's chain can
+    # reach 9.12, under the first model's worth (the judge pays at most 9.5): it is given up
+    # there. Counting a restart's 9 - GAP_COST = 5 into the last peak would bound it at 10 and
+    # search it to the end.
+    times = np.array([0.0, 0.01, 1.6])
+    weak = np.ones(3, dtype=bool)
+    cands = Candidates(times, np.array([5.0, 0.0, 9.0]), weak, np.array([False, False, True]))
+    models = [CycleEstimate(3.2, 1.6, 0.5), CycleEstimate(1.0, 0.5, 0.5)]
+    full = _chains.best_chains(cands, models)
+    judged = _chains.best_chains(cands, models, lambda k, chain, score: min(score, 9.5))
+    assert full[0][1] >= 9.5
+    assert full[1] == ([(0, 0), (2, 0)], pytest.approx(9.12, abs=0.01))
+    assert judged[0] == full[0]
+    assert judged[1] is _chains.ABANDONED
