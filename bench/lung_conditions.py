@@ -172,14 +172,15 @@ def score(y: Samples, fs: float, item: dict[str, Any]) -> dict[str, Any]:
     banded = result
     if item["age_band"] != "adult":  # the adult band is NEWS2's, the same triage
         banded = analyze(y, fs, "lung", age_band=item["age_band"])
-    return graded(result, item, banded.triage.level)
+    return graded(result, item, banded)
 
 
-def graded(result: Analysis, item: dict[str, Any], banded: str) -> dict[str, Any]:
+def graded(result: Analysis, item: dict[str, Any], banded: Analysis) -> dict[str, Any]:
     """One analysis against the cycle annotation: flags, per-cycle confusions, rate, quality
-    and triage (``banded``: with the patient's age band)."""
-    lung = result.lung
-    assert lung is not None
+    and triage (``banded``: the analysis with the patient's age band, whose rate search
+    reaches faster breathing under 5 years)."""
+    lung, lung_banded = result.lung, banded.lung
+    assert lung is not None and lung_banded is not None
     cycles = item["cycles"]
     crackles = bool(result.findings.crackles)
     per_cycle = _Tally().add(lung, crackles, cycles, item["device"])
@@ -192,11 +193,12 @@ def graded(result: Analysis, item: dict[str, Any], banded: str) -> dict[str, Any
         **per_cycle,
         "rr_reference_bpm": round(60.0 / float(np.median(cycles[:, 1] - cycles[:, 0])), 1),
         "rr_estimate_bpm": lung.respiratory_rate_bpm,
+        "rr_estimate_banded_bpm": lung_banded.respiratory_rate_bpm,
         "quality": result.quality.score,
         "quality_acceptable": bool(result.quality.acceptable),
         "hum_found_hz": [round(float(hz), 2) for hz in result.quality.measures.mains_hum_hz],
         "triage": result.triage.level,
-        "triage_banded": banded,
+        "triage_banded": banded.triage.level,
         "flags": [f.code for f in result.triage.flags],
     }
 

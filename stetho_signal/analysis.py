@@ -16,7 +16,7 @@ from stetho_signal.envelope import HEART_RATE_HZ
 from stetho_signal.errors import InvalidAudioError
 from stetho_signal.filters import HEART_BAND_HZ
 from stetho_signal.heart import HeartResult, analyze_heart
-from stetho_signal.lung import LungResult, analyze_lung, lung_band
+from stetho_signal.lung import LungResult, analyze_lung, lung_band, shortest_breath_s
 from stetho_signal.quality import (
     HANDLING_BAND_HZ,
     HANDLING_RATE_HZ,
@@ -218,7 +218,11 @@ def analyze(
         handling: float | None = handling_burst_s(sub, HANDLING_RATE_HZ)
     else:
         band = lung_band(spectrum)
-        lung = analyze_lung(x, spectrum, band, limits.wheeze_min_duration_s, audio.signal_span_s)
+        # Breathing sought up to twice the band's urgent rate: a faster one is read at half.
+        shortest = shortest_breath_s(limits.respiratory_rate_urgent_high_bpm)
+        lung = analyze_lung(
+            x, spectrum, band, limits.wheeze_min_duration_s, audio.signal_span_s, shortest
+        )
         heartbeat, flatness, handling = None, lung.spectral_flatness, None
     swell = None if lung is None else lung.breath_swell_db
     # The background is judged only when nothing it could hide was heard through it: crackles

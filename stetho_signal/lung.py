@@ -40,6 +40,7 @@ __all__ = [
     "find_crackles",
     "find_wheezes",
     "lung_band",
+    "shortest_breath_s",
 ]
 
 # Heart sounds carry little energy above 150 Hz; starting the lung analysis band there keeps
@@ -53,7 +54,7 @@ LUNG_ANALYSIS_BAND_HZ = (150.0, 1800.0)
 # three octaves from 150 Hz, then up to the lung band's edge.
 _BREATH_EDGES_HZ = (150.0, 300.0, 600.0, 1200.0, 1800.0)
 _BREATH_SMOOTH_S = 0.4  # breath envelope smoothing: longer than a click, shorter than a breath
-_MIN_BREATH_S, _MAX_BREATH_S = 1.0, 15.0  # 60 down to 4 breaths/min
+_MIN_BREATH_S, _MAX_BREATH_S = 1.0, 15.0  # 60 down to 4 breaths/min (shorter: see below)
 _SWELL_PERCENTILES = (10.0, 90.0)  # the quiet and the loud parts of the breathing
 # The floor and the loudest quarter of the whole lung band (band_over_floor_db): inspiration
 # takes about a third of each breath (I:E about 1:2), and crackles are heard mostly there.
@@ -125,6 +126,7 @@ def analyze_lung(
     band: NDArray[np.float32],
     wheeze_min_duration_s: float,
     signal_s: tuple[float, float] | None = None,
+    shortest_breath: float = _MIN_BREATH_S,
 ) -> LungResult:
     """Measure a lung recording ``x`` (the canonical 4 kHz), full scale 1.0.
 
@@ -132,14 +134,15 @@ def analyze_lung(
     with the quality check. ``wheeze_min_duration_s`` is part of what a wheeze is (CORSA,
     see :class:`~stetho_signal.triage.TriageThresholds`); whether the crackles found are
     enough for a flag is the triage rules' decision. ``signal_s``: where the recording holds
-    signal (the crackle detector skips its edges from there).
+    signal (the crackle detector skips its edges from there). ``shortest_breath`` (s): how
+    fast a breathing the rate is sought up to (:func:`shortest_breath_s`).
     """
     fs_hz = spectrum.fs_hz
     notes: list[str] = []
     spectrogram = frame_power(x, fs_hz, WHEEZE_NPERSEG, WHEEZE_NPERSEG // 2)
     energy, size = _octave_energy(spectrogram)
     envelopes = _smoothed_db(energy, size)
-    rate = respiratory_rate(spectrogram, notes, envelopes, signal_s)
+    rate = respiratory_rate(spectrogram, notes, envelopes, signal_s, shortest_breath)
     # The unfiltered spectrum: a band edge would itself look like a spectral peak.
     wheezes = WheezeSearch(x, spectrogram)
     intervals, frequency = wheezes.find(wheeze_min_duration_s)
@@ -263,19 +266,23 @@ def respiratory_rate(
     notes: list[str],
     envelopes: NDArray[np.float64] | None = None,
     signal_s: tuple[float, float] | None = None,
+    shortest_breath: float = _MIN_BREATH_S,
 ) -> float | None:
     """Breaths per minute from the autocorrelations of the breath octaves' envelopes.
 
     ``envelopes`` are the spectrogram's :func:`breath_envelopes` when already computed.
     ``signal_s``: where the recording holds signal (``PreparedAudio.signal_span_s``); the
     frames whose smoothed envelope reaches a recorder's digital silence are left out.
+    Breaths are sought from ``shortest_breath`` (s, at most 1 s: :func:`shortest_breath_s`)
+    to 15 s.
 
     Notes
     -----
-    Each octave's autocorrelation is weighted by the square of its highest peak between 1 and
-    15 s: the share of that octave's envelope variance that repeats at a breath length. An
-    octave swamped by clicks or heart sounds repeats weakly, or at a chance lag, and counts
-    little; one with the microphone's floor alone repeats not at all and counts nothing.
+    Each octave's autocorrelation is weighted by the square of its highest peak between the
+    shortest breath and 15 s: the share of that octave's envelope variance that repeats at a
+    breath length. An octave swamped by clicks or heart sounds repeats weakly, or at a chance
+    lag, and counts little; one with the microphone's floor alone repeats not at all and
+    counts nothing.
 
     Digital silence (the AKG C417L files open with 93 ms of zeros) sits 40-55 dB under the
     breath in every octave's log envelope: one deep dip whose product with the rest of the
@@ -283,12 +290,14 @@ def respiratory_rate(
     noise outweighs the breath's repeat and decides between a rate and its half (accuracy.md,
     twentieth round, s37-breathrate). Those frames are not breathing and are left out.
     """
+    if not 0.0 < shortest_breath <= _MIN_BREATH_S:
+        raise ValueError(f"shortest breath must be in (0, 1] s, got {shortest_breath!r}")
     if envelopes is None:
         envelopes = breath_envelopes(spectrogram)
     env_rate = _frame_rate(spectrogram[1])
     envelopes = envelopes[:, _sounding_frames(spectrogram[1], signal_s)]
     frames = envelopes.shape[1]
-    min_lag = int(_MIN_BREATH_S * env_rate)
+    min_lag = int(shortest_breath * env_rate)
     max_lag = min(int(_MAX_BREATH_S * env_rate), int(frames * 0.6))
     if max_lag <= min_lag + 2:
         notes.append(
@@ -312,6 +321,23 @@ def respiratory_rate(
         return None
     lag = int(peaks[np.argmax(ac[peaks])])
     return round(60.0 / (lag / env_rate), 1)
+
+
+def shortest_breath_s(urgent_high_bpm: float) -> float:
+    """The shortest breath (s) the rate is sought down to, in a band whose breathing is urgent
+    from ``urgent_high_bpm`` (per minute): 1 s (60/min), or half an urgent breath if shorter.
+
+    A breathing faster than the search's ceiling can only be read at a lag of two breaths or
+    more, at half its rate or less. With the ceiling at twice the urgent bound, that half is
+    still urgent (R > 2U gives R/2 > U). At 60/min an infant breathing at 72 was read at 35.4,
+    normal under 1 year, where fast breathing is urgent from 50 (WHO IMCI; ICBHI 115, a
+    7-month-old: docs/accuracy.md, twenty-third round). Adults and children from 5 years (U
+    25-30) keep 60/min; 1-5 years (U 40) reach 80/min, under 1 year (U 50) 100/min (0.6 s,
+    still longer than the envelope's 0.4 s smoothing).
+    """
+    if not urgent_high_bpm > 0.0:
+        raise ValueError(f"urgent breathing rate must be over 0/min, got {urgent_high_bpm!r}")
+    return min(_MIN_BREATH_S, 60.0 / (2.0 * urgent_high_bpm))
 
 
 def _sounding_frames(centres_s: NDArray[np.float64], signal_s: tuple[float, float] | None) -> slice:
