@@ -191,23 +191,33 @@ def icbhi(data_dir: Path) -> list[dict[str, Any]]:
         cycles = annotated_cycles(wav)
         raw, fs = read_audio(wav)
         rec = Searched(analysed(raw, fs))
-        rows.append(flags_of(wav.stem, bool((cycles[:, 3] > 0).any()), rec))
+        rows.append(flags_of(wav.stem, cycles, rec))
     return rows
 
 
-def flags_of(name: str, truth: bool, rec: Searched) -> dict[str, Any]:
+def flags_of(name: str, cycles: NDArray[np.float64], rec: Searched) -> dict[str, Any]:
+    """A recording's flag by each member, and the annotated cycles its runs overlap: wheezy
+    ones and the others (``cycles``: start s, end s, crackles 0/1, wheezes 0/1)."""
     found = {m: rec.found(member) for m, member in MEMBERS.items()}
     shipped = {r.start_s for r in found["shipped"]}
     brief = kept(rec.gated, MEMBERS["brief -12 dB alone"], rec.hop_s)
     return {
         "file": name,
         "patient": name.split("_")[0],
-        "wheezes": truth,
+        "wheezes": bool((cycles[:, 3] > 0).any()),
         "flags": {m: bool(runs) for m, runs in found.items()},
+        "cycles_hit": {m: _cycles_hit(runs, cycles) for m, runs in found.items()},
         "voiced_runs": voiced_runs(rec.gated),
         "pair_runs": [_run_row(r) for r in found[PRE_REGISTERED]],
         "brief_runs": [_run_row(r) for r in brief if r.start_s not in shipped],
     }
+
+
+def _cycles_hit(runs: list[Run], cycles: NDArray[np.float64]) -> tuple[int, int]:
+    """How many wheezy and how many other annotated cycles the runs overlap."""
+    hit = [any(r.start_s < c[1] and r.end_s > c[0] for r in runs) for c in cycles]
+    wheezy = cycles[:, 3] > 0
+    return int(np.sum(np.array(hit) & wheezy)), int(np.sum(np.array(hit) & ~wheezy))
 
 
 def scored(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -227,6 +237,7 @@ def scored(rows: list[dict[str, Any]]) -> dict[str, Any]:
             ),
             "added": [r["file"] for r in rows if r["flags"][name] and not r["flags"]["shipped"]],
             "removed": [r["file"] for r in rows if r["flags"]["shipped"] and not r["flags"][name]],
+            "cycles_hit": [sum(r["cycles_hit"][name][k] for r in rows) for k in (0, 1)],
         }
     held = []
     chosen = []
@@ -256,10 +267,10 @@ def under_conditions(data_dir: Path) -> dict[str, Any]:
     rows: dict[str, list[dict[str, Any]]] = {c: [] for c in lung_conditions.CONDITIONS}
     for k, item in enumerate(lung_conditions.recordings(data_dir)):
         sounds = lung_conditions.heartbeat(beats[k % len(beats)][1], item["x"].size, item["fs"])
-        truth = bool(np.any(item["cycles"][:, 3] > 0))
         for condition in lung_conditions.CONDITIONS:
             y, rate = lung_conditions.heard(condition, item["x"], item["fs"], item["name"], sounds)
-            rows[condition].append(flags_of(item["name"], truth, Searched(analysed(y, rate))))
+            rec = Searched(analysed(y, rate))
+            rows[condition].append(flags_of(item["name"], item["cycles"], rec))
     unchanged = {r["file"]: r["flags"] for r in rows["original"]}
     out: dict[str, Any] = {}
     for condition, here in rows.items():
@@ -271,6 +282,7 @@ def under_conditions(data_dir: Path) -> dict[str, Any]:
             out[condition][name] = {
                 "recording": scores(truth, [r["flags"][name] for r in here]),
                 "false_flags": sum(r["flags"][name] and not r["wheezes"] for r in here),
+                "flagged": [r["file"] for r in here if r["flags"][name]],
                 "true_lost_strict": lost,
                 "true_lost": [f for f in lost if unchanged[f][name]],
             }

@@ -55,7 +55,10 @@ def test_the_speaker_rule_clears_short_tones_in_the_speaking_range_once_voice_is
 
 def _row(file: str, wheezes: bool, *flagged: str) -> dict[str, object]:
     flags = {name: name in flagged for name in probe.MEMBERS}
-    return {"file": file, "patient": file[0], "wheezes": wheezes, "flags": flags}
+    hit = {name: (int(wheezes and name in flagged), int(not wheezes and name in flagged))
+           for name in probe.MEMBERS}  # fmt: skip
+    return {"file": file, "patient": file[0], "wheezes": wheezes, "flags": flags,
+            "cycles_hit": hit}  # fmt: skip
 
 
 def test_members_are_scored_per_recording_per_patient_and_held_out() -> None:
@@ -73,6 +76,7 @@ def test_members_are_scored_per_recording_per_patient_and_held_out() -> None:
         "patient": (1.0, 0.0),
         "added": ["2a", "3b"],
         "removed": [],
+        "cycles_hit": [2, 1],
     }
     # patient 2 held out, the shipped search wins on the others (1a found, 3b clean) and
     # misses 2a; patients 1 and 3 held out, the pair wins and flags 1a and 3b
@@ -99,8 +103,12 @@ def test_a_held_tone_is_a_run_with_its_pitch_share_and_waveform_length() -> None
 def test_on_the_icbhi_recordings_the_shipped_member_is_the_search_and_the_pair_is_as_measured() -> (
     None
 ):
-    out = probe.scored(probe.icbhi(DATA))
+    rows = probe.icbhi(DATA)
+    out = probe.scored(rows)
     assert out["shipped"]["recording"] == (0.571, 0.864)  # bench.evaluate's figures
     assert out["speaker alone"]["recording"] == (0.5, 0.909)  # the sixteenth round's
     assert out["pair -3 dB"]["recording"] == (0.571, 0.818)
     assert out["pair -3 dB"]["removed"] == ["104_1b1_Ar_sc_Litt3200"]
+    # 147_1b2's loud brief tone (10.64 s) lies in a cycle annotated without wheezes
+    [row] = [r for r in rows if r["file"].startswith("147_1b2")]
+    assert row["cycles_hit"]["pair -3 dB"] == (0, 1)
