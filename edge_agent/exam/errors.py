@@ -17,8 +17,8 @@ class ExamError(AgentError):
     """Root of the exam errors: the request is refused, the message says why.
 
     `words` names the refusal for the nurses' page, which says it in her language from its
-    catalogue (``refused.<words>``, formatted with `values`); without it, or in English, the
-    page shows the message itself.
+    catalogue (``refused.<words>``, formatted with `values`); where the catalogue has no such
+    entry (most in English), the page shows the message itself.
     """
 
     response: ClassVar[Response] = Response.DROP
@@ -30,7 +30,10 @@ class ExamError(AgentError):
 
 
 class UnknownExamError(ExamError):
-    """No exam has this id."""
+    """No exam has this id (or none open): the page sends the nurse to the resident's page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "unknown_exam")
 
 
 class UnknownResidentError(ExamError):
@@ -42,11 +45,16 @@ class ResidentNotHereError(UnknownResidentError):
 
     def __init__(self, ref: str) -> None:
         self.ref = ref
-        super().__init__(f"no resident {ref!r} on this Pi: add or import it first")
+        super().__init__(
+            f"no resident {ref!r} on this Pi: add or import it first", "unknown_resident", ref=ref
+        )
 
 
 class RequestAnsweredError(ExamError):
     """A doctor's request already accepted or dismissed (by another tablet, say)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "request_answered")
 
 
 class UnknownSiteError(ExamError):
@@ -69,7 +77,11 @@ class DeviceBusyError(ExamError):
         self.device = device
         self.holder = holder
         self.named = named
-        super().__init__(f"stethoscope {device} is in use by {holder}")
+        message = f"stethoscope {device} is in use by {holder}"
+        if named:
+            super().__init__(message, "device_busy", device=device, holder=holder)
+        else:  # "another exam" is the code's English, not a name to put in a sentence
+            super().__init__(message, "device_in_use", device=device)
 
 
 class DeviceUnavailableError(ExamError):
@@ -78,7 +90,7 @@ class DeviceUnavailableError(ExamError):
 
     def __init__(self, device: str, why: str) -> None:
         self.device = device
-        super().__init__(why)
+        super().__init__(why, "device_off", device=device)
 
 
 @dataclass(frozen=True)
@@ -128,5 +140,8 @@ class RecordingTooLongError(ExamError):
             f"not started: the hospital's broker takes recordings of at most {max_s} s from "
             f"stethoscope {device} ({limit_bytes} bytes a message), and this one would last "
             f"{duration_s:g} s; ask the care home's IT contact to have the hospital raise the "
-            "broker's maximum packet size, or to shorten exam.duration_s"
+            "broker's maximum packet size, or to shorten exam.duration_s",
+            "too_long",
+            seconds=max_s,
+            asked=f"{duration_s:g}",
         )
