@@ -118,6 +118,22 @@ class UnknownAgeBandError(ExamError):
     """The age band is not one the analysis has rate ranges for; the message lists them."""
 
 
+class RecordingLengthError(ExamError):
+    """A recording length asked for that is not a number of seconds from `low` to `high`
+    (`asked` as it came, cut short: the page shows it)."""
+
+    def __init__(self, asked: object, low: float, high: float) -> None:
+        text = str(asked)
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        super().__init__(
+            f"a recording lasts {low:g} to {high:g} seconds: {shown!r} is not such a number",
+            "bad_duration",
+            low=f"{low:g}",
+            high=f"{high:g}",
+            asked=shown,
+        )
+
+
 class NotImplementedExamError(ExamError):
     """The request needs something the agent does not do yet; the message says what."""
 

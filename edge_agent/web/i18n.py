@@ -433,6 +433,37 @@ _FR: Final[dict[str, str]] = {
     "refused.csv_open_quote": (
         "Ligne {line} : un champ dépasse {kib} Kio : cherchez un guillemet resté ouvert."
     ),
+    # Refusals only a form no page of ours sends can meet (a site, protocol or age band not in
+    # its lists), and the pairing page's own.
+    "refused.unknown_site": (
+        "Ce point d'auscultation n'est pas connu : rechargez la page et choisissez dans la liste."
+    ),
+    "refused.site_not_in_exam": "Ce point ne fait pas partie de cet examen : rechargez la page.",
+    "refused.unknown_protocol": (
+        "Cet examen n'est pas proposé : rechargez la page et choisissez ce qu'il faut écouter."
+    ),
+    "refused.too_many_sites": "Un examen « Points de mon choix » a au plus {max} points.",
+    "refused.repeated_site": "Un examen « Points de mon choix » compte chaque point une fois.",
+    "refused.age_band": (
+        "Cet âge n'est pas proposé : rechargez la page et choisissez dans la liste."
+    ),
+    "refused.bad_duration": (
+        "Un enregistrement dure de {low} à {high} secondes : « {asked} » n'en est pas un nombre."
+    ),
+    "refused.pairing_not_here": (
+        "Sur ce Pi, un administrateur associe les stéthoscopes avec `stetho pair`."
+    ),
+    "refused.scan_failed": (
+        "La recherche de stéthoscopes a échoué : le Bluetooth du Pi est peut-être éteint. "
+        "Recommencez ; si cela échoue encore, appelez le technicien."
+    ),
+    "refused.bad_address": "Ce n'est pas une adresse Bluetooth : lancez une nouvelle recherche.",
+    "refused.pairing_unknown": (
+        "Cette association n'est pas connue ici (le Pi a-t-il redémarré ?) : associez à nouveau."
+    ),
+    "refused.pairing_busy": (
+        "{who} associe déjà {address} : attendez la fin, ou annulez-la sur sa page."
+    ),
     "refused.unknown_resident": (
         "Aucun résident n'a la référence {ref} sur ce Pi : ajoutez-le dans la page Résidents, "
         "avec la référence qu'utilise l'hôpital."

@@ -21,13 +21,14 @@ from edge_agent.exam.errors import (
     ResidentNotHereError,
     UnknownExamError,
 )
+from edge_agent.web import errors as web_errors
 from edge_agent.web.app import said
 from edge_agent.web.i18n import CATALOGUES
 
 EXAM_SOURCES = Path(errors.__file__).parent
 WEB_SOURCES = EXAM_SOURCES.parent / "web"
-EXAM_ERRORS = {name for name, kind in vars(errors).items()
-               if isinstance(kind, type) and issubclass(kind, ExamError)}  # fmt: skip
+REFUSALS = {name for module in (errors, web_errors) for name, kind in vars(module).items()
+            if isinstance(kind, type) and issubclass(kind, AgentError)}  # fmt: skip
 
 # The six met at the bedside, each with the English and French the page has always shown.
 BEDSIDE: list[tuple[ExamError, str, str, str]] = [
@@ -137,7 +138,7 @@ def _constant_words(node: ast.expr | None) -> set[str]:
 
 
 def _words_in_source() -> set[str]:
-    """Every `words` a raise site names: the second argument (or words=) of an exam error or
+    """Every `words` a raise site names: the second argument (or words=) of an exam or page error or
     of an error's own super().__init__, a CsvProblem's second, and the second item of a CSV
     row's problem tuple."""
     found: set[str] = set()
@@ -146,7 +147,7 @@ def _words_in_source() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call):
                 name = ast.unparse(node.func)
-                if name in EXAM_ERRORS or name in ("CsvProblem", "super().__init__"):
+                if name in REFUSALS or name in ("CsvProblem", "super().__init__"):
                     second = node.args[1] if len(node.args) > 1 else None
                     found |= _constant_words(second)
                     for kw in node.keywords:
