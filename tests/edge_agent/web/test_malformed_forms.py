@@ -188,3 +188,22 @@ def test_the_pairing_forms_refuse_in_the_nurses_language(tmp_path: Path) -> None
         "huge address": Answer(409, fr["refused.bad_address"]),
         "no job": Answer(409, fr["refused.pairing_unknown"]),
     }
+
+
+def test_a_panel_version_that_is_no_number_answers_at_once(tmp_path: Path) -> None:
+    # Before: int("abc") in the handler, a 500 and a traceback.
+    statuses: list[int] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        exam_form = {"csrf": token, "resident": "res-1", "protocol": "heart-4"}
+        exam = (await client.post("/exams", allow_redirects=False, data=exam_form)).headers[
+            "Location"
+        ]
+        for since in ("abc", "", "1e3"):
+            panel = await client.get(f"{exam}/panel?since={since}")
+            statuses.append(panel.status)
+
+    run(tmp_path, scenario)
+    assert statuses == [200, 200, 200]
