@@ -71,12 +71,12 @@ class ExamStateError(ExamError):
 
 class DeviceBusyError(ExamError):
     """Another person or exam holds this stethoscope; `holder` says who (`named` False when it
-    is only what holds it, "another exam", for a holder without a staff id)."""
+    is only what holds it, "another exam", for a holder without a staff id: the page's words
+    then name no one)."""
 
     def __init__(self, device: str, holder: str, *, named: bool = True) -> None:
         self.device = device
         self.holder = holder
-        self.named = named
         message = f"stethoscope {device} is in use by {holder}"
         if named:
             super().__init__(message, "device_busy", device=device, holder=holder)

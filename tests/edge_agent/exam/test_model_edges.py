@@ -173,7 +173,7 @@ def test_a_recording_length_in_range_or_none_is_taken(asked: object, seconds: fl
     ("asked", "shown"),
     [("ten", "ten"), ("nan", "nan"), ("inf", "inf"), ("-5", "-5"), ("0.99", "0.99"),
      ("120.01", "120.01"), (0, "0"), (121, "121"), (float("nan"), "nan"), (True, "True"),
-     ("9" * 30, "9" * 20 + "…"), (b"30", "b'30'"), ([30], "[30]")],
+     ("9" * 21, "9" * 20 + "…"), ("9" * 30, "9" * 20 + "…"), (b"30", "b'30'"), ([30], "[30]")],
 )  # fmt: skip
 def test_a_recording_length_out_of_range_or_no_number_is_refused(asked: object, shown: str) -> None:
     with pytest.raises(RecordingLengthError) as refused:

@@ -113,3 +113,9 @@ def test_a_long_reference_is_echoed_cut_short() -> None:
     assert refused.value.values == {"ref": shown}
     with pytest.raises(UnknownResidentError, match="^'" + "X" * 64 + "' is not"):
         check_ref("X" * 64)  # one too long for a reference, still shown whole
+
+
+def test_a_reference_one_past_the_cut_is_cut() -> None:
+    with pytest.raises(UnknownResidentError) as refused:
+        check_ref("X" * 65)
+    assert refused.value.values == {"ref": "X" * 64 + "…"}

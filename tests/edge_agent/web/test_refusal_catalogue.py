@@ -4,8 +4,10 @@ words, and both catalogues word them with the same placeholders the error carrie
 from __future__ import annotations
 
 import ast
+import os
 import string
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,10 +32,11 @@ WEB_SOURCES = EXAM_SOURCES.parent / "web"
 REFUSALS = {name for module in (errors, web_errors) for name, kind in vars(module).items()
             if isinstance(kind, type) and issubclass(kind, AgentError)}  # fmt: skip
 
-# The six met at the bedside, each with the English and French the page has always shown.
-BEDSIDE: list[tuple[ExamError, str, str, str]] = [
+# The six met at the bedside, each with the English and French the page has always shown;
+# made inside the test, so that mutation testing sees which test builds each.
+BEDSIDE: list[tuple[Callable[[], ExamError], str, str, str]] = [
     (
-        RecordingTooLongError("steth-1", 90.5, 60, 1_000_000),
+        lambda: RecordingTooLongError("steth-1", 90.5, 60, 1_000_000),
         "too_long",
         "This recording was not started: the hospital's message server (its MQTT broker) "
         "accepts recordings of at most 60 seconds from this stethoscope, and this one would "
@@ -46,33 +49,33 @@ BEDSIDE: list[tuple[ExamError, str, str, str]] = [
         "d'examen (exam.duration_s) doit être raccourcie.",
     ),
     (
-        DeviceBusyError("steth-1", "nurse-a"),
+        lambda: DeviceBusyError("steth-1", "nurse-a"),
         "device_busy",
         "Stethoscope steth-1 is in use by nurse-a: wait, or choose another.",
         "Le stéthoscope steth-1 est utilisé par nurse-a : attendez, ou choisissez-en un autre.",
     ),
     (
-        DeviceBusyError("steth-1", "another exam", named=False),
+        lambda: DeviceBusyError("steth-1", "another exam", named=False),
         "device_in_use",
         "Stethoscope steth-1 is in use: wait, or choose another.",
         "Le stéthoscope steth-1 est déjà utilisé : attendez, ou choisissez-en un autre.",
     ),
     (
-        DeviceUnavailableError("steth-2", "stethoscope steth-2 is not connected"),
+        lambda: DeviceUnavailableError("steth-2", "stethoscope steth-2 is not connected"),
         "device_off",
         "Stethoscope steth-2 is not connected: check that it is on and charged, or choose another.",
         "Le stéthoscope steth-2 n'est pas connecté : vérifiez qu'il est allumé et chargé, ou "
         "choisissez-en un autre.",
     ),
     (
-        UnknownExamError(f"no exam {uuid.UUID(int=7, version=4)} on this Pi"),
+        lambda: UnknownExamError(f"no exam {uuid.UUID(int=7, version=4)} on this Pi"),
         "unknown_exam",
         "This exam is finished, or not on this Pi: open the resident's page to start a new one.",
         "Cet examen est terminé, ou n'est pas sur ce Pi : ouvrez la page du résident pour en "
         "commencer un nouveau.",
     ),
     (
-        ResidentNotHereError("res-9"),
+        lambda: ResidentNotHereError("res-9"),
         "unknown_resident",
         "No resident has the reference res-9 on this Pi: add them on the Residents page, with "
         "the reference the hospital uses.",
@@ -80,7 +83,7 @@ BEDSIDE: list[tuple[ExamError, str, str, str]] = [
         "avec la référence qu'utilise l'hôpital.",
     ),
     (
-        RequestAnsweredError("this request was already answered"),
+        lambda: RequestAnsweredError("this request was already answered"),
         "request_answered",
         "Another nurse has already accepted or dismissed this request.",
         "Une autre infirmière a déjà accepté ou ignoré cette demande.",
@@ -92,11 +95,12 @@ def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-@pytest.mark.parametrize(("exc", "words", "english", "french"), BEDSIDE,
+@pytest.mark.parametrize(("make", "words", "english", "french"), BEDSIDE,
                          ids=[b[1] for b in BEDSIDE])  # fmt: skip
 def test_a_bedside_refusal_names_its_words_and_reads_as_before(
-    exc: ExamError, words: str, english: str, french: str
+    make: Callable[[], ExamError], words: str, english: str, french: str
 ) -> None:
+    exc = make()
     assert exc.words == words
     assert said(exc, "en") == english
     assert said(exc, "fr") == french
@@ -106,10 +110,11 @@ def test_a_bedside_refusal_names_its_words_and_reads_as_before(
 
 
 def test_the_code_s_english_stays_what_the_cli_and_the_log_show() -> None:
-    messages = [str(exc) for exc, *_ in BEDSIDE]
+    messages = [str(make()) for make, *_ in BEDSIDE]
     assert messages[1] == "stethoscope steth-1 is in use by nurse-a"
     assert messages[2] == "stethoscope steth-1 is in use by another exam"
     assert messages[3] == "stethoscope steth-2 is not connected"
+    assert messages[4] == f"no exam {uuid.UUID(int=7, version=4)} on this Pi"
     assert messages[5] == "no resident 'res-9' on this Pi: add or import it first"
     assert messages[6] == "this request was already answered"
     assert messages[0].startswith("not started: the hospital's broker takes recordings of at ")
@@ -158,6 +163,10 @@ def _words_in_source() -> set[str]:
     return found
 
 
+@pytest.mark.skipif(
+    os.environ.get("STETHO_MUTATE") == "1",
+    reason="reads the sources: mutmut's instrumented copies hold every mutant's strings",
+)
 def test_every_words_a_refusal_can_carry_is_in_both_catalogues_alike() -> None:
     words = _words_in_source()
     assert {"no_site", "csv_fields", "storage", "device_in_use", "unknown_exam"} <= words

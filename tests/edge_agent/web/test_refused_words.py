@@ -166,12 +166,16 @@ def test_a_whole_file_s_problem_reads_in_french(text: str, french: str) -> None:
             f"Un libellé a au plus {MAX_LABEL} caractères.",
         ),
         (
+            lambda: resolve_protocol("custom", KNOWN_SITES * 2),
+            "Un examen « Points de mon choix » a au plus 24 points.",
+        ),
+        (
             lambda: check_ref("Mme D"),
             "« Mme D » n'est pas une référence de résident : 1 à 63 lettres minuscules, chiffres "
             "et tirets (un code opaque comme res-0042, jamais un nom).",
         ),
     ],
-    ids=["no site", "reason", "moved", "label", "ref"],
+    ids=["no site", "reason", "moved", "label", "too many", "ref"],
 )
 def test_a_refusal_reads_in_french_with_its_numbers(
     make: Callable[[], object], french: str
