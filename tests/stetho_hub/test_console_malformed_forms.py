@@ -83,6 +83,11 @@ def test_every_malformed_form_is_refused_in_the_doctors_language(tmp_path: Path)
             for name, body in _forms(csrf).items():
                 for lang in ("fr", "en"):
                     answers[(route, name, lang)] = doctor.send(route, body, lang)
+        for lang in ("fr", "en"):
+            forged = urlencode({"csrf": "forged", "note": HUGE}).encode()
+            answers[("/signout", "wrong csrf", lang)] = doctor.send("/signout", forged, lang)
+        junk = urlencode({"csrf": csrf, "note": HUGE}).encode()
+        assert doctor.send("/signout", junk, "fr")[0] == 303  # it reads no field: signed out
     for (route, name, lang), (status, said) in answers.items():
         if lang == "fr":
             where = f"{route} {name}: {status} {said!r}"

@@ -73,8 +73,10 @@ async def _post(
 
 async def _answer(response: ClientResponse) -> Answer:
     text = await response.text()
-    found = re.search(r'id="error-message">([^<]*)<', text) or re.search(
-        r'id="problems">(.*?)</ul>', text, re.S
+    found = (
+        re.search(r'id="error-message">([^<]*)<', text)
+        or re.search(r'id="signin-message">([^<]*)<', text)
+        or re.search(r'id="problems">(.*?)</ul>', text, re.S)
     )
     return Answer(response.status, found.group(1) if found else "")
 
@@ -207,3 +209,39 @@ def test_a_panel_version_that_is_no_number_answers_at_once(tmp_path: Path) -> No
 
     run(tmp_path, scenario)
     assert statuses == [200, 200, 200]
+
+
+def test_the_sign_in_and_out_forms_refuse_in_the_nurses_language(tmp_path: Path) -> None:
+    answers: dict[tuple[str, str, str], Answer] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        token = await csrf_of(client, "/login")
+        forms: dict[str, dict[str, str | list[str]]] = {
+            "missing": {"csrf": token},
+            "wrong kinds": {"csrf": token, "staff": ["nurse-a", "nurse-b"], "secret": ""},
+            "huge": {"csrf": token, "staff": HUGE, "secret": HUGE},
+            "wrong csrf": {"csrf": "forged", "staff": "nurse-a", "secret": "0"},
+        }
+        for name, form in forms.items():
+            for lang in ("fr", "en"):  # refused sign-ins lock the address: 401, then 429
+                answers[("/login", name, lang)] = await _answer(
+                    await _post(client, "/login", form, lang)
+                )
+        clock.now += 3600  # the lock lifted (the form's session too: a new one)
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        for lang in ("fr", "en"):
+            forged = {"csrf": "forged", "staff": "x"}
+            answers[("/logout", "wrong csrf", lang)] = await _answer(
+                await _post(client, "/logout", forged, lang)
+            )
+        left = await _post(client, "/logout", {"csrf": token, "staff": HUGE}, "fr")
+        answers[("/logout", "junk beside the token", "fr")] = Answer(left.status, "")
+
+    run(tmp_path, scenario)
+    assert answers.pop(("/logout", "junk beside the token", "fr")).status == 303  # read none
+    for (route, name, lang), answer in answers.items():
+        if lang == "fr":
+            where = f"{route} {name}: {answer}"
+            assert answer.status in (401, 403, 429), where
+            assert answer.said and answer.said != answers[(route, name, "en")].said, where
