@@ -128,6 +128,7 @@ MODULES = (
             "tests/edge_agent/exam/test_service.py",  # the refusals the service words
             "tests/edge_agent/exam/test_store.py",  # an exam saved and reloaded whole
             "tests/edge_agent/web/test_refused_words.py",  # each refusal named for the page
+            "tests/edge_agent/web/test_refusal_catalogue.py",  # the bedside ones, word for word
         ),
     ),
     Module(

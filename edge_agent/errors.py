@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from stetho_common import Response
@@ -9,9 +11,15 @@ from stetho_common.config_error import InvalidConfig
 
 
 class AgentError(Exception):
-    """Root of every error edge_agent raises."""
+    """Root of every error edge_agent raises.
+
+    `words` names a refusal the nurses' page says in her language (its catalogue's
+    ``refused.<words>``, formatted with `values`); None, the page shows the message itself.
+    """
 
     response: ClassVar[Response] = Response.RETRY
+    words: str | None = None
+    values: Mapping[str, object] = MappingProxyType({})
 
 
 class ConfigError(InvalidConfig, AgentError):

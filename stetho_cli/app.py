@@ -10,10 +10,12 @@ import typer
 import edge_agent.cli
 import stetho_doctor
 from edge_agent import __version__
+from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 from stetho_common.lazy_cli import LazyCommand, lazy_group
 
 HELP = "Connected-stethoscope edge agent: capture, analyse and sync auscultations."
+DAY_S = 86400.0  # a demo's longest timed run; --serve is the one that runs until stopped
 
 
 def _root(
@@ -25,7 +27,14 @@ def _root(
 
 
 def demo(
-    seconds: Annotated[float, typer.Option(min=1, help="Stop after this many seconds.")] = 40.0,
+    seconds: Annotated[
+        float,
+        typer.Option(
+            parser=bounded(1, DAY_S),
+            metavar="SECONDS",
+            help="Stop after this many seconds (up to a day; --serve runs until Ctrl-C).",
+        ),
+    ] = 40.0,
     serve: Annotated[
         bool,
         typer.Option(

@@ -21,6 +21,7 @@ from rich.text import Text
 from edge_agent.errors import AgentError, ConfigError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
+from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail, run_until_signalled, warn
 from stetho_common.ids import SLUG
 from stetho_doctor.client import (
@@ -179,15 +180,21 @@ def listen(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write a WAV here instead of playing.")
     ] = None,
-    seconds: Annotated[float, typer.Option("--seconds", help="Listen this long.")] = 60.0,
+    seconds: Annotated[
+        float,
+        typer.Option(
+            "--seconds",
+            parser=bounded(0, messages.MAX_LIVE_S, above=True),
+            metavar="SECONDS",
+            help="Listen this long (up to 1800).",
+        ),
+    ] = 60.0,
     by: ByOpt = None,
 ) -> None:
     """Listen to a device live (PyAudio), or write a WAV when there is no sound card."""
     from stetho_doctor.listen import listen as run_listen
     from stetho_doctor.listen import open_sink
 
-    if not 0 < seconds <= messages.MAX_LIVE_S:
-        fail(f"--seconds must be in (0, {messages.MAX_LIVE_S:.0f}]", "usage")
     settings = choice.settings((topics.live(site, device),))
     sink = open_sink(out)
     stats = _run_or_exit(run_listen(settings, site, device, seconds, sink, by or getpass.getuser()))

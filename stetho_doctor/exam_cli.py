@@ -14,6 +14,7 @@ import typer
 from edge_agent.exam.protocols import KNOWN_SITES
 from edge_agent.exam.wire import answer_message
 from edge_agent.wire import messages, topics
+from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 from stetho_doctor.cli import ByOpt, SiteOpt, _one_sentence, _parse_id, _send, topic_id
 from stetho_doctor.client import record_request_message
@@ -64,7 +65,12 @@ def request(
     agent: Annotated[
         str, typer.Option("--agent", help="The care home's agent id.", callback=topic_id)
     ] = "agent",
-    duration: Annotated[float | None, typer.Option("--duration", min=1, max=120)] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration", parser=bounded(1, messages.MAX_RECORD_S), metavar="SECONDS", help="1-120."
+        ),
+    ] = None,
     by: ByOpt = None,
 ) -> None:
     """Ask a care home to record a resident at a site; a nurse accepts it on the page."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,25 +19,6 @@ ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", envvar="STETHO_CONFIG", help="Agent configuration file (TOML)."),
 ]
-
-
-def bounded(low: float, high: float, unit: str = "seconds") -> Callable[[str], float]:
-    """A parser of a number of `unit` from `low` to `high` for a ``typer.Option(parser=...)``.
-
-    Typer's own ``min``/``max`` check reports NaN as "less than or equal to" its bound and lets
-    infinity through a bound left open (a scan that never ends): both are refused here by name.
-    """
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise typer.BadParameter(f"{text!r} is not a number of {unit}") from None
-        if not (math.isfinite(value) and low <= value <= high):
-            raise typer.BadParameter(f"{text} is not a number of {unit} from {low:g} to {high:g}")
-        return value
-
-    return parse
 
 
 class AgeBandChoice(StrEnum):

@@ -22,7 +22,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from edge_agent.cli._common import bounded
 from edge_agent.config import AuscultationSite
 from edge_agent.errors import RegistryError
 from edge_agent.pipeline.radio import Radio, pair_and_register, scan
@@ -48,6 +47,7 @@ from firmware_bridge.sources import (
     SimulatedStethoscope,
     simulated_backends,
 )
+from stetho_common.cli_numbers import bounded
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled
 from stetho_common.text import without_surrogates
 

@@ -14,12 +14,13 @@ import aiohttp
 import typer
 from rich.console import Console
 
-from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption, bounded
+from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption
 from edge_agent.config import load_config
 from edge_agent.errors import AgentError
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, check_staff
 from edge_agent.web.api import SOCKET_NAME
+from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 
 staff_app = typer.Typer(help="Staff accounts for the nurses' page.", no_args_is_help=True)

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge_agent.errors import PlotUnavailableError
+from stetho_common.decimal_mark import local_number
 from stetho_common.text import without_surrogates
 from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
 from stetho_signal.quality import FAINT_BELOW_DBFS
@@ -47,7 +48,7 @@ class FigureWords:
 
     `kinds` and `levels` name the analysis kind and the triage level (a missing one is drawn
     as its code); `reason` says a flag in the reader's language (the wire's English sentence
-    by default); `decimal` is the decimal separator of the title's numbers, `colon` its colon.
+    by default); `lang` picks the decimal mark of the title's numbers, `colon` is its colon.
     """
 
     kinds: Mapping[str, str] = field(default_factory=dict)
@@ -63,12 +64,12 @@ class FigureWords:
     no_finding: str = "no finding"
     hum: str = "mains hum at {hz} taken out before the analysis; the audio keeps it"
     faint: str = "faint: band at {db} dBFS, under the usual {usual}; turn the volume up to listen"
-    decimal: str = "."
+    lang: str = "en"
     colon: str = ":"  # French sets it off by a non-breaking space
     reason: Callable[[Mapping[str, Any]], str] = _english_reason
 
     def number(self, x: float, spec: str) -> str:
-        return format(x, spec).replace(".", self.decimal)
+        return local_number(x, self.lang, spec)
 
 
 ENGLISH = FigureWords()

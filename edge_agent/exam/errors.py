@@ -17,8 +17,8 @@ class ExamError(AgentError):
     """Root of the exam errors: the request is refused, the message says why.
 
     `words` names the refusal for the nurses' page, which says it in her language from its
-    catalogue (``refused.<words>``, formatted with `values`); without it, or in English, the
-    page shows the message itself.
+    catalogue (``refused.<words>``, formatted with `values`); where the catalogue has no such
+    entry (most in English), the page shows the message itself.
     """
 
     response: ClassVar[Response] = Response.DROP
@@ -30,7 +30,10 @@ class ExamError(AgentError):
 
 
 class UnknownExamError(ExamError):
-    """No exam has this id."""
+    """No exam has this id (or none open): the page sends the nurse to the resident's page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "unknown_exam")
 
 
 class UnknownResidentError(ExamError):
@@ -42,11 +45,16 @@ class ResidentNotHereError(UnknownResidentError):
 
     def __init__(self, ref: str) -> None:
         self.ref = ref
-        super().__init__(f"no resident {ref!r} on this Pi: add or import it first")
+        super().__init__(
+            f"no resident {ref!r} on this Pi: add or import it first", "unknown_resident", ref=ref
+        )
 
 
 class RequestAnsweredError(ExamError):
     """A doctor's request already accepted or dismissed (by another tablet, say)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "request_answered")
 
 
 class UnknownSiteError(ExamError):
@@ -63,13 +71,17 @@ class ExamStateError(ExamError):
 
 class DeviceBusyError(ExamError):
     """Another person or exam holds this stethoscope; `holder` says who (`named` False when it
-    is only what holds it, "another exam", for a holder without a staff id)."""
+    is only what holds it, "another exam", for a holder without a staff id: the page's words
+    then name no one)."""
 
     def __init__(self, device: str, holder: str, *, named: bool = True) -> None:
         self.device = device
         self.holder = holder
-        self.named = named
-        super().__init__(f"stethoscope {device} is in use by {holder}")
+        message = f"stethoscope {device} is in use by {holder}"
+        if named:
+            super().__init__(message, "device_busy", device=device, holder=holder)
+        else:  # "another exam" is the code's English, not a name to put in a sentence
+            super().__init__(message, "device_in_use", device=device)
 
 
 class DeviceUnavailableError(ExamError):
@@ -78,7 +90,7 @@ class DeviceUnavailableError(ExamError):
 
     def __init__(self, device: str, why: str) -> None:
         self.device = device
-        super().__init__(why)
+        super().__init__(why, "device_off", device=device)
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,22 @@ class UnknownAgeBandError(ExamError):
     """The age band is not one the analysis has rate ranges for; the message lists them."""
 
 
+class RecordingLengthError(ExamError):
+    """A recording length asked for that is not a number of seconds from `low` to `high`
+    (`asked` as it came, cut short: the page shows it)."""
+
+    def __init__(self, asked: object, low: float, high: float) -> None:
+        text = str(asked)
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        super().__init__(
+            f"a recording lasts {low:g} to {high:g} seconds: {shown!r} is not such a number",
+            "bad_duration",
+            low=f"{low:g}",
+            high=f"{high:g}",
+            asked=shown,
+        )
+
+
 class NotImplementedExamError(ExamError):
     """The request needs something the agent does not do yet; the message says what."""
 
@@ -128,5 +156,8 @@ class RecordingTooLongError(ExamError):
             f"not started: the hospital's broker takes recordings of at most {max_s} s from "
             f"stethoscope {device} ({limit_bytes} bytes a message), and this one would last "
             f"{duration_s:g} s; ask the care home's IT contact to have the hospital raise the "
-            "broker's maximum packet size, or to shorten exam.duration_s"
+            "broker's maximum packet size, or to shorten exam.duration_s",
+            "too_long",
+            seconds=max_s,
+            asked=f"{duration_s:g}",
         )

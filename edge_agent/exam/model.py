@@ -18,12 +18,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from edge_agent.exam.errors import ExamStateError, UnknownAgeBandError, UnknownSiteError
+from edge_agent.exam.errors import (
+    ExamStateError,
+    RecordingLengthError,
+    UnknownAgeBandError,
+    UnknownSiteError,
+)
 from edge_agent.exam.protocols import check_site
+from edge_agent.wire.messages import MAX_RECORD_S
 from stetho_signal.triage import AGE_BANDS, AgeBand
 
 __all__ = ["AGE_BANDS", "AgeBand", "Exam", "ExamState", "SiteRecording", "SiteStatus"]
 MAX_REASON = 200  # a short reason for the doctor; longer notes belong in the care record
+MIN_RECORD_S = 1.0  # as a doctor's request (wire.messages) and `stetho exam record` allow
 
 
 class ExamState(enum.Enum):
@@ -51,9 +58,29 @@ def check_age_band(band: str) -> AgeBand:
         # cannot choose them, so the caller must name the age range.
         raise UnknownAgeBandError(
             f"age band {band!r} is not known: one of {', '.join(AGE_BANDS)} "
-            "(adult is 16 and over; the others are a child's age in years)"
+            "(adult is 16 and over; the others are a child's age in years)",
+            "age_band",
         )
     return band
+
+
+def recording_length(asked: object) -> float | None:
+    """The recording length asked for, in seconds: None when none is (the default applies),
+    else a number from MIN_RECORD_S to MAX_RECORD_S, given as a number or as the text a form
+    sends; anything else (NaN, a word, a bool) is RecordingLengthError."""
+    if asked is None or (isinstance(asked, str) and not asked.strip()):
+        return None
+    seconds: object = asked
+    if isinstance(asked, str):
+        try:
+            seconds = float(asked)
+        except ValueError:
+            raise RecordingLengthError(asked, MIN_RECORD_S, MAX_RECORD_S) from None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise RecordingLengthError(asked, MIN_RECORD_S, MAX_RECORD_S)
+    if not MIN_RECORD_S <= seconds <= MAX_RECORD_S:  # NaN fails both
+        raise RecordingLengthError(asked, MIN_RECORD_S, MAX_RECORD_S)
+    return float(seconds)
 
 
 @dataclass(frozen=True)
@@ -139,7 +166,8 @@ class Exam:
             )
         if site not in self.sites:
             raise UnknownSiteError(
-                f"site {site!r} is not in this exam's protocol ({', '.join(self.sites)})"
+                f"site {site!r} is not in this exam's protocol ({', '.join(self.sites)})",
+                "site_not_in_exam",
             )
 
     def begin_recording(self, site: str, at: float) -> None:

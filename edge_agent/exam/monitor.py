@@ -1,6 +1,6 @@
 """What the nurse sees while listening (sans-I/O): a thinned waveform, the level, clipping and
 whether the chest piece is in contact (and heard only faintly), computed per block and kept for
-a few seconds."""
+the last KEEP_S seconds of capture time."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 POINTS_PER_S = 100  # min/max pairs: enough for a 10-inch canvas, ~1.6 KB/s of JSON
+# The page's stream sends the frames since the last it sent; one stalled this long (a slow
+# tablet link) still gets what it missed, older waveform is of no use live.
 KEEP_S = 5.0
+# Blocks come 10-50 a second (100 ms from BLE, USB and replay). The count caps the keep when
+# capture time does not move forward (a clock stepped back): KEEP_S at the fastest rate.
+FASTEST_BLOCKS_PER_S = 50
+MAX_FRAMES = int(KEEP_S * FASTEST_BLOCKS_PER_S)
 CLIP_LEVEL = 0.99  # full scale is 1.0; the codec's 16-bit top rounds to just under
 # Block RMS over the whole band, dBFS. At the usual gain a chest piece on the skin gives more
 # than LOUD_DBFS (simulated chests -23 to -29, ICBHI and CirCor recordings -7 to -39 dBFS
@@ -80,8 +86,10 @@ class LiveMonitor:
             points=_minmax(samples, rate_hz),
             faint=contact and not loud,
         )
-        keep = max(1, int(KEEP_S * POINTS_PER_S))
-        self._frames.setdefault(device, deque(maxlen=keep)).append(frame)
+        frames = self._frames.setdefault(device, deque(maxlen=MAX_FRAMES))
+        frames.append(frame)
+        while end_time - frames[0].captured_at > KEEP_S:  # ends at the frame just added
+            frames.popleft()
         waker = self._wakers.get(device)
         if waker is not None:
             waker.set()

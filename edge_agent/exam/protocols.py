@@ -38,7 +38,7 @@ CUSTOM = "custom"
 def check_site(site: str) -> str:
     if site not in KNOWN_SITES:
         raise UnknownSiteError(
-            f"unknown auscultation site {site!r}; known: {', '.join(KNOWN_SITES)}"
+            f"unknown auscultation site {site!r}; known: {', '.join(KNOWN_SITES)}", "unknown_site"
         )
     return site
 
@@ -51,13 +51,16 @@ def resolve_protocol(name: str, custom_sites: list[str] | tuple[str, ...] = ()) 
         return BUILT_IN[name]
     if name != CUSTOM:
         raise UnknownProtocolError(
-            f"unknown protocol {name!r}; choose {', '.join(BUILT_IN)} or {CUSTOM} with sites"
+            f"unknown protocol {name!r}; choose {', '.join(BUILT_IN)} or {CUSTOM} with sites",
+            "unknown_protocol",
         )
     sites = tuple(check_site(s.strip()) for s in custom_sites if s.strip())
     if not sites:
         raise UnknownProtocolError("a custom protocol needs at least one site", "no_site")
     if len(sites) > MAX_SITES:
-        raise UnknownProtocolError(f"a custom protocol has at most {MAX_SITES} sites")
+        raise UnknownProtocolError(
+            f"a custom protocol has at most {MAX_SITES} sites", "too_many_sites", max=MAX_SITES
+        )
     if len(set(sites)) != len(sites):
-        raise UnknownProtocolError("a custom protocol lists each site once")
+        raise UnknownProtocolError("a custom protocol lists each site once", "repeated_site")
     return sites

@@ -36,11 +36,12 @@ class Resident:
 
 def check_ref(ref: str) -> str:
     if not SLUG.fullmatch(ref):
+        shown = ref if len(ref) <= 64 else ref[:64] + "…"  # a pasted blob is not echoed whole
         raise UnknownResidentError(
-            f"{ref!r} is not a resident reference: use 1-63 lower-case letters, digits and "
+            f"{shown!r} is not a resident reference: use 1-63 lower-case letters, digits and "
             "dashes (an opaque code such as res-0042, never a name)",
             "bad_ref",
-            ref=ref,
+            ref=shown,
         )
     return ref
 

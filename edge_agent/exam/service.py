@@ -24,7 +24,14 @@ from edge_agent.exam.errors import (
     RequestAnsweredError,
     UnknownExamError,
 )
-from edge_agent.exam.model import AgeBand, Exam, ExamState, SiteRecording, check_age_band
+from edge_agent.exam.model import (
+    AgeBand,
+    Exam,
+    ExamState,
+    SiteRecording,
+    check_age_band,
+    recording_length,
+)
 from edge_agent.exam.monitor import LiveMonitor
 from edge_agent.exam.protocols import CUSTOM, check_site, resolve_protocol
 from edge_agent.exam.residents import Resident, check_ref, parse_residents_csv
@@ -176,7 +183,9 @@ class ExamService:
         staff: str,
         duration_s: float | None = None,
     ) -> uuid.UUID:
-        """Start a recording of `site` on `device` for the exam; return its recording id."""
+        """Start a recording of `site` on `device` for the exam; return its recording id.
+        `duration_s` None: the doctor's request's length, else the configured one."""
+        asked_s = recording_length(duration_s)
         exam = self.active(exam_id)
         exam.check_recordable(check_site(site))
         slot = self._slot_for(device, exam)
@@ -186,7 +195,7 @@ class ExamService:
         if slot.segmenter.busy:
             holder = slot.segmenter.holder
             raise DeviceBusyError(device, holder or "another recording", named=bool(holder))
-        duration_s = duration_s or self.asked_s.get(exam_id) or self.default_duration_s
+        duration_s = asked_s or self.asked_s.get(exam_id) or self.default_duration_s
         self._check_fits(device, duration_s, slot.segmenter.sample_rate_hz)
         rid = slot.segmenter.start(ctx, duration_s, staff)
         slot.claimed_by, slot.claimed_staff, slot.recording = exam.exam_id, exam.staff, rid

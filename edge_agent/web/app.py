@@ -16,15 +16,6 @@ from typing import Any
 from aiohttp import web
 
 from edge_agent.errors import AgentError
-from edge_agent.exam.errors import (
-    DeviceBusyError,
-    DeviceUnavailableError,
-    ExamError,
-    RecordingTooLongError,
-    RequestAnsweredError,
-    ResidentNotHereError,
-    UnknownExamError,
-)
 from edge_agent.web import views_devices, views_exam, views_people
 from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebContext, ctx_of
 from edge_agent.web.i18n import pick_language, refused, translator
@@ -118,28 +109,9 @@ def _unreadable_form() -> web.HTTPBadRequest:
 
 
 def said(exc: AgentError, lang: str) -> str:
-    """A refusal in the nurse's language where the page has the words for it: the ones met at
-    the bedside (an old link, a stethoscope held or off, a request for a resident not here or
-    already answered), then any exam refusal whose `words` the catalogue has (:func:`refused`);
-    the rest stay the code's English."""
-    t = translator(lang)
-    if isinstance(exc, RecordingTooLongError):
-        return t("error.too_long", seconds=exc.max_s, asked=f"{exc.duration_s:g}")
-    if isinstance(exc, DeviceBusyError):
-        if not exc.named:  # "another exam": the code's English, not a name to put in a sentence
-            return t("error.device_in_use", device=exc.device)
-        return t("error.device_busy", device=exc.device, holder=exc.holder)
-    if isinstance(exc, DeviceUnavailableError):
-        return t("error.device_off", device=exc.device)
-    if isinstance(exc, UnknownExamError):
-        return t("error.unknown_exam")
-    if isinstance(exc, ResidentNotHereError):
-        return t("error.unknown_resident", ref=exc.ref)
-    if isinstance(exc, RequestAnsweredError):
-        return t("error.request_answered")
-    if isinstance(exc, ExamError):
-        return refused(exc.words, exc.values, str(exc), lang)
-    return str(exc)
+    """A refusal in the nurse's language where the catalogue words it (its `words`, see
+    :func:`refused`), else the code's own English."""
+    return refused(exc.words, exc.values, str(exc), lang)
 
 
 def build_app(ctx: WebContext) -> web.Application:

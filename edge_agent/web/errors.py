@@ -9,9 +9,15 @@ from stetho_common import Response
 
 
 class WebError(AgentError):
-    """Root of the page's errors: the request is refused and the page says why."""
+    """Root of the page's errors: the request is refused and the page says why (`words`, as
+    the exam errors', name the sentence in the nurse's language)."""
 
     response: ClassVar[Response] = Response.DROP
+
+    def __init__(self, message: str, words: str | None = None, **values: object) -> None:
+        super().__init__(message)
+        self.words = words
+        self.values = values
 
 
 class SignInError(WebError):

@@ -178,24 +178,24 @@ _EN: Final[dict[str, str]] = {
         "The form is larger than {mib} MiB, more than this page takes. A residents file that "
         "large can be split in parts and imported one after the other."
     ),
-    "error.too_long": (
+    "refused.too_long": (
         "This recording was not started: the hospital's message server (its MQTT broker) "
         "accepts recordings of at most {seconds} seconds from this stethoscope, and this one "
         "would last {asked} seconds. Please tell the care home's IT contact: the hospital must "
         "raise its broker's maximum packet size, or the exam length (exam.duration_s) must be "
         "shortened."
     ),
-    "error.unknown_exam": (
+    "refused.unknown_exam": (
         "This exam is finished, or not on this Pi: open the resident's page to start a new one."
     ),
-    "error.unknown_resident": (
+    "refused.unknown_resident": (
         "No resident has the reference {ref} on this Pi: add them on the Residents page, with "
         "the reference the hospital uses."
     ),
-    "error.request_answered": "Another nurse has already accepted or dismissed this request.",
-    "error.device_busy": "Stethoscope {device} is in use by {holder}: wait, or choose another.",
-    "error.device_in_use": "Stethoscope {device} is in use: wait, or choose another.",
-    "error.device_off": (
+    "refused.request_answered": "Another nurse has already accepted or dismissed this request.",
+    "refused.device_busy": "Stethoscope {device} is in use by {holder}: wait, or choose another.",
+    "refused.device_in_use": "Stethoscope {device} is in use: wait, or choose another.",
+    "refused.device_off": (
         "Stethoscope {device} is not connected: check that it is on and charged, or choose another."
     ),
     "site.aortic": "aortic",
@@ -387,14 +387,14 @@ _FR: Final[dict[str, str]] = {
         "Le formulaire dépasse {mib} Mio, plus que cette page n'en accepte. Un fichier de "
         "résidents aussi grand peut être coupé en parties importées l'une après l'autre."
     ),
-    "error.too_long": (
+    "refused.too_long": (
         "Cet enregistrement n'a pas été lancé : le serveur de messages de l'hôpital (son broker "
         "MQTT) n'accepte de ce stéthoscope que des enregistrements de {seconds} secondes au "
         "plus, et celui-ci durerait {asked} secondes. Prévenez le référent informatique de "
         "l'établissement : l'hôpital doit augmenter la taille maximale des paquets de son "
         "broker, ou la durée d'examen (exam.duration_s) doit être raccourcie."
     ),
-    "error.unknown_exam": (
+    "refused.unknown_exam": (
         "Cet examen est terminé, ou n'est pas sur ce Pi : ouvrez la page du résident pour en "
         "commencer un nouveau."
     ),
@@ -433,18 +433,49 @@ _FR: Final[dict[str, str]] = {
     "refused.csv_open_quote": (
         "Ligne {line} : un champ dépasse {kib} Kio : cherchez un guillemet resté ouvert."
     ),
-    "error.unknown_resident": (
+    # Refusals only a form no page of ours sends can meet (a site, protocol or age band not in
+    # its lists), and the pairing page's own.
+    "refused.unknown_site": (
+        "Ce point d'auscultation n'est pas connu : rechargez la page et choisissez dans la liste."
+    ),
+    "refused.site_not_in_exam": "Ce point ne fait pas partie de cet examen : rechargez la page.",
+    "refused.unknown_protocol": (
+        "Cet examen n'est pas proposé : rechargez la page et choisissez ce qu'il faut écouter."
+    ),
+    "refused.too_many_sites": "Un examen « Points de mon choix » a au plus {max} points.",
+    "refused.repeated_site": "Un examen « Points de mon choix » compte chaque point une fois.",
+    "refused.age_band": (
+        "Cet âge n'est pas proposé : rechargez la page et choisissez dans la liste."
+    ),
+    "refused.bad_duration": (
+        "Un enregistrement dure de {low} à {high} secondes : « {asked} » n'en est pas un nombre."
+    ),
+    "refused.pairing_not_here": (
+        "Sur ce Pi, un administrateur associe les stéthoscopes avec `stetho pair`."
+    ),
+    "refused.scan_failed": (
+        "La recherche de stéthoscopes a échoué : le Bluetooth du Pi est peut-être éteint. "
+        "Recommencez ; si cela échoue encore, appelez le technicien."
+    ),
+    "refused.bad_address": "Ce n'est pas une adresse Bluetooth : lancez une nouvelle recherche.",
+    "refused.pairing_unknown": (
+        "Cette association n'est pas connue ici (le Pi a-t-il redémarré ?) : associez à nouveau."
+    ),
+    "refused.pairing_busy": (
+        "{who} associe déjà {address} : attendez la fin, ou annulez-la sur sa page."
+    ),
+    "refused.unknown_resident": (
         "Aucun résident n'a la référence {ref} sur ce Pi : ajoutez-le dans la page Résidents, "
         "avec la référence qu'utilise l'hôpital."
     ),
-    "error.request_answered": "Une autre infirmière a déjà accepté ou ignoré cette demande.",
-    "error.device_busy": (
+    "refused.request_answered": "Une autre infirmière a déjà accepté ou ignoré cette demande.",
+    "refused.device_busy": (
         "Le stéthoscope {device} est utilisé par {holder} : attendez, ou choisissez-en un autre."
     ),
-    "error.device_in_use": (
+    "refused.device_in_use": (
         "Le stéthoscope {device} est déjà utilisé : attendez, ou choisissez-en un autre."
     ),
-    "error.device_off": (
+    "refused.device_off": (
         "Le stéthoscope {device} n'est pas connecté : vérifiez qu'il est allumé et chargé, ou "
         "choisissez-en un autre."
     ),
@@ -486,9 +517,9 @@ def pick_language(accept_language: str | None, chosen: str | None) -> str:
 
 
 def refused(words: str | None, values: Mapping[str, object], english: str, lang: str) -> str:
-    """A refusal of the exam layer (``ExamError.words``/``values``) in `lang` where the
-    catalogue words it (``refused.<words>``), else its own `english` message; an exam state
-    among the values is named as the page names it."""
+    """A refusal (``AgentError.words``/``values``) in `lang` where that catalogue words it
+    (``refused.<words>``; English has only the bedside ones), else its own `english` message;
+    an exam state among the values is named as the page names it."""
     catalogue = CATALOGUES.get(lang, _EN)
     text = catalogue.get(f"refused.{words}") if words else None
     if text is None:

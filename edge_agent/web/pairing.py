@@ -129,7 +129,10 @@ class Pairings:
     def get(self, job_id: str) -> PairingJob:
         job = self._jobs.get(job_id)
         if job is None:
-            raise PairingError("this pairing is not known here (the agent restarted?): pair again")
+            raise PairingError(
+                "this pairing is not known here (the agent restarted?): pair again",
+                "pairing_unknown",
+            )
         return job
 
     async def start(self, address: str, location: str, staff: str, name: str) -> PairingJob:
@@ -138,7 +141,10 @@ class Pairings:
         if busy is not None:
             raise PairingError(
                 f"{busy.staff_name} ({busy.staff}) is pairing {busy.address}: "
-                "wait until it ends, or cancel it on its page"
+                "wait until it ends, or cancel it on its page",
+                "pairing_busy",
+                who=busy.staff_name,
+                address=busy.address,
             )
         job = PairingJob(address, location, staff, name)
         self._jobs[job.id] = job

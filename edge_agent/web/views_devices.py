@@ -27,7 +27,7 @@ NOT_HERE = "this agent pairs stethoscopes only with `stetho pair` on the Pi"
 def _pairings(request: web.Request) -> Pairings:
     ctx = ctx_of(request)
     if ctx.pair is None:
-        raise PairingError(NOT_HERE)
+        raise PairingError(NOT_HERE, "pairing_not_here")
     if ctx.pairings is None:
         ctx.pairings = Pairings(ctx.pair, ctx.accounts.audit)
     return ctx.pairings
@@ -45,11 +45,11 @@ async def scan(request: web.Request) -> web.Response:
     """Listen for stethoscopes advertising the profile (a few seconds) and list them."""
     ctx = ctx_of(request)
     if ctx.scan is None:
-        raise PairingError(NOT_HERE)
+        raise PairingError(NOT_HERE, "pairing_not_here")
     try:
         found = await ctx.scan()
     except BridgeError as exc:
-        raise PairingError(f"cannot scan: {exc}") from exc
+        raise PairingError(f"cannot scan: {exc}", "scan_failed") from exc
     rows = ctx.stethoscopes()
     known = {r.device for r in rows} | {r.address.upper() for r in rows if r.address}
     running = ctx.pairings.running() if ctx.pairings else None
@@ -65,7 +65,7 @@ async def pair(request: web.Request) -> web.StreamResponse:
     address = str(form.get("address", "")).upper()
     location = str(form.get("location", "")).strip()[:MAX_LOCATION]
     if not ADDRESS.fullmatch(address):  # match's `$` would take a trailing newline too
-        raise PairingError(f"{address!r} is not a Bluetooth address: scan again")
+        raise PairingError(f"{address!r} is not a Bluetooth address: scan again", "bad_address")
     session = session_of(request)
     job = await pairings.start(address, location, staff_of(request), session.display)
     raise web.HTTPSeeOther(f"/stethoscopes/pairing/{job.id}")

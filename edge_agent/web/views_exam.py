@@ -10,8 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from edge_agent.exam.errors import UnknownExamError, UnknownResidentError
-from edge_agent.exam.model import AGE_BANDS, Exam, check_age_band
+from edge_agent.exam.errors import RequestAnsweredError, UnknownExamError, UnknownResidentError
+from edge_agent.exam.model import AGE_BANDS, Exam, check_age_band, recording_length
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM
 from edge_agent.exam.verdict import NURSE_ADVICE
 from edge_agent.web import render as _app
@@ -24,6 +24,8 @@ def _uuid(request: web.Request, key: str) -> uuid.UUID:
     try:
         return uuid.UUID(request.match_info[key])
     except ValueError as exc:
+        if key == "request_id":  # said as for a request no longer waiting
+            raise RequestAnsweredError(f"{request.match_info[key]!r} is not a request id") from exc
         raise UnknownExamError(f"{request.match_info[key]!r} is not an exam id") from exc
 
 
@@ -91,7 +93,7 @@ async def exam_panel(request: web.Request) -> web.Response:
     """The part of the exam screen that changes, for the page's script to swap in."""
     ctx = ctx_of(request)
     exam_id = _uuid(request, "exam_id")
-    since = int(request.query.get("since", "-1") or -1)
+    since = _version(request.query.get("since", ""))
     if since == ctx.exams.changes.version and not _progress(ctx, await ctx.exams.exam(exam_id)):
         # Long poll: answer as soon as something changes, or after a while to keep alive.
         await within(15, ctx.exams.changes.event.wait())
@@ -101,14 +103,21 @@ async def exam_panel(request: web.Request) -> web.Response:
     return response
 
 
+def _version(text: str) -> int:
+    """The panel version the page has; -1 (none: answer at once) for what is not a number."""
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
 async def record(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
     exam_id = _uuid(request, "exam_id")
     form = await request.post()
-    duration = form.get("duration_s")
     await ctx.exams.record(
         exam_id, str(form.get("site", "")), str(form.get("device", "")), staff_of(request),
-        float(str(duration)) if duration else None,
+        recording_length(str(form.get("duration_s", ""))),
     )  # fmt: skip
     await _audit(request, "record", str(exam_id))
     return _done(request, f"/exams/{exam_id}")

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Final
 
+from stetho_common.decimal_mark import local_number
+
 __all__ = ["FLAG_CODES", "flag_text", "flag_text_of"]
 
 
@@ -46,7 +48,7 @@ class _Parts:
 
 def _num(x: float, spec: str) -> str:
     """A number the French way: decimal comma (0,25 s; 1,6 fois)."""
-    return format(x, spec).replace(".", ",")
+    return local_number(x, "fr", spec)
 
 
 def _pct(x: float) -> str:

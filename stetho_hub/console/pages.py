@@ -8,6 +8,7 @@ from typing import Any
 from edge_agent.wire.alarm_words import alarm_text
 from edge_agent.wire.flag_names import flag_name
 from edge_agent.wire.flag_words import flag_text_of
+from stetho_common.decimal_mark import local_number
 from stetho_hub.console.decisions import LABELS, SITES
 from stetho_hub.fhir.queue import QueueStatus
 from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
@@ -148,21 +149,9 @@ def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> st
     )
 
 
-def _number(x: object, lang: str) -> str:
-    """A measured value or threshold as the reader writes numbers (decimal comma in French)."""
-    text = str(x)
-    return text.replace(".", ",") if lang == "fr" and isinstance(x, float) else text
-
-
-def decimal(x: float, lang: str, digits: int = 1) -> str:
-    """A length or a gain with `digits` decimals, with the reader's decimal mark."""
-    text = f"{x:.{digits}f}"
-    return text.replace(".", ",") if lang == "fr" else text
-
-
 def _flag(flag: dict[str, Any], w: Words, lang: str, age_band: object) -> str:
     parts = [
-        f"{w[key]} {escape(_number(flag[name], lang))}"
+        f"{w[key]} {escape(local_number(flag[name], lang))}"
         for name, key in (("value", "measured"), ("threshold", "threshold"))
         if flag.get(name) is not None
     ]
@@ -305,7 +294,7 @@ def recording(
     return layout(
         w["rec.title"],
         f'<div class="card">{head}{audio}<p id="duration" data-seconds="{seconds:.3f}">'
-        f"{w['rec.length']} {decimal(seconds, lang)} s</p></div>"
+        f"{w['rec.length']} {local_number(seconds, lang, '.1f')} s</p></div>"
         f'<div class="card"><h2>{w["rec.findings"]}</h2>{found}'
         f"<p><em>{w['support']}</em></p></div>"
         + decision_form(f"/recordings/{view.recording_id}", where, csrf, sent_now, w)

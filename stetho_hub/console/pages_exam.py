@@ -11,8 +11,9 @@ from html import escape
 from typing import Any
 
 from edge_agent.wire.flag_names import flag_name
+from stetho_common.decimal_mark import local_number
 from stetho_hub.console import timeline
-from stetho_hub.console.pages import decimal, decision_form, findings, layout
+from stetho_hub.console.pages import decision_form, findings, layout
 from stetho_hub.storage.exam_views import ExamView, ResidentExam
 from stetho_hub.storage.views import RecordingView
 
@@ -48,8 +49,9 @@ def _counted(rec: RecordingView, w: Words, lang: str) -> str:
                 f'<img class="picture" loading="lazy" alt="{escape(w["picture"])}"'
                 f' src="/recordings/{rid}/picture.png?lang={escape(lang)}">'
             )
+    length = local_number(seconds, lang, ".1f")
     return (
-        f"<h3>{w['counted']} · {_when(m.get('started_at'))} · {decimal(seconds, lang)} s"
+        f"<h3>{w['counted']} · {_when(m.get('started_at'))} · {length} s"
         f' · <a href="/recordings/{rid}">{w["open_recording"]}</a></h3>'
         f"{media}{findings(m, w, lang)}"
     )
@@ -89,7 +91,7 @@ def player_controls(w: Words, lang: str, bands: dict[str, tuple[float, float]]) 
     return (
         f'<div class="card controls" id="player-controls" {data}><strong>{w["player"]}</strong>'
         f'<label>{w["volume"]} <input type="range" id="volume" min="0" max="4" step="0.1"'
-        f' value="1"></label> <output id="volume-value">{decimal(1.0, lang)}×</output>'
+        f' value="1"></label> <output id="volume-value">{local_number(1.0, lang, ".1f")}×</output>'
         f'<label>{w["band"]} <select id="band">{options}</select></label></div>'
     )
 

@@ -37,7 +37,7 @@ def figure_words(lang: str, age_band: object = None) -> FigureWords:
         no_finding=w["plot.no_finding"],
         hum=w["plot.hum"],
         faint=w["plot.faint"],
-        decimal=w["plot.decimal"],
+        lang=lang,
         colon=w["colon"],
         reason=lambda flag: flag_text_of(flag, lang, age_band),
     )

@@ -65,7 +65,6 @@ _EN: Final[dict[str, str]] = {
     "plot.no_finding": "no finding",
     "plot.hum": "mains hum at {hz} taken out before the analysis; the audio keeps it",
     "plot.faint": "faint: band at {db} dBFS, under the usual {usual}; turn the volume up to listen",
-    "plot.decimal": ".",
     "colon": ":",
     "semicolon": ";",
     "earlier": "Earlier exams of this resident",
@@ -241,7 +240,6 @@ _FR: Final[dict[str, str]] = {
     "plot.no_finding": "aucune anomalie relevée",
     "plot.hum": "bourdonnement du secteur à {hz} retiré avant l'analyse ; le son le garde",
     "plot.faint": "son faible : bande à {db} dBFS, sous les {usual} habituels ; montez le volume",
-    "plot.decimal": ",",
     "colon": "\u00a0:",  # French sets a colon off by a non-breaking space
     "semicolon": "\u00a0;",
     "earlier": "Examens précédents de ce résident",

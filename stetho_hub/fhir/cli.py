@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 from stetho_hub.fhir.bundle import Naming, build_bundle, bundle_json
 from stetho_hub.fhir.errors import FhirConfigError, FhirError
@@ -93,7 +94,12 @@ def send_command(
     until_empty: Annotated[bool, typer.Option("--until-empty")] = False,
     max_backoff_s: Annotated[
         float,  # a wait: 0 or less retried without pause, nan never
-        typer.Option("--max-backoff-s", min=0.1, max=86400.0, help="Longest wait between tries."),
+        typer.Option(
+            "--max-backoff-s",
+            parser=bounded(0.1, 86400),
+            metavar="SECONDS",
+            help="Longest wait between tries (0.1-86400).",
+        ),
     ] = 600.0,
 ) -> None:
     """Send the queued Bundles to the FHIR server, retrying with backoff."""

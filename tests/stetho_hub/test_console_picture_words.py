@@ -50,7 +50,7 @@ def test_the_heart_picture_is_in_the_readers_language(lang: str) -> None:
     for said in (w["kind.heart"], w["plot.quality"], w["plot.support"], w[f"level.{level}"]):
         assert said.upper() in title or said in title, (said, title)
     duration = f"{meta['analysis']['duration_s']:.1f}"
-    assert duration.replace(".", w["plot.decimal"]) + " s" in title
+    assert duration.replace(".", {"en": ".", "fr": ","}[lang]) + " s" in title
     assert f"{w['plot.triage']}{w['colon']} " in title  # "tri\u00a0: " in French
     reasons = fig.axes[2].texts[0].get_text().replace("\n", " ")  # wrapped at spaces
     flag = meta["analysis"]["triage"]["flags"][0]

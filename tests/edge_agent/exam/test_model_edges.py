@@ -21,8 +21,8 @@ from edge_agent.exam import (
     UnknownSiteError,
     resolve_protocol,
 )
-from edge_agent.exam.errors import CsvProblem, RecordingTooLongError
-from edge_agent.exam.model import MAX_REASON
+from edge_agent.exam.errors import CsvProblem, RecordingLengthError, RecordingTooLongError
+from edge_agent.exam.model import MAX_REASON, recording_length
 from edge_agent.exam.protocols import KNOWN_SITES, MAX_SITES
 
 EXAM_ID = uuid.UUID("00000000-0000-4000-8000-000000000007")
@@ -157,3 +157,33 @@ def test_refusals_carry_what_a_page_words_in_the_nurses_language() -> None:
         "residents CSV refused, nothing imported:\n"
         "  - line 3: the label is empty\n  - line 4: reference repeats line 2"
     )
+
+
+@pytest.mark.parametrize(
+    ("asked", "seconds"),
+    [(None, None), ("", None), ("  ", None), ("1", 1.0), (" 30 ", 30.0), ("120", 120.0),
+     (1, 1.0), (2.5, 2.5), (120.0, 120.0)],
+)  # fmt: skip
+def test_a_recording_length_in_range_or_none_is_taken(asked: object, seconds: float | None) -> None:
+    taken = recording_length(asked)
+    assert taken == seconds and (taken is None or type(taken) is float)
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [("ten", "ten"), ("nan", "nan"), ("inf", "inf"), ("-5", "-5"), ("0.99", "0.99"),
+     ("120.01", "120.01"), (0, "0"), (121, "121"), (float("nan"), "nan"), (True, "True"),
+     ("9" * 21, "9" * 20 + "…"), ("9" * 30, "9" * 20 + "…"), (b"30", "b'30'"), ([30], "[30]")],
+)  # fmt: skip
+def test_a_recording_length_out_of_range_or_no_number_is_refused(asked: object, shown: str) -> None:
+    with pytest.raises(RecordingLengthError) as refused:
+        recording_length(asked)
+    exc = refused.value
+    assert (exc.words, exc.values) == ("bad_duration", {"low": "1", "high": "120", "asked": shown})
+    assert str(exc) == f"a recording lasts 1 to 120 seconds: {shown!r} is not such a number"
+
+
+def test_a_recording_length_of_twenty_characters_is_shown_whole() -> None:
+    with pytest.raises(RecordingLengthError) as refused:
+        recording_length("x" * 20)
+    assert refused.value.values["asked"] == "x" * 20

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge_agent.exam.monitor import CLIP_LEVEL, CONTACT_WINDOW_S, KEEP_S, POINTS_PER_S, LiveMonitor
+from edge_agent.exam.monitor import (
+    CLIP_LEVEL,
+    CONTACT_WINDOW_S,
+    FASTEST_BLOCKS_PER_S,
+    KEEP_S,
+    MAX_FRAMES,
+    LiveMonitor,
+)
 
 # Constant float64 blocks whose level is exactly the bound: 20 log10(10**-2.5) == -50.0.
 AT_LOUD = np.full(400, 10**-2.5)
@@ -96,13 +103,46 @@ def test_the_page_reads_the_latest_frame_and_those_since_one() -> None:
     assert monitor.since("a", 3) == [] and monitor.latest("b") is None
 
 
-def test_only_the_newest_frames_are_kept() -> None:
+def test_the_last_keep_s_of_capture_time_are_kept() -> None:
+    # Before: KEEP_S * POINTS_PER_S = 500 frames, ~50 s of 100 ms blocks, not KEEP_S.
     monitor = LiveMonitor()
-    keep = int(KEEP_S * POINTS_PER_S)
-    for i in range(keep + 3):
-        monitor.offer("a", LOUD, 4000, float(i))
+    for i in range(80):  # 8 s of 100 ms blocks
+        monitor.offer("a", LOUD, 4000, 1000.0 + i / 10)
     kept = monitor.since("a", 0)
-    assert len(kept) == keep and kept[0].seq == 4 and kept[-1].seq == keep + 3
+    assert KEEP_S == 5.0
+    assert [f.seq for f in kept] == list(range(30, 81))  # 1002.9 .. 1007.9: 5.0 s back
+    assert kept[-1].captured_at - kept[0].captured_at <= KEEP_S
+
+
+def test_a_frame_exactly_keep_s_old_stays_and_one_older_goes() -> None:
+    monitor = LiveMonitor()
+    for at in (0.0, 5.0):
+        monitor.offer("a", LOUD, 4000, at)
+    assert [f.captured_at for f in monitor.since("a", 0)] == [0.0, 5.0]
+    monitor.offer("a", LOUD, 4000, 5.25)
+    assert [f.captured_at for f in monitor.since("a", 0)] == [5.0, 5.25]
+    monitor.offer("a", LOUD, 4000, 60.0)  # a gap (the stethoscope paused): only the new one
+    assert [f.captured_at for f in monitor.since("a", 0)] == [60.0]
+
+
+def test_frames_whose_time_does_not_move_are_capped_at_keep_s_of_the_fastest_blocks() -> None:
+    # A clock stepped back, or a source stamping every block alike: the count still bounds it.
+    monitor = LiveMonitor()
+    assert MAX_FRAMES == int(KEEP_S * FASTEST_BLOCKS_PER_S) == 250
+    for _ in range(MAX_FRAMES + 3):
+        monitor.offer("a", LOUD, 4000, 1.0)
+    kept = monitor.since("a", 0)
+    assert len(kept) == MAX_FRAMES and kept[0].seq == 4 and kept[-1].seq == MAX_FRAMES + 3
+    monitor.offer("b", LOUD, 4000, 100.0)
+    monitor.offer("b", LOUD, 4000, 40.0)  # stepped back a minute: neither is dropped
+    assert [f.captured_at for f in monitor.since("b", 0)] == [100.0, 40.0]
+
+
+def test_each_device_keeps_its_own_window() -> None:
+    monitor = LiveMonitor()
+    monitor.offer("a", LOUD, 4000, 0.0)
+    monitor.offer("b", LOUD, 4000, 10.0)
+    assert len(monitor.since("a", 0)) == 1 and len(monitor.since("b", 0)) == 1
 
 
 def test_a_new_frame_wakes_the_page_of_its_device() -> None:

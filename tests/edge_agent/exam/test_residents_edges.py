@@ -102,3 +102,20 @@ def test_a_quote_left_open_over_a_long_file_is_a_problem_not_a_crash() -> None:
     assert _problems(f'"{HEADER}res-1,Room 1\n{rows}') == [
         "line 1: a field runs on for more than 128 KiB: look for a quote left open"
     ]
+
+
+def test_a_long_reference_is_echoed_cut_short() -> None:
+    # Before: a 150 KB field typed into the form came back whole in the refusal.
+    with pytest.raises(UnknownResidentError) as refused:
+        check_ref("X" * 150_000)
+    shown = "X" * 64 + "…"
+    assert str(refused.value).startswith(f"'{shown}' is not a resident reference")
+    assert refused.value.values == {"ref": shown}
+    with pytest.raises(UnknownResidentError, match="^'" + "X" * 64 + "' is not"):
+        check_ref("X" * 64)  # one too long for a reference, still shown whole
+
+
+def test_a_reference_one_past_the_cut_is_cut() -> None:
+    with pytest.raises(UnknownResidentError) as refused:
+        check_ref("X" * 65)
+    assert refused.value.values == {"ref": "X" * 64 + "…"}

@@ -101,10 +101,12 @@ def test_refusals_name_the_reason(tmp_path: Path) -> None:
             await s.open_exam("res-9", "nurse-a", "", "heart-4")
         a = await s.open_exam("res-1", "nurse-a", "", "heart-4")
         b = await s.open_exam("res-1", "nurse-b", "", "heart-4")
-        with pytest.raises(DeviceUnavailableError, match="not connected"):
+        with pytest.raises(DeviceUnavailableError, match="not connected") as off:
             await s.record(a.exam_id, "aortic", "steth-1", "nurse-a")
-        with pytest.raises(DeviceUnavailableError, match="timed monitoring"):
+        assert off.value.device == "steth-1"  # the page names it
+        with pytest.raises(DeviceUnavailableError, match="timed monitoring") as unknown:
             await s.record(a.exam_id, "aortic", "steth-9", "nurse-a")
+        assert unknown.value.device == "steth-9"
         s.attach("steth-1", RATE)
         await s.record(a.exam_id, "aortic", "steth-1", "nurse-a")
         with pytest.raises(DeviceBusyError, match="nurse-a"):  # one wins, the other sees who
@@ -212,7 +214,7 @@ def test_an_accepted_request_records_for_as_long_as_the_doctor_asked(tmp_path: P
         await h.service.record(exam.exam_id, "mitral", "steth-1", "nurse-a")
         segmenter = h.service.slots["steth-1"].segmenter
         assert segmenter is not None and segmenter.progress() == (0.0, 12.0)
-        with pytest.raises(RequestAnsweredError):
+        with pytest.raises(RequestAnsweredError, match=r"^this request was already answered$"):
             await h.service.accept(wanted.request_id, "nurse-b")
         h.service.store.close()
 
@@ -248,7 +250,24 @@ def test_a_request_whose_exam_cannot_open_is_still_there_to_accept(tmp_path: Pat
         (wanted,) = h.service.requests.values()
         with pytest.raises(ResidentNotHereError):  # the nurse adds the resident, then accepts
             await h.service.accept(wanted.request_id, "nurse-a")
-        assert list(h.service.requests) == [wanted.request_id]
+        assert h.service.requests == {wanted.request_id: wanted}
+        h.service.store.close()
+
+    asyncio.run(main())
+
+
+def test_an_exam_ended_forgets_the_length_its_request_asked(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path)
+        h.service.requested(messages.CommandMessage(
+            command_id=uuid.uuid4(), action="record_request", by="dr-b",
+            at=datetime.now(tz=UTC), resident="res-1", auscultation_site="mitral",
+            duration_s=12.0))  # fmt: skip
+        (wanted,) = h.service.requests.values()
+        exam = await h.service.accept(wanted.request_id, "nurse-a")
+        assert h.service.asked_s == {exam.exam_id: 12.0}
+        await h.service.close(exam.exam_id, "nurse-a", abandon=True)
+        assert h.service.asked_s == {}
         h.service.store.close()
 
     asyncio.run(main())

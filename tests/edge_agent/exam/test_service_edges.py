@@ -375,3 +375,33 @@ def test_a_doctors_answer_is_kept_as_it_came_on_the_wire(tmp_path: Path) -> None
         h.service.store.close()
 
     asyncio.run(main())
+
+
+def test_a_holder_is_named_in_the_page_s_words_only_when_it_has_a_staff_id(
+    tmp_path: Path,
+) -> None:
+    async def main() -> list[tuple[str | None, dict[str, object]]]:
+        s = Harness(tmp_path).service
+        s.attach("steth-1", RATE)
+        s.attach("steth-2", RATE)
+        unnamed = await s.open_exam("res-1", "", "", "heart-4")  # the local API takes ""
+        named = await s.open_exam("res-1", "nurse-a", "", "heart-4")
+        other = await s.open_exam("res-1", "nurse-b", "", "heart-4")
+        await s.record(unnamed.exam_id, "aortic", "steth-1", "", 1.0)
+        await s.record(named.exam_id, "aortic", "steth-2", "nurse-a", 1.0)
+        out = []
+        asks = [(unnamed.exam_id, "steth-1"), (other.exam_id, "steth-1"),
+                (named.exam_id, "steth-2"), (other.exam_id, "steth-2")]  # fmt: skip
+        for exam_id, device in asks:
+            with pytest.raises(DeviceBusyError) as busy:  # the recording's holder, the exam's
+                await s.record(exam_id, "pulmonic", device, "nurse-b")
+            out.append((busy.value.words, dict(busy.value.values)))
+        s.store.close()
+        return out
+
+    assert asyncio.run(main()) == [
+        ("device_in_use", {"device": "steth-1"}),
+        ("device_in_use", {"device": "steth-1"}),
+        ("device_busy", {"device": "steth-2", "holder": "nurse-a"}),
+        ("device_busy", {"device": "steth-2", "holder": "nurse-a"}),
+    ]

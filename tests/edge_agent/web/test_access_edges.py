@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from edge_agent.exam.errors import ExamStorageError
+from edge_agent.exam.errors import ExamStorageError, UnknownExamError
 from edge_agent.web.accounts import Accounts, Staff
+from edge_agent.web.app import said
 from edge_agent.web.context import COOKIE, CTX
 from edge_agent.web.errors import AccountError, SignInError
 from edge_agent.web.sessions import MAX_SESSIONS, SavedSession, SessionBook, csrf_for, token_key
@@ -362,3 +363,9 @@ def test_the_language_switch_goes_back_only_to_a_page_of_its_own(tmp_path: Path)
         assert (await client.get("/lang/xx", allow_redirects=False)).status == 404
 
     run(tmp_path, scenario)
+
+
+def test_a_refusal_is_said_in_the_language_asked() -> None:
+    gone = UnknownExamError("no exam x on this Pi")
+    assert said(gone, "fr").startswith("Cet examen est terminé, ou n'est pas sur ce Pi")
+    assert said(gone, "en").startswith("This exam is finished, or not on this Pi")

@@ -60,9 +60,10 @@ def test_refusals_at_the_bedside_are_in_the_nurses_language(tmp_path: Path) -> N
 
     run(tmp_path, scenario, attached=("steth-1",), devices=("steth-1", "steth-2"))
     fr = CATALOGUES["fr"]
-    assert said["unknown"] == (409, fr["error.unknown_exam"])
-    assert said["busy"] == (409, fr["error.device_busy"].format(device="steth-1", holder="nurse-a"))
-    assert said["off"] == (409, fr["error.device_off"].format(device="steth-2"))
+    assert said["unknown"] == (409, fr["refused.unknown_exam"])
+    busy = fr["refused.device_busy"].format(device="steth-1", holder="nurse-a")
+    assert said["busy"] == (409, busy)
+    assert said["off"] == (409, fr["refused.device_off"].format(device="steth-2"))
 
 
 def test_a_stethoscope_still_recording_for_her_own_exam_is_not_said_another_exam_s(
@@ -87,7 +88,7 @@ def test_a_stethoscope_still_recording_for_her_own_exam_is_not_said_another_exam
     run(tmp_path, scenario, attached=("steth-1",))
     fr = CATALOGUES["fr"]
     assert said[0][0] == 200
-    assert said[1] == (409, fr["error.device_busy"].format(device="steth-1", holder="nurse-a"))
+    assert said[1] == (409, fr["refused.device_busy"].format(device="steth-1", holder="nurse-a"))
     assert "autre examen" not in said[1][1]
 
 
@@ -108,7 +109,7 @@ def test_a_holder_without_a_name_is_not_said_in_english_on_a_french_page(tmp_pat
         return out
 
     texts = asyncio.run(main())
-    assert texts == [CATALOGUES["fr"]["error.device_in_use"].format(device="steth-1")] * 2
+    assert texts == [CATALOGUES["fr"]["refused.device_in_use"].format(device="steth-1")] * 2
     assert not any("another" in text for text in texts)
 
 
@@ -206,8 +207,8 @@ def test_accepting_a_request_that_cannot_be_is_said_in_french(tmp_path: Path) ->
 
     run(tmp_path, scenario)
     fr = CATALOGUES["fr"]
-    assert said["absent"] == (409, fr["error.unknown_resident"].format(ref="res-9"))
-    assert said["answered"] == (409, fr["error.request_answered"])
+    assert said["absent"] == (409, fr["refused.unknown_resident"].format(ref="res-9"))
+    assert said["answered"] == (409, fr["refused.request_answered"])
 
 
 def test_a_stethoscope_s_kind_is_said_in_words(tmp_path: Path) -> None:

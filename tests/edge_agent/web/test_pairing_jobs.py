@@ -11,6 +11,7 @@ import pytest
 
 from edge_agent.storage.registry import RegisteredDevice
 from edge_agent.web.errors import PairingError
+from edge_agent.web.i18n import refused
 from edge_agent.web.pairing import Failure, Pairings, Phase, failure_of
 from firmware_bridge.bluez_agent import Prompt, PromptKind
 from firmware_bridge.errors import (
@@ -71,8 +72,12 @@ def test_one_at_a_time_passkey_shown_not_logged(caplog: pytest.LogCaptureFixture
         job = await pairings.start(ADDRESS, "B", "nurse-a", "Marie")
         await asyncio.sleep(0)
         assert job.phase is Phase.PASSKEY and job.passkey == "042517"
-        with pytest.raises(PairingError, match=r"Marie \(nurse-a\) is pairing 5E:7A"):
+        with pytest.raises(PairingError, match=r"Marie \(nurse-a\) is pairing 5E:7A") as busy:
             await pairings.start("5E:7A:00:00:01:02", "", "nurse-b", "Paul")
+        french = refused(busy.value.words, busy.value.values, str(busy.value), "fr")
+        assert (
+            french == f"Marie associe déjà {ADDRESS} : attendez la fin, ou annulez-la sur sa page."
+        )
         typed.set()
         assert job.task is not None
         await job.task
@@ -106,7 +111,8 @@ def test_the_job_deadline_and_cancel() -> None:
         await slow.cancel(job.id, "nurse-b")
         assert job.phase is Phase.CANCELLED and slow.running() is None
         assert audit.rows[-1] == ("nurse-b", "pair-stethoscope-cancel", ADDRESS)
-        with pytest.raises(PairingError, match="not known"):
+        with pytest.raises(PairingError, match="not known") as unknown:
             slow.get("nope")
+        assert unknown.value.words == "pairing_unknown"
 
     asyncio.run(main())

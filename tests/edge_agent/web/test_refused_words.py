@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.exam import Exam, ExamState, resolve_protocol
+from edge_agent.exam import Exam, ExamState, check_age_band, resolve_protocol
 from edge_agent.exam._db import open_private_db, translated
 from edge_agent.exam.errors import (
     CsvProblem,
@@ -19,7 +19,8 @@ from edge_agent.exam.errors import (
     ResidentImportError,
     ResidentNotHereError,
 )
-from edge_agent.exam.model import MAX_REASON
+from edge_agent.exam.model import MAX_REASON, recording_length
+from edge_agent.exam.protocols import KNOWN_SITES, check_site
 from edge_agent.exam.residents import MAX_LABEL, Resident, check_ref, parse_residents_csv
 from edge_agent.exam.store import ExamStore
 from edge_agent.web.i18n import CATALOGUES, refused
@@ -48,6 +49,14 @@ CASES: dict[str, Callable[[], object]] = {
     "no_label": lambda: Resident("res-1", " "),
     "label_too_long": lambda: Resident("res-1", "x" * (MAX_LABEL + 1)),
     "bad_ref": lambda: check_ref("Mme D"),
+    # Met only by a form no page of ours sends (the page's lists hold only known values).
+    "unknown_site": lambda: check_site("elbow"),
+    "site_not_in_exam": lambda: _exam().check_recordable("trachea"),
+    "unknown_protocol": lambda: resolve_protocol("lungs"),
+    "too_many_sites": lambda: resolve_protocol("custom", KNOWN_SITES * 2),
+    "repeated_site": lambda: resolve_protocol("custom", ("aortic", "aortic")),
+    "age_band": lambda: check_age_band("7"),
+    "bad_duration": lambda: recording_length("ten"),
 }
 
 
@@ -157,12 +166,16 @@ def test_a_whole_file_s_problem_reads_in_french(text: str, french: str) -> None:
             f"Un libellé a au plus {MAX_LABEL} caractères.",
         ),
         (
+            lambda: resolve_protocol("custom", KNOWN_SITES * 2),
+            "Un examen « Points de mon choix » a au plus 24 points.",
+        ),
+        (
             lambda: check_ref("Mme D"),
             "« Mme D » n'est pas une référence de résident : 1 à 63 lettres minuscules, chiffres "
             "et tirets (un code opaque comme res-0042, jamais un nom).",
         ),
     ],
-    ids=["no site", "reason", "moved", "label", "ref"],
+    ids=["no site", "reason", "moved", "label", "too many", "ref"],
 )
 def test_a_refusal_reads_in_french_with_its_numbers(
     make: Callable[[], object], french: str

@@ -1,0 +1,43 @@
+"""One decimal-mark rule for every page and picture the doctor reads."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from stetho_common.decimal_mark import local_number
+
+
+@pytest.mark.parametrize(
+    ("x", "spec", "en", "fr"),
+    [
+        (0.0, ".1f", "0.0", "0,0"),
+        (0, ".1f", "0.0", "0,0"),  # an int given a fixed-point spec gets the mark too
+        (-3.25, ".2f", "-3.25", "-3,25"),
+        (-0.04, ".1f", "-0.0", "-0,0"),  # Python keeps the sign of a negative rounded to 0
+        (2.25, ".1f", "2.2", "2,2"),  # round half to even, as format() does
+        (2.35, ".1f", "2.4", "2,4"),  # 2.35 is stored a hair above: up
+        (12.0, ".0f", "12", "12"),
+        (0.1, "", "0.1", "0,1"),  # no spec: str()'s shortest form
+        (1.5e-05, "", "1.5e-05", "1,5e-05"),
+        (7, "", "7", "7"),
+        (math.nan, ".1f", "nan", "nan"),
+        (-math.inf, "", "-inf", "-inf"),
+    ],
+)
+def test_a_number_reads_with_the_reader_s_decimal_mark(
+    x: float, spec: str, en: str, fr: str
+) -> None:
+    assert local_number(x, "en", spec) == en
+    assert local_number(x, "fr", spec) == fr
+
+
+@pytest.mark.parametrize("x", ["0.5 s", "unknown", True, None])
+def test_what_is_not_a_number_is_shown_as_it_is(x: object) -> None:
+    # A threshold the wire sent as a word, a flag's true/false, a missing value: no comma.
+    assert local_number(x, "fr") == str(x)
+
+
+def test_an_unknown_language_writes_a_point() -> None:
+    assert local_number(1.5, "de", ".1f") == "1.5"
