@@ -1,0 +1,236 @@
+"""The console against someone who should not get in: a visitor with no session, a doctor of
+another care home, another site's page posting with the doctor's cookie, a guesser of names.
+Every route is read off the app's router, so a route added later is checked too (or must be
+named below as one that shows no health data). A real console over a real SQLite archive,
+aiohttp's test client; no broker, no browser."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import stat
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from stetho_common.sign_in import FREE_FAILURES
+from stetho_hub.console import ConsoleSettings, make_app
+from stetho_hub.fhir.queue import FhirQueue
+from stetho_hub.storage import AudioStore, DatabaseTarget, open_database
+from stetho_hub.storage.views import audit_entries
+from stetho_testkit.hub.console import EXAM_A, EXAM_B, PASSWORD, populate
+
+Scenario = Callable[[TestClient, dict[str, dict[str, str]]], Awaitable[None]]
+# Routes a visitor may open without signing in: the form and the page's own assets.
+PUBLIC = {("GET", "/signin"), ("POST", "/signin")}
+# Signed-in routes that show no health data, so write no audit row: the live page (a care
+# home's and a stethoscope's ids; its socket is audited when it opens), the inbox's "something
+# new" event stream, the administrators' audit export (audited, but not a doctor's to read).
+NO_HEALTH_DATA = {"/events", "/live/{site}/{device}", "/live/{site}/{device}/socket", "/audit.csv"}
+WEBSOCKET = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}  # fmt: skip
+
+
+def run(tmp: Path, scenario: Scenario) -> DatabaseTarget:
+    """The console over the test kit's archive (home-a's doctor `dr-a`, an `admin`); the
+    scenario gets the ids to put in each route: `own` (home-a's), `other` (home-b's) and
+    `missing` (nobody's)."""
+    target = DatabaseTarget("sqlite", str(tmp / "hub.db"))
+    home_a, home_b = populate(target, tmp / "audio")
+    ids = {
+        "own": {"recording_id": home_a.recording_id, "exam_id": EXAM_A, "site": "home-a",
+                "device": home_a.device},
+        "other": {"recording_id": home_b.recording_id, "exam_id": EXAM_B, "site": "home-b",
+                  "device": home_b.device},
+        "missing": {"recording_id": str(uuid.uuid4()), "exam_id": str(uuid.uuid4()),
+                    "site": "home-z", "device": "steth-z"},
+    }  # fmt: skip
+
+    async def main() -> None:
+        db = await asyncio.to_thread(open_database, target)
+        app = make_app(ConsoleSettings(target, tmp / "audio"), db)
+        async with TestClient(TestServer(app)) as client:
+            await scenario(client, ids)
+
+    asyncio.run(main())
+    return target
+
+
+def routes(client: TestClient) -> list[tuple[str, str]]:
+    """(method, path template) of every route but HEAD (GET's twin) and the static files."""
+    found = []
+    for route in client.server.app.router.routes():
+        template = route.resource.canonical if route.resource is not None else ""
+        if route.method != "HEAD" and not template.startswith("/static/"):
+            found.append((route.method, template))
+    assert len(found) >= 17, found  # the router's routes were read, not an empty list
+    return found
+
+
+def fill(template: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
+
+
+async def csrf_of(client: TestClient, path: str) -> str:
+    page = await (await client.get(path)).text()
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page[:300]
+    return found.group(1)
+
+
+async def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> int:
+    form = {"csrf": await csrf_of(client, "/signin"), "username": name, "password": password}
+    return (await client.post("/signin", data=form, allow_redirects=False)).status
+
+
+def audit(target: DatabaseTarget) -> list[tuple[str, ...]]:
+    """The audit rows oldest first, without their time: (user, action, home, target, client)."""
+    db = open_database(target)
+    try:
+        return [row[1:] for row in reversed(audit_entries(db))]
+    finally:
+        db.close()
+
+
+def test_without_a_session_every_route_is_the_sign_in_page_and_no_data(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        for method, template in routes(client):
+            if (method, template) in PUBLIC:
+                continue
+            path = fill(template, ids["own"])
+            response = await client.request(method, path, allow_redirects=False)
+            body = await response.read()
+            assert response.status == 303, (method, path)
+            assert response.headers["Location"] == "/signin", (method, path)
+            assert ids["own"]["recording_id"].encode() not in body and b"res-1" not in body
+
+    run(tmp_path, scenario)
+
+
+def test_another_homes_record_is_refused_exactly_as_a_missing_one_on_every_route(
+    tmp_path: Path,
+) -> None:
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        assert await sign_in(client, "dr-a") == 303
+        token = await csrf_of(client, "/")
+        for method, template in routes(client):
+            if "{" not in template:
+                continue
+            answers = []
+            for whose in ("other", "missing"):
+                path = fill(template, ids[whose])
+                form = {"csrf": token, "disposition": "no-action", "auscultation_site": "mitral"}
+                data = form if method == "POST" else None
+                response = await client.request(method, path, data=data, allow_redirects=False)
+                answers.append((response.status, await response.read()))
+            (status, body), (missing_status, missing_body) = answers
+            assert status == missing_status == 404, (method, template, status, missing_status)
+            assert body == missing_body, (method, template)  # no oracle in the page either
+            assert ids["other"]["recording_id"].encode() not in body
+
+    target = run(tmp_path, scenario)
+    assert [row[1] for row in audit(target)] == ["signin", "view_inbox"]  # no refusal audited
+
+
+def test_every_page_with_health_data_audits_who_read_which_record(tmp_path: Path) -> None:
+    seen: dict[str, list[tuple[str, ...]]] = {}
+    target_box: list[DatabaseTarget] = []
+
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        assert await sign_in(client, "dr-a") == 303
+        for method, template in routes(client):
+            if method != "GET" or template in NO_HEALTH_DATA or (method, template) in PUBLIC:
+                continue
+            before = len(audit(target_box[0]))
+            path = fill(template, ids["own"])
+            response = await client.get(path, allow_redirects=False)
+            assert response.status == 200, path
+            seen[template] = audit(target_box[0])[before:]
+
+    target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
+    target_box.append(target)
+    run(tmp_path, scenario)
+    opaque = {"recording_id", "exam_id"}
+    for template, rows in seen.items():
+        assert len(rows) == 1, (template, rows)
+        user, _action, _home, target_id, _client = rows[0]
+        assert user == "dr-a", template
+        named = re.findall(r"\{(\w+)\}", template)
+        if named:  # a record's page names the record, by its opaque id
+            assert set(named) <= opaque and target_id, (template, rows)
+    for row in audit(target):
+        assert not any("short of breath" in value or "res-1" in value for value in row)
+
+
+def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) -> None:
+    # The name is matched exactly: "DR-A" or " dr-a" is no account, so guessing under those
+    # spellings never reaches dr-a's password, and the lock on "dr-a" stays.
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        for _ in range(FREE_FAILURES):
+            assert await sign_in(client, "dr-a", "not the password") == 401
+        assert await sign_in(client, "dr-a") == 429
+        for spelling in ("DR-A", " dr-a", "dr-a ", "Dr-A\t", "dr\u2010a"):
+            assert await sign_in(client, spelling) == 401, spelling
+        assert await sign_in(client, "dr-a") == 429
+
+    run(tmp_path, scenario)
+
+
+def test_a_signed_out_session_is_ended_on_the_server(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        assert await sign_in(client, "dr-a") == 303
+        cookie = next(c for c in client.session.cookie_jar if c.key == "stetho_hub_session")
+        token = cookie.value
+        form = {"csrf": await csrf_of(client, "/")}
+        assert (await client.post("/signout", data=form, allow_redirects=False)).status == 303
+        # The old cookie, sent again as a thief who copied it would: no longer anyone's.
+        replay = await client.get("/", headers={"Cookie": f"stetho_hub_session={token}"},
+                                  allow_redirects=False)  # fmt: skip
+        assert replay.status == 303 and replay.headers["Location"] == "/signin"
+
+    run(tmp_path, scenario)
+
+
+def test_path_tricks_in_ids_are_a_clear_not_found(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        assert await sign_in(client, "dr-a") == 303
+        rid = ids["own"]["recording_id"]
+        tricks = ["..%2F..%2Fhub.db", "..%5Chub.db", "a" * 4000, "not-a-uuid",
+                  f"{rid}%2Faudio", f"{rid}%00", "%2Fetc%2Fpasswd"]  # fmt: skip
+        for trick in tricks:
+            for tail in ("", "/audio", "/picture.png"):
+                response = await client.get(f"/recordings/{trick}{tail}", allow_redirects=False)
+                body = await response.read()
+                assert 400 <= response.status < 500, (trick, tail, response.status)
+                assert not body.startswith(b"fLaC") and b"SQLite format" not in body
+            response = await client.get(f"/exams/{trick}", allow_redirects=False)
+            assert 400 <= response.status < 500, trick
+        response = await client.get(f"/live/home-a/{'x' * 4000}", allow_redirects=False)
+        assert response.status == 404
+        # A Range request gets the whole recording (no partial answers are made), never more.
+        whole = await (await client.get(f"/recordings/{rid}/audio")).read()
+        ranged = await client.get(f"/recordings/{rid}/audio", headers={"Range": "bytes=0-9"})
+        assert ranged.status == 200 and await ranged.read() == whole
+
+    run(tmp_path, scenario)
+
+
+def test_the_console_makes_its_files_private_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        target = DatabaseTarget("sqlite", str(tmp_path / "db" / "hub.db"))
+        populate(target, tmp_path / "audio")
+        FhirQueue(tmp_path / "fhir" / "queue.sqlite3").close()
+        AudioStore(tmp_path / "audio2").put(b"fLaC" + b"\0" * 100)
+    finally:
+        os.umask(old)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    folders = [p for p in tmp_path.rglob("*") if p.is_dir()]
+    assert any(p.suffix == ".flac" for p in files) and any(p.name == "hub.db" for p in files)
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for path in folders:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
