@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
+from urllib.parse import urlsplit
 
 from stetho_common.logfmt import quote
 
@@ -34,6 +35,37 @@ def csrf_ok(session: HasCsrf | None, sent: str | None) -> bool:
     if session is None or not sent:
         return False
     return hmac.compare_digest(session.csrf, sent)
+
+
+# What a browser says of a request it sends (Fetch Metadata, W3C): a page of this origin, or the
+# reader typing the address or following a bookmark. Anything else is another site's doing.
+OWN_FETCH_SITES: Final = ("same-origin", "none")
+SAFE_METHODS: Final = ("GET", "HEAD", "OPTIONS")
+
+
+def cross_site(method: str, headers: Mapping[str, str], host: str | None) -> bool:
+    """Whether a request that changes something (any method but GET, HEAD and OPTIONS, and a
+    WebSocket's opening GET) comes from another site's page.
+
+    SameSite=Strict keeps the cookie off requests from other *sites*, but a page of the same
+    site on another host (another service under the hospital's domain) still sends it; the
+    CSRF token stops a forged form, this stops it before the form is read. A browser's
+    `Sec-Fetch-Site` decides when sent (every current browser sends it); else the `Origin`
+    must name the host the request was sent to (`host`: its Host header, which a reverse proxy
+    must pass on). No `Origin` either: not a browser's cross-origin request, left to the token.
+    """
+    upgrade = headers.get("Upgrade", "").lower() == "websocket"
+    if method in SAFE_METHODS and not upgrade:
+        return False
+    fetch_site = headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site.lower() not in OWN_FETCH_SITES
+    origin = headers.get("Origin")
+    if origin is None:
+        return False
+    if origin == "null":  # a sandboxed frame, a data: URL, a redirect across origins
+        return True
+    return urlsplit(origin).netloc.lower() != (host or "").lower()
 
 
 class PostedRequest(Protocol):

@@ -37,6 +37,7 @@ from stetho_hub.console.shell import (
     language,
     not_sent,
     page_response,
+    same_origin,
     security_headers,
     send,
     signed_in,
@@ -271,7 +272,9 @@ async def static_js(request: web.Request) -> web.StreamResponse:
 
 
 def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
-    app = web.Application(middlewares=[security_headers, language], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[security_headers, language, same_origin], client_max_size=64 * 1024
+    )
     console = Console(settings, db)
     app[KEY] = console
     app.router.add_get("/signin", signin_form)

@@ -19,7 +19,8 @@ from aiohttp import web
 from edge_agent.errors import AgentError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings
-from stetho_common.sign_in import Throttle, csrf_ok, posted_form
+from stetho_common.logfmt import quote
+from stetho_common.sign_in import Throttle, cross_site, csrf_ok, posted_form
 from stetho_doctor.client import DoctorToolError, publish_once
 from stetho_hub.console import pages
 from stetho_hub.console.decisions import DecisionError
@@ -168,6 +169,17 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
         response = refusal_page(request, exc.status, key, {})
     _remember(response, chosen, lang)
     return response
+
+
+@web.middleware
+async def same_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a post or a live socket that another site's page sends, before its handler runs
+    (the CSRF token is checked too; this also stops a page of the same site on another host,
+    which SameSite lets send the cookie)."""
+    if cross_site(request.method, request.headers, request.host):
+        log.warning("event=cross_site_refused path=%s", quote(request.path))
+        raise Refused(403, "error.csrf")
+    return await handler(request)
 
 
 def _remember(response: web.StreamResponse, chosen: str | None, lang: str) -> None:

@@ -16,6 +16,7 @@ from stetho_common.sign_in import (
     MAX_LOCK_S,
     MAX_THROTTLED_KEYS,
     Throttle,
+    cross_site,
     csrf_ok,
 )
 
@@ -127,3 +128,29 @@ def test_an_unreadable_form_is_the_pages_refusal_and_one_line(
         "event=form_unreadable path=/login error=UnicodeDecodeError"
     ]
     assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_change_sent_by_another_sites_page_is_cross_site() -> None:
+    host = "console.hospital.example"
+    own = "https://console.hospital.example"
+    cases = [
+        ("POST", {"Sec-Fetch-Site": "same-origin", "Origin": own}, False),
+        ("POST", {"Sec-Fetch-Site": "SAME-ORIGIN"}, False),
+        ("POST", {"Sec-Fetch-Site": "none"}, False),  # typed by the reader
+        ("POST", {"Sec-Fetch-Site": "same-site", "Origin": own}, True),  # the header decides
+        ("POST", {"Sec-Fetch-Site": "cross-site"}, True),
+        ("POST", {"Origin": own}, False),  # an older browser: the Origin against the Host
+        ("POST", {"Origin": "https://CONSOLE.hospital.example"}, False),
+        ("POST", {"Origin": "https://wiki.hospital.example"}, True),
+        ("POST", {"Origin": "https://console.hospital.example:8443"}, True),
+        ("POST", {"Origin": "null"}, True),
+        ("POST", {}, False),  # no browser's headers at all: left to the CSRF token
+        ("DELETE", {"Sec-Fetch-Site": "cross-site"}, True),
+        ("GET", {"Sec-Fetch-Site": "cross-site"}, False),  # a link from elsewhere opens a page
+        ("HEAD", {"Origin": "null"}, False),
+        ("GET", {"Upgrade": "websocket", "Origin": "https://evil.example"}, True),
+        ("GET", {"Upgrade": "WebSocket", "Sec-Fetch-Site": "same-origin"}, False),
+    ]
+    for method, headers, expected in cases:
+        assert cross_site(method, headers, host) is expected, (method, headers)
+    assert cross_site("POST", {"Origin": own}, None) is True  # no Host: nothing to match

@@ -135,6 +135,50 @@ def test_another_homes_record_is_refused_exactly_as_a_missing_one_on_every_route
     assert [row[1] for row in audit(target)] == ["signin", "view_inbox"]  # no refusal audited
 
 
+def test_every_post_and_the_live_socket_refuse_another_sites_page(tmp_path: Path) -> None:
+    # Before: a post with the right token was taken whatever page sent it; SameSite=Strict
+    # keeps another *site's* page from sending the cookie, not a page of the same site on
+    # another host (another service under the hospital's domain). Now the browser's
+    # Sec-Fetch-Site, or else the Origin against the Host, must say "this console".
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        assert await sign_in(client, "dr-a") == 303
+        token = await csrf_of(client, "/")
+        host = f"{client.host}:{client.port}"
+        changing = [(m, t) for m, t in routes(client) if m == "POST"]
+        changing.append(("GET", "/live/{site}/{device}/socket"))
+        foreign = [
+            {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+            {"Sec-Fetch-Site": "same-site", "Origin": f"https://other.{client.host}"},
+            {"Origin": "https://evil.example"},  # an older browser: no Fetch Metadata
+            {"Origin": "null"},  # a sandboxed frame
+        ]
+        for method, template in changing:
+            path = fill(template, ids["own"])
+            extra = WEBSOCKET if method == "GET" else {}
+            for headers in foreign:
+                response = await client.request(
+                    method, path, data={"csrf": token, "disposition": "no-action"},
+                    headers={**extra, **headers}, allow_redirects=False,
+                )  # fmt: skip
+                said = await response.text()
+                assert response.status == 403, (method, path, headers, response.status)
+                assert "The form expired or came from elsewhere" in said
+        # The console's own pages still post: a same-origin form, or no browser's headers.
+        own = {"Sec-Fetch-Site": "same-origin", "Origin": f"http://{host}"}
+        decision = fill("/recordings/{recording_id}/decision", ids["own"])
+        form = {"csrf": token, "disposition": "no-action"}
+        for headers in (own, {"Origin": f"http://{host}"}, {}):
+            response = await client.post(decision, data=form, headers=headers)
+            assert response.status == 503, headers  # past both checks: no broker to send to
+        socket = fill("/live/{site}/{device}/socket", ids["own"])
+        assert (await client.get(socket, headers={**WEBSOCKET, **own})).status == 503
+        response = await client.post("/signout", data={"csrf": token}, headers=own,
+                                     allow_redirects=False)  # fmt: skip
+        assert response.status == 303
+
+    run(tmp_path, scenario)
+
+
 def test_every_page_with_health_data_audits_who_read_which_record(tmp_path: Path) -> None:
     seen: dict[str, list[tuple[str, ...]]] = {}
     target_box: list[DatabaseTarget] = []
