@@ -35,7 +35,12 @@ SSE_POLL_S = 1.0
 _T = TypeVar("_T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; media-src 'self'; frame-ancestors 'none'",
+    # default-src does not cover where forms post or what <base> may say: named apart, so an
+    # injected form or base tag could not send a doctor's input elsewhere.
+    "Content-Security-Policy": (
+        "default-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -262,6 +262,27 @@ def test_path_tricks_in_ids_are_a_clear_not_found(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
+def test_pages_are_not_cached_framed_or_given_inline_script(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        assert await sign_in(client, "dr-a") == 303
+        for method, template in routes(client):
+            if method != "GET" or template == "/events":
+                continue
+            response = await client.get(fill(template, ids["own"]), allow_redirects=False)
+            headers = response.headers
+            csp = headers["Content-Security-Policy"]
+            assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp, template
+            assert "form-action 'self'" in csp and "base-uri 'none'" in csp, template
+            assert headers["Cache-Control"] == "no-store", template
+            assert headers["X-Frame-Options"] == "DENY", template
+            assert headers["Referrer-Policy"] == "no-referrer", template
+            if headers.get("Content-Type", "").startswith("text/html"):
+                page = await response.text()
+                assert not re.search(r"<script(?![^>]*\bsrc=)", page), template
+
+    run(tmp_path, scenario)
+
+
 def test_the_console_makes_its_files_private_whatever_the_umask(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
