@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -97,6 +98,15 @@ def check_sign_in(db: Database, username: str, password: str) -> tuple[str, tupl
     with db.transaction() as tx:
         row = tx.one("SELECT password_hash, role FROM users WHERE username = ?", (username,))
         sites = tx.all("SELECT site FROM assignments WHERE username = ? ORDER BY site", (username,))
-    if row is None or not verify_password(password, str(row[0])):
+    if row is None:
+        # The same scrypt work as for an account: the time taken must not tell which names exist.
+        verify_password(password, _decoy_hash())
+        return None
+    if not verify_password(password, str(row[0])):
         return None
     return str(row[1]), tuple(str(s[0]) for s in sites)
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))

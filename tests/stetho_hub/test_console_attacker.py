@@ -10,6 +10,7 @@ import asyncio
 import os
 import re
 import stat
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from stetho_common.sign_in import FREE_FAILURES
 from stetho_hub.console import ConsoleSettings, make_app
 from stetho_hub.fhir.queue import FhirQueue
 from stetho_hub.storage import AudioStore, DatabaseTarget, open_database
+from stetho_hub.storage.users import check_sign_in
 from stetho_hub.storage.views import audit_entries
 from stetho_testkit.hub.console import EXAM_A, EXAM_B, PASSWORD, populate
 
@@ -221,6 +223,29 @@ def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) ->
         assert await sign_in(client, "dr-a") == 429
 
     run(tmp_path, scenario)
+
+
+def test_an_unknown_name_takes_as_long_to_refuse_as_a_wrong_password(tmp_path: Path) -> None:
+    # Before: a name that is no account was refused without the scrypt check (3 ms against
+    # 100 ms here), so a visitor on the network could list the doctors' names by timing.
+    target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
+    populate(target, tmp_path / "audio")
+    db = open_database(target)
+    try:
+
+        def fastest(name: str) -> float:
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                assert check_sign_in(db, name, "not the password") is None
+                times.append(time.perf_counter() - start)
+            return min(times)
+
+        fastest("nobody")  # the decoy's hash is made once, at the first unknown name
+        known, unknown = fastest("dr-a"), fastest("nobody-else")
+    finally:
+        db.close()
+    assert unknown > known / 3, (known, unknown)
 
 
 def test_a_signed_out_session_is_ended_on_the_server(tmp_path: Path) -> None:
