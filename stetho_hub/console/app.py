@@ -48,7 +48,7 @@ from stetho_hub.console.shell import (
 from stetho_hub.errors import ConsoleListenError
 from stetho_hub.fhir.queue import FhirQueue, QueueStatus
 from stetho_hub.storage import Database, open_database, views
-from stetho_hub.storage.users import check_sign_in
+from stetho_hub.storage.users import check_sign_in, is_account
 
 __all__ = ["ConsoleSettings", "make_app", "serve_console"]
 log = logging.getLogger(__name__)
@@ -79,7 +79,9 @@ async def signin(request: web.Request) -> web.StreamResponse:
     found = await console.run(check_sign_in, console.db, username, password)
     if found is None:
         console.throttle.failed(username, now)
-        await console.audit(request, username[:80], "signin_failed", None, None)
+        # A name that is no account's is left out: it may be a resident's, or a password.
+        known = await console.run(is_account, console.db, username)
+        await console.audit(request, username if known else "", "signin_failed", None, None)
         return page_response(pages.signin(old.csrf, lang, w, w["signin.wrong"]), 401)
     role, sites = found
     console.throttle.succeeded(username)

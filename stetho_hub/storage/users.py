@@ -107,6 +107,12 @@ def check_sign_in(db: Database, username: str, password: str) -> tuple[str, tupl
     return str(row[1]), tuple(str(s[0]) for s in sites)
 
 
+def is_account(db: Database, username: str) -> bool:
+    """Whether `username` names an account (a failed sign-in's audit row keeps only those)."""
+    with db.transaction() as tx:
+        return tx.one("SELECT 1 FROM users WHERE username = ?", (username,)) is not None
+
+
 @functools.cache
 def _decoy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))

@@ -7,6 +7,7 @@ aiohttp's test client; no broker, no browser."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import stat
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from stetho_common.sign_in import FREE_FAILURES
@@ -209,6 +211,26 @@ def test_every_page_with_health_data_audits_who_read_which_record(tmp_path: Path
             assert set(named) <= opaque and target_id, (template, rows)
     for row in audit(target):
         assert not any("short of breath" in value or "res-1" in value for value in row)
+
+
+def test_a_name_that_is_no_account_is_kept_out_of_the_audit_and_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: a failed sign-in's audit row held the name as typed, so a resident's name (or a
+    # password typed in the wrong box) went into the audit log, which administrators export.
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        assert await sign_in(client, "Mme Dupont", "Dupont1936!") == 401
+        assert await sign_in(client, "dr-a", "not the password") == 401
+        assert await sign_in(client, "dr-a") == 303
+
+    with caplog.at_level(logging.DEBUG):
+        target = run(tmp_path, scenario)
+    rows = audit(target)
+    assert [(r[0], r[1]) for r in rows] == [
+        ("", "signin_failed"), ("dr-a", "signin_failed"), ("dr-a", "signin"),
+    ]  # fmt: skip
+    assert "Dupont" not in caplog.text
+    assert not any("Dupont" in value for row in rows for value in row)
 
 
 def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) -> None:
