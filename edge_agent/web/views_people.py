@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from aiohttp import web
 
@@ -16,6 +17,10 @@ from edge_agent.web.sessions import SavedSession, token_key
 from stetho_common.logfmt import quote
 
 log = logging.getLogger(__name__)
+# Where the language switch may send the reader back: a path of this page. Not "//host", nor
+# "/\host" or "/<tab>/host", which browsers read as another host (they strip tabs, and
+# take a backslash for a slash): the switch needs no sign-in, so it must not be a way off.
+LOCAL_PATH = re.compile(r"/|(?:/[A-Za-z0-9._~%-]+)+/?")  # no empty segment: no "//"
 
 
 def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
@@ -94,7 +99,7 @@ async def set_language(request: web.Request) -> web.StreamResponse:
     if lang not in LANGUAGES:
         raise web.HTTPNotFound()
     back = request.query.get("next", "/residents")
-    response = web.HTTPSeeOther(back if back.startswith("/") and "//" not in back else "/")
+    response = web.HTTPSeeOther(back if LOCAL_PATH.fullmatch(back) else "/")
     response.set_cookie(LANG_COOKIE, lang, httponly=True, samesite="Strict", path="/",
                         max_age=365 * 24 * 3600)  # fmt: skip
     raise response
