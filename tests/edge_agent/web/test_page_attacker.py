@@ -1,0 +1,113 @@
+"""The nurses' page against someone who should not get in or should leave no trace: a visitor
+on the care home's network with no session, another site's page posting with a nurse's
+cookie, hand-made values in a signed-in request, and what a failed sign-in leaves in the log.
+Every route is read off the app's router, so a route added later is checked too. The page
+over aiohttp's test server, real SQLite files; no browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import uuid
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient
+
+from edge_agent.exam import ExamStore
+from edge_agent.exam.store import exam_dir
+from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
+from edge_agent.web.context import CTX
+from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run
+
+# Routes a visitor may use without signing in: the sign-in form and the language switch.
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{lang}")}
+FOREIGN = [
+    {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "http://wiki.care-home.example"},
+    {"Origin": "https://evil.example"},  # an older browser: no Fetch Metadata
+    {"Origin": "null"},  # a sandboxed frame
+]
+
+
+def routes(client: TestClient) -> list[tuple[str, str]]:
+    """(method, path template) of every route but HEAD (GET's twin) and the static files."""
+    found = []
+    for route in client.server.app.router.routes():
+        template = route.resource.canonical if route.resource is not None else ""
+        if route.method != "HEAD" and not template.startswith("/static"):
+            found.append((route.method, template))
+    assert len(found) >= 25, found  # the router's routes were read, not an empty list
+    return found
+
+
+def fill(template: str) -> str:
+    ids = {"ref": "res-1", "exam_id": str(uuid.uuid4()), "job_id": "job-1",
+           "request_id": str(uuid.uuid4()), "device": "steth-1", "lang": "fr"}  # fmt: skip
+    return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
+
+
+async def open_exam(client: TestClient) -> str:
+    token = await csrf_of(client, "/residents")
+    form = {"resident": "res-1", "protocol": "heart-4", "csrf": token}
+    opened = await client.post("/exams", data=form, allow_redirects=False)
+    assert opened.status == 303
+    return str(opened.headers["Location"]).rsplit("/", 1)[1]
+
+
+def test_without_a_session_every_route_refuses_and_shows_no_resident(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        token = await csrf_of(client, "/login")  # a sign-in form's session: signed in as nobody
+        for method, template in routes(client):
+            if (method, template) in PUBLIC:
+                continue
+            path = fill(template)
+            data = {"csrf": token, "resident": "res-1", "ref": "res-1"}
+            for headers in ({}, {"Sec-Fetch-Mode": "cors"}):
+                response = await client.request(method, path, data=data, headers=headers,
+                                                allow_redirects=False)  # fmt: skip
+                body = await response.text()
+                if method == "GET" and not headers and not path.startswith("/live/"):
+                    assert response.status == 303, (method, path)
+                    assert response.headers["Location"] == "/login", (method, path)
+                else:
+                    assert response.status == 401, (method, path, headers)
+                assert "Mme Secret" not in body, (method, path)
+        ctx = client.server.app[CTX]
+        assert ctx.accounts.audit_log() == []
+        assert await ctx.exams.search_residents("") != []  # nothing was added or changed
+
+    run(tmp_path, scenario)
+
+
+def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        token = await csrf_of(client, "/login")
+        for spelling in ("NURSE-A", " nurse-a", "Nurse-A\t", "nurse-a ", "nUrse-a"):
+            form = {"staff": spelling, "secret": "000000", "csrf": token}
+            assert (await client.post("/login", data=form)).status == 401
+        ctx.throttle.succeeded("127.0.0.1")  # as if from another tablet: the name alone
+        assert ctx.throttle.retry_after("nurse-a", clock()) == 30.0
+        form = {"staff": "NURSE-A ", "secret": PIN, "csrf": token}
+        assert (await client.post("/login", data=form)).status == 429
+
+    run(tmp_path, scenario)
+
+
+def test_the_pages_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        folder = exam_dir(tmp_path / "state")
+        store, accounts = ExamStore(folder / "exams.sqlite3"), Accounts(folder / ACCOUNTS_FILE)
+        accounts.add("nurse-a", "Marie", PIN)
+        accounts.audit("nurse-a", "sign-in", "127.0.0.1")
+        store.close()
+        accounts.close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    files = [p for p in folder.iterdir() if p.is_file()]
+    assert {p.name for p in files} >= {"exams.sqlite3", ACCOUNTS_FILE}
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
