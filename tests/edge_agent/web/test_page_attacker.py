@@ -18,7 +18,7 @@ from edge_agent.exam import ExamStore
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from edge_agent.web.context import CTX
-from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run
+from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run, sign_in
 
 # Routes a visitor may use without signing in: the sign-in form and the language switch.
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{lang}")}
@@ -76,6 +76,38 @@ def test_without_a_session_every_route_refuses_and_shows_no_resident(tmp_path: P
         ctx = client.server.app[CTX]
         assert ctx.accounts.audit_log() == []
         assert await ctx.exams.search_residents("") != []  # nothing was added or changed
+
+    run(tmp_path, scenario)
+
+
+def test_every_post_needs_its_token_and_refuses_another_sites_page(tmp_path: Path) -> None:
+    # Before: a post with the right token was taken whatever page sent it. SameSite=Strict
+    # keeps another site's page from sending the cookie, but not a page of the same site on
+    # another host. Now the browser's Sec-Fetch-Site, or else the Origin against the Host,
+    # must say "this page".
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        host = f"{client.host}:{client.port}"
+        for method, template in routes(client):
+            if method != "POST":
+                continue
+            path = fill(template)
+            form = {"ref": "res-9", "label": "Room 9", "resident": "res-1"}
+            for sent in ({}, {"csrf": ""}, {"csrf": token + "x"}):
+                answer = await client.post(path, data={**form, **sent}, allow_redirects=False)
+                assert answer.status == 403, (path, sent)
+            for headers in FOREIGN:
+                answer = await client.post(path, data={**form, "csrf": token}, headers=headers,
+                                           allow_redirects=False)  # fmt: skip
+                assert answer.status == 403, (path, headers, answer.status)
+                assert "came from elsewhere" in await answer.text()
+        ctx = client.server.app[CTX]
+        assert [r.ref for r in await ctx.exams.search_residents("")] == ["res-1"]
+        own = {"Sec-Fetch-Site": "same-origin", "Origin": f"http://{host}"}
+        for headers in (own, {"Origin": f"http://{host}"}, {}):
+            form = {"ref": "res-2", "label": "Room 2", "csrf": token}
+            assert (await client.post("/residents", data=form, headers=headers)).status == 200
 
     run(tmp_path, scenario)
 
