@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from edge_agent.exam.verdict import NURSE_ADVICE
 from edge_agent.web import render as _app
 from edge_agent.web.body import POSITIONS
 from edge_agent.web.context import ctx_of, staff_of
+from edge_agent.web.errors import FormError
 from stetho_common.waits import within
 
 
@@ -25,6 +27,26 @@ def _uuid(request: web.Request, key: str) -> uuid.UUID:
         return uuid.UUID(request.match_info[key])
     except ValueError as exc:
         raise UnknownExamError(f"{request.match_info[key]!r} is not an exam id") from exc
+
+
+def _whole(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise FormError(f"{name}: {text[:20]!r} is not a whole number") from None
+
+
+def _seconds(text: str) -> float | None:
+    """A recording's length as the form sends it: empty for the exam's own, else seconds."""
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:  # float() reads "nan", "inf" and "-3" too
+        raise FormError(f"duration_s: {text[:20]!r} is not a number of seconds")
+    return seconds
 
 
 async def _audit(request: web.Request, action: str, subject: str) -> None:
@@ -91,7 +113,7 @@ async def exam_panel(request: web.Request) -> web.Response:
     """The part of the exam screen that changes, for the page's script to swap in."""
     ctx = ctx_of(request)
     exam_id = _uuid(request, "exam_id")
-    since = int(request.query.get("since", "-1") or -1)
+    since = _whole(request.query.get("since", "") or "-1", "since")
     if since == ctx.exams.changes.version and not _progress(ctx, await ctx.exams.exam(exam_id)):
         # Long poll: answer as soon as something changes, or after a while to keep alive.
         await within(15, ctx.exams.changes.event.wait())
@@ -105,10 +127,10 @@ async def record(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
     exam_id = _uuid(request, "exam_id")
     form = await request.post()
-    duration = form.get("duration_s")
+    duration = _seconds(str(form.get("duration_s", "")))
     await ctx.exams.record(
         exam_id, str(form.get("site", "")), str(form.get("device", "")), staff_of(request),
-        float(str(duration)) if duration else None,
+        duration,
     )  # fmt: skip
     await _audit(request, "record", str(exam_id))
     return _done(request, f"/exams/{exam_id}")

@@ -6,12 +6,14 @@ over aiohttp's test server, real SQLite files; no browser."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
 import uuid
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from edge_agent.exam import ExamStore
@@ -110,6 +112,31 @@ def test_every_post_needs_its_token_and_refuses_another_sites_page(tmp_path: Pat
             assert (await client.post("/residents", data=form, headers=headers)).status == 200
 
     run(tmp_path, scenario)
+
+
+def test_hand_made_values_are_a_refusal_not_a_server_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: a `since` that is not a whole number, or a `duration_s` that is not a number,
+    # was a 500 and a traceback in the log (the page's own script never sends either).
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        exam_id = await open_exam(client)
+        token = await csrf_of(client, f"/exams/{exam_id}")
+        for since in ("zz", "1.5", "9" * 30 + "x"):
+            answer = await client.get(f"/exams/{exam_id}/panel", params={"since": since})
+            assert answer.status == 409, since
+            assert "not a whole number" in await answer.text()
+        for seconds in ("abc", "nan", "inf", "-3", "0"):
+            form = {"csrf": token, "site": "aortic", "device": "steth-1", "duration_s": seconds}
+            answer = await client.post(f"/exams/{exam_id}/record", data=form)
+            assert answer.status == 409, seconds
+            assert "not a number of seconds" in await answer.text()
+        assert (await client.get(f"/exams/{exam_id}/panel", params={"since": ""})).status == 200
+
+    with caplog.at_level(logging.DEBUG):
+        run(tmp_path, scenario)
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
 
 
 def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) -> None:
