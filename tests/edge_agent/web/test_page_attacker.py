@@ -20,6 +20,7 @@ from edge_agent.exam import ExamStore
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from edge_agent.web.context import CTX
+from edge_agent.web.views_exam import PANEL_AUDIT_S
 from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run, sign_in
 
 # Routes a visitor may use without signing in: the sign-in form and the language switch.
@@ -137,6 +138,28 @@ def test_hand_made_values_are_a_refusal_not_a_server_error(
     with caplog.at_level(logging.DEBUG):
         run(tmp_path, scenario)
     assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+
+
+def test_the_exam_panels_reads_are_audited_once_a_while_each(tmp_path: Path) -> None:
+    # Before: the panel (the exam's findings, the nurse's verdicts, the doctor's answer) was
+    # read with no audit row at all: a signed-in account could poll any exam and leave no trace.
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        exam_id = await open_exam(client)
+        ctx = client.server.app[CTX]
+        for _ in range(3):
+            panel = await client.get(f"/exams/{exam_id}/panel", params={"since": "-1"})
+            assert panel.status == 200 and 'data-site="aortic"' in await panel.text()
+        reads = [row[1:] for row in ctx.accounts.audit_log() if row[2] == "view-exam-panel"]
+        assert reads == [("nurse-a", "view-exam-panel", exam_id)]
+        clock.now += PANEL_AUDIT_S
+        assert (await client.get(f"/exams/{exam_id}/panel")).status == 200
+        reads = [row for row in ctx.accounts.audit_log() if row[2] == "view-exam-panel"]
+        assert len(reads) == 2
+        for row in ctx.accounts.audit_log():  # opaque references only
+            assert "Secret" not in row[3] and "Room" not in row[3], row
+
+    run(tmp_path, scenario)
 
 
 def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) -> None:
