@@ -6,6 +6,7 @@ over aiohttp's test server, real SQLite files; no browser."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -18,6 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from edge_agent.exam import ExamStore
 from edge_agent.exam.store import exam_dir
+from edge_agent.web import live
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from edge_agent.web.context import CTX
 from edge_agent.web.views_exam import PANEL_AUDIT_S
@@ -160,6 +162,27 @@ def test_the_exam_panels_reads_are_audited_once_a_while_each(tmp_path: Path) -> 
             assert "Secret" not in row[3] and "Room" not in row[3], row
 
     run(tmp_path, scenario)
+
+
+def test_a_live_feed_ends_when_its_session_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: the live waveform of a resident's chest went on streaming after its nurse
+    # signed out (or her session expired), for as long as the connection stayed open.
+    monkeypatch.setattr(live, "KEEPALIVE_S", 0.1)
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        feed = await client.get("/live/steth-1")
+        assert feed.status == 200
+        assert await asyncio.wait_for(feed.content.readuntil(b"\n\n"), 5) == b": keep-alive\n\n"
+        out = await client.post("/logout", data={"csrf": token}, allow_redirects=False)
+        assert out.status == 303
+        rest = await asyncio.wait_for(feed.content.read(), 5)  # the stream ends: EOF
+        assert rest.count(b"keep-alive") <= 2
+
+    run(tmp_path, scenario, attached=("steth-1",))
 
 
 def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) -> None:
