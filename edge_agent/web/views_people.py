@@ -10,11 +10,11 @@ from aiohttp import web
 
 from edge_agent.exam.errors import ResidentImportError
 from edge_agent.web import render as _app
+from edge_agent.web.accounts import Accounts
 from edge_agent.web.context import COOKIE, LANG, LANG_COOKIE, SESSION, ctx_of, session_of, staff_of
 from edge_agent.web.errors import SignInError, ThrottledError
 from edge_agent.web.i18n import LANGUAGES, refused, translator
 from edge_agent.web.sessions import SavedSession, token_key
-from stetho_common.logfmt import quote
 
 log = logging.getLogger(__name__)
 # Where the language switch may send the reader back: a path of this page. Not "//host", nor
@@ -58,13 +58,15 @@ async def login(request: web.Request) -> web.StreamResponse:
             raise ThrottledError(wait)
         staff = await asyncio.to_thread(ctx.accounts.verify, staff_id, secret)
     except ThrottledError as exc:
-        log.warning("event=signin_throttled staff=%s peer=%s", quote(staff_id), peer)
+        who = await _named(ctx.accounts, staff_id)
+        log.warning("event=signin_throttled staff=%s peer=%s", who, peer)
         return await login_form(request, t("signin.throttled", seconds=round(exc.retry_after_s)),
                                 429)  # fmt: skip
     except SignInError:
         ctx.throttle.failed(staff_id, now)
         ctx.throttle.failed(peer, now)
-        log.warning("event=signin_failed staff=%s peer=%s", quote(staff_id), peer)
+        who = await _named(ctx.accounts, staff_id)
+        log.warning("event=signin_failed staff=%s peer=%s", who, peer)
         return await login_form(request, t("signin.failed"), 401)
     ctx.throttle.succeeded(staff_id)
     ctx.throttle.succeeded(peer)
@@ -79,6 +81,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/residents")
     _set_cookie(request, response, session.token)
     raise response
+
+
+async def _named(accounts: Accounts, typed: str) -> str:
+    """A failed sign-in's name as the log may hold it: a staff id, or else only its length. A
+    nurse who types a resident's name, or her PIN, in the staff box must not put it in a log."""
+    if await asyncio.to_thread(accounts.known, typed):
+        return typed
+    return f"unknown({len(typed)}-chars)"
 
 
 async def _end_session(request: web.Request, token: str) -> None:

@@ -23,6 +23,7 @@ from edge_agent.web import live
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from edge_agent.web.context import CTX
 from edge_agent.web.views_exam import PANEL_AUDIT_S
+from stetho_common.sign_in import FREE_FAILURES
 from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run, sign_in
 
 # Routes a visitor may use without signing in: the sign-in form and the language switch.
@@ -183,6 +184,30 @@ def test_a_live_feed_ends_when_its_session_does(
         assert rest.count(b"keep-alive") <= 2
 
     run(tmp_path, scenario, attached=("steth-1",))
+
+
+def test_a_failed_sign_in_logs_a_staff_id_or_only_a_length(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: the name as typed went into the log, so a resident's name, or a PIN typed in the
+    # staff box, was written to the journal. A real staff id is still logged.
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        token = await csrf_of(client, "/login")
+        for staff in ("Mme Dupont", PIN, "nurse-a"):
+            form = {"staff": staff, "secret": "000000", "csrf": token}
+            assert (await client.post("/login", data=form)).status == 401
+        for _ in range(FREE_FAILURES):
+            form = {"staff": "Mme Dupont", "secret": "000000", "csrf": token}
+            await client.post("/login", data=form)
+
+    with caplog.at_level(logging.DEBUG):
+        run(tmp_path, scenario)
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("edge_agent")]
+    assert "event=signin_failed staff=unknown(10-chars) peer=127.0.0.1" in said
+    assert "event=signin_failed staff=unknown(6-chars) peer=127.0.0.1" in said
+    assert "event=signin_failed staff=nurse-a peer=127.0.0.1" in said
+    assert "event=signin_throttled staff=unknown(10-chars) peer=127.0.0.1" in said
+    assert "dupont" not in caplog.text.lower() and PIN not in caplog.text
 
 
 def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) -> None:
