@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from edge_agent.runtime.local_broker import free_port
+from edge_agent.transport.mqtt import MqttSettings
 from stetho_common.sign_in import FREE_FAILURES
 from stetho_hub.console import ConsoleSettings, make_app
 from stetho_hub.fhir.queue import FhirQueue
@@ -38,7 +40,7 @@ WEBSOCKET = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Ver
              "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}  # fmt: skip
 
 
-def run(tmp: Path, scenario: Scenario) -> DatabaseTarget:
+def run(tmp: Path, scenario: Scenario, publish: MqttSettings | None = None) -> DatabaseTarget:
     """The console over the test kit's archive (home-a's doctor `dr-a`, an `admin`); the
     scenario gets the ids to put in each route: `own` (home-a's), `other` (home-b's) and
     `missing` (nobody's)."""
@@ -55,7 +57,7 @@ def run(tmp: Path, scenario: Scenario) -> DatabaseTarget:
 
     async def main() -> None:
         db = await asyncio.to_thread(open_database, target)
-        app = make_app(ConsoleSettings(target, tmp / "audio"), db)
+        app = make_app(ConsoleSettings(target, tmp / "audio", publish=publish), db)
         async with TestClient(TestServer(app)) as client:
             await scenario(client, ids)
 
@@ -231,6 +233,32 @@ def test_a_name_that_is_no_account_is_kept_out_of_the_audit_and_the_log(
     ]  # fmt: skip
     assert "Dupont" not in caplog.text
     assert not any("Dupont" in value for row in rows for value in row)
+
+
+def test_a_doctors_note_and_the_exams_reason_stay_out_of_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A doctor reads an exam (its reason is the nurse's note) and sends a decision with a note
+    # through a broker that is down: the refusal is logged, the note and the reason are not.
+    note = "Mme Dupont: call her daughter"
+    broker = MqttSettings("127.0.0.1", free_port(), "console-test")
+
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        assert await sign_in(client, "Mme Dupont", "Dupont1936!") == 401
+        assert await sign_in(client, "dr-a") == 303
+        exam = fill("/exams/{exam_id}", ids["own"])
+        page = await client.get(exam)
+        assert page.status == 200 and "short of breath" in await page.text()
+        form = {"csrf": await csrf_of(client, exam), "disposition": "gp-visit-24h", "note": note}
+        for path in (f"{exam}/decision", fill("/recordings/{recording_id}/decision", ids["own"])):
+            answer = await client.post(path, data=form)
+            assert answer.status == 503, path  # the broker is down: said, and logged
+
+    with caplog.at_level(logging.DEBUG):
+        run(tmp_path, scenario, publish=broker)
+    assert "event=console_send_failed" in caplog.text
+    for secret in ("Dupont", "daughter", "short of breath"):
+        assert secret not in caplog.text, secret
 
 
 def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) -> None:

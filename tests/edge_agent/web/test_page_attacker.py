@@ -47,9 +47,9 @@ def routes(client: TestClient) -> list[tuple[str, str]]:
     return found
 
 
-def fill(template: str) -> str:
+def fill(template: str, **known: str) -> str:
     ids = {"ref": "res-1", "exam_id": str(uuid.uuid4()), "job_id": "job-1",
-           "request_id": str(uuid.uuid4()), "device": "steth-1", "lang": "fr"}  # fmt: skip
+           "request_id": str(uuid.uuid4()), "device": "steth-1", "lang": "fr", **known}  # fmt: skip
     return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
 
 
@@ -208,6 +208,74 @@ def test_a_failed_sign_in_logs_a_staff_id_or_only_a_length(
     assert "event=signin_failed staff=nurse-a peer=127.0.0.1" in said
     assert "event=signin_throttled staff=unknown(10-chars) peer=127.0.0.1" in said
     assert "dupont" not in caplog.text.lower() and PIN not in caplog.text
+
+
+def test_an_exam_from_sign_in_to_close_logs_no_label_name_or_note(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        token = await csrf_of(client, "/login")
+        form = {"staff": "Mr Hidden", "secret": "000000", "csrf": token}
+        assert (await client.post("/login", data=form)).status == 401
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        form = {"ref": "res-2", "label": "Room 2 Mr Hidden", "csrf": token}
+        assert (await client.post("/residents", data=form)).status == 200
+        csv = {"csrf": token, "file": "ref,label\nres-3,Room 3 Mrs Private\n"}
+        assert (await client.post("/residents/import", data=csv)).status == 200
+        assert (await client.get("/residents", params={"q": "Hidden"})).status == 200
+        assert (await client.get("/residents/res-2")).status == 200
+        form = {"resident": "res-2", "protocol": "heart-4", "csrf": token,
+                "reason": "fell at night, chest pain"}  # fmt: skip
+        opened = await client.post("/exams", data=form, allow_redirects=False)
+        exam = opened.headers["Location"]
+        assert "Room 2 Mr Hidden" in await (await client.get(exam)).text()
+        assert (await client.get(f"{exam}/panel")).status == 200
+        record = {"csrf": token, "site": "aortic", "device": "steth-1"}
+        assert (await client.post(f"{exam}/record", data=record)).status in (200, 409)
+        stopped = await client.post(f"{exam}/stop", data={"csrf": token, "device": "steth-1"})
+        assert stopped.status == 200
+        assert (await client.post(f"{exam}/abandon", data={"csrf": token})).status < 500
+        assert (await client.post("/logout", data={"csrf": token})).status == 200
+
+    with caplog.at_level(logging.DEBUG):
+        run(tmp_path, scenario, attached=("steth-1",))
+    # aiohttp's access log is the test server's: the agent serves with none (web_server.py),
+    # as a search's ?q= would put a name there.
+    said = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
+    assert "event=exam_opened" in said  # the exam's own lines were captured
+    for secret in ("Hidden", "Private", "Secret", "chest pain", "fell at night"):
+        assert secret.lower() not in said.lower(), secret
+
+
+def test_every_page_keeps_its_headers_no_cache_no_frame_no_inline_script(
+    tmp_path: Path,
+) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        exam_id = await open_exam(client)
+        answers = [await client.get("/login"), await client.get("/no-such-page")]
+        for method, template in routes(client):
+            if method != "GET" or template.startswith("/live/") or template == "/lang/{lang}":
+                continue
+            answer = await client.get(fill(template, exam_id=exam_id), allow_redirects=False)
+            assert answer.status < 500, template
+            answers.append(answer)
+        assert sum(a.status == 200 for a in answers) >= 6  # the pages themselves, not refusals
+        for answer in answers:
+            if 300 <= answer.status < 400:  # a redirect carries nothing to cache or frame
+                continue
+            headers = answer.headers
+            csp = headers.get("Content-Security-Policy", "")
+            assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp, answer.url
+            assert "form-action 'self'" in csp and "base-uri 'none'" in csp, answer.url
+            assert headers["Cache-Control"] == "no-store", answer.url
+            assert headers["Referrer-Policy"] == "no-referrer", answer.url
+            if headers.get("Content-Type", "").startswith("text/html"):
+                page = await answer.text()
+                assert not re.search(r"<script(?![^>]*\bsrc=)", page), answer.url
+
+    run(tmp_path, scenario)
 
 
 def test_the_lock_on_a_name_holds_whatever_its_case_or_spaces(tmp_path: Path) -> None:
