@@ -17,12 +17,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession, DummyCookieJar
 from aiohttp.test_utils import TestClient, TestServer
 
 from edge_agent.runtime.local_broker import free_port
 from edge_agent.transport.mqtt import MqttSettings
 from stetho_common.sign_in import FREE_FAILURES
 from stetho_hub.console import ConsoleSettings, make_app
+from stetho_hub.console import sessions as console_sessions
 from stetho_hub.fhir.queue import FhirQueue
 from stetho_hub.storage import AudioStore, DatabaseTarget, open_database
 from stetho_hub.storage.users import check_sign_in
@@ -374,3 +376,22 @@ def test_the_console_makes_its_files_private_whatever_the_umask(tmp_path: Path) 
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for path in folders:
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+def test_sign_in_forms_asked_for_in_bulk_sign_no_doctor_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: the session book's cap let any session push out the oldest, and every visit to
+    # /signin without a cookie makes one: a visitor asking for the form MAX_SESSIONS times
+    # signed every doctor out. Now a form's session gives way to another form's first.
+    monkeypatch.setattr(console_sessions, "MAX_SESSIONS", 20)
+
+    async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
+        assert await sign_in(client, "dr-a") == 303
+        async with ClientSession(cookie_jar=DummyCookieJar()) as visitor:
+            for _ in range(3 * console_sessions.MAX_SESSIONS):
+                async with visitor.get(client.make_url("/signin")) as form:
+                    assert form.status == 200
+        assert (await client.get("/", allow_redirects=False)).status == 200  # still signed in
+
+    run(tmp_path, scenario)

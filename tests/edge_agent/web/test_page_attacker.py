@@ -15,11 +15,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession, DummyCookieJar
 from aiohttp.test_utils import TestClient
 
 from edge_agent.exam import ExamStore
 from edge_agent.exam.store import exam_dir
 from edge_agent.web import live
+from edge_agent.web import sessions as web_sessions
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from edge_agent.web.context import CTX
 from edge_agent.web.views_exam import PANEL_AUDIT_S
@@ -309,3 +311,22 @@ def test_the_pages_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
     assert {p.name for p in files} >= {"exams.sqlite3", ACCOUNTS_FILE}
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_sign_in_forms_asked_for_in_bulk_sign_no_nurse_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: a visitor on the care home's network asking for /login MAX_SESSIONS times (each
+    # visit without a cookie makes a form's session) pushed every nurse's session out, a
+    # nurse mid-exam included. Now a form's session gives way to another form's first.
+    monkeypatch.setattr(web_sessions, "MAX_SESSIONS", 20)
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        async with ClientSession(cookie_jar=DummyCookieJar()) as visitor:
+            for _ in range(3 * web_sessions.MAX_SESSIONS):
+                async with visitor.get(client.make_url("/login")) as form:
+                    assert form.status == 200
+        assert (await client.get("/residents", allow_redirects=False)).status == 200
+
+    run(tmp_path, scenario)
