@@ -48,7 +48,7 @@ from stetho_hub.console.shell import (
 from stetho_hub.errors import ConsoleListenError
 from stetho_hub.fhir.queue import FhirQueue, QueueStatus
 from stetho_hub.storage import Database, open_database, views
-from stetho_hub.storage.users import check_sign_in, is_account
+from stetho_hub.storage.users import account, password_matches
 
 __all__ = ["ConsoleSettings", "make_app", "serve_console"]
 log = logging.getLogger(__name__)
@@ -76,12 +76,16 @@ async def signin(request: web.Request) -> web.StreamResponse:
     if wait > 0:
         message = w["signin.wait"].format(seconds=f"{wait:.0f}")
         return page_response(pages.signin(old.csrf, lang, w, message), 429)
-    found = await console.run(check_sign_in, console.db, username, password)
+    record = await console.run(account, console.db, username)
+    # scrypt off the database thread, one check at a time: sign-ins under made-up names
+    # (each costs a full check, see password_matches) must not hold up the doctors' pages.
+    async with console.sign_in_checks:
+        found = await asyncio.to_thread(password_matches, record, password)
     if found is None:
         console.throttle.failed(username, now)
         # A name that is no account's is left out: it may be a resident's, or a password.
-        known = await console.run(is_account, console.db, username)
-        await console.audit(request, username if known else "", "signin_failed", None, None)
+        named = username if record is not None else ""
+        await console.audit(request, named, "signin_failed", None, None)
         return page_response(pages.signin(old.csrf, lang, w, w["signin.wrong"]), 401)
     role, sites = found
     console.throttle.succeeded(username)

@@ -67,6 +67,7 @@ class Console:
         self.audio = AudioStore(settings.audio_dir)
         self.sessions = SessionBook(settings.session_hours * 3600)
         self.throttle = Throttle()
+        self.sign_in_checks = asyncio.Semaphore(1)  # scrypt: ~0.1 s of a core each
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-db")
 
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
