@@ -155,9 +155,11 @@ async def record(request: web.Request) -> web.StreamResponse:
 
 async def stop(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
+    exam_id = str(_uuid(request, "exam_id"))
     form = await request.post()
     ctx.exams.stop(str(form.get("device", "")))
-    return _done(request, f"/exams/{request.match_info['exam_id']}")
+    await _audit(request, "stop-recording", exam_id)
+    return _done(request, f"/exams/{exam_id}")
 
 
 async def close(request: web.Request, abandon: bool = False) -> web.StreamResponse:
@@ -201,6 +203,8 @@ async def accept_request(request: web.Request) -> web.StreamResponse:
 
 async def dismiss_request(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
-    ctx.exams.requests.pop(_uuid(request, "request_id"), None)
+    request_id = _uuid(request, "request_id")
+    ctx.exams.requests.pop(request_id, None)
     ctx.exams.changes.bump()
+    await _audit(request, "dismiss-request", str(request_id))
     raise web.HTTPSeeOther("/requests")

@@ -99,6 +99,7 @@ async def _end_session(request: web.Request, token: str) -> None:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     await _end_session(request, session_of(request).token)
+    await asyncio.to_thread(ctx_of(request).accounts.audit, staff_of(request), "sign-out", "-")
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response

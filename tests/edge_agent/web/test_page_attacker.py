@@ -330,3 +330,29 @@ def test_sign_in_forms_asked_for_in_bulk_sign_no_nurse_out(
         assert (await client.get("/residents", allow_redirects=False)).status == 200
 
     run(tmp_path, scenario)
+
+
+def test_stopping_a_recording_dismissing_a_request_and_signing_out_are_audited(
+    tmp_path: Path,
+) -> None:
+    # Before: these three posts changed something and left no audit row (sign-in had one).
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        exam_id = await open_exam(client)
+        token = await csrf_of(client, f"/exams/{exam_id}")
+        form = {"csrf": token, "device": "steth-1"}
+        assert (await client.post(f"/exams/{exam_id}/stop", data=form)).status == 200
+        request_id = str(uuid.uuid4())
+        dismissed = await client.post(f"/requests/{request_id}/dismiss", data={"csrf": token})
+        assert dismissed.status == 200
+        assert (await client.post("/logout", data={"csrf": token})).status == 200
+        ctx = client.server.app[CTX]
+        changes = ("sign-out", "dismiss-request", "stop-recording")
+        rows = [row[1:] for row in ctx.accounts.audit_log() if row[2] in changes]
+        assert rows == [
+            ("nurse-a", "sign-out", "-"),
+            ("nurse-a", "dismiss-request", request_id),
+            ("nurse-a", "stop-recording", exam_id),
+        ]
+
+    run(tmp_path, scenario, attached=("steth-1",))
