@@ -18,7 +18,7 @@ FREE_FAILURES: Final = 5  # then a lockout that doubles with every further failu
 FIRST_LOCK_S: Final = 30.0
 MAX_LOCK_S: Final = 15 * 60.0
 # Keys remembered at most: a stream of sign-ins under made-up names must not grow memory
-# without end; past it the oldest key is forgotten (its count starts again).
+# without end; past it the key with the fewest failures is forgotten (its count starts again).
 MAX_THROTTLED_KEYS: Final = 10_000
 FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -119,7 +119,13 @@ class Throttle:
             lock = min(MAX_LOCK_S, FIRST_LOCK_S * 2 ** (count - FREE_FAILURES))
         self._failures[key] = (count, now + lock)
         if len(self._failures) > MAX_THROTTLED_KEYS:
-            self._failures.pop(next(iter(self._failures)))
+            self._failures.pop(self._first_to_forget())
+
+    def _first_to_forget(self) -> str:
+        """The key with the fewest failures, the oldest of them. Forgetting the oldest alone
+        let a guesser spray made-up names (one failure each) until the name they were after,
+        four failures in, or locked, was pushed out and its count started again."""
+        return min(self._failures, key=lambda k: self._failures[k][0])
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)

@@ -63,6 +63,25 @@ def test_made_up_names_cannot_grow_memory_and_evict_the_oldest_first(
     assert throttle.retry_after("dr-a", 0.0) == 60.0
 
 
+def test_made_up_names_cannot_push_out_the_name_being_guessed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: the oldest key went first, so four failures on dr-a and then MAX_THROTTLED_KEYS
+    # made-up names (one failure each) wiped dr-a's count: four more free guesses, forever.
+    monkeypatch.setattr(sign_in, "MAX_THROTTLED_KEYS", 3)
+    throttle = Throttle()
+    for _ in range(FREE_FAILURES - 1):
+        throttle.failed("dr-a", 0.0)
+    for n in range(10):
+        throttle.failed(f"made-up-{n}", 0.0)
+    assert list(throttle._failures) == ["dr-a", "made-up-8", "made-up-9"]
+    throttle.failed("dr-a", 0.0)
+    assert throttle.retry_after("dr-a", 0.0) == FIRST_LOCK_S  # the fifth failure locks it
+    for _ in range(2):  # among the names with the fewest failures, the oldest goes
+        throttle.failed("dr-b", 0.0)
+    assert list(throttle._failures) == ["made-up-9", "dr-a", "dr-b"]
+
+
 @dataclass(frozen=True)
 class Form:
     csrf: str
