@@ -121,6 +121,8 @@ def test_without_a_session_every_route_is_the_sign_in_page_and_no_data(tmp_path:
 def test_another_homes_record_is_refused_exactly_as_a_missing_one_on_every_route(
     tmp_path: Path,
 ) -> None:
+    own: set[str] = {""}  # the audit rows' targets allowed: none, or home-a's records
+
     async def scenario(client: TestClient, ids: dict[str, dict[str, str]]) -> None:
         assert await sign_in(client, "dr-a") == 303
         token = await csrf_of(client, "/")
@@ -139,8 +141,20 @@ def test_another_homes_record_is_refused_exactly_as_a_missing_one_on_every_route
             assert body == missing_body, (method, template)  # no oracle in the page either
             assert ids["other"]["recording_id"].encode() not in body
 
+        own.update((ids["own"]["recording_id"], ids["own"]["exam_id"]))
+        # The pages that list (inbox, care homes) and home-a's own pages name nothing of home-b.
+        theirs = [ids["other"][k].encode() for k in ("recording_id", "exam_id", "site")]
+        for method, template in routes(client):
+            if method != "GET" or template in NO_HEALTH_DATA or (method, template) in PUBLIC:
+                continue
+            body = await (await client.get(fill(template, ids["own"]))).read()
+            assert not any(other in body for other in theirs), template
+
     target = run(tmp_path, scenario)
-    assert [row[1] for row in audit(target)] == ["signin", "view_inbox"]  # no refusal audited
+    actions = {row[1] for row in audit(target)}
+    assert "view_recording" in actions  # home-a's pages, read last
+    for row in audit(target):  # no refusal audited: neither home-b's nor the missing ids
+        assert row[2] != "home-b" and row[3] in own, row
 
 
 def test_every_post_and_the_live_socket_refuse_another_sites_page(tmp_path: Path) -> None:
