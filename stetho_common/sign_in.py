@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
+from urllib.parse import urlsplit
 
 from stetho_common.logfmt import quote
 
@@ -17,7 +18,7 @@ FREE_FAILURES: Final = 5  # then a lockout that doubles with every further failu
 FIRST_LOCK_S: Final = 30.0
 MAX_LOCK_S: Final = 15 * 60.0
 # Keys remembered at most: a stream of sign-ins under made-up names must not grow memory
-# without end; past it the oldest key is forgotten (its count starts again).
+# without end; past it the key with the fewest failures is forgotten (its count starts again).
 MAX_THROTTLED_KEYS: Final = 10_000
 FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -34,6 +35,37 @@ def csrf_ok(session: HasCsrf | None, sent: str | None) -> bool:
     if session is None or not sent:
         return False
     return hmac.compare_digest(session.csrf, sent)
+
+
+# What a browser says of a request it sends (Fetch Metadata, W3C): a page of this origin, or the
+# reader typing the address or following a bookmark. Anything else is another site's doing.
+OWN_FETCH_SITES: Final = ("same-origin", "none")
+SAFE_METHODS: Final = ("GET", "HEAD", "OPTIONS")
+
+
+def cross_site(method: str, headers: Mapping[str, str], host: str | None) -> bool:
+    """Whether a request that changes something (any method but GET, HEAD and OPTIONS, and a
+    WebSocket's opening GET) comes from another site's page.
+
+    SameSite=Strict keeps the cookie off requests from other *sites*, but a page of the same
+    site on another host (another service under the hospital's domain) still sends it; the
+    CSRF token stops a forged form, this stops it before the form is read. A browser's
+    `Sec-Fetch-Site` decides when sent (every current browser sends it); else the `Origin`
+    must name the host the request was sent to (`host`: its Host header, which a reverse proxy
+    must pass on). No `Origin` either: not a browser's cross-origin request, left to the token.
+    """
+    upgrade = headers.get("Upgrade", "").lower() == "websocket"
+    if method in SAFE_METHODS and not upgrade:
+        return False
+    fetch_site = headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site.lower() not in OWN_FETCH_SITES
+    origin = headers.get("Origin")
+    if origin is None:
+        return False
+    if origin == "null":  # a sandboxed frame, a data: URL, a redirect across origins
+        return True
+    return urlsplit(origin).netloc.lower() != (host or "").lower()
 
 
 class PostedRequest(Protocol):
@@ -87,7 +119,13 @@ class Throttle:
             lock = min(MAX_LOCK_S, FIRST_LOCK_S * 2 ** (count - FREE_FAILURES))
         self._failures[key] = (count, now + lock)
         if len(self._failures) > MAX_THROTTLED_KEYS:
-            self._failures.pop(next(iter(self._failures)))
+            self._failures.pop(self._first_to_forget())
+
+    def _first_to_forget(self) -> str:
+        """The key with the fewest failures, the oldest of them. Forgetting the oldest alone
+        let a guesser spray made-up names (one failure each) until the name they were after,
+        four failures in, or locked, was pushed out and its count started again."""
+        return min(self._failures, key=lambda k: self._failures[k][0])
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)

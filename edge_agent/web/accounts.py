@@ -108,6 +108,12 @@ class Accounts:
             raise SignInError("unknown staff id or wrong secret")
         return Staff(staff_id, display)
 
+    def known(self, staff_id: str) -> bool:
+        """Whether an account has this id (the page logs only ids that are staff's)."""
+        with self._lock, translated("reading staff accounts"):
+            row = self._db.execute("SELECT 1 FROM staff WHERE staff_id=?", (staff_id,)).fetchone()
+        return row is not None
+
     def staff(self) -> list[Staff]:
         with self._lock, translated("listing staff"):
             rows = self._db.execute("SELECT staff_id, display FROM staff ORDER BY staff_id")

@@ -22,7 +22,7 @@ from edge_agent.web.i18n import pick_language, refused, translator
 from edge_agent.web.live import live_stream
 from edge_agent.web.render import MAX_BODY, render
 from stetho_common.logfmt import quote
-from stetho_common.sign_in import csrf_ok, posted_form
+from stetho_common.sign_in import cross_site, csrf_ok, posted_form
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -55,6 +55,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[LANG] = pick_language(
         request.headers.get("Accept-Language"), request.cookies.get(LANG_COOKIE)
     )
+    if cross_site(request.method, request.headers, request.host):  # another site's form
+        log.warning("event=cross_site_refused path=%s", quote(request.path))
+        return refusal(request, 403, "error.expired")
     public = request.path.startswith(PUBLIC)
     if not public and (session is None or session.staff is None):
         # A page opened goes to sign in; the page's own fetch (the exam panel's poll) gets a

@@ -86,6 +86,8 @@ class WebContext:
     pairings: Pairings | None = field(default=None, init=False)  # made at the first pairing
     # Recordings waiting for the hospital's receipt (None: the agent does not wait for any).
     receipts: Callable[[], Awaitable[ReceiptStats | None]] | None = None
+    # The exam panel's polls the audit has recorded lately: (staff, exam) -> when (views_exam).
+    panel_reads: dict[tuple[str, str], float] = field(default_factory=dict, init=False)
 
 
 CTX: web.AppKey[WebContext] = web.AppKey("ctx", WebContext)

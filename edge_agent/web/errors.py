@@ -32,6 +32,11 @@ class ThrottledError(SignInError):
         super().__init__(f"too many attempts: try again in {retry_after_s:.0f} s")
 
 
+class FormError(WebError):
+    """A field or query value the page's own forms and scripts never send (a hand-made
+    request): refused with a sentence, never a server error."""
+
+
 class AccountError(WebError):
     """A staff account cannot be created as asked (bad id, weak secret)."""
 

@@ -14,7 +14,7 @@ import json
 
 from aiohttp import web
 
-from edge_agent.web.context import WebContext, ctx_of
+from edge_agent.web.context import WebContext, ctx_of, session_of
 from stetho_common.waits import within
 
 MAX_EVENTS_PER_S = 25.0
@@ -31,16 +31,18 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
         "X-Accel-Buffering": "no",
     })  # fmt: skip
     await response.prepare(request)
+    token = session_of(request).token
     with contextlib.suppress(ConnectionResetError):  # the tablet left the page or slept
-        await _pump(response, ctx, device)
+        await _pump(response, ctx, device, token)
     return response
 
 
-async def _pump(response: web.StreamResponse, ctx: WebContext, device: str) -> None:
+async def _pump(response: web.StreamResponse, ctx: WebContext, device: str, token: str) -> None:
     latest = ctx.exams.monitor.latest(device)
     seq = latest.seq if latest else 0
     waker = ctx.exams.monitor.waker(device)
-    while True:
+    # Until the session ends: a sign-out, or its expiry, stops the sound's picture too.
+    while ctx.sessions.get(token, ctx.clock()) is not None:
         if await within(KEEPALIVE_S, waker.wait()) is None:
             await response.write(b": keep-alive\n\n")
             continue

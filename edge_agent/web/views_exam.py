@@ -19,6 +19,8 @@ from edge_agent.web.body import POSITIONS
 from edge_agent.web.context import ctx_of, staff_of
 from stetho_common.waits import within
 
+PANEL_AUDIT_S = 600.0  # one audit row per reader and exam for the panel's polls in this time
+
 
 def _uuid(request: web.Request, key: str) -> uuid.UUID:
     try:
@@ -32,6 +34,20 @@ def _uuid(request: web.Request, key: str) -> uuid.UUID:
 async def _audit(request: web.Request, action: str, subject: str) -> None:
     ctx = ctx_of(request)
     await asyncio.to_thread(ctx.accounts.audit, staff_of(request), action, subject)
+
+
+async def _audit_panel(request: web.Request, exam_id: str) -> None:
+    """The panel shows the exam's findings, verdicts and the doctor's answer, so its reads are
+    audited too; but the page polls it every few seconds, so a reader's polls of one exam make
+    a row once in PANEL_AUDIT_S, not a row each (the page itself writes `view-exam` each time)."""
+    ctx, staff = ctx_of(request), staff_of(request)
+    now = ctx.clock()
+    reads = ctx.panel_reads
+    for key in [k for k, at in reads.items() if now - at >= PANEL_AUDIT_S]:
+        del reads[key]
+    if (staff, exam_id) not in reads:
+        reads[staff, exam_id] = now
+        await _audit(request, "view-exam-panel", exam_id)
 
 
 async def resident(request: web.Request) -> web.Response:
@@ -98,6 +114,7 @@ async def exam_panel(request: web.Request) -> web.Response:
         # Long poll: answer as soon as something changes, or after a while to keep alive.
         await within(15, ctx.exams.changes.event.wait())
     exam = await ctx.exams.exam(exam_id)
+    await _audit_panel(request, str(exam.exam_id))
     response = _app.render(request, "exam_panel.html", **await _exam_values(request, exam))
     response.headers["X-Version"] = str(ctx.exams.changes.version)
     return response
@@ -125,9 +142,11 @@ async def record(request: web.Request) -> web.StreamResponse:
 
 async def stop(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
+    exam_id = str(_uuid(request, "exam_id"))
     form = await request.post()
     ctx.exams.stop(str(form.get("device", "")))
-    return _done(request, f"/exams/{request.match_info['exam_id']}")
+    await _audit(request, "stop-recording", exam_id)
+    return _done(request, f"/exams/{exam_id}")
 
 
 async def close(request: web.Request, abandon: bool = False) -> web.StreamResponse:
@@ -171,6 +190,8 @@ async def accept_request(request: web.Request) -> web.StreamResponse:
 
 async def dismiss_request(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
-    ctx.exams.requests.pop(_uuid(request, "request_id"), None)
+    request_id = _uuid(request, "request_id")
+    ctx.exams.requests.pop(request_id, None)
     ctx.exams.changes.bump()
+    await _audit(request, "dismiss-request", str(request_id))
     raise web.HTTPSeeOther("/requests")

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from aiohttp import web
 
 from edge_agent.exam.errors import ResidentImportError
 from edge_agent.web import render as _app
+from edge_agent.web.accounts import Accounts
 from edge_agent.web.context import COOKIE, LANG, LANG_COOKIE, SESSION, ctx_of, session_of, staff_of
 from edge_agent.web.errors import SignInError, ThrottledError
 from edge_agent.web.i18n import LANGUAGES, refused, translator
 from edge_agent.web.sessions import SavedSession, token_key
-from stetho_common.logfmt import quote
 
 log = logging.getLogger(__name__)
+# Where the language switch may send the reader back: a path of this page. Not "//host", nor
+# "/\host" or "/<tab>/host", which browsers read as another host (they strip tabs, and
+# take a backslash for a slash): the switch needs no sign-in, so it must not be a way off.
+LOCAL_PATH = re.compile(r"/|(?:/[A-Za-z0-9._~%-]+)+/?")  # no empty segment: no "//"
 
 
 def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
@@ -53,13 +58,15 @@ async def login(request: web.Request) -> web.StreamResponse:
             raise ThrottledError(wait)
         staff = await asyncio.to_thread(ctx.accounts.verify, staff_id, secret)
     except ThrottledError as exc:
-        log.warning("event=signin_throttled staff=%s peer=%s", quote(staff_id), peer)
+        who = await _named(ctx.accounts, staff_id)
+        log.warning("event=signin_throttled staff=%s peer=%s", who, peer)
         return await login_form(request, t("signin.throttled", seconds=round(exc.retry_after_s)),
                                 429)  # fmt: skip
     except SignInError:
         ctx.throttle.failed(staff_id, now)
         ctx.throttle.failed(peer, now)
-        log.warning("event=signin_failed staff=%s peer=%s", quote(staff_id), peer)
+        who = await _named(ctx.accounts, staff_id)
+        log.warning("event=signin_failed staff=%s peer=%s", who, peer)
         return await login_form(request, t("signin.failed"), 401)
     ctx.throttle.succeeded(staff_id)
     ctx.throttle.succeeded(peer)
@@ -76,6 +83,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+async def _named(accounts: Accounts, typed: str) -> str:
+    """A failed sign-in's name as the log may hold it: a staff id, or else only its length. A
+    nurse who types a resident's name, or her PIN, in the staff box must not put it in a log."""
+    if await asyncio.to_thread(accounts.known, typed):
+        return typed
+    return f"unknown({len(typed)}-chars)"
+
+
 async def _end_session(request: web.Request, token: str) -> None:
     ctx = ctx_of(request)
     ctx.sessions.end(token)
@@ -84,6 +99,7 @@ async def _end_session(request: web.Request, token: str) -> None:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     await _end_session(request, session_of(request).token)
+    await asyncio.to_thread(ctx_of(request).accounts.audit, staff_of(request), "sign-out", "-")
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response
@@ -94,7 +110,7 @@ async def set_language(request: web.Request) -> web.StreamResponse:
     if lang not in LANGUAGES:
         raise web.HTTPNotFound()
     back = request.query.get("next", "/residents")
-    response = web.HTTPSeeOther(back if back.startswith("/") and "//" not in back else "/")
+    response = web.HTTPSeeOther(back if LOCAL_PATH.fullmatch(back) else "/")
     response.set_cookie(LANG_COOKIE, lang, httponly=True, samesite="Strict", path="/",
                         max_age=365 * 24 * 3600)  # fmt: skip
     raise response

@@ -37,6 +37,7 @@ from stetho_hub.console.shell import (
     language,
     not_sent,
     page_response,
+    same_origin,
     security_headers,
     send,
     signed_in,
@@ -47,7 +48,7 @@ from stetho_hub.console.shell import (
 from stetho_hub.errors import ConsoleListenError
 from stetho_hub.fhir.queue import FhirQueue, QueueStatus
 from stetho_hub.storage import Database, open_database, views
-from stetho_hub.storage.users import check_sign_in
+from stetho_hub.storage.users import account, password_matches
 
 __all__ = ["ConsoleSettings", "make_app", "serve_console"]
 log = logging.getLogger(__name__)
@@ -75,10 +76,16 @@ async def signin(request: web.Request) -> web.StreamResponse:
     if wait > 0:
         message = w["signin.wait"].format(seconds=f"{wait:.0f}")
         return page_response(pages.signin(old.csrf, lang, w, message), 429)
-    found = await console.run(check_sign_in, console.db, username, password)
+    record = await console.run(account, console.db, username)
+    # scrypt off the database thread, one check at a time: sign-ins under made-up names
+    # (each costs a full check, see password_matches) must not hold up the doctors' pages.
+    async with console.sign_in_checks:
+        found = await asyncio.to_thread(password_matches, record, password)
     if found is None:
         console.throttle.failed(username, now)
-        await console.audit(request, username[:80], "signin_failed", None, None)
+        # A name that is no account's is left out: it may be a resident's, or a password.
+        named = username if record is not None else ""
+        await console.audit(request, named, "signin_failed", None, None)
         return page_response(pages.signin(old.csrf, lang, w, w["signin.wrong"]), 401)
     role, sites = found
     console.throttle.succeeded(username)
@@ -271,7 +278,9 @@ async def static_js(request: web.Request) -> web.StreamResponse:
 
 
 def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
-    app = web.Application(middlewares=[security_headers, language], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[security_headers, language, same_origin], client_max_size=64 * 1024
+    )
     console = Console(settings, db)
     app[KEY] = console
     app.router.add_get("/signin", signin_form)

@@ -36,7 +36,7 @@ class SessionBook:
         for token in [t for t, s in self._by_token.items() if s.expires <= now]:
             del self._by_token[token]
         while len(self._by_token) >= MAX_SESSIONS:
-            self._by_token.pop(next(iter(self._by_token)))
+            self._by_token.pop(self._first_to_go())
         lifetime = self.lifetime_s if username else ANONYMOUS_S
         session = Session(
             secrets.token_urlsafe(32), secrets.token_urlsafe(32), now + lifetime,
@@ -44,6 +44,14 @@ class SessionBook:
         )  # fmt: skip
         self._by_token[session.token] = session
         return session
+
+    def _first_to_go(self) -> str:
+        """The oldest sign-in form's session, else the oldest: anyone may ask for the form, so
+        forms asked for in bulk must not push the doctors' sessions out."""
+        for token, session in self._by_token.items():
+            if session.username is None:
+                return token
+        return next(iter(self._by_token))
 
     def get(self, token: str | None, now: float) -> Session | None:
         session = self._by_token.get(token or "")

@@ -19,7 +19,8 @@ from aiohttp import web
 from edge_agent.errors import AgentError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings
-from stetho_common.sign_in import Throttle, csrf_ok, posted_form
+from stetho_common.logfmt import quote
+from stetho_common.sign_in import Throttle, cross_site, csrf_ok, posted_form
 from stetho_doctor.client import DoctorToolError, publish_once
 from stetho_hub.console import pages
 from stetho_hub.console.decisions import DecisionError
@@ -34,7 +35,12 @@ SSE_POLL_S = 1.0
 _T = TypeVar("_T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; media-src 'self'; frame-ancestors 'none'",
+    # default-src does not cover where forms post or what <base> may say: named apart, so an
+    # injected form or base tag could not send a doctor's input elsewhere.
+    "Content-Security-Policy": (
+        "default-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -61,6 +67,7 @@ class Console:
         self.audio = AudioStore(settings.audio_dir)
         self.sessions = SessionBook(settings.session_hours * 3600)
         self.throttle = Throttle()
+        self.sign_in_checks = asyncio.Semaphore(1)  # scrypt: ~0.1 s of a core each
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-db")
 
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
@@ -168,6 +175,17 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
         response = refusal_page(request, exc.status, key, {})
     _remember(response, chosen, lang)
     return response
+
+
+@web.middleware
+async def same_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a post or a live socket that another site's page sends, before its handler runs
+    (the CSRF token is checked too; this also stops a page of the same site on another host,
+    which SameSite lets send the cookie)."""
+    if cross_site(request.method, request.headers, request.host):
+        log.warning("event=cross_site_refused path=%s", quote(request.path))
+        raise Refused(403, "error.csrf")
+    return await handler(request)
 
 
 def _remember(response: web.StreamResponse, chosen: str | None, lang: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
@@ -92,11 +94,42 @@ def check_new_user(username: str, role: str, sites: tuple[str, ...]) -> None:
         )
 
 
-def check_sign_in(db: Database, username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
-    """The role and assigned sites when the password is right, else None."""
+@dataclass(frozen=True)
+class Account:
+    """What a sign-in checks: the stored hash, and what the account may see."""
+
+    password_hash: str
+    role: str
+    sites: tuple[str, ...]
+
+
+def account(db: Database, username: str) -> Account | None:
+    """The account named exactly `username` (a database read, no hashing)."""
     with db.transaction() as tx:
         row = tx.one("SELECT password_hash, role FROM users WHERE username = ?", (username,))
         sites = tx.all("SELECT site FROM assignments WHERE username = ? ORDER BY site", (username,))
-    if row is None or not verify_password(password, str(row[0])):
+    if row is None:
         return None
-    return str(row[1]), tuple(str(s[0]) for s in sites)
+    return Account(str(row[0]), str(row[1]), tuple(str(s[0]) for s in sites))
+
+
+def password_matches(found: Account | None, password: str) -> tuple[str, tuple[str, ...]] | None:
+    """The role and assigned sites when the password is the account's, else None: the scrypt
+    work alone (no database), so the console runs it off its database thread."""
+    if found is None:
+        # The same scrypt work as for an account: the time taken must not tell which names exist.
+        verify_password(password, _decoy_hash())
+        return None
+    if not verify_password(password, found.password_hash):
+        return None
+    return found.role, found.sites
+
+
+def check_sign_in(db: Database, username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
+    """The role and assigned sites when the password is right, else None."""
+    return password_matches(account(db, username), password)
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))

@@ -16,6 +16,7 @@ from stetho_common.sign_in import (
     MAX_LOCK_S,
     MAX_THROTTLED_KEYS,
     Throttle,
+    cross_site,
     csrf_ok,
 )
 
@@ -60,6 +61,25 @@ def test_made_up_names_cannot_grow_memory_and_evict_the_oldest_first(
     throttle.failed("x3", 0.0)  # 4 keys: the oldest, x1, goes
     assert list(throttle._failures) == ["x2", "dr-a", "x3"]
     assert throttle.retry_after("dr-a", 0.0) == 60.0
+
+
+def test_made_up_names_cannot_push_out_the_name_being_guessed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: the oldest key went first, so four failures on dr-a and then MAX_THROTTLED_KEYS
+    # made-up names (one failure each) wiped dr-a's count: four more free guesses, forever.
+    monkeypatch.setattr(sign_in, "MAX_THROTTLED_KEYS", 3)
+    throttle = Throttle()
+    for _ in range(FREE_FAILURES - 1):
+        throttle.failed("dr-a", 0.0)
+    for n in range(10):
+        throttle.failed(f"made-up-{n}", 0.0)
+    assert list(throttle._failures) == ["dr-a", "made-up-8", "made-up-9"]
+    throttle.failed("dr-a", 0.0)
+    assert throttle.retry_after("dr-a", 0.0) == FIRST_LOCK_S  # the fifth failure locks it
+    for _ in range(2):  # among the names with the fewest failures, the oldest goes
+        throttle.failed("dr-b", 0.0)
+    assert list(throttle._failures) == ["made-up-9", "dr-a", "dr-b"]
 
 
 @dataclass(frozen=True)
@@ -127,3 +147,29 @@ def test_an_unreadable_form_is_the_pages_refusal_and_one_line(
         "event=form_unreadable path=/login error=UnicodeDecodeError"
     ]
     assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_change_sent_by_another_sites_page_is_cross_site() -> None:
+    host = "console.hospital.example"
+    own = "https://console.hospital.example"
+    cases = [
+        ("POST", {"Sec-Fetch-Site": "same-origin", "Origin": own}, False),
+        ("POST", {"Sec-Fetch-Site": "SAME-ORIGIN"}, False),
+        ("POST", {"Sec-Fetch-Site": "none"}, False),  # typed by the reader
+        ("POST", {"Sec-Fetch-Site": "same-site", "Origin": own}, True),  # the header decides
+        ("POST", {"Sec-Fetch-Site": "cross-site"}, True),
+        ("POST", {"Origin": own}, False),  # an older browser: the Origin against the Host
+        ("POST", {"Origin": "https://CONSOLE.hospital.example"}, False),
+        ("POST", {"Origin": "https://wiki.hospital.example"}, True),
+        ("POST", {"Origin": "https://console.hospital.example:8443"}, True),
+        ("POST", {"Origin": "null"}, True),
+        ("POST", {}, False),  # no browser's headers at all: left to the CSRF token
+        ("DELETE", {"Sec-Fetch-Site": "cross-site"}, True),
+        ("GET", {"Sec-Fetch-Site": "cross-site"}, False),  # a link from elsewhere opens a page
+        ("HEAD", {"Origin": "null"}, False),
+        ("GET", {"Upgrade": "websocket", "Origin": "https://evil.example"}, True),
+        ("GET", {"Upgrade": "WebSocket", "Sec-Fetch-Site": "same-origin"}, False),
+    ]
+    for method, headers, expected in cases:
+        assert cross_site(method, headers, host) is expected, (method, headers)
+    assert cross_site("POST", {"Origin": own}, None) is True  # no Host: nothing to match

@@ -155,9 +155,9 @@ def test_a_wrong_password_is_audited_and_guessing_locks_the_name(hub: Archived) 
     token = browser.csrf("/signin")
     assert browser.post("/signin", {"csrf": token})[0] == 401  # no name, no password
     assert _audit(hub)[-1] == ("", "signin_failed", "", "", "127.0.0.1")
-    long_name = "x" * 100
+    long_name = "x" * 100  # no account's: its row names nobody (it may be a resident's name)
     assert browser.sign_in(long_name, "nope") == 401
-    assert _audit(hub)[-1][:2] == ("x" * 80, "signin_failed")
+    assert _audit(hub)[-1][:2] == ("", "signin_failed")
 
 
 def test_every_post_that_sends_checks_its_csrf_token_first(hub: Archived) -> None:

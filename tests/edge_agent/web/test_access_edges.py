@@ -350,8 +350,13 @@ def test_csrf_by_header_or_form_and_what_needs_no_session(tmp_path: Path) -> Non
 
 def test_the_language_switch_goes_back_only_to_a_page_of_its_own(tmp_path: Path) -> None:
     async def scenario(client: TestClient, clock: Clock) -> None:
+        # Before: "/<tab>/evil.example" passed (no "//" in it) and went out as "//evil.example",
+        # another host for any browser, from a link that needs no sign-in.
         for asked, went in [("/exams/1", "/exams/1"), ("//evil.example/", "/"),
-                            ("https://evil.example/", "/"), ("/a//b", "/")]:  # fmt: skip
+                            ("https://evil.example/", "/"), ("/a//b", "/"),
+                            ("/\t/evil.example", "/"), ("/\\evil.example", "/"),
+                            ("/\n/evil.example", "/"), ("/ /evil.example", "/"),
+                            ("/residents/res-1", "/residents/res-1"), ("/", "/")]:  # fmt: skip
             answer = await client.get("/lang/fr", params={"next": asked}, allow_redirects=False)
             assert answer.headers["Location"] == went, asked
         back = await client.get("/lang/en", allow_redirects=False)
