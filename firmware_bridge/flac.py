@@ -32,6 +32,9 @@ def pcm_sha256(pcm: NDArray[np.int16]) -> str:
 
 SITE_TAG = "STETHO_SITE"
 """The Vorbis comment naming the auscultation site, written by the agent and `stetho record`."""
+AGE_BAND_TAG = "STETHO_AGE_BAND"
+"""The Vorbis comment naming an exam's age band (absent outside exams), which picks the rate
+ranges and the breathing search: `stetho analyze` reads the file as the agent did."""
 GAPS_TAG = "STETHO_GAPS"
 """The Vorbis comment listing the samples the link lost, as JSON ``[[start, length], ...]``."""
 

@@ -20,12 +20,12 @@ from edge_agent.cli.plot import render_png
 from edge_agent.config import HEART_SITES, LUNG_SITES
 from edge_agent.errors import PlotUnavailableError
 from firmware_bridge.errors import MalformedFrameError
-from firmware_bridge.flac import SITE_TAG, gaps_from_tags
+from firmware_bridge.flac import AGE_BAND_TAG, SITE_TAG, gaps_from_tags
 from firmware_bridge.flac_tags import read_vorbis_comments
 from firmware_bridge.reassembly import bridged
 from stetho_common.console import EXIT_CODES, fail
 from stetho_common.private_files import private_dir, write_private
-from stetho_signal import AgeBand, SignalError, TriageThresholds, analyze
+from stetho_signal import AGE_BANDS, AgeBand, SignalError, TriageThresholds, analyze
 
 
 class Kind(StrEnum):
@@ -58,7 +58,8 @@ def analyse_file(
     """One file to the JSON contract: the analysis, or {"file", "error"} when it cannot be read.
 
     Samples a stethoscope's link lost (the file's gap tags) are silent in the file and bridged
-    for the analysis, as the agent analysed them: a step into silence reads as a crackle."""
+    for the analysis, as the agent analysed them: a step into silence reads as a crackle.
+    `age_band` None: the exam's band the file is tagged with, if any (else adult)."""
     if not path.exists():
         return {"file": str(path), "error": "no such file"}
     if path.is_dir():
@@ -79,10 +80,15 @@ def analyse_file(
         return {"file": str(path), "error": f"{exc}: the lost samples cannot be told from sound"}
     if gaps and np.ndim(samples) == 1:  # the agent's and `stetho record`'s files are mono
         samples = bridged(np.asarray(samples, dtype=np.float32), gaps)
+    band = age_band if age_band is not None else tags.get(AGE_BAND_TAG)
+    if band is not None and band not in AGE_BANDS:  # only a tag can be; --age-band is a choice
+        return {
+            "file": str(path),
+            "error": f"its {AGE_BAND_TAG} tag {band!r} is not an age band "
+            f"({', '.join(AGE_BANDS)}): give --age-band",
+        }
     try:
-        result = analyze(
-            np.asarray(samples), float(rate), _kind_for(tags, kind), thresholds, age_band
-        )
+        result = analyze(np.asarray(samples), float(rate), _kind_for(tags, kind), thresholds, band)
     except SignalError as exc:
         return {"file": str(path), "error": str(exc)}
     return {"file": str(path), **result.to_dict()}
@@ -169,7 +175,8 @@ def analyze_command(
         AgeBandChoice | None,
         typer.Option(
             help="The patient's age band in years: a child's band triages the rates by "
-            "published paediatric ranges, adult (the default) by NEWS2."
+            "published paediatric ranges, adult by NEWS2 (default: the exam's band an agent's "
+            "FLAC is tagged with, else adult)."
         ),
     ] = None,
     plot: Annotated[

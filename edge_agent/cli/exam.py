@@ -17,9 +17,11 @@ from rich.console import Console
 from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption
 from edge_agent.config import load_config
 from edge_agent.errors import AgentError
+from edge_agent.exam.model import MIN_RECORD_S
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, check_staff
 from edge_agent.web.api import SOCKET_NAME
+from edge_agent.wire.messages import MAX_RECORD_S
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 
@@ -120,7 +122,12 @@ def exam_record(
     device: Annotated[str | None, typer.Option("--device")] = None,
     duration: Annotated[
         float | None,
-        typer.Option("--duration", parser=bounded(1, 120), metavar="SECONDS", help="1-120."),
+        typer.Option(
+            "--duration",
+            parser=bounded(MIN_RECORD_S, MAX_RECORD_S),  # as the exam API takes
+            metavar="SECONDS",
+            help=f"{MIN_RECORD_S:g}-{MAX_RECORD_S:g}.",
+        ),
     ] = None,
     staff: StaffOpt = None,
     config: ConfigOption = DEFAULT_CONFIG,

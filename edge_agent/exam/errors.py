@@ -159,5 +159,5 @@ class RecordingTooLongError(ExamError):
             "broker's maximum packet size, or to shorten exam.duration_s",
             "too_long",
             seconds=max_s,
-            asked=f"{duration_s:g}",
+            asked=float(duration_s),  # the page writes it with the nurse's decimal mark
         )

@@ -301,9 +301,10 @@ class ExamService:
             self.requests.pop(next(iter(self.requests)))
         self.changes.bump()
 
-    async def accept(self, request_id: uuid.UUID, staff: str) -> Exam:
-        """Open an exam of the one site a doctor asked for; its recordings last as long as they
-        asked (or the default). Raise RequestAnsweredError if it was accepted or dismissed."""
+    async def accept(self, request_id: uuid.UUID, staff: str, age_band: AgeBand = "adult") -> Exam:
+        """Open an exam of the one site a doctor asked for, in the resident's `age_band` (the
+        nurse names it: the request does not); its recordings last as long as they asked (or
+        the default). Raise RequestAnsweredError if it was accepted or dismissed."""
         # Taken before the first await: a second tablet's accept meanwhile is refused, not a
         # second exam. Put back if the exam is refused (a resident not imported yet, say).
         wanted = self.requests.pop(request_id, None)
@@ -311,8 +312,9 @@ class ExamService:
             raise RequestAnsweredError("this request was already answered")
         try:
             exam = await self.open_exam(
-                wanted.resident, staff, f"requested by {wanted.by}", CUSTOM, (wanted.site,)
-            )
+                wanted.resident, staff, f"requested by {wanted.by}", CUSTOM, (wanted.site,),
+                age_band,
+            )  # fmt: skip
         except ExamError:
             self.requests[request_id] = wanted
             raise

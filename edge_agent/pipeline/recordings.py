@@ -16,6 +16,7 @@ from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from edge_agent.wire.recording import Capture, RecordingContext
 from firmware_bridge.flac import (
+    AGE_BAND_TAG,
     FLAC_CONTENT_TYPE,
     SITE_TAG,
     encode_flac,
@@ -73,6 +74,8 @@ def process_capture(
         SITE_TAG: ctx.auscultation_site,
         **gap_tags(capture.gaps),  # `stetho analyze` bridges them as _analyse does
     }
+    if ctx.age_band is not None:  # and reads the rates with the exam's band, as _analyse does
+        tags[AGE_BAND_TAG] = ctx.age_band
     flac = encode_flac(pcm, capture.sample_rate_hz, tags)
     analysis, error = _analyse(capture, ctx, thresholds)
     audio_topic = topics.recording_audio(ctx.site, ctx.device)

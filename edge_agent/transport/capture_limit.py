@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 BYTES_PER_SAMPLE = 2  # 16-bit PCM (firmware_bridge.flac.to_pcm16), one channel
 FRAME_OVERHEAD = 16 + 1 + 1 + 2  # frame header, subframe header, padding, CRC-16
 MIN_BLOCK = 1152  # libFLAC's smallest preset block size (compression levels 0 to 2)
-METADATA_BYTES = 1024  # "fLaC" + STREAMINFO (38) + our Vorbis comment (~270), with room
+METADATA_BYTES = 1024  # "fLaC" + STREAMINFO (38) + our Vorbis comment (~320), with room
 _ANY_ID = str(uuid.UUID(int=0))  # every UUID is 36 characters: its length is what counts
 
 

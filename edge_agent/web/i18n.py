@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from stetho_common.decimal_mark import local_number
+
 LANGUAGES: Final = ("en", "fr")
 
 _EN: Final[dict[str, str]] = {
@@ -519,14 +521,19 @@ def pick_language(accept_language: str | None, chosen: str | None) -> str:
 def refused(words: str | None, values: Mapping[str, object], english: str, lang: str) -> str:
     """A refusal (``AgentError.words``/``values``) in `lang` where that catalogue words it
     (``refused.<words>``; English has only the bedside ones), else its own `english` message;
-    an exam state among the values is named as the page names it."""
+    an exam state among the values is named as the page names it, a float is written as
+    ``:g`` writes it with the reader's decimal mark."""
     catalogue = CATALOGUES.get(lang, _EN)
     text = catalogue.get(f"refused.{words}") if words else None
     if text is None:
         return english
-    named = {k: catalogue.get(f"exam.state.{v}", v) if k == "state" else v
-             for k, v in values.items()}  # fmt: skip
-    return text.format(**named)
+    return text.format(**{k: _said_value(k, v, catalogue, lang) for k, v in values.items()})
+
+
+def _said_value(key: str, value: object, catalogue: Mapping[str, str], lang: str) -> object:
+    if key == "state":
+        return catalogue.get(f"exam.state.{value}", value)
+    return local_number(value, lang, "g") if isinstance(value, float) else value
 
 
 def translator(lang: str) -> Translator:

@@ -177,13 +177,17 @@ async def requests(request: web.Request) -> web.Response:
         with contextlib.suppress(UnknownResidentError):
             labels[ref] = (await ctx.exams.resident(ref)).label
     await _audit(request, "list-requests", "-")  # who a doctor asked to hear, by label
-    return _app.render(request, "requests.html", requests=wanted, labels=labels)
+    return _app.render(request, "requests.html", requests=wanted, labels=labels,
+                       age_bands=AGE_BANDS)  # fmt: skip
 
 
 async def accept_request(request: web.Request) -> web.StreamResponse:
     """Open an exam of the one requested site for the resident; the nurse records it there."""
     ctx = ctx_of(request)
-    exam = await ctx.exams.accept(_uuid(request, "request_id"), staff_of(request))
+    request_id = _uuid(request, "request_id")
+    form = await request.post()  # a form without the band (an older page): adult, as before
+    band = check_age_band(str(form.get("age_band", "adult")))
+    exam = await ctx.exams.accept(request_id, staff_of(request), band)
     await _audit(request, "accept-request", str(exam.exam_id))
     raise web.HTTPSeeOther(f"/exams/{exam.exam_id}")
 

@@ -30,7 +30,7 @@ DISPOSITIONS: Final = get_args(messages.Disposition)
 LABELS: Final = messages.DISPOSITION_LABELS
 MAX_NOTE = 1000
 SITES: Final = get_args(AuscultationSite)
-MAX_REQUEST_S = 120.0  # as `stetho request` allows
+MAX_REQUEST_S = messages.MAX_RECORD_S  # as `stetho request` and the agent allow
 
 
 class DecisionError(ValueError):

@@ -63,8 +63,9 @@ def _noise(kind: str, n: int, seed: int) -> NDArray[np.float32]:
 
 def _capture(samples: NDArray[np.float32], rate: int) -> tuple[Capture, RecordingContext]:
     capture = Capture(uuid.uuid4(), time.time(), rate, samples, (), False)
+    # An exam's, with the longest age band: each is a FLAC tag (STETHO_AGE_BAND) too.
     ctx = RecordingContext(SITE, "pi", DEVICE, "res-1", "lung-right-posterior", "lung",
-                           uuid.uuid4(), None)  # fmt: skip
+                           uuid.uuid4(), "12_to_16")  # fmt: skip
     return capture, ctx
 
 

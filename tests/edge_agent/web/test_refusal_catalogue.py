@@ -32,8 +32,9 @@ WEB_SOURCES = EXAM_SOURCES.parent / "web"
 REFUSALS = {name for module in (errors, web_errors) for name, kind in vars(module).items()
             if isinstance(kind, type) and issubclass(kind, AgentError)}  # fmt: skip
 
-# The six met at the bedside, each with the English and French the page has always shown;
-# made inside the test, so that mutation testing sees which test builds each.
+# The six met at the bedside, each with the English and French the page has always shown (the
+# French length now with its decimal comma: "90.5 secondes" before); made inside the test, so
+# that mutation testing sees which test builds each.
 BEDSIDE: list[tuple[Callable[[], ExamError], str, str, str]] = [
     (
         lambda: RecordingTooLongError("steth-1", 90.5, 60, 1_000_000),
@@ -44,7 +45,7 @@ BEDSIDE: list[tuple[Callable[[], ExamError], str, str, str]] = [
         "broker's maximum packet size, or the exam length (exam.duration_s) must be shortened.",
         "Cet enregistrement n'a pas été lancé : le serveur de messages de l'hôpital (son broker "
         "MQTT) n'accepte de ce stéthoscope que des enregistrements de 60 secondes au plus, et "
-        "celui-ci durerait 90.5 secondes. Prévenez le référent informatique de l'établissement "
+        "celui-ci durerait 90,5 secondes. Prévenez le référent informatique de l'établissement "
         ": l'hôpital doit augmenter la taille maximale des paquets de son broker, ou la durée "
         "d'examen (exam.duration_s) doit être raccourcie.",
     ),

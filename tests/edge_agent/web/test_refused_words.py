@@ -16,6 +16,7 @@ from edge_agent.exam.errors import (
     DeviceUnavailableError,
     ExamError,
     ExamStorageError,
+    RecordingTooLongError,
     ResidentImportError,
     ResidentNotHereError,
 )
@@ -198,3 +199,14 @@ def test_the_errors_keep_what_the_page_names(tmp_path: Path) -> None:
         store.resident("res-9")  # a doctor's request for a resident never imported here
     store.close()
     assert caught.value.ref == "res-9"
+
+
+@pytest.mark.parametrize(("lang", "said"), [("fr", "durerait 22,5 secondes"),
+                                            ("en", "would last 22.5 seconds")])  # fmt: skip
+def test_a_recording_length_is_said_with_the_readers_decimal_mark(lang: str, said: str) -> None:
+    # Before: "durerait 22.5 secondes", the English point in a French sentence (a doctor's
+    # request or exam.duration_s may ask for 22.5 s).
+    exc = RecordingTooLongError("steth-1", 22.5, 20, 1_000_000)
+    assert said in refused(exc.words, exc.values, str(exc), lang)
+    whole = RecordingTooLongError("steth-1", 30.0, 20, 1_000_000)
+    assert "30 secon" in refused(whole.words, whole.values, str(whole), lang)

@@ -1,0 +1,64 @@
+"""A doctor's request accepted for a child is examined in the child's age band.
+
+The band picks the rate ranges and how fast a breathing is sought (twice the band's urgent
+rate): an exam opened from a request was always "adult", so an infant's 72 breaths a minute
+that the nurse's own exam reads at 72 (urgent) were read at 36 (normal) when a doctor asked.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient
+
+from edge_agent.exam.service import RecordRequest
+from edge_agent.web.context import CTX
+from edge_agent.web.i18n import CATALOGUES
+from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
+
+
+def _requested(client: TestClient, clock: Clock) -> str:
+    wanted = RecordRequest(uuid.uuid4(), "res-1", "lung-left-lower", None, "dr-house", clock.now)
+    client.server.app[CTX].exams.requests[wanted.request_id] = wanted
+    return f"/requests/{wanted.request_id}/accept"
+
+
+def test_the_nurse_names_the_age_band_when_she_accepts(tmp_path: Path) -> None:
+    bands: list[str] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/requests")
+        accept = _requested(client, clock)
+        page = await (await client.get("/requests")).text()
+        assert re.search(rf'<form method="post" action="{accept}".*?name="age_band"', page, re.S)
+        for band in ("under_1", None):  # None: a form without the field, as before
+            if band is None:
+                accept = _requested(client, clock)
+            form = {"csrf": token} | ({"age_band": band} if band else {})
+            answer = await client.post(accept, data=form, allow_redirects=False)
+            assert answer.status == 303
+            exam_id = uuid.UUID(answer.headers["Location"].removeprefix("/exams/"))
+            bands.append(client.server.app[CTX].exams.exams[exam_id].age_band)
+
+    run(tmp_path, scenario)
+    assert bands == ["under_1", "adult"]
+
+
+def test_a_band_that_is_none_is_refused_and_the_request_kept(tmp_path: Path) -> None:
+    said: list[tuple[int, int]] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/requests")
+        accept = _requested(client, clock)
+        refused = await client.post(
+            accept, data={"csrf": token, "age_band": "newborn"}, headers={"Accept-Language": "fr"}
+        )
+        assert CATALOGUES["fr"]["refused.age_band"].replace("'", "&#39;") in await refused.text()
+        said.append((refused.status, len(client.server.app[CTX].exams.requests)))
+
+    run(tmp_path, scenario)
+    assert said == [(409, 1)]
