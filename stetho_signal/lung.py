@@ -55,6 +55,7 @@ LUNG_ANALYSIS_BAND_HZ = (150.0, 1800.0)
 _BREATH_EDGES_HZ = (150.0, 300.0, 600.0, 1200.0, 1800.0)
 _BREATH_SMOOTH_S = 0.4  # breath envelope smoothing: longer than a click, shorter than a breath
 _MIN_BREATH_S, _MAX_BREATH_S = 1.0, 15.0  # 60 down to 4 breaths/min (shorter: see below)
+_FASTEST_BREATH_S = 0.6  # 100/min: the search's ceiling for any band (shortest_breath_s)
 _SWELL_PERCENTILES = (10.0, 90.0)  # the quiet and the loud parts of the breathing
 # The floor and the loudest quarter of the whole lung band (band_over_floor_db): inspiration
 # takes about a third of each breath (I:E about 1:2), and crackles are heard mostly there.
@@ -333,11 +334,12 @@ def shortest_breath_s(urgent_high_bpm: float) -> float:
     normal under 1 year, where fast breathing is urgent from 50 (WHO IMCI; ICBHI 115, a
     7-month-old: docs/accuracy.md, twenty-third round). Adults and children from 5 years (U
     25-30) keep 60/min; 1-5 years (U 40) reach 80/min, under 1 year (U 50) 100/min (0.6 s,
-    still longer than the envelope's 0.4 s smoothing).
+    still longer than the envelope's 0.4 s smoothing). A configured bound over 50/min does
+    not push the search further: under 0.6 s a breath nears what that smoothing blurs.
     """
     if not urgent_high_bpm > 0.0:
         raise ValueError(f"urgent breathing rate must be over 0/min, got {urgent_high_bpm!r}")
-    return min(_MIN_BREATH_S, 60.0 / (2.0 * urgent_high_bpm))
+    return max(_FASTEST_BREATH_S, min(_MIN_BREATH_S, 60.0 / (2.0 * urgent_high_bpm)))
 
 
 def _sounding_frames(centres_s: NDArray[np.float64], signal_s: tuple[float, float] | None) -> slice:
