@@ -72,8 +72,8 @@ def recording_request(
     """The `record_request` command a nurse accepts on the page (as `stetho request` sends)."""
     if auscultation_site not in SITES:
         raise DecisionError("decision.choose_site")
-    try:
-        seconds = float(duration) if duration.strip() else None
+    try:  # a French doctor writes 12,5: the field is text, so no browser turns it to 12.5
+        seconds = float(duration.replace(",", ".")) if duration.strip() else None
     except ValueError:
         raise DecisionError("decision.duration_number") from None
     if seconds is not None and not 1 <= seconds <= MAX_REQUEST_S:

@@ -10,12 +10,24 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.settings import broker_from_url, broker_settings
-from stetho_hub.console.decisions import DecisionError, decision_messages
+from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
 from stetho_hub.storage import open_database
 from stetho_hub.storage.views import audit_entries
 from stetho_testkit.hub.browser import Browser
 from stetho_testkit.hub.console import console_running
 from stetho_testkit.mqtt_client import MqttTestClient
+
+
+@pytest.mark.parametrize(("typed", "seconds"), [("12,5", 12.5), (" 12.5 ", 12.5), ("20", 20.0)])
+def test_a_requested_length_reads_either_decimal_mark(typed: str, seconds: float) -> None:
+    message = recording_request("home-a", "agent-1", "res-1", "mitral", typed, "dr-a")
+    assert json.loads(message.payload)["duration_s"] == seconds
+
+
+@pytest.mark.parametrize("typed", ["1,2,5", "12,5,", "nan", "0,5", "120,5"])
+def test_a_requested_length_that_is_no_length_is_refused(typed: str) -> None:
+    with pytest.raises(DecisionError):
+        recording_request("home-a", "agent-1", "res-1", "mitral", typed, "dr-a")
 
 
 def test_an_exam_gets_its_answer_and_every_alert_its_ack() -> None:
