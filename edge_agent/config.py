@@ -460,6 +460,8 @@ class WebConfig(_Strict):
     tls_cert_file: Path | None = None  # with tls_key_file: HTTPS with the Pi's own certificate
     tls_key_file: Path | None = None
     session_hours: Float = Field(default=12, gt=0, le=24 * 7)
+    # A shared tablet left alone signs its nurse out (edge_agent/web/idle.py); up to 12 h.
+    idle_minutes: Float = Field(default=15, ge=1, le=720)
 
     @_field_validator("tls_cert_file", "tls_key_file")
     @classmethod

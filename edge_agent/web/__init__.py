@@ -56,9 +56,11 @@ def stethoscope_rows(agent: AgentView) -> list[Stethoscope]:
     return rows
 
 
-async def load_sessions(accounts: Accounts, lifetime_s: float) -> SessionBook:
+async def load_sessions(
+    accounts: Accounts, lifetime_s: float, idle_s: float | None = None
+) -> SessionBook:
     """The sign-in sessions a previous run left valid: nurses stay signed in over a restart."""
-    book = SessionBook(lifetime_s)
+    book = SessionBook(lifetime_s, idle_s)
     now = time.time()
     book.restore(await asyncio.to_thread(accounts.sessions, now), now)
     return book
@@ -80,7 +82,9 @@ async def serve(agent: AgentView, config: WebConfig) -> None:
     context = WebContext(
         exams=agent.exams,
         accounts=accounts,
-        sessions=await load_sessions(accounts, config.session_hours * 3600),
+        sessions=await load_sessions(
+            accounts, config.session_hours * 3600, config.idle_minutes * 60
+        ),
         templates=await asyncio.to_thread(templates),
         stethoscopes=lambda: stethoscope_rows(agent),
         secure_cookies=tls is not None,

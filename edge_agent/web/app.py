@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from edge_agent.errors import AgentError
-from edge_agent.web import views_devices, views_exam, views_people
+from edge_agent.web import idle, views_devices, views_exam, views_people
 from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebContext, ctx_of
 from edge_agent.web.i18n import pick_language, refused, translator
 from edge_agent.web.live import live_stream
@@ -50,7 +50,12 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Session, language, sign-in and CSRF; refused requests become a page, never a trace."""
     ctx = ctx_of(request)
-    session = ctx.sessions.get(request.cookies.get(COOKIE), ctx.clock())
+    token = request.cookies.get(COOKIE)
+    session = ctx.sessions.get(token, ctx.clock())
+    if session is not None and await idle.end_if_idle(ctx, session):
+        session = None  # a tablet left alone: signed out, as by its nurse
+    elif session is not None and idle.by_the_nurse(request):
+        ctx.sessions.used(session, ctx.clock())
     request[SESSION] = session
     request[LANG] = pick_language(
         request.headers.get("Accept-Language"), request.cookies.get(LANG_COOKIE)
@@ -65,6 +70,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         fetched = request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate"
         if request.method == "GET" and not fetched and not request.path.startswith("/live/"):
             raise web.HTTPSeeOther("/login")
+        if ctx.sessions.idled(token, ctx.clock()):  # the script sends the nurse to sign in
+            return refusal(request, 401, "signin.idle", minutes=idle.idle_minutes(ctx))
         return refusal(request, 401, "error.sign_in")  # a tablet left open past its session
     if request.method == "POST":
         try:

@@ -15,6 +15,7 @@ import json
 from aiohttp import web
 
 from edge_agent.web.context import WebContext, ctx_of, session_of
+from edge_agent.web.idle import end_if_idle
 from stetho_common.waits import within
 
 MAX_EVENTS_PER_S = 25.0
@@ -41,8 +42,11 @@ async def _pump(response: web.StreamResponse, ctx: WebContext, device: str, toke
     latest = ctx.exams.monitor.latest(device)
     seq = latest.seq if latest else 0
     waker = ctx.exams.monitor.waker(device)
-    # Until the session ends: a sign-out, or its expiry, stops the sound's picture too.
-    while ctx.sessions.get(token, ctx.clock()) is not None:
+    # Until the session ends: a sign-out, its expiry or its idle limit stops the sound's
+    # picture too (the stream is no use of the tablet, so it checks the limit itself).
+    while (session := ctx.sessions.get(token, ctx.clock())) is not None:
+        if await end_if_idle(ctx, session):
+            break
         if await within(KEEPALIVE_S, waker.wait()) is None:
             await response.write(b": keep-alive\n\n")
             continue

@@ -5,6 +5,10 @@ Signed-in sessions are also kept on disk (edge_agent.web.accounts, 0600) so that
 the agent does not sign the nurses out mid-exam: only each token's SHA-256 is stored (a copy
 of the file signs nobody in), with its expiry. The CSRF token is derived from the session
 token, so it needs no storing either.
+
+A signed-in session also ends when nobody has used it for `idle_s` (a shared tablet left on a
+trolley): the book keeps when each was last used, and edge_agent.web.idle decides what counts
+as use. A restart counts as use: the time of last use is not kept on disk.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 MAX_SESSIONS = 200  # a care home has tens of staff; more means someone is spraying sign-ins
+IDLE_NOTICE_S = 3600.0  # how long the sign-in form says that a token was signed out for idling
 
 
 @dataclass
@@ -25,6 +30,7 @@ class Session:
     display: str
     csrf: str
     expires: float
+    used: float = 0.0  # when its nurse last did something (edge_agent.web.idle)
 
 
 class SavedSession(NamedTuple):
@@ -47,7 +53,9 @@ def csrf_for(token: str) -> str:
 @dataclass
 class SessionBook:
     lifetime_s: float
+    idle_s: float | None = None  # None: no idle limit
     _by_key: dict[str, Session] = field(default_factory=dict)
+    _idled: dict[str, float] = field(default_factory=dict)  # token key -> until when said
 
     def new(self, now: float, staff: str | None = None, display: str = "") -> Session:
         """A fresh session (a new token on every sign-in: no session fixation)."""
@@ -56,7 +64,7 @@ class SessionBook:
             self._by_key.pop(self._first_to_go())
         lifetime = self.lifetime_s if staff else 3600.0
         token = secrets.token_urlsafe(32)
-        s = Session(token, staff, display, csrf_for(token), now + lifetime)
+        s = Session(token, staff, display, csrf_for(token), now + lifetime, now)
         self._by_key[token_key(token)] = s
         return s
 
@@ -72,7 +80,7 @@ class SessionBook:
         """Signed-in sessions a previous run kept; each gets its token back when presented."""
         for row in saved:
             if row.expires > now:
-                self._by_key[row.key] = Session("", row.staff, row.display, "", row.expires)
+                self._by_key[row.key] = Session("", row.staff, row.display, "", row.expires, now)
 
     def get(self, token: str | None, now: float) -> Session | None:
         key = token_key(token or "")
@@ -85,8 +93,35 @@ class SessionBook:
             s = self._by_key[key] = replace(s, token=token, csrf=csrf_for(token))
         return s
 
-    def end(self, token: str) -> None:
-        self._by_key.pop(token_key(token), None)
+    def end(self, token: str) -> bool:
+        """End the session; False if it had already ended."""
+        return self._by_key.pop(token_key(token), None) is not None
+
+    def used(self, session: Session, now: float) -> None:
+        """Its nurse did something: the idle clock starts again."""
+        session.used = max(session.used, now)
+
+    def idle(self, session: Session, now: float) -> bool:
+        """Whether a signed-in session has gone unused for the idle limit."""
+        if session.staff is None or self.idle_s is None:
+            return False
+        return now - session.used >= self.idle_s
+
+    def end_idle(self, token: str, now: float) -> bool:
+        """End a session for idling, and remember its token for a while so the sign-in form can
+        say why (a sign-out does not: the nurse knows). False if it had already ended."""
+        if not self.end(token):
+            return False
+        for key in [k for k, until in self._idled.items() if until <= now]:
+            del self._idled[key]
+        while len(self._idled) >= MAX_SESSIONS:
+            self._idled.pop(next(iter(self._idled)))
+        self._idled[token_key(token)] = now + IDLE_NOTICE_S
+        return True
+
+    def idled(self, token: str | None, now: float) -> bool:
+        """Whether this token's session was lately ended for idling."""
+        return self._idled.get(token_key(token or ""), 0.0) > now
 
     def _expire(self, now: float) -> None:
         for key in [k for k, s in self._by_key.items() if s.expires <= now]:

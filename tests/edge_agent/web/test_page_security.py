@@ -38,9 +38,10 @@ class Clock:
 
 def run(
     tmp: Path, scenario: Scenario, devices: tuple[str, ...] = ("steth-1",),
-    attached: tuple[str, ...] = (),
+    attached: tuple[str, ...] = (), sessions: SessionBook | None = None,
 ) -> None:  # fmt: skip
-    """The page over `devices`, of which `attached` are connected (at 4 kHz)."""
+    """The page over `devices`, of which `attached` are connected (at 4 kHz); `sessions`: a
+    book of other limits than an hour and no idle limit."""
     # Set-up that fsyncs and hashes runs before the loop (the agent does it in threads).
     env = templates()
     store = ExamStore(tmp / "exams.sqlite3")
@@ -53,8 +54,8 @@ def run(
         for device in attached:
             service.attach(device, 4000)
         clock = Clock()
-        ctx = WebContext(service, accounts, SessionBook(3600), env, lambda: [], False,
-                         clock=clock)  # fmt: skip
+        book = sessions or SessionBook(3600)
+        ctx = WebContext(service, accounts, book, env, lambda: [], False, clock=clock)
         async with TestClient(TestServer(build_app(ctx))) as client:
             await scenario(client, clock)
 

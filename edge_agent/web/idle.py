@@ -1,0 +1,70 @@
+"""Signing a shared tablet out when nobody uses it (`web.idle_minutes`).
+
+What counts as use is read off the route, not off anything the browser sends: the page's own
+background requests (the exam panel's long poll, the live waveform, a pairing's state, the
+static files) come every few seconds whether or not anyone is there, so they never renew the
+idle clock; every other request of the page (a page opened, a form sent) does. A recording in
+progress for the nurse counts as use for as long as it runs: the nurse is holding the
+stethoscope to the resident, not touching the tablet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from edge_agent.exam.service import ExamService
+from edge_agent.web.context import WebContext
+from edge_agent.web.sessions import Session, token_key
+
+log = logging.getLogger(__name__)
+# The page's own requests, by route (the canonical paths of app.build_app's routes).
+BACKGROUND_ROUTES = frozenset({
+    "/exams/{exam_id}/panel",
+    "/live/{device}",
+    "/stethoscopes/pairing/{job_id}/state",
+})  # fmt: skip
+
+
+def by_the_nurse(request: web.Request) -> bool:
+    """Whether the request is the nurse's doing; a path no route serves is not (a browser's
+    own guesses, such as /favicon.ico, must not keep a session alive either)."""
+    resource = request.match_info.route.resource
+    if resource is None or isinstance(resource, web.StaticResource):
+        return False
+    return resource.canonical not in BACKGROUND_ROUTES
+
+
+def recording_for(exams: ExamService, staff: str) -> bool:
+    """Whether a stethoscope is recording for this nurse (her exam's, or one she started)."""
+    for slot in exams.slots.values():
+        holder = slot.segmenter.holder if slot.segmenter else None  # None: not recording
+        if holder is not None and staff in (slot.claimed_staff, holder):
+            return True
+    return False
+
+
+async def end_if_idle(ctx: WebContext, session: Session) -> bool:
+    """End a signed-in session nobody has used for the idle limit, as a sign-out does (its
+    saved copy deleted, an audit row); True if it is ended (now, or by a request just before)."""
+    staff, now = session.staff, ctx.clock()
+    if staff is None:
+        return False
+    if recording_for(ctx.exams, staff):
+        ctx.sessions.used(session, now)  # so the idle time counts from the recording's end
+        return False
+    if not ctx.sessions.idle(session, now):
+        return False
+    if not ctx.sessions.end_idle(session.token, now):
+        return True  # another of the tablet's requests ended it a moment ago
+    await asyncio.to_thread(ctx.accounts.drop_session, token_key(session.token))
+    await asyncio.to_thread(ctx.accounts.audit, staff, "sign-out", "idle")
+    log.info("event=signout_idle staff=%s", staff)
+    return True
+
+
+def idle_minutes(ctx: WebContext) -> str:
+    """The idle limit as the sign-in form says it ("15", "2.5")."""
+    return f"{(ctx.sessions.idle_s or 0) / 60:g}"

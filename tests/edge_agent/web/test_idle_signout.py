@@ -1,0 +1,193 @@
+"""A shared tablet left alone signs its nurse out (`web.idle_minutes`): the page's own polls do
+not keep the session, a page opened or a form sent does, and so does a recording in progress;
+the poll's answer sends the page's script to sign in, where the nurse reads why."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from edge_agent.config import load_config
+from edge_agent.errors import ConfigError
+from edge_agent.web.context import CTX
+from edge_agent.web.sessions import MAX_SESSIONS, SessionBook
+from tests.edge_agent.test_config import MINIMAL, write
+from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
+
+IDLE_S = 15 * 60
+POLL = {"Sec-Fetch-Mode": "cors"}  # what the panel's fetch sends
+IDLE_EN = "Signed out after 15 minutes without use: sign in again."
+IDLE_FR = "Session fermée après 15 minutes sans utilisation : reconnectez-vous."
+
+
+def _book() -> SessionBook:
+    return SessionBook(12 * 3600, IDLE_S)
+
+
+async def _open_exam(client: TestClient) -> str:
+    token = await csrf_of(client, "/residents")
+    form = {"csrf": token, "resident": "res-1", "protocol": "heart-4"}
+    opened = await client.post("/exams", data=form, allow_redirects=False)
+    assert opened.status == 303
+    return opened.headers["Location"]
+
+
+async def _poll(client: TestClient, exam: str) -> ClientResponse:
+    return await client.get(f"{exam}/panel?since=-1", headers=POLL, allow_redirects=False)
+
+
+def _said(page: str) -> str | None:
+    found = re.search(r'id="(?:signin|error)-message">([^<]*)<', page)
+    return found.group(1).replace("&#39;", "'") if found else None
+
+
+# ---- the book ---------------------------------------------------------------------------------
+
+
+def test_a_signed_in_session_idles_out_and_use_starts_the_clock_again() -> None:
+    book = _book()
+    session = book.new(0.0, "nurse-a", "Marie")
+    form = book.new(0.0)
+    assert not book.idle(session, IDLE_S - 1) and book.idle(session, IDLE_S)
+    assert not book.idle(form, 10 * IDLE_S)  # a sign-in form's session has only its hour
+    book.used(session, 600.0)
+    book.used(session, 300.0)  # a request that started earlier and ended later: no going back
+    assert not book.idle(session, 600.0 + IDLE_S - 1) and book.idle(session, 600.0 + IDLE_S)
+    assert not SessionBook(3600).idle(SessionBook(3600).new(0.0, "n", "N"), 1e9)  # no limit
+
+
+def test_an_idled_token_is_remembered_for_an_hour_and_ended_once() -> None:
+    book = _book()
+    session = book.new(0.0, "nurse-a", "Marie")
+    assert book.end_idle(session.token, 1000.0)
+    assert not book.end_idle(session.token, 1000.0)  # the tablet's other request: no 2nd audit
+    assert book.get(session.token, 1000.0) is None
+    assert book.idled(session.token, 1000.0 + 3599) and not book.idled(session.token, 4600.0)
+    assert not book.idled(None, 1000.0) and not book.idled("another", 1000.0)
+    tokens = [book.new(0.0, f"n{i}", "N").token for i in range(MAX_SESSIONS + 5)]
+    for token in tokens:
+        book.end_idle(token, 2000.0)
+    assert not book.idled(tokens[0], 2000.0) and book.idled(tokens[-1], 2000.0)  # capped
+
+
+# ---- over HTTP --------------------------------------------------------------------------------
+
+
+def test_polls_alone_sign_the_tablet_out_and_the_poll_is_told_to_sign_in(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        assert await sign_in(client) == 303
+        exam = await _open_exam(client)
+        start = clock.now
+        for minute in range(1, 15):  # a poll a minute: the panel polls far more often
+            clock.now = start + minute * 60
+            assert (await _poll(client, exam)).status == 200
+            assert (await client.get("/static/app.js")).status == 200
+            assert (await client.get("/favicon.ico")).status == 404
+        clock.now = start + IDLE_S
+        expired = await _poll(client, exam)
+        # 401 is what the page's script turns into the sign-in page (app.js, below).
+        assert expired.status == 401 and _said(await expired.text()) == IDLE_EN
+        assert ctx.accounts.audit_log()[0][1:] == ("nurse-a", "sign-out", "idle")
+        assert ctx.accounts.sessions(clock()) == []  # the saved copy is gone too
+        assert (await client.get("/live/steth-1")).status == 401  # the waveform's reconnect
+        opened = await client.get("/residents", allow_redirects=False)
+        assert opened.status == 303 and opened.headers["Location"] == "/login"
+        page = await client.get("/login", headers={"Accept-Language": "fr"})
+        assert _said(await page.text()) == IDLE_FR
+        again = await client.get("/login")  # the form's own session now: nothing to say
+        assert _said(await again.text()) is None
+        assert await sign_in(client) == 303
+        assert (await _poll(client, exam)).status == 200
+
+    run(tmp_path, scenario, sessions=_book())
+
+
+def test_a_page_opened_or_a_form_sent_renews_the_idle_clock(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        exam = await _open_exam(client)
+        start = clock.now
+        clock.now = start + 10 * 60
+        token = await csrf_of(client, "/residents")  # a page opened
+        clock.now = start + 20 * 60
+        form = {"ref": "res-2", "label": "Room 2", "csrf": token}
+        assert (await client.post("/residents", data=form)).status == 200  # a form sent
+        clock.now = start + 20 * 60 + IDLE_S - 1
+        assert (await _poll(client, exam)).status == 200
+        clock.now = start + 20 * 60 + IDLE_S
+        assert (await _poll(client, exam)).status == 401
+
+    run(tmp_path, scenario, sessions=_book())
+
+
+def test_a_recording_in_progress_holds_the_session_until_it_ends(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        assert await sign_in(client) == 303
+        exam = await _open_exam(client)
+        token = await csrf_of(client, exam)
+        form = {"csrf": token, "site": "aortic", "device": "steth-1", "duration_s": "60"}
+        assert (await client.post(f"{exam}/record", data=form)).status == 200
+        start = clock.now
+        clock.now = start + 3 * IDLE_S  # no block came: still recording, however long
+        assert (await _poll(client, exam)).status == 200
+        segmenter = ctx.exams.slots["steth-1"].segmenter
+        assert segmenter is not None
+        segmenter.stop()
+        segmenter.feed(np.zeros(400, np.float32), clock.now)  # the recording ends here
+        assert not segmenter.busy
+        ended = clock.now
+        clock.now = ended + IDLE_S - 1  # the idle time counts from the recording's end
+        assert (await _poll(client, exam)).status == 200
+        clock.now = ended + IDLE_S
+        assert (await _poll(client, exam)).status == 401
+
+    run(tmp_path, scenario, attached=("steth-1",), sessions=_book())
+
+
+def test_another_nurses_recording_does_not_hold_a_session(tmp_path: Path) -> None:
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        assert await sign_in(client) == 303
+        exam = await _open_exam(client)
+        hers = await ctx.exams.open_exam("res-1", "nurse-b", "", "heart-4", (), "adult")
+        await ctx.exams.record(hers.exam_id, "aortic", "steth-1", "nurse-b", 60.0)
+        clock.now += IDLE_S
+        assert (await _poll(client, exam)).status == 401
+
+    run(tmp_path, scenario, attached=("steth-1",), sessions=_book())
+
+
+def test_the_page_script_goes_to_sign_in_on_the_polls_401(tmp_path: Path) -> None:
+    # Both scripts that poll answer a 401 by opening the sign-in page (no spinning on it).
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        for script in ("/static/app.js", "/static/pairing.js"):
+            text = await (await client.get(script)).text()
+            assert re.search(r'status === 401\)\s*\{\s*location\.href = "/login"', text), script
+
+    run(tmp_path, scenario)
+
+
+# ---- the setting ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "721", '"soon"'])
+def test_idle_minutes_out_of_bounds_is_named_with_its_bounds(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, MINIMAL + f"\n[web]\nidle_minutes = {value}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value) and "web.idle_minutes: expected" in str(info.value)
+
+
+def test_idle_minutes_defaults_to_15_and_takes_its_bounds(tmp_path: Path) -> None:
+    web = load_config(write(tmp_path, MINIMAL + "\n[web]\n")).web
+    assert web is not None and web.idle_minutes == 15
+    for value in (1, 720):
+        web = load_config(write(tmp_path, MINIMAL + f"\n[web]\nidle_minutes = {value}\n")).web
+        assert web is not None and web.idle_minutes == value
