@@ -4,8 +4,11 @@ the poll's answer sends the page's script to sign in, where the nurse reads why.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +20,8 @@ from edge_agent.errors import ConfigError
 from edge_agent.web.context import CTX
 from edge_agent.web.sessions import MAX_SESSIONS, SessionBook
 from tests.edge_agent.test_config import MINIMAL, write
-from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
+from tests.edge_agent.web.browser import chromium
+from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run, sign_in
 
 IDLE_S = 15 * 60
 POLL = {"Sec-Fetch-Mode": "cors"}  # what the panel's fetch sends
@@ -172,6 +176,43 @@ def test_the_page_script_goes_to_sign_in_on_the_polls_401(tmp_path: Path) -> Non
             assert re.search(r'status === 401\)\s*\{\s*location\.href = "/login"', text), script
 
     run(tmp_path, scenario)
+
+
+@pytest.mark.browser
+def test_a_tablet_left_on_the_exam_screen_shows_the_sign_in_page_and_why(tmp_path: Path) -> None:
+    # The page's own script, in Chromium, against the page with the tests' clock: selenium's
+    # calls block, so they run in threads while the loop serves the browser.
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def signed_in(d: Any, base: str) -> None:
+        d.get(base + "/login")
+        d.find_element(By.ID, "staff").send_keys("nurse-a")
+        d.find_element(By.ID, "secret").send_keys(PIN)
+        d.find_element(By.ID, "signin").click()
+        WebDriverWait(d, 20).until(lambda d: d.current_url.endswith("/residents"))
+
+    def told_why(d: Any) -> str:
+        WebDriverWait(d, 30).until(lambda d: d.find_elements(By.ID, "signin-message"))
+        return str(d.find_element(By.ID, "signin-message").text)
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        base = str(client.make_url("/")).rstrip("/")
+        with contextlib.ExitStack() as stack:
+            d = await asyncio.to_thread(stack.enter_context, chromium(tmp_path / "pr"))
+            await asyncio.to_thread(signed_in, d, base)
+            exam = await ctx.exams.open_exam("res-1", "nurse-a", "", "heart-4", (), "adult")
+            await asyncio.to_thread(d.get, f"{base}/exams/{exam.exam_id}")
+            await asyncio.sleep(1.0)  # the panel's poll is running
+            assert d.current_url.endswith(str(exam.exam_id))
+            clock.now += IDLE_S
+            ctx.exams.changes.bump()  # answers the poll waiting now; the next one is refused
+            assert await asyncio.to_thread(told_why, d) == IDLE_EN
+            assert d.current_url == base + "/login"
+            await asyncio.to_thread(stack.close)
+
+    run(tmp_path, scenario, sessions=_book())
 
 
 # ---- the setting ------------------------------------------------------------------------------
