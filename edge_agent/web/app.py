@@ -71,7 +71,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == "GET" and not fetched and not request.path.startswith("/live/"):
             raise web.HTTPSeeOther("/login")
         if ctx.sessions.idled(token, ctx.clock()):  # the script sends the nurse to sign in
-            return refusal(request, 401, "signin.idle", minutes=idle.idle_minutes(ctx))
+            return refusal(
+                request, 401, "signin.idle", minutes=idle.idle_minutes(ctx, request[LANG])
+            )
         return refusal(request, 401, "error.sign_in")  # a tablet left open past its session
     if request.method == "POST":
         try:

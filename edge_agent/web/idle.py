@@ -18,6 +18,7 @@ from aiohttp import web
 from edge_agent.exam.service import ExamService
 from edge_agent.web.context import WebContext
 from edge_agent.web.sessions import Session, token_key
+from stetho_common.decimal_mark import local_number
 
 log = logging.getLogger(__name__)
 # The page's own requests, by route (the canonical paths of app.build_app's routes).
@@ -65,6 +66,6 @@ async def end_if_idle(ctx: WebContext, session: Session) -> bool:
     return True
 
 
-def idle_minutes(ctx: WebContext) -> str:
-    """The idle limit as the sign-in form says it ("15", "2.5")."""
-    return f"{(ctx.sessions.idle_s or 0) / 60:g}"
+def idle_minutes(ctx: WebContext, lang: str) -> str:
+    """The idle limit as the sign-in form says it in `lang` ("15"; "2.5", "2,5" in French)."""
+    return local_number((ctx.sessions.idle_s or 0) / 60, lang, "g")

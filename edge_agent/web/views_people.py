@@ -39,7 +39,9 @@ async def login_form(request: web.Request, message: str = "", status: int = 200)
     session = request[SESSION]
     if session is None:  # an anonymous session carries the sign-in form's CSRF token
         if not message and ctx.sessions.idled(request.cookies.get(COOKIE), ctx.clock()):
-            message = translator(request[LANG])("signin.idle", minutes=idle_minutes(ctx))
+            message = translator(request[LANG])(
+                "signin.idle", minutes=idle_minutes(ctx, request[LANG])
+            )
         session = ctx.sessions.new(ctx.clock())
         request[SESSION] = session
     response = _app.render(request, "login.html", status=status, message=message)

@@ -112,6 +112,24 @@ def test_polls_alone_sign_the_tablet_out_and_the_poll_is_told_to_sign_in(tmp_pat
     run(tmp_path, scenario, sessions=_book())
 
 
+def test_a_fractional_limit_is_said_with_the_reader_s_decimal_mark(tmp_path: Path) -> None:
+    said: dict[str, str | None] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        exam = await _open_exam(client)
+        clock.now += 150
+        for lang in ("en", "fr"):
+            answer = await client.get(
+                f"{exam}/panel?since=-1", headers={**POLL, "Accept-Language": lang}
+            )
+            said[lang] = _said(await answer.text())
+
+    run(tmp_path, scenario, sessions=SessionBook(12 * 3600, 150))
+    assert said["en"] == "Signed out after 2.5 minutes without use: sign in again."
+    assert said["fr"] == "Session fermée après 2,5 minutes sans utilisation : reconnectez-vous."
+
+
 def test_a_page_opened_or_a_form_sent_renews_the_idle_clock(tmp_path: Path) -> None:
     async def scenario(client: TestClient, clock: Clock) -> None:
         assert await sign_in(client) == 303
