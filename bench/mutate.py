@@ -41,7 +41,8 @@ PACKAGES = (
     "stetho_doctor", "stetho_cli", "stetho_hub",
 )  # fmt: skip
 EXTRA_FILES = ("config.example.toml",)  # read by the config tests
-EXTRA_DIRS = ("bench", "stetho_testkit")  # imported by tests (frame fuzzer, MQTT client)
+# Imported by tests (frame fuzzer, MQTT client), or read by them (the wire's JSON Schemas).
+EXTRA_DIRS = ("bench", "stetho_testkit", "docs/schemas")
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,19 @@ MODULES = (
         "edge_agent/wire/alarm_words.py",  # the agent's outbox alarm in French, its numbers
         ("edge_agent/wire/alarm_words.py",),
         ("tests/edge_agent/test_alarm_words.py",),
+    ),
+    Module(
+        "edge_agent/wire/messages.py",  # what goes on the MQTT wire, and what is refused
+        ("edge_agent/wire/messages.py",),
+        (
+            "tests/edge_agent/test_messages_edges.py",  # each refusal and each byte, direct
+            "tests/edge_agent/test_hum_wire.py",
+            "tests/edge_agent/test_faint_wire.py",
+            "tests/edge_agent/test_flag_details.py",
+            "tests/edge_agent/exam/test_exam_wire.py",
+            "tests/sync/test_schemas.py",  # the JSON Schemas in docs/schemas/
+            "tests/stetho_hub/test_wire_edges.py",  # as the hub parses them
+        ),
     ),
     Module(
         "firmware_bridge/codec.py",
