@@ -229,6 +229,14 @@ MODULES = (
         ),
     ),
     Module(
+        "firmware_bridge/flac_tags.py",  # a recording's device, site and gaps in its FLAC bytes
+        ("firmware_bridge/flac_tags.py",),
+        (
+            "tests/firmware_bridge/test_flac_tags_edges.py",  # blocks by hand, byte for byte
+            "tests/firmware_bridge/test_flac_tags.py",  # against metaflac and flac -t
+        ),
+    ),
+    Module(
         "firmware_bridge/reassembly.py",
         ("firmware_bridge/reassembly.py",),
         (
