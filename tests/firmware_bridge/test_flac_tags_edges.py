@@ -128,3 +128,23 @@ def test_each_malformed_stream_is_refused_with_its_reason(data: bytes, said: str
 def test_a_damaged_comment_block_is_a_typed_error(body: bytes) -> None:
     with pytest.raises(MalformedFrameError, match=r"^bad Vorbis comment block: "):
         read_vorbis_comments(_flac((0, STREAMINFO), (4, body)))
+
+
+def test_an_empty_last_block_ending_the_file_is_whole() -> None:
+    flac = b"fLaC" + _block(0, STREAMINFO) + _block(1, b"", last=True)  # padding of 0 bytes
+    assert read_vorbis_comments(flac) == {}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xff\xff\xff" + bytes(8),  # a vendor length of 4 GiB
+        b"\xf8\xff\xff\xff" + bytes(4),  # 4 GiB less 8: as a signed -8, the count's bytes
+        struct.pack("<I", 0) + b"\x00\x00\x00\x80" + struct.pack("<I", 3) + b"A=1",  # 2**31
+        _comments(b"", b"A=1")[:-7] + b"\xff\xff\xff\xffA=1",  # a field of 4 GiB
+        _comments(b"", b"A=1")[:-7] + struct.pack("<I", 4) + b"A=1",  # one byte past the end
+    ],
+)
+def test_a_length_past_the_comment_block_is_refused(body: bytes) -> None:
+    with pytest.raises(MalformedFrameError, match=r"^bad Vorbis comment block: "):
+        read_vorbis_comments(_flac((0, STREAMINFO), (4, body)))
