@@ -41,7 +41,8 @@ PACKAGES = (
     "stetho_doctor", "stetho_cli", "stetho_hub",
 )  # fmt: skip
 EXTRA_FILES = ("config.example.toml",)  # read by the config tests
-EXTRA_DIRS = ("bench", "stetho_testkit")  # imported by tests (frame fuzzer, MQTT client)
+# Imported by tests (frame fuzzer, MQTT client), or read by them (the wire's JSON Schemas).
+EXTRA_DIRS = ("bench", "stetho_testkit", "docs/schemas")
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,13 @@ MODULES = (
         "edge_agent/transport/failover.py",  # which broker next; the broker test stays out
         ("edge_agent/transport/failover.py",),
         ("tests/edge_agent/test_failover_edges.py",),
+    ),
+    Module(
+        "edge_agent/transport/publisher.py",  # sent only after its PUBACK; each wait, each alarm
+        ("edge_agent/transport/publisher.py",),
+        # A fake connection in MqttConnection's place; the broker tests (Mosquitto, the MQTT v5
+        # double: 27 s a run) stay out.
+        ("tests/edge_agent/test_publisher_core.py",),
     ),
     Module(
         "edge_agent/pipeline/capture.py",  # a stream cut into recordings: none lost or cut short
@@ -200,12 +208,33 @@ MODULES = (
         ("tests/edge_agent/test_alarm_words.py",),
     ),
     Module(
+        "edge_agent/wire/messages.py",  # what goes on the MQTT wire, and what is refused
+        ("edge_agent/wire/messages.py",),
+        (
+            "tests/edge_agent/test_messages_edges.py",  # each refusal and each byte, direct
+            "tests/edge_agent/test_hum_wire.py",
+            "tests/edge_agent/test_faint_wire.py",
+            "tests/edge_agent/test_flag_details.py",
+            "tests/edge_agent/exam/test_exam_wire.py",
+            "tests/sync/test_schemas.py",  # the JSON Schemas in docs/schemas/
+            "tests/stetho_hub/test_wire_edges.py",  # as the hub parses them
+        ),
+    ),
+    Module(
         "firmware_bridge/codec.py",
         ("firmware_bridge/codec.py", "firmware_bridge/_adpcm.py"),
         (
             "tests/firmware_bridge/test_codec.py",
             "tests/firmware_bridge/test_codec_edges.py",
             "tests/firmware_bridge/test_adpcm_decoder.py",
+        ),
+    ),
+    Module(
+        "firmware_bridge/flac_tags.py",  # a recording's device, site and gaps in its FLAC bytes
+        ("firmware_bridge/flac_tags.py",),
+        (
+            "tests/firmware_bridge/test_flac_tags_edges.py",  # blocks by hand, byte for byte
+            "tests/firmware_bridge/test_flac_tags.py",  # against metaflac and flac -t
         ),
     ),
     Module(

@@ -76,6 +76,10 @@ def read_vorbis_comments(flac: bytes) -> dict[str, str]:
             tags: dict[str, str] = {}
             for _ in range(count):
                 (length,) = struct.unpack_from("<I", body, offset)
+                if offset + 4 + length > len(body):  # a slice would cut it short, silently
+                    raise MalformedFrameError(
+                        f"bad Vorbis comment block: a field of {length} bytes runs past it"
+                    )
                 key, _, value = body[offset + 4 : offset + 4 + length].decode().partition("=")
                 tags[key.upper()] = value
                 offset += 4 + length

@@ -342,11 +342,14 @@ class CommandMessage(_Message):
 
     @model_validator(mode="after")
     def _request_is_complete(self) -> CommandMessage:
-        if self.action == "record_request" and (
-            self.resident is None or self.auscultation_site is None
-        ):
-            raise ValueError("record_request needs resident and auscultation_site")
+        _check_request(self.action, self.resident, self.auscultation_site)
         return self
+
+
+def _check_request(action: str, resident: str | None, auscultation_site: str | None) -> None:
+    # A plain function, not the validator's body: mutmut skips decorated functions.
+    if action == "record_request" and (resident is None or auscultation_site is None):
+        raise ValueError("record_request needs resident and auscultation_site")
 
 
 class LiveChunkHeader(_Message):
