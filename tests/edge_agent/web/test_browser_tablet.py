@@ -131,3 +131,28 @@ def test_a_doctors_request_says_each_age_band_whole_in_french(
         WebDriverWait(d, 20).until(lambda d: d.refresh() or d.find_elements(By.NAME, "age_band"))
         cut = d.execute_script(_CUT_OFF)
     assert not cut, cut
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_header_is_one_row_on_a_tablet_or_laptop_held_sideways(
+    tmp_path: Path, broker: LocalBroker, lang: str
+) -> None:
+    # Before: from 1241 to about 1300 px (a 1280 x 800 tablet) the title came back and the
+    # French header took two rows (145 px instead of 73), pushing every page down.
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    rows: dict[int, float] = {}
+    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", lang) as d:
+        d.get(base + "/login")
+        d.find_element(By.ID, "staff").send_keys(STAFF)
+        d.find_element(By.ID, "secret").send_keys(PIN)
+        WebDriverWait(d, 20).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20).until(lambda d: d.find_elements(By.ID, "residents"))
+        for width in (1024, 1280, 1300, 1366):
+            _show(d, (width, 768))
+            d.get(base + "/residents/res-0042")
+            rows[width] = d.execute_script(
+                "return document.querySelector('.bar').getBoundingClientRect().height;"
+            )
+    assert all(height < 100 for height in rows.values()), rows
