@@ -131,6 +131,7 @@ def draw(
     spec.set_xlim(wave.get_xlim())
     spec.set_ylabel("Hz")
     spec.set_xlabel(words.time_axis)
+    _seconds_with_the_mark(words, wave, spec)
     level = result["triage"]["level"]
     name = without_surrogates(PurePath(result["file"]).name)  # the font cannot draw those
     wave.set_title(
@@ -144,6 +145,16 @@ def draw(
     )
     _write_reasons(text, result, words)
     return figure
+
+
+def _seconds_with_the_mark(words: FigureWords, *axes: Any) -> None:
+    """The time axes' seconds with the reader's decimal mark, as the title's numbers (matplotlib
+    writes a point whatever the language)."""
+    from matplotlib.ticker import FuncFormatter  # present: _figure_class found matplotlib
+
+    seconds = FuncFormatter(lambda x, _pos: words.number(x, "g"))
+    for each in axes:
+        each.xaxis.set_major_formatter(seconds)
 
 
 def _mark_findings(ax: Any, result: dict[str, Any], words: FigureWords) -> None:

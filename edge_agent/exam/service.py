@@ -111,6 +111,8 @@ class ExamService:
         self.default_duration_s = default_duration_s
         self.exams: dict[uuid.UUID, Exam] = {}  # exams not finished, kept in memory
         self.requests: dict[uuid.UUID, RecordRequest] = {}
+        # Who accepted which request, into which exam: a nurse's second tap gets her exam.
+        self.accepted: dict[uuid.UUID, tuple[str, uuid.UUID]] = {}
         # The length a doctor asked for, by the exam opened for it; in memory only: after a
         # restart such an exam records the default length.
         self.asked_s: dict[uuid.UUID, float] = {}
@@ -304,11 +306,15 @@ class ExamService:
     async def accept(self, request_id: uuid.UUID, staff: str, age_band: AgeBand = "adult") -> Exam:
         """Open an exam of the one site a doctor asked for, in the resident's `age_band` (the
         nurse names it: the request does not); its recordings last as long as they asked (or
-        the default). Raise RequestAnsweredError if it was accepted or dismissed."""
+        the default). Raise RequestAnsweredError if it was dismissed or another nurse accepted
+        it; the nurse who accepted it gets her exam again (a double tap sends the form twice)."""
         # Taken before the first await: a second tablet's accept meanwhile is refused, not a
         # second exam. Put back if the exam is refused (a resident not imported yet, say).
         wanted = self.requests.pop(request_id, None)
         if wanted is None:
+            by, exam_id = self.accepted.get(request_id, ("", None))
+            if by == staff and exam_id is not None:
+                return await self.exam(exam_id)
             raise RequestAnsweredError("this request was already answered")
         try:
             exam = await self.open_exam(
@@ -320,6 +326,9 @@ class ExamService:
             raise
         if wanted.duration_s is not None:
             self.asked_s[exam.exam_id] = wanted.duration_s
+        self.accepted[request_id] = (staff, exam.exam_id)
+        while len(self.accepted) > MAX_REQUESTS:
+            self.accepted.pop(next(iter(self.accepted)))
         return exam
 
     async def _save_and_publish(self, exam: Exam, event: messages.ExamEvent) -> None:

@@ -159,7 +159,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
         raise not_sent(request, exc) from exc
     await send(console, view.recording_id, outgoing)
     await console.audit(request, user_of(session), "decide", view.site, view.recording_id)
-    raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?decided=1")
+    raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?decided=1#decided")
 
 
 @signed_in
@@ -180,7 +180,7 @@ async def request_recording(request: web.Request) -> web.StreamResponse:
     await console.audit(
         request, user_of(session), "request_recording", view.site, view.recording_id
     )
-    raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?requested=1")
+    raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?requested=1#requested")
 
 
 @signed_in

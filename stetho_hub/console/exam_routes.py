@@ -75,7 +75,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
         raise not_sent(request, exc) from exc
     await send(console, view.exam_id, outgoing)
     await console.audit(request, user_of(session), "decide", view.site, view.exam_id)
-    raise web.HTTPSeeOther(f"/exams/{view.exam_id}?decided=1")
+    raise web.HTTPSeeOther(f"/exams/{view.exam_id}?decided=1#decided")
 
 
 @signed_in
@@ -95,7 +95,7 @@ async def request_recording(request: web.Request) -> web.StreamResponse:
         raise not_sent(request, exc) from exc
     await send(console, view.exam_id, [message])
     await console.audit(request, user_of(session), "request_recording", view.site, view.exam_id)
-    raise web.HTTPSeeOther(f"/exams/{view.exam_id}?requested=1")
+    raise web.HTTPSeeOther(f"/exams/{view.exam_id}?requested=1#requested")
 
 
 async def _live_target(request: web.Request) -> tuple[str, str]:

@@ -258,7 +258,7 @@ def decision_form(action: str, here: str, csrf: str, sent_now: str | None, w: Wo
         f'<form method="post" action="{escape(action)}/request">{hidden}'
         f'<p><label>{w["request.at"]} <select name="auscultation_site" id="request-site">'
         f'{sites}</select></label> <label>{w["request.lasting"]} <input name="duration"'
-        ' id="request-duration" inputmode="numeric" size="4" placeholder="20"></label> '
+        ' id="request-duration" inputmode="decimal" size="4" placeholder="20"></label> '
         f'<button type="submit" id="request-recording">{w["request.send"]}</button></p></form>'
         "</div>"
     )

@@ -107,6 +107,13 @@ def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(
             _wait(lambda: driver.find_elements(By.ID, "decided"))
             ack = json.loads(care_home.wait_for(lambda m: len(m) >= 1)[0].payload)
             assert (ack["disposition"], ack["by"]) == ("urgent-visit-today", "dr-a")
+            # The answer opens the page at its sent line, under the picture: in view.
+            top = driver.execute_script(
+                "return [document.getElementById('decided').getBoundingClientRect().top,"
+                " window.innerHeight];"
+            )
+            assert 0 <= top[0] < top[1], top
+            driver.execute_script("window.scrollTo(0, 0);")  # the docs' picture: the page's top
             for folder in filter(None, (tmp_path, SHOTS and Path(SHOTS))):
                 driver.save_screenshot(str(Path(folder) / "hub-console-recording.png"))
             driver.get(f"{hub.url}/recordings/{hub.home_b.recording_id}")

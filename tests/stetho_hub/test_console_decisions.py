@@ -60,7 +60,9 @@ def test_a_doctor_decides_in_the_console_and_the_care_home_hears_it(
         csrf = doctor.csrf(page)
         form = {"csrf": csrf, "disposition": "gp-visit-24h", "note": "tomorrow morning"}
         status, _body, headers = doctor.post(page + "/decision", form)
-        assert status == 303 and headers["Location"].endswith("?decided=1")
+        # The sent line is below the fold on a tablet: the answer scrolls to it (before, the
+        # page opened at its top and the doctor could not see that it was sent).
+        assert status == 303 and headers["Location"].endswith("?decided=1#decided")
         got = care_home.wait_for(lambda m: len(m) >= 1)
         ack = json.loads(got[0].payload)
         assert got[0].topic == "stetho/v1/home-a/acks"
@@ -77,7 +79,7 @@ def test_a_doctor_decides_in_the_console_and_the_care_home_hears_it(
         care_home.subscribe("stetho/v1/+/+/cmd")
         ask = {"csrf": csrf, "auscultation_site": "aortic", "duration": "15"}
         status, _body, headers = doctor.post(page + "/request", ask)
-        assert status == 303 and headers["Location"].endswith("?requested=1")
+        assert status == 303 and headers["Location"].endswith("?requested=1#requested")
         (command,) = care_home.wait_for(lambda m: any(x.topic.endswith("/cmd") for x in m))[-1:]
         body = json.loads(command.payload)
         assert command.topic == f"stetho/v1/home-a/{hub.home_a.meta.agent}/cmd"

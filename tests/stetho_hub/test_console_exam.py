@@ -208,7 +208,7 @@ def test_a_decision_on_the_exam_answers_it_and_acks_its_alerts(
         csrf = doctor.csrf(page)
         form = {"csrf": csrf, "disposition": "urgent-visit-today", "note": "before noon"}
         status, _b, headers = doctor.post(page + "/decision", form)
-        assert status == 303 and headers["Location"].endswith("?decided=1")
+        assert status == 303 and headers["Location"].endswith("?decided=1#decided")
         got = care_home.wait_for(lambda m: len(m) >= 2)
         answer = json.loads(care_home.on("/exams/answers")[0].payload)
         ack = json.loads(care_home.on("/acks")[0].payload)

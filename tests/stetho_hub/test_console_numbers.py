@@ -36,3 +36,18 @@ def test_lengths_and_times_read_as_the_doctor_writes_them(
     assert f'<output id="volume-value">{volume}</output>' in exam
     # The care homes' page said "since 2026-12-01 10:00:00" without the zone the inbox names.
     assert "2026-12-01 10:00:00 UTC" in homes and "2026-12-01 09:08:00 UTC" in homes
+
+
+def test_a_requested_length_can_be_typed_with_a_decimal_mark_on_a_tablet(
+    tmp_path: Path,
+) -> None:
+    # Before: the length's box said inputmode="numeric", so a tablet showed a keypad of digits
+    # alone: "12,5", which the console reads since b0373f8, could not be typed on it.
+    with console_running(tmp_path) as hub:
+        doctor = Browser(hub.url)
+        assert doctor.sign_in("dr-a") == 303
+        pages = [doctor.get(f"/recordings/{hub.home_a.recording_id}")[1].decode(),
+                 doctor.get(f"/exams/{hub.exam_a}")[1].decode()]  # fmt: skip
+    for page in pages:
+        (box,) = re.findall(r'<input name="duration"[^>]*>', page)
+        assert 'inputmode="decimal"' in box, box

@@ -101,3 +101,17 @@ def test_the_picture_says_a_faint_recording(lang: str) -> None:
     reasons = fig.axes[2].texts[0].get_text().replace("\n", " ")
     said = words(lang)["plot.faint"].format(db=f"{level:.0f}", usual="-65")
     assert f"- {said}" in reasons, reasons
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_time_axis_reads_with_the_readers_decimal_mark(lang: str) -> None:
+    # Before: the French picture's title said "2,0 s" and its time axis "0.25 0.50 ... 1.75".
+    flac, meta = _recording("murmur", "heart")
+    fig = picture.figure(flac, meta, lang)
+    for axis in fig.axes[:2]:
+        axis.set_xlim(0.0, 1.75)  # a 2 s recording's axis: 0.25 s apart, as the console shows
+    fig.canvas.draw()  # the tick labels are made when drawn
+    mark, other = {"en": (".", ","), "fr": (",", ".")}[lang]
+    for axis in fig.axes[:2]:
+        ticks = [t.get_text() for t in axis.get_xticklabels() if t.get_text()]
+        assert any(mark in t for t in ticks) and not any(other in t for t in ticks), ticks

@@ -13,6 +13,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from stetho_testkit.browser import clicked, sideways, too_small_to_touch
 from tests.edge_agent.web.agent_proc import PIN, STAFF, running_agent
 from tests.edge_agent.web.browser import chromium
+from tests.edge_agent.web.test_browser_walk import _publish_request
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 UPRIGHT = (768, 1024)
@@ -49,6 +50,9 @@ def test_every_control_is_big_enough_to_touch_upright_in_french(
         d.find_element(By.ID, "secret").send_keys(PIN)
         WebDriverWait(d, 20).until(lambda d: clicked(d, "#signin"))
         WebDriverWait(d, 20).until(lambda d: d.find_elements(By.ID, "residents"))
+        _publish_request(broker.port)  # /requests with a request: its accept form and age band
+        d.get(base + "/requests")
+        WebDriverWait(d, 20).until(lambda d: d.refresh() or d.find_elements(By.NAME, "age_band"))
         for page in ("/residents", "/residents/res-0042", "/requests", "/stethoscopes", "/x"):
             d.get(base + page)
             d.execute_script("document.querySelectorAll('details').forEach(e => e.open = true)")
@@ -83,3 +87,72 @@ def test_the_record_button_is_in_view_on_a_tablet_held_sideways(
             " window.innerHeight];"
         )
         assert bottom <= shown, f"Record ends {bottom} px down a {shown} px high window"
+
+
+# Each option of a list and each button's words, in their own font, against the room inside
+# them (padding and a list's arrow apart): a list narrower than what it says cuts it off, a
+# button narrower than its words breaks them over two lines.
+_CUT_OFF = """
+const cut = [], probe = document.createElement('span');
+probe.style.whiteSpace = 'pre'; probe.style.position = 'absolute';
+document.body.appendChild(probe);
+for (const e of document.querySelectorAll('#requests select, #requests button')) {
+  const st = getComputedStyle(e), arrow = e.tagName === 'SELECT' ? 20 : 0;
+  const room = e.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight) - arrow;
+  probe.style.font = st.font;
+  for (const text of e.tagName === 'SELECT' ? [...e.options].map(o => o.text) : [e.innerText]) {
+    probe.textContent = text;
+    if (probe.offsetWidth > room) cut.push(`"${text}" ${probe.offsetWidth} > ${room}`);
+  }
+}
+probe.remove();
+return cut;
+"""
+
+
+@pytest.mark.parametrize("size", [UPRIGHT, (1024, 768), (1280, 800)])
+def test_a_doctors_request_says_each_age_band_whole_in_french(
+    tmp_path: Path, broker: LocalBroker, size: tuple[int, int]
+) -> None:
+    # Before: at 1280 px the requests' tiles were 280 px wide and the accept form's list read
+    # "adulte (16 ans et plu", its button on two lines.
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", "fr") as d:
+        d.get(base + "/login")
+        d.find_element(By.ID, "staff").send_keys(STAFF)
+        d.find_element(By.ID, "secret").send_keys(PIN)
+        WebDriverWait(d, 20).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20).until(lambda d: d.find_elements(By.ID, "residents"))
+        _publish_request(broker.port)
+        _show(d, size)
+        d.get(base + "/requests")
+        WebDriverWait(d, 20).until(lambda d: d.refresh() or d.find_elements(By.NAME, "age_band"))
+        cut = d.execute_script(_CUT_OFF)
+    assert not cut, cut
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_header_is_one_row_on_a_tablet_or_laptop_held_sideways(
+    tmp_path: Path, broker: LocalBroker, lang: str
+) -> None:
+    # Before: from 1241 to about 1300 px (a 1280 x 800 tablet) the title came back and the
+    # French header took two rows (145 px instead of 73), pushing every page down.
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    rows: dict[int, float] = {}
+    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", lang) as d:
+        d.get(base + "/login")
+        d.find_element(By.ID, "staff").send_keys(STAFF)
+        d.find_element(By.ID, "secret").send_keys(PIN)
+        WebDriverWait(d, 20).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20).until(lambda d: d.find_elements(By.ID, "residents"))
+        for width in (1024, 1280, 1300, 1366):
+            _show(d, (width, 768))
+            d.get(base + "/residents/res-0042")
+            rows[width] = d.execute_script(
+                "return document.querySelector('.bar').getBoundingClientRect().height;"
+            )
+    assert all(height < 100 for height in rows.values()), rows

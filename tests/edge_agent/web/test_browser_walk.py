@@ -3,7 +3,8 @@
 Sign in, pick a resident, heart-4, record four sites (one with the poor-contact stethoscope,
 which must ask for a re-record), re-record, read the doctor's answer (sent with
 `stetho answer`), finish. mosquitto_sub
-receives the exam messages and the recordings with their exam_id. Then pair a keypad
+receives the exam messages and the recordings with their exam_id. A doctor's request (sent with
+`stetho request`) waits with its age band to pick, in French, and is dismissed. Then pair a keypad
 stethoscope in radio range: its passkey appears on screen, a simulated nurse types it.
 """
 
@@ -155,10 +156,35 @@ def _walk(d: Any, base: str, tmp: Path, broker_port: int) -> str:
     _click(d, "#lang-fr")  # the switch: the same exam in French
     _wait(d, lambda d: "Réponse du médecin" in d.page_source, "no French")
     _shot(d, tmp, "summary-fr")
+    _a_doctors_request_in_french(d, base, tmp, broker_port)
     d.get(base + "/stethoscopes")
     _shot(d, tmp, "stethoscopes")
     _pair_keypad_stethoscope(d, tmp)
     return str(exam_id)
+
+
+def _publish_request(port: int) -> None:
+    """The doctor's tool asks for 12.5 s at the left lung base of the other resident."""
+    subprocess.run(
+        [sys.executable, "-m", "stetho_cli", "request", "--site", SITE, "--agent", "pi",
+         "--resident", "res-0043", "--at", "lung-left-lower", "--duration", "12.5",
+         "--by", "dr-house", "--broker", f"mqtt://127.0.0.1:{port}"],
+        check=True, timeout=30, cwd=ROOT, capture_output=True,
+    )  # fmt: skip
+
+
+def _a_doctors_request_in_french(d: Any, base: str, tmp: Path, broker_port: int) -> None:
+    """The request waits with its accept form: the age band named and chosen in French."""
+    _publish_request(broker_port)
+    d.get(base + "/requests")
+    _wait(d, lambda d: d.refresh() or _css(d, '#requests select[name="age_band"]'), "no request")
+    label = read(d, "#requests label", "innerText")
+    assert label and label[0][0].startswith("Âge"), label
+    options = [o for (o,) in read(d, '#requests select[name="age_band"] option', "innerText")]
+    assert "enfant de moins d'un an" in options, options
+    _shot(d, tmp, "request-fr")
+    _click(d, '#requests form[action$="/dismiss"] button')  # no exam: the exam events stay
+    _wait(d, lambda d: not _css(d, "#requests select"), "the request was not dismissed")
 
 
 def _session_ends_on_the_exam_page(d: Any, base: str, exam_id: str) -> None:

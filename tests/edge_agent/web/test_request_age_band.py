@@ -62,3 +62,38 @@ def test_a_band_that_is_none_is_refused_and_the_request_kept(tmp_path: Path) -> 
 
     run(tmp_path, scenario)
     assert said == [(409, 1)]
+
+
+def test_a_double_tap_on_accept_opens_the_nurses_exam_not_a_refusal(tmp_path: Path) -> None:
+    # Before: the second of two quick taps was told "Another nurse has already accepted or
+    # dismissed this request" (Chromium shows the second answer), while her own exam, opened
+    # by the first tap, stayed out of sight.
+    went: list[str] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/requests")
+        accept = _requested(client, clock)
+        form = {"csrf": token, "age_band": "under_1"}
+        for _ in range(2):
+            answer = await client.post(accept, data=form, allow_redirects=False)
+            went.append(f"{answer.status} {answer.headers.get('Location')}")
+
+    run(tmp_path, scenario)
+    assert went[0].startswith("303 /exams/") and went[1] == went[0]
+
+
+def test_a_request_another_nurse_accepted_is_still_refused(tmp_path: Path) -> None:
+    said: list[int] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/requests")
+        accept = _requested(client, clock)
+        request_id = uuid.UUID(accept.split("/")[2])
+        await client.server.app[CTX].exams.accept(request_id, "nurse-b")
+        refused = await client.post(accept, data={"csrf": token}, allow_redirects=False)
+        said.append(refused.status)
+
+    run(tmp_path, scenario)
+    assert said == [409]
