@@ -128,7 +128,10 @@ class Fleet:
         for n, (offset, device) in enumerate(shots):
             await asyncio.sleep(max(0.0, start + offset - time.monotonic()))
             seed = self.plan.seed * 10_000_000 + home * 1000 + n
-            rec = make_recording(seed, site_of(home), f"steth-{device}", seconds=self.plan.audio_s)
+            # Made in a thread: encoding the FLAC on a busy machine held the loop past 0.5 s.
+            rec = await asyncio.to_thread(
+                make_recording, seed, site_of(home), f"steth-{device}", seconds=self.plan.audio_s
+            )
             self.published[rec.recording_id] = time.time()
             for message in _messages(rec):
                 await connection.publish(message)
