@@ -13,6 +13,7 @@ from aiohttp import web
 from edge_agent.web.context import LANG, SESSION, ctx_of
 from edge_agent.web.i18n import translator
 from edge_agent.wire.flag_words import flag_text_of
+from stetho_common.decimal_mark import local_number
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_BODY = 2 * 1024 * 1024  # a residents CSV of ~20,000 lines; nothing else is near it
@@ -28,6 +29,7 @@ def templates() -> jinja2.Environment:
     )
     env.filters["flag_text"] = flag_text
     env.filters["when"] = when
+    env.filters["number"] = number
     for name in env.list_templates(extensions=["html"]):
         env.get_template(name)
     return env
@@ -37,6 +39,11 @@ def when(timestamp: float) -> str:
     """A moment as the care home's clock shows it: date and 24-hour time, read alike in English
     and French (the Pi's local time zone is the care home's)."""
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def number(x: object, lang: str) -> str:
+    """A number as the page's language writes it ("12.5", "12,5")."""
+    return local_number(x, lang, "g")
 
 
 def flag_text(flag: object, lang: str, age_band: object = None) -> str:

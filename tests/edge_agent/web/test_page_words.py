@@ -159,6 +159,27 @@ def test_a_doctors_request_names_the_resident_as_the_nurse_knows_them(tmp_path: 
     run(tmp_path, scenario)
 
 
+def test_a_doctors_request_says_how_long_to_record_in_the_page_s_language(
+    tmp_path: Path,
+) -> None:
+    # Before: the card named the doctor, the site and the resident, not the length asked for.
+    pages: dict[str, str] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        exams = client.server.app[CTX].exams
+        for seconds in (12.5, None):
+            wanted = RecordRequest(uuid.uuid4(), "res-1", "mitral", seconds, "dr-house", clock.now)
+            exams.requests[wanted.request_id] = wanted
+        pages["en"] = await (await client.get("/requests")).text()
+        pages["fr"] = await (await client.get("/requests", headers=FRENCH)).text()
+
+    run(tmp_path, scenario)
+    lasting = {lang: re.findall(r'<span class="ref">res-1</span>([^<]*)</p>', page)
+               for lang, page in pages.items()}  # fmt: skip
+    assert lasting == {"en": [" · for 12.5 seconds", ""], "fr": [" · pendant 12,5 secondes", ""]}
+
+
 def test_a_screen_reader_names_every_field_and_picture_in_the_page_s_language(
     tmp_path: Path,
 ) -> None:
