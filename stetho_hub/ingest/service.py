@@ -106,7 +106,16 @@ class IngestService:
                     attempt = 0 if self._rotate() else attempt + 1
                     await asyncio.sleep(delay)
         finally:
-            self._executor.shutdown(wait=True)  # a commit in progress completes
+            await self._commits_done()
+
+    async def _commits_done(self) -> None:
+        """A commit in progress completes; waited for off the loop, which a slow disk would hold
+        (a stop cancelled again while waiting waits on the loop, as it must still wait)."""
+        try:
+            await asyncio.to_thread(self._executor.shutdown, wait=True)
+        except asyncio.CancelledError:
+            self._executor.shutdown(wait=True)
+            raise
 
     def _endpoint_settings(self) -> MqttSettings:
         host, port = self.hosts.current
