@@ -68,7 +68,10 @@ def request(
     duration: Annotated[
         float | None,
         typer.Option(
-            "--duration", parser=bounded(1, messages.MAX_RECORD_S), metavar="SECONDS", help="1-120."
+            "--duration",
+            parser=bounded(messages.MIN_RECORD_S, messages.MAX_RECORD_S),
+            metavar="SECONDS",
+            help=f"{messages.MIN_RECORD_S:g}-{messages.MAX_RECORD_S:g}.",
         ),
     ] = None,
     by: ByOpt = None,

@@ -17,11 +17,10 @@ from rich.console import Console
 from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption
 from edge_agent.config import load_config
 from edge_agent.errors import AgentError
-from edge_agent.exam.model import MIN_RECORD_S
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, check_staff
 from edge_agent.web.api import SOCKET_NAME
-from edge_agent.wire.messages import MAX_RECORD_S
+from edge_agent.wire.messages import MAX_RECORD_S, MIN_RECORD_S
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 

@@ -25,12 +25,11 @@ from edge_agent.exam.errors import (
     UnknownSiteError,
 )
 from edge_agent.exam.protocols import check_site
-from edge_agent.wire.messages import MAX_RECORD_S
+from edge_agent.wire.messages import MAX_RECORD_S, MIN_RECORD_S
 from stetho_signal.triage import AGE_BANDS, AgeBand
 
 __all__ = ["AGE_BANDS", "AgeBand", "Exam", "ExamState", "SiteRecording", "SiteStatus"]
 MAX_REASON = 200  # a short reason for the doctor; longer notes belong in the care record
-MIN_RECORD_S = 1.0  # as a doctor's request (wire.messages) and `stetho exam record` allow
 
 
 class ExamState(enum.Enum):

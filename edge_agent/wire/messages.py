@@ -306,6 +306,7 @@ class ReceiptMessage(_Message):
 CommandAction = Literal["live_start", "live_stop", "ping", "record_request"]
 MAX_LIVE_S = 1800.0
 MAX_RECORD_S = 120.0  # one site; a longer listen is live streaming, not a recording
+MIN_RECORD_S = 1  # the shortest length asked for (an int: the published schema says 1)
 
 
 class CommandMessage(_Message):
@@ -334,7 +335,10 @@ class CommandMessage(_Message):
         default=None, max_length=40, description="record_request: where to listen"
     )
     duration_s: float | None = Field(
-        default=None, ge=1, le=MAX_RECORD_S, description="record_request: recording length"
+        default=None,
+        ge=MIN_RECORD_S,
+        le=MAX_RECORD_S,
+        description="record_request: recording length",
     )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

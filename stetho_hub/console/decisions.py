@@ -76,6 +76,6 @@ def recording_request(
         seconds = float(duration.replace(",", ".")) if duration.strip() else None
     except ValueError:
         raise DecisionError("decision.duration_number") from None
-    if seconds is not None and not 1 <= seconds <= MAX_REQUEST_S:
+    if seconds is not None and not messages.MIN_RECORD_S <= seconds <= MAX_REQUEST_S:
         raise DecisionError("decision.duration_range", limit=f"{MAX_REQUEST_S:.0f}")
     return record_request_message(site, agent, resident, auscultation_site, seconds, by)
