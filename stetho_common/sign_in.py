@@ -9,7 +9,7 @@ import hmac
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from stetho_common.logfmt import quote
@@ -35,6 +35,19 @@ def csrf_ok(session: HasCsrf | None, sent: str | None) -> bool:
     if session is None or not sent:
         return False
     return hmac.compare_digest(session.csrf, sent)
+
+
+S = TypeVar("S")
+
+
+def first_to_evict(sessions: Mapping[str, S], signed_in: Callable[[S], bool]) -> str:
+    """The session to forget when a page's book is full: the oldest that only carries a sign-in
+    form, else the oldest. Anyone on the network may ask for the form, so forms asked for in
+    bulk must not push signed-in people's sessions out (`sessions`: oldest first)."""
+    for key, session in sessions.items():
+        if not signed_in(session):
+            return key
+    return next(iter(sessions))
 
 
 # What a browser says of a request it sends (Fetch Metadata, W3C): a page of this origin, or the

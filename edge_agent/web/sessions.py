@@ -19,6 +19,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
+from stetho_common.sign_in import first_to_evict
+
 MAX_SESSIONS = 200  # a care home has tens of staff; more means someone is spraying sign-ins
 IDLE_NOTICE_S = 3600.0  # how long the sign-in form says that a token was signed out for idling
 
@@ -61,20 +63,12 @@ class SessionBook:
         """A fresh session (a new token on every sign-in: no session fixation)."""
         self._expire(now)
         while len(self._by_key) >= MAX_SESSIONS:
-            self._by_key.pop(self._first_to_go())
+            self._by_key.pop(first_to_evict(self._by_key, lambda s: s.staff is not None))
         lifetime = self.lifetime_s if staff else 3600.0
         token = secrets.token_urlsafe(32)
         s = Session(token, staff, display, csrf_for(token), now + lifetime, now)
         self._by_key[token_key(token)] = s
         return s
-
-    def _first_to_go(self) -> str:
-        """The oldest sign-in form's session, else the oldest: anyone on the network may ask
-        for the form, so forms asked for in bulk must not push the nurses' sessions out."""
-        for key, session in self._by_key.items():
-            if session.staff is None:
-                return key
-        return next(iter(self._by_key))
 
     def restore(self, saved: list[SavedSession], now: float) -> None:
         """Signed-in sessions a previous run kept; each gets its token back when presented."""

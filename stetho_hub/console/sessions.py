@@ -9,6 +9,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from stetho_common.sign_in import first_to_evict
+
 MAX_SESSIONS = 1000  # a hospital's doctors; more means someone is spraying sign-in pages
 ANONYMOUS_S = 3600.0  # a sign-in form's session, kept only to protect the form with CSRF
 
@@ -36,7 +38,7 @@ class SessionBook:
         for token in [t for t, s in self._by_token.items() if s.expires <= now]:
             del self._by_token[token]
         while len(self._by_token) >= MAX_SESSIONS:
-            self._by_token.pop(self._first_to_go())
+            self._by_token.pop(first_to_evict(self._by_token, lambda s: s.username is not None))
         lifetime = self.lifetime_s if username else ANONYMOUS_S
         session = Session(
             secrets.token_urlsafe(32), secrets.token_urlsafe(32), now + lifetime,
@@ -44,14 +46,6 @@ class SessionBook:
         )  # fmt: skip
         self._by_token[session.token] = session
         return session
-
-    def _first_to_go(self) -> str:
-        """The oldest sign-in form's session, else the oldest: anyone may ask for the form, so
-        forms asked for in bulk must not push the doctors' sessions out."""
-        for token, session in self._by_token.items():
-            if session.username is None:
-                return token
-        return next(iter(self._by_token))
 
     def get(self, token: str | None, now: float) -> Session | None:
         session = self._by_token.get(token or "")

@@ -18,6 +18,7 @@ from stetho_common.sign_in import (
     Throttle,
     cross_site,
     csrf_ok,
+    first_to_evict,
 )
 
 
@@ -173,3 +174,10 @@ def test_a_change_sent_by_another_sites_page_is_cross_site() -> None:
     for method, headers, expected in cases:
         assert cross_site(method, headers, host) is expected, (method, headers)
     assert cross_site("POST", {"Origin": own}, None) is True  # no Host: nothing to match
+
+
+def test_a_full_book_forgets_the_oldest_sign_in_form_first_else_the_oldest() -> None:
+    signed_in = {"a": True, "b": False, "c": True, "d": False}  # oldest first
+    assert first_to_evict(signed_in, lambda s: s) == "b"
+    assert first_to_evict({"a": True, "c": True}, lambda s: s) == "a"
+    assert first_to_evict({"b": False, "a": True}, lambda s: s) == "b"
