@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     key TEXT PRIMARY KEY,
     staff TEXT NOT NULL,
     display TEXT NOT NULL,
-    expires REAL NOT NULL
+    expires REAL NOT NULL,
+    used REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS audit (
     at REAL NOT NULL,
@@ -58,6 +60,12 @@ def _hash(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
                           maxmem=64 * 1024 * 1024)  # fmt: skip
 
 
+def _add_time_of_use(db: sqlite3.Connection) -> None:
+    """A sessions table made before the time of use was kept gets its column (0: none)."""
+    if "used" not in {str(row[1]) for row in db.execute("PRAGMA table_info(sessions)")}:
+        db.execute("ALTER TABLE sessions ADD COLUMN used REAL NOT NULL DEFAULT 0")
+
+
 def check_staff(staff_id: str, display: str) -> None:
     """AccountError unless the id and the name shown are ones an account can have (`stetho
     staff add` asks before it prompts for the PIN)."""
@@ -72,6 +80,8 @@ class Accounts:
 
     def __init__(self, path: Path) -> None:
         self._db = open_private_db(path, _SCHEMA)
+        with translated(f"upgrading {path}"):
+            _add_time_of_use(self._db)
         self._lock = threading.Lock()
         # Checked when the id is unknown too, so the time taken does not reveal which ids exist.
         self._decoy = _hash("decoy", b"0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)
@@ -136,7 +146,12 @@ class Accounts:
 
     def keep_session(self, saved: SavedSession) -> None:
         with self._lock, transaction(self._db, "saving a session") as db:
-            db.execute("INSERT OR REPLACE INTO sessions VALUES(?,?,?,?)", tuple(saved))
+            db.execute("INSERT OR REPLACE INTO sessions VALUES(?,?,?,?,?)", tuple(saved))
+
+    def session_used(self, key: str, used: float) -> None:
+        """Bring a saved session's time of use up to date (edge_agent.web.idle)."""
+        with self._lock, transaction(self._db, "saving a session's time of use") as db:
+            db.execute("UPDATE sessions SET used=? WHERE key=?", (used, key))
 
     def drop_session(self, key: str) -> None:
         with self._lock, transaction(self._db, "ending a session") as db:
@@ -146,5 +161,5 @@ class Accounts:
         """The sessions still valid at `now` (expired ones are deleted)."""
         with self._lock, transaction(self._db, "reading sessions") as db:
             db.execute("DELETE FROM sessions WHERE expires <= ?", (now,))
-            rows = db.execute("SELECT key, staff, display, expires FROM sessions").fetchall()
-        return [SavedSession(str(a), str(b), str(c), float(d)) for a, b, c, d in rows]
+            rows = db.execute("SELECT key, staff, display, expires, used FROM sessions").fetchall()
+        return [SavedSession(str(a), str(b), str(c), float(d), float(e)) for a, b, c, d, e in rows]

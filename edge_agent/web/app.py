@@ -55,7 +55,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if session is not None and await idle.end_if_idle(ctx, session):
         session = None  # a tablet left alone: signed out, as by its nurse
     elif session is not None and idle.by_the_nurse(request):
-        ctx.sessions.used(session, ctx.clock())
+        await idle.note_use(ctx, session, ctx.clock())
     request[SESSION] = session
     request[LANG] = pick_language(
         request.headers.get("Accept-Language"), request.cookies.get(LANG_COOKIE)

@@ -15,6 +15,7 @@ import logging
 
 from aiohttp import web
 
+from edge_agent.exam.errors import ExamStorageError
 from edge_agent.exam.service import ExamService
 from edge_agent.web.context import WebContext
 from edge_agent.web.sessions import Session, token_key
@@ -47,6 +48,18 @@ def recording_for(exams: ExamService, staff: str) -> bool:
     return False
 
 
+async def note_use(ctx: WebContext, session: Session, now: float) -> None:
+    """The nurse used the page: restart the idle clock, on disk too when that is due. A disk
+    that refuses the write is logged, not shown her: the session only ends sooner after a
+    restart."""
+    if not ctx.sessions.used(session, now):
+        return
+    try:
+        await asyncio.to_thread(ctx.accounts.session_used, token_key(session.token), now)
+    except ExamStorageError as exc:
+        log.warning("event=session_use_unsaved error=%s", exc)
+
+
 async def end_if_idle(ctx: WebContext, session: Session) -> bool:
     """End a signed-in session nobody has used for the idle limit, as a sign-out does (its
     saved copy deleted, an audit row); True if it is ended (now, or by a request just before)."""
@@ -54,7 +67,7 @@ async def end_if_idle(ctx: WebContext, session: Session) -> bool:
     if staff is None:
         return False
     if recording_for(ctx.exams, staff):
-        ctx.sessions.used(session, now)  # so the idle time counts from the recording's end
+        await note_use(ctx, session, now)  # so the idle time counts from the recording's end
         return False
     if not ctx.sessions.idle(session, now):
         return False

@@ -8,7 +8,9 @@ token, so it needs no storing either.
 
 A signed-in session also ends when nobody has used it for `idle_s` (a shared tablet left on a
 trolley): the book keeps when each was last used, and edge_agent.web.idle decides what counts
-as use. A restart counts as use: the time of last use is not kept on disk.
+as use. The time of last use is kept on disk too, at most every USE_SAVED_EVERY_S (a write a
+minute per nurse, not one a request, on a Pi's SD card), so a restart neither renews a tablet
+left alone nor ends a nurse's session more than that much early.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from stetho_common.sign_in import first_to_evict
 
 MAX_SESSIONS = 200  # a care home has tens of staff; more means someone is spraying sign-ins
 IDLE_NOTICE_S = 3600.0  # how long the sign-in form says that a token was signed out for idling
+USE_SAVED_EVERY_S = 60.0  # or a tenth of the idle limit, if shorter
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Session:
     csrf: str
     expires: float
     used: float = 0.0  # when its nurse last did something (edge_agent.web.idle)
+    used_saved: float = 0.0  # the time of use the saved copy holds
 
 
 class SavedSession(NamedTuple):
@@ -42,6 +46,7 @@ class SavedSession(NamedTuple):
     staff: str
     display: str
     expires: float
+    used: float = 0.0  # 0: saved by an agent that did not keep it
 
 
 def token_key(token: str) -> str:
@@ -66,15 +71,19 @@ class SessionBook:
             self._by_key.pop(first_to_evict(self._by_key, lambda s: s.staff is not None))
         lifetime = self.lifetime_s if staff else 3600.0
         token = secrets.token_urlsafe(32)
-        s = Session(token, staff, display, csrf_for(token), now + lifetime, now)
+        s = Session(token, staff, display, csrf_for(token), now + lifetime, now, now)
         self._by_key[token_key(token)] = s
         return s
 
     def restore(self, saved: list[SavedSession], now: float) -> None:
-        """Signed-in sessions a previous run kept; each gets its token back when presented."""
+        """Signed-in sessions a previous run kept; each gets its token back when presented. The
+        idle clock goes on from the saved time of use (from `now` if none was saved)."""
         for row in saved:
             if row.expires > now:
-                self._by_key[row.key] = Session("", row.staff, row.display, "", row.expires, now)
+                used = min(row.used, now) if row.used > 0 else now
+                self._by_key[row.key] = Session(
+                    "", row.staff, row.display, "", row.expires, used, used
+                )
 
     def get(self, token: str | None, now: float) -> Session | None:
         key = token_key(token or "")
@@ -91,9 +100,16 @@ class SessionBook:
         """End the session; False if it had already ended."""
         return self._by_key.pop(token_key(token), None) is not None
 
-    def used(self, session: Session, now: float) -> None:
-        """Its nurse did something: the idle clock starts again."""
+    def used(self, session: Session, now: float) -> bool:
+        """Its nurse did something: the idle clock starts again. True when the saved copy's
+        time of use is due to be brought up to date (then it counts as done)."""
         session.used = max(session.used, now)
+        if session.staff is None or self.idle_s is None:
+            return False
+        if session.used - session.used_saved < min(USE_SAVED_EVERY_S, self.idle_s / 10):
+            return False
+        session.used_saved = session.used
+        return True
 
     def idle(self, session: Session, now: float) -> bool:
         """Whether a signed-in session has gone unused for the idle limit."""

@@ -79,7 +79,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     if old is not None:
         await _end_session(request, old.token)
     session = ctx.sessions.new(now, staff.staff_id, staff.display)
-    saved = SavedSession(token_key(session.token), staff.staff_id, staff.display, session.expires)
+    saved = SavedSession(
+        token_key(session.token), staff.staff_id, staff.display, session.expires, now
+    )
     await asyncio.to_thread(ctx.accounts.keep_session, saved)  # survives an agent restart
     await asyncio.to_thread(ctx.accounts.audit, staff.staff_id, "sign-in", peer)
     log.info("event=signin staff=%s", staff.staff_id)

@@ -222,7 +222,9 @@ def test_a_sign_in_replaces_the_forms_session_keeps_it_and_audits_it(tmp_path: P
         assert session is not None and session.staff == "nurse-a"
         assert session.expires == clock() + 3600
         saved = ctx.accounts.sessions(clock())
-        assert saved == [SavedSession(token_key(token), "nurse-a", "Marie", clock() + 3600)]
+        assert saved == [
+            SavedSession(token_key(token), "nurse-a", "Marie", clock() + 3600, clock())
+        ]
         assert ctx.accounts.audit_log()[0][1:] == ("nurse-a", "sign-in", "127.0.0.1")
         csrf = await csrf_of(client, "/residents")
         out = await client.post("/logout", data={"csrf": csrf}, allow_redirects=False)
