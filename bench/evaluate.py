@@ -26,6 +26,7 @@ from bench._eval_lung import (
     evaluate_icbhi,
     evaluate_quality_gate,
     manifest,
+    note_value,
     read_audio,
     rounded,
 )
@@ -298,12 +299,23 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
     valve: dict[str, list[bool | None]] = {}  # murmur or opening snap hinted
     phases: dict[str, dict[str, int]] = {}  # phase of the hints raised, per class
     accepted = 0
+    records = []
     rows = [r for r in manifest(data_dir) if r["dataset"] == "yaseen"]
     for row in rows:
         x, fs = read_audio(data_dir / row["relpath"])
         result = analyze(x, fs, "heart")
         assert result.heart is not None
         accepted += result.quality.acceptable
+        # No patient ids in Yaseen: clips alike enough to share a source (SOURCES.md) stand in.
+        records.append(
+            {
+                "file": row["relpath"],
+                "patient": note_value(row, "source_group") or row["relpath"],
+                "yaseen_class": row["yaseen_class"],
+                "murmur_suspected": result.findings.murmur_suspected,
+                "valve_hint": _valve_hint(result),
+            }
+        )
         by_class.setdefault(row["yaseen_class"], []).append(result.findings.murmur_suspected)
         valve.setdefault(row["yaseen_class"], []).append(_valve_hint(result))
         if result.findings.murmur_suspected and result.heart.murmur_phase is not None:
@@ -321,6 +333,7 @@ def evaluate_yaseen(data_dir: Path) -> dict[str, Any]:
         "unknown_hint": sum(v is None for vals in by_class.values() for v in vals),
         "murmur_or_snap": _class_balance(valve),
         "quality_accepted": accepted,
+        "per_recording": records,
     }
 
 
