@@ -11,6 +11,7 @@ import argparse
 import itertools
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from scipy import signal
 from bench._eval_crackle_features import crackle_feature_probe, summary_lines
 from bench._eval_half_rate import half_rate_sign
 from bench._eval_half_rate import summary_lines as half_rate_lines
+from bench._eval_intervals import add_intervals, interval_lines
 from bench._eval_lopo import close_phases_lopo
 from bench._eval_lung import (
     evaluate_icbhi,
@@ -449,9 +451,14 @@ def main(argv: list[str] | None = None) -> int:
     results["issue_17"]["sixth_round_probe"] = sixth_round_probe(args.data, details)
     results["issue_17"]["seventh_round_probe"] = seventh_round_probe(args.data, details)
     results["issue_17"]["half_rate_sign"] = half_rate_sign(args.data)
+    started = time.perf_counter()
+    add_intervals(results["issue_17"], results)  # from the per-recording results above
+    intervals_s = time.perf_counter() - started
     print(_table(results))
     print()
     print(summary_table(results["issue_17"]))
+    print("\n".join(interval_lines(results["issue_17"])))
+    print(f"  (intervals computed in {intervals_s:.2f} s)")
     lopo = results["issue_17"]["s1_s2_close_phases_lopo"]
     print(
         f"S1/S2 F1 leave-one-patient-out         {lopo['leave_one_patient_out_f1']} "
