@@ -18,6 +18,10 @@ the figure printed, and given ``<key>_ci95`` beside it (``<key>_share`` and
   20 of 20 normal clips, from 2 sources). Murmur figures are drawn within murmur and
   murmur-free patients, so that each resample keeps both.
 
+The held-out figures (``s1_s2_close_phases_lopo``, ``murmur_paired_lopo``) get theirs the
+same way from each patient's held-out result; the interval takes each fold's choice of grid
+point as given, so it leaves out how that choice would vary with other patients.
+
 ``issue_17["ci95"]`` holds k, n, patients, both intervals and the method of each figure.
 """
 
@@ -51,9 +55,10 @@ RR_TOLERANCE_PER_MIN = 3.0  # as bench._eval_lung's rr_within_3_bpm
 class Figure:
     """One figure of issue 17: the mean over ``parts`` of sum(numerator) / sum(denominator).
 
-    ``block``/``key`` name it in ``issue_17``; ``of`` names the denominator's key when the
-    figure is a count (then the share gets the interval); ``source`` names the recordings;
-    ``proportion`` says whether it is a share of units (Wilson applies).
+    ``block`` (dotted, at most two deep) and ``key`` name it in ``issue_17``; ``of`` names
+    the denominator's key when the figure is a count (then the share gets the interval);
+    ``source`` names the recordings; ``proportion`` says whether it is a share of units
+    (Wilson applies).
     """
 
     block: str
@@ -243,9 +248,32 @@ def _figures() -> list[Figure]:
             of="of",
         ),
     ]
-    return heart + lung
+    held_out = [
+        Figure(
+            "s1_s2_close_phases_lopo",
+            "leave_one_patient_out_f1",
+            "s1_s2_held_out",
+            ((_sum(lambda r: 2 * r["hits"]), _sum(lambda r: r["reference"] + r["detected"])),),
+            False,
+        )
+    ]
+    se, sp = _murmur("murmur_suspected", True), _murmur("murmur_suspected", False)
+    held_out += [
+        Figure(_MURMUR_HELD, "sensitivity", "murmur_held_out", (se,), stratum=_circor_label),
+        Figure(_MURMUR_HELD, "specificity", "murmur_held_out", (sp,), stratum=_circor_label),
+        Figure(
+            _MURMUR_HELD,
+            "balanced_accuracy",
+            "murmur_held_out",
+            (se, sp),
+            False,
+            stratum=_circor_label,
+        ),
+    ]
+    return heart + lung + held_out
 
 
+_MURMUR_HELD = "murmur_paired_lopo.leave_one_patient_out"
 FIGURES = _figures()
 
 
@@ -258,24 +286,35 @@ def add_intervals(
     k, n, patients, both intervals per figure); changes no key already there. Raises
     ValueError when a recomputed figure differs from the one printed.
     """
+    s1_s2_held = issue["s1_s2_close_phases_lopo"]["held_out_by_patient"]
     records = {
         "circor": results["circor"]["per_recording"],
         "yaseen": results["yaseen"]["per_recording"],
         "icbhi": results["icbhi"]["recordings_detail"],
+        # Held out: each patient scored with the grid point chosen on all the others.
+        "s1_s2_held_out": [
+            {"patient": p, "reference": c[0], "detected": c[1], "hits": c[2]}
+            for p, c in s1_s2_held.items()
+        ],
+        "murmur_held_out": list(issue["murmur_paired_lopo"]["held_out_by_recording"].values()),
     }
     within = [_breath_within(r) for r in records["icbhi"]]
     issue["breathing_rate"] = {"within_3_per_min": sum(within), "of": len(within)}
     _check(sum(within) / len(within) if within else None, results["icbhi"]["rr_within_3_bpm"], "rr")
     # issue_measures hands over some blocks as they stand in results["circor"] and
     # results["icbhi"]; copied, so that the intervals go beside issue 17's figures only.
-    for block in dict.fromkeys(figure.block for figure in FIGURES):
-        issue[block] = dict(issue[block])
+    for path in dict.fromkeys(figure.block for figure in FIGURES):
+        holder, *inner = path.split(".")
+        issue[holder] = dict(issue[holder])
+        if inner:
+            issue[holder][inner[0]] = dict(issue[holder][inner[0]])
     details = {}
     for figure in FIGURES:
         name = f"{figure.block}.{figure.key}"
-        details[name] = _interval(
-            issue[figure.block], figure, records[figure.source], resamples, seed
-        )
+        block = issue
+        for part in figure.block.split("."):
+            block = block[part]
+        details[name] = _interval(block, figure, records[figure.source], resamples, seed)
     issue["ci95"] = {
         "confidence": CONFIDENCE,
         "rule": (
