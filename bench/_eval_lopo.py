@@ -43,18 +43,22 @@ def close_phases_lopo(
     files = list(per_value[GRID[0]])
     patients = sorted({per_value[GRID[0]][f][0] for f in files})
     held_out: list[Counts] = []
+    by_patient: dict[str, Counts] = {}  # for the interval of the held-out F1 (_eval_intervals)
     chosen: dict[str, int] = {}
     for patient in patients:
         train = [f for f in files if per_value[GRID[0]][f][0] != patient]
         best = max(GRID, key=lambda v: (_f1([per_value[v][f][1] for f in train]), -GRID.index(v)))
         chosen[_key(best)] = chosen.get(_key(best), 0) + 1
-        held_out += [per_value[best][f][1] for f in files if per_value[GRID[0]][f][0] == patient]
+        own = [per_value[best][f][1] for f in files if per_value[GRID[0]][f][0] == patient]
+        held_out += own
+        by_patient[patient] = [sum(c[i] for c in own) for i in range(3)]
     return {
         "parameters": [f"segmentation.{name}" for name in PARAMETERS],
         "kept": _key(kept),
         "f1_by_value": {_key(v): _f1([c for _, c in per_value[v].values()]) for v in GRID},
         "leave_one_patient_out_f1": _f1(held_out),
         "chosen_by_fold": chosen,
+        "held_out_by_patient": by_patient,  # [reference, detected, hits], S1 and S2 together
     }
 
 

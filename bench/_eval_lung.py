@@ -51,10 +51,16 @@ def _icbhi_files(data_dir: Path) -> Iterator[tuple[Path, float | None]]:
 
 def age_years(row: dict[str, str]) -> float | None:
     """``age=<years>`` from the manifest's note column, if there."""
+    value = note_value(row, "age")
+    return None if value is None else float(value)
+
+
+def note_value(row: dict[str, str], name: str) -> str | None:
+    """``<name>=<value>`` from the manifest's note column (``;``-separated), if there."""
     for part in row.get("note", "").split(";"):
         key, _, value = part.partition("=")
-        if key.strip() == "age" and value.strip():
-            return float(value)
+        if key.strip() == name and value.strip():
+            return value.strip()
     return None
 
 

@@ -86,6 +86,15 @@ def murmur_paired_lopo(data_dir: Path) -> dict[str, Any]:
             "specificity": held_out[2],
         },
         "chosen_by_fold": chosen,
+        # For the intervals of the held-out figures (bench._eval_intervals).
+        "held_out_by_recording": {
+            Path(rows[i]["relpath"]).stem: {
+                "patient": rows[i]["patient"],
+                "murmur_label": rows[i]["murmur"],
+                "murmur_suspected": held[i],
+            }
+            for i in circor
+        },
         "contrast_by_recording": {
             Path(rows[i]["relpath"]).stem: {
                 "label": rows[i]["murmur"],

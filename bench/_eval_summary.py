@@ -22,8 +22,8 @@ FITTED: list[str] = [
 ]
 _HALF = (0.4, 0.6)  # estimate / reference read as half the rate
 _DOUBLE = (1.7, 2.3)  # read as double the rate
-_POSITIVE_MURMUR = {"murmur", "Present"}
-_NEGATIVE_MURMUR = {"normal", "Absent"}
+POSITIVE_MURMUR = {"murmur", "Present"}
+NEGATIVE_MURMUR = {"normal", "Absent"}
 _FLAG = {"crackle": "crackles_flagged", "wheeze": "wheeze_flagged"}  # as per_recording counts
 
 
@@ -40,12 +40,12 @@ def issue_measures(results: dict[str, Any]) -> dict[str, Any]:
         "s1_s2": results["circor"]["S1_S2"],
         "heart_rate": _rates(circor),
         "murmur_circor": _balanced(
-            [r["murmur_suspected"] for r in circor if r["murmur_label"] in _POSITIVE_MURMUR],
-            [r["murmur_suspected"] for r in circor if r["murmur_label"] in _NEGATIVE_MURMUR],
+            [r["murmur_suspected"] for r in circor if r["murmur_label"] in POSITIVE_MURMUR],
+            [r["murmur_suspected"] for r in circor if r["murmur_label"] in NEGATIVE_MURMUR],
         ),
         "murmur_or_snap_circor": _balanced(
-            [r["valve_hint"] for r in circor if r["murmur_label"] in _POSITIVE_MURMUR],
-            [r["valve_hint"] for r in circor if r["murmur_label"] in _NEGATIVE_MURMUR],
+            [r["valve_hint"] for r in circor if r["murmur_label"] in POSITIVE_MURMUR],
+            [r["valve_hint"] for r in circor if r["murmur_label"] in NEGATIVE_MURMUR],
         ),
         "murmur_or_snap_yaseen": {
             **{k: v for k, v in results["yaseen"]["murmur_or_snap"].items() if k != "by_class"},
@@ -67,7 +67,7 @@ def issue_measures(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ratio_kind(estimate: float | None, reference: float) -> str:
+def ratio_kind(estimate: float | None, reference: float) -> str:
     if estimate is None:
         return "none"
     ratio = estimate / reference
@@ -80,7 +80,7 @@ def _ratio_kind(estimate: float | None, reference: float) -> str:
 
 def _rates(records: list[dict[str, Any]]) -> dict[str, Any]:
     kinds = [
-        (r, _ratio_kind(r["hr_estimate_bpm"], r["hr_reference_bpm"]))
+        (r, ratio_kind(r["hr_estimate_bpm"], r["hr_reference_bpm"]))
         for r in records
         if r["hr_reference_bpm"] is not None
     ]
@@ -113,7 +113,7 @@ def _balanced(positives: list[bool | None], negatives: list[bool | None]) -> dic
     }
 
 
-def _by_patient(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def by_patient(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         groups[r["patient"]].append(r)
@@ -124,7 +124,7 @@ def _per_patient_confusion(records: list[dict[str, Any]], kind: str) -> dict[str
     """A patient has the sound when any recording's cycles do, is flagged when any recording is
     (the finding, whatever the triage level: a recording sent back still counts)."""
     tp = fp = fn = tn = 0
-    for recs in _by_patient(records).values():
+    for recs in by_patient(records).values():
         truth = any(r[f"{kind}_cycles"] > 0 for r in recs)
         flagged = any(r[_FLAG[kind]] for r in recs)
         tp, fp = tp + (truth and flagged), fp + (flagged and not truth)
@@ -151,12 +151,12 @@ def _urgent_clean(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _heart_patients(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
-    for patient, recs in _by_patient(records).items():
+    for patient, recs in by_patient(records).items():
         ref = sum(r[s]["reference"] for r in recs for s in ("S1", "S2"))
         det = sum(r[s]["detected"] for r in recs for s in ("S1", "S2"))
         hits = sum(r[s]["hits"] for r in recs for s in ("S1", "S2"))
         rated = [r for r in recs if r["hr_reference_bpm"] is not None]
-        kinds = [_ratio_kind(r["hr_estimate_bpm"], r["hr_reference_bpm"]) for r in rated]
+        kinds = [ratio_kind(r["hr_estimate_bpm"], r["hr_reference_bpm"]) for r in rated]
         rows.append(
             {
                 "patient": patient,
@@ -174,7 +174,7 @@ def _heart_patients(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _lung_patients(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
-    for patient, recs in _by_patient(records).items():
+    for patient, recs in by_patient(records).items():
         rows.append(
             {
                 "patient": patient,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from aiohttp.test_utils import TestClient
 
 from edge_agent.config import load_config
 from edge_agent.errors import ConfigError
-from edge_agent.web.accounts import Accounts
 from edge_agent.web.context import CTX
-from edge_agent.web.sessions import MAX_SESSIONS, SavedSession, SessionBook, token_key
+from edge_agent.web.sessions import MAX_SESSIONS, SessionBook
 from tests.edge_agent.test_config import MINIMAL, write
 from tests.edge_agent.web.browser import chromium
 from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run, sign_in
@@ -252,79 +250,3 @@ def test_idle_minutes_defaults_to_15_and_takes_its_bounds(tmp_path: Path) -> Non
     for value in (1, 720):
         web = load_config(write(tmp_path, MINIMAL + f"\n[web]\nidle_minutes = {value}\n")).web
         assert web is not None and web.idle_minutes == value
-
-
-# ---- the time of use over a restart ------------------------------------------------------------
-
-
-def test_the_time_of_use_is_due_on_disk_a_minute_or_a_tenth_of_the_limit_apart() -> None:
-    book = _book()
-    session, form = book.new(0.0, "nurse-a", "Marie"), book.new(0.0)
-    assert [book.used(session, t) for t in (59.0, 60.0, 61.0, 119.0, 120.0)] == [
-        False, True, False, False, True
-    ]  # fmt: skip
-    assert not book.used(form, 1e6)  # a sign-in form's session is not saved
-    short = SessionBook(3600, 120.0)  # a 2-minute limit: every 12 s
-    quick = short.new(0.0, "nurse-a", "Marie")
-    assert [short.used(quick, t) for t in (11.0, 12.0, 23.0, 24.0)] == [False, True, False, True]
-    unlimited = SessionBook(3600)
-    assert not unlimited.used(unlimited.new(0.0, "nurse-a", "Marie"), 1e6)
-
-
-def test_a_restart_keeps_the_idle_clock_where_the_disk_left_it() -> None:
-    book = _book()
-    book.restore([
-        SavedSession(token_key("used"), "nurse-a", "Marie", 1e6, 100.0),
-        SavedSession(token_key("older-agent"), "nurse-b", "Paul", 1e6),  # no time of use kept
-        SavedSession(token_key("clock-back"), "nurse-c", "Zoé", 1e6, 900.0),
-    ], 500.0)  # fmt: skip
-    used, older, back = (book.get(t, 500.0) for t in ("used", "older-agent", "clock-back"))
-    assert used is not None and older is not None and back is not None
-    assert not book.idle(used, 100.0 + IDLE_S - 1) and book.idle(used, 100.0 + IDLE_S)
-    assert not book.idle(older, 500.0 + IDLE_S - 1) and book.idle(older, 500.0 + IDLE_S)
-    assert book.idle(back, 500.0 + IDLE_S)  # a time of use past the restart counts as the restart
-    assert not book.used(used, 159.0) and book.used(used, 160.0)  # due from the saved time
-
-
-def test_the_page_saves_the_time_of_use_that_a_restart_reads_back(tmp_path: Path) -> None:
-    seen: dict[str, float] = {}
-
-    async def scenario(client: TestClient, clock: Clock) -> None:
-        assert await sign_in(client) == 303
-        seen["start"] = clock.now
-        clock.now += 30
-        await csrf_of(client, "/residents")  # under a minute: not yet written
-        clock.now += 10 * 60
-        assert (await client.get("/residents", allow_redirects=False)).status == 200
-        seen["used"] = clock.now
-
-    run(tmp_path, scenario, sessions=_book())
-    accounts = Accounts(tmp_path / "web.sqlite3")
-    try:
-        (saved,) = accounts.sessions(seen["used"])
-        assert saved.used == seen["used"]
-        book = _book()
-        book.restore([saved], seen["used"] + 60)
-        (restored,) = book._by_key.values()
-        assert not book.idle(restored, seen["used"] + IDLE_S - 1)
-        assert book.idle(restored, seen["used"] + IDLE_S)
-    finally:
-        accounts.close()
-
-
-def test_an_accounts_file_from_before_the_time_of_use_is_upgraded(tmp_path: Path) -> None:
-    path = tmp_path / "web.sqlite3"
-    old = sqlite3.connect(path)
-    old.execute("CREATE TABLE sessions (key TEXT PRIMARY KEY, staff TEXT NOT NULL,"
-                " display TEXT NOT NULL, expires REAL NOT NULL)")  # fmt: skip
-    old.execute("INSERT INTO sessions VALUES ('k', 'nurse-a', 'Marie', 1e9)")
-    old.commit()
-    old.close()
-    accounts = Accounts(path)
-    try:
-        assert accounts.sessions(0.0) == [SavedSession("k", "nurse-a", "Marie", 1e9, 0.0)]
-        accounts.session_used("k", 42.0)
-        accounts.session_used("gone", 43.0)  # a session ended meanwhile: nothing to update
-        assert accounts.sessions(0.0) == [SavedSession("k", "nurse-a", "Marie", 1e9, 42.0)]
-    finally:
-        accounts.close()
