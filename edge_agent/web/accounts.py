@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_agent.exam._db import open_private_db, transaction, translated
+from edge_agent.exam.errors import ExamStorageError
 from edge_agent.web.errors import AccountError, SignInError
 from edge_agent.web.sessions import SavedSession
 
@@ -80,8 +81,12 @@ class Accounts:
 
     def __init__(self, path: Path) -> None:
         self._db = open_private_db(path, _SCHEMA)
-        with translated(f"upgrading {path}"):
-            _add_time_of_use(self._db)
+        try:
+            with translated(f"upgrading {path}"):
+                _add_time_of_use(self._db)
+        except ExamStorageError:
+            self._db.close()
+            raise
         self._lock = threading.Lock()
         # Checked when the id is unknown too, so the time taken does not reveal which ids exist.
         self._decoy = _hash("decoy", b"0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)

@@ -196,6 +196,7 @@ def test_a_storage_failure_names_what_was_being_done(tmp_path: Path) -> None:
         ("saving a session", lambda: accounts.keep_session(SavedSession("k", "n", "N", 1.0))),
         ("ending a session", lambda: accounts.drop_session("k")),
         ("reading sessions", lambda: accounts.sessions(0.0)),
+        ("saving a session's time of use", lambda: accounts.session_used("k", 1.0)),
     ]
     for doing, call in calls:
         with pytest.raises(ExamStorageError, match=f"^{doing}: "):

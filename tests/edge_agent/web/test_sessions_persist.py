@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import stat
 import time
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from edge_agent.exam import ExamStore, Resident
+from edge_agent.exam.errors import ExamStorageError
 from edge_agent.exam.service import ExamService
 from edge_agent.web import WebContext, build_app, load_sessions
 from edge_agent.web.accounts import Accounts
@@ -180,3 +183,12 @@ def test_an_accounts_file_from_before_the_time_of_use_is_upgraded(tmp_path: Path
         assert accounts.sessions(0.0) == [SavedSession("k", "nurse-a", "Marie", 1e9, 42.0)]
     finally:
         accounts.close()
+
+
+def test_an_accounts_file_that_cannot_be_upgraded_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "web.sqlite3"
+    odd = sqlite3.connect(path)
+    odd.execute("CREATE VIEW sessions AS SELECT 'k' AS key")  # no table a column can join
+    odd.close()
+    with pytest.raises(ExamStorageError, match=f"^upgrading {re.escape(str(path))}: .*view"):
+        Accounts(path)
