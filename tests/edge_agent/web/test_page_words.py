@@ -333,10 +333,10 @@ def test_a_refused_csv_names_each_line_s_problem_in_the_nurses_language(tmp_path
                            fr["refused.csv_no_label"].format(line=3),
                            fr["refused.csv_repeat"].format(line=5, first=4),
                            fr["refused.csv_fields"].format(line=6, found=3)]  # fmt: skip
-    assert shown["en"] == [
-        "line 2: the reference must be 1-63 lower-case letters, digits and dashes",
-        "line 3: the label is empty", "line 5: reference repeats line 4",
-        "line 6: expected 2 fields (ref,label), found 3"]  # fmt: skip
+    assert shown["en"] == [  # was the code's English: "line 6: expected 2 fields ..., found 3"
+        "Line 2: the reference must be 1 to 63 lower-case letters, digits and dashes.",
+        "Line 3: the label is empty.", "Line 5: this reference is already on line 4.",
+        "Line 6: 2 fields are needed (ref,label), this line has 3."]  # fmt: skip
 
 
 def test_finishing_an_exam_with_nothing_recorded_is_refused_in_the_nurses_language(
