@@ -195,8 +195,9 @@ class ExamService:
         ctx = RecordingContext(self.site, self.agent, device, exam.resident, site,
                                kind_at_site(site), exam.exam_id, exam.age_band)  # fmt: skip
         if slot.segmenter.busy:
-            holder = slot.segmenter.holder
-            raise DeviceBusyError(device, holder or "another recording", named=bool(holder))
+            holder = slot.segmenter.holder  # a staff id, or BUTTON: no one to name
+            named = bool(holder) and holder != BUTTON
+            raise DeviceBusyError(device, holder or "another recording", named=named)
         duration_s = asked_s or self.asked_s.get(exam_id) or self.default_duration_s
         self._check_fits(device, duration_s, slot.segmenter.sample_rate_hz)
         rid = slot.segmenter.start(ctx, duration_s, staff)

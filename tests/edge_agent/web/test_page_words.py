@@ -61,7 +61,7 @@ def test_refusals_at_the_bedside_are_in_the_nurses_language(tmp_path: Path) -> N
     run(tmp_path, scenario, attached=("steth-1",), devices=("steth-1", "steth-2"))
     fr = CATALOGUES["fr"]
     assert said["unknown"] == (409, fr["refused.unknown_exam"])
-    busy = fr["refused.device_busy"].format(device="steth-1", holder="nurse-a")
+    busy = fr["refused.device_busy"].format(device="steth-1", holder="Marie")  # not nurse-a
     assert said["busy"] == (409, busy)
     assert said["off"] == (409, fr["refused.device_off"].format(device="steth-2"))
 
@@ -88,7 +88,7 @@ def test_a_stethoscope_still_recording_for_her_own_exam_is_not_said_another_exam
     run(tmp_path, scenario, attached=("steth-1",))
     fr = CATALOGUES["fr"]
     assert said[0][0] == 200
-    assert said[1] == (409, fr["refused.device_busy"].format(device="steth-1", holder="nurse-a"))
+    assert said[1] == (409, fr["refused.device_busy"].format(device="steth-1", holder="Marie"))
     assert "autre examen" not in said[1][1]
 
 
