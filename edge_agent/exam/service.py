@@ -231,6 +231,15 @@ class ExamService:
             raise DeviceBusyError(device, who or "another exam", named=bool(who))
         return slot
 
+    def recording_for(self, staff: str) -> bool:
+        """Whether a stethoscope is recording for this staff member now: for her exam (the
+        chest piece's button may have started it) or started by her."""
+        for slot in self.slots.values():
+            holder = slot.segmenter.holder if slot.segmenter else None  # None: not recording
+            if holder is not None and staff in (slot.claimed_staff, holder):
+                return True
+        return False
+
     def stop(self, device: str) -> bool:
         """Stop the device's recording early (kept, shorter); False if it was not recording."""
         slot = self.slots.get(device)

@@ -15,7 +15,6 @@ import logging
 
 from aiohttp import web
 
-from edge_agent.exam.service import ExamService
 from edge_agent.web.context import WebContext
 from edge_agent.web.sessions import Session, token_key
 from stetho_common.decimal_mark import local_number
@@ -38,22 +37,13 @@ def by_the_nurse(request: web.Request) -> bool:
     return resource.canonical not in BACKGROUND_ROUTES
 
 
-def recording_for(exams: ExamService, staff: str) -> bool:
-    """Whether a stethoscope is recording for this nurse (her exam's, or one she started)."""
-    for slot in exams.slots.values():
-        holder = slot.segmenter.holder if slot.segmenter else None  # None: not recording
-        if holder is not None and staff in (slot.claimed_staff, holder):
-            return True
-    return False
-
-
 async def end_if_idle(ctx: WebContext, session: Session) -> bool:
     """End a signed-in session nobody has used for the idle limit, as a sign-out does (its
     saved copy deleted, an audit row); True if it is ended (now, or by a request just before)."""
     staff, now = session.staff, ctx.clock()
     if staff is None:
         return False
-    if recording_for(ctx.exams, staff):
+    if ctx.exams.recording_for(staff):
         ctx.sessions.used(session, now)  # so the idle time counts from the recording's end
         return False
     if not ctx.sessions.idle(session, now):

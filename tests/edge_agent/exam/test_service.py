@@ -271,3 +271,39 @@ def test_an_exam_ended_forgets_the_length_its_request_asked(tmp_path: Path) -> N
         h.service.store.close()
 
     asyncio.run(main())
+
+
+def test_who_is_recording_now(tmp_path: Path) -> None:
+    # The idle sign-out asks this (edge_agent.web.idle); it used to read the slots itself.
+    async def main() -> list[tuple[bool, bool, bool]]:
+        h = Harness(tmp_path)
+        s = h.service
+        s.attach("steth-1", RATE)
+        s.attach("steth-2", RATE)
+        asked = []
+
+        def who() -> None:
+            asked.append(tuple(s.recording_for(n) for n in ("nurse-a", "nurse-b", "nurse-c")))
+
+        exam = await s.open_exam("res-1", "nurse-a", "", "heart-4")
+        who()  # an exam open, nothing recording
+        await s.record(exam.exam_id, "aortic", "steth-1", "nurse-b", 1.0)  # her colleague's
+        who()
+        await h.play("steth-1", "normal", 1.5)
+        who()  # the recording ended: the stethoscope stays with her exam, not recording
+        s.event("steth-1", DeviceEvent(EventKind.BUTTON_PRESSED, 0.0))  # the next site
+        await asyncio.sleep(0.05)
+        who()
+        s.stop("steth-1")
+        await h.play("steth-1", "normal", 0.5)
+        who()
+        s.store.close()
+        return asked
+
+    assert asyncio.run(main()) == [
+        (False, False, False),
+        (True, True, False),
+        (False, False, False),
+        (True, False, False),
+        (False, False, False),
+    ]
