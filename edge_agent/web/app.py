@@ -140,6 +140,7 @@ def build_app(ctx: WebContext) -> web.Application:
     app.router.add_get("/residents", views_people.residents)
     app.router.add_post("/residents", views_people.add_resident)
     app.router.add_post("/residents/import", views_people.import_residents)
+    app.router.add_post("/residents/search", views_people.search_residents)
     app.router.add_get("/residents/{ref}", views_exam.resident)
     app.router.add_post("/exams", views_exam.open_exam)
     app.router.add_get("/exams/{exam_id}", views_exam.exam_page)
