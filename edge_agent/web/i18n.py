@@ -510,8 +510,8 @@ _FR: Final[dict[str, str]] = {
     "refused.unknown_protocol": (
         "Cet examen n'est pas proposé : rechargez la page et choisissez ce qu'il faut écouter."
     ),
-    "refused.too_many_sites": "Un examen « Points de mon choix » a au plus {max} points.",
-    "refused.repeated_site": "Un examen « Points de mon choix » compte chaque point une fois.",
+    "refused.too_many_sites": "Un examen « Points au choix » a au plus {max} points.",
+    "refused.repeated_site": "Un examen « Points au choix » compte chaque point une fois.",
     "refused.age_band": (
         "Cet âge n'est pas proposé : rechargez la page et choisissez dans la liste."
     ),

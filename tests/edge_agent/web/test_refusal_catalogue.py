@@ -201,3 +201,10 @@ def test_an_english_tablet_reads_a_nurse_s_sentence_not_the_code_s(
     make: Callable[[], AgentError], english: str
 ) -> None:
     assert said(make(), "en") == english
+
+
+def test_a_custom_exam_is_named_in_its_refusals_as_its_button_names_it() -> None:
+    for lang, catalogue in CATALOGUES.items():
+        button = catalogue["protocol.custom"]
+        for key in ("refused.too_many_sites", "refused.repeated_site"):
+            assert button in catalogue[key], (lang, key)

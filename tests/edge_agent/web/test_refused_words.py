@@ -172,7 +172,8 @@ def test_a_whole_file_s_problem_reads_in_french(text: str, french: str) -> None:
         ),
         (
             lambda: resolve_protocol("custom", KNOWN_SITES * 2),
-            "Un examen « Points de mon choix » a au plus 24 points.",
+            # Named as the protocol's button names it (was « Points de mon choix »).
+            "Un examen « Points au choix » a au plus 24 points.",
         ),
         (
             lambda: check_ref("Mme D"),
