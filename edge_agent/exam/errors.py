@@ -17,8 +17,8 @@ class ExamError(AgentError):
     """Root of the exam errors: the request is refused, the message says why.
 
     `words` names the refusal for the nurses' page, which says it in her language from its
-    catalogue (``refused.<words>``, formatted with `values`); where the catalogue has no such
-    entry (most in English), the page shows the message itself.
+    catalogue (``refused.<words>``, formatted with `values`; English and French both word every
+    one); an error without `words` shows its message itself.
     """
 
     response: ClassVar[Response] = Response.DROP

@@ -26,6 +26,7 @@ from edge_agent.exam.errors import (
 )
 from edge_agent.exam.protocols import check_site
 from edge_agent.wire.messages import MAX_RECORD_S, MIN_RECORD_S
+from edge_agent.wire.recording_length import RecordingLengthRefused, recording_seconds
 from stetho_signal.triage import AGE_BANDS, AgeBand
 
 __all__ = ["AGE_BANDS", "AgeBand", "Exam", "ExamState", "SiteRecording", "SiteStatus"]
@@ -66,20 +67,12 @@ def check_age_band(band: str) -> AgeBand:
 def recording_length(asked: object) -> float | None:
     """The recording length asked for, in seconds: None when none is (the default applies),
     else a number from MIN_RECORD_S to MAX_RECORD_S, given as a number or as the text a form
-    sends; anything else (NaN, a word, a bool) is RecordingLengthError."""
-    if asked is None or (isinstance(asked, str) and not asked.strip()):
-        return None
-    seconds: object = asked
-    if isinstance(asked, str):
-        try:
-            seconds = float(asked)
-        except ValueError:
-            raise RecordingLengthError(asked, MIN_RECORD_S, MAX_RECORD_S) from None
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise RecordingLengthError(asked, MIN_RECORD_S, MAX_RECORD_S)
-    if not MIN_RECORD_S <= seconds <= MAX_RECORD_S:  # NaN fails both
-        raise RecordingLengthError(asked, MIN_RECORD_S, MAX_RECORD_S)
-    return float(seconds)
+    sends (either decimal mark: `recording_seconds`); anything else (NaN, a word, a bool) is
+    RecordingLengthError."""
+    try:
+        return recording_seconds(asked, MAX_RECORD_S)
+    except RecordingLengthRefused:
+        raise RecordingLengthError(asked, MIN_RECORD_S, MAX_RECORD_S) from None
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,8 @@ class ExamService:
         self.requests: dict[uuid.UUID, RecordRequest] = {}
         # Who accepted which request, into which exam: a nurse's second tap gets her exam.
         self.accepted: dict[uuid.UUID, tuple[str, uuid.UUID]] = {}
+        # Requests whose exam is opening, by who accepted: a second tap meanwhile waits for it.
+        self._opening: dict[uuid.UUID, tuple[str, asyncio.Future[Exam | ExamError | None]]] = {}
         # The length a doctor asked for, by the exam opened for it; in memory only: after a
         # restart such an exam records the default length.
         self.asked_s: dict[uuid.UUID, float] = {}
@@ -195,8 +197,9 @@ class ExamService:
         ctx = RecordingContext(self.site, self.agent, device, exam.resident, site,
                                kind_at_site(site), exam.exam_id, exam.age_band)  # fmt: skip
         if slot.segmenter.busy:
-            holder = slot.segmenter.holder
-            raise DeviceBusyError(device, holder or "another recording", named=bool(holder))
+            holder = slot.segmenter.holder  # a staff id, or BUTTON: no one to name
+            named = bool(holder) and holder != BUTTON
+            raise DeviceBusyError(device, holder or "another recording", named=named)
         duration_s = asked_s or self.asked_s.get(exam_id) or self.default_duration_s
         self._check_fits(device, duration_s, slot.segmenter.sample_rate_hz)
         rid = slot.segmenter.start(ctx, duration_s, staff)
@@ -229,6 +232,15 @@ class ExamService:
             who = slot.claimed_staff
             raise DeviceBusyError(device, who or "another exam", named=bool(who))
         return slot
+
+    def recording_for(self, staff: str) -> bool:
+        """Whether a stethoscope is recording for this staff member now: for her exam (the
+        chest piece's button may have started it) or started by her."""
+        for slot in self.slots.values():
+            holder = slot.segmenter.holder if slot.segmenter else None  # None: not recording
+            if holder is not None and staff in (slot.claimed_staff, holder):
+                return True
+        return False
 
     def stop(self, device: str) -> bool:
         """Stop the device's recording early (kept, shorter); False if it was not recording."""
@@ -307,29 +319,52 @@ class ExamService:
         """Open an exam of the one site a doctor asked for, in the resident's `age_band` (the
         nurse names it: the request does not); its recordings last as long as they asked (or
         the default). Raise RequestAnsweredError if it was dismissed or another nurse accepted
-        it; the nurse who accepted it gets her exam again (a double tap sends the form twice)."""
+        it; the nurse who accepted it gets her exam again (a double tap sends the form twice),
+        once it is open if her first tap is still opening it."""
         # Taken before the first await: a second tablet's accept meanwhile is refused, not a
         # second exam. Put back if the exam is refused (a resident not imported yet, say).
         wanted = self.requests.pop(request_id, None)
         if wanted is None:
-            by, exam_id = self.accepted.get(request_id, ("", None))
-            if by == staff and exam_id is not None:
-                return await self.exam(exam_id)
-            raise RequestAnsweredError("this request was already answered")
+            return await self._accepted_again(request_id, staff)
+        opened: asyncio.Future[Exam | ExamError | None] = asyncio.get_running_loop().create_future()
+        self._opening[request_id] = (staff, opened)
         try:
             exam = await self.open_exam(
                 wanted.resident, staff, f"requested by {wanted.by}", CUSTOM, (wanted.site,),
                 age_band,
             )  # fmt: skip
-        except ExamError:
+        except ExamError as exc:
             self.requests[request_id] = wanted
+            opened.set_result(exc)  # her second tap is told the same
             raise
+        else:
+            opened.set_result(exam)
+        finally:
+            del self._opening[request_id]
+            if not opened.done():  # cancelled: a second tap is refused, as before
+                opened.set_result(None)
         if wanted.duration_s is not None:
             self.asked_s[exam.exam_id] = wanted.duration_s
         self.accepted[request_id] = (staff, exam.exam_id)
         while len(self.accepted) > MAX_REQUESTS:
             self.accepted.pop(next(iter(self.accepted)))
         return exam
+
+    async def _accepted_again(self, request_id: uuid.UUID, staff: str) -> Exam:
+        """A request already taken: the exam of the nurse who took it (waiting for her first
+        tap's to open); RequestAnsweredError for anyone else, or if it was dismissed."""
+        by, exam_id = self.accepted.get(request_id, ("", None))
+        if by == staff and exam_id is not None:
+            return await self.exam(exam_id)
+        opening_by, opened = self._opening.get(request_id, ("", None))
+        if opening_by == staff and opened is not None:
+            # Shielded: this tap's request ending must not cancel what the first one awaits.
+            outcome = await asyncio.shield(opened)
+            if isinstance(outcome, ExamError):
+                raise outcome
+            if outcome is not None:
+                return outcome
+        raise RequestAnsweredError("this request was already answered")
 
     async def _save_and_publish(self, exam: Exam, event: messages.ExamEvent) -> None:
         await asyncio.to_thread(self.store.save_exam, exam)

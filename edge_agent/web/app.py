@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from edge_agent.web import idle, views_devices, views_exam, views_people
 from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebContext, ctx_of
 from edge_agent.web.i18n import pick_language, refused, translator
 from edge_agent.web.live import live_stream
+from edge_agent.web.names import STAFF_VALUES, named_values, staff_names
 from edge_agent.web.render import MAX_BODY, render
 from stetho_common.logfmt import quote
 from stetho_common.sign_in import cross_site, csrf_ok, posted_form
@@ -93,7 +94,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except AgentError as exc:  # refused input: tell the person, keep going
         log.info("event=web_refused path=%s error=%s", quote(request.path), type(exc).__name__)
-        return refusal(request, 409, message=said(exc, request[LANG]))
+        names = await staff_names(ctx) if STAFF_VALUES & exc.values.keys() else {}
+        return refusal(request, 409, message=said(exc, request[LANG], names))
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:  # aiohttp's: English text
         if exc.text != f"{exc.status}: {exc.reason}" or request.path.startswith("/static/"):
             raise  # a view's own words (the live feed's), or a file the page asked for
@@ -120,10 +122,11 @@ def _unreadable_form() -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text="the form could not be read: reload and send it again")
 
 
-def said(exc: AgentError, lang: str) -> str:
+def said(exc: AgentError, lang: str, names: Mapping[str, str] | None = None) -> str:
     """A refusal in the nurse's language where the catalogue words it (its `words`, see
-    :func:`refused`), else the code's own English."""
-    return refused(exc.words, exc.values, str(exc), lang)
+    :func:`refused`), else the code's own English; a colleague it names by staff id is named
+    by her display name where `names` has it."""
+    return refused(exc.words, named_values(exc.values, names or {}), str(exc), lang)
 
 
 def build_app(ctx: WebContext) -> web.Application:
@@ -137,6 +140,7 @@ def build_app(ctx: WebContext) -> web.Application:
     app.router.add_get("/residents", views_people.residents)
     app.router.add_post("/residents", views_people.add_resident)
     app.router.add_post("/residents/import", views_people.import_residents)
+    app.router.add_post("/residents/search", views_people.search_residents)
     app.router.add_get("/residents/{ref}", views_exam.resident)
     app.router.add_post("/exams", views_exam.open_exam)
     app.router.add_get("/exams/{exam_id}", views_exam.exam_page)

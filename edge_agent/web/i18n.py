@@ -202,6 +202,68 @@ _EN: Final[dict[str, str]] = {
     "refused.device_off": (
         "Stethoscope {device} is not connected: check that it is on and charged, or choose another."
     ),
+    "refused.no_site": "Choose at least one point to listen to.",
+    "refused.reason_too_long": "The reason can have at most {max} characters: shorten it.",
+    "refused.nothing_recorded": (
+        "Nothing has been recorded yet: record a point, or abandon the exam."
+    ),
+    "refused.exam_moved": "This exam is {state}: reload the page.",
+    "refused.exam_finished": "This exam is {state}: start a new one.",
+    "refused.still_recording": (
+        "A recording is in progress: wait for it to end, or stop it first."
+    ),
+    "refused.no_label": "A resident needs a label the team recognises (room, initials).",
+    "refused.label_too_long": "A label has at most {max} characters: shorten it.",
+    "refused.bad_ref": (
+        "“{ref}” is not a resident reference: use 1 to 63 lower-case letters, digits and "
+        "dashes (an opaque code such as res-0042, never a name)."
+    ),
+    "refused.storage": (
+        "Exams cannot be read or saved on this Pi (its disk is full or failing): tell the care "
+        "home's IT contact."
+    ),
+    "refused.csv_too_large": "The file is larger than {kib} KiB: split it into smaller files.",
+    "refused.csv_header": "Line 1: the first line must be the header “ref,label”.",
+    "refused.csv_too_many": "More than {max} residents: split the file into smaller files.",
+    "refused.csv_fields": "Line {line}: 2 fields are needed (ref,label), this line has {found}.",
+    "refused.csv_ref": (
+        "Line {line}: the reference must be 1 to 63 lower-case letters, digits and dashes."
+    ),
+    "refused.csv_repeat": "Line {line}: this reference is already on line {first}.",
+    "refused.csv_no_label": "Line {line}: the label is empty.",
+    "refused.csv_long_label": "Line {line}: the label is longer than {max} characters.",
+    "refused.csv_open_quote": (
+        "Line {line}: a field runs on for more than {kib} KiB: look for a quote left open."
+    ),
+    # Refusals only a form no page of ours sends can meet (a site, protocol or age band not in
+    # its lists), and the pairing page's own.
+    "refused.unknown_site": (
+        "This listening point is not known: reload the page and choose from the list."
+    ),
+    "refused.site_not_in_exam": "This point is not part of this exam: reload the page.",
+    "refused.unknown_protocol": (
+        "This exam is not offered: reload the page and choose what to listen to."
+    ),
+    "refused.too_many_sites": "A “Points of my choice” exam has at most {max} points.",
+    "refused.repeated_site": "A “Points of my choice” exam lists each point once.",
+    "refused.age_band": "This age is not offered: reload the page and choose from the list.",
+    "refused.bad_duration": (
+        "A recording lasts {low} to {high} seconds: “{asked}” is not such a number of seconds."
+    ),
+    "refused.pairing_not_here": (
+        "On this Pi, an administrator pairs stethoscopes with `stetho pair`."
+    ),
+    "refused.scan_failed": (
+        "The search for stethoscopes failed: the Pi's Bluetooth may be off. Try again; if it "
+        "fails again, call the technician."
+    ),
+    "refused.bad_address": "This is not a Bluetooth address: search for stethoscopes again.",
+    "refused.pairing_unknown": (
+        "This pairing is not known here (did the Pi restart?): pair again."
+    ),
+    "refused.pairing_busy": (
+        "{who} is already pairing {address}: wait until it ends, or cancel it on its page."
+    ),
     "site.aortic": "aortic",
     "site.pulmonic": "pulmonic",
     "site.tricuspid": "tricuspid",
@@ -448,8 +510,8 @@ _FR: Final[dict[str, str]] = {
     "refused.unknown_protocol": (
         "Cet examen n'est pas proposé : rechargez la page et choisissez ce qu'il faut écouter."
     ),
-    "refused.too_many_sites": "Un examen « Points de mon choix » a au plus {max} points.",
-    "refused.repeated_site": "Un examen « Points de mon choix » compte chaque point une fois.",
+    "refused.too_many_sites": "Un examen « Points au choix » a au plus {max} points.",
+    "refused.repeated_site": "Un examen « Points au choix » compte chaque point une fois.",
     "refused.age_band": (
         "Cet âge n'est pas proposé : rechargez la page et choisissez dans la liste."
     ),
@@ -524,7 +586,7 @@ def pick_language(accept_language: str | None, chosen: str | None) -> str:
 
 def refused(words: str | None, values: Mapping[str, object], english: str, lang: str) -> str:
     """A refusal (``AgentError.words``/``values``) in `lang` where that catalogue words it
-    (``refused.<words>``; English has only the bedside ones), else its own `english` message;
+    (``refused.<words>``; both catalogues word every refusal), else its own `english` message;
     an exam state among the values is named as the page names it, a float is written as
     ``:g`` writes it with the reader's decimal mark."""
     catalogue = CATALOGUES.get(lang, _EN)

@@ -16,7 +16,6 @@ import logging
 from aiohttp import web
 
 from edge_agent.exam.errors import ExamStorageError
-from edge_agent.exam.service import ExamService
 from edge_agent.web.context import WebContext
 from edge_agent.web.sessions import Session, token_key
 from stetho_common.decimal_mark import local_number
@@ -39,15 +38,6 @@ def by_the_nurse(request: web.Request) -> bool:
     return resource.canonical not in BACKGROUND_ROUTES
 
 
-def recording_for(exams: ExamService, staff: str) -> bool:
-    """Whether a stethoscope is recording for this nurse (her exam's, or one she started)."""
-    for slot in exams.slots.values():
-        holder = slot.segmenter.holder if slot.segmenter else None  # None: not recording
-        if holder is not None and staff in (slot.claimed_staff, holder):
-            return True
-    return False
-
-
 async def note_use(ctx: WebContext, session: Session, now: float) -> None:
     """The nurse used the page: restart the idle clock, on disk too when that is due. A disk
     that refuses the write is logged, not shown her: the session only ends sooner after a
@@ -66,7 +56,7 @@ async def end_if_idle(ctx: WebContext, session: Session) -> bool:
     staff, now = session.staff, ctx.clock()
     if staff is None:
         return False
-    if recording_for(ctx.exams, staff):
+    if ctx.exams.recording_for(staff):
         await note_use(ctx, session, now)  # so the idle time counts from the recording's end
         return False
     if not ctx.sessions.idle(session, now):

@@ -140,7 +140,9 @@ class Pairings:
         busy = self.running()
         if busy is not None:
             raise PairingError(
-                f"{busy.staff_name} ({busy.staff}) is pairing {busy.address}: "
+                # The staff id, not the name: the code's English may reach a log; the page
+                # names her (`who`).
+                f"{busy.staff} is pairing {busy.address}: "
                 "wait until it ends, or cancel it on its page",
                 "pairing_busy",
                 who=busy.staff_name,

@@ -16,6 +16,7 @@ from aiohttp import web
 from edge_agent.web import render as _app
 from edge_agent.web.context import WebContext, ctx_of, session_of, staff_of
 from edge_agent.web.errors import PairingError
+from edge_agent.web.names import named_rows
 from edge_agent.web.pairing import Pairings
 from firmware_bridge import BridgeError
 
@@ -36,7 +37,7 @@ def _pairings(request: web.Request) -> Pairings:
 async def stethoscopes(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     running = ctx.pairings.running() if ctx.pairings else None
-    return _app.render(request, "stethoscopes.html", stethoscopes=ctx.stethoscopes(),
+    return _app.render(request, "stethoscopes.html", stethoscopes=await named_rows(ctx),
                        found=None, can_pair=ctx.pair is not None, running=running,
                        receipts=await _receipts(ctx))  # fmt: skip
 
@@ -50,7 +51,7 @@ async def scan(request: web.Request) -> web.Response:
         found = await ctx.scan()
     except BridgeError as exc:
         raise PairingError(f"cannot scan: {exc}", "scan_failed") from exc
-    rows = ctx.stethoscopes()
+    rows = await named_rows(ctx)
     known = {r.device for r in rows} | {r.address.upper() for r in rows if r.address}
     running = ctx.pairings.running() if ctx.pairings else None
     return _app.render(request, "stethoscopes.html", stethoscopes=rows, can_pair=True,

@@ -17,6 +17,7 @@ from edge_agent.exam.verdict import NURSE_ADVICE
 from edge_agent.web import render as _app
 from edge_agent.web.body import POSITIONS
 from edge_agent.web.context import ctx_of, staff_of
+from edge_agent.web.names import named_rows
 from stetho_common.waits import within
 
 PANEL_AUDIT_S = 600.0  # one audit row per reader and exam for the panel's polls in this time
@@ -79,7 +80,7 @@ async def open_exam(request: web.Request) -> web.StreamResponse:
 async def _exam_values(request: web.Request, exam: Exam) -> dict[str, Any]:
     ctx = ctx_of(request)
     label = (await ctx.exams.resident(exam.resident)).label
-    steths = [s for s in ctx.stethoscopes() if not s.monitoring]
+    steths = [s for s in await named_rows(ctx) if not s.monitoring]
     latest = exam.recordings[-1] if exam.recordings else None
     return {
         "exam": exam, "label": label, "statuses": exam.statuses(), "next_site": exam.next_site(),

@@ -124,13 +124,19 @@ async def set_language(request: web.Request) -> web.StreamResponse:
 
 
 async def residents(request: web.Request, notice: str = "", problems: list[str] | None = None,
-                    status: int = 200) -> web.Response:  # fmt: skip
+                    status: int = 200, query: str = "") -> web.Response:  # fmt: skip
+    """The residents list, or those matching `query` (a search's POST: a GET takes none, so a
+    resident's name never goes into a URL, the browser's history or a proxy's log)."""
     ctx = ctx_of(request)
-    query = request.query.get("q", "")[:80]
     found = await ctx.exams.search_residents(query)
     await asyncio.to_thread(ctx.accounts.audit, staff_of(request), "list-residents", "-")
     return _app.render(request, "residents.html", status=status, residents=found, query=query,
                        notice=notice, problems=problems or [])  # fmt: skip
+
+
+async def search_residents(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    return await residents(request, query=str(form.get("q", ""))[:80])
 
 
 async def add_resident(request: web.Request) -> web.StreamResponse:

@@ -14,6 +14,11 @@ from edge_agent.config import AuscultationSite
 from edge_agent.exam.wire import answer_message
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages
+from edge_agent.wire.recording_length import (
+    LengthProblem,
+    RecordingLengthRefused,
+    recording_seconds,
+)
 from stetho_doctor.client import ack_message, record_request_message
 from stetho_hub.console.words import words
 
@@ -73,9 +78,9 @@ def recording_request(
     if auscultation_site not in SITES:
         raise DecisionError("decision.choose_site")
     try:  # a French doctor writes 12,5: the field is text, so no browser turns it to 12.5
-        seconds = float(duration.replace(",", ".")) if duration.strip() else None
-    except ValueError:
-        raise DecisionError("decision.duration_number") from None
-    if seconds is not None and not messages.MIN_RECORD_S <= seconds <= MAX_REQUEST_S:
-        raise DecisionError("decision.duration_range", limit=f"{MAX_REQUEST_S:.0f}")
+        seconds = recording_seconds(duration, MAX_REQUEST_S)
+    except RecordingLengthRefused as refused:
+        if refused.problem is LengthProblem.NOT_A_NUMBER:
+            raise DecisionError("decision.duration_number") from None
+        raise DecisionError("decision.duration_range", limit=f"{MAX_REQUEST_S:.0f}") from None
     return record_request_message(site, agent, resident, auscultation_site, seconds, by)

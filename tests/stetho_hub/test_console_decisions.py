@@ -24,10 +24,18 @@ def test_a_requested_length_reads_either_decimal_mark(typed: str, seconds: float
     assert json.loads(message.payload)["duration_s"] == seconds
 
 
-@pytest.mark.parametrize("typed", ["1,2,5", "12,5,", "nan", "0,5", "120,5"])
-def test_a_requested_length_that_is_no_length_is_refused(typed: str) -> None:
-    with pytest.raises(DecisionError):
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [("1,2,5", "decision.duration_number"), ("12,5,", "decision.duration_number"),
+     ("nan", "decision.duration_number"), ("inf", "decision.duration_number"),
+     ("1e2", "decision.duration_number"), ("0,5", "decision.duration_range"),
+     ("120,5", "decision.duration_range"), ("-5", "decision.duration_range")],
+)  # fmt: skip
+def test_a_requested_length_that_is_no_length_is_refused(typed: str, key: str) -> None:
+    # The agent's reading (edge_agent.wire.recording_length); "nan" was "1 to 120 s" before.
+    with pytest.raises(DecisionError) as refused:
         recording_request("home-a", "agent-1", "res-1", "mitral", typed, "dr-a")
+    assert refused.value.key == key
 
 
 def test_an_exam_gets_its_answer_and_every_alert_its_ack() -> None:

@@ -271,3 +271,100 @@ def test_an_exam_ended_forgets_the_length_its_request_asked(tmp_path: Path) -> N
         h.service.store.close()
 
     asyncio.run(main())
+
+
+def test_who_is_recording_now(tmp_path: Path) -> None:
+    # The idle sign-out asks this (edge_agent.web.idle); it used to read the slots itself.
+    async def main() -> list[tuple[bool, bool, bool]]:
+        h = Harness(tmp_path)
+        s = h.service
+        s.attach("steth-1", RATE)
+        s.attach("steth-2", RATE)
+        asked = []
+
+        def who() -> None:
+            asked.append(tuple(s.recording_for(n) for n in ("nurse-a", "nurse-b", "nurse-c")))
+
+        exam = await s.open_exam("res-1", "nurse-a", "", "heart-4")
+        who()  # an exam open, nothing recording
+        await s.record(exam.exam_id, "aortic", "steth-1", "nurse-b", 1.0)  # her colleague's
+        who()
+        await h.play("steth-1", "normal", 1.5)
+        who()  # the recording ended: the stethoscope stays with her exam, not recording
+        s.event("steth-1", DeviceEvent(EventKind.BUTTON_PRESSED, 0.0))  # the next site
+        await asyncio.sleep(0.05)
+        who()
+        s.stop("steth-1")
+        await h.play("steth-1", "normal", 0.5)
+        who()
+        s.store.close()
+        return asked
+
+    assert asyncio.run(main()) == [
+        (False, False, False),
+        (True, True, False),
+        (False, False, False),
+        (True, False, False),
+        (False, False, False),
+    ]
+
+
+def _request(h: Harness, resident: str = "res-1") -> uuid.UUID:
+    h.service.requested(messages.CommandMessage(
+        command_id=uuid.uuid4(), action="record_request", by="dr-b",
+        at=datetime.now(tz=UTC), resident=resident, auscultation_site="mitral"))  # fmt: skip
+    (wanted,) = h.service.requests.values()
+    return wanted.request_id
+
+
+def test_her_second_tap_while_the_first_opens_lands_on_the_same_exam(tmp_path: Path) -> None:
+    # Before: the second tap, sent while the first was opening the exam (its save runs in a
+    # thread), was told "this request was already answered".
+    async def main() -> list[object]:
+        h = Harness(tmp_path)
+        request_id = _request(h)
+        taps = await asyncio.gather(h.service.accept(request_id, "nurse-a"),
+                                    h.service.accept(request_id, "nurse-a"),
+                                    h.service.accept(request_id, "nurse-b"),
+                                    return_exceptions=True)  # fmt: skip
+        assert len(h.service.exams) == 1 and not h.service._opening
+        again = await h.service.accept(request_id, "nurse-a")  # a third tap, after
+        h.service.store.close()
+        return [*taps, again]
+
+    first, second, other, again = asyncio.run(main())
+    assert isinstance(first, Exam) and second is first and again is first
+    assert isinstance(other, RequestAnsweredError)  # another nurse is still refused
+
+
+def test_her_second_tap_on_a_request_that_cannot_open_is_told_why(tmp_path: Path) -> None:
+    async def main() -> list[object]:
+        h = Harness(tmp_path)
+        request_id = _request(h, "res-404")
+        taps = await asyncio.gather(h.service.accept(request_id, "nurse-a"),
+                                    h.service.accept(request_id, "nurse-a"),
+                                    return_exceptions=True)  # fmt: skip
+        assert list(h.service.requests) == [request_id]  # still there to accept
+        h.service.store.close()
+        return list(taps)
+
+    first, second = asyncio.run(main())
+    assert isinstance(first, ResidentNotHereError) and second is first
+
+
+def test_a_second_tap_while_a_cancelled_first_opened_is_refused(tmp_path: Path) -> None:
+    async def main() -> object:
+        h = Harness(tmp_path)
+        request_id = _request(h)
+        first = asyncio.create_task(h.service.accept(request_id, "nurse-a"))
+        await asyncio.sleep(0)  # the first is opening the exam
+        second = asyncio.create_task(h.service.accept(request_id, "nurse-a"))
+        await asyncio.sleep(0)  # the second waits for it
+        first.cancel()
+        outcome = (await asyncio.gather(second, return_exceptions=True))[0]
+        assert not h.service._opening
+        await asyncio.sleep(0.1)  # the cancelled save's thread ends before the store closes
+        h.service.store.close()
+        return outcome
+
+    assert isinstance(asyncio.run(main()), RequestAnsweredError)

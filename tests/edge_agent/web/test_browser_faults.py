@@ -101,10 +101,11 @@ def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBrok
                 _wait(a, lambda d: _css(d, "#recording-now"), "A's recording did not start")
                 second = _open_exam(b, base, STAFF_2, "res-0043")
                 _pick(b, "steth-1")
-                assert "In use by nurse-a" in _text(b, '#device option[value="steth-1"]')
+                # Her colleague by name (her account's), not her staff id.
+                assert "In use by Marie" in _text(b, '#device option[value="steth-1"]')
                 _click(b, '#record[data-site="aortic"]')
                 error = _wait(b, lambda d: _text(d, "#page-error"), "B was not told")
-                assert "in use by nurse-a" in error
+                assert "in use by Marie" in error and "nurse-a" not in error
                 _shot(b, tmp_path, "busy")
                 assert not _css(b, "#recording-now")
                 _wait(a, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "A's site")

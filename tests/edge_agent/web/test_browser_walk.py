@@ -62,6 +62,11 @@ def _css(driver: Any, selector: str) -> list[Any]:
     return list(driver.find_elements(By.CSS_SELECTOR, selector))
 
 
+def _listed(driver: Any) -> list[str]:
+    """The references the residents screen lists."""
+    return [e.get_attribute("data-ref") for e in _css(driver, "#residents [data-ref]")]
+
+
 def _click(driver: Any, selector: str) -> None:
     """Find and click in one step (the page's live updates may replace the element)."""
     _wait(driver, lambda d: clicked(d, selector), f"no {selector}")
@@ -129,6 +134,12 @@ def _walk(d: Any, base: str, tmp: Path, broker_port: int) -> str:
     _click(d, "#signin")
     _wait(d, lambda d: _css(d, "#residents"), "residents screen")
     _shot(d, tmp, "residents")
+    # A search is a POST: the label typed stays out of the address bar and the history.
+    _css(d, "#search")[0].send_keys("Mme")
+    _click(d, "#search-submit")
+    _wait(d, lambda d: _listed(d) == ["res-0042"], "the search's one resident")
+    assert d.current_url == base + "/residents/search", d.current_url
+    assert _css(d, "#search")[0].get_attribute("value") == "Mme"
     _click(d, '[data-ref="res-0042"]')
     _click(d, "#protocol-heart-4")
     _css(d, "#reason")[0].send_keys("short of breath since this morning")

@@ -61,7 +61,7 @@ def test_refusals_at_the_bedside_are_in_the_nurses_language(tmp_path: Path) -> N
     run(tmp_path, scenario, attached=("steth-1",), devices=("steth-1", "steth-2"))
     fr = CATALOGUES["fr"]
     assert said["unknown"] == (409, fr["refused.unknown_exam"])
-    busy = fr["refused.device_busy"].format(device="steth-1", holder="nurse-a")
+    busy = fr["refused.device_busy"].format(device="steth-1", holder="Marie")  # not nurse-a
     assert said["busy"] == (409, busy)
     assert said["off"] == (409, fr["refused.device_off"].format(device="steth-2"))
 
@@ -88,7 +88,7 @@ def test_a_stethoscope_still_recording_for_her_own_exam_is_not_said_another_exam
     run(tmp_path, scenario, attached=("steth-1",))
     fr = CATALOGUES["fr"]
     assert said[0][0] == 200
-    assert said[1] == (409, fr["refused.device_busy"].format(device="steth-1", holder="nurse-a"))
+    assert said[1] == (409, fr["refused.device_busy"].format(device="steth-1", holder="Marie"))
     assert "autre examen" not in said[1][1]
 
 
@@ -333,10 +333,10 @@ def test_a_refused_csv_names_each_line_s_problem_in_the_nurses_language(tmp_path
                            fr["refused.csv_no_label"].format(line=3),
                            fr["refused.csv_repeat"].format(line=5, first=4),
                            fr["refused.csv_fields"].format(line=6, found=3)]  # fmt: skip
-    assert shown["en"] == [
-        "line 2: the reference must be 1-63 lower-case letters, digits and dashes",
-        "line 3: the label is empty", "line 5: reference repeats line 4",
-        "line 6: expected 2 fields (ref,label), found 3"]  # fmt: skip
+    assert shown["en"] == [  # was the code's English: "line 6: expected 2 fields ..., found 3"
+        "Line 2: the reference must be 1 to 63 lower-case letters, digits and dashes.",
+        "Line 3: the label is empty.", "Line 5: this reference is already on line 4.",
+        "Line 6: 2 fields are needed (ref,label), this line has 3."]  # fmt: skip
 
 
 def test_finishing_an_exam_with_nothing_recorded_is_refused_in_the_nurses_language(

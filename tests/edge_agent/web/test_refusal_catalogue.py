@@ -171,13 +171,40 @@ def _words_in_source() -> set[str]:
 def test_every_words_a_refusal_can_carry_is_in_both_catalogues_alike() -> None:
     words = _words_in_source()
     assert {"no_site", "csv_fields", "storage", "device_in_use", "unknown_exam"} <= words
+    for lang, catalogue in CATALOGUES.items():
+        missing = sorted(w for w in words if f"refused.{w}" not in catalogue)
+        assert not missing, lang
+        for key in (k for k in catalogue if k.startswith("refused.")):
+            assert key[len("refused.") :] in words, f"{lang} {key}: no refusal carries these words"
+
+
+def test_both_catalogues_have_the_same_keys_and_placeholders() -> None:
+    # Before: English had only the bedside refusals (the old test checked English against
+    # French one way only), so 31 refusals reached an English tablet as the code's own words.
     fr, en = CATALOGUES["fr"], CATALOGUES["en"]
-    missing = sorted(w for w in words if f"refused.{w}" not in fr)
-    assert not missing
-    # English words the refusals it has (the bedside ones); the rest fall back to the code's
-    # own English, which is what the page has always shown.
-    for key in (k for k in en if k.startswith("refused.")):
-        assert key in fr, key
-        assert _placeholders(en[key]) == _placeholders(fr[key]), key
-    for key in (k for k in fr if k.startswith("refused.")):
-        assert key[len("refused.") :] in words, f"{key}: no refusal carries these words"
+    assert sorted(set(fr) ^ set(en)) == []
+    assert [k for k in en if _placeholders(en[k]) != _placeholders(fr[k])] == []
+
+
+@pytest.mark.parametrize(
+    ("make", "english"),
+    [
+        (lambda: errors.ExamStateError("x", "still_recording"),
+         "A recording is in progress: wait for it to end, or stop it first."),
+        (lambda: errors.RecordingLengthError("ten", 5, 60),
+         "A recording lasts 5 to 60 seconds: “ten” is not such a number of seconds."),
+        (lambda: web_errors.PairingError("x", "pairing_busy", who="Ana B.", address="AA:BB"),
+         "Ana B. is already pairing AA:BB: wait until it ends, or cancel it on its page."),
+    ],
+)  # fmt: skip
+def test_an_english_tablet_reads_a_nurse_s_sentence_not_the_code_s(
+    make: Callable[[], AgentError], english: str
+) -> None:
+    assert said(make(), "en") == english
+
+
+def test_a_custom_exam_is_named_in_its_refusals_as_its_button_names_it() -> None:
+    for lang, catalogue in CATALOGUES.items():
+        button = catalogue["protocol.custom"]
+        for key in ("refused.too_many_sites", "refused.repeated_site"):
+            assert button in catalogue[key], (lang, key)

@@ -62,17 +62,19 @@ CASES: dict[str, Callable[[], object]] = {
 
 
 @pytest.mark.parametrize("words", sorted(CASES))
-def test_each_refusal_a_nurse_can_meet_is_worded_in_french(words: str) -> None:
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_each_refusal_a_nurse_can_meet_is_worded_in_her_language(words: str, lang: str) -> None:
+    # English was the code's own sentence (exam ids, repr quotes, the list of codes) before.
     with pytest.raises(ExamError) as caught:
         CASES[words]()
     exc = caught.value
     assert exc.words == words
-    french = refused(exc.words, exc.values, str(exc), "fr")
-    assert french == CATALOGUES["fr"][f"refused.{words}"].format(
-        **{k: CATALOGUES["fr"].get(f"exam.state.{v}", v) for k, v in exc.values.items()}
+    catalogue = CATALOGUES[lang]
+    said = refused(exc.words, exc.values, str(exc), lang)
+    assert said == catalogue[f"refused.{words}"].format(
+        **{k: catalogue.get(f"exam.state.{v}", v) for k, v in exc.values.items()}
     )
-    assert "{" not in french and french != str(exc)
-    assert refused(exc.words, exc.values, str(exc), "en") == str(exc)  # the code's English
+    assert "{" not in said and said != str(exc)
 
 
 def test_a_finished_exam_is_named_as_the_page_names_its_state() -> None:
@@ -80,6 +82,8 @@ def test_a_finished_exam_is_named_as_the_page_names_its_state() -> None:
         _finished().check_recordable("aortic")
     said = refused(caught.value.words, caught.value.values, str(caught.value), "fr")
     assert said == "Cet examen est abandonné : commencez-en un nouveau."
+    english = refused(caught.value.words, caught.value.values, str(caught.value), "en")
+    assert english == "This exam is abandoned: start a new one."
 
 
 def test_every_csv_problem_has_french_words() -> None:
@@ -168,7 +172,8 @@ def test_a_whole_file_s_problem_reads_in_french(text: str, french: str) -> None:
         ),
         (
             lambda: resolve_protocol("custom", KNOWN_SITES * 2),
-            "Un examen « Points de mon choix » a au plus 24 points.",
+            # Named as the protocol's button names it (was « Points de mon choix »).
+            "Un examen « Points au choix » a au plus 24 points.",
         ),
         (
             lambda: check_ref("Mme D"),

@@ -7,6 +7,7 @@ that the nurse's own exam reads at 72 (urgent) were read at 36 (normal) when a d
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from pathlib import Path
@@ -78,6 +79,24 @@ def test_a_double_tap_on_accept_opens_the_nurses_exam_not_a_refusal(tmp_path: Pa
         for _ in range(2):
             answer = await client.post(accept, data=form, allow_redirects=False)
             went.append(f"{answer.status} {answer.headers.get('Location')}")
+
+    run(tmp_path, scenario)
+    assert went[0].startswith("303 /exams/") and went[1] == went[0]
+
+
+def test_two_taps_at_once_on_accept_both_open_her_exam(tmp_path: Path) -> None:
+    # Before: the second tap, while the first was still opening the exam, was refused.
+    went: list[str] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/requests")
+        accept = _requested(client, clock)
+        form = {"csrf": token, "age_band": "adult"}
+        taps = await asyncio.gather(*(client.post(accept, data=form, allow_redirects=False)
+                                      for _ in range(2)))  # fmt: skip
+        went.extend(f"{tap.status} {tap.headers.get('Location')}" for tap in taps)
+        assert len(client.server.app[CTX].exams.exams) == 1
 
     run(tmp_path, scenario)
     assert went[0].startswith("303 /exams/") and went[1] == went[0]
