@@ -549,6 +549,11 @@ class AgentConfig(_Strict):
         return data
 
 
+# Keys whose value is a secret (a password, a connection string that may hold one): an error
+# names the key and never repeats the value, which would end up in the journal.
+_SECRET_KEYS = frozenset({"password", "postgresql"})
+
+
 def describe_error(error: Any) -> str:
     """One pydantic error as `key.path: expected ...; found ...`, for every config file."""
     loc = ""
@@ -562,12 +567,13 @@ def describe_error(error: Any) -> str:
     loc = loc or "(top level)"
     kind = error["type"]
     found = error.get("input")
-    if kind == "extra_forbidden":
-        return f"{loc}: unknown key (misspelt?); found {found!r}"
+    if kind == "extra_forbidden":  # its value may be a password, or a whole misspelt table
+        return f"{loc}: unknown key (misspelt?)"
     if kind == "missing":
         return f"{loc}: required key is missing"
     expected = error["msg"].removeprefix("Value error, ")
-    if isinstance(found, dict | list):  # a whole table or list: the key path says where
+    secret = bool(error["loc"]) and error["loc"][-1] in _SECRET_KEYS
+    if secret or isinstance(found, dict | list):  # a table or list: the key path says where
         return f"{loc}: expected {expected}"
     return f"{loc}: expected {expected}; found {found!r}"
 

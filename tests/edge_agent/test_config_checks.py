@@ -247,7 +247,7 @@ def test_messages_for_unknown_missing_and_wrong_keys() -> None:
     assert problems(data) == [
         "broker.keepalive_s: expected Input should be greater than or equal to 5; found 4",
         "devices[0].id: required key is missing",
-        "sitee: unknown key (misspelt?); found 'x'",
+        "sitee: unknown key (misspelt?)",
     ]
 
 
@@ -309,7 +309,7 @@ def test_thresholds_pass_through_by_name() -> None:
     )
     assert parsed.analysis.triage_thresholds() == TriageThresholds(heart_rate_review_high_bpm=100.0)
     assert problems({"site": "h", "analysis": {"thresholds": {"nope": 1}}}) == [
-        "analysis.thresholds.nope: unknown key (misspelt?); found 1"
+        "analysis.thresholds.nope: unknown key (misspelt?)"
     ]
 
 
