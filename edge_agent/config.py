@@ -571,11 +571,28 @@ def describe_error(error: Any) -> str:
         return f"{loc}: unknown key (misspelt?)"
     if kind == "missing":
         return f"{loc}: required key is missing"
-    expected = error["msg"].removeprefix("Value error, ")
+    expected = _expected(error)
     secret = bool(error["loc"]) and error["loc"][-1] in _SECRET_KEYS
     if secret or isinstance(found, dict | list):  # a table or list: the key path says where
         return f"{loc}: expected {expected}"
+    if _said_after_but(found, expected):  # "a readable file, but /x does not exist"
+        return f"{loc}: expected {expected}"
     return f"{loc}: expected {expected}; found {found!r}"
+
+
+def _said_after_but(found: Any, expected: str) -> bool:
+    """True when our validator's sentence ("..., but /x is a folder") already shows `found`."""
+    text = str(found) if isinstance(found, str | Path) else ""
+    _, but, tail = expected.partition(", but ")
+    return bool(text.strip() and but and text in tail)
+
+
+def _expected(error: Any) -> str:
+    """What the key should hold, without pydantic's "Input should be" after our "expected"."""
+    if error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] == SLUG_PATTERN:
+        return "1-63 lower-case letters, digits and dashes"
+    message: str = error["msg"]
+    return message.removeprefix("Value error, ").removeprefix("Input should be ")
 
 
 def check_secret_permissions(path: Path, what: str) -> None:

@@ -6,6 +6,7 @@ password typed as a number, must not put the password there.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,3 +38,27 @@ def test_a_password_of_the_wrong_type_is_not_repeated() -> None:
     assert len(said) == 1
     assert said[0].startswith("broker.password: expected ")
     assert "12345678" not in said[0]
+
+
+# ---- what was expected, in words an IT person reads --------------------------------------
+
+
+def test_pydantics_input_should_be_is_not_glued_to_expected() -> None:
+    said = problems({"site": "h", "broker": {"port": "1883"}, "storage": {"quota_mb": 0}})
+    assert said == [
+        "broker.port: expected a valid integer; found '1883'",
+        "storage.quota_mb: expected greater than 0; found 0",
+    ]
+
+
+def test_an_id_that_is_not_a_slug_says_what_an_id_is() -> None:
+    assert problems({"site": "Lux Bastogne"}) == [
+        "site: expected 1-63 lower-case letters, digits and dashes; found 'Lux Bastogne'"
+    ]
+
+
+def test_a_value_the_sentence_already_shows_is_not_repeated(tmp_path: Path) -> None:
+    missing = tmp_path / "ca.crt"
+    assert problems({"site": "h", "broker": {"tls": True, "ca_file": str(missing)}}) == [
+        f"broker.ca_file: expected a readable file, but {missing} does not exist"
+    ]
