@@ -196,11 +196,11 @@ def listen(
     from stetho_doctor.listen import open_sink
 
     settings = choice.settings((topics.live(site, device),))
-    sink = open_sink(out)
+    sink = open_sink(out, warn)
     stats = _run_or_exit(run_listen(settings, site, device, seconds, sink, by or getpass.getuser()))
-    err.print(f"live: {stats}", highlight=False)
     if not stats.chunks:
         fail(
             f"no live audio from {device} at {site} in {seconds:.0f} s: "
             "is its agent online and the stethoscope connected?"
         )
+    err.print(f"{device} at {site}: {stats.summary()}", highlight=False)
