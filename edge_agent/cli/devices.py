@@ -165,10 +165,16 @@ def devices_command(
     if as_json:
         out.print_json(json.dumps([asdict(d) for d in devices]))
         return
-    table = Table("id", "name", "address", "location", "bonded", "last seen", "battery")
+    table = Table()
+    # The id and the address are what `forget` and `record --device` take: whole, always;
+    # the other columns wrap on a narrow terminal (an SSH session of 80 columns).
+    for key, values in (("id", [d.id for d in devices]), ("address", [d.address for d in devices])):
+        table.add_column(key, no_wrap=True, min_width=max(map(len, values), default=0))
+    for heading in ("name", "location", "bonded", "last seen", "battery"):
+        table.add_column(heading, overflow="fold")
     for d in devices:
         battery = "?" if d.battery_percent is None else f"{d.battery_percent}%"
-        table.add_row(d.id, d.name, d.address, d.location, _when(d.bonded_at),
+        table.add_row(d.id, d.address, d.name, d.location, _when(d.bonded_at),
                       _when(d.last_seen), battery)  # fmt: skip
     out.print(table if devices else "no paired stethoscopes: run `stetho pair`")
 

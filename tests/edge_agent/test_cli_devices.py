@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
 from edge_agent.cli import devices as cli_devices
@@ -223,3 +225,20 @@ def test_each_bluetooth_failure_has_its_own_exit_status(
     assert code == status
     assert "error:" in output and "Traceback" not in output
     assert len(set(cli_devices.EXIT_CODES.values())) == len(cli_devices.EXIT_CODES)
+
+
+@pytest.mark.parametrize("width", [72, 80])
+def test_the_devices_table_shows_whole_ids_and_addresses_on_a_narrow_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    # Before: an 80-column SSH session showed "stetho-s…" and "5E:7A:00…": the id that
+    # `stetho forget` and `stetho record --device` want could not be read off the table.
+    state = str(tmp_path)
+    code, output = stetho("pair", "--simulate", "--scan-seconds", "1", "--location",
+                          "Room 12, by the window", "--state-dir", state)  # fmt: skip
+    assert code == 0, output
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_devices, "out", Console(file=screen, width=width))
+    assert stetho("devices", "--state-dir", state)[0] == 0
+    assert "stetho-sim-0001" in screen.getvalue()
+    assert "5E:7A:00:00:00:01" in screen.getvalue()
