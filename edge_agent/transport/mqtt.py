@@ -34,7 +34,13 @@ from edge_agent.errors import (
 )
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.link_errors import NOT_V5, UNSUPPORTED_PROTOCOL, link_lost, reason_text
-from edge_agent.transport.tls_errors import TlsFiles, classify_tls_error, describe_tls_error
+from edge_agent.transport.tls_errors import (
+    TlsFiles,
+    TlsProblem,
+    classify_tls_error,
+    describe_tls_error,
+    describe_tls_problem,
+)
 from stetho_common import quote
 
 log = logging.getLogger(__name__)
@@ -210,10 +216,19 @@ class MqttConnection:
             self.loss = link_lost(self.close_reason, rc.value if rc else None, by_broker)
         self._fail_all(self.loss)
         if not self._connack.done():
-            self._connack.set_exception(
-                ConnectError(f"broker closed the connection before CONNACK: {self.close_reason}")
-            )
+            self._connack.set_exception(self._closed_before_connack(by_broker))
         self.closed.set()
+
+    def _closed_before_connack(self, by_broker: bool) -> ConnectError:
+        s = self.settings
+        if s.tls and not by_broker:
+            # TLS 1.3: the broker checks our certificate after the handshake and a refusal
+            # only closes the link (paho keeps the alert to itself); say what to check.
+            problem = TlsProblem.CLOSED_DURING_HANDSHAKE
+            files = TlsFiles(s.ca_file, s.cert_file, s.key_file)
+            message = describe_tls_problem(problem, files, s.host)
+            return ConnectError.of(message, problem.may_clear_by_itself)
+        return ConnectError(f"broker closed the connection before CONNACK: {self.close_reason}")
 
     def _fail_all(self, error: Exception) -> None:
         for future in [*self._pending.values(), *self._suback.values()]:

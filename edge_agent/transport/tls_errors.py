@@ -18,7 +18,13 @@ import os
 import ssl
 from dataclasses import dataclass
 
-__all__ = ["TlsFiles", "TlsProblem", "classify_tls_error", "describe_tls_error"]
+__all__ = [
+    "TlsFiles",
+    "TlsProblem",
+    "classify_tls_error",
+    "describe_tls_error",
+    "describe_tls_problem",
+]
 
 StrPath = str | os.PathLike[str]
 
@@ -213,13 +219,21 @@ def describe_tls_error(
     problem = classify_tls_error(exc)
     if problem is None:
         return f"connection failed: {type(exc).__name__}: {exc}"
+    return describe_tls_problem(problem, files, host, _detail(exc))
+
+
+def describe_tls_problem(
+    problem: TlsProblem, files: TlsFiles | None = None, host: str | None = None, detail: str = ""
+) -> str:
+    """The sentence of `describe_tls_error` for a problem known without an exception: a TLS 1.3
+    broker refusing our certificate only closes the link, and paho keeps the alert to itself."""
     f = files or TlsFiles()
     return _MESSAGES[problem].format(
         ca=f"the CA in {f.ca_file}" if f.ca_file else "the CA this agent trusts (broker.ca_file)",
         cert=f.cert_file or "this agent's certificate (broker.cert_file)",
         key=f.key_file or "broker.key_file",
         where=host or "the broker",
-        detail=_detail(exc),
+        detail=detail or problem.value,
     )
 
 

@@ -134,3 +134,28 @@ def test_the_publisher_keeps_running_on_an_unusable_ca_file(
             outbox.close()
 
     assert asyncio.run(agent()).startswith("a TLS file cannot be used (")
+
+
+@pytest.mark.parametrize("identity", ["rogue", "none"])
+def test_a_broker_refusing_our_certificate_is_explained(
+    tls_broker: TlsBroker, certs: Path, rogue_certs: Path, identity: str
+) -> None:
+    # TLS 1.3: the broker checks our certificate after the handshake; paho swallows its alert,
+    # and the agent (and `stetho alerts`) said only "broker closed the connection before
+    # CONNACK: Unspecified error (0x80)", every few seconds, for ever.
+    settings = agent_settings(tls_broker, certs)
+    if identity == "rogue":  # a certificate another CA signed
+        settings = dataclasses.replace(
+            settings,
+            cert_file=str(rogue_certs / "agent.oakhill.agent.crt"),
+            key_file=str(rogue_certs / "agent.oakhill.agent.key"),
+        )
+    else:
+        settings = dataclasses.replace(settings, cert_file=None, key_file=None)
+    with pytest.raises(ConnectError) as refused:
+        asyncio.run(_connect_once(settings))
+    said = str(refused.value)
+    assert said.startswith(f"{tls_broker.host} closed the connection during TLS set-up: ")
+    assert "the broker's log says which" in said
+    if identity == "rogue":
+        assert f"it rejected {settings.cert_file} (" in said
