@@ -23,7 +23,7 @@ from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail, run_until_signalled, warn
-from stetho_common.ids import SLUG
+from stetho_common.ids import SLUG, SLUG_PATTERN
 from stetho_doctor.client import (
     ALERT_COLUMNS,
     AlertSaver,
@@ -89,11 +89,21 @@ def _one_sentence(command: Callable[P, None]) -> Callable[P, None]:
         except ValidationError as exc:  # a value the message's schema refuses (docs/schemas)
             first = exc.errors()[0]
             field = str(first["loc"][0]) if first["loc"] else "a value"
-            fail(f"{OPTION_OF_FIELD.get(field, field)}: {first['msg']}", "usage")
+            fail(f"{OPTION_OF_FIELD.get(field, field)}: {_refusal(field, first)}", "usage")
         except (AgentError, DoctorToolError) as exc:
             fail(str(exc))
 
     return wrapped
+
+
+def _refusal(field: str, error: Any) -> str:
+    """Pydantic's words, but an id in words rather than its regular expression."""
+    if error["type"] != "string_pattern_mismatch" or error["ctx"]["pattern"] != SLUG_PATTERN:
+        return str(error["msg"])
+    if field == "resident":  # a name typed where the reference belongs: never echoed
+        return ("expected the care home's opaque reference (1-63 lower-case letters, digits "
+                "and dashes), never a name")  # fmt: skip
+    return "expected 1-63 lower-case letters, digits and dashes"
 
 
 # The command-line option that sets each field of a message a doctor's command sends.
