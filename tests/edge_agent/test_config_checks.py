@@ -147,7 +147,10 @@ def test_a_file_devices_recording_resolves_against_the_config_folder(tmp_path: P
 @pytest.mark.parametrize("key", ["ca_file", "cert_file", "key_file", "password_file"])
 def test_a_present_broker_file_resolves_against_the_config_folder(tmp_path: Path, key: str) -> None:
     (tmp_path / "f.pem").write_text("x")
-    parsed = parse_config(config(broker={key: "f.pem"}), "agent.toml", tmp_path)
+    broker = {"tls": True, key: "f.pem"}
+    if key in {"cert_file", "key_file"}:  # the two go together
+        broker = {**broker, "cert_file": "f.pem", "key_file": "f.pem"}
+    parsed = parse_config(config(broker=broker), "agent.toml", tmp_path)
     assert getattr(parsed.broker, key) == tmp_path / "f.pem"
 
 
@@ -174,7 +177,8 @@ def test_relative_file_without_a_base_is_taken_as_given(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "ca.pem").write_text("x")
-    assert parse_config(config(broker={"ca_file": "ca.pem"}), "a").broker.ca_file == Path("ca.pem")
+    broker = {"tls": True, "ca_file": "ca.pem"}
+    assert parse_config(config(broker=broker), "a").broker.ca_file == Path("ca.pem")
 
 
 def test_broker_checked_names_its_source(tmp_path: Path) -> None:
@@ -417,7 +421,9 @@ def _secret(tmp_path: Path, name: str, mode: int) -> Path:
 def test_secret_files_readable_by_others_are_refused(tmp_path: Path, table: str, key: str) -> None:
     secret = _secret(tmp_path, "secret", 0o604)
     cert = _secret(tmp_path, "web.crt", 0o644)  # a certificate is public
-    pair = f'tls_cert_file = "{cert}"\n' if table == "web" else ""
+    pair = {"web": f'tls_cert_file = "{cert}"\n', "broker": ""}[table]
+    if key == "key_file":  # a client certificate's key goes with the certificate, over TLS
+        pair = f'tls = true\ncert_file = "{cert}"\n'
     path = tmp_path / "agent.toml"
     path.write_text(f'site = "h"\n[{table}]\n{pair}{key} = "{secret}"\n')
     with pytest.raises(ConfigError) as info:
@@ -591,7 +597,9 @@ def test_load_broker_checks_secret_permissions(tmp_path: Path) -> None:
     assert load_broker(path).secret({}) == "s3cret"
     # The key of a doctor's client certificate, as the agent's (load_config): it was not checked.
     key = _secret(tmp_path, "doctor.key", 0o644)
-    with_key = _file(tmp_path, f'[broker]\nkey_file = "{key}"\n', 0o644)
+    cert = _secret(tmp_path, "doctor.crt", 0o644)
+    tls = f'tls = true\ncert_file = "{cert}"\n'
+    with_key = _file(tmp_path, f'[broker]\n{tls}key_file = "{key}"\n', 0o644)
     with pytest.raises(ConfigError) as info:
         load_broker(with_key)
     assert info.value.file == str(key)

@@ -62,3 +62,24 @@ def test_a_value_the_sentence_already_shows_is_not_repeated(tmp_path: Path) -> N
     assert problems({"site": "h", "broker": {"tls": True, "ca_file": str(missing)}}) == [
         f"broker.ca_file: expected a readable file, but {missing} does not exist"
     ]
+
+
+# ---- TLS files without TLS, a certificate without its key ----------------------------------
+
+
+def test_tls_files_without_tls_are_refused(tmp_path: Path) -> None:
+    # Before: valid, and the agent sent everything in clear with its certificates unused.
+    (tmp_path / "ca.crt").write_text("x")
+    assert problems({"site": "h", "broker": {"ca_file": str(tmp_path / "ca.crt")}}) == [
+        "broker: expected tls = true with ca_file (without it they are unused and the link "
+        "to the broker is not encrypted)"
+    ]
+
+
+def test_a_client_certificate_without_its_key_is_refused(tmp_path: Path) -> None:
+    # Before: valid; `stetho run` then retried "a TLS file cannot be used ([SSL] PEM lib)".
+    (tmp_path / "agent.crt").write_text("x")
+    broker = {"tls": True, "cert_file": str(tmp_path / "agent.crt")}
+    assert problems({"site": "h", "broker": broker}) == [
+        "broker: expected cert_file and key_file together (a client certificate needs its key)"
+    ]
