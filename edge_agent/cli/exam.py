@@ -81,15 +81,18 @@ def _segment(text: str) -> str:
     return urllib.parse.quote(text, safe="")
 
 
-def _run(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+def _answer(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     socket = exam_dir(_state_dir(config)) / SOCKET_NAME
     try:
-        data = asyncio.run(_call(socket, method, path, body))
+        return asyncio.run(_call(socket, method, path, body))
     except (aiohttp.ClientConnectionError, FileNotFoundError):
         fail(f"no agent answers on {socket}: is it running with [web]?")
     except AgentError as exc:
         fail(f"the agent refused: {exc}")
-    typer.echo(json.dumps(data, indent=2))
+
+
+def _run(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    typer.echo(json.dumps(_answer(config, method, path, body), indent=2))
 
 
 @exam_app.command("start")
@@ -109,9 +112,11 @@ def exam_start(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Open an exam; prints its id."""
-    _run(config, "POST", "/api/exams", {"resident": resident, "protocol": protocol,
-         "sites": site or [], "reason": reason, "age_band": age_band.value,
-         "staff": staff or getpass.getuser()})  # fmt: skip
+    exam = _answer(config, "POST", "/api/exams", {"resident": resident, "protocol": protocol,
+                   "sites": site or [], "reason": reason, "age_band": age_band.value,
+                   "staff": staff or getpass.getuser()})  # fmt: skip
+    typer.echo(exam["exam_id"])  # alone, for `E=$(stetho exam start ...)`; `show` tells the rest
+    err.print(f"next site: {exam.get('next_site')}", highlight=False)
 
 
 @exam_app.command("record")

@@ -4,7 +4,9 @@ as an exam id stays one path segment, and an answer that is not the API's is one
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from typer.testing import CliRunner
 
 from edge_agent.cli.exam import exam_app, staff_app
 from edge_agent.exam import ExamStore
+from edge_agent.exam.residents import Resident
 from edge_agent.exam.service import ExamService
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
@@ -147,3 +150,18 @@ def test_a_body_that_is_not_an_exam_request_is_a_400_in_json(
             continue  # an object: the exam is looked up first
         assert status == 400, answer
         assert isinstance(answer, dict) and answer["error"].startswith(said), answer
+
+
+def test_exam_start_prints_the_exam_id_alone(agent_config: Path, tmp_path: Path) -> None:
+    # docs/care-home.md: `stetho exam start ... # prints exam_id`, then `stetho exam record
+    # <exam_id>`. It printed the whole exam as JSON, so `E=$(stetho exam start ...)` held JSON.
+    store = ExamStore(exam_dir(tmp_path / "state") / "exams.sqlite3")
+    store.add_residents([Resident("res-0042", "Room 12")])
+    store.close()
+    args = ["start", "--resident", "res-0042", "--config", str(agent_config)]
+    result = CliRunner().invoke(exam_app, args)
+    assert result.exit_code == 0, result.output
+    exam_id = result.stdout.strip()
+    assert str(uuid.UUID(exam_id)) == exam_id
+    shown = CliRunner().invoke(exam_app, ["show", exam_id, "--config", str(agent_config)])
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["exam_id"] == exam_id
