@@ -228,7 +228,10 @@ class MqttConnection:
             files = TlsFiles(s.ca_file, s.cert_file, s.key_file)
             message = describe_tls_problem(problem, files, s.host)
             return ConnectError.of(message, problem.may_clear_by_itself)
-        return ConnectError(f"broker closed the connection before CONNACK: {self.close_reason}")
+        said = f"broker closed the connection before CONNACK: {self.close_reason}"
+        if not by_broker:  # a plain CONNECT to a TLS listener ends so, without a word
+            said += f"; if {s.port} is its TLS port, connect with TLS (mqtts://, broker.tls = true)"
+        return ConnectError(said)
 
     def _fail_all(self, error: Exception) -> None:
         for future in [*self._pending.values(), *self._suback.values()]:

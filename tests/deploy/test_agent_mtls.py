@@ -159,3 +159,17 @@ def test_a_broker_refusing_our_certificate_is_explained(
     assert "the broker's log says which" in said
     if identity == "rogue":
         assert f"it rejected {settings.cert_file} (" in said
+
+
+def test_plain_mqtt_to_the_tls_port_says_so(tls_broker: TlsBroker, certs: Path) -> None:
+    # Before: "broker closed the connection before CONNACK: Unspecified error (0x80)", the
+    # same words as for any other drop; `--broker mqtt://host:8883` is an easy slip.
+    settings = dataclasses.replace(
+        agent_settings(tls_broker, certs), tls=False, ca_file=None, cert_file=None, key_file=None
+    )
+    with pytest.raises(ConnectError) as refused:
+        asyncio.run(_connect_once(settings))
+    assert str(refused.value) == (
+        "broker closed the connection before CONNACK: Unspecified error (0x80); if "
+        f"{tls_broker.port} is its TLS port, connect with TLS (mqtts://, broker.tls = true)"
+    )
