@@ -19,7 +19,7 @@ from edge_agent.config import check_secret_permissions, load_broker
 from edge_agent.errors import ConfigError
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.settings import broker_from_url, broker_settings
-from edge_agent.transport.tls_errors import TlsFiles
+from edge_agent.transport.tls_errors import COMMAND_OPTIONS, TlsFiles
 from stetho_doctor.client import DoctorToolError, default_doctor_config, doctor_config_path
 
 __all__ = ["BrokerChoice", "broker_options"]
@@ -69,7 +69,10 @@ class BrokerChoice:
             set_here = {k: v for k, v in overrides.items() if v is not None}
             if set_here:
                 broker = broker.checked(str(path), {**broker.model_dump(), **set_here})
-        return broker_settings(broker, self.client_id, subscriptions=subscriptions)
+        settings = broker_settings(broker, self.client_id, subscriptions=subscriptions)
+        if self.broker is None:  # the file's [broker] keys are what to fix
+            return settings
+        return dataclasses.replace(settings, tls_words=COMMAND_OPTIONS)
 
 
 def _check_tls_options(url: str | None, config: Path | None, tls: TlsFiles) -> None:
