@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import sys
 import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,8 +50,8 @@ def staff_add(
         check_staff(staff_id, name or staff_id)  # and so are a wrong id and name
     except AgentError as exc:
         fail(str(exc), "usage")
-    secret = getpass.getpass("PIN or password: ")
-    if getpass.getpass("again: ") != secret:
+    secret = _ask_secret("PIN or password: ")
+    if _ask_secret("again: ") != secret:
         fail("the two entries differ", "usage")
     try:
         accounts = Accounts(folder / ACCOUNTS_FILE)
@@ -59,6 +60,17 @@ def staff_add(
     except AgentError as exc:
         fail(str(exc), "usage")
     err.print(f"[green]saved[/] {staff.staff_id}", highlight=False)
+
+
+def _ask_secret(prompt: str) -> str:
+    """From the terminal without echo; piped (a provisioning script), one line of stdin, without
+    getpass's warnings that echo cannot be turned off."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        fail("no PIN or password on standard input", "usage")
+    return line.removesuffix("\n")
 
 
 async def _call(socket: Path, method: str, path: str, body: dict[str, Any] | None) -> Any:

@@ -102,13 +102,13 @@ def test_staff_add_says_a_wrong_id_or_name_before_asking_for_the_pin(
     assert f"error: {said}" in result.output
 
 
-def test_staff_add_saves_the_account_after_two_equal_entries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_staff_add_saves_the_account_after_two_equal_entries(tmp_path: Path) -> None:
     config = tmp_path / "agent.toml"
     config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": "123456")
-    result = CliRunner().invoke(staff_app, ["nurse-a", "--config", str(config)])
+    args = ["nurse-a", "--config", str(config)]
+    differ = CliRunner().invoke(staff_app, args, input="123456\n654321\n")
+    assert differ.exit_code == 2 and "error: the two entries differ" in differ.output
+    result = CliRunner().invoke(staff_app, args, input="123456\n123456\n")
     assert result.exit_code == 0, result.output
     accounts = Accounts(exam_dir(tmp_path / "state") / ACCOUNTS_FILE)
     try:
@@ -165,3 +165,24 @@ def test_exam_start_prints_the_exam_id_alone(agent_config: Path, tmp_path: Path)
     assert str(uuid.UUID(exam_id)) == exam_id
     shown = CliRunner().invoke(exam_app, ["show", exam_id, "--config", str(agent_config)])
     assert shown.exit_code == 0 and json.loads(shown.stdout)["exam_id"] == exam_id
+
+
+def test_staff_add_reads_a_piped_pin_without_getpass_warnings(tmp_path: Path) -> None:
+    # Before: `printf '123456\n123456\n' | stetho staff add nurse-a` printed getpass's
+    # "GetPassWarning: Can not control echo on the terminal." with a line of its source, and
+    # "Warning: Password input may be echoed." twice: a provisioning script's log full of
+    # what looks like a traceback.
+    config = tmp_path / "agent.toml"
+    config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
+    args = ["nurse-a", "--config", str(config)]
+    result = CliRunner().invoke(staff_app, args, input="123456\n123456\n")
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output and "getpass" not in result.output
+    accounts = Accounts(exam_dir(tmp_path / "state") / ACCOUNTS_FILE)
+    try:
+        assert accounts.verify("nurse-a", "123456").staff_id == "nurse-a"
+    finally:
+        accounts.close()
+    empty = CliRunner().invoke(staff_app, ["nurse-b", "--config", str(config)], input="")
+    assert empty.exit_code == 2
+    assert "error: no PIN or password on standard input" in empty.output
