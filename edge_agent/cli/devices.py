@@ -72,6 +72,11 @@ Simulate = Annotated[
     bool, typer.Option("--simulate", hidden=True, help="Use simulated stethoscopes (demo, tests).")
 ]
 DEFAULT_STATE_DIR = Path("/var/lib/stetho-edge")
+# What the IT person checks when BlueZ or the adapter is missing (the deploy guide's section 3).
+NO_ADAPTER_CHECKS = (
+    "check `systemctl status bluetooth` and `bluetoothctl show` (docs/deploy-raspberry-pi.md, "
+    "BlueZ)"
+)
 
 
 @contextlib.contextmanager
@@ -80,7 +85,9 @@ def _exit_on_errors() -> Iterator[None]:
     try:
         yield
     except AdapterUnavailableError as exc:
-        fail(str(exc), "powered-off" if exc.reason == exc.POWERED_OFF else "no-adapter")
+        if exc.reason == exc.POWERED_OFF:  # its message says `bluetoothctl power on`
+            fail(str(exc), "powered-off")
+        fail(f"{exc}: {NO_ADAPTER_CHECKS}", "no-adapter")
     except BluetoothPermissionError as exc:
         fail(str(exc), "permission")
     except DeviceNotFoundError as exc:
