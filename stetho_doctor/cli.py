@@ -55,6 +55,13 @@ def topic_id(value: str | None) -> str | None:
     return value
 
 
+def _alert_count(value: int | None) -> int | None:
+    """--count in words: typer's `min=` says "Input should be greater than or equal to 1"."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} is not a number of alerts: 1 or more")
+    return value
+
+
 SiteOpt = Annotated[str, typer.Option("--site", help="Care home (site) id.", callback=topic_id)]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who you are (default: login name).")]
 
@@ -139,7 +146,8 @@ def alerts(
         Path | None, typer.Option("--save", help="Also store each alert's FLAC and analysis here.")
     ] = None,
     count: Annotated[
-        int | None, typer.Option("--count", min=1, help="Exit after N alerts.")
+        int | None,
+        typer.Option("--count", callback=_alert_count, help="Exit after N alerts (1 or more)."),
     ] = None,
 ) -> None:
     """Follow alerts (review or urgent) as a live table or JSON lines."""

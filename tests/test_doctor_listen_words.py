@@ -1,7 +1,9 @@
-"""What `stetho listen` tells the doctor: where the sound went and how much came, in words."""
+"""What the doctor's commands say in words: where `listen` put the sound, how much came, and
+`alerts --count`."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,3 +38,14 @@ def test_the_summary_is_a_sentence_not_a_repr() -> None:
     # Before: "live: ListenStats(chunks=259, samples=120176, lost_chunks=0, malformed=0)".
     stats = ListenStats(chunks=259, samples=120176, seconds=30.044, lost_chunks=21, malformed=0)
     assert stats.summary() == "heard 30.0 s in 259 chunks (21 lost, 0 malformed)"
+
+
+def test_a_count_of_no_alerts_is_refused_in_words() -> None:
+    # Before: "Invalid value for '--count': Input should be greater than or equal to 1".
+    done = subprocess.run(
+        [sys.executable, "-m", "stetho_cli", "alerts", "--count", "0", "--broker", "mqtt://h"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    said = " ".join(done.stderr.replace("│", " ").split())
+    assert "Invalid value for '--count': 0 is not a number of alerts: 1 or more" in said, said
