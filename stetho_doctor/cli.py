@@ -125,12 +125,31 @@ def _say_retry(error: str, delay_s: float) -> None:
 NEWEST_ALERTS_SHOWN = 20  # a screenful; older alerts stay in --save and the hub
 
 
-def _alert_table(title: str, rows: deque[tuple[dict[str, str], str]]) -> Table:
+# Below this many columns the seven fold the alert id over lines, and the id is what the
+# doctor copies into `stetho ack`: four columns instead, the id whole above the reasons.
+WIDE_TABLE_COLUMNS = 130
+
+
+def _alert_table(title: str, rows: deque[tuple[dict[str, str], str]], width: int) -> Table:
     table = Table(title=title)
-    for column in ALERT_COLUMNS:
-        table.add_column(column, overflow="fold")
-    for row, style in reversed(rows):  # newest first, at the top
-        table.add_row(*(Text(value) for value in row.values()), style=style)
+    if width >= WIDE_TABLE_COLUMNS:
+        for column in ALERT_COLUMNS:
+            whole = column == "alert id"
+            table.add_column(
+                column, overflow="fold", no_wrap=whole, min_width=36 if whole else None
+            )
+        for row, style in reversed(rows):  # newest first, at the top
+            table.add_row(*(Text(value) for value in row.values()), style=style)
+        return table
+    table.add_column("time", no_wrap=True)  # MM-DD HH:MM, 11
+    # What is left after the borders and padding (13), time, level (6) and the id (36).
+    table.add_column("where", overflow="fold", max_width=max(10, width - 66))
+    table.add_column("level", no_wrap=True)
+    table.add_column("alert id, reasons", min_width=36, overflow="fold")
+    for row, style in reversed(rows):
+        where = f"{row['care home']} {row['resident']} {row['auscultation site']}"
+        said = f"{row['alert id']}\n{row['reasons']}"
+        table.add_row(row["time"][5:16], Text(where), row["level"], Text(said), style=style)
     return table
 
 
@@ -163,11 +182,12 @@ def alerts(
     title = f"stetho alerts ({site or 'all care homes'}), newest first"
     rows: deque[tuple[dict[str, str], str]] = deque(maxlen=NEWEST_ALERTS_SHOWN)
     # Redrawn only when an alert arrives: a table left to refresh itself costs CPU for nothing.
-    with Live(_alert_table(title, rows), console=Console(), auto_refresh=False) as live:
+    screen = Console()
+    with Live(_alert_table(title, rows, screen.width), console=screen, auto_refresh=False) as live:
 
         def add_row(alert: messages.AlertMessage) -> None:
             rows.append((alert_row(alert), "bold red" if alert.level == "urgent" else "yellow"))
-            live.update(_alert_table(title, rows), refresh=True)
+            live.update(_alert_table(title, rows, screen.width), refresh=True)
 
         _run_or_exit(follow_alerts(settings, add_row, saver, count, _say_retry))
 

@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import uuid
+from collections import deque
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from edge_agent.wire import messages
+from stetho_doctor.cli import _alert_table
+from stetho_doctor.client import alert_row
 from stetho_doctor.listen import ListenStats, WavSink, open_sink
 
 
@@ -49,3 +57,28 @@ def test_a_count_of_no_alerts_is_refused_in_words() -> None:
     assert done.returncode == 2
     said = " ".join(done.stderr.replace("│", " ").split())
     assert "Invalid value for '--count': 0 is not a number of alerts: 1 or more" in said, said
+
+
+def _alert(reason: str) -> messages.AlertMessage:
+    return messages.AlertMessage(
+        alert_id=uuid.UUID("b3309bbc-70fc-44b0-af2e-19f00f80177d"), recording_id=uuid.uuid4(),
+        site="demo-care-home", agent="a", device="d", resident="res-0003",
+        auscultation_site="mitral", kind="heart", recorded_at=datetime.now(tz=UTC),
+        level="review", flags=[messages.Flag(code="heart_irregular", reason=reason,
+                                             value=0.31, threshold=0.1)],
+        audio_topic="x", recording_topic="y",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [80, 100, 129, 130, 140, 160])
+def test_the_alert_id_is_whole_in_the_table_at_any_width(width: int) -> None:
+    # Before: at 80 columns the id was folded over four lines ("b3309bbc-", "70fc-44b0",
+    # ...): what `stetho ack ALERT_ID` takes could not be copied off the table.
+    reason = "Beat-to-beat intervals vary by 0.31 (normalised RMSSD) above 0.10: irregular."
+    rows = deque([(alert_row(_alert(reason)), "yellow")])
+    screen = Console(file=io.StringIO(), width=width)
+    screen.print(_alert_table("alerts", rows, width))
+    shown = screen.file.getvalue()  # type: ignore[attr-defined]
+    assert "b3309bbc-70fc-44b0-af2e-19f00f80177d" in shown
+    assert "res-0003" in shown and "irregular" in shown.replace("\n", " ")
+    assert max(len(line) for line in shown.splitlines()) <= width
