@@ -22,7 +22,7 @@ from edge_agent.errors import AgentError, ConfigError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from stetho_common.cli_numbers import bounded
-from stetho_common.console import fail, run_until_signalled, warn
+from stetho_common.console import EXIT_CODES, fail, run_until_signalled, warn
 from stetho_common.ids import SLUG, SLUG_PATTERN
 from stetho_doctor.client import (
     ALERT_COLUMNS,
@@ -67,7 +67,12 @@ ByOpt = Annotated[str | None, typer.Option("--by", help="Who you are (default: l
 
 
 def _run_or_exit(coro: Coroutine[Any, Any, T]) -> T:
-    return run_until_signalled(coro)
+    try:
+        return run_until_signalled(coro)
+    except typer.Exit as exc:
+        if exc.exit_code == EXIT_CODES["interrupted"]:  # one word after the warnings, not none
+            err.print("interrupted", highlight=False)
+        raise
 
 
 def _parse_id(text: str, what: str) -> uuid.UUID:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import io
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import deque
 from datetime import UTC, datetime
@@ -82,3 +84,23 @@ def test_the_alert_id_is_whole_in_the_table_at_any_width(width: int) -> None:
     assert "b3309bbc-70fc-44b0-af2e-19f00f80177d" in shown
     assert "res-0003" in shown and "irregular" in shown.replace("\n", " ")
     assert max(len(line) for line in shown.splitlines()) <= width
+
+
+def test_ctrl_c_while_waiting_for_a_broker_ends_with_one_line() -> None:
+    # Before: status 130 and not a word, after the retry warnings.
+    args = [
+        sys.executable,
+        "-m",
+        "stetho_cli",
+        "alerts",
+        "--json",
+        "--broker",
+        "mqtt://127.0.0.1:1",
+    ]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # past the first "cannot reach broker ...; trying again" warning
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert err.splitlines()[-1] == "interrupted", err
+    assert "Traceback" not in err
