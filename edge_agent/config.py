@@ -249,6 +249,13 @@ class BrokerConfig(_Strict):
     def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return _existing_file(value, info)
 
+    @model_validator(mode="after")
+    def _tls_files_fit(self) -> BrokerConfig:
+        problem = _tls_files_problem(self.tls, self.ca_file, self.cert_file, self.key_file)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
     def secret(self, environ: Mapping[str, str]) -> str | None:
         """The password: the environment, then `password_file`, then `password`.
 
@@ -318,6 +325,23 @@ class ScheduleConfig(_Strict):
 
 HEART_SITES = frozenset({"aortic", "pulmonic", "tricuspid", "mitral"})
 LUNG_SITES = frozenset(get_args(AuscultationSite)) - HEART_SITES
+
+
+def _tls_files_problem(
+    tls: bool, ca_file: Path | None, cert_file: Path | None, key_file: Path | None
+) -> str | None:
+    """What is wrong with `[broker]`'s TLS files as a set, or None (a plain function: mutmut
+    does not reach into a model validator)."""
+    given = [key for key, value in (("ca_file", ca_file), ("cert_file", cert_file),
+                                    ("key_file", key_file)) if value is not None]  # fmt: skip
+    if given and not tls:  # a CA set and `tls` forgotten: everything would go in clear
+        return (
+            f"tls = true with {', '.join(given)} (without it they are unused and the link to "
+            "the broker is not encrypted)"
+        )
+    if (cert_file is None) != (key_file is None):  # paho would fail at connect: "PEM lib"
+        return "cert_file and key_file together (a client certificate needs its key)"
+    return None
 
 
 def kind_at_site(site: str) -> Literal["heart", "lung"]:
@@ -549,6 +573,11 @@ class AgentConfig(_Strict):
         return data
 
 
+# Keys whose value is a secret (a password, a connection string that may hold one): an error
+# names the key and never repeats the value, which would end up in the journal.
+_SECRET_KEYS = frozenset({"password", "postgresql"})
+
+
 def describe_error(error: Any) -> str:
     """One pydantic error as `key.path: expected ...; found ...`, for every config file."""
     loc = ""
@@ -562,14 +591,32 @@ def describe_error(error: Any) -> str:
     loc = loc or "(top level)"
     kind = error["type"]
     found = error.get("input")
-    if kind == "extra_forbidden":
-        return f"{loc}: unknown key (misspelt?); found {found!r}"
+    if kind == "extra_forbidden":  # its value may be a password, or a whole misspelt table
+        return f"{loc}: unknown key (misspelt?)"
     if kind == "missing":
         return f"{loc}: required key is missing"
-    expected = error["msg"].removeprefix("Value error, ")
-    if isinstance(found, dict | list):  # a whole table or list: the key path says where
+    expected = _expected(error)
+    secret = bool(error["loc"]) and error["loc"][-1] in _SECRET_KEYS
+    if secret or isinstance(found, dict | list):  # a table or list: the key path says where
+        return f"{loc}: expected {expected}"
+    if _said_after_but(found, expected):  # "a readable file, but /x does not exist"
         return f"{loc}: expected {expected}"
     return f"{loc}: expected {expected}; found {found!r}"
+
+
+def _said_after_but(found: Any, expected: str) -> bool:
+    """True when our validator's sentence ("..., but /x is a folder") already shows `found`."""
+    text = str(found) if isinstance(found, str | Path) else ""
+    _, but, tail = expected.partition(", but ")
+    return bool(text.strip() and but and text in tail)
+
+
+def _expected(error: Any) -> str:
+    """What the key should hold, without pydantic's "Input should be" after our "expected"."""
+    if error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] == SLUG_PATTERN:
+        return "1-63 lower-case letters, digits and dashes"
+    message: str = error["msg"]
+    return message.removeprefix("Value error, ").removeprefix("Input should be ")
 
 
 def check_secret_permissions(path: Path, what: str) -> None:

@@ -109,7 +109,8 @@ def error_for_dbus(name: str, text: str) -> BridgeError:
         )
     if name == "org.bluez.Error.NotReady":
         return AdapterUnavailableError(
-            AdapterUnavailableError.POWERED_OFF, "the Bluetooth adapter is powered off"
+            AdapterUnavailableError.POWERED_OFF,
+            "the Bluetooth adapter is powered off: run `bluetoothctl power on`",
         )
     if name in _REJECTION_ERRORS:
         return PairingRejectedError(f"pairing rejected: {text or name}")

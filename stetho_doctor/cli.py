@@ -22,8 +22,8 @@ from edge_agent.errors import AgentError, ConfigError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from stetho_common.cli_numbers import bounded
-from stetho_common.console import fail, run_until_signalled, warn
-from stetho_common.ids import SLUG
+from stetho_common.console import EXIT_CODES, fail, run_until_signalled, warn
+from stetho_common.ids import SLUG, SLUG_PATTERN
 from stetho_doctor.client import (
     ALERT_COLUMNS,
     AlertSaver,
@@ -55,12 +55,24 @@ def topic_id(value: str | None) -> str | None:
     return value
 
 
+def _alert_count(value: int | None) -> int | None:
+    """--count in words: typer's `min=` says "Input should be greater than or equal to 1"."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} is not a number of alerts: 1 or more")
+    return value
+
+
 SiteOpt = Annotated[str, typer.Option("--site", help="Care home (site) id.", callback=topic_id)]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who you are (default: login name).")]
 
 
 def _run_or_exit(coro: Coroutine[Any, Any, T]) -> T:
-    return run_until_signalled(coro)
+    try:
+        return run_until_signalled(coro)
+    except typer.Exit as exc:
+        if exc.exit_code == EXIT_CODES["interrupted"]:  # one word after the warnings, not none
+            err.print("interrupted", highlight=False)
+        raise
 
 
 def _parse_id(text: str, what: str) -> uuid.UUID:
@@ -89,11 +101,21 @@ def _one_sentence(command: Callable[P, None]) -> Callable[P, None]:
         except ValidationError as exc:  # a value the message's schema refuses (docs/schemas)
             first = exc.errors()[0]
             field = str(first["loc"][0]) if first["loc"] else "a value"
-            fail(f"{OPTION_OF_FIELD.get(field, field)}: {first['msg']}", "usage")
+            fail(f"{OPTION_OF_FIELD.get(field, field)}: {_refusal(field, first)}", "usage")
         except (AgentError, DoctorToolError) as exc:
             fail(str(exc))
 
     return wrapped
+
+
+def _refusal(field: str, error: Any) -> str:
+    """Pydantic's words, but an id in words rather than its regular expression."""
+    if error["type"] != "string_pattern_mismatch" or error["ctx"]["pattern"] != SLUG_PATTERN:
+        return str(error["msg"])
+    if field == "resident":  # a name typed where the reference belongs: never echoed
+        return ("expected the care home's opaque reference (1-63 lower-case letters, digits "
+                "and dashes), never a name")  # fmt: skip
+    return "expected 1-63 lower-case letters, digits and dashes"
 
 
 # The command-line option that sets each field of a message a doctor's command sends.
@@ -108,12 +130,31 @@ def _say_retry(error: str, delay_s: float) -> None:
 NEWEST_ALERTS_SHOWN = 20  # a screenful; older alerts stay in --save and the hub
 
 
-def _alert_table(title: str, rows: deque[tuple[dict[str, str], str]]) -> Table:
+# Below this many columns the seven fold the alert id over lines, and the id is what the
+# doctor copies into `stetho ack`: four columns instead, the id whole above the reasons.
+WIDE_TABLE_COLUMNS = 130
+
+
+def _alert_table(title: str, rows: deque[tuple[dict[str, str], str]], width: int) -> Table:
     table = Table(title=title)
-    for column in ALERT_COLUMNS:
-        table.add_column(column, overflow="fold")
-    for row, style in reversed(rows):  # newest first, at the top
-        table.add_row(*(Text(value) for value in row.values()), style=style)
+    if width >= WIDE_TABLE_COLUMNS:
+        for column in ALERT_COLUMNS:
+            whole = column == "alert id"
+            table.add_column(
+                column, overflow="fold", no_wrap=whole, min_width=36 if whole else None
+            )
+        for row, style in reversed(rows):  # newest first, at the top
+            table.add_row(*(Text(value) for value in row.values()), style=style)
+        return table
+    table.add_column("time", no_wrap=True)  # MM-DD HH:MM, 11
+    # What is left after the borders and padding (13), time, level (6) and the id (36).
+    table.add_column("where", overflow="fold", max_width=max(10, width - 66))
+    table.add_column("level", no_wrap=True)
+    table.add_column("alert id, reasons", min_width=36, overflow="fold")
+    for row, style in reversed(rows):
+        where = f"{row['care home']} {row['resident']} {row['auscultation site']}"
+        said = f"{row['alert id']}\n{row['reasons']}"
+        table.add_row(row["time"][5:16], Text(where), row["level"], Text(said), style=style)
     return table
 
 
@@ -129,7 +170,8 @@ def alerts(
         Path | None, typer.Option("--save", help="Also store each alert's FLAC and analysis here.")
     ] = None,
     count: Annotated[
-        int | None, typer.Option("--count", min=1, help="Exit after N alerts.")
+        int | None,
+        typer.Option("--count", callback=_alert_count, help="Exit after N alerts (1 or more)."),
     ] = None,
 ) -> None:
     """Follow alerts (review or urgent) as a live table or JSON lines."""
@@ -145,11 +187,12 @@ def alerts(
     title = f"stetho alerts ({site or 'all care homes'}), newest first"
     rows: deque[tuple[dict[str, str], str]] = deque(maxlen=NEWEST_ALERTS_SHOWN)
     # Redrawn only when an alert arrives: a table left to refresh itself costs CPU for nothing.
-    with Live(_alert_table(title, rows), console=Console(), auto_refresh=False) as live:
+    screen = Console()
+    with Live(_alert_table(title, rows, screen.width), console=screen, auto_refresh=False) as live:
 
         def add_row(alert: messages.AlertMessage) -> None:
             rows.append((alert_row(alert), "bold red" if alert.level == "urgent" else "yellow"))
-            live.update(_alert_table(title, rows), refresh=True)
+            live.update(_alert_table(title, rows, screen.width), refresh=True)
 
         _run_or_exit(follow_alerts(settings, add_row, saver, count, _say_retry))
 
@@ -196,11 +239,11 @@ def listen(
     from stetho_doctor.listen import open_sink
 
     settings = choice.settings((topics.live(site, device),))
-    sink = open_sink(out)
+    sink = open_sink(out, warn)
     stats = _run_or_exit(run_listen(settings, site, device, seconds, sink, by or getpass.getuser()))
-    err.print(f"live: {stats}", highlight=False)
     if not stats.chunks:
         fail(
             f"no live audio from {device} at {site} in {seconds:.0f} s: "
             "is its agent online and the stethoscope connected?"
         )
+    err.print(f"{device} at {site}: {stats.summary()}", highlight=False)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +20,6 @@ from edge_agent.wire import messages, topics
 from stetho_common.private_files import private_file
 from stetho_doctor.client import DoctorToolError, command_message, connect
 
-log = logging.getLogger(__name__)
 RENEW_EVERY_S = 60.0  # the agent stops by itself after the timeout unless we renew
 
 
@@ -82,14 +80,15 @@ class SpeakerSink:
         self._audio.terminate()
 
 
-def open_sink(out: Path | None) -> AudioSink:
+def open_sink(out: Path | None, say: Callable[[str], None]) -> AudioSink:
+    """A WAV at `out`, else the speaker; without a sound card, ./live.wav, told through `say`."""
     if out is not None:
         return WavSink(out)
     try:
         return SpeakerSink()
     except (ImportError, OSError) as exc:
         fallback = Path("live.wav")
-        log.warning("event=no_sound_card error=%r writing=%s", str(exc), fallback)
+        say(f"no sound card ({exc or type(exc).__name__}): writing {fallback.absolute()} instead")
         return WavSink(fallback)
 
 
@@ -97,8 +96,15 @@ def open_sink(out: Path | None) -> AudioSink:
 class ListenStats:
     chunks: int = 0
     samples: int = 0
+    seconds: float = 0.0  # of sound received, at each chunk's own rate
     lost_chunks: int = 0
     malformed: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"heard {self.seconds:.1f} s in {self.chunks} chunks "
+            f"({self.lost_chunks} lost, {self.malformed} malformed)"
+        )
 
 
 class LiveStream:
@@ -143,6 +149,7 @@ class LiveStream:
         self._expected_seq = header.seq + 1
         self.stats.chunks += 1
         self.stats.samples += len(pcm)
+        self.stats.seconds += len(pcm) / header.sample_rate_hz
         return header, pcm
 
 

@@ -16,9 +16,10 @@ from typing import Annotated, Any
 import typer
 
 from edge_agent.config import check_secret_permissions, load_broker
+from edge_agent.errors import ConfigError
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.settings import broker_from_url, broker_settings
-from edge_agent.transport.tls_errors import TlsFiles
+from edge_agent.transport.tls_errors import COMMAND_OPTIONS, TlsFiles
 from stetho_doctor.client import DoctorToolError, default_doctor_config, doctor_config_path
 
 __all__ = ["BrokerChoice", "broker_options"]
@@ -47,6 +48,7 @@ class BrokerChoice:
                                ("--key-file", self.tls.key_file)):  # fmt: skip
             if secret is not None and Path(secret).is_file():  # a missing one: said below
                 check_secret_permissions(Path(secret), option)  # as in a config file
+        _check_tls_options(self.broker, self.config, self.tls)
         overrides = {"username": self.username, "password_file": self.password_file}
         if self.broker is not None:
             broker = broker_from_url(
@@ -67,7 +69,40 @@ class BrokerChoice:
             set_here = {k: v for k, v in overrides.items() if v is not None}
             if set_here:
                 broker = broker.checked(str(path), {**broker.model_dump(), **set_here})
-        return broker_settings(broker, self.client_id, subscriptions=subscriptions)
+        settings = broker_settings(broker, self.client_id, subscriptions=subscriptions)
+        if self.broker is None:  # the file's [broker] keys are what to fix
+            return settings
+        return dataclasses.replace(settings, tls_words=COMMAND_OPTIONS)
+
+
+def _check_tls_options(url: str | None, config: Path | None, tls: TlsFiles) -> None:
+    """The TLS options refused by their own names, before the broker's builder names keys."""
+    named = (("--ca-file", tls.ca_file), ("--cert-file", tls.cert_file),
+             ("--key-file", tls.key_file))  # fmt: skip
+    given = {option: Path(path) for option, path in named if path is not None}
+    for option, path in given.items():
+        if not path.is_file():
+            raise ConfigError(
+                option, [f"{'not a file' if path.exists() else 'no such file'}: {path}"]
+            )
+    if given and url is None:  # they would be left out without a word
+        where = config or "the doctor's file"
+        raise ConfigError(
+            next(iter(given)),
+            [f"goes with --broker: with --config, {where}'s [broker] table names the TLS files"],
+        )
+    if given and url is not None and not url.startswith("mqtts://"):
+        options = ", ".join(given)
+        need = "needs" if len(given) == 1 else "need"
+        raise ConfigError(
+            "--broker",
+            [f"{options} {need} an mqtts:// URL: with mqtt:// nothing would be encrypted"],
+        )
+    pairs = (("--cert-file", "--key-file", "the certificate's key"),
+             ("--key-file", "--cert-file", "the key's certificate"))  # fmt: skip
+    for option, partner, what in pairs:
+        if option in given and partner not in given:
+            raise ConfigError(option, [f"give {partner} with it: {what}"])
 
 
 def _option(name: str, kind: Any, *decls: str, help_text: str) -> inspect.Parameter:
@@ -80,9 +115,9 @@ def _option(name: str, kind: Any, *decls: str, help_text: str) -> inspect.Parame
 _BROKER = (
     _option("config", Path, "--config", "-c", help_text="Take the broker from this agent config."),
     _option("broker", str, "--broker", help_text="mqtt://host:1883 or mqtts://host:8883"),
-    _option("ca_file", Path, "--ca-file", help_text="CA certificate (PEM) for TLS."),
-    _option("cert_file", Path, "--cert-file", help_text="Client certificate (PEM)."),
-    _option("key_file", Path, "--key-file", help_text="Client private key (PEM)."),
+    _option("ca_file", Path, "--ca-file", help_text="CA certificate (PEM); mqtts:// only."),
+    _option("cert_file", Path, "--cert-file", help_text="Client cert (PEM); with --key-file."),
+    _option("key_file", Path, "--key-file", help_text="Client private key (PEM, mode 0600)."),
     _option("username", str, "--username", help_text="MQTT username."),
     _option("password_file", Path, "--password-file", help_text="File holding the MQTT password."),
 )

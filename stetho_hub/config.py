@@ -19,6 +19,7 @@ from pydantic import field_validator as _field_validator
 from edge_agent.config import BrokerConfig, Float, Int, describe_error, host_name
 from stetho_common.ids import SLUG_PATTERN
 from stetho_hub.errors import HubConfigError
+from stetho_hub.fhir._ids import is_identifier_system
 from stetho_hub.storage import DatabaseTarget
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
@@ -123,9 +124,7 @@ class HubFhirConfig(_Strict):
     @_field_validator("resident_system", "agent_system", "provenance_tag_system")
     @classmethod
     def _absolute_uri(cls, value: str | None) -> str | None:
-        if value is not None and not (
-            value.startswith(("https://", "http://", "urn:")) and " " not in value
-        ):
+        if value is not None and not is_identifier_system(value):
             raise ValueError(f"an absolute URI such as https://hospital.example/sid/x ({value!r})")
         return value
 

@@ -72,6 +72,11 @@ Simulate = Annotated[
     bool, typer.Option("--simulate", hidden=True, help="Use simulated stethoscopes (demo, tests).")
 ]
 DEFAULT_STATE_DIR = Path("/var/lib/stetho-edge")
+# What the IT person checks when BlueZ or the adapter is missing (the deploy guide's section 3).
+NO_ADAPTER_CHECKS = (
+    "check `systemctl status bluetooth` and `bluetoothctl show` (docs/deploy-raspberry-pi.md, "
+    "BlueZ)"
+)
 
 
 @contextlib.contextmanager
@@ -80,7 +85,9 @@ def _exit_on_errors() -> Iterator[None]:
     try:
         yield
     except AdapterUnavailableError as exc:
-        fail(str(exc), "powered-off" if exc.reason == exc.POWERED_OFF else "no-adapter")
+        if exc.reason == exc.POWERED_OFF:  # its message says `bluetoothctl power on`
+            fail(str(exc), "powered-off")
+        fail(f"{exc}: {NO_ADAPTER_CHECKS}", "no-adapter")
     except BluetoothPermissionError as exc:
         fail(str(exc), "permission")
     except DeviceNotFoundError as exc:
@@ -165,10 +172,16 @@ def devices_command(
     if as_json:
         out.print_json(json.dumps([asdict(d) for d in devices]))
         return
-    table = Table("id", "name", "address", "location", "bonded", "last seen", "battery")
+    table = Table()
+    # The id and the address are what `forget` and `record --device` take: whole, always;
+    # the other columns wrap on a narrow terminal (an SSH session of 80 columns).
+    for key, values in (("id", [d.id for d in devices]), ("address", [d.address for d in devices])):
+        table.add_column(key, no_wrap=True, min_width=max(map(len, values), default=0))
+    for heading in ("name", "location", "bonded", "last seen", "battery"):
+        table.add_column(heading, overflow="fold")
     for d in devices:
         battery = "?" if d.battery_percent is None else f"{d.battery_percent}%"
-        table.add_row(d.id, d.name, d.address, d.location, _when(d.bonded_at),
+        table.add_row(d.id, d.address, d.name, d.location, _when(d.bonded_at),
                       _when(d.last_seen), battery)  # fmt: skip
     out.print(table if devices else "no paired stethoscopes: run `stetho pair`")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import sys
 import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,8 +50,8 @@ def staff_add(
         check_staff(staff_id, name or staff_id)  # and so are a wrong id and name
     except AgentError as exc:
         fail(str(exc), "usage")
-    secret = getpass.getpass("PIN or password: ")
-    if getpass.getpass("again: ") != secret:
+    secret = _ask_secret("PIN or password: ")
+    if _ask_secret("again: ") != secret:
         fail("the two entries differ", "usage")
     try:
         accounts = Accounts(folder / ACCOUNTS_FILE)
@@ -59,6 +60,17 @@ def staff_add(
     except AgentError as exc:
         fail(str(exc), "usage")
     err.print(f"[green]saved[/] {staff.staff_id}", highlight=False)
+
+
+def _ask_secret(prompt: str) -> str:
+    """From the terminal without echo; piped (a provisioning script), one line of stdin, without
+    getpass's warnings that echo cannot be turned off."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        fail("no PIN or password on standard input", "usage")
+    return line.removesuffix("\n")
 
 
 async def _call(socket: Path, method: str, path: str, body: dict[str, Any] | None) -> Any:
@@ -81,15 +93,18 @@ def _segment(text: str) -> str:
     return urllib.parse.quote(text, safe="")
 
 
-def _run(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+def _answer(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     socket = exam_dir(_state_dir(config)) / SOCKET_NAME
     try:
-        data = asyncio.run(_call(socket, method, path, body))
+        return asyncio.run(_call(socket, method, path, body))
     except (aiohttp.ClientConnectionError, FileNotFoundError):
         fail(f"no agent answers on {socket}: is it running with [web]?")
     except AgentError as exc:
         fail(f"the agent refused: {exc}")
-    typer.echo(json.dumps(data, indent=2))
+
+
+def _run(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    typer.echo(json.dumps(_answer(config, method, path, body), indent=2))
 
 
 @exam_app.command("start")
@@ -109,9 +124,11 @@ def exam_start(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Open an exam; prints its id."""
-    _run(config, "POST", "/api/exams", {"resident": resident, "protocol": protocol,
-         "sites": site or [], "reason": reason, "age_band": age_band.value,
-         "staff": staff or getpass.getuser()})  # fmt: skip
+    exam = _answer(config, "POST", "/api/exams", {"resident": resident, "protocol": protocol,
+                   "sites": site or [], "reason": reason, "age_band": age_band.value,
+                   "staff": staff or getpass.getuser()})  # fmt: skip
+    typer.echo(exam["exam_id"])  # alone, for `E=$(stetho exam start ...)`; `show` tells the rest
+    err.print(f"next site: {exam.get('next_site')}", highlight=False)
 
 
 @exam_app.command("record")

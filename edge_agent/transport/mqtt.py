@@ -34,7 +34,15 @@ from edge_agent.errors import (
 )
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.link_errors import NOT_V5, UNSUPPORTED_PROTOCOL, link_lost, reason_text
-from edge_agent.transport.tls_errors import TlsFiles, classify_tls_error, describe_tls_error
+from edge_agent.transport.tls_errors import (
+    CONFIG_KEYS,
+    TlsFiles,
+    TlsProblem,
+    TlsWords,
+    classify_tls_error,
+    describe_tls_error,
+    describe_tls_problem,
+)
 from stetho_common import quote
 
 log = logging.getLogger(__name__)
@@ -68,6 +76,7 @@ class MqttSettings:
     # expiry, receive maximum are left out); clean_start becomes the 3.1.1 clean session.
     protocol: Literal["5", "3.1.1"] = "5"
     max_packet_bytes: int | None = None  # broker.max_packet_bytes (packet_size.packet_limit)
+    tls_words: TlsWords = CONFIG_KEYS  # what a TLS message tells to fix: config keys, options
 
     @property
     def v5(self) -> bool:
@@ -210,10 +219,22 @@ class MqttConnection:
             self.loss = link_lost(self.close_reason, rc.value if rc else None, by_broker)
         self._fail_all(self.loss)
         if not self._connack.done():
-            self._connack.set_exception(
-                ConnectError(f"broker closed the connection before CONNACK: {self.close_reason}")
-            )
+            self._connack.set_exception(self._closed_before_connack(by_broker))
         self.closed.set()
+
+    def _closed_before_connack(self, by_broker: bool) -> ConnectError:
+        s = self.settings
+        if s.tls and not by_broker:
+            # TLS 1.3: the broker checks our certificate after the handshake and a refusal
+            # only closes the link (paho keeps the alert to itself); say what to check.
+            problem = TlsProblem.CLOSED_DURING_HANDSHAKE
+            files = TlsFiles(s.ca_file, s.cert_file, s.key_file, s.tls_words)
+            message = describe_tls_problem(problem, files, s.host)
+            return ConnectError.of(message, problem.may_clear_by_itself)
+        said = f"broker closed the connection before CONNACK: {self.close_reason}"
+        if not by_broker:  # a plain CONNECT to a TLS listener ends so, without a word
+            said += f"; if {s.port} is its TLS port, connect with TLS (mqtts://, broker.tls = true)"
+        return ConnectError(said)
 
     def _fail_all(self, error: Exception) -> None:
         for future in [*self._pending.values(), *self._suback.values()]:
@@ -278,7 +299,7 @@ class MqttConnection:
             _close_sockets_in(exc.__traceback__)
             problem = classify_tls_error(exc)
             retryable = problem is not None and problem.may_clear_by_itself
-            files = TlsFiles(s.ca_file, s.cert_file, s.key_file)
+            files = TlsFiles(s.ca_file, s.cert_file, s.key_file, s.tls_words)
             raise ConnectError.of(describe_tls_error(exc, files, s.host), retryable) from exc
         except (OSError, TimeoutError) as exc:
             self.close()

@@ -18,7 +18,16 @@ import os
 import ssl
 from dataclasses import dataclass
 
-__all__ = ["TlsFiles", "TlsProblem", "classify_tls_error", "describe_tls_error"]
+__all__ = [
+    "COMMAND_OPTIONS",
+    "CONFIG_KEYS",
+    "TlsFiles",
+    "TlsProblem",
+    "TlsWords",
+    "classify_tls_error",
+    "describe_tls_error",
+    "describe_tls_problem",
+]
 
 StrPath = str | os.PathLike[str]
 
@@ -89,20 +98,38 @@ _PEM_LIB_ERRNOS = frozenset({9, 0x80009})
 
 
 @dataclass(frozen=True)
+class TlsWords:
+    """How a message names the TLS settings to fix: the agent's config keys by default, or the
+    options of a command (a doctor who typed --ca-file has no broker.ca_file to point)."""
+
+    ca: str = "broker.ca_file"
+    cert: str = "broker.cert_file"
+    key: str = "broker.key_file"
+    host: str = "broker.host"
+    who: str = "this agent"
+
+
+CONFIG_KEYS = TlsWords()
+COMMAND_OPTIONS = TlsWords("--ca-file", "--cert-file", "--key-file", "the host in --broker",
+                           "this command")  # fmt: skip
+
+
+@dataclass(frozen=True)
 class TlsFiles:
     """Where the agent's TLS material lives, to name the right file in a message."""
 
     ca_file: StrPath | None = None
     cert_file: StrPath | None = None
     key_file: StrPath | None = None
+    words: TlsWords = CONFIG_KEYS
 
 
 # One sentence per problem: what is wrong, then what to check. Fields: {ca} {cert} {key}
-# {where} {detail}.
+# {where} {detail}, and the TlsWords: {ca_key} {cert_key} {key_key} {host_key} {who}.
 _MESSAGES: dict[TlsProblem, str] = {
     TlsProblem.BROKER_CERT_UNTRUSTED: (
         "the broker's certificate is not signed by {ca}; get the hospital's CA certificate "
-        "and point broker.ca_file at it"
+        "and point {ca_key} at it"
     ),
     TlsProblem.BROKER_CERT_EXPIRED: (
         "the broker's certificate has expired (or this device's clock is wrong); the "
@@ -113,16 +140,16 @@ _MESSAGES: dict[TlsProblem, str] = {
         "(a Raspberry Pi has no battery clock; check `timedatectl` and NTP)"
     ),
     TlsProblem.BROKER_NAME_MISMATCH: (
-        "the broker's certificate is not issued for {where}; set broker.host to the name "
+        "the broker's certificate is not issued for {where}; set {host_key} to the name "
         "the certificate carries, or ask the hospital for a certificate with this name"
     ),
     TlsProblem.BROKER_CERT_REJECTED: "the broker's certificate was rejected: {detail}",
     TlsProblem.CLIENT_CERT_REQUIRED: (
-        "the broker requires a client certificate: set broker.cert_file and broker.key_file"
+        "the broker requires a client certificate: set {cert_key} and {key_key}"
     ),
     TlsProblem.HANDSHAKE_REFUSED: (
-        "{where} refused the TLS handshake: most often this agent sent no client "
-        "certificate (set broker.cert_file and broker.key_file) or {cert} is not signed "
+        "{where} refused the TLS handshake: most often {who} sent no client "
+        "certificate (set {cert_key} and {key_key}) or {cert} is not signed "
         "by the broker's CA"
     ),
     TlsProblem.CLIENT_CERT_UNTRUSTED: (
@@ -140,12 +167,12 @@ _MESSAGES: dict[TlsProblem, str] = {
         "plain MQTT (1883)"
     ),
     TlsProblem.PROTOCOL_VERSION: (
-        "this agent and {where} have no TLS version in common (stetho-edge needs TLS 1.2+)"
+        "{who} and {where} have no TLS version in common (stetho-edge needs TLS 1.2+)"
     ),
     TlsProblem.KEY_MISMATCH: "the key in {key} does not belong to the certificate {cert}",
     TlsProblem.BAD_FILE: (
-        "a TLS file cannot be used ({detail}); check that broker.ca_file ({ca}), "
-        "broker.cert_file and broker.key_file are readable PEM files"
+        "a TLS file cannot be used ({detail}); check that {ca_key} ({ca}), "
+        "{cert_key} and {key_key} are readable PEM files"
     ),
     TlsProblem.OTHER: "TLS error with {where}: {detail}",
 }
@@ -213,13 +240,27 @@ def describe_tls_error(
     problem = classify_tls_error(exc)
     if problem is None:
         return f"connection failed: {type(exc).__name__}: {exc}"
+    return describe_tls_problem(problem, files, host, _detail(exc))
+
+
+def describe_tls_problem(
+    problem: TlsProblem, files: TlsFiles | None = None, host: str | None = None, detail: str = ""
+) -> str:
+    """The sentence of `describe_tls_error` for a problem known without an exception: a TLS 1.3
+    broker refusing our certificate only closes the link, and paho keeps the alert to itself."""
     f = files or TlsFiles()
+    w = f.words
     return _MESSAGES[problem].format(
-        ca=f"the CA in {f.ca_file}" if f.ca_file else "the CA this agent trusts (broker.ca_file)",
-        cert=f.cert_file or "this agent's certificate (broker.cert_file)",
-        key=f.key_file or "broker.key_file",
+        ca=f"the CA in {f.ca_file}" if f.ca_file else f"the CA {w.who} trusts ({w.ca})",
+        cert=f.cert_file or f"{w.who}'s certificate ({w.cert})",
+        key=f.key_file or w.key,
         where=host or "the broker",
-        detail=_detail(exc),
+        detail=detail or problem.value,
+        ca_key=w.ca,
+        cert_key=w.cert,
+        key_key=w.key,
+        host_key=w.host,
+        who=w.who,
     )
 
 

@@ -12,6 +12,12 @@ from uuid import UUID, uuid5
 
 from stetho_hub.fhir.codes import URI_SYSTEM
 
+
+def is_identifier_system(value: str) -> bool:
+    """An absolute URI, as FHIR's Identifier.system must be (`{site}` may stand in it)."""
+    return value.startswith(("https://", "http://", "urn:")) and " " not in value
+
+
 # Fixed namespace for UUIDv5 identities that have no UUID of their own (devices, patients).
 NAMESPACE = UUID("5d0f3a52-0c1e-4a8e-9a55-6f1f7f3c2b10")
 

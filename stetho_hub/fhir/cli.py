@@ -18,6 +18,7 @@ from rich.console import Console
 
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
+from stetho_hub.fhir._ids import is_identifier_system
 from stetho_hub.fhir.bundle import Naming, build_bundle, bundle_json
 from stetho_hub.fhir.errors import FhirConfigError, FhirError
 from stetho_hub.fhir.from_saved import load_saved
@@ -69,11 +70,21 @@ def fhir_command(
     ] = None,
     resident_system: Annotated[
         str | None,
-        typer.Option("--resident-system", help="The care home's resident identifier system."),
+        typer.Option(
+            "--resident-system",
+            help="The care home's resident identifier system: an absolute URI, {site} "
+            "standing for the care home's id.",
+        ),
     ] = None,
 ) -> None:
     """Print the FHIR R4 transaction Bundle of a saved recording (built offline, validated)."""
     check_audio_base_url(audio_base_url)
+    if resident_system is not None and not is_identifier_system(resident_system):
+        fail(
+            "--resident-system: expected an absolute URI such as https://hospital.example/sid/x "
+            f"(as [fhir] resident_system), not {resident_system!r}",
+            "usage",
+        )
     naming = Naming() if resident_system is None else Naming(resident_system=resident_system)
     try:
         exam = load_saved(file, audio_base_url)

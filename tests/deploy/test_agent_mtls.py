@@ -134,3 +134,42 @@ def test_the_publisher_keeps_running_on_an_unusable_ca_file(
             outbox.close()
 
     assert asyncio.run(agent()).startswith("a TLS file cannot be used (")
+
+
+@pytest.mark.parametrize("identity", ["rogue", "none"])
+def test_a_broker_refusing_our_certificate_is_explained(
+    tls_broker: TlsBroker, certs: Path, rogue_certs: Path, identity: str
+) -> None:
+    # TLS 1.3: the broker checks our certificate after the handshake; paho swallows its alert,
+    # and the agent (and `stetho alerts`) said only "broker closed the connection before
+    # CONNACK: Unspecified error (0x80)", every few seconds, for ever.
+    settings = agent_settings(tls_broker, certs)
+    if identity == "rogue":  # a certificate another CA signed
+        settings = dataclasses.replace(
+            settings,
+            cert_file=str(rogue_certs / "agent.oakhill.agent.crt"),
+            key_file=str(rogue_certs / "agent.oakhill.agent.key"),
+        )
+    else:
+        settings = dataclasses.replace(settings, cert_file=None, key_file=None)
+    with pytest.raises(ConnectError) as refused:
+        asyncio.run(_connect_once(settings))
+    said = str(refused.value)
+    assert said.startswith(f"{tls_broker.host} closed the connection during TLS set-up: ")
+    assert "the broker's log says which" in said
+    if identity == "rogue":
+        assert f"it rejected {settings.cert_file} (" in said
+
+
+def test_plain_mqtt_to_the_tls_port_says_so(tls_broker: TlsBroker, certs: Path) -> None:
+    # Before: "broker closed the connection before CONNACK: Unspecified error (0x80)", the
+    # same words as for any other drop; `--broker mqtt://host:8883` is an easy slip.
+    settings = dataclasses.replace(
+        agent_settings(tls_broker, certs), tls=False, ca_file=None, cert_file=None, key_file=None
+    )
+    with pytest.raises(ConnectError) as refused:
+        asyncio.run(_connect_once(settings))
+    assert str(refused.value) == (
+        "broker closed the connection before CONNACK: Unspecified error (0x80); if "
+        f"{tls_broker.port} is its TLS port, connect with TLS (mqtts://, broker.tls = true)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -15,10 +16,12 @@ import numpy as np
 import pytest
 import soundfile
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
 from edge_agent.cli import devices as cli_devices
 from firmware_bridge import errors
+from firmware_bridge.bluez_agent import error_for_dbus
 from firmware_bridge.flac_tags import read_vorbis_comments
 from tests.fakes.recordings import write_cut_flac
 
@@ -223,3 +226,47 @@ def test_each_bluetooth_failure_has_its_own_exit_status(
     assert code == status
     assert "error:" in output and "Traceback" not in output
     assert len(set(cli_devices.EXIT_CODES.values())) == len(cli_devices.EXIT_CODES)
+
+
+@pytest.mark.parametrize("width", [72, 80])
+def test_the_devices_table_shows_whole_ids_and_addresses_on_a_narrow_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    # Before: an 80-column SSH session showed "stetho-s…" and "5E:7A:00…": the id that
+    # `stetho forget` and `stetho record --device` want could not be read off the table.
+    state = str(tmp_path)
+    code, output = stetho("pair", "--simulate", "--scan-seconds", "1", "--location",
+                          "Room 12, by the window", "--state-dir", state)  # fmt: skip
+    assert code == 0, output
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_devices, "out", Console(file=screen, width=width))
+    assert stetho("devices", "--state-dir", state)[0] == 0
+    assert "stetho-sim-0001" in screen.getvalue()
+    assert "5E:7A:00:00:00:01" in screen.getvalue()
+
+
+def test_an_adapter_that_is_missing_says_what_to_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Before: "error: cannot reach BlueZ over D-Bus: [Errno 2] No such file or directory"
+    # and nothing to do, where docs/deploy-raspberry-pi.md says each failure says what to do.
+    async def failing_scan(*args: object, **kwargs: object) -> None:
+        raise errors.AdapterUnavailableError(
+            errors.AdapterUnavailableError.NO_ADAPTER, "cannot reach BlueZ over D-Bus"
+        )
+
+    monkeypatch.setattr(cli_devices.pairing, "scan", failing_scan)
+    code, output = stetho("pair", "--state-dir", str(tmp_path))
+    assert code == 10
+    assert words(output) == (
+        "error: cannot reach BlueZ over D-Bus: check `systemctl status bluetooth` and "
+        "`bluetoothctl show` (docs/deploy-raspberry-pi.md, BlueZ)"
+    )
+
+
+def test_every_powered_off_adapter_says_how_to_power_it_on() -> None:
+    # BlueZ's NotReady said only "the Bluetooth adapter is powered off"; the two other ways
+    # of learning it already said to run `bluetoothctl power on`.
+    error = error_for_dbus("org.bluez.Error.NotReady", "Resource Not Ready")
+    assert error.reason == errors.AdapterUnavailableError.POWERED_OFF
+    assert str(error).endswith(": run `bluetoothctl power on`")

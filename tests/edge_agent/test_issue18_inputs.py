@@ -206,8 +206,9 @@ def test_a_save_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["request", "--resident", "Jane Doe", "--at", "mitral"],
-         "error: --resident: String should match pattern"),
+        (["request", "--resident", "Jane Doe", "--at", "mitral"],  # was the regular expression
+         "error: --resident: expected the care home's opaque reference (1-63 lower-case "
+         "letters, digits and dashes), never a name"),
         (["ack", str(uuid.UUID(int=1)), "--note", "x" * 1001],
          "error: --note: String should have at most 1000 characters"),
         (["answer", str(uuid.UUID(int=2)), "--disposition", "no-action", "--by", "b" * 81],

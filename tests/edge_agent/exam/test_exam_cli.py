@@ -4,7 +4,9 @@ as an exam id stays one path segment, and an answer that is not the API's is one
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from typer.testing import CliRunner
 
 from edge_agent.cli.exam import exam_app, staff_app
 from edge_agent.exam import ExamStore
+from edge_agent.exam.residents import Resident
 from edge_agent.exam.service import ExamService
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
@@ -99,13 +102,13 @@ def test_staff_add_says_a_wrong_id_or_name_before_asking_for_the_pin(
     assert f"error: {said}" in result.output
 
 
-def test_staff_add_saves_the_account_after_two_equal_entries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_staff_add_saves_the_account_after_two_equal_entries(tmp_path: Path) -> None:
     config = tmp_path / "agent.toml"
     config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": "123456")
-    result = CliRunner().invoke(staff_app, ["nurse-a", "--config", str(config)])
+    args = ["nurse-a", "--config", str(config)]
+    differ = CliRunner().invoke(staff_app, args, input="123456\n654321\n")
+    assert differ.exit_code == 2 and "error: the two entries differ" in differ.output
+    result = CliRunner().invoke(staff_app, args, input="123456\n123456\n")
     assert result.exit_code == 0, result.output
     accounts = Accounts(exam_dir(tmp_path / "state") / ACCOUNTS_FILE)
     try:
@@ -147,3 +150,39 @@ def test_a_body_that_is_not_an_exam_request_is_a_400_in_json(
             continue  # an object: the exam is looked up first
         assert status == 400, answer
         assert isinstance(answer, dict) and answer["error"].startswith(said), answer
+
+
+def test_exam_start_prints_the_exam_id_alone(agent_config: Path, tmp_path: Path) -> None:
+    # docs/care-home.md: `stetho exam start ... # prints exam_id`, then `stetho exam record
+    # <exam_id>`. It printed the whole exam as JSON, so `E=$(stetho exam start ...)` held JSON.
+    store = ExamStore(exam_dir(tmp_path / "state") / "exams.sqlite3")
+    store.add_residents([Resident("res-0042", "Room 12")])
+    store.close()
+    args = ["start", "--resident", "res-0042", "--config", str(agent_config)]
+    result = CliRunner().invoke(exam_app, args)
+    assert result.exit_code == 0, result.output
+    exam_id = result.stdout.strip()
+    assert str(uuid.UUID(exam_id)) == exam_id
+    shown = CliRunner().invoke(exam_app, ["show", exam_id, "--config", str(agent_config)])
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["exam_id"] == exam_id
+
+
+def test_staff_add_reads_a_piped_pin_without_getpass_warnings(tmp_path: Path) -> None:
+    # Before: `printf '123456\n123456\n' | stetho staff add nurse-a` printed getpass's
+    # "GetPassWarning: Can not control echo on the terminal." with a line of its source, and
+    # "Warning: Password input may be echoed." twice: a provisioning script's log full of
+    # what looks like a traceback.
+    config = tmp_path / "agent.toml"
+    config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
+    args = ["nurse-a", "--config", str(config)]
+    result = CliRunner().invoke(staff_app, args, input="123456\n123456\n")
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output and "getpass" not in result.output
+    accounts = Accounts(exam_dir(tmp_path / "state") / ACCOUNTS_FILE)
+    try:
+        assert accounts.verify("nurse-a", "123456").staff_id == "nurse-a"
+    finally:
+        accounts.close()
+    empty = CliRunner().invoke(staff_app, ["nurse-b", "--config", str(config)], input="")
+    assert empty.exit_code == 2
+    assert "error: no PIN or password on standard input" in empty.output

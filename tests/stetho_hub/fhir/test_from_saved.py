@@ -211,3 +211,26 @@ def test_a_faint_recording_is_said_of_the_audio(tmp_path: Path) -> None:
 def test_a_faint_level_of_no_meaning_is_refused(level: float) -> None:
     with pytest.raises(InvalidInputError, match="a faint level must be in"):
         Measurements(0.9, True, "routine", faint_level_dbfs=level)
+
+
+@pytest.mark.parametrize("system", ["not a url", "hospital.example/sid", "https://h/a b"])
+def test_a_resident_system_that_is_no_absolute_uri_is_a_usage_error(
+    tmp_path: Path, system: str
+) -> None:
+    # Before: printed a Bundle whose Patient.identifier.system was "not a url", though the
+    # command says "validated" and the hub's [fhir] resident_system refuses the same value.
+    path, _ = _save(tmp_path, "normal", "mitral", 8.0)
+    result = CliRunner().invoke(app, ["build", str(path), "--resident-system", system])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert "--resident-system: expected an absolute URI such as https://hospital.example/sid/x" in (
+        " ".join(result.stderr.split())
+    )
+
+
+def test_a_resident_system_with_the_site_placeholder_is_filled_in(tmp_path: Path) -> None:
+    path, _ = _save(tmp_path, "normal", "mitral", 8.0)
+    system = "https://hospital.example/sid/care-home/{site}/resident"
+    result = CliRunner().invoke(app, ["build", str(path), "--resident-system", system])
+    assert result.exit_code == 0, result.output
+    assert "https://hospital.example/sid/care-home/oak-hill/resident" in result.stdout
