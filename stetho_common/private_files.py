@@ -7,7 +7,9 @@ both filtered by the umask and do not touch what already exists, so each helper 
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
 __all__ = ["PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "private_dir", "private_file", "write_private"]
@@ -17,8 +19,15 @@ PRIVATE_FILE_MODE = 0o600
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) if missing; make `path` itself 0700."""
+    """Create `path` (and parents) if missing; make `path` itself 0700. A shared folder (the
+    sticky bit: /tmp, /var/tmp) is refused, not shut: made 0700 it would lock every other user
+    and service out of it (PermissionError, an OSError, so callers' messages name it)."""
     path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if os.stat(path).st_mode & stat.S_ISVTX:
+        raise PermissionError(
+            errno.EPERM, "a shared folder, which is never made private: choose one of its own",
+            str(path),
+        )  # fmt: skip
     os.chmod(path, PRIVATE_DIR_MODE)
     return path
 

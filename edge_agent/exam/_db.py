@@ -9,17 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from edge_agent.exam.errors import ExamStorageError
-
-
-def ensure_private_dir(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(directory, 0o700)
+from stetho_common.private_files import private_dir
 
 
 def open_private_db(path: Path, schema: str) -> sqlite3.Connection:
     """Open (creating if needed) a database only its owner may read, with `schema` applied."""
     try:
-        ensure_private_dir(path.parent)
+        private_dir(path.parent)
         old = os.umask(0o077)  # the -wal and -shm files are created later with this mask too
         try:
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
