@@ -16,6 +16,7 @@ import typer.core
 import typer.main
 from typer import _click as click
 
+from stetho_common.cli_choices import choice_refusal
 from stetho_common.console import fail
 
 __all__ = ["LazyCommand", "LazyGroup", "lazy_group"]
@@ -58,6 +59,16 @@ class LazyGroup(typer.core.TyperGroup):
         if cmd_name in self.lazy:
             return self.lazy[cmd_name].load()
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # A subcommand's options are parsed inside the root's invoke: one place for them all.
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            sentence = choice_refusal(exc)
+            if sentence is None:
+                raise
+            fail(sentence, "usage")
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows: list[tuple[str, str]] = []

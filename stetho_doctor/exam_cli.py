@@ -14,8 +14,8 @@ import typer
 from edge_agent.exam.protocols import KNOWN_SITES
 from edge_agent.exam.wire import answer_message
 from edge_agent.wire import messages, topics
+from stetho_common.cli_choices import refuse_choice
 from stetho_common.cli_numbers import bounded
-from stetho_common.console import fail
 from stetho_doctor.cli import ByOpt, SiteOpt, _one_sentence, _parse_id, _send, topic_id
 from stetho_doctor.client import record_request_message
 from stetho_doctor.options import BrokerChoice, broker_options
@@ -26,9 +26,7 @@ DISPOSITIONS = get_args(messages.Disposition)
 def _listening_site(value: str) -> str:
     """One of the sites the agent records at (it refuses any other, after this said "sent")."""
     if value not in KNOWN_SITES:
-        raise typer.BadParameter(
-            f"{value!r} is not an auscultation site; choose one of {', '.join(KNOWN_SITES)}"
-        )
+        refuse_choice("--at", value, KNOWN_SITES)
     return value
 
 
@@ -47,7 +45,7 @@ def answer(
     """Answer a care-home exam; the nurses' page shows it on the exam."""
     parsed = _parse_id(exam_id, "exam")
     if disposition not in DISPOSITIONS:
-        fail(f"disposition {disposition!r}: choose one of {', '.join(DISPOSITIONS)}", "usage")
+        refuse_choice("--disposition", disposition, DISPOSITIONS)
     chosen = cast(messages.Disposition, disposition)
     message = answer_message(site, parsed, by or getpass.getuser(), chosen, note)
     _send(choice, message, f"[green]answered[/] {parsed} on {topics.exam_answers(site)}")

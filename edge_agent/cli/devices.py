@@ -47,6 +47,7 @@ from firmware_bridge.sources import (
     SimulatedStethoscope,
     simulated_backends,
 )
+from stetho_common.cli_choices import refuse_choice
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled
 from stetho_common.text import without_surrogates
@@ -228,7 +229,7 @@ def record_command(
 ) -> None:
     """Record a stethoscope to FLAC with tags; Ctrl-C stops early and keeps the audio."""
     if site not in SITES:
-        fail(f"unknown site {site!r}; choose one of {', '.join(SITES)}", "usage")
+        refuse_choice("--site", site, SITES)
     if out_path.suffix.lower() != ".flac":
         fail("--out must end in .flac", "usage")
     if not out_path.parent.is_dir():

@@ -235,7 +235,7 @@ def test_a_doctors_value_the_schema_refuses_is_one_line(args: list[str], said: s
         (["request", "--resident", "r1", "--at", "mitral", "--site", SITE, "--agent", "pi/01"],
          "Invalid value for '--agent': 'pi/01' is not"),
         (["request", "--resident", "r1", "--at", "heart", "--site", SITE],
-         "Invalid value for '--at': 'heart' is not an auscultation site"),
+         "error: --at: 'heart' is not one of: aortic, pulmonic"),
         (["listen", "--device", "#", "--site", SITE, "--seconds", "1"],
          "Invalid value for '--device': '#' is not"),
         (["alerts", "--site", "", "--count", "1"], "Invalid value for '--site': '' is not"),
