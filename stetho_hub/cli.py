@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import getpass
 import json
 import logging
 import signal
@@ -20,6 +19,7 @@ from rich.console import Console
 
 from stetho_common.console import fail
 from stetho_common.journal_log import setup_logging
+from stetho_common.secret_input import ask_secret
 from stetho_hub.config import HubConfig, load_config
 from stetho_hub.errors import HubConfigError, HubError
 
@@ -233,8 +233,8 @@ def user_add(
         except UnicodeDecodeError:
             fail(f"--password-file {password_file} is not UTF-8 text", "usage")
     else:
-        password = getpass.getpass(f"password for {username}: ")
-        if getpass.getpass("again: ") != password:
+        password = ask_secret(f"password for {username}: ", "password")
+        if ask_secret("again: ", "password") != password:
             fail("the passwords differ")
     if len(password) < MIN_PASSWORD_CHARS:
         fail(f"password: expected at least {MIN_PASSWORD_CHARS} characters", "usage")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-import sys
 import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,10 +23,12 @@ from edge_agent.web.api import SOCKET_NAME
 from edge_agent.wire.messages import MAX_RECORD_S, MIN_RECORD_S
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
+from stetho_common.secret_input import ask_secret
 
 staff_app = typer.Typer(help="Staff accounts for the nurses' page.", no_args_is_help=True)
 exam_app = typer.Typer(help="Exams, through the running agent.", no_args_is_help=True)
 err = Console(stderr=True)
+PIN = "PIN or password"
 StaffOpt = Annotated[str | None, typer.Option("--staff", help="Who examines (default: you).")]
 
 
@@ -50,8 +51,8 @@ def staff_add(
         check_staff(staff_id, name or staff_id)  # and so are a wrong id and name
     except AgentError as exc:
         fail(str(exc), "usage")
-    secret = _ask_secret("PIN or password: ")
-    if _ask_secret("again: ") != secret:
+    secret = ask_secret("PIN or password: ", PIN)
+    if ask_secret("again: ", PIN) != secret:
         fail("the two entries differ", "usage")
     try:
         accounts = Accounts(folder / ACCOUNTS_FILE)
@@ -60,17 +61,6 @@ def staff_add(
     except AgentError as exc:
         fail(str(exc), "usage")
     err.print(f"[green]saved[/] {staff.staff_id}", highlight=False)
-
-
-def _ask_secret(prompt: str) -> str:
-    """From the terminal without echo; piped (a provisioning script), one line of stdin, without
-    getpass's warnings that echo cannot be turned off."""
-    if sys.stdin.isatty():
-        return getpass.getpass(prompt)
-    line = sys.stdin.readline()
-    if not line:
-        fail("no PIN or password on standard input", "usage")
-    return line.removesuffix("\n")
 
 
 async def _call(socket: Path, method: str, path: str, body: dict[str, Any] | None) -> Any:

@@ -82,12 +82,34 @@ def test_a_wrong_name_is_refused_before_the_password_prompts(
     config = _config(tmp_path)
     runner.invoke(hub_app, ["migrate", "--config", str(config)])
     asked: list[str] = []
-    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or "x" * 20)
+    monkeypatch.setattr(
+        "stetho_hub.cli.ask_secret", lambda prompt, what: asked.append(prompt) or "x" * 20
+    )
     result = runner.invoke(hub_app, ["user", "add", "Dr Lee", "--config", str(config)])
     assert result.exit_code == 2 and "expected lowercase letters" in result.output
     assert asked == []
     result = runner.invoke(hub_app, ["user", "add", "dr-lee", "--config", str(config)])
     assert result.exit_code == 0 and len(asked) == 2, result.output
+
+
+def test_user_add_reads_a_piped_password_without_getpass_warnings(tmp_path: Path) -> None:
+    # Before: `printf 'pw\npw\n' | stetho hub user add dr-lee` printed getpass's
+    # "GetPassWarning: Can not control echo on the terminal." with a line of its source and
+    # "Warning: Password input may be echoed." twice; nothing piped ended in "Aborted!", exit 1.
+    config = _config(tmp_path)
+    runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    args = ["user", "add", "dr-lee", "--config", str(config)]
+    result = runner.invoke(hub_app, args, input="correct horse battery\n" * 2)
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output and "getpass" not in result.output
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    try:
+        assert check_sign_in(db, "dr-lee", "correct horse battery") == ("doctor", ())
+    finally:
+        db.close()
+    empty = runner.invoke(hub_app, ["user", "add", "dr-ng", "--config", str(config)], input="")
+    assert empty.exit_code == 2
+    assert "error: no password on standard input" in empty.output
 
 
 def test_a_name_or_site_out_of_its_rule_is_told_the_rule(tmp_path: Path) -> None:
