@@ -17,10 +17,13 @@ from rich.console import Console
 from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption
 from edge_agent.config import load_config
 from edge_agent.errors import AgentError
+from edge_agent.exam.errors import ExamError
+from edge_agent.exam.protocols import BUILT_IN, CUSTOM, KNOWN_SITES, resolve_protocol
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, check_staff
 from edge_agent.web.api import SOCKET_NAME
 from edge_agent.wire.messages import MAX_RECORD_S, MIN_RECORD_S
+from stetho_common.cli_choices import refuse_choice
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 from stetho_common.secret_input import ask_secret
@@ -97,6 +100,20 @@ def _run(config: Path, method: str, path: str, body: dict[str, Any] | None = Non
     typer.echo(json.dumps(_answer(config, method, path, body), indent=2))
 
 
+def _check_protocol(protocol: str, sites: list[str]) -> None:
+    """Refuse what no exam could take (exit 2) before asking the agent, which refuses it with
+    the status of a refusal (1) after the config is read."""
+    if protocol not in (*BUILT_IN, CUSTOM):
+        refuse_choice("--protocol", protocol, (*BUILT_IN, CUSTOM))
+    for each in sites:
+        if each.strip() not in KNOWN_SITES:
+            refuse_choice("--site", each, KNOWN_SITES)
+    try:
+        resolve_protocol(protocol, sites)
+    except ExamError as exc:
+        fail(str(exc), "usage")
+
+
 @exam_app.command("start")
 def exam_start(
     resident: Annotated[str, typer.Option("--resident", help="Opaque resident reference.")],
@@ -114,6 +131,7 @@ def exam_start(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Open an exam; prints its id."""
+    _check_protocol(protocol, site or [])
     exam = _answer(config, "POST", "/api/exams", {"resident": resident, "protocol": protocol,
                    "sites": site or [], "reason": reason, "age_band": age_band.value,
                    "staff": staff or getpass.getuser()})  # fmt: skip
@@ -139,6 +157,8 @@ def exam_record(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Start recording a site of the exam (the agent ends it after its duration)."""
+    if site is not None and site not in KNOWN_SITES:
+        refuse_choice("--site", site, KNOWN_SITES)  # no exam has it: the call is wrong, exit 2
     _run(config, "POST", f"/api/exams/{_segment(exam_id)}/record", {"site": site, "device": device,
          "duration_s": duration, "staff": staff or getpass.getuser()})  # fmt: skip
 

@@ -186,3 +186,26 @@ def test_staff_add_reads_a_piped_pin_without_getpass_warnings(tmp_path: Path) ->
     empty = CliRunner().invoke(staff_app, ["nurse-b", "--config", str(config)], input="")
     assert empty.exit_code == 2
     assert "error: no PIN or password on standard input" in empty.output
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [(["record", str(uuid.UUID(int=1)), "--site", "kneecap"],
+      "error: --site: 'kneecap' is not one of: aortic, pulmonic, "),
+     (["start", "--resident", "res-0042", "--protocol", "heart"],
+      "error: --protocol: 'heart' is not one of: heart-4, lung-anterior, lung-posterior, full, "
+      "custom"),
+     (["start", "--resident", "res-0042", "--protocol", "custom", "--site", "kneecap"],
+      "error: --site: 'kneecap' is not one of: aortic, "),
+     (["start", "--resident", "res-0042", "--site", "mitral"],
+      "error: protocol 'heart-4' is built in: give no site list")],
+)  # fmt: skip
+def test_a_site_or_protocol_no_exam_can_take_is_a_usage_error(
+    agent_config: Path, args: list[str], said: str
+) -> None:
+    # Before: sent to the agent, whose refusal ended the command with 1 ("the agent refused:
+    # unknown auscultation site 'kneecap'; known: ..."), the status of a refusal by the world,
+    # where a call no command can take is 2 everywhere else.
+    result = CliRunner().invoke(exam_app, [*args, "--config", str(agent_config)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(said) and result.output.count("\n") == 1, result.output
