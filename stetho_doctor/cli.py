@@ -133,28 +133,52 @@ NEWEST_ALERTS_SHOWN = 20  # a screenful; older alerts stay in --save and the hub
 # Below this many columns the seven fold the alert id over lines, and the id is what the
 # doctor copies into `stetho ack`: four columns instead, the id whole above the reasons.
 WIDE_TABLE_COLUMNS = 130
+# Four columns need borders and padding (13), time (11), level (6), the id (36) and ten for
+# where: below that, two, the time above the level and the id above where and the reasons.
+FOUR_COLUMN_TABLE_COLUMNS = 76
+AlertRows = deque[tuple[dict[str, str], str]]
 
 
-def _alert_table(title: str, rows: deque[tuple[dict[str, str], str]], width: int) -> Table:
-    table = Table(title=title)
+def _alert_table(title: str, rows: AlertRows, width: int) -> Table:
     if width >= WIDE_TABLE_COLUMNS:
-        for column in ALERT_COLUMNS:
-            whole = column == "alert id"
-            table.add_column(
-                column, overflow="fold", no_wrap=whole, min_width=36 if whole else None
-            )
-        for row, style in reversed(rows):  # newest first, at the top
-            table.add_row(*(Text(value) for value in row.values()), style=style)
-        return table
+        return _seven_columns(Table(title=title), rows)
+    if width >= FOUR_COLUMN_TABLE_COLUMNS:
+        return _four_columns(Table(title=title), rows, width)
+    return _two_columns(Table(title=title), rows)
+
+
+def _seven_columns(table: Table, rows: AlertRows) -> Table:
+    for column in ALERT_COLUMNS:
+        whole = column == "alert id"
+        table.add_column(column, overflow="fold", no_wrap=whole, min_width=36 if whole else None)
+    for row, style in reversed(rows):  # newest first, at the top
+        table.add_row(*(Text(value) for value in row.values()), style=style)
+    return table
+
+
+def _where(row: dict[str, str]) -> str:
+    return f"{row['care home']} {row['resident']} {row['auscultation site']}"
+
+
+def _four_columns(table: Table, rows: AlertRows, width: int) -> Table:
     table.add_column("time", no_wrap=True)  # MM-DD HH:MM, 11
     # What is left after the borders and padding (13), time, level (6) and the id (36).
     table.add_column("where", overflow="fold", max_width=max(10, width - 66))
     table.add_column("level", no_wrap=True)
     table.add_column("alert id, reasons", min_width=36, overflow="fold")
     for row, style in reversed(rows):
-        where = f"{row['care home']} {row['resident']} {row['auscultation site']}"
         said = f"{row['alert id']}\n{row['reasons']}"
-        table.add_row(row["time"][5:16], Text(where), row["level"], Text(said), style=style)
+        table.add_row(row["time"][5:16], Text(_where(row)), row["level"], Text(said), style=style)
+    return table
+
+
+def _two_columns(table: Table, rows: AlertRows) -> Table:
+    table.add_column("time, level", no_wrap=True)
+    table.add_column("alert id, where, reasons", min_width=36, overflow="fold")
+    for row, style in reversed(rows):
+        when = f"{row['time'][5:16]}\n{row['level']}"
+        said = f"{row['alert id']}\n{_where(row)}\n{row['reasons']}"
+        table.add_row(when, Text(said), style=style)
     return table
 
 
@@ -185,7 +209,7 @@ def alerts(
         _run_or_exit(follow_alerts(settings, emit, saver, count, _say_retry))
         return
     title = f"stetho alerts ({site or 'all care homes'}), newest first"
-    rows: deque[tuple[dict[str, str], str]] = deque(maxlen=NEWEST_ALERTS_SHOWN)
+    rows: AlertRows = deque(maxlen=NEWEST_ALERTS_SHOWN)
     # Redrawn only when an alert arrives: a table left to refresh itself costs CPU for nothing.
     screen = Console()
     with Live(_alert_table(title, rows, screen.width), console=screen, auto_refresh=False) as live:

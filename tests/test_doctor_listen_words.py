@@ -72,10 +72,11 @@ def _alert(reason: str) -> messages.AlertMessage:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("width", [80, 100, 129, 130, 140, 160])
+@pytest.mark.parametrize("width", [60, 70, 75, 76, 80, 100, 129, 130, 140, 160])
 def test_the_alert_id_is_whole_in_the_table_at_any_width(width: int) -> None:
     # Before: at 80 columns the id was folded over four lines ("b3309bbc-", "70fc-44b0",
-    # ...): what `stetho ack ALERT_ID` takes could not be copied off the table.
+    # ...): what `stetho ack ALERT_ID` takes could not be copied off the table. Then below 76
+    # columns (60: a phone's SSH app, a split pane) the four columns cut the table's right edge.
     reason = "Beat-to-beat intervals vary by 0.31 (normalised RMSSD) above 0.10: irregular."
     rows = deque([(alert_row(_alert(reason)), "yellow")])
     screen = Console(file=io.StringIO(), width=width)
