@@ -198,6 +198,8 @@ class ExamService:
                                kind_at_site(site), exam.exam_id, exam.age_band)  # fmt: skip
         if slot.segmenter.busy:
             holder = slot.segmenter.holder  # a staff id, or BUTTON: no one to name
+            if staff and holder == staff:  # her own recording: not "in use by" her own name
+                raise _still_recording()
             named = bool(holder) and holder != BUTTON
             raise DeviceBusyError(device, holder or "another recording", named=named)
         duration_s = asked_s or self.asked_s.get(exam_id) or self.default_duration_s
@@ -254,9 +256,7 @@ class ExamService:
         exam = self.active(exam_id)
         if any(s.segmenter and s.segmenter.busy for s in self.slots.values()
                if s.claimed_by == exam_id):  # fmt: skip
-            raise ExamStateError(
-                "a recording is still running: wait for it or stop it first", "still_recording"
-            )
+            raise _still_recording()
         (exam.abandon if abandon else exam.close)(time.time())
         del self.exams[exam_id]
         self.asked_s.pop(exam_id, None)
@@ -445,3 +445,9 @@ class ExamService:
             self.battery(device, int(event.value))
         elif event.kind is EventKind.CONTACT_CHANGED:
             self.monitor.set_contact(device, bool(event.value))
+
+
+def _still_recording() -> ExamStateError:
+    return ExamStateError(
+        "a recording is still running: wait for it or stop it first", "still_recording"
+    )

@@ -377,6 +377,28 @@ def test_a_doctors_answer_is_kept_as_it_came_on_the_wire(tmp_path: Path) -> None
     asyncio.run(main())
 
 
+def test_her_own_running_recording_is_still_recording_not_in_use_by_her(
+    tmp_path: Path,
+) -> None:
+    # Before: the nurse tapping Record again while her recording ran read "Stethoscope steth-1
+    # is in use by Marie", Marie being herself. A colleague is still told who holds it.
+    async def main() -> tuple[ExamStateError, DeviceBusyError]:
+        s = Harness(tmp_path).service
+        s.attach("steth-1", RATE)
+        exam = await s.open_exam("res-1", "nurse-a", "", "heart-4")
+        await s.record(exam.exam_id, "aortic", "steth-1", "nurse-a", 1.0)
+        with pytest.raises(ExamStateError, match=f"^{STILL_RUNNING}$") as hers:
+            await s.record(exam.exam_id, "pulmonic", "steth-1", "nurse-a")
+        with pytest.raises(DeviceBusyError) as colleague:
+            await s.record(exam.exam_id, "pulmonic", "steth-1", "nurse-b")
+        s.store.close()
+        return hers.value, colleague.value
+
+    hers, colleague = asyncio.run(main())
+    assert hers.words == "still_recording"
+    assert colleague.words == "device_busy" and colleague.values["holder"] == "nurse-a"
+
+
 def test_a_holder_is_named_in_the_page_s_words_only_when_it_has_a_staff_id(
     tmp_path: Path,
 ) -> None:

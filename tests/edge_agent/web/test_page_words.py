@@ -70,7 +70,8 @@ def test_a_stethoscope_still_recording_for_her_own_exam_is_not_said_another_exam
     tmp_path: Path,
 ) -> None:
     # Before: "... est utilisé par nurse-a pour un autre examen", to the nurse whose own exam
-    # was still recording its first site on it.
+    # was still recording its first site on it; then "... est utilisé par Marie", Marie being
+    # the nurse who reads it: her own recording is "still recording", as closing says.
     said: list[tuple[int, str]] = []
 
     async def scenario(client: TestClient, clock: Clock) -> None:
@@ -88,8 +89,8 @@ def test_a_stethoscope_still_recording_for_her_own_exam_is_not_said_another_exam
     run(tmp_path, scenario, attached=("steth-1",))
     fr = CATALOGUES["fr"]
     assert said[0][0] == 200
-    assert said[1] == (409, fr["refused.device_busy"].format(device="steth-1", holder="Marie"))
-    assert "autre examen" not in said[1][1]
+    assert said[1] == (409, fr["refused.still_recording"])
+    assert "autre examen" not in said[1][1] and "Marie" not in said[1][1]
 
 
 def test_a_holder_without_a_name_is_not_said_in_english_on_a_french_page(tmp_path: Path) -> None:
