@@ -20,7 +20,7 @@ COMMANDS: Final = [
     LazyCommand(
         "ack",
         "stetho_doctor.cli:ack",
-        "Acknowledge an alert; the agent logs it and shows it in its status.",
+        "Acknowledge an alert, and say whether an agent of the care home took it.",
     ),
     LazyCommand(
         "answer",

@@ -24,10 +24,12 @@ from edge_agent.wire import messages, topics
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled, warn
 from stetho_common.ids import SLUG, SLUG_PATTERN
+from stetho_doctor.ack_answer import AckWatch
 from stetho_doctor.client import (
     ALERT_COLUMNS,
     AlertSaver,
     DoctorToolError,
+    ack_and_watch,
     ack_message,
     alert_json_line,
     alert_row,
@@ -127,6 +129,9 @@ def _say_retry(error: str, delay_s: float) -> None:
     warn(f"{error}; trying again in {delay_s:.0f} s (Ctrl-C to stop)")
 
 
+# How long `stetho ack` waits for an agent's status to list the ack: an agent republishes it
+# at once, so this is spent only when no agent took it (or its link is slow).
+ACK_ANSWER_S = 10.0
 NEWEST_ALERTS_SHOWN = 20  # a screenful; older alerts stay in --save and the hub
 
 
@@ -230,10 +235,20 @@ def ack(
     note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
     by: ByOpt = None,
 ) -> None:
-    """Acknowledge an alert; the agent logs it and shows it in its status."""
+    """Acknowledge an alert, and say whether an agent of the care home took it."""
     parsed = _parse_id(alert_id, "alert")
     message = ack_message(site, parsed, by or getpass.getuser(), note)
-    _send(choice, message, f"[green]acknowledged[/] {parsed} on {topics.acks(site)}")
+    # The agents' retained statuses are the only answer an ack gets (stetho_doctor.ack_answer).
+    settings = choice.settings(subscriptions=(f"{topics.ROOT}/{site}/+/status",))
+    watch = AckWatch(site, str(parsed))
+    _run_or_exit(ack_and_watch(settings, message, watch, ACK_ANSWER_S))
+    if watch.confirmed_by is not None:
+        took = f" {parsed}: agent {watch.confirmed_by} at {site} took it"
+        err.print(Text.assemble(("acknowledged", "green"), took), soft_wrap=True)
+    elif watch.refused():
+        fail(watch.said(ACK_ANSWER_S))
+    else:
+        warn(watch.said(ACK_ANSWER_S))
 
 
 @_one_sentence

@@ -26,6 +26,8 @@ from edge_agent.wire import messages, topics
 from edge_agent.wire.v311 import recording_id_in
 from stetho_common import persistent_delay, quote
 from stetho_common.private_files import private_dir, write_private
+from stetho_common.waits import within
+from stetho_doctor.ack_answer import AckWatch
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ COMMAND_EXPIRY_S = (
     30  # a command the agent did not get within 30 s is stale: let the broker drop it
 )
 KEEP_UNMATCHED = 200  # recordings buffered while waiting to learn whether they raised an alert
+RETAINED_S = 1.0  # how long `stetho ack` waits for the agents' retained statuses
 
 
 class DoctorToolError(AgentError):
@@ -244,6 +247,30 @@ async def publish_once(settings: MqttSettings, message: OutboundMessage) -> None
     connection = await connect(settings)
     try:
         await connection.publish(message, timeout_s=15)
+    finally:
+        await connection.disconnect()
+
+
+async def ack_and_watch(
+    settings: MqttSettings, message: OutboundMessage, watch: AckWatch, wait_s: float
+) -> None:
+    """Publish the ack, then read the agents' statuses (`settings` subscribes to the site's
+    `+/status`) until one confirms it or `wait_s` has passed: `watch` holds what was said.
+
+    With no agent online after `RETAINED_S`, the wait ends: the retained statuses come right
+    after the subscription, and no agent online can take the ack now."""
+    connection = await connect(settings)
+    try:
+        await connection.publish(message, timeout_s=15)
+        start = asyncio.get_running_loop().time()
+        while True:
+            limit = wait_s if watch.online else min(wait_s, RETAINED_S)
+            left = start + limit - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            status = await within(left, connection.messages.get())
+            if status is None or watch.offer(status.payload):
+                return
     finally:
         await connection.disconnect()
 

@@ -76,9 +76,14 @@ def test_alerts_save_ack_and_listen(broker: LocalBroker, tmp_path: Path) -> None
             "--note", "heard, will call",
         )  # fmt: skip
         assert acked.returncode == 0, acked.stderr
+        assert f"acknowledged {alert_id}: agent {AGENT} at {SITE} took it" in acked.stderr
         wait_until(
             lambda: f"event=alert_acknowledged alert={alert_id} by=dr-test" in agent.output()
         )
+        never = str(uuid.uuid4())  # refused and counted by the agent: said to the doctor too
+        refused = stetho("ack", never, "--site", SITE, "--broker", broker.url)
+        assert refused.returncode == 1, refused.stderr
+        assert f"{AGENT} raised no such alert" in " ".join(refused.stderr.split())
 
         def retained_status_shows_ack() -> bool:
             topic = f"stetho/v1/{SITE}/{AGENT}/status"
