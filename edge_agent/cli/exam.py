@@ -106,7 +106,7 @@ def _check_protocol(protocol: str, sites: list[str]) -> None:
     if protocol not in (*BUILT_IN, CUSTOM):
         refuse_choice("--protocol", protocol, (*BUILT_IN, CUSTOM))
     for each in sites:
-        if each.strip() not in KNOWN_SITES:
+        if each.strip() and each.strip() not in KNOWN_SITES:  # blanks: resolve_protocol skips
             refuse_choice("--site", each, KNOWN_SITES)
     try:
         resolve_protocol(protocol, sites)

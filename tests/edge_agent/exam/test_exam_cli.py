@@ -209,3 +209,11 @@ def test_a_site_or_protocol_no_exam_can_take_is_a_usage_error(
     result = CliRunner().invoke(exam_app, [*args, "--config", str(agent_config)])
     assert result.exit_code == 2, result.output
     assert result.output.startswith(said) and result.output.count("\n") == 1, result.output
+
+
+def test_a_blank_custom_site_is_skipped_as_the_agent_skips_it(agent_config: Path) -> None:
+    args = ["start", "--resident", "res-0042", "--protocol", "custom", "--site", " ",
+            "--config", str(agent_config)]  # fmt: skip
+    result = CliRunner().invoke(exam_app, args)
+    assert result.exit_code == 2, result.output  # the only site blank: none left
+    assert result.output == "error: a custom protocol needs at least one site\n"
