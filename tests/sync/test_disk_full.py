@@ -26,7 +26,8 @@ def small_disk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple
     mount = tmp_path / "small"
     mount.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        # mode: a tmpfs root is 1777 by default, a shared folder the agent refuses to shut
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mount)],
         capture_output=True,
         check=False,
     )
