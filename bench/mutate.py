@@ -166,10 +166,11 @@ MODULES = (
     ),
     Module(
         "edge_agent/exam/service.py",  # the same rules for the page, the CLI, button and doctor
-        ("edge_agent/exam/service.py",),
+        ("edge_agent/exam/service.py", "edge_agent/exam/record_requests.py"),
         (
             "tests/edge_agent/exam/test_service.py",
             "tests/edge_agent/exam/test_service_edges.py",
+            "tests/edge_agent/web/test_request_age_band.py",  # a request accepted on the page
             "tests/edge_agent/exam/test_age_band.py",  # the alert a recording raised
             "tests/edge_agent/exam/test_on_demand.py",
             "tests/edge_agent/exam/test_inbound_exam.py",
