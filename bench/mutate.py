@@ -170,6 +170,7 @@ MODULES = (
         (
             "tests/edge_agent/exam/test_service.py",
             "tests/edge_agent/exam/test_service_edges.py",
+            "tests/edge_agent/exam/test_record_requests.py",
             "tests/edge_agent/web/test_request_age_band.py",  # a request accepted on the page
             "tests/edge_agent/exam/test_age_band.py",  # the alert a recording raised
             "tests/edge_agent/exam/test_on_demand.py",

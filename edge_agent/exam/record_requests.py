@@ -98,13 +98,13 @@ class RecordRequests(dict[uuid.UUID, RecordRequest]):
     ) -> Exam:
         """A request already taken: the exam of the nurse who took it (waiting for her first
         tap's to open); RequestAnsweredError for anyone else, or if it was dismissed."""
-        by, exam_id = self.accepted.get(request_id, ("", None))
-        if by == staff and exam_id is not None:
-            return await exam_of(exam_id)
-        opening_by, opened = self.opening.get(request_id, ("", None))
-        if opening_by == staff and opened is not None:
+        taken = self.accepted.get(request_id)
+        if taken is not None and taken[0] == staff:
+            return await exam_of(taken[1])
+        opening = self.opening.get(request_id)
+        if opening is not None and opening[0] == staff:
             # Shielded: this tap's request ending must not cancel what the first one awaits.
-            outcome = await asyncio.shield(opened)
+            outcome = await asyncio.shield(opening[1])
             if isinstance(outcome, ExamError):
                 raise outcome
             if outcome is not None:
