@@ -166,10 +166,12 @@ MODULES = (
     ),
     Module(
         "edge_agent/exam/service.py",  # the same rules for the page, the CLI, button and doctor
-        ("edge_agent/exam/service.py",),
+        ("edge_agent/exam/service.py", "edge_agent/exam/record_requests.py"),
         (
             "tests/edge_agent/exam/test_service.py",
             "tests/edge_agent/exam/test_service_edges.py",
+            "tests/edge_agent/exam/test_record_requests.py",
+            "tests/edge_agent/web/test_request_age_band.py",  # a request accepted on the page
             "tests/edge_agent/exam/test_age_band.py",  # the alert a recording raised
             "tests/edge_agent/exam/test_on_demand.py",
             "tests/edge_agent/exam/test_inbound_exam.py",
@@ -218,6 +220,15 @@ MODULES = (
             "tests/edge_agent/exam/test_exam_wire.py",
             "tests/sync/test_schemas.py",  # the JSON Schemas in docs/schemas/
             "tests/stetho_hub/test_wire_edges.py",  # as the hub parses them
+        ),
+    ),
+    Module(
+        "edge_agent/wire/recording_length.py",  # one length parser: the page, API and console
+        ("edge_agent/wire/recording_length.py",),
+        (
+            "tests/edge_agent/test_recording_length.py",
+            "tests/edge_agent/exam/test_model_edges.py",  # the exam's refusal built from it
+            "tests/edge_agent/web/test_record_length_comma.py",  # "12,5" typed on the page
         ),
     ),
     Module(
@@ -444,6 +455,11 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_common/private_files.py",  # health data 0600 in 0700 folders; never a shared one
+        ("stetho_common/private_files.py",),
+        ("tests/stetho_common/test_private_files.py", "tests/edge_agent/test_issue18_inputs.py"),
+    ),
+    Module(
         "stetho_common/sign_in.py",  # both pages' sign-in lock and CSRF check
         ("stetho_common/sign_in.py",),
         ("tests/stetho_common/test_sign_in.py",),
@@ -494,6 +510,19 @@ MODULES = (
             "tests/edge_agent/web/test_page_security.py",
             "tests/edge_agent/web/test_sessions_persist.py",
             "tests/edge_agent/web/test_access_edges.py",
+        ),
+    ),
+    Module(
+        "edge_agent/web/names.py",  # a colleague's display name where the page shows her id
+        ("edge_agent/web/names.py",),
+        ("tests/edge_agent/web/test_busy_names.py",),
+    ),
+    Module(
+        "edge_agent/web/idle.py",  # a tablet nobody uses signed out; polls are not use
+        ("edge_agent/web/idle.py",),
+        (
+            "tests/edge_agent/web/test_idle_signout.py",  # its browser test left out, as all are
+            "tests/edge_agent/web/test_sessions_persist.py",  # the idle clock over a restart
         ),
     ),
     Module(
@@ -552,8 +581,9 @@ def _mutmut_table(module: Module) -> str:
         f"source_paths = {json.dumps(list(PACKAGES))}",
         f"only_mutate = {json.dumps(list(module.files))}",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        # -p no:randomly is not needed; keep pytest quiet and stop at the first failure.
-        'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]',
+        # -p no:randomly is not needed; keep pytest quiet and stop at the first failure. No
+        # browser tests (Chromium costs seconds a mutant): no module is pinned by them alone.
+        'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider", "-m", "not browser"]',
         "use_git_change_detection = false",
         f"also_copy = {json.dumps([*EXTRA_FILES, *EXTRA_DIRS])}",
     ]

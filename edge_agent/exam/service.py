@@ -18,10 +18,8 @@ from edge_agent.config import kind_at_site
 from edge_agent.exam.errors import (
     DeviceBusyError,
     DeviceUnavailableError,
-    ExamError,
     ExamStateError,
     RecordingTooLongError,
-    RequestAnsweredError,
     UnknownExamError,
 )
 from edge_agent.exam.model import (
@@ -34,6 +32,9 @@ from edge_agent.exam.model import (
 )
 from edge_agent.exam.monitor import LiveMonitor
 from edge_agent.exam.protocols import CUSTOM, check_site, resolve_protocol
+from edge_agent.exam.record_requests import MAX_REQUESTS as MAX_REQUESTS
+from edge_agent.exam.record_requests import RecordRequest as RecordRequest
+from edge_agent.exam.record_requests import RecordRequests
 from edge_agent.exam.residents import Resident, check_ref, parse_residents_csv
 from edge_agent.exam.store import ExamStore
 from edge_agent.exam.verdict import findings_of, verdict_of
@@ -49,7 +50,6 @@ from stetho_common.logfmt import quote
 
 log = logging.getLogger(__name__)
 BUTTON = "button"  # the holder named when the stethoscope's own button started a recording
-MAX_REQUESTS = 20
 
 
 @dataclass
@@ -66,18 +66,6 @@ class DeviceSlot:
     @property
     def connected(self) -> bool:
         return self.segmenter is not None
-
-
-@dataclass(frozen=True)
-class RecordRequest:
-    """A doctor asked for a recording; the nurse accepts it on the page."""
-
-    request_id: uuid.UUID
-    resident: str
-    site: str
-    duration_s: float | None
-    by: str
-    at: float
 
 
 @dataclass
@@ -110,11 +98,7 @@ class ExamService:
         self._publish = publish
         self.default_duration_s = default_duration_s
         self.exams: dict[uuid.UUID, Exam] = {}  # exams not finished, kept in memory
-        self.requests: dict[uuid.UUID, RecordRequest] = {}
-        # Who accepted which request, into which exam: a nurse's second tap gets her exam.
-        self.accepted: dict[uuid.UUID, tuple[str, uuid.UUID]] = {}
-        # Requests whose exam is opening, by who accepted: a second tap meanwhile waits for it.
-        self._opening: dict[uuid.UUID, tuple[str, asyncio.Future[Exam | ExamError | None]]] = {}
+        self.requests = RecordRequests()  # a doctor's, waiting on the page; who took which
         # The length a doctor asked for, by the exam opened for it; in memory only: after a
         # restart such an exam records the default length.
         self.asked_s: dict[uuid.UUID, float] = {}
@@ -306,65 +290,28 @@ class ExamService:
 
     def requested(self, command: messages.CommandMessage) -> None:
         """A doctor's record_request: shown on the page until a nurse accepts or dismisses it."""
-        assert command.resident is not None and command.auscultation_site is not None
-        check_site(command.auscultation_site)
-        request = RecordRequest(command.command_id, command.resident, command.auscultation_site,
-                                command.duration_s, command.by, time.time())  # fmt: skip
-        self.requests[request.request_id] = request
-        while len(self.requests) > MAX_REQUESTS:
-            self.requests.pop(next(iter(self.requests)))
+        self.requests.add(command)
+        self.changes.bump()
+
+    def dismiss(self, request_id: uuid.UUID) -> None:
+        self.requests.pop(request_id, None)
         self.changes.bump()
 
     async def accept(self, request_id: uuid.UUID, staff: str, age_band: AgeBand = "adult") -> Exam:
         """Open an exam of the one site a doctor asked for, in the resident's `age_band` (the
         nurse names it: the request does not); its recordings last as long as they asked (or
-        the default). Raise RequestAnsweredError if it was dismissed or another nurse accepted
-        it; the nurse who accepted it gets her exam again (a double tap sends the form twice),
-        once it is open if her first tap is still opening it."""
-        # Taken before the first await: a second tablet's accept meanwhile is refused, not a
-        # second exam. Put back if the exam is refused (a resident not imported yet, say).
-        wanted = self.requests.pop(request_id, None)
-        if wanted is None:
-            return await self._accepted_again(request_id, staff)
-        opened: asyncio.Future[Exam | ExamError | None] = asyncio.get_running_loop().create_future()
-        self._opening[request_id] = (staff, opened)
-        try:
+        the default). Refusals and a nurse's second tap: `RecordRequests.accept`."""
+
+        async def open_for(wanted: RecordRequest) -> Exam:
             exam = await self.open_exam(
                 wanted.resident, staff, f"requested by {wanted.by}", CUSTOM, (wanted.site,),
                 age_band,
             )  # fmt: skip
-        except ExamError as exc:
-            self.requests[request_id] = wanted
-            opened.set_result(exc)  # her second tap is told the same
-            raise
-        else:
-            opened.set_result(exam)
-        finally:
-            del self._opening[request_id]
-            if not opened.done():  # cancelled: a second tap is refused, as before
-                opened.set_result(None)
-        if wanted.duration_s is not None:
-            self.asked_s[exam.exam_id] = wanted.duration_s
-        self.accepted[request_id] = (staff, exam.exam_id)
-        while len(self.accepted) > MAX_REQUESTS:
-            self.accepted.pop(next(iter(self.accepted)))
-        return exam
+            if wanted.duration_s is not None:
+                self.asked_s[exam.exam_id] = wanted.duration_s
+            return exam
 
-    async def _accepted_again(self, request_id: uuid.UUID, staff: str) -> Exam:
-        """A request already taken: the exam of the nurse who took it (waiting for her first
-        tap's to open); RequestAnsweredError for anyone else, or if it was dismissed."""
-        by, exam_id = self.accepted.get(request_id, ("", None))
-        if by == staff and exam_id is not None:
-            return await self.exam(exam_id)
-        opening_by, opened = self._opening.get(request_id, ("", None))
-        if opening_by == staff and opened is not None:
-            # Shielded: this tap's request ending must not cancel what the first one awaits.
-            outcome = await asyncio.shield(opened)
-            if isinstance(outcome, ExamError):
-                raise outcome
-            if outcome is not None:
-                return outcome
-        raise RequestAnsweredError("this request was already answered")
+        return await self.requests.accept(request_id, staff, open_for, self.exam)
 
     async def _save_and_publish(self, exam: Exam, event: messages.ExamEvent) -> None:
         await asyncio.to_thread(self.store.save_exam, exam)

@@ -65,7 +65,7 @@ class Stethoscope:
     battery_percent: int | None
     monitoring: bool
     holder: str | None = None  # the staff id of the exam that holds it
-    holder_name: str | None = None  # their display name, for the page (edge_agent.web.names)
+    holder_name: str | None = None  # their display name, else the id: web.names.named_rows
     recording: bool = False
     address: str | None = None  # a Bluetooth stethoscope's
     given_up: str | None = None  # why the agent stopped trying it (a file it cannot play)

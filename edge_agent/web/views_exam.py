@@ -196,7 +196,6 @@ async def accept_request(request: web.Request) -> web.StreamResponse:
 async def dismiss_request(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
     request_id = _uuid(request, "request_id")
-    ctx.exams.requests.pop(request_id, None)
-    ctx.exams.changes.bump()
+    ctx.exams.dismiss(request_id)
     await _audit(request, "dismiss-request", str(request_id))
     raise web.HTTPSeeOther("/requests")

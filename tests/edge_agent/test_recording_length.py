@@ -43,6 +43,7 @@ def test_anything_else_is_refused_saying_whether_it_was_a_number(
     with pytest.raises(RecordingLengthRefused) as refused:
         recording_seconds(asked, MAX_RECORD_S)
     assert refused.value.problem is problem
+    assert str(refused.value) == problem.value  # what a log line or a traceback says
 
 
 def test_the_upper_bound_is_the_caller_s() -> None:

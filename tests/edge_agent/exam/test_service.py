@@ -327,7 +327,7 @@ def test_her_second_tap_while_the_first_opens_lands_on_the_same_exam(tmp_path: P
                                     h.service.accept(request_id, "nurse-a"),
                                     h.service.accept(request_id, "nurse-b"),
                                     return_exceptions=True)  # fmt: skip
-        assert len(h.service.exams) == 1 and not h.service._opening
+        assert len(h.service.exams) == 1 and not h.service.requests.opening
         again = await h.service.accept(request_id, "nurse-a")  # a third tap, after
         h.service.store.close()
         return [*taps, again]
@@ -362,7 +362,7 @@ def test_a_second_tap_while_a_cancelled_first_opened_is_refused(tmp_path: Path) 
         await asyncio.sleep(0)  # the second waits for it
         first.cancel()
         outcome = (await asyncio.gather(second, return_exceptions=True))[0]
-        assert not h.service._opening
+        assert not h.service.requests.opening
         await asyncio.sleep(0.1)  # the cancelled save's thread ends before the store closes
         h.service.store.close()
         return outcome

@@ -16,6 +16,7 @@ from edge_agent.exam.errors import DeviceBusyError
 from edge_agent.web.app import said
 from edge_agent.web.context import CTX, Stethoscope
 from edge_agent.web.i18n import CATALOGUES
+from edge_agent.web.names import named_values
 from firmware_bridge.sources import DeviceEvent, EventKind
 from tests.edge_agent.exam.test_service import RATE, Harness
 from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
@@ -96,3 +97,10 @@ def test_a_recording_the_button_started_names_no_one(tmp_path: Path) -> None:
     busy = asyncio.run(main())
     assert busy.words == "device_in_use" and str(busy).endswith("in use by button")
     assert said(busy, "en") == "Stethoscope steth-1 is in use: wait, or choose another."
+
+
+def test_only_the_holder_is_named_and_an_id_without_an_account_stays() -> None:
+    names = {"nurse-a": "Marie", "3": "Trois"}
+    assert named_values({"holder": "nurse-a", "device": "nurse-a", "count": 3}, names) == {
+        "holder": "Marie", "device": "nurse-a", "count": 3}  # fmt: skip
+    assert named_values({"holder": "cli-user"}, names) == {"holder": "cli-user"}

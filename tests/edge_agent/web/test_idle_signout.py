@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from aiohttp.test_utils import TestClient
 
 from edge_agent.config import load_config
 from edge_agent.errors import ConfigError
+from edge_agent.exam.errors import ExamStorageError
 from edge_agent.web.context import CTX
+from edge_agent.web.idle import end_if_idle, note_use
 from edge_agent.web.sessions import MAX_SESSIONS, SessionBook
 from tests.edge_agent.test_config import MINIMAL, write
 from tests.edge_agent.web.browser import chromium
@@ -250,3 +253,42 @@ def test_idle_minutes_defaults_to_15_and_takes_its_bounds(tmp_path: Path) -> Non
     for value in (1, 720):
         web = load_config(write(tmp_path, MINIMAL + f"\n[web]\nidle_minutes = {value}\n")).web
         assert web is not None and web.idle_minutes == value
+
+
+def test_two_requests_at_the_limit_both_find_the_tablet_signed_out_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Each read the session before either ended it: the second must not go on signed in.
+    caplog.set_level(logging.INFO, logger="edge_agent.web.idle")
+    ended: list[bool] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        session = ctx.sessions.new(clock.now, "nurse-a", "Marie")
+        clock.now += IDLE_S
+        ended.extend(await asyncio.gather(end_if_idle(ctx, session), end_if_idle(ctx, session)))
+        assert [row[1:] for row in ctx.accounts.audit_log()] == [("nurse-a", "sign-out", "idle")]
+
+    run(tmp_path, scenario, sessions=_book())
+    assert ended == [True, True]
+    assert caplog.messages == ["event=signout_idle staff=nurse-a"]
+
+
+def test_a_time_of_use_the_disk_refuses_is_logged_not_shown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.WARNING, logger="edge_agent.web.idle")
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        session = ctx.sessions.new(clock.now, "nurse-a", "Marie")
+
+        def refused(key: str, when: float) -> None:
+            raise ExamStorageError("disk full")
+
+        monkeypatch.setattr(ctx.accounts, "session_used", refused)
+        await note_use(ctx, session, clock.now + 600)  # its saved copy is due an update
+        assert not ctx.sessions.idle(session, clock.now + 600 + IDLE_S - 1)
+
+    run(tmp_path, scenario, sessions=_book())
+    assert caplog.messages == ["event=session_use_unsaved error=disk full"]
