@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from stetho_hub.console import pages
+from stetho_hub.console.decisions import SITES
 from stetho_hub.console.words import words
 from stetho_hub.fhir.queue import QueueStatus
 from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
@@ -37,11 +38,13 @@ def _analysed(**quality: object) -> dict[str, Any]:
 
 
 def test_the_frame_names_the_page_its_language_and_the_signed_in_doctor() -> None:
-    page = pages.layout("T<1>", "<b>body</b>", "dr<a>", 'tok"1', "en", EN, ("x<.js",))
-    assert page.startswith('<!doctype html><html lang="en"><head><meta charset="utf-8">')
-    assert "<title>T&lt;1&gt; · stetho hub</title>" in page
-    assert '<meta name="viewport" content="width=device-width,initial-scale=1">' in page
-    assert '<link rel="stylesheet" href="/static/console.css"></head><body>' in page
+    page = pages.layout("T<1>", "<b>body</b>", "dr<a>", 'tok"1', "en", EN, ("x<.js", "y.js"))
+    assert page.startswith(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>T&lt;1&gt; · stetho hub</title>"
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<link rel="stylesheet" href="/static/console.css"></head><body>'
+    )
     assert (
         '<header><strong>stetho hub</strong><a href="/">Inbox</a>'
         '<a href="/homes">Care homes</a><nav class="lang" id="lang">'
@@ -55,7 +58,7 @@ def test_the_frame_names_the_page_its_language_and_the_signed_in_doctor() -> Non
     assert "<main><b>body</b></main>" in page
     assert page.endswith(
         '<script src="/static/console.js"></script><script src="/static/x&lt;.js"></script>'
-        "</body></html>"
+        '<script src="/static/y.js"></script></body></html>'
     )
 
 
@@ -105,7 +108,8 @@ def test_the_sign_in_form_posts_name_password_and_token() -> None:
         "</div></main>"
     ) in page
     assert "/signout" not in page  # no one is signed in yet
-    assert 'role="alert"' not in pages.signin("tk", "en", EN)
+    no_error = pages.signin("tk", "en", EN)
+    assert '<main><div class="card"><h1>Sign in</h1><form method="post"' in no_error
 
 
 # ---- the inbox
@@ -197,6 +201,18 @@ def test_findings_without_rates_flags_or_numbers() -> None:
     )
 
 
+def test_findings_name_the_level_in_the_reader_s_language_and_list_every_flag() -> None:
+    two = [{"code": "a", "reason": "first"}, {"code": "b", "reason": "second"}]
+    meta = {"analysis": {"triage": {"level": "review", "flags": two}}}
+    assert pages.findings(meta, FR, "fr") == (
+        '<p>Tri\u00a0: <strong class="level review">à revoir</strong></p><ul class="findings">'
+        '<li class="flag" data-code="a"><strong>a</strong>\u00a0: first</li>'
+        '<li class="flag" data-code="b"><strong>b</strong>\u00a0: second</li></ul>'
+    )
+    odd = {"analysis": {"triage": {"level": "odd<"}}}
+    assert '<strong class="level odd&lt;">odd&lt;</strong>' in pages.findings(odd, EN, "en")
+
+
 def test_a_lone_rate_is_said_without_a_separator() -> None:
     heart = {"analysis": {"triage": {"level": "routine"}, "heart": {"rate_bpm": 60.4}}}
     assert "</strong>; heart rate 60/min</p>" in pages.findings(heart, EN, "en")
@@ -272,6 +288,10 @@ def test_the_recording_page_heads_plays_and_times_the_recording() -> None:
     assert '<div class="card"><h2>Résultats</h2><p>Tri\u00a0: <strong id="level"' in page
     assert 'action="/recordings/r<1>/decision"' not in page  # escaped in the form's action
     assert '<p id="requested" class="ok">' in page
+    assert '<span>dr-a</span><form method="post" action="/signout">' in page
+    assert "(mesuré 112,5, seuil 100)" in page  # the findings in the reader's numbers
+    # The request proposes the site this recording was taken at.
+    assert page.count(" selected") == 1 and '<option value="mitral" selected>mitral' in page
 
 
 def test_the_recording_s_heading_names_site_and_kind_in_the_reader_s_language() -> None:
@@ -299,6 +319,8 @@ def test_a_recording_without_audio_or_analysis_says_so_and_draws_nothing() -> No
 def test_the_length_divides_samples_by_the_rate() -> None:
     meta = {**_analysed(), "n_samples": 10, "sample_rate_hz": 4}
     assert 'data-seconds="2.500">Length 2.5 s</p>' in _recording(meta, lang="en")
+    third = {**_analysed(), "n_samples": 10, "sample_rate_hz": 3}
+    assert 'data-seconds="3.333">Durée 3,3 s</p>' in _recording(third, lang="fr")
     no_rate = {**_analysed(), "n_samples": 10, "sample_rate_hz": 0}
     assert 'data-seconds="10.000"' in _recording(no_rate, lang="en")  # never a division by 0
     assert 'data-seconds="0.000"' in _recording(
@@ -357,6 +379,14 @@ def test_the_decision_form_offers_each_disposition_and_posts_under_its_action() 
         "Request</button></p></form></div>"
     )
     assert form.count(" selected") == 1 and '<option value="mitral" selected>mitral' in form
+    sites = form.split('id="request-site">')[1].split("</select>")[0]
+    assert sites.count("</option><option ") == 12  # the 13 sites, one after another
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_site_the_request_offers_is_named_in_the_reader_s_language(lang: str) -> None:
+    # So the form never falls back to a site's code (the nurse reads her own names for them).
+    assert [s for s in SITES if f"site.{s}" not in words(lang)] == []
 
 
 def test_the_form_says_what_was_just_sent_and_nothing_otherwise() -> None:
