@@ -944,3 +944,21 @@ def test_a_link_that_lasted_exactly_the_stable_time_held(
 
     asyncio.run(scenario())
     assert fake_broker.delays == [(0, CONNECT)]  # held: no wait after a link, no failure
+
+
+def test_a_batch_whose_link_closed_while_the_database_was_down_is_left_with_the_broker(
+    archive: FlakyArchive, fake_broker: FakeBroker
+) -> None:
+    # Through run() this waits on a race (the link's end cancels the consumer, or the retry
+    # loop sees it first); here the retry loop sees it, deterministically.
+    archive.down = 1_000_000
+    rec = make_recording(0)
+
+    async def scenario() -> list[bool]:
+        ingest = IngestService(_settings(), archive, "hub-test")
+        link = FakeLink(_settings(), fake_broker)
+        link.closed.set()
+        return await ingest._handle(link, list(halves(rec)))  # type: ignore[arg-type]
+
+    assert asyncio.run(scenario()) == [False, False]  # neither may be acknowledged
+    assert archive.counts()["recordings_archived"] == 0
