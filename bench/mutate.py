@@ -498,6 +498,28 @@ MODULES = (
     # Run with --mutants on the access functions (sessions.*, accounts.*, app guard,
     # views_people login, login_form, _end_session, logout, set_language, _set_cookie): 592 of
     # the files' 944 mutants; the rest are routes and the residents screen.
+    # Browser tests stay out (Chromium: 13 s for the tablet's alone); the direct renders of
+    # test_console_pages.py (1.5 s) come first, the HTTP tests behind them.
+    Module(
+        "stetho_hub/console/pages",  # what the doctor reads: forms, findings, homes, escaping
+        ("stetho_hub/console/pages.py",),
+        (
+            "tests/stetho_hub/test_console_pages.py",  # each page rendered from data, direct
+            "tests/stetho_hub/test_console_flag_words.py",
+            "tests/stetho_hub/test_console_hum.py",
+            "tests/stetho_hub/test_console_faint.py",
+            "tests/stetho_hub/test_console_languages.py",
+            "tests/stetho_hub/test_console_numbers.py",
+            "tests/stetho_hub/test_console_decisions.py",
+            "tests/stetho_hub/test_console_malformed_forms.py",
+            "tests/stetho_hub/test_console.py",
+            "tests/stetho_hub/test_console_gate.py",
+            "tests/stetho_hub/test_console_exam.py",
+            "tests/stetho_hub/test_console_timeline.py",
+            "tests/stetho_hub/test_console_picture_words.py",
+            "tests/stetho_hub/test_console_attacker.py",
+        ),
+    ),
     Module(
         "edge_agent/web/access",  # the nurses' page: sessions kept by hash, CSRF, lock, audit
         (

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+import types
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -893,3 +894,71 @@ def test_the_archive_is_touched_from_one_storage_thread_only(
     asyncio.run(scenario())
     # One database connection, one thread: SQLite's and psycopg's rule.
     assert archive.threads == {"hub-storage_0"}
+
+
+def test_a_stop_cancelled_again_while_a_commit_runs_still_waits_for_it(
+    archive: FlakyArchive, fake_broker: FakeBroker
+) -> None:
+    # A second SIGTERM (or a supervisor's cancel) while run() waits for the storage thread:
+    # the commit in progress must still complete before run() returns.
+    rec = make_recording(0)
+    storing = threading.Event()
+
+    def slow_commit() -> None:
+        storing.set()
+        time.sleep(0.3)
+
+    archive.while_storing = slow_commit
+
+    async def scenario() -> dict[str, object]:
+        ingest = IngestService(_settings(), archive, "hub-test")
+        task = asyncio.create_task(ingest.run())
+        link = await fake_broker.next_link(1)
+        link.deliver(*halves(rec))
+        await asyncio.to_thread(storing.wait, 5.0)
+        task.cancel()
+        for _ in range(5):  # into run()'s finally, awaiting the storage thread
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return archive.counts()  # read the moment run() returned
+
+    assert asyncio.run(scenario())["recordings_archived"] == 1
+
+
+def test_a_link_that_lasted_exactly_the_stable_time_held(
+    archive: FlakyArchive, fake_broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The service's clock stands still: every link lasts 0 s, exactly a stable_s of 0.
+    monkeypatch.setattr(service, "time", types.SimpleNamespace(monotonic=lambda: 100.0))
+    fake_broker.refuse_at = {2}
+
+    async def scenario() -> None:
+        async with hub(archive, stable_s=0.0) as ingest:
+            for n in (1, 2):
+                link = await fake_broker.next_link(n)
+                await eventually(ingest.connected.is_set)
+                link.drop()
+            await fake_broker.next_link(3)
+
+    asyncio.run(scenario())
+    assert fake_broker.delays == [(0, CONNECT)]  # held: no wait after a link, no failure
+
+
+def test_a_batch_whose_link_closed_while_the_database_was_down_is_left_with_the_broker(
+    archive: FlakyArchive, fake_broker: FakeBroker
+) -> None:
+    # Through run() this waits on a race (the link's end cancels the consumer, or the retry
+    # loop sees it first); here the retry loop sees it, deterministically.
+    archive.down = 1_000_000
+    rec = make_recording(0)
+
+    async def scenario() -> list[bool]:
+        ingest = IngestService(_settings(), archive, "hub-test")
+        link = FakeLink(_settings(), fake_broker)
+        link.closed.set()
+        return await ingest._handle(link, list(halves(rec)))  # type: ignore[arg-type]
+
+    assert asyncio.run(scenario()) == [False, False]  # neither may be acknowledged
+    assert archive.counts()["recordings_archived"] == 0
