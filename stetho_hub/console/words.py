@@ -165,7 +165,8 @@ _EN: Final[dict[str, str]] = {
     "detail.receipts": "waiting for a receipt {value}",
     "fhir.title": "Hospital record (FHIR)",
     "fhir.status": (
-        "{sent} exams sent; {queued} waiting; {failing} failing; {rejected} refused by the server."
+        "exams sent: {sent}; waiting: {queued}; failing: {failing}; refused by the server: "
+        "{rejected}."
     ),
     "fhir.last_error": "Last error",
     # refusals: a page in the reader's language, never a trace
@@ -338,8 +339,8 @@ _FR: Final[dict[str, str]] = {
     "detail.receipts": "en attente d'accusé de réception {value}",
     "fhir.title": "Dossier hospitalier (FHIR)",
     "fhir.status": (
-        "{sent} examens envoyés ; {queued} en attente ; {failing} en "
-        "échec ; {rejected} refusés par le serveur."
+        "examens envoyés\u00a0: {sent}\u00a0; en attente\u00a0: {queued}\u00a0; en échec\u00a0: "
+        "{failing}\u00a0; refusés par le serveur\u00a0: {rejected}."
     ),
     "fhir.last_error": "Dernière erreur",
     "status.400": "Demande refusée",

@@ -149,5 +149,5 @@ def test_the_care_homes_page_shows_the_fhir_exports_failures(tmp_path: Path) -> 
         assert admin.sign_in("admin") == 303
         status, body, _h = admin.get("/homes")
     assert status == 200
-    assert b"Hospital record (FHIR)" in body and b"1 failing" in body
+    assert b"Hospital record (FHIR)" in body and b"failing: 1;" in body
     assert b"503 from the FHIR server" in body

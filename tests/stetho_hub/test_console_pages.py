@@ -447,9 +447,12 @@ def test_the_fhir_card_counts_exports_and_shows_the_last_error() -> None:
     failing = pages.homes([], "dr", "tk", "en", EN, QueueStatus(1, 2, 3, 4, "HTTP <500>", None))
     assert (
         '<h1>Care homes</h1><div class="card" id="fhir"><h2>Hospital record (FHIR)</h2>'
-        "<p>2 exams sent; 1 waiting; 3 failing; 4 refused by the server.</p>"
+        "<p>exams sent: 2; waiting: 1; failing: 3; refused by the server: 4.</p>"
         '<p class="alarm">Last error: HTTP &lt;500&gt;</p></div><p>None yet.</p>'
     ) in failing
     clean = pages.homes([], "dr", "tk", "en", EN, QueueStatus(0, 1, 0, 0, None, None))
-    assert "refused by the server.</p></div><p>" in clean and "alarm" not in clean
+    assert "refused by the server: 0.</p></div><p>" in clean and "alarm" not in clean
+    one = pages.homes([], "dr", "tk", "fr", FR, QueueStatus(0, 1, 0, 0, None, None))
+    said = "examens envoyés\u00a0: 1\u00a0; en attente\u00a0: 0\u00a0; en échec\u00a0: 0\u00a0; "
+    assert said + "refusés par le serveur\u00a0: 0." in one  # after a colon: no "1 examens"
     assert 'id="fhir"' not in pages.homes([], "dr", "tk", "en", EN)
