@@ -32,8 +32,11 @@ hub_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-user_app = typer.Typer(help="Doctors' and administrators' accounts.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Doctors' and administrators' accounts.", no_args_is_help=True, rich_markup_mode=None
+)
 hub_app.add_typer(user_app, name="user")
 err = Console(stderr=True)
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Hub configuration (TOML).")]
@@ -209,7 +212,8 @@ def user_add(
     username: Annotated[str, typer.Argument(help="Sign-in name, e.g. dr-lee.")],
     role: Annotated[str, typer.Option(help="doctor or admin.")] = "doctor",
     site: Annotated[
-        list[str] | None, typer.Option("--site", help="A care home this doctor sees; repeat.")
+        list[str] | None,
+        typer.Option("--site", help="A care home this doctor sees; repeat.", metavar="<site>"),
     ] = None,
     password_file: Annotated[
         Path | None, typer.Option(help="Read the password from this file instead of a prompt.")

@@ -3,8 +3,10 @@
 import inspect
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
+from typer.testing import CliRunner
 
 from stetho_cli.app import COMMANDS, build_app
 from stetho_common.lazy_cli import LazyCommand
@@ -59,3 +61,24 @@ def test_a_count_or_duration_below_its_meaning_is_a_usage_error(args: list[str],
     run = subprocess.run([sys.executable, "-m", "stetho_cli", *args],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert run.returncode == 2 and said in run.stderr
+
+
+def _commands(command: object, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+EVERY_COMMAND = [path for lazy in COMMANDS for path in _commands(lazy.load(), (lazy.name,))]
+
+
+@pytest.mark.parametrize("path", EVERY_COMMAND, ids=" ".join)
+def test_every_help_is_plain_text_with_readable_value_names(
+    path: tuple[str, ...],
+) -> None:
+    # Before: `exam`, `staff`, `hub user` and `fhir` drew rich's boxes where the others print
+    # plain text, and `exam start --site` showed its value as <list[str]>.
+    result = CliRunner().invoke(build_app(), [*path, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert not set("╭╮╰╯│─") & set(result.output), result.output
+    assert "<list[str]>" not in result.output

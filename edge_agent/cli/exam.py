@@ -28,8 +28,12 @@ from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 from stetho_common.secret_input import ask_secret
 
-staff_app = typer.Typer(help="Staff accounts for the nurses' page.", no_args_is_help=True)
-exam_app = typer.Typer(help="Exams, through the running agent.", no_args_is_help=True)
+staff_app = typer.Typer(
+    help="Staff accounts for the nurses' page.", no_args_is_help=True, rich_markup_mode=None
+)
+exam_app = typer.Typer(
+    help="Exams, through the running agent.", no_args_is_help=True, rich_markup_mode=None
+)
 err = Console(stderr=True)
 PIN = "PIN or password"
 StaffOpt = Annotated[str | None, typer.Option("--staff", help="Who examines (default: you).")]
@@ -118,7 +122,9 @@ def _check_protocol(protocol: str, sites: list[str]) -> None:
 def exam_start(
     resident: Annotated[str, typer.Option("--resident", help="Opaque resident reference.")],
     protocol: Annotated[str, typer.Option("--protocol")] = "heart-4",
-    site: Annotated[list[str] | None, typer.Option("--site", help="custom: each site")] = None,
+    site: Annotated[
+        list[str] | None, typer.Option("--site", help="custom: each site", metavar="<site>")
+    ] = None,
     reason: Annotated[str, typer.Option("--reason")] = "",
     age_band: Annotated[
         AgeBandChoice,

@@ -28,7 +28,9 @@ from stetho_hub.fhir.sender import FhirServerSettings, run_sender
 
 TOKEN_ENV = "STETHO_FHIR_TOKEN"  # noqa: S105 - the variable's name, not a secret
 err = Console(stderr=True)
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="FHIR R4 export.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="FHIR R4 export.", rich_markup_mode=None
+)
 
 
 def exam_bundle_text(exam: ExamRecord, naming: Naming | None = None, indent: int | None = 2) -> str:
