@@ -30,7 +30,7 @@ from pydantic import (
 from pydantic import field_validator as _field_validator
 
 from edge_agent.errors import ConfigError
-from stetho_common.ids import SLUG_PATTERN
+from stetho_common.ids import SLUG_PATTERN, SLUG_WORDS
 from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ, TriageThresholds
 from stetho_sim.scenarios import SCENARIOS
 
@@ -614,7 +614,7 @@ def _said_after_but(found: Any, expected: str) -> bool:
 def _expected(error: Any) -> str:
     """What the key should hold, without pydantic's "Input should be" after our "expected"."""
     if error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] == SLUG_PATTERN:
-        return "1-63 lower-case letters, digits and dashes"
+        return SLUG_WORDS
     message: str = error["msg"]
     return message.removeprefix("Value error, ").removeprefix("Input should be ")
 

@@ -23,7 +23,7 @@ from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled, warn
-from stetho_common.ids import SLUG, SLUG_PATTERN
+from stetho_common.ids import SLUG, SLUG_PATTERN, SLUG_WORDS
 from stetho_doctor.ack_answer import AckWatch
 from stetho_doctor.client import (
     ALERT_COLUMNS,
@@ -51,9 +51,7 @@ def topic_id(value: str | None) -> str | None:
     """A care home's, agent's or stethoscope's id as the topics carry it, or a usage error: any
     other text publishes where no agent listens (or, with + or #, cannot be published)."""
     if value is not None and not SLUG.fullmatch(value):
-        raise typer.BadParameter(
-            f"{value!r} is not an id: 1-63 lower-case letters, digits and dashes"
-        )
+        raise typer.BadParameter(f"{value!r} is not an id: {SLUG_WORDS}")
     return value
 
 
@@ -115,9 +113,8 @@ def _refusal(field: str, error: Any) -> str:
     if error["type"] != "string_pattern_mismatch" or error["ctx"]["pattern"] != SLUG_PATTERN:
         return str(error["msg"])
     if field == "resident":  # a name typed where the reference belongs: never echoed
-        return ("expected the care home's opaque reference (1-63 lower-case letters, digits "
-                "and dashes), never a name")  # fmt: skip
-    return "expected 1-63 lower-case letters, digits and dashes"
+        return f"expected the care home's opaque reference ({SLUG_WORDS}), never a name"
+    return f"expected {SLUG_WORDS}"
 
 
 # The command-line option that sets each field of a message a doctor's command sends.

@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 
 from edge_agent.exam.errors import CsvProblem, ResidentImportError, UnknownResidentError
-from stetho_common.ids import SLUG
+from stetho_common.ids import SLUG, SLUG_WORDS
 
 MAX_LABEL = 80
 MAX_CSV_BYTES = 1024 * 1024  # ~20,000 residents: far more than any care home
@@ -102,7 +102,7 @@ def _row_problem(row: list[str], seen: dict[str, int]) -> tuple[str, str, dict[s
         return f"expected 2 fields (ref,label), found {len(row)}", "csv_fields", {"found": len(row)}
     ref, label = row[0].strip(), row[1].strip()
     if not SLUG.fullmatch(ref):
-        return "the reference must be 1-63 lower-case letters, digits and dashes", "csv_ref", {}
+        return f"the reference must be {SLUG_WORDS}", "csv_ref", {}
     if ref in seen:
         return f"reference repeats line {seen[ref]}", "csv_repeat", {"first": seen[ref]}
     if not label:
