@@ -24,7 +24,7 @@ from edge_agent.web.idle import end_if_idle, note_use
 from edge_agent.web.sessions import MAX_SESSIONS, SessionBook
 from tests.edge_agent.test_config import MINIMAL, write
 from tests.edge_agent.web.browser import chromium
-from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run, sign_in
+from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, opened_exam, run, sign_in
 
 IDLE_S = 15 * 60
 POLL = {"Sec-Fetch-Mode": "cors"}  # what the panel's fetch sends
@@ -34,14 +34,6 @@ IDLE_FR = "Session fermée après 15 minutes sans utilisation : reconnectez-vous
 
 def _book() -> SessionBook:
     return SessionBook(12 * 3600, IDLE_S)
-
-
-async def _open_exam(client: TestClient) -> str:
-    token = await csrf_of(client, "/residents")
-    form = {"csrf": token, "resident": "res-1", "protocol": "heart-4"}
-    opened = await client.post("/exams", data=form, allow_redirects=False)
-    assert opened.status == 303
-    return opened.headers["Location"]
 
 
 async def _poll(client: TestClient, exam: str) -> ClientResponse:
@@ -89,7 +81,7 @@ def test_polls_alone_sign_the_tablet_out_and_the_poll_is_told_to_sign_in(tmp_pat
     async def scenario(client: TestClient, clock: Clock) -> None:
         ctx = client.server.app[CTX]
         assert await sign_in(client) == 303
-        exam = await _open_exam(client)
+        exam, _ = await opened_exam(client)
         start = clock.now
         for minute in range(1, 15):  # a poll a minute: the panel polls far more often
             clock.now = start + minute * 60
@@ -120,7 +112,7 @@ def test_a_fractional_limit_is_said_with_the_reader_s_decimal_mark(tmp_path: Pat
 
     async def scenario(client: TestClient, clock: Clock) -> None:
         assert await sign_in(client) == 303
-        exam = await _open_exam(client)
+        exam, _ = await opened_exam(client)
         clock.now += 150
         for lang in ("en", "fr"):
             answer = await client.get(
@@ -136,7 +128,7 @@ def test_a_fractional_limit_is_said_with_the_reader_s_decimal_mark(tmp_path: Pat
 def test_a_page_opened_or_a_form_sent_renews_the_idle_clock(tmp_path: Path) -> None:
     async def scenario(client: TestClient, clock: Clock) -> None:
         assert await sign_in(client) == 303
-        exam = await _open_exam(client)
+        exam, _ = await opened_exam(client)
         start = clock.now
         clock.now = start + 10 * 60
         token = await csrf_of(client, "/residents")  # a page opened
@@ -155,7 +147,7 @@ def test_a_recording_in_progress_holds_the_session_until_it_ends(tmp_path: Path)
     async def scenario(client: TestClient, clock: Clock) -> None:
         ctx = client.server.app[CTX]
         assert await sign_in(client) == 303
-        exam = await _open_exam(client)
+        exam, _ = await opened_exam(client)
         token = await csrf_of(client, exam)
         form = {"csrf": token, "site": "aortic", "device": "steth-1", "duration_s": "60"}
         assert (await client.post(f"{exam}/record", data=form)).status == 200
@@ -180,7 +172,7 @@ def test_another_nurses_recording_does_not_hold_a_session(tmp_path: Path) -> Non
     async def scenario(client: TestClient, clock: Clock) -> None:
         ctx = client.server.app[CTX]
         assert await sign_in(client) == 303
-        exam = await _open_exam(client)
+        exam, _ = await opened_exam(client)
         hers = await ctx.exams.open_exam("res-1", "nurse-b", "", "heart-4", (), "adult")
         await ctx.exams.record(hers.exam_id, "aortic", "steth-1", "nurse-b", 60.0)
         clock.now += IDLE_S

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 from edge_agent.web.app import build_app
 from edge_agent.web.context import CTX
 from edge_agent.web.i18n import CATALOGUES
-from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
+from tests.edge_agent.web.test_page_security import Clock, csrf_of, opened_exam, run, sign_in
 
 HUGE = "x" * 150_000  # 11 such fields stay under the 2 MiB body limit: each is read
 
@@ -144,10 +144,7 @@ def test_a_recording_length_that_is_no_number_of_seconds_is_said_why(
 
     async def scenario(client: TestClient, clock: Clock) -> None:
         assert await sign_in(client) == 303
-        token = await csrf_of(client, "/residents")
-        exam_form = {"csrf": token, "resident": "res-1", "protocol": "heart-4"}
-        opened = await client.post("/exams", allow_redirects=False, data=exam_form)
-        exam = opened.headers["Location"]
+        exam, token = await opened_exam(client)
         form = {"csrf": token, "site": "aortic", "device": "steth-1", "duration_s": value}
         response = await client.post(f"{exam}/record", data=form, headers={"Accept-Language": "fr"})
         said.append(await _answer(response))
@@ -202,11 +199,7 @@ def test_a_panel_version_that_is_no_number_answers_at_once(tmp_path: Path) -> No
 
     async def scenario(client: TestClient, clock: Clock) -> None:
         assert await sign_in(client) == 303
-        token = await csrf_of(client, "/residents")
-        exam_form = {"csrf": token, "resident": "res-1", "protocol": "heart-4"}
-        exam = (await client.post("/exams", allow_redirects=False, data=exam_form)).headers[
-            "Location"
-        ]
+        exam, _ = await opened_exam(client)
         for since in ("abc", "", "1e3"):
             panel = await client.get(f"{exam}/panel?since={since}")
             statuses.append(panel.status)

@@ -84,6 +84,15 @@ async def sign_in(client: TestClient, pin: str = PIN) -> int:
     return response.status
 
 
+async def opened_exam(client: TestClient) -> tuple[str, str]:
+    """A signed-in page opens a heart exam of res-1: the exam page's path and the CSRF token."""
+    token = await csrf_of(client, "/residents")
+    form = {"csrf": token, "resident": "res-1", "protocol": "heart-4"}
+    opened = await client.post("/exams", data=form, allow_redirects=False)
+    assert opened.status == 303
+    return opened.headers["Location"], token
+
+
 def test_everything_needs_sign_in(tmp_path: Path) -> None:
     async def scenario(client: TestClient, clock: Clock) -> None:
         response = await client.get("/residents", allow_redirects=False)

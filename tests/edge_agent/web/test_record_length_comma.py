@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 
 from edge_agent.web.context import CTX
-from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
+from tests.edge_agent.web.test_page_security import Clock, opened_exam, run, sign_in
 
 
 def test_the_record_form_takes_12_comma_5_seconds(tmp_path: Path) -> None:
@@ -17,10 +17,7 @@ def test_the_record_form_takes_12_comma_5_seconds(tmp_path: Path) -> None:
 
     async def scenario(client: TestClient, clock: Clock) -> None:
         assert await sign_in(client) == 303
-        token = await csrf_of(client, "/residents")
-        exam_form = {"csrf": token, "resident": "res-1", "protocol": "heart-4"}
-        opened = await client.post("/exams", allow_redirects=False, data=exam_form)
-        exam = opened.headers["Location"]
+        exam, token = await opened_exam(client)
         form = {"csrf": token, "site": "aortic", "device": "steth-1", "duration_s": "12,5"}
         response = await client.post(f"{exam}/record", data=form, allow_redirects=False,
                                       headers={"Accept-Language": "fr"})  # fmt: skip
