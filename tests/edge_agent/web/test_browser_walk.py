@@ -40,9 +40,14 @@ keypad = "types"
 
 
 def _wait(driver: Any, what: Callable[[Any], Any], message: str) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(what, message)
+    # A page being replaced (a form's POST answered) leaves elements read a moment before
+    # stale: read again at the next poll rather than fail.
+    return WebDriverWait(
+        driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(what, message)
 
 
 def _shot(driver: Any, tmp: Path, name: str) -> None:
