@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bench._eval_intervals import held_out_folds
 from bench._eval_lung import read_audio
-from bench._eval_lung_probe import _held_out, _oracle
+from bench._eval_lung_probe import _held_out, _oracle, held_out_flags
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
 from stetho_signal._too_fine import two_cycle_s
 from stetho_signal.bands import Spectrum
@@ -65,6 +66,7 @@ def crackle_feature_probe(data_dir: Path, records: Iterable[dict[str, Any]]) -> 
         "per_recording": rows,
         "oracle_cut": {name: _oracle(rows, name) for name in STATISTICS},
         "leave_one_patient_out": {name: _held_out(rows, name) for name in STATISTICS},
+        "held_out_by_patient": {name: held_out_flags(rows, name) for name in STATISTICS},
         "logistic": logistic_scores(rows),
     }
 
@@ -129,9 +131,8 @@ def logistic_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
     patients = np.array([r["patient"] for r in rows])
     everyone = np.arange(len(rows))
     fitted = {f"{lam:g}": _scores(y, predict(fit(x, y, lam), x) >= 0.5) for lam in LAMBDAS}
-    held = {
-        f"{lam:g}": _scores(y, _held_out_p(x, y, patients, everyone, lam) >= 0.5) for lam in LAMBDAS
-    }
+    held_p = {f"{lam:g}": _held_out_p(x, y, patients, everyone, lam) >= 0.5 for lam in LAMBDAS}
+    held = {lam: _scores(y, flagged) for lam, flagged in held_p.items()}
     nested = np.zeros(len(rows))
     for patient in np.unique(patients):
         inner = np.flatnonzero(patients != patient)
@@ -143,6 +144,10 @@ def logistic_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "fitted": fitted,
         "leave_one_patient_out": held,
         "nested_leave_one_patient_out": _scores(y, nested >= 0.5),
+        "held_out_by_patient": {
+            lam: held_out_folds(patients, y > 0, flagged) for lam, flagged in held_p.items()
+        },
+        "nested_held_out_by_patient": held_out_folds(patients, y > 0, nested >= 0.5),
     }
 
 

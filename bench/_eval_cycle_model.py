@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench._eval_crackle_features import Model, fit, predict
+from bench._eval_intervals import held_out_folds
 
 LAMBDAS = (3.0, 10.0, 30.0, 100.0)  # against the summed class-balanced loss of ~300 cycles
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -139,6 +140,7 @@ def nested_lopo(recordings: Sequence[Recording], unit: str) -> dict[str, Any]:
     flagged = [False] * len(recordings)
     cycle_truth: list[bool] = []
     cycle_flags: list[bool] = []
+    cycle_patients: list[str] = []
     chosen: dict[str, str] = {}
     for patient in sorted({r.patient for r in recordings}):
         train = [i for i in everyone if recordings[i].patient != patient]
@@ -152,10 +154,12 @@ def nested_lopo(recordings: Sequence[Recording], unit: str) -> dict[str, Any]:
             cycle_p = _cycle_probabilities(model, recordings[i])
             cycle_truth += recordings[i].labels.tolist()
             cycle_flags += (cycle_p >= t).tolist()
+            cycle_patients += [patient] * cycle_p.size
     return {
         "flags": flagged,
         "per_cycle": scores(cycle_truth, cycle_flags),
         "chosen_per_patient": chosen,
+        "per_cycle_by_patient": held_out_folds(cycle_patients, cycle_truth, cycle_flags),
     }
 
 
@@ -194,7 +198,14 @@ def per_patient(
     patients: Sequence[str], truth: Sequence[bool], flagged: Sequence[bool]
 ) -> dict[str, Any]:
     """A patient is positive (flagged) when any of their recordings is."""
+    return scores(*patient_level(patients, truth, flagged)[1:])
+
+
+def patient_level(
+    patients: Sequence[str], truth: Sequence[bool], flagged: Sequence[bool]
+) -> tuple[list[str], list[bool], list[bool]]:
+    """Patients, and whether any of each one's recordings has the sound and is flagged."""
     names = sorted(set(patients))
     t = [any(tr for p, tr in zip(patients, truth, strict=True) if p == n) for n in names]
     f = [any(fl for p, fl in zip(patients, flagged, strict=True) if p == n) for n in names]
-    return scores(t, f)
+    return names, t, f

@@ -20,7 +20,9 @@ the figure printed, and given ``<key>_ci95`` beside it (``<key>_share`` and
 
 The held-out figures (``s1_s2_close_phases_lopo``, ``murmur_paired_lopo``) get theirs the
 same way from each patient's held-out result; the interval takes each fold's choice of grid
-point as given, so it leaves out how that choice would vary with other patients.
+point as given, so it leaves out how that choice would vary with other patients. So do the
+crackle and wheeze probes' held-out Se / Sp (every ``leave_one_patient_out*`` figure with its
+folds beside it under the same name with ``held_out_by_patient``, see ``held_out_folds``).
 
 ``issue_17["ci95"]`` holds k, n, patients, both intervals and the method of each figure.
 """
@@ -28,7 +30,7 @@ point as given, so it leaves out how that choice would vary with other patients.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,7 @@ from bench._intervals import (
 Record = dict[str, Any]
 Count = Callable[[list[Record]], float]  # a patient's recordings -> a sum
 RR_TOLERANCE_PER_MIN = 3.0  # as bench._eval_lung's rr_within_3_bpm
+HELD_OUT, FOLDS = "leave_one_patient_out", "held_out_by_patient"
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,7 @@ def add_intervals(
         for part in figure.block.split("."):
             block = block[part]
         details[name] = _interval(block, figure, records[figure.source], resamples, seed)
+    probes = add_held_out_intervals(issue, resamples=resamples, seed=seed)
     issue["ci95"] = {
         "confidence": CONFIDENCE,
         "rule": (
@@ -326,7 +330,73 @@ def add_intervals(
         "resamples": resamples,
         "seed": seed,
         "figures": details,
+        "held_out_probe_figures": probes,
     }
+
+
+def held_out_folds(
+    patients: Sequence[Hashable], truth: Sequence[bool], flagged: Sequence[bool]
+) -> dict[str, list[int]]:
+    """Each held-out patient's result: [flagged with the sound, with it, clear without, without].
+
+    Kept beside a probe's ``leave_one_patient_out*`` Se / Sp (as ``held_out_by_patient*``), so
+    that ``add_held_out_intervals`` can give the figure its interval over patients.
+    """
+    folds: dict[str, list[int]] = {}
+    for patient, t, f in zip(patients, truth, flagged, strict=True):
+        fold = folds.setdefault(str(patient), [0, 0, 0, 0])
+        if t:
+            fold[0], fold[1] = fold[0] + bool(f), fold[1] + 1
+        else:
+            fold[2], fold[3] = fold[2] + (not f), fold[3] + 1
+    # Sorted as by_patient sorts: the same flags draw the same resamples as the plain figure.
+    return dict(sorted(folds.items()))
+
+
+def add_held_out_intervals(tree: Any, *, resamples: int = RESAMPLES, seed: int = SEED) -> list[str]:
+    """Write ``sensitivity_ci95`` and ``specificity_ci95`` beside every held-out Se / Sp in
+    ``tree`` whose folds are kept (``held_out_folds``); return where, as dotted paths.
+
+    The same rule as the plain per-recording figures: Wilson over patients, or on the
+    effective n when a patient gives several units. Raises ValueError when a figure
+    recomputed from its folds differs from the one printed.
+    """
+    written: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key in list(node):
+                folds = key.replace(HELD_OUT, FOLDS)
+                if HELD_OUT in key and folds in node:
+                    _held_out_pair(node[key], node[folds], f"{path}{key}", written, resamples, seed)
+                walk(node[key], f"{path}{key}.")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, path)
+
+    walk(tree, "")
+    return written
+
+
+def _held_out_pair(
+    figure: Any, folds: Any, path: str, written: list[str], resamples: int, seed: int
+) -> None:
+    """One held-out Se / Sp with its folds, or a mapping of them (one a member or unit)."""
+    if not isinstance(figure, dict) or not isinstance(folds, dict):
+        return
+    if "sensitivity" not in figure or "specificity" not in figure:
+        for key in [k for k in figure if k in folds]:
+            _held_out_pair(figure[key], folds[key], f"{path}.{key}", written, resamples, seed)
+        return
+    sums = np.array(list(folds.values()), dtype=np.float64).reshape(-1, 4)
+    for name, columns in (("sensitivity", slice(0, 2)), ("specificity", slice(2, 4))):
+        k, n = (int(v) for v in sums[:, columns].sum(axis=0))
+        interval = None
+        if n:
+            _check(k / n, figure[name], f"{path}.{name}")
+            interval = _share(sums[:, columns], None, resamples, seed)[0]
+        figure[f"{name}_ci95"] = _outward(interval)
+    written.append(path)
 
 
 def _interval(
@@ -433,4 +503,9 @@ def interval_lines(issue: dict[str, Any]) -> list[str]:
             f"  {name:<48} {d['figure']!s:<6} {interval:<16} "
             f"({counts}{d['patients']} patients; {d['method']})"
         )
+    probes = ci.get("held_out_probe_figures", [])
+    lines.append(
+        f"  and {len(probes)} held-out probe figures: <figure>.sensitivity_ci95 and"
+        " .specificity_ci95 in the JSON"
+    )
     return lines

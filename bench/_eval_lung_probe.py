@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from bench._eval_intervals import held_out_folds
 from bench._eval_lung import annotated_cycles
 
 _STATISTICS = ("detections", "cycle_share", "phase_R", "first_half_share")
@@ -47,6 +48,7 @@ def crackle_phase_probe(data_dir: Path, records: Iterable[dict[str, Any]]) -> di
         "per_recording": rows,
         "oracle_cut": {name: _oracle(rows, name) for name in _STATISTICS},
         "leave_one_patient_out": {name: _held_out(rows, name) for name in _STATISTICS},
+        "held_out_by_patient": {name: held_out_flags(rows, name) for name in _STATISTICS},
     }
 
 
@@ -84,13 +86,23 @@ def _oracle(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 def _held_out(rows: list[dict[str, Any]], name: str) -> dict[str, float]:
     """Se and Sp when each patient is flagged by the oracle cut of all the other patients."""
+    se, sp = _scores(rows, _held_out_flags(rows, name))
+    return {"sensitivity": round(se, 3), "specificity": round(sp, 3)}
+
+
+def held_out_flags(rows: list[dict[str, Any]], name: str) -> dict[str, list[int]]:
+    """``_held_out``'s result for each held-out patient (``held_out_folds``)."""
+    flagged = _held_out_flags(rows, name)
+    return held_out_folds([r["patient"] for r in rows], [r["crackles"] for r in rows], flagged)
+
+
+def _held_out_flags(rows: list[dict[str, Any]], name: str) -> list[bool]:
     flagged = []
     for row in rows:
         cut = _oracle([r for r in rows if r["patient"] != row["patient"]], name)
         above = cut["flag_when"] == ">="
         flagged.append((row[name] >= cut["cut"]) == above or row[name] == cut["cut"])
-    se, sp = _scores(rows, flagged)
-    return {"sensitivity": round(se, 3), "specificity": round(sp, 3)}
+    return flagged
 
 
 def _scores(rows: list[dict[str, Any]], flagged: list[bool]) -> tuple[float, float]:

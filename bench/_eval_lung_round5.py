@@ -44,6 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from bench._eval_intervals import held_out_folds
 from bench._eval_lung import annotated_cycles, read_audio
 from stetho_signal import wheezes
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
@@ -315,6 +316,7 @@ def family_scores(truth: list[bool], patients: list[str], rules: Rules) -> dict[
         "fitted": {"rule": fitted, **every[fitted]},
         "leave_one_patient_out": _scores(truth, held),
         "chosen_per_patient": chosen,
+        "held_out_by_patient": held_out_folds(patients, truth, held),
     }
 
 

@@ -47,7 +47,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench._eval_crackle_features import low_band_periodicity
-from bench._eval_cycle_model import Recording, nested_lopo, per_patient, plain_fit, scores
+from bench._eval_cycle_model import (
+    Recording,
+    nested_lopo,
+    patient_level,
+    per_patient,
+    plain_fit,
+    scores,
+)
+from bench._eval_intervals import held_out_folds
 from bench._eval_lung import annotated_cycles
 from bench._eval_lung_round5 import flow_ranks
 from bench._eval_lung_round6 import damped_fits, lung_inputs, spike_shares
@@ -152,6 +160,11 @@ def _kind_figures(
                 "per_cycle": held["per_cycle"],
                 "chosen_per_patient": held["chosen_per_patient"],
                 "flagged": [row["file"] for row, f in zip(rows, held["flags"], strict=True) if f],
+            },
+            "held_out_by_patient": {
+                "per_recording": held_out_folds(patients, truth, held["flags"]),
+                "per_patient": held_out_folds(*patient_level(patients, truth, held["flags"])),
+                "per_cycle": held["per_cycle_by_patient"],
             },
         }
     return figures

@@ -6,12 +6,25 @@ import copy
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bench import evaluate
-from bench._eval_intervals import FIGURES, add_intervals, interval_lines
+from bench._eval_crackle_features import logistic_scores
+from bench._eval_intervals import (
+    FIGURES,
+    _outward,
+    _share,
+    add_held_out_intervals,
+    add_intervals,
+    held_out_folds,
+    interval_lines,
+)
 from bench._eval_lung import _confusion, _within_rr
+from bench._eval_lung_probe import _held_out, held_out_flags
+from bench._eval_lung_round5 import family_scores
 from bench._eval_summary import issue_measures
+from bench._intervals import SEED, wilson
 
 
 def _circor(i: int) -> dict[str, Any]:
@@ -183,3 +196,171 @@ def test_the_intervals_go_into_issue_17_only() -> None:
     circor, icbhi = copy.deepcopy(results["circor"]), copy.deepcopy(results["icbhi"])
     add_intervals(results["issue_17"], results, resamples=200)
     assert results["circor"] == circor and results["icbhi"] == icbhi
+
+
+# The crackle and wheeze probes' held-out Se / Sp: their folds kept, an interval beside each.
+
+
+def test_held_out_folds_count_each_patients_result() -> None:
+    patients = ["a", "a", "b", "c", "c", "c"]
+    truth = [True, False, True, False, False, True]
+    flagged = [True, True, False, False, True, True]
+    assert held_out_folds(patients, truth, flagged) == {
+        "a": [1, 1, 0, 1],  # its crackle flagged, its clean recording flagged too
+        "b": [0, 1, 0, 0],
+        "c": [1, 1, 1, 2],
+    }
+
+
+def _family() -> dict[str, Any]:
+    # Six patients, one recording each but p0 (three): the member chosen on the others.
+    patients = ["p0", "p0", "p0", "p1", "p2", "p3", "p4", "p5"]
+    truth = [True, True, False, True, False, False, True, False]
+    rules = {
+        "shipped": [True, False, True, True, False, True, True, False],
+        "other": [True, True, False, False, False, False, True, True],
+    }
+    return family_scores(truth, patients, rules)
+
+
+def test_a_held_out_figure_gets_the_plain_figures_interval_from_its_folds() -> None:
+    family = _family()
+    probe = {"crackles": {"family": family}, "per_recording": [{"leave_one_patient_out": 1}]}
+    before = copy.deepcopy(probe)
+    written = add_held_out_intervals(probe, resamples=200)
+    assert written == ["crackles.family.leave_one_patient_out"]
+    assert _kept(before, probe)
+    held = probe["crackles"]["family"]["leave_one_patient_out"]
+    folds = np.array(list(family["held_out_by_patient"].values()), dtype=float)
+    for name, columns in (("sensitivity", slice(0, 2)), ("specificity", slice(2, 4))):
+        k, n = folds[:, columns].sum(axis=0)
+        assert round(k / n, 3) == held[name]
+        interval = _share(folds[:, columns], None, 200, SEED)[0]
+        assert held[f"{name}_ci95"] == _outward(interval)
+        assert held[f"{name}_ci95"][0] <= held[name] <= held[f"{name}_ci95"][1]
+    # p0 gives three recordings: the sensitivity's effective n, not Wilson on 4 alone.
+    assert _share(folds[:, 0:2], None, 200, SEED)[1] == "Wilson, effective n"
+
+
+def test_one_unit_a_patient_is_plain_wilson() -> None:
+    folds = held_out_folds(["a", "b", "c", "d", "e"], [True, True, True, False, False],
+                           [True, True, False, False, True])  # fmt: skip
+    tree = {
+        "leave_one_patient_out": {"x": {"sensitivity": 0.667, "specificity": 0.5}},
+        "held_out_by_patient": {"x": folds},
+    }
+    assert add_held_out_intervals(tree) == ["leave_one_patient_out.x"]
+    held = tree["leave_one_patient_out"]["x"]
+    assert held["sensitivity_ci95"] == _outward(wilson(2, 3))
+    assert held["specificity_ci95"] == _outward(wilson(1, 2))
+
+
+def test_nested_figures_and_units_are_matched_by_name() -> None:
+    folds = {"a": [1, 1, 1, 1], "b": [0, 1, 1, 1]}
+    tree = {
+        "logistic": {
+            "leave_one_patient_out": {"1": {"sensitivity": 0.5, "specificity": 1.0}},
+            "nested_leave_one_patient_out": {"sensitivity": 0.5, "specificity": 1.0},
+            "held_out_by_patient": {"1": folds},
+            "nested_held_out_by_patient": folds,
+        },
+        # round 7's shape: units with a plain Se / Sp and counts beside them
+        "annotated": {
+            "leave_one_patient_out": {
+                "per_recording": {"sensitivity": 0.5, "specificity": 1.0, "tp": 1},
+                "chosen_per_patient": {"a": "lambda 1"},
+            },
+            "held_out_by_patient": {"per_recording": folds},
+        },
+    }
+    assert add_held_out_intervals(tree) == [
+        "logistic.leave_one_patient_out.1",
+        "logistic.nested_leave_one_patient_out",
+        "annotated.leave_one_patient_out.per_recording",
+    ]
+    assert "sensitivity_ci95" not in tree["annotated"]["leave_one_patient_out"]
+
+
+def test_a_figure_without_its_folds_or_without_positives_is_left_or_reads_no_data() -> None:
+    tree: dict[str, Any] = {
+        "leave_one_patient_out_f1": 0.9,
+        "held_out_by_patient": {"a": [1, 2, 3]},  # the S1/S2 grid's: another shape, its own
+        "wheezes": {
+            "leave_one_patient_out": {"sensitivity": None, "specificity": 1.0},
+            "held_out_by_patient": {"a": [0, 0, 2, 2]},
+        },
+        "other": {"leave_one_patient_out": {"sensitivity": 1.0, "specificity": 1.0}},
+    }
+    assert add_held_out_intervals(tree) == ["wheezes.leave_one_patient_out"]
+    assert tree["wheezes"]["leave_one_patient_out"]["sensitivity_ci95"] is None
+    # 2 of 2 from one patient: at n of n the patient counts once.
+    assert tree["wheezes"]["leave_one_patient_out"]["specificity_ci95"] == _outward(wilson(1, 1))
+    assert tree["other"]["leave_one_patient_out"].keys() == {"sensitivity", "specificity"}
+
+
+def test_a_held_out_figure_unlike_its_folds_is_refused() -> None:
+    family = _family()
+    family["leave_one_patient_out"]["specificity"] = 0.123
+    with pytest.raises(ValueError, match=r"family\.leave_one_patient_out\.specificity"):
+        add_held_out_intervals({"family": family})
+
+
+def test_add_intervals_covers_the_probes_in_issue_17() -> None:
+    results = _results()
+    results["issue_17"]["fifth_round_probe"] = {"crackles": {"count": _family()}}
+    add_intervals(results["issue_17"], results, resamples=200)
+    issue = results["issue_17"]
+    assert issue["ci95"]["held_out_probe_figures"] == [
+        "fifth_round_probe.crackles.count.leave_one_patient_out"
+    ]
+    assert (
+        "specificity_ci95"
+        in issue["fifth_round_probe"]["crackles"]["count"]["leave_one_patient_out"]
+    )
+    json.dumps(results)
+
+
+def test_the_probes_keep_folds_that_add_up_to_their_held_out_figures() -> None:
+    rows = [
+        {
+            "patient": str(k // 2),
+            "crackles": k % 3 == 0,
+            "log_detections": 3.0 + 0.1 * k if k % 3 == 0 else 0.5 + 0.05 * k,
+            "low_band_periodicity": 0.1 if k % 3 == 0 else 0.4,
+            "breath_window_share": 0.8 if k % 3 == 0 else 0.2,
+            "detections": float(k % 4),
+        }
+        for k in range(12)
+    ]
+    logistic = logistic_scores(rows)
+    probe = {
+        "leave_one_patient_out": {"detections": _held_out(rows, "detections")},
+        "held_out_by_patient": {"detections": held_out_flags(rows, "detections")},
+        "logistic": logistic,
+    }
+    assert len(logistic["nested_held_out_by_patient"]) == 6
+    assert add_held_out_intervals(probe, resamples=200) == [
+        "leave_one_patient_out.detections",
+        "logistic.leave_one_patient_out.0.1",
+        "logistic.leave_one_patient_out.1",
+        "logistic.leave_one_patient_out.3",
+        "logistic.nested_leave_one_patient_out",
+    ]
+
+
+def test_a_held_out_figure_with_the_plain_flags_gets_the_plain_interval() -> None:
+    results = _results()
+    lung = results["icbhi"]["recordings_detail"]
+    folds = held_out_folds(
+        [r["patient"] for r in reversed(lung)],  # any order: folds are sorted by patient
+        [r["crackle_cycles"] > 0 for r in reversed(lung)],
+        [r["crackles_flagged"] for r in reversed(lung)],
+    )
+    plain = results["issue_17"]["crackles_per_recording"]
+    held = {k: plain[k] for k in ("sensitivity", "specificity")}
+    results["issue_17"]["probe"] = {"leave_one_patient_out": held, "held_out_by_patient": folds}
+    add_intervals(results["issue_17"], results, resamples=200)
+    plain = results["issue_17"]["crackles_per_recording"]
+    assert held["sensitivity_ci95"] == plain["sensitivity_ci95"]
+    assert held["specificity_ci95"] == plain["specificity_ci95"]
+    assert any("1 held-out probe figures" in line for line in interval_lines(results["issue_17"]))
