@@ -21,7 +21,7 @@ from rich.text import Text
 from edge_agent.errors import AgentError, ConfigError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
-from stetho_common.cli_numbers import bounded
+from stetho_common.cli_numbers import bounded, whole
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled, warn
 from stetho_common.ids import SLUG, SLUG_PATTERN, SLUG_WORDS
 from stetho_doctor.ack_answer import AckWatch
@@ -52,13 +52,6 @@ def topic_id(value: str | None) -> str | None:
     other text publishes where no agent listens (or, with + or #, cannot be published)."""
     if value is not None and not SLUG.fullmatch(value):
         raise typer.BadParameter(f"{value!r} is not an id: {SLUG_WORDS}")
-    return value
-
-
-def _alert_count(value: int | None) -> int | None:
-    """--count in words: typer's `min=` says "Input should be greater than or equal to 1"."""
-    if value is not None and value < 1:
-        raise typer.BadParameter(f"{value} is not a number of alerts: 1 or more")
     return value
 
 
@@ -197,7 +190,9 @@ def alerts(
     ] = None,
     count: Annotated[
         int | None,
-        typer.Option("--count", callback=_alert_count, help="Exit after N alerts (1 or more)."),
+        typer.Option(
+            "--count", parser=whole(1, unit="alerts"), help="Exit after N alerts (1 or more)."
+        ),
     ] = None,
 ) -> None:
     """Follow alerts (review or urgent) as a live table or JSON lines."""

@@ -229,18 +229,18 @@ def test_a_doctors_value_the_schema_refuses_is_one_line(args: list[str], said: s
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["ack", str(uuid.UUID(int=1)), "--site", "+"], "Invalid value for '--site': '+' is not"),
+        (["ack", str(uuid.UUID(int=1)), "--site", "+"], "error: --site: '+' is not"),
         (["answer", str(uuid.UUID(int=2)), "--disposition", "no-action", "--site", "Home A"],
-         "Invalid value for '--site': 'Home A' is not"),
+         "error: --site: 'Home A' is not"),
         (["request", "--resident", "r1", "--at", "mitral", "--site", SITE, "--agent", "pi/01"],
-         "Invalid value for '--agent': 'pi/01' is not"),
+         "error: --agent: 'pi/01' is not"),
         (["request", "--resident", "r1", "--at", "heart", "--site", SITE],
          "error: --at: 'heart' is not one of: aortic, pulmonic"),
         (["listen", "--device", "#", "--site", SITE, "--seconds", "1"],
-         "Invalid value for '--device': '#' is not"),
-        (["alerts", "--site", "", "--count", "1"], "Invalid value for '--site': '' is not"),
+         "error: --device: '#' is not"),
+        (["alerts", "--site", "", "--count", "1"], "error: --site: '' is not"),
         (["ack", str(uuid.UUID(int=1)), "--site", "home-\udcff"],
-         "Invalid value for '--site': 'home-\\udcff' is not"),
+         "error: --site: 'home-\\udcff' is not"),
     ],
 )  # fmt: skip
 def test_a_doctors_site_device_or_agent_id_that_no_topic_can_hold_is_one_line(
