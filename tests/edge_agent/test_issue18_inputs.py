@@ -120,6 +120,15 @@ def test_ack_for_an_alert_never_raised_is_refused_and_counted() -> None:
     assert snapshot(cfg, state, link, stats, 0.0)["inbound"]["unknown_alerts"] == 1
 
 
+def test_a_refused_ack_publishes_the_status_again() -> None:
+    # `stetho ack` reads that fresh status, without the alert, as this agent's "not mine".
+    refreshed: list[int] = []
+    inbound = InboundHandler(SITE, AGENT, frozenset({DEVICE}), LiveStreamer(SITE, lambda m: True),
+                             lambda: refreshed.append(1))  # fmt: skip
+    inbound.handle(received(ack()))
+    assert inbound.stats.unknown_alerts == 1 and refreshed == [1]
+
+
 def test_note_is_never_logged_nor_kept_and_by_cannot_forge_a_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
