@@ -195,7 +195,13 @@ def alerts(
         ),
     ] = None,
 ) -> None:
-    """Follow alerts (review or urgent) as a live table or JSON lines."""
+    """Follow alerts (review or urgent) as a live table or JSON lines.
+
+    A care home the broker's ACL does not let you read stays silent: Mosquitto accepts the
+    subscription and drops that home's alerts without a word, so this command cannot tell.
+    If a home stays quiet, ask the broker's operator whether the ACL lets your certificate
+    read stetho/v1/<site>/alerts (deploy/mosquitto/make-acl.sh).
+    """
     settings = choice.settings(alert_subscriptions(site, save is not None))
     saver = AlertSaver(save) if save is not None else None
     if as_json:
