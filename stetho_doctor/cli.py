@@ -68,6 +68,20 @@ def _run_or_exit(coro: Coroutine[Any, Any, T]) -> T:
         raise
 
 
+def uuid_id(what: str) -> Callable[[str], str]:
+    """A callback refusing an `what` id that is no UUID at parse time, so the refusal names
+    its argument as every other bad value does ("ALERT_ID: 'x' is not an alert id (a UUID)")."""
+
+    def check(value: str) -> str:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not an {what} id (a UUID)") from None
+        return value
+
+    return check
+
+
 def _parse_id(text: str, what: str) -> uuid.UUID:
     """An id given on the command line, or a usage error saying what it should have been."""
     try:
@@ -228,7 +242,9 @@ def alerts(
 @broker_options()
 def ack(
     choice: BrokerChoice,
-    alert_id: Annotated[str, typer.Argument(help="The alert's id (alert_id).")],
+    alert_id: Annotated[
+        str, typer.Argument(help="The alert's id (alert_id).", callback=uuid_id("alert"))
+    ],
     site: SiteOpt,
     note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
     by: ByOpt = None,

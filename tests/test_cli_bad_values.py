@@ -74,6 +74,9 @@ def test_every_numeric_option_refuses_a_bad_number_in_one_sentence(
         (["demo", "--seconds", "0"], "error: --seconds: 0 is not a number of seconds from 1 to "),
         (["alerts", "--site", "Home A"], "error: --site: 'Home A' is not an id: 1-63 lower-case"),
         (["listen", "--device", "a/b"], "error: --device: 'a/b' is not an id: 1-63 lower-case"),
+        (["ack", "xyz", "--site", "home-a"], "error: ALERT_ID: 'xyz' is not an alert id (a UUID)"),
+        (["answer", "xyz", "--site", "home-a", "--disposition", "no-action"],
+         "error: EXAM_ID: 'xyz' is not an exam id (a UUID)"),
     ],
 )  # fmt: skip
 def test_a_number_out_of_range_or_a_bad_id_is_one_sentence(args: list[str], said: str) -> None:
