@@ -31,6 +31,7 @@ from pydantic import field_validator as _field_validator
 
 from edge_agent.errors import ConfigError
 from stetho_common.ids import SLUG_PATTERN, SLUG_WORDS
+from stetho_common.tls_files import CONFIG_NAMES, tls_files_problem
 from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ, TriageThresholds
 from stetho_sim.scenarios import SCENARIOS
 
@@ -251,7 +252,13 @@ class BrokerConfig(_Strict):
 
     @model_validator(mode="after")
     def _tls_files_fit(self) -> BrokerConfig:
-        problem = _tls_files_problem(self.tls, self.ca_file, self.cert_file, self.key_file)
+        problem = tls_files_problem(
+            CONFIG_NAMES,
+            tls=self.tls,
+            ca_file=self.ca_file,
+            cert_file=self.cert_file,
+            key_file=self.key_file,
+        )
         if problem is not None:
             raise ValueError(problem)
         return self
@@ -325,23 +332,6 @@ class ScheduleConfig(_Strict):
 
 HEART_SITES = frozenset({"aortic", "pulmonic", "tricuspid", "mitral"})
 LUNG_SITES = frozenset(get_args(AuscultationSite)) - HEART_SITES
-
-
-def _tls_files_problem(
-    tls: bool, ca_file: Path | None, cert_file: Path | None, key_file: Path | None
-) -> str | None:
-    """What is wrong with `[broker]`'s TLS files as a set, or None (a plain function: mutmut
-    does not reach into a model validator)."""
-    given = [key for key, value in (("ca_file", ca_file), ("cert_file", cert_file),
-                                    ("key_file", key_file)) if value is not None]  # fmt: skip
-    if given and not tls:  # a CA set and `tls` forgotten: everything would go in clear
-        return (
-            f"tls = true with {', '.join(given)} (without it they are unused and the link to "
-            "the broker is not encrypted)"
-        )
-    if (cert_file is None) != (key_file is None):  # paho would fail at connect: "PEM lib"
-        return "cert_file and key_file together (a client certificate needs its key)"
-    return None
 
 
 def kind_at_site(site: str) -> Literal["heart", "lung"]:

@@ -1,9 +1,12 @@
-"""The one sentence for a value a choice option cannot take, on every `stetho` command line.
+"""The one sentence for a value an option cannot take, on every `stetho` command line.
 
 "error: --age-band: 'child' is not one of: adult, under_1, ..." (exit 2). Typer checks an
 enum option itself and words the refusal as pydantic does ("Value error, 'child' is not one
 of 'adult', ..."), under click's usage banner: `choice_refusal` turns that error back into our
 sentence, and the options checked in a command's body (`--site`, `--disposition`) say the same.
+Any other value an option's parser or callback refuses (a number, an id) is said the same way:
+"error: --count: 'abc' is not a whole number of alerts" (`value_refusal`), where click would
+print "Invalid value for '--count': ..." under its usage lines.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import typer
 
 from stetho_common.console import fail
 
-__all__ = ["choice_refusal", "not_one_of", "refuse_choice"]
+__all__ = ["choice_refusal", "not_one_of", "refuse_choice", "value_refusal"]
 
 
 def not_one_of(option: str, value: object, choices: Iterable[str]) -> str:
@@ -50,3 +53,32 @@ def choice_refusal(error: typer.BadParameter) -> str | None:
         return None
     option = error.param.opts[0]
     return not_one_of(option, found[0]["input"], (str(choice.value) for choice in enum))
+
+
+# What a typed option takes, for pydantic's refusal of an option without our own parser.
+_TAKES: dict[object, str] = {int: "a whole number", float: "a number"}
+
+
+def _name(param: Any) -> str:
+    """An option by its flag; an argument by its name as the help shows it (EXAM_ID)."""
+    if getattr(param, "param_type_name", "") == "argument":
+        return str(param.name).upper()
+    return str(param.opts[0])
+
+
+def value_refusal(error: typer.BadParameter) -> str | None:
+    """Our one sentence for any value an option or argument refuses: "--x: <why>"; None for
+    an error that names no parameter (click's own words stay then)."""
+    if error.param is None:
+        return None
+    chosen = choice_refusal(error)
+    if chosen is not None:
+        return chosen
+    name = _name(error.param)
+    errors = getattr(error.__cause__, "errors", None)
+    found = errors() if callable(errors) else []
+    if found and "input" in found[0]:  # typer's pydantic coercion: no parser of ours
+        descriptor = getattr(error.param, "type_descriptor", None)
+        takes = _TAKES.get(getattr(descriptor, "annotation", None), "a value it takes")
+        return f"{name}: {found[0]['input']!r} is not {takes}"
+    return f"{name}: {error.message}"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import typer
 
-__all__ = ["bounded"]
+__all__ = ["bounded", "whole"]
 
 
 def bounded(
@@ -31,6 +31,25 @@ def bounded(
         inside = low < value if above else low <= value
         if not (math.isfinite(value) and inside and value <= high):
             raise typer.BadParameter(f"{text} is not a number of {unit} {span}")
+        return value
+
+    return parse
+
+
+def whole(low: int, high: int | None = None, unit: str | None = None) -> Callable[[str], int]:
+    """A parser of a whole number (of `unit`) from `low`, up to `high` if given, for a
+    ``typer.Option(parser=...)``: typer's own words are pydantic's ("Input should be a valid
+    integer, unable to parse string as an integer")."""
+    words = f"a whole number of {unit}" if unit else "a whole number"
+    span = f"from {low} to {high}" if high is not None else f"{low} or more"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not {words}") from None
+        if value < low or (high is not None and value > high):
+            raise typer.BadParameter(f"{text} is not {words}: {span}")
         return value
 
     return parse

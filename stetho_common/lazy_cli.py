@@ -16,10 +16,10 @@ import typer.core
 import typer.main
 from typer import _click as click
 
-from stetho_common.cli_choices import choice_refusal
+from stetho_common.cli_choices import value_refusal
 from stetho_common.console import fail
 
-__all__ = ["LazyCommand", "LazyGroup", "lazy_group"]
+__all__ = ["LazyCommand", "LazyGroup", "OneSentenceGroup", "lazy_group"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,23 @@ class LazyCommand:
         return typer.main.get_command(holder)
 
 
-class LazyGroup(typer.core.TyperGroup):
+class OneSentenceGroup(typer.core.TyperGroup):
+    """A group whose commands refuse a bad option value in one sentence, exit 2: "error:
+    --count: 'abc' is not a whole number of alerts", not click's usage banner and "Invalid
+    value for '--count': ..." (`stetho_common.cli_choices.value_refusal`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # A subcommand's options are parsed inside the root's invoke: one place for them all.
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            sentence = value_refusal(exc)
+            if sentence is None:
+                raise
+            fail(sentence, "usage")
+
+
+class LazyGroup(OneSentenceGroup):
     """The root group: its subclasses set `lazy` to the commands of every package."""
 
     lazy: ClassVar[dict[str, LazyCommand]] = {}
@@ -59,16 +75,6 @@ class LazyGroup(typer.core.TyperGroup):
         if cmd_name in self.lazy:
             return self.lazy[cmd_name].load()
         return super().get_command(ctx, cmd_name)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        # A subcommand's options are parsed inside the root's invoke: one place for them all.
-        try:
-            return super().invoke(ctx)
-        except typer.BadParameter as exc:
-            sentence = choice_refusal(exc)
-            if sentence is None:
-                raise
-            fail(sentence, "usage")
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows: list[tuple[str, str]] = []

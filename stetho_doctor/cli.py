@@ -21,7 +21,7 @@ from rich.text import Text
 from edge_agent.errors import AgentError, ConfigError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
-from stetho_common.cli_numbers import bounded
+from stetho_common.cli_numbers import bounded, whole
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled, warn
 from stetho_common.ids import SLUG, SLUG_PATTERN, SLUG_WORDS
 from stetho_doctor.ack_answer import AckWatch
@@ -55,13 +55,6 @@ def topic_id(value: str | None) -> str | None:
     return value
 
 
-def _alert_count(value: int | None) -> int | None:
-    """--count in words: typer's `min=` says "Input should be greater than or equal to 1"."""
-    if value is not None and value < 1:
-        raise typer.BadParameter(f"{value} is not a number of alerts: 1 or more")
-    return value
-
-
 SiteOpt = Annotated[str, typer.Option("--site", help="Care home (site) id.", callback=topic_id)]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who you are (default: login name).")]
 
@@ -73,6 +66,20 @@ def _run_or_exit(coro: Coroutine[Any, Any, T]) -> T:
         if exc.exit_code == EXIT_CODES["interrupted"]:  # one word after the warnings, not none
             err.print("interrupted", highlight=False)
         raise
+
+
+def uuid_id(what: str) -> Callable[[str], str]:
+    """A callback refusing an `what` id that is no UUID at parse time, so the refusal names
+    its argument as every other bad value does ("ALERT_ID: 'x' is not an alert id (a UUID)")."""
+
+    def check(value: str) -> str:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not an {what} id (a UUID)") from None
+        return value
+
+    return check
 
 
 def _parse_id(text: str, what: str) -> uuid.UUID:
@@ -197,10 +204,18 @@ def alerts(
     ] = None,
     count: Annotated[
         int | None,
-        typer.Option("--count", callback=_alert_count, help="Exit after N alerts (1 or more)."),
+        typer.Option(
+            "--count", parser=whole(1, unit="alerts"), help="Exit after N alerts (1 or more)."
+        ),
     ] = None,
 ) -> None:
-    """Follow alerts (review or urgent) as a live table or JSON lines."""
+    """Follow alerts (review or urgent) as a live table or JSON lines.
+
+    A care home the broker's ACL does not let you read stays silent: Mosquitto accepts the
+    subscription and drops that home's alerts without a word, so this command cannot tell.
+    If a home stays quiet, ask the broker's operator whether the ACL lets your certificate
+    read stetho/v1/<site>/alerts (deploy/mosquitto/make-acl.sh).
+    """
     settings = choice.settings(alert_subscriptions(site, save is not None))
     saver = AlertSaver(save) if save is not None else None
     if as_json:
@@ -227,7 +242,9 @@ def alerts(
 @broker_options()
 def ack(
     choice: BrokerChoice,
-    alert_id: Annotated[str, typer.Argument(help="The alert's id (alert_id).")],
+    alert_id: Annotated[
+        str, typer.Argument(help="The alert's id (alert_id).", callback=uuid_id("alert"))
+    ],
     site: SiteOpt,
     note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
     by: ByOpt = None,

@@ -255,7 +255,8 @@ async def ack_and_watch(
     settings: MqttSettings, message: OutboundMessage, watch: AckWatch, wait_s: float
 ) -> None:
     """Publish the ack, then read the agents' statuses (`settings` subscribes to the site's
-    `+/status`) until one confirms it or `wait_s` has passed: `watch` holds what was said.
+    `+/status`) until one confirms it, every online agent has answered that it raised no such
+    alert, or `wait_s` has passed: `watch` holds what was said.
 
     With no agent online after `RETAINED_S`, the wait ends: the retained statuses come right
     after the subscription, and no agent online can take the ack now."""
@@ -269,7 +270,10 @@ async def ack_and_watch(
             if left <= 0:
                 return
             status = await within(left, connection.messages.get())
-            if status is None or watch.offer(status.payload):
+            if status is None:
+                return
+            watch.offer(status.payload, live=not status.retain)
+            if watch.settled():
                 return
     finally:
         await connection.disconnect()

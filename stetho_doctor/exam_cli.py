@@ -16,7 +16,15 @@ from edge_agent.exam.wire import answer_message
 from edge_agent.wire import messages, topics
 from stetho_common.cli_choices import refuse_choice
 from stetho_common.cli_numbers import bounded
-from stetho_doctor.cli import ByOpt, SiteOpt, _one_sentence, _parse_id, _send, topic_id
+from stetho_doctor.cli import (
+    ByOpt,
+    SiteOpt,
+    _one_sentence,
+    _parse_id,
+    _send,
+    topic_id,
+    uuid_id,
+)
 from stetho_doctor.client import record_request_message
 from stetho_doctor.options import BrokerChoice, broker_options
 
@@ -34,7 +42,9 @@ def _listening_site(value: str) -> str:
 @broker_options()
 def answer(
     choice: BrokerChoice,
-    exam_id: Annotated[str, typer.Argument(help="The exam's id (exam_id).")],
+    exam_id: Annotated[
+        str, typer.Argument(help="The exam's id (exam_id).", callback=uuid_id("exam"))
+    ],
     site: SiteOpt,
     disposition: Annotated[
         str, typer.Option("--disposition", help=f"One of: {', '.join(DISPOSITIONS)}.")

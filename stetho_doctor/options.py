@@ -20,6 +20,7 @@ from edge_agent.errors import ConfigError
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.transport.tls_errors import COMMAND_OPTIONS, TlsFiles
+from stetho_common.tls_files import OPTION_NAMES, tls_files_problem
 from stetho_doctor.client import DoctorToolError, default_doctor_config, doctor_config_path
 
 __all__ = ["BrokerChoice", "broker_options"]
@@ -91,18 +92,19 @@ def _check_tls_options(url: str | None, config: Path | None, tls: TlsFiles) -> N
             next(iter(given)),
             [f"goes with --broker: with --config, {where}'s [broker] table names the TLS files"],
         )
-    if given and url is not None and not url.startswith("mqtts://"):
-        options = ", ".join(given)
-        need = "needs" if len(given) == 1 else "need"
-        raise ConfigError(
-            "--broker",
-            [f"{options} {need} an mqtts:// URL: with mqtt:// nothing would be encrypted"],
-        )
-    pairs = (("--cert-file", "--key-file", "the certificate's key"),
-             ("--key-file", "--cert-file", "the key's certificate"))  # fmt: skip
-    for option, partner, what in pairs:
-        if option in given and partner not in given:
-            raise ConfigError(option, [f"give {partner} with it: {what}"])
+    if url is None:
+        return
+    secure = url.startswith("mqtts://")
+    problem = tls_files_problem(
+        OPTION_NAMES,
+        tls=secure,
+        ca_file=tls.ca_file,
+        cert_file=tls.cert_file,
+        key_file=tls.key_file,
+    )
+    if problem is not None:  # the URL to fix, or the certificate or key given alone
+        where = "--broker" if not secure else next(o for o in given if o != "--ca-file")
+        raise ConfigError(where, [f"expected {problem}"])
 
 
 def _option(name: str, kind: Any, *decls: str, help_text: str) -> inspect.Parameter:

@@ -48,10 +48,10 @@ def test_version_and_unknown_command() -> None:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["demo", "--seconds", "-5"], "Invalid value for '--seconds'"),
+        (["demo", "--seconds", "-5"], "error: --seconds: -5 is not a number of seconds"),
         (
             ["alerts", "--count", "0", "--broker", "mqtt://127.0.0.1:1"],
-            "Invalid value for '--count'",
+            "error: --count: 0 is not a whole number of alerts: 1 or more",
         ),
     ],
 )

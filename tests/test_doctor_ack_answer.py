@@ -61,7 +61,45 @@ def test_an_offline_agent_may_still_take_it_an_online_one_that_did_not_raised_no
     )
     watch.offer(_status(state="offline"))
     assert not watch.refused() and watch.offline == {"pi-1"} and not watch.online
-    assert "agent pi-1 is offline and reads it when it reconnects" in watch.said(10)
+    assert (
+        "agent pi-1 is offline and reads it when it reconnects (an offline agent cannot "
+        "answer)" in watch.said(10)
+    )
+
+
+def test_the_wait_ends_once_every_online_agent_said_not_mine() -> None:
+    # Before: with pi-1 online and pi-2 offline, 10 s of waiting for pi-1, which had refused.
+    watch = AckWatch(SITE, ALERT)
+    watch.offer(_status())  # the broker's retained copies: what each agent was, no answer
+    watch.offer(_status(state="offline", agent="pi-2"))
+    assert not watch.settled()
+    watch.offer(_status(), live=True)  # pi-1 published again after the ack, without it
+    assert watch.settled() and watch.answered == {"pi-1"}
+    assert watch.said(10) == (
+        f"sent the ack of {ALERT}; not confirmed yet: pi-1 raised no such alert; agent pi-2 is "
+        "offline and reads it when it reconnects (an offline agent cannot answer)"
+    )
+
+
+def test_every_online_agent_answering_no_is_said_without_a_wait() -> None:
+    watch = AckWatch(SITE, ALERT)
+    watch.offer(_status())
+    watch.offer(_status(agent="pi-2"))
+    watch.offer(_status(agent="pi-2"), live=True)
+    assert not watch.settled()  # pi-1 may still take it
+    watch.offer(_status(), live=True)
+    assert watch.settled() and watch.refused()
+    assert watch.said(10) == (
+        f"no agent of {SITE} took the ack of {ALERT}: pi-1, pi-2 raised no such alert (a "
+        "mistyped id, or one older than the agent keeps)"
+    )
+
+
+def test_an_agent_going_offline_is_no_answer() -> None:
+    watch = AckWatch(SITE, ALERT)
+    watch.offer(_status(), live=True)
+    watch.offer(_status(state="offline"), live=True)
+    assert not watch.settled() and watch.answered == set()
 
 
 def _retain(broker: LocalBroker, payload: bytes) -> None:

@@ -29,7 +29,10 @@ def test_tls_files_with_a_plain_url_are_refused(pem: Path) -> None:
     choice = BrokerChoice(broker="mqtt://127.0.0.1:1883", tls=TlsFiles(ca_file=pem))
     assert refusal(choice) == (
         "--broker",
-        ["--ca-file needs an mqtts:// URL: with mqtt:// nothing would be encrypted"],
+        [
+            "expected an mqtts:// URL with --ca-file (without it they are unused and the link to "
+            "the broker is not encrypted)"
+        ],
     )
 
 
@@ -37,7 +40,18 @@ def test_a_certificate_without_its_key_is_refused(pem: Path) -> None:
     # Before: "a TLS file cannot be used ([SSL] PEM lib ...); check that broker.ca_file ...",
     # retried for ever.
     choice = BrokerChoice(broker="mqtts://h", tls=TlsFiles(ca_file=pem, cert_file=pem))
-    assert refusal(choice) == ("--cert-file", ["give --key-file with it: the certificate's key"])
+    assert refusal(choice) == (
+        "--cert-file",
+        ["expected --cert-file and --key-file together (a client certificate needs its key)"],
+    )
+
+
+def test_a_key_without_its_certificate_is_named_by_the_key(pem: Path) -> None:
+    choice = BrokerChoice(broker="mqtts://h", tls=TlsFiles(key_file=pem))
+    assert refusal(choice) == (
+        "--key-file",
+        ["expected --cert-file and --key-file together (a client certificate needs its key)"],
+    )
 
 
 def test_a_missing_file_is_named_by_its_option(pem: Path, tmp_path: Path) -> None:

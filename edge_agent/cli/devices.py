@@ -48,7 +48,7 @@ from firmware_bridge.sources import (
     simulated_backends,
 )
 from stetho_common.cli_choices import refuse_choice
-from stetho_common.cli_numbers import bounded
+from stetho_common.cli_numbers import bounded, whole
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled
 from stetho_common.text import without_surrogates
 
@@ -222,7 +222,7 @@ def record_command(
     out_path: Annotated[Path, typer.Option("--out", help="FLAC file to write.")],
     site: Annotated[str, typer.Option(help=f"Auscultation site: {', '.join(SITES)}.")] = "mitral",
     state_dir: StateDir = DEFAULT_STATE_DIR,
-    seed: Annotated[int, typer.Option(hidden=True)] = 0,
+    seed: Annotated[int, typer.Option(hidden=True, parser=whole(0, 2**32 - 1))] = 0,
     speed: Annotated[
         float, typer.Option(hidden=True, parser=bounded(0.1, 100, "times real time"))
     ] = 1.0,

@@ -84,6 +84,22 @@ class DeviceBusyError(ExamError):
             super().__init__(message, "device_in_use", device=device)
 
 
+class DeviceHeldByOwnExamError(ExamError):
+    """The nurse's own other exam holds this stethoscope: not "in use by" her own name, but
+    that exam, to finish or abandon. `resident` is that exam's resident reference (the page puts
+    the resident's label in its place, as it names residents to her; the logs keep neither)."""
+
+    def __init__(self, device: str, exam_id: str, resident: str) -> None:
+        self.device = device
+        super().__init__(
+            f"stethoscope {device} is held by your other exam {exam_id}: finish or abandon it "
+            "first",
+            "device_own_exam",
+            device=device,
+            resident=resident,
+        )
+
+
 class DeviceUnavailableError(ExamError):
     """The stethoscope is unknown, not connected, or set to timed monitoring; `device` names it
     (the page says so in the nurse's language)."""

@@ -218,6 +218,9 @@ class InboundHandler:
         alert_id = str(ack.alert_id)
         if alert_id not in self._alerts:
             self.stats.unknown_alerts += 1
+            # The status again, unchanged: the doctor's `stetho ack` reads a fresh one without
+            # the alert as this agent's "not mine", and stops waiting (stetho_doctor.ack_answer).
+            self.refresh_status()
             raise RejectedInboundError(f"ack for an alert this agent did not raise: {alert_id}")
         self.stats.acks += 1
         acknowledged = self.stats.acknowledged

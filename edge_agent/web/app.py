@@ -20,7 +20,7 @@ from edge_agent.web import idle, views_devices, views_exam, views_people
 from edge_agent.web.context import COOKIE, CTX, LANG, LANG_COOKIE, SESSION, WebContext, ctx_of
 from edge_agent.web.i18n import pick_language, refused, translator
 from edge_agent.web.live import live_stream
-from edge_agent.web.names import STAFF_VALUES, named_values, staff_names
+from edge_agent.web.names import named_values, page_names
 from edge_agent.web.render import MAX_BODY, render
 from stetho_common.logfmt import quote
 from stetho_common.sign_in import cross_site, csrf_ok, posted_form
@@ -94,7 +94,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except AgentError as exc:  # refused input: tell the person, keep going
         log.info("event=web_refused path=%s error=%s", quote(request.path), type(exc).__name__)
-        names = await staff_names(ctx) if STAFF_VALUES & exc.values.keys() else {}
+        names = await page_names(ctx, exc.values)
         return refusal(request, 409, message=said(exc, request[LANG], names))
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:  # aiohttp's: English text
         if exc.text != f"{exc.status}: {exc.reason}" or request.path.startswith("/static/"):

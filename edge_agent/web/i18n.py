@@ -199,6 +199,10 @@ _EN: Final[dict[str, str]] = {
     "refused.request_answered": "Another nurse has already accepted or dismissed this request.",
     "refused.device_busy": "Stethoscope {device} is in use by {holder}: wait, or choose another.",
     "refused.device_in_use": "Stethoscope {device} is in use: wait, or choose another.",
+    "refused.device_own_exam": (
+        "Stethoscope {device} is held by your other exam, of {resident}: finish or abandon "
+        "that exam first, then record here."
+    ),
     "refused.device_off": (
         "Stethoscope {device} is not connected: check that it is on and charged, or choose another."
     ),
@@ -542,6 +546,10 @@ _FR: Final[dict[str, str]] = {
     ),
     "refused.device_in_use": (
         "Le stéthoscope {device} est déjà utilisé : attendez, ou choisissez-en un autre."
+    ),
+    "refused.device_own_exam": (
+        "Le stéthoscope {device} est pris par votre autre examen, de {resident} : terminez ou "
+        "abandonnez d'abord cet examen, puis enregistrez ici."
     ),
     "refused.device_off": (
         "Le stéthoscope {device} n'est pas connecté : vérifiez qu'il est allumé et chargé, ou "

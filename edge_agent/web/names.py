@@ -1,8 +1,10 @@
-"""Colleagues named on the page by their display name, never by their account id.
+"""Colleagues named on the page by their display name, never by their account id; residents
+by their label, as every page names them to the nurse.
 
-The exam layer knows staff by id: its refusals, the CLI's English and the logs carry ids only
-(no names in logs). Where a nurse reads who holds a stethoscope, the page puts the account's
-display name in the id's place; an id without an account (the local API's caller) stays as it is.
+The exam layer knows staff and residents by id: its refusals, the CLI's English and the logs
+carry ids only (no names in logs). Where a nurse reads who holds a stethoscope, the page puts the
+account's display name in the id's place; an id without an account (the local API's caller)
+stays as it is. A resident a refusal names by reference is named by her label.
 """
 
 from __future__ import annotations
@@ -14,9 +16,19 @@ from collections.abc import Mapping
 from edge_agent.errors import AgentError
 from edge_agent.web.context import Stethoscope, WebContext
 
-__all__ = ["STAFF_VALUES", "named_rows", "named_values", "staff_names"]
+__all__ = [
+    "NAMED_VALUES",
+    "RESIDENT_VALUES",
+    "STAFF_VALUES",
+    "named_rows",
+    "named_values",
+    "page_names",
+    "staff_names",
+]
 
 STAFF_VALUES = frozenset({"holder"})  # a refusal's values that are a staff id
+RESIDENT_VALUES = frozenset({"resident"})  # ... and a resident's reference
+NAMED_VALUES = STAFF_VALUES | RESIDENT_VALUES
 
 
 async def staff_names(ctx: WebContext) -> dict[str, str]:
@@ -29,9 +41,23 @@ async def staff_names(ctx: WebContext) -> dict[str, str]:
     return {s.staff_id: s.display for s in staff}
 
 
+async def page_names(ctx: WebContext, values: Mapping[str, object]) -> dict[str, str]:
+    """The names a refusal's `values` call for: staff ids' display names and resident
+    references' labels (a reference no longer on this Pi stays a reference)."""
+    names = await staff_names(ctx) if STAFF_VALUES & values.keys() else {}
+    for key in RESIDENT_VALUES & values.keys():
+        ref = str(values[key])
+        try:
+            names[ref] = (await ctx.exams.resident(ref)).label
+        except AgentError:
+            continue
+    return names
+
+
 def named_values(values: Mapping[str, object], names: Mapping[str, str]) -> dict[str, object]:
-    """A refusal's values with each staff id among them replaced by that person's name."""
-    return {k: names.get(str(v), v) if k in STAFF_VALUES else v for k, v in values.items()}
+    """A refusal's values with each staff id or resident reference among them replaced by that
+    person's name or label."""
+    return {k: names.get(str(v), v) if k in NAMED_VALUES else v for k, v in values.items()}
 
 
 async def named_rows(ctx: WebContext) -> list[Stethoscope]:

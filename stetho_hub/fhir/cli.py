@@ -18,6 +18,7 @@ from rich.console import Console
 
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
+from stetho_common.lazy_cli import OneSentenceGroup
 from stetho_hub.fhir._ids import is_identifier_system
 from stetho_hub.fhir.bundle import Naming, build_bundle, bundle_json
 from stetho_hub.fhir.errors import FhirConfigError, FhirError
@@ -29,7 +30,11 @@ from stetho_hub.fhir.sender import FhirServerSettings, run_sender
 TOKEN_ENV = "STETHO_FHIR_TOKEN"  # noqa: S105 - the variable's name, not a secret
 err = Console(stderr=True)
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="FHIR R4 export.", rich_markup_mode=None
+    add_completion=False,
+    no_args_is_help=True,
+    help="FHIR R4 export.",
+    rich_markup_mode=None,
+    cls=OneSentenceGroup,  # a bad --max-backoff-s in one sentence, as under `stetho`
 )
 
 

@@ -12,20 +12,31 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from edge_agent.exam.errors import DeviceBusyError
+from edge_agent.exam.errors import DeviceBusyError, DeviceHeldByOwnExamError, ExamError
 from edge_agent.web.app import said
 from edge_agent.web.context import CTX, Stethoscope
 from edge_agent.web.i18n import CATALOGUES
 from edge_agent.web.names import named_values
 from firmware_bridge.sources import DeviceEvent, EventKind
 from tests.edge_agent.exam.test_service import RATE, Harness
-from tests.edge_agent.web.test_page_security import Clock, csrf_of, run, sign_in
+from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run, sign_in
 
 
 async def _refusal(response: ClientResponse) -> str:
     found = re.search(r'id="error-message">([^<]*)<', await response.text())
     assert found, await response.text()
     return found.group(1).replace("&#39;", "'")
+
+
+async def _record(client: TestClient, exam: str, token: str) -> ClientResponse:
+    return await client.post(f"{exam}/record", data={
+        "csrf": token, "site": "aortic", "device": "steth-1"})  # fmt: skip
+
+
+async def _open_exam(client: TestClient, token: str) -> str:
+    form = {"csrf": token, "resident": "res-1", "protocol": "heart-4", "reason": ""}
+    opened = await client.post("/exams", allow_redirects=False, data=form)
+    return opened.headers["Location"]
 
 
 def test_a_busy_stethoscope_names_the_colleague_not_her_account_id(
@@ -36,20 +47,20 @@ def test_a_busy_stethoscope_names_the_colleague_not_her_account_id(
     shown: dict[str, str] = {}
 
     async def scenario(client: TestClient, clock: Clock) -> None:
+        client.server.app[CTX].accounts.add("nurse-b", "Paul", PIN)
         assert await sign_in(client) == 303
         token = await csrf_of(client, "/residents")
-        exams = []
-        for _ in range(2):
-            form = {"csrf": token, "resident": "res-1", "protocol": "heart-4", "reason": ""}
-            opened = await client.post("/exams", allow_redirects=False, data=form)
-            exams.append(opened.headers["Location"])
-        first = await client.post(f"{exams[0]}/record", data={
-            "csrf": token, "site": "aortic", "device": "steth-1"})  # fmt: skip
-        assert first.status == 200, await first.text()
+        first = await _open_exam(client, token)
+        assert (await _record(client, first, token)).status == 200
+        await client.post("/logout", data={"csrf": token})
+        token = await csrf_of(client, "/login")
+        await client.post("/login", data={"staff": "nurse-b", "secret": PIN,
+                                          "csrf": token})  # fmt: skip
+        token = await csrf_of(client, "/residents")
+        second = await _open_exam(client, token)
         for lang in ("en", "fr"):
             await client.get(f"/lang/{lang}")
-            busy = await client.post(f"{exams[1]}/record", data={
-                "csrf": token, "site": "aortic", "device": "steth-1"})  # fmt: skip
+            busy = await _record(client, second, token)
             assert busy.status == 409
             shown[lang] = await _refusal(busy)
 
@@ -59,6 +70,37 @@ def test_a_busy_stethoscope_names_the_colleague_not_her_account_id(
         assert text == expected
     assert "Marie" not in caplog.text  # the log names staff by id only
     assert "staff=nurse-a" in caplog.text
+
+
+def test_her_own_other_exam_holding_it_is_named_by_its_resident(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: "Stethoscope steth-1 is in use by Marie", to Marie herself, her first exam of
+    # the day still holding it.
+    caplog.set_level(logging.DEBUG)
+    shown: dict[str, str] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        exams = [await _open_exam(client, token) for _ in range(2)]
+        assert (await _record(client, exams[0], token)).status == 200
+        for lang in ("en", "fr"):
+            await client.get(f"/lang/{lang}")
+            busy = await _record(client, exams[1], token)
+            assert busy.status == 409
+            shown[lang] = await _refusal(busy)
+
+    run(tmp_path, scenario, attached=("steth-1",))
+    assert shown["en"] == (
+        "Stethoscope steth-1 is held by your other exam, of Room 1 Mme Secret: finish or "
+        "abandon that exam first, then record here."
+    )
+    assert shown["fr"] == (
+        "Le stéthoscope steth-1 est pris par votre autre examen, de Room 1 Mme Secret : "
+        "terminez ou abandonnez d'abord cet examen, puis enregistrez ici."
+    )
+    assert "Secret" not in caplog.text and "Marie" not in caplog.text  # ids only in the log
 
 
 def test_the_stethoscopes_screen_names_who_holds_one(tmp_path: Path) -> None:
@@ -104,3 +146,25 @@ def test_only_the_holder_is_named_and_an_id_without_an_account_stays() -> None:
     assert named_values({"holder": "nurse-a", "device": "nurse-a", "count": 3}, names) == {
         "holder": "Marie", "device": "nurse-a", "count": 3}  # fmt: skip
     assert named_values({"holder": "cli-user"}, names) == {"holder": "cli-user"}
+
+
+def test_the_service_tells_her_own_exam_from_a_colleague_s(tmp_path: Path) -> None:
+    async def main() -> tuple[Exception, Exception]:
+        h = Harness(tmp_path)
+        s = h.service
+        s.attach("steth-1", RATE)
+        first = await s.open_exam("res-1", "nurse-a", "", "heart-4")
+        await s.record(first.exam_id, "aortic", "steth-1", "nurse-a", 1.0)
+        found = []
+        for staff in ("nurse-a", "nurse-b"):
+            second = await s.open_exam("res-1", staff, "", "heart-4")
+            with pytest.raises(ExamError) as refused:
+                await s.record(second.exam_id, "aortic", "steth-1", staff)
+            found.append(refused.value)
+        s.store.close()
+        return found[0], found[1]
+
+    own, colleague = asyncio.run(main())
+    assert isinstance(own, DeviceHeldByOwnExamError)
+    assert own.words == "device_own_exam" and own.values["resident"] == "res-1"
+    assert isinstance(colleague, DeviceBusyError) and colleague.values["holder"] == "nurse-a"
