@@ -149,16 +149,37 @@ def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> st
     )
 
 
+# The unit of a flag's value and threshold by code (stetho_signal._rules): a rate per minute,
+# the longest wheeze in seconds, the murmur's and the half rate's ratios as times, the snap's
+# share of beats in percent. A quality score, a crackle count or the RMSSD has none.
+_TIMES = frozenset({"heart_murmur", "heart_possible_half_rate"})
+
+
+def _measure(code: str, x: object, lang: str) -> str:
+    """A flag's value or threshold with its unit, in the reader's numbers ("0,16 s")."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)  # what the wire sent, as it came
+    if code == "heart_opening_snap":
+        return f"{local_number(100 * x, lang, '.0f')}\u00a0%"
+    said = local_number(x, lang)
+    if code.startswith(("heart_rate_", "respiratory_rate_")):
+        return f"{said}/min"
+    if code == "lung_wheeze":
+        return f"{said}\u00a0s"
+    return f"{said}×" if code in _TIMES else said
+
+
 def _flag(flag: dict[str, Any], w: Words, lang: str, age_band: object) -> str:
+    code = str(flag.get("code"))
     parts = [
-        f"{w[key]} {escape(local_number(flag[name], lang))}"
+        f"{w[key]} {escape(_measure(code, flag[name], lang))}"
         for name, key in (("value", "measured"), ("threshold", "threshold"))
         if flag.get(name) is not None
     ]
     measured = f' <span class="measured">({", ".join(parts)})</span>' if parts else ""
     return (
-        f'<li class="flag" data-code="{escape(str(flag.get("code")))}"><strong>'
-        f"{escape(flag_name(str(flag.get('code')), lang))}</strong>{w['colon']} "
+        f'<li class="flag" data-code="{escape(code)}"><strong>'
+        f"{escape(flag_name(code, lang))}</strong>{w['colon']} "
         f"{escape(flag_text_of(flag, lang, age_band))}"
         f"{measured}</li>"
     )

@@ -181,7 +181,7 @@ def test_findings_give_level_rates_levels_and_each_flag_with_its_numbers() -> No
         "heart rate 112/min, breathing rate 19/min</p>"
         '<ul class="findings"><li class="flag" data-code="heart_rate_high"><strong>'
         "heart rate high</strong>: Too fast. "
-        '<span class="measured">(measured 112.5, threshold 100)</span></li></ul>'
+        '<span class="measured">(measured 112.5/min, threshold 100/min)</span></li></ul>'
     )
 
 
@@ -289,7 +289,7 @@ def test_the_recording_page_heads_plays_and_times_the_recording() -> None:
     assert 'action="/recordings/r<1>/decision"' not in page  # escaped in the form's action
     assert '<p id="requested" class="ok">' in page
     assert '<span>dr-a</span><form method="post" action="/signout">' in page
-    assert "(mesuré 112,5, seuil 100)" in page  # the findings in the reader's numbers
+    assert "(mesuré 112,5/min, seuil 100/min)" in page  # the findings in the reader's numbers
     # The request proposes the site this recording was taken at.
     assert page.count(" selected") == 1 and '<option value="mitral" selected>mitral' in page
 
