@@ -6,6 +6,7 @@ async service that ties them to the daemon's stethoscopes and the MQTT outbox.
 
 from edge_agent.exam.errors import (
     DeviceBusyError,
+    DeviceHeldByYouError,
     DeviceUnavailableError,
     ExamError,
     ExamStateError,
@@ -39,6 +40,7 @@ __all__ = [
     "KNOWN_SITES",
     "AgeBand",
     "DeviceBusyError",
+    "DeviceHeldByYouError",
     "DeviceUnavailableError",
     "Exam",
     "ExamError",

@@ -84,6 +84,19 @@ class DeviceBusyError(ExamError):
             super().__init__(message, "device_in_use", device=device)
 
 
+class DeviceHeldByYouError(ExamError):
+    """Another exam of the same nurse, still open, holds this stethoscope (an exam keeps its
+    stethoscope until it ends): she is told which resident's exam to finish, not that she
+    herself is using it."""
+
+    def __init__(self, device: str, resident: str) -> None:
+        self.device, self.resident = device, resident
+        super().__init__(
+            f"stethoscope {device} is held by your open exam of {resident}",
+            "device_held_by_you", device=device, resident=resident,
+        )  # fmt: skip
+
+
 class DeviceUnavailableError(ExamError):
     """The stethoscope is unknown, not connected, or set to timed monitoring; `device` names it
     (the page says so in the nurse's language)."""

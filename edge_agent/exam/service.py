@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from edge_agent.config import kind_at_site
 from edge_agent.exam.errors import (
     DeviceBusyError,
+    DeviceHeldByYouError,
     DeviceUnavailableError,
     ExamStateError,
     RecordingTooLongError,
@@ -176,7 +177,7 @@ class ExamService:
         asked_s = recording_length(duration_s)
         exam = self.active(exam_id)
         exam.check_recordable(check_site(site))
-        slot = self._slot_for(device, exam)
+        slot = self._slot_for(device, exam, staff)
         assert slot.segmenter is not None
         ctx = RecordingContext(self.site, self.agent, device, exam.resident, site,
                                kind_at_site(site), exam.exam_id, exam.age_band)  # fmt: skip
@@ -206,7 +207,7 @@ class ExamService:
         if refused is not None:
             raise RecordingTooLongError(device, duration_s, refused.max_s, refused.limit.bytes)
 
-    def _slot_for(self, device: str, exam: Exam) -> DeviceSlot:
+    def _slot_for(self, device: str, exam: Exam, staff: str) -> DeviceSlot:
         slot = self.slots.get(device)
         if slot is None:
             raise DeviceUnavailableError(
@@ -216,6 +217,9 @@ class ExamService:
             raise DeviceUnavailableError(device, f"stethoscope {device} is not connected")
         if slot.claimed_by not in (None, exam.exam_id):
             who = slot.claimed_staff
+            held = self.exams.get(slot.claimed_by) if slot.claimed_by else None
+            if who and who == staff and held is not None:  # her own exam, left open
+                raise DeviceHeldByYouError(device, held.resident)
             raise DeviceBusyError(device, who or "another exam", named=bool(who))
         return slot
 

@@ -199,6 +199,10 @@ _EN: Final[dict[str, str]] = {
     "refused.request_answered": "Another nurse has already accepted or dismissed this request.",
     "refused.device_busy": "Stethoscope {device} is in use by {holder}: wait, or choose another.",
     "refused.device_in_use": "Stethoscope {device} is in use: wait, or choose another.",
+    "refused.device_held_by_you": (
+        "Stethoscope {device} is held by your exam of resident {resident}, still open: finish "
+        "that exam (on the resident's page), or choose another stethoscope."
+    ),
     "refused.device_off": (
         "Stethoscope {device} is not connected: check that it is on and charged, or choose another."
     ),
@@ -542,6 +546,11 @@ _FR: Final[dict[str, str]] = {
     ),
     "refused.device_in_use": (
         "Le stéthoscope {device} est déjà utilisé : attendez, ou choisissez-en un autre."
+    ),
+    "refused.device_held_by_you": (
+        "Le stéthoscope {device} est retenu par votre examen du résident {resident}, encore "
+        "ouvert : terminez cet examen (sur la page du résident), ou choisissez un autre "
+        "stéthoscope."
     ),
     "refused.device_off": (
         "Le stéthoscope {device} n'est pas connecté : vérifiez qu'il est allumé et chargé, ou "

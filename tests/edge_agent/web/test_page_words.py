@@ -61,7 +61,8 @@ def test_refusals_at_the_bedside_are_in_the_nurses_language(tmp_path: Path) -> N
     run(tmp_path, scenario, attached=("steth-1",), devices=("steth-1", "steth-2"))
     fr = CATALOGUES["fr"]
     assert said["unknown"] == (409, fr["refused.unknown_exam"])
-    busy = fr["refused.device_busy"].format(device="steth-1", holder="Marie")  # not nurse-a
+    # Her own first exam holds it: which exam to finish, not "in use by Marie" (herself).
+    busy = fr["refused.device_held_by_you"].format(device="steth-1", resident="res-1")
     assert said["busy"] == (409, busy)
     assert said["off"] == (409, fr["refused.device_off"].format(device="steth-2"))
 

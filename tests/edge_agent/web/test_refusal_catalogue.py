@@ -16,6 +16,7 @@ from edge_agent.errors import AgentError, ConfigError
 from edge_agent.exam import errors
 from edge_agent.exam.errors import (
     DeviceBusyError,
+    DeviceHeldByYouError,
     DeviceUnavailableError,
     ExamError,
     RecordingTooLongError,
@@ -88,6 +89,14 @@ BEDSIDE: list[tuple[Callable[[], ExamError], str, str, str]] = [
         "request_answered",
         "Another nurse has already accepted or dismissed this request.",
         "Une autre infirmière a déjà accepté ou ignoré cette demande.",
+    ),
+    (
+        lambda: DeviceHeldByYouError("steth-1", "res-0042"),
+        "device_held_by_you",
+        "Stethoscope steth-1 is held by your exam of resident res-0042, still open: finish that "
+        "exam (on the resident's page), or choose another stethoscope.",
+        "Le stéthoscope steth-1 est retenu par votre examen du résident res-0042, encore ouvert "
+        ": terminez cet examen (sur la page du résident), ou choisissez un autre stéthoscope.",
     ),
 ]
 
