@@ -190,7 +190,10 @@ async def homes(request: web.Request) -> web.StreamResponse:
     queue = console.settings.fhir_queue
     fhir = await console.run(_fhir_status, queue) if queue is not None else None
     await console.audit(request, user_of(session), "view_homes", None, None)
-    page = pages.homes(rows, user_of(session), session.csrf, request[LANG], words_of(request), fhir)
+    page = pages.homes(
+        rows, user_of(session), session.csrf, request[LANG], words_of(request), fhir,
+        audit=session.role == "admin",
+    )  # fmt: skip
     return page_response(page)
 
 

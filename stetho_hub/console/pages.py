@@ -379,10 +379,16 @@ def _home(h: HomeRow, w: Words, lang: str) -> str:
 
 def homes(
     rows: list[HomeRow], user: str, csrf: str, lang: str, w: Words,
-    fhir: QueueStatus | None = None,
+    fhir: QueueStatus | None = None, audit: bool = False,
 ) -> str:  # fmt: skip
+    """The care homes' cards; `audit`: an administrator's, with the audit log's download (no
+    page linked to it: she had to know /audit.csv)."""
     cards = "".join(_home(h, w, lang) for h in rows)
-    body = f"<h1>{w['homes.title']}</h1>{_fhir(fhir, w)}{cards or '<p>' + w['homes.none'] + '</p>'}"
+    link = f'<p><a id="audit" href="/audit.csv" download>{w["homes.audit"]}</a></p>'
+    body = (
+        f"<h1>{w['homes.title']}</h1>{link if audit else ''}{_fhir(fhir, w)}"
+        f"{cards or '<p>' + w['homes.none'] + '</p>'}"
+    )
     return layout(w["homes.title"], body, user, csrf, lang, w)
 
 

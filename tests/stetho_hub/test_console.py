@@ -104,6 +104,7 @@ def test_a_doctor_sees_only_assigned_care_homes_by_page_and_by_audio(hub: Archiv
     status, body, _h = browser.get("/homes")
     assert status == 200 and b"home-a" in body and b"home-b" not in body
     assert b"pi-a: online" in body and b"outbox 91 % full" in body
+    assert b"/audit.csv" not in body  # a doctor is offered no link she would be refused
     assert browser.get("/audit.csv")[0] == 403
     db = open_database(hub.target)
     try:
@@ -123,6 +124,12 @@ def test_an_administrator_sees_every_care_home_and_exports_the_audit_log(hub: Ar
     assert browser.sign_in("admin") == 303
     _status, body, _h = browser.get("/")
     assert hub.home_a.recording_id.encode() in body and hub.home_b.recording_id.encode() in body
+    # Before: no page linked to the export; she had to know its address.
+    _status, body, _h = browser.get("/homes?lang=fr")
+    assert (
+        '<a id="audit" href="/audit.csv" download>Télécharger le journal d\'audit (CSV)\u00a0: '
+        "qui a vu ou fait quoi, et quand</a>"
+    ).encode() in body
     status, csv_bytes, headers = browser.get("/audit.csv")
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     lines = csv_bytes.decode().splitlines()
