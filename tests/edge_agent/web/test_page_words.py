@@ -395,3 +395,23 @@ def test_the_summary_counts_each_site_s_recordings_in_words_not_with_a_plural_s(
     assert shown["fr"] == ["1 enregistrement"] + ["aucun enregistrement"] * 3
     assert all("(s)" not in CATALOGUES[lang]["exam.attempts"] for lang in ("en", "fr"))
     assert CATALOGUES["fr"]["exam.attempts"].format(n=2) == "2 enregistrements"
+
+
+def test_a_battery_s_percent_never_wraps_away_from_its_number(tmp_path: Path) -> None:
+    # Before: "Batterie : 69" on one line and "%" on the next, on a tablet held upright.
+    pages: dict[str, str] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        row = Stethoscope("steth-1", "simulated", True, 69, False)
+        client.server.app[CTX].stethoscopes = lambda: [row]
+        assert await sign_in(client) == 303
+        await client.get("/lang/fr")
+        pages["list"] = await (await client.get("/stethoscopes")).text()
+        token = await csrf_of(client, "/residents")
+        opened = await client.post("/exams", allow_redirects=False, data={
+            "csrf": token, "resident": "res-1", "protocol": "heart-4", "reason": ""})  # fmt: skip
+        pages["exam"] = await (await client.get(opened.headers["Location"])).text()
+
+    run(tmp_path, scenario)
+    assert "Batterie\u00a0: 69&nbsp;%</td>" in pages["list"]
+    assert ">steth-1 · 69&nbsp;%</option>" in pages["exam"]
