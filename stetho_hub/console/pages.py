@@ -11,7 +11,7 @@ from edge_agent.wire.flag_words import flag_text_of
 from stetho_common.decimal_mark import local_number
 from stetho_hub.console.decisions import LABELS, SITES
 from stetho_hub.fhir.queue import QueueStatus
-from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
+from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, LatestExam, RecordingView
 from stetho_signal.quality import FAINT_BELOW_DBFS
 
 # Controls are at least 44 px tall: the console is read on ward tablets too (Apple's HIG, WCAG
@@ -377,16 +377,38 @@ def _home(h: HomeRow, w: Words, lang: str) -> str:
     return f"{head}<ul>{sources}</ul><p>{counts}</p></div>"
 
 
+def _latest(exams: list[LatestExam], w: Words) -> str:
+    """The latest exams, each linked: a routine exam raises no alert, and before this list no
+    page led a doctor to it (the nurse waited for an answer that could not come)."""
+    items = []
+    for e in exams:
+        doc = e.exam
+        name, state = str(doc.get("protocol")), str(doc.get("state"))
+        protocol = w.get("protocol." + name)
+        protocol = name if protocol is None else protocol.format(n=len(doc.get("sites") or ()))
+        answer = w["homes.answered"] if e.answered else w["homes.unanswered"]
+        items.append(
+            f'<li><a href="/exams/{escape(e.exam_id)}">{_when(str(doc.get("opened_at") or ""))}'
+            f" UTC</a> · {escape(e.site)} · {escape(str(doc.get('resident', '')))} · "
+            f"{escape(protocol)} · {escape(w.get('exam.state.' + state, state))} · "
+            f'<span class="{"ok" if e.answered else "review"}">{answer}</span></li>'
+        )
+    listed = f"<ul>{''.join(items)}</ul>" if items else f"<p>{w['homes.no_exam']}</p>"
+    return f'<div class="card" id="latest-exams"><h2>{w["homes.exams"]}</h2>{listed}</div>'
+
+
 def homes(
     rows: list[HomeRow], user: str, csrf: str, lang: str, w: Words,
     fhir: QueueStatus | None = None, audit: bool = False,
+    exams: list[LatestExam] | None = None,
 ) -> str:  # fmt: skip
-    """The care homes' cards; `audit`: an administrator's, with the audit log's download (no
-    page linked to it: she had to know /audit.csv)."""
+    """The care homes' cards and their latest exams; `audit`: an administrator's, with the
+    audit log's download (no page linked to it: she had to know /audit.csv)."""
     cards = "".join(_home(h, w, lang) for h in rows)
     link = f'<p><a id="audit" href="/audit.csv" download>{w["homes.audit"]}</a></p>'
     body = (
         f"<h1>{w['homes.title']}</h1>{link if audit else ''}{_fhir(fhir, w)}"
+        f"{_latest(exams, w) if exams is not None else ''}"
         f"{cards or '<p>' + w['homes.none'] + '</p>'}"
     )
     return layout(w["homes.title"], body, user, csrf, lang, w)

@@ -158,3 +158,22 @@ def test_the_care_homes_page_shows_the_fhir_exports_failures(tmp_path: Path) -> 
     assert status == 200
     assert b"Hospital record (FHIR)" in body and b"failing: 1;" in body
     assert b"503 from the FHIR server" in body
+
+
+def test_the_care_homes_page_lists_the_latest_exams_a_doctor_may_open(hub: Archived) -> None:
+    # Before: a routine exam raised no alert and no page linked it: the doctor could not find
+    # it, and the nurse's page waited for her answer.
+    from stetho_testkit.hub.console import EXAM_A, EXAM_A_BEFORE, EXAM_B
+
+    doctor, admin = Browser(hub.url), Browser(hub.url)
+    assert doctor.sign_in("dr-a") == 303 and admin.sign_in("admin") == 303
+    body = doctor.get("/homes")[1].decode()
+    listed = body.split('id="latest-exams">')[1].split("</div>")[0]
+    assert listed.index(f'href="/exams/{EXAM_A}"') < listed.index(f'href="/exams/{EXAM_A_BEFORE}"')
+    assert EXAM_B not in body  # another home's exam is not even named
+    assert (
+        f'<li><a href="/exams/{EXAM_A}">2026-12-01 08:00:00 UTC</a> · home-a · res-1 · '
+        'Heart (4 points) · finished · <span class="review">no answer yet</span></li>'
+    ) in listed
+    assert f'href="/exams/{EXAM_B}"' in admin.get("/homes?lang=fr")[1].decode()
+    assert "Derniers examens" in admin.get("/homes")[1].decode()  # the language kept

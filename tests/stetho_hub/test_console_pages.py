@@ -456,3 +456,18 @@ def test_the_fhir_card_counts_exports_and_shows_the_last_error() -> None:
     said = "examens envoyés\u00a0: 1\u00a0; en attente\u00a0: 0\u00a0; en échec\u00a0: 0\u00a0; "
     assert said + "refusés par le serveur\u00a0: 0." in one  # after a colon: no "1 examens"
     assert 'id="fhir"' not in pages.homes([], "dr", "tk", "en", EN)
+
+
+def test_the_latest_exams_say_which_are_answered_in_the_reader_s_words() -> None:
+    from stetho_hub.storage.views import LatestExam
+
+    doc = {"protocol": "heart-4", "sites": [{}] * 4, "state": "done", "resident": "res-<1>",
+           "opened_at": "2026-12-01T08:00:00+00:00"}  # fmt: skip
+    exams = [LatestExam("e<1>", "home-a", doc, True), LatestExam("e2", "home-a", doc, False)]
+    page = pages.homes([], "dr", "tk", "fr", words("fr"), exams=exams)
+    assert (
+        '<li><a href="/exams/e&lt;1&gt;">2026-12-01 08:00:00 UTC</a> · home-a · res-&lt;1&gt; · '
+        'Cœur (4 points) · terminé · <span class="ok">répondu</span></li>'
+    ) in page
+    assert '<span class="review">sans réponse</span>' in page
+    assert "Aucun examen pour l'instant." in pages.homes([], "dr", "tk", "fr", FR, exams=[])
