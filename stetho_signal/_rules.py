@@ -26,6 +26,14 @@ _RANK: dict[TriageLevel, int] = {"routine": 0, "review": 1, "urgent": 2}
 UrgentWords = Callable[[str, float, float], tuple[TriageLevel, Flag]]
 
 
+def _above(value: float, threshold: float, digits: int) -> str:
+    """`value`, flagged for being above `threshold`, with `digits` decimals or as many more (up
+    to 3) as it takes not to read as the threshold ("1.63 times (above 1.6)", not "1.6")."""
+    while digits < 3 and round(value, digits) <= threshold:
+        digits += 1
+    return f"{value:.{digits}f}"
+
+
 def triage(
     quality: Quality,
     heart: HeartResult | None,
@@ -262,16 +270,17 @@ def _heart_flags(
         out.append(half)
     if found.irregular and h.rr_nrmssd is not None:
         text = (
-            f"Beat-to-beat intervals vary by {h.rr_nrmssd:.2f} (normalised RMSSD) above "
-            f"{t.irregularity_nrmssd:.2f}: irregular rhythm, consider an ECG."
+            f"Beat-to-beat intervals vary by {_above(h.rr_nrmssd, t.irregularity_nrmssd, 2)} "
+            f"(normalised RMSSD) above {t.irregularity_nrmssd:.2f}: irregular rhythm, consider "
+            "an ECG."
         )
         out.append(("review", Flag("heart_irregular", text, h.rr_nrmssd, t.irregularity_nrmssd)))
     if found.murmur_suspected and h.murmur_contrast is not None:
         other = "diastole" if h.murmur_phase == "systolic" else "systole"
         text = (
-            f"Sound in {h.murmur_phase} phase is {h.murmur_contrast:.1f} times that in {other} "
-            f"(above {t.murmur_contrast:.1f}): possible {h.murmur_phase} murmur, a hint to listen "
-            "to the recording, not a finding."
+            f"Sound in {h.murmur_phase} phase is {_above(h.murmur_contrast, t.murmur_contrast, 1)} "
+            f"times that in {other} (above {t.murmur_contrast:.1f}): possible {h.murmur_phase} "
+            "murmur, a hint to listen to the recording, not a finding."
         )
         phase = {"phase": h.murmur_phase} if h.murmur_phase in ("systolic", "diastolic") else {}
         flag = Flag("heart_murmur", text, h.murmur_contrast, t.murmur_contrast, phase)

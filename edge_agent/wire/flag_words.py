@@ -51,6 +51,15 @@ def _num(x: float, spec: str) -> str:
     return local_number(x, "fr", spec)
 
 
+def _above(value: float, threshold: float, digits: int) -> str:
+    """`value`, flagged for being above `threshold`, with `digits` decimals or as many more
+    (up to 3) as it takes not to read as the threshold ("1,63 fois (au-delà de 1,6)", not
+    "1,6 fois (au-delà de 1,6)")."""
+    while digits < 3 and round(value, digits) <= threshold:
+        digits += 1
+    return _num(value, f".{digits}f")
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}\u00a0%"  # French sets a (no-break) space before %
 
@@ -219,7 +228,7 @@ def _irregular(p: _Parts) -> str | None:
     if (n := _nums(p)) is None:
         return None
     return (
-        f"Les intervalles entre battements varient de {_num(n[0], '.2f')} (RMSSD normalisé), "
+        f"Les intervalles entre battements varient de {_above(n[0], n[1], 2)} (RMSSD normalisé), "
         f"au-delà de {_num(n[1], '.2f')} : rythme irrégulier, envisager un ECG."
     )
 
@@ -234,7 +243,7 @@ def _murmur(p: _Parts) -> str | None:
         return None
     phase, other, adjective = _PHASE_FR[phase_en]
     return (
-        f"Le son en {phase} est {_num(n[0], '.1f')} fois celui en {other} (au-delà de "
+        f"Le son en {phase} est {_above(n[0], n[1], 1)} fois celui en {other} (au-delà de "
         f"{_num(n[1], '.1f')}) : souffle {adjective} possible, une piste pour écouter "
         "l'enregistrement, pas une constatation."
     )

@@ -187,10 +187,14 @@ async def request_recording(request: web.Request) -> web.StreamResponse:
 async def homes(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     rows = await console.run(views.homes, console.db, session.sites)
+    exams = await console.run(views.latest_exams, console.db, session.sites)
     queue = console.settings.fhir_queue
     fhir = await console.run(_fhir_status, queue) if queue is not None else None
     await console.audit(request, user_of(session), "view_homes", None, None)
-    page = pages.homes(rows, user_of(session), session.csrf, request[LANG], words_of(request), fhir)
+    page = pages.homes(
+        rows, user_of(session), session.csrf, request[LANG], words_of(request), fhir,
+        audit=session.role == "admin", exams=exams,
+    )  # fmt: skip
     return page_response(page)
 
 

@@ -11,7 +11,7 @@ from edge_agent.wire.flag_words import flag_text_of
 from stetho_common.decimal_mark import local_number
 from stetho_hub.console.decisions import LABELS, SITES
 from stetho_hub.fhir.queue import QueueStatus
-from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, RecordingView
+from stetho_hub.storage.views import EarlierRow, HomeRow, InboxRow, LatestExam, RecordingView
 from stetho_signal.quality import FAINT_BELOW_DBFS
 
 # Controls are at least 44 px tall: the console is read on ward tablets too (Apple's HIG, WCAG
@@ -149,16 +149,37 @@ def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> st
     )
 
 
+# The unit of a flag's value and threshold by code (stetho_signal._rules): a rate per minute,
+# the longest wheeze in seconds, the murmur's and the half rate's ratios as times, the snap's
+# share of beats in percent. A quality score, a crackle count or the RMSSD has none.
+_TIMES = frozenset({"heart_murmur", "heart_possible_half_rate"})
+
+
+def _measure(code: str, x: object, lang: str) -> str:
+    """A flag's value or threshold with its unit, in the reader's numbers ("0,16 s")."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)  # what the wire sent, as it came
+    if code == "heart_opening_snap":
+        return f"{local_number(100 * x, lang, '.0f')}\u00a0%"
+    said = local_number(x, lang)
+    if code.startswith(("heart_rate_", "respiratory_rate_")):
+        return f"{said}/min"
+    if code == "lung_wheeze":
+        return f"{said}\u00a0s"
+    return f"{said}×" if code in _TIMES else said
+
+
 def _flag(flag: dict[str, Any], w: Words, lang: str, age_band: object) -> str:
+    code = str(flag.get("code"))
     parts = [
-        f"{w[key]} {escape(local_number(flag[name], lang))}"
+        f"{w[key]} {escape(_measure(code, flag[name], lang))}"
         for name, key in (("value", "measured"), ("threshold", "threshold"))
         if flag.get(name) is not None
     ]
     measured = f' <span class="measured">({", ".join(parts)})</span>' if parts else ""
     return (
-        f'<li class="flag" data-code="{escape(str(flag.get("code")))}"><strong>'
-        f"{escape(flag_name(str(flag.get('code')), lang))}</strong>{w['colon']} "
+        f'<li class="flag" data-code="{escape(code)}"><strong>'
+        f"{escape(flag_name(code, lang))}</strong>{w['colon']} "
         f"{escape(flag_text_of(flag, lang, age_band))}"
         f"{measured}</li>"
     )
@@ -356,12 +377,40 @@ def _home(h: HomeRow, w: Words, lang: str) -> str:
     return f"{head}<ul>{sources}</ul><p>{counts}</p></div>"
 
 
+def _latest(exams: list[LatestExam], w: Words) -> str:
+    """The latest exams, each linked: a routine exam raises no alert, and before this list no
+    page led a doctor to it (the nurse waited for an answer that could not come)."""
+    items = []
+    for e in exams:
+        doc = e.exam
+        name, state = str(doc.get("protocol")), str(doc.get("state"))
+        protocol = w.get("protocol." + name)
+        protocol = name if protocol is None else protocol.format(n=len(doc.get("sites") or ()))
+        answer = w["homes.answered"] if e.answered else w["homes.unanswered"]
+        items.append(
+            f'<li><a href="/exams/{escape(e.exam_id)}">{_when(str(doc.get("opened_at") or ""))}'
+            f" UTC</a> · {escape(e.site)} · {escape(str(doc.get('resident', '')))} · "
+            f"{escape(protocol)} · {escape(w.get('exam.state.' + state, state))} · "
+            f'<span class="{"ok" if e.answered else "review"}">{answer}</span></li>'
+        )
+    listed = f"<ul>{''.join(items)}</ul>" if items else f"<p>{w['homes.no_exam']}</p>"
+    return f'<div class="card" id="latest-exams"><h2>{w["homes.exams"]}</h2>{listed}</div>'
+
+
 def homes(
     rows: list[HomeRow], user: str, csrf: str, lang: str, w: Words,
-    fhir: QueueStatus | None = None,
+    fhir: QueueStatus | None = None, audit: bool = False,
+    exams: list[LatestExam] | None = None,
 ) -> str:  # fmt: skip
+    """The care homes' cards and their latest exams; `audit`: an administrator's, with the
+    audit log's download (no page linked to it: she had to know /audit.csv)."""
     cards = "".join(_home(h, w, lang) for h in rows)
-    body = f"<h1>{w['homes.title']}</h1>{_fhir(fhir, w)}{cards or '<p>' + w['homes.none'] + '</p>'}"
+    link = f'<p><a id="audit" href="/audit.csv" download>{w["homes.audit"]}</a></p>'
+    body = (
+        f"<h1>{w['homes.title']}</h1>{link if audit else ''}{_fhir(fhir, w)}"
+        f"{_latest(exams, w) if exams is not None else ''}"
+        f"{cards or '<p>' + w['homes.none'] + '</p>'}"
+    )
     return layout(w["homes.title"], body, user, csrf, lang, w)
 
 

@@ -48,7 +48,7 @@ def render(flac: bytes, metadata: dict[str, Any], lang: str = "en") -> bytes | N
 
     Raises PlotUnavailableError when matplotlib (the `plot` extra) is not installed.
     """
-    drawn = _inputs(flac, metadata)
+    drawn = _inputs(flac, metadata, lang)
     if drawn is None:
         return None
     pcm, rate, result = drawn
@@ -57,7 +57,7 @@ def render(flac: bytes, metadata: dict[str, Any], lang: str = "en") -> bytes | N
 
 def figure(flac: bytes, metadata: dict[str, Any], lang: str) -> Any:
     """The matplotlib Figure `render` saves, or None (tests read its words)."""
-    drawn = _inputs(flac, metadata)
+    drawn = _inputs(flac, metadata, lang)
     if drawn is None:
         return None
     pcm, rate, result = drawn
@@ -65,12 +65,14 @@ def figure(flac: bytes, metadata: dict[str, Any], lang: str) -> Any:
 
 
 def _inputs(
-    flac: bytes, metadata: dict[str, Any]
+    flac: bytes, metadata: dict[str, Any], lang: str = "en"
 ) -> tuple[np.ndarray[Any, np.dtype[np.float64]], float, dict[str, Any]] | None:
     analysis = metadata.get("analysis")
     if analysis is None:
         return None
     pcm, rate = decode_flac(flac)
-    title = f"{metadata.get('site')} {metadata.get('auscultation_site')}"
+    # The auscultation site as the pages name it ("poumon droit, bas"), not its code.
+    at = str(metadata.get("auscultation_site"))
+    title = f"{metadata.get('site')} {words(lang).get('site.' + at, at)}"
     result = {**analysis, "file": title}  # the figure's title names the file it drew
     return pcm.astype(np.float64) / 32768.0, float(rate), result

@@ -150,6 +150,11 @@ _EN: Final[dict[str, str]] = {
     # care homes
     "homes.title": "Care homes",
     "homes.none": "None yet.",
+    "homes.exams": "Latest exams",
+    "homes.no_exam": "No exam yet.",
+    "homes.answered": "answered",
+    "homes.unanswered": "no answer yet",
+    "homes.audit": "Download the audit log (CSV): who saw or did what, when",
     "homes.counts": (  # counts after a colon: "1 recordings" would need a plural rule
         "recordings archived: {archived}; waiting for their audio: {waiting}; newest: {newest}"
     ),
@@ -323,6 +328,11 @@ _FR: Final[dict[str, str]] = {
     "decision.duration_range": "la durée va de 1 à {limit} s",
     "homes.title": "Établissements",
     "homes.none": "Aucun pour l'instant.",
+    "homes.exams": "Derniers examens",
+    "homes.no_exam": "Aucun examen pour l'instant.",
+    "homes.answered": "répondu",
+    "homes.unanswered": "sans réponse",
+    "homes.audit": "Télécharger le journal d'audit (CSV)\u00a0: qui a vu ou fait quoi, et quand",
     "homes.counts": (
         "enregistrements archivés\u00a0: {archived}\u00a0; en attente de leur son\u00a0: "
         "{waiting}\u00a0; le plus récent\u00a0: {newest}"

@@ -126,6 +126,30 @@ class HomeRow:
     newest_recording: str | None
 
 
+@dataclass(frozen=True)
+class LatestExam:
+    """One exam of the care homes' page: a routine exam raises no alert, so the inbox never
+    links it; this list does."""
+
+    exam_id: str
+    site: str
+    exam: dict[str, Any]  # the latest stetho.exam message, as sent
+    answered: bool  # a doctor has answered it
+
+
+def latest_exams(db: Database, sites: tuple[str, ...] | None, limit: int = 20) -> list[LatestExam]:
+    """The reader's care homes' most recently updated exams, newest first."""
+    where, params = _site_filter(sites, "e.site")
+    with db.transaction() as tx:
+        rows = tx.all(
+            "SELECT e.exam_id, e.site, e.payload, EXISTS (SELECT 1 FROM exam_answers a"  # noqa: S608
+            f" WHERE a.exam_id = e.exam_id) FROM exams e WHERE {where}"
+            " ORDER BY e.updated_at DESC, e.exam_id LIMIT ?",
+            [*params, limit],
+        )
+    return [LatestExam(str(i), str(s), json.loads(p), bool(a)) for i, s, p, a in rows]
+
+
 def homes(db: Database, sites: tuple[str, ...] | None) -> list[HomeRow]:
     """Each visible care home: its agents' and stethoscopes' last status, archive counts."""
     where, params = _site_filter(sites, "site")

@@ -223,3 +223,18 @@ def test_a_beat_step_no_analysis_makes_falls_back_to_the_wire_sentence() -> None
     text = flag_text("heart_rate_very_high_unconfirmed", "As sent.", 200.0, 131.0, "fr",
                      "adult", details)  # fmt: skip
     assert text == "As sent."
+
+
+def test_a_value_flagged_above_its_threshold_never_reads_as_the_threshold_in_french() -> None:
+    # Before: "Le son en diastole est 1,6 fois celui en systole (au-delà de 1,6)" on the
+    # nurse's summary, walking the demo: 1.63 rounded to the threshold's one decimal.
+    from edge_agent.wire.flag_words import flag_text
+
+    fr = flag_text("heart_murmur", "", 1.63, 1.6, "fr", None, {"phase": "diastolic"})
+    assert fr.startswith("Le son en diastole est 1,63 fois celui en systole (au-delà de 1,6)")
+    fr = flag_text("heart_murmur", "", 2.04, 1.6, "fr", None, {"phase": "systolic"})
+    assert fr.startswith("Le son en systole est 2,0 fois")  # apart already: one decimal
+    fr = flag_text("heart_irregular", "", 0.104, 0.1, "fr", None, None)
+    assert fr.startswith(
+        "Les intervalles entre battements varient de 0,104 (RMSSD normalisé), au-delà de 0,10"
+    )

@@ -104,6 +104,7 @@ def test_a_doctor_sees_only_assigned_care_homes_by_page_and_by_audio(hub: Archiv
     status, body, _h = browser.get("/homes")
     assert status == 200 and b"home-a" in body and b"home-b" not in body
     assert b"pi-a: online" in body and b"outbox 91 % full" in body
+    assert b"/audit.csv" not in body  # a doctor is offered no link she would be refused
     assert browser.get("/audit.csv")[0] == 403
     db = open_database(hub.target)
     try:
@@ -123,6 +124,12 @@ def test_an_administrator_sees_every_care_home_and_exports_the_audit_log(hub: Ar
     assert browser.sign_in("admin") == 303
     _status, body, _h = browser.get("/")
     assert hub.home_a.recording_id.encode() in body and hub.home_b.recording_id.encode() in body
+    # Before: no page linked to the export; she had to know its address.
+    _status, body, _h = browser.get("/homes?lang=fr")
+    assert (
+        '<a id="audit" href="/audit.csv" download>Télécharger le journal d\'audit (CSV)\u00a0: '
+        "qui a vu ou fait quoi, et quand</a>"
+    ).encode() in body
     status, csv_bytes, headers = browser.get("/audit.csv")
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     lines = csv_bytes.decode().splitlines()
@@ -151,3 +158,22 @@ def test_the_care_homes_page_shows_the_fhir_exports_failures(tmp_path: Path) -> 
     assert status == 200
     assert b"Hospital record (FHIR)" in body and b"failing: 1;" in body
     assert b"503 from the FHIR server" in body
+
+
+def test_the_care_homes_page_lists_the_latest_exams_a_doctor_may_open(hub: Archived) -> None:
+    # Before: a routine exam raised no alert and no page linked it: the doctor could not find
+    # it, and the nurse's page waited for her answer.
+    from stetho_testkit.hub.console import EXAM_A, EXAM_A_BEFORE, EXAM_B
+
+    doctor, admin = Browser(hub.url), Browser(hub.url)
+    assert doctor.sign_in("dr-a") == 303 and admin.sign_in("admin") == 303
+    body = doctor.get("/homes")[1].decode()
+    listed = body.split('id="latest-exams">')[1].split("</div>")[0]
+    assert listed.index(f'href="/exams/{EXAM_A}"') < listed.index(f'href="/exams/{EXAM_A_BEFORE}"')
+    assert EXAM_B not in body  # another home's exam is not even named
+    assert (
+        f'<li><a href="/exams/{EXAM_A}">2026-12-01 08:00:00 UTC</a> · home-a · res-1 · '
+        'Heart (4 points) · finished · <span class="review">no answer yet</span></li>'
+    ) in listed
+    assert f'href="/exams/{EXAM_B}"' in admin.get("/homes?lang=fr")[1].decode()
+    assert "Derniers examens" in admin.get("/homes")[1].decode()  # the language kept

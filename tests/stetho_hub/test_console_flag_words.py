@@ -47,11 +47,35 @@ def test_the_french_inbox_says_why_in_french_with_the_age_band_and_numbers() -> 
 def test_a_french_recording_lists_flags_in_french_with_decimal_commas() -> None:
     meta = {"analysis": {"triage": {"level": "review", "flags": [MURMUR]}}}
     html = pages.findings(meta, words("fr"), "fr").replace("&#x27;", "'")
-    assert "souffle systolique possible" in html and "mesuré 2,04, seuil 1,6" in html
+    assert "souffle systolique possible" in html and "mesuré 2,04×, seuil 1,6×" in html
     assert 'data-code="heart_murmur"' in html and "<strong>souffle</strong>\u00a0: " in html
     english = pages.findings(meta, words("en"), "en")
-    assert "possible systolic murmur" in english and "measured 2.04, threshold 1.6" in english
+    assert "possible systolic murmur" in english and "measured 2.04×, threshold 1.6×" in english
     assert "<strong>murmur</strong>" in english  # the finding's name, not its code
+
+
+def test_each_measured_value_and_threshold_carries_its_unit() -> None:
+    # Before: a wheeze read "(mesuré 0,16, seuil 0,1)" after "0,16 s (au moins 0,10 s)", a
+    # rate "(mesuré 134,1, seuil 131,0)": numbers without their unit.
+    flags = [
+        {"code": "lung_wheeze", "value": 0.16, "threshold": 0.1},
+        {"code": "heart_rate_very_high", "value": 134.1, "threshold": 131.0},
+        {"code": "respiratory_rate_high", "value": 22, "threshold": 21},
+        {"code": "heart_opening_snap", "value": 0.4, "threshold": 0.3},
+        {"code": "heart_possible_half_rate", "value": 1.734, "threshold": 1.5},
+        {"code": "lung_crackles", "value": 4.0, "threshold": 3},  # a count: no unit
+    ]
+    meta = {"analysis": {"triage": {"level": "review", "flags": flags}}}
+    measured = [m.split("</span>")[0] for m in pages.findings(meta, words("fr"), "fr").split(
+        '<span class="measured">')[1:]]  # fmt: skip
+    assert measured == [
+        "(mesuré 0,16\u00a0s, seuil 0,1\u00a0s)", "(mesuré 134,1/min, seuil 131,0/min)",
+        "(mesuré 22/min, seuil 21/min)", "(mesuré 40\u00a0%, seuil 30\u00a0%)",
+        "(mesuré 1,734×, seuil 1,5×)", "(mesuré 4,0, seuil 3)",
+    ]  # fmt: skip
+    english = pages.findings(meta, words("en"), "en")
+    assert "(measured 0.16\u00a0s, threshold 0.1\u00a0s)" in english
+    assert "(measured 40\u00a0%, threshold 30\u00a0%)" in english
 
 
 def test_the_french_homes_page_words_the_outbox_alarm_in_french() -> None:

@@ -181,7 +181,7 @@ def test_findings_give_level_rates_levels_and_each_flag_with_its_numbers() -> No
         "heart rate 112/min, breathing rate 19/min</p>"
         '<ul class="findings"><li class="flag" data-code="heart_rate_high"><strong>'
         "heart rate high</strong>: Too fast. "
-        '<span class="measured">(measured 112.5, threshold 100)</span></li></ul>'
+        '<span class="measured">(measured 112.5/min, threshold 100/min)</span></li></ul>'
     )
 
 
@@ -289,7 +289,7 @@ def test_the_recording_page_heads_plays_and_times_the_recording() -> None:
     assert 'action="/recordings/r<1>/decision"' not in page  # escaped in the form's action
     assert '<p id="requested" class="ok">' in page
     assert '<span>dr-a</span><form method="post" action="/signout">' in page
-    assert "(mesuré 112,5, seuil 100)" in page  # the findings in the reader's numbers
+    assert "(mesuré 112,5/min, seuil 100/min)" in page  # the findings in the reader's numbers
     # The request proposes the site this recording was taken at.
     assert page.count(" selected") == 1 and '<option value="mitral" selected>mitral' in page
 
@@ -456,3 +456,18 @@ def test_the_fhir_card_counts_exports_and_shows_the_last_error() -> None:
     said = "examens envoyés\u00a0: 1\u00a0; en attente\u00a0: 0\u00a0; en échec\u00a0: 0\u00a0; "
     assert said + "refusés par le serveur\u00a0: 0." in one  # after a colon: no "1 examens"
     assert 'id="fhir"' not in pages.homes([], "dr", "tk", "en", EN)
+
+
+def test_the_latest_exams_say_which_are_answered_in_the_reader_s_words() -> None:
+    from stetho_hub.storage.views import LatestExam
+
+    doc = {"protocol": "heart-4", "sites": [{}] * 4, "state": "done", "resident": "res-<1>",
+           "opened_at": "2026-12-01T08:00:00+00:00"}  # fmt: skip
+    exams = [LatestExam("e<1>", "home-a", doc, True), LatestExam("e2", "home-a", doc, False)]
+    page = pages.homes([], "dr", "tk", "fr", words("fr"), exams=exams)
+    assert (
+        '<li><a href="/exams/e&lt;1&gt;">2026-12-01 08:00:00 UTC</a> · home-a · res-&lt;1&gt; · '
+        'Cœur (4 points) · terminé · <span class="ok">répondu</span></li>'
+    ) in page
+    assert '<span class="review">sans réponse</span>' in page
+    assert "Aucun examen pour l'instant." in pages.homes([], "dr", "tk", "fr", FR, exams=[])

@@ -115,3 +115,14 @@ def test_the_time_axis_reads_with_the_readers_decimal_mark(lang: str) -> None:
     for axis in fig.axes[:2]:
         ticks = [t.get_text() for t in axis.get_xticklabels() if t.get_text()]
         assert any(mark in t for t in ticks) and not any(other in t for t in ticks), ticks
+
+
+def test_the_picture_s_title_names_the_site_in_the_readers_words() -> None:
+    # Before: the French picture's title said "home-a lung-right-lower : poumon, ...".
+    flac, meta = _recording("wheeze", "lung")
+    meta = {**meta, "auscultation_site": "lung-right-lower"}
+    french = picture.figure(flac, meta, "fr").axes[0].get_title(loc="left")
+    assert french.startswith("home-a poumon droit, bas\u00a0: "), french
+    assert "lung-right-lower" not in french
+    english = picture.figure(flac, meta, "en").axes[0].get_title(loc="left")
+    assert english.startswith(f"home-a {words('en')['site.lung-right-lower']}: "), english

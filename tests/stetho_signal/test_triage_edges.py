@@ -505,3 +505,12 @@ def test_the_share_is_weighed_against_its_own_threshold() -> None:
     assert (result.level, flag.value, flag.threshold) == ("review", 30.0, 35.0)
     assert flag.details == {"high_band_share": 0.85, "max_high_band_share": 0.8}
     assert "is at or below 35; " in flag.reason and "at 300-1000 Hz (over 80%)," in flag.reason
+
+
+def test_a_value_flagged_above_its_threshold_never_reads_as_the_threshold() -> None:
+    # Before: "1.6 times that in systole (above 1.6)": 1.63 rounded to the threshold's decimal.
+    from stetho_signal._rules import _above
+
+    assert _above(1.63, 1.6, 1) == "1.63" and _above(2.04, 1.6, 1) == "2.0"
+    assert _above(1.6004, 1.6, 1) == "1.600"  # three decimals at most
+    assert _above(0.104, 0.1, 2) == "0.104"

@@ -108,15 +108,22 @@
     }
   });
 
+  // A refusal is said just above the panel that holds the buttons, and scrolled into view:
+  // at the top of the exam it was out of sight once the nurse had scrolled down to a button
+  // (a tablet held upright). Outside the panel, the panel's next refresh keeps it.
+  let errorTimer = null;
   function showError(text) {
     let box = document.getElementById("page-error");
     if (!box) {
       box = document.createElement("p");
       box.id = "page-error";
       box.className = "alert";
-      exam.prepend(box);
+      box.setAttribute("role", "alert");
+      panel.before(box);
     }
     box.textContent = text;
-    setTimeout(() => box.remove(), 8000);
+    box.scrollIntoView({ block: "nearest" });
+    clearTimeout(errorTimer);
+    errorTimer = setTimeout(() => box.remove(), 15000);
   }
 })();

@@ -15,7 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_agent.exam import DeviceBusyError, ExamState, ExamStateError, UnknownExamError
+from edge_agent.exam import (
+    DeviceBusyError,
+    DeviceHeldByOwnExamError,
+    ExamState,
+    ExamStateError,
+    UnknownExamError,
+)
 from edge_agent.exam.errors import RecordingTooLongError
 from edge_agent.exam.service import MAX_REQUESTS, ExamService
 from edge_agent.pipeline.recordings import ProcessedRecording, process_capture
@@ -427,3 +433,30 @@ def test_a_holder_is_named_in_the_page_s_words_only_when_it_has_a_staff_id(
         ("device_busy", {"device": "steth-2", "holder": "nurse-a"}),
         ("device_busy", {"device": "steth-2", "holder": "nurse-a"}),
     ]
+
+
+def test_her_own_other_open_exam_holding_the_stethoscope_is_named_by_its_resident(
+    tmp_path: Path,
+) -> None:
+    # Before: a nurse who left one exam open and started another read "Stethoscope steth-1 is
+    # in use by Marie", Marie being herself, and no word of which exam to finish.
+    async def main() -> tuple[DeviceHeldByOwnExamError, DeviceBusyError]:
+        s = Harness(tmp_path).service
+        s.attach("steth-1", RATE)
+        left_open = await s.open_exam("res-1", "nurse-a", "", "heart-4")
+        await s.record(left_open.exam_id, "aortic", "steth-1", "nurse-a", 1.0)
+        await s.recorded(_captured(s, "steth-1", 1.5)[0])
+        mine = await s.open_exam("res-1", "nurse-a", "", "heart-4")
+        with pytest.raises(DeviceHeldByOwnExamError) as hers:
+            await s.record(mine.exam_id, "aortic", "steth-1", "nurse-a")
+        theirs = await s.open_exam("res-1", "nurse-b", "", "heart-4")
+        with pytest.raises(DeviceBusyError) as colleague:  # a colleague is told who holds it
+            await s.record(theirs.exam_id, "aortic", "steth-1", "nurse-b")
+        s.store.close()
+        return hers.value, colleague.value
+
+    hers, colleague = asyncio.run(main())
+    assert hers.words == "device_own_exam"
+    assert hers.values == {"device": "steth-1", "resident": "res-1"}
+    assert str(hers).startswith("stethoscope steth-1 is held by your other exam ")
+    assert colleague.words == "device_busy" and colleague.values["holder"] == "nurse-a"

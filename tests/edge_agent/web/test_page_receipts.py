@@ -31,3 +31,23 @@ def test_the_stethoscopes_screen_counts_recordings_waiting_for_a_receipt(tmp_pat
         assert "Le plus ancien date de 12 min." in page
 
     run(tmp_path, scenario)
+
+
+def test_a_recording_made_this_minute_is_not_said_zero_minutes_old(tmp_path: Path) -> None:
+    # Before: "Le plus ancien date de 0 min." walking the demo's stethoscopes screen.
+    pages: list[str] = []
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        async def waiting() -> ReceiptStats:
+            return ReceiptStats(awaiting=1, oldest_stored_at=clock.now - 20, resent_total=0)
+
+        client.server.app[CTX].receipts = waiting
+        assert await sign_in(client) == 303
+        for lang in ("en", "fr"):
+            await client.get(f"/lang/{lang}")
+            pages.append(await (await client.get("/stethoscopes")).text())
+
+    run(tmp_path, scenario)
+    assert "The oldest was made less than a minute ago." in pages[0]
+    assert "Le plus ancien date de moins d&#39;une minute." in pages[1]
+    assert "0 min" not in pages[0] + pages[1]

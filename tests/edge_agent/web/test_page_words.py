@@ -363,3 +363,55 @@ def test_finishing_an_exam_with_nothing_recorded_is_refused_in_the_nurses_langua
     run(tmp_path, scenario)
     fr = CATALOGUES["fr"]
     assert said == [(409, fr["refused.nothing_recorded"]), (409, fr["refused.no_site"])]
+
+
+def test_the_summary_counts_each_site_s_recordings_in_words_not_with_a_plural_s(
+    tmp_path: Path,
+) -> None:
+    # Before: "0 enregistrement(s)", "1 recording(s)" on every row of the summary.
+    from tests.edge_agent.exam.test_service_edges import _captured
+
+    shown: dict[str, list[str]] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        opened = await client.post("/exams", allow_redirects=False, data={
+            "csrf": token, "resident": "res-1", "protocol": "heart-4", "reason": ""})  # fmt: skip
+        exam = opened.headers["Location"]
+        started = await client.post(f"{exam}/record", data={
+            "csrf": token, "site": "aortic", "device": "steth-1"})  # fmt: skip
+        assert started.status == 200, await started.text()
+        service = client.server.app[CTX].exams
+        for done in _captured(service, "steth-1", 25.0):
+            await service.recorded(done)
+        for lang in ("en", "fr"):
+            await client.get(f"/lang/{lang}")
+            page = await (await client.get(exam)).text()
+            shown[lang] = re.findall(r'<td class="attempts">([^<]*)</td>', page)
+
+    run(tmp_path, scenario, attached=("steth-1",))
+    assert shown["en"] == ["1 recording"] + ["no recording"] * 3
+    assert shown["fr"] == ["1 enregistrement"] + ["aucun enregistrement"] * 3
+    assert all("(s)" not in CATALOGUES[lang]["exam.attempts"] for lang in ("en", "fr"))
+    assert CATALOGUES["fr"]["exam.attempts"].format(n=2) == "2 enregistrements"
+
+
+def test_a_battery_s_percent_never_wraps_away_from_its_number(tmp_path: Path) -> None:
+    # Before: "Batterie : 69" on one line and "%" on the next, on a tablet held upright.
+    pages: dict[str, str] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        row = Stethoscope("steth-1", "simulated", True, 69, False)
+        client.server.app[CTX].stethoscopes = lambda: [row]
+        assert await sign_in(client) == 303
+        await client.get("/lang/fr")
+        pages["list"] = await (await client.get("/stethoscopes")).text()
+        token = await csrf_of(client, "/residents")
+        opened = await client.post("/exams", allow_redirects=False, data={
+            "csrf": token, "resident": "res-1", "protocol": "heart-4", "reason": ""})  # fmt: skip
+        pages["exam"] = await (await client.get(opened.headers["Location"])).text()
+
+    run(tmp_path, scenario)
+    assert "Batterie\u00a0: 69&nbsp;%</td>" in pages["list"]
+    assert ">steth-1 · 69&nbsp;%</option>" in pages["exam"]

@@ -16,6 +16,7 @@ from edge_agent.errors import AgentError, ConfigError
 from edge_agent.exam import errors
 from edge_agent.exam.errors import (
     DeviceBusyError,
+    DeviceHeldByOwnExamError,
     DeviceUnavailableError,
     ExamError,
     RecordingTooLongError,
@@ -88,6 +89,14 @@ BEDSIDE: list[tuple[Callable[[], ExamError], str, str, str]] = [
         "request_answered",
         "Another nurse has already accepted or dismissed this request.",
         "Une autre infirmière a déjà accepté ou ignoré cette demande.",
+    ),
+    (
+        lambda: DeviceHeldByOwnExamError("steth-1", "exam-7", "res-0042"),
+        "device_own_exam",
+        "Stethoscope steth-1 is held by your other exam, of res-0042: finish or abandon that "
+        "exam first, then record here.",
+        "Le stéthoscope steth-1 est pris par votre autre examen, de res-0042 : terminez ou "
+        "abandonnez d'abord cet examen, puis enregistrez ici.",
     ),
 ]
 
