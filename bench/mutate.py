@@ -41,8 +41,9 @@ PACKAGES = (
     "stetho_doctor", "stetho_cli", "stetho_hub",
 )  # fmt: skip
 EXTRA_FILES = ("config.example.toml",)  # read by the config tests
-# Imported by tests (frame fuzzer, MQTT client), or read by them (the wire's JSON Schemas).
-EXTRA_DIRS = ("bench", "stetho_testkit", "docs/schemas")
+# Imported by tests (frame fuzzer, MQTT client), or read by them (the wire's JSON Schemas; the
+# deployed broker's config and certificate script, run by tests/deploy).
+EXTRA_DIRS = ("bench", "stetho_testkit", "docs/schemas", "deploy/mosquitto")
 
 
 @dataclass(frozen=True)
@@ -587,6 +588,38 @@ MODULES = (
         "stetho_hub/ingest",  # acknowledged only once stored; a receipt per archived recording
         ("stetho_hub/ingest/service.py", "stetho_hub/ingest/receipts.py"),
         ("tests/stetho_hub/test_ingest_service.py",),  # a fake connection: no broker
+    ),
+    # The doctor's side: "doctors subscribing to an alert topic". The CLI's subprocess and
+    # broker tests (tests/sync/test_doctor_tools.py: a real agent and Mosquitto, 60 s a run;
+    # test_issue18_inputs.py, 3.5 s a command) stay out: direct tests pin the same rules.
+    Module(
+        "stetho_doctor/ack_answer.py",  # an ack confirmed, refused or unanswered, in words
+        ("stetho_doctor/ack_answer.py",),
+        (
+            "tests/test_doctor_ack_answer_edges.py",  # each status, each sentence, direct
+            "tests/test_doctor_ack_answer.py",  # `stetho ack` against Mosquitto: 2.4 s
+        ),
+    ),
+    Module(
+        "stetho_doctor/options.py",  # the broker and TLS options each doctor command accepts
+        ("stetho_doctor/options.py",),
+        ("tests/test_doctor_options_edges.py", "tests/test_doctor_tls_options.py"),
+    ),
+    Module(
+        "stetho_doctor/client.py",  # an alert followed, shown, saved; an ack sent and watched
+        ("stetho_doctor/client.py",),
+        (
+            "tests/test_doctor_client_edges.py",  # a fake connection in MqttConnection's place
+            "tests/edge_agent/test_issue18_mqtt311.py",  # the recording named in 3.1.1
+        ),
+    ),
+    Module(
+        "edge_agent/transport/tls_errors.py",  # what a TLS failure is told as, and to whom
+        ("edge_agent/transport/tls_errors.py",),
+        (
+            "tests/deploy/test_tls_errors_edges.py",  # every problem's sentence, word for word
+            "tests/deploy/test_tls_errors.py",  # real failures, a TLS Mosquitto: 3 s a run
+        ),
     ),
 )
 
