@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -146,7 +145,9 @@ def test_an_ack_carries_its_alert_who_the_note_and_the_decision() -> None:
         ALERT_ID, "dr-lee", "will call", "gp-visit-24h",
     )  # fmt: skip
     assert before <= ack.at <= datetime.now(tz=UTC) and ack.at.utcoffset() == timedelta(0)
-    plain = messages.AckMessage.model_validate_json(client.ack_message(SITE, ALERT_ID, "d", None).payload)
+    plain = messages.AckMessage.model_validate_json(
+        client.ack_message(SITE, ALERT_ID, "d", None).payload
+    )
     assert (plain.note, plain.disposition) == (None, None)
 
 
@@ -163,7 +164,9 @@ def test_a_command_expires_unread_after_30_s_and_streams_for_its_timeout() -> No
     assert before <= command.at <= datetime.now(tz=UTC)
     other = client.command_message(SITE, "steth-1", "live_stop", "dr-lee", timeout_s=5)
     assert messages.CommandMessage.model_validate_json(other.payload).timeout_s == 5
-    assert command.command_id != messages.CommandMessage.model_validate_json(other.payload).command_id
+    assert (
+        command.command_id != messages.CommandMessage.model_validate_json(other.payload).command_id
+    )
 
 
 def test_a_record_request_names_the_resident_the_site_and_the_length() -> None:
@@ -238,7 +241,9 @@ def test_a_save_folder_that_cannot_be_made_names_the_option(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as refused:
         client.AlertSaver(tmp_path / "file" / "saved")
     assert refused.value.file == "--save"
-    assert refused.value.problems == [f"{tmp_path / 'file' / 'saved'}: cannot make this folder: Not a directory"]
+    assert refused.value.problems == [
+        f"{tmp_path / 'file' / 'saved'}: cannot make this folder: Not a directory"
+    ]
 
 
 def test_a_save_that_fails_stops_with_the_path_and_reason(tmp_path: Path) -> None:
@@ -413,9 +418,7 @@ def test_received_retries_with_backoff_and_starts_again_once_connected(
     assert delays == [(0, "a refused"), (1, "a refused")] * 2
     assert heard == [("a refused", 0.01), ("a refused", 0.02)] * 2
     assert brokers.log.count("disconnect") == 2  # the closed one, and the one left
-    assert caplog.messages == [
-        "event=broker_connect_failed error='a refused' retry_in_s=0.0"
-    ] * 4
+    assert caplog.messages == ["event=broker_connect_failed error='a refused' retry_in_s=0.0"] * 4
 
 
 def test_received_without_a_listener_retries_all_the_same(
@@ -481,5 +484,7 @@ def test_an_ack_and_a_wait_go_through_the_same_connect(brokers: Brokers) -> None
     brokers.refuse = {"a", "b", "c"}
     watch = AckWatch(SITE, str(ALERT_ID))
     with pytest.raises(client.DoctorToolError):
-        asyncio.run(client.ack_and_watch(SETTINGS, client.ack_message(SITE, ALERT_ID, "d", None), watch, 1))
+        asyncio.run(
+            client.ack_and_watch(SETTINGS, client.ack_message(SITE, ALERT_ID, "d", None), watch, 1)
+        )
     assert "disconnect" not in brokers.log  # nothing to leave

@@ -104,7 +104,11 @@ def test_the_tls_files_reach_the_connection(pem: Path, tmp_path: Path) -> None:
     choice = BrokerChoice(broker="mqtts://hub", tls=TlsFiles(pem, pem, key))
     settings = choice.settings()
     assert (settings.port, settings.tls) == (8883, True)
-    assert (settings.ca_file, settings.cert_file, settings.key_file) == (str(pem), str(pem), str(key))
+    assert (settings.ca_file, settings.cert_file, settings.key_file) == (
+        str(pem),
+        str(pem),
+        str(key),
+    )
 
 
 @pytest.mark.parametrize("option", ["--password-file", "--key-file"])
