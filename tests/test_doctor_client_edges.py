@@ -231,9 +231,22 @@ def test_recordings_and_alerts_are_held_within_bounds(
     )
     # Only the last two alerts are remembered: a late recording of the first is held again.
     saver.offer(_message(AUDIO, b"late", rid=rids[0]))
+    saver.offer(_message(AUDIO, b"late", rid=rids[1]))
     saver.offer(_message(AUDIO, b"late", rid=rids[2]))
     assert not (tmp_path / f"{rids[0]}.flac").exists()
+    assert (tmp_path / f"{rids[1]}.flac").read_bytes() == b"late"
     assert (tmp_path / f"{rids[2]}.flac").read_bytes() == b"late"
+
+
+def test_a_recording_without_a_uuid_takes_no_place_among_those_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client, "KEEP_UNMATCHED", 1)
+    saver = client.AlertSaver(tmp_path)
+    saver.offer(_message(AUDIO, b"fLaC"))
+    saver.offer(_message(AUDIO, b"junk", rid="not-a-uuid"))
+    saver.alert(_alert(), b"{}")
+    assert (tmp_path / f"{RID}.flac").read_bytes() == b"fLaC"
 
 
 def test_a_save_folder_that_cannot_be_made_names_the_option(tmp_path: Path) -> None:
@@ -380,7 +393,15 @@ def test_a_wait_shorter_than_the_retained_statuses_is_kept(
 
 
 def test_an_ack_watch_with_no_time_left_reads_nothing(brokers: Brokers) -> None:
-    watch, _ = _watch(brokers, [_status("pi-1", (ALERT_ID,))], wait_s=0)
+    brokers.script = [[_message(f"stetho/v1/{SITE}/pi/status", _status("pi-1", (ALERT_ID,)))]]
+    watch = AckWatch(SITE, str(ALERT_ID))
+    loop = asyncio.new_event_loop()
+    loop.time = lambda: 100.0  # type: ignore[method-assign]  # frozen: the wait is used up exactly
+    try:
+        message = client.ack_message(SITE, ALERT_ID, "dr", None)
+        loop.run_until_complete(client.ack_and_watch(SETTINGS, message, watch, 0))
+    finally:
+        loop.close()
     assert watch.confirmed_by is None and brokers.made[0].messages.qsize() == 1
 
 
@@ -396,7 +417,7 @@ def test_received_retries_with_backoff_and_starts_again_once_connected(
     monkeypatch.setattr(client, "persistent_delay", delay)
     heard: list[tuple[str, float]] = []
     brokers.script = [[_message(ALERTS, b"1"), _message(ALERTS, b"2")], [_message(ALERTS, b"3")]]
-    brokers.refusals = 2
+    brokers.refusals = 3
 
     async def follow() -> list[bytes]:
         got: list[bytes] = []
@@ -415,10 +436,11 @@ def test_received_retries_with_backoff_and_starts_again_once_connected(
         got = asyncio.run(asyncio.wait_for(follow(), 10))
     assert got == [b"1", b"2", b"3"]
     # Each attempt counts from 0 again once connected.
-    assert delays == [(0, "a refused"), (1, "a refused")] * 2
-    assert heard == [("a refused", 0.01), ("a refused", 0.02)] * 2
+    assert delays == [(0, "a refused"), (1, "a refused"), (2, "a refused"), (0, "a refused"),
+                      (1, "a refused")]  # fmt: skip
+    assert heard == [("a refused", 0.01 * (a + 1)) for a, _ in delays]
     assert brokers.log.count("disconnect") == 2  # the closed one, and the one left
-    assert caplog.messages == ["event=broker_connect_failed error='a refused' retry_in_s=0.0"] * 4
+    assert caplog.messages == ["event=broker_connect_failed error='a refused' retry_in_s=0.0"] * 5
 
 
 def test_received_without_a_listener_retries_all_the_same(
@@ -488,3 +510,18 @@ def test_an_ack_and_a_wait_go_through_the_same_connect(brokers: Brokers) -> None
             client.ack_and_watch(SETTINGS, client.ack_message(SITE, ALERT_ID, "d", None), watch, 1)
         )
     assert "disconnect" not in brokers.log  # nothing to leave
+
+
+def test_follow_alerts_tells_its_listener_each_refused_connection(
+    brokers: Brokers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client, "persistent_delay", lambda attempt, error: 0.01)
+    brokers.script = [[_message(ALERTS, messages.to_json(_alert()))]]
+    brokers.refusals = 3
+    heard: list[tuple[str, float]] = []
+    seen = asyncio.run(
+        client.follow_alerts(
+            SETTINGS, lambda a: None, limit=1, on_retry=lambda e, d: heard.append((e, d))
+        )
+    )
+    assert seen == 1 and heard == [("c refused", 0.01)]
