@@ -483,6 +483,8 @@ MODULES = (
     # visible, signed_in, form_to_send, security_headers, user_of; app: signin_form, signin,
     # signout, inbox, _visible, recording, _to_send, homes, audio, picture, audit_export;
     # exam_routes: _visible, exam, _live_target, live_page): 314 of the files' 653 mutants.
+    # And on the app as wired (app: make_app, _fhir_status, static_css, static_js,
+    # serve_console). Its route handlers are decorated (@signed_in): mutmut skips them.
     Module(
         "stetho_hub/console/gate",  # sign-in, CSRF, the 404 of another home's, audit per page
         (
@@ -491,6 +493,7 @@ MODULES = (
             "stetho_hub/console/exam_routes.py",
         ),
         (
+            "tests/stetho_hub/test_console_app_edges.py",  # routes, size bound, serving: 5 s
             "tests/stetho_hub/test_console.py",
             "tests/stetho_hub/test_console_exam.py",
             "tests/stetho_hub/test_console_gate.py",
