@@ -23,9 +23,11 @@ from stetho_testkit.hub.console import Archived, console_running
 BOUND = 64 * 1024  # client_max_size: a form larger than this is refused before it is read
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archived]:
-    with console_running(tmp_path_factory.mktemp("console")) as running:
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Archived]:
+    # One console per test, not per module: mutmut runs for a mutant only the tests during
+    # which the mutated function ran, and make_app runs when the console starts.
+    with console_running(tmp_path) as running:
         yield running
 
 
