@@ -41,8 +41,9 @@ PACKAGES = (
     "stetho_doctor", "stetho_cli", "stetho_hub",
 )  # fmt: skip
 EXTRA_FILES = ("config.example.toml",)  # read by the config tests
-# Imported by tests (frame fuzzer, MQTT client), or read by them (the wire's JSON Schemas).
-EXTRA_DIRS = ("bench", "stetho_testkit", "docs/schemas")
+# Imported by tests (frame fuzzer, MQTT client), or read by them (the wire's JSON Schemas; the
+# deployed broker's config and certificate script, run by tests/deploy).
+EXTRA_DIRS = ("bench", "stetho_testkit", "docs/schemas", "deploy/mosquitto")
 
 
 @dataclass(frozen=True)
@@ -482,6 +483,10 @@ MODULES = (
     # visible, signed_in, form_to_send, security_headers, user_of; app: signin_form, signin,
     # signout, inbox, _visible, recording, _to_send, homes, audio, picture, audit_export;
     # exam_routes: _visible, exam, _live_target, live_page): 314 of the files' 653 mutants.
+    # And on the app as wired (app: make_app, _fhir_status, static_css, static_js,
+    # serve_console: 141 mutants, 5 min). Handlers and middlewares under a decorator
+    # (@signed_in, @web.middleware: inbox, recording, decide, homes, audio, picture,
+    # audit_export, signout, security_headers, exam, live_page) get no mutants at all.
     Module(
         "stetho_hub/console/gate",  # sign-in, CSRF, the 404 of another home's, audit per page
         (
@@ -490,6 +495,7 @@ MODULES = (
             "stetho_hub/console/exam_routes.py",
         ),
         (
+            "tests/stetho_hub/test_console_app_edges.py",  # routes, size bound, serving: 5 s
             "tests/stetho_hub/test_console.py",
             "tests/stetho_hub/test_console_exam.py",
             "tests/stetho_hub/test_console_gate.py",
@@ -587,6 +593,37 @@ MODULES = (
         "stetho_hub/ingest",  # acknowledged only once stored; a receipt per archived recording
         ("stetho_hub/ingest/service.py", "stetho_hub/ingest/receipts.py"),
         ("tests/stetho_hub/test_ingest_service.py",),  # a fake connection: no broker
+    ),
+    # The doctor's side: "doctors subscribing to an alert topic". The CLI's subprocess and
+    # broker tests (tests/sync/test_doctor_tools.py: a real agent and Mosquitto, 60 s a run;
+    # test_issue18_inputs.py, 3.5 s a command) stay out: direct tests pin the same rules.
+    Module(
+        "stetho_doctor/ack_answer.py",  # an ack confirmed, refused or unanswered, in words
+        ("stetho_doctor/ack_answer.py",),
+        (
+            "tests/test_doctor_ack_answer_edges.py",  # each status, each sentence, direct
+            "tests/test_doctor_ack_answer.py",  # `stetho ack` against Mosquitto: 2.4 s
+        ),
+    ),
+    Module(
+        "stetho_doctor/options.py",  # the broker and TLS options each doctor command accepts
+        ("stetho_doctor/options.py",),
+        ("tests/test_doctor_options_edges.py", "tests/test_doctor_tls_options.py"),
+    ),
+    Module(
+        "stetho_doctor/client.py",  # an alert followed, shown, saved; an ack sent and watched
+        ("stetho_doctor/client.py",),
+        # A fake connection in MqttConnection's place. test_issue18_mqtt311.py, whose broker
+        # test left a paho socket pair to the stats run's end (an unraisable warning), stays out.
+        ("tests/test_doctor_client_edges.py",),
+    ),
+    Module(
+        "edge_agent/transport/tls_errors.py",  # what a TLS failure is told as, and to whom
+        ("edge_agent/transport/tls_errors.py",),
+        (
+            "tests/deploy/test_tls_errors_edges.py",  # every problem's sentence, word for word
+            "tests/deploy/test_tls_errors.py",  # real failures, a TLS Mosquitto: 3 s a run
+        ),
     ),
 )
 

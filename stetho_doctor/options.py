@@ -114,21 +114,24 @@ def _option(name: str, kind: Any, *decls: str, help_text: str) -> inspect.Parame
     )
 
 
-_BROKER = (
-    _option("config", Path, "--config", "-c", help_text="Take the broker from this agent config."),
-    _option("broker", str, "--broker", help_text="mqtt://host:1883 or mqtts://host:8883"),
-    _option("ca_file", Path, "--ca-file", help_text="CA certificate (PEM); mqtts:// only."),
-    _option("cert_file", Path, "--cert-file", help_text="Client cert (PEM); with --key-file."),
-    _option("key_file", Path, "--key-file", help_text="Client private key (PEM, mode 0600)."),
-    _option("username", str, "--username", help_text="MQTT username."),
-    _option("password_file", Path, "--password-file", help_text="File holding the MQTT password."),
-)
-_SESSION = _option(
-    "client_id",
-    str,
-    "--client-id",
-    help_text="Persistent session: alerts sent while away are kept.",
-)
+def _parameters(session: bool) -> tuple[inspect.Parameter, ...]:
+    # Built per decorated command, not once at import: mutation testing reaches only code that
+    # runs inside a test (bench/mutate.py), and these are what each command accepts.
+    broker = (
+        _option("config", Path, "--config", "-c",
+                help_text="Take the broker from this agent config."),
+        _option("broker", str, "--broker", help_text="mqtt://host:1883 or mqtts://host:8883"),
+        _option("ca_file", Path, "--ca-file", help_text="CA certificate (PEM); mqtts:// only."),
+        _option("cert_file", Path, "--cert-file", help_text="Client cert (PEM); with --key-file."),
+        _option("key_file", Path, "--key-file", help_text="Client private key (PEM, mode 0600)."),
+        _option("username", str, "--username", help_text="MQTT username."),
+        _option("password_file", Path, "--password-file",
+                help_text="File holding the MQTT password."),
+    )  # fmt: skip
+    if not session:
+        return broker
+    persistent = "Persistent session: alerts sent while away are kept."
+    return (*broker, _option("client_id", str, "--client-id", help_text=persistent))
 
 
 def _choice_from(options: dict[str, Any]) -> BrokerChoice:
@@ -146,7 +149,7 @@ def broker_options(
     session : bool
         Also offer ``--client-id`` (a persistent session, for commands that follow a topic).
     """
-    added = (*_BROKER, _SESSION) if session else _BROKER
+    added = _parameters(session)
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
         own = inspect.signature(command, eval_str=True).parameters.values()
