@@ -169,9 +169,9 @@ _MESSAGES: dict[TlsProblem, str] = {
     TlsProblem.PROTOCOL_VERSION: (
         "{who} and {where} have no TLS version in common (stetho-edge needs TLS 1.2+)"
     ),
-    TlsProblem.KEY_MISMATCH: "the key in {key} does not belong to the certificate {cert}",
+    TlsProblem.KEY_MISMATCH: "the key in {key} does not belong to {the_cert}",
     TlsProblem.BAD_FILE: (
-        "a TLS file cannot be used ({detail}); check that {ca_key} ({ca}), "
+        "a TLS file cannot be used ({detail}); check that {ca_key}{ca_given}, "
         "{cert_key} and {key_key} are readable PEM files"
     ),
     TlsProblem.OTHER: "TLS error with {where}: {detail}",
@@ -253,6 +253,11 @@ def describe_tls_problem(
     return _MESSAGES[problem].format(
         ca=f"the CA in {f.ca_file}" if f.ca_file else f"the CA {w.who} trusts ({w.ca})",
         cert=f.cert_file or f"{w.who}'s certificate ({w.cert})",
+        # A path is "the certificate <path>"; without one, "<who>'s certificate" says it already.
+        the_cert=f"the certificate {f.cert_file}"
+        if f.cert_file
+        else f"{w.who}'s certificate ({w.cert})",
+        ca_given=f" (the CA in {f.ca_file})" if f.ca_file else "",
         key=f.key_file or w.key,
         where=host or "the broker",
         detail=detail or problem.value,

@@ -151,10 +151,7 @@ SENTENCES = [
             "the key in /etc/stetho-edge/agent.key does not belong to the certificate "
             "/etc/stetho-edge/agent.crt"
         ),
-        (
-            "the key in --key-file does not belong to the certificate this command's certificate "
-            "(--cert-file)"
-        ),
+        ("the key in --key-file does not belong to this command's certificate (--cert-file)"),
     ),
     (
         TlsProblem.BAD_FILE,
@@ -164,8 +161,7 @@ SENTENCES = [
         ),
         (
             "a TLS file cannot be used (a certificate or key file is unreadable); check that "
-            "--ca-file (the CA this command trusts (--ca-file)), --cert-file and --key-file are "
-            "readable PEM files"
+            "--ca-file, --cert-file and --key-file are readable PEM files"
         ),
     ),
     (
@@ -189,8 +185,7 @@ def test_each_sentence_names_what_to_fix(problem: TlsProblem, agent: str, comman
 def test_without_files_the_agents_keys_and_the_problem_itself_are_named() -> None:
     assert describe_tls_problem(TlsProblem.BAD_FILE) == (
         "a TLS file cannot be used (a certificate or key file is unreadable); check that "
-        "broker.ca_file (the CA this agent trusts (broker.ca_file)), broker.cert_file and "
-        "broker.key_file are readable PEM files"
+        "broker.ca_file, broker.cert_file and broker.key_file are readable PEM files"
     )
     assert describe_tls_problem(TlsProblem.OTHER, None, None, "") == (
         "TLS error with the broker: other TLS error"
