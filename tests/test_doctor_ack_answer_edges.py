@@ -63,7 +63,7 @@ def test_one_agent_offline_among_online_ones_may_still_take_it() -> None:
     assert not watch.refused()
     assert watch.said(10) == (
         f"sent the ack of {ALERT}; not confirmed yet: agent pi-2 is offline and reads it when "
-        "it reconnects"
+        "it reconnects (an offline agent cannot answer)"
     )
 
 

@@ -46,9 +46,11 @@ def _alert(rid: uuid.UUID = RID, alert_id: uuid.UUID = ALERT_ID) -> messages.Ale
     )  # fmt: skip
 
 
-def _message(topic: str, payload: bytes, rid: object = RID) -> ReceivedMessage:
+def _message(
+    topic: str, payload: bytes, rid: object = RID, retain: bool = False
+) -> ReceivedMessage:
     props = () if rid is None else (("recording_id", str(rid)),)
-    return ReceivedMessage(topic, payload, False, None, (("x", "y"), *props))
+    return ReceivedMessage(topic, payload, retain, None, (("x", "y"), *props))
 
 
 # ---- where the doctor's tools look, and what they subscribe to
@@ -350,7 +352,9 @@ def _status(agent: str, acked: tuple[uuid.UUID, ...] = (), state: str = "online"
 
 
 def _watch(brokers: Brokers, statuses: list[bytes], wait_s: float) -> tuple[AckWatch, float]:
-    brokers.script = [[_message(f"stetho/v1/{SITE}/pi/status", s, rid=None) for s in statuses]]
+    # The broker's stored copies: a live status without the alert would be an agent's "not mine".
+    topic = f"stetho/v1/{SITE}/pi/status"
+    brokers.script = [[_message(topic, s, rid=None, retain=True) for s in statuses]]
     watch = AckWatch(SITE, str(ALERT_ID))
     message = client.ack_message(SITE, ALERT_ID, "dr", None)
     start = time.monotonic()

@@ -155,7 +155,10 @@ def test_two_tls_files_with_a_plain_url_need_an_mqtts_one(pem: Path) -> None:
     choice = BrokerChoice(broker="mqtt://h", tls=TlsFiles(cert_file=pem, key_file=pem))
     assert refusal(choice) == (
         "--broker",
-        ["--cert-file, --key-file need an mqtts:// URL: with mqtt:// nothing would be encrypted"],
+        [
+            "expected an mqtts:// URL with --cert-file, --key-file (without it they are unused and "
+            "the link to the broker is not encrypted)"
+        ],
     )
     bare = BrokerChoice(broker="h:8883", tls=TlsFiles(ca_file=pem))  # plain, as typed
     assert refusal(bare)[0] == "--broker"
@@ -163,7 +166,10 @@ def test_two_tls_files_with_a_plain_url_need_an_mqtts_one(pem: Path) -> None:
 
 def test_a_key_without_its_certificate_is_refused(pem: Path) -> None:
     choice = BrokerChoice(broker="mqtts://h", tls=TlsFiles(key_file=pem))
-    assert refusal(choice) == ("--key-file", ["give --cert-file with it: the key's certificate"])
+    assert refusal(choice) == (
+        "--key-file",
+        ["expected --cert-file and --key-file together (a client certificate needs its key)"],
+    )
 
 
 def _app(session: bool) -> tuple[typer.Typer, list[Any]]:
