@@ -178,3 +178,20 @@ REPO_PATH = re.compile(r"`([a-z_]+(?:/[A-Za-z0-9_.-]+)+\.(?:py|sh|toml|conf|json
 def test_every_file_named_exists(doc: str) -> None:
     missing = sorted({p for p in REPO_PATH.findall(_text(doc)) if not (ROOT / p).exists()})
     assert missing == [], f"{doc} names files that are not in the repository"
+
+
+def test_the_pi_guides_versions_are_the_locked_ones_and_the_minimums() -> None:
+    # It said pydantic 2.5 was the minimum long after pyproject.toml asked for 2.12.
+    text = _text("docs/deploy-raspberry-pi.md")
+    arm64 = next(line for line in text.splitlines() if line.startswith("| **arm64**"))
+    locked = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    named = re.findall(
+        r"\b(numpy|scipy|pydantic-core|dbus-fast|cffi|soundfile) (\d+\.\d+\.\d+)", arm64
+    )
+    assert len(named) == 6
+    for name, version in named:
+        assert f"\n{name}=={version} " in locked, f"{name} {version} is not what is locked"
+    minimums = text.split("older than our minimums (", 1)[1].split(")", 1)[0]
+    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for name, version in re.findall(r"([a-z-]+) (\d+\.\d+)", minimums):
+        assert f'"{name}>={version}' in project, f"{name} {version} is not pyproject's minimum"
