@@ -25,7 +25,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
 from edge_agent.wire import messages, topics
 from stetho_common.waits import stopped
-from stetho_doctor.client import received
+from stetho_doctor.client import reasons_text, received
 from stetho_hub.config import HubConfig
 from stetho_hub.fhir.bundle import build_bundle, bundle_json
 from stetho_hub.fhir.from_saved import exam_from_message
@@ -113,7 +113,7 @@ class DoctorView:
                 self.last_level[device] = body["analysis"]["triage"]["level"]
         elif message.topic.endswith("/alerts"):
             self.alerts += 1
-            reasons = "; ".join(f["reason"] for f in body["flags"])
+            reasons = reasons_text([f["reason"] for f in body["flags"]])
             colour = "red" if body["level"] == "urgent" else "yellow"
             self.console.print(
                 f"[bold {colour}]ALERT {body['level'].upper()}[/] {body['site']} "

@@ -42,7 +42,11 @@ class LazyCommand:
             group = typer.main.get_group(found)
             group.name = self.name
             return group
-        holder = typer.Typer(pretty_exceptions_enable=False, rich_markup_mode=None)
+        # Completion is the root's (`stetho --install-completion`): a command's own
+        # --install-completion only cluttered its --help with a second way to do it.
+        holder = typer.Typer(
+            pretty_exceptions_enable=False, rich_markup_mode=None, add_completion=False
+        )
         holder.command(self.name)(found)
         return typer.main.get_command(holder)
 

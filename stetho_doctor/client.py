@@ -230,6 +230,12 @@ ALERT_COLUMNS = (
 )
 
 
+def reasons_text(reasons: list[str]) -> str:
+    """The flags' reasons as one paragraph: each is a sentence, so "; " after its full stop
+    read ".; " ("... count the pulse over a minute.; Beat-to-beat intervals vary ...")."""
+    return " ".join(r if r.endswith((".", "!", "?")) else f"{r}." for r in reasons)
+
+
 def alert_row(alert: messages.AlertMessage) -> dict[str, str]:
     return {
         "time": alert.recorded_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
@@ -237,7 +243,7 @@ def alert_row(alert: messages.AlertMessage) -> dict[str, str]:
         "resident": alert.resident,
         "auscultation site": alert.auscultation_site,
         "level": alert.level,
-        "reasons": "; ".join(f.reason for f in alert.flags),
+        "reasons": reasons_text([f.reason for f in alert.flags]),
         "alert id": str(alert.alert_id),
     }
 

@@ -82,3 +82,18 @@ def test_every_help_is_plain_text_with_readable_value_names(
     assert result.exit_code == 0, result.output
     assert not set("╭╮╰╯│─") & set(result.output), result.output
     assert "<list[str]>" not in result.output
+
+
+@pytest.mark.parametrize("path", EVERY_COMMAND, ids=" ".join)
+def test_completion_is_offered_by_the_root_only(path: tuple[str, ...]) -> None:
+    # Before: `stetho status --help` (and run, record, alerts, demo, fhir...) listed
+    # --install-completion and --show-completion, a second way to do what the README says
+    # `stetho --install-completion` does, each editing the user's shell startup file.
+    result = CliRunner().invoke(build_app(), [*path, "--help"], env={"COLUMNS": "100"})
+    assert "completion" not in result.output
+
+
+def test_the_root_still_completes_a_commands_options() -> None:
+    env = {"_STETHO_COMPLETE": "complete_bash", "COMP_WORDS": "stetho status --", "COMP_CWORD": "2"}
+    result = CliRunner().invoke(build_app(), [], env=env, prog_name="stetho")
+    assert {"--config", "--json"} <= set(result.output.split())

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from edge_agent.wire import messages
 from stetho_doctor.cli import _alert_table
-from stetho_doctor.client import alert_row
+from stetho_doctor.client import alert_row, reasons_text
 from stetho_doctor.listen import ListenStats, WavSink, open_sink
 
 
@@ -84,6 +84,18 @@ def test_the_alert_id_is_whole_in_the_table_at_any_width(width: int) -> None:
     assert "b3309bbc-70fc-44b0-af2e-19f00f80177d" in shown
     assert "res-0003" in shown and "irregular" in shown.replace("\n", " ")
     assert max(len(line) for line in shown.splitlines()) <= width
+
+
+def test_two_reasons_read_as_two_sentences() -> None:
+    # Before: "; " after each sentence's full stop, as `stetho demo` printed it: "... count the
+    # pulse over a minute.; Beat-to-beat intervals vary by 0.16 ...".
+    first = "Heart rate may be twice the read value: count the pulse over a minute."
+    second = "Beat-to-beat intervals vary by 0.16 (normalised RMSSD) above 0.10"
+    assert reasons_text([first, second]) == f"{first} {second}."
+    alert = _alert(first)
+    alert.flags.append(messages.Flag(code="heart_irregular", reason=second, value=0.16,
+                                     threshold=0.1))  # fmt: skip
+    assert ".;" not in alert_row(alert)["reasons"]
 
 
 def test_ctrl_c_while_waiting_for_a_broker_ends_with_one_line() -> None:

@@ -117,8 +117,10 @@ def status_command(
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
+        # The OS's words, not Python's repr of the error ("[Errno 2] ...: '<path>'" again).
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not JSON"
         Console(stderr=True).print(
-            f"[red]no status at {path}[/]: the agent is not running or has not started yet ({exc})",
+            f"[red]no status at {path}[/]: the agent is not running or has not started yet ({why})",
             highlight=False,
         )
         raise typer.Exit(EXIT_NOT_RUNNING) from exc

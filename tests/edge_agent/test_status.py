@@ -104,6 +104,20 @@ def test_status_without_a_running_agent(tmp_path: Path) -> None:
     config.write_text(CONFIG.format(port=1883, state=tmp_path / "nothing"))
     run = stetho("status", "--config", str(config))
     assert run.returncode == 3 and "not running" in run.stderr
+    # It ended "([Errno 2] No such file or directory: '<the path again>')".
+    said = " ".join(run.stderr.split())
+    assert said.endswith("has not started yet (No such file or directory)"), said
+
+
+def test_a_status_file_that_is_not_json_says_so(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "status.json").write_text("{half a stat")
+    config = tmp_path / "agent.toml"
+    config.write_text(CONFIG.format(port=1883, state=state))
+    run = stetho("status", "--config", str(config))
+    assert run.returncode == 3
+    assert " ".join(run.stderr.split()).endswith("has not started yet (not JSON)"), run.stderr
 
 
 @pytest.mark.parametrize("text", ["[]", "{}", '{"updated_at": "yesterday"}'])
