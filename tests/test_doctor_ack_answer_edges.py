@@ -109,3 +109,15 @@ def test_nothing_heard_is_neither_refused_nor_offline() -> None:
         f"sent the ack of {ALERT}; not confirmed: no agent of {SITE} has published its status "
         "on this broker"
     )
+
+
+def test_the_online_agents_that_said_not_mine_are_named_beside_the_offline_one() -> None:
+    watch = AckWatch(SITE, ALERT)
+    for agent in ("pi-3", "pi-1"):
+        watch.offer(_status(agent), live=True)  # live, without the alert: "not mine"
+    watch.offer(_status("pi-2", state="offline"))
+    assert watch.settled() and not watch.refused()
+    assert watch.said(10) == (
+        f"sent the ack of {ALERT}; not confirmed yet: pi-1, pi-3 raised no such alert; agent "
+        "pi-2 is offline and reads it when it reconnects (an offline agent cannot answer)"
+    )
