@@ -23,17 +23,14 @@ from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, check_staff
 from edge_agent.web.api import SOCKET_NAME
 from edge_agent.wire.messages import MAX_RECORD_S, MIN_RECORD_S
+from stetho_common.cli_app import cli_app
 from stetho_common.cli_choices import refuse_choice
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 from stetho_common.secret_input import ask_secret
 
-staff_app = typer.Typer(
-    help="Staff accounts for the nurses' page.", no_args_is_help=True, rich_markup_mode=None
-)
-exam_app = typer.Typer(
-    help="Exams, through the running agent.", no_args_is_help=True, rich_markup_mode=None
-)
+staff_app = cli_app("Staff accounts for the nurses' page.")
+exam_app = cli_app("Exams, through the running agent.")
 err = Console(stderr=True)
 PIN = "PIN or password"
 StaffOpt = Annotated[str | None, typer.Option("--staff", help="Who examines (default: you).")]
