@@ -86,7 +86,6 @@ async def _exam_values(request: web.Request, exam: Exam) -> dict[str, Any]:
     return {
         "exam": exam, "label": label, "statuses": exam.statuses(), "next_site": exam.next_site(),
         "positions": POSITIONS, "stethoscopes": steths, "latest": latest,
-        "held_own": await _held_own(request, exam, steths),
         "advice": [NURSE_ADVICE.get(c, "advice.noise") for c in latest.problems] if latest else [],
         "answers": await ctx.exams.answers(exam.exam_id), "version": ctx.exams.changes.version,
         "progress": _progress(ctx, exam),
@@ -121,7 +120,10 @@ def _progress(ctx: Any, exam: Exam) -> dict[str, Any] | None:
 async def exam_page(request: web.Request) -> web.Response:
     exam = await ctx_of(request).exams.exam(_uuid(request, "exam_id"))
     await _audit(request, "view-exam", str(exam.exam_id))
-    return _app.render(request, "exam.html", **await _exam_values(request, exam))
+    values = await _exam_values(request, exam)
+    # The picker is the page's, not the panel's: no label read on each of the panel's polls.
+    held_own = await _held_own(request, exam, values["stethoscopes"])
+    return _app.render(request, "exam.html", **values, held_own=held_own)
 
 
 async def exam_panel(request: web.Request) -> web.Response:
