@@ -10,6 +10,7 @@ import typer
 import edge_agent.cli
 import stetho_doctor
 from edge_agent import __version__
+from stetho_common.cli_app import cli_app
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 from stetho_common.lazy_cli import LazyCommand, lazy_group
@@ -100,13 +101,6 @@ COMMANDS = [
 
 
 def build_app() -> typer.Typer:
-    app = typer.Typer(
-        name="stetho",
-        help=HELP,
-        cls=lazy_group(COMMANDS),
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,
-    )
+    app = cli_app(HELP, name="stetho", cls=lazy_group(COMMANDS), completion=True)
     app.callback(invoke_without_command=True)(_root)
     return app

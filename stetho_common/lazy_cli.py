@@ -16,6 +16,7 @@ import typer.core
 import typer.main
 from typer import _click as click
 
+from stetho_common.cli_app import cli_app
 from stetho_common.cli_choices import value_refusal
 from stetho_common.console import fail
 
@@ -42,11 +43,7 @@ class LazyCommand:
             group = typer.main.get_group(found)
             group.name = self.name
             return group
-        # Completion is the root's (`stetho --install-completion`): a command's own
-        # --install-completion only cluttered its --help with a second way to do it.
-        holder = typer.Typer(
-            pretty_exceptions_enable=False, rich_markup_mode=None, add_completion=False
-        )
+        holder = cli_app()
         holder.command(self.name)(found)
         return typer.main.get_command(holder)
 

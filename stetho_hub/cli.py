@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from stetho_common.cli_app import cli_app
 from stetho_common.console import fail
 from stetho_common.journal_log import setup_logging
 from stetho_common.secret_input import ask_secret
@@ -26,17 +27,10 @@ from stetho_hub.errors import HubConfigError, HubError
 if TYPE_CHECKING:
     from stetho_hub.fhir import FhirServerSettings
 
-hub_app = typer.Typer(
-    name="hub",
-    help="The hospital hub: archive recordings, send receipts, manage doctors' accounts.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+hub_app = cli_app(
+    "The hospital hub: archive recordings, send receipts, manage doctors' accounts.", name="hub"
 )
-user_app = typer.Typer(
-    help="Doctors' and administrators' accounts.", no_args_is_help=True, rich_markup_mode=None
-)
+user_app = cli_app("Doctors' and administrators' accounts.")
 hub_app.add_typer(user_app, name="user")
 err = Console(stderr=True)
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Hub configuration (TOML).")]

@@ -4,6 +4,7 @@ import inspect
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -97,3 +98,28 @@ def test_the_root_still_completes_a_commands_options() -> None:
     env = {"_STETHO_COMPLETE": "complete_bash", "COMP_WORDS": "stetho status --", "COMP_CWORD": "2"}
     result = CliRunner().invoke(build_app(), [], env=env, prog_name="stetho")
     assert {"--config", "--json"} <= set(result.output.split())
+
+
+PACKAGES = ("edge_agent", "firmware_bridge", "stetho_cli", "stetho_common", "stetho_doctor",
+            "stetho_hub", "stetho_signal", "stetho_sim")  # fmt: skip
+
+
+def test_every_typer_app_is_built_by_the_one_constructor() -> None:
+    # Before: seven apps each set rich_markup_mode=None (and the rest) by hand.
+    root = Path(__file__).resolve().parents[1]
+    by_hand = [
+        str(path.relative_to(root))
+        for package in PACKAGES
+        for path in sorted((root / package).rglob("*.py"))
+        if "typer.Typer(" in path.read_text(encoding="utf-8")
+    ]
+    assert by_hand == ["stetho_common/cli_app.py"]
+
+
+def test_only_the_root_offers_shell_completion() -> None:
+    # Before: `stetho run --help` offered --install-completion, for `stetho run` alone.
+    root = CliRunner().invoke(build_app(), ["--help"], env={"COLUMNS": "100"})
+    assert "--install-completion" in root.output  # README: `stetho --install-completion`
+    for path in (("run",), ("demo",), ("hub", "run"), ("exam", "start")):
+        result = CliRunner().invoke(build_app(), [*path, "--help"], env={"COLUMNS": "100"})
+        assert result.exit_code == 0 and "--install-completion" not in result.output, path

@@ -17,23 +17,20 @@ from rich.console import Console
 from edge_agent.cli._common import DEFAULT_CONFIG, AgeBandChoice, ConfigOption
 from edge_agent.config import load_config
 from edge_agent.errors import AgentError
-from edge_agent.exam.errors import ExamError
+from edge_agent.exam.errors import UnknownProtocolError, UnknownSiteError
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM, KNOWN_SITES, resolve_protocol
 from edge_agent.exam.store import exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, check_staff
 from edge_agent.web.api import SOCKET_NAME
 from edge_agent.wire.messages import MAX_RECORD_S, MIN_RECORD_S
+from stetho_common.cli_app import cli_app
 from stetho_common.cli_choices import refuse_choice
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 from stetho_common.secret_input import ask_secret
 
-staff_app = typer.Typer(
-    help="Staff accounts for the nurses' page.", no_args_is_help=True, rich_markup_mode=None
-)
-exam_app = typer.Typer(
-    help="Exams, through the running agent.", no_args_is_help=True, rich_markup_mode=None
-)
+staff_app = cli_app("Staff accounts for the nurses' page.")
+exam_app = cli_app("Exams, through the running agent.")
 err = Console(stderr=True)
 PIN = "PIN or password"
 StaffOpt = Annotated[str | None, typer.Option("--staff", help="Who examines (default: you).")]
@@ -106,15 +103,17 @@ def _run(config: Path, method: str, path: str, body: dict[str, Any] | None = Non
 
 def _check_protocol(protocol: str, sites: list[str]) -> None:
     """Refuse what no exam could take (exit 2) before asking the agent, which refuses it with
-    the status of a refusal (1) after the config is read."""
-    if protocol not in (*BUILT_IN, CUSTOM):
-        refuse_choice("--protocol", protocol, (*BUILT_IN, CUSTOM))
-    for each in sites:
-        if each.strip() and each.strip() not in KNOWN_SITES:  # blanks: resolve_protocol skips
-            refuse_choice("--site", each, KNOWN_SITES)
+    the status of a refusal (1) after the config is read. The check is the agent's own
+    (resolve_protocol); an unknown name is said as an option's value is everywhere."""
     try:
         resolve_protocol(protocol, sites)
-    except ExamError as exc:
+    except UnknownSiteError as exc:
+        if exc.site is not None:
+            refuse_choice("--site", exc.site, KNOWN_SITES)
+        fail(str(exc), "usage")
+    except UnknownProtocolError as exc:
+        if exc.words == "unknown_protocol":
+            refuse_choice("--protocol", protocol, (*BUILT_IN, CUSTOM))
         fail(str(exc), "usage")
 
 

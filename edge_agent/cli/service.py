@@ -12,15 +12,11 @@ import typer
 
 from edge_agent import __version__
 from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
+from stetho_common.cli_app import cli_app
 from stetho_common.console import fail, run_until_signalled, stderr
 from stetho_common.journal_log import setup_logging
 
-config_app = typer.Typer(
-    help="Inspect and validate configuration files.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-)
+config_app = cli_app("Inspect and validate configuration files.")
 
 
 def run(config: ConfigOption = DEFAULT_CONFIG) -> None:

@@ -60,6 +60,10 @@ class RequestAnsweredError(ExamError):
 class UnknownSiteError(ExamError):
     """The auscultation site is not one the agent knows, or not in the exam's protocol."""
 
+    def __init__(self, message: str, words: str | None = None, site: str | None = None) -> None:
+        super().__init__(message, words)
+        self.site = site  # the site no exam knows (check_site), for the CLI to name its option
+
 
 class UnknownProtocolError(ExamError):
     """The protocol is neither built in nor a valid custom list of sites."""

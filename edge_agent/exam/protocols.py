@@ -38,7 +38,9 @@ CUSTOM = "custom"
 def check_site(site: str) -> str:
     if site not in KNOWN_SITES:
         raise UnknownSiteError(
-            f"unknown auscultation site {site!r}; known: {', '.join(KNOWN_SITES)}", "unknown_site"
+            f"unknown auscultation site {site!r}; known: {', '.join(KNOWN_SITES)}",
+            "unknown_site",
+            site=site,
         )
     return site
 

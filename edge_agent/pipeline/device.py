@@ -6,12 +6,14 @@ its way to a stored recording is here, in order; the daemon only decides when to
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from edge_agent.config import DeviceConfig
+from edge_agent.config import DeviceConfig, FileDevice, SimulatedDevice
 from edge_agent.errors import AgentError
 from edge_agent.pipeline.capture import Segmenter
 from edge_agent.pipeline.live import LiveStreamer
@@ -24,7 +26,7 @@ from edge_agent.wire.recording import Capture, RecordingContext
 from firmware_bridge.sources import AudioBlock, AudioSource, DeviceEvent, EventKind
 from stetho_common import quote
 
-__all__ = ["Accept", "DevicePipeline", "OnDemand"]
+__all__ = ["Accept", "DevicePipeline", "OnDemand", "wall_dated"]
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +143,31 @@ class DevicePipeline:
 
     async def _hand_off(self, capture: Capture, ctx: RecordingContext) -> None:
         """Make the journal complete, accept, then delete the journal (kept on a disk error)."""
+        if _outruns_wall_clock(self.device):
+            capture = wall_dated(capture, time.time())
         await self._journal.seal(capture.recording_id)
         done = await self._accept(capture, ctx, self.stats)
         await self._journal.finish(capture.recording_id, delete=done)
+
+
+def _outruns_wall_clock(device: DeviceConfig) -> bool:
+    """Whether the device's stream time can run ahead of the wall clock: a simulated
+    stethoscope faster than real time (the demo's, 10x), or a file read as fast as it decodes.
+    A stethoscope's stream time is the wall clock at its first frame plus its samples: its
+    recordings keep that date."""
+    if isinstance(device, SimulatedDevice):
+        return device.speed > 1
+    return isinstance(device, FileDevice) and not device.realtime
+
+
+def wall_dated(capture: Capture, now: float) -> Capture:
+    """The capture dated by the wall clock at its end (`now`) less its length, where its
+    stream time would date it later: a recording is never dated in the future (the demo's
+    were some 45 minutes ahead on the console after a few minutes)."""
+    latest = now - capture.duration_s
+    if capture.started_at <= latest:
+        return capture
+    return dataclasses.replace(capture, started_at=latest)
 
 
 def _context(

@@ -49,6 +49,7 @@ def stethoscope_rows(agent: AgentView) -> list[Stethoscope]:
             battery_percent=stats.battery_percent if stats else None,
             monitoring=device.monitoring is not None,
             holder=slot.claimed_staff if slot else None,
+            held_for=slot.claimed_by if slot else None,
             recording=bool(slot and slot.segmenter and slot.segmenter.busy),
             address=getattr(device, "address", None),
             given_up=stats.given_up if stats else None,

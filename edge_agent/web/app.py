@@ -27,7 +27,7 @@ from stetho_common.sign_in import cross_site, csrf_ok, posted_form
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-PUBLIC = ("/login", "/static/", "/lang/")
+PUBLIC = ("/login", "/static/", "/lang/", "/favicon.ico")
 # Everything from the Pi itself; no inline script, so an injected tag cannot run.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -129,6 +129,12 @@ def said(exc: AgentError, lang: str, names: Mapping[str, str] | None = None) -> 
     return refused(exc.words, named_values(exc.values, names or {}), str(exc), lang)
 
 
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """The icon a browser asks for on its own, whatever the page links: served, so that its
+    console does not report a 401 or 404 on every page (no sign-in needed, as /static/)."""
+    return web.FileResponse(HERE / "static" / "favicon.svg")
+
+
 def build_app(ctx: WebContext) -> web.Application:
     app = web.Application(middlewares=[headers, guard], client_max_size=MAX_BODY)
     app[CTX] = ctx
@@ -160,6 +166,7 @@ def build_app(ctx: WebContext) -> web.Application:
     app.router.add_post("/requests/{request_id}/dismiss", views_exam.dismiss_request)
     app.router.add_get("/live/{device}", live_stream)
     app.router.add_static("/static/", HERE / "static", append_version=True)
+    app.router.add_get("/favicon.ico", favicon)
     app.on_shutdown.append(_stop_pairing)
     return app
 

@@ -4,6 +4,7 @@ of its stethoscopes. Built once by `edge_agent.web.build_app`."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -65,6 +66,7 @@ class Stethoscope:
     battery_percent: int | None
     monitoring: bool
     holder: str | None = None  # the staff id of the exam that holds it
+    held_for: uuid.UUID | None = None  # the exam that holds it
     holder_name: str | None = None  # their display name, else the id: web.names.named_rows
     recording: bool = False
     address: str | None = None  # a Bluetooth stethoscope's

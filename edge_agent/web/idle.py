@@ -26,12 +26,14 @@ BACKGROUND_ROUTES = frozenset({
     "/exams/{exam_id}/panel",
     "/live/{device}",
     "/stethoscopes/pairing/{job_id}/state",
+    "/favicon.ico",  # the browser's own, on any page it shows
 })  # fmt: skip
 
 
 def by_the_nurse(request: web.Request) -> bool:
     """Whether the request is the nurse's doing; a path no route serves is not (a browser's
-    own guesses, such as /favicon.ico, must not keep a session alive either)."""
+    own guesses, such as /apple-touch-icon.png, must not keep a session alive either), nor
+    /favicon.ico (BACKGROUND_ROUTES)."""
     resource = request.match_info.route.resource
     if resource is None or isinstance(resource, web.StaticResource):
         return False

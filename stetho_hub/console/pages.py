@@ -71,7 +71,8 @@ def layout(
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f"<title>{escape(title)} · stetho hub</title>"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<link rel="stylesheet" href="/static/console.css"></head><body>'
+        '<link rel="stylesheet" href="/static/console.css">'
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml"></head><body>'
         f'<header><strong>stetho hub</strong><a href="/">{w["nav.inbox"]}</a>'
         f'<a href="/homes">{w["nav.homes"]}</a><nav class="lang" id="lang">{switch}</nav>'
         f"{signout}</header><main>{body}</main>"

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from stetho_common.cli_app import cli_app
 from stetho_common.cli_numbers import bounded
 from stetho_common.console import fail
 from stetho_common.lazy_cli import OneSentenceGroup
@@ -29,13 +30,8 @@ from stetho_hub.fhir.sender import FhirServerSettings, run_sender
 
 TOKEN_ENV = "STETHO_FHIR_TOKEN"  # noqa: S105 - the variable's name, not a secret
 err = Console(stderr=True)
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="FHIR R4 export.",
-    rich_markup_mode=None,
-    cls=OneSentenceGroup,  # a bad --max-backoff-s in one sentence, as under `stetho`
-)
+# OneSentenceGroup: a bad --max-backoff-s in one sentence, as under `stetho`
+app = cli_app("FHIR R4 export.", cls=OneSentenceGroup)
 
 
 def exam_bundle_text(exam: ExamRecord, naming: Naming | None = None, indent: int | None = 2) -> str:

@@ -42,6 +42,23 @@ def test_pages_need_a_sign_in_and_the_form_needs_its_csrf_token(hub: Archived) -
     assert browser.get("/")[0] == 200
 
 
+def test_the_icon_needs_no_sign_in_and_every_page_links_it(hub: Archived) -> None:
+    # Before: a browser's own /favicon.ico was a 303 to the sign-in page, then a 404 once
+    # signed in: noise in its console on every page.
+    browser = Browser(hub.url)
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        status, body, headers = browser.get(path)
+        assert status == 200 and headers["Content-Type"] == "image/svg+xml", path
+        assert body.startswith(b"<svg") and len(body) < 1024
+    icon = Path(__file__).parents[2] / "stetho_hub/console/static/favicon.svg"
+    assert body == icon.read_bytes()
+    link = b'<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+    assert link in browser.get("/signin")[1]
+    assert browser.sign_in("dr-a") == 303
+    assert link in browser.get("/")[1]
+    assert browser.get("/favicon.ico")[0] == 200
+
+
 def test_a_form_that_cannot_be_read_is_refused_not_a_server_error(
     hub: Archived, caplog: pytest.LogCaptureFixture
 ) -> None:

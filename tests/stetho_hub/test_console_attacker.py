@@ -33,7 +33,8 @@ from stetho_testkit.hub.console import EXAM_A, EXAM_B, PASSWORD, populate
 
 Scenario = Callable[[TestClient, dict[str, dict[str, str]]], Awaitable[None]]
 # Routes a visitor may open without signing in: the form and the page's own assets.
-PUBLIC = {("GET", "/signin"), ("POST", "/signin")}
+# The browser's own icon request is answered without a session, as the static files are.
+PUBLIC = {("GET", "/signin"), ("POST", "/signin"), ("GET", "/favicon.ico")}
 # Signed-in routes that show no health data, so write no audit row: the live page (a care
 # home's and a stethoscope's ids; its socket is audited when it opens), the inbox's "something
 # new" event stream, the administrators' audit export (audited, but not a doctor's to read).

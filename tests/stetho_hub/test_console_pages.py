@@ -43,7 +43,8 @@ def test_the_frame_names_the_page_its_language_and_the_signed_in_doctor() -> Non
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         "<title>T&lt;1&gt; · stetho hub</title>"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        '<link rel="stylesheet" href="/static/console.css"></head><body>'
+        '<link rel="stylesheet" href="/static/console.css">'
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml"></head><body>'
     )
     assert (
         '<header><strong>stetho hub</strong><a href="/">Inbox</a>'

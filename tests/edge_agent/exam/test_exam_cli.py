@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 
 from edge_agent.cli.exam import exam_app, staff_app
 from edge_agent.exam import ExamStore
+from edge_agent.exam.errors import UnknownProtocolError, UnknownSiteError
+from edge_agent.exam.protocols import resolve_protocol
 from edge_agent.exam.residents import Resident
 from edge_agent.exam.service import ExamService
 from edge_agent.exam.store import exam_dir
@@ -209,6 +211,21 @@ def test_a_site_or_protocol_no_exam_can_take_is_a_usage_error(
     result = CliRunner().invoke(exam_app, [*args, "--config", str(agent_config)])
     assert result.exit_code == 2, result.output
     assert result.output.startswith(said) and result.output.count("\n") == 1, result.output
+
+
+def test_the_cli_refuses_by_the_agent_s_own_check_of_a_protocol(agent_config: Path) -> None:
+    # Before: the CLI checked --protocol and --site itself, then resolve_protocol again, and
+    # its own check spoke first: a built-in protocol given a mistyped site was refused for
+    # the site ("--site: 'kneecap' is not one of: ..."), not for having sites at all.
+    args = ["start", "--resident", "res-0042", "--site", "kneecap", "--config", str(agent_config)]
+    result = CliRunner().invoke(exam_app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output == "error: protocol 'heart-4' is built in: give no site list\n"
+    with pytest.raises(UnknownProtocolError):
+        resolve_protocol("heart-4", ["kneecap"])  # the same refusal, from the same place
+    with pytest.raises(UnknownSiteError) as unknown:
+        resolve_protocol("custom", ["mitral", " kneecap "])
+    assert unknown.value.site == "kneecap"  # what the CLI names as --site's value
 
 
 def test_a_blank_custom_site_is_skipped_as_the_agent_skips_it(agent_config: Path) -> None:

@@ -7,12 +7,14 @@ import asyncio
 import logging
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from edge_agent.exam.errors import DeviceBusyError, DeviceHeldByOwnExamError, ExamError
+from edge_agent.web import stethoscope_rows
 from edge_agent.web.app import said
 from edge_agent.web.context import CTX, Stethoscope
 from edge_agent.web.i18n import CATALOGUES
@@ -168,3 +170,51 @@ def test_the_service_tells_her_own_exam_from_a_colleague_s(tmp_path: Path) -> No
     assert isinstance(own, DeviceHeldByOwnExamError)
     assert own.words == "device_own_exam" and own.values["resident"] == "res-1"
     assert isinstance(colleague, DeviceBusyError) and colleague.values["holder"] == "nurse-a"
+
+
+def _picker(page: str) -> str:
+    found = re.search(r'<select id="device">(.*?)</select>', page, re.S)
+    assert found, page
+    return found.group(1)
+
+
+def test_the_picker_marks_a_stethoscope_her_other_exam_or_a_colleague_holds(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: her other exam's stethoscope listed bare; she learnt it only when refused.
+    caplog.set_level(logging.DEBUG)
+    pickers: dict[str, str] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        ctx.accounts.add("nurse-b", "Paul", PIN)
+        stats = SimpleNamespace(connected=True, battery_percent=80, given_up=None)
+        device = SimpleNamespace(id="steth-1", kind="simulated", monitoring=None, address=None)
+        agent = SimpleNamespace(devices=[device], exams=ctx.exams,
+                                state=SimpleNamespace(devices={"steth-1": stats}))  # fmt: skip
+        ctx.stethoscopes = lambda: stethoscope_rows(agent)
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        first, second = [await _open_exam(client, token) for _ in range(2)]
+        assert (await _record(client, first, token)).status == 200
+        for lang in ("en", "fr"):
+            await client.get(f"/lang/{lang}")
+            pickers[f"own-{lang}"] = _picker(await (await client.get(second)).text())
+        pickers["holding"] = _picker(await (await client.get(first)).text())
+        await client.post("/logout", data={"csrf": token})
+        token = await csrf_of(client, "/login")
+        await client.post("/login", data={"staff": "nurse-b", "secret": PIN,
+                                          "csrf": token})  # fmt: skip
+        token = await csrf_of(client, "/residents")
+        await client.get("/lang/en")
+        pickers["colleague"] = _picker(
+            await (await client.get(await _open_exam(client, token))).text()
+        )
+
+    run(tmp_path, scenario, attached=("steth-1",))
+    assert "steth-1 · 80&nbsp;% · Held by your exam of Room 1 Mme Secret<" in pickers["own-en"]
+    assert "· Pris par votre examen de Room 1 Mme Secret<" in pickers["own-fr"]
+    assert "In use" not in pickers["own-en"] and "Utilisé" not in pickers["own-fr"]
+    assert "steth-1 · 80&nbsp;%</option>" in pickers["holding"]  # the exam holding it: bare
+    assert "· In use by Marie<" in pickers["colleague"] and "Held" not in pickers["colleague"]
+    assert "Secret" not in caplog.text and "Marie" not in caplog.text  # ids only in the log

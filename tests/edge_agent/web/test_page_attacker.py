@@ -29,7 +29,8 @@ from stetho_common.sign_in import FREE_FAILURES
 from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, run, sign_in
 
 # Routes a visitor may use without signing in: the sign-in form and the language switch.
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{lang}")}
+# The browser's own icon request is answered without a session, as the static files are.
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{lang}"), ("GET", "/favicon.ico")}
 FOREIGN = [
     {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
     {"Sec-Fetch-Site": "same-site", "Origin": "http://wiki.care-home.example"},

@@ -93,6 +93,27 @@ async def opened_exam(client: TestClient) -> tuple[str, str]:
     return opened.headers["Location"], token
 
 
+def test_the_icon_needs_no_sign_in_and_every_page_links_it(tmp_path: Path) -> None:
+    # Before: a browser's own /favicon.ico was a 401 or a 404, noise in its console.
+    root = Path(__file__).parents[3]
+    icon = (root / "edge_agent/web/static/favicon.svg").read_bytes()
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        for path in ("/favicon.ico", "/static/favicon.svg"):
+            answer = await client.get(path, headers={"Sec-Fetch-Mode": "no-cors"})
+            assert answer.status == 200 and answer.content_type == "image/svg+xml", path
+            assert await answer.read() == icon and len(icon) < 1024
+        link = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+        assert link in await (await client.get("/login")).text()
+        assert await sign_in(client) == 303
+        assert link in await (await client.get("/residents")).text()
+        assert (await client.get("/favicon.ico")).status == 200
+
+    run(tmp_path, scenario)
+    # One icon for both the nurses' page and the doctors' console.
+    assert icon == (root / "stetho_hub/console/static/favicon.svg").read_bytes()
+
+
 def test_everything_needs_sign_in(tmp_path: Path) -> None:
     async def scenario(client: TestClient, clock: Clock) -> None:
         response = await client.get("/residents", allow_redirects=False)
