@@ -35,8 +35,8 @@ ONE = MqttSettings(host="a", port=1, client_id="dr")
 
 def _alert(rid: uuid.UUID = RID, alert_id: uuid.UUID = ALERT_ID) -> messages.AlertMessage:
     flags = [
-        messages.Flag(code="x", reason="heart rate 130/min", value=None, threshold=None),
-        messages.Flag(code="y", reason="crackles", value=None, threshold=None),
+        messages.Flag(code="x", reason="Heart rate 130/min", value=None, threshold=None),
+        messages.Flag(code="y", reason="Crackles heard.", value=None, threshold=None),
     ]
     return messages.AlertMessage(
         alert_id=alert_id, recording_id=rid, site=SITE, agent="pi-1", device="steth-1",
@@ -113,7 +113,7 @@ def test_an_alert_row_in_the_doctors_local_time_with_every_reason() -> None:
         "resident": "r-12",
         "auscultation site": "mitral",
         "level": "urgent",
-        "reasons": "heart rate 130/min; crackles",
+        "reasons": "Heart rate 130/min. Crackles heard.",
         "alert id": str(ALERT_ID),
     }
     assert list(client.alert_row(_alert())) == list(client.ALERT_COLUMNS)
