@@ -529,3 +529,20 @@ def test_follow_alerts_tells_its_listener_each_refused_connection(
         )
     )
     assert seen == 1 and heard == [("c refused", 0.01)]
+
+
+def test_a_reason_ending_as_a_question_or_exclamation_keeps_its_mark() -> None:
+    assert client.reasons_text(["Is the rhythm irregular?", "Listen again!", "Crackles"]) == (
+        "Is the rhythm irregular? Listen again! Crackles."
+    )
+
+
+def test_a_live_status_without_the_alert_is_that_agents_not_mine(brokers: Brokers) -> None:
+    topic = f"stetho/v1/{SITE}/pi/status"
+    brokers.script = [[_message(topic, _status("pi-1"), rid=None, retain=False)]]
+    watch = AckWatch(SITE, str(ALERT_ID))
+    start = time.monotonic()
+    asyncio.run(client.ack_and_watch(SETTINGS, client.ack_message(SITE, ALERT_ID, "dr", None),
+                                     watch, 30))  # fmt: skip
+    assert watch.answered == {"pi-1"} and watch.refused()
+    assert time.monotonic() - start < 5  # it answered: no 30 s wait
