@@ -224,6 +224,25 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/runtime/commands.py",  # what the agent takes over MQTT; anything else refused
+        ("edge_agent/runtime/commands.py",),
+        (
+            "tests/edge_agent/test_commands_edges.py",  # each refusal and bound, direct
+            "tests/edge_agent/test_issue18_inputs.py",  # strict types, forged lines, unknown acks
+            "tests/sync/test_inbound.py",  # 3000 malformed messages, live start and stop
+            "tests/edge_agent/exam/test_inbound_exam.py",  # a doctor's request and answer
+        ),
+    ),
+    Module(
+        "edge_agent/cli/devices.py",  # stetho pair, devices, forget, record: each refusal one line
+        ("edge_agent/cli/devices.py",),
+        (
+            "tests/edge_agent/test_cli_devices_edges.py",  # the choice, the tables, the summary
+            # Simulated stethoscopes in-process; its Ctrl-C test is a subprocess, out of reach.
+            "tests/edge_agent/test_cli_devices.py",
+        ),
+    ),
+    Module(
         "edge_agent/wire/recording_length.py",  # one length parser: the page, API and console
         ("edge_agent/wire/recording_length.py",),
         (
@@ -538,6 +557,17 @@ MODULES = (
             "tests/edge_agent/web/test_page_security.py",
             "tests/edge_agent/web/test_sessions_persist.py",
             "tests/edge_agent/web/test_access_edges.py",
+        ),
+    ),
+    Module(
+        # Its functions only: mutmut leaves the catalogues (module-level tables) alone.
+        "edge_agent/web/i18n.py",  # the browser's language read, a refusal in the nurse's words
+        ("edge_agent/web/i18n.py",),
+        (
+            "tests/edge_agent/web/test_i18n_edges.py",  # each function, direct
+            "tests/edge_agent/web/test_refused_words.py",
+            "tests/edge_agent/web/test_refusal_catalogue.py",
+            "tests/edge_agent/web/test_page_words.py",  # the switch and Accept-Language, over HTTP
         ),
     ),
     Module(
