@@ -593,7 +593,8 @@ def pick_language(accept_language: str | None, chosen: str | None) -> str:
                 q = float(params.strip()[2:])
             except ValueError:
                 q = 0.0
-        ranked.append((q, tag.split("-")[0].lower()))
+        if q > 0:  # q=0 is "not acceptable" (RFC 9110, 12.4.2), not a last choice
+            ranked.append((q, tag.split("-")[0].lower()))
     for _, lang in sorted(ranked, key=lambda x: -x[0]):
         if lang in LANGUAGES:
             return lang

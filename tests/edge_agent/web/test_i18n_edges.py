@@ -36,6 +36,9 @@ from edge_agent.web.i18n import CATALOGUES, Translator, pick_language, refused, 
         ("en;q=1.5, fr", None, "en"),  # out of range, but larger than the 1 of no q
         ("fr;q=1, en;q=0.5", None, "fr"),  # q written without a decimal point
         ("fr;q=abc, en;q=0.1", None, "en"),  # an unreadable q counts as 0
+        ("fr;q=0, de", None, "en"),  # q=0: French refused, so the default
+        ("fr;q=0.0, en;q=0", None, "en"),
+        ("en;q=0, fr;q=0.001", None, "fr"),
         ("fr;level=1, en;q=0.5", None, "fr"),  # a parameter that is not q: q is 1
         ("en, fr", None, "en"),  # equal q: the first listed
         ("fr, en", None, "fr"),
