@@ -69,3 +69,21 @@ async def named_rows(ctx: WebContext) -> list[Stethoscope]:
     names = await staff_names(ctx)
     return [dataclasses.replace(r, holder_name=names.get(r.holder, r.holder)) if r.holder else r
             for r in rows]  # fmt: skip
+
+
+async def held_by_her_exams(
+    ctx: WebContext, staff: str, rows: list[Stethoscope], but: object = None
+) -> dict[str, str]:
+    """The stethoscopes her own open exams hold (`but` that one), each with the exam's
+    resident label: the picker and the stethoscopes screen say "held by your exam of ...",
+    not "in use by" her own name, as the refusal does."""
+    held: dict[str, str] = {}
+    for row in rows:
+        exam = ctx.exams.exams.get(row.held_for) if row.held_for else None
+        if exam is None or exam.exam_id == but or row.holder != staff:
+            continue
+        try:
+            held[row.device] = (await ctx.exams.resident(exam.resident)).label
+        except AgentError:  # no longer on this Pi: its reference, as the refusal says it
+            held[row.device] = exam.resident
+    return held

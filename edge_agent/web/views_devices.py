@@ -16,7 +16,7 @@ from aiohttp import web
 from edge_agent.web import render as _app
 from edge_agent.web.context import WebContext, ctx_of, session_of, staff_of
 from edge_agent.web.errors import PairingError
-from edge_agent.web.names import named_rows
+from edge_agent.web.names import held_by_her_exams, named_rows
 from edge_agent.web.pairing import Pairings
 from firmware_bridge import BridgeError
 
@@ -37,7 +37,9 @@ def _pairings(request: web.Request) -> Pairings:
 async def stethoscopes(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     running = ctx.pairings.running() if ctx.pairings else None
-    return _app.render(request, "stethoscopes.html", stethoscopes=await named_rows(ctx),
+    rows = await named_rows(ctx)
+    held_own = await held_by_her_exams(ctx, staff_of(request), rows)
+    return _app.render(request, "stethoscopes.html", stethoscopes=rows, held_own=held_own,
                        found=None, can_pair=ctx.pair is not None, running=running,
                        receipts=await _receipts(ctx))  # fmt: skip
 
@@ -54,8 +56,9 @@ async def scan(request: web.Request) -> web.Response:
     rows = await named_rows(ctx)
     known = {r.device for r in rows} | {r.address.upper() for r in rows if r.address}
     running = ctx.pairings.running() if ctx.pairings else None
-    return _app.render(request, "stethoscopes.html", stethoscopes=rows, can_pair=True,
-                       found=[(a, a.address.upper() in known) for a in found],
+    held_own = await held_by_her_exams(ctx, staff_of(request), rows)
+    return _app.render(request, "stethoscopes.html", stethoscopes=rows, held_own=held_own,
+                       can_pair=True, found=[(a, a.address.upper() in known) for a in found],
                        running=running, receipts=await _receipts(ctx))  # fmt: skip
 
 

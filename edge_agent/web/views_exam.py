@@ -10,15 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from edge_agent.errors import AgentError
 from edge_agent.exam.errors import RequestAnsweredError, UnknownExamError, UnknownResidentError
 from edge_agent.exam.model import AGE_BANDS, Exam, check_age_band, recording_length
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM
 from edge_agent.exam.verdict import NURSE_ADVICE
 from edge_agent.web import render as _app
 from edge_agent.web.body import POSITIONS
-from edge_agent.web.context import Stethoscope, ctx_of, staff_of
-from edge_agent.web.names import named_rows
+from edge_agent.web.context import ctx_of, staff_of
+from edge_agent.web.names import held_by_her_exams, named_rows
 from stetho_common.waits import within
 
 PANEL_AUDIT_S = 600.0  # one audit row per reader and exam for the panel's polls in this time
@@ -92,22 +91,6 @@ async def _exam_values(request: web.Request, exam: Exam) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def _held_own(request: web.Request, exam: Exam, rows: list[Stethoscope]) -> dict[str, str]:
-    """The stethoscopes her own other open exams hold, each with that exam's resident label:
-    the picker marks them, as the refusal would ("held by your other exam, of ...")."""
-    ctx, staff = ctx_of(request), staff_of(request)
-    held: dict[str, str] = {}
-    for row in rows:
-        other = ctx.exams.exams.get(row.held_for) if row.held_for else None
-        if other is None or other.exam_id == exam.exam_id or row.holder != staff:
-            continue
-        try:
-            held[row.device] = (await ctx.exams.resident(other.resident)).label
-        except AgentError:  # no longer on this Pi: its reference, as the refusal says it
-            held[row.device] = other.resident
-    return held
-
-
 def _progress(ctx: Any, exam: Exam) -> dict[str, Any] | None:
     for slot in ctx.exams.slots.values():
         if slot.claimed_by == exam.exam_id and slot.segmenter and slot.segmenter.busy:
@@ -122,7 +105,9 @@ async def exam_page(request: web.Request) -> web.Response:
     await _audit(request, "view-exam", str(exam.exam_id))
     values = await _exam_values(request, exam)
     # The picker is the page's, not the panel's: no label read on each of the panel's polls.
-    held_own = await _held_own(request, exam, values["stethoscopes"])
+    held_own = await held_by_her_exams(
+        ctx_of(request), staff_of(request), values["stethoscopes"], but=exam.exam_id
+    )
     return _app.render(request, "exam.html", **values, held_own=held_own)
 
 

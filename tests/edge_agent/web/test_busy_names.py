@@ -218,3 +218,26 @@ def test_the_picker_marks_a_stethoscope_her_other_exam_or_a_colleague_holds(
     assert "steth-1 · 80&nbsp;%</option>" in pickers["holding"]  # the exam holding it: bare
     assert "· In use by Marie<" in pickers["colleague"] and "Held" not in pickers["colleague"]
     assert "Secret" not in caplog.text and "Marie" not in caplog.text  # ids only in the log
+
+
+def test_the_stethoscopes_screen_says_her_own_exam_holds_one(tmp_path: Path) -> None:
+    # Before: "In use by Marie" on the stethoscopes screen, to Marie, her exam holding it.
+    pages: dict[str, str] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        ctx = client.server.app[CTX]
+        assert await sign_in(client) == 303
+        token = await csrf_of(client, "/residents")
+        assert (await _record(client, await _open_exam(client, token), token)).status == 200
+        slot = ctx.exams.slots["steth-1"]  # the rows as the daemon builds them from its slots
+        ctx.stethoscopes = lambda: [Stethoscope("steth-1", "simulated", True, None, False,
+                                                holder=slot.claimed_staff,
+                                                held_for=slot.claimed_by)]  # fmt: skip
+        for lang in ("en", "fr"):
+            await client.get(f"/lang/{lang}")
+            pages[lang] = await (await client.get("/stethoscopes")).text()
+
+    run(tmp_path, scenario, attached=("steth-1",))
+    assert "Held by your exam of Room 1 Mme Secret" in pages["en"]
+    assert "Pris par votre examen de Room 1 Mme Secret" in pages["fr"]
+    assert "In use by Marie" not in pages["en"] and "Utilisé par Marie" not in pages["fr"]
