@@ -573,7 +573,7 @@ MODULES = (
     Module(
         "edge_agent/web/names.py",  # a colleague's display name where the page shows her id
         ("edge_agent/web/names.py",),
-        ("tests/edge_agent/web/test_busy_names.py",),
+        ("tests/edge_agent/web/test_names_edges.py", "tests/edge_agent/web/test_busy_names.py"),
     ),
     Module(
         "edge_agent/web/idle.py",  # a tablet nobody uses signed out; polls are not use
