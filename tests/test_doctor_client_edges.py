@@ -497,7 +497,13 @@ def test_follow_alerts_without_a_saver_or_a_limit_reads_on(brokers: Brokers) -> 
 
     async def main() -> None:
         task = asyncio.create_task(follow())
+        # Until it has read the alert (a fixed sleep lost the race once on a loaded CI run),
+        # then a while longer: it must still be reading, not ended by the alert.
+        async with asyncio.timeout(10):
+            while not seen:
+                await asyncio.sleep(0.01)
         await asyncio.sleep(0.1)
+        assert not task.done()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
