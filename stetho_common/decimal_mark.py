@@ -6,7 +6,7 @@ from __future__ import annotations
 from numbers import Real
 from typing import Final
 
-__all__ = ["DECIMAL_MARKS", "local_number"]
+__all__ = ["DECIMAL_MARKS", "digits_above", "local_number"]
 
 DECIMAL_MARKS: Final = {"en": ".", "fr": ","}
 
@@ -21,3 +21,12 @@ def local_number(x: object, lang: str, spec: str = "") -> str:
     if isinstance(x, bool) or not isinstance(x, Real):
         return str(x)
     return format(x, spec).replace(".", DECIMAL_MARKS.get(lang, "."))
+
+
+def digits_above(value: float, threshold: float, digits: int) -> int:
+    """The decimals to write `value`, flagged for being above `threshold`, with: `digits`, or
+    as many more (up to 3) as it takes not to read as the threshold ("1.63 times (above 1.6)",
+    not "1.6"). One rule for the flags' English and French sentences."""
+    while digits < 3 and round(value, digits) <= threshold:
+        digits += 1
+    return digits

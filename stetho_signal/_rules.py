@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from functools import partial
 
+from stetho_common.decimal_mark import digits_above
 from stetho_signal._half_rate import systole_if_half_rate
 from stetho_signal._notes import Note
 from stetho_signal.heart import HeartResult
@@ -27,11 +28,8 @@ UrgentWords = Callable[[str, float, float], tuple[TriageLevel, Flag]]
 
 
 def _above(value: float, threshold: float, digits: int) -> str:
-    """`value`, flagged for being above `threshold`, with `digits` decimals or as many more (up
-    to 3) as it takes not to read as the threshold ("1.63 times (above 1.6)", not "1.6")."""
-    while digits < 3 and round(value, digits) <= threshold:
-        digits += 1
-    return f"{value:.{digits}f}"
+    """`value`, flagged for being above `threshold`, never written as the threshold."""
+    return f"{value:.{digits_above(value, threshold, digits)}f}"
 
 
 def triage(

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Final
 
-from stetho_common.decimal_mark import local_number
+from stetho_common.decimal_mark import digits_above, local_number
 
 __all__ = ["FLAG_CODES", "flag_text", "flag_text_of"]
 
@@ -52,12 +52,9 @@ def _num(x: float, spec: str) -> str:
 
 
 def _above(value: float, threshold: float, digits: int) -> str:
-    """`value`, flagged for being above `threshold`, with `digits` decimals or as many more
-    (up to 3) as it takes not to read as the threshold ("1,63 fois (au-delà de 1,6)", not
-    "1,6 fois (au-delà de 1,6)")."""
-    while digits < 3 and round(value, digits) <= threshold:
-        digits += 1
-    return _num(value, f".{digits}f")
+    """`value`, flagged for being above `threshold`, never written as the threshold ("1,63
+    fois (au-delà de 1,6)", not "1,6 fois")."""
+    return _num(value, f".{digits_above(value, threshold, digits)}f")
 
 
 def _pct(x: float) -> str:

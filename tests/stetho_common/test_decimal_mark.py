@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from stetho_common.decimal_mark import local_number
+from stetho_common.decimal_mark import digits_above, local_number
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,12 @@ def test_what_is_not_a_number_is_shown_as_it_is(x: object) -> None:
 
 def test_an_unknown_language_writes_a_point() -> None:
     assert local_number(1.5, "de", ".1f") == "1.5"
+
+
+def test_a_flagged_value_takes_the_decimals_that_set_it_above_its_threshold() -> None:
+    assert digits_above(1.63, 1.6, 1) == 2  # 1.6 would read as the threshold
+    assert digits_above(1.604, 1.6, 1) == 3
+    assert digits_above(1.6004, 1.6, 1) == 3  # three at the most
+    assert digits_above(1.7, 1.6, 1) == 1
+    assert digits_above(0.1234, 0.12, 2) == 3
+    assert digits_above(0.1234, 0.1234, 4) == 4  # already past three: left as asked
