@@ -378,20 +378,27 @@ def _home(h: HomeRow, w: Words, lang: str) -> str:
     return f"{head}<ul>{sources}</ul><p>{counts}</p></div>"
 
 
+def protocol_name(exam: dict[str, Any], w: Words) -> str:
+    """The protocol as the nurse's page names it, with its number of points, escaped; one it
+    does not name (a newer agent's) as it came, never formatted: the wire's protocol is any
+    string."""
+    name = str(exam.get("protocol"))
+    text = w.get("protocol." + name)
+    return escape(name if text is None else text.format(n=len(exam.get("sites") or ())))
+
+
 def _latest(exams: list[LatestExam], w: Words) -> str:
     """The latest exams, each linked: a routine exam raises no alert, and before this list no
     page led a doctor to it (the nurse waited for an answer that could not come)."""
     items = []
     for e in exams:
         doc = e.exam
-        name, state = str(doc.get("protocol")), str(doc.get("state"))
-        protocol = w.get("protocol." + name)
-        protocol = name if protocol is None else protocol.format(n=len(doc.get("sites") or ()))
+        state = str(doc.get("state"))
         answer = w["homes.answered"] if e.answered else w["homes.unanswered"]
         items.append(
             f'<li><a href="/exams/{escape(e.exam_id)}">{_when(str(doc.get("opened_at") or ""))}'
             f" UTC</a> · {escape(e.site)} · {escape(str(doc.get('resident', '')))} · "
-            f"{escape(protocol)} · {escape(w.get('exam.state.' + state, state))} · "
+            f"{protocol_name(doc, w)} · {escape(w.get('exam.state.' + state, state))} · "
             f'<span class="{"ok" if e.answered else "review"}">{answer}</span></li>'
         )
     listed = f"<ul>{''.join(items)}</ul>" if items else f"<p>{w['homes.no_exam']}</p>"

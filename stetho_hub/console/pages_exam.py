@@ -13,7 +13,7 @@ from typing import Any
 from edge_agent.wire.flag_names import flag_name
 from stetho_common.decimal_mark import local_number
 from stetho_hub.console import timeline
-from stetho_hub.console.pages import decision_form, findings, layout
+from stetho_hub.console.pages import decision_form, findings, layout, protocol_name
 from stetho_hub.storage.exam_views import ExamView, ResidentExam
 from stetho_hub.storage.views import RecordingView
 
@@ -22,14 +22,6 @@ Words = dict[str, str]
 
 def _when(value: object) -> str:
     return escape(str(value or "")[:16].replace("T", " "))
-
-
-def _protocol(exam: dict[str, Any], w: Words) -> str:
-    """The protocol as the nurse's page names it, with its number of points; one it does not
-    name (a newer agent's) as it came, never formatted: the wire's protocol is any string."""
-    name = str(exam.get("protocol"))
-    text = w.get("protocol." + name)
-    return escape(name if text is None else text.format(n=len(exam.get("sites") or ())))
 
 
 def _counted(rec: RecordingView, w: Words, lang: str) -> str:
@@ -114,7 +106,7 @@ def _earlier(exams: list[ResidentExam], current: str, w: Words, lang: str) -> st
         )
         items.append(
             f'<li><a href="/exams/{escape(e.exam_id)}">{_when(e.exam.get("opened_at"))}</a>'
-            f' {_protocol(e.exam, w)} · <span class="{escape(level)}">'
+            f' {protocol_name(e.exam, w)} · <span class="{escape(level)}">'
             f"{escape(w.get('level.' + level, level))}</span>{' · ' + rates if rates else ''}"
             f"{' · ' + escape(', '.join(flag_name(c, lang) for c in p.flags)) if p.flags else ''}"
             "</li>"
@@ -138,7 +130,7 @@ def exam(
     e = view.exam
     state = str(e.get("state"))
     head = (
-        f'<div class="card"><h1>{w["exam"]} · {_protocol(e, w)}'
+        f'<div class="card"><h1>{w["exam"]} · {protocol_name(e, w)}'
         f" <small>({escape(w.get('exam.state.' + state, state))})</small></h1><p>{w['care_home']} "
         f"{escape(view.site)}, {w['resident']} {escape(view.resident)}, {w['opened']} "
         f"{_when(e.get('opened_at'))} UTC</p>"
