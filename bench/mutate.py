@@ -467,11 +467,13 @@ MODULES = (
     ),
     Module(
         "edge_agent/config.py",
-        ("edge_agent/config.py",),
+        ("edge_agent/config.py", "stetho_common/config_file.py"),  # and the one file reader
         (
             "tests/edge_agent/test_config.py",
             "tests/edge_agent/test_config_checks.py",
             "tests/edge_agent/test_issue18_failover.py",  # broker endpoints
+            "tests/stetho_hub/test_cli.py",  # the hub's secrets, by the same rule
+            "tests/stetho_common/test_config_file.py",
         ),
     ),
     Module(

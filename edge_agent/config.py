@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import stat
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -30,6 +28,7 @@ from pydantic import (
 from pydantic import field_validator as _field_validator
 
 from edge_agent.errors import ConfigError
+from stetho_common.config_file import check_secret_permissions, read_toml
 from stetho_common.ids import SLUG_PATTERN, SLUG_WORDS
 from stetho_common.tls_files import CONFIG_NAMES, tls_files_problem
 from stetho_signal import MAX_RATE_HZ, MIN_RATE_HZ, TriageThresholds
@@ -609,17 +608,14 @@ def _expected(error: Any) -> str:
     return message.removeprefix("Value error, ").removeprefix("Input should be ")
 
 
-def check_secret_permissions(path: Path, what: str) -> None:
-    """ConfigError unless only its owner can read `path`; `what` names the key or option."""
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            str(path),
-            [
-                f"{what}: this file holds a secret but is readable by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`"
-            ],
-        )
+def broker_secrets(path: Path, broker: BrokerConfig) -> list[tuple[str, Path | None]]:
+    """The files that hold a broker table's secrets, by key: the file ``path`` itself when it
+    holds the password inline."""
+    return [
+        ("broker.password", path if broker.password is not None else None),
+        ("broker.password_file", broker.password_file),
+        ("broker.key_file", broker.key_file),
+    ]
 
 
 def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None) -> AgentConfig:
@@ -632,34 +628,16 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
 
 def load_config(path: Path) -> AgentConfig:
     """Read, validate and security-check a config file; raise ConfigError naming file and key."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
-    config = parse_config(data, str(path), path.parent)
-    if config.broker.password is not None:
-        check_secret_permissions(path, "broker.password")
-    if config.broker.password_file is not None:
-        check_secret_permissions(config.broker.password_file, "broker.password_file")
-    if config.broker.key_file is not None:
-        check_secret_permissions(config.broker.key_file, "broker.key_file")
-    if config.web is not None and config.web.tls_key_file is not None:
-        check_secret_permissions(config.web.tls_key_file, "web.tls_key_file")
+    config = parse_config(read_toml(path, ConfigError), str(path), path.parent)
+    web_key = config.web.tls_key_file if config.web is not None else None
+    secrets = [*broker_secrets(path, config.broker), ("web.tls_key_file", web_key)]
+    check_secret_permissions(secrets, ConfigError)
     return config
 
 
 def load_broker(path: Path) -> BrokerConfig:
     """The `[broker]` table of an agent's config, or of a doctor's file that holds only that."""
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
+    data = read_toml(path, ConfigError)
     if "site" in data:  # an agent's configuration
         return load_config(path).broker
     unknown = sorted(set(data) - {"broker"})
@@ -668,10 +646,6 @@ def load_broker(path: Path) -> BrokerConfig:
             str(path), [f"{k}: unknown key; a doctor's file holds [broker]" for k in unknown]
         )
     broker = BrokerConfig.checked(str(path), data.get("broker", {}))
-    if broker.password is not None:
-        check_secret_permissions(path, "broker.password")
-    if broker.password_file is not None:
-        check_secret_permissions(broker.password_file, "broker.password_file")
-    if broker.key_file is not None:  # a doctor's client certificate key, as the agent's
-        check_secret_permissions(broker.key_file, "broker.key_file")
+    # A doctor's client certificate key and password files, as the agent's.
+    check_secret_permissions(broker_secrets(path, broker), ConfigError)
     return broker

@@ -15,11 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
-from edge_agent.config import check_secret_permissions, load_broker
+from edge_agent.config import load_broker
 from edge_agent.errors import ConfigError
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.transport.tls_errors import COMMAND_OPTIONS, TlsFiles
+from stetho_common.config_file import check_secret_permissions
 from stetho_common.tls_files import OPTION_NAMES, tls_files_problem
 from stetho_doctor.client import DoctorToolError, default_doctor_config, doctor_config_path
 
@@ -45,10 +46,9 @@ class BrokerChoice:
         """
         if self.config is not None and self.broker is not None:
             raise DoctorToolError("give one of --broker URL or --config FILE, not both")
-        for option, secret in (("--password-file", self.password_file),
-                               ("--key-file", self.tls.key_file)):  # fmt: skip
-            if secret is not None and Path(secret).is_file():  # a missing one: said below
-                check_secret_permissions(Path(secret), option)  # as in a config file
+        given = {"--password-file": self.password_file, "--key-file": self.tls.key_file}
+        present = [(o, Path(f)) for o, f in given.items() if f is not None and Path(f).is_file()]
+        check_secret_permissions(present, ConfigError)  # as in a config file; a missing one below
         _check_tls_options(self.broker, self.config, self.tls)
         overrides = {"username": self.username, "password_file": self.password_file}
         if self.broker is not None:

@@ -7,8 +7,6 @@ a hospital's IT team at a terminal. Relative paths count from the config file's 
 from __future__ import annotations
 
 import os
-import stat
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -16,7 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic import field_validator as _field_validator
 
-from edge_agent.config import BrokerConfig, Float, Int, describe_error, host_name
+from edge_agent.config import BrokerConfig, Float, Int, broker_secrets, describe_error, host_name
+from stetho_common.config_file import check_secret_permissions, read_toml
 from stetho_common.ids import SLUG_PATTERN
 from stetho_hub.errors import HubConfigError
 from stetho_hub.fhir._ids import is_identifier_system
@@ -206,24 +205,13 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
 
 def load_config(path: Path) -> HubConfig:
     """Read and validate `path`; raise HubConfigError naming the file and each bad key."""
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise HubConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HubConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
-    config = parse_config(data, str(path), path.parent)
-    for key, secret in (
-        ("broker.password_file", config.broker.password_file),
-        ("broker.key_file", config.broker.key_file),
+    config = parse_config(read_toml(path, HubConfigError), str(path), path.parent)
+    secrets = [
+        *broker_secrets(path, config.broker),
         ("fhir.token_file", config.fhir.token_file),
         ("fhir.key_file", config.fhir.key_file),
-    ):
-        if secret is not None and stat.S_IMODE(secret.stat().st_mode) & 0o077:
-            raise HubConfigError(
-                str(path),
-                [f"{key}: {secret} holds a secret but is readable by others; chmod 600 it"],
-            )
+    ]
+    check_secret_permissions(secrets, HubConfigError)
     if config.database.postgresql is not None and _has_password(config.database.postgresql):
         raise HubConfigError(
             str(path),

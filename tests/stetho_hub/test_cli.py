@@ -316,6 +316,39 @@ def test_config_errors_name_the_file_the_key_and_the_expectation(
     assert result.exit_code == 2 and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("key", "table"),
+    [
+        ("broker.password", '[broker]\npassword = "inline"\n'),
+        ("broker.password_file", '[broker]\npassword_file = "secret"\n'),
+        ("broker.key_file", '[broker]\ntls = true\ncert_file = "cert"\nkey_file = "secret"\n'),
+        ("fhir.token_file", FHIR_ON + 'token_file = "secret"\n'),
+        ("fhir.key_file", FHIR_ON + 'cert_file = "cert"\nkey_file = "secret"\n'),
+    ],
+)
+def test_a_secret_others_may_read_is_refused_as_the_agent_refuses_it(
+    tmp_path: Path, key: str, table: str
+) -> None:
+    # Before: a broker password written in hub.toml passed at 0644 (the agent refuses it), and
+    # the hub's words for the other files were its own.
+    for name in ("secret", "cert"):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+        (tmp_path / name).chmod(0o600)
+    config = _config(tmp_path, table)
+    config.chmod(0o600)
+    load_config(config)  # every secret its owner's alone: taken
+    exposed = config if key == "broker.password" else tmp_path / "secret"
+    exposed.chmod(0o640)
+    with pytest.raises(HubConfigError) as caught:
+        load_config(config)
+    assert caught.value.problems == [
+        f"{key}: this file holds a secret but is readable by group or others (mode 0640); "
+        f"run `chmod 600 {exposed}`"
+    ]
+    result = runner.invoke(hub_app, ["migrate", "--config", str(config)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
 def test_relative_paths_count_from_the_config_file(tmp_path: Path) -> None:
     config = load_config(_config(tmp_path, '[archive]\naudio_dir = "sounds"\n'))
     assert config.archive.audio_dir == tmp_path / "sounds"
