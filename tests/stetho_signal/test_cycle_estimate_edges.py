@@ -84,6 +84,17 @@ def test_expected_systole_is_forty_percent_of_a_fast_cycle() -> None:
     assert expected_systole_s(0.3) == pytest.approx(0.12, rel=1e-12)
 
 
+def test_expected_systole_is_under_half_of_any_period() -> None:
+    # Systole is the shorter phase: 10 % of the period under half at fast rates, and at least
+    # 5 ms under where Weissler's line comes closest (0.5 s). _systole_lag's fallback relies on
+    # it: round(expected) never passes period // 2.
+    for period in np.arange(1, 1001) / 1000.0 * 3.0:
+        assert expected_systole_s(period) <= period / 2 - min(0.1 * period, 0.005) + 1e-12
+    for fs_hz in (10.0, FS, 4000.0):
+        for lags in range(1, round(3 * fs_hz)):
+            assert round(expected_systole_s(lags / fs_hz) * fs_hz) <= lags // 2
+
+
 # ---- _systole_lag: the highest peak within 70-130 % of the expected systole, under half the
 # period. At a 1 s period the expected systole is 37 lags: the window is lags 25..49.
 
@@ -263,9 +274,10 @@ def test_a_flat_envelope_gives_nothing() -> None:
 
 
 def test_alternatives_are_the_next_peaks_then_half_and_twice_none_within_20_percent() -> None:
-    # S1 every 0.8 s, S2 0.3 s after: the autocorrelation peaks at 0.8 and 1.6 s (S1 on S1, S2
-    # on S2) and at 0.3 s (S1 on S2), then at 0.5 s... Offered: 0.8 s, the next two peaks (1.6
-    # and 0.3 s), then half of 0.8 s (0.4 s, more than 20 % from 0.3 s); twice (1.6 s) is there.
+    # S1 every 0.8 s, S2 0.3 s after: the three highest autocorrelation peaks are 0.8 and 1.6 s
+    # (S1 on S1 and S2 on S2) and 0.3 s (S1 on S2; 0.5 s, S2 on the next S1, is a little lower).
+    # Offered: 0.8 s, then 1.6 and 0.3 s, then half of 0.8 s (0.4 s, more than 20 % from
+    # 0.3 s); twice (1.6 s) is there already.
     env = _beats(1000, 80, systole=30)
     cycles = estimate_cycles(env)
     assert [c.period_s for c in cycles] == [0.8, 1.6, 0.3, 0.4]
@@ -319,7 +331,8 @@ def test_periodicity_is_never_negative() -> None:
 def _direct(x: NDArray[np.float64]) -> NDArray[np.float64]:
     c = x - x.mean()
     sums = np.array([np.dot(c[: c.size - k], c[k:]) for k in range(c.size)])
-    return sums / sums[0]
+    normalised: NDArray[np.float64] = sums / sums[0]
+    return normalised
 
 
 @pytest.mark.parametrize("n", [8, 9, 100])
@@ -330,9 +343,10 @@ def test_autocorrelation_is_the_biased_sum_of_products(n: int) -> None:
     np.testing.assert_allclose(autocorrelation(x), _direct(x), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("n", [8, 9, 100])
+@pytest.mark.parametrize("n", [8, 9, 11, 100])
 def test_autocorrelation_transforms_at_scipys_fast_real_length(n: int) -> None:
-    # The analysis's bits depend on the transform length: SciPy's fast length for real input.
+    # The analysis's bits depend on the transform length: SciPy's fast length for real input
+    # (for 11 samples 24, where a complex transform's would be 21 = 3 * 7).
     x = np.random.default_rng(n).standard_normal(n)
     c = x - x.mean()
     length = fft.next_fast_len(2 * n - 1, real=True)
