@@ -461,6 +461,19 @@ MODULES = (
         ),
     ),
     Module(
+        # Which heart rates the S1/S2 search weighs: a wrong period is a half- or double-rate
+        # read. test_heart.py (20 s a run) stays out: direct tests pin the same rules.
+        "stetho_signal/envelope.py",
+        ("stetho_signal/envelope.py",),
+        (
+            "tests/stetho_signal/test_cycle_estimate_edges.py",  # each rule, envelopes by hand
+            "tests/stetho_signal/test_envelopes_edges.py",  # each row scaled on its own
+            "tests/stetho_signal/test_breath_rate.py",  # octaves' autocorrelations as rows
+            "tests/stetho_signal/test_chains.py",  # cycles of synthetic hearts
+            "tests/stetho_signal/test_slow_chain.py",
+        ),
+    ),
+    Module(
         "stetho_common/waits.py",  # a stop always ends a wait, and is never eaten
         ("stetho_common/waits.py",),
         ("tests/stetho_common/test_waits.py",),
