@@ -13,6 +13,7 @@ import csv
 import io
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from aiohttp import web
 from stetho_common.sign_in import csrf_ok
 from stetho_common.web_server import app_runner
 from stetho_hub.console import exam_routes, pages
-from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
+from stetho_hub.console.decisions import decision_messages, recording_request
 from stetho_hub.console.picture import PlotUnavailableError
 from stetho_hub.console.picture import render as render_picture
 from stetho_hub.console.shell import (
@@ -35,11 +36,10 @@ from stetho_hub.console.shell import (
     broker_of,
     form_to_send,
     language,
-    not_sent,
     page_response,
     same_origin,
     security_headers,
-    send,
+    send_form,
     signed_in,
     user_of,
     visible,
@@ -151,37 +151,30 @@ async def decide(request: web.Request) -> web.StreamResponse:
     form, view = await _to_send(request)
     alerts = await console.run(views.alert_ids, console.db, view.recording_id)
     exam_id = view.metadata.get("exam_id")
-    try:
-        outgoing = decision_messages(
-            view.site, str(exam_id) if exam_id else None, alerts, user_of(session),
-            str(form.get("disposition", "")), str(form.get("note", "")),
-        )  # fmt: skip
-    except DecisionError as exc:
-        raise not_sent(request, exc) from exc
-    await send(console, view.recording_id, outgoing)
-    await console.audit(request, user_of(session), "decide", view.site, view.recording_id)
-    raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?decided=1#decided")
+    make = partial(
+        decision_messages, view.site, str(exam_id) if exam_id else None, alerts,
+        user_of(session), str(form.get("disposition", "")), str(form.get("note", "")),
+    )  # fmt: skip
+    back = f"/recordings/{view.recording_id}"
+    return await send_form(
+        request, make, site=view.site, about=view.recording_id, action="decide", back=back
+    )
 
 
 @signed_in
 async def request_recording(request: web.Request) -> web.StreamResponse:
     """Ask the care home for a new recording of this resident (a nurse accepts it)."""
-    console, session = request.app[KEY], request[SESSION]
+    session = request[SESSION]
     form, view = await _to_send(request)
     m = view.metadata
-    try:
-        message = recording_request(
-            view.site, str(m.get("agent")), str(m.get("resident")),
-            str(form.get("auscultation_site", "")), str(form.get("duration", "")),
-            user_of(session),
-        )  # fmt: skip
-    except DecisionError as exc:
-        raise not_sent(request, exc) from exc
-    await send(console, view.recording_id, [message])
-    await console.audit(
-        request, user_of(session), "request_recording", view.site, view.recording_id
-    )
-    raise web.HTTPSeeOther(f"/recordings/{view.recording_id}?requested=1#requested")
+    make = partial(
+        recording_request, view.site, str(m.get("agent")), str(m.get("resident")),
+        str(form.get("auscultation_site", "")), str(form.get("duration", "")), user_of(session),
+    )  # fmt: skip
+    return await send_form(
+        request, make, site=view.site, about=view.recording_id, action="request_recording",
+        back=f"/recordings/{view.recording_id}",
+    )  # fmt: skip
 
 
 @signed_in

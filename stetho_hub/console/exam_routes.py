@@ -7,12 +7,13 @@ Same rules as `app`: signed in, the reader's care homes checked in SQL (another 
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
 
 from stetho_hub.console import pages_exam
-from stetho_hub.console.decisions import DecisionError, decision_messages, recording_request
+from stetho_hub.console.decisions import decision_messages, recording_request
 from stetho_hub.console.live import LiveRelays, relay
 from stetho_hub.console.shell import (
     KEY,
@@ -22,9 +23,8 @@ from stetho_hub.console.shell import (
     Refused,
     broker_of,
     form_to_send,
-    not_sent,
     page_response,
-    send,
+    send_form,
     signed_in,
     user_of,
     visible,
@@ -66,16 +66,14 @@ async def decide(request: web.Request) -> web.StreamResponse:
     view = await _visible(request)
     broker_of(console)
     alerts = await console.run(exam_views.exam_alert_ids, console.db, view.exam_id, view.site)
-    try:
-        outgoing = decision_messages(
-            view.site, view.exam_id, alerts, user_of(session),
-            str(form.get("disposition", "")), str(form.get("note", "")),
-        )  # fmt: skip
-    except DecisionError as exc:
-        raise not_sent(request, exc) from exc
-    await send(console, view.exam_id, outgoing)
-    await console.audit(request, user_of(session), "decide", view.site, view.exam_id)
-    raise web.HTTPSeeOther(f"/exams/{view.exam_id}?decided=1#decided")
+    make = partial(
+        decision_messages, view.site, view.exam_id, alerts, user_of(session),
+        str(form.get("disposition", "")), str(form.get("note", "")),
+    )  # fmt: skip
+    return await send_form(
+        request, make, site=view.site, about=view.exam_id, action="decide",
+        back=f"/exams/{view.exam_id}",
+    )  # fmt: skip
 
 
 @signed_in
@@ -85,17 +83,14 @@ async def request_recording(request: web.Request) -> web.StreamResponse:
     form = await form_to_send(request)
     view = await _visible(request)
     broker_of(console)
-    try:
-        message = recording_request(
-            view.site, str(view.exam.get("agent")), view.resident,
-            str(form.get("auscultation_site", "")), str(form.get("duration", "")),
-            user_of(session),
-        )  # fmt: skip
-    except DecisionError as exc:
-        raise not_sent(request, exc) from exc
-    await send(console, view.exam_id, [message])
-    await console.audit(request, user_of(session), "request_recording", view.site, view.exam_id)
-    raise web.HTTPSeeOther(f"/exams/{view.exam_id}?requested=1#requested")
+    make = partial(
+        recording_request, view.site, str(view.exam.get("agent")), view.resident,
+        str(form.get("auscultation_site", "")), str(form.get("duration", "")), user_of(session),
+    )  # fmt: skip
+    return await send_form(
+        request, make, site=view.site, about=view.exam_id, action="request_recording",
+        back=f"/exams/{view.exam_id}",
+    )  # fmt: skip
 
 
 async def _live_target(request: web.Request) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from uuid import UUID
 
 from aiohttp import web
@@ -132,12 +132,6 @@ def words_of(request: web.Request) -> dict[str, str]:
     return words(request[LANG])
 
 
-def not_sent(request: web.Request, exc: DecisionError) -> Refused:
-    """A form the doctor must correct: the reason, in their language."""
-    reason = words_of(request)[exc.key].format(**exc.params)
-    return Refused(400, "not_sent", reason=reason)
-
-
 def user_of(session: Session) -> str:
     return session.username or ""  # `signed_in` has checked it is set
 
@@ -234,12 +228,37 @@ def broker_of(console: Console) -> MqttSettings:
     return console.settings.publish
 
 
-async def send(console: Console, about: str, out: list[OutboundMessage]) -> None:
-    """Publish each message to the care home (QoS 1, PUBACK awaited); 503 if the broker fails."""
+# The audit action of each form that sends to a care home, and the word its page shows then.
+_SHOWN = {"decide": "decided", "request_recording": "requested"}
+
+
+async def send_form(
+    request: web.Request,
+    make: Callable[[], OutboundMessage | list[OutboundMessage]],
+    *,
+    site: str,
+    about: str,
+    action: str,
+    back: str,
+) -> NoReturn:
+    """Send what the doctor's form makes (``make``) to the care home, write the audit row
+    (``action`` on ``about``, a recording's or an exam's id) and go back to ``back``, the page
+    that then says it was sent. A form to correct is refused with the reason, in the doctor's
+    language; each message is published at QoS 1, its PUBACK awaited (503 if the broker fails).
+    """
+    console, session = request.app[KEY], request[SESSION]
+    try:
+        made = make()
+    except DecisionError as exc:
+        reason = words_of(request)[exc.key].format(**exc.params)
+        raise Refused(400, "not_sent", reason=reason) from exc
     broker = broker_of(console)
     try:
-        for message in out:
+        for message in made if isinstance(made, list) else [made]:
             await publish_once(broker, message)
     except (AgentError, DoctorToolError) as exc:
         log.warning("event=console_send_failed about=%s error=%r", about, str(exc))
         raise Refused(503, "error.broker_failed") from exc
+    await console.audit(request, user_of(session), action, site, about)
+    shown = _SHOWN[action]
+    raise web.HTTPSeeOther(f"{back}?{shown}=1#{shown}")
