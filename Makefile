@@ -46,9 +46,11 @@ eval: setup
 mutate: setup
 	$(PY) -m bench.mutate
 
-# Three locks, every line with its published hashes (installed with --require-hashes):
-# requirements.lock for the Pi, requirements-usb.lock with PyAudio, requirements-dev.lock for
-# development and CI. Versions are those of this venv (tested), constrained by pip freeze.
+# Four locks, every line with its published hashes (installed with --require-hashes):
+# requirements.lock for the Pi, requirements-usb.lock with PyAudio, requirements-hub.lock for
+# the hospital's hub (its extra and the console's pictures, no test tools),
+# requirements-dev.lock for development and CI. Versions are those of this venv (tested),
+# constrained by pip freeze.
 LOCK_OPTS = --quiet --generate-hashes --allow-unsafe --strip-extras --no-header \
 	--no-emit-index-url --no-emit-find-links --no-emit-options -c .lock-constraints.txt
 lock:
@@ -56,6 +58,8 @@ lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v '^stetho-edge' > .lock-constraints.txt
 	$(VENV)/bin/pip-compile $(LOCK_OPTS) -o requirements.lock pyproject.toml
 	$(VENV)/bin/pip-compile $(LOCK_OPTS) --extra usb -o requirements-usb.lock pyproject.toml
+	$(VENV)/bin/pip-compile $(LOCK_OPTS) --extra hub --extra plot \
+		-o requirements-hub.lock pyproject.toml
 	$(VENV)/bin/pip-compile $(LOCK_OPTS) --extra dev --extra plot --extra hub \
 		-o requirements-dev.lock pyproject.toml
 	rm .lock-constraints.txt

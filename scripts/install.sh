@@ -69,6 +69,9 @@ preflight() {
     [[ $(id -u) -eq 0 ]] || die "run as root: sudo make install"
     [[ -f $CONFIG_EXAMPLE ]] || die "no example configuration at $CONFIG_EXAMPLE"
     [[ -f $SRC/requirements.lock ]] || die "no requirements.lock in $SRC"
+    # requirements-hub.lock and -dev.lock exist too, but neither belongs on a Pi.
+    [[ -z $EXTRAS || $EXTRAS == usb ]] ||
+        die "EXTRAS=$EXTRAS: only usb is offered on the Pi (the hub: docs/hospital.md)"
     "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
         die "$PYTHON must be Python 3.11 or newer (Raspberry Pi OS 12 'bookworm' has it)"
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null ||
@@ -105,7 +108,7 @@ install_venv() {
     mkdir -p "$DESTDIR$PREFIX"
     [[ -x $venv/bin/python ]] || "$PYTHON" -m venv "$venv"
     local lock=$SRC/requirements${EXTRAS:+-$EXTRAS}.lock
-    [[ -f $lock ]] || die "no lock file $lock for EXTRAS=$EXTRAS (only usb is offered)"
+    [[ -f $lock ]] || die "no lock file $lock"
     # Every dependency at the version CI tested, checked against its published hashes; then the
     # project itself, which brings no dependency of its own.
     # shellcheck disable=SC2086 # PIP_OPTS is a list of options

@@ -22,6 +22,7 @@ from edge_agent.web.i18n import pick_language, refused, translator
 from edge_agent.web.live import live_stream
 from edge_agent.web.names import named_values, page_names
 from edge_agent.web.render import MAX_BODY, render
+from stetho_common.favicon import FAVICON_PATHS, favicon
 from stetho_common.logfmt import quote
 from stetho_common.sign_in import cross_site, csrf_ok, posted_form
 
@@ -129,12 +130,6 @@ def said(exc: AgentError, lang: str, names: Mapping[str, str] | None = None) -> 
     return refused(exc.words, named_values(exc.values, names or {}), str(exc), lang)
 
 
-async def favicon(request: web.Request) -> web.StreamResponse:
-    """The icon a browser asks for on its own, whatever the page links: served, so that its
-    console does not report a 401 or 404 on every page (no sign-in needed, as /static/)."""
-    return web.FileResponse(HERE / "static" / "favicon.svg")
-
-
 def build_app(ctx: WebContext) -> web.Application:
     app = web.Application(middlewares=[headers, guard], client_max_size=MAX_BODY)
     app[CTX] = ctx
@@ -165,8 +160,9 @@ def build_app(ctx: WebContext) -> web.Application:
     app.router.add_post("/requests/{request_id}/accept", views_exam.accept_request)
     app.router.add_post("/requests/{request_id}/dismiss", views_exam.dismiss_request)
     app.router.add_get("/live/{device}", live_stream)
+    for path in FAVICON_PATHS:  # stetho_common's, shared with the console; before add_static
+        app.router.add_get(path, favicon)
     app.router.add_static("/static/", HERE / "static", append_version=True)
-    app.router.add_get("/favicon.ico", favicon)
     app.on_shutdown.append(_stop_pairing)
     return app
 

@@ -27,6 +27,7 @@ BACKGROUND_ROUTES = frozenset({
     "/live/{device}",
     "/stethoscopes/pairing/{job_id}/state",
     "/favicon.ico",  # the browser's own, on any page it shows
+    "/static/favicon.svg",  # the icon the pages link (a route, no longer a static file)
 })  # fmt: skip
 
 

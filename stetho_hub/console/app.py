@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from stetho_common.favicon import FAVICON_PATHS, favicon
 from stetho_common.sign_in import csrf_ok
 from stetho_common.web_server import app_runner
 from stetho_hub.console import exam_routes, pages
@@ -52,7 +53,6 @@ from stetho_hub.storage.users import account, password_matches
 
 __all__ = ["ConsoleSettings", "make_app", "serve_console"]
 log = logging.getLogger(__name__)
-ICON = (exam_routes.STATIC / "favicon.svg").read_bytes()
 
 
 async def signin_form(request: web.Request) -> web.StreamResponse:
@@ -267,12 +267,6 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def favicon(request: web.Request) -> web.StreamResponse:
-    """The console's icon, linked by every page and asked for by browsers on their own as
-    /favicon.ico: no sign-in, so that a browser's console shows no 401 or 404 for it."""
-    return web.Response(body=ICON, content_type="image/svg+xml")
-
-
 async def static_css(request: web.Request) -> web.StreamResponse:
     return web.Response(text=pages.STYLE, content_type="text/css")
 
@@ -301,8 +295,8 @@ def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
     app.router.add_get("/audit.csv", audit_export)
     app.router.add_get("/static/console.css", static_css)
     app.router.add_get("/static/console.js", static_js)
-    app.router.add_get("/static/favicon.svg", favicon)
-    app.router.add_get("/favicon.ico", favicon)
+    for path in FAVICON_PATHS:  # stetho_common's, shared with the nurses' page
+        app.router.add_get(path, favicon)
     exam_routes.add_routes(app)
 
     async def close(_app: web.Application) -> None:

@@ -175,6 +175,21 @@ def test_install_stops_before_touching_anything_without_an_example(tmp_path: Pat
     assert entry(root, "passwd", "stetho") == []
 
 
+@needs_root
+def test_install_refuses_the_hub_and_dev_locks_before_touching_anything(tmp_path: Path) -> None:
+    # requirements-hub.lock made EXTRAS=hub a lock that exists: the Pi would have got the hub.
+    root = staged_root(tmp_path / "root", groups=["audio"])
+    for extras in ("hub", "dev"):
+        env = {"PATH": os.environ["PATH"], "DESTDIR": str(root), "EXTRAS": extras}
+        result = subprocess.run(
+            [str(REPO / "scripts/install.sh")], env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 1
+        assert f"EXTRAS={extras}: only usb is offered on the Pi" in result.stderr
+    assert sorted(p.name for p in root.iterdir()) == ["etc"]
+    assert entry(root, "passwd", "stetho") == []
+
+
 def test_uninstall_rejects_unknown_options() -> None:
     result = subprocess.run(
         [str(REPO / "scripts/uninstall.sh"), "--all"], capture_output=True, text=True

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from stetho_common.favicon import FAVICON_SVG
 from stetho_hub.storage import open_database
 from stetho_hub.storage.views import audit_entries
 from stetho_testkit.hub.browser import Browser
@@ -50,8 +51,7 @@ def test_the_icon_needs_no_sign_in_and_every_page_links_it(hub: Archived) -> Non
         status, body, headers = browser.get(path)
         assert status == 200 and headers["Content-Type"] == "image/svg+xml", path
         assert body.startswith(b"<svg") and len(body) < 1024
-    icon = Path(__file__).parents[2] / "stetho_hub/console/static/favicon.svg"
-    assert body == icon.read_bytes()
+    assert body == FAVICON_SVG  # the nurses' page's too (tests/test_favicon.py)
     link = b'<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
     assert link in browser.get("/signin")[1]
     assert browser.sign_in("dr-a") == 303

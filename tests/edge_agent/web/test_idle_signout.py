@@ -87,7 +87,8 @@ def test_polls_alone_sign_the_tablet_out_and_the_poll_is_told_to_sign_in(tmp_pat
             clock.now = start + minute * 60
             assert (await _poll(client, exam)).status == 200
             assert (await client.get("/static/app.js")).status == 200
-            assert (await client.get("/favicon.ico")).status == 200  # not the nurse's use
+            for icon in ("/favicon.ico", "/static/favicon.svg"):  # not the nurse's use
+                assert (await client.get(icon)).status == 200
             assert (await client.get("/apple-touch-icon.png")).status == 404
         clock.now = start + IDLE_S
         expired = await _poll(client, exam)
