@@ -239,9 +239,8 @@ def record_command(
         source, entry = source_for_spec(device, registry, seed=seed, speed=speed)
         named = without_surrogates(device)  # Vorbis comments are UTF-8 only
         tags = {"STETHO_DEVICE": named, SITE_TAG: site, "ENCODER": "stetho-edge record"}
-        try:
-            summary = run_until_signalled(_record_with_progress(source, out_path, duration, tags))
-        except (asyncio.CancelledError, KeyboardInterrupt):  # stopped before any audio came
+        summary = run_until_signalled(_record_with_progress(source, out_path, duration, tags))
+        if summary is None:
             fail("interrupted before recording started; nothing written", "interrupted")
         if entry is not None and isinstance(source, BleSource):
             registry.touch(entry.id, seen_at=time.time(), battery_percent=source.battery_percent)
@@ -252,7 +251,8 @@ def record_command(
 
 async def _record_with_progress(
     source: AudioSource, out_path: Path, duration: float, tags: dict[str, str]
-) -> RecordingSummary:
+) -> RecordingSummary | None:
+    """Record with a progress bar; None when Ctrl-C came before the first sample (no file)."""
     columns = (
         TextColumn("recording"),
         BarColumn(),
@@ -261,12 +261,25 @@ async def _record_with_progress(
     )
     with Progress(*columns, console=err, transient=True) as progress:
         bar = progress.add_task("record", total=duration)
-        async with source:
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(source)
+            except asyncio.CancelledError:  # Ctrl-C while the stethoscope was connecting
+                _uncancel()
+                return None
 
             def advance(seconds: float) -> None:
                 progress.update(bar, completed=seconds)
 
-            return await record(source, out_path, duration, tags, advance)
+            summary = await record(source, out_path, duration, tags, advance)
+    return None if summary.cancelled and not summary.samples else summary
+
+
+def _uncancel() -> None:
+    """Let the task finish normally: its Ctrl-C has been answered."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
 
 
 def _print_summary(summary: RecordingSummary) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import re
+import signal
 import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -390,18 +392,51 @@ def test_a_paired_stethoscope_is_marked_seen_with_its_battery_after_a_recording(
     assert seen.last_seen is not None and before <= seen.last_seen <= time.time()
 
 
-@pytest.mark.parametrize("stop", [KeyboardInterrupt, asyncio.CancelledError])
-def test_a_recording_stopped_before_any_audio_says_nothing_was_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: type[BaseException]
-) -> None:
-    def run(main: Coroutine[Any, Any, RecordingSummary]) -> RecordingSummary:
-        main.close()
-        raise stop
+class SilentUntilCtrlC:
+    """A stethoscope that gives no audio: Ctrl-C comes while it connects or before its first
+    block, as the nurse's own SIGINT to this process."""
 
-    monkeypatch.setattr(cli, "run_until_signalled", run)
+    device_id = "silent"
+    sample_rate_hz = 4000
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.events: asyncio.Queue[object] = asyncio.Queue()
+
+    async def _ctrl_c(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.Event().wait()
+
+    async def __aenter__(self) -> SilentUntilCtrlC:
+        if self.stage == "connecting":
+            await self._ctrl_c()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def __aiter__(self) -> SilentUntilCtrlC:
+        return self
+
+    async def __anext__(self) -> object:
+        await self._ctrl_c()
+        raise StopAsyncIteration
+
+
+@pytest.mark.parametrize("stage", ["connecting", "before-the-first-block"])
+def test_a_recording_stopped_before_any_audio_says_nothing_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screen: io.StringIO, stage: str
+) -> None:
+    def source_for_spec(spec: str, registry: DeviceRegistry, **kwargs: object) -> object:
+        return SilentUntilCtrlC(stage), None
+
+    monkeypatch.setattr(cli, "source_for_spec", source_for_spec)
+    out = tmp_path / "a.flac"
     code, output = stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
-                          str(tmp_path / "a.flac"), "--state-dir", str(tmp_path))  # fmt: skip
+                          str(out), "--state-dir", str(tmp_path))  # fmt: skip
     assert (code, output) == (130, "error: interrupted before recording started; nothing written")
+    assert screen.getvalue() == ""
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_recording_stopped_early_keeps_its_summary_and_exits_130(
