@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import os
 import re
@@ -171,38 +172,66 @@ def test_the_devices_table_says_every_column(tmp_path: Path, screen: io.StringIO
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("width", [72, 80])
-def test_the_devices_table_fits_the_terminal_and_folds_long_words(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
-) -> None:
-    where = "Room-12-by-the-window-of-the-east-wing"  # one word: folded, not cut short
-    DeviceRegistry(tmp_path).upsert(
-        RegisteredDevice("stetho-sim-0001", "5E:7A:00:00:00:01", "Stetho-Sim", where, STAMP)
-    )
+WHERE = "Room-12-by-the-window-of-the-east-wing"  # one word: folded, not cut short
+
+
+def devices_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int) -> list[str]:
+    registry = DeviceRegistry(tmp_path)
+    registry.upsert(RegisteredDevice("stetho-sim-0001", "5E:7A:00:00:00:01", "Stetho-Sim", WHERE,
+                                     STAMP, STAMP + 60, 54))  # fmt: skip
+    registry.upsert(RegisteredDevice("steth-b", "5E:7A:00:00:00:02", "Stetho with a long name",
+                                     "Room 4"))  # fmt: skip
     text = io.StringIO()
     monkeypatch.setattr(cli, "out", Console(file=text, width=width))
     assert stetho("devices", "--state-dir", str(tmp_path))[0] == 0
     lines = text.getvalue().splitlines()
     assert max(len(line) for line in lines) <= width
-    cells = [line.strip("│").split("│") for line in lines if line.startswith("│")]
-    column = ["".join(row[i].strip() for row in cells) for i in range(len(cells[0]))]
-    assert column[:5] == [
-        "stetho-sim-0001", "5E:7A:00:00:00:01", "Stetho-Sim", where, "2026-12-0609:05UTC"
-    ]  # fmt: skip
-    assert cells[0][0].strip() == "stetho-sim-0001" and cells[0][1].strip() == "5E:7A:00:00:00:01"
+    return lines
 
 
-def test_the_ids_and_addresses_never_wrap_even_on_a_narrow_terminal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("width", [102, 120])
+def test_the_devices_table_fits_a_wide_terminal_and_folds_long_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
 ) -> None:
-    long_id = "stetho-sim-0002"  # at 40 columns the two take all the room there is
-    DeviceRegistry(tmp_path).upsert(
-        RegisteredDevice(long_id, "5E:7A:00:00:00:02", "Stetho with a long name", "Room 4")
-    )
-    text = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=text, width=40))
-    assert stetho("devices", "--state-dir", str(tmp_path))[0] == 0
-    assert long_id in text.getvalue() and "5E:7A:00:00:00:02" in text.getvalue()
+    lines = devices_at(tmp_path, monkeypatch, width)
+    cells = [line.strip("│").split("│") for line in lines if line.startswith("│")]
+    starts = [i for i, row in enumerate(cells) if row[0].strip()] + [len(cells)]
+    devices = [
+        [" ".join(row[i].strip() for row in cells[a:b] if row[i].strip()) for i in range(7)]
+        for a, b in itertools.pairwise(starts)
+    ]
+    assert devices[0] == ["steth-b", "5E:7A:00:00:00:02", "Stetho with a long name", "Room 4",
+                          "never", "never", "?"]  # fmt: skip
+    assert devices[1][:3] + devices[1][4:] == ["stetho-sim-0001", "5E:7A:00:00:00:01",
+        "Stetho-Sim", "2026-12-06 09:05 UTC", "2026-12-06 09:06 UTC", "54%"]  # fmt: skip
+    assert devices[1][3].replace(" ", "") == WHERE
+
+
+@pytest.mark.parametrize("width", [40, 80])
+def test_on_a_narrow_terminal_each_stethoscope_is_a_block_of_whole_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    lines = devices_at(tmp_path, monkeypatch, width)
+    blocks = "\n".join(line.rstrip() for line in lines).split("\n\n")
+    assert [block.splitlines()[0] for block in blocks] == [
+        "steth-b  5E:7A:00:00:00:02", "stetho-sim-0001  5E:7A:00:00:00:01"
+    ]  # fmt: skip
+    assert blocks[0].splitlines()[1:] == [
+        "  name       Stetho with a long name",
+        "  location   Room 4",
+        "  bonded     never",
+        "  last seen  never",
+        "  battery    ?",
+    ]
+    fields = blocks[1].splitlines()[1:]
+    assert fields[0] == "  name       Stetho-Sim"
+    assert fields[-3:] == [
+        "  bonded     2026-12-06 09:05 UTC",
+        "  last seen  2026-12-06 09:06 UTC",
+        "  battery    54%",
+    ]
+    assert fields[1].startswith("  location   ")
+    assert "".join(line[13:] for line in fields[1:-3]) == WHERE  # folded under its label
 
 
 def test_no_device_paired_says_how_to_pair_one(tmp_path: Path, screen: io.StringIO) -> None:
