@@ -96,6 +96,11 @@
     const form = event.target;
     if (!form.classList.contains("js-post")) return;
     event.preventDefault();
+    const allHeld = document.getElementById("all-held");
+    if (form.classList.contains("record") && picker && !picker.value && allHeld) {
+      showError(allHeld.textContent); // nothing to record with: say why here, by the button
+      return;
+    }
     const data = new FormData(form);
     if (form.classList.contains("record") && picker) data.set("device", picker.value);
     const r = await fetch(form.action, {
