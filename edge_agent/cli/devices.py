@@ -193,13 +193,16 @@ _MIN_WIDTHS: Final = {"name": 4, "location": 8, "bonded": 10, "last seen": 10, "
 def _fits(table: Table, width: int) -> bool:
     """Whether rich can draw `table` in `width` columns without cutting its right side off."""
     drawn = io.StringIO()
-    Console(file=drawn, width=width, color_system=None).print(table, crop=False)
-    return max(map(len, drawn.getvalue().splitlines()), default=0) <= width
+    Console(file=drawn, width=width).print(table, crop=False)
+    return max(map(len, drawn.getvalue().splitlines())) <= width
 
 
-def _device_cells(d: RegisteredDevice) -> tuple[str, ...]:
+def _device_fields(d: RegisteredDevice) -> dict[str, str]:
+    """The fields after the id and the address, by the headings of `_MIN_WIDTHS`."""
     battery = "?" if d.battery_percent is None else f"{d.battery_percent}%"
-    return d.name, d.location, _when(d.bonded_at), _when(d.last_seen), battery
+    when = _when(d.bonded_at), _when(d.last_seen)
+    return {"name": d.name, "location": d.location, "bonded": when[0], "last seen": when[1],
+            "battery": battery}  # fmt: skip
 
 
 def _devices_table(devices: list[RegisteredDevice]) -> Table:
@@ -207,11 +210,11 @@ def _devices_table(devices: list[RegisteredDevice]) -> Table:
     # The id and the address are what `forget` and `record --device` take: whole, always;
     # the other columns wrap down to `_MIN_WIDTHS`, below which `_device_blocks` takes over.
     for key, values in (("id", [d.id for d in devices]), ("address", [d.address for d in devices])):
-        table.add_column(key, no_wrap=True, min_width=max(map(len, values), default=0))
+        table.add_column(key, no_wrap=True, min_width=max(map(len, values)))
     for heading, least in _MIN_WIDTHS.items():
         table.add_column(heading, overflow="fold", min_width=least)
     for d in devices:
-        table.add_row(d.id, d.address, *_device_cells(d))
+        table.add_row(d.id, d.address, *_device_fields(d).values())
     return table
 
 
@@ -219,12 +222,12 @@ def _device_blocks(devices: list[RegisteredDevice]) -> Iterator[RenderableType]:
     """Each stethoscope as its id and address on one line, then one line per field."""
     for n, d in enumerate(devices):
         fields = Table.grid(padding=(0, 2))
-        fields.add_column(no_wrap=True)
+        fields.add_column()
         fields.add_column(overflow="fold")
-        for heading, value in zip(_MIN_WIDTHS, _device_cells(d), strict=True):
+        for heading, value in _device_fields(d).items():
             fields.add_row(heading, value)
-        yield Text(("\n" if n else "") + f"{d.id}  {d.address}", style="bold", no_wrap=True)
-        yield Padding(fields, (0, 0, 0, 2), expand=False)
+        yield Text(("\n" if n else "") + f"{d.id}  {d.address}")
+        yield Padding.indent(fields, 2)
 
 
 def _when(stamp: float | None) -> str:
@@ -305,21 +308,13 @@ async def _record_with_progress(
             try:
                 await stack.enter_async_context(source)
             except asyncio.CancelledError:  # Ctrl-C while the stethoscope was connecting
-                _uncancel()
-                return None
+                return None  # this run's one task: nothing above it waits on the cancel
 
             def advance(seconds: float) -> None:
                 progress.update(bar, completed=seconds)
 
             summary = await record(source, out_path, duration, tags, advance)
     return None if summary.cancelled and not summary.samples else summary
-
-
-def _uncancel() -> None:
-    """Let the task finish normally: its Ctrl-C has been answered."""
-    task = asyncio.current_task()
-    if task is not None:
-        task.uncancel()
 
 
 def _print_summary(summary: RecordingSummary) -> None:

@@ -32,6 +32,7 @@ from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from firmware_bridge import errors, pairing
 from firmware_bridge.flac_tags import read_vorbis_comments
 from firmware_bridge.recorder import Gap, RecordingSummary
+from firmware_bridge.sources import AudioBlock
 
 app = typer.Typer()
 for name, command in (("pair", cli.pair_command), ("devices", cli.devices_command),
@@ -183,6 +184,7 @@ def devices_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int) -> l
                                      "Room 4"))  # fmt: skip
     text = io.StringIO()
     monkeypatch.setattr(cli, "out", Console(file=text, width=width))
+    monkeypatch.setenv("COLUMNS", "500")  # a console not told its width would take this one
     assert stetho("devices", "--state-dir", str(tmp_path))[0] == 0
     lines = text.getvalue().splitlines()
     assert max(len(line) for line in lines) <= width
@@ -422,8 +424,8 @@ def test_a_paired_stethoscope_is_marked_seen_with_its_battery_after_a_recording(
 
 
 class SilentUntilCtrlC:
-    """A stethoscope that gives no audio: Ctrl-C comes while it connects or before its first
-    block, as the nurse's own SIGINT to this process."""
+    """A stethoscope that gives no audio, or one block, then Ctrl-C comes: while it connects,
+    before its first block or after it, as the nurse's own SIGINT to this process."""
 
     device_id = "silent"
     sample_rate_hz = 4000
@@ -448,6 +450,9 @@ class SilentUntilCtrlC:
         return self
 
     async def __anext__(self) -> object:
+        if self.stage == "after-the-first-block":
+            self.stage = "given"
+            return AudioBlock(np.zeros(400, np.float32), self.sample_rate_hz, 0, STAMP)
         await self._ctrl_c()
         raise StopAsyncIteration
 
@@ -466,6 +471,21 @@ def test_a_recording_stopped_before_any_audio_says_nothing_was_written(
     assert (code, output) == (130, "error: interrupted before recording started; nothing written")
     assert screen.getvalue() == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_after_the_first_block_keeps_it_and_says_stopped_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screen: io.StringIO
+) -> None:
+    def source_for_spec(spec: str, registry: DeviceRegistry, **kwargs: object) -> object:
+        return SilentUntilCtrlC("after-the-first-block"), None
+
+    monkeypatch.setattr(cli, "source_for_spec", source_for_spec)
+    out = tmp_path / "a.flac"
+    code, output = stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
+                          str(out), "--state-dir", str(tmp_path))  # fmt: skip
+    assert (code, output) == (130, "")
+    assert screen.getvalue() == f"wrote {out}: 0.10 s at 4000 Hz (stopped early)\n"
+    assert soundfile.info(str(out)).frames == 400
 
 
 def test_a_recording_stopped_early_keeps_its_summary_and_exits_130(
