@@ -103,7 +103,8 @@ _EN: Final[dict[str, str]] = {
     "exam.none_free": "No stethoscope free",
     "exam.all_held": (
         "Every stethoscope is taken by another exam (the list says whose). Finish or abandon "
-        "your other exam, or wait until your colleague has finished; then reload this page."
+        "your other exam, or wait until your colleague has finished: this page offers the "
+        "stethoscope as soon as it is free."
     ),
     "level.routine": "routine",
     "level.review": "doctor to review",
@@ -383,8 +384,8 @@ _FR: Final[dict[str, str]] = {
     "exam.none_free": "Aucun stéthoscope libre",
     "exam.all_held": (
         "Tous les stéthoscopes sont pris par un autre examen (la liste dit lequel). Terminez ou "
-        "abandonnez votre autre examen, ou attendez que votre collègue ait terminé ; puis "
-        "rechargez cette page."
+        "abandonnez votre autre examen, ou attendez que votre collègue ait terminé : cette page "
+        "propose le stéthoscope dès qu'il est libre."
     ),
     "level.routine": "normal",
     "level.review": "à revoir par le médecin",

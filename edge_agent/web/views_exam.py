@@ -87,7 +87,7 @@ async def _exam_values(request: web.Request, exam: Exam) -> dict[str, Any]:
         "positions": POSITIONS, "stethoscopes": steths, "latest": latest,
         "advice": [NURSE_ADVICE.get(c, "advice.noise") for c in latest.problems] if latest else [],
         "answers": await ctx.exams.answers(exam.exam_id), "version": ctx.exams.changes.version,
-        "progress": _progress(ctx, exam),
+        "progress": _progress(ctx, exam), "free": bool(_choosable(steths, exam.exam_id)),
     }  # fmt: skip
 
 
@@ -108,12 +108,10 @@ async def exam_page(request: web.Request) -> web.Response:
     held_own = await held_by_her_exams(
         ctx_of(request), staff_of(request), values["stethoscopes"], but=exam.exam_id
     )
-    choosable = _choosable(values["stethoscopes"], exam.exam_id)
-    all_held = not choosable and any(
-        _held_elsewhere(s, exam.exam_id) for s in values["stethoscopes"]
-    )
-    return _app.render(request, "exam.html", **values, held_own=held_own, choosable=choosable,
-                       all_held=all_held)  # fmt: skip
+    steths = values["stethoscopes"]
+    all_held = not values["free"] and any(_held_elsewhere(s, exam.exam_id) for s in steths)
+    return _app.render(request, "exam.html", **values, held_own=held_own,
+                       choosable=_choosable(steths, exam.exam_id), all_held=all_held)  # fmt: skip
 
 
 def _held_elsewhere(row: Stethoscope, exam_id: uuid.UUID) -> bool:

@@ -88,6 +88,10 @@
       await new Promise((ok) => setTimeout(ok, 2000));
     }
     const now = document.getElementById("panel-inner");
+    if (now && now.dataset.free === "1" && document.getElementById("all-held")) {
+      location.reload(); // a stethoscope came free: the picker offers it
+      return;
+    }
     setTimeout(refresh, now && now.dataset.recording === "1" ? 250 : 50);
   }
   setTimeout(refresh, 250);

@@ -1,6 +1,7 @@
 """The exam screen's stethoscope picker in real Chromium, at the tablet's size, against a real
 agent and broker: a stethoscope another exam holds is listed with why, and cannot be chosen,
-by touch, by the keyboard or by a script; with every one held, the page says what to do.
+by touch, by the keyboard or by a script; with every one held, the page says what to do, and
+offers one again as soon as it is free.
 """
 
 from __future__ import annotations
@@ -91,3 +92,11 @@ def test_a_held_stethoscope_cannot_be_chosen_and_all_held_is_said(
         assert _text(b, "#device option:checked") == "Aucun stéthoscope libre"
         disabled, words = _options(b)["steth-1"]
         assert disabled and words.endswith(" · Utilisé par Marie"), words
+
+        _click(a, "#close")  # Marie finishes her exam: both come free
+        _wait(a, lambda d: _css(d, '#panel-inner[data-state="done"]'), "A's exam not closed")
+        _wait(b, lambda d: not _css(d, "#all-held"), "the page did not offer them again")
+        offered = _options(b)
+        assert offered == {k: (False, v[1]) for k, v in offered.items()}, offered
+        assert b.execute_script("return document.getElementById('device').value") == "steth-1"
+        assert "Aucun" not in str(offered)  # still in French, without the placeholder
