@@ -52,13 +52,18 @@ def answer(
     note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
     by: ByOpt = None,
 ) -> None:
-    """Answer a care-home exam; the nurses' page shows it on the exam."""
+    """Answer a care-home exam; the nurses' page shows it on the exam.
+
+    No message comes back for an answer (an agent refuses an unknown exam's in its own log and
+    status only), so this says "sent", not "answered"."""
     parsed = _parse_id(exam_id, "exam")
     if disposition not in DISPOSITIONS:
         refuse_choice("--disposition", disposition, DISPOSITIONS)
     chosen = cast(messages.Disposition, disposition)
     message = answer_message(site, parsed, by or getpass.getuser(), chosen, note)
-    _send(choice, message, f"[green]answered[/] {parsed} on {topics.exam_answers(site)}")
+    _send(choice, message, f"[green]sent[/] the answer to exam {parsed} on "
+          f"{topics.exam_answers(site)}; the nurses' page shows it if care home {site} holds "
+          "the exam")  # fmt: skip
 
 
 @_one_sentence

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import time
@@ -18,15 +19,17 @@ from pathlib import Path
 from typing import Annotated, Any, Final, TypeVar, get_args
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from edge_agent.config import AuscultationSite
 from edge_agent.errors import RegistryError
 from edge_agent.pipeline.radio import Radio, pair_and_register, scan
 from edge_agent.pipeline.sources import source_for_spec
-from edge_agent.storage.registry import DeviceRegistry
+from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from firmware_bridge import pairing
 from firmware_bridge.errors import (
     AdapterUnavailableError,
@@ -173,18 +176,58 @@ def devices_command(
     if as_json:
         out.print_json(json.dumps([asdict(d) for d in devices]))
         return
+    if not devices:
+        out.print("no paired stethoscopes: run `stetho pair`")
+        return
+    table = _devices_table(devices)
+    if _fits(table, out.width):
+        out.print(table)
+    else:  # a phone's SSH app, a split terminal: one block per stethoscope
+        out.print(Group(*_device_blocks(devices)))
+
+
+# Below these widths the other columns break headings mid-word or dates across three lines.
+_MIN_WIDTHS: Final = {"name": 4, "location": 8, "bonded": 10, "last seen": 10, "battery": 7}
+
+
+def _fits(table: Table, width: int) -> bool:
+    """Whether rich can draw `table` in `width` columns without cutting its right side off."""
+    drawn = io.StringIO()
+    Console(file=drawn, width=width).print(table, crop=False)
+    return max(map(len, drawn.getvalue().splitlines())) <= width
+
+
+def _device_fields(d: RegisteredDevice) -> dict[str, str]:
+    """The fields after the id and the address, by the headings of `_MIN_WIDTHS`."""
+    battery = "?" if d.battery_percent is None else f"{d.battery_percent}%"
+    when = _when(d.bonded_at), _when(d.last_seen)
+    return {"name": d.name, "location": d.location, "bonded": when[0], "last seen": when[1],
+            "battery": battery}  # fmt: skip
+
+
+def _devices_table(devices: list[RegisteredDevice]) -> Table:
     table = Table()
     # The id and the address are what `forget` and `record --device` take: whole, always;
-    # the other columns wrap on a narrow terminal (an SSH session of 80 columns).
+    # the other columns wrap down to `_MIN_WIDTHS`, below which `_device_blocks` takes over.
     for key, values in (("id", [d.id for d in devices]), ("address", [d.address for d in devices])):
-        table.add_column(key, no_wrap=True, min_width=max(map(len, values), default=0))
-    for heading in ("name", "location", "bonded", "last seen", "battery"):
-        table.add_column(heading, overflow="fold")
+        table.add_column(key, no_wrap=True, min_width=max(map(len, values)))
+    for heading, least in _MIN_WIDTHS.items():
+        table.add_column(heading, overflow="fold", min_width=least)
     for d in devices:
-        battery = "?" if d.battery_percent is None else f"{d.battery_percent}%"
-        table.add_row(d.id, d.address, d.name, d.location, _when(d.bonded_at),
-                      _when(d.last_seen), battery)  # fmt: skip
-    out.print(table if devices else "no paired stethoscopes: run `stetho pair`")
+        table.add_row(d.id, d.address, *_device_fields(d).values())
+    return table
+
+
+def _device_blocks(devices: list[RegisteredDevice]) -> Iterator[RenderableType]:
+    """Each stethoscope as its id and address on one line, then one line per field."""
+    for n, d in enumerate(devices):
+        fields = Table.grid(padding=(0, 2))
+        fields.add_column()
+        fields.add_column(overflow="fold")
+        for heading, value in _device_fields(d).items():
+            fields.add_row(heading, value)
+        yield Text(("\n" if n else "") + f"{d.id}  {d.address}")
+        yield Padding.indent(fields, 2)
 
 
 def _when(stamp: float | None) -> str:
@@ -239,9 +282,8 @@ def record_command(
         source, entry = source_for_spec(device, registry, seed=seed, speed=speed)
         named = without_surrogates(device)  # Vorbis comments are UTF-8 only
         tags = {"STETHO_DEVICE": named, SITE_TAG: site, "ENCODER": "stetho-edge record"}
-        try:
-            summary = run_until_signalled(_record_with_progress(source, out_path, duration, tags))
-        except (asyncio.CancelledError, KeyboardInterrupt):  # stopped before any audio came
+        summary = run_until_signalled(_record_with_progress(source, out_path, duration, tags))
+        if summary is None:
             fail("interrupted before recording started; nothing written", "interrupted")
         if entry is not None and isinstance(source, BleSource):
             registry.touch(entry.id, seen_at=time.time(), battery_percent=source.battery_percent)
@@ -252,7 +294,8 @@ def record_command(
 
 async def _record_with_progress(
     source: AudioSource, out_path: Path, duration: float, tags: dict[str, str]
-) -> RecordingSummary:
+) -> RecordingSummary | None:
+    """Record with a progress bar; None when Ctrl-C came before the first sample (no file)."""
     columns = (
         TextColumn("recording"),
         BarColumn(),
@@ -261,12 +304,17 @@ async def _record_with_progress(
     )
     with Progress(*columns, console=err, transient=True) as progress:
         bar = progress.add_task("record", total=duration)
-        async with source:
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(source)
+            except asyncio.CancelledError:  # Ctrl-C while the stethoscope was connecting
+                return None  # this run's one task: nothing above it waits on the cancel
 
             def advance(seconds: float) -> None:
                 progress.update(bar, completed=seconds)
 
-            return await record(source, out_path, duration, tags, advance)
+            summary = await record(source, out_path, duration, tags, advance)
+    return None if summary.cancelled and not summary.samples else summary
 
 
 def _print_summary(summary: RecordingSummary) -> None:

@@ -276,18 +276,19 @@ class ExamService:
         ))  # fmt: skip
         await self._save_and_publish(exam, "site_recorded")
 
-    async def answered(self, answer: messages.ExamAnswerMessage) -> None:
-        """A doctor answered: keep it with the exam (finished or not) for the page."""
+    async def answered(self, answer: messages.ExamAnswerMessage) -> bool:
+        """A doctor answered: keep it with the exam (finished or not) for the page. False when
+        this care home holds no such exam: the inbound handler counts and logs the refusal."""
         try:
             await self.exam(answer.exam_id)
         except UnknownExamError:
-            log.warning("event=exam_answer_unknown exam=%s by=%s", answer.exam_id, quote(answer.by))
-            return
+            return False
         body = answer.model_dump(mode="json", by_alias=True)
         await asyncio.to_thread(self.store.add_answer, answer.exam_id, body)
         log.info("event=exam_answered exam=%s by=%s disposition=%s",
                  answer.exam_id, quote(answer.by), answer.disposition)  # fmt: skip
         self.changes.bump()
+        return True
 
     async def answers(self, exam_id: uuid.UUID) -> list[dict[str, object]]:
         return await asyncio.to_thread(self.store.answers, exam_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from edge_agent.errors import IncompleteJournalError, JournalCorruptError
-from edge_agent.pipeline.device import Accept
+from edge_agent.pipeline.device import Accept, wall_dated
 from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.storage.async_outbox import Outbox
 from edge_agent.storage.journal import (
@@ -69,6 +70,16 @@ async def _recover_one(
         found.dropped_bytes,
         found.dropped_reason,
     )
+    dated = wall_dated(capture, time.time())
+    if dated is not capture:  # a demo's 10x stream time ran ahead of the clock before the crash
+        log.warning(
+            "event=journal_redated recording=%s started_at=%.3f was=%.3f reason=%r",
+            rid,
+            dated.started_at,
+            capture.started_at,
+            "dated after its recovery",
+        )
+        capture = dated
     if not await accept(capture, ctx, stats_for(ctx.device)):
         return  # the outbox failed: the journal stays for the next start
     if found.torn_tail_only():

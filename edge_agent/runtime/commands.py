@@ -201,7 +201,6 @@ class InboundHandler:
             elif message.topic == topics.receipts(self.site) and self.on_receipt is not None:
                 self.on_receipt(parse_receipt(message.payload, self.site))
             elif message.topic == topics.exam_answers(self.site) and self.on_exam_answer:
-                self.stats.acks += 1
                 self.on_exam_answer(parse_exam_answer(message.payload))
             else:
                 device, command = parse_command(
@@ -213,6 +212,15 @@ class InboundHandler:
         except Exception as exc:  # a bug here must not end the daemon: count it as a rejection
             log.exception("event=inbound_handler_error topic=%s", quote(message.topic))
             self._reject(message.topic, f"internal error: {exc!r}")
+
+    def answer_settled(self, answer: messages.ExamAnswerMessage, taken: bool) -> None:
+        """The exams' word on a doctor's answer: counted with the acks when taken, refused when
+        this care home holds no such exam (a mistyped id, or another care home's exam)."""
+        if taken:
+            self.stats.acks += 1
+        else:
+            reason = f"answer for an exam this agent does not hold: {answer.exam_id}"
+            self._reject(topics.exam_answers(self.site), reason)
 
     def _acknowledge(self, ack: messages.AckMessage) -> None:
         alert_id = str(ack.alert_id)

@@ -149,7 +149,7 @@ class Agent:
             self.live,
             self._publish_status,
             self.receipts.offer if self.receipts is not None else None,
-            on_exam_answer=lambda a: self._spawn(self.exams.answered(a), "exam-answer"),
+            on_exam_answer=lambda a: self._spawn(self._answered(a), "exam-answer"),
             on_record_request=self.exams.requested,
         )
         self.state.inbound = self.inbound.stats
@@ -227,6 +227,9 @@ class Agent:
             self.journal.close()
             self.outbox.close()
             self.exams.store.close()
+
+    async def _answered(self, answer: messages.ExamAnswerMessage) -> None:
+        self.inbound.answer_settled(answer, await self.exams.answered(answer))
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)

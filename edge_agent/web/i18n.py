@@ -100,6 +100,12 @@ _EN: Final[dict[str, str]] = {
     "exam.body_map": "Where to listen: points done, to do and next",
     "exam.in_use_by": "In use by {who}",
     "exam.held_by_own": "Held by your exam of {resident}",
+    "exam.none_free": "No stethoscope free",
+    "exam.all_held": (
+        "Every stethoscope is taken by another exam (the list says whose). Finish or abandon "
+        "your other exam, or wait until your colleague has finished: this page offers the "
+        "stethoscope as soon as it is free."
+    ),
     "level.routine": "routine",
     "level.review": "doctor to review",
     "level.urgent": "urgent",
@@ -375,6 +381,12 @@ _FR: Final[dict[str, str]] = {
     "exam.body_map": "Où écouter : points faits, à faire et suivant",
     "exam.in_use_by": "Utilisé par {who}",
     "exam.held_by_own": "Pris par votre examen de {resident}",
+    "exam.none_free": "Aucun stéthoscope libre",
+    "exam.all_held": (
+        "Tous les stéthoscopes sont pris par un autre examen (la liste dit lequel). Terminez ou "
+        "abandonnez votre autre examen, ou attendez que votre collègue ait terminé : cette page "
+        "propose le stéthoscope dès qu'il est libre."
+    ),
     "level.routine": "normal",
     "level.review": "à revoir par le médecin",
     "level.urgent": "urgent",

@@ -16,7 +16,7 @@ from edge_agent.exam.protocols import BUILT_IN, CUSTOM
 from edge_agent.exam.verdict import NURSE_ADVICE
 from edge_agent.web import render as _app
 from edge_agent.web.body import POSITIONS
-from edge_agent.web.context import ctx_of, staff_of
+from edge_agent.web.context import Stethoscope, ctx_of, staff_of
 from edge_agent.web.names import held_by_her_exams, named_rows
 from stetho_common.waits import within
 
@@ -87,7 +87,7 @@ async def _exam_values(request: web.Request, exam: Exam) -> dict[str, Any]:
         "positions": POSITIONS, "stethoscopes": steths, "latest": latest,
         "advice": [NURSE_ADVICE.get(c, "advice.noise") for c in latest.problems] if latest else [],
         "answers": await ctx.exams.answers(exam.exam_id), "version": ctx.exams.changes.version,
-        "progress": _progress(ctx, exam),
+        "progress": _progress(ctx, exam), "free": bool(_choosable(steths, exam.exam_id)),
     }  # fmt: skip
 
 
@@ -108,7 +108,22 @@ async def exam_page(request: web.Request) -> web.Response:
     held_own = await held_by_her_exams(
         ctx_of(request), staff_of(request), values["stethoscopes"], but=exam.exam_id
     )
-    return _app.render(request, "exam.html", **values, held_own=held_own)
+    steths = values["stethoscopes"]
+    all_held = not values["free"] and any(_held_elsewhere(s, exam.exam_id) for s in steths)
+    return _app.render(request, "exam.html", **values, held_own=held_own,
+                       choosable=_choosable(steths, exam.exam_id), all_held=all_held)  # fmt: skip
+
+
+def _held_elsewhere(row: Stethoscope, exam_id: uuid.UUID) -> bool:
+    """Held by another exam (hers or a colleague's) or another recording (the button, the API):
+    recording into this exam with it is refused (`DeviceBusyError`, `DeviceHeldByOwnExamError`)."""
+    return bool(row.holder) and row.held_for != exam_id
+
+
+def _choosable(rows: list[Stethoscope], exam_id: uuid.UUID) -> frozenset[str]:
+    """The stethoscopes the picker offers: connected, and free or already this exam's. The
+    others stay listed, disabled, with why (the refusal stays for a page opened before)."""
+    return frozenset(r.device for r in rows if r.connected and not _held_elsewhere(r, exam_id))
 
 
 async def exam_panel(request: web.Request) -> web.Response:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
+import os
 import re
+import signal
 import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -29,6 +32,7 @@ from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from firmware_bridge import errors, pairing
 from firmware_bridge.flac_tags import read_vorbis_comments
 from firmware_bridge.recorder import Gap, RecordingSummary
+from firmware_bridge.sources import AudioBlock
 
 app = typer.Typer()
 for name, command in (("pair", cli.pair_command), ("devices", cli.devices_command),
@@ -169,38 +173,67 @@ def test_the_devices_table_says_every_column(tmp_path: Path, screen: io.StringIO
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("width", [72, 80])
-def test_the_devices_table_fits_the_terminal_and_folds_long_words(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
-) -> None:
-    where = "Room-12-by-the-window-of-the-east-wing"  # one word: folded, not cut short
-    DeviceRegistry(tmp_path).upsert(
-        RegisteredDevice("stetho-sim-0001", "5E:7A:00:00:00:01", "Stetho-Sim", where, STAMP)
-    )
+WHERE = "Room-12-by-the-window-of-the-east-wing"  # one word: folded, not cut short
+
+
+def devices_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int) -> list[str]:
+    registry = DeviceRegistry(tmp_path)
+    registry.upsert(RegisteredDevice("stetho-sim-0001", "5E:7A:00:00:00:01", "Stetho-Sim", WHERE,
+                                     STAMP, STAMP + 60, 54))  # fmt: skip
+    registry.upsert(RegisteredDevice("steth-b", "5E:7A:00:00:00:02", "Stetho with a long name",
+                                     "Room 4"))  # fmt: skip
     text = io.StringIO()
     monkeypatch.setattr(cli, "out", Console(file=text, width=width))
+    monkeypatch.setenv("COLUMNS", "500")  # a console not told its width would take this one
     assert stetho("devices", "--state-dir", str(tmp_path))[0] == 0
     lines = text.getvalue().splitlines()
     assert max(len(line) for line in lines) <= width
-    cells = [line.strip("│").split("│") for line in lines if line.startswith("│")]
-    column = ["".join(row[i].strip() for row in cells) for i in range(len(cells[0]))]
-    assert column[:5] == [
-        "stetho-sim-0001", "5E:7A:00:00:00:01", "Stetho-Sim", where, "2026-12-0609:05UTC"
-    ]  # fmt: skip
-    assert cells[0][0].strip() == "stetho-sim-0001" and cells[0][1].strip() == "5E:7A:00:00:00:01"
+    return lines
 
 
-def test_the_ids_and_addresses_never_wrap_even_on_a_narrow_terminal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("width", [102, 120])
+def test_the_devices_table_fits_a_wide_terminal_and_folds_long_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
 ) -> None:
-    long_id = "stetho-sim-0002"  # at 40 columns the two take all the room there is
-    DeviceRegistry(tmp_path).upsert(
-        RegisteredDevice(long_id, "5E:7A:00:00:00:02", "Stetho with a long name", "Room 4")
-    )
-    text = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=text, width=40))
-    assert stetho("devices", "--state-dir", str(tmp_path))[0] == 0
-    assert long_id in text.getvalue() and "5E:7A:00:00:00:02" in text.getvalue()
+    lines = devices_at(tmp_path, monkeypatch, width)
+    cells = [line.strip("│").split("│") for line in lines if line.startswith("│")]
+    starts = [i for i, row in enumerate(cells) if row[0].strip()] + [len(cells)]
+    devices = [
+        [" ".join(row[i].strip() for row in cells[a:b] if row[i].strip()) for i in range(7)]
+        for a, b in itertools.pairwise(starts)
+    ]
+    assert devices[0] == ["steth-b", "5E:7A:00:00:00:02", "Stetho with a long name", "Room 4",
+                          "never", "never", "?"]  # fmt: skip
+    assert devices[1][:3] + devices[1][4:] == ["stetho-sim-0001", "5E:7A:00:00:00:01",
+        "Stetho-Sim", "2026-12-06 09:05 UTC", "2026-12-06 09:06 UTC", "54%"]  # fmt: skip
+    assert devices[1][3].replace(" ", "") == WHERE
+
+
+@pytest.mark.parametrize("width", [40, 80])
+def test_on_a_narrow_terminal_each_stethoscope_is_a_block_of_whole_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    lines = devices_at(tmp_path, monkeypatch, width)
+    blocks = "\n".join(line.rstrip() for line in lines).split("\n\n")
+    assert [block.splitlines()[0] for block in blocks] == [
+        "steth-b  5E:7A:00:00:00:02", "stetho-sim-0001  5E:7A:00:00:00:01"
+    ]  # fmt: skip
+    assert blocks[0].splitlines()[1:] == [
+        "  name       Stetho with a long name",
+        "  location   Room 4",
+        "  bonded     never",
+        "  last seen  never",
+        "  battery    ?",
+    ]
+    fields = blocks[1].splitlines()[1:]
+    assert fields[0] == "  name       Stetho-Sim"
+    assert fields[-3:] == [
+        "  bonded     2026-12-06 09:05 UTC",
+        "  last seen  2026-12-06 09:06 UTC",
+        "  battery    54%",
+    ]
+    assert fields[1].startswith("  location   ")
+    assert "".join(line[13:] for line in fields[1:-3]) == WHERE  # folded under its label
 
 
 def test_no_device_paired_says_how_to_pair_one(tmp_path: Path, screen: io.StringIO) -> None:
@@ -390,18 +423,69 @@ def test_a_paired_stethoscope_is_marked_seen_with_its_battery_after_a_recording(
     assert seen.last_seen is not None and before <= seen.last_seen <= time.time()
 
 
-@pytest.mark.parametrize("stop", [KeyboardInterrupt, asyncio.CancelledError])
-def test_a_recording_stopped_before_any_audio_says_nothing_was_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: type[BaseException]
-) -> None:
-    def run(main: Coroutine[Any, Any, RecordingSummary]) -> RecordingSummary:
-        main.close()
-        raise stop
+class SilentUntilCtrlC:
+    """A stethoscope that gives no audio, or one block, then Ctrl-C comes: while it connects,
+    before its first block or after it, as the nurse's own SIGINT to this process."""
 
-    monkeypatch.setattr(cli, "run_until_signalled", run)
+    device_id = "silent"
+    sample_rate_hz = 4000
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.events: asyncio.Queue[object] = asyncio.Queue()
+
+    async def _ctrl_c(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.Event().wait()
+
+    async def __aenter__(self) -> SilentUntilCtrlC:
+        if self.stage == "connecting":
+            await self._ctrl_c()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def __aiter__(self) -> SilentUntilCtrlC:
+        return self
+
+    async def __anext__(self) -> object:
+        if self.stage == "after-the-first-block":
+            self.stage = "given"
+            return AudioBlock(np.zeros(400, np.float32), self.sample_rate_hz, 0, STAMP)
+        await self._ctrl_c()
+        raise StopAsyncIteration
+
+
+@pytest.mark.parametrize("stage", ["connecting", "before-the-first-block"])
+def test_a_recording_stopped_before_any_audio_says_nothing_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screen: io.StringIO, stage: str
+) -> None:
+    def source_for_spec(spec: str, registry: DeviceRegistry, **kwargs: object) -> object:
+        return SilentUntilCtrlC(stage), None
+
+    monkeypatch.setattr(cli, "source_for_spec", source_for_spec)
+    out = tmp_path / "a.flac"
     code, output = stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
-                          str(tmp_path / "a.flac"), "--state-dir", str(tmp_path))  # fmt: skip
+                          str(out), "--state-dir", str(tmp_path))  # fmt: skip
     assert (code, output) == (130, "error: interrupted before recording started; nothing written")
+    assert screen.getvalue() == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_after_the_first_block_keeps_it_and_says_stopped_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screen: io.StringIO
+) -> None:
+    def source_for_spec(spec: str, registry: DeviceRegistry, **kwargs: object) -> object:
+        return SilentUntilCtrlC("after-the-first-block"), None
+
+    monkeypatch.setattr(cli, "source_for_spec", source_for_spec)
+    out = tmp_path / "a.flac"
+    code, output = stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
+                          str(out), "--state-dir", str(tmp_path))  # fmt: skip
+    assert (code, output) == (130, "")
+    assert screen.getvalue() == f"wrote {out}: 0.10 s at 4000 Hz (stopped early)\n"
+    assert soundfile.info(str(out)).frames == 400
 
 
 def test_a_recording_stopped_early_keeps_its_summary_and_exits_130(

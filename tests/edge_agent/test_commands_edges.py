@@ -379,12 +379,26 @@ def test_receipts_reach_their_callback_only_when_one_is_given() -> None:
     assert without.inbound.stats.last_rejection == f"not a command topic: {topics.receipts(SITE)!r}"
 
 
-def test_exam_answers_are_counted_with_acks_and_reach_their_callback() -> None:
+def test_exam_answers_reach_their_callback_and_count_once_the_exams_settle_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     taken: list[messages.ExamAnswerMessage] = []
     handler = Handler(on_exam_answer=taken.append)
-    handler.send(topics.exam_answers(SITE), body(answer()))
-    handler.send(topics.exam_answers(SITE), body(answer()))
-    assert len(taken) == 2 and handler.inbound.stats.acks == 2
+    for _ in range(3):
+        handler.send(topics.exam_answers(SITE), body(answer()))
+    assert len(taken) == 3 and handler.inbound.stats.acks == 0  # not yet: the exams decide
+    caplog.set_level(logging.INFO)
+    handler.inbound.answer_settled(taken[0], taken=True)
+    handler.inbound.answer_settled(taken[2], taken=True)
+    handler.inbound.answer_settled(taken[1], taken=False)  # no such exam here
+    stats = handler.inbound.stats
+    assert (stats.acks, stats.rejected) == (2, 1)
+    reason = f"answer for an exam this agent does not hold: {taken[1].exam_id}"
+    assert stats.last_rejection == reason
+    assert [r.getMessage() for r in caplog.records] == [
+        f'event=inbound_rejected topic={topics.exam_answers(SITE)} reason="{reason}" '
+        "rejected_total=1"
+    ]  # the exam's id only: never the doctor's name nor the note
     without = Handler()
     without.send(topics.exam_answers(SITE), body(answer()))
     assert without.inbound.stats.acks == 0 and without.inbound.stats.rejected == 1

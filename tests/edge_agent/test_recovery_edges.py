@@ -6,6 +6,8 @@ could not be recovered, so each is pinned word for word.
 
 import asyncio
 import logging
+import re
+import time
 import uuid
 from pathlib import Path
 
@@ -14,23 +16,26 @@ import pytest
 
 from edge_agent.config import parse_config
 from edge_agent.pipeline.recovery import recover_journals
+from edge_agent.pipeline.stats import DeviceStats
 from edge_agent.runtime.daemon import Agent
 from edge_agent.storage.journal import JournalHeader, encode_header, encode_piece
-from edge_agent.wire.recording import Appended, Gap, RecordingContext
+from edge_agent.wire.recording import Appended, Capture, Gap, RecordingContext
 
 RATE = 4000
 CTX = RecordingContext("home-r", "pi-r", "steth-r", "res-9", "mitral", "heart")
 LOGGER = "edge_agent.pipeline.recovery"
 
 
-def journal_bytes(samples: np.ndarray, gaps: tuple[Gap, ...] = ()) -> tuple[bytes, uuid.UUID]:
-    header = JournalHeader(uuid.uuid4(), 1_700_000_000.25, RATE, CTX)
+def journal_bytes(
+    samples: np.ndarray, gaps: tuple[Gap, ...] = (), started_at: float = 1_700_000_000.25
+) -> tuple[bytes, uuid.UUID]:
+    header = JournalHeader(uuid.uuid4(), started_at, RATE, CTX)
     rid = header.recording_id
     body = b""
     for start in range(0, len(samples), 400):
         inside = tuple(g for g in gaps if start <= g.start_sample < start + 400)
         chunk = samples[start : start + 400].astype(np.float32)
-        body += encode_piece(Appended(rid, 1_700_000_000.25, start, chunk, inside))
+        body += encode_piece(Appended(rid, started_at, start, chunk, inside))
     return encode_header(header) + body, rid
 
 
@@ -51,12 +56,24 @@ def make_agent(state: Path) -> Agent:
     return Agent(cfg)
 
 
-def recover(state: Path, journals: list[Path], *, close_outbox_first: bool = False) -> Agent:
+def recover(
+    state: Path,
+    journals: list[Path],
+    *,
+    close_outbox_first: bool = False,
+    accepted: list[Capture] | None = None,
+) -> Agent:
     agent = make_agent(state)
+
+    async def accept(capture: Capture, ctx: RecordingContext, stats: DeviceStats) -> bool:
+        if accepted is not None:
+            accepted.append(capture)
+        return await agent.accept(capture, ctx, stats)
+
     try:
         if close_outbox_first:
             agent.outbox.close()
-        asyncio.run(recover_journals(journals, agent.outbox, agent.accept, agent._stats_for))
+        asyncio.run(recover_journals(journals, agent.outbox, accept, agent._stats_for))
     finally:
         agent.journal.close()
         if not close_outbox_first:
@@ -193,3 +210,39 @@ def test_a_journal_that_fails_is_logged_and_the_next_one_still_tried(
         (logging.ERROR, f"event=journal_recovery_failed path={second}"),
     ]
     assert all(r.exc_info is not None for r in records)
+
+
+def test_a_recording_dated_in_the_future_is_dated_back_to_its_recovery_and_said(
+    journal_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ahead = time.time() + 2700  # a 10x demo recording after some 5 minutes
+    data, rid = journal_bytes(noise(1.5), started_at=ahead)
+    path = journal_dir / f"{rid}.journal"
+    path.write_bytes(data)
+    caplog.set_level(logging.INFO, LOGGER)
+    accepted: list[Capture] = []
+    before = time.time()
+    recover(journal_dir.parent, [path], accepted=accepted)
+    after = time.time()
+    [capture] = accepted
+    assert before - 1.5 <= capture.started_at <= after - 1.5  # it ends no later than now
+    (_, (level, text)) = messages(caplog)
+    assert level == logging.WARNING
+    assert re.fullmatch(
+        rf"event=journal_redated recording={rid} started_at=\d+\.\d{{3}} was={ahead:.3f} "
+        r"reason='dated after its recovery'",
+        text,
+    ), text
+
+
+def test_a_recording_dated_in_the_past_keeps_its_date(
+    journal_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data, rid = journal_bytes(noise(1.5))
+    path = journal_dir / f"{rid}.journal"
+    path.write_bytes(data)
+    caplog.set_level(logging.INFO, LOGGER)
+    accepted: list[Capture] = []
+    recover(journal_dir.parent, [path], accepted=accepted)
+    assert [c.started_at for c in accepted] == [1_700_000_000.25]
+    assert not any("redated" in text for _, text in messages(caplog))

@@ -88,6 +88,10 @@
       await new Promise((ok) => setTimeout(ok, 2000));
     }
     const now = document.getElementById("panel-inner");
+    if (now && now.dataset.free === "1" && document.getElementById("all-held")) {
+      location.reload(); // a stethoscope came free: the picker offers it
+      return;
+    }
     setTimeout(refresh, now && now.dataset.recording === "1" ? 250 : 50);
   }
   setTimeout(refresh, 250);
@@ -96,6 +100,11 @@
     const form = event.target;
     if (!form.classList.contains("js-post")) return;
     event.preventDefault();
+    const allHeld = document.getElementById("all-held");
+    if (form.classList.contains("record") && picker && !picker.value && allHeld) {
+      showError(allHeld.textContent); // nothing to record with: say why here, by the button
+      return;
+    }
     const data = new FormData(form);
     if (form.classList.contains("record") && picker) data.set("device", picker.value);
     const r = await fetch(form.action, {

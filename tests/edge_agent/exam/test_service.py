@@ -154,8 +154,8 @@ def test_a_doctors_id_in_an_answer_from_the_broker_cannot_forge_a_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The answer's `by` is any 1-80 characters a broker client sends on .../exams/answers;
-    # exam_answered and exam_answer_unknown wrote it raw, so a newline wrote a line of the
-    # sender's choosing in the care home's journal.
+    # exam_answered (and exam_answer_unknown, since gone) wrote it raw, so a newline wrote a
+    # line of the sender's choosing in the care home's journal.
     forged = "dr-b\nevent=exam_answered exam=x by=dr-a"
 
     async def main() -> None:
@@ -172,8 +172,7 @@ def test_a_doctors_id_in_an_answer_from_the_broker_cannot_forge_a_log_line(
     with caplog.at_level(logging.INFO):
         asyncio.run(main())
     said = [r.getMessage() for r in caplog.records if "answer" in r.getMessage()]
-    assert [line.split()[0] for line in said] == [
-        "event=exam_answered", "event=exam_answer_unknown"]  # fmt: skip
+    assert [line.split()[0] for line in said] == ["event=exam_answered"]  # the unknown: inbound
     assert not any("\n" in line for line in said)
     assert all('by="dr-b\\nevent=exam_answered exam=x by=dr-a"' in line for line in said)
 

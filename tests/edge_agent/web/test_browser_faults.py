@@ -2,7 +2,8 @@
 
 A stethoscope whose link drops mid-recording: the page says so and offers a re-record; what
 was heard is kept and sent with its gap marked. Two nurses, one stethoscope: the second is
-told who has it, and nothing of hers mixes into the first nurse's exam. A stethoscope beside a
+told who has it (her page opened before it was taken; after, it cannot be chosen), and nothing
+of hers mixes into the first nurse's exam. A stethoscope beside a
 charger, one whose volume is turned down, or someone talking during a lung recording: the page
 says so in the nurse's language, and the site is done all the same.
 """
@@ -95,14 +96,14 @@ def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBrok
                 assert "advice.disconnected" in keys, keys
                 assert "disconnected" in _text(a, "#verdict")
                 _shot(a, tmp_path, "disconnected")
+                # Nurse B's page opens while steth-1 is free: she picks it.
+                second = _open_exam(b, base, STAFF_2, "res-0043")
+                _pick(b, "steth-1")
                 # Nurse A re-records with steth-1, which her exam now holds.
                 _pick(a, "steth-1")
                 _click(a, '#rerecord[data-site="aortic"]')
                 _wait(a, lambda d: _css(d, "#recording-now"), "A's recording did not start")
-                second = _open_exam(b, base, STAFF_2, "res-0043")
-                _pick(b, "steth-1")
-                # Her colleague by name (her account's), not her staff id.
-                assert "In use by Marie" in _text(b, '#device option[value="steth-1"]')
+                # B's page, opened before, still offers it: the agent refuses, by name.
                 _click(b, '#record[data-site="aortic"]')
                 error = _wait(b, lambda d: _text(d, "#page-error"), "B was not told")
                 assert "in use by Marie" in error and "nurse-a" not in error
@@ -110,6 +111,9 @@ def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBrok
                 assert not _css(b, "#recording-now")
                 _wait(a, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "A's site")
                 b.refresh()
+                # Her colleague by name (her account's), not her staff id; not to be chosen.
+                held = read(b, '#device option[value="steth-1"]', "disabled", "innerText")
+                assert held[0][0] == "True" and "In use by Marie" in held[0][1], held
                 _wait(b, lambda d: len(_css(d, "#summary tr.pending")) == 4, "B's exam mixed")
         finally:
             sub.terminate()

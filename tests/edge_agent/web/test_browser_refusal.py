@@ -33,13 +33,20 @@ def test_a_refusal_is_said_in_view_of_the_button_tapped(
     with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", "fr") as d:
         _show(d, UPRIGHT)
         _open_exam(d, base, STAFF, "res-0042")
-        _pick(d, "steth-1")
-        _click(d, '#record[data-site="aortic"]')
-        _wait(d, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "first site")
-        d.get(base + "/residents/res-0043")  # the first exam left open: it keeps steth-1
+        first = d.current_window_handle
+        # A second exam in another tab, opened while steth-1 was free: the list offers it.
+        # (Opened after, it lists steth-1 as held and cannot choose it: test_browser_picker.)
+        d.switch_to.new_window("tab")
+        d.get(base + "/residents/res-0043")
         _click(d, "#start-exam")
         _wait(d, lambda d: _css(d, '#record[data-site="aortic"]'), "second exam")
         _pick(d, "steth-1")
+        second = d.current_window_handle
+        d.switch_to.window(first)
+        _pick(d, "steth-1")
+        _click(d, '#record[data-site="aortic"]')
+        _wait(d, lambda d: _css(d, '#summary tr.done[data-site="aortic"]'), "first site")
+        d.switch_to.window(second)  # the first exam left open: it keeps steth-1
         d.execute_script("window.scrollTo(0, document.documentElement.scrollHeight)")
         assert d.execute_script("return window.scrollY") > 0  # the page is taller than the tablet
         _wait(d, lambda d: clicked(d, "#record"), "no Record")

@@ -173,17 +173,25 @@ def test_the_service_tells_her_own_exam_from_a_colleague_s(tmp_path: Path) -> No
 
 
 def _picker(page: str) -> str:
-    found = re.search(r'<select id="device">(.*?)</select>', page, re.S)
+    found = re.search(r'<select id="device"[^>]*>(.*?)</select>', page, re.S)
     assert found, page
     return found.group(1)
+
+
+def _all_held(page: str) -> str | None:
+    found = re.search(r'<p class="alert" id="all-held" role="status">([^<]*)</p>', page)
+    return found.group(1).replace("&#39;", "'") if found else None
 
 
 def test_the_picker_marks_a_stethoscope_her_other_exam_or_a_colleague_holds(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Before: her other exam's stethoscope listed bare; she learnt it only when refused.
+    # Before: her other exam's stethoscope listed bare; she learnt it only when refused. Then:
+    # marked, but still chosen, and refused after she tapped Record; and with every one held,
+    # nothing said what to do.
     caplog.set_level(logging.DEBUG)
-    pickers: dict[str, str] = {}
+    pages: dict[str, str] = {}
+    refused: dict[str, int] = {}
 
     async def scenario(client: TestClient, clock: Clock) -> None:
         ctx = client.server.app[CTX]
@@ -199,24 +207,37 @@ def test_the_picker_marks_a_stethoscope_her_other_exam_or_a_colleague_holds(
         assert (await _record(client, first, token)).status == 200
         for lang in ("en", "fr"):
             await client.get(f"/lang/{lang}")
-            pickers[f"own-{lang}"] = _picker(await (await client.get(second)).text())
-        pickers["holding"] = _picker(await (await client.get(first)).text())
+            pages[f"own-{lang}"] = await (await client.get(second)).text()
+        pages["holding"] = await (await client.get(first)).text()
+        refused["own"] = (await _record(client, second, token)).status  # a crafted post
         await client.post("/logout", data={"csrf": token})
         token = await csrf_of(client, "/login")
         await client.post("/login", data={"staff": "nurse-b", "secret": PIN,
                                           "csrf": token})  # fmt: skip
         token = await csrf_of(client, "/residents")
         await client.get("/lang/en")
-        pickers["colleague"] = _picker(
-            await (await client.get(await _open_exam(client, token))).text()
-        )
+        third = await _open_exam(client, token)
+        pages["colleague"] = await (await client.get(third)).text()
+        refused["colleague"] = (await _record(client, third, token)).status
 
     run(tmp_path, scenario, attached=("steth-1",))
-    assert "steth-1 · 80&nbsp;% · Held by your exam of Room 1 Mme Secret<" in pickers["own-en"]
+    pickers = {name: _picker(page) for name, page in pages.items()}
+    own = 'value="steth-1" disabled>steth-1 · 80&nbsp;% · Held by your exam of Room 1 Mme Secret<'
+    assert own in pickers["own-en"]
     assert "· Pris par votre examen de Room 1 Mme Secret<" in pickers["own-fr"]
     assert "In use" not in pickers["own-en"] and "Utilisé" not in pickers["own-fr"]
-    assert "steth-1 · 80&nbsp;%</option>" in pickers["holding"]  # the exam holding it: bare
-    assert "· In use by Marie<" in pickers["colleague"] and "Held" not in pickers["colleague"]
+    assert 'value="steth-1" >steth-1 · 80&nbsp;%</option>' in pickers["holding"]  # its own: bare
+    assert 'value="steth-1" disabled>steth-1 · 80&nbsp;% · In use by Marie<' in pickers["colleague"]
+    assert "Held" not in pickers["colleague"]
+    assert refused == {"own": 409, "colleague": 409}  # the server still refuses a stale page's
+    # Every stethoscope held: said plainly, with what to do, and read with the picker.
+    for name, lang in (("own-en", "en"), ("own-fr", "fr"), ("colleague", "en")):
+        assert _all_held(pages[name]) == CATALOGUES[lang]["exam.all_held"], name
+        assert '<select id="device" aria-describedby="all-held">' in pages[name]
+        free = CATALOGUES[lang]["exam.none_free"]
+        assert f'<option value="" selected disabled>{free}</option>' in pickers[name]
+    assert _all_held(pages["holding"]) is None and '<select id="device">' in pages["holding"]
+    assert 'value=""' not in pickers["holding"]
     assert "Secret" not in caplog.text and "Marie" not in caplog.text  # ids only in the log
 
 
