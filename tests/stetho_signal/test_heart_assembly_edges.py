@@ -23,6 +23,8 @@ from numpy.typing import NDArray
 
 from stetho_signal import heart
 from stetho_signal._fast_read import beat_span_share, envelope_repeat
+from stetho_signal._murmur import MURMUR_BAND_HZ
+from stetho_signal._snap import SnapMeasure
 from stetho_signal._sound_band import high_band_share
 from stetho_signal.bands import Spectrum
 from stetho_signal.envelope import (
@@ -30,6 +32,7 @@ from stetho_signal.envelope import (
     HEART_RATE_HZ,
     MAX_RATE_BPM,
     MIN_RATE_BPM,
+    SOUND_BAND_HZ,
     CycleEstimate,
     heart_envelope,
 )
@@ -48,8 +51,8 @@ from stetho_signal.heart import (
     analyze_heart,
     normalised_rmssd,
 )
-from stetho_signal.segmentation import HeartSounds
-from stetho_sim.sounds import FS_HZ, pcg
+from stetho_signal.segmentation import PITCH_BAND_HZ, HeartSounds
+from stetho_sim.sounds import FS_HZ, burst, pcg
 
 NO_CYCLE = "clip too short or too irregular to find a repeating heartbeat"
 NO_HEARTBEAT = "heart rate needs a repeating heartbeat; none found in this clip"
@@ -121,7 +124,7 @@ def test_no_heartbeat_keeps_what_was_measured_and_finds_no_heart() -> None:
     )
 
 
-@pytest.mark.parametrize("width", [0.15, 0.2])
+@pytest.mark.parametrize("width", [0.15, 0.6])
 def test_sounds_150_ms_wide_or_more_are_breaths_not_a_heart(
     monkeypatch: pytest.MonkeyPatch, width: float
 ) -> None:
@@ -322,6 +325,91 @@ def test_the_phases_are_not_read_without_phases(monkeypatch: pytest.MonkeyPatch)
     assert follows.calls == []
 
 
+def test_one_cycle_estimate_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = heart.estimate_cycles
+    monkeypatch.setattr(heart, "estimate_cycles", lambda env, fs_hz: real(env, fs_hz)[:1])
+    result = analyze_heart(_heart(70.0)[0])
+    assert result.rate_bpm == 70.0 and result.periodicity == pytest.approx(0.8694, abs=1e-4)
+    monkeypatch.setattr(heart, "_half_width_s", lambda env, sounds: 0.2)
+    assert analyze_heart(_heart(70.0)[0]).periodicity == pytest.approx(0.8694, abs=1e-4)
+
+
+def test_the_sounds_are_found_with_the_pitch_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
+    spectrum, _ = _heart(70.0)
+    cands = _Spy(monkeypatch, "sound_candidates")
+    analyze_heart(spectrum)
+    pitch = heart.heart_envelopes(spectrum, (SOUND_BAND_HZ, PITCH_BAND_HZ, MURMUR_BAND_HZ))[1]
+    assert np.array_equal(cands.args[2], pitch)
+
+
+def test_a_murmur_measure_missing_says_why() -> None:
+    # 3 s at 30 /min: read at 64.5 /min from sounds too few for a whole cycle.
+    result = analyze_heart(_heart(30.0, 3.0)[0])
+    assert result.murmur_contrast is None
+    assert "murmur hint needs a whole cycle (S1, S2 and the next S1)" in result.notes
+
+
+def test_a_snap_s_share_and_delay_are_carried(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(heart, "snap_after_s2", lambda *args: SnapMeasure(0.5, 0.08, 8))
+    result = analyze_heart(_heart(70.0)[0])
+    assert (result.snap_fraction, result.snap_delay_s) == (0.5, 0.08)
+
+
+def test_phases_and_level_ratio_are_shown_to_the_thousandth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(heart, "phase_medians", lambda sounds: (0.33349, 0.45651))
+    monkeypatch.setattr(heart, "level_ratio", lambda env, sounds: 1.23449)
+    result = analyze_heart(_heart(70.0)[0])
+    assert (result.systole_s, result.diastole_s) == (0.333, 0.457)
+    assert result.s1_s2_level_ratio == 1.234
+
+
+def _faint_s2_heart(rate: float) -> NDArray[np.float64]:
+    """Systole as long as diastole and a faint, high-pitched S2: the chain search keeps one
+    sound per beat, the half-rate guard reads it at twice its rate (test_fast_orientation)."""
+    rng = np.random.default_rng(0)
+    period, n = 60.0 / rate, int(12.0 * FS_HZ)
+    x = 0.01 * rng.standard_normal(n)
+    for t in np.arange(0.2, 11.5, period):
+        x += 0.5 * burst(n, t, 45.0, 0.02, FS_HZ)
+        x += 0.15 * burst(n, t + period / 2.0, 110.0, 0.012, FS_HZ)
+    return x
+
+
+def test_a_chain_read_at_half_rate_is_searched_again_doubled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spectrum = Spectrum(_faint_s2_heart(170.0), FS_HZ)
+    guard = _Spy(monkeypatch, "guard_half_rate")
+    cands = _Spy(monkeypatch, "sound_candidates")
+    doubled = _Spy(monkeypatch, "segment_doubled")
+    phases = _Spy(monkeypatch, "phase_medians")
+    result = analyze_heart(spectrum)
+    guarded, faster = guard.result
+    env = heart_envelope(spectrum)
+    args = doubled.args
+    assert np.array_equal(args[0], env) and args[1:] == (
+        ENVELOPE_RATE_HZ, cands.result, guarded, faster
+    )  # fmt: skip
+    again = doubled.result
+    assert again is not None
+    # The sounds read are the doubled search's, not the guard's.
+    assert phases.args[0] is again[0]
+    assert again[0].s1_s.size != guarded.s1_s.size  # the two searches differ here
+    assert result.s1_s == _rounded_ms(again[0].s1_s)
+    assert result.rate_bpm is not None and abs(result.rate_bpm - 170.0) <= 5.0
+
+
+def test_a_chain_not_read_faster_is_not_searched_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    doubled = _Spy(monkeypatch, "segment_doubled")
+    guard = _Spy(monkeypatch, "guard_half_rate")
+    phases = _Spy(monkeypatch, "phase_medians")
+    analyze_heart(_heart(70.0)[0])
+    assert doubled.calls == []
+    assert phases.args[0] is guard.result[0]
+
+
 # ---- the urgent bounds: which measures are made at which rate
 
 
@@ -416,6 +504,8 @@ def test_a_rate_is_compared_with_a_bound_as_shown(
 
 def test_times_are_rounded_to_the_millisecond() -> None:
     assert _rounded_ms(np.array([0.1234, 1.0006, 2.0])) == (0.123, 1.001, 2.0)
+    assert _rounded_ms(np.array([0.12345, 1.00061])) == (0.123, 1.001)
+    assert _rounded_ms(np.array([0.12345, 1.00061, 2.5, 3.33333])) == (0.123, 1.001, 2.5, 3.333)
     assert _rounded_ms(np.zeros(0)) == ()
 
 
@@ -483,6 +573,18 @@ def test_the_recording_s_ends_bound_a_span() -> None:
     assert _half_width_s(env, _sounds([0.96])) == 0.07
     assert _half_width_s(env, _sounds([5.0])) == 0.07  # past the end: the last sample
     assert _half_width_s(np.ones(30), _sounds([0.15])) == 0.3
+
+
+def test_a_centre_outside_the_recording_is_its_first_or_last_sample() -> None:
+    # Four samples at 1 at one end, a peak of 4 six samples in: from the end sample the peak
+    # search (+-5 samples) stops short of it; from the next sample in, it would reach it.
+    env = np.zeros(100)
+    env[:4], env[6] = 1.0, 4.0
+    assert _half_width_s(env, _sounds([-0.5])) == 0.04
+    assert _half_width_s(env, _sounds([0.01])) == 0.01
+    env = env[::-1].copy()
+    assert _half_width_s(env, _sounds([5.0])) == 0.04
+    assert _half_width_s(env, _sounds([0.98])) == 0.01
 
 
 # ---- prominence, beat intervals, rate and rhythm
