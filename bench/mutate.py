@@ -474,6 +474,28 @@ MODULES = (
         ),
     ),
     Module(
+        # The heart analysis put together: the rate, the notes, what each flag reads. The
+        # synthetic sweeps (test_heart.py, 20 s a run) stay out: direct tests pin the rules.
+        "stetho_signal/heart.py",
+        ("stetho_signal/heart.py",),
+        (
+            "tests/stetho_signal/test_heart_assembly_edges.py",  # each rule, inputs by hand
+            "tests/stetho_signal/test_fast_read.py",  # the urgent measures at a fast rate
+            "tests/stetho_signal/test_crackles_not_heart.py",  # the sounds' high-band share
+        ),
+    ),
+    Module(
+        # The breathing rate, crackles and wheezes kept off heart sounds.
+        "stetho_signal/lung.py",
+        ("stetho_signal/lung.py",),
+        (
+            "tests/stetho_signal/test_lung_assembly_edges.py",  # each rule, inputs by hand
+            "tests/stetho_signal/test_lung.py",
+            "tests/stetho_signal/test_breath_rate_silence.py",  # digital silence left out
+            "tests/stetho_signal/test_breath_rate_infant.py",  # the search's ceiling by age
+        ),
+    ),
+    Module(
         "stetho_common/waits.py",  # a stop always ends a wait, and is never eaten
         ("stetho_common/waits.py",),
         ("tests/stetho_common/test_waits.py",),
