@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -27,8 +28,9 @@ from paho.mqtt.properties import Properties
 from edge_agent.runtime.local_broker import free_port
 from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.storage import DatabaseTarget
-from stetho_testkit.hub.factory import make_recording
+from stetho_testkit.hub.factory import WireRecording, make_recording
 from stetho_testkit.hub.harness import wait_archived
+from stetho_testkit.mqtt_client import MqttTestClient, Received
 from tests.deploy.fake_systemd import NotifyReceiver
 from tests.deploy.test_broker_isolation import OAKHILL, A, peer
 from tests.deploy.tls_broker import TlsBroker
@@ -74,6 +76,25 @@ def _wire(rec_props: tuple[tuple[str, str], ...], content_type: str) -> Properti
     return props
 
 
+def _send_until_receipted(agent: MqttTestClient, rec: WireRecording) -> Received:
+    """Publish `rec` until its receipt arrives: READY comes before the hub has subscribed, and
+    its session here is new, so the broker drops what arrives before (a deployed hub's session
+    persists). The hub archives a recording once, however many copies arrive."""
+    deadline = time.monotonic() + 30
+    while True:
+        for topic, payload, kind in (
+            (rec.audio_topic, rec.flac, FLAC_CONTENT_TYPE),
+            (rec.meta_topic, rec.meta_json, "application/json"),
+        ):
+            props = _wire(rec.properties, kind)
+            assert not agent.publish(topic, payload, properties=props).is_failure
+        try:
+            return agent.wait_for(lambda m: len(m) >= 1, timeout_s=2)[0]
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_confined_hub_archives_serves_and_talks_to_systemd(
     tls_broker: TlsBroker, tmp_path: Path
 ) -> None:
@@ -114,13 +135,7 @@ def test_confined_hub_archives_serves_and_talks_to_systemd(
                 assert "<form" in page.read().decode()
             with peer(tls_broker, OAKHILL) as oakhill:
                 oakhill.subscribe(f"{A}/receipts")
-                audio = _wire(rec.properties, FLAC_CONTENT_TYPE)
-                assert not oakhill.publish(rec.audio_topic, rec.flac, properties=audio).is_failure
-                meta = _wire(rec.properties, "application/json")
-                assert not oakhill.publish(
-                    rec.meta_topic, rec.meta_json, properties=meta
-                ).is_failure
-                (receipt,) = oakhill.wait_for(lambda m: len(m) == 1)
+                receipt = _send_until_receipted(oakhill, rec)
             counts = wait_archived(DatabaseTarget("sqlite", str(state / "hub.db")), 1, 30)
             systemd.wait_for("WATCHDOG", count=2)
         finally:
@@ -132,3 +147,40 @@ def test_confined_hub_archives_serves_and_talks_to_systemd(
     assert json.loads(receipt.payload)["recording_id"] == rec.recording_id
     assert counts["recordings_archived"] == 1
     assert "Traceback" not in output, output
+
+
+def test_ready_does_not_wait_for_the_broker(tls_broker: TlsBroker, tmp_path: Path) -> None:
+    """With no broker listening and the console off, the hub still says READY (it retries the
+    broker for ever, and a start must not time out on it), then stops cleanly on SIGTERM."""
+    state = tmp_path / "state"
+    state.mkdir()
+    text = _hub_toml(tls_broker, state, free_port()).replace(
+        f"port = {tls_broker.port}", f"port = {free_port()}"
+    )
+    config = tmp_path / "hub.toml"
+    config.write_text(text.replace("enabled = true", "enabled = false"), encoding="utf-8")
+    hub_cmd = [sys.executable, "-m", "stetho_cli", "hub", "run", "--config", str(config)]
+    confined = [sys.executable, "-m", "tests.deploy.confine", str(UNIT), "--", *hub_cmd]
+    with (
+        tempfile.TemporaryDirectory(prefix="ch", dir="/tmp") as short,
+        NotifyReceiver(Path(short) / "notify") as systemd,
+    ):
+        hub = subprocess.Popen(
+            confined,
+            cwd=REPO,
+            env={"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": systemd.address},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            (ready,) = systemd.wait_for("READY", timeout_s=60)
+            time.sleep(2)  # a refused connection fails at once: it is logged by then
+        finally:
+            hub.send_signal(signal.SIGTERM)
+            output, _ = hub.communicate(timeout=30)
+        assert hub.returncode == 0, output
+        systemd.wait_for("STOPPING")
+    assert ready.fields["STATUS"] == "hub hub-1: archive open"
+    assert "event=broker_unreachable" in output
+    assert not systemd.with_field("WATCHDOG")  # no WATCHDOG_USEC: no pings
