@@ -133,8 +133,7 @@ print("ok")
 def test_hub_draws_and_archives_with_memory_deny_write_execute(tmp_path: Path) -> None:
     """The unit sets MemoryDenyWriteExecute=yes: the hub's FLAC check, the console's picture
     (matplotlib) and SQLite must work under the kernel's PR_SET_MDWE, which enforces the same.
-    (PostgreSQL through psycopg's libpq passed the same probe by hand; the confined run in
-    test_confined_hub.py covers the rest of `stetho hub run`.)"""
+    (The confined run in test_confined_hub.py covers the rest of `stetho hub run`.)"""
     pytest.importorskip("matplotlib")
     assert unit_settings(UNIT.read_text())["MemoryDenyWriteExecute"] == ["yes"]
     env = {**os.environ, "MPLCONFIGDIR": str(tmp_path)}
@@ -144,3 +143,48 @@ def test_hub_draws_and_archives_with_memory_deny_write_execute(tmp_path: Path) -
     if probe.returncode == 77:
         pytest.skip("PR_SET_MDWE refused in this environment")
     assert (probe.returncode, probe.stdout) == (0, "ok\n"), probe.stderr
+
+
+PG_PROBE = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
+    sys.exit(77)
+import psycopg
+from stetho_hub.storage import DatabaseTarget, migrate, open_database
+db = open_database(DatabaseTarget("postgresql", sys.argv[1]))
+assert migrate(db)
+db.close()
+notices = []
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:  # libpq calls back into Python
+    conn.add_notice_handler(lambda d: notices.append(d.message_primary))
+    conn.execute("DO $$ BEGIN RAISE NOTICE 'probe'; END $$")
+print(psycopg.pq.__impl__, notices)
+"""
+
+
+@pytest.mark.skipif(not _kernel_has_mdwe(), reason="kernel older than 6.3: no PR_SET_MDWE")
+def test_hub_talks_to_postgresql_with_memory_deny_write_execute() -> None:
+    """psycopg drives libpq through ctypes (or its C extension), with callbacks from libpq for
+    notices: under PR_SET_MDWE it migrates a real PostgreSQL and receives a notice."""
+    from stetho_testkit.postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        try:
+            server.start()
+        except PostgresUnavailable as exc:
+            pytest.skip(str(exc))
+        url = server.create_database("mdwe")
+        probe = subprocess.run(
+            [sys.executable, "-c", PG_PROBE, url], capture_output=True, text=True, cwd=REPO
+        )
+    finally:
+        server.destroy()
+    if probe.returncode == 77:
+        pytest.skip("PR_SET_MDWE refused in this environment")
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split(" ", 1)[1] == "['probe']\n"
