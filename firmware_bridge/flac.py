@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from collections.abc import Sequence
@@ -101,8 +100,21 @@ def encode_flac(pcm: NDArray[np.int16], sample_rate_hz: int, tags: dict[str, str
 
 
 def decode_flac(data: bytes) -> tuple[NDArray[np.int16], int]:
-    """Decode FLAC bytes to int16 PCM and its sample rate."""
-    pcm, rate = sf.read(io.BytesIO(data), dtype="int16", always_2d=False)
+    """Decode FLAC bytes to int16 PCM and its sample rate.
+
+    Read from a memfd, as :func:`encode_flac` writes, not a BytesIO: the hub's archive and the
+    agent's salvage check decode under MemoryDenyWriteExecute too.
+    """
+    fd = os.memfd_create("stetho-flac", os.MFD_CLOEXEC)
+    try:
+        with open(fd, "wb", closefd=False) as sink:  # a buffered write loops until all is in
+            sink.write(data)
+        os.lseek(fd, 0, os.SEEK_SET)
+        with sf.SoundFile(fd, closefd=False) as source:
+            pcm = source.read(dtype="int16", always_2d=False)
+            rate = source.samplerate
+    finally:
+        os.close(fd)
     return np.asarray(pcm, dtype=np.int16), int(rate)
 
 

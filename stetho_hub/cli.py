@@ -25,6 +25,7 @@ from stetho_hub.config import HubConfig, load_config
 from stetho_hub.errors import HubConfigError, HubError
 
 if TYPE_CHECKING:
+    from stetho_hub.console import ConsoleSettings
     from stetho_hub.fhir import FhirServerSettings
 
 hub_app = cli_app(
@@ -46,11 +47,10 @@ def _load(path: Path) -> HubConfig:
 @hub_app.command()
 def run(config: ConfigOption) -> None:
     """Archive every care home's messages and send receipts, until SIGTERM or SIGINT."""
+    from edge_agent.errors import WatchdogSettingError
     from edge_agent.transport.settings import broker_settings
-    from stetho_hub.console import ConsoleSettings, serve_console
+    from stetho_hub.console import ConsoleSettings
     from stetho_hub.fhir.errors import FhirError
-    from stetho_hub.ingest import run_hub
-    from stetho_hub.ingest.runner import open_archive
 
     cfg = _load(config)
     setup_logging(cfg.log_level)
@@ -67,27 +67,55 @@ def run(config: ConfigOption) -> None:
     except FhirError as exc:
         fail(str(exc))
 
-    async def runner() -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            (await asyncio.to_thread(open_archive, cfg)).db.close()  # migrated before serving
-            async with asyncio.TaskGroup() as group:
-                group.create_task(run_hub(cfg))
-                if c.enabled:
-                    group.create_task(serve_console(console))
-                if fhir is not None:
-                    group.create_task(_export_fhir(cfg, fhir))
-        except asyncio.CancelledError:
-            logging.getLogger("stetho_hub").info("event=shutdown reason=signal")
-
     try:
-        asyncio.run(runner())
-    except* (HubError, FhirError) as errors:  # a task's error arrives in the TaskGroup's group
+        asyncio.run(_serve(cfg, console, fhir))
+    except* (HubError, FhirError, WatchdogSettingError) as errors:  # from the TaskGroup
         fail(str(errors.exceptions[0]))
+
+
+async def _serve(cfg: HubConfig, console: ConsoleSettings, fhir: FhirServerSettings | None) -> None:
+    """The hub's tasks, telling systemd (when it runs us: $NOTIFY_SOCKET) how they are doing.
+
+    READY once the database is migrated and the console listens, not once the broker answers:
+    the hub retries the broker for ever while the broker queues for it, and the console serves
+    the archive meanwhile, so a broker away at boot must not fail the start (TimeoutStartSec=).
+    """
+    from edge_agent.runtime.sdnotify import Notifier
+    from edge_agent.runtime.watchdog import run_watchdog
+    from stetho_hub.console import serve_console
+    from stetho_hub.ingest import run_hub
+    from stetho_hub.ingest.runner import open_archive
+
+    task = asyncio.current_task()
+    assert task is not None
+    notifier = Notifier.from_env()
+
+    def stop() -> None:
+        notifier.stopping("finishing the commit in progress")
+        task.cancel()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    try:
+        (await asyncio.to_thread(open_archive, cfg)).db.close()  # migrated before serving
+        async with asyncio.TaskGroup() as group:
+            listening = asyncio.Event()
+            group.create_task(run_hub(cfg))
+            group.create_task(run_watchdog(notifier))  # pings while this loop turns
+            if cfg.console.enabled:
+                group.create_task(serve_console(console, listening))
+            else:
+                listening.set()
+            if fhir is not None:
+                group.create_task(_export_fhir(cfg, fhir))
+            await listening.wait()
+            serving = ", console listening" if cfg.console.enabled else ""
+            notifier.ready(f"hub {cfg.hub_id}: archive open{serving}")
+    except asyncio.CancelledError:
+        logging.getLogger("stetho_hub").info("event=shutdown reason=signal")
+    finally:
+        notifier.close()
 
 
 async def _export_fhir(cfg: HubConfig, settings: FhirServerSettings) -> None:

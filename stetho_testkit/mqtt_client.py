@@ -212,3 +212,6 @@ class MqttTestClient:
     ) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+        # loop_start's wake-up socket pair is closed only by paho's Client.__del__, which the
+        # cyclic collector may run after the sockets' own finalizers: a ResourceWarning.
+        self._client._reset_sockets(sockpair_only=True)

@@ -306,8 +306,8 @@ def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
     return app
 
 
-async def serve_console(settings: ConsoleSettings) -> None:
-    """Serve until cancelled."""
+async def serve_console(settings: ConsoleSettings, listening: asyncio.Event | None = None) -> None:
+    """Serve until cancelled; set `listening` once the port is open (the hub's READY)."""
     db = await asyncio.to_thread(open_database, settings.database)
     runner = app_runner(make_app(settings, db))  # a request aiohttp cannot parse: one line
     await runner.setup()
@@ -321,6 +321,8 @@ async def serve_console(settings: ConsoleSettings) -> None:
             f"(console.host, console.port): {exc.strerror or exc}"
         ) from exc
     log.info("event=console_listening url=http://%s:%d/", settings.host, settings.port)
+    if listening is not None:
+        listening.set()
     try:
         await asyncio.Event().wait()
     finally:

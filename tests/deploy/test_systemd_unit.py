@@ -112,8 +112,10 @@ libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
 if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
     sys.exit(77)
-from firmware_bridge.flac import encode_flac
-assert encode_flac(np.zeros(400, dtype=np.int16), 4000, {"title": "probe"})[:4] == b"fLaC"
+from firmware_bridge.flac import decode_flac, encode_flac
+flac = encode_flac(np.zeros(400, dtype=np.int16), 4000, {"title": "probe"})
+assert flac[:4] == b"fLaC"
+assert decode_flac(flac)[0].size == 400  # the salvage check decodes what it kept
 if "--bytesio" in sys.argv:
     import soundfile
     soundfile.write(io.BytesIO(), np.zeros(400, dtype=np.int16), 4000, format="FLAC")
@@ -130,7 +132,7 @@ def _kernel_has_mdwe() -> bool:
 def test_agent_flac_encoder_works_with_memory_deny_write_execute() -> None:
     """The unit sets MemoryDenyWriteExecute=yes; the kernel's PR_SET_MDWE enforces the same.
 
-    The agent's encoder must work under it, while libsndfile's virtual I/O (a BytesIO),
+    The agent's encoder and decoder must work under it, while libsndfile's virtual I/O (a BytesIO),
     whose cffi callbacks need writable+executable memory, is refused: proof the probe bites.
     """
     assert unit_settings(UNIT.read_text())["MemoryDenyWriteExecute"] == ["yes"]
