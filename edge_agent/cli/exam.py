@@ -193,6 +193,9 @@ def exam_record(
 
 def _outcome(config: Path, exam_id: str, started: dict[str, Any]) -> dict[str, Any]:
     """The recording's outcome, asked of the agent until it is analysed (or `fail`)."""
+    if "duration_s" not in started:  # this command upgraded, the agent not yet restarted
+        fail(f"the agent started {started.get('site')} but is older than this command and "
+             "cannot tell its outcome: restart it, or give --no-wait")  # fmt: skip
     socket = exam_dir(_state_dir(config)) / SOCKET_NAME
     path = f"/api/exams/{_segment(exam_id)}/recordings/{_segment(started['recording_id'])}"
     bound_s = float(started["duration_s"]) + WAIT_MARGIN_S

@@ -279,3 +279,19 @@ async def _got(socket: Path, path: str) -> tuple[int, object]:
 )  # fmt: skip
 def test_the_outcome_is_the_page_s_verdict_in_english(outcome: dict[str, Any], said: str) -> None:
     assert outcome_lines(outcome).startswith(said), outcome_lines(outcome)
+
+
+def test_an_agent_older_than_the_command_is_said_in_one_sentence(
+    agent_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The agent's answer before it said the length (and had no recording route): the Pi's
+    # package upgraded, the agent not restarted yet. It must not end in a KeyError.
+    old = {"recording_id": str(uuid.UUID(int=3)), "site": "aortic", "device": "steth-1"}
+    monkeypatch.setattr("edge_agent.cli.exam._answer", lambda *_: old)
+    result = CliRunner().invoke(exam_app, ["record", str(uuid.UUID(int=1)), "--config",
+                                           str(agent_config)])  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output == (
+        "error: the agent started aortic but is older than this command "
+        "and cannot tell its outcome: restart it, or give --no-wait\n"
+    )
