@@ -207,7 +207,10 @@ class ExamService:
         """The exam's recording once analysed and kept; None while it runs or is analysed."""
         exam = await self.exam(exam_id)
         kept = next((r for r in exam.recordings if r.recording_id == recording_id), None)
-        if kept is None and all(s.recording != recording_id for s in self.slots.values()):
+        running = (
+            s.recording == recording_id and s.claimed_by == exam_id for s in self.slots.values()
+        )
+        if kept is None and not any(running):
             raise UnknownExamError(  # a restart forgets the recordings that were running
                 f"exam {exam_id} has no recording {recording_id}: "
                 "it is unknown, or the agent restarted while it ran"
