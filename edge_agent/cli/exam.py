@@ -238,7 +238,7 @@ def outcome_lines(outcome: dict[str, Any]) -> str:
     flags = f" (flags: {', '.join(outcome['flags'])})" if outcome["flags"] else ""
     head = f"{outcome['site']}: {outcome['duration_s']:.1f} s recorded, "
     if not outcome["acceptable"]:
-        return f"{head}record again{flags}: {advice}"
+        return f"{head}record again{flags}" + (f": {advice}" if advice else "")
     return f"{head}done{flags}" + (f"\nnote: {advice}" if advice else "")
 
 

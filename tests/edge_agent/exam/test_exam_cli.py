@@ -275,10 +275,13 @@ async def _got(socket: Path, path: str) -> tuple[int, object]:
      ({"site": "aortic", "duration_s": 8.0, "acceptable": False,
        "problems": ["no_signal", "mains_hum"], "flags": ["quality_no_signal"]},
       "aortic: 8.0 s recorded, record again (flags: quality_no_signal): Too quiet: press the "
-      "chest piece firmly on bare skin. Electrical hum picked up and removed: ")],
+      "chest piece firmly on bare skin. Electrical hum picked up and removed: "),
+     ({"site": "aortic", "duration_s": 8, "acceptable": False, "problems": [], "flags": []},
+      "aortic: 8.0 s recorded, record again")],
 )  # fmt: skip
 def test_the_outcome_is_the_page_s_verdict_in_english(outcome: dict[str, Any], said: str) -> None:
     assert outcome_lines(outcome).startswith(said), outcome_lines(outcome)
+    assert not outcome_lines(outcome).endswith(": ")
 
 
 def test_an_agent_older_than_the_command_is_said_in_one_sentence(
