@@ -484,8 +484,12 @@ def test_a_recording_s_length_and_state_as_a_waiting_cli_asks_them(tmp_path: Pat
         kept = await s.recording(exam.exam_id, rid)
         assert kept is not None and kept.recording_id == rid and kept.site == "mitral"
         assert kept.duration_s == 4.5 and kept.acceptable
-        with pytest.raises(UnknownExamError, match=f"has no recording {uuid.UUID(int=9)}: "):
+        with pytest.raises(UnknownExamError) as unknown:
             await s.recording(exam.exam_id, uuid.UUID(int=9))
+        assert str(unknown.value) == (
+            f"exam {exam.exam_id} has no recording {uuid.UUID(int=9)}: it is unknown, or the "
+            "agent restarted while it ran"
+        )
         second = await s.open_exam("res-1", "nurse-a", "", "custom", ("mitral",))
         running = await s.record(exam.exam_id, "aortic", "steth-1", "nurse-a")
         with pytest.raises(UnknownExamError, match=f"has no recording {running}: "):
