@@ -200,10 +200,9 @@ def _outcome(config: Path, exam_id: str, started: dict[str, Any]) -> dict[str, A
     path = f"/api/exams/{_segment(exam_id)}/recordings/{_segment(started['recording_id'])}"
     bound_s = float(started["duration_s"]) + WAIT_MARGIN_S
     what = f"the recording of {started['site']}"
-    try:  # from the line on: a script may send SIGINT as soon as it reads it
-        err.print(f"recording {started['site']} on {started['device']} for "
-                  f"{started['duration_s']:g} s…", highlight=False)  # fmt: skip
-        outcome = asyncio.run(_poll(socket, path, bound_s))
+    line = f"recording {started['site']} on {started['device']} for {started['duration_s']:g} s…"
+    try:
+        outcome = asyncio.run(_poll(socket, path, bound_s, line))
     except KeyboardInterrupt:
         # Ctrl-C ends the wait, not the recording: the socket API has no stop, and the page's
         # Stop or the chest piece's button is where a nurse ends one early.
@@ -218,8 +217,12 @@ def _outcome(config: Path, exam_id: str, started: dict[str, Any]) -> dict[str, A
     return outcome
 
 
-async def _poll(socket: Path, path: str, bound_s: float) -> dict[str, Any] | None:
+async def _poll(socket: Path, path: str, bound_s: float, line: str) -> dict[str, Any] | None:
     """The recording's answer once it is no longer running; None after `bound_s` seconds."""
+    # Said from inside the loop, whose SIGINT handler is set by now: a script that sends
+    # SIGINT as soon as it reads the line must not catch asyncio.run half made (the loop was
+    # left unclosed and its __del__ printed a traceback).
+    err.print(line, highlight=False)
     deadline = time.monotonic() + bound_s
     while True:
         answer: dict[str, Any] = await _call(socket, "GET", path, None)
