@@ -27,6 +27,7 @@ EXIT_CODES: Final = {
     "usage": 2,  # wrong arguments or configuration: fix the call or the file
     "not-running": 3,  # `stetho status`: no agent is running
     "stale": 4,  # `stetho status`: the agent runs but cannot refresh its status (disk full?)
+    "rerecord": 5,  # `stetho exam record`: the site was recorded, but must be recorded again
     "no-adapter": 10,
     "powered-off": 11,
     "not-found": 12,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import time
 import urllib.parse
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import aiohttp
 import typer
@@ -20,19 +21,24 @@ from edge_agent.errors import AgentError
 from edge_agent.exam.errors import UnknownProtocolError, UnknownSiteError
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM, KNOWN_SITES, resolve_protocol
 from edge_agent.exam.store import exam_dir
+from edge_agent.exam.verdict import NURSE_ADVICE
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, check_staff
 from edge_agent.web.api import SOCKET_NAME
+from edge_agent.web.i18n import translator
 from edge_agent.wire.messages import MAX_RECORD_S, MIN_RECORD_S
 from stetho_common.cli_app import cli_app
 from stetho_common.cli_choices import refuse_choice
 from stetho_common.cli_numbers import bounded
-from stetho_common.console import fail
+from stetho_common.console import EXIT_CODES, fail
 from stetho_common.secret_input import ask_secret
 
 staff_app = cli_app("Staff accounts for the nurses' page.")
 exam_app = cli_app("Exams, through the running agent.")
 err = Console(stderr=True)
 PIN = "PIN or password"
+# Past the recording's length: its analysis, and the first block of a stethoscope just woken.
+WAIT_MARGIN_S: Final = 30.0
+POLL_S: Final = 0.5  # the outcome is seen within half a second, at two small requests a second
 StaffOpt = Annotated[str | None, typer.Option("--staff", help="Who examines (default: you).")]
 
 
@@ -158,14 +164,85 @@ def exam_record(
             help=f"{MIN_RECORD_S:g}-{MAX_RECORD_S:g}.",
         ),
     ] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Return once it has started, printing its JSON.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
     staff: StaffOpt = None,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Start recording a site of the exam (the agent ends it after its duration)."""
+    """Record a site of the exam and wait until it is analysed; one line says the outcome.
+
+    Exit status 0: the site is recorded and good; 5: recorded, but to record again (the line
+    says why); 1: refused, or the agent stopped meanwhile; 130: Ctrl-C, which ends the wait
+    only (the recording goes on in the agent).
+    """
     if site is not None and site not in KNOWN_SITES:
         refuse_choice("--site", site, KNOWN_SITES)  # no exam has it: the call is wrong, exit 2
-    _run(config, "POST", f"/api/exams/{_segment(exam_id)}/record", {"site": site, "device": device,
-         "duration_s": duration, "staff": staff or getpass.getuser()})  # fmt: skip
+    started = _answer(config, "POST", f"/api/exams/{_segment(exam_id)}/record", {"site": site,
+                      "device": device, "duration_s": duration,
+                      "staff": staff or getpass.getuser()})  # fmt: skip
+    if no_wait:
+        typer.echo(json.dumps(started, indent=2))
+        return
+    outcome = _outcome(config, exam_id, started)
+    typer.echo(json.dumps(outcome, indent=2) if as_json else outcome_lines(outcome))
+    if not outcome["acceptable"]:
+        raise typer.Exit(EXIT_CODES["rerecord"])
+
+
+def _outcome(config: Path, exam_id: str, started: dict[str, Any]) -> dict[str, Any]:
+    """The recording's outcome, asked of the agent until it is analysed (or `fail`)."""
+    if "duration_s" not in started:  # this command upgraded, the agent not yet restarted
+        fail(f"the agent started {started.get('site')} but is older than this command and "
+             "cannot tell its outcome: restart it, or give --no-wait")  # fmt: skip
+    socket = exam_dir(_state_dir(config)) / SOCKET_NAME
+    path = f"/api/exams/{_segment(exam_id)}/recordings/{_segment(started['recording_id'])}"
+    bound_s = float(started["duration_s"]) + WAIT_MARGIN_S
+    what = f"the recording of {started['site']}"
+    line = f"recording {started['site']} on {started['device']} for {started['duration_s']:g} s…"
+    try:
+        outcome = asyncio.run(_poll(socket, path, bound_s, line))
+    except KeyboardInterrupt:
+        # Ctrl-C ends the wait, not the recording: the socket API has no stop, and the page's
+        # Stop or the chest piece's button is where a nurse ends one early.
+        fail(f"stopped waiting; {what} goes on in the agent (`stetho exam show` tells)",
+             "interrupted")  # fmt: skip
+    except (aiohttp.ClientConnectionError, FileNotFoundError):
+        fail(f"the agent stopped during {what}: see `stetho exam show` once it is back")
+    except AgentError as exc:
+        fail(f"the agent refused: {exc}")
+    if outcome is None:
+        fail(f"{what} was not analysed within {bound_s:g} s: see `stetho exam show`")
+    return outcome
+
+
+async def _poll(socket: Path, path: str, bound_s: float, line: str) -> dict[str, Any] | None:
+    """The recording's answer once it is no longer running; None after `bound_s` seconds."""
+    # Said from inside the loop, whose SIGINT handler is set by now: a script that sends
+    # SIGINT as soon as it reads the line must not catch asyncio.run half made (the loop was
+    # left unclosed and its __del__ printed a traceback).
+    err.print(line, highlight=False)
+    deadline = time.monotonic() + bound_s
+    while True:
+        answer: dict[str, Any] = await _call(socket, "GET", path, None)
+        if answer.get("state") != "running":
+            return answer
+        if time.monotonic() > deadline:
+            return None
+        await asyncio.sleep(POLL_S)
+
+
+def outcome_lines(outcome: dict[str, Any]) -> str:
+    """The page's verdict on one site, in English: done, or record again and why; then the
+    flags' codes, and a good recording's notices (advice, nothing to redo)."""
+    t = translator("en")
+    advice = " ".join(t(NURSE_ADVICE.get(c, "advice.noise")) for c in outcome["problems"])
+    flags = f" (flags: {', '.join(outcome['flags'])})" if outcome["flags"] else ""
+    head = f"{outcome['site']}: {outcome['duration_s']:.1f} s recorded, "
+    if not outcome["acceptable"]:
+        return f"{head}record again{flags}" + (f": {advice}" if advice else "")
+    return f"{head}done{flags}" + (f"\nnote: {advice}" if advice else "")
 
 
 @exam_app.command("close")

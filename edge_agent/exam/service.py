@@ -174,7 +174,7 @@ class ExamService:
     ) -> uuid.UUID:
         """Start a recording of `site` on `device` for the exam; return its recording id.
         `duration_s` None: the doctor's request's length, else the configured one."""
-        asked_s = recording_length(duration_s)
+        length_s = self.length_for(exam_id, duration_s)
         exam = self.active(exam_id)
         exam.check_recordable(check_site(site))
         slot = self._slot_for(device, exam, staff)
@@ -187,9 +187,8 @@ class ExamService:
                 raise _still_recording()
             named = bool(holder) and holder != BUTTON
             raise DeviceBusyError(device, holder or "another recording", named=named)
-        duration_s = asked_s or self.asked_s.get(exam_id) or self.default_duration_s
-        self._check_fits(device, duration_s, slot.segmenter.sample_rate_hz)
-        rid = slot.segmenter.start(ctx, duration_s, staff)
+        self._check_fits(device, length_s, slot.segmenter.sample_rate_hz)
+        rid = slot.segmenter.start(ctx, length_s, staff)
         slot.claimed_by, slot.claimed_staff, slot.recording = exam.exam_id, exam.staff, rid
         was_open = exam.state is ExamState.OPEN
         exam.begin_recording(site, time.time())
@@ -199,6 +198,24 @@ class ExamService:
                  exam.exam_id, site, device, rid, quote(staff))  # fmt: skip
         self.changes.bump()
         return rid
+
+    def length_for(self, exam_id: uuid.UUID, duration_s: float | None) -> float:
+        """The seconds a recording of the exam lasts when `duration_s` is asked (checked)."""
+        return recording_length(duration_s) or self.asked_s.get(exam_id) or self.default_duration_s
+
+    async def recording(self, exam_id: uuid.UUID, recording_id: uuid.UUID) -> SiteRecording | None:
+        """The exam's recording once analysed and kept; None while it runs or is analysed."""
+        exam = await self.exam(exam_id)
+        kept = next((r for r in exam.recordings if r.recording_id == recording_id), None)
+        running = (
+            s.recording == recording_id and s.claimed_by == exam_id for s in self.slots.values()
+        )
+        if kept is None and not any(running):
+            raise UnknownExamError(  # a restart forgets the recordings that were running
+                f"exam {exam_id} has no recording {recording_id}: "
+                "it is unknown, or the agent restarted while it ran"
+            )
+        return kept
 
     def _check_fits(self, device: str, duration_s: float, rate_hz: int) -> None:
         if self.gate is None:  # no broker limit known to check against

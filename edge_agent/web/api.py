@@ -13,7 +13,7 @@ from aiohttp import web
 
 from edge_agent.errors import AgentError
 from edge_agent.exam.errors import UnknownExamError, UnknownSiteError
-from edge_agent.exam.model import Exam, check_age_band
+from edge_agent.exam.model import Exam, SiteRecording, check_age_band
 from edge_agent.exam.service import ExamService
 
 SERVICE: web.AppKey[ExamService] = web.AppKey("exams", ExamService)
@@ -89,7 +89,35 @@ async def _record(request: web.Request) -> web.Response:
     )
     rid = await service.record(exam.exam_id, str(site), str(device), str(body["staff"]),
                                body.get("duration_s"))  # fmt: skip
-    return web.json_response({"recording_id": str(rid), "site": site, "device": device})
+    length_s = service.length_for(exam.exam_id, body.get("duration_s"))  # the CLI waits this
+    return web.json_response(
+        {"recording_id": str(rid), "site": site, "device": device, "duration_s": length_s}
+    )
+
+
+async def _recording(request: web.Request) -> web.Response:
+    """One recording of the exam: `running` until it is analysed and kept, then its verdict
+    (the page's: acceptable or not, with the problem codes) and its flags' codes."""
+    try:
+        rid = uuid.UUID(request.match_info["recording_id"])
+    except ValueError as exc:
+        raise UnknownExamError("not a recording id") from exc
+    kept = await request.app[SERVICE].recording(_exam_id(request), rid)
+    if kept is None:
+        return web.json_response({"recording_id": str(rid), "state": "running"})
+    return web.json_response({
+        "recording_id": str(rid), "state": "recorded", "site": kept.site,
+        "duration_s": kept.duration_s, "acceptable": kept.acceptable,
+        "problems": list(kept.problems), "level": kept.level, "flags": _flag_codes(kept),
+    })  # fmt: skip
+
+
+def _flag_codes(kept: SiteRecording) -> list[str]:
+    """The flags' codes (findings saved before flags kept their numbers held the codes alone)."""
+    flags = kept.findings.get("flags")
+    if not isinstance(flags, list):
+        return []
+    return [str(f.get("code") if isinstance(f, dict) else f) for f in flags]
 
 
 async def _close(request: web.Request) -> web.Response:
@@ -115,5 +143,6 @@ def build_api(service: ExamService) -> web.Application:
     app.router.add_post("/api/exams", _open)
     app.router.add_get("/api/exams/{exam_id}", _show)
     app.router.add_post("/api/exams/{exam_id}/record", _record)
+    app.router.add_get("/api/exams/{exam_id}/recordings/{recording_id}", _recording)
     app.router.add_post("/api/exams/{exam_id}/close", _close)
     return app

@@ -9,13 +9,14 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from typer.testing import CliRunner
 
-from edge_agent.cli.exam import exam_app, staff_app
+from edge_agent.cli.exam import exam_app, outcome_lines, staff_app
 from edge_agent.exam import ExamStore
 from edge_agent.exam.errors import UnknownProtocolError, UnknownSiteError
 from edge_agent.exam.protocols import resolve_protocol
@@ -234,3 +235,66 @@ def test_a_blank_custom_site_is_skipped_as_the_agent_skips_it(agent_config: Path
     result = CliRunner().invoke(exam_app, args)
     assert result.exit_code == 2, result.output  # the only site blank: none left
     assert result.output == "error: a custom protocol needs at least one site\n"
+
+
+def test_a_recording_no_one_knows_is_refused_in_one_sentence(
+    agent_config: Path, tmp_path: Path
+) -> None:
+    # What a waiting `exam record` reads after the agent restarted mid-recording.
+    store = ExamStore(exam_dir(tmp_path / "state") / "exams.sqlite3")
+    store.add_residents([Resident("res-0042", "Room 12")])
+    store.close()
+    args = ["start", "--resident", "res-0042", "--config", str(agent_config)]
+    exam_id = CliRunner().invoke(exam_app, args).stdout.strip()
+    socket = exam_dir(tmp_path / "state") / SOCKET_NAME
+    rid = uuid.UUID(int=7)
+    for recording, said in [(str(rid), f"exam {exam_id} has no recording {rid}: it is unknown, "
+                             "or the agent restarted while it ran"),
+                            ("x", "not a recording id")]:  # fmt: skip
+        status, answer = asyncio.run(_got(socket, f"/api/exams/{exam_id}/recordings/{recording}"))
+        assert (status, answer) == (409, {"error": said})
+
+
+async def _got(socket: Path, path: str) -> tuple[int, object]:
+    connector = aiohttp.UnixConnector(path=str(socket))
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.get(f"http://agent{path}") as response,
+    ):
+        return response.status, await response.json()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [({"site": "mitral", "duration_s": 15, "acceptable": True, "problems": [], "flags": []},
+      "mitral: 15.0 s recorded, done"),
+     ({"site": "mitral", "duration_s": 14.96, "acceptable": True, "problems": ["faint"],
+       "flags": ["heart_murmur", "heart_irregular"]},
+      "mitral: 15.0 s recorded, done (flags: heart_murmur, heart_irregular)\nnote: Faint sound, "
+      "analysed all the same: next time, turn the stethoscope's "),
+     ({"site": "aortic", "duration_s": 8.0, "acceptable": False,
+       "problems": ["no_signal", "mains_hum"], "flags": ["quality_no_signal"]},
+      "aortic: 8.0 s recorded, record again (flags: quality_no_signal): Too quiet: press the "
+      "chest piece firmly on bare skin. Electrical hum picked up and removed: "),
+     ({"site": "aortic", "duration_s": 8, "acceptable": False, "problems": [], "flags": []},
+      "aortic: 8.0 s recorded, record again")],
+)  # fmt: skip
+def test_the_outcome_is_the_page_s_verdict_in_english(outcome: dict[str, Any], said: str) -> None:
+    assert outcome_lines(outcome).startswith(said), outcome_lines(outcome)
+    assert not outcome_lines(outcome).endswith(": ")
+
+
+def test_an_agent_older_than_the_command_is_said_in_one_sentence(
+    agent_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The agent's answer before it said the length (and had no recording route): the Pi's
+    # package upgraded, the agent not restarted yet. It must not end in a KeyError.
+    old = {"recording_id": str(uuid.UUID(int=3)), "site": "aortic", "device": "steth-1"}
+    monkeypatch.setattr("edge_agent.cli.exam._answer", lambda *_: old)
+    result = CliRunner().invoke(exam_app, ["record", str(uuid.UUID(int=1)), "--config",
+                                           str(agent_config)])  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output == (
+        "error: the agent started aortic but is older than this command "
+        "and cannot tell its outcome: restart it, or give --no-wait\n"
+    )

@@ -22,7 +22,7 @@ from edge_agent.exam import (
     ExamStateError,
     UnknownExamError,
 )
-from edge_agent.exam.errors import RecordingTooLongError
+from edge_agent.exam.errors import RecordingLengthError, RecordingTooLongError
 from edge_agent.exam.service import MAX_REQUESTS, ExamService
 from edge_agent.pipeline.recordings import ProcessedRecording, process_capture
 from edge_agent.transport.capture_limit import CaptureGate
@@ -459,3 +459,40 @@ def test_her_own_other_open_exam_holding_the_stethoscope_is_named_by_its_residen
     assert hers.values == {"device": "steth-1", "resident": "res-1"}
     assert str(hers).startswith("stethoscope steth-1 is held by your other exam ")
     assert colleague.words == "device_busy" and colleague.values["holder"] == "nurse-a"
+
+
+def test_a_recording_s_length_and_state_as_a_waiting_cli_asks_them(tmp_path: Path) -> None:
+    # `stetho exam record` waits on these: the length it bounds its wait by, then `running`
+    # (None) until the recording is kept with its exam, then the recording as kept.
+    async def main() -> None:
+        h = Harness(tmp_path)
+        s = h.service
+        s.attach("steth-1", RATE)
+        exam = await s.open_exam("res-1", "nurse-a", "", "custom", ("mitral", "aortic"))
+        assert s.length_for(exam.exam_id, None) == 4.0  # the configured length
+        assert s.length_for(exam.exam_id, "2,5") == 2.5  # as the form sends it
+        s.asked_s[exam.exam_id] = 6.0  # a doctor's request asked for 6 s
+        assert s.length_for(exam.exam_id, None) == 6.0
+        assert s.length_for(exam.exam_id, 3) == 3.0  # the nurse's own wins
+        with pytest.raises(RecordingLengthError):
+            s.length_for(exam.exam_id, 0.5)
+        del s.asked_s[exam.exam_id]
+        rid = await s.record(exam.exam_id, "mitral", "steth-1", "nurse-a", 4.5)
+        assert await s.recording(exam.exam_id, rid) is None  # running
+        await h.play("steth-1", "normal", 4.6)
+        kept = await s.recording(exam.exam_id, rid)
+        assert kept is not None and kept.recording_id == rid and kept.site == "mitral"
+        assert kept.duration_s == 4.5 and kept.acceptable
+        with pytest.raises(UnknownExamError) as unknown:
+            await s.recording(exam.exam_id, uuid.UUID(int=9))
+        assert str(unknown.value) == (
+            f"exam {exam.exam_id} has no recording {uuid.UUID(int=9)}: it is unknown, or the "
+            "agent restarted while it ran"
+        )
+        second = await s.open_exam("res-1", "nurse-a", "", "custom", ("mitral",))
+        running = await s.record(exam.exam_id, "aortic", "steth-1", "nurse-a")
+        with pytest.raises(UnknownExamError, match=f"has no recording {running}: "):
+            await s.recording(second.exam_id, running)  # another exam's
+        assert await s.recording(exam.exam_id, running) is None
+
+    asyncio.run(main())
