@@ -63,6 +63,12 @@ class DeviceSlot:
     claimed_staff: str | None = None
     battery_percent: int | None = None
     recording: uuid.UUID | None = None
+    dropped: uuid.UUID | None = None  # its segmenter's last dropped recording, once detached
+
+    def dropped_it(self, recording_id: uuid.UUID) -> bool:
+        """Whether this recording was stopped or cut before any sound: it will never be kept."""
+        last = self.segmenter.last_dropped if self.segmenter is not None else None
+        return recording_id in (last, self.dropped)
 
     @property
     def connected(self) -> bool:
@@ -207,15 +213,21 @@ class ExamService:
         """The exam's recording once analysed and kept; None while it runs or is analysed."""
         exam = await self.exam(exam_id)
         kept = next((r for r in exam.recordings if r.recording_id == recording_id), None)
-        running = (
-            s.recording == recording_id and s.claimed_by == exam_id for s in self.slots.values()
-        )
-        if kept is None and not any(running):
+        if kept is not None:
+            return kept
+        ours = [s for s in self.slots.values()
+                if s.recording == recording_id and s.claimed_by == exam_id]  # fmt: skip
+        if not ours:
             raise UnknownExamError(  # a restart forgets the recordings that were running
                 f"exam {exam_id} has no recording {recording_id}: "
                 "it is unknown, or the agent restarted while it ran"
             )
-        return kept
+        if ours[0].dropped_it(recording_id):
+            raise UnknownExamError(
+                f"recording {recording_id} of exam {exam_id} was stopped before any sound "
+                "arrived: nothing was kept; record the site again"
+            )
+        return None
 
     def _check_fits(self, device: str, duration_s: float, rate_hz: int) -> None:
         if self.gate is None:  # no broker limit known to check against
@@ -359,6 +371,8 @@ class ExamService:
     def detach(self, device: str) -> None:
         slot = self.slots.get(device)
         if slot is not None:
+            if slot.segmenter is not None:
+                slot.dropped = slot.segmenter.last_dropped
             slot.segmenter = None
             # A recording cut short here reaches `recorded` as partial, with the nurse told.
         self.monitor.forget(device)

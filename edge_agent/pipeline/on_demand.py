@@ -39,6 +39,9 @@ class OnDemandSegmenter:
         self._take: _Take | None = None
         self._appended: list[Appended] = []
         self._contexts: dict[uuid.UUID, RecordingContext] = {}
+        # The last recording stopped or cut before any sound arrived: nothing of it is kept, and
+        # whoever waits for it must hear so rather than wait for an analysis that never comes.
+        self.last_dropped: uuid.UUID | None = None
 
     @property
     def busy(self) -> bool:
@@ -115,6 +118,7 @@ class OnDemandSegmenter:
     def _drop(self) -> list[Capture]:
         assert self._take is not None
         self._contexts.pop(self._take.recording_id, None)
+        self.last_dropped = self._take.recording_id
         self._take = None
         return []
 

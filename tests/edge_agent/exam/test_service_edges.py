@@ -496,3 +496,39 @@ def test_a_recording_s_length_and_state_as_a_waiting_cli_asks_them(tmp_path: Pat
         assert await s.recording(exam.exam_id, running) is None
 
     asyncio.run(main())
+
+
+def test_a_recording_dropped_before_any_sound_is_said_not_waited_for(tmp_path: Path) -> None:
+    # Before: a recording stopped (or its stethoscope gone) before its first block was dropped
+    # by the segmenter, yet read as running: `stetho exam record` waited its whole bound.
+    async def main() -> None:
+        h = Harness(tmp_path)
+        s = h.service
+        s.attach("steth-1", RATE)
+        exam = await s.open_exam("res-1", "nurse-a", "", "custom", ("mitral", "aortic"))
+        stopped = await s.record(exam.exam_id, "mitral", "steth-1", "nurse-a", 4.0)
+        assert s.stop("steth-1")
+        assert await s.recording(exam.exam_id, stopped) is None  # the stop takes the next block
+        await h.play("steth-1", "normal", 0.1)
+        with pytest.raises(UnknownExamError) as caught:
+            await s.recording(exam.exam_id, stopped)
+        assert str(caught.value) == (
+            f"recording {stopped} of exam {exam.exam_id} was stopped before any sound arrived: "
+            "nothing was kept; record the site again"
+        )
+        cut = await s.record(exam.exam_id, "mitral", "steth-1", "nurse-a", 4.0)
+        assert await s.recording(exam.exam_id, cut) is None
+        slot = s.slots["steth-1"]
+        assert slot.segmenter is not None and slot.segmenter.flush() is None  # link lost
+        s.detach("steth-1")
+        with pytest.raises(UnknownExamError, match=f"recording {cut} of exam "):
+            await s.recording(exam.exam_id, cut)
+        s.attach("steth-1", RATE)  # back: a new segmenter, the slot still knows
+        with pytest.raises(UnknownExamError, match="was stopped before any sound arrived"):
+            await s.recording(exam.exam_id, cut)
+        kept = await s.record(exam.exam_id, "mitral", "steth-1", "nurse-a", 1.0)
+        assert await s.recording(exam.exam_id, kept) is None  # a new one runs as before
+        await h.play("steth-1", "normal", 1.1)
+        assert (await s.recording(exam.exam_id, kept)) is not None
+
+    asyncio.run(main())
