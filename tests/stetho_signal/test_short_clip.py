@@ -101,6 +101,17 @@ def test_the_clip_and_the_slowest_rate_are_shown_on_the_safe_side() -> None:
     assert two[0].details["slowest_seen_bpm"] == 53.0
 
 
+def test_float_noise_does_not_move_a_shown_number() -> None:
+    # 10 x 2.39999999 s is 23.9999999 and 105/min-s over 2.99999999 s is 35.0000001: a
+    # clip's length in samples over the rate carries such noise, which must not drop a tenth
+    # of a second or add a beat per minute.
+    near = triage(GOOD, dataclasses.replace(READ, clip_s=2.39999999), None, TriageThresholds())
+    assert near.flags[0].value == 2.4
+    clip = 105.0 / 35.0000001
+    seen = triage(GOOD, dataclasses.replace(READ, clip_s=clip), None, TriageThresholds())
+    assert seen.flags[0].details["slowest_seen_bpm"] == 35.0
+
+
 def test_no_rate_read_leaves_the_existing_notes() -> None:
     found = triage(GOOD, dataclasses.replace(READ, rate_bpm=None), None, TriageThresholds())
     assert CODE not in {f.code for f in found.flags}
