@@ -347,7 +347,7 @@ def _short_clip(h: HeartResult, t: TriageThresholds) -> tuple[TriageLevel, Flag]
     if rate is None or clip is None or clip >= MIN_CLIP_FOR_SLOW_S:
         return None
     seen = slowest_rate_seen_bpm(clip)
-    # Shown rounded away from the truth: the clip down, the slowest rate seen up.
+    # Shown on the safe side, float noise aside: the clip rounded down, the slowest rate up.
     shown_clip = math.floor(round(10 * clip, 6)) / 10
     shown_seen = float(math.ceil(round(seen, 6)))
     urgent = t.heart_rate_urgent_low_bpm
