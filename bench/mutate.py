@@ -288,6 +288,7 @@ MODULES = (
             "tests/stetho_signal/test_fast_read.py",  # a fast rate the recording bears out
             "tests/stetho_signal/test_beat_step.py",  # nor its beats stepping up and down
             "tests/stetho_signal/test_voice_heard.py",  # a wheeze heard while someone spoke
+            "tests/stetho_signal/test_short_clip.py",  # a clip too short to see a slow heart
         ),
     ),
     Module(
@@ -471,6 +472,7 @@ MODULES = (
             "tests/stetho_signal/test_breath_rate.py",  # octaves' autocorrelations as rows
             "tests/stetho_signal/test_chains.py",  # cycles of synthetic hearts
             "tests/stetho_signal/test_slow_chain.py",
+            "tests/stetho_signal/test_short_clip.py",  # the slowest rate a clip can show
         ),
     ),
     Module(

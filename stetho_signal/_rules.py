@@ -9,6 +9,7 @@ from functools import partial
 from stetho_common.decimal_mark import digits_above
 from stetho_signal._half_rate import systole_if_half_rate
 from stetho_signal._notes import Note
+from stetho_signal.envelope import MIN_CLIP_FOR_SLOW_S, slowest_rate_seen_bpm
 from stetho_signal.heart import HeartResult
 from stetho_signal.lung import LungResult
 from stetho_signal.quality import Quality
@@ -266,6 +267,9 @@ def _heart_flags(
     half = _possible_half_rate(h, t)
     if half is not None:
         out.append(half)
+    short = _short_clip(h, t)
+    if short is not None:
+        out.append(short)
     if found.irregular and h.rr_nrmssd is not None:
         text = (
             f"Beat-to-beat intervals vary by {_above(h.rr_nrmssd, t.irregularity_nrmssd, 2)} "
@@ -331,6 +335,30 @@ def _possible_half_rate(h: HeartResult, t: TriageThresholds) -> tuple[TriageLeve
     flag = Flag("heart_possible_half_rate", text, round(longer, 3), t.half_rate_systole_ratio,
                 details)  # fmt: skip
     return "review", flag
+
+
+def _short_clip(h: HeartResult, t: TriageThresholds) -> tuple[TriageLevel, Flag] | None:
+    """A rate read from a clip too short for the cycle search to reach its slowest rates cannot
+    rule out an urgent slow heart, read at a multiple (30/min in 3 s reads 64.5/min): a review
+    with the length needed, never urgent on this alone (issue 17; docs/accuracy.md, twenty-sixth
+    round). Every rate from the search's floor to the urgent-low bound is urgent, at every age.
+    """
+    rate, clip = h.rate_bpm, h.clip_s
+    if rate is None or clip is None or clip >= MIN_CLIP_FOR_SLOW_S:
+        return None
+    seen = slowest_rate_seen_bpm(clip)
+    # Shown on the safe side, float noise aside: the clip rounded down, the slowest rate up.
+    shown_clip = math.floor(round(10 * clip, 6)) / 10
+    shown_seen = float(math.ceil(round(seen, 6)))
+    urgent = t.heart_rate_urgent_low_bpm
+    text = (
+        f"Clip of {shown_clip:.1f} s: a heart slower than {shown_seen:.0f}/min would not be "
+        f"seen, and one at or below {urgent:.0f}/min is urgent; the rate read, {rate:.0f}/min, "
+        f"may be a multiple of a slower one: a review, record at least "
+        f"{MIN_CLIP_FOR_SLOW_S:.1f} s or count the pulse over a minute."
+    )
+    details = {"rate_bpm": rate, "slowest_seen_bpm": shown_seen, "urgent_low_bpm": urgent}
+    return "review", Flag("heart_short_clip", text, shown_clip, MIN_CLIP_FOR_SLOW_S, details)
 
 
 def _lung_flags(

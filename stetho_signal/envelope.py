@@ -23,6 +23,7 @@ __all__ = [
     "expected_systole_s",
     "heart_envelope",
     "heart_envelopes",
+    "slowest_rate_seen_bpm",
 ]
 
 ENVELOPE_RATE_HZ = 100.0
@@ -41,6 +42,12 @@ ANALYTIC_RATE_HZ = 500.0
 500 Hz holds everything up to 500 Hz, past the 400 Hz top of any heart band."""
 MIN_RATE_BPM = 30.0
 MAX_RATE_BPM = 220.0
+MAX_LAG_SHARE = 0.6
+"""The cycle search's longest lag as a share of the clip: a longer lag overlaps too little of
+the clip with itself for its autocorrelation peak to mean a repeat."""
+_SLOW_MARGIN = 1.05
+MIN_CLIP_FOR_SLOW_S = round(_SLOW_MARGIN * 60.0 / MIN_RATE_BPM / MAX_LAG_SHARE, 6)
+"""The shortest clip in which the cycle search reaches the slowest rate it searches (3.5 s)."""
 _ENVELOPE_CUTOFF_HZ = 20.0
 # Fraction of a recording's envelope samples trimmed from the top when normalising, so a
 # single knock on the chest piece does not flatten every heart sound.
@@ -168,7 +175,9 @@ def estimate_cycles(
     ac = autocorrelation(np.minimum(env, quantile(env, _AC_CAP_QUANTILE)))
     min_lag = int(np.floor(fs_hz * 60.0 / MAX_RATE_BPM))
     # 5 % beyond the slowest rate so that a peak right at 30 bpm is still a local maximum.
-    max_lag = min(int(np.ceil(1.05 * fs_hz * 60.0 / MIN_RATE_BPM)), int(env.size * 0.6))
+    max_lag = min(
+        int(np.ceil(_SLOW_MARGIN * fs_hz * 60.0 / MIN_RATE_BPM)), int(env.size * MAX_LAG_SHARE)
+    )
     if max_lag <= min_lag + 2:
         return []
     peaks = dsp.find_peaks(ac[: max_lag + 1])
@@ -193,6 +202,23 @@ def estimate_cycles(
         )
         for k in lags
     ]
+
+
+def slowest_rate_seen_bpm(clip_s: float) -> float:
+    """The slowest heart rate :func:`estimate_cycles` can find in a clip, beats per minute.
+
+    Parameters
+    ----------
+    clip_s : float
+        Length of the clip's envelope, seconds (> 0).
+
+    Notes
+    -----
+    The search stops at :data:`MAX_LAG_SHARE` of the clip and needs 5 % beyond a period to see
+    its peak, so under :data:`MIN_CLIP_FOR_SLOW_S` it cannot reach :data:`MIN_RATE_BPM`: a
+    slower heart is read at a multiple of its rate (30/min in 3 s reads 64.5/min).
+    """
+    return max(MIN_RATE_BPM, _SLOW_MARGIN * 60.0 / (MAX_LAG_SHARE * clip_s))
 
 
 def _repeating_lag(ac: NDArray[np.float64], peaks: NDArray[np.intp], fs_hz: float) -> int:

@@ -135,6 +135,10 @@ class HeartResult:
         without the recording, see :func:`analyze_heart`, or under eight S1s): a heart's beats
         hold their level, a chain whose every other "beat" is the background between a slower
         heart's sounds steps up and down (:func:`stetho_signal._fast_read.beat_step`).
+    clip_s : float or None
+        Length of the envelope the cycle search ran on, seconds (None without a rate): under
+        :data:`~stetho_signal.envelope.MIN_CLIP_FOR_SLOW_S` the search cannot reach the
+        slowest rates (:func:`~stetho_signal.envelope.slowest_rate_seen_bpm`).
     """
 
     rate_bpm: float | None
@@ -159,6 +163,7 @@ class HeartResult:
     envelope_repeat: float | None = None
     beat_span_share: float | None = None
     beat_step: float | None = None
+    clip_s: float | None = None
 
 
 def analyze_heart(
@@ -274,6 +279,7 @@ def analyze_heart(
         envelope_repeat=repeat,
         beat_span_share=span,
         beat_step=step,
+        clip_s=None if rate is None else env.size / ENVELOPE_RATE_HZ,
     )
 
 

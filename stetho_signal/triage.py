@@ -306,6 +306,9 @@ _NOT_BORNE_OUT: Final[Mapping[str, DetailKind]] = {
 _HALF_RATE: Final[Mapping[str, DetailKind]] = {
     "rate_bpm": float, "systole_ms": float, "diastole_ms": float, "s1_s2_level_ratio": float,
 }  # fmt: skip
+_SHORT_CLIP: Final[Mapping[str, DetailKind]] = {
+    "rate_bpm": float, "slowest_seen_bpm": float, "urgent_low_bpm": float,
+}  # fmt: skip
 _FEW_BREATHS: Final[Mapping[str, DetailKind]] = {"breaths": float, "min_breaths": float}
 _UNMEASURED: Final[Mapping[str, DetailKind]] = {"note": NOTE_CODES, "measured": float}
 FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
@@ -317,6 +320,7 @@ FLAG_DETAILS: Final[Mapping[str, Mapping[str, DetailKind]]] = {
     "respiratory_rate_very_low_during_auscultation": _FEW_BREATHS,
     "respiratory_rate_very_high_during_auscultation": _FEW_BREATHS,
     "heart_possible_half_rate": _HALF_RATE,
+    "heart_short_clip": _SHORT_CLIP,
     "heart_unmeasured": _UNMEASURED,
     "lung_unmeasured": _UNMEASURED,
 }
@@ -337,7 +341,9 @@ that left it unconfirmed, and the most allowed; ``note`` and
 ``measured``: why a value is missing (:data:`~stetho_signal._notes.NOTE_CODES`) and the
 number that says so (ms or beats/min, see there); ``rate_bpm``, ``systole_ms``,
 ``diastole_ms`` and ``s1_s2_level_ratio``: the read rate and the evenly spaced, alike sounds
-that say it may be half the true one.
+that say it may be half the true one; ``rate_bpm``, ``slowest_seen_bpm`` and
+``urgent_low_bpm``: the rate read from a clip too short to see a slow heart, the slowest rate
+that clip can show and the urgent-low bound it may hide.
 """
 # A code this version does not know (a newer agent's) may carry details of this shape.
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")

@@ -17,6 +17,7 @@ FLAG_NAMES: Final[dict[str, tuple[str, str]]] = {  # code: (English, French)
     "heart_murmur": ("murmur", "souffle"),
     "heart_opening_snap": ("opening snap", "claquement d'ouverture"),
     "heart_possible_half_rate": ("rate may be twice", "fréquence peut-être double"),
+    "heart_short_clip": ("clip too short for a slow heart", "enregistrement trop court"),
     "heart_rate_high": ("heart rate high", "fréquence cardiaque élevée"),
     "heart_rate_low": ("heart rate low", "fréquence cardiaque basse"),
     "heart_rate_very_high": ("heart rate very high", "fréquence cardiaque très élevée"),

@@ -221,6 +221,22 @@ def _half_rate(p: _Parts) -> str | None:
     )
 
 
+def _short_clip(p: _Parts) -> str | None:
+    if (
+        (n := _nums(p)) is None
+        or (rate := p.number("rate_bpm")) is None
+        or (seen := p.number("slowest_seen_bpm")) is None
+        or (urgent := p.number("urgent_low_bpm")) is None
+    ):
+        return None
+    return (
+        f"Enregistrement de {_num(n[0], '.1f')} s : un cœur plus lent que {seen:.0f}/min n'y "
+        f"serait pas vu, et {urgent:.0f}/min ou moins est urgent ; la fréquence lue, "
+        f"{rate:.0f}/min, peut être un multiple d'une fréquence plus lente : un avis médical, "
+        f"enregistrer au moins {_num(n[1], '.1f')} s ou compter le pouls sur une minute."
+    )
+
+
 def _irregular(p: _Parts) -> str | None:
     if (n := _nums(p)) is None:
         return None
@@ -344,7 +360,8 @@ _FRENCH: Final[dict[str, Callable[[_Parts], str | None]]] = {
     **{f"heart_rate_{side}_unconfirmed": partial(_unconfirmed, side) for side in _URGENT_SIDES},
     **{f"respiratory_rate_{side}_during_auscultation": partial(_during_auscultation, side)
        for side in _URGENT_SIDES},
-    "heart_possible_half_rate": _half_rate, "heart_irregular": _irregular,
+    "heart_possible_half_rate": _half_rate, "heart_short_clip": _short_clip,
+    "heart_irregular": _irregular,
     "heart_murmur": _murmur, "heart_opening_snap": _snap,
     "lung_wheeze": _wheeze, "lung_crackles": _crackles,
     "heart_unmeasured": _unmeasured, "lung_unmeasured": _unmeasured,

@@ -151,9 +151,11 @@ def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> st
 
 
 # The unit of a flag's value and threshold by code (stetho_signal._rules): a rate per minute,
-# the longest wheeze in seconds, the murmur's and the half rate's ratios as times, the snap's
-# share of beats in percent. A quality score, a crackle count or the RMSSD has none.
+# the longest wheeze and a short clip's length in seconds, the murmur's and the half rate's
+# ratios as times, the snap's share of beats in percent. A quality score, a crackle count or
+# the RMSSD has none.
 _TIMES = frozenset({"heart_murmur", "heart_possible_half_rate"})
+_SECONDS = frozenset({"lung_wheeze", "heart_short_clip"})
 
 
 def _measure(code: str, x: object, lang: str) -> str:
@@ -165,7 +167,7 @@ def _measure(code: str, x: object, lang: str) -> str:
     said = local_number(x, lang)
     if code.startswith(("heart_rate_", "respiratory_rate_")):
         return f"{said}/min"
-    if code == "lung_wheeze":
+    if code in _SECONDS:
         return f"{said}\u00a0s"
     return f"{said}×" if code in _TIMES else said
 

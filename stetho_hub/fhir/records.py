@@ -58,8 +58,9 @@ class Finding:
 
 
 # Flags that doubt a measured rate rather than grade it: their reason goes with the rate, with
-# no interpretation code (a heart read at 84/min that may beat at 168 is not "high" or "low").
-RATE_CAVEATS = frozenset({"heart_possible_half_rate"})
+# no interpretation code (a heart read at 84/min that may beat at 168 is not "high" or "low";
+# one read from a clip too short to see a slow heart may be a multiple of a slower one).
+RATE_CAVEATS = frozenset({"heart_possible_half_rate", "heart_short_clip"})
 
 
 @dataclasses.dataclass(frozen=True)

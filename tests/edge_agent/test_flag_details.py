@@ -43,6 +43,10 @@ SLOW = HeartResult(
     30.0, (), (), 0.03, 1.1, "systolic", 0.9, 3.0, (), beat_intervals=6,
     sound_high_band_share=0.734,
 )  # fmt: skip
+# A normal rate read from a clip too short to see a slow heart.
+SHORT = HeartResult(
+    64.5, (), (), 0.03, 1.1, "systolic", 0.9, 3.0, (), beat_intervals=4, clip_s=3.0,
+)  # fmt: skip
 # A wheeze in the speaking range while someone spoke: the flag says a voice may be the wheeze.
 LUNG = LungResult(
     31.0, True, ((0.1, 0.36),), 203.4, (), 0.3,
@@ -61,6 +65,7 @@ EXPECTED: dict[str, dict[str, float | str]] = {
         "diastole_ms": 363.0,
         "s1_s2_level_ratio": 1.016,
     },
+    "heart_short_clip": {"rate_bpm": 64.5, "slowest_seen_bpm": 35.0, "urgent_low_bpm": 40.0},
     "respiratory_rate_very_high_during_auscultation": {"breaths": 2.5, "min_breaths": 3.0},
     "lung_wheeze": {"frequency_hz": 203.0, "voice_sounds": 9.0},
     "lung_unmeasured": {"note": "no_breathing"},
@@ -71,6 +76,7 @@ def _flags() -> dict[str, Flag]:
     flags = triage(GOOD, HEART, LUNG, TriageThresholds(), "adult").flags
     flags += triage(GOOD, EVEN, None, TriageThresholds(), "adult").flags
     flags += triage(GOOD, SLOW, None, TriageThresholds(), "adult").flags
+    flags += triage(GOOD, SHORT, None, TriageThresholds(), "adult").flags
     return {f.code: f for f in flags}
 
 

@@ -149,6 +149,8 @@ def _all_real_flags() -> list[tuple[Flag, str]]:
     # Or its beats step up and down in level from one to the next.
     out += [(f, band) for band in ("adult", "2_to_5")
             for f in _flags(200.0, True, band, beat_step=0.85)]  # fmt: skip
+    # A rate read from a clip too short to see a slow heart.
+    out += [(f, band) for band in ("adult", "2_to_5") for f in _flags(80.0, True, band, clip_s=2.3)]
     bad = Quality(0.2, False, tuple(PROBLEM_TEXT.values()), tuple(PROBLEM_TEXT), _measures())
     out += [(f, "adult") for f in triage(bad, None, None, TriageThresholds()).flags]
     return out
@@ -177,6 +179,9 @@ def test_each_real_flag_reads_in_french_with_its_numbers() -> None:
             assert "76\u00a0% de la puissance" in french and "plus de 60\u00a0%" in french
         elif flag.code.endswith("_unconfirmed"):
             assert "mais mesurée sur seulement" in french
+        if flag.code == "heart_short_clip":
+            assert "Enregistrement de 2,3 s" in french and "plus lent que 46/min" in french
+            assert f"et {flag.details['urgent_low_bpm']:.0f}/min ou moins est urgent" in french
         if flag.code.endswith("_during_auscultation"):
             assert "mesurée pendant l'auscultation" in french
             assert "compter la fréquence respiratoire au repos sur une minute" in french

@@ -224,6 +224,25 @@ def test_a_rate_that_may_be_half() -> None:
     )
 
 
+def test_a_clip_too_short_to_see_a_slow_heart() -> None:
+    text = fr("heart_short_clip", 2.9, 3.5, rate_bpm=64.5, slowest_seen_bpm=37.0,
+              urgent_low_bpm=40.0)  # fmt: skip
+    assert text == (
+        "Enregistrement de 2,9 s : un cœur plus lent que 37/min n'y serait pas vu, et 40/min "
+        "ou moins est urgent ; la fréquence lue, 64/min, peut être un multiple d'une fréquence "
+        "plus lente : un avis médical, enregistrer au moins 3,5 s ou compter le pouls sur une "
+        "minute."
+    )
+
+
+@pytest.mark.parametrize("missing", ["rate_bpm", "slowest_seen_bpm", "urgent_low_bpm"])
+def test_a_short_clip_without_one_of_its_numbers_reads_as_sent(missing: str) -> None:
+    details = {"rate_bpm": 64.5, "slowest_seen_bpm": 37.0, "urgent_low_bpm": 40.0}
+    del details[missing]
+    assert fr("heart_short_clip", 2.9, 3.5, **details) == WIRE
+    assert fr("heart_short_clip", None, 3.5, rate_bpm=64.5) == WIRE
+
+
 def test_an_irregular_rhythm() -> None:
     assert fr("heart_irregular", 0.234, 0.1) == (
         "Les intervalles entre battements varient de 0,23 (RMSSD normalisé), au-delà de 0,10 : "

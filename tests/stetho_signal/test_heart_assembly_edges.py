@@ -246,6 +246,7 @@ def test_each_field_carries_its_part_s_measure_rounded_as_shown(
         envelope_repeat=spies["_urgent_band_measures"].result[1],
         beat_span_share=spies["_urgent_band_measures"].result[2],
         beat_step=spies["beat_step"].result,
+        clip_s=spies["estimate_cycles"].args[0].size / ENVELOPE_RATE_HZ,
     )
     # The values are not already round: dropping a rounding would show.
     assert systole != round(systole, 3) or diastole != round(diastole, 3)
