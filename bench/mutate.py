@@ -606,6 +606,8 @@ MODULES = (
         ("stetho_hub/fhir/queue.py", "stetho_hub/fhir/sender.py"),
         (
             "tests/stetho_hub/fhir/test_queue.py",  # the queue's rules, time passed in
+            "tests/stetho_hub/fhir/test_queue_edges.py",
+            "tests/stetho_hub/fhir/test_send_edges.py",  # a scripted HTTPS server: 5 s a run
             "tests/stetho_hub/fhir/test_send.py",  # over TLS to the FHIR test double
             "tests/stetho_hub/fhir/test_from_archive.py",  # closed exams queued and sent
         ),
