@@ -278,3 +278,22 @@ def test_by_default_the_sender_polls_each_second_and_runs_until_stopped(
 
     assert asyncio.run(scenario()) < 1.4
     queue.close()
+
+
+def test_an_answer_that_cannot_be_read_is_retried_not_the_end_of_sending(
+    scripted: Scripted, tls_files: Path, tmp_path: Path
+) -> None:
+    # httpx's DecodingError is no TransportError: it ended run_sender, and with it every
+    # export until the hub restarted (`stetho_hub.fhir send`: a traceback).
+    gzip_that_is_not = Answer(200, b"not gzip", (("Content-Encoding", "gzip"),))
+    scripted.script = [gzip_that_is_not, gzip_that_is_not, Answer(200)]
+    queue = FhirQueue(tmp_path / "fhir.sqlite", CountingBackoff())
+    queue.enqueue("e1", b"1", time.time())
+    with pytest.raises(SendRetryError) as caught:
+        asyncio.run(_post(_settings(scripted, tls_files), b"1"))
+    assert str(caught.value).startswith("cannot read the FHIR server's answer: DecodingError: ")
+    assert caught.value.status is None
+    _until_empty(queue, scripted, tls_files)
+    assert scripted.bodies() == [b"1", b"1", b"1"]  # resent: its conditional creates match
+    assert queue.status().sent == 1
+    queue.close()
