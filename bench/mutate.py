@@ -616,6 +616,7 @@ MODULES = (
         "stetho_hub/fhir/records",  # what the builder is given, and a saved recording read whole
         ("stetho_hub/fhir/records.py", "stetho_hub/fhir/from_saved.py"),
         (
+            "tests/stetho_hub/fhir/test_records_edges.py",  # each field and refusal, direct
             "tests/stetho_hub/fhir/test_from_saved.py",
             "tests/stetho_hub/fhir/test_bundle.py",
             "tests/stetho_hub/fhir/test_what_the_record_receives.py",
