@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import random
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,6 +144,15 @@ def test_a_transaction_is_posted_to_the_base_with_fhir_json_and_the_token(
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
 
 
+@pytest.mark.parametrize(("typed", "path"), [("/r4X", "/r4X/"), ("/r4X//", "/r4X/"), ("", "/")])
+def test_the_transaction_goes_to_the_base_whatever_its_trailing_slashes(
+    scripted: Scripted, tls_files: Path, typed: str, path: str
+) -> None:
+    base = f"https://127.0.0.1:{scripted.port}{typed}"
+    asyncio.run(_post(FhirServerSettings(base, TOKEN, ca_file=tls_files / "ca.crt"), b"{}"))
+    assert [r.path for r in scripted.requests] == [path]
+
+
 def test_a_redirect_is_a_refusal_told_not_followed(scripted: Scripted, tls_files: Path) -> None:
     # Following it would send health data where the operator did not say; httpx turns a
     # followed 307 into a second POST, a 302 into a GET.
@@ -188,8 +198,12 @@ def test_a_5xx_keeps_the_bundle_queued_says_why_and_a_2xx_marks_it_sent(
         1, 1, "FHIR server answered 503: busy",
     )  # fmt: skip
     assert status.next_attempt_at is not None and before <= status.next_attempt_at <= time.time()
+    before = time.time()
     assert asyncio.run(_send_one(queue, settings)) == ("exam-1", None)
     assert queue.status() == QueueStatus(0, 1, 0, 0, None, None)
+    with sqlite3.connect(tmp_path / "fhir.sqlite") as db:
+        (sent_at,) = db.execute("SELECT sent_at FROM fhir_outbox").fetchone()
+    assert before <= sent_at <= time.time()  # when the server took it
     assert _said(caplog) == [
         "event=fhir_send_failed exam=exam-1 attempt=1 retry=True status=503",
         "event=fhir_sent exam=exam-1",
