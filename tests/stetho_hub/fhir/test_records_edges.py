@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.metadata
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid5
@@ -226,9 +227,9 @@ def test_a_flac_beside_that_is_not_its_own_says_to_save_again(tmp_path: Path) ->
     )
 
 
-def _refusal(build: object, *args: object, **kw: object) -> str:
+def _refusal(build: Callable[..., object], *args: object, **kw: object) -> str:
     with pytest.raises(InvalidInputError) as refused:
-        build(*args, **kw)  # type: ignore[operator]
+        build(*args, **kw)
     return str(refused.value)
 
 
