@@ -639,6 +639,31 @@ MODULES = (
             "tests/stetho_hub/fhir/test_what_the_record_receives.py",
         ),
     ),
+    # The record's delivery: "nothing lost" holds for it too. The SIGKILL test
+    # (test_durability.py: a sender process, 3.4 s a run) stays out; a real HTTPS server on
+    # loopback (the FHIR test double) stays in, under 0.3 s a test.
+    Module(
+        "stetho_hub/fhir/queue",  # sent once, marked sent only after a 2xx; a refusal kept, told
+        ("stetho_hub/fhir/queue.py", "stetho_hub/fhir/sender.py"),
+        (
+            "tests/stetho_hub/fhir/test_queue.py",  # the queue's rules, time passed in
+            "tests/stetho_hub/fhir/test_queue_edges.py",
+            "tests/stetho_hub/fhir/test_send_edges.py",  # a scripted HTTPS server: 5 s a run
+            "tests/stetho_hub/fhir/test_send.py",  # over TLS to the FHIR test double
+            "tests/stetho_hub/fhir/test_from_archive.py",  # closed exams queued and sent
+        ),
+    ),
+    Module(
+        "stetho_hub/fhir/records",  # what the builder is given, and a saved recording read whole
+        ("stetho_hub/fhir/records.py", "stetho_hub/fhir/from_saved.py"),
+        (
+            "tests/stetho_hub/fhir/test_records_edges.py",  # each field and refusal, direct
+            "tests/stetho_hub/fhir/test_from_saved.py",
+            "tests/stetho_hub/fhir/test_bundle.py",
+            "tests/stetho_hub/fhir/test_what_the_record_receives.py",
+            "tests/stetho_hub/fhir/test_naming_and_codes.py",
+        ),
+    ),
     Module(
         "stetho_hub/wire.py",  # what the hub receives: each message parsed or refused, by reason
         ("stetho_hub/wire.py",),

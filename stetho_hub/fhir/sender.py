@@ -101,6 +101,10 @@ async def send_bundle(client: httpx.AsyncClient, base_url: str, bundle: bytes) -
         response = await client.post(base_url.rstrip("/") + "/", content=bundle)
     except httpx.TransportError as exc:  # connect, TLS, read, timeouts
         raise SendRetryError(f"cannot reach the FHIR server: {type(exc).__name__}: {exc}") from exc
+    except httpx.HTTPError as exc:  # an answer we cannot read (DecodingError): resending is safe
+        raise SendRetryError(
+            f"cannot read the FHIR server's answer: {type(exc).__name__}: {exc}"
+        ) from exc
     classify(response.status_code, response.content)
 
 
