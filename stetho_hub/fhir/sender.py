@@ -110,8 +110,8 @@ async def send_bundle(client: httpx.AsyncClient, base_url: str, bundle: bytes) -
 
 async def send_due(
     queue: FhirQueue, client: httpx.AsyncClient, base_url: str
-) -> tuple[Pending | None, str | None]:
-    """Send the next due Bundle, if any; return it and its error text (None if sent)."""
+) -> tuple[Pending | None, SendRetryError | SendRejectedError | None]:
+    """Send the next due Bundle, if any; return it and why it was not taken (None if sent)."""
     item = await asyncio.to_thread(queue.next_due, time.time())
     if item is None:
         return None, None
@@ -127,7 +127,7 @@ async def send_due(
             retry,
             exc.status,
         )
-        return item, str(exc)
+        return item, exc
     await asyncio.to_thread(queue.mark_sent, item, time.time())
     log.info("event=fhir_sent exam=%s", item.exam_id)
     return item, None
@@ -142,15 +142,16 @@ async def run_sender(
 ) -> None:
     """Send until `stop` is set (or, with `until_empty`, until nothing is left to send).
 
-    After a failure the whole sender waits its backoff (not just that Bundle), so a server
-    that is down sees one attempt per period rather than one per queued exam.
+    After a failure to be retried the whole sender waits its backoff (not just that Bundle),
+    so a server that is down sees one attempt per period rather than one per queued exam. A
+    refusal is no such failure: the server answered, so the next Bundle goes at once.
     """
     failures = 0
     async with make_client(settings) as client:
         while not stop.is_set():
-            item, error = await send_due(queue, client, settings.base_url)
-            if item is not None and error is None:
-                failures = 0
+            item, failed = await send_due(queue, client, settings.base_url)
+            if item is not None and not isinstance(failed, SendRetryError):
+                failures = 0  # taken, or refused by a server that answered
                 continue
             if item is not None:
                 failures += 1

@@ -76,9 +76,9 @@ def _until_empty(queue: FhirQueue, server: Scripted, tls: Path) -> None:
 
 async def _send_one(queue: FhirQueue, settings: FhirServerSettings) -> tuple[str, str | None]:
     async with make_client(settings) as client:
-        item, error = await send_due(queue, client, settings.base_url)
+        item, failed = await send_due(queue, client, settings.base_url)
     assert item is not None
-    return item.exam_id, error
+    return item.exam_id, None if failed is None else str(failed)
 
 
 @pytest.mark.parametrize("status", [200, 201, 299])
@@ -259,6 +259,27 @@ def test_the_sender_waits_what_the_policy_says_after_a_failure(
     first, second = scripted.requests
     assert 0.3 <= second.at - first.at < 2.0
     assert queue.status().sent == 1
+    queue.close()
+
+
+def test_refusals_do_not_hold_back_the_bundles_behind_them(
+    scripted: Scripted, tls_files: Path, tmp_path: Path
+) -> None:
+    # Before: each refusal counted as a failure of the link, so three refused Bundles made the
+    # sender wait its backoff three times (here 0.5 s each) before the good one, with the
+    # server up all along. A refusal is kept and told; the next Bundle goes at once.
+    scripted.script = [Answer(422), Answer(400), Answer(412), Answer(200), Answer(503), Answer(200)]
+    backoff = CountingBackoff(wait_s=0.5)
+    queue = FhirQueue(tmp_path / "fhir.sqlite", backoff)
+    for n in range(5):
+        queue.enqueue(f"e{n}", str(n).encode(), time.time())
+    _until_empty(queue, scripted, tls_files)
+    first, _, _, good, failed, again = scripted.requests
+    assert good.at - first.at < 0.45  # three refusals, no backoff after any
+    assert again.at - failed.at >= 0.5  # a failure to retry still waits the policy
+    assert backoff.calls == [1, 1]  # the failed Bundle's next try, the sender's one wait
+    status = queue.status()
+    assert (status.sent, status.rejected) == (2, 3)
     queue.close()
 
 
