@@ -269,6 +269,23 @@ MODULES = (
         ),
     ),
     Module(
+        "firmware_bridge/gatt.py",  # the profile's control, response and status bytes
+        ("firmware_bridge/gatt.py",),
+        (
+            "tests/firmware_bridge/test_gatt_edges.py",  # each byte and bound, both sides
+            "tests/firmware_bridge/test_gatt.py",
+            "tests/firmware_bridge/test_profile_doc.py",  # docs/ble-profile.md's hex examples
+        ),
+    ),
+    Module(
+        "firmware_bridge/pairing.py",  # stetho pair: found, paired, identified, forgotten
+        ("firmware_bridge/pairing.py",),
+        (
+            "tests/firmware_bridge/test_pairing_edges.py",  # simulated bleak, a fake BlueZ
+            "tests/firmware_bridge/test_sim_keypad.py",  # the passkey through our agent
+        ),
+    ),
+    Module(
         "firmware_bridge/reassembly.py",
         ("firmware_bridge/reassembly.py",),
         (
@@ -662,6 +679,22 @@ MODULES = (
         "stetho_hub/ingest",  # acknowledged only once stored; a receipt per archived recording
         ("stetho_hub/ingest/service.py", "stetho_hub/ingest/receipts.py"),
         ("tests/stetho_hub/test_ingest_service.py",),  # a fake connection: no broker
+    ),
+    Module(
+        "stetho_hub/storage/database.py",  # one connection: committed durably, or rolled back
+        ("stetho_hub/storage/database.py",),
+        (
+            "tests/stetho_hub/test_database_edges.py",  # SQLite; its PostgreSQL half, see there
+            "tests/stetho_hub/test_storage.py",  # SQLite alone under mutation (conftest)
+        ),
+    ),
+    Module(
+        "stetho_hub/storage/migrations.py",  # every version once, in order; a newer one refused
+        ("stetho_hub/storage/migrations.py",),
+        (
+            "tests/stetho_hub/test_migrations_edges.py",
+            "tests/stetho_hub/test_storage.py",  # SQLite alone under mutation (conftest)
+        ),
     ),
     # The doctor's side: "doctors subscribing to an alert topic". The CLI's subprocess and
     # broker tests (tests/sync/test_doctor_tools.py: a real agent and Mosquitto, 60 s a run;
