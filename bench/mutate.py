@@ -40,7 +40,8 @@ PACKAGES = (
     "edge_agent", "firmware_bridge", "stetho_signal", "stetho_sim", "stetho_common",
     "stetho_doctor", "stetho_cli", "stetho_hub",
 )  # fmt: skip
-EXTRA_FILES = ("config.example.toml",)  # read by the config tests
+# Read by the config tests, and by the profile's tests (its hex examples).
+EXTRA_FILES = ("config.example.toml", "docs/ble-profile.md")
 # Imported by tests (frame fuzzer, MQTT client), or read by them (the wire's JSON Schemas; the
 # deployed broker's config and certificate script, run by tests/deploy).
 EXTRA_DIRS = ("bench", "stetho_testkit", "docs/schemas", "deploy/mosquitto")
@@ -746,7 +747,8 @@ def _mutmut_table(module: Module) -> str:
         # browser tests (Chromium costs seconds a mutant): no module is pinned by them alone.
         'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider", "-m", "not browser"]',
         "use_git_change_detection = false",
-        f"also_copy = {json.dumps([*EXTRA_FILES, *EXTRA_DIRS])}",
+        # Folders first: mutmut copies a file only into a folder that exists.
+        f"also_copy = {json.dumps([*EXTRA_DIRS, *EXTRA_FILES])}",
     ]
     return "\n".join(lines) + "\n"
 
