@@ -40,7 +40,8 @@ PACKAGES = (
     "edge_agent", "firmware_bridge", "stetho_signal", "stetho_sim", "stetho_common",
     "stetho_doctor", "stetho_cli", "stetho_hub",
 )  # fmt: skip
-EXTRA_FILES = ("config.example.toml",)  # read by the config tests
+# Read by the config tests, and by the profile's tests (its hex examples).
+EXTRA_FILES = ("config.example.toml", "docs/ble-profile.md")
 # Imported by tests (frame fuzzer, MQTT client), or read by them (the wire's JSON Schemas; the
 # deployed broker's config and certificate script, run by tests/deploy).
 EXTRA_DIRS = ("bench", "stetho_testkit", "docs/schemas", "deploy/mosquitto")
@@ -266,6 +267,23 @@ MODULES = (
         (
             "tests/firmware_bridge/test_flac_tags_edges.py",  # blocks by hand, byte for byte
             "tests/firmware_bridge/test_flac_tags.py",  # against metaflac and flac -t
+        ),
+    ),
+    Module(
+        "firmware_bridge/gatt.py",  # the profile's control, response and status bytes
+        ("firmware_bridge/gatt.py",),
+        (
+            "tests/firmware_bridge/test_gatt_edges.py",  # each byte and bound, both sides
+            "tests/firmware_bridge/test_gatt.py",
+            "tests/firmware_bridge/test_profile_doc.py",  # docs/ble-profile.md's hex examples
+        ),
+    ),
+    Module(
+        "firmware_bridge/pairing.py",  # stetho pair: found, paired, identified, forgotten
+        ("firmware_bridge/pairing.py",),
+        (
+            "tests/firmware_bridge/test_pairing_edges.py",  # simulated bleak, a fake BlueZ
+            "tests/firmware_bridge/test_sim_keypad.py",  # the passkey through our agent
         ),
     ),
     Module(
@@ -690,6 +708,22 @@ MODULES = (
         ("stetho_hub/ingest/service.py", "stetho_hub/ingest/receipts.py"),
         ("tests/stetho_hub/test_ingest_service.py",),  # a fake connection: no broker
     ),
+    Module(
+        "stetho_hub/storage/database.py",  # one connection: committed durably, or rolled back
+        ("stetho_hub/storage/database.py",),
+        (
+            "tests/stetho_hub/test_database_edges.py",  # SQLite; its PostgreSQL half, see there
+            "tests/stetho_hub/test_storage.py",  # SQLite alone under mutation (conftest)
+        ),
+    ),
+    Module(
+        "stetho_hub/storage/migrations.py",  # every version once, in order; a newer one refused
+        ("stetho_hub/storage/migrations.py",),
+        (
+            "tests/stetho_hub/test_migrations_edges.py",
+            "tests/stetho_hub/test_storage.py",  # SQLite alone under mutation (conftest)
+        ),
+    ),
     # The doctor's side: "doctors subscribing to an alert topic". The CLI's subprocess and
     # broker tests (tests/sync/test_doctor_tools.py: a real agent and Mosquitto, 60 s a run;
     # test_issue18_inputs.py, 3.5 s a command) stay out: direct tests pin the same rules.
@@ -740,7 +774,8 @@ def _mutmut_table(module: Module) -> str:
         # browser tests (Chromium costs seconds a mutant): no module is pinned by them alone.
         'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider", "-m", "not browser"]',
         "use_git_change_detection = false",
-        f"also_copy = {json.dumps([*EXTRA_FILES, *EXTRA_DIRS])}",
+        # Folders first: mutmut copies a file only into a folder that exists.
+        f"also_copy = {json.dumps([*EXTRA_DIRS, *EXTRA_FILES])}",
     ]
     return "\n".join(lines) + "\n"
 

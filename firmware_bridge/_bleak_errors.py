@@ -67,4 +67,4 @@ class translate_bleak_errors(contextlib.AbstractContextManager[None]):
                 AdapterUnavailableError.NO_ADAPTER, f"cannot reach BlueZ over D-Bus: {exc}"
             ) from exc
         if isinstance(exc, BleakError | TimeoutError | OSError):
-            raise LinkLostError(f"{self._device_id}: {exc or type(exc).__name__}") from exc
+            raise LinkLostError(f"{self._device_id}: {str(exc) or type(exc).__name__}") from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from stetho_hub.errors import StorageUnavailableError
 Dialect = Literal["sqlite", "postgresql"]
 Row = tuple[Any, ...]
 BUSY_TIMEOUT_MS = 10_000  # several hub processes may share one SQLite file on one machine
+# A password= (or sslpassword=) value: quoted (libpq's key=value form, with backslash
+# escapes), or up to a space or an & (a URL's query).
+_PASSWORD_PARAMETER = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)")
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,17 @@ class DatabaseTarget:
     location: str
 
     def describe(self) -> str:
-        """For logs: the location without a password a libpq URL may carry."""
+        """For logs: the location without the password a libpq URL or key=value string may
+        carry (a URL's `user:password@`, a `password=` parameter in either form)."""
         if self.dialect == "sqlite":
             return f"sqlite:{self.location}"
-        head, sep, tail = self.location.partition("@")
-        if sep and ":" in head.split("//", 1)[-1]:
-            head = head.rsplit(":", 1)[0] + ":***"
-        return f"postgresql:{head}{sep}{tail}"
+        location = _PASSWORD_PARAMETER.sub(r"\1***", self.location)
+        scheme, sep, rest = location.partition("://")
+        userinfo, at, tail = rest.partition("@")
+        if sep and at and "/" not in userinfo and ":" in userinfo:
+            # libpq ends the user name at the first colon: all after it is the password.
+            location = f"{scheme}://{userinfo.split(':', 1)[0]}:***@{tail}"
+        return f"postgresql:{location}"
 
 
 class Transaction(Protocol):
