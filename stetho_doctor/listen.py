@@ -88,7 +88,8 @@ def open_sink(out: Path | None, say: Callable[[str], None]) -> AudioSink:
         return SpeakerSink()
     except (ImportError, OSError) as exc:
         fallback = Path("live.wav")
-        say(f"no sound card ({exc or type(exc).__name__}): writing {fallback.absolute()} instead")
+        why = str(exc) or type(exc).__name__  # an exception is always true; its text may be ""
+        say(f"no sound card ({why}): writing {fallback.absolute()} instead")
         return WavSink(fallback)
 
 

@@ -17,6 +17,7 @@ import pytest
 from rich.console import Console
 
 from edge_agent.wire import messages
+from stetho_doctor import listen
 from stetho_doctor.cli import _alert_table
 from stetho_doctor.client import alert_row, reasons_text
 from stetho_doctor.listen import ListenStats, WavSink, open_sink
@@ -36,6 +37,20 @@ def test_no_sound_card_says_where_the_sound_is_written(
     assert said[0].startswith("no sound card (") and said[0].endswith(
         f"): writing {tmp_path / 'live.wav'} instead"
     )
+
+
+def test_a_sound_card_error_without_words_is_named_by_its_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: "no sound card (): ..." (an exception is always true, its text was empty).
+    def no_card() -> None:
+        raise OSError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(listen, "SpeakerSink", no_card)
+    said: list[str] = []
+    open_sink(None, said.append)
+    assert said == [f"no sound card (OSError): writing {tmp_path / 'live.wav'} instead"]
 
 
 def test_a_named_wav_is_not_announced(tmp_path: Path) -> None:
