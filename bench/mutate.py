@@ -122,6 +122,16 @@ MODULES = (
             "tests/edge_agent/test_issue18_capture_limit.py",  # a capture the broker cannot take
         ),
     ),
+    # The rest of the agent's recording path: "nothing lost" (docs/architecture.md, "Mutation:
+    # the agent's recording path").
+    Module(
+        "edge_agent/pipeline/on_demand.py",  # started and ended on demand; a drop before sound told
+        ("edge_agent/pipeline/on_demand.py",),
+        (
+            "tests/edge_agent/test_on_demand_edges.py",  # each rule, blocks by hand
+            "tests/edge_agent/exam/test_on_demand.py",
+        ),
+    ),
     # The bedside exam: its sans-I/O core, then the store that keeps it (all of
     # tests/edge_agent/exam runs in 3 s).
     Module(
