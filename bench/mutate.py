@@ -132,6 +132,19 @@ MODULES = (
             "tests/edge_agent/exam/test_on_demand.py",
         ),
     ),
+    Module(
+        "edge_agent/transport/capture_limit.py",  # refused at its start only if it could not pass
+        ("edge_agent/transport/capture_limit.py",),
+        (
+            "tests/edge_agent/test_capture_limit_edges.py",  # the bound byte by byte, each word
+            "tests/edge_agent/test_issue18_capture_limit.py",  # against real FLAC: 0.8 s
+        ),
+    ),
+    Module(
+        "edge_agent/storage/registry.py",  # paired stethoscopes: ids, lookups, written atomically
+        ("edge_agent/storage/registry.py",),
+        ("tests/edge_agent/test_registry.py", "tests/edge_agent/test_registry_edges.py"),
+    ),
     # The bedside exam: its sans-I/O core, then the store that keeps it (all of
     # tests/edge_agent/exam runs in 3 s).
     Module(
