@@ -145,6 +145,22 @@ MODULES = (
         ("edge_agent/storage/registry.py",),
         ("tests/edge_agent/test_registry.py", "tests/edge_agent/test_registry_edges.py"),
     ),
+    Module(
+        "edge_agent/pipeline/recordings.py",  # a capture's messages: audio first, dated, alerted
+        ("edge_agent/pipeline/recordings.py",),
+        (
+            "tests/edge_agent/test_recordings_edges.py",  # each field, a synthetic heart: 0.5 s
+            "tests/edge_agent/test_lost_frames_analysis.py",  # the analysis reads gaps bridged
+        ),
+    ),
+    Module(
+        "edge_agent/pipeline/device.py",  # the device loop's hand-off: journalled, flushed, dated
+        ("edge_agent/pipeline/device.py",),
+        (
+            "tests/edge_agent/test_device_edges.py",  # a scripted source, the real journal
+            "tests/edge_agent/test_recording_dates.py",
+        ),
+    ),
     # The bedside exam: its sans-I/O core, then the store that keeps it (all of
     # tests/edge_agent/exam runs in 3 s).
     Module(
