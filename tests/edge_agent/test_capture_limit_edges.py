@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from edge_agent.config import parse_config
+from edge_agent.config import AgentConfig, parse_config
 from edge_agent.transport.capture_limit import (
     BYTES_PER_SAMPLE,
     FRAME_OVERHEAD,
@@ -149,7 +149,7 @@ def test_the_alarm_says_what_to_change_word_for_word() -> None:
     )
 
 
-def _config(protocol: str, exam_s: float, *devices: dict[str, object]) -> object:
+def _config(protocol: str, exam_s: float, *devices: dict[str, object]) -> AgentConfig:
     broker = {"max_packet_bytes": 100000, "protocol": protocol}
     data = {"site": SITE, "broker": broker, "exam": {"duration_s": exam_s}}
     data["devices"] = list(devices)
@@ -163,7 +163,7 @@ def _device(id_: str, kind: str = "simulated", **more: object) -> dict[str, obje
 def test_config_errors_name_each_setting_once_in_order() -> None:
     monitored = _device("steth-1", monitoring={"interval_s": 600, "duration_s": 60})
     config = _config("5", 15, monitored, _device("steth-2"), _device("steth-3"))
-    assert config_errors(config) == [  # type: ignore[arg-type]
+    assert config_errors(config) == [
         "devices[0].monitoring.duration_s: expected at most 12 s, the longest recording at "
         "4000 Hz whose audio message fits broker.max_packet_bytes (100000 bytes; recordings "
         "are not split), or a larger limit; found 60",
@@ -177,12 +177,12 @@ def test_config_errors_leave_out_what_fits_and_what_is_known_only_once_open(
     tmp_path: Path,
 ) -> None:
     fits = _device("steth-1", monitoring={"interval_s": 600, "duration_s": 12})
-    assert config_errors(_config("5", 12, fits)) == []  # type: ignore[arg-type]
+    assert config_errors(_config("5", 12, fits)) == []
     path = tmp_path / "heart.wav"
     soundfile.write(path, np.zeros(4000, np.float32), 4000)
     wav = _device("file-1", "file", path=str(path))
     config = _config("5", 60, wav)
-    assert config_errors(config) == []  # type: ignore[arg-type]
+    assert config_errors(config) == []
 
 
 def test_config_errors_count_the_protocol_s_packet() -> None:
