@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pytest
+import soundfile
 
 from edge_agent.config import DeviceConfig, parse_config
 from edge_agent.errors import AgentError
@@ -89,8 +90,10 @@ def _monitored(duration_s: float = 1, interval_s: float = 1, **more: Any) -> Dev
 class Harness:
     """A pipeline on a real journal; what it hands on and tells, kept in order."""
 
-    def __init__(self, tmp: Path, device: DeviceConfig, accept: bool = True, **more: Any) -> None:
-        self.journal = CaptureJournal(tmp / "journal")
+    def __init__(
+        self, tmp_path: Path, device: DeviceConfig, accept: bool = True, **more: Any
+    ) -> None:
+        self.journal = CaptureJournal(tmp_path / "journal")
         self.journal.prepare()
         self.streamed: list[str] = []
         self.live = LiveStreamer("home-1", self._stream)
@@ -127,17 +130,12 @@ class Harness:
             self.journal.close()
 
 
-@pytest.fixture
-def tmp(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
-
-
 def test_monitoring_hands_on_each_recording_journalled_and_lets_the_device_go(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     radio = cast(Radio, object())  # the shared BLE adapter, handed to the source as it is
     device = _monitored(recordings=2)
-    h = Harness(tmp, device, radio=radio)
+    h = Harness(tmp_path, device, radio=radio)
     h.live.start("steth-1", 60.0, "doctor")
     source = ScriptedSource(5.0)
     with caplog.at_level(logging.INFO):
@@ -148,7 +146,7 @@ def test_monitoring_hands_on_each_recording_journalled_and_lets_the_device_go(
     assert [(ctx, journalled) for _, ctx, journalled in h.accepted] == [(DEFAULT, DEFAULT)] * 2
     assert h.accepted[0][0].gaps == (Gap(BLOCK + 10, 5),)
     np.testing.assert_array_equal(h.accepted[1][0].samples, source.samples[RATE : 2 * RATE])
-    assert list_journals(tmp / "journal") == []  # accepted: deleted
+    assert list_journals(tmp_path / "journal") == []  # accepted: deleted
     assert h.opened == [(device, radio)]
     assert h.links == [True, False] and h.stats.connected is False and h.stats.held
     assert h.live.sessions == {} and h.streamed == ["stetho/v1/home-1/steth-1/live"] * 20
@@ -159,42 +157,42 @@ def test_monitoring_hands_on_each_recording_journalled_and_lets_the_device_go(
 
 
 def test_a_recording_not_accepted_keeps_its_journal(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h = Harness(tmp, _monitored(recordings=1), accept=False)
+    h = Harness(tmp_path, _monitored(recordings=1), accept=False)
     h.run(ScriptedSource(1.0), monkeypatch)
     (capture, _, _) = h.accepted[0]
-    assert list_journals(tmp / "journal") == [h.journal.path_for(capture.recording_id)]
+    assert list_journals(tmp_path / "journal") == [h.journal.path_for(capture.recording_id)]
 
 
 def test_the_recordings_left_are_kept_across_connections(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h = Harness(tmp, _monitored(recordings=3))
+    h = Harness(tmp_path, _monitored(recordings=3))
     first = ScriptedSource(2.0)
     h.run(first, monkeypatch)
     assert len(h.accepted) == 2
     second = ScriptedSource(5.0)
-    h.journal = h.pipeline._journal = CaptureJournal(tmp / "journal")
+    h.journal = h.pipeline._journal = CaptureJournal(tmp_path / "journal")
     h.run(second, monkeypatch)
     assert len(h.accepted) == 3 and second.blocks == 10  # one more, then let go
 
 
 def test_a_source_run_out_mid_recording_hands_on_the_rest_as_partial(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h = Harness(tmp, _monitored(duration_s=2, interval_s=2))
+    h = Harness(tmp_path, _monitored(duration_s=2, interval_s=2))
     h.run(ScriptedSource(2.5), monkeypatch)
     assert [(len(c.samples), c.partial) for c, _, _ in h.accepted] == [
         (2 * RATE, False), (RATE // 2, True)]  # fmt: skip
     assert h.accepted[1][0].started_at == T0 + 2 and h.accepted[1][1] == DEFAULT
-    assert list_journals(tmp / "journal") == []
+    assert list_journals(tmp_path / "journal") == []
 
 
 def test_a_lost_link_hands_on_what_came_then_says_so(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h = Harness(tmp, _monitored(duration_s=2, interval_s=2))
+    h = Harness(tmp_path, _monitored(duration_s=2, interval_s=2))
     with pytest.raises(LinkLostError, match="gone"):
         h.run(ScriptedSource(1.3, fail=LinkLostError("gone")), monkeypatch)
     assert [(c.started_at, len(c.samples), c.partial) for c, _, _ in h.accepted] == [
@@ -204,16 +202,16 @@ def test_a_lost_link_hands_on_what_came_then_says_so(
 
 
 def test_a_lost_link_between_recordings_hands_on_nothing(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h = Harness(tmp, _monitored(duration_s=1, interval_s=2))
+    h = Harness(tmp_path, _monitored(duration_s=1, interval_s=2))
     with pytest.raises(LinkLostError):
         h.run(ScriptedSource(1.5, fail=LinkLostError("gone")), monkeypatch)
     assert [len(c.samples) for c, _, _ in h.accepted] == [RATE]
 
 
 def test_monitoring_asks_before_each_recording_with_its_length_and_rate(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[tuple[float, int]] = []
 
@@ -221,7 +219,7 @@ def test_monitoring_asks_before_each_recording_with_its_length_and_rate(
         asked.append((duration_s, rate_hz))
         return len(asked) != 1  # the first refused: the broker could not take it
 
-    h = Harness(tmp, _monitored(duration_s=1, interval_s=1), may_record=may_record)
+    h = Harness(tmp_path, _monitored(duration_s=1, interval_s=1), may_record=may_record)
     h.run(ScriptedSource(3.0), monkeypatch)
     assert asked == [(1.0, RATE)] * 3
     assert [c.started_at for c, _, _ in h.accepted] == [T0 + 1, T0 + 2]
@@ -257,10 +255,10 @@ class Exams:
 
 
 def test_an_exam_recording_is_journalled_and_handed_on_with_its_own_context(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     exams = Exams()
-    h = Harness(tmp, _device(), on_demand=exams)
+    h = Harness(tmp_path, _device(), on_demand=exams)
     h.run(ScriptedSource(2.0), monkeypatch)
     assert exams.calls == [("attach", "steth-1", str(RATE)), ("detach", "steth-1")]
     assert exams.offered == 20
@@ -274,10 +272,10 @@ def test_an_exam_recording_is_journalled_and_handed_on_with_its_own_context(
 
 
 def test_an_exam_recording_cut_by_a_lost_link_keeps_its_context(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     exams = Exams()
-    h = Harness(tmp, _device(), on_demand=exams)
+    h = Harness(tmp_path, _device(), on_demand=exams)
     with pytest.raises(LinkLostError):
         h.run(ScriptedSource(0.5, fail=LinkLostError("gone")), monkeypatch)
     (capture, ctx, journalled) = h.accepted[0]
@@ -287,20 +285,20 @@ def test_an_exam_recording_cut_by_a_lost_link_keeps_its_context(
 
 
 def test_an_exam_recording_run_out_with_its_file_keeps_its_context(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     exams = Exams()
-    h = Harness(tmp, _device(), on_demand=exams)
+    h = Harness(tmp_path, _device(), on_demand=exams)
     h.run(ScriptedSource(0.5), monkeypatch)
     (capture, ctx, _) = h.accepted[0]
     assert capture.partial and ctx == EXAM_CTX
 
 
 def test_a_monitored_device_is_not_the_exams_to_record(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     exams = Exams()
-    h = Harness(tmp, _monitored(recordings=1), on_demand=exams)
+    h = Harness(tmp_path, _monitored(recordings=1), on_demand=exams)
     source = ScriptedSource(1.0, events=(DeviceEvent(EventKind.BUTTON_PRESSED, T0),))
     h.run(source, monkeypatch)
     assert exams.calls == [] and exams.offered == 0 and exams.events == []
@@ -308,19 +306,19 @@ def test_a_monitored_device_is_not_the_exams_to_record(
 
 
 def test_a_device_with_neither_schedule_nor_exams_is_refused(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h = Harness(tmp, _device())
+    h = Harness(tmp_path, _device())
     with pytest.raises(AgentError) as caught:
         h.run(ScriptedSource(1.0), monkeypatch)
     assert str(caught.value) == "device steth-1: no monitoring schedule and no exams"
 
 
 def test_device_events_reach_the_exams_and_the_battery_the_stats(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     exams = Exams(start_after_blocks=None)
-    h = Harness(tmp, _device(), on_demand=exams)
+    h = Harness(tmp_path, _device(), on_demand=exams)
     events = (DeviceEvent(EventKind.BATTERY, T0, 42), DeviceEvent(EventKind.BUTTON_PRESSED, T0))
     with caplog.at_level(logging.INFO, logger="edge_agent.pipeline.device"):
         h.run(ScriptedSource(0.3, events=events), monkeypatch)
@@ -333,9 +331,9 @@ def test_device_events_reach_the_exams_and_the_battery_the_stats(
 
 
 def test_a_battery_level_without_other_events_leaves_the_exams_alone(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h = Harness(tmp, _monitored(recordings=1))
+    h = Harness(tmp_path, _monitored(recordings=1))
     h.run(ScriptedSource(1.0, events=(DeviceEvent(EventKind.BATTERY, T0, 7),)), monkeypatch)
     assert h.stats.battery_percent == 7
 
@@ -352,13 +350,11 @@ def test_a_battery_level_without_other_events_leaves_the_exams_alone(
     ],
 )
 def test_which_devices_can_outrun_the_wall_clock(
-    tmp: Path, entry: dict[str, Any], ahead: bool
+    tmp_path: Path, entry: dict[str, Any], ahead: bool
 ) -> None:
     if "realtime" in entry:
-        import soundfile
-
-        soundfile.write(tmp / "x.wav", np.zeros(RATE, np.float32), RATE)
-        entry = {"kind": "file", "path": str(tmp / "x.wav"), **entry}
+        soundfile.write(tmp_path / "x.wav", np.zeros(RATE, np.float32), RATE)
+        entry = {"kind": "file", "path": str(tmp_path / "x.wav"), **entry}
     device = {"id": "d", "resident": "r", **entry}
     config = parse_config({"site": "s", "devices": [device]}, "test")
     assert _outruns_wall_clock(config.devices[0]) is ahead
