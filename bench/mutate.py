@@ -123,6 +123,45 @@ MODULES = (
             "tests/edge_agent/test_issue18_capture_limit.py",  # a capture the broker cannot take
         ),
     ),
+    # The rest of the agent's recording path: "nothing lost" (docs/architecture.md, "Mutation:
+    # the agent's recording path").
+    Module(
+        "edge_agent/pipeline/on_demand.py",  # started and ended on demand; a drop before sound told
+        ("edge_agent/pipeline/on_demand.py",),
+        (
+            "tests/edge_agent/test_on_demand_edges.py",  # each rule, blocks by hand
+            "tests/edge_agent/exam/test_on_demand.py",
+        ),
+    ),
+    Module(
+        "edge_agent/transport/capture_limit.py",  # refused at its start only if it could not pass
+        ("edge_agent/transport/capture_limit.py",),
+        (
+            "tests/edge_agent/test_capture_limit_edges.py",  # the bound byte by byte, each word
+            "tests/edge_agent/test_issue18_capture_limit.py",  # against real FLAC: 0.8 s
+        ),
+    ),
+    Module(
+        "edge_agent/storage/registry.py",  # paired stethoscopes: ids, lookups, written atomically
+        ("edge_agent/storage/registry.py",),
+        ("tests/edge_agent/test_registry.py", "tests/edge_agent/test_registry_edges.py"),
+    ),
+    Module(
+        "edge_agent/pipeline/recordings.py",  # a capture's messages: audio first, dated, alerted
+        ("edge_agent/pipeline/recordings.py",),
+        (
+            "tests/edge_agent/test_recordings_edges.py",  # each field, a synthetic heart: 0.5 s
+            "tests/edge_agent/test_lost_frames_analysis.py",  # the analysis reads gaps bridged
+        ),
+    ),
+    Module(
+        "edge_agent/pipeline/device.py",  # the device loop's hand-off: journalled, flushed, dated
+        ("edge_agent/pipeline/device.py",),
+        (
+            "tests/edge_agent/test_device_edges.py",  # a scripted source, the real journal
+            "tests/edge_agent/test_recording_dates.py",
+        ),
+    ),
     # The bedside exam: its sans-I/O core, then the store that keeps it (all of
     # tests/edge_agent/exam runs in 3 s).
     Module(

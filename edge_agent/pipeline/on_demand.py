@@ -21,7 +21,6 @@ from edge_agent.wire.recording import Appended, Capture, Gap, RecordingContext
 class _Take:
     recording_id: uuid.UUID
     target: int  # samples wanted
-    context: RecordingContext
     holder: str
     started_at: float | None = None
     chunks: list[NDArray[np.float32]] = field(default_factory=list)
@@ -65,7 +64,7 @@ class OnDemandSegmenter:
         if duration_s <= 0:
             raise ValueError("duration_s must be positive")
         rid = uuid.uuid4()
-        self._take = _Take(rid, round(duration_s * self.sample_rate_hz), ctx, holder)
+        self._take = _Take(rid, round(duration_s * self.sample_rate_hz), holder)
         self._contexts[rid] = ctx
         return rid
 
