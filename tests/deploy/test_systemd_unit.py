@@ -52,12 +52,21 @@ def exposure(unit: Path) -> float:
     return float(found.group(1))
 
 
+# Each unit and where its ExecStart points once installed (the hub's: test_hub_unit.py).
+UNITS = {
+    "stetho-edge.service": INSTALLED_STETHO,
+    "stetho-hub.service": "/opt/stetho-hub/venv/bin/stetho",
+}
+
+
 @needs_analyze
-def test_exposure_score_is_at_most_1_5() -> None:
-    assert exposure(UNIT) <= MAX_EXPOSURE
+@pytest.mark.parametrize("name", sorted(UNITS))
+def test_exposure_score_is_at_most_1_5(name: str) -> None:
+    unit = REPO / "systemd" / name
+    assert exposure(unit) <= MAX_EXPOSURE
     # The same gate, as systemd computes it (exposure x 10, without rounding for display).
     gate = subprocess.run(
-        ["systemd-analyze", "security", "--offline=yes", "--threshold=15", str(UNIT)],
+        ["systemd-analyze", "security", "--offline=yes", "--threshold=15", str(unit)],
         capture_output=True,
         check=False,
     )
@@ -65,14 +74,16 @@ def test_exposure_score_is_at_most_1_5() -> None:
 
 
 @needs_analyze
-def test_verify_is_clean(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", sorted(UNITS))
+def test_verify_is_clean(tmp_path: Path, name: str) -> None:
+    unit, installed = REPO / "systemd" / name, UNITS[name]
     stand_in = tmp_path / "stetho"
     stand_in.write_text("#!/bin/sh\nexit 0\n")
     stand_in.chmod(0o755)
-    text = UNIT.read_text()
-    assert text.count(f"ExecStart={INSTALLED_STETHO} ") == 1
-    copy = tmp_path / UNIT.name
-    copy.write_text(text.replace(f"ExecStart={INSTALLED_STETHO} ", f"ExecStart={stand_in} "))
+    text = unit.read_text()
+    assert text.count(f"ExecStart={installed} ") == 1
+    copy = tmp_path / unit.name
+    copy.write_text(text.replace(f"ExecStart={installed} ", f"ExecStart={stand_in} "))
     result = subprocess.run(
         ["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, check=False
     )
