@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,25 @@ class _SqliteTx:
         return [tuple(r) for r in self._conn.execute(sql, tuple(params)).fetchall()]
 
 
+def _write_ahead(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting for hubs that open the same new file at once.
+
+    Two connections switching a new file to WAL at the same time each hold a shared lock and
+    want an exclusive one: SQLite answers one of them "database is locked" at once, without
+    the busy timeout, as waiting would deadlock. Trying again once the other has switched
+    (the mode is then the file's) succeeds; other errors, and the timeout, stand.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SqliteDatabase:
     """A SQLite file in WAL mode with synchronous=FULL: a commit survives power loss."""
 
@@ -97,7 +117,7 @@ class SqliteDatabase:
             # up front instead of failing halfway when another process writes.
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _write_ahead(conn)
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
         except (sqlite3.Error, OSError) as exc:
