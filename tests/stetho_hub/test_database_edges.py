@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from stetho_hub.errors import StorageUnavailableError
+from stetho_hub.storage import database
 from stetho_hub.storage.database import (
     Database,
     DatabaseTarget,
@@ -299,3 +300,43 @@ def test_postgresql_that_cannot_be_reached_is_told_without_the_password() -> Non
     )
     assert "s3cret" not in said
     assert isinstance(failed.value.__cause__, psycopg.OperationalError)
+
+
+class _Switching:
+    """A connection whose switch to WAL is refused as "locked" `refusals` times, or fails."""
+
+    def __init__(self, refusals: int, error: str = "database is locked") -> None:
+        self.refusals, self.error, self.tries = refusals, error, 0
+
+    def execute(self, sql: str) -> None:
+        assert sql == "PRAGMA journal_mode = WAL"
+        self.tries += 1
+        if self.tries <= self.refusals:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_wal_is_tried_again_while_another_hub_switches_the_same_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    naps: list[float] = []
+    monkeypatch.setattr(database.time, "sleep", naps.append)
+    conn = _Switching(refusals=3)
+    database._write_ahead(conn)  # type: ignore[arg-type]
+    assert conn.tries == 4 and naps == [0.01] * 3  # short naps, not the whole timeout
+
+
+def test_wal_gives_up_at_the_busy_timeout_and_on_other_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [0.0]
+    monkeypatch.setattr(database.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(database.time, "sleep", lambda s: now.__setitem__(0, now[0] + 2.5))
+    endless = _Switching(refusals=10**6)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        database._write_ahead(endless)  # type: ignore[arg-type]
+    # 10 s: tries at 0, 2.5, 5, 7.5 and 10 (not past it), then a sixth at 12.5 ends it.
+    assert endless.tries == 6
+    broken = _Switching(refusals=1, error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        database._write_ahead(broken)  # type: ignore[arg-type]
+    assert broken.tries == 1
