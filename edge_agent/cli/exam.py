@@ -93,8 +93,13 @@ def _segment(text: str) -> str:
     return urllib.parse.quote(text, safe="")
 
 
+def _socket(config: Path) -> Path:
+    """The running agent's exam socket, under the state folder `config` names."""
+    return exam_dir(_state_dir(config)) / SOCKET_NAME
+
+
 def _answer(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    socket = exam_dir(_state_dir(config)) / SOCKET_NAME
+    socket = _socket(config)
     try:
         return asyncio.run(_call(socket, method, path, body))
     except (aiohttp.ClientConnectionError, FileNotFoundError):
@@ -196,7 +201,7 @@ def _outcome(config: Path, exam_id: str, started: dict[str, Any]) -> dict[str, A
     if "duration_s" not in started:  # this command upgraded, the agent not yet restarted
         fail(f"the agent started {started.get('site')} but is older than this command and "
              "cannot tell its outcome: restart it, or give --no-wait")  # fmt: skip
-    socket = exam_dir(_state_dir(config)) / SOCKET_NAME
+    socket = _socket(config)
     path = f"/api/exams/{_segment(exam_id)}/recordings/{_segment(started['recording_id'])}"
     bound_s = float(started["duration_s"]) + WAIT_MARGIN_S
     what = f"the recording of {started['site']}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from collections.abc import Mapping
 
 from edge_agent.errors import AgentError
@@ -72,7 +73,7 @@ async def named_rows(ctx: WebContext) -> list[Stethoscope]:
 
 
 async def held_by_her_exams(
-    ctx: WebContext, staff: str, rows: list[Stethoscope], but: object = None
+    ctx: WebContext, staff: str, rows: list[Stethoscope], but: uuid.UUID | None = None
 ) -> dict[str, str]:
     """The stethoscopes her own open exams hold (`but` that one), each with the exam's
     resident label: the picker and the stethoscopes screen say "held by your exam of ...",

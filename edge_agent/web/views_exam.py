@@ -82,12 +82,13 @@ async def _exam_values(request: web.Request, exam: Exam) -> dict[str, Any]:
     label = (await ctx.exams.resident(exam.resident)).label
     steths = [s for s in await named_rows(ctx) if not s.monitoring]
     latest = exam.recordings[-1] if exam.recordings else None
+    choosable = _choosable(steths, exam.exam_id)
     return {
         "exam": exam, "label": label, "statuses": exam.statuses(), "next_site": exam.next_site(),
         "positions": POSITIONS, "stethoscopes": steths, "latest": latest,
         "advice": [NURSE_ADVICE.get(c, "advice.noise") for c in latest.problems] if latest else [],
         "answers": await ctx.exams.answers(exam.exam_id), "version": ctx.exams.changes.version,
-        "progress": _progress(ctx, exam), "free": bool(_choosable(steths, exam.exam_id)),
+        "progress": _progress(ctx, exam), "choosable": choosable, "free": bool(choosable),
     }  # fmt: skip
 
 
@@ -110,8 +111,7 @@ async def exam_page(request: web.Request) -> web.Response:
     )
     steths = values["stethoscopes"]
     all_held = not values["free"] and any(_held_elsewhere(s, exam.exam_id) for s in steths)
-    return _app.render(request, "exam.html", **values, held_own=held_own,
-                       choosable=_choosable(steths, exam.exam_id), all_held=all_held)  # fmt: skip
+    return _app.render(request, "exam.html", **values, held_own=held_own, all_held=all_held)
 
 
 def _held_elsewhere(row: Stethoscope, exam_id: uuid.UUID) -> bool:
