@@ -61,6 +61,7 @@ class Transaction(Protocol):
 
 class Database(Protocol):
     dialect: Dialect
+    target: DatabaseTarget  # for messages: `target.describe()` hides any password
 
     def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
         """Commit on normal exit (durably: returns after the fsync), roll back on error."""
@@ -123,6 +124,7 @@ class SqliteDatabase:
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailableError(f"cannot open SQLite database {path}: {exc}") from exc
         self._conn = conn
+        self.target = DatabaseTarget(self.dialect, str(path))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -174,6 +176,7 @@ class PostgresDatabase:
         self._timeout = connect_timeout_s
         self._conn: Any = None
         self._connect()
+        self.target = DatabaseTarget(self.dialect, conninfo)
 
     def _connect(self) -> None:
         import psycopg  # imported here: SQLite users need not install the PostgreSQL driver

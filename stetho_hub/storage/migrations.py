@@ -1,12 +1,16 @@
 """Versioned schema migrations, applied in order, each in its own transaction.
 
-`schema_migrations` records every version applied. A migration is never edited once
-released: a change is a new version. Several hub processes may start together, so the
-check-and-apply runs under a lock (SQLite's BEGIN IMMEDIATE, a PostgreSQL advisory lock).
+`schema_migrations` records every version applied, with its name. A migration is never
+edited once released: a change is a new version. Several hub processes may start together,
+so the check-and-apply runs under a lock (SQLite's BEGIN IMMEDIATE, a PostgreSQL advisory
+lock). Every record is compared with this hub's list, not only the highest: a gap, a number
+recorded under another name or one newer than the hub stops it before it writes anything.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -201,8 +205,90 @@ def current_version(db: Database) -> int:
     return int(row[0]) if row is not None and row[0] is not None else 0
 
 
+@dataclass(frozen=True)
+class SchemaDrift:
+    """How the migrations a database records differ from a hub's list: sorted versions."""
+
+    newer: tuple[int, ...]  # beyond the hub's last: a newer hub applied them (a downgrade)
+    foreign: tuple[int, ...]  # a number the hub knows, recorded under another name
+    missing: tuple[int, ...]  # the hub's, absent below one applied: a gap
+    pending: tuple[int, ...]  # the hub's, after the last applied: `stetho hub migrate`
+
+
+def schema_drift(
+    applied: Mapping[int, str], migrations: tuple[Migration, ...] = MIGRATIONS
+) -> SchemaDrift:
+    """Compare every applied version and name (`applied`) with `migrations`, none skipped.
+
+    `migrations` is in order, as MIGRATIONS is; `top` counts only versions the hub knows, so
+    a newer hub's versions do not turn this hub's own pending ones into a gap.
+    """
+    known = {m.version: m.name for m in migrations}
+    last = max(known)
+    top = max((v for v in applied if v in known), default=0)
+    return SchemaDrift(
+        newer=tuple(sorted(v for v in applied if v > last)),
+        foreign=tuple(
+            sorted(v for v, name in applied.items() if v <= last and known.get(v) != name)
+        ),
+        missing=tuple(v for v in known if v < top and v not in applied),
+        pending=tuple(v for v in known if v > top),
+    )
+
+
+def _versions(versions: tuple[int, ...]) -> str:
+    s = "s" if len(versions) > 1 else ""
+    return f"migration{s} {', '.join(map(str, versions))}"
+
+
+def refusal(drift: SchemaDrift, where: str, last: int) -> str | None:
+    """The sentence that stops the hub (None: it may run), the gravest difference first."""
+    docs = 'see docs/hospital.md §3, "Schema checks"'
+    if drift.newer:
+        return (
+            f"the database {where} has {_versions(drift.newer)} applied, newer than this hub "
+            f"knows (up to {last}): run the hub release that migrated it, or {docs}"
+        )
+    if drift.foreign:
+        return (
+            f"the database {where} records {_versions(drift.foreign)} under another name than "
+            f"this hub's: another build of the hub migrated it; {docs}"
+        )
+    if drift.missing:
+        return (
+            f"the database {where} lacks {_versions(drift.missing)} although later ones are "
+            f"applied (a gap `stetho hub migrate` never leaves); {docs}"
+        )
+    if drift.pending:
+        return (
+            f"the database {where} lacks {_versions(drift.pending)} (this hub needs {last}): "
+            "run `stetho hub migrate --config ...`"
+        )
+    return None
+
+
+def _refuse_drift(db: Database, migrations: tuple[Migration, ...], pending_ok: bool) -> None:
+    # Under the lock: a newer hub migrating now is seen once it commits, not just before.
+    with db.transaction() as tx:
+        _lock(db, tx)
+        _ensure_table(tx)
+        rows = tx.all("SELECT version, name FROM schema_migrations")
+    drift = schema_drift({int(v): str(n) for v, n in rows}, migrations)
+    if pending_ok:
+        drift = dataclasses.replace(drift, pending=())
+    problem = refusal(drift, db.target.describe(), migrations[-1].version)
+    if problem is not None:
+        raise SchemaVersionError(problem)
+
+
 def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
-    """Apply every migration not yet applied; return the versions applied now."""
+    """Apply every migration not yet applied; return the versions applied now.
+
+    A database that `check_version` would refuse for any reason but pending versions is
+    refused before anything is applied: filling a gap out of order, or running beside a
+    newer hub's schema, is what the check exists to stop.
+    """
+    _refuse_drift(db, migrations, pending_ok=True)
     applied: list[int] = []
     for migration in migrations:
         with db.transaction() as tx:
@@ -221,16 +307,7 @@ def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> lis
     return applied
 
 
-def check_version(db: Database) -> None:
-    """Refuse to run against a database this hub does not know (newer) or has not migrated."""
-    version = current_version(db)
-    if version > LATEST:
-        raise SchemaVersionError(
-            f"the database is at schema version {version}, newer than this hub knows "
-            f"({LATEST}); upgrade the hub"
-        )
-    if version < LATEST:
-        raise SchemaVersionError(
-            f"the database is at schema version {version}, this hub needs {LATEST}: "
-            "run `stetho hub migrate --config ...`"
-        )
+def check_version(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
+    """Refuse, in one sentence, a database whose applied migrations are not exactly this
+    hub's: newer, recorded under another name, with a gap, or not all applied yet."""
+    _refuse_drift(db, migrations, pending_ok=False)

@@ -206,6 +206,30 @@ def test_an_unreadable_fhir_token_stops_the_hub_before_it_connects(
     assert "event=hub_starting" not in said and "Traceback" not in said
 
 
+def test_a_database_with_a_gap_stops_run_and_migrate_with_one_line(tmp_path: Path) -> None:
+    # Before: `run` migrated, so the gap's migration 2 ran after 3 ("table audit_log already
+    # exists", a retryable error), and a newer hub's database ran without a word.
+    config = _config(tmp_path)
+    assert runner.invoke(hub_app, ["migrate", "--config", str(config)]).exit_code == 0
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM schema_migrations WHERE version = 2")
+    db.close()
+    done = subprocess.run([sys.executable, "-m", "stetho_hub", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert " ".join(done.stderr.split()) == (
+        f"error: the database sqlite:{tmp_path / 'hub.db'} lacks migration 2 although later "
+        "ones are applied (a gap `stetho hub migrate` never leaves); see docs/hospital.md §3, "
+        '"Schema checks"'
+    )
+    said = done.stdout + done.stderr
+    assert "event=hub_starting" not in said and "Traceback" not in said
+    for command in ("migrate", "status"):
+        result = runner.invoke(hub_app, [command, "--config", str(config)])
+        assert result.exit_code == 1 and "lacks migration 2 although" in result.output
+
+
 def test_a_fhir_base_url_that_cannot_be_read_stops_the_hub_with_one_line(tmp_path: Path) -> None:
     # Before: urlsplit's "Invalid IPv6 URL" ValueError, a traceback from `stetho hub run`.
     config = _config(tmp_path, FHIR_ON.replace("fhir.hospital.example", "[::1"))

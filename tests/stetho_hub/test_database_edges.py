@@ -205,6 +205,7 @@ def test_a_database_that_cannot_be_opened_says_where(tmp_path: Path) -> None:
 def test_open_database_opens_the_file_named(tmp_path: Path) -> None:
     db = open_database(DatabaseTarget("sqlite", str(tmp_path / "x" / "hub.db")))
     assert isinstance(db, SqliteDatabase) and db.path == tmp_path / "x" / "hub.db"
+    assert db.target.describe() == f"sqlite:{tmp_path / 'x' / 'hub.db'}"  # what errors name
     db.close()
 
 
@@ -217,6 +218,9 @@ def test_postgresql_commits_for_every_connection_and_reads_tuples(
     url = postgres_server.create_database("edges_rows")
     db = open_database(DatabaseTarget("postgresql", url))
     assert isinstance(db, PostgresDatabase) and db.dialect == "postgresql"
+    with_password = PostgresDatabase(url.replace("hub@", "hub:s3cret@"))  # trusted: ignored
+    assert with_password.target.describe() == "postgresql:" + url.replace("hub@", "hub:***@")
+    with_password.close()
     _table(db)
     with db.transaction() as tx:
         assert tx.execute("INSERT INTO t VALUES (?, ?)", ["a", 1]) == 1

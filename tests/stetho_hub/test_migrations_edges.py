@@ -1,12 +1,15 @@
 """Schema migrations, direct: every version applied once and in order, each whole or not at
-all, recorded with its name and time; a database newer or older than the hub refused in words.
+all, recorded with its name and time; a database whose versions are not exactly the hub's
+(newer, renamed, a gap, not migrated) refused in one sentence naming it and them.
 
-SQLite files are real. The PostgreSQL advisory lock runs against one real server for the file
+SQLite files are real; the drift tests run on PostgreSQL too (`db_target`, SQLite alone under
+`make mutate`). The advisory lock runs against one real server for the file
 (`postgres_server`), even under `make mutate`: SQLite alone would leave the lock untested.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from datetime import UTC, datetime
@@ -16,14 +19,23 @@ import psycopg
 import pytest
 
 from stetho_hub.errors import SchemaVersionError, StorageUnavailableError
-from stetho_hub.storage.database import Database, PostgresDatabase, SqliteDatabase
+from stetho_hub.storage.database import (
+    Database,
+    DatabaseTarget,
+    PostgresDatabase,
+    SqliteDatabase,
+    open_database,
+)
 from stetho_hub.storage.migrations import (
     ADVISORY_LOCK_KEY,
     LATEST,
     Migration,
+    SchemaDrift,
     check_version,
     current_version,
     migrate,
+    refusal,
+    schema_drift,
 )
 from stetho_testkit.postgres import PostgresServer
 
@@ -114,26 +126,158 @@ def test_migrations_started_together_apply_each_version_once(tmp_path: Path) -> 
     assert sorted(v for versions in applied for v in versions) == [1, 2, 3]
 
 
-def test_the_hub_runs_only_on_its_own_schema_version(tmp_path: Path) -> None:
-    db = SqliteDatabase(tmp_path / "hub.db")
+ONE_TWO_THREE = (
+    Migration(1, "one", ("CREATE TABLE one (x TEXT)",)),
+    Migration(2, "two", ("CREATE TABLE two (x TEXT)",)),
+    Migration(3, "three", ("CREATE TABLE three (x TEXT)",)),
+)
+_DOCS = 'see docs/hospital.md §3, "Schema checks"'
+
+
+def _drift(applied: dict[int, str]) -> SchemaDrift:
+    return schema_drift(applied, ONE_TWO_THREE)
+
+
+def test_the_drift_sees_every_version_not_only_the_highest() -> None:
+    assert _drift({}) == SchemaDrift(newer=(), foreign=(), missing=(), pending=(1, 2, 3))
+    assert _drift({1: "one"}) == SchemaDrift((), (), (), (2, 3))
+    assert _drift({1: "one", 2: "two", 3: "three"}) == SchemaDrift((), (), (), ())
+    assert _drift({1: "one", 3: "three"}) == SchemaDrift((), (), (2,), ())  # a gap
+    assert _drift({2: "two"}) == SchemaDrift((), (), (1,), (3,))
+    # Another build's version 3 and 2 (dict order is the table's: the drift sorts it).
+    assert _drift({1: "one", 3: "drei", 2: "zwei"}) == SchemaDrift((), (2, 3), (), ())
+    assert _drift({0: "zero", 1: "one"}) == SchemaDrift((), (0,), (), (2, 3))
+    # A newer hub's 5 and 4: a downgrade, whatever else holds.
+    full = {1: "one", 2: "two", 3: "three"}
+    assert _drift({**full, 5: "five", 4: "four"}) == SchemaDrift((4, 5), (), (), ())
+    # Only versions this hub knows mark where its own pending ones start.
+    assert _drift({1: "one", 4: "four"}) == SchemaDrift((4,), (), (), (2, 3))
+    assert schema_drift(dict(full)) == SchemaDrift((), (1, 2, 3), (), ())  # not MIGRATIONS' names
+
+
+def _all_four() -> SchemaDrift:
+    return SchemaDrift(newer=(5, 4), foreign=(2,), missing=(1,), pending=(3,))
+
+
+def test_the_refusal_names_the_database_the_versions_and_what_to_do() -> None:
+    where = "sqlite:/var/lib/stetho-hub/hub.db"
+    four = _all_four()
+    assert refusal(four, where, 3) == (
+        f"the database {where} has migrations 5, 4 applied, newer than this hub knows "
+        f"(up to 3): run the hub release that migrated it, or {_DOCS}"
+    )
+    no_newer = dataclasses.replace(four, newer=())
+    assert refusal(no_newer, where, 3) == (
+        f"the database {where} records migration 2 under another name than this hub's: "
+        f"another build of the hub migrated it; {_DOCS}"
+    )
+    gap = dataclasses.replace(no_newer, foreign=())
+    assert refusal(gap, where, 3) == (
+        f"the database {where} lacks migration 1 although later ones are applied "
+        f"(a gap `stetho hub migrate` never leaves); {_DOCS}"
+    )
+    pending = dataclasses.replace(gap, missing=(), pending=(2, 3))
+    assert refusal(pending, where, 7) == (
+        f"the database {where} lacks migrations 2, 3 (this hub needs 7): "
+        "run `stetho hub migrate --config ...`"
+    )
+    assert refusal(SchemaDrift((), (), (), ()), where, 3) is None
+    assert refusal(SchemaDrift((4,), (), (), ()), where, 3) == (
+        f"the database {where} has migration 4 applied, newer than this hub knows "
+        f"(up to 3): run the hub release that migrated it, or {_DOCS}"
+    )
+
+
+def _edit(db: Database, sql: str) -> None:
+    """A change made outside the hub (by hand, a restored backup, another build)."""
+    with db.transaction() as tx:
+        tx.execute(sql)
+
+
+def test_a_fresh_database_is_refused_until_migrated(db_target: DatabaseTarget) -> None:
+    db = open_database(db_target)
+    where = db_target.describe()
     with pytest.raises(SchemaVersionError) as fresh:
         check_version(db)
     assert str(fresh.value) == (
-        "the database is at schema version 0, this hub needs 3: "
+        f"the database {where} lacks migrations 1, 2, 3 (this hub needs {LATEST}): "
         "run `stetho hub migrate --config ...`"
     )
-    migrate(db, (Migration(1, "archive, receipts, users", ()),))
-    with pytest.raises(SchemaVersionError) as older:
+    assert migrate(db, ONE_TWO_THREE[:1]) == [1]
+    with pytest.raises(SchemaVersionError, match=r"lacks migrations 2, 3 \(this hub needs 3\)"):
+        check_version(db, ONE_TWO_THREE)
+    assert migrate(db, ONE_TWO_THREE) == [2, 3]
+    check_version(db, ONE_TWO_THREE)  # exactly this hub's versions: runs
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        ("DELETE FROM schema_migrations WHERE version = 2", "lacks migration 2 although"),
+        ("UPDATE schema_migrations SET name = 'zwei' WHERE version = 2", "records migration 2"),
+        (
+            "INSERT INTO schema_migrations VALUES (4, 'from a newer hub', '2026-12-06')",
+            "has migration 4 applied, newer than this hub knows (up to 3)",
+        ),
+    ],
+    ids=["gap", "renamed", "newer"],
+)
+def test_a_drifted_database_is_refused_by_the_check_and_by_migrate(
+    db_target: DatabaseTarget, edit: str, words: str
+) -> None:
+    db = open_database(db_target)
+    migrate(db)
+    _edit(db, edit)
+    before = _recorded(db)
+    with pytest.raises(SchemaVersionError) as checked:
         check_version(db)
-    assert str(older.value).startswith("the database is at schema version 1, this hub needs 3")
-    migrate(db, (Migration(2, "console audit log", ()), Migration(3, "answers", ())))
-    check_version(db)  # exactly this hub's version: runs
-    migrate(db, (Migration(4, "from a newer hub", ()),))
-    with pytest.raises(SchemaVersionError) as newer:
+    with pytest.raises(SchemaVersionError) as migrated:
+        migrate(db)  # fills no gap out of order, runs beside no newer schema
+    assert str(checked.value) == str(migrated.value)
+    assert str(checked.value).startswith(f"the database {db_target.describe()} {words}")
+    assert _recorded(db) == before
+    db.close()
+
+
+def test_the_refusal_never_shows_the_password(postgres_server: PostgresServer) -> None:
+    url = postgres_server.create_database("migrations_password")
+    db = PostgresDatabase(url.replace("hub@", "hub:s3cret@"))  # the server trusts loopback
+    with pytest.raises(SchemaVersionError) as fresh:
         check_version(db)
-    assert str(newer.value) == (
-        "the database is at schema version 4, newer than this hub knows (3); upgrade the hub"
+    assert "s3cret" not in str(fresh.value)
+    assert str(fresh.value).startswith(
+        f"the database postgresql:{url.replace('hub@', 'hub:***@')} "
     )
+    db.close()
+
+
+def test_a_newer_hub_migrating_now_is_seen_once_it_commits(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.create_database("migrations_newer_now")
+    db = PostgresDatabase(url)
+    migrate(db)
+    newer = psycopg.connect(url)  # a newer hub, part way through its version 4
+    newer.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
+    newer.execute("INSERT INTO schema_migrations VALUES (4, 'four', '2026-12-06')")
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            migrate(db)
+        except BaseException as exc:  # reported below, not lost in the thread
+            failures.append(exc)
+
+    worker = threading.Thread(target=start)
+    worker.start()
+    worker.join(0.5)
+    assert worker.is_alive()  # waits for the lock rather than read the schema half-done
+    newer.commit()
+    worker.join(10)
+    assert len(failures) == 1 and isinstance(failures[0], SchemaVersionError)
+    assert "has migration 4 applied, newer than this hub knows" in str(failures[0])
+    newer.close()
     db.close()
 
 
