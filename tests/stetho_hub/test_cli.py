@@ -228,6 +228,9 @@ def test_a_database_with_a_gap_stops_run_and_migrate_with_one_line(tmp_path: Pat
     for command in ("migrate", "status"):
         result = runner.invoke(hub_app, [command, "--config", str(config)])
         assert result.exit_code == 1 and "lacks migration 2 although" in result.output
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "hospital.md").read_text("utf-8")
+    section = guide.split("\n## 3. ")[1].split("\n## 4. ")[0]
+    assert "\n### Schema checks\n" in section  # where the sentence sends the reader
 
 
 def test_a_fhir_base_url_that_cannot_be_read_stops_the_hub_with_one_line(tmp_path: Path) -> None:
