@@ -93,17 +93,22 @@ def test_a_stethoscope_taken_then_freed_is_marked_live_on_a_desktop(
     words = CATALOGUES["en"]
     with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "a") as a:
         _opened(a, base, DESKTOP, "steth-1")
+        _wait(a, lambda d: _frames(d) > 0, "steth-1 not heard")
         held = _takes(tmp_path, "res-0043", "steth-1")
         _wait(a, lambda d: _options(d)["steth-1"][0], "steth-1 not marked held")
+        heard = _frames(a)
         assert _options(a)["steth-1"][1].endswith(" · In use by Paul"), _options(a)
         assert _options(a)["steth-2"][0] is False
         assert _state(a) == ("steth-1", True, "picker-note", True)  # her choice, focus: kept
         said = words["exam.chosen_unusable"].format(stethoscope=_options(a)["steth-1"][1])
         assert _text(a, "#picker-note[role=alert]") == said
         assert not _css_any(a, "#all-held")
+        time.sleep(0.3)  # up to 25 events a second while heard: none now (his resident)
+        assert _frames(a) == heard
 
         _frees(tmp_path, held)
         _wait(a, lambda d: not _options(d)["steth-1"][0], "steth-1 not offered again")
+        _wait(a, lambda d: _frames(d) > heard, "steth-1 not heard again")
         assert re.fullmatch(r"steth-1 · \d+\xa0%", _options(a)["steth-1"][1])  # no reason left
         assert _state(a) == ("steth-1", True, "", True)
         assert not _css_any(a, "#picker-note")
@@ -136,6 +141,10 @@ def test_every_stethoscope_taken_then_one_freed_live_on_a_tablet_in_french(
         assert _state(a) == ("steth-2", True, "picker-note", True)
         _keyboard_cannot_reach(a, "steth-2")  # the keys move her to steth-1, never back
         assert _state(a) == ("steth-1", True, "", True) and not _css_any(a, "#picker-note")
+
+
+def _frames(d: Any) -> int:
+    return int(d.execute_script("return window.stethoLive.frames"))
 
 
 def _css_any(d: Any, css: str) -> bool:
