@@ -48,14 +48,16 @@ def _sent(pid: int) -> bool:
     return any(f"pid={pid}," in line and line.split()[3] != "0" for line in out.splitlines())
 
 
-def _opened_for_reading(fifo: Path) -> int:
+def _opened_for_reading(fifo: Path, timeout_s: float = 15) -> int:
     """The FIFO's write end, once a reader has it open (ENXIO until then)."""
-    try:
-        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        if exc.errno != errno.ENXIO:
-            raise
-        return -1
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)
 
 
 def test_ctrl_c_before_and_after_the_start_is_sent_says_which(
@@ -69,11 +71,10 @@ def test_ctrl_c_before_and_after_the_start_is_sent_says_which(
         fifo = tmp_path / "slow.toml"
         os.mkfifo(fifo)
         cli = _cli(tmp_path, "record", exam_id, "--device", "steth-1", config=fifo)
-        writer: list[int] = []
-        _until(lambda: writer.append(_opened_for_reading(fifo)) or writer[-1] >= 0, "no read")
+        writer = _opened_for_reading(fifo)  # the CLI now waits on its read
         cli.send_signal(signal.SIGINT)
         out, said = cli.communicate(timeout=20)
-        os.close(writer[-1])
+        os.close(writer)
         assert (cli.returncode, out) == (130, ""), said
         assert said == (
             "error: interrupted before the request to record was sent: no recording started\n"
