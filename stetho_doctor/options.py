@@ -78,8 +78,8 @@ class BrokerChoice:
 
 def _check_tls_options(url: str | None, config: Path | None, tls: TlsFiles) -> None:
     """The TLS options refused by their own names, before the broker's builder names keys."""
-    named = (("--ca-file", tls.ca_file), ("--cert-file", tls.cert_file),
-             ("--key-file", tls.key_file))  # fmt: skip
+    named = ((OPTION_NAMES.ca, tls.ca_file), (OPTION_NAMES.cert, tls.cert_file),
+             (OPTION_NAMES.key, tls.key_file))  # fmt: skip
     given = {option: Path(path) for option, path in named if path is not None}
     for option, path in given.items():
         if not path.is_file():

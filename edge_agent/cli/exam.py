@@ -73,10 +73,25 @@ def staff_add(
     err.print(f"[green]saved[/] {staff.staff_id}", highlight=False)
 
 
-async def _call(socket: Path, method: str, path: str, body: dict[str, Any] | None) -> Any:
+async def _call(
+    socket: Path,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    reached: list[bool] | None = None,
+) -> Any:
+    """The agent's answer; `reached` gets True once connected, from when the request may
+    reach the agent (nothing is written to the socket before)."""
     connector = aiohttp.UnixConnector(path=str(socket))
+    trace = aiohttp.TraceConfig()
+    if reached is not None:
+
+        async def connected(*_: object) -> None:
+            reached.append(True)
+
+        trace.on_connection_create_end.append(connected)
     async with (
-        aiohttp.ClientSession(connector=connector) as session,
+        aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session,
         session.request(method, f"http://agent{path}", json=body) as response,
     ):
         try:
@@ -98,10 +113,16 @@ def _socket(config: Path) -> Path:
     return exam_dir(_state_dir(config)) / SOCKET_NAME
 
 
-def _answer(config: Path, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def _answer(
+    config: Path,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    reached: list[bool] | None = None,
+) -> Any:
     socket = _socket(config)
     try:
-        return asyncio.run(_call(socket, method, path, body))
+        return asyncio.run(_call(socket, method, path, body, reached))
     except (aiohttp.ClientConnectionError, FileNotFoundError):
         fail(f"no agent answers on {socket}: is it running with [web]?")
     except AgentError as exc:
@@ -180,17 +201,23 @@ def exam_record(
 
     Exit status 0: the site is recorded and good; 5: recorded, but to record again (the line
     says why); 1: refused, or the agent stopped meanwhile; 130: Ctrl-C, which ends the wait
-    only (the recording goes on in the agent).
+    only (the recording goes on in the agent), or the start: one line says whether the
+    recording may have started.
     """
     if site is not None and site not in KNOWN_SITES:
         refuse_choice("--site", site, KNOWN_SITES)  # no exam has it: the call is wrong, exit 2
-    started = _answer(config, "POST", f"/api/exams/{_segment(exam_id)}/record", {"site": site,
-                      "device": device, "duration_s": duration,
-                      "staff": staff or getpass.getuser()})  # fmt: skip
-    if no_wait:
-        typer.echo(json.dumps(started, indent=2))
-        return
-    outcome = _outcome(config, exam_id, started)
+    reached: list[bool] = []
+    started: dict[str, Any] | None = None
+    try:
+        started = _answer(config, "POST", f"/api/exams/{_segment(exam_id)}/record", {
+            "site": site, "device": device, "duration_s": duration,
+            "staff": staff or getpass.getuser()}, reached)  # fmt: skip
+        if no_wait:
+            typer.echo(json.dumps(started, indent=2))
+            return
+        outcome = _outcome(config, exam_id, started)
+    except KeyboardInterrupt:
+        fail(_interrupted(exam_id, bool(reached), started), "interrupted")
     typer.echo(json.dumps(outcome, indent=2) if as_json else outcome_lines(outcome))
     if not outcome["acceptable"]:
         raise typer.Exit(EXIT_CODES["rerecord"])
@@ -208,11 +235,6 @@ def _outcome(config: Path, exam_id: str, started: dict[str, Any]) -> dict[str, A
     line = f"recording {started['site']} on {started['device']} for {started['duration_s']:g} s…"
     try:
         outcome = asyncio.run(_poll(socket, path, bound_s, line))
-    except KeyboardInterrupt:
-        # Ctrl-C ends the wait, not the recording: the socket API has no stop, and the page's
-        # Stop or the chest piece's button is where a nurse ends one early.
-        fail(f"stopped waiting; {what} goes on in the agent (`stetho exam show` tells)",
-             "interrupted")  # fmt: skip
     except (aiohttp.ClientConnectionError, FileNotFoundError):
         fail(f"the agent stopped during {what}: see `stetho exam show` once it is back")
     except AgentError as exc:
@@ -220,6 +242,20 @@ def _outcome(config: Path, exam_id: str, started: dict[str, Any]) -> dict[str, A
     if outcome is None:
         fail(f"{what} was not analysed within {bound_s:g} s: see `stetho exam show`")
     return outcome
+
+
+def _interrupted(exam_id: str, reached: bool, started: dict[str, Any] | None) -> str:
+    """What Ctrl-C leaves, in one line: the recording certainly not started (the request never
+    left), perhaps started (it may have reached the agent, which alone can tell), or going on
+    (Ctrl-C ends the wait, not the recording: the socket API has no stop; the page's Stop or
+    the chest piece's button ends one early)."""
+    if started is not None:
+        return (f"stopped waiting; the recording of {started.get('site')} goes on in the agent "
+                "(`stetho exam show` tells)")  # fmt: skip
+    if not reached:
+        return "interrupted before the request to record was sent: no recording started"
+    return (f"interrupted after the request to record was sent: the recording may have "
+            f"started; `stetho exam show {exam_id}` or the exam's page tells")  # fmt: skip
 
 
 async def _poll(socket: Path, path: str, bound_s: float, line: str) -> dict[str, Any] | None:

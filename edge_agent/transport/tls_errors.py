@@ -18,6 +18,8 @@ import os
 import ssl
 from dataclasses import dataclass
 
+from stetho_common.tls_files import CONFIG_NAMES, OPTION_NAMES
+
 __all__ = [
     "COMMAND_OPTIONS",
     "CONFIG_KEYS",
@@ -97,21 +99,25 @@ _REASONS: dict[str, TlsProblem] = {
 _PEM_LIB_ERRNOS = frozenset({9, 0x80009})
 
 
+_TABLE = "broker."  # the agent's config file keeps its broker's settings in [broker]
+
+
 @dataclass(frozen=True)
 class TlsWords:
     """How a message names the TLS settings to fix: the agent's config keys by default, or the
-    options of a command (a doctor who typed --ca-file has no broker.ca_file to point)."""
+    options of a command (a doctor who typed --ca-file has no broker.ca_file to point). The
+    files' names are stetho_common.tls_files's, which the config and options checks use."""
 
-    ca: str = "broker.ca_file"
-    cert: str = "broker.cert_file"
-    key: str = "broker.key_file"
-    host: str = "broker.host"
+    ca: str = _TABLE + CONFIG_NAMES.ca
+    cert: str = _TABLE + CONFIG_NAMES.cert
+    key: str = _TABLE + CONFIG_NAMES.key
+    host: str = _TABLE + "host"
     who: str = "this agent"
 
 
 CONFIG_KEYS = TlsWords()
-COMMAND_OPTIONS = TlsWords("--ca-file", "--cert-file", "--key-file", "the host in --broker",
-                           "this command")  # fmt: skip
+COMMAND_OPTIONS = TlsWords(OPTION_NAMES.ca, OPTION_NAMES.cert, OPTION_NAMES.key,
+                           "the host in --broker", "this command")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,10 @@ _EN: Final[dict[str, str]] = {
         "your other exam, or wait until your colleague has finished: this page offers the "
         "stethoscope as soon as it is free."
     ),
+    "exam.chosen_unusable": (
+        "The stethoscope you chose can no longer be used: {stethoscope}. Choose another one in "
+        "the list, or wait: this page offers it again as soon as it is free."
+    ),
     "level.routine": "routine",
     "level.review": "doctor to review",
     "level.urgent": "urgent",
@@ -386,6 +390,11 @@ _FR: Final[dict[str, str]] = {
         "Tous les stéthoscopes sont pris par un autre examen (la liste dit lequel). Terminez ou "
         "abandonnez votre autre examen, ou attendez que votre collègue ait terminé : cette page "
         "propose le stéthoscope dès qu'il est libre."
+    ),
+    "exam.chosen_unusable": (
+        "Le stéthoscope que vous aviez choisi n'est plus utilisable : {stethoscope}. "
+        "Choisissez-en un autre dans la liste, ou attendez : cette page le propose de nouveau "
+        "dès qu'il est libre."
     ),
     "level.routine": "normal",
     "level.review": "à revoir par le médecin",

@@ -82,14 +82,25 @@ async def _exam_values(request: web.Request, exam: Exam) -> dict[str, Any]:
     label = (await ctx.exams.resident(exam.resident)).label
     steths = [s for s in await named_rows(ctx) if not s.monitoring]
     latest = exam.recordings[-1] if exam.recordings else None
-    choosable = _choosable(steths, exam.exam_id)
     return {
         "exam": exam, "label": label, "statuses": exam.statuses(), "next_site": exam.next_site(),
         "positions": POSITIONS, "stethoscopes": steths, "latest": latest,
         "advice": [NURSE_ADVICE.get(c, "advice.noise") for c in latest.problems] if latest else [],
         "answers": await ctx.exams.answers(exam.exam_id), "version": ctx.exams.changes.version,
-        "progress": _progress(ctx, exam), "choosable": choosable, "free": bool(choosable),
+        "progress": _progress(ctx, exam), **await _picker_values(request, steths, exam.exam_id),
     }  # fmt: skip
+
+
+async def _picker_values(
+    request: web.Request, steths: list[Stethoscope], exam_id: uuid.UUID
+) -> dict[str, Any]:
+    """What the stethoscope picker shows. The panel carries it too, for the page's script to
+    keep the open page's picker current (a stethoscope taken or freed meanwhile); the labels
+    of her other exams' residents are read only while such an exam holds a stethoscope."""
+    choosable = _choosable(steths, exam_id)
+    held_own = await held_by_her_exams(ctx_of(request), staff_of(request), steths, but=exam_id)
+    all_held = not choosable and any(_held_elsewhere(s, exam_id) for s in steths)
+    return {"choosable": choosable, "held_own": held_own, "all_held": all_held}
 
 
 def _progress(ctx: Any, exam: Exam) -> dict[str, Any] | None:
@@ -104,14 +115,7 @@ def _progress(ctx: Any, exam: Exam) -> dict[str, Any] | None:
 async def exam_page(request: web.Request) -> web.Response:
     exam = await ctx_of(request).exams.exam(_uuid(request, "exam_id"))
     await _audit(request, "view-exam", str(exam.exam_id))
-    values = await _exam_values(request, exam)
-    # The picker is the page's, not the panel's: no label read on each of the panel's polls.
-    held_own = await held_by_her_exams(
-        ctx_of(request), staff_of(request), values["stethoscopes"], but=exam.exam_id
-    )
-    steths = values["stethoscopes"]
-    all_held = not values["free"] and any(_held_elsewhere(s, exam.exam_id) for s in steths)
-    return _app.render(request, "exam.html", **values, held_own=held_own, all_held=all_held)
+    return _app.render(request, "exam.html", **await _exam_values(request, exam))
 
 
 def _held_elsewhere(row: Stethoscope, exam_id: uuid.UUID) -> bool:

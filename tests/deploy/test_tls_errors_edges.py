@@ -18,6 +18,7 @@ from edge_agent.transport.tls_errors import (
     describe_tls_error,
     describe_tls_problem,
 )
+from stetho_common.tls_files import CONFIG_NAMES, OPTION_NAMES
 
 FILES = TlsFiles(
     "/etc/stetho-edge/ca.crt", "/etc/stetho-edge/agent.crt", "/etc/stetho-edge/agent.key"
@@ -204,6 +205,16 @@ def test_the_words_of_the_agent_and_of_a_command() -> None:
         TlsWords("--ca-file", "--cert-file", "--key-file", "the host in --broker", "this command")
         == COMMAND_OPTIONS
     )
+
+
+def test_the_words_name_the_files_as_the_config_and_options_checks_do() -> None:
+    # One table of the TLS files' names (stetho_common.tls_files): a message about a broken
+    # file and the check of the set of files must name the same key or option.
+    for names, words, table in ((CONFIG_NAMES, CONFIG_KEYS, "broker."),
+                                (OPTION_NAMES, COMMAND_OPTIONS, "")):  # fmt: skip
+        assert (words.ca, words.cert, words.key) == tuple(
+            table + name for name in (names.ca, names.cert, names.key)
+        )
 
 
 def _ssl_error(reason: str | None, errno: int = 1, text: str = "x") -> ssl.SSLError:

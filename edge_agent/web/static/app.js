@@ -42,8 +42,11 @@
     g.stroke();
   }
 
+  let listening = "";
   function listen(device) {
     if (source) source.close();
+    source = null;
+    listening = device;
     trace = [];
     if (!device) return;
     source = new EventSource("/live/" + encodeURIComponent(device));
@@ -66,8 +69,70 @@
     };
   }
   if (picker) {
-    picker.addEventListener("change", () => listen(picker.value));
+    picker.addEventListener("change", () => { listen(picker.value); sayUnusable(); });
     if (picker.value) listen(picker.value);
+  }
+
+  // The picker kept current ---------------------------------------------------------------
+  // Each panel carries the picker as the server draws it now (a <template>). Its options'
+  // states and words are copied into the page's own picker, never replaced: her choice, the
+  // focus and an open list stay. Her choice taken meanwhile stays chosen, and she is told.
+  function syncPicker() {
+    const next = document.getElementById("picker-next");
+    if (!picker || !next) return;
+    const fresh = next.content.getElementById("device");
+    const chosen = picker.value;
+    const chosenText = picker.selectedOptions.length ? picker.selectedOptions[0].text : chosen;
+    const have = new Map([...picker.options].map((o) => [o.value, o]));
+    let at = 0;
+    for (const w of fresh.options) {
+      let o = have.get(w.value);
+      have.delete(w.value);
+      if (!o) { o = document.createElement("option"); o.value = w.value; }
+      if (o.disabled !== w.disabled) o.disabled = w.disabled;
+      if (o.textContent !== w.textContent) o.textContent = w.textContent;
+      if (picker.options[at] !== o) picker.insertBefore(o, picker.options[at] || null);
+      at++;
+    }
+    for (const o of have.values()) o.remove();
+    const kept = [...picker.options].find((o) => o.value === chosen && chosen !== "");
+    const first = [...picker.options].find((o) => !o.disabled);
+    const choice = kept ? chosen : first ? first.value : "";
+    if (picker.value !== choice) picker.value = choice;
+    const held = document.getElementById("all-held");
+    const heldNext = next.content.getElementById("all-held");
+    if (held && !heldNext) held.remove();
+    else if (heldNext && (!held || held.textContent !== heldNext.textContent)) {
+      if (held) held.remove();
+      (document.getElementById("picker-note") || picker).after(heldNext.cloneNode(true));
+    }
+    sayUnusable(kept || !chosen ? null : chosenText);
+  }
+
+  // Her chosen stethoscope no longer usable (held, disconnected) or gone from the list: said
+  // by the picker (an alert, read out once), its sound no longer shown; unsaid once usable.
+  function sayUnusable(gone = null) {
+    const option = picker.selectedOptions[0];
+    const unusable = gone || (option && option.value && option.disabled ? option.text : null);
+    let note = document.getElementById("picker-note");
+    if (unusable) {
+      const text = picker.closest(".listen").dataset.unusable.replace("{stethoscope}", unusable);
+      if (!note) {
+        note = document.createElement("p");
+        note.id = "picker-note";
+        note.className = "alert";
+        note.setAttribute("role", "alert");
+        picker.after(note);
+      }
+      if (note.textContent !== text) note.textContent = text;
+    } else if (note) {
+      note.remove();
+    }
+    const describedBy = ["picker-note", "all-held"].filter((id) => document.getElementById(id));
+    if (describedBy.length) picker.setAttribute("aria-describedby", describedBy.join(" "));
+    else picker.removeAttribute("aria-describedby");
+    const wanted = option && !option.disabled ? option.value : "";
+    if (wanted !== listening) listen(wanted);
   }
 
   // Panel ---------------------------------------------------------------------------------
@@ -87,11 +152,8 @@
     } catch (e) {
       await new Promise((ok) => setTimeout(ok, 2000));
     }
+    syncPicker();
     const now = document.getElementById("panel-inner");
-    if (now && now.dataset.free === "1" && document.getElementById("all-held")) {
-      location.reload(); // a stethoscope came free: the picker offers it
-      return;
-    }
     setTimeout(refresh, now && now.dataset.recording === "1" ? 250 : 50);
   }
   setTimeout(refresh, 250);
