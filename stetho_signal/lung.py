@@ -9,7 +9,6 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from stetho_common import dsp
-from stetho_signal._handling import off_handling
 from stetho_signal._heart_gate import away_from_heartbeat
 from stetho_signal._masks import half_peak_span
 from stetho_signal._notes import Note
@@ -150,8 +149,7 @@ def analyze_lung(
     intervals, frequency = wheezes.find(wheeze_min_duration_s)
     # The crackle detector's 8 kHz band, made once: the ringing rule reads it again.
     fine, fine_hz = crackle_band(band, fs_hz)
-    candidates = crackles_in(fine, fine_hz, signal_s)
-    crackle_times = candidates
+    crackle_times = crackles_in(fine, fine_hz, signal_s)
     whole = _smoothed_db(energy.sum(axis=0, keepdims=True), size)  # the crackles' band
     if intervals or crackle_times:
         # Heart sounds cost a second envelope: only looked for when they could matter.
@@ -166,7 +164,6 @@ def analyze_lung(
         crackle_times = off_slow_waves(crackle_times, slow, band, fs_hz)
     crackle_times = beside_ringing(crackle_times, fine, fine_hz)
     crackle_times = not_too_fine(crackle_times, fine, fine_hz)
-    crackle_times = off_handling(crackle_times, candidates, fine, fine_hz)
     return LungResult(
         respiratory_rate_bpm=rate,
         wheeze=bool(intervals),
