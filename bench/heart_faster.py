@@ -44,7 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -123,16 +123,19 @@ def graded(
     return record
 
 
-def recordings(data_dir: Path) -> list[dict[str, Any]]:
-    """Every annotated CirCor recording: its name, murmur label, samples and beats."""
+def recordings(data_dir: Path, names: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Every annotated CirCor recording (those of ``names`` only, unless None): its name,
+    murmur label, samples and beats."""
     out: list[dict[str, Any]] = []
     for row in manifest(data_dir):
+        name = Path(row["relpath"]).stem
         if row["dataset"] != "circor" or not row["annotation_file"]:
+            continue
+        if names is not None and name not in names:
             continue
         tsv = data_dir / row["annotation_file"]
         seg = np.loadtxt(tsv, ndmin=2)
         beats = annotated_beats(seg)
-        name = Path(row["relpath"]).stem
         if beats is None or not _plausible(beats):
             out.append({"name": name, "left_out": "implausible" if beats is not None else "short"})
             continue

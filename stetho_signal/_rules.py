@@ -338,10 +338,11 @@ def _possible_half_rate(h: HeartResult, t: TriageThresholds) -> tuple[TriageLeve
 
 
 def _short_clip(h: HeartResult, t: TriageThresholds) -> tuple[TriageLevel, Flag] | None:
-    """A rate read from a clip too short for the cycle search to reach its slowest rates cannot
-    rule out an urgent slow heart, read at a multiple (30/min in 3 s reads 64.5/min): a review
-    with the length needed, never urgent on this alone (issue 17; docs/accuracy.md, twenty-sixth
-    round). Every rate from the search's floor to the urgent-low bound is urgent, at every age.
+    """A rate read from a clip too short to hold two whole cycles of the slowest rates, wherever
+    it opens, cannot rule out an urgent slow heart, read at a multiple (30/min in 3.5 s read
+    62.5/min): a review with the length needed, never urgent on this alone (issue 17;
+    docs/accuracy.md, twenty-sixth and twenty-seventh rounds). Every rate from the search's
+    floor to the urgent-low bound is urgent, at every age.
     """
     rate, clip = h.rate_bpm, h.clip_s
     if rate is None or clip is None or clip >= MIN_CLIP_FOR_SLOW_S:
@@ -352,8 +353,9 @@ def _short_clip(h: HeartResult, t: TriageThresholds) -> tuple[TriageLevel, Flag]
     shown_seen = float(math.ceil(round(seen, 6)))
     urgent = t.heart_rate_urgent_low_bpm
     text = (
-        f"Clip of {shown_clip:.1f} s: a heart slower than {shown_seen:.0f}/min would not be "
-        f"seen, and one at or below {urgent:.0f}/min is urgent; the rate read, {rate:.0f}/min, "
+        f"Clip of {shown_clip:.1f} s: a heart slower than {shown_seen:.0f}/min may not show "
+        "the two whole cycles a rate is read from, and one at or below "
+        f"{urgent:.0f}/min is urgent; the rate read, {rate:.0f}/min, "
         f"may be a multiple of a slower one: a review, record at least "
         f"{MIN_CLIP_FOR_SLOW_S:.1f} s or count the pulse over a minute."
     )

@@ -46,8 +46,12 @@ MAX_LAG_SHARE = 0.6
 """The cycle search's longest lag as a share of the clip: a longer lag overlaps too little of
 the clip with itself for its autocorrelation peak to mean a repeat."""
 _SLOW_MARGIN = 1.05
-MIN_CLIP_FOR_SLOW_S = round(_SLOW_MARGIN * 60.0 / MIN_RATE_BPM / MAX_LAG_SHARE, 6)
-"""The shortest clip in which the cycle search reaches the slowest rate it searches (3.5 s)."""
+MIN_INTERVALS_FOR_RATE = 2
+"""Beat intervals a heart rate is read from (three S1s): one interval is not a rhythm."""
+MIN_CLIP_FOR_SLOW_S = round(_SLOW_MARGIN * (MIN_INTERVALS_FOR_RATE + 1) * 60.0 / MIN_RATE_BPM, 6)
+"""The shortest clip that holds :data:`MIN_INTERVALS_FOR_RATE` whole cycles of the slowest rate
+searched wherever it opens (one cycle more, for a clip opening just after an S1), with the
+search's 5 % margin: 6.3 s (docs/accuracy.md, twenty-seventh round)."""
 _ENVELOPE_CUTOFF_HZ = 20.0
 # Fraction of a recording's envelope samples trimmed from the top when normalising, so a
 # single knock on the chest piece does not flatten every heart sound.
@@ -205,7 +209,7 @@ def estimate_cycles(
 
 
 def slowest_rate_seen_bpm(clip_s: float) -> float:
-    """The slowest heart rate :func:`estimate_cycles` can find in a clip, beats per minute.
+    """The slowest heart rate a clip shows the whole cycles of, beats per minute.
 
     Parameters
     ----------
@@ -214,11 +218,15 @@ def slowest_rate_seen_bpm(clip_s: float) -> float:
 
     Notes
     -----
-    The search stops at :data:`MAX_LAG_SHARE` of the clip and needs 5 % beyond a period to see
-    its peak, so under :data:`MIN_CLIP_FOR_SLOW_S` it cannot reach :data:`MIN_RATE_BPM`: a
-    slower heart is read at a multiple of its rate (30/min in 3 s reads 64.5/min).
+    A rate is read from :data:`MIN_INTERVALS_FOR_RATE` beat intervals; a clip that opens just
+    after an S1 holds that many whole cycles only if it spans one cycle more, and the search
+    needs 5 % beyond a period. Under :data:`MIN_CLIP_FOR_SLOW_S` a heart at
+    :data:`MIN_RATE_BPM` may show one interval, and a multiple of its rate is read (30/min in
+    3.5 s read 62.5/min). This bound lies past the search's own reach (:data:`MAX_LAG_SHARE`
+    of the clip: 3.5 s for 30/min).
     """
-    return max(MIN_RATE_BPM, _SLOW_MARGIN * 60.0 / (MAX_LAG_SHARE * clip_s))
+    cycles = MIN_INTERVALS_FOR_RATE + 1
+    return max(MIN_RATE_BPM, _SLOW_MARGIN * cycles * 60.0 / clip_s)
 
 
 def _repeating_lag(ac: NDArray[np.float64], peaks: NDArray[np.intp], fs_hz: float) -> int:

@@ -29,6 +29,7 @@ from stetho_signal.envelope import (
     ENVELOPE_RATE_HZ,
     HEART_RATE_HZ,
     MAX_RATE_BPM,
+    MIN_INTERVALS_FOR_RATE,
     MIN_RATE_BPM,
     SOUND_BAND_HZ,
     CycleEstimate,
@@ -137,8 +138,9 @@ class HeartResult:
         heart's sounds steps up and down (:func:`stetho_signal._fast_read.beat_step`).
     clip_s : float or None
         Length of the envelope the cycle search ran on, seconds (None without a rate): under
-        :data:`~stetho_signal.envelope.MIN_CLIP_FOR_SLOW_S` the search cannot reach the
-        slowest rates (:func:`~stetho_signal.envelope.slowest_rate_seen_bpm`).
+        :data:`~stetho_signal.envelope.MIN_CLIP_FOR_SLOW_S` a clip may hold too few whole
+        cycles of the slowest rates to read them
+        (:func:`~stetho_signal.envelope.slowest_rate_seen_bpm`).
     """
 
     rate_bpm: float | None
@@ -387,7 +389,7 @@ def _rate_bpm(
     duration_s: float,
     notes: list[str],
 ) -> float | None:
-    if intervals.size >= 2:
+    if intervals.size >= MIN_INTERVALS_FOR_RATE:
         period = median(intervals)
     elif duration_s >= 2.0 * cycle.period_s and cycle.periodicity >= _PERIODICITY_ALONE:
         period = cycle.period_s

@@ -230,8 +230,9 @@ def _short_clip(p: _Parts) -> str | None:
     ):
         return None
     return (
-        f"Enregistrement de {_num(n[0], '.1f')} s : un cœur plus lent que {seen:.0f}/min n'y "
-        f"serait pas vu, et {urgent:.0f}/min ou moins est urgent ; la fréquence lue, "
+        f"Enregistrement de {_num(n[0], '.1f')} s : un cœur plus lent que {seen:.0f}/min peut "
+        "ne pas y montrer les deux cycles entiers dont une fréquence se lit, et "
+        f"{urgent:.0f}/min ou moins est urgent ; la fréquence lue, "
         f"{rate:.0f}/min, peut être un multiple d'une fréquence plus lente : un avis médical, "
         f"enregistrer au moins {_num(n[1], '.1f')} s ou compter le pouls sur une minute."
     )

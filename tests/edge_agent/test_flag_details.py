@@ -65,7 +65,7 @@ EXPECTED: dict[str, dict[str, float | str]] = {
         "diastole_ms": 363.0,
         "s1_s2_level_ratio": 1.016,
     },
-    "heart_short_clip": {"rate_bpm": 64.5, "slowest_seen_bpm": 35.0, "urgent_low_bpm": 40.0},
+    "heart_short_clip": {"rate_bpm": 64.5, "slowest_seen_bpm": 63.0, "urgent_low_bpm": 40.0},
     "respiratory_rate_very_high_during_auscultation": {"breaths": 2.5, "min_breaths": 3.0},
     "lung_wheeze": {"frequency_hz": 203.0, "voice_sounds": 9.0},
     "lung_unmeasured": {"note": "no_breathing"},

@@ -180,7 +180,7 @@ def test_each_real_flag_reads_in_french_with_its_numbers() -> None:
         elif flag.code.endswith("_unconfirmed"):
             assert "mais mesurée sur seulement" in french
         if flag.code == "heart_short_clip":
-            assert "Enregistrement de 2,3 s" in french and "plus lent que 46/min" in french
+            assert "Enregistrement de 2,3 s" in french and "plus lent que 83/min" in french
             assert f"et {flag.details['urgent_low_bpm']:.0f}/min ou moins est urgent" in french
         if flag.code.endswith("_during_auscultation"):
             assert "mesurée pendant l'auscultation" in french

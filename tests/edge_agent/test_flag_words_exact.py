@@ -225,13 +225,13 @@ def test_a_rate_that_may_be_half() -> None:
 
 
 def test_a_clip_too_short_to_see_a_slow_heart() -> None:
-    text = fr("heart_short_clip", 2.9, 3.5, rate_bpm=64.5, slowest_seen_bpm=37.0,
+    text = fr("heart_short_clip", 5.0, 6.3, rate_bpm=62.5, slowest_seen_bpm=38.0,
               urgent_low_bpm=40.0)  # fmt: skip
     assert text == (
-        "Enregistrement de 2,9 s : un cœur plus lent que 37/min n'y serait pas vu, et 40/min "
-        "ou moins est urgent ; la fréquence lue, 64/min, peut être un multiple d'une fréquence "
-        "plus lente : un avis médical, enregistrer au moins 3,5 s ou compter le pouls sur une "
-        "minute."
+        "Enregistrement de 5,0 s : un cœur plus lent que 38/min peut ne pas y montrer les deux "
+        "cycles entiers dont une fréquence se lit, et 40/min ou moins est urgent ; la fréquence "
+        "lue, 62/min, peut être un multiple d'une fréquence plus lente : un avis médical, "
+        "enregistrer au moins 6,3 s ou compter le pouls sur une minute."
     )
 
 

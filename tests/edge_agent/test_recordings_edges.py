@@ -29,7 +29,7 @@ from stetho_sim.synth import synthesize
 
 RATE = 4000
 STARTED = 1_765_000_000.25  # 2025-12-06 05:46:40.25 UTC
-HEART = synthesize("normal", 6.0, RATE, seed=2).samples  # 72.7/min: routine for an adult
+HEART = synthesize("normal", 7.0, RATE, seed=2).samples  # 72.7/min: routine for an adult
 EXAM = uuid.UUID(int=7)
 MONITORING = RecordingContext("home-1", "pi", "steth-1", "res-1", "mitral", "heart")
 ADULT_EXAM = RecordingContext("home-1", "pi", "steth-1", "res-1", "mitral", "heart", EXAM)
@@ -114,9 +114,9 @@ def test_the_metadata_dates_counts_and_points_at_the_audio() -> None:
     pcm = to_pcm16(HEART)
     assert rec.recording_id == uuid.UUID(int=1)
     assert rec.started_at == datetime(2025, 12, 6, 5, 46, 40, 250000, tzinfo=UTC)
-    assert rec.ended_at == datetime(2025, 12, 6, 5, 46, 46, 250000, tzinfo=UTC)
+    assert rec.ended_at == datetime(2025, 12, 6, 5, 46, 47, 250000, tzinfo=UTC)
     assert rec.started_at.utcoffset() is not None
-    assert (rec.sample_rate_hz, rec.n_samples, rec.partial) == (RATE, 24000, True)
+    assert (rec.sample_rate_hz, rec.n_samples, rec.partial) == (RATE, 28000, True)
     assert [(g.start_s, g.duration_s) for g in rec.gaps] == [(0.5, 0.025), (2.0, 1.0)]
     assert rec.audio.topic == "stetho/v1/home-1/steth-1/recordings/audio"
     assert rec.audio.content_type == "audio/flac"

@@ -64,7 +64,7 @@ def test_each_measured_value_and_threshold_carries_its_unit() -> None:
         {"code": "heart_opening_snap", "value": 0.4, "threshold": 0.3},
         {"code": "heart_possible_half_rate", "value": 1.734, "threshold": 1.5},
         {"code": "lung_crackles", "value": 4.0, "threshold": 3},  # a count: no unit
-        {"code": "heart_short_clip", "value": 2.9, "threshold": 3.5},
+        {"code": "heart_short_clip", "value": 2.9, "threshold": 6.3},
     ]
     meta = {"analysis": {"triage": {"level": "review", "flags": flags}}}
     measured = [m.split("</span>")[0] for m in pages.findings(meta, words("fr"), "fr").split(
@@ -73,7 +73,7 @@ def test_each_measured_value_and_threshold_carries_its_unit() -> None:
         "(mesuré 0,16\u00a0s, seuil 0,1\u00a0s)", "(mesuré 134,1/min, seuil 131,0/min)",
         "(mesuré 22/min, seuil 21/min)", "(mesuré 40\u00a0%, seuil 30\u00a0%)",
         "(mesuré 1,734×, seuil 1,5×)", "(mesuré 4,0, seuil 3)",
-        "(mesuré 2,9\u00a0s, seuil 3,5\u00a0s)",
+        "(mesuré 2,9\u00a0s, seuil 6,3\u00a0s)",
     ]  # fmt: skip
     english = pages.findings(meta, words("en"), "en")
     assert "(measured 0.16\u00a0s, threshold 0.1\u00a0s)" in english

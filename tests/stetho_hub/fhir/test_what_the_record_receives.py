@@ -326,11 +326,12 @@ def test_a_half_rate_caveat_is_a_note_without_an_interpretation() -> None:
 
 def test_a_short_clip_caveat_is_a_note_without_an_interpretation() -> None:
     # A rate read from a clip too short to see a slow heart is neither high nor low: doubted.
-    caveat = RateFlag("heart_short_clip", "Clip of 3.0 s: a heart slower than 35/min...", 3.5)
+    text = "Clip of 5.0 s: a heart slower than 38/min may not show the two whole cycles..."
+    caveat = RateFlag("heart_short_clip", text, 6.3)
     exam = with_measurements(example_exam(), 0, rate_flags=(caveat,))
     heart_rate = resource(bundle_dict(exam), HEART_RATE_URL)
     assert "interpretation" not in heart_rate
-    assert heart_rate["note"] == [{"text": "Clip of 3.0 s: a heart slower than 35/min..."}]
+    assert heart_rate["note"] == [{"text": text}]
 
 
 # ---- Observations: findings
