@@ -110,6 +110,25 @@ def test_breath_noise_and_voice_are_not_crackles(seed: int) -> None:
         assert lung is not None and lung.crackle_times_s == ()
 
 
+@pytest.mark.parametrize("freq_hz", [160.0, 540.0, 1000.0])
+def test_the_quiet_after_a_loud_tone_is_cut_off_holds_no_crackle(freq_hz: float) -> None:
+    # Twenty-seventh round: the detector's background (0.1 s, centred) still holds the tone
+    # for 50 ms after it stops, and the band filter's response dies within 12 ms (-60 dB),
+    # so a tone 30 dB over the breath cut at its crest (a step) leaves no transient 6x over
+    # the quiet that follows; a click there is found.
+    x = breathing(15.0, 20.0)
+    rms = float(np.sqrt(np.mean(np.square(x))))
+    t = np.arange(int(0.4 * FS_HZ)) / FS_HZ
+    tone = 10 ** (30.0 / 20.0) * rms * np.cos(2 * np.pi * freq_hz * (t - t[-1]))  # crest last
+    starts = [1.3, 4.7, 8.2, 11.6, 15.1]
+    _place(x, tone / 0.3, starts)  # _place adds 0.3 of the wave
+    assert find_crackles(lung_band(Spectrum(x, FS_HZ)), FS_HZ) == ()
+    clicks = [start + 0.4 + 0.08 for start in starts]
+    for time in clicks:
+        x[int(time * FS_HZ)] += 20.0 * rms
+    assert _hits(find_crackles(lung_band(Spectrum(x, FS_HZ)), FS_HZ), clicks) == len(clicks)
+
+
 @pytest.mark.parametrize("freq_hz", [150.0, 250.0, 560.0])
 def test_knocks_on_the_chest_piece_are_not_crackles(freq_hz: float) -> None:
     # A knock rings at the chest piece's resonance, its amplitude halving every 12 ms: it
