@@ -338,28 +338,35 @@ def _possible_half_rate(h: HeartResult, t: TriageThresholds) -> tuple[TriageLeve
 
 
 def _short_clip(h: HeartResult, t: TriageThresholds) -> tuple[TriageLevel, Flag] | None:
-    """A rate read from a clip too short to hold two whole cycles of the slowest rates, wherever
-    it opens, cannot rule out an urgent slow heart, read at a multiple (30/min in 3.5 s read
-    62.5/min): a review with the length needed, never urgent on this alone (issue 17;
-    docs/accuracy.md, twenty-sixth and twenty-seventh rounds). Every rate from the search's
-    floor to the urgent-low bound is urgent, at every age.
+    """A clip too short to hold two whole cycles of the slowest rates, wherever it opens,
+    cannot rule out an urgent slow heart: a rate read may be a multiple (30/min in 3.5 s read
+    62.5/min), and no rate read may be a slow heart's one or two beats. A review with the
+    length needed, never urgent on this alone (issue 17; docs/accuracy.md, twenty-sixth and
+    twenty-seventh rounds). Every rate from the search's floor to the urgent-low bound is
+    urgent, at every age.
     """
     rate, clip = h.rate_bpm, h.clip_s
-    if rate is None or clip is None or clip >= MIN_CLIP_FOR_SLOW_S:
+    if clip is None or clip >= MIN_CLIP_FOR_SLOW_S:
         return None
     seen = slowest_rate_seen_bpm(clip)
     # Shown on the safe side, float noise aside: the clip rounded down, the slowest rate up.
     shown_clip = math.floor(round(10 * clip, 6)) / 10
     shown_seen = float(math.ceil(round(seen, 6)))
     urgent = t.heart_rate_urgent_low_bpm
+    read = (
+        "no rate was read, which does not rule out a slow one"
+        if rate is None
+        else f"the rate read, {rate:.0f}/min, may be a multiple of a slower one"
+    )
     text = (
         f"Clip of {shown_clip:.1f} s: a heart slower than {shown_seen:.0f}/min may not show "
         "the two whole cycles a rate is read from, and one at or below "
-        f"{urgent:.0f}/min is urgent; the rate read, {rate:.0f}/min, "
-        f"may be a multiple of a slower one: a review, record at least "
+        f"{urgent:.0f}/min is urgent; {read}: a review, record at least "
         f"{MIN_CLIP_FOR_SLOW_S:.1f} s or count the pulse over a minute."
     )
-    details = {"rate_bpm": rate, "slowest_seen_bpm": shown_seen, "urgent_low_bpm": urgent}
+    details = {"slowest_seen_bpm": shown_seen, "urgent_low_bpm": urgent}
+    if rate is not None:
+        details["rate_bpm"] = rate
     return "review", Flag("heart_short_clip", text, shown_clip, MIN_CLIP_FOR_SLOW_S, details)
 
 

@@ -137,10 +137,11 @@ class HeartResult:
         hold their level, a chain whose every other "beat" is the background between a slower
         heart's sounds steps up and down (:func:`stetho_signal._fast_read.beat_step`).
     clip_s : float or None
-        Length of the envelope the cycle search ran on, seconds (None without a rate): under
+        Length of the envelope the cycle search ran on, seconds, with or without a rate (None
+        only for a result made elsewhere): under
         :data:`~stetho_signal.envelope.MIN_CLIP_FOR_SLOW_S` a clip may hold too few whole
         cycles of the slowest rates to read them
-        (:func:`~stetho_signal.envelope.slowest_rate_seen_bpm`).
+        (:func:`~stetho_signal.envelope.slowest_rate_seen_bpm`), whether a rate is read or not.
     """
 
     rate_bpm: float | None
@@ -198,9 +199,11 @@ def analyze_heart(
         spectrum, (SOUND_BAND_HZ, PITCH_BAND_HZ, MURMUR_BAND_HZ)
     )
     cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
+    clip_s = env.size / ENVELOPE_RATE_HZ
     if not cycles:
         return _no_heartbeat(
-            Note("no_cycle", "clip too short or too irregular to find a repeating heartbeat")
+            Note("no_cycle", "clip too short or too irregular to find a repeating heartbeat"),
+            clip_s,
         )
     if band is None:
         band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
@@ -221,7 +224,7 @@ def analyze_heart(
             "height, far longer than heart sounds: breath sounds or noise, no heartbeat",
             round(1000 * width),
         )
-        return _no_heartbeat(note, cycles[0].periodicity, prominence, width)
+        return _no_heartbeat(note, clip_s, cycles[0].periodicity, prominence, width)
     # An irregular rhythm smears the autocorrelation; prominent, alternating sounds still show
     # a heartbeat (the quality gate accepts either, see quality._PROMINENCE), provided the
     # envelope repeats at all: at a heart's period it cannot anticorrelate (periodicity 0).
@@ -232,10 +235,10 @@ def analyze_heart(
         note = Note(
             "no_heartbeat", "heart rate needs a repeating heartbeat; none found in this clip"
         )
-        return _no_heartbeat(note, periodicity, prominence, width)
+        return _no_heartbeat(note, clip_s, periodicity, prominence, width)
     notes: list[str] = []
     intervals = _beat_intervals(sounds, cycle)
-    rate = _rate_bpm(intervals, cycle, env.size / ENVELOPE_RATE_HZ, notes)
+    rate = _rate_bpm(intervals, cycle, clip_s, notes)
     nrmssd = _nrmssd(intervals, notes)
     murmur = murmur_contrast(murmur_env, sounds, notes)
     # The murmur band's analytic envelope (cached by heart_envelopes above), at its own rate.
@@ -281,7 +284,7 @@ def analyze_heart(
         envelope_repeat=repeat,
         beat_span_share=span,
         beat_step=step,
-        clip_s=None if rate is None else env.size / ENVELOPE_RATE_HZ,
+        clip_s=clip_s,
     )
 
 
@@ -322,11 +325,15 @@ def _rounded_ms(times_s: NDArray[np.float64]) -> tuple[float, ...]:
 
 
 def _no_heartbeat(
-    note: str, periodicity: float = 0.0, prominence: float = 0.0, width: float | None = None
+    note: str,
+    clip_s: float,
+    periodicity: float = 0.0,
+    prominence: float = 0.0,
+    width: float | None = None,
 ) -> HeartResult:
     return HeartResult(
         None, (), (), None, None, None, periodicity, prominence, (note,),
-        sound_half_width_s=width, heartbeat_found=False,
+        sound_half_width_s=width, heartbeat_found=False, clip_s=clip_s,
     )  # fmt: skip
 
 

@@ -342,8 +342,8 @@ that left it unconfirmed, and the most allowed; ``note`` and
 number that says so (ms or beats/min, see there); ``rate_bpm``, ``systole_ms``,
 ``diastole_ms`` and ``s1_s2_level_ratio``: the read rate and the evenly spaced, alike sounds
 that say it may be half the true one; ``rate_bpm``, ``slowest_seen_bpm`` and
-``urgent_low_bpm``: the rate read from a clip too short to see a slow heart, the slowest rate
-that clip can show and the urgent-low bound it may hide.
+``urgent_low_bpm``: the rate read from a clip too short to see a slow heart (absent when
+none was read), the slowest rate that clip can show and the urgent-low bound it may hide.
 """
 # A code this version does not know (a newer agent's) may carry details of this shape.
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")

@@ -222,18 +222,23 @@ def _half_rate(p: _Parts) -> str | None:
 
 
 def _short_clip(p: _Parts) -> str | None:
+    rate = p.number("rate_bpm")
     if (
         (n := _nums(p)) is None
-        or (rate := p.number("rate_bpm")) is None
+        or (rate is None and "rate_bpm" in p.details)  # sent, but not a number
         or (seen := p.number("slowest_seen_bpm")) is None
         or (urgent := p.number("urgent_low_bpm")) is None
     ):
         return None
+    read = (
+        "aucune fréquence n'a été lue, ce qui n'écarte pas un cœur lent"
+        if rate is None
+        else f"la fréquence lue, {rate:.0f}/min, peut être un multiple d'une fréquence plus lente"
+    )
     return (
         f"Enregistrement de {_num(n[0], '.1f')} s : un cœur plus lent que {seen:.0f}/min peut "
         "ne pas y montrer les deux cycles entiers dont une fréquence se lit, et "
-        f"{urgent:.0f}/min ou moins est urgent ; la fréquence lue, "
-        f"{rate:.0f}/min, peut être un multiple d'une fréquence plus lente : un avis médical, "
+        f"{urgent:.0f}/min ou moins est urgent ; {read} : un avis médical, "
         f"enregistrer au moins {_num(n[1], '.1f')} s ou compter le pouls sur une minute."
     )
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from stetho_hub.fhir import _ids, _observations, _resources
 from stetho_hub.fhir.errors import BundleInvalidError
-from stetho_hub.fhir.records import ExamRecord, RecordingRecord
+from stetho_hub.fhir.records import RATE_CAVEATS, ExamRecord, RecordingRecord
 
 DEFAULT_SYSTEM_BASE = "https://stetho-edge.example/fhir/sid"
 
@@ -68,7 +68,13 @@ def _missing(rec: RecordingRecord) -> list[str]:
             else rec.measurements.respiratory_rate_bpm
         )
         if value is None:
-            out.append(f"{where}: {rate} rate could not be measured.")
+            # A caveat with no rate to go with (a clip too short to rule out a slow heart).
+            caveats = [
+                f.reason
+                for f in rec.measurements.rate_flags
+                if f.code in RATE_CAVEATS and f.code.startswith(f"{rate}_")
+            ]
+            out.append(" ".join([f"{where}: {rate} rate could not be measured.", *caveats]))
     if rec.audio.sha1 is None:
         out.append(f"{where}: audio hash unknown (the FLAC was not at hand).")
     if rec.audio.url is None:

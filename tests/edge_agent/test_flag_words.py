@@ -151,6 +151,12 @@ def _all_real_flags() -> list[tuple[Flag, str]]:
             for f in _flags(200.0, True, band, beat_step=0.85)]  # fmt: skip
     # A rate read from a clip too short to see a slow heart.
     out += [(f, band) for band in ("adult", "2_to_5") for f in _flags(80.0, True, band, clip_s=2.3)]
+    # Or no rate read from one: it cannot rule out a slow heart either.
+    none = HeartResult(None, (), (), None, None, None, 0.9, 3.0, (), clip_s=2.3)
+    good = Quality(0.9, True, (), (), _measures())
+    for band in ("adult", "2_to_5"):
+        limits = TriageThresholds().for_age_band(band)  # type: ignore[arg-type]
+        out += [(f, band) for f in triage(good, none, None, limits, band).flags]  # type: ignore[arg-type]
     bad = Quality(0.2, False, tuple(PROBLEM_TEXT.values()), tuple(PROBLEM_TEXT), _measures())
     out += [(f, "adult") for f in triage(bad, None, None, TriageThresholds()).flags]
     return out
@@ -181,6 +187,7 @@ def test_each_real_flag_reads_in_french_with_its_numbers() -> None:
             assert "mais mesurée sur seulement" in french
         if flag.code == "heart_short_clip":
             assert "Enregistrement de 2,3 s" in french and "plus lent que 83/min" in french
+            assert ("aucune fréquence n'a été lue" in french) == ("rate_bpm" not in flag.details)
             assert f"et {flag.details['urgent_low_bpm']:.0f}/min ou moins est urgent" in french
         if flag.code.endswith("_during_auscultation"):
             assert "mesurée pendant l'auscultation" in french

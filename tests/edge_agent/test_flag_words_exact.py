@@ -235,12 +235,31 @@ def test_a_clip_too_short_to_see_a_slow_heart() -> None:
     )
 
 
-@pytest.mark.parametrize("missing", ["rate_bpm", "slowest_seen_bpm", "urgent_low_bpm"])
+def test_a_short_clip_with_no_rate_read() -> None:
+    text = fr("heart_short_clip", 4.0, 6.3, slowest_seen_bpm=48.0, urgent_low_bpm=40.0)
+    assert text == (
+        "Enregistrement de 4,0 s : un cœur plus lent que 48/min peut ne pas y montrer les deux "
+        "cycles entiers dont une fréquence se lit, et 40/min ou moins est urgent ; aucune "
+        "fréquence n'a été lue, ce qui n'écarte pas un cœur lent : un avis médical, enregistrer "
+        "au moins 6,3 s ou compter le pouls sur une minute."
+    )
+
+
+@pytest.mark.parametrize("missing", ["slowest_seen_bpm", "urgent_low_bpm"])
 def test_a_short_clip_without_one_of_its_numbers_reads_as_sent(missing: str) -> None:
     details = {"rate_bpm": 64.5, "slowest_seen_bpm": 37.0, "urgent_low_bpm": 40.0}
     del details[missing]
     assert fr("heart_short_clip", 2.9, 3.5, **details) == WIRE
+    del details["rate_bpm"]
+    assert fr("heart_short_clip", 2.9, 3.5, **details) == WIRE
     assert fr("heart_short_clip", None, 3.5, rate_bpm=64.5) == WIRE
+
+
+@pytest.mark.parametrize("rate", ["64", None, True, float("nan")])
+def test_a_short_clip_whose_rate_is_not_a_number_reads_as_sent(rate: object) -> None:
+    # Sent but unreadable is not "no rate read": the sentence would say what was not measured.
+    assert fr("heart_short_clip", 2.9, 6.3, rate_bpm=rate, slowest_seen_bpm=66.0,
+              urgent_low_bpm=40.0) == WIRE  # fmt: skip
 
 
 def test_an_irregular_rhythm() -> None:

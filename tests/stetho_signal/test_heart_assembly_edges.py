@@ -116,21 +116,23 @@ def _cycle(period_s: float = 1.0, periodicity: float = 0.5) -> CycleEstimate:
 def test_a_silent_clip_has_no_cycle_and_nothing_measured() -> None:
     result = analyze_heart(Spectrum(np.zeros(8000), FS_HZ))
     assert result == HeartResult(
-        None, (), (), None, None, None, 0.0, 0.0, (NO_CYCLE,), heartbeat_found=False
-    )
+        None, (), (), None, None, None, 0.0, 0.0, (NO_CYCLE,), heartbeat_found=False,
+        clip_s=8000 / FS_HZ,
+    )  # fmt: skip
     assert _code(result.notes[0]) == ("no_cycle", None)
 
 
 def test_no_heartbeat_keeps_what_was_measured_and_finds_no_heart() -> None:
-    result = _no_heartbeat("why", 0.25, 3.5, 0.2)
+    result = _no_heartbeat("why", 4.5, 0.25, 3.5, 0.2)
     assert result == HeartResult(
         rate_bpm=None, s1_s=(), s2_s=(), rr_nrmssd=None, murmur_contrast=None,
         murmur_phase=None, periodicity=0.25, sound_prominence=3.5, notes=("why",),
-        sound_half_width_s=0.2, heartbeat_found=False,
+        sound_half_width_s=0.2, heartbeat_found=False, clip_s=4.5,
     )  # fmt: skip
-    assert _no_heartbeat("why") == HeartResult(
-        None, (), (), None, None, None, 0.0, 0.0, ("why",), None, heartbeat_found=False
-    )
+    assert _no_heartbeat("why", 2.0) == HeartResult(
+        None, (), (), None, None, None, 0.0, 0.0, ("why",), None, heartbeat_found=False,
+        clip_s=2.0,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("width", [0.15, 0.6])
@@ -144,7 +146,7 @@ def test_sounds_150_ms_wide_or_more_are_breaths_not_a_heart(
     result = analyze_heart(spectrum)
     ms = round(1000 * width)
     assert result == _no_heartbeat(
-        result.notes[0], cycles.result[0].periodicity, prominence.result, width
+        result.notes[0], 8.0, cycles.result[0].periodicity, prominence.result, width
     )
     assert result.notes == (
         f"heart rate needs heart sounds; the sounds found last {ms} ms at half height, far "
@@ -198,7 +200,7 @@ def test_a_heartbeat_repeats_clearly_or_repeats_with_prominent_sounds(
     if found:
         assert result.rate_bpm == 70.0 and result.notes == ()
     else:
-        assert result == _no_heartbeat(result.notes[0], periodicity, prominence, 0.04)
+        assert result == _no_heartbeat(result.notes[0], 8.0, periodicity, prominence, 0.04)
         assert result.notes == (NO_HEARTBEAT,)
         assert _code(result.notes[0]) == ("no_heartbeat", None)
 

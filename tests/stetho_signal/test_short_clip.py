@@ -4,8 +4,8 @@ Issue 17 (docs/accuracy.md, twenty-sixth and twenty-seventh rounds): a rate is r
 beat intervals, and a clip opening just after an S1 holds two whole cycles of a 30/min heart
 only from 6 s (6.3 s with the search's margin); shorter, a heart at 30/min reads at a
 multiple, a normal rate hiding a severe bradycardia (64.5/min in 3 and in 3.6 s). Under 6.3 s
-the read rate cannot rule out an urgent slow heart: the triage says so, with the length
-needed, and never calls it urgent on that alone.
+neither the read rate nor the absence of one can rule out an urgent slow heart: the triage
+says so, with the length needed, and never calls it urgent on that alone.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import dataclasses
 import pytest
 
 from stetho_signal import analyze
+from stetho_signal._notes import Note
 from stetho_signal._rules import triage
 from stetho_signal.envelope import (
     MIN_CLIP_FOR_SLOW_S,
@@ -132,17 +133,52 @@ def test_float_noise_does_not_move_a_shown_number() -> None:
     assert seen.flags[0].details["slowest_seen_bpm"] == 63.0
 
 
-def test_no_rate_read_leaves_the_existing_notes() -> None:
-    found = triage(GOOD, dataclasses.replace(READ, rate_bpm=None), None, TriageThresholds())
-    assert CODE not in {f.code for f in found.flags}
+NO_RATE = dataclasses.replace(
+    READ, rate_bpm=None, beat_intervals=0,
+    notes=(Note("too_few_beats", "heart rate needs at least two beats; the clip holds fewer"),),
+)  # fmt: skip
+
+
+def test_no_rate_read_in_a_short_clip_asks_for_a_review_too() -> None:
+    # One or two beats of a 30/min heart read no rate: that does not rule out a slow heart.
+    found = triage(GOOD, NO_RATE, None, TriageThresholds(), "adult")
+    assert found.level == "review"
+    assert [f.code for f in found.flags] == [CODE, "heart_unmeasured"]
+    flag = found.flags[0]
+    assert flag.reason == (
+        "Clip of 3.0 s: a heart slower than 63/min may not show the two whole cycles a rate "
+        "is read from, and one at or below 40/min is urgent; no rate was read, which does not "
+        "rule out a slow one: a review, record at least 6.3 s or count the pulse over a "
+        "minute."
+    )
+    assert (flag.value, flag.threshold) == (3.0, 6.3)
+    assert flag.details == {"slowest_seen_bpm": 63.0, "urgent_low_bpm": 40.0}
+
+
+def test_no_rate_read_in_a_long_enough_clip_keeps_its_note_alone() -> None:
+    found = triage(GOOD, dataclasses.replace(NO_RATE, clip_s=6.3), None, TriageThresholds())
+    assert (found.level, [f.code for f in found.flags]) == ("routine", ["heart_unmeasured"])
     unknown = triage(GOOD, dataclasses.replace(READ, clip_s=None), None, TriageThresholds())
     assert unknown.flags == ()
 
 
-def test_analysis_carries_the_clip_length_only_with_a_rate() -> None:
+def test_analysis_carries_the_clip_length_with_or_without_a_rate() -> None:
     x, _, _ = pcg(70.0, 2.0)
     heart = analyze(x, FS_HZ, "heart").heart
     assert heart is not None and heart.clip_s == pytest.approx(2.0, abs=0.01)
     x, _, _ = pcg(70.0, 1.0)
     heart = analyze(x, FS_HZ, "heart").heart
-    assert heart is not None and heart.rate_bpm is None and heart.clip_s is None
+    assert heart is not None and heart.rate_bpm is None
+    assert heart.clip_s == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("seconds", [3.0, 3.5])
+def test_two_beats_of_a_slow_heart_read_no_rate_and_ask_for_a_review(seconds: float) -> None:
+    # Cut from a longer clip so that it holds two beats (the simulator's own short clips hold
+    # one): twenty-seventh round, 30/min read no rate in 3.0-3.8 s, `routine` before.
+    x, _, _ = pcg(30.0, 10.0)
+    result = analyze(x[: round(seconds * FS_HZ)], FS_HZ, "heart", age_band="adult")
+    assert result.heart is not None and result.heart.rate_bpm is None
+    assert result.triage.level == "review"
+    codes = [f.code for f in result.triage.flags]
+    assert CODE in codes and "heart_unmeasured" in codes

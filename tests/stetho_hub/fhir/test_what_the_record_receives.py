@@ -334,6 +334,22 @@ def test_a_short_clip_caveat_is_a_note_without_an_interpretation() -> None:
     assert heart_rate["note"] == [{"text": text}]
 
 
+def test_a_short_clip_caveat_with_no_rate_read_says_so_where_the_rate_is_missing() -> None:
+    # No heart-rate Observation to carry it: the sentence joins the line that says so.
+    text = "Clip of 4.0 s: a heart slower than 48/min ... no rate was read ..."
+    flags = (RateFlag("heart_short_clip", text, 6.3), RateFlag("heart_rate_low", "Low.", 50.0))
+    exam = with_measurements(example_exam(), 0, heart_rate_bpm=None, rate_flags=flags)
+    data = bundle_dict(exam)
+    heart = f"mitral recording {HEART}: heart rate could not be measured. {text}"
+    assert resource(data, urn(HEART))["note"] == [{"text": heart}]
+    assert f"Missing: {heart}" in resource(data, urn(EXAM))["conclusion"].split("\n")
+    assert HEART_RATE_URL not in {e["fullUrl"] for e in data["entry"]}
+    # Each rate's own caveats only.
+    lung = with_measurements(example_exam(), 1, respiratory_rate_bpm=None, rate_flags=flags)
+    alone = f"lung-right-lower recording {LUNG}: respiratory rate could not be measured."
+    assert resource(bundle_dict(lung), urn(LUNG))["note"] == [{"text": alone}]
+
+
 # ---- Observations: findings
 
 
