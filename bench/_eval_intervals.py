@@ -509,3 +509,15 @@ def interval_lines(issue: dict[str, Any]) -> list[str]:
         " .specificity_ci95 in the JSON"
     )
     return lines
+
+
+def print_family(family: dict[str, Any], held_label: str, width: int = 36) -> None:
+    """Print each member rule's Se / Sp, then the family's held-out Se / Sp with the 95 %
+    intervals over patients (``add_held_out_intervals`` run first)."""
+    for name, s in family["members"].items():
+        print(f"{name:<{width}} Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}")
+    held = family["leave_one_patient_out"]
+    print(
+        f"{held_label:<{width}} Se {held['sensitivity']:.3f} {held['sensitivity_ci95']}"
+        f"  Sp {held['specificity']:.3f} {held['specificity_ci95']} (95 % intervals over patients)"
+    )

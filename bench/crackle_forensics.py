@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from bench._eval_crackle_features import two_cycle_ms
-from bench._eval_intervals import add_held_out_intervals
+from bench._eval_intervals import add_held_out_intervals, print_family
 from bench._eval_lung import evaluate_icbhi, read_audio
 from bench._eval_lung_round5 import family_scores
 from stetho_signal._audio import _CLIP_RUN, _CLIP_TOLERANCE, ANALYSIS_RATE_HZ, prepare
@@ -347,16 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         print(group, summary)
     for name, s in results["rules"]["fixed"].items():
         print(f"{name:<36} Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}")
-    slow = results["rules"]["slow_wave"]
-    for name, s in slow["members"].items():
-        print(f"{name:<36} Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}")
     add_held_out_intervals(results["rules"])
-    held = slow["leave_one_patient_out"]
-    se, sp = held["sensitivity"], held["specificity"]
-    print(
-        f"{'slow wave, leave-one-patient-out':<36} Se {se:.3f} {held['sensitivity_ci95']}"
-        f"  Sp {sp:.3f} {held['specificity_ci95']} (95 % intervals over patients)"
-    )
+    print_family(results["rules"]["slow_wave"], "slow wave, leave-one-patient-out")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     return 0

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bench._eval_intervals import add_held_out_intervals
+from bench._eval_intervals import add_held_out_intervals, print_family
 from bench._eval_lung import evaluate_icbhi, read_audio
 from bench._eval_lung_round5 import family_scores
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
@@ -150,14 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{a:6.2f}-{b:6.2f} s  {row['candidates']} candidates  jump {jumps} dB  "
                 f"detections {r['shipped']} -> {r['rule_h']} (every run out: {r['every_run']})"
             )
-    for name, s in results["rules"]["members"].items():
-        print(f"{name:<36} Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}")
     add_held_out_intervals(results["rules"])
-    held = results["rules"]["leave_one_patient_out"]
-    print(
-        f"{'family, leave-one-patient-out':<36} Se {held['sensitivity']:.3f} "
-        f"{held['sensitivity_ci95']}  Sp {held['specificity']:.3f} {held['specificity_ci95']}"
-    )
+    print_family(results["rules"], "family, leave-one-patient-out")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     return 0

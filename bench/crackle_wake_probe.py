@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bench._eval_intervals import add_held_out_intervals
+from bench._eval_intervals import add_held_out_intervals, print_family
 from bench._eval_lung import evaluate_icbhi, read_audio
 from bench._eval_lung_round5 import family_scores
 from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
@@ -165,14 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['file'][:30]:<30} {_kind(r):<10} {r['shipped']:3d} detections; "
                 f"s since a 10 dB offset, those under 0.5 s: {since}"
             )
-    for name, s in results["rules"]["members"].items():
-        print(f"{name:<22} Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}")
     add_held_out_intervals(results["rules"])
-    held = results["rules"]["leave_one_patient_out"]
-    print(
-        f"{'family, held out':<22} Se {held['sensitivity']:.3f} "
-        f"{held['sensitivity_ci95']}  Sp {held['specificity']:.3f} {held['specificity_ci95']}"
-    )
+    print_family(results["rules"], "family, held out", width=22)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     return 0
