@@ -109,24 +109,30 @@
     sayUnusable(kept || !chosen ? null : chosenText);
   }
 
+  // A message read out at once by a screen reader: the page's one, made where `place` puts it.
+  function alertBox(id, place) {
+    let box = document.getElementById(id);
+    if (!box) {
+      box = document.createElement("p");
+      box.id = id;
+      box.className = "alert";
+      box.setAttribute("role", "alert");
+      place(box);
+    }
+    return box;
+  }
+
   // Her chosen stethoscope no longer usable (held, disconnected) or gone from the list: said
   // by the picker (an alert, read out once), its sound no longer shown; unsaid once usable.
   function sayUnusable(gone = null) {
     const option = picker.selectedOptions[0];
     const unusable = gone || (option && option.value && option.disabled ? option.text : null);
-    let note = document.getElementById("picker-note");
     if (unusable) {
       const text = picker.closest(".listen").dataset.unusable.replace("{stethoscope}", unusable);
-      if (!note) {
-        note = document.createElement("p");
-        note.id = "picker-note";
-        note.className = "alert";
-        note.setAttribute("role", "alert");
-        picker.after(note);
-      }
+      const note = alertBox("picker-note", (box) => picker.after(box));
       if (note.textContent !== text) note.textContent = text;
-    } else if (note) {
-      note.remove();
+    } else {
+      document.getElementById("picker-note")?.remove();
     }
     const describedBy = ["picker-note", "all-held"].filter((id) => document.getElementById(id));
     if (describedBy.length) picker.setAttribute("aria-describedby", describedBy.join(" "));
@@ -184,14 +190,7 @@
   // (a tablet held upright). Outside the panel, the panel's next refresh keeps it.
   let errorTimer = null;
   function showError(text) {
-    let box = document.getElementById("page-error");
-    if (!box) {
-      box = document.createElement("p");
-      box.id = "page-error";
-      box.className = "alert";
-      box.setAttribute("role", "alert");
-      panel.before(box);
-    }
+    const box = alertBox("page-error", (box) => panel.before(box));
     box.textContent = text;
     box.scrollIntoView({ block: "nearest" });
     clearTimeout(errorTimer);
