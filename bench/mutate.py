@@ -273,6 +273,15 @@ MODULES = (
             "tests/edge_agent/exam/test_inbound_exam.py",  # a doctor's request and answer
         ),
     ),
+    # systemd's side: READY, WATCHDOG and STOPPING, the pings a hung loop stops.
+    Module(
+        "edge_agent/runtime/sdnotify.py",  # sd_notify's datagrams, byte for byte, never blocking
+        ("edge_agent/runtime/sdnotify.py",),
+        (
+            "tests/edge_agent/test_sdnotify_edges.py",  # a raw socket read byte for byte: 0.2 s
+            "tests/edge_agent/test_sdnotify.py",  # systemd's side as tests/deploy fakes it
+        ),
+    ),
     Module(
         "edge_agent/cli/devices.py",  # stetho pair, devices, forget, record: each refusal one line
         ("edge_agent/cli/devices.py",),
