@@ -283,6 +283,13 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/runtime/watchdog.py",  # half of $WATCHDOG_USEC; pings from the loop only
+        ("edge_agent/runtime/watchdog.py",),
+        # A scripted clock in the loop's place; test_watchdog.py's real blocked loop (1.6 s a
+        # run) stays out.
+        ("tests/edge_agent/test_watchdog_edges.py",),
+    ),
+    Module(
         "edge_agent/cli/devices.py",  # stetho pair, devices, forget, record: each refusal one line
         ("edge_agent/cli/devices.py",),
         (
