@@ -290,6 +290,13 @@ MODULES = (
         ("tests/edge_agent/test_watchdog_edges.py",),
     ),
     Module(
+        "edge_agent/transport/packet_size.py",  # a PUBLISH's bytes against the broker's limit
+        ("edge_agent/transport/packet_size.py",),
+        # Sizes by hand and against paho's properties: 0.6 s. The broker tests (Mosquitto, the
+        # MQTT v5 double) and the publisher's (16 s a run) stay out.
+        ("tests/edge_agent/test_packet_size_edges.py",),
+    ),
+    Module(
         "edge_agent/cli/devices.py",  # stetho pair, devices, forget, record: each refusal one line
         ("edge_agent/cli/devices.py",),
         (
