@@ -297,6 +297,12 @@ MODULES = (
         ("tests/edge_agent/test_packet_size_edges.py",),
     ),
     Module(
+        "edge_agent/wire/recording.py",  # a recording's identity, out and back from its journal
+        ("edge_agent/wire/recording.py",),
+        # Each field out and back, each refusal's words: 0.2 s. The journal's files stay out.
+        ("tests/edge_agent/test_recording_context_edges.py",),
+    ),
+    Module(
         "edge_agent/cli/devices.py",  # stetho pair, devices, forget, record: each refusal one line
         ("edge_agent/cli/devices.py",),
         (
