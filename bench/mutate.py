@@ -273,6 +273,41 @@ MODULES = (
             "tests/edge_agent/exam/test_inbound_exam.py",  # a doctor's request and answer
         ),
     ),
+    # systemd's side: READY, WATCHDOG and STOPPING, the pings a hung loop stops.
+    Module(
+        "edge_agent/runtime/sdnotify.py",  # sd_notify's datagrams, byte for byte, never blocking
+        ("edge_agent/runtime/sdnotify.py",),
+        (
+            "tests/edge_agent/test_sdnotify_edges.py",  # a raw socket read byte for byte: 0.2 s
+            "tests/edge_agent/test_sdnotify.py",  # systemd's side as tests/deploy fakes it
+        ),
+    ),
+    Module(
+        "edge_agent/runtime/watchdog.py",  # half of $WATCHDOG_USEC; pings from the loop only
+        ("edge_agent/runtime/watchdog.py",),
+        # A scripted clock in the loop's place; test_watchdog.py's real blocked loop (1.6 s a
+        # run) stays out.
+        ("tests/edge_agent/test_watchdog_edges.py",),
+    ),
+    Module(
+        "edge_agent/transport/packet_size.py",  # a PUBLISH's bytes against the broker's limit
+        ("edge_agent/transport/packet_size.py",),
+        # Sizes by hand and against paho's properties: 0.6 s. The broker tests (Mosquitto, the
+        # MQTT v5 double) and the publisher's (16 s a run) stay out.
+        ("tests/edge_agent/test_packet_size_edges.py",),
+    ),
+    Module(
+        "edge_agent/storage/_pages.py",  # rows read off SQLite's pages when its B-tree is damaged
+        ("edge_agent/storage/_pages.py",),
+        # Databases SQLite wrote, damaged byte by byte: 1 s. The salvage's files (3 s) stay out.
+        ("tests/edge_agent/test_pages_edges.py",),
+    ),
+    Module(
+        "edge_agent/wire/recording.py",  # a recording's identity, out and back from its journal
+        ("edge_agent/wire/recording.py",),
+        # Each field out and back, each refusal's words: 0.2 s. The journal's files stay out.
+        ("tests/edge_agent/test_recording_context_edges.py",),
+    ),
     Module(
         "edge_agent/cli/devices.py",  # stetho pair, devices, forget, record: each refusal one line
         ("edge_agent/cli/devices.py",),

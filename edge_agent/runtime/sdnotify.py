@@ -111,7 +111,8 @@ class Notifier:
         """
         for item in assignments:
             key, sep, _value = item.partition("=")
-            if not sep or not key or not key.replace("_", "").isupper() or "\n" in item:
+            # isupper() passes underscores and digits: it looks only at cased letters.
+            if not sep or not key or not key.isupper() or "\n" in item:
                 raise ValueError(f"not a single sd_notify KEY=VALUE assignment: {item!r}")
         payload = "\n".join(assignments).encode()
         if len(payload) > _MAX_DATAGRAM_BYTES:

@@ -60,6 +60,8 @@ def scan_table_rows(image: bytes, page_size: int) -> Iterator[Row]:
 def _cell(image: bytes, page_size: int, pos: int, pages: int) -> tuple[int, list[Value], list[int]]:
     size, pos = _varint(image, pos)
     rowid, pos = _varint(image, pos)
+    if rowid >= 1 << 63:  # a rowid is a signed 64-bit integer, its varint the two's complement
+        rowid -= 1 << 64
     if size > MAX_CELL_BYTES:
         raise _Damaged
     local = _local_bytes(size, page_size)
