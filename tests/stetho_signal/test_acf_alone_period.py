@@ -32,6 +32,8 @@ def test_periodicity_at_scores_the_period_asked() -> None:
     # Between the beats the envelope anticorrelates: no repeat.
     assert periodicity_at(env, ENVELOPE_RATE_HZ, 0.5) == 0.0
     assert periodicity_at(env, ENVELOPE_RATE_HZ, 0.37) < 0.2
+    # One sample on, a 50 ms pulse overlaps itself: the first lag is scored too.
+    assert periodicity_at(env, ENVELOPE_RATE_HZ, 0.01) > 0.5
 
 
 @pytest.mark.parametrize("period_s", [0.0, 4.0, 9.0])
