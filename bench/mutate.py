@@ -565,6 +565,7 @@ MODULES = (
             "tests/stetho_signal/test_chains.py",  # cycles of synthetic hearts
             "tests/stetho_signal/test_slow_chain.py",
             "tests/stetho_signal/test_short_clip.py",  # the slowest rate a clip can show
+            "tests/stetho_signal/test_acf_alone_period.py",  # the repeat at a period read
         ),
     ),
     Module(
@@ -576,6 +577,7 @@ MODULES = (
             "tests/stetho_signal/test_heart_assembly_edges.py",  # each rule, inputs by hand
             "tests/stetho_signal/test_fast_read.py",  # the urgent measures at a fast rate
             "tests/stetho_signal/test_crackles_not_heart.py",  # the sounds' high-band share
+            "tests/stetho_signal/test_acf_alone_period.py",  # a rate from the cycle alone
         ),
     ),
     Module(

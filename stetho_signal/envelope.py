@@ -23,6 +23,7 @@ __all__ = [
     "expected_systole_s",
     "heart_envelope",
     "heart_envelopes",
+    "periodicity_at",
     "slowest_rate_seen_bpm",
 ]
 
@@ -206,6 +207,31 @@ def estimate_cycles(
         )
         for k in lags
     ]
+
+
+def periodicity_at(env: NDArray[np.float64], fs_hz: float, period_s: float) -> float:
+    """How clearly an envelope repeats at one period, 0..1.
+
+    Parameters
+    ----------
+    env : ndarray, shape (n,)
+        Heart envelope at ``fs_hz``.
+    fs_hz : float
+        Envelope sample rate, Hz.
+    period_s : float
+        Period to score, seconds (rounded to the nearest sample).
+
+    Notes
+    -----
+    The autocorrelation :func:`estimate_cycles` searches (loud artefacts capped), read at
+    ``period_s`` rather than at its best lag: a cycle the segmentation derives carries the best
+    lag's periodicity, not its own. 0 at or past the envelope's end, and where it anticorrelates.
+    """
+    lag = round(period_s * fs_hz)
+    if not 0 < lag < env.size:
+        return 0.0
+    ac = autocorrelation(np.minimum(env, quantile(env, _AC_CAP_QUANTILE)))
+    return float(max(ac[lag], 0.0))
 
 
 def slowest_rate_seen_bpm(clip_s: float) -> float:

@@ -35,6 +35,7 @@ from stetho_signal.envelope import (
     CycleEstimate,
     estimate_cycles,
     heart_envelopes,
+    periodicity_at,
 )
 from stetho_signal.filters import HEART_BAND_HZ
 from stetho_signal.segmentation import (
@@ -49,7 +50,8 @@ __all__ = ["MURMUR_BAND_HZ", "HeartResult", "analyze_heart"]
 _MIN_PERIODICITY = 0.1  # below this the autocorrelation peak is chance (see quality ramp)
 # A rate from the autocorrelation alone (fewer than two measured beat intervals) needs the
 # pattern to repeat clearly: the middle of the quality gate's periodicity ramp. Just over 0.1,
-# a one-second clip holding a single beat found a "period" between S1 and S2.
+# a one-second clip holding a single beat found a "period" between S1 and S2. Checked at the
+# best lag and at the period read (docs/accuracy.md, twenty-seventh round, s46-acfperiod).
 _PERIODICITY_ALONE = 0.2
 _RANGE_MARGIN = 0.1
 _MIN_PROMINENCE = 2.5  # S1/S2 over the envelope median: white noise ~1.3 (see quality ramp)
@@ -238,7 +240,7 @@ def analyze_heart(
         return _no_heartbeat(note, clip_s, periodicity, prominence, width)
     notes: list[str] = []
     intervals = _beat_intervals(sounds, cycle)
-    rate = _rate_bpm(intervals, cycle, clip_s, notes)
+    rate = _rate_bpm(intervals, cycle, env, notes)
     nrmssd = _nrmssd(intervals, notes)
     murmur = murmur_contrast(murmur_env, sounds, notes)
     # The murmur band's analytic envelope (cached by heart_envelopes above), at its own rate.
@@ -393,12 +395,17 @@ def _beat_intervals(sounds: HeartSounds, cycle: CycleEstimate) -> NDArray[np.flo
 def _rate_bpm(
     intervals: NDArray[np.float64],
     cycle: CycleEstimate,
-    duration_s: float,
+    env: NDArray[np.float64],
     notes: list[str],
 ) -> float | None:
     if intervals.size >= MIN_INTERVALS_FOR_RATE:
         period = median(intervals)
-    elif duration_s >= 2.0 * cycle.period_s and cycle.periodicity >= _PERIODICITY_ALONE:
+    elif (
+        env.size / ENVELOPE_RATE_HZ >= 2.0 * cycle.period_s
+        and cycle.periodicity >= _PERIODICITY_ALONE
+        # cycle.periodicity is the best lag's: a derived cycle may not repeat at all.
+        and periodicity_at(env, ENVELOPE_RATE_HZ, cycle.period_s) >= _PERIODICITY_ALONE
+    ):
         period = cycle.period_s
     else:
         notes.append(

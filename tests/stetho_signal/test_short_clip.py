@@ -51,9 +51,8 @@ def test_two_whole_cycles_of_thirty_per_minute_wherever_the_clip_opens_take_6_3_
     assert slowest_rate_seen_bpm(60.0) == 30.0  # never below the slowest rate searched
 
 
-def test_a_slow_heart_in_three_seconds_reads_fast_but_asks_for_a_review() -> None:
-    rate, result = _codes(30.0, 3.0)
-    assert rate is not None and rate > 60.0  # what the search can see: a multiple
+def test_a_rate_read_in_three_seconds_asks_for_a_review() -> None:
+    result = triage(GOOD, READ, None, TriageThresholds(), "adult")
     flag = next(f for f in result.flags if f.code == CODE)
     assert result.level == "review"
     assert flag.reason == (
@@ -66,11 +65,13 @@ def test_a_slow_heart_in_three_seconds_reads_fast_but_asks_for_a_review() -> Non
     assert flag.details == {"rate_bpm": 64.5, "slowest_seen_bpm": 63.0, "urgent_low_bpm": 40.0}
 
 
-@pytest.mark.parametrize("seconds", [3.5, 3.6])
+@pytest.mark.parametrize("seconds", [3.0, 3.25, 3.5, 3.6])
 def test_a_slow_heart_in_three_and_a_half_seconds_asks_for_a_review_too(seconds: float) -> None:
     # The twenty-sixth round's open case: one beat in the clip, read at 64.5/min unflagged.
+    # Since s46-acfperiod no rate: that 0.93 s period was the best lag's periodicity, not its
+    # own (the envelope does not repeat at it); the review stays.
     rate, result = _codes(30.0, seconds)
-    assert rate == 64.5
+    assert rate is None
     assert CODE in {f.code for f in result.flags}
     assert result.level == "review"
 
