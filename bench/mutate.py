@@ -564,6 +564,14 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_common/dsp/_design.py",  # the Butterworth band-pass every filter here starts from
+        ("stetho_common/dsp/_design.py",),
+        (
+            "tests/stetho_common/test_dsp_design_edges.py",  # each step against SciPy's
+            "tests/stetho_common/test_dsp.py",  # the orders, bands and rates in use
+        ),
+    ),
+    Module(
         "stetho_common/waits.py",  # a stop always ends a wait, and is never eaten
         ("stetho_common/waits.py",),
         ("tests/stetho_common/test_waits.py",),
