@@ -572,6 +572,14 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_common/dsp/_resample.py",  # every recording brought to 4 kHz before analysis
+        ("stetho_common/dsp/_resample.py",),
+        (
+            "tests/stetho_common/test_dsp_resample_edges.py",  # each step against SciPy's
+            "tests/stetho_common/test_dsp.py",
+        ),
+    ),
+    Module(
         "stetho_common/waits.py",  # a stop always ends a wait, and is never eaten
         ("stetho_common/waits.py",),
         ("tests/stetho_common/test_waits.py",),
