@@ -580,6 +580,23 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_signal/filters.py",  # the bands' design, its refusals, zero-phase and streaming
+        ("stetho_signal/filters.py",),
+        (
+            "tests/stetho_signal/test_filters_edges.py",  # each rule, against SciPy bit for bit
+            "tests/stetho_signal/test_filters.py",  # tones passed and attenuated as designed
+        ),
+    ),
+    Module(
+        "firmware_bridge/flac.py",  # a recording's samples, hash and gaps as FLAC, and back
+        ("firmware_bridge/flac.py",),
+        (
+            "tests/firmware_bridge/test_flac_edges.py",  # values, bytes, words, descriptors
+            "tests/firmware_bridge/test_gap_tags.py",
+            "tests/firmware_bridge/test_flac_mismatch.py",
+        ),
+    ),
+    Module(
         "stetho_common/waits.py",  # a stop always ends a wait, and is never eaten
         ("stetho_common/waits.py",),
         ("tests/stetho_common/test_waits.py",),
