@@ -87,28 +87,15 @@ def _zpk2sos(z: Complex, p: Complex, k: Any) -> NDArray[np.float64]:
     z = np.concatenate(_cplxreal(z))
     p = np.concatenate(_cplxreal(p))
     sos = np.zeros((n_sections, 6))
+    # SciPy's two special cases (a last real pole alone; a complex pole that must take a complex
+    # zero) need an odd number of real poles or real zeros left. Padded to an even length as
+    # here, with complex values in conjugate pairs, both counts are even and stay so (each
+    # section takes two poles and two zeros), so "nearest" pairing never reaches them.
     for si in range(n_sections - 1, -1, -1):
         p1_idx = _worst(p)
         p1 = p[p1_idx]
         p = np.delete(p, p1_idx)
-        if np.isreal(p1) and np.isreal(p).sum() == 0:
-            z1_idx = _nearest(z, p1, "real")
-            z1 = z[z1_idx]
-            z = np.delete(z, z1_idx)
-            sos[si] = _section([z1, 0], [p1, 0])
-        elif (
-            len(p) + 1 == len(z)
-            and not np.isreal(p1)
-            and np.isreal(p).sum() == 1
-            and np.isreal(z).sum() == 1
-        ):
-            # One real pole and one real zero left: this pole must take a complex zero.
-            z1_idx = _nearest(z, p1, "complex")
-            z1 = z[z1_idx]
-            z = np.delete(z, z1_idx)
-            sos[si] = _section([z1, z1.conj()], [p1, p1.conj()])
-        else:
-            sos[si], p, z = _pair(p1, p, z)
+        sos[si], p, z = _pair(p1, p, z)
     sos[0][:3] *= k.real
     return sos
 
@@ -126,15 +113,13 @@ def _pair(p1: Any, p: Complex, z: Complex) -> tuple[NDArray[np.float64], Complex
         p = np.delete(p, p2_idx)
     else:
         p2 = p1.conj()
-    if len(z) == 0:
-        return _section([], [p1, p2]), p, z
+    # As many zeros as poles are left, real ones in pairs (see _zpk2sos): SciPy's branches for
+    # no zero, or one real zero, left are never taken here.
     z1_idx = _nearest(z, p1, "any")
     z1 = z[z1_idx]
     z = np.delete(z, z1_idx)
     if not np.isreal(z1):
         return _section([z1, z1.conj()], [p1, p2]), p, z
-    if len(z) == 0:
-        return _section([z1], [p1, p2]), p, z
     z2_idx = _nearest(z, p1, "real")
     z2 = z[z2_idx]
     z = np.delete(z, z2_idx)

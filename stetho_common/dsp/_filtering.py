@@ -97,6 +97,8 @@ def _lfilter_zi(b: Float, a: Float) -> Float:
     """SciPy's ``lfilter_zi`` for one section: solve ``zi = A zi + B`` (companion form)."""
     while a.shape[0] > 1 and a[0] == 0.0:
         a = a[1:]
+    if a[0] == 0.0:  # as SciPy: dividing by it would give infinities or NaN
+        raise ValueError("the denominator has no nonzero coefficient")
     if a[0] != 1.0:
         b = b / a[0]
         a = a / a[0]
