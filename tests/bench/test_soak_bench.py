@@ -22,7 +22,10 @@ def test_three_stethoscopes_keep_files_flat_and_memory_bounded() -> None:
     assert result["exit_code"] == 0 and result["errors_logged"] == 0
     assert result["recordings_stored"] >= 15  # 3 devices x about 6 recordings each
     assert result["fds_flat"], result["fds_over_time"]
-    assert result["fds_end"] <= result["fds_at_warmup"] + soak_bench.FD_SLACK
+    # The last look may catch a recording being written (its journal, a FLAC memfd, the
+    # outbox's WAL): held against the most open while warming up, when the same happens. A
+    # leak of one file a recording adds 12 after the mark and still fails it.
+    assert result["fds_end"] <= result["fds_max_before_warmup"] + soak_bench.FD_SLACK
     assert result["rss_growth_after_warmup_pct"] < 15, result["rss_mib_over_time"]
     # Worker threads are bounded (each holds a malloc arena): none is added after warm-up.
     assert result["threads_flat"], (result["threads_at_warmup"], result["threads_max_after_warmup"])
