@@ -58,12 +58,6 @@ slope tried (docs/accuracy.md, sixteenth round). Speech whose harmonics fall ste
 the voice test and be taken for a wheeze at its fundamental: a wheeze in the speaking range
 (:data:`VOICE_F0_HZ`) then says speech was heard."""
 _STEADY_TONE_FRACTION = 0.6  # a tone in most frames is hum or device whine, not a wheeze
-# A wheeze is a near-sinusoid (airway-wall flutter, Grotberg and Gavriely, J Appl Physiol 1989;
-# CORSA's musical sound): a sharp spectral peak. A steady tone under the Hann window is 1.44
-# bins wide at half power (2 between bins); a glide of 3.8 semitones a second adds 1.5 bins at
-# 800 Hz over the three averaged frames. A wider peak is a resonance or a band edge
-# (docs/accuracy.md, twenty-seventh round, wheezes whose peak is narrow).
-_MAX_PEAK_WIDTH_BINS = 3.0
 # A run of tonal frames is 64 ms frames averaged three at a time: a click ringing for 20-30 ms
 # at a chest-piece or tissue resonance spans four or five of them (130-160 ms) and passes for a
 # held tone. Its duration is measured again on the waveform: the amplitude in a band around
@@ -176,8 +170,6 @@ class WheezeSearch:
         for (start, end), share in zip(runs, voiced_share.tolist(), strict=True):
             if share >= 0.5:
                 continue
-            if float(np.median(_peak_width_bins(self._tones, start, end))) > _MAX_PEAK_WIDTH_BINS:
-                continue
             # Checked last: it costs a transform per run.
             if self._held_s(start, end, track_hz[start:end]) < min_duration_s - _HELD_SLACK_S:
                 continue
@@ -274,34 +266,6 @@ def _tonal_frames(spectra: NDArray[np.float32], band: slice) -> _Tones:
     prominent = ratio[row, frames] >= 10.0 ** (_WHEEZE_PROMINENCE_DB / 10.0)
     audible = 3.0 * centre[row, frames] >= _WHEEZE_MIN_SHARE * smooth[band].sum(axis=0)
     return _Tones(best_bin, prominent & audible, band.start, ratio, smooth)
-
-
-def _peak_width_bins(tones: _Tones, start: int, end: int) -> NDArray[np.float64]:
-    """Half-power width (bins) of the peak of each frame ``start:end``, in the averaged spectrum.
-
-    On each side, the crossing under half the peak's power is placed by linear interpolation
-    between the first bin under it and the bin before; a side still over half within the
-    neighbours' reach counts that reach.
-    """
-    reach = _WHEEZE_NEIGHBOURS // 2
-    frames = np.arange(start, end)
-    peak = tones.best_bin[start:end] + tones.bin_offset
-    rows = tones.smooth.shape[0]
-    top = tones.smooth[peak, frames].astype(np.float64)
-    width = np.zeros(frames.size)
-    for side in (-1, 1):
-        offsets = np.arange(reach + 1)
-        at = np.clip(peak[None, :] + side * offsets[:, None], 0, rows - 1)
-        level = tones.smooth[at, frames[None, :]] / top[None, :]  # (offset, frame), 1 at 0
-        under = level < 0.5
-        first = np.where(under.any(axis=0), np.argmax(under, axis=0), reach + 1)
-        found = first <= reach
-        k = np.minimum(first, reach)
-        before = level[k - 1, np.arange(frames.size)]
-        after = level[k, np.arange(frames.size)]
-        crossing = (k - 1) + (before - 0.5) / np.maximum(before - after, 1e-12)
-        width += np.where(found, crossing, float(reach))
-    return width
 
 
 def _mean_of_three(a: NDArray[np.float32], axis: int) -> NDArray[np.float32]:
