@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import select
 import signal
 import subprocess
 import sys
@@ -125,9 +126,18 @@ def test_ctrl_c_while_waiting_for_a_broker_ends_with_one_line() -> None:
         "mqtt://127.0.0.1:1",
     ]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # past the first "cannot reach broker ...; trying again" warning
+    assert process.stderr is not None
+    # Interrupted once the first "cannot reach broker ...; trying again" warning is out (about
+    # 1 s in), not after a fixed 4 s.
+    said = ""
+    deadline = time.monotonic() + 30
+    while "trying again" not in said:
+        assert time.monotonic() < deadline, f"no retry warning: {said!r}"
+        if select.select([process.stderr], [], [], 0.5)[0]:
+            said += process.stderr.readline()
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
+    _, rest = process.communicate(timeout=30)
+    err = said + rest
     assert process.returncode == 130
     assert err.splitlines()[-1] == "interrupted", err
     assert "Traceback" not in err

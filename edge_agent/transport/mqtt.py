@@ -77,6 +77,7 @@ class MqttSettings:
     protocol: Literal["5", "3.1.1"] = "5"
     max_packet_bytes: int | None = None  # broker.max_packet_bytes (packet_size.packet_limit)
     tls_words: TlsWords = CONFIG_KEYS  # what a TLS message tells to fix: config keys, options
+    subscribe_timeout_s: float = 10.0  # a SUBACK later than this makes the connect a failure
 
     @property
     def v5(self) -> bool:
@@ -329,12 +330,12 @@ class MqttConnection:
         """Subscribe as part of connecting: a broker that accepted us and then stalls or drops
         the link is a failed connection (retried), not an error for the daemon."""
         try:
-            await self.subscribe(topics)
+            await self.subscribe(topics, self.settings.subscribe_timeout_s)
         except SubscriptionRefusedError as exc:
             self.refused_subscriptions = exc.reasons
         except (PublishError, TimeoutError) as exc:
             self.close()
-            why = str(exc) or "no SUBACK within 10 s"
+            why = str(exc) or f"no SUBACK within {self.settings.subscribe_timeout_s:.0f} s"
             raise ConnectError(f"broker accepted the connection, then: {why}") from exc
 
     async def subscribe(self, topics: list[str], timeout_s: float = 10.0) -> None:

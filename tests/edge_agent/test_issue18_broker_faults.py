@@ -26,13 +26,22 @@ TOTAL = 12
 
 
 def run_against(
-    script: list[Behaviour], tmp_path: Path, within_s: float = 20, **publisher: float
+    script: list[Behaviour],
+    tmp_path: Path,
+    within_s: float = 20,
+    subscribe_timeout_s: float = 10.0,
+    **publisher: float,
 ) -> tuple[FakeBroker, Publisher, float]:
     """Store TOTAL messages, run the publisher until the broker has them all; return the elapsed
     time (the test fails if the publisher raised or did not deliver in time)."""
     broker = FakeBroker(script).start()
     settings = MqttSettings(
-        broker.host, broker.port, "agent-18", subscriptions=("stetho/v1/s/ack/#",), keepalive_s=5
+        broker.host,
+        broker.port,
+        "agent-18",
+        subscriptions=("stetho/v1/s/ack/#",),
+        keepalive_s=5,
+        subscribe_timeout_s=subscribe_timeout_s,
     )
     outbox = Outbox(OutboxStore(tmp_path / "o.db", 10**9, min_free_disk_bytes=0))
 
@@ -73,10 +82,13 @@ def test_close_right_after_connack_is_retried_not_raised(tmp_path: Path) -> None
 
 
 def test_stall_between_connack_and_suback_is_a_failed_connect(tmp_path: Path) -> None:
-    # The subscribe waits 10 s for its SUBACK; then the publisher reconnects and delivers.
-    _broker, link, elapsed = run_against([Behaviour(stall_subscribe=True), GOOD], tmp_path)
+    # The subscribe waits for its SUBACK (10 s by default; 2 s set here, the same path);
+    # then the publisher reconnects and delivers.
+    assert MqttSettings("h", 1, "c").subscribe_timeout_s == 10.0
+    stall = [Behaviour(stall_subscribe=True), GOOD]
+    _broker, link, elapsed = run_against(stall, tmp_path, subscribe_timeout_s=2)
     assert link.stats.connect_failures == 1
-    assert 10 <= elapsed < 15
+    assert 2 <= elapsed < 7
 
 
 def test_every_loss_waits_before_reconnecting(

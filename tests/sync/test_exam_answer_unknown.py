@@ -6,9 +6,11 @@ agent refuses the answer: counted in its status and logged with the exam's id on
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -37,9 +39,15 @@ def test_an_answer_for_an_unknown_exam_is_sent_and_refused_by_the_agent(
              "--broker", broker.url],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
-        status = agent.wait_for_status(state, lambda s: s.get("inbound", {}).get("rejected") == 1)
+        deadline = time.monotonic() + 15
+        while "event=inbound_rejected" not in agent.output():
+            assert time.monotonic() < deadline, agent.output()[-3000:]
+            time.sleep(0.05)
     finally:
         assert agent.stop() == 0, agent.output()[-3000:]
+    # status.json as the agent wrote it when it stopped (its 5 s refresh is not waited for).
+    status = json.loads((state / "status.json").read_text(encoding="utf-8"))
+    assert status["inbound"]["rejected"] == 1
     assert sent.returncode == 0, sent.stderr
     assert " ".join(sent.stderr.split()) == (
         f"sent the answer to exam {exam} on {topics.exam_answers(SITE)}; the nurses' page shows "

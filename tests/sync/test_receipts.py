@@ -39,7 +39,7 @@ def test_unreceipted_recordings_are_sent_again_until_the_hub_answers(
     state = tmp_path / "state"
     config = write_config(tmp_path / "a.toml", broker.port, state, interval_s=600, duration_s=1.5)
     config.write_text(
-        config.read_text().replace("min_free_disk_mb", "receipt_timeout_s = 2\nmin_free_disk_mb")
+        config.read_text().replace("min_free_disk_mb", "receipt_timeout_s = 1\nmin_free_disk_mb")
     )
     audio_topic = f"{topics.ROOT}/{SITE}/+/recordings/audio"
     with MqttTestClient(broker.host, broker.port, [audio_topic, topics.alerts(SITE)]) as hub:
@@ -66,7 +66,7 @@ def test_unreceipted_recordings_are_sent_again_until_the_hub_answers(
             hub.publish(topics.receipts(SITE), json.dumps(receipt).encode())
             _wait(lambda: f"event=recording_archived recording={rid} " in agent.output())
             sent = len(hub.on("/recordings/audio"))
-            time.sleep(3)  # longer than the timeout: archived, so never sent again
+            time.sleep(1.5)  # 1.5 x the timeout (as 3 s was for 2 s): archived, never sent again
             assert len(hub.on("/recordings/audio")) == sent
             assert all(m.payload == flac for m in hub.on("/recordings/audio"))
             assert len(hub.on("/alerts")) <= 1  # a doctor never gets the alert twice
