@@ -1,32 +1,69 @@
-"""Heart and lung sound analysis with explainable triage: pure NumPy/SciPy, no I/O."""
+"""Heart and lung sound analysis with explainable triage: pure NumPy/SciPy, no I/O.
 
-from stetho_signal._audio import MAX_RATE_HZ, MIN_RATE_HZ
-from stetho_signal.analysis import Analysis, analyze
-from stetho_signal.errors import FilterDesignError, InvalidAudioError, SignalError
-from stetho_signal.filters import (
-    BELL_BAND_HZ,
-    DIAPHRAGM_BAND_HZ,
-    HEART_BAND_HZ,
-    LUNG_BAND_HZ,
-    MODE_BANDS_HZ,
-    WIDE_BAND_HZ,
-    Mode,
-    StreamingBandpass,
-    bandpass,
-    design_bandpass,
-)
-from stetho_signal.heart import HeartResult
-from stetho_signal.lung import LungResult
-from stetho_signal.quality import Quality
-from stetho_signal.triage import (
-    AGE_BANDS,
-    AgeBand,
-    Findings,
-    Flag,
-    Triage,
-    TriageThresholds,
-    age_band_for,
-)
+The names below are loaded on first use (PEP 562): a command that only reads thresholds or
+rates, `stetho config check` among them, does not pay for SciPy's import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stetho_signal._rates import MAX_RATE_HZ, MIN_RATE_HZ
+    from stetho_signal.analysis import Analysis, analyze
+    from stetho_signal.errors import FilterDesignError, InvalidAudioError, SignalError
+    from stetho_signal.filters import (
+        BELL_BAND_HZ,
+        DIAPHRAGM_BAND_HZ,
+        HEART_BAND_HZ,
+        LUNG_BAND_HZ,
+        MODE_BANDS_HZ,
+        WIDE_BAND_HZ,
+        Mode,
+        StreamingBandpass,
+        bandpass,
+        design_bandpass,
+    )
+    from stetho_signal.heart import HeartResult
+    from stetho_signal.lung import LungResult
+    from stetho_signal.quality import Quality
+    from stetho_signal.triage import (
+        AGE_BANDS,
+        AgeBand,
+        Findings,
+        Flag,
+        Triage,
+        TriageThresholds,
+        age_band_for,
+    )
+
+_HOMES = {
+    "stetho_signal._rates": ("MAX_RATE_HZ", "MIN_RATE_HZ"),
+    "stetho_signal.analysis": ("Analysis", "analyze"),
+    "stetho_signal.errors": ("FilterDesignError", "InvalidAudioError", "SignalError"),
+    "stetho_signal.filters": (
+        "BELL_BAND_HZ", "DIAPHRAGM_BAND_HZ", "HEART_BAND_HZ", "LUNG_BAND_HZ", "MODE_BANDS_HZ",
+        "WIDE_BAND_HZ", "Mode", "StreamingBandpass", "bandpass", "design_bandpass",
+    ),
+    "stetho_signal.heart": ("HeartResult",),
+    "stetho_signal.lung": ("LungResult",),
+    "stetho_signal.quality": ("Quality",),
+    "stetho_signal.triage": (
+        "AGE_BANDS", "AgeBand", "Findings", "Flag", "Triage", "TriageThresholds", "age_band_for",
+    ),
+}  # fmt: skip
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
+
 
 __all__ = [
     "AGE_BANDS",

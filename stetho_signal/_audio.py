@@ -12,13 +12,12 @@ from numpy.typing import NDArray
 
 from stetho_common import dsp
 from stetho_signal._masks import run_lengths
+from stetho_signal._rates import MAX_RATE_HZ, MIN_RATE_HZ
 from stetho_signal.errors import InvalidAudioError
 
 ANALYSIS_RATE_HZ = 4000.0
 """Canonical rate: holds lung sounds to 2 kHz (crackles) and is the CirCor/Littmann rate."""
 
-MIN_RATE_HZ = 2000.0
-MAX_RATE_HZ = 48000.0
 MIN_DURATION_S = 1.0
 
 # A clipped plateau: at least this many consecutive samples at the absolute peak.
