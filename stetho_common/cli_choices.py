@@ -17,6 +17,9 @@ from typing import Any, NoReturn
 
 import typer
 
+# typer (0.29) raises its vendored click's errors, not the click package's.
+from typer._click.exceptions import MissingParameter
+
 from stetho_common.console import fail
 
 __all__ = ["choice_refusal", "not_one_of", "refuse_choice", "value_refusal"]
@@ -75,6 +78,8 @@ def value_refusal(error: typer.BadParameter) -> str | None:
     if chosen is not None:
         return chosen
     name = _name(error.param)
+    if isinstance(error, MissingParameter):  # its message is empty: click words it late
+        return f"{name} is required and missing (--help shows what the command takes)"
     errors = getattr(error.__cause__, "errors", None)
     found = errors() if callable(errors) else []
     if found and "input" in found[0]:  # typer's pydantic coercion: no parser of ours

@@ -84,3 +84,39 @@ def test_a_number_out_of_range_or_a_bad_id_is_one_sentence(args: list[str], said
     assert result.exit_code == 2, result.output
     assert result.output.startswith(said), result.output
     assert result.output.count("\n") == 1, result.output
+
+
+def _required() -> list[tuple[str, ...]]:
+    """Every command with a required argument or option: run bare, it stops at parsing."""
+    found = []
+    for lazy in COMMANDS:
+        for where, param in _options(lazy.load(), (lazy.name,)):
+            if param.required and where not in found:
+                found.append(where)
+    return found
+
+
+REQUIRED = _required()
+
+
+def test_the_commands_with_a_required_parameter_are_found() -> None:
+    assert ("config", "check") in REQUIRED and ("exam", "start") in REQUIRED
+    assert ("answer",) in REQUIRED
+
+
+@pytest.mark.parametrize("path", REQUIRED, ids=[" ".join(p) for p in REQUIRED])
+def test_a_missing_required_parameter_is_named_in_one_sentence(path: tuple[str, ...]) -> None:
+    # Before: "error: FILE: " (stetho config check), "error: --resident: " (stetho exam start).
+    result = _run(path, [])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: "), result.output
+    assert result.output.endswith(
+        " is required and missing (--help shows what the command takes)\n"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_argument_and_option_read_as_the_help_names_them() -> None:
+    said = "is required and missing (--help shows what the command takes)"
+    assert _run(("config", "check"), []).output == f"error: FILE {said}\n"
+    assert _run(("exam", "start"), []).output == f"error: --resident {said}\n"

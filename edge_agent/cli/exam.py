@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import os
+import pwd
 import time
 import urllib.parse
 from pathlib import Path
@@ -49,6 +51,24 @@ def _state_dir(config: Path) -> Path:
         fail(str(exc), "usage")
 
 
+def _check_owner(state_dir: Path) -> None:
+    """Refuse to write the accounts as another user than the agent's: files root makes in the
+    agent's folder (0700, 0600) lock the agent out at its next start."""
+    try:
+        owner = state_dir.stat().st_uid
+    except OSError:
+        return  # not made yet: the accounts file says what is wrong, if anything
+    if owner == os.geteuid():
+        return
+    try:
+        user = pwd.getpwuid(owner).pw_name
+    except KeyError:
+        user = str(owner)
+    fail(f"{state_dir} belongs to the agent's user {user}: run this as that user "
+         f"(sudo -u {user} stetho staff add ...), so the agent can read the accounts",
+         "usage")  # fmt: skip
+
+
 @staff_app.command("add")
 def staff_add(
     staff_id: Annotated[str, typer.Argument(help="Short id, e.g. nurse-marie.")],
@@ -56,7 +76,9 @@ def staff_add(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Create or reset a staff account; the PIN or password is asked twice, stored hashed."""
-    folder = exam_dir(_state_dir(config))  # a wrong config is said before the PIN is typed
+    state_dir = _state_dir(config)  # a wrong config is said before the PIN is typed
+    _check_owner(state_dir)
+    folder = exam_dir(state_dir)
     try:
         check_staff(staff_id, name or staff_id)  # and so are a wrong id and name
     except AgentError as exc:

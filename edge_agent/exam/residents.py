@@ -98,6 +98,10 @@ def parse_residents_csv(text: str) -> list[Resident]:
 
 def _row_problem(row: list[str], seen: dict[str, int]) -> tuple[str, str, dict[str, object]] | None:
     """What is wrong with a line: English, the page's words and their values; None if nothing."""
+    if any("\n" in cell for cell in row):
+        # A short quote left open swallows the next lines into one field, well under the
+        # field limit: the label would carry them (and the next residents) silently.
+        return "a quote opens here and is not closed on this line", "csv_quote_runs_on", {}
     if len(row) != 2:
         return f"expected 2 fields (ref,label), found {len(row)}", "csv_fields", {"found": len(row)}
     ref, label = row[0].strip(), row[1].strip()

@@ -74,7 +74,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise web.HTTPSeeOther("/login")
         if ctx.sessions.idled(token, ctx.clock()):  # the script sends the nurse to sign in
             return refusal(
-                request, 401, "signin.idle", minutes=idle.idle_minutes(ctx, request[LANG])
+                request, 401, idle.idle_words(ctx), minutes=idle.idle_minutes(ctx, request[LANG])
             )
         return refusal(request, 401, "error.sign_in")  # a tablet left open past its session
     if request.method == "POST":

@@ -25,6 +25,7 @@ _EN: Final[dict[str, str]] = {
     "signin.failed": "Unknown staff id or wrong PIN.",
     "signin.throttled": "Too many attempts. Try again in {seconds} seconds.",
     "signin.idle": "Signed out after {minutes} minutes without use: sign in again.",
+    "signin.idle_one": "Signed out after 1 minute without use: sign in again.",
     "residents.title": "Residents",
     "residents.search": "Search",
     "residents.none": "No resident found.",
@@ -250,6 +251,9 @@ _EN: Final[dict[str, str]] = {
     "refused.csv_repeat": "Line {line}: this reference is already on line {first}.",
     "refused.csv_no_label": "Line {line}: the label is empty.",
     "refused.csv_long_label": "Line {line}: the label is longer than {max} characters.",
+    "refused.csv_quote_runs_on": (
+        "Line {line}: a quote opens here and is not closed on this line: close it or remove it."
+    ),
     "refused.csv_open_quote": (
         "Line {line}: a field runs on for more than {kib} KiB: look for a quote left open."
     ),
@@ -310,6 +314,7 @@ _FR: Final[dict[str, str]] = {
     "signin.failed": "Identifiant inconnu ou code erroné.",
     "signin.throttled": "Trop d'essais. Réessayez dans {seconds} secondes.",
     "signin.idle": "Session fermée après {minutes} minutes sans utilisation : reconnectez-vous.",
+    "signin.idle_one": "Session fermée après 1 minute sans utilisation : reconnectez-vous.",
     "residents.title": "Résidents",
     "residents.search": "Chercher",
     "residents.none": "Aucun résident trouvé.",
@@ -531,6 +536,10 @@ _FR: Final[dict[str, str]] = {
     "refused.csv_repeat": "Ligne {line} : la référence figure déjà ligne {first}.",
     "refused.csv_no_label": "Ligne {line} : le libellé est vide.",
     "refused.csv_long_label": "Ligne {line} : le libellé dépasse {max} caractères.",
+    "refused.csv_quote_runs_on": (
+        "Ligne {line} : un guillemet s'ouvre ici sans se fermer sur la ligne : "
+        "fermez-le ou retirez-le."
+    ),
     "refused.csv_open_quote": (
         "Ligne {line} : un champ dépasse {kib} Kio : cherchez un guillemet resté ouvert."
     ),

@@ -72,6 +72,11 @@ async def end_if_idle(ctx: WebContext, session: Session) -> bool:
     return True
 
 
+def idle_words(ctx: WebContext) -> str:
+    """The catalogue key of the sign-in form's reason: "1 minute" is singular."""
+    return "signin.idle_one" if ctx.sessions.idle_s == 60 else "signin.idle"
+
+
 def idle_minutes(ctx: WebContext, lang: str) -> str:
     """The idle limit as the sign-in form says it in `lang` ("15"; "2.5", "2,5" in French)."""
     return local_number((ctx.sessions.idle_s or 0) / 60, lang, "g")

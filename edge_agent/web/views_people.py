@@ -14,7 +14,7 @@ from edge_agent.web.accounts import Accounts
 from edge_agent.web.context import COOKIE, LANG, LANG_COOKIE, SESSION, ctx_of, session_of, staff_of
 from edge_agent.web.errors import SignInError, ThrottledError
 from edge_agent.web.i18n import LANGUAGES, refused, translator
-from edge_agent.web.idle import idle_minutes
+from edge_agent.web.idle import idle_minutes, idle_words
 from edge_agent.web.sessions import SavedSession, token_key
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ async def login_form(request: web.Request, message: str = "", status: int = 200)
     if session is None:  # an anonymous session carries the sign-in form's CSRF token
         if not message and ctx.sessions.idled(request.cookies.get(COOKIE), ctx.clock()):
             message = translator(request[LANG])(
-                "signin.idle", minutes=idle_minutes(ctx, request[LANG])
+                idle_words(ctx), minutes=idle_minutes(ctx, request[LANG])
             )
         session = ctx.sessions.new(ctx.clock())
         request[SESSION] = session

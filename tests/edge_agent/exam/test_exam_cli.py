@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -118,6 +119,26 @@ def test_staff_add_saves_the_account_after_two_equal_entries(tmp_path: Path) -> 
         assert accounts.verify("nurse-a", "123456").staff_id == "nurse-a"
     finally:
         accounts.close()
+
+
+def test_staff_add_refuses_a_state_dir_of_another_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: root's `stetho staff add` made exams/ and web.sqlite3 root's own (0700, 0600) in the
+    service user's folder, and the agent could no longer open its accounts."""
+    state = tmp_path / "state"
+    state.mkdir()
+    config = tmp_path / "agent.toml"
+    config.write_text(f'site = "home"\n[storage]\nstate_dir = "{state}"\n')
+    if os.geteuid() == 0:  # as on a Pi: root runs it, the folder is the service user's
+        os.chown(state, 65534, 65534)
+    else:  # no chown without root: we play another user than the folder's owner
+        monkeypatch.setattr(os, "geteuid", lambda: state.stat().st_uid + 1)
+    result = CliRunner().invoke(staff_app, ["nurse-a", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "run this as that user" in result.output
+    assert "sudo -u " in result.output
+    assert not exam_dir(state).exists()
 
 
 async def _posted(socket: Path, path: str, body: bytes) -> tuple[int, object]:

@@ -104,6 +104,16 @@ def test_a_quote_left_open_over_a_long_file_is_a_problem_not_a_crash() -> None:
     ]
 
 
+def test_a_quote_left_open_over_a_few_lines_is_refused_not_swallowed() -> None:
+    # Was imported: res-1's label became "Room 1\nres-2,Room 2" and res-2 was lost.
+    said = "line 2: a quote opens here and is not closed on this line"
+    assert _problems(f'{HEADER}res-1,"Room 1\nres-2,Room 2\n') == [said]
+    assert _problems(f'{HEADER}res-0,Room 0\rres-1,"Room 1\r') == [said.replace("2:", "3:")]
+    assert parse_residents_csv(f'{HEADER}res-1,"Room 1, window"\n') == [
+        Resident("res-1", "Room 1, window")
+    ]
+
+
 def test_a_long_reference_is_echoed_cut_short() -> None:
     # Before: a 150 KB field typed into the form came back whole in the refusal.
     with pytest.raises(UnknownResidentError) as refused:

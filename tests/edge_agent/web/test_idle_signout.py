@@ -127,6 +127,25 @@ def test_a_fractional_limit_is_said_with_the_reader_s_decimal_mark(tmp_path: Pat
     assert said["fr"] == "Session fermée après 2,5 minutes sans utilisation : reconnectez-vous."
 
 
+def test_a_limit_of_one_minute_is_said_in_the_singular(tmp_path: Path) -> None:
+    # Was "Signed out after 1 minutes without use" with `idle_minutes = 1` (walking the guide).
+    said: dict[str, str | None] = {}
+
+    async def scenario(client: TestClient, clock: Clock) -> None:
+        assert await sign_in(client) == 303
+        exam, _ = await opened_exam(client)
+        clock.now += 60
+        for lang in ("en", "fr"):
+            answer = await client.get(
+                f"{exam}/panel?since=-1", headers={**POLL, "Accept-Language": lang}
+            )
+            said[lang] = _said(await answer.text())
+
+    run(tmp_path, scenario, sessions=SessionBook(12 * 3600, 60))
+    assert said["en"] == "Signed out after 1 minute without use: sign in again."
+    assert said["fr"] == "Session fermée après 1 minute sans utilisation : reconnectez-vous."
+
+
 def test_a_page_opened_or_a_form_sent_renews_the_idle_clock(tmp_path: Path) -> None:
     async def scenario(client: TestClient, clock: Clock) -> None:
         assert await sign_in(client) == 303

@@ -145,8 +145,13 @@ def test_each_csv_problem_reads_in_french_with_its_line_and_numbers() -> None:
             'ref,label\nres-1,a\nres-2,"' + "x" * 200_000,
             "Ligne 3 : un champ dépasse 128 Kio : cherchez un guillemet resté ouvert.",
         ),
+        (
+            'ref,label\nres-1,"Room 1\nres-2,Room 2\n',
+            "Ligne 2 : un guillemet s'ouvre ici sans se fermer sur la ligne : "
+            "fermez-le ou retirez-le.",
+        ),
     ],
-    ids=["one field", "header", "too large", "too many", "open quote"],
+    ids=["one field", "header", "too large", "too many", "open quote", "short open quote"],
 )
 def test_a_whole_file_s_problem_reads_in_french(text: str, french: str) -> None:
     with pytest.raises(ResidentImportError) as caught:
