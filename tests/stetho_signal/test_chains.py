@@ -294,3 +294,65 @@ def test_the_bound_counts_no_restart_into_a_peak_every_earlier_peak_reaches() ->
     assert full[1] == ([(0, 0), (2, 0)], pytest.approx(9.12, abs=0.01))
     assert judged[0] == full[0]
     assert judged[1] is _chains.ABANDONED
+
+
+_LOW = -9.0  # an S2 reward or a link gain no chain takes
+
+
+def _programme(
+    reward1: list[float],
+    links: list[list[tuple[float, float, float, float]]],
+    restart: list[float] | None = None,
+    need: list[float] | None = None,
+) -> tuple[_chains.Chain, float] | None:
+    """:func:`_chains._chain` of one model on peaks given by hand: each peak's S1 reward (its S2
+    reward :data:`_LOW`) and its links' four gains, nearest predecessor first; no credit."""
+    n = len(reward1)
+    gains = np.array([gain for peak in links for gain in peak], dtype=np.float64).reshape(-1, 4)
+    return _chains._chain(
+        np.ascontiguousarray(gains.T),
+        [len(peak) for peak in links],
+        restart if restart is not None else [0.0] * n,
+        [0.0] * n,
+        (reward1, [_LOW] * n),
+        need if need is not None else [-np.inf] * n,
+    )
+
+
+def test_a_link_that_only_ties_a_fresh_start_is_not_taken() -> None:
+    # Peak 1 scores 2 started fresh, or 1 + 1 linked from peak 0 as S1 or S2: the start stays.
+    assert _programme([1.0, 2.0], [[], [(1.0, _LOW, _LOW, _LOW)]]) == ([(1, 0)], 2.0)
+    # The same through peak 0's S2 (its S2 reward 1 here, its S1 reward under it).
+    gains = np.array([[_LOW], [1.0], [_LOW], [_LOW]])
+    assert _chains._chain(
+        gains, [0, 1], [0.0, 0.0], [0.0, 0.0], ([0.0, 2.0], [1.0, _LOW]), [-np.inf] * 2
+    ) == ([(1, 0)], 2.0)
+
+
+def test_a_link_into_s2_that_only_ties_a_fresh_start_is_not_taken() -> None:
+    # As above, peak 1 labelled S2 (its S2 reward 2, its S1 reward under it).
+    for gain in ((1.0, _LOW), (_LOW, 1.0)):
+        gains = np.array([[_LOW], [_LOW], [gain[0]], [gain[1]]])
+        assert _chains._chain(
+            gains, [0, 1], [0.0, 0.0], [0.0, 0.0], ([1.0, _LOW], [1.0, 2.0]), [-np.inf] * 2
+        ) == ([(1, 1)], 2.0)
+
+
+def test_a_restart_that_only_ties_a_fresh_start_is_not_taken() -> None:
+    # Peak 1 is out of peak 0's reach: restarting from it (1 - 1, then 2) ties starting fresh.
+    assert _programme([1.0, 2.0], [[], []], restart=[0.0, -1.0]) == ([(1, 0)], 2.0)
+    gains = np.zeros((4, 0))
+    assert _chains._chain(
+        gains, [0, 0], [0.0, -1.0], [0.0, 0.0], ([_LOW, _LOW], [1.0, 2.0]), [-np.inf] * 2
+    ) == ([(1, 1)], 2.0)
+
+
+def test_a_search_that_only_ties_its_best_so_far_under_the_bar_is_given_up() -> None:
+    # Peak 1 ends at 1, as peak 0 did: no new best, and the bar (5) is out of reach.
+    assert _programme([1.0, 1.0], [[], []], restart=[0.0, -10.0], need=[-np.inf, 5.0]) is None
+
+
+def test_a_restart_goes_back_to_the_first_of_equal_chain_ends() -> None:
+    # Peaks 0 and 1 each end a chain scoring 1; peak 2 restarts from the first of them.
+    chain = _programme([1.0, 1.0, 5.0], [[], [], []], restart=[0.0, -10.0, 0.0])
+    assert chain == ([(0, 0), (2, 0)], 6.0)
