@@ -22,10 +22,9 @@ from edge_agent.config import load_config
 from edge_agent.errors import AgentError
 from edge_agent.exam.errors import UnknownProtocolError, UnknownSiteError
 from edge_agent.exam.protocols import BUILT_IN, CUSTOM, KNOWN_SITES, resolve_protocol
-from edge_agent.exam.store import exam_dir
+from edge_agent.exam.store import SOCKET_NAME, exam_dir
 from edge_agent.exam.verdict import NURSE_ADVICE
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts, check_staff
-from edge_agent.web.api import SOCKET_NAME
 from edge_agent.web.i18n import translator
 from edge_agent.wire.messages import MAX_RECORD_S, MIN_RECORD_S
 from stetho_common.cli_app import cli_app

@@ -55,6 +55,10 @@ MAX_SEARCH = 50
 FOLDER = "exams"  # beside the outbox, in a folder of its own that only the agent may open
 
 
+SOCKET_NAME = "exam.sock"
+"""The local API's socket in the exam folder (`stetho exam` talks to the agent there)."""
+
+
 def exam_dir(state_dir: Path) -> Path:
     """Where the exams, the staff accounts and the local API socket live."""
     return state_dir / FOLDER

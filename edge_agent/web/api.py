@@ -17,7 +17,6 @@ from edge_agent.exam.model import Exam, SiteRecording, check_age_band
 from edge_agent.exam.service import ExamService
 
 SERVICE: web.AppKey[ExamService] = web.AppKey("exams", ExamService)
-SOCKET_NAME = "exam.sock"
 
 
 def exam_json(exam: Exam) -> dict[str, Any]:

@@ -23,9 +23,9 @@ from edge_agent.exam.errors import UnknownProtocolError, UnknownSiteError
 from edge_agent.exam.protocols import resolve_protocol
 from edge_agent.exam.residents import Resident
 from edge_agent.exam.service import ExamService
-from edge_agent.exam.store import exam_dir
+from edge_agent.exam.store import SOCKET_NAME, exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
-from edge_agent.web.api import SOCKET_NAME, build_api
+from edge_agent.web.api import build_api
 
 
 async def _discard(_: object) -> None:

@@ -16,9 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from edge_agent.exam.store import exam_dir
+from edge_agent.exam.store import SOCKET_NAME, exam_dir
 from edge_agent.runtime.local_broker import LocalBroker
-from edge_agent.web.api import SOCKET_NAME
 from edge_agent.web.i18n import CATALOGUES
 from tests.edge_agent.web.agent_proc import STAFF, STAFF_2, running_agent
 from tests.edge_agent.web.browser import chromium
