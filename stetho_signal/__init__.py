@@ -6,8 +6,9 @@ rates, `stetho config check` among them, does not pay for SciPy's import.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from stetho_common.lazy_names import lazy_getattr
 
 if TYPE_CHECKING:
     from stetho_signal._rates import MAX_RATE_HZ, MIN_RATE_HZ
@@ -53,16 +54,7 @@ _HOMES = {
         "AGE_BANDS", "AgeBand", "Findings", "Flag", "Triage", "TriageThresholds", "age_band_for",
     ),
 }  # fmt: skip
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> object:
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # looked up once
-    return value
+__getattr__ = lazy_getattr(__name__, _HOMES)
 
 
 __all__ = [

@@ -9,8 +9,9 @@ without loading the page's whole stack and, with it, the analysis and SciPy.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from stetho_common.lazy_names import lazy_getattr
 
 if TYPE_CHECKING:
     from edge_agent.web.accounts import Accounts, Staff
@@ -24,16 +25,7 @@ _HOMES = {
     "edge_agent.web.context": ("Stethoscope", "WebContext"),
     "edge_agent.web.server": ("load_sessions", "serve", "stethoscope_rows"),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> object:
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # looked up once
-    return value
+__getattr__ = lazy_getattr(__name__, _HOMES)
 
 
 __all__ = [
