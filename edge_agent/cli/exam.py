@@ -221,9 +221,9 @@ def exam_record(
     """Record a site of the exam and wait until it is analysed; one line says the outcome.
 
     Exit status 0: the site is recorded and good; 5: recorded, but to record again (the line
-    says why); 1: refused, or the agent stopped meanwhile; 130: Ctrl-C, which ends the wait
-    only (the recording goes on in the agent), or the start: one line says whether the
-    recording may have started.
+    says why); 1: refused, the agent stopped meanwhile, or no sound came; 130: Ctrl-C, which
+    ends the wait only (the recording goes on in the agent), or the start: one line says
+    whether the recording may have started.
     """
     if site is not None and site not in KNOWN_SITES:
         refuse_choice("--site", site, KNOWN_SITES)  # no exam has it: the call is wrong, exit 2
@@ -258,8 +258,8 @@ def _outcome(config: Path, exam_id: str, started: dict[str, Any]) -> dict[str, A
         outcome = asyncio.run(_poll(socket, path, bound_s, line))
     except (aiohttp.ClientConnectionError, FileNotFoundError):
         fail(f"the agent stopped during {what}: see `stetho exam show` once it is back")
-    except AgentError as exc:
-        fail(f"the agent refused: {exc}")
+    except AgentError as exc:  # not a refusal: the recording it started ended with no sound
+        fail(str(exc))
     if outcome is None:
         fail(f"{what} was not analysed within {bound_s:g} s: see `stetho exam show`")
     return outcome

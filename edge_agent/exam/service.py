@@ -229,6 +229,14 @@ class ExamService:
             )
         return None
 
+    def recorded_s(self, recording_id: uuid.UUID) -> float:
+        """Seconds of sound a running recording holds so far (0.0 once it no longer runs)."""
+        for slot in self.slots.values():
+            progress = slot.segmenter.progress() if slot.segmenter else None
+            if slot.recording == recording_id and progress is not None:
+                return progress[0]
+        return 0.0
+
     def _check_fits(self, device: str, duration_s: float, rate_hz: int) -> None:
         if self.gate is None:  # no broker limit known to check against
             return

@@ -95,15 +95,19 @@ async def _record(request: web.Request) -> web.Response:
 
 
 async def _recording(request: web.Request) -> web.Response:
-    """One recording of the exam: `running` until it is analysed and kept, then its verdict
-    (the page's: acceptable or not, with the problem codes) and its flags' codes."""
+    """One recording of the exam: `running`, with the seconds of sound so far, until it is
+    analysed and kept; then its verdict (the page's: acceptable or not, with the problem
+    codes) and its flags' codes."""
     try:
         rid = uuid.UUID(request.match_info["recording_id"])
     except ValueError as exc:
         raise UnknownExamError("not a recording id") from exc
-    kept = await request.app[SERVICE].recording(_exam_id(request), rid)
+    service = request.app[SERVICE]
+    kept = await service.recording(_exam_id(request), rid)
     if kept is None:
-        return web.json_response({"recording_id": str(rid), "state": "running"})
+        return web.json_response({
+            "recording_id": str(rid), "state": "running", "recorded_s": service.recorded_s(rid),
+        })  # fmt: skip
     return web.json_response({
         "recording_id": str(rid), "state": "recorded", "site": kept.site,
         "duration_s": kept.duration_s, "acceptable": kept.acceptable,

@@ -33,18 +33,26 @@ async def _discard(_: object) -> None:
 
 
 @pytest.fixture
-def agent_config(tmp_path: Path) -> Iterator[Path]:
-    """An agent config whose state_dir has the exam API listening, served from a thread."""
+def agent_config(served: tuple[Path, ExamService, asyncio.AbstractEventLoop]) -> Path:
+    return served[0]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, ExamService, asyncio.AbstractEventLoop]]:
+    """An agent config whose state_dir has the exam API listening, served from a thread; the
+    service and its loop, for a test to act as a stethoscope would."""
     config = tmp_path / "agent.toml"
     config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
     folder = exam_dir(tmp_path / "state")
     folder.mkdir(parents=True)
     store = ExamStore(folder / "exams.sqlite3")
+    store.add_residents([Resident("res-1", "Room 1")])
     loop = asyncio.new_event_loop()
     started, stop = threading.Event(), asyncio.Event()
 
+    service = ExamService(store, "home", "pi", ["steth-1"], _discard, 4.0)
+
     async def serve() -> None:
-        service = ExamService(store, "home", "pi", ["steth-1"], _discard, 4.0)
         runner = web.AppRunner(build_api(service))
         await runner.setup()
         await web.UnixSite(runner, str(folder / SOCKET_NAME)).start()
@@ -56,7 +64,7 @@ def agent_config(tmp_path: Path) -> Iterator[Path]:
     thread.start()
     assert started.wait(10)
     try:
-        yield config
+        yield config, service, loop
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
@@ -76,6 +84,35 @@ def test_an_exam_id_that_is_not_one_is_refused_by_the_agent_in_one_line(
     result = CliRunner().invoke(exam_app, [*args, "--config", str(agent_config)])
     assert result.exit_code == 1, result.output
     assert "error: the agent refused: not an exam id" in result.output
+
+
+def test_a_recording_dropped_before_any_sound_is_said_as_the_agent_says_it(
+    served: tuple[Path, ExamService, asyncio.AbstractEventLoop],
+) -> None:
+    # Before: "error: the agent refused: recording ... was stopped before any sound arrived";
+    # the agent had refused nothing (CI saw it when the agent stopped before the first block).
+    config, service, loop = served
+    service.attach("steth-1", 4000)
+    opened = CliRunner().invoke(exam_app, ["start", "--resident", "res-1", "--protocol",
+                                           "heart-4", "--config", str(config)])  # fmt: skip
+    assert opened.exit_code == 0, opened.output
+
+    async def lose_the_link_before_any_sound() -> None:
+        slot = service.slots["steth-1"]
+        while slot.recording is None:
+            await asyncio.sleep(0.01)
+        assert slot.segmenter is not None and slot.segmenter.flush() is None
+        service.detach("steth-1")
+
+    lost = asyncio.run_coroutine_threadsafe(lose_the_link_before_any_sound(), loop)
+    result = CliRunner().invoke(exam_app, ["record", opened.stdout.strip(), "--device",
+                                           "steth-1", "--config", str(config)])  # fmt: skip
+    lost.result(10)
+    assert result.exit_code == 1, result.output
+    said = result.stderr.splitlines(keepends=True)[-1]  # after "recording aortic on ..."
+    assert said.startswith("error: recording ") and said.endswith(
+        "was stopped before any sound arrived: nothing was kept; record the site again\n"
+    ), result.stderr
 
 
 def test_staff_add_says_a_wrong_config_before_asking_for_the_pin(

@@ -3,8 +3,10 @@ and Mosquitto): it ends when the recording it started has ended, saying what cam
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from edge_agent.cli.exam import exam_app
+from edge_agent.cli.exam import _call, exam_app
+from edge_agent.exam.store import SOCKET_NAME, exam_dir
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_common.console import EXIT_CODES
 from tests.edge_agent.web.agent_proc import ROOT, running_agent
@@ -122,6 +125,7 @@ def test_the_agent_stopping_mid_wait_is_one_sentence(tmp_path: Path, broker: Loc
         cli = _cli(tmp_path, "record", exam_id, "--device", "steth-1", "--duration", "120")
         assert cli.stderr is not None
         assert cli.stderr.readline().startswith("recording aortic on steth-1 for 120 s")
+        _wait_for_sound(tmp_path, exam_id)  # else the stop drops it: test_exam_cli's case
     out, said = cli.communicate(timeout=20)  # the agent was stopped (SIGTERM) 15 s early
     assert cli.returncode == 1, said
     assert said == (
@@ -129,3 +133,16 @@ def test_the_agent_stopping_mid_wait_is_one_sentence(tmp_path: Path, broker: Loc
         "it is back\n"
     )
     assert out == ""
+
+
+def _wait_for_sound(tmp_path: Path, exam_id: str) -> None:
+    """Until the running recording holds sound (its id is in the agent's log)."""
+    found = re.search(r"event=exam_recording_started .*recording=(\S+)",
+                      (tmp_path / "agent.log").read_text())  # fmt: skip
+    assert found, "the agent did not log the recording's start"
+    path = f"/api/exams/{exam_id}/recordings/{found[1]}"
+    socket = exam_dir(tmp_path / "state") / SOCKET_NAME
+    deadline = time.monotonic() + 15
+    while asyncio.run(_call(socket, "GET", path, None)).get("recorded_s", 0.0) == 0.0:
+        assert time.monotonic() < deadline, "no sound reached the recording in 15 s"
+        time.sleep(0.05)
