@@ -80,6 +80,8 @@ def encode_flac(pcm: NDArray[np.int16], sample_rate_hz: int, tags: dict[str, str
     descriptor rather than to a BytesIO: libsndfile's virtual I/O needs cffi callbacks in
     writable+executable memory, which the hardened service forbids (MemoryDenyWriteExecute).
     """
+    if pcm.size == 0:  # libsndfile writes a stream header it then cannot read back
+        raise ValueError("no samples to encode: a FLAC of no sound cannot be read back")
     fd = os.memfd_create("stetho-flac", os.MFD_CLOEXEC)
     try:
         with sf.SoundFile(

@@ -89,6 +89,15 @@ def test_encoded_audio_is_mono_16_bit_flac_at_its_rate_and_decodes_exactly() -> 
     assert _open_descriptors() == before
 
 
+def test_no_samples_are_refused_not_encoded_unreadable() -> None:
+    # Before: libsndfile wrote a FLAC that decode_flac could not read ("Format not recognised").
+    before = _open_descriptors()
+    with pytest.raises(ValueError, match=r"^no samples to encode: a FLAC of no sound cannot"):
+        encode_flac(_PCM[:0], 4000, {})
+    assert _open_descriptors() == before
+    assert decode_flac(encode_flac(_PCM[:1], 4000, {}))[0].tolist() == [_PCM[0]]  # one will do
+
+
 def test_tags_are_written_only_when_given() -> None:
     plain = encode_flac(_PCM, 8000, {})
     libsndfiles = io.BytesIO()
