@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import soundfile
+from numpy.typing import NDArray
 
 from stetho_signal import AgeBand, Analysis, InvalidAudioError, LungResult, age_band_for, analyze
+from stetho_signal._audio import ANALYSIS_RATE_HZ, PreparedAudio, prepare
+from stetho_signal.bands import Spectrum
+from stetho_signal.crackles import crackle_band
+from stetho_signal.lung import lung_band
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, float]:
@@ -172,6 +177,25 @@ class _Tally:
             **confusions(self.counts),
             "per_device": {name: confusions(t) for name, t in sorted(self.devices.items())},
         }
+
+
+class CrackleRecording(NamedTuple):
+    """One ICBHI recording as the crackle probes read it."""
+
+    record: dict[str, Any]  # its row of evaluate_icbhi's recordings_detail
+    prepared: PreparedAudio
+    fine: NDArray[np.float32]  # the lung band as the crackle detector reads it
+    fine_hz: float
+
+
+def crackle_recordings(data_dir: Path) -> Iterator[CrackleRecording]:
+    """Each ICBHI recording's evaluation (every gate applied) with its crackle band."""
+    for record in evaluate_icbhi(data_dir)["recordings_detail"]:
+        raw, fs = read_audio(data_dir / record["file"])
+        prepared = prepare(raw if raw.ndim == 1 else raw[:, 0], fs)
+        band = lung_band(Spectrum(prepared.samples, ANALYSIS_RATE_HZ))
+        fine, fine_hz = crackle_band(band, ANALYSIS_RATE_HZ)
+        yield CrackleRecording(record, prepared, fine, fine_hz)
 
 
 def _cell(predicted: bool, truth: bool) -> int:

@@ -25,12 +25,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench._eval_intervals import add_held_out_intervals, print_family
-from bench._eval_lung import evaluate_icbhi, read_audio
+from bench._eval_lung import crackle_recordings
 from bench._eval_lung_round5 import family_scores
-from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
-from stetho_signal.bands import Spectrum
-from stetho_signal.crackles import crackle_band, crackles_in
-from stetho_signal.lung import lung_band
+from stetho_signal.crackles import crackles_in
 
 MIN_CANDIDATES = 3  # the crackle flag's own count
 GAP_S = 0.1  # crackles._CRACKLE_BACKGROUND_S: closer, each stands in the others' background
@@ -98,13 +95,8 @@ def left(times_s: list[float], spans: list[tuple[float, float]]) -> list[float]:
 
 def probe(data_dir: Path) -> dict[str, Any]:
     """Each recording's runs, the detections rule H leaves, and the rules' scores."""
-    icbhi = evaluate_icbhi(data_dir)
     recordings = []
-    for record in icbhi["recordings_detail"]:
-        raw, fs = read_audio(data_dir / record["file"])
-        prepared = prepare(raw if raw.ndim == 1 else raw[:, 0], fs)
-        band = lung_band(Spectrum(prepared.samples, ANALYSIS_RATE_HZ))
-        fine, fine_hz = crackle_band(band, ANALYSIS_RATE_HZ)
+    for record, prepared, fine, fine_hz in crackle_recordings(data_dir):
         candidates = list(crackles_in(fine, fine_hz, prepared.signal_span_s))
         rows = episode_jumps(candidates, fine, fine_hz)
         shipped = list(record["crackle_times_s"])

@@ -27,12 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench._eval_intervals import add_held_out_intervals, print_family
-from bench._eval_lung import evaluate_icbhi, read_audio
+from bench._eval_lung import crackle_recordings
 from bench._eval_lung_round5 import family_scores
-from stetho_signal._audio import ANALYSIS_RATE_HZ, prepare
-from stetho_signal.bands import Spectrum
-from stetho_signal.crackles import crackle_band
-from stetho_signal.lung import lung_band
 
 BLOCK_S = 0.01  # the detector's own level step
 SIDE_BLOCKS = 10  # 0.1 s each side: the detector's background window
@@ -96,13 +92,8 @@ def member(after_s: float, drop_db: float) -> str:
 
 def probe(data_dir: Path) -> dict[str, Any]:
     """Each recording's detections in the wake, their chance share, and the reach's scores."""
-    icbhi = evaluate_icbhi(data_dir)
     recordings = []
-    for record in icbhi["recordings_detail"]:
-        raw, fs = read_audio(data_dir / record["file"])
-        prepared = prepare(raw if raw.ndim == 1 else raw[:, 0], fs)
-        band = lung_band(Spectrum(prepared.samples, ANALYSIS_RATE_HZ))
-        fine, fine_hz = crackle_band(band, ANALYSIS_RATE_HZ)
+    for record, _, fine, fine_hz in crackle_recordings(data_dir):
         drops = drops_db(fine, fine_hz)
         shipped = list(record["crackle_times_s"])
         row: dict[str, Any] = {

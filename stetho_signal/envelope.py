@@ -176,8 +176,7 @@ def estimate_cycles(
     a beat: half-rate error); the systolic interval is searched near the physiological
     expectation (:func:`expected_systole_s`) and below half the period.
     """
-    # Loud artefacts (a knock, a cry) would dominate the autocorrelation: cap them.
-    ac = autocorrelation(np.minimum(env, quantile(env, _AC_CAP_QUANTILE)))
+    ac = _capped_autocorrelation(env)
     min_lag = int(np.floor(fs_hz * 60.0 / MAX_RATE_BPM))
     # 5 % beyond the slowest rate so that a peak right at 30 bpm is still a local maximum.
     max_lag = min(
@@ -230,8 +229,14 @@ def periodicity_at(env: NDArray[np.float64], fs_hz: float, period_s: float) -> f
     lag = round(period_s * fs_hz)
     if not 0 < lag < env.size:
         return 0.0
-    ac = autocorrelation(np.minimum(env, quantile(env, _AC_CAP_QUANTILE)))
-    return float(max(ac[lag], 0.0))
+    return float(max(_capped_autocorrelation(env)[lag], 0.0))
+
+
+def _capped_autocorrelation(env: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The autocorrelation the cycle search reads, and :func:`periodicity_at` with it: the
+    envelope capped at its 95th percentile first, since loud artefacts (a knock, a cry) would
+    dominate it."""
+    return autocorrelation(np.minimum(env, quantile(env, _AC_CAP_QUANTILE)))
 
 
 def slowest_rate_seen_bpm(clip_s: float) -> float:

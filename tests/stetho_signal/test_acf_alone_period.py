@@ -14,7 +14,13 @@ from numpy.typing import NDArray
 
 from stetho_signal import heart
 from stetho_signal._notes import Note
-from stetho_signal.envelope import ENVELOPE_RATE_HZ, CycleEstimate, periodicity_at
+from stetho_signal.envelope import (
+    ENVELOPE_RATE_HZ,
+    CycleEstimate,
+    autocorrelation,
+    estimate_cycles,
+    periodicity_at,
+)
 from stetho_signal.heart import _rate_bpm
 
 NONE: NDArray[np.float64] = np.zeros(0)
@@ -34,6 +40,21 @@ def test_periodicity_at_scores_the_period_asked() -> None:
     assert periodicity_at(env, ENVELOPE_RATE_HZ, 0.37) < 0.2
     # One sample on, a 50 ms pulse overlaps itself: the first lag is scored too.
     assert periodicity_at(env, ENVELOPE_RATE_HZ, 0.01) > 0.5
+
+
+def test_periodicity_at_reads_the_cycle_search_s_own_autocorrelation() -> None:
+    # A knock 40 times a beat's height: uncapped, it would swamp the repeat. At the best
+    # period, the search's periodicity to the bit; at every other, the same capped series.
+    env = _pulses(0.8, 8.0)
+    env[333] = 40.0
+    cycles = estimate_cycles(env, ENVELOPE_RATE_HZ)
+    assert cycles[0].period_s == 0.8
+    assert periodicity_at(env, ENVELOPE_RATE_HZ, 0.8) == cycles[0].periodicity
+    assert autocorrelation(env)[80] < cycles[0].periodicity / 2
+    capped = autocorrelation(np.minimum(env, 1.0))  # the 95th percentile: a pulse's height
+    for cycle in cycles:
+        lag = round(cycle.period_s * ENVELOPE_RATE_HZ)
+        assert periodicity_at(env, ENVELOPE_RATE_HZ, cycle.period_s) == max(capped[lag], 0.0)
 
 
 @pytest.mark.parametrize("period_s", [0.0, 4.0, 9.0])
