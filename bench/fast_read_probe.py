@@ -3,9 +3,8 @@
 The thirteenth round's measurements (docs/accuracy.md): every read at or over 131/min (NEWS2's
 urgent band) on at least four beat intervals, of hearts whose rate is known or that have none,
 with what the triage reads of it (``HeartResult.envelope_repeat``, ``sound_prominence``,
-``sound_high_band_share``, ``beat_span_share``, ``beat_step``, ``breath_share``). A read is
-true within max(5 bpm, 8 %) of the reference, false at 1.2 times it or more or with no heart,
-other otherwise. The sets:
+``sound_high_band_share``, ``beat_span_share``, ``beat_step``). A read is true within max(5 bpm,
+8 %) of the reference, false at 1.2 times it or more or with no heart, other otherwise. The sets:
 
 - ``breath``: each annotated CirCor crop (bench.heart_faster's) under a real ICBHI breath sound
   (high-passed at 200 Hz, as bench.heart_conditions does), three lung recordings each, at
@@ -36,8 +35,7 @@ bench._breath_rhythm's of whether its beats follow the breath (twentieth round).
 
 Printed: per set, the true, false and other reads, how many of each every arm of
 ``stetho_signal._rules._fast_unconfirmed`` takes with the shipped thresholds (any of them:
-``either``; the beat step where no other arm does: ``beat_step_alone``; a sound dominated by
-breath where no other arm does: ``breath_dominated_alone``), and the true reads
+``either``; the beat step where no other arm does: ``beat_step_alone``), and the true reads
 nearest each bound. JSON to ``bench/results/fast_read_probe.json`` (every read).
 """
 
@@ -109,8 +107,7 @@ def _read(x: np.ndarray, fs: float, ref: float | None, **about: Any) -> dict[str
         **about, "ref": None if ref is None else round(ref, 1), "rate": heart.rate_bpm,
         "intervals": heart.beat_intervals, "repeat": heart.envelope_repeat,
         "prominence": heart.sound_prominence, "share": heart.sound_high_band_share,
-        "span": heart.beat_span_share, "step": heart.beat_step, "breath_share": heart.breath_share,
-        "nrmssd": heart.rr_nrmssd,
+        "span": heart.beat_span_share, "step": heart.beat_step, "nrmssd": heart.rr_nrmssd,
         "triage": result.triage.level,
         **(beat_spectra(x, fs, heart.s1_s, heart.s2_s) if fast else {}),
         **(breath_measured(x, fs, heart.s1_s, heart.s2_s) if fast else {}),
@@ -232,9 +229,9 @@ def label(read: dict[str, Any]) -> str | None:
     return "false" if rate >= 1.2 * ref else "other"
 
 
-def arms(read: dict[str, Any], t: TriageThresholds) -> tuple[bool, bool, bool, bool]:
+def arms(read: dict[str, Any], t: TriageThresholds) -> tuple[bool, bool, bool]:
     """Which arm of the rule takes the read: (no repeat and faint sounds, breath sounds,
-    beats that step in level, a sound dominated by breath)."""
+    beats that step in level)."""
     repeat, share, span = read["repeat"], read["share"], read["span"]
     quiet = repeat is not None and repeat < t.urgent_high_min_envelope_repeat
     faint = read["prominence"] < t.urgent_high_min_sound_prominence
@@ -242,9 +239,7 @@ def arms(read: dict[str, Any], t: TriageThresholds) -> tuple[bool, bool, bool, b
     breath = breath and share > t.urgent_high_max_high_band_share
     step = read.get("step")
     steps = step is not None and step > t.urgent_high_max_beat_step
-    dominated = read.get("breath_share")
-    dominated = dominated is not None and dominated > t.urgent_high_max_breath_share
-    return quiet and faint, breath and span < t.urgent_high_min_beat_span, steps, dominated
+    return quiet and faint, breath and span < t.urgent_high_min_beat_span, steps
 
 
 def summarise(reads: list[dict[str, Any]], t: TriageThresholds) -> dict[str, Any]:
@@ -265,10 +260,6 @@ def summarise(reads: list[dict[str, Any]], t: TriageThresholds) -> dict[str, Any
             "breath_sounds": dict(Counter(lab for lab, a in taken if a[1])),
             "beat_step": dict(Counter(lab for lab, a in taken if a[2])),
             "beat_step_alone": dict(Counter(lab for lab, a in taken if a[2] and not any(a[:2]))),
-            "breath_dominated": dict(Counter(lab for lab, a in taken if a[3])),
-            "breath_dominated_alone": dict(
-                Counter(lab for lab, a in taken if a[3] and not any(a[:3]))
-            ),
             "either": dict(Counter(lab for lab, a in taken if any(a))),
         }
     true = [r for r in fast if r["label"] == "true"]

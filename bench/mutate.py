@@ -379,18 +379,16 @@ MODULES = (
             "tests/edge_agent/test_flag_details.py",  # check_details at the wire edge
             "tests/stetho_signal/test_fast_read.py",  # a fast rate the recording bears out
             "tests/stetho_signal/test_beat_step.py",  # nor its beats stepping up and down
-            "tests/stetho_signal/test_breath_share.py",  # nor a sound dominated by breath
             "tests/stetho_signal/test_voice_heard.py",  # a wheeze heard while someone spoke
             "tests/stetho_signal/test_short_clip.py",  # a clip too short to see a slow heart
         ),
     ),
     Module(
-        "stetho_signal/_fast_read.py",  # a fast rate's repeat, span, beat step and breath share
+        "stetho_signal/_fast_read.py",  # a fast rate's envelope repeat, beat span and beat step
         ("stetho_signal/_fast_read.py",),
         (
             "tests/stetho_signal/test_fast_read.py",
             "tests/stetho_signal/test_beat_step.py",
-            "tests/stetho_signal/test_breath_share.py",
             "tests/bench/test_breath_rhythm.py",  # the step is exactly the probe's
         ),
     ),

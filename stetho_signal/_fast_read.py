@@ -8,9 +8,7 @@ the read period, or, when its rhythm is irregular (atrial fibrillation repeats a
 its sounds stand out clearly; a chain of breath bursts does neither. And a rhythm read from
 breath sounds is heard while the resident breathes, not through the whole recording. Nor do a
 heart's beats step up and down in level from one to the next, as a chain does whose every
-other "beat" is the background between a slower heart's sounds (twentieth round). And a rate
-read from a recording whose heart-band envelope varies mostly at a breathing rhythm stands on
-breath, whatever its chain looks like (twenty-eighth round).
+other "beat" is the background between a slower heart's sounds (twentieth round).
 """
 
 from __future__ import annotations
@@ -28,12 +26,10 @@ __all__ = [
     "BEAT_STEP_BAND_HZ",
     "BEAT_STEP_MIN_BEATS",
     "BEAT_STEP_RATE_HZ",
-    "BREATHING_RHYTHM_HZ",
     "RUNNING_MEAN_S",
     "beat_levels",
     "beat_span_share",
     "beat_step",
-    "breath_share",
     "envelope_repeat",
 ]
 
@@ -197,44 +193,3 @@ def beat_levels(env: NDArray[np.float64], times_s: NDArray[np.float64]) -> NDArr
     rows = np.minimum(np.maximum(idx[:, None] + np.arange(-half, half + 1), 0), env.size - 1)
     levels: NDArray[np.float64] = env[rows].max(axis=1)
     return levels
-
-
-BREATHING_RHYTHM_HZ = (0.1, 1.0)
-"""A breathing rhythm, 6-60/min: from the slowest adult's breath to an infant's (DOMAIN.md).
-A heart at 60/min or faster puts its envelope's variation at 1 Hz and over, one read in the
-urgent high band (131/min) at 2.2 Hz and over; under 0.1 Hz lie drift and handling."""
-
-
-def breath_share(env: NDArray[np.float64], fs_hz: float) -> float | None:
-    """The share of the envelope's variation that lies at a breathing rhythm.
-
-    Parameters
-    ----------
-    env : ndarray, shape (m,)
-        Heart-band envelope (:func:`stetho_signal.envelope.heart_envelope`), any scale.
-    fs_hz : float
-        Its sampling rate, Hz.
-
-    Returns
-    -------
-    float or None
-        0..1 (dimensionless): the envelope's power at :data:`BREATHING_RHYTHM_HZ` over its
-        power from the rhythm's lower edge up; near 0 for a heart's beats, over 0.5 when the
-        breath's swell dominates the sound (None when the envelope is too short to hold a bin
-        of the rhythm, or does not vary).
-
-    Notes
-    -----
-    The envelope less its mean, Hann-windowed, its periodogram summed over each band. The
-    bound 0.5 is the word "dominated", fixed before any bench was measured
-    (docs/accuracy.md, twenty-eighth round).
-    """
-    low, high = BREATHING_RHYTHM_HZ
-    power = np.abs(fft.rfft((env - np.mean(env)) * np.hanning(env.size))) ** 2
-    freqs = fft.rfftfreq(env.size, 1.0 / fs_hz)
-    above = freqs >= low
-    rhythm = above & (freqs <= high)
-    total = float(np.sum(power[above]))
-    if not np.any(rhythm) or not total > 0:
-        return None
-    return round(float(np.sum(power[rhythm])) / total, 3)

@@ -128,9 +128,7 @@ def _fast_unconfirmed(
     bursts between a slower heart's sounds has neither; one of breath sounds alone lies mostly
     above the heart's band and is heard while the resident breathes, not throughout. A
     heart's beats hold their level from one to the next; a chain whose every other beat is
-    the background between slower heart sounds steps up and down (twentieth round). And a
-    sound whose heart-band envelope varies mostly at a breathing rhythm is breath's, whatever
-    the chain read from it (twenty-eighth round).
+    the background between slower heart sounds steps up and down (twentieth round).
     """
     repeat, least = h.envelope_repeat, t.urgent_high_min_envelope_repeat
     prominence, clear = h.sound_prominence, t.urgent_high_min_sound_prominence
@@ -149,9 +147,7 @@ def _fast_unconfirmed(
     share, most = h.sound_high_band_share, t.urgent_high_max_high_band_share
     span, least_span = h.beat_span_share, t.urgent_high_min_beat_span
     if share is None or span is None or not (share > most and span < least_span):
-        return _steps_between_beats(h, t, text, rate, bound) or _breath_dominated(
-            h, t, text, rate, bound
-        )
+        return _steps_between_beats(h, t, text, rate, bound)
     text = (
         f"{text[:-1]}, but {share:.0%} of the power its sounds add lies at 300-1000 Hz (over "
         f"{most:.0%}), where heart sounds have little and breath sounds much, and its beats span "
@@ -180,25 +176,6 @@ def _steps_between_beats(
         "noise between slower heart sounds; a review, count the pulse over a minute."
     )
     details = {"beat_step": step, "max_beat_step": most}
-    return Flag("heart_rate_very_high_unconfirmed", text, rate, bound, details)
-
-
-def _breath_dominated(
-    h: HeartResult, t: TriageThresholds, text: str, rate: float, bound: float
-) -> Flag | None:
-    """A very high rate read from a sound dominated by breath, or None (docs/accuracy.md,
-    twenty-eighth round): most of the heart band's variation swells and fades with the
-    breathing, not with beats."""
-    share, most = h.breath_share, t.urgent_high_max_breath_share
-    if share is None or not share > most:
-        return None
-    text = (
-        f"{text[:-1]}, but {_above(100 * share, 100 * most, 0)}% of its sounds' variation "
-        f"lies at a breathing rhythm (6-60/min; over {most:.0%}): the sound is dominated by "
-        "breathing, and the rate may come from breath sounds; a review, count the pulse over a "
-        "minute."
-    )
-    details = {"breath_share": share, "max_breath_share": most}
     return Flag("heart_rate_very_high_unconfirmed", text, rate, bound, details)
 
 

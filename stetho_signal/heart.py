@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_signal._fast_read import beat_span_share, beat_step, breath_share, envelope_repeat
+from stetho_signal._fast_read import beat_span_share, beat_step, envelope_repeat
 from stetho_signal._half_rate import (
     diastole_follows_cycle,
     evenly_spaced,
@@ -138,11 +138,6 @@ class HeartResult:
         without the recording, see :func:`analyze_heart`, or under eight S1s): a heart's beats
         hold their level, a chain whose every other "beat" is the background between a slower
         heart's sounds steps up and down (:func:`stetho_signal._fast_read.beat_step`).
-    breath_share : float or None
-        Share of the heart-band envelope's variation at a breathing rhythm, 0.1-1 Hz, 0..1
-        (None as ``envelope_repeat``): a heart's beats vary it at their rate, 2.2 Hz and over
-        in the urgent high band; over half, the sound is breath's
-        (:func:`stetho_signal._fast_read.breath_share`).
     clip_s : float or None
         Length of the envelope the cycle search ran on, seconds, with or without a rate (None
         only for a result made elsewhere): under
@@ -173,7 +168,6 @@ class HeartResult:
     envelope_repeat: float | None = None
     beat_span_share: float | None = None
     beat_step: float | None = None
-    breath_share: float | None = None
     clip_s: float | None = None
 
 
@@ -264,9 +258,12 @@ def analyze_heart(
         spectrum, env, sounds, intervals, rate, (share_at_or_below_bpm, fast_at_or_above_bpm)
     )
     s1_s = _rounded_ms(sounds.s1_s)
-    fast = _shown_at_or_above(rate, fast_at_or_above_bpm)
     # What bench.fast_read_probe measured the bound on: the S1s as reported, to the ms.
-    step = beat_step(recording, spectrum.fs_hz, s1_s) if recording is not None and fast else None
+    step = (
+        beat_step(recording, spectrum.fs_hz, s1_s)
+        if recording is not None and _shown_at_or_above(rate, fast_at_or_above_bpm)
+        else None
+    )
     return HeartResult(
         rate_bpm=rate,
         s1_s=s1_s,
@@ -289,7 +286,6 @@ def analyze_heart(
         envelope_repeat=repeat,
         beat_span_share=span,
         beat_step=step,
-        breath_share=breath_share(env, ENVELOPE_RATE_HZ) if fast else None,
         clip_s=clip_s,
     )
 

@@ -178,12 +178,6 @@ class TriageThresholds:
         0.1 over every true read and every read of a heart at 131/min or over in the probes
         (docs/accuracy.md, twentieth round: the highest, 0.695, a real heart at 130/min read
         at 138; hearts at 131/min or over reach 0.64), before it was shipped.
-    urgent_high_max_breath_share : float
-        Nor may it stand on a sound dominated by breath: when more than this share of the
-        heart-band envelope's variation lies at a breathing rhythm, 0.1-1 Hz (see
-        :attr:`~stetho_signal.heart.HeartResult.breath_share`), it raises a review: the rate
-        may come from breath sounds. 0.5 is the word "dominated", fixed before the benches
-        were measured (docs/accuracy.md, twenty-eighth round).
     urgent_min_breaths : float
         A respiratory rate in the urgent bands from a clip holding fewer breaths says so in its
         review (the rate alone never raises urgent).
@@ -214,7 +208,6 @@ class TriageThresholds:
     urgent_high_max_high_band_share: float = 0.6
     urgent_high_min_beat_span: float = 0.7
     urgent_high_max_beat_step: float = 0.795
-    urgent_high_max_breath_share: float = 0.5
     urgent_min_breaths: float = 3.0
     quality_min_score: float = 0.5
 
@@ -309,7 +302,6 @@ _NOT_BORNE_OUT: Final[Mapping[str, DetailKind]] = {
     "sound_prominence": float, "min_sound_prominence": float,
     "beat_span_share": float, "min_beat_span_share": float,
     "beat_step": float, "max_beat_step": float,
-    "breath_share": float, "max_breath_share": float,
 }  # fmt: skip
 _HALF_RATE: Final[Mapping[str, DetailKind]] = {
     "rate_bpm": float, "systole_ms": float, "diastole_ms": float, "s1_s2_level_ratio": float,
@@ -345,9 +337,7 @@ share of the recording its beats span, a very high) rate unconfirmed, and the mo
 ``envelope_repeat``, ``sound_prominence`` and their ``min_*``: how little the envelope
 repeats at a very high rate and its sounds stand out, that left it unconfirmed;
 ``beat_step`` and ``max_beat_step``: how far its beats' level steps from one to the next,
-that left it unconfirmed, and the most allowed; ``breath_share`` and ``max_breath_share``:
-the share of the heart-band envelope's variation at a breathing rhythm that left it
-unconfirmed, and the most allowed; ``note`` and
+that left it unconfirmed, and the most allowed; ``note`` and
 ``measured``: why a value is missing (:data:`~stetho_signal._notes.NOTE_CODES`) and the
 number that says so (ms or beats/min, see there); ``rate_bpm``, ``systole_ms``,
 ``diastole_ms`` and ``s1_s2_level_ratio``: the read rate and the evenly spaced, alike sounds

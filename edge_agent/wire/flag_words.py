@@ -156,7 +156,7 @@ def _fast_unconfirmed(p: _Parts, base: str) -> str | None:
     share, most = p.number("high_band_share"), p.number("max_high_band_share")
     span, least_span = p.number("beat_span_share"), p.number("min_beat_span_share")
     if share is None or most is None or span is None or least_span is None:
-        return _steps_between_beats(p, base) or _breath_dominated(p, base)
+        return _steps_between_beats(p, base)
     return (
         f"{base[:-1]}, mais {_pct(share)} de la puissance qu'ajoutent ses bruits se situe "
         f"entre 300 et 1000 Hz (plus de {_pct(most)}), où les bruits du cœur en ont peu et les "
@@ -183,19 +183,6 @@ def _steps_between_beats(p: _Parts, base: str) -> str | None:
         "les battements d'un cœur : un battement sur deux est peut-être un bruit respiratoire "
         "ou du bruit entre des bruits du cœur plus lents ; un avis médical, compter le pouls "
         "sur une minute."
-    )
-
-
-def _breath_dominated(p: _Parts, base: str) -> str | None:
-    """A very high rate read from a sound dominated by breath (stetho_signal._rules), or None."""
-    share, most = p.number("breath_share"), p.number("max_breath_share")
-    if share is None or most is None:
-        return None
-    return (
-        f"{base[:-1]}, mais {_above(100 * share, 100 * most, 0)}\u00a0% de la variation de ses "
-        f"bruits se situe à un rythme respiratoire (6 à 60/min ; plus de {_pct(most)}) : le "
-        "son est dominé par la respiration, et la fréquence vient peut-être de bruits "
-        "respiratoires ; un avis médical, compter le pouls sur une minute."
     )
 
 

@@ -27,18 +27,14 @@ def test_a_read_is_true_near_its_reference_false_well_over_it_or_with_no_heart()
 
 def test_each_arm_takes_what_the_rule_takes() -> None:
     t = TriageThresholds()
-    no = (False, False, False, False)
+    no = (False, False, False)
     assert probe.arms(_read(200.0, 130.0, repeat=-0.09, prominence=2.6), t) == (True, *no[1:])
     assert probe.arms(_read(200.0, 130.0, repeat=-0.09, prominence=4.0), t) == no
-    assert probe.arms(_read(210.0, None, share=0.77, span=0.62), t) == (False, True, False, False)
+    assert probe.arms(_read(210.0, None, share=0.77, span=0.62), t) == (False, True, False)
     assert probe.arms(_read(210.0, None, share=0.77, span=None), t) == no
-    assert probe.arms(_read(200.0, 130.0, step=0.796), t) == (False, False, True, False)
+    assert probe.arms(_read(200.0, 130.0, step=0.796), t) == (False, False, True)
     assert probe.arms(_read(200.0, 130.0, step=0.795), t) == no  # at the bound: kept
     assert probe.arms(_read(200.0, 130.0, step=None), t) == no
-    dominated = _read(200.0, 130.0, breath_share=0.501)
-    assert probe.arms(dominated, t) == (False, False, False, True)
-    assert probe.arms(_read(200.0, 130.0, breath_share=0.5), t) == no  # at the bound: kept
-    assert probe.arms(_read(200.0, 130.0, breath_share=None), t) == no
 
 
 def test_the_summary_counts_fast_reads_on_enough_intervals_only() -> None:
@@ -51,7 +47,6 @@ def test_the_summary_counts_fast_reads_on_enough_intervals_only() -> None:
     table = probe.summarise(reads, TriageThresholds())
     assert table["all"]["reads"] == {"false": 1, "true": 1}
     assert table["all"]["either"] == {"false": 1} and table["breath"]["quiet_and_faint"]
-    assert table["all"]["breath_dominated"] == table["all"]["breath_dominated_alone"] == {}
     assert table["nearest_true"]["span_lowest"][0]["span"] == 0.95
 
 

@@ -149,9 +149,6 @@ def _all_real_flags() -> list[tuple[Flag, str]]:
     # Or its beats step up and down in level from one to the next.
     out += [(f, band) for band in ("adult", "2_to_5")
             for f in _flags(200.0, True, band, beat_step=0.85)]  # fmt: skip
-    # Or it was read from a sound dominated by breath.
-    out += [(f, band) for band in ("adult", "2_to_5")
-            for f in _flags(200.0, True, band, breath_share=0.637)]  # fmt: skip
     # A rate read from a clip too short to see a slow heart.
     out += [(f, band) for band in ("adult", "2_to_5") for f in _flags(80.0, True, band, clip_s=2.3)]
     # Or no rate read from one: it cannot rule out a slow heart either.
@@ -180,9 +177,6 @@ def test_each_real_flag_reads_in_french_with_its_numbers() -> None:
         if "envelope_repeat" in flag.details:
             assert "autocorrélation -0,09, moins de 0,10" in french
             assert "3,0 fois le fond, moins de 3,5" in french
-        elif "breath_share" in flag.details:
-            assert "mais 64\u00a0% de la variation de ses bruits" in french
-            assert "(6 à 60/min ; plus de 50\u00a0%)" in french
         elif "beat_step" in flag.details:
             assert "(pas médian 0,850 en logarithme népérien, 2,3 fois ; plus de 0,795)" in french
         elif "beat_span_share" in flag.details:

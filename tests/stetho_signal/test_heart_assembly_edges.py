@@ -22,7 +22,7 @@ import pytest
 from numpy.typing import NDArray
 
 from stetho_signal import heart
-from stetho_signal._fast_read import beat_span_share, breath_share, envelope_repeat
+from stetho_signal._fast_read import beat_span_share, envelope_repeat
 from stetho_signal._murmur import MURMUR_BAND_HZ
 from stetho_signal._notes import Note
 from stetho_signal._snap import SnapMeasure
@@ -224,7 +224,7 @@ def test_each_field_carries_its_part_s_measure_rounded_as_shown(
         for name in (
             "estimate_cycles", "phase_medians", "level_ratio", "_prominence", "_half_width_s",
             "_beat_intervals", "_rate_bpm", "_nrmssd", "murmur_contrast", "snap_after_s2",
-            "_urgent_band_measures", "beat_step", "breath_share",
+            "_urgent_band_measures", "beat_step",
         )
     }  # fmt: skip
     result = analyze_heart(spectrum, 60.0, 70.0, recording=x)
@@ -255,7 +255,6 @@ def test_each_field_carries_its_part_s_measure_rounded_as_shown(
         envelope_repeat=spies["_urgent_band_measures"].result[1],
         beat_span_share=spies["_urgent_band_measures"].result[2],
         beat_step=spies["beat_step"].result,
-        breath_share=spies["breath_share"].result,
         clip_s=spies["estimate_cycles"].args[0].size / ENVELOPE_RATE_HZ,
     )
     # The values are not already round: dropping a rounding would show.
@@ -264,14 +263,10 @@ def test_each_field_carries_its_part_s_measure_rounded_as_shown(
     # Each measure is there to be read: none of them is None on this heart.
     assert None not in (result.rr_nrmssd, contrast, result.sound_high_band_share)
     assert None not in (result.envelope_repeat, result.beat_span_share, result.beat_step)
-    assert result.breath_share is not None
     assert result.rate_bpm == 75.0 and result.beat_intervals == 9
     assert isinstance(result.beat_intervals, int)
     # The beat step reads the recording at its own rate, at the S1s as reported.
     assert spies["beat_step"].args == (x, FS_HZ, result.s1_s)
-    # The breath share reads the envelope the rate was read from, at its rate.
-    env, rate_hz = spies["breath_share"].args
-    assert rate_hz == ENVELOPE_RATE_HZ and env is spies["estimate_cycles"].args[0]
 
 
 def test_the_parts_read_the_sound_band_envelope_at_its_rate(
@@ -452,7 +447,7 @@ def test_no_urgent_measure_at_a_rate_inside_the_bounds(
     result, _, _ = _urgent(monkeypatch, low, high)
     assert result.rate_bpm == 75.0
     assert (result.sound_high_band_share, result.envelope_repeat) == (None, None)
-    assert (result.beat_span_share, result.beat_step, result.breath_share) == (None,) * 3
+    assert (result.beat_span_share, result.beat_step) == (None, None)
 
 
 def test_at_the_low_bound_only_the_high_band_share(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -463,7 +458,6 @@ def test_at_the_low_bound_only_the_high_band_share(monkeypatch: pytest.MonkeyPat
     assert share is not None
     assert result.sound_high_band_share == share
     assert (result.envelope_repeat, result.beat_span_share, result.beat_step) == (None,) * 3
-    assert result.breath_share is None
 
 
 def test_at_the_high_bound_all_four(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -474,9 +468,7 @@ def test_at_the_high_bound_all_four(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert result.envelope_repeat == envelope_repeat(env, ENVELOPE_RATE_HZ, 0.8)
     assert result.beat_span_share == beat_span_share(intervals, 8.0)
-    assert result.breath_share == breath_share(env, ENVELOPE_RATE_HZ)
     assert None not in (result.envelope_repeat, result.beat_span_share, result.beat_step)
-    assert result.breath_share is not None
 
 
 def test_the_beat_step_needs_the_recording(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -490,7 +482,7 @@ def test_the_urgent_measures_need_a_rate(monkeypatch: pytest.MonkeyPatch) -> Non
     spy = _Spy(monkeypatch, "_urgent_band_measures")
     result = analyze_heart(spectrum, 1e9, -1e9, recording=x)
     assert spy.result == (None, None, None)
-    assert result.rate_bpm is None and result.beat_step is None and result.breath_share is None
+    assert result.rate_bpm is None and result.beat_step is None
 
 
 def test_the_fast_measures_use_the_period_of_the_rate_read() -> None:
