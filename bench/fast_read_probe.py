@@ -31,7 +31,9 @@ with what the triage reads of it (``HeartResult.envelope_repeat``, ``sound_promi
 
 Every read also carries its triage level and the chain's nRMSSD, each fast read
 bench._beat_spectra's measures of whether its chain's sounds are heart sounds and
-bench._breath_rhythm's of whether its beats follow the breath (twentieth round).
+bench._breath_rhythm's of whether its beats follow the breath (twentieth round), and
+bench._breath_dominance's of whether the recording as heard is dominated by breath
+(``heard_share``, twenty-eighth round).
 
 Printed: per set, the true, false and other reads, how many of each every arm of
 ``stetho_signal._rules._fast_unconfirmed`` takes with the shipped thresholds (any of them:
@@ -56,6 +58,7 @@ from scipy import signal
 from bench import heart_conditions as hc
 from bench import heart_faster, heart_rhythms, heart_sweeps
 from bench._beat_spectra import beat_spectra
+from bench._breath_dominance import heard_share
 from bench._breath_rhythm import measured as breath_measured
 from bench._data import located
 from bench._hearing import resampled, scaled
@@ -111,6 +114,7 @@ def _read(x: np.ndarray, fs: float, ref: float | None, **about: Any) -> dict[str
         "triage": result.triage.level,
         **(beat_spectra(x, fs, heart.s1_s, heart.s2_s) if fast else {}),
         **(breath_measured(x, fs, heart.s1_s, heart.s2_s) if fast else {}),
+        **({"heard_share": heard_share(np.asarray(x, dtype=np.float64), fs)} if fast else {}),
     }  # fmt: skip
 
 
