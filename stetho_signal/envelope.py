@@ -24,6 +24,7 @@ __all__ = [
     "heart_envelope",
     "heart_envelopes",
     "periodicity_at",
+    "searched_period",
     "slowest_rate_seen_bpm",
 ]
 
@@ -232,6 +233,24 @@ def periodicity_at(env: NDArray[np.float64], fs_hz: float, period_s: float) -> f
         return 0.0
     ac = autocorrelation(np.minimum(env, quantile(env, _AC_CAP_QUANTILE)))
     return float(max(ac[lag], 0.0))
+
+
+def searched_period(period_s: float) -> bool:
+    """Whether a cycle's period lies in the range :func:`estimate_cycles` searches.
+
+    Parameters
+    ----------
+    period_s : float
+        S1-to-S1 interval, seconds.
+
+    Notes
+    -----
+    From 60/:data:`MAX_RATE_BPM` to 5 % past 60/:data:`MIN_RATE_BPM` seconds (0.273-2.1 s).
+    The segmentation weighs only models in it: a chain at 255/min of split sounds and murmur
+    peaks read off the loud sounds alone hid 49897_PV's heart made to beat at 170/min, and
+    its rate, past the range, was not shown (docs/accuracy.md, twenty-eighth round).
+    """
+    return 60.0 / MAX_RATE_BPM <= period_s <= _SLOW_MARGIN * 60.0 / MIN_RATE_BPM
 
 
 def slowest_rate_seen_bpm(clip_s: float) -> float:

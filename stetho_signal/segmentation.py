@@ -33,7 +33,7 @@ from stetho_signal._short_beats import left_in_diastoles as _left_in_diastoles
 from stetho_signal._short_beats import short_beats as _short_beats
 from stetho_signal._sound_band import HEART_PITCH_HZ
 from stetho_signal._stats import median
-from stetho_signal.envelope import CycleEstimate, expected_systole_s
+from stetho_signal.envelope import CycleEstimate, expected_systole_s, searched_period
 
 __all__ = [
     "PITCH_BAND_HZ", "HeartSounds", "s1_phase_follows_cycle", "segment_doubled",
@@ -118,7 +118,9 @@ def segment_heart_sounds(
         sounds (:func:`_cycle_from_sounds`), the favourite's period with the expected systole
         (:func:`stetho_signal.envelope.expected_systole_s`: a murmur or a loud S3 can pull the
         autocorrelation's S1-S2 lag), the cycle of a triple rhythm (:func:`_gallop_cycle`) and
-        a fast favourite with its phases exchanged (:func:`_longer_systole`).
+        a fast favourite with its phases exchanged (:func:`_longer_systole`). Those read off
+        the loud sounds are weighed only in the range the autocorrelation searches
+        (:func:`stetho_signal.envelope.searched_period`).
 
     Returns
     -------
@@ -145,7 +147,13 @@ def segment_heart_sounds(
         _gallop_cycle(candidates, first),
         _longer_systole(first),
     ):
-        if extra is not None and not any(_same_model(extra, c) for c in models):
+        # Only in the range the autocorrelation searches: a chain under a faster model (the
+        # loud sounds' own, of split sounds and murmur peaks) reads no rate the analysis shows.
+        if (
+            extra is not None
+            and searched_period(extra.period_s)
+            and not any(_same_model(extra, c) for c in models)
+        ):
             models.append(extra)
     labels, cycle = _searched_chain(candidates, models)
     peaks, marks = _label_arrays(labels)
