@@ -93,6 +93,7 @@ def segment_heart_sounds(
     fs_hz: float,
     candidates: _Candidates,
     cycles: list[CycleEstimate],
+    searched_only: bool = False,
 ) -> tuple[HeartSounds, CycleEstimate]:
     """Label envelope peaks as S1 or S2.
 
@@ -118,9 +119,12 @@ def segment_heart_sounds(
         sounds (:func:`_cycle_from_sounds`), the favourite's period with the expected systole
         (:func:`stetho_signal.envelope.expected_systole_s`: a murmur or a loud S3 can pull the
         autocorrelation's S1-S2 lag), the cycle of a triple rhythm (:func:`_gallop_cycle`) and
-        a fast favourite with its phases exchanged (:func:`_longer_systole`). Those read off
-        the loud sounds are weighed only in the range the autocorrelation searches
-        (:func:`stetho_signal.envelope.searched_period`).
+        a fast favourite with its phases exchanged (:func:`_longer_systole`).
+    searched_only : bool
+        Weigh only models in the range the autocorrelation searches
+        (:func:`stetho_signal.envelope.searched_period`): those read off the loud sounds may
+        lie outside it. The heart analysis asks so when the chain it ended with reads a rate
+        past what it shows (:func:`stetho_signal.heart.analyze_heart`).
 
     Returns
     -------
@@ -147,11 +151,9 @@ def segment_heart_sounds(
         _gallop_cycle(candidates, first),
         _longer_systole(first),
     ):
-        # Only in the range the autocorrelation searches: a chain under a faster model (the
-        # loud sounds' own, of split sounds and murmur peaks) reads no rate the analysis shows.
         if (
             extra is not None
-            and searched_period(extra.period_s)
+            and (searched_period(extra.period_s) or not searched_only)
             and not any(_same_model(extra, c) for c in models)
         ):
             models.append(extra)
