@@ -212,11 +212,13 @@ def analyze_heart(
     # One set of candidate sounds for every chain: they do not depend on the cycle tried.
     cands = sound_candidates(env, ENVELOPE_RATE_HZ, pitch_env, (band, HEART_RATE_HZ))
     sounds, cycle = _labelled(env, cands, cycles)
-    if _past_shown_rate(_beat_intervals(sounds, cycle)):
+    intervals = _beat_intervals(sounds, cycle)
+    if _past_shown_rate(intervals):
         # That rate would not be shown, and the guard never halves a chain: the chain of the
         # models in the searched range is the reading left (a loud-sound model at 255/min won
         # over a heart at 170/min, docs/accuracy.md, twenty-eighth round).
         sounds, cycle = _labelled(env, cands, cycles, searched_only=True)
+        intervals = _beat_intervals(sounds, cycle)
     prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)
     if width is not None and width >= _BREATH_HALF_WIDTH_S:
@@ -239,7 +241,6 @@ def analyze_heart(
         )
         return _no_heartbeat(note, clip_s, periodicity, prominence, width)
     notes: list[str] = []
-    intervals = _beat_intervals(sounds, cycle)
     rate = _rate_bpm(intervals, cycle, env, notes)
     nrmssd = _nrmssd(intervals, notes)
     murmur = murmur_contrast(murmur_env, sounds, notes)
