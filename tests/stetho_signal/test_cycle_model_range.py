@@ -10,6 +10,8 @@ fast one shown at 240/min), so only a rate that would not be shown asks for the 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -101,6 +103,15 @@ def test_searched_only_keeps_a_loud_sounds_model_in_the_range(
 )
 def test_a_rate_past_the_shown_range(interval_s: float, count: int, past: bool) -> None:
     assert heart_analysis._past_shown_rate(np.full(count, interval_s)) is past
+
+
+def test_the_shown_range_holds_its_bound_and_two_intervals_are_enough() -> None:
+    bound = heart_analysis.MAX_RATE_BPM * (1 + heart_analysis._RANGE_MARGIN)
+    interval = 60.0 / bound
+    while 60.0 / interval != bound:  # an interval whose rate is the bound, to the bit
+        interval = math.nextafter(interval, 0.0 if 60.0 / interval < bound else 1.0)
+    assert not heart_analysis._past_shown_rate(np.full(3, interval))
+    assert heart_analysis._past_shown_rate(np.full(2, 60.0 / 242.5))
 
 
 def _heart(rate: float) -> NDArray[np.float64]:
