@@ -246,9 +246,10 @@ def searched_period(period_s: float) -> bool:
     Notes
     -----
     From 60/:data:`MAX_RATE_BPM` to 5 % past 60/:data:`MIN_RATE_BPM` seconds (0.273-2.1 s).
-    The segmentation weighs only models in it: a chain at 255/min of split sounds and murmur
-    peaks read off the loud sounds alone hid 49897_PV's heart made to beat at 170/min, and
-    its rate, past the range, was not shown (docs/accuracy.md, twenty-eighth round).
+    A chain whose rate is past what the heart analysis shows is searched again over the cycle
+    models in it: a chain at 255/min of split sounds and murmur peaks, read off the loud
+    sounds alone, hid 49897_PV's heart made to beat at 170/min, and its rate was not shown
+    (docs/accuracy.md, twenty-eighth round).
     """
     return 60.0 / MAX_RATE_BPM <= period_s <= _SLOW_MARGIN * 60.0 / MIN_RATE_BPM
 
