@@ -513,6 +513,7 @@ MODULES = (
             "tests/stetho_signal/test_short_beats.py",  # an irregular chain searched again
             "tests/stetho_signal/test_explained_score.py",  # beats a chain leaves out
             "tests/stetho_signal/test_segmentation_parts.py",  # centres, refined cycles, ties
+            "tests/stetho_signal/test_cycle_model_range.py",  # models in the searched range
             "tests/stetho_signal/test_heart.py",  # rates, murmurs and splits through the chain
         ),
     ),
@@ -566,6 +567,7 @@ MODULES = (
             "tests/stetho_signal/test_slow_chain.py",
             "tests/stetho_signal/test_short_clip.py",  # the slowest rate a clip can show
             "tests/stetho_signal/test_acf_alone_period.py",  # the repeat at a period read
+            "tests/stetho_signal/test_cycle_model_range.py",  # the searched range's bounds
         ),
     ),
     Module(
@@ -578,6 +580,7 @@ MODULES = (
             "tests/stetho_signal/test_fast_read.py",  # the urgent measures at a fast rate
             "tests/stetho_signal/test_crackles_not_heart.py",  # the sounds' high-band share
             "tests/stetho_signal/test_acf_alone_period.py",  # a rate from the cycle alone
+            "tests/stetho_signal/test_cycle_model_range.py",  # a rate past the shown range
         ),
     ),
     Module(

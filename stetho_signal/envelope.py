@@ -24,6 +24,7 @@ __all__ = [
     "heart_envelope",
     "heart_envelopes",
     "periodicity_at",
+    "searched_period",
     "slowest_rate_seen_bpm",
 ]
 
@@ -237,6 +238,25 @@ def _capped_autocorrelation(env: NDArray[np.float64]) -> NDArray[np.float64]:
     envelope capped at its 95th percentile first, since loud artefacts (a knock, a cry) would
     dominate it."""
     return autocorrelation(np.minimum(env, quantile(env, _AC_CAP_QUANTILE)))
+
+
+def searched_period(period_s: float) -> bool:
+    """Whether a cycle's period lies in the range :func:`estimate_cycles` searches.
+
+    Parameters
+    ----------
+    period_s : float
+        S1-to-S1 interval, seconds.
+
+    Notes
+    -----
+    From 60/:data:`MAX_RATE_BPM` to 5 % past 60/:data:`MIN_RATE_BPM` seconds (0.273-2.1 s).
+    A chain whose rate is past what the heart analysis shows is searched again over the cycle
+    models in it: a chain at 255/min of split sounds and murmur peaks, read off the loud
+    sounds alone, hid 49897_PV's heart made to beat at 170/min, and its rate was not shown
+    (docs/accuracy.md, twenty-eighth round).
+    """
+    return 60.0 / MAX_RATE_BPM <= period_s <= _SLOW_MARGIN * 60.0 / MIN_RATE_BPM
 
 
 def slowest_rate_seen_bpm(clip_s: float) -> float:

@@ -19,7 +19,7 @@ from stetho_signal._half_rate import (
 from stetho_signal._murmur import MURMUR_BAND_HZ, levels_at, murmur_contrast
 from stetho_signal._murmur import SOUND_HALF_WIDTH_S as _SOUND_HALF_WIDTH_S
 from stetho_signal._notes import Note
-from stetho_signal._peaks import sound_candidates
+from stetho_signal._peaks import Candidates, sound_candidates
 from stetho_signal._snap import snap_after_s2
 from stetho_signal._sound_band import high_band_share
 from stetho_signal._stats import median
@@ -211,12 +211,14 @@ def analyze_heart(
         band = spectrum.band(HEART_BAND_HZ, HEART_RATE_HZ)
     # One set of candidate sounds for every chain: they do not depend on the cycle tried.
     cands = sound_candidates(env, ENVELOPE_RATE_HZ, pitch_env, (band, HEART_RATE_HZ))
-    sounds, cycle = segment_heart_sounds(env, ENVELOPE_RATE_HZ, cands, cycles)
-    guarded, faster = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
-    again = None
-    if faster.period_s < cycle.period_s:  # read at twice the chain's rate: searched again
-        again = segment_doubled(env, ENVELOPE_RATE_HZ, cands, guarded, faster)
-    sounds, cycle = (guarded, faster) if again is None else again
+    sounds, cycle = _labelled(env, cands, cycles)
+    intervals = _beat_intervals(sounds, cycle)
+    if _past_shown_rate(intervals):
+        # That rate would not be shown, and the guard never halves a chain: the chain of the
+        # models in the searched range is the reading left (a loud-sound model at 255/min won
+        # over a heart at 170/min, docs/accuracy.md, twenty-eighth round).
+        sounds, cycle = _labelled(env, cands, cycles, searched_only=True)
+        intervals = _beat_intervals(sounds, cycle)
     prominence = _prominence(env, sounds)
     width = _half_width_s(env, sounds)
     if width is not None and width >= _BREATH_HALF_WIDTH_S:
@@ -239,7 +241,6 @@ def analyze_heart(
         )
         return _no_heartbeat(note, clip_s, periodicity, prominence, width)
     notes: list[str] = []
-    intervals = _beat_intervals(sounds, cycle)
     rate = _rate_bpm(intervals, cycle, env, notes)
     nrmssd = _nrmssd(intervals, notes)
     murmur = murmur_contrast(murmur_env, sounds, notes)
@@ -288,6 +289,32 @@ def analyze_heart(
         beat_step=step,
         clip_s=clip_s,
     )
+
+
+def _labelled(
+    env: NDArray[np.float64],
+    cands: Candidates,
+    cycles: list[CycleEstimate],
+    searched_only: bool = False,
+) -> tuple[HeartSounds, CycleEstimate]:
+    """The chain of S1s and S2s and its cycle: searched (``searched_only``: see
+    :func:`~stetho_signal.segmentation.segment_heart_sounds`), read at twice its rate where
+    the half-rate guard says so, and then searched again under that cycle."""
+    sounds, cycle = segment_heart_sounds(
+        env, ENVELOPE_RATE_HZ, cands, cycles, searched_only=searched_only
+    )
+    guarded, faster = guard_half_rate(env, ENVELOPE_RATE_HZ, sounds, cycle)
+    again = None
+    if faster.period_s < cycle.period_s:  # read at twice the chain's rate: searched again
+        again = segment_doubled(env, ENVELOPE_RATE_HZ, cands, guarded, faster)
+    return (guarded, faster) if again is None else again
+
+
+def _past_shown_rate(intervals: NDArray[np.float64]) -> bool:
+    """Whether beat intervals read a rate faster than :func:`_rate_bpm` shows."""
+    if intervals.size < MIN_INTERVALS_FOR_RATE:
+        return False
+    return 60.0 / median(intervals) > MAX_RATE_BPM * (1 + _RANGE_MARGIN)
 
 
 def _urgent_band_measures(

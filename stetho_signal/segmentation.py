@@ -33,7 +33,7 @@ from stetho_signal._short_beats import left_in_diastoles as _left_in_diastoles
 from stetho_signal._short_beats import short_beats as _short_beats
 from stetho_signal._sound_band import HEART_PITCH_HZ
 from stetho_signal._stats import median
-from stetho_signal.envelope import CycleEstimate, expected_systole_s
+from stetho_signal.envelope import CycleEstimate, expected_systole_s, searched_period
 
 __all__ = [
     "PITCH_BAND_HZ", "HeartSounds", "s1_phase_follows_cycle", "segment_doubled",
@@ -93,6 +93,7 @@ def segment_heart_sounds(
     fs_hz: float,
     candidates: _Candidates,
     cycles: list[CycleEstimate],
+    searched_only: bool = False,
 ) -> tuple[HeartSounds, CycleEstimate]:
     """Label envelope peaks as S1 or S2.
 
@@ -119,6 +120,11 @@ def segment_heart_sounds(
         (:func:`stetho_signal.envelope.expected_systole_s`: a murmur or a loud S3 can pull the
         autocorrelation's S1-S2 lag), the cycle of a triple rhythm (:func:`_gallop_cycle`) and
         a fast favourite with its phases exchanged (:func:`_longer_systole`).
+    searched_only : bool
+        Weigh only models in the range the autocorrelation searches
+        (:func:`stetho_signal.envelope.searched_period`): those read off the loud sounds may
+        lie outside it. The heart analysis asks so when the chain it ended with reads a rate
+        past what it shows (:func:`stetho_signal.heart.analyze_heart`).
 
     Returns
     -------
@@ -145,7 +151,11 @@ def segment_heart_sounds(
         _gallop_cycle(candidates, first),
         _longer_systole(first),
     ):
-        if extra is not None and not any(_same_model(extra, c) for c in models):
+        if (
+            extra is not None
+            and (searched_period(extra.period_s) or not searched_only)
+            and not any(_same_model(extra, c) for c in models)
+        ):
             models.append(extra)
     labels, cycle = _searched_chain(candidates, models)
     peaks, marks = _label_arrays(labels)

@@ -319,10 +319,14 @@ def test_a_doubled_chain_is_searched_again_over_the_same_candidates_as_doubled(
     searched = seg._searched_chain
 
     def spy_segment(
-        env: NDArray[np.float64], fs_hz: float, cands: Candidates, cycles: list[CycleEstimate]
+        env: NDArray[np.float64],
+        fs_hz: float,
+        cands: Candidates,
+        cycles: list[CycleEstimate],
+        searched_only: bool = False,
     ) -> tuple[HeartSounds, CycleEstimate]:
         seen["chain"] = cands
-        return segment(env, fs_hz, cands, cycles)
+        return segment(env, fs_hz, cands, cycles, searched_only)
 
     def spy_doubled(
         env: NDArray[np.float64],
