@@ -212,6 +212,8 @@ class BrokerConfig(_Strict):
     password: SecretStr | None = None
     password_file: Path | None = None
     max_inflight: Int = Field(default=20, ge=1, le=1000)
+    # A SUBACK later than this after a CONNACK makes that connect a failure (then retried).
+    subscribe_timeout_s: Float = Field(default=10, ge=1, le=300)
     # Ordered failover list ("host" or "host:port", port defaulting to `port`); when set it
     # replaces `host`. The agent moves on after 3 failures in a row and comes back to the
     # first after `failback_s` on another.

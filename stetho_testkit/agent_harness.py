@@ -55,12 +55,17 @@ def write_config(
     receipt_resend_max_s: float | None = None,
     first_seed: int = 0,
     monitoring: bool = True,
+    subscribe_timeout_s: float | None = None,
 ) -> Path:
     """An agent's config; `monitoring=False` leaves the stethoscopes connected but idle (no
     schedule: they would record only on demand)."""
     text = (
         f'site = "{site}"\nagent_id = "{agent_id}"\nlog_level = "info"\n'
         f'[broker]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n'
+    )
+    if subscribe_timeout_s is not None:
+        text += f"subscribe_timeout_s = {subscribe_timeout_s}\n"
+    text += (
         f'[storage]\nstate_dir = "{state_dir}"\nquota_mb = {quota_mb}\n'
         f"min_free_disk_mb = {min_free_mb}\n"
     )
