@@ -169,6 +169,7 @@ MAX_SESSION_EXPIRY_S = 2**32 - 1
 # the float overflow (1e308 MiB in bytes) that stopped the agent at start.
 MAX_MIB = 2**30
 MAX_INTERVAL_S = 365 * 24 * 3600
+STATUS_INTERVAL_S = 5.0  # the default refresh of status.json
 
 
 def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
@@ -522,6 +523,8 @@ class AgentConfig(_Strict):
     web: WebConfig | None = None
     radio: RadioConfig = Field(default_factory=RadioConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # How often status.json and the systemd status line are refreshed (`stetho status`).
+    status_interval_s: Float = Field(default=STATUS_INTERVAL_S, ge=0.5, le=300)
 
     @_field_validator("devices")
     @classmethod

@@ -204,7 +204,12 @@ class Agent:
                 group.create_task(self._inbound(), name="inbound")
                 group.create_task(self._housekeeping(), name="housekeeping")
                 group.create_task(
-                    report_status(self._snapshot, self.config.storage.state_dir, notifier),
+                    report_status(
+                        self._snapshot,
+                        self.config.storage.state_dir,
+                        notifier,
+                        self.config.status_interval_s,
+                    ),
                     name="status",
                 )
                 group.create_task(run_watchdog(notifier), name="watchdog")
