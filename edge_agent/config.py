@@ -169,7 +169,10 @@ MAX_SESSION_EXPIRY_S = 2**32 - 1
 # the float overflow (1e308 MiB in bytes) that stopped the agent at start.
 MAX_MIB = 2**30
 MAX_INTERVAL_S = 365 * 24 * 3600
-STATUS_INTERVAL_S = 5.0  # the default refresh of status.json
+# The running agent's status, in state_dir (edge_agent.runtime.status); named here so that
+# `stetho status` reads it without loading the daemon and its analysis.
+STATUS_FILE = "status.json"
+STATUS_INTERVAL_S = 5.0  # its default refresh
 
 
 def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:

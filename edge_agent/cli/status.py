@@ -15,8 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
-from edge_agent.config import STATUS_INTERVAL_S
-from edge_agent.runtime.status import STATUS_FILE
+from edge_agent.config import STATUS_FILE, STATUS_INTERVAL_S
 from stetho_common.console import EXIT_CODES, fail
 
 EXIT_NOT_RUNNING = EXIT_CODES["not-running"]
