@@ -169,6 +169,10 @@ MAX_SESSION_EXPIRY_S = 2**32 - 1
 # the float overflow (1e308 MiB in bytes) that stopped the agent at start.
 MAX_MIB = 2**30
 MAX_INTERVAL_S = 365 * 24 * 3600
+# The running agent's status, in state_dir (edge_agent.runtime.status); named here so that
+# `stetho status` reads it without loading the daemon and its analysis.
+STATUS_FILE = "status.json"
+STATUS_INTERVAL_S = 5.0  # its default refresh
 
 
 def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
@@ -212,6 +216,8 @@ class BrokerConfig(_Strict):
     password: SecretStr | None = None
     password_file: Path | None = None
     max_inflight: Int = Field(default=20, ge=1, le=1000)
+    # A SUBACK later than this after a CONNACK makes that connect a failure (then retried).
+    subscribe_timeout_s: Float = Field(default=10, ge=1, le=300)
     # Ordered failover list ("host" or "host:port", port defaulting to `port`); when set it
     # replaces `host`. The agent moves on after 3 failures in a row and comes back to the
     # first after `failback_s` on another.
@@ -520,6 +526,8 @@ class AgentConfig(_Strict):
     web: WebConfig | None = None
     radio: RadioConfig = Field(default_factory=RadioConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # How often status.json and the systemd status line are refreshed (`stetho status`).
+    status_interval_s: Float = Field(default=STATUS_INTERVAL_S, ge=0.5, le=300)
 
     @_field_validator("devices")
     @classmethod

@@ -55,12 +55,18 @@ def write_config(
     receipt_resend_max_s: float | None = None,
     first_seed: int = 0,
     monitoring: bool = True,
+    subscribe_timeout_s: float | None = None,
+    status_interval_s: float | None = None,
 ) -> Path:
     """An agent's config; `monitoring=False` leaves the stethoscopes connected but idle (no
     schedule: they would record only on demand)."""
-    text = (
-        f'site = "{site}"\nagent_id = "{agent_id}"\nlog_level = "info"\n'
-        f'[broker]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n'
+    text = f'site = "{site}"\nagent_id = "{agent_id}"\nlog_level = "info"\n'
+    if status_interval_s is not None:
+        text += f"status_interval_s = {status_interval_s}\n"
+    text += f'[broker]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n'
+    if subscribe_timeout_s is not None:
+        text += f"subscribe_timeout_s = {subscribe_timeout_s}\n"
+    text += (
         f'[storage]\nstate_dir = "{state_dir}"\nquota_mb = {quota_mb}\n'
         f"min_free_disk_mb = {min_free_mb}\n"
     )
@@ -150,7 +156,8 @@ class AgentProcess:
     def wait_for_status(
         self, state: Path, holds: Callable[[dict[str, Any]], bool], timeout_s: float = 15
     ) -> dict[str, Any]:
-        """The agent's status.json (refreshed every 5 s) once ``holds`` is true of it."""
+        """The agent's status.json (refreshed every `status_interval_s`, 5 s by default) once
+        ``holds`` is true of it."""
         path = state / "status.json"
         deadline = time.monotonic() + timeout_s
         last: dict[str, Any] = {}

@@ -46,13 +46,31 @@ def _run_as() -> tuple[list[str], str | None]:
     raise PostgresUnavailable("running as root with neither a `postgres` nor a `nobody` account")
 
 
+# A cluster in RAM when /dev/shm has room for the suite's databases (about 1 GiB): on this
+# disk (ext4 mounted with discard) a CREATE DATABASE took 190 ms, not 45, and removing the
+# cluster at the end of a test run 30 s under load, not 0.5. The tests kill processes, never
+# the machine, so where the files live changes nothing they check.
+SHM = Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private directory there
+SHM_FREE_BYTES = 4 * 2**30
+
+
+def _scratch_dir() -> str | None:
+    """SHM when it is big enough (a container's default 64 MiB is not), else the default."""
+    try:
+        if SHM.is_dir() and shutil.disk_usage(SHM).free >= SHM_FREE_BYTES:
+            return str(SHM)
+    except OSError:
+        pass
+    return None
+
+
 class PostgresServer:
     """initdb + pg_ctl start; `url(db)`, `create_database(name)`, `restart()`, `stop()`."""
 
     def __init__(self) -> None:
         self.bin = find_bin_dir()
         self.prefix, user = _run_as()
-        self.base = Path(tempfile.mkdtemp(prefix="stetho-pg-"))
+        self.base = Path(tempfile.mkdtemp(prefix="stetho-pg-", dir=_scratch_dir()))
         self.data = self.base / "data"
         self.port = free_port()
         if user is not None:

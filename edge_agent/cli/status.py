@@ -15,12 +15,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
-from edge_agent.runtime.status import STATUS_FILE, STATUS_INTERVAL_S
+from edge_agent.config import STATUS_FILE, STATUS_INTERVAL_S
 from stetho_common.console import EXIT_CODES, fail
 
 EXIT_NOT_RUNNING = EXIT_CODES["not-running"]
 EXIT_STALE = EXIT_CODES["stale"]  # running, but its status file is old: not what is now
-STALE_AFTER_S = 4 * STATUS_INTERVAL_S
+STALE_AFTER_S = 4 * STATUS_INTERVAL_S  # or 4 refreshes, when status_interval_s is longer
 
 
 def _when(t: float | None) -> str:
@@ -125,7 +125,7 @@ def status_command(
         )
         raise typer.Exit(EXIT_NOT_RUNNING) from exc
     try:
-        _show(data, path, as_json, console)
+        _show(data, path, as_json, console, max(STALE_AFTER_S, 4 * cfg.status_interval_s))
     except (KeyError, TypeError, AttributeError) as exc:  # JSON, but not the status we write
         fail(
             f"{path} does not hold the status this stetho reads ({type(exc).__name__}: {exc}); "
@@ -133,9 +133,11 @@ def status_command(
         )
 
 
-def _show(data: dict[str, Any], path: Path, as_json: bool, console: Console) -> None:
+def _show(
+    data: dict[str, Any], path: Path, as_json: bool, console: Console, stale_after_s: float
+) -> None:
     age = time.time() - data["updated_at"]
-    fresh = age < STALE_AFTER_S and data.get("stopped_at") is None
+    fresh = age < stale_after_s and data.get("stopped_at") is None
     # A running agent that cannot write (a full disk) leaves an old file: say it is stale rather
     # than show its free space and alarms from before as if they were now (issue 18).
     data["stale"] = not fresh and data.get("stopped_at") is None and _alive(data.get("pid"))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edge_agent.config import AgentConfig, DeviceConfig
+from edge_agent.config import STATUS_FILE, AgentConfig, DeviceConfig
 from edge_agent.errors import AgentError
 from edge_agent.exam.service import ExamService
 from edge_agent.exam.store import ExamStore, exam_dir
@@ -37,7 +37,6 @@ from edge_agent.runtime.receipts import ReceiptWatch, resend_policy
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
 from edge_agent.runtime.status import (
-    STATUS_FILE,
     last_connack_limit,
     receipts_status,
     report_status,
@@ -204,7 +203,12 @@ class Agent:
                 group.create_task(self._inbound(), name="inbound")
                 group.create_task(self._housekeeping(), name="housekeeping")
                 group.create_task(
-                    report_status(self._snapshot, self.config.storage.state_dir, notifier),
+                    report_status(
+                        self._snapshot,
+                        self.config.storage.state_dir,
+                        notifier,
+                        self.config.status_interval_s,
+                    ),
                     name="status",
                 )
                 group.create_task(run_watchdog(notifier), name="watchdog")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent import __version__
-from edge_agent.config import AgentConfig
+from edge_agent.config import STATUS_FILE, STATUS_INTERVAL_S, AgentConfig
 from edge_agent.runtime.receipts import ReceiptCounts
 from edge_agent.runtime.sdnotify import Notifier
 from edge_agent.runtime.state import AgentState
@@ -25,8 +25,6 @@ from edge_agent.storage.receipts import ReceiptStats
 from edge_agent.transport.publisher import Publisher
 
 log = logging.getLogger(__name__)
-STATUS_FILE = "status.json"
-STATUS_INTERVAL_S = 5.0
 
 
 def snapshot(

@@ -50,6 +50,7 @@ def broker_settings(
         password=broker.secret(os.environ if environ is None else environ),
         will=will,
         max_inflight=broker.max_inflight,
+        subscribe_timeout_s=broker.subscribe_timeout_s,
         subscriptions=subscriptions,
         protocol=broker.protocol,
         max_packet_bytes=broker.max_packet_bytes,

@@ -14,6 +14,7 @@ import stetho_signal
 PROBE = """
 import sys
 import edge_agent.cli.exam
+import edge_agent.cli.status
 import edge_agent.config
 from stetho_signal import MAX_RATE_HZ, TriageThresholds
 heavy = ("scipy", "scipy.", "stetho_signal.analysis")

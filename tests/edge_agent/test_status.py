@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import typer
 
 from edge_agent.runtime.local_broker import LocalBroker
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.broker
 CONFIG = """
 site = "home-status"
 agent_id = "pi-s"
+status_interval_s = 0.5
 [broker]
 port = {port}
 [storage]
@@ -53,6 +55,16 @@ def receive_until(sock: socket.socket, needle: str, timeout_s: float = 30) -> li
     raise AssertionError(f"{needle!r} not received; got {seen}")
 
 
+def _refreshes(path: Path, n: int, within_s: float) -> set[float]:
+    """The first `n` distinct `updated_at` of the status file seen within `within_s`."""
+    seen: set[float] = set()
+    deadline = time.monotonic() + within_s
+    while len(seen) < n and time.monotonic() < deadline:
+        seen.add(json.loads(path.read_text())["updated_at"])  # replaced whole, by a rename
+        time.sleep(0.05)
+    return seen
+
+
 def test_daemon_reports_to_systemd_and_status_file(broker: LocalBroker, tmp_path: Path) -> None:
     config = tmp_path / "agent.toml"
     state = tmp_path / "state"
@@ -82,6 +94,8 @@ def test_daemon_reports_to_systemd_and_status_file(broker: LocalBroker, tmp_path
             assert "res-9" not in json.dumps(data)  # no resident reference in status
             table = stetho("status", "--config", str(config))
             assert table.returncode == 0 and "steth-s" in table.stdout
+            # status_interval_s reached the agent: two refreshes in less than the default 5 s.
+            assert len(_refreshes(state / "status.json", 3, within_s=4.5)) == 3
         finally:
             agent.send_signal(signal.SIGTERM)
             agent.wait(timeout=30)
@@ -138,3 +152,28 @@ def test_a_status_file_of_another_shape_is_one_line(
     assert f"error: {state / 'status.json'} does not hold the status this stetho reads (" in (
         " ".join(run.stderr.split())
     )
+
+
+@pytest.mark.parametrize(
+    ("interval_s", "age_s", "stale"), [(0.5, 15, False), (0.5, 25, True), (60, 200, False)]
+)
+def test_stale_after_four_refreshes_and_twenty_seconds_at_least(
+    tmp_path: Path, interval_s: float, age_s: float, stale: bool
+) -> None:
+    from typer.testing import CliRunner
+
+    from edge_agent.cli.status import status_command
+
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "status.json").write_text(
+        json.dumps({"updated_at": time.time() - age_s, "pid": os.getpid()})
+    )
+    config = tmp_path / "agent.toml"
+    text = CONFIG.format(port=1883, state=state)
+    config.write_text(text.replace("status_interval_s = 0.5", f"status_interval_s = {interval_s}"))
+    app = typer.Typer()
+    app.command()(status_command)
+    run = CliRunner().invoke(app, ["--config", str(config), "--json"])
+    assert run.exit_code == (4 if stale else 0), run.output
+    assert json.loads(run.output)["stale"] is stale

@@ -33,7 +33,10 @@ def recording_ids(broker: FakeBroker) -> set[str]:
 def test_agent_survives_close_after_connack_and_a_stalled_subscribe(tmp_path: Path) -> None:
     script = [Behaviour(close_after_connack=True)] * 2 + [Behaviour(stall_subscribe=True)]
     broker = FakeBroker([*script, Behaviour()]).start()
-    config = write_config(tmp_path / "a.toml", broker.port, tmp_path / "state", speed=5)
+    # The SUBACK wait set to 2 s (10 s by default): the same path, 8 s sooner.
+    config = write_config(
+        tmp_path / "a.toml", broker.port, tmp_path / "state", speed=5, subscribe_timeout_s=2.0
+    )
     agent = AgentProcess(config, tmp_path / "a.log")
     try:
         agent.start(wait_connected=False)
@@ -49,7 +52,7 @@ def test_agent_survives_close_after_connack_and_a_stalled_subscribe(tmp_path: Pa
     log = agent.output()
     assert broker.connections >= 4
     assert log.count("event=broker_connect_failed") >= 3
-    assert "no SUBACK within 10 s" in log
+    assert "no SUBACK within 2 s" in log
     assert "Traceback" not in log
 
 

@@ -84,7 +84,7 @@ def test_damaged_outbox_delivers_every_intact_recording(
 
     doctor = MosquittoSub(broker.port, f"doctor-d{case}", tmp_path / "doctor.txt")
     doctor.start()
-    config = write_config(tmp_path / "a.toml", broker.port, state, speed=10)
+    config = write_config(tmp_path / "a.toml", broker.port, state, speed=10, status_interval_s=0.5)
     agent = AgentProcess(config, tmp_path / "a.log")
     agent.start()
     delivery = doctor.wait_for(intact, timeout_s=60)
@@ -110,7 +110,7 @@ def test_empty_outbox_in_a_used_state_dir_is_said_loudly(
     state = tmp_path / "state"
     shutil.copytree(source, state)
     (state / "outbox.sqlite3").write_bytes(b"")  # a zero-length file, as a bad SD card leaves
-    config = write_config(tmp_path / "a.toml", broker.port, state, speed=10)
+    config = write_config(tmp_path / "a.toml", broker.port, state, speed=10, status_interval_s=0.5)
     agent = AgentProcess(config, tmp_path / "a.log")
     agent.start()
     status = agent.wait_for_status(state, lambda s: _check(s) == "history_lost")
