@@ -21,6 +21,7 @@ body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
 header{background:#12355b;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}
 header form{margin-left:auto} main{padding:1rem;max-width:70rem}
 table{border-collapse:collapse;width:100%;background:#fff}
+.unseen{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 td,th{padding:.4rem .6rem;border-bottom:1px solid #dde;text-align:left;vertical-align:top}
 .urgent{color:#b00020;font-weight:700} .review{color:#8a5a00;font-weight:700}
 .card{background:#fff;padding:1rem;margin-bottom:1rem;border:1px solid #dde}
@@ -141,7 +142,8 @@ def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> st
     return layout(
         w["inbox.title"],
         f"<h1>{w['inbox.title']}</h1><p>{w['inbox.lead']}</p>"
-        f'<table id="inbox" data-live="1"><thead><tr>{heads}<th>{w["inbox.why"]}</th><th></th>'
+        f'<table id="inbox" data-live="1"><thead><tr>{heads}<th>{w["inbox.why"]}</th>'
+        f'<th><span class="unseen">{w["inbox.links"]}</span></th>'
         f"</tr></thead><tbody>{lines}</tbody></table>{empty}",
         user,
         csrf,

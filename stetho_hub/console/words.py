@@ -111,6 +111,7 @@ _EN: Final[dict[str, str]] = {
     "inbox.site": "Site",
     "inbox.why": "Why",
     "inbox.open": "open",
+    "inbox.links": "Links",  # the last column's head, said by a screen reader only
     "inbox.pending": "audio pending",
     "inbox.exam": "exam",
     "inbox.empty": "No alerts for your care homes.",
@@ -289,6 +290,7 @@ _FR: Final[dict[str, str]] = {
     "inbox.site": "Point d'écoute",
     "inbox.why": "Pourquoi",
     "inbox.open": "ouvrir",
+    "inbox.links": "Liens",
     "inbox.pending": "son en attente",
     "inbox.exam": "examen",
     "inbox.empty": "Aucune alerte pour vos établissements.",

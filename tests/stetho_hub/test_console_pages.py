@@ -165,7 +165,8 @@ def test_the_inbox_heads_its_columns_and_says_when_it_is_empty() -> None:
     assert (
         "<main><h1>Alerts</h1><p>Most urgent first, then newest; updated live.</p>"
         '<table id="inbox" data-live="1"><thead><tr><th>Level</th><th>Care home</th>'
-        "<th>Recorded</th><th>Resident</th><th>Site</th><th>Why</th><th></th></tr></thead>"
+        "<th>Recorded</th><th>Resident</th><th>Site</th><th>Why</th>"
+        '<th><span class="unseen">Links</span></th></tr></thead>'  # said, not shown
         '<tbody></tbody></table><p id="empty">No alerts for your care homes.</p></main>'
     ) in page
     assert '<span>dr</span><form method="post" action="/signout">' in page

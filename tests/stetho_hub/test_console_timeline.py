@@ -36,7 +36,10 @@ def test_the_svg_links_each_exam_and_marks_the_current_one() -> None:
     exams = [_exam("e1", 1, _analysis(70, 18, "routine")),
              _exam("e2", 8, _analysis(120, 28, "urgent", "tachycardia"))]  # fmt: skip
     svg = timeline.svg(exams, "e2", "en", names)
-    assert svg.count('<a href="/exams/e1">') == 2 and svg.count('<a href="/exams/e2">') == 2
+    assert svg.count('<a href="/exams/e1"') == 2 and svg.count('<a href="/exams/e2"') == 2
+    # Each link is named for a screen reader, in a group (an image would hide its links).
+    assert svg.count('aria-label="heart 120 · ') == 1 and svg.count('aria-label="breaths ') == 2
+    assert 'role="group" ' in svg and 'role="img"' not in svg
     assert svg.count('r="5"') == 2  # the current exam's two points are larger
     assert svg.count('class="hit"') == 4 and f'r="{timeline.HIT_R}"' in svg  # tap targets
     assert 'text-anchor="start"' in svg and 'text-anchor="end"' in svg  # labels stay inside
