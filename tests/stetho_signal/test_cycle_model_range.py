@@ -60,9 +60,10 @@ def _loud_every(spacing_s: float, count: int = 30) -> Candidates:
 
 
 def _models_weighed(
-    monkeypatch: pytest.MonkeyPatch, cands: Candidates, searched_only: bool
+    monkeypatch: pytest.MonkeyPatch, cands: Candidates, searched_only: bool | None
 ) -> list[float]:
-    """The periods of the models the first chain search of ``cands`` is given."""
+    """The periods of the models the first chain search of ``cands`` is given (``None``: the
+    call leaves ``searched_only`` to its default)."""
     seen: list[list[float]] = []
     search = seg._searched_chain
 
@@ -75,7 +76,10 @@ def _models_weighed(
     monkeypatch.setattr(seg, "_searched_chain", spy)
     env = np.ones(round((cands.times_s[-1] + 0.5) * ENVELOPE_RATE_HZ))
     favourite = [CycleEstimate(0.36, 0.15, 0.5)]
-    seg.segment_heart_sounds(env, ENVELOPE_RATE_HZ, cands, favourite, searched_only)
+    if searched_only is None:
+        seg.segment_heart_sounds(env, ENVELOPE_RATE_HZ, cands, favourite)
+    else:
+        seg.segment_heart_sounds(env, ENVELOPE_RATE_HZ, cands, favourite, searched_only)
     return seen[0]
 
 
@@ -87,6 +91,14 @@ def test_searched_only_leaves_out_a_loud_sounds_model_faster_than_the_range(
     assert periods and all(searched_period(p) for p in periods), periods
     assert 0.36 in periods
     assert any(p == pytest.approx(0.24) for p in _models_weighed(monkeypatch, cands, False))
+
+
+def test_by_default_every_model_is_weighed_past_the_range_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first search weighs them all: leaving them out everywhere cost right chains.
+    periods = _models_weighed(monkeypatch, _loud_every(0.12), searched_only=None)
+    assert any(p == pytest.approx(0.24) for p in periods), periods
 
 
 def test_searched_only_keeps_a_loud_sounds_model_in_the_range(

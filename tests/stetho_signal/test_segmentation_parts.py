@@ -203,6 +203,32 @@ def test_a_cycle_spread_within_four_times_the_rounding_says_nothing(
     assert s1_phase_follows_cycle(*against_rounding(times_spread), step_s=0.6) is read
 
 
+def test_a_cycle_spread_of_exactly_four_times_the_rounding_is_read() -> None:
+    # Cycles 1.5 +/- 5/64 s (exact in binary) and a step whose rounding makes the bound equal
+    # the spread, 0.048828125 s**2, to the bit: only a spread under it says nothing.
+    cycles = [1.5 + 5 / 64, 1.5 - 5 / 64] * 4
+    t, marks = beats([0.5 - 0.5 * (c - 1.5) for c in cycles], cycles)
+    assert s1_phase_follows_cycle(t, marks, step_s=0.09568319307746789) is False
+
+
+def _residual_spread(scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Eight triples: cycles 1.0 +/- 0.1 s, a systole of 0.3 s that does not follow them (slope
+    0) but moves by ``scale`` times a pattern orthogonal to them (each duration's residual)."""
+    cycles = [1.1, 0.9] * 4
+    return beats([0.3 + scale * r for r in [1, 1, -1, -1] * 2], cycles)
+
+
+# The slope's standard error reads the residual's variance over the 8 triples less the 2
+# fitted terms: 3 errors equal the slope's 0.5 from one half at a scale of 0.5 / 3 / sqrt(8 /
+# 6 / 0.08). Past it the cue is silent; within it, read; 5 or 10 in place of 6 would move it.
+_AT_THE_BOUND = 0.5 / 3.0 / float(np.sqrt(8.0 / 6.0 / 0.08))
+
+
+@pytest.mark.parametrize(("factor", "read"), [(1 / 0.9, None), (1 / 1.05, False)])
+def test_the_slope_s_error_counts_the_triples_less_two(factor: float, read: bool | None) -> None:
+    assert s1_phase_follows_cycle(*_residual_spread(_AT_THE_BOUND * factor)) is read
+
+
 # ---- sounds locked to the beat -------------------------------------------------------------
 
 

@@ -532,3 +532,28 @@ def test_a_recording_dropped_before_any_sound_is_said_not_waited_for(tmp_path: P
         assert (await s.recording(exam.exam_id, kept)) is not None
 
     asyncio.run(main())
+
+
+def test_a_running_recording_s_seconds_of_sound_are_its_own(tmp_path: Path) -> None:
+    # The page and `stetho exam record` read these while a recording runs: the seconds it
+    # holds, not another stethoscope's nor the length asked; 0.0 once it ends or is unknown.
+    async def main() -> None:
+        h = Harness(tmp_path)
+        s = h.service
+        s.attach("steth-1", RATE)
+        s.attach("steth-2", RATE)
+        s.add_device("steth-3")  # paired, never connected: no segmenter
+        first = await s.open_exam("res-1", "nurse-a", "", "custom", ("mitral",))
+        second = await s.open_exam("res-1", "nurse-b", "", "custom", ("mitral",))
+        other = await s.record(first.exam_id, "mitral", "steth-1", "nurse-a", 4.0)
+        ours = await s.record(second.exam_id, "mitral", "steth-2", "nurse-b", 4.0)
+        await h.play("steth-1", "normal", 0.5)
+        await h.play("steth-2", "normal", 1.0)
+        assert s.recorded_s(ours) == 1.0  # steth-1's 0.5 s comes first in the slots
+        assert s.recorded_s(other) == 0.5
+        await h.play("steth-2", "normal", 3.1)  # ended and kept
+        assert await s.recording(second.exam_id, ours) is not None
+        assert s.recorded_s(ours) == 0.0
+        assert s.recorded_s(uuid.UUID(int=9)) == 0.0
+
+    asyncio.run(main())
