@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +43,10 @@ def chromium(profile: Path, language: str = "en") -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+def forget(driver: Any) -> None:
+    """Clear every cookie, so that a browser shared by a module's tests signs in afresh: each
+    test's agent listens on its own port of 127.0.0.1, and cookies do not tell ports apart."""
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    assert not driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]

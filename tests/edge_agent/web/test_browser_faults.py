@@ -11,6 +11,7 @@ says so in the nurse's language, and the site is done all the same.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
 from stetho_testkit.browser import picked, read
 from tests.edge_agent.web.agent_proc import PIN, SITE, STAFF, STAFF_2, running_agent
-from tests.edge_agent.web.browser import chromium
+from tests.edge_agent.web.browser import chromium, forget
 from tests.edge_agent.web.test_browser_walk import _click, _css, _mosquitto_sub, _shot, _wait
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
@@ -71,6 +72,20 @@ def _open_exam(d: Any, base: str, staff: str, resident: str, protocol: str = "he
 def _text(d: Any, css: str) -> str:
     """The text of the first element `css` names ("" when there is none)."""
     return next((t for (t,) in read(d, css, "innerText")), "")
+
+
+@pytest.fixture(scope="module")
+def _one_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # One French Chromium for the notices' cases (each start took 1-2 s on a loaded machine).
+    with chromium(tmp_path_factory.mktemp("fr"), language="fr") as driver:
+        yield driver
+
+
+@pytest.fixture
+def french(_one_chromium: Any) -> Any:
+    """The module's French Chromium, without the cookies of the case before."""
+    forget(_one_chromium)
+    return _one_chromium
 
 
 def _pick(d: Any, device: str) -> None:
@@ -141,7 +156,7 @@ def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBrok
 )  # fmt: skip
 def test_a_notice_in_french_and_the_site_is_done(
     tmp_path: Path, broker: LocalBroker, config: str, device: str, pill: str, key: str,
-    said: str, shot: str, sites: tuple[str, str, str],
+    said: str, shot: str, sites: tuple[str, str, str], french: Any,
 ) -> None:  # fmt: skip
     """A charger's hum, a stethoscope at low volume (amber while listening) or someone talking
     over the lungs: one line of advice, and the site is done all the same."""
@@ -150,10 +165,8 @@ def test_a_notice_in_french_and_the_site_is_done(
     with sub_out.open("wb") as out:
         sub = _mosquitto_sub(broker.port, out)
         try:
-            with (
-                running_agent(tmp_path, broker.port, config) as base,
-                chromium(tmp_path / "fr", language="fr") as d,
-            ):
+            d = french
+            with running_agent(tmp_path, broker.port, config) as base:
                 _open_exam(d, base, STAFF, "res-0042", protocol)
                 _pick(d, device)
                 _wait(d, lambda d: _css(d, f'#contact[data-state="{pill}"]'), "pill")

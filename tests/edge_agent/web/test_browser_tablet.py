@@ -4,6 +4,7 @@ nothing needs sideways scrolling."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,26 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_testkit.browser import clicked, sideways, too_small_to_touch
 from tests.edge_agent.web.agent_proc import PIN, STAFF, running_agent
-from tests.edge_agent.web.browser import chromium
+from tests.edge_agent.web.browser import chromium, forget
 from tests.edge_agent.web.test_browser_walk import _publish_request
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def _one_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # One Chromium for the module's tests (each start took 1-2 s on a loaded CI machine).
+    with chromium(tmp_path_factory.mktemp("pr"), "fr") as driver:
+        yield driver
+
+
+@pytest.fixture
+def french(_one_chromium: Any) -> Any:
+    """The module's Chromium in French, without the cookies of the test before."""
+    forget(_one_chromium)
+    return _one_chromium
+
+
 UPRIGHT = (768, 1024)
 
 
@@ -52,14 +69,15 @@ def _show(driver: Any, size: tuple[int, int]) -> None:
 
 
 def test_every_control_is_big_enough_to_touch_upright_in_french(
-    tmp_path: Path, broker: LocalBroker
+    tmp_path: Path, broker: LocalBroker, french: Any
 ) -> None:
     # Before: "Ajouter un résident" and "Importer un fichier CSV" (the folding parts of the
     # residents screen) were 28 px tall.
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", "fr") as d:
+    d = french
+    with running_agent(tmp_path, broker.port) as base:
         d.get(base + "/login")
         _show(d, UPRIGHT)
         _check(d, "/login")
@@ -81,7 +99,7 @@ SIDEWAYS = (1024, 688)
 
 
 def test_the_record_button_is_in_view_on_a_tablet_held_sideways(
-    tmp_path: Path, broker: LocalBroker
+    tmp_path: Path, broker: LocalBroker, french: Any
 ) -> None:
     # Before: the header took two rows (title, links, languages and sign-out did not fit in
     # 1024 px) and the waveform 160 px, so "Record" began 726 px down: under the fold.
@@ -89,7 +107,8 @@ def test_the_record_button_is_in_view_on_a_tablet_held_sideways(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", "fr") as d:
+    d = french
+    with running_agent(tmp_path, broker.port) as base:
         d.get(base + "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
@@ -135,7 +154,7 @@ return cut;
 
 
 def test_a_doctors_request_says_each_age_band_whole_in_french(
-    tmp_path: Path, broker: LocalBroker
+    tmp_path: Path, broker: LocalBroker, french: Any
 ) -> None:
     # Before: at 1280 px the requests' tiles were 280 px wide and the accept form's list read
     # "adulte (16 ans et plu", its button on two lines. One browser visits the three sizes.
@@ -143,7 +162,8 @@ def test_a_doctors_request_says_each_age_band_whole_in_french(
     from selenium.webdriver.support.ui import WebDriverWait
 
     cut: dict[tuple[int, int], list[str]] = {}
-    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", "fr") as d:
+    d = french
+    with running_agent(tmp_path, broker.port) as base:
         d.get(base + "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
@@ -161,7 +181,7 @@ def test_a_doctors_request_says_each_age_band_whole_in_french(
 
 
 def test_the_header_is_one_row_on_a_tablet_or_laptop_held_sideways(
-    tmp_path: Path, broker: LocalBroker
+    tmp_path: Path, broker: LocalBroker, french: Any
 ) -> None:
     # Before: from 1241 to about 1300 px (a 1280 x 800 tablet) the title came back and the
     # French header took two rows (145 px instead of 73), pushing every page down.
@@ -170,7 +190,8 @@ def test_the_header_is_one_row_on_a_tablet_or_laptop_held_sideways(
     from selenium.webdriver.support.ui import WebDriverWait
 
     rows: dict[tuple[str, int], float] = {}
-    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", "fr") as d:
+    d = french
+    with running_agent(tmp_path, broker.port) as base:
         d.get(base + "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
