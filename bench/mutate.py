@@ -839,6 +839,7 @@ MODULES = (
         ("stetho_hub/storage/migrations.py",),
         (
             "tests/stetho_hub/test_migrations_edges.py",
+            "tests/stetho_hub/test_migration_checksums.py",  # checksums, open_database's modes
             "tests/stetho_hub/test_storage.py",  # SQLite alone under mutation (conftest)
         ),
     ),
