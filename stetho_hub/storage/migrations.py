@@ -318,7 +318,7 @@ def _refuse_drift(db: Database, migrations: tuple[Migration, ...], pending_ok: b
         _lock(db, tx)
         _ensure_table(tx)
         rows = tx.all("SELECT version, name FROM schema_migrations")
-        sums = None
+        sums: dict[int, str | None] | None = None  # None: no checksum column yet
         if _has_checksums(db, tx):
             sums = dict(tx.all("SELECT version, checksum FROM schema_migrations"))
     drift = schema_drift({int(v): str(n) for v, n in rows}, migrations, sums)

@@ -156,7 +156,7 @@ class FlakyArchive(Archive):
     (a bug of ours, not the sender's) on any batch holding a recording id in `broken`."""
 
     def __init__(self, db_path: Path, audio: Path) -> None:
-        db = open_database(DatabaseTarget("sqlite", str(db_path)))
+        db = open_database(DatabaseTarget("sqlite", str(db_path)), migrating=True)
         migrate_database(db)
         super().__init__(db, AudioStore(audio), clock=lambda: datetime(2026, 12, 1, tzinfo=UTC))
         self.down = 0
