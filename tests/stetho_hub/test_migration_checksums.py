@@ -210,3 +210,13 @@ def test_migrate_database_says_what_it_applied(tmp_path: Path) -> None:
     _edit(target, "UPDATE schema_migrations SET checksum = 'x' WHERE version = 4")
     with pytest.raises(SchemaVersionError, match="records migration 4 with another checksum"):
         migrate_database(target)
+
+
+def test_the_backfill_runs_only_in_the_transaction_that_adds_the_column(tmp_path: Path) -> None:
+    # A later migration's own writes to the records stand: nothing backfills over them.
+    target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
+    odd = Migration(5, "five", ("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1",))
+    _migrated(target, (*MIGRATIONS, odd))
+    db = connect(target)
+    assert _recorded(db) == {**{m.version: m.checksum for m in MIGRATIONS}, 1: "x", 5: odd.checksum}
+    db.close()
