@@ -832,6 +832,7 @@ MODULES = (
         (
             "tests/stetho_hub/test_database_edges.py",  # SQLite; its PostgreSQL half, see there
             "tests/stetho_hub/test_storage.py",  # SQLite alone under mutation (conftest)
+            "tests/stetho_hub/test_migration_checksums.py",  # on_connect: a refusal closes
         ),
     ),
     Module(
