@@ -835,6 +835,7 @@ MODULES = (
         (
             "tests/stetho_hub/test_database_edges.py",  # SQLite; its PostgreSQL half, see there
             "tests/stetho_hub/test_storage.py",  # SQLite alone under mutation (conftest)
+            "tests/stetho_hub/test_migration_checksums.py",  # on_connect: a refusal closes
         ),
     ),
     Module(
@@ -842,6 +843,7 @@ MODULES = (
         ("stetho_hub/storage/migrations.py",),
         (
             "tests/stetho_hub/test_migrations_edges.py",
+            "tests/stetho_hub/test_migration_checksums.py",  # checksums, open_database's modes
             "tests/stetho_hub/test_storage.py",  # SQLite alone under mutation (conftest)
         ),
     ),

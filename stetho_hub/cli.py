@@ -122,16 +122,18 @@ async def _export_fhir(cfg: HubConfig, settings: FhirServerSettings) -> None:
     """Closed exams to the hospital's FHIR server, on a database connection of its own."""
     from stetho_hub.fhir import FhirQueue, Naming
     from stetho_hub.fhir.export import run_export
-    from stetho_hub.ingest.runner import open_archive
+    from stetho_hub.storage import AudioStore, open_database
 
-    archive = await asyncio.to_thread(open_archive, cfg)
+    # Checked, not migrated: `_serve` migrated before starting the exporter.
+    db = await asyncio.to_thread(open_database, cfg.database.target())
     queue = FhirQueue(cfg.fhir.queue)
     try:
         naming = Naming(**cfg.fhir.systems())
-        await run_export(archive.db, archive.audio, queue, settings, naming, cfg.fhir.audio_url)
+        audio = AudioStore(cfg.archive.audio_dir)
+        await run_export(db, audio, queue, settings, naming, cfg.fhir.audio_url)
     finally:
         queue.close()
-        archive.db.close()
+        db.close()
 
 
 def fhir_settings(cfg: HubConfig) -> FhirServerSettings:
@@ -147,16 +149,11 @@ def fhir_settings(cfg: HubConfig) -> FhirServerSettings:
 @hub_app.command()
 def migrate(config: ConfigOption) -> None:
     """Create or upgrade the database schema (also done by `run`); safe to repeat."""
-    from stetho_hub.storage import LATEST, open_database
-    from stetho_hub.storage import migrate as apply
+    from stetho_hub.storage import LATEST, migrate_database
 
     cfg = _load(config)
     try:
-        db = open_database(cfg.database.target())
-        try:
-            applied = apply(db)
-        finally:
-            db.close()
+        applied = migrate_database(cfg.database.target())
     except HubError as exc:
         fail(str(exc))
     done = ", ".join(map(str, applied)) if applied else "none (already current)"
@@ -173,13 +170,12 @@ def status(
 ) -> None:
     """Counts from the archive: recordings, receipts waiting, refusals by reason."""
     from stetho_hub.fhir.errors import FhirError
-    from stetho_hub.storage import check_version, open_database, summary
+    from stetho_hub.storage import open_database, summary
 
     cfg = _load(config)
     try:
         db = open_database(cfg.database.target())
         try:
-            check_version(db)
             counts = summary(db)
         finally:
             db.close()
@@ -211,14 +207,13 @@ def fhir(
     from stetho_hub.fhir.cli import check_audio_base_url, exam_bundle_text
     from stetho_hub.fhir.errors import FhirError
     from stetho_hub.fhir.from_archive import exam_from_archive
-    from stetho_hub.storage import AudioStore, check_version, open_database
+    from stetho_hub.storage import AudioStore, open_database
 
     check_audio_base_url(audio_base_url)
     cfg = _load(config)
     try:
         db = open_database(cfg.database.target())
         try:
-            check_version(db)
             url = audio_base_url or cfg.fhir.audio_url
             exam = exam_from_archive(db, AudioStore(cfg.archive.audio_dir), exam_id, url)
         finally:
@@ -243,7 +238,7 @@ def user_add(
 ) -> None:
     """Create an account (scrypt-hashed password); doctors see only their --site care homes."""
     from stetho_hub.errors import UserError
-    from stetho_hub.storage import check_version, open_database
+    from stetho_hub.storage import open_database
     from stetho_hub.storage.users import MIN_PASSWORD_CHARS, add_user, check_new_user
 
     cfg = _load(config)
@@ -267,7 +262,6 @@ def user_add(
     try:
         db = open_database(cfg.database.target())
         try:
-            check_version(db)
             add_user(db, username, password, role, tuple(site or ()))
         finally:
             db.close()

@@ -37,7 +37,7 @@ def test_both_pages_serve_the_one_icon(tmp_path: Path) -> None:
     run(tmp_path / "agent", nurses)
     (tmp_path / "hub").mkdir()
     target = DatabaseTarget("sqlite", str(tmp_path / "hub" / "hub.db"))
-    db = open_database(target)
+    db = open_database(target, migrating=True)
     migrate(db)
 
     async def doctors() -> None:

@@ -26,6 +26,7 @@ from stetho_hub.console import pages
 from stetho_hub.console.decisions import DecisionError
 from stetho_hub.console.sessions import Session, SessionBook
 from stetho_hub.console.words import LANGUAGES, pick_language, words
+from stetho_hub.errors import SchemaVersionError
 from stetho_hub.storage import AudioStore, Database, DatabaseTarget, views
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,11 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
         response = await handler(request)
     except Refused as exc:
         response = refusal_page(request, exc.status, exc.key, exc.params)
+    except SchemaVersionError as exc:
+        # A reconnection found the database changed under the console (restored, migrated by
+        # another build): serve nothing from it; the sentence, naming it, goes to the journal.
+        log.error("event=schema_refused error=%r", str(exc))
+        response = refusal_page(request, 503, "error.schema", {})
     except web.HTTPException as exc:
         if exc.status < 400:  # a redirect: it keeps the switch's choice too
             _remember(exc, chosen, lang)

@@ -11,7 +11,7 @@ from edge_agent.transport.settings import broker_settings
 from stetho_hub import wire
 from stetho_hub.config import HubConfig
 from stetho_hub.ingest.service import IngestService
-from stetho_hub.storage import Archive, AudioStore, migrate, open_database
+from stetho_hub.storage import Archive, AudioStore, open_database
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,7 @@ def mqtt_settings(config: HubConfig) -> MqttSettings:
 
 def open_archive(config: HubConfig) -> Archive:
     """Open the database (migrating it to this hub's schema) and the audio store."""
-    db = open_database(config.database.target())
-    applied = migrate(db)
-    if applied:
-        log.info("event=database_migrated versions=%s", ",".join(map(str, applied)))
+    db = open_database(config.database.target(), migrating=True)
     return Archive(db, AudioStore(config.archive.audio_dir))
 
 

@@ -32,7 +32,7 @@ from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMess
 from edge_agent.transport.publisher import STABLE_S
 from stetho_common import persistent_delay, quote
 from stetho_hub import wire
-from stetho_hub.errors import MalformedMessageError, StorageUnavailableError
+from stetho_hub.errors import MalformedMessageError, SchemaVersionError, StorageUnavailableError
 from stetho_hub.ingest.receipts import receipt_message
 from stetho_hub.storage import Archive, ArchivedRecording, StoreOutcome
 
@@ -218,6 +218,8 @@ class IngestService:
                 log.error("event=storage_unavailable error=%r retry_in_s=%.1f", str(exc), delay)
                 attempt += 1
                 await asyncio.sleep(delay)
+            except SchemaVersionError:
+                raise  # a reconnection found the database changed: stop, as a start would
             except Exception:
                 if len(items) > 1:  # find the one item that fails; store the others
                     return [(await self._store(connection, [item]))[0] for item in items]

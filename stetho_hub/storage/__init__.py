@@ -2,8 +2,15 @@
 
 from stetho_hub.storage.archive import Archive, ArchivedRecording, StoreOutcome, iso
 from stetho_hub.storage.audio_store import AudioStore, sha256_hex
-from stetho_hub.storage.database import Database, DatabaseTarget, open_database
-from stetho_hub.storage.migrations import LATEST, check_version, current_version, migrate
+from stetho_hub.storage.database import Database, DatabaseTarget
+from stetho_hub.storage.migrations import (
+    LATEST,
+    check_version,
+    current_version,
+    migrate,
+    migrate_database,
+    open_database,
+)
 from stetho_hub.storage.summary import summary
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "current_version",
     "iso",
     "migrate",
+    "migrate_database",
     "open_database",
     "sha256_hex",
     "summary",

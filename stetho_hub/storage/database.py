@@ -14,7 +14,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -69,6 +69,21 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
+# Run on each new connection before anything uses it (the schema policy: migrations.py); what
+# it raises closes that connection and reaches the caller.
+OnConnect = Callable[[Database], None]
+
+
+def _checked(db: Database, on_connect: OnConnect | None) -> None:
+    if on_connect is None:
+        return
+    try:
+        on_connect(db)
+    except BaseException:
+        db.close()
+        raise
+
+
 class _SqliteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -108,7 +123,7 @@ class SqliteDatabase:
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_connect: OnConnect | None = None) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -125,6 +140,7 @@ class SqliteDatabase:
             raise StorageUnavailableError(f"cannot open SQLite database {path}: {exc}") from exc
         self._conn = conn
         self.target = DatabaseTarget(self.dialect, str(path))
+        _checked(self, on_connect)  # SQLite's one connection lives as long as this object
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -167,16 +183,20 @@ def _pg(sql: str) -> str:
 
 
 class PostgresDatabase:
-    """A psycopg 3 connection; reopened on the next transaction after the server went away."""
+    """A psycopg 3 connection; reopened on the next transaction after the server went away,
+    and `on_connect` runs again on each: the server may have been restored meanwhile."""
 
     dialect: Dialect = "postgresql"
 
-    def __init__(self, conninfo: str, connect_timeout_s: int = 10) -> None:
+    def __init__(
+        self, conninfo: str, connect_timeout_s: int = 10, on_connect: OnConnect | None = None
+    ) -> None:
         self._conninfo = conninfo
         self._timeout = connect_timeout_s
+        self._on_connect = on_connect
         self._conn: Any = None
-        self._connect()
         self.target = DatabaseTarget(self.dialect, conninfo)
+        self._connect()
 
     def _connect(self) -> None:
         import psycopg  # imported here: SQLite users need not install the PostgreSQL driver
@@ -187,8 +207,9 @@ class PostgresDatabase:
                 self._conninfo, connect_timeout=self._timeout, autocommit=True
             )
         except psycopg.Error as exc:
-            target = DatabaseTarget("postgresql", self._conninfo).describe()
+            target = self.target.describe()
             raise StorageUnavailableError(f"cannot connect to {target}: {exc}") from exc
+        _checked(self, self._on_connect)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -207,9 +228,12 @@ class PostgresDatabase:
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
+            self._conn = None
 
 
-def open_database(target: DatabaseTarget) -> Database:
+def connect(target: DatabaseTarget, on_connect: OnConnect | None = None) -> Database:
+    """A connection with no schema policy of its own: the hub opens its database through
+    `migrations.open_database`, which passes the schema check as `on_connect`."""
     if target.dialect == "sqlite":
-        return SqliteDatabase(Path(target.location))
-    return PostgresDatabase(target.location)
+        return SqliteDatabase(Path(target.location), on_connect)
+    return PostgresDatabase(target.location, on_connect=on_connect)

@@ -1,22 +1,28 @@
-"""Versioned schema migrations, applied in order, each in its own transaction.
+"""Versioned schema migrations, applied in order, each in its own transaction, and the one
+policy by which every hub process opens its database (`open_database`).
 
-`schema_migrations` records every version applied, with its name. A migration is never
-edited once released: a change is a new version. Several hub processes may start together,
-so the check-and-apply runs under a lock (SQLite's BEGIN IMMEDIATE, a PostgreSQL advisory
-lock). Every record is compared with this hub's list, not only the highest: a gap, a number
-recorded under another name or one newer than the hub stops it before it writes anything.
+`schema_migrations` records every version applied, with its name and the SHA-256 of its SQL. A
+migration is never edited once released: a change is a new version. Several hub processes may
+start together, so the check-and-apply runs under a lock (SQLite's BEGIN IMMEDIATE, a
+PostgreSQL advisory lock). Every record is compared with this hub's list, not only the highest:
+a gap, a number recorded under another name or checksum, or one newer than the hub stops it
+before it writes anything. The check runs on every connection the hub opens, the first and each
+reconnection, whoever opens it: the console, the FHIR export, the ingest, each command.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from stetho_hub.errors import SchemaVersionError
-from stetho_hub.storage.database import Database, Transaction
+from stetho_hub.storage.database import Database, DatabaseTarget, Transaction, connect
 
+log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x5737_4855  # any constant; names the hub's migration lock in pg_locks
 
 
@@ -25,6 +31,12 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+
+    @property
+    def checksum(self) -> str:
+        """SHA-256 (hex) of the SQL as applied: each statement in order, ending in ";\\n"."""
+        script = "".join(f"{statement};\n" for statement in self.statements)
+        return hashlib.sha256(script.encode("utf-8")).hexdigest()
 
 
 _V1 = (
@@ -171,10 +183,17 @@ _V3 = (
     )""",
 )
 
+_V4 = (
+    # Each version's checksum beside its name: a released migration edited since is seen. The
+    # rows recorded before the column existed get this hub's checksums as it is added (_record).
+    "ALTER TABLE schema_migrations ADD COLUMN checksum TEXT",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "archive, receipts, users", _V1),
     Migration(2, "console audit log", _V2),
     Migration(3, "doctors' exam answers", _V3),
+    Migration(4, "migration checksums", _V4),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -191,6 +210,18 @@ def _ensure_table(tx: Transaction) -> None:
             applied_at TEXT NOT NULL
         )"""
     )
+
+
+def _has_checksums(db: Database, tx: Transaction) -> bool:
+    """Whether `schema_migrations` has its checksum column yet (migration 4 adds it)."""
+    if db.dialect == "postgresql":
+        sql = (
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = 'schema_migrations' AND column_name = 'checksum'"
+        )
+    else:
+        sql = "SELECT 1 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'"
+    return tx.one(sql) is not None
 
 
 def _lock(db: Database, tx: Transaction) -> None:
@@ -213,17 +244,22 @@ class SchemaDrift:
     foreign: tuple[int, ...]  # a number the hub knows, recorded under another name
     missing: tuple[int, ...]  # the hub's, absent below one applied: a gap
     pending: tuple[int, ...]  # the hub's, after the last applied: `stetho hub migrate`
+    changed: tuple[int, ...] = ()  # the hub's, recorded with another checksum (or none)
 
 
 def schema_drift(
-    applied: Mapping[int, str], migrations: tuple[Migration, ...] = MIGRATIONS
+    applied: Mapping[int, str],
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+    checksums: Mapping[int, str | None] | None = None,
 ) -> SchemaDrift:
-    """Compare every applied version and name (`applied`) with `migrations`, none skipped.
+    """Compare every applied version and name (`applied`) with `migrations`, none skipped,
+    and each recorded checksum (`checksums`; None: the database has no such column yet).
 
     `migrations` is in order, as MIGRATIONS is; `top` counts only versions the hub knows, so
     a newer hub's versions do not turn this hub's own pending ones into a gap.
     """
     known = {m.version: m.name for m in migrations}
+    sums = {m.version: m.checksum for m in migrations}
     last = max(known)
     top = max((v for v in applied if v in known), default=0)
     return SchemaDrift(
@@ -233,6 +269,9 @@ def schema_drift(
         ),
         missing=tuple(v for v in known if v < top and v not in applied),
         pending=tuple(v for v in known if v > top),
+        changed=tuple(
+            sorted(v for v, c in (checksums or {}).items() if v in sums and c != sums[v])
+        ),
     )
 
 
@@ -254,6 +293,12 @@ def refusal(drift: SchemaDrift, where: str, last: int) -> str | None:
             f"the database {where} records {_versions(drift.foreign)} under another name than "
             f"this hub's: another build of the hub migrated it; {docs}"
         )
+    if drift.changed:
+        return (
+            f"the database {where} records {_versions(drift.changed)} with another checksum "
+            f"than this hub's SQL (edited after it was applied): run the hub release that "
+            f"applied it, or {docs}"
+        )
     if drift.missing:
         return (
             f"the database {where} lacks {_versions(drift.missing)} although later ones are "
@@ -273,7 +318,10 @@ def _refuse_drift(db: Database, migrations: tuple[Migration, ...], pending_ok: b
         _lock(db, tx)
         _ensure_table(tx)
         rows = tx.all("SELECT version, name FROM schema_migrations")
-    drift = schema_drift({int(v): str(n) for v, n in rows}, migrations)
+        sums: dict[int, str | None] | None = None  # None: no checksum column yet
+        if _has_checksums(db, tx):
+            sums = dict(tx.all("SELECT version, checksum FROM schema_migrations"))
+    drift = schema_drift({int(v): str(n) for v, n in rows}, migrations, sums)
     if pending_ok:
         drift = dataclasses.replace(drift, pending=())
     problem = refusal(drift, db.target.describe(), migrations[-1].version)
@@ -297,17 +345,66 @@ def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> lis
             done = tx.one("SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,))
             if done is not None:
                 continue
+            had_checksums = _has_checksums(db, tx)
             for statement in migration.statements:
                 tx.execute(statement)
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.name, _utcnow()),
-            )
+            _record(db, tx, migration, migrations, had_checksums)
             applied.append(migration.version)
     return applied
+
+
+def _record(
+    db: Database,
+    tx: Transaction,
+    migration: Migration,
+    migrations: tuple[Migration, ...],
+    had_checksums: bool,
+) -> None:
+    if not _has_checksums(db, tx):  # before the version that adds the column
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, _utcnow()),
+        )
+        return
+    if not had_checksums:
+        # This version added the column. The ones recorded before it (their names checked
+        # just now, their SQL unchanged since release) get this hub's checksums: from here on
+        # every row has one, and an absent one is refused as a changed one.
+        for earlier in migrations:
+            tx.execute(
+                "UPDATE schema_migrations SET checksum = ? WHERE version = ?",
+                (earlier.checksum, earlier.version),
+            )
+    tx.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)",
+        (migration.version, migration.name, _utcnow(), migration.checksum),
+    )
 
 
 def check_version(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
     """Refuse, in one sentence, a database whose applied migrations are not exactly this
     hub's: newer, recorded under another name, with a gap, or not all applied yet."""
     _refuse_drift(db, migrations, pending_ok=False)
+
+
+def _migrate_on_connect(db: Database) -> None:
+    applied = migrate(db)
+    if applied:
+        log.info("event=database_migrated versions=%s", ",".join(map(str, applied)))
+
+
+def open_database(target: DatabaseTarget, *, migrating: bool = False) -> Database:
+    """The database, opened for use. Each connection, the first and every reconnection, passes
+    `check_version` before anything uses it, or with `migrating` (the ingest of `stetho hub
+    run`) `migrate`, which refuses every drift but pending versions. A refusal closes the
+    connection and raises SchemaVersionError: its sentence names the database, no password."""
+    return connect(target, _migrate_on_connect if migrating else check_version)
+
+
+def migrate_database(target: DatabaseTarget) -> list[int]:
+    """`stetho hub migrate`: apply the pending migrations; return the versions applied now."""
+    db = connect(target)
+    try:
+        return migrate(db)
+    finally:
+        db.close()

@@ -97,7 +97,7 @@ def store_exam(
 
 
 def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, WireRecording]:
-    db = open_database(target)
+    db = open_database(target, migrating=True)
     migrate(db)
     archive = Archive(db, AudioStore(audio_dir))
     recs = (
@@ -128,10 +128,14 @@ def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, Wi
 
 @contextmanager
 def console_running(
-    tmp_path: Path, publish: MqttSettings | None = None, fhir_queue: Path | None = None
+    tmp_path: Path,
+    publish: MqttSettings | None = None,
+    fhir_queue: Path | None = None,
+    target: DatabaseTarget | None = None,
 ) -> Iterator[Archived]:
-    """The console in a thread of its own (a browser test blocks the test's thread)."""
-    target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
+    """The console in a thread of its own (a browser test blocks the test's thread), on
+    `target` (default: a SQLite file in `tmp_path`)."""
+    target = target or DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
     home_a, home_b = populate(target, tmp_path / "audio")
     port = free_port()
     settings = ConsoleSettings(

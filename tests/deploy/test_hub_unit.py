@@ -79,7 +79,7 @@ if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
     sys.exit(77)
 from firmware_bridge.flac import encode_flac, flac_mismatch, pcm_sha256
 from stetho_hub.console import picture
-from stetho_hub.storage import DatabaseTarget, migrate, open_database
+from stetho_hub.storage import DatabaseTarget, migrate_database
 from stetho_signal import analyze
 from stetho_sim.synth import synthesize
 pcm = synthesize("tachycardia", duration_s=6, sample_rate_hz=4000, seed=2).samples
@@ -90,9 +90,7 @@ analysis = analyze(pcm, 4000, "heart").to_dict()
 meta = {"analysis": analysis, "site": "s", "auscultation_site": "mitral"}
 assert picture.render(flac, meta, "en")[:4] == b"\\x89PNG"
 with tempfile.TemporaryDirectory() as name:
-    db = open_database(DatabaseTarget("sqlite", str(Path(name) / "hub.db")))
-    assert migrate(db)
-    db.close()
+    assert migrate_database(DatabaseTarget("sqlite", str(Path(name) / "hub.db")))
 print("ok")
 """
 
@@ -119,10 +117,8 @@ libc = ctypes.CDLL(None, use_errno=True)
 if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
     sys.exit(77)
 import psycopg
-from stetho_hub.storage import DatabaseTarget, migrate, open_database
-db = open_database(DatabaseTarget("postgresql", sys.argv[1]))
-assert migrate(db)
-db.close()
+from stetho_hub.storage import DatabaseTarget, migrate_database
+assert migrate_database(DatabaseTarget("postgresql", sys.argv[1]))
 notices = []
 with psycopg.connect(sys.argv[1], autocommit=True) as conn:  # libpq calls back into Python
     conn.add_notice_handler(lambda d: notices.append(d.message_primary))

@@ -39,7 +39,7 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseTarget:
 
 @pytest.fixture
 def db(db_target: DatabaseTarget) -> Iterator[Database]:
-    database = open_database(db_target)
+    database = open_database(db_target, migrating=True)
     migrate(database)
     try:
         yield database

@@ -92,7 +92,7 @@ def _store(archive: Archive, rec: WireRecording, audio: bool = True) -> None:
 def homes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Homes]:
     """Two care homes, built once for the module (the reads below never write)."""
     tmp = tmp_path_factory.mktemp("homes")
-    db = open_database(DatabaseTarget("sqlite", str(tmp / "hub.db")))
+    db = open_database(DatabaseTarget("sqlite", str(tmp / "hub.db")), migrating=True)
     migrate(db)
     archive = Archive(db, AudioStore(tmp / "audio"))
     a1 = make_recording(1, site="home-a", seconds=2.0, analysed=True, start=DAY)
@@ -162,7 +162,7 @@ def test_the_inbox_is_most_urgent_first_then_newest_with_each_rows_fields(homes:
 
 
 def test_a_recording_without_its_audio_is_shown_as_not_archived(tmp_path: Path) -> None:
-    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")), migrating=True)
     migrate(db)
     try:
         archive = Archive(db, AudioStore(tmp_path / "audio"))
@@ -176,7 +176,7 @@ def test_a_recording_without_its_audio_is_shown_as_not_archived(tmp_path: Path) 
 
 
 def test_the_inbox_shows_at_most_two_hundred_alerts(tmp_path: Path) -> None:
-    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")), migrating=True)
     migrate(db)
     try:
         archive = Archive(db, AudioStore(tmp_path / "audio"))
@@ -242,7 +242,7 @@ def test_the_residents_other_recordings_stay_in_the_care_home(homes: Homes) -> N
 
 
 def test_the_residents_other_recordings_are_at_most_fifty(tmp_path: Path) -> None:
-    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")), migrating=True)
     migrate(db)
     try:
         archive = Archive(db, AudioStore(tmp_path / "audio"))
@@ -320,7 +320,7 @@ def _exam(exam_id: str, opened: datetime, counted: str) -> bytes:
 
 
 def test_a_residents_exams_are_the_newest_fifty_oldest_first(tmp_path: Path) -> None:
-    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")), migrating=True)
     migrate(db)
     try:
         archive = Archive(db, AudioStore(tmp_path / "audio"))
@@ -352,7 +352,7 @@ def test_a_live_listen_asks_only_a_stethoscope_the_care_home_has_used(homes: Hom
 
 
 def test_a_known_device_may_come_from_its_status_alone(tmp_path: Path) -> None:
-    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")), migrating=True)
     migrate(db)
     try:
         archive = Archive(db, AudioStore(tmp_path / "audio"))
@@ -405,7 +405,7 @@ def test_each_audit_row_says_who_did_what_where_and_from_which_client(db: Databa
 
 
 def test_the_audit_export_holds_the_newest_ten_thousand_rows(tmp_path: Path) -> None:
-    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")), migrating=True)
     migrate(db)
     try:
         with db.transaction() as tx:

@@ -67,7 +67,7 @@ def test_a_form_over_64_kib_is_refused_unread(hub: Archived) -> None:
 
 def _settings(tmp_path: Path, port: int) -> ConsoleSettings:
     target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
-    db = open_database(target)
+    db = open_database(target, migrating=True)
     try:
         migrate(db)
     finally:

@@ -211,7 +211,7 @@ def test_every_page_and_refusal_carries_the_security_headers(hub: Archived) -> N
 def test_the_sign_in_check_wraps_a_page_with_the_readers_session(tmp_path: Path) -> None:
     # The console's pages are wrapped at import; this wraps one here, so that a changed
     # `signed_in` is the one the request meets (mutmut swaps code in after the import).
-    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")), migrating=True)
     migrate(db)
     add_user(db, "dr-a", PASSWORD, "doctor", ("home-a",))
     seen: list[Session] = []
@@ -244,7 +244,7 @@ def test_a_secure_cookie_behind_tls_and_a_lock_to_its_last_half_second(
 ) -> None:
     now = time.time()  # the sign-in's clock, held still: half a second of the lock is left
     monkeypatch.setattr(console_app, "time", SimpleNamespace(time=lambda: now))
-    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")))
+    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "hub.db")), migrating=True)
     migrate(db)
     add_user(db, "dr-a", PASSWORD, "doctor", ("home-a",))
 

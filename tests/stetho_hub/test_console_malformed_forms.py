@@ -54,7 +54,7 @@ def test_the_routes_here_are_every_post_route_of_the_console(tmp_path: Path) -> 
     from stetho_hub.storage import DatabaseTarget, open_database
 
     target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
-    db = open_database(target)
+    db = open_database(target, migrating=True)
     try:
         app = make_app(ConsoleSettings(target, tmp_path, "127.0.0.1", 0), db)
         posted = {r.resource.canonical for r in app.router.routes() if r.method == "POST"}

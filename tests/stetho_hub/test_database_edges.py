@@ -25,7 +25,7 @@ from stetho_hub.storage.database import (
     DatabaseTarget,
     PostgresDatabase,
     SqliteDatabase,
-    open_database,
+    connect,
 )
 from stetho_testkit.postgres import PostgresServer
 
@@ -202,8 +202,8 @@ def test_a_database_that_cannot_be_opened_says_where(tmp_path: Path) -> None:
     assert isinstance(not_sqlite.value.__cause__, sqlite3.DatabaseError)
 
 
-def test_open_database_opens_the_file_named(tmp_path: Path) -> None:
-    db = open_database(DatabaseTarget("sqlite", str(tmp_path / "x" / "hub.db")))
+def test_connect_opens_the_file_named(tmp_path: Path) -> None:
+    db = connect(DatabaseTarget("sqlite", str(tmp_path / "x" / "hub.db")))
     assert isinstance(db, SqliteDatabase) and db.path == tmp_path / "x" / "hub.db"
     assert db.target.describe() == f"sqlite:{tmp_path / 'x' / 'hub.db'}"  # what errors name
     db.close()
@@ -216,7 +216,7 @@ def test_postgresql_commits_for_every_connection_and_reads_tuples(
     postgres_server: PostgresServer,
 ) -> None:
     url = postgres_server.create_database("edges_rows")
-    db = open_database(DatabaseTarget("postgresql", url))
+    db = connect(DatabaseTarget("postgresql", url))
     assert isinstance(db, PostgresDatabase) and db.dialect == "postgresql"
     with_password = PostgresDatabase(url.replace("hub@", "hub:s3cret@"))  # trusted: ignored
     assert with_password.target.describe() == "postgresql:" + url.replace("hub@", "hub:***@")

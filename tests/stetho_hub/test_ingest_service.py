@@ -25,7 +25,7 @@ from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttSettings, ReceivedMessage
 from edge_agent.wire import messages
 from stetho_hub import wire
-from stetho_hub.errors import MalformedMessageError, StorageUnavailableError
+from stetho_hub.errors import MalformedMessageError, SchemaVersionError, StorageUnavailableError
 from stetho_hub.ingest import IngestService, receipt_message, service
 from stetho_hub.storage import (
     Archive,
@@ -156,7 +156,7 @@ class FlakyArchive(Archive):
     (a bug of ours, not the sender's) on any batch holding a recording id in `broken`."""
 
     def __init__(self, db_path: Path, audio: Path) -> None:
-        db = open_database(DatabaseTarget("sqlite", str(db_path)))
+        db = open_database(DatabaseTarget("sqlite", str(db_path)), migrating=True)
         migrate_database(db)
         super().__init__(db, AudioStore(audio), clock=lambda: datetime(2026, 12, 1, tzinfo=UTC))
         self.down = 0
@@ -507,6 +507,36 @@ def test_a_message_the_archive_fails_on_stays_unacknowledged_and_the_rest_are_st
     assert asyncio.run(scenario(three)).acked == [three[0], three[2]]
     assert archive.batches == [3, 1, 1, 1]
     assert events("store_failed") == ["event=store_failed kind=RecordingAudio"] * 2
+
+
+def test_a_database_refused_on_reconnection_stops_the_ingest_with_nothing_acknowledged(
+    archive: FlakyArchive, fake_broker: FakeBroker
+) -> None:
+    # Before: the refusal was "a bug of ours", logged per message, and the ingest went on.
+    rec = make_recording(0)
+    refused = SchemaVersionError("the database sqlite:hub.db records migration 2 under another")
+
+    def reconnect_refused() -> None:
+        raise refused
+
+    archive.while_storing = reconnect_refused
+
+    async def scenario() -> tuple[FakeLink, BaseException | None]:
+        ingest = IngestService(_settings(), archive, "hub-test", stable_s=0.0)
+        task = asyncio.create_task(ingest.run())
+        link = await fake_broker.next_link(1)
+        link.deliver(*halves(rec))
+        try:
+            async with asyncio.timeout(10):  # an ingest that goes on fails here, not hangs
+                await eventually(task.done)
+        finally:
+            task.cancel()
+        return link, task.exception()
+
+    link, stopped = asyncio.run(scenario())
+    # Out of the link's TaskGroup: `stetho hub run` says its sentence (except* HubError).
+    assert isinstance(stopped, ExceptionGroup) and stopped.exceptions == (refused,)
+    assert link.acked == []
 
 
 def test_a_link_lost_while_the_database_is_down_leaves_every_message_with_the_broker(

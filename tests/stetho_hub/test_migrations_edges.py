@@ -24,7 +24,7 @@ from stetho_hub.storage.database import (
     DatabaseTarget,
     PostgresDatabase,
     SqliteDatabase,
-    open_database,
+    connect,
 )
 from stetho_hub.storage.migrations import (
     ADVISORY_LOCK_KEY,
@@ -56,13 +56,14 @@ def test_a_new_database_gets_every_version_in_order_once(tmp_path: Path) -> None
     db = SqliteDatabase(tmp_path / "hub.db")
     assert current_version(db) == 0
     before = datetime.now(UTC)
-    assert migrate(db) == [1, 2, 3]
+    assert migrate(db) == [1, 2, 3, 4]
     after = datetime.now(UTC)
-    assert LATEST == 3 and current_version(db) == 3
+    assert LATEST == 4 and current_version(db) == 4
     assert sorted(_recorded(db)) == [
         (1, "archive, receipts, users"),
         (2, "console audit log"),
         (3, "doctors' exam answers"),
+        (4, "migration checksums"),
     ]
     with db.transaction() as tx:
         stamps = [r[0] for r in tx.all("SELECT applied_at FROM schema_migrations")]
@@ -70,7 +71,7 @@ def test_a_new_database_gets_every_version_in_order_once(tmp_path: Path) -> None
     assert all(before <= datetime.fromisoformat(s) <= after for s in stamps)
     assert {"recordings", "archived", "audit_log", "exam_answers"} <= _tables(db)
     assert migrate(db) == []  # again: nothing
-    assert len(_recorded(db)) == 3
+    assert len(_recorded(db)) == 4
     db.close()
 
 
@@ -123,7 +124,7 @@ def test_migrations_started_together_apply_each_version_once(tmp_path: Path) -> 
     for hub in hubs:
         hub.join()
     assert failures == []
-    assert sorted(v for versions in applied for v in versions) == [1, 2, 3]
+    assert sorted(v for versions in applied for v in versions) == [1, 2, 3, 4]
 
 
 ONE_TWO_THREE = (
@@ -152,7 +153,7 @@ def test_the_drift_sees_every_version_not_only_the_highest() -> None:
     assert _drift({**full, 5: "five", 4: "four"}) == SchemaDrift((4, 5), (), (), ())
     # Only versions this hub knows mark where its own pending ones start.
     assert _drift({1: "one", 4: "four"}) == SchemaDrift((4,), (), (), (2, 3))
-    assert schema_drift(dict(full)) == SchemaDrift((), (1, 2, 3), (), ())  # not MIGRATIONS' names
+    assert schema_drift(dict(full)) == SchemaDrift((), (1, 2, 3), (), (4,))  # not MIGRATIONS' names
 
 
 def _all_four() -> SchemaDrift:
@@ -195,12 +196,12 @@ def _edit(db: Database, sql: str) -> None:
 
 
 def test_a_fresh_database_is_refused_until_migrated(db_target: DatabaseTarget) -> None:
-    db = open_database(db_target)
+    db = connect(db_target)
     where = db_target.describe()
     with pytest.raises(SchemaVersionError) as fresh:
         check_version(db)
     assert str(fresh.value) == (
-        f"the database {where} lacks migrations 1, 2, 3 (this hub needs {LATEST}): "
+        f"the database {where} lacks migrations 1, 2, 3, 4 (this hub needs {LATEST}): "
         "run `stetho hub migrate --config ...`"
     )
     assert migrate(db, ONE_TWO_THREE[:1]) == [1]
@@ -217,8 +218,8 @@ def test_a_fresh_database_is_refused_until_migrated(db_target: DatabaseTarget) -
         ("DELETE FROM schema_migrations WHERE version = 2", "lacks migration 2 although"),
         ("UPDATE schema_migrations SET name = 'zwei' WHERE version = 2", "records migration 2"),
         (
-            "INSERT INTO schema_migrations VALUES (4, 'from a newer hub', '2026-12-06')",
-            "has migration 4 applied, newer than this hub knows (up to 3)",
+            "INSERT INTO schema_migrations VALUES (5, 'from a newer hub', '2026-12-06', 'c')",
+            "has migration 5 applied, newer than this hub knows (up to 4)",
         ),
     ],
     ids=["gap", "renamed", "newer"],
@@ -226,7 +227,7 @@ def test_a_fresh_database_is_refused_until_migrated(db_target: DatabaseTarget) -
 def test_a_drifted_database_is_refused_by_the_check_and_by_migrate(
     db_target: DatabaseTarget, edit: str, words: str
 ) -> None:
-    db = open_database(db_target)
+    db = connect(db_target)
     migrate(db)
     _edit(db, edit)
     before = _recorded(db)
@@ -258,9 +259,9 @@ def test_a_newer_hub_migrating_now_is_seen_once_it_commits(
     url = postgres_server.create_database("migrations_newer_now")
     db = PostgresDatabase(url)
     migrate(db)
-    newer = psycopg.connect(url)  # a newer hub, part way through its version 4
+    newer = psycopg.connect(url)  # a newer hub, part way through its version 5
     newer.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
-    newer.execute("INSERT INTO schema_migrations VALUES (4, 'four', '2026-12-06')")
+    newer.execute("INSERT INTO schema_migrations VALUES (5, 'five', '2026-12-06', 'c')")
     failures: list[BaseException] = []
 
     def start() -> None:
@@ -276,7 +277,7 @@ def test_a_newer_hub_migrating_now_is_seen_once_it_commits(
     newer.commit()
     worker.join(10)
     assert len(failures) == 1 and isinstance(failures[0], SchemaVersionError)
-    assert "has migration 4 applied, newer than this hub knows" in str(failures[0])
+    assert "has migration 5 applied, newer than this hub knows" in str(failures[0])
     newer.close()
     db.close()
 
@@ -295,7 +296,7 @@ def test_on_postgresql_migrations_wait_for_the_advisory_lock(
     assert worker.is_alive() and applied == []
     holder.rollback()  # its transaction ends: the lock goes with it
     worker.join(10)
-    assert applied == [[1, 2, 3]]
-    assert current_version(db) == 3 and migrate(db) == []
+    assert applied == [[1, 2, 3, 4]]
+    assert current_version(db) == 4 and migrate(db) == []
     holder.close()
     db.close()
