@@ -17,9 +17,8 @@ import pytest
 
 from stetho_hub.errors import SchemaVersionError
 from stetho_hub.storage import migrate_database, open_database
-from stetho_hub.storage.database import Database, DatabaseTarget, connect
+from stetho_hub.storage.database import DatabaseTarget, connect
 from stetho_hub.storage.migrations import (
-    LATEST,
     MIGRATIONS,
     Migration,
     SchemaDrift,
@@ -29,47 +28,14 @@ from stetho_hub.storage.migrations import (
     schema_drift,
 )
 from stetho_testkit.postgres import PostgresServer
-
-_DOCS = 'see docs/hospital.md §3, "Schema checks"'
-_BEFORE_CHECKSUMS = MIGRATIONS[:3]  # what the hub released before migration 4 applied
-
-
-def _pending(where: str) -> str:
-    return (
-        f"the database {where} lacks migration 4 (this hub needs {LATEST}): "
-        "run `stetho hub migrate --config ...`"
-    )
-
-
-def _changed(where: str, version: int) -> str:
-    return (
-        f"the database {where} records migration {version} with another checksum than this "
-        f"hub's SQL (edited after it was applied): run the hub release that applied it, or {_DOCS}"
-    )
-
-
-def _edit(target: DatabaseTarget, sql: str, params: tuple[object, ...] = ()) -> None:
-    """A change made outside the hub: by hand, a restored backup, another build."""
-    db = connect(target)
-    try:
-        with db.transaction() as tx:
-            tx.execute(sql, params)
-    finally:
-        db.close()
-
-
-def _migrated(target: DatabaseTarget, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
-    db = connect(target)
-    try:
-        migrate(db, migrations)
-    finally:
-        db.close()
-
-
-def _recorded(db: Database) -> dict[int, str | None]:
-    with db.transaction() as tx:
-        return dict(tx.all("SELECT version, checksum FROM schema_migrations ORDER BY version"))
-
+from tests.stetho_hub.schema_edits import (
+    BEFORE_CHECKSUMS,
+    changed_refusal,
+    edit_outside,
+    migrated_outside,
+    pending_refusal,
+    recorded_checksums,
+)
 
 # ---- checksums -------------------------------------------------------------------------------
 
@@ -96,30 +62,32 @@ def test_the_drift_compares_every_recorded_checksum() -> None:
 
 def test_the_refusal_of_a_changed_migration_says_which_and_what_to_do() -> None:
     where = "sqlite:/var/lib/stetho-hub/hub.db"
-    assert refusal(SchemaDrift((), (), (), (), changed=(2,)), where, 4) == _changed(where, 2)
+    assert refusal(SchemaDrift((), (), (), (), changed=(2,)), where, 4) == changed_refusal(where, 2)
     both = SchemaDrift((), (), (), (), changed=(1, 3))
-    assert refusal(both, where, 4) == _changed(where, 1).replace("migration 1", "migrations 1, 3")
+    assert refusal(both, where, 4) == changed_refusal(where, 1).replace(
+        "migration 1", "migrations 1, 3"
+    )
     # A renamed version is graver (another build): said first; a changed one before a gap.
     renamed = SchemaDrift((), (2,), (3,), (), changed=(1,))
     assert "records migration 2 under another name" in str(refusal(renamed, where, 4))
     gap = SchemaDrift((), (), (3,), (4,), changed=(1,))
-    assert refusal(gap, where, 4) == _changed(where, 1)
+    assert refusal(gap, where, 4) == changed_refusal(where, 1)
 
 
 def test_each_version_is_recorded_with_its_checksum(db_target: DatabaseTarget) -> None:
     db = open_database(db_target, migrating=True)
-    assert _recorded(db) == {m.version: m.checksum for m in MIGRATIONS}
+    assert recorded_checksums(db) == {m.version: m.checksum for m in MIGRATIONS}
     db.close()
 
 
 def _backfilled(target: DatabaseTarget) -> None:
-    _migrated(target, _BEFORE_CHECKSUMS)  # as the release before checksums left it
+    migrated_outside(target, BEFORE_CHECKSUMS)  # as the release before checksums left it
     db = connect(target)
     with pytest.raises(SchemaVersionError) as pending:
         check_version(db)
-    assert str(pending.value) == _pending(target.describe())
+    assert str(pending.value) == pending_refusal(target.describe())
     assert migrate(db) == [4]
-    assert _recorded(db) == {m.version: m.checksum for m in MIGRATIONS}
+    assert recorded_checksums(db) == {m.version: m.checksum for m in MIGRATIONS}
     check_version(db)
     db.close()
 
@@ -135,24 +103,24 @@ def test_on_postgresql_a_database_before_checksums_is_backfilled(
     # PostgreSQL finds the checksum column through its own catalogue.
     target = DatabaseTarget("postgresql", postgres_server.create_database("policy_backfill"))
     _backfilled(target)
-    _edit(target, "UPDATE schema_migrations SET checksum = NULL WHERE version = 4")
+    edit_outside(target, "UPDATE schema_migrations SET checksum = NULL WHERE version = 4")
     with pytest.raises(SchemaVersionError) as changed:
         open_database(target)
-    assert str(changed.value) == _changed(target.describe(), 4)
+    assert str(changed.value) == changed_refusal(target.describe(), 4)
 
 
 def test_a_new_database_records_no_checksum_before_the_column_exists(tmp_path: Path) -> None:
     # A list without the checksum migration (a test's, an older hub's) records names alone.
     target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
-    _migrated(target, _BEFORE_CHECKSUMS)
+    migrated_outside(target, BEFORE_CHECKSUMS)
     db = connect(target)
     with db.transaction() as tx:
         assert tx.all("SELECT version, name FROM schema_migrations ORDER BY version") == [
-            (m.version, m.name) for m in _BEFORE_CHECKSUMS
+            (m.version, m.name) for m in BEFORE_CHECKSUMS
         ]
         columns = {r[1] for r in tx.all("PRAGMA table_info(schema_migrations)")}
     assert columns == {"version", "name", "applied_at"}
-    check_version(db, _BEFORE_CHECKSUMS)
+    check_version(db, BEFORE_CHECKSUMS)
     db.close()
 
 
@@ -160,7 +128,7 @@ def test_a_new_database_records_no_checksum_before_the_column_exists(tmp_path: P
 def test_a_migration_edited_after_it_was_applied_is_refused(
     db_target: DatabaseTarget, version: int
 ) -> None:
-    _migrated(db_target)
+    migrated_outside(db_target)
     # This hub's build has the version's SQL edited (a released migration changed).
     edited = tuple(
         dataclasses.replace(m, statements=(*m.statements, "SELECT 1"))
@@ -173,7 +141,7 @@ def test_a_migration_edited_after_it_was_applied_is_refused(
     for attempt in (check_version, migrate):
         with pytest.raises(SchemaVersionError) as refused:
             attempt(db, edited)
-        assert str(refused.value) == _changed(where, version)
+        assert str(refused.value) == changed_refusal(where, version)
     db.close()
 
 
@@ -181,12 +149,14 @@ def test_a_migration_edited_after_it_was_applied_is_refused(
 def test_a_changed_checksum_is_refused_on_opening(
     db_target: DatabaseTarget, checksum: str | None
 ) -> None:
-    _migrated(db_target)
-    _edit(db_target, "UPDATE schema_migrations SET checksum = ? WHERE version = 2", (checksum,))
+    migrated_outside(db_target)
+    edit_outside(
+        db_target, "UPDATE schema_migrations SET checksum = ? WHERE version = 2", (checksum,)
+    )
     for migrating in (False, True):
         with pytest.raises(SchemaVersionError) as refused:
             open_database(db_target, migrating=migrating)
-        assert str(refused.value) == _changed(db_target.describe(), 2)
+        assert str(refused.value) == changed_refusal(db_target.describe(), 2)
 
 
 def test_the_two_modes_of_opening(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -204,10 +174,10 @@ def test_the_two_modes_of_opening(tmp_path: Path, caplog: pytest.LogCaptureFixtu
 
 def test_migrate_database_says_what_it_applied(tmp_path: Path) -> None:
     target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
-    _migrated(target, _BEFORE_CHECKSUMS)
+    migrated_outside(target, BEFORE_CHECKSUMS)
     assert migrate_database(target) == [4]
     assert migrate_database(target) == []
-    _edit(target, "UPDATE schema_migrations SET checksum = 'x' WHERE version = 4")
+    edit_outside(target, "UPDATE schema_migrations SET checksum = 'x' WHERE version = 4")
     with pytest.raises(SchemaVersionError, match="records migration 4 with another checksum"):
         migrate_database(target)
 
@@ -216,7 +186,11 @@ def test_the_backfill_runs_only_in_the_transaction_that_adds_the_column(tmp_path
     # A later migration's own writes to the records stand: nothing backfills over them.
     target = DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
     odd = Migration(5, "five", ("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1",))
-    _migrated(target, (*MIGRATIONS, odd))
+    migrated_outside(target, (*MIGRATIONS, odd))
     db = connect(target)
-    assert _recorded(db) == {**{m.version: m.checksum for m in MIGRATIONS}, 1: "x", 5: odd.checksum}
+    assert recorded_checksums(db) == {
+        **{m.version: m.checksum for m in MIGRATIONS},
+        1: "x",
+        5: odd.checksum,
+    }
     db.close()

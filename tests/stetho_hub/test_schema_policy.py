@@ -27,57 +27,24 @@ from stetho_hub.errors import SchemaVersionError, StorageUnavailableError
 from stetho_hub.fhir import FhirServerSettings
 from stetho_hub.ingest.runner import open_archive
 from stetho_hub.storage import open_database
-from stetho_hub.storage.database import Database, DatabaseTarget, connect
+from stetho_hub.storage.database import DatabaseTarget, connect
 from stetho_hub.storage.migrations import (
-    LATEST,
     MIGRATIONS,
-    Migration,
-    migrate,
 )
 from stetho_testkit.hub.browser import Browser
 from stetho_testkit.hub.console import console_running
 from stetho_testkit.postgres import PostgresServer
+from tests.stetho_hub.schema_edits import (
+    BEFORE_CHECKSUMS,
+    SCHEMA_DOCS,
+    changed_refusal,
+    edit_outside,
+    migrated_outside,
+    pending_refusal,
+    recorded_checksums,
+)
 
 runner = CliRunner()
-_DOCS = 'see docs/hospital.md §3, "Schema checks"'
-_BEFORE_CHECKSUMS = MIGRATIONS[:3]  # what the hub released before migration 4 applied
-
-
-def _pending(where: str) -> str:
-    return (
-        f"the database {where} lacks migration 4 (this hub needs {LATEST}): "
-        "run `stetho hub migrate --config ...`"
-    )
-
-
-def _changed(where: str, version: int) -> str:
-    return (
-        f"the database {where} records migration {version} with another checksum than this "
-        f"hub's SQL (edited after it was applied): run the hub release that applied it, or {_DOCS}"
-    )
-
-
-def _edit(target: DatabaseTarget, sql: str, params: tuple[object, ...] = ()) -> None:
-    """A change made outside the hub: by hand, a restored backup, another build."""
-    db = connect(target)
-    try:
-        with db.transaction() as tx:
-            tx.execute(sql, params)
-    finally:
-        db.close()
-
-
-def _migrated(target: DatabaseTarget, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
-    db = connect(target)
-    try:
-        migrate(db, migrations)
-    finally:
-        db.close()
-
-
-def _recorded(db: Database) -> dict[int, str | None]:
-    with db.transaction() as tx:
-        return dict(tx.all("SELECT version, checksum FROM schema_migrations ORDER BY version"))
 
 
 # ---- every entry point: the console, the FHIR export, the ingest, each command ---------------
@@ -109,17 +76,17 @@ def test_the_console_started_alone_refuses_a_database_not_migrated(
     db_target: DatabaseTarget, tmp_path: Path
 ) -> None:
     # Before: the console opened its own connection unchecked, and served.
-    _migrated(db_target, _BEFORE_CHECKSUMS)
+    migrated_outside(db_target, BEFORE_CHECKSUMS)
     refused = _serve_refused(_console(db_target, tmp_path))
-    assert refused == _pending(db_target.describe())
+    assert refused == pending_refusal(db_target.describe())
 
 
 def test_the_console_refuses_a_foreign_migration_without_showing_the_password(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     url = postgres_server.create_database("policy_console_foreign")
-    _migrated(DatabaseTarget("postgresql", url))
-    _edit(
+    migrated_outside(DatabaseTarget("postgresql", url))
+    edit_outside(
         DatabaseTarget("postgresql", url),
         "UPDATE schema_migrations SET name = 'zwei' WHERE version = 2",
     )
@@ -128,7 +95,7 @@ def test_the_console_refuses_a_foreign_migration_without_showing_the_password(
     assert "s3cret" not in refused
     assert refused == (
         f"the database postgresql:{url.replace('hub@', 'hub:***@')} records migration 2 under "
-        f"another name than this hub's: another build of the hub migrated it; {_DOCS}"
+        f"another name than this hub's: another build of the hub migrated it; {SCHEMA_DOCS}"
     )
 
 
@@ -145,7 +112,7 @@ def test_every_reconnection_is_checked_again(postgres_server: PostgresServer) ->
     url = postgres_server.create_database("policy_reconnect")
     target = DatabaseTarget("postgresql", url)
     db = open_database(target, migrating=True)
-    _edit(target, "UPDATE schema_migrations SET checksum = '0' WHERE version = 3")
+    edit_outside(target, "UPDATE schema_migrations SET checksum = '0' WHERE version = 3")
     _terminate_others(url)
     # The connection the server dropped fails once; the next transactions reconnect.
     with pytest.raises(StorageUnavailableError), db.transaction() as tx:
@@ -153,9 +120,9 @@ def test_every_reconnection_is_checked_again(postgres_server: PostgresServer) ->
     for _ in range(2):  # the next transactions reconnect, and are refused each time
         with pytest.raises(SchemaVersionError) as refused, db.transaction() as tx:
             tx.one("SELECT 1")
-        assert str(refused.value) == _changed(target.describe(), 3)
+        assert str(refused.value) == changed_refusal(target.describe(), 3)
     right = (MIGRATIONS[2].checksum,)
-    _edit(target, "UPDATE schema_migrations SET checksum = ? WHERE version = 3", right)
+    edit_outside(target, "UPDATE schema_migrations SET checksum = ? WHERE version = 3", right)
     with db.transaction() as tx:  # put right: the next reconnection serves
         assert tx.one("SELECT 1") == (1,)
     db.close()
@@ -170,7 +137,7 @@ def test_a_console_whose_database_changed_under_it_serves_nothing(
         doctor = Browser(hub.url)
         assert doctor.sign_in("dr-a") == 303
         assert doctor.get("/")[0] == 200
-        _edit(target, "UPDATE schema_migrations SET name = 'zwei' WHERE version = 2")
+        edit_outside(target, "UPDATE schema_migrations SET name = 'zwei' WHERE version = 2")
         _terminate_others(url)
         statuses = [doctor.get("/")[0] for _ in range(3)]
         status, body, _headers = doctor.get("/?lang=fr")
@@ -199,7 +166,7 @@ def test_the_fhir_export_started_alone_refuses_a_database_not_migrated(
     db_target: DatabaseTarget, tmp_path: Path
 ) -> None:
     # Before: it opened the archive as the ingest does, migrating it on its way.
-    _migrated(db_target, _BEFORE_CHECKSUMS)
+    migrated_outside(db_target, BEFORE_CHECKSUMS)
     cfg = load_config(_config(tmp_path, db_target, FHIR_ON))
     settings = FhirServerSettings("https://fhir.hospital.example", "t", None, None, None)
 
@@ -209,7 +176,7 @@ def test_the_fhir_export_started_alone_refuses_a_database_not_migrated(
 
     with pytest.raises(SchemaVersionError) as refused:
         asyncio.run(export())
-    assert str(refused.value) == _pending(db_target.describe())
+    assert str(refused.value) == pending_refusal(db_target.describe())
     db = connect(db_target)
     with db.transaction() as tx:
         assert tx.one("SELECT MAX(version) FROM schema_migrations") == (3,)  # left as it was
@@ -219,15 +186,15 @@ def test_the_fhir_export_started_alone_refuses_a_database_not_migrated(
 def test_the_ingest_migrates_pending_versions_and_refuses_a_changed_one(
     db_target: DatabaseTarget, tmp_path: Path
 ) -> None:
-    _migrated(db_target, _BEFORE_CHECKSUMS)
+    migrated_outside(db_target, BEFORE_CHECKSUMS)
     cfg = load_config(_config(tmp_path, db_target))
     archive = open_archive(cfg)  # the ingest (and its receipts) may migrate: `run` does
-    assert _recorded(archive.db)[4] == MIGRATIONS[3].checksum
+    assert recorded_checksums(archive.db)[4] == MIGRATIONS[3].checksum
     archive.db.close()
-    _edit(db_target, "UPDATE schema_migrations SET checksum = '0' WHERE version = 1")
+    edit_outside(db_target, "UPDATE schema_migrations SET checksum = '0' WHERE version = 1")
     with pytest.raises(SchemaVersionError) as refused:
         open_archive(cfg)
-    assert str(refused.value) == _changed(db_target.describe(), 1)
+    assert str(refused.value) == changed_refusal(db_target.describe(), 1)
 
 
 def _commands(tmp_path: Path, config: Path) -> list[list[str]]:
@@ -247,8 +214,8 @@ def test_every_command_refuses_a_changed_migration_in_one_line(
 ) -> None:
     config = _config(tmp_path, db_target)
     assert runner.invoke(hub_app, ["migrate", "--config", str(config)]).exit_code == 0
-    _edit(db_target, "UPDATE schema_migrations SET checksum = '0' WHERE version = 2")
-    said = f"error: {_changed(db_target.describe(), 2)}"
+    edit_outside(db_target, "UPDATE schema_migrations SET checksum = '0' WHERE version = 2")
+    said = f"error: {changed_refusal(db_target.describe(), 2)}"
     for args in _commands(tmp_path, config):
         result = runner.invoke(hub_app, args)
         assert result.exit_code == 1, (args, result.output)
