@@ -26,7 +26,7 @@ from stetho_hub.console import pages
 from stetho_hub.console.decisions import DecisionError
 from stetho_hub.console.sessions import Session, SessionBook
 from stetho_hub.console.words import LANGUAGES, pick_language, words
-from stetho_hub.errors import SchemaVersionError
+from stetho_hub.errors import SchemaVersionError, StorageUnavailableError
 from stetho_hub.storage import AudioStore, Database, DatabaseTarget, views
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,11 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
         # another build): serve nothing from it; the sentence, naming it, goes to the journal.
         log.error("event=schema_refused error=%r", str(exc))
         response = refusal_page(request, 503, "error.schema", {})
+    except StorageUnavailableError as exc:
+        # The database dropped the connection (a restart, a failover): the next request
+        # reconnects, so this one is a page saying to retry, not a 500 and a trace.
+        log.warning("event=storage_unavailable error=%r", str(exc))
+        response = refusal_page(request, 503, "error.storage", {})
     except web.HTTPException as exc:
         if exc.status < 400:  # a redirect: it keeps the switch's choice too
             _remember(exc, chosen, lang)

@@ -196,6 +196,7 @@ _EN: Final[dict[str, str]] = {
     "error.no_broker": "This console has no broker to reach care homes.",
     "error.broker_failed": "The broker did not take it: retry.",
     "error.other": "The console could not answer this request.",
+    "error.storage": "The archive's database did not answer: try again in a moment.",
     "error.schema": "The archive's database is not the one this hub knows (its schema changed): "
     "the console shows nothing until the hub's administrator puts it right.",
 }
@@ -377,6 +378,7 @@ _FR: Final[dict[str, str]] = {
     "error.no_broker": "Cette console n'a pas de broker pour joindre les établissements.",
     "error.broker_failed": "Le broker ne l'a pas pris : réessayez.",
     "error.other": "La console n'a pas pu répondre à cette demande.",
+    "error.storage": "La base des archives n'a pas répondu : réessayez dans un instant.",
     "error.schema": "La base des archives n'est plus celle que ce hub connaît (son schéma a "
     "changé) : la console n'affiche rien tant que l'administrateur du hub ne l'a pas corrigée.",
 }

@@ -133,16 +133,20 @@ def test_a_console_whose_database_changed_under_it_serves_nothing(
 ) -> None:
     url = postgres_server.create_database("policy_console_later")
     target = DatabaseTarget("postgresql", url)
-    with caplog.at_level(logging.ERROR), console_running(tmp_path, target=target) as hub:
+    with caplog.at_level(logging.WARNING), console_running(tmp_path, target=target) as hub:
         doctor = Browser(hub.url)
         assert doctor.sign_in("dr-a") == 303
         assert doctor.get("/")[0] == 200
         edit_outside(target, "UPDATE schema_migrations SET name = 'zwei' WHERE version = 2")
         _terminate_others(url)
-        statuses = [doctor.get("/")[0] for _ in range(3)]
+        answers = [doctor.get("/?lang=en")[:2] for _ in range(3)]
         status, body, _headers = doctor.get("/?lang=fr")
-    assert statuses[1:] == [503, 503], statuses  # the first met the dropped connection
+    # The first met the dropped connection: a page saying to retry (before: a 500, a trace).
+    assert [a[0] for a in answers] == [503, 503, 503], answers
+    assert "did not answer: try again in a moment" in answers[0][1].decode()
+    assert "its schema changed" in answers[1][1].decode()
     assert status == 503 and "son schéma a changé" in body.decode()
+    assert any(m.startswith("event=storage_unavailable error=") for m in caplog.messages)
     said = f"the database {target.describe()} records migration 2 under another name"
     assert any(m.startswith(f"event=schema_refused error='{said}") for m in caplog.messages)
 
