@@ -54,6 +54,9 @@ _MIN_PERIODICITY = 0.1  # below this the autocorrelation peak is chance (see qua
 # best lag and at the period read (docs/accuracy.md, twenty-seventh round, s46-acfperiod).
 _PERIODICITY_ALONE = 0.2
 _RANGE_MARGIN = 0.1
+# The rates shown: a beat-to-beat median just past the searched range is still a measurement
+# (a 29/min bradycardia must not lose its rate, and its alert, to a rounding of the range).
+_SHOWN_BPM = (MIN_RATE_BPM * (1 - _RANGE_MARGIN), MAX_RATE_BPM * (1 + _RANGE_MARGIN))
 _MIN_PROMINENCE = 2.5  # S1/S2 over the envelope median: white noise ~1.3 (see quality ramp)
 _MIN_INTERVALS_FOR_RHYTHM = 4  # irregularity needs at least five beats
 # Heart sounds last 80-140 ms; on this envelope the median half-height span of the labelled
@@ -314,7 +317,7 @@ def _past_shown_rate(intervals: NDArray[np.float64]) -> bool:
     """Whether beat intervals read a rate faster than :func:`_rate_bpm` shows."""
     if intervals.size < MIN_INTERVALS_FOR_RATE:
         return False
-    return 60.0 / median(intervals) > MAX_RATE_BPM * (1 + _RANGE_MARGIN)
+    return 60.0 / median(intervals) > _SHOWN_BPM[1]
 
 
 def _urgent_band_measures(
@@ -440,9 +443,7 @@ def _rate_bpm(
         )
         return None
     rate = 60.0 / period
-    # A beat-to-beat median just past the searched range is still a measurement (a 29/min
-    # bradycardia must not lose its rate, and its alert, to a rounding of the range).
-    if not MIN_RATE_BPM * (1 - _RANGE_MARGIN) <= rate <= MAX_RATE_BPM * (1 + _RANGE_MARGIN):
+    if not _SHOWN_BPM[0] <= rate <= _SHOWN_BPM[1]:
         notes.append(
             Note(
                 "heart_rate_out_of_range",
