@@ -73,8 +73,10 @@ def test_ctrl_c_before_and_after_the_start_is_sent_says_which(
         cli = _cli(tmp_path, "record", exam_id, "--device", "steth-1", config=fifo)
         writer = _opened_for_reading(fifo)  # the CLI now waits on its read
         cli.send_signal(signal.SIGINT)
-        out, said = cli.communicate(timeout=20)
+        # The read ends now (EOF): a SIGINT handled just before the read began only sets
+        # Python's flag, and the read would wait on forever (2 of 30 runs hung).
         os.close(writer)
+        out, said = cli.communicate(timeout=20)
         assert (cli.returncode, out) == (130, ""), said
         assert said == (
             "error: interrupted before the request to record was sent: no recording started\n"
