@@ -262,7 +262,7 @@ class IngestService:
 
     async def _send_receipts(self, connection: MqttConnection) -> None:
         # Receipts left unsent by an earlier connection or process come first.
-        batch = await self._storage(self.archive.pending_receipts, RECEIPT_BATCH)
+        batch = await self._pending_receipts()
         while True:
             if batch:
                 try:
@@ -281,6 +281,22 @@ class IngestService:
         self.stats.receipts_sent += len(ids)
         log.debug("event=receipts_sent count=%d", len(ids))
 
+    async def _pending_receipts(self) -> list[ArchivedRecording]:
+        """The database's unsent receipts, asked again while it is down: a database restart
+        as the broker link (re)opens, or at a rescan, must not stop the hub."""
+        attempt = 0
+        while True:
+            try:
+                return await self._storage(self.archive.pending_receipts, RECEIPT_BATCH)
+            except StorageUnavailableError as exc:
+                delay = persistent_delay(attempt, exc)
+                log.error(
+                    "event=storage_unavailable error=%r during=receipts retry_in_s=%.1f",
+                    str(exc), delay,
+                )  # fmt: skip
+                attempt += 1
+                await asyncio.sleep(delay)
+
     async def _next_receipts(self) -> list[ArchivedRecording]:
         """Queued receipts; after RECEIPT_RESCAN_S without any, the database's unsent ones
         (a receipt whose connection was lost before it was marked sent is found there)."""
@@ -288,7 +304,7 @@ class IngestService:
             async with asyncio.timeout(RECEIPT_RESCAN_S):
                 first = await self._receipts.get()
         except TimeoutError:
-            return await self._storage(self.archive.pending_receipts, RECEIPT_BATCH)
+            return await self._pending_receipts()
         batch = [first]
         while len(batch) < RECEIPT_BATCH and not self._receipts.empty():
             batch.append(self._receipts.get_nowait())

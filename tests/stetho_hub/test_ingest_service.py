@@ -761,6 +761,50 @@ def test_a_receipt_not_marked_sent_while_the_database_is_down_is_sent_again(
     assert 1.0 in slept  # a pause before the next try, not a spin
 
 
+@pytest.mark.parametrize("when", ["the link opens", "a rescan"])
+def test_unsent_receipts_unreadable_while_the_database_is_down_are_asked_again(
+    archive: FlakyArchive,
+    fake_broker: FakeBroker,
+    monkeypatch: pytest.MonkeyPatch,
+    events: Callable[[str], list[str]],
+    when: str,
+) -> None:
+    # Before: the StorageUnavailableError left the receipts' task and stopped the whole hub
+    # ("error: unhandled errors in a TaskGroup"), a PostgreSQL restart as the link opened.
+    monkeypatch.setattr(service, "RECEIPT_RESCAN_S", 0.05)
+    earlier = make_recording(0)
+    archive.store_batch([wire.classify(m.topic, m.payload, m.user_properties, m.content_type)
+                         for m in halves(earlier)])  # fmt: skip
+    pending = archive.pending_receipts
+    asked: list[int] = []
+
+    down = {1, 2} if when == "the link opens" else {2, 3}  # a rescan is the second read on
+
+    def read(limit: int) -> list[ArchivedRecording]:
+        asked.append(limit)
+        if len(asked) in down:
+            raise StorageUnavailableError("database is down")
+        # Before the database went down, as if another hub process had not yet archived it.
+        return pending(limit) if len(asked) > max(down) else []
+
+    monkeypatch.setattr(archive, "pending_receipts", read)
+
+    async def scenario() -> FakeLink:
+        async with hub(archive) as ingest:
+            link = await fake_broker.next_link(1)
+            await eventually(lambda: ingest.stats.receipts_sent == 1)
+            return link
+
+    link = asyncio.run(scenario())
+    assert [r["recording_id"] for r in link.receipts()] == [earlier.recording_id]
+    assert archive.counts()["receipts_pending"] == 0
+    said = [e.split(" retry_in_s=") for e in events("storage_unavailable")]
+    assert [head for head, _ in said] == [
+        "event=storage_unavailable error='database is down' during=receipts"
+    ] * 2
+    assert fake_broker.delays == [(0, StorageUnavailableError), (1, StorageUnavailableError)]
+
+
 def other_hub_stores(archive: FlakyArchive, rec: WireRecording) -> None:
     """`rec` archived by another hub process sharing this SQLite file and audio folder."""
     db = open_database(DatabaseTarget("sqlite", str(archive.db.path)))  # type: ignore[attr-defined]
