@@ -21,6 +21,7 @@ from stetho_common.cli_app import cli_app
 from stetho_common.console import fail
 from stetho_common.journal_log import setup_logging
 from stetho_common.secret_input import ask_secret
+from stetho_common.task_groups import first_error
 from stetho_hub.config import HubConfig, load_config
 from stetho_hub.errors import HubConfigError, HubError
 
@@ -70,7 +71,7 @@ def run(config: ConfigOption) -> None:
     try:
         asyncio.run(_serve(cfg, console, fhir))
     except* (HubError, FhirError, WatchdogSettingError) as errors:  # from the TaskGroup
-        fail(str(errors.exceptions[0]))
+        fail(str(first_error(errors)))
 
 
 async def _serve(cfg: HubConfig, console: ConsoleSettings, fhir: FhirServerSettings | None) -> None:

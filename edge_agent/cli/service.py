@@ -15,6 +15,7 @@ from edge_agent.cli._common import DEFAULT_CONFIG, ConfigOption, load_or_exit
 from stetho_common.cli_app import cli_app
 from stetho_common.console import fail, run_until_signalled, stderr
 from stetho_common.journal_log import setup_logging
+from stetho_common.task_groups import first_error
 
 config_app = cli_app("Inspect and validate configuration files.")
 
@@ -44,7 +45,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     try:
         run_until_signalled(until_signalled())
     except* AgentError as errors:  # a task's error arrives in the daemon TaskGroup's group
-        fail(str(errors.exceptions[0]))
+        fail(str(first_error(errors)))
 
 
 @config_app.command("check")

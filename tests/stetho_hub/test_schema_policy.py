@@ -10,6 +10,7 @@ run under `make mutate` too take `postgres_server` directly).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.cli import _export_fhir, hub_app
 from stetho_hub.config import load_config
 from stetho_hub.console import ConsoleSettings, serve_console
@@ -33,6 +35,8 @@ from stetho_hub.storage.migrations import (
 )
 from stetho_testkit.hub.browser import Browser
 from stetho_testkit.hub.console import console_running
+from stetho_testkit.hub.factory import make_recording
+from stetho_testkit.hub.harness import HubProcess, WirePublisher, write_hub_config
 from stetho_testkit.postgres import PostgresServer
 from tests.stetho_hub.schema_edits import (
     BEFORE_CHECKSUMS,
@@ -126,6 +130,26 @@ def test_every_reconnection_is_checked_again(postgres_server: PostgresServer) ->
     with db.transaction() as tx:  # put right: the next reconnection serves
         assert tx.one("SELECT 1") == (1,)
     db.close()
+
+
+@pytest.mark.broker
+def test_a_running_hub_whose_database_changed_stops_saying_why(
+    broker: LocalBroker, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    # Before: the refusal reached `stetho hub run` inside two TaskGroups' groups, and the hub
+    # stopped saying "error: unhandled errors in a TaskGroup (1 sub-exception)".
+    url = postgres_server.create_database("policy_hub_later")
+    target = DatabaseTarget("postgresql", url)
+    config = write_hub_config(tmp_path / "hub.toml", broker.port, target, tmp_path / "audio")
+    hub = HubProcess(config, tmp_path / "hub.log")
+    with WirePublisher(broker.host, broker.port) as agent, contextlib.closing(hub):
+        hub.start()
+        edit_outside(target, "UPDATE schema_migrations SET checksum = '0' WHERE version = 3")
+        _terminate_others(url)
+        agent.recording(make_recording(1))  # its store reconnects, and is refused
+        assert hub.process is not None and hub.process.wait(timeout=60) == 1, hub.output()
+    assert hub.output().splitlines()[-1] == f"error: {changed_refusal(target.describe(), 3)}"
+    assert "recording_archived" not in hub.output()
 
 
 def test_a_console_whose_database_changed_under_it_serves_nothing(
