@@ -178,11 +178,9 @@ def estimate_cycles(
     expectation (:func:`expected_systole_s`) and below half the period.
     """
     ac = _capped_autocorrelation(env)
-    min_lag = int(np.floor(fs_hz * 60.0 / MAX_RATE_BPM))
-    # 5 % beyond the slowest rate so that a peak right at 30 bpm is still a local maximum.
-    max_lag = min(
-        int(np.ceil(_SLOW_MARGIN * fs_hz * 60.0 / MIN_RATE_BPM)), int(env.size * MAX_LAG_SHARE)
-    )
+    shortest, longest = _searched_span(fs_hz)
+    min_lag = int(np.floor(shortest))
+    max_lag = min(int(np.ceil(longest)), int(env.size * MAX_LAG_SHARE))
     if max_lag <= min_lag + 2:
         return []
     peaks = dsp.find_peaks(ac[: max_lag + 1])
@@ -256,7 +254,17 @@ def searched_period(period_s: float) -> bool:
     sounds alone, hid 49897_PV's heart made to beat at 170/min, and its rate was not shown
     (docs/accuracy.md, twenty-eighth round).
     """
-    return 60.0 / MAX_RATE_BPM <= period_s <= _SLOW_MARGIN * 60.0 / MIN_RATE_BPM
+    shortest_s, longest_s = _searched_span(1.0)
+    return shortest_s <= period_s <= longest_s
+
+
+def _searched_span(fs_hz: float) -> tuple[float, float]:
+    """Shortest and longest period the cycle search reads, in samples at ``fs_hz`` (seconds at
+    1 Hz): 60/:data:`MAX_RATE_BPM` to 5 % past 60/:data:`MIN_RATE_BPM` seconds, the margin so
+    that a peak right at 30/min is still a local maximum. Keep the products' order: the lags
+    are floored and ceiled from them, and another order can move a last bit (55 x 60 / 220 is
+    15.0, 55 x (60 / 220) is 14.999999999999998, a lag shorter)."""
+    return fs_hz * 60.0 / MAX_RATE_BPM, _SLOW_MARGIN * fs_hz * 60.0 / MIN_RATE_BPM
 
 
 def slowest_rate_seen_bpm(clip_s: float) -> float:

@@ -20,7 +20,9 @@ from stetho_common.console import EXIT_CODES, fail
 
 EXIT_NOT_RUNNING = EXIT_CODES["not-running"]
 EXIT_STALE = EXIT_CODES["stale"]  # running, but its status file is old: not what is now
-STALE_AFTER_S = 4 * STATUS_INTERVAL_S  # or 4 refreshes, when status_interval_s is longer
+# Refreshes missed before the status file is stale, counted at the configured interval, or
+# at the default one when the configured one is shorter: 20 s at least.
+STALE_REFRESHES = 4
 
 
 def _when(t: float | None) -> str:
@@ -124,8 +126,9 @@ def status_command(
             highlight=False,
         )
         raise typer.Exit(EXIT_NOT_RUNNING) from exc
+    stale_after_s = STALE_REFRESHES * max(STATUS_INTERVAL_S, cfg.status_interval_s)
     try:
-        _show(data, path, as_json, console, max(STALE_AFTER_S, 4 * cfg.status_interval_s))
+        _show(data, path, as_json, console, stale_after_s)
     except (KeyError, TypeError, AttributeError) as exc:  # JSON, but not the status we write
         fail(
             f"{path} does not hold the status this stetho reads ({type(exc).__name__}: {exc}); "

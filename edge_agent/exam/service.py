@@ -75,6 +75,17 @@ class DeviceSlot:
         return self.segmenter is not None
 
 
+@dataclass(frozen=True)
+class Progress:
+    """A recording running on one stethoscope: its seconds of sound so far, and asked."""
+
+    device: str
+    recording_id: uuid.UUID | None
+    exam_id: uuid.UUID | None  # the exam holding the stethoscope, if one does
+    done_s: float
+    wanted_s: float
+
+
 @dataclass
 class _Changes:
     """A counter the page waits on: every change to exams, devices or requests bumps it."""
@@ -229,13 +240,19 @@ class ExamService:
             )
         return None
 
-    def recorded_s(self, recording_id: uuid.UUID) -> float:
-        """Seconds of sound a running recording holds so far (0.0 once it no longer runs)."""
+    def running(self) -> list[Progress]:
+        """Each recording running now, in the slots' order: the API reads one by recording
+        (:meth:`recorded_s`), the nurse's page one by exam."""
+        found = []
         for slot in self.slots.values():
             progress = slot.segmenter.progress() if slot.segmenter else None
-            if slot.recording == recording_id and progress is not None:
-                return progress[0]
-        return 0.0
+            if progress is not None:
+                found.append(Progress(slot.device, slot.recording, slot.claimed_by, *progress))
+        return found
+
+    def recorded_s(self, recording_id: uuid.UUID) -> float:
+        """Seconds of sound a running recording holds so far (0.0 once it no longer runs)."""
+        return next((p.done_s for p in self.running() if p.recording_id == recording_id), 0.0)
 
     def _check_fits(self, device: str, duration_s: float, rate_hz: int) -> None:
         if self.gate is None:  # no broker limit known to check against

@@ -104,12 +104,12 @@ async def _picker_values(
 
 
 def _progress(ctx: Any, exam: Exam) -> dict[str, Any] | None:
-    for slot in ctx.exams.slots.values():
-        if slot.claimed_by == exam.exam_id and slot.segmenter and slot.segmenter.busy:
-            done, wanted = slot.segmenter.progress() or (0.0, 1.0)
-            return {"device": slot.device, "done": done, "wanted": wanted,
-                    "percent": round(100 * done / wanted)}  # fmt: skip
-    return None
+    running = next((p for p in ctx.exams.running() if p.exam_id == exam.exam_id), None)
+    if running is None:
+        return None
+    done, wanted = running.done_s, running.wanted_s
+    return {"device": running.device, "done": done, "wanted": wanted,
+            "percent": round(100 * done / wanted)}  # fmt: skip
 
 
 async def exam_page(request: web.Request) -> web.Response:

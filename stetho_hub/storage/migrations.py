@@ -317,11 +317,15 @@ def _refuse_drift(db: Database, migrations: tuple[Migration, ...], pending_ok: b
     with db.transaction() as tx:
         _lock(db, tx)
         _ensure_table(tx)
-        rows = tx.all("SELECT version, name FROM schema_migrations")
-        sums: dict[int, str | None] | None = None  # None: no checksum column yet
-        if _has_checksums(db, tx):
-            sums = dict(tx.all("SELECT version, checksum FROM schema_migrations"))
-    drift = schema_drift({int(v): str(n) for v, n in rows}, migrations, sums)
+        # One read of every record; before migration 4 adds the column, NULL in its place.
+        checksummed = _has_checksums(db, tx)
+        rows = tx.all(
+            "SELECT version, name, checksum FROM schema_migrations"
+            if checksummed
+            else "SELECT version, name, NULL FROM schema_migrations"
+        )
+    sums = {int(v): c for v, _, c in rows} if checksummed else None  # None: no column yet
+    drift = schema_drift({int(v): str(n) for v, n, _ in rows}, migrations, sums)
     if pending_ok:
         drift = dataclasses.replace(drift, pending=())
     problem = refusal(drift, db.target.describe(), migrations[-1].version)

@@ -23,7 +23,7 @@ from edge_agent.exam import (
     UnknownExamError,
 )
 from edge_agent.exam.errors import RecordingLengthError, RecordingTooLongError
-from edge_agent.exam.service import MAX_REQUESTS, ExamService
+from edge_agent.exam.service import MAX_REQUESTS, ExamService, Progress
 from edge_agent.pipeline.recordings import ProcessedRecording, process_capture
 from edge_agent.transport.capture_limit import CaptureGate
 from edge_agent.transport.packet_size import PacketLimit
@@ -551,9 +551,15 @@ def test_a_running_recording_s_seconds_of_sound_are_its_own(tmp_path: Path) -> N
         await h.play("steth-2", "normal", 1.0)
         assert s.recorded_s(ours) == 1.0  # steth-1's 0.5 s comes first in the slots
         assert s.recorded_s(other) == 0.5
+        # The one walk both read (the page's bar by exam): each running one, in slot order.
+        assert s.running() == [
+            Progress("steth-1", other, first.exam_id, 0.5, 4.0),
+            Progress("steth-2", ours, second.exam_id, 1.0, 4.0),
+        ]
         await h.play("steth-2", "normal", 3.1)  # ended and kept
         assert await s.recording(second.exam_id, ours) is not None
         assert s.recorded_s(ours) == 0.0
+        assert [p.recording_id for p in s.running()] == [other]
         assert s.recorded_s(uuid.UUID(int=9)) == 0.0
 
     asyncio.run(main())
