@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 
 from edge_agent.wire import messages
+from stetho_common import persistent_delay
+from stetho_hub.errors import StorageUnavailableError
 from stetho_hub.fhir.bundle import Naming
 from stetho_hub.fhir.cli import enqueue_exam
 from stetho_hub.fhir.errors import FhirError
@@ -88,15 +90,26 @@ async def run_export(
     """Scan the archive for closed exams and send their Bundles, until cancelled."""
     stop = asyncio.Event()
     sender = asyncio.create_task(run_sender(queue, settings, stop))
-    since = ""
+    since, attempt = "", 0
     try:
         while True:
-            exam_ids, since = await asyncio.to_thread(changed_closed_exams, db, since)
-            if exam_ids:
-                queued = await asyncio.to_thread(
-                    export_changed, db, audio, queue, exam_ids, naming, audio_url
-                )
-                log.info("event=fhir_exams_queued count=%d", queued)
+            try:
+                exam_ids, mark = await asyncio.to_thread(changed_closed_exams, db, since)
+                if exam_ids:
+                    queued = await asyncio.to_thread(
+                        export_changed, db, audio, queue, exam_ids, naming, audio_url
+                    )
+                    log.info("event=fhir_exams_queued count=%d", queued)
+            except StorageUnavailableError as exc:  # a restart must not stop the hub
+                delay = persistent_delay(attempt, exc)
+                log.error(
+                    "event=storage_unavailable error=%r during=fhir_export retry_in_s=%.1f",
+                    str(exc), delay,
+                )  # fmt: skip
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue  # from the same mark: queueing an exam again is a no-op
+            since, attempt = mark, 0
             await asyncio.sleep(SCAN_S)
     finally:
         stop.set()

@@ -1,6 +1,7 @@
 """A closed exam, as the hub archived it, becomes a validated FHIR Bundle (stetho hub fhir)."""
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -12,10 +13,11 @@ import pytest
 
 from edge_agent.wire import messages
 from stetho_hub import wire
-from stetho_hub.fhir import FhirQueue, FhirServerSettings, run_sender
+from stetho_hub.errors import StorageUnavailableError
+from stetho_hub.fhir import FhirQueue, FhirServerSettings, export, run_sender
 from stetho_hub.fhir.bundle import build_bundle, bundle_json
 from stetho_hub.fhir.errors import InvalidInputError
-from stetho_hub.fhir.export import changed_closed_exams, export_changed
+from stetho_hub.fhir.export import changed_closed_exams, export_changed, run_export
 from stetho_hub.fhir.from_archive import exam_from_archive
 from stetho_hub.storage import Archive
 from stetho_testkit.hub.factory import AGENT, SITE, make_recording
@@ -157,3 +159,49 @@ def test_a_doctors_answer_makes_the_report_final_and_is_exported_again(
     assert kinds["DiagnosticReport"]["conclusion"].startswith("Urgent visit today")
     with pytest.raises(Exception, match="exam_answer"):
         wire.classify(topic, b'{"schema": "stetho.exam-answer"}')
+
+
+@pytest.mark.parametrize("failing", ["changed_closed_exams", "export_changed"])
+def test_a_database_down_while_exporting_is_waited_out_and_no_exam_is_skipped(
+    archive: Archive,
+    double: FhirDouble,
+    store: FhirStore,
+    tls_files: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    failing: str,
+) -> None:
+    # Before: the StorageUnavailableError ended the export, and the hub's TaskGroup with it.
+    _store_exam(archive, "done")
+    real = getattr(export, failing)
+    calls: list[object] = []
+
+    def down_twice(*args: object) -> object:
+        calls.append(args)
+        if len(calls) <= 2:
+            raise StorageUnavailableError("database is down")
+        return real(*args)
+
+    monkeypatch.setattr(export, failing, down_twice)
+    waits: list[tuple[int, type[BaseException] | None]] = []
+    monkeypatch.setattr(export, "persistent_delay", lambda n, e: waits.append((n, type(e))) or 0.01)
+    monkeypatch.setattr(export, "SCAN_S", 0.01)
+    queue = FhirQueue(tmp_path / "fhir-queue.sqlite3")
+    settings = FhirServerSettings(double.base_url, TOKEN, ca_file=tls_files / "ca.crt")
+
+    async def exported() -> None:
+        task = asyncio.create_task(run_export(archive.db, archive.audio, queue, settings))
+        async with asyncio.timeout(30):
+            while not store.resources.get("DiagnosticReport"):
+                assert not task.done(), task  # still running, not stopped by the outage
+                await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(exported())
+    finally:
+        queue.close()
+    assert len(store.resources["Media"]) == 2  # the exam whose export failed, not skipped
+    assert waits == [(0, StorageUnavailableError), (1, StorageUnavailableError)]
