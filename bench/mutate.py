@@ -429,6 +429,11 @@ MODULES = (
         ("tests/stetho_signal/test_too_fine.py",),
     ),
     Module(
+        "stetho_signal/_over_breath.py",  # candidates adding under 3 dB over the breath in 20 ms
+        ("stetho_signal/_over_breath.py",),
+        ("tests/stetho_signal/test_over_breath.py",),
+    ),
+    Module(
         "stetho_signal/wheezes.py",  # tone frames, runs, voice, held duration on the waveform
         ("stetho_signal/wheezes.py",),
         (

@@ -12,6 +12,7 @@ from stetho_common import dsp
 from stetho_signal._heart_gate import away_from_heartbeat
 from stetho_signal._masks import half_peak_span
 from stetho_signal._notes import Note
+from stetho_signal._over_breath import over_the_breath
 from stetho_signal._ringing import beside_ringing
 from stetho_signal._slow_wave import SLOW_WAVE_BAND_HZ, keeps_upper_octaves, off_slow_waves
 from stetho_signal._spectra import Spectrogram, frame_power
@@ -164,6 +165,7 @@ def analyze_lung(
         crackle_times = off_slow_waves(crackle_times, slow, band, fs_hz)
     crackle_times = beside_ringing(crackle_times, fine, fine_hz)
     crackle_times = not_too_fine(crackle_times, fine, fine_hz)
+    crackle_times = over_the_breath(crackle_times, fine, fine_hz)
     return LungResult(
         respiratory_rate_bpm=rate,
         wheeze=bool(intervals),

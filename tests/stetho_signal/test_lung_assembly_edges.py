@@ -606,6 +606,7 @@ _FILTERS = (
     "off_slow_waves",
     "beside_ringing",
     "not_too_fine",
+    "over_the_breath",
 )
 
 
@@ -645,8 +646,8 @@ def test_no_wheeze_nor_crackle_looks_for_no_heart_sound(monkeypatch: pytest.Monk
     assert result.crackle_times_s == () and result.wheeze is False
     assert spies["heart_sound_times"].calls == []
     assert [c[0] for c in _Wheezes.calls] == ["init", "find", "voice"]
-    # Ringing and too fine a wave are asked even of no crackle (they return none).
-    assert [entry[0] for entry in log] == ["beside_ringing", "not_too_fine"]
+    # Ringing, too fine a wave and energy over the breath are asked even of no crackle.
+    assert [entry[0] for entry in log] == ["beside_ringing", "not_too_fine", "over_the_breath"]
 
 
 def test_a_wheeze_is_sought_again_away_from_heart_sounds(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -661,7 +662,9 @@ def test_a_wheeze_is_sought_again_away_from_heart_sounds(monkeypatch: pytest.Mon
     # What the second search found is what is reported.
     assert result.wheeze is False and result.wheeze_intervals_s == ()
     assert result.wheeze_frequency_hz is None and result.voice_sounds == 7
-    assert [entry[0] for entry in log] == ["_away_from", "beside_ringing", "not_too_fine"]
+    assert [entry[0] for entry in log] == [
+        "_away_from", "beside_ringing", "not_too_fine", "over_the_breath"
+    ]  # fmt: skip
 
 
 def test_a_wheeze_found_again_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -681,7 +684,7 @@ def test_crackles_pass_each_filter_in_turn(monkeypatch: pytest.MonkeyPatch) -> N
     assert [entry[0] for entry in log] == list(_FILTERS)
     for n, entry in enumerate(log):
         assert entry[1] == found[n:]
-    assert result.crackle_times_s == found[5:]
+    assert result.crackle_times_s == found[6:]
     # Only the heart sounds longer than a crackle gate the crackles.
     heart_times, spectrum = spies["_longer_than_a_crackle"].args
     lasting = heart_times[lung._longer_than_a_crackle(heart_times, spectrum)]
@@ -691,6 +694,7 @@ def test_crackles_pass_each_filter_in_turn(monkeypatch: pytest.MonkeyPatch) -> N
     fine, fine_hz = crackle_band(band, fs_hz)
     assert np.array_equal(log[3][2], fine) and log[3][3] == fine_hz == 8000.0
     assert log[4][2] is log[3][2] and log[4][3] == fine_hz
+    assert log[5][2] is log[3][2] and log[5][3] == fine_hz
     assert fs_hz == FS_HZ
 
 
@@ -705,11 +709,13 @@ def test_crackle_filters_run_only_while_crackles_are_left(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     result, log, _, _ = _lung(monkeypatch, crackles=(1.0,))
-    assert [entry[0] for entry in log] == ["_away_from", "beside_ringing", "not_too_fine"]
+    assert [entry[0] for entry in log] == [
+        "_away_from", "beside_ringing", "not_too_fine", "over_the_breath"
+    ]  # fmt: skip
     assert result.crackle_times_s == ()
     result, log, _, _ = _lung(monkeypatch, crackles=(1.0, 2.0))
     assert [entry[0] for entry in log] == [
-        "_away_from", "_away_from_heartbeat", "beside_ringing", "not_too_fine"
+        "_away_from", "_away_from_heartbeat", "beside_ringing", "not_too_fine", "over_the_breath"
     ]  # fmt: skip
 
 
