@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -46,6 +48,37 @@ def broker(tmp_path: Path) -> Iterator[LocalBroker]:
         yield instance
     finally:
         instance.kill()
+
+
+@pytest.fixture(autouse=True)
+def _no_child_outlives_its_test() -> Iterator[None]:
+    """Kill every process the test (or its function fixtures) started and left running.
+
+    A failed assertion or a `communicate` timeout skips the test's own stop; its Popen, collected
+    later, warned "subprocess ... is still running", which `filterwarnings = error` made the
+    failure of whichever test ran then (in CI, a hung Ctrl-C test's CLI failed the residents
+    test). Higher-scoped fixtures start theirs before this fixture and are not seen.
+    """
+    started: list[subprocess.Popen[Any]] = []
+    init = subprocess.Popen.__init__
+
+    def tracked(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        started.append(self)
+
+    subprocess.Popen.__init__ = tracked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        subprocess.Popen.__init__ = init  # type: ignore[method-assign]
+    left = [p for p in started if p.poll() is None]
+    for process in left:
+        process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()  # else "unclosed file" warns later, from the collector
+    assert not left, f"the test left running: {[p.args for p in left]}"
 
 
 # A callback that holds the event loop this long is a bug: BLE notifications and MQTT

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 import typer
 
 from edge_agent.runtime.local_broker import LocalBroker
+from tests.deploy.fake_systemd import NotifyReceiver
 
 pytestmark = pytest.mark.broker
 
@@ -41,18 +41,11 @@ def stetho(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def receive_until(sock: socket.socket, needle: str, timeout_s: float = 30) -> list[str]:
-    seen: list[str] = []
+def _status_until(systemd: NotifyReceiver, prefix: str, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            seen.append(sock.recv(4096).decode())
-        except TimeoutError:
-            break
-        if any(needle in s for s in seen):
-            return seen
-    raise AssertionError(f"{needle!r} not received; got {seen}")
+    while not any(n.fields["STATUS"].startswith(prefix) for n in systemd.with_field("STATUS")):
+        assert time.monotonic() < deadline, f"no STATUS={prefix}...: {systemd.received}"
+        time.sleep(0.05)
 
 
 def _refreshes(path: Path, n: int, within_s: float) -> set[float]:
@@ -69,18 +62,18 @@ def test_daemon_reports_to_systemd_and_status_file(broker: LocalBroker, tmp_path
     config = tmp_path / "agent.toml"
     state = tmp_path / "state"
     config.write_text(CONFIG.format(port=broker.port, state=state))
-    notify_path = tmp_path / "notify.sock"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
-        systemd.bind(str(notify_path))
+    # Read as systemd reads it, all along: left unread, the socket's queue (10 datagrams here)
+    # filled with STATUS lines twice a second and STOPPING=1 was dropped (3 of 3 loaded runs).
+    with NotifyReceiver(tmp_path / "notify.sock") as systemd:
         agent = subprocess.Popen(
             [sys.executable, "-m", "stetho_cli", "run", "--config", str(config)],
-            env={**os.environ, "NOTIFY_SOCKET": str(notify_path)},
+            env={**os.environ, "NOTIFY_SOCKET": systemd.address},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
-            assert any("READY=1" in m for m in receive_until(systemd, "READY=1"))
-            receive_until(systemd, "STATUS=broker connected")
+            assert systemd.wait_for("READY", timeout_s=30)[0].fields["READY"] == "1"
+            _status_until(systemd, "broker connected")
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 run = stetho("status", "--config", str(config), "--json")
@@ -99,7 +92,7 @@ def test_daemon_reports_to_systemd_and_status_file(broker: LocalBroker, tmp_path
         finally:
             agent.send_signal(signal.SIGTERM)
             agent.wait(timeout=30)
-            assert any("STOPPING=1" in m for m in receive_until(systemd, "STOPPING=1", 5))
+            assert systemd.wait_for("STOPPING", timeout_s=5)[0].fields["STOPPING"] == "1"
     assert agent.returncode == 0
     stopped = stetho("status", "--config", str(config))  # at once, not a minute later
     assert stopped.returncode == 3 and "not running: stopped at" in stopped.stdout

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from edge_agent.exam.residents import Resident
-from edge_agent.exam.store import ExamStore, exam_dir
+from edge_agent.exam.store import SOCKET_NAME, ExamStore, exam_dir
 from edge_agent.runtime.local_broker import free_port
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 
@@ -72,7 +72,10 @@ def running_agent(tmp: Path, broker_port: int, extra_config: str = "") -> Iterat
     proc = subprocess.Popen([sys.executable, "-m", "stetho_cli", "run", "-c", str(cfg)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
     try:
-        _wait_for_port(web_port, proc)
+        # The page listens before the exam socket (`stetho exam`'s): a CLI call made as soon as
+        # the port answered found no socket in 2 of 15 starts.
+        _wait_listening(proc, ("127.0.0.1", web_port), socket.AF_INET)
+        _wait_listening(proc, str(folder / SOCKET_NAME), socket.AF_UNIX)
         yield f"http://127.0.0.1:{web_port}"
     finally:
         proc.terminate()
@@ -84,14 +87,18 @@ def running_agent(tmp: Path, broker_port: int, extra_config: str = "") -> Iterat
         log.close()
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+def _wait_listening(proc: subprocess.Popen[bytes], address: str | tuple[str, int], family: int
+                    ) -> None:  # fmt: skip
+    timeout_s = 30
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the agent exited with {proc.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with socket.socket(family) as probe:
+                probe.settimeout(0.2)
+                probe.connect(address)
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"the page did not listen on {port} in {timeout_s} s")
+    raise RuntimeError(f"the agent did not listen on {address} in {timeout_s} s")
