@@ -16,8 +16,10 @@ sound weighs as one frame; frames under 1 % of the median band total, a recorder
 left out), averaged over the frames: a long-term average spectrum. Each bin of 100-1000 Hz
 against the larger of two medians, of the bins 3-8 away below it and of those 3-8 away above
 it (47-125 Hz), in dB, so that a band edge, where one side falls away, is no peak; the
-recording's *peak* is the largest. Spectral flatness of the same average over the band is printed beside
-it, as a reading, not a rule.
+recording's *peak* is the largest. Spectral flatness of the same average over the band is
+printed beside it, as a reading, not a rule, and so is how steady the peak bin's share is
+from frame to frame (its mean over its median: near 1 for a resonance heard in every frame,
+large for a tone heard in bursts).
 
 The pre-registered rule (docs/accuracy.md, twenty-ninth round): a recording is wheezy when
 the shipped search flags it or its peak stands at least 3 dB over its neighbours. Other
@@ -73,15 +75,31 @@ def long_term_peak(x: NDArray[np.float64]) -> dict[str, float]:
     best = int(np.argmax(ratios))
     inside = ltas[rows]
     flatness = float(np.exp(np.mean(np.log(inside))) / np.mean(inside))
+    # A reading, not a rule: is the peak bin's share steady (a resonance) or in bursts?
+    share = p[rows[best], kept] / total[kept]
     return {
         "peak_db": round(float(10.0 * np.log10(ratios[best])), 2),
         "peak_hz": round(float(freqs[rows[best]]), 1),
         "flatness": round(flatness, 3),
+        "peak_mean_over_median": round(float(share.mean() / np.median(share)), 2),
     }
 
 
 def member(bound_db: float) -> str:
     return f"shipped or peak >= {bound_db:.1f} dB"
+
+
+def per_patient(truth: list[bool], patients: list[str], flags: list[bool]) -> dict[str, float]:
+    """Se / Sp over patients: a patient is wheezy (flagged) when any recording is."""
+    names = sorted(set(patients))
+    t = [any(v for v, p in zip(truth, patients, strict=True) if p == n) for n in names]
+    f = [any(v for v, p in zip(flags, patients, strict=True) if p == n) for n in names]
+    tp = sum(a and b for a, b in zip(t, f, strict=True))
+    tn = sum(not a and not b for a, b in zip(t, f, strict=True))
+    return {
+        "sensitivity": round(tp / max(sum(t), 1), 3),
+        "specificity": round(tn / max(len(t) - sum(t), 1), 3),
+    }
 
 
 def probe(data_dir: Path) -> dict[str, Any]:
@@ -112,7 +130,13 @@ def probe(data_dir: Path) -> dict[str, Any]:
     reach = {"shipped": shipped} | {member(b): flags(b) for b in REACH_DB}
     return {
         "recordings": recordings,
-        "rule": family_scores(truth, patients, {"shipped": shipped, member(RULE_DB): flags(RULE_DB)}),
+        "per_patient": {
+            "shipped": per_patient(truth, patients, shipped),
+            member(RULE_DB): per_patient(truth, patients, flags(RULE_DB)),
+        },
+        "rule": family_scores(
+            truth, patients, {"shipped": shipped, member(RULE_DB): flags(RULE_DB)}
+        ),
         "reach": family_scores(truth, patients, reach),
     }
 
@@ -127,12 +151,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     results = probe(args.data)
     rows = sorted(results["recordings"], key=lambda r: (r["patient"], r["file"]))
-    print("per patient: recording, annotated, shipped flag, long-term peak (dB, Hz), flatness")
+    print(
+        "per patient: recording, annotated, shipped flag, long-term peak (dB, Hz), flatness,"
+        " the peak bin's share mean/median"
+    )
     for r in rows:
         print(
             f"{r['patient']:>4} {r['file'][:26]:<26} {'wheezes' if r['wheezes'] else 'none':<8} "
             f"{'flag' if r['flagged'] else '-':<5} {r['peak_db']:5.2f} dB {r['peak_hz']:7.1f} Hz"
-            f"  flatness {r['flatness']:.3f}"
+            f"  flatness {r['flatness']:.3f}  mean/median {r['peak_mean_over_median']:5.2f}"
         )
     for kind in (True, False):
         values = sorted(r["peak_db"] for r in rows if r["wheezes"] is kind)
@@ -143,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     print_family(results["reach"], "reach family, held out", width=28)
     print("pre-registered rule:")
     print_family(results["rule"], "{shipped, rule}, held out", width=28)
+    for name, s in results["per_patient"].items():
+        print(f"per patient, {name:<28} Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=float))
     return 0
