@@ -658,6 +658,11 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_common/task_groups.py",  # a failed task's own error, however deep its group
+        ("stetho_common/task_groups.py",),
+        ("tests/stetho_common/test_task_groups.py",),
+    ),
+    Module(
         "stetho_common/private_files.py",  # health data 0600 in 0700 folders; never a shared one
         ("stetho_common/private_files.py",),
         ("tests/stetho_common/test_private_files.py", "tests/edge_agent/test_issue18_inputs.py"),
@@ -796,6 +801,11 @@ MODULES = (
             "tests/stetho_hub/fhir/test_send.py",  # over TLS to the FHIR test double
             "tests/stetho_hub/fhir/test_from_archive.py",  # closed exams queued and sent
         ),
+    ),
+    Module(
+        "stetho_hub/fhir/export.py",  # closed exams found and queued; an outage waited out
+        ("stetho_hub/fhir/export.py",),
+        ("tests/stetho_hub/fhir/test_from_archive.py",),  # the FHIR test double over TLS
     ),
     Module(
         "stetho_hub/fhir/records",  # what the builder is given, and a saved recording read whole

@@ -778,7 +778,8 @@ def test_unsent_receipts_unreadable_while_the_database_is_down_are_asked_again(
     pending = archive.pending_receipts
     asked: list[int] = []
 
-    down = {1, 2} if when == "the link opens" else {2, 3}  # a rescan is the second read on
+    # Three reads down: the third wait must be attempt 2, not the second's again.
+    down = {1, 2, 3} if when == "the link opens" else {2, 3, 4}  # a rescan is the second read on
 
     def read(limit: int) -> list[ArchivedRecording]:
         asked.append(limit)
@@ -801,8 +802,8 @@ def test_unsent_receipts_unreadable_while_the_database_is_down_are_asked_again(
     said = [e.split(" retry_in_s=") for e in events("storage_unavailable")]
     assert [head for head, _ in said] == [
         "event=storage_unavailable error='database is down' during=receipts"
-    ] * 2
-    assert fake_broker.delays == [(0, StorageUnavailableError), (1, StorageUnavailableError)]
+    ] * 3
+    assert fake_broker.delays == [(n, StorageUnavailableError) for n in range(3)]
 
 
 def other_hub_stores(archive: FlakyArchive, rec: WireRecording) -> None:

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import logging
 import subprocess
 import sys
 import uuid
@@ -15,7 +16,7 @@ from edge_agent.wire import messages
 from stetho_hub import wire
 from stetho_hub.errors import StorageUnavailableError
 from stetho_hub.fhir import FhirQueue, FhirServerSettings, export, run_sender
-from stetho_hub.fhir.bundle import build_bundle, bundle_json
+from stetho_hub.fhir.bundle import Naming, build_bundle, bundle_json
 from stetho_hub.fhir.errors import InvalidInputError
 from stetho_hub.fhir.export import changed_closed_exams, export_changed, run_export
 from stetho_hub.fhir.from_archive import exam_from_archive
@@ -205,3 +206,69 @@ def test_a_database_down_while_exporting_is_waited_out_and_no_exam_is_skipped(
         queue.close()
     assert len(store.resources["Media"]) == 2  # the exam whose export failed, not skipped
     assert waits == [(0, StorageUnavailableError), (1, StorageUnavailableError)]
+
+
+def test_the_export_backs_off_anew_after_each_outage_and_follows_what_arrives_later(
+    archive: Archive,
+    double: FhirDouble,
+    store: FhirStore,
+    tls_files: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Three failed scans wait attempts 0, 1, 2; a scan that succeeds starts the next outage's
+    # waits over at 0. The mark moves on; the deployment's naming and audio address are used.
+    ids = _store_exam(archive, "done")
+    real = export.changed_closed_exams
+    down = {"scans": 3}
+
+    def scan(*args: object) -> object:
+        if down["scans"]:
+            down["scans"] -= 1
+            raise StorageUnavailableError("database is down")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(export, "changed_closed_exams", scan)
+    waits: list[tuple[int, type[BaseException] | None]] = []
+    monkeypatch.setattr(export, "persistent_delay", lambda n, e: waits.append((n, type(e))) or 0.01)
+    monkeypatch.setattr(export, "SCAN_S", 0.01)
+    queue = FhirQueue(tmp_path / "fhir-queue.sqlite3")
+    settings = FhirServerSettings(double.base_url, TOKEN, ca_file=tls_files / "ca.crt")
+    naming = Naming(resident_system="https://records.example/home/{site}/resident")
+
+    async def until(task: asyncio.Task[None], media: int) -> None:
+        async with asyncio.timeout(30):
+            while store.count("Media") < media:
+                assert not task.done(), task  # still running, not stopped by the outage
+                await asyncio.sleep(0.05)
+
+    async def exported() -> None:
+        task = asyncio.create_task(run_export(
+            archive.db, archive.audio, queue, settings, naming, "https://hub.example/audio/"
+        ))  # fmt: skip
+        await until(task, 2)
+        late = make_recording(3, seconds=0.5)  # after the mark: found only if the mark moved
+        meta = late.meta.model_copy(update={"exam_id": uuid.UUID(EXAM)})
+        archive.store(wire.RecordingMeta(meta, messages.to_json(meta)))
+        archive.store(wire.RecordingAudio(late.recording_id, late.site, late.device, late.flac))
+        down["scans"] = 1
+        await until(task, 3)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    caplog.set_level(logging.INFO, logger=export.__name__)
+    try:
+        asyncio.run(exported())
+    finally:
+        queue.close()
+    error = StorageUnavailableError
+    assert waits == [(0, error), (1, error), (2, error), (0, error)]
+    said = [r.getMessage() for r in caplog.records if r.name == export.__name__]
+    outage = "event=storage_unavailable error='database is down' during=fhir_export retry_in_s=0.0"
+    assert said.count(outage) == 4
+    assert said.count("event=fhir_exams_queued count=1") >= 2  # the exam, then its late recording
+    sent = json.dumps(store.resources)
+    assert f"https://hub.example/audio/{ids[0]}.flac" in sent
+    assert f"https://records.example/home/{SITE}/resident" in sent
