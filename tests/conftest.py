@@ -15,6 +15,7 @@ from hypothesis import settings
 
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_signal import bands
+from stetho_testkit.browser import quit_shared_chromium
 
 # Mutation testing (`make mutate`) runs each covering test once per mutant: fewer examples
 # there keep a run within its budget, while `make test` keeps Hypothesis's defaults.
@@ -37,6 +38,13 @@ def _fresh_band_responses() -> None:
         for cached in vars(bands).values():
             if hasattr(cached, "cache_clear"):
                 cached.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _browsers_quit_at_the_end() -> Iterator[None]:
+    """The Chromium browsers kept for the session (`stetho_testkit.browser`) quit at its end."""
+    yield
+    quit_shared_chromium()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from stetho_testkit.axe import axe_source, violations
+from stetho_testkit.browser import give_back
 from stetho_testkit.hub.console import PASSWORD, console_running
 from tests.edge_agent.web.test_browser_tablet import UPRIGHT, _show
 from tests.stetho_hub.test_console_browser import _chromium, _wait
@@ -31,7 +32,7 @@ def test_every_console_page_passes_axe_in_both_languages_and_sizes(tmp_path: Pat
 
     source, found = axe_source(), []
     with console_running(tmp_path) as hub:
-        d = _chromium(tmp_path / "profile")
+        d = _chromium()
         try:
             d.set_page_load_timeout(30)
 
@@ -64,5 +65,5 @@ def test_every_console_page_passes_axe_in_both_languages_and_sizes(tmp_path: Pat
                     d.get(f"{hub.url}{path}?lang={lang}")
                     check(page, size)
         finally:
-            d.quit()
+            give_back(d)
     assert not found, "\n" + "\n".join(found)

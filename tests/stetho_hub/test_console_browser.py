@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -17,33 +16,25 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from stetho_hub import wire
 from stetho_hub.storage import Archive, AudioStore, open_database
-from stetho_testkit.browser import clicked
+from stetho_testkit.browser import CHROMIUM, DRIVER, clicked, give_back, take_chromium
 from stetho_testkit.hub.console import PASSWORD, _alert, console_running
 from stetho_testkit.hub.factory import make_recording
 from stetho_testkit.mqtt_client import MqttTestClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker]
 SHOTS = os.environ.get("STETHO_SCREENSHOTS")  # e.g. docs/img to refresh the docs' pictures
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def _chromium(profile: Path, size: str = "1280,900") -> Any:
+def _chromium(size: tuple[int, int] = (1280, 900)) -> Any:
+    """A Chromium for the console, kept for the session: hand it back with `give_back`."""
     if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
         pytest.fail("Debian chromium and chromium-driver are missing: run scripts/bootstrap.sh")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
+    flags = (
         "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}", f"--window-size={size}",
-        "--autoplay-policy=no-user-gesture-required",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(DRIVER), options=options)
+        "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
+    )  # fmt: skip
+    return take_chromium(flags, size)
 
 
 def _wait(check: Any, timeout_s: float = 20.0) -> Any:
@@ -72,7 +63,7 @@ def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(
         MqttTestClient(broker.host, broker.port, ["stetho/v1/+/acks"]) as care_home,
         console_running(tmp_path, publish) as hub,
     ):
-        driver = _chromium(tmp_path / "profile")
+        driver = _chromium()
         try:
             driver.set_page_load_timeout(30)
             driver.get(hub.url + "/")
@@ -120,7 +111,7 @@ def test_a_doctor_signs_in_sees_a_new_alert_live_and_plays_it(
             assert "Not found" in driver.page_source or "not yours" in driver.page_source
             driver.save_screenshot(str(tmp_path / "console-recording.png"))
         finally:
-            driver.quit()
+            give_back(driver)
 
 
 def test_a_doctor_reads_the_inbox_and_a_recording_in_french_on_a_tablet(
@@ -131,7 +122,7 @@ def test_a_doctor_reads_the_inbox_and_a_recording_in_french_on_a_tablet(
     from selenium.webdriver.common.by import By
 
     with console_running(tmp_path) as hub:
-        driver = _chromium(tmp_path / "profile", "800,1280")
+        driver = _chromium((800, 1280))
         try:
             driver.set_page_load_timeout(30)
             driver.get(hub.url + "/signin?lang=fr")
@@ -181,7 +172,7 @@ def test_a_doctor_reads_the_inbox_and_a_recording_in_french_on_a_tablet(
             _no_sideways_scroll(driver)
             driver.save_screenshot(str(tmp_path / "console-recording-hum-fr.png"))
         finally:
-            driver.quit()
+            give_back(driver)
 
 
 def _no_sideways_scroll(driver: Any) -> None:

@@ -15,6 +15,7 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.wire import topics
+from stetho_testkit.browser import give_back
 from stetho_testkit.hub.console import PASSWORD, Archived, console_running
 from stetho_testkit.mqtt_client import MqttTestClient
 from tests.stetho_hub.test_console_browser import SHOTS, _chromium, _click, _wait
@@ -85,7 +86,7 @@ def test_the_exam_view_plays_filters_and_speaks_both_languages(tmp_path: Path) -
     from selenium.webdriver.common.by import By
 
     with console_running(tmp_path) as hub:
-        driver = _chromium(tmp_path / "profile")
+        driver = _chromium()
         try:
             driver.set_page_load_timeout(30)
             _sign_in(driver, hub)
@@ -116,7 +117,7 @@ def test_the_exam_view_plays_filters_and_speaks_both_languages(tmp_path: Path) -
             assert "ne vous est pas ouvert" in driver.page_source
             assert not driver.find_elements(By.CSS_SELECTOR, "audio.player")
         finally:
-            driver.quit()
+            give_back(driver)
 
 
 @pytest.mark.broker
@@ -130,7 +131,7 @@ def test_a_doctor_hears_a_stethoscope_live_in_the_browser(
         MqttTestClient(broker.host, broker.port, [cmd]) as care_home,
         console_running(tmp_path, publish) as hub,
     ):
-        driver = _chromium(tmp_path / "profile")
+        driver = _chromium()
         done = threading.Event()
         agent = threading.Thread(target=_fake_agent, args=(care_home, 40, done), daemon=True)
         try:
@@ -156,6 +157,6 @@ def test_a_doctor_hears_a_stethoscope_live_in_the_browser(
             care_home.wait_for(lambda m: any(b'"live_stop"' in x.payload for x in m), 20)
         finally:
             done.set()
-            driver.quit()
+            give_back(driver)
             if agent.is_alive() or agent.ident is not None:
                 agent.join(timeout=10)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stetho_testkit.browser import sideways, too_small_to_touch
+from stetho_testkit.browser import give_back, sideways, too_small_to_touch
 from stetho_testkit.hub.console import PASSWORD, console_running
 from tests.stetho_hub.test_console_browser import _chromium, _wait
 
@@ -26,7 +26,7 @@ def test_every_control_is_big_enough_to_touch_upright(tmp_path: Path) -> None:
     with console_running(tmp_path) as hub:
         signed_in_pages = ("/", "/homes", f"/recordings/{hub.home_a.recording_id}",
                            f"/exams/{hub.exam_a}", "/live/home-a/steth-a", "/nowhere")  # fmt: skip
-        driver = _chromium(tmp_path / "profile", "768,1024")
+        driver = _chromium((768, 1024))
         try:
             driver.set_page_load_timeout(30)
             for lang in ("fr", "en"):
@@ -43,7 +43,7 @@ def test_every_control_is_big_enough_to_touch_upright(tmp_path: Path) -> None:
                     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
                     pages[lang, page] = (too_small_to_touch(driver), sideways(driver))
         finally:
-            driver.quit()
+            give_back(driver)
     for page, (small, (wide, shown)) in pages.items():
         assert not small, (page, small)
         assert wide <= shown, f"{page}: {wide} px wide in a {shown} px window"

@@ -40,7 +40,7 @@ def test_every_page_passes_axe_in_both_languages_and_sizes(
     source, found = axe_source(), []
     with (
         running_agent(tmp_path, broker.port, KEYPAD_RADIO) as base,
-        chromium(tmp_path / "pr") as d,
+        chromium() as d,
     ):
         wait = WebDriverWait(d, 30, poll_frequency=0.1)
 

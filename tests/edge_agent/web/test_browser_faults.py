@@ -21,7 +21,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
 from stetho_testkit.browser import picked, read
 from tests.edge_agent.web.agent_proc import PIN, SITE, STAFF, STAFF_2, running_agent
-from tests.edge_agent.web.browser import chromium, forget
+from tests.edge_agent.web.browser import chromium
 from tests.edge_agent.web.test_browser_walk import _click, _css, _mosquitto_sub, _shot, _wait
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
@@ -74,18 +74,11 @@ def _text(d: Any, css: str) -> str:
     return next((t for (t,) in read(d, css, "innerText")), "")
 
 
-@pytest.fixture(scope="module")
-def _one_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    # One French Chromium for the notices' cases (each start took 1-2 s on a loaded machine).
-    with chromium(tmp_path_factory.mktemp("fr"), language="fr") as driver:
-        yield driver
-
-
 @pytest.fixture
-def french(_one_chromium: Any) -> Any:
-    """The module's French Chromium, without the cookies of the case before."""
-    forget(_one_chromium)
-    return _one_chromium
+def french() -> Iterator[Any]:
+    """A Chromium in French with no cookie (kept for the session, cleaned for each test)."""
+    with chromium("fr") as driver:
+        yield driver
 
 
 def _pick(d: Any, device: str) -> None:
@@ -99,8 +92,8 @@ def test_a_dropped_link_and_a_busy_stethoscope(tmp_path: Path, broker: LocalBrok
         try:
             with (
                 running_agent(tmp_path, broker.port, FLAKY) as base,
-                chromium(tmp_path / "a") as a,
-                chromium(tmp_path / "b") as b,
+                chromium() as a,
+                chromium() as b,
             ):
                 first = _open_exam(a, base, STAFF, "res-0042")
                 # The link drops every 5 s of stream: an 8 s recording always spans a drop.

@@ -49,8 +49,8 @@ def test_a_held_stethoscope_cannot_be_chosen_and_all_held_is_said(
     # Before: "In use by Marie" beside steth-1, yet chosen, and refused after Record.
     with (
         running_agent(tmp_path, broker.port) as base,
-        chromium(tmp_path / "a") as a,
-        chromium(tmp_path / "b") as b,
+        chromium() as a,
+        chromium() as b,
     ):
         _open_exam(a, base, STAFF, "res-0042")
         _pick(a, "steth-1")

@@ -90,7 +90,7 @@ def test_a_stethoscope_taken_then_freed_is_marked_live_on_a_desktop(
     # Before: the open page went on offering steth-1, taken by Paul, until she reloaded it,
     # and her Record was refused.
     words = CATALOGUES["en"]
-    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "a") as a:
+    with running_agent(tmp_path, broker.port) as base, chromium() as a:
         _opened(a, base, DESKTOP, "steth-1")
         _wait(a, lambda d: _frames(d) > 0, "steth-1 not heard")
         held = _takes(tmp_path, "res-0043", "steth-1")
@@ -119,7 +119,7 @@ def test_every_stethoscope_taken_then_one_freed_live_on_a_tablet_in_french(
     # Before: with every stethoscope taken while her page was open, nothing changed on it;
     # the page re-marked them by itself only when it had been opened with all held.
     words = CATALOGUES["fr"]
-    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "a", "fr") as a:
+    with running_agent(tmp_path, broker.port) as base, chromium("fr") as a:
         _opened(a, base, UPRIGHT, "steth-2")
         first = _takes(tmp_path, "res-0043", "steth-1")
         _takes(tmp_path, "res-0043", "steth-2")

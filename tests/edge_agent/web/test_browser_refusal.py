@@ -30,7 +30,7 @@ def test_a_refusal_is_said_in_view_of_the_button_tapped(
 ) -> None:
     # Before: the refusal was put at the top of the exam, out of sight once she had scrolled
     # down to "Enregistrer", and it named herself: "est utilisé par Marie".
-    with running_agent(tmp_path, broker.port) as base, chromium(tmp_path / "pr", "fr") as d:
+    with running_agent(tmp_path, broker.port) as base, chromium("fr") as d:
         _show(d, UPRIGHT)
         _open_exam(d, base, STAFF, "res-0042")
         first = d.current_window_handle

@@ -13,24 +13,17 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_testkit.browser import clicked, sideways, too_small_to_touch
 from tests.edge_agent.web.agent_proc import PIN, STAFF, running_agent
-from tests.edge_agent.web.browser import chromium, forget
+from tests.edge_agent.web.browser import chromium
 from tests.edge_agent.web.test_browser_walk import _publish_request
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 
 
-@pytest.fixture(scope="module")
-def _one_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    # One Chromium for the module's tests (each start took 1-2 s on a loaded CI machine).
-    with chromium(tmp_path_factory.mktemp("pr"), "fr") as driver:
-        yield driver
-
-
 @pytest.fixture
-def french(_one_chromium: Any) -> Any:
-    """The module's Chromium in French, without the cookies of the test before."""
-    forget(_one_chromium)
-    return _one_chromium
+def french() -> Iterator[Any]:
+    """A Chromium in French with no cookie (kept for the session, cleaned for each test)."""
+    with chromium("fr") as driver:
+        yield driver
 
 
 UPRIGHT = (768, 1024)

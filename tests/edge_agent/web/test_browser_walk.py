@@ -110,7 +110,7 @@ def test_a_whole_exam_in_chromium(tmp_path: Path, broker: LocalBroker) -> None:
         try:
             with (
                 running_agent(tmp_path, broker.port, KEYPAD_RADIO) as base,
-                chromium(tmp_path / "pr") as d,
+                chromium() as d,
             ):
                 exam_id = _walk(d, base, tmp_path, broker.port)
                 _session_ends_on_the_exam_page(d, base, exam_id)

@@ -234,7 +234,7 @@ def test_a_tablet_left_on_the_exam_screen_shows_the_sign_in_page_and_why(tmp_pat
         ctx = client.server.app[CTX]
         base = str(client.make_url("/")).rstrip("/")
         with contextlib.ExitStack() as stack:
-            d = await asyncio.to_thread(stack.enter_context, chromium(tmp_path / "pr"))
+            d = await asyncio.to_thread(stack.enter_context, chromium())
             await asyncio.to_thread(signed_in, d, base)
             exam = await ctx.exams.open_exam("res-1", "nurse-a", "", "heart-4", (), "adult")
             await asyncio.to_thread(d.get, f"{base}/exams/{exam.exam_id}")
