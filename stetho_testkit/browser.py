@@ -100,6 +100,7 @@ def sideways(driver: Any) -> tuple[int, int]:
 _IDLE: dict[tuple[str, ...], list[Any]] = {}
 _KEYS: dict[int, tuple[str, ...]] = {}  # id of a browser handed out -> its pool
 _PROFILES: list[str] = []
+_KEPT_PIDS: set[int] = set()  # the kept browsers' drivers, which outlive the test that started one
 
 
 def take_chromium(
@@ -171,8 +172,14 @@ def _start(flags: tuple[str, ...], size: tuple[int, int], prefs: dict[str, str])
     if prefs:
         options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    _KEPT_PIDS.add(driver.service.process.pid)
     driver.set_page_load_timeout(30)
     return driver
+
+
+def kept_for_the_session(pid: int) -> bool:
+    """Whether ``pid`` is a kept browser's driver: started by a test, meant to outlive it."""
+    return pid in _KEPT_PIDS
 
 
 def _cleaned(driver: Any, size: tuple[int, int]) -> Any:
@@ -194,5 +201,7 @@ def _cleaned(driver: Any, size: tuple[int, int]) -> Any:
 
 
 def _quit(driver: Any) -> None:
+    with contextlib.suppress(Exception):
+        _KEPT_PIDS.discard(driver.service.process.pid)
     with contextlib.suppress(Exception):
         driver.quit()

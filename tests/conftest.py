@@ -15,7 +15,7 @@ from hypothesis import settings
 
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_signal import bands
-from stetho_testkit.browser import quit_shared_chromium
+from stetho_testkit.browser import kept_for_the_session, quit_shared_chromium
 
 # Mutation testing (`make mutate`) runs each covering test once per mutant: fewer examples
 # there keep a run within its budget, while `make test` keeps Hypothesis's defaults.
@@ -65,7 +65,8 @@ def _no_child_outlives_its_test() -> Iterator[None]:
     A failed assertion or a `communicate` timeout skips the test's own stop; its Popen, collected
     later, warned "subprocess ... is still running", which `filterwarnings = error` made the
     failure of whichever test ran then (in CI, a hung Ctrl-C test's CLI failed the residents
-    test). Higher-scoped fixtures start theirs before this fixture and are not seen.
+    test). Higher-scoped fixtures start theirs before this fixture and are not seen; a browser
+    kept for later tests (`stetho_testkit.browser.take_chromium`) is let be.
     """
     started: list[subprocess.Popen[Any]] = []
     init = subprocess.Popen.__init__
@@ -79,7 +80,7 @@ def _no_child_outlives_its_test() -> Iterator[None]:
         yield
     finally:
         subprocess.Popen.__init__ = init  # type: ignore[method-assign]
-    left = [p for p in started if p.poll() is None]
+    left = [p for p in started if p.poll() is None and not kept_for_the_session(p.pid)]
     for process in left:
         process.kill()
         process.wait()
