@@ -306,10 +306,22 @@ def make_app(settings: ConsoleSettings, db: Database) -> web.Application:
     return app
 
 
+# At a stop, requests still running get this long, then are cancelled (aiohttp waits as long
+# again for them to end): a doctor's open page holds its alerts stream (/events) for ever, and
+# aiohttp's default 60 s outlasted the unit's TimeoutStopSec=30s, so systemd killed the hub.
+# A page or a decision takes milliseconds.
+STOP_GRACE_S = 2.0
+
+
+def console_runner(settings: ConsoleSettings, db: Database) -> web.AppRunner:
+    """The console's runner (a request aiohttp cannot parse is one log line)."""
+    return app_runner(make_app(settings, db), shutdown_timeout=STOP_GRACE_S)
+
+
 async def serve_console(settings: ConsoleSettings, listening: asyncio.Event | None = None) -> None:
     """Serve until cancelled; set `listening` once the port is open (the hub's READY)."""
     db = await asyncio.to_thread(open_database, settings.database)
-    runner = app_runner(make_app(settings, db))  # a request aiohttp cannot parse: one line
+    runner = console_runner(settings, db)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:

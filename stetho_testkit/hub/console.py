@@ -16,9 +16,8 @@ from aiohttp import web
 from edge_agent.runtime.local_broker import free_port
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.wire import messages, topics
-from stetho_common.web_server import app_runner
 from stetho_hub import wire
-from stetho_hub.console import ConsoleSettings, make_app
+from stetho_hub.console import ConsoleSettings, console_runner
 from stetho_hub.storage import Archive, AudioStore, DatabaseTarget, migrate, open_database
 from stetho_hub.storage.users import add_user
 from stetho_testkit.hub.factory import WireRecording, make_recording
@@ -145,7 +144,7 @@ def console_running(
     loop = asyncio.new_event_loop()
 
     async def serve() -> None:
-        runner = app_runner(make_app(settings, open_database(target)))  # as serve_console
+        runner = console_runner(settings, open_database(target))  # as serve_console
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         ready.set()

@@ -5,8 +5,12 @@ closing). A real console on loopback over a real SQLite archive; no broker, no b
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.client
 import logging
 import socket
+import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from stetho_hub.console import ConsoleSettings, pages
-from stetho_hub.console.app import serve_console
+from stetho_hub.console.app import STOP_GRACE_S, serve_console
 from stetho_hub.errors import ConsoleListenError
 from stetho_hub.storage import DatabaseTarget, migrate, open_database
 from stetho_testkit.hub.browser import Browser
-from stetho_testkit.hub.console import Archived, console_running
+from stetho_testkit.hub.console import Archived, console_running, populate
 
 BOUND = 64 * 1024  # client_max_size: a form larger than this is refused before it is read
 
@@ -119,3 +123,41 @@ def test_the_console_serves_until_cancelled_then_frees_its_port(
             socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
         )  # past TIME_WAIT, not a listener
         again.bind(("127.0.0.1", port))
+
+
+def test_a_doctor_s_open_page_does_not_hold_the_console_s_stop(tmp_path: Path) -> None:
+    # Before: the page's alerts stream (/events) held the stop for aiohttp's default 60 s,
+    # past the hub unit's TimeoutStopSec=30s, and systemd killed the hub.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = _settings(tmp_path, port)
+    populate(settings.database, tmp_path / "audio")  # dr-a, and an archive to show
+    url = f"http://127.0.0.1:{port}"
+    listening_page = threading.Event()
+
+    def open_page() -> None:
+        doctor = Browser(url)
+        assert doctor.sign_in("dr-a") == 303
+        with doctor.opener.open(url + "/events", timeout=120) as events:
+            listening_page.set()
+            with contextlib.suppress(http.client.IncompleteRead):  # cut by the stop
+                events.read()
+
+    async def stop_with_a_page_open() -> float:
+        listening = asyncio.Event()
+        task = asyncio.create_task(serve_console(settings, listening))
+        await listening.wait()
+        page = threading.Thread(target=open_page, daemon=True)
+        page.start()
+        assert await asyncio.to_thread(listening_page.wait, 20)
+        stopping = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        took = time.monotonic() - stopping
+        await asyncio.to_thread(page.join, 10)
+        return took
+
+    took = asyncio.run(stop_with_a_page_open())
+    assert took <= 2 * STOP_GRACE_S + 1.5, took  # the grace twice at most, not 60 s twice
