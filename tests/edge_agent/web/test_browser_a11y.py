@@ -57,6 +57,9 @@ scenario = "mains-hum"
 speed = 8.0
 """
 )
+_STATUS = """const s = document.getElementById('panel-said');
+return s && [s.getAttribute('role'), s.textContent]"""
+_VERDICT = "return document.getElementById('verdict').innerText.replace(/\\s+/g, ' ').trim()"
 # Post the sign-in form `count` times with a wrong PIN, without drawing a page each time.
 _FAIL = """
 const [count, done] = arguments;
@@ -190,11 +193,14 @@ def _recording(d: Any, wait: Any, size: tuple[int, int], check: Any, again: bool
     assert d.find_elements(By.ID, "recording-now"), "the recording ended in its audit"
     # axe asks a name of an ARIA progressbar only, not of a <progress>: Chromium's own.
     lang = d.execute_script("return document.documentElement.lang")
-    said = translator(lang)("exam.recording") + " · "
+    recording = translator(lang)("exam.recording")
+    said = recording + " · "
     (named,) = wait.until(lambda d: _name(d, "#progress-bar"))
     assert named.startswith(said), f"the progress bar is named {named!r}"
+    _status_says(d, wait, recording)
     wait.until(lambda d: clicked(d, "#stop"))
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#verdict.bad .advice"))
+    _status_says(d, wait, d.execute_script(_VERDICT))
     if not again:
         check("/exams/<id> (a site to record again)", size)
         return
@@ -202,6 +208,16 @@ def _recording(d: Any, wait: Any, size: tuple[int, int], check: Any, again: bool
     wait.until(lambda d: clicked(d, "#rerecord"))
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#verdict.ok ~ #notices"))
     check("/exams/<id> (a site done, with a notice)", size)
+
+
+def _status_says(d: Any, wait: Any, text: str) -> None:
+    """The exam page's status line (read out by a screen reader, not shown) says `text`."""
+    from selenium.common.exceptions import TimeoutException
+
+    try:
+        wait.until(lambda d: d.execute_script(_STATUS) == ["status", text])
+    except TimeoutException:
+        raise AssertionError(f"the status says {d.execute_script(_STATUS)}, not {text!r}") from None
 
 
 def _name(d: Any, selector: str) -> tuple[str] | None:
