@@ -129,7 +129,7 @@ def test_the_inbox_row_says_level_home_time_resident_site_why_and_links() -> Non
         '<td><a class="open" href="/recordings/r&lt;1&gt;">open</a> (audio pending)'
         ' · <a class="exam-link" href="/exams/e&lt;2&gt;">exam</a></td></tr>'
     ) in page
-    assert 'id="empty"' not in page
+    assert 'id="empty"' not in page and '<table id="inbox" data-live="1"><thead>' in page
 
 
 def test_an_archived_row_without_exam_has_no_pending_and_no_exam_link() -> None:
@@ -162,9 +162,9 @@ def test_the_inbox_names_the_level_and_the_site_in_the_reader_s_language() -> No
 def test_the_inbox_heads_its_columns_and_says_when_it_is_empty() -> None:
     page = pages.inbox([], "dr", "tk", "en", EN)
     assert "<title>Alerts · stetho hub</title>" in page
-    assert (
+    assert (  # empty, the table is hidden from every reader (the page still reloads live)
         "<main><h1>Alerts</h1><p>Most urgent first, then newest; updated live.</p>"
-        '<table id="inbox" data-live="1"><thead><tr><th>Level</th><th>Care home</th>'
+        '<table id="inbox" data-live="1" hidden><thead><tr><th>Level</th><th>Care home</th>'
         "<th>Recorded</th><th>Resident</th><th>Site</th><th>Why</th>"
         '<th><span class="unseen">Links</span></th></tr></thead>'  # said, not shown
         '<tbody></tbody></table><p id="empty">No alerts for your care homes.</p></main>'

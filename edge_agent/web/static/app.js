@@ -142,6 +142,22 @@
   }
 
   // Panel ---------------------------------------------------------------------------------
+  // What the panel says now, in a few words: recording, the site's verdict, finished. A
+  // change is written to a status line outside the panel, so that a screen reader says it
+  // without moving the focus (WCAG 4.1.3); the panel itself is redrawn too often to be one.
+  const said = document.getElementById("panel-said");
+  function panelSays() {
+    const now = document.getElementById("recording-now");
+    const shown = document.getElementById("verdict") || document.getElementById("finished");
+    return now ? now.dataset.say : shown ? shown.innerText.replace(/\s+/g, " ").trim() : "";
+  }
+  let lastSaid = panelSays();
+  function sayPanel() {
+    const text = panelSays();
+    if (said && text !== lastSaid) said.textContent = text;
+    lastSaid = text;
+  }
+
   async function refresh() {
     const inner = document.getElementById("panel-inner");
     const recording = inner && inner.dataset.recording === "1";
@@ -159,6 +175,7 @@
       await new Promise((ok) => setTimeout(ok, 2000));
     }
     syncPicker();
+    sayPanel();
     const now = document.getElementById("panel-inner");
     setTimeout(refresh, now && now.dataset.recording === "1" ? 250 : 50);
   }

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,8 +53,14 @@ seed = 3
 
 
 @contextmanager
-def running_agent(tmp: Path, broker_port: int, extra_config: str = "") -> Iterator[str]:
-    """Start `stetho run` with the page; yield its base URL; stop it with SIGTERM."""
+def running_agent(
+    tmp: Path,
+    broker_port: int,
+    extra_config: str = "",
+    prepare: Callable[[ExamStore], object] | None = None,
+) -> Iterator[str]:
+    """Start `stetho run` with the page; yield its base URL; stop it with SIGTERM. `prepare`
+    adds to the exam store before the agent opens it (an exam already finished)."""
     state = tmp / "state"
     folder = exam_dir(state)
     accounts = Accounts(folder / ACCOUNTS_FILE)
@@ -63,6 +69,8 @@ def running_agent(tmp: Path, broker_port: int, extra_config: str = "") -> Iterat
     accounts.close()
     store = ExamStore(folder / "exams.sqlite3")
     store.add_residents(RESIDENTS)
+    if prepare is not None:
+        prepare(store)
     store.close()
     web_port = free_port()
     cfg = tmp / "agent.toml"
