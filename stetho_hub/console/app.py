@@ -112,9 +112,12 @@ async def signout(request: web.Request) -> web.StreamResponse:
 @signed_in
 async def inbox(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
+    since = await console.run(views.newest_alert_at, console.db, session.sites)  # before rows
     rows = await console.run(views.inbox, console.db, session.sites)
     await console.audit(request, user_of(session), "view_inbox", None, None)
-    page = pages.inbox(rows, user_of(session), session.csrf, request[LANG], words_of(request))
+    page = pages.inbox(
+        rows, user_of(session), session.csrf, request[LANG], words_of(request), since
+    )
     return page_response(page)
 
 
@@ -254,7 +257,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     console, session = request.app[KEY], request[SESSION]
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
-    last = await console.run(views.newest_alert_at, console.db, session.sites)
+    if "since" in request.query:  # the page's own mark: an alert since it was drawn counts
+        last = request.query["since"] or None
+    else:
+        last = await console.run(views.newest_alert_at, console.db, session.sites)
     while console.sessions.get(session.token, time.time()) is not None:
         await asyncio.sleep(SSE_POLL_S)
         newest = await console.run(views.newest_alert_at, console.db, session.sites)

@@ -132,7 +132,11 @@ def _inbox_row(r: InboxRow, w: Words, lang: str) -> str:
     )
 
 
-def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> str:
+def inbox(
+    rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words, since: str | None = None
+) -> str:
+    """The inbox; `since`: the newest alert when it was read, from which the page's alerts
+    stream reloads it (an alert arriving before the stream connects is not missed)."""
     lines = "".join(_inbox_row(r, w, lang) for r in rows)
     empty = "" if rows else f'<p id="empty">{w["inbox.empty"]}</p>'
     # Empty, the table is hidden, not left out: a screen reader would announce seven headed
@@ -146,7 +150,8 @@ def inbox(rows: list[InboxRow], user: str, csrf: str, lang: str, w: Words) -> st
     return layout(
         w["inbox.title"],
         f"<h1>{w['inbox.title']}</h1><p>{w['inbox.lead']}</p>"
-        f'<table id="inbox" data-live="1"{hidden}><thead><tr>{heads}<th>{w["inbox.why"]}</th>'
+        f'<table id="inbox" data-live="1" data-since="{escape(since or "")}"{hidden}>'
+        f"<thead><tr>{heads}<th>{w['inbox.why']}</th>"
         f'<th><span class="unseen">{w["inbox.links"]}</span></th>'
         f"</tr></thead><tbody>{lines}</tbody></table>{empty}",
         user,
@@ -434,7 +439,8 @@ SCRIPT = """
 (function () {
   var table = document.getElementById("inbox");
   if (!table || !window.EventSource) return;
-  var events = new EventSource("/events");
+  var since = table.getAttribute("data-since") || "";
+  var events = new EventSource("/events?since=" + encodeURIComponent(since));
   events.addEventListener("alert", function () { window.location.reload(); });
 })();
 """

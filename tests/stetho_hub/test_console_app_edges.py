@@ -6,23 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import http.client
 import logging
+import re
 import socket
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from stetho_hub import wire
 from stetho_hub.console import ConsoleSettings, pages
 from stetho_hub.console.app import STOP_GRACE_S, serve_console
 from stetho_hub.errors import ConsoleListenError
-from stetho_hub.storage import DatabaseTarget, migrate, open_database
+from stetho_hub.storage import Archive, AudioStore, DatabaseTarget, migrate, open_database
 from stetho_testkit.hub.browser import Browser
-from stetho_testkit.hub.console import Archived, console_running, populate
+from stetho_testkit.hub.console import Archived, _alert, console_running, populate
+from stetho_testkit.hub.factory import make_recording
 
 BOUND = 64 * 1024  # client_max_size: a form larger than this is refused before it is read
 
@@ -161,3 +166,27 @@ def test_a_doctor_s_open_page_does_not_hold_the_console_s_stop(tmp_path: Path) -
 
     took = asyncio.run(stop_with_a_page_open())
     assert took <= 2 * STOP_GRACE_S + 1.5, took  # the grace twice at most, not 60 s twice
+
+
+def test_an_alert_between_the_inbox_drawn_and_its_stream_connected_reloads_it(
+    hub: Archived, tmp_path: Path
+) -> None:
+    # Before: the stream took the newest alert when it connected, so one stored in between
+    # (the page still loading, a slow tablet) never reloaded the inbox.
+    doctor = Browser(hub.url)
+    assert doctor.sign_in("dr-a") == 303
+    status, body, _ = doctor.get("/")
+    mark = re.search(r'data-since="([^"]*)"', body.decode())
+    assert status == 200 and mark is not None and mark.group(1)  # the archive's newest alert
+    fresh = make_recording(3, site="home-a", seconds=1.25)
+    db = open_database(hub.target)
+    try:
+        archive = Archive(db, AudioStore(tmp_path / "audio"))
+        archive.store(wire.RecordingMeta(fresh.meta, fresh.meta_json))
+        archive.store(_alert(fresh))
+    finally:
+        db.close()
+    since = urllib.parse.quote(html.unescape(mark.group(1)))
+    request = urllib.request.Request(f"{hub.url}/events?since={since}")  # noqa: S310 - loopback
+    with doctor.opener.open(request, timeout=10) as events:
+        assert events.readline() == b"event: alert\n"  # the first poll, not a keep-alive
