@@ -36,7 +36,9 @@ shipped search flags it or it is whitened-wheezy at ``RULE_DB``. The other promi
 printed as the measure's reach, with leave one patient out over them, not rules. Per
 annotated cycle, before any rule: the longest whitened run of audible frames (at
 ``RULE_DB``), and whether a kept run overlaps it, for the wheezy cycles, the wheeze-free
-cycles of the same recordings and the cycles of recordings without wheezes.
+cycles of the same recordings and the cycles of recordings without wheezes. Added after the
+registered run, as a reading: the same rule on the frames' own spectra (no whitening), per
+recording and per cycle, to show what the whitening itself moves.
 
     python -m bench.wheeze_whitened_probe --data DIR [--json FILE]
     python -m bench.wheeze_whitened_probe --simulate   # the calibration on simulated breath
@@ -95,8 +97,11 @@ class Run(NamedTuple):
     pitch_hz: float
 
 
-def whitened(x: NDArray[np.float64], heart_s: NDArray[np.float64] | None) -> Whitened:
-    """The whitened spectrum's peak per frame (module docstring) of ``x`` at 4 kHz."""
+def whitened(
+    x: NDArray[np.float64], heart_s: NDArray[np.float64] | None, whiten: bool = True
+) -> Whitened:
+    """The whitened spectrum's peak per frame (module docstring) of ``x`` at 4 kHz; with
+    ``whiten`` false, the same search on the frames' own spectra (the ablation)."""
     n = wheezes.WHEEZE_NPERSEG
     freqs, times, power = frame_power(x, ANALYSIS_RATE_HZ, n, n // 2)
     smooth = wheezes._mean_of_three(power, axis=1).astype(np.float64)
@@ -109,7 +114,7 @@ def whitened(x: NDArray[np.float64], heart_s: NDArray[np.float64] | None) -> Whi
     # half of them) would lift the median at its pitch; a resonance is in every frame.
     reference = (
         np.percentile(norm[:, kept], REFERENCE_PERCENTILE, axis=1)
-        if kept.any()
+        if kept.any() and whiten
         else np.ones(freqs.size)
     )
     white = norm / np.maximum(reference, 1e-30)[:, None]
@@ -144,10 +149,12 @@ class Searched:
         found = self.search.tones(duration_s)
         self.shipped = bool(found and self.search.tones(duration_s, self.heart))
         self.white = whitened(x, self.heart)
+        self.plain = whitened(x, self.heart, whiten=False)
 
-    def runs(self, prominence_db: float) -> list[Run]:
-        """The runs the whitened search keeps at ``prominence_db`` (module docstring)."""
-        w, shipped = self.white, self.search._tones
+    def runs(self, prominence_db: float, whiten: bool = True) -> list[Run]:
+        """The runs the whitened search keeps at ``prominence_db`` (module docstring); with
+        ``whiten`` false, those of the same search unwhitened."""
+        w, shipped = (self.white if whiten else self.plain), self.search._tones
         if w.times.size < 2 or shipped is None:
             return []
         hop_s = float(w.times[1] - w.times[0])
@@ -270,6 +277,7 @@ def probe(data_dir: Path) -> dict[str, Any]:
         bpm = rate_of(raw if raw.ndim == 1 else raw[:, 0], fs, age)
         wheezy = bool((cycles[:, 3] > 0).any())
         found = {p: rec.runs(p) for p in REACH_DB}
+        plain = rec.runs(RULE_DB, whiten=False)
         recordings.append(
             {
                 "file": wav.stem,
@@ -279,10 +287,12 @@ def probe(data_dir: Path) -> dict[str, Any]:
                 "rate_bpm": bpm,
                 "runs": {f"{p:g}": [r._asdict() for r in found[p]] for p in REACH_DB},
                 "whitened": {f"{p:g}": recurs(found[p], bpm) for p in REACH_DB},
+                "unwhitened": recurs(plain, bpm),
             }
         )
         for start, end, _, w in cycles.tolist():
             kept = [r for r in found[RULE_DB] if r.start_s < end and start < r.end_s]
+            kept_plain = [r for r in plain if r.start_s < end and start < r.end_s]
             cycles_out.append(
                 {
                     "file": wav.stem,
@@ -291,6 +301,7 @@ def probe(data_dir: Path) -> dict[str, Any]:
                     else ("clean, wheezy recording" if wheezy else "clean recording"),
                     "longest_ms": rec.longest_ms(RULE_DB, start, end),
                     "kept_run": bool(kept),
+                    "kept_unwhitened": bool(kept_plain),
                 }
             )
     truth = [r["wheezes"] for r in recordings]
@@ -301,7 +312,9 @@ def probe(data_dir: Path) -> dict[str, Any]:
         return [r["flagged"] or r["whitened"][f"{p:g}"] for r in recordings]
 
     reach = {"shipped": shipped} | {member(p): flags(p) for p in REACH_DB}
+    ablation = [r["flagged"] or r["unwhitened"] for r in recordings]
     return {
+        "ablation": family_scores(truth, patients, {"shipped": shipped, "unwhitened": ablation}),
         "recordings": recordings,
         "cycles": cycles_out,
         "per_patient": {
@@ -349,8 +362,13 @@ def _print_probe(results: dict[str, Any]) -> None:
         print(
             f"  {kind:<24} {len(mine):3d} cycles: run >= 128 ms {np.mean(ms >= 128):.2f}, "
             f">= 96 ms {np.mean(ms >= 96):.2f}, median {np.median(ms):.0f} ms; "
-            f"kept run {np.mean([c['kept_run'] for c in mine]):.2f}"
+            f"kept run {np.mean([c['kept_run'] for c in mine]):.2f} "
+            f"(unwhitened {np.mean([c['kept_unwhitened'] for c in mine]):.2f})"
         )
+    s = results["ablation"]["members"]["unwhitened"]
+    print(
+        f"the same rule unwhitened (ablation): Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}"
+    )
     add_held_out_intervals(results["rule"])
     add_held_out_intervals(results["reach"])
     print("reach (every prominence, fitted on all; not rules):")
