@@ -356,3 +356,42 @@ def test_a_restart_goes_back_to_the_first_of_equal_chain_ends() -> None:
     # Peaks 0 and 1 each end a chain scoring 1; peak 2 restarts from the first of them.
     chain = _programme([1.0, 1.0, 5.0], [[], [], []], restart=[0.0, -10.0, 0.0])
     assert chain == ([(0, 0), (2, 0)], 6.0)
+
+
+def _by_hand(
+    rewards: tuple[list[float], list[float]],
+    links: list[list[tuple[float, float, float, float]]],
+) -> tuple[_chains.Chain, float] | None:
+    """:func:`_chains._chain` of one model on peaks given by hand, both rewards given; no
+    restart within reach of a chain (each costs 100), no credit, no bar."""
+    n = len(links)
+    gains = np.array([gain for peak in links for gain in peak], dtype=np.float64).reshape(-1, 4)
+    return _chains._chain(
+        np.ascontiguousarray(gains.T),
+        [len(peak) for peak in links],
+        [-100.0] * n,
+        [0.0] * n,
+        rewards,
+        [-np.inf] * n,
+    )
+
+
+def test_a_link_that_raises_the_lower_best_is_read_whatever_the_higher() -> None:
+    # The programme passes over a link only when it cannot raise the lower of a peak's two
+    # bests. Peak 1 starts at 0 as S1 and 5 as S2; its link from peak 0's S1 (1 + 1) raises
+    # the S1 only, to 2, under the S2's 5: read, the chain into peak 2's S2 scores 2 + 10.
+    s1 = (1.0, _LOW, _LOW, _LOW)  # into S1 from S1
+    links = [[], [s1], [(_LOW, _LOW, 10.0, _LOW)]]
+    chain = _by_hand(([1.0, 0.0, _LOW], [_LOW, 5.0, 0.0]), links)
+    assert chain == ([(0, 0), (1, 0), (2, 1)], 12.0)
+
+
+def test_the_lower_best_a_link_leaves_is_the_floor_of_the_next() -> None:
+    # Peak 2's nearest link (from peak 1's S1, 1 + 5) raises its S1 to 6; the next one (from
+    # peak 0's S1, 1 + 3) raises its S2 from 0 to 4, under the S1's 6: read, the chain into
+    # peak 3's S1 through peak 2's S2 scores 4 + 10.
+    nothing = (_LOW, _LOW, _LOW, _LOW)
+    links = [[], [nothing], [(5.0, _LOW, _LOW, _LOW), (_LOW, _LOW, 3.0, _LOW)]]
+    links.append([(_LOW, 10.0, _LOW, _LOW)])  # into S1 from S2
+    chain = _by_hand(([1.0, 1.0, 0.0, 0.0], [_LOW, _LOW, 0.0, _LOW]), links)
+    assert chain == ([(0, 0), (2, 1), (3, 0)], 14.0)
