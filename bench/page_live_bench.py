@@ -138,7 +138,7 @@ def _browser(base: str, seconds: float, profile: Path) -> dict[str, Any]:
         driver.find_element(By.ID, "signin").click()
         # The click returns before the signed-in page replaces the form: a script started on
         # the form dies with it, and `done` is never called (a script timeout).
-        WebDriverWait(driver, 30).until(
+        WebDriverWait(driver, 30, poll_frequency=0.1).until(
             lambda d: (
                 not d.find_elements(By.ID, "signin")
                 and d.execute_script("return document.readyState") == "complete"

@@ -99,10 +99,12 @@ def soak(
     recording_s: float = 20.0,
     speed: float = 1.0,
     sample_s: float | None = None,
+    warmup_s: float | None = None,
 ) -> dict[str, Any]:
-    """Run the agent for `duration_s`; sample RSS and fds; return the figures."""
+    """Run the agent for `duration_s`; sample RSS and fds; return the figures. The warm-up
+    mark is `warmup_s`, by default ten minutes or a third of the run."""
     every = sample_s if sample_s is not None else max(1.0, min(30.0, duration_s / 60))
-    warmup = min(WARMUP_S, duration_s / 3)
+    warmup = warmup_s if warmup_s is not None else min(WARMUP_S, duration_s / 3)
     with tempfile.TemporaryDirectory() as tmp, LocalBroker(Path(tmp) / "broker") as broker:
         work = Path(tmp)
         config = agent_config(work, broker.port, interval_s, recording_s, speed)

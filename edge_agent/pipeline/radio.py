@@ -35,21 +35,25 @@ SCAN_S = 5.0  # long enough to hear a stethoscope advertising every second or so
 @dataclass(frozen=True)
 class Radio:
     """bleak backend overrides; both None: the platform's (BlueZ on Linux). `air`: the
-    simulated stethoscopes in range, which also call the pairing agent."""
+    simulated stethoscopes in range, which also call the pairing agent. `scan_s`: how long a
+    scan listens; None: SCAN_S."""
 
     client_backend: type[BaseBleakClient] | None = None
     scanner_backend: type[BaseBleakScanner] | None = None
     air: SimulatedAir | None = None
+    scan_s: float | None = None
 
     @classmethod
-    def simulated(cls, *peripherals: SimulatedStethoscope) -> Radio:
+    def simulated(cls, *peripherals: SimulatedStethoscope, scan_s: float | None = None) -> Radio:
         air = SimulatedAir(*peripherals)
         client, scanner = simulated_backends(air)
-        return cls(client, scanner, air)
+        return cls(client, scanner, air, scan_s)
 
 
 def radio_for(config: RadioConfig) -> Radio:
-    """BlueZ, or the configured simulated stethoscopes (addresses 5E:7A:00:00:01:01 on)."""
+    """BlueZ, or the configured simulated stethoscopes (addresses 5E:7A:00:00:01:01 on). The
+    simulated air runs `speed` times faster, its scan too, as a simulated nurse's typing does
+    (its stethoscopes advertise every 50 ms, so a short scan still hears each)."""
     if not config.simulated:
         return Radio()
     return Radio.simulated(*(
@@ -57,13 +61,14 @@ def radio_for(config: RadioConfig) -> Radio:
             f"5E:7A:00:00:01:{i + 1:02X}", f"Stetho-Sim-{i + 1}", -55 - 4 * i,
             keypad=config.keypad))
         for i, scenario in enumerate(config.simulated)
-    ))  # fmt: skip
+    ), scan_s=SCAN_S / config.speed)  # fmt: skip
 
 
 async def scan(radio: Radio, seconds: float | None = None) -> list[pairing.Advertised]:
     """Stethoscopes advertising the profile, strongest first (BridgeError when the radio is
-    off); listens `seconds`, by default SCAN_S."""
-    return await pairing.scan(seconds or SCAN_S, scanner_backend=radio.scanner_backend)
+    off); listens `seconds`, by default the radio's scan length (SCAN_S)."""
+    listen_s = seconds or radio.scan_s or SCAN_S
+    return await pairing.scan(listen_s, scanner_backend=radio.scanner_backend)
 
 
 async def pair_and_register(

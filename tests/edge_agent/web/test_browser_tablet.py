@@ -76,11 +76,15 @@ def test_every_control_is_big_enough_to_touch_upright_in_french(
         _check(d, "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
-        WebDriverWait(d, 20).until(lambda d: clicked(d, "#signin"))
-        WebDriverWait(d, 20).until(lambda d: d.find_elements(By.ID, "residents"))
+        WebDriverWait(d, 20, poll_frequency=0.1).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20, poll_frequency=0.1).until(
+            lambda d: d.find_elements(By.ID, "residents")
+        )
         _publish_request(broker.port)  # /requests with a request: its accept form and age band
         d.get(base + "/requests")
-        WebDriverWait(d, 20).until(lambda d: d.refresh() or d.find_elements(By.NAME, "age_band"))
+        WebDriverWait(d, 20, poll_frequency=0.1).until(
+            lambda d: d.refresh() or d.find_elements(By.NAME, "age_band")
+        )
         for page in ("/residents", "/residents/res-0042", "/requests", "/stethoscopes", "/x"):
             d.get(base + page)
             d.execute_script("document.querySelectorAll('details').forEach(e => e.open = true)")
@@ -105,7 +109,7 @@ def test_the_record_button_is_in_view_on_a_tablet_held_sideways(
         d.get(base + "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
-        wait = WebDriverWait(d, 30)
+        wait = WebDriverWait(d, 30, poll_frequency=0.1)
         wait.until(lambda d: clicked(d, "#signin"))
         wait.until(lambda d: clicked(d, '[data-ref="res-0042"]'))
         wait.until(lambda d: clicked(d, "#start-exam"))
@@ -160,13 +164,15 @@ def test_a_doctors_request_says_each_age_band_whole_in_french(
         d.get(base + "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
-        WebDriverWait(d, 20).until(lambda d: clicked(d, "#signin"))
-        WebDriverWait(d, 20).until(lambda d: d.find_elements(By.ID, "residents"))
+        WebDriverWait(d, 20, poll_frequency=0.1).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20, poll_frequency=0.1).until(
+            lambda d: d.find_elements(By.ID, "residents")
+        )
         _publish_request(broker.port)
         for size in (UPRIGHT, (1024, 768), (1280, 800)):
             _show(d, size)
             d.get(base + "/requests")
-            WebDriverWait(d, 20).until(
+            WebDriverWait(d, 20, poll_frequency=0.1).until(
                 lambda d: d.refresh() or d.find_elements(By.NAME, "age_band")
             )
             cut[size] = d.execute_script(_CUT_OFF)
@@ -188,8 +194,10 @@ def test_the_header_is_one_row_on_a_tablet_or_laptop_held_sideways(
         d.get(base + "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
-        WebDriverWait(d, 20).until(lambda d: clicked(d, "#signin"))
-        WebDriverWait(d, 20).until(lambda d: d.find_elements(By.ID, "residents"))
+        WebDriverWait(d, 20, poll_frequency=0.1).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20, poll_frequency=0.1).until(
+            lambda d: d.find_elements(By.ID, "residents")
+        )
         for lang in ("fr", "en"):
             if lang == "en":
                 d.get(base + "/lang/en")

@@ -224,10 +224,14 @@ def test_a_tablet_left_on_the_exam_screen_shows_the_sign_in_page_and_why(tmp_pat
         d.find_element(By.ID, "staff").send_keys("nurse-a")
         d.find_element(By.ID, "secret").send_keys(PIN)
         d.find_element(By.ID, "signin").click()
-        WebDriverWait(d, 20).until(lambda d: d.current_url.endswith("/residents"))
+        WebDriverWait(d, 20, poll_frequency=0.1).until(
+            lambda d: d.current_url.endswith("/residents")
+        )
 
     def told_why(d: Any) -> str:
-        WebDriverWait(d, 30).until(lambda d: d.find_elements(By.ID, "signin-message"))
+        WebDriverWait(d, 30, poll_frequency=0.1).until(
+            lambda d: d.find_elements(By.ID, "signin-message")
+        )
         return str(d.find_element(By.ID, "signin-message").text)
 
     async def scenario(client: TestClient, clock: Clock) -> None:
