@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import ClassVar
 
 import pytest
 
+from stetho_common import Response
 from stetho_hub.errors import StorageUnavailableError
 from stetho_hub.storage import STORAGE_MAX_DELAY_S, StorageOutage, outage, storage_delay
 
@@ -24,6 +26,19 @@ def test_the_waits_double_from_half_a_second_up_to_the_storage_cap() -> None:
     for attempt in (10, 50, 10**6):  # a night's outage: never longer than the cap
         waits = [storage_delay(attempt, DOWN) for _ in range(200)]
         assert min(waits) >= STORAGE_MAX_DELAY_S / 2 and max(waits) <= STORAGE_MAX_DELAY_S
+
+
+def test_the_hub_tries_the_database_again_within_10_s_however_long_it_was_down() -> None:
+    # The idle time once it is back (the broker links' 60 s let it idle up to a minute).
+    waits = [storage_delay(attempt, DOWN) for attempt in range(40) for _ in range(20)]
+    assert max(waits) <= 10.0 and STORAGE_MAX_DELAY_S == 10.0
+
+
+def test_a_storage_error_that_says_it_repeats_waits_the_longest_from_the_first() -> None:
+    class Refused(StorageUnavailableError):
+        response: ClassVar[Response] = Response.RETRY_LATER  # as a refused password would
+
+    assert storage_delay(0, Refused("password authentication failed")) == STORAGE_MAX_DELAY_S
 
 
 def test_each_wait_is_logged_under_its_loop_counted_and_slept(
