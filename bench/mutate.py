@@ -840,6 +840,14 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_hub/storage/outage.py",  # every storage outage waited out by one policy
+        ("stetho_hub/storage/outage.py",),
+        (
+            "tests/stetho_hub/test_storage_outage.py",  # the waits, the line, the sleep
+            "tests/stetho_hub/test_ingest_service.py",  # its loops, with the delay patched
+        ),
+    ),
+    Module(
         "stetho_hub/ingest",  # acknowledged only once stored; a receipt per archived recording
         ("stetho_hub/ingest/service.py", "stetho_hub/ingest/receipts.py"),
         ("tests/stetho_hub/test_ingest_service.py",),  # a fake connection: no broker

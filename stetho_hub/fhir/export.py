@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 
 from edge_agent.wire import messages
-from stetho_common import persistent_delay
 from stetho_hub.errors import StorageUnavailableError
 from stetho_hub.fhir.bundle import Naming
 from stetho_hub.fhir.cli import enqueue_exam
@@ -22,7 +21,7 @@ from stetho_hub.fhir.errors import FhirError
 from stetho_hub.fhir.from_archive import exam_from_archive
 from stetho_hub.fhir.queue import FhirQueue
 from stetho_hub.fhir.sender import FhirServerSettings, run_sender
-from stetho_hub.storage import AudioStore
+from stetho_hub.storage import AudioStore, StorageOutage
 from stetho_hub.storage.database import Database
 
 __all__ = ["changed_closed_exams", "export_changed", "run_export"]
@@ -90,7 +89,7 @@ async def run_export(
     """Scan the archive for closed exams and send their Bundles, until cancelled."""
     stop = asyncio.Event()
     sender = asyncio.create_task(run_sender(queue, settings, stop))
-    since, attempt = "", 0
+    since, outage = "", StorageOutage("fhir_export")
     try:
         while True:
             try:
@@ -101,15 +100,10 @@ async def run_export(
                     )
                     log.info("event=fhir_exams_queued count=%d", queued)
             except StorageUnavailableError as exc:  # a restart must not stop the hub
-                delay = persistent_delay(attempt, exc)
-                log.error(
-                    "event=storage_unavailable error=%r during=fhir_export retry_in_s=%.1f",
-                    str(exc), delay,
-                )  # fmt: skip
-                attempt += 1
-                await asyncio.sleep(delay)
+                await outage.wait(exc)
                 continue  # from the same mark: queueing an exam again is a no-op
-            since, attempt = mark, 0
+            since = mark
+            outage.ended()
             await asyncio.sleep(SCAN_S)
     finally:
         stop.set()

@@ -34,7 +34,7 @@ from stetho_common import persistent_delay, quote
 from stetho_hub import wire
 from stetho_hub.errors import MalformedMessageError, SchemaVersionError, StorageUnavailableError
 from stetho_hub.ingest.receipts import receipt_message
-from stetho_hub.storage import Archive, ArchivedRecording, StoreOutcome
+from stetho_hub.storage import Archive, ArchivedRecording, StorageOutage, StoreOutcome
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -208,16 +208,13 @@ class IngestService:
     ) -> list[StoreOutcome | None]:
         """Store `items`, retrying while the database is down; None where an item must stay
         unacknowledged."""
-        attempt = 0
+        outage = StorageOutage("ingest")
         while not connection.closed.is_set():
             try:
                 stored = await self._storage(self.archive.store_batch, items)
                 return list(stored)
             except StorageUnavailableError as exc:
-                delay = persistent_delay(attempt, exc)
-                log.error("event=storage_unavailable error=%r retry_in_s=%.1f", str(exc), delay)
-                attempt += 1
-                await asyncio.sleep(delay)
+                await outage.wait(exc)
             except SchemaVersionError:
                 raise  # a reconnection found the database changed: stop, as a start would
             except Exception:
@@ -263,14 +260,15 @@ class IngestService:
     async def _send_receipts(self, connection: MqttConnection) -> None:
         # Receipts left unsent by an earlier connection or process come first.
         batch = await self._pending_receipts()
+        outage = StorageOutage("receipts")
         while True:
             if batch:
                 try:
                     await self._send_batch(connection, batch)
+                    outage.ended()
                 except StorageUnavailableError as exc:
                     # Left unmarked, so sent again later: a duplicate receipt is harmless.
-                    log.error("event=storage_unavailable error=%r during=receipts", str(exc))
-                    await asyncio.sleep(1.0)
+                    await outage.wait(exc)
             batch = await self._next_receipts()
 
     async def _send_batch(self, connection: MqttConnection, batch: list[ArchivedRecording]) -> None:
@@ -284,18 +282,12 @@ class IngestService:
     async def _pending_receipts(self) -> list[ArchivedRecording]:
         """The database's unsent receipts, asked again while it is down: a database restart
         as the broker link (re)opens, or at a rescan, must not stop the hub."""
-        attempt = 0
+        outage = StorageOutage("receipts")
         while True:
             try:
                 return await self._storage(self.archive.pending_receipts, RECEIPT_BATCH)
             except StorageUnavailableError as exc:
-                delay = persistent_delay(attempt, exc)
-                log.error(
-                    "event=storage_unavailable error=%r during=receipts retry_in_s=%.1f",
-                    str(exc), delay,
-                )  # fmt: skip
-                attempt += 1
-                await asyncio.sleep(delay)
+                await outage.wait(exc)
 
     async def _next_receipts(self) -> list[ArchivedRecording]:
         """Queued receipts; after RECEIPT_RESCAN_S without any, the database's unsent ones

@@ -11,15 +11,18 @@ from stetho_hub.storage.migrations import (
     migrate_database,
     open_database,
 )
+from stetho_hub.storage.outage import STORAGE_MAX_DELAY_S, StorageOutage, storage_delay
 from stetho_hub.storage.summary import summary
 
 __all__ = [
     "LATEST",
+    "STORAGE_MAX_DELAY_S",
     "Archive",
     "ArchivedRecording",
     "AudioStore",
     "Database",
     "DatabaseTarget",
+    "StorageOutage",
     "StoreOutcome",
     "check_version",
     "current_version",
@@ -28,5 +31,6 @@ __all__ = [
     "migrate_database",
     "open_database",
     "sha256_hex",
+    "storage_delay",
     "summary",
 ]

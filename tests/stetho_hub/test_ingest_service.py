@@ -34,6 +34,7 @@ from stetho_hub.storage import (
     DatabaseTarget,
     StoreOutcome,
     open_database,
+    outage,
     summary,
 )
 from stetho_hub.storage import migrate as migrate_database
@@ -215,13 +216,29 @@ def fake_broker(monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
     return broker
 
 
+@pytest.fixture(autouse=True)
+def storage_waits(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, type[BaseException]]]:
+    """The waits the service asked for while the storage was down (attempt, error), none slept:
+    the hub's one storage policy (stetho_hub.storage.outage), patched in its one place."""
+    asked: list[tuple[int, type[BaseException]]] = []
+
+    def no_delay(attempt: int, error: BaseException) -> float:
+        asked.append((attempt, type(error)))
+        return 0.0
+
+    monkeypatch.setattr(outage, "storage_delay", no_delay)
+    return asked
+
+
 @pytest.fixture
 def events(caplog: pytest.LogCaptureFixture) -> Callable[[str], list[str]]:
     """The service's log lines of one event (`event=NAME ...`), as the operator reads them."""
-    caplog.set_level(logging.DEBUG, logger=service.__name__)
+    loggers = (service.__name__, outage.__name__)  # the storage waits log from their policy
+    for logger in loggers:
+        caplog.set_level(logging.DEBUG, logger=logger)
 
     def lines(name: str) -> list[str]:
-        found = (r.getMessage() for r in caplog.records if r.name == service.__name__)
+        found = (r.getMessage() for r in caplog.records if r.name in loggers)
         return [line for line in found if line.startswith(f"event={name} ")]
 
     return lines
@@ -461,7 +478,10 @@ def test_refusals_are_logged_first_then_every_thousandth_with_the_topic_cut(
 
 
 def test_while_the_database_is_down_nothing_is_acknowledged_then_all_is_stored(
-    archive: FlakyArchive, fake_broker: FakeBroker, events: Callable[[str], list[str]]
+    archive: FlakyArchive,
+    fake_broker: FakeBroker,
+    storage_waits: list[tuple[int, type[BaseException]]],
+    events: Callable[[str], list[str]],
 ) -> None:
     archive.down = 3
     rec = make_recording(0)
@@ -477,10 +497,11 @@ def test_while_the_database_is_down_nothing_is_acknowledged_then_all_is_stored(
     assert archive.batches == [2, 2, 2, 2]  # three failures, then the same batch stored
     assert len(link.acked) == 2 and ingest.stats.archived == 1
     down = StorageUnavailableError
-    assert fake_broker.delays == [(0, down), (1, down), (2, down)]  # backing off, never giving up
+    assert storage_waits == [(0, down), (1, down), (2, down)]  # backing off, never giving up
+    assert fake_broker.delays == []  # the broker's own backoff is another policy's
     assert (
         events("storage_unavailable")
-        == ["event=storage_unavailable error='database is down' retry_in_s=0.0"] * 3
+        == ["event=storage_unavailable error='database is down' during=ingest retry_in_s=0.0"] * 3
     )
 
 
@@ -727,13 +748,16 @@ def test_a_recording_archived_by_another_hub_process_is_receipted_by_the_rescan(
 def test_a_receipt_not_marked_sent_while_the_database_is_down_is_sent_again(
     archive: FlakyArchive,
     fake_broker: FakeBroker,
+    storage_waits: list[tuple[int, type[BaseException]]],
     monkeypatch: pytest.MonkeyPatch,
     events: Callable[[str], list[str]],
 ) -> None:
+    # Marks failing twice in a row wait attempts 0 then 1; one that succeeds starts the next
+    # outage's waits over at 0 (before: a fixed 1 s of this loop's own, logged without it).
     monkeypatch.setattr(service, "RECEIPT_RESCAN_S", 0.05)
-    rec = make_recording(0)
+    first, second = make_recording(0), make_recording(1)
     marked = archive.mark_receipts_sent
-    failures = [1]
+    failures = [2]
 
     def mark(ids: Sequence[str]) -> None:
         if failures[0]:
@@ -742,29 +766,34 @@ def test_a_receipt_not_marked_sent_while_the_database_is_down_is_sent_again(
         marked(ids)
 
     monkeypatch.setattr(archive, "mark_receipts_sent", mark)
-    slept: list[float] = []
-    monkeypatch.setattr(asyncio, "sleep", _no_longer_than(0.01, slept))
 
     async def scenario() -> FakeLink:
         async with hub(archive) as ingest:
             link = await fake_broker.next_link(1)
-            link.deliver(*halves(rec))
+            link.deliver(*halves(first))
             await eventually(lambda: ingest.stats.receipts_sent == 1)
+            failures[0] = 1
+            link.deliver(*halves(second))
+            await eventually(lambda: ingest.stats.receipts_sent == 2)
             return link
 
     link = asyncio.run(scenario())
-    assert [r["recording_id"] for r in link.receipts()] == [rec.recording_id] * 2
+    sent = [r["recording_id"] for r in link.receipts()]
+    assert sent == [first.recording_id] * 3 + [second.recording_id] * 2
     assert archive.counts()["receipts_pending"] == 0
-    assert events("storage_unavailable") == [
-        "event=storage_unavailable error='database is down' during=receipts"
-    ]
-    assert 1.0 in slept  # a pause before the next try, not a spin
+    down = StorageUnavailableError
+    assert storage_waits == [(0, down), (1, down), (0, down)]
+    assert (
+        events("storage_unavailable")
+        == ["event=storage_unavailable error='database is down' during=receipts retry_in_s=0.0"] * 3
+    )
 
 
 @pytest.mark.parametrize("when", ["the link opens", "a rescan"])
 def test_unsent_receipts_unreadable_while_the_database_is_down_are_asked_again(
     archive: FlakyArchive,
     fake_broker: FakeBroker,
+    storage_waits: list[tuple[int, type[BaseException]]],
     monkeypatch: pytest.MonkeyPatch,
     events: Callable[[str], list[str]],
     when: str,
@@ -799,11 +828,11 @@ def test_unsent_receipts_unreadable_while_the_database_is_down_are_asked_again(
     link = asyncio.run(scenario())
     assert [r["recording_id"] for r in link.receipts()] == [earlier.recording_id]
     assert archive.counts()["receipts_pending"] == 0
-    said = [e.split(" retry_in_s=") for e in events("storage_unavailable")]
-    assert [head for head, _ in said] == [
-        "event=storage_unavailable error='database is down' during=receipts"
-    ] * 3
-    assert fake_broker.delays == [(n, StorageUnavailableError) for n in range(3)]
+    assert (
+        events("storage_unavailable")
+        == ["event=storage_unavailable error='database is down' during=receipts retry_in_s=0.0"] * 3
+    )
+    assert storage_waits == [(n, StorageUnavailableError) for n in range(3)]
 
 
 def other_hub_stores(archive: FlakyArchive, rec: WireRecording) -> None:
@@ -815,16 +844,6 @@ def other_hub_stores(archive: FlakyArchive, rec: WireRecording) -> None:
                            for m in halves(rec)])  # fmt: skip
     finally:
         db.close()
-
-
-def _no_longer_than(limit_s: float, asked: list[float]) -> Callable[[float], object]:
-    real = asyncio.sleep
-
-    def sleep(delay: float, result: object = None) -> object:
-        asked.append(delay)
-        return real(min(delay, limit_s), result)
-
-    return sleep
 
 
 # -- the broker link: failover and failback -------------------------------------------------

@@ -20,7 +20,7 @@ from stetho_hub.fhir.bundle import Naming, build_bundle, bundle_json
 from stetho_hub.fhir.errors import InvalidInputError
 from stetho_hub.fhir.export import changed_closed_exams, export_changed, run_export
 from stetho_hub.fhir.from_archive import exam_from_archive
-from stetho_hub.storage import Archive
+from stetho_hub.storage import Archive, outage
 from stetho_testkit.hub.factory import AGENT, SITE, make_recording
 from tests.stetho_hub.fhir.conftest import TOKEN
 from tests.stetho_hub.fhir.fhir_double import FhirDouble, FhirStore
@@ -185,7 +185,7 @@ def test_a_database_down_while_exporting_is_waited_out_and_no_exam_is_skipped(
 
     monkeypatch.setattr(export, failing, down_twice)
     waits: list[tuple[int, type[BaseException] | None]] = []
-    monkeypatch.setattr(export, "persistent_delay", lambda n, e: waits.append((n, type(e))) or 0.01)
+    monkeypatch.setattr(outage, "storage_delay", lambda n, e: waits.append((n, type(e))) or 0.01)
     monkeypatch.setattr(export, "SCAN_S", 0.01)
     queue = FhirQueue(tmp_path / "fhir-queue.sqlite3")
     settings = FhirServerSettings(double.base_url, TOKEN, ca_file=tls_files / "ca.crt")
@@ -231,7 +231,7 @@ def test_the_export_backs_off_anew_after_each_outage_and_follows_what_arrives_la
 
     monkeypatch.setattr(export, "changed_closed_exams", scan)
     waits: list[tuple[int, type[BaseException] | None]] = []
-    monkeypatch.setattr(export, "persistent_delay", lambda n, e: waits.append((n, type(e))) or 0.01)
+    monkeypatch.setattr(outage, "storage_delay", lambda n, e: waits.append((n, type(e))) or 0.01)
     monkeypatch.setattr(export, "SCAN_S", 0.01)
     queue = FhirQueue(tmp_path / "fhir-queue.sqlite3")
     settings = FhirServerSettings(double.base_url, TOKEN, ca_file=tls_files / "ca.crt")
@@ -258,16 +258,17 @@ def test_the_export_backs_off_anew_after_each_outage_and_follows_what_arrives_la
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    caplog.set_level(logging.INFO, logger=export.__name__)
+    for logger in (export.__name__, outage.__name__):
+        caplog.set_level(logging.INFO, logger=logger)
     try:
         asyncio.run(exported())
     finally:
         queue.close()
     error = StorageUnavailableError
     assert waits == [(0, error), (1, error), (2, error), (0, error)]
-    said = [r.getMessage() for r in caplog.records if r.name == export.__name__]
-    outage = "event=storage_unavailable error='database is down' during=fhir_export retry_in_s=0.0"
-    assert said.count(outage) == 4
+    said = [r.getMessage() for r in caplog.records if r.name in (export.__name__, outage.__name__)]
+    line = "event=storage_unavailable error='database is down' during=fhir_export retry_in_s=0.0"
+    assert said.count(line) == 4
     assert said.count("event=fhir_exams_queued count=1") >= 2  # the exam, then its late recording
     sent = json.dumps(store.resources)
     assert f"https://hub.example/audio/{ids[0]}.flac" in sent
