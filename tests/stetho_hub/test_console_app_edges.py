@@ -174,7 +174,8 @@ def test_a_doctor_s_open_page_does_not_hold_the_console_s_stop(
         return took
 
     took = asyncio.run(stop_with_a_page_open())
-    assert took <= 2 * grace_s + 1.5, took  # the grace twice at most, not 60 s twice
+    # the grace twice at most, not 60 s twice; 4.8 s seen at load 17 (CI clone beside hogs)
+    assert took <= 2 * grace_s + 5.0, took
 
 
 def test_an_alert_between_the_inbox_drawn_and_its_stream_connected_reloads_it(
