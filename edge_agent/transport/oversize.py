@@ -77,7 +77,7 @@ class OversizeGuard:
     def caught_up(self, connection: MqttConnection) -> None:
         """The drain looked at every pending message: clear the alarm if none is over."""
         limit = packet_limit(connection.max_packet_size, connection.settings.max_packet_bytes)
-        why = self._watch.caught_up(limit)
+        why = self._watch.caught_up(limit, self._unacked.keys())
         if why is not None:
             self.stats.packet_alarm = None
             log.info("event=packet_alarm_cleared reason=%s", quote(why))

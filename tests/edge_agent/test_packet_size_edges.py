@@ -215,3 +215,24 @@ def test_a_suspected_message_keeps_the_alarm_until_its_puback() -> None:
     watch.delivered(9)
     assert watch.suspicion.alarmed == set()
     assert watch.caught_up(None) is not None
+
+
+def test_the_alarm_waits_for_the_puback_of_a_message_held_earlier() -> None:
+    # Cleared as the drain had sent both held messages but one PUBACK was still on its way,
+    # the sentence said "1 message(s) ... delivered" of the two (CI under load).
+    limit = PacketLimit(20000, configured=True)
+    watch = PacketWatch()
+    watch.hold(1, 30000, limit)
+    watch.hold(2, 30000, limit)
+    watch.new_link()
+    watch.delivered(1)
+    assert watch.caught_up(None, in_flight={2, 9}) is None  # 2 awaits its PUBACK
+    assert watch.alarm is not None
+    assert watch.caught_up(None, in_flight={9}) is not None  # 2 failed: it no longer holds it
+    watch.hold(3, 30000, limit)
+    watch.new_link()
+    watch.delivered(3)
+    assert watch.caught_up(None, in_flight={9}) == (
+        "no message in the outbox exceeds the broker's limit now (it states no limit); "
+        "1 message(s) held back earlier were delivered"
+    )
