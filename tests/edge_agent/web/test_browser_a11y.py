@@ -42,7 +42,7 @@ OPEN_FOLDS = "document.querySelectorAll('details').forEach(e => e.open = true)" 
 # What a page must show for its audit to be the state it is named after.
 SHOWS = {"/exams/<id> (finished, answered)": ("#finished", "#answers .answer-item")}
 # A poor-contact stethoscope in real time: its 8 s recording outlasts the audit of the page
-# while it records (then stopped); and one beside a charger: a site done with a notice.
+# while it records, then is refused whole; and one beside a charger: a site done with a notice.
 STETHOSCOPES = (
     KEYPAD_RADIO
     + """
@@ -183,8 +183,8 @@ def _an_exam_with_one_site(d: Any, wait: Any) -> str:
 
 def _recording(d: Any, wait: Any, size: tuple[int, int], check: Any, again: bool) -> None:
     """On the exam page: record the next site with the slow poor-contact stethoscope, audited
-    while it records, stopped, to record again with advice; `again` (the second language,
-    shown that already): then recorded again beside the charger, done with a notice."""
+    while it records, refused at its end, to record again with advice; `again` (the second
+    language, shown that already): then recorded again beside the charger, done with a notice."""
     from selenium.webdriver.common.by import By
 
     button = "#rerecord" if again else "#record"
@@ -197,10 +197,11 @@ def _recording(d: Any, wait: Any, size: tuple[int, int], check: Any, again: bool
     lang = d.execute_script("return document.documentElement.lang")
     recording = translator(lang)("exam.recording")
     said = recording + " · "
-    (named,) = wait.until(lambda d: _name(d, "#progress-bar"))
+    (named,) = wait.until(lambda d: _name(d, "#progress-bar"), "the progress bar has no name")
     assert named.startswith(said), f"the progress bar is named {named!r}"
     _status_says(d, wait, recording)
-    wait.until(lambda d: clicked(d, "#stop"))
+    # Left to its end, not stopped: a stopped clip's verdict hangs on when the stop lands (on
+    # a loaded machine 2.9 s of it passed as good); all 8 s are refused at every start.
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#verdict.bad .advice"))
     _status_says(d, wait, d.execute_script(_VERDICT))
     if not again:
@@ -223,14 +224,17 @@ def _status_says(d: Any, wait: Any, text: str) -> None:
 
 
 def _name(d: Any, selector: str) -> tuple[str] | None:
-    """The accessible name Chromium computes for the element; None when it was just redrawn."""
+    """The accessible name Chromium computes for the element; None when it was just redrawn:
+    stale, or named before Chromium's accessibility tree caught up (read empty 3 times in
+    1,640 reads of a progress bar redrawn each 250 ms)."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     try:
-        return (str(d.find_element(By.CSS_SELECTOR, selector).accessible_name),)
+        name = str(d.find_element(By.CSS_SELECTOR, selector).accessible_name)
     except StaleElementReferenceException:
         return None
+    return (name,) if name else None
 
 
 def _refused_form(d: Any, wait: Any, size: tuple[int, int], check: Any) -> None:
