@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = [probe_one(i, args.cv) for i in heart_faster.recordings(where) if "x" in i]
     for r in rows:
-        if r["kind"] != "within" or "urgent" == r["triage"]:
+        if r["kind"] != "within" or r["triage"] == "urgent":
             print(
                 f"{r['name']:<12} ref {r['reference']:6.1f} drawn {r['drawn_mean']:6.1f} "
                 f"count {r['annotated_count']} read {r['read']} ({r['kind']}, {r['from']} "
