@@ -79,6 +79,10 @@ _FAINT_OVER_MEDIAN = 1.5
 # spaced up to this share of its cycle (docs/accuracy.md, thirtieth round, s49-fastheart).
 _IRREGULAR_SPACING = 0.25
 _IRREGULAR_NRMSSD = 0.1
+# Read on four S1-S1 intervals or more, as the rhythm's own measure is
+# (stetho_signal.heart._MIN_INTERVALS_FOR_RHYTHM): a short clip's chain of two or three beats
+# and noise peaks has no measured rhythm (a 35/min heart in 3 s was doubled twice, to 134/min).
+_RHYTHM_INTERVALS = 4
 
 
 def guard_half_rate(
@@ -143,7 +147,7 @@ def _spaced_as_half(sounds: HeartSounds, spacing: tuple[float, float], too_long:
     if not too_long or abs(systole - diastole) > _IRREGULAR_SPACING * (systole + diastole):
         return False
     intervals = np.diff(sounds.s1_s)
-    if intervals.size < 2:  # no successive difference to measure
+    if intervals.size < _RHYTHM_INTERVALS:
         return False
     nrmssd = float(np.sqrt(np.mean(np.diff(intervals) ** 2)) / np.mean(intervals))
     return nrmssd > _IRREGULAR_NRMSSD

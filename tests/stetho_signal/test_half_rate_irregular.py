@@ -101,10 +101,17 @@ def test_an_nrmssd_of_exactly_the_triage_bound_is_not_irregular() -> None:
     assert _doubled(_chain([0.5] * 4, [0.625, 0.875, 0.625, 0.875]))
 
 
-def test_two_s1_s1_intervals_are_enough_and_one_is_not() -> None:
-    assert _doubled(_chain([0.5, 0.5], [0.625, 0.875]))
-    # S2 S1 S2 S1 S2: two phases of each, one S1-S1 interval: no successive difference.
-    one = _chain([0.5, 0.5], [0.75, 0.75], s2_first=True)
-    assert one.s1_s.size == 2
-    assert phase_medians(one) == (0.5, 0.75)
-    assert not _doubled(one)
+def test_four_s1_s1_intervals_are_enough_and_three_are_not() -> None:
+    # As the rhythm's own measure (heart._MIN_INTERVALS_FOR_RHYTHM): a short clip's few beats
+    # and noise peaks have no measured rhythm.
+    four = _chain([0.5] * 4, [0.625, 0.875, 0.625, 0.875])
+    assert four.s1_s.size == 5
+    assert _doubled(four)
+    three = _chain([0.5] * 3, [0.625, 0.875, 0.75])
+    assert three.s1_s.size == 4
+    assert _spacing(three) == pytest.approx(0.2)
+    assert not _doubled(three)
+    # S2 first: four phases of each, three S1-S1 intervals.
+    opened = _chain([0.5] * 4, [0.625, 0.875, 0.625, 0.875], s2_first=True)
+    assert opened.s1_s.size == 4
+    assert not _doubled(opened)
