@@ -3,8 +3,9 @@
 An irregular rhythm read at half rate labels whole beats "systole" and "diastole" in turn;
 the medians of a few such beats differ by up to a quarter of the chain's cycle, so the guard
 counts such a chain as evenly spaced that far when its systole is already too long for its
-rate (docs/accuracy.md, thirtieth round, s49-fastheart). Envelopes by hand at 100 Hz, a floor
-of 0.1 and the chain's sounds at 1.0 (nothing between or beside them: no partner is found).
+rate and its two "sounds" are alike (docs/accuracy.md, thirtieth round, s49-fastheart).
+Envelopes by hand at 100 Hz, a floor of 0.1 and the chain's sounds at 1.0 unless told (nothing
+between or beside them: no partner is found).
 Times are multiples of 1/16 s where a bound must be hit exactly.
 """
 
@@ -35,15 +36,16 @@ def _chain(systoles: list[float], diastoles: list[float], s2_first: bool = False
     return HeartSounds(s1_s=first, s2_s=second)
 
 
-def _envelope(sounds: HeartSounds) -> NDArray[np.float64]:
-    times = np.concatenate([sounds.s1_s, sounds.s2_s])
-    env = np.full(round(FS * (times.max() + 1.0)), 0.1)
-    env[np.round(FS * times).astype(int)] = 1.0
+def _envelope(sounds: HeartSounds, s1_level: float = 1.0) -> NDArray[np.float64]:
+    """The floor, each S2 at 1.0 and each S1 at ``s1_level``."""
+    env = np.full(round(FS * (max(sounds.s1_s.max(), sounds.s2_s.max()) + 1.0)), 0.1)
+    env[np.round(FS * sounds.s2_s).astype(int)] = 1.0
+    env[np.round(FS * sounds.s1_s).astype(int)] = s1_level
     return env
 
 
-def _doubled(sounds: HeartSounds) -> bool:
-    _, faster = guard_half_rate(_envelope(sounds), FS, sounds, _CYCLE)
+def _doubled(sounds: HeartSounds, s1_level: float = 1.0) -> bool:
+    _, faster = guard_half_rate(_envelope(sounds, s1_level), FS, sounds, _CYCLE)
     return faster.period_s < _CYCLE.period_s
 
 
@@ -115,3 +117,16 @@ def test_four_s1_s1_intervals_are_enough_and_three_are_not() -> None:
     opened = _chain([0.5] * 4, [0.625, 0.875, 0.625, 0.875], s2_first=True)
     assert opened.s1_s.size == 4
     assert not _doubled(opened)
+
+
+def test_sounds_alike_within_1_35_either_way_and_no_further() -> None:
+    sounds = _chain(_AF_SYSTOLES, _AF_DIASTOLES)
+    assert _doubled(sounds, 1.35)
+    assert not _doubled(sounds, 1.375)
+    assert _doubled(sounds, 0.75)  # S2s 1.33 times the S1s
+    assert not _doubled(sounds, 0.625)  # 1.6 times
+
+
+def test_silent_s1s_are_not_alike() -> None:
+    # A level ratio of 0: no inverse to take, and nothing alike.
+    assert not _doubled(_chain(_AF_SYSTOLES, _AF_DIASTOLES), 0.0)
