@@ -130,3 +130,22 @@ def test_sounds_alike_within_1_35_either_way_and_no_further() -> None:
 def test_silent_s1s_are_not_alike() -> None:
     # A level ratio of 0: no inverse to take, and nothing alike.
     assert not _doubled(_chain(_AF_SYSTOLES, _AF_DIASTOLES), 0.0)
+
+
+def _around(systole: float, diastole: float) -> HeartSounds:
+    """An irregular chain whose median phases are ``systole`` and ``diastole``."""
+    return _chain(
+        [systole - 0.125, systole, systole + 0.125, systole],
+        [diastole - 0.125, diastole + 0.125, diastole, diastole],
+    )
+
+
+def test_the_widened_test_doubles_only_into_rates_under_131() -> None:
+    # Cycles of 0.9375 s and 0.875 s: doubled, 128 and 137/min; both chains' systoles too long
+    # for their rate and their phases 0.2 and 0.14 of the cycle apart.
+    under = _around(0.5625, 0.375)
+    assert phase_medians(under) == (0.5625, 0.375)
+    assert _doubled(under)
+    over = _around(0.5, 0.375)
+    assert phase_medians(over) == (0.5, 0.375)
+    assert not _doubled(over)
