@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from stetho_signal._half_rate import guard_half_rate, phase_medians
+from stetho_signal._half_rate import _spaced_as_half, guard_half_rate, phase_medians
 from stetho_signal.envelope import CycleEstimate, expected_systole_s
 from stetho_signal.segmentation import HeartSounds
 
@@ -149,3 +149,15 @@ def test_the_widened_test_doubles_only_into_rates_under_131() -> None:
     over = _around(0.5, 0.375)
     assert phase_medians(over) == (0.5, 0.375)
     assert not _doubled(over)
+
+
+def test_a_doubled_rate_of_exactly_131_is_not_under_131() -> None:
+    # The phases given as measured: 0.55 s and the rest of a cycle of 120/131 s (doubled,
+    # exactly 131/min), and of 120/130.5 s (130.5/min); the chain irregular and alike.
+    sounds = _chain(_AF_SYSTOLES, _AF_DIASTOLES)
+    env = _envelope(sounds)
+    at_bound = (0.55, 120.0 / 131.0 - 0.55)
+    assert 120.0 / sum(at_bound) == 131.0
+    assert not _spaced_as_half(env, sounds, at_bound, too_long=True)
+    under = (0.55, 120.0 / 130.5 - 0.55)
+    assert _spaced_as_half(env, sounds, under, too_long=True)
