@@ -483,6 +483,7 @@ MODULES = (
         ("stetho_signal/_half_rate.py",),
         (
             "tests/stetho_signal/test_half_rate_edges.py",  # each bound, on envelopes by hand
+            "tests/stetho_signal/test_half_rate_irregular.py",  # an AF-like chain's phases
             "tests/stetho_signal/test_half_rate.py",
             "tests/stetho_signal/test_fast_orientation.py",  # fast chains, doubled ones too
             "tests/stetho_signal/test_triage.py",  # "may be twice" raised from the sign

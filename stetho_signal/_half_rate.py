@@ -72,6 +72,23 @@ _ALIKE_LEVELS = 1.35
 # round, docs/accuracy.md): the sign is what keeps them out.
 _SIGN_SYSTOLE = 1.0
 _FAINT_OVER_MEDIAN = 1.5
+# An irregular rhythm read at half rate: its two "phases" are two samples of whole beats, whose
+# medians differ by about 0.89 CV / sqrt(k) of the two-beat cycle (SD, k beats a phase): at CV
+# 0.25 two SDs are 0.20-0.26 for 5-3 beats a phase. Such a chain (S1-S1 nRMSSD over the
+# triage's irregularity bound) whose systole is already too long for its rate counts as evenly
+# spaced up to this share of its cycle when its two "sounds" are alike, as one sound per beat
+# is (docs/accuracy.md, thirtieth round, s49-fastheart: without that, breath peaks under a
+# heart read near its rate were doubled to an urgent 137-181/min).
+_IRREGULAR_SPACING = 0.25
+_IRREGULAR_NRMSSD = 0.1
+# Read on four S1-S1 intervals or more, as the rhythm's own measure is
+# (stetho_signal.heart._MIN_INTERVALS_FOR_RHYTHM): a short clip's chain of two or three beats
+# and noise peaks has no measured rhythm (a 35/min heart in 3 s was doubled twice, to 134/min).
+_RHYTHM_INTERVALS = 4
+# The widened test is the weaker one: it may double only into a rate the triage does not call
+# urgent (its default high bound, 131/min), so it never makes a false tachycardia urgent
+# (breath peaks under a heart read at 96/min were doubled to 180).
+_WIDENED_DOUBLED_UNDER_BPM = 131.0
 
 
 def guard_half_rate(
@@ -107,9 +124,9 @@ def guard_half_rate(
     systole, diastole = spacing
     period = systole + diastole
     half = period / 2.0
-    if not evenly_spaced(systole, diastole) or 60.0 / half > MAX_RATE_BPM:
-        return sounds, cycle
     too_long = systole >= _LONG_SYSTOLE * expected_systole_s(period)
+    if not _spaced_as_half(env, sounds, spacing, too_long) or 60.0 / half > MAX_RATE_BPM:
+        return sounds, cycle
     if not (
         too_long
         or _sounds_between(env, fs_hz, sounds, _between_level(env, sounds, spacing))
@@ -124,6 +141,34 @@ def guard_half_rate(
     if s1.size > s2.size:
         return HeartSounds(s1_s=s1, s2_s=sounds_s), faster
     return HeartSounds(s1_s=sounds_s, s2_s=s2), faster
+
+
+def _spaced_as_half(
+    env: NDArray[np.float64],
+    sounds: HeartSounds,
+    spacing: tuple[float, float],
+    too_long: bool,
+) -> bool:
+    """Whether the chain's phases are as evenly spaced as one sound per beat: within
+    :data:`EVEN_SPACING` of its cycle, or within :data:`_IRREGULAR_SPACING` for an irregular
+    chain whose systole is ``too_long`` for its rate and whose two "sounds" are alike
+    (:data:`_ALIKE_LEVELS`): a few whole beats in each "phase", one sound per beat."""
+    systole, diastole = spacing
+    if evenly_spaced(systole, diastole):
+        return True
+    if not too_long or abs(systole - diastole) > _IRREGULAR_SPACING * (systole + diastole):
+        return False
+    if 120.0 / (systole + diastole) >= _WIDENED_DOUBLED_UNDER_BPM:
+        return False
+    intervals = np.diff(sounds.s1_s)
+    if intervals.size < _RHYTHM_INTERVALS:
+        return False
+    nrmssd = float(np.sqrt(np.mean(np.diff(intervals) ** 2)) / np.mean(intervals))
+    if nrmssd <= _IRREGULAR_NRMSSD:
+        return False
+    # Breath peaks make a chain irregular with a long "systole" too, but not alike sounds.
+    ratio = level_ratio(env, sounds)
+    return ratio is not None and ratio > 0 and max(ratio, 1.0 / ratio) <= _ALIKE_LEVELS
 
 
 def systole_if_half_rate(
