@@ -29,6 +29,7 @@ from stetho_signal.envelope import (
     expected_systole_s,
 )
 from stetho_signal.segmentation import HeartSounds, s1_phase_follows_cycle
+from stetho_signal.triage import TriageThresholds
 
 __all__ = [
     "diastole_follows_cycle", "evenly_spaced", "guard_half_rate", "level_ratio",
@@ -80,7 +81,8 @@ _FAINT_OVER_MEDIAN = 1.5
 # is (docs/accuracy.md, thirtieth round, s49-fastheart: without that, breath peaks under a
 # heart read near its rate were doubled to an urgent 137-181/min).
 _IRREGULAR_SPACING = 0.25
-_IRREGULAR_NRMSSD = 0.1
+_TRIAGE_DEFAULTS = TriageThresholds()  # the bounds below are the triage's own, read once
+_IRREGULAR_NRMSSD = _TRIAGE_DEFAULTS.irregularity_nrmssd
 # Read on four S1-S1 intervals or more, as the rhythm's own measure is
 # (stetho_signal.heart._MIN_INTERVALS_FOR_RHYTHM): a short clip's chain of two or three beats
 # and noise peaks has no measured rhythm (a 35/min heart in 3 s was doubled twice, to 134/min).
@@ -88,7 +90,7 @@ _RHYTHM_INTERVALS = 4
 # The widened test is the weaker one: it may double only into a rate the triage does not call
 # urgent (its default high bound, 131/min), so it never makes a false tachycardia urgent
 # (breath peaks under a heart read at 96/min were doubled to 180).
-_WIDENED_DOUBLED_UNDER_BPM = 131.0
+_WIDENED_DOUBLED_UNDER_BPM = _TRIAGE_DEFAULTS.heart_rate_urgent_high_bpm
 
 
 def guard_half_rate(
