@@ -537,6 +537,14 @@ MODULES = (
         ),
     ),
     Module(
+        "stetho_signal/_rhythm.py",  # the beat-to-beat irregularity, one definition
+        ("stetho_signal/_rhythm.py",),
+        (
+            "tests/stetho_signal/test_heart_assembly_edges.py",
+            "tests/stetho_signal/test_half_rate_irregular.py",
+        ),
+    ),
+    Module(
         "stetho_signal/_stats.py",  # the bits of np.median and np.quantile, without their cost
         ("stetho_signal/_stats.py",),
         ("tests/stetho_signal/test_stats.py", "tests/stetho_signal/test_stats_edges.py"),

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from stetho_common import dsp
 from stetho_signal._chains import S1, S2
 from stetho_signal._murmur import levels_at
+from stetho_signal._rhythm import MIN_INTERVALS_FOR_RHYTHM, nrmssd
 from stetho_signal._stats import median
 from stetho_signal.envelope import (
     ENVELOPE_RATE_HZ,
@@ -84,9 +85,8 @@ _IRREGULAR_SPACING = 0.25
 _TRIAGE_DEFAULTS = TriageThresholds()  # the bounds below are the triage's own, read once
 _IRREGULAR_NRMSSD = _TRIAGE_DEFAULTS.irregularity_nrmssd
 # Read on four S1-S1 intervals or more, as the rhythm's own measure is
-# (stetho_signal.heart._MIN_INTERVALS_FOR_RHYTHM): a short clip's chain of two or three beats
+# (stetho_signal._rhythm.MIN_INTERVALS_FOR_RHYTHM): a short clip's chain of two or three beats
 # and noise peaks has no measured rhythm (a 35/min heart in 3 s was doubled twice, to 134/min).
-_RHYTHM_INTERVALS = 4
 # The widened test is the weaker one: it may double only into a rate the triage does not call
 # urgent (its default high bound, 131/min), so it never makes a false tachycardia urgent
 # (breath peaks under a heart read at 96/min were doubled to 180).
@@ -163,10 +163,7 @@ def _spaced_as_half(
     if 120.0 / (systole + diastole) >= _WIDENED_DOUBLED_UNDER_BPM:
         return False
     intervals = np.diff(sounds.s1_s)
-    if intervals.size < _RHYTHM_INTERVALS:
-        return False
-    nrmssd = float(np.sqrt(np.mean(np.diff(intervals) ** 2)) / np.mean(intervals))
-    if nrmssd <= _IRREGULAR_NRMSSD:
+    if intervals.size < MIN_INTERVALS_FOR_RHYTHM or nrmssd(intervals) <= _IRREGULAR_NRMSSD:
         return False
     # Breath peaks make a chain irregular with a long "systole" too, but not alike sounds.
     ratio = level_ratio(env, sounds)

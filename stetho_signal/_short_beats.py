@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from stetho_signal._chains import S1, S2
 from stetho_signal._peaks import LOUD_LEVEL, PEAK_FLOOR, Candidates
 from stetho_signal._stats import median
+from stetho_signal.triage import TriageThresholds
 
 __all__ = [
     "DROPPED_BEAT_LEVEL",
@@ -57,7 +58,7 @@ peaks of slow noisy hearts count, 0.85 missed dropped beats (segmentation._expla
 # CirCor made AF-like at CV 0.25 leave them at 0.12-0.25 (docs/accuracy.md, seventeenth round).
 # On both sides: 85002_AV slowed to 60/min, regular, reads 0.104 and is searched (its second
 # chain, no S1 added, not kept); the chain the rule mends, 50221_MV made AF-like, reads 0.238.
-_IRREGULAR_RHYTHM = 0.1
+_IRREGULAR_RHYTHM = TriageThresholds().irregularity_nrmssd
 # ... and only over at least eight beat intervals, as the cycle-following cue needs eight cycles
 # (segmentation._STEADY_MIN_CYCLES): on fewer, a single loud sound decides for the whole chain.
 # Under breath sounds as loud as the heart, chains of 6-7 intervals that breathing made irregular

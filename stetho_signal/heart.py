@@ -20,6 +20,8 @@ from stetho_signal._murmur import MURMUR_BAND_HZ, levels_at, murmur_contrast
 from stetho_signal._murmur import SOUND_HALF_WIDTH_S as _SOUND_HALF_WIDTH_S
 from stetho_signal._notes import Note
 from stetho_signal._peaks import Candidates, sound_candidates
+from stetho_signal._rhythm import MIN_INTERVALS_FOR_RHYTHM as _MIN_INTERVALS_FOR_RHYTHM
+from stetho_signal._rhythm import nrmssd
 from stetho_signal._snap import snap_after_s2
 from stetho_signal._sound_band import high_band_share
 from stetho_signal._stats import median
@@ -58,7 +60,6 @@ _RANGE_MARGIN = 0.1
 # (a 29/min bradycardia must not lose its rate, and its alert, to a rounding of the range).
 _SHOWN_BPM = (MIN_RATE_BPM * (1 - _RANGE_MARGIN), MAX_RATE_BPM * (1 + _RANGE_MARGIN))
 _MIN_PROMINENCE = 2.5  # S1/S2 over the envelope median: white noise ~1.3 (see quality ramp)
-_MIN_INTERVALS_FOR_RHYTHM = 4  # irregularity needs at least five beats
 # Heart sounds last 80-140 ms; on this envelope the median half-height span of the labelled
 # S1/S2 is 35-90 ms in every heart recording of the shared data (loud mitral regurgitation
 # widening S1 the most) and 50-70 ms in the synthetic sweeps, murmurs included. Breath sounds
@@ -469,5 +470,4 @@ def _nrmssd(intervals: NDArray[np.float64], notes: list[str]) -> float | None:
 
 def normalised_rmssd(intervals: NDArray[np.float64]) -> float:
     """RMS of successive differences of beat intervals over their mean (4 places)."""
-    successive = np.diff(intervals)
-    return round(float(np.sqrt(np.mean(successive**2)) / np.mean(intervals)), 4)
+    return round(nrmssd(intervals), 4)
