@@ -29,9 +29,11 @@ frames stand (the cycle's *held aperiodicity*), the longest run at each bound an
 kept run overlaps it, for the wheezy cycles (those of recordings the shipped search flags and
 those of the six it misses apart), the wheeze-free cycles of the same recordings and the cycles
 of recordings without wheezes. ``--cycles`` prints these only: the per-recording flags are read
-once the rule is registered (docs/accuracy.md, thirty-first round).
+once the rule is registered (docs/accuracy.md, thirty-first round). Added after the registered
+run, as readings: the rule with the speaking range's runs left out once speech is heard
+(``speaker_kept``), and ``--conditions``, the rule under ``bench.lung_conditions``' conditions.
 
-    python -m bench.wheeze_periodicity_probe --data DIR [--cycles] [--json FILE]
+    python -m bench.wheeze_periodicity_probe --data DIR [--cycles | --conditions] [--json FILE]
     python -m bench.wheeze_periodicity_probe --simulate   # simulated breath, clean and wheezy
 """
 
@@ -49,7 +51,7 @@ from scipy import signal
 
 from bench._eval_intervals import add_held_out_intervals, print_family
 from bench._eval_lung import _icbhi_files, annotated_cycles, read_audio
-from bench._eval_lung_round5 import family_scores
+from bench._eval_lung_round5 import _scores, family_scores
 from bench.wheeze_forensics import analysed
 from bench.wheeze_ltas_probe import per_patient
 from bench.wheeze_whitened_probe import (
@@ -150,6 +152,16 @@ class Periodic(Searched):
         return float(np.lib.stride_tricks.sliding_window_view(a, 4).max(axis=1).min())
 
 
+def speaker_kept(found: list[Run], voice_sounds: int) -> list[Run]:
+    """Read after the registered run, not a rule: the runs left when, speech having been
+    heard (the shipped voice count, twenty-third round), runs in the speaking range are
+    taken for it."""
+    if voice_sounds < wheezes.VOICE_HEARD_MIN_SOUNDS:
+        return found
+    low, high = wheezes.VOICE_F0_HZ
+    return [r for r in found if not low <= r.pitch_hz <= high]
+
+
 def simulate() -> dict[str, Any]:
     """Periodic runs and recurring flags on simulated breath, clean and with a tone (400 Hz
     and 200 Hz with harmonics) 0.4 s in each breath, at every bound of ``REACH``."""
@@ -189,6 +201,39 @@ def simulate() -> dict[str, Any]:
     return {"rows": rows}
 
 
+def under_conditions(data_dir: Path) -> dict[str, Any]:
+    """The rule (and the speaker reading) per recording under each of
+    ``bench.lung_conditions``' conditions: Se, Sp and the flags added to the shipped search's
+    on recordings without wheezes."""
+    from bench import lung_conditions  # its CirCor hearts and ICBHI reads: only asked here
+
+    duration = TriageThresholds().wheeze_min_duration_s
+    beats = lung_conditions.hearts(data_dir)
+    out: dict[str, Any] = {}
+    rows = []
+    for k, item in enumerate(lung_conditions.recordings(data_dir)):
+        sounds = lung_conditions.heartbeat(beats[k % len(beats)][1], item["x"].size, item["fs"])
+        truth = bool(np.any(item["cycles"][:, 3] > 0))
+        for condition in lung_conditions.CONDITIONS:
+            y, rate = lung_conditions.heard(condition, item["x"], item["fs"], item["name"], sounds)
+            rec = Periodic(analysed(y, rate), duration)
+            bpm = rate_of(y if y.ndim == 1 else y[:, 0], rate, None)
+            found = rec.periodic_runs(RULE_BOUND)
+            voice = rec.search.voice_sounds(duration)
+            rows.append({"condition": condition, "file": item["name"], "wheezes": truth,
+                         "shipped": rec.shipped, "rule": recurs(found, bpm),
+                         "speaker": recurs(speaker_kept(found, voice), bpm)})  # fmt: skip
+    for condition in lung_conditions.CONDITIONS:
+        here = [r for r in rows if r["condition"] == condition]
+        truth = [r["wheezes"] for r in here]
+        out[condition] = {"shipped": _scores(truth, [r["shipped"] for r in here])}
+        for name in ("rule", "speaker"):
+            flags = [r["shipped"] or r[name] for r in here]
+            added = [r["file"] for r, f in zip(here, flags, strict=True) if f and not r["shipped"]]
+            out[condition][name] = _scores(truth, flags) | {"added": added}
+    return out
+
+
 def cycle_kind(wheezy_cycle: bool, wheezy_recording: bool, file: str) -> str:
     if wheezy_cycle:
         missed = any(file.startswith(f"{name}_") for name in MISSED)
@@ -222,6 +267,7 @@ def probe(data_dir: Path, flags: bool = True) -> dict[str, Any]:
         if not flags:
             continue
         bpm = rate_of(raw if raw.ndim == 1 else raw[:, 0], fs, age)
+        voice = rec.search.voice_sounds(duration)
         recordings.append(
             {
                 "file": wav.stem,
@@ -231,6 +277,8 @@ def probe(data_dir: Path, flags: bool = True) -> dict[str, Any]:
                 "rate_bpm": bpm,
                 "runs": {f"{b:g}": [r._asdict() for r in found[b]] for b in REACH},
                 "periodic": {f"{b:g}": recurs(found[b], bpm) for b in REACH},
+                "voice_sounds": voice,
+                "speaker": recurs(speaker_kept(found[RULE_BOUND], voice), bpm),
             }
         )
     results: dict[str, Any] = {"cycles": cycles_out}
@@ -244,7 +292,10 @@ def probe(data_dir: Path, flags: bool = True) -> dict[str, Any]:
         return [r["flagged"] or r["periodic"][f"{b:g}"] for r in recordings]
 
     reach = {"shipped": shipped} | {member(b): flagged(b) for b in REACH}
+    speaker = [r["flagged"] or r["speaker"] for r in recordings]
     return results | {
+        "speaker": family_scores(truth, patients, {"shipped": shipped, "speaker": speaker})
+        | {"per_patient": per_patient(truth, patients, speaker)},
         "recordings": recordings,
         "per_patient": {
             "shipped": per_patient(truth, patients, shipped),
@@ -328,6 +379,13 @@ def _print_probe(results: dict[str, Any]) -> None:
     print_family(results["rule"], "{shipped, rule}, held out", width=32)
     for name, s in results["per_patient"].items():
         print(f"per patient, {name:<32} Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}")
+    s = results["speaker"]["members"]["speaker"]
+    pp = results["speaker"]["per_patient"]
+    print(
+        f"read after the run, speaking-range runs left out once speech is heard: "
+        f"Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f} "
+        f"(per patient {pp['sensitivity']:.3f} / {pp['specificity']:.3f})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -335,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="the shared data folder")
     parser.add_argument("--simulate", action="store_true", help="simulated breath only")
     parser.add_argument("--cycles", action="store_true", help="per annotated cycle only")
+    parser.add_argument(
+        "--conditions", action="store_true", help="the rule under bench.lung_conditions"
+    )
     parser.add_argument(
         "--json", type=Path, default=Path("bench/results/wheeze_periodicity_probe.json")
     )
@@ -345,6 +406,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.data is None or not (args.data / "MANIFEST.csv").exists():
         print(f"no MANIFEST.csv under {args.data}", file=sys.stderr)
         return 2
+    elif args.conditions:
+        results = under_conditions(args.data)
+        for condition, row in results.items():
+            cells = "  ".join(
+                f"{name} {v['sensitivity']:.3f} / {v['specificity']:.3f}" for name, v in row.items()
+            )
+            added = {name: row[name]["added"] for name in ("rule", "speaker")}
+            print(f"{condition:<16} {cells}  added {added}")
     else:
         results = probe(args.data, flags=not args.cycles)
         _print_cycles(results)
