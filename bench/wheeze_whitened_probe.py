@@ -154,28 +154,8 @@ class Searched:
     def runs(self, prominence_db: float, whiten: bool = True) -> list[Run]:
         """The runs the whitened search keeps at ``prominence_db`` (module docstring); with
         ``whiten`` false, those of the same search unwhitened."""
-        w, shipped = (self.white if whiten else self.plain), self.search._tones
-        if w.times.size < 2 or shipped is None:
-            return []
-        hop_s = float(w.times[1] - w.times[0])
-        tonal = w.searched & (w.prominence_db >= prominence_db)
-        # The voice test reads the shipped tones' spectra at the whitened peak's bin.
-        tones = shipped._replace(best_bin=w.best_bin + (w.band_start - shipped.bin_offset))
-        found = []
-        for a, b in wheezes._runs(tonal, w.best_bin):
-            if (b - a) * hop_s < self.duration_s:
-                continue
-            voiced = wheezes._voiced_frames(tones, self.search._freqs, np.arange(a, b))
-            if voiced.mean() >= 0.5:
-                continue
-            span = (float(w.times[a]) - hop_s, float(w.times[b - 1]) + hop_s)
-            held = wheezes._held_s(self.x, ANALYSIS_RATE_HZ, span, w.track_hz[a:b])
-            if held < self.duration_s - wheezes._HELD_SLACK_S:
-                continue
-            t0 = max(float(w.times[a]) - hop_s / 2, 0.0)
-            pitch = float(np.median(w.track_hz[a:b]))
-            found.append(Run(round(t0, 3), round(t0 + (b - a) * hop_s, 3), pitch))
-        return found
+        w = self.white if whiten else self.plain
+        return kept_runs(self, w, w.searched & (w.prominence_db >= prominence_db))
 
     def longest_ms(self, prominence_db: float, start_s: float, end_s: float) -> float:
         """The longest run of searched frames at ``prominence_db`` inside a cycle, ms."""
@@ -185,6 +165,33 @@ class Searched:
         spans = wheezes._runs(tonal, w.best_bin[lo:hi])
         hop_s = float(w.times[1] - w.times[0]) if w.times.size > 1 else 0.0
         return round(max((b - a for a, b in spans), default=0) * hop_s * 1000.0)
+
+
+def kept_runs(rec: Searched, w: Whitened, tonal: NDArray[np.bool_]) -> list[Run]:
+    """The runs of ``tonal`` frames of track ``w`` that pass the shipped search's run tests:
+    the peak moving at most two bins a frame, ``rec.duration_s`` by the hop, voiced in under
+    half their frames (read from the shipped tones' spectra at the track's bin) and held
+    ``rec.duration_s`` on the waveform."""
+    shipped = rec.search._tones
+    if w.times.size < 2 or shipped is None:
+        return []
+    hop_s = float(w.times[1] - w.times[0])
+    tones = shipped._replace(best_bin=w.best_bin + (w.band_start - shipped.bin_offset))
+    found = []
+    for a, b in wheezes._runs(tonal, w.best_bin):
+        if (b - a) * hop_s < rec.duration_s:
+            continue
+        voiced = wheezes._voiced_frames(tones, rec.search._freqs, np.arange(a, b))
+        if voiced.mean() >= 0.5:
+            continue
+        span = (float(w.times[a]) - hop_s, float(w.times[b - 1]) + hop_s)
+        held = wheezes._held_s(rec.x, ANALYSIS_RATE_HZ, span, w.track_hz[a:b])
+        if held < rec.duration_s - wheezes._HELD_SLACK_S:
+            continue
+        t0 = max(float(w.times[a]) - hop_s / 2, 0.0)
+        pitch = float(np.median(w.track_hz[a:b]))
+        found.append(Run(round(t0, 3), round(t0 + (b - a) * hop_s, 3), pitch))
+    return found
 
 
 def recurs(found: list[Run], rate_bpm: float | None) -> bool:
