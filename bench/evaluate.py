@@ -85,13 +85,19 @@ def _local_rate(s1: np.ndarray, spans: np.ndarray) -> float | None:
     return round(60.0 / float(np.median(kept)), 1)
 
 
-def _reference_rate(seg: np.ndarray) -> float | None:
-    """Median S1-S1 interval over consecutive S1s with no unannotated (0) state between."""
+def reference_intervals(seg: np.ndarray) -> list[float]:
+    """S1-S1 intervals, s, over consecutive S1s with no unannotated (0) state between."""
     intervals = []
     s1_rows = np.flatnonzero(seg[:, 2] == 1)
     for a, b in itertools.pairwise(s1_rows):
         if np.all(seg[a:b, 2] != 0):
             intervals.append(seg[b, 0] - seg[a, 0])
+    return intervals
+
+
+def _reference_rate(seg: np.ndarray) -> float | None:
+    """Median S1-S1 interval over consecutive S1s with no unannotated (0) state between."""
+    intervals = reference_intervals(seg)
     return 60.0 / float(np.median(intervals)) if intervals else None
 
 

@@ -26,15 +26,23 @@ joined at no fixed rhythm, as a long silent diastole sounds):
 
 Reference rate: ``bench.evaluate._reference_rate`` on the modified annotation, the median
 S1-S1 interval over consecutive annotated beats (the analysis also reads a median); for an
-irregular rhythm that is the median of the drawn cycles, not their mean.
+irregular rhythm that is the median of the drawn cycles, not their mean. A second score
+(thirty-first round) holds the same read against the annotated beats *counted* over the span
+they cover, 60 / the mean of the same intervals (:func:`count_reference`): in atrial
+fibrillation a clinician's rate is a count of beats over a time (the apical pulse counted over
+a full minute; on an ECG strip the QRS complexes counted and scaled to a minute), and for
+independent cycles it differs from the median's rate whenever their spread is skewed.
 
 Reported per target: heart rate within 5 bpm, at half (0.4-0.6x), double (1.7-2.3x), other
-or none; S1/S2 F1 (+-60 ms, one to one); how often ``heart_irregular`` fires, with the median
-normalised RMSSD, and how often on a record whose annotated S1-S1 intervals vary by 0.1 or
-less (:func:`reference_nrmssd`): for AF the flag's sensitivity, on the originals and slow
-hearts its false alarms (CirCor children's sinus arrhythmia is annotated over 0.1); the
-triage levels with no age band (as ``make eval``) and with the adult band (the same NEWS2
-bands by design: a resident's age band is adult). JSON to ``bench/results/heart_rhythms.json``.
+or none, against each reference (``reads`` the median's, ``count_reads`` the count's), and the
+read's error against each (``error_bpm``: signed median, absolute median and 90th percentile,
+largest, over 10 bpm); S1/S2 F1 (+-60 ms, one to one); how often ``heart_irregular`` fires,
+with the median normalised RMSSD, and how often on a record whose annotated S1-S1 intervals
+vary by 0.1 or less (:func:`reference_nrmssd`): for AF the flag's sensitivity, on the
+originals and slow hearts its false alarms (CirCor children's sinus arrhythmia is annotated
+over 0.1); the triage levels with no age band (as ``make eval``) and with the adult band (the
+same NEWS2 bands by design: a resident's age band is adult). JSON to
+``bench/results/heart_rhythms.json``.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ import numpy as np
 from bench import heart_faster
 from bench._data import located
 from bench._retime import Samples, Segments, beat_count, retime, seeded
-from bench.evaluate import TOLERANCE_S
+from bench.evaluate import TOLERANCE_S, reference_intervals
 from stetho_signal import TriageThresholds, analyze
 from stetho_signal._rules import triage
 from stetho_signal.heart import normalised_rmssd
@@ -62,7 +70,7 @@ _ADULT = TriageThresholds().for_age_band("adult")
 _IRREGULAR = _ADULT.irregularity_nrmssd
 DEFAULT_JSON = Path("bench/results/heart_rhythms.json")
 
-__all__ = ["af_cycles", "run", "slower", "summary_lines", "versions"]
+__all__ = ["af_cycles", "count_reference", "run", "slower", "summary_lines", "versions"]
 
 
 def slower(
@@ -118,7 +126,11 @@ def score(x: Samples, fs: float, seg: Segments) -> dict[str, Any]:
     result = analyze(x, fs, "heart")
     assert result.heart is not None
     adult = triage(result.quality, result.heart, None, _ADULT, "adult")
+    count = count_reference(seg)
+    assert count is not None
     extra = {
+        "hr_count_bpm": round(count, 1),
+        "read_count": heart_faster.read_kind(result.heart.rate_bpm, count),
         "triage_adult": adult.level,
         "irregular": result.findings.irregular,
         "irregular_flagged": any(f.code == "heart_irregular" for f in result.triage.flags),
@@ -127,6 +139,32 @@ def score(x: Samples, fs: float, seg: Segments) -> dict[str, Any]:
         "flags": sorted(f.code for f in result.triage.flags),
     }
     return heart_faster.graded(result, x, fs, seg, extra)
+
+
+def count_reference(seg: Segments) -> float | None:
+    """The annotated beats counted over the span they cover, per minute: 60 over the mean of
+    the S1-S1 intervals the median reference reads (``bench.evaluate.reference_intervals``)."""
+    intervals = reference_intervals(seg)
+    return 60.0 / float(np.mean(intervals)) if intervals else None
+
+
+def errors_bpm(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The reads' error, bpm, against ``key`` (a reference): signed median, absolute median
+    and 90th percentile, largest, and how many are off by over 10 bpm (reads only)."""
+    signed = np.array(
+        [r["hr_estimate_bpm"] - r[key] for r in rows if r["hr_estimate_bpm"] is not None]
+    )
+    if signed.size == 0:
+        return {"reads": 0}
+    size = np.abs(signed)
+    return {
+        "reads": int(signed.size),
+        "median": round(float(np.median(signed)), 1),
+        "abs_median": round(float(np.median(size)), 1),
+        "abs_p90": round(float(np.percentile(size, 90)), 1),
+        "abs_max": round(float(size.max()), 1),
+        "over_10": int(np.count_nonzero(size > 10.0)),
+    }
 
 
 def reference_nrmssd(seg: Segments) -> float:
@@ -141,8 +179,16 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     for target in dict.fromkeys(r["target"] for r in records):
         rows = [r for r in records if r["target"] == target]
         nrmssd = [r["rr_nrmssd"] for r in rows if r["rr_nrmssd"] is not None]
+        counted = Counter(r["read_count"] for r in rows)
         table[target] = {
             **heart_faster.reads_summary(rows),
+            "count_reads": {
+                k: counted.get(k, 0) for k in ("within", "half", "double", "other", "none")
+            },
+            "error_bpm": {
+                "median_reference": errors_bpm(rows, "hr_reference_bpm"),
+                "count_reference": errors_bpm(rows, "hr_count_bpm"),
+            },
             "irregular": {
                 "flagged": sum(r["irregular_flagged"] for r in rows),
                 "flagged_annotated_regular": sum(
@@ -180,10 +226,12 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
     """One line per target (``make eval``, this module)."""
     lines = []
     for target, m in results.get("by_target", {}).items():
-        irregular = m["irregular"]
+        irregular, counted = m["irregular"], m["count_reads"]
         lines.append(
             f"slow/irregular hearts {target:>14}: {m['reads']['within']} of {m['recordings']} "
-            f"within 5 bpm, half {m['reads']['half']}, double {m['reads']['double']}, "
+            f"within 5 bpm, half {m['reads']['half']}, double {m['reads']['double']} (against "
+            f"the beat count: {counted['within']}, half {counted['half']}, double "
+            f"{counted['double']}), "
             f"S1/S2 F1 {m['S1_S2']['f1']}, irregular flagged {irregular['flagged']} "
             f"({irregular['flagged_annotated_regular']} annotated regular; nRMSSD "
             f"{irregular['rr_nrmssd_median']}), triage {m['triage']}"

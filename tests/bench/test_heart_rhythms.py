@@ -115,6 +115,19 @@ def test_an_irregular_rhythm_moves_the_annotation_with_the_samples() -> None:
     assert heart_rhythms.reference_nrmssd(seg) == 0.0
 
 
+def test_the_count_reference_is_the_beats_over_their_span_not_the_median() -> None:
+    # Cycles of 0.5, 0.5, 0.5 and 1.5 s: the median reads 120/min, the count 4 beats in 3 s.
+    late = _beats(1.5, 0.3, 1) + np.array([1.5, 1.5, 0.0])
+    seg = np.concatenate([_beats(0.5, 0.25, 3)[:-1], late])
+    assert _reference_rate(seg) == pytest.approx(120.0)
+    assert heart_rhythms.count_reference(seg) == pytest.approx(80.0)
+    # An unannotated stretch splits the beats: the 1.5 s gap it spans is not counted.
+    gap = seg.copy()
+    gap[(gap[:, 0] >= 1.5) & (gap[:, 0] < 3.0), 2] = 0
+    assert heart_rhythms.count_reference(gap) == pytest.approx(120.0)
+    assert heart_rhythms.count_reference(seg[:1]) is None
+
+
 def test_without_a_data_folder_the_check_skips_with_a_reason(tmp_path: Path) -> None:
     assert "STETHO_DATA" in heart_rhythms.run(tmp_path)["skipped"]
 
