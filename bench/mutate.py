@@ -482,6 +482,7 @@ MODULES = (
         "stetho_signal/_half_rate.py",  # a fast heart read at half its rate: doubled, or flagged
         ("stetho_signal/_half_rate.py",),
         (
+            "tests/stetho_signal/test_half_rate_windows.py",  # windows against find_peaks
             "tests/stetho_signal/test_half_rate_edges.py",  # each bound, on envelopes by hand
             "tests/stetho_signal/test_half_rate_irregular.py",  # an AF-like chain's phases
             "tests/stetho_signal/test_half_rate.py",

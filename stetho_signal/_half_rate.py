@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_common import dsp
 from stetho_signal._chains import S1, S2
 from stetho_signal._murmur import levels_at
 from stetho_signal._rhythm import MIN_INTERVALS_FOR_RHYTHM, nrmssd
@@ -218,21 +217,57 @@ def _partners(
     side: float,
 ) -> NDArray[np.float64]:
     """The sound found a systole after (``side`` 1: S2 after S1) or before (-1: S1 before S2)
-    each anchor (see :func:`guard_half_rate`), seconds, sorted."""
+    each anchor (see :func:`guard_half_rate`), seconds, sorted: the highest envelope peak of
+    each window over the level (:func:`_highest_peaks`), windows under three samples left
+    out."""
     level = _S2_OVER_MEDIAN * median(env)
-    found = []
     near, far = _S2_WINDOW[0] * systole, min(_S2_WINDOW[1] * systole, 0.5 * half)
-    for t in anchors.tolist():
-        ends = (t + near, t + far) if side > 0 else (t - far, t - near)
-        lo = max(round(ends[0] * fs_hz), 0)
-        hi = min(round(ends[1] * fs_hz), env.size)
-        if hi - lo < 3:
-            continue
-        peaks = dsp.find_peaks(env[lo:hi], height=level)
-        if peaks.size:
-            best = lo + int(peaks[np.argmax(env[lo + peaks])])
-            found.append(best / fs_hz)
-    return np.asarray(found, dtype=np.float64)
+    starts, ends = (anchors + near, anchors + far) if side > 0 else (anchors - far, anchors - near)
+    lo = np.maximum(np.round(starts * fs_hz), 0).astype(np.intp)
+    hi = np.minimum(np.round(ends * fs_hz), env.size).astype(np.intp)
+    wide = hi - lo >= 3
+    best = _highest_peaks(env, lo[wide], hi[wide], level)
+    found: NDArray[np.float64] = best[best >= 0] / fs_hz
+    return found
+
+
+def _highest_peaks(
+    env: NDArray[np.float64], lo: NDArray[np.intp], hi: NDArray[np.intp], level: float
+) -> NDArray[np.intp]:
+    """For each window ``env[lo:hi]`` (0 <= lo <= hi <= env.size), the index in ``env`` of
+    its highest peak at or over ``level`` as ``find_peaks(env[lo:hi], height=level)`` finds
+    peaks (the first of equal ones), or -1 when it has none.
+
+    Notes
+    -----
+    All windows at once, as rows of one array (a call per beat was most of the half-rate
+    guard's time, docs/accuracy.md, thirty-first round). ``find_peaks`` takes a sample that
+    rises from the one before it and whose run of equal samples then falls, the run ending
+    before the window's last sample; the peak is the run's middle. So a window's peaks are the
+    rises ``p`` in ``lo + 1 ..`` whose run, read in the whole envelope, ends at ``r`` with
+    ``r + 1 < hi`` and ``env[r + 1] < env[p]``: a run reaching the window's end ends there at
+    or after ``hi - 1``, and is no peak in either reading.
+    """
+    best = np.full(lo.size, -1, dtype=np.intp)
+    width = int(np.max(hi - lo)) if lo.size else 0
+    if width < 3:
+        return best
+    n = env.size
+    # Each sample's run of equal samples ends at the first change at or after it.
+    changes = np.flatnonzero(np.append(env[1:] != env[:-1], True))
+    run_end = np.repeat(changes, np.diff(changes, prepend=-1))
+    after = np.minimum(run_end + 1, n - 1)
+    rises = np.zeros(n, dtype=bool)
+    rises[1:] = env[:-1] < env[1:]
+    peaked = rises & (env[after] < env) & (env >= level)  # a run to the end: after is in it
+    at = np.minimum(lo[:, None] + np.arange(width), n - 1)
+    inside = (at > lo[:, None]) & (run_end[at] + 1 < hi[:, None]) & peaked[at]
+    heights = np.where(inside, env[at], -np.inf)
+    first = np.argmax(heights, axis=1)
+    rows = np.flatnonzero(inside.any(axis=1))
+    start = at[rows, first[rows]]
+    best[rows] = (start + run_end[start]) // 2
+    return best
 
 
 def _between_level(
@@ -269,13 +304,23 @@ def _sounds_between(
     # Phases: from one label to the other, within the chain (a restart leaves a long gap).
     phase = (is_s1[:-1] != is_s1[1:]) & (gaps <= 1.5 * median(gaps))
     level = over_median * median(env)
-    held: dict[bool, list[bool]] = {True: [], False: []}
-    for k in np.flatnonzero(phase).tolist():
-        lo = round((times[k] + _MIDDLE[0] * gaps[k]) * fs_hz)
-        hi = round((times[k] + _MIDDLE[1] * gaps[k]) * fs_hz)
-        found = hi - lo >= 3 and dsp.find_peaks(env[lo:hi], height=level).size > 0
-        held[bool(is_s1[k])].append(found)
-    shares = [sum(v) / len(v) for v in held.values() if len(v) >= 2]
+    k = np.flatnonzero(phase)
+    # Python's round as the windows were cut before (half to even, as np.round), each window
+    # then read as a slice reads it (times are never negative).
+    lo = np.round((times[k] + _MIDDLE[0] * gaps[k]) * fs_hz).astype(np.intp)
+    hi = np.round((times[k] + _MIDDLE[1] * gaps[k]) * fs_hz).astype(np.intp)
+    found = np.zeros(k.size, dtype=bool)
+    wide = hi - lo >= 3
+    found[wide] = (
+        _highest_peaks(env, np.minimum(lo[wide], env.size), np.minimum(hi[wide], env.size), level)
+        >= 0
+    )
+    first_s1 = is_s1[k]
+    shares = [
+        int(np.count_nonzero(found[held])) / count
+        for held in (first_s1, ~first_s1)
+        if (count := int(np.count_nonzero(held))) >= 2
+    ]
     return min(shares) if len(shares) == 2 else 0.0
 
 
