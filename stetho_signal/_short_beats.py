@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from stetho_signal._chains import S1, S2
 from stetho_signal._peaks import LOUD_LEVEL, PEAK_FLOOR, Candidates
+from stetho_signal._rhythm import nrmssd
 from stetho_signal._stats import median
 from stetho_signal.triage import TriageThresholds
 
@@ -120,9 +121,9 @@ def short_beats(
     gaps = gaps[(gaps >= _BEAT_SPAN[0] * period_s) & (gaps <= _BEAT_SPAN[1] * period_s)]
     if gaps.size < _MIN_INTERVALS:
         return None
-    rmssd, mean = np.sqrt(np.mean(np.diff(gaps) ** 2)), np.mean(gaps)
-    steady = rmssd <= IRREGULAR_CHAIN * mean
-    if steady and (rmssd <= _IRREGULAR_RHYTHM * mean or gaps.size < _STEADY_LOOKING_INTERVALS):
+    irregularity = nrmssd(gaps)
+    steady = irregularity <= IRREGULAR_CHAIN
+    if steady and (irregularity <= _IRREGULAR_RHYTHM or gaps.size < _STEADY_LOOKING_INTERVALS):
         return None
     shapes = _shapes(env, cands)
     s1_shape = np.median(shapes[peaks[is_s1]], axis=0)
