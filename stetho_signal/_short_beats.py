@@ -69,8 +69,10 @@ _IRREGULAR_RHYTHM = TriageThresholds().irregularity_nrmssd
 _STEADY_LOOKING_INTERVALS = 8
 # Intervals read as one beat, as the rate reads them (stetho_signal.heart._beat_intervals).
 _BEAT_SPAN = (0.5, 1.6)
-# The irregularity needs a few beats: five intervals, as the rhythm's own measure does
-# (stetho_signal.heart._MIN_INTERVALS_FOR_RHYTHM).
+# The irregularity needs a few beats: five intervals (six S1s), one more than the rhythm's own
+# measure (_rhythm.MIN_INTERVALS_FOR_RHYTHM): searched again on four, a 161/min heart under
+# breath sounds read 210, and short clips' wrong reads moved further off (docs/accuracy.md,
+# thirty-first round).
 _MIN_INTERVALS = 5
 # A sound's shape: the envelope +-80 ms about its peak (a heart sound lasts 100-150 ms; the
 # reach of a sound's centre, stetho_signal.segmentation._sound_centres).
