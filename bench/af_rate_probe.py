@@ -12,20 +12,15 @@ autocorrelation alone); the annotated S1s the chain labels S1, S2 or misses; the
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench import heart_faster, heart_rhythms
+from bench import _probe, heart_faster, heart_rhythms
 from bench._data import located
 from bench._retime import seeded
 from bench.evaluate import TOLERANCE_S, _match, _reference_rate
 from stetho_signal import analyze
-
-DEFAULT_JSON = Path("bench/results/af_rate_probe.json")
 
 
 def _count_rate(times: np.ndarray) -> float | None:
@@ -73,10 +68,8 @@ def probe_one(item: dict[str, Any], cv: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=None)
+    parser = _probe.arguments(__doc__, "af_rate_probe", data_required=False)
     parser.add_argument("--cv", type=float, default=0.25)
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
     where, skipped = located(args.data, "af_rate_probe")
     if skipped is not None:
@@ -93,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     within = sum(r["kind"] == "within" for r in rows)
     print(f"within 5 bpm {within} of {len(rows)} (tolerance {TOLERANCE_S} s for the S1 match)")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(rows, indent=1))
+    _probe.save(args.json, rows, indent=1)
     return 0
 
 

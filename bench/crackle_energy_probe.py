@@ -20,17 +20,13 @@ needs 3 that do. Other bounds are printed as the measure's reach, not as rules.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench._eval_intervals import add_held_out_intervals, print_family
+from bench import _probe
 from bench._eval_lung import crackle_recordings
-from bench._eval_lung_round5 import family_scores
 from stetho_signal import _over_breath
 from stetho_signal._over_breath import LEAST_ENERGY_DB, energy_over_breath_db
 
@@ -72,21 +68,18 @@ def probe(data_dir: Path) -> dict[str, Any]:
     truth = [r["crackles"] for r in recordings]
     patients = [r["patient"] for r in recordings]
     shipped = [r["shipped"] >= _FLAG_COUNT for r in recordings]
-    registered = [r["left"][member(RULE_DB)] >= _FLAG_COUNT for r in recordings]
-    reach = {"shipped": shipped}
-    reach.update(
-        {member(b): [r["left"][member(b)] >= _FLAG_COUNT for r in recordings] for b in REACH_DB}
-    )
+
+    def flags(bound_db: float) -> list[bool]:
+        return [r["left"][member(bound_db)] >= _FLAG_COUNT for r in recordings]
+
     return {
         "recordings": recordings,
-        "rule": family_scores(truth, patients, {"shipped": shipped, member(RULE_DB): registered}),
-        "reach": family_scores(truth, patients, reach),
+        **_probe.rule_and_reach(truth, patients, shipped, flags, member, RULE_DB, REACH_DB),
     }
 
 
 def _kind(r: dict[str, Any]) -> str:
-    flagged = r["shipped"] >= _FLAG_COUNT
-    return ("true flag" if r["crackles"] else "false flag") if flagged else "no flag"
+    return _probe.flag_kind(r["crackles"], r["shipped"] >= _FLAG_COUNT)
 
 
 def _quartiles(values: list[float]) -> str:
@@ -97,14 +90,8 @@ def _quartiles(values: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, required=True, help="the shared data folder")
-    parser.add_argument(
-        "--json", type=Path, default=Path("bench/results/crackle_energy_probe.json")
-    )
-    args = parser.parse_args(argv)
-    if not (args.data / "MANIFEST.csv").exists():
-        print(f"no MANIFEST.csv under {args.data}", file=sys.stderr)
+    args = _probe.arguments(__doc__, "crackle_energy_probe").parse_args(argv)
+    if not _probe.has_manifest(args.data):
         return 2
     results = probe(args.data)
     rows = sorted(results["recordings"], key=lambda r: (r["patient"], r["file"]))
@@ -119,14 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind in ("true flag", "false flag", "no flag"):
         values = [v for r in rows if _kind(r) == kind for v in r["energy_db"] if np.isfinite(v)]
         print(f"  {kind:<10} {len(values):3d} detections: {_quartiles(values)}")
-    add_held_out_intervals(results["rule"])
-    add_held_out_intervals(results["reach"])
-    print("reach (every bound, fitted on all; not rules):")
-    print_family(results["reach"], "reach family, held out", width=24)
-    print("pre-registered rule:")
-    print_family(results["rule"], "{shipped, rule}, held out", width=24)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2, default=float))
+    _probe.print_rule_and_reach(results, "bound", width=24)
+    _probe.save(args.json, results)
     return 0
 
 

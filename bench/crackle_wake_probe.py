@@ -17,15 +17,13 @@ docs/accuracy.md (twenty-seventh round); no rule was warranted, none ships.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from bench import _probe
 from bench._eval_intervals import add_held_out_intervals, print_family
 from bench._eval_lung import crackle_recordings
 from bench._eval_lung_round5 import family_scores
@@ -126,17 +124,12 @@ def probe(data_dir: Path) -> dict[str, Any]:
 
 
 def _kind(r: dict[str, Any]) -> str:
-    flagged = r["shipped"] >= _FLAG_COUNT
-    return ("true flag" if r["crackles"] else "false flag") if flagged else "no flag"
+    return _probe.flag_kind(r["crackles"], r["shipped"] >= _FLAG_COUNT)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, required=True, help="the shared data folder")
-    parser.add_argument("--json", type=Path, default=Path("bench/results/crackle_wake_probe.json"))
-    args = parser.parse_args(argv)
-    if not (args.data / "MANIFEST.csv").exists():
-        print(f"no MANIFEST.csv under {args.data}", file=sys.stderr)
+    args = _probe.arguments(__doc__, "crackle_wake_probe").parse_args(argv)
+    if not _probe.has_manifest(args.data):
         return 2
     results = probe(args.data)
     names = list(results["recordings"][0]["members"])
@@ -158,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     add_held_out_intervals(results["rules"])
     print_family(results["rules"], "family, held out", width=22)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2, default=float))
+    _probe.save(args.json, results)
     return 0
 
 

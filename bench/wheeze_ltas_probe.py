@@ -30,18 +30,15 @@ bounds are printed as the measure's reach, with leave one patient out over them,
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from bench._eval_intervals import add_held_out_intervals, print_family
+from bench import _probe
 from bench._eval_lung import _icbhi_files, annotated_cycles, read_audio
-from bench._eval_lung_round5 import family_scores
+from bench._probe import per_patient  # still importable from here, as it was
 from bench.wheeze_forensics import _Recording, analysed
 from stetho_signal._audio import ANALYSIS_RATE_HZ
 from stetho_signal._spectra import frame_power
@@ -89,19 +86,6 @@ def member(bound_db: float) -> str:
     return f"shipped or peak >= {bound_db:.1f} dB"
 
 
-def per_patient(truth: list[bool], patients: list[str], flags: list[bool]) -> dict[str, float]:
-    """Se / Sp over patients: a patient is wheezy (flagged) when any recording is."""
-    names = sorted(set(patients))
-    t = [any(v for v, p in zip(truth, patients, strict=True) if p == n) for n in names]
-    f = [any(v for v, p in zip(flags, patients, strict=True) if p == n) for n in names]
-    tp = sum(a and b for a, b in zip(t, f, strict=True))
-    tn = sum(not a and not b for a, b in zip(t, f, strict=True))
-    return {
-        "sensitivity": round(tp / max(sum(t), 1), 3),
-        "specificity": round(tn / max(len(t) - sum(t), 1), 3),
-    }
-
-
 def probe(data_dir: Path) -> dict[str, Any]:
     """Each recording's peak, and the shipped search against the pre-registered rule."""
     duration = TriageThresholds().wheeze_min_duration_s
@@ -127,27 +111,19 @@ def probe(data_dir: Path) -> dict[str, Any]:
     def flags(bound_db: float) -> list[bool]:
         return [r["flagged"] or r["peak_db"] >= bound_db for r in recordings]
 
-    reach = {"shipped": shipped} | {member(b): flags(b) for b in REACH_DB}
     return {
         "recordings": recordings,
         "per_patient": {
             "shipped": per_patient(truth, patients, shipped),
             member(RULE_DB): per_patient(truth, patients, flags(RULE_DB)),
         },
-        "rule": family_scores(
-            truth, patients, {"shipped": shipped, member(RULE_DB): flags(RULE_DB)}
-        ),
-        "reach": family_scores(truth, patients, reach),
+        **_probe.rule_and_reach(truth, patients, shipped, flags, member, RULE_DB, REACH_DB),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, required=True, help="the shared data folder")
-    parser.add_argument("--json", type=Path, default=Path("bench/results/wheeze_ltas_probe.json"))
-    args = parser.parse_args(argv)
-    if not (args.data / "MANIFEST.csv").exists():
-        print(f"no MANIFEST.csv under {args.data}", file=sys.stderr)
+    args = _probe.arguments(__doc__, "wheeze_ltas_probe").parse_args(argv)
+    if not _probe.has_manifest(args.data):
         return 2
     results = probe(args.data)
     rows = sorted(results["recordings"], key=lambda r: (r["patient"], r["file"]))
@@ -164,16 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     for kind in (True, False):
         values = sorted(r["peak_db"] for r in rows if r["wheezes"] is kind)
         print(f"peaks, {'wheezy' if kind else 'wheeze-free'}: {values}")
-    add_held_out_intervals(results["rule"])
-    add_held_out_intervals(results["reach"])
-    print("reach (every bound, fitted on all; not rules):")
-    print_family(results["reach"], "reach family, held out", width=28)
-    print("pre-registered rule:")
-    print_family(results["rule"], "{shipped, rule}, held out", width=28)
-    for name, s in results["per_patient"].items():
-        print(f"per patient, {name:<28} Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2, default=float))
+    _probe.print_rule_and_reach(results, "bound", width=28)
+    _probe.print_per_patient(results["per_patient"], width=28)
+    _probe.save(args.json, results)
     return 0
 
 

@@ -46,9 +46,6 @@ recording and per cycle, to show what the whitening itself moves.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -56,11 +53,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from bench._eval_intervals import add_held_out_intervals, print_family
+from bench import _probe
 from bench._eval_lung import _icbhi_files, annotated_cycles, band_of, read_audio
 from bench._eval_lung_round5 import family_scores
 from bench.wheeze_forensics import analysed
-from bench.wheeze_ltas_probe import per_patient
 from stetho_signal import analyze, wheezes
 from stetho_signal._audio import ANALYSIS_RATE_HZ
 from stetho_signal._spectra import frame_power
@@ -318,20 +314,16 @@ def probe(data_dir: Path) -> dict[str, Any]:
     def flags(p: float) -> list[bool]:
         return [r["flagged"] or r["whitened"][f"{p:g}"] for r in recordings]
 
-    reach = {"shipped": shipped} | {member(p): flags(p) for p in REACH_DB}
     ablation = [r["flagged"] or r["unwhitened"] for r in recordings]
     return {
         "ablation": family_scores(truth, patients, {"shipped": shipped, "unwhitened": ablation}),
         "recordings": recordings,
         "cycles": cycles_out,
         "per_patient": {
-            "shipped": per_patient(truth, patients, shipped),
-            member(RULE_DB): per_patient(truth, patients, flags(RULE_DB)),
+            "shipped": _probe.per_patient(truth, patients, shipped),
+            member(RULE_DB): _probe.per_patient(truth, patients, flags(RULE_DB)),
         },
-        "rule": family_scores(
-            truth, patients, {"shipped": shipped, member(RULE_DB): flags(RULE_DB)}
-        ),
-        "reach": family_scores(truth, patients, reach),
+        **_probe.rule_and_reach(truth, patients, shipped, flags, member, RULE_DB, REACH_DB),
     }
 
 
@@ -376,35 +368,23 @@ def _print_probe(results: dict[str, Any]) -> None:
     print(
         f"the same rule unwhitened (ablation): Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}"
     )
-    add_held_out_intervals(results["rule"])
-    add_held_out_intervals(results["reach"])
-    print("reach (every prominence, fitted on all; not rules):")
-    print_family(results["reach"], "reach family, held out", width=32)
-    print("pre-registered rule:")
-    print_family(results["rule"], "{shipped, rule}, held out", width=32)
-    for name, s in results["per_patient"].items():
-        print(f"per patient, {name:<32} Se {s['sensitivity']:.3f}  Sp {s['specificity']:.3f}")
+    _probe.print_rule_and_reach(results, "prominence", width=32)
+    _probe.print_per_patient(results["per_patient"], width=32)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, help="the shared data folder")
+    parser = _probe.arguments(__doc__, "wheeze_whitened_probe", data_required=False)
     parser.add_argument("--simulate", action="store_true", help="the calibration only")
-    parser.add_argument(
-        "--json", type=Path, default=Path("bench/results/wheeze_whitened_probe.json")
-    )
     args = parser.parse_args(argv)
     if args.simulate:
         results = simulate()
         _print_simulated(results)
-    elif args.data is None or not (args.data / "MANIFEST.csv").exists():
-        print(f"no MANIFEST.csv under {args.data}", file=sys.stderr)
+    elif not _probe.has_manifest(args.data):
         return 2
     else:
         results = probe(args.data)
         _print_probe(results)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2, default=float))
+    _probe.save(args.json, results)
     return 0
 
 

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from stetho_signal._chains import S1, S2
 from stetho_signal._peaks import LOUD_LEVEL, PEAK_FLOOR, Candidates
+from stetho_signal._rhythm import nrmssd
 from stetho_signal._stats import median
 from stetho_signal.triage import TriageThresholds
 
@@ -68,8 +69,10 @@ _IRREGULAR_RHYTHM = TriageThresholds().irregularity_nrmssd
 _STEADY_LOOKING_INTERVALS = 8
 # Intervals read as one beat, as the rate reads them (stetho_signal.heart._beat_intervals).
 _BEAT_SPAN = (0.5, 1.6)
-# The irregularity needs a few beats: five intervals, as the rhythm's own measure does
-# (stetho_signal.heart._MIN_INTERVALS_FOR_RHYTHM).
+# The irregularity needs a few beats: five intervals (six S1s), one more than the rhythm's own
+# measure (_rhythm.MIN_INTERVALS_FOR_RHYTHM): searched again on four, a 161/min heart under
+# breath sounds read 210, and short clips' wrong reads moved further off (docs/accuracy.md,
+# thirty-first round).
 _MIN_INTERVALS = 5
 # A sound's shape: the envelope +-80 ms about its peak (a heart sound lasts 100-150 ms; the
 # reach of a sound's centre, stetho_signal.segmentation._sound_centres).
@@ -120,9 +123,9 @@ def short_beats(
     gaps = gaps[(gaps >= _BEAT_SPAN[0] * period_s) & (gaps <= _BEAT_SPAN[1] * period_s)]
     if gaps.size < _MIN_INTERVALS:
         return None
-    rmssd, mean = np.sqrt(np.mean(np.diff(gaps) ** 2)), np.mean(gaps)
-    steady = rmssd <= IRREGULAR_CHAIN * mean
-    if steady and (rmssd <= _IRREGULAR_RHYTHM * mean or gaps.size < _STEADY_LOOKING_INTERVALS):
+    irregularity = nrmssd(gaps)
+    steady = irregularity <= IRREGULAR_CHAIN
+    if steady and (irregularity <= _IRREGULAR_RHYTHM or gaps.size < _STEADY_LOOKING_INTERVALS):
         return None
     shapes = _shapes(env, cands)
     s1_shape = np.median(shapes[peaks[is_s1]], axis=0)

@@ -36,15 +36,15 @@ SCAN_S = 5.0  # long enough to hear a stethoscope advertising every second or so
 class Radio:
     """bleak backend overrides; both None: the platform's (BlueZ on Linux). `air`: the
     simulated stethoscopes in range, which also call the pairing agent. `scan_s`: how long a
-    scan listens; None: SCAN_S."""
+    scan listens."""
 
     client_backend: type[BaseBleakClient] | None = None
     scanner_backend: type[BaseBleakScanner] | None = None
     air: SimulatedAir | None = None
-    scan_s: float | None = None
+    scan_s: float = SCAN_S
 
     @classmethod
-    def simulated(cls, *peripherals: SimulatedStethoscope, scan_s: float | None = None) -> Radio:
+    def simulated(cls, *peripherals: SimulatedStethoscope, scan_s: float = SCAN_S) -> Radio:
         air = SimulatedAir(*peripherals)
         client, scanner = simulated_backends(air)
         return cls(client, scanner, air, scan_s)
@@ -66,8 +66,8 @@ def radio_for(config: RadioConfig) -> Radio:
 
 async def scan(radio: Radio, seconds: float | None = None) -> list[pairing.Advertised]:
     """Stethoscopes advertising the profile, strongest first (BridgeError when the radio is
-    off); listens `seconds`, by default the radio's scan length (SCAN_S)."""
-    listen_s = seconds or radio.scan_s or SCAN_S
+    off); listens `seconds`, by default the radio's scan length."""
+    listen_s = seconds or radio.scan_s
     return await pairing.scan(listen_s, scanner_backend=radio.scanner_backend)
 
 

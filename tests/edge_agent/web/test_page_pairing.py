@@ -27,6 +27,7 @@ from edge_agent.runtime import daemon
 from edge_agent.runtime.local_broker import free_port
 from edge_agent.storage.registry import DeviceRegistry
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
+from firmware_bridge import pairing
 from firmware_bridge.sources import SimulatedStethoscope
 
 PIN = "246810"
@@ -128,7 +129,9 @@ async def _stop(task: asyncio.Task[None]) -> None:
         await task
 
 
-def test_the_simulated_air_scans_as_fast_as_it_runs_and_bluez_for_scan_s() -> None:
+def test_the_simulated_air_scans_as_fast_as_it_runs_and_bluez_for_scan_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The page's scan at the simulator's speed 20 (0.25 s) still hears the stethoscope; the
     # browser tests' agents (speed 4) scan 1.25 s instead of 5.
     fast = radio.radio_for(RadioConfig(simulated=["normal"], speed=20.0))
@@ -136,7 +139,16 @@ def test_the_simulated_air_scans_as_fast_as_it_runs_and_bluez_for_scan_s() -> No
     found = asyncio.run(radio.scan(fast))
     assert [a.address for a in found] == [ADDRESS]
     assert time.monotonic() - started < radio.SCAN_S / 4
-    assert radio.radio_for(RadioConfig()).scan_s is None  # BlueZ: SCAN_S
+    # BlueZ (no adapter here: its scan faked at the bleak boundary) listens SCAN_S.
+    listened: list[float] = []
+
+    async def bluez_scan(timeout_s: float, **_: object) -> list[pairing.Advertised]:
+        listened.append(timeout_s)
+        return []
+
+    monkeypatch.setattr(pairing, "scan", bluez_scan)
+    assert asyncio.run(radio.scan(radio.radio_for(RadioConfig()))) == []
+    assert listened == [radio.SCAN_S]
 
 
 def test_a_nurse_pairs_a_keypad_stethoscope_and_records_with_it(

@@ -28,6 +28,19 @@ from tests.stetho_hub.fhir.fhir_double import FhirDouble, FhirStore
 EXAM = "7d8e4a8c-2f71-4f53-9a1c-3c1f3b2d9e10"
 
 
+Waits = list[tuple[int, type[BaseException] | None]]
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> Waits:
+    """The storage outage waits the export draws (attempt, error type), each cut to 10 ms, and
+    the export's scan period cut to 10 ms too."""
+    drawn: Waits = []
+    monkeypatch.setattr(outage, "storage_delay", lambda n, e: drawn.append((n, type(e))) or 0.01)
+    monkeypatch.setattr(export, "SCAN_S", 0.01)
+    return drawn
+
+
 def _exam(state: str) -> bytes:
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     exam = messages.ExamMessage(
@@ -170,6 +183,7 @@ def test_a_database_down_while_exporting_is_waited_out_and_no_exam_is_skipped(
     tls_files: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    waits: Waits,
     failing: str,
 ) -> None:
     # Before: the StorageUnavailableError ended the export, and the hub's TaskGroup with it.
@@ -184,9 +198,6 @@ def test_a_database_down_while_exporting_is_waited_out_and_no_exam_is_skipped(
         return real(*args)
 
     monkeypatch.setattr(export, failing, down_twice)
-    waits: list[tuple[int, type[BaseException] | None]] = []
-    monkeypatch.setattr(outage, "storage_delay", lambda n, e: waits.append((n, type(e))) or 0.01)
-    monkeypatch.setattr(export, "SCAN_S", 0.01)
     queue = FhirQueue(tmp_path / "fhir-queue.sqlite3")
     settings = FhirServerSettings(double.base_url, TOKEN, ca_file=tls_files / "ca.crt")
 
@@ -215,6 +226,7 @@ def test_the_export_backs_off_anew_after_each_outage_and_follows_what_arrives_la
     tls_files: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    waits: Waits,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Three failed scans wait attempts 0, 1, 2; a scan that succeeds starts the next outage's
@@ -230,9 +242,6 @@ def test_the_export_backs_off_anew_after_each_outage_and_follows_what_arrives_la
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(export, "changed_closed_exams", scan)
-    waits: list[tuple[int, type[BaseException] | None]] = []
-    monkeypatch.setattr(outage, "storage_delay", lambda n, e: waits.append((n, type(e))) or 0.01)
-    monkeypatch.setattr(export, "SCAN_S", 0.01)
     queue = FhirQueue(tmp_path / "fhir-queue.sqlite3")
     settings = FhirServerSettings(double.base_url, TOKEN, ca_file=tls_files / "ca.crt")
     naming = Naming(resident_system="https://records.example/home/{site}/resident")
