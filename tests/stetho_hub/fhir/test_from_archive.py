@@ -20,7 +20,7 @@ from stetho_hub.fhir.bundle import Naming, build_bundle, bundle_json
 from stetho_hub.fhir.errors import InvalidInputError
 from stetho_hub.fhir.export import changed_closed_exams, export_changed, run_export
 from stetho_hub.fhir.from_archive import exam_from_archive
-from stetho_hub.storage import Archive, outage
+from stetho_hub.storage import Archive, DatabaseTarget, open_database, outage
 from stetho_testkit.hub.factory import AGENT, SITE, make_recording
 from tests.stetho_hub.fhir.conftest import TOKEN
 from tests.stetho_hub.fhir.fhir_double import FhirDouble, FhirStore
@@ -221,6 +221,7 @@ def test_a_database_down_while_exporting_is_waited_out_and_no_exam_is_skipped(
 
 def test_the_export_backs_off_anew_after_each_outage_and_follows_what_arrives_later(
     archive: Archive,
+    db_target: DatabaseTarget,
     double: FhirDouble,
     store: FhirStore,
     tls_files: Path,
@@ -245,6 +246,8 @@ def test_the_export_backs_off_anew_after_each_outage_and_follows_what_arrives_la
     queue = FhirQueue(tmp_path / "fhir-queue.sqlite3")
     settings = FhirServerSettings(double.base_url, TOKEN, ca_file=tls_files / "ca.crt")
     naming = Naming(resident_system="https://records.example/home/{site}/resident")
+    # The exporter's own connection, as the hub runs it: the test stores while it scans.
+    export_db = open_database(db_target)
 
     async def until(task: asyncio.Task[None], media: int) -> None:
         async with asyncio.timeout(30):
@@ -254,7 +257,7 @@ def test_the_export_backs_off_anew_after_each_outage_and_follows_what_arrives_la
 
     async def exported() -> None:
         task = asyncio.create_task(run_export(
-            archive.db, archive.audio, queue, settings, naming, "https://hub.example/audio/"
+            export_db, archive.audio, queue, settings, naming, "https://hub.example/audio/"
         ))  # fmt: skip
         await until(task, 2)
         late = make_recording(3, seconds=0.5)  # after the mark: found only if the mark moved
@@ -273,6 +276,7 @@ def test_the_export_backs_off_anew_after_each_outage_and_follows_what_arrives_la
         asyncio.run(exported())
     finally:
         queue.close()
+        export_db.close()
     error = StorageUnavailableError
     assert waits == [(0, error), (1, error), (2, error), (0, error)]
     said = [r.getMessage() for r in caplog.records if r.name in (export.__name__, outage.__name__)]
