@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
+import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -95,6 +99,27 @@ def store_exam(
     return [rec for _n, takes in recs for rec in takes]
 
 
+# One SQLite archive per process, copied into each console's own files: building it (real
+# analyses, scrypt, fsyncs) took 2-5 s a console; a copy shares nothing with another test.
+_TEMPLATE: list[tuple[Path, tuple[WireRecording, WireRecording]]] = []
+
+
+def _populate_copy(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, WireRecording]:
+    """`populate`, from a copy made once a process for SQLite (built afresh under mutation,
+    where the storage code itself may be the mutant)."""
+    if target.dialect != "sqlite" or os.environ.get("STETHO_MUTATE") == "1":
+        return populate(target, audio_dir)
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="stetho-console-"))
+        atexit.register(shutil.rmtree, folder, True)
+        recs = populate(DatabaseTarget("sqlite", str(folder / "hub.db")), folder / "audio")
+        _TEMPLATE.append((folder, recs))
+    folder, recs = _TEMPLATE[0]
+    shutil.copy2(folder / "hub.db", target.location)  # its private mode too
+    shutil.copytree(folder / "audio", audio_dir, dirs_exist_ok=True)
+    return recs
+
+
 def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, WireRecording]:
     db = open_database(target, migrating=True)
     migrate(db)
@@ -135,7 +160,7 @@ def console_running(
     """The console in a thread of its own (a browser test blocks the test's thread), on
     `target` (default: a SQLite file in `tmp_path`)."""
     target = target or DatabaseTarget("sqlite", str(tmp_path / "hub.db"))
-    home_a, home_b = populate(target, tmp_path / "audio")
+    home_a, home_b = _populate_copy(target, tmp_path / "audio")
     port = free_port()
     settings = ConsoleSettings(
         target, tmp_path / "audio", "127.0.0.1", port, publish=publish, fhir_queue=fhir_queue
