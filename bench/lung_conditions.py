@@ -49,6 +49,7 @@ add or hide. JSON to ``bench/results/lung_conditions.json``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,17 @@ def graded(result: Analysis, item: dict[str, Any], banded: Analysis) -> dict[str
         "triage_banded": banded.triage.level,
         "flags": [f.code for f in result.triage.flags],
     }
+
+
+def each_heard(data_dir: Path) -> Iterator[tuple[dict[str, Any], str, Samples, float]]:
+    """Each lung recording under each condition, a CirCor heart under it paired as `run` pairs
+    them: (the recording, the condition, what is heard, its sample rate). For the probes."""
+    beats = hearts(data_dir)
+    for k, item in enumerate(recordings(data_dir)):
+        sounds = heartbeat(beats[k % len(beats)][1], item["x"].size, item["fs"])
+        for condition in CONDITIONS:
+            y, rate = heard(condition, item["x"], item["fs"], item["name"], sounds)
+            yield item, condition, y, rate
 
 
 def run_one(item: dict[str, Any], heart: Heart) -> list[dict[str, Any]]:

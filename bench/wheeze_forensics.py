@@ -439,16 +439,12 @@ def under_conditions(data_dir: Path) -> dict[str, Any]:
     and the flags it takes away from the CORSA search there, true and false."""
     from bench import lung_conditions  # its CirCor hearts and ICBHI reads: only asked here
 
-    beats = lung_conditions.hearts(data_dir)
     rows = []
-    for k, item in enumerate(lung_conditions.recordings(data_dir)):
-        sounds = lung_conditions.heartbeat(beats[k % len(beats)][1], item["x"].size, item["fs"])
+    for item, condition, y, rate in lung_conditions.each_heard(data_dir):
         truth = bool(np.any(item["cycles"][:, 3] > 0))
-        for condition in lung_conditions.CONDITIONS:
-            y, rate = lung_conditions.heard(condition, item["x"], item["fs"], item["name"], sounds)
-            runs = _Recording(analysed(y, rate), 0.1).corsa
-            rows.append({"condition": condition, "file": item["name"], "wheezes": truth,
-                         "runs": runs})  # fmt: skip
+        runs = _Recording(analysed(y, rate), 0.1).corsa
+        rows.append({"condition": condition, "file": item["name"], "wheezes": truth,
+                     "runs": runs})  # fmt: skip
     out: dict[str, Any] = {}
     for condition in lung_conditions.CONDITIONS:
         here = [r for r in rows if r["condition"] == condition]

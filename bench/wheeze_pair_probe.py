@@ -263,14 +263,10 @@ def under_conditions(data_dir: Path) -> dict[str, Any]:
     the member loses (strict, and leaving out those it drops on the unchanged recording)."""
     from bench import lung_conditions  # its CirCor hearts and ICBHI reads: only asked here
 
-    beats = lung_conditions.hearts(data_dir)
     rows: dict[str, list[dict[str, Any]]] = {c: [] for c in lung_conditions.CONDITIONS}
-    for k, item in enumerate(lung_conditions.recordings(data_dir)):
-        sounds = lung_conditions.heartbeat(beats[k % len(beats)][1], item["x"].size, item["fs"])
-        for condition in lung_conditions.CONDITIONS:
-            y, rate = lung_conditions.heard(condition, item["x"], item["fs"], item["name"], sounds)
-            rec = Searched(analysed(y, rate))
-            rows[condition].append(flags_of(item["name"], item["cycles"], rec))
+    for item, condition, y, rate in lung_conditions.each_heard(data_dir):
+        rec = Searched(analysed(y, rate))
+        rows[condition].append(flags_of(item["name"], item["cycles"], rec))
     unchanged = {r["file"]: r["flags"] for r in rows["original"]}
     out: dict[str, Any] = {}
     for condition, here in rows.items():

@@ -61,12 +61,13 @@ from bench.wheeze_whitened_probe import (
     kept_runs,
     rate_of,
     recurs,
+    simulated_breaths,
     tone,
 )
 from stetho_signal import wheezes
 from stetho_signal._audio import ANALYSIS_RATE_HZ
 from stetho_signal.triage import TriageThresholds
-from stetho_sim.sounds import FS_HZ, breathing
+from stetho_sim.sounds import FS_HZ
 
 BAND_HZ = (100.0, 1000.0)
 MIN_LAG, MAX_LAG = 4, 40  # samples at 4 kHz: 1000 Hz to 100 Hz
@@ -167,37 +168,29 @@ def simulate() -> dict[str, Any]:
     and 200 Hz with harmonics) 0.4 s in each breath, at every bound of ``REACH``."""
     duration = TriageThresholds().wheeze_min_duration_s
     rows = []
-    for rate in (12.0, 15.0, 20.0):
-        breath_s = 60.0 / rate
-        for seed in range(6):
-            clean = breathing(rate, 60.0, seed=seed)
-            rms = float(np.sqrt(np.mean(clean**2)))
-            spans = [
-                (k * breath_s + 0.2 * breath_s, k * breath_s + 0.2 * breath_s + 0.4)
-                for k in range(int(60 / breath_s))
-            ]
-            cases = {"clean": clean}
-            for level_db in (3.0, 0.0, -3.0, -6.0):
-                level = rms * 10 ** (level_db / 20.0)
-                cases[f"400 Hz {level_db:g} dB"] = clean + tone(clean.size, 400.0, level, spans)
-                cases[f"200 Hz + 2 harmonics {level_db:g} dB"] = clean + sum(
-                    tone(clean.size, 200.0 * k, level / np.sqrt(3.0), spans) for k in (1, 2, 3)
-                )
-            for name, x in cases.items():
-                rec = Periodic(analysed(x, FS_HZ), duration)
-                bpm = rate_of(x, FS_HZ, None)
-                found = {b: rec.periodic_runs(b) for b in REACH}
-                rows.append(
-                    {
-                        "case": name,
-                        "rate": rate,
-                        "seed": seed,
-                        "shipped": rec.shipped,
-                        **{f"{b:g}": recurs(found[b], bpm) for b in REACH},
-                        **{f"any {b:g}": bool(found[b]) for b in REACH},
-                        **{f"runs {b:g}": len(found[b]) for b in REACH},
-                    }
-                )
+    for rate, seed, clean, rms, spans in simulated_breaths():
+        cases = {"clean": clean}
+        for level_db in (3.0, 0.0, -3.0, -6.0):
+            level = rms * 10 ** (level_db / 20.0)
+            cases[f"400 Hz {level_db:g} dB"] = clean + tone(clean.size, 400.0, level, spans)
+            cases[f"200 Hz + 2 harmonics {level_db:g} dB"] = clean + sum(
+                tone(clean.size, 200.0 * k, level / np.sqrt(3.0), spans) for k in (1, 2, 3)
+            )
+        for name, x in cases.items():
+            rec = Periodic(analysed(x, FS_HZ), duration)
+            bpm = rate_of(x, FS_HZ, None)
+            found = {b: rec.periodic_runs(b) for b in REACH}
+            rows.append(
+                {
+                    "case": name,
+                    "rate": rate,
+                    "seed": seed,
+                    "shipped": rec.shipped,
+                    **{f"{b:g}": recurs(found[b], bpm) for b in REACH},
+                    **{f"any {b:g}": bool(found[b]) for b in REACH},
+                    **{f"runs {b:g}": len(found[b]) for b in REACH},
+                }
+            )
     return {"rows": rows}
 
 
@@ -208,21 +201,17 @@ def under_conditions(data_dir: Path) -> dict[str, Any]:
     from bench import lung_conditions  # its CirCor hearts and ICBHI reads: only asked here
 
     duration = TriageThresholds().wheeze_min_duration_s
-    beats = lung_conditions.hearts(data_dir)
     out: dict[str, Any] = {}
     rows = []
-    for k, item in enumerate(lung_conditions.recordings(data_dir)):
-        sounds = lung_conditions.heartbeat(beats[k % len(beats)][1], item["x"].size, item["fs"])
+    for item, condition, y, rate in lung_conditions.each_heard(data_dir):
         truth = bool(np.any(item["cycles"][:, 3] > 0))
-        for condition in lung_conditions.CONDITIONS:
-            y, rate = lung_conditions.heard(condition, item["x"], item["fs"], item["name"], sounds)
-            rec = Periodic(analysed(y, rate), duration)
-            bpm = rate_of(y if y.ndim == 1 else y[:, 0], rate, None)
-            found = rec.periodic_runs(RULE_BOUND)
-            voice = rec.search.voice_sounds(duration)
-            rows.append({"condition": condition, "file": item["name"], "wheezes": truth,
-                         "shipped": rec.shipped, "rule": recurs(found, bpm),
-                         "speaker": recurs(speaker_kept(found, voice), bpm)})  # fmt: skip
+        rec = Periodic(analysed(y, rate), duration)
+        bpm = rate_of(y if y.ndim == 1 else y[:, 0], rate, None)
+        found = rec.periodic_runs(RULE_BOUND)
+        voice = rec.search.voice_sounds(duration)
+        rows.append({"condition": condition, "file": item["name"], "wheezes": truth,
+                     "shipped": rec.shipped, "rule": recurs(found, bpm),
+                     "speaker": recurs(speaker_kept(found, voice), bpm)})  # fmt: skip
     for condition in lung_conditions.CONDITIONS:
         here = [r for r in rows if r["condition"] == condition]
         truth = [r["wheezes"] for r in here]

@@ -195,14 +195,10 @@ def under_conditions(data_dir: Path) -> dict[str, Any]:
     and annotated flags the shipped search keeps that the member loses."""
     from bench import lung_conditions  # its CirCor hearts and ICBHI reads: only asked here
 
-    beats = lung_conditions.hearts(data_dir)
     rows: dict[str, list[dict[str, Any]]] = {c: [] for c in lung_conditions.CONDITIONS}
-    for k, item in enumerate(lung_conditions.recordings(data_dir)):
-        sounds = lung_conditions.heartbeat(beats[k % len(beats)][1], item["x"].size, item["fs"])
-        for condition in lung_conditions.CONDITIONS:
-            y, rate = lung_conditions.heard(condition, item["x"], item["fs"], item["name"], sounds)
-            rec, bpm = read(y, rate, item["age_band"])
-            rows[condition].append(flags_of(item["name"], item["cycles"], rec, bpm))
+    for item, condition, y, rate in lung_conditions.each_heard(data_dir):
+        rec, bpm = read(y, rate, item["age_band"])
+        rows[condition].append(flags_of(item["name"], item["cycles"], rec, bpm))
     out: dict[str, Any] = {}
     for condition, here in rows.items():
         truth = [r["wheezes"] for r in here]
