@@ -28,6 +28,16 @@ def axe_source() -> str:
     return (files("selenium_axe_python") / "axe-core" / "axe.min.js").read_text("utf-8")
 
 
+def axe_in_every_page(driver: Any) -> None:
+    """Load axe into every page the browser's tab opens from now on, before the page's own
+    scripts run (a tab's own setting: `browser.give_back` closes the tab, and with it this).
+
+    Sent once: `violations` otherwise sends its 540 kB per page through selenium and
+    chromedriver, half of axe's time in the console's audit (2.5 of 5.2 s over 28 pages).
+    """
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": axe_source()})
+
+
 def violations(
     driver: Any, page: str, skip: tuple[tuple[str, str], ...] = (), source: str | None = None
 ) -> list[str]:

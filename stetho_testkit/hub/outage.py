@@ -40,6 +40,15 @@ def _settled(
     return (stored, receipts) if done else None
 
 
+def _wait_sent_again(
+    agent: AgentProcess, state: Path, stored: int, sent_again: int, deadline: float
+) -> None:
+    while time.monotonic() < deadline:
+        if len(agent.stored_ids()) >= stored and outbox_receipts(state)["sent_again"] >= sent_again:
+            return
+        time.sleep(0.1)
+
+
 def run_outage(
     broker: LocalBroker,
     workdir: Path,
@@ -49,10 +58,14 @@ def run_outage(
     interval_s: float = 100_000.0,
     settle_timeout_s: float = 120.0,
     receipt_resend_max_s: float | None = None,
+    until_sent_again: int | None = None,
 ) -> dict[str, Any]:
     """Agent up, no hub for `outage_s`, then the hub; the figures and the exactly-once check.
     Each device records every `interval_s` simulated seconds (the simulator runs 20 times
-    faster than real; the default: once, at the start)."""
+    faster than real; the default: once, at the start). `until_sent_again`: the hub starts as
+    soon as each device's recording is stored and the agent has sent that many again in all,
+    `outage_s` being then the longest it waits (what the outage must show, not a guess at how
+    long that takes on a loaded machine)."""
     state = workdir / "state"
     config = write_config(
         workdir / "agent.toml",
@@ -72,9 +85,14 @@ def run_outage(
     with contextlib.closing(hub):
         agent.start()
         try:
-            time.sleep(outage_s)
+            down_at = time.monotonic()
+            if until_sent_again is None:
+                time.sleep(outage_s)
+            else:
+                _wait_sent_again(agent, state, len(devices), until_sent_again, down_at + outage_s)
             during = agent.stored_ids()
             resent = outbox_receipts(state)["sent_again"]
+            down_s = time.monotonic() - down_at
             hub.start()
             started = time.monotonic()
             deadline = started + settle_timeout_s
@@ -90,7 +108,7 @@ def run_outage(
     in_archive = archived(target)
     logged = Counter(hub.archived_ids())
     return {
-        "outage_s": outage_s,
+        "outage_s": round(down_s, 1),
         "receipt_timeout_s": receipt_timeout_s,
         "stored_during_outage": len(during),
         "sent_again_during_outage": resent,

@@ -23,7 +23,7 @@ from stetho_common.sign_in import FREE_FAILURES
 from stetho_hub.console.words import words
 from stetho_hub.storage import open_database
 from stetho_hub.storage.users import add_user
-from stetho_testkit.axe import axe_source, violations
+from stetho_testkit.axe import axe_in_every_page, violations
 from stetho_testkit.browser import clicked, give_back
 from stetho_testkit.hub.console import PASSWORD, Archived, console_running
 from tests.edge_agent.web.test_browser_tablet import UPRIGHT, _show
@@ -56,17 +56,18 @@ const body = new URLSearchParams(form);
 def test_every_console_page_passes_axe_in_both_languages_and_sizes(tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    source, found = axe_source(), []
+    found: list[str] = []
     with console_running(tmp_path) as hub:
         _a_doctor_without_recordings(hub)
         d = _chromium()
         try:
             d.set_page_load_timeout(30)
+            axe_in_every_page(d)
 
             def check(page: str, size: tuple[int, int]) -> None:
                 lang = d.execute_script("return document.documentElement.lang")
                 where = f"{page} [{lang} {size[0]}x{size[1]}]"
-                found.extend(violations(d, where, source=source))
+                found.extend(violations(d, where))
 
             for size in SIZES:  # one resize per size: each costs more than a page
                 _show(d, size)

@@ -25,7 +25,7 @@ from edge_agent.exam.store import ExamStore
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.web.i18n import translator
 from stetho_common.sign_in import FREE_FAILURES
-from stetho_testkit.axe import axe_source, violations
+from stetho_testkit.axe import axe_in_every_page, violations
 from stetho_testkit.browser import clicked, picked
 from tests.edge_agent.web.agent_proc import PIN, STAFF, running_agent
 from tests.edge_agent.web.browser import chromium
@@ -79,7 +79,7 @@ def test_every_page_passes_axe_in_both_languages_and_sizes(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    source, found = axe_source(), []
+    found: list[str] = []
     answered = uuid.uuid4()
     with (
         running_agent(
@@ -88,10 +88,11 @@ def test_every_page_passes_axe_in_both_languages_and_sizes(
         chromium() as d,
     ):
         wait = WebDriverWait(d, 30, poll_frequency=0.1)
+        axe_in_every_page(d)
 
         def check(page: str, size: tuple[int, int]) -> None:
             lang = d.execute_script("return document.documentElement.lang")
-            found.extend(violations(d, f"{page} [{lang} {size[0]}x{size[1]}]", source=source))
+            found.extend(violations(d, f"{page} [{lang} {size[0]}x{size[1]}]"))
 
         for size in SIZES:  # one resize per size: each costs more than a page
             _show(d, size)

@@ -1,0 +1,114 @@
+"""The blocked-loop guard's clock: what an event-loop callback itself cost, less its CPU waits.
+
+asyncio's own check (debug mode, ``slow_callback_duration``) times each callback on the wall
+clock, so a callback whose thread sat ready on a run queue behind other processes looked
+blocked: with six CPU hogs on two cores, console tests failed at "took 2-3 seconds" while no
+callback blocked. Linux counts that wait per thread (``/proc/thread-self/schedstat``, second
+field, in ns: sched_info's run_delay); what is left of the wall time is the callback's CPU time
+plus its time asleep (``time.sleep``, a blocking read, a lock), the blocking the guard is for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+import weakref
+from asyncio.base_events import _format_handle  # type: ignore[attr-defined]  # as asyncio's
+from collections.abc import Callable
+from types import TracebackType
+
+# A callback that holds the event loop this long is a bug: BLE notifications and MQTT
+# keep-alives wait behind it. Generous, because CI machines are shared and noisy: with two
+# test workers on two cores, callbacks of harness code were timed at 0.51-0.52 s (wall time,
+# the process descheduled, run-queue waits not yet taken off), failing runs at 0.5 s.
+SLOW_CALLBACK_S = 1.0
+
+SCHEDSTAT = "/proc/thread-self/schedstat"
+# Missing off Linux, or on a kernel built without CONFIG_SCHED_INFO: the guard then falls back
+# to the wall clock (the run's summary says so once).
+SCHEDSTAT_READABLE = os.path.exists(SCHEDSTAT)
+
+
+class _ThreadSchedstat:
+    """This thread's schedstat, opened once: a ``pread`` per callback costs about 1 us, an
+    ``open`` about 10 us. The file is bound to the thread that opened it, hence one each."""
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open(SCHEDSTAT, os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def waited_ns(self) -> int:
+        if self._fd is None:
+            return 0
+        return int(os.pread(self._fd, 128, 0).split()[1])
+
+    def __del__(self) -> None:  # the thread has ended: its thread-local is dropped
+        if self._fd is not None:
+            os.close(self._fd)
+
+
+_per_thread = threading.local()
+
+
+def run_queue_wait_ns() -> int:
+    """Nanoseconds the calling thread has spent ready but waiting for a CPU; 0 if unknown."""
+    reader: _ThreadSchedstat | None = getattr(_per_thread, "schedstat", None)
+    if reader is None:
+        reader = _per_thread.schedstat = _ThreadSchedstat()
+    return reader.waited_ns()
+
+
+class LoopWatch:
+    """Times every callback of the loops from :meth:`new_loop`, while entered.
+
+    It wraps ``asyncio.Handle._run``, the one call through which a loop runs each callback and
+    task step (asyncio's own debug timing sits around the same call), so callbacks of other
+    loops pass through untimed.
+    """
+
+    def __init__(self, slow_s: float = SLOW_CALLBACK_S) -> None:
+        self.slow_s = slow_s
+        self.reports: list[str] = []
+        self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        self._unwrapped: Callable[[asyncio.Handle], None] | None = None
+
+    def new_loop(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.SelectorEventLoop()
+        loop.set_debug(True)  # its other checks: unawaited coroutines, calls from other threads
+        loop.slow_callback_duration = float("inf")  # the wall-clock timing, replaced here
+        self._loops.add(loop)
+        return loop
+
+    def __enter__(self) -> LoopWatch:
+        unwrapped = self._unwrapped = asyncio.Handle._run
+        watch = self
+
+        def timed(handle: asyncio.Handle) -> None:
+            if handle._loop not in watch._loops:  # type: ignore[attr-defined]
+                unwrapped(handle)
+                return
+            start_ns, waited_before = time.monotonic_ns(), run_queue_wait_ns()
+            unwrapped(handle)
+            wall_ns = time.monotonic_ns() - start_ns
+            if wall_ns >= watch.slow_s * 1e9:  # else the wait cannot matter: no second read
+                watch._judge(handle, wall_ns, run_queue_wait_ns() - waited_before)
+
+        asyncio.Handle._run = timed  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self._unwrapped is not None:
+            asyncio.Handle._run = self._unwrapped  # type: ignore[method-assign]
+
+    def _judge(self, handle: asyncio.Handle, wall_ns: int, waited_ns: int) -> None:
+        cost_s = (wall_ns - waited_ns) / 1e9
+        if cost_s >= self.slow_s:
+            self.reports.append(
+                f"Executing {_format_handle(handle)} took {cost_s:.3f} seconds"
+                f" ({wall_ns / 1e9:.3f} s on the wall clock, {waited_ns / 1e9:.3f} s of it"
+                " waiting for a CPU)"
+            )
