@@ -26,6 +26,7 @@ from stetho_hub.config import HubConfig, load_config
 from stetho_hub.errors import HubConfigError, HubError
 
 if TYPE_CHECKING:
+    from edge_agent.transport.mqtt import MqttSettings
     from stetho_hub.console import ConsoleSettings
     from stetho_hub.fhir import FhirServerSettings
 
@@ -50,22 +51,20 @@ def run(config: ConfigOption) -> None:
     """Archive every care home's messages and send receipts, until SIGTERM or SIGINT."""
     from edge_agent.errors import WatchdogSettingError
     from edge_agent.transport.settings import broker_settings
-    from stetho_hub.console import ConsoleSettings
     from stetho_hub.fhir.errors import FhirError
 
     cfg = _load(config)
     setup_logging(cfg.log_level)
-    c = cfg.console
     # Decisions leave on a clean session of their own: the ingest's session only stores.
     publish = broker_settings(cfg.broker, None)
-    console = ConsoleSettings(
-        cfg.database.target(), cfg.archive.audio_dir, c.host, c.port, c.session_hours,
-        c.secure_cookies, publish, cfg.fhir.queue if cfg.fhir.base_url is not None else None,
-    )  # fmt: skip
+    # The console (aiohttp, its pages) loads only when it is on: a third of a start.
+    console = _console_settings(cfg, publish) if cfg.console.enabled else None
 
-    try:  # the token file is read now: a bad one stops the hub before it connects to anything
+    # The token file is read now, by the FHIR modules (fhir.resources, httpx) the export needs:
+    # a bad token file or a missing `hub` extra stops the hub before it connects to anything.
+    try:
         fhir = fhir_settings(cfg) if cfg.fhir.base_url is not None else None
-    except FhirError as exc:
+    except (FhirError, ModuleNotFoundError) as exc:
         fail(str(exc))
 
     try:
@@ -74,7 +73,19 @@ def run(config: ConfigOption) -> None:
         fail(str(first_error(errors)))
 
 
-async def _serve(cfg: HubConfig, console: ConsoleSettings, fhir: FhirServerSettings | None) -> None:
+def _console_settings(cfg: HubConfig, publish: MqttSettings) -> ConsoleSettings:
+    from stetho_hub.console import ConsoleSettings
+
+    c = cfg.console
+    return ConsoleSettings(
+        cfg.database.target(), cfg.archive.audio_dir, c.host, c.port, c.session_hours,
+        c.secure_cookies, publish, cfg.fhir.queue if cfg.fhir.base_url is not None else None,
+    )  # fmt: skip
+
+
+async def _serve(
+    cfg: HubConfig, console: ConsoleSettings | None, fhir: FhirServerSettings | None
+) -> None:
     """The hub's tasks, telling systemd (when it runs us: $NOTIFY_SOCKET) how they are doing.
 
     READY once the database is migrated and the console listens, not once the broker answers:
@@ -83,7 +94,6 @@ async def _serve(cfg: HubConfig, console: ConsoleSettings, fhir: FhirServerSetti
     """
     from edge_agent.runtime.sdnotify import Notifier
     from edge_agent.runtime.watchdog import run_watchdog
-    from stetho_hub.console import serve_console
     from stetho_hub.ingest import run_hub
     from stetho_hub.ingest.runner import open_archive
 
@@ -104,14 +114,16 @@ async def _serve(cfg: HubConfig, console: ConsoleSettings, fhir: FhirServerSetti
             listening = asyncio.Event()
             group.create_task(run_hub(cfg))
             group.create_task(run_watchdog(notifier))  # pings while this loop turns
-            if cfg.console.enabled:
+            if console is not None:
+                from stetho_hub.console import serve_console
+
                 group.create_task(serve_console(console, listening))
             else:
                 listening.set()
             if fhir is not None:
                 group.create_task(_export_fhir(cfg, fhir))
             await listening.wait()
-            serving = ", console listening" if cfg.console.enabled else ""
+            serving = ", console listening" if console is not None else ""
             notifier.ready(f"hub {cfg.hub_id}: archive open{serving}")
     except asyncio.CancelledError:
         logging.getLogger("stetho_hub").info("event=shutdown reason=signal")
@@ -204,12 +216,15 @@ def fhir(
     ] = None,
 ) -> None:
     """Print a closed exam's FHIR R4 transaction Bundle, built from the archive and validated."""
-    from stetho_hub.fhir import Naming
-    from stetho_hub.fhir.cli import check_audio_base_url, exam_bundle_text
     from stetho_hub.fhir.errors import FhirError
-    from stetho_hub.fhir.from_archive import exam_from_archive
     from stetho_hub.storage import AudioStore, open_database
 
+    try:  # the Bundle builder needs the `hub` extra, which says so when it is missing
+        from stetho_hub.fhir import Naming
+        from stetho_hub.fhir.cli import check_audio_base_url, exam_bundle_text
+        from stetho_hub.fhir.from_archive import exam_from_archive
+    except ModuleNotFoundError as exc:
+        fail(str(exc))
     check_audio_base_url(audio_base_url)
     cfg = _load(config)
     try:

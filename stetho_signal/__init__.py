@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING
 from stetho_common.lazy_names import lazy_getattr
 
 if TYPE_CHECKING:
-    from stetho_signal._rates import MAX_RATE_HZ, MIN_RATE_HZ
-    from stetho_signal.analysis import Analysis, analyze
-    from stetho_signal.errors import FilterDesignError, InvalidAudioError, SignalError
-    from stetho_signal.filters import (
+    from stetho_signal._band_edges import (
         BELL_BAND_HZ,
         DIAPHRAGM_BAND_HZ,
         HEART_BAND_HZ,
         LUNG_BAND_HZ,
-        MODE_BANDS_HZ,
         WIDE_BAND_HZ,
+    )
+    from stetho_signal._rates import MAX_RATE_HZ, MIN_RATE_HZ
+    from stetho_signal.analysis import Analysis, analyze
+    from stetho_signal.errors import FilterDesignError, InvalidAudioError, SignalError
+    from stetho_signal.filters import (
+        MODE_BANDS_HZ,
         Mode,
         StreamingBandpass,
         bandpass,
@@ -40,12 +42,14 @@ if TYPE_CHECKING:
     )
 
 _HOMES = {
+    "stetho_signal._band_edges": (
+        "BELL_BAND_HZ", "DIAPHRAGM_BAND_HZ", "HEART_BAND_HZ", "LUNG_BAND_HZ", "WIDE_BAND_HZ",
+    ),
     "stetho_signal._rates": ("MAX_RATE_HZ", "MIN_RATE_HZ"),
     "stetho_signal.analysis": ("Analysis", "analyze"),
     "stetho_signal.errors": ("FilterDesignError", "InvalidAudioError", "SignalError"),
     "stetho_signal.filters": (
-        "BELL_BAND_HZ", "DIAPHRAGM_BAND_HZ", "HEART_BAND_HZ", "LUNG_BAND_HZ", "MODE_BANDS_HZ",
-        "WIDE_BAND_HZ", "Mode", "StreamingBandpass", "bandpass", "design_bandpass",
+        "MODE_BANDS_HZ", "Mode", "StreamingBandpass", "bandpass", "design_bandpass",
     ),
     "stetho_signal.heart": ("HeartResult",),
     "stetho_signal.lung": ("LungResult",),

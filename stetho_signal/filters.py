@@ -13,6 +13,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_common import dsp
+from stetho_signal._band_edges import (
+    BELL_BAND_HZ,
+    DIAPHRAGM_BAND_HZ,
+    HEART_BAND_HZ,
+    LUNG_BAND_HZ,
+    WIDE_BAND_HZ,
+)
 from stetho_signal.errors import FilterDesignError
 
 __all__ = [
@@ -28,21 +35,6 @@ __all__ = [
     "bandpass",
     "design_bandpass",
 ]
-
-HEART_BAND_HZ: tuple[float, float] = (25.0, 400.0)
-"""S1/S2 (20-150 Hz) plus the murmur range up to a few hundred Hz."""
-
-LUNG_BAND_HZ: tuple[float, float] = (100.0, 2000.0)
-"""Breath sounds, wheezes (> 100 Hz) and crackles (energy up to 2 kHz); capped below Nyquist."""
-
-BELL_BAND_HZ: tuple[float, float] = (20.0, 200.0)
-"""Bell mode of an acoustic stethoscope: low-pitched sounds (S3/S4 at 20-70 Hz, rumbles)."""
-
-DIAPHRAGM_BAND_HZ: tuple[float, float] = (100.0, 1000.0)
-"""Diaphragm mode: the tensed membrane damps low frequencies (high-pitched murmurs, breath)."""
-
-WIDE_BAND_HZ: tuple[float, float] = (20.0, 2000.0)
-"""Wide (extended) mode: everything a 4 kHz recording can hold."""
 
 # Fraction of Nyquist a band edge may reach: a Butterworth edge at Nyquist is undefined.
 MAX_EDGE_OF_NYQUIST = 0.95

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from edge_agent.errors import PlotUnavailableError
 from stetho_common.decimal_mark import local_number
 from stetho_common.text import without_surrogates
-from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
+from stetho_signal import HEART_BAND_HZ, LUNG_BAND_HZ
 from stetho_signal.quality import FAINT_BELOW_DBFS
 
 # The title's colour by triage level: the pages' own green, amber and red, each at least 4.5:1
@@ -109,6 +109,8 @@ def draw(
     words: FigureWords = ENGLISH,
 ) -> Any:
     """The matplotlib Figure `render_png` saves (tests read its text artists)."""
+    from stetho_signal import bandpass  # SciPy, loaded by the first picture, not the console
+
     figure = _figure_class()(figsize=(11.0, 6.0), layout="constrained")
     x = np.asarray(samples, dtype=np.float64)
     x = x[:, 0] if x.ndim > 1 else x

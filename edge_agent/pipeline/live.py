@@ -12,6 +12,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,8 +21,10 @@ from edge_agent.errors import MalformedChunkError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.wire import messages, topics
 from firmware_bridge.flac import to_pcm16
-from firmware_bridge.sources import AudioBlock
 from stetho_common import quote
+
+if TYPE_CHECKING:  # the sources load the radio stack (bleak, D-Bus): the hub's console needn't
+    from firmware_bridge.sources import AudioBlock
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,18 @@ import json
 from typing import Any
 from uuid import uuid5
 
-from fhir.resources.R4B import get_fhir_model_class
-from fhir.resources.R4B.bundle import Bundle
-from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
 from stetho_hub.fhir import _ids, _observations, _resources
-from stetho_hub.fhir.errors import BundleInvalidError
+from stetho_hub.fhir.errors import BundleInvalidError, hub_extra_missing
 from stetho_hub.fhir.records import RATE_CAVEATS, ExamRecord, RecordingRecord
+
+try:  # the `hub` extra: absent on a Pi
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.bundle import Bundle
+    from fhir_core.fhirabstractmodel import FHIRAbstractModel
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installation
+    raise hub_extra_missing(exc) from exc
 
 DEFAULT_SYSTEM_BASE = "https://stetho-edge.example/fhir/sid"
 

@@ -44,3 +44,14 @@ class SendRejectedError(FhirError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+def hub_extra_missing(exc: ModuleNotFoundError) -> ModuleNotFoundError:
+    """The error for a module of the `hub` extra that is not installed (as on a Pi): it says
+    how to get it. Raised where the Bundle builder or the sender loads, so that a hub that
+    does not export to FHIR never needs the extra's FHIR half."""
+    return ModuleNotFoundError(
+        f"stetho_hub.fhir needs the 'hub' extra ({exc.name} is missing): "
+        "pip install 'stetho-edge[hub]'",
+        name=exc.name,
+    )

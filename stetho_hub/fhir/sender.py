@@ -15,11 +15,19 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
 from stetho_common.waits import within
-from stetho_hub.fhir.errors import FhirConfigError, SendRejectedError, SendRetryError
+from stetho_hub.fhir.errors import (
+    FhirConfigError,
+    SendRejectedError,
+    SendRetryError,
+    hub_extra_missing,
+)
 from stetho_hub.fhir.queue import FhirQueue, Pending
+
+try:  # the `hub` extra: absent on a Pi
+    import httpx
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installation
+    raise hub_extra_missing(exc) from exc
 
 log = logging.getLogger(__name__)
 
