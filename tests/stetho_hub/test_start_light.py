@@ -108,3 +108,12 @@ def test_without_fhir_resources_the_hub_works_until_fhir_is_asked_for(tmp_path: 
         )
         assert "Traceback" not in done.stderr + done.stdout
         assert "event=hub_starting" not in done.stdout
+
+
+def test_every_fhir_name_loads_and_a_wrong_one_is_refused() -> None:
+    import stetho_hub.fhir
+
+    for name in stetho_hub.fhir.__all__:
+        assert getattr(stetho_hub.fhir, name) is not None, name
+    with pytest.raises(AttributeError, match="no_such_name"):
+        stetho_hub.fhir.no_such_name  # noqa: B018
