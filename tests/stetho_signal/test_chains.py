@@ -67,36 +67,52 @@ def test_without_a_judge_no_model_is_abandoned() -> None:
 
 
 def test_score_bounds_sum_the_positive_steps_after_each_peak() -> None:
-    # One model, three peaks, one link into each of the last two: at best +1, then -2; but the
-    # last peak is out of the first one's reach, and a restart into it adds up to its reward
-    # less the gap cost, 5 - 4.
-    gains = [np.array([1.0, -2.0]), np.array([0.5, -3.0]), np.array([0.0, -2.5])]
-    gains.append(np.array([-1.0, -4.0]))
-    reaching = np.array([[0, 1, 1]])
-    reward = np.array([0.5, 0.8, 5.0])
-    after, fresh = _chains._score_bounds(gains, reaching, reward)
-    np.testing.assert_array_equal(after, [[2.0, 1.0, 0.0]])
+    # One model, three peaks at 0, 1 and 2.5 s, one link into each of the last two: at best +1
+    # over 1 s, then -2 over 1.5 s; the last peak is out of the first one's reach (1.6 s), and
+    # a restart into it adds up to its reward less the gap cost, over more than the reach.
+    rate = _chains._ALLOWANCE_RATE
+    gains = np.array([[1.0, -2.0], [0.5, -3.0], [0.0, -2.5], [-1.0, -4.0]])
+    times = np.array([0.0, 1.0, 2.5])
+    reward = np.array([0.5, 0.8, 6.0])
+    after, fresh, allowance = _chains._score_bounds(
+        gains, np.array([[0, 1, 1]]), reward, np.array([1.0, 1.5]), times, np.array([1.6])
+    )
+    into_1, into_2 = 1.0 - rate * 1.0, 6.0 - _chains.GAP_COST - rate * 1.6
+    assert into_1 > 0 and into_2 > 0 and -2.0 - rate * 1.5 < 0
+    np.testing.assert_allclose(after, [[into_1 + into_2, into_2, 0.0]], rtol=1e-15)
+    np.testing.assert_allclose(allowance, rate * (2.5 - times), rtol=1e-15)
     # A chain starting after peak 0 or 1: at best a fresh start at the last peak.
-    np.testing.assert_array_equal(fresh, [[5.0, 5.0, -np.inf]])
+    np.testing.assert_array_equal(fresh, [[6.0, 6.0, -np.inf]])
 
 
 def test_score_bounds_count_only_the_positive_steps() -> None:
-    gains = [np.array([1.0, -2.0, -3.0])] * 4  # steps +1, then max(-2, -3); all within reach
-    after, fresh = _chains._score_bounds(gains, np.array([[0, 1, 2]]), np.array([0.5, 0.8, 0.2]))
-    np.testing.assert_array_equal(after, [[1.0, 0.0, 0.0]])
-    np.testing.assert_array_equal(fresh, [[0.8, 0.2, -np.inf]])
+    # Steps +1 over 0.5 s, then max(-2 over 0.5 s, -3 over 1 s); all within reach.
+    rate = _chains._ALLOWANCE_RATE
+    gains = np.array([[1.0, -2.0, -3.0]] * 4)
+    times = np.array([0.0, 0.5, 1.0])
+    after, fresh, _ = _chains._score_bounds(
+        gains,
+        np.array([[0, 1, 2]]),
+        np.array([0.5, 0.8, 0.2]),
+        np.array([0.5, 0.5, 1.0]),
+        times,
+        np.array([1.6]),
+    )
+    np.testing.assert_allclose(after, [[1.0 - rate * 0.5, 0.0, 0.0]], rtol=1e-15)
+    np.testing.assert_allclose(fresh, [[0.8 + rate * 0.5, 0.2, -np.inf]], rtol=1e-15)
 
 
 def test_a_finished_chain_is_judged_only_when_it_scores_at_least_the_bar() -> None:
     # Four beats, S1 and S2 of equal reward. Under the true cycle (models 0 and 2) the chain
-    # scores 8; under a cycle 10 % fast (model 1) less, and its best score rises at every peak,
-    # so no peak's bound gives it up: it is searched to the end but, under the bar, not judged.
+    # scores 8; under a cycle 5 % fast (model 1) less, and its best score plus allowance rises
+    # at every peak, so no peak's bound gives it up: it is searched to the end but, under the
+    # bar, not judged. (A cycle 10 % fast with a longer systole is given up.)
     # The copy of the true cycle scores the bar exactly and is judged (the caller breaks ties
     # by the judgements).
     times = np.array([0.0, 0.3, 1.0, 1.3, 2.0, 2.3, 3.0, 3.3])
     flags = np.zeros(times.size, dtype=bool)
     cands = Candidates(times, np.ones(times.size), flags, flags)
-    true, fast = CycleEstimate(1.0, 0.3, 0.5), CycleEstimate(0.9, 0.35, 0.5)
+    true, fast = CycleEstimate(1.0, 0.3, 0.5), CycleEstimate(0.95, 0.32, 0.5)
     calls: list[tuple[int, float]] = []
 
     def judge(k: int, chain: _chains.Chain, score: float) -> float:
@@ -316,6 +332,7 @@ def _programme(
         [0.0] * n,
         (reward1, [_LOW] * n),
         need if need is not None else [-np.inf] * n,
+        [0.0] * n,
     )
 
 
@@ -325,7 +342,7 @@ def test_a_link_that_only_ties_a_fresh_start_is_not_taken() -> None:
     # The same through peak 0's S2 (its S2 reward 1 here, its S1 reward under it).
     gains = np.array([[_LOW], [1.0], [_LOW], [_LOW]])
     assert _chains._chain(
-        gains, [0, 1], [0.0, 0.0], [0.0, 0.0], ([0.0, 2.0], [1.0, _LOW]), [-np.inf] * 2
+        gains, [0, 1], [0.0, 0.0], [0.0, 0.0], ([0.0, 2.0], [1.0, _LOW]), [-np.inf] * 2, [0.0] * 2
     ) == ([(1, 0)], 2.0)
 
 
@@ -334,7 +351,13 @@ def test_a_link_into_s2_that_only_ties_a_fresh_start_is_not_taken() -> None:
     for gain in ((1.0, _LOW), (_LOW, 1.0)):
         gains = np.array([[_LOW], [_LOW], [gain[0]], [gain[1]]])
         assert _chains._chain(
-            gains, [0, 1], [0.0, 0.0], [0.0, 0.0], ([1.0, _LOW], [1.0, 2.0]), [-np.inf] * 2
+            gains,
+            [0, 1],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            ([1.0, _LOW], [1.0, 2.0]),
+            [-np.inf] * 2,
+            [0.0] * 2,
         ) == ([(1, 1)], 2.0)
 
 
@@ -343,7 +366,7 @@ def test_a_restart_that_only_ties_a_fresh_start_is_not_taken() -> None:
     assert _programme([1.0, 2.0], [[], []], restart=[0.0, -1.0]) == ([(1, 0)], 2.0)
     gains = np.zeros((4, 0))
     assert _chains._chain(
-        gains, [0, 0], [0.0, -1.0], [0.0, 0.0], ([_LOW, _LOW], [1.0, 2.0]), [-np.inf] * 2
+        gains, [0, 0], [0.0, -1.0], [0.0, 0.0], ([_LOW, _LOW], [1.0, 2.0]), [-np.inf] * 2, [0.0] * 2
     ) == ([(1, 1)], 2.0)
 
 
@@ -373,6 +396,7 @@ def _by_hand(
         [0.0] * n,
         rewards,
         [-np.inf] * n,
+        [0.0] * n,
     )
 
 
