@@ -136,6 +136,7 @@ def _searched(
     per_model = zip(
         [0, *ends[:-1]], ends, reaching.tolist(), restart.tolist(), credit.tolist(), strict=True
     )
+    ceiling = np.maximum.reduce(gains)  # each link's largest gain
     bar = -np.inf  # the best worth judged so far
     allowance = [0.0] * n  # (never read before a bar)
     bounds = None  # computed once a chain is judged (never for one model, or no judge)
@@ -144,13 +145,20 @@ def _searched(
         need = [-np.inf] * n  # nothing judged yet: never abandon
         if bar > -np.inf:
             if bounds is None:
-                *bounds, allowed = _score_bounds(gains, reaching, rewards[0], *spans)
+                *bounds, allowed = _score_bounds(ceiling, reaching, rewards[0], *spans)
                 allowance = allowed.tolist()
             after, fresh = bounds
             level = bar - _BOUND_SLACK
             need = np.where(fresh[k] < level, level - after[k], -np.inf).tolist()
         result = _chain(
-            gains[:, start:end], reaches, restarts, credits, reward_lists, need, allowance
+            gains[:, start:end],
+            ceiling[start:end],
+            reaches,
+            restarts,
+            credits,
+            reward_lists,
+            need,
+            allowance,
         )
         if result is None:
             found.append(ABANDONED)
@@ -171,7 +179,7 @@ _ALLOWANCE_RATE = 0.75
 
 
 def _score_bounds(
-    gains: NDArray[np.float64],
+    ceiling: NDArray[np.float64],
     reaching: NDArray[np.intp],
     reward: NDArray[np.float64],
     interval: NDArray[np.float64],
@@ -199,7 +207,7 @@ def _score_bounds(
     if counts.any():
         reached = counts > 0
         starts = (np.cumsum(counts) - counts)[reached]
-        spent = np.maximum.reduce(gains) - _ALLOWANCE_RATE * interval
+        spent = ceiling - _ALLOWANCE_RATE * interval
         step[reached] = np.maximum.reduceat(spent, starts)
     step = step.reshape(models, n)
     # A restart into peak i: its nearest out-of-reach peak exists. (``reward`` is the S1
@@ -232,6 +240,7 @@ def _durations(cycle: CycleEstimate) -> tuple[list[float], list[float]]:
 
 def _chain(
     gains: NDArray[np.float64],
+    largest: NDArray[np.float64],
     reaching: list[int],
     restart: list[float],
     credit: list[float],
@@ -245,7 +254,9 @@ def _chain(
 
     ``gains`` holds four rows, one per transition (into S1 from S1, from S2, into S2 from S1,
     from S2), of what each link adds, this model's peak by peak; peak ``i`` has
-    ``reaching[i]`` links, from its nearest predecessors, nearest first. ``reward`` holds what
+    ``reaching[i]`` links, from its nearest predecessors, nearest first; ``largest`` the
+    largest of each link's four (one reduction over all models' links: per model it cost a
+    NumPy call a search, docs/accuracy.md, thirty-second round). ``reward`` holds what
     each peak earns labelled S1 and labelled S2; ``restart[i]`` (plus that reward) is what a
     restart into peak ``i`` adds to a chain that ended before its links reach; ``credit`` (the
     gap cost's rate times the time of the chain's end) is added to that chain's score, so the
@@ -264,7 +275,7 @@ def _chain(
     for two reads instead of six (docs/accuracy.md, thirtieth round, speed).
     """
     s1_s1, s1_s2, s2_s1, s2_s2 = (memoryview(row) for row in gains)
-    ceiling = memoryview(np.maximum.reduce(gains))  # each link's largest gain
+    ceiling = memoryview(largest)  # each link's largest gain
     reward1, reward2 = reward
     n = len(reward1)
     score1, score2 = list(reward1), list(reward2)  # a chain may start at any peak

@@ -71,11 +71,11 @@ def test_score_bounds_sum_the_positive_steps_after_each_peak() -> None:
     # over 1 s, then -2 over 1.5 s; the last peak is out of the first one's reach (1.6 s), and
     # a restart into it adds up to its reward less the gap cost, over more than the reach.
     rate = _chains._ALLOWANCE_RATE
-    gains = np.array([[1.0, -2.0], [0.5, -3.0], [0.0, -2.5], [-1.0, -4.0]])
+    largest = np.array([1.0, -2.0])  # of each link's four gains
     times = np.array([0.0, 1.0, 2.5])
     reward = np.array([0.5, 0.8, 6.0])
     after, fresh, allowance = _chains._score_bounds(
-        gains, np.array([[0, 1, 1]]), reward, np.array([1.0, 1.5]), times, np.array([1.6])
+        largest, np.array([[0, 1, 1]]), reward, np.array([1.0, 1.5]), times, np.array([1.6])
     )
     into_1, into_2 = 1.0 - rate * 1.0, 6.0 - _chains.GAP_COST - rate * 1.6
     assert into_1 > 0 and into_2 > 0 and -2.0 - rate * 1.5 < 0
@@ -88,10 +88,9 @@ def test_score_bounds_sum_the_positive_steps_after_each_peak() -> None:
 def test_score_bounds_count_only_the_positive_steps() -> None:
     # Steps +1 over 0.5 s, then max(-2 over 0.5 s, -3 over 1 s); all within reach.
     rate = _chains._ALLOWANCE_RATE
-    gains = np.array([[1.0, -2.0, -3.0]] * 4)
     times = np.array([0.0, 0.5, 1.0])
     after, fresh, _ = _chains._score_bounds(
-        gains,
+        np.array([1.0, -2.0, -3.0]),
         np.array([[0, 1, 2]]),
         np.array([0.5, 0.8, 0.2]),
         np.array([0.5, 0.5, 1.0]),
@@ -126,9 +125,10 @@ def test_a_finished_chain_is_judged_only_when_it_scores_at_least_the_bar() -> No
 
 
 def _beats_after_noise(low_first: bool) -> Candidates:
-    """Two faint noise peaks, then three beats (S1 0.3 s before S2, 1 s cycles) from 3 s, out of
-    the noise's reach; the first S1 low-pitched when asked."""
-    times = np.array([0.0, 0.1, 3.0, 3.3, 4.0, 4.3, 5.0, 5.3])
+    """Two faint noise peaks, then three beats (S1 0.125 s before S2, 0.5 s cycles) from 1 s, out
+    of the noise's reach (0.8 s); the first S1 low-pitched when asked. (Times in sixteenths of
+    a second: the bounds' sums, intervals at the allowance's rate, are exact.)"""
+    times = np.array([0.0, 0.0625, 1.0, 1.125, 1.5, 1.625, 2.0, 2.125])
     reward = np.array([0.2, 0.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
     low = np.zeros(times.size, dtype=bool)
     low[2] = low_first
@@ -138,7 +138,7 @@ def _beats_after_noise(low_first: bool) -> Candidates:
 def test_a_chain_starts_on_its_first_peaks_s1_reward() -> None:
     # A low-pitched sound loses its reward labelled S2 only: the chain starts on the S1 reward.
     cands = _beats_after_noise(low_first=True)
-    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(0.5, 0.125, 0.5)])
     assert chain == [(2 + k, k % 2) for k in range(6)]
     assert score == 6.0  # 1 for the start, 1 for each of the five links at their durations
 
@@ -148,9 +148,37 @@ def test_a_fresh_chain_is_bounded_by_its_first_peaks_s1_reward() -> None:
     # low-pitched sound as S1: bounded by its S2 reward, the copy (whose bar is the chain's own
     # score) would be given up at the second noise peak.
     cands = _beats_after_noise(low_first=True)
-    model = CycleEstimate(1.0, 0.3, 0.5)
+    model = CycleEstimate(0.5, 0.125, 0.5)
     first, second = _chains.best_chains(cands, [model, model], lambda k, c, score: score)
     assert second == first
+
+
+def test_a_model_whose_chain_starts_on_a_low_pitched_s1_is_searched_on() -> None:
+    # Both models' best chain is the loud low-pitched sound alone, as S1 (6; as S2 it earns
+    # 4.5). Bounded by the S2 reward, the second model's chain starting after the weak peaks
+    # would fall under the first model's worth (6), and it would be given up.
+    times = np.array([0.5, 1.25, 3.25, 4.25])
+    weak, low = np.array([True, True, False, False]), np.array([False, False, False, True])
+    cands = Candidates(times, np.array([1.0, 0.0, 0.5, 6.0]), weak, low)
+    models = [CycleEstimate(1.0, 0.25, 0.5), CycleEstimate(0.5, 0.25, 0.5)]
+    judged = _chains.best_chains(cands, models, lambda k, chain, score: score)
+    assert judged == [([(3, 0)], 6.0)] * 2
+
+
+def test_a_model_is_given_up_before_peaks_only_a_restart_reaches() -> None:
+    # Three sounds, a silence of 2 s, five loud ones. Under a 0.5 s cycle (reach 0.8 s) the
+    # first loud sound is reached only by a restart, which adds at most its reward less the gap
+    # cost: the model, whose chain scores 20.7 under the 1 s cycle's 22.1, is given up there.
+    times = np.array([0.375, 0.5, 0.625, 2.625, 3.375, 3.75, 3.875, 4.125])
+    reward = np.array([1.0, 0.0, 1.0, 6.0, 6.0, 6.0, 4.0, 4.0])
+    weak = np.isin(np.arange(8), [2, 6])
+    cands = Candidates(times, reward, weak, np.isin(np.arange(8), [1, 2]))
+    models = [CycleEstimate(1.0, 0.25, 0.5), CycleEstimate(0.5, 0.25, 0.5)]
+    full = _chains.best_chains(cands, models)
+    judged = _chains.best_chains(cands, models, lambda k, chain, score: score)
+    assert full[1][1] == pytest.approx(20.705, abs=1e-3)
+    assert full[0][1] == pytest.approx(22.111, abs=1e-3)
+    assert judged == [full[0], _chains.ABANDONED]
 
 
 def test_a_chain_bounded_at_the_bar_less_the_slack_is_searched_to_the_end() -> None:
@@ -159,7 +187,7 @@ def test_a_chain_bounded_at_the_bar_less_the_slack_is_searched_to_the_end() -> N
     # exactly the bar less the slack, no proof that it falls short, so the copy is searched to
     # the end (though, under the bar, not judged).
     cands = _beats_after_noise(low_first=False)
-    model = CycleEstimate(1.0, 0.3, 0.5)
+    model = CycleEstimate(0.5, 0.125, 0.5)
     calls: list[int] = []
 
     def judge(k: int, chain: _chains.Chain, score: float) -> float:
@@ -327,6 +355,7 @@ def _programme(
     gains = np.array([gain for peak in links for gain in peak], dtype=np.float64).reshape(-1, 4)
     return _chains._chain(
         np.ascontiguousarray(gains.T),
+        np.max(gains, axis=1),
         [len(peak) for peak in links],
         restart if restart is not None else [0.0] * n,
         [0.0] * n,
@@ -342,7 +371,14 @@ def test_a_link_that_only_ties_a_fresh_start_is_not_taken() -> None:
     # The same through peak 0's S2 (its S2 reward 1 here, its S1 reward under it).
     gains = np.array([[_LOW], [1.0], [_LOW], [_LOW]])
     assert _chains._chain(
-        gains, [0, 1], [0.0, 0.0], [0.0, 0.0], ([0.0, 2.0], [1.0, _LOW]), [-np.inf] * 2, [0.0] * 2
+        gains,
+        np.max(gains, axis=0),
+        [0, 1],
+        [0.0, 0.0],
+        [0.0, 0.0],
+        ([0.0, 2.0], [1.0, _LOW]),
+        [-np.inf] * 2,
+        [0.0] * 2,
     ) == ([(1, 0)], 2.0)
 
 
@@ -352,6 +388,7 @@ def test_a_link_into_s2_that_only_ties_a_fresh_start_is_not_taken() -> None:
         gains = np.array([[_LOW], [_LOW], [gain[0]], [gain[1]]])
         assert _chains._chain(
             gains,
+            np.max(gains, axis=0),
             [0, 1],
             [0.0, 0.0],
             [0.0, 0.0],
@@ -366,7 +403,14 @@ def test_a_restart_that_only_ties_a_fresh_start_is_not_taken() -> None:
     assert _programme([1.0, 2.0], [[], []], restart=[0.0, -1.0]) == ([(1, 0)], 2.0)
     gains = np.zeros((4, 0))
     assert _chains._chain(
-        gains, [0, 0], [0.0, -1.0], [0.0, 0.0], ([_LOW, _LOW], [1.0, 2.0]), [-np.inf] * 2, [0.0] * 2
+        gains,
+        np.max(gains, axis=0),
+        [0, 0],
+        [0.0, -1.0],
+        [0.0, 0.0],
+        ([_LOW, _LOW], [1.0, 2.0]),
+        [-np.inf] * 2,
+        [0.0] * 2,
     ) == ([(1, 1)], 2.0)
 
 
@@ -391,6 +435,7 @@ def _by_hand(
     gains = np.array([gain for peak in links for gain in peak], dtype=np.float64).reshape(-1, 4)
     return _chains._chain(
         np.ascontiguousarray(gains.T),
+        np.max(gains, axis=1),
         [len(peak) for peak in links],
         [-100.0] * n,
         [0.0] * n,

@@ -159,7 +159,9 @@ def test_the_abandon_bound_is_never_under_the_best_chain_at_any_rate(
     chain_ends = [_every_chain_end(cands, c, widen if widened else None) for c in cycles]
     for rate in (0.0, _chains._ALLOWANCE_RATE, 3.0):
         monkeypatch.setattr(_chains, "_ALLOWANCE_RATE", rate)
-        after, fresh, allowance = _chains._score_bounds(gains, reaching, rewards[0], *spans)
+        after, fresh, allowance = _chains._score_bounds(
+            np.max(gains, axis=0), reaching, rewards[0], *spans
+        )
         for k, (ends, best) in enumerate(chain_ends):
             lead = np.maximum.accumulate(ends + allowance)
             bound = np.maximum(lead + after[k], fresh[k])
