@@ -275,7 +275,7 @@ def _chain(
     for two reads instead of six (docs/accuracy.md, thirtieth round, speed).
     """
     s1_s1, s1_s2, s2_s1, s2_s2 = (memoryview(row) for row in gains)
-    ceiling = memoryview(largest)  # each link's largest gain
+    ceiling = largest.data  # each link's largest gain, read as a memoryview
     reward1, reward2 = reward
     n = len(reward1)
     score1, score2 = list(reward1), list(reward2)  # a chain may start at any peak
