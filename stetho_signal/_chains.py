@@ -113,7 +113,8 @@ def best_chains(
     gap_rate = SKIP_COST / period  # a skip per cycle of silence before a restart
     restart = -GAP_COST - gap_rate[:, None] * (times - max_link[:, None])
     credit = gap_rate[:, None] * times
-    return _searched(gains, reaching, restart, credit, (reward, reward2), judge)
+    spans = (interval, times, max_link)
+    return _searched(gains, reaching, restart, credit, (reward, reward2), spans, judge)
 
 
 def _searched(
@@ -122,29 +123,43 @@ def _searched(
     restart: NDArray[np.float64],
     credit: NDArray[np.float64],
     rewards: tuple[NDArray[np.float64], NDArray[np.float64]],
+    spans: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
     judge: Judge | None,
 ) -> list[tuple[Chain, float]]:
     """:func:`_chain` of each model in turn (rows of ``reaching``, ``restart``, ``credit``;
     ``gains``: one row per transition, all models' links in a row), abandoning those that
-    cannot reach the bar."""
+    cannot reach the bar. ``spans``: each link's interval (s, as ``gains``' columns), the peaks'
+    times (s) and each model's reach (s), for the bounds."""
     n = reaching.shape[1]
     ends = np.cumsum(np.sum(reaching, axis=1)).tolist()
     reward_lists = (rewards[0].tolist(), rewards[1].tolist())
     per_model = zip(
         [0, *ends[:-1]], ends, reaching.tolist(), restart.tolist(), credit.tolist(), strict=True
     )
+    ceiling = np.maximum.reduce(gains)  # each link's largest gain
     bar = -np.inf  # the best worth judged so far
+    allowance = [0.0] * n  # (never read before a bar)
     bounds = None  # computed once a chain is judged (never for one model, or no judge)
     found = []
     for k, (start, end, reaches, restarts, credits) in enumerate(per_model):
         need = [-np.inf] * n  # nothing judged yet: never abandon
         if bar > -np.inf:
             if bounds is None:
-                bounds = _score_bounds(gains, reaching, rewards[0])
+                *bounds, allowed = _score_bounds(ceiling, reaching, rewards[0], *spans)
+                allowance = allowed.tolist()
             after, fresh = bounds
             level = bar - _BOUND_SLACK
             need = np.where(fresh[k] < level, level - after[k], -np.inf).tolist()
-        result = _chain(gains[:, start:end], reaches, restarts, credits, reward_lists, need)
+        result = _chain(
+            gains[:, start:end],
+            ceiling[start:end],
+            reaches,
+            restarts,
+            credits,
+            reward_lists,
+            need,
+            allowance,
+        )
         if result is None:
             found.append(ABANDONED)
             continue
@@ -157,17 +172,34 @@ def _searched(
     return found
 
 
-def _score_bounds(
-    gains: NDArray[np.float64], reaching: NDArray[np.intp], reward: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Upper bounds, per model and peak, on what a chain can still score after the peak.
+# The rate (score per second) at which the bounds credit a chain the time left after a peak
+# (see _score_bounds): any rate gives a bound; a chain's own gain, ~0.5-1.5 a second on the
+# shared heart recordings, leaves out most steps into peaks no one chain can take together.
+_ALLOWANCE_RATE = 0.75
 
-    A step into peak ``p`` adds at most ``step[p]``: its best link gain, or its reward less
-    the gap cost when a restart reaches it (a chain left behind restarts from no higher than
-    its own score). So a best chain's score is at most ``max(top + after[i], fresh[i])``, where
-    ``top`` is the best score among peaks up to ``i``, ``after[i]`` sums the positive steps
-    after ``i``, and ``fresh[i]`` bounds a chain starting after ``i`` (a peak's reward plus the
-    positive steps after it). Rows: models (``reaching``'s rows); columns: peaks.
+
+def _score_bounds(
+    ceiling: NDArray[np.float64],
+    reaching: NDArray[np.intp],
+    reward: NDArray[np.float64],
+    interval: NDArray[np.float64],
+    times: NDArray[np.float64],
+    reach_s: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Upper bounds, per model and peak, on what a chain can still score after the peak, and
+    each peak's allowance.
+
+    A chain's steps after peak ``j`` span at most the time left after it, ``T - t[j]`` (``T``
+    the last peak's time). For any rate ``r >= 0`` (score per second), a step into peak ``p``
+    less ``r`` times its interval adds at most ``step[p]``: its best link gain less ``r`` times
+    that link's interval, or, when a restart reaches it, its reward less the gap cost and
+    ``r`` times the model's reach (a restart spans more; a chain left behind restarts from no
+    higher than its own score). So a best chain's score is at most
+    ``max(top + after[i], fresh[i])``, where ``top`` is the best of a peak's score plus its
+    allowance ``r * (T - t)`` among peaks up to ``i``, ``after[i]`` sums the positive steps
+    after ``i``, and ``fresh[i]`` bounds a chain starting after ``i`` (a peak's reward plus its
+    allowance plus the positive steps after it). Rows: models (``reaching``'s rows); columns:
+    peaks.
     """
     models, n = reaching.shape
     step = np.full(models * n, -np.inf)
@@ -175,17 +207,20 @@ def _score_bounds(
     if counts.any():
         reached = counts > 0
         starts = (np.cumsum(counts) - counts)[reached]
-        step[reached] = np.maximum.reduceat(np.maximum.reduce(gains), starts)
+        spent = ceiling - _ALLOWANCE_RATE * interval
+        step[reached] = np.maximum.reduceat(spent, starts)
     step = step.reshape(models, n)
     # A restart into peak i: its nearest out-of-reach peak exists. (``reward`` is the S1
     # reward, never under the S2 one.)
     restarts = np.arange(n) - 1 - reaching >= 0
-    step = np.where(restarts, np.maximum(step, reward - GAP_COST), step)
+    restarted = reward - GAP_COST - _ALLOWANCE_RATE * reach_s[:, None]
+    step = np.where(restarts, np.maximum(step, restarted), step)
     after = np.zeros((models, n))
     after[:, :-1] = np.cumsum(np.maximum(step, 0.0)[:, :0:-1], axis=1)[:, ::-1]
+    allowance = _ALLOWANCE_RATE * (times[-1] - times)
     fresh = np.full((models, n), -np.inf)
-    fresh[:, :-1] = np.maximum.accumulate((reward + after)[:, :0:-1], axis=1)[:, ::-1]
-    return after, fresh
+    fresh[:, :-1] = np.maximum.accumulate((reward + allowance + after)[:, :0:-1], axis=1)[:, ::-1]
+    return after, fresh, allowance
 
 
 # Link transitions, in this order: into S1 from S1 (a skip) and from S2, into S2 from S1 and
@@ -205,18 +240,23 @@ def _durations(cycle: CycleEstimate) -> tuple[list[float], list[float]]:
 
 def _chain(
     gains: NDArray[np.float64],
+    largest: NDArray[np.float64],
     reaching: list[int],
     restart: list[float],
     credit: list[float],
     reward: tuple[list[float], list[float]],
     need: list[float],
+    allowance: list[float],
 ) -> tuple[Chain, float] | None:
     """The dynamic programme over (peak, label) of one model: best chain and its score, or None
-    once the best score so far falls under ``need`` at a peak (the chain cannot reach the bar).
+    once the best of the peaks' scores plus their ``allowance`` so far falls under ``need`` at
+    a peak (the chain cannot reach the bar, see :func:`_score_bounds`).
 
     ``gains`` holds four rows, one per transition (into S1 from S1, from S2, into S2 from S1,
     from S2), of what each link adds, this model's peak by peak; peak ``i`` has
-    ``reaching[i]`` links, from its nearest predecessors, nearest first. ``reward`` holds what
+    ``reaching[i]`` links, from its nearest predecessors, nearest first; ``largest`` the
+    largest of each link's four (one reduction over all models' links: per model it cost a
+    NumPy call a search, docs/accuracy.md, thirty-second round). ``reward`` holds what
     each peak earns labelled S1 and labelled S2; ``restart[i]`` (plus that reward) is what a
     restart into peak ``i`` adds to a chain that ended before its links reach; ``credit`` (the
     gap cost's rate times the time of the chain's end) is added to that chain's score, so the
@@ -235,7 +275,7 @@ def _chain(
     for two reads instead of six (docs/accuracy.md, thirtieth round, speed).
     """
     s1_s1, s1_s2, s2_s1, s2_s2 = (memoryview(row) for row in gains)
-    ceiling = memoryview(np.maximum.reduce(gains))  # each link's largest gain
+    ceiling = largest.data  # each link's largest gain, read as a memoryview
     reward1, reward2 = reward
     n = len(reward1)
     score1, score2 = list(reward1), list(reward2)  # a chain may start at any peak
@@ -243,7 +283,7 @@ def _chain(
     better: list[float] = []  # each finished peak's better score of its two labels
     upto_score: list[float] = []  # best chain end among peaks 0..k, plus its credit
     upto_node: list[int] = []
-    top = -np.inf  # the best score so far
+    top = -np.inf  # the best score plus allowance so far
     first = 0
     for i in range(n):
         best1, best2 = score1[i], score2[i]
@@ -287,8 +327,9 @@ def _chain(
         else:
             end, node = best2, 2 * i + S2
         better.append(end)
-        if end > top:
-            top = end
+        lead = end + allowance[i]
+        if lead > top:
+            top = lead
         elif top < need[i]:  # (need only grows: a new best is checked a peak later)
             return None
         end += credit[i]

@@ -67,36 +67,51 @@ def test_without_a_judge_no_model_is_abandoned() -> None:
 
 
 def test_score_bounds_sum_the_positive_steps_after_each_peak() -> None:
-    # One model, three peaks, one link into each of the last two: at best +1, then -2; but the
-    # last peak is out of the first one's reach, and a restart into it adds up to its reward
-    # less the gap cost, 5 - 4.
-    gains = [np.array([1.0, -2.0]), np.array([0.5, -3.0]), np.array([0.0, -2.5])]
-    gains.append(np.array([-1.0, -4.0]))
-    reaching = np.array([[0, 1, 1]])
-    reward = np.array([0.5, 0.8, 5.0])
-    after, fresh = _chains._score_bounds(gains, reaching, reward)
-    np.testing.assert_array_equal(after, [[2.0, 1.0, 0.0]])
+    # One model, three peaks at 0, 1 and 2.5 s, one link into each of the last two: at best +1
+    # over 1 s, then -2 over 1.5 s; the last peak is out of the first one's reach (1.6 s), and
+    # a restart into it adds up to its reward less the gap cost, over more than the reach.
+    rate = _chains._ALLOWANCE_RATE
+    largest = np.array([1.0, -2.0])  # of each link's four gains
+    times = np.array([0.0, 1.0, 2.5])
+    reward = np.array([0.5, 0.8, 6.0])
+    after, fresh, allowance = _chains._score_bounds(
+        largest, np.array([[0, 1, 1]]), reward, np.array([1.0, 1.5]), times, np.array([1.6])
+    )
+    into_1, into_2 = 1.0 - rate * 1.0, 6.0 - _chains.GAP_COST - rate * 1.6
+    assert into_1 > 0 and into_2 > 0 and -2.0 - rate * 1.5 < 0
+    np.testing.assert_allclose(after, [[into_1 + into_2, into_2, 0.0]], rtol=1e-15)
+    np.testing.assert_allclose(allowance, rate * (2.5 - times), rtol=1e-15)
     # A chain starting after peak 0 or 1: at best a fresh start at the last peak.
-    np.testing.assert_array_equal(fresh, [[5.0, 5.0, -np.inf]])
+    np.testing.assert_array_equal(fresh, [[6.0, 6.0, -np.inf]])
 
 
 def test_score_bounds_count_only_the_positive_steps() -> None:
-    gains = [np.array([1.0, -2.0, -3.0])] * 4  # steps +1, then max(-2, -3); all within reach
-    after, fresh = _chains._score_bounds(gains, np.array([[0, 1, 2]]), np.array([0.5, 0.8, 0.2]))
-    np.testing.assert_array_equal(after, [[1.0, 0.0, 0.0]])
-    np.testing.assert_array_equal(fresh, [[0.8, 0.2, -np.inf]])
+    # Steps +1 over 0.5 s, then max(-2 over 0.5 s, -3 over 1 s); all within reach.
+    rate = _chains._ALLOWANCE_RATE
+    times = np.array([0.0, 0.5, 1.0])
+    after, fresh, _ = _chains._score_bounds(
+        np.array([1.0, -2.0, -3.0]),
+        np.array([[0, 1, 2]]),
+        np.array([0.5, 0.8, 0.2]),
+        np.array([0.5, 0.5, 1.0]),
+        times,
+        np.array([1.6]),
+    )
+    np.testing.assert_allclose(after, [[1.0 - rate * 0.5, 0.0, 0.0]], rtol=1e-15)
+    np.testing.assert_allclose(fresh, [[0.8 + rate * 0.5, 0.2, -np.inf]], rtol=1e-15)
 
 
 def test_a_finished_chain_is_judged_only_when_it_scores_at_least_the_bar() -> None:
     # Four beats, S1 and S2 of equal reward. Under the true cycle (models 0 and 2) the chain
-    # scores 8; under a cycle 10 % fast (model 1) less, and its best score rises at every peak,
-    # so no peak's bound gives it up: it is searched to the end but, under the bar, not judged.
+    # scores 8; under a cycle 5 % fast (model 1) less, and its best score plus allowance rises
+    # at every peak, so no peak's bound gives it up: it is searched to the end but, under the
+    # bar, not judged. (A cycle 10 % fast with a longer systole is given up.)
     # The copy of the true cycle scores the bar exactly and is judged (the caller breaks ties
     # by the judgements).
     times = np.array([0.0, 0.3, 1.0, 1.3, 2.0, 2.3, 3.0, 3.3])
     flags = np.zeros(times.size, dtype=bool)
     cands = Candidates(times, np.ones(times.size), flags, flags)
-    true, fast = CycleEstimate(1.0, 0.3, 0.5), CycleEstimate(0.9, 0.35, 0.5)
+    true, fast = CycleEstimate(1.0, 0.3, 0.5), CycleEstimate(0.95, 0.32, 0.5)
     calls: list[tuple[int, float]] = []
 
     def judge(k: int, chain: _chains.Chain, score: float) -> float:
@@ -110,9 +125,10 @@ def test_a_finished_chain_is_judged_only_when_it_scores_at_least_the_bar() -> No
 
 
 def _beats_after_noise(low_first: bool) -> Candidates:
-    """Two faint noise peaks, then three beats (S1 0.3 s before S2, 1 s cycles) from 3 s, out of
-    the noise's reach; the first S1 low-pitched when asked."""
-    times = np.array([0.0, 0.1, 3.0, 3.3, 4.0, 4.3, 5.0, 5.3])
+    """Two faint noise peaks, then three beats (S1 0.125 s before S2, 0.5 s cycles) from 1 s, out
+    of the noise's reach (0.8 s); the first S1 low-pitched when asked. (Times in sixteenths of
+    a second: the bounds' sums, intervals at the allowance's rate, are exact.)"""
+    times = np.array([0.0, 0.0625, 1.0, 1.125, 1.5, 1.625, 2.0, 2.125])
     reward = np.array([0.2, 0.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
     low = np.zeros(times.size, dtype=bool)
     low[2] = low_first
@@ -122,7 +138,7 @@ def _beats_after_noise(low_first: bool) -> Candidates:
 def test_a_chain_starts_on_its_first_peaks_s1_reward() -> None:
     # A low-pitched sound loses its reward labelled S2 only: the chain starts on the S1 reward.
     cands = _beats_after_noise(low_first=True)
-    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(1.0, 0.3, 0.5)])
+    [(chain, score)] = _chains.best_chains(cands, [CycleEstimate(0.5, 0.125, 0.5)])
     assert chain == [(2 + k, k % 2) for k in range(6)]
     assert score == 6.0  # 1 for the start, 1 for each of the five links at their durations
 
@@ -132,9 +148,37 @@ def test_a_fresh_chain_is_bounded_by_its_first_peaks_s1_reward() -> None:
     # low-pitched sound as S1: bounded by its S2 reward, the copy (whose bar is the chain's own
     # score) would be given up at the second noise peak.
     cands = _beats_after_noise(low_first=True)
-    model = CycleEstimate(1.0, 0.3, 0.5)
+    model = CycleEstimate(0.5, 0.125, 0.5)
     first, second = _chains.best_chains(cands, [model, model], lambda k, c, score: score)
     assert second == first
+
+
+def test_a_model_whose_chain_starts_on_a_low_pitched_s1_is_searched_on() -> None:
+    # Both models' best chain is the loud low-pitched sound alone, as S1 (6; as S2 it earns
+    # 4.5). Bounded by the S2 reward, the second model's chain starting after the weak peaks
+    # would fall under the first model's worth (6), and it would be given up.
+    times = np.array([0.5, 1.25, 3.25, 4.25])
+    weak, low = np.array([True, True, False, False]), np.array([False, False, False, True])
+    cands = Candidates(times, np.array([1.0, 0.0, 0.5, 6.0]), weak, low)
+    models = [CycleEstimate(1.0, 0.25, 0.5), CycleEstimate(0.5, 0.25, 0.5)]
+    judged = _chains.best_chains(cands, models, lambda k, chain, score: score)
+    assert judged == [([(3, 0)], 6.0)] * 2
+
+
+def test_a_model_is_given_up_before_peaks_only_a_restart_reaches() -> None:
+    # Three sounds, a silence of 2 s, five loud ones. Under a 0.5 s cycle (reach 0.8 s) the
+    # first loud sound is reached only by a restart, which adds at most its reward less the gap
+    # cost: the model, whose chain scores 20.7 under the 1 s cycle's 22.1, is given up there.
+    times = np.array([0.375, 0.5, 0.625, 2.625, 3.375, 3.75, 3.875, 4.125])
+    reward = np.array([1.0, 0.0, 1.0, 6.0, 6.0, 6.0, 4.0, 4.0])
+    weak = np.isin(np.arange(8), [2, 6])
+    cands = Candidates(times, reward, weak, np.isin(np.arange(8), [1, 2]))
+    models = [CycleEstimate(1.0, 0.25, 0.5), CycleEstimate(0.5, 0.25, 0.5)]
+    full = _chains.best_chains(cands, models)
+    judged = _chains.best_chains(cands, models, lambda k, chain, score: score)
+    assert full[1][1] == pytest.approx(20.705, abs=1e-3)
+    assert full[0][1] == pytest.approx(22.111, abs=1e-3)
+    assert judged == [full[0], _chains.ABANDONED]
 
 
 def test_a_chain_bounded_at_the_bar_less_the_slack_is_searched_to_the_end() -> None:
@@ -143,7 +187,7 @@ def test_a_chain_bounded_at_the_bar_less_the_slack_is_searched_to_the_end() -> N
     # exactly the bar less the slack, no proof that it falls short, so the copy is searched to
     # the end (though, under the bar, not judged).
     cands = _beats_after_noise(low_first=False)
-    model = CycleEstimate(1.0, 0.3, 0.5)
+    model = CycleEstimate(0.5, 0.125, 0.5)
     calls: list[int] = []
 
     def judge(k: int, chain: _chains.Chain, score: float) -> float:
@@ -311,11 +355,13 @@ def _programme(
     gains = np.array([gain for peak in links for gain in peak], dtype=np.float64).reshape(-1, 4)
     return _chains._chain(
         np.ascontiguousarray(gains.T),
+        np.max(gains, axis=1),
         [len(peak) for peak in links],
         restart if restart is not None else [0.0] * n,
         [0.0] * n,
         (reward1, [_LOW] * n),
         need if need is not None else [-np.inf] * n,
+        [0.0] * n,
     )
 
 
@@ -325,7 +371,14 @@ def test_a_link_that_only_ties_a_fresh_start_is_not_taken() -> None:
     # The same through peak 0's S2 (its S2 reward 1 here, its S1 reward under it).
     gains = np.array([[_LOW], [1.0], [_LOW], [_LOW]])
     assert _chains._chain(
-        gains, [0, 1], [0.0, 0.0], [0.0, 0.0], ([0.0, 2.0], [1.0, _LOW]), [-np.inf] * 2
+        gains,
+        np.max(gains, axis=0),
+        [0, 1],
+        [0.0, 0.0],
+        [0.0, 0.0],
+        ([0.0, 2.0], [1.0, _LOW]),
+        [-np.inf] * 2,
+        [0.0] * 2,
     ) == ([(1, 0)], 2.0)
 
 
@@ -334,7 +387,14 @@ def test_a_link_into_s2_that_only_ties_a_fresh_start_is_not_taken() -> None:
     for gain in ((1.0, _LOW), (_LOW, 1.0)):
         gains = np.array([[_LOW], [_LOW], [gain[0]], [gain[1]]])
         assert _chains._chain(
-            gains, [0, 1], [0.0, 0.0], [0.0, 0.0], ([1.0, _LOW], [1.0, 2.0]), [-np.inf] * 2
+            gains,
+            np.max(gains, axis=0),
+            [0, 1],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            ([1.0, _LOW], [1.0, 2.0]),
+            [-np.inf] * 2,
+            [0.0] * 2,
         ) == ([(1, 1)], 2.0)
 
 
@@ -343,7 +403,14 @@ def test_a_restart_that_only_ties_a_fresh_start_is_not_taken() -> None:
     assert _programme([1.0, 2.0], [[], []], restart=[0.0, -1.0]) == ([(1, 0)], 2.0)
     gains = np.zeros((4, 0))
     assert _chains._chain(
-        gains, [0, 0], [0.0, -1.0], [0.0, 0.0], ([_LOW, _LOW], [1.0, 2.0]), [-np.inf] * 2
+        gains,
+        np.max(gains, axis=0),
+        [0, 0],
+        [0.0, -1.0],
+        [0.0, 0.0],
+        ([_LOW, _LOW], [1.0, 2.0]),
+        [-np.inf] * 2,
+        [0.0] * 2,
     ) == ([(1, 1)], 2.0)
 
 
@@ -368,11 +435,13 @@ def _by_hand(
     gains = np.array([gain for peak in links for gain in peak], dtype=np.float64).reshape(-1, 4)
     return _chains._chain(
         np.ascontiguousarray(gains.T),
+        np.max(gains, axis=1),
         [len(peak) for peak in links],
         [-100.0] * n,
         [0.0] * n,
         rewards,
         [-np.inf] * n,
+        [0.0] * n,
     )
 
 

@@ -122,3 +122,47 @@ def test_a_link_exactly_at_reach_is_a_link_and_past_it_a_restart() -> None:
         assert [peak for peak, _ in chain] == [0, 1]
         assert (score > 10.0 - GAP_COST) is linked
         assert score == pytest.approx(_best_by_every_chain(cands, cycle, None)[1], abs=1e-9)
+
+
+def _every_chain_end(
+    cands: Candidates, cycle: CycleEstimate, widen: np.ndarray | None
+) -> tuple[np.ndarray, float]:
+    """Each peak's best score of a chain ending there (either label), and the best of all."""
+    ends = np.full(cands.times_s.size, -math.inf)
+    for labels in itertools.product((None, S1, S2), repeat=cands.times_s.size):
+        chain = [(p, lab) for p, lab in enumerate(labels) if lab is not None]
+        if not chain:
+            continue
+        first_peak, first_label = chain[0]
+        score = cands.reward[first_peak] - (
+            SKIP_COST if first_label == S2 and cands.low[first_peak] else 0.0
+        )
+        for a, b in itertools.pairwise(chain):
+            score += _step(cands, cycle, widen, a, b)
+        ends[chain[-1][0]] = max(ends[chain[-1][0]], score)
+    return ends, float(np.max(ends))
+
+
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("widened", [False, True])
+def test_the_abandon_bound_is_never_under_the_best_chain_at_any_rate(
+    seed: int, widened: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At each peak i the search gives up only when the bound, the best over peaks j <= i of
+    # their best chain end plus allowance, plus the steps after i (or a fresh start after i),
+    # is under the bar: it must never be under the model's best chain, whatever the rate.
+    cands, cycles, widen = _random_case(seed)
+    searched: list[tuple[object, ...]] = []
+    monkeypatch.setattr(_chains, "_searched", lambda *args: searched.append(args) or [])
+    best_chains(cands, cycles, widen=widen if widened else None)
+    gains, reaching, _, _, rewards, spans, _ = searched[0]
+    chain_ends = [_every_chain_end(cands, c, widen if widened else None) for c in cycles]
+    for rate in (0.0, _chains._ALLOWANCE_RATE, 3.0):
+        monkeypatch.setattr(_chains, "_ALLOWANCE_RATE", rate)
+        after, fresh, allowance = _chains._score_bounds(
+            np.max(gains, axis=0), reaching, rewards[0], *spans
+        )
+        for k, (ends, best) in enumerate(chain_ends):
+            lead = np.maximum.accumulate(ends + allowance)
+            bound = np.maximum(lead + after[k], fresh[k])
+            assert np.all(bound >= best - 1e-9), (rate, k)
