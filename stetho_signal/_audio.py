@@ -102,16 +102,8 @@ def _first_channel(samples: NDArray[Any]) -> NDArray[Any]:
 
 
 def _to_full_scale(mono: NDArray[Any]) -> NDArray[np.float64]:
-    """Integers are scaled by their dtype (int24 arrives left-justified in int32).
-
-    Contiguous native float64 comes back as a read-only view, not a copy: the copy was 1.5 %
-    of a cold heart pass (docs/accuracy.md, thirty-second round), and read-only, no later step
-    can write into the caller's array."""
+    """Integers are scaled by their dtype (int24 arrives left-justified in int32)."""
     kind = mono.dtype.kind
-    if mono.dtype == np.float64 and mono.flags.c_contiguous and mono.flags.aligned:
-        view: NDArray[np.float64] = mono.view()
-        view.flags.writeable = False
-        return view
     if kind == "f":
         with np.errstate(over="ignore", invalid="ignore"):
             return mono.astype(np.float64)
