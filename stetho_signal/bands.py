@@ -277,7 +277,7 @@ def _radix4_twiddles(n: int) -> NDArray[np.complex64]:
     the square root of the count: a few hundred exponentials instead of thousands of sines and
     cosines), then rounded once to single precision: each row rounded as it is written (the
     third as its product is formed), where a stack of the three and its cast were two more
-    passes, 0.8 % of a cold heart pass (docs/accuracy.md, thirty-second round)."""
+    passes, 0.5 % of a cold heart pass (docs/accuracy.md, thirty-second round)."""
     count = n // 8 + 1
     step = math.isqrt(count) + 1
     coarse = np.exp((-2j * np.pi * step / n) * np.arange(-(-count // step)))
