@@ -275,14 +275,19 @@ def _radix4_twiddles(n: int) -> NDArray[np.complex64]:
 
     Made in double precision from two short tables (``W**k`` as ``W**(a s) W**b``, ``s`` about
     the square root of the count: a few hundred exponentials instead of thousands of sines and
-    cosines), then rounded once to single precision."""
+    cosines), then rounded once to single precision: each row rounded as it is written (the
+    third as its product is formed), where a stack of the three and its cast were two more
+    passes, 0.5 % of a cold heart pass (docs/accuracy.md, thirty-second round)."""
     count = n // 8 + 1
     step = math.isqrt(count) + 1
     coarse = np.exp((-2j * np.pi * step / n) * np.arange(-(-count // step)))
     fine = np.exp((-2j * np.pi / n) * np.arange(step))
     first = (coarse[:, None] * fine).ravel()[:count]
     second = first * first
-    twiddles = np.stack((first, second, second * first)).astype(np.complex64)
+    twiddles = np.empty((3, count), dtype=np.complex64)
+    twiddles[0] = first
+    twiddles[1] = second
+    np.multiply(second, first, out=twiddles[2])
     twiddles.flags.writeable = False
     return twiddles
 

@@ -13,6 +13,7 @@ from stetho_signal import design_bandpass
 from stetho_signal.bands import (
     Spectrum,
     _low_rfft,
+    _radix4_twiddles,
     _squared_lowpass,
     _squared_response,
     smooth_resampled,
@@ -199,6 +200,26 @@ def test_low_bins_of_the_radix_4_split_are_the_whole_transforms(length: int) -> 
     for count in (0, 3 * eighth + 2):
         with pytest.raises(ValueError, match="radix-4"):
             _low_rfft(padded, count)
+
+
+@pytest.mark.parametrize("length", [8, 40, 5600, 12280, 81920, 87480])
+def test_radix_4_twiddles_are_the_double_precision_powers_rounded_once(length: int) -> None:
+    # Each row written in single precision as it is formed: the same bits as the three rows
+    # made in double precision, stacked, then cast (what the split was validated with).
+    _radix4_twiddles.cache_clear()
+    got = _radix4_twiddles(length)
+    count = length // 8 + 1
+    step = math.isqrt(count) + 1
+    coarse = np.exp((-2j * np.pi * step / length) * np.arange(-(-count // step)))
+    fine = np.exp((-2j * np.pi / length) * np.arange(step))
+    first = (coarse[:, None] * fine).ravel()[:count]
+    want = np.stack((first, first * first, first * first * first)).astype(np.complex64)
+    assert got.dtype == np.complex64 and got.shape == (3, count)
+    assert got.tobytes() == want.tobytes()
+    assert not got.flags.writeable
+    # Within single-precision rounding of exp(-2 pi i r k / n).
+    exact = np.exp(-2j * np.pi * np.arange(1, 4)[:, None] * np.arange(count) / length)
+    assert np.max(np.abs(got - exact)) <= 2e-7
 
 
 def test_a_spectrum_made_to_a_top_frequency_gives_the_same_bands_and_refuses_more() -> None:
