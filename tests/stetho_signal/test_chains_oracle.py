@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -61,9 +62,18 @@ def _step(
 def _best_by_every_chain(
     cands: Candidates, cycle: CycleEstimate, widen: np.ndarray | None
 ) -> tuple[list[tuple[int, int]], float]:
-    n = cands.times_s.size
     best: tuple[list[tuple[int, int]], float] = ([], -math.inf)
-    for labels in itertools.product((None, S1, S2), repeat=n):
+    for chain, score in _every_chain(cands, cycle, widen):
+        if score > best[1]:
+            best = (chain, score)
+    return best
+
+
+def _every_chain(
+    cands: Candidates, cycle: CycleEstimate, widen: np.ndarray | None
+) -> Iterator[tuple[list[tuple[int, int]], float]]:
+    """Every labelled chain of the candidates, with its score summed link by link."""
+    for labels in itertools.product((None, S1, S2), repeat=cands.times_s.size):
         chain = [(p, lab) for p, lab in enumerate(labels) if lab is not None]
         if not chain:
             continue
@@ -73,9 +83,7 @@ def _best_by_every_chain(
         )
         for a, b in itertools.pairwise(chain):
             score += _step(cands, cycle, widen, a, b)
-        if score > best[1]:
-            best = (chain, score)
-    return best
+        yield chain, score
 
 
 def _random_case(seed: int) -> tuple[Candidates, list[CycleEstimate], np.ndarray]:
@@ -129,16 +137,7 @@ def _every_chain_end(
 ) -> tuple[np.ndarray, float]:
     """Each peak's best score of a chain ending there (either label), and the best of all."""
     ends = np.full(cands.times_s.size, -math.inf)
-    for labels in itertools.product((None, S1, S2), repeat=cands.times_s.size):
-        chain = [(p, lab) for p, lab in enumerate(labels) if lab is not None]
-        if not chain:
-            continue
-        first_peak, first_label = chain[0]
-        score = cands.reward[first_peak] - (
-            SKIP_COST if first_label == S2 and cands.low[first_peak] else 0.0
-        )
-        for a, b in itertools.pairwise(chain):
-            score += _step(cands, cycle, widen, a, b)
+    for chain, score in _every_chain(cands, cycle, widen):
         ends[chain[-1][0]] = max(ends[chain[-1][0]], score)
     return ends, float(np.max(ends))
 
