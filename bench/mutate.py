@@ -803,7 +803,8 @@ MODULES = (
     # loopback (the FHIR test double) stays in, under 0.3 s a test.
     Module(
         "stetho_hub/fhir/queue",  # sent once, marked sent only after a 2xx; a refusal kept, told
-        ("stetho_hub/fhir/queue.py", "stetho_hub/fhir/sender.py"),
+        # errors.py: the sender's refusals, and the missing `hub` extra told where httpx loads.
+        ("stetho_hub/fhir/queue.py", "stetho_hub/fhir/sender.py", "stetho_hub/fhir/errors.py"),
         (
             "tests/stetho_hub/fhir/test_queue.py",  # the queue's rules, time passed in
             "tests/stetho_hub/fhir/test_queue_edges.py",

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import logging
 import random
 import socket
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -335,3 +337,17 @@ def test_an_answer_that_cannot_be_read_is_retried_not_the_end_of_sending(
     assert scripted.bodies() == [b"1", b"1", b"1"]  # resent: its conditional creates match
     assert queue.status().sent == 1
     queue.close()
+
+
+def test_without_httpx_the_sender_says_in_one_sentence_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # httpx absent, as on a Pi without the `hub` extra: the import itself says how to get it.
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    monkeypatch.delitem(sys.modules, "stetho_hub.fhir.sender")
+    with pytest.raises(ModuleNotFoundError) as caught:
+        importlib.import_module("stetho_hub.fhir.sender")
+    assert str(caught.value) == (
+        "stetho_hub.fhir needs the 'hub' extra (httpx is missing): pip install 'stetho-edge[hub]'"
+    )
+    assert caught.value.name == "httpx"  # what the import system says is missing, kept
