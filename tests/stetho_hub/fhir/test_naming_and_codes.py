@@ -11,6 +11,7 @@ import pytest
 from stetho_hub.config import load_config
 from stetho_hub.errors import HubConfigError
 from stetho_hub.fhir import Naming, RateFlag, build_bundle, bundle_json
+from stetho_hub.fhir._ids import is_identifier_system
 from stetho_hub.fhir.codes import BODY_SITES, FINDINGS, HEART_RATE, RESPIRATORY_RATE
 from stetho_hub.fhir.example import example_exam
 from stetho_hub.fhir.from_saved import audio_url
@@ -38,6 +39,23 @@ def test_snomed_codes_are_concept_identifiers() -> None:
     for code, display in [*BODY_SITES.values(), *FINDINGS.values()]:
         assert code.isdigit() and 6 <= len(code) <= 18 and code[0] != "0", code
         assert code[-3:-1] == "00", f"{code} {display} is not a concept id"
+
+
+@pytest.mark.parametrize(
+    ("value", "absolute"),
+    [
+        ("https://hospital.example/fhir/resident-id", True),
+        ("http://hospital.example/ids", True),
+        ("urn:oid:1.2.250.1.71.4.2.1", True),
+        ("https://hospital.example/{site}/ids", True),
+        ("ftp://hospital.example/ids", False),  # not a scheme the hospital's record takes
+        ("hospital.example/ids", False),  # relative
+        ("https://hospital.example/resident ids", False),  # a space is no URI
+        ("urn:oid 1.2.250", False),
+    ],
+)
+def test_an_identifier_system_is_an_absolute_uri(value: str, absolute: bool) -> None:
+    assert is_identifier_system(value) is absolute
 
 
 def _bundle(exam: object, naming: Naming | None = None) -> dict[str, object]:
