@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+import sys
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid5
+
+import pytest
 
 from stetho_hub.fhir import Disposition, ExamRecord, build_bundle, bundle_json
 from stetho_hub.fhir.example import example_exam
@@ -41,3 +45,18 @@ def bundle_dict(exam: ExamRecord) -> dict[str, Any]:
 
 def resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def import_refused(
+    monkeypatch: pytest.MonkeyPatch, module: str, absent: str
+) -> ModuleNotFoundError:
+    """What importing ``module`` afresh raises with package ``absent`` not installed, as on a Pi
+    without the `hub` extra (its loaded submodules set aside too: the import system finds a
+    loaded submodule without asking for its package)."""
+    for name in [m for m in sys.modules if m.startswith(absent + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, absent, None)
+    monkeypatch.delitem(sys.modules, module)
+    with pytest.raises(ModuleNotFoundError) as caught:
+        importlib.import_module(module)
+    return caught.value

@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import importlib
 import json
 import re
-import sys
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
@@ -24,7 +22,13 @@ from stetho_hub.fhir import (
 )
 from stetho_hub.fhir.codes import BODY_SITES, LOINC, SNOMED, UCUM
 from stetho_hub.fhir.example import example_exam
-from tests.stetho_hub.fhir.helpers import bundle_dict, decided, exam_variant, resources
+from tests.stetho_hub.fhir.helpers import (
+    bundle_dict,
+    decided,
+    exam_variant,
+    import_refused,
+    resources,
+)
 
 
 def _codes(concept: dict[str, object]) -> set[tuple[object, object]]:
@@ -208,17 +212,10 @@ def test_a_resource_that_does_not_validate_never_leaves_as_a_bundle() -> None:
 def test_without_fhir_resources_the_builder_says_in_one_sentence_which_extra_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # fhir.resources absent, as on a Pi without the `hub` extra (its loaded modules set aside:
-    # the import system finds a loaded submodule without asking for its package).
-    for name in [m for m in sys.modules if m.startswith("fhir.resources.")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "fhir.resources", None)
-    monkeypatch.delitem(sys.modules, "stetho_hub.fhir.bundle")
-    with pytest.raises(ModuleNotFoundError) as caught:
-        importlib.import_module("stetho_hub.fhir.bundle")
+    refused = import_refused(monkeypatch, "stetho_hub.fhir.bundle", "fhir.resources")
     # The first module the import system could not find, as it names it.
-    assert str(caught.value) == (
+    assert str(refused) == (
         "stetho_hub.fhir needs the 'hub' extra (fhir.resources.R4B is missing): "
         "pip install 'stetho-edge[hub]'"
     )
-    assert caught.value.name == "fhir.resources.R4B"
+    assert refused.name == "fhir.resources.R4B"

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
 import logging
 import random
 import socket
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +30,7 @@ from stetho_hub.fhir import (
 from stetho_hub.fhir.queue import Backoff, QueueStatus
 from stetho_hub.fhir.sender import FHIR_JSON, classify, make_client, send_bundle, send_due
 from tests.stetho_hub.fhir.conftest import TOKEN, server_context
+from tests.stetho_hub.fhir.helpers import import_refused
 from tests.stetho_hub.fhir.scripted import Answer, Scripted
 
 OUTCOME = b'{"resourceType": "OperationOutcome", "issue": [{"diagnostics": "bad code"}]}'
@@ -342,12 +341,9 @@ def test_an_answer_that_cannot_be_read_is_retried_not_the_end_of_sending(
 def test_without_httpx_the_sender_says_in_one_sentence_which_extra_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # httpx absent, as on a Pi without the `hub` extra: the import itself says how to get it.
-    monkeypatch.setitem(sys.modules, "httpx", None)
-    monkeypatch.delitem(sys.modules, "stetho_hub.fhir.sender")
-    with pytest.raises(ModuleNotFoundError) as caught:
-        importlib.import_module("stetho_hub.fhir.sender")
-    assert str(caught.value) == (
+    # httpx absent: the import itself says how to get it.
+    refused = import_refused(monkeypatch, "stetho_hub.fhir.sender", "httpx")
+    assert str(refused) == (
         "stetho_hub.fhir needs the 'hub' extra (httpx is missing): pip install 'stetho-edge[hub]'"
     )
-    assert caught.value.name == "httpx"  # what the import system says is missing, kept
+    assert refused.name == "httpx"  # what the import system says is missing, kept
