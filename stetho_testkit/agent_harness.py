@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -18,6 +19,7 @@ import jsonschema
 
 from edge_agent.wire import schemas
 from firmware_bridge.flac import decode_flac, pcm_sha256
+from stetho_testkit.poll import wait_until
 
 SITE = "home-sync"
 AGENT = "pi-sync"
@@ -120,11 +122,17 @@ class AgentProcess:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + 60
-        while wait_connected and self.output().count("event=broker_connected") <= connected:
-            assert self.process.poll() is None, self.output()[-3000:]
-            assert time.monotonic() < deadline, "the agent did not connect"
-            time.sleep(0.05)
+        if wait_connected:
+            wait_until(
+                lambda: self.output().count("event=broker_connected") > connected,
+                60,
+                what="the agent to connect",
+                describe=lambda: self.output()[-3000:],
+                alive=self.alive,
+            )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def kill(self) -> None:
         assert self.process is not None
@@ -144,14 +152,15 @@ class AgentProcess:
         return set(re.findall(r"event=recording_stored device=\S+ recording=(\S+)", self.output()))
 
     def wait_for_stored(self, n: int, timeout_s: float = 60) -> set[str]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            ids = self.stored_ids()
-            if len(ids) >= n:
-                return ids
-            assert self.process is not None and self.process.poll() is None, self.output()[-3000:]
-            time.sleep(0.05)
-        raise TimeoutError(f"agent stored {len(self.stored_ids())} of {n} recordings")
+        return wait_until(
+            lambda: ids if len(ids := self.stored_ids()) >= n else None,
+            timeout_s,
+            what=f"{n} recordings to be stored",
+            describe=lambda: (
+                f"agent stored {len(self.stored_ids())} of {n} recordings\n{self.output()[-3000:]}"
+            ),
+            alive=self.alive,
+        )
 
     def wait_for_status(
         self, state: Path, holds: Callable[[dict[str, Any]], bool], timeout_s: float = 15
@@ -159,18 +168,22 @@ class AgentProcess:
         """The agent's status.json (refreshed every `status_interval_s`, 5 s by default) once
         ``holds`` is true of it."""
         path = state / "status.json"
-        deadline = time.monotonic() + timeout_s
-        last: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            try:
-                last = json.loads(path.read_text(encoding="utf-8"))
-            except (FileNotFoundError, json.JSONDecodeError):  # not yet, or mid-replace
-                last = {}
-            if holds(last):
-                return last
-            assert self.process is not None and self.process.poll() is None, self.output()[-3000:]
-            time.sleep(0.1)
-        raise TimeoutError(f"status.json never held what was waited for: {last}")
+        return wait_until(
+            lambda: status if holds(status := _status(path)) else None,
+            timeout_s,
+            every_s=0.1,
+            what="status.json to hold what was waited for",
+            describe=lambda: f"{_status(path)}\n{self.output()[-3000:]}",
+            alive=self.alive,
+        )
+
+
+def _status(path: Path) -> dict[str, Any]:
+    try:
+        status: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):  # not yet, or mid-replace
+        return {}
+    return status
 
 
 @functools.cache
@@ -250,15 +263,15 @@ class MosquittoSub:
         self._wait_subscribed()
 
     def _wait_subscribed(self, timeout_s: float = 10) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            probe = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", "1"]
-            topic = f"stetho/v1/probe/{self.client_id}/recordings"
+        probe = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", "1"]
+        topic = f"stetho/v1/probe/{self.client_id}/recordings"
+
+        def probe_arrived() -> bool:
             subprocess.run([*probe, "-t", topic, "-m", "probe"], check=False, timeout=10)
-            time.sleep(0.2)
-            if self.out.exists() and topic.encode() in self.out.read_bytes():
-                return
-        raise TimeoutError("mosquitto_sub did not subscribe")
+            time.sleep(0.2)  # for mosquitto_sub to write it
+            return self.out.exists() and topic.encode() in self.out.read_bytes()
+
+        wait_until(probe_arrived, timeout_s, every_s=0, what="mosquitto_sub to subscribe")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -290,12 +303,11 @@ class MosquittoSub:
         return result
 
     def wait_for(self, ids: set[str], timeout_s: float = 60) -> Delivery:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            delivery = self.delivery()
-            if ids <= delivery.complete_ids() or time.monotonic() > deadline:
-                return delivery
-            time.sleep(0.2)
+        """What arrived once `ids` have, or when `timeout_s` has passed (the caller counts
+        what is missing)."""
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: ids <= self.delivery().complete_ids(), timeout_s, every_s=0.2)
+        return self.delivery()
 
 
 def check_delivery(label: str, stored: set[str], delivery: Delivery) -> dict[str, int]:

@@ -20,6 +20,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from stetho_testkit.poll import wait_until
+
 TIMEOUT_S = 10.0
 _KEPT_PROPERTIES = ("ContentType", "UserProperty", "MessageExpiryInterval", "CorrelationData")
 
@@ -152,14 +154,16 @@ class MqttTestClient:
             raise TimeoutError("test subscriber did not get SUBACK")
 
     def _accepted(self) -> bool:
-        deadline = time.monotonic() + TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._connack.is_set():
-                return self._connect_rc is not None and not self._connect_rc.is_failure
-            if self._disconnected.is_set():
-                return False
-            time.sleep(0.01)
-        return False
+        def answered() -> bool:
+            return self._connack.is_set() or self._disconnected.is_set()
+
+        try:
+            wait_until(answered, TIMEOUT_S, every_s=0.01, what="a CONNACK or a disconnect")
+        except TimeoutError:
+            return False
+        if not self._connack.is_set():
+            return False
+        return self._connect_rc is not None and not self._connect_rc.is_failure
 
     def subscribe(self, *filters: str) -> None:
         _rc, mid = self._client.subscribe([(f, 1) for f in filters])
@@ -172,13 +176,14 @@ class MqttTestClient:
     ) -> ReasonCode:
         """Publish at QoS 1 and return the broker's PUBACK reason code."""
         info = self._client.publish(topic, payload, qos=1, retain=retain, properties=properties)
-        deadline = time.monotonic() + TIMEOUT_S
-        while time.monotonic() < deadline:
+
+        def acked() -> bool:
             with self._lock:
-                if info.mid in self._pubacks:
-                    return self._pubacks[info.mid]
-            time.sleep(0.005)
-        raise TimeoutError(f"no PUBACK for {topic}")
+                return info.mid in self._pubacks
+
+        wait_until(acked, TIMEOUT_S, every_s=0.005, what=f"a PUBACK for {topic}")
+        with self._lock:
+            return self._pubacks[info.mid]
 
     def on(self, topic_suffix: str) -> list[Received]:
         with self._lock:
@@ -191,14 +196,21 @@ class MqttTestClient:
     def wait_for(
         self, predicate: Callable[[list[Received]], bool], timeout_s: float = 30.0
     ) -> list[Received]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        snapshot: list[Received] = []
+
+        def met() -> bool:
             with self._lock:
-                snapshot = list(self.messages)
-            if predicate(snapshot):
-                return snapshot
-            time.sleep(0.02)
-        raise TimeoutError(f"condition not met in {timeout_s} s; received {self.topics()}")
+                snapshot[:] = self.messages
+            return predicate(snapshot)
+
+        wait_until(
+            met,
+            timeout_s,
+            every_s=0.02,
+            what="the messages waited for",
+            describe=lambda: f"received {self.topics()}",
+        )
+        return snapshot
 
     def __enter__(self) -> MqttTestClient:
         self.connect()

@@ -17,17 +17,17 @@ T = TypeVar("T")
 
 
 def wait_until(
-    check: Callable[[], T],
+    check: Callable[[], T | None],
     timeout_s: float,
     *,
     every_s: float = 0.05,
     what: str = "the condition",
-    state: Callable[[], object] | None = None,
+    describe: Callable[[], object] | None = None,
     alive: Callable[[], bool] | None = None,
 ) -> T:
     """`check()`'s first truthy value, called every `every_s` until `timeout_s` has passed.
 
-    `check` is called at least once, even with no time left. `state`, if given, describes the
+    `check` is called at least once, even with no time left. `describe`, if given, tells the
     last state for the failure message (e.g. "agents stored 3 of 5"). `alive`, if given, is
     asked after each failed check: once it is false (the process the wait depends on died)
     waiting on is pointless, so the wait fails at once.
@@ -41,19 +41,19 @@ def wait_until(
         if value:
             return value
         if alive is not None and not alive():
-            raise AssertionError(_message(f"stopped waiting for {what}: it died", state))
+            raise AssertionError(_message(f"stopped waiting for {what}: it died", describe))
         if time.monotonic() >= deadline:
-            raise TimeoutError(_message(f"{what} did not hold within {timeout_s} s", state))
+            raise TimeoutError(_message(f"waited {timeout_s} s for {what}", describe))
         time.sleep(every_s)
 
 
 async def eventually(
-    check: Callable[[], T],
+    check: Callable[[], T | None],
     timeout_s: float,
     every_s: float = 0.02,
     *,
     what: str = "the condition",
-    state: Callable[[], object] | None = None,
+    describe: Callable[[], object] | None = None,
 ) -> T:
     """`wait_until` for a coroutine: the event loop runs between checks (the code under test
     shares it), so the sleep is asyncio's."""
@@ -63,9 +63,9 @@ async def eventually(
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise TimeoutError(_message(f"{what} did not hold within {timeout_s} s", state))
+            raise TimeoutError(_message(f"waited {timeout_s} s for {what}", describe))
         await asyncio.sleep(every_s)
 
 
-def _message(head: str, state: Callable[[], object] | None) -> str:
-    return head if state is None else f"{head}; {state()}"
+def _message(head: str, describe: Callable[[], object] | None) -> str:
+    return head if describe is None else f"{head}; {describe()}"

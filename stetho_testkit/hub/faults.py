@@ -36,6 +36,7 @@ from edge_agent.storage.salvage import OUTBOX_FILE
 from stetho_hub.storage import AudioStore, DatabaseTarget, open_database, summary
 from stetho_testkit.agent_harness import AgentProcess, write_config
 from stetho_testkit.hub.harness import HubProcess, archived, receipts_status, write_hub_config
+from stetho_testkit.poll import wait_until
 from stetho_testkit.postgres import PostgresServer
 
 
@@ -163,10 +164,12 @@ def _stored(homes: list[CareHome]) -> set[str]:
 
 
 def _wait_stored(homes: list[CareHome], n: int, timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while len(_stored(homes)) < n:
-        assert time.monotonic() < deadline, f"agents stored {len(_stored(homes))} of {n}"
-        time.sleep(0.05)
+    wait_until(
+        lambda: len(_stored(homes)) >= n,
+        timeout_s,
+        what=f"{n} recordings to be stored",
+        describe=lambda: f"agents stored {len(_stored(homes))} of {n}",
+    )
 
 
 def _inject(
@@ -206,11 +209,13 @@ def _drained(homes: list[CareHome], target: DatabaseTarget) -> bool:
 def _wait_drained(
     homes: list[CareHome], target: DatabaseTarget, hub: HubProcess, timeout_s: float
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not _drained(homes, target):
-        states = [receipts_status(h.state) for h in homes]
-        assert time.monotonic() < deadline, (states, hub.output()[-3000:])
-        time.sleep(0.5)
+    wait_until(
+        lambda: _drained(homes, target),
+        timeout_s,
+        every_s=0.5,
+        what="the outboxes to drain",
+        describe=lambda: ([receipts_status(h.state) for h in homes], hub.output()[-3000:]),
+    )
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from stetho_testkit.hub.harness import (
     receipts_status,
     write_hub_config,
 )
+from stetho_testkit.poll import wait_until
 
 
 def _settled(
@@ -40,13 +41,8 @@ def _settled(
     return (stored, receipts) if done else None
 
 
-def _wait_sent_again(
-    agent: AgentProcess, state: Path, stored: int, sent_again: int, deadline: float
-) -> None:
-    while time.monotonic() < deadline:
-        if len(agent.stored_ids()) >= stored and outbox_receipts(state)["sent_again"] >= sent_again:
-            return
-        time.sleep(0.1)
+def _sent_again(agent: AgentProcess, state: Path, stored: int, sent_again: int) -> bool:
+    return len(agent.stored_ids()) >= stored and outbox_receipts(state)["sent_again"] >= sent_again
 
 
 def run_outage(
@@ -89,16 +85,25 @@ def run_outage(
             if until_sent_again is None:
                 time.sleep(outage_s)
             else:
-                _wait_sent_again(agent, state, len(devices), until_sent_again, down_at + outage_s)
+                # outage_s is the longest it waits: it goes on with what it has after that
+                with contextlib.suppress(TimeoutError):
+                    wait_until(
+                        lambda: _sent_again(agent, state, len(devices), until_sent_again),
+                        outage_s,
+                        every_s=0.1,
+                    )
             during = agent.stored_ids()
             resent = outbox_receipts(state)["sent_again"]
             down_s = time.monotonic() - down_at
             hub.start()
             started = time.monotonic()
-            deadline = started + settle_timeout_s
-            while (settled := _settled(agent, state, target)) is None:
-                assert time.monotonic() < deadline, (receipts_status(state), hub.output()[-2000:])
-                time.sleep(0.2)
+            settled = wait_until(
+                lambda: _settled(agent, state, target),
+                settle_timeout_s,
+                every_s=0.2,
+                what="every recording archived and receipted",
+                describe=lambda: (receipts_status(state), hub.output()[-2000:]),
+            )
             drained_s = time.monotonic() - started
             stored, receipts = settled
         finally:

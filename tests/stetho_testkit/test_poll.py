@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,7 +13,7 @@ from stetho_testkit.poll import eventually, wait_until
 
 
 def test_it_returns_the_first_truthy_value_of_the_check() -> None:
-    answers = iter([None, 0, "", [], {"id": 3}, {"id": 4}])
+    answers: Iterator[object] = iter([None, 0, "", [], {"id": 3}, {"id": 4}])
     assert wait_until(lambda: next(answers), 5, every_s=0) == {"id": 3}
 
 
@@ -29,15 +30,15 @@ def test_it_times_out_naming_what_and_the_last_state() -> None:
     started = time.monotonic()
     with pytest.raises(TimeoutError) as raised:
         wait_until(lambda: next(calls) > 1_000_000, 0.3, every_s=0.05, what="agents to store",
-                   state=lambda: "stored 3 of 5")  # fmt: skip
+                   describe=lambda: "stored 3 of 5")  # fmt: skip
     waited = time.monotonic() - started
-    assert str(raised.value) == "agents to store did not hold within 0.3 s; stored 3 of 5"
+    assert str(raised.value) == "waited 0.3 s for agents to store; stored 3 of 5"
     assert 0.3 <= waited < 3
     assert 4 <= next(calls) - 1 <= 9  # polled every 0.05 s, not in a busy loop
 
 
 def test_without_a_state_the_message_is_what_was_waited_for() -> None:
-    with pytest.raises(TimeoutError, match=r"^the condition did not hold within 0 s$"):
+    with pytest.raises(TimeoutError, match=r"^waited 0 s for the condition$"):
         wait_until(lambda: False, 0)
 
 
@@ -45,7 +46,7 @@ def test_a_dead_process_stops_the_wait_at_once() -> None:
     checks = itertools.count()
     started = time.monotonic()
     with pytest.raises(AssertionError) as raised:
-        wait_until(lambda: next(checks) < 0, 30, what="the agent", state=lambda: "its log tail",
+        wait_until(lambda: next(checks) < 0, 30, what="the agent", describe=lambda: "its log tail",
                    alive=lambda: False)  # fmt: skip
     assert time.monotonic() - started < 1
     assert next(checks) == 1
@@ -81,9 +82,9 @@ def test_the_async_form_lets_the_loop_run_and_returns_the_value() -> None:
 
 def test_the_async_form_times_out_with_the_message() -> None:
     async def scenario() -> None:
-        await eventually(lambda: 0, 0.1, every_s=0.01, what="a receipt", state=lambda: "none")
+        await eventually(lambda: 0, 0.1, every_s=0.01, what="a receipt", describe=lambda: "none")
 
     started = time.monotonic()
-    with pytest.raises(TimeoutError, match=r"^a receipt did not hold within 0.1 s; none$"):
+    with pytest.raises(TimeoutError, match=r"^waited 0.1 s for a receipt; none$"):
         asyncio.run(scenario())
     assert 0.1 <= time.monotonic() - started < 3
