@@ -7,11 +7,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 
 from edge_agent.runtime.local_broker import LocalBroker
+from stetho_testkit.poll import wait_until
 from tests.deploy.fake_systemd import NotifyReceiver
 
 pytestmark = pytest.mark.broker
@@ -42,10 +44,12 @@ def stetho(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _status_until(systemd: NotifyReceiver, prefix: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not any(n.fields["STATUS"].startswith(prefix) for n in systemd.with_field("STATUS")):
-        assert time.monotonic() < deadline, f"no STATUS={prefix}...: {systemd.received}"
-        time.sleep(0.05)
+    wait_until(
+        lambda: any(n.fields["STATUS"].startswith(prefix) for n in systemd.with_field("STATUS")),
+        timeout_s,
+        what=f"STATUS={prefix}...",
+        describe=lambda: systemd.received,
+    )
 
 
 def _refreshes(path: Path, n: int, within_s: float) -> set[float]:
@@ -74,13 +78,13 @@ def test_daemon_reports_to_systemd_and_status_file(broker: LocalBroker, tmp_path
         try:
             assert systemd.wait_for("READY", timeout_s=30)[0].fields["READY"] == "1"
             _status_until(systemd, "broker connected")
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
+
+            def recorded() -> dict[str, Any] | None:
                 run = stetho("status", "--config", str(config), "--json")
                 data = json.loads(run.stdout) if run.returncode == 0 else {}
-                if data and data["devices"]["steth-s"]["recordings"] >= 1:
-                    break
-                time.sleep(0.5)
+                return data if data and data["devices"]["steth-s"]["recordings"] >= 1 else None
+
+            data = wait_until(recorded, 30, every_s=0.5, what="a recording in `stetho status`")
             assert data["running"] and data["broker"]["connected"]
             assert data["devices"]["steth-s"]["connected"]
             assert 0 <= data["devices"]["steth-s"]["battery_percent"] <= 100  # read over GATT

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from stetho_testkit.browser import CHROMIUM, DRIVER, clicked, give_back, take_ch
 from stetho_testkit.hub.console import PASSWORD, _alert, console_running
 from stetho_testkit.hub.factory import make_recording
 from stetho_testkit.mqtt_client import MqttTestClient
+from stetho_testkit.poll import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker]
 SHOTS = os.environ.get("STETHO_SCREENSHOTS")  # e.g. docs/img to refresh the docs' pictures
@@ -38,13 +38,7 @@ def _chromium(size: tuple[int, int] = (1280, 900)) -> Any:
 
 
 def _wait(check: Any, timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError("condition not met in the browser")
+    return wait_until(check, timeout_s, every_s=0.1, what="the condition in the browser")
 
 
 def _click(driver: Any, selector: str) -> None:

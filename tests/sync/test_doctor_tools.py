@@ -5,7 +5,6 @@ import contextlib
 import json
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from stetho_testkit.agent_harness import (
     validate,
     write_config,
 )
+from stetho_testkit.poll import wait_until
 
 STETHO = [sys.executable, "-m", "stetho_cli"]
 
@@ -37,15 +37,6 @@ def stetho(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [*STETHO, *args], capture_output=True, text=True, timeout=timeout_s, check=False
     )
-
-
-def wait_until(predicate: object, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise TimeoutError("condition not met")
 
 
 @pytest.mark.broker
@@ -78,7 +69,9 @@ def test_alerts_save_ack_and_listen(broker: LocalBroker, tmp_path: Path) -> None
         assert acked.returncode == 0, acked.stderr
         assert f"acknowledged {alert_id}: agent {AGENT} at {SITE} took it" in acked.stderr
         wait_until(
-            lambda: f"event=alert_acknowledged alert={alert_id} by=dr-test" in agent.output()
+            lambda: f"event=alert_acknowledged alert={alert_id} by=dr-test" in agent.output(),
+            20,
+            every_s=0.1,
         )
         never = str(uuid.uuid4())  # refused and counted by the agent: said to the doctor too
         refused = stetho("ack", never, "--site", SITE, "--broker", broker.url)
@@ -92,7 +85,7 @@ def test_alerts_save_ack_and_listen(broker: LocalBroker, tmp_path: Path) -> None
             acks = validate("status", got)["detail"]["acknowledged"]  # type: ignore[index]
             return any(a["alert_id"] == alert_id for a in acks)
 
-        wait_until(retained_status_shows_ack)
+        wait_until(retained_status_shows_ack, 20, every_s=0.1)
 
         wav = tmp_path / "live.wav"
         heard = stetho(
@@ -102,7 +95,7 @@ def test_alerts_save_ack_and_listen(broker: LocalBroker, tmp_path: Path) -> None
         assert heard.returncode == 0, heard.stderr
         info = sf.info(str(wav))
         assert info.samplerate == 4000 and info.frames > 4000
-        wait_until(lambda: "event=live_stopped device=steth-a" in agent.output())
+        wait_until(lambda: "event=live_stopped device=steth-a" in agent.output(), 20, every_s=0.1)
         assert "event=live_started device=steth-a by=" in agent.output()
     finally:
         assert agent.stop() == 0, agent.output()[-3000:]

@@ -6,7 +6,6 @@ recording with the same UUID, its FLAC passing `flac -t` and decoding to the has
 """
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -14,18 +13,17 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.storage.journal import load_journal
 from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
+from stetho_testkit.poll import wait_until
 
 pytestmark = pytest.mark.broker
 
 
 def wait_for_journal(directory: Path, min_bytes: int, timeout_s: float = 30) -> Path:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for path in directory.glob("*.journal") if directory.exists() else ():
-            if path.stat().st_size >= min_bytes:
-                return path
-        time.sleep(0.05)
-    raise TimeoutError(f"no journal of {min_bytes} bytes in {directory}")
+    def journal() -> Path | None:
+        paths = directory.glob("*.journal") if directory.exists() else ()
+        return next((p for p in paths if p.stat().st_size >= min_bytes), None)
+
+    return wait_until(journal, timeout_s, what=f"a journal of {min_bytes} bytes in {directory}")
 
 
 def test_recording_in_progress_survives_sigkill(broker: LocalBroker, tmp_path: Path) -> None:

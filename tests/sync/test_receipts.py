@@ -3,6 +3,7 @@
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
 from stetho_testkit.agent_harness import SITE, AgentProcess, write_config
 from stetho_testkit.mqtt_client import MqttTestClient
+from stetho_testkit.poll import wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -21,16 +23,14 @@ def _status(state: Path) -> dict[str, object]:
     return data
 
 
-def _wait(predicate: object, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def _wait(predicate: Callable[[], object], timeout_s: float = 30) -> None:
+    def holds() -> object:
         try:
-            if predicate():  # type: ignore[operator]
-                return
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.1)
-    raise TimeoutError("condition not met")
+            return predicate()
+        except (OSError, ValueError, KeyError):  # status.json not written yet, or mid-replace
+            return False
+
+    wait_until(holds, timeout_s, every_s=0.1)
 
 
 def test_unreceipted_recordings_are_sent_again_until_the_hub_answers(
