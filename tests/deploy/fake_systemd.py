@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from stetho_testkit.poll import wait_until
+
 
 @dataclass(frozen=True)
 class Notification:
@@ -73,13 +75,13 @@ class NotifyReceiver:
         return [n for n in self.received if key in n.fields]
 
     def wait_for(self, key: str, count: int = 1, timeout_s: float = 10.0) -> list[Notification]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = self.with_field(key)
-            if len(found) >= count:
-                return found
-            time.sleep(0.01)
-        raise TimeoutError(f"{count} x {key} not received in {timeout_s} s: {self.received}")
+        return wait_until(
+            lambda: found if len(found := self.with_field(key)) >= count else None,
+            timeout_s,
+            every_s=0.01,
+            what=f"{count} x {key}",
+            describe=lambda: self.received,
+        )
 
     def __enter__(self) -> NotifyReceiver:
         self._thread.start()
@@ -134,21 +136,23 @@ class FakeSystemd:
         proc = subprocess.Popen(self.argv, env=env)
         run = Run(proc.pid)
         try:
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    run.returncode = proc.returncode
-                    return run
-                if self._watchdog_expired(proc.pid):
-                    proc.send_signal(signal.SIGABRT)
-                    run.killed_by_watchdog = True
-                    run.returncode = proc.wait()
-                    return run
-                time.sleep(0.01)
+            wait_until(
+                lambda: proc.poll() is not None or self._watchdog_expired(proc.pid),
+                deadline - time.monotonic(),
+                every_s=0.01,
+                what="the supervised process to end or miss its watchdog (the test deadline)",
+            )
+            if proc.poll() is not None:
+                run.returncode = proc.returncode
+                return run
+            proc.send_signal(signal.SIGABRT)
+            run.killed_by_watchdog = True
+            run.returncode = proc.wait()
+            return run
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        raise TimeoutError("supervised process outlived the test deadline")
 
     def _watchdog_expired(self, pid: int) -> bool:
         # systemd arms the watchdog when the service becomes ready and re-arms it on each ping.

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from edge_agent.exam.residents import Resident
 from edge_agent.exam.store import SOCKET_NAME, ExamStore, exam_dir
 from edge_agent.runtime.local_broker import free_port
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
+from stetho_testkit.poll import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 SITE = "home-1"
@@ -97,16 +97,20 @@ def running_agent(
 
 def _wait_listening(proc: subprocess.Popen[bytes], address: str | tuple[str, int], family: int
                     ) -> None:  # fmt: skip
-    timeout_s = 30
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the agent exited with {proc.returncode}")
+    def listening() -> bool:
         try:
             with socket.socket(family) as probe:
                 probe.settimeout(0.2)
                 probe.connect(address)
-                return
+                return True
         except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the agent did not listen on {address} in {timeout_s} s")
+            return False
+
+    wait_until(
+        listening,
+        30,
+        every_s=0.1,
+        what=f"the agent to listen on {address}",
+        describe=lambda: f"its exit code: {proc.poll()}",
+        alive=lambda: proc.poll() is None,
+    )

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from stetho_testkit.poll import wait_until
+
 ROOT = Path(__file__).resolve().parents[3]
 # A stop finishes the analyses already queued (nothing accepted is dropped): 0.5-0.8 s here,
 # 3-5 s at a load of 5, and over 20 s once while mutation testing shared the two cores.
@@ -38,14 +40,16 @@ def _lines_until(proc: subprocess.Popen[str], pattern: str, timeout_s: float = 3
 
 def _first_page(opener: urllib.request.OpenerDirector, url: str) -> str:
     """The page is printed before the agent has bound its port: try for a while."""
-    deadline = time.monotonic() + 20
-    while True:
+    errors: list[OSError] = []
+
+    def page() -> str | None:
         try:
             return str(opener.open(url, timeout=10).read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+        except OSError as exc:
+            errors.append(exc)
+            return None
+
+    return wait_until(page, 20, every_s=0.2, what=url, describe=lambda: errors[-1])
 
 
 def test_demo_serve_prints_the_page_and_a_sign_in_that_works() -> None:
