@@ -17,6 +17,7 @@ from stetho_hub.config import HubConfig, parse_config
 from stetho_hub.ingest import IngestService, mqtt_settings
 from stetho_hub.ingest.runner import open_archive
 from stetho_hub.storage import DatabaseTarget, open_database, summary
+from stetho_testkit import poll
 from stetho_testkit.hub.factory import make_recording
 from stetho_testkit.hub.harness import WirePublisher, sha256
 from stetho_testkit.mqtt_client import MqttTestClient
@@ -63,9 +64,7 @@ def counts_in(target: DatabaseTarget) -> dict[str, object]:
 
 
 async def eventually(check: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not check():
-            await asyncio.sleep(0.02)
+    await poll.eventually(check, timeout_s, every_s=0.02)
 
 
 def receipted(client: MqttTestClient) -> set[str]:

@@ -38,6 +38,7 @@ from stetho_hub.storage import (
     summary,
 )
 from stetho_hub.storage import migrate as migrate_database
+from stetho_testkit import poll
 from stetho_testkit.hub.factory import WireRecording, make_recording
 from stetho_testkit.hub.harness import sha256
 from tests.stetho_hub.test_archive_edges import same_size_other_sound
@@ -147,9 +148,7 @@ def void(_: object) -> None:
 
 
 async def eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not check():
-            await asyncio.sleep(0.005)
+    await poll.eventually(check, timeout_s, every_s=0.005)
 
 
 class FlakyArchive(Archive):
