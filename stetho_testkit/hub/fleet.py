@@ -34,6 +34,7 @@ from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.storage import DatabaseTarget, open_database, summary
 from stetho_testkit.hub.factory import WireRecording, make_recording
 from stetho_testkit.hub.harness import HubProcess, write_hub_config
+from stetho_testkit.poll import eventually
 
 CONNECTS_AT_ONCE = 32  # the default executor runs paho's blocking connect()s
 DRAIN_TIMEOUT_S = 600.0
@@ -144,9 +145,8 @@ class Fleet:
             self.receipt_at.setdefault(rid, time.time())
 
     async def wait_receipts(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while len(self.receipt_at) < len(self.published) and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        with contextlib.suppress(TimeoutError):  # the caller counts what is missing
+            await eventually(lambda: len(self.receipt_at) >= len(self.published), timeout_s, 0.1)
 
     async def close(self) -> None:
         await asyncio.gather(*(c.disconnect() for c in self._connections))

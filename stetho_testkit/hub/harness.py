@@ -33,6 +33,7 @@ from firmware_bridge.flac import FLAC_CONTENT_TYPE
 from stetho_hub.storage import AudioStore, DatabaseTarget, open_database, summary
 from stetho_testkit.hub.factory import WireRecording, make_recording
 from stetho_testkit.mqtt_client import MqttTestClient
+from stetho_testkit.poll import wait_until
 
 TIMEOUT_S = 20.0
 
@@ -79,11 +80,14 @@ class HubProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
-        while self.output().count("event=hub_connected") <= before:
-            assert self.process.poll() is None, self.output()[-3000:]
-            assert time.monotonic() < deadline, "the hub did not connect"
-            time.sleep(0.05)
+        process = self.process
+        wait_until(
+            lambda: self.output().count("event=hub_connected") > before,
+            60,
+            what="the hub to connect",
+            describe=lambda: self.output()[-3000:],
+            alive=lambda: process.poll() is None,
+        )
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -217,9 +221,8 @@ def run_kill_scenario(
         publisher.join(timeout=120)
         ids = {rec.recording_id for rec in recs}
         counts = wait_archived(target, n)
-        deadline = time.monotonic() + 60
-        while _receipted(care_home) < ids and time.monotonic() < deadline:
-            time.sleep(0.1)
+        with contextlib.suppress(TimeoutError):  # the assert below says how many are missing
+            wait_until(lambda: _receipted(care_home) >= ids, 60, every_s=0.1)
         receipted = _receipted(care_home)
         hub.stop()
     elapsed = time.monotonic() - started
@@ -246,16 +249,20 @@ def _receipted(client: MqttTestClient) -> set[str]:
 def wait_archived(target: DatabaseTarget, n: int, timeout_s: float = 120) -> dict[str, object]:
     """Poll the archive, each time on a fresh connection (one that lived through a database
     restart must not be what the test trusts)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    counts: dict[str, object] = {}
+
+    def all_archived() -> bool:
+        nonlocal counts
         db = open_database(target)
         try:
             counts = summary(db)
         finally:
             db.close()
-        if counts["recordings_archived"] == n or time.monotonic() > deadline:
-            return counts
-        time.sleep(0.2)
+        return counts["recordings_archived"] == n
+
+    with contextlib.suppress(TimeoutError):  # the caller checks the counts
+        wait_until(all_archived, timeout_s, every_s=0.2)
+    return counts
 
 
 def check_archive(target: DatabaseTarget, audio_dir: Path, recs: list[WireRecording]) -> None:
