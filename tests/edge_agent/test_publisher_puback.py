@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from edge_agent.storage.outbox import OutboundMessage, OutboxStore
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.transport.publisher import Publisher
 from stetho_testkit.mqtt_client import MqttTestClient
+from stetho_testkit.poll import eventually
 
 pytestmark = pytest.mark.broker
 
@@ -162,12 +163,8 @@ def messages() -> list[OutboundMessage]:
     return [alert, *rest]
 
 
-async def until(predicate: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.005)
+async def until(predicate: Callable[[], object], timeout_s: float, what: str) -> None:
+    await eventually(predicate, timeout_s, 0.005, what=what)
 
 
 async def scenario(broker: LocalBroker, path: Path) -> tuple[list[str], Publisher]:

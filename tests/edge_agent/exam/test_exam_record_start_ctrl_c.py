@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
+from stetho_testkit.poll import wait_until
 from tests.edge_agent.exam.test_exam_record_wait import _attempts, _cli, _exam, _started
 from tests.edge_agent.web.agent_proc import running_agent
 
@@ -22,10 +23,7 @@ pytestmark = [pytest.mark.broker]
 
 
 def _until(what: Callable[[], object], message: str, timeout_s: float = 15) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not what():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.02)
+    wait_until(what, timeout_s, every_s=0.02, what=message)
 
 
 def _agent_pid(tmp_path: Path) -> int:

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from edge_agent.cli.exam import _call, exam_app
 from edge_agent.exam.store import SOCKET_NAME, exam_dir
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_common.console import EXIT_CODES
+from stetho_testkit.poll import wait_until
 from tests.edge_agent.web.agent_proc import ROOT, running_agent
 
 pytestmark = [pytest.mark.broker]
@@ -108,9 +108,7 @@ def test_ctrl_c_ends_the_wait_and_the_recording_goes_on(
         assert cli.returncode == 130, said
         assert (out, said) == ("", "error: stopped waiting; the recording of aortic goes on "
                                "in the agent (`stetho exam show` tells)\n")  # fmt: skip
-        deadline = time.monotonic() + 15
-        while _attempts(tmp_path, exam_id) == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: _attempts(tmp_path, exam_id), 15, what="the recording to be kept")
         assert _attempts(tmp_path, exam_id) == 1  # the recording went on, and was kept
 
 
@@ -142,7 +140,8 @@ def _wait_for_sound(tmp_path: Path, exam_id: str) -> None:
     assert found, "the agent did not log the recording's start"
     path = f"/api/exams/{exam_id}/recordings/{found[1]}"
     socket = exam_dir(tmp_path / "state") / SOCKET_NAME
-    deadline = time.monotonic() + 15
-    while asyncio.run(_call(socket, "GET", path, None)).get("recorded_s", 0.0) == 0.0:
-        assert time.monotonic() < deadline, "no sound reached the recording in 15 s"
-        time.sleep(0.05)
+    wait_until(
+        lambda: asyncio.run(_call(socket, "GET", path, None)).get("recorded_s", 0.0) != 0.0,
+        15,
+        what="sound to reach the recording",
+    )

@@ -19,6 +19,7 @@ import pytest
 from edge_agent.exam.store import SOCKET_NAME, exam_dir
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.web.i18n import CATALOGUES
+from stetho_testkit.poll import wait_until
 from tests.edge_agent.web.agent_proc import STAFF, STAFF_2, running_agent
 from tests.edge_agent.web.browser import chromium
 from tests.edge_agent.web.test_browser_faults import _open_exam, _pick, _text
@@ -62,13 +63,13 @@ def _takes(tmp: Path, resident: str, device: str) -> str:
 
 def _frees(tmp: Path, exam_id: str) -> None:
     """Paul finishes his exam once its recording is done: the stethoscope is free."""
-    deadline = time.monotonic() + 20
-    while True:
-        status, said = _api(tmp, f"/api/exams/{exam_id}/close", {"staff": STAFF_2})
-        if status == 200 or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)  # refused while the recording runs
-    assert status == 200, said
+    answers: list[Any] = []
+
+    def closed() -> bool:  # refused while the recording runs
+        answers.append(_api(tmp, f"/api/exams/{exam_id}/close", {"staff": STAFF_2}))
+        return answers[-1][0] == 200
+
+    wait_until(closed, 20, every_s=0.1, what="the exam to close", describe=lambda: answers[-1])
 
 
 def _state(d: Any) -> tuple[str, bool, str, bool]:

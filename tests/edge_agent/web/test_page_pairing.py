@@ -14,6 +14,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -29,6 +30,7 @@ from edge_agent.storage.registry import DeviceRegistry
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from firmware_bridge import pairing
 from firmware_bridge.sources import SimulatedStethoscope
+from stetho_testkit.poll import eventually
 
 PIN = "246810"
 ADDRESS = "5E:7A:00:00:01:01"
@@ -52,11 +54,8 @@ async def _csrf(http: aiohttp.ClientSession, url: str) -> str:
     return found.group(1)
 
 
-async def _until(check: object, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+async def _until(check: Callable[[], object], timeout_s: float) -> None:
+    await eventually(check, timeout_s, 0.05)
 
 
 def _config(state: Path, port: int, keypad: str, speed: float) -> AgentConfig:
