@@ -30,6 +30,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from stetho_hub.storage import DatabaseTarget
 from stetho_testkit.hub.factory import make_recording
 from stetho_testkit.hub.harness import WirePublisher, archived, write_hub_config
+from stetho_testkit.poll import wait_until
 from tests.deploy.fake_systemd import Notification, NotifyReceiver
 
 pytestmark = pytest.mark.broker
@@ -75,10 +76,13 @@ class Journal:
             return b"".join(self._chunks).decode(errors="replace")
 
     def wait_for(self, words: str, timeout_s: float = 30) -> None:
-        deadline = time.monotonic() + timeout_s
-        while words not in self.text():
-            assert time.monotonic() < deadline, f"no {words!r} in:\n{self.text()[-3000:]}"
-            time.sleep(0.02)
+        wait_until(
+            lambda: words in self.text(),
+            timeout_s,
+            every_s=0.02,
+            what=repr(words),
+            describe=lambda: f"not in:\n{self.text()[-3000:]}",
+        )
 
     def close(self) -> None:
         self._done.set()
@@ -109,11 +113,17 @@ def _mine(systemd: NotifyReceiver, pid: int, key: str) -> list[Notification]:
 
 
 def _wait_pings(systemd: NotifyReceiver, pid: int, count: int) -> list[float]:
-    deadline = time.monotonic() + 20
-    while len(stamps := [n.at for n in _mine(systemd, pid, "WATCHDOG")]) < count:
-        assert time.monotonic() < deadline, systemd.received
-        time.sleep(0.02)
-    return stamps
+    def stamps() -> list[float]:
+        return [n.at for n in _mine(systemd, pid, "WATCHDOG")]
+
+    wait_until(
+        lambda: len(stamps()) >= count,
+        20,
+        every_s=0.02,
+        what=f"{count} WATCHDOG=1 from {pid}",
+        describe=lambda: systemd.received,
+    )
+    return stamps()
 
 
 def test_a_hung_hub_stops_its_pings_and_a_restarted_one_archives_what_waited(
@@ -140,13 +150,15 @@ def test_a_hung_hub_stops_its_pings_and_a_restarted_one_archives_what_waited(
             first.stall()
             for rec in flood:
                 agent.recording(rec)
-            deadline = time.monotonic() + 15
-            while time.monotonic() - _wait_pings(systemd, hung.pid, 1)[-1] <= WATCHDOG_S + 0.5:
-                assert hung.poll() is None, first.text()[-3000:]
-                # Also what a pinging thread would do. Should logging ever leave the loop (a
-                # QueueHandler), this hang is gone: SIGSTOP the hub here instead.
-                assert time.monotonic() < deadline, "the pings went on: the loop never hung"
-                time.sleep(0.05)
+            # The pings going on is also what a pinging thread would do. Should logging ever
+            # leave the loop (a QueueHandler), this hang is gone: SIGSTOP the hub here instead.
+            wait_until(
+                lambda: time.monotonic() - _wait_pings(systemd, hung.pid, 1)[-1] > WATCHDOG_S + 0.5,
+                15,
+                what="the pings to stop (the loop to hang)",
+                describe=lambda: first.text()[-3000:],
+                alive=lambda: hung.poll() is None,
+            )
             assert hung.poll() is None  # alive, and silent for longer than WatchdogSec
             hung_at = time.monotonic()
 
@@ -157,14 +169,17 @@ def test_a_hung_hub_stops_its_pings_and_a_restarted_one_archives_what_waited(
             journals.append(second := Journal())
             hubs.append(back := _start(config, systemd, second))
             assert systemd.wait_for("READY", count=2)[1].pid == back.pid
-            deadline = time.monotonic() + 30
             wanted = {rec.recording_id for rec in [*flood, late]}
-            while not wanted <= archived(target).keys():
-                assert back.poll() is None, second.text()[-3000:]
-                assert time.monotonic() < deadline, (
-                    f"not archived: {wanted - archived(target).keys()}"
-                )
-                time.sleep(0.1)
+            wait_until(
+                lambda: wanted <= archived(target).keys(),
+                30,
+                every_s=0.1,
+                what="every recording archived",
+                describe=lambda: (
+                    f"not archived: {wanted - archived(target).keys()}\n{second.text()[-3000:]}"
+                ),
+                alive=lambda: back.poll() is None,
+            )
             restarted = _wait_pings(systemd, back.pid, 1)
             back.send_signal(signal.SIGTERM)
             assert back.wait(timeout=30) == 0, second.text()[-3000:]

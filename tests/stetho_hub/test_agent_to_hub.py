@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from stetho_testkit.hub.harness import (
     receipts_status,
     write_hub_config,
 )
+from stetho_testkit.poll import wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -43,14 +43,20 @@ def test_the_agent_forgets_a_recording_only_once_the_hub_archived_it(
     try:
         agent.start()
         stored = agent.wait_for_stored(6)
-        deadline = time.monotonic() + 60
         # The agent logs each receipt as it applies it; status.json would say so only at its
         # next refresh, up to 5 s later.
-        while not stored <= set(archived(target)) or not all(
-            f"event=recording_archived recording={rid}" in agent.output() for rid in stored
-        ):
-            assert time.monotonic() < deadline, (receipts_status(state), hub.output()[-2000:])
-            time.sleep(0.2)
+        wait_until(
+            lambda: (
+                stored <= set(archived(target))
+                and all(
+                    f"event=recording_archived recording={rid}" in agent.output() for rid in stored
+                )
+            ),
+            60,
+            every_s=0.2,
+            what="every recording archived and its receipt applied",
+            describe=lambda: (receipts_status(state), hub.output()[-2000:]),
+        )
         counts = outbox_receipts(state)  # what status.json would show: the outbox's own rows
     finally:  # the agent's own shutdown is tested elsewhere; here only what it did counts
         if agent.process is not None and agent.process.poll() is None:

@@ -17,16 +17,20 @@ from stetho_testkit.hub.console import console_running
 from stetho_testkit.hub.factory import make_recording
 from stetho_testkit.hub.harness import HubProcess, WirePublisher, write_hub_config
 from stetho_testkit.mqtt_client import MqttTestClient
+from stetho_testkit.poll import wait_until
 
 pytestmark = pytest.mark.broker
 FAILBACK_S = 3
 
 
 def _wait_archived(hub: HubProcess, rid: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while rid not in hub.archived_ids():
-        assert time.monotonic() < deadline, hub.output()[-3000:]
-        time.sleep(0.1)
+    wait_until(
+        lambda: rid in hub.archived_ids(),
+        timeout_s,
+        every_s=0.1,
+        what=f"{rid} archived",
+        describe=lambda: hub.output()[-3000:],
+    )
 
 
 def test_the_hub_archives_through_the_second_broker_and_comes_back(tmp_path: Path) -> None:
@@ -51,10 +55,13 @@ def test_the_hub_archives_through_the_second_broker_and_comes_back(tmp_path: Pat
             agent.recording(via_second)
         _wait_archived(hub, via_second.recording_id)
         first.start()
-        deadline = time.monotonic() + 30  # failback after FAILBACK_S on the second broker
-        while f"event=hub_connected broker=127.0.0.1:{first.port}" not in hub.output():
-            assert time.monotonic() < deadline, hub.output()[-3000:]
-            time.sleep(0.1)
+        wait_until(  # failback after FAILBACK_S on the second broker
+            lambda: f"event=hub_connected broker=127.0.0.1:{first.port}" in hub.output(),
+            30,
+            every_s=0.1,
+            what="the hub back on the first broker",
+            describe=lambda: hub.output()[-3000:],
+        )
         via_first = make_recording(2, site="home-a")
         with WirePublisher(first.host, first.port) as agent:
             agent.recording(via_first)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from stetho_testkit.poll import wait_until
 from stetho_testkit.server_process import free_ports
 
 NEVER = ("fhir", "fhir_core", "httpx", "scipy", "bleak", "dbus_fast", "matplotlib")
@@ -49,11 +49,13 @@ def _modules_at_start(config: Path, log: Path) -> set[str]:
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
-        while "event=hub_starting" not in log.read_text("utf-8", errors="replace"):
-            assert hub.poll() is None, log.read_text("utf-8", errors="replace")[-3000:]
-            assert time.monotonic() < deadline, "the hub did not start"
-            time.sleep(0.05)
+        wait_until(
+            lambda: "event=hub_starting" in log.read_text("utf-8", errors="replace"),
+            60,
+            what="the hub to start",
+            describe=lambda: log.read_text("utf-8", errors="replace")[-3000:],
+            alive=lambda: hub.poll() is None,
+        )
     finally:
         hub.send_signal(signal.SIGTERM)
         hub.wait(timeout=30)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from edge_agent.transport.publisher import Publisher
 from stetho_hub.storage import DatabaseTarget
 from stetho_testkit.agent_harness import AgentProcess, write_config
 from stetho_testkit.hub.harness import HubProcess, archived, receipts_status, write_hub_config
+from stetho_testkit.poll import wait_until
 
 
 def agent_config(
@@ -48,10 +48,7 @@ def hub_process(tmp: Path, port: int, hub_id: str) -> tuple[HubProcess, Database
 
 
 def wait(what: str, done: Callable[[], bool], timeout_s: float, why: Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, f"{what}: {why()}"
-        time.sleep(0.2)
+    wait_until(done, timeout_s, every_s=0.2, what=what, describe=why)
 
 
 def receipt_logged(agent: AgentProcess, rid: str) -> bool:

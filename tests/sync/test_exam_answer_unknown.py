@@ -10,7 +10,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
 from stetho_testkit.agent_harness import SITE, AgentProcess, write_config
+from stetho_testkit.poll import wait_until
 
 
 @pytest.mark.broker
@@ -39,10 +39,12 @@ def test_an_answer_for_an_unknown_exam_is_sent_and_refused_by_the_agent(
              "--broker", broker.url],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
-        deadline = time.monotonic() + 15
-        while "event=inbound_rejected" not in agent.output():
-            assert time.monotonic() < deadline, agent.output()[-3000:]
-            time.sleep(0.05)
+        wait_until(
+            lambda: "event=inbound_rejected" in agent.output(),
+            15,
+            what="the answer rejected",
+            describe=lambda: agent.output()[-3000:],
+        )
     finally:
         assert agent.stop() == 0, agent.output()[-3000:]
     # status.json as the agent wrote it when it stopped (its 5 s refresh is not waited for).

@@ -15,6 +15,7 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
+from stetho_testkit.poll import wait_until
 from tests.sync.proxy import PartitionProxy
 
 pytestmark = pytest.mark.broker
@@ -110,10 +111,13 @@ def test_broker_killed_repeatedly_is_reported(broker: LocalBroker, tmp_path: Pat
             never_sent = never_sent_ids(state)
         broker.start()
     stored = agent.wait_for_stored(len(agent.stored_ids()) + 3)
-    deadline = time.monotonic() + 60
-    while unsent_ids(state) & stored:  # wait until the agent got a PUBACK for all of them
-        assert time.monotonic() < deadline, f"still unsent: {unsent_ids(state) & stored}"
-        time.sleep(0.2)
+    wait_until(
+        lambda: not unsent_ids(state) & stored,
+        60,
+        every_s=0.2,
+        what="a PUBACK for every stored recording",
+        describe=lambda: f"still unsent: {unsent_ids(state) & stored}",
+    )
     doctor.start()
     delivery = doctor.wait_for(stored, timeout_s=10)
     assert agent.stop() == 0

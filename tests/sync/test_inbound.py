@@ -1,7 +1,6 @@
 """Acks, commands and live chunks: strict parsing in-process, then a flood against the daemon."""
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from edge_agent.wire import messages, topics
 from firmware_bridge.sources import AudioBlock
 from stetho_testkit.agent_harness import AGENT, SITE, AgentProcess, write_config
 from stetho_testkit.mqtt_client import MqttTestClient
+from stetho_testkit.poll import wait_until
 from tests.sync.malformed import malformed, valid_ack, valid_command
 
 DEVICES = frozenset({"steth-a"})
@@ -163,10 +163,13 @@ def _flood(broker: LocalBroker, agent: AgentProcess, n: int) -> None:
             _publish_all(broker.port, malformed(n, SITE, AGENT, "steth-a", seed=n))
             ping = json.dumps(valid_command("ping", None)).encode()
             _publish_all(broker.port, [(topics.command(SITE, AGENT), ping)])
-            deadline = time.monotonic() + 60
-            while "action=ping" not in agent.output():
-                assert time.monotonic() < deadline, agent.output()[-2000:]
-                time.sleep(0.1)
+            wait_until(
+                lambda: "action=ping" in agent.output(),
+                60,
+                every_s=0.1,
+                what="the ping",
+                describe=lambda: agent.output()[-2000:],
+            )
             before = len(agent.stored_ids())
             agent.wait_for_stored(before + 3)
             doctor.wait_for(lambda m: len(m) >= 3, 30)

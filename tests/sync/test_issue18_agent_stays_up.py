@@ -17,6 +17,7 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
+from stetho_testkit.poll import wait_until
 from tests.fakes.mqtt5_broker import Behaviour, FakeBroker
 
 pytestmark = pytest.mark.broker
@@ -41,11 +42,14 @@ def test_agent_survives_close_after_connack_and_a_stalled_subscribe(tmp_path: Pa
     try:
         agent.start(wait_connected=False)
         stored = agent.wait_for_stored(3, timeout_s=30)  # recording goes on meanwhile
-        deadline = time.monotonic() + 40
-        while not stored <= recording_ids(broker):
-            assert agent.process is not None and agent.process.poll() is None, agent.output()
-            assert time.monotonic() < deadline, "stored recordings were never delivered"
-            time.sleep(0.1)
+        wait_until(
+            lambda: stored <= recording_ids(broker),
+            40,
+            every_s=0.1,
+            what="the stored recordings delivered",
+            describe=agent.output,
+            alive=agent.alive,
+        )
         assert agent.stop() == 0
     finally:
         broker.stop()
@@ -72,12 +76,12 @@ def test_agent_survives_a_frozen_mosquitto_and_delivers_after_thaw(
         before = len(agent.stored_ids())
         # Past the keep-alive (5 s x 1.5: the agent gives the link up) and into a CONNACK wait
         # (its next connect, which the frozen broker's kernel accepts, 1 s after it begins).
-        deadline = time.monotonic() + 20
-        while not (
-            lost := re.search(r"event=broker_disconnected .* retry_in_s=(\S+)", agent.output())
-        ):
-            assert time.monotonic() < deadline, "the keep-alive did not end the link"
-            time.sleep(0.1)
+        lost = wait_until(
+            lambda: re.search(r"event=broker_disconnected .* retry_in_s=(\S+)", agent.output()),
+            20,
+            every_s=0.1,
+            what="the keep-alive to end the link",
+        )
         assert "Keep alive timeout" in lost.group(0)
         time.sleep(float(lost.group(1)) + 1.0)
         assert agent.process is not None and agent.process.poll() is None
@@ -108,10 +112,12 @@ def test_two_agents_with_one_client_id_raise_the_alarm_and_stay_up(
         agents.append(AgentProcess(config, tmp_path / f"{name}.log"))
     agents[0].start()
     agents[1].start()
-    deadline = time.monotonic() + 20
-    while not any("event=client_id_taken_over" in a.output() for a in agents):
-        assert time.monotonic() < deadline, "no takeover alarm"
-        time.sleep(0.1)
+    wait_until(
+        lambda: any("event=client_id_taken_over" in a.output() for a in agents),
+        20,
+        every_s=0.1,
+        what="a takeover alarm",
+    )
     kicked = next(a for a in agents if "event=client_id_taken_over" in a.output())
     for agent in agents:
         assert agent.process is not None and agent.process.poll() is None

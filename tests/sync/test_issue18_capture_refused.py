@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,17 +19,16 @@ import pytest
 from edge_agent.runtime.local_broker import LocalBroker
 from stetho_testkit.agent_harness import DEVICE, SCHEDULE, AgentProcess, write_config
 from stetho_testkit.mqtt_client import MqttTestClient, Received
+from stetho_testkit.poll import wait_until
 
 LIMIT = 40000  # a 20 s recording at 4 kHz is about 100 KB of FLAC; at most 4 s surely fit
 AUDIO = "stetho/v1/+/+/recordings/audio"
 
 
 def _until(what: str, done: Callable[[], bool], agent: AgentProcess, timeout_s: float = 45) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert agent.process is not None and agent.process.poll() is None, agent.output()[-3000:]
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s} s"
-        time.sleep(0.05)
+    wait_until(
+        done, timeout_s, what=what, describe=lambda: agent.output()[-3000:], alive=agent.alive
+    )
 
 
 def _logged(agent: AgentProcess, *events: str) -> Callable[[], bool]:

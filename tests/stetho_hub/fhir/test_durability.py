@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stetho_hub.fhir import FhirQueue, enqueue_exam
+from stetho_testkit.poll import wait_until
 from tests.stetho_hub.fhir.conftest import TOKEN, server_context
 from tests.stetho_hub.fhir.fhir_double import FhirDouble, FhirStore
 from tests.stetho_hub.fhir.helpers import exam_variant
@@ -38,10 +39,7 @@ def _sender(queue: Path, double: FhirDouble, tls: Path, log: Path) -> subprocess
 
 
 def _wait(what: Callable[[], bool], timeout_s: float, why: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not what():
-        assert time.monotonic() < deadline, f"timed out waiting: {why}"
-        time.sleep(0.05)
+    wait_until(what, timeout_s, what=why)
 
 
 def _status(queue: Path) -> tuple[int, int, int, str | None]:
