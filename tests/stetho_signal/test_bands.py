@@ -244,6 +244,15 @@ def test_warped_frequencies_are_the_tangents_to_a_few_ulps_and_inf_only_at_nyqui
         assert _warped(1000.0, length, bins).tobytes() == got.tobytes()
 
 
+@pytest.mark.parametrize("length", [3000, 12000, 17280])
+def test_warped_frequencies_divide_by_zero_at_nyquist_without_a_warning(length: int) -> None:
+    # At these lengths 1 - tan a tan b rounds to 0 at the Nyquist bin (the analysis meets
+    # them): the division is silent there, and the bin is inf as for any even length.
+    with np.errstate(all="raise"):
+        got = _made_warped(1000.0, length, length // 2 + 1)
+    assert got[-1] == np.inf and np.all(np.isfinite(got[:-1]))
+
+
 def test_single_precision_responses_are_the_bits_np_tan_gives() -> None:
     # What the analysis reads: its gains in single precision are those of np.tan's tangents
     # (the shared recordings' analyses were byte for byte the same, thirty-third round).
