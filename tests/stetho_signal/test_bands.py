@@ -13,9 +13,11 @@ from stetho_signal import design_bandpass
 from stetho_signal.bands import (
     Spectrum,
     _low_rfft,
+    _made_warped,
     _radix4_twiddles,
     _squared_lowpass,
     _squared_response,
+    _warped,
     smooth_resampled,
 )
 from stetho_signal.filters import HEART_BAND_HZ, LUNG_BAND_HZ, bandpass
@@ -220,6 +222,57 @@ def test_radix_4_twiddles_are_the_double_precision_powers_rounded_once(length: i
     # Within single-precision rounding of exp(-2 pi i r k / n).
     exact = np.exp(-2j * np.pi * np.arange(1, 4)[:, None] * np.arange(count) / length)
     assert np.max(np.abs(got - exact)) <= 2e-7
+
+
+@pytest.mark.parametrize("length", [7, 10, 4050, 4096, 20250, 81920, 115200])
+def test_warped_frequencies_are_the_tangents_to_a_few_ulps_and_inf_only_at_nyquist(
+    length: int,
+) -> None:
+    # The tangents come from products of exponentials, not np.tan: within 1e-14 of it up to
+    # 0.45 of the rate (the cosine's rounding grows towards Nyquist: within 1e-11 there).
+    for bins in sorted({1, 2, length // 8, length // 4, (length + 1) // 2, length // 2 + 1}):
+        got = _made_warped(1000.0, length, bins)
+        w = np.pi * np.arange(bins) / length
+        want = 2000.0 * np.tan(w)
+        assert got.shape == (bins,) and not got.flags.writeable
+        nyquist = length % 2 == 0 and bins == length // 2 + 1
+        assert np.array_equal(np.isinf(got), np.arange(bins) == (bins - 1 if nyquist else -1))
+        finite = slice(0, bins - 1 if nyquist else bins)
+        error = np.abs(got[finite] - want[finite]) / np.maximum(want[finite], 1e-300)
+        assert np.all(error[w[finite] <= 0.45 * np.pi] <= 1e-14)
+        assert np.all(error <= 1e-11)
+        assert _warped(1000.0, length, bins).tobytes() == got.tobytes()
+
+
+@pytest.mark.parametrize("length", [3000, 12000, 17280])
+def test_warped_frequencies_divide_by_zero_at_nyquist_without_a_warning(length: int) -> None:
+    # At these lengths 1 - tan a tan b rounds to 0 at the Nyquist bin (the analysis meets
+    # them): the division is silent there, and the bin is inf as for any even length.
+    with np.errstate(all="raise"):
+        got = _made_warped(1000.0, length, length // 2 + 1)
+    assert got[-1] == np.inf and np.all(np.isfinite(got[:-1]))
+
+
+def test_single_precision_responses_are_the_bits_np_tan_gives() -> None:
+    # What the analysis reads: its gains in single precision are those of np.tan's tangents
+    # (the shared recordings' analyses were byte for byte the same, thirty-third round).
+    cases = ((96000, 4000.0, 12000, (25.0, 400.0)), (24000, 1000.0, 12001, (25.0, 400.0)),
+             (4800, 200.0, 2401, (5.0, 25.0)))  # fmt: skip
+    for length, rate, bins, band in cases:
+        w = np.pi * np.arange(bins) / length
+        tangents = 2.0 * rate * np.tan(w)
+        if bins == length // 2 + 1:
+            tangents[-1] = np.inf
+        lw, hw = (2.0 * rate * math.tan(math.pi * f / rate) for f in band)
+        got = _band_gains(_made_warped(rate, length, bins), lw, hw)
+        assert got.tobytes() == _band_gains(tangents, lw, hw).tobytes()
+
+
+def _band_gains(analogue: NDArray[np.float64], lw: float, hw: float) -> NDArray[np.float32]:
+    """A 4th-order band-pass's squared response at ``analogue``, as _squared_response makes it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = (analogue * analogue - lw * hw) / ((hw - lw) * analogue)
+        return np.nan_to_num(1.0 / (1.0 + x**8)).astype(np.float32)
 
 
 def test_a_spectrum_made_to_a_top_frequency_gives_the_same_bands_and_refuses_more() -> None:
