@@ -20,28 +20,12 @@ import numpy as np
 from bench import _probe, heart_faster, heart_rhythms
 from bench._data import located
 from bench._retime import Segments, seeded
-from bench.evaluate import TOLERANCE_S, _reference_rate
+from bench.evaluate import TOLERANCE_S, _reference_rate, matched
 from stetho_signal import analyze
 
 __all__ = ["beat_score", "matched", "summarise"]
 
 CVS = (0.15, 0.25)
-
-
-def matched(reference: np.ndarray, found: np.ndarray, tol: float = TOLERANCE_S) -> np.ndarray:
-    """Per reference time, whether a found time lies within ``tol`` of it, one to one (greedy in
-    the reference's order, the nearest unused found time, as bench.evaluate._match)."""
-    used = np.zeros(found.size, dtype=bool)
-    hit = np.zeros(reference.size, dtype=bool)
-    for i, t in enumerate(reference):
-        if found.size == 0:
-            break
-        distance = np.where(used, np.inf, np.abs(found - t))
-        k = int(np.argmin(distance))
-        if distance[k] <= tol:
-            used[k] = True
-            hit[i] = True
-    return hit
 
 
 def beat_score(

@@ -56,19 +56,25 @@ def _segments(tsv: Path) -> np.ndarray:
     return np.array([[float(a), float(b), float(c)] for a, b, c in rows])
 
 
+def matched(reference: np.ndarray, found: np.ndarray, tol: float = TOLERANCE_S) -> np.ndarray:
+    """Per reference time, whether a found time lies within ``tol`` of it, one to one (greedy in
+    the reference's order, the nearest unused found time)."""
+    used = np.zeros(found.size, dtype=bool)
+    hit = np.zeros(reference.size, dtype=bool)
+    for i, t in enumerate(reference):
+        if found.size == 0:
+            break
+        distance = np.where(used, np.inf, np.abs(found - t))
+        k = int(np.argmin(distance))
+        if distance[k] <= tol:
+            used[k] = True
+            hit[i] = True
+    return hit
+
+
 def _match(reference: np.ndarray, detected: np.ndarray) -> int:
     """One-to-one greedy matching within the tolerance; returns true positives."""
-    used = np.zeros(detected.size, dtype=bool)
-    hits = 0
-    for t in reference:
-        if detected.size == 0:
-            break
-        distance = np.where(used, np.inf, np.abs(detected - t))
-        k = int(np.argmin(distance))
-        if distance[k] <= TOLERANCE_S:
-            used[k] = True
-            hits += 1
-    return hits
+    return int(matched(reference, detected).sum())
 
 
 def _inside(spans: np.ndarray, t: float) -> bool:

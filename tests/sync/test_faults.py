@@ -27,6 +27,17 @@ def unsent_ids(state: Path) -> set[str]:
         return {str(r[0]) for r in rows}
 
 
+def wait_all_sent(state: Path, stored: set[str], timeout_s: float = 60) -> None:
+    """Until every recording in `stored` has each of its messages acknowledged (PUBACK)."""
+    wait_until(
+        lambda: not unsent_ids(state) & stored,
+        timeout_s,
+        every_s=0.2,
+        what="a PUBACK for every stored recording",
+        describe=lambda: f"still unsent: {unsent_ids(state) & stored}",
+    )
+
+
 def never_sent_ids(state: Path) -> set[str]:
     """Recordings none of whose messages has been acknowledged yet."""
     with sqlite3.connect(state / "outbox.sqlite3") as db:
@@ -111,13 +122,7 @@ def test_broker_killed_repeatedly_is_reported(broker: LocalBroker, tmp_path: Pat
             never_sent = never_sent_ids(state)
         broker.start()
     stored = agent.wait_for_stored(len(agent.stored_ids()) + 3)
-    wait_until(
-        lambda: not unsent_ids(state) & stored,
-        60,
-        every_s=0.2,
-        what="a PUBACK for every stored recording",
-        describe=lambda: f"still unsent: {unsent_ids(state) & stored}",
-    )
+    wait_all_sent(state, stored)
     doctor.start()
     delivery = doctor.wait_for(stored, timeout_s=10)
     assert agent.stop() == 0

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from stetho_testkit.agent_harness import AgentProcess, MosquittoSub, check_delivery, write_config
-from stetho_testkit.poll import wait_until
 from tests.sync.shipped_broker import SHIPPED, ShippedBroker
-from tests.sync.test_faults import unsent_ids
+from tests.sync.test_faults import wait_all_sent
 
 pytestmark = pytest.mark.broker
 SAVE_MOMENT_S = 0.5
@@ -91,13 +90,7 @@ def test_subscriber_offline_across_broker_sigkill_loses_nothing(
         agent.wait_for_stored(8 * (round_ + 1))
         kill_broker_while_agent_paused(agent, shipped)
     stored = agent.stored_ids()
-    wait_until(
-        lambda: not unsent_ids(state) & stored,
-        60,
-        every_s=0.2,
-        what="every accepted recording PUBACKed",
-        describe=lambda: f"still unsent: {unsent_ids(state) & stored}",
-    )
+    wait_all_sent(state, stored)
     kill_broker_while_agent_paused(agent, shipped)  # a last kill, the doctor still away
     doctor.start()
     delivery = doctor.wait_for(stored, timeout_s=30)
