@@ -40,8 +40,9 @@ PACKAGES = (
     "edge_agent", "firmware_bridge", "stetho_signal", "stetho_sim", "stetho_common",
     "stetho_doctor", "stetho_cli", "stetho_hub",
 )  # fmt: skip
-# Read by the config tests, and by the profile's tests (its hex examples).
-EXTRA_FILES = ("config.example.toml", "docs/ble-profile.md")
+# Read by the config tests, by the profile's tests (its hex examples), and by the hub CLI's
+# (the hospital guide's words for a database with a gap).
+EXTRA_FILES = ("config.example.toml", "docs/ble-profile.md", "docs/hospital.md")
 # Imported by tests (frame fuzzer, MQTT client), or read by them (the wire's JSON Schemas; the
 # deployed broker's config and certificate script, run by tests/deploy).
 EXTRA_DIRS = ("bench", "stetho_testkit", "docs/schemas", "deploy/mosquitto")
@@ -828,6 +829,11 @@ MODULES = (
             "tests/stetho_hub/fhir/test_what_the_record_receives.py",
             "tests/stetho_hub/fhir/test_naming_and_codes.py",
         ),
+    ),
+    Module(
+        "stetho_hub/cli.py",  # migrate, status, accounts: each refusal one line, nothing half-made
+        ("stetho_hub/cli.py",),
+        ("tests/stetho_hub/test_cli.py", "tests/stetho_hub/test_cli_settings.py"),
     ),
     Module(
         "stetho_hub/wire.py",  # what the hub receives: each message parsed or refused, by reason
