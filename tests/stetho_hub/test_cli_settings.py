@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
+import signal
+import socket
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from typer.testing import CliRunner
 
-from stetho_hub.cli import _console_settings, _fhir_status, fhir_settings, hub_app
+from edge_agent.runtime.local_broker import LocalBroker, free_port
+from edge_agent.transport.settings import broker_settings
+from stetho_hub.cli import _console_settings, _fhir_status, _serve, fhir_settings, hub_app
 from stetho_hub.config import load_config
 from stetho_hub.console import ConsoleSettings
 from stetho_hub.fhir import FhirServerSettings
 from stetho_hub.storage import DatabaseTarget
+from stetho_testkit.hub.harness import write_hub_config
+from stetho_testkit.poll import eventually
 
 FHIR = (
     'base_url = "https://fhir.example.org/r4"\nqueue = "q.sqlite3"\n'
@@ -89,3 +99,54 @@ def test_a_command_given_a_bad_config_names_the_file_and_the_key(tmp_path: Path)
     done = CliRunner().invoke(hub_app, ["migrate", "--config", str(config)])
     assert done.exit_code == 2
     assert str(config) in done.output and "fhir.queue" in done.output
+
+
+def _notify_socket(tmp_path: Path) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify"))
+    sock.settimeout(30)
+    return sock
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("with_console", [False, True])
+def test_serve_tells_systemd_ready_then_stopping_on_sigterm(
+    broker: LocalBroker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    with_console: bool,
+) -> None:
+    """In process (mutation reaches it): READY with what serves, a SIGTERM handled, not fatal."""
+    config = write_hub_config(
+        tmp_path / "hub.toml",
+        broker.port,
+        DatabaseTarget("sqlite", str(tmp_path / "hub.db")),
+        tmp_path / "audio",
+    )
+    if with_console:
+        with config.open("a", encoding="utf-8") as extra:
+            extra.write(f"[console]\nenabled = true\nport = {free_port()}\n")
+    cfg = load_config(config)
+    publish = broker_settings(cfg.broker, None)
+    console = _console_settings(cfg, publish) if with_console else None
+    sock = _notify_socket(tmp_path)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+
+    async def serve_then_sigterm() -> list[str]:
+        serving = asyncio.create_task(_serve(cfg, console, None))
+        said = [(await asyncio.to_thread(sock.recv, 4096)).decode()]
+        # Stopped once connected: a stop mid-connect is the subprocess tests' (a socket left
+        # half-made would outlive this test in process).
+        await eventually(lambda: "event=hub_connected" in caplog.text, 30, what="the broker")
+        os.kill(os.getpid(), signal.SIGTERM)
+        await serving
+        said.append((await asyncio.to_thread(sock.recv, 4096)).decode())
+        return said
+
+    with caplog.at_level(logging.INFO, logger="stetho_hub"), sock:
+        ready, stopping = asyncio.run(serve_then_sigterm())
+    serving = ", console listening" if with_console else ""
+    assert ready == f"READY=1\nSTATUS=hub hub-test: archive open{serving}"
+    assert stopping == "STOPPING=1\nSTATUS=finishing the commit in progress"
+    assert "event=shutdown reason=signal" in caplog.messages
