@@ -131,3 +131,24 @@ def test_without_schedstat_the_guard_keeps_the_wall_clock(
     reader.start()  # a new thread: its schedstat is opened afresh, and found missing
     reader.join()
     assert waited == [0]
+
+
+def test_a_callback_that_waits_for_the_gil_another_thread_holds_passes() -> None:
+    held_s: list[float] = []
+
+    def holds_the_gil() -> None:
+        start = time.thread_time()
+        sum(range(60_000_000))  # one C call: the GIL is not let go until it returns
+        held_s.append(time.thread_time() - start)
+
+    async def waits_for_the_gil() -> None:
+        other = threading.Thread(target=holds_the_gil)
+        other.start()
+        time.sleep(0.05)  # noqa: ASYNC251 - lets the other thread take the GIL, then waits
+        other.join()
+
+    with LoopWatch(slow_s=0.5) as watch:
+        wall_s = _run(watch, waits_for_the_gil())
+    # Past the limit on the wall clock, blocked by the other thread's CPU, not its own.
+    assert wall_s >= 0.5 and held_s[0] >= 0.5, (wall_s, held_s)
+    assert watch.reports == []

@@ -167,9 +167,11 @@ def test_a_redirect_is_a_refusal_told_not_followed(scripted: Scripted, tls_files
 def test_a_server_slower_than_the_timeout_is_retried_later(
     scripted: Scripted, tls_files: Path
 ) -> None:
-    scripted.script = [Answer(200, delay_s=1.5)]
-    with pytest.raises(SendRetryError) as caught:  # not the 200 that comes after 1.5 s
-        asyncio.run(_post(_settings(scripted, tls_files, timeout_s=0.3), b"{}"))
+    # The timeout covers the TLS handshake too: 0.3 s was once too short for it with two test
+    # workers on two cores (a ConnectTimeout), so 1.5 s, and the answer 3 s late.
+    scripted.script = [Answer(200, delay_s=3.0)]
+    with pytest.raises(SendRetryError) as caught:  # not the 200 that comes after 3 s
+        asyncio.run(_post(_settings(scripted, tls_files, timeout_s=1.5), b"{}"))
     assert str(caught.value).startswith("cannot reach the FHIR server: ReadTimeout")
     assert caught.value.status is None
 
