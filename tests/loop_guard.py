@@ -46,10 +46,13 @@ class _ThreadSchedstat:
         except OSError:
             self._fd = None
 
-    def waited_ns(self) -> int:
+    def times_ns(self) -> tuple[int, int]:
+        """This thread's time on a CPU and time waiting for one; without the file, the thread's
+        CPU clock (the same count, the scheduler's runtime of the thread, to a tick) and 0."""
         if self._fd is None:
-            return 0
-        return int(os.pread(self._fd, 128, 0).split()[1])
+            return time.thread_time_ns(), 0
+        on_cpu, waited = os.pread(self._fd, 128, 0).split()[:2]
+        return int(on_cpu), int(waited)
 
     def __del__(self) -> None:  # the thread has ended: its thread-local is dropped
         if self._fd is not None:
@@ -59,12 +62,18 @@ class _ThreadSchedstat:
 _per_thread = threading.local()
 
 
-def run_queue_wait_ns() -> int:
-    """Nanoseconds the calling thread has spent ready but waiting for a CPU; 0 if unknown."""
+def thread_times_ns() -> tuple[int, int]:
+    """Nanoseconds the calling thread has spent on a CPU, and ready but waiting for one (0 if
+    unknown): one read of its schedstat."""
     reader: _ThreadSchedstat | None = getattr(_per_thread, "schedstat", None)
     if reader is None:
         reader = _per_thread.schedstat = _ThreadSchedstat()
-    return reader.waited_ns()
+    return reader.times_ns()
+
+
+def run_queue_wait_ns() -> int:
+    """Nanoseconds the calling thread has spent ready but waiting for a CPU; 0 if unknown."""
+    return thread_times_ns()[1]
 
 
 class LoopWatch:
@@ -96,16 +105,15 @@ class LoopWatch:
             if handle._loop not in watch._loops:  # type: ignore[attr-defined]
                 unwrapped(handle)
                 return
-            start_ns, waited_before = time.monotonic_ns(), run_queue_wait_ns()
-            own_before, all_before = time.thread_time_ns(), time.process_time_ns()
+            start_ns, all_before = time.monotonic_ns(), time.process_time_ns()
+            own_before, waited_before = thread_times_ns()
             unwrapped(handle)
             wall_ns = time.monotonic_ns() - start_ns
             if wall_ns >= watch.slow_s * 1e9:  # else the wait cannot matter: no second read
-                own_ns = time.thread_time_ns() - own_before
+                own_after, waited_after = thread_times_ns()
+                own_ns = own_after - own_before
                 others_ns = time.process_time_ns() - all_before - own_ns
-                watch._judge(
-                    handle, wall_ns, run_queue_wait_ns() - waited_before, own_ns, others_ns
-                )
+                watch._judge(handle, wall_ns, waited_after - waited_before, own_ns, others_ns)
 
         asyncio.Handle._run = timed  # type: ignore[method-assign]
         return self
