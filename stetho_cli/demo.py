@@ -165,7 +165,7 @@ async def run_demo(seconds: float, console: Console, fhir_dir: Path) -> bool:
         runner = asyncio.create_task(agent.run())
         # The doctor stops first: what the summary counts as received is what the wait saw.
         tasks = (follower, runner, hub_task)
-        while time.monotonic() - started < seconds and not _done(view, agent):
+        while time.monotonic() - started < seconds and not _done(view, agent, hub):
             if any(task.done() for task in tasks):
                 break
             await asyncio.sleep(0.2)
@@ -178,10 +178,17 @@ async def run_demo(seconds: float, console: Console, fhir_dir: Path) -> bool:
         return _summary(console, agent, view, hub, bundles, time.monotonic() - started)
 
 
-def _done(view: DoctorView, agent: Agent) -> bool:
-    """Every device's recordings reached the doctor, and the hub receipted them."""
+def _done(view: DoctorView, agent: Agent, hub: IngestService) -> bool:
+    """Every device's recordings reached the doctor, and the hub receipted them: the agent
+    applied each receipt, and the hub counted it sent (it counts once it has marked them, which
+    can come after the agent applied them)."""
     archived = agent.receipts.counts.archived if agent.receipts is not None else 0
-    return view.complete(len(DEMO_DEVICES)) and archived >= sum(view.recording_ids.values())
+    received = sum(view.recording_ids.values())
+    return (
+        view.complete(len(DEMO_DEVICES))
+        and archived >= received
+        and hub.stats.receipts_sent >= received
+    )
 
 
 def write_bundles(view: DoctorView, folder: Path) -> int:
