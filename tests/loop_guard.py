@@ -9,8 +9,9 @@ plus its time asleep (``time.sleep``, a blocking read, a lock), the blocking the
 Asleep includes waiting for the GIL while another thread of the test process holds it (a
 browser test's driver thread, a collection of garbage there): with two test workers on two
 cores a console callback waited 1.05 s so. Time asleep is therefore counted only past what
-the process's other threads spent on a CPU meanwhile; a callback asleep on a lock that a
-busy thread holds is counted out the same way.
+the process's other threads spent on a CPU meanwhile, or ready and waiting for one (a loaded
+machine stretches the GIL holder's turn: 1.56 s on a CPU in 3.74 s of wall); a callback
+asleep on a lock that a busy thread holds is counted out the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ from types import TracebackType
 SLOW_CALLBACK_S = 1.0
 
 SCHEDSTAT = "/proc/thread-self/schedstat"
+TASKS = "/proc/self/task"
+# How stale the other threads' run-queue waits may be when a callback starts: reading every
+# thread's schedstat costs about 1 us a thread, too much for every callback; the waits of
+# the 50 ms before a slow callback, counted with it, are small against its 1 s bound.
+OTHERS_EVERY_NS = 50_000_000
 # Missing off Linux, or on a kernel built without CONFIG_SCHED_INFO: the guard then falls back
 # to the wall clock (the run's summary says so once).
 SCHEDSTAT_READABLE = os.path.exists(SCHEDSTAT)
@@ -71,6 +77,64 @@ def thread_times_ns() -> tuple[int, int]:
     return reader.times_ns()
 
 
+class _OtherThreads:
+    """The run-queue waits of the process's other threads, by thread id, each schedstat
+    opened once (a thread that has ended drops out: its wait is no longer counted)."""
+
+    def __init__(self) -> None:
+        self._fds: dict[str, int] = {}
+        self.read_ns = 0
+        self.waits: dict[str, int] = {}
+
+    def read(self) -> dict[str, int]:
+        own = str(threading.get_native_id())
+        waits: dict[str, int] = {}
+        try:
+            tids = os.listdir(TASKS)
+        except OSError:
+            return waits
+        for tid in tids:
+            if tid == own:
+                continue
+            try:
+                fd = self._fds.get(tid)
+                if fd is None:
+                    fd = self._fds[tid] = os.open(f"{TASKS}/{tid}/schedstat", os.O_RDONLY)
+                waits[tid] = int(os.pread(fd, 128, 0).split()[1])
+            except (OSError, IndexError, ValueError):
+                self._forget(tid)
+        for gone in self._fds.keys() - waits.keys():
+            self._forget(gone)
+        return waits
+
+    def waited_since(self, before: dict[str, int]) -> int:
+        """Nanoseconds the other threads waited for a CPU since ``before`` (a thread that
+        started since counts whole)."""
+        return sum(ns - before.get(tid, 0) for tid, ns in self.read().items())
+
+    def _forget(self, tid: str) -> None:
+        fd = self._fds.pop(tid, None)
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        for tid in list(self._fds):
+            self._forget(tid)
+
+
+def others_before(now_ns: int) -> _OtherThreads | None:
+    """The calling thread's view of the other threads, their waits read at most
+    ``OTHERS_EVERY_NS`` before ``now_ns``; None without schedstat."""
+    if not SCHEDSTAT_READABLE:
+        return None
+    others: _OtherThreads | None = getattr(_per_thread, "others", None)
+    if others is None:
+        others = _per_thread.others = _OtherThreads()
+    if now_ns - others.read_ns >= OTHERS_EVERY_NS:
+        others.waits, others.read_ns = others.read(), now_ns
+    return others
+
+
 def run_queue_wait_ns() -> int:
     """Nanoseconds the calling thread has spent ready but waiting for a CPU; 0 if unknown."""
     return thread_times_ns()[1]
@@ -106,6 +170,7 @@ class LoopWatch:
                 unwrapped(handle)
                 return
             start_ns, all_before = time.monotonic_ns(), time.process_time_ns()
+            others = others_before(start_ns)
             own_before, waited_before = thread_times_ns()
             unwrapped(handle)
             wall_ns = time.monotonic_ns() - start_ns
@@ -113,6 +178,8 @@ class LoopWatch:
                 own_after, waited_after = thread_times_ns()
                 own_ns = own_after - own_before
                 others_ns = time.process_time_ns() - all_before - own_ns
+                if others is not None:
+                    others_ns += others.waited_since(others.waits)
                 watch._judge(handle, wall_ns, waited_after - waited_before, own_ns, others_ns)
 
         asyncio.Handle._run = timed  # type: ignore[method-assign]
@@ -132,5 +199,5 @@ class LoopWatch:
                 f"Executing {_format_handle(handle)} took {cost_s:.3f} seconds"
                 f" ({wall_ns / 1e9:.3f} s on the wall clock, {waited_ns / 1e9:.3f} s of it"
                 f" waiting for a CPU, {own_ns / 1e9:.3f} s on one, other threads"
-                f" {others_ns / 1e9:.3f} s on a CPU)"
+                f" {others_ns / 1e9:.3f} s on a CPU or waiting for one)"
             )

@@ -133,22 +133,57 @@ def test_without_schedstat_the_guard_keeps_the_wall_clock(
     assert waited == [0]
 
 
-def test_a_callback_that_waits_for_the_gil_another_thread_holds_passes() -> None:
-    held_s: list[float] = []
+@contextmanager
+def _a_thread_holding_the_gil(
+    count: int, held_s: list[float]
+) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """A thread that, once told to go, holds the GIL through one C call, then stays alive (as
+    a browser driver's thread does) until the block ends; yields the go and done events."""
+    go, done, leave = threading.Event(), threading.Event(), threading.Event()
 
     def holds_the_gil() -> None:
+        go.wait()
         start = time.thread_time()
-        sum(range(60_000_000))  # one C call: the GIL is not let go until it returns
+        sum(range(count))  # one C call: the GIL is not let go until it returns
         held_s.append(time.thread_time() - start)
+        done.set()
+        leave.wait()
 
-    async def waits_for_the_gil() -> None:
-        other = threading.Thread(target=holds_the_gil)
-        other.start()
-        time.sleep(0.05)  # noqa: ASYNC251 - lets the other thread take the GIL, then waits
+    other = threading.Thread(target=holds_the_gil)  # pinned as its starter is, if it is
+    other.start()
+    try:
+        yield go, done
+    finally:
+        leave.set()
         other.join()
 
-    with LoopWatch(slow_s=0.5) as watch:
-        wall_s = _run(watch, waits_for_the_gil())
+
+async def _waits_for(go_done: tuple[threading.Event, threading.Event]) -> None:
+    go, done = go_done
+    go.set()
+    time.sleep(0.05)  # noqa: ASYNC251 - lets the other thread take the GIL, then waits
+    done.wait()
+
+
+def test_a_callback_that_waits_for_the_gil_another_thread_holds_passes() -> None:
+    held_s: list[float] = []
+    with LoopWatch(slow_s=0.5) as watch, _a_thread_holding_the_gil(60_000_000, held_s) as go_done:
+        wall_s = _run(watch, _waits_for(go_done))
     # Past the limit on the wall clock, blocked by the other thread's CPU, not its own.
     assert wall_s >= 0.5 and held_s[0] >= 0.5, (wall_s, held_s)
+    assert watch.reports == []
+
+
+@needs_schedstat
+def test_a_gil_wait_stretched_by_a_shared_cpu_passes() -> None:
+    held_s: list[float] = []
+    with (
+        LoopWatch(slow_s=0.5) as watch,
+        _sharing_one_cpu_with_hogs(2),
+        _a_thread_holding_the_gil(40_000_000, held_s) as go_done,
+    ):
+        wall_s = _run(watch, _waits_for(go_done))
+    # The holder ran about a third of the wall time and waited for the CPU the rest: its
+    # waits, not only its CPU time, are what the callback slept through.
+    assert wall_s >= 2 * held_s[0] >= 0.5, (wall_s, held_s)
     assert watch.reports == []
