@@ -224,11 +224,12 @@ def beat_prominence(
     if s1_s.size < BEAT_PROMINENCE_MIN_BEATS:
         return None
     t = np.arange(env.size) / BEAT_STEP_RATE_HZ
-    sounds = np.concatenate([s1_s, s2_s])
-    near = np.zeros(env.size, dtype=bool)
-    for time in sounds:  # a few dozen sounds: cheaper than a blocks-by-sounds matrix
-        near |= np.abs(t - time) <= _SOUND_REACH_S
-    between = env[~near]
+    sounds = np.sort(np.concatenate([s1_s, s2_s]))
+    # Each block's distance to its nearest sound: the sounds either side of it.
+    right = np.minimum(np.searchsorted(sounds, t), sounds.size - 1)
+    left = np.maximum(right - 1, 0)
+    nearest = np.minimum(np.abs(t - sounds[left]), np.abs(t - sounds[right]))
+    between = env[nearest > _SOUND_REACH_S]
     floor = float(np.median(between)) if between.size else 0.0
     if not floor > 0:
         return None
