@@ -18,6 +18,7 @@ import pytest
 from stetho_signal import TriageThresholds
 from stetho_signal._fast_read import (
     BEAT_PROMINENCE_MIN_BEATS,
+    _quantile,
     beat_levels,
     beat_measures,
     beat_prominence,
@@ -78,6 +79,9 @@ def test_one_envelope_gives_the_step_and_the_prominence() -> None:
     assert step == beat_step(x, FS_HZ, s1)
     clear = beat_measures(_beats()[0], FS_HZ, s1, s2)[1]
     assert clear is not None and clear > 20.0  # light noise between clear beats
+    # The S2s' own blocks are not the level between the sounds: unlabelled, they raise it.
+    unlabelled = beat_measures(_beats()[0], FS_HZ, s1, ())[1]
+    assert unlabelled is not None and unlabelled < 0.8 * clear
     # Beats under loud noise barely stand above it, their soft half (the faint quarter) less.
     loud = beat_measures(_beats(noise=0.5)[0], FS_HZ, s1, s2)[1]
     soft = beat_measures(_beats(noise=0.5, soft=0.4)[0], FS_HZ, s1, s2)[1]
@@ -158,3 +162,30 @@ def test_the_older_arms_say_their_own_reason_first() -> None:
     assert flag.details == {"beat_intervals": 2.0, "min_beat_intervals": 4.0}
     # Under the urgent bound the measures are never read.
     assert _rule(dataclasses.replace(FAINT, rate_bpm=125.0))[1].code == "heart_rate_high"
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 60, 999])
+@pytest.mark.parametrize("q", [0.25, 0.5])
+def test_the_quantile_is_numpys_linear_one(n: int, q: float) -> None:
+    x = np.random.default_rng(n).lognormal(size=n)
+    assert _quantile(x, q) == pytest.approx(float(np.quantile(x, q)), rel=1e-12)
+    assert np.array_equal(x, np.random.default_rng(n).lognormal(size=n))  # left unsorted
+
+
+def test_blocks_within_60_ms_of_a_sound_are_its_own_and_80_ms_away_between() -> None:
+    """Sounds every 0.2 s (ten blocks): rings 40 and 60 ms round each sound are left out of
+    the level between them (they would be most of it); rings 60 and 80 ms round each hold most
+    of the blocks between, their median (a block exactly 60 ms away falls either side, to
+    rounding)."""
+    sounds = np.arange(5, 500, 10)
+    s1, s2 = sounds[::2] / 50.0, sounds[1::2] / 50.0
+    env = np.ones(500)
+    env[sounds[::2]] = 6.0
+    ring = np.concatenate([sounds - 3, sounds - 2, sounds + 2, sounds + 3])
+    env[ring[(ring >= 0) & (ring < 500)]] = 50.0
+    assert beat_prominence(env, beat_levels(env, s1), s1, s2) == 50.0  # the ring is the S1's
+    env = np.ones(500)
+    env[sounds[::2]] = 6.0
+    ring = np.concatenate([sounds - 4, sounds - 3, sounds + 3, sounds + 4])
+    env[ring[(ring >= 0) & (ring < 500)]] = 3.0
+    assert beat_prominence(env, beat_levels(env, s1), s1, s2) == 2.0  # 6 over the ring's 3
