@@ -189,3 +189,29 @@ def test_blocks_within_60_ms_of_a_sound_are_its_own_and_80_ms_away_between() -> 
     ring = np.concatenate([sounds - 4, sounds - 3, sounds + 3, sounds + 4])
     env[ring[(ring >= 0) & (ring < 500)]] = 3.0
     assert beat_prominence(env, beat_levels(env, s1), s1, s2) == 2.0  # 6 over the ring's 3
+
+
+def test_each_block_is_judged_by_its_nearest_sound_either_side() -> None:
+    """Distinct levels, so that any block wrongly counted between the sounds moves the median:
+    blocks just after each sound are loud (a sound's tail), and are that sound's own, as are
+    the three blocks after a sound at 0 s (the third exactly 60 ms away)."""
+    env = 1.0 + np.arange(150) / 1000.0
+    halves = np.array([20, 45, 70, 95, 120])  # sounds half a block past these blocks
+    for b in halves:
+        env[b + 1 : b + 4] += 99.0
+    s1 = (halves[:4] + 0.5) / 50.0
+    s2 = np.array([0.0, (halves[4] + 0.5) / 50.0])
+    own = np.zeros(150, dtype=bool)
+    own[:4] = True
+    for b in halves:
+        own[b - 2 : b + 4] = True
+    levels = beat_levels(env, s1)
+    expected = float(np.quantile(levels, 0.25)) / float(np.median(env[~own]))
+    assert expected != round(expected, 3)
+    assert beat_prominence(env, levels, s1, s2) == round(expected, 3)
+    assert beat_prominence(env, levels, s1[::-1], s2[::-1]) == round(expected, 3)  # any order
+
+
+def test_four_s1s_in_a_recording_are_enough() -> None:
+    x, s1, s2 = _beats(noise=0.5)
+    assert beat_measures(x, FS_HZ, s1[:4], s2[:4])[1] is not None
