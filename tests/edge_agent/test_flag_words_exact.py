@@ -196,6 +196,7 @@ FEW = {"beat_intervals": 2.0, "min_beat_intervals": 4.0}  # the sentence left wh
         {"beat_prominence": 3.14, "min_beat_prominence": 4.0},
         {"envelope_repeat": 0.181, "max_envelope_repeat": 0.2, "beat_prominence": 3.14},
         {"max_envelope_repeat": 0.2, "beat_prominence": 3.14, "min_beat_prominence": 4.0},
+        {"envelope_repeat": 0.181, "max_envelope_repeat": 0.2, "min_beat_prominence": 4.0},
     ],
 )
 def test_part_of_the_evidence_is_not_read_as_the_whole(part: dict[str, float]) -> None:

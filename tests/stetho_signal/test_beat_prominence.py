@@ -121,6 +121,7 @@ def _rule(heart: HeartResult, t: TriageThresholds | None = None) -> tuple[str, o
 def test_faint_beats_that_barely_repeat_raise_review_and_say_why() -> None:
     level, flag = _rule(FAINT)
     assert level == "review" and flag.code == "heart_rate_very_high_unconfirmed"
+    assert (flag.value, flag.threshold) == (163.3, 131.0)
     assert flag.details == {
         "envelope_repeat": 0.181, "max_envelope_repeat": 0.2,
         "beat_prominence": 3.14, "min_beat_prominence": 4.0,
