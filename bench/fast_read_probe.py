@@ -3,8 +3,9 @@
 The thirteenth round's measurements (docs/accuracy.md): every read at or over 131/min (NEWS2's
 urgent band) on at least four beat intervals, of hearts whose rate is known or that have none,
 with what the triage reads of it (``HeartResult.envelope_repeat``, ``sound_prominence``,
-``sound_high_band_share``, ``beat_span_share``, ``beat_step``). A read is true within max(5 bpm,
-8 %) of the reference, false at 1.2 times it or more or with no heart, other otherwise. The sets:
+``sound_high_band_share``, ``beat_span_share``, ``beat_step``, ``beat_prominence``). A read
+is true within max(5 bpm, 8 %) of the reference, false at 1.2 times it or more or with no
+heart, other otherwise. The sets:
 
 - ``breath``: each annotated CirCor crop (bench.heart_faster's) under a real ICBHI breath sound
   (high-passed at 200 Hz, as bench.heart_conditions does), three lung recordings each, at
@@ -37,8 +38,10 @@ bench._breath_dominance's of whether the recording as heard is dominated by brea
 
 Printed: per set, the true, false and other reads, how many of each every arm of
 ``stetho_signal._rules._fast_unconfirmed`` takes with the shipped thresholds (any of them:
-``either``; the beat step where no other arm does: ``beat_step_alone``), and the true reads
-nearest each bound. JSON to ``bench/results/fast_read_probe.json`` (every read).
+``either``; the beat step where no other arm does: ``beat_step_alone``; the thirty-fourth
+round's little repeat with faint beats: ``faint_beats``, and where no other arm does:
+``faint_beats_alone``), and the true reads nearest each bound. JSON to
+``bench/results/fast_read_probe.json`` (every read).
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ def _read(x: np.ndarray, fs: float, ref: float | None, **about: Any) -> dict[str
         "intervals": heart.beat_intervals, "repeat": heart.envelope_repeat,
         "prominence": heart.sound_prominence, "share": heart.sound_high_band_share,
         "span": heart.beat_span_share, "step": heart.beat_step, "nrmssd": heart.rr_nrmssd,
+        "beat_prominence": heart.beat_prominence,
         "triage": result.triage.level,
         **(beat_spectra(x, fs, heart.s1_s, heart.s2_s) if fast else {}),
         **(breath_measured(x, fs, heart.s1_s, heart.s2_s) if fast else {}),
@@ -233,9 +237,9 @@ def label(read: dict[str, Any]) -> str | None:
     return "false" if rate >= 1.2 * ref else "other"
 
 
-def arms(read: dict[str, Any], t: TriageThresholds) -> tuple[bool, bool, bool]:
+def arms(read: dict[str, Any], t: TriageThresholds) -> tuple[bool, bool, bool, bool]:
     """Which arm of the rule takes the read: (no repeat and faint sounds, breath sounds,
-    beats that step in level)."""
+    beats that step in level, little repeat and faint beats)."""
     repeat, share, span = read["repeat"], read["share"], read["span"]
     quiet = repeat is not None and repeat < t.urgent_high_min_envelope_repeat
     faint = read["prominence"] < t.urgent_high_min_sound_prominence
@@ -243,7 +247,10 @@ def arms(read: dict[str, Any], t: TriageThresholds) -> tuple[bool, bool, bool]:
     breath = breath and share > t.urgent_high_max_high_band_share
     step = read.get("step")
     steps = step is not None and step > t.urgent_high_max_beat_step
-    return quiet and faint, breath and span < t.urgent_high_min_beat_span, steps
+    weak = repeat is not None and repeat < t.urgent_high_weak_envelope_repeat
+    beats = read.get("beat_prominence")
+    faint_beats = weak and beats is not None and beats < t.urgent_high_min_beat_prominence
+    return quiet and faint, breath and span < t.urgent_high_min_beat_span, steps, faint_beats
 
 
 def summarise(reads: list[dict[str, Any]], t: TriageThresholds) -> dict[str, Any]:
@@ -264,6 +271,8 @@ def summarise(reads: list[dict[str, Any]], t: TriageThresholds) -> dict[str, Any
             "breath_sounds": dict(Counter(lab for lab, a in taken if a[1])),
             "beat_step": dict(Counter(lab for lab, a in taken if a[2])),
             "beat_step_alone": dict(Counter(lab for lab, a in taken if a[2] and not any(a[:2]))),
+            "faint_beats": dict(Counter(lab for lab, a in taken if a[3])),
+            "faint_beats_alone": dict(Counter(lab for lab, a in taken if a[3] and not any(a[:3]))),
             "either": dict(Counter(lab for lab, a in taken if any(a))),
         }
     true = [r for r in fast if r["label"] == "true"]

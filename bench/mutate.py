@@ -380,16 +380,19 @@ MODULES = (
             "tests/edge_agent/test_flag_details.py",  # check_details at the wire edge
             "tests/stetho_signal/test_fast_read.py",  # a fast rate the recording bears out
             "tests/stetho_signal/test_beat_step.py",  # nor its beats stepping up and down
+            "tests/stetho_signal/test_beat_prominence.py",  # nor faint, barely repeating beats
             "tests/stetho_signal/test_voice_heard.py",  # a wheeze heard while someone spoke
             "tests/stetho_signal/test_short_clip.py",  # a clip too short to see a slow heart
         ),
     ),
     Module(
-        "stetho_signal/_fast_read.py",  # a fast rate's envelope repeat, beat span and beat step
+        # a fast rate's envelope repeat, beat span, beat step and beat prominence
+        "stetho_signal/_fast_read.py",
         ("stetho_signal/_fast_read.py",),
         (
             "tests/stetho_signal/test_fast_read.py",
             "tests/stetho_signal/test_beat_step.py",
+            "tests/stetho_signal/test_beat_prominence.py",
             "tests/bench/test_breath_rhythm.py",  # the step is exactly the probe's
         ),
     ),

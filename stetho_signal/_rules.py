@@ -168,7 +168,7 @@ def _steps_between_beats(
     twentieth round): breath bursts or background read as every other beat."""
     step, most = h.beat_step, t.urgent_high_max_beat_step
     if step is None or not step > most:
-        return None
+        return _faint_beats(h, t, text, rate, bound)
     text = (
         f"{text[:-1]}, but its beats' level steps up and down from one beat to the next "
         f"(median step {step:.3f} in natural log units, {math.exp(step):.1f} times; over "
@@ -176,6 +176,30 @@ def _steps_between_beats(
         "noise between slower heart sounds; a review, count the pulse over a minute."
     )
     details = {"beat_step": step, "max_beat_step": most}
+    return Flag("heart_rate_very_high_unconfirmed", text, rate, bound, details)
+
+
+def _faint_beats(
+    h: HeartResult, t: TriageThresholds, text: str, rate: float, bound: float
+) -> Flag | None:
+    """A very high rate whose envelope repeats little and whose fainter beats barely stand
+    above the sound between them, or None (docs/accuracy.md, thirty-fourth round): the rate
+    may count breath sounds heard louder than the heart."""
+    repeat, most = h.envelope_repeat, t.urgent_high_weak_envelope_repeat
+    prominence, least = h.beat_prominence, t.urgent_high_min_beat_prominence
+    if repeat is None or prominence is None or not (repeat < most and prominence < least):
+        return None
+    text = (
+        f"{text[:-1]}, but its sounds' envelope repeats little at that rate (autocorrelation "
+        f"{repeat:.3f}, under {most:.2f}) and a quarter of its beats stand at most "
+        f"{prominence:.2f} times above the sound between them (under {least:.1f}): the heart "
+        "sounds barely stand above the breath sounds, and the rate may count breath sounds or "
+        "noise between slower heart sounds; a review, count the pulse over a minute."
+    )
+    details = {
+        "envelope_repeat": repeat, "max_envelope_repeat": most,
+        "beat_prominence": prominence, "min_beat_prominence": least,
+    }  # fmt: skip
     return Flag("heart_rate_very_high_unconfirmed", text, rate, bound, details)
 
 

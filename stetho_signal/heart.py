@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stetho_signal._fast_read import beat_span_share, beat_step, envelope_repeat
+from stetho_signal._fast_read import beat_measures, beat_span_share, envelope_repeat
 from stetho_signal._half_rate import (
     diastole_follows_cycle,
     evenly_spaced,
@@ -142,6 +142,11 @@ class HeartResult:
         without the recording, see :func:`analyze_heart`, or under eight S1s): a heart's beats
         hold their level, a chain whose every other "beat" is the background between a slower
         heart's sounds steps up and down (:func:`stetho_signal._fast_read.beat_step`).
+    beat_prominence : float or None
+        The quarter-faintest S1's heart-band level over the median level between the sounds
+        (None as ``beat_step``, or under four S1s): a chain that counts breath sounds as beats
+        holds beats that barely stand above the breath between them
+        (:func:`stetho_signal._fast_read.beat_prominence`).
     clip_s : float or None
         Length of the envelope the cycle search ran on, seconds, with or without a rate (None
         only for a result made elsewhere): under
@@ -173,6 +178,7 @@ class HeartResult:
     beat_span_share: float | None = None
     beat_step: float | None = None
     clip_s: float | None = None
+    beat_prominence: float | None = None
 
 
 def analyze_heart(
@@ -262,17 +268,17 @@ def analyze_heart(
     share, repeat, span = _urgent_band_measures(
         spectrum, env, sounds, intervals, rate, (share_at_or_below_bpm, fast_at_or_above_bpm)
     )
-    s1_s = _rounded_ms(sounds.s1_s)
-    # What bench.fast_read_probe measured the bound on: the S1s as reported, to the ms.
-    step = (
-        beat_step(recording, spectrum.fs_hz, s1_s)
+    s1_s, s2_s = _rounded_ms(sounds.s1_s), _rounded_ms(sounds.s2_s)
+    # What bench.fast_read_probe measured the bounds on: the sounds as reported, to the ms.
+    step, beat_prominence = (
+        beat_measures(recording, spectrum.fs_hz, s1_s, s2_s)
         if recording is not None and _shown_at_or_above(rate, fast_at_or_above_bpm)
-        else None
+        else (None, None)
     )
     return HeartResult(
         rate_bpm=rate,
         s1_s=s1_s,
-        s2_s=_rounded_ms(sounds.s2_s),
+        s2_s=s2_s,
         rr_nrmssd=nrmssd,
         murmur_contrast=None if murmur is None else murmur[0],
         murmur_phase=None if murmur is None else murmur[1],
@@ -291,6 +297,7 @@ def analyze_heart(
         envelope_repeat=repeat,
         beat_span_share=span,
         beat_step=step,
+        beat_prominence=beat_prominence,
         clip_s=clip_s,
     )
 

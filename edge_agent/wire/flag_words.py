@@ -171,7 +171,7 @@ def _steps_between_beats(p: _Parts, base: str) -> str | None:
     """A very high rate whose beats step up and down in level (stetho_signal._rules), or None."""
     step, most = p.number("beat_step"), p.number("max_beat_step")
     if step is None or most is None:
-        return None
+        return _faint_beats(p, base)
     try:
         times = math.exp(step)
     except OverflowError:  # a stored step is only known finite; none measured nears e**709
@@ -181,6 +181,24 @@ def _steps_between_beats(p: _Parts, base: str) -> str | None:
         f"l'autre (pas médian {_num(step, '.3f')} en logarithme népérien, "
         f"{_num(times, '.1f')} fois ; plus de {_num(most, '.3f')}), ce que ne font pas "
         "les battements d'un cœur : un battement sur deux est peut-être un bruit respiratoire "
+        "ou du bruit entre des bruits du cœur plus lents ; un avis médical, compter le pouls "
+        "sur une minute."
+    )
+
+
+def _faint_beats(p: _Parts, base: str) -> str | None:
+    """A very high rate whose envelope repeats little and whose fainter beats barely stand
+    above the sound between them (stetho_signal._rules), or None."""
+    repeat, most = p.number("envelope_repeat"), p.number("max_envelope_repeat")
+    prominence, least = p.number("beat_prominence"), p.number("min_beat_prominence")
+    if repeat is None or most is None or prominence is None or least is None:
+        return None
+    return (
+        f"{base[:-1]}, mais l'enveloppe de ses bruits se répète peu à cette fréquence "
+        f"(autocorrélation {_num(repeat, '.3f')}, moins de {_num(most, '.2f')}) et un quart "
+        f"de ses battements ressortent au plus de {_num(prominence, '.2f')} fois le bruit "
+        f"entre eux (moins de {_num(least, '.1f')}) : les bruits du cœur ressortent à peine "
+        "des bruits respiratoires, et la fréquence compte peut-être des bruits respiratoires "
         "ou du bruit entre des bruits du cœur plus lents ; un avis médical, compter le pouls "
         "sur une minute."
     )

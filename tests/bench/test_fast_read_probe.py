@@ -27,12 +27,17 @@ def test_a_read_is_true_near_its_reference_false_well_over_it_or_with_no_heart()
 
 def test_each_arm_takes_what_the_rule_takes() -> None:
     t = TriageThresholds()
-    no = (False, False, False)
+    no = (False, False, False, False)
     assert probe.arms(_read(200.0, 130.0, repeat=-0.09, prominence=2.6), t) == (True, *no[1:])
     assert probe.arms(_read(200.0, 130.0, repeat=-0.09, prominence=4.0), t) == no
-    assert probe.arms(_read(210.0, None, share=0.77, span=0.62), t) == (False, True, False)
+    assert probe.arms(_read(210.0, None, share=0.77, span=0.62), t) == (False, True, False, False)
     assert probe.arms(_read(210.0, None, share=0.77, span=None), t) == no
-    assert probe.arms(_read(200.0, 130.0, step=0.796), t) == (False, False, True)
+    assert probe.arms(_read(200.0, 130.0, step=0.796), t) == (False, False, True, False)
+    faint = _read(200.0, 130.0, repeat=0.19, beat_prominence=3.9)
+    assert probe.arms(faint, t) == (*no[:3], True)
+    assert probe.arms(faint | {"beat_prominence": 4.0}, t) == no
+    assert probe.arms(faint | {"repeat": 0.2}, t) == no
+    assert probe.arms(faint | {"beat_prominence": None}, t) == no
     assert probe.arms(_read(200.0, 130.0, step=0.795), t) == no  # at the bound: kept
     assert probe.arms(_read(200.0, 130.0, step=None), t) == no
 

@@ -163,6 +163,19 @@ def test_a_fast_rate_whose_beats_step_up_and_down() -> None:
     )
 
 
+def test_a_fast_rate_whose_faint_beats_barely_stand_above_the_breath() -> None:
+    text = fr("heart_rate_very_high_unconfirmed", 200.0, 131.0, envelope_repeat=0.181,
+              max_envelope_repeat=0.2, beat_prominence=3.14, min_beat_prominence=4.0)  # fmt: skip
+    assert text == (
+        f"{FAST} ; le score NEWS2 est de 3 : avis médical urgent, mais l'enveloppe de ses "
+        "bruits se répète peu à cette fréquence (autocorrélation 0,181, moins de 0,20) et un "
+        "quart de ses battements ressortent au plus de 3,14 fois le bruit entre eux (moins de "
+        "4,0) : les bruits du cœur ressortent à peine des bruits respiratoires, et la "
+        "fréquence compte peut-être des bruits respiratoires ou du bruit entre des bruits du "
+        "cœur plus lents ; un avis médical, compter le pouls sur une minute."
+    )
+
+
 FEW = {"beat_intervals": 2.0, "min_beat_intervals": 4.0}  # the sentence left when others lack
 
 
@@ -180,6 +193,10 @@ FEW = {"beat_intervals": 2.0, "min_beat_intervals": 4.0}  # the sentence left wh
         {"min_beat_span_share": 0.8},
         {"beat_step": 0.85},
         {"max_beat_step": 0.795},
+        {"beat_prominence": 3.14, "min_beat_prominence": 4.0},
+        {"envelope_repeat": 0.181, "max_envelope_repeat": 0.2, "beat_prominence": 3.14},
+        {"max_envelope_repeat": 0.2, "beat_prominence": 3.14, "min_beat_prominence": 4.0},
+        {"envelope_repeat": 0.181, "max_envelope_repeat": 0.2, "min_beat_prominence": 4.0},
     ],
 )
 def test_part_of_the_evidence_is_not_read_as_the_whole(part: dict[str, float]) -> None:

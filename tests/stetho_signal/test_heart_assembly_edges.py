@@ -224,7 +224,7 @@ def test_each_field_carries_its_part_s_measure_rounded_as_shown(
         for name in (
             "estimate_cycles", "phase_medians", "level_ratio", "_prominence", "_half_width_s",
             "_beat_intervals", "_rate_bpm", "_nrmssd", "murmur_contrast", "snap_after_s2",
-            "_urgent_band_measures", "beat_step",
+            "_urgent_band_measures", "beat_measures",
         )
     }  # fmt: skip
     result = analyze_heart(spectrum, 60.0, 70.0, recording=x)
@@ -254,8 +254,9 @@ def test_each_field_carries_its_part_s_measure_rounded_as_shown(
         sound_high_band_share=spies["_urgent_band_measures"].result[0],
         envelope_repeat=spies["_urgent_band_measures"].result[1],
         beat_span_share=spies["_urgent_band_measures"].result[2],
-        beat_step=spies["beat_step"].result,
+        beat_step=spies["beat_measures"].result[0],
         clip_s=spies["estimate_cycles"].args[0].size / ENVELOPE_RATE_HZ,
+        beat_prominence=spies["beat_measures"].result[1],
     )
     # The values are not already round: dropping a rounding would show.
     assert systole != round(systole, 3) or diastole != round(diastole, 3)
@@ -263,10 +264,12 @@ def test_each_field_carries_its_part_s_measure_rounded_as_shown(
     # Each measure is there to be read: none of them is None on this heart.
     assert None not in (result.rr_nrmssd, contrast, result.sound_high_band_share)
     assert None not in (result.envelope_repeat, result.beat_span_share, result.beat_step)
+    assert result.beat_prominence is not None
     assert result.rate_bpm == 75.0 and result.beat_intervals == 9
     assert isinstance(result.beat_intervals, int)
-    # The beat step reads the recording at its own rate, at the S1s as reported.
-    assert spies["beat_step"].args == (x, FS_HZ, result.s1_s)
+    # The beat step and prominence read the recording at its own rate, at the sounds as
+    # reported.
+    assert spies["beat_measures"].args == (x, FS_HZ, result.s1_s, result.s2_s)
 
 
 def test_the_parts_read_the_sound_band_envelope_at_its_rate(
@@ -447,7 +450,7 @@ def test_no_urgent_measure_at_a_rate_inside_the_bounds(
     result, _, _ = _urgent(monkeypatch, low, high)
     assert result.rate_bpm == 75.0
     assert (result.sound_high_band_share, result.envelope_repeat) == (None, None)
-    assert (result.beat_span_share, result.beat_step) == (None, None)
+    assert (result.beat_span_share, result.beat_step, result.beat_prominence) == (None,) * 3
 
 
 def test_at_the_low_bound_only_the_high_band_share(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -475,6 +478,7 @@ def test_the_beat_step_needs_the_recording(monkeypatch: pytest.MonkeyPatch) -> N
     spectrum, _ = _heart(80.0, jitter=0.3, seed=4)
     result = analyze_heart(spectrum, None, 75.0)
     assert result.envelope_repeat is not None and result.beat_step is None
+    assert result.beat_prominence is None
 
 
 def test_the_urgent_measures_need_a_rate(monkeypatch: pytest.MonkeyPatch) -> None:
