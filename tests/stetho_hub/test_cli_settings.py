@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import signal
 import socket
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,13 +21,27 @@ from typer.testing import CliRunner
 
 from edge_agent.runtime.local_broker import LocalBroker, free_port
 from edge_agent.transport.settings import broker_settings
-from stetho_hub.cli import _console_settings, _fhir_status, _serve, fhir_settings, hub_app
-from stetho_hub.config import load_config
+from edge_agent.wire import messages
+from stetho_hub import fhir, storage, wire
+from stetho_hub.cli import (
+    _console_settings,
+    _export_fhir,
+    _fhir_status,
+    _serve,
+    fhir_settings,
+    hub_app,
+)
+from stetho_hub.config import HubConfig, load_config
 from stetho_hub.console import ConsoleSettings
-from stetho_hub.fhir import FhirServerSettings
-from stetho_hub.storage import DatabaseTarget
+from stetho_hub.errors import StorageUnavailableError
+from stetho_hub.fhir import FhirQueue, FhirServerSettings
+from stetho_hub.storage import Archive, AudioStore, DatabaseTarget, migrate, open_database
+from stetho_testkit.hub.factory import AGENT, SITE, make_recording
 from stetho_testkit.hub.harness import write_hub_config
 from stetho_testkit.poll import eventually
+from tests.deploy.fake_systemd import NotifyReceiver
+from tests.stetho_hub.fhir.conftest import TOKEN, server_context
+from tests.stetho_hub.fhir.fhir_double import FhirDouble, FhirStore
 
 FHIR = (
     'base_url = "https://fhir.example.org/r4"\nqueue = "q.sqlite3"\n'
@@ -150,3 +169,147 @@ def test_serve_tells_systemd_ready_then_stopping_on_sigterm(
     assert ready == f"READY=1\nSTATUS=hub hub-test: archive open{serving}"
     assert stopping == "STOPPING=1\nSTATUS=finishing the commit in progress"
     assert "event=shutdown reason=signal" in caplog.messages
+
+
+# ---- the FHIR export and the watchdog, as `_serve` starts them ----------------------------
+
+EXAM = "0b9f6a52-5d1e-4c39-8f0e-6a1d2c3b4e51"
+AUDIO_URL = "https://hub.example/audio/"
+RESIDENTS = "https://records.example/home/{site}/resident"
+
+
+def _exporting(server: FhirDouble, tls: Path, tmp_path: Path) -> str:
+    """The [fhir] table's keys for an export to `server`: its own systems, audio address and
+    queue (q.sqlite3 beside the config)."""
+    token = _secret(tmp_path / "token", TOKEN)
+    return (
+        f'base_url = "{server.base_url}"\ntoken_file = "{token}"\nca_file = "{tls / "ca.crt"}"\n'
+        f'queue = "q.sqlite3"\nresident_system = "{RESIDENTS}"\n'
+        'agent_system = "https://records.example/devices"\n'
+        f'provenance_tag_system = "https://records.example/tags"\naudio_url = "{AUDIO_URL}"\n'
+    )
+
+
+def _a_closed_exam(cfg: HubConfig) -> str:
+    """Archive a closed exam with one recording (the archive migrated first); its id."""
+    db = open_database(cfg.database.target(), migrating=True)
+    try:
+        migrate(db)
+        archive = Archive(db, AudioStore(cfg.archive.audio_dir))
+        at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+        exam = messages.ExamMessage(
+            exam_id=uuid.UUID(EXAM), event="closed", state="done", site=SITE, agent=AGENT,
+            resident="res-1", staff="nurse-1", reason="short of breath", protocol="heart-4",
+            age_band="adult", sites=[], opened_at=at, closed_at=at, at=at,
+        )  # fmt: skip
+        archive.store(wire.classify(f"stetho/v1/{SITE}/exams", messages.to_json(exam)))
+        rec = make_recording(1, exam_id=EXAM)
+        archive.store(wire.RecordingMeta(rec.meta, rec.meta_json))
+        archive.store(wire.RecordingAudio(rec.recording_id, rec.site, rec.device, rec.flac))
+    finally:
+        db.close()
+    return rec.recording_id
+
+
+def _sent(cfg: HubConfig) -> int:
+    queue = FhirQueue(cfg.fhir.queue)
+    try:
+        return queue.status().sent
+    finally:
+        queue.close()
+
+
+def _as_configured(server: FhirDouble, cfg: HubConfig, recording_id: str) -> None:
+    """The exam reached the server from the configured queue, named and linked as configured."""
+    assert _sent(cfg) == 1
+    sent = json.dumps(server.store.resources)
+    assert f"{AUDIO_URL}{recording_id}.flac" in sent  # fhir.audio_url
+    assert RESIDENTS.format(site=SITE) in sent  # fhir.resident_system
+
+
+@pytest.fixture
+def fhir_server(tls_files: Path) -> Iterator[FhirDouble]:
+    server = FhirDouble(FhirStore(), server_context(tls_files), token=TOKEN)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_export_sends_closed_exams_as_configured_and_closes_what_it_opened(
+    tmp_path: Path, fhir_server: FhirDouble, tls_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = load_config(_config(tmp_path, _exporting(fhir_server, tls_files, tmp_path)))
+    recording_id = _a_closed_exam(cfg)
+    opened: list[Any] = []  # the export's database connection and queue, to see them closed
+    real_open = storage.open_database
+
+    def tracked_open(*args: Any, **kwargs: Any) -> Any:
+        opened.append(real_open(*args, **kwargs))
+        return opened[-1]
+
+    class TrackedQueue(FhirQueue):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(storage, "open_database", tracked_open)
+    monkeypatch.setattr(fhir, "FhirQueue", TrackedQueue)
+
+    async def export_then_stop() -> None:
+        task = asyncio.create_task(_export_fhir(cfg, fhir_settings(cfg)))
+        await eventually(lambda: _sent(cfg), 30, 0.05, what="the exam sent")
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(export_then_stop())
+    _as_configured(fhir_server, cfg, recording_id)
+    db, queue = opened
+    with pytest.raises(StorageUnavailableError, match="closed database"), db.transaction() as tx:
+        tx.one("SELECT 1")
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        queue.status()
+
+
+@pytest.mark.broker
+def test_serve_feeds_the_watchdog_and_runs_the_export(
+    broker: LocalBroker,
+    tmp_path: Path,
+    fhir_server: FhirDouble,
+    tls_files: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """In process (mutation reaches it): systemd's watchdog fed, the closed exam exported."""
+    config = write_hub_config(
+        tmp_path / "hub.toml",
+        broker.port,
+        DatabaseTarget("sqlite", str(tmp_path / "hub.db")),
+        tmp_path / "audio",
+    )
+    with config.open("a", encoding="utf-8") as extra:
+        extra.write("[fhir]\n" + _exporting(fhir_server, tls_files, tmp_path))
+    cfg = load_config(config)
+    recording_id = _a_closed_exam(cfg)
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")  # a ping every 0.1 s
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+
+    async def serve_until_fed_and_sent(systemd: NotifyReceiver) -> None:
+        serving = asyncio.create_task(_serve(cfg, None, fhir_settings(cfg)))
+        await eventually(lambda: len(systemd.with_field("WATCHDOG")) >= 2, 30, what="2 pings")
+        await eventually(lambda: _sent(cfg), 30, 0.05, what="the exam sent")
+        await eventually(lambda: "event=hub_connected" in caplog.text, 30, what="the broker")
+        os.kill(os.getpid(), signal.SIGTERM)
+        await serving
+
+    with (
+        caplog.at_level(logging.INFO, logger="stetho_hub"),
+        NotifyReceiver(tmp_path / "notify") as systemd,
+    ):
+        monkeypatch.setenv("NOTIFY_SOCKET", systemd.address)
+        asyncio.run(serve_until_fed_and_sent(systemd))
+    assert systemd.with_field("WATCHDOG")[0].fields["WATCHDOG"] == "1"
+    assert "event=shutdown reason=signal" in caplog.messages
+    _as_configured(fhir_server, cfg, recording_id)
