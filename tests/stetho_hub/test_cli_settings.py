@@ -127,6 +127,16 @@ def _notify_socket(tmp_path: Path) -> socket.socket:
     return sock
 
 
+def _sqlite_hub_config(broker: LocalBroker, tmp_path: Path) -> Path:
+    """A hub config on `broker`, its archive a SQLite file and audio folder in `tmp_path`."""
+    return write_hub_config(
+        tmp_path / "hub.toml",
+        broker.port,
+        DatabaseTarget("sqlite", str(tmp_path / "hub.db")),
+        tmp_path / "audio",
+    )
+
+
 @pytest.mark.broker
 @pytest.mark.parametrize("with_console", [False, True])
 def test_serve_tells_systemd_ready_then_stopping_on_sigterm(
@@ -137,12 +147,7 @@ def test_serve_tells_systemd_ready_then_stopping_on_sigterm(
     with_console: bool,
 ) -> None:
     """In process (mutation reaches it): READY with what serves, a SIGTERM handled, not fatal."""
-    config = write_hub_config(
-        tmp_path / "hub.toml",
-        broker.port,
-        DatabaseTarget("sqlite", str(tmp_path / "hub.db")),
-        tmp_path / "audio",
-    )
+    config = _sqlite_hub_config(broker, tmp_path)
     if with_console:
         with config.open("a", encoding="utf-8") as extra:
             extra.write(f"[console]\nenabled = true\nport = {free_port()}\n")
@@ -283,12 +288,7 @@ def test_serve_feeds_the_watchdog_and_runs_the_export(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """In process (mutation reaches it): systemd's watchdog fed, the closed exam exported."""
-    config = write_hub_config(
-        tmp_path / "hub.toml",
-        broker.port,
-        DatabaseTarget("sqlite", str(tmp_path / "hub.db")),
-        tmp_path / "audio",
-    )
+    config = _sqlite_hub_config(broker, tmp_path)
     with config.open("a", encoding="utf-8") as extra:
         extra.write("[fhir]\n" + _exporting(fhir_server, tls_files, tmp_path))
     cfg = load_config(config)
