@@ -3,7 +3,8 @@
 Before, NumPy, libsndfile and paho were a third of a second of every `stetho status` and
 `stetho config check` here (the config's broker check imported them for two constants and a
 dataclass), and bleak, NumPy and libsndfile a third of a second of `stetho devices`, which only
-reads the registry. A Pi is several times slower.
+reads the registry; `stetho exam` and `stetho staff` loaded NumPy for the quality problems' words.
+A Pi is several times slower.
 """
 
 import subprocess
@@ -44,6 +45,7 @@ print("HEAVY", sorted(heavy))
         (["status", "--config", "{config}"], 3),  # no agent running
         (["config", "check", "{config}"], 0),  # valid
         (["devices", "--state-dir", "{state}"], 0),  # none paired
+        (["staff", "--help"], 0),  # and `exam`: the same module
     ],
     ids=lambda v: v[0] if isinstance(v, list) else "",
 )
