@@ -3,8 +3,8 @@
 Before, NumPy, libsndfile and paho were a third of a second of every `stetho status` and
 `stetho config check` here (the config's broker check imported them for two constants and a
 dataclass), and bleak, NumPy and libsndfile a third of a second of `stetho devices`, which only
-reads the registry; `stetho exam` and `stetho staff` loaded NumPy for the quality problems' words.
-A Pi is several times slower.
+reads the registry; `stetho exam` and `stetho staff` loaded NumPy for the quality problems' words
+and aiohttp, which only the calls to a running agent use. A Pi is several times slower.
 """
 
 import subprocess
@@ -34,7 +34,8 @@ try:
     main()
 except SystemExit as exc:
     print("EXIT", exc.code)
-heavy = {"numpy", "scipy", "soundfile", "paho", "bleak"} & {m.split(".")[0] for m in sys.modules}
+loaded = {m.split(".")[0] for m in sys.modules}
+heavy = {"numpy", "scipy", "soundfile", "paho", "bleak", "aiohttp"} & loaded
 print("HEAVY", sorted(heavy))
 """
 
