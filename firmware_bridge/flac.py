@@ -12,10 +12,9 @@ import soundfile as sf
 from numpy.typing import NDArray
 
 from firmware_bridge.errors import MalformedFrameError
+from firmware_bridge.flac_tags import FLAC_CONTENT_TYPE as FLAC_CONTENT_TYPE  # also named here
 from firmware_bridge.flac_tags import set_vorbis_comments
 from firmware_bridge.reassembly import Gap
-
-FLAC_CONTENT_TYPE = "audio/flac"
 
 
 def to_pcm16(samples: NDArray[np.floating]) -> NDArray[np.int16]:

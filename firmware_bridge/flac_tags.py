@@ -13,7 +13,11 @@ from typing import Final
 
 from firmware_bridge.errors import MalformedFrameError
 
-__all__ = ["read_vorbis_comments", "set_vorbis_comments"]
+__all__ = ["FLAC_CONTENT_TYPE", "read_vorbis_comments", "set_vorbis_comments"]
+
+# Here rather than in `flac`, so that code naming FLAC (the broker check of a config) does
+# not import NumPy and libsndfile.
+FLAC_CONTENT_TYPE: Final = "audio/flac"
 
 _MAGIC: Final = b"fLaC"
 _STREAMINFO, _PADDING, _VORBIS_COMMENT = 0, 1, 4

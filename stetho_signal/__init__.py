@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         LUNG_BAND_HZ,
         WIDE_BAND_HZ,
     )
+    from stetho_signal._problems import PROBLEM_TEXT
     from stetho_signal._rates import MAX_RATE_HZ, MIN_RATE_HZ
     from stetho_signal.analysis import Analysis, analyze
     from stetho_signal.errors import FilterDesignError, InvalidAudioError, SignalError
@@ -45,6 +46,7 @@ _HOMES = {
     "stetho_signal._band_edges": (
         "BELL_BAND_HZ", "DIAPHRAGM_BAND_HZ", "HEART_BAND_HZ", "LUNG_BAND_HZ", "WIDE_BAND_HZ",
     ),
+    "stetho_signal._problems": ("PROBLEM_TEXT",),
     "stetho_signal._rates": ("MAX_RATE_HZ", "MIN_RATE_HZ"),
     "stetho_signal.analysis": ("Analysis", "analyze"),
     "stetho_signal.errors": ("FilterDesignError", "InvalidAudioError", "SignalError"),
@@ -70,6 +72,7 @@ __all__ = [
     "MAX_RATE_HZ",
     "MIN_RATE_HZ",
     "MODE_BANDS_HZ",
+    "PROBLEM_TEXT",
     "WIDE_BAND_HZ",
     "AgeBand",
     "Analysis",

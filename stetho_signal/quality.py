@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stetho_signal._masks import run_lengths
+from stetho_signal._problems import PROBLEM_TEXT as PROBLEM_TEXT  # also named here
 from stetho_signal._stats import median
 
 __all__ = [
@@ -75,19 +76,6 @@ HANDLING_RATE_HZ = 200.0
 _HANDLING_FRAME_S = 0.01
 _HANDLING_WINDOW_FRAMES = 10  # 100 ms moving RMS: a heart sound spreads to ~0.1-0.2 s
 _HANDLING_OVER_MEDIAN = 4.0
-
-PROBLEM_TEXT = {
-    "clipping": "clipping: lower the gain",
-    "no_signal": "stethoscope not in contact: no sound recorded, check contact and that it is on",
-    "noise": "too noisy: keep the chest piece still on bare skin and quiet the room",
-    "no_heartbeat": "no clear heartbeat: stethoscope not in contact or off the heart, move it",
-    "handling": "stethoscope slipping or not in firm contact: hold the chest piece still and "
-    "firmly on bare skin",
-    "breath_unheard": "breathing barely heard over the background: ask for slow deep breaths "
-    "through the open mouth and quiet the room",
-    "background_noise": "background noise loud enough to hide crackles: quiet the room (door "
-    "shut, television, radio and talk off) and record again",
-}
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,17 @@ from collections.abc import Coroutine, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Final, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar, get_args
 
 import typer
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from edge_agent.config import AuscultationSite
 from edge_agent.errors import RegistryError
-from edge_agent.pipeline.radio import Radio, pair_and_register, scan
-from edge_agent.pipeline.sources import source_for_spec
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
-from firmware_bridge import pairing
 from firmware_bridge.errors import (
     AdapterUnavailableError,
     BluetoothPermissionError,
@@ -40,20 +36,18 @@ from firmware_bridge.errors import (
     LinkLostError,
     PairingRejectedError,
 )
-from firmware_bridge.flac import SITE_TAG
-from firmware_bridge.recorder import RecordingSummary, record
-from firmware_bridge.sources import (
-    AudioSource,
-    BleSource,
-    PeripheralConfig,
-    SimulatedAir,
-    SimulatedStethoscope,
-    simulated_backends,
-)
 from stetho_common.cli_choices import refuse_choice
 from stetho_common.cli_numbers import bounded, whole
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled
 from stetho_common.text import without_surrogates
+
+# The radio (bleak), the audio sources and the recorder (NumPy, libsndfile) are imported by the
+# commands that use them: `stetho devices` only reads the registry, and started a third of a
+# second slower with them (several times that on a Pi).
+if TYPE_CHECKING:
+    from firmware_bridge import pairing
+    from firmware_bridge.recorder import RecordingSummary
+    from firmware_bridge.sources import AudioSource, SimulatedAir
 
 __all__ = [
     "EXIT_CODES",
@@ -111,6 +105,8 @@ def _run(main: Coroutine[Any, Any, T]) -> T:
 
 
 def _simulated_air() -> SimulatedAir:
+    from firmware_bridge.sources import PeripheralConfig, SimulatedAir, SimulatedStethoscope
+
     return SimulatedAir(
         SimulatedStethoscope("normal", config=PeripheralConfig()),
         SimulatedStethoscope(
@@ -131,6 +127,8 @@ def pair_command(
     simulate: Simulate = False,
 ) -> None:
     """Scan for stethoscopes, pair and bond one, and add it to the registry."""
+    from edge_agent.pipeline.radio import Radio, pair_and_register, scan
+
     # The same code path as the nurses' page (edge_agent.pipeline.radio).
     radio = Radio.simulated(*_simulated_air().peripherals.values()) if simulate else Radio()
     with _exit_on_errors():
@@ -242,6 +240,9 @@ def forget_command(
     simulate: Simulate = False,
 ) -> None:
     """Remove a stethoscope's bond and its registry entry."""
+    from firmware_bridge import pairing
+    from firmware_bridge.sources import simulated_backends
+
     client_backend = simulated_backends(_simulated_air())[0] if simulate else None
     with _exit_on_errors():
         registry = DeviceRegistry(state_dir)
@@ -271,6 +272,10 @@ def record_command(
     ] = 1.0,
 ) -> None:
     """Record a stethoscope to FLAC with tags; Ctrl-C stops early and keeps the audio."""
+    from edge_agent.pipeline.sources import source_for_spec
+    from firmware_bridge.flac import SITE_TAG
+    from firmware_bridge.sources import BleSource
+
     if site not in SITES:
         refuse_choice("--site", site, SITES)
     if out_path.suffix.lower() != ".flac":
@@ -296,6 +301,10 @@ async def _record_with_progress(
     source: AudioSource, out_path: Path, duration: float, tags: dict[str, str]
 ) -> RecordingSummary | None:
     """Record with a progress bar; None when Ctrl-C came before the first sample (no file)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from firmware_bridge.recorder import record
+
     columns = (
         TextColumn("recording"),
         BarColumn(),

@@ -13,7 +13,6 @@ import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any, Final
 
-import aiohttp
 import typer
 from rich.console import Console
 
@@ -102,7 +101,10 @@ async def _call(
     reached: list[bool] | None = None,
 ) -> Any:
     """The agent's answer; `reached` gets True once connected, from when the request may
-    reach the agent (nothing is written to the socket before)."""
+    reach the agent (nothing is written to the socket before). An agent not reached raises
+    ConnectionError, so that the callers need not import aiohttp."""
+    import aiohttp  # here: `stetho staff` and every --help start without an HTTP client
+
     connector = aiohttp.UnixConnector(path=str(socket))
     trace = aiohttp.TraceConfig()
     if reached is not None:
@@ -111,17 +113,20 @@ async def _call(
             reached.append(True)
 
         trace.on_connection_create_end.append(connected)
-    async with (
-        aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session,
-        session.request(method, f"http://agent{path}", json=body) as response,
-    ):
-        try:
-            data = await response.json()
-        except (aiohttp.ContentTypeError, ValueError):  # not the API's answer: a 404 page
-            raise AgentError(f"HTTP {response.status} {response.reason}") from None
-        if response.status != 200:
-            raise AgentError(data.get("error", f"HTTP {response.status}"))
-        return data
+    try:
+        async with (
+            aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session,
+            session.request(method, f"http://agent{path}", json=body) as response,
+        ):
+            try:
+                data = await response.json()
+            except (aiohttp.ContentTypeError, ValueError):  # not the API's answer: a 404 page
+                raise AgentError(f"HTTP {response.status} {response.reason}") from None
+            if response.status != 200:
+                raise AgentError(data.get("error", f"HTTP {response.status}"))
+            return data
+    except aiohttp.ClientConnectionError as exc:
+        raise ConnectionError(str(exc)) from exc
 
 
 def _segment(text: str) -> str:
@@ -144,7 +149,7 @@ def _answer(
     socket = _socket(config)
     try:
         return asyncio.run(_call(socket, method, path, body, reached))
-    except (aiohttp.ClientConnectionError, FileNotFoundError):
+    except (ConnectionError, FileNotFoundError):
         fail(f"no agent answers on {socket}: is it running with [web]?")
     except AgentError as exc:
         fail(f"the agent refused: {exc}")
@@ -256,7 +261,7 @@ def _outcome(config: Path, exam_id: str, started: dict[str, Any]) -> dict[str, A
     line = f"recording {started['site']} on {started['device']} for {started['duration_s']:g} s…"
     try:
         outcome = asyncio.run(_poll(socket, path, bound_s, line))
-    except (aiohttp.ClientConnectionError, FileNotFoundError):
+    except (ConnectionError, FileNotFoundError):
         fail(f"the agent stopped during {what}: see `stetho exam show` once it is back")
     except AgentError as exc:  # not a refusal: the recording it started ended with no sound
         fail(str(exc))

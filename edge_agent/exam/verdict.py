@@ -1,6 +1,6 @@
 """From an analysis to what the nurse at the bedside reads: short, actionable, translatable.
 
-The analysis names problems for the doctor (stetho_signal.quality.PROBLEM_TEXT); the nurse
+The analysis names problems for the doctor (stetho_signal.PROBLEM_TEXT); the nurse
 needs the one thing to do next. Each verdict is a message key that the page translates.
 A notice (mains hum, taken out by the analysis; a faint sound, analysed all the same; a wheeze
 heard while someone spoke) is advice too, but never a reason to record again: the site is
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from edge_agent.wire import messages
-from stetho_signal.quality import PROBLEM_TEXT
+from stetho_signal import PROBLEM_TEXT
 
 _CODE_OF_TEXT: Final = {text: code for code, text in PROBLEM_TEXT.items()}
 LINK_DROP_S: Final = 0.1  # a gap this long is a dropped link, not a few lost notifications

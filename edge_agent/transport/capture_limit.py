@@ -38,8 +38,9 @@ from dataclasses import dataclass
 from edge_agent.config import AgentConfig
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.packet_size import PacketLimit, packet_limit, publish_packet_size
-from edge_agent.wire import messages, topics
-from firmware_bridge.flac import FLAC_CONTENT_TYPE
+from edge_agent.wire import topics
+from edge_agent.wire.schema_version import SCHEMA_VERSION
+from firmware_bridge.flac_tags import FLAC_CONTENT_TYPE
 from stetho_common import quote
 
 __all__ = [
@@ -71,7 +72,7 @@ def _audio_template(site: str, device: str) -> OutboundMessage:
     """The audio message as `pipeline.recordings.process_capture` makes it, with an exam id
     (the most properties it carries) and no payload yet."""
     props = (
-        ("schema_version", str(messages.SCHEMA_VERSION)),
+        ("schema_version", str(SCHEMA_VERSION)),
         ("recording_id", _ANY_ID),
         ("exam_id", _ANY_ID),
     )

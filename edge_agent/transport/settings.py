@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
@@ -17,7 +18,9 @@ from edge_agent.config import AgentConfig, BrokerConfig
 from edge_agent.errors import ConfigError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.capture_limit import config_errors
-from edge_agent.transport.mqtt import MqttSettings
+
+if TYPE_CHECKING:  # imported where it is built: `stetho status` and `config check` need no paho
+    from edge_agent.transport.mqtt import MqttSettings
 
 __all__ = ["broker_from_url", "broker_settings", "check_against_broker"]
 
@@ -31,6 +34,8 @@ def broker_settings(
     environ: Mapping[str, str] | None = None,
 ) -> MqttSettings:
     """Settings for `broker`. Without a client id, the session is clean and the id random."""
+    from edge_agent.transport.mqtt import MqttSettings
+
     persistent = bool(client_id)
     (host, port), *failover = broker.endpoints()
     return MqttSettings(

@@ -23,10 +23,10 @@ from pydantic import (
     model_validator,
 )
 
+from edge_agent.wire.schema_version import SCHEMA_VERSION as SCHEMA_VERSION  # also named here
 from stetho_common.ids import SLUG_PATTERN
 from stetho_signal.triage import AgeBand, check_details
 
-SCHEMA_VERSION: Literal[1] = 1
 JSON_CONTENT_TYPE = "application/json"
 Level = Literal["routine", "review", "urgent", "rerecord"]
 AlertLevel = Literal["review", "urgent"]

@@ -20,7 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from edge_agent.cli import devices as cli_devices
-from firmware_bridge import errors
+from firmware_bridge import errors, pairing
 from firmware_bridge.bluez_agent import error_for_dbus
 from firmware_bridge.flac_tags import read_vorbis_comments
 from stetho_testkit.poll import wait_until
@@ -221,7 +221,7 @@ def test_each_bluetooth_failure_has_its_own_exit_status(
     async def failing_scan(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(cli_devices.pairing, "scan", failing_scan)
+    monkeypatch.setattr(pairing, "scan", failing_scan)
     code, output = stetho("pair", "--state-dir", str(tmp_path))
     assert code == status
     assert "error:" in output and "Traceback" not in output
@@ -255,7 +255,7 @@ def test_an_adapter_that_is_missing_says_what_to_check(
             errors.AdapterUnavailableError.NO_ADAPTER, "cannot reach BlueZ over D-Bus"
         )
 
-    monkeypatch.setattr(cli_devices.pairing, "scan", failing_scan)
+    monkeypatch.setattr(pairing, "scan", failing_scan)
     code, output = stetho("pair", "--state-dir", str(tmp_path))
     assert code == 10
     assert words(output) == (

@@ -27,9 +27,15 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from edge_agent.cli import devices as cli
+
+# The commands import the radio and the sources as they run (a light `stetho devices`): fakes
+# replace them in their own modules.
+from edge_agent.pipeline import radio as radio_home
+from edge_agent.pipeline import sources as sources_home
 from edge_agent.pipeline.radio import Radio
 from edge_agent.storage.registry import DeviceRegistry, RegisteredDevice
 from firmware_bridge import errors, pairing
+from firmware_bridge import sources as bridge_sources
 from firmware_bridge.flac_tags import read_vorbis_comments
 from firmware_bridge.recorder import Gap, RecordingSummary
 from firmware_bridge.sources import AudioBlock
@@ -276,7 +282,7 @@ def test_forgetting_a_device_without_a_bond_notes_it_and_removes_the_entry(
         unpaired.append((address, client_backend))
         raise errors.DeviceNotFoundError("no bond")
 
-    monkeypatch.setattr(cli.pairing, "unpair", unpair)
+    monkeypatch.setattr(pairing, "unpair", unpair)
     code, output = stetho("forget", "steth-a", "--state-dir", str(tmp_path))
     assert code == 0
     assert output == "note: Bluetooth had no bond with 5E:7A:00:00:00:01; removing the entry"
@@ -359,8 +365,8 @@ def test_pairing_scans_for_the_seconds_asked_and_shows_the_passkey_prompt(
         show("type 123456 on the stethoscope")  # type: ignore[operator]
         return RegisteredDevice("steth-a", address, "Stetho-A", location)
 
-    monkeypatch.setattr(cli, "scan", scan)
-    monkeypatch.setattr(cli, "pair_and_register", pair_and_register)
+    monkeypatch.setattr(radio_home, "scan", scan)
+    monkeypatch.setattr(radio_home, "pair_and_register", pair_and_register)
     code, _ = stetho("pair", "--scan-seconds", "7.5", "--state-dir", str(tmp_path))
     assert code == 0 and scans == [7.5]
     assert radios == [None]  # BlueZ's radio, not the simulated one
@@ -413,8 +419,8 @@ def test_a_paired_stethoscope_is_marked_seen_with_its_battery_after_a_recording(
         main.close()
         return RecordingSummary(out, 4000, 4000, (), 0.0, False)
 
-    monkeypatch.setattr(cli, "BleSource", FakeBle)
-    monkeypatch.setattr(cli, "source_for_spec", source_for_spec)
+    monkeypatch.setattr(bridge_sources, "BleSource", FakeBle)
+    monkeypatch.setattr(sources_home, "source_for_spec", source_for_spec)
     monkeypatch.setattr(cli, "run_until_signalled", run)
     before = time.time()
     code, output = stetho("record", "--device", "steth-a", "--duration", "1", "--out", str(out),
@@ -466,7 +472,7 @@ def test_a_recording_stopped_before_any_audio_says_nothing_was_written(
     def source_for_spec(spec: str, registry: DeviceRegistry, **kwargs: object) -> object:
         return SilentUntilCtrlC(stage), None
 
-    monkeypatch.setattr(cli, "source_for_spec", source_for_spec)
+    monkeypatch.setattr(sources_home, "source_for_spec", source_for_spec)
     out = tmp_path / "a.flac"
     code, output = stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
                           str(out), "--state-dir", str(tmp_path))  # fmt: skip
@@ -481,7 +487,7 @@ def test_ctrl_c_after_the_first_block_keeps_it_and_says_stopped_early(
     def source_for_spec(spec: str, registry: DeviceRegistry, **kwargs: object) -> object:
         return SilentUntilCtrlC("after-the-first-block"), None
 
-    monkeypatch.setattr(cli, "source_for_spec", source_for_spec)
+    monkeypatch.setattr(sources_home, "source_for_spec", source_for_spec)
     out = tmp_path / "a.flac"
     code, output = stetho("record", "--device", "sim:normal", "--duration", "1", "--out",
                           str(out), "--state-dir", str(tmp_path))  # fmt: skip

@@ -1,0 +1,61 @@
+"""The commands a nurse or an installer types most load no NumPy, audio, radio or broker client.
+
+Before, NumPy, libsndfile and paho were a third of a second of every `stetho status` and
+`stetho config check` here (the config's broker check imported them for two constants and a
+dataclass), and bleak, NumPy and libsndfile a third of a second of `stetho devices`, which only
+reads the registry; `stetho exam` and `stetho staff` loaded NumPy for the quality problems' words
+and aiohttp, which only the calls to a running agent use. A Pi is several times slower.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# A device with a rate, so that the config's broker check (capture_limit) runs in full.
+CONFIG = """
+site = "home-light"
+agent_id = "pi-l"
+[broker]
+max_packet_bytes = 16777216
+[storage]
+state_dir = "{state}"
+[[devices]]
+id = "steth-l"
+kind = "simulated"
+"""
+
+PROBE = """
+import sys
+from stetho_cli import main
+sys.argv = ["stetho", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    print("EXIT", exc.code)
+loaded = {m.split(".")[0] for m in sys.modules}
+heavy = {"numpy", "scipy", "soundfile", "paho", "bleak", "aiohttp"} & loaded
+print("HEAVY", sorted(heavy))
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (["status", "--config", "{config}"], 3),  # no agent running
+        (["config", "check", "{config}"], 0),  # valid
+        (["devices", "--state-dir", "{state}"], 0),  # none paired
+        (["staff", "--help"], 0),  # and `exam`: the same module
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else "",
+)
+def test_a_light_command_loads_no_numpy_audio_radio_or_broker_client(
+    tmp_path: Path, command: list[str], code: int
+) -> None:
+    config = tmp_path / "agent.toml"
+    config.write_text(CONFIG.format(state=tmp_path / "none"))
+    args = [a.format(config=config, state=tmp_path / "none") for a in command]
+    out = subprocess.run([sys.executable, "-c", PROBE, *args],
+                         capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    assert f"EXIT {code}" in out.stdout and "HEAVY []" in out.stdout, out.stdout
