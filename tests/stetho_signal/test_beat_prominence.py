@@ -18,7 +18,6 @@ import pytest
 from stetho_signal import TriageThresholds
 from stetho_signal._fast_read import (
     BEAT_PROMINENCE_MIN_BEATS,
-    _quantile,
     beat_levels,
     beat_measures,
     beat_prominence,
@@ -163,14 +162,6 @@ def test_the_older_arms_say_their_own_reason_first() -> None:
     assert flag.details == {"beat_intervals": 2.0, "min_beat_intervals": 4.0}
     # Under the urgent bound the measures are never read.
     assert _rule(dataclasses.replace(FAINT, rate_bpm=125.0))[1].code == "heart_rate_high"
-
-
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 60, 999])
-@pytest.mark.parametrize("q", [0.25, 0.5])
-def test_the_quantile_is_numpys_linear_one(n: int, q: float) -> None:
-    x = np.random.default_rng(n).lognormal(size=n)
-    assert _quantile(x, q) == pytest.approx(float(np.quantile(x, q)), rel=1e-12)
-    assert np.array_equal(x, np.random.default_rng(n).lognormal(size=n))  # left unsorted
 
 
 def test_blocks_within_60_ms_of_a_sound_are_its_own_and_80_ms_away_between() -> None:
