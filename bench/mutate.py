@@ -319,6 +319,19 @@ MODULES = (
         ),
     ),
     Module(
+        "edge_agent/cli/exam.py",  # stetho exam through the agent's socket: each failure one line
+        ("edge_agent/cli/exam.py",),
+        # The agent's real exam API served from a thread, in-process: 20 s. The Ctrl-C and wait
+        # tests (subprocesses, 70 s) stay out.
+        ("tests/edge_agent/exam/test_exam_cli.py",),
+    ),
+    Module(
+        "edge_agent/transport/settings.py",  # every [broker] key reaches the connection; --broker
+        ("edge_agent/transport/settings.py",),
+        # In-process, no broker: 1 s. The doctor's tools and the broker tests stay out.
+        ("tests/edge_agent/test_broker_settings_edges.py",),
+    ),
+    Module(
         "edge_agent/wire/recording_length.py",  # one length parser: the page, API and console
         ("edge_agent/wire/recording_length.py",),
         (
