@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket as sock
 import threading
 import uuid
 from collections.abc import Iterator
@@ -356,3 +357,19 @@ def test_an_agent_older_than_the_command_is_said_in_one_sentence(
         "error: the agent started aortic but is older than this command "
         "and cannot tell its outcome: restart it, or give --no-wait\n"
     )
+
+
+@pytest.mark.parametrize("left", ["no socket", "a dead agent's socket"])
+def test_no_agent_on_the_socket_is_one_sentence(tmp_path: Path, left: str) -> None:
+    # aiohttp's connection error, said as ConnectionError since `stetho exam` stopped
+    # importing aiohttp at start (s53-lazycli): no traceback, the socket named, exit 1.
+    config = tmp_path / "agent.toml"
+    config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
+    socket = exam_dir(tmp_path / "state") / SOCKET_NAME
+    if left == "a dead agent's socket":  # the file stays after a kill: connect is refused
+        socket.parent.mkdir(parents=True)
+        with sock.socket(sock.AF_UNIX) as bound:
+            bound.bind(str(socket))
+    result = CliRunner().invoke(exam_app, ["show", str(uuid.UUID(int=1)), "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.output == f"error: no agent answers on {socket}: is it running with [web]?\n"
