@@ -321,9 +321,13 @@ MODULES = (
     Module(
         "edge_agent/cli/exam.py",  # stetho exam through the agent's socket: each failure one line
         ("edge_agent/cli/exam.py",),
-        # The agent's real exam API served from a thread, in-process: 20 s. The Ctrl-C and wait
-        # tests (subprocesses, 70 s) stay out.
-        ("tests/edge_agent/exam/test_exam_cli.py",),
+        # The agent's real exam API served from a thread, in-process: 20 s; a scripted agent for
+        # the answers it gives when something is wrong: 3 s. The broker-backed wait tests
+        # (a real agent, subprocesses: 70 s) stay out.
+        (
+            "tests/edge_agent/exam/test_exam_cli.py",
+            "tests/edge_agent/exam/test_exam_cli_answers.py",
+        ),
     ),
     Module(
         "edge_agent/transport/settings.py",  # every [broker] key reaches the connection; --broker
