@@ -165,11 +165,9 @@ def _check_protocol(protocol: str, sites: list[str]) -> None:
     (resolve_protocol); an unknown name is said as an option's value is everywhere."""
     try:
         resolve_protocol(protocol, sites)
-    except UnknownSiteError as exc:
-        if exc.site is not None:
+    except (UnknownSiteError, UnknownProtocolError) as exc:  # one `fail` for both: each reached
+        if isinstance(exc, UnknownSiteError) and exc.site is not None:
             refuse_choice("--site", exc.site, KNOWN_SITES)
-        fail(str(exc), "usage")
-    except UnknownProtocolError as exc:
         if exc.words == "unknown_protocol":
             refuse_choice("--protocol", protocol, (*BUILT_IN, CUSTOM))
         fail(str(exc), "usage")

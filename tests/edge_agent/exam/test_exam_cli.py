@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pwd
 import socket as sock
 import threading
 import uuid
@@ -373,3 +374,48 @@ def test_no_agent_on_the_socket_is_one_sentence(tmp_path: Path, left: str) -> No
     result = CliRunner().invoke(exam_app, ["show", str(uuid.UUID(int=1)), "--config", str(config)])
     assert result.exit_code == 1
     assert result.output == f"error: no agent answers on {socket}: is it running with [web]?\n"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [({"site": "mitral", "duration_s": 15, "acceptable": True, "problems": [], "flags": []},
+      "mitral: 15.0 s recorded, done"),
+     ({"site": "aortic", "duration_s": 8, "acceptable": False, "problems": [], "flags": []},
+      "aortic: 8.0 s recorded, record again"),
+     ({"site": "aortic", "duration_s": 8, "acceptable": False, "problems": ["from_a_newer_agent"],
+       "flags": []},
+      "aortic: 8.0 s recorded, record again: Talking or noise: ask the resident to stay silent, "
+      "quiet the room.")],
+)  # fmt: skip
+def test_the_outcome_line_whole_and_a_problem_this_cli_does_not_know(
+    outcome: dict[str, Any], said: str
+) -> None:
+    # Nothing after the verdict when there is nothing to say; a problem code newer than this
+    # command gets the page's general advice, as the page gives it.
+    assert outcome_lines(outcome) == said
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_staff_add_names_the_owner_of_the_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named: bool
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    config = tmp_path / "agent.toml"
+    config.write_text(f'site = "home"\n[storage]\nstate_dir = "{state}"\n')
+    monkeypatch.setattr(os, "geteuid", lambda: state.stat().st_uid + 1)  # someone else
+    owner = str(state.stat().st_uid)  # a uid with no passwd entry (a container) as a number
+    if named:
+        owner = pwd.getpwuid(state.stat().st_uid).pw_name
+    else:
+
+        def unknown(uid: int) -> pwd.struct_passwd:
+            raise KeyError(uid)
+
+        monkeypatch.setattr(pwd, "getpwuid", unknown)
+    result = CliRunner().invoke(staff_app, ["nurse-a", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"error: {state} belongs to the agent's user {owner}: run this as that user "
+        f"(sudo -u {owner} stetho staff add ...), so the agent can read the accounts\n"
+    )

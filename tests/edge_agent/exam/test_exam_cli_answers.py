@@ -6,6 +6,8 @@ and its exit status."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
 import signal
 import threading
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from edge_agent.cli.exam import exam_app
@@ -166,4 +169,57 @@ def test_ctrl_c_once_the_request_left_says_the_recording_may_have_started(
     assert result.output == (
         "error: interrupted after the request to record was sent: the recording may have "
         f"started; `stetho exam show {EXAM}` or the exam's page tells\n"
+    )
+
+
+def test_show_prints_the_agent_s_answer_as_indented_json(tmp_path: Path) -> None:
+    exam = {"exam_id": EXAM, "sites": [{"site": "aortic", "attempts": 1}], "state": "open"}
+    with _agent(tmp_path, web.get(f"/api/exams/{EXAM}", _answer(exam))) as config:
+        result = _exam(config, "show", EXAM)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == json.dumps(exam, indent=2) + "\n"  # for a person, and for jq
+
+
+def test_the_waiting_line_is_plain_text_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rich colours numbers unless told not to: the line stays as written on a terminal too.
+    seen = io.StringIO()
+    terminal = Console(file=seen, force_terminal=True, color_system="truecolor")
+    monkeypatch.setattr("edge_agent.cli.exam.err", terminal)
+    done = {"state": "done", "site": "aortic", "duration_s": 0.3, "acceptable": True,
+            "problems": [], "flags": []}  # fmt: skip
+    with _agent(tmp_path, *_record(done)) as config:
+        assert _exam(config, "record", EXAM).exit_code == 0
+    assert seen.getvalue() == "recording aortic on steth-1 for 0.3 s…\n"
+
+
+def test_ctrl_c_while_waiting_says_the_recording_goes_on(tmp_path: Path) -> None:
+    async def interrupted(_: web.Request) -> web.StreamResponse:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the analysis is awaited
+        await asyncio.sleep(0.5)
+        return web.json_response({"state": "running"})
+
+    start = web.post(f"/api/exams/{EXAM}/record", _answer(STARTED))
+    with _agent(tmp_path, start, web.get(RECORDING_PATH, interrupted)) as config:
+        result = _exam(config, "record", EXAM)
+    assert result.exit_code == EXIT_CODES["interrupted"], result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: stopped waiting; the recording of aortic goes on in the agent "
+        "(`stetho exam show` tells)"
+    )
+
+
+def test_ctrl_c_before_the_request_left_says_no_recording_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def ctrl_c(_: Path) -> Path:
+        raise KeyboardInterrupt  # while the config is read, before any connection
+
+    monkeypatch.setattr("edge_agent.cli.exam._socket", ctrl_c)
+    with _agent(tmp_path) as config:
+        result = _exam(config, "record", EXAM)
+    assert result.exit_code == EXIT_CODES["interrupted"], result.output
+    assert result.output == (
+        "error: interrupted before the request to record was sent: no recording started\n"
     )
