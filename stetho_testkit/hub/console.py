@@ -25,6 +25,7 @@ from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.wire import messages, topics
 from stetho_hub import wire
 from stetho_hub.console import ConsoleSettings, app, console_runner
+from stetho_hub.console.picture import render
 from stetho_hub.storage import Archive, AudioStore, DatabaseTarget, migrate, open_database
 from stetho_hub.storage.users import add_user
 from stetho_testkit.hub.factory import WireRecording, make_recording
@@ -163,22 +164,22 @@ _PICTURES: dict[tuple[bytes, str, str], bytes | None] = {}
 @contextmanager
 def _pictures_drawn_once() -> Iterator[None]:
     """The console's picture renderer, its pictures kept for the process (not under mutation)."""
-    draw = app.render_picture
-    if os.environ.get("STETHO_MUTATE") == "1":
+    patched = app.render_picture is not render  # type: ignore[attr-defined]
+    if patched or os.environ.get("STETHO_MUTATE") == "1":  # patched: a console in a console
         yield
         return
 
     def once(flac: bytes, metadata: dict[str, Any], lang: str = "en") -> bytes | None:
         key = (hashlib.sha256(flac).digest(), json.dumps(metadata, sort_keys=True), lang)
         if key not in _PICTURES:
-            _PICTURES[key] = draw(flac, metadata, lang)
+            _PICTURES[key] = render(flac, metadata, lang)
         return _PICTURES[key]
 
-    app.render_picture = once
+    app.render_picture = once  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        app.render_picture = draw
+        app.render_picture = render  # type: ignore[attr-defined]
 
 
 @contextmanager
