@@ -13,7 +13,7 @@ from typing import Any
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # How often a browser test looks again for what it waits on: one look is a round trip of a few
-# ms; at 0.1 s each wait overran what it waited for by 50 ms on average, some 40 waits a test.
+# ms; at 0.1 s each wait overran what it waited for by 50 ms on average, dozens a test.
 POLL_S = 0.05
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
