@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from typing import Any
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# How often a browser test looks again for what it waits on: one look is a round trip of a few
+# ms; at 0.1 s each wait overran what it waited for by 50 ms on average, dozens a test.
+POLL_S = 0.05
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 # One script finds and reads: a `data-*` name is read as an attribute, any other name as the

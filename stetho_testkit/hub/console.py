@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -14,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -21,7 +24,8 @@ from edge_agent.runtime.local_broker import free_port
 from edge_agent.transport.mqtt import MqttSettings
 from edge_agent.wire import messages, topics
 from stetho_hub import wire
-from stetho_hub.console import ConsoleSettings, console_runner
+from stetho_hub.console import ConsoleSettings, app, console_runner
+from stetho_hub.console.picture import render
 from stetho_hub.storage import Archive, AudioStore, DatabaseTarget, migrate, open_database
 from stetho_hub.storage.users import add_user
 from stetho_testkit.hub.factory import WireRecording, make_recording
@@ -150,6 +154,34 @@ def populate(target: DatabaseTarget, audio_dir: Path) -> tuple[WireRecording, Wi
     return recs
 
 
+# The pictures drawn, by audio, metadata and language, for the process: a console's page drew
+# its recordings' pictures again (matplotlib, 0.3-0.7 s each; the browser tests' pages ask
+# for 20-30), though every console holds the same template's recordings. Each picture is still
+# drawn once by the code under test; under mutation, where it may be the mutant, every time.
+_PICTURES: dict[tuple[bytes, str, str], bytes | None] = {}
+
+
+@contextmanager
+def _pictures_drawn_once() -> Iterator[None]:
+    """The console's picture renderer, its pictures kept for the process (not under mutation)."""
+    patched = app.render_picture is not render  # type: ignore[attr-defined]
+    if patched or os.environ.get("STETHO_MUTATE") == "1":  # patched: a console in a console
+        yield
+        return
+
+    def once(flac: bytes, metadata: dict[str, Any], lang: str = "en") -> bytes | None:
+        key = (hashlib.sha256(flac).digest(), json.dumps(metadata, sort_keys=True), lang)
+        if key not in _PICTURES:
+            _PICTURES[key] = render(flac, metadata, lang)
+        return _PICTURES[key]
+
+    app.render_picture = once  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        app.render_picture = render  # type: ignore[attr-defined]
+
+
 @contextmanager
 def console_running(
     tmp_path: Path,
@@ -187,15 +219,16 @@ def console_running(
             ready.set()
 
     thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        # A console that fails to start still has its loop closed here: left open, the
-        # loop's sockets were unraisable warnings that ended the whole pytest session.
-        assert ready.wait(20), "the console did not start"
-        if failed:
-            raise failed[0]
-        yield Archived(f"http://127.0.0.1:{port}", target, home_a, home_b)
-    finally:
-        stop.set()
-        thread.join(timeout=20)
-        loop.close()
+    with _pictures_drawn_once():
+        thread.start()
+        try:
+            # A console that fails to start still has its loop closed here: left open, the
+            # loop's sockets were unraisable warnings that ended the whole pytest session.
+            assert ready.wait(20), "the console did not start"
+            if failed:
+                raise failed[0]
+            yield Archived(f"http://127.0.0.1:{port}", target, home_a, home_b)
+        finally:
+            stop.set()
+            thread.join(timeout=20)
+            loop.close()

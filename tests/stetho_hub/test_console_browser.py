@@ -15,7 +15,14 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.transport.settings import broker_from_url, broker_settings
 from stetho_hub import wire
 from stetho_hub.storage import Archive, AudioStore, open_database
-from stetho_testkit.browser import CHROMIUM, DRIVER, clicked, give_back, take_chromium
+from stetho_testkit.browser import (
+    CHROMIUM,
+    DRIVER,
+    POLL_S,
+    clicked,
+    give_back,
+    take_chromium,
+)
 from stetho_testkit.hub.console import PASSWORD, _alert, console_running
 from stetho_testkit.hub.factory import make_recording
 from stetho_testkit.mqtt_client import MqttTestClient
@@ -38,7 +45,7 @@ def _chromium(size: tuple[int, int] = (1280, 900)) -> Any:
 
 
 def _wait(check: Any, timeout_s: float = 20.0) -> Any:
-    return wait_until(check, timeout_s, every_s=0.1, what="the condition in the browser")
+    return wait_until(check, timeout_s, every_s=POLL_S, what="the condition in the browser")
 
 
 def _click(driver: Any, selector: str) -> None:

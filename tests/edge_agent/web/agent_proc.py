@@ -15,6 +15,7 @@ from edge_agent.exam.residents import Resident
 from edge_agent.exam.store import SOCKET_NAME, ExamStore, exam_dir
 from edge_agent.runtime.local_broker import free_port
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
+from stetho_testkit.browser import POLL_S
 from stetho_testkit.poll import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -109,7 +110,7 @@ def _wait_listening(proc: subprocess.Popen[bytes], address: str | tuple[str, int
     wait_until(
         listening,
         30,
-        every_s=0.1,
+        every_s=POLL_S,
         what=f"the agent to listen on {address}",
         describe=lambda: f"its exit code: {proc.poll()}",
         alive=lambda: proc.poll() is None,

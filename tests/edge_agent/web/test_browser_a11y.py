@@ -26,7 +26,7 @@ from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.web.i18n import translator
 from stetho_common.sign_in import FREE_FAILURES
 from stetho_testkit.axe import axe_in_every_page, violations
-from stetho_testkit.browser import clicked, picked
+from stetho_testkit.browser import POLL_S, clicked, picked
 from tests.edge_agent.web.agent_proc import PIN, STAFF, running_agent
 from tests.edge_agent.web.browser import chromium
 from tests.edge_agent.web.test_browser_tablet import UPRIGHT, _show
@@ -87,7 +87,7 @@ def test_every_page_passes_axe_in_both_languages_and_sizes(
         ) as base,
         chromium() as d,
     ):
-        wait = WebDriverWait(d, 30, poll_frequency=0.1)
+        wait = WebDriverWait(d, 30, poll_frequency=POLL_S)
         axe_in_every_page(d)
 
         def check(page: str, size: tuple[int, int]) -> None:

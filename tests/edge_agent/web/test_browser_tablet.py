@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
-from stetho_testkit.browser import clicked, sideways, too_small_to_touch
+from stetho_testkit.browser import POLL_S, clicked, sideways, too_small_to_touch
 from tests.edge_agent.web.agent_proc import PIN, STAFF, running_agent
 from tests.edge_agent.web.browser import chromium
 from tests.edge_agent.web.test_browser_walk import _publish_request
@@ -58,7 +58,7 @@ def _show(driver: Any, size: tuple[int, int]) -> None:
         return False
 
     driver.set_window_size(*size)
-    WebDriverWait(driver, 10, poll_frequency=0.2).until(fits, f"the page never reached {size}")
+    WebDriverWait(driver, 10, poll_frequency=POLL_S).until(fits, f"the page never reached {size}")
 
 
 def test_every_control_is_big_enough_to_touch_upright_in_french(
@@ -76,13 +76,13 @@ def test_every_control_is_big_enough_to_touch_upright_in_french(
         _check(d, "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
-        WebDriverWait(d, 20, poll_frequency=0.1).until(lambda d: clicked(d, "#signin"))
-        WebDriverWait(d, 20, poll_frequency=0.1).until(
+        WebDriverWait(d, 20, poll_frequency=POLL_S).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20, poll_frequency=POLL_S).until(
             lambda d: d.find_elements(By.ID, "residents")
         )
         _publish_request(broker.port)  # /requests with a request: its accept form and age band
         d.get(base + "/requests")
-        WebDriverWait(d, 20, poll_frequency=0.1).until(
+        WebDriverWait(d, 20, poll_frequency=POLL_S).until(
             lambda d: d.refresh() or d.find_elements(By.NAME, "age_band")
         )
         for page in ("/residents", "/residents/res-0042", "/requests", "/stethoscopes", "/x"):
@@ -109,7 +109,7 @@ def test_the_record_button_is_in_view_on_a_tablet_held_sideways(
         d.get(base + "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
-        wait = WebDriverWait(d, 30, poll_frequency=0.1)
+        wait = WebDriverWait(d, 30, poll_frequency=POLL_S)
         wait.until(lambda d: clicked(d, "#signin"))
         wait.until(lambda d: clicked(d, '[data-ref="res-0042"]'))
         wait.until(lambda d: clicked(d, "#start-exam"))
@@ -164,15 +164,15 @@ def test_a_doctors_request_says_each_age_band_whole_in_french(
         d.get(base + "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
-        WebDriverWait(d, 20, poll_frequency=0.1).until(lambda d: clicked(d, "#signin"))
-        WebDriverWait(d, 20, poll_frequency=0.1).until(
+        WebDriverWait(d, 20, poll_frequency=POLL_S).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20, poll_frequency=POLL_S).until(
             lambda d: d.find_elements(By.ID, "residents")
         )
         _publish_request(broker.port)
         for size in (UPRIGHT, (1024, 768), (1280, 800)):
             _show(d, size)
             d.get(base + "/requests")
-            WebDriverWait(d, 20, poll_frequency=0.1).until(
+            WebDriverWait(d, 20, poll_frequency=POLL_S).until(
                 lambda d: d.refresh() or d.find_elements(By.NAME, "age_band")
             )
             cut[size] = d.execute_script(_CUT_OFF)
@@ -194,8 +194,8 @@ def test_the_header_is_one_row_on_a_tablet_or_laptop_held_sideways(
         d.get(base + "/login")
         d.find_element(By.ID, "staff").send_keys(STAFF)
         d.find_element(By.ID, "secret").send_keys(PIN)
-        WebDriverWait(d, 20, poll_frequency=0.1).until(lambda d: clicked(d, "#signin"))
-        WebDriverWait(d, 20, poll_frequency=0.1).until(
+        WebDriverWait(d, 20, poll_frequency=POLL_S).until(lambda d: clicked(d, "#signin"))
+        WebDriverWait(d, 20, poll_frequency=POLL_S).until(
             lambda d: d.find_elements(By.ID, "residents")
         )
         for lang in ("fr", "en"):

@@ -22,7 +22,7 @@ import pytest
 
 from edge_agent.runtime.local_broker import LocalBroker
 from edge_agent.wire import topics
-from stetho_testkit.browser import clicked, picked, read
+from stetho_testkit.browser import POLL_S, clicked, picked, read
 from tests.edge_agent.web.agent_proc import PIN, ROOT, SITE, STAFF, running_agent
 from tests.edge_agent.web.browser import TABLET, chromium
 
@@ -46,7 +46,7 @@ def _wait(driver: Any, what: Callable[[Any], Any], message: str) -> Any:
     # A page being replaced (a form's POST answered) leaves elements read a moment before
     # stale: read again at the next poll rather than fail.
     return WebDriverWait(
-        driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+        driver, WAIT_S, poll_frequency=POLL_S, ignored_exceptions=(StaleElementReferenceException,)
     ).until(what, message)
 
 

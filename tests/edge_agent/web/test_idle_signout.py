@@ -22,6 +22,7 @@ from edge_agent.exam.errors import ExamStorageError
 from edge_agent.web.context import CTX
 from edge_agent.web.idle import end_if_idle, note_use
 from edge_agent.web.sessions import MAX_SESSIONS, SessionBook
+from stetho_testkit.browser import POLL_S
 from tests.edge_agent.test_config import MINIMAL, write
 from tests.edge_agent.web.browser import chromium
 from tests.edge_agent.web.test_page_security import PIN, Clock, csrf_of, opened_exam, run, sign_in
@@ -224,12 +225,12 @@ def test_a_tablet_left_on_the_exam_screen_shows_the_sign_in_page_and_why(tmp_pat
         d.find_element(By.ID, "staff").send_keys("nurse-a")
         d.find_element(By.ID, "secret").send_keys(PIN)
         d.find_element(By.ID, "signin").click()
-        WebDriverWait(d, 20, poll_frequency=0.1).until(
+        WebDriverWait(d, 20, poll_frequency=POLL_S).until(
             lambda d: d.current_url.endswith("/residents")
         )
 
     def told_why(d: Any) -> str:
-        WebDriverWait(d, 30, poll_frequency=0.1).until(
+        WebDriverWait(d, 30, poll_frequency=POLL_S).until(
             lambda d: d.find_elements(By.ID, "signin-message")
         )
         return str(d.find_element(By.ID, "signin-message").text)
