@@ -157,13 +157,14 @@ def segment_heart_sounds(
             and not any(_same_model(extra, c) for c in models)
         ):
             models.append(extra)
-    labels, cycle = _searched_chain(candidates, models)
+    chains = _Judge(candidates)  # both searches below often find the same chains
+    labels, cycle = _searched_chain(candidates, models, chains=chains)
     peaks, marks = _label_arrays(labels)
     beats = _short_beats(peaks, marks, candidates, env, cycle.period_s)
     if beats is not None:
         # An irregular chain: searched again, a diastole may shorten into a sound shaped like
         # the chain's S1s (the short beats of atrial fibrillation, not an S3 or a split S2).
-        again, cycle_again = _searched_chain(candidates, models, beats.widen)
+        again, cycle_again = _searched_chain(candidates, models, beats.widen, chains=chains)
         if _kept(labels, again, beats):
             labels, cycle = again, cycle_again
     return _heart_sounds(env, fs_hz, candidates, labels), cycle
@@ -244,15 +245,17 @@ def _searched_chain(
     models: list[CycleEstimate],
     widen: NDArray[np.bool_] | None = None,
     doubled: bool = False,
+    chains: _Judge | None = None,
 ) -> tuple[_Chain, CycleEstimate]:
     """The oriented chain of the model that explains the sounds best, searched again under the
     durations it shows (``widen``: see :func:`stetho_signal._chains.best_chains`; ``doubled``:
-    see :func:`_oriented`)."""
+    see :func:`_oriented`; ``chains``: the judge of the recording's searches, made from
+    ``candidates`` and ``doubled`` when not given)."""
+    chains = _Judge(candidates, doubled) if chains is None else chains
     judged: dict[int, tuple[_Chain, float]] = {}
 
     def judge(model: int, labels: _Chain, score: float) -> float:
-        oriented = _oriented(labels, candidates, doubled)
-        judged[model] = (oriented, _explained_score(oriented, score, candidates))
+        judged[model] = chains.explained(labels, score)
         return judged[model][1]
 
     _best_chains(candidates, models, judge, widen)  # judges every chain that can win
@@ -260,11 +263,58 @@ def _searched_chain(
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
         # Second pass with the durations this recording actually shows (one EM-like step).
-        labels = _oriented(
-            _best_chains(candidates, [refined], widen=widen)[0][0], candidates, doubled
-        )
+        labels = chains.oriented(_best_chains(candidates, [refined], widen=widen)[0][0])
         cycle = refined
     return labels, cycle
+
+
+@dataclass
+class _Judged:
+    """A chain as searched, as oriented, and the sounds it drops (:func:`_dropped`; ``known``
+    once counted)."""
+
+    labels: _Chain
+    oriented: _Chain
+    dropped: int | None = None
+    known: bool = False
+
+
+class _Judge:
+    """Orients the chains of one recording's searches and counts the sounds each drops, once a
+    chain.
+
+    The same chain comes back: two models' searches may find it, the search under the refined
+    cycle mostly finds the winner's, and the second search of an irregular chain (``widen``)
+    many of the first's (110 of the 281 chains oriented in a cold heart pass). Both depend on
+    nothing but the labels, the candidates and ``doubled``, fixed for one judge; the score is
+    scaled afresh each time, by the same expression.
+    """
+
+    def __init__(self, candidates: _Candidates, doubled: bool = False) -> None:
+        self._candidates = candidates
+        self._doubled = doubled
+        self._seen: list[_Judged] = []
+
+    def oriented(self, labels: _Chain) -> _Chain:
+        """:func:`_oriented` of the chain ``labels``."""
+        return self._judged(labels).oriented
+
+    def explained(self, labels: _Chain, score: float) -> tuple[_Chain, float]:
+        """The chain ``labels`` oriented, and :func:`_explained_score` of it scoring ``score``."""
+        judged = self._judged(labels)
+        if score <= 0:
+            return judged.oriented, score
+        if not judged.known:
+            judged.dropped, judged.known = _dropped(judged.oriented, self._candidates), True
+        return judged.oriented, _scaled(score, judged.oriented, judged.dropped)
+
+    def _judged(self, labels: _Chain) -> _Judged:
+        for judged in self._seen:
+            if judged.labels == labels:
+                return judged
+        judged = _Judged(labels, _oriented(labels, self._candidates, self._doubled))
+        self._seen.append(judged)
+        return judged
 
 
 def _most_explaining(
@@ -296,18 +346,31 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     next S1 in most diastoles is a loud third or fourth heart sound (a gallop), not dropped
     beats (:func:`_recurring`).
     """
-    if score <= 0 or len(labels) < 3:
+    if score <= 0:
         return score
+    return _scaled(score, labels, _dropped(labels, cands))
+
+
+def _scaled(score: float, labels: _Chain, dropped: int | None) -> float:
+    """A positive ``score`` of the chain ``labels`` as :func:`_explained_score` scales it for
+    ``dropped`` sounds (None: the chain has no diastole to leave one in, the score stands)."""
+    return score if dropped is None else score * len(labels) / (len(labels) + dropped)
+
+
+def _dropped(labels: _Chain, cands: _Candidates) -> int | None:
+    """The clear sounds an oriented chain leaves in its diastoles that are not a gallop's (see
+    :func:`_explained_score`), or None under three sounds or without a diastole."""
+    if len(labels) < 3:
+        return None
     peaks, marks = _label_arrays(labels)
     diastoles = int(np.count_nonzero((marks[:-1] == S2) & (marks[1:] == S1)))
     if diastoles == 0:
-        return score
+        return None
     sounds, s2_at = _left_in_diastoles(peaks, marks, cands)
     times = cands.times_s[sounds]
     starts, ends = cands.times_s[peaks[s2_at]], cands.times_s[peaks[s2_at + 1]]
     extra = _recurring(times - starts, diastoles) | _recurring(ends - times, diastoles)
-    dropped = int(np.sum(~extra))
-    return score * len(labels) / (len(labels) + dropped)
+    return int(np.sum(~extra))
 
 
 def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool_]:
