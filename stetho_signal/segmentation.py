@@ -363,14 +363,14 @@ def _dropped(labels: _Chain, cands: _Candidates) -> int | None:
     if len(labels) < 3:
         return None
     peaks, marks = _label_arrays(labels)
-    diastoles = int(np.count_nonzero((marks[:-1] == S2) & (marks[1:] == S1)))
+    diastoles = int(np.count_nonzero(_turns(marks)[1]))
     if diastoles == 0:
         return None
     sounds, s2_at = _left_in_diastoles(peaks, marks, cands)
     times = cands.times_s[sounds]
     starts, ends = cands.times_s[peaks[s2_at]], cands.times_s[peaks[s2_at + 1]]
     extra = _recurring(times - starts, diastoles) | _recurring(ends - times, diastoles)
-    return int(np.sum(~extra))
+    return extra.size - int(np.count_nonzero(extra))
 
 
 def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool_]:
@@ -380,7 +380,7 @@ def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool
     if delays_s.size < 3:  # (fewer than half the diastoles fail the count below)
         return np.zeros(delays_s.size, dtype=bool)
     near = np.abs(delays_s - median(delays_s)) <= _LOCKED_S
-    return near if np.sum(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
+    return near if np.count_nonzero(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
 
 
 def _same_model(a: CycleEstimate, b: CycleEstimate) -> bool:
@@ -405,9 +405,24 @@ def _phase_intervals(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Systoles (S1 to the next sound, an S2) and diastoles (S2 to an S1) of a chain, seconds."""
     peaks, marks = _label_arrays(labels)
-    gaps = np.diff(times[peaks])
-    turns = marks[:-1] != marks[1:]
-    return gaps[turns & (marks[:-1] == S1)], gaps[turns & (marks[:-1] == S2)]
+    chain_times = times[peaks]
+    return _intervals(chain_times, *_turns(marks))
+
+
+def _turns(marks: NDArray[np.intp]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Where a chain's systoles (an S1, then an S2) and diastoles (an S2, then an S1) begin,
+    by its labels ``marks`` (S1 is 0, S2 is 1: one comparison each)."""
+    before, after = marks[:-1], marks[1:]
+    return before < after, before > after
+
+
+def _intervals(
+    chain_times: NDArray[np.float64], systolic: NDArray[np.bool_], diastolic: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The systoles and diastoles of a chain whose sounds are at ``chain_times`` and whose
+    phases begin where ``systolic`` and ``diastolic`` say (:func:`_turns`), seconds."""
+    gaps = chain_times[1:] - chain_times[:-1]
+    return gaps[systolic], gaps[diastolic]
 
 
 def _oriented(
@@ -428,11 +443,14 @@ def _oriented(
     found (``doubled``, :func:`segment_doubled`) is oriented by the centroid whatever its phases
     (by the share, then, without centroids).
     """
-    systoles, diastoles = _phase_intervals(labels, cands.times_s)
+    peaks, marks = _label_arrays(labels)  # once: the phases and the cycle's cue share them
+    chain_times = cands.times_s[peaks]
+    systolic, diastolic = _turns(marks)
+    systoles, diastoles = _intervals(chain_times, systolic, diastolic)
     if not (systoles.size and diastoles.size):
         return labels
     systole, diastole = median(systoles), median(diastoles)
-    reversed_ = _s1_phase_follows_cycle(labels, cands.times_s, cands.step_s)
+    reversed_ = _phase_follows(chain_times, systolic, diastolic, cands.step_s)
     if reversed_ is None:
         close = min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole)
         says = None
@@ -470,11 +488,26 @@ def s1_phase_follows_cycle(
     with its systoles: a perfect, meaningless slope). The chain: its sounds' times ``t``
     (seconds, sorted) and labels ``marks`` (S1 or S2).
     """
-    k = np.flatnonzero((marks[:-2] == S1) & (marks[1:-1] == S2) & (marks[2:] == S1))
+    return _phase_follows(
+        t, (marks[:-1] == S1) & (marks[1:] == S2), (marks[:-1] == S2) & (marks[1:] == S1), step_s
+    )
+
+
+def _phase_follows(
+    t: NDArray[np.float64],
+    systolic: NDArray[np.bool_],
+    diastolic: NDArray[np.bool_],
+    step_s: float,
+) -> bool | None:
+    """:func:`s1_phase_follows_cycle` of a chain whose sounds are at ``t`` and whose phases
+    begin where ``systolic`` and ``diastolic`` say (:func:`_turns`)."""
+    k = np.flatnonzero(systolic[:-1] & diastolic[1:])  # S1-S2-S1 triples
     if k.size < _STEADY_MIN_CYCLES:
         return None
-    first, cycle = t[k + 1] - t[k], t[k + 2] - t[k]
-    first, cycle = first - first.mean(), cycle - cycle.mean()
+    start = t[k]
+    first, cycle = t[k + 1] - start, t[k + 2] - start
+    # The means as ndarray.mean forms them (the sum over the count), without its wrapper.
+    first, cycle = first - np.add.reduce(first) / k.size, cycle - np.add.reduce(cycle) / k.size
     rounding = step_s**2 / 6.0
     spread = float(np.dot(cycle, cycle))
     if spread <= 0.0 or spread < 4.0 * rounding * k.size:

@@ -76,3 +76,52 @@ def test_a_chain_is_oriented_and_its_dropped_sounds_counted_once(
     assert judge.explained(other, 10.0) == other_judged
     assert judge.oriented(other) == other_oriented
     assert calls == {"oriented": 2, "dropped": 2}
+
+
+def test_a_chain_s_phases_begin_where_its_labels_turn() -> None:
+    systolic, diastolic = seg._turns(np.array([S1, S2, S1, S1, S2, S2, S1], dtype=np.intp))
+    assert systolic.tolist() == [True, False, False, True, False, False]
+    assert diastolic.tolist() == [False, True, False, False, False, True]
+    gaps = seg._intervals(np.array([0.0, 0.3, 1.0, 1.8, 2.1, 2.5, 2.9]), systolic, diastolic)
+    assert [g.tolist() for g in gaps] == [[0.3, 2.1 - 1.8], [1.0 - 0.3, 2.9 - 2.5]]
+
+
+def _follows_as_before(t: np.ndarray, marks: np.ndarray, step_s: float) -> bool | None:
+    """s1_phase_follows_cycle as it read before the phases were shared (the thirty-fourth
+    round's code): the triples by three comparisons, the means by ndarray.mean."""
+    k = np.flatnonzero((marks[:-2] == S1) & (marks[1:-1] == S2) & (marks[2:] == S1))
+    if k.size < seg._STEADY_MIN_CYCLES:
+        return None
+    first, cycle = t[k + 1] - t[k], t[k + 2] - t[k]
+    first, cycle = first - first.mean(), cycle - cycle.mean()
+    rounding = step_s**2 / 6.0
+    spread = float(np.dot(cycle, cycle))
+    if spread <= 0.0 or spread < 4.0 * rounding * k.size:
+        return None
+    slope = float(np.dot(first, cycle)) / spread
+    residual = first - slope * cycle
+    error = float(np.sqrt(max(np.dot(residual, residual) / (k.size - 2), rounding) / spread))
+    if abs(slope - 0.5) < seg._STEADY_Z * error:
+        return None
+    return slope > 0.5
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_the_cycle_s_cue_from_shared_phases_is_the_same_as_before(seed: int) -> None:
+    # Chains of 10-60 sounds, some labels repeated (skips), phases that follow the cycle or
+    # not, some close to the bound: the same answer from the phases found once as from the
+    # labels.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(10, 60))
+    marks = np.arange(n, dtype=np.intp) % 2
+    marks[rng.random(n) < 0.1] = S1
+    cycles = rng.uniform(0.6, 1.2, n)
+    share = rng.choice([0.05, 0.3, 0.4, 0.5, 0.6, 0.7, 0.95])  # some near the cue's bound
+    spread = rng.normal(0.0, 0.01, n)
+    gaps = np.where(marks == S1, 0.3 + share * (cycles - 0.9), 0.6 + (1 - share) * (cycles - 0.9))
+    gaps += spread
+    t = np.concatenate([[0.0], np.cumsum(gaps[:-1])])
+    step = float(rng.choice([0.0, 0.01]))
+    expected = _follows_as_before(t, marks, step)
+    assert seg._phase_follows(t, *seg._turns(marks), step) == expected
+    assert seg.s1_phase_follows_cycle(t, marks, step) == expected
