@@ -268,6 +268,10 @@ def _searched_chain(
     return labels, cycle
 
 
+# A chain as arrays: its candidate indices, their labels and their times (seconds).
+_Arrays = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
+
+
 @dataclass
 class _Judged:
     """A chain as searched, as oriented, and the sounds it drops (:func:`_dropped`; ``known``
@@ -275,6 +279,7 @@ class _Judged:
 
     labels: _Chain
     oriented: _Chain
+    arrays: _Arrays  # the oriented chain's (see _oriented_arrays)
     dropped: int | None = None
     known: bool = False
 
@@ -305,14 +310,16 @@ class _Judge:
         if score <= 0:
             return judged.oriented, score
         if not judged.known:
-            judged.dropped, judged.known = _dropped(judged.oriented, self._candidates), True
+            enough = len(labels) >= 3
+            judged.dropped = _dropped_count(*judged.arrays, self._candidates) if enough else None
+            judged.known = True
         return judged.oriented, _scaled(score, judged.oriented, judged.dropped)
 
     def _judged(self, labels: _Chain) -> _Judged:
         for judged in self._seen:
             if judged.labels == labels:
                 return judged
-        judged = _Judged(labels, _oriented(labels, self._candidates, self._doubled))
+        judged = _Judged(labels, *_oriented_arrays(labels, self._candidates, self._doubled))
         self._seen.append(judged)
         return judged
 
@@ -363,12 +370,23 @@ def _dropped(labels: _Chain, cands: _Candidates) -> int | None:
     if len(labels) < 3:
         return None
     peaks, marks = _label_arrays(labels)
+    return _dropped_count(peaks, marks, cands.times_s[peaks], cands)
+
+
+def _dropped_count(
+    peaks: NDArray[np.intp],
+    marks: NDArray[np.intp],
+    chain_times: NDArray[np.float64],
+    cands: _Candidates,
+) -> int | None:
+    """:func:`_dropped` of a chain of three sounds or more, as arrays: its candidate indices
+    ``peaks``, labels ``marks`` and times ``chain_times``."""
     diastoles = int(np.count_nonzero(_turns(marks)[1]))
     if diastoles == 0:
         return None
     sounds, s2_at = _left_in_diastoles(peaks, marks, cands)
     times = cands.times_s[sounds]
-    starts, ends = cands.times_s[peaks[s2_at]], cands.times_s[peaks[s2_at + 1]]
+    starts, ends = chain_times[s2_at], chain_times[s2_at + 1]
     extra = _recurring(times - starts, diastoles) | _recurring(ends - times, diastoles)
     return extra.size - int(np.count_nonzero(extra))
 
@@ -443,12 +461,33 @@ def _oriented(
     found (``doubled``, :func:`segment_doubled`) is oriented by the centroid whatever its phases
     (by the share, then, without centroids).
     """
-    peaks, marks = _label_arrays(labels)  # once: the phases and the cycle's cue share them
+    return _oriented_arrays(labels, cands, doubled)[0]
+
+
+def _oriented_arrays(labels: _Chain, cands: _Candidates, doubled: bool) -> tuple[_Chain, _Arrays]:
+    """:func:`_oriented`, and the oriented chain's candidate indices, labels and times (made
+    once: the phases, the cycle's cue and the dropped sounds share them)."""
+    peaks, marks = _label_arrays(labels)
     chain_times = cands.times_s[peaks]
+    if not _turned(labels, marks, chain_times, cands, doubled):
+        return labels, (peaks, marks, chain_times)
+    swapped = [(i, S2 if lab == S1 else S1) for i, lab in labels]
+    return swapped, (peaks, (S1 + S2) - marks, chain_times)  # S1 and S2 are 0 and 1
+
+
+def _turned(
+    labels: _Chain,
+    marks: NDArray[np.intp],
+    chain_times: NDArray[np.float64],
+    cands: _Candidates,
+    doubled: bool,
+) -> bool:
+    """Whether :func:`_oriented` swaps the chain ``labels`` (its labels ``marks``, its sounds at
+    ``chain_times``)."""
     systolic, diastolic = _turns(marks)
     systoles, diastoles = _intervals(chain_times, systolic, diastolic)
     if not (systoles.size and diastoles.size):
-        return labels
+        return False
     systole, diastole = median(systoles), median(diastoles)
     reversed_ = _phase_follows(chain_times, systolic, diastolic, cands.step_s)
     if reversed_ is None:
@@ -459,7 +498,7 @@ def _oriented(
         if says is None and close:
             says = _s1_higher_pitched(labels, cands)
         reversed_ = systole > diastole if says is None else says
-    return [(i, S2 if lab == S1 else S1) for i, lab in labels] if reversed_ else labels
+    return reversed_
 
 
 def _s1_phase_follows_cycle(

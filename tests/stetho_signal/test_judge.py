@@ -54,7 +54,7 @@ def test_a_chain_is_oriented_and_its_dropped_sounds_counted_once(
     other_oriented = seg._oriented(other, TURNED)
     other_judged = (other_oriented, seg._explained_score(other_oriented, 10.0, TURNED))
     calls = {"oriented": 0, "dropped": 0}
-    oriented, dropped = seg._oriented, seg._dropped
+    oriented, dropped = seg._oriented_arrays, seg._dropped_count
 
     def count_oriented(*args: object) -> object:
         calls["oriented"] += 1
@@ -64,8 +64,8 @@ def test_a_chain_is_oriented_and_its_dropped_sounds_counted_once(
         calls["dropped"] += 1
         return dropped(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(seg, "_oriented", count_oriented)
-    monkeypatch.setattr(seg, "_dropped", count_dropped)
+    monkeypatch.setattr(seg, "_oriented_arrays", count_oriented)
+    monkeypatch.setattr(seg, "_dropped_count", count_dropped)
     judge = seg._Judge(TURNED)
     first = judge.explained(TURNED_CHAIN, 10.0)
     again = judge.explained(list(TURNED_CHAIN), 4.0)  # an equal chain, another list
