@@ -157,13 +157,14 @@ def segment_heart_sounds(
             and not any(_same_model(extra, c) for c in models)
         ):
             models.append(extra)
-    labels, cycle = _searched_chain(candidates, models)
+    chains = _Judge(candidates)  # both searches below often find the same chains
+    labels, cycle = _searched_chain(candidates, models, chains=chains)
     peaks, marks = _label_arrays(labels)
     beats = _short_beats(peaks, marks, candidates, env, cycle.period_s)
     if beats is not None:
         # An irregular chain: searched again, a diastole may shorten into a sound shaped like
         # the chain's S1s (the short beats of atrial fibrillation, not an S3 or a split S2).
-        again, cycle_again = _searched_chain(candidates, models, beats.widen)
+        again, cycle_again = _searched_chain(candidates, models, beats.widen, chains=chains)
         if _kept(labels, again, beats):
             labels, cycle = again, cycle_again
     return _heart_sounds(env, fs_hz, candidates, labels), cycle
@@ -244,15 +245,17 @@ def _searched_chain(
     models: list[CycleEstimate],
     widen: NDArray[np.bool_] | None = None,
     doubled: bool = False,
+    chains: _Judge | None = None,
 ) -> tuple[_Chain, CycleEstimate]:
     """The oriented chain of the model that explains the sounds best, searched again under the
     durations it shows (``widen``: see :func:`stetho_signal._chains.best_chains`; ``doubled``:
-    see :func:`_oriented`)."""
+    see :func:`_oriented`; ``chains``: the judge of the recording's searches, made from
+    ``candidates`` and ``doubled`` when not given)."""
+    chains = _Judge(candidates, doubled) if chains is None else chains
     judged: dict[int, tuple[_Chain, float]] = {}
 
     def judge(model: int, labels: _Chain, score: float) -> float:
-        oriented = _oriented(labels, candidates, doubled)
-        judged[model] = (oriented, _explained_score(oriented, score, candidates))
+        judged[model] = chains.explained(labels, score)
         return judged[model][1]
 
     _best_chains(candidates, models, judge, widen)  # judges every chain that can win
@@ -260,11 +263,65 @@ def _searched_chain(
     refined = _refined_cycle(labels, candidates.times_s, cycle)
     if refined is not None:
         # Second pass with the durations this recording actually shows (one EM-like step).
-        labels = _oriented(
-            _best_chains(candidates, [refined], widen=widen)[0][0], candidates, doubled
-        )
+        labels = chains.oriented(_best_chains(candidates, [refined], widen=widen)[0][0])
         cycle = refined
     return labels, cycle
+
+
+# A chain as arrays: its candidate indices, their labels and their times (seconds).
+_Arrays = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
+
+
+@dataclass
+class _Judged:
+    """A chain as searched, as oriented, and the sounds it drops (:func:`_dropped`; ``known``
+    once counted)."""
+
+    labels: _Chain
+    oriented: _Chain
+    arrays: _Arrays  # the oriented chain's (see _oriented_arrays)
+    dropped: int | None = None
+    known: bool = False
+
+
+class _Judge:
+    """Orients the chains of one recording's searches and counts the sounds each drops, once a
+    chain.
+
+    The same chain comes back: two models' searches may find it, the search under the refined
+    cycle mostly finds the winner's, and the second search of an irregular chain (``widen``)
+    many of the first's (110 of the 281 chains oriented in a cold heart pass). Both depend on
+    nothing but the labels, the candidates and ``doubled``, fixed for one judge; the score is
+    scaled afresh each time, by the same expression.
+    """
+
+    def __init__(self, candidates: _Candidates, doubled: bool = False) -> None:
+        self._candidates = candidates
+        self._doubled = doubled
+        self._seen: list[_Judged] = []
+
+    def oriented(self, labels: _Chain) -> _Chain:
+        """:func:`_oriented` of the chain ``labels``."""
+        return self._judged(labels).oriented
+
+    def explained(self, labels: _Chain, score: float) -> tuple[_Chain, float]:
+        """The chain ``labels`` oriented, and :func:`_explained_score` of it scoring ``score``."""
+        judged = self._judged(labels)
+        if score <= 0:
+            return judged.oriented, score
+        if not judged.known:
+            enough = len(labels) >= 3
+            judged.dropped = _dropped_count(*judged.arrays, self._candidates) if enough else None
+            judged.known = True
+        return judged.oriented, _scaled(score, judged.oriented, judged.dropped)
+
+    def _judged(self, labels: _Chain) -> _Judged:
+        for judged in self._seen:
+            if judged.labels == labels:
+                return judged
+        judged = _Judged(labels, *_oriented_arrays(labels, self._candidates, self._doubled))
+        self._seen.append(judged)
+        return judged
 
 
 def _most_explaining(
@@ -296,18 +353,42 @@ def _explained_score(labels: _Chain, score: float, cands: _Candidates) -> float:
     next S1 in most diastoles is a loud third or fourth heart sound (a gallop), not dropped
     beats (:func:`_recurring`).
     """
-    if score <= 0 or len(labels) < 3:
+    if score <= 0:
         return score
+    return _scaled(score, labels, _dropped(labels, cands))
+
+
+def _scaled(score: float, labels: _Chain, dropped: int | None) -> float:
+    """A positive ``score`` of the chain ``labels`` as :func:`_explained_score` scales it for
+    ``dropped`` sounds (None: the chain has no diastole to leave one in, the score stands)."""
+    return score if dropped is None else score * len(labels) / (len(labels) + dropped)
+
+
+def _dropped(labels: _Chain, cands: _Candidates) -> int | None:
+    """The clear sounds an oriented chain leaves in its diastoles that are not a gallop's (see
+    :func:`_explained_score`), or None under three sounds or without a diastole."""
+    if len(labels) < 3:
+        return None
     peaks, marks = _label_arrays(labels)
-    diastoles = int(np.count_nonzero((marks[:-1] == S2) & (marks[1:] == S1)))
+    return _dropped_count(peaks, marks, cands.times_s[peaks], cands)
+
+
+def _dropped_count(
+    peaks: NDArray[np.intp],
+    marks: NDArray[np.intp],
+    chain_times: NDArray[np.float64],
+    cands: _Candidates,
+) -> int | None:
+    """:func:`_dropped` of a chain of three sounds or more, as arrays: its candidate indices
+    ``peaks``, labels ``marks`` and times ``chain_times``."""
+    diastoles = int(np.count_nonzero(_turns(marks)[1]))
     if diastoles == 0:
-        return score
+        return None
     sounds, s2_at = _left_in_diastoles(peaks, marks, cands)
     times = cands.times_s[sounds]
-    starts, ends = cands.times_s[peaks[s2_at]], cands.times_s[peaks[s2_at + 1]]
+    starts, ends = chain_times[s2_at], chain_times[s2_at + 1]
     extra = _recurring(times - starts, diastoles) | _recurring(ends - times, diastoles)
-    dropped = int(np.sum(~extra))
-    return score * len(labels) / (len(labels) + dropped)
+    return extra.size - int(np.count_nonzero(extra))
 
 
 def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool_]:
@@ -317,7 +398,7 @@ def _recurring(delays_s: NDArray[np.float64], diastoles: int) -> NDArray[np.bool
     if delays_s.size < 3:  # (fewer than half the diastoles fail the count below)
         return np.zeros(delays_s.size, dtype=bool)
     near = np.abs(delays_s - median(delays_s)) <= _LOCKED_S
-    return near if np.sum(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
+    return near if np.count_nonzero(near) >= diastoles / 2 else np.zeros(delays_s.size, dtype=bool)
 
 
 def _same_model(a: CycleEstimate, b: CycleEstimate) -> bool:
@@ -342,9 +423,24 @@ def _phase_intervals(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Systoles (S1 to the next sound, an S2) and diastoles (S2 to an S1) of a chain, seconds."""
     peaks, marks = _label_arrays(labels)
-    gaps = np.diff(times[peaks])
-    turns = marks[:-1] != marks[1:]
-    return gaps[turns & (marks[:-1] == S1)], gaps[turns & (marks[:-1] == S2)]
+    chain_times = times[peaks]
+    return _intervals(chain_times, *_turns(marks))
+
+
+def _turns(marks: NDArray[np.intp]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Where a chain's systoles (an S1, then an S2) and diastoles (an S2, then an S1) begin,
+    by its labels ``marks`` (S1 is 0, S2 is 1: one comparison each)."""
+    before, after = marks[:-1], marks[1:]
+    return before < after, before > after
+
+
+def _intervals(
+    chain_times: NDArray[np.float64], systolic: NDArray[np.bool_], diastolic: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The systoles and diastoles of a chain whose sounds are at ``chain_times`` and whose
+    phases begin where ``systolic`` and ``diastolic`` say (:func:`_turns`), seconds."""
+    gaps = chain_times[1:] - chain_times[:-1]
+    return gaps[systolic], gaps[diastolic]
 
 
 def _oriented(
@@ -365,11 +461,35 @@ def _oriented(
     found (``doubled``, :func:`segment_doubled`) is oriented by the centroid whatever its phases
     (by the share, then, without centroids).
     """
-    systoles, diastoles = _phase_intervals(labels, cands.times_s)
+    return _oriented_arrays(labels, cands, doubled)[0]
+
+
+def _oriented_arrays(labels: _Chain, cands: _Candidates, doubled: bool) -> tuple[_Chain, _Arrays]:
+    """:func:`_oriented`, and the oriented chain's candidate indices, labels and times (made
+    once: the phases, the cycle's cue and the dropped sounds share them)."""
+    peaks, marks = _label_arrays(labels)
+    chain_times = cands.times_s[peaks]
+    if not _turned(labels, marks, chain_times, cands, doubled):
+        return labels, (peaks, marks, chain_times)
+    swapped = [(i, S2 if lab == S1 else S1) for i, lab in labels]
+    return swapped, (peaks, (S1 + S2) - marks, chain_times)  # S1 and S2 are 0 and 1
+
+
+def _turned(
+    labels: _Chain,
+    marks: NDArray[np.intp],
+    chain_times: NDArray[np.float64],
+    cands: _Candidates,
+    doubled: bool,
+) -> bool:
+    """Whether :func:`_oriented` swaps the chain ``labels`` (its labels ``marks``, its sounds at
+    ``chain_times``)."""
+    systolic, diastolic = _turns(marks)
+    systoles, diastoles = _intervals(chain_times, systolic, diastolic)
     if not (systoles.size and diastoles.size):
-        return labels
+        return False
     systole, diastole = median(systoles), median(diastoles)
-    reversed_ = _s1_phase_follows_cycle(labels, cands.times_s, cands.step_s)
+    reversed_ = _phase_follows(chain_times, systolic, diastolic, cands.step_s)
     if reversed_ is None:
         close = min(systole, diastole) >= _CLOSE_PHASES * max(systole, diastole)
         says = None
@@ -378,7 +498,7 @@ def _oriented(
         if says is None and close:
             says = _s1_higher_pitched(labels, cands)
         reversed_ = systole > diastole if says is None else says
-    return [(i, S2 if lab == S1 else S1) for i, lab in labels] if reversed_ else labels
+    return reversed_
 
 
 def _s1_phase_follows_cycle(
@@ -407,11 +527,26 @@ def s1_phase_follows_cycle(
     with its systoles: a perfect, meaningless slope). The chain: its sounds' times ``t``
     (seconds, sorted) and labels ``marks`` (S1 or S2).
     """
-    k = np.flatnonzero((marks[:-2] == S1) & (marks[1:-1] == S2) & (marks[2:] == S1))
+    return _phase_follows(
+        t, (marks[:-1] == S1) & (marks[1:] == S2), (marks[:-1] == S2) & (marks[1:] == S1), step_s
+    )
+
+
+def _phase_follows(
+    t: NDArray[np.float64],
+    systolic: NDArray[np.bool_],
+    diastolic: NDArray[np.bool_],
+    step_s: float,
+) -> bool | None:
+    """:func:`s1_phase_follows_cycle` of a chain whose sounds are at ``t`` and whose phases
+    begin where ``systolic`` and ``diastolic`` say (:func:`_turns`)."""
+    k = np.flatnonzero(systolic[:-1] & diastolic[1:])  # S1-S2-S1 triples
     if k.size < _STEADY_MIN_CYCLES:
         return None
-    first, cycle = t[k + 1] - t[k], t[k + 2] - t[k]
-    first, cycle = first - first.mean(), cycle - cycle.mean()
+    start = t[k]
+    first, cycle = t[k + 1] - start, t[k + 2] - start
+    # The means as ndarray.mean forms them (the sum over the count), without its wrapper.
+    first, cycle = first - np.add.reduce(first) / k.size, cycle - np.add.reduce(cycle) / k.size
     rounding = step_s**2 / 6.0
     spread = float(np.dot(cycle, cycle))
     if spread <= 0.0 or spread < 4.0 * rounding * k.size:

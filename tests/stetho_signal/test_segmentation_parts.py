@@ -132,10 +132,10 @@ def test_the_favourites_period_is_weighed_with_the_expected_systole_too(
     searched = seg._searched_chain
 
     def spy(
-        candidates: seg._Candidates, models: list[CycleEstimate], *args: object
+        candidates: seg._Candidates, models: list[CycleEstimate], *args: object, **kwargs: object
     ) -> tuple[list[tuple[int, int]], CycleEstimate]:
         weighed.append(list(models))
-        return searched(candidates, models, *args)  # type: ignore[arg-type]
+        return searched(candidates, models, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(seg, "_searched_chain", spy)
     seg.segment_heart_sounds(env, FS, sound_candidates(env, FS), [favourite])
