@@ -44,6 +44,8 @@ except SystemExit as exc:
 loaded = {m.split(".")[0] for m in sys.modules}
 heavy = {"numpy", "scipy", "soundfile", "paho", "bleak", "aiohttp"} & loaded
 print("HEAVY", sorted(heavy))
+models = ("edge_agent.config", "edge_agent.wire.messages", "edge_agent.exam")
+print("MODELS", sorted(m for m in models if m in sys.modules))
 """
 
 
@@ -54,7 +56,19 @@ print("HEAVY", sorted(heavy))
         (["config", "check", "{config}"], 0),  # valid
         (["devices", "--state-dir", "{state}"], 0),  # none paired
         (["staff", "--help"], 0),  # and `exam`: the same module
-        # The doctor's tools: paho only once they connect, never for --help or a refusal.
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else "",
+)
+def test_a_light_command_loads_no_numpy_audio_radio_or_broker_client(
+    tmp_path: Path, command: list[str], code: int
+) -> None:
+    out = _probe(tmp_path, command)
+    assert f"EXIT {code}" in out and "HEAVY []" in out, out
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
         (["request", "--help"], 0),
         (["answer", "--help"], 0),
         (["ack", "--help"], 0),
@@ -63,14 +77,20 @@ print("HEAVY", sorted(heavy))
         (["answer", EXAM, "--site", "home-l", "--disposition", "x", *NO_BROKER], 2),
         (["ack", "not-a-uuid", "--site", "home-l", *NO_BROKER], 2),
     ],
-    ids=lambda v: v[0] if isinstance(v, list) else "",
+    ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else "",
 )
-def test_a_light_command_loads_no_numpy_audio_radio_or_broker_client(
+def test_a_doctor_tool_loads_no_broker_client_or_models_before_it_sends(
     tmp_path: Path, command: list[str], code: int
 ) -> None:
+    # Paho, the config's, the messages' and the exams' models: only once it sends.
+    out = _probe(tmp_path, command)
+    assert f"EXIT {code}" in out and "HEAVY []" in out and "MODELS []" in out, out
+
+
+def _probe(tmp_path: Path, command: list[str]) -> str:
     config = tmp_path / "agent.toml"
     config.write_text(CONFIG.format(state=tmp_path / "none"))
     args = [a.format(config=config, state=tmp_path / "none") for a in command]
     out = subprocess.run([sys.executable, "-c", PROBE, *args],
                          capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
-    assert f"EXIT {code}" in out.stdout and "HEAVY []" in out.stdout, out.stdout
+    return out.stdout
