@@ -9,35 +9,27 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 
 from edge_agent.errors import AgentError, ConfigError
-from edge_agent.storage.outbox import OutboundMessage
-from edge_agent.wire import messages, topics
+from edge_agent.wire import command_values, topics
 from stetho_common.cli_numbers import bounded, whole
 from stetho_common.console import EXIT_CODES, fail, run_until_signalled, warn
 from stetho_common.ids import SLUG, SLUG_PATTERN, SLUG_WORDS
-from stetho_doctor.ack_answer import AckWatch
-from stetho_doctor.client import (
-    ALERT_COLUMNS,
-    AlertSaver,
-    DoctorToolError,
-    ack_and_watch,
-    ack_message,
-    alert_json_line,
-    alert_row,
-    alert_subscriptions,
-    follow_alerts,
-    publish_once,
-)
+from stetho_doctor.errors import DoctorToolError
 from stetho_doctor.options import BrokerChoice, broker_options
+
+# The MQTT client, the messages' models and the live table are imported by the commands that
+# use them: --help and a refused argument load no broker client (tests/test_cli_light.py).
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from edge_agent.storage.outbox import OutboundMessage
+    from edge_agent.wire import messages
 
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -92,6 +84,8 @@ def _parse_id(text: str, what: str) -> uuid.UUID:
 
 def _send(choice: BrokerChoice, message: OutboundMessage, done: str) -> None:
     """Publish one command message (QoS 1, wait for the PUBACK), then say what was done."""
+    from stetho_doctor.client import publish_once
+
     _run_or_exit(publish_once(choice.settings(), message))
     err.print(done, highlight=False)
 
@@ -101,6 +95,8 @@ def _one_sentence(command: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(command)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> None:
+        from pydantic import ValidationError
+
         try:
             command(*args, **kwargs)
         except ConfigError as exc:
@@ -149,6 +145,8 @@ AlertRows = deque[tuple[dict[str, str], str]]
 
 
 def _alert_table(title: str, rows: AlertRows, width: int) -> Table:
+    from rich.table import Table
+
     if width >= WIDE_TABLE_COLUMNS:
         return _seven_columns(Table(title=title), rows)
     if width >= FOUR_COLUMN_TABLE_COLUMNS:
@@ -157,6 +155,8 @@ def _alert_table(title: str, rows: AlertRows, width: int) -> Table:
 
 
 def _seven_columns(table: Table, rows: AlertRows) -> Table:
+    from stetho_doctor.client import ALERT_COLUMNS
+
     for column in ALERT_COLUMNS:
         whole = column == "alert id"
         table.add_column(column, overflow="fold", no_wrap=whole, min_width=36 if whole else None)
@@ -216,6 +216,16 @@ def alerts(
     If a home stays quiet, ask the broker's operator whether the ACL lets your certificate
     read stetho/v1/<site>/alerts (deploy/mosquitto/make-acl.sh).
     """
+    from rich.live import Live
+
+    from stetho_doctor.client import (
+        AlertSaver,
+        alert_json_line,
+        alert_row,
+        alert_subscriptions,
+        follow_alerts,
+    )
+
     settings = choice.settings(alert_subscriptions(site, save is not None))
     saver = AlertSaver(save) if save is not None else None
     if as_json:
@@ -250,6 +260,9 @@ def ack(
     by: ByOpt = None,
 ) -> None:
     """Acknowledge an alert, and say whether an agent of the care home took it."""
+    from stetho_doctor.ack_answer import AckWatch
+    from stetho_doctor.client import ack_and_watch, ack_message
+
     parsed = _parse_id(alert_id, "alert")
     message = ack_message(site, parsed, by or getpass.getuser(), note)
     # The agents' retained statuses are the only answer an ack gets (stetho_doctor.ack_answer).
@@ -280,7 +293,7 @@ def listen(
         float,
         typer.Option(
             "--seconds",
-            parser=bounded(0, messages.MAX_LIVE_S, above=True),
+            parser=bounded(0, command_values.MAX_LIVE_S, above=True),
             metavar="SECONDS",
             help="Listen this long (up to 1800).",
         ),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from edge_agent.errors import AgentError, ConfigError, ConnectError
+from edge_agent.errors import ConfigError, ConnectError
 from edge_agent.storage.outbox import OutboundMessage
 from edge_agent.transport.mqtt import MqttConnection, MqttSettings, ReceivedMessage
 from edge_agent.wire import messages, topics
@@ -28,6 +28,7 @@ from stetho_common import persistent_delay, quote
 from stetho_common.private_files import private_dir, write_private
 from stetho_common.waits import within
 from stetho_doctor.ack_answer import AckWatch
+from stetho_doctor.errors import DoctorToolError as DoctorToolError  # also named here
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,6 @@ COMMAND_EXPIRY_S = (
 )
 KEEP_UNMATCHED = 200  # recordings buffered while waiting to learn whether they raised an alert
 RETAINED_S = 1.0  # how long `stetho ack` waits for the agents' retained statuses
-
-
-class DoctorToolError(AgentError):
-    """A doctor tool cannot do what was asked (bad URL, broker refused, nothing received)."""
 
 
 async def connect(settings: MqttSettings) -> MqttConnection:

@@ -11,9 +11,7 @@ from typing import Annotated, cast, get_args
 
 import typer
 
-from edge_agent.exam.protocols import KNOWN_SITES
-from edge_agent.exam.wire import answer_message
-from edge_agent.wire import messages, topics
+from edge_agent.wire import command_values, topics
 from stetho_common.cli_choices import refuse_choice
 from stetho_common.cli_numbers import bounded
 from stetho_doctor.cli import (
@@ -25,14 +23,18 @@ from stetho_doctor.cli import (
     topic_id,
     uuid_id,
 )
-from stetho_doctor.client import record_request_message
 from stetho_doctor.options import BrokerChoice, broker_options
 
-DISPOSITIONS = get_args(messages.Disposition)
+# The exams' model, the messages and the MQTT client are imported as a command runs: its
+# --help and refused arguments load none of them (tests/test_cli_light.py).
+
+DISPOSITIONS = get_args(command_values.Disposition)
 
 
 def _listening_site(value: str) -> str:
     """One of the sites the agent records at (it refuses any other, after this said "sent")."""
+    from edge_agent.exam.protocols import KNOWN_SITES
+
     if value not in KNOWN_SITES:
         refuse_choice("--at", value, KNOWN_SITES)
     return value
@@ -59,7 +61,9 @@ def answer(
     parsed = _parse_id(exam_id, "exam")
     if disposition not in DISPOSITIONS:
         refuse_choice("--disposition", disposition, DISPOSITIONS)
-    chosen = cast(messages.Disposition, disposition)
+    from edge_agent.exam.wire import answer_message  # after the refusals: they need none of it
+
+    chosen = cast(command_values.Disposition, disposition)
     message = answer_message(site, parsed, by or getpass.getuser(), chosen, note)
     _send(choice, message, f"[green]sent[/] the answer to exam {parsed} on "
           f"{topics.exam_answers(site)}; the nurses' page shows it if care home {site} holds "
@@ -82,14 +86,16 @@ def request(
         float | None,
         typer.Option(
             "--duration",
-            parser=bounded(messages.MIN_RECORD_S, messages.MAX_RECORD_S),
+            parser=bounded(command_values.MIN_RECORD_S, command_values.MAX_RECORD_S),
             metavar="SECONDS",
-            help=f"{messages.MIN_RECORD_S:g}-{messages.MAX_RECORD_S:g}.",
+            help=f"{command_values.MIN_RECORD_S:g}-{command_values.MAX_RECORD_S:g}.",
         ),
     ] = None,
     by: ByOpt = None,
 ) -> None:
     """Ask a care home to record a resident at a site; a nurse accepts it on the page."""
+    from stetho_doctor.client import record_request_message
+
     message = record_request_message(
         site, agent, resident, auscultation_site, duration, by or getpass.getuser()
     )

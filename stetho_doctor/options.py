@@ -11,18 +11,18 @@ import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from edge_agent.config import load_broker
 from edge_agent.errors import ConfigError
-from edge_agent.transport.mqtt import MqttSettings
-from edge_agent.transport.settings import broker_from_url, broker_settings
 from edge_agent.transport.tls_errors import COMMAND_OPTIONS, TlsFiles
 from stetho_common.config_file import check_secret_permissions
 from stetho_common.tls_files import OPTION_NAMES, tls_files_problem
-from stetho_doctor.client import DoctorToolError, default_doctor_config, doctor_config_path
+from stetho_doctor.errors import DoctorToolError
+
+if TYPE_CHECKING:
+    from edge_agent.transport.mqtt import MqttSettings
 
 __all__ = ["BrokerChoice", "broker_options"]
 
@@ -44,6 +44,12 @@ class BrokerChoice:
         Both go through the agent's own builder: the same password precedence (environment,
         password file, password) and the same checks of TLS and password files.
         """
+        # Imported here: a command's --help and refused arguments load no config models or
+        # broker client (tests/test_cli_light.py).
+        from edge_agent.config import load_broker
+        from edge_agent.transport.settings import broker_from_url, broker_settings
+        from stetho_doctor.client import default_doctor_config, doctor_config_path
+
         if self.config is not None and self.broker is not None:
             raise DoctorToolError("give one of --broker URL or --config FILE, not both")
         given = {"--password-file": self.password_file, "--key-file": self.tls.key_file}

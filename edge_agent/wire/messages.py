@@ -23,6 +23,10 @@ from pydantic import (
     model_validator,
 )
 
+from edge_agent.wire.command_values import MAX_LIVE_S as MAX_LIVE_S  # also named here
+from edge_agent.wire.command_values import MAX_RECORD_S as MAX_RECORD_S
+from edge_agent.wire.command_values import MIN_RECORD_S as MIN_RECORD_S
+from edge_agent.wire.command_values import Disposition as Disposition
 from edge_agent.wire.schema_version import SCHEMA_VERSION as SCHEMA_VERSION  # also named here
 from stetho_common.ids import SLUG_PATTERN
 from stetho_signal.triage import AgeBand, check_details
@@ -245,11 +249,6 @@ class StatusMessage(_Message):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-# A doctor's decision, as the regions' pathways name them (issue 15): from nothing to do to a
-# hospital transfer, or a new recording.
-Disposition = Literal[
-    "no-action", "gp-visit-24h", "urgent-visit-today", "hospital-transfer", "re-record"
-]
 DISPOSITION_LABELS: dict[str, str] = {  # for doctors and the hospital record (English)
     "no-action": "No action",
     "gp-visit-24h": "GP visit within 24 h",
@@ -304,9 +303,6 @@ class ReceiptMessage(_Message):
 
 
 CommandAction = Literal["live_start", "live_stop", "ping", "record_request"]
-MAX_LIVE_S = 1800.0
-MAX_RECORD_S = 120.0  # one site; a longer listen is live streaming, not a recording
-MIN_RECORD_S = 1  # the shortest length asked for (an int: the published schema says 1)
 
 
 class CommandMessage(_Message):
