@@ -1,8 +1,8 @@
 """Leave one patient out for the constants placed by looking at the shared recordings.
 
-``segmentation._CLOSE_PHASES`` (when systole and diastole are too close to orient S1/S2 by
+``_chain_judge._CLOSE_PHASES`` (when systole and diastole are too close to orient S1/S2 by
 their durations, and pitch decides) was set at its physiological bound after trying a small
-grid on the CirCor recordings; ``segmentation._STEADY_Z`` (how clear the cycle-following cue
+grid on the CirCor recordings; ``_chain_judge._STEADY_Z`` (how clear the cycle-following cue
 must be to orient a chain) was set at 3 standard errors and 2 was tried. Here each patient's
 recordings are scored with the grid point that does best on every other patient, as if it
 had been fitted without them (ties go to the kept point, the first).
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stetho_signal import segmentation
+from stetho_signal import _chain_judge
 
 PARAMETERS = ("_CLOSE_PHASES", "_STEADY_Z")
 # The values tried; the first of each is the one kept.
@@ -27,19 +27,19 @@ def close_phases_lopo(
     data_dir: Path, evaluate_circor: Callable[[Path], dict[str, Any]]
 ) -> dict[str, Any]:
     """S1/S2 F1 per grid point and leave-one-patient-out over the grid."""
-    kept = tuple(getattr(segmentation, name) for name in PARAMETERS)
+    kept = tuple(getattr(_chain_judge, name) for name in PARAMETERS)
     per_value: dict[tuple[float, ...], dict[str, tuple[str, Counts]]] = {}
     try:
         for point in GRID:
             for name, value in zip(PARAMETERS, point, strict=True):
-                setattr(segmentation, name, value)
+                setattr(_chain_judge, name, value)
             per_value[point] = {
                 r["file"]: (r["patient"], _counts(r))
                 for r in evaluate_circor(data_dir)["per_recording"]
             }
     finally:
         for name, value in zip(PARAMETERS, kept, strict=True):
-            setattr(segmentation, name, value)
+            setattr(_chain_judge, name, value)
     files = list(per_value[GRID[0]])
     patients = sorted({per_value[GRID[0]][f][0] for f in files})
     held_out: list[Counts] = []
@@ -53,7 +53,7 @@ def close_phases_lopo(
         held_out += own
         by_patient[patient] = [sum(c[i] for c in own) for i in range(3)]
     return {
-        "parameters": [f"segmentation.{name}" for name in PARAMETERS],
+        "parameters": [f"_chain_judge.{name}" for name in PARAMETERS],
         "kept": _key(kept),
         "f1_by_value": {_key(v): _f1([c for _, c in per_value[v].values()]) for v in GRID},
         "leave_one_patient_out_f1": _f1(held_out),

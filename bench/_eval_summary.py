@@ -15,8 +15,8 @@ from typing import Any
 
 # Constants placed by trying values on the data (LOPO of each in bench._eval_lopo).
 FITTED: list[str] = [
-    "segmentation._CLOSE_PHASES",
-    "segmentation._STEADY_Z",
+    "_chain_judge._CLOSE_PHASES",
+    "_chain_judge._STEADY_Z",
     "_murmur._PAIRED_WINDOW",
     "_murmur._PAIRED_FLOOR",
 ]

@@ -539,10 +539,24 @@ MODULES = (
             "tests/stetho_signal/test_half_rate.py",
             "tests/stetho_signal/test_gallop.py",
             "tests/stetho_signal/test_short_beats.py",  # an irregular chain searched again
-            "tests/stetho_signal/test_explained_score.py",  # beats a chain leaves out
             "tests/stetho_signal/test_segmentation_parts.py",  # centres, refined cycles, ties
             "tests/stetho_signal/test_cycle_model_range.py",  # models in the searched range
             "tests/stetho_signal/test_heart.py",  # rates, murmurs and splits through the chain
+        ),
+    ),
+    Module(
+        "stetho_signal/_chain_judge.py",  # which way round a chain is, and the sounds it drops
+        ("stetho_signal/_chain_judge.py",),
+        (
+            "tests/stetho_signal/test_judge.py",  # once a chain, as the functions answer
+            "tests/stetho_signal/test_orientation.py",
+            "tests/stetho_signal/test_orientation_bounds.py",  # each bound on its exact value
+            "tests/stetho_signal/test_fast_orientation.py",  # fast chains, doubled ones too
+            "tests/stetho_signal/test_explained_score.py",  # beats a chain leaves out
+            "tests/stetho_signal/test_segmentation_parts.py",  # the cycle's cue, gallops, ties
+            "tests/stetho_signal/test_short_beats.py",  # an irregular chain's dropped beats
+            "tests/stetho_signal/test_gallop.py",  # a loud third sound is not a dropped beat
+            "tests/stetho_signal/test_half_rate.py",  # the guard's own use of the cycle's cue
         ),
     ),
     Module(

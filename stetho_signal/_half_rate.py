@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from stetho_signal._chain_judge import s1_phase_follows_cycle
 from stetho_signal._chains import S1, S2
 from stetho_signal._murmur import levels_at
 from stetho_signal._rhythm import MIN_INTERVALS_FOR_RHYTHM, nrmssd
@@ -28,7 +29,7 @@ from stetho_signal.envelope import (
     CycleEstimate,
     expected_systole_s,
 )
-from stetho_signal.segmentation import HeartSounds, s1_phase_follows_cycle
+from stetho_signal.segmentation import HeartSounds
 from stetho_signal.triage import TriageThresholds
 
 __all__ = [
@@ -344,7 +345,7 @@ def evenly_spaced(systole_s: float, diastole_s: float) -> bool:
 def diastole_follows_cycle(sounds: HeartSounds) -> bool | None:
     """Whether the chain's S2-S1 phase takes most of its cycle's beat-to-beat changes (False:
     its S1-S2 phase does; None: undecided), by the segmentation's own test
-    (:func:`~stetho_signal.segmentation.s1_phase_follows_cycle`) on the envelope's grid."""
+    (:func:`~stetho_signal._chain_judge.s1_phase_follows_cycle`) on the envelope's grid."""
     times, is_s1 = _in_order(sounds)
     follows = s1_phase_follows_cycle(times, np.where(is_s1, S1, S2), 1.0 / ENVELOPE_RATE_HZ)
     return None if follows is None else not follows

@@ -52,7 +52,7 @@ DROPPED_BEAT_LEVEL = 0.75
 """A sound left out of a chain's diastole is a beat the chain dropped when it is clear and at least
 three quarters of the height of the chain's median S1. Below S1's own level because S1 loudness
 varies from beat to beat in atrial fibrillation; on synthetic sweeps 0.6 let noise and murmur
-peaks of slow noisy hearts count, 0.85 missed dropped beats (segmentation._explained_score)."""
+peaks of slow noisy hearts count, 0.85 missed dropped beats (_chain_judge._explained_score)."""
 # Under IRREGULAR_CHAIN a chain is searched again for the beats it left out only when its
 # intervals vary more than the triage's irregularity bound (TriageThresholds.irregularity_nrmssd,
 # 0.1): a steady rhythm has no short beats to find, and the dropped beats of the chains of
@@ -61,7 +61,7 @@ peaks of slow noisy hearts count, 0.85 missed dropped beats (segmentation._expla
 # chain, no S1 added, not kept); the chain the rule mends, 50221_MV made AF-like, reads 0.238.
 _IRREGULAR_RHYTHM = TriageThresholds().irregularity_nrmssd
 # ... and only over at least eight beat intervals, as the cycle-following cue needs eight cycles
-# (segmentation._STEADY_MIN_CYCLES): on fewer, a single loud sound decides for the whole chain.
+# (_chain_judge._STEADY_MIN_CYCLES): on fewer, a single loud sound decides for the whole chain.
 # Under breath sounds as loud as the heart, chains of 6-7 intervals that breathing made irregular
 # took a breath sound for a left-out beat and read 122 and 118/min as 134 and 136
 # (bench.fast_read_probe); 9979_TV made AF-like, eight intervals, is searched (docs/accuracy.md,
@@ -210,7 +210,7 @@ def _heights(cands: Candidates) -> NDArray[np.float64]:
 
 def _clear(cands: Candidates) -> NDArray[np.bool_]:
     """A clear sound, as the chain's dropped-beat test takes one
-    (segmentation._explained_score): above the noise and at least :data:`LOUD_LEVEL`."""
+    (_chain_judge._explained_score): above the noise and at least :data:`LOUD_LEVEL`."""
     clear: NDArray[np.bool_] = ~cands.weak & (_heights(cands) >= LOUD_LEVEL)
     return clear
 

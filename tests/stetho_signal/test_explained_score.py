@@ -1,6 +1,6 @@
 """The chain's score scaled by the clear sounds it leaves in its diastoles (dropped beats), a
 third or fourth heart sound at a fixed delay in most diastoles excepted
-(:func:`stetho_signal.segmentation._explained_score`; the sounds it counts are
+(:func:`stetho_signal._chain_judge._explained_score`; the sounds it counts are
 :func:`stetho_signal._short_beats.left_in_diastoles`, shared with the second chain search)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stetho_signal._chain_judge import _explained_score
 from stetho_signal._chains import S1, S2
 from stetho_signal._peaks import PEAK_FLOOR, Candidates
-from stetho_signal.segmentation import _explained_score
 
 SYSTOLE_S = 0.3
 # Cycles that vary, as AF's do: a sound at a fixed delay from S2 is then at no fixed delay

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from stetho_signal import _chain_judge as cj
 from stetho_signal import analyze
 from stetho_signal import heart as heart_analysis
 from stetho_signal import segmentation as seg
+from stetho_signal._chains import S1, S2
 from stetho_signal._half_rate import guard_half_rate
 from stetho_signal._peaks import Candidates, sound_candidates
 from stetho_signal.bands import Spectrum
@@ -112,7 +114,7 @@ def _candidates(
     times = np.cumsum(np.tile([diastole_s, systole_s], beats))  # from an S1, a diastole in
     n = times.size
     is_s1 = np.arange(n) % 2 == 0
-    labels = [(i, seg.S1 if s else seg.S2) for i, s in enumerate(is_s1.tolist())]
+    labels = [(i, S1 if s else S2) for i, s in enumerate(is_s1.tolist())]
     cands = Candidates(
         times_s=times,
         reward=np.ones(n),
@@ -134,7 +136,7 @@ def _lookup(
 
 
 def _flipped(labels: list[tuple[int, int]], cands: Candidates) -> bool:
-    return seg._oriented(labels, cands)[0][1] != labels[0][1]
+    return cj._oriented(labels, cands)[0][1] != labels[0][1]
 
 
 @pytest.mark.parametrize(
@@ -281,11 +283,11 @@ def test_a_doubled_fast_chain_is_oriented_by_the_centroid_whatever_its_phases(
 ) -> None:
     # The "S1"s are the lower-pitched sounds by the centroid, the higher by the share.
     labels, cands = _candidates(systole_s, diastole_s, (50.0, 120.0), (0.6, 0.3))
-    assert seg._oriented(labels, cands)[0][1] != labels[0][1]  # the chain's own: the share
-    doubled = seg._oriented(labels, cands, doubled=True)
+    assert cj._oriented(labels, cands)[0][1] != labels[0][1]  # the chain's own: the share
+    doubled = cj._oriented(labels, cands, doubled=True)
     assert (doubled[0][1] == labels[0][1]) is by_centroid
     bare = Candidates(cands.times_s, cands.reward, cands.weak, cands.low, cands.pitch, 0.01)
-    assert seg._oriented(labels, bare, doubled=True)[0][1] != labels[0][1]  # no centroids
+    assert cj._oriented(labels, bare, doubled=True)[0][1] != labels[0][1]  # no centroids
 
 
 @pytest.mark.parametrize(
@@ -302,8 +304,8 @@ def test_the_chain_search_orients_a_doubled_chain_by_the_centroid(beats: int) ->
     own, _ = seg._searched_chain(cands, model)
     doubled, _ = seg._searched_chain(cands, model, doubled=True)
     assert len(own) == len(doubled) == 2 * beats
-    assert own[0][1] == seg.S2  # the first sound (a low "S1") taken for an S2, by the share
-    assert doubled[0][1] == seg.S1
+    assert own[0][1] == S2  # the first sound (a low "S1") taken for an S2, by the share
+    assert doubled[0][1] == S1
 
 
 def test_a_doubled_chain_is_searched_again_over_the_same_candidates_as_doubled(

@@ -1,4 +1,4 @@
-"""One recording's judge of its chains (:class:`stetho_signal.segmentation._Judge`): each chain
+"""One recording's judge of its chains (:class:`stetho_signal._chain_judge._Judge`): each chain
 oriented and its dropped sounds counted once, its answers :func:`_oriented`'s and
 :func:`_explained_score`'s bit for bit."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stetho_signal import segmentation as seg
+from stetho_signal import _chain_judge as cj
 from stetho_signal._chains import S1, S2
 from stetho_signal._peaks import PEAK_FLOOR, Candidates
 
@@ -27,11 +27,11 @@ TURNED_CHAIN = [(0, S1), (2, S2), (3, S1), (4, S2), (5, S1)]
 
 @pytest.mark.parametrize("score", [10.0, 0.1, 0.7, 3.3, 0.0, -2.0])
 def test_the_judge_answers_as_the_functions_do(score: float) -> None:
-    oriented = seg._oriented(TURNED_CHAIN, TURNED)
+    oriented = cj._oriented(TURNED_CHAIN, TURNED)
     assert oriented != TURNED_CHAIN  # turned round
-    expected = seg._explained_score(oriented, score, TURNED)
-    assert seg._Judge(TURNED).explained(TURNED_CHAIN, score) == (oriented, expected)
-    assert seg._Judge(TURNED).oriented(TURNED_CHAIN) == oriented
+    expected = cj._explained_score(oriented, score, TURNED)
+    assert cj._Judge(TURNED).explained(TURNED_CHAIN, score) == (oriented, expected)
+    assert cj._Judge(TURNED).oriented(TURNED_CHAIN) == oriented
     if score > 0:
         assert expected == score * 5 / 6  # one sound dropped, in the turned chain's diastole
 
@@ -40,21 +40,21 @@ def test_a_score_stands_without_a_diastole_and_is_scaled_with_one() -> None:
     # 0.1 * 3 / 3 is not 0.1: a chain with no diastole keeps its score as it is, one with a
     # diastole and nothing dropped is scaled all the same, as _explained_score does.
     cands = _cands([0.0, 0.3, 1.0])
-    judge = seg._Judge(cands)
+    judge = cj._Judge(cands)
     assert judge.explained([(0, S2), (1, S2), (2, S2)], 0.1)[1] == 0.1
     scaled = judge.explained([(0, S1), (1, S2), (2, S1)], 0.1)[1]
     assert scaled == 0.1 * 3 / 3 != 0.1
-    assert scaled == seg._explained_score([(0, S1), (1, S2), (2, S1)], 0.1, cands)
+    assert scaled == cj._explained_score([(0, S1), (1, S2), (2, S1)], 0.1, cands)
 
 
 def test_a_chain_is_oriented_and_its_dropped_sounds_counted_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     other = [(0, S1), (1, S2), (3, S1), (4, S2), (5, S1)]  # as many sounds, another chain
-    other_oriented = seg._oriented(other, TURNED)
-    other_judged = (other_oriented, seg._explained_score(other_oriented, 10.0, TURNED))
+    other_oriented = cj._oriented(other, TURNED)
+    other_judged = (other_oriented, cj._explained_score(other_oriented, 10.0, TURNED))
     calls = {"oriented": 0, "dropped": 0}
-    oriented, dropped = seg._oriented_arrays, seg._dropped_count
+    oriented, dropped = cj._oriented_arrays, cj._dropped_count
 
     def count_oriented(*args: object) -> object:
         calls["oriented"] += 1
@@ -64,9 +64,9 @@ def test_a_chain_is_oriented_and_its_dropped_sounds_counted_once(
         calls["dropped"] += 1
         return dropped(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(seg, "_oriented_arrays", count_oriented)
-    monkeypatch.setattr(seg, "_dropped_count", count_dropped)
-    judge = seg._Judge(TURNED)
+    monkeypatch.setattr(cj, "_oriented_arrays", count_oriented)
+    monkeypatch.setattr(cj, "_dropped_count", count_dropped)
+    judge = cj._Judge(TURNED)
     first = judge.explained(TURNED_CHAIN, 10.0)
     again = judge.explained(list(TURNED_CHAIN), 4.0)  # an equal chain, another list
     assert judge.oriented(list(TURNED_CHAIN)) == first[0] == again[0]
@@ -79,10 +79,10 @@ def test_a_chain_is_oriented_and_its_dropped_sounds_counted_once(
 
 
 def test_a_chain_s_phases_begin_where_its_labels_turn() -> None:
-    systolic, diastolic = seg._turns(np.array([S1, S2, S1, S1, S2, S2, S1], dtype=np.intp))
+    systolic, diastolic = cj._turns(np.array([S1, S2, S1, S1, S2, S2, S1], dtype=np.intp))
     assert systolic.tolist() == [True, False, False, True, False, False]
     assert diastolic.tolist() == [False, True, False, False, False, True]
-    gaps = seg._intervals(np.array([0.0, 0.3, 1.0, 1.8, 2.1, 2.5, 2.9]), systolic, diastolic)
+    gaps = cj._intervals(np.array([0.0, 0.3, 1.0, 1.8, 2.1, 2.5, 2.9]), systolic, diastolic)
     assert [g.tolist() for g in gaps] == [[0.3, 2.1 - 1.8], [1.0 - 0.3, 2.9 - 2.5]]
 
 
@@ -90,7 +90,7 @@ def _follows_as_before(t: np.ndarray, marks: np.ndarray, step_s: float) -> bool 
     """s1_phase_follows_cycle as it read before the phases were shared (the thirty-fourth
     round's code): the triples by three comparisons, the means by ndarray.mean."""
     k = np.flatnonzero((marks[:-2] == S1) & (marks[1:-1] == S2) & (marks[2:] == S1))
-    if k.size < seg._STEADY_MIN_CYCLES:
+    if k.size < cj._STEADY_MIN_CYCLES:
         return None
     first, cycle = t[k + 1] - t[k], t[k + 2] - t[k]
     first, cycle = first - first.mean(), cycle - cycle.mean()
@@ -101,7 +101,7 @@ def _follows_as_before(t: np.ndarray, marks: np.ndarray, step_s: float) -> bool 
     slope = float(np.dot(first, cycle)) / spread
     residual = first - slope * cycle
     error = float(np.sqrt(max(np.dot(residual, residual) / (k.size - 2), rounding) / spread))
-    if abs(slope - 0.5) < seg._STEADY_Z * error:
+    if abs(slope - 0.5) < cj._STEADY_Z * error:
         return None
     return slope > 0.5
 
@@ -123,5 +123,5 @@ def test_the_cycle_s_cue_from_shared_phases_is_the_same_as_before(seed: int) -> 
     t = np.concatenate([[0.0], np.cumsum(gaps[:-1])])
     step = float(rng.choice([0.0, 0.01]))
     expected = _follows_as_before(t, marks, step)
-    assert seg._phase_follows(t, *seg._turns(marks), step) == expected
-    assert seg.s1_phase_follows_cycle(t, marks, step) == expected
+    assert cj._phase_follows(t, *cj._turns(marks), step) == expected
+    assert cj.s1_phase_follows_cycle(t, marks, step) == expected

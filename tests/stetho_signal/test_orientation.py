@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from stetho_signal import _chain_judge as cj
 from stetho_signal import analyze
-from stetho_signal import segmentation as seg
+from stetho_signal._chains import S1, S2
 from stetho_sim.sounds import FS_HZ, burst
 
 
@@ -50,7 +51,7 @@ def _chain(
     """A chain S1, S2, S1, ... with the given phase durations, and its sound times."""
     steps = np.ravel(np.column_stack([systoles, diastoles]))
     times = np.concatenate([[0.0], np.cumsum(steps)])
-    labels = [(i, seg.S1 if i % 2 == 0 else seg.S2) for i in range(times.size)]
+    labels = [(i, S1 if i % 2 == 0 else S2) for i in range(times.size)]
     return labels, times
 
 
@@ -60,20 +61,20 @@ def test_the_phase_that_follows_the_cycle_is_diastole() -> None:
     diastoles = 0.22 + 0.05 * rng.uniform(-1.0, 1.0, 30)
     systoles = 0.24 + 0.01 * rng.integers(-1, 2, 30)
     labels, times = _chain(systoles, diastoles)
-    assert seg._s1_phase_follows_cycle(labels, times) is False
+    assert cj._s1_phase_follows_cycle(labels, times) is False
     swapped, times = _chain(diastoles, systoles)
-    assert seg._s1_phase_follows_cycle(swapped, times) is True
+    assert cj._s1_phase_follows_cycle(swapped, times) is True
 
 
 def test_a_regular_or_short_chain_leaves_the_cue_silent() -> None:
     rng = np.random.default_rng(1)
     steady = _chain(0.24 + 0.01 * rng.integers(-1, 2, 30), 0.22 + 0.01 * rng.integers(-1, 2, 30))
-    assert seg._s1_phase_follows_cycle(*steady, step_s=0.01) is None
+    assert cj._s1_phase_follows_cycle(*steady, step_s=0.01) is None
     # Cycles alternating by one 10 ms step in step with systole: rounding, not physiology.
     alternating = _chain(np.tile([0.31, 0.30], 15), np.full(30, 0.36))
-    assert seg._s1_phase_follows_cycle(*alternating, step_s=0.01) is None
+    assert cj._s1_phase_follows_cycle(*alternating, step_s=0.01) is None
     short = _chain(np.full(5, 0.24), 0.22 + np.linspace(-0.05, 0.05, 5))
-    assert seg._s1_phase_follows_cycle(*short) is None
+    assert cj._s1_phase_follows_cycle(*short) is None
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -1,6 +1,6 @@
 """The bounds of S1/S2 orientation, each on its exact value: 130/min, phases 4:5, ties.
 
-``segmentation._oriented`` turns a chain round by its phases' order, by the sounds' pitch-band
+``_chain_judge._oriented`` turns a chain round by its phases' order, by the sounds' pitch-band
 share when the phases are within 20 % of each other, and by their spectral centroid from
 130/min. These tests put a chain on each bound, where ``>`` and ``>=`` part, and give a chain
 too short to have both phases.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stetho_signal import _chain_judge as cj
 from stetho_signal import segmentation as seg
 from stetho_signal._chains import S1, S2
 from stetho_signal._peaks import Candidates
@@ -46,7 +47,7 @@ def _chain(
 
 
 def _flipped(labels: list[tuple[int, int]], cands: Candidates) -> bool:
-    return seg._oriented(labels, cands)[0][1] != labels[0][1]
+    return cj._oriented(labels, cands)[0][1] != labels[0][1]
 
 
 def test_a_chain_at_exactly_the_fast_rate_is_judged_by_its_centroid(
@@ -57,9 +58,9 @@ def test_a_chain_at_exactly_the_fast_rate_is_judged_by_its_centroid(
     labels, cands = _chain(0.2, 0.26, centroid=(120.0, 50.0))
     systoles, diastoles = seg._phase_intervals(labels, cands.times_s)
     rate = 60.0 / (median(systoles) + median(diastoles))
-    monkeypatch.setattr(seg, "_FAST_PHASES_BPM", rate)
+    monkeypatch.setattr(cj, "_FAST_PHASES_BPM", rate)
     assert _flipped(labels, cands) is True  # on the bound: fast, the centroid turns it
-    monkeypatch.setattr(seg, "_FAST_PHASES_BPM", float(np.nextafter(rate, np.inf)))
+    monkeypatch.setattr(cj, "_FAST_PHASES_BPM", float(np.nextafter(rate, np.inf)))
     assert _flipped(labels, cands) is False  # just under it: the phases keep it
 
 
@@ -67,7 +68,7 @@ def test_phases_exactly_four_fifths_apart_are_close() -> None:
     # 0.5 s over 0.625 s is 0.8 to the last bit: close, so the share decides, and the "S1"s
     # have the larger share. 0.5 s over 0.640625 s is not: the phases keep the labels.
     labels, cands = _chain(0.5, 0.625, share=(0.6, 0.3))
-    assert seg._CLOSE_PHASES * 0.625 == 0.5
+    assert cj._CLOSE_PHASES * 0.625 == 0.5
     assert _flipped(labels, cands) is True
     labels, cands = _chain(0.5, 0.640625, share=(0.6, 0.3))
     assert _flipped(labels, cands) is False
@@ -83,7 +84,7 @@ def test_equal_centroids_do_not_turn_a_fast_chain() -> None:
     # 171/min, systole 0.2 s over diastole 0.15 s (the phases alone would swap): centroids
     # that tie say the "S1"s are not the higher, so the labels stay.
     labels, cands = _chain(0.2, 0.15, centroid=(100.0, 100.0))
-    assert seg._s1_higher_centroid(labels, cands) is False
+    assert cj._s1_higher_centroid(labels, cands) is False
     assert _flipped(labels, cands) is False
 
 
@@ -92,14 +93,14 @@ def test_a_chain_without_both_phases_is_left_as_labelled(first: int) -> None:
     # One S1-S2 pair has a systole and no diastole (and S2-S1 the reverse): nothing to compare.
     _, cands = _chain(0.3, 0.5)
     pair = [(0, first), (1, S2 if first == S1 else S1)]
-    assert seg._oriented(pair, cands) == pair
+    assert cj._oriented(pair, cands) == pair
 
 
 def test_equal_pitch_shares_do_not_turn_close_phases() -> None:
     # Phases within 20 % (systole 0.3 s, diastole 0.33 s): the share decides, and shares that
     # tie say the "S1"s are not the higher, so the labels stay.
     labels, cands = _chain(0.3, 0.33, centroid=None, share=(0.4, 0.4))
-    assert seg._s1_higher_pitched(labels, cands) is False
+    assert cj._s1_higher_pitched(labels, cands) is False
     assert _flipped(labels, cands) is False
 
 
@@ -107,5 +108,5 @@ def test_two_s1s_leave_a_fast_chain_to_its_phases() -> None:
     # S2, S1, S2, S1, S2: three "S2"s but two "S1"s, too few to judge the centroid by, so the
     # longer systole (0.2 s over 0.15 s) turns the chain round; the centroids would keep it.
     labels, cands = _chain(0.2, 0.15)
-    assert seg._s1_higher_centroid(labels[1:6], cands) is None
+    assert cj._s1_higher_centroid(labels[1:6], cands) is None
     assert _flipped(labels[1:6], cands) is True

@@ -7,18 +7,16 @@ import numpy as np
 import pytest
 
 from stetho_signal import segmentation as seg
-from stetho_signal._chains import S1, S2
-from stetho_signal._peaks import sound_candidates
-from stetho_signal.envelope import CycleEstimate, expected_systole_s
-from stetho_signal.segmentation import (
+from stetho_signal._chain_judge import (
     _label_arrays,
     _most_explaining,
     _recurring,
-    _refined_cycle,
-    _same_model,
-    _sound_centres,
     s1_phase_follows_cycle,
 )
+from stetho_signal._chains import S1, S2
+from stetho_signal._peaks import sound_candidates
+from stetho_signal.envelope import CycleEstimate, expected_systole_s
+from stetho_signal.segmentation import _refined_cycle, _same_model, _sound_centres
 
 FS = 100.0  # envelope samples per second: 80 ms is 8 samples
 
