@@ -125,3 +125,63 @@ def test_the_cycle_s_cue_from_shared_phases_is_the_same_as_before(seed: int) -> 
     expected = _follows_as_before(t, marks, step)
     assert cj._phase_follows(t, *cj._turns(marks), step) == expected
     assert cj.s1_phase_follows_cycle(t, marks, step) == expected
+
+
+def _fast_chain() -> tuple[list[tuple[int, int]], Candidates]:
+    """A steady chain at 150/min, systole as long as diastole: its "S1"s the lower-pitched
+    sounds by the centroid (50 Hz against 120 Hz), the higher by the pitch-band share."""
+    times = np.cumsum(np.tile([0.2, 0.2], 12))
+    is_s1 = np.arange(times.size) % 2 == 0
+    table = dict(zip(times.tolist(), np.where(is_s1, 50.0, 120.0).tolist(), strict=True))
+    cands = Candidates(
+        times_s=times,
+        reward=np.ones(times.size),
+        weak=np.zeros(times.size, dtype=bool),
+        low=np.zeros(times.size, dtype=bool),
+        pitch=np.where(is_s1, 0.6, 0.3),
+        step_s=0.01,
+        centroids=lambda at: np.array([table[t] for t in at.tolist()]),
+    )
+    return [(i, S1 if s else S2) for i, s in enumerate(is_s1.tolist())], cands
+
+
+def test_a_judge_is_told_when_its_chains_are_doubled() -> None:
+    # The heart's first searches make their judge without saying: close phases, so the share
+    # orients the chain (turned), not the centroid as for a doubled chain (kept).
+    labels, cands = _fast_chain()
+    assert cj._Judge(cands).oriented(labels) == cj._oriented(labels, cands) != labels
+    assert cj._Judge(cands, doubled=True).oriented(labels) == labels
+
+
+def test_a_chain_of_two_sounds_keeps_its_score() -> None:
+    # An S2, then an S1 with a clear sound between: one diastole, but under three sounds the
+    # chain drops nothing, as _explained_score says; three sounds would drop the middle one.
+    cands = _cands([0.0, 0.35, 0.7, 1.0])
+    judge = cj._Judge(cands)
+    assert judge.explained([(0, S2), (2, S1)], 1.0) == ([(0, S2), (2, S1)], 1.0)
+    assert cj._explained_score([(0, S2), (2, S1)], 1.0, cands) == 1.0
+    assert judge.explained([(0, S2), (2, S1), (3, S2)], 1.0)[1] == 3 / 4
+
+
+def test_a_chain_without_a_systole_is_not_turned() -> None:
+    # An S2, then two S1s: a diastole and no systole to weigh it against. Its gaps (0.3 s and
+    # 0.7 s) would read as a long "systole" against a short "diastole" and turn it round.
+    cands = _cands([0.0, 0.3, 1.0])
+    chain = [(0, S2), (1, S1), (2, S1)]
+    assert cj._oriented(chain, cands) == chain
+    assert cj._Judge(cands).oriented(chain) == chain
+
+
+def test_an_s2_after_an_s2_is_no_diastole_for_the_cycle_s_cue() -> None:
+    # S1, S2, S2 over and over: no S1-S2-S1 triple, so no whole cycle, and the cue is silent,
+    # however closely the S1-S2 gap follows the S1-S2-S2 span.
+    spans = np.random.default_rng(7).uniform(0.6, 1.2, 12)
+    starts = 2.0 * np.arange(12)
+    times = np.column_stack([starts, starts + spans - 0.3, starts + spans]).ravel()
+    marks = np.tile(np.array([S1, S2, S2], dtype=np.intp), 12)
+    assert cj.s1_phase_follows_cycle(times, marks) is None
+    # The same spans as whole cycles, S1 to S1: the S1-S2 gap takes their every change.
+    starts = np.concatenate([[0.0], np.cumsum(spans[:-1])])
+    times = np.column_stack([starts, starts + spans - 0.3]).ravel()
+    marks = np.tile(np.array([S1, S2], dtype=np.intp), 12)
+    assert cj.s1_phase_follows_cycle(times, marks) is True
