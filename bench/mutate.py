@@ -924,6 +924,12 @@ MODULES = (
         ("tests/test_doctor_options_edges.py", "tests/test_doctor_tls_options.py"),
     ),
     Module(
+        "stetho_doctor/exam_cli.py",  # stetho answer and request: the message sent, each refusal
+        ("stetho_doctor/exam_cli.py",),
+        # In-process, publish_once faked: 0.5 s. test_issue18_inputs.py (subprocesses) stays out.
+        ("tests/test_doctor_exam_cli_edges.py",),
+    ),
+    Module(
         "stetho_doctor/client.py",  # an alert followed, shown, saved; an ack sent and watched
         ("stetho_doctor/client.py",),
         # A fake connection in MqttConnection's place. test_issue18_mqtt311.py, whose broker
