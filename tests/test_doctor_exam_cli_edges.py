@@ -140,3 +140,10 @@ def test_a_name_typed_as_the_resident_is_refused_and_not_echoed(sent: Sent) -> N
         "error: --resident: expected the care home's opaque reference (1-63 lower-case "
         "letters, digits and dashes), never a name"
     )
+
+
+def test_a_value_the_schema_refuses_is_named_by_its_option(sent: Sent) -> None:
+    result = _run("answer", str(EXAM), "--site", "home-a", "--disposition", "no-action",
+                  "--by", "b" * 81, *BROKER)  # fmt: skip
+    assert result.exit_code == 2 and not sent
+    assert _said(result) == "error: --by: String should have at most 80 characters"
