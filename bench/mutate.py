@@ -938,6 +938,23 @@ MODULES = (
         ("tests/test_doctor_options_edges.py", "tests/test_doctor_tls_options.py"),
     ),
     Module(
+        "stetho_doctor/cli.py",  # each refusal one line and its exit code; the alerts' table
+        ("stetho_doctor/cli.py",),
+        # The commands are decorated (no mutants); what they share is reached in-process.
+        (
+            "tests/test_doctor_cli_edges.py",  # ids, Ctrl-C, the sent line, each table: 0.4 s
+            "tests/test_doctor_exam_cli_edges.py",  # publish_once faked: 0.5 s
+            "tests/test_doctor_listen_words.py",  # the table at each width: 2 s
+            "tests/test_doctor_ack_answer.py",  # `stetho ack` against Mosquitto: 2.4 s
+        ),
+    ),
+    Module(
+        "stetho_doctor/exam_cli.py",  # stetho answer and request: the message sent, each refusal
+        ("stetho_doctor/exam_cli.py",),
+        # In-process, publish_once faked: 0.5 s. test_issue18_inputs.py (subprocesses) stays out.
+        ("tests/test_doctor_exam_cli_edges.py",),
+    ),
+    Module(
         "stetho_doctor/client.py",  # an alert followed, shown, saved; an ack sent and watched
         ("stetho_doctor/client.py",),
         # A fake connection in MqttConnection's place. test_issue18_mqtt311.py, whose broker
