@@ -33,9 +33,10 @@ contracts:
 # tests start hundreds of agents, hubs and CLIs, and each would compile every module it imports.
 # The tests spend a third of their time waiting on the brokers, hubs, agents and browsers they
 # start, so they run in one pytest worker per core (pytest-xdist; at most 4, each starting its
-# own servers): on 2 cores 736 s instead of 900 s.
+# own servers): on 2 cores 736 s instead of 900 s. A worker that runs out of tests takes some of
+# another's (worksteal): the long browser and broker files no longer end a run on one core.
 pytest:
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -m "not slow" -n auto --maxprocesses 4
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -m "not slow" -n auto --maxprocesses 4 --dist worksteal
 
 bench: setup
 	@$(PY) -m bench
