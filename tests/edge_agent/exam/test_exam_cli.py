@@ -8,7 +8,6 @@ import json
 import os
 import pwd
 import socket as sock
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from typer.testing import CliRunner
 
 from edge_agent.cli.exam import exam_app, outcome_lines, staff_app
@@ -28,6 +26,7 @@ from edge_agent.exam.service import ExamService
 from edge_agent.exam.store import SOCKET_NAME, exam_dir
 from edge_agent.web.accounts import ACCOUNTS_FILE, Accounts
 from edge_agent.web.api import build_api
+from tests.edge_agent.exam.socket_server import serving_on_socket
 
 
 async def _discard(_: object) -> None:
@@ -49,28 +48,11 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, ExamService, asyncio.Abstract
     folder.mkdir(parents=True)
     store = ExamStore(folder / "exams.sqlite3")
     store.add_residents([Resident("res-1", "Room 1")])
-    loop = asyncio.new_event_loop()
-    started, stop = threading.Event(), asyncio.Event()
-
     service = ExamService(store, "home", "pi", ["steth-1"], _discard, 4.0)
-
-    async def serve() -> None:
-        runner = web.AppRunner(build_api(service))
-        await runner.setup()
-        await web.UnixSite(runner, str(folder / SOCKET_NAME)).start()
-        started.set()
-        await stop.wait()
-        await runner.cleanup()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),))
-    thread.start()
-    assert started.wait(10)
     try:
-        yield config, service, loop
+        with serving_on_socket(lambda: build_api(service), folder / SOCKET_NAME) as loop:
+            yield config, service, loop
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
         store.close()
 
 

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import signal
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from typer.testing import CliRunner, Result
 from edge_agent.cli.exam import exam_app
 from edge_agent.exam.store import SOCKET_NAME, exam_dir
 from stetho_common.console import EXIT_CODES
+from tests.edge_agent.exam.socket_server import serving_on_socket
 
 EXAM = str(uuid.UUID(int=1))
 RECORDING = str(uuid.UUID(int=2))
@@ -40,28 +40,14 @@ def _agent(tmp_path: Path, *routes: web.RouteDef) -> Iterator[Path]:
     config.write_text(f'site = "home"\n[storage]\nstate_dir = "{tmp_path / "state"}"\n')
     socket = exam_dir(tmp_path / "state") / SOCKET_NAME
     socket.parent.mkdir(parents=True)
-    app = web.Application()
-    app.add_routes(routes)
-    loop = asyncio.new_event_loop()
-    started, stop = threading.Event(), asyncio.Event()
 
-    async def serve() -> None:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.UnixSite(runner, str(socket)).start()
-        started.set()
-        await stop.wait()
-        await runner.cleanup()
+    def build() -> web.Application:
+        app = web.Application()
+        app.add_routes(routes)
+        return app
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),))
-    thread.start()
-    assert started.wait(10)
-    try:
+    with serving_on_socket(build, socket):
         yield config
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
 
 
 def _exam(config: Path, *args: str) -> Result:
