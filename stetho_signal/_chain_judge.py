@@ -105,8 +105,7 @@ class _Judge:
         if score <= 0:
             return judged.oriented, score
         if not judged.known:
-            enough = len(labels) >= 3
-            judged.dropped = _dropped_count(*judged.arrays, self._candidates) if enough else None
+            judged.dropped = _dropped_count(*judged.arrays, self._candidates)
             judged.known = True
         return judged.oriented, _scaled(score, judged.oriented, judged.dropped)
 
@@ -162,8 +161,6 @@ def _scaled(score: float, labels: _Chain, dropped: int | None) -> float:
 def _dropped(labels: _Chain, cands: _Candidates) -> int | None:
     """The clear sounds an oriented chain leaves in its diastoles that are not a gallop's (see
     :func:`_explained_score`), or None under three sounds or without a diastole."""
-    if len(labels) < 3:
-        return None
     peaks, marks = _label_arrays(labels)
     return _dropped_count(peaks, marks, cands.times_s[peaks], cands)
 
@@ -174,8 +171,10 @@ def _dropped_count(
     chain_times: NDArray[np.float64],
     cands: _Candidates,
 ) -> int | None:
-    """:func:`_dropped` of a chain of three sounds or more, as arrays: its candidate indices
-    ``peaks``, labels ``marks`` and times ``chain_times``."""
+    """:func:`_dropped` of a chain as arrays: its candidate indices ``peaks``, labels ``marks``
+    and times ``chain_times``."""
+    if peaks.size < 3:
+        return None
     diastoles = int(np.count_nonzero(_turns(marks)[1]))
     if diastoles == 0:
         return None
@@ -304,9 +303,7 @@ def s1_phase_follows_cycle(
     with its systoles: a perfect, meaningless slope). The chain: its sounds' times ``t``
     (seconds, sorted) and labels ``marks`` (S1 or S2).
     """
-    return _phase_follows(
-        t, (marks[:-1] == S1) & (marks[1:] == S2), (marks[:-1] == S2) & (marks[1:] == S1), step_s
-    )
+    return _phase_follows(t, *_turns(marks), step_s)
 
 
 def _phase_follows(
